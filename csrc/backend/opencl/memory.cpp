@@ -1,0 +1,188 @@
+#include "backend/opencl/memory.h"
+
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace mlprt::cl {
+namespace {
+
+// Device addresses start above the 47-bit user-space range so they never equal a host pointer.
+constexpr std::uint64_t kAddressBase = std::uint64_t{1} << 48;
+// Ranges are page aligned with a gap page between them, so one-past-the-end of one allocation
+// never names the next.
+constexpr std::uint64_t kAddressAlignment = 4096;
+// OpenCL refuses zero-sized buffers; empty allocations get this many bytes behind the scenes.
+constexpr std::size_t kMinimumBytes = 4;
+
+template <typename T>
+struct RangeRegistry {
+  std::mutex mutex;
+  std::map<std::uint64_t, std::weak_ptr<T>> by_start;  // start address -> object; no overlaps
+};
+
+RangeRegistry<DeviceBuffer>& deviceRegistry() {
+  static RangeRegistry<DeviceBuffer> instance;
+  return instance;
+}
+
+RangeRegistry<PinnedHostBuffer>& pinnedRegistry() {
+  static RangeRegistry<PinnedHostBuffer> instance;
+  return instance;
+}
+
+std::uint64_t reserveAddressRange(std::size_t bytes) {
+  static std::mutex mutex;
+  static std::uint64_t next = kAddressBase;
+  std::lock_guard<std::mutex> lock(mutex);
+  const std::uint64_t start = next;
+  const std::uint64_t pages = (bytes + kAddressAlignment - 1) / kAddressAlignment;
+  next += (pages + 1) * kAddressAlignment;
+  return start;
+}
+
+std::string hex(std::uint64_t value) {
+  std::ostringstream out;
+  out << "0x" << std::hex << value;
+  return out.str();
+}
+
+void requireAllocatable(const Context& context, std::size_t bytes, const char* what) {
+  const DeviceInfo& device = context.device();
+  if (bytes > device.max_allocation) {
+    throw OutOfMemory(std::string("cannot allocate ") + std::to_string(bytes) + " bytes of " + what +
+                      " on '" + device.name + "': the device allows at most " +
+                      std::to_string(device.max_allocation) + " bytes in one allocation");
+  }
+}
+
+template <typename T>
+void enroll(RangeRegistry<T>& registry, std::uint64_t start, const std::shared_ptr<T>& object) {
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.by_start[start] = object;
+}
+
+// The live object whose range [begin, begin + size] holds `start`; `range_start` gives begin.
+template <typename T, typename Start>
+std::shared_ptr<T> lookup(RangeRegistry<T>& registry, std::uint64_t start, Start range_start) {
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto after = registry.by_start.upper_bound(start);
+  if (after == registry.by_start.begin()) return nullptr;
+  std::shared_ptr<T> candidate = std::prev(after)->second.lock();
+  if (!candidate || start - range_start(*candidate) > candidate->size()) return nullptr;
+  return candidate;
+}
+
+}  // namespace
+
+std::shared_ptr<DeviceBuffer> DeviceBuffer::allocate(std::shared_ptr<Context> context,
+                                                     std::size_t bytes) {
+  auto buffer = std::make_shared<DeviceBuffer>(std::move(context), bytes);
+  enroll(deviceRegistry(), buffer->address(), buffer);
+  return buffer;
+}
+
+DeviceBuffer::DeviceBuffer(std::shared_ptr<Context> context, std::size_t bytes)
+    : context_(std::move(context)), size_(bytes), address_(reserveAddressRange(bytes)) {
+  requireAllocatable(*context_, bytes, "device memory");
+  cl_int status = CL_SUCCESS;
+  mem_ = MemHandle(clCreateBuffer(context_->get(), CL_MEM_READ_WRITE,
+                                  bytes < kMinimumBytes ? kMinimumBytes : bytes, nullptr, &status));
+  check(status, "allocating " + std::to_string(bytes) + " bytes of device memory on " +
+                    context_->device().name);
+}
+
+DeviceBuffer::~DeviceBuffer() { free(); }
+
+cl_mem DeviceBuffer::mem() const {
+  if (!mem_) {
+    throw InvalidArgument("device allocation at " + hex(address_) + " (" + std::to_string(size_) +
+                          " bytes) has been freed");
+  }
+  return mem_.get();
+}
+
+void DeviceBuffer::free() {
+  {
+    RangeRegistry<DeviceBuffer>& registry = deviceRegistry();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    registry.by_start.erase(address_);
+  }
+  mem_.reset();
+}
+
+void requireInside(const DeviceRange& range, std::size_t bytes, const std::string& role) {
+  const DeviceBuffer& buffer = *range.buffer;
+  buffer.mem();  // throws if freed
+  if (range.offset > buffer.size() || bytes > buffer.size() - range.offset) {
+    throw InvalidArgument(role + ": " + std::to_string(bytes) + " bytes at offset " +
+                          std::to_string(range.offset) + " overrun the device allocation at " +
+                          hex(buffer.address()) + " of " + std::to_string(buffer.size()) + " bytes");
+  }
+}
+
+DeviceRange resolveDeviceAddress(std::uint64_t address, std::size_t bytes, const std::string& role) {
+  // An address may point one past the end of its allocation (for empty copies), not further.
+  DeviceRange range;
+  range.buffer = lookup(deviceRegistry(), address,
+                        [](const DeviceBuffer& buffer) { return buffer.address(); });
+  if (!range.buffer || range.buffer->freed()) {
+    throw InvalidArgument(role + ": address " + hex(address) +
+                          " is not inside a live device allocation (freed, or not from mlprt?)");
+  }
+  range.offset = static_cast<std::size_t>(address - range.buffer->address());
+  requireInside(range, bytes, role);
+  return range;
+}
+
+std::shared_ptr<PinnedHostBuffer> PinnedHostBuffer::allocate(std::shared_ptr<Context> context,
+                                                             std::size_t bytes) {
+  auto buffer = std::make_shared<PinnedHostBuffer>(std::move(context), bytes);
+  enroll(pinnedRegistry(), reinterpret_cast<std::uintptr_t>(buffer->data()), buffer);
+  return buffer;
+}
+
+PinnedHostBuffer::PinnedHostBuffer(std::shared_ptr<Context> context, std::size_t bytes)
+    : context_(std::move(context)), size_(bytes) {
+  requireAllocatable(*context_, bytes, "pinned host memory");
+  const std::size_t allocated = bytes < kMinimumBytes ? kMinimumBytes : bytes;
+  cl_int status = CL_SUCCESS;
+  mem_ = MemHandle(clCreateBuffer(context_->get(), CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR,
+                                  allocated, nullptr, &status));
+  check(status, "allocating " + std::to_string(bytes) + " bytes of pinned host memory");
+  map_queue_ = QueueHandle(clCreateCommandQueue(context_->get(), context_->device().id, 0, &status));
+  check(status, "clCreateCommandQueue");
+  data_ = clEnqueueMapBuffer(map_queue_.get(), mem_.get(), CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0,
+                             allocated, 0, nullptr, nullptr, &status);
+  check(status, "mapping pinned host memory");
+}
+
+PinnedHostBuffer::~PinnedHostBuffer() {
+  {
+    RangeRegistry<PinnedHostBuffer>& registry = pinnedRegistry();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    registry.by_start.erase(reinterpret_cast<std::uintptr_t>(data_));
+  }
+  if (data_) {
+    cl_event unmapped = nullptr;
+    if (clEnqueueUnmapMemObject(map_queue_.get(), mem_.get(), data_, 0, nullptr, &unmapped) ==
+        CL_SUCCESS) {
+      clWaitForEvents(1, &unmapped);
+      clReleaseEvent(unmapped);
+    }
+  }
+}
+
+std::shared_ptr<PinnedHostBuffer> findPinned(const void* data, std::size_t bytes) {
+  const auto start = reinterpret_cast<std::uintptr_t>(data);
+  const auto base = [](const PinnedHostBuffer& buffer) {
+    return reinterpret_cast<std::uintptr_t>(buffer.data());
+  };
+  std::shared_ptr<PinnedHostBuffer> buffer = lookup(pinnedRegistry(), start, base);
+  if (!buffer || bytes > buffer->size() - (start - base(*buffer))) return nullptr;
+  return buffer;
+}
+
+}  // namespace mlprt::cl

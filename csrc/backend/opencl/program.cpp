@@ -1,0 +1,300 @@
+#include "backend/opencl/program.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/logging.h"
+
+namespace mlprt::cl {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kBinaryMagic[] = "MLPRT-CL-BINARY-1\n";
+
+struct Counters {
+  std::atomic<std::uint64_t> compiled{0};
+  std::atomic<std::uint64_t> loaded_from_disk{0};
+  std::atomic<std::uint64_t> reused_in_memory{0};
+};
+
+Counters& counters() {
+  static Counters instance;
+  return instance;
+}
+
+struct MemoryCache {
+  std::mutex mutex;
+  std::map<std::pair<const Context*, std::string>, std::shared_ptr<const Program>> programs;
+};
+
+MemoryCache& memoryCache() {
+  static MemoryCache instance;
+  return instance;
+}
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+// Everything that decides what the compiler produces. Stored in full inside each cache file
+// and compared on load, so a hash collision can never hand back the wrong binary.
+std::string cacheKey(const DeviceInfo& device, const std::string& source, const std::string& options) {
+  return "device=" + device.fingerprint() + "\nopencl=" + device.opencl_version +
+         "\noptions=" + options + "\nsource=" + source;
+}
+
+fs::path cacheFile(const std::string& key) {
+  const std::string directory = programCacheDirectory();
+  if (directory.empty()) return {};
+  char name[32];
+  std::snprintf(name, sizeof(name), "%016llx.bin", static_cast<unsigned long long>(fnv1a(key)));
+  return fs::path(directory) / name;
+}
+
+void writeSize(std::ostream& out, std::uint64_t size) {
+  out.write(reinterpret_cast<const char*>(&size), sizeof(size));
+}
+
+bool readSize(std::istream& in, std::uint64_t& size, std::uint64_t limit) {
+  in.read(reinterpret_cast<char*>(&size), sizeof(size));
+  return in.good() && size <= limit;
+}
+
+// The binary stored for `key`, or empty if there is none or the file does not match.
+std::vector<unsigned char> readCachedBinary(const fs::path& file, const std::string& key) {
+  std::error_code error;
+  const std::uintmax_t file_size = fs::file_size(file, error);
+  if (error) return {};
+  std::ifstream in(file, std::ios::binary);
+  std::string magic(sizeof(kBinaryMagic) - 1, '\0');
+  in.read(magic.data(), static_cast<std::streamsize>(magic.size()));
+  std::uint64_t key_size = 0;
+  if (!in.good() || magic != kBinaryMagic || !readSize(in, key_size, file_size)) return {};
+  std::string stored_key(key_size, '\0');
+  in.read(stored_key.data(), static_cast<std::streamsize>(key_size));
+  std::uint64_t binary_size = 0;
+  if (!in.good() || stored_key != key || !readSize(in, binary_size, file_size)) return {};
+  std::vector<unsigned char> binary(binary_size);
+  in.read(reinterpret_cast<char*>(binary.data()), static_cast<std::streamsize>(binary_size));
+  if (!in.good()) return {};
+  return binary;
+}
+
+// Writes atomically (temporary file, then rename) so a concurrent reader never sees half a file.
+void writeCachedBinary(const fs::path& file, const std::string& key,
+                       const std::vector<unsigned char>& binary) {
+  std::error_code error;
+  fs::create_directories(file.parent_path(), error);
+  if (error) {
+    log(Severity::kWARNING, "program cache: cannot create " + file.parent_path().string() + ": " +
+                                error.message());
+    return;
+  }
+  std::random_device random;
+  const fs::path temporary = file.string() + ".tmp" + std::to_string(random());
+  {
+    std::ofstream out(temporary, std::ios::binary);
+    out.write(kBinaryMagic, sizeof(kBinaryMagic) - 1);
+    writeSize(out, key.size());
+    out.write(key.data(), static_cast<std::streamsize>(key.size()));
+    writeSize(out, binary.size());
+    out.write(reinterpret_cast<const char*>(binary.data()), static_cast<std::streamsize>(binary.size()));
+    if (!out.good()) {
+      log(Severity::kWARNING, "program cache: cannot write " + temporary.string());
+      fs::remove(temporary, error);
+      return;
+    }
+  }
+  fs::rename(temporary, file, error);
+  if (error) fs::remove(temporary, error);
+}
+
+std::string buildLog(cl_program program, cl_device_id device) {
+  size_t size = 0;
+  if (clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, nullptr, &size) != CL_SUCCESS) {
+    return "(no build log)";
+  }
+  std::string text(size, '\0');
+  clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, text.data(), nullptr);
+  while (!text.empty() && (text.back() == '\0' || text.back() == '\n')) text.pop_back();
+  return text;
+}
+
+// Returns the clBuildProgram status; the caller decides whether failure is an error.
+cl_int buildFor(const Context& context, cl_program program, const std::string& options) {
+  cl_device_id device = context.device().id;
+  return clBuildProgram(program, 1, &device, options.c_str(), nullptr, nullptr);
+}
+
+ProgramHandle fromBinary(const Context& context, const std::vector<unsigned char>& binary,
+                         const std::string& options) {
+  cl_device_id device = context.device().id;
+  const unsigned char* data = binary.data();
+  const size_t size = binary.size();
+  cl_int binary_status = CL_SUCCESS;
+  cl_int status = CL_SUCCESS;
+  ProgramHandle program(
+      clCreateProgramWithBinary(context.get(), 1, &device, &size, &data, &binary_status, &status));
+  if (status != CL_SUCCESS || binary_status != CL_SUCCESS) return {};
+  if (buildFor(context, program.get(), options) != CL_SUCCESS) return {};
+  return program;
+}
+
+ProgramHandle fromSource(const Context& context, const std::string& source, const std::string& options) {
+  const char* text = source.c_str();
+  const size_t length = source.size();
+  cl_int status = CL_SUCCESS;
+  ProgramHandle program(clCreateProgramWithSource(context.get(), 1, &text, &length, &status));
+  check(status, "clCreateProgramWithSource");
+  status = buildFor(context, program.get(), options);
+  if (status != CL_SUCCESS) {
+    throw BuildError("OpenCL program failed to build for '" + context.device().name + "' (" +
+                     statusName(status) + ", options '" + options + "'):\n" +
+                     buildLog(program.get(), context.device().id));
+  }
+  return program;
+}
+
+}  // namespace
+
+std::string programCacheDirectory() {
+  fs::path base;
+  if (const char* explicit_dir = std::getenv("MLPRT_CACHE_DIR"); explicit_dir && *explicit_dir) {
+    base = explicit_dir;
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    base = fs::path(xdg) / "mlprt";
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    base = fs::path(home) / ".cache" / "mlprt";
+  } else {
+    return {};
+  }
+  return (base / "programs").string();
+}
+
+ProgramCacheStats programCacheStats() {
+  const Counters& counts = counters();
+  return {counts.compiled.load(), counts.loaded_from_disk.load(), counts.reused_in_memory.load()};
+}
+
+Program::Program(std::shared_ptr<Context> context, ProgramHandle program, Origin origin)
+    : context_(std::move(context)), program_(std::move(program)), origin_(origin) {}
+
+std::vector<unsigned char> Program::binary() const {
+  size_t size = 0;
+  check(clGetProgramInfo(program_.get(), CL_PROGRAM_BINARY_SIZES, sizeof(size), &size, nullptr),
+        "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
+  std::vector<unsigned char> binary(size);
+  if (size == 0) return binary;
+  unsigned char* data = binary.data();
+  check(clGetProgramInfo(program_.get(), CL_PROGRAM_BINARIES, sizeof(data), &data, nullptr),
+        "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+  return binary;
+}
+
+std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& context,
+                                              const std::string& source,
+                                              const std::string& options) {
+  const std::string key = cacheKey(context->device(), source, options);
+  MemoryCache& memory = memoryCache();
+  {
+    std::lock_guard<std::mutex> lock(memory.mutex);
+    auto found = memory.programs.find({context.get(), key});
+    if (found != memory.programs.end()) {
+      ++counters().reused_in_memory;
+      return found->second;
+    }
+  }
+
+  const fs::path file = cacheFile(key);
+  std::shared_ptr<const Program> program;
+  if (!file.empty()) {
+    const std::vector<unsigned char> binary = readCachedBinary(file, key);
+    if (!binary.empty()) {
+      if (ProgramHandle handle = fromBinary(*context, binary, options)) {
+        ++counters().loaded_from_disk;
+        program = std::make_shared<Program>(context, std::move(handle), Origin::kDiskCache);
+      } else {
+        log(Severity::kWARNING, "program cache: " + file.string() + " was rejected by the driver; recompiling");
+      }
+    }
+  }
+  if (!program) {
+    program = std::make_shared<Program>(context, fromSource(*context, source, options), Origin::kCompiled);
+    ++counters().compiled;
+    if (!file.empty()) writeCachedBinary(file, key, program->binary());
+  }
+
+  std::lock_guard<std::mutex> lock(memory.mutex);
+  return memory.programs.emplace(std::make_pair(context.get(), key), program).first->second;
+}
+
+Kernel::Kernel(std::shared_ptr<const Program> program, const std::string& name)
+    : program_(std::move(program)), name_(name) {
+  cl_int status = CL_SUCCESS;
+  kernel_ = KernelHandle(clCreateKernel(program_->get(), name.c_str(), &status));
+  if (status == CL_INVALID_KERNEL_NAME) {
+    throw InvalidArgument("the OpenCL program has no kernel named '" + name + "'");
+  }
+  check(status, "clCreateKernel(" + name + ")");
+  check(clGetKernelInfo(kernel_.get(), CL_KERNEL_NUM_ARGS, sizeof(argument_count_), &argument_count_,
+                        nullptr),
+        "clGetKernelInfo");
+}
+
+void Kernel::setArgument(cl_uint index, std::size_t size, const void* value) {
+  if (index >= argument_count_) {
+    throw InvalidArgument("kernel '" + name_ + "' takes " + std::to_string(argument_count_) +
+                          " arguments; argument " + std::to_string(index) + " does not exist");
+  }
+  check(clSetKernelArg(kernel_.get(), index, size, value),
+        "setting argument " + std::to_string(index) + " of kernel '" + name_ + "' (" +
+            std::to_string(size) + " bytes)");
+}
+
+void Kernel::setBuffer(cl_uint index, const DeviceBuffer& buffer) {
+  requireSameContext(*program_->context(), *buffer.context(), "kernel argument buffer");
+  const cl_mem mem = buffer.mem();
+  setArgument(index, sizeof(mem), &mem);
+}
+
+Event Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
+                     const std::vector<std::size_t>& local) {
+  requireSameContext(*stream.context(), *program_->context(), "kernel '" + name_ + "'");
+  if (global.empty() || global.size() > 3) {
+    throw InvalidArgument("kernel '" + name_ + "': launch needs 1 to 3 global sizes, got " +
+                          std::to_string(global.size()));
+  }
+  if (!local.empty() && local.size() != global.size()) {
+    throw InvalidArgument("kernel '" + name_ + "': " + std::to_string(global.size()) +
+                          " global sizes but " + std::to_string(local.size()) + " local sizes");
+  }
+  for (size_t axis = 0; axis < local.size(); ++axis) {
+    if (local[axis] == 0 || global[axis] % local[axis] != 0) {
+      throw InvalidArgument("kernel '" + name_ + "': global size " + std::to_string(global[axis]) +
+                            " on axis " + std::to_string(axis) + " is not a multiple of local size " +
+                            std::to_string(local[axis]));
+    }
+  }
+  EventHandle event;
+  check(clEnqueueNDRangeKernel(stream.queue(), kernel_.get(), static_cast<cl_uint>(global.size()),
+                               nullptr, global.data(), local.empty() ? nullptr : local.data(), 0,
+                               nullptr, event.replace()),
+        "launching kernel '" + name_ + "'");
+  return Event(std::move(event));
+}
+
+}  // namespace mlprt::cl

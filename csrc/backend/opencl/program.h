@@ -1,0 +1,83 @@
+// OpenCL programs and kernels, with a two-level cache: programs built in this process are reused
+// from memory, and compiled binaries are stored on disk so that another process loads them
+// instead of compiling. The disk key covers the device, the driver version, the build options
+// and the source, so a driver update or an edited kernel never picks up a stale binary.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/handle.h"
+#include "backend/opencl/memory.h"
+#include "backend/opencl/stream.h"
+
+namespace mlprt::cl {
+
+class Program {
+ public:
+  enum class Origin { kCompiled, kDiskCache };
+
+  // The program for `source` built with `options` on the context's device. Throws BuildError
+  // with the compiler's log when the source does not compile.
+  static std::shared_ptr<const Program> build(const std::shared_ptr<Context>& context,
+                                              const std::string& source,
+                                              const std::string& options = "");
+
+  Program(std::shared_ptr<Context> context, ProgramHandle program, Origin origin);
+
+  cl_program get() const noexcept { return program_.get(); }
+  const std::shared_ptr<Context>& context() const noexcept { return context_; }
+  Origin origin() const noexcept { return origin_; }
+  // The device binary, as OpenCL reports it (empty when the driver provides none).
+  std::vector<unsigned char> binary() const;
+
+ private:
+  std::shared_ptr<Context> context_;
+  ProgramHandle program_;
+  Origin origin_;
+};
+
+struct ProgramCacheStats {
+  std::uint64_t compiled = 0;
+  std::uint64_t loaded_from_disk = 0;
+  std::uint64_t reused_in_memory = 0;
+};
+
+ProgramCacheStats programCacheStats();
+// Where binaries are stored: $MLPRT_CACHE_DIR, else $XDG_CACHE_HOME/mlprt, else ~/.cache/mlprt
+// (each with a `programs` subdirectory). Empty when none can be determined: no disk cache.
+std::string programCacheDirectory();
+
+class Kernel {
+ public:
+  // Throws InvalidArgument naming the kernel when the program has no kernel of that name.
+  Kernel(std::shared_ptr<const Program> program, const std::string& name);
+
+  const std::string& name() const noexcept { return name_; }
+  cl_kernel get() const noexcept { return kernel_.get(); }
+  cl_uint argumentCount() const noexcept { return argument_count_; }
+
+  // Argument setters. A kernel object is not safe to set up from two threads at once.
+  void setArgument(cl_uint index, std::size_t size, const void* value);
+  void setBuffer(cl_uint index, const DeviceBuffer& buffer);
+  template <typename T>
+  void setValue(cl_uint index, const T& value) {
+    setArgument(index, sizeof(T), &value);
+  }
+
+  // Enqueues the kernel over `global` work items in groups of `local` (empty: the driver
+  // chooses). Each global size must be a multiple of its local size.
+  Event launch(Stream& stream, const std::vector<std::size_t>& global,
+               const std::vector<std::size_t>& local = {});
+
+ private:
+  std::shared_ptr<const Program> program_;
+  std::string name_;
+  KernelHandle kernel_;
+  cl_uint argument_count_ = 0;
+};
+
+}  // namespace mlprt::cl

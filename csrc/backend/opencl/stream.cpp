@@ -1,0 +1,149 @@
+#include "backend/opencl/stream.h"
+
+#include <atomic>
+#include <map>
+
+#include "core/error.h"
+
+namespace mlprt::cl {
+namespace {
+
+struct StreamRegistry {
+  std::mutex mutex;
+  std::map<std::uint64_t, std::weak_ptr<Stream>> streams;
+  std::map<const Context*, std::shared_ptr<Stream>> defaults;
+  std::atomic<std::uint64_t> next_handle{1};
+};
+
+StreamRegistry& streams() {
+  static StreamRegistry instance;
+  return instance;
+}
+
+cl_int eventStatus(cl_event event) {
+  cl_int status = CL_COMPLETE;
+  check(clGetEventInfo(event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(status), &status, nullptr),
+        "clGetEventInfo");
+  return status;
+}
+
+}  // namespace
+
+void Event::wait() const {
+  if (!handle_) return;
+  const cl_event event = handle_.get();
+  check(clWaitForEvents(1, &event), "waiting for an event");
+}
+
+bool Event::complete() const {
+  if (!handle_) return true;
+  const cl_int status = eventStatus(handle_.get());
+  if (status < 0) check(status, "queued command");
+  return status == CL_COMPLETE;
+}
+
+std::uint64_t Event::endNanoseconds() const {
+  if (!handle_) throw InvalidArgument("event was never recorded");
+  cl_ulong end = 0;
+  check(clGetEventProfilingInfo(handle_.get(), CL_PROFILING_COMMAND_END, sizeof(end), &end, nullptr),
+        "clGetEventProfilingInfo");
+  return end;
+}
+
+double Event::elapsedMilliseconds(const Event& start, const Event& end) {
+  start.wait();
+  end.wait();
+  const auto from = static_cast<double>(start.endNanoseconds());
+  const auto to = static_cast<double>(end.endNanoseconds());
+  return (to - from) * 1e-6;
+}
+
+std::shared_ptr<Stream> Stream::create(std::shared_ptr<Context> context) {
+  StreamRegistry& registry = streams();
+  const std::uint64_t handle = registry.next_handle++;
+  auto stream = std::make_shared<Stream>(std::move(context), handle);
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.streams[handle] = stream;
+  return stream;
+}
+
+std::shared_ptr<Stream> Stream::defaultFor(const std::shared_ptr<Context>& context) {
+  {
+    StreamRegistry& registry = streams();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    auto found = registry.defaults.find(context.get());
+    if (found != registry.defaults.end()) return found->second;
+  }
+  std::shared_ptr<Stream> stream = create(context);
+  StreamRegistry& registry = streams();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  // Another thread may have made one meanwhile; keep the first so the default stays unique.
+  return registry.defaults.emplace(context.get(), stream).first->second;
+}
+
+std::shared_ptr<Stream> Stream::fromHandle(std::uint64_t handle) {
+  if (handle == 0) return defaultFor(Context::current());
+  StreamRegistry& registry = streams();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto found = registry.streams.find(handle);
+  std::shared_ptr<Stream> stream = found == registry.streams.end() ? nullptr : found->second.lock();
+  if (!stream) {
+    throw InvalidArgument("stream handle " + std::to_string(handle) +
+                          " does not name a live stream (was it destroyed?)");
+  }
+  return stream;
+}
+
+Stream::Stream(std::shared_ptr<Context> context, std::uint64_t handle)
+    : context_(std::move(context)), handle_(handle) {
+  cl_int status = CL_SUCCESS;
+  cl_device_id device = context_->device().id;
+  queue_ = QueueHandle(
+      clCreateCommandQueue(context_->get(), device, CL_QUEUE_PROFILING_ENABLE, &status));
+  check(status, "clCreateCommandQueue on " + context_->device().name);
+}
+
+Stream::~Stream() {
+  // Commands may still read host memory that `held_` keeps alive: finish them first.
+  if (queue_) clFinish(queue_.get());
+  StreamRegistry& registry = streams();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto found = registry.streams.find(handle_);
+  if (found != registry.streams.end() && found->second.expired()) registry.streams.erase(found);
+}
+
+void Stream::synchronize() {
+  check(clFinish(queue_.get()), "synchronizing stream " + std::to_string(handle_));
+  std::lock_guard<std::mutex> lock(held_mutex_);
+  held_.clear();
+}
+
+void Stream::flush() { check(clFlush(queue_.get()), "clFlush"); }
+
+bool Stream::idle() {
+  Event marker = record();
+  flush();
+  return marker.complete();
+}
+
+Event Stream::record() {
+  EventHandle event;
+  check(clEnqueueMarkerWithWaitList(queue_.get(), 0, nullptr, event.replace()),
+        "clEnqueueMarkerWithWaitList");
+  return Event(std::move(event));
+}
+
+void Stream::holdUntilComplete(Event event, std::shared_ptr<const void> owner) {
+  std::lock_guard<std::mutex> lock(held_mutex_);
+  held_.emplace_back(std::move(event), std::move(owner));
+  releaseCompleted();
+}
+
+void Stream::releaseCompleted() {
+  // Called with held_mutex_ held. Oldest first: once one is pending, later ones are too.
+  size_t done = 0;
+  while (done < held_.size() && held_[done].first.complete()) ++done;
+  held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(done));
+}
+
+}  // namespace mlprt::cl

@@ -1,0 +1,77 @@
+// Streams (in-order OpenCL command queues) and events.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/handle.h"
+
+namespace mlprt::cl {
+
+// A completion marker on a stream. Streams enable profiling, so two events give elapsed time.
+class Event {
+ public:
+  Event() = default;
+  explicit Event(EventHandle handle) : handle_(std::move(handle)) {}
+
+  bool recorded() const noexcept { return static_cast<bool>(handle_); }
+  cl_event get() const noexcept { return handle_.get(); }
+  // Blocks until the work before the event has finished. Throws if that work failed.
+  void wait() const;
+  // True once the work before the event has finished (or the event was never recorded).
+  bool complete() const;
+  // Device clock when the marked work finished, in nanoseconds.
+  std::uint64_t endNanoseconds() const;
+  // Milliseconds from `start` to `end`, both recorded and complete.
+  static double elapsedMilliseconds(const Event& start, const Event& end);
+
+ private:
+  EventHandle handle_;
+};
+
+class Stream {
+ public:
+  // A new in-order queue on `context`'s device, registered under a fresh handle.
+  static std::shared_ptr<Stream> create(std::shared_ptr<Context> context);
+  // The stream a handle names; handle 0 is the current device's default stream.
+  // Throws InvalidArgument for handles of destroyed or unknown streams.
+  static std::shared_ptr<Stream> fromHandle(std::uint64_t handle);
+  // The per-device stream used when a call names none.
+  static std::shared_ptr<Stream> defaultFor(const std::shared_ptr<Context>& context);
+
+  Stream(std::shared_ptr<Context> context, std::uint64_t handle);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  cl_command_queue queue() const noexcept { return queue_.get(); }
+  const std::shared_ptr<Context>& context() const noexcept { return context_; }
+  std::uint64_t handle() const noexcept { return handle_; }
+
+  // Waits for all queued work; releases everything held for in-flight commands.
+  void synchronize();
+  // Starts queued work without waiting (clFlush).
+  void flush();
+  // True when every queued command has finished.
+  bool idle();
+  // Marks the current end of the queue.
+  Event record();
+  // Keeps `owner` alive until `event` has completed: host memory read or written by an
+  // asynchronous copy must outlive the copy even if its owner drops it.
+  void holdUntilComplete(Event event, std::shared_ptr<const void> owner);
+
+ private:
+  void releaseCompleted();
+
+  std::shared_ptr<Context> context_;
+  std::uint64_t handle_;
+  QueueHandle queue_;
+  std::mutex held_mutex_;
+  std::vector<std::pair<Event, std::shared_ptr<const void>>> held_;
+};
+
+}  // namespace mlprt::cl

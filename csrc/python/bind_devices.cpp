@@ -1,0 +1,69 @@
+// Device listing and selection.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/device.h"
+#include "backend/opencl/program.h"
+#include "python/bindings.h"
+
+namespace py = pybind11;
+
+namespace mlprt::python {
+namespace {
+
+std::string selectorText(const py::handle& selector) {
+  if (py::isinstance<py::int_>(selector)) return std::to_string(selector.cast<long long>());
+  if (py::isinstance<py::str>(selector)) return selector.cast<std::string>();
+  throw py::type_error("a device selector is an index, 'platform:device' or part of a name");
+}
+
+}  // namespace
+
+void bindDevices(py::module_& module) {
+  using cl::DeviceInfo;
+  py::class_<DeviceInfo>(module, "DeviceInfo", "An OpenCL device as mlprt sees it.")
+      .def_readonly("index", &DeviceInfo::index, "Flat index, as MLPRT_DEVICE and select_device take it.")
+      .def_readonly("platform_index", &DeviceInfo::platform_index)
+      .def_readonly("device_index", &DeviceInfo::device_index)
+      .def_readonly("platform", &DeviceInfo::platform_name)
+      .def_readonly("name", &DeviceInfo::name)
+      .def_readonly("vendor", &DeviceInfo::vendor)
+      .def_readonly("driver_version", &DeviceInfo::driver_version)
+      .def_readonly("opencl_version", &DeviceInfo::opencl_version)
+      .def_property_readonly("type", [](const DeviceInfo& d) { return cl::deviceTypeName(d.type); })
+      .def_readonly("global_memory", &DeviceInfo::global_memory, "Device memory in bytes.")
+      .def_readonly("max_allocation", &DeviceInfo::max_allocation, "Largest single allocation in bytes.")
+      .def_readonly("compute_units", &DeviceInfo::compute_units)
+      .def_readonly("fp16", &DeviceInfo::fp16, "Whether cl_khr_fp16 (half arithmetic) is exposed.")
+      .def_property_readonly("coordinates", &DeviceInfo::coordinates)
+      .def_property_readonly("fingerprint", &DeviceInfo::fingerprint)
+      .def("__repr__", [](const DeviceInfo& d) {
+        return "<DeviceInfo " + std::to_string(d.index) + " (" + d.coordinates() + ") '" + d.name +
+               "' " + cl::deviceTypeName(d.type) + " on '" + d.platform_name + "'>";
+      });
+
+  module.def("devices", &cl::listDevices, py::return_value_policy::copy,
+             "All OpenCL devices of all platforms.");
+  module.def("default_device", &cl::defaultDevice, py::return_value_policy::copy,
+             "The device used when none is selected: MLPRT_DEVICE, else the first GPU, else the first CPU.");
+  module.def("current_device", &cl::Context::currentDevice, py::return_value_policy::copy,
+             "The device new allocations, streams and programs use.");
+  module.def(
+      "select_device",
+      [](const py::handle& selector) { return cl::Context::selectDevice(selectorText(selector)); },
+      py::arg("selector"), py::return_value_policy::copy,
+      "Makes a device current: an index, 'platform:device', or part of its name.");
+
+  module.def("program_cache_directory", &cl::programCacheDirectory);
+  module.def("program_cache_stats", [] {
+    const cl::ProgramCacheStats stats = cl::programCacheStats();
+    py::dict result;
+    result["compiled"] = stats.compiled;
+    result["loaded_from_disk"] = stats.loaded_from_disk;
+    result["reused_in_memory"] = stats.reused_in_memory;
+    return result;
+  }, "How many programs this process compiled, loaded from the disk cache, or reused.");
+}
+
+}  // namespace mlprt::python

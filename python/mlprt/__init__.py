@@ -1,0 +1,52 @@
+"""mlprt: TensorRT's workflow (build, serialize, run inference engines) on any OpenCL device.
+
+This module holds device discovery and selection; :mod:`mlprt.driver` is the pycuda-shaped
+memory API (streams, pinned host arrays, device allocations, copies).
+"""
+from __future__ import annotations
+
+from typing import List, Union
+
+from mlprt import _core
+from mlprt._core import BuildError, DeviceInfo, Error, OpenCLError
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "BuildError",
+    "DeviceInfo",
+    "Error",
+    "OpenCLError",
+    "current_device",
+    "default_device",
+    "devices",
+    "set_device",
+    "__version__",
+]
+
+
+def devices() -> List[DeviceInfo]:
+    """All OpenCL devices of all platforms, each with platform, name, type, memory and fp16."""
+    return list(_core.devices())
+
+
+def default_device() -> DeviceInfo:
+    """The device used when none was selected: ``MLPRT_DEVICE`` if set (an index such as ``1``,
+    ``platform:device`` such as ``0:1``, or part of the device name), else the first GPU, else
+    the first CPU."""
+    return _core.default_device()
+
+
+def current_device() -> DeviceInfo:
+    """The device that new allocations, streams and programs use."""
+    return _core.current_device()
+
+
+def set_device(selector: Union[int, str]) -> DeviceInfo:
+    """Makes a device current for everything created afterwards, and returns it.
+
+    ``selector`` is a flat index, ``"platform:device"``, or a case-insensitive part of the device
+    or platform name. Objects made earlier stay on their own device. Raises ``ValueError`` naming
+    the available devices when nothing matches.
+    """
+    return _core.select_device(selector)
