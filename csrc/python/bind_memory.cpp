@@ -119,6 +119,11 @@ std::vector<py::ssize_t> shapeFrom(const py::handle& shape) {
 py::array pagelockedEmpty(const py::handle& shape, const py::handle& dtype, const std::string& order) {
   if (order != "C" && order != "F") throw py::value_error("order must be 'C' or 'F', not '" + order + "'");
   const py::dtype type = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+  if (type.attr("hasobject").cast<bool>()) {
+    // Raw pinned bytes are not valid Python object references.
+    throw py::value_error("pinned arrays cannot hold Python objects (dtype " +
+                          std::string(py::str(type)) + ")");
+  }
   const std::vector<py::ssize_t> dims = shapeFrom(shape);
   const std::size_t item = static_cast<std::size_t>(type.itemsize());
   std::size_t bytes = item;

@@ -23,9 +23,18 @@ struct HostTransfer {
   // OpenCL itself keeps device buffers alive for queued commands, but not the host memory
   // behind a raw pointer: the stream holds the pinned buffer until the copy has run.
   void finish(Stream& stream, EventHandle event) {
-    if (!blocking) stream.holdUntilComplete(Event(std::move(event)), pinned);
+    Event copied(std::move(event));
+    stream.track(copied);
+    if (!blocking) stream.holdUntilComplete(copied, pinned);
   }
 };
+
+// Device-only commands touch no host memory: track them, and wait if asked to.
+void finishDeviceCommand(Stream& stream, EventHandle event, CopyMode mode) {
+  Event done(std::move(event));
+  stream.track(done);
+  if (mode == CopyMode::kBlocking) done.wait();
+}
 
 }  // namespace
 
@@ -72,7 +81,7 @@ void copyDeviceToDevice(Stream& stream, const DeviceRange& destination, const De
   check(clEnqueueCopyBuffer(stream.queue(), source.buffer->mem(), destination.buffer->mem(),
                             source.offset, destination.offset, bytes, 0, nullptr, event.replace()),
         "device-to-device copy of " + std::to_string(bytes) + " bytes");
-  if (mode == CopyMode::kBlocking) Event(std::move(event)).wait();
+  finishDeviceCommand(stream, std::move(event), mode);
 }
 
 void fillDevice(Stream& stream, const DeviceRange& destination, const void* pattern,
@@ -92,7 +101,7 @@ void fillDevice(Stream& stream, const DeviceRange& destination, const void* patt
   check(clEnqueueFillBuffer(stream.queue(), destination.buffer->mem(), pattern, pattern_size,
                             destination.offset, bytes, 0, nullptr, event.replace()),
         "device fill of " + std::to_string(bytes) + " bytes");
-  if (mode == CopyMode::kBlocking) Event(std::move(event)).wait();
+  finishDeviceCommand(stream, std::move(event), mode);
 }
 
 }  // namespace mlprt::cl

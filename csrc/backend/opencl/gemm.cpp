@@ -60,21 +60,23 @@ void gemm(Stream& stream, const GemmProblem& problem, const MatrixOperand& a, co
   if (problem.m == 0 || problem.n == 0 || problem.batch == 0) return;
 
   cl_command_queue queue = stream.queue();
+  EventHandle event;
   clblast::StatusCode status;
   if (problem.batch == 1) {
     status = clblast::Gemm<float>(clblast::Layout::kRowMajor, toClblast(problem.transpose_a),
                                   toClblast(problem.transpose_b), problem.m, problem.n, problem.k,
                                   problem.alpha, a.range.buffer->mem(), a_offset, a.ld,
                                   b.range.buffer->mem(), b_offset, b.ld, problem.beta,
-                                  c.range.buffer->mem(), c_offset, c.ld, &queue, nullptr);
+                                  c.range.buffer->mem(), c_offset, c.ld, &queue, event.replace());
   } else {
     status = clblast::GemmStridedBatched<float>(
         clblast::Layout::kRowMajor, toClblast(problem.transpose_a), toClblast(problem.transpose_b),
         problem.m, problem.n, problem.k, problem.alpha, a.range.buffer->mem(), a_offset, a.ld,
         a.stride, b.range.buffer->mem(), b_offset, b.ld, b.stride, problem.beta,
-        c.range.buffer->mem(), c_offset, c.ld, c.stride, problem.batch, &queue, nullptr);
+        c.range.buffer->mem(), c_offset, c.ld, c.stride, problem.batch, &queue, event.replace());
   }
   checkStatus(status, problem);
+  stream.track(Event(std::move(event)));
 }
 
 }  // namespace mlprt::cl

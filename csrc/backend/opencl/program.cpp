@@ -18,6 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// File layout: magic, key size, key, binary size, binary, FNV-1a hash of the binary. Drivers do
+// not validate binaries (PoCL aborts on a damaged one), so the hash is checked before loading.
 constexpr char kBinaryMagic[] = "MLPRT-CL-BINARY-1\n";
 
 struct Counters {
@@ -41,9 +43,10 @@ MemoryCache& memoryCache() {
   return instance;
 }
 
-std::uint64_t fnv1a(const std::string& text) {
+template <typename Bytes>
+std::uint64_t fnv1a(const Bytes& bytes) {
   std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
+  for (unsigned char c : bytes) {
     hash ^= c;
     hash *= 1099511628211ull;
   }
@@ -65,13 +68,14 @@ fs::path cacheFile(const std::string& key) {
   return fs::path(directory) / name;
 }
 
-void writeSize(std::ostream& out, std::uint64_t size) {
-  out.write(reinterpret_cast<const char*>(&size), sizeof(size));
+void writeU64(std::ostream& out, std::uint64_t value) {
+  out.write(reinterpret_cast<const char*>(&value), sizeof(value));
 }
 
-bool readSize(std::istream& in, std::uint64_t& size, std::uint64_t limit) {
-  in.read(reinterpret_cast<char*>(&size), sizeof(size));
-  return in.good() && size <= limit;
+// Reads a value and checks it against `limit` (sizes cannot exceed the file's own size).
+bool readU64(std::istream& in, std::uint64_t& value, std::uint64_t limit) {
+  in.read(reinterpret_cast<char*>(&value), sizeof(value));
+  return in.good() && value <= limit;
 }
 
 // The binary stored for `key`, or empty if there is none or the file does not match.
@@ -83,14 +87,18 @@ std::vector<unsigned char> readCachedBinary(const fs::path& file, const std::str
   std::string magic(sizeof(kBinaryMagic) - 1, '\0');
   in.read(magic.data(), static_cast<std::streamsize>(magic.size()));
   std::uint64_t key_size = 0;
-  if (!in.good() || magic != kBinaryMagic || !readSize(in, key_size, file_size)) return {};
+  if (!in.good() || magic != kBinaryMagic || !readU64(in, key_size, file_size)) return {};
   std::string stored_key(key_size, '\0');
   in.read(stored_key.data(), static_cast<std::streamsize>(key_size));
   std::uint64_t binary_size = 0;
-  if (!in.good() || stored_key != key || !readSize(in, binary_size, file_size)) return {};
+  if (!in.good() || stored_key != key || !readU64(in, binary_size, file_size)) return {};
   std::vector<unsigned char> binary(binary_size);
   in.read(reinterpret_cast<char*>(binary.data()), static_cast<std::streamsize>(binary_size));
-  if (!in.good()) return {};
+  std::uint64_t stored_hash = 0;
+  if (!in.good() || !readU64(in, stored_hash, ~std::uint64_t{0}) || stored_hash != fnv1a(binary)) {
+    log(Severity::kWARNING, "program cache: " + file.string() + " is damaged; recompiling");
+    return {};
+  }
   return binary;
 }
 
@@ -109,10 +117,11 @@ void writeCachedBinary(const fs::path& file, const std::string& key,
   {
     std::ofstream out(temporary, std::ios::binary);
     out.write(kBinaryMagic, sizeof(kBinaryMagic) - 1);
-    writeSize(out, key.size());
+    writeU64(out, key.size());
     out.write(key.data(), static_cast<std::streamsize>(key.size()));
-    writeSize(out, binary.size());
+    writeU64(out, binary.size());
     out.write(reinterpret_cast<const char*>(binary.data()), static_cast<std::streamsize>(binary.size()));
+    writeU64(out, fnv1a(binary));
     if (!out.good()) {
       log(Severity::kWARNING, "program cache: cannot write " + temporary.string());
       fs::remove(temporary, error);
@@ -294,7 +303,9 @@ Event Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
                                nullptr, global.data(), local.empty() ? nullptr : local.data(), 0,
                                nullptr, event.replace()),
         "launching kernel '" + name_ + "'");
-  return Event(std::move(event));
+  Event launched(std::move(event));
+  stream.track(launched);
+  return launched;
 }
 
 }  // namespace mlprt::cl

@@ -116,21 +116,34 @@ void Stream::synchronize() {
   check(clFinish(queue_.get()), "synchronizing stream " + std::to_string(handle_));
   std::lock_guard<std::mutex> lock(held_mutex_);
   held_.clear();
+  last_ = Event();
 }
 
 void Stream::flush() { check(clFlush(queue_.get()), "clFlush"); }
 
 bool Stream::idle() {
-  Event marker = record();
+  Event last;
+  {
+    std::lock_guard<std::mutex> lock(held_mutex_);
+    last = last_;
+  }
+  // An in-order queue finishes its commands in order: the newest one done means all are.
   flush();
-  return marker.complete();
+  return last.complete();
+}
+
+void Stream::track(const Event& event) {
+  std::lock_guard<std::mutex> lock(held_mutex_);
+  last_ = event;
 }
 
 Event Stream::record() {
   EventHandle event;
   check(clEnqueueMarkerWithWaitList(queue_.get(), 0, nullptr, event.replace()),
         "clEnqueueMarkerWithWaitList");
-  return Event(std::move(event));
+  Event marker(std::move(event));
+  track(marker);
+  return marker;
 }
 
 void Stream::holdUntilComplete(Event event, std::shared_ptr<const void> owner) {

@@ -58,6 +58,8 @@ class Stream {
   void flush();
   // True when every queued command has finished.
   bool idle();
+  // Notes the newest command queued (every enqueue path calls this), which idle() asks about.
+  void track(const Event& event);
   // Marks the current end of the queue.
   Event record();
   // Keeps `owner` alive until `event` has completed: host memory read or written by an
@@ -70,8 +72,9 @@ class Stream {
   std::shared_ptr<Context> context_;
   std::uint64_t handle_;
   QueueHandle queue_;
-  std::mutex held_mutex_;
+  std::mutex held_mutex_;  // guards held_ and last_
   std::vector<std::pair<Event, std::shared_ptr<const void>>> held_;
+  Event last_;
 };
 
 }  // namespace mlprt::cl

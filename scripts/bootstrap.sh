@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything mlprt's build, demo and tests need, then builds and installs mlprt itself.
+# Idempotent: a second run only rebuilds what changed. Run as root on Debian 12 (bookworm).
+#
+#   bash scripts/bootstrap.sh          # then use "$(bash scripts/bootstrap.sh --print-venv)"/bin/python
+#
+# Environment:
+#   MLPRT_VENV   where the Python virtual environment lives (default /opt/mlprt/venv)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${MLPRT_VENV:-/opt/mlprt/venv}
+if [ "${1:-}" = "--print-venv" ]; then echo "$venv"; exit 0; fi
+
+say() { printf '[bootstrap] %s\n' "$*"; }
+
+# --- System packages (Debian) ---------------------------------------------------------------
+debs=(build-essential cmake ninja-build git pkg-config
+      ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-headers clinfo
+      libclblast-dev pocl-opencl-icd libgtest-dev)
+# Python and venv support only where no usable python3 is on PATH already (e.g. pyenv).
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  debs+=(python3 python3-venv python3-pip python3-dev)
+fi
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python packages (PyPI) in a virtual environment --------------------------------------------
+if [ ! -x "$venv/bin/python" ]; then
+  say "creating virtual environment $venv"
+  mkdir -p "$(dirname "$venv")"
+  python3 -m venv "$venv"
+fi
+py="$venv/bin/python"
+requirements="$repo/scripts/requirements.txt"
+stamp="$venv/.mlprt-requirements.sha256"
+want=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "pip install -r scripts/requirements.txt (torch, onnx, onnxruntime, build tools)"
+  "$py" -m pip install -q --upgrade pip
+  "$py" -m pip install -q -r "$requirements"
+  echo "$want" > "$stamp"
+fi
+
+# --- mlprt itself ---------------------------------------------------------------------------------
+say "building and installing mlprt"
+"$py" -m pip install -q --no-build-isolation --no-deps "$repo"
+say "ready: $py"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs mlprt's demo (examples/demo.py) after installing what it needs (scripts/bootstrap.sh).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$repo/scripts/bootstrap.sh"
+venv=$(bash "$repo/scripts/bootstrap.sh" --print-venv)
+exec "$venv/bin/python" "$repo/examples/demo.py" "$@"
