@@ -1,0 +1,134 @@
+// Raw OpenCL baseline for bench/transfer.py: the same transfers and launches with no mlprt layer,
+// so mlprt's overhead is a ratio measured in the same run. Prints one JSON object.
+//
+//   g++ -O2 -std=c++17 bench/cl_baseline.cpp -lOpenCL -o build/cl_baseline
+//   build/cl_baseline <device index as in `mlprt devices`> <iterations>
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+void check(cl_int status, const char* what) {
+  if (status != CL_SUCCESS) {
+    std::fprintf(stderr, "%s failed: %d\n", what, status);
+    std::exit(1);
+  }
+}
+
+double medianMicroseconds(int iterations, const std::function<void()>& body) {
+  for (int i = 0; i < 3; ++i) body();
+  std::vector<double> times;
+  for (int i = 0; i < iterations; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int wanted = argc > 1 ? std::atoi(argv[1]) : 0;
+  const int iterations = argc > 2 ? std::atoi(argv[2]) : 200;
+  cl_uint platform_count = 0;
+  check(clGetPlatformIDs(0, nullptr, &platform_count), "clGetPlatformIDs");
+  std::vector<cl_platform_id> platforms(platform_count);
+  check(clGetPlatformIDs(platform_count, platforms.data(), nullptr), "clGetPlatformIDs");
+  cl_platform_id platform = nullptr;
+  cl_device_id device = nullptr;
+  int index = 0;
+  for (cl_platform_id p : platforms) {
+    cl_uint count = 0;
+    if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, nullptr, &count) != CL_SUCCESS) continue;
+    std::vector<cl_device_id> ids(count);
+    clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, count, ids.data(), nullptr);
+    for (cl_device_id id : ids) {
+      if (index++ == wanted) platform = p, device = id;
+    }
+  }
+  if (!device) {
+    std::fprintf(stderr, "no device %d\n", wanted);
+    return 1;
+  }
+  char name[256] = {};
+  clGetDeviceInfo(device, CL_DEVICE_NAME, sizeof(name), name, nullptr);
+  cl_int status = CL_SUCCESS;
+  cl_context_properties properties[] = {CL_CONTEXT_PLATFORM, reinterpret_cast<cl_context_properties>(platform), 0};
+  cl_context context = clCreateContext(properties, 1, &device, nullptr, nullptr, &status);
+  check(status, "clCreateContext");
+  cl_command_queue queue = clCreateCommandQueue(context, device, CL_QUEUE_PROFILING_ENABLE, &status);
+  check(status, "clCreateCommandQueue");
+
+  std::printf("{\"device\": \"%s\", \"rows\": [", name);
+  const std::vector<size_t> sizes = {3 << 10, 200 << 10, 1 << 20, 64 << 20};
+  bool first = true;
+  for (size_t bytes : sizes) {
+    cl_mem device_buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, nullptr, &status);
+    check(status, "clCreateBuffer");
+    cl_mem pinned = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, nullptr, &status);
+    check(status, "clCreateBuffer(pinned)");
+    void* host_pinned = clEnqueueMapBuffer(queue, pinned, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes, 0,
+                                           nullptr, nullptr, &status);
+    check(status, "clEnqueueMapBuffer");
+    std::vector<unsigned char> pageable(bytes, 7);
+    std::memset(host_pinned, 7, bytes);
+    const int reps = bytes >= (64u << 20) ? std::max(10, iterations / 10) : iterations;
+    struct Case { const char* kind; const char* direction; void* host; bool write; };
+    const Case cases[] = {{"pinned", "H2D", host_pinned, true}, {"pinned", "D2H", host_pinned, false},
+                          {"pageable", "H2D", pageable.data(), true}, {"pageable", "D2H", pageable.data(), false}};
+    for (const Case& c : cases) {
+      const double us = medianMicroseconds(reps, [&] {
+        if (c.write) {
+          check(clEnqueueWriteBuffer(queue, device_buffer, CL_FALSE, 0, bytes, c.host, 0, nullptr, nullptr), "write");
+        } else {
+          check(clEnqueueReadBuffer(queue, device_buffer, CL_FALSE, 0, bytes, c.host, 0, nullptr, nullptr), "read");
+        }
+        check(clFinish(queue), "clFinish");
+      });
+      std::printf("%s{\"what\": \"%s %s\", \"bytes\": %zu, \"median_us\": %.3f}", first ? "" : ", ", c.direction,
+                  c.kind, bytes, us);
+      first = false;
+    }
+    clEnqueueUnmapMemObject(queue, pinned, host_pinned, 0, nullptr, nullptr);
+    clFinish(queue);
+    clReleaseMemObject(pinned);
+    clReleaseMemObject(device_buffer);
+  }
+
+  const char* source = "__kernel void empty(void) {}";
+  cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &status);
+  check(status, "clCreateProgramWithSource");
+  check(clBuildProgram(program, 1, &device, "", nullptr, nullptr), "clBuildProgram");
+  cl_kernel kernel = clCreateKernel(program, "empty", &status);
+  check(status, "clCreateKernel");
+  const size_t global = 1;
+  const double launch_finish = medianMicroseconds(iterations, [&] {
+    check(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, nullptr, 0, nullptr, nullptr), "launch");
+    check(clFinish(queue), "clFinish");
+  });
+  const int batch = 1000;
+  const double pipelined = medianMicroseconds(10, [&] {
+    for (int i = 0; i < batch; ++i) {
+      check(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, nullptr, 0, nullptr, nullptr), "launch");
+    }
+    check(clFinish(queue), "clFinish");
+  }) / batch;
+  std::printf(", {\"what\": \"empty kernel, launch + finish\", \"bytes\": 0, \"median_us\": %.3f}", launch_finish);
+  std::printf(", {\"what\": \"empty kernel, pipelined\", \"bytes\": 0, \"median_us\": %.3f}]}\n", pipelined);
+  clReleaseKernel(kernel);
+  clReleaseProgram(program);
+  clReleaseCommandQueue(queue);
+  clReleaseContext(context);
+  return 0;
+}
