@@ -13,6 +13,8 @@ venv=${MLPRT_VENV:-/opt/mlprt/venv}
 if [ "${1:-}" = "--print-venv" ]; then echo "$venv"; exit 0; fi
 
 say() { printf '[bootstrap] %s\n' "$*"; }
+# pip, quietly: some machines list extra local indexes that lack most packages; drop that noise.
+pip_install() { "$py" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 # --- System packages (Debian) ---------------------------------------------------------------
 debs=(build-essential cmake ninja-build git pkg-config
@@ -45,12 +47,12 @@ stamp="$venv/.mlprt-requirements.sha256"
 want=$(sha256sum "$requirements" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "pip install -r scripts/requirements.txt (torch, onnx, onnxruntime, build tools)"
-  "$py" -m pip install -q --upgrade pip
-  "$py" -m pip install -q -r "$requirements"
+  pip_install --upgrade pip
+  pip_install -r "$requirements"
   echo "$want" > "$stamp"
 fi
 
 # --- mlprt itself ---------------------------------------------------------------------------------
 say "building and installing mlprt"
-"$py" -m pip install -q --no-build-isolation --no-deps "$repo"
+pip_install --no-build-isolation --no-deps "$repo"
 say "ready: $py"
