@@ -165,12 +165,14 @@ const DeviceInfo& findDevice(const std::string& selector) {
   } else if (parseIndex(wanted, first)) {
     if (first < static_cast<int>(devices.size())) return devices[first];
   } else if (!wanted.empty()) {
+    // Names first, then the vendor and version strings, where some drivers say who they are
+    // (PoCL's devices are named after the CPU; "PoCL" is in their version string).
     const std::string needle = lower(wanted);
-    for (const DeviceInfo& device : devices) {
-      if (lower(device.name).find(needle) != std::string::npos) return device;
-    }
-    for (const DeviceInfo& device : devices) {
-      if (lower(device.platform_name).find(needle) != std::string::npos) return device;
+    for (auto field : {&DeviceInfo::name, &DeviceInfo::platform_name, &DeviceInfo::vendor,
+                       &DeviceInfo::opencl_version}) {
+      for (const DeviceInfo& device : devices) {
+        if (lower(device.*field).find(needle) != std::string::npos) return device;
+      }
     }
   }
   throw InvalidArgument("unknown OpenCL device '" + selector + "': " + describeAvailable(devices));

@@ -41,7 +41,8 @@ struct DeviceInfo {
 const std::vector<DeviceInfo>& listDevices();
 
 // Finds the device a selector names: a flat index ("1"), platform:device coordinates ("0:1"),
-// or a case-insensitive substring of the device or platform name ("h200", "pocl").
+// or a case-insensitive substring of the device name, platform name, vendor or version string,
+// searched in that order ("h200", "nvidia", "pocl").
 // Throws InvalidArgument listing the available devices when nothing matches.
 const DeviceInfo& findDevice(const std::string& selector);
 

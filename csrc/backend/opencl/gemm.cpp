@@ -37,6 +37,34 @@ std::size_t checkOperand(const Stream& stream, const MatrixOperand& operand, std
   return operand.range.offset / kElement;
 }
 
+// With k == 0 the product is empty and C = beta * C; CLBlast rejects k == 0, so scale each row
+// of C here. beta == 0 writes zeros (BLAS semantics: C's old values, even NaN, are not read).
+void scaleRows(Stream& stream, const GemmProblem& problem, const MatrixOperand& c) {
+  if (problem.beta == 1.0f) return;
+  cl_command_queue queue = stream.queue();
+  const float zero = 0.0f;
+  for (std::size_t matrix = 0; matrix < problem.batch; ++matrix) {
+    for (std::size_t row = 0; row < problem.m; ++row) {
+      const std::size_t offset = c.range.offset / kElement + matrix * c.stride + row * c.ld;
+      EventHandle event;
+      if (problem.beta == 0.0f) {
+        check(clEnqueueFillBuffer(queue, c.range.buffer->mem(), &zero, sizeof(zero), offset * kElement,
+                                  problem.n * kElement, 0, nullptr, event.replace()),
+              "GEMM with k=0: zeroing C");
+      } else {
+        const clblast::StatusCode status = clblast::Scal<float>(
+            problem.n, problem.beta, c.range.buffer->mem(), offset, 1, &queue, event.replace());
+        if (status != clblast::StatusCode::kSuccess) {
+          throw OpenCLError("GEMM with k=0: CLBlast scaling of C failed with status " +
+                                std::to_string(static_cast<int>(status)),
+                            static_cast<int>(status));
+        }
+      }
+      stream.track(Event(std::move(event)));
+    }
+  }
+}
+
 void checkStatus(clblast::StatusCode status, const GemmProblem& problem) {
   if (status == clblast::StatusCode::kSuccess) return;
   throw OpenCLError("CLBlast GEMM (m=" + std::to_string(problem.m) + ", n=" +
@@ -58,6 +86,10 @@ void gemm(Stream& stream, const GemmProblem& problem, const MatrixOperand& a, co
                                             tb ? problem.k : problem.n, problem.batch, "B");
   const std::size_t c_offset = checkOperand(stream, c, problem.m, problem.n, problem.batch, "C");
   if (problem.m == 0 || problem.n == 0 || problem.batch == 0) return;
+  if (problem.k == 0) {
+    scaleRows(stream, problem, c);
+    return;
+  }
 
   cl_command_queue queue = stream.queue();
   EventHandle event;

@@ -78,7 +78,8 @@ bool readU64(std::istream& in, std::uint64_t& value, std::uint64_t limit) {
   return in.good() && value <= limit;
 }
 
-// The binary stored for `key`, or empty if there is none or the file does not match.
+// The binary stored for `key`, or empty if there is none or the file does not match. A file
+// of another key (a hash collision) is ignored silently; a damaged one is reported.
 std::vector<unsigned char> readCachedBinary(const fs::path& file, const std::string& key) {
   std::error_code error;
   const std::uintmax_t file_size = fs::file_size(file, error);
@@ -87,15 +88,21 @@ std::vector<unsigned char> readCachedBinary(const fs::path& file, const std::str
   std::string magic(sizeof(kBinaryMagic) - 1, '\0');
   in.read(magic.data(), static_cast<std::streamsize>(magic.size()));
   std::uint64_t key_size = 0;
-  if (!in.good() || magic != kBinaryMagic || !readU64(in, key_size, file_size)) return {};
-  std::string stored_key(key_size, '\0');
-  in.read(stored_key.data(), static_cast<std::streamsize>(key_size));
+  std::string stored_key;
+  if (in.good() && magic == kBinaryMagic && readU64(in, key_size, file_size)) {
+    stored_key.resize(key_size);
+    in.read(stored_key.data(), static_cast<std::streamsize>(key_size));
+    if (in.good() && stored_key != key) return {};
+  }
   std::uint64_t binary_size = 0;
-  if (!in.good() || stored_key != key || !readU64(in, binary_size, file_size)) return {};
-  std::vector<unsigned char> binary(binary_size);
-  in.read(reinterpret_cast<char*>(binary.data()), static_cast<std::streamsize>(binary_size));
+  std::vector<unsigned char> binary;
+  if (in.good() && stored_key == key && readU64(in, binary_size, file_size)) {
+    binary.resize(binary_size);
+    in.read(reinterpret_cast<char*>(binary.data()), static_cast<std::streamsize>(binary_size));
+  }
   std::uint64_t stored_hash = 0;
-  if (!in.good() || !readU64(in, stored_hash, ~std::uint64_t{0}) || stored_hash != fnv1a(binary)) {
+  if (!in.good() || stored_key != key || !readU64(in, stored_hash, ~std::uint64_t{0}) ||
+      stored_hash != fnv1a(binary)) {
     log(Severity::kWARNING, "program cache: " + file.string() + " is damaged; recompiling");
     return {};
   }

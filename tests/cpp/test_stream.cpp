@@ -1,0 +1,203 @@
+// Streams (handles, default stream, synchronisation) and events.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/program.h"
+#include "backend/opencl/stream.h"
+#include "core/error.h"
+#include "test_util.h"
+
+namespace mlprt::test {
+namespace {
+
+// An OpenCL user event: incomplete until set, so work held on it stays pending.
+class UserEvent {
+ public:
+  UserEvent() {
+    cl_int status = CL_SUCCESS;
+    handle_ = cl::EventHandle(clCreateUserEvent(context()->get(), &status));
+    cl::check(status, "clCreateUserEvent");
+  }
+  ~UserEvent() { complete(); }
+  UserEvent(const UserEvent&) = delete;
+  UserEvent& operator=(const UserEvent&) = delete;
+
+  cl::Event event() const { return cl::Event(handle_); }
+  void complete() {
+    if (!completed_) clSetUserEventStatus(handle_.get(), CL_COMPLETE);
+    completed_ = true;
+  }
+
+ private:
+  cl::EventHandle handle_;
+  bool completed_ = false;
+};
+
+TEST(Stream, CreateGivesDistinctLiveHandles) {
+  const auto first = cl::Stream::create(context());
+  const auto second = cl::Stream::create(context());
+  EXPECT_NE(first->handle(), 0u);
+  EXPECT_NE(second->handle(), 0u);
+  EXPECT_NE(first->handle(), second->handle());
+  EXPECT_NE(first->queue(), second->queue());
+  EXPECT_EQ(first->context(), context());
+  EXPECT_EQ(cl::Stream::fromHandle(first->handle()), first);
+  EXPECT_EQ(cl::Stream::fromHandle(second->handle()), second);
+}
+
+TEST(Stream, HandleZeroIsTheDefaultStream) {
+  const auto by_handle = cl::Stream::fromHandle(0);
+  EXPECT_EQ(by_handle, cl::Stream::defaultFor(context()));
+  EXPECT_EQ(by_handle, cl::Stream::fromHandle(0));
+  EXPECT_EQ(by_handle->context(), context());
+  EXPECT_NE(by_handle->handle(), 0u);
+  EXPECT_EQ(cl::Stream::fromHandle(by_handle->handle()), by_handle);
+}
+
+TEST(Stream, DestroyedStreamHandleThrows) {
+  auto stream = cl::Stream::create(context());
+  const std::uint64_t handle = stream->handle();
+  stream.reset();
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::Stream::fromHandle(handle); },
+                                          "stream handle " + std::to_string(handle)));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [] { cl::Stream::fromHandle(std::uint64_t{1} << 60); }, "does not name a live stream"));
+}
+
+TEST(Stream, RecordedEventsCompleteAfterSynchronize) {
+  const auto stream = cl::Stream::create(context());
+  const auto buffer = allocate(1 << 20);
+  const std::vector<unsigned char> data = randomBytes(1 << 20, 41);
+  cl::copyHostToDevice(*stream, at(buffer), data.data(), data.size(), cl::CopyMode::kAsync);
+  const cl::Event marker = stream->record();
+  EXPECT_TRUE(marker.recorded());
+  EXPECT_NE(marker.get(), nullptr);
+  stream->flush();
+  stream->synchronize();
+  EXPECT_TRUE(marker.complete());
+  EXPECT_TRUE(stream->idle());
+  EXPECT_NO_THROW(marker.wait());
+}
+
+TEST(Event, UnrecordedEvent) {
+  const cl::Event event;
+  EXPECT_FALSE(event.recorded());
+  EXPECT_TRUE(event.complete());
+  EXPECT_NO_THROW(event.wait());
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { event.endNanoseconds(); }, "never recorded"));
+}
+
+TEST(Event, ElapsedTimeAroundAKernelIsNonNegative) {
+  const auto program = cl::Program::build(context(), R"(
+__kernel void busy(__global float* data) {
+  const size_t i = get_global_id(0);
+  float value = data[i];
+  for (int k = 0; k < 64; ++k) value = value * 0.999f + 0.5f;
+  data[i] = value;
+})");
+  const auto stream = cl::Stream::create(context());
+  const std::size_t n = 1 << 16;
+  const auto buffer = allocate(n * sizeof(float));
+  upload(*stream, at(buffer), randomFloats(n, 42));
+  cl::Kernel kernel(program, "busy");
+  kernel.setBuffer(0, *buffer);
+
+  const cl::Event start = stream->record();
+  const cl::Event launched = kernel.launch(*stream, {n});
+  const cl::Event end = stream->record();
+  const double elapsed = cl::Event::elapsedMilliseconds(start, end);
+  EXPECT_GE(elapsed, 0.0);
+  EXPECT_LT(elapsed, 60'000.0);
+  EXPECT_TRUE(launched.complete());
+  EXPECT_GE(end.endNanoseconds(), start.endNanoseconds());
+}
+
+TEST(Stream, HoldUntilCompleteKeepsOwnerUntilSynchronize) {
+  const auto stream = cl::Stream::create(context());
+  const auto owner = std::make_shared<std::vector<float>>(randomFloats(16, 43));
+  UserEvent pending;
+  stream->holdUntilComplete(pending.event(), owner);
+  EXPECT_EQ(owner.use_count(), 2);  // held: its event has not completed
+  stream->synchronize();
+  EXPECT_EQ(owner.use_count(), 1);
+}
+
+TEST(Stream, CompletedHoldsAreReleasedOnTheNextHold) {
+  const auto stream = cl::Stream::create(context());
+  const auto first = std::make_shared<int>(1);
+  const auto second = std::make_shared<int>(2);
+  UserEvent pending;
+  stream->holdUntilComplete(pending.event(), first);
+  EXPECT_EQ(first.use_count(), 2);
+  pending.complete();
+  // The next hold drops every leading hold whose event has completed, without synchronize.
+  stream->holdUntilComplete(stream->record(), second);
+  EXPECT_EQ(first.use_count(), 1);
+  stream->synchronize();
+  EXPECT_EQ(second.use_count(), 1);
+}
+
+TEST(Stream, HoldsAreReleasedOldestFirst) {
+  const auto stream = cl::Stream::create(context());
+  const auto older = std::make_shared<int>(1);
+  const auto newer = std::make_shared<int>(2);
+  UserEvent first;
+  UserEvent second;
+  stream->holdUntilComplete(first.event(), older);
+  stream->holdUntilComplete(second.event(), newer);
+  first.complete();
+  const auto trigger = std::make_shared<int>(3);
+  const cl::Event done = stream->record();
+  done.wait();
+  stream->holdUntilComplete(done, trigger);  // releases `older`, keeps `newer` (still pending)
+  EXPECT_EQ(older.use_count(), 1);
+  EXPECT_EQ(newer.use_count(), 2);
+  stream->synchronize();
+  EXPECT_EQ(newer.use_count(), 1);
+  EXPECT_EQ(trigger.use_count(), 1);
+}
+
+TEST(Stream, IdleFollowsTheNewestCommand) {
+  const auto stream = cl::Stream::create(context());
+  EXPECT_TRUE(stream->idle());  // nothing queued yet
+
+  // A barrier on an unset user event keeps the queue busy until the event is set.
+  UserEvent gate;
+  const cl_event gate_event = gate.event().get();
+  cl::EventHandle barrier;
+  cl::check(clEnqueueBarrierWithWaitList(stream->queue(), 1, &gate_event, barrier.replace()),
+            "clEnqueueBarrierWithWaitList");
+  stream->track(cl::Event(barrier));
+  const auto buffer = allocate(4096);
+  const std::uint32_t pattern = 0x01020304;
+  cl::fillDevice(*stream, at(buffer), &pattern, sizeof(pattern), 4096, cl::CopyMode::kAsync);
+  EXPECT_FALSE(stream->idle());
+  EXPECT_FALSE(stream->idle());  // asking does not change the answer
+
+  gate.complete();
+  stream->synchronize();
+  EXPECT_TRUE(stream->idle());
+  EXPECT_EQ(download<std::uint32_t>(*stream, at(buffer), 1024),
+            std::vector<std::uint32_t>(1024, pattern));
+}
+
+TEST(Stream, DestroyingAStreamFinishesItsWork) {
+  const std::vector<unsigned char> data = randomBytes(1 << 20, 44);
+  const auto buffer = allocate(data.size());
+  auto pinned = cl::PinnedHostBuffer::allocate(context(), data.size());
+  std::copy(data.begin(), data.end(), static_cast<unsigned char*>(pinned->data()));
+  {
+    const auto stream = cl::Stream::create(context());
+    cl::copyHostToDevice(*stream, at(buffer), pinned->data(), data.size(), cl::CopyMode::kAsync);
+  }
+  const auto reader = cl::Stream::create(context());
+  EXPECT_EQ(download<unsigned char>(*reader, at(buffer), data.size()), data);
+}
+
+}  // namespace
+}  // namespace mlprt::test

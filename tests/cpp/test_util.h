@@ -1,0 +1,134 @@
+// Helpers shared by the mlprt C++ tests: the device under test, deterministic random data,
+// exception checks and scoped environment variables.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/copy.h"
+#include "backend/opencl/memory.h"
+#include "backend/opencl/stream.h"
+
+namespace mlprt::test {
+
+// The context every test runs on: the current device (MLPRT_DEVICE, else the first GPU/CPU).
+inline std::shared_ptr<cl::Context> context() { return cl::Context::current(); }
+
+inline std::shared_ptr<cl::DeviceBuffer> allocate(std::size_t bytes) {
+  return cl::DeviceBuffer::allocate(context(), bytes);
+}
+
+inline cl::DeviceRange at(const std::shared_ptr<cl::DeviceBuffer>& buffer, std::size_t offset = 0) {
+  return cl::DeviceRange{buffer, offset};
+}
+
+// Random bytes in [1, 255] (never zero, so a missed write cannot look like a correct one).
+inline std::vector<unsigned char> randomBytes(std::size_t count, std::uint32_t seed) {
+  std::mt19937 engine(seed);
+  std::uniform_int_distribution<int> byte(1, 255);
+  std::vector<unsigned char> data(count);
+  for (unsigned char& value : data) value = static_cast<unsigned char>(byte(engine));
+  return data;
+}
+
+// Random floats in [-1, 1] with |x| >= 1/64, so no input is zero or nearly so.
+inline std::vector<float> randomFloats(std::size_t count, std::uint32_t seed) {
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<float> magnitude(1.0f / 64.0f, 1.0f);
+  std::bernoulli_distribution negative(0.5);
+  std::vector<float> data(count);
+  for (float& value : data) value = negative(engine) ? -magnitude(engine) : magnitude(engine);
+  return data;
+}
+
+// Blocking host <-> device transfers of whole vectors, for setting up and checking tests.
+template <typename T>
+void upload(cl::Stream& stream, const cl::DeviceRange& destination, const std::vector<T>& data) {
+  cl::copyHostToDevice(stream, destination, data.data(), data.size() * sizeof(T),
+                       cl::CopyMode::kBlocking);
+}
+
+template <typename T>
+std::vector<T> download(cl::Stream& stream, const cl::DeviceRange& source, std::size_t count) {
+  std::vector<T> data(count);
+  cl::copyDeviceToHost(stream, data.data(), source, count * sizeof(T), cl::CopyMode::kBlocking);
+  return data;
+}
+
+// Succeeds when `action` throws exactly `Exception` (or a subclass) with `needle` in its message.
+template <typename Exception, typename Action>
+::testing::AssertionResult throwsWith(Action&& action, const std::string& needle) {
+  try {
+    std::forward<Action>(action)();
+  } catch (const Exception& error) {
+    const std::string message = error.what();
+    if (message.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << "the exception message does not contain '" << needle << "': " << message;
+  } catch (const std::exception& error) {
+    return ::testing::AssertionFailure() << "threw another exception type: " << error.what();
+  }
+  return ::testing::AssertionFailure() << "nothing was thrown (expected '" << needle << "')";
+}
+
+// Sets (or, with nullopt, unsets) an environment variable for the life of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::optional<std::string>& value) : name_(std::move(name)) {
+    if (const char* old = std::getenv(name_.c_str())) previous_ = old;
+    apply(value);
+  }
+  ~ScopedEnv() { apply(previous_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  void apply(const std::optional<std::string>& value) const {
+    if (value) {
+      ::setenv(name_.c_str(), value->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+
+  std::string name_;
+  std::optional<std::string> previous_;
+};
+
+// A fresh, uniquely named directory, removed with everything in it on destruction. It lies
+// under $MLPRT_CACHE_DIR when set (CTest points that into the build tree), else under /tmp.
+class TemporaryDirectory {
+ public:
+  TemporaryDirectory() {
+    namespace fs = std::filesystem;
+    const char* cache = std::getenv("MLPRT_CACHE_DIR");
+    const fs::path parent = cache && *cache ? fs::path(cache) : fs::temp_directory_path();
+    std::random_device random;
+    path_ = parent / ("mlprt-test-" + std::to_string(random()) + "-" + std::to_string(random()));
+    fs::create_directories(path_);
+  }
+  ~TemporaryDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace mlprt::test
