@@ -2,7 +2,9 @@
 // so mlprt's overhead is a ratio measured in the same run. Prints one JSON object.
 //
 //   g++ -O2 -std=c++17 bench/cl_baseline.cpp -lOpenCL -o build/cl_baseline
-//   build/cl_baseline <device index as in `mlprt devices`> <iterations>
+//   build/cl_baseline <device index as in `mlprt devices`> <iterations> [profile|noprofile] [event|noevent]
+// The last two choose whether the queue has profiling enabled (mlprt's streams do) and whether
+// each kernel launch asks OpenCL for an event; defaults: profile, noevent.
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
@@ -41,6 +43,8 @@ double medianMicroseconds(int iterations, const std::function<void()>& body) {
 int main(int argc, char** argv) {
   const int wanted = argc > 1 ? std::atoi(argv[1]) : 0;
   const int iterations = argc > 2 ? std::atoi(argv[2]) : 200;
+  const bool profiling = !(argc > 3 && std::strcmp(argv[3], "noprofile") == 0);
+  const bool with_events = argc > 4 && std::strcmp(argv[4], "event") == 0;
   cl_uint platform_count = 0;
   check(clGetPlatformIDs(0, nullptr, &platform_count), "clGetPlatformIDs");
   std::vector<cl_platform_id> platforms(platform_count);
@@ -67,7 +71,7 @@ int main(int argc, char** argv) {
   cl_context_properties properties[] = {CL_CONTEXT_PLATFORM, reinterpret_cast<cl_context_properties>(platform), 0};
   cl_context context = clCreateContext(properties, 1, &device, nullptr, nullptr, &status);
   check(status, "clCreateContext");
-  cl_command_queue queue = clCreateCommandQueue(context, device, CL_QUEUE_PROFILING_ENABLE, &status);
+  cl_command_queue queue = clCreateCommandQueue(context, device, profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &status);
   check(status, "clCreateCommandQueue");
 
   std::printf("{\"device\": \"%s\", \"rows\": [", name);
@@ -113,15 +117,19 @@ int main(int argc, char** argv) {
   cl_kernel kernel = clCreateKernel(program, "empty", &status);
   check(status, "clCreateKernel");
   const size_t global = 1;
+  const auto launch = [&] {
+    cl_event event = nullptr;
+    check(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, nullptr, 0, nullptr,
+                                 with_events ? &event : nullptr), "launch");
+    if (event) clReleaseEvent(event);
+  };
   const double launch_finish = medianMicroseconds(iterations, [&] {
-    check(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, nullptr, 0, nullptr, nullptr), "launch");
+    launch();
     check(clFinish(queue), "clFinish");
   });
   const int batch = 1000;
   const double pipelined = medianMicroseconds(10, [&] {
-    for (int i = 0; i < batch; ++i) {
-      check(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, nullptr, 0, nullptr, nullptr), "launch");
-    }
+    for (int i = 0; i < batch; ++i) launch();
     check(clFinish(queue), "clFinish");
   }) / batch;
   std::printf(", {\"what\": \"empty kernel, launch + finish\", \"bytes\": 0, \"median_us\": %.3f}", launch_finish);

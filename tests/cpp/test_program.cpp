@@ -143,7 +143,8 @@ __kernel void index2d(__global int* out, const int columns) {
   cl::Kernel kernel(program, "index2d");
   kernel.setBuffer(0, *buffer);
   kernel.setValue(1, static_cast<int>(columns));
-  kernel.launch(*stream, {columns, rows}, {4, 4}).wait();
+  kernel.launch(*stream, {columns, rows}, {4, 4});
+  stream->synchronize();
   const std::vector<int> out = download<int>(*stream, at(buffer), columns * rows);
   for (std::size_t row = 0; row < rows; ++row) {
     for (std::size_t column = 0; column < columns; ++column) {

@@ -12,28 +12,38 @@ void requireOnStream(const Stream& stream, const DeviceRange& range, const std::
 }
 
 // Decides how a host transfer runs and keeps what it touches alive while it is in flight.
+// Only asynchronous copies from or to pinned memory ask OpenCL for an event (events cost time
+// on profiling queues): the stream holds the pinned buffer until that event completes.
 struct HostTransfer {
   std::shared_ptr<PinnedHostBuffer> pinned;
   bool blocking;
+  EventHandle event;
 
   HostTransfer(const void* host, std::size_t bytes, CopyMode mode)
       : pinned(mode == CopyMode::kAsync ? findPinned(host, bytes) : nullptr),
         blocking(mode == CopyMode::kBlocking || !pinned) {}
 
+  cl_bool blockingFlag() const { return blocking ? CL_TRUE : CL_FALSE; }
+  cl_event* eventSlot() { return blocking ? nullptr : event.replace(); }
+
   // OpenCL itself keeps device buffers alive for queued commands, but not the host memory
-  // behind a raw pointer: the stream holds the pinned buffer until the copy has run.
-  void finish(Stream& stream, EventHandle event) {
+  // behind a raw pointer.
+  void finish(Stream& stream) {
+    if (blocking) {
+      stream.trackUntracked();
+      return;
+    }
     Event copied(std::move(event));
     stream.track(copied);
-    if (!blocking) stream.holdUntilComplete(copied, pinned);
+    stream.holdUntilComplete(copied, pinned);
   }
 };
 
-// Device-only commands touch no host memory: track them, and wait if asked to.
-void finishDeviceCommand(Stream& stream, EventHandle event, CopyMode mode) {
-  Event done(std::move(event));
-  stream.track(done);
-  if (mode == CopyMode::kBlocking) done.wait();
+// Device-only commands touch no host memory. A blocking one waits for the queue: on an in-order
+// queue that is the same as waiting for the command itself.
+void finishDeviceCommand(Stream& stream, CopyMode mode) {
+  stream.trackUntracked();
+  if (mode == CopyMode::kBlocking) check(clFinish(stream.queue()), "waiting for a device copy");
 }
 
 }  // namespace
@@ -44,12 +54,10 @@ void copyHostToDevice(Stream& stream, const DeviceRange& destination, const void
   requireOnStream(stream, destination, "copy destination");
   if (bytes == 0) return;
   HostTransfer transfer(source, bytes, mode);
-  EventHandle event;
-  check(clEnqueueWriteBuffer(stream.queue(), destination.buffer->mem(),
-                             transfer.blocking ? CL_TRUE : CL_FALSE, destination.offset, bytes,
-                             source, 0, nullptr, event.replace()),
+  check(clEnqueueWriteBuffer(stream.queue(), destination.buffer->mem(), transfer.blockingFlag(),
+                             destination.offset, bytes, source, 0, nullptr, transfer.eventSlot()),
         "host-to-device copy of " + std::to_string(bytes) + " bytes");
-  transfer.finish(stream, std::move(event));
+  transfer.finish(stream);
 }
 
 void copyDeviceToHost(Stream& stream, void* destination, const DeviceRange& source,
@@ -58,12 +66,10 @@ void copyDeviceToHost(Stream& stream, void* destination, const DeviceRange& sour
   requireOnStream(stream, source, "copy source");
   if (bytes == 0) return;
   HostTransfer transfer(destination, bytes, mode);
-  EventHandle event;
-  check(clEnqueueReadBuffer(stream.queue(), source.buffer->mem(),
-                            transfer.blocking ? CL_TRUE : CL_FALSE, source.offset, bytes,
-                            destination, 0, nullptr, event.replace()),
+  check(clEnqueueReadBuffer(stream.queue(), source.buffer->mem(), transfer.blockingFlag(),
+                            source.offset, bytes, destination, 0, nullptr, transfer.eventSlot()),
         "device-to-host copy of " + std::to_string(bytes) + " bytes");
-  transfer.finish(stream, std::move(event));
+  transfer.finish(stream);
 }
 
 void copyDeviceToDevice(Stream& stream, const DeviceRange& destination, const DeviceRange& source,
@@ -77,11 +83,10 @@ void copyDeviceToDevice(Stream& stream, const DeviceRange& destination, const De
       destination.offset < source.offset + bytes && source.offset < destination.offset + bytes) {
     throw InvalidArgument("device-to-device copy: source and destination ranges overlap");
   }
-  EventHandle event;
   check(clEnqueueCopyBuffer(stream.queue(), source.buffer->mem(), destination.buffer->mem(),
-                            source.offset, destination.offset, bytes, 0, nullptr, event.replace()),
+                            source.offset, destination.offset, bytes, 0, nullptr, nullptr),
         "device-to-device copy of " + std::to_string(bytes) + " bytes");
-  finishDeviceCommand(stream, std::move(event), mode);
+  finishDeviceCommand(stream, mode);
 }
 
 void fillDevice(Stream& stream, const DeviceRange& destination, const void* pattern,
@@ -97,11 +102,10 @@ void fillDevice(Stream& stream, const DeviceRange& destination, const void* patt
                           std::to_string(pattern_size) + "-byte pattern");
   }
   if (bytes == 0) return;
-  EventHandle event;
   check(clEnqueueFillBuffer(stream.queue(), destination.buffer->mem(), pattern, pattern_size,
-                            destination.offset, bytes, 0, nullptr, event.replace()),
+                            destination.offset, bytes, 0, nullptr, nullptr),
         "device fill of " + std::to_string(bytes) + " bytes");
-  finishDeviceCommand(stream, std::move(event), mode);
+  finishDeviceCommand(stream, mode);
 }
 
 }  // namespace mlprt::cl

@@ -46,23 +46,22 @@ void scaleRows(Stream& stream, const GemmProblem& problem, const MatrixOperand& 
   for (std::size_t matrix = 0; matrix < problem.batch; ++matrix) {
     for (std::size_t row = 0; row < problem.m; ++row) {
       const std::size_t offset = c.range.offset / kElement + matrix * c.stride + row * c.ld;
-      EventHandle event;
       if (problem.beta == 0.0f) {
         check(clEnqueueFillBuffer(queue, c.range.buffer->mem(), &zero, sizeof(zero), offset * kElement,
-                                  problem.n * kElement, 0, nullptr, event.replace()),
+                                  problem.n * kElement, 0, nullptr, nullptr),
               "GEMM with k=0: zeroing C");
       } else {
         const clblast::StatusCode status = clblast::Scal<float>(
-            problem.n, problem.beta, c.range.buffer->mem(), offset, 1, &queue, event.replace());
+            problem.n, problem.beta, c.range.buffer->mem(), offset, 1, &queue, nullptr);
         if (status != clblast::StatusCode::kSuccess) {
           throw OpenCLError("GEMM with k=0: CLBlast scaling of C failed with status " +
                                 std::to_string(static_cast<int>(status)),
                             static_cast<int>(status));
         }
       }
-      stream.track(Event(std::move(event)));
     }
   }
+  stream.trackUntracked();
 }
 
 void checkStatus(clblast::StatusCode status, const GemmProblem& problem) {
@@ -92,23 +91,22 @@ void gemm(Stream& stream, const GemmProblem& problem, const MatrixOperand& a, co
   }
 
   cl_command_queue queue = stream.queue();
-  EventHandle event;
   clblast::StatusCode status;
   if (problem.batch == 1) {
     status = clblast::Gemm<float>(clblast::Layout::kRowMajor, toClblast(problem.transpose_a),
                                   toClblast(problem.transpose_b), problem.m, problem.n, problem.k,
                                   problem.alpha, a.range.buffer->mem(), a_offset, a.ld,
                                   b.range.buffer->mem(), b_offset, b.ld, problem.beta,
-                                  c.range.buffer->mem(), c_offset, c.ld, &queue, event.replace());
+                                  c.range.buffer->mem(), c_offset, c.ld, &queue, nullptr);
   } else {
     status = clblast::GemmStridedBatched<float>(
         clblast::Layout::kRowMajor, toClblast(problem.transpose_a), toClblast(problem.transpose_b),
         problem.m, problem.n, problem.k, problem.alpha, a.range.buffer->mem(), a_offset, a.ld,
         a.stride, b.range.buffer->mem(), b_offset, b.ld, b.stride, problem.beta,
-        c.range.buffer->mem(), c_offset, c.ld, c.stride, problem.batch, &queue, event.replace());
+        c.range.buffer->mem(), c_offset, c.ld, c.stride, problem.batch, &queue, nullptr);
   }
   checkStatus(status, problem);
-  stream.track(Event(std::move(event)));
+  stream.trackUntracked();
 }
 
 }  // namespace mlprt::cl

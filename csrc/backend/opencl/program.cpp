@@ -287,7 +287,7 @@ void Kernel::setBuffer(cl_uint index, const DeviceBuffer& buffer) {
   setArgument(index, sizeof(mem), &mem);
 }
 
-Event Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
+void Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
                      const std::vector<std::size_t>& local) {
   requireSameContext(*stream.context(), *program_->context(), "kernel '" + name_ + "'");
   if (global.empty() || global.size() > 3) {
@@ -305,14 +305,11 @@ Event Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
                             std::to_string(local[axis]));
     }
   }
-  EventHandle event;
   check(clEnqueueNDRangeKernel(stream.queue(), kernel_.get(), static_cast<cl_uint>(global.size()),
                                nullptr, global.data(), local.empty() ? nullptr : local.data(), 0,
-                               nullptr, event.replace()),
+                               nullptr, nullptr),
         "launching kernel '" + name_ + "'");
-  Event launched(std::move(event));
-  stream.track(launched);
-  return launched;
+  stream.trackUntracked();
 }
 
 }  // namespace mlprt::cl

@@ -69,9 +69,10 @@ class Kernel {
   }
 
   // Enqueues the kernel over `global` work items in groups of `local` (empty: the driver
-  // chooses). Each global size must be a multiple of its local size.
-  Event launch(Stream& stream, const std::vector<std::size_t>& global,
-               const std::vector<std::size_t>& local = {});
+  // chooses). Each global size must be a multiple of its local size. No event is made (they are
+  // costly per launch); record one on the stream when needed.
+  void launch(Stream& stream, const std::vector<std::size_t>& global,
+              const std::vector<std::size_t>& local = {});
 
  private:
   std::shared_ptr<const Program> program_;

@@ -117,17 +117,21 @@ void Stream::synchronize() {
   std::lock_guard<std::mutex> lock(held_mutex_);
   held_.clear();
   last_ = Event();
+  untracked_ = false;
 }
 
 void Stream::flush() { check(clFlush(queue_.get()), "clFlush"); }
 
 bool Stream::idle() {
   Event last;
+  bool untracked = false;
   {
     std::lock_guard<std::mutex> lock(held_mutex_);
     last = last_;
+    untracked = untracked_;
   }
   // An in-order queue finishes its commands in order: the newest one done means all are.
+  if (untracked) last = record();
   flush();
   return last.complete();
 }
@@ -135,6 +139,12 @@ bool Stream::idle() {
 void Stream::track(const Event& event) {
   std::lock_guard<std::mutex> lock(held_mutex_);
   last_ = event;
+  untracked_ = false;
+}
+
+void Stream::trackUntracked() {
+  std::lock_guard<std::mutex> lock(held_mutex_);
+  untracked_ = true;
 }
 
 Event Stream::record() {

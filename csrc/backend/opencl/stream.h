@@ -56,10 +56,14 @@ class Stream {
   void synchronize();
   // Starts queued work without waiting (clFlush).
   void flush();
-  // True when every queued command has finished.
+  // True when every queued command has finished. After commands queued without an event it
+  // asks through a new marker, which can report false for a few microseconds after the work ended.
   bool idle();
-  // Notes the newest command queued (every enqueue path calls this), which idle() asks about.
+  // Every enqueue path reports its command: with its event when it has one, else as untracked.
+  // Kernels are launched without events because, on a profiling queue, NVIDIA's driver spends
+  // about 7 us recording each one (measured on an H200, bench/RESULTS.md).
   void track(const Event& event);
+  void trackUntracked();
   // Marks the current end of the queue.
   Event record();
   // Keeps `owner` alive until `event` has completed: host memory read or written by an
@@ -75,6 +79,7 @@ class Stream {
   std::mutex held_mutex_;  // guards held_ and last_
   std::vector<std::pair<Event, std::shared_ptr<const void>>> held_;
   Event last_;
+  bool untracked_ = false;  // a command was queued after last_ without an event
 };
 
 }  // namespace mlprt::cl
