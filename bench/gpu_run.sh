@@ -3,6 +3,8 @@
 # Python test suites on the default device (the NVIDIA GPU there), then bench/transfer.py.
 # Logs and JSON go to $OUT. Usage (device tool, carrying .devkit):
 #   source .devkit/setup.sh .devkit; bash bench/gpu_run.sh
+# Note: that machine sets CXX=/opt/gcc/bin/g++, a GCC that links libstdc++ statically; the
+# module's --exclude-libs link option (CMakeLists.txt) is what keeps that from crashing.
 set -uo pipefail
 out=${OUT:-/tmp/mlprt-out}
 mkdir -p "$out"
