@@ -297,7 +297,7 @@ void bindCopies(py::module_& module) {
         if (item_size != 1 && item_size != 2 && item_size != 4) {
           throw py::value_error("memset item size must be 1, 2 or 4 bytes");
         }
-        if (item_size < 8 && value >> (8 * item_size) != 0) {
+        if (value >> (8 * item_size) != 0) {
           throw py::value_error("memset value " + std::to_string(value) + " does not fit in " +
                                 std::to_string(item_size) + " bytes");
         }

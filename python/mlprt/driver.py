@@ -121,8 +121,13 @@ class Context:
         return self._device
 
     def synchronize(self) -> None:
+        """Waits for the device's default stream; the current device stays as it was."""
+        previous = _core.current_device().index
         _core.select_device(self._device.info.index)
-        Stream.from_handle(0).synchronize()
+        try:
+            Stream.from_handle(0).synchronize()
+        finally:
+            _core.select_device(previous)
 
     def push(self) -> None:
         _core.select_device(self._device.info.index)

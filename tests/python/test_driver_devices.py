@@ -77,7 +77,9 @@ def test_selection_by_api() -> None:
         context = cuda.Device(0).make_context()
         assert context.get_device() == cuda.Device(0)
         assert mlprt.current_device().index == 0
-        context.synchronize()
+        mlprt.set_device(target.index)
+        context.synchronize()  # waits on device 0 without making it current
+        assert mlprt.current_device().index == target.index
         context.pop()
     finally:
         mlprt.set_device(before.index)
