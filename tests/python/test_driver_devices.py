@@ -139,3 +139,11 @@ def test_core_messages_reach_a_python_sink() -> None:
     finally:
         _core.reset_log_sink()
     assert received == [(_core.Severity.WARNING, "warning reaches the sink")]
+
+
+def test_autoinit_initializes_the_default_device() -> None:
+    result = run_python("import mlprt.autoinit as a, mlprt; "
+                        "print(a.device.name() == mlprt.default_device().name, "
+                        "a.context.get_device() == a.device)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
