@@ -41,6 +41,7 @@ PYBIND11_MODULE(_core, module) {
   module.attr("__version__") = MLPRT_VERSION;
   mlprt::python::bindErrors(module);
   mlprt::python::bindLogging(module);
+  mlprt::python::bindTypes(module);
   mlprt::python::bindDevices(module);
   mlprt::python::bindMemory(module);
   mlprt::python::bindProgram(module);

@@ -8,15 +8,22 @@ from __future__ import annotations
 from typing import List, Union
 
 from mlprt import _core
-from mlprt._core import BuildError, DeviceInfo, Error, OpenCLError
+from mlprt._core import BuildError, DataType, DeviceInfo, Error, OpenCLError
+from mlprt.logger import ILogger, Logger
+from mlprt.types import nptype, volume
 
 __version__: str = _core.__version__
 
 __all__ = [
     "BuildError",
+    "DataType",
     "DeviceInfo",
     "Error",
+    "ILogger",
+    "Logger",
     "OpenCLError",
+    "nptype",
+    "volume",
     "current_device",
     "default_device",
     "devices",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections.abc
 import numpy
 import typing
-__all__: list[str] = ['BuildError', 'DeviceAllocation', 'DeviceInfo', 'Error', 'Event', 'Kernel', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'Severity', 'Stream', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['BuildError', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'Error', 'Event', 'Kernel', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'Severity', 'Stream', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -62,6 +62,73 @@ class Severity:
         ...
     def __str__(self) -> str:
         ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class DataType:
+    """
+    Tensor element types (TensorRT's numbering).
+    
+    Members:
+    
+      FLOAT
+    
+      HALF
+    
+      INT8
+    
+      INT32
+    
+      BOOL
+    
+      UINT8
+    
+      INT64
+    """
+    BOOL: typing.ClassVar[DataType]
+    FLOAT: typing.ClassVar[DataType]
+    HALF: typing.ClassVar[DataType]
+    INT32: typing.ClassVar[DataType]
+    INT64: typing.ClassVar[DataType]
+    INT8: typing.ClassVar[DataType]
+    UINT8: typing.ClassVar[DataType]
+    __members__: typing.ClassVar[dict[str, DataType]]
+    @typing.overload
+    def __eq__(self, other: DataType) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: DataType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def itemsize(self) -> int:
+        """
+        Bytes per element.
+        """
     @property
     def name(self) -> str:
         ...
