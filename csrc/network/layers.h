@@ -1,0 +1,95 @@
+// The layers of a network definition: one parameter struct per kind, TensorRT's kinds and
+// names. Shape rules live in shape_inference.cpp, one function per kind.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/data_type.h"
+#include "core/dims.h"
+
+namespace mlprt::network {
+
+using TensorId = std::int32_t;
+
+// Constant data with its element type; `bytes` holds volume(shape) * elementSize(type) bytes.
+struct Weights {
+  DataType type = DataType::kFLOAT;
+  std::vector<std::uint8_t> bytes;
+};
+
+enum class MatrixOperation { kNONE, kTRANSPOSE };
+enum class ElementWiseOperation { kSUM, kPROD, kMAX, kMIN, kSUB, kDIV, kPOW };
+enum class ActivationType {
+  kRELU, kSIGMOID, kTANH, kLEAKY_RELU, kELU, kSELU, kSOFTPLUS, kCLIP, kHARD_SIGMOID,
+  kGELU_ERF, kGELU_TANH, kHARD_SWISH,
+};
+enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF };
+enum class ReduceOperation { kSUM, kPROD, kMAX, kMIN, kAVG };
+
+struct ConstantLayer {
+  Dims shape;
+  Weights weights;
+};
+struct MatrixMultiplyLayer {
+  MatrixOperation op0 = MatrixOperation::kNONE;
+  MatrixOperation op1 = MatrixOperation::kNONE;
+};
+struct ElementWiseLayer {
+  ElementWiseOperation op = ElementWiseOperation::kSUM;
+};
+struct ActivationLayer {
+  ActivationType type = ActivationType::kRELU;
+  float alpha = 0.0f;  // the meaning depends on `type`, as in TensorRT
+  float beta = 0.0f;
+};
+struct UnaryLayer {
+  UnaryOperation op = UnaryOperation::kEXP;
+};
+// first_transpose, then reshape (0 copies the input extent, -1 is inferred), then second_transpose.
+struct ShuffleLayer {
+  std::vector<int> first_transpose;   // empty: identity
+  bool has_reshape = false;
+  std::vector<std::int64_t> reshape;
+  std::vector<int> second_transpose;  // empty: identity
+};
+struct SoftmaxLayer {
+  int axis = -1;  // non-negative after the layer is added
+  bool log = false;  // LogSoftmax
+};
+struct ReduceLayer {
+  ReduceOperation op = ReduceOperation::kSUM;
+  std::uint32_t axes = 0;  // bit i set: reduce axis i
+  bool keep_dimensions = true;
+};
+// (x - mean) / sqrt(var + epsilon) * scale + bias over the axes in `axes`; inputs x, scale, bias.
+struct NormalizationLayer {
+  std::uint32_t axes = 0;
+  float epsilon = 1e-5f;
+};
+struct ConcatenationLayer {
+  int axis = 0;
+};
+// Copies its input, converting to `output_type` (a Cast when the types differ).
+struct IdentityLayer {
+  DataType output_type = DataType::kFLOAT;
+};
+
+using LayerParameters =
+    std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
+                 ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
+                 IdentityLayer>;
+
+// "MatrixMultiply", "ElementWise", ... as TensorRT names layer types.
+const char* layerKindName(const LayerParameters& parameters) noexcept;
+
+struct Layer {
+  std::string name;
+  LayerParameters parameters;
+  std::vector<TensorId> inputs;
+  std::vector<TensorId> outputs;
+};
+
+}  // namespace mlprt::network

@@ -1,0 +1,110 @@
+#include "network/network.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "network/shape_inference.h"
+
+namespace mlprt::network {
+
+TensorId Network::addTensor(const std::string& name, DataType type, const Dims& shape, int producer) {
+  if (name.empty()) throw InvalidArgument("tensor names cannot be empty");
+  if (by_name_.count(name)) throw InvalidArgument("a tensor named '" + name + "' already exists");
+  const auto id = static_cast<TensorId>(tensors_.size());
+  tensors_.push_back({name, type, shape, producer});
+  by_name_[name] = id;
+  return id;
+}
+
+void Network::requireTensor(TensorId id, const std::string& context) const {
+  if (id < 0 || static_cast<std::size_t>(id) >= tensors_.size()) {
+    throw InvalidArgument(context + ": tensor " + std::to_string(id) + " is not part of this network");
+  }
+}
+
+TensorId Network::addInput(const std::string& name, DataType type, const Dims& shape) {
+  const TensorId id = addTensor(name, type, shape, -1);
+  inputs_.push_back(id);
+  return id;
+}
+
+int Network::addLayer(const std::string& name, LayerParameters parameters,
+                      const std::vector<TensorId>& inputs) {
+  const int index = static_cast<int>(layers_.size());
+  const std::string layer_name =
+      name.empty() ? std::string(layerKindName(parameters)) + "_" + std::to_string(index) : name;
+  const std::string where = "layer " + std::to_string(index) + " '" + layer_name + "' (" +
+                            layerKindName(parameters) + ")";
+  std::vector<TensorType> input_types;
+  for (TensorId input : inputs) {
+    requireTensor(input, where);
+    input_types.push_back({tensors_[input].shape, tensors_[input].type});
+  }
+  std::vector<TensorType> output_types;
+  try {
+    output_types = inferOutputs(parameters, input_types);
+  } catch (const InvalidArgument& error) {
+    throw InvalidArgument(where + ": " + error.what());
+  }
+  Layer layer{layer_name, std::move(parameters), inputs, {}};
+  for (std::size_t i = 0; i < output_types.size(); ++i) {
+    layer.outputs.push_back(addTensor(layer_name + "_output_" + std::to_string(i),
+                                      output_types[i].type, output_types[i].shape, index));
+  }
+  layers_.push_back(std::move(layer));
+  return index;
+}
+
+void Network::markOutput(TensorId tensor) {
+  requireTensor(tensor, "mark_output");
+  if (std::find(outputs_.begin(), outputs_.end(), tensor) == outputs_.end()) outputs_.push_back(tensor);
+}
+
+void Network::unmarkOutput(TensorId tensor) {
+  requireTensor(tensor, "unmark_output");
+  outputs_.erase(std::remove(outputs_.begin(), outputs_.end(), tensor), outputs_.end());
+}
+
+void Network::setTensorName(TensorId tensor, const std::string& name) {
+  requireTensor(tensor, "set tensor name");
+  Tensor& target = tensors_[tensor];
+  if (target.name == name) return;
+  if (name.empty()) throw InvalidArgument("tensor names cannot be empty");
+  if (by_name_.count(name)) throw InvalidArgument("a tensor named '" + name + "' already exists");
+  by_name_.erase(target.name);
+  target.name = name;
+  by_name_[name] = tensor;
+}
+
+void Network::setLayerName(int layer, const std::string& name) {
+  if (layer < 0 || static_cast<std::size_t>(layer) >= layers_.size()) {
+    throw InvalidArgument("layer " + std::to_string(layer) + " is not part of this network");
+  }
+  layers_[layer].name = name;
+}
+
+const Tensor& Network::tensor(TensorId id) const {
+  requireTensor(id, "tensor lookup");
+  return tensors_[id];
+}
+
+const Layer& Network::layer(int index) const {
+  if (index < 0 || static_cast<std::size_t>(index) >= layers_.size()) {
+    throw InvalidArgument("layer " + std::to_string(index) + " is not part of this network (it has " +
+                          std::to_string(layers_.size()) + ")");
+  }
+  return layers_[index];
+}
+
+TensorId Network::findTensor(const std::string& name) const {
+  const auto found = by_name_.find(name);
+  return found == by_name_.end() ? -1 : found->second;
+}
+
+std::string Network::describeLayer(int index) const {
+  const Layer& target = layer(index);
+  return "layer " + std::to_string(index) + " '" + target.name + "' (" +
+         layerKindName(target.parameters) + ")";
+}
+
+}  // namespace mlprt::network

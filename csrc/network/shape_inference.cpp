@@ -1,0 +1,271 @@
+#include "network/shape_inference.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "core/error.h"
+
+namespace mlprt::network {
+namespace {
+
+constexpr std::int64_t kDynamic = Dims::kDynamic;
+
+[[noreturn]] void fail(const std::string& reason) { throw InvalidArgument(reason); }
+
+void requireInputCount(const std::vector<TensorType>& inputs, std::size_t count) {
+  if (inputs.size() != count) {
+    fail("expects " + std::to_string(count) + " input(s), got " + std::to_string(inputs.size()));
+  }
+}
+
+void requireFloating(const TensorType& input, const char* what) {
+  if (input.type != DataType::kFLOAT && input.type != DataType::kHALF) {
+    fail(std::string(what) + " needs FLOAT or HALF input, got " + dataTypeName(input.type));
+  }
+}
+
+void requireSameType(const std::vector<TensorType>& inputs) {
+  for (const TensorType& input : inputs) {
+    if (input.type != inputs.front().type) {
+      fail(std::string("input types differ: ") + dataTypeName(inputs.front().type) + " and " +
+           dataTypeName(input.type));
+    }
+  }
+}
+
+// Merges two extents that must agree; -1 yields the other.
+std::int64_t mergeEqual(std::int64_t a, std::int64_t b, const std::string& what) {
+  if (a == kDynamic) return b;
+  if (b == kDynamic || a == b) return a;
+  fail(what + ": " + std::to_string(a) + " vs " + std::to_string(b));
+}
+
+std::vector<std::int64_t> permute(const std::vector<std::int64_t>& extents, const std::vector<int>& order) {
+  if (order.empty()) return extents;
+  if (order.size() != extents.size()) {
+    fail("transpose order has " + std::to_string(order.size()) + " axes for a rank-" +
+         std::to_string(extents.size()) + " tensor");
+  }
+  std::vector<bool> seen(order.size(), false);
+  std::vector<std::int64_t> result;
+  for (int axis : order) {
+    if (axis < 0 || axis >= static_cast<int>(order.size()) || seen[axis]) {
+      fail("transpose order is not a permutation of 0.." + std::to_string(order.size() - 1));
+    }
+    seen[axis] = true;
+    result.push_back(extents[axis]);
+  }
+  return result;
+}
+
+TensorType constant(const ConstantLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 0);
+  const auto expected = static_cast<std::size_t>(layer.shape.volume()) * elementSize(layer.weights.type);
+  if (layer.weights.bytes.size() != expected) {
+    fail("weights hold " + std::to_string(layer.weights.bytes.size()) + " bytes but shape " +
+         layer.shape.toString() + " of " + dataTypeName(layer.weights.type) + " needs " +
+         std::to_string(expected));
+  }
+  return {layer.shape, layer.weights.type};
+}
+
+TensorType matrixMultiply(const MatrixMultiplyLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 2);
+  requireSameType(inputs);
+  requireFloating(inputs[0], "MatrixMultiply");
+  std::vector<std::int64_t> a = inputs[0].shape.extents();
+  std::vector<std::int64_t> b = inputs[1].shape.extents();
+  if (a.size() < 2 || b.size() < 2) {
+    fail("operands need rank 2 or more, got " + inputs[0].shape.toString() + " and " +
+         inputs[1].shape.toString());
+  }
+  if (layer.op0 == MatrixOperation::kTRANSPOSE) std::swap(a[a.size() - 2], a[a.size() - 1]);
+  if (layer.op1 == MatrixOperation::kTRANSPOSE) std::swap(b[b.size() - 2], b[b.size() - 1]);
+  mergeEqual(a.back(), b[b.size() - 2], "inner dimensions differ (" + inputs[0].shape.toString() +
+                                            " x " + inputs[1].shape.toString() + ")");
+  const Dims batch = broadcastShapes(Dims(std::vector<std::int64_t>(a.begin(), a.end() - 2)),
+                                     Dims(std::vector<std::int64_t>(b.begin(), b.end() - 2)));
+  std::vector<std::int64_t> result = batch.extents();
+  result.push_back(a[a.size() - 2]);
+  result.push_back(b.back());
+  return {Dims(result), inputs[0].type};
+}
+
+TensorType elementWise(const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 2);
+  requireSameType(inputs);
+  return {broadcastShapes(inputs[0].shape, inputs[1].shape), inputs[0].type};
+}
+
+TensorType sameAsInput(const std::vector<TensorType>& inputs, const char* what) {
+  requireInputCount(inputs, 1);
+  requireFloating(inputs[0], what);
+  return inputs[0];
+}
+
+TensorType shuffle(const ShuffleLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  std::vector<std::int64_t> extents = permute(inputs[0].shape.extents(), layer.first_transpose);
+  if (layer.has_reshape) {
+    const Dims before(extents);
+    std::vector<std::int64_t> target;
+    int inferred = -1;
+    std::int64_t known = 1;
+    bool known_is_exact = true;
+    for (std::size_t axis = 0; axis < layer.reshape.size(); ++axis) {
+      std::int64_t extent = layer.reshape[axis];
+      if (extent == 0) {
+        if (axis >= extents.size()) fail("reshape copies axis " + std::to_string(axis) + " (0) of " + before.toString());
+        extent = extents[axis];
+      } else if (extent == -1) {
+        if (inferred >= 0) fail("reshape has more than one -1");
+        inferred = static_cast<int>(axis);
+      } else if (extent < -1) {
+        fail("reshape extent " + std::to_string(extent) + " is negative");
+      }
+      if (extent == kDynamic && static_cast<int>(axis) != inferred) known_is_exact = false;
+      if (extent >= 0) known *= extent;
+      target.push_back(extent);
+    }
+    if (!before.isDynamic() && known_is_exact) {
+      const std::int64_t total = before.volume();
+      if (inferred >= 0) {
+        if (known == 0 || total % known != 0) {
+          fail("cannot reshape " + before.toString() + " (" + std::to_string(total) + " elements) to " +
+               Dims(target).toString());
+        }
+        target[inferred] = total / known;
+      } else if (known != total) {
+        fail("cannot reshape " + before.toString() + " (" + std::to_string(total) + " elements) to " +
+             Dims(target).toString() + " (" + std::to_string(known) + ")");
+      }
+    }
+    extents = target;
+  }
+  return {Dims(permute(extents, layer.second_transpose)), inputs[0].type};
+}
+
+std::size_t checkedAxis(int axis, std::size_t rank) {
+  if (axis < 0 || static_cast<std::size_t>(axis) >= rank) {
+    fail("axis " + std::to_string(axis) + " is outside a rank-" + std::to_string(rank) + " tensor");
+  }
+  return static_cast<std::size_t>(axis);
+}
+
+void checkAxesMask(std::uint32_t axes, std::size_t rank) {
+  if (axes == 0) fail("no axis selected");
+  if (rank < 32 && (axes >> rank) != 0) {
+    fail("axes mask selects an axis beyond rank " + std::to_string(rank));
+  }
+}
+
+TensorType reduce(const ReduceLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  const Dims& shape = inputs[0].shape;
+  checkAxesMask(layer.axes, shape.rank());
+  std::vector<std::int64_t> result;
+  for (std::size_t axis = 0; axis < shape.rank(); ++axis) {
+    if (layer.axes & (1u << axis)) {
+      if (layer.keep_dimensions) result.push_back(1);
+    } else {
+      result.push_back(shape[axis]);
+    }
+  }
+  return {Dims(result), inputs[0].type};
+}
+
+TensorType normalization(const NormalizationLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 3);
+  requireSameType(inputs);
+  requireFloating(inputs[0], "Normalization");
+  checkAxesMask(layer.axes, inputs[0].shape.rank());
+  for (std::size_t i = 1; i < 3; ++i) {
+    const Dims merged = broadcastShapes(inputs[0].shape, inputs[i].shape);
+    if (merged.rank() != inputs[0].shape.rank()) {
+      fail(std::string(i == 1 ? "scale " : "bias ") + inputs[i].shape.toString() +
+           " has a higher rank than the input " + inputs[0].shape.toString());
+    }
+  }
+  return inputs[0];
+}
+
+TensorType concatenation(const ConcatenationLayer& layer, const std::vector<TensorType>& inputs) {
+  if (inputs.empty()) fail("needs at least one input");
+  requireSameType(inputs);
+  const std::size_t rank = inputs[0].shape.rank();
+  const std::size_t axis = checkedAxis(layer.axis, rank);
+  std::vector<std::int64_t> result = inputs[0].shape.extents();
+  for (std::size_t i = 1; i < inputs.size(); ++i) {
+    const Dims& shape = inputs[i].shape;
+    if (shape.rank() != rank) {
+      fail("inputs have ranks " + std::to_string(rank) + " and " + std::to_string(shape.rank()));
+    }
+    for (std::size_t d = 0; d < rank; ++d) {
+      if (d == axis) {
+        result[d] = (result[d] == kDynamic || shape[d] == kDynamic) ? kDynamic : result[d] + shape[d];
+      } else {
+        result[d] = mergeEqual(result[d], shape[d], "inputs differ on axis " + std::to_string(d));
+      }
+    }
+  }
+  return {Dims(result), inputs[0].type};
+}
+
+}  // namespace
+
+Dims broadcastShapes(const Dims& a, const Dims& b) {
+  const std::size_t rank = std::max(a.rank(), b.rank());
+  std::vector<std::int64_t> result(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const std::int64_t x = i < rank - a.rank() ? 1 : a[i - (rank - a.rank())];
+    const std::int64_t y = i < rank - b.rank() ? 1 : b[i - (rank - b.rank())];
+    if (x == 1) {
+      result[i] = y;
+    } else if (y == 1) {
+      result[i] = x;
+    } else if (x == kDynamic || y == kDynamic) {
+      result[i] = x == kDynamic ? y : x;  // the known extent, or -1 if neither is known
+    } else if (x == y) {
+      result[i] = x;
+    } else {
+      fail("shapes " + a.toString() + " and " + b.toString() + " do not broadcast");
+    }
+  }
+  return Dims(result);
+}
+
+std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
+                                     const std::vector<TensorType>& inputs) {
+  struct Visitor {
+    const std::vector<TensorType>& inputs;
+    TensorType operator()(const ConstantLayer& l) const { return constant(l, inputs); }
+    TensorType operator()(const MatrixMultiplyLayer& l) const { return matrixMultiply(l, inputs); }
+    TensorType operator()(const ElementWiseLayer&) const { return elementWise(inputs); }
+    TensorType operator()(const ActivationLayer&) const { return sameAsInput(inputs, "Activation"); }
+    TensorType operator()(const UnaryLayer&) const { return sameAsInput(inputs, "Unary"); }
+    TensorType operator()(const ShuffleLayer& l) const { return shuffle(l, inputs); }
+    TensorType operator()(const SoftmaxLayer& l) const {
+      const TensorType out = sameAsInput(inputs, "Softmax");
+      checkedAxis(l.axis, out.shape.rank());
+      return out;
+    }
+    TensorType operator()(const ReduceLayer& l) const { return reduce(l, inputs); }
+    TensorType operator()(const NormalizationLayer& l) const { return normalization(l, inputs); }
+    TensorType operator()(const ConcatenationLayer& l) const { return concatenation(l, inputs); }
+    TensorType operator()(const IdentityLayer& l) const {
+      requireInputCount(inputs, 1);
+      return {inputs[0].shape, l.output_type};
+    }
+  };
+  return {std::visit(Visitor{inputs}, parameters)};
+}
+
+const char* layerKindName(const LayerParameters& parameters) noexcept {
+  static constexpr const char* kNames[] = {"Constant", "MatrixMultiply", "ElementWise", "Activation",
+                                           "Unary", "Shuffle", "Softmax", "Reduce", "Normalization",
+                                           "Concatenation", "Identity"};
+  return kNames[parameters.index()];
+}
+
+}  // namespace mlprt::network
