@@ -1,9 +1,9 @@
 #include "network/network.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
-#include "network/shape_inference.h"
 
 namespace mlprt::network {
 
@@ -28,25 +28,79 @@ TensorId Network::addInput(const std::string& name, DataType type, const Dims& s
   return id;
 }
 
+std::vector<TensorType> Network::inferLayer(int index, const Layer& layer) const {
+  const std::string where = "layer " + std::to_string(index) + " '" + layer.name + "' (" +
+                            layerKindName(layer.parameters) + ")";
+  std::vector<TensorType> input_types;
+  for (TensorId input : layer.inputs) {
+    requireTensor(input, where);
+    if (index < static_cast<int>(layers_.size()) && tensors_[input].producer >= index) {
+      throw InvalidArgument(where + ": input '" + tensors_[input].name +
+                            "' is produced by this or a later layer");
+    }
+    input_types.push_back({tensors_[input].shape, tensors_[input].type});
+  }
+  try {
+    return inferOutputs(layer.parameters, input_types);
+  } catch (const InvalidArgument& error) {
+    throw InvalidArgument(where + ": " + error.what());
+  }
+}
+
+void Network::reinferFrom(int first) {
+  const std::vector<Tensor> saved = tensors_;
+  try {
+    for (int index = first; index < static_cast<int>(layers_.size()); ++index) {
+      const std::vector<TensorType> outputs = inferLayer(index, layers_[index]);
+      for (std::size_t i = 0; i < outputs.size(); ++i) {
+        Tensor& output = tensors_[layers_[index].outputs[i]];
+        output.shape = outputs[i].shape;
+        output.type = outputs[i].type;
+      }
+    }
+  } catch (...) {
+    tensors_ = saved;
+    throw;
+  }
+}
+
+void Network::setParameters(int index, LayerParameters parameters) {
+  layer(index);  // throws for a bad index
+  if (parameters.index() != layers_[index].parameters.index()) {
+    throw InvalidArgument(describeLayer(index) + ": cannot change a layer's kind");
+  }
+  LayerParameters previous = std::exchange(layers_[index].parameters, std::move(parameters));
+  try {
+    reinferFrom(index);
+  } catch (...) {
+    layers_[index].parameters = std::move(previous);
+    throw;
+  }
+}
+
+void Network::setInput(int index, std::size_t slot, TensorId tensor) {
+  layer(index);
+  std::vector<TensorId>& inputs = layers_[index].inputs;
+  if (slot >= inputs.size()) {
+    throw InvalidArgument(describeLayer(index) + " has " + std::to_string(inputs.size()) +
+                          " inputs; input " + std::to_string(slot) + " does not exist");
+  }
+  const TensorId previous = std::exchange(inputs[slot], tensor);
+  try {
+    reinferFrom(index);
+  } catch (...) {
+    layers_[index].inputs[slot] = previous;
+    throw;
+  }
+}
+
 int Network::addLayer(const std::string& name, LayerParameters parameters,
                       const std::vector<TensorId>& inputs) {
   const int index = static_cast<int>(layers_.size());
   const std::string layer_name =
       name.empty() ? std::string(layerKindName(parameters)) + "_" + std::to_string(index) : name;
-  const std::string where = "layer " + std::to_string(index) + " '" + layer_name + "' (" +
-                            layerKindName(parameters) + ")";
-  std::vector<TensorType> input_types;
-  for (TensorId input : inputs) {
-    requireTensor(input, where);
-    input_types.push_back({tensors_[input].shape, tensors_[input].type});
-  }
-  std::vector<TensorType> output_types;
-  try {
-    output_types = inferOutputs(parameters, input_types);
-  } catch (const InvalidArgument& error) {
-    throw InvalidArgument(where + ": " + error.what());
-  }
   Layer layer{layer_name, std::move(parameters), inputs, {}};
+  const std::vector<TensorType> output_types = inferLayer(index, layer);
   for (std::size_t i = 0; i < output_types.size(); ++i) {
     layer.outputs.push_back(addTensor(layer_name + "_output_" + std::to_string(i),
                                       output_types[i].type, output_types[i].shape, index));

@@ -10,6 +10,7 @@
 #include "core/data_type.h"
 #include "core/dims.h"
 #include "network/layers.h"
+#include "network/shape_inference.h"
 
 namespace mlprt::network {
 
@@ -28,6 +29,12 @@ class Network {
   // name becomes "<Kind>_<index>"; outputs are named "<layer name>_output_<i>". Errors (bad
   // inputs, shapes that do not fit) throw InvalidArgument naming the layer.
   int addLayer(const std::string& name, LayerParameters parameters, const std::vector<TensorId>& inputs);
+  // Replaces a layer's parameters (TensorRT's API changes layers after adding them) and infers
+  // the shapes of it and every later layer again. On error nothing changes and InvalidArgument
+  // names the first layer that no longer fits.
+  void setParameters(int layer, LayerParameters parameters);
+  // Replaces input `slot` of a layer (0-based), with the same re-inference and rollback.
+  void setInput(int layer, std::size_t slot, TensorId tensor);
   void markOutput(TensorId tensor);
   void unmarkOutput(TensorId tensor);
   void setTensorName(TensorId tensor, const std::string& name);
@@ -45,6 +52,9 @@ class Network {
   std::string describeLayer(int index) const;
 
  private:
+  // Re-infers the outputs of layers [first, end); on error restores every tensor and rethrows.
+  void reinferFrom(int first);
+  std::vector<TensorType> inferLayer(int index, const Layer& layer) const;
   TensorId addTensor(const std::string& name, DataType type, const Dims& shape, int producer);
   void requireTensor(TensorId id, const std::string& context) const;
 

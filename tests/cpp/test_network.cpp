@@ -167,3 +167,39 @@ TEST(ShapeInference, ConstantWeightsMustMatchTheirShape) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(layer, {}); },
                                           "weights hold 48 bytes but shape (3, 5) of FLOAT needs 60"));
 }
+
+TEST(Network, ChangingALayerReinfersEveryLaterShape) {
+  net::Network network;
+  const net::TensorId input = network.addInput("input", DataType::kFLOAT, {8, 8});
+  net::ShuffleLayer reshape;
+  reshape.has_reshape = true;
+  reshape.reshape = {8, 8};
+  const int shuffle = network.addLayer("reshape", reshape, {input});
+  const int relu = network.addLayer("relu", net::ActivationLayer{}, {network.layer(shuffle).outputs[0]});
+  const int weights = network.addLayer("w", constantOf({8, 5}, 7), {});
+  const int fc = network.addLayer("fc", net::MatrixMultiplyLayer{},
+                                  {network.layer(relu).outputs[0], network.layer(weights).outputs[0]});
+  EXPECT_EQ(shapeOf(network, fc), (Dims{8, 5}));
+
+  reshape.reshape = {4, -1};  // (4, 16): fc no longer fits
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { network.setParameters(shuffle, reshape); },
+                                          "layer 3 'fc' (MatrixMultiply): inner dimensions differ"));
+  EXPECT_EQ(shapeOf(network, shuffle), (Dims{8, 8}));  // rolled back
+  EXPECT_EQ(std::get<net::ShuffleLayer>(network.layer(shuffle).parameters).reshape,
+            (std::vector<std::int64_t>{8, 8}));
+
+  reshape.reshape = {2, -1, 8};
+  network.setParameters(shuffle, reshape);
+  EXPECT_EQ(shapeOf(network, shuffle), (Dims{2, 4, 8}));
+  EXPECT_EQ(shapeOf(network, relu), (Dims{2, 4, 8}));
+  EXPECT_EQ(shapeOf(network, fc), (Dims{2, 4, 5}));
+
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { network.setParameters(shuffle, net::ActivationLayer{}); },
+                                          "cannot change a layer's kind"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { network.setInput(relu, 0, network.layer(fc).outputs[0]); },
+                                          "produced by this or a later layer"));
+  EXPECT_EQ(network.layer(relu).inputs[0], network.layer(shuffle).outputs[0]);  // rolled back
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { network.setInput(relu, 3, input); }, "input 3 does not exist"));
+  network.setInput(relu, 0, input);
+  EXPECT_EQ(shapeOf(network, fc), (Dims{8, 5}));
+}
