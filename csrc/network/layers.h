@@ -82,6 +82,15 @@ using LayerParameters =
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer>;
 
+// TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives.
+enum class LayerType {
+  kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
+  kNORMALIZATION, kCONCATENATION, kIDENTITY,
+};
+inline LayerType layerType(const LayerParameters& parameters) noexcept {
+  return static_cast<LayerType>(parameters.index());
+}
+
 // "MatrixMultiply", "ElementWise", ... as TensorRT names layer types.
 const char* layerKindName(const LayerParameters& parameters) noexcept;
 

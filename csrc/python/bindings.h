@@ -8,6 +8,7 @@ namespace mlprt::python {
 void bindErrors(pybind11::module_& module);
 void bindLogging(pybind11::module_& module);
 void bindTypes(pybind11::module_& module);
+void bindNetworkDefinition(pybind11::module_& module);
 void bindDevices(pybind11::module_& module);
 void bindMemory(pybind11::module_& module);
 void bindProgram(pybind11::module_& module);

@@ -42,6 +42,7 @@ PYBIND11_MODULE(_core, module) {
   mlprt::python::bindErrors(module);
   mlprt::python::bindLogging(module);
   mlprt::python::bindTypes(module);
+  mlprt::python::bindNetworkDefinition(module);
   mlprt::python::bindDevices(module);
   mlprt::python::bindMemory(module);
   mlprt::python::bindProgram(module);

@@ -8,13 +8,38 @@ from __future__ import annotations
 from typing import List, Union
 
 from mlprt import _core
-from mlprt._core import BuildError, DataType, DeviceInfo, Error, OpenCLError
+from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
+                         Error, IActivationLayer, IConcatenationLayer, IConstantLayer,
+                         IElementWiseLayer, IIdentityLayer, ILayer, IMatrixMultiplyLayer,
+                         INetworkDefinition, INormalizationLayer, IReduceLayer, IShuffleLayer, LayerType,
+                         ISoftMaxLayer, ITensor, IUnaryLayer, MatrixOperation, OpenCLError,
+                         ReduceOperation, UnaryOperation)
 from mlprt.logger import ILogger, Logger
 from mlprt.types import nptype, volume
 
 __version__: str = _core.__version__
 
 __all__ = [
+    "ActivationType",
+    "ElementWiseOperation",
+    "IActivationLayer",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IElementWiseLayer",
+    "IIdentityLayer",
+    "ILayer",
+    "IMatrixMultiplyLayer",
+    "INetworkDefinition",
+    "INormalizationLayer",
+    "IReduceLayer",
+    "IShuffleLayer",
+    "ISoftMaxLayer",
+    "ITensor",
+    "IUnaryLayer",
+    "LayerType",
+    "MatrixOperation",
+    "ReduceOperation",
+    "UnaryOperation",
     "BuildError",
     "DataType",
     "DeviceInfo",

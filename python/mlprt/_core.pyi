@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections.abc
 import numpy
 import typing
-__all__: list[str] = ['BuildError', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'Error', 'Event', 'Kernel', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'Severity', 'Stream', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'Error', 'Event', 'IActivationLayer', 'IConcatenationLayer', 'IConstantLayer', 'IElementWiseLayer', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'IUnaryLayer', 'Kernel', 'LayerType', 'MatrixOperation', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Severity', 'Stream', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -134,6 +134,624 @@ class DataType:
         ...
     @property
     def value(self) -> int:
+        ...
+class LayerType:
+    """
+    Members:
+    
+      CONSTANT
+    
+      MATRIX_MULTIPLY
+    
+      ELEMENTWISE
+    
+      ACTIVATION
+    
+      UNARY
+    
+      SHUFFLE
+    
+      SOFTMAX
+    
+      REDUCE
+    
+      NORMALIZATION
+    
+      CONCATENATION
+    
+      IDENTITY
+    """
+    ACTIVATION: typing.ClassVar[LayerType]
+    CONCATENATION: typing.ClassVar[LayerType]
+    CONSTANT: typing.ClassVar[LayerType]
+    ELEMENTWISE: typing.ClassVar[LayerType]
+    IDENTITY: typing.ClassVar[LayerType]
+    MATRIX_MULTIPLY: typing.ClassVar[LayerType]
+    NORMALIZATION: typing.ClassVar[LayerType]
+    REDUCE: typing.ClassVar[LayerType]
+    SHUFFLE: typing.ClassVar[LayerType]
+    SOFTMAX: typing.ClassVar[LayerType]
+    UNARY: typing.ClassVar[LayerType]
+    __members__: typing.ClassVar[dict[str, LayerType]]
+    @typing.overload
+    def __eq__(self, other: LayerType) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: LayerType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class MatrixOperation:
+    """
+    Members:
+    
+      NONE
+    
+      TRANSPOSE
+    """
+    NONE: typing.ClassVar[MatrixOperation]
+    TRANSPOSE: typing.ClassVar[MatrixOperation]
+    __members__: typing.ClassVar[dict[str, MatrixOperation]]
+    @typing.overload
+    def __eq__(self, other: MatrixOperation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: MatrixOperation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ElementWiseOperation:
+    """
+    Members:
+    
+      SUM
+    
+      PROD
+    
+      MAX
+    
+      MIN
+    
+      SUB
+    
+      DIV
+    
+      POW
+    """
+    DIV: typing.ClassVar[ElementWiseOperation]
+    MAX: typing.ClassVar[ElementWiseOperation]
+    MIN: typing.ClassVar[ElementWiseOperation]
+    POW: typing.ClassVar[ElementWiseOperation]
+    PROD: typing.ClassVar[ElementWiseOperation]
+    SUB: typing.ClassVar[ElementWiseOperation]
+    SUM: typing.ClassVar[ElementWiseOperation]
+    __members__: typing.ClassVar[dict[str, ElementWiseOperation]]
+    @typing.overload
+    def __eq__(self, other: ElementWiseOperation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ElementWiseOperation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ActivationType:
+    """
+    Members:
+    
+      RELU
+    
+      SIGMOID
+    
+      TANH
+    
+      LEAKY_RELU
+    
+      ELU
+    
+      SELU
+    
+      SOFTPLUS
+    
+      CLIP
+    
+      HARD_SIGMOID
+    
+      GELU_ERF
+    
+      GELU_TANH
+    
+      HARD_SWISH
+    """
+    CLIP: typing.ClassVar[ActivationType]
+    ELU: typing.ClassVar[ActivationType]
+    GELU_ERF: typing.ClassVar[ActivationType]
+    GELU_TANH: typing.ClassVar[ActivationType]
+    HARD_SIGMOID: typing.ClassVar[ActivationType]
+    HARD_SWISH: typing.ClassVar[ActivationType]
+    LEAKY_RELU: typing.ClassVar[ActivationType]
+    RELU: typing.ClassVar[ActivationType]
+    SELU: typing.ClassVar[ActivationType]
+    SIGMOID: typing.ClassVar[ActivationType]
+    SOFTPLUS: typing.ClassVar[ActivationType]
+    TANH: typing.ClassVar[ActivationType]
+    __members__: typing.ClassVar[dict[str, ActivationType]]
+    @typing.overload
+    def __eq__(self, other: ActivationType) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ActivationType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class UnaryOperation:
+    """
+    Members:
+    
+      EXP
+    
+      LOG
+    
+      SQRT
+    
+      RECIP
+    
+      ABS
+    
+      NEG
+    
+      ERF
+    """
+    ABS: typing.ClassVar[UnaryOperation]
+    ERF: typing.ClassVar[UnaryOperation]
+    EXP: typing.ClassVar[UnaryOperation]
+    LOG: typing.ClassVar[UnaryOperation]
+    NEG: typing.ClassVar[UnaryOperation]
+    RECIP: typing.ClassVar[UnaryOperation]
+    SQRT: typing.ClassVar[UnaryOperation]
+    __members__: typing.ClassVar[dict[str, UnaryOperation]]
+    @typing.overload
+    def __eq__(self, other: UnaryOperation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: UnaryOperation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ReduceOperation:
+    """
+    Members:
+    
+      SUM
+    
+      PROD
+    
+      MAX
+    
+      MIN
+    
+      AVG
+    """
+    AVG: typing.ClassVar[ReduceOperation]
+    MAX: typing.ClassVar[ReduceOperation]
+    MIN: typing.ClassVar[ReduceOperation]
+    PROD: typing.ClassVar[ReduceOperation]
+    SUM: typing.ClassVar[ReduceOperation]
+    __members__: typing.ClassVar[dict[str, ReduceOperation]]
+    @typing.overload
+    def __eq__(self, other: ReduceOperation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ReduceOperation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ITensor:
+    """
+    A tensor of a network definition.
+    """
+    name: str
+    def __eq__(self, arg0: ITensor) -> bool:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def dtype(self) -> DataType:
+        ...
+    @property
+    def is_network_input(self) -> bool:
+        ...
+    @property
+    def is_network_output(self) -> bool:
+        ...
+    @property
+    def shape(self) -> tuple:
+        """
+        Dimensions; -1 where they depend on input shapes.
+        """
+class ILayer:
+    """
+    A layer of a network definition.
+    """
+    name: str
+    def __repr__(self) -> str:
+        ...
+    def get_input(self, index: typing.SupportsInt | typing.SupportsIndex) -> ITensor:
+        ...
+    def get_output(self, index: typing.SupportsInt | typing.SupportsIndex) -> ITensor:
+        ...
+    def set_input(self, index: typing.SupportsInt | typing.SupportsIndex, tensor: ITensor) -> None:
+        ...
+    @property
+    def num_inputs(self) -> int:
+        ...
+    @property
+    def num_outputs(self) -> int:
+        ...
+    @property
+    def type(self) -> LayerType:
+        """
+        The layer kind (IActivationLayer.type is the activation instead, as in TensorRT).
+        """
+class IMatrixMultiplyLayer(ILayer):
+    def get_operation(self: ILayer, index: typing.SupportsInt | typing.SupportsIndex) -> MatrixOperation:
+        ...
+    def set_operation(self: ILayer, index: typing.SupportsInt | typing.SupportsIndex, op: MatrixOperation) -> None:
+        ...
+class IElementWiseLayer(ILayer):
+    @property
+    def op(self) -> ElementWiseOperation:
+        """
+        The operation.
+        """
+    @op.setter
+    def op(self, arg1: ElementWiseOperation) -> None:
+        ...
+class IActivationLayer(ILayer):
+    @property
+    def alpha(self) -> float:
+        """
+        First parameter (slope, limit, ...).
+        """
+    @alpha.setter
+    def alpha(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta(self) -> float:
+        """
+        Second parameter.
+        """
+    @beta.setter
+    def beta(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def type(self) -> ActivationType:
+        """
+        The activation function.
+        """
+    @type.setter
+    def type(self, arg1: ActivationType) -> None:
+        ...
+class IUnaryLayer(ILayer):
+    @property
+    def op(self) -> UnaryOperation:
+        """
+        The operation.
+        """
+    @op.setter
+    def op(self, arg1: UnaryOperation) -> None:
+        ...
+class IShuffleLayer(ILayer):
+    @property
+    def first_transpose(self) -> list[int]:
+        """
+        Permutation before the reshape.
+        """
+    @first_transpose.setter
+    def first_transpose(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def reshape_dims(self) -> typing.Any:
+        """
+        New shape: 0 copies the input extent, -1 is inferred.
+        """
+    @reshape_dims.setter
+    def reshape_dims(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def second_transpose(self) -> list[int]:
+        """
+        Permutation after the reshape.
+        """
+    @second_transpose.setter
+    def second_transpose(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+class ISoftMaxLayer(ILayer):
+    @property
+    def axes(self) -> int:
+        """
+        Bit mask with the one axis softmax runs over.
+        """
+    @axes.setter
+    def axes(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class IReduceLayer(ILayer):
+    @property
+    def axes(self) -> int:
+        """
+        Bit mask of reduced axes.
+        """
+    @axes.setter
+    def axes(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def keep_dims(self) -> bool:
+        """
+        Keep reduced axes as 1.
+        """
+    @keep_dims.setter
+    def keep_dims(self, arg1: bool) -> None:
+        ...
+    @property
+    def op(self) -> ReduceOperation:
+        """
+        The reduction.
+        """
+    @op.setter
+    def op(self, arg1: ReduceOperation) -> None:
+        ...
+class INormalizationLayer(ILayer):
+    @property
+    def axes(self) -> int:
+        """
+        Bit mask of normalized axes.
+        """
+    @axes.setter
+    def axes(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def epsilon(self) -> float:
+        """
+        Added to the variance.
+        """
+    @epsilon.setter
+    def epsilon(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class IConcatenationLayer(ILayer):
+    @property
+    def axis(self) -> int:
+        """
+        The axis joined along.
+        """
+    @axis.setter
+    def axis(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class IConstantLayer(ILayer):
+    @property
+    def shape(self) -> tuple:
+        ...
+class IIdentityLayer(ILayer):
+    @property
+    def to_type(self) -> DataType:
+        """
+        Output element type (a cast when it differs).
+        """
+    @to_type.setter
+    def to_type(self, arg1: DataType) -> None:
+        ...
+class INetworkDefinition:
+    """
+    The layers and tensors of a model.
+    """
+    def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+        ...
+    def __init__(self) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def add_activation(self, input: ITensor, type: ActivationType) -> typing.Any:
+        ...
+    def add_cast(self, input: ITensor, to_type: DataType) -> typing.Any:
+        ...
+    def add_concatenation(self, inputs: collections.abc.Sequence[ITensor]) -> typing.Any:
+        ...
+    def add_constant(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], weights: numpy.ndarray) -> typing.Any:
+        ...
+    def add_elementwise(self, input1: ITensor, input2: ITensor, op: ElementWiseOperation) -> typing.Any:
+        ...
+    def add_identity(self, input: ITensor) -> typing.Any:
+        ...
+    def add_input(self, name: str, dtype: DataType, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> ITensor:
+        ...
+    def add_matrix_multiply(self, input0: ITensor, op0: MatrixOperation, input1: ITensor, op1: MatrixOperation) -> typing.Any:
+        ...
+    def add_normalization(self, input: ITensor, scale: ITensor, bias: ITensor, axesMask: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+        ...
+    def add_reduce(self, input: ITensor, op: ReduceOperation, axes: typing.SupportsInt | typing.SupportsIndex, keep_dims: bool) -> typing.Any:
+        ...
+    def add_shuffle(self, input: ITensor) -> typing.Any:
+        ...
+    def add_softmax(self, input: ITensor) -> typing.Any:
+        """
+        Softmax over the last axis (change with .axes).
+        """
+    def add_unary(self, input: ITensor, op: UnaryOperation) -> typing.Any:
+        ...
+    def get_input(self, index: typing.SupportsInt | typing.SupportsIndex) -> ITensor:
+        ...
+    def get_layer(self, index: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+        ...
+    def get_output(self, index: typing.SupportsInt | typing.SupportsIndex) -> ITensor:
+        ...
+    def mark_output(self, tensor: ITensor) -> None:
+        ...
+    def unmark_output(self, tensor: ITensor) -> None:
+        ...
+    @property
+    def num_inputs(self) -> int:
+        ...
+    @property
+    def num_layers(self) -> int:
+        ...
+    @property
+    def num_outputs(self) -> int:
         ...
 class DeviceInfo:
     """

@@ -1,0 +1,377 @@
+// INetworkDefinition, ITensor and the ILayer family, with TensorRT 10's Python names. Tensors and
+// layers are light handles (network + index); changing a layer's parameters re-infers shapes.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <type_traits>
+
+#include "core/error.h"
+#include "network/network.h"
+#include "python/bindings.h"
+
+namespace py = pybind11;
+
+namespace mlprt::python {
+namespace {
+
+using network::Network;
+using NetworkPtr = std::shared_ptr<Network>;
+
+struct TensorRef {
+  NetworkPtr network;
+  network::TensorId id;
+  const network::Tensor& get() const { return network->tensor(id); }
+};
+
+struct LayerRef {
+  NetworkPtr network;
+  int index;
+  const network::Layer& get() const { return network->layer(index); }
+};
+
+// One handle type per layer kind, so Python sees IShuffleLayer, IActivationLayer, ...
+template <typename Parameters>
+struct KindRef : LayerRef {};
+
+Dims toDims(const std::vector<std::int64_t>& shape) { return Dims(shape); }
+
+py::tuple toTuple(const Dims& dims) {
+  py::tuple result(dims.rank());
+  for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
+  return result;
+}
+
+std::uint32_t axisBit(int axis) { return 1u << axis; }
+
+void requireSameNetwork(const NetworkPtr& net, const TensorRef& tensor) {
+  if (tensor.network != net) {
+    throw InvalidArgument("tensor '" + tensor.get().name + "' belongs to another network");
+  }
+}
+
+py::object layerHandle(const NetworkPtr& net, int index);
+
+// Reads and writes one field of a layer's parameters as a Python property.
+template <typename Parameters, typename Field>
+void parameterProperty(py::class_<KindRef<Parameters>, LayerRef>& cls, const char* name,
+                       Field Parameters::*field, const char* doc) {
+  cls.def_property(
+      name,
+      [field](const KindRef<Parameters>& self) { return std::get<Parameters>(self.get().parameters).*field; },
+      [field](KindRef<Parameters>& self, const Field& value) {
+        Parameters updated = std::get<Parameters>(self.get().parameters);
+        updated.*field = value;
+        self.network->setParameters(self.index, updated);
+      },
+      doc);
+}
+
+template <typename Parameters>
+py::class_<KindRef<Parameters>, LayerRef> kindClass(py::module_& m, const char* name) {
+  return py::class_<KindRef<Parameters>, LayerRef>(m, name);
+}
+
+network::Weights weightsFrom(const py::array& array) {
+  const py::dtype dt = array.dtype();
+  network::Weights weights;
+  if (dt.is(py::dtype::of<float>())) {
+    weights.type = DataType::kFLOAT;
+  } else if (dt.kind() == 'f' && dt.itemsize() == 2) {
+    weights.type = DataType::kHALF;
+  } else if (dt.is(py::dtype::of<std::int32_t>())) {
+    weights.type = DataType::kINT32;
+  } else if (dt.is(py::dtype::of<std::int64_t>())) {
+    weights.type = DataType::kINT64;
+  } else if (dt.is(py::dtype::of<std::int8_t>())) {
+    weights.type = DataType::kINT8;
+  } else if (dt.is(py::dtype::of<std::uint8_t>())) {
+    weights.type = DataType::kUINT8;
+  } else if (dt.is(py::dtype::of<bool>())) {
+    weights.type = DataType::kBOOL;
+  } else {
+    throw py::type_error("constant weights of dtype " + std::string(py::str(dt)) + " are not supported");
+  }
+  const py::array contiguous = py::array::ensure(array, py::array::c_style);
+  weights.bytes.resize(static_cast<std::size_t>(contiguous.nbytes()));
+  if (!weights.bytes.empty()) std::memcpy(weights.bytes.data(), contiguous.data(), weights.bytes.size());
+  return weights;
+}
+
+void bindTensor(py::module_& m) {
+  py::class_<TensorRef>(m, "ITensor", "A tensor of a network definition.")
+      .def_property("name", [](const TensorRef& t) { return t.get().name; },
+                    [](TensorRef& t, const std::string& name) { t.network->setTensorName(t.id, name); })
+      .def_property_readonly("shape", [](const TensorRef& t) { return toTuple(t.get().shape); },
+                             "Dimensions; -1 where they depend on input shapes.")
+      .def_property_readonly("dtype", [](const TensorRef& t) { return t.get().type; })
+      .def_property_readonly("is_network_input", [](const TensorRef& t) { return t.get().producer < 0; })
+      .def_property_readonly("is_network_output", [](const TensorRef& t) {
+        const auto& outputs = t.network->outputs();
+        return std::find(outputs.begin(), outputs.end(), t.id) != outputs.end();
+      })
+      .def("__eq__", [](const TensorRef& a, const TensorRef& b) { return a.network == b.network && a.id == b.id; })
+      .def("__hash__", [](const TensorRef& t) { return std::hash<const void*>()(t.network.get()) ^ t.id; })
+      .def("__repr__", [](const TensorRef& t) {
+        return "<ITensor '" + t.get().name + "' " + t.get().shape.toString() + " " + dataTypeName(t.get().type) + ">";
+      });
+}
+
+void bindEnums(py::module_& m) {
+  py::enum_<network::LayerType>(m, "LayerType")
+      .value("CONSTANT", network::LayerType::kCONSTANT)
+      .value("MATRIX_MULTIPLY", network::LayerType::kMATRIX_MULTIPLY)
+      .value("ELEMENTWISE", network::LayerType::kELEMENTWISE)
+      .value("ACTIVATION", network::LayerType::kACTIVATION)
+      .value("UNARY", network::LayerType::kUNARY)
+      .value("SHUFFLE", network::LayerType::kSHUFFLE)
+      .value("SOFTMAX", network::LayerType::kSOFTMAX)
+      .value("REDUCE", network::LayerType::kREDUCE)
+      .value("NORMALIZATION", network::LayerType::kNORMALIZATION)
+      .value("CONCATENATION", network::LayerType::kCONCATENATION)
+      .value("IDENTITY", network::LayerType::kIDENTITY);
+  py::enum_<network::MatrixOperation>(m, "MatrixOperation")
+      .value("NONE", network::MatrixOperation::kNONE)
+      .value("TRANSPOSE", network::MatrixOperation::kTRANSPOSE);
+  py::enum_<network::ElementWiseOperation>(m, "ElementWiseOperation")
+      .value("SUM", network::ElementWiseOperation::kSUM)
+      .value("PROD", network::ElementWiseOperation::kPROD)
+      .value("MAX", network::ElementWiseOperation::kMAX)
+      .value("MIN", network::ElementWiseOperation::kMIN)
+      .value("SUB", network::ElementWiseOperation::kSUB)
+      .value("DIV", network::ElementWiseOperation::kDIV)
+      .value("POW", network::ElementWiseOperation::kPOW);
+  py::enum_<network::ActivationType>(m, "ActivationType")
+      .value("RELU", network::ActivationType::kRELU)
+      .value("SIGMOID", network::ActivationType::kSIGMOID)
+      .value("TANH", network::ActivationType::kTANH)
+      .value("LEAKY_RELU", network::ActivationType::kLEAKY_RELU)
+      .value("ELU", network::ActivationType::kELU)
+      .value("SELU", network::ActivationType::kSELU)
+      .value("SOFTPLUS", network::ActivationType::kSOFTPLUS)
+      .value("CLIP", network::ActivationType::kCLIP)
+      .value("HARD_SIGMOID", network::ActivationType::kHARD_SIGMOID)
+      .value("GELU_ERF", network::ActivationType::kGELU_ERF)
+      .value("GELU_TANH", network::ActivationType::kGELU_TANH)
+      .value("HARD_SWISH", network::ActivationType::kHARD_SWISH);
+  py::enum_<network::UnaryOperation>(m, "UnaryOperation")
+      .value("EXP", network::UnaryOperation::kEXP)
+      .value("LOG", network::UnaryOperation::kLOG)
+      .value("SQRT", network::UnaryOperation::kSQRT)
+      .value("RECIP", network::UnaryOperation::kRECIP)
+      .value("ABS", network::UnaryOperation::kABS)
+      .value("NEG", network::UnaryOperation::kNEG)
+      .value("ERF", network::UnaryOperation::kERF);
+  py::enum_<network::ReduceOperation>(m, "ReduceOperation")
+      .value("SUM", network::ReduceOperation::kSUM)
+      .value("PROD", network::ReduceOperation::kPROD)
+      .value("MAX", network::ReduceOperation::kMAX)
+      .value("MIN", network::ReduceOperation::kMIN)
+      .value("AVG", network::ReduceOperation::kAVG);
+}
+
+void bindLayers(py::module_& m) {
+  py::class_<LayerRef>(m, "ILayer", "A layer of a network definition.")
+      .def_property("name", [](const LayerRef& l) { return l.get().name; },
+                    [](LayerRef& l, const std::string& name) { l.network->setLayerName(l.index, name); })
+      .def_property_readonly("type", [](const LayerRef& l) { return network::layerType(l.get().parameters); },
+                             "The layer kind (IActivationLayer.type is the activation instead, as in TensorRT).")
+      .def_property_readonly("num_inputs", [](const LayerRef& l) { return l.get().inputs.size(); })
+      .def_property_readonly("num_outputs", [](const LayerRef& l) { return l.get().outputs.size(); })
+      .def("get_input", [](const LayerRef& l, std::size_t i) {
+        if (i >= l.get().inputs.size()) throw py::index_error("layer '" + l.get().name + "' has no input " + std::to_string(i));
+        return TensorRef{l.network, l.get().inputs[i]};
+      }, py::arg("index"))
+      .def("get_output", [](const LayerRef& l, std::size_t i) {
+        if (i >= l.get().outputs.size()) throw py::index_error("layer '" + l.get().name + "' has no output " + std::to_string(i));
+        return TensorRef{l.network, l.get().outputs[i]};
+      }, py::arg("index"))
+      .def("set_input", [](LayerRef& l, std::size_t i, const TensorRef& t) {
+        requireSameNetwork(l.network, t);
+        l.network->setInput(l.index, i, t.id);
+      }, py::arg("index"), py::arg("tensor"))
+      .def("__repr__", [](const LayerRef& l) { return "<" + l.network->describeLayer(l.index) + ">"; });
+
+  auto matmul = kindClass<network::MatrixMultiplyLayer>(m, "IMatrixMultiplyLayer");
+  matmul.def("get_operation", [](const LayerRef& l, int i) {
+    const auto& p = std::get<network::MatrixMultiplyLayer>(l.get().parameters);
+    if (i != 0 && i != 1) throw py::index_error("a matrix multiply has operands 0 and 1");
+    return i == 0 ? p.op0 : p.op1;
+  }, py::arg("index"))
+  .def("set_operation", [](LayerRef& l, int i, network::MatrixOperation op) {
+    auto p = std::get<network::MatrixMultiplyLayer>(l.get().parameters);
+    if (i != 0 && i != 1) throw py::index_error("a matrix multiply has operands 0 and 1");
+    (i == 0 ? p.op0 : p.op1) = op;
+    l.network->setParameters(l.index, p);
+  }, py::arg("index"), py::arg("op"));
+  auto elementwise = kindClass<network::ElementWiseLayer>(m, "IElementWiseLayer");
+  parameterProperty(elementwise, "op", &network::ElementWiseLayer::op, "The operation.");
+  auto activation = kindClass<network::ActivationLayer>(m, "IActivationLayer");
+  parameterProperty(activation, "type", &network::ActivationLayer::type, "The activation function.");
+  parameterProperty(activation, "alpha", &network::ActivationLayer::alpha, "First parameter (slope, limit, ...).");
+  parameterProperty(activation, "beta", &network::ActivationLayer::beta, "Second parameter.");
+  auto unary = kindClass<network::UnaryLayer>(m, "IUnaryLayer");
+  parameterProperty(unary, "op", &network::UnaryLayer::op, "The operation.");
+  auto shuffle = kindClass<network::ShuffleLayer>(m, "IShuffleLayer");
+  parameterProperty(shuffle, "first_transpose", &network::ShuffleLayer::first_transpose, "Permutation before the reshape.");
+  parameterProperty(shuffle, "second_transpose", &network::ShuffleLayer::second_transpose, "Permutation after the reshape.");
+  shuffle.def_property("reshape_dims", [](const LayerRef& l) -> py::object {
+    const auto& p = std::get<network::ShuffleLayer>(l.get().parameters);
+    if (!p.has_reshape) return py::none();
+    return py::cast(p.reshape);
+  }, [](LayerRef& l, const std::vector<std::int64_t>& dims) {
+    auto p = std::get<network::ShuffleLayer>(l.get().parameters);
+    p.has_reshape = true;
+    p.reshape = dims;
+    l.network->setParameters(l.index, p);
+  }, "New shape: 0 copies the input extent, -1 is inferred.");
+  auto softmax = kindClass<network::SoftmaxLayer>(m, "ISoftMaxLayer");
+  softmax.def_property("axes", [](const LayerRef& l) {
+    return axisBit(std::get<network::SoftmaxLayer>(l.get().parameters).axis);
+  }, [](LayerRef& l, std::uint32_t axes) {
+    if (axes == 0 || (axes & (axes - 1)) != 0) throw py::value_error("softmax axes must select exactly one axis");
+    auto p = std::get<network::SoftmaxLayer>(l.get().parameters);
+    p.axis = 0;
+    while (!(axes & 1u)) { axes >>= 1; ++p.axis; }
+    l.network->setParameters(l.index, p);
+  }, "Bit mask with the one axis softmax runs over.");
+  auto reduce = kindClass<network::ReduceLayer>(m, "IReduceLayer");
+  parameterProperty(reduce, "op", &network::ReduceLayer::op, "The reduction.");
+  parameterProperty(reduce, "axes", &network::ReduceLayer::axes, "Bit mask of reduced axes.");
+  parameterProperty(reduce, "keep_dims", &network::ReduceLayer::keep_dimensions, "Keep reduced axes as 1.");
+  auto normalization = kindClass<network::NormalizationLayer>(m, "INormalizationLayer");
+  parameterProperty(normalization, "epsilon", &network::NormalizationLayer::epsilon, "Added to the variance.");
+  parameterProperty(normalization, "axes", &network::NormalizationLayer::axes, "Bit mask of normalized axes.");
+  auto concatenation = kindClass<network::ConcatenationLayer>(m, "IConcatenationLayer");
+  parameterProperty(concatenation, "axis", &network::ConcatenationLayer::axis, "The axis joined along.");
+  auto constant = kindClass<network::ConstantLayer>(m, "IConstantLayer");
+  constant.def_property_readonly("shape", [](const LayerRef& l) {
+    return toTuple(std::get<network::ConstantLayer>(l.get().parameters).shape);
+  });
+  auto identity = kindClass<network::IdentityLayer>(m, "IIdentityLayer");
+  parameterProperty(identity, "to_type", &network::IdentityLayer::output_type, "Output element type (a cast when it differs).");
+}
+
+// The handle of the layer's own kind (IShuffleLayer, ...), so its parameters are reachable.
+py::object layerHandle(const NetworkPtr& net, int index) {
+  return std::visit(
+      [&](const auto& parameters) {
+        using Parameters = std::decay_t<decltype(parameters)>;
+        return py::cast(KindRef<Parameters>{{net, index}});
+      },
+      net->layer(index).parameters);
+}
+
+void requireSameNetwork(const NetworkPtr& net, const TensorRef& a, const TensorRef& b) {
+  requireSameNetwork(net, a);
+  requireSameNetwork(net, b);
+}
+
+void bindNetwork(py::module_& m) {
+  py::class_<Network, NetworkPtr>(m, "INetworkDefinition", "The layers and tensors of a model.")
+      .def(py::init<>())
+      .def("add_input", [](const NetworkPtr& n, const std::string& name, DataType dtype,
+                           const std::vector<std::int64_t>& shape) {
+        return TensorRef{n, n->addInput(name, dtype, toDims(shape))};
+      }, py::arg("name"), py::arg("dtype"), py::arg("shape"))
+      .def("mark_output", [](const NetworkPtr& n, const TensorRef& t) {
+        requireSameNetwork(n, t);
+        n->markOutput(t.id);
+      }, py::arg("tensor"))
+      .def("unmark_output", [](const NetworkPtr& n, const TensorRef& t) {
+        requireSameNetwork(n, t);
+        n->unmarkOutput(t.id);
+      }, py::arg("tensor"))
+      .def_property_readonly("num_inputs", [](const Network& n) { return n.inputs().size(); })
+      .def_property_readonly("num_outputs", [](const Network& n) { return n.outputs().size(); })
+      .def_property_readonly("num_layers", [](const Network& n) { return n.layerCount(); })
+      .def("get_input", [](const NetworkPtr& n, std::size_t i) {
+        if (i >= n->inputs().size()) throw py::index_error("the network has " + std::to_string(n->inputs().size()) + " inputs");
+        return TensorRef{n, n->inputs()[i]};
+      }, py::arg("index"))
+      .def("get_output", [](const NetworkPtr& n, std::size_t i) {
+        if (i >= n->outputs().size()) throw py::index_error("the network has " + std::to_string(n->outputs().size()) + " outputs");
+        return TensorRef{n, n->outputs()[i]};
+      }, py::arg("index"))
+      .def("get_layer", [](const NetworkPtr& n, int i) {
+        if (i < 0 || static_cast<std::size_t>(i) >= n->layerCount()) {
+          throw py::index_error("the network has " + std::to_string(n->layerCount()) + " layers");
+        }
+        return layerHandle(n, i);
+      }, py::arg("index"))
+      .def("add_constant", [](const NetworkPtr& n, const std::vector<std::int64_t>& shape, const py::array& weights) {
+        return layerHandle(n, n->addLayer("", network::ConstantLayer{toDims(shape), weightsFrom(weights)}, {}));
+      }, py::arg("shape"), py::arg("weights"))
+      .def("add_matrix_multiply", [](const NetworkPtr& n, const TensorRef& a, network::MatrixOperation op0,
+                                     const TensorRef& b, network::MatrixOperation op1) {
+        requireSameNetwork(n, a, b);
+        return layerHandle(n, n->addLayer("", network::MatrixMultiplyLayer{op0, op1}, {a.id, b.id}));
+      }, py::arg("input0"), py::arg("op0"), py::arg("input1"), py::arg("op1"))
+      .def("add_elementwise", [](const NetworkPtr& n, const TensorRef& a, const TensorRef& b,
+                                 network::ElementWiseOperation op) {
+        requireSameNetwork(n, a, b);
+        return layerHandle(n, n->addLayer("", network::ElementWiseLayer{op}, {a.id, b.id}));
+      }, py::arg("input1"), py::arg("input2"), py::arg("op"))
+      .def("add_activation", [](const NetworkPtr& n, const TensorRef& x, network::ActivationType type) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::ActivationLayer{type, 0.0f, 0.0f}, {x.id}));
+      }, py::arg("input"), py::arg("type"))
+      .def("add_unary", [](const NetworkPtr& n, const TensorRef& x, network::UnaryOperation op) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::UnaryLayer{op}, {x.id}));
+      }, py::arg("input"), py::arg("op"))
+      .def("add_shuffle", [](const NetworkPtr& n, const TensorRef& x) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::ShuffleLayer{}, {x.id}));
+      }, py::arg("input"))
+      .def("add_softmax", [](const NetworkPtr& n, const TensorRef& x) {
+        requireSameNetwork(n, x);
+        const int rank = static_cast<int>(x.get().shape.rank());
+        return layerHandle(n, n->addLayer("", network::SoftmaxLayer{rank - 1, false}, {x.id}));
+      }, py::arg("input"), "Softmax over the last axis (change with .axes).")
+      .def("add_reduce", [](const NetworkPtr& n, const TensorRef& x, network::ReduceOperation op,
+                            std::uint32_t axes, bool keep_dims) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::ReduceLayer{op, axes, keep_dims}, {x.id}));
+      }, py::arg("input"), py::arg("op"), py::arg("axes"), py::arg("keep_dims"))
+      .def("add_normalization", [](const NetworkPtr& n, const TensorRef& x, const TensorRef& scale,
+                                   const TensorRef& bias, std::uint32_t axes) {
+        requireSameNetwork(n, x, scale);
+        requireSameNetwork(n, bias);
+        return layerHandle(n, n->addLayer("", network::NormalizationLayer{axes, 1e-5f}, {x.id, scale.id, bias.id}));
+      }, py::arg("input"), py::arg("scale"), py::arg("bias"), py::arg("axesMask"))
+      .def("add_concatenation", [](const NetworkPtr& n, const std::vector<TensorRef>& inputs) {
+        std::vector<network::TensorId> ids;
+        for (const TensorRef& t : inputs) {
+          requireSameNetwork(n, t);
+          ids.push_back(t.id);
+        }
+        return layerHandle(n, n->addLayer("", network::ConcatenationLayer{0}, ids));
+      }, py::arg("inputs"))
+      .def("add_identity", [](const NetworkPtr& n, const TensorRef& x) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::IdentityLayer{x.get().type}, {x.id}));
+      }, py::arg("input"))
+      .def("add_cast", [](const NetworkPtr& n, const TensorRef& x, DataType to_type) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::IdentityLayer{to_type}, {x.id}));
+      }, py::arg("input"), py::arg("to_type"))
+      .def("__len__", &Network::layerCount)
+      .def("__getitem__", [](const NetworkPtr& n, int i) {
+        if (i < 0 || static_cast<std::size_t>(i) >= n->layerCount()) throw py::index_error("layer index out of range");
+        return layerHandle(n, i);
+      });
+}
+
+}  // namespace
+
+void bindNetworkDefinition(py::module_& module) {
+  bindEnums(module);
+  bindTensor(module);
+  bindLayers(module);
+  bindNetwork(module);
+}
+
+}  // namespace mlprt::python
