@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "backend/opencl/copy.h"
 #include "core/error.h"
 
 namespace mlprt::cl {
@@ -47,9 +48,8 @@ void scaleRows(Stream& stream, const GemmProblem& problem, const MatrixOperand& 
     for (std::size_t row = 0; row < problem.m; ++row) {
       const std::size_t offset = c.range.offset / kElement + matrix * c.stride + row * c.ld;
       if (problem.beta == 0.0f) {
-        check(clEnqueueFillBuffer(queue, c.range.buffer->mem(), &zero, sizeof(zero), offset * kElement,
-                                  problem.n * kElement, 0, nullptr, nullptr),
-              "GEMM with k=0: zeroing C");
+        fillDevice(stream, {c.range.buffer, offset * kElement}, &zero, sizeof(zero),
+                   problem.n * kElement, CopyMode::kAsync);
       } else {
         const clblast::StatusCode status = clblast::Scal<float>(
             problem.n, problem.beta, c.range.buffer->mem(), offset, 1, &queue, nullptr);
