@@ -9,6 +9,7 @@
 
 #include "core/data_type.h"
 #include "core/dims.h"
+#include "core/operations.h"
 
 namespace mlprt::network {
 
@@ -20,14 +21,11 @@ struct Weights {
   std::vector<std::uint8_t> bytes;
 };
 
-enum class MatrixOperation { kNONE, kTRANSPOSE };
-enum class ElementWiseOperation { kSUM, kPROD, kMAX, kMIN, kSUB, kDIV, kPOW };
-enum class ActivationType {
-  kRELU, kSIGMOID, kTANH, kLEAKY_RELU, kELU, kSELU, kSOFTPLUS, kCLIP, kHARD_SIGMOID,
-  kGELU_ERF, kGELU_TANH, kHARD_SWISH,
-};
-enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF };
-enum class ReduceOperation { kSUM, kPROD, kMAX, kMIN, kAVG };
+using mlprt::ActivationType;
+using mlprt::ElementWiseOperation;
+using mlprt::MatrixOperation;
+using mlprt::ReduceOperation;
+using mlprt::UnaryOperation;
 
 struct ConstantLayer {
   Dims shape;

@@ -1,0 +1,129 @@
+// The compute kernels of the runtime: one launcher per operation, each on device tensors of
+// concrete shape. Floating tensors are stored as FLOAT or HALF; arithmetic is always in float
+// (HALF storage goes through vload_half / vstore_half, which are core OpenCL, so it works on
+// devices without cl_khr_fp16). Kernel sources live in kernels/*.cl, one file per family.
+//
+// Launchers enqueue on a stream without waiting and without events. Every launcher checks its
+// operands (ranks, shapes, types, extents inside their buffers) and throws InvalidArgument naming
+// the operand before anything is enqueued.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/memory.h"
+#include "backend/opencl/program.h"
+#include "backend/opencl/stream.h"
+#include "core/data_type.h"
+#include "core/dims.h"
+#include "core/operations.h"
+
+namespace mlprt::cl {
+
+// A dense row-major tensor in device memory. range.offset is in bytes and a multiple of the
+// element size.
+struct DeviceTensor {
+  DeviceRange range;
+  Dims shape;  // concrete (no -1)
+  DataType type = DataType::kFLOAT;
+};
+
+// The text of a kernel family ("elementwise", "gemm", ...), embedded at build time from
+// kernels/<name>.cl. Throws InvalidArgument for an unknown name.
+const std::string& kernelSource(const std::string& family);
+// The names of every kernel family.
+std::vector<std::string> kernelFamilies();
+
+// Programs used by one launcher set, remembered as (family, build options) so that an engine can
+// store their binaries.
+struct ProgramKey {
+  std::string family;
+  std::string options;
+  bool operator<(const ProgramKey& other) const {
+    return std::tie(family, options) < std::tie(other.family, other.options);
+  }
+};
+
+// The kernel objects of one execution context. Kernel arguments are per object, so one
+// KernelCache must not be used from two threads at once; each execution context owns one.
+class KernelCache {
+ public:
+  explicit KernelCache(std::shared_ptr<Context> context);
+  const std::shared_ptr<Context>& context() const noexcept { return context_; }
+  // The kernel `name` of `family` built with `options` (Program::build caches the program).
+  Kernel& get(const std::string& family, const std::string& options, const std::string& name);
+  // Every (family, options) built through this cache so far.
+  std::vector<ProgramKey> programs() const;
+
+ private:
+  std::shared_ptr<Context> context_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<Kernel>> kernels_;
+};
+
+// out = a (op) b with NumPy broadcasting of a and b to out.shape. FLOAT or HALF; a, b and out
+// may differ in storage type.
+void elementWise(KernelCache& cache, Stream& stream, ElementWiseOperation op, const DeviceTensor& a,
+                 const DeviceTensor& b, const DeviceTensor& out);
+// out = activation(in), alpha and beta as in core/operations.h. Shapes equal.
+void activation(KernelCache& cache, Stream& stream, ActivationType type, float alpha, float beta,
+                const DeviceTensor& in, const DeviceTensor& out);
+void unary(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
+           const DeviceTensor& out);
+// out = transpose(in, permutation) converted to out.type (any types among FLOAT, HALF, INT32,
+// INT8, UINT8, BOOL, INT64; conversions as C casts, float to bool is != 0). An empty
+// permutation is the identity: a plain copy / cast / reshape (volumes must match).
+void copyTransposed(KernelCache& cache, Stream& stream, const DeviceTensor& in,
+                    const std::vector<int>& permutation, const DeviceTensor& out);
+// Concatenates `inputs` along `axis` into out (all of out.type).
+void concatenate(KernelCache& cache, Stream& stream, const std::vector<DeviceTensor>& inputs, int axis,
+                 const DeviceTensor& out);
+// Softmax (or LogSoftmax) along `axis`; numerically stable (subtracts the maximum).
+void softmax(KernelCache& cache, Stream& stream, int axis, bool log, const DeviceTensor& in,
+             const DeviceTensor& out);
+// Reduces the axes whose bit is set in `axes`; out.shape is in.shape with those axes set to 1
+// (keep_dimensions) or removed: the kernel only relies on out's volume.
+void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_t axes,
+            const DeviceTensor& in, const DeviceTensor& out);
+// (in - mean) / sqrt(var + epsilon) * scale + bias, mean and (biased) variance over the axes in
+// `axes`; scale and bias broadcast to in.shape.
+void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
+                   const DeviceTensor& in, const DeviceTensor& scale, const DeviceTensor& bias,
+                   const DeviceTensor& out);
+
+// ---- Matrix multiplication --------------------------------------------------------------
+
+// What a GEMM kernel applies to each output element after the product: + bias[column], then an
+// activation.
+struct GemmEpilogue {
+  const DeviceTensor* bias = nullptr;  // volume == number of output columns, or null
+  bool has_activation = false;
+  ActivationType activation = ActivationType::kRELU;
+  float alpha = 0.0f;
+  float beta = 0.0f;
+};
+
+// One implementation of a matrix multiplication with its parameters. `name` identifies it in
+// engines and timing caches ("clblast", "tiled_m4n4k16", ...).
+struct GemmTactic {
+  std::string name;
+};
+
+// The tactics that can run a product of operands stored as `type` (FLOAT or HALF) on the device
+// of `context`: CLBlast only for FLOAT, the own kernels for both.
+std::vector<GemmTactic> gemmTactics(const Context& context, DataType type);
+
+// out = epilogue(op0(a) x op1(b)) for rank >= 2 operands; the last two axes are the matrices and
+// the leading (batch) axes of a and b broadcast to out's (each operand's batch is either out's
+// or a single matrix). a, b and out share one storage type. Throws InvalidArgument for an
+// unknown tactic name or one that cannot run these operands (e.g. "clblast" on HALF).
+void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic,
+                    const DeviceTensor& a, MatrixOperation op0, const DeviceTensor& b,
+                    MatrixOperation op1, const GemmEpilogue& epilogue, const DeviceTensor& out);
+
+}  // namespace mlprt::cl

@@ -1,0 +1,20 @@
+// The vocabulary of operations shared by the network definition (which names them in layers)
+// and the OpenCL kernels (which implement them). TensorRT's names and meanings.
+#pragma once
+
+namespace mlprt {
+
+enum class MatrixOperation { kNONE, kTRANSPOSE };
+enum class ElementWiseOperation { kSUM, kPROD, kMAX, kMIN, kSUB, kDIV, kPOW };
+// alpha and beta as TensorRT defines them: kLEAKY_RELU alpha = slope; kELU alpha; kSELU alpha,
+// beta = gamma; kSOFTPLUS alpha * log(1 + exp(beta * x)); kCLIP [alpha, beta];
+// kHARD_SIGMOID max(0, min(1, alpha * x + beta)); kHARD_SWISH x * hard_sigmoid(x) with
+// alpha = 1/6, beta = 0.5; kGELU_ERF / kGELU_TANH take none.
+enum class ActivationType {
+  kRELU, kSIGMOID, kTANH, kLEAKY_RELU, kELU, kSELU, kSOFTPLUS, kCLIP, kHARD_SIGMOID,
+  kGELU_ERF, kGELU_TANH, kHARD_SWISH,
+};
+enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF };
+enum class ReduceOperation { kSUM, kPROD, kMAX, kMIN, kAVG };
+
+}  // namespace mlprt

@@ -1,0 +1,33 @@
+// The engine file format (docs/engine-format.md): EnginePlan to bytes and back.
+//
+// Reading never trusts the file: every count and length is checked against the bytes that
+// remain before anything is allocated, and the payload checksum is verified before it is
+// parsed. Problems throw EngineFormatError saying which: not an engine file, truncated,
+// corrupted (checksum), or written by a newer format version.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/error.h"
+#include "engine/plan.h"
+
+namespace mlprt::engine {
+
+// The format version this library writes; it reads versions 1 to this one.
+constexpr std::uint32_t kFormatVersion = 1;
+
+class EngineFormatError : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
+};
+
+std::vector<std::uint8_t> serializePlan(const EnginePlan& plan);
+EnginePlan deserializePlan(const std::uint8_t* data, std::size_t size);
+
+// Reads only the fixed header (magic, format version, sizes) and reports whether `data` looks
+// like an engine file; used to give a clear message before the full parse.
+bool looksLikeEngine(const std::uint8_t* data, std::size_t size) noexcept;
+
+}  // namespace mlprt::engine
