@@ -1,0 +1,2 @@
+// Placeholder: the engine file reader and writer are being written (see format.h).
+#include "engine/format.h"
