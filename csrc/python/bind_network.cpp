@@ -100,6 +100,20 @@ network::Weights weightsFrom(const py::array& array) {
   return weights;
 }
 
+// The NumPy dtype holding elements of `type`.
+py::dtype dtypeOf(DataType type) {
+  switch (type) {
+    case DataType::kFLOAT: return py::dtype::of<float>();
+    case DataType::kHALF: return py::dtype("float16");
+    case DataType::kINT8: return py::dtype::of<std::int8_t>();
+    case DataType::kINT32: return py::dtype::of<std::int32_t>();
+    case DataType::kINT64: return py::dtype::of<std::int64_t>();
+    case DataType::kUINT8: return py::dtype::of<std::uint8_t>();
+    case DataType::kBOOL: return py::dtype::of<bool>();
+  }
+  throw py::type_error(std::string("no NumPy dtype for ") + dataTypeName(type));
+}
+
 void bindTensor(py::module_& m) {
   py::class_<TensorRef>(m, "ITensor", "A tensor of a network definition.")
       .def_property("name", [](const TensorRef& t) { return t.get().name; },
@@ -250,6 +264,12 @@ void bindLayers(py::module_& m) {
   constant.def_property_readonly("shape", [](const LayerRef& l) {
     return toTuple(std::get<network::ConstantLayer>(l.get().parameters).shape);
   });
+  constant.def_property_readonly("weights", [](const LayerRef& l) {
+    const auto& p = std::get<network::ConstantLayer>(l.get().parameters);
+    py::array result(dtypeOf(p.weights.type), p.shape.extents());
+    if (!p.weights.bytes.empty()) std::memcpy(result.mutable_data(), p.weights.bytes.data(), p.weights.bytes.size());
+    return result;
+  }, "A NumPy copy of the values, shaped like the constant.");
   auto identity = kindClass<network::IdentityLayer>(m, "IIdentityLayer");
   parameterProperty(identity, "to_type", &network::IdentityLayer::output_type, "Output element type (a cast when it differs).");
 }

@@ -687,6 +687,11 @@ class IConstantLayer(ILayer):
     @property
     def shape(self) -> tuple:
         ...
+    @property
+    def weights(self) -> numpy.ndarray:
+        """
+        A NumPy copy of the values, shaped like the constant.
+        """
 class IIdentityLayer(ILayer):
     @property
     def to_type(self) -> DataType:
