@@ -1,2 +1,916 @@
-// Placeholder: the engine file reader and writer are being written (see format.h).
+// The engine file format; docs/engine-format.md describes it byte by byte.
+//
+// Writing: a ByteWriter appends little-endian fields; sections are framed by a tag and a length
+// that is patched in once the body is written. Reading: the header is checked (magic, version,
+// sizes, checksum) before a bounds-checked ByteReader parses the payload, section by section,
+// validating each value as soon as what it depends on has been read. Every failure names its
+// section, the element and field, and the byte offset in the file.
 #include "engine/format.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace mlprt::engine {
+namespace {
+
+using network::LayerParameters;
+
+constexpr std::array<char, 8> kMagic = {'M', 'L', 'P', 'R', 'T', 'E', 'N', 'G'};
+constexpr std::size_t kHeaderBytes = 32;
+constexpr std::size_t kVersionOffset = 8;
+constexpr std::size_t kReservedOffset = 12;
+constexpr std::size_t kPayloadSizeOffset = 16;
+constexpr std::size_t kChecksumOffset = 24;
+
+// Counts and string lengths are u32; byte arrays (weights, program binaries) have u64 lengths.
+constexpr std::uint64_t kMaxCount = std::numeric_limits<std::uint32_t>::max();
+
+// The sections of the payload, in the order they appear.
+constexpr char kMetaTag[] = "META";
+constexpr char kTensorsTag[] = "TENS";
+constexpr char kBindingsTag[] = "BIND";
+constexpr char kStepsTag[] = "STEP";
+constexpr char kProfilesTag[] = "PROF";
+constexpr char kWeightsTag[] = "WGHT";
+constexpr char kProgramsTag[] = "PROG";
+constexpr std::size_t kTagBytes = 4;
+
+// The largest valid value of each enum stored as a u8; both the writer and the reader check
+// against these, so an enumerator added without updating the format fails loudly on write.
+constexpr auto kLastTensorRole = TensorRole::kConstant;
+constexpr auto kLastMatrixOperation = MatrixOperation::kTRANSPOSE;
+constexpr auto kLastElementWiseOperation = ElementWiseOperation::kPOW;
+constexpr auto kLastActivationType = ActivationType::kHARD_SWISH;
+constexpr auto kLastUnaryOperation = UnaryOperation::kERF;
+constexpr auto kLastReduceOperation = ReduceOperation::kAVG;
+constexpr std::size_t kLayerKinds = std::variant_size_v<LayerParameters>;
+
+std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t size) noexcept {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= data[i];
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+std::uint64_t loadLittleEndian(const std::uint8_t* bytes, std::size_t width) noexcept {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < width; ++i) value |= static_cast<std::uint64_t>(bytes[i]) << (8 * i);
+  return value;
+}
+
+std::string hex(std::uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text = "0x";
+  for (int shift = 60; shift >= 0; shift -= 4) text += kDigits[(value >> shift) & 0xf];
+  return text;
+}
+
+// A name from the file, safe to put in a message: quoted, printable ASCII only, bounded length.
+std::string quoted(const std::string& name) {
+  constexpr std::size_t kMaxShown = 64;
+  std::string text = "\"";
+  for (std::size_t i = 0; i < name.size() && i < kMaxShown; ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    text += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  if (name.size() > kMaxShown) text += "...";
+  return text + "\"";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+[[noreturn]] void failWrite(const std::string& what) {
+  throw EngineFormatError("cannot write the engine: " + what);
+}
+
+template <typename Enum>
+std::uint8_t enumByte(Enum value, Enum last, const char* field) {
+  const auto raw = static_cast<std::underlying_type_t<Enum>>(value);
+  if (raw < 0 || raw > static_cast<std::underlying_type_t<Enum>>(last)) {
+    failWrite(std::string(field) + " has the value " + std::to_string(raw) + ", which the format has no code for");
+  }
+  return static_cast<std::uint8_t>(raw);
+}
+
+class ByteWriter {
+ public:
+  void u8(std::uint8_t value) { bytes_.push_back(value); }
+  void u32(std::uint32_t value) { append(value, 4); }
+  void u64(std::uint64_t value) { append(value, 8); }
+  void i32(std::int32_t value) { u32(static_cast<std::uint32_t>(value)); }
+  void i64(std::int64_t value) { u64(static_cast<std::uint64_t>(value)); }
+  void boolean(bool value) { u8(value ? 1 : 0); }
+  void f32(float value) {
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &value, sizeof bits);  // the exact bits: NaN payloads survive
+    u32(bits);
+  }
+  void count(std::size_t value, const char* field) {
+    if (value > kMaxCount) failWrite(std::string(field) + " has " + std::to_string(value) + " elements, more than 2^32-1");
+    u32(static_cast<std::uint32_t>(value));
+  }
+  void string(const std::string& text, const char* field) {
+    count(text.size(), field);
+    bytes_.insert(bytes_.end(), text.begin(), text.end());
+  }
+  void byteArray(const std::vector<std::uint8_t>& data) {
+    u64(data.size());
+    bytes_.insert(bytes_.end(), data.begin(), data.end());
+  }
+  void tag(const char* text) {
+    // Byte by byte: GCC 12 warns (-Warray-bounds, wrongly) about a range insert here.
+    for (std::size_t i = 0; i < kTagBytes; ++i) u8(static_cast<std::uint8_t>(text[i]));
+  }
+
+  // A section: its tag and a length patched in by endSection.
+  std::size_t beginSection(const char* section_tag) {
+    tag(section_tag);
+    const std::size_t length_at = bytes_.size();
+    u64(0);
+    return length_at;
+  }
+  void endSection(std::size_t length_at) {
+    const std::uint64_t length = bytes_.size() - length_at - 8;
+    for (std::size_t i = 0; i < 8; ++i) bytes_[length_at + i] = static_cast<std::uint8_t>(length >> (8 * i));
+  }
+
+  std::size_t size() const noexcept { return bytes_.size(); }
+  std::vector<std::uint8_t>& bytes() noexcept { return bytes_; }
+
+ private:
+  void append(std::uint64_t value, std::size_t width) {
+    for (std::size_t i = 0; i < width; ++i) bytes_.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+  }
+
+  std::vector<std::uint8_t> bytes_;
+};
+
+void writeDims(ByteWriter& out, const Dims& dims) {
+  out.count(dims.rank(), "a shape");
+  for (std::int64_t extent : dims.extents()) out.i64(extent);
+}
+
+void writeDimsList(ByteWriter& out, const std::vector<Dims>& list) {
+  out.count(list.size(), "a profile's shape list");
+  for (const Dims& dims : list) writeDims(out, dims);
+}
+
+template <typename Int>
+void writeIntList(ByteWriter& out, const std::vector<Int>& values, const char* field) {
+  out.count(values.size(), field);
+  for (Int value : values) {
+    if constexpr (sizeof(Int) == 8) {
+      out.i64(value);
+    } else {
+      out.i32(value);
+    }
+  }
+}
+
+void writeActivation(ByteWriter& out, const network::ActivationLayer& activation) {
+  out.u8(enumByte(activation.type, kLastActivationType, "ActivationLayer.type"));
+  out.f32(activation.alpha);
+  out.f32(activation.beta);
+}
+
+// The body of each LayerParameters alternative, fields in declaration order.
+struct LayerBodyWriter {
+  ByteWriter& out;
+
+  void operator()(const network::ConstantLayer& layer) const {
+    writeDims(out, layer.shape);
+    out.i32(static_cast<std::int32_t>(layer.weights.type));
+    out.byteArray(layer.weights.bytes);
+  }
+  void operator()(const network::MatrixMultiplyLayer& layer) const {
+    out.u8(enumByte(layer.op0, kLastMatrixOperation, "MatrixMultiplyLayer.op0"));
+    out.u8(enumByte(layer.op1, kLastMatrixOperation, "MatrixMultiplyLayer.op1"));
+  }
+  void operator()(const network::ElementWiseLayer& layer) const {
+    out.u8(enumByte(layer.op, kLastElementWiseOperation, "ElementWiseLayer.op"));
+  }
+  void operator()(const network::ActivationLayer& layer) const { writeActivation(out, layer); }
+  void operator()(const network::UnaryLayer& layer) const {
+    out.u8(enumByte(layer.op, kLastUnaryOperation, "UnaryLayer.op"));
+  }
+  void operator()(const network::ShuffleLayer& layer) const {
+    writeIntList(out, layer.first_transpose, "ShuffleLayer.first_transpose");
+    out.boolean(layer.has_reshape);
+    writeIntList(out, layer.reshape, "ShuffleLayer.reshape");
+    writeIntList(out, layer.second_transpose, "ShuffleLayer.second_transpose");
+  }
+  void operator()(const network::SoftmaxLayer& layer) const {
+    out.i32(layer.axis);
+    out.boolean(layer.log);
+  }
+  void operator()(const network::ReduceLayer& layer) const {
+    out.u8(enumByte(layer.op, kLastReduceOperation, "ReduceLayer.op"));
+    out.u32(layer.axes);
+    out.boolean(layer.keep_dimensions);
+  }
+  void operator()(const network::NormalizationLayer& layer) const {
+    out.u32(layer.axes);
+    out.f32(layer.epsilon);
+  }
+  void operator()(const network::ConcatenationLayer& layer) const { out.i32(layer.axis); }
+  void operator()(const network::IdentityLayer& layer) const {
+    out.i32(static_cast<std::int32_t>(layer.output_type));
+  }
+};
+
+void writeMeta(ByteWriter& out, const EnginePlan& plan) {
+  out.string(plan.mlprt_version, "mlprt_version");
+  out.string(plan.device.platform, "device.platform");
+  out.string(plan.device.device, "device.device");
+  out.string(plan.device.vendor, "device.vendor");
+  out.string(plan.device.driver, "device.driver");
+  out.string(plan.device.opencl_version, "device.opencl_version");
+  out.boolean(plan.fp16);
+}
+
+void writeTensors(ByteWriter& out, const EnginePlan& plan) {
+  out.u64(plan.arena_bytes);
+  out.count(plan.tensors.size(), "tensors");
+  for (const PlanTensor& tensor : plan.tensors) {
+    out.string(tensor.name, "a tensor name");
+    out.i32(static_cast<std::int32_t>(tensor.type));
+    writeDims(out, tensor.shape);
+    out.u8(enumByte(tensor.role, kLastTensorRole, "PlanTensor.role"));
+    out.u64(tensor.offset);
+    out.u64(tensor.capacity);
+  }
+}
+
+void writeBindings(ByteWriter& out, const EnginePlan& plan) {
+  writeIntList(out, plan.inputs, "inputs");
+  writeIntList(out, plan.outputs, "outputs");
+}
+
+void writeSteps(ByteWriter& out, const EnginePlan& plan) {
+  out.count(plan.steps.size(), "steps");
+  for (const PlanStep& step : plan.steps) {
+    out.string(step.name, "a step name");
+    out.u8(static_cast<std::uint8_t>(step.parameters.index()));
+    std::visit(LayerBodyWriter{out}, step.parameters);
+    writeIntList(out, step.inputs, "a step's inputs");
+    out.i32(step.output);
+    out.i32(step.epilogue.bias);
+    out.boolean(step.epilogue.has_activation);
+    writeActivation(out, step.epilogue.activation);
+    out.string(step.tactic, "a step tactic");
+  }
+}
+
+void writeProfiles(ByteWriter& out, const EnginePlan& plan) {
+  out.count(plan.profiles.size(), "profiles");
+  for (const ProfileShapes& profile : plan.profiles) {
+    writeDimsList(out, profile.min);
+    writeDimsList(out, profile.opt);
+    writeDimsList(out, profile.max);
+  }
+}
+
+void writeWeights(ByteWriter& out, const EnginePlan& plan) { out.byteArray(plan.weights); }
+
+void writePrograms(ByteWriter& out, const EnginePlan& plan) {
+  out.count(plan.programs.size(), "programs");
+  for (const ProgramBinary& program : plan.programs) {
+    out.string(program.family, "a program family");
+    out.string(program.options, "program options");
+    out.string(program.source_hash, "a program source hash");
+    out.byteArray(program.binary);
+  }
+}
+
+void writeHeader(std::vector<std::uint8_t>& file) {
+  const std::uint8_t* payload = file.data() + kHeaderBytes;
+  const std::uint64_t payload_size = file.size() - kHeaderBytes;
+  const std::uint64_t checksum = fnv1a64(payload, payload_size);
+  std::memcpy(file.data(), kMagic.data(), kMagic.size());
+  const auto store = [&file](std::size_t at, std::uint64_t value, std::size_t width) {
+    for (std::size_t i = 0; i < width; ++i) file[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
+  };
+  store(kVersionOffset, kFormatVersion, 4);
+  store(kReservedOffset, 0, 4);
+  store(kPayloadSizeOffset, payload_size, 8);
+  store(kChecksumOffset, checksum, 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+// Where the parser is: "section STEP", "step 2 \"fc1\"", ...; joined into error messages.
+class Location {
+ public:
+  class Scope {
+   public:
+    Scope(Location& location, std::string label) : location_(location) { location_.parts_.push_back(std::move(label)); }
+    ~Scope() { location_.parts_.pop_back(); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+    void relabel(std::string label) { location_.parts_.back() = std::move(label); }
+
+   private:
+    Location& location_;
+  };
+
+  std::string describe(const std::string& field) const {
+    std::string text;
+    for (const std::string& part : parts_) text += part + ", ";
+    return text + field;
+  }
+
+ private:
+  std::vector<std::string> parts_;
+};
+
+// Reads little-endian fields from [data, data + size), whose first byte is at `file_offset` in
+// the file. Never reads past the end: every read checks what remains first.
+class ByteReader {
+ public:
+  ByteReader(const std::uint8_t* data, std::size_t size, std::size_t file_offset, Location& location)
+      : data_(data), size_(size), file_offset_(file_offset), location_(location) {}
+
+  [[noreturn]] void failAt(std::size_t file_offset, const std::string& field, const std::string& what) const {
+    throw EngineFormatError("engine file is malformed: " + location_.describe(field) + ": " + what + " (at byte " +
+                            std::to_string(file_offset) + ")");
+  }
+  [[noreturn]] void fail(const std::string& field, const std::string& what) const { failAt(offset(), field, what); }
+
+  std::size_t offset() const noexcept { return file_offset_ + position_; }
+  std::size_t remaining() const noexcept { return size_ - position_; }
+  Location& location() const noexcept { return location_; }
+
+  std::uint8_t u8(const char* field) { return static_cast<std::uint8_t>(fixed(1, field)); }
+  std::uint32_t u32(const char* field) { return static_cast<std::uint32_t>(fixed(4, field)); }
+  std::uint64_t u64(const char* field) { return fixed(8, field); }
+  std::int32_t i32(const char* field) { return static_cast<std::int32_t>(u32(field)); }
+  std::int64_t i64(const char* field) { return static_cast<std::int64_t>(u64(field)); }
+  float f32(const char* field) {
+    const std::uint32_t bits = u32(field);
+    float value = 0.0f;
+    std::memcpy(&value, &bits, sizeof value);
+    return value;
+  }
+  bool boolean(const char* field) {
+    const std::size_t at = offset();
+    const std::uint8_t value = u8(field);
+    if (value > 1) failAt(at, field, "a boolean must be 0 or 1, not " + std::to_string(value));
+    return value == 1;
+  }
+
+  // A u32 element count, checked against the bytes left: each element takes at least
+  // `min_element_bytes`, so a count the data cannot hold fails before anything is allocated.
+  std::size_t count(const char* field, std::size_t min_element_bytes) {
+    const std::size_t at = offset();
+    const std::uint64_t value = u32(field);
+    if (value > remaining() / min_element_bytes) {
+      failAt(at, field,
+             "count " + std::to_string(value) + " needs at least " + std::to_string(value * min_element_bytes) +
+                 " bytes but only " + std::to_string(remaining()) + " remain");
+    }
+    return static_cast<std::size_t>(value);
+  }
+
+  std::string string(const char* field) {
+    const std::size_t length = count(field, 1);
+    std::string text(reinterpret_cast<const char*>(data_ + position_), length);
+    position_ += length;
+    return text;
+  }
+
+  std::vector<std::uint8_t> byteArray(const char* field) {
+    const std::size_t at = offset();
+    const std::uint64_t length = u64(field);
+    if (length > remaining()) {
+      failAt(at, field,
+             "length " + std::to_string(length) + " is more than the " + std::to_string(remaining()) +
+                 " bytes that remain");
+    }
+    std::vector<std::uint8_t> bytes(data_ + position_, data_ + position_ + length);
+    position_ += static_cast<std::size_t>(length);
+    return bytes;
+  }
+
+  std::array<char, kTagBytes> tag(const char* field) {
+    need(kTagBytes, field);
+    std::array<char, kTagBytes> text{};
+    std::memcpy(text.data(), data_ + position_, kTagBytes);
+    position_ += kTagBytes;
+    return text;
+  }
+
+  // The next `length` bytes as a reader of their own; this reader moves past them.
+  ByteReader take(std::size_t length) {
+    ByteReader part(data_ + position_, length, offset(), location_);
+    position_ += length;
+    return part;
+  }
+
+ private:
+  void need(std::size_t bytes, const char* field) const {
+    if (bytes > remaining()) {
+      fail(field, "needs " + std::to_string(bytes) + " bytes but only " + std::to_string(remaining()) + " remain");
+    }
+  }
+  std::uint64_t fixed(std::size_t width, const char* field) {
+    need(width, field);
+    const std::uint64_t value = loadLittleEndian(data_ + position_, width);
+    position_ += width;
+    return value;
+  }
+
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t file_offset_;
+  std::size_t position_ = 0;
+  Location& location_;
+};
+
+template <typename Enum>
+Enum readEnum(ByteReader& in, Enum last, const char* field) {
+  const std::size_t at = in.offset();
+  const std::uint8_t value = in.u8(field);
+  const auto last_value = static_cast<unsigned>(last);
+  if (value > last_value) {
+    in.failAt(at, field, "value " + std::to_string(value) + " is not valid (0 to " + std::to_string(last_value) + ")");
+  }
+  return static_cast<Enum>(value);
+}
+
+DataType readDataType(ByteReader& in, const char* field) {
+  const std::size_t at = in.offset();
+  const std::int32_t value = in.i32(field);
+  if (!isDataType(value)) in.failAt(at, field, "value " + std::to_string(value) + " is not a DataType");
+  return static_cast<DataType>(value);
+}
+
+Dims readDims(ByteReader& in, const char* field) {
+  const std::size_t at = in.offset();
+  const std::uint32_t rank = in.u32(field);
+  if (rank > Dims::kMaxRank) {
+    in.failAt(at, field, "rank " + std::to_string(rank) + " exceeds the maximum of " + std::to_string(Dims::kMaxRank));
+  }
+  std::vector<std::int64_t> extents(rank);  // at most kMaxRank: each read below is bounds-checked
+  for (std::int64_t& extent : extents) {
+    const std::size_t extent_at = in.offset();
+    extent = in.i64(field);
+    if (extent < Dims::kDynamic) {
+      in.failAt(extent_at, field, "extent " + std::to_string(extent) + " is negative (only -1, dynamic, is allowed)");
+    }
+  }
+  return Dims(std::move(extents));
+}
+
+// A list of up to Dims::kMaxRank integers (per-axis data of a shuffle).
+template <typename Int>
+std::vector<Int> readAxisList(ByteReader& in, const char* field) {
+  const std::size_t at = in.offset();
+  const std::uint32_t length = in.u32(field);
+  if (length > Dims::kMaxRank) {
+    in.failAt(at, field,
+              "has " + std::to_string(length) + " entries; at most " + std::to_string(Dims::kMaxRank) + " axes exist");
+  }
+  std::vector<Int> values(length);
+  for (Int& value : values) {
+    if constexpr (sizeof(Int) == 8) {
+      value = in.i64(field);
+    } else {
+      value = in.i32(field);
+    }
+  }
+  return values;
+}
+
+network::ActivationLayer readActivation(ByteReader& in, const char* type_field) {
+  network::ActivationLayer activation;
+  activation.type = readEnum(in, kLastActivationType, type_field);
+  activation.alpha = in.f32("alpha");
+  activation.beta = in.f32("beta");
+  return activation;
+}
+
+// The LayerParameters alternative at `index`, default-constructed; std::variant has no
+// run-time emplace, so this walks the alternatives at compile time.
+template <std::size_t Index = 0>
+LayerParameters layerOfKind(std::size_t index) {
+  if constexpr (Index + 1 < kLayerKinds) {
+    if (index != Index) return layerOfKind<Index + 1>(index);
+  }
+  return LayerParameters(std::in_place_index<Index>);
+}
+
+// Fills the alternative that `parameters` holds from the file, fields in declaration order.
+struct LayerBodyReader {
+  ByteReader& in;
+
+  void operator()(network::ConstantLayer& layer) const {
+    layer.shape = readDims(in, "shape");
+    layer.weights.type = readDataType(in, "weights.type");
+    layer.weights.bytes = in.byteArray("weights.bytes");
+  }
+  void operator()(network::MatrixMultiplyLayer& layer) const {
+    layer.op0 = readEnum(in, kLastMatrixOperation, "op0");
+    layer.op1 = readEnum(in, kLastMatrixOperation, "op1");
+  }
+  void operator()(network::ElementWiseLayer& layer) const {
+    layer.op = readEnum(in, kLastElementWiseOperation, "op");
+  }
+  void operator()(network::ActivationLayer& layer) const { layer = readActivation(in, "type"); }
+  void operator()(network::UnaryLayer& layer) const { layer.op = readEnum(in, kLastUnaryOperation, "op"); }
+  void operator()(network::ShuffleLayer& layer) const {
+    layer.first_transpose = readAxisList<int>(in, "first_transpose");
+    layer.has_reshape = in.boolean("has_reshape");
+    layer.reshape = readAxisList<std::int64_t>(in, "reshape");
+    layer.second_transpose = readAxisList<int>(in, "second_transpose");
+  }
+  void operator()(network::SoftmaxLayer& layer) const {
+    layer.axis = in.i32("axis");
+    layer.log = in.boolean("log");
+  }
+  void operator()(network::ReduceLayer& layer) const {
+    layer.op = readEnum(in, kLastReduceOperation, "op");
+    layer.axes = in.u32("axes");
+    layer.keep_dimensions = in.boolean("keep_dimensions");
+  }
+  void operator()(network::NormalizationLayer& layer) const {
+    layer.axes = in.u32("axes");
+    layer.epsilon = in.f32("epsilon");
+  }
+  void operator()(network::ConcatenationLayer& layer) const { layer.axis = in.i32("axis"); }
+  void operator()(network::IdentityLayer& layer) const { layer.output_type = readDataType(in, "output_type"); }
+};
+
+// Smallest encodings, used to bound counts before allocating.
+constexpr std::size_t kMinTensorBytes = 4 + 4 + 4 + 1 + 8 + 8;   // name, type, rank, role, offset, capacity
+constexpr std::size_t kMinStepBytes = 4 + 1 + 4 + 4 + 4 + 1 + 9 + 4;  // ... + epilogue + tactic
+constexpr std::size_t kMinProfileBytes = 3 * 4;
+constexpr std::size_t kMinProgramBytes = 4 + 4 + 4 + 8;
+
+bool fitsWithin(std::uint64_t offset, std::uint64_t length, std::uint64_t limit) noexcept {
+  return offset <= limit && length <= limit - offset;
+}
+
+// Parses and validates a payload into an EnginePlan.
+class PlanParser {
+ public:
+  PlanParser(const std::uint8_t* payload, std::size_t size) : payload_(payload, size, kHeaderBytes, location_) {}
+
+  EnginePlan parse() {
+    section(kMetaTag, &PlanParser::parseMeta);
+    section(kTensorsTag, &PlanParser::parseTensors);
+    section(kBindingsTag, &PlanParser::parseBindings);
+    section(kStepsTag, &PlanParser::parseSteps);
+    section(kProfilesTag, &PlanParser::parseProfiles);
+    section(kWeightsTag, &PlanParser::parseWeights);
+    section(kProgramsTag, &PlanParser::parsePrograms);
+    if (payload_.remaining() != 0) {
+      payload_.fail("end of payload", std::to_string(payload_.remaining()) + " unexpected bytes after the last section");
+    }
+    return std::move(plan_);
+  }
+
+ private:
+  using SectionParser = void (PlanParser::*)(ByteReader&);
+
+  void section(const char* expected_tag, SectionParser parse_body) {
+    Location::Scope scope(location_, std::string("section ") + expected_tag);
+    const std::size_t tag_at = payload_.offset();
+    const std::array<char, kTagBytes> tag = payload_.tag("tag");
+    if (std::memcmp(tag.data(), expected_tag, kTagBytes) != 0) {
+      payload_.failAt(tag_at, "tag", "found " + quoted(std::string(tag.data(), kTagBytes)) + " where this section belongs");
+    }
+    const std::size_t length_at = payload_.offset();
+    const std::uint64_t length = payload_.u64("length");
+    if (length > payload_.remaining()) {
+      payload_.failAt(length_at, "length",
+                      std::to_string(length) + " bytes, but only " + std::to_string(payload_.remaining()) +
+                          " bytes of the payload remain");
+    }
+    ByteReader body = payload_.take(static_cast<std::size_t>(length));
+    (this->*parse_body)(body);
+    if (body.remaining() != 0) body.fail("end of section", std::to_string(body.remaining()) + " unread bytes");
+  }
+
+  void parseMeta(ByteReader& in) {
+    plan_.mlprt_version = in.string("mlprt_version");
+    plan_.device.platform = in.string("device.platform");
+    plan_.device.device = in.string("device.device");
+    plan_.device.vendor = in.string("device.vendor");
+    plan_.device.driver = in.string("device.driver");
+    plan_.device.opencl_version = in.string("device.opencl_version");
+    plan_.fp16 = in.boolean("fp16");
+  }
+
+  void parseTensors(ByteReader& in) {
+    plan_.arena_bytes = in.u64("arena_bytes");
+    const std::size_t count = in.count("tensor count", kMinTensorBytes);
+    plan_.tensors.reserve(count);
+    tensor_offsets_.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      Location::Scope scope(location_, "tensor " + std::to_string(i));
+      tensor_offsets_.push_back(in.offset());
+      plan_.tensors.push_back(parseTensor(in, scope, i));
+    }
+  }
+
+  PlanTensor parseTensor(ByteReader& in, Location::Scope& scope, std::size_t index) {
+    PlanTensor tensor;
+    tensor.name = in.string("name");
+    scope.relabel("tensor " + std::to_string(index) + " " + quoted(tensor.name));
+    tensor.type = readDataType(in, "type");
+    tensor.shape = readDims(in, "shape");
+    tensor.role = readEnum(in, kLastTensorRole, "role");
+    tensor.offset = in.u64("offset");
+    const std::size_t capacity_at = in.offset();
+    tensor.capacity = in.u64("capacity");
+    if (tensor.role == TensorRole::kActivation && !fitsWithin(tensor.offset, tensor.capacity, plan_.arena_bytes)) {
+      in.failAt(capacity_at, "capacity",
+                "offset " + std::to_string(tensor.offset) + " + capacity " + std::to_string(tensor.capacity) +
+                    " lies outside the arena of " + std::to_string(plan_.arena_bytes) + " bytes");
+    }
+    if (tensor.role == TensorRole::kConstant) checkConstantFits(in, tensor, capacity_at);
+    return tensor;
+  }
+
+  // A constant's shape is static and its bytes fit in its capacity (its place in the weights is
+  // checked once the weights have been read).
+  static void checkConstantFits(ByteReader& in, const PlanTensor& tensor, std::size_t capacity_at) {
+    std::uint64_t bytes = elementSize(tensor.type);
+    for (std::int64_t extent : tensor.shape.extents()) {
+      if (extent < 0) in.failAt(capacity_at, "shape", "a constant's shape must not be dynamic");
+      const auto size = static_cast<std::uint64_t>(extent);
+      if (size != 0 && bytes > std::numeric_limits<std::uint64_t>::max() / size) {
+        in.failAt(capacity_at, "shape", "a constant of shape " + tensor.shape.toString() + " has too many bytes");
+      }
+      bytes *= size;
+    }
+    if (bytes > tensor.capacity) {
+      in.failAt(capacity_at, "capacity",
+                std::to_string(tensor.capacity) + " bytes is less than the " + std::to_string(bytes) +
+                    " bytes of its shape " + tensor.shape.toString());
+    }
+  }
+
+  TensorId readTensorId(ByteReader& in, const char* field, bool allow_none = false) {
+    const std::size_t at = in.offset();
+    const TensorId id = in.i32(field);
+    if (allow_none && id == -1) return id;
+    if (id < 0 || static_cast<std::size_t>(id) >= plan_.tensors.size()) {
+      in.failAt(at, field,
+                "tensor id " + std::to_string(id) + " is out of range (the engine has " +
+                    std::to_string(plan_.tensors.size()) + " tensors)");
+    }
+    return id;
+  }
+
+  std::vector<TensorId> readBindingList(ByteReader& in, const char* field, TensorRole role, const char* role_name) {
+    const std::size_t count = in.count(field, 4);
+    std::vector<TensorId> ids;
+    ids.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t at = in.offset();
+      const TensorId id = readTensorId(in, field);
+      const PlanTensor& tensor = plan_.tensors[static_cast<std::size_t>(id)];
+      if (tensor.role != role) {
+        in.failAt(at, field, "tensor " + std::to_string(id) + " " + quoted(tensor.name) + " does not have the role " + role_name);
+      }
+      if (!bound_names_.insert(tensor.name)) {
+        in.failAt(at, field, "a second input or output is named " + quoted(tensor.name));
+      }
+      ids.push_back(id);
+    }
+    return ids;
+  }
+
+  void parseBindings(ByteReader& in) {
+    plan_.inputs = readBindingList(in, "inputs", TensorRole::kInput, "kInput");
+    plan_.outputs = readBindingList(in, "outputs", TensorRole::kOutput, "kOutput");
+  }
+
+  void parseSteps(ByteReader& in) {
+    const std::size_t count = in.count("step count", kMinStepBytes);
+    plan_.steps.reserve(count);
+    std::vector<bool> written(plan_.tensors.size(), false);
+    for (std::size_t i = 0; i < count; ++i) {
+      Location::Scope scope(location_, "step " + std::to_string(i));
+      PlanStep step;
+      step.name = in.string("name");
+      scope.relabel("step " + std::to_string(i) + " " + quoted(step.name));
+      step.parameters = readParameters(in);
+      const std::size_t input_count = in.count("inputs", 4);
+      step.inputs.reserve(input_count);
+      for (std::size_t k = 0; k < input_count; ++k) step.inputs.push_back(readTensorId(in, "inputs"));
+      step.output = readStepOutput(in, written);
+      step.epilogue.bias = readTensorId(in, "epilogue.bias", true);
+      step.epilogue.has_activation = in.boolean("epilogue.has_activation");
+      step.epilogue.activation = readActivation(in, "epilogue.activation.type");
+      step.tactic = in.string("tactic");
+      plan_.steps.push_back(std::move(step));
+    }
+  }
+
+  LayerParameters readParameters(ByteReader& in) {
+    const std::size_t at = in.offset();
+    const std::uint8_t kind = in.u8("layer kind");
+    if (kind >= kLayerKinds) {
+      in.failAt(at, "layer kind",
+                "value " + std::to_string(kind) + " is not a layer kind (0 to " + std::to_string(kLayerKinds - 1) + ")");
+    }
+    LayerParameters parameters = layerOfKind(kind);
+    std::visit(LayerBodyReader{in}, parameters);
+    return parameters;
+  }
+
+  TensorId readStepOutput(ByteReader& in, std::vector<bool>& written) {
+    const std::size_t at = in.offset();
+    const TensorId output = readTensorId(in, "output");
+    const auto index = static_cast<std::size_t>(output);
+    const TensorRole role = plan_.tensors[index].role;
+    if (role != TensorRole::kActivation && role != TensorRole::kOutput) {
+      in.failAt(at, "output", "tensor " + std::to_string(output) + " is an input or a constant; no step may write it");
+    }
+    if (written[index]) in.failAt(at, "output", "tensor " + std::to_string(output) + " is written by an earlier step too");
+    written[index] = true;
+    return output;
+  }
+
+  void parseProfiles(ByteReader& in) {
+    const std::size_t count = in.count("profile count", kMinProfileBytes);
+    plan_.profiles.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      Location::Scope scope(location_, "profile " + std::to_string(i));
+      ProfileShapes profile;
+      profile.min = readProfileShapes(in, "min");
+      profile.opt = readProfileShapes(in, "opt");
+      profile.max = readProfileShapes(in, "max");
+      plan_.profiles.push_back(std::move(profile));
+    }
+  }
+
+  // One of min/opt/max: a shape per network input, of that input's rank.
+  std::vector<Dims> readProfileShapes(ByteReader& in, const char* field) {
+    const std::size_t at = in.offset();
+    const std::size_t count = in.count(field, 4);
+    if (count != plan_.inputs.size()) {
+      in.failAt(at, field,
+                std::to_string(count) + " shapes for " + std::to_string(plan_.inputs.size()) + " network inputs");
+    }
+    std::vector<Dims> shapes;
+    shapes.reserve(count);
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t dims_at = in.offset();
+      shapes.push_back(readDims(in, field));
+      const PlanTensor& input = plan_.tensors[static_cast<std::size_t>(plan_.inputs[k])];
+      if (shapes.back().rank() != input.shape.rank()) {
+        in.failAt(dims_at, field,
+                  "shape " + shapes.back().toString() + " for input " + quoted(input.name) + " of rank " +
+                      std::to_string(input.shape.rank()));
+      }
+    }
+    return shapes;
+  }
+
+  void parseWeights(ByteReader& in) {
+    plan_.weights = in.byteArray("weights");
+    // Reported at the tensor's own bytes, in section TENS, which this check could not run in.
+    for (std::size_t i = 0; i < plan_.tensors.size(); ++i) {
+      const PlanTensor& tensor = plan_.tensors[i];
+      if (tensor.role == TensorRole::kConstant && !fitsWithin(tensor.offset, tensor.capacity, plan_.weights.size())) {
+        in.failAt(tensor_offsets_[i], "weights",
+                  "constant tensor " + std::to_string(i) + " " + quoted(tensor.name) + " (offset " +
+                      std::to_string(tensor.offset) + ", capacity " + std::to_string(tensor.capacity) +
+                      ") lies outside the " + std::to_string(plan_.weights.size()) + " bytes of weights");
+      }
+    }
+  }
+
+  void parsePrograms(ByteReader& in) {
+    const std::size_t count = in.count("program count", kMinProgramBytes);
+    plan_.programs.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      Location::Scope scope(location_, "program " + std::to_string(i));
+      ProgramBinary program;
+      program.family = in.string("family");
+      program.options = in.string("options");
+      program.source_hash = in.string("source_hash");
+      program.binary = in.byteArray("binary");
+      plan_.programs.push_back(std::move(program));
+    }
+  }
+
+  // Names of the inputs and outputs seen so far: the runtime binds them by name.
+  class NameSet {
+   public:
+    bool insert(const std::string& name) {
+      if (std::find(names_.begin(), names_.end(), name) != names_.end()) return false;
+      names_.push_back(name);
+      return true;
+    }
+
+   private:
+    std::vector<std::string> names_;
+  };
+
+  Location location_;
+  ByteReader payload_;
+  EnginePlan plan_;
+  std::vector<std::size_t> tensor_offsets_;  // where each tensor starts in the file
+  NameSet bound_names_;
+};
+
+// The header checks, in the order the messages promise: magic, version, sizes, checksum.
+void checkMagic(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) throw EngineFormatError("not an mlprt engine file: it is empty");
+  const std::size_t compared = std::min(size, kMagic.size());
+  if (std::memcmp(data, kMagic.data(), compared) != 0) {
+    throw EngineFormatError("not an mlprt engine file: it does not start with \"MLPRTENG\"");
+  }
+  if (size < kHeaderBytes) {
+    throw EngineFormatError("engine file is truncated: " + std::to_string(size) + " bytes, less than its " +
+                            std::to_string(kHeaderBytes) + "-byte header");
+  }
+}
+
+void checkVersion(const std::uint8_t* data) {
+  const auto version = static_cast<std::uint32_t>(loadLittleEndian(data + kVersionOffset, 4));
+  if (version > kFormatVersion) {
+    throw EngineFormatError("engine file format version " + std::to_string(version) +
+                            " is newer than this mlprt supports (up to " + std::to_string(kFormatVersion) +
+                            "); rebuild the engine with this version");
+  }
+  if (version == 0) throw EngineFormatError("engine file is corrupted: format version 0 does not exist");
+  const std::uint64_t reserved = loadLittleEndian(data + kReservedOffset, 4);
+  if (reserved != 0) {
+    throw EngineFormatError("engine file is corrupted: the reserved header field at byte " +
+                            std::to_string(kReservedOffset) + " is " + std::to_string(reserved) + ", not 0");
+  }
+}
+
+std::size_t checkPayloadSize(const std::uint8_t* data, std::size_t size) {
+  const std::uint64_t payload_size = loadLittleEndian(data + kPayloadSizeOffset, 8);
+  const std::size_t present = size - kHeaderBytes;
+  if (payload_size > present) {
+    throw EngineFormatError("engine file is truncated: the header announces a payload of " +
+                            std::to_string(payload_size) + " bytes but only " + std::to_string(present) +
+                            " bytes follow the header");
+  }
+  if (payload_size < present) {
+    throw EngineFormatError("engine file is corrupted: " + std::to_string(present - payload_size) +
+                            " unexpected bytes follow the " + std::to_string(payload_size) + "-byte payload");
+  }
+  return static_cast<std::size_t>(payload_size);
+}
+
+void checkChecksum(const std::uint8_t* data, std::size_t payload_size) {
+  const std::uint64_t expected = loadLittleEndian(data + kChecksumOffset, 8);
+  const std::uint64_t actual = fnv1a64(data + kHeaderBytes, payload_size);
+  if (expected != actual) {
+    throw EngineFormatError("engine file is corrupted: checksum mismatch (the header says " + hex(expected) +
+                            ", the payload hashes to " + hex(actual) + ")");
+  }
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> serializePlan(const EnginePlan& plan) {
+  ByteWriter out;
+  out.bytes().resize(kHeaderBytes);  // filled in last, once the checksum is known
+  const auto section = [&out, &plan](const char* tag, void (*write_body)(ByteWriter&, const EnginePlan&)) {
+    const std::size_t length_at = out.beginSection(tag);
+    write_body(out, plan);
+    out.endSection(length_at);
+  };
+  section(kMetaTag, writeMeta);
+  section(kTensorsTag, writeTensors);
+  section(kBindingsTag, writeBindings);
+  section(kStepsTag, writeSteps);
+  section(kProfilesTag, writeProfiles);
+  section(kWeightsTag, writeWeights);
+  section(kProgramsTag, writePrograms);
+  writeHeader(out.bytes());
+  return std::move(out.bytes());
+}
+
+EnginePlan deserializePlan(const std::uint8_t* data, std::size_t size) {
+  if (data == nullptr && size != 0) throw EngineFormatError("engine file data is null but its size is " + std::to_string(size));
+  checkMagic(data, size);
+  checkVersion(data);
+  const std::size_t payload_size = checkPayloadSize(data, size);
+  checkChecksum(data, payload_size);
+  return PlanParser(data + kHeaderBytes, payload_size).parse();
+}
+
+bool looksLikeEngine(const std::uint8_t* data, std::size_t size) noexcept {
+  return data != nullptr && size >= kHeaderBytes && std::memcmp(data, kMagic.data(), kMagic.size()) == 0;
+}
+
+}  // namespace mlprt::engine
