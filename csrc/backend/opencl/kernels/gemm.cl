@@ -1,0 +1,160 @@
+// Matrix products c = epilogue(op(a) x op(b)) over a batch, with the epilogue (bias per output
+// column, then an activation) fused into the store. Row-major: a is M x K (K x M when a_trans),
+// b is K x N (N x K when b_trans), c is M x N; each operand's batch stride may be 0 (one matrix
+// shared by the whole batch). Transposes, bias and activation are uniform kernel arguments, not
+// build options: each option set is a compile, and the branches they control sit outside the
+// inner loop. The build options select the kernel and its tile sizes:
+//   -DWPT_M -DWPT_N -DTILE_K    gemm_tiled: register-tiled, local-memory blocked
+//   -DSMALL_ROWS                gemm_small: few rows (M <= SMALL_ROWS per pass), split K
+//   -DEPILOGUE_ONLY             gemm_epilogue: bias + activation in place (after CLBlast)
+
+#define GEMM_ARGUMENTS                                                                        \
+  A_PTR a, long a_offset, long a_batch_stride, B_PTR b, long b_offset, long b_batch_stride,   \
+      BIAS_PTR bias, long bias_offset, OUT_PTR c, long c_offset, int M, int N, int K,         \
+      int a_trans, int b_trans, int has_bias, int activation, float alpha, float beta
+
+inline long a_index(int m, int k, int M, int K, int a_trans) {
+  return a_trans ? (long)k * M + m : (long)m * K + k;
+}
+
+inline long b_index(int k, int n, int N, int K, int b_trans) {
+  return b_trans ? (long)n * K + k : (long)k * N + n;
+}
+
+inline float epilogue(float value, int n, BIAS_PTR bias, long bias_offset, int has_bias,
+                      int activation, float alpha, float beta) {
+  if (has_bias) value += LOAD_BIAS(bias, bias_offset + n);
+  return activation < 0 ? value : activate(activation, value, alpha, beta);
+}
+
+#if defined(WPT_M)
+// Work-group of GROUP_N x GROUP_M items computes a TILE_M x TILE_N block of c; each item keeps
+// WPT_M x WPT_N accumulators in registers, for rows ty + i * GROUP_M and columns tx + j * GROUP_N
+// (strided so that stores coalesce and local-memory reads do not conflict). Tiles of a and b go
+// through local memory TILE_K deep, loaded along whichever axis is contiguous in global memory.
+#ifndef GROUP_M
+#define GROUP_M 16
+#endif
+#ifndef GROUP_N
+#define GROUP_N 16
+#endif
+#define TILE_M (GROUP_M * WPT_M)
+#define TILE_N (GROUP_N * WPT_N)
+#define THREADS (GROUP_M * GROUP_N)
+
+__kernel __attribute__((reqd_work_group_size(GROUP_N, GROUP_M, 1)))
+void gemm_tiled(GEMM_ARGUMENTS) {
+  __local float a_tile[TILE_K][TILE_M];
+  __local float b_tile[TILE_K][TILE_N];
+  const int tx = get_local_id(0);
+  const int ty = get_local_id(1);
+  const int thread = ty * GROUP_N + tx;
+  const int m0 = get_group_id(1) * TILE_M;
+  const int n0 = get_group_id(0) * TILE_N;
+  const long batch = get_group_id(2);
+  a_offset += batch * a_batch_stride;
+  b_offset += batch * b_batch_stride;
+  c_offset += batch * (long)M * N;
+
+  float accumulators[WPT_M][WPT_N];
+  for (int i = 0; i < WPT_M; ++i)
+    for (int j = 0; j < WPT_N; ++j) accumulators[i][j] = 0.0f;
+
+  for (int k0 = 0; k0 < K; k0 += TILE_K) {
+    for (int e = thread; e < TILE_M * TILE_K; e += THREADS) {
+      const int mm = a_trans ? e % TILE_M : e / TILE_K;
+      const int kk = a_trans ? e / TILE_M : e % TILE_K;
+      const int m = m0 + mm, k = k0 + kk;
+      a_tile[kk][mm] = (m < M && k < K) ? LOAD_A(a, a_offset + a_index(m, k, M, K, a_trans)) : 0.0f;
+    }
+    for (int e = thread; e < TILE_N * TILE_K; e += THREADS) {
+      const int nn = b_trans ? e / TILE_K : e % TILE_N;
+      const int kk = b_trans ? e % TILE_K : e / TILE_N;
+      const int n = n0 + nn, k = k0 + kk;
+      b_tile[kk][nn] = (n < N && k < K) ? LOAD_B(b, b_offset + b_index(k, n, N, K, b_trans)) : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 0; kk < TILE_K; ++kk) {
+      float a_values[WPT_M], b_values[WPT_N];
+      for (int i = 0; i < WPT_M; ++i) a_values[i] = a_tile[kk][ty + i * GROUP_M];
+      for (int j = 0; j < WPT_N; ++j) b_values[j] = b_tile[kk][tx + j * GROUP_N];
+      for (int i = 0; i < WPT_M; ++i)
+        for (int j = 0; j < WPT_N; ++j)
+          accumulators[i][j] = fma(a_values[i], b_values[j], accumulators[i][j]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  for (int i = 0; i < WPT_M; ++i) {
+    const int m = m0 + ty + i * GROUP_M;
+    if (m >= M) continue;
+    for (int j = 0; j < WPT_N; ++j) {
+      const int n = n0 + tx + j * GROUP_N;
+      if (n >= N) continue;
+      const float value =
+          epilogue(accumulators[i][j], n, bias, bias_offset, has_bias, activation, alpha, beta);
+      STORE_OUT(c, c_offset + (long)m * N + n, value);
+    }
+  }
+}
+
+#elif defined(SMALL_ROWS)
+// For a handful of rows (MLP layers at batch 1..8), where tiles would sit mostly empty and the
+// product is bound by reading b once. A work-group of SMALL_THREADS items covers
+// SMALL_THREADS / split columns for SMALL_ROWS rows; the `split` items of a column share its K
+// range and add their partial sums in local memory. The host picks split so that neighbouring
+// items read neighbouring addresses of b: along K when b_trans (b is N x K), else along N.
+#ifndef SMALL_THREADS
+#define SMALL_THREADS 256
+#endif
+
+__kernel __attribute__((reqd_work_group_size(SMALL_THREADS, 1, 1)))
+void gemm_small(GEMM_ARGUMENTS, int split) {
+  __local float partials[SMALL_ROWS][SMALL_THREADS];
+  const int lid = get_local_id(0);
+  const int columns = SMALL_THREADS / split;
+  const int column = b_trans ? lid / split : lid % columns;
+  const int part = b_trans ? lid % split : lid / columns;
+  const int n = get_group_id(0) * columns + column;
+  const int m0 = get_group_id(1) * SMALL_ROWS;
+  const long batch = get_group_id(2);
+  a_offset += batch * a_batch_stride;
+  b_offset += batch * b_batch_stride;
+  c_offset += batch * (long)M * N;
+  const int rows = min(SMALL_ROWS, M - m0);
+
+  float accumulators[SMALL_ROWS];
+  for (int i = 0; i < SMALL_ROWS; ++i) accumulators[i] = 0.0f;
+  if (n < N) {
+    for (int k = part; k < K; k += split) {
+      const float b_value = LOAD_B(b, b_offset + b_index(k, n, N, K, b_trans));
+      for (int i = 0; i < SMALL_ROWS; ++i) {
+        if (i < rows) {
+          accumulators[i] = fma(LOAD_A(a, a_offset + a_index(m0 + i, k, M, K, a_trans)), b_value,
+                                accumulators[i]);
+        }
+      }
+    }
+  }
+  for (int i = 0; i < SMALL_ROWS; ++i) partials[i][lid] = accumulators[i];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  if (part != 0 || n >= N) return;
+  for (int i = 0; i < rows; ++i) {
+    float sum = 0.0f;
+    for (int p = 0; p < split; ++p) sum += partials[i][b_trans ? column * split + p : p * columns + column];
+    const float value = epilogue(sum, n, bias, bias_offset, has_bias, activation, alpha, beta);
+    STORE_OUT(c, c_offset + (long)(m0 + i) * N + n, value);
+  }
+}
+
+#elif defined(EPILOGUE_ONLY)
+// c = activation(c + bias[column]) in place, for products computed elsewhere (CLBlast).
+__kernel void gemm_epilogue(OUT_PTR c, long c_offset, BIAS_PTR bias, long bias_offset, long count,
+                            int N, int has_bias, int activation, float alpha, float beta) {
+  const long index = get_global_id(0);
+  if (index >= count) return;
+  const float value = epilogue(LOAD_OUT(c, c_offset + index), (int)(index % N), bias, bias_offset,
+                               has_bias, activation, alpha, beta);
+  STORE_OUT(c, c_offset + index, value);
+}
+#endif

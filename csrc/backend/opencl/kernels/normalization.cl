@@ -1,0 +1,42 @@
+// (x - mean) / sqrt(var + epsilon) * scale + bias with mean and biased variance over the reduced
+// axes. One work-group per kept index; the variance is taken around the mean in a second pass
+// (more accurate than E[x^2] - mean^2). scale and bias are broadcast: their strides are 0 along
+// the axes they do not have, split into kept and reduced parts like the input's.
+__kernel __attribute__((reqd_work_group_size(GROUP, 1, 1)))
+void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
+                   long bias_offset, OUT_PTR out, long out_offset, int kept_rank,
+                   idx8_t kept_dims, idx8_t kept_in, idx8_t kept_scale, idx8_t kept_bias,
+                   int reduced_rank, idx8_t reduced_dims, idx8_t reduced_in,
+                   idx8_t reduced_scale, idx8_t reduced_bias, idx_t reduced_count,
+                   float epsilon) {
+  __local float scratch[GROUP];
+  idx_t in_base, scale_base, bias_base;
+  unravel3(get_group_id(0), kept_rank, kept_dims, kept_in, kept_scale, kept_bias, &in_base,
+           &scale_base, &bias_base);
+  const int lid = get_local_id(0);
+
+  float sum = 0.0f;
+  for (idx_t r = lid; r < reduced_count; r += GROUP) {
+    sum += LOAD_IN(in, in_offset + in_base + unravel1(r, reduced_rank, reduced_dims, reduced_in));
+  }
+  const float mean = group_reduce(RED_SUM, sum, scratch) / (float)reduced_count;
+
+  float squares = 0.0f;
+  for (idx_t r = lid; r < reduced_count; r += GROUP) {
+    const float deviation =
+        LOAD_IN(in, in_offset + in_base + unravel1(r, reduced_rank, reduced_dims, reduced_in)) - mean;
+    squares += deviation * deviation;
+  }
+  const float variance = group_reduce(RED_SUM, squares, scratch) / (float)reduced_count;
+  const float inverse_deviation = rsqrt(variance + epsilon);
+
+  for (idx_t r = lid; r < reduced_count; r += GROUP) {
+    idx_t in_index, scale_index, bias_index;
+    unravel3(r, reduced_rank, reduced_dims, reduced_in, reduced_scale, reduced_bias, &in_index,
+             &scale_index, &bias_index);
+    const float x = LOAD_IN(in, in_offset + in_base + in_index);
+    const float y = (x - mean) * inverse_deviation * LOAD_SCALE(scale, scale_offset + scale_base + scale_index) +
+                    LOAD_BIAS(bias, bias_offset + bias_base + bias_index);
+    STORE_OUT(out, out_offset + in_base + in_index, y);
+  }
+}
