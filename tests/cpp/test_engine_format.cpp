@@ -1,1 +1,684 @@
+// The engine file format (csrc/engine/format.h, docs/engine-format.md): round trips, determinism,
+// and a reader that fails cleanly on truncated, corrupted, newer and crafted files.
 #include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include "engine/format.h"
+
+namespace net = mlprt::network;
+namespace eng = mlprt::engine;
+using mlprt::DataType;
+using mlprt::Dims;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// A plan that uses every LayerParameters alternative and sets every field to a non-default value.
+
+eng::PlanTensor tensor(std::string name, DataType type, Dims shape, eng::TensorRole role, std::uint64_t offset,
+                       std::uint64_t capacity) {
+  return eng::PlanTensor{std::move(name), type, std::move(shape), role, offset, capacity};
+}
+
+std::vector<net::LayerParameters> everyLayerKind() {
+  return {
+      net::ConstantLayer{Dims{2, 3}, net::Weights{DataType::kINT64, Bytes{1, 2, 3, 0, 255, 7}}},
+      net::MatrixMultiplyLayer{net::MatrixOperation::kTRANSPOSE, net::MatrixOperation::kTRANSPOSE},
+      net::ElementWiseLayer{net::ElementWiseOperation::kPOW},
+      net::ActivationLayer{net::ActivationType::kHARD_SWISH, 0.25f, -1.5f},
+      net::UnaryLayer{net::UnaryOperation::kERF},
+      net::ShuffleLayer{{1, 0}, true, {0, -1, 7}, {2, 0, 1}},
+      net::SoftmaxLayer{1, true},
+      net::ReduceLayer{net::ReduceOperation::kAVG, 0b101u, false},
+      net::NormalizationLayer{6u, 1e-3f},
+      net::ConcatenationLayer{3},
+      net::IdentityLayer{DataType::kHALF},
+  };
+}
+
+eng::EnginePlan fullPlan() {
+  eng::EnginePlan plan;
+  plan.mlprt_version = "0.1.0-test";
+  plan.device = {"Portable Computing Language", "cpu-haswell", "GenuineIntel", "5.0", "OpenCL 3.0 PoCL"};
+  plan.fp16 = true;
+  plan.arena_bytes = 256;
+  plan.tensors.push_back(tensor("input", DataType::kFLOAT, Dims{-1, 4}, eng::TensorRole::kInput, 3, 128));
+  plan.tensors.push_back(tensor("weight", DataType::kHALF, Dims{4, 4}, eng::TensorRole::kConstant, 8, 32));
+  const std::vector<net::LayerParameters> kinds = everyLayerKind();
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    const bool last = i + 1 == kinds.size();
+    plan.tensors.push_back(tensor(last ? "output" : "t" + std::to_string(i), DataType::kINT32, Dims{-1, 4, 2},
+                                  last ? eng::TensorRole::kOutput : eng::TensorRole::kActivation, 16 * i, 16));
+    eng::PlanStep step;
+    step.name = "layer" + std::to_string(i) + " + relu";
+    step.parameters = kinds[i];
+    step.inputs = {0, 1, static_cast<eng::TensorId>(i + 1)};
+    step.output = static_cast<eng::TensorId>(i + 2);
+    step.epilogue = {1, true, net::ActivationLayer{net::ActivationType::kCLIP, 0.5f, 6.0f}};
+    step.tactic = "gemm_tile_32x32_" + std::to_string(i);
+    plan.steps.push_back(std::move(step));
+  }
+  plan.inputs = {0};
+  plan.outputs = {static_cast<eng::TensorId>(plan.tensors.size() - 1)};
+  plan.profiles.push_back({{Dims{1, 4}}, {Dims{8, 4}}, {Dims{32, 4}}});
+  plan.profiles.push_back({{Dims{33, 4}}, {Dims{64, 4}}, {Dims{128, 4}}});
+  plan.weights = Bytes(64);
+  for (std::size_t i = 0; i < plan.weights.size(); ++i) plan.weights[i] = static_cast<std::uint8_t>(i * 37 + 1);
+  plan.programs.push_back({"elementwise", "-DFP16=1 -cl-fast-relaxed-math", "0123456789abcdef", Bytes{0, 1, 255, 128}});
+  plan.programs.push_back({"gemm", "", "fedcba9876543210", Bytes{}});
+  return plan;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field-by-field comparison.
+
+void expectSame(const net::ConstantLayer& a, const net::ConstantLayer& b) {
+  EXPECT_EQ(a.shape, b.shape);
+  EXPECT_EQ(a.weights.type, b.weights.type);
+  EXPECT_EQ(a.weights.bytes, b.weights.bytes);
+}
+void expectSame(const net::MatrixMultiplyLayer& a, const net::MatrixMultiplyLayer& b) {
+  EXPECT_EQ(a.op0, b.op0);
+  EXPECT_EQ(a.op1, b.op1);
+}
+void expectSame(const net::ElementWiseLayer& a, const net::ElementWiseLayer& b) { EXPECT_EQ(a.op, b.op); }
+void expectSame(const net::ActivationLayer& a, const net::ActivationLayer& b) {
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.alpha, b.alpha);
+  EXPECT_EQ(a.beta, b.beta);
+}
+void expectSame(const net::UnaryLayer& a, const net::UnaryLayer& b) { EXPECT_EQ(a.op, b.op); }
+void expectSame(const net::ShuffleLayer& a, const net::ShuffleLayer& b) {
+  EXPECT_EQ(a.first_transpose, b.first_transpose);
+  EXPECT_EQ(a.has_reshape, b.has_reshape);
+  EXPECT_EQ(a.reshape, b.reshape);
+  EXPECT_EQ(a.second_transpose, b.second_transpose);
+}
+void expectSame(const net::SoftmaxLayer& a, const net::SoftmaxLayer& b) {
+  EXPECT_EQ(a.axis, b.axis);
+  EXPECT_EQ(a.log, b.log);
+}
+void expectSame(const net::ReduceLayer& a, const net::ReduceLayer& b) {
+  EXPECT_EQ(a.op, b.op);
+  EXPECT_EQ(a.axes, b.axes);
+  EXPECT_EQ(a.keep_dimensions, b.keep_dimensions);
+}
+void expectSame(const net::NormalizationLayer& a, const net::NormalizationLayer& b) {
+  EXPECT_EQ(a.axes, b.axes);
+  EXPECT_EQ(a.epsilon, b.epsilon);
+}
+void expectSame(const net::ConcatenationLayer& a, const net::ConcatenationLayer& b) { EXPECT_EQ(a.axis, b.axis); }
+void expectSame(const net::IdentityLayer& a, const net::IdentityLayer& b) { EXPECT_EQ(a.output_type, b.output_type); }
+
+void expectSame(const net::LayerParameters& a, const net::LayerParameters& b) {
+  ASSERT_EQ(a.index(), b.index());
+  std::visit([&b](const auto& layer) { expectSame(layer, std::get<std::decay_t<decltype(layer)>>(b)); }, a);
+}
+
+void expectSame(const eng::EnginePlan& a, const eng::EnginePlan& b) {
+  EXPECT_EQ(a.mlprt_version, b.mlprt_version);
+  EXPECT_EQ(a.device, b.device);
+  EXPECT_EQ(a.fp16, b.fp16);
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (std::size_t i = 0; i < a.tensors.size(); ++i) {
+    SCOPED_TRACE("tensor " + std::to_string(i));
+    EXPECT_EQ(a.tensors[i].name, b.tensors[i].name);
+    EXPECT_EQ(a.tensors[i].type, b.tensors[i].type);
+    EXPECT_EQ(a.tensors[i].shape, b.tensors[i].shape);
+    EXPECT_EQ(a.tensors[i].role, b.tensors[i].role);
+    EXPECT_EQ(a.tensors[i].offset, b.tensors[i].offset);
+    EXPECT_EQ(a.tensors[i].capacity, b.tensors[i].capacity);
+  }
+  EXPECT_EQ(a.inputs, b.inputs);
+  EXPECT_EQ(a.outputs, b.outputs);
+  ASSERT_EQ(a.steps.size(), b.steps.size());
+  for (std::size_t i = 0; i < a.steps.size(); ++i) {
+    SCOPED_TRACE("step " + std::to_string(i));
+    EXPECT_EQ(a.steps[i].name, b.steps[i].name);
+    expectSame(a.steps[i].parameters, b.steps[i].parameters);
+    EXPECT_EQ(a.steps[i].inputs, b.steps[i].inputs);
+    EXPECT_EQ(a.steps[i].output, b.steps[i].output);
+    EXPECT_EQ(a.steps[i].epilogue.bias, b.steps[i].epilogue.bias);
+    EXPECT_EQ(a.steps[i].epilogue.has_activation, b.steps[i].epilogue.has_activation);
+    expectSame(a.steps[i].epilogue.activation, b.steps[i].epilogue.activation);
+    EXPECT_EQ(a.steps[i].tactic, b.steps[i].tactic);
+  }
+  ASSERT_EQ(a.profiles.size(), b.profiles.size());
+  for (std::size_t i = 0; i < a.profiles.size(); ++i) {
+    EXPECT_EQ(a.profiles[i].min, b.profiles[i].min);
+    EXPECT_EQ(a.profiles[i].opt, b.profiles[i].opt);
+    EXPECT_EQ(a.profiles[i].max, b.profiles[i].max);
+  }
+  EXPECT_EQ(a.arena_bytes, b.arena_bytes);
+  EXPECT_EQ(a.weights, b.weights);
+  ASSERT_EQ(a.programs.size(), b.programs.size());
+  for (std::size_t i = 0; i < a.programs.size(); ++i) {
+    EXPECT_EQ(a.programs[i].family, b.programs[i].family);
+    EXPECT_EQ(a.programs[i].options, b.programs[i].options);
+    EXPECT_EQ(a.programs[i].source_hash, b.programs[i].source_hash);
+    EXPECT_EQ(a.programs[i].binary, b.programs[i].binary);
+  }
+}
+
+eng::EnginePlan deserialize(const Bytes& file) { return eng::deserializePlan(file.data(), file.size()); }
+
+// The message of the EngineFormatError that reading `file` throws; fails the test otherwise.
+std::string readError(const Bytes& file) {
+  try {
+    deserialize(file);
+  } catch (const eng::EngineFormatError& error) {
+    return error.what();
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << "not an EngineFormatError: " << error.what();
+    return {};
+  }
+  ADD_FAILURE() << "the file was accepted";
+  return {};
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// ---------------------------------------------------------------------------------------------
+// An encoder written from docs/engine-format.md, independent of the library's, so crafted
+// files can carry values the library would never write (with a correct checksum).
+
+std::uint64_t fnv1a(const Bytes& data) {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (std::uint8_t byte : data) hash = (hash ^ byte) * 1099511628211ull;
+  return hash;
+}
+
+class Encoder {
+ public:
+  Encoder& u8(std::uint64_t value) { return little(value, 1); }
+  Encoder& u32(std::uint64_t value) { return little(value, 4); }
+  Encoder& u64(std::uint64_t value) { return little(value, 8); }
+  Encoder& f32(float value) {
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &value, 4);
+    return u32(bits);
+  }
+  Encoder& str(const std::string& text) {
+    u32(text.size());
+    bytes.insert(bytes.end(), text.begin(), text.end());
+    return *this;
+  }
+  Encoder& raw(const Bytes& data) {
+    bytes.insert(bytes.end(), data.begin(), data.end());
+    return *this;
+  }
+  Encoder& dims(const std::vector<std::int64_t>& extents) {
+    u32(extents.size());
+    for (std::int64_t extent : extents) u64(static_cast<std::uint64_t>(extent));
+    return *this;
+  }
+  Encoder& section(const char* tag, const Bytes& body) {
+    bytes.insert(bytes.end(), tag, tag + 4);
+    u64(body.size());
+    return raw(body);
+  }
+
+  Bytes bytes;
+
+ private:
+  Encoder& little(std::uint64_t value, int width) {
+    for (int i = 0; i < width; ++i) bytes.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+    return *this;
+  }
+};
+
+Bytes fileWithPayload(const Bytes& payload, std::uint32_t version = 1) {
+  Encoder file;
+  file.raw(Bytes{'M', 'L', 'P', 'R', 'T', 'E', 'N', 'G'}).u32(version).u32(0).u64(payload.size()).u64(fnv1a(payload));
+  return file.raw(payload).bytes;
+}
+
+// A small plan in raw values (any of which a test may set out of range): x -> relu -> h, h + w -> y.
+struct RawTensor {
+  std::string name;
+  std::int32_t type;
+  std::vector<std::int64_t> shape;
+  std::uint8_t role;
+  std::uint64_t offset;
+  std::uint64_t capacity;
+};
+struct RawStep {
+  std::string name;
+  std::uint8_t kind;
+  Bytes body;
+  std::vector<std::int32_t> inputs;
+  std::int32_t output;
+  std::int32_t bias = -1;
+  std::uint8_t has_activation = 0;
+  std::uint8_t activation_type = 0;
+};
+struct RawPlan {
+  std::uint64_t arena = 64;
+  std::optional<std::uint32_t> tensor_count;  // what the file claims, if not tensors.size()
+  std::vector<RawTensor> tensors = {
+      {"x", 0, {-1, 4}, 0, 0, 0}, {"y", 0, {-1, 4}, 1, 0, 0}, {"w", 0, {4}, 3, 0, 16}, {"h", 0, {-1, 4}, 2, 0, 64}};
+  std::vector<std::int32_t> inputs = {0};
+  std::vector<std::int32_t> outputs = {1};
+  std::vector<RawStep> steps = {{"relu", 3, Encoder().u8(0).f32(0).f32(0).bytes, {0}, 3},
+                                {"add", 2, Encoder().u8(0).bytes, {3, 2}, 1}};
+  std::vector<std::array<std::vector<std::int64_t>, 3>> profiles = {{{{1, 4}, {8, 4}, {32, 4}}}};
+  std::uint64_t weights_size = 16;
+  std::optional<std::uint64_t> weights_length;  // what the file claims, if not weights_size
+  std::string meta_version = "0.1.0";
+};
+
+Bytes encodeSteps(const RawPlan& raw) {
+  Encoder steps;
+  steps.u32(raw.steps.size());
+  for (const RawStep& step : raw.steps) {
+    steps.str(step.name).u8(step.kind).raw(step.body).u32(step.inputs.size());
+    for (std::int32_t input : step.inputs) steps.u32(static_cast<std::uint32_t>(input));
+    steps.u32(static_cast<std::uint32_t>(step.output)).u32(static_cast<std::uint32_t>(step.bias));
+    steps.u8(step.has_activation).u8(step.activation_type).f32(0).f32(0).str("");
+  }
+  return steps.bytes;
+}
+
+Bytes encode(const RawPlan& raw) {
+  Encoder meta;
+  meta.str(raw.meta_version).str("platform").str("device").str("vendor").str("driver").str("OpenCL 1.2").u8(0);
+  Encoder tensors;
+  tensors.u64(raw.arena).u32(raw.tensor_count.value_or(static_cast<std::uint32_t>(raw.tensors.size())));
+  for (const RawTensor& t : raw.tensors) {
+    tensors.str(t.name).u32(static_cast<std::uint32_t>(t.type)).dims(t.shape).u8(t.role).u64(t.offset).u64(t.capacity);
+  }
+  Encoder bindings;
+  bindings.u32(raw.inputs.size());
+  for (std::int32_t id : raw.inputs) bindings.u32(static_cast<std::uint32_t>(id));
+  bindings.u32(raw.outputs.size());
+  for (std::int32_t id : raw.outputs) bindings.u32(static_cast<std::uint32_t>(id));
+  Encoder profiles;
+  profiles.u32(raw.profiles.size());
+  for (const auto& profile : raw.profiles) {
+    for (const auto& shape : profile) profiles.u32(1).dims(shape);
+  }
+  Encoder weights;
+  weights.u64(raw.weights_length.value_or(raw.weights_size)).raw(Bytes(raw.weights_size, 0x5a));
+  Encoder programs;
+  programs.u32(1).str("elementwise").str("-DX").str("abc").u64(3).raw(Bytes{1, 2, 3});
+  Encoder payload;
+  payload.section("META", meta.bytes).section("TENS", tensors.bytes).section("BIND", bindings.bytes);
+  payload.section("STEP", encodeSteps(raw)).section("PROF", profiles.bytes).section("WGHT", weights.bytes);
+  payload.section("PROG", programs.bytes);
+  return fileWithPayload(payload.bytes);
+}
+
+// The plan that encode(RawPlan{}) describes, built through the library's types.
+eng::EnginePlan smallPlan() {
+  eng::EnginePlan plan;
+  plan.mlprt_version = "0.1.0";
+  plan.device = {"platform", "device", "vendor", "driver", "OpenCL 1.2"};
+  plan.arena_bytes = 64;
+  plan.tensors = {tensor("x", DataType::kFLOAT, Dims{-1, 4}, eng::TensorRole::kInput, 0, 0),
+                  tensor("y", DataType::kFLOAT, Dims{-1, 4}, eng::TensorRole::kOutput, 0, 0),
+                  tensor("w", DataType::kFLOAT, Dims{4}, eng::TensorRole::kConstant, 0, 16),
+                  tensor("h", DataType::kFLOAT, Dims{-1, 4}, eng::TensorRole::kActivation, 0, 64)};
+  plan.inputs = {0};
+  plan.outputs = {1};
+  eng::PlanStep relu;
+  relu.name = "relu";
+  relu.parameters = net::ActivationLayer{};
+  relu.inputs = {0};
+  relu.output = 3;
+  eng::PlanStep add;
+  add.name = "add";
+  add.parameters = net::ElementWiseLayer{};
+  add.inputs = {3, 2};
+  add.output = 1;
+  plan.steps = {relu, add};
+  plan.profiles = {{{Dims{1, 4}}, {Dims{8, 4}}, {Dims{32, 4}}}};
+  plan.weights = Bytes(16, 0x5a);
+  plan.programs = {{"elementwise", "-DX", "abc", Bytes{1, 2, 3}}};
+  return plan;
+}
+
+// Reading the crafted file fails with a message that contains every one of `parts`.
+void expectRejected(const RawPlan& raw, const std::vector<std::string>& parts) {
+  const std::string message = readError(encode(raw));
+  for (const std::string& part : parts) EXPECT_TRUE(contains(message, part)) << "\"" << part << "\" not in: " << message;
+}
+
+constexpr std::size_t kHeaderBytes = 32;
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Round trips and determinism
+
+TEST(EngineFormat, FullPlanUsesEveryLayerKind) {
+  std::set<std::size_t> kinds;
+  for (const eng::PlanStep& step : fullPlan().steps) kinds.insert(step.parameters.index());
+  EXPECT_EQ(kinds.size(), std::variant_size_v<net::LayerParameters>);
+}
+
+TEST(EngineFormat, RoundTripKeepsEveryField) {
+  const eng::EnginePlan plan = fullPlan();
+  const Bytes file = eng::serializePlan(plan);
+  expectSame(deserialize(file), plan);
+}
+
+TEST(EngineFormat, RoundTripOfAnEmptyPlan) {
+  const eng::EnginePlan empty;
+  const Bytes file = eng::serializePlan(empty);
+  expectSame(deserialize(file), empty);
+  EXPECT_EQ(eng::serializePlan(deserialize(file)), file);
+}
+
+TEST(EngineFormat, SerializationIsDeterministic) {
+  const Bytes first = eng::serializePlan(fullPlan());
+  EXPECT_EQ(eng::serializePlan(fullPlan()), first);
+  EXPECT_EQ(eng::serializePlan(deserialize(first)), first);
+}
+
+TEST(EngineFormat, FloatBitsSurviveExactly) {
+  eng::EnginePlan plan = smallPlan();
+  const float nan_with_payload = [] {
+    const std::uint32_t bits = 0x7fc12345u;
+    float value = 0.0f;
+    std::memcpy(&value, &bits, 4);
+    return value;
+  }();
+  plan.steps[0].parameters = net::ActivationLayer{net::ActivationType::kELU, nan_with_payload, -0.0f};
+  const Bytes file = eng::serializePlan(plan);
+  const auto& activation = std::get<net::ActivationLayer>(deserialize(file).steps[0].parameters);
+  EXPECT_TRUE(std::isnan(activation.alpha));
+  EXPECT_TRUE(std::signbit(activation.beta));
+  EXPECT_EQ(eng::serializePlan(deserialize(file)), file);
+}
+
+// The documented layout, encoded independently, is exactly what the library writes.
+TEST(EngineFormat, WriterMatchesTheDocumentedLayout) {
+  EXPECT_EQ(eng::serializePlan(smallPlan()), encode(RawPlan{}));
+  expectSame(deserialize(encode(RawPlan{})), smallPlan());
+}
+
+TEST(EngineFormat, HeaderFields) {
+  const Bytes file = eng::serializePlan(smallPlan());
+  ASSERT_GE(file.size(), kHeaderBytes);
+  EXPECT_EQ(std::string(file.begin(), file.begin() + 8), "MLPRTENG");
+  EXPECT_EQ(file[8], eng::kFormatVersion);
+  std::uint64_t payload_size = 0;
+  for (int i = 0; i < 8; ++i) payload_size |= static_cast<std::uint64_t>(file[16 + i]) << (8 * i);
+  EXPECT_EQ(payload_size, file.size() - kHeaderBytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damaged files
+
+TEST(EngineFormat, EveryTruncationFailsCleanly) {
+  const Bytes file = eng::serializePlan(fullPlan());
+  for (std::size_t length = 0; length < file.size(); ++length) {
+    const Bytes prefix(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(length));
+    const std::string message = readError(prefix);
+    // A prefix of the magic is a truncated engine, not some other file.
+    const char* expected = length == 0 ? "it is empty" : "engine file is truncated";
+    EXPECT_TRUE(contains(message, expected)) << length << ": " << message;
+  }
+}
+
+TEST(EngineFormat, TruncationMessageGivesTheByteCounts) {
+  const Bytes file = eng::serializePlan(smallPlan());
+  const Bytes prefix(file.begin(), file.end() - 10);
+  const std::string payload = std::to_string(file.size() - kHeaderBytes);
+  const std::string present = std::to_string(file.size() - kHeaderBytes - 10);
+  EXPECT_EQ(readError(prefix), "engine file is truncated: the header announces a payload of " + payload +
+                                   " bytes but only " + present + " bytes follow the header");
+}
+
+TEST(EngineFormat, EveryBitFlipInThePayloadIsCaughtByTheChecksum) {
+  const Bytes file = eng::serializePlan(fullPlan());
+  for (std::size_t at = kHeaderBytes; at < file.size(); ++at) {
+    for (int bit = 0; bit < 8; ++bit) {
+      Bytes damaged = file;
+      damaged[at] = static_cast<std::uint8_t>(damaged[at] ^ (1u << bit));
+      const std::string message = readError(damaged);
+      ASSERT_TRUE(contains(message, "engine file is corrupted: checksum mismatch")) << at << ": " << message;
+    }
+  }
+}
+
+TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
+  const Bytes file = eng::serializePlan(fullPlan());
+  for (std::size_t at = 0; at < kHeaderBytes; ++at) {
+    for (int bit = 0; bit < 8; ++bit) {
+      Bytes damaged = file;
+      damaged[at] = static_cast<std::uint8_t>(damaged[at] ^ (1u << bit));
+      const std::string message = readError(damaged);
+      if (at < 8) {
+        EXPECT_TRUE(contains(message, "not an mlprt engine file")) << at << ": " << message;
+      }
+    }
+  }
+}
+
+TEST(EngineFormat, TrailingBytesAreRejected) {
+  Bytes file = eng::serializePlan(smallPlan());
+  file.push_back(0);
+  EXPECT_TRUE(contains(readError(file), "1 unexpected bytes follow"));
+}
+
+TEST(EngineFormat, NewerVersionSaysToRebuild) {
+  Bytes file = eng::serializePlan(smallPlan());
+  file[8] = 2;
+  EXPECT_EQ(readError(file),
+            "engine file format version 2 is newer than this mlprt supports (up to 1); rebuild the engine with this "
+            "version");
+  // The version is checked before the sizes: a newer, longer header is not "truncated".
+  EXPECT_TRUE(contains(readError(Bytes(file.begin(), file.begin() + 40)), "is newer than"));
+}
+
+TEST(EngineFormat, VersionZeroIsRejected) {
+  EXPECT_TRUE(contains(readError(fileWithPayload(Bytes{}, 0)), "format version 0"));
+}
+
+TEST(EngineFormat, EmptyInputIsNotAnEngine) {
+  EXPECT_EQ(readError(Bytes{}), "not an mlprt engine file: it is empty");
+  EXPECT_THROW(eng::deserializePlan(nullptr, 0), eng::EngineFormatError);
+}
+
+TEST(EngineFormat, OtherFilesAreNotEngines) {
+  const std::string onnx = "\x08\x07\x12\x07pytorch-model-bytes-that-go-on-for-a-while....";
+  EXPECT_EQ(readError(Bytes(onnx.begin(), onnx.end())), "not an mlprt engine file: it does not start with \"MLPRTENG\"");
+}
+
+TEST(EngineFormat, ErrorsAreInvalidArguments) {
+  EXPECT_THROW(deserialize(Bytes{1, 2, 3}), mlprt::InvalidArgument);
+}
+
+TEST(EngineFormat, LooksLikeEngine) {
+  const Bytes file = eng::serializePlan(smallPlan());
+  EXPECT_TRUE(eng::looksLikeEngine(file.data(), file.size()));
+  EXPECT_TRUE(eng::looksLikeEngine(file.data(), kHeaderBytes));  // header only: still "looks like"
+  EXPECT_FALSE(eng::looksLikeEngine(file.data(), kHeaderBytes - 1));
+  EXPECT_FALSE(eng::looksLikeEngine(file.data(), 0));
+  EXPECT_FALSE(eng::looksLikeEngine(nullptr, 0));
+  Bytes other = file;
+  other[0] = 'X';
+  EXPECT_FALSE(eng::looksLikeEngine(other.data(), other.size()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crafted payloads with a correct checksum
+
+TEST(EngineFormat, CraftedHugeTensorCountFailsBeforeAllocating) {
+  RawPlan raw;
+  raw.tensor_count = 0xffffffffu;
+  expectRejected(raw, {"engine file is malformed", "section TENS", "tensor count", "count 4294967295"});
+}
+
+TEST(EngineFormat, CraftedHugeByteArrayFailsBeforeAllocating) {
+  RawPlan raw;
+  raw.weights_length = std::uint64_t{1} << 40;
+  expectRejected(raw, {"section WGHT", "weights", "length 1099511627776"});
+}
+
+TEST(EngineFormat, CraftedHugeSectionLength) {
+  Encoder payload;
+  payload.raw(Bytes{'M', 'E', 'T', 'A'}).u64(std::uint64_t{1} << 40);
+  const std::string message = readError(fileWithPayload(payload.bytes));
+  EXPECT_TRUE(contains(message, "section META, length")) << message;
+  EXPECT_TRUE(contains(message, "(at byte 36)")) << message;
+}
+
+TEST(EngineFormat, CraftedHugeStringLength) {
+  Bytes file = encode(RawPlan{});
+  // META starts at byte 32; its first field, mlprt_version's length, at 32 + 4 + 8.
+  file[44 + 3] = 0x7f;
+  const Bytes payload(file.begin() + kHeaderBytes, file.end());
+  const std::string message = readError(fileWithPayload(payload));
+  EXPECT_TRUE(contains(message, "section META, mlprt_version: count")) << message;
+  EXPECT_TRUE(contains(message, "(at byte 44)")) << message;
+}
+
+TEST(EngineFormat, CraftedOutOfRangeTensorIds) {
+  RawPlan output;
+  output.steps[1].output = 4;
+  expectRejected(output, {"section STEP", "step 1 \"add\"", "output", "tensor id 4 is out of range"});
+  RawPlan input;
+  input.steps[0].inputs = {-7};
+  expectRejected(input, {"step 0 \"relu\"", "inputs", "tensor id -7"});
+  RawPlan bias;
+  bias.steps[0].bias = 99;
+  expectRejected(bias, {"epilogue.bias", "tensor id 99"});
+  RawPlan binding;
+  binding.outputs = {12};
+  expectRejected(binding, {"section BIND", "outputs", "tensor id 12"});
+}
+
+TEST(EngineFormat, CraftedBadEnums) {
+  RawPlan role;
+  role.tensors[3].role = 4;
+  expectRejected(role, {"section TENS", "tensor 3 \"h\"", "role", "value 4 is not valid"});
+  RawPlan type;
+  type.tensors[0].type = 6;
+  expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
+  RawPlan kind;
+  kind.steps[1].kind = 11;
+  expectRejected(kind, {"step 1", "layer kind", "value 11 is not a layer kind"});
+  RawPlan activation;
+  activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
+  expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});
+  RawPlan epilogue;
+  epilogue.steps[0].activation_type = 200;
+  expectRejected(epilogue, {"epilogue.activation.type", "value 200"});
+  RawPlan boolean;
+  boolean.steps[0].has_activation = 2;
+  expectRejected(boolean, {"epilogue.has_activation", "must be 0 or 1"});
+}
+
+TEST(EngineFormat, CraftedBadDims) {
+  RawPlan rank;
+  rank.tensors[0].shape = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  expectRejected(rank, {"tensor 0 \"x\"", "shape", "rank 9 exceeds the maximum of 8"});
+  RawPlan extent;
+  extent.tensors[2].shape = {-2};
+  expectRejected(extent, {"tensor 2 \"w\"", "shape", "extent -2 is negative"});
+}
+
+TEST(EngineFormat, CraftedErrorGivesTheByteOffset) {
+  RawPlan raw;
+  raw.tensors[0].shape = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  // TENS follows META, whose length is read from the file: its tag and length, then its body.
+  const Bytes good = encode(RawPlan{});
+  std::size_t meta_length = 0;
+  for (int i = 0; i < 8; ++i) meta_length |= static_cast<std::size_t>(good[36 + i]) << (8 * i);
+  // TENS body: arena (8), count (4), then tensor 0: name "x" (4 + 1), type (4), then the rank.
+  const std::size_t rank_at = kHeaderBytes + 12 + meta_length + 12 + 8 + 4 + 5 + 4;
+  expectRejected(raw, {"(at byte " + std::to_string(rank_at) + ")"});
+}
+
+TEST(EngineFormat, CraftedGraphErrors) {
+  RawPlan twice;
+  twice.steps[1].output = 3;
+  expectRejected(twice, {"step 1", "output", "written by an earlier step"});
+  RawPlan into_input;
+  into_input.steps[0].output = 0;
+  expectRejected(into_input, {"step 0", "no step may write it"});
+  RawPlan constant;
+  constant.tensors[2].offset = 8;
+  expectRejected(constant, {"section WGHT", "constant tensor 2 \"w\"", "outside the 16 bytes of weights"});
+  RawPlan overflow;
+  overflow.tensors[2].offset = std::numeric_limits<std::uint64_t>::max() - 4;
+  expectRejected(overflow, {"constant tensor 2"});
+  RawPlan small_constant;
+  small_constant.tensors[2].capacity = 15;
+  expectRejected(small_constant, {"tensor 2 \"w\"", "capacity", "less than the 16 bytes"});
+  RawPlan arena;
+  arena.arena = 63;
+  expectRejected(arena, {"tensor 3 \"h\"", "outside the arena of 63 bytes"});
+  RawPlan wrong_role;
+  wrong_role.inputs = {3};
+  expectRejected(wrong_role, {"section BIND", "inputs", "does not have the role kInput"});
+  RawPlan output_role;
+  output_role.outputs = {0};
+  expectRejected(output_role, {"outputs", "does not have the role kOutput"});
+  RawPlan same_name;
+  same_name.tensors[1].name = "x";
+  expectRejected(same_name, {"a second input or output is named \"x\""});
+}
+
+TEST(EngineFormat, CraftedProfileErrors) {
+  RawPlan count;
+  count.inputs = {};
+  expectRejected(count, {"section PROF", "profile 0", "min", "1 shapes for 0 network inputs"});
+  RawPlan rank;
+  rank.profiles[0][2] = {32, 4, 1};
+  expectRejected(rank, {"profile 0", "max", "of rank 2"});
+}
+
+TEST(EngineFormat, CraftedSectionFramingErrors) {
+  // A section body with a byte too many (its length says so), then one too few.
+  const Bytes file = encode(RawPlan{});
+  Bytes payload(file.begin() + kHeaderBytes, file.end());
+  const std::size_t meta_length = payload[4];  // META's body is shorter than 256 bytes
+  payload.insert(payload.begin() + static_cast<std::ptrdiff_t>(12 + meta_length), 0);
+  payload[4] = static_cast<std::uint8_t>(meta_length + 1);
+  const std::string message = readError(fileWithPayload(payload));
+  EXPECT_TRUE(contains(message, "engine file is malformed: section META, end of section: 1 unread bytes")) << message;
+
+  Encoder wrong_tag;
+  wrong_tag.section("TENS", Bytes{});
+  EXPECT_TRUE(contains(readError(fileWithPayload(wrong_tag.bytes)), "section META, tag: found \"TENS\""));
+
+  Encoder short_body;
+  short_body.section("META", Bytes{0, 0});
+  EXPECT_TRUE(contains(readError(fileWithPayload(short_body.bytes)), "section META, mlprt_version"));
+
+  Bytes extra = encode(RawPlan{});
+  Bytes extra_payload(extra.begin() + kHeaderBytes, extra.end());
+  extra_payload.push_back(0);
+  EXPECT_TRUE(contains(readError(fileWithPayload(extra_payload)), "unexpected bytes after the last section"));
+
+  EXPECT_TRUE(contains(readError(fileWithPayload(Bytes{})), "section META, tag"));
+}
+
+TEST(EngineFormat, CraftedShuffleWithTooManyAxes) {
+  RawPlan raw;
+  raw.steps[0].kind = 5;
+  raw.steps[0].body = Encoder().u32(9).bytes;
+  expectRejected(raw, {"step 0", "first_transpose", "has 9 entries"});
+}
+
+// A plan the library cannot describe is refused on write rather than written unreadably.
+TEST(EngineFormat, WriterRefusesUnknownEnumValues) {
+  eng::EnginePlan plan = smallPlan();
+  plan.tensors[0].role = static_cast<eng::TensorRole>(9);
+  EXPECT_THROW(eng::serializePlan(plan), eng::EngineFormatError);
+}
