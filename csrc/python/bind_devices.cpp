@@ -62,6 +62,7 @@ void bindDevices(py::module_& module) {
     result["compiled"] = stats.compiled;
     result["loaded_from_disk"] = stats.loaded_from_disk;
     result["reused_in_memory"] = stats.reused_in_memory;
+    result["installed_from_engine"] = stats.installed_from_engine;
     return result;
   }, "How many programs this process compiled, loaded from the disk cache, or reused.");
 }

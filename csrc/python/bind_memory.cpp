@@ -76,19 +76,6 @@ DeviceRange deviceRange(const py::handle& object, std::size_t bytes, const std::
                        std::string(py::str(py::type::of(object).attr("__name__"))));
 }
 
-// None -> the default stream of `fallback`'s device; else a Stream or an integer handle.
-std::shared_ptr<Stream> streamArgument(const py::handle& stream,
-                                       const std::shared_ptr<cl::Context>& fallback) {
-  if (stream.is_none()) return Stream::defaultFor(fallback);
-  if (py::isinstance<Stream>(stream)) return stream.cast<std::shared_ptr<Stream>>();
-  if (py::isinstance<py::int_>(stream)) {
-    const long long handle = stream.cast<long long>();
-    if (handle < 0) throw py::value_error("a stream handle cannot be negative");
-    return Stream::fromHandle(static_cast<std::uint64_t>(handle));
-  }
-  throw py::type_error("stream must be a Stream, an integer stream handle or None");
-}
-
 // The stream a copy runs on: by default, that of the device that owns `range`.
 std::shared_ptr<Stream> streamFor(const py::handle& stream, const DeviceRange& range) {
   return streamArgument(stream, range.buffer->context());
@@ -314,6 +301,18 @@ void bindCopies(py::module_& module) {
 }
 
 }  // namespace
+
+std::shared_ptr<cl::Stream> streamArgument(const py::handle& stream,
+                                       const std::shared_ptr<cl::Context>& fallback) {
+  if (stream.is_none()) return Stream::defaultFor(fallback);
+  if (py::isinstance<Stream>(stream)) return stream.cast<std::shared_ptr<Stream>>();
+  if (py::isinstance<py::int_>(stream)) {
+    const long long handle = stream.cast<long long>();
+    if (handle < 0) throw py::value_error("a stream handle cannot be negative");
+    return Stream::fromHandle(static_cast<std::uint64_t>(handle));
+  }
+  throw py::type_error("stream must be a Stream, an integer stream handle or None");
+}
 
 void bindMemory(py::module_& module) {
   bindStreamAndEvent(module);

@@ -48,9 +48,10 @@ void bindProgram(py::module_& module) {
         switch (p.origin()) {
           case Program::Origin::kCompiled: return "compiled";
           case Program::Origin::kDiskCache: return "disk-cache";
+          case Program::Origin::kEngine: return "engine";
         }
         return "compiled";
-      }, "How this program was obtained: 'compiled' or 'disk-cache'.")
+      }, "How this program was obtained: 'compiled', 'disk-cache' or 'engine'.")
       .def("binary", [](const Program& p) {
         const std::vector<unsigned char> binary = p.binary();
         return py::bytes(reinterpret_cast<const char*>(binary.data()), binary.size());

@@ -3,6 +3,11 @@
 
 #include <pybind11/pybind11.h>
 
+#include <memory>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/stream.h"
+
 namespace mlprt::python {
 
 void bindErrors(pybind11::module_& module);
@@ -12,5 +17,12 @@ void bindNetworkDefinition(pybind11::module_& module);
 void bindDevices(pybind11::module_& module);
 void bindMemory(pybind11::module_& module);
 void bindProgram(pybind11::module_& module);
+void bindBuilder(pybind11::module_& module);
+void bindRuntime(pybind11::module_& module);
+
+// The stream a Python argument names: None (the default stream of `fallback`'s device), a
+// Stream, or an integer handle (0 = the current device's default stream).
+std::shared_ptr<cl::Stream> streamArgument(const pybind11::handle& stream,
+                                           const std::shared_ptr<cl::Context>& fallback);
 
 }  // namespace mlprt::python

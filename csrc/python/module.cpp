@@ -46,4 +46,6 @@ PYBIND11_MODULE(_core, module) {
   mlprt::python::bindDevices(module);
   mlprt::python::bindMemory(module);
   mlprt::python::bindProgram(module);
+  mlprt::python::bindBuilder(module);
+  mlprt::python::bindRuntime(module);
 }

@@ -26,6 +26,7 @@ struct Counters {
   std::atomic<std::uint64_t> compiled{0};
   std::atomic<std::uint64_t> loaded_from_disk{0};
   std::atomic<std::uint64_t> reused_in_memory{0};
+  std::atomic<std::uint64_t> installed_from_engine{0};
 };
 
 Counters& counters() {
@@ -203,7 +204,8 @@ std::string programCacheDirectory() {
 
 ProgramCacheStats programCacheStats() {
   const Counters& counts = counters();
-  return {counts.compiled.load(), counts.loaded_from_disk.load(), counts.reused_in_memory.load()};
+  return {counts.compiled.load(), counts.loaded_from_disk.load(), counts.reused_in_memory.load(),
+          counts.installed_from_engine.load()};
 }
 
 Program::Program(std::shared_ptr<Context> context, ProgramHandle program, Origin origin)
@@ -256,6 +258,24 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
 
   std::lock_guard<std::mutex> lock(memory.mutex);
   return memory.programs.emplace(std::make_pair(context.get(), key), program).first->second;
+}
+
+bool Program::install(const std::shared_ptr<Context>& context, const std::string& source,
+                      const std::string& options, const std::vector<unsigned char>& binary) {
+  const std::string key = cacheKey(context->device(), source, options);
+  MemoryCache& memory = memoryCache();
+  {
+    std::lock_guard<std::mutex> lock(memory.mutex);
+    if (memory.programs.count({context.get(), key}) != 0) return true;
+  }
+  if (binary.empty()) return false;
+  ProgramHandle handle = fromBinary(*context, binary, options);
+  if (!handle) return false;
+  ++counters().installed_from_engine;
+  auto program = std::make_shared<Program>(context, std::move(handle), Origin::kEngine);
+  std::lock_guard<std::mutex> lock(memory.mutex);
+  memory.programs.emplace(std::make_pair(context.get(), key), std::move(program));
+  return true;
 }
 
 Kernel::Kernel(std::shared_ptr<const Program> program, const std::string& name)

@@ -18,13 +18,20 @@ namespace mlprt::cl {
 
 class Program {
  public:
-  enum class Origin { kCompiled, kDiskCache };
+  enum class Origin { kCompiled, kDiskCache, kEngine };
 
   // The program for `source` built with `options` on the context's device. Throws BuildError
   // with the compiler's log when the source does not compile.
   static std::shared_ptr<const Program> build(const std::shared_ptr<Context>& context,
                                               const std::string& source,
                                               const std::string& options = "");
+
+  // Makes the program for (source, options) from a binary stored elsewhere (an engine file) and
+  // keeps it in the in-memory cache, so that later build() calls do not compile. Returns false,
+  // leaving the cache alone, when the driver rejects the binary; a program already in memory
+  // is kept and counts as success.
+  static bool install(const std::shared_ptr<Context>& context, const std::string& source,
+                      const std::string& options, const std::vector<unsigned char>& binary);
 
   Program(std::shared_ptr<Context> context, ProgramHandle program, Origin origin);
 
@@ -44,6 +51,7 @@ struct ProgramCacheStats {
   std::uint64_t compiled = 0;
   std::uint64_t loaded_from_disk = 0;
   std::uint64_t reused_in_memory = 0;
+  std::uint64_t installed_from_engine = 0;
 };
 
 ProgramCacheStats programCacheStats();

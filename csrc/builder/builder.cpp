@@ -1,0 +1,468 @@
+#include "builder/builder.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "backend/opencl/copy.h"
+#include "backend/opencl/kernels.h"
+#include "builder/graph.h"
+#include "builder/memory_plan.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/logging.h"
+#include "engine/format.h"
+#include "network/shape_inference.h"
+#include "runtime/engine.h"
+#include "runtime/execution_context.h"
+#include "runtime/plan_shapes.h"
+#include "runtime/step_runner.h"
+
+namespace mlprt::builder {
+namespace {
+
+using engine::EnginePlan;
+using engine::PlanStep;
+using engine::PlanTensor;
+using engine::TensorRole;
+
+constexpr std::uint64_t kAlignment = 256;  // bytes; a multiple of every device's base alignment we met
+
+std::uint64_t alignUp(std::uint64_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
+
+// ---- Optimization profiles ----------------------------------------------------------------
+
+Dims checkedProfileDims(const GraphTensor& input, const Dims& dims, const char* which, std::size_t profile) {
+  const std::string where = "optimization profile " + std::to_string(profile) + ", input '" + input.name + "'";
+  if (dims.rank() != input.shape.rank()) {
+    throw InvalidArgument(where + ": " + which + " shape " + dims.toString() + " has rank " +
+                          std::to_string(dims.rank()) + " but the input is " + input.shape.toString());
+  }
+  for (std::size_t axis = 0; axis < dims.rank(); ++axis) {
+    if (input.shape[axis] != Dims::kDynamic && input.shape[axis] != dims[axis]) {
+      throw InvalidArgument(where + ": " + which + " shape " + dims.toString() + " differs from the fixed dimension " +
+                            std::to_string(axis) + " of " + input.shape.toString());
+    }
+  }
+  return dims;
+}
+
+std::vector<engine::ProfileShapes> resolveProfiles(const Graph& graph, const BuilderConfig& config) {
+  std::vector<engine::ProfileShapes> result;
+  if (config.profiles().empty()) {
+    engine::ProfileShapes fixed;
+    for (TensorId input : graph.inputs) {
+      const GraphTensor& tensor = graph.tensor(input);
+      if (tensor.shape.isDynamic()) {
+        throw InvalidArgument("input '" + tensor.name + "' has the dynamic shape " + tensor.shape.toString() +
+                              " but the builder config has no optimization profile; add one with set_shape('" +
+                              tensor.name + "', min, opt, max)");
+      }
+      fixed.min.push_back(tensor.shape);
+      fixed.opt.push_back(tensor.shape);
+      fixed.max.push_back(tensor.shape);
+    }
+    result.push_back(fixed);
+    return result;
+  }
+  for (std::size_t index = 0; index < config.profiles().size(); ++index) {
+    const OptimizationProfile& profile = config.profiles()[index];
+    for (const auto& entry : profile.shapes()) {
+      const bool known = std::any_of(graph.inputs.begin(), graph.inputs.end(),
+                                     [&](TensorId id) { return graph.tensor(id).name == entry.first; });
+      if (!known) {
+        throw InvalidArgument("optimization profile " + std::to_string(index) + " sets a shape for '" + entry.first +
+                              "', which is not a network input");
+      }
+    }
+    engine::ProfileShapes shapes;
+    for (TensorId input : graph.inputs) {
+      const GraphTensor& tensor = graph.tensor(input);
+      if (!profile.has(tensor.name)) {
+        if (tensor.shape.isDynamic()) {
+          throw InvalidArgument("optimization profile " + std::to_string(index) + " has no shape for the dynamic input '" +
+                                tensor.name + "' " + tensor.shape.toString());
+        }
+        shapes.min.push_back(tensor.shape);
+        shapes.opt.push_back(tensor.shape);
+        shapes.max.push_back(tensor.shape);
+        continue;
+      }
+      const ShapeRange& range = profile.shape(tensor.name);
+      shapes.min.push_back(checkedProfileDims(tensor, range.min, "min", index));
+      shapes.opt.push_back(checkedProfileDims(tensor, range.opt, "opt", index));
+      shapes.max.push_back(checkedProfileDims(tensor, range.max, "max", index));
+    }
+    result.push_back(shapes);
+  }
+  return result;
+}
+
+// ---- Constant folding on the device --------------------------------------------------------
+
+std::shared_ptr<cl::DeviceBuffer> upload(const std::shared_ptr<cl::Context>& context, cl::Stream& stream,
+                                         const std::vector<std::uint8_t>& bytes) {
+  auto buffer = cl::DeviceBuffer::allocate(context, bytes.size());
+  if (!bytes.empty()) {
+    cl::copyHostToDevice(stream, {buffer, 0}, bytes.data(), bytes.size(), cl::CopyMode::kBlocking);
+  }
+  return buffer;
+}
+
+// Evaluates one node whose inputs are all constants; false when its kernels cannot (e.g. integer
+// arithmetic), which leaves the node to run in the engine.
+bool foldNode(Graph& graph, GraphNode& node, cl::KernelCache& kernels, cl::Stream& stream) {
+  const std::shared_ptr<cl::Context>& context = kernels.context();
+  std::vector<network::TensorType> types;
+  runtime::StepOperands operands;
+  for (TensorId input : node.inputs) {
+    const GraphTensor& tensor = graph.tensor(input);
+    types.push_back({tensor.shape, tensor.type});
+    cl::DeviceTensor operand;
+    operand.range.buffer = upload(context, stream, tensor.value);
+    operand.shape = tensor.shape;
+    operand.type = tensor.type;
+    operands.inputs.push_back(std::move(operand));
+  }
+  const network::TensorType result = network::inferOutputs(node.parameters, types).at(0);
+  const std::size_t bytes = runtime::tensorBytes(result.shape, result.type);
+  operands.output.range.buffer = cl::DeviceBuffer::allocate(context, bytes);
+  operands.output.shape = result.shape;
+  operands.output.type = result.type;
+  PlanStep step;
+  step.name = node.name;
+  step.parameters = node.parameters;
+  if (std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters)) {
+    const auto tactics = cl::gemmTactics(*context, result.type);
+    if (tactics.empty()) return false;
+    step.tactic = tactics.front().name;
+  }
+  try {
+    runtime::runStep(kernels, stream, step, operands);
+  } catch (const InvalidArgument& e) {
+    log(Severity::kVERBOSE, "constant folding skips '" + node.name + "': " + e.what());
+    return false;
+  }
+  std::vector<std::uint8_t> value(bytes);
+  if (bytes > 0) {
+    cl::copyDeviceToHost(stream, value.data(), operands.output.range, bytes, cl::CopyMode::kBlocking);
+  }
+  GraphTensor& output = graph.tensor(node.output);
+  output.is_constant = true;
+  output.type = result.type;
+  output.shape = result.shape;
+  output.value = std::move(value);
+  node.removed = true;
+  return true;
+}
+
+int foldConstants(Graph& graph, const std::shared_ptr<cl::Context>& context) {
+  cl::KernelCache kernels(context);
+  auto stream = cl::Stream::create(context);
+  int folded = 0;
+  for (GraphNode& node : graph.nodes) {
+    if (node.removed || node.epilogue.bias >= 0 || graph.tensor(node.output).is_output) continue;
+    const bool all_constant = std::all_of(node.inputs.begin(), node.inputs.end(),
+                                          [&](TensorId id) { return graph.tensor(id).is_constant; });
+    if (all_constant && foldNode(graph, node, kernels, *stream)) ++folded;
+  }
+  return folded;
+}
+
+// ---- Graph to plan -------------------------------------------------------------------------
+
+EnginePlan planFromGraph(const Graph& graph) {
+  EnginePlan plan;
+  std::map<TensorId, TensorId> ids;
+  auto map = [&](TensorId id) {
+    auto found = ids.find(id);
+    if (found != ids.end()) return found->second;
+    const GraphTensor& tensor = graph.tensor(id);
+    PlanTensor planned;
+    planned.name = tensor.name;
+    planned.type = tensor.type;
+    planned.shape = tensor.shape;
+    if (tensor.is_input) {
+      planned.role = TensorRole::kInput;
+    } else if (tensor.is_output) {
+      planned.role = TensorRole::kOutput;
+    } else if (tensor.is_constant) {
+      planned.role = TensorRole::kConstant;
+      planned.offset = alignUp(plan.weights.size());
+      planned.capacity = tensor.value.size();
+      plan.weights.resize(static_cast<std::size_t>(planned.offset), 0);
+      plan.weights.insert(plan.weights.end(), tensor.value.begin(), tensor.value.end());
+    } else {
+      planned.role = TensorRole::kActivation;
+    }
+    plan.tensors.push_back(planned);
+    const auto planned_id = static_cast<TensorId>(plan.tensors.size() - 1);
+    ids[id] = planned_id;
+    return planned_id;
+  };
+  for (TensorId input : graph.inputs) plan.inputs.push_back(map(input));
+  for (TensorId output : graph.outputs) plan.outputs.push_back(map(output));
+  for (const GraphNode& node : graph.nodes) {
+    if (node.removed) continue;
+    PlanStep step;
+    step.name = node.name;
+    step.parameters = node.parameters;
+    for (TensorId input : node.inputs) step.inputs.push_back(map(input));
+    step.epilogue = node.epilogue;
+    if (node.epilogue.bias >= 0) step.epilogue.bias = map(node.epilogue.bias);
+    step.output = map(node.output);
+    plan.steps.push_back(std::move(step));
+  }
+  return plan;
+}
+
+// ---- Memory --------------------------------------------------------------------------------
+
+std::string cornerName(std::size_t profile, const char* corner) {
+  return "optimization profile " + std::to_string(profile) + " at its " + corner + " shapes";
+}
+
+// Sets every activation's capacity to its largest size over all profile extremes, then places
+// activations in the arena.
+void planActivationMemory(EnginePlan& plan) {
+  std::vector<std::uint64_t> largest(plan.tensors.size(), 0);
+  for (std::size_t p = 0; p < plan.profiles.size(); ++p) {
+    const engine::ProfileShapes& profile = plan.profiles[p];
+    const std::pair<const char*, const std::vector<Dims>*> corners[] = {
+        {"min", &profile.min}, {"opt", &profile.opt}, {"max", &profile.max}};
+    for (const auto& [corner, inputs] : corners) {
+      std::vector<Dims> shapes;
+      try {
+        shapes = runtime::inferPlanShapes(plan, *inputs);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument(cornerName(p, corner) + ": " + e.what());
+      }
+      for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+        if (plan.tensors[i].role != TensorRole::kActivation) continue;
+        largest[i] = std::max<std::uint64_t>(largest[i], runtime::tensorBytes(shapes[i], plan.tensors[i].type));
+      }
+    }
+  }
+  std::vector<Lifetime> lifetimes;
+  std::vector<std::size_t> activation_ids;
+  std::map<TensorId, std::size_t> slot;
+  for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+    if (plan.tensors[i].role != TensorRole::kActivation) continue;
+    slot[static_cast<TensorId>(i)] = lifetimes.size();
+    lifetimes.push_back({largest[i], -1, -1});
+    activation_ids.push_back(i);
+  }
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    const PlanStep& step = plan.steps[s];
+    auto touch = [&](TensorId id) {
+      auto found = slot.find(id);
+      if (found == slot.end()) return;
+      Lifetime& lifetime = lifetimes[found->second];
+      if (lifetime.first < 0) lifetime.first = static_cast<int>(s);
+      lifetime.last = static_cast<int>(s);
+    };
+    for (TensorId input : step.inputs) touch(input);
+    if (step.epilogue.bias >= 0) touch(step.epilogue.bias);
+    touch(step.output);
+  }
+  const MemoryPlan memory = planMemory(lifetimes, kAlignment);
+  for (std::size_t k = 0; k < activation_ids.size(); ++k) {
+    PlanTensor& tensor = plan.tensors[activation_ids[k]];
+    tensor.offset = memory.offsets[k];
+    tensor.capacity = lifetimes[k].bytes;
+  }
+  plan.arena_bytes = memory.arena_bytes;
+}
+
+// ---- Tactics -------------------------------------------------------------------------------
+
+struct ScratchTensor {
+  std::shared_ptr<cl::DeviceBuffer> buffer;
+  cl::DeviceTensor view;
+};
+
+ScratchTensor scratch(const std::shared_ptr<cl::Context>& context, cl::Stream& stream, const Dims& shape, DataType type) {
+  const std::size_t bytes = runtime::tensorBytes(shape, type);
+  auto buffer = cl::DeviceBuffer::allocate(context, bytes);
+  const std::uint32_t zero = 0;
+  if (bytes > 0) cl::fillDevice(stream, {buffer, 0}, &zero, 1, bytes, cl::CopyMode::kBlocking);
+  return {buffer, {{buffer, 0}, shape, type}};
+}
+
+std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
+  std::ostringstream key;
+  key << "matmul type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type)
+      << " a=" << shapes[static_cast<std::size_t>(step.inputs[0])].toString()
+      << " op0=" << static_cast<int>(matmul.op0) << " b=" << shapes[static_cast<std::size_t>(step.inputs[1])].toString()
+      << " op1=" << static_cast<int>(matmul.op1) << " bias=" << (step.epilogue.bias >= 0)
+      << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
+  return key.str();
+}
+
+double timeTactic(cl::KernelCache& kernels, cl::Stream& stream, PlanStep& step, const runtime::StepOperands& operands) {
+  runtime::runStep(kernels, stream, step, operands);  // compiles and warms up
+  stream.synchronize();
+  constexpr int kRuns = 10;
+  const cl::Event start = stream.record();
+  for (int run = 0; run < kRuns; ++run) runtime::runStep(kernels, stream, step, operands);
+  const cl::Event end = stream.record();
+  end.wait();
+  return cl::Event::elapsedMilliseconds(start, end) / kRuns;
+}
+
+void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
+                  const std::shared_ptr<cl::Context>& context, TimingCache* cache) {
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  const std::vector<cl::GemmTactic> tactics = cl::gemmTactics(*context, type);
+  if (tactics.empty()) {
+    throw InvalidArgument("step '" + step.name + "': no matrix multiplication kernel supports " + dataTypeName(type));
+  }
+  const std::string key = context->device().fingerprint() + "|" + gemmSignature(plan, step, shapes);
+  TimingEntry cached;
+  if (cache && cache->lookup(key, cached)) {
+    const bool offered = std::any_of(tactics.begin(), tactics.end(),
+                                     [&](const cl::GemmTactic& tactic) { return tactic.name == cached.tactic; });
+    if (offered) {
+      step.tactic = cached.tactic;
+      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
+      return;
+    }
+  }
+  if (tactics.size() == 1) {
+    step.tactic = tactics.front().name;
+    return;
+  }
+  auto stream = cl::Stream::create(context);
+  cl::KernelCache kernels(context);
+  std::vector<ScratchTensor> buffers;
+  runtime::StepOperands operands;
+  auto make = [&](TensorId id) {
+    const auto index = static_cast<std::size_t>(id);
+    buffers.push_back(scratch(context, *stream, shapes[index], plan.tensors[index].type));
+    return buffers.back().view;
+  };
+  for (TensorId input : step.inputs) operands.inputs.push_back(make(input));
+  operands.has_bias = step.epilogue.bias >= 0;
+  if (operands.has_bias) operands.bias = make(step.epilogue.bias);
+  operands.output = make(step.output);
+
+  double best = -1.0;
+  std::string timings;
+  for (const cl::GemmTactic& tactic : tactics) {
+    step.tactic = tactic.name;
+    double milliseconds = 0.0;
+    try {
+      milliseconds = timeTactic(kernels, *stream, step, operands);
+    } catch (const Error& e) {
+      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic.name + " cannot run: " + e.what());
+      continue;
+    }
+    timings += " " + tactic.name + "=" + std::to_string(milliseconds) + "ms";
+    if (best < 0.0 || milliseconds < best) {
+      best = milliseconds;
+      cached = {tactic.name, milliseconds};
+    }
+  }
+  if (best < 0.0) throw InvalidArgument("step '" + step.name + "': no matrix multiplication tactic could run it");
+  step.tactic = cached.tactic;
+  if (cache) cache->store(key, cached);
+  log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
+}
+
+void chooseTactics(EnginePlan& plan, const std::shared_ptr<cl::Context>& context, TimingCache* cache) {
+  const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  for (PlanStep& step : plan.steps) {
+    if (std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters)) {
+      chooseTactic(plan, step, shapes, context, cache);
+    }
+  }
+}
+
+// ---- Verification run and program binaries -------------------------------------------------
+
+// Runs the engine once at every profile's opt shapes: every kernel compiles (errors surface
+// here, at build time) and the programs used are stored in the plan.
+void compileAndVerify(EnginePlan& plan, const std::shared_ptr<cl::Context>& context) {
+  auto built = std::make_shared<const runtime::Engine>(context, plan, std::vector<std::uint8_t>());
+  runtime::ExecutionContext execution(built);
+  auto stream = cl::Stream::create(context);
+  for (std::size_t p = 0; p < plan.profiles.size(); ++p) {
+    execution.setOptimizationProfile(static_cast<int>(p));
+    std::vector<ScratchTensor> io;
+    for (std::size_t i = 0; i < plan.inputs.size(); ++i) {
+      const PlanTensor& input = plan.tensors[static_cast<std::size_t>(plan.inputs[i])];
+      if (!execution.setInputShape(input.name, plan.profiles[p].opt[i])) {
+        throw InvalidArgument("cannot set input '" + input.name + "' to its opt shape " + plan.profiles[p].opt[i].toString());
+      }
+      io.push_back(scratch(context, *stream, plan.profiles[p].opt[i], input.type));
+      execution.setTensorAddress(input.name, io.back().buffer->address());
+    }
+    for (TensorId output : plan.outputs) {
+      const PlanTensor& tensor = plan.tensors[static_cast<std::size_t>(output)];
+      io.push_back(scratch(context, *stream, execution.tensorShape(tensor.name), tensor.type));
+      execution.setTensorAddress(tensor.name, io.back().buffer->address());
+    }
+    try {
+      execution.enqueue(*stream);
+      stream->synchronize();
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument(cornerName(p, "opt") + ": " + e.what());
+    }
+  }
+  for (const cl::ProgramKey& key : execution.kernels().programs()) {
+    const std::string& source = cl::kernelSource(key.family);
+    const auto program = cl::Program::build(context, source, key.options);
+    const std::vector<unsigned char> binary = program->binary();
+    plan.programs.push_back({key.family, key.options, hexHash(source), {binary.begin(), binary.end()}});
+  }
+}
+
+std::size_t countLayers(const network::Network& network) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < network.layerCount(); ++i) {
+    if (!std::holds_alternative<network::ConstantLayer>(network.layer(static_cast<int>(i)).parameters)) ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network, const BuilderConfig& config) {
+  const std::shared_ptr<cl::Context> context = cl::Context::current();
+  const std::shared_ptr<TimingCache>& cache = config.timingCache();
+  if (cache && !cache->matchesOrAdopt(context->device().fingerprint())) {
+    log(Severity::kWARNING, "the timing cache was made on another device; its entries are not used for '" +
+                                context->device().name + "'");
+  }
+
+  Graph graph = graphFromNetwork(network);
+  std::vector<engine::ProfileShapes> profiles = resolveProfiles(graph, config);
+  const int folded = foldConstants(graph, context);
+  removeDeadNodes(graph);
+  const int fused = fuseGemmEpilogues(graph);
+  removeDeadNodes(graph);
+  splitShuffles(graph);
+  const bool fp16 = config.flag(BuilderFlag::kFP16);
+  if (fp16) convertToHalf(graph);
+
+  EnginePlan plan = planFromGraph(graph);
+  plan.mlprt_version = MLPRT_VERSION;
+  plan.device = runtime::fingerprintOf(context->device());
+  plan.fp16 = fp16;
+  plan.profiles = std::move(profiles);
+  planActivationMemory(plan);
+  chooseTactics(plan, context, cache.get());
+  compileAndVerify(plan, context);
+
+  log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
+                           " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
+                           " folded into constants, " + std::to_string(fused) + " fused into GEMMs), " +
+                           std::to_string(plan.weights.size()) + " bytes of weights, " +
+                           std::to_string(plan.arena_bytes) + " bytes of activations, " +
+                           std::to_string(plan.programs.size()) + " programs" + (fp16 ? ", FP16" : ""));
+  return engine::serializePlan(plan);
+}
+
+}  // namespace mlprt::builder

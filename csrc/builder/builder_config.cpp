@@ -1,0 +1,28 @@
+#include "builder/builder_config.h"
+
+#include "backend/opencl/context.h"
+
+namespace mlprt::builder {
+
+BuilderConfig::BuilderConfig()
+    // TensorRT's default: the device's global memory.
+    : workspace_limit_(cl::Context::currentDevice().global_memory) {}
+
+void BuilderConfig::setMemoryPoolLimit(MemoryPoolType, std::uint64_t bytes) { workspace_limit_ = bytes; }
+
+std::uint64_t BuilderConfig::memoryPoolLimit(MemoryPoolType) const noexcept { return workspace_limit_; }
+
+int BuilderConfig::addOptimizationProfile(const OptimizationProfile& profile) {
+  profiles_.push_back(profile);
+  return static_cast<int>(profiles_.size()) - 1;
+}
+
+bool BuilderConfig::setTimingCache(std::shared_ptr<TimingCache> cache, bool ignore_mismatch) {
+  if (cache && !ignore_mismatch && !cache->matchesOrAdopt(cl::Context::currentDevice().fingerprint())) {
+    return false;
+  }
+  timing_cache_ = std::move(cache);
+  return true;
+}
+
+}  // namespace mlprt::builder

@@ -1,0 +1,70 @@
+// The builder's working copy of a network: constants hold their values, layers become nodes
+// that passes fuse, fold and delete before the graph turns into an engine plan.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data_type.h"
+#include "core/dims.h"
+#include "engine/plan.h"
+#include "network/network.h"
+
+namespace mlprt::builder {
+
+using network::TensorId;
+
+struct GraphTensor {
+  std::string name;
+  DataType type = DataType::kFLOAT;
+  Dims shape;  // as the network inferred it, -1 where dynamic
+  bool is_input = false;
+  bool is_output = false;
+  bool is_constant = false;
+  std::vector<std::uint8_t> value;  // constants: volume(shape) elements of `type`
+};
+
+struct GraphNode {
+  std::string name;
+  network::LayerParameters parameters;
+  std::vector<TensorId> inputs;
+  TensorId output = -1;
+  engine::GemmEpilogue epilogue;
+  bool removed = false;
+};
+
+struct Graph {
+  std::vector<GraphTensor> tensors;
+  std::vector<GraphNode> nodes;  // in a valid execution order; removed ones are skipped
+  std::vector<TensorId> inputs;
+  std::vector<TensorId> outputs;
+
+  TensorId addTensor(GraphTensor tensor);
+  TensorId addConstant(const std::string& name, DataType type, const Dims& shape, std::vector<std::uint8_t> value);
+  // Live nodes that read `tensor` (as an input or an epilogue bias).
+  std::vector<int> consumers(TensorId tensor) const;
+  const GraphTensor& tensor(TensorId id) const { return tensors.at(static_cast<std::size_t>(id)); }
+  GraphTensor& tensor(TensorId id) { return tensors.at(static_cast<std::size_t>(id)); }
+};
+
+// Copies the network. Constant layers become constant tensors. Throws InvalidArgument for a
+// network without outputs or with an input that is also an output.
+Graph graphFromNetwork(const network::Network& network);
+
+// Deletes nodes whose results reach no network output.
+void removeDeadNodes(Graph& graph);
+
+// Folds + bias, * scale, / scale, - shift (per output column or scalar constants) and one
+// activation into the epilogue of the matrix multiplication before them; scales multiply into
+// constant weights (BatchNormalization after Linear ends here). Returns the number of nodes fused.
+int fuseGemmEpilogues(Graph& graph);
+
+// Splits Shuffle nodes that transpose both before and after their reshape into two nodes.
+void splitShuffles(Graph& graph);
+
+// FP16 mode: interior FLOAT tensors and constants become HALF; FLOAT network inputs and outputs
+// keep their type through casts inserted at the boundary.
+void convertToHalf(Graph& graph);
+
+}  // namespace mlprt::builder

@@ -1,0 +1,343 @@
+// Graph passes of the builder: network import, dead-node removal, GEMM epilogue fusion (with
+// BatchNormalization folding), shuffle splitting and FP16 conversion.
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "builder/graph.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "network/shape_inference.h"
+#include "runtime/step_runner.h"
+
+namespace mlprt::builder {
+namespace {
+
+std::vector<float> floatsOf(const GraphTensor& tensor) {
+  std::vector<float> values(tensor.value.size() / sizeof(float));
+  std::memcpy(values.data(), tensor.value.data(), values.size() * sizeof(float));
+  return values;
+}
+
+std::vector<std::uint8_t> bytesOf(const std::vector<float>& values) {
+  std::vector<std::uint8_t> bytes(values.size() * sizeof(float));
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+bool isFloatConstant(const GraphTensor& tensor) {
+  return tensor.is_constant && tensor.type == DataType::kFLOAT;
+}
+
+// The N values of a constant that broadcasts along the last axis of a (.., N) result without
+// changing its shape: shape (N), (1, N), (1, 1, N), ... or a single value. Empty otherwise.
+std::vector<float> perColumnValues(const GraphTensor& constant, const Dims& result, std::int64_t columns) {
+  if (!isFloatConstant(constant) || constant.shape.rank() > result.rank()) return {};
+  for (std::size_t axis = 0; axis + 1 < constant.shape.rank(); ++axis) {
+    if (constant.shape[axis] != 1) return {};
+  }
+  const std::vector<float> values = floatsOf(constant);
+  if (values.size() == 1) return std::vector<float>(static_cast<std::size_t>(columns), values[0]);
+  if (static_cast<std::int64_t>(values.size()) == columns && constant.shape.rank() > 0 &&
+      constant.shape[constant.shape.rank() - 1] == columns) {
+    return values;
+  }
+  return {};
+}
+
+// The node's current bias values, zeros when it has none.
+std::vector<float> currentBias(const Graph& graph, const GraphNode& node, std::int64_t columns) {
+  if (node.epilogue.bias < 0) return std::vector<float>(static_cast<std::size_t>(columns), 0.0f);
+  return floatsOf(graph.tensor(node.epilogue.bias));
+}
+
+void setBias(Graph& graph, GraphNode& node, const std::vector<float>& bias) {
+  node.epilogue.bias = graph.addConstant(node.name + ".bias", DataType::kFLOAT,
+                                         Dims{static_cast<std::int64_t>(bias.size())}, bytesOf(bias));
+}
+
+// Multiplies column j of the node's constant weights (and bias) by scale[j]. False when the
+// weights are not a private 2-D FLOAT constant.
+bool scaleColumns(Graph& graph, GraphNode& node, const std::vector<float>& scale) {
+  const TensorId weights_id = node.inputs.at(1);
+  const GraphTensor& weights = graph.tensor(weights_id);
+  if (!isFloatConstant(weights) || weights.shape.rank() != 2 || graph.consumers(weights_id).size() != 1) {
+    return false;
+  }
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(node.parameters);
+  const bool transposed = matmul.op1 == MatrixOperation::kTRANSPOSE;
+  const auto rows = static_cast<std::size_t>(weights.shape[0]);
+  const auto cols = static_cast<std::size_t>(weights.shape[1]);
+  std::vector<float> values = floatsOf(weights);
+  const Dims shape = weights.shape;  // copied: adding tensors below moves `weights`
+  const std::string name = weights.name;
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < cols; ++c) values[r * cols + c] *= scale[transposed ? r : c];
+  }
+  if (node.epilogue.bias >= 0) {
+    std::vector<float> bias = currentBias(graph, node, static_cast<std::int64_t>(scale.size()));
+    for (std::size_t j = 0; j < bias.size(); ++j) bias[j] *= scale[j];
+    setBias(graph, node, bias);
+  }
+  node.inputs[1] = graph.addConstant(name + ".scaled", DataType::kFLOAT, shape, bytesOf(values));
+  return true;
+}
+
+// Tries to absorb `next` (the only reader of the product) into the product's epilogue.
+bool absorbIntoEpilogue(Graph& graph, GraphNode& node, const GraphNode& next) {
+  const Dims result = graph.tensor(node.output).shape;  // a copy: adding constants moves tensors
+  const std::int64_t columns = result.rank() ? result[result.rank() - 1] : -1;
+  if (columns <= 0) return false;
+  if (const auto* activation = std::get_if<network::ActivationLayer>(&next.parameters)) {
+    node.epilogue.has_activation = true;
+    node.epilogue.activation = *activation;
+    return true;
+  }
+  const auto* elementwise = std::get_if<network::ElementWiseLayer>(&next.parameters);
+  if (!elementwise || next.inputs.size() != 2 || next.inputs[0] == next.inputs[1]) return false;
+  const bool product_first = next.inputs[0] == node.output;
+  const GraphTensor other = graph.tensor(next.inputs[product_first ? 1 : 0]);
+  if (network::broadcastShapes(result, other.shape) != result) return false;
+  std::vector<float> values = perColumnValues(other, result, columns);
+  if (values.empty()) return false;
+  std::vector<float> bias = currentBias(graph, node, columns);
+  switch (elementwise->op) {
+    case ElementWiseOperation::kSUM:
+      for (std::size_t j = 0; j < bias.size(); ++j) bias[j] += values[j];
+      setBias(graph, node, bias);
+      return true;
+    case ElementWiseOperation::kSUB:
+      if (!product_first) return false;
+      for (std::size_t j = 0; j < bias.size(); ++j) bias[j] -= values[j];
+      setBias(graph, node, bias);
+      return true;
+    case ElementWiseOperation::kDIV:
+      if (!product_first) return false;
+      for (float& value : values) value = 1.0f / value;
+      return scaleColumns(graph, node, values);
+    case ElementWiseOperation::kPROD:
+      return scaleColumns(graph, node, values);
+    default:
+      return false;
+  }
+}
+
+void replaceUses(Graph& graph, TensorId from, TensorId to, std::size_t first_node) {
+  for (std::size_t i = first_node; i < graph.nodes.size(); ++i) {
+    GraphNode& node = graph.nodes[i];
+    if (node.removed) continue;
+    std::replace(node.inputs.begin(), node.inputs.end(), from, to);
+    if (node.epilogue.bias == from) node.epilogue.bias = to;
+  }
+}
+
+GraphNode castNode(const std::string& name, TensorId input, TensorId output, DataType to) {
+  GraphNode node;
+  node.name = name;
+  node.parameters = network::IdentityLayer{to};
+  node.inputs = {input};
+  node.output = output;
+  return node;
+}
+
+}  // namespace
+
+TensorId Graph::addTensor(GraphTensor tensor) {
+  tensors.push_back(std::move(tensor));
+  return static_cast<TensorId>(tensors.size() - 1);
+}
+
+TensorId Graph::addConstant(const std::string& name, DataType type, const Dims& shape,
+                            std::vector<std::uint8_t> value) {
+  GraphTensor tensor;
+  tensor.name = name;
+  tensor.type = type;
+  tensor.shape = shape;
+  tensor.is_constant = true;
+  tensor.value = std::move(value);
+  return addTensor(std::move(tensor));
+}
+
+std::vector<int> Graph::consumers(TensorId tensor_id) const {
+  std::vector<int> result;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const GraphNode& node = nodes[i];
+    if (node.removed) continue;
+    const bool reads = std::find(node.inputs.begin(), node.inputs.end(), tensor_id) != node.inputs.end() ||
+                       node.epilogue.bias == tensor_id;
+    if (reads) result.push_back(static_cast<int>(i));
+  }
+  return result;
+}
+
+Graph graphFromNetwork(const network::Network& net) {
+  Graph graph;
+  for (std::size_t i = 0; i < net.tensorCount(); ++i) {
+    const network::Tensor& source = net.tensor(static_cast<TensorId>(i));
+    GraphTensor tensor;
+    tensor.name = source.name;
+    tensor.type = source.type;
+    tensor.shape = source.shape;
+    graph.tensors.push_back(tensor);
+  }
+  for (TensorId input : net.inputs()) graph.tensor(input).is_input = true;
+  for (std::size_t i = 0; i < net.layerCount(); ++i) {
+    const network::Layer& layer = net.layer(static_cast<int>(i));
+    if (const auto* constant = std::get_if<network::ConstantLayer>(&layer.parameters)) {
+      GraphTensor& tensor = graph.tensor(layer.outputs.at(0));
+      tensor.is_constant = true;
+      tensor.type = constant->weights.type;
+      tensor.value = constant->weights.bytes;
+      continue;
+    }
+    GraphNode node;
+    node.name = layer.name;
+    node.parameters = layer.parameters;
+    node.inputs = layer.inputs;
+    node.output = layer.outputs.at(0);
+    graph.nodes.push_back(std::move(node));
+  }
+  graph.inputs = net.inputs();
+  graph.outputs = net.outputs();
+  if (graph.outputs.empty()) {
+    throw InvalidArgument("the network has no outputs; mark at least one tensor with mark_output");
+  }
+  for (TensorId output : graph.outputs) {
+    GraphTensor& tensor = graph.tensor(output);
+    tensor.is_output = true;
+    if (tensor.is_input) {
+      throw InvalidArgument("tensor '" + tensor.name +
+                            "' is both a network input and a network output; add an identity layer and mark its output");
+    }
+    if (tensor.is_constant) {
+      // An output is written by a step: copy the constant into it.
+      const TensorId value = graph.addConstant(tensor.name + ".value", tensor.type, tensor.shape, tensor.value);
+      GraphTensor& output_tensor = graph.tensor(output);
+      output_tensor.is_constant = false;
+      output_tensor.value.clear();
+      graph.nodes.push_back(castNode(output_tensor.name + ".copy", value, output, output_tensor.type));
+    }
+  }
+  return graph;
+}
+
+void removeDeadNodes(Graph& graph) {
+  std::set<TensorId> needed(graph.outputs.begin(), graph.outputs.end());
+  for (auto node = graph.nodes.rbegin(); node != graph.nodes.rend(); ++node) {
+    if (node->removed) continue;
+    if (needed.count(node->output) == 0) {
+      node->removed = true;
+      continue;
+    }
+    needed.insert(node->inputs.begin(), node->inputs.end());
+    if (node->epilogue.bias >= 0) needed.insert(node->epilogue.bias);
+  }
+}
+
+int fuseGemmEpilogues(Graph& graph) {
+  int fused = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (GraphNode& node : graph.nodes) {
+      if (node.removed || node.epilogue.has_activation ||
+          !std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters)) {
+        continue;
+      }
+      if (graph.tensor(node.output).is_output) continue;
+      const std::vector<int> readers = graph.consumers(node.output);
+      if (readers.size() != 1) continue;
+      GraphNode& next = graph.nodes[static_cast<std::size_t>(readers[0])];
+      if (!absorbIntoEpilogue(graph, node, next)) continue;
+      node.name += " + " + next.name;
+      node.output = next.output;
+      next.removed = true;
+      ++fused;
+      changed = true;
+    }
+  }
+  return fused;
+}
+
+void splitShuffles(Graph& graph) {
+  std::vector<GraphNode> nodes;
+  for (GraphNode& node : graph.nodes) {
+    const auto* shuffle = std::get_if<network::ShuffleLayer>(&node.parameters);
+    if (node.removed || !shuffle || !runtime::shuffleNeedsTwoPasses(*shuffle)) {
+      nodes.push_back(std::move(node));
+      continue;
+    }
+    network::ShuffleLayer first = *shuffle;
+    first.second_transpose.clear();
+    network::ShuffleLayer second;
+    second.second_transpose = shuffle->second_transpose;
+    const GraphTensor& input = graph.tensor(node.inputs.at(0));
+    GraphTensor middle;
+    middle.name = node.name + ".reshaped";
+    middle.type = input.type;
+    middle.shape = network::inferOutputs(first, {{input.shape, input.type}}).at(0).shape;
+    const TensorId middle_id = graph.addTensor(middle);
+    GraphNode head = node;
+    head.parameters = first;
+    head.output = middle_id;
+    GraphNode tail = node;
+    tail.name += ".transpose";
+    tail.parameters = second;
+    tail.inputs = {middle_id};
+    nodes.push_back(std::move(head));
+    nodes.push_back(std::move(tail));
+  }
+  graph.nodes = std::move(nodes);
+}
+
+void convertToHalf(Graph& graph) {
+  for (GraphTensor& tensor : graph.tensors) {
+    if (tensor.type != DataType::kFLOAT || tensor.is_input || tensor.is_output) continue;
+    tensor.type = DataType::kHALF;
+    if (tensor.is_constant) {
+      const std::vector<float> values = floatsOf(tensor);
+      std::vector<std::uint8_t> halves(values.size() * 2);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::uint16_t bits = floatToHalf(values[i]);
+        std::memcpy(&halves[i * 2], &bits, 2);
+      }
+      tensor.value = std::move(halves);
+    }
+  }
+  for (GraphNode& node : graph.nodes) {
+    auto* identity = std::get_if<network::IdentityLayer>(&node.parameters);
+    if (identity && identity->output_type == DataType::kFLOAT && graph.tensor(node.output).type == DataType::kHALF) {
+      identity->output_type = DataType::kHALF;
+    }
+  }
+  std::vector<GraphNode> input_casts;
+  for (TensorId input : graph.inputs) {
+    if (graph.tensor(input).type != DataType::kFLOAT || graph.consumers(input).empty()) continue;
+    GraphTensor half = graph.tensor(input);
+    half.name += ".half";
+    half.type = DataType::kHALF;
+    half.is_input = false;
+    const TensorId half_id = graph.addTensor(half);
+    replaceUses(graph, input, half_id, 0);
+    input_casts.push_back(castNode(half.name, input, half_id, DataType::kHALF));
+  }
+  for (TensorId output : graph.outputs) {
+    if (graph.tensor(output).type != DataType::kFLOAT) continue;
+    auto producer = std::find_if(graph.nodes.begin(), graph.nodes.end(),
+                                 [&](const GraphNode& node) { return !node.removed && node.output == output; });
+    if (producer == graph.nodes.end()) continue;
+    // A producer with a FLOAT result (a cast to FLOAT in the model) stays as it is.
+    const auto* identity = std::get_if<network::IdentityLayer>(&producer->parameters);
+    if (identity && identity->output_type == DataType::kFLOAT) continue;
+    GraphTensor half = graph.tensor(output);
+    half.name += ".half";
+    half.type = DataType::kHALF;
+    half.is_output = false;
+    const TensorId half_id = graph.addTensor(half);
+    producer->output = half_id;
+    replaceUses(graph, output, half_id, 0);
+    graph.nodes.push_back(castNode(graph.tensor(output).name + ".float", half_id, output, DataType::kFLOAT));
+  }
+  graph.nodes.insert(graph.nodes.begin(), input_casts.begin(), input_casts.end());
+}
+
+}  // namespace mlprt::builder

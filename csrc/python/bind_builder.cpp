@@ -1,0 +1,199 @@
+// Builder, IBuilderConfig, IOptimizationProfile, ITimingCache and IHostMemory with TensorRT 10's
+// Python names.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+
+#include "backend/opencl/context.h"
+#include "builder/builder.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "network/network.h"
+#include "python/bindings.h"
+#include "python/host_memory.h"
+
+namespace py = pybind11;
+
+namespace mlprt::python {
+namespace {
+
+using builder::BuilderConfig;
+using builder::OptimizationProfile;
+using builder::TimingCache;
+
+// TensorRT's network creation flags; explicit batch is the only mode mlprt has.
+enum class NetworkDefinitionCreationFlag { kEXPLICIT_BATCH = 0, kSTRONGLY_TYPED = 1 };
+
+struct Builder {
+  py::object logger;
+};
+
+Dims dimsFrom(const py::handle& shape) {
+  std::vector<std::int64_t> extents;
+  for (const py::handle& extent : py::iter(shape)) extents.push_back(extent.cast<std::int64_t>());
+  return Dims(extents);
+}
+
+py::tuple tupleOf(const Dims& dims) {
+  py::tuple result(dims.rank());
+  for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
+  return result;
+}
+
+// Hands core messages to the Python logger, as TensorRT sends them to the builder's ILogger.
+void routeMessages(const py::object& logger) {
+  py::module_::import("mlprt.logger").attr("_route_core_messages")(logger);
+}
+
+void bindHostMemory(py::module_& m) {
+  py::class_<HostMemory, std::shared_ptr<HostMemory>>(m, "IHostMemory", py::buffer_protocol(),
+                                                      "Bytes owned by mlprt: a serialized engine or timing cache.")
+      .def_buffer([](HostMemory& self) {
+        return py::buffer_info(self.bytes.data(), 1, py::format_descriptor<std::uint8_t>::format(), 1,
+                               {static_cast<py::ssize_t>(self.bytes.size())}, {1}, /*readonly=*/true);
+      })
+      .def_property_readonly("nbytes", [](const HostMemory& self) { return self.bytes.size(); })
+      .def_property_readonly("dtype", [](const HostMemory&) { return DataType::kUINT8; })
+      .def("__len__", [](const HostMemory& self) { return self.bytes.size(); })
+      .def("__bytes__", [](const HostMemory& self) {
+        return py::bytes(reinterpret_cast<const char*>(self.bytes.data()), self.bytes.size());
+      });
+}
+
+void bindProfile(py::module_& m) {
+  py::class_<OptimizationProfile, std::shared_ptr<OptimizationProfile>>(
+      m, "IOptimizationProfile", "Min/opt/max shapes of the dynamic inputs.")
+      .def(py::init<>())
+      .def(
+          "set_shape",
+          [](OptimizationProfile& self, const std::string& input, const py::object& min, const py::object& opt,
+             const py::object& max) { self.setShape(input, dimsFrom(min), dimsFrom(opt), dimsFrom(max)); },
+          py::arg("input"), py::arg("min"), py::arg("opt"), py::arg("max"),
+          "Sets the shape range of an input; raises ValueError naming the input when min <= opt <= max fails.")
+      .def(
+          "get_shape",
+          [](const OptimizationProfile& self, const std::string& input) {
+            const builder::ShapeRange& range = self.shape(input);
+            return py::make_tuple(tupleOf(range.min), tupleOf(range.opt), tupleOf(range.max));
+          },
+          py::arg("input"), "(min, opt, max) of an input.");
+}
+
+void bindTimingCache(py::module_& m) {
+  py::class_<TimingCache, std::shared_ptr<TimingCache>>(m, "ITimingCache",
+                                                        "Tactic choices by layer signature and device.")
+      .def("serialize", [](const TimingCache& self) { return std::make_shared<HostMemory>(HostMemory{self.serialize()}); })
+      .def("combine", &TimingCache::combine, py::arg("input_cache"), py::arg("ignore_mismatch"),
+           "Adds the other cache's entries; False when it belongs to another device and ignore_mismatch is off.")
+      .def("reset", [](TimingCache& self) { self = TimingCache(); })
+      .def("__len__", &TimingCache::size)
+      .def_property_readonly("hits", &TimingCache::hits, "Lookups answered from the cache.")
+      .def_property_readonly("misses", &TimingCache::misses, "Lookups that needed timing.");
+}
+
+std::shared_ptr<TimingCache> timingCacheFrom(const py::buffer& data) {
+  const py::buffer_info info = data.request();
+  const auto* bytes = static_cast<const std::uint8_t*>(info.ptr);
+  return std::make_shared<TimingCache>(
+      TimingCache::fromBytes(bytes, static_cast<std::size_t>(info.size * info.itemsize)));
+}
+
+void bindConfig(py::module_& m) {
+  py::enum_<builder::BuilderFlag>(m, "BuilderFlag")
+      .value("FP16", builder::BuilderFlag::kFP16)
+      .value("TF32", builder::BuilderFlag::kTF32);
+  py::enum_<builder::MemoryPoolType>(m, "MemoryPoolType").value("WORKSPACE", builder::MemoryPoolType::kWORKSPACE);
+  py::class_<BuilderConfig, std::shared_ptr<BuilderConfig>>(m, "IBuilderConfig", "What a build may do.")
+      .def("set_memory_pool_limit", &BuilderConfig::setMemoryPoolLimit, py::arg("pool"), py::arg("pool_size"))
+      .def("get_memory_pool_limit", &BuilderConfig::memoryPoolLimit, py::arg("pool"))
+      .def("set_flag", &BuilderConfig::setFlag, py::arg("flag"))
+      .def("clear_flag", &BuilderConfig::clearFlag, py::arg("flag"))
+      .def("get_flag", &BuilderConfig::flag, py::arg("flag"))
+      .def("add_optimization_profile", &BuilderConfig::addOptimizationProfile, py::arg("profile"),
+           "Adds a copy of the profile; returns its index.")
+      .def_property_readonly("num_optimization_profiles",
+                             [](const BuilderConfig& self) { return self.profiles().size(); })
+      .def(
+          "create_timing_cache", [](const BuilderConfig&, const py::buffer& data) { return timingCacheFrom(data); },
+          py::arg("serialized_timing_cache"), "A timing cache from serialized bytes (b'' for an empty one).")
+      .def("set_timing_cache", &BuilderConfig::setTimingCache, py::arg("cache"), py::arg("ignore_mismatch"),
+           "Uses the cache for the builds of this config; False when it belongs to another device.")
+      .def("get_timing_cache", [](const BuilderConfig& self) { return self.timingCache(); });
+  m.attr("BuilderConfig") = m.attr("IBuilderConfig");
+}
+
+std::shared_ptr<network::Network> networkArgument(const py::handle& network) {
+  try {
+    return network.cast<std::shared_ptr<network::Network>>();
+  } catch (const py::cast_error&) {
+    throw py::type_error("expected an INetworkDefinition (from Builder.create_network)");
+  }
+}
+
+py::object buildSerialized(const py::handle& network_object, const BuilderConfig& config) {
+  const network::Network copy = *networkArgument(network_object);
+  std::vector<std::uint8_t> bytes;
+  try {
+    py::gil_scoped_release release;
+    bytes = builder::buildSerializedNetwork(copy, config);
+  } catch (const Error& e) {
+    log(Severity::kERROR, std::string("build_serialized_network: ") + e.what());
+    return py::none();
+  }
+  return py::cast(std::make_shared<HostMemory>(HostMemory{std::move(bytes)}));
+}
+
+void bindBuilderClass(py::module_& m) {
+  py::enum_<NetworkDefinitionCreationFlag>(m, "NetworkDefinitionCreationFlag")
+      .value("EXPLICIT_BATCH", NetworkDefinitionCreationFlag::kEXPLICIT_BATCH)
+      .value("STRONGLY_TYPED", NetworkDefinitionCreationFlag::kSTRONGLY_TYPED);
+  py::class_<Builder>(m, "Builder", "Builds engines from network definitions for the current device.")
+      .def(py::init([](py::object logger) {
+             routeMessages(logger);
+             return Builder{std::move(logger)};
+           }),
+           py::arg("logger"))
+      .def_readonly("logger", &Builder::logger)
+      .def(
+          "create_network",
+          [](const Builder&, int flags) {
+            if (flags < 0 || flags > 3) throw InvalidArgument("unknown network creation flags " + std::to_string(flags));
+            return std::make_shared<network::Network>();
+          },
+          py::arg("flags") = 0, "A new, empty network (every network has explicit batch dimensions).")
+      .def("create_builder_config", [](const Builder&) { return std::make_shared<BuilderConfig>(); })
+      .def("create_optimization_profile", [](const Builder&) { return std::make_shared<OptimizationProfile>(); })
+      .def(
+          "build_serialized_network",
+          [](const Builder&, const py::handle& network, const BuilderConfig& config) {
+            return buildSerialized(network, config);
+          },
+          py::arg("network"), py::arg("config"),
+          "The serialized engine as IHostMemory, or None with the reasons sent to the logger.")
+      .def(
+          "is_network_supported",
+          [](const Builder&, const py::handle& network, const BuilderConfig& config) {
+            return !buildSerialized(network, config).is_none();
+          },
+          py::arg("network"), py::arg("config"))
+      .def_property_readonly("platform_has_fast_fp16",
+                             [](const Builder&) { return cl::Context::currentDevice().fp16; },
+                             "True when the device has native half arithmetic (cl_khr_fp16).")
+      .def_property_readonly("platform_has_tf32", [](const Builder&) { return false; })
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; });
+}
+
+}  // namespace
+
+void bindBuilder(py::module_& m) {
+  bindHostMemory(m);
+  bindProfile(m);
+  bindTimingCache(m);
+  bindConfig(m);
+  bindBuilderClass(m);
+}
+
+}  // namespace mlprt::python

@@ -1,0 +1,215 @@
+// Runtime, ICudaEngine, IExecutionContext and TensorIOMode with TensorRT 10's Python names.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/memory.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "engine/format.h"
+#include "python/bindings.h"
+#include "python/host_memory.h"
+#include "runtime/engine.h"
+#include "runtime/execution_context.h"
+
+namespace py = pybind11;
+
+namespace mlprt::python {
+namespace {
+
+using runtime::Engine;
+using runtime::ExecutionContext;
+// pybind11 holders cannot be pointers to const; engines are immutable all the same.
+using EnginePtr = std::shared_ptr<Engine>;
+using ContextPtr = std::shared_ptr<ExecutionContext>;
+
+struct Runtime {
+  py::object logger;
+};
+
+Dims dimsFrom(const py::handle& shape) {
+  std::vector<std::int64_t> extents;
+  for (const py::handle& extent : py::iter(shape)) extents.push_back(extent.cast<std::int64_t>());
+  return Dims(extents);
+}
+
+py::tuple tupleOf(const Dims& dims) {
+  py::tuple result(dims.rank());
+  for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
+  return result;
+}
+
+// Deserializes, or logs why not and returns None (TensorRT's behaviour).
+py::object deserialize(const py::buffer& data) {
+  const py::buffer_info info = data.request();
+  const auto* bytes = static_cast<const std::uint8_t*>(info.ptr);
+  const auto size = static_cast<std::size_t>(info.size * info.itemsize);
+  try {
+    std::shared_ptr<const Engine> engine;
+    {
+      py::gil_scoped_release release;
+      engine = Engine::deserialize(cl::Context::current(), bytes, size);
+    }
+    return py::cast(std::const_pointer_cast<Engine>(engine));
+  } catch (const Error& e) {
+    log(Severity::kERROR, std::string("deserialize_cuda_engine: ") + e.what());
+    return py::none();
+  }
+}
+
+const engine::PlanTensor& ioTensor(const Engine& engine, const std::string& name) {
+  return engine.plan().tensors[static_cast<std::size_t>(engine.ioTensor(name))];
+}
+
+py::list profileShape(const Engine& engine, const std::string& name, int profile) {
+  const engine::EnginePlan& plan = engine.plan();
+  const int input = engine.inputIndex(engine.ioTensor(name));
+  if (input < 0) throw InvalidArgument("'" + name + "' is an output; profiles hold input shapes");
+  if (profile < 0 || profile >= static_cast<int>(plan.profiles.size())) {
+    throw InvalidArgument("optimization profile " + std::to_string(profile) + " does not exist (the engine has " +
+                          std::to_string(plan.profiles.size()) + ")");
+  }
+  const engine::ProfileShapes& shapes = plan.profiles[static_cast<std::size_t>(profile)];
+  const auto i = static_cast<std::size_t>(input);
+  py::list result;
+  result.append(tupleOf(shapes.min[i]));
+  result.append(tupleOf(shapes.opt[i]));
+  result.append(tupleOf(shapes.max[i]));
+  return result;
+}
+
+void bindEngine(py::module_& m) {
+  py::enum_<runtime::TensorIOMode>(m, "TensorIOMode")
+      .value("NONE", runtime::TensorIOMode::kNONE)
+      .value("INPUT", runtime::TensorIOMode::kINPUT)
+      .value("OUTPUT", runtime::TensorIOMode::kOUTPUT);
+  py::class_<Engine, EnginePtr>(m, "ICudaEngine", "A built engine, ready to run on its device.")
+      .def_property_readonly("num_io_tensors", &Engine::ioTensorCount)
+      .def("get_tensor_name", &Engine::ioTensorName, py::arg("index"))
+      .def("get_tensor_mode", &Engine::ioMode, py::arg("name"))
+      .def("get_tensor_shape", [](const Engine& self, const std::string& name) { return tupleOf(ioTensor(self, name).shape); },
+           py::arg("name"), "The built shape: -1 where the extent is dynamic.")
+      .def("get_tensor_dtype", [](const Engine& self, const std::string& name) { return ioTensor(self, name).type; },
+           py::arg("name"))
+      .def("get_tensor_profile_shape", &profileShape, py::arg("name"), py::arg("profile_index"),
+           "[min, opt, max] of an input in a profile.")
+      .def_property_readonly("num_optimization_profiles",
+                             [](const Engine& self) { return self.plan().profiles.size(); })
+      .def_property_readonly("num_layers", [](const Engine& self) { return self.plan().steps.size(); })
+      .def_property_readonly("device_memory_size", [](const Engine& self) { return self.plan().arena_bytes; },
+                             "Activation memory each execution context allocates, in bytes.")
+      .def_property_readonly("has_implicit_batch_dimension", [](const Engine&) { return false; })
+      .def("serialize", [](const Engine& self) { return std::make_shared<HostMemory>(HostMemory{self.serialized()}); })
+      .def("create_execution_context",
+           [](const EnginePtr& self) { return std::make_shared<ExecutionContext>(self); })
+      .def("__len__", &Engine::ioTensorCount)
+      .def("__getitem__",
+           [](const Engine& self, py::ssize_t index) {
+             const auto count = static_cast<py::ssize_t>(self.ioTensorCount());
+             if (index < 0) index += count;
+             if (index < 0 || index >= count) throw py::index_error("I/O tensor index out of range");
+             return self.ioTensorName(static_cast<std::size_t>(index));
+           })
+      .def("__iter__", [](const Engine& self) {
+        py::list names;
+        for (std::size_t i = 0; i < self.ioTensorCount(); ++i) names.append(self.ioTensorName(i));
+        return py::iter(names);
+      });
+}
+
+void bindContext(py::module_& m) {
+  py::class_<ExecutionContext, ContextPtr>(m, "IExecutionContext",
+                                           "Inference state for one engine: shapes, addresses, activations.")
+      .def_property_readonly("engine", [](const ExecutionContext& self) { return std::const_pointer_cast<Engine>(self.sharedEngine()); })
+      .def(
+          "set_input_shape",
+          [](ExecutionContext& self, const std::string& name, const py::object& shape) {
+            return self.setInputShape(name, dimsFrom(shape));
+          },
+          py::arg("name"), py::arg("shape"),
+          "Sets an input's shape; False (with the reason logged) when it is outside the active profile.")
+      .def("get_tensor_shape", [](ExecutionContext& self, const std::string& name) { return tupleOf(self.tensorShape(name)); },
+           py::arg("name"))
+      .def(
+          "set_tensor_address",
+          [](ExecutionContext& self, const std::string& name, std::uint64_t address) {
+            if (address != 0) cl::resolveDeviceAddress(address, 0, "address of '" + name + "'");
+            self.setTensorAddress(name, address);
+            return true;
+          },
+          py::arg("name"), py::arg("memory"), "Binds device memory (an address from mlprt.driver) to an I/O tensor.")
+      .def("get_tensor_address", &ExecutionContext::tensorAddress, py::arg("name"))
+      .def(
+          "execute_async_v3",
+          [](ExecutionContext& self, const py::object& stream_handle) {
+            const std::shared_ptr<cl::Stream> stream = streamArgument(stream_handle, self.engine().context());
+            py::gil_scoped_release release;
+            self.enqueue(*stream);
+            return true;
+          },
+          py::arg("stream_handle"), "Enqueues inference on the stream; raises ValueError naming what is missing.")
+      .def(
+          "execute_v2",
+          [](ExecutionContext& self, const std::vector<std::uint64_t>& bindings) {
+            const Engine& engine = self.engine();
+            if (bindings.size() != engine.ioTensorCount()) {
+              throw InvalidArgument("execute_v2 needs one binding per I/O tensor (" +
+                                    std::to_string(engine.ioTensorCount()) + "), got " + std::to_string(bindings.size()));
+            }
+            for (std::size_t i = 0; i < bindings.size(); ++i) {
+              if (bindings[i] != 0) cl::resolveDeviceAddress(bindings[i], 0, "binding of '" + engine.ioTensorName(i) + "'");
+              self.setTensorAddress(engine.ioTensorName(i), bindings[i]);
+            }
+            const std::shared_ptr<cl::Stream> stream = cl::Stream::defaultFor(engine.context());
+            py::gil_scoped_release release;
+            self.enqueue(*stream);
+            stream->synchronize();
+            return true;
+          },
+          py::arg("bindings"), "Runs inference synchronously; bindings are device addresses in I/O tensor order.")
+      .def(
+          "set_optimization_profile_async",
+          [](ExecutionContext& self, int index, const py::object& stream_handle) {
+            streamArgument(stream_handle, self.engine().context());  // validates the handle
+            self.setOptimizationProfile(index);
+            return true;
+          },
+          py::arg("profile_index"), py::arg("stream_handle"))
+      .def_property(
+          "active_optimization_profile", &ExecutionContext::activeOptimizationProfile,
+          [](ExecutionContext& self, int index) { self.setOptimizationProfile(index); })
+      .def_property_readonly("all_binding_shapes_specified", &ExecutionContext::allInputShapesSpecified)
+      .def_property_readonly("all_shape_inputs_specified", [](const ExecutionContext&) { return true; })
+      .def("infer_shapes", &ExecutionContext::missingInputShapes,
+           "Names of inputs whose shape is still unset (empty when all outputs can be resolved).")
+      .def_property_readonly("device_memory_size", &ExecutionContext::deviceMemorySize);
+}
+
+void bindRuntimeClass(py::module_& m) {
+  py::class_<Runtime>(m, "Runtime", "Loads serialized engines on the current device.")
+      .def(py::init([](py::object logger) {
+             py::module_::import("mlprt.logger").attr("_route_core_messages")(logger);
+             return Runtime{std::move(logger)};
+           }),
+           py::arg("logger"))
+      .def_readonly("logger", &Runtime::logger)
+      .def("deserialize_cuda_engine", [](const Runtime&, const py::buffer& data) { return deserialize(data); },
+           py::arg("serialized_engine"), "The engine, or None with the reason sent to the logger.")
+      .def("deserialize_engine", [](const Runtime&, const py::buffer& data) { return deserialize(data); },
+           py::arg("serialized_engine"))
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; });
+}
+
+}  // namespace
+
+void bindRuntime(py::module_& m) {
+  bindEngine(m);
+  bindContext(m);
+  bindRuntimeClass(m);
+}
+
+}  // namespace mlprt::python

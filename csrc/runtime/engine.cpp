@@ -1,0 +1,116 @@
+#include "runtime/engine.h"
+
+#include "backend/opencl/copy.h"
+#include "backend/opencl/kernels.h"
+#include "backend/opencl/program.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/logging.h"
+#include "engine/format.h"
+
+namespace mlprt::runtime {
+
+engine::DeviceFingerprint fingerprintOf(const cl::DeviceInfo& device) {
+  return {device.platform_name, device.name, device.vendor, device.driver_version, device.opencl_version};
+}
+
+bool checkDevice(const engine::EnginePlan& plan, const cl::Context& context) {
+  const engine::DeviceFingerprint here = fingerprintOf(context.device());
+  const engine::DeviceFingerprint& built = plan.device;
+  if (built.device != here.device || built.platform != here.platform || built.vendor != here.vendor) {
+    throw InvalidArgument("the engine was built for device '" + built.device + "' (" + built.platform +
+                          ") but this process runs on '" + here.device + "' (" + here.platform +
+                          "); rebuild the engine on this device or select that device (MLPRT_DEVICE)");
+  }
+  if (built.driver != here.driver || built.opencl_version != here.opencl_version) {
+    log(Severity::kWARNING, "the engine was built with driver " + built.driver + " (" + built.opencl_version +
+                                "), this device has " + here.driver + " (" + here.opencl_version +
+                                "); its kernels will be compiled again");
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const Engine> Engine::deserialize(const std::shared_ptr<cl::Context>& context,
+                                                  const std::uint8_t* data, std::size_t size) {
+  engine::EnginePlan plan = engine::deserializePlan(data, size);
+  return std::make_shared<const Engine>(context, std::move(plan),
+                                        std::vector<std::uint8_t>(data, data + size));
+}
+
+Engine::Engine(std::shared_ptr<cl::Context> context, engine::EnginePlan plan, std::vector<std::uint8_t> bytes)
+    : context_(std::move(context)), plan_(std::move(plan)), bytes_(std::move(bytes)) {
+  const bool binaries_usable = checkDevice(plan_, *context_);
+  io_ = plan_.inputs;
+  io_.insert(io_.end(), plan_.outputs.begin(), plan_.outputs.end());
+  weights_ = cl::DeviceBuffer::allocate(context_, plan_.weights.size());
+  if (!plan_.weights.empty()) {
+    auto stream = cl::Stream::defaultFor(context_);
+    cl::copyHostToDevice(*stream, {weights_, 0}, plan_.weights.data(), plan_.weights.size(),
+                         cl::CopyMode::kBlocking);
+  }
+  if (binaries_usable) loadPrograms();
+}
+
+void Engine::loadPrograms() const {
+  for (const engine::ProgramBinary& program : plan_.programs) {
+    const std::string* source = nullptr;
+    try {
+      source = &cl::kernelSource(program.family);
+    } catch (const InvalidArgument&) {
+      log(Severity::kWARNING, "engine program '" + program.family + "' is unknown to this mlprt; ignored");
+      continue;
+    }
+    if (hexHash(*source) != program.source_hash) {
+      log(Severity::kINFO, "kernels '" + program.family + "' changed since the engine was built; compiling them");
+      continue;
+    }
+    const std::vector<unsigned char> binary(program.binary.begin(), program.binary.end());
+    if (!cl::Program::install(context_, *source, program.options, binary)) {
+      log(Severity::kWARNING, "the driver rejected the engine's binary of '" + program.family + "' (" +
+                                  program.options + "); compiling it");
+    }
+  }
+}
+
+const std::string& Engine::ioTensorName(std::size_t index) const {
+  if (index >= io_.size()) {
+    throw InvalidArgument("I/O tensor index " + std::to_string(index) + " is out of range (the engine has " +
+                          std::to_string(io_.size()) + ")");
+  }
+  return plan_.tensors[static_cast<std::size_t>(io_[index])].name;
+}
+
+engine::TensorId Engine::findIoTensor(const std::string& name) const noexcept {
+  for (engine::TensorId id : io_) {
+    if (plan_.tensors[static_cast<std::size_t>(id)].name == name) return id;
+  }
+  return -1;
+}
+
+engine::TensorId Engine::ioTensor(const std::string& name) const {
+  const engine::TensorId id = findIoTensor(name);
+  if (id < 0) {
+    std::string names;
+    for (engine::TensorId io : io_) {
+      names += (names.empty() ? "'" : ", '") + plan_.tensors[static_cast<std::size_t>(io)].name + "'";
+    }
+    throw InvalidArgument("the engine has no I/O tensor named '" + name + "' (it has " + names + ")");
+  }
+  return id;
+}
+
+TensorIOMode Engine::ioMode(const std::string& name) const noexcept {
+  const engine::TensorId id = findIoTensor(name);
+  if (id < 0) return TensorIOMode::kNONE;
+  return inputIndex(id) >= 0 ? TensorIOMode::kINPUT : TensorIOMode::kOUTPUT;
+}
+
+int Engine::inputIndex(engine::TensorId tensor) const noexcept {
+  for (std::size_t i = 0; i < plan_.inputs.size(); ++i) {
+    if (plan_.inputs[i] == tensor) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace mlprt::runtime

@@ -1,0 +1,59 @@
+// A deserialized engine on a device: the plan, its weights in device memory and its programs
+// loaded from the stored binaries. Immutable once made; execution contexts share it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/memory.h"
+#include "engine/plan.h"
+
+namespace mlprt::runtime {
+
+enum class TensorIOMode { kNONE, kINPUT, kOUTPUT };
+
+class Engine {
+ public:
+  // Parses engine bytes and prepares them on `context`'s device. Throws EngineFormatError for a
+  // bad file and InvalidArgument when it was built for another device.
+  static std::shared_ptr<const Engine> deserialize(const std::shared_ptr<cl::Context>& context,
+                                                   const std::uint8_t* data, std::size_t size);
+  // Prepares an already parsed plan; `bytes` is its serialized form (kept for serialize()).
+  Engine(std::shared_ptr<cl::Context> context, engine::EnginePlan plan, std::vector<std::uint8_t> bytes);
+
+  const engine::EnginePlan& plan() const noexcept { return plan_; }
+  const std::shared_ptr<cl::Context>& context() const noexcept { return context_; }
+  const std::shared_ptr<cl::DeviceBuffer>& weights() const noexcept { return weights_; }
+  const std::vector<std::uint8_t>& serialized() const noexcept { return bytes_; }
+
+  // I/O tensors: network inputs then outputs.
+  std::size_t ioTensorCount() const noexcept { return io_.size(); }
+  const std::string& ioTensorName(std::size_t index) const;
+  // The tensor id of the I/O tensor `name`; throws InvalidArgument naming it when unknown.
+  engine::TensorId ioTensor(const std::string& name) const;
+  // -1 when `name` is not an I/O tensor.
+  engine::TensorId findIoTensor(const std::string& name) const noexcept;
+  TensorIOMode ioMode(const std::string& name) const noexcept;
+  // Position of an input among the network inputs, or -1.
+  int inputIndex(engine::TensorId tensor) const noexcept;
+
+ private:
+  void loadPrograms() const;
+
+  std::shared_ptr<cl::Context> context_;
+  engine::EnginePlan plan_;
+  std::vector<std::uint8_t> bytes_;
+  std::shared_ptr<cl::DeviceBuffer> weights_;
+  std::vector<engine::TensorId> io_;
+};
+
+// Compares the plan's device with `context`'s: throws InvalidArgument naming both when the device
+// differs; returns false (binaries unusable, kernels compile from source) when only the driver does.
+bool checkDevice(const engine::EnginePlan& plan, const cl::Context& context);
+
+engine::DeviceFingerprint fingerprintOf(const cl::DeviceInfo& device);
+
+}  // namespace mlprt::runtime

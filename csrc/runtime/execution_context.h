@@ -1,0 +1,72 @@
+// An execution context: one engine's inference state (input shapes, tensor addresses, the
+// activation arena, kernel objects). Several contexts of one engine run independently, on any
+// threads; one context serves one thread at a time and refuses a second caller.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/kernels.h"
+#include "backend/opencl/memory.h"
+#include "backend/opencl/stream.h"
+#include "runtime/engine.h"
+#include "runtime/step_runner.h"
+
+namespace mlprt::runtime {
+
+class ExecutionContext {
+ public:
+  explicit ExecutionContext(std::shared_ptr<const Engine> engine);
+
+  const Engine& engine() const noexcept { return *engine_; }
+  const std::shared_ptr<const Engine>& sharedEngine() const noexcept { return engine_; }
+
+  // Sets the shape of an input for the next inference. Returns false (and logs an error naming
+  // the input, the shape and the profile's range) when the shape is outside the active profile.
+  bool setInputShape(const std::string& name, const Dims& shape);
+  // Inputs: the shape set (the built shape, with -1, before that). Outputs: resolved when every
+  // input shape is known, else the built shape.
+  Dims tensorShape(const std::string& name);
+  bool allInputShapesSpecified() const noexcept;
+  // Names of inputs whose shape has not been set yet.
+  std::vector<std::string> missingInputShapes() const;
+
+  void setTensorAddress(const std::string& name, std::uint64_t address);
+  std::uint64_t tensorAddress(const std::string& name) const;
+
+  // Selects the optimization profile; input shapes must be set again for dynamic inputs.
+  void setOptimizationProfile(int index);
+  int activeOptimizationProfile() const noexcept { return profile_; }
+
+  // Enqueues the whole inference on `stream` (execute_async_v3). Throws InvalidArgument naming
+  // what is missing (a shape, an address) or wrong (an address whose allocation is too small).
+  void enqueue(cl::Stream& stream);
+
+  std::size_t deviceMemorySize() const noexcept { return arena_ ? arena_->size() : 0; }
+  // The kernels this context has used (the builder stores their programs in the engine).
+  const cl::KernelCache& kernels() const noexcept { return kernels_; }
+
+ private:
+  class UseGuard;
+  void resolveShapes();
+  void requireResolvedShapes();
+  cl::DeviceTensor deviceTensor(engine::TensorId id) const;
+  std::size_t bytesOf(engine::TensorId id) const;
+  void resetShapesForProfile();
+
+  std::shared_ptr<const Engine> engine_;
+  cl::KernelCache kernels_;
+  std::shared_ptr<cl::DeviceBuffer> arena_;
+  int profile_ = 0;
+  std::vector<Dims> input_shapes_;          // per network input; empty Dims until set
+  std::vector<bool> input_shape_set_;
+  std::vector<std::uint64_t> addresses_;    // per tensor id; 0 = not set (I/O tensors only)
+  std::vector<Dims> shapes_;                // per tensor id, valid when shapes_valid_
+  bool shapes_valid_ = false;
+  std::atomic<bool> in_use_{false};
+};
+
+}  // namespace mlprt::runtime

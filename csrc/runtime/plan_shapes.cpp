@@ -1,0 +1,36 @@
+#include "runtime/plan_shapes.h"
+
+#include "core/error.h"
+#include "network/shape_inference.h"
+
+namespace mlprt::runtime {
+
+std::size_t tensorBytes(const Dims& shape, DataType type) {
+  return static_cast<std::size_t>(shape.volume()) * elementSize(type);
+}
+
+std::vector<Dims> inferPlanShapes(const engine::EnginePlan& plan, const std::vector<Dims>& input_shapes) {
+  std::vector<Dims> shapes(plan.tensors.size());
+  for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+    if (plan.tensors[i].role == engine::TensorRole::kConstant) shapes[i] = plan.tensors[i].shape;
+  }
+  for (std::size_t i = 0; i < plan.inputs.size() && i < input_shapes.size(); ++i) {
+    shapes[static_cast<std::size_t>(plan.inputs[i])] = input_shapes[i];
+  }
+  std::vector<network::TensorType> inputs;
+  for (const engine::PlanStep& step : plan.steps) {
+    inputs.clear();
+    for (engine::TensorId input : step.inputs) {
+      const auto index = static_cast<std::size_t>(input);
+      inputs.push_back({shapes[index], plan.tensors[index].type});
+    }
+    try {
+      shapes[static_cast<std::size_t>(step.output)] = network::inferOutputs(step.parameters, inputs).at(0).shape;
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("step '" + step.name + "' cannot run at these input shapes: " + e.what());
+    }
+  }
+  return shapes;
+}
+
+}  // namespace mlprt::runtime

@@ -1,0 +1,122 @@
+#include "runtime/step_runner.h"
+
+#include <numeric>
+#include <string>
+#include <variant>
+
+#include "core/error.h"
+
+namespace mlprt::runtime {
+namespace {
+
+bool isIdentityPermutation(const std::vector<int>& order) {
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (order[i] != static_cast<int>(i)) return false;
+  }
+  return true;
+}
+
+Dims permuted(const Dims& shape, const std::vector<int>& order) {
+  std::vector<std::int64_t> extents;
+  for (int axis : order) extents.push_back(shape[static_cast<std::size_t>(axis)]);
+  return Dims(extents);
+}
+
+// The same memory seen with another shape of equal volume (a reshape moves no data).
+cl::DeviceTensor reshaped(cl::DeviceTensor tensor, const Dims& shape) {
+  tensor.shape = shape;
+  return tensor;
+}
+
+// Shuffle = transpose, reshape, transpose. Only one of the transposes may be a real
+// permutation (the builder splits the rest), so one copy kernel does it all.
+void runShuffle(cl::KernelCache& kernels, cl::Stream& stream, const network::ShuffleLayer& shuffle,
+                const StepOperands& operands) {
+  const cl::DeviceTensor& in = operands.inputs.at(0);
+  const cl::DeviceTensor& out = operands.output;
+  const bool first = !shuffle.first_transpose.empty() && !isIdentityPermutation(shuffle.first_transpose);
+  const bool second =
+      !shuffle.second_transpose.empty() && !isIdentityPermutation(shuffle.second_transpose);
+  if (first && second) {
+    throw InvalidArgument("a Shuffle with two transposes reached the runtime unsplit");
+  }
+  if (first) {
+    // Output memory is laid out as the permuted input; the reshape only renames it.
+    const Dims transposed = permuted(in.shape, shuffle.first_transpose);
+    cl::copyTransposed(kernels, stream, in, shuffle.first_transpose, reshaped(out, transposed));
+  } else if (second) {
+    // Input memory seen with the shape before the second transpose: out's shape un-permuted.
+    std::vector<std::int64_t> before(out.shape.rank());
+    for (std::size_t i = 0; i < shuffle.second_transpose.size(); ++i) {
+      before[static_cast<std::size_t>(shuffle.second_transpose[i])] = out.shape[i];
+    }
+    cl::copyTransposed(kernels, stream, reshaped(in, Dims(before)), shuffle.second_transpose, out);
+  } else {
+    cl::copyTransposed(kernels, stream, reshaped(in, out.shape), {}, out);
+  }
+}
+
+}  // namespace
+
+bool shuffleNeedsTwoPasses(const network::ShuffleLayer& shuffle) {
+  return !shuffle.first_transpose.empty() && !isIdentityPermutation(shuffle.first_transpose) &&
+         !shuffle.second_transpose.empty() && !isIdentityPermutation(shuffle.second_transpose);
+}
+
+void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+             const StepOperands& operands) {
+  const auto& in = operands.inputs;
+  const cl::DeviceTensor& out = operands.output;
+  struct Visitor {
+    cl::KernelCache& kernels;
+    cl::Stream& stream;
+    const engine::PlanStep& step;
+    const StepOperands& operands;
+    const std::vector<cl::DeviceTensor>& in;
+    const cl::DeviceTensor& out;
+
+    void operator()(const network::ConstantLayer&) const {
+      throw InvalidArgument("a Constant layer cannot run as a step");
+    }
+    void operator()(const network::MatrixMultiplyLayer& l) const {
+      cl::GemmEpilogue epilogue;
+      if (operands.has_bias) epilogue.bias = &operands.bias;
+      epilogue.has_activation = step.epilogue.has_activation;
+      epilogue.activation = step.epilogue.activation.type;
+      epilogue.alpha = step.epilogue.activation.alpha;
+      epilogue.beta = step.epilogue.activation.beta;
+      cl::matrixMultiply(kernels, stream, cl::GemmTactic{step.tactic}, in.at(0), l.op0, in.at(1),
+                         l.op1, epilogue, out);
+    }
+    void operator()(const network::ElementWiseLayer& l) const {
+      cl::elementWise(kernels, stream, l.op, in.at(0), in.at(1), out);
+    }
+    void operator()(const network::ActivationLayer& l) const {
+      cl::activation(kernels, stream, l.type, l.alpha, l.beta, in.at(0), out);
+    }
+    void operator()(const network::UnaryLayer& l) const { cl::unary(kernels, stream, l.op, in.at(0), out); }
+    void operator()(const network::ShuffleLayer& l) const { runShuffle(kernels, stream, l, operands); }
+    void operator()(const network::SoftmaxLayer& l) const {
+      cl::softmax(kernels, stream, l.axis, l.log, in.at(0), out);
+    }
+    void operator()(const network::ReduceLayer& l) const {
+      cl::reduce(kernels, stream, l.op, l.axes, in.at(0), out);
+    }
+    void operator()(const network::NormalizationLayer& l) const {
+      cl::normalization(kernels, stream, l.axes, l.epsilon, in.at(0), in.at(1), in.at(2), out);
+    }
+    void operator()(const network::ConcatenationLayer& l) const {
+      cl::concatenate(kernels, stream, in, l.axis, out);
+    }
+    void operator()(const network::IdentityLayer&) const {
+      cl::copyTransposed(kernels, stream, reshaped(in.at(0), out.shape), {}, out);
+    }
+  };
+  try {
+    std::visit(Visitor{kernels, stream, step, operands, in, out}, step.parameters);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("step '" + step.name + "': " + e.what());
+  }
+}
+
+}  // namespace mlprt::runtime

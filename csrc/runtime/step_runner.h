@@ -1,0 +1,29 @@
+// Runs one engine step: maps a PlanStep's layer parameters onto the OpenCL kernel launchers.
+// Used by the execution context for inference and by the builder to fold constants and time
+// tactics, so the kernels that are timed are exactly the kernels that run.
+#pragma once
+
+#include <vector>
+
+#include "backend/opencl/kernels.h"
+#include "engine/plan.h"
+
+namespace mlprt::runtime {
+
+// Operands of one step, resolved to device memory at concrete shapes: inputs in step order, the
+// epilogue's bias (when the step has one) and the output.
+struct StepOperands {
+  std::vector<cl::DeviceTensor> inputs;
+  cl::DeviceTensor bias;
+  bool has_bias = false;
+  cl::DeviceTensor output;
+};
+
+void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+             const StepOperands& operands);
+
+// True when a Shuffle step both transposes before and after a reshape; such steps need a
+// temporary and are split in two by the builder.
+bool shuffleNeedsTwoPasses(const network::ShuffleLayer& shuffle);
+
+}  // namespace mlprt::runtime
