@@ -1,1 +1,1088 @@
+// The OpenCL compute kernels (backend/opencl/kernels.h) against double-precision CPU references,
+// in FLOAT and HALF storage, plus the host half conversions (core/half.h).
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/kernels.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "test_util.h"
+
+namespace mlprt::test {
+namespace {
+
+using cl::DeviceTensor;
+
+// ---- Half conversions ------------------------------------------------------------------------
+
+std::uint32_t floatBits(float value) {
+  std::uint32_t bits = 0;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
+float floatFromBits(std::uint32_t bits) {
+  float value = 0.0f;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+TEST(HalfConversion, EveryHalfRoundTripsExactly) {
+  for (std::uint32_t bits = 0; bits < 65536; ++bits) {
+    const auto half = static_cast<std::uint16_t>(bits);
+    const float value = halfToFloat(half);
+    const bool nan = (half & 0x7c00u) == 0x7c00u && (half & 0x3ffu) != 0;
+    if (nan) {
+      ASSERT_TRUE(std::isnan(value)) << bits;
+      ASSERT_TRUE(std::isnan(halfToFloat(floatToHalf(value)))) << bits;
+      continue;
+    }
+    ASSERT_EQ(floatToHalf(value), half) << "half bits " << bits;
+  }
+}
+
+TEST(HalfConversion, KnownValues) {
+  EXPECT_EQ(floatToHalf(1.0f), 0x3c00u);
+  EXPECT_EQ(floatToHalf(-2.0f), 0xc000u);
+  EXPECT_EQ(floatToHalf(65504.0f), 0x7bffu);
+  EXPECT_EQ(floatToHalf(0.0f), 0x0000u);
+  EXPECT_EQ(floatToHalf(-0.0f), 0x8000u);
+  EXPECT_EQ(floatToHalf(INFINITY), 0x7c00u);
+  EXPECT_EQ(floatToHalf(-INFINITY), 0xfc00u);
+  EXPECT_EQ(floatToHalf(std::ldexp(1.0f, -24)), 0x0001u);  // smallest subnormal
+  EXPECT_EQ(floatToHalf(std::ldexp(1.0f, -14)), 0x0400u);  // smallest normal
+  EXPECT_FLOAT_EQ(halfToFloat(0x0001u), std::ldexp(1.0f, -24));
+  EXPECT_FLOAT_EQ(halfToFloat(0x3555u), 0.333251953125f);
+  EXPECT_TRUE(std::isnan(halfToFloat(floatToHalf(NAN))));
+}
+
+TEST(HalfConversion, RoundsToNearestTiesToEven) {
+  // Between 1 and 1 + 2^-10 (the next half), 1 + 2^-11 is the tie: goes to the even 1.
+  EXPECT_EQ(floatToHalf(1.0f + std::ldexp(1.0f, -11)), 0x3c00u);
+  // Between 1 + 2^-10 (odd mantissa) and 1 + 2^-9, the tie goes up to the even one.
+  EXPECT_EQ(floatToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02u);
+  // Just above a tie rounds up, just below rounds down.
+  EXPECT_EQ(floatToHalf(std::nextafter(1.0f + std::ldexp(1.0f, -11), 2.0f)), 0x3c01u);
+  EXPECT_EQ(floatToHalf(std::nextafter(1.0f + 3 * std::ldexp(1.0f, -11), 0.0f)), 0x3c01u);
+  // Subnormal ties: 2^-25 (half of the smallest subnormal) rounds to zero, 3 * 2^-25 to 2 * 2^-24.
+  EXPECT_EQ(floatToHalf(std::ldexp(1.0f, -25)), 0x0000u);
+  EXPECT_EQ(floatToHalf(std::ldexp(3.0f, -25)), 0x0002u);
+  EXPECT_EQ(floatToHalf(std::nextafter(std::ldexp(1.0f, -25), 1.0f)), 0x0001u);
+  // Rounding up out of the subnormals lands on the smallest normal.
+  EXPECT_EQ(floatToHalf(std::ldexp(1.0f, -14) - std::ldexp(1.0f, -26)), 0x0400u);
+  // Overflow: 65520 is the tie between 65504 and 65536 (infinity) and goes to infinity.
+  EXPECT_EQ(floatToHalf(65519.0f), 0x7bffu);
+  EXPECT_EQ(floatToHalf(65520.0f), 0x7c00u);
+  EXPECT_EQ(floatToHalf(1e10f), 0x7c00u);
+  EXPECT_EQ(floatToHalf(-1e10f), 0xfc00u);
+  // Float subnormals are far below half's range.
+  EXPECT_EQ(floatToHalf(floatFromBits(0x00000001u)), 0x0000u);
+  EXPECT_EQ(floatToHalf(-floatFromBits(0x00000001u)), 0x8000u);
+}
+
+TEST(HalfConversion, MatchesNearestHalfForRandomFloats) {
+  // Reference: the nearest of the two neighbouring halves, found through halfToFloat.
+  std::mt19937 engine(7);
+  std::uniform_int_distribution<std::uint32_t> bits(0, 0xffffffffu);
+  for (int i = 0; i < 20000; ++i) {
+    const float value = floatFromBits(bits(engine));
+    if (std::isnan(value) || std::fabs(value) > 65504.0f) continue;
+    const std::uint16_t half = floatToHalf(value);
+    const double error = std::fabs(static_cast<double>(halfToFloat(half)) - value);
+    const std::uint16_t up = static_cast<std::uint16_t>(half + 1);
+    const std::uint16_t down = static_cast<std::uint16_t>(half - 1);
+    for (std::uint16_t neighbour : {up, down}) {
+      const float other = halfToFloat(neighbour);
+      if (std::isnan(other) || std::isinf(other) || (neighbour & 0x7fffu) == 0x7fffu) continue;
+      ASSERT_LE(error, std::fabs(static_cast<double>(other) - value)) << value;
+    }
+    (void)floatBits(value);
+  }
+}
+
+// ---- Device tensors ------------------------------------------------------------------------
+
+cl::Stream& stream() {
+  static std::shared_ptr<cl::Stream> instance = cl::Stream::create(context());
+  return *instance;
+}
+
+cl::KernelCache& cache() {
+  static cl::KernelCache instance(context());
+  return instance;
+}
+
+// Elements of padding before and after every tensor, so that offsets are exercised and writes
+// outside the tensor show up.
+constexpr std::size_t kPadding = 3;
+
+// Any tensor's values as doubles (exact for every value the tests use).
+std::vector<unsigned char> encode(const std::vector<double>& values, DataType type) {
+  const std::size_t size = elementSize(type);
+  std::vector<unsigned char> bytes(values.size() * size);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    unsigned char* at = bytes.data() + i * size;
+    const double v = values[i];
+    switch (type) {
+      case DataType::kFLOAT: { const float x = static_cast<float>(v); std::memcpy(at, &x, size); break; }
+      case DataType::kHALF: { const std::uint16_t x = floatToHalf(static_cast<float>(v)); std::memcpy(at, &x, size); break; }
+      case DataType::kINT32: { const auto x = static_cast<std::int32_t>(v); std::memcpy(at, &x, size); break; }
+      case DataType::kINT64: { const auto x = static_cast<std::int64_t>(v); std::memcpy(at, &x, size); break; }
+      case DataType::kINT8: { const auto x = static_cast<std::int8_t>(v); std::memcpy(at, &x, size); break; }
+      case DataType::kUINT8: { const auto x = static_cast<std::uint8_t>(v); std::memcpy(at, &x, size); break; }
+      case DataType::kBOOL: { const std::uint8_t x = v != 0 ? 1 : 0; std::memcpy(at, &x, size); break; }
+    }
+  }
+  return bytes;
+}
+
+std::vector<double> decode(const std::vector<unsigned char>& bytes, DataType type) {
+  const std::size_t size = elementSize(type);
+  std::vector<double> values(bytes.size() / size);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const unsigned char* at = bytes.data() + i * size;
+    switch (type) {
+      case DataType::kFLOAT: { float x; std::memcpy(&x, at, size); values[i] = x; break; }
+      case DataType::kHALF: { std::uint16_t x; std::memcpy(&x, at, size); values[i] = halfToFloat(x); break; }
+      case DataType::kINT32: { std::int32_t x; std::memcpy(&x, at, size); values[i] = x; break; }
+      case DataType::kINT64: { std::int64_t x; std::memcpy(&x, at, size); values[i] = static_cast<double>(x); break; }
+      case DataType::kINT8: { std::int8_t x; std::memcpy(&x, at, size); values[i] = x; break; }
+      case DataType::kUINT8:
+      case DataType::kBOOL: { std::uint8_t x; std::memcpy(&x, at, size); values[i] = x; break; }
+    }
+  }
+  return values;
+}
+
+// What storing `values` as `type` keeps of them (the inputs the device actually sees).
+std::vector<double> stored(const std::vector<double>& values, DataType type) {
+  return decode(encode(values, type), type);
+}
+
+std::vector<double> randomValues(std::size_t count, std::uint32_t seed, double scale = 1.0) {
+  const std::vector<float> floats = randomFloats(count, seed);
+  std::vector<double> values(floats.size());
+  std::transform(floats.begin(), floats.end(), values.begin(),
+                 [scale](float x) { return scale * x; });
+  return values;
+}
+
+// A tensor in its own buffer, surrounded by random padding bytes.
+DeviceTensor makeTensor(const Dims& shape, DataType type, const std::vector<double>& values) {
+  const std::size_t size = elementSize(type);
+  const std::size_t count = static_cast<std::size_t>(shape.volume());
+  auto buffer = allocate((count + 2 * kPadding) * size);
+  std::vector<unsigned char> bytes = randomBytes(buffer->size(), static_cast<std::uint32_t>(count));
+  const std::vector<unsigned char> data = encode(values, type);
+  std::copy(data.begin(), data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(kPadding * size));
+  upload(stream(), at(buffer), bytes);
+  return DeviceTensor{at(buffer, kPadding * size), shape, type};
+}
+
+// An output tensor, filled with random bytes.
+DeviceTensor makeOutput(const Dims& shape, DataType type) {
+  return makeTensor(shape, type, std::vector<double>(static_cast<std::size_t>(shape.volume()), 77.0));
+}
+
+std::vector<double> read(const DeviceTensor& tensor) {
+  const std::size_t count = static_cast<std::size_t>(tensor.shape.volume());
+  const std::size_t size = elementSize(tensor.type);
+  return decode(download<unsigned char>(stream(), tensor.range, count * size), tensor.type);
+}
+
+// Relative tolerance of a storage type, with an absolute floor scaled by `magnitude` (the sum of
+// absolute terms that made the value, 1 for element-wise results).
+double tolerance(DataType type, double expected, double magnitude = 1.0) {
+  const double relative = type == DataType::kHALF ? 1e-2 : 1e-5;
+  return relative * std::fabs(expected) + relative * 0.1 * magnitude;
+}
+
+void expectClose(const std::vector<double>& actual, const std::vector<double>& expected,
+                 DataType type, const std::string& what,
+                 const std::vector<double>& magnitudes = {}) {
+  ASSERT_EQ(actual.size(), expected.size()) << what;
+  int failures = 0;
+  for (std::size_t i = 0; i < actual.size() && failures < 5; ++i) {
+    const double magnitude = magnitudes.empty() ? 1.0 : magnitudes[i];
+    const double bound = tolerance(type, expected[i], magnitude);
+    const bool same_special = (std::isnan(actual[i]) && std::isnan(expected[i])) ||
+                              (std::isinf(actual[i]) && actual[i] == expected[i]);
+    if (!same_special && !(std::fabs(actual[i] - expected[i]) <= bound)) {
+      ADD_FAILURE() << what << ": element " << i << " is " << actual[i] << ", expected "
+                    << expected[i] << " (tolerance " << bound << ")";
+      ++failures;
+    }
+  }
+}
+
+// The output tensor's padding must be untouched (only the tensor itself is written).
+void expectPaddingIntact(const DeviceTensor& tensor) {
+  const std::size_t size = elementSize(tensor.type);
+  const auto bytes = download<unsigned char>(stream(), at(tensor.range.buffer), tensor.range.buffer->size());
+  const auto original = randomBytes(bytes.size(), static_cast<std::uint32_t>(tensor.shape.volume()));
+  const std::size_t end = kPadding * size + static_cast<std::size_t>(tensor.shape.volume()) * size;
+  for (std::size_t i = 0; i < kPadding * size; ++i) ASSERT_EQ(bytes[i], original[i]) << "before, byte " << i;
+  for (std::size_t i = end; i < bytes.size(); ++i) ASSERT_EQ(bytes[i], original[i]) << "after, byte " << i;
+}
+
+std::string shapeName(const Dims& shape, DataType type) {
+  return shape.toString() + " " + dataTypeName(type);
+}
+
+// Row-major strides and index helpers for the references.
+std::vector<std::int64_t> stridesOf(const Dims& shape) {
+  std::vector<std::int64_t> strides(shape.rank(), 1);
+  for (std::size_t axis = shape.rank(); axis-- > 1;) strides[axis - 1] = strides[axis] * shape[axis];
+  return strides;
+}
+
+std::vector<std::int64_t> unravel(std::int64_t index, const Dims& shape) {
+  std::vector<std::int64_t> coordinates(shape.rank());
+  for (std::size_t axis = shape.rank(); axis-- > 0;) {
+    coordinates[axis] = index % shape[axis];
+    index /= shape[axis];
+  }
+  return coordinates;
+}
+
+// The element of `shape` that out coordinates broadcast to (NumPy rules).
+std::int64_t broadcastIndex(const std::vector<std::int64_t>& out_coordinates, const Dims& shape) {
+  const std::size_t lead = out_coordinates.size() - shape.rank();
+  const auto strides = stridesOf(shape);
+  std::int64_t index = 0;
+  for (std::size_t axis = 0; axis < shape.rank(); ++axis) {
+    if (shape[axis] != 1) index += out_coordinates[lead + axis] * strides[axis];
+  }
+  return index;
+}
+
+const std::vector<DataType> kFloatingTypes = {DataType::kFLOAT, DataType::kHALF};
+
+// ---- Element-wise --------------------------------------------------------------------------
+
+double referenceBinary(ElementWiseOperation op, double x, double y) {
+  switch (op) {
+    case ElementWiseOperation::kSUM: return x + y;
+    case ElementWiseOperation::kPROD: return x * y;
+    case ElementWiseOperation::kMAX: return std::max(x, y);
+    case ElementWiseOperation::kMIN: return std::min(x, y);
+    case ElementWiseOperation::kSUB: return x - y;
+    case ElementWiseOperation::kDIV: return x / y;
+    case ElementWiseOperation::kPOW: return std::pow(x, y);
+  }
+  return 0.0;
+}
+
+struct BroadcastCase {
+  Dims a, b, out;
+};
+
+const std::vector<BroadcastCase> kBroadcastCases = {
+    {{37}, {37}, {37}},
+    {{4, 5}, {5}, {4, 5}},
+    {{3, 1, 7}, {1, 13, 1}, {3, 13, 7}},
+    {{1}, {2, 3, 4}, {2, 3, 4}},
+    {{2, 1, 3, 1, 5}, {2, 7, 1, 1, 5}, {2, 7, 3, 1, 5}},
+    {{1, 1}, {1, 1}, {1, 1}},
+};
+
+void checkElementWise(ElementWiseOperation op, const BroadcastCase& shapes, DataType a_type,
+                      DataType b_type, DataType out_type, std::uint32_t seed) {
+  std::vector<double> a_values = randomValues(static_cast<std::size_t>(shapes.a.volume()), seed);
+  if (op == ElementWiseOperation::kPOW) {
+    for (double& x : a_values) x = std::fabs(x) + 0.5;  // real powers need a positive base
+  }
+  const std::vector<double> b_values = randomValues(static_cast<std::size_t>(shapes.b.volume()), seed + 1);
+  const DeviceTensor a = makeTensor(shapes.a, a_type, a_values);
+  const DeviceTensor b = makeTensor(shapes.b, b_type, b_values);
+  const DeviceTensor out = makeOutput(shapes.out, out_type);
+  cl::elementWise(cache(), stream(), op, a, b, out);
+
+  const auto a_stored = stored(a_values, a_type);
+  const auto b_stored = stored(b_values, b_type);
+  std::vector<double> expected(static_cast<std::size_t>(shapes.out.volume()));
+  std::vector<double> magnitudes(expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto coordinates = unravel(static_cast<std::int64_t>(i), shapes.out);
+    const double x = a_stored[broadcastIndex(coordinates, shapes.a)];
+    const double y = b_stored[broadcastIndex(coordinates, shapes.b)];
+    expected[i] = referenceBinary(op, x, y);
+    // DIV of values >= 1/64 in magnitude: its absolute error is relative to the quotient.
+    magnitudes[i] = std::fabs(x) + std::fabs(y);
+  }
+  expectClose(read(out), expected, out_type,
+              "elementWise op " + std::to_string(static_cast<int>(op)) + " a " +
+                  shapeName(shapes.a, a_type) + " b " + shapeName(shapes.b, b_type),
+              magnitudes);
+  expectPaddingIntact(out);
+}
+
+const std::vector<ElementWiseOperation> kElementWiseOps = {
+    ElementWiseOperation::kSUM, ElementWiseOperation::kPROD, ElementWiseOperation::kMAX,
+    ElementWiseOperation::kMIN, ElementWiseOperation::kSUB,  ElementWiseOperation::kDIV,
+    ElementWiseOperation::kPOW};
+
+TEST(KernelsElementWise, EveryOperationWithBroadcastingInFloatAndHalf) {
+  std::uint32_t seed = 100;
+  for (ElementWiseOperation op : kElementWiseOps) {
+    for (const BroadcastCase& shapes : kBroadcastCases) {
+      for (DataType type : kFloatingTypes) checkElementWise(op, shapes, type, type, type, seed++);
+    }
+  }
+}
+
+TEST(KernelsElementWise, MixedStorageTypes) {
+  checkElementWise(ElementWiseOperation::kSUM, kBroadcastCases[2], DataType::kHALF, DataType::kFLOAT,
+                   DataType::kHALF, 1);
+  checkElementWise(ElementWiseOperation::kPROD, kBroadcastCases[1], DataType::kFLOAT, DataType::kHALF,
+                   DataType::kFLOAT, 2);
+}
+
+TEST(KernelsElementWise, RefusesBadOperands) {
+  const DeviceTensor a = makeTensor({4, 5}, DataType::kFLOAT, randomValues(20, 1));
+  const DeviceTensor b = makeTensor({3, 5}, DataType::kFLOAT, randomValues(15, 2));
+  const DeviceTensor out = makeOutput({4, 5}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::elementWise(cache(), stream(), ElementWiseOperation::kSUM, a, b, out); },
+      "elementWise: operand b shape (3, 5) does not broadcast to output (4, 5)"));
+  DeviceTensor ints = a;
+  ints.type = DataType::kINT32;
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::elementWise(cache(), stream(), ElementWiseOperation::kSUM, ints, a, out); },
+      "elementWise: operand a has type INT32"));
+  DeviceTensor outside = out;
+  outside.range.offset += 8 * sizeof(float);  // 20 floats from element 11 of a 26-element buffer
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::elementWise(cache(), stream(), ElementWiseOperation::kSUM, a, a, outside); },
+      "elementWise: output"));
+  DeviceTensor misaligned = a;
+  misaligned.range.offset += 1;
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::elementWise(cache(), stream(), ElementWiseOperation::kSUM, misaligned, a, out); },
+      "elementWise: operand a: byte offset"));
+}
+
+TEST(KernelsElementWise, ZeroVolumeLaunchesNothing) {
+  const DeviceTensor a = makeTensor({0, 5}, DataType::kFLOAT, {});
+  const DeviceTensor out = makeTensor({0, 5}, DataType::kFLOAT, {});
+  cl::elementWise(cache(), stream(), ElementWiseOperation::kSUM, a, a, out);
+  stream().synchronize();
+  expectPaddingIntact(out);
+}
+
+// ---- Activation and unary ------------------------------------------------------------------
+
+struct ActivationCase {
+  ActivationType type;
+  float alpha, beta;
+};
+
+double referenceActivation(const ActivationCase& c, double x) {
+  const double alpha = c.alpha, beta = c.beta;
+  switch (c.type) {
+    case ActivationType::kRELU: return std::max(x, 0.0);
+    case ActivationType::kSIGMOID: return 1.0 / (1.0 + std::exp(-x));
+    case ActivationType::kTANH: return std::tanh(x);
+    case ActivationType::kLEAKY_RELU: return x >= 0 ? x : alpha * x;
+    case ActivationType::kELU: return x >= 0 ? x : alpha * (std::exp(x) - 1.0);
+    case ActivationType::kSELU: return beta * (x > 0 ? x : alpha * (std::exp(x) - 1.0));
+    case ActivationType::kSOFTPLUS: return alpha * std::log1p(std::exp(beta * x));
+    case ActivationType::kCLIP: return std::min(std::max(x, alpha), beta);
+    case ActivationType::kHARD_SIGMOID: return std::max(0.0, std::min(1.0, alpha * x + beta));
+    case ActivationType::kGELU_ERF: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+    case ActivationType::kGELU_TANH:
+      return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+    case ActivationType::kHARD_SWISH: return x * std::max(0.0, std::min(1.0, alpha * x + beta));
+  }
+  return 0.0;
+}
+
+const std::vector<ActivationCase> kActivations = {
+    {ActivationType::kRELU, 0, 0},          {ActivationType::kSIGMOID, 0, 0},
+    {ActivationType::kTANH, 0, 0},          {ActivationType::kLEAKY_RELU, 0.1f, 0},
+    {ActivationType::kELU, 1.3f, 0},        {ActivationType::kSELU, 1.6732632f, 1.0507010f},
+    {ActivationType::kSOFTPLUS, 1.5f, 2.0f}, {ActivationType::kCLIP, -0.5f, 0.25f},
+    {ActivationType::kHARD_SIGMOID, 0.2f, 0.5f}, {ActivationType::kGELU_ERF, 0, 0},
+    {ActivationType::kGELU_TANH, 0, 0},     {ActivationType::kHARD_SWISH, 1.0f / 6, 0.5f},
+};
+
+TEST(KernelsActivation, EveryActivationInFloatAndHalf) {
+  const std::vector<Dims> shapes = {{1}, {7, 13}, {2, 3, 37}};
+  std::uint32_t seed = 200;
+  for (const ActivationCase& c : kActivations) {
+    for (const Dims& shape : shapes) {
+      for (DataType type : kFloatingTypes) {
+        // Scale 4 reaches the saturating parts of sigmoid, tanh, clip and hard sigmoid.
+        const auto values = randomValues(static_cast<std::size_t>(shape.volume()), seed++, 4.0);
+        const DeviceTensor in = makeTensor(shape, type, values);
+        const DeviceTensor out = makeOutput(shape, type);
+        cl::activation(cache(), stream(), c.type, c.alpha, c.beta, in, out);
+        std::vector<double> expected;
+        for (double x : stored(values, type)) expected.push_back(referenceActivation(c, x));
+        expectClose(read(out), expected, type,
+                    "activation " + std::to_string(static_cast<int>(c.type)) + " " + shapeName(shape, type));
+        expectPaddingIntact(out);
+      }
+    }
+  }
+}
+
+TEST(KernelsActivation, SoftplusIsStableForLargeInputs) {
+  const std::vector<double> values = {-200.0, -30.0, 30.0, 200.0};
+  const DeviceTensor in = makeTensor({4}, DataType::kFLOAT, values);
+  const DeviceTensor out = makeOutput({4}, DataType::kFLOAT);
+  cl::activation(cache(), stream(), ActivationType::kSOFTPLUS, 1.0f, 1.0f, in, out);
+  const auto result = read(out);
+  EXPECT_NEAR(result[0], 0.0, 1e-30);
+  EXPECT_NEAR(result[1], std::exp(-30.0), 1e-18);
+  EXPECT_NEAR(result[2], 30.0, 1e-5);
+  EXPECT_NEAR(result[3], 200.0, 1e-4);
+}
+
+TEST(KernelsActivation, MixedStorageAndErrors) {
+  const auto values = randomValues(13, 5);
+  const DeviceTensor in = makeTensor({13}, DataType::kHALF, values);
+  const DeviceTensor out = makeOutput({13}, DataType::kFLOAT);
+  cl::activation(cache(), stream(), ActivationType::kTANH, 0, 0, in, out);
+  std::vector<double> expected;
+  for (double x : stored(values, DataType::kHALF)) expected.push_back(std::tanh(x));
+  expectClose(read(out), expected, DataType::kFLOAT, "tanh HALF -> FLOAT");
+
+  const DeviceTensor wrong = makeOutput({12}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::activation(cache(), stream(), ActivationType::kRELU, 0, 0, in, wrong); },
+      "activation: output shape (12) differs from input shape (13)"));
+}
+
+double referenceUnary(UnaryOperation op, double x) {
+  switch (op) {
+    case UnaryOperation::kEXP: return std::exp(x);
+    case UnaryOperation::kLOG: return std::log(x);
+    case UnaryOperation::kSQRT: return std::sqrt(x);
+    case UnaryOperation::kRECIP: return 1.0 / x;
+    case UnaryOperation::kABS: return std::fabs(x);
+    case UnaryOperation::kNEG: return -x;
+    case UnaryOperation::kERF: return std::erf(x);
+  }
+  return 0.0;
+}
+
+TEST(KernelsUnary, EveryOperationInFloatAndHalf) {
+  const std::vector<UnaryOperation> ops = {UnaryOperation::kEXP,  UnaryOperation::kLOG,
+                                           UnaryOperation::kSQRT, UnaryOperation::kRECIP,
+                                           UnaryOperation::kABS,  UnaryOperation::kNEG,
+                                           UnaryOperation::kERF};
+  std::uint32_t seed = 300;
+  for (UnaryOperation op : ops) {
+    for (const Dims& shape : {Dims{1}, Dims{5, 37}}) {
+      for (DataType type : kFloatingTypes) {
+        auto values = randomValues(static_cast<std::size_t>(shape.volume()), seed++, 2.0);
+        if (op == UnaryOperation::kLOG || op == UnaryOperation::kSQRT) {
+          for (double& x : values) x = std::fabs(x);
+        }
+        const DeviceTensor in = makeTensor(shape, type, values);
+        const DeviceTensor out = makeOutput(shape, type);
+        cl::unary(cache(), stream(), op, in, out);
+        std::vector<double> expected;
+        for (double x : stored(values, type)) expected.push_back(referenceUnary(op, x));
+        expectClose(read(out), expected, type,
+                    "unary " + std::to_string(static_cast<int>(op)) + " " + shapeName(shape, type));
+        expectPaddingIntact(out);
+      }
+    }
+  }
+}
+
+// ---- Copies, transposes, casts, concatenation ------------------------------------------------
+
+// in transposed by `permutation` (out axis i is in axis permutation[i]).
+std::vector<double> referenceTranspose(const std::vector<double>& in, const Dims& in_shape,
+                                       const std::vector<int>& permutation, Dims& out_shape) {
+  std::vector<std::int64_t> out_extents;
+  for (int axis : permutation) out_extents.push_back(in_shape[axis]);
+  out_shape = Dims(out_extents);
+  const auto in_strides = stridesOf(in_shape);
+  std::vector<double> out(in.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto coordinates = unravel(static_cast<std::int64_t>(i), out_shape);
+    std::int64_t source = 0;
+    for (std::size_t axis = 0; axis < permutation.size(); ++axis) {
+      source += coordinates[axis] * in_strides[permutation[axis]];
+    }
+    out[i] = in[source];
+  }
+  return out;
+}
+
+TEST(KernelsCopy, TransposesRank3And4InFloatHalfAndInt) {
+  struct Case {
+    Dims shape;
+    std::vector<int> permutation;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 5}, {0, 2, 1}}, {{7, 1, 13}, {2, 0, 1}}, {{4, 5, 6}, {2, 1, 0}},
+      {{2, 3, 5, 7}, {0, 2, 1, 3}}, {{2, 3, 5, 7}, {3, 2, 1, 0}}, {{3, 4, 1, 5}, {1, 3, 0, 2}},
+      {{37, 13}, {1, 0}}, {{2, 3, 4}, {0, 1, 2}},
+  };
+  std::uint32_t seed = 400;
+  for (const Case& c : cases) {
+    for (DataType type : {DataType::kFLOAT, DataType::kHALF, DataType::kINT32}) {
+      auto values = randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 100.0);
+      values = stored(values, type);
+      const DeviceTensor in = makeTensor(c.shape, type, values);
+      Dims out_shape;
+      const auto expected = referenceTranspose(values, c.shape, c.permutation, out_shape);
+      const DeviceTensor out = makeOutput(out_shape, type);
+      cl::copyTransposed(cache(), stream(), in, c.permutation, out);
+      EXPECT_EQ(read(out), expected) << shapeName(c.shape, type);
+      expectPaddingIntact(out);
+    }
+  }
+}
+
+// What a C cast from `from` storage to `to` gives for a value stored as `from`.
+double referenceCast(double value, DataType to) {
+  switch (to) {
+    case DataType::kFLOAT: return static_cast<float>(value);
+    case DataType::kHALF: return halfToFloat(floatToHalf(static_cast<float>(value)));
+    case DataType::kINT32: return static_cast<std::int32_t>(value);
+    case DataType::kINT64: return static_cast<double>(static_cast<std::int64_t>(value));
+    case DataType::kINT8: return static_cast<std::int8_t>(static_cast<std::int64_t>(value));
+    case DataType::kUINT8: return static_cast<std::uint8_t>(static_cast<std::int64_t>(value));
+    case DataType::kBOOL: return value != 0 ? 1.0 : 0.0;
+  }
+  return 0.0;
+}
+
+TEST(KernelsCopy, CastsBetweenTypesAsC) {
+  const std::vector<DataType> types = {DataType::kFLOAT, DataType::kHALF, DataType::kINT32,
+                                       DataType::kINT64, DataType::kINT8, DataType::kUINT8,
+                                       DataType::kBOOL};
+  // Every type to and from FLOAT and HALF, plus integer pairs that narrow, widen and wrap.
+  std::vector<std::pair<DataType, DataType>> pairs;
+  for (DataType type : types) {
+    pairs.push_back({DataType::kFLOAT, type});
+    if (type != DataType::kFLOAT) pairs.push_back({type, DataType::kFLOAT});
+  }
+  pairs.push_back({DataType::kHALF, DataType::kINT32});
+  pairs.push_back({DataType::kINT32, DataType::kHALF});
+  pairs.push_back({DataType::kINT64, DataType::kINT32});
+  pairs.push_back({DataType::kUINT8, DataType::kINT8});
+  pairs.push_back({DataType::kINT32, DataType::kBOOL});
+  pairs.push_back({DataType::kBOOL, DataType::kINT64});
+
+  std::uint32_t seed = 500;
+  const Dims shape{3, 37};
+  for (const auto& [from, to] : pairs) {
+    // Values in (0, 200) with fractions (0.25 -> integer 0 but bool true), kept in range of
+    // every destination so that C defines the cast; signed sources get negatives too.
+    std::vector<double> values = randomValues(static_cast<std::size_t>(shape.volume()), seed++, 200.0);
+    const bool unsigned_target = to == DataType::kUINT8;
+    for (double& v : values) {
+      v = std::fabs(v);
+      if (to == DataType::kINT8 || from == DataType::kINT8) v = std::fmod(v, 127.0);
+      if (!unsigned_target && from != DataType::kUINT8 && from != DataType::kBOOL && v > 150) v = -v + 140;
+    }
+    values[0] = 0.25;
+    values = stored(values, from);
+    const DeviceTensor in = makeTensor(shape, from, values);
+    const DeviceTensor out = makeOutput(shape, to);
+    cl::copyTransposed(cache(), stream(), in, {}, out);
+    std::vector<double> expected;
+    for (double v : values) expected.push_back(referenceCast(v, to));
+    EXPECT_EQ(read(out), expected) << dataTypeName(from) << " -> " << dataTypeName(to);
+    expectPaddingIntact(out);
+  }
+  // Non-zero bools that are not 1 read as true.
+  const DeviceTensor bytes = makeTensor({3}, DataType::kUINT8, {2, 255, 1});
+  DeviceTensor as_bool = bytes;
+  as_bool.type = DataType::kBOOL;
+  const DeviceTensor out = makeOutput({3}, DataType::kINT32);
+  cl::copyTransposed(cache(), stream(), as_bool, {}, out);
+  EXPECT_EQ(read(out), (std::vector<double>{1, 1, 1}));
+}
+
+TEST(KernelsCopy, ReshapeAndErrors) {
+  const auto values = randomValues(30, 9);
+  const DeviceTensor in = makeTensor({5, 6}, DataType::kFLOAT, values);
+  const DeviceTensor out = makeOutput({2, 15}, DataType::kFLOAT);
+  cl::copyTransposed(cache(), stream(), in, {}, out);
+  EXPECT_EQ(read(out), stored(values, DataType::kFLOAT));
+
+  const DeviceTensor small = makeOutput({29}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::copyTransposed(cache(), stream(), in, {}, small); }, "differ in volume"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::copyTransposed(cache(), stream(), in, {0, 0}, out); }, "not a permutation"));
+  const DeviceTensor wrong = makeOutput({5, 6}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::copyTransposed(cache(), stream(), in, {1, 0}, wrong); },
+      "copyTransposed: output shape (5, 6) is not the permuted input shape (6, 5)"));
+}
+
+TEST(KernelsConcatenate, SeveralAxesAndTypes) {
+  struct Case {
+    std::vector<Dims> inputs;
+    int axis;
+    Dims out;
+  };
+  const std::vector<Case> cases = {
+      {{{2, 3}, {5, 3}}, 0, {7, 3}},
+      {{{2, 3, 4}, {2, 1, 4}, {2, 7, 4}}, 1, {2, 11, 4}},
+      {{{3, 5}, {3, 13}, {3, 1}}, -1, {3, 19}},
+      {{{1, 2, 2, 3}, {1, 2, 2, 0}, {1, 2, 2, 2}}, 3, {1, 2, 2, 5}},
+  };
+  std::uint32_t seed = 600;
+  for (const Case& c : cases) {
+    for (DataType type : {DataType::kFLOAT, DataType::kHALF, DataType::kINT32}) {
+      std::vector<DeviceTensor> inputs;
+      std::vector<std::vector<double>> values;
+      for (const Dims& shape : c.inputs) {
+        values.push_back(stored(randomValues(static_cast<std::size_t>(shape.volume()), seed++, 100.0), type));
+        inputs.push_back(makeTensor(shape, type, values.back()));
+      }
+      const DeviceTensor out = makeOutput(c.out, type);
+      cl::concatenate(cache(), stream(), inputs, c.axis, out);
+
+      const int axis = c.axis < 0 ? c.axis + static_cast<int>(c.out.rank()) : c.axis;
+      std::vector<double> expected(static_cast<std::size_t>(c.out.volume()));
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        auto coordinates = unravel(static_cast<std::int64_t>(i), c.out);
+        std::size_t input = 0;
+        while (coordinates[axis] >= c.inputs[input][axis]) coordinates[axis] -= c.inputs[input++][axis];
+        const auto strides = stridesOf(c.inputs[input]);
+        std::int64_t index = 0;
+        for (std::size_t d = 0; d < coordinates.size(); ++d) index += coordinates[d] * strides[d];
+        expected[i] = values[input][index];
+      }
+      EXPECT_EQ(read(out), expected) << shapeName(c.out, type) << " axis " << c.axis;
+      expectPaddingIntact(out);
+    }
+  }
+}
+
+TEST(KernelsConcatenate, RefusesMismatchedInputs) {
+  const DeviceTensor a = makeTensor({2, 3}, DataType::kFLOAT, randomValues(6, 1));
+  const DeviceTensor b = makeTensor({4, 3}, DataType::kFLOAT, randomValues(12, 2));
+  const DeviceTensor out = makeOutput({2, 6}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::concatenate(cache(), stream(), {a, b}, 1, out); },
+      "concatenate: input 1 shape (4, 3) does not match output (2, 6)"));
+  const DeviceTensor half = makeTensor({2, 3}, DataType::kHALF, randomValues(6, 3));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::concatenate(cache(), stream(), {a, half}, 1, out); }, "concatenate: input 1 has type HALF"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::concatenate(cache(), stream(), {a, a}, 2, out); }, "axis 2 is out of range"));
+  const DeviceTensor longer = makeOutput({2, 7}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::concatenate(cache(), stream(), {a, a}, 1, longer); }, "add up to 6"));
+}
+
+// ---- Softmax -------------------------------------------------------------------------------
+
+TEST(KernelsSoftmax, RowsAndColumnsLogAndNotInFloatAndHalf) {
+  struct Case {
+    Dims shape;
+    int axis;
+  };
+  const std::vector<Case> cases = {{{3, 37}, 1},  {{1}, 0},       {{2, 300}, -1},
+                                   {{2, 13, 5}, 1}, {{7, 3, 2}, 0}, {{4, 1, 3}, 1}};
+  std::uint32_t seed = 700;
+  for (const Case& c : cases) {
+    for (DataType type : kFloatingTypes) {
+      for (bool log : {false, true}) {
+        // Scale 20: exp would overflow float without subtracting the maximum... at 100 it does.
+        const auto values = stored(randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 100.0), type);
+        const DeviceTensor in = makeTensor(c.shape, type, values);
+        const DeviceTensor out = makeOutput(c.shape, type);
+        cl::softmax(cache(), stream(), c.axis, log, in, out);
+
+        const int axis = c.axis < 0 ? c.axis + static_cast<int>(c.shape.rank()) : c.axis;
+        const auto strides = stridesOf(c.shape);
+        std::vector<double> expected(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          const auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
+          const std::int64_t first = static_cast<std::int64_t>(i) - coordinates[axis] * strides[axis];
+          double maximum = -INFINITY, sum = 0;
+          for (std::int64_t j = 0; j < c.shape[axis]; ++j) maximum = std::max(maximum, values[first + j * strides[axis]]);
+          for (std::int64_t j = 0; j < c.shape[axis]; ++j) sum += std::exp(values[first + j * strides[axis]] - maximum);
+          expected[i] = log ? values[i] - maximum - std::log(sum) : std::exp(values[i] - maximum) / sum;
+        }
+        // Log-softmax values reach -200; their error is relative to the inputs' scale.
+        expectClose(read(out), expected, type,
+                    std::string(log ? "log" : "") + "softmax " + shapeName(c.shape, type) +
+                        " axis " + std::to_string(c.axis),
+                    std::vector<double>(values.size(), log ? 100.0 : 1.0));
+        expectPaddingIntact(out);
+      }
+    }
+  }
+}
+
+TEST(KernelsSoftmax, RefusesBadAxis) {
+  const DeviceTensor in = makeTensor({2, 3}, DataType::kFLOAT, randomValues(6, 1));
+  const DeviceTensor out = makeOutput({2, 3}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::softmax(cache(), stream(), 2, false, in, out); },
+                                          "softmax: axis 2 is out of range for rank 2"));
+}
+
+// ---- Reduce --------------------------------------------------------------------------------
+
+TEST(KernelsReduce, EveryOperationOverSeveralAxisSetsInFloatAndHalf) {
+  struct Case {
+    Dims shape;
+    std::uint32_t axes;
+  };
+  const std::vector<Case> cases = {
+      {{3, 300}, 0b10},      // long rows: a work-group per output
+      {{300, 5}, 0b01},      // kept axis innermost: an item per output
+      {{2, 7, 13}, 0b101},   // outer and inner axes together
+      {{4, 37}, 0b11},       // everything to one value
+      {{2, 3, 5, 7}, 0b0110},
+      {{5, 3}, 0},           // nothing reduced: a copy
+      {{1}, 0b1},
+  };
+  const std::vector<ReduceOperation> ops = {ReduceOperation::kSUM, ReduceOperation::kPROD,
+                                            ReduceOperation::kMAX, ReduceOperation::kMIN,
+                                            ReduceOperation::kAVG};
+  std::uint32_t seed = 800;
+  for (const Case& c : cases) {
+    std::vector<std::int64_t> out_extents;
+    for (std::size_t axis = 0; axis < c.shape.rank(); ++axis) {
+      out_extents.push_back((c.axes >> axis) & 1u ? 1 : c.shape[axis]);  // keep_dimensions form
+    }
+    const Dims out_shape(out_extents);
+    for (ReduceOperation op : ops) {
+      for (DataType type : kFloatingTypes) {
+        auto values = randomValues(static_cast<std::size_t>(c.shape.volume()), seed++);
+        // Products of hundreds of factors: keep them near 1 so the result stays representable.
+        if (op == ReduceOperation::kPROD) for (double& v : values) v = v > 0 ? 1.0 + v / 100 : -1.0 + v / 100;
+        values = stored(values, type);
+        const DeviceTensor in = makeTensor(c.shape, type, values);
+        const DeviceTensor out = makeOutput(out_shape, type);
+        cl::reduce(cache(), stream(), op, c.axes, in, out);
+
+        std::vector<double> expected(static_cast<std::size_t>(out_shape.volume()));
+        std::vector<double> magnitudes(expected.size(), 0.0);
+        std::vector<std::int64_t> counts(expected.size(), 0);
+        const double identity = op == ReduceOperation::kPROD ? 1.0
+                                : op == ReduceOperation::kMAX ? -INFINITY
+                                : op == ReduceOperation::kMIN ? INFINITY : 0.0;
+        std::fill(expected.begin(), expected.end(), identity);
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
+          for (std::size_t axis = 0; axis < coordinates.size(); ++axis) {
+            if ((c.axes >> axis) & 1u) coordinates[axis] = 0;
+          }
+          const auto strides = stridesOf(out_shape);
+          std::int64_t o = 0;
+          for (std::size_t axis = 0; axis < coordinates.size(); ++axis) o += coordinates[axis] * strides[axis];
+          double& e = expected[o];
+          const double v = values[i];
+          if (op == ReduceOperation::kPROD) e *= v;
+          else if (op == ReduceOperation::kMAX) e = std::max(e, v);
+          else if (op == ReduceOperation::kMIN) e = std::min(e, v);
+          else e += v;
+          magnitudes[o] += std::fabs(v);
+          ++counts[o];
+        }
+        for (std::size_t o = 0; o < expected.size(); ++o) {
+          if (op == ReduceOperation::kAVG) {
+            expected[o] /= static_cast<double>(counts[o]);
+            magnitudes[o] /= static_cast<double>(counts[o]);
+          }
+          if (op == ReduceOperation::kPROD || op == ReduceOperation::kMAX || op == ReduceOperation::kMIN) {
+            magnitudes[o] = std::fabs(expected[o]) * 10;
+          }
+        }
+        expectClose(read(out), expected, type,
+                    "reduce op " + std::to_string(static_cast<int>(op)) + " " +
+                        shapeName(c.shape, type) + " axes " + std::to_string(c.axes),
+                    magnitudes);
+        expectPaddingIntact(out);
+      }
+    }
+  }
+}
+
+TEST(KernelsReduce, RefusesWrongOutput) {
+  const DeviceTensor in = makeTensor({4, 5}, DataType::kFLOAT, randomValues(20, 1));
+  const DeviceTensor out = makeOutput({5}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::reduce(cache(), stream(), ReduceOperation::kSUM, 0b10, in, out); },
+      "reduce: output shape (5) has volume 5; reducing input (4, 5) gives 4"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::reduce(cache(), stream(), ReduceOperation::kSUM, 0b100, in, out); },
+      "names axes beyond rank 2"));
+}
+
+// ---- Normalization -------------------------------------------------------------------------
+
+TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
+  struct Case {
+    Dims shape;
+    std::uint32_t axes;
+    Dims scale;  // the bias has the same shape
+  };
+  const std::vector<Case> cases = {
+      {{4, 37}, 0b10, {37}},                  // layer norm
+      {{2, 3, 5, 7}, 0b1100, {1, 3, 1, 1}},   // instance norm, per-channel scale
+      {{13, 3}, 0b01, {3}},                   // batch-norm style: over the batch
+      {{2, 300}, 0b10, {1}},                  // long rows, scalar scale
+      {{3, 2, 5}, 0b110, {2, 5}},             // over two axes, scale over both
+  };
+  const float epsilon = 1e-3f;
+  std::uint32_t seed = 900;
+  for (const Case& c : cases) {
+    for (DataType type : kFloatingTypes) {
+      const auto values = stored(randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 3.0), type);
+      const auto scale_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
+      const auto bias_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
+      const DeviceTensor in = makeTensor(c.shape, type, values);
+      const DeviceTensor scale = makeTensor(c.scale, type, scale_values);
+      const DeviceTensor bias = makeTensor(c.scale, type, bias_values);
+      const DeviceTensor out = makeOutput(c.shape, type);
+      cl::normalization(cache(), stream(), c.axes, epsilon, in, scale, bias, out);
+
+      // Group elements by their kept coordinates.
+      const auto group_of = [&](std::size_t i) {
+        auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
+        std::int64_t key = 0;
+        for (std::size_t axis = 0; axis < coordinates.size(); ++axis) {
+          key = key * c.shape[axis] + (((c.axes >> axis) & 1u) ? 0 : coordinates[axis]);
+        }
+        return key;
+      };
+      std::map<std::int64_t, std::vector<double>> groups;
+      for (std::size_t i = 0; i < values.size(); ++i) groups[group_of(i)].push_back(values[i]);
+      std::map<std::int64_t, std::pair<double, double>> moments;
+      for (const auto& [key, members] : groups) {
+        const double mean = std::accumulate(members.begin(), members.end(), 0.0) / members.size();
+        double variance = 0;
+        for (double v : members) variance += (v - mean) * (v - mean);
+        moments[key] = {mean, variance / members.size()};
+      }
+      std::vector<double> expected(values.size()), magnitudes(values.size());
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto [mean, variance] = moments[group_of(i)];
+        const auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
+        const double s = scale_values[broadcastIndex(coordinates, c.scale)];
+        const double b = bias_values[broadcastIndex(coordinates, c.scale)];
+        const double normalized = (values[i] - mean) / std::sqrt(variance + epsilon);
+        expected[i] = normalized * s + b;
+        magnitudes[i] = std::fabs(normalized * s) + std::fabs(b) + 1.0;
+      }
+      expectClose(read(out), expected, type,
+                  "normalization " + shapeName(c.shape, type) + " axes " + std::to_string(c.axes),
+                  magnitudes);
+      expectPaddingIntact(out);
+    }
+  }
+}
+
+TEST(KernelsNormalization, RefusesScaleThatDoesNotBroadcast) {
+  const DeviceTensor in = makeTensor({4, 5}, DataType::kFLOAT, randomValues(20, 1));
+  const DeviceTensor scale = makeTensor({4}, DataType::kFLOAT, randomValues(4, 2));
+  const DeviceTensor bias = makeTensor({5}, DataType::kFLOAT, randomValues(5, 3));
+  const DeviceTensor out = makeOutput({4, 5}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, scale, bias, out); },
+      "normalization: scale shape (4) does not broadcast to output (4, 5)"));
+}
+
+// ---- Matrix multiplication -----------------------------------------------------------------
+
+struct GemmCase {
+  Dims a, b, out;
+  bool a_trans, b_trans;
+  bool bias;
+  bool has_activation;
+  ActivationCase activation;
+};
+
+const std::vector<GemmCase> kGemmCases = {
+    // GEMV-like: one row, prime N and K.
+    {{1, 13}, {13, 37}, {1, 37}, false, false, false, false, {}},
+    {{1, 13}, {37, 13}, {1, 37}, false, true, true, true, {ActivationType::kRELU, 0, 0}},
+    // Small batches of rows, transposed a, fused bias and activation.
+    {{37, 7}, {37, 13}, {7, 13}, true, false, true, true, {ActivationType::kGELU_TANH, 0, 0}},
+    {{5, 29}, {70, 29}, {5, 70}, false, true, true, false, {}},
+    // Sizes that cross the 32, 64 and 128 tiles unevenly.
+    {{67, 65}, {65, 129}, {67, 129}, false, false, true, true, {ActivationType::kSIGMOID, 0, 0}},
+    {{65, 67}, {129, 65}, {67, 129}, true, true, false, false, {}},
+    // Batch of a folded into rows (b is one matrix).
+    {{3, 5, 7}, {7, 11}, {3, 5, 11}, false, false, true, true, {ActivationType::kLEAKY_RELU, 0.1f, 0}},
+    // One a for a batch of b, both transposed.
+    {{7, 5}, {2, 3, 6, 7}, {2, 3, 5, 6}, true, true, false, false, {}},
+    // Batched both, leading 1 in a's batch.
+    {{1, 2, 9, 4}, {2, 9, 6}, {2, 4, 6}, true, false, true, false, {}},
+    // K = 0: the product is zero and only the epilogue remains.
+    {{2, 0}, {0, 3}, {2, 3}, false, false, true, true, {ActivationType::kTANH, 0, 0}},
+};
+
+void checkGemm(const std::string& tactic, const GemmCase& c, DataType type, std::uint32_t seed) {
+  const auto a_values = stored(randomValues(static_cast<std::size_t>(c.a.volume()), seed), type);
+  const auto b_values = stored(randomValues(static_cast<std::size_t>(c.b.volume()), seed + 1), type);
+  const std::int64_t m = c.out[c.out.rank() - 2], n = c.out[c.out.rank() - 1];
+  const std::int64_t k = c.a_trans ? c.a[c.a.rank() - 2] : c.a[c.a.rank() - 1];
+  const auto bias_values = stored(randomValues(static_cast<std::size_t>(n), seed + 2), type);
+  const DeviceTensor a = makeTensor(c.a, type, a_values);
+  const DeviceTensor b = makeTensor(c.b, type, b_values);
+  const DeviceTensor bias = makeTensor({n}, type, bias_values);
+  const DeviceTensor out = makeOutput(c.out, type);
+  cl::GemmEpilogue epilogue;
+  epilogue.bias = c.bias ? &bias : nullptr;
+  epilogue.has_activation = c.has_activation;
+  epilogue.activation = c.activation.type;
+  epilogue.alpha = c.activation.alpha;
+  epilogue.beta = c.activation.beta;
+  cl::matrixMultiply(cache(), stream(), cl::GemmTactic{tactic}, a,
+                     c.a_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, b,
+                     c.b_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue, out);
+
+  const std::int64_t batch = c.out.volume() / (m * n);
+  const std::int64_t a_matrices = c.a.volume() / std::max<std::int64_t>(m * k, 1);
+  const std::int64_t b_matrices = c.b.volume() / std::max<std::int64_t>(k * n, 1);
+  std::vector<double> expected(static_cast<std::size_t>(c.out.volume())), magnitudes(expected.size());
+  for (std::int64_t p = 0; p < batch; ++p) {
+    const std::int64_t a_base = (a_matrices == 1 ? 0 : p) * m * k;
+    const std::int64_t b_base = (b_matrices == 1 ? 0 : p) * k * n;
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = 0, magnitude = 0;
+        for (std::int64_t l = 0; l < k; ++l) {
+          const double x = a_values[a_base + (c.a_trans ? l * m + i : i * k + l)];
+          const double y = b_values[b_base + (c.b_trans ? j * k + l : l * n + j)];
+          sum += x * y;
+          magnitude += std::fabs(x * y);
+        }
+        if (c.bias) {
+          sum += bias_values[j];
+          magnitude += std::fabs(bias_values[j]);
+        }
+        if (c.has_activation) sum = referenceActivation(c.activation, sum);
+        const std::size_t o = static_cast<std::size_t>((p * m + i) * n + j);
+        expected[o] = sum;
+        magnitudes[o] = magnitude + 1.0;
+      }
+    }
+  }
+  expectClose(read(out), expected, type,
+              "GEMM " + tactic + " a " + shapeName(c.a, type) + (c.a_trans ? "^T" : "") + " b " +
+                  c.b.toString() + (c.b_trans ? "^T" : ""),
+              magnitudes);
+  expectPaddingIntact(out);
+}
+
+TEST(KernelsGemm, TacticsListClblastForFloatOnly) {
+  const auto names = [](const std::vector<cl::GemmTactic>& tactics) {
+    std::set<std::string> result;
+    for (const auto& tactic : tactics) result.insert(tactic.name);
+    return result;
+  };
+  const auto floats = names(cl::gemmTactics(*context(), DataType::kFLOAT));
+  const auto halves = names(cl::gemmTactics(*context(), DataType::kHALF));
+  EXPECT_TRUE(floats.count("clblast"));
+  EXPECT_FALSE(halves.count("clblast"));
+  EXPECT_TRUE(halves.count("tiled_m4n4_k16"));
+  EXPECT_TRUE(halves.count("small_m8"));
+  EXPECT_EQ(floats.size(), halves.size() + 1);
+  EXPECT_TRUE(cl::gemmTactics(*context(), DataType::kINT32).empty());
+}
+
+TEST(KernelsGemm, EveryFloatTacticOnEveryCase) {
+  std::uint32_t seed = 1000;
+  for (const auto& tactic : cl::gemmTactics(*context(), DataType::kFLOAT)) {
+    for (const GemmCase& c : kGemmCases) checkGemm(tactic.name, c, DataType::kFLOAT, seed += 3);
+  }
+}
+
+TEST(KernelsGemm, EveryHalfTacticOnEveryCase) {
+  std::uint32_t seed = 2000;
+  for (const auto& tactic : cl::gemmTactics(*context(), DataType::kHALF)) {
+    for (const GemmCase& c : kGemmCases) checkGemm(tactic.name, c, DataType::kHALF, seed += 3);
+  }
+}
+
+TEST(KernelsGemm, RefusesBadOperandsAndTactics) {
+  const DeviceTensor a = makeTensor({4, 5}, DataType::kFLOAT, randomValues(20, 1));
+  const DeviceTensor b = makeTensor({6, 3}, DataType::kFLOAT, randomValues(18, 2));
+  const DeviceTensor b_ok = makeTensor({5, 3}, DataType::kFLOAT, randomValues(15, 3));
+  const DeviceTensor out = makeOutput({4, 3}, DataType::kFLOAT);
+  const auto none = MatrixOperation::kNONE;
+  const cl::GemmTactic tiled{"tiled_m4n4_k16"};
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), tiled, a, none, b, none, {}, out); },
+      "matrixMultiply: operand b shape (6, 3) has K = 6 but operand a shape (4, 5) has K = 5"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), cl::GemmTactic{"fastest"}, a, none, b_ok, none, {}, out); },
+      "unknown GEMM tactic 'fastest'"));
+  const DeviceTensor ha = makeTensor({4, 5}, DataType::kHALF, randomValues(20, 1));
+  const DeviceTensor hb = makeTensor({5, 3}, DataType::kHALF, randomValues(15, 3));
+  const DeviceTensor hout = makeOutput({4, 3}, DataType::kHALF);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), cl::GemmTactic{"clblast"}, ha, none, hb, none, {}, hout); },
+      "tactic 'clblast' runs FLOAT operands only"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), tiled, ha, none, b_ok, none, {}, hout); },
+      "must share one storage type"));
+  const DeviceTensor bias = makeTensor({4}, DataType::kFLOAT, randomValues(4, 4));
+  cl::GemmEpilogue epilogue;
+  epilogue.bias = &bias;
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), tiled, a, none, b_ok, none, epilogue, out); },
+      "matrixMultiply: bias shape (4) does not have the output's 3 columns"));
+  DeviceTensor outside = out;
+  outside.shape = Dims{5, 3};
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), tiled, a, none, b_ok, none, {}, outside); },
+      "matrixMultiply: output"));
+  const DeviceTensor wrong_out = makeOutput({4, 4}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), tiled, a, none, b_ok, none, {}, wrong_out); },
+      "output shape (4, 4) does not end in (4, 3)"));
+  const DeviceTensor batched_a = makeTensor({2, 4, 5}, DataType::kFLOAT, randomValues(40, 5));
+  const DeviceTensor batched_out = makeOutput({3, 4, 3}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::matrixMultiply(cache(), stream(), tiled, batched_a, none, b_ok, none, {}, batched_out); },
+      "matrixMultiply: operand a shape (2, 4, 5) has a batch that is neither the output's"));
+}
+
+// ---- Sources and the cache -------------------------------------------------------------------
+
+TEST(KernelsCache, FamiliesSourcesAndPrograms) {
+  const auto families = cl::kernelFamilies();
+  for (const char* family : {"elementwise", "activation", "copy", "softmax", "reduce", "normalization", "gemm"}) {
+    EXPECT_NE(std::find(families.begin(), families.end(), family), families.end()) << family;
+  }
+  EXPECT_EQ(std::find(families.begin(), families.end(), "common"), families.end());
+  EXPECT_NE(cl::kernelSource("gemm").find("gemm_tiled"), std::string::npos);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([] { cl::kernelSource("nope"); }, "unknown kernel family 'nope'"));
+
+  cl::KernelCache fresh(context());
+  EXPECT_TRUE(fresh.programs().empty());
+  const DeviceTensor in = makeTensor({5}, DataType::kHALF, randomValues(5, 1));
+  const DeviceTensor out = makeOutput({5}, DataType::kFLOAT);
+  cl::unary(fresh, stream(), UnaryOperation::kNEG, in, out);
+  cl::activation(fresh, stream(), ActivationType::kRELU, 0, 0, in, out);
+  const auto programs = fresh.programs();
+  ASSERT_EQ(programs.size(), 1u);  // unary and activation share one program
+  EXPECT_EQ(programs[0].family, "activation");
+  EXPECT_EQ(programs[0].options, "-DIN_HALF");
+  cl::Kernel& again = fresh.get("activation", "-DIN_HALF", "unary");
+  EXPECT_EQ(&again, &fresh.get("activation", "-DIN_HALF", "unary"));
+}
+
+}  // namespace
+}  // namespace mlprt::test

@@ -102,10 +102,22 @@ bool needsWideIndex(std::initializer_list<std::int64_t> volumes) {
 }
 
 std::string halfOption(const char* operand, DataType type) {
-  return type == DataType::kHALF ? std::string(" -D") + operand + "_HALF" : std::string();
+  return type == DataType::kHALF ? std::string("-D") + operand + "_HALF" : std::string();
 }
 
-std::string indexOption(bool wide) { return wide ? " -DINDEX64" : ""; }
+std::string indexOption(bool wide) { return wide ? "-DINDEX64" : ""; }
+
+// Build options joined by single spaces, empty parts skipped: the string is a cache key, so
+// equal option sets must spell the same.
+std::string joinOptions(std::initializer_list<std::string> parts) {
+  std::string options;
+  for (const std::string& part : parts) {
+    if (part.empty()) continue;
+    if (!options.empty()) options += ' ';
+    options += part;
+  }
+  return options;
+}
 
 // ---- Strided layouts -----------------------------------------------------------------------
 
@@ -322,8 +334,8 @@ void elementWise(KernelCache& cache, Stream& stream, ElementWiseOperation op, co
   layout.simplify();
 
   const bool wide = needsWideIndex({a_volume, b_volume, volume});
-  const std::string options = halfOption("A", a.type) + halfOption("B", b.type) +
-                              halfOption("OUT", out.type) + indexOption(wide);
+  const std::string options = joinOptions({halfOption("A", a.type), halfOption("B", b.type),
+                                           halfOption("OUT", out.type), indexOption(wide)});
   Kernel& kernel = cache.get("elementwise", options, "elementwise");
   Arguments(kernel, wide)
       .tensor(a).tensor(b).tensor(out)
@@ -347,7 +359,8 @@ Kernel* prepareMap(KernelCache& cache, const char* launcher, const char* kernel_
   volume = checkPlacement(cache, launcher, "output", out);
   if (volume == 0) return nullptr;
   wide = needsWideIndex({volume});
-  const std::string options = halfOption("IN", in.type) + halfOption("OUT", out.type) + indexOption(wide);
+  const std::string options =
+      joinOptions({halfOption("IN", in.type), halfOption("OUT", out.type), indexOption(wide)});
   return &cache.get("activation", options, kernel_name);
 }
 
@@ -403,9 +416,10 @@ void launchCopy(KernelCache& cache, Stream& stream, const char* launcher, const 
                 const std::string& in_name, const DeviceTensor& out, std::int64_t out_element_offset,
                 Layout layout, std::int64_t count, bool wide) {
   layout.simplify();
-  const std::string options = std::string("-DSRC_") + copyTypeName(launcher, in_name, in.type) +
-                              " -DDST_" + copyTypeName(launcher, "output", out.type) +
-                              indexOption(wide);
+  const std::string options =
+      joinOptions({std::string("-DSRC_") + copyTypeName(launcher, in_name, in.type),
+                   std::string("-DDST_") + copyTypeName(launcher, "output", out.type),
+                   indexOption(wide)});
   Kernel& kernel = cache.get("copy", options, "copy_strided");
   DeviceTensor destination = out;
   destination.range.offset += static_cast<std::size_t>(out_element_offset) * elementSize(out.type);
@@ -536,7 +550,8 @@ void softmax(KernelCache& cache, Stream& stream, int axis, bool log, const Devic
   for (std::size_t d = softmax_axis + 1; d < shape.size(); ++d) inner *= shape[d];
   const std::int64_t outer = volume / (length * inner);
   const bool wide = needsWideIndex({volume});
-  const std::string options = halfOption("IN", in.type) + halfOption("OUT", out.type) + indexOption(wide);
+  const std::string options =
+      joinOptions({halfOption("IN", in.type), halfOption("OUT", out.type), indexOption(wide)});
   const cl_int log_output = log ? 1 : 0;
   if (inner == 1) {
     Kernel& kernel = cache.get("softmax", options, "softmax_rows");
@@ -574,7 +589,8 @@ void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_
 
   const SplitLayout split = splitAxes(shape, axes, {denseStrides(shape)});
   const bool wide = needsWideIndex({in_volume, out_volume});
-  const std::string options = halfOption("IN", in.type) + halfOption("OUT", out.type) + indexOption(wide);
+  const std::string options =
+      joinOptions({halfOption("IN", in.type), halfOption("OUT", out.type), indexOption(wide)});
   // A work-group per output pays off for long reductions; many short ones, or ones whose kept
   // axes are innermost (neighbouring outputs read neighbouring inputs), get an item each.
   const bool kept_innermost = !shape.empty() && !((axes >> (shape.size() - 1)) & 1u);
@@ -621,9 +637,9 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
   const SplitLayout split = splitAxes(shape, axes, strides);
   const std::int64_t groups = volume / split.reduced_count;
   const bool wide = needsWideIndex({volume});
-  const std::string options = halfOption("IN", in.type) + halfOption("SCALE", scale.type) +
-                              halfOption("BIAS", bias.type) + halfOption("OUT", out.type) +
-                              indexOption(wide);
+  const std::string options =
+      joinOptions({halfOption("IN", in.type), halfOption("SCALE", scale.type),
+                   halfOption("BIAS", bias.type), halfOption("OUT", out.type), indexOption(wide)});
   Kernel& kernel = cache.get("normalization", options, "normalization");
   Arguments(kernel, wide)
       .tensor(in).tensor(scale).tensor(bias).tensor(out)
@@ -776,8 +792,8 @@ cl_int activationArgument(const GemmEpilogue& epilogue) {
 void launchEpilogue(KernelCache& cache, Stream& stream, const GemmEpilogue& epilogue,
                     const DeviceTensor& out, std::int64_t volume, std::int64_t n) {
   const DeviceTensor& bias = epilogue.bias ? *epilogue.bias : out;
-  const std::string options = "-DEPILOGUE_ONLY" + halfOption("OUT", out.type) +
-                              halfOption("BIAS", bias.type);
+  const std::string options =
+      joinOptions({"-DEPILOGUE_ONLY", halfOption("OUT", out.type), halfOption("BIAS", bias.type)});
   Kernel& kernel = cache.get("gemm", options, "gemm_epilogue");
   Arguments(kernel, true)
       .tensor(out).tensor(bias)
@@ -799,7 +815,9 @@ void runClblast(KernelCache& cache, Stream& stream, const GemmShape& shape, cons
   problem.k = static_cast<std::size_t>(shape.k);
   problem.batch = static_cast<std::size_t>(shape.batch);
   const auto operand = [](const DeviceTensor& tensor, std::int64_t ld, std::int64_t stride) {
-    return MatrixOperand{tensor.range, static_cast<std::size_t>(ld), static_cast<std::size_t>(stride)};
+    // BLAS wants ld >= 1 even for empty matrices (K = 0).
+    return MatrixOperand{tensor.range, static_cast<std::size_t>(std::max<std::int64_t>(ld, 1)),
+                         static_cast<std::size_t>(stride)};
   };
   gemm(stream, problem, operand(a, shape.a_trans ? shape.m : shape.k, shape.a_batch_stride),
        operand(b, shape.b_trans ? shape.k : shape.n, shape.b_batch_stride),
@@ -813,17 +831,14 @@ void runOwn(KernelCache& cache, Stream& stream, const OwnGemmTactic& tactic, con
             const DeviceTensor& a, const DeviceTensor& b, const GemmEpilogue& epilogue,
             const DeviceTensor& out) {
   const DeviceTensor& bias = epilogue.bias ? *epilogue.bias : out;
-  std::string options = halfOption("A", a.type) + halfOption("B", b.type) +
-                        halfOption("OUT", out.type) + halfOption("BIAS", bias.type);
-  std::string kernel_name;
-  if (tactic.kernel == GemmKernel::kTiled) {
-    options += " -DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
-               " -DTILE_K=" + std::to_string(tactic.tile_k);
-    kernel_name = "gemm_tiled";
-  } else {
-    options += " -DSMALL_ROWS=" + std::to_string(tactic.rows);
-    kernel_name = "gemm_small";
-  }
+  const bool tiled = tactic.kernel == GemmKernel::kTiled;
+  const std::string variant =
+      tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
+                  " -DTILE_K=" + std::to_string(tactic.tile_k)
+            : "-DSMALL_ROWS=" + std::to_string(tactic.rows);
+  const std::string options = joinOptions({variant, halfOption("A", a.type), halfOption("B", b.type),
+                                           halfOption("OUT", out.type), halfOption("BIAS", bias.type)});
+  const std::string kernel_name = tiled ? "gemm_tiled" : "gemm_small";
   Kernel& kernel = cache.get("gemm", options, kernel_name);
   Arguments arguments(kernel, true);
   arguments.tensor(a).value<cl_long>(shape.a_batch_stride)
