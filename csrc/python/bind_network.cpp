@@ -362,14 +362,16 @@ void bindNetwork(py::module_& m) {
         requireSameNetwork(n, bias);
         return layerHandle(n, n->addLayer("", network::NormalizationLayer{axes, 1e-5f}, {x.id, scale.id, bias.id}));
       }, py::arg("input"), py::arg("scale"), py::arg("bias"), py::arg("axesMask"))
-      .def("add_concatenation", [](const NetworkPtr& n, const std::vector<TensorRef>& inputs) {
+      .def("add_concatenation", [](const NetworkPtr& n, const std::vector<TensorRef>& inputs, int axis) {
         std::vector<network::TensorId> ids;
         for (const TensorRef& t : inputs) {
           requireSameNetwork(n, t);
           ids.push_back(t.id);
         }
-        return layerHandle(n, n->addLayer("", network::ConcatenationLayer{0}, ids));
-      }, py::arg("inputs"))
+        return layerHandle(n, n->addLayer("", network::ConcatenationLayer{axis}, ids));
+      }, py::arg("inputs"), py::arg("axis") = 0,
+      "Joins the inputs along `axis` (0 unless given; change with .axis). Shapes are checked at once, "
+      "so inputs that differ on axis 0 need `axis` here.")
       .def("add_identity", [](const NetworkPtr& n, const TensorRef& x) {
         requireSameNetwork(n, x);
         return layerHandle(n, n->addLayer("", network::IdentityLayer{x.get().type}, {x.id}));

@@ -1,0 +1,215 @@
+"""Importers of elementwise arithmetic, unary functions and activations."""
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import numpy as np
+
+from mlprt import _core
+from mlprt.onnx_parser.context import Condition, ImporterContext, Node, ShapeValue, Value
+from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
+from mlprt.onnx_parser.ops.shape import as_shape_value, shape_binary
+from mlprt.onnx_parser.registry import importer
+
+EW = _core.ElementWiseOperation
+Act = _core.ActivationType
+Un = _core.UnaryOperation
+
+_BINARY = {"Add": EW.SUM, "Sub": EW.SUB, "Mul": EW.PROD, "Div": EW.DIV, "Pow": EW.POW}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _require_tensor(ctx: ImporterContext, node: Node, i: int = 0) -> Any:
+    value = ctx.require(node, i)
+    if isinstance(value, ShapeValue):
+        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    return ctx.tensor(value)
+
+
+def _require_float(node: Node, x: Any) -> None:
+    if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF):
+        raise unsupported(f"{node.op_type} needs a FLOAT or FLOAT16 input, got {x.dtype.name}",
+                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+
+
+@importer("Add", "Sub", "Mul", "Div", "Pow", notes="NumPy broadcasting (ranks equalized with shuffles); "
+          "on shape values folded at parse time.")
+def binary(ctx: ImporterContext, node: Node) -> List[Value]:
+    a, b = ctx.require(node, 0), ctx.require(node, 1)
+    if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
+        sa, sb = as_shape_value(a), as_shape_value(b)
+        if sa is None or sb is None:
+            raise unsupported(f"{node.op_type} of a shape value with a run-time tensor is not supported",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        return [shape_binary(node.op_type, sa, sb)]
+    return [ctx.elementwise(a, b, _BINARY[node.op_type])]
+
+
+def _variadic(ctx: ImporterContext, node: Node, op: Any) -> Any:
+    values = [ctx.require(node, i) for i in range(node.num_inputs) if node.has_input(i)]
+    if not values:
+        raise invalid(f"{node.op_type} needs at least one input")
+    if any(isinstance(v, ShapeValue) for v in values):
+        raise unsupported(f"{node.op_type} of shape values is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    result = values[0]
+    for v in values[1:]:
+        result = ctx.elementwise(result, v, op)
+    return ctx.tensor(result)
+
+
+@importer("Min", "Max", "Sum", notes="Variadic, with broadcasting.")
+def variadic(ctx: ImporterContext, node: Node) -> List[Value]:
+    op = {"Min": EW.MIN, "Max": EW.MAX, "Sum": EW.SUM}[node.op_type]
+    return [_variadic(ctx, node, op)]
+
+
+@importer("Mean", notes="Variadic: sum divided by the input count.")
+def mean(ctx: ImporterContext, node: Node) -> List[Value]:
+    total = _variadic(ctx, node, EW.SUM)
+    count = sum(1 for i in range(node.num_inputs) if node.has_input(i))
+    return [ctx.elementwise(total, np.array(count, np.float32), EW.DIV) if count > 1 else total]
+
+
+_UNARY = {"Exp": Un.EXP, "Log": Un.LOG, "Sqrt": Un.SQRT, "Reciprocal": Un.RECIP, "Abs": Un.ABS,
+          "Neg": Un.NEG, "Erf": Un.ERF}
+
+
+@importer(*_UNARY, notes="Unary layer.")
+def unary(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    if node.op_type not in ("Abs", "Neg"):
+        _require_float(node, x)
+    return [ctx.unary(x, _UNARY[node.op_type])]
+
+
+@importer("Relu", "Sigmoid", "Tanh", notes="Activation layer.")
+def simple_activation(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    kind = {"Relu": Act.RELU, "Sigmoid": Act.SIGMOID, "Tanh": Act.TANH}[node.op_type]
+    return [ctx.activation(x, kind)]
+
+
+@importer("LeakyRelu", notes="alpha (default 0.01).")
+def leaky_relu(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    return [ctx.activation(x, Act.LEAKY_RELU, node.attr("alpha", 0.01))]
+
+
+@importer("Elu", notes="alpha (default 1).")
+def elu(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    return [ctx.activation(x, Act.ELU, node.attr("alpha", 1.0))]
+
+
+@importer("Selu", notes="alpha and gamma (SELU activation, beta = gamma).")
+def selu(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    return [ctx.activation(x, Act.SELU, node.attr("alpha", 1.67326319217681884765625),
+                           node.attr("gamma", 1.05070102214813232421875))]
+
+
+@importer("Softplus", notes="SOFTPLUS activation with alpha = beta = 1.")
+def softplus(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    out = ctx.activation(x, Act.SOFTPLUS, 1.0, 1.0)
+    ctx.softplus_of[out] = x
+    return [out]
+
+
+@importer("HardSigmoid", notes="alpha (default 0.2), beta (default 0.5).")
+def hard_sigmoid(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    return [ctx.activation(x, Act.HARD_SIGMOID, node.attr("alpha", 0.2), node.attr("beta", 0.5))]
+
+
+@importer("HardSwish", since=14, notes="HARD_SWISH activation (alpha = 1/6, beta = 0.5).")
+def hard_swish(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    return [ctx.activation(x, Act.HARD_SWISH, 1.0 / 6.0, 0.5)]
+
+
+@importer("Gelu", since=20, notes="approximate = none (GELU_ERF) or tanh (GELU_TANH).")
+def gelu(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    approximate = node.attr("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        raise unsupported(f"Gelu approximate='{approximate}' is not supported", ErrorCode.UNSUPPORTED_NODE_ATTR)
+    return [ctx.activation(x, Act.GELU_ERF if approximate == "none" else Act.GELU_TANH)]
+
+
+@importer("PRelu", notes="A single slope becomes LEAKY_RELU; otherwise relu(x) + slope * min(x, 0).")
+def prelu(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    slope = ctx.require(node, 1)
+    if isinstance(slope, np.ndarray) and slope.size >= 1 and np.all(slope == slope.reshape(-1)[0]) \
+            and slope.ndim <= len(x.shape):
+        return [ctx.activation(x, Act.LEAKY_RELU, float(slope.reshape(-1)[0]))]
+    positive = ctx.activation(x, Act.RELU)
+    negative = ctx.elementwise(x, np.zeros((), np.float32), EW.MIN)
+    return [ctx.elementwise(positive, ctx.elementwise(negative, slope, EW.PROD), EW.SUM)]
+
+
+def _bound(ctx: ImporterContext, node: Node, index: int, attr: str) -> Optional[Value]:
+    if node.has_input(index):
+        return ctx.require(node, index)
+    if attr in node.attrs:
+        return np.array(node.attr(attr), np.float32)
+    return None
+
+
+@importer("Clip", notes="Bounds as inputs or attributes (opset < 11), either may be missing; constant "
+          "bounds give a CLIP activation, run-time bounds MAX/MIN layers.")
+def clip(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    low, high = _bound(ctx, node, 1, "min"), _bound(ctx, node, 2, "max")
+    constant_bounds = all(b is None or (isinstance(b, np.ndarray) and b.size == 1) for b in (low, high))
+    if constant_bounds and x.dtype in (_core.DataType.FLOAT, _core.DataType.HALF):
+        alpha = -_FLOAT32_MAX if low is None else float(np.asarray(low).reshape(-1)[0])
+        beta = _FLOAT32_MAX if high is None else float(np.asarray(high).reshape(-1)[0])
+        return [ctx.activation(x, Act.CLIP, alpha, beta)]
+    result: Value = x
+    if low is not None:
+        result = ctx.elementwise(result, low, EW.MAX)
+    if high is not None:
+        result = ctx.elementwise(result, high, EW.MIN)
+    return [ctx.tensor(result)]
+
+
+_COMPARE = {"Greater": np.greater, "Less": np.less, "Equal": np.equal, "GreaterOrEqual": np.greater_equal,
+            "LessOrEqual": np.less_equal}
+
+
+@importer(*_COMPARE, notes="Constants and known shape values are folded; on run-time tensors only as the "
+          "condition of a recognized Where pattern.")
+def compare(ctx: ImporterContext, node: Node) -> List[Value]:
+    a, b = ctx.require(node, 0), ctx.require(node, 1)
+    if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
+        raise unsupported(f"{node.op_type} of shape values with run-time extents is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    return [Condition(node.op_type, a, b)]
+
+
+#: Softplus(x) - x < exp(-15) x for x > 15: below float32 resolution.
+_SOFTPLUS_THRESHOLD_MIN = 15.0
+
+
+@importer("Where", notes="Constants are folded; on run-time tensors only the softplus threshold pattern "
+          "Where(x > T, x, Softplus(x)) (T >= 15) of PyTorch's exporter, which is Softplus(x) in float32.")
+def where(ctx: ImporterContext, node: Node) -> List[Value]:
+    cond, then, other = ctx.require(node, 0), ctx.require(node, 1), ctx.require(node, 2)
+    if isinstance(cond, Condition) and cond.op == "Greater" and isinstance(cond.b, np.ndarray) \
+            and cond.b.size == 1 and float(cond.b.reshape(-1)[0]) >= _SOFTPLUS_THRESHOLD_MIN \
+            and not isinstance(then, (np.ndarray, ShapeValue)) and then == cond.a \
+            and not isinstance(other, (np.ndarray, ShapeValue, Condition)) and ctx.softplus_of.get(other) == then:
+        return [other]
+    raise unsupported("Where on run-time values is not supported (there is no select layer); only the "
+                      "softplus threshold pattern is recognized", ErrorCode.UNSUPPORTED_NODE_INPUT)

@@ -1,0 +1,206 @@
+"""Importers of the neural-network operators: Gemm, MatMul, Softmax, LogSoftmax,
+BatchNormalization, LayerNormalization, Dropout and reductions."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import numpy as np
+
+from mlprt import _core
+from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, normalize_axis, numpy_dtype
+from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
+from mlprt.onnx_parser.ops.shape import axes_input, elem_product
+from mlprt.onnx_parser.registry import importer
+
+EW = _core.ElementWiseOperation
+MO = _core.MatrixOperation
+RO = _core.ReduceOperation
+Un = _core.UnaryOperation
+
+
+def _tensor(ctx: ImporterContext, node: Node, i: int) -> Any:
+    value = ctx.require(node, i)
+    if isinstance(value, ShapeValue):
+        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    return value
+
+
+@importer("Gemm", notes="transA/transB (as matrix operations), alpha (folded into constant B), beta, "
+          "bias C broadcast from (N,), (1, N), (M, 1), (M, N) or a scalar.")
+def gemm(ctx: ImporterContext, node: Node) -> List[Value]:
+    a = ctx.tensor(_tensor(ctx, node, 0))
+    b = _tensor(ctx, node, 1)
+    if len(a.shape) != 2 or ctx.rank(b) != 2:
+        raise invalid(f"Gemm needs rank-2 A and B, got {tuple(a.shape)} and {tuple(ctx.shape_of(b))}")
+    alpha, beta = float(node.attr("alpha", 1.0)), float(node.attr("beta", 1.0))
+    op0 = MO.TRANSPOSE if node.attr("transA", 0) else MO.NONE
+    op1 = MO.TRANSPOSE if node.attr("transB", 0) else MO.NONE
+    scaled = False
+    if isinstance(b, np.ndarray) and alpha != 1.0:
+        b = (b.astype(np.float64) * alpha).astype(b.dtype)
+        scaled = True
+    tb = ctx.tensor(b, a.dtype)
+    out: Value = ctx.track(ctx.network.add_matrix_multiply(a, op0, tb, op1)).get_output(0)
+    if alpha != 1.0 and not scaled:
+        out = ctx.elementwise(out, np.array(alpha, numpy_dtype(a.dtype)), EW.PROD)
+    c = ctx.input(node, 2)
+    if c is not None and beta != 0.0:
+        if isinstance(c, ShapeValue):
+            raise unsupported("Gemm bias from a shape value is not supported")
+        if isinstance(c, np.ndarray):
+            c = (c.astype(np.float64) * beta).astype(c.dtype) if beta != 1.0 else c
+        elif beta != 1.0:
+            c = ctx.elementwise(c, np.array(beta, numpy_dtype(c.dtype)), EW.PROD)
+        out = ctx.elementwise(out, c, EW.SUM)
+    return [out]
+
+
+@importer("MatMul", notes="2-D, batched, broadcast batch axes, 1-D operands (made 2-D then squeezed).")
+def matmul(ctx: ImporterContext, node: Node) -> List[Value]:
+    a, b = _tensor(ctx, node, 0), _tensor(ctx, node, 1)
+    ra, rb = ctx.rank(a), ctx.rank(b)
+    if ra == 0 or rb == 0:
+        raise invalid("MatMul operands need rank 1 or more")
+    vector_a, vector_b = ra == 1, rb == 1
+    if vector_a:
+        a = ctx.unsqueeze(a, [0])
+    if vector_b:
+        b = ctx.unsqueeze(b, [1])
+    rank = max(ctx.rank(a), ctx.rank(b))
+    dtype = ctx.common_dtype(a, b)
+    ta = ctx.tensor(ctx.broadcast_rank(a, rank), dtype)
+    tb = ctx.tensor(ctx.broadcast_rank(b, rank), dtype)
+    out = ctx.track(ctx.network.add_matrix_multiply(ta, MO.NONE, tb, MO.NONE)).get_output(0)
+    squeezed = ([rank - 2] if vector_a else []) + ([rank - 1] if vector_b else [])
+    if squeezed:
+        out = ctx.squeeze(out, squeezed)
+    return [out]
+
+
+def _coerced_2d(ctx: ImporterContext, node: Node, x: Any, axis: int, build: Any) -> Any:
+    """Softmax-like ops of opset < 13 work on x flattened to 2-D at ``axis``."""
+    dims = ctx.dims(x)
+    if axis == len(dims) - 1:
+        return build(x, axis)
+    flat = ctx.reshape(x, [elem_product(dims[:axis]), elem_product(dims[axis:])])
+    return ctx.reshape(build(flat, 1), dims)
+
+
+def _softmax(ctx: ImporterContext, x: Any, axis: int) -> Any:
+    layer = ctx.track(ctx.network.add_softmax(x))
+    layer.axes = 1 << axis
+    return ctx.alias(layer.get_output(0), x)
+
+
+def _log_softmax(ctx: ImporterContext, x: Any, axis: int) -> Any:
+    # x - max - log(sum(exp(x - max))): stable where log(softmax(x)) would underflow.
+    peak = ctx.track(ctx.network.add_reduce(x, RO.MAX, 1 << axis, True)).get_output(0)
+    shifted = ctx.elementwise(x, peak, EW.SUB)
+    total = ctx.track(ctx.network.add_reduce(ctx.unary(shifted, Un.EXP), RO.SUM, 1 << axis, True)).get_output(0)
+    return ctx.elementwise(shifted, ctx.unary(total, Un.LOG), EW.SUB)
+
+
+def _softmax_family(ctx: ImporterContext, node: Node, build: Any) -> Any:
+    x = ctx.tensor(_tensor(ctx, node, 0))
+    if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF):
+        raise unsupported(f"{node.op_type} needs a FLOAT or FLOAT16 input", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    rank = len(x.shape)
+    if rank == 0:
+        raise invalid(f"{node.op_type} needs rank >= 1")
+    if node.opset < 13:
+        axis = normalize_axis(node.attr("axis", 1), rank)
+        return _coerced_2d(ctx, node, x, axis, lambda t, a: build(ctx, t, a))
+    return build(ctx, x, normalize_axis(node.attr("axis", -1), rank))
+
+
+@importer("Softmax", notes="Any axis; opset < 13 semantics (2-D coercion) too.")
+def softmax(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_softmax_family(ctx, node, _softmax)]
+
+
+@importer("LogSoftmax", notes="Any axis; opset < 13 semantics too. Computed stably as x - max - "
+          "log(sum(exp(x - max))) with reduce, elementwise and unary layers.")
+def log_softmax(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_softmax_family(ctx, node, _log_softmax)]
+
+
+@importer("BatchNormalization", notes="Inference only (training_mode=0); constant parameters folded "
+          "to per-channel scale and shift (elementwise PROD and SUM). Extra outputs unsupported.")
+def batch_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(_tensor(ctx, node, 0))
+    if node.attr("training_mode", 0):
+        raise unsupported("BatchNormalization with training_mode=1 is not supported (inference only)",
+                          ErrorCode.UNSUPPORTED_NODE_ATTR)
+    params = [ctx.constant_input(node, i, what) for i, what in
+              ((1, "scale"), (2, "B"), (3, "input_mean"), (4, "input_var"))]
+    if any(p is None for p in params):
+        raise invalid("BatchNormalization needs scale, B, mean and var")
+    scale, bias, mean, var = (np.asarray(p, np.float64).reshape(-1) for p in params)  # type: ignore[arg-type]
+    rank = len(x.shape)
+    if rank < 2:
+        raise invalid("BatchNormalization needs an input of rank >= 2")
+    channels = x.shape[1]
+    for p in (scale, bias, mean, var):
+        if p.size != channels and channels >= 0:
+            raise invalid(f"BatchNormalization parameters have {p.size} elements for {channels} channels")
+    multiplier = scale / np.sqrt(var + float(node.attr("epsilon", 1e-5)))
+    shift = bias - mean * multiplier
+    shape = (1, scale.size) + (1,) * (rank - 2)
+    dtype = numpy_dtype(x.dtype)
+    scaled = ctx.elementwise(x, multiplier.reshape(shape).astype(dtype), EW.PROD)
+    return [ctx.elementwise(scaled, shift.reshape(shape).astype(dtype), EW.SUM)]
+
+
+@importer("LayerNormalization", since=17, notes="Normalization layer over axes axis..rank-1, epsilon, "
+          "scale and optional bias. Mean/InvStdDev outputs unsupported.")
+def layer_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(_tensor(ctx, node, 0))
+    rank = len(x.shape)
+    axis = normalize_axis(node.attr("axis", -1), rank)
+    scale = _tensor(ctx, node, 1)
+    bias = ctx.input(node, 2)
+    if bias is None:
+        bias = np.zeros(ctx.shape_of(scale), numpy_dtype(x.dtype)) if isinstance(scale, np.ndarray) else None
+        if bias is None:
+            raise unsupported("LayerNormalization without bias needs a constant scale")
+    mask = sum(1 << a for a in range(axis, rank))
+    scale_t = ctx.tensor(ctx.broadcast_rank(scale, rank), x.dtype)
+    bias_t = ctx.tensor(ctx.broadcast_rank(bias, rank), x.dtype)
+    layer = ctx.track(ctx.network.add_normalization(x, scale_t, bias_t, mask))
+    layer.epsilon = float(node.attr("epsilon", 1e-5))
+    return [ctx.alias(layer.get_output(0), x)]
+
+
+@importer("Dropout", notes="Inference: pass-through; a used mask output or training_mode=true is an error.")
+def dropout(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.require(node, 0)
+    training = ctx.input(node, 2)
+    if training is not None:
+        if not isinstance(training, np.ndarray):
+            raise unsupported("Dropout with a run-time training_mode is not supported", ErrorCode.UNSUPPORTED_NODE_INPUT)
+        if bool(np.asarray(training).reshape(-1)[0]):
+            raise unsupported("Dropout with training_mode=true is not supported (inference only)",
+                              ErrorCode.UNSUPPORTED_NODE_INPUT)
+    return [x]
+
+
+_REDUCE = {"ReduceMean": RO.AVG, "ReduceSum": RO.SUM, "ReduceMax": RO.MAX, "ReduceMin": RO.MIN,
+           "ReduceProd": RO.PROD}
+
+
+@importer(*_REDUCE, notes="Axes as attribute or input (ReduceSum from opset 13, others from 18), keepdims, "
+          "noop_with_empty_axes.")
+def reduce(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(_tensor(ctx, node, 0))
+    rank = len(x.shape)
+    axes = axes_input(ctx, node, 1)
+    if not axes:
+        if node.attr("noop_with_empty_axes", 0):
+            return [x]
+        axes = list(range(rank))
+    axes = sorted({normalize_axis(a, rank) for a in axes})
+    if rank == 0:
+        return [x]
+    keep = bool(node.attr("keepdims", 1))
+    layer = ctx.track(ctx.network.add_reduce(x, _REDUCE[node.op_type], sum(1 << a for a in axes), keep))
+    return [layer.get_output(0)]

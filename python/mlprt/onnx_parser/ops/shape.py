@@ -1,0 +1,337 @@
+"""Importers of shape and layout operators: Constant, ConstantOfShape, Shape, Gather, Slice,
+Concat, Squeeze, Unsqueeze, Cast, Reshape, Flatten, Transpose, Identity.
+
+Shape computations (``Shape -> Gather -> Unsqueeze -> Concat -> Reshape`` and their kin) are
+folded at parse time on :class:`ShapeValue` s; only the final Reshape becomes a layer.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
+                                       Value, normalize_axis, onnx_to_network_dtype)
+from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
+from mlprt.onnx_parser.registry import importer
+
+# -- shape-value helpers (shared with ops.math) ----------------------------------------------------
+
+
+def as_shape_value(value: Value) -> Optional[ShapeValue]:
+    """``value`` as a ShapeValue when it is one or an integer array of rank <= 1, else None."""
+    if isinstance(value, ShapeValue):
+        return value
+    if isinstance(value, np.ndarray) and value.ndim <= 1 and value.dtype.kind in "iu":
+        return ShapeValue([int(v) for v in value.reshape(-1)], scalar=value.ndim == 0)
+    return None
+
+
+def elem_product(elems: Sequence[ShapeElem]) -> ShapeElem:
+    """The product of shape elements: an int when all are known, the element itself when
+    only one is left, else Unknown."""
+    known = 1
+    symbolic: List[ShapeElem] = []
+    for e in elems:
+        if isinstance(e, int):
+            known *= e
+        else:
+            symbolic.append(e)
+    if not symbolic:
+        return known
+    if len(symbolic) == 1 and known == 1:
+        return symbolic[0]
+    return Unknown()
+
+
+def shape_binary(op: str, a: ShapeValue, b: ShapeValue) -> ShapeValue:
+    """Elementwise arithmetic on shape values (broadcasting length-1 and scalars)."""
+    n = max(len(a.elems), len(b.elems))
+    if len(a.elems) not in (1, n) or len(b.elems) not in (1, n):
+        raise invalid(f"shape values of lengths {len(a.elems)} and {len(b.elems)} do not broadcast")
+    out: List[ShapeElem] = []
+    for i in range(n):
+        x = a.elems[i if len(a.elems) > 1 else 0]
+        y = b.elems[i if len(b.elems) > 1 else 0]
+        if isinstance(x, int) and isinstance(y, int):
+            if op == "Add":
+                out.append(x + y)
+            elif op == "Sub":
+                out.append(x - y)
+            elif op == "Mul":
+                out.append(x * y)
+            elif op == "Div":
+                out.append(int(np.trunc(x / y)) if y else 0)
+            else:
+                out.append(Unknown())
+        elif op == "Mul" and (x == 1 or y == 1):
+            out.append(y if x == 1 else x)
+        elif op in ("Add", "Sub") and y == 0:
+            out.append(x)
+        elif op == "Add" and x == 0:
+            out.append(y)
+        elif op == "Div" and y == 1:
+            out.append(x)
+        else:
+            out.append(Unknown())
+    return ShapeValue(out, scalar=a.scalar and b.scalar)
+
+
+def axes_input(ctx: ImporterContext, node: Node, input_index: int) -> Optional[List[int]]:
+    """Axes from input ``input_index`` (newer opsets) or the ``axes`` attribute; None if neither."""
+    if node.has_input(input_index):
+        axes = ctx.constant_input(node, input_index, "axes")
+        return [int(a) for a in np.asarray(axes).reshape(-1)]
+    attr = node.attr("axes")
+    return None if attr is None else [int(a) for a in attr]
+
+
+# -- importers -------------------------------------------------------------------------------------
+
+
+@importer("Identity", notes="Pass-through.")
+def identity(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [ctx.require(node, 0)]
+
+
+@importer("Constant", notes="All value forms (value, value_float(s), value_int(s)); not sparse_value "
+          "or strings.")
+def constant(ctx: ImporterContext, node: Node) -> List[Value]:
+    attrs = node.attrs
+    if "value" in attrs:
+        return [np.array(numpy_helper.to_array(attrs["value"]))]
+    if "value_float" in attrs:
+        return [np.array(attrs["value_float"], dtype=np.float32)]
+    if "value_floats" in attrs:
+        return [np.array(attrs["value_floats"], dtype=np.float32)]
+    if "value_int" in attrs:
+        return [np.array(attrs["value_int"], dtype=np.int64)]
+    if "value_ints" in attrs:
+        return [np.array(attrs["value_ints"], dtype=np.int64)]
+    if attrs:
+        raise unsupported(f"Constant with attribute {sorted(attrs)[0]} is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_ATTR)
+    raise invalid("Constant has no value attribute")
+
+
+@importer("ConstantOfShape", notes="Shape known at parse time (folded to a constant).")
+def constant_of_shape(ctx: ImporterContext, node: Node) -> List[Value]:
+    # A constant shape is folded before importers run; here the shape depends on run-time extents.
+    raise unsupported("ConstantOfShape with a shape that depends on run-time extents is not supported",
+                      ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+
+
+@importer("Shape", notes="Folded at parse time; dynamic extents are tracked symbolically (start/end).")
+def shape(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.require(node, 0)
+    dims = ctx.shape_of(x)
+    rank = len(dims)
+    start = int(node.attr("start", 0))
+    end = node.attr("end")
+    start = min(max(start + rank if start < 0 else start, 0), rank)
+    stop = rank if end is None else min(max(int(end) + rank if int(end) < 0 else int(end), 0), rank)
+    return [ShapeValue(list(dims[start:stop]))]
+
+
+@importer("Gather", notes="On shape values and constants only (e.g. Shape -> Gather).")
+def gather(ctx: ImporterContext, node: Node) -> List[Value]:
+    data = as_shape_value(ctx.require(node, 0))
+    if data is None:
+        raise unsupported("Gather of a run-time tensor is not supported (only shape computations)",
+                          ErrorCode.UNSUPPORTED_NODE_INPUT)
+    indices = ctx.constant_input(node, 1, "indices")
+    assert indices is not None
+    if node.attr("axis", 0) not in (0, -1) or data.scalar or indices.ndim > 1:
+        raise unsupported("Gather on a shape value needs axis 0 and indices of rank <= 1")
+    n = len(data.elems)
+    picked: List[ShapeElem] = []
+    for i in indices.reshape(-1):
+        i = int(i)
+        if not -n <= i < n:
+            raise invalid(f"Gather index {i} is out of range for {n} elements")
+        picked.append(data.elems[i])
+    return [ShapeValue(picked, scalar=indices.ndim == 0)]
+
+
+@importer("Slice", notes="On shape values and constants; on run-time tensors only when it selects "
+          "everything.")
+def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
+    data = ctx.require(node, 0)
+    if node.has_input(1):
+        starts = ctx.constant_input(node, 1, "starts")
+        ends = ctx.constant_input(node, 2, "ends")
+        axes = ctx.constant_input(node, 3, "axes")
+        steps = ctx.constant_input(node, 4, "steps")
+    else:  # opset < 10 attribute form
+        starts, ends, axes = (np.array(node.attr(k, []), np.int64) for k in ("starts", "ends", "axes"))
+        steps = None
+        if axes.size == 0:
+            axes = None
+    assert starts is not None and ends is not None
+    starts_l = [int(v) for v in starts.reshape(-1)]
+    ends_l = [int(v) for v in ends.reshape(-1)]
+    rank = ctx.rank(data)
+    axes_l = list(range(len(starts_l))) if axes is None else [normalize_axis(a, rank) for a in axes.reshape(-1)]
+    steps_l = [1] * len(starts_l) if steps is None else [int(v) for v in steps.reshape(-1)]
+    sv = as_shape_value(data)
+    if sv is not None and not sv.scalar:
+        elems = list(sv.elems)
+        for a, s, e, st in zip(axes_l, starts_l, ends_l, steps_l):
+            if st == 0:
+                raise invalid("Slice step 0")
+            elems = [elems[i] for i in range(*slice(s, e, st).indices(len(elems)))]
+        return [ShapeValue(elems)]
+    dims = ctx.shape_of(data)
+    for a, s, e, st in zip(axes_l, starts_l, ends_l, steps_l):
+        d = dims[a]
+        full = st == 1 and s in (0,) and (e >= 2**62 or (isinstance(d, int) and e >= d))
+        if not full:
+            raise unsupported("Slice of a run-time tensor is not supported (only shape computations, or "
+                              "slices that keep everything)", ErrorCode.UNSUPPORTED_NODE_INPUT)
+    return [data]
+
+
+@importer("Concat", notes="Run-time tensors (concatenation layer), constants and shape values.")
+def concat(ctx: ImporterContext, node: Node) -> List[Value]:
+    values = [ctx.require(node, i) for i in range(node.num_inputs) if node.has_input(i)]
+    if any(isinstance(v, ShapeValue) for v in values):
+        elems: List[ShapeElem] = []
+        for v in values:
+            sv = as_shape_value(v)
+            if sv is None or sv.scalar:
+                raise unsupported("Concat mixes shape values with other tensors")
+            elems.extend(sv.elems)
+        return [ShapeValue(elems)]
+    if "axis" not in node.attrs:
+        raise invalid("Concat needs the axis attribute")
+    axis = normalize_axis(node.attr("axis"), ctx.rank(values[0]))
+    dtype = ctx.common_dtype(*values)
+    tensors = [ctx.tensor(v, dtype) for v in values]
+    if len(tensors) == 1:
+        return [tensors[0]]
+    layer = ctx.track(ctx.network.add_concatenation(tensors, axis))
+    return [layer.get_output(0)]
+
+
+@importer("Unsqueeze", notes="Axes as attribute (opset < 13) or input.")
+def unsqueeze(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.require(node, 0)
+    axes = axes_input(ctx, node, 1)
+    if axes is None:
+        raise invalid("Unsqueeze needs axes")
+    out_rank = ctx.rank(x) + len(axes)
+    axes = [normalize_axis(a, out_rank) for a in axes]
+    if len(set(axes)) != len(axes):
+        raise invalid(f"Unsqueeze axes {axes} repeat an axis")
+    if isinstance(x, ShapeValue):
+        if x.scalar and axes == [0]:
+            return [ShapeValue(list(x.elems))]
+        raise unsupported("Unsqueeze of a shape value to rank 2 is not supported")
+    return [ctx.unsqueeze(x, axes)]
+
+
+@importer("Squeeze", notes="Axes as attribute (opset < 13) or input; without axes only extents known "
+          "to be 1 are removed.")
+def squeeze(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.require(node, 0)
+    axes = axes_input(ctx, node, 1)
+    rank = ctx.rank(x)
+    if isinstance(x, ShapeValue):
+        if not x.scalar and len(x.elems) == 1 and (axes is None or [normalize_axis(a, 1) for a in axes] == [0]):
+            return [ShapeValue(list(x.elems), scalar=True)]
+        raise unsupported("Squeeze of this shape value is not supported")
+    dims = ctx.shape_of(x)
+    if axes is None:
+        if any(not isinstance(d, int) for d in dims):
+            raise unsupported("Squeeze without axes on a tensor with dynamic extents is not supported",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        axes = [i for i, d in enumerate(dims) if d == 1]
+    axes = [normalize_axis(a, rank) for a in axes]
+    for a in axes:
+        if isinstance(dims[a], int) and dims[a] != 1:
+            raise invalid(f"Squeeze axis {a} has extent {dims[a]}, not 1")
+    return [ctx.squeeze(x, axes)]
+
+
+_INT_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT8,
+              onnx.TensorProto.UINT8, onnx.TensorProto.INT16, onnx.TensorProto.UINT16,
+              onnx.TensorProto.UINT32, onnx.TensorProto.UINT64}
+
+
+@importer("Cast", notes="Run-time tensors to FLOAT, FLOAT16, INT32, INT64, INT8, UINT8, BOOL; shape values "
+          "to integer types.")
+def cast(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.require(node, 0)
+    to = int(node.attr("to", onnx.TensorProto.FLOAT))
+    if isinstance(x, ShapeValue):
+        if to in _INT_TYPES:
+            return [x]
+        raise unsupported("Cast of a shape value to a non-integer type is not supported")
+    dtype = onnx_to_network_dtype(to)
+    if dtype is None:
+        raise unsupported(f"Cast to {onnx.TensorProto.DataType.Name(to)} is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    if x.dtype == dtype:
+        return [x]
+    out = ctx.track(ctx.network.add_cast(x, dtype)).get_output(0)
+    return [ctx.alias(out, x)]
+
+
+@importer("Reshape", notes="Shape from a constant or a shape computation; 0 copies (allowzero=1 "
+          "with a literal 0 is not supported); at most one extent inferred at run time.")
+def reshape(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(ctx.require(node, 0))
+    target = as_shape_value(ctx.require(node, 1))
+    if target is None or target.scalar:
+        raise unsupported("Reshape needs a shape known at parse time or computed from tensor shapes",
+                          ErrorCode.UNSUPPORTED_NODE_INPUT)
+    allowzero = int(node.attr("allowzero", 0))
+    dims = ctx.dims(x)
+    elems: List[ShapeElem] = []
+    for i, e in enumerate(target.elems):
+        if e == 0 and isinstance(e, int):
+            if allowzero:
+                raise unsupported("Reshape with allowzero=1 to a zero extent is not supported",
+                                  ErrorCode.UNSUPPORTED_NODE_ATTR)
+            if i >= len(dims):
+                raise invalid(f"Reshape copies axis {i} (0) of a rank-{len(dims)} input")
+            elems.append(dims[i])
+        elif isinstance(e, int) and e < -1:
+            raise invalid(f"Reshape extent {e} is invalid")
+        else:
+            elems.append(e)
+    if sum(1 for e in elems if isinstance(e, int) and e == -1) > 1:
+        raise invalid("Reshape has more than one -1")
+    # Resolve an explicit -1 when the rest and the input are known.
+    out = ctx.reshape(x, elems)
+    return [out]
+
+
+@importer("Flatten", notes="Any axis; dynamic extents on at most one side of the axis (or only the "
+          "first axis).")
+def flatten(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(ctx.require(node, 0))
+    dims = ctx.dims(x)
+    axis = normalize_axis(node.attr("axis", 1), len(dims) + 1) if dims else 0
+    left, right = elem_product(dims[:axis]), elem_product(dims[axis:])
+    target: List[ShapeElem] = [left, right]
+    if isinstance(left, Unknown) and isinstance(right, Unknown):
+        raise unsupported(f"cannot flatten {tuple(x.shape)} at axis {axis}: both sides depend on run-time "
+                          "extents", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    return [ctx.reshape(x, target)]
+
+
+@importer("Transpose", notes="Any permutation (default: reversed axes).")
+def transpose(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(ctx.require(node, 0))
+    rank = len(x.shape)
+    perm = node.attr("perm")
+    perm = list(range(rank))[::-1] if perm is None else [normalize_axis(p, rank) for p in perm]
+    if sorted(perm) != list(range(rank)):
+        raise invalid(f"Transpose perm {perm} is not a permutation of 0..{rank - 1}")
+    return [ctx.transpose(x, perm)]
+
+
+__all__ = ["as_shape_value", "elem_product", "shape_binary", "axes_input", "SymDim"]

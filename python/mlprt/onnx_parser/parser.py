@@ -1,0 +1,351 @@
+"""``OnnxParser``: fills an :class:`mlprt.INetworkDefinition` from an ONNX model, as TensorRT's
+``trt.OnnxParser`` does."""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+import onnx
+from onnx import external_data_helper, numpy_helper
+
+from mlprt import _core
+from mlprt.onnx_parser.context import ImporterContext, Node, onnx_to_network_dtype
+from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, ParserError, unsupported
+from mlprt.onnx_parser.registry import MIN_OPSET, lookup
+
+__all__ = ["OnnxParser"]
+
+_DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def _max_opset() -> int:
+    return int(onnx.defs.onnx_opset_version())
+
+
+class OnnxParser:
+    """Parses ONNX models into a network definition (TensorRT's ``OnnxParser``).
+
+    ``parse`` and ``parse_from_file`` return False on failure; the errors are then in
+    ``num_errors``/``get_error(i)`` and were sent to the logger. No exception escapes them.
+    """
+
+    def __init__(self, network: Any, logger: Any = None) -> None:
+        if not isinstance(network, _core.INetworkDefinition):
+            raise TypeError(f"OnnxParser needs an INetworkDefinition, got {type(network).__name__}")
+        self.network = network
+        self.logger = logger
+        self._errors: List[ParserError] = []
+
+    # -- TensorRT's API -----------------------------------------------------------------------------
+    @property
+    def num_errors(self) -> int:
+        """How many errors the parses since the last ``clear_errors()`` recorded."""
+        return len(self._errors)
+
+    def get_error(self, index: int) -> ParserError:
+        """Error ``index`` (0 <= index < num_errors)."""
+        if not 0 <= index < len(self._errors):
+            raise IndexError(f"the parser holds {len(self._errors)} errors")
+        return self._errors[index]
+
+    def clear_errors(self) -> None:
+        """Forgets the recorded errors."""
+        self._errors.clear()
+
+    def supports_operator(self, op_type: str) -> bool:
+        """Whether an importer exists for the ONNX operator ``op_type`` (default domain)."""
+        return lookup(op_type) is not None
+
+    def parse_from_file(self, model: Union[str, "os.PathLike[str]"]) -> bool:
+        """Parses the ONNX file ``model``; external data is read relative to its directory."""
+        path = os.fspath(model)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            self._error(ErrorCode.MODEL_DESERIALIZE_FAILED, f"cannot read ONNX file '{path}': {e.strerror or e}")
+            return False
+        return self.parse(data, path)
+
+    def parse(self, model: Union[bytes, bytearray, memoryview], path: Optional[str] = None) -> bool:
+        """Parses a serialized ONNX model into the network; True on success.
+
+        ``path`` is the model file (or its directory), where tensors stored as external data
+        are looked up.
+        """
+        try:
+            return self._parse(bytes(model), path)
+        except ImportFailure as e:
+            self._error(e.code, e.desc)
+        except Exception as e:  # never let a bug escape parse()
+            self._error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(e).__name__}: {e}")
+        return False
+
+    # -- implementation -------------------------------------------------------------------------
+    def _error(self, code: ErrorCode, desc: str, node: Optional[Node] = None,
+               index: int = -1, name: str = "", op: str = "") -> None:
+        if node is not None:
+            index, name, op = node.index, node.proto.name, node.op_type
+        error = ParserError(code, desc, index, name, op)
+        self._errors.append(error)
+        if self.logger is not None:
+            try:
+                self.logger.log(_core.Severity.ERROR, f"ONNX parser: {error}")
+            except Exception:  # a faulty logger must not break parsing
+                pass
+
+    def _node_error(self, code: ErrorCode, desc: str, index: int, proto: onnx.NodeProto) -> None:
+        self._error(code, desc, None, index, proto.name, proto.op_type)
+
+    def _parse(self, data: bytes, path: Optional[str]) -> bool:
+        model = onnx.ModelProto()
+        try:
+            model.ParseFromString(data)
+        except Exception as e:
+            self._error(ErrorCode.MODEL_DESERIALIZE_FAILED, f"the bytes are not an ONNX model: {e}")
+            return False
+        if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
+            self._error(ErrorCode.MODEL_DESERIALIZE_FAILED, "the bytes are not an ONNX model (no graph)")
+            return False
+        opset = self._check_opset(model)
+        if opset is None:
+            return False
+        graph = model.graph
+        if not self._scan(graph, opset):
+            return False
+        if not self._load_external_data(model, path):
+            return False
+        ctx = ImporterContext(self.network, opset)
+        return (self._import_initializers(graph, ctx) and self._import_inputs(graph, ctx)
+                and self._import_nodes(graph, ctx) and self._import_outputs(graph, ctx))
+
+    def _check_opset(self, model: onnx.ModelProto) -> Optional[int]:
+        opsets = [o.version for o in model.opset_import if o.domain in _DEFAULT_DOMAINS]
+        if not opsets:
+            self._error(ErrorCode.INVALID_GRAPH, "the model imports no opset of the default ONNX domain")
+            return None
+        opset = int(opsets[0])
+        newest = _max_opset()
+        if opset > newest:
+            self._error(ErrorCode.UNSUPPORTED_GRAPH,
+                        f"the model uses opset {opset}, newer than the newest this onnx package knows ({newest})")
+            return None
+        if opset < MIN_OPSET:
+            self._error(ErrorCode.UNSUPPORTED_GRAPH,
+                        f"the model uses opset {opset}; the parser supports opsets {MIN_OPSET} to {newest} "
+                        "(convert it with onnx.version_converter)")
+            return None
+        return opset
+
+    def _scan(self, graph: onnx.GraphProto, opset: int) -> bool:
+        """Reports every unsupported operator and every dangling or out-of-order input at once."""
+        ok = True
+        available = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+        producer: Dict[str, int] = {}
+        for index, proto in enumerate(graph.node):
+            for out in proto.output:
+                producer.setdefault(out, index)
+        for index, proto in enumerate(graph.node):
+            info = lookup(proto.op_type) if proto.domain in _DEFAULT_DOMAINS else None
+            if info is None:
+                domain = f" of domain '{proto.domain}'" if proto.domain not in _DEFAULT_DOMAINS else ""
+                self._node_error(ErrorCode.UNSUPPORTED_NODE,
+                                 f"operator {proto.op_type}{domain} is not supported", index, proto)
+                ok = False
+            elif opset < info.since:
+                self._node_error(ErrorCode.UNSUPPORTED_NODE,
+                                 f"operator {proto.op_type} exists from opset {info.since}; the model uses "
+                                 f"opset {opset}", index, proto)
+                ok = False
+            for name in proto.input:
+                if name in available:
+                    continue
+                ok = False
+                if name in producer:
+                    later = graph.node[producer[name]]
+                    self._node_error(ErrorCode.INVALID_GRAPH,
+                                     f"input '{name}' is produced by node {producer[name]} '{later.name}' "
+                                     f"({later.op_type}), which does not come before it: the graph has a "
+                                     "cycle or is not topologically sorted", index, proto)
+                else:
+                    self._node_error(ErrorCode.INVALID_GRAPH,
+                                     f"input '{name}' is produced by no node, initializer or graph input "
+                                     "(a missing initializer?)", index, proto)
+            available.update(proto.output)
+        for out in graph.output:
+            if out.name not in available:
+                self._error(ErrorCode.INVALID_GRAPH,
+                            f"graph output '{out.name}' is produced by no node, initializer or graph input")
+                ok = False
+        return ok
+
+    def _external_tensors(self, model: onnx.ModelProto) -> List[onnx.TensorProto]:
+        tensors = list(model.graph.initializer)
+        for proto in model.graph.node:
+            for attr in proto.attribute:
+                if attr.type == onnx.AttributeProto.TENSOR:
+                    tensors.append(attr.t)
+        return [t for t in tensors if external_data_helper.uses_external_data(t)]
+
+    def _load_external_data(self, model: onnx.ModelProto, path: Optional[str]) -> bool:
+        tensors = self._external_tensors(model)
+        if not tensors:
+            return True
+        if path is None:
+            self._error(ErrorCode.INVALID_VALUE,
+                        f"tensor '{tensors[0].name}' keeps its data in an external file; pass the model's "
+                        "path to parse(model, path) or use parse_from_file()")
+            return False
+        base = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+        for tensor in tensors:
+            try:
+                external_data_helper.load_external_data_for_tensor(tensor, base)
+                tensor.data_location = onnx.TensorProto.DEFAULT
+                del tensor.external_data[:]
+            except Exception as e:
+                self._error(ErrorCode.INVALID_VALUE,
+                            f"cannot read the external data of tensor '{tensor.name}' (from {base}): {e}")
+                return False
+        return True
+
+    def _import_initializers(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
+        for tensor in graph.initializer:
+            try:
+                ctx.set(tensor.name, np.array(numpy_helper.to_array(tensor)))
+            except Exception as e:
+                self._error(ErrorCode.INVALID_VALUE, f"initializer '{tensor.name}' cannot be read: {e}")
+                return False
+        return True
+
+    def _import_inputs(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
+        initializers = {t.name for t in graph.initializer}
+        for value in graph.input:
+            if value.name in initializers:
+                continue
+            kind = value.type.WhichOneof("value")
+            if kind != "tensor_type":
+                self._error(ErrorCode.UNSUPPORTED_GRAPH, f"graph input '{value.name}' is not a tensor ({kind})")
+                return False
+            ttype = value.type.tensor_type
+            dtype = onnx_to_network_dtype(ttype.elem_type)
+            if dtype is None:
+                name = onnx.TensorProto.DataType.Name(ttype.elem_type)
+                self._error(ErrorCode.UNSUPPORTED_GRAPH, f"graph input '{value.name}' has unsupported type {name}")
+                return False
+            if not ttype.HasField("shape"):
+                self._error(ErrorCode.UNSUPPORTED_GRAPH, f"graph input '{value.name}' has no shape (unknown rank)")
+                return False
+            shape = [d.dim_value if d.HasField("dim_value") else -1 for d in ttype.shape.dim]
+            try:
+                tensor = self.network.add_input(value.name, dtype, shape)
+            except Exception as e:
+                self._error(ErrorCode.INVALID_GRAPH, f"graph input '{value.name}': {e}")
+                return False
+            ctx.set(value.name, tensor)
+        return True
+
+    def _import_nodes(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
+        for proto in graph.node:
+            ctx.used.update(proto.input)
+        ctx.used.update(o.name for o in graph.output)
+        for index, proto in enumerate(graph.node):
+            node = Node(index, proto, ctx.opset)
+            ctx.node, ctx.node_layers = node, []
+            try:
+                self._import_node(ctx, node)
+            except ImportFailure as e:
+                self._error(e.code, e.desc, node)
+                return False
+            except (ValueError, TypeError, IndexError) as e:
+                self._error(ErrorCode.INVALID_NODE, f"cannot add the layers of this node: {e}", node)
+                return False
+            except Exception as e:
+                self._error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(e).__name__}: {e}", node)
+                return False
+        ctx.node = None
+        return True
+
+    def _import_node(self, ctx: ImporterContext, node: Node) -> None:
+        info = lookup(node.op_type)
+        assert info is not None  # the scan rejected unsupported operators
+        inputs = [ctx.get(name) if name else None for name in node.inputs]
+        if inputs and all(v is None or isinstance(v, np.ndarray) for v in inputs) and \
+                any(v is not None for v in inputs):
+            outputs: List[Any] = fold_constant_node(node, inputs)
+        else:
+            outputs = list(info.function(ctx, node))
+        for i, name in enumerate(node.outputs):
+            if not name:
+                continue
+            value = outputs[i] if i < len(outputs) else None
+            if value is None:
+                if name in ctx.used:
+                    raise unsupported(f"output {i} ('{name}') of {node.op_type} is not supported, and the "
+                                      "model uses it")
+                continue
+            ctx.set(name, value)
+        self._name_outputs(ctx, node, outputs)
+
+    def _name_outputs(self, ctx: ImporterContext, node: Node, outputs: List[Any]) -> None:
+        """The layer computing the node's first output takes the node's name; new tensors take
+        their ONNX names."""
+        produced = {}
+        for layer in ctx.node_layers:
+            for j in range(layer.num_outputs):
+                produced[layer.get_output(j)] = layer
+        for i, value in enumerate(outputs):
+            if i >= len(node.outputs) or not node.outputs[i] or value is None:
+                continue
+            if not isinstance(value, _core.ITensor) or value not in produced:
+                continue
+            if i == 0:
+                produced[value].name = node.name
+            if value.name != node.outputs[i]:
+                try:
+                    value.name = node.outputs[i]
+                except ValueError:
+                    pass  # the name is taken; the tensor keeps its generated name
+
+    def _import_outputs(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
+        ctx.node = None
+        for out in graph.output:
+            try:
+                value = ctx.get(out.name)
+                tensor = ctx.tensor(value)
+                if tensor.is_network_input or tensor.is_network_output or tensor.name != out.name:
+                    layer = self.network.add_identity(tensor)
+                    layer.name = f"output:{out.name}"
+                    tensor = layer.get_output(0)
+                    tensor.name = out.name
+                self.network.mark_output(tensor)
+            except ImportFailure as e:
+                self._error(e.code, f"graph output '{out.name}': {e.desc}")
+                return False
+            except Exception as e:
+                self._error(ErrorCode.INVALID_GRAPH, f"graph output '{out.name}': {e}")
+                return False
+        return True
+
+
+def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]]) -> List[np.ndarray]:
+    """Evaluates a node whose inputs are all constants with ONNX's reference implementation."""
+    from onnx.reference import ReferenceEvaluator
+
+    graph_inputs = []
+    feeds: Dict[str, np.ndarray] = {}
+    for name, value in zip(node.inputs, inputs):
+        if value is None or name in feeds:
+            continue
+        elem = onnx.helper.np_dtype_to_tensor_dtype(value.dtype)
+        graph_inputs.append(onnx.helper.make_tensor_value_info(name, elem, value.shape))
+        feeds[name] = value
+    outputs = [onnx.helper.make_empty_tensor_value_info(o) for o in node.outputs if o]
+    graph = onnx.helper.make_graph([node.proto], "fold", graph_inputs, outputs)
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", node.opset)])
+    try:
+        results = ReferenceEvaluator(model).run(None, feeds)
+    except Exception as e:
+        raise ImportFailure(ErrorCode.INVALID_NODE, f"constant folding failed: {type(e).__name__}: {e}") from e
+    folded = iter(np.asarray(r) for r in results)
+    return [next(folded) if o else None for o in node.outputs]  # type: ignore[misc]

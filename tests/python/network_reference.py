@@ -1,0 +1,149 @@
+"""A NumPy evaluator of an mlprt.INetworkDefinition: the reference for parser tests.
+
+``evaluate(network, inputs)`` walks ``network.get_layer(i)`` in order, reads each layer's
+parameters through the Python bindings and computes in float64 (integers stay integers;
+casts to HALF round through float16). Every intermediate result is checked against the
+shape the network inferred for it, so shape inference is validated along the way.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List
+
+import numpy as np
+
+import mlprt
+
+_ACT = mlprt.ActivationType
+_EW = mlprt.ElementWiseOperation
+_UN = mlprt.UnaryOperation
+_RO = mlprt.ReduceOperation
+_DT = mlprt.DataType
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _float(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float64) if x.dtype.kind == "f" else x
+
+
+def _axes(mask: int, rank: int) -> tuple:
+    return tuple(a for a in range(rank) if mask >> a & 1)
+
+
+def activation(kind: Any, x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """TensorRT's activation ``kind`` with its alpha/beta meanings (core/operations.h)."""
+    if kind == _ACT.RELU:
+        return np.maximum(x, 0.0)
+    if kind == _ACT.SIGMOID:
+        return 1.0 / (1.0 + np.exp(-x))
+    if kind == _ACT.TANH:
+        return np.tanh(x)
+    if kind == _ACT.LEAKY_RELU:
+        return np.where(x >= 0, x, alpha * x)
+    if kind == _ACT.ELU:
+        return np.where(x >= 0, x, alpha * (np.exp(x) - 1.0))
+    if kind == _ACT.SELU:
+        return beta * np.where(x >= 0, x, alpha * (np.exp(x) - 1.0))
+    if kind == _ACT.SOFTPLUS:
+        return alpha * np.logaddexp(0.0, beta * x)
+    if kind == _ACT.CLIP:
+        return np.minimum(np.maximum(x, alpha), beta)
+    if kind == _ACT.HARD_SIGMOID:
+        return np.maximum(0.0, np.minimum(1.0, alpha * x + beta))
+    if kind == _ACT.HARD_SWISH:
+        return x * np.maximum(0.0, np.minimum(1.0, alpha * x + beta))
+    if kind == _ACT.GELU_ERF:
+        return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+    if kind == _ACT.GELU_TANH:
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+    raise NotImplementedError(f"activation {kind}")
+
+
+def _shuffle(layer: Any, x: np.ndarray) -> np.ndarray:
+    if layer.first_transpose:
+        x = np.transpose(x, layer.first_transpose)
+    dims = layer.reshape_dims
+    if dims is not None:
+        target = [x.shape[i] if d == 0 else d for i, d in enumerate(dims)]
+        x = x.reshape(target)
+    if layer.second_transpose:
+        x = np.transpose(x, layer.second_transpose)
+    return x
+
+
+def _cast(x: np.ndarray, to: Any) -> np.ndarray:
+    if to == _DT.FLOAT:
+        return x.astype(np.float64)
+    if to == _DT.HALF:
+        return x.astype(np.float16).astype(np.float64)
+    return x.astype(mlprt.nptype(to))
+
+
+def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
+    """The output of one layer on NumPy inputs."""
+    if isinstance(layer, mlprt.IConstantLayer):
+        return _float(layer.weights)
+    if isinstance(layer, mlprt.IMatrixMultiplyLayer):
+        a, b = ins
+        if layer.get_operation(0) == mlprt.MatrixOperation.TRANSPOSE:
+            a = np.swapaxes(a, -1, -2)
+        if layer.get_operation(1) == mlprt.MatrixOperation.TRANSPOSE:
+            b = np.swapaxes(b, -1, -2)
+        return np.matmul(a, b)
+    if isinstance(layer, mlprt.IElementWiseLayer):
+        a, b = ins
+        return {_EW.SUM: np.add, _EW.PROD: np.multiply, _EW.MAX: np.maximum, _EW.MIN: np.minimum,
+                _EW.SUB: np.subtract, _EW.DIV: np.divide, _EW.POW: np.power}[layer.op](a, b)
+    if isinstance(layer, mlprt.IActivationLayer):
+        return activation(layer.type, ins[0], layer.alpha, layer.beta)
+    if isinstance(layer, mlprt.IUnaryLayer):
+        fn = {_UN.EXP: np.exp, _UN.LOG: np.log, _UN.SQRT: np.sqrt, _UN.RECIP: np.reciprocal,
+              _UN.ABS: np.abs, _UN.NEG: np.negative, _UN.ERF: _erf}[layer.op]
+        return fn(ins[0])
+    if isinstance(layer, mlprt.IShuffleLayer):
+        return _shuffle(layer, ins[0])
+    if isinstance(layer, mlprt.ISoftMaxLayer):
+        axis = _axes(layer.axes, ins[0].ndim)[0]
+        e = np.exp(ins[0] - ins[0].max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+    if isinstance(layer, mlprt.IReduceLayer):
+        fn = {_RO.SUM: np.sum, _RO.PROD: np.prod, _RO.MAX: np.max, _RO.MIN: np.min, _RO.AVG: np.mean}[layer.op]
+        return fn(ins[0], axis=_axes(layer.axes, ins[0].ndim), keepdims=layer.keep_dims)
+    if isinstance(layer, mlprt.INormalizationLayer):
+        x, scale, bias = ins
+        axes = _axes(layer.axes, x.ndim)
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+        return (x - mean) / np.sqrt(var + layer.epsilon) * scale + bias
+    if isinstance(layer, mlprt.IConcatenationLayer):
+        return np.concatenate(ins, axis=layer.axis)
+    if isinstance(layer, mlprt.IIdentityLayer):
+        return _cast(ins[0], layer.to_type)
+    raise NotImplementedError(f"no reference for {layer!r}")
+
+
+def evaluate(network: Any, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """Runs ``network`` on ``inputs`` (by input name); returns every output by name."""
+    values: Dict[Any, np.ndarray] = {}
+    for i in range(network.num_inputs):
+        t = network.get_input(i)
+        x = np.asarray(inputs[t.name])
+        _check_shape(t, x)
+        values[t] = _float(x)
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        ins = [values[layer.get_input(j)] for j in range(layer.num_inputs)]
+        out = np.asarray(layer_output(layer, ins))
+        t = layer.get_output(0)
+        _check_shape(t, out, layer)
+        values[t] = out
+    return {network.get_output(i).name: values[network.get_output(i)] for i in range(network.num_outputs)}
+
+
+def _check_shape(t: Any, x: np.ndarray, layer: Any = None) -> None:
+    expected = tuple(t.shape)
+    ok = len(expected) == x.ndim and all(e in (-1, a) for e, a in zip(expected, x.shape))
+    if not ok:
+        where = f" (output of {layer!r})" if layer is not None else ""
+        raise AssertionError(f"tensor '{t.name}'{where}: network says {expected}, evaluation gave {x.shape}")
