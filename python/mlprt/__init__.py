@@ -8,6 +8,9 @@ from __future__ import annotations
 from typing import List, Union
 
 from mlprt import _core
+from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, ICudaEngine,
+                         IExecutionContext, IHostMemory, IOptimizationProfile, ITimingCache,
+                         MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TensorIOMode)
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
                          Error, IActivationLayer, IConcatenationLayer, IConstantLayer,
                          IElementWiseLayer, IIdentityLayer, ILayer, IMatrixMultiplyLayer,
@@ -20,6 +23,19 @@ from mlprt.types import nptype, volume
 __version__: str = _core.__version__
 
 __all__ = [
+    "Builder",
+    "BuilderConfig",
+    "BuilderFlag",
+    "IBuilderConfig",
+    "ICudaEngine",
+    "IExecutionContext",
+    "IHostMemory",
+    "IOptimizationProfile",
+    "ITimingCache",
+    "MemoryPoolType",
+    "NetworkDefinitionCreationFlag",
+    "Runtime",
+    "TensorIOMode",
     "ActivationType",
     "ElementWiseOperation",
     "IActivationLayer",

@@ -1,0 +1,90 @@
+"""Helpers for engine tests: build from a network, run with pinned buffers the tutorial way."""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+import mlprt
+import mlprt.driver as cuda
+
+Shape = Tuple[int, ...]
+ProfileSpec = Dict[str, Tuple[Shape, Shape, Shape]]
+
+
+class RecordingLogger(mlprt.ILogger):
+    """Keeps every message, so tests can check what the builder and runtime said."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: List[Tuple[mlprt.Logger.Severity, str]] = []
+
+    def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
+        self.messages.append((severity, msg))
+
+    def errors(self) -> str:
+        return "\n".join(m for s, m in self.messages if s in (mlprt.Logger.ERROR, mlprt.Logger.INTERNAL_ERROR))
+
+
+def build(populate: Callable[[mlprt.INetworkDefinition], None], profiles: Sequence[ProfileSpec] = (),
+          fp16: bool = False, logger: Optional[mlprt.ILogger] = None,
+          cache: Optional[mlprt.ITimingCache] = None) -> Optional[mlprt.IHostMemory]:
+    """Builds a network that ``populate`` fills, with the given profiles; the plan or None."""
+    builder = mlprt.Builder(logger or RecordingLogger())
+    network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    populate(network)
+    config = builder.create_builder_config()
+    if fp16:
+        config.set_flag(mlprt.BuilderFlag.FP16)
+    for spec in profiles:
+        profile = builder.create_optimization_profile()
+        for name, (low, opt, high) in spec.items():
+            profile.set_shape(name, low, opt, high)
+        config.add_optimization_profile(profile)
+    if cache is not None:
+        assert config.set_timing_cache(cache, ignore_mismatch=False)
+    return builder.build_serialized_network(network, config)
+
+
+def load(plan: bytes, logger: Optional[mlprt.ILogger] = None) -> mlprt.ICudaEngine:
+    engine = mlprt.Runtime(logger or RecordingLogger()).deserialize_cuda_engine(plan)
+    assert engine is not None
+    return engine
+
+
+def infer(context: mlprt.IExecutionContext, inputs: Dict[str, np.ndarray],
+          stream: Optional[cuda.Stream] = None) -> Dict[str, np.ndarray]:
+    """One inference as the TensorRT tutorials do it: pinned host buffers, device buffers,
+    set_tensor_address, async copies, execute_async_v3, synchronize."""
+    engine = context.engine
+    stream = stream or cuda.Stream()
+    keep = []
+    for name, value in inputs.items():
+        assert context.set_input_shape(name, value.shape), f"shape {value.shape} rejected for {name}"
+    outputs: Dict[str, np.ndarray] = {}
+    copies_back = []
+    for i in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(i)
+        dtype = mlprt.nptype(engine.get_tensor_dtype(name))
+        shape = tuple(context.get_tensor_shape(name))
+        host = cuda.pagelocked_empty(shape, dtype)
+        device = cuda.mem_alloc(max(host.nbytes, 1))
+        keep.append(device)
+        context.set_tensor_address(name, int(device))
+        if engine.get_tensor_mode(name) == mlprt.TensorIOMode.INPUT:
+            host[...] = inputs[name]
+            cuda.memcpy_htod_async(device, host, stream)
+        else:
+            outputs[name] = host
+            copies_back.append((host, device))
+    assert context.execute_async_v3(stream.handle)
+    for host, device in copies_back:
+        cuda.memcpy_dtoh_async(host, device, stream)
+    stream.synchronize()
+    return {name: np.array(value) for name, value in outputs.items()}
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual - expected| / max |expected|: the error measure of the quality bar."""
+    scale = max(float(np.abs(expected).max()), 1e-30)
+    return float(np.abs(actual.astype(np.float64) - expected).max()) / scale
