@@ -1,0 +1,277 @@
+// The builder's passes (fusion, BatchNorm folding, dead layers, FP16 casts), the memory plan,
+// and engines end to end in C++: build, serialize, load, run, and refuse other devices.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "builder/builder.h"
+#include "builder/graph.h"
+#include "builder/memory_plan.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "engine/format.h"
+#include "runtime/engine.h"
+#include "runtime/execution_context.h"
+#include "test_util.h"
+
+namespace mlprt::test {
+namespace {
+
+using network::Network;
+using network::TensorId;
+
+network::Weights floatWeights(const std::vector<float>& values) {
+  network::Weights weights;
+  weights.type = DataType::kFLOAT;
+  weights.bytes.resize(values.size() * sizeof(float));
+  std::memcpy(weights.bytes.data(), values.data(), weights.bytes.size());
+  return weights;
+}
+
+TensorId addConstant(Network& network, const Dims& shape, const std::vector<float>& values) {
+  const int layer = network.addLayer("", network::ConstantLayer{shape, floatWeights(values)}, {});
+  return network.layer(layer).outputs[0];
+}
+
+TensorId addLayer(Network& network, network::LayerParameters parameters, const std::vector<TensorId>& inputs) {
+  return network.layer(network.addLayer("", std::move(parameters), inputs)).outputs[0];
+}
+
+// x (-1, k) -> MatMul W (k, n) -> + bias -> * scale -> - shift -> ReLU
+struct LinearBatchNorm {
+  std::size_t k = 7;
+  std::size_t n = 5;
+  std::vector<float> w = randomFloats(7 * 5, 1);
+  std::vector<float> bias = randomFloats(5, 2);
+  std::vector<float> scale = randomFloats(5, 3);
+  std::vector<float> shift = randomFloats(5, 4);
+
+  Network network() const {
+    Network net;
+    const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, static_cast<std::int64_t>(k)});
+    TensorId y = addLayer(net, network::MatrixMultiplyLayer{},
+                          {x, addConstant(net, Dims{static_cast<std::int64_t>(k), static_cast<std::int64_t>(n)}, w)});
+    y = addLayer(net, network::ElementWiseLayer{ElementWiseOperation::kSUM},
+                 {y, addConstant(net, Dims{static_cast<std::int64_t>(n)}, bias)});
+    y = addLayer(net, network::ElementWiseLayer{ElementWiseOperation::kPROD},
+                 {addConstant(net, Dims{1, static_cast<std::int64_t>(n)}, scale), y});
+    y = addLayer(net, network::ElementWiseLayer{ElementWiseOperation::kSUB},
+                 {y, addConstant(net, Dims{static_cast<std::int64_t>(n)}, shift)});
+    y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
+    net.setTensorName(y, "y");
+    net.markOutput(y);
+    return net;
+  }
+
+  std::vector<double> reference(const std::vector<float>& x, std::size_t rows) const {
+    std::vector<double> out(rows * n);
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t j = 0; j < n; ++j) {
+        double sum = 0.0;
+        for (std::size_t i = 0; i < k; ++i) sum += double(x[r * k + i]) * w[i * n + j];
+        out[r * n + j] = std::max(0.0, (sum + bias[j]) * scale[j] - shift[j]);
+      }
+    }
+    return out;
+  }
+};
+
+std::size_t liveNodes(const builder::Graph& graph) {
+  std::size_t count = 0;
+  for (const auto& node : graph.nodes) count += node.removed ? 0 : 1;
+  return count;
+}
+
+TEST(BuilderPasses, BiasScaleShiftAndActivationFuseIntoTheGemm) {
+  const LinearBatchNorm model;
+  builder::Graph graph = builder::graphFromNetwork(model.network());
+  EXPECT_EQ(liveNodes(graph), 5u);
+  EXPECT_EQ(builder::fuseGemmEpilogues(graph), 4);
+  ASSERT_EQ(liveNodes(graph), 1u);
+  const builder::GraphNode& gemm = graph.nodes[0];
+  EXPECT_TRUE(gemm.epilogue.has_activation);
+  ASSERT_GE(gemm.epilogue.bias, 0);
+  EXPECT_EQ(graph.tensor(gemm.output).name, "y");
+  // Folded values: W' = W * scale per column, bias' = bias * scale - shift.
+  std::vector<float> bias(model.n);
+  std::memcpy(bias.data(), graph.tensor(gemm.epilogue.bias).value.data(), model.n * sizeof(float));
+  std::vector<float> w(model.k * model.n);
+  std::memcpy(w.data(), graph.tensor(gemm.inputs[1]).value.data(), w.size() * sizeof(float));
+  for (std::size_t j = 0; j < model.n; ++j) {
+    EXPECT_FLOAT_EQ(bias[j], model.bias[j] * model.scale[j] - model.shift[j]);
+    EXPECT_FLOAT_EQ(w[model.n + j], model.w[model.n + j] * model.scale[j]);
+  }
+}
+
+TEST(BuilderPasses, ProductsReadTwiceOrMarkedAsOutputsDoNotFuse) {
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{2, 3});
+  const TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{3, 3}, randomFloats(9, 1))});
+  const TensorId a = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
+  net.markOutput(a);
+  net.markOutput(y);
+  builder::Graph graph = builder::graphFromNetwork(net);
+  EXPECT_EQ(builder::fuseGemmEpilogues(graph), 0);
+  EXPECT_EQ(liveNodes(graph), 2u);
+}
+
+TEST(BuilderPasses, ScalesOfSharedOrNonConstantWeightsDoNotFold) {
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{2, 3});
+  const TensorId w = net.addInput("w", DataType::kFLOAT, Dims{3, 3});
+  const TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, w});
+  const TensorId s = addLayer(net, network::ElementWiseLayer{ElementWiseOperation::kPROD},
+                              {y, addConstant(net, Dims{3}, randomFloats(3, 2))});
+  net.markOutput(s);
+  builder::Graph graph = builder::graphFromNetwork(net);
+  EXPECT_EQ(builder::fuseGemmEpilogues(graph), 0);
+}
+
+TEST(BuilderPasses, DeadLayersAreRemoved) {
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{4});
+  addLayer(net, network::UnaryLayer{UnaryOperation::kEXP}, {x});  // read by nothing
+  const TensorId kept = addLayer(net, network::UnaryLayer{UnaryOperation::kABS}, {x});
+  net.markOutput(kept);
+  builder::Graph graph = builder::graphFromNetwork(net);
+  builder::removeDeadNodes(graph);
+  ASSERT_EQ(liveNodes(graph), 1u);
+  EXPECT_EQ(graph.tensor(graph.nodes[1].output).name, net.tensor(kept).name);
+}
+
+TEST(BuilderPasses, HalfConversionCastsAtTheBoundaryOnly) {
+  builder::Graph graph = builder::graphFromNetwork(LinearBatchNorm().network());
+  builder::convertToHalf(graph);
+  for (TensorId input : graph.inputs) EXPECT_EQ(graph.tensor(input).type, DataType::kFLOAT);
+  for (TensorId output : graph.outputs) EXPECT_EQ(graph.tensor(output).type, DataType::kFLOAT);
+  std::size_t casts = 0;
+  for (const auto& node : graph.nodes) {
+    if (std::holds_alternative<network::IdentityLayer>(node.parameters)) {
+      ++casts;
+    } else {
+      EXPECT_EQ(graph.tensor(node.output).type, DataType::kHALF) << node.name;
+    }
+  }
+  EXPECT_EQ(casts, 2u);
+  EXPECT_EQ(graph.tensor(graph.nodes[1].inputs[1]).value.size(), 7u * 5u * 2u);  // weights as half
+}
+
+TEST(BuilderPasses, NetworksWithoutOutputsOrWithInputsAsOutputsAreRefused) {
+  Network empty;
+  empty.addInput("x", DataType::kFLOAT, Dims{1});
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { builder::graphFromNetwork(empty); }, "no outputs"));
+  Network echo;
+  echo.markOutput(echo.addInput("x", DataType::kFLOAT, Dims{1}));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { builder::graphFromNetwork(echo); }, "'x' is both a network input and"));
+}
+
+TEST(MemoryPlan, TensorsAliveTogetherNeverOverlap) {
+  const std::vector<builder::Lifetime> lifetimes = {
+      {1000, 0, 1}, {300, 1, 2}, {2000, 2, 3}, {10, 3, 5}, {700, 4, 5}, {1, 0, 5}, {0, 2, 2}};
+  const builder::MemoryPlan plan = builder::planMemory(lifetimes, 256);
+  for (std::size_t a = 0; a < lifetimes.size(); ++a) {
+    EXPECT_EQ(plan.offsets[a] % 256, 0u);
+    EXPECT_LE(plan.offsets[a] + lifetimes[a].bytes, plan.arena_bytes);
+    for (std::size_t b = a + 1; b < lifetimes.size(); ++b) {
+      const bool alive_together = lifetimes[a].first <= lifetimes[b].last && lifetimes[b].first <= lifetimes[a].last;
+      const bool overlap = plan.offsets[a] < plan.offsets[b] + lifetimes[b].bytes &&
+                           plan.offsets[b] < plan.offsets[a] + lifetimes[a].bytes;
+      if (alive_together) {
+        EXPECT_FALSE(overlap) << a << " and " << b;
+      }
+    }
+  }
+}
+
+TEST(MemoryPlan, AChainReusesMemory) {
+  // Each tensor lives from its producer to the next step: two buffers suffice.
+  std::vector<builder::Lifetime> chain;
+  for (int i = 0; i < 10; ++i) chain.push_back({1024, i, i + 1});
+  EXPECT_EQ(builder::planMemory(chain, 256).arena_bytes, 2048u);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { builder::planMemory(chain, 100); }, "power of two"));
+}
+
+std::vector<std::uint8_t> buildLinearBatchNorm(bool fp16) {
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 7}, Dims{4, 7}, Dims{13, 7});
+  config.addOptimizationProfile(profile);
+  if (fp16) config.setFlag(builder::BuilderFlag::kFP16);
+  return builder::buildSerializedNetwork(LinearBatchNorm().network(), config);
+}
+
+std::vector<float> run(const std::shared_ptr<const runtime::Engine>& engine, const std::vector<float>& x, std::size_t rows) {
+  runtime::ExecutionContext execution(engine);
+  auto stream = cl::Stream::create(context());
+  EXPECT_TRUE(execution.setInputShape("x", Dims{static_cast<std::int64_t>(rows), 7}));
+  auto input = allocate(x.size() * sizeof(float));
+  auto output = allocate(rows * 5 * sizeof(float));
+  upload(*stream, at(input), x);
+  execution.setTensorAddress("x", input->address());
+  execution.setTensorAddress("y", output->address());
+  execution.enqueue(*stream);
+  return download<float>(*stream, at(output), rows * 5);
+}
+
+TEST(EngineEndToEnd, BuildsLoadsAndMatchesTheReferenceInFp32AndFp16) {
+  const LinearBatchNorm model;
+  for (bool fp16 : {false, true}) {
+    const std::vector<std::uint8_t> bytes = buildLinearBatchNorm(fp16);
+    auto engine = runtime::Engine::deserialize(context(), bytes.data(), bytes.size());
+    EXPECT_EQ(engine->plan().steps.size(), fp16 ? 3u : 1u);
+    for (std::size_t rows : {1u, 5u, 13u}) {
+      const std::vector<float> x = randomFloats(rows * 7, static_cast<std::uint32_t>(rows));
+      const std::vector<float> y = run(engine, x, rows);
+      const std::vector<double> expected = model.reference(x, rows);
+      double scale = 1e-30;
+      double error = 0.0;
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        scale = std::max(scale, std::abs(expected[i]));
+        error = std::max(error, std::abs(y[i] - expected[i]));
+      }
+      EXPECT_LE(error / scale, fp16 ? 1e-2 : 1e-5) << "rows " << rows << (fp16 ? " fp16" : " fp32");
+    }
+  }
+}
+
+TEST(EngineEndToEnd, EnginesOfAnotherDeviceAreRefusedByName) {
+  const std::vector<std::uint8_t> bytes = buildLinearBatchNorm(false);
+  engine::EnginePlan plan = engine::deserializePlan(bytes.data(), bytes.size());
+  plan.device.device = "Imaginary GPU 9000";
+  const std::vector<std::uint8_t> foreign = engine::serializePlan(plan);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { runtime::Engine::deserialize(context(), foreign.data(), foreign.size()); },
+      "built for device 'Imaginary GPU 9000'"));
+}
+
+TEST(EngineEndToEnd, AnotherDriverVersionRecompilesInsteadOfUsingBinaries) {
+  const std::vector<std::uint8_t> bytes = buildLinearBatchNorm(true);
+  engine::EnginePlan plan = engine::deserializePlan(bytes.data(), bytes.size());
+  plan.device.driver = "0.0-other";
+  for (auto& program : plan.programs) program.binary.assign(16, 0xAB);  // unusable anyway
+  const std::vector<std::uint8_t> other = engine::serializePlan(plan);
+  auto engine = runtime::Engine::deserialize(context(), other.data(), other.size());
+  const std::vector<float> x = randomFloats(2 * 7, 9);
+  const std::vector<float> y = run(engine, x, 2);
+  const std::vector<double> expected = LinearBatchNorm().reference(x, 2);
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], expected[i], 2e-2 * (1 + std::abs(expected[i])));
+}
+
+TEST(EngineEndToEnd, AConcurrentCallOnOneContextIsRefused) {
+  const std::vector<std::uint8_t> bytes = buildLinearBatchNorm(false);
+  auto engine = runtime::Engine::deserialize(context(), bytes.data(), bytes.size());
+  runtime::ExecutionContext execution(engine);
+  // A log sink runs inside set_input_shape's error path while the context is busy.
+  bool refused = false;
+  setLogSink([&](Severity, const std::string&) {
+    refused = throwsWith<Error>([&] { execution.setInputShape("x", Dims{2, 7}); }, "in use by another thread");
+  }, Severity::kERROR);
+  EXPECT_FALSE(execution.setInputShape("x", Dims{99, 7}));
+  resetLogSink();
+  EXPECT_TRUE(refused);
+  EXPECT_TRUE(execution.setInputShape("x", Dims{2, 7}));
+}
+
+}  // namespace
+}  // namespace mlprt::test
