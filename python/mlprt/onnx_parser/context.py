@@ -267,7 +267,17 @@ class ImporterContext:
             else:
                 unknown += 1
                 dims.append(-1)
-        return dims if unknown <= 1 else None
+        if unknown != 1:
+            return dims if unknown == 0 else None
+        # Resolve the -1 when every dynamic extent of x is copied by a 0.
+        copied = {i for i, d in enumerate(dims) if d == 0}
+        shape = list(x.shape)
+        if all(d >= 0 or i in copied for i, d in enumerate(shape)):
+            rest_in = int(np.prod([d for i, d in enumerate(shape) if i not in copied], dtype=np.int64))
+            rest_out = int(np.prod([d for d in dims if d > 0], dtype=np.int64))
+            if rest_out > 0 and rest_in % rest_out == 0:
+                dims[dims.index(-1)] = rest_in // rest_out
+        return dims
 
     def reshape(self, x: Any, target: Sequence[ShapeElem]) -> Any:
         """A shuffle reshaping tensor ``x`` to ``target``; raises when it cannot be expressed."""
