@@ -11,6 +11,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -347,7 +348,6 @@ class ByteReader {
 
   std::size_t offset() const noexcept { return file_offset_ + position_; }
   std::size_t remaining() const noexcept { return size_ - position_; }
-  Location& location() const noexcept { return location_; }
 
   std::uint8_t u8(const char* field) { return static_cast<std::uint8_t>(fixed(1, field)); }
   std::uint32_t u32(const char* field) { return static_cast<std::uint32_t>(fixed(4, field)); }
@@ -683,7 +683,7 @@ class PlanParser {
       if (tensor.role != role) {
         in.failAt(at, field, "tensor " + std::to_string(id) + " " + quoted(tensor.name) + " does not have the role " + role_name);
       }
-      if (!bound_names_.insert(tensor.name)) {
+      if (!bound_names_.insert(tensor.name).second) {
         in.failAt(at, field, "a second input or output is named " + quoted(tensor.name));
       }
       ids.push_back(id);
@@ -807,24 +807,11 @@ class PlanParser {
     }
   }
 
-  // Names of the inputs and outputs seen so far: the runtime binds them by name.
-  class NameSet {
-   public:
-    bool insert(const std::string& name) {
-      if (std::find(names_.begin(), names_.end(), name) != names_.end()) return false;
-      names_.push_back(name);
-      return true;
-    }
-
-   private:
-    std::vector<std::string> names_;
-  };
-
   Location location_;
   ByteReader payload_;
   EnginePlan plan_;
   std::vector<std::size_t> tensor_offsets_;  // where each tensor starts in the file
-  NameSet bound_names_;
+  std::set<std::string> bound_names_;  // of inputs and outputs: the runtime binds them by name
 };
 
 // The header checks, in the order the messages promise: magic, version, sizes, checksum.

@@ -710,3 +710,15 @@ TEST(EngineFormat, MutatedPayloadsWithValidChecksumsFailCleanly) {
   }
   EXPECT_GT(rejected, payload.size());  // most mutations break the structure
 }
+
+// Checks stay linear: many inputs (each checked for a unique name) read back quickly.
+TEST(EngineFormat, ManyBindingsReadInLinearTime) {
+  eng::EnginePlan plan;
+  constexpr int kInputs = 100000;
+  for (int i = 0; i < kInputs; ++i) {
+    plan.tensors.push_back(tensor("input" + std::to_string(i), DataType::kFLOAT, Dims{1}, eng::TensorRole::kInput, 0, 4));
+    plan.inputs.push_back(i);
+  }
+  const eng::EnginePlan read = deserialize(eng::serializePlan(plan));
+  EXPECT_EQ(read.inputs.size(), static_cast<std::size_t>(kInputs));
+}
