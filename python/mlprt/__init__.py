@@ -18,12 +18,16 @@ from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, Eleme
                          ISoftMaxLayer, ITensor, IUnaryLayer, MatrixOperation, OpenCLError,
                          ReduceOperation, UnaryOperation)
 from mlprt.logger import ILogger, Logger
+from mlprt.onnx_parser import ErrorCode, OnnxParser, ParserError
 from mlprt.types import nptype, volume
 
 __version__: str = _core.__version__
 
 __all__ = [
     "Builder",
+    "ErrorCode",
+    "OnnxParser",
+    "ParserError",
     "BuilderConfig",
     "BuilderFlag",
     "IBuilderConfig",
