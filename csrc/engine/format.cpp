@@ -410,6 +410,7 @@ class ByteReader {
 
   // The next `length` bytes as a reader of their own; this reader moves past them.
   ByteReader take(std::size_t length) {
+    need(length, "body");
     ByteReader part(data_ + position_, length, offset(), location_);
     position_ += length;
     return part;
