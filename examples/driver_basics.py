@@ -1,6 +1,6 @@
 """mlprt demo: the device, pinned zero-copy host arrays, asynchronous copies and a kernel.
 
-Run with `bash scripts/demo.sh` (installs everything first) or `python examples/demo.py`.
+Run with `python examples/driver_basics.py`.
 """
 from __future__ import annotations
 
