@@ -313,6 +313,11 @@ class OnnxParser:
             try:
                 value = ctx.get(out.name)
                 tensor = ctx.tensor(value)
+                if tensor.name != out.name and not tensor.is_network_input and not tensor.is_network_output:
+                    try:
+                        tensor.name = out.name  # an intermediate passed through (Identity, Dropout, ...)
+                    except ValueError:
+                        pass
                 if tensor.is_network_input or tensor.is_network_output or tensor.name != out.name:
                     layer = self.network.add_identity(tensor)
                     layer.name = f"output:{out.name}"

@@ -37,7 +37,7 @@ def gemm(ctx: ImporterContext, node: Node) -> List[Value]:
     op1 = MO.TRANSPOSE if node.attr("transB", 0) else MO.NONE
     scaled = False
     if isinstance(b, np.ndarray) and alpha != 1.0:
-        b = (b.astype(np.float64) * alpha).astype(b.dtype)
+        b = np.asarray(b.astype(np.float64) * alpha).astype(b.dtype)
         scaled = True
     tb = ctx.tensor(b, a.dtype)
     out: Value = ctx.track(ctx.network.add_matrix_multiply(a, op0, tb, op1)).get_output(0)
@@ -48,7 +48,7 @@ def gemm(ctx: ImporterContext, node: Node) -> List[Value]:
         if isinstance(c, ShapeValue):
             raise unsupported("Gemm bias from a shape value is not supported")
         if isinstance(c, np.ndarray):
-            c = (c.astype(np.float64) * beta).astype(c.dtype) if beta != 1.0 else c
+            c = np.asarray(c.astype(np.float64) * beta).astype(c.dtype) if beta != 1.0 else c
         elif beta != 1.0:
             c = ctx.elementwise(c, np.array(beta, numpy_dtype(c.dtype)), EW.PROD)
         out = ctx.elementwise(out, c, EW.SUM)

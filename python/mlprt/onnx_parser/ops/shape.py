@@ -314,7 +314,10 @@ def reshape(ctx: ImporterContext, node: Node) -> List[Value]:
 def flatten(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.tensor(ctx.require(node, 0))
     dims = ctx.dims(x)
-    axis = normalize_axis(node.attr("axis", 1), len(dims) + 1) if dims else 0
+    axis = int(node.attr("axis", 1))
+    if not -len(dims) <= axis <= len(dims):
+        raise invalid(f"Flatten axis {axis} is out of range for rank {len(dims)}")
+    axis = axis + len(dims) if axis < 0 else axis
     left, right = elem_product(dims[:axis]), elem_product(dims[axis:])
     target: List[ShapeElem] = [left, right]
     if isinstance(left, Unknown) and isinstance(right, Unknown):
