@@ -81,12 +81,11 @@ py::list profileShape(const Engine& engine, const std::string& name, int profile
   return result;
 }
 
-void bindEngine(py::module_& m) {
-  py::enum_<runtime::TensorIOMode>(m, "TensorIOMode")
-      .value("NONE", runtime::TensorIOMode::kNONE)
-      .value("INPUT", runtime::TensorIOMode::kINPUT)
-      .value("OUTPUT", runtime::TensorIOMode::kOUTPUT);
-  py::class_<Engine, EnginePtr>(m, "ICudaEngine", "A built engine, ready to run on its device.")
+using EngineClass = py::class_<Engine, EnginePtr>;
+using ContextClass = py::class_<ExecutionContext, ContextPtr>;
+
+void bindEngine(EngineClass& engine_class) {
+  engine_class
       .def_property_readonly("num_io_tensors", &Engine::ioTensorCount)
       .def("get_tensor_name", &Engine::ioTensorName, py::arg("index"))
       .def("get_tensor_mode", &Engine::ioMode, py::arg("name"))
@@ -120,9 +119,8 @@ void bindEngine(py::module_& m) {
       });
 }
 
-void bindContext(py::module_& m) {
-  py::class_<ExecutionContext, ContextPtr>(m, "IExecutionContext",
-                                           "Inference state for one engine: shapes, addresses, activations.")
+void bindContext(ContextClass& context_class) {
+  context_class
       .def_property_readonly("engine", [](const ExecutionContext& self) { return std::const_pointer_cast<Engine>(self.sharedEngine()); })
       .def(
           "set_input_shape",
@@ -207,8 +205,15 @@ void bindRuntimeClass(py::module_& m) {
 }  // namespace
 
 void bindRuntime(py::module_& m) {
-  bindEngine(m);
-  bindContext(m);
+  py::enum_<runtime::TensorIOMode>(m, "TensorIOMode")
+      .value("NONE", runtime::TensorIOMode::kNONE)
+      .value("INPUT", runtime::TensorIOMode::kINPUT)
+      .value("OUTPUT", runtime::TensorIOMode::kOUTPUT);
+  // Both classes exist before any method is added, so signatures name each other in Python terms.
+  EngineClass engine_class(m, "ICudaEngine", "A built engine, ready to run on its device.");
+  ContextClass context_class(m, "IExecutionContext", "Inference state for one engine: shapes, addresses, activations.");
+  bindEngine(engine_class);
+  bindContext(context_class);
   bindRuntimeClass(m);
 }
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import collections.abc
 import numpy
 import typing
-__all__: list[str] = ['ActivationType', 'BuildError', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'Error', 'Event', 'IActivationLayer', 'IConcatenationLayer', 'IConstantLayer', 'IElementWiseLayer', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'IUnaryLayer', 'Kernel', 'LayerType', 'MatrixOperation', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Severity', 'Stream', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+import typing_extensions
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -951,8 +952,418 @@ class Program:
     @property
     def origin(self) -> str:
         """
-        How this program was obtained: 'compiled' or 'disk-cache'.
+        How this program was obtained: 'compiled', 'disk-cache' or 'engine'.
         """
+class IHostMemory:
+    """
+    Bytes owned by mlprt: a serialized engine or timing cache.
+    """
+    def __bytes__(self) -> bytes:
+        ...
+    def __len__(self) -> int:
+        ...
+    @property
+    def dtype(self) -> DataType:
+        ...
+    @property
+    def nbytes(self) -> int:
+        ...
+class IOptimizationProfile:
+    """
+    Min/opt/max shapes of the dynamic inputs.
+    """
+    def __init__(self) -> None:
+        ...
+    def get_shape(self, input: str) -> tuple[tuple, tuple, tuple]:
+        """
+        (min, opt, max) of an input.
+        """
+    def set_shape(self, input: str, min: typing.Any, opt: typing.Any, max: typing.Any) -> None:
+        """
+        Sets the shape range of an input; raises ValueError naming the input when min <= opt <= max fails.
+        """
+class ITimingCache:
+    """
+    Tactic choices by layer signature and device.
+    """
+    def __len__(self) -> int:
+        ...
+    def combine(self, input_cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        """
+        Adds the other cache's entries; False when it belongs to another device and ignore_mismatch is off.
+        """
+    def reset(self) -> None:
+        ...
+    def serialize(self) -> IHostMemory:
+        ...
+    @property
+    def hits(self) -> int:
+        """
+        Lookups answered from the cache.
+        """
+    @property
+    def misses(self) -> int:
+        """
+        Lookups that needed timing.
+        """
+class BuilderFlag:
+    """
+    Members:
+    
+      FP16
+    
+      TF32
+    """
+    FP16: typing.ClassVar[BuilderFlag]
+    TF32: typing.ClassVar[BuilderFlag]
+    __members__: typing.ClassVar[dict[str, BuilderFlag]]
+    @typing.overload
+    def __eq__(self, other: BuilderFlag) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: BuilderFlag) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class MemoryPoolType:
+    """
+    Members:
+    
+      WORKSPACE
+    """
+    WORKSPACE: typing.ClassVar[MemoryPoolType]
+    __members__: typing.ClassVar[dict[str, MemoryPoolType]]
+    @typing.overload
+    def __eq__(self, other: MemoryPoolType) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: MemoryPoolType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class IBuilderConfig:
+    """
+    What a build may do.
+    """
+    def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
+        """
+        Adds a copy of the profile; returns its index.
+        """
+    def clear_flag(self, flag: BuilderFlag) -> None:
+        ...
+    def create_timing_cache(self, serialized_timing_cache: typing_extensions.Buffer) -> ITimingCache:
+        """
+        A timing cache from serialized bytes (b'' for an empty one).
+        """
+    def get_flag(self, flag: BuilderFlag) -> bool:
+        ...
+    def get_memory_pool_limit(self, pool: MemoryPoolType) -> int:
+        ...
+    def get_timing_cache(self) -> ITimingCache:
+        ...
+    def set_flag(self, flag: BuilderFlag) -> None:
+        ...
+    def set_memory_pool_limit(self, pool: MemoryPoolType, pool_size: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        """
+        Uses the cache for the builds of this config; False when it belongs to another device.
+        """
+    @property
+    def num_optimization_profiles(self) -> int:
+        ...
+class NetworkDefinitionCreationFlag:
+    """
+    Members:
+    
+      EXPLICIT_BATCH
+    
+      STRONGLY_TYPED
+    """
+    EXPLICIT_BATCH: typing.ClassVar[NetworkDefinitionCreationFlag]
+    STRONGLY_TYPED: typing.ClassVar[NetworkDefinitionCreationFlag]
+    __members__: typing.ClassVar[dict[str, NetworkDefinitionCreationFlag]]
+    @typing.overload
+    def __eq__(self, other: NetworkDefinitionCreationFlag) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: NetworkDefinitionCreationFlag) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class Builder:
+    """
+    Builds engines from network definitions for the current device.
+    """
+    def __enter__(self) -> typing.Any:
+        ...
+    def __exit__(self, *args) -> bool:
+        ...
+    def __init__(self, logger: typing.Any) -> None:
+        ...
+    def build_serialized_network(self, network: typing.Any, config: IBuilderConfig) -> typing.Any:
+        """
+        The serialized engine as IHostMemory, or None with the reasons sent to the logger.
+        """
+    def create_builder_config(self) -> IBuilderConfig:
+        ...
+    def create_network(self, flags: typing.SupportsInt | typing.SupportsIndex = 0) -> INetworkDefinition:
+        """
+        A new, empty network (every network has explicit batch dimensions).
+        """
+    def create_optimization_profile(self) -> IOptimizationProfile:
+        ...
+    def is_network_supported(self, network: typing.Any, config: IBuilderConfig) -> bool:
+        ...
+    @property
+    def logger(self) -> typing.Any:
+        ...
+    @property
+    def platform_has_fast_fp16(self) -> bool:
+        """
+        True when the device has native half arithmetic (cl_khr_fp16).
+        """
+    @property
+    def platform_has_tf32(self) -> bool:
+        ...
+class TensorIOMode:
+    """
+    Members:
+    
+      NONE
+    
+      INPUT
+    
+      OUTPUT
+    """
+    INPUT: typing.ClassVar[TensorIOMode]
+    NONE: typing.ClassVar[TensorIOMode]
+    OUTPUT: typing.ClassVar[TensorIOMode]
+    __members__: typing.ClassVar[dict[str, TensorIOMode]]
+    @typing.overload
+    def __eq__(self, other: TensorIOMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TensorIOMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ICudaEngine:
+    """
+    A built engine, ready to run on its device.
+    """
+    def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> str:
+        ...
+    def __iter__(self) -> collections.abc.Iterator:
+        ...
+    def __len__(self) -> int:
+        ...
+    def create_execution_context(self) -> IExecutionContext:
+        ...
+    def get_tensor_dtype(self, name: str) -> DataType:
+        ...
+    def get_tensor_mode(self, name: str) -> TensorIOMode:
+        ...
+    def get_tensor_name(self, index: typing.SupportsInt | typing.SupportsIndex) -> str:
+        ...
+    def get_tensor_profile_shape(self, name: str, profile_index: typing.SupportsInt | typing.SupportsIndex) -> list:
+        """
+        [min, opt, max] of an input in a profile.
+        """
+    def get_tensor_shape(self, name: str) -> tuple:
+        """
+        The built shape: -1 where the extent is dynamic.
+        """
+    def serialize(self) -> IHostMemory:
+        ...
+    @property
+    def device_memory_size(self) -> int:
+        """
+        Activation memory each execution context allocates, in bytes.
+        """
+    @property
+    def has_implicit_batch_dimension(self) -> bool:
+        ...
+    @property
+    def num_io_tensors(self) -> int:
+        ...
+    @property
+    def num_layers(self) -> int:
+        ...
+    @property
+    def num_optimization_profiles(self) -> int:
+        ...
+class IExecutionContext:
+    """
+    Inference state for one engine: shapes, addresses, activations.
+    """
+    def execute_async_v3(self, stream_handle: typing.Any) -> bool:
+        """
+        Enqueues inference on the stream; raises ValueError naming what is missing.
+        """
+    def execute_v2(self, bindings: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> bool:
+        """
+        Runs inference synchronously; bindings are device addresses in I/O tensor order.
+        """
+    def get_tensor_address(self, name: str) -> int:
+        ...
+    def get_tensor_shape(self, name: str) -> tuple:
+        ...
+    def infer_shapes(self) -> list[str]:
+        """
+        Names of inputs whose shape is still unset (empty when all outputs can be resolved).
+        """
+    def set_input_shape(self, name: str, shape: typing.Any) -> bool:
+        """
+        Sets an input's shape; False (with the reason logged) when it is outside the active profile.
+        """
+    def set_optimization_profile_async(self, profile_index: typing.SupportsInt | typing.SupportsIndex, stream_handle: typing.Any) -> bool:
+        ...
+    def set_tensor_address(self, name: str, memory: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Binds device memory (an address from mlprt.driver) to an I/O tensor.
+        """
+    @property
+    def active_optimization_profile(self) -> int:
+        ...
+    @active_optimization_profile.setter
+    def active_optimization_profile(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def all_binding_shapes_specified(self) -> bool:
+        ...
+    @property
+    def all_shape_inputs_specified(self) -> bool:
+        ...
+    @property
+    def device_memory_size(self) -> int:
+        ...
+    @property
+    def engine(self) -> ICudaEngine:
+        ...
+class Runtime:
+    """
+    Loads serialized engines on the current device.
+    """
+    def __enter__(self) -> typing.Any:
+        ...
+    def __exit__(self, *args) -> bool:
+        ...
+    def __init__(self, logger: typing.Any) -> None:
+        ...
+    def deserialize_cuda_engine(self, serialized_engine: typing_extensions.Buffer) -> typing.Any:
+        """
+        The engine, or None with the reason sent to the logger.
+        """
+    def deserialize_engine(self, serialized_engine: typing_extensions.Buffer) -> typing.Any:
+        ...
+    @property
+    def logger(self) -> typing.Any:
+        ...
 def current_device() -> DeviceInfo:
     """
     The device new allocations, streams and programs use.
@@ -1008,3 +1419,4 @@ def set_log_sink(sink: collections.abc.Callable, min_severity: Severity) -> None
     Sends core messages at or above min_severity to sink(severity, message).
     """
 __version__: str = '0.1.0'
+BuilderConfig = IBuilderConfig
