@@ -923,8 +923,8 @@ const std::vector<GemmCase> kGemmCases = {
     {{65, 67}, {129, 65}, {67, 129}, true, true, false, false, {}},
     // Batch of a folded into rows (b is one matrix).
     {{3, 5, 7}, {7, 11}, {3, 5, 11}, false, false, true, true, {ActivationType::kLEAKY_RELU, 0.1f, 0}},
-    // One a for a batch of b, both transposed.
-    {{7, 5}, {2, 3, 6, 7}, {2, 3, 5, 6}, true, true, false, false, {}},
+    // One (transposed) a for a whole batch of b: a's batch stride is 0.
+    {{7, 5}, {2, 3, 7, 6}, {2, 3, 5, 6}, true, false, false, false, {}},
     // Batched both, leading 1 in a's batch.
     {{1, 2, 9, 4}, {2, 9, 6}, {2, 4, 6}, true, false, true, false, {}},
     // K = 0: the product is zero and only the epilogue remains.
@@ -1082,6 +1082,18 @@ TEST(KernelsCache, FamiliesSourcesAndPrograms) {
   EXPECT_EQ(programs[0].options, "-DIN_HALF");
   cl::Kernel& again = fresh.get("activation", "-DIN_HALF", "unary");
   EXPECT_EQ(&again, &fresh.get("activation", "-DIN_HALF", "unary"));
+}
+
+// Tensors of 2^31 elements and more switch index arithmetic to 64 bits (-DINDEX64). They are too
+// large to run here, so at least every family must compile that way.
+TEST(KernelsCache, WideIndexVariantsCompile) {
+  cl::KernelCache wide(context());
+  EXPECT_NO_THROW(wide.get("elementwise", "-DINDEX64", "elementwise"));
+  EXPECT_NO_THROW(wide.get("activation", "-DIN_HALF -DINDEX64", "unary"));
+  EXPECT_NO_THROW(wide.get("copy", "-DSRC_HALF -DDST_INT64 -DINDEX64", "copy_strided"));
+  EXPECT_NO_THROW(wide.get("softmax", "-DINDEX64", "softmax_rows"));
+  EXPECT_NO_THROW(wide.get("reduce", "-DINDEX64", "reduce_group"));
+  EXPECT_NO_THROW(wide.get("normalization", "-DINDEX64", "normalization"));
 }
 
 }  // namespace
