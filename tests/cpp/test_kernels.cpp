@@ -26,12 +26,6 @@ using cl::DeviceTensor;
 
 // ---- Half conversions ------------------------------------------------------------------------
 
-std::uint32_t floatBits(float value) {
-  std::uint32_t bits = 0;
-  std::memcpy(&bits, &value, sizeof(bits));
-  return bits;
-}
-
 float floatFromBits(std::uint32_t bits) {
   float value = 0.0f;
   std::memcpy(&value, &bits, sizeof(value));
@@ -107,7 +101,6 @@ TEST(HalfConversion, MatchesNearestHalfForRandomFloats) {
       if (std::isnan(other) || std::isinf(other) || (neighbour & 0x7fffu) == 0x7fffu) continue;
       ASSERT_LE(error, std::fabs(static_cast<double>(other) - value)) << value;
     }
-    (void)floatBits(value);
   }
 }
 
@@ -702,7 +695,7 @@ TEST(KernelsSoftmax, RowsAndColumnsLogAndNotInFloatAndHalf) {
   for (const Case& c : cases) {
     for (DataType type : kFloatingTypes) {
       for (bool log : {false, true}) {
-        // Scale 20: exp would overflow float without subtracting the maximum... at 100 it does.
+        // Inputs up to +-100: exp(100) overflows float, so only a stable softmax passes.
         const auto values = stored(randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 100.0), type);
         const DeviceTensor in = makeTensor(c.shape, type, values);
         const DeviceTensor out = makeOutput(c.shape, type);
