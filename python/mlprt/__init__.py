@@ -20,6 +20,7 @@ from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, Eleme
 from mlprt.logger import ILogger, Logger
 from mlprt.onnx_parser import ErrorCode, OnnxParser, ParserError
 from mlprt.types import nptype, volume
+from mlprt import compat as _compat  # noqa: F401
 
 __version__: str = _core.__version__
 
@@ -102,3 +103,10 @@ def set_device(selector: Union[int, str]) -> DeviceInfo:
     the available devices when nothing matches.
     """
     return _core.select_device(selector)
+
+
+# Tools around engines (issue 4); imported last: they build on everything above.
+from mlprt.session import Session  # noqa: E402
+from mlprt import testing  # noqa: E402
+
+__all__ += ["Session", "testing"]
