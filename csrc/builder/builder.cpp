@@ -373,8 +373,14 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
 
 void chooseTactics(EnginePlan& plan, const std::shared_ptr<cl::Context>& context, TimingCache* cache) {
   const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  const auto timed = [](const PlanStep& step) { return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters); };
+  const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
+  long done = 0;
   for (PlanStep& step : plan.steps) {
-    if (std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters)) {
+    if (timed(step)) {
+      // Progress for tools (mlprt exec draws a bar from it): "timing tactics: step k of n 'name'".
+      log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
+                               step.name + "'");
       chooseTactic(plan, step, shapes, context, cache);
     }
   }

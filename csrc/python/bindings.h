@@ -19,6 +19,7 @@ void bindMemory(pybind11::module_& module);
 void bindProgram(pybind11::module_& module);
 void bindBuilder(pybind11::module_& module);
 void bindRuntime(pybind11::module_& module);
+void bindInspector(pybind11::module_& module);
 
 // The stream a Python argument names: None (the default stream of `fallback`'s device), a
 // Stream, or an integer handle (0 = the current device's default stream).

@@ -48,4 +48,5 @@ PYBIND11_MODULE(_core, module) {
   mlprt::python::bindProgram(module);
   mlprt::python::bindBuilder(module);
   mlprt::python::bindRuntime(module);
+  mlprt::python::bindInspector(module);
 }

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -1262,6 +1262,10 @@ class ICudaEngine:
         ...
     def __len__(self) -> int:
         ...
+    def create_engine_inspector(self) -> EngineInspector:
+        """
+        An IEngineInspector for this engine.
+        """
     def create_execution_context(self) -> IExecutionContext:
         ...
     def get_tensor_dtype(self, name: str) -> DataType:
@@ -1363,6 +1367,66 @@ class Runtime:
         ...
     @property
     def logger(self) -> typing.Any:
+        ...
+class LayerInformationFormat:
+    """
+    Members:
+    
+      ONELINE
+    
+      JSON
+    """
+    JSON: typing.ClassVar[LayerInformationFormat]
+    ONELINE: typing.ClassVar[LayerInformationFormat]
+    __members__: typing.ClassVar[dict[str, LayerInformationFormat]]
+    @typing.overload
+    def __eq__(self, other: LayerInformationFormat) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: LayerInformationFormat) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class EngineInspector:
+    """
+    What an engine is made of: layers (fused steps), tactics, memory, I/O tensors.
+    """
+    def get_engine_information(self, format: LayerInformationFormat) -> str:
+        """
+        The whole engine: version, device, memory, I/O tensors with profiles, every layer.
+        """
+    def get_layer_information(self, layer_index: typing.SupportsInt | typing.SupportsIndex, format: LayerInformationFormat) -> str:
+        """
+        One layer (an engine step): its name (fused layers joined by ' + '), kind, tactic, weights.
+        """
+    @property
+    def engine(self) -> ICudaEngine:
         ...
 def current_device() -> DeviceInfo:
     """
