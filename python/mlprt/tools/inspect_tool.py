@@ -46,7 +46,7 @@ def _print_engine(path: str, report: Dict[str, Any]) -> None:
     print(f"{path}: {report['Format']} built by mlprt {report['MlprtVersion']}"
           + (", FP16" if report["FP16"] else ""))
     print(f"device: {device['Name']} ({device['Platform']}, driver {device['Driver']}, "
-          f"OpenCL {device['OpenCLVersion']})")
+          f"{device['OpenCLVersion']})")
     print(f"weights: {report['WeightBytes']} B, activation arena: {report['ActivationBytes']} B, "
           f"programs: {report['NumPrograms']}, profiles: {report['NumProfiles']}")
     print("I/O tensors:")
