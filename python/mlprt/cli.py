@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     devices = commands.add_parser("devices", help="list OpenCL devices and the default one")
     devices.add_argument("--json", action="store_true", help="print JSON instead of a table")
     devices.set_defaults(handler=_devices_command)
+    from mlprt.tools import exec_tool, inspect_tool
+    exec_tool.register(commands)
+    inspect_tool.register(commands)
+    from mlprt.tools import compare_tool
+    compare_tool.register(commands)
     return parser
 
 

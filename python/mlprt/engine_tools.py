@@ -17,7 +17,11 @@ import mlprt.driver as cuda
 Shape = Tuple[int, ...]
 ShapeRange = Tuple[Shape, Shape, Shape]
 
-__all__ = ["BuildFailed", "EngineRunner", "build_engine", "parse_shapes", "profile_from_shapes"]
+__all__ = ["BuildFailed", "EngineRunner", "build_engine", "default_profile", "model_inputs",
+           "parse_shapes", "profile_from_shapes"]
+
+#: The range given to every dynamic dimension when no profile is passed (see default_profile).
+DEFAULT_DYNAMIC_MIN, DEFAULT_DYNAMIC_OPT, DEFAULT_DYNAMIC_MAX = 1, 1, 64
 
 
 class BuildFailed(RuntimeError):
@@ -70,16 +74,73 @@ def profile_from_shapes(min_shapes: Mapping[str, Shape], opt_shapes: Mapping[str
     return profile
 
 
+def model_inputs(model: Union[str, os.PathLike, bytes]) -> Dict[str, Tuple[Union[int, str, None], ...]]:
+    """The graph inputs of an ONNX model (initializers left out), name -> dims in order: an int
+    for a fixed dimension, the dimension's name (``"batch"``) for a named dynamic one, None for an
+    unnamed dynamic one. Raises BuildFailed when the model cannot be read."""
+    import onnx
+
+    try:
+        proto = (onnx.load_model_from_string(bytes(model)) if isinstance(model, (bytes, bytearray, memoryview))
+                 else onnx.load(os.fspath(model), load_external_data=False))
+    except Exception as error:  # noqa: BLE001  (protobuf's DecodeError, OSError)
+        raise BuildFailed(f"the ONNX model could not be parsed: {error}") from None
+    initializers = {init.name for init in proto.graph.initializer}
+    inputs: Dict[str, Tuple[Union[int, str, None], ...]] = {}
+    for value in proto.graph.input:
+        if value.name in initializers:
+            continue
+        dims: List[Union[int, str, None]] = []
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                dims.append(int(dim.dim_value))
+            else:
+                dims.append(dim.dim_param or None)
+        inputs[value.name] = tuple(dims)
+    return inputs
+
+
+def default_profile(inputs: Mapping[str, Sequence[Union[int, str, None]]],
+                    shapes: Optional[Mapping[str, Shape]] = None) -> Dict[str, ShapeRange]:
+    """The profile used when a dynamic model gets none: every dynamic dimension ranges over
+    ``DEFAULT_DYNAMIC_MIN..DEFAULT_DYNAMIC_MAX`` (1..64) with opt ``DEFAULT_DYNAMIC_OPT`` (1),
+    like trtexec's default of 1 widened to a useful batch range. ``shapes`` (inference shapes
+    already known, e.g. given inputs) become the opt shape and widen max when larger than 64.
+    Static inputs are left out. ``inputs`` is what :func:`model_inputs` returns."""
+    profile: Dict[str, ShapeRange] = {}
+    for name, dims in inputs.items():
+        if all(isinstance(d, int) for d in dims):
+            continue
+        known = (shapes or {}).get(name)
+        if known is not None and len(known) != len(dims):
+            raise ValueError(f"input '{name}' has {len(dims)} dimensions, the shape given for it "
+                             f"{tuple(known)} has {len(known)}")
+        low, opt, high = [], [], []
+        for i, dim in enumerate(dims):
+            if isinstance(dim, int):
+                low.append(dim), opt.append(dim), high.append(dim)
+            else:
+                want = int(known[i]) if known is not None else DEFAULT_DYNAMIC_OPT
+                low.append(min(DEFAULT_DYNAMIC_MIN, want))
+                opt.append(want)
+                high.append(max(DEFAULT_DYNAMIC_MAX, want))
+        profile[name] = (tuple(low), tuple(opt), tuple(high))
+    return profile
+
+
 def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
                  profiles: Sequence[Mapping[str, ShapeRange]] = (),
                  workspace: Optional[int] = None, timing_cache: Optional[Union[str, os.PathLike]] = None,
-                 logger: Optional[mlprt.ILogger] = None) -> bytes:
+                 logger: Optional[mlprt.ILogger] = None,
+                 cache_stats: Optional[Dict[str, int]] = None) -> bytes:
     """Parses an ONNX model (a path, or the model's bytes) and builds a serialized engine.
 
     ``profiles``: one mapping per optimization profile, input name -> (min, opt, max). A dynamic
     model without profiles gets one profile per dynamic input only if ``profiles`` names it:
     otherwise the builder's error says which input needs one. ``timing_cache``: a file read when
-    it exists and written back after the build. Raises BuildFailed with every reason."""
+    it exists and written back after the build. ``cache_stats``: a dict that receives the timing
+    cache's ``hits`` and ``misses`` of this build (left untouched without a cache). Raises
+    BuildFailed with every reason."""
     collector = _CollectingLogger(logger)
     builder = mlprt.Builder(collector)
     network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
@@ -112,6 +173,8 @@ def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
     if cache is not None and timing_cache is not None:
         with open(timing_cache, "wb") as f:
             f.write(cache.serialize())
+        if cache_stats is not None:
+            cache_stats.update(hits=int(cache.hits), misses=int(cache.misses))
     return bytes(plan)
 
 
@@ -131,6 +194,8 @@ class EngineRunner:
     context: mlprt.IExecutionContext = field(init=False)
     stream: cuda.Stream = field(init=False)
     _bindings: Dict[str, _Binding] = field(init=False, default_factory=dict)
+    #: How many (host, device) buffer pairs were allocated so far: stays put while shapes fit.
+    allocations: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.context = self.engine.create_execution_context()
@@ -145,6 +210,7 @@ class EngineRunner:
             dtype = mlprt.nptype(self.engine.get_tensor_dtype(name))
             host = cuda.pagelocked_empty(count, dtype)
             binding = _Binding(host, cuda.mem_alloc(host.nbytes), count)
+            self.allocations += 1
             self._bindings[name] = binding
         self.context.set_tensor_address(name, int(binding.device))
         return binding
@@ -170,6 +236,11 @@ class EngineRunner:
             binding.host[: value.size] = value.ravel()
         for name in self.output_names:
             self._binding(name, tuple(self.context.get_tensor_shape(name)))
+
+    def capacity(self, name: str) -> int:
+        """Elements the buffers of tensor ``name`` hold now (0 before the first run)."""
+        binding = self._bindings.get(name)
+        return 0 if binding is None else binding.capacity
 
     def copy_inputs(self) -> None:
         for name in self.input_names:
