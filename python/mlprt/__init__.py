@@ -103,3 +103,10 @@ def set_device(selector: Union[int, str]) -> DeviceInfo:
     the available devices when nothing matches.
     """
     return _core.select_device(selector)
+
+
+# Tools around engines (issue 4); imported last: they build on everything above.
+from mlprt.session import Session  # noqa: E402
+from mlprt import testing  # noqa: E402
+
+__all__ += ["Session", "testing"]

@@ -17,7 +17,7 @@ import mlprt.driver as cuda
 Shape = Tuple[int, ...]
 ShapeRange = Tuple[Shape, Shape, Shape]
 
-__all__ = ["BuildFailed", "EngineRunner", "build_engine", "default_profile", "model_inputs",
+__all__ = ["BuildFailed", "EngineRunner", "build_engine", "default_profile", "model_inputs", "model_io",
            "parse_shapes", "profile_from_shapes"]
 
 #: The range given to every dynamic dimension when no profile is passed (see default_profile).
@@ -74,10 +74,14 @@ def profile_from_shapes(min_shapes: Mapping[str, Shape], opt_shapes: Mapping[str
     return profile
 
 
-def model_inputs(model: Union[str, os.PathLike, bytes]) -> Dict[str, Tuple[Union[int, str, None], ...]]:
-    """The graph inputs of an ONNX model (initializers left out), name -> dims in order: an int
-    for a fixed dimension, the dimension's name (``"batch"``) for a named dynamic one, None for an
-    unnamed dynamic one. Raises BuildFailed when the model cannot be read."""
+Dims = Tuple[Union[int, str, None], ...]
+
+
+def model_io(model: Union[str, os.PathLike, bytes]) -> Tuple[Dict[str, Dims], Dict[str, Dims]]:
+    """The graph inputs (initializers left out) and outputs of an ONNX model, each name -> dims
+    in order: an int for a fixed dimension, the dimension's name (``"batch"``) for a named
+    dynamic one, None for an unnamed dynamic one. Raises BuildFailed when the model cannot be
+    read."""
     import onnx
 
     try:
@@ -86,18 +90,27 @@ def model_inputs(model: Union[str, os.PathLike, bytes]) -> Dict[str, Tuple[Union
     except Exception as error:  # noqa: BLE001  (protobuf's DecodeError, OSError)
         raise BuildFailed(f"the ONNX model could not be parsed: {error}") from None
     initializers = {init.name for init in proto.graph.initializer}
-    inputs: Dict[str, Tuple[Union[int, str, None], ...]] = {}
-    for value in proto.graph.input:
-        if value.name in initializers:
-            continue
-        dims: List[Union[int, str, None]] = []
-        for dim in value.type.tensor_type.shape.dim:
-            if dim.HasField("dim_value") and dim.dim_value > 0:
-                dims.append(int(dim.dim_value))
-            else:
-                dims.append(dim.dim_param or None)
-        inputs[value.name] = tuple(dims)
-    return inputs
+
+    def dims_of(values: Sequence["onnx.ValueInfoProto"]) -> Dict[str, Dims]:
+        result: Dict[str, Dims] = {}
+        for value in values:
+            if value.name in initializers:
+                continue
+            dims: List[Union[int, str, None]] = []
+            for dim in value.type.tensor_type.shape.dim:
+                if dim.HasField("dim_value") and dim.dim_value > 0:
+                    dims.append(int(dim.dim_value))
+                else:
+                    dims.append(dim.dim_param or None)
+            result[value.name] = tuple(dims)
+        return result
+
+    return dims_of(proto.graph.input), dims_of(proto.graph.output)
+
+
+def model_inputs(model: Union[str, os.PathLike, bytes]) -> Dict[str, Dims]:
+    """The graph inputs of an ONNX model, as :func:`model_io` describes them."""
+    return model_io(model)[0]
 
 
 def default_profile(inputs: Mapping[str, Sequence[Union[int, str, None]]],
