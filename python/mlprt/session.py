@@ -123,7 +123,8 @@ class Session:
     def _read(model: Union[str, os.PathLike, bytes]) -> Tuple[bytes, bool, str]:
         if isinstance(model, (bytes, bytearray, memoryview)):
             data = bytes(model)
-            return data, data.startswith(_ENGINE_MAGIC), "the engine bytes" if data.startswith(_ENGINE_MAGIC) else "the model bytes"
+            is_engine = data.startswith(_ENGINE_MAGIC)
+            return data, is_engine, "the engine bytes" if is_engine else "the model bytes"
         path = Path(model)
         if not path.is_file():
             raise FileNotFoundError(f"no such model or engine file: {path}")
@@ -158,7 +159,8 @@ class Session:
 
     def cache_key(self, data: bytes, fp16: bool) -> str:
         """The cache key: SHA-256 of the model bytes, device fingerprint, mlprt version and flags."""
-        flags = json.dumps({"fp16": bool(fp16), "profile": {n: [list(s) for s in r] for n, r in sorted(self.profile.items())}},
+        profile = {n: [list(s) for s in r] for n, r in sorted(self.profile.items())}
+        flags = json.dumps({"fp16": bool(fp16), "profile": profile},
                            sort_keys=True)
         digest = hashlib.sha256()
         for part in (hashlib.sha256(data).hexdigest(), mlprt.current_device().fingerprint,

@@ -34,7 +34,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                     "on the same random inputs, and compare every output.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="the ONNX model (.onnx)")
-    parser.add_argument("--fp16", action="store_true", help="build with FP16 (and looser default tolerances)")
+    parser.add_argument("--fp16", action="store_true",
+                        help="build with FP16 and use its looser default tolerances "
+                             "(with --loadEngine: only the tolerances)")
     parser.add_argument("--minShapes", default="", metavar="SHAPES", help="profile minimum, e.g. input:1x784")
     parser.add_argument("--optShapes", default="", metavar="SHAPES", help="profile opt, e.g. input:32x784")
     parser.add_argument("--maxShapes", default="", metavar="SHAPES", help="profile maximum, e.g. input:64x784")
