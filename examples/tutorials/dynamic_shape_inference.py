@@ -22,7 +22,8 @@ def main() -> None:
     workdir = parse_args(__doc__.splitlines()[0])
     model = make_model()
     onnx_path = export_onnx(model, workdir / "simple_mlp_dynamic.onnx", 1, dynamic=True)
-    engine = load_engine(build_engine(onnx_path, workdir / "simple_mlp_dynamic.engine", (MIN, OPT, MAX)))
+    engine_path = build_engine(onnx_path, workdir / "simple_mlp_dynamic.engine", (MIN, OPT, MAX))
+    engine = load_engine(engine_path)
     print(f"input shape in the engine: {engine.get_tensor_shape('input')}, "
           f"profile 0: {engine.get_tensor_profile_shape('input', 0)}")
     context = engine.create_execution_context()

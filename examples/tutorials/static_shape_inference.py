@@ -36,7 +36,8 @@ def main() -> None:
         host[name] = cuda.pagelocked_empty(tuple(shape), dtype)
         device[name] = cuda.mem_alloc(host[name].nbytes)
         context.set_tensor_address(name, int(device[name]))
-        print(f"{engine.get_tensor_mode(name).name.lower():>6} {name}: {tuple(shape)} {dtype.__name__}")
+        mode = engine.get_tensor_mode(name).name.lower()
+        print(f"{mode:>6} {name}: {tuple(shape)} {dtype.__name__}")
 
     x = np.random.default_rng(0).standard_normal((BATCH, 784)).astype(np.float32)
     np.copyto(host["input"], x)

@@ -105,7 +105,8 @@ def _set_binding_shape(self: IExecutionContext, binding: Binding, shape: Sequenc
     """TensorRT 8 name for ``set_input_shape(name, shape)``, kept for old tutorials: True when
     the shape was accepted, False (with the reason logged) when it lies outside the active
     profile. ``binding`` is an index or a name."""
-    return bool(self.set_input_shape(binding_name(self.engine, binding), tuple(int(d) for d in shape)))
+    name = binding_name(self.engine, binding)
+    return bool(self.set_input_shape(name, tuple(int(d) for d in shape)))
 
 
 def _context_get_binding_shape(self: IExecutionContext, binding: Binding) -> Tuple[int, ...]:

@@ -187,7 +187,8 @@ def _address(pointer: Any) -> int:
     if isinstance(pointer, DeviceAllocation):
         return int(pointer)
     if isinstance(pointer, bool) or not hasattr(pointer, "__index__"):
-        raise _Failure(cudaError_t.cudaErrorInvalidValue, f"a pointer is an integer, not {pointer!r}")
+        raise _Failure(cudaError_t.cudaErrorInvalidValue,
+                       f"a pointer is an integer, not {pointer!r}")
     return int(pointer)
 
 
@@ -358,13 +359,15 @@ def _copy(dst: Any, src: Any, count: Any, kind: Any, stream: Any, asynchronous: 
     try:
         direction = cudaMemcpyKind(int(kind))
     except (ValueError, TypeError) as error:
-        raise _Failure(cudaError_t.cudaErrorInvalidMemcpyDirection, f"bad copy kind {kind!r}") from error
+        raise _Failure(cudaError_t.cudaErrorInvalidMemcpyDirection,
+                       f"bad copy kind {kind!r}") from error
     queue = _stream_of(stream) if asynchronous else None
     if direction == cudaMemcpyKind.cudaMemcpyDefault:
-        direction = {(False, False): cudaMemcpyKind.cudaMemcpyHostToHost,
-                     (False, True): cudaMemcpyKind.cudaMemcpyHostToDevice,
-                     (True, False): cudaMemcpyKind.cudaMemcpyDeviceToHost,
-                     (True, True): cudaMemcpyKind.cudaMemcpyDeviceToDevice}[(_is_device(src), _is_device(dst))]
+        inferred = {(False, False): cudaMemcpyKind.cudaMemcpyHostToHost,
+                    (False, True): cudaMemcpyKind.cudaMemcpyHostToDevice,
+                    (True, False): cudaMemcpyKind.cudaMemcpyDeviceToHost,
+                    (True, True): cudaMemcpyKind.cudaMemcpyDeviceToDevice}
+        direction = inferred[(_is_device(src), _is_device(dst))]
     if size == 0:
         return
     if direction == cudaMemcpyKind.cudaMemcpyHostToHost:
@@ -372,7 +375,8 @@ def _copy(dst: Any, src: Any, count: Any, kind: Any, stream: Any, asynchronous: 
         if source == 0 or target == 0:
             raise _Failure(cudaError_t.cudaErrorInvalidValue, "null host pointer")
         if _is_device(src) or _is_device(dst):
-            raise _Failure(cudaError_t.cudaErrorInvalidValue, "a device pointer in a host-to-host copy")
+            raise _Failure(cudaError_t.cudaErrorInvalidValue,
+                           "a device pointer in a host-to-host copy")
         for pointer, address, writable in ((src, source, False), (dst, target, True)):
             if isinstance(pointer, np.ndarray):
                 _host_operand(pointer, size, writable)
@@ -380,7 +384,8 @@ def _copy(dst: Any, src: Any, count: Any, kind: Any, stream: Any, asynchronous: 
                 _pinned_view(address, size)  # checks the extent when the memory is ours
         ctypes.memmove(target, source, size)
     elif direction == cudaMemcpyKind.cudaMemcpyHostToDevice:
-        _core.memcpy_htod(_device_address(dst), _host_operand(src, size, False), queue, asynchronous)
+        source_view = _host_operand(src, size, False)
+        _core.memcpy_htod(_device_address(dst), source_view, queue, asynchronous)
     elif direction == cudaMemcpyKind.cudaMemcpyDeviceToHost:
         _core.memcpy_dtoh(_host_operand(dst, size, True), _device_address(src), queue, asynchronous)
     else:
@@ -396,7 +401,8 @@ def cudaMemcpy(dst: Any, src: Any, count: int, kind: cudaMemcpyKind) -> Tuple[cu
 def cudaMemcpyAsync(dst: Any, src: Any, count: int, kind: cudaMemcpyKind,
                     stream: Any) -> Tuple[cudaError_t]:
     """Queues a copy of ``count`` bytes on ``stream``; pinned host memory is read or written
-    when the stream gets to the copy (after :func:`cudaStreamSynchronize` it is done). ``(err,)``."""
+    when the stream gets to the copy (after :func:`cudaStreamSynchronize` it is done).
+    ``(err,)``."""
     return _call(_copy, dst, src, count, kind, stream, True)
 
 
