@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import List, Union
 
 from mlprt import _core
+from mlprt._core import EngineInspector, LayerInformationFormat
 from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, ICudaEngine,
                          IExecutionContext, IHostMemory, IOptimizationProfile, ITimingCache,
                          MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TensorIOMode)
@@ -26,6 +27,8 @@ __version__: str = _core.__version__
 
 __all__ = [
     "Builder",
+    "EngineInspector",
+    "LayerInformationFormat",
     "ErrorCode",
     "OnnxParser",
     "ParserError",
