@@ -1,6 +1,8 @@
 """The ``mlprt`` command line.
 
-``mlprt devices`` lists the OpenCL devices and marks the default one.
+``mlprt devices`` lists the OpenCL devices and marks the default one; ``mlprt exec`` (trtexec),
+``mlprt inspect`` and ``mlprt compare`` (Polygraphy's engine-versus-ONNX-Runtime check) live in
+:mod:`mlprt.tools`, one module each.
 """
 from __future__ import annotations
 
