@@ -30,18 +30,6 @@ struct Builder {
   py::object logger;
 };
 
-Dims dimsFrom(const py::handle& shape) {
-  std::vector<std::int64_t> extents;
-  for (const py::handle& extent : py::iter(shape)) extents.push_back(extent.cast<std::int64_t>());
-  return Dims(extents);
-}
-
-py::tuple tupleOf(const Dims& dims) {
-  py::tuple result(dims.rank());
-  for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
-  return result;
-}
-
 // Hands core messages to the Python logger, as TensorRT sends them to the builder's ILogger.
 void routeMessages(const py::object& logger) {
   py::module_::import("mlprt.logger").attr("_route_core_messages")(logger);

@@ -36,14 +36,6 @@ struct LayerRef {
 template <typename Parameters>
 struct KindRef : LayerRef {};
 
-Dims toDims(const std::vector<std::int64_t>& shape) { return Dims(shape); }
-
-py::tuple toTuple(const Dims& dims) {
-  py::tuple result(dims.rank());
-  for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
-  return result;
-}
-
 std::uint32_t axisBit(int axis) { return 1u << axis; }
 
 void requireSameNetwork(const NetworkPtr& net, const TensorRef& tensor) {
@@ -118,7 +110,7 @@ void bindTensor(py::module_& m) {
   py::class_<TensorRef>(m, "ITensor", "A tensor of a network definition.")
       .def_property("name", [](const TensorRef& t) { return t.get().name; },
                     [](TensorRef& t, const std::string& name) { t.network->setTensorName(t.id, name); })
-      .def_property_readonly("shape", [](const TensorRef& t) { return toTuple(t.get().shape); },
+      .def_property_readonly("shape", [](const TensorRef& t) { return tupleOf(t.get().shape); },
                              "Dimensions; -1 where they depend on input shapes.")
       .def_property_readonly("dtype", [](const TensorRef& t) { return t.get().type; })
       .def_property_readonly("is_network_input", [](const TensorRef& t) { return t.get().producer < 0; })
@@ -262,7 +254,7 @@ void bindLayers(py::module_& m) {
   parameterProperty(concatenation, "axis", &network::ConcatenationLayer::axis, "The axis joined along.");
   auto constant = kindClass<network::ConstantLayer>(m, "IConstantLayer");
   constant.def_property_readonly("shape", [](const LayerRef& l) {
-    return toTuple(std::get<network::ConstantLayer>(l.get().parameters).shape);
+    return tupleOf(std::get<network::ConstantLayer>(l.get().parameters).shape);
   });
   constant.def_property_readonly("weights", [](const LayerRef& l) {
     const auto& p = std::get<network::ConstantLayer>(l.get().parameters);
@@ -294,7 +286,7 @@ void bindNetwork(py::module_& m) {
       .def(py::init<>())
       .def("add_input", [](const NetworkPtr& n, const std::string& name, DataType dtype,
                            const std::vector<std::int64_t>& shape) {
-        return TensorRef{n, n->addInput(name, dtype, toDims(shape))};
+        return TensorRef{n, n->addInput(name, dtype, Dims(shape))};
       }, py::arg("name"), py::arg("dtype"), py::arg("shape"))
       .def("mark_output", [](const NetworkPtr& n, const TensorRef& t) {
         requireSameNetwork(n, t);
@@ -322,7 +314,7 @@ void bindNetwork(py::module_& m) {
         return layerHandle(n, i);
       }, py::arg("index"))
       .def("add_constant", [](const NetworkPtr& n, const std::vector<std::int64_t>& shape, const py::array& weights) {
-        return layerHandle(n, n->addLayer("", network::ConstantLayer{toDims(shape), weightsFrom(weights)}, {}));
+        return layerHandle(n, n->addLayer("", network::ConstantLayer{Dims(shape), weightsFrom(weights)}, {}));
       }, py::arg("shape"), py::arg("weights"))
       .def("add_matrix_multiply", [](const NetworkPtr& n, const TensorRef& a, network::MatrixOperation op0,
                                      const TensorRef& b, network::MatrixOperation op1) {

@@ -30,18 +30,6 @@ struct Runtime {
   py::object logger;
 };
 
-Dims dimsFrom(const py::handle& shape) {
-  std::vector<std::int64_t> extents;
-  for (const py::handle& extent : py::iter(shape)) extents.push_back(extent.cast<std::int64_t>());
-  return Dims(extents);
-}
-
-py::tuple tupleOf(const Dims& dims) {
-  py::tuple result(dims.rank());
-  for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
-  return result;
-}
-
 // Deserializes, or logs why not and returns None (TensorRT's behaviour).
 py::object deserialize(const py::buffer& data) {
   const py::buffer_info info = data.request();

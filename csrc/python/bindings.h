@@ -7,6 +7,7 @@
 
 #include "backend/opencl/context.h"
 #include "backend/opencl/stream.h"
+#include "core/dims.h"
 
 namespace mlprt::python {
 
@@ -23,6 +24,11 @@ void bindInspector(pybind11::module_& module);
 
 // The stream a Python argument names: None (the default stream of `fallback`'s device), a
 // Stream, or an integer handle (0 = the current device's default stream).
+// Shapes between Python and the core: any iterable of integers to Dims (InvalidArgument for
+// extents below -1 or too many axes), Dims to a tuple of ints.
+Dims dimsFrom(const pybind11::handle& shape);
+pybind11::tuple tupleOf(const Dims& dims);
+
 std::shared_ptr<cl::Stream> streamArgument(const pybind11::handle& stream,
                                            const std::shared_ptr<cl::Context>& fallback);
 

@@ -2,12 +2,27 @@
 // exceptions here, once, for every binding.
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+#include <vector>
+
 #include "core/error.h"
 #include "python/bindings.h"
 
 namespace py = pybind11;
 
 namespace mlprt::python {
+
+Dims dimsFrom(const py::handle& shape) {
+  std::vector<std::int64_t> extents;
+  for (const py::handle& extent : py::iter(shape)) extents.push_back(extent.cast<std::int64_t>());
+  return Dims(extents);
+}
+
+py::tuple tupleOf(const Dims& dims) {
+  py::tuple result(dims.rank());
+  for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
+  return result;
+}
 
 void bindErrors(py::module_& module) {
   // Created once and kept for the life of the interpreter, as pybind11 recommends.
