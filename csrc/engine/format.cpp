@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/hash.h"
+
 namespace mlprt::engine {
 namespace {
 
@@ -50,15 +52,6 @@ constexpr auto kLastActivationType = ActivationType::kHARD_SWISH;
 constexpr auto kLastUnaryOperation = UnaryOperation::kERF;
 constexpr auto kLastReduceOperation = ReduceOperation::kAVG;
 constexpr std::size_t kLayerKinds = std::variant_size_v<LayerParameters>;
-
-std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t size) noexcept {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (std::size_t i = 0; i < size; ++i) {
-    hash ^= data[i];
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
 
 std::uint64_t loadLittleEndian(const std::uint8_t* bytes, std::size_t width) noexcept {
   std::uint64_t value = 0;

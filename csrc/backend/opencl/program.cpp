@@ -1,7 +1,6 @@
 #include "backend/opencl/program.h"
 
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/logging.h"
 
 namespace mlprt::cl {
@@ -44,16 +44,6 @@ MemoryCache& memoryCache() {
   return instance;
 }
 
-template <typename Bytes>
-std::uint64_t fnv1a(const Bytes& bytes) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
-
 // Everything that decides what the compiler produces. Stored in full inside each cache file
 // and compared on load, so a hash collision can never hand back the wrong binary.
 std::string cacheKey(const DeviceInfo& device, const std::string& source, const std::string& options) {
@@ -64,9 +54,7 @@ std::string cacheKey(const DeviceInfo& device, const std::string& source, const 
 fs::path cacheFile(const std::string& key) {
   const std::string directory = programCacheDirectory();
   if (directory.empty()) return {};
-  char name[32];
-  std::snprintf(name, sizeof(name), "%016llx.bin", static_cast<unsigned long long>(fnv1a(key)));
-  return fs::path(directory) / name;
+  return fs::path(directory) / (hexHash(key) + ".bin");
 }
 
 void writeU64(std::ostream& out, std::uint64_t value) {
@@ -103,7 +91,7 @@ std::vector<unsigned char> readCachedBinary(const fs::path& file, const std::str
   }
   std::uint64_t stored_hash = 0;
   if (!in.good() || stored_key != key || !readU64(in, stored_hash, ~std::uint64_t{0}) ||
-      stored_hash != fnv1a(binary)) {
+      stored_hash != fnv1a64(binary.data(), binary.size())) {
     log(Severity::kWARNING, "program cache: " + file.string() + " is damaged; recompiling");
     return {};
   }
@@ -129,7 +117,7 @@ void writeCachedBinary(const fs::path& file, const std::string& key,
     out.write(key.data(), static_cast<std::streamsize>(key.size()));
     writeU64(out, binary.size());
     out.write(reinterpret_cast<const char*>(binary.data()), static_cast<std::streamsize>(binary.size()));
-    writeU64(out, fnv1a(binary));
+    writeU64(out, fnv1a64(binary.data(), binary.size()));
     if (!out.good()) {
       log(Severity::kWARNING, "program cache: cannot write " + temporary.string());
       fs::remove(temporary, error);
