@@ -141,6 +141,24 @@ def default_profile(inputs: Mapping[str, Sequence[Union[int, str, None]]],
     return profile
 
 
+def create_config(builder: mlprt.Builder, *, fp16: bool = False,
+                  profiles: Sequence[Mapping[str, ShapeRange]] = (),
+                  workspace: Optional[int] = None) -> mlprt.IBuilderConfig:
+    """A builder config with the FP16 flag, the workspace limit and one optimization profile per
+    mapping of ``profiles`` (input name -> (min, opt, max)) set."""
+    config = builder.create_builder_config()
+    if workspace is not None:
+        config.set_memory_pool_limit(mlprt.MemoryPoolType.WORKSPACE, int(workspace))
+    if fp16:
+        config.set_flag(mlprt.BuilderFlag.FP16)
+    for spec in profiles:
+        profile = builder.create_optimization_profile()
+        for name, (low, opt, high) in spec.items():
+            profile.set_shape(name, low, opt, high)
+        config.add_optimization_profile(profile)
+    return config
+
+
 def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
                  profiles: Sequence[Mapping[str, ShapeRange]] = (),
                  workspace: Optional[int] = None, timing_cache: Optional[Union[str, os.PathLike]] = None,
@@ -165,16 +183,7 @@ def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
     if not parsed:
         raise BuildFailed("the ONNX model could not be parsed:\n" +
                           "\n".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
-    config = builder.create_builder_config()
-    if workspace is not None:
-        config.set_memory_pool_limit(mlprt.MemoryPoolType.WORKSPACE, int(workspace))
-    if fp16:
-        config.set_flag(mlprt.BuilderFlag.FP16)
-    for spec in profiles:
-        profile = builder.create_optimization_profile()
-        for name, (low, opt, high) in spec.items():
-            profile.set_shape(name, low, opt, high)
-        config.add_optimization_profile(profile)
+    config = create_config(builder, fp16=fp16, profiles=profiles, workspace=workspace)
     cache = None
     if timing_cache is not None:
         data = open(timing_cache, "rb").read() if os.path.exists(timing_cache) else b""

@@ -7,6 +7,7 @@ import numpy as np
 
 import mlprt
 import mlprt.driver as cuda
+from mlprt.engine_tools import build_engine, create_config
 
 Shape = Tuple[int, ...]
 ProfileSpec = Dict[str, Tuple[Shape, Shape, Shape]]
@@ -33,14 +34,7 @@ def build(populate: Callable[[mlprt.INetworkDefinition], None], profiles: Sequen
     builder = mlprt.Builder(logger or RecordingLogger())
     network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
     populate(network)
-    config = builder.create_builder_config()
-    if fp16:
-        config.set_flag(mlprt.BuilderFlag.FP16)
-    for spec in profiles:
-        profile = builder.create_optimization_profile()
-        for name, (low, opt, high) in spec.items():
-            profile.set_shape(name, low, opt, high)
-        config.add_optimization_profile(profile)
+    config = create_config(builder, fp16=fp16, profiles=profiles)
     if cache is not None:
         assert config.set_timing_cache(cache, ignore_mismatch=False)
     return builder.build_serialized_network(network, config)
@@ -50,6 +44,18 @@ def load(plan: bytes, logger: Optional[mlprt.ILogger] = None) -> mlprt.ICudaEngi
     engine = mlprt.Runtime(logger or RecordingLogger()).deserialize_cuda_engine(plan)
     assert engine is not None
     return engine
+
+
+def build_onnx(path, spec, batch_profile: Optional[Tuple[Shape, Shape, Shape]] = None,
+                fp16: bool = False) -> mlprt.ICudaEngine:
+    """Parses and builds a zoo export (``spec``: its ZooModel) and loads the engine from its bytes,
+    as a saved file would be. ``batch_profile``: the (min, opt, max) leading extents of every
+    input's profile, for dynamic exports; raises BuildFailed with the parser's or builder's
+    reasons."""
+    profiles = []
+    if batch_profile is not None:
+        profiles.append({name: tuple(batch + shape for batch in batch_profile) for name, shape in spec.inputs})
+    return load(build_engine(path, fp16=fp16, profiles=profiles, logger=RecordingLogger()))
 
 
 def infer(context: mlprt.IExecutionContext, inputs: Dict[str, np.ndarray],

@@ -11,34 +11,12 @@ import pytest
 import torch
 
 import mlprt
-from engine_helpers import RecordingLogger, infer, relative_error
+from engine_helpers import RecordingLogger, build_onnx, infer, relative_error
 from zoo import EXPORTERS, STATIC_BATCH, ZOO, zoo_exports  # noqa: F401  (zoo_exports: fixture)
 
 PROFILE = ((1,), (16,), (64,))  # batch extents of the dynamic profile
 DYNAMIC_BATCHES = (1, 13, 64)
 TOLERANCE = {False: 1e-5, True: 1e-2}
-
-
-def build_engine(path, spec, dynamic: bool, fp16: bool) -> mlprt.ICudaEngine:
-    logger = RecordingLogger()
-    builder = mlprt.Builder(logger)
-    network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
-    parser = mlprt.OnnxParser(network, logger)
-    assert parser.parse_from_file(str(path)), [str(parser.get_error(i)) for i in range(parser.num_errors)]
-    config = builder.create_builder_config()
-    if fp16:
-        config.set_flag(mlprt.BuilderFlag.FP16)
-    if dynamic:
-        profile = builder.create_optimization_profile()
-        for name, shape in spec.inputs:
-            profile.set_shape(name, *[batch + shape for batch in PROFILE])
-        config.add_optimization_profile(profile)
-    plan = builder.build_serialized_network(network, config)
-    assert plan is not None, logger.errors()
-    # Every engine goes through its serialized form, as a saved file would.
-    engine = mlprt.Runtime(logger).deserialize_cuda_engine(bytes(plan))
-    assert engine is not None, logger.errors()
-    return engine
 
 
 def torch_outputs(spec, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
@@ -56,7 +34,7 @@ def torch_outputs(spec, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
 def test_zoo_engine_matches_onnxruntime_and_pytorch(zoo_exports, name, exporter, dynamic, fp16):
     spec = ZOO[name]
     path = zoo_exports.get(name, exporter, dynamic)
-    engine = build_engine(path, spec, dynamic, fp16)
+    engine = build_onnx(path, spec, PROFILE if dynamic else None, fp16)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     context = engine.create_execution_context()
     for batch in (DYNAMIC_BATCHES if dynamic else (STATIC_BATCH,)):
@@ -73,7 +51,7 @@ def test_zoo_engine_matches_onnxruntime_and_pytorch(zoo_exports, name, exporter,
 
 def test_batches_outside_the_profile_are_refused(zoo_exports):
     spec = ZOO["simple_mlp"]
-    engine = build_engine(zoo_exports.get("simple_mlp", "legacy", True), spec, True, False)
+    engine = build_onnx(zoo_exports.get("simple_mlp", "legacy", True), spec, PROFILE)
     logger = RecordingLogger()
     mlprt.Runtime(logger)  # routes messages to this logger
     context = engine.create_execution_context()

@@ -10,29 +10,14 @@ import pytest
 
 import mlprt
 import mlprt.driver as cuda
-from engine_helpers import RecordingLogger, infer
+from engine_helpers import build_onnx, infer
 from zoo import STATIC_BATCH, ZOO, zoo_exports  # noqa: F401  (zoo_exports: fixture)
 
 PROFILE = ((1,), (8,), (32,))
 
 
 def _engine(path, spec, dynamic: bool) -> mlprt.ICudaEngine:
-    logger = RecordingLogger()
-    builder = mlprt.Builder(logger)
-    network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
-    parser = mlprt.OnnxParser(network, logger)
-    assert parser.parse_from_file(str(path)), [str(parser.get_error(i)) for i in range(parser.num_errors)]
-    config = builder.create_builder_config()
-    if dynamic:
-        profile = builder.create_optimization_profile()
-        for name, shape in spec.inputs:
-            profile.set_shape(name, *[batch + shape for batch in PROFILE])
-        config.add_optimization_profile(profile)
-    plan = builder.build_serialized_network(network, config)
-    assert plan is not None, logger.errors()
-    engine = mlprt.Runtime(logger).deserialize_cuda_engine(bytes(plan))
-    assert engine is not None, logger.errors()
-    return engine
+    return build_onnx(path, spec, PROFILE if dynamic else None)
 
 
 @pytest.fixture(scope="module")
