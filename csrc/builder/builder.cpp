@@ -27,6 +27,16 @@ using engine::PlanStep;
 using engine::PlanTensor;
 using engine::TensorRole;
 
+// The device a build runs work on (constant folding, tactic timing, the verification run): one
+// queue and one set of kernel objects for the whole build.
+struct BuildDevice {
+  explicit BuildDevice(std::shared_ptr<cl::Context> device_context)
+      : context(std::move(device_context)), kernels(context), stream(cl::Stream::create(context)) {}
+  std::shared_ptr<cl::Context> context;
+  cl::KernelCache kernels;
+  std::shared_ptr<cl::Stream> stream;
+};
+
 constexpr std::uint64_t kAlignment = 256;  // bytes; a multiple of every device's base alignment we met
 
 std::uint64_t alignUp(std::uint64_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
@@ -157,15 +167,13 @@ bool foldNode(Graph& graph, GraphNode& node, cl::KernelCache& kernels, cl::Strea
   return true;
 }
 
-int foldConstants(Graph& graph, const std::shared_ptr<cl::Context>& context) {
-  cl::KernelCache kernels(context);
-  auto stream = cl::Stream::create(context);
+int foldConstants(Graph& graph, BuildDevice& device) {
   int folded = 0;
   for (GraphNode& node : graph.nodes) {
     if (node.removed || node.epilogue.bias >= 0 || graph.tensor(node.output).is_output) continue;
     const bool all_constant = std::all_of(node.inputs.begin(), node.inputs.end(),
                                           [&](TensorId id) { return graph.tensor(id).is_constant; });
-    if (all_constant && foldNode(graph, node, kernels, *stream)) ++folded;
+    if (all_constant && foldNode(graph, node, device.kernels, *device.stream)) ++folded;
   }
   return folded;
 }
@@ -312,8 +320,9 @@ double timeTactic(cl::KernelCache& kernels, cl::Stream& stream, PlanStep& step, 
   return cl::Event::elapsedMilliseconds(start, end) / kRuns;
 }
 
-void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
-                  const std::shared_ptr<cl::Context>& context, TimingCache* cache) {
+void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes, BuildDevice& device,
+                  TimingCache* cache) {
+  const std::shared_ptr<cl::Context>& context = device.context;
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
   const std::vector<cl::GemmTactic> tactics = cl::gemmTactics(*context, type);
   if (tactics.empty()) {
@@ -334,13 +343,12 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
     step.tactic = tactics.front().name;
     return;
   }
-  auto stream = cl::Stream::create(context);
-  cl::KernelCache kernels(context);
+  cl::Stream& stream = *device.stream;
   std::vector<ScratchTensor> buffers;
   runtime::StepOperands operands;
   auto make = [&](TensorId id) {
     const auto index = static_cast<std::size_t>(id);
-    buffers.push_back(scratch(context, *stream, shapes[index], plan.tensors[index].type));
+    buffers.push_back(scratch(context, stream, shapes[index], plan.tensors[index].type));
     return buffers.back().view;
   };
   for (TensorId input : step.inputs) operands.inputs.push_back(make(input));
@@ -354,7 +362,7 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
     step.tactic = tactic.name;
     double milliseconds = 0.0;
     try {
-      milliseconds = timeTactic(kernels, *stream, step, operands);
+      milliseconds = timeTactic(device.kernels, stream, step, operands);
     } catch (const Error& e) {
       log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic.name + " cannot run: " + e.what());
       continue;
@@ -371,7 +379,7 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
   log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
 }
 
-void chooseTactics(EnginePlan& plan, const std::shared_ptr<cl::Context>& context, TimingCache* cache) {
+void chooseTactics(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
   const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
   const auto timed = [](const PlanStep& step) { return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters); };
   const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
@@ -381,7 +389,7 @@ void chooseTactics(EnginePlan& plan, const std::shared_ptr<cl::Context>& context
       // Progress for tools (mlprt exec draws a bar from it): "timing tactics: step k of n 'name'".
       log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
                                step.name + "'");
-      chooseTactic(plan, step, shapes, context, cache);
+      chooseTactic(plan, step, shapes, device, cache);
     }
   }
 }
@@ -390,10 +398,11 @@ void chooseTactics(EnginePlan& plan, const std::shared_ptr<cl::Context>& context
 
 // Runs the engine once at every profile's opt shapes: every kernel compiles (errors surface
 // here, at build time) and the programs used are stored in the plan.
-void compileAndVerify(EnginePlan& plan, const std::shared_ptr<cl::Context>& context) {
+void compileAndVerify(EnginePlan& plan, const BuildDevice& device) {
+  const std::shared_ptr<cl::Context>& context = device.context;
+  const std::shared_ptr<cl::Stream>& stream = device.stream;
   auto built = std::make_shared<const runtime::Engine>(context, plan, std::vector<std::uint8_t>());
   runtime::ExecutionContext execution(built);
-  auto stream = cl::Stream::create(context);
   for (std::size_t p = 0; p < plan.profiles.size(); ++p) {
     execution.setOptimizationProfile(static_cast<int>(p));
     std::vector<ScratchTensor> io;
@@ -445,7 +454,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
 
   Graph graph = graphFromNetwork(network);
   std::vector<engine::ProfileShapes> profiles = resolveProfiles(graph, config);
-  const int folded = foldConstants(graph, context);
+  BuildDevice device(context);
+  const int folded = foldConstants(graph, device);
   removeDeadNodes(graph);
   const int fused = fuseGemmEpilogues(graph);
   removeDeadNodes(graph);
@@ -459,8 +469,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   plan.fp16 = fp16;
   plan.profiles = std::move(profiles);
   planActivationMemory(plan);
-  chooseTactics(plan, context, cache.get());
-  compileAndVerify(plan, context);
+  chooseTactics(plan, device, cache.get());
+  compileAndVerify(plan, device);
 
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
