@@ -30,11 +30,6 @@ struct Builder {
   py::object logger;
 };
 
-// Hands core messages to the Python logger, as TensorRT sends them to the builder's ILogger.
-void routeMessages(const py::object& logger) {
-  py::module_::import("mlprt.logger").attr("_route_core_messages")(logger);
-}
-
 void bindHostMemory(py::module_& m) {
   py::class_<HostMemory, std::shared_ptr<HostMemory>>(m, "IHostMemory", py::buffer_protocol(),
                                                       "Bytes owned by mlprt: a serialized engine or timing cache.")
@@ -139,7 +134,7 @@ void bindBuilderClass(py::module_& m) {
       .value("STRONGLY_TYPED", NetworkDefinitionCreationFlag::kSTRONGLY_TYPED);
   py::class_<Builder>(m, "Builder", "Builds engines from network definitions for the current device.")
       .def(py::init([](py::object logger) {
-             routeMessages(logger);
+             routeCoreMessages(logger);
              return Builder{std::move(logger)};
            }),
            py::arg("logger"))

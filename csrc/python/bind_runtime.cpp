@@ -177,7 +177,7 @@ void bindContext(ContextClass& context_class) {
 void bindRuntimeClass(py::module_& m) {
   py::class_<Runtime>(m, "Runtime", "Loads serialized engines on the current device.")
       .def(py::init([](py::object logger) {
-             py::module_::import("mlprt.logger").attr("_route_core_messages")(logger);
+             routeCoreMessages(logger);
              return Runtime{std::move(logger)};
            }),
            py::arg("logger"))

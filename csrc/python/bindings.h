@@ -29,6 +29,10 @@ void bindInspector(pybind11::module_& module);
 Dims dimsFrom(const pybind11::handle& shape);
 pybind11::tuple tupleOf(const Dims& dims);
 
+// Hands the core's messages to a Python ILogger (the one a Builder or Runtime was given last,
+// as TensorRT keeps one logger per process).
+void routeCoreMessages(const pybind11::object& logger);
+
 std::shared_ptr<cl::Stream> streamArgument(const pybind11::handle& stream,
                                            const std::shared_ptr<cl::Context>& fallback);
 

@@ -18,6 +18,10 @@ Dims dimsFrom(const py::handle& shape) {
   return Dims(extents);
 }
 
+void routeCoreMessages(const py::object& logger) {
+  py::module_::import("mlprt.logger").attr("_route_core_messages")(logger);
+}
+
 py::tuple tupleOf(const Dims& dims) {
   py::tuple result(dims.rank());
   for (std::size_t i = 0; i < dims.rank(); ++i) result[i] = dims[i];
