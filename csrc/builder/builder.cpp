@@ -320,15 +320,46 @@ double timeTactic(cl::KernelCache& kernels, cl::Stream& stream, PlanStep& step, 
   return cl::Event::elapsedMilliseconds(start, end) / kRuns;
 }
 
-void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes, BuildDevice& device,
+// The tactics that can run `step` at every shape its profiles allow: a tactic with alignment
+// rules qualifies only when N and K are fixed across the profiles' corners and fit at each.
+std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step,
+                                             const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
+                                             const cl::GemmPolicy& policy) {
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  const auto a = static_cast<std::size_t>(step.inputs.at(0));
+  const auto b = static_cast<std::size_t>(step.inputs.at(1));
+  const auto out = static_cast<std::size_t>(step.output);
+  const auto inner = [&](const std::vector<Dims>& shapes) {
+    const Dims& a_shape = shapes[a];
+    const std::size_t k_axis = a_shape.rank() - (matmul.op0 == MatrixOperation::kTRANSPOSE ? 2 : 1);
+    return std::make_pair(a_shape[k_axis], shapes[b]);
+  };
+  const bool fixed_inner = std::all_of(corners.begin(), corners.end(),
+                                       [&](const std::vector<Dims>& shapes) { return inner(shapes) == inner(corners.front()); });
+  std::vector<cl::GemmTactic> candidates;
+  for (const cl::GemmTactic& tactic : cl::gemmTactics(context, type, policy)) {
+    const bool fits = cl::gemmTacticIsGeneral(tactic) ||
+                      (fixed_inner && std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& shapes) {
+                         return cl::gemmTacticFits(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out]);
+                       }));
+    if (fits) candidates.push_back(tactic);
+  }
+  return candidates;
+}
+
+void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
+                  const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
                   TimingCache* cache) {
   const std::shared_ptr<cl::Context>& context = device.context;
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
-  const std::vector<cl::GemmTactic> tactics = cl::gemmTactics(*context, type);
+  const std::vector<cl::GemmTactic> tactics = candidateTactics(plan, step, corners, *context, policy);
   if (tactics.empty()) {
     throw InvalidArgument("step '" + step.name + "': no matrix multiplication kernel supports " + dataTypeName(type));
   }
-  const std::string key = context->device().fingerprint() + "|" + gemmSignature(plan, step, shapes);
+  // Allowing TF32 widens the candidates, so it is part of the key.
+  const std::string key = context->device().fingerprint() + "|" + gemmSignature(plan, step, shapes) +
+                          (policy.allow_tf32 ? " tf32" : "");
   TimingEntry cached;
   if (cache && cache->lookup(key, cached)) {
     const bool offered = std::any_of(tactics.begin(), tactics.end(),
@@ -379,8 +410,14 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
   log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
 }
 
-void chooseTactics(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
+void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
   const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  std::vector<std::vector<Dims>> corners;
+  for (const engine::ProfileShapes& profile : plan.profiles) {
+    for (const auto* corner : {&profile.min, &profile.opt, &profile.max}) {
+      corners.push_back(runtime::inferPlanShapes(plan, *corner));
+    }
+  }
   const auto timed = [](const PlanStep& step) { return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters); };
   const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
   long done = 0;
@@ -389,7 +426,7 @@ void chooseTactics(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
       // Progress for tools (mlprt exec draws a bar from it): "timing tactics: step k of n 'name'".
       log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
                                step.name + "'");
-      chooseTactic(plan, step, shapes, device, cache);
+      chooseTactic(plan, step, shapes, corners, policy, device, cache);
     }
   }
 }
@@ -469,7 +506,9 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   plan.fp16 = fp16;
   plan.profiles = std::move(profiles);
   planActivationMemory(plan);
-  chooseTactics(plan, device, cache.get());
+  cl::GemmPolicy policy;
+  policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
+  chooseTactics(plan, policy, device, cache.get());
   compileAndVerify(plan, device);
 
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +

@@ -109,14 +109,28 @@ struct GemmEpilogue {
 };
 
 // One implementation of a matrix multiplication with its parameters. `name` identifies it in
-// engines and timing caches ("clblast", "tiled_m4n4k16", ...).
+// engines and timing caches ("clblast", "tiled_m4n4_k16", ...).
 struct GemmTactic {
   std::string name;
 };
 
+// What the caller allows beyond exact FP32 / FP16-storage arithmetic.
+struct GemmPolicy {
+  // FLOAT products may run on TF32 tensor cores (10-bit mantissa inputs, float accumulation).
+  bool allow_tf32 = false;
+};
+
 // The tactics that can run a product of operands stored as `type` (FLOAT or HALF) on the device
-// of `context`: CLBlast only for FLOAT, the own kernels for both.
-std::vector<GemmTactic> gemmTactics(const Context& context, DataType type);
+// of `context` under `policy`: CLBlast only for FLOAT, the portable kernels for both, the
+// tensor-core kernels where the device passes their probe.
+std::vector<GemmTactic> gemmTactics(const Context& context, DataType type, const GemmPolicy& policy = {});
+
+// Whether `tactic` can run a product of these shapes. Some kernels demand aligned N or K (never
+// a particular M, the batch axis); gemmTacticIsGeneral is true for those that run any product.
+// Throws InvalidArgument for an unknown tactic or shapes that do not make a product.
+bool gemmTacticFits(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
+                    MatrixOperation op1, const Dims& out);
+bool gemmTacticIsGeneral(const GemmTactic& tactic);
 
 // out = epilogue(op0(a) x op1(b)) for rank >= 2 operands; the last two axes are the matrices and
 // the leading (batch) axes of a and b broadcast to out's (each operand's batch is either out's

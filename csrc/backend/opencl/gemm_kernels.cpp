@@ -1,0 +1,302 @@
+// matrixMultiply: operand checks, the tactic registry, and the portable variants (CLBlast and
+// the kernels of kernels/gemm.cl). Other kernel families add variants through gemm_launch.h.
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <limits>
+#include <numeric>
+
+#include "backend/opencl/gemm.h"
+#include "backend/opencl/gemm_launch.h"
+#include "backend/opencl/kernel_support.h"
+#include "core/error.h"
+
+namespace mlprt::cl {
+
+using namespace support;
+
+namespace {
+
+constexpr const char* kClblast = "clblast";
+
+// ---- Shapes ----------------------------------------------------------------------------------
+
+Extents batchExtents(const Dims& shape) {
+  Extents batch(shape.extents().begin(), shape.extents().end() - 2);
+  // Leading 1s do not change a batch: (1, 3) and (3) are the same batch.
+  const auto first = std::find_if(batch.begin(), batch.end(), [](std::int64_t e) { return e != 1; });
+  return Extents(first, batch.end());
+}
+
+std::int64_t product(const Extents& extents) {
+  return std::accumulate(extents.begin(), extents.end(), std::int64_t{1}, std::multiplies<>());
+}
+
+// The batch stride of an operand: its matrix size when it has out's batch, 0 when it is one
+// matrix; anything else is refused.
+std::int64_t operandBatchStride(const std::string& name, const Dims& operand, const Dims& out,
+                                std::int64_t matrix_size) {
+  const Extents batch = batchExtents(operand);
+  if (product(batch) == 1) return 0;
+  if (batch != batchExtents(out)) {
+    throw InvalidArgument(describe("matrixMultiply", name) + " shape " + operand.toString() +
+                          " has a batch that is neither the output's " + out.toString() +
+                          " nor a single matrix");
+  }
+  return matrix_size;
+}
+
+// The GemmShape of a product of these shapes; throws naming the operand that does not fit.
+GemmShape shapeOf(const Dims& a, MatrixOperation op0, const Dims& b, MatrixOperation op1, const Dims& out) {
+  constexpr const char* kName = "matrixMultiply";
+  const std::pair<const char*, const Dims*> operands[] = {{"operand a", &a}, {"operand b", &b}, {"output", &out}};
+  for (const auto& [name, shape] : operands) {
+    if (shape->rank() < 2) {
+      throw InvalidArgument(describe(kName, name) + " shape " + shape->toString() + " has rank below 2");
+    }
+  }
+  GemmShape shape;
+  shape.a_trans = op0 == MatrixOperation::kTRANSPOSE;
+  shape.b_trans = op1 == MatrixOperation::kTRANSPOSE;
+  const std::size_t ar = a.rank(), br = b.rank(), outr = out.rank();
+  shape.m = shape.a_trans ? a[ar - 1] : a[ar - 2];
+  shape.k = shape.a_trans ? a[ar - 2] : a[ar - 1];
+  const std::int64_t b_k = shape.b_trans ? b[br - 1] : b[br - 2];
+  shape.n = shape.b_trans ? b[br - 2] : b[br - 1];
+  if (b_k != shape.k) {
+    throw InvalidArgument(std::string(kName) + ": operand b shape " + b.toString() + " has K = " +
+                          std::to_string(b_k) + " but operand a shape " + a.toString() + " has K = " +
+                          std::to_string(shape.k));
+  }
+  if (out[outr - 2] != shape.m || out[outr - 1] != shape.n) {
+    throw InvalidArgument(std::string(kName) + ": output shape " + out.toString() + " does not end in (" +
+                          std::to_string(shape.m) + ", " + std::to_string(shape.n) + ")");
+  }
+  shape.batch = product(batchExtents(out));
+  shape.a_batch_stride = operandBatchStride("operand a", a, out, shape.m * shape.k);
+  shape.b_batch_stride = operandBatchStride("operand b", b, out, shape.k * shape.n);
+  const std::int64_t limit = std::numeric_limits<std::int32_t>::max();
+  if (shape.m > limit || shape.n > limit || shape.k > limit) {
+    throw InvalidArgument(std::string(kName) + ": matrix extents beyond 2^31 are not supported");
+  }
+  // With one b for the whole batch and a stored row-major, the batch of a is simply more rows.
+  if (shape.batch > 1 && shape.b_batch_stride == 0 && !shape.a_trans && shape.a_batch_stride != 0) {
+    shape.m *= shape.batch;
+    shape.batch = 1;
+    shape.a_batch_stride = 0;
+  }
+  return shape;
+}
+
+GemmShape checkGemm(const KernelCache& cache, const DeviceTensor& a, MatrixOperation op0,
+                    const DeviceTensor& b, MatrixOperation op1, const GemmEpilogue& epilogue,
+                    const DeviceTensor& out) {
+  constexpr const char* kName = "matrixMultiply";
+  const std::pair<const char*, const DeviceTensor*> operands[] = {{"operand a", &a},
+                                                                  {"operand b", &b},
+                                                                  {"output", &out}};
+  for (const auto& [name, tensor] : operands) {
+    requireFloating(kName, name, *tensor);
+    if (tensor->shape.rank() < 2) {
+      throw InvalidArgument(describe(kName, name) + " shape " + tensor->shape.toString() +
+                            " has rank below 2");
+    }
+    checkPlacement(cache, kName, name, *tensor);
+  }
+  if (a.type != out.type || b.type != out.type) {
+    throw InvalidArgument(std::string(kName) + ": operand a (" + dataTypeName(a.type) +
+                          "), operand b (" + dataTypeName(b.type) + ") and output (" +
+                          dataTypeName(out.type) + ") must share one storage type");
+  }
+  const GemmShape shape = shapeOf(a.shape, op0, b.shape, op1, out.shape);
+  if (epilogue.bias) {
+    requireFloating(kName, "bias", *epilogue.bias);
+    if (checkPlacement(cache, kName, "bias", *epilogue.bias) != shape.n) {
+      throw InvalidArgument(std::string(kName) + ": bias shape " + epilogue.bias->shape.toString() +
+                            " does not have the output's " + std::to_string(shape.n) + " columns");
+    }
+  }
+  return shape;
+}
+
+// ---- CLBlast ---------------------------------------------------------------------------------
+
+// bias + activation in place over c, after a product computed by CLBlast.
+void launchEpilogue(KernelCache& cache, Stream& stream, const GemmEpilogue& epilogue,
+                    const DeviceTensor& out, std::int64_t volume, std::int64_t n) {
+  const DeviceTensor& bias = epilogue.bias ? *epilogue.bias : out;
+  const std::string options =
+      joinOptions({"-DEPILOGUE_ONLY", halfOption("OUT", out.type), halfOption("BIAS", bias.type)});
+  Kernel& kernel = cache.get("gemm", options, "gemm_epilogue");
+  Arguments(kernel, true)
+      .tensor(out).tensor(bias)
+      .value<cl_long>(volume)
+      .value<cl_int>(static_cast<cl_int>(n))
+      .value<cl_int>(epilogue.bias ? 1 : 0)
+      .value<cl_int>(activationCode(epilogue))
+      .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
+  launchLinear(kernel, stream, volume);
+}
+
+void runClblast(const GemmCall& call) {
+  const GemmShape& shape = call.shape;
+  GemmProblem problem;
+  problem.transpose_a = shape.a_trans ? Transpose::kYes : Transpose::kNo;
+  problem.transpose_b = shape.b_trans ? Transpose::kYes : Transpose::kNo;
+  problem.m = static_cast<std::size_t>(shape.m);
+  problem.n = static_cast<std::size_t>(shape.n);
+  problem.k = static_cast<std::size_t>(shape.k);
+  problem.batch = static_cast<std::size_t>(shape.batch);
+  const auto operand = [](const DeviceTensor& tensor, std::int64_t ld, std::int64_t stride) {
+    // BLAS wants ld >= 1 even for empty matrices (K = 0).
+    return MatrixOperand{tensor.range, static_cast<std::size_t>(std::max<std::int64_t>(ld, 1)),
+                         static_cast<std::size_t>(stride)};
+  };
+  gemm(call.stream, problem, operand(call.a, shape.a_trans ? shape.m : shape.k, shape.a_batch_stride),
+       operand(call.b, shape.b_trans ? shape.k : shape.n, shape.b_batch_stride),
+       operand(call.out, shape.n, shape.m * shape.n));
+  if (call.epilogue.bias || call.epilogue.has_activation) {
+    launchEpilogue(call.cache, call.stream, call.epilogue, call.out, shape.batch * shape.m * shape.n, shape.n);
+  }
+}
+
+// ---- Portable kernels (kernels/gemm.cl) --------------------------------------------------------
+
+// Tiled variants: a 16 x 16 work-group, each item computing a wpt_m x wpt_n register block,
+// tile_k the depth of the local-memory tiles; the larger the block, the more reuse and the fewer
+// (bigger) work-groups. Small variants: `rows` rows per pass with K split over the group, for
+// batch-1..8 layers.
+enum class PortableKernel { kTiled, kSmall };
+
+struct PortableTactic {
+  const char* name;
+  PortableKernel kernel;
+  int wpt_m, wpt_n, tile_k;  // tiled
+  int rows;                  // small
+};
+
+constexpr std::array<PortableTactic, 5> kPortableTactics{{
+    {"tiled_m2n2_k16", PortableKernel::kTiled, 2, 2, 16, 0},
+    {"tiled_m4n4_k16", PortableKernel::kTiled, 4, 4, 16, 0},
+    {"tiled_m8n8_k8", PortableKernel::kTiled, 8, 8, 8, 0},
+    {"small_m1", PortableKernel::kSmall, 0, 0, 0, 1},
+    {"small_m8", PortableKernel::kSmall, 0, 0, 0, 8},
+}};
+constexpr std::size_t kTiledGroup = 16;     // GROUP_M = GROUP_N in gemm.cl
+constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl
+
+std::size_t groupsOf(std::int64_t extent, std::int64_t tile) {
+  return static_cast<std::size_t>((extent + tile - 1) / tile);
+}
+
+void runPortable(const PortableTactic& tactic, const GemmCall& call) {
+  const GemmShape& shape = call.shape;
+  const DeviceTensor& bias = call.epilogue.bias ? *call.epilogue.bias : call.out;
+  const bool tiled = tactic.kernel == PortableKernel::kTiled;
+  const std::string variant =
+      tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
+                  " -DTILE_K=" + std::to_string(tactic.tile_k)
+            : "-DSMALL_ROWS=" + std::to_string(tactic.rows);
+  const std::string options =
+      joinOptions({variant, halfOption("A", call.a.type), halfOption("B", call.b.type),
+                   halfOption("OUT", call.out.type), halfOption("BIAS", bias.type)});
+  Kernel& kernel = call.cache.get("gemm", options, tiled ? "gemm_tiled" : "gemm_small");
+  Arguments arguments(kernel, true);
+  arguments.tensor(call.a).value<cl_long>(shape.a_batch_stride)
+      .tensor(call.b).value<cl_long>(shape.b_batch_stride)
+      .tensor(bias).tensor(call.out)
+      .value<cl_int>(static_cast<cl_int>(shape.m))
+      .value<cl_int>(static_cast<cl_int>(shape.n))
+      .value<cl_int>(static_cast<cl_int>(shape.k))
+      .value<cl_int>(shape.a_trans ? 1 : 0)
+      .value<cl_int>(shape.b_trans ? 1 : 0)
+      .value<cl_int>(call.epilogue.bias ? 1 : 0)
+      .value<cl_int>(activationCode(call.epilogue))
+      .value<cl_float>(call.epilogue.alpha).value<cl_float>(call.epilogue.beta);
+  const auto batch = static_cast<std::size_t>(shape.batch);
+  if (tiled) {
+    const std::int64_t tile_m = static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_m;
+    const std::int64_t tile_n = static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_n;
+    kernel.launch(call.stream,
+                  {groupsOf(shape.n, tile_n) * kTiledGroup, groupsOf(shape.m, tile_m) * kTiledGroup, batch},
+                  {kTiledGroup, kTiledGroup, 1});
+  } else {
+    // Items of a column split K: 32 along contiguous K when b is N x K, else 8 with 32 columns
+    // side by side along contiguous N.
+    const cl_int split = shape.b_trans ? 32 : 8;
+    arguments.value(split);
+    const std::int64_t columns = static_cast<std::int64_t>(kSmallThreads) / split;
+    kernel.launch(call.stream,
+                  {groupsOf(shape.n, columns) * kSmallThreads, groupsOf(shape.m, tactic.rows), batch},
+                  {kSmallThreads, 1, 1});
+  }
+}
+
+// Every variant of every family, in the order tactics are offered.
+const std::vector<GemmVariant>& allVariants() {
+  static const std::vector<GemmVariant> variants = [] {
+    std::vector<GemmVariant> all;
+    for (auto family : {portableGemmVariants, largeTileGemmVariants, tensorCoreGemmVariants}) {
+      for (GemmVariant& variant : family()) all.push_back(std::move(variant));
+    }
+    return all;
+  }();
+  return variants;
+}
+
+const GemmVariant& findVariant(const std::string& name) {
+  for (const GemmVariant& variant : allVariants()) {
+    if (variant.name == name) return variant;
+  }
+  throw InvalidArgument("matrixMultiply: unknown GEMM tactic '" + name + "'");
+}
+
+}  // namespace
+
+std::vector<GemmVariant> portableGemmVariants() {
+  std::vector<GemmVariant> variants;
+  variants.push_back({kClblast,
+                      [](const Context&, DataType type, const GemmPolicy&) { return type == DataType::kFLOAT; },
+                      {}, runClblast});
+  for (const PortableTactic& tactic : kPortableTactics) {
+    variants.push_back({tactic.name, [](const Context&, DataType type, const GemmPolicy&) { return isFloating(type); },
+                        {}, [&tactic](const GemmCall& call) { runPortable(tactic, call); }});
+  }
+  return variants;
+}
+
+std::vector<GemmTactic> gemmTactics(const Context& context, DataType type, const GemmPolicy& policy) {
+  std::vector<GemmTactic> tactics;
+  if (!isFloating(type)) return tactics;
+  for (const GemmVariant& variant : allVariants()) {
+    if (variant.offered(context, type, policy)) tactics.push_back({variant.name});
+  }
+  return tactics;
+}
+
+bool gemmTacticFits(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
+                    MatrixOperation op1, const Dims& out) {
+  const GemmVariant& variant = findVariant(tactic.name);
+  return !variant.fits || variant.fits(shapeOf(a, op0, b, op1, out));
+}
+
+bool gemmTacticIsGeneral(const GemmTactic& tactic) { return !findVariant(tactic.name).fits; }
+
+void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic,
+                    const DeviceTensor& a, MatrixOperation op0, const DeviceTensor& b,
+                    MatrixOperation op1, const GemmEpilogue& epilogue, const DeviceTensor& out) {
+  const GemmVariant& variant = findVariant(tactic.name);
+  const GemmShape shape = checkGemm(cache, a, op0, b, op1, epilogue, out);
+  if (!variant.offered(*cache.context(), out.type, GemmPolicy{true})) {
+    throw InvalidArgument("matrixMultiply: tactic '" + tactic.name + "' cannot run " + dataTypeName(out.type) +
+                          " operands on " + cache.context()->device().name);
+  }
+  if (variant.fits && !variant.fits(shape)) {
+    throw InvalidArgument("matrixMultiply: tactic '" + tactic.name + "' cannot run a product of " +
+                          a.shape.toString() + " and " + b.shape.toString());
+  }
+  if (shape.m == 0 || shape.n == 0 || shape.batch == 0) return;
+  variant.run(GemmCall{cache, stream, shape, a, b, epilogue, out});
+}
+
+}  // namespace mlprt::cl

@@ -1,0 +1,62 @@
+// How matrixMultiply (gemm_kernels.cpp) reaches its implementations. Each family of GEMM
+// kernels lives in its own file and lists its variants here; matrixMultiply checks the operands
+// once, reduces them to a GemmShape and hands the call to the variant named by the tactic.
+// Internal to the OpenCL backend.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/kernels.h"
+
+namespace mlprt::cl {
+
+// The product as the kernels see it: batch x (M x K) x (K x N), row-major, operands' batch
+// strides in elements (0: one matrix for the whole batch). a is M x K (K x M when a_trans), b
+// is K x N (N x K when b_trans), out is M x N per batch entry, packed.
+struct GemmShape {
+  std::int64_t m = 0, n = 0, k = 0, batch = 1;
+  bool a_trans = false, b_trans = false;
+  std::int64_t a_batch_stride = 0, b_batch_stride = 0;
+};
+
+// One call: checked operands (same storage type for a, b and out; bias, when present, has n
+// elements) and their GemmShape. m, n and batch are > 0; k may be 0.
+struct GemmCall {
+  KernelCache& cache;
+  Stream& stream;
+  const GemmShape& shape;
+  const DeviceTensor& a;
+  const DeviceTensor& b;
+  const GemmEpilogue& epilogue;
+  const DeviceTensor& out;
+};
+
+// One named implementation.
+struct GemmVariant {
+  std::string name;
+  // Offered as a tactic for operands stored as `type` on this device under `policy`.
+  std::function<bool(const Context&, DataType, const GemmPolicy&)> offered;
+  // Whether it can run this product (e.g. alignment rules); empty means every product. It may
+  // look at n, k, the transposes and the batch, never at m: m is the batch axis of an MLP and
+  // varies inside an optimization profile, so the builder checks fits at the profile's corners
+  // only when n and k are the same at all of them.
+  std::function<bool(const GemmShape&)> fits;
+  std::function<void(const GemmCall&)> run;
+};
+
+// CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).
+std::vector<GemmVariant> portableGemmVariants();
+// Large register-tiled kernels with vector loads for big products (gemm_large.cpp).
+std::vector<GemmVariant> largeTileGemmVariants();
+// Tensor-core kernels through inline PTX mma, offered where a probe passes (gemm_mma.cpp).
+std::vector<GemmVariant> tensorCoreGemmVariants();
+
+// The value the kernels take for "no activation" or the activation's code.
+inline int activationCode(const GemmEpilogue& epilogue) {
+  return epilogue.has_activation ? static_cast<int>(epilogue.activation) : -1;
+}
+
+}  // namespace mlprt::cl

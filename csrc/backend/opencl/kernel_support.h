@@ -1,0 +1,157 @@
+// Helpers shared by the kernel launchers (kernels.cpp, gemm_kernels.cpp and the GEMM variant
+// files): operand checks that name the operand, build-option spelling and kernel arguments.
+// Internal to the OpenCL backend.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/kernels.h"
+#include "core/error.h"
+
+namespace mlprt::cl::support {
+
+using Extents = std::vector<std::int64_t>;
+
+// ---- Operand checks ------------------------------------------------------------------------
+
+inline std::string describe(const char* launcher, const std::string& operand) {
+  return std::string(launcher) + ": " + operand;
+}
+
+inline bool isFloating(DataType type) { return type == DataType::kFLOAT || type == DataType::kHALF; }
+
+inline void requireFloating(const char* launcher, const std::string& operand, const DeviceTensor& tensor) {
+  if (!isFloating(tensor.type)) {
+    throw InvalidArgument(describe(launcher, operand) + " has type " + dataTypeName(tensor.type) +
+                          "; expected FLOAT or HALF");
+  }
+}
+
+// Checks the buffer, the context, the offset's alignment and that every byte lies inside the
+// buffer; returns the volume.
+inline std::int64_t checkPlacement(const KernelCache& cache, const char* launcher,
+                            const std::string& operand, const DeviceTensor& tensor) {
+  const std::string role = describe(launcher, operand);
+  if (!tensor.range.buffer) throw InvalidArgument(role + " has no buffer");
+  if (tensor.shape.isDynamic()) {
+    throw InvalidArgument(role + " shape " + tensor.shape.toString() + " is not concrete");
+  }
+  requireSameContext(*cache.context(), *tensor.range.buffer->context(), role);
+  const std::size_t element = elementSize(tensor.type);
+  if (tensor.range.offset % element != 0) {
+    throw InvalidArgument(role + ": byte offset " + std::to_string(tensor.range.offset) +
+                          " is not a multiple of its element size " + std::to_string(element));
+  }
+  const std::int64_t volume = tensor.shape.volume();
+  requireInside(tensor.range, static_cast<std::size_t>(volume) * element, role);
+  return volume;
+}
+
+inline void requireSameShape(const char* launcher, const std::string& operand, const DeviceTensor& tensor,
+                      const DeviceTensor& reference, const std::string& reference_name) {
+  if (tensor.shape != reference.shape) {
+    throw InvalidArgument(describe(launcher, operand) + " shape " + tensor.shape.toString() +
+                          " differs from " + reference_name + " shape " +
+                          reference.shape.toString());
+  }
+}
+
+inline int normalizeAxis(const char* launcher, int axis, std::size_t rank) {
+  const int signed_rank = static_cast<int>(rank);
+  if (axis < -signed_rank || axis >= signed_rank) {
+    throw InvalidArgument(std::string(launcher) + ": axis " + std::to_string(axis) +
+                          " is out of range for rank " + std::to_string(rank));
+  }
+  return axis < 0 ? axis + signed_rank : axis;
+}
+
+inline std::int64_t elementOffset(const DeviceTensor& tensor) {
+  return static_cast<std::int64_t>(tensor.range.offset / elementSize(tensor.type));
+}
+
+// In-kernel index arithmetic is 32-bit unless some tensor has 2^31 elements or more.
+inline bool needsWideIndex(std::initializer_list<std::int64_t> volumes) {
+  return std::any_of(volumes.begin(), volumes.end(), [](std::int64_t volume) {
+    return volume > std::numeric_limits<std::int32_t>::max();
+  });
+}
+
+inline std::string halfOption(const char* operand, DataType type) {
+  return type == DataType::kHALF ? std::string("-D") + operand + "_HALF" : std::string();
+}
+
+inline std::string indexOption(bool wide) { return wide ? "-DINDEX64" : ""; }
+
+// Build options joined by single spaces, empty parts skipped: the string is a cache key, so
+// equal option sets must spell the same.
+inline std::string joinOptions(std::initializer_list<std::string> parts) {
+  std::string options;
+  for (const std::string& part : parts) {
+    if (part.empty()) continue;
+    if (!options.empty()) options += ' ';
+    options += part;
+  }
+  return options;
+}
+
+// ---- Kernel arguments ----------------------------------------------------------------------
+
+// Sets a kernel's arguments in order. Index values and index vectors are 32- or 64-bit to match
+// the kernel's idx_t (-DINDEX64); vectors list axes innermost first, padded with 1.
+class Arguments {
+ public:
+  Arguments(Kernel& kernel, bool wide) : kernel_(kernel), wide_(wide) {}
+
+  // The buffer and the tensor's offset in elements (a 64-bit `long` in the kernel).
+  Arguments& tensor(const DeviceTensor& tensor) {
+    kernel_.setBuffer(next_++, *tensor.range.buffer);
+    return value<cl_long>(elementOffset(tensor));
+  }
+  template <typename T>
+  Arguments& value(const T& argument) {
+    kernel_.setValue(next_++, argument);
+    return *this;
+  }
+  Arguments& index(std::int64_t argument) {
+    return wide_ ? value<cl_long>(argument) : value<cl_int>(static_cast<cl_int>(argument));
+  }
+  // Row-major extents (outermost first), sent innermost first.
+  Arguments& vector(const Extents& row_major) {
+    std::array<std::int64_t, Dims::kMaxRank> values;
+    values.fill(1);
+    std::copy(row_major.rbegin(), row_major.rend(), values.begin());
+    if (wide_) {
+      cl_long8 packed;
+      std::copy(values.begin(), values.end(), packed.s);
+      return value(packed);
+    }
+    cl_int8 packed;
+    std::transform(values.begin(), values.end(), packed.s,
+                   [](std::int64_t v) { return static_cast<cl_int>(v); });
+    return value(packed);
+  }
+
+ private:
+  Kernel& kernel_;
+  bool wide_;
+  cl_uint next_ = 0;
+};
+
+inline constexpr std::size_t kElementwiseGroup = 256;
+
+inline std::size_t roundUp(std::int64_t count, std::size_t multiple) {
+  const auto value = static_cast<std::size_t>(count);
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+inline void launchLinear(Kernel& kernel, Stream& stream, std::int64_t count) {
+  kernel.launch(stream, {roundUp(count, kElementwiseGroup)}, {kElementwiseGroup});
+}
+
+}  // namespace mlprt::cl::support
