@@ -1,0 +1,236 @@
+"""bench/benchmark.py (issue 5's benchmark) run as a user would, in a subprocess: exit status,
+printed tables, the JSON record (structure, positive times, errors within tolerance, CUDA
+columns null where CUDA is missing), the build and load rows, markdown and plot files; plus
+its timing helper on its own."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, List
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "bench" / "benchmark.py"
+IMPLEMENTATIONS = ("mlprt_e2e", "mlprt_device", "torch_eager", "torch_graph_pinned",
+                   "torch_graph_replay", "ort_cpu")
+TORCH_CUDA = ("torch_eager", "torch_graph_pinned", "torch_graph_replay")
+TARGETS = (
+    "MLP 784-32-10, batch 1, end to end",
+    "MLP 784-32-10, batch 64, end to end",
+    "MLP 1024-4096-4096-1024, batch 4096, FP32 device-only",
+    "same, FP16 device-only",
+    "8x256 MLP, batch 4096, FP16 device-only",
+    "build of the 784-32-10 engine, cold / with timing cache",
+    "engine load + first inference",
+)
+
+
+def run_benchmark(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=600)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    """One --quick run on the small model, batches 1 and 3, FP32 and FP16, with the build and
+    load rows (one repeat, without the all-caches-empty build: PoCL recompiles for long)."""
+    folder = tmp_path_factory.mktemp("benchmark")
+    files = {"json": folder / "result.json", "markdown": folder / "result.md",
+             "plot": folder / "latency.png"}
+    result = run_benchmark("--quick", "--models", "mlp_784_32_10", "--batches", "1,3",
+                           "--precisions", "fp32,fp16", "--no-cold-all",
+                           "--workdir", str(folder / "work"), "--json", str(files["json"]),
+                           "--markdown", str(files["markdown"]), "--plot", str(files["plot"]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"result": result, "record": json.loads(files["json"].read_text()), **files}
+
+
+def cuda_available() -> bool:
+    import torch
+    return bool(torch.cuda.is_available())
+
+
+def test_exit_status_and_tables(quick: Dict[str, Any]) -> None:
+    stdout = quick["result"].stdout
+    for heading in ("## Results", "## Build and load (fresh subprocesses)", "## Issue 5 targets"):
+        assert heading in stdout
+    rows = [line for line in stdout.splitlines() if line.startswith("| mlp_784_32_10 |")]
+    assert len(rows) == 4, stdout
+    assert all(line.endswith("| ok |") for line in rows), stdout
+    assert "FAIL" not in stdout
+    assert "ORT CPU FP32" in stdout and "FP16 rows too" in stdout
+
+
+def test_record_describes_the_run(quick: Dict[str, Any]) -> None:
+    record = quick["record"]
+    env = record["environment"]
+    for key in ("date", "command", "host", "mlprt_device", "cuda_available", "cuda_device", "cpu",
+                "versions", "torch_settings"):
+        assert key in env, key
+    assert {"torch", "onnxruntime", "mlprt", "numpy", "python"} <= set(env["versions"])
+    assert env["mlprt_device"]["name"]
+    assert "--quick" in env["command"]
+    assert env["cuda_available"] == cuda_available()
+    assert record["settings"]["min_iterations"] == 5
+    assert record["ok"] is True and record["failures"] == []
+    assert [t["target"] for t in record["targets"]] == list(TARGETS)
+
+
+def test_rows_have_positive_times(quick: Dict[str, Any]) -> None:
+    rows: List[Dict[str, Any]] = quick["record"]["rows"]
+    assert [(r["batch"], r["precision"]) for r in rows] == [(1, "fp32"), (3, "fp32"),
+                                                            (1, "fp16"), (3, "fp16")]
+    measured = IMPLEMENTATIONS if cuda_available() else ("mlprt_e2e", "mlprt_device", "ort_cpu")
+    for row in rows:
+        assert row["model"] == "mlp_784_32_10"
+        assert row["flops"] == 2 * row["batch"] * (784 * 32 + 32 * 10)
+        assert row["build"]["seconds"] > 0 and row["build"]["engine_bytes"] > 0
+        assert row["build"]["input_dtype"] == "float32"   # FP16 engines take FP32 too
+        for key in measured:
+            m = row["measurements"][key]
+            assert m is not None, key
+            assert 0 < m["min_us"] <= m["median_us"] <= m["p90_us"], (key, m)
+            assert m["iterations"] >= 3, (key, m)
+            assert m["iterations"] >= 5 or m["capped"], (key, m)
+        assert row["throughput"]["mlprt_e2e"]["samples_per_s"] > 0
+        assert row["throughput"]["mlprt_device"]["tflops"] > 0
+        assert row["ratios"]["e2e_over_ort"] > 0
+
+
+def test_errors_within_tolerance(quick: Dict[str, Any]) -> None:
+    for row in quick["record"]["rows"]:
+        tolerance = 1e-5 if row["precision"] == "fp32" else 1e-2
+        assert row["tolerance"] == tolerance
+        assert set(row["errors"]) >= {"vs_torch", "vs_ort"}
+        for name, error in row["errors"].items():
+            assert 0 <= error <= tolerance, (row["precision"], name, error)
+        assert row["allclose"] == {"vs_torch": True, "vs_ort": True}
+        assert row["ok"] is True
+        assert row["torch_reference"] == ("cuda" if cuda_available() else "cpu")
+
+
+def test_cuda_columns_null_without_cuda(quick: Dict[str, Any]) -> None:
+    record = quick["record"]
+    rows = record["rows"]
+    if cuda_available():
+        for row in rows:
+            assert all(row["measurements"][k]["median_us"] > 0 for k in TORCH_CUDA)
+            assert all(value > 0 for value in row["ratios"].values())
+            assert row["errors"]["graph_vs_eager"] <= row["tolerance"]
+        return
+    assert record["environment"]["cuda_device"] is None
+    for row in rows:
+        assert all(row["measurements"][k] is None for k in TORCH_CUDA)
+        for key in ("e2e_over_eager", "e2e_over_graph", "device_over_replay"):
+            assert row["ratios"][key] is None
+        assert row["throughput"]["torch_graph_replay"] == {"samples_per_s": None, "tflops": None}
+    status = {t["target"]: t["status"] for t in record["targets"]}
+    assert status[TARGETS[0]] == "n/a (no CUDA)"          # batch 1 measured, PyTorch could not be
+    assert status[TARGETS[1]] == "not measured"           # batch 64 was not asked for
+    assert "n/a (no CUDA)" in quick["result"].stdout
+
+
+def test_build_and_load_rows(quick: Dict[str, Any]) -> None:
+    build = quick["record"]["build_rows"]
+    assert (build["model"], build["batch"], build["precision"]) == ("mlp_784_32_10", 64, "fp32")
+    assert build["cold_build_s"] > 0 and build["warm_build_s"] > 0
+    assert 0 < build["load_first_inference_s"] < 60
+    assert build["cold_all_build_s"] is None and build["samples"]["cold_all"] == []
+    assert build["warm_timing_cache_hits"] > 0 and build["warm_timing_cache_misses"] == 0
+    cold, warm, load = (build["samples"][k][0] for k in ("cold", "warm", "load"))
+    assert not cold["timing_cache_read"] and warm["timing_cache_read"]
+    assert cold["timing_cache_misses"] > 0
+    assert cold["cache_files"]["MLPRT_CACHE_DIR"] > 0       # the cold build filled the cache
+    assert load["read_s"] + load["load_and_setup_s"] + load["first_inference_s"] == \
+        pytest.approx(load["seconds"], rel=1e-6, abs=1e-9)
+    for sample in (cold, warm, load):
+        assert sample["process_wall_s"] > sample["seconds"] > 0
+    targets = {t["target"]: t for t in quick["record"]["targets"]}
+    assert targets[TARGETS[5]]["status"] in ("met", "MISSED")
+    assert targets[TARGETS[5]]["values"] == {"cold_s": build["cold_build_s"],
+                                             "warm_s": build["warm_build_s"]}
+    assert targets[TARGETS[6]]["status"] in ("met", "MISSED")
+
+
+def test_markdown_and_plot(quick: Dict[str, Any]) -> None:
+    text = quick["markdown"].read_text()
+    assert text.startswith("### ")
+    assert "- mlprt device: " in text and "- command: " in text and "- date: " in text
+    assert "#### Issue 5 targets" in text and "| mlp_784_32_10 | 1 | fp32 |" in text
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert quick["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert quick["record"]["plot_note"] is None
+    else:
+        assert "matplotlib" in quick["record"]["plot_note"]
+
+
+def test_no_build_rows_and_skip_ort(tmp_path: Path) -> None:
+    """--no-build-rows leaves the subprocess rows out; --skip-ort-above leaves ONNX Runtime
+    untimed above that batch while its output is still compared."""
+    out = tmp_path / "result.json"
+    result = run_benchmark("--quick", "--models", "mlp_784_32_10", "--batches", "2",
+                           "--precisions", "fp32", "--no-build-rows", "--skip-ort-above", "1",
+                           "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads(out.read_text())
+    assert record["build_rows"] is None
+    (row,) = record["rows"]
+    assert row["measurements"]["ort_cpu"] is None and row["ratios"]["e2e_over_ort"] is None
+    assert 0 <= row["errors"]["vs_ort"] <= 1e-5
+    assert any("--skip-ort-above" in note for note in row["notes"])
+    status = {t["target"]: t["status"] for t in record["targets"]}
+    assert status[TARGETS[5]] == status[TARGETS[6]] == "not measured"
+
+
+def test_bad_arguments_are_refused() -> None:
+    result = run_benchmark("--models", "resnet50")
+    assert result.returncode == 2
+    assert "resnet50" in result.stderr and "mlp_784_32_10" in result.stderr
+    result = run_benchmark("--precisions", "int8")
+    assert result.returncode == 2 and "int8" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def benchmark_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mlprt_benchmark", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measure_is_adaptive(benchmark_module: ModuleType) -> None:
+    settings = benchmark_module.TimingSettings(
+        min_iterations=7, min_seconds=0.0, max_seconds=10.0, ort_max_seconds=10.0,
+        warmup_iterations=2, warmup_seconds=0.0)
+    calls: List[int] = []
+
+    def sample() -> float:
+        calls.append(1)
+        return 1e-3 * len(calls)
+
+    m = benchmark_module.measure(sample, settings)
+    assert m.iterations == 7 and len(calls) == 9 and not m.capped   # 2 warm-up runs first
+    assert m.median_us == pytest.approx(6000.0) and m.min_us == pytest.approx(3000.0)
+    # A time cap stops a measurement short of min_iterations, but not before 3 runs.
+    capped = benchmark_module.measure(lambda: 0.0, benchmark_module.TimingSettings(
+        min_iterations=10**9, min_seconds=0.0, max_seconds=0.05, ort_max_seconds=0.05,
+        warmup_iterations=1, warmup_seconds=0.0))
+    assert capped.capped and capped.iterations >= 3
+
+
+def test_relative_error(benchmark_module: ModuleType) -> None:
+    import numpy as np
+
+    expected = np.array([[2.0, -4.0]], np.float32)
+    assert benchmark_module.relative_error(expected, expected) == 0.0
+    assert benchmark_module.relative_error(expected + 0.04, expected) == pytest.approx(0.01)
+    assert benchmark_module.relative_error(expected[:, :1], expected) == float("inf")
+    assert benchmark_module.MODELS["mlp_deep"].flops(2) == 2 * 2 * 8 * 256 * 256
