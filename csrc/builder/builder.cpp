@@ -9,6 +9,7 @@
 #include "backend/opencl/kernels.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
+#include "builder/mlp_fusion.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/logging.h"
@@ -431,6 +432,154 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
   }
 }
 
+// ---- Fused MLPs -------------------------------------------------------------------------------
+
+// Scratch operands for a run of `steps` at `shapes`: one buffer per tensor, except constants,
+// which share one buffer (the fused kernel reads all weights from one buffer, as in an engine).
+class ScratchRun {
+ public:
+  ScratchRun(const EnginePlan& plan, const std::vector<const PlanStep*>& steps, const std::vector<Dims>& shapes,
+             BuildDevice& device)
+      : device_(device) {
+    std::map<TensorId, std::size_t> constant_offsets;
+    std::size_t constant_bytes = 0;
+    for (const PlanStep* step : steps) {
+      for (TensorId id : idsOf(*step)) {
+        const PlanTensor& tensor = plan.tensors[static_cast<std::size_t>(id)];
+        if (tensor.role != TensorRole::kConstant || constant_offsets.count(id)) continue;
+        constant_offsets[id] = constant_bytes;
+        constant_bytes = alignUp(constant_bytes + runtime::tensorBytes(shapes[static_cast<std::size_t>(id)], tensor.type));
+      }
+    }
+    auto constants = scratch(device.context, *device.stream, Dims({static_cast<std::int64_t>(constant_bytes) + 1}),
+                             DataType::kUINT8).buffer;
+    for (const PlanStep* step : steps) {
+      runtime::StepOperands operands;
+      const auto view = [&](TensorId id) {
+        const auto index = static_cast<std::size_t>(id);
+        const auto found = constant_offsets.find(id);
+        if (found != constant_offsets.end()) return cl::DeviceTensor{{constants, found->second}, shapes[index], plan.tensors[index].type};
+        auto existing = views_.find(id);
+        if (existing == views_.end()) {
+          buffers_.push_back(scratch(device.context, *device.stream, shapes[index], plan.tensors[index].type));
+          existing = views_.emplace(id, buffers_.back().view).first;
+        }
+        return existing->second;
+      };
+      for (TensorId input : step->inputs) operands.inputs.push_back(view(input));
+      operands.has_bias = step->epilogue.bias >= 0;
+      if (operands.has_bias) operands.bias = view(step->epilogue.bias);
+      operands.output = view(step->output);
+      runs_.emplace_back(step, std::move(operands));
+    }
+  }
+
+  // Milliseconds per run of all the steps, back to back, after a warm-up run.
+  double time() {
+    cl::Stream& stream = *device_.stream;
+    const auto once = [&] {
+      for (const auto& [step, operands] : runs_) runtime::runStep(device_.kernels, stream, *step, operands);
+    };
+    once();
+    stream.synchronize();
+    constexpr int kRuns = 10;
+    const cl::Event start = stream.record();
+    for (int run = 0; run < kRuns; ++run) once();
+    const cl::Event end = stream.record();
+    end.wait();
+    return cl::Event::elapsedMilliseconds(start, end) / kRuns;
+  }
+
+ private:
+  static std::vector<TensorId> idsOf(const PlanStep& step) {
+    std::vector<TensorId> ids = step.inputs;
+    if (step.epilogue.bias >= 0) ids.push_back(step.epilogue.bias);
+    return ids;
+  }
+
+  BuildDevice& device_;
+  std::vector<ScratchTensor> buffers_;
+  std::map<TensorId, cl::DeviceTensor> views_;
+  std::vector<std::pair<const PlanStep*, runtime::StepOperands>> runs_;
+};
+
+std::vector<std::int64_t> mlpWidths(const network::FusedMlpLayer& mlp) {
+  std::vector<std::int64_t> widths{mlp.stages.front().in_features};
+  for (const network::MlpStage& stage : mlp.stages) widths.push_back(stage.out_features);
+  return widths;
+}
+
+std::string mlpSignature(const EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes) {
+  std::ostringstream key;
+  key << "mlp";
+  for (std::size_t index = chain.first; index <= chain.last; ++index) {
+    const PlanStep& step = plan.steps[index];
+    key << " [" << network::layerKindName(step.parameters);
+    for (TensorId input : step.inputs) {
+      key << " " << shapes[static_cast<std::size_t>(input)].toString()
+          << dataTypeName(plan.tensors[static_cast<std::size_t>(input)].type);
+    }
+    if (const auto* matmul = std::get_if<network::MatrixMultiplyLayer>(&step.parameters)) {
+      key << " op1=" << static_cast<int>(matmul->op1) << " bias=" << (step.epilogue.bias >= 0)
+          << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1) << " tactic=" << step.tactic;
+    }
+    key << " -> " << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type) << "]";
+  }
+  return key.str();
+}
+
+// "fused_mlp_r<R>" for the fastest rows-per-group variant when it beats the chain's own steps,
+// else "unfused". Both are timed at the first profile's opt shapes.
+TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes, BuildDevice& device) {
+  std::vector<const PlanStep*> unfused;
+  for (std::size_t index = chain.first; index <= chain.last; ++index) unfused.push_back(&plan.steps[index]);
+  TimingEntry best{"unfused", ScratchRun(plan, unfused, shapes, device).time()};
+  std::string timings = " unfused=" + std::to_string(best.milliseconds) + "ms";
+  EnginePlan trial = plan;  // the fused step may add transposed weights to the plan
+  PlanStep fused = makeFusedMlpStep(trial, chain);
+  std::vector<Dims> trial_shapes = shapes;
+  for (std::size_t i = shapes.size(); i < trial.tensors.size(); ++i) trial_shapes.push_back(trial.tensors[i].shape);
+  const std::vector<std::int64_t> widths = mlpWidths(std::get<network::FusedMlpLayer>(fused.parameters));
+  for (int rows : cl::fusedMlpRowChoices()) {
+    if (!cl::fusedMlpFits(*device.context, widths, rows)) continue;
+    fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
+    try {
+      const double milliseconds = ScratchRun(trial, {&fused}, trial_shapes, device).time();
+      timings += " " + fused.tactic + "=" + std::to_string(milliseconds) + "ms";
+      if (milliseconds < best.milliseconds) best = {fused.tactic, milliseconds};
+    } catch (const Error& e) {
+      log(Severity::kVERBOSE, "fused MLP " + fused.tactic + " cannot run '" + fused.name + "': " + e.what());
+    }
+  }
+  log(Severity::kVERBOSE, "'" + fused.name + "': " + best.tactic + " (timed" + timings + ")");
+  return best;
+}
+
+// Replaces each chain of dense layers by one FusedMLP step where that is faster. Returns how
+// many chains were fused.
+int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
+  int fused_count = 0;
+  std::size_t from = 0;
+  while (const std::optional<MlpChain> chain = findMlpChain(plan, from)) {
+    from = chain->first + 1;
+    const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+    const std::string key = device.context->device().fingerprint() + "|" + mlpSignature(plan, *chain, shapes);
+    TimingEntry choice;
+    const bool cached = cache && cache->lookup(key, choice);
+    if (!cached) {
+      choice = timeMlpChain(plan, *chain, shapes, device);
+      if (cache) cache->store(key, choice);
+    }
+    if (choice.tactic == "unfused") continue;
+    PlanStep step = makeFusedMlpStep(plan, *chain);
+    step.tactic = choice.tactic;
+    replaceChain(plan, *chain, std::move(step));
+    ++fused_count;
+  }
+  if (fused_count > 0) removeUnusedTensors(plan, kAlignment);
+  return fused_count;
+}
+
 // ---- Verification run and program binaries -------------------------------------------------
 
 // Runs the engine once at every profile's opt shapes: every kernel compiles (errors surface
@@ -505,15 +654,17 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   plan.device = runtime::fingerprintOf(context->device());
   plan.fp16 = fp16;
   plan.profiles = std::move(profiles);
-  planActivationMemory(plan);
   cl::GemmPolicy policy;
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
   chooseTactics(plan, policy, device, cache.get());
+  const int mlps = fuseMlpChains(plan, device, cache.get());
+  planActivationMemory(plan);
   compileAndVerify(plan, device);
 
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
-                           " folded into constants, " + std::to_string(fused) + " fused into GEMMs), " +
+                           " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(mlps) +
+                           " MLP chains in one kernel), " +
                            std::to_string(plan.weights.size()) + " bytes of weights, " +
                            std::to_string(plan.arena_bytes) + " bytes of activations, " +
                            std::to_string(plan.programs.size()) + " programs" + (fp16 ? ", FP16" : ""));

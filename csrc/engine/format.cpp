@@ -218,6 +218,17 @@ struct LayerBodyWriter {
   void operator()(const network::IdentityLayer& layer) const {
     out.i32(static_cast<std::int32_t>(layer.output_type));
   }
+  void operator()(const network::FusedMlpLayer& layer) const {
+    out.count(layer.stages.size(), "FusedMlpLayer.stages");
+    for (const network::MlpStage& stage : layer.stages) {
+      out.i64(stage.in_features);
+      out.i64(stage.out_features);
+      out.boolean(stage.has_bias);
+      out.boolean(stage.has_activation);
+      writeActivation(out, stage.activation);
+    }
+    out.i32(static_cast<std::int32_t>(layer.output_type));
+  }
 };
 
 void writeMeta(ByteWriter& out, const EnginePlan& plan) {
@@ -541,6 +552,19 @@ struct LayerBodyReader {
   }
   void operator()(network::ConcatenationLayer& layer) const { layer.axis = in.i32("axis"); }
   void operator()(network::IdentityLayer& layer) const { layer.output_type = readDataType(in, "output_type"); }
+  void operator()(network::FusedMlpLayer& layer) const {
+    // Each stage takes at least 8 + 8 + 1 + 1 + 9 bytes: bound the count before allocating.
+    const std::size_t count = in.count("stages", 27);
+    layer.stages.resize(count);
+    for (network::MlpStage& stage : layer.stages) {
+      stage.in_features = in.i64("stage.in_features");
+      stage.out_features = in.i64("stage.out_features");
+      stage.has_bias = in.boolean("stage.has_bias");
+      stage.has_activation = in.boolean("stage.has_activation");
+      stage.activation = readActivation(in, "stage.activation");
+    }
+    layer.output_type = readDataType(in, "output_type");
+  }
 };
 
 // Smallest encodings, used to bound counts before allocating.

@@ -16,7 +16,7 @@
 namespace mlprt::engine {
 
 // The format version this library writes; it reads versions 1 to this one.
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;  // 2: FusedMlpLayer steps
 
 class EngineFormatError : public InvalidArgument {
  public:

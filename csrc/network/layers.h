@@ -75,15 +75,34 @@ struct IdentityLayer {
   DataType output_type = DataType::kFLOAT;
 };
 
+// One dense layer of a FusedMlpLayer: y = activation(x W + bias), W stored K x N row-major.
+struct MlpStage {
+  std::int64_t in_features = 0;   // K
+  std::int64_t out_features = 0;  // N
+  bool has_bias = false;
+  bool has_activation = false;
+  ActivationLayer activation;
+};
+// A chain of dense layers run as one kernel, made by the builder (never by a network author)
+// so that a small MLP costs one launch. Inputs: x, whose volume is rows x stages[0].in_features
+// in any floating storage (a reshape before the chain is only a view), then per stage its
+// weights (K x N) and, when has_bias, its bias (N). Output: (rows, last out_features) stored as
+// output_type.
+struct FusedMlpLayer {
+  std::vector<MlpStage> stages;
+  DataType output_type = DataType::kFLOAT;
+};
+
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
-                 IdentityLayer>;
+                 IdentityLayer, FusedMlpLayer>;
 
-// TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives.
+// TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
+// (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
-  kNORMALIZATION, kCONCATENATION, kIDENTITY,
+  kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

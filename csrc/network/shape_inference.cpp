@@ -235,6 +235,47 @@ Dims broadcastShapes(const Dims& a, const Dims& b) {
   return Dims(result);
 }
 
+TensorType fusedMlp(const FusedMlpLayer& layer, const std::vector<TensorType>& inputs) {
+  if (layer.stages.empty()) fail("a fused MLP needs at least one stage");
+  std::size_t expected = 1;
+  for (const MlpStage& stage : layer.stages) expected += stage.has_bias ? 2 : 1;
+  requireInputCount(inputs, expected);
+  requireFloating(inputs[0], "FusedMLP");
+  std::size_t next = 1;
+  std::int64_t width = layer.stages.front().in_features;
+  for (std::size_t i = 0; i < layer.stages.size(); ++i) {
+    const MlpStage& stage = layer.stages[i];
+    const std::string where = "stage " + std::to_string(i);
+    if (stage.in_features != width || stage.out_features <= 0) {
+      fail(where + " takes " + std::to_string(stage.in_features) + " features but gets " + std::to_string(width));
+    }
+    const TensorType& weights = inputs[next++];
+    requireFloating(weights, "FusedMLP weights");
+    if (weights.shape != Dims({stage.in_features, stage.out_features})) {
+      fail(where + " weights have shape " + weights.shape.toString() + ", expected (" +
+           std::to_string(stage.in_features) + ", " + std::to_string(stage.out_features) + ")");
+    }
+    if (stage.has_bias) {
+      const TensorType& bias = inputs[next++];
+      if (bias.type != weights.type || bias.shape.volume() != stage.out_features) {
+        fail(where + " bias " + bias.shape.toString() + " of " + dataTypeName(bias.type) + " does not match " +
+             std::to_string(stage.out_features) + " outputs of " + dataTypeName(weights.type));
+      }
+    }
+    width = stage.out_features;
+  }
+  const Dims& x = inputs[0].shape;
+  std::int64_t rows = Dims::kDynamic;
+  if (!x.isDynamic()) {
+    const std::int64_t features = layer.stages.front().in_features;
+    if (x.volume() % features != 0) {
+      fail("input " + x.toString() + " does not hold whole rows of " + std::to_string(features) + " features");
+    }
+    rows = x.volume() / features;
+  }
+  return {Dims({rows, width}), layer.output_type};
+}
+
 std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
                                      const std::vector<TensorType>& inputs) {
   struct Visitor {
@@ -257,6 +298,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
       requireInputCount(inputs, 1);
       return {inputs[0].shape, l.output_type};
     }
+    TensorType operator()(const FusedMlpLayer& l) const { return fusedMlp(l, inputs); }
   };
   return {std::visit(Visitor{inputs}, parameters)};
 }
@@ -264,7 +306,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
 const char* layerKindName(const LayerParameters& parameters) noexcept {
   static constexpr const char* kNames[] = {"Constant", "MatrixMultiply", "ElementWise", "Activation",
                                            "Unary", "Shuffle", "Softmax", "Reduce", "Normalization",
-                                           "Concatenation", "Identity"};
+                                           "Concatenation", "Identity", "FusedMLP"};
   return kNames[parameters.index()];
 }
 

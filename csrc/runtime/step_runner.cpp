@@ -56,7 +56,35 @@ void runShuffle(cl::KernelCache& kernels, cl::Stream& stream, const network::Shu
   }
 }
 
+// "fused_mlp_r4" -> 4 rows per work-group.
+int fusedMlpRows(const std::string& tactic) {
+  const std::string prefix = fusedMlpTacticPrefix();
+  if (tactic.compare(0, prefix.size(), prefix) != 0 || tactic.size() == prefix.size()) {
+    throw InvalidArgument("'" + tactic + "' is not a fused MLP tactic");
+  }
+  return std::stoi(tactic.substr(prefix.size()));
+}
+
+void runFusedMlp(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+                 const network::FusedMlpLayer& mlp, const StepOperands& operands) {
+  std::vector<cl::MlpStageOperands> stages;
+  std::size_t next = 1;
+  for (const network::MlpStage& stage : mlp.stages) {
+    cl::MlpStageOperands operand;
+    operand.weights = &operands.inputs.at(next++);
+    if (stage.has_bias) operand.bias = &operands.inputs.at(next++);
+    operand.has_activation = stage.has_activation;
+    operand.activation = stage.activation.type;
+    operand.alpha = stage.activation.alpha;
+    operand.beta = stage.activation.beta;
+    stages.push_back(operand);
+  }
+  cl::fusedMlp(kernels, stream, fusedMlpRows(step.tactic), operands.inputs.at(0), stages, operands.output);
+}
+
 }  // namespace
+
+std::string fusedMlpTacticPrefix() { return "fused_mlp_r"; }
 
 bool shuffleNeedsTwoPasses(const network::ShuffleLayer& shuffle) {
   return !shuffle.first_transpose.empty() && !isIdentityPermutation(shuffle.first_transpose) &&
@@ -111,6 +139,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::IdentityLayer&) const {
       cl::copyTransposed(kernels, stream, reshaped(in.at(0), out.shape), {}, out);
     }
+    void operator()(const network::FusedMlpLayer& l) const { runFusedMlp(kernels, stream, step, l, operands); }
   };
   try {
     std::visit(Visitor{kernels, stream, step, operands, in, out}, step.parameters);

@@ -3,6 +3,7 @@
 // tactics, so the kernels that are timed are exactly the kernels that run.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "backend/opencl/kernels.h"
@@ -21,6 +22,9 @@ struct StepOperands {
 
 void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
              const StepOperands& operands);
+
+// FusedMLP steps' tactics are this prefix and the rows per work-group: "fused_mlp_r4".
+std::string fusedMlpTacticPrefix();
 
 // True when a Shuffle step both transposes before and after a reshape; such steps need a
 // temporary and are split in two by the builder.

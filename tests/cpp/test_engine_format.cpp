@@ -477,10 +477,10 @@ TEST(EngineFormat, TrailingBytesAreRejected) {
 
 TEST(EngineFormat, NewerVersionSaysToRebuild) {
   Bytes file = eng::serializePlan(smallPlan());
-  file[8] = 2;
-  EXPECT_EQ(readError(file),
-            "engine file format version 2 is newer than this mlprt supports (up to 1); rebuild the engine with this "
-            "version");
+  file[8] = static_cast<std::uint8_t>(eng::kFormatVersion + 1);
+  EXPECT_EQ(readError(file), "engine file format version " + std::to_string(eng::kFormatVersion + 1) +
+                                 " is newer than this mlprt supports (up to " + std::to_string(eng::kFormatVersion) +
+                                 "); rebuild the engine with this version");
   // The version is checked before the sizes: a newer, longer header is not "truncated".
   EXPECT_TRUE(contains(readError(Bytes(file.begin(), file.begin() + 40)), "is newer than"));
 }

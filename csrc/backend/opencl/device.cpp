@@ -63,6 +63,8 @@ DeviceInfo describe(cl_platform_id platform, cl_device_id device) {
   info.global_memory = deviceValue<cl_ulong>(device, CL_DEVICE_GLOBAL_MEM_SIZE);
   info.max_allocation = deviceValue<cl_ulong>(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
   info.compute_units = deviceValue<cl_uint>(device, CL_DEVICE_MAX_COMPUTE_UNITS);
+  info.local_memory = deviceValue<cl_ulong>(device, CL_DEVICE_LOCAL_MEM_SIZE);
+  info.max_work_group = deviceValue<std::size_t>(device, CL_DEVICE_MAX_WORK_GROUP_SIZE);
   const std::string extensions = deviceString(device, CL_DEVICE_EXTENSIONS);
   info.fp16 = extensions.find("cl_khr_fp16") != std::string::npos;
   return info;

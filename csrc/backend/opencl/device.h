@@ -28,6 +28,8 @@ struct DeviceInfo {
   std::uint64_t global_memory = 0;
   std::uint64_t max_allocation = 0;
   std::uint32_t compute_units = 0;
+  std::uint64_t local_memory = 0;    // bytes of __local memory per work-group
+  std::size_t max_work_group = 0;    // work-items per work-group, at most
   bool fp16 = false;  // cl_khr_fp16: half arithmetic in kernels, not just vload_half/vstore_half
 
   // Identifies the device and driver, e.g. for cache keys and engine files.

@@ -140,4 +140,29 @@ void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic
                     const DeviceTensor& a, MatrixOperation op0, const DeviceTensor& b,
                     MatrixOperation op1, const GemmEpilogue& epilogue, const DeviceTensor& out);
 
+// ---- Fused MLP --------------------------------------------------------------------------------
+
+// One dense layer of fusedMlp: weights K x N row-major, bias N or null.
+struct MlpStageOperands {
+  const DeviceTensor* weights = nullptr;
+  const DeviceTensor* bias = nullptr;
+  bool has_activation = false;
+  ActivationType activation = ActivationType::kRELU;
+  float alpha = 0.0f;
+  float beta = 0.0f;
+};
+
+// Stages a fused MLP may have, and the kernel's rows-per-work-group choices ("fused_mlp_r<R>").
+constexpr std::size_t kMaxMlpStages = 8;
+const std::vector<int>& fusedMlpRowChoices();
+
+// Whether a chain of layers with these widths (in, hidden..., out) fits the fused kernel on this
+// device with `rows_per_group` rows per work-group (local memory, stage count).
+bool fusedMlpFits(const Context& context, const std::vector<std::int64_t>& widths, int rows_per_group);
+
+// out = stage_S(... stage_0(in)) in one launch; in holds rows x K0 values (any shape of that
+// volume), out is (rows, N_last). Weights and biases must share one buffer and one storage type.
+void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const DeviceTensor& in,
+              const std::vector<MlpStageOperands>& stages, const DeviceTensor& out);
+
 }  // namespace mlprt::cl

@@ -1,0 +1,329 @@
+// Small-batch latency questions of issue 5, answered on the device with raw OpenCL (no mlprt
+// layer), one JSON object on stdout:
+//  1. zero copy: can a kernel read a CL_MEM_ALLOC_HOST_PTR buffer that stays mapped, and see
+//     what the host wrote there without an unmap / copy? (and what such reads cost)
+//  2. waits: the round trip "write 3 KB, one kernel, read 40 B" finished by clFinish, by a
+//     blocking read, by clWaitForEvents, or by polling the read's event status in a spin loop.
+//  3. launches: the same round trip with 1, 2 and 3 kernels, to price each extra launch.
+//
+//   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o build/latency_probe
+//   build/latency_probe [device index in the order of `mlprt devices`] [iterations]
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+void check(cl_int status, const char* what) {
+  if (status != CL_SUCCESS) {
+    std::fprintf(stderr, "%s failed: %d\n", what, status);
+    std::exit(1);
+  }
+}
+
+double medianMicroseconds(int iterations, const std::function<void()>& body) {
+  for (int i = 0; i < 20; ++i) body();
+  std::vector<double> times;
+  for (int i = 0; i < iterations; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+std::vector<cl_device_id> allDevices() {
+  cl_uint platform_count = 0;
+  check(clGetPlatformIDs(0, nullptr, &platform_count), "clGetPlatformIDs");
+  std::vector<cl_platform_id> platforms(platform_count);
+  check(clGetPlatformIDs(platform_count, platforms.data(), nullptr), "clGetPlatformIDs");
+  std::vector<cl_device_id> devices;
+  for (cl_platform_id platform : platforms) {
+    cl_uint count = 0;
+    if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, nullptr, &count) != CL_SUCCESS) continue;
+    std::vector<cl_device_id> found(count);
+    check(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, count, found.data(), nullptr), "clGetDeviceIDs");
+    devices.insert(devices.end(), found.begin(), found.end());
+  }
+  return devices;
+}
+
+const char* kSource = R"CL(
+__kernel void scale(__global const float* in, __global float* out, int n) {
+  const int i = get_global_id(0);
+  if (i < n) out[i] = in[i] * 2.0f;
+}
+__kernel void sum_rows(__global const float* in, __global float* out, int n, int rows) {
+  const int r = get_global_id(0);
+  if (r >= rows) return;
+  out[r] = in[r] + in[n - 1 - r];
+}
+// Reads and writes through raw 64-bit addresses (host pointers of pinned memory under UVA).
+__kernel void through_address(ulong in_address, ulong out_address, int n) {
+  __global const float* in = (__global const float*)in_address;
+  __global float* out = (__global float*)out_address;
+  const int i = get_global_id(0);
+  if (i < n) out[i] = in[i] * 2.0f;
+}
+__kernel void stream_read(__global const float4* in, __global float* out, int n4) {
+  float4 s = (float4)(0.0f);
+  for (int i = get_global_id(0); i < n4; i += get_global_size(0)) s += in[i];
+  out[get_global_id(0)] = s.x + s.y + s.z + s.w;
+}
+)CL";
+
+struct Probe {
+  cl_context context = nullptr;
+  cl_command_queue queue = nullptr;
+  cl_program program = nullptr;
+  cl_kernel scale = nullptr, sum_rows = nullptr, stream_read = nullptr, through_address = nullptr;
+
+  explicit Probe(cl_device_id device) {
+    cl_int status = CL_SUCCESS;
+    context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &status);
+    check(status, "clCreateContext");
+    queue = clCreateCommandQueue(context, device, 0, &status);
+    check(status, "clCreateCommandQueue");
+    program = clCreateProgramWithSource(context, 1, &kSource, nullptr, &status);
+    check(status, "clCreateProgramWithSource");
+    check(clBuildProgram(program, 1, &device, "", nullptr, nullptr), "clBuildProgram");
+    scale = clCreateKernel(program, "scale", &status);
+    check(status, "scale");
+    sum_rows = clCreateKernel(program, "sum_rows", &status);
+    check(status, "sum_rows");
+    stream_read = clCreateKernel(program, "stream_read", &status);
+    check(status, "stream_read");
+    through_address = clCreateKernel(program, "through_address", &status);
+    check(status, "through_address");
+  }
+  ~Probe() {
+    clReleaseKernel(scale);
+    clReleaseKernel(sum_rows);
+    clReleaseKernel(stream_read);
+    clReleaseKernel(through_address);
+    clReleaseProgram(program);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+  }
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  cl_mem buffer(cl_mem_flags flags, std::size_t bytes) const {
+    cl_int status = CL_SUCCESS;
+    cl_mem memory = clCreateBuffer(context, flags, bytes, nullptr, &status);
+    check(status, "clCreateBuffer");
+    return memory;
+  }
+  float* map(cl_mem memory, std::size_t bytes) const {
+    cl_int status = CL_SUCCESS;
+    void* pointer = clEnqueueMapBuffer(queue, memory, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes, 0, nullptr,
+                                       nullptr, &status);
+    check(status, "clEnqueueMapBuffer");
+    return static_cast<float*>(pointer);
+  }
+  void launch(cl_kernel kernel, std::size_t global) const {
+    check(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &global, nullptr, 0, nullptr, nullptr), "launch");
+  }
+};
+
+// 1. Zero copy. The host rewrites a persistently mapped ALLOC_HOST_PTR buffer, a kernel doubles
+// it into a device buffer, a blocking read fetches the result: equal to 2x the new values?
+void zeroCopy(const Probe& probe, int iterations, std::string& json) {
+  const int n = 784;
+  const std::size_t bytes = n * sizeof(float);
+  cl_mem host = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes);
+  cl_mem device = probe.buffer(CL_MEM_READ_WRITE, bytes);
+  float* mapped = probe.map(host, bytes);
+  check(clSetKernelArg(probe.scale, 0, sizeof(cl_mem), &host), "arg");
+  check(clSetKernelArg(probe.scale, 1, sizeof(cl_mem), &device), "arg");
+  check(clSetKernelArg(probe.scale, 2, sizeof(int), &n), "arg");
+  int stale = 0;
+  std::vector<float> result(n);
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < n; ++i) mapped[i] = static_cast<float>(round * 1000 + i);
+    probe.launch(probe.scale, n);
+    check(clEnqueueReadBuffer(probe.queue, device, CL_TRUE, 0, bytes, result.data(), 0, nullptr, nullptr), "read");
+    for (int i = 0; i < n; ++i) stale += result[i] != 2.0f * mapped[i];
+  }
+  const double kernel_on_mapped = medianMicroseconds(iterations, [&] {
+    probe.launch(probe.scale, n);
+    clFinish(probe.queue);
+  });
+  // Big streaming read of a mapped host buffer vs a device buffer: bandwidth tells where it lives.
+  const std::size_t big = std::size_t{64} << 20;
+  cl_mem big_host = probe.buffer(CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, big);
+  cl_mem big_device = probe.buffer(CL_MEM_READ_ONLY, big);
+  float* big_mapped = probe.map(big_host, big);
+  std::memset(big_mapped, 0, big);
+  cl_mem sink = probe.buffer(CL_MEM_READ_WRITE, 1 << 20);
+  const int n4 = static_cast<int>(big / 16);
+  const auto stream = [&](cl_mem source) {
+    check(clSetKernelArg(probe.stream_read, 0, sizeof(cl_mem), &source), "arg");
+    check(clSetKernelArg(probe.stream_read, 1, sizeof(cl_mem), &sink), "arg");
+    check(clSetKernelArg(probe.stream_read, 2, sizeof(int), &n4), "arg");
+    return medianMicroseconds(10, [&] {
+      probe.launch(probe.stream_read, 65536);
+      clFinish(probe.queue);
+    });
+  };
+  const double host_us = stream(big_host);
+  const double device_us = stream(big_device);
+  char text[512];
+  std::snprintf(text, sizeof(text),
+                "\"zero_copy\": {\"stale_values\": %d, \"kernel_on_mapped_us\": %.2f, "
+                "\"read_64MB_mapped_host_GBps\": %.1f, \"read_64MB_device_GBps\": %.1f}",
+                stale, kernel_on_mapped, big / host_us / 1e3, big / device_us / 1e3);
+  json += text;
+  clEnqueueUnmapMemObject(probe.queue, host, mapped, 0, nullptr, nullptr);
+  clEnqueueUnmapMemObject(probe.queue, big_host, big_mapped, 0, nullptr, nullptr);
+  clFinish(probe.queue);
+  for (cl_mem memory : {host, device, big_host, big_device, sink}) clReleaseMemObject(memory);
+}
+
+// 2 and 3. The round trip with a pinned staging buffer, as mlprt's driver does it.
+void roundTrips(const Probe& probe, int iterations, std::string& json) {
+  const int n = 784;
+  const int rows = 10;
+  const std::size_t in_bytes = n * sizeof(float), out_bytes = rows * sizeof(float);
+  cl_mem pinned_in = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, in_bytes);
+  cl_mem pinned_out = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, out_bytes);
+  float* host_in = probe.map(pinned_in, in_bytes);
+  float* host_out = probe.map(pinned_out, out_bytes);
+  for (int i = 0; i < n; ++i) host_in[i] = 1.0f;
+  cl_mem device_in = probe.buffer(CL_MEM_READ_WRITE, in_bytes);
+  cl_mem device_mid = probe.buffer(CL_MEM_READ_WRITE, in_bytes);
+  cl_mem device_out = probe.buffer(CL_MEM_READ_WRITE, out_bytes);
+  const auto chain = [&](int kernels, bool blocking_read, cl_event* event) {
+    check(clEnqueueWriteBuffer(probe.queue, device_in, CL_FALSE, 0, in_bytes, host_in, 0, nullptr, nullptr), "write");
+    cl_mem source = device_in;
+    for (int k = 1; k < kernels; ++k) {
+      cl_mem target = (k % 2) ? device_mid : device_in;
+      clSetKernelArg(probe.scale, 0, sizeof(cl_mem), &source);
+      clSetKernelArg(probe.scale, 1, sizeof(cl_mem), &target);
+      clSetKernelArg(probe.scale, 2, sizeof(int), &n);
+      probe.launch(probe.scale, n);
+      source = target;
+    }
+    clSetKernelArg(probe.sum_rows, 0, sizeof(cl_mem), &source);
+    clSetKernelArg(probe.sum_rows, 1, sizeof(cl_mem), &device_out);
+    clSetKernelArg(probe.sum_rows, 2, sizeof(int), &n);
+    clSetKernelArg(probe.sum_rows, 3, sizeof(int), &rows);
+    probe.launch(probe.sum_rows, rows);
+    check(clEnqueueReadBuffer(probe.queue, device_out, blocking_read ? CL_TRUE : CL_FALSE, 0, out_bytes, host_out, 0,
+                              nullptr, event),
+          "read");
+  };
+  const double finish = medianMicroseconds(iterations, [&] { chain(1, false, nullptr); clFinish(probe.queue); });
+  const double blocking = medianMicroseconds(iterations, [&] { chain(1, true, nullptr); });
+  const double wait_event = medianMicroseconds(iterations, [&] {
+    cl_event done = nullptr;
+    chain(1, false, &done);
+    clFlush(probe.queue);
+    clWaitForEvents(1, &done);
+    clReleaseEvent(done);
+  });
+  const double poll_event = medianMicroseconds(iterations, [&] {
+    cl_event done = nullptr;
+    chain(1, false, &done);
+    clFlush(probe.queue);
+    cl_int state = CL_QUEUED;
+    while (state != CL_COMPLETE) {
+      check(clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(state), &state, nullptr), "poll");
+      if (state < 0) std::exit(2);
+    }
+    clReleaseEvent(done);
+  });
+  const double two = medianMicroseconds(iterations, [&] { chain(2, false, nullptr); clFinish(probe.queue); });
+  const double three = medianMicroseconds(iterations, [&] { chain(3, false, nullptr); clFinish(probe.queue); });
+  const double kernel_only = medianMicroseconds(iterations, [&] {
+    probe.launch(probe.sum_rows, rows);
+    clFinish(probe.queue);
+  });
+  char text[512];
+  std::snprintf(text, sizeof(text),
+                "\"round_trip_us\": {\"finish\": %.2f, \"blocking_read\": %.2f, \"wait_for_event\": %.2f, "
+                "\"poll_event\": %.2f, \"two_kernels_finish\": %.2f, \"three_kernels_finish\": %.2f, "
+                "\"one_kernel_alone_finish\": %.2f}",
+                finish, blocking, wait_event, poll_event, two, three, kernel_only);
+  json += text;
+  clEnqueueUnmapMemObject(probe.queue, pinned_in, host_in, 0, nullptr, nullptr);
+  clEnqueueUnmapMemObject(probe.queue, pinned_out, host_out, 0, nullptr, nullptr);
+  clFinish(probe.queue);
+  for (cl_mem memory : {pinned_in, pinned_out, device_in, device_mid, device_out}) clReleaseMemObject(memory);
+}
+
+// 4. Host pointers as device addresses: the mapped pointer of an ALLOC_HOST_PTR buffer handed
+// to a kernel as a 64-bit address. Works only if the driver maps pinned memory into the GPU's
+// address space (UVA); a fault would kill the context, so main runs this last.
+void hostAddresses(const Probe& probe, int iterations, std::string& json) {
+  const int n = 784;
+  const std::size_t bytes = n * sizeof(float);
+  cl_mem in = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes);
+  cl_mem out = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes);
+  float* host_in = probe.map(in, bytes);
+  float* host_out = probe.map(out, bytes);
+  const cl_ulong in_address = reinterpret_cast<cl_ulong>(host_in);
+  const cl_ulong out_address = reinterpret_cast<cl_ulong>(host_out);
+  clSetKernelArg(probe.through_address, 0, sizeof(cl_ulong), &in_address);
+  clSetKernelArg(probe.through_address, 1, sizeof(cl_ulong), &out_address);
+  clSetKernelArg(probe.through_address, 2, sizeof(int), &n);
+  int wrong = 0;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < n; ++i) {
+      host_in[i] = static_cast<float>(round * 1000 + i);
+      host_out[i] = -1.0f;
+    }
+    probe.launch(probe.through_address, n);
+    const cl_int status = clFinish(probe.queue);
+    if (status != CL_SUCCESS) {
+      char text[128];
+      std::snprintf(text, sizeof(text), "\"host_addresses\": {\"error\": %d}", status);
+      json += text;
+      return;
+    }
+    for (int i = 0; i < n; ++i) wrong += host_out[i] != 2.0f * host_in[i];
+  }
+  const double round_trip = medianMicroseconds(iterations, [&] {
+    probe.launch(probe.through_address, n);
+    clFinish(probe.queue);
+  });
+  char text[256];
+  std::snprintf(text, sizeof(text), "\"host_addresses\": {\"wrong_values\": %d, \"kernel_round_trip_us\": %.2f}",
+                wrong, round_trip);
+  json += text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t index = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 0;
+  const int iterations = argc > 2 ? std::atoi(argv[2]) : 2000;
+  const std::vector<cl_device_id> devices = allDevices();
+  if (index >= devices.size()) {
+    std::fprintf(stderr, "no device %zu (%zu found)\n", index, devices.size());
+    return 1;
+  }
+  char name[256] = {0};
+  clGetDeviceInfo(devices[index], CL_DEVICE_NAME, sizeof(name), name, nullptr);
+  Probe probe(devices[index]);
+  std::string json = std::string("{\"device\": \"") + name + "\", ";
+  zeroCopy(probe, iterations, json);
+  json += ", ";
+  roundTrips(probe, iterations, json);
+  json += ", ";
+  std::printf("%s\n", json.c_str());  // in case the last probe faults
+  std::fflush(stdout);
+  hostAddresses(probe, iterations, json);
+  json += "}";
+  std::printf("%s\n", json.c_str());
+  return 0;
+}

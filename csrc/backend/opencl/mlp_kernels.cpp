@@ -1,0 +1,141 @@
+// fusedMlp: a chain of dense layers in one launch (kernels/fused_mlp.cl).
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "backend/opencl/kernel_support.h"
+#include "backend/opencl/kernels.h"
+#include "core/error.h"
+
+namespace mlprt::cl {
+
+using namespace support;
+
+namespace {
+
+constexpr const char* kName = "fusedMlp";
+constexpr std::size_t kThreads = 256;  // THREADS in fused_mlp.cl
+
+// The widest hidden layer: the local buffers' row length (1 when there is none).
+std::int64_t widestHidden(const std::vector<std::int64_t>& widths) {
+  std::int64_t widest = 1;
+  for (std::size_t i = 1; i + 1 < widths.size(); ++i) widest = std::max(widest, widths[i]);
+  return widest;
+}
+
+std::size_t localBytes(const std::vector<std::int64_t>& widths, int rows) {
+  const auto hidden = static_cast<std::size_t>(widestHidden(widths));
+  return (2 * static_cast<std::size_t>(rows) * hidden + static_cast<std::size_t>(rows) * kThreads) * sizeof(float);
+}
+
+// A float as an exact OpenCL C literal.
+std::string floatLiteral(float value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%af", static_cast<double>(value));
+  return text;
+}
+
+std::string stageOptions(std::size_t i, std::int64_t k, std::int64_t n, const MlpStageOperands& stage) {
+  const std::string index = std::to_string(i);
+  return "-DK" + index + "=" + std::to_string(k) + " -DN" + index + "=" + std::to_string(n) + " -DBIAS" + index +
+         "=" + (stage.bias ? "1" : "0") + " -DACT" + index + "=" +
+         std::to_string(stage.has_activation ? static_cast<int>(stage.activation) : -1) + " -DALPHA" + index + "=" +
+         floatLiteral(stage.alpha) + " -DBETA" + index + "=" + floatLiteral(stage.beta);
+}
+
+// Checks the stages against each other and against in / out; returns the widths (K0, N0, ...).
+std::vector<std::int64_t> checkStages(const KernelCache& cache, const DeviceTensor& in,
+                                      const std::vector<MlpStageOperands>& stages, const DeviceTensor& out) {
+  if (stages.empty() || stages.size() > kMaxMlpStages) {
+    throw InvalidArgument(std::string(kName) + ": " + std::to_string(stages.size()) + " stages; 1 to " +
+                          std::to_string(kMaxMlpStages) + " are supported");
+  }
+  requireFloating(kName, "input", in);
+  requireFloating(kName, "output", out);
+  const std::int64_t volume = checkPlacement(cache, kName, "input", in);
+  checkPlacement(cache, kName, "output", out);
+  std::vector<std::int64_t> widths;
+  const DeviceTensor& first = *stages.front().weights;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const std::string name = "stage " + std::to_string(i);
+    if (!stages[i].weights) throw InvalidArgument(describe(kName, name) + " has no weights");
+    const DeviceTensor& weights = *stages[i].weights;
+    checkPlacement(cache, kName, name + " weights", weights);
+    if (weights.shape.rank() != 2 || (!widths.empty() && weights.shape[0] != widths.back())) {
+      throw InvalidArgument(describe(kName, name) + " weights " + weights.shape.toString() +
+                            " do not take the previous stage's outputs");
+    }
+    if (weights.range.buffer != first.range.buffer || weights.type != first.type) {
+      throw InvalidArgument(describe(kName, name) + " weights are not in the first stage's buffer and type");
+    }
+    if (widths.empty()) widths.push_back(weights.shape[0]);
+    widths.push_back(weights.shape[1]);
+    if (const DeviceTensor* bias = stages[i].bias) {
+      if (checkPlacement(cache, kName, name + " bias", *bias) != widths.back() ||
+          bias->range.buffer != first.range.buffer || bias->type != first.type) {
+        throw InvalidArgument(describe(kName, name) + " bias " + bias->shape.toString() +
+                              " needs " + std::to_string(widths.back()) + " values beside the weights");
+      }
+    }
+  }
+  if (widths.front() == 0 || volume % widths.front() != 0) {
+    throw InvalidArgument(describe(kName, "input") + " shape " + in.shape.toString() +
+                          " does not hold whole rows of " + std::to_string(widths.front()));
+  }
+  const std::int64_t rows = volume / widths.front();
+  if (out.shape != Dims({rows, widths.back()})) {
+    throw InvalidArgument(describe(kName, "output") + " shape " + out.shape.toString() + " should be (" +
+                          std::to_string(rows) + ", " + std::to_string(widths.back()) + ")");
+  }
+  return widths;
+}
+
+}  // namespace
+
+const std::vector<int>& fusedMlpRowChoices() {
+  static const std::vector<int> choices{1, 2, 4, 8};
+  return choices;
+}
+
+bool fusedMlpFits(const Context& context, const std::vector<std::int64_t>& widths, int rows_per_group) {
+  const DeviceInfo& device = context.device();
+  return widths.size() >= 2 && widths.size() <= kMaxMlpStages + 1 && device.max_work_group >= kThreads &&
+         localBytes(widths, rows_per_group) <= device.local_memory;
+}
+
+void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const DeviceTensor& in,
+              const std::vector<MlpStageOperands>& stages, const DeviceTensor& out) {
+  const auto& choices = fusedMlpRowChoices();
+  if (std::find(choices.begin(), choices.end(), rows_per_group) == choices.end()) {
+    throw InvalidArgument(std::string(kName) + ": " + std::to_string(rows_per_group) + " rows per work-group is not offered");
+  }
+  const std::vector<std::int64_t> widths = checkStages(cache, in, stages, out);
+  if (!fusedMlpFits(*cache.context(), widths, rows_per_group)) {
+    throw InvalidArgument(std::string(kName) + ": layers this wide do not fit the device's local memory");
+  }
+  const DeviceTensor& weights = *stages.front().weights;
+  std::string options = "-DSTAGES=" + std::to_string(stages.size()) + " -DROWS=" + std::to_string(rows_per_group) +
+                        " -DMAXW=" + std::to_string(widestHidden(widths));
+  for (std::size_t i = 0; i < stages.size(); ++i) options += " " + stageOptions(i, widths[i], widths[i + 1], stages[i]);
+  options = joinOptions({options, halfOption("IN", in.type), halfOption("B", weights.type),
+                         halfOption("BIAS", weights.type), halfOption("OUT", out.type)});
+  Kernel& kernel = cache.get("fused_mlp", options, "fused_mlp");
+  Arguments arguments(kernel, true);
+  arguments.tensor(in).tensor(out);
+  kernel.setBuffer(4, *weights.range.buffer);  // weights and biases: one buffer, seen with two types
+  kernel.setBuffer(5, *weights.range.buffer);
+  for (std::size_t i = 0; i < kMaxMlpStages; ++i) {
+    const bool present = i < stages.size();
+    const cl_long w = present ? elementOffset(*stages[i].weights) : 0;
+    const cl_long b = present && stages[i].bias ? elementOffset(*stages[i].bias) : 0;
+    kernel.setValue<cl_long>(static_cast<cl_uint>(6 + 2 * i), w);
+    kernel.setValue<cl_long>(static_cast<cl_uint>(7 + 2 * i), b);
+  }
+  const std::int64_t rows = out.shape[0];
+  kernel.setValue<cl_int>(static_cast<cl_uint>(6 + 2 * kMaxMlpStages), static_cast<cl_int>(rows));
+  if (rows == 0) return;
+  const auto groups = static_cast<std::size_t>((rows + rows_per_group - 1) / rows_per_group);
+  kernel.launch(stream, {groups * kThreads}, {kThreads});
+}
+
+}  // namespace mlprt::cl

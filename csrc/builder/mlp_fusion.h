@@ -1,0 +1,39 @@
+// Fusing chains of dense layers into one FusedMLP step (plan level). The builder times each
+// chain both ways and keeps the fused step only where it is faster (builder.cpp); this file
+// finds chains, builds the fused step and tidies the plan afterwards.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "engine/plan.h"
+
+namespace mlprt::builder {
+
+// Steps [first, last] of a plan that one FusedMLP step can replace: matrix multiplications by
+// constant 2-D weights (with their fused bias and activation), each feeding only the next,
+// optionally led by reshapes / casts of the chain's input and followed by a cast of its output.
+struct MlpChain {
+  std::size_t first = 0;
+  std::size_t last = 0;
+  engine::TensorId input = -1;   // what the fused step reads
+  engine::TensorId output = -1;  // what it writes
+  std::vector<std::size_t> gemms;  // the matrix multiplication steps, in order
+};
+
+// The next chain starting at step `from` or later, if any.
+std::optional<MlpChain> findMlpChain(const engine::EnginePlan& plan, std::size_t from);
+
+// The FusedMLP step for `chain`: weights stored as needed (transposed copies appended to the
+// plan's constants when a product used b^T). Does not change the plan's steps.
+engine::PlanStep makeFusedMlpStep(engine::EnginePlan& plan, const MlpChain& chain);
+
+// Replaces the chain's steps with `fused`.
+void replaceChain(engine::EnginePlan& plan, const MlpChain& chain, engine::PlanStep fused);
+
+// Drops tensors no step, input or output refers to (renumbering the rest) and rebuilds the
+// weight bytes from the constants still in use.
+void removeUnusedTensors(engine::EnginePlan& plan, std::uint64_t alignment);
+
+}  // namespace mlprt::builder
