@@ -434,6 +434,7 @@ class Row:
     tolerance: float = 0.0
     torch_reference: str = ""   # "cuda" or "cpu" (no CUDA: PyTorch on the CPU gives the reference)
     notes: List[str] = field(default_factory=list)
+    phase_seconds: Dict[str, float] = field(default_factory=dict)   # wall time of each step
     ok: bool = False
 
     def us(self, key: str) -> Optional[float]:
@@ -472,7 +473,8 @@ class Row:
                 "ratios": self.ratios(), "throughput": self.throughput(),
                 "errors": self.errors, "allclose": self.allclose,
                 "tolerance": self.tolerance,
-                "torch_reference": self.torch_reference, "notes": self.notes, "ok": self.ok}
+                "torch_reference": self.torch_reference, "notes": self.notes,
+                "phase_seconds": self.phase_seconds, "ok": self.ok}
 
 
 class Bench:
@@ -542,9 +544,20 @@ class Bench:
         fp16 = precision == "fp16"
         row = Row(spec.name, batch, precision, spec.flops(batch), tolerance=TOLERANCE[precision])
         x = make_input(spec, batch, self.args.seed)
-        plan, row.build = build_engine(self.onnx_path(spec), batch, spec.in_features, fp16,
-                                       self.timing_cache)
+        clock = time.perf_counter()
+
+        def phase(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            row.phase_seconds[name] = now - clock
+            clock = now
+
+        onnx_path = self.onnx_path(spec)
+        phase("export")
+        plan, row.build = build_engine(onnx_path, batch, spec.in_features, fp16, self.timing_cache)
+        phase("build")
         ours = self._measure_mlprt(row, plan, spec, batch, x)
+        phase("mlprt")
 
         torch_dtype = torch.float16 if fp16 else torch.float32
         x_torch = x.astype(np.float16) if fp16 else x
@@ -564,8 +577,10 @@ class Bench:
             del model_cpu
         row.errors["vs_torch"] = relative_error(ours, reference)
         row.allclose["vs_torch"] = allclose(ours, reference, row.tolerance)
+        phase("torch")
 
         ort_timing, ort_reference = self.ort(spec, batch, x)
+        phase("ort")
         row.measurements["ort_cpu"] = ort_timing
         if ort_timing is None:
             row.notes.append(f"ONNX Runtime not timed above batch {self.args.skip_ort_above} "
@@ -638,7 +653,7 @@ def _count_files(env: Dict[str, str]) -> Dict[str, Optional[int]]:
             for name in ("MLPRT_CACHE_DIR", "CUDA_CACHE_PATH", "POCL_CACHE_DIR")}
 
 
-def run_child(arguments: Sequence[str], env: Dict[str, str]) -> Dict[str, Any]:
+def run_child(arguments: Sequence[str], env: Dict[str, str], label: str) -> Dict[str, Any]:
     """Runs this script's hidden sub-command in a fresh interpreter; returns its JSON (the last
     line of its stdout) with ``process_wall_s`` (start to exit, as seen from here) and
     ``cache_files`` (files in each program cache afterwards) added."""
@@ -655,6 +670,8 @@ def run_child(arguments: Sequence[str], env: Dict[str, str]) -> Dict[str, Any]:
     result: Dict[str, Any] = json.loads(lines[-1])
     result["process_wall_s"] = wall
     result["cache_files"] = _count_files(env)
+    print(f"  {label}: {result['seconds']:.3f} s (process {wall:.1f} s)", file=sys.stderr,
+          flush=True)
     return result
 
 
@@ -686,15 +703,18 @@ def measure_build_and_load(bench: Bench, repeats: int, cold_all: bool = True) ->
         if cold_all:
             env = _child_env(folder / "mlprt-cache-all", drivers)
             samples["cold_all"].append(run_child(
-                [*build, "--timing-cache", str(folder / "timing-cache-all.bin")], env))
+                [*build, "--timing-cache", str(folder / "timing-cache-all.bin")], env,
+                "build, every cache empty"))
         env = _child_env(folder / "mlprt-cache", drivers)
         cache = folder / "timing-cache.bin"
-        samples["cold"].append(run_child([*build, "--timing-cache", str(cache)], env))
+        samples["cold"].append(run_child([*build, "--timing-cache", str(cache)], env,
+                                         "build, cold"))
         samples["warm"].append(run_child([*build, "--timing-cache", str(cache),
-                                          "--engine-out", str(engine)], env))
+                                          "--engine-out", str(engine)], env, "build, warm"))
         samples["load"].append(run_child([CHILD_LOAD, "--engine", str(engine), "--batch",
                                           str(BUILD_ROW_BATCH), "--in-features",
-                                          str(spec.in_features), *device], env))
+                                          str(spec.in_features), *device], env,
+                                         "load + first inference"))
         shutil.rmtree(folder, ignore_errors=True)
 
     def median(step: str, key: str = "seconds") -> Optional[float]:
@@ -1108,13 +1128,28 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
 
     build_rows: Optional[Dict[str, Any]] = None
     failures: List[str] = []
+    rows: List[Row] = []
+
+    def write_record(complete: bool, targets: Sequence[Dict[str, Any]] = (),
+                     plot_note: Optional[str] = None) -> None:
+        """The JSON record; also written after every row, so a run cut short leaves one."""
+        if args.json is None:
+            return
+        record = {"environment": env, "settings": asdict(timing),
+                  "arguments": {k: (str(v) if isinstance(v, Path) else v)
+                                for k, v in vars(args).items()},
+                  "tolerance": TOLERANCE, "rows": [r.to_json() for r in rows],
+                  "build_rows": build_rows, "targets": list(targets), "plot_note": plot_note,
+                  "failures": failures, "complete": complete, "ok": complete and not failures}
+        args.json.write_text(json.dumps(record, indent=2))
+
     if not args.no_build_rows:
         repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
         print(f"build and load rows: {repeats} repeat(s) in fresh subprocesses ...",
               file=sys.stderr, flush=True)
         build_rows = measure_build_and_load(bench, max(1, repeats), not args.no_cold_all)
+        write_record(False)
 
-    rows: List[Row] = []
     for name in args.models:
         spec = MODELS[name]
         for precision in args.precisions:
@@ -1126,6 +1161,10 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                     failures.append(f"{name} batch {batch} {precision}: errors {row.errors} "
                                     f"above {row.tolerance:g}")
                 rows.append(row)
+                phases = ", ".join(f"{k} {v:.1f}" for k, v in row.phase_seconds.items())
+                print(f"  {sum(row.phase_seconds.values()):.1f} s ({phases}); "
+                      f"{'ok' if row.ok else 'FAIL'}", file=sys.stderr, flush=True)
+                write_record(False)
 
     targets = evaluate_targets(rows, build_rows, bench.cuda)
     tables = ["## Results", "", rows_table(rows), "", NOTES, ""]
@@ -1148,14 +1187,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                  f"{env['date'][:10]}")
         block = [title, "", *(f"- {line}" for line in header), "", text.replace("## ", "#### "), ""]
         args.markdown.write_text("\n".join(block))
-    if args.json is not None:
-        record = {"environment": env, "settings": asdict(timing),
-                  "arguments": {k: (str(v) if isinstance(v, Path) else v)
-                                for k, v in vars(args).items()},
-                  "tolerance": TOLERANCE, "rows": [r.to_json() for r in rows],
-                  "build_rows": build_rows, "targets": targets, "plot_note": plot_note,
-                  "failures": failures, "ok": not failures}
-        args.json.write_text(json.dumps(record, indent=2))
+    write_record(True, targets, plot_note)
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr)
     return 1 if failures else 0

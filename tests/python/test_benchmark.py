@@ -78,7 +78,7 @@ def test_record_describes_the_run(quick: Dict[str, Any]) -> None:
     assert "--quick" in env["command"]
     assert env["cuda_available"] == cuda_available()
     assert record["settings"]["min_iterations"] == 5
-    assert record["ok"] is True and record["failures"] == []
+    assert record["ok"] is True and record["complete"] is True and record["failures"] == []
     assert [t["target"] for t in record["targets"]] == list(TARGETS)
 
 
