@@ -647,7 +647,12 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   removeDeadNodes(graph);
   splitShuffles(graph);
   const bool fp16 = config.flag(BuilderFlag::kFP16);
-  if (fp16) convertToHalf(graph);
+  // FP16 keeps N x K weights: the tensor-core kernels read b^T ("col" operands) directly.
+  if (fp16) {
+    convertToHalf(graph);
+  } else {
+    storeWeightsKByN(graph);
+  }
 
   EnginePlan plan = planFromGraph(graph);
   plan.mlprt_version = MLPRT_VERSION;

@@ -258,6 +258,28 @@ int fuseGemmEpilogues(Graph& graph) {
   return fused;
 }
 
+int storeWeightsKByN(Graph& graph) {
+  int stored = 0;
+  for (GraphNode& node : graph.nodes) {
+    auto* matmul = std::get_if<network::MatrixMultiplyLayer>(&node.parameters);
+    if (node.removed || !matmul || matmul->op1 != MatrixOperation::kTRANSPOSE) continue;
+    const GraphTensor& weights = graph.tensor(node.inputs.at(1));
+    if (!isFloatConstant(weights) || weights.shape.rank() != 2) continue;
+    const std::int64_t rows = weights.shape[0], columns = weights.shape[1];
+    const std::vector<float> values = floatsOf(weights);
+    std::vector<float> transposed(values.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < columns; ++c) {
+        transposed[static_cast<std::size_t>(c * rows + r)] = values[static_cast<std::size_t>(r * columns + c)];
+      }
+    }
+    node.inputs[1] = graph.addConstant(weights.name + ".kxn", DataType::kFLOAT, Dims({columns, rows}), bytesOf(transposed));
+    matmul->op1 = MatrixOperation::kNONE;
+    ++stored;
+  }
+  return stored;
+}
+
 void splitShuffles(Graph& graph) {
   std::vector<GraphNode> nodes;
   for (GraphNode& node : graph.nodes) {

@@ -104,6 +104,28 @@ TEST(BuilderPasses, BiasScaleShiftAndActivationFuseIntoTheGemm) {
   }
 }
 
+TEST(BuilderPasses, TransposedFloatWeightsAreStoredKByN) {
+  // x (-1, 3) x W^T with W (2, 3) as a Linear layer stores it; and x x V (3, 2) left alone.
+  Network net;
+  const std::vector<float> w = {1, 2, 3, 4, 5, 6};
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, 3});
+  const TensorId y = addLayer(net, network::MatrixMultiplyLayer{MatrixOperation::kNONE, MatrixOperation::kTRANSPOSE},
+                              {x, addConstant(net, Dims{2, 3}, w)});
+  const TensorId z = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{3, 2}, w)});
+  net.markOutput(y);
+  net.markOutput(z);
+  builder::Graph graph = builder::graphFromNetwork(net);
+  EXPECT_EQ(builder::storeWeightsKByN(graph), 1);
+  const auto& first = std::get<network::MatrixMultiplyLayer>(graph.nodes[0].parameters);
+  EXPECT_EQ(first.op1, MatrixOperation::kNONE);
+  const builder::GraphTensor& stored = graph.tensor(graph.nodes[0].inputs[1]);
+  EXPECT_EQ(stored.shape, (Dims{3, 2}));
+  std::vector<float> values(6);
+  std::memcpy(values.data(), stored.value.data(), sizeof(float) * 6);
+  EXPECT_EQ(values, (std::vector<float>{1, 4, 2, 5, 3, 6}));
+  EXPECT_EQ(builder::storeWeightsKByN(graph), 0);  // nothing left to change
+}
+
 TEST(BuilderPasses, ProductsReadTwiceOrMarkedAsOutputsDoNotFuse) {
   Network net;
   const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{2, 3});
@@ -219,7 +241,11 @@ TEST(EngineEndToEnd, BuildsLoadsAndMatchesTheReferenceInFp32AndFp16) {
   for (bool fp16 : {false, true}) {
     const std::vector<std::uint8_t> bytes = buildLinearBatchNorm(fp16);
     auto engine = runtime::Engine::deserialize(context(), bytes.data(), bytes.size());
-    EXPECT_EQ(engine->plan().steps.size(), fp16 ? 3u : 1u);
+    // FP32: one GEMM step (or the same as a FusedMLP). FP16: cast, GEMM, cast, unless timing
+    // chose the FusedMLP step, which swallows the casts.
+    const auto& steps = engine->plan().steps;
+    const bool fused = steps.size() == 1 && std::holds_alternative<network::FusedMlpLayer>(steps[0].parameters);
+    EXPECT_TRUE(steps.size() == 1 || (fp16 && steps.size() == 3 && !fused)) << steps.size() << " steps";
     for (std::size_t rows : {1u, 5u, 13u}) {
       const std::vector<float> x = randomFloats(rows * 7, static_cast<std::uint32_t>(rows));
       const std::vector<float> y = run(engine, x, rows);
