@@ -561,7 +561,7 @@ int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
   int fused_count = 0;
   std::size_t from = 0;
   while (const std::optional<MlpChain> chain = findMlpChain(plan, from)) {
-    from = chain->first + 1;
+    from = chain->last + 1;  // a chain left unfused is not retried piecewise
     const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
     const std::string key = device.context->device().fingerprint() + "|" + mlpSignature(plan, *chain, shapes);
     TimingEntry choice;
@@ -574,6 +574,7 @@ int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
     PlanStep step = makeFusedMlpStep(plan, *chain);
     step.tactic = choice.tactic;
     replaceChain(plan, *chain, std::move(step));
+    from = chain->first + 1;
     ++fused_count;
   }
   if (fused_count > 0) removeUnusedTensors(plan, kAlignment);

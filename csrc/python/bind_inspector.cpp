@@ -135,14 +135,29 @@ std::uint64_t weightBytes(const engine::EnginePlan& plan, const engine::PlanStep
   return bytes;
 }
 
-std::string epilogueText(const engine::GemmEpilogue& epilogue) {
+std::string epilogueText(bool has_bias, bool has_activation, ActivationType activation_type) {
   std::string text;
-  if (epilogue.bias >= 0) text = "bias";
-  if (epilogue.has_activation) {
-    const std::string activation = py::str(py::cast(epilogue.activation.type).attr("name"));
+  if (has_bias) text = "bias";
+  if (has_activation) {
+    const std::string activation = py::str(py::cast(activation_type).attr("name"));
     text += (text.empty() ? "" : " + ") + activation;
   }
   return text;
+}
+
+// A GEMM's epilogue ("bias + RELU"), or each stage of a FusedMLP ("784x32 bias + RELU | 32x10 bias").
+std::string epilogueText(const engine::PlanStep& step) {
+  if (const auto* mlp = std::get_if<network::FusedMlpLayer>(&step.parameters)) {
+    std::string text;
+    for (const network::MlpStage& stage : mlp->stages) {
+      if (!text.empty()) text += " | ";
+      text += std::to_string(stage.in_features) + "x" + std::to_string(stage.out_features);
+      const std::string epilogue = epilogueText(stage.has_bias, stage.has_activation, stage.activation.type);
+      if (!epilogue.empty()) text += " " + epilogue;
+    }
+    return text;
+  }
+  return epilogueText(step.epilogue.bias >= 0, step.epilogue.has_activation, step.epilogue.activation.type);
 }
 
 std::string tensorJson(const engine::PlanTensor& tensor) {
@@ -171,7 +186,7 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
       .raw("Inputs", tensorsJson(plan, step.inputs))
       .raw("Outputs", tensorsJson(plan, {step.output}))
       .str("TacticName", step.tactic)
-      .str("Epilogue", epilogueText(step.epilogue))
+      .str("Epilogue", epilogueText(step))
       .num("WeightBytes", weightBytes(plan, step))
       .text();
 }
@@ -179,7 +194,7 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
 std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& step) {
   std::string line = step.name + " [" + network::layerKindName(step.parameters) + "]";
   if (!step.tactic.empty()) line += " tactic=" + step.tactic;
-  const std::string epilogue = epilogueText(step.epilogue);
+  const std::string epilogue = epilogueText(step);
   if (!epilogue.empty()) line += " epilogue=" + epilogue;
   line += " weights=" + std::to_string(weightBytes(plan, step)) + "B";
   line += " -> " + tensorOf(plan, step.output).name + " " + tensorOf(plan, step.output).shape.toString();

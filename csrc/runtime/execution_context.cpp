@@ -63,6 +63,7 @@ void ExecutionContext::resetShapesForProfile() {
     }
   }
   shapes_valid_ = false;
+  prepared_valid_ = false;
 }
 
 bool ExecutionContext::setInputShape(const std::string& name, const Dims& shape) {
@@ -100,6 +101,7 @@ bool ExecutionContext::setInputShape(const std::string& name, const Dims& shape)
   input_shapes_[static_cast<std::size_t>(index)] = shape;
   input_shape_set_[static_cast<std::size_t>(index)] = true;
   shapes_valid_ = false;
+  prepared_valid_ = false;
   return true;
 }
 
@@ -131,6 +133,7 @@ void ExecutionContext::resolveShapes() {
     }
   }
   shapes_valid_ = true;
+  prepared_valid_ = false;
 }
 
 void ExecutionContext::requireResolvedShapes() {
@@ -158,6 +161,7 @@ Dims ExecutionContext::tensorShape(const std::string& name) {
 
 void ExecutionContext::setTensorAddress(const std::string& name, std::uint64_t address) {
   addresses_[static_cast<std::size_t>(engine_->ioTensor(name))] = address;
+  prepared_valid_ = false;
 }
 
 std::uint64_t ExecutionContext::tensorAddress(const std::string& name) const {
@@ -207,10 +211,7 @@ cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {
   return result;
 }
 
-void ExecutionContext::enqueue(cl::Stream& stream) {
-  UseGuard guard(in_use_, "execute");
-  requireResolvedShapes();
-  cl::requireSameContext(*engine_->context(), *stream.context(), "the stream");
+void ExecutionContext::prepareOperands() {
   const engine::EnginePlan& plan = engine_->plan();
   std::vector<cl::DeviceTensor> tensors(plan.tensors.size());
   std::vector<bool> resolved(plan.tensors.size(), false);
@@ -222,19 +223,48 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
     }
     return tensors[i];
   };
-  // Resolve every I/O address before the first launch, so a bad binding enqueues nothing.
-  for (TensorId id : plan.inputs) tensorFor(id);
-  for (TensorId id : plan.outputs) tensorFor(id);
-  StepOperands operands;
-  for (const engine::PlanStep& step : plan.steps) {
-    operands.inputs.clear();
+  prepared_.assign(plan.steps.size(), StepOperands());
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    const engine::PlanStep& step = plan.steps[s];
+    StepOperands& operands = prepared_[s];
     for (TensorId input : step.inputs) operands.inputs.push_back(tensorFor(input));
     operands.has_bias = step.epilogue.bias >= 0;
     if (operands.has_bias) operands.bias = tensorFor(step.epilogue.bias);
     operands.output = tensorFor(step.output);
-    runStep(kernels_, stream, step, operands);
   }
+  prepared_valid_ = true;
+}
+
+void ExecutionContext::enqueue(cl::Stream& stream) {
+  UseGuard guard(in_use_, "execute");
+  requireResolvedShapes();
+  cl::requireSameContext(*engine_->context(), *stream.context(), "the stream");
+  const engine::EnginePlan& plan = engine_->plan();
+  // Every I/O binding is checked on every call, before the first launch, so a freed or too
+  // small allocation enqueues nothing; a binding now resolving to another buffer (an address
+  // reused after a free) makes the prepared operands stale.
+  for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
+    for (TensorId id : *io) {
+      const cl::DeviceTensor bound = deviceTensor(id);
+      if (prepared_valid_ && bound.range.buffer != preparedBuffer(id)) prepared_valid_ = false;
+    }
+  }
+  if (!prepared_valid_) prepareOperands();
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) runStep(kernels_, stream, plan.steps[s], prepared_[s]);
   stream.trackUntracked();
+}
+
+// The buffer the prepared operands use for tensor `id` (null when no step touches it).
+std::shared_ptr<cl::DeviceBuffer> ExecutionContext::preparedBuffer(TensorId id) const {
+  const engine::EnginePlan& plan = engine_->plan();
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    const engine::PlanStep& step = plan.steps[s];
+    if (step.output == id) return prepared_[s].output.range.buffer;
+    for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+      if (step.inputs[i] == id) return prepared_[s].inputs[i].range.buffer;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace mlprt::runtime

@@ -56,6 +56,8 @@ class ExecutionContext {
   cl::DeviceTensor deviceTensor(engine::TensorId id) const;
   std::size_t bytesOf(engine::TensorId id) const;
   void resetShapesForProfile();
+  void prepareOperands();
+  std::shared_ptr<cl::DeviceBuffer> preparedBuffer(engine::TensorId id) const;
 
   std::shared_ptr<const Engine> engine_;
   cl::KernelCache kernels_;
@@ -66,6 +68,10 @@ class ExecutionContext {
   std::vector<std::uint64_t> addresses_;    // per tensor id; 0 = not set (I/O tensors only)
   std::vector<Dims> shapes_;                // per tensor id, valid when shapes_valid_
   bool shapes_valid_ = false;
+  // Every step's operands at the current shapes and bindings, reused by enqueue until a shape,
+  // an address or the profile changes (building them per call costs more than a launch).
+  std::vector<StepOperands> prepared_;
+  bool prepared_valid_ = false;
   std::atomic<bool> in_use_{false};
 };
 
