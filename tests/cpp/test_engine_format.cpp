@@ -45,6 +45,9 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::NormalizationLayer{6u, 1e-3f},
       net::ConcatenationLayer{3},
       net::IdentityLayer{DataType::kHALF},
+      net::FusedMlpLayer{{net::MlpStage{784, 32, true, true, net::ActivationLayer{net::ActivationType::kLEAKY_RELU, 0.1f, 0}},
+                          net::MlpStage{32, 10, false, false, net::ActivationLayer{}}},
+                         DataType::kHALF},
   };
 }
 
@@ -121,6 +124,19 @@ void expectSame(const net::NormalizationLayer& a, const net::NormalizationLayer&
 }
 void expectSame(const net::ConcatenationLayer& a, const net::ConcatenationLayer& b) { EXPECT_EQ(a.axis, b.axis); }
 void expectSame(const net::IdentityLayer& a, const net::IdentityLayer& b) { EXPECT_EQ(a.output_type, b.output_type); }
+void expectSame(const net::FusedMlpLayer& a, const net::FusedMlpLayer& b) {
+  ASSERT_EQ(a.stages.size(), b.stages.size());
+  for (std::size_t i = 0; i < a.stages.size(); ++i) {
+    EXPECT_EQ(a.stages[i].in_features, b.stages[i].in_features);
+    EXPECT_EQ(a.stages[i].out_features, b.stages[i].out_features);
+    EXPECT_EQ(a.stages[i].has_bias, b.stages[i].has_bias);
+    EXPECT_EQ(a.stages[i].has_activation, b.stages[i].has_activation);
+    EXPECT_EQ(a.stages[i].activation.type, b.stages[i].activation.type);
+    EXPECT_EQ(a.stages[i].activation.alpha, b.stages[i].activation.alpha);
+    EXPECT_EQ(a.stages[i].activation.beta, b.stages[i].activation.beta);
+  }
+  EXPECT_EQ(a.output_type, b.output_type);
+}
 
 void expectSame(const net::LayerParameters& a, const net::LayerParameters& b) {
   ASSERT_EQ(a.index(), b.index());
@@ -239,7 +255,7 @@ class Encoder {
   }
 };
 
-Bytes fileWithPayload(const Bytes& payload, std::uint32_t version = 1) {
+Bytes fileWithPayload(const Bytes& payload, std::uint32_t version = eng::kFormatVersion) {
   Encoder file;
   file.raw(Bytes{'M', 'L', 'P', 'R', 'T', 'E', 'N', 'G'}).u32(version).u32(0).u64(payload.size()).u64(fnv1a(payload));
   return file.raw(payload).bytes;
@@ -571,8 +587,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 11;
-  expectRejected(kind, {"step 1", "layer kind", "value 11 is not a layer kind"});
+  kind.steps[1].kind = 12;
+  expectRejected(kind, {"step 1", "layer kind", "value 12 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});
