@@ -554,7 +554,7 @@ class Bench:
 
         onnx_path = self.onnx_path(spec)
         phase("export")
-        plan, row.build = build_engine(onnx_path, batch, spec.in_features, fp16, self.timing_cache)
+        plan, row.build = self.build(onnx_path, spec, batch, fp16)
         phase("build")
         ours = self._measure_mlprt(row, plan, spec, batch, x)
         phase("mlprt")
@@ -590,6 +590,24 @@ class Bench:
         row.ok = (all(e is not None and e <= row.tolerance for e in row.errors.values())
                   and all(row.allclose.values()))
         return row
+
+    def build(self, onnx_path: Path, spec: ModelSpec, batch: int,
+              fp16: bool) -> Tuple[bytes, Dict[str, Any]]:
+        """Builds the row's engine with the run's timing cache: here, or with --build-timeout
+        in a fresh subprocess that is stopped after that many seconds (BenchmarkError)."""
+        if self.args.build_timeout is None:
+            return build_engine(onnx_path, batch, spec.in_features, fp16, self.timing_cache)
+        engine = self.workdir / "engine.plan"
+        arguments = [CHILD_BUILD, "--onnx", str(onnx_path), "--batch", str(batch),
+                     "--in-features", str(spec.in_features), "--timing-cache",
+                     str(self.timing_cache), "--engine-out", str(engine)]
+        arguments += ["--fp16"] if fp16 else []
+        arguments += ["--device", self.args.device] if self.args.device is not None else []
+        figures = run_child(arguments, dict(os.environ), None, timeout=self.args.build_timeout)
+        figures["in_subprocess"] = True
+        plan = engine.read_bytes()
+        engine.unlink()
+        return plan, figures
 
     def _measure_mlprt(self, row: Row, plan: bytes, spec: ModelSpec, batch: int,
                        x: np.ndarray) -> np.ndarray:
@@ -653,13 +671,19 @@ def _count_files(env: Dict[str, str]) -> Dict[str, Optional[int]]:
             for name in ("MLPRT_CACHE_DIR", "CUDA_CACHE_PATH", "POCL_CACHE_DIR")}
 
 
-def run_child(arguments: Sequence[str], env: Dict[str, str], label: str) -> Dict[str, Any]:
+def run_child(arguments: Sequence[str], env: Dict[str, str], label: Optional[str],
+              timeout: float = 900) -> Dict[str, Any]:
     """Runs this script's hidden sub-command in a fresh interpreter; returns its JSON (the last
     line of its stdout) with ``process_wall_s`` (start to exit, as seen from here) and
-    ``cache_files`` (files in each program cache afterwards) added."""
+    ``cache_files`` (files in each program cache afterwards) added. The child is killed after
+    ``timeout`` seconds (BenchmarkError); ``label``: printed with its time, unless None."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, str(SCRIPT), *arguments], env=env,
-                          capture_output=True, text=True, timeout=900)
+    try:
+        done = subprocess.run([sys.executable, str(SCRIPT), *arguments], env=env,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchmarkError(f"'{arguments[0]}' subprocess did not finish within {timeout:g} s "
+                             "and was stopped") from None
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise BenchmarkError(f"'{arguments[0]}' subprocess failed (exit {done.returncode}):\n"
@@ -670,8 +694,9 @@ def run_child(arguments: Sequence[str], env: Dict[str, str], label: str) -> Dict
     result: Dict[str, Any] = json.loads(lines[-1])
     result["process_wall_s"] = wall
     result["cache_files"] = _count_files(env)
-    print(f"  {label}: {result['seconds']:.3f} s (process {wall:.1f} s)", file=sys.stderr,
-          flush=True)
+    if label is not None:
+        print(f"  {label}: {result['seconds']:.3f} s (process {wall:.1f} s)", file=sys.stderr,
+              flush=True)
     return result
 
 
@@ -735,6 +760,7 @@ def child_build(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog=f"benchmark.py {CHILD_BUILD}")
     parser.add_argument("--onnx", type=Path, required=True)
     parser.add_argument("--batch", type=int, required=True)
+    parser.add_argument("--in-features", type=int, default=MODELS[BUILD_ROW_MODEL].in_features)
     parser.add_argument("--fp16", action="store_true")
     parser.add_argument("--timing-cache", type=Path,
                         help="read if it exists (else the build starts from an empty cache), "
@@ -748,8 +774,8 @@ def child_build(argv: Sequence[str]) -> int:
     device = mlprt.current_device()
     device_s = time.perf_counter() - start
     cache_read = args.timing_cache is not None and args.timing_cache.exists()
-    in_features = MODELS[BUILD_ROW_MODEL].in_features
-    plan, figures = build_engine(args.onnx, args.batch, in_features, args.fp16, args.timing_cache)
+    plan, figures = build_engine(args.onnx, args.batch, args.in_features, args.fp16,
+                                 args.timing_cache)
     if args.engine_out is not None:
         args.engine_out.write_bytes(plan)
     figures.update(device=device.name, device_init_s=device_s, timing_cache_read=cache_read)
@@ -840,7 +866,9 @@ def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
             eager, graph = ratios["e2e_over_eager"], ratios["e2e_over_graph"]
             entry["values"] = {"mlprt_e2e_us": row.us("mlprt_e2e"), "e2e_over_eager": eager,
                                "e2e_over_graph": graph}
-            if eager is None or graph is None:
+            if row.us("mlprt_e2e") is None:
+                entry["measured"], entry["status"] = "the row failed", "MISSED"
+            elif eager is None or graph is None:
                 entry["measured"] = f"mlprt e2e {row.us('mlprt_e2e'):.1f} us; PyTorch not measured"
                 entry["status"] = "n/a (no CUDA)" if not cuda_available else "not measured"
             else:
@@ -850,7 +878,9 @@ def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
         elif target.kind == "device" and row is not None:
             ours, theirs = row.us("mlprt_device"), row.us("torch_graph_replay")
             entry["values"] = {"mlprt_device_us": ours, "torch_graph_replay_us": theirs}
-            if ours is None or theirs is None:
+            if ours is None:
+                entry["measured"], entry["status"] = "the row failed", "MISSED"
+            elif theirs is None:
                 entry["measured"] = f"mlprt device {ours:.1f} us; PyTorch not measured"
                 entry["status"] = "n/a (no CUDA)" if not cuda_available else "not measured"
             else:
@@ -892,7 +922,7 @@ def rows_table(rows: Sequence[Row]) -> str:
              "| --- | ---: | --- |" + " ---: |" * (len(headings) - 4) + " --- |"]
     for row in rows:
         ratios, rates = row.ratios(), row.throughput()
-        cells = [row.model, str(row.batch), row.precision, f"{row.build['seconds']:.2f}"]
+        cells = [row.model, str(row.batch), row.precision, _fmt(row.build.get("seconds"), ".2f")]
         cells += [_fmt(row.us(key), ".1f") for key, _ in IMPLEMENTATIONS]
         cells += [_fmt(ratios[k], ".2f", "x") for k in
                   ("e2e_over_eager", "e2e_over_graph", "device_over_replay", "e2e_over_ort")]
@@ -1022,6 +1052,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--skip-ort-above", type=int, metavar="BATCH",
                         help="do not time ONNX Runtime above this batch (its output is still "
                              "compared once); default: time every batch")
+    parser.add_argument("--build-timeout", type=float, metavar="SECONDS",
+                        help="build each row's engine in a fresh subprocess stopped after this "
+                             "long (the row then fails and the run goes on); default: build "
+                             "in this process, no limit")
     parser.add_argument("--no-build-rows", action="store_true",
                         help="skip the subprocess rows (cold/warm build, load + first inference)")
     parser.add_argument("--no-cold-all", action="store_true",
@@ -1156,14 +1190,23 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             for batch in args.batches or spec.batches:
                 print(f"measuring {name}, batch {batch}, {precision} ...", file=sys.stderr,
                       flush=True)
-                row = bench.row(spec, batch, precision)
-                if not row.ok:
-                    failures.append(f"{name} batch {batch} {precision}: errors {row.errors} "
-                                    f"above {row.tolerance:g}")
+                try:
+                    row = bench.row(spec, batch, precision)
+                    if not row.ok:
+                        failures.append(f"{name} batch {batch} {precision}: errors "
+                                        f"{row.errors} above {row.tolerance:g}")
+                except (BenchmarkError, mlprt.Error, RuntimeError, ValueError,
+                        MemoryError) as error:   # the row fails; the run goes on
+                    row = Row(name, batch, precision, spec.flops(batch),
+                              tolerance=TOLERANCE[precision],
+                              notes=[f"not measured: {type(error).__name__}: {error}"])
+                    failures.append(f"{name} batch {batch} {precision}: {row.notes[0]}")
+                    print(f"  {row.notes[0]}", file=sys.stderr, flush=True)
                 rows.append(row)
-                phases = ", ".join(f"{k} {v:.1f}" for k, v in row.phase_seconds.items())
-                print(f"  {sum(row.phase_seconds.values()):.1f} s ({phases}); "
-                      f"{'ok' if row.ok else 'FAIL'}", file=sys.stderr, flush=True)
+                if row.phase_seconds:
+                    phases = ", ".join(f"{k} {v:.1f}" for k, v in row.phase_seconds.items())
+                    print(f"  {sum(row.phase_seconds.values()):.1f} s ({phases}); "
+                          f"{'ok' if row.ok else 'FAIL'}", file=sys.stderr, flush=True)
                 write_record(False)
 
     targets = evaluate_targets(rows, build_rows, bench.cuda)

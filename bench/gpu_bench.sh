@@ -20,6 +20,7 @@ python3 -m pip install --no-build-isolation --no-deps -q . > "$out/build.log" 2>
   { tail -40 "$out/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee "$out/gpu.txt"
 python3 -m mlprt devices
+# --build-timeout: a build that hangs (say, in the OpenCL compiler) fails its row, not the run.
 python3 bench/benchmark.py --json "$out/benchmark.json" --plot "$out/latency.png" \
-  --markdown "$out/benchmark.md" "$@" 2>&1 | tee "$out/benchmark.txt"
+  --markdown "$out/benchmark.md" --build-timeout 120 "$@" 2>&1 | tee "$out/benchmark.txt"
 exit "${PIPESTATUS[0]}"

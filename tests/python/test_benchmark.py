@@ -172,20 +172,39 @@ def test_markdown_and_plot(quick: Dict[str, Any]) -> None:
 
 def test_no_build_rows_and_skip_ort(tmp_path: Path) -> None:
     """--no-build-rows leaves the subprocess rows out; --skip-ort-above leaves ONNX Runtime
-    untimed above that batch while its output is still compared."""
+    untimed above that batch while its output is still compared; --build-timeout builds in a
+    subprocess."""
     out = tmp_path / "result.json"
     result = run_benchmark("--quick", "--models", "mlp_784_32_10", "--batches", "2",
                            "--precisions", "fp32", "--no-build-rows", "--skip-ort-above", "1",
-                           "--json", str(out))
+                           "--build-timeout", "300", "--json", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     record = json.loads(out.read_text())
     assert record["build_rows"] is None
     (row,) = record["rows"]
+    assert row["build"]["in_subprocess"] is True and row["build"]["seconds"] > 0
     assert row["measurements"]["ort_cpu"] is None and row["ratios"]["e2e_over_ort"] is None
     assert 0 <= row["errors"]["vs_ort"] <= 1e-5
     assert any("--skip-ort-above" in note for note in row["notes"])
     status = {t["target"]: t["status"] for t in record["targets"]}
     assert status[TARGETS[5]] == status[TARGETS[6]] == "not measured"
+
+
+def test_build_timeout_fails_the_row_and_the_run_goes_on(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    result = run_benchmark("--quick", "--models", "mlp_784_32_10", "--batches", "1,2",
+                           "--precisions", "fp32", "--no-build-rows", "--build-timeout", "0.01",
+                           "--json", str(out))
+    assert result.returncode == 1
+    assert "did not finish within 0.01 s" in result.stderr
+    record = json.loads(out.read_text())
+    assert record["complete"] is True and record["ok"] is False and len(record["failures"]) == 2
+    for row in record["rows"]:          # both rows were tried, neither has invented figures
+        assert row["ok"] is False and row["errors"] == {}
+        assert all(m is None for m in row["measurements"].values())
+        assert row["notes"] and "not measured" in row["notes"][0]
+    assert {t["target"]: t["status"] for t in record["targets"]}[TARGETS[0]] == "MISSED"
+    assert result.stdout.count("| FAIL |") == 2
 
 
 def test_bad_arguments_are_refused() -> None:
