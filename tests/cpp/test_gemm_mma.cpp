@@ -1,0 +1,365 @@
+// The tensor-core GEMM variants (backend/opencl/gemm_mma.cpp). On an NVIDIA device the probe
+// must pass and every variant must match a double-precision reference on awkward shapes; on any
+// other device (PoCL on the development machine) the probe must refuse cleanly, say why in the
+// log, and no variant may be offered or run. The tests branch on the device and assert the
+// right thing in each case: nothing is skipped.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/gemm_launch.h"
+#include "backend/opencl/kernels.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/logging.h"
+#include "test_util.h"
+
+namespace mlprt::cl {
+// Defined in gemm_mma.cpp: the probe's one-line report (probes again when `fresh`).
+std::string tensorCoreProbeReport(const Context& context, bool fresh);
+// Defined in gemm_mma.cpp: a variant run directly, optionally with the mma emulated in software.
+void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate);
+}  // namespace mlprt::cl
+
+namespace mlprt::test {
+namespace {
+
+using cl::DeviceTensor;
+
+const std::vector<std::string> kHalfVariants = {"mma_f16_128x128", "mma_f16_128x64", "mma_f16_64x64"};
+const std::vector<std::string> kTf32Variants = {"mma_tf32_128x128", "mma_tf32_64x64"};
+
+bool isNvidia() {
+  const cl::DeviceInfo& device = context()->device();
+  std::string text = device.vendor + " " + device.platform_name;
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  return text.find("NVIDIA") != std::string::npos;
+}
+
+cl::Stream& stream() {
+  static std::shared_ptr<cl::Stream> instance = cl::Stream::create(context());
+  return *instance;
+}
+
+cl::KernelCache& cache() {
+  static cl::KernelCache instance(context());
+  return instance;
+}
+
+std::set<std::string> tacticNames(DataType type, bool allow_tf32) {
+  cl::GemmPolicy policy;
+  policy.allow_tf32 = allow_tf32;
+  std::set<std::string> names;
+  for (const auto& tactic : cl::gemmTactics(*context(), type, policy)) names.insert(tactic.name);
+  return names;
+}
+
+// ---- Device tensors with a chosen offset and guard elements after them ------------------------
+
+constexpr std::size_t kGuard = 16;
+
+struct Placed {
+  DeviceTensor tensor;
+  std::size_t lead = 0;  // elements before the tensor
+};
+
+std::vector<unsigned char> encode(const std::vector<double>& values, DataType type) {
+  const std::size_t size = elementSize(type);
+  std::vector<unsigned char> bytes(values.size() * size);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (type == DataType::kHALF) {
+      const std::uint16_t bits = floatToHalf(static_cast<float>(values[i]));
+      std::memcpy(bytes.data() + i * size, &bits, size);
+    } else {
+      const float value = static_cast<float>(values[i]);
+      std::memcpy(bytes.data() + i * size, &value, size);
+    }
+  }
+  return bytes;
+}
+
+std::vector<double> decode(const std::vector<unsigned char>& bytes, DataType type) {
+  const std::size_t size = elementSize(type);
+  std::vector<double> values(bytes.size() / size);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (type == DataType::kHALF) {
+      std::uint16_t bits = 0;
+      std::memcpy(&bits, bytes.data() + i * size, size);
+      values[i] = halfToFloat(bits);
+    } else {
+      float value = 0.0f;
+      std::memcpy(&value, bytes.data() + i * size, size);
+      values[i] = value;
+    }
+  }
+  return values;
+}
+
+// `lead` elements of random bytes, the values, kGuard elements of random bytes.
+Placed place(const Dims& shape, DataType type, const std::vector<double>& values, std::size_t lead) {
+  const std::size_t size = elementSize(type);
+  auto buffer = allocate((lead + values.size() + kGuard) * size);
+  std::vector<unsigned char> bytes = randomBytes(buffer->size(), 99);
+  const std::vector<unsigned char> data = encode(values, type);
+  std::copy(data.begin(), data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(lead * size));
+  upload(stream(), at(buffer), bytes);
+  return Placed{DeviceTensor{at(buffer, lead * size), shape, type}, lead};
+}
+
+std::vector<double> randomValues(std::size_t count, std::uint32_t seed, DataType type) {
+  const std::vector<float> floats = randomFloats(count, seed);
+  std::vector<double> values(floats.begin(), floats.end());
+  return decode(encode(values, type), type);  // what the device sees
+}
+
+// ---- Cases ---------------------------------------------------------------------------------------
+
+struct MmaCase {
+  Dims a, b, out;
+  bool a_trans, b_trans, bias, relu;
+  std::size_t lead;  // 0: aligned (vector loads where the shape allows); 3: element loads
+};
+
+const std::vector<MmaCase> kCases = {
+    // PyTorch Linear layout (b is N x K) at the awkward m of an MLP's batch axis.
+    {{1, 64}, {64, 64}, {1, 64}, false, true, true, true, 0},
+    {{7, 24}, {40, 24}, {7, 40}, false, true, true, false, 0},
+    {{13, 32}, {136, 32}, {13, 136}, false, true, false, true, 0},
+    {{127, 96}, {72, 96}, {127, 72}, false, true, true, true, 0},
+    {{129, 264}, {256, 264}, {129, 256}, false, true, true, false, 0},
+    {{257, 256}, {200, 256}, {257, 200}, false, true, true, true, 0},
+    // b stored K x N.
+    {{129, 64}, {64, 136}, {129, 136}, false, false, true, false, 0},
+    {{257, 40}, {40, 8}, {257, 8}, false, false, false, true, 0},
+    // Shapes and offsets the vector loads cannot take: odd K and N, transposed a, offsets of
+    // 3 elements.
+    {{13, 19}, {37, 19}, {13, 37}, false, true, true, true, 0},
+    {{19, 127}, {19, 65}, {127, 65}, true, false, true, false, 0},
+    {{129, 33}, {129, 33}, {129, 129}, false, true, false, false, 3},
+    {{7, 64}, {64, 24}, {7, 24}, false, false, true, true, 3},
+    // Big aligned ones, several K tiles.
+    {{256, 512}, {512, 512}, {256, 512}, false, true, true, true, 0},
+    {{384, 256}, {256, 320}, {384, 320}, false, false, true, false, 0},
+    // Batches: b shared (rows fold), a shared (a's batch stride is 0), both batched.
+    {{3, 33, 40}, {24, 40}, {3, 33, 24}, false, true, true, false, 0},
+    {{17, 32}, {3, 48, 32}, {3, 17, 48}, false, true, false, true, 0},
+    {{2, 65, 16}, {2, 16, 40}, {2, 65, 40}, false, false, true, true, 0},
+    // K = 0: only the epilogue remains.
+    {{5, 0}, {8, 0}, {5, 8}, false, true, true, true, 0},
+};
+
+// How a case is run: through matrixMultiply (the real tensor cores), or straight into the
+// variant with the mma emulated in software (any device).
+enum class Mode { kDevice, kEmulated };
+
+void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::uint32_t seed,
+               Mode mode = Mode::kDevice) {
+  const std::int64_t m = c.out[c.out.rank() - 2], n = c.out[c.out.rank() - 1];
+  const std::int64_t k = c.a_trans ? c.a[c.a.rank() - 2] : c.a[c.a.rank() - 1];
+  const auto a_values = randomValues(static_cast<std::size_t>(c.a.volume()), seed, type);
+  const auto b_values = randomValues(static_cast<std::size_t>(c.b.volume()), seed + 1, type);
+  const auto bias_values = randomValues(static_cast<std::size_t>(n), seed + 2, type);
+  const Placed a = place(c.a, type, a_values, c.lead);
+  const Placed b = place(c.b, type, b_values, c.lead);
+  const Placed bias = place({n}, type, bias_values, c.lead);
+  const Placed out = place(c.out, type, std::vector<double>(static_cast<std::size_t>(c.out.volume()), 77.0), c.lead);
+  cl::GemmEpilogue epilogue;
+  epilogue.bias = c.bias ? &bias.tensor : nullptr;
+  epilogue.has_activation = c.relu;
+  epilogue.activation = ActivationType::kRELU;
+  if (mode == Mode::kDevice) {
+    cl::matrixMultiply(cache(), stream(), cl::GemmTactic{tactic}, a.tensor,
+                       c.a_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, b.tensor,
+                       c.b_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue,
+                       out.tensor);
+  } else {
+    cl::GemmShape shape;
+    shape.m = m;
+    shape.n = n;
+    shape.k = k;
+    shape.batch = c.out.volume() / (m * n);
+    shape.a_trans = c.a_trans;
+    shape.b_trans = c.b_trans;
+    shape.a_batch_stride = c.a.volume() > m * k ? m * k : 0;
+    shape.b_batch_stride = c.b.volume() > k * n ? k * n : 0;
+    cl::runTensorCoreGemm(tactic, cl::GemmCall{cache(), stream(), shape, a.tensor, b.tensor, epilogue, out.tensor},
+                          true);
+  }
+
+  const std::size_t size = elementSize(type);
+  const std::size_t volume = static_cast<std::size_t>(c.out.volume());
+  const auto bytes = download<unsigned char>(stream(), at(out.tensor.range.buffer), out.tensor.range.buffer->size());
+  const std::vector<double> got = decode(
+      std::vector<unsigned char>(bytes.begin() + static_cast<std::ptrdiff_t>(c.lead * size),
+                                 bytes.begin() + static_cast<std::ptrdiff_t>((c.lead + volume) * size)),
+      type);
+  const auto original = randomBytes(bytes.size(), 99);
+  for (std::size_t i = 0; i < c.lead * size; ++i) ASSERT_EQ(bytes[i], original[i]) << tactic << " wrote before";
+  for (std::size_t i = (c.lead + volume) * size; i < bytes.size(); ++i) {
+    ASSERT_EQ(bytes[i], original[i]) << tactic << " wrote after the output";
+  }
+
+  const std::int64_t batch = c.out.volume() / (m * n);
+  const std::int64_t a_matrices = c.a.volume() / std::max<std::int64_t>(m * k, 1);
+  const std::int64_t b_matrices = c.b.volume() / std::max<std::int64_t>(k * n, 1);
+  int failures = 0;
+  for (std::int64_t p = 0; p < batch; ++p) {
+    const std::int64_t a_base = (a_matrices == 1 ? 0 : p) * m * k;
+    const std::int64_t b_base = (b_matrices == 1 ? 0 : p) * k * n;
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = 0, magnitude = 0;
+        for (std::int64_t l = 0; l < k; ++l) {
+          const double x = a_values[a_base + (c.a_trans ? l * m + i : i * k + l)];
+          const double y = b_values[b_base + (c.b_trans ? j * k + l : l * n + j)];
+          sum += x * y;
+          magnitude += std::fabs(x * y);
+        }
+        if (c.bias) {
+          sum += bias_values[j];
+          magnitude += std::fabs(bias_values[j]);
+        }
+        if (c.relu) sum = std::max(sum, 0.0);
+        // Relative error 1e-2, with a floor of 1e-3 of the sum of absolute terms for results
+        // that cancel. FP16: inputs are exact halves, products are accumulated in float and
+        // the result rounded to half (2^-11 relative). TF32: the kernel rounds float inputs to
+        // 10 mantissa bits (2^-11 relative each) for the tensor cores, far from the 1e-5 an
+        // FP32 kernel meets; that precision is what BuilderFlag.TF32 trades for speed.
+        const double value = got[static_cast<std::size_t>((p * m + i) * n + j)];
+        const double bound = 1e-2 * std::fabs(sum) + 1e-3 * (magnitude + 1.0);
+        if (!(std::fabs(value - sum) <= bound) && failures++ < 5) {
+          ADD_FAILURE() << tactic << " a " << c.a.toString() << (c.a_trans ? "^T" : "") << " b "
+                        << c.b.toString() << (c.b_trans ? "^T" : "") << " lead " << c.lead
+                        << ": element (" << p << ", " << i << ", " << j << ") is " << value
+                        << ", expected " << sum << " (tolerance " << bound << ")";
+        }
+      }
+    }
+  }
+}
+
+// ---- Tests ---------------------------------------------------------------------------------------
+
+TEST(GemmMma, ProbeDecidesWhatIsOffered) {
+  std::mutex mutex;
+  std::vector<std::string> messages;
+  setLogSink(
+      [&](Severity severity, const std::string& message) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (severity == Severity::kVERBOSE) messages.push_back(message);
+      },
+      Severity::kVERBOSE);
+  const std::string report = cl::tensorCoreProbeReport(*context(), true);
+  resetLogSink();
+  EXPECT_NE(std::find(messages.begin(), messages.end(), report), messages.end())
+      << "the probe's report was not logged at VERBOSE: " << report;
+  EXPECT_NE(report.find("tensor-core GEMM probe on " + context()->device().name), std::string::npos) << report;
+  // The cached answer is the same.
+  EXPECT_EQ(cl::tensorCoreProbeReport(*context(), false), report);
+
+  const auto halves = tacticNames(DataType::kHALF, false);
+  const auto floats = tacticNames(DataType::kFLOAT, false);
+  const auto floats_tf32 = tacticNames(DataType::kFLOAT, true);
+  for (const auto& name : kTf32Variants) {
+    EXPECT_FALSE(floats.count(name)) << name << " offered without BuilderFlag.TF32";
+    EXPECT_FALSE(halves.count(name)) << name << " offered for HALF";
+  }
+  for (const auto& name : kHalfVariants) {
+    EXPECT_FALSE(floats_tf32.count(name)) << name << " offered for FLOAT";
+  }
+  if (isNvidia()) {
+    EXPECT_NE(report.find("f16 mma passed"), std::string::npos) << report;
+    EXPECT_NE(report.find("tf32 mma passed"), std::string::npos) << report;
+    for (const auto& name : kHalfVariants) EXPECT_TRUE(halves.count(name)) << name;
+    for (const auto& name : kTf32Variants) EXPECT_TRUE(floats_tf32.count(name)) << name;
+  } else {
+    EXPECT_NE(report.find("not an NVIDIA device"), std::string::npos) << report;
+    for (const auto& names : {halves, floats, floats_tf32}) {
+      for (const auto& name : names) EXPECT_NE(name.rfind("mma_", 0), 0u) << name << " offered off NVIDIA";
+    }
+  }
+}
+
+TEST(GemmMma, ProbeKernelCompilesOnlyOnNvidia) {
+  // The reason the probe exists: the PTX does not compile for other devices. Program::build must
+  // report that as an exception (never crash), and must succeed on NVIDIA.
+  const auto build = [] { return cl::Program::build(context(), cl::kernelSource("gemm_mma"), "-DPROBE"); };
+  if (isNvidia()) {
+    EXPECT_NO_THROW(build());
+  } else {
+    EXPECT_ANY_THROW(build());
+  }
+}
+
+TEST(GemmMma, EveryVariantMatchesDoubleReference) {
+  if (!isNvidia()) {
+    // Not offered, so a named variant is refused before anything is enqueued.
+    const Placed a = place({4, 8}, DataType::kHALF, std::vector<double>(32, 1.0), 0);
+    const Placed b = place({8, 8}, DataType::kHALF, std::vector<double>(64, 1.0), 0);
+    const Placed out = place({4, 8}, DataType::kHALF, std::vector<double>(32, 0.0), 0);
+    for (const auto& name : kHalfVariants) {
+      EXPECT_TRUE(throwsWith<InvalidArgument>(
+          [&] {
+            cl::matrixMultiply(cache(), stream(), cl::GemmTactic{name}, a.tensor, MatrixOperation::kNONE,
+                               b.tensor, MatrixOperation::kTRANSPOSE, {}, out.tensor);
+          },
+          "tactic '" + name + "' cannot run HALF operands"));
+    }
+    return;
+  }
+  std::uint32_t seed = 500;
+  for (const auto& name : kHalfVariants) {
+    for (const MmaCase& c : kCases) checkCase(name, c, DataType::kHALF, seed += 3);
+  }
+  for (const auto& name : kTf32Variants) {
+    for (const MmaCase& c : kCases) checkCase(name, c, DataType::kFLOAT, seed += 3);
+  }
+}
+
+TEST(GemmMma, EmulatedMmaKernelsMatchDoubleReference) {
+  // The kernels' tiling, vector and element loads, edge tiles, batches and epilogue, with the
+  // warp's mma done in software by the same fragment layouts that the probe checks on the
+  // hardware: runs on every device. Large cases only on NVIDIA (emulation is slow on CPUs).
+  // CPU OpenCL compilers take minutes over the emulated kernels (barriers in unrolled loops),
+  // so there: the 64 x 64 variants (same code as the others, smaller constants) on the cases
+  // up to 2^17 multiply-adds, which still cover every load path, edge tiles, batches and K = 0.
+  const bool nvidia = isNvidia();
+  const std::int64_t limit = nvidia ? std::int64_t{1} << 24 : std::int64_t{1} << 17;
+  const std::vector<std::string> halves = nvidia ? kHalfVariants : std::vector<std::string>{"mma_f16_64x64"};
+  const std::vector<std::string> tf32s = nvidia ? kTf32Variants : std::vector<std::string>{"mma_tf32_64x64"};
+  std::uint32_t seed = 900;
+  int checked = 0;
+  for (const MmaCase& c : kCases) {
+    const std::int64_t work = c.out.volume() * std::max<std::int64_t>(c.a_trans ? c.a[c.a.rank() - 2] : c.a[c.a.rank() - 1], 1);
+    if (work > limit) continue;
+    for (const auto& name : halves) checkCase(name, c, DataType::kHALF, seed += 3, Mode::kEmulated);
+    for (const auto& name : tf32s) checkCase(name, c, DataType::kFLOAT, seed += 3, Mode::kEmulated);
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
+TEST(GemmMma, VariantsRunEveryProduct) {
+  // No fits rule: any n, k, transposes and alignment run (element loads where vector loads
+  // cannot), so the builder may pick them for any layer.
+  const Dims a{13, 7}, b{13, 5}, out{7, 5};
+  for (const auto& name : kHalfVariants) {
+    EXPECT_TRUE(cl::gemmTacticIsGeneral(cl::GemmTactic{name})) << name;
+    EXPECT_TRUE(cl::gemmTacticFits(cl::GemmTactic{name}, a, MatrixOperation::kTRANSPOSE, b,
+                                   MatrixOperation::kNONE, out))
+        << name;
+  }
+  for (const auto& name : kTf32Variants) EXPECT_TRUE(cl::gemmTacticIsGeneral(cl::GemmTactic{name})) << name;
+}
+
+}  // namespace
+}  // namespace mlprt::test
