@@ -222,6 +222,8 @@ TEST(FusedMlp, RefusesMismatchedStagesAndUnknownVariants) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::fusedMlp(cache, *stream, 1, in, stages, out); },
                                           "not in the first stage's buffer"));
   EXPECT_FALSE(cl::fusedMlpFits(*context(), {4, 1 << 20, 2}, 8));  // hidden layer beyond local memory
+  EXPECT_FALSE(cl::fusedMlpFits(*context(), {1024, 4096, 1024}, 1));  // 8M weights: left to GEMMs
+  EXPECT_TRUE(cl::fusedMlpFits(*context(), {256, 256, 256, 256, 256, 256, 256, 256, 256}, 8));
 }
 
 // ---- The builder's chain fusion on plans ------------------------------------------------------

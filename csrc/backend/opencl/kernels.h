@@ -157,7 +157,8 @@ constexpr std::size_t kMaxMlpStages = 8;
 const std::vector<int>& fusedMlpRowChoices();
 
 // Whether a chain of layers with these widths (in, hidden..., out) fits the fused kernel on this
-// device with `rows_per_group` rows per work-group (local memory, stage count).
+// device with `rows_per_group` rows per work-group (local memory, stage count, at most 2^21
+// weights in all).
 bool fusedMlpFits(const Context& context, const std::vector<std::int64_t>& widths, int rows_per_group);
 
 // out = stage_S(... stage_0(in)) in one launch; in holds rows x K0 values (any shape of that

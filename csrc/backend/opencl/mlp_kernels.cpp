@@ -99,8 +99,13 @@ const std::vector<int>& fusedMlpRowChoices() {
 
 bool fusedMlpFits(const Context& context, const std::vector<std::int64_t>& widths, int rows_per_group) {
   const DeviceInfo& device = context.device();
-  return widths.size() >= 2 && widths.size() <= kMaxMlpStages + 1 && device.max_work_group >= kThreads &&
-         localBytes(widths, rows_per_group) <= device.local_memory;
+  // One work-group computes all of its rows' layers, so a model with millions of weights would
+  // keep one compute unit busy for milliseconds per row block: such models are left to GEMMs.
+  constexpr std::int64_t kMaxWeights = std::int64_t{1} << 21;
+  std::int64_t weights = 0;
+  for (std::size_t i = 0; i + 1 < widths.size(); ++i) weights += widths[i] * widths[i + 1];
+  return widths.size() >= 2 && widths.size() <= kMaxMlpStages + 1 && weights <= kMaxWeights &&
+         device.max_work_group >= kThreads && localBytes(widths, rows_per_group) <= device.local_memory;
 }
 
 void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const DeviceTensor& in,
