@@ -232,6 +232,7 @@ class _Logger(mlprt.ILogger):
         self.errors: List[str] = []
 
     def log(self, severity: "mlprt._core.Severity", msg: str) -> None:
+        """Keeps errors; prints warnings and errors."""
         if severity in (mlprt.Logger.ERROR, mlprt.Logger.INTERNAL_ERROR):
             self.errors.append(msg)
         if int(severity) <= int(mlprt.Logger.WARNING):
@@ -908,6 +909,7 @@ def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
 
 
 def _fmt(value: Optional[float], spec: str, suffix: str = "") -> str:
+    """``value`` formatted with ``spec`` and ``suffix``, or "n/a" when it is None."""
     return "n/a" if value is None else f"{value:{spec}}{suffix}"
 
 
@@ -1020,6 +1022,7 @@ def write_plot(rows: Sequence[Row], path: Path) -> Optional[str]:
 
 
 def _csv(kind: Callable[[str], Any]) -> Callable[[str], List[Any]]:
+    """An argparse type: comma-separated values, each converted by ``kind``."""
     def parse(text: str) -> List[Any]:
         try:
             return [kind(part.strip()) for part in text.split(",") if part.strip()]
@@ -1226,8 +1229,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         plot_note = write_plot(rows, args.plot)
         print(f"\nnote: {plot_note}" if plot_note else f"\nplot written to {args.plot}")
     if args.markdown is not None:
-        title = (f"### {env['mlprt_device']['name']} vs {env['cuda_device'] or 'no CUDA'}, "
-                 f"{env['date'][:10]}")
+        title = (f"### benchmark.py: mlprt on {env['mlprt_device']['name']}, PyTorch on "
+                 f"{env['cuda_device'] or 'no CUDA device'}, {env['date'][:10]}")
         block = [title, "", *(f"- {line}" for line in header), "", text.replace("## ", "#### "), ""]
         args.markdown.write_text("\n".join(block))
     write_record(True, targets, plot_note)

@@ -32,6 +32,7 @@ TARGETS = (
 
 
 def run_benchmark(*args: str) -> subprocess.CompletedProcess:
+    """Runs bench/benchmark.py with ``args`` in a fresh interpreter."""
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
                           env=dict(os.environ), timeout=600)
 
@@ -52,11 +53,13 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
 
 
 def cuda_available() -> bool:
+    """Whether PyTorch sees CUDA here (the GPU machine: yes)."""
     import torch
     return bool(torch.cuda.is_available())
 
 
 def test_exit_status_and_tables(quick: Dict[str, Any]) -> None:
+    """Exit 0, the three tables printed, every row ok, ONNX Runtime labelled FP32."""
     stdout = quick["result"].stdout
     for heading in ("## Results", "## Build and load (fresh subprocesses)", "## Issue 5 targets"):
         assert heading in stdout
@@ -68,6 +71,7 @@ def test_exit_status_and_tables(quick: Dict[str, Any]) -> None:
 
 
 def test_record_describes_the_run(quick: Dict[str, Any]) -> None:
+    """The JSON names devices, versions, date and command, the settings and issue 5's targets."""
     record = quick["record"]
     env = record["environment"]
     for key in ("date", "command", "host", "mlprt_device", "cuda_available", "cuda_device", "cpu",
@@ -83,6 +87,7 @@ def test_record_describes_the_run(quick: Dict[str, Any]) -> None:
 
 
 def test_rows_have_positive_times(quick: Dict[str, Any]) -> None:
+    """Every measured figure is positive and ordered (min <= median <= p90)."""
     rows: List[Dict[str, Any]] = quick["record"]["rows"]
     assert [(r["batch"], r["precision"]) for r in rows] == [(1, "fp32"), (3, "fp32"),
                                                             (1, "fp16"), (3, "fp16")]
@@ -104,6 +109,7 @@ def test_rows_have_positive_times(quick: Dict[str, Any]) -> None:
 
 
 def test_errors_within_tolerance(quick: Dict[str, Any]) -> None:
+    """mlprt matches PyTorch and ONNX Runtime within 1e-5 (FP32) and 1e-2 (FP16)."""
     for row in quick["record"]["rows"]:
         tolerance = 1e-5 if row["precision"] == "fp32" else 1e-2
         assert row["tolerance"] == tolerance
@@ -116,6 +122,7 @@ def test_errors_within_tolerance(quick: Dict[str, Any]) -> None:
 
 
 def test_cuda_columns_null_without_cuda(quick: Dict[str, Any]) -> None:
+    """Without CUDA the PyTorch CUDA figures are null, never invented; with CUDA, measured."""
     record = quick["record"]
     rows = record["rows"]
     if cuda_available():
@@ -137,6 +144,7 @@ def test_cuda_columns_null_without_cuda(quick: Dict[str, Any]) -> None:
 
 
 def test_build_and_load_rows(quick: Dict[str, Any]) -> None:
+    """The cold and warm builds and the load row ran in fresh processes, with sane figures."""
     build = quick["record"]["build_rows"]
     assert (build["model"], build["batch"], build["precision"]) == ("mlp_784_32_10", 64, "fp32")
     assert build["cold_build_s"] > 0 and build["warm_build_s"] > 0
@@ -159,6 +167,7 @@ def test_build_and_load_rows(quick: Dict[str, Any]) -> None:
 
 
 def test_markdown_and_plot(quick: Dict[str, Any]) -> None:
+    """--markdown writes a RESULTS.md block; --plot a PNG (or a note without matplotlib)."""
     text = quick["markdown"].read_text()
     assert text.startswith("### ")
     assert "- mlprt device: " in text and "- command: " in text and "- date: " in text
@@ -191,6 +200,7 @@ def test_no_build_rows_and_skip_ort(tmp_path: Path) -> None:
 
 
 def test_build_timeout_fails_the_row_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A build stopped by --build-timeout fails its row (exit 1); the other rows still run."""
     out = tmp_path / "result.json"
     result = run_benchmark("--quick", "--models", "mlp_784_32_10", "--batches", "1,2",
                            "--precisions", "fp32", "--no-build-rows", "--build-timeout", "0.01",
@@ -208,6 +218,7 @@ def test_build_timeout_fails_the_row_and_the_run_goes_on(tmp_path: Path) -> None
 
 
 def test_bad_arguments_are_refused() -> None:
+    """Unknown models and precisions are refused by argparse, naming the choices."""
     result = run_benchmark("--models", "resnet50")
     assert result.returncode == 2
     assert "resnet50" in result.stderr and "mlp_784_32_10" in result.stderr
@@ -217,6 +228,7 @@ def test_bad_arguments_are_refused() -> None:
 
 @pytest.fixture(scope="module")
 def benchmark_module() -> ModuleType:
+    """bench/benchmark.py imported as a module."""
     spec = importlib.util.spec_from_file_location("mlprt_benchmark", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -226,12 +238,14 @@ def benchmark_module() -> ModuleType:
 
 
 def test_measure_is_adaptive(benchmark_module: ModuleType) -> None:
+    """measure() warms up, then runs to min_iterations, or stops at the time cap."""
     settings = benchmark_module.TimingSettings(
         min_iterations=7, min_seconds=0.0, max_seconds=10.0, ort_max_seconds=10.0,
         warmup_iterations=2, warmup_seconds=0.0)
     calls: List[int] = []
 
     def sample() -> float:
+        """One fake run, 1 ms longer than the one before."""
         calls.append(1)
         return 1e-3 * len(calls)
 
@@ -246,6 +260,7 @@ def test_measure_is_adaptive(benchmark_module: ModuleType) -> None:
 
 
 def test_relative_error(benchmark_module: ModuleType) -> None:
+    """max|a - b| / max|b|, infinite for mismatched shapes; the FLOP count of a model."""
     import numpy as np
 
     expected = np.array([[2.0, -4.0]], np.float32)
