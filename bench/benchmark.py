@@ -1043,7 +1043,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--precisions", type=_csv(str), default=["fp32", "fp16"],
                         help="comma-separated, from fp32, fp16 (default: both)")
     parser.add_argument("--quick", action="store_true",
-                        help="few iterations and one subprocess repeat (for tests)")
+                        help="few iterations, one subprocess repeat, no all-caches-empty "
+                             "build (for tests)")
     parser.add_argument("--min-iterations", type=int,
                         help="timed runs per measurement, at least (50; --quick 5)")
     parser.add_argument("--min-seconds", type=float,
@@ -1063,7 +1064,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="skip the subprocess rows (cold/warm build, load + first inference)")
     parser.add_argument("--no-cold-all", action="store_true",
                         help="skip the build row with the drivers' program caches empty too "
-                             "(PoCL recompiles everything: tens of seconds on a CPU)")
+                             "(PoCL recompiles everything: tens of seconds on a CPU); --quick "
+                             "skips it as well")
     parser.add_argument("--repeats", type=int,
                         help="fresh-subprocess repeats of the build and load rows (3; --quick 1)")
     parser.add_argument("--device", metavar="SELECTOR",
@@ -1184,7 +1186,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
         print(f"build and load rows: {repeats} repeat(s) in fresh subprocesses ...",
               file=sys.stderr, flush=True)
-        build_rows = measure_build_and_load(bench, max(1, repeats), not args.no_cold_all)
+        cold_all = not (args.no_cold_all or args.quick)
+        build_rows = measure_build_and_load(bench, max(1, repeats), cold_all)
         write_record(False)
 
     for name in args.models:
