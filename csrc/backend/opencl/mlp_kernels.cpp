@@ -14,7 +14,11 @@ using namespace support;
 namespace {
 
 constexpr const char* kName = "fusedMlp";
-constexpr std::size_t kThreads = 256;  // THREADS in fused_mlp.cl
+
+// Work-items per group: few rows per group means few groups, so each group gets more items to
+// split K over (more loads in flight); many rows per group keep their partial sums in local
+// memory, which bounds the items.
+std::size_t threadsFor(int rows_per_group) { return rows_per_group <= 1 ? 1024 : rows_per_group == 2 ? 512 : 256; }
 
 // The widest hidden layer: the local buffers' row length (1 when there is none).
 std::int64_t widestHidden(const std::vector<std::int64_t>& widths) {
@@ -25,7 +29,8 @@ std::int64_t widestHidden(const std::vector<std::int64_t>& widths) {
 
 std::size_t localBytes(const std::vector<std::int64_t>& widths, int rows) {
   const auto hidden = static_cast<std::size_t>(widestHidden(widths));
-  return (2 * static_cast<std::size_t>(rows) * hidden + static_cast<std::size_t>(rows) * kThreads) * sizeof(float);
+  return (2 * static_cast<std::size_t>(rows) * hidden + static_cast<std::size_t>(rows) * threadsFor(rows)) *
+         sizeof(float);
 }
 
 // A float as an exact OpenCL C literal.
@@ -105,7 +110,7 @@ bool fusedMlpFits(const Context& context, const std::vector<std::int64_t>& width
   std::int64_t weights = 0;
   for (std::size_t i = 0; i + 1 < widths.size(); ++i) weights += widths[i] * widths[i + 1];
   return widths.size() >= 2 && widths.size() <= kMaxMlpStages + 1 && weights <= kMaxWeights &&
-         device.max_work_group >= kThreads && localBytes(widths, rows_per_group) <= device.local_memory;
+         device.max_work_group >= threadsFor(rows_per_group) && localBytes(widths, rows_per_group) <= device.local_memory;
 }
 
 void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const DeviceTensor& in,
@@ -119,8 +124,9 @@ void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const Devi
     throw InvalidArgument(std::string(kName) + ": layers this wide do not fit the device's local memory");
   }
   const DeviceTensor& weights = *stages.front().weights;
+  const std::size_t threads = threadsFor(rows_per_group);
   std::string options = "-DSTAGES=" + std::to_string(stages.size()) + " -DROWS=" + std::to_string(rows_per_group) +
-                        " -DMAXW=" + std::to_string(widestHidden(widths));
+                        " -DTHREADS=" + std::to_string(threads) + " -DMAXW=" + std::to_string(widestHidden(widths));
   for (std::size_t i = 0; i < stages.size(); ++i) options += " " + stageOptions(i, widths[i], widths[i + 1], stages[i]);
   options = joinOptions({options, halfOption("IN", in.type), halfOption("B", weights.type),
                          halfOption("BIAS", weights.type), halfOption("OUT", out.type)});
@@ -140,7 +146,7 @@ void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const Devi
   kernel.setValue<cl_int>(static_cast<cl_uint>(6 + 2 * kMaxMlpStages), static_cast<cl_int>(rows));
   if (rows == 0) return;
   const auto groups = static_cast<std::size_t>((rows + rows_per_group - 1) / rows_per_group);
-  kernel.launch(stream, {groups * kThreads}, {kThreads});
+  kernel.launch(stream, {groups * threads}, {threads});
 }
 
 }  // namespace mlprt::cl

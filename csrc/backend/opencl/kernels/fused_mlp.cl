@@ -11,7 +11,7 @@
 // neighbouring items read neighbouring weights) and split K THREADS / columns ways; the split
 // parts add up in local memory.
 //
-// Build options: -DSTAGES=s, -DROWS, -DMAXW (widest hidden layer), and per stage i < s:
+// Build options: -DSTAGES=s, -DROWS, -DTHREADS, -DMAXW (widest hidden layer), and per stage i < s:
 // -DK<i> -DN<i> -DBIAS<i> (0/1) -DACT<i> (activation code, -1 none) -DALPHA<i> -DBETA<i>;
 // storage: -DIN_HALF (x), -DB_HALF (weights), -DBIAS_HALF, -DOUT_HALF (y).
 
@@ -38,6 +38,9 @@ inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const f
     float sums[ROWS];
     for (int r = 0; r < ROWS; ++r) sums[r] = 0.0f;
     if (part < split && n < N) {
+      // Unrolled so that many weight loads are in flight at once: at batch 1 the kernel waits
+      // on memory latency, not arithmetic.
+#pragma unroll 8
       for (int k = part; k < K; k += split) {
         const float w = LOAD_B(weights, w_offset + (long)k * N + n);
         for (int r = 0; r < ROWS; ++r) {
