@@ -121,7 +121,9 @@ def test_engine_describes_its_io_tensors(dynamic_plans):
     assert engine.get_tensor_dtype("output") == mlprt.DataType.FLOAT
     assert engine.num_optimization_profiles == 1
     assert engine.get_tensor_profile_shape("input", 0) == [(1, 784), (32, 784), (64, 784)]
-    assert engine.device_memory_size > 0
+    # Two GEMM steps need an arena; a FusedMLP step (when timing picks it) keeps its hidden
+    # activations on chip and needs none.
+    assert engine.device_memory_size > 0 if engine.num_layers > 1 else engine.device_memory_size == 0
     assert mlprt.volume(engine.get_tensor_shape("input")[1:]) == 784
     with pytest.raises(ValueError, match="no I/O tensor named 'nothing'"):
         engine.get_tensor_shape("nothing")
