@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backend/opencl/context.h"
+#include "backend/opencl/kernels.h"
 #include "builder/builder.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -164,7 +165,18 @@ void bindBuilderClass(py::module_& m) {
       .def_property_readonly("platform_has_fast_fp16",
                              [](const Builder&) { return cl::Context::currentDevice().fp16; },
                              "True when the device has native half arithmetic (cl_khr_fp16).")
-      .def_property_readonly("platform_has_tf32", [](const Builder&) { return false; })
+      .def_property_readonly(
+          "platform_has_tf32",
+          [](const Builder&) {
+            // TF32 kernels exist for the device when allowing TF32 adds FLOAT tactics.
+            const cl::Context& context = *cl::Context::current();
+            cl::GemmPolicy tf32;
+            tf32.allow_tf32 = true;
+            return cl::gemmTactics(context, DataType::kFLOAT, tf32).size() >
+                   cl::gemmTactics(context, DataType::kFLOAT).size();
+          },
+          "True when the device runs TF32 tensor-core kernels (BuilderFlag.TF32 then changes FP32 "
+          "products).")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
 }
