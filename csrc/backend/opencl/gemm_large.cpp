@@ -85,17 +85,9 @@ static_assert(allValid(kOffered) && allValid(kTuningOnly), "a configuration the 
 
 // ---- Device limits ---------------------------------------------------------------------------
 
-template <typename T>
-T deviceValue(const Context& context, cl_device_info what) {
-  T value{};
-  check(clGetDeviceInfo(context.device().id, what, sizeof(T), &value, nullptr), "clGetDeviceInfo");
-  return value;
-}
-
 bool fitsDevice(const LargeTileConfig& config, const Context& context) {
-  const auto max_group = deviceValue<std::size_t>(context, CL_DEVICE_MAX_WORK_GROUP_SIZE);
-  const auto local_bytes = deviceValue<cl_ulong>(context, CL_DEVICE_LOCAL_MEM_SIZE);
-  return static_cast<std::size_t>(config.threads()) <= max_group && config.localBytes() <= local_bytes;
+  const DeviceInfo& device = context.device();
+  return static_cast<std::size_t>(config.threads()) <= device.max_work_group && config.localBytes() <= device.local_memory;
 }
 
 // ---- Launch ----------------------------------------------------------------------------------
