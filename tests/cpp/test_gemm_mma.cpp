@@ -22,13 +22,6 @@
 #include "core/logging.h"
 #include "test_util.h"
 
-namespace mlprt::cl {
-// Defined in gemm_mma.cpp: the probe's one-line report (probes again when `fresh`).
-std::string tensorCoreProbeReport(const Context& context, bool fresh);
-// Defined in gemm_mma.cpp: a variant run directly, optionally with the mma emulated in software.
-void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate);
-}  // namespace mlprt::cl
-
 namespace mlprt::test {
 namespace {
 

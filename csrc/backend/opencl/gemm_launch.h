@@ -54,6 +54,13 @@ std::vector<GemmVariant> largeTileGemmVariants();
 // Tensor-core kernels through inline PTX mma, offered where a probe passes (gemm_mma.cpp).
 std::vector<GemmVariant> tensorCoreGemmVariants();
 
+// What the tensor-core probe found on a device, as one line (also logged at VERBOSE when it
+// runs). With `fresh`, probes again instead of answering from the per-device cache. For tests.
+std::string tensorCoreProbeReport(const Context& context, bool fresh);
+// Runs tensor-core variant `tactic` without asking the probe; with `emulate`, builds the kernel
+// with the mma in software (-DMMA_EMULATE), so that its logic can be tested on any device.
+void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate);
+
 // The value the kernels take for "no activation" or the activation's code.
 inline int activationCode(const GemmEpilogue& epilogue) {
   return epilogue.has_activation ? static_cast<int>(epilogue.activation) : -1;

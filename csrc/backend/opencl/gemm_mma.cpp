@@ -29,13 +29,6 @@
 
 namespace mlprt::cl {
 
-// What the probe found on a device, as one line (also logged at VERBOSE when it runs). With
-// `fresh`, probes again instead of answering from the per-device cache. Used by the tests.
-std::string tensorCoreProbeReport(const Context& context, bool fresh);
-// Runs variant `tactic` without asking the probe; with `emulate`, builds the kernel with the
-// mma in software (-DMMA_EMULATE), so that its logic can be tested on any OpenCL device.
-void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate);
-
 using namespace support;
 
 namespace {
