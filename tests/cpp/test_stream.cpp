@@ -164,6 +164,43 @@ TEST(Stream, HoldsAreReleasedOldestFirst) {
   EXPECT_EQ(trigger.use_count(), 1);
 }
 
+TEST(Stream, HoldsWithoutEventsGoWithALaterCompletedEventOrSynchronize) {
+  const auto stream = cl::Stream::create(context());
+  const auto first = std::make_shared<int>(1);
+  stream->holdUntilQueuedWorkRan(first);
+  EXPECT_EQ(first.use_count(), 2);
+  const cl::Event done = stream->record();  // recorded after the hold: it completing means the hold's work ran
+  done.wait();
+  const auto trigger = std::make_shared<int>(2);
+  stream->holdUntilComplete(done, trigger);
+  EXPECT_EQ(first.use_count(), 1);
+  EXPECT_EQ(trigger.use_count(), 1);
+  const auto second = std::make_shared<int>(3);
+  stream->holdUntilQueuedWorkRan(second);
+  EXPECT_EQ(second.use_count(), 2);
+  stream->synchronize();
+  EXPECT_EQ(second.use_count(), 1);
+}
+
+TEST(Stream, HoldsWithoutEventsDoNotPileUpOnAStreamNeverSynchronized) {
+  const auto stream = cl::Stream::create(context());
+  std::vector<std::shared_ptr<int>> owners;
+  for (std::size_t i = 0; i < 10 * cl::Stream::kHoldsPerMarker; ++i) {
+    owners.push_back(std::make_shared<int>(static_cast<int>(i)));
+    stream->holdUntilQueuedWorkRan(owners.back());
+  }
+  // Markers recorded every kHoldsPerMarker holds let completed ones go without a synchronize:
+  // wait for the queue without telling the stream, then add one more hold.
+  clFinish(stream->queue());
+  for (std::size_t i = 0; i < cl::Stream::kHoldsPerMarker; ++i) {
+    owners.push_back(std::make_shared<int>(-1));
+    stream->holdUntilQueuedWorkRan(owners.back());
+  }
+  EXPECT_EQ(owners.front().use_count(), 1);
+  stream->synchronize();
+  for (const auto& owner : owners) EXPECT_EQ(owner.use_count(), 1);
+}
+
 TEST(Stream, IdleFollowsTheNewestCommand) {
   const auto stream = cl::Stream::create(context());
   EXPECT_TRUE(stream->idle());  // nothing queued yet

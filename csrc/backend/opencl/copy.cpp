@@ -12,19 +12,17 @@ void requireOnStream(const Stream& stream, const DeviceRange& range, const std::
 }
 
 // Decides how a host transfer runs and keeps what it touches alive while it is in flight.
-// Only asynchronous copies from or to pinned memory ask OpenCL for an event (events cost time
-// on profiling queues): the stream holds the pinned buffer until that event completes.
+// Asynchronous copies from or to pinned memory: the stream holds the pinned buffer until the
+// queued work has run. No event is asked for (events cost time on profiling queues).
 struct HostTransfer {
   std::shared_ptr<PinnedHostBuffer> pinned;
   bool blocking;
-  EventHandle event;
 
   HostTransfer(const void* host, std::size_t bytes, CopyMode mode)
       : pinned(mode == CopyMode::kAsync ? findPinned(host, bytes) : nullptr),
         blocking(mode == CopyMode::kBlocking || !pinned) {}
 
   cl_bool blockingFlag() const { return blocking ? CL_TRUE : CL_FALSE; }
-  cl_event* eventSlot() { return blocking ? nullptr : event.replace(); }
 
   // OpenCL itself keeps device buffers alive for queued commands, but not the host memory
   // behind a raw pointer.
@@ -33,9 +31,7 @@ struct HostTransfer {
       stream.trackUntracked();
       return;
     }
-    Event copied(std::move(event));
-    stream.track(copied);
-    stream.holdUntilComplete(copied, pinned);
+    stream.holdUntilQueuedWorkRan(pinned);
   }
 };
 
@@ -55,7 +51,7 @@ void copyHostToDevice(Stream& stream, const DeviceRange& destination, const void
   if (bytes == 0) return;
   HostTransfer transfer(source, bytes, mode);
   check(clEnqueueWriteBuffer(stream.queue(), destination.buffer->mem(), transfer.blockingFlag(),
-                             destination.offset, bytes, source, 0, nullptr, transfer.eventSlot()),
+                             destination.offset, bytes, source, 0, nullptr, nullptr),
         "host-to-device copy of " + std::to_string(bytes) + " bytes");
   transfer.finish(stream);
 }
@@ -67,7 +63,7 @@ void copyDeviceToHost(Stream& stream, void* destination, const DeviceRange& sour
   if (bytes == 0) return;
   HostTransfer transfer(destination, bytes, mode);
   check(clEnqueueReadBuffer(stream.queue(), source.buffer->mem(), transfer.blockingFlag(),
-                            source.offset, bytes, destination, 0, nullptr, transfer.eventSlot()),
+                            source.offset, bytes, destination, 0, nullptr, nullptr),
         "device-to-host copy of " + std::to_string(bytes) + " bytes");
   transfer.finish(stream);
 }

@@ -116,6 +116,7 @@ void Stream::synchronize() {
   check(clFinish(queue_.get()), "synchronizing stream " + std::to_string(handle_));
   std::lock_guard<std::mutex> lock(held_mutex_);
   held_.clear();
+  holds_since_marker_ = 0;
   last_ = Event();
   untracked_ = false;
 }
@@ -162,11 +163,30 @@ void Stream::holdUntilComplete(Event event, std::shared_ptr<const void> owner) {
   releaseCompleted();
 }
 
+void Stream::holdUntilQueuedWorkRan(std::shared_ptr<const void> owner) {
+  bool mark = false;
+  {
+    std::lock_guard<std::mutex> lock(held_mutex_);
+    held_.emplace_back(Event(), std::move(owner));
+    untracked_ = true;
+    mark = ++holds_since_marker_ >= kHoldsPerMarker;
+  }
+  if (mark) holdUntilComplete(record(), nullptr);
+}
+
 void Stream::releaseCompleted() {
-  // Called with held_mutex_ held. Oldest first: once one is pending, later ones are too.
-  size_t done = 0;
-  while (done < held_.size() && held_[done].first.complete()) ++done;
-  held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(done));
+  // Called with held_mutex_ held. Oldest first: once one is pending, later ones are too. Holds
+  // without an event go with the first completed event recorded after them (the queue runs in
+  // order).
+  std::size_t release = 0;
+  for (std::size_t i = 0; i < held_.size(); ++i) {
+    const Event& event = held_[i].first;
+    if (!event.recorded()) continue;
+    if (!event.complete()) break;
+    release = i + 1;
+  }
+  held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(release));
+  if (release > 0) holds_since_marker_ = 0;
 }
 
 }  // namespace mlprt::cl
