@@ -1203,7 +1203,9 @@ class Builder:
         """
     @property
     def platform_has_tf32(self) -> bool:
-        ...
+        """
+        True when the device runs TF32 tensor-core kernels (BuilderFlag.TF32 then changes FP32 products).
+        """
 class TensorIOMode:
     """
     Members:
