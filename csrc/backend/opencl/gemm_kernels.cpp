@@ -185,13 +185,9 @@ constexpr std::array<PortableTactic, 5> kPortableTactics{{
 constexpr std::size_t kTiledGroup = 16;     // GROUP_M = GROUP_N in gemm.cl
 constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl
 
-std::size_t groupsOf(std::int64_t extent, std::int64_t tile) {
-  return static_cast<std::size_t>((extent + tile - 1) / tile);
-}
-
 void runPortable(const PortableTactic& tactic, const GemmCall& call) {
   const GemmShape& shape = call.shape;
-  const DeviceTensor& bias = call.epilogue.bias ? *call.epilogue.bias : call.out;
+  const DeviceTensor& bias = call.biasOrOut();
   const bool tiled = tactic.kernel == PortableKernel::kTiled;
   const std::string variant =
       tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
@@ -218,7 +214,7 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
     const std::int64_t tile_m = static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_m;
     const std::int64_t tile_n = static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_n;
     kernel.launch(call.stream,
-                  {groupsOf(shape.n, tile_n) * kTiledGroup, groupsOf(shape.m, tile_m) * kTiledGroup, batch},
+                  {tilesCovering(shape.n, tile_n) * kTiledGroup, tilesCovering(shape.m, tile_m) * kTiledGroup, batch},
                   {kTiledGroup, kTiledGroup, 1});
   } else {
     // Items of a column split K: 32 along contiguous K when b is N x K, else 8 with 32 columns
@@ -227,7 +223,7 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
     arguments.value(split);
     const std::int64_t columns = static_cast<std::int64_t>(kSmallThreads) / split;
     kernel.launch(call.stream,
-                  {groupsOf(shape.n, columns) * kSmallThreads, groupsOf(shape.m, tactic.rows), batch},
+                  {tilesCovering(shape.n, columns) * kSmallThreads, tilesCovering(shape.m, tactic.rows), batch},
                   {kSmallThreads, 1, 1});
   }
 }
@@ -252,6 +248,23 @@ const GemmVariant& findVariant(const std::string& name) {
 }
 
 }  // namespace
+
+Arguments setGemmArguments(Kernel& kernel, const GemmCall& call) {
+  const GemmShape& shape = call.shape;
+  Arguments arguments(kernel, true);
+  arguments      .tensor(call.a).value<cl_long>(shape.a_batch_stride)
+      .tensor(call.b).value<cl_long>(shape.b_batch_stride)
+      .tensor(call.biasOrOut()).tensor(call.out)
+      .value<cl_int>(static_cast<cl_int>(shape.m))
+      .value<cl_int>(static_cast<cl_int>(shape.n))
+      .value<cl_int>(static_cast<cl_int>(shape.k))
+      .value<cl_int>(shape.a_trans ? 1 : 0)
+      .value<cl_int>(shape.b_trans ? 1 : 0)
+      .value<cl_int>(call.epilogue.bias ? 1 : 0)
+      .value<cl_int>(activationCode(call.epilogue))
+      .value<cl_float>(call.epilogue.alpha).value<cl_float>(call.epilogue.beta);
+  return arguments;
+}
 
 std::vector<GemmVariant> portableGemmVariants() {
   std::vector<GemmVariant> variants;

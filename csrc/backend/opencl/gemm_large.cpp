@@ -116,29 +116,13 @@ std::string buildOptions(const LargeTileConfig& config, const GemmCall& call, co
                       halfOption("BIAS", bias.type), indexOption(wide)});
 }
 
-std::size_t groupsOf(std::int64_t extent, int tile) {
-  return static_cast<std::size_t>((extent + tile - 1) / tile);
-}
-
 void runLarge(const LargeTileConfig& config, const GemmCall& call) {
   const GemmShape& shape = call.shape;
-  const DeviceTensor& bias = call.epilogue.bias ? *call.epilogue.bias : call.out;
-  Kernel& kernel = call.cache.get("gemm_large", buildOptions(config, call, bias), "gemm_large");
-  Arguments(kernel, true)
-      .tensor(call.a).value<cl_long>(shape.a_batch_stride)
-      .tensor(call.b).value<cl_long>(shape.b_batch_stride)
-      .tensor(bias).tensor(call.out)
-      .value<cl_int>(static_cast<cl_int>(shape.m))
-      .value<cl_int>(static_cast<cl_int>(shape.n))
-      .value<cl_int>(static_cast<cl_int>(shape.k))
-      .value<cl_int>(shape.a_trans ? 1 : 0)
-      .value<cl_int>(shape.b_trans ? 1 : 0)
-      .value<cl_int>(call.epilogue.bias ? 1 : 0)
-      .value<cl_int>(activationCode(call.epilogue))
-      .value<cl_float>(call.epilogue.alpha).value<cl_float>(call.epilogue.beta);
+  Kernel& kernel = call.cache.get("gemm_large", buildOptions(config, call, call.biasOrOut()), "gemm_large");
+  setGemmArguments(kernel, call);
   const auto threads = static_cast<std::size_t>(config.threads());
   kernel.launch(call.stream,
-                {groupsOf(shape.n, config.bn) * threads, groupsOf(shape.m, config.bm),
+                {tilesCovering(shape.n, config.bn) * threads, tilesCovering(shape.m, config.bm),
                  static_cast<std::size_t>(shape.batch)},
                 {threads, 1, 1});
 }

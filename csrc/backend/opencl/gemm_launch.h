@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/opencl/kernel_support.h"
 #include "backend/opencl/kernels.h"
 
 namespace mlprt::cl {
@@ -32,7 +33,20 @@ struct GemmCall {
   const DeviceTensor& b;
   const GemmEpilogue& epilogue;
   const DeviceTensor& out;
+
+  // What the kernels' bias argument gets: the bias, or out as a stand-in when there is none
+  // (the kernel does not read it then, but the argument needs a buffer of some type).
+  const DeviceTensor& biasOrOut() const { return epilogue.bias ? *epilogue.bias : out; }
 };
+
+// Sets the kernel arguments every GEMM kernel starts with (GEMM_ARGUMENTS in kernels/gemm.cl)
+// from `call`, in order; the returned setter continues with a kernel's own extra arguments.
+support::Arguments setGemmArguments(Kernel& kernel, const GemmCall& call);
+
+// How many tiles of `tile` cover `extent` (work-groups along one axis).
+inline std::size_t tilesCovering(std::int64_t extent, std::int64_t tile) {
+  return static_cast<std::size_t>((extent + tile - 1) / tile);
+}
 
 // One named implementation.
 struct GemmVariant {

@@ -188,13 +188,9 @@ const ProbeResult& cachedProbe(const Context& context) {
 
 // ---- Launch ----------------------------------------------------------------------------------
 
-std::size_t groupsOf(std::int64_t extent, std::int64_t tile) {
-  return static_cast<std::size_t>((extent + tile - 1) / tile);
-}
-
 void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
   const GemmShape& shape = call.shape;
-  const DeviceTensor& bias = call.epilogue.bias ? *call.epilogue.bias : call.out;
+  const DeviceTensor& bias = call.biasOrOut();
   const bool tf32 = tactic.family == Family::kTf32;
   const DataType storage = tf32 ? DataType::kFLOAT : DataType::kHALF;
   if (call.a.type != storage) {
@@ -219,21 +215,10 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
        tf32 ? "-DTF32" : "", layout, emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type), halfOption("B", call.b.type),
        halfOption("OUT", call.out.type), halfOption("BIAS", bias.type)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma");
-  Arguments(kernel, true)
-      .tensor(call.a).value<cl_long>(shape.a_batch_stride)
-      .tensor(call.b).value<cl_long>(shape.b_batch_stride)
-      .tensor(bias).tensor(call.out)
-      .value<cl_int>(static_cast<cl_int>(shape.m))
-      .value<cl_int>(static_cast<cl_int>(shape.n))
-      .value<cl_int>(static_cast<cl_int>(shape.k))
-      .value<cl_int>(shape.a_trans ? 1 : 0)
-      .value<cl_int>(shape.b_trans ? 1 : 0)
-      .value<cl_int>(call.epilogue.bias ? 1 : 0)
-      .value<cl_int>(activationCode(call.epilogue))
-      .value<cl_float>(call.epilogue.alpha).value<cl_float>(call.epilogue.beta);
+  setGemmArguments(kernel, call);
   const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n);
   kernel.launch(call.stream,
-                {groupsOf(shape.n, tactic.bn) * threads, groupsOf(shape.m, tactic.bm),
+                {tilesCovering(shape.n, tactic.bn) * threads, tilesCovering(shape.m, tactic.bm),
                  static_cast<std::size_t>(shape.batch)},
                 {threads, 1, 1});
 }
