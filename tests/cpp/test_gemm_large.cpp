@@ -137,21 +137,17 @@ std::string checkCase(const std::string& variant, const LargeCase& c, DataType t
                            (c.a_trans ? " a^T" : "") + (c.b_trans ? " b^T" : "") + " offset " +
                            std::to_string(offset);
   const double relative = type == DataType::kHALF ? 1e-2 : 1e-5;
+  const GemmReference reference =
+      referenceGemm(a_values, b_values, c.bias ? &bias_values : nullptr, c.batch, c.m, c.n, c.k, c.a_trans,
+                    c.b_trans, c.a_batched ? c.m * c.k : 0, c.b_batched ? c.k * c.n : 0);
   int failures = 0;
   for (std::int64_t p = 0; p < c.batch; ++p) {
-    const std::int64_t a_base = c.a_batched ? p * c.m * c.k : 0;
-    const std::int64_t b_base = c.b_batched ? p * c.k * c.n : 0;
     for (std::int64_t i = 0; i < c.m; ++i) {
       for (std::int64_t j = 0; j < c.n && failures < 5; ++j) {
-        double sum = c.bias ? bias_values[j] : 0.0, magnitude = 1.0 + (c.bias ? std::fabs(sum) : 0.0);
-        for (std::int64_t l = 0; l < c.k; ++l) {
-          const double x = a_values[a_base + (c.a_trans ? l * c.m + i : i * c.k + l)];
-          const double y = b_values[b_base + (c.b_trans ? j * c.k + l : l * c.n + j)];
-          sum += x * y;
-          magnitude += std::fabs(x * y);
-        }
-        const double expected = referenceActivation(c.activation, sum);
-        const double got = actual[offset + static_cast<std::size_t>((p * c.m + i) * c.n + j)];
+        const auto o = static_cast<std::size_t>((p * c.m + i) * c.n + j);
+        const double magnitude = 1.0 + reference.magnitudes[o];
+        const double expected = referenceActivation(c.activation, reference.sums[o]);
+        const double got = actual[offset + o];
         if (!(std::fabs(got - expected) <= relative * (std::fabs(expected) + 0.1 * magnitude))) {
           ADD_FAILURE() << what << ": (" << p << ", " << i << ", " << j << ") is " << got << ", expected " << expected;
           ++failures;

@@ -204,30 +204,23 @@ void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::
   const std::int64_t batch = c.out.volume() / (m * n);
   const std::int64_t a_matrices = c.a.volume() / std::max<std::int64_t>(m * k, 1);
   const std::int64_t b_matrices = c.b.volume() / std::max<std::int64_t>(k * n, 1);
+  const GemmReference reference =
+      referenceGemm(a_values, b_values, c.bias ? &bias_values : nullptr, batch, m, n, k, c.a_trans, c.b_trans,
+                    a_matrices == 1 ? 0 : m * k, b_matrices == 1 ? 0 : k * n);
   int failures = 0;
   for (std::int64_t p = 0; p < batch; ++p) {
-    const std::int64_t a_base = (a_matrices == 1 ? 0 : p) * m * k;
-    const std::int64_t b_base = (b_matrices == 1 ? 0 : p) * k * n;
     for (std::int64_t i = 0; i < m; ++i) {
       for (std::int64_t j = 0; j < n; ++j) {
-        double sum = 0, magnitude = 0;
-        for (std::int64_t l = 0; l < k; ++l) {
-          const double x = a_values[a_base + (c.a_trans ? l * m + i : i * k + l)];
-          const double y = b_values[b_base + (c.b_trans ? j * k + l : l * n + j)];
-          sum += x * y;
-          magnitude += std::fabs(x * y);
-        }
-        if (c.bias) {
-          sum += bias_values[j];
-          magnitude += std::fabs(bias_values[j]);
-        }
+        const auto o = static_cast<std::size_t>((p * m + i) * n + j);
+        double sum = reference.sums[o];
+        const double magnitude = reference.magnitudes[o];
         if (c.relu) sum = std::max(sum, 0.0);
         // Relative error 1e-2, with a floor of 1e-3 of the sum of absolute terms for results
         // that cancel. FP16: inputs are exact halves, products are accumulated in float and
         // the result rounded to half (2^-11 relative). TF32: the kernel rounds float inputs to
         // 10 mantissa bits (2^-11 relative each) for the tensor cores, far from the 1e-5 an
         // FP32 kernel meets; that precision is what BuilderFlag.TF32 trades for speed.
-        const double value = got[static_cast<std::size_t>((p * m + i) * n + j)];
+        const double value = got[o];
         const double bound = 1e-2 * std::fabs(sum) + 1e-3 * (magnitude + 1.0);
         if (!(std::fabs(value - sum) <= bound) && failures++ < 5) {
           ADD_FAILURE() << tactic << " a " << c.a.toString() << (c.a_trans ? "^T" : "") << " b "

@@ -947,29 +947,13 @@ void checkGemm(const std::string& tactic, const GemmCase& c, DataType type, std:
   const std::int64_t batch = c.out.volume() / (m * n);
   const std::int64_t a_matrices = c.a.volume() / std::max<std::int64_t>(m * k, 1);
   const std::int64_t b_matrices = c.b.volume() / std::max<std::int64_t>(k * n, 1);
-  std::vector<double> expected(static_cast<std::size_t>(c.out.volume())), magnitudes(expected.size());
-  for (std::int64_t p = 0; p < batch; ++p) {
-    const std::int64_t a_base = (a_matrices == 1 ? 0 : p) * m * k;
-    const std::int64_t b_base = (b_matrices == 1 ? 0 : p) * k * n;
-    for (std::int64_t i = 0; i < m; ++i) {
-      for (std::int64_t j = 0; j < n; ++j) {
-        double sum = 0, magnitude = 0;
-        for (std::int64_t l = 0; l < k; ++l) {
-          const double x = a_values[a_base + (c.a_trans ? l * m + i : i * k + l)];
-          const double y = b_values[b_base + (c.b_trans ? j * k + l : l * n + j)];
-          sum += x * y;
-          magnitude += std::fabs(x * y);
-        }
-        if (c.bias) {
-          sum += bias_values[j];
-          magnitude += std::fabs(bias_values[j]);
-        }
-        if (c.has_activation) sum = referenceActivation(c.activation, sum);
-        const std::size_t o = static_cast<std::size_t>((p * m + i) * n + j);
-        expected[o] = sum;
-        magnitudes[o] = magnitude + 1.0;
-      }
-    }
+  const GemmReference reference =
+      referenceGemm(a_values, b_values, c.bias ? &bias_values : nullptr, batch, m, n, k, c.a_trans, c.b_trans,
+                    a_matrices == 1 ? 0 : m * k, b_matrices == 1 ? 0 : k * n);
+  std::vector<double> expected = reference.sums, magnitudes = reference.magnitudes;
+  for (std::size_t o = 0; o < expected.size(); ++o) {
+    if (c.has_activation) expected[o] = referenceActivation(c.activation, expected[o]);
+    magnitudes[o] += 1.0;
   }
   expectClose(read(out), expected, type,
               "GEMM " + tactic + " a " + shapeName(c.a, type) + (c.a_trans ? "^T" : "") + " b " +

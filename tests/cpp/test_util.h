@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -50,6 +51,47 @@ inline std::vector<float> randomFloats(std::size_t count, std::uint32_t seed) {
   std::vector<float> data(count);
   for (float& value : data) value = negative(engine) ? -magnitude(engine) : magnitude(engine);
   return data;
+}
+
+// The double-precision reference of a batched product, before any activation: for batch entry p,
+// row i, column j, sums = bias[j] + sum_l a(i, l) * b(l, j), with a stored m x k (k x m when
+// a_trans) and b stored k x n (n x k when b_trans), entry p of an operand at p * its stride
+// (stride 0: one matrix shared by the batch); bias may be null. magnitudes holds the sum of the
+// absolute terms, for tolerances of results that cancel. Output index: (p * m + i) * n + j.
+struct GemmReference {
+  std::vector<double> sums;
+  std::vector<double> magnitudes;
+};
+
+template <typename T>
+GemmReference referenceGemm(const std::vector<T>& a, const std::vector<T>& b, const std::vector<T>* bias,
+                            std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k, bool a_trans,
+                            bool b_trans, std::int64_t a_stride, std::int64_t b_stride) {
+  GemmReference reference;
+  reference.sums.resize(static_cast<std::size_t>(batch * m * n));
+  reference.magnitudes.resize(reference.sums.size());
+  for (std::int64_t p = 0; p < batch; ++p) {
+    const std::int64_t a_base = p * a_stride, b_base = p * b_stride;
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = 0, magnitude = 0;
+        for (std::int64_t l = 0; l < k; ++l) {
+          const double x = a[static_cast<std::size_t>(a_base + (a_trans ? l * m + i : i * k + l))];
+          const double y = b[static_cast<std::size_t>(b_base + (b_trans ? j * k + l : l * n + j))];
+          sum += x * y;
+          magnitude += std::fabs(x * y);
+        }
+        if (bias) {
+          sum += (*bias)[static_cast<std::size_t>(j)];
+          magnitude += std::fabs(static_cast<double>((*bias)[static_cast<std::size_t>(j)]));
+        }
+        const auto o = static_cast<std::size_t>((p * m + i) * n + j);
+        reference.sums[o] = sum;
+        reference.magnitudes[o] = magnitude;
+      }
+    }
+  }
+  return reference;
 }
 
 // Blocking host <-> device transfers of whole vectors, for setting up and checking tests.
