@@ -21,36 +21,7 @@ namespace {
 
 using cl::DeviceTensor;
 
-// Values as the device stores them (rounded to half for HALF), widened back to double.
-std::vector<double> storedValues(const std::vector<float>& values, DataType type) {
-  std::vector<double> result;
-  for (float value : values) result.push_back(type == DataType::kHALF ? halfToFloat(floatToHalf(value)) : value);
-  return result;
-}
-
-std::vector<std::uint8_t> bytesOf(const std::vector<float>& values, DataType type) {
-  std::vector<std::uint8_t> bytes(values.size() * elementSize(type));
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (type == DataType::kHALF) {
-      const std::uint16_t half = floatToHalf(values[i]);
-      std::memcpy(&bytes[i * 2], &half, 2);
-    } else {
-      std::memcpy(&bytes[i * 4], &values[i], 4);
-    }
-  }
-  return bytes;
-}
-
-std::vector<double> readValues(cl::Stream& stream, const DeviceTensor& tensor) {
-  const auto count = static_cast<std::size_t>(tensor.shape.volume());
-  std::vector<double> values;
-  if (tensor.type == DataType::kHALF) {
-    for (std::uint16_t half : download<std::uint16_t>(stream, tensor.range, count)) values.push_back(halfToFloat(half));
-  } else {
-    for (float value : download<float>(stream, tensor.range, count)) values.push_back(value);
-  }
-  return values;
-}
+std::vector<double> widened(const std::vector<float>& values) { return {values.begin(), values.end()}; }
 
 DeviceTensor tensorAt(const std::shared_ptr<cl::DeviceBuffer>& buffer, std::size_t offset, const Dims& shape,
                       DataType type) {
@@ -113,7 +84,7 @@ void checkFusedMlp(const MlpCase& c, DataType type, int rows_per_group, std::uin
     tensor.range.offset = packed.size();
     tensor.shape = shape;
     tensor.type = type;
-    const auto bytes = bytesOf(values, type);
+    const auto bytes = encodeAs(values, type);
     packed.insert(packed.end(), bytes.begin(), bytes.end());
   };
   for (std::size_t i = 0; i < stages; ++i) {
@@ -137,18 +108,18 @@ void checkFusedMlp(const MlpCase& c, DataType type, int rows_per_group, std::uin
   }
   const std::vector<float> x = randomFloats(static_cast<std::size_t>(c.rows * c.widths[0]), seed + 99);
   DeviceTensor in = tensorAt(allocate(std::max<std::size_t>(x.size() * 4, 4)), 0, Dims({c.rows, c.widths[0]}), type);
-  if (!x.empty()) upload(stream, in.range, bytesOf(x, type));
+  if (!x.empty()) upload(stream, in.range, encodeAs(x, type));
   DeviceTensor out = tensorAt(allocate(static_cast<std::size_t>(c.rows * c.widths.back()) * 4 + 4), 0,
                               Dims({c.rows, c.widths.back()}), type);
   cl::KernelCache cache(context());
   cl::fusedMlp(cache, stream, rows_per_group, in, operands, out);
   stream.synchronize();
 
-  std::vector<double> values = storedValues(x, type);
+  std::vector<double> values = widened(storedAs(x, type));
   for (std::size_t i = 0; i < stages; ++i) {
     const auto k = static_cast<std::size_t>(c.widths[i]), n = static_cast<std::size_t>(c.widths[i + 1]);
-    const std::vector<double> w = storedValues(layers[i].weights, type);
-    const std::vector<double> b = storedValues(layers[i].bias, type);
+    const std::vector<double> w = widened(storedAs(layers[i].weights, type));
+    const std::vector<double> b = widened(storedAs(layers[i].bias, type));
     std::vector<double> next(static_cast<std::size_t>(c.rows) * n);
     for (std::size_t r = 0; r < static_cast<std::size_t>(c.rows); ++r) {
       for (std::size_t j = 0; j < n; ++j) {
@@ -160,7 +131,8 @@ void checkFusedMlp(const MlpCase& c, DataType type, int rows_per_group, std::uin
     // HALF storage keeps float hidden activations in local memory: no rounding between stages.
     values = next;
   }
-  const std::vector<double> got = readValues(stream, out);
+  const std::vector<double> got = decodeAs<double>(
+      download<unsigned char>(stream, out.range, static_cast<std::size_t>(out.shape.volume()) * elementSize(type)), type);
   ASSERT_EQ(got.size(), values.size());
   const double tolerance = type == DataType::kHALF ? 1e-2 : 1e-5;
   double scale = 1e-6;
@@ -237,7 +209,7 @@ engine::TensorId addTensor(engine::EnginePlan& plan, const std::string& name, co
   if (role == engine::TensorRole::kConstant) {
     tensor.offset = plan.weights.size();
     tensor.capacity = values.size() * 4;
-    const auto bytes = bytesOf(values, DataType::kFLOAT);
+    const auto bytes = encodeAs(values, DataType::kFLOAT);
     plan.weights.insert(plan.weights.end(), bytes.begin(), bytes.end());
   }
   plan.tensors.push_back(tensor);

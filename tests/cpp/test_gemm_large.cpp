@@ -36,36 +36,6 @@ cl::Stream& largeStream() {
 
 constexpr float kSentinel = 77.0f;
 
-// Host values as stored on the device (HALF rounds them), and back.
-std::vector<unsigned char> encode(const std::vector<float>& values, DataType type) {
-  std::vector<unsigned char> bytes(values.size() * elementSize(type));
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (type == DataType::kHALF) {
-      const std::uint16_t half = floatToHalf(values[i]);
-      std::memcpy(bytes.data() + 2 * i, &half, 2);
-    } else {
-      std::memcpy(bytes.data() + 4 * i, &values[i], 4);
-    }
-  }
-  return bytes;
-}
-
-std::vector<float> decode(const std::vector<unsigned char>& bytes, DataType type) {
-  std::vector<float> values(bytes.size() / elementSize(type));
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (type == DataType::kHALF) {
-      std::uint16_t half = 0;
-      std::memcpy(&half, bytes.data() + 2 * i, 2);
-      values[i] = halfToFloat(half);
-    } else {
-      std::memcpy(&values[i], bytes.data() + 4 * i, 4);
-    }
-  }
-  return values;
-}
-
-std::vector<float> storedAs(std::vector<float> values, DataType type) { return decode(encode(values, type), type); }
-
 // A tensor `offset` elements into its buffer, with `offset` sentinel elements before and 5 after
 // (offset 0 or 4: aligned for vector access; 3: not).
 DeviceTensor place(const Dims& shape, DataType type, const std::vector<float>& values, std::size_t offset) {
@@ -73,14 +43,14 @@ DeviceTensor place(const Dims& shape, DataType type, const std::vector<float>& v
   padded.insert(padded.end(), values.begin(), values.end());
   padded.insert(padded.end(), 5, kSentinel);
   auto buffer = allocate(padded.size() * elementSize(type));
-  upload(largeStream(), at(buffer), encode(padded, type));
+  upload(largeStream(), at(buffer), encodeAs(padded, type));
   return DeviceTensor{at(buffer, offset * elementSize(type)), shape, type};
 }
 
 // The whole buffer of a tensor placed with `offset`.
 std::vector<float> readBuffer(const DeviceTensor& tensor) {
   const auto bytes = download<unsigned char>(largeStream(), at(tensor.range.buffer), tensor.range.buffer->size());
-  return decode(bytes, tensor.type);
+  return decodeAs<float>(bytes, tensor.type);
 }
 
 struct LargeCase {

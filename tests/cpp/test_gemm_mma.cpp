@@ -65,44 +65,12 @@ struct Placed {
   std::size_t lead = 0;  // elements before the tensor
 };
 
-std::vector<unsigned char> encode(const std::vector<double>& values, DataType type) {
-  const std::size_t size = elementSize(type);
-  std::vector<unsigned char> bytes(values.size() * size);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (type == DataType::kHALF) {
-      const std::uint16_t bits = floatToHalf(static_cast<float>(values[i]));
-      std::memcpy(bytes.data() + i * size, &bits, size);
-    } else {
-      const float value = static_cast<float>(values[i]);
-      std::memcpy(bytes.data() + i * size, &value, size);
-    }
-  }
-  return bytes;
-}
-
-std::vector<double> decode(const std::vector<unsigned char>& bytes, DataType type) {
-  const std::size_t size = elementSize(type);
-  std::vector<double> values(bytes.size() / size);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (type == DataType::kHALF) {
-      std::uint16_t bits = 0;
-      std::memcpy(&bits, bytes.data() + i * size, size);
-      values[i] = halfToFloat(bits);
-    } else {
-      float value = 0.0f;
-      std::memcpy(&value, bytes.data() + i * size, size);
-      values[i] = value;
-    }
-  }
-  return values;
-}
-
 // `lead` elements of random bytes, the values, kGuard elements of random bytes.
 Placed place(const Dims& shape, DataType type, const std::vector<double>& values, std::size_t lead) {
   const std::size_t size = elementSize(type);
   auto buffer = allocate((lead + values.size() + kGuard) * size);
   std::vector<unsigned char> bytes = randomBytes(buffer->size(), 99);
-  const std::vector<unsigned char> data = encode(values, type);
+  const std::vector<unsigned char> data = encodeAs(values, type);
   std::copy(data.begin(), data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(lead * size));
   upload(stream(), at(buffer), bytes);
   return Placed{DeviceTensor{at(buffer, lead * size), shape, type}, lead};
@@ -111,7 +79,7 @@ Placed place(const Dims& shape, DataType type, const std::vector<double>& values
 std::vector<double> randomValues(std::size_t count, std::uint32_t seed, DataType type) {
   const std::vector<float> floats = randomFloats(count, seed);
   std::vector<double> values(floats.begin(), floats.end());
-  return decode(encode(values, type), type);  // what the device sees
+  return storedAs(values, type);  // what the device sees
 }
 
 // ---- Cases ---------------------------------------------------------------------------------------
@@ -191,7 +159,7 @@ void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::
   const std::size_t size = elementSize(type);
   const std::size_t volume = static_cast<std::size_t>(c.out.volume());
   const auto bytes = download<unsigned char>(stream(), at(out.tensor.range.buffer), out.tensor.range.buffer->size());
-  const std::vector<double> got = decode(
+  const std::vector<double> got = decodeAs<double>(
       std::vector<unsigned char>(bytes.begin() + static_cast<std::ptrdiff_t>(c.lead * size),
                                  bytes.begin() + static_cast<std::ptrdiff_t>((c.lead + volume) * size)),
       type);

@@ -120,48 +120,8 @@ cl::KernelCache& cache() {
 // outside the tensor show up.
 constexpr std::size_t kPadding = 3;
 
-// Any tensor's values as doubles (exact for every value the tests use).
-std::vector<unsigned char> encode(const std::vector<double>& values, DataType type) {
-  const std::size_t size = elementSize(type);
-  std::vector<unsigned char> bytes(values.size() * size);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    unsigned char* at = bytes.data() + i * size;
-    const double v = values[i];
-    switch (type) {
-      case DataType::kFLOAT: { const float x = static_cast<float>(v); std::memcpy(at, &x, size); break; }
-      case DataType::kHALF: { const std::uint16_t x = floatToHalf(static_cast<float>(v)); std::memcpy(at, &x, size); break; }
-      case DataType::kINT32: { const auto x = static_cast<std::int32_t>(v); std::memcpy(at, &x, size); break; }
-      case DataType::kINT64: { const auto x = static_cast<std::int64_t>(v); std::memcpy(at, &x, size); break; }
-      case DataType::kINT8: { const auto x = static_cast<std::int8_t>(v); std::memcpy(at, &x, size); break; }
-      case DataType::kUINT8: { const auto x = static_cast<std::uint8_t>(v); std::memcpy(at, &x, size); break; }
-      case DataType::kBOOL: { const std::uint8_t x = v != 0 ? 1 : 0; std::memcpy(at, &x, size); break; }
-    }
-  }
-  return bytes;
-}
-
-std::vector<double> decode(const std::vector<unsigned char>& bytes, DataType type) {
-  const std::size_t size = elementSize(type);
-  std::vector<double> values(bytes.size() / size);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const unsigned char* at = bytes.data() + i * size;
-    switch (type) {
-      case DataType::kFLOAT: { float x; std::memcpy(&x, at, size); values[i] = x; break; }
-      case DataType::kHALF: { std::uint16_t x; std::memcpy(&x, at, size); values[i] = halfToFloat(x); break; }
-      case DataType::kINT32: { std::int32_t x; std::memcpy(&x, at, size); values[i] = x; break; }
-      case DataType::kINT64: { std::int64_t x; std::memcpy(&x, at, size); values[i] = static_cast<double>(x); break; }
-      case DataType::kINT8: { std::int8_t x; std::memcpy(&x, at, size); values[i] = x; break; }
-      case DataType::kUINT8:
-      case DataType::kBOOL: { std::uint8_t x; std::memcpy(&x, at, size); values[i] = x; break; }
-    }
-  }
-  return values;
-}
-
 // What storing `values` as `type` keeps of them (the inputs the device actually sees).
-std::vector<double> stored(const std::vector<double>& values, DataType type) {
-  return decode(encode(values, type), type);
-}
+std::vector<double> stored(const std::vector<double>& values, DataType type) { return storedAs(values, type); }
 
 std::vector<double> randomValues(std::size_t count, std::uint32_t seed, double scale = 1.0) {
   const std::vector<float> floats = randomFloats(count, seed);
@@ -177,7 +137,7 @@ DeviceTensor makeTensor(const Dims& shape, DataType type, const std::vector<doub
   const std::size_t count = static_cast<std::size_t>(shape.volume());
   auto buffer = allocate((count + 2 * kPadding) * size);
   std::vector<unsigned char> bytes = randomBytes(buffer->size(), static_cast<std::uint32_t>(count));
-  const std::vector<unsigned char> data = encode(values, type);
+  const std::vector<unsigned char> data = encodeAs(values, type);
   std::copy(data.begin(), data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(kPadding * size));
   upload(stream(), at(buffer), bytes);
   return DeviceTensor{at(buffer, kPadding * size), shape, type};
@@ -191,7 +151,7 @@ DeviceTensor makeOutput(const Dims& shape, DataType type) {
 std::vector<double> read(const DeviceTensor& tensor) {
   const std::size_t count = static_cast<std::size_t>(tensor.shape.volume());
   const std::size_t size = elementSize(tensor.type);
-  return decode(download<unsigned char>(stream(), tensor.range, count * size), tensor.type);
+  return decodeAs<double>(download<unsigned char>(stream(), tensor.range, count * size), tensor.type);
 }
 
 // Relative tolerance of a storage type, with an absolute floor scaled by `magnitude` (the sum of

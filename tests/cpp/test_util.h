@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -20,6 +21,8 @@
 #include "backend/opencl/copy.h"
 #include "backend/opencl/memory.h"
 #include "backend/opencl/stream.h"
+#include "core/data_type.h"
+#include "core/half.h"
 
 namespace mlprt::test {
 
@@ -51,6 +54,58 @@ inline std::vector<float> randomFloats(std::size_t count, std::uint32_t seed) {
   std::vector<float> data(count);
   for (float& value : data) value = negative(engine) ? -magnitude(engine) : magnitude(engine);
   return data;
+}
+
+// Values as a tensor of `type` stores them (C casts; float to bool is != 0; HALF rounds to
+// nearest), and back as T (exact for every value the tests use).
+template <typename T>
+std::vector<unsigned char> encodeAs(const std::vector<T>& values, DataType type) {
+  const std::size_t size = elementSize(type);
+  std::vector<unsigned char> bytes(values.size() * size);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    unsigned char* at = bytes.data() + i * size;
+    const double v = static_cast<double>(values[i]);
+    const auto put = [&](auto x) { std::memcpy(at, &x, size); };
+    switch (type) {
+      case DataType::kFLOAT: put(static_cast<float>(v)); break;
+      case DataType::kHALF: put(floatToHalf(static_cast<float>(v))); break;
+      case DataType::kINT32: put(static_cast<std::int32_t>(v)); break;
+      case DataType::kINT64: put(static_cast<std::int64_t>(v)); break;
+      case DataType::kINT8: put(static_cast<std::int8_t>(v)); break;
+      case DataType::kUINT8: put(static_cast<std::uint8_t>(v)); break;
+      case DataType::kBOOL: put(static_cast<std::uint8_t>(v != 0 ? 1 : 0)); break;
+    }
+  }
+  return bytes;
+}
+
+template <typename T>
+std::vector<T> decodeAs(const std::vector<unsigned char>& bytes, DataType type) {
+  const std::size_t size = elementSize(type);
+  std::vector<T> values(bytes.size() / size);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const unsigned char* at = bytes.data() + i * size;
+    const auto get = [&](auto x) {
+      std::memcpy(&x, at, size);
+      return x;
+    };
+    switch (type) {
+      case DataType::kFLOAT: values[i] = static_cast<T>(get(0.0f)); break;
+      case DataType::kHALF: values[i] = static_cast<T>(halfToFloat(get(std::uint16_t{0}))); break;
+      case DataType::kINT32: values[i] = static_cast<T>(get(std::int32_t{0})); break;
+      case DataType::kINT64: values[i] = static_cast<T>(get(std::int64_t{0})); break;
+      case DataType::kINT8: values[i] = static_cast<T>(get(std::int8_t{0})); break;
+      case DataType::kUINT8:
+      case DataType::kBOOL: values[i] = static_cast<T>(get(std::uint8_t{0})); break;
+    }
+  }
+  return values;
+}
+
+// What storing `values` as `type` keeps of them (the inputs the device actually sees).
+template <typename T>
+std::vector<T> storedAs(const std::vector<T>& values, DataType type) {
+  return decodeAs<T>(encodeAs(values, type), type);
 }
 
 // The double-precision reference of a batched product, before any activation: for batch entry p,
