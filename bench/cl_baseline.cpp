@@ -5,8 +5,7 @@
 //   build/cl_baseline <device index as in `mlprt devices`> <iterations> [profile|noprofile] [event|noevent]
 // The last two choose whether the queue has profiling enabled (mlprt's streams do) and whether
 // each kernel launch asks OpenCL for an event; defaults: profile, noevent.
-#define CL_TARGET_OPENCL_VERSION 120
-#include <CL/cl.h>
+#include "cl_bench_util.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,49 +16,20 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-void check(cl_int status, const char* what) {
-  if (status != CL_SUCCESS) {
-    std::fprintf(stderr, "%s failed: %d\n", what, status);
-    std::exit(1);
-  }
-}
-
-double medianMicroseconds(int iterations, const std::function<void()>& body) {
-  for (int i = 0; i < 3; ++i) body();
-  std::vector<double> times;
-  for (int i = 0; i < iterations; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    body();
-    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
-}
-
-}  // namespace
+using bench::check;
+using bench::medianMicroseconds;
 
 int main(int argc, char** argv) {
   const int wanted = argc > 1 ? std::atoi(argv[1]) : 0;
   const int iterations = argc > 2 ? std::atoi(argv[2]) : 200;
   const bool profiling = !(argc > 3 && std::strcmp(argv[3], "noprofile") == 0);
   const bool with_events = argc > 4 && std::strcmp(argv[4], "event") == 0;
-  cl_uint platform_count = 0;
-  check(clGetPlatformIDs(0, nullptr, &platform_count), "clGetPlatformIDs");
-  std::vector<cl_platform_id> platforms(platform_count);
-  check(clGetPlatformIDs(platform_count, platforms.data(), nullptr), "clGetPlatformIDs");
+  const std::vector<bench::PlatformDevice> devices = bench::allDevices();
   cl_platform_id platform = nullptr;
   cl_device_id device = nullptr;
-  int index = 0;
-  for (cl_platform_id p : platforms) {
-    cl_uint count = 0;
-    if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, nullptr, &count) != CL_SUCCESS) continue;
-    std::vector<cl_device_id> ids(count);
-    clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, count, ids.data(), nullptr);
-    for (cl_device_id id : ids) {
-      if (index++ == wanted) platform = p, device = id;
-    }
+  if (wanted >= 0 && static_cast<std::size_t>(wanted) < devices.size()) {
+    platform = devices[static_cast<std::size_t>(wanted)].platform;
+    device = devices[static_cast<std::size_t>(wanted)].device;
   }
   if (!device) {
     std::fprintf(stderr, "no device %d\n", wanted);
@@ -92,7 +62,7 @@ int main(int argc, char** argv) {
     const Case cases[] = {{"pinned", "H2D", host_pinned, true}, {"pinned", "D2H", host_pinned, false},
                           {"pageable", "H2D", pageable.data(), true}, {"pageable", "D2H", pageable.data(), false}};
     for (const Case& c : cases) {
-      const double us = medianMicroseconds(reps, [&] {
+      const double us = medianMicroseconds(reps, 3, [&] {
         if (c.write) {
           check(clEnqueueWriteBuffer(queue, device_buffer, CL_FALSE, 0, bytes, c.host, 0, nullptr, nullptr), "write");
         } else {
@@ -123,12 +93,12 @@ int main(int argc, char** argv) {
                                  with_events ? &event : nullptr), "launch");
     if (event) clReleaseEvent(event);
   };
-  const double launch_finish = medianMicroseconds(iterations, [&] {
+  const double launch_finish = medianMicroseconds(iterations, 3, [&] {
     launch();
     check(clFinish(queue), "clFinish");
   });
   const int batch = 1000;
-  const double pipelined = medianMicroseconds(10, [&] {
+  const double pipelined = medianMicroseconds(10, 3, [&] {
     for (int i = 0; i < batch; ++i) launch();
     check(clFinish(queue), "clFinish");
   }) / batch;

@@ -8,8 +8,7 @@
 //
 //   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o build/latency_probe
 //   build/latency_probe [device index in the order of `mlprt devices`] [iterations]
-#define CL_TARGET_OPENCL_VERSION 120
-#include <CL/cl.h>
+#include "cl_bench_util.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,40 +21,8 @@
 
 namespace {
 
-void check(cl_int status, const char* what) {
-  if (status != CL_SUCCESS) {
-    std::fprintf(stderr, "%s failed: %d\n", what, status);
-    std::exit(1);
-  }
-}
-
-double medianMicroseconds(int iterations, const std::function<void()>& body) {
-  for (int i = 0; i < 20; ++i) body();
-  std::vector<double> times;
-  for (int i = 0; i < iterations; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    body();
-    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
-}
-
-std::vector<cl_device_id> allDevices() {
-  cl_uint platform_count = 0;
-  check(clGetPlatformIDs(0, nullptr, &platform_count), "clGetPlatformIDs");
-  std::vector<cl_platform_id> platforms(platform_count);
-  check(clGetPlatformIDs(platform_count, platforms.data(), nullptr), "clGetPlatformIDs");
-  std::vector<cl_device_id> devices;
-  for (cl_platform_id platform : platforms) {
-    cl_uint count = 0;
-    if (clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, nullptr, &count) != CL_SUCCESS) continue;
-    std::vector<cl_device_id> found(count);
-    check(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, count, found.data(), nullptr), "clGetDeviceIDs");
-    devices.insert(devices.end(), found.begin(), found.end());
-  }
-  return devices;
-}
+using bench::check;
+using bench::medianMicroseconds;
 
 const char* kSource = R"CL(
 __kernel void scale(__global const float* in, __global float* out, int n) {
@@ -154,7 +121,7 @@ void zeroCopy(const Probe& probe, int iterations, std::string& json) {
     check(clEnqueueReadBuffer(probe.queue, device, CL_TRUE, 0, bytes, result.data(), 0, nullptr, nullptr), "read");
     for (int i = 0; i < n; ++i) stale += result[i] != 2.0f * mapped[i];
   }
-  const double kernel_on_mapped = medianMicroseconds(iterations, [&] {
+  const double kernel_on_mapped = medianMicroseconds(iterations, 20, [&] {
     probe.launch(probe.scale, n);
     clFinish(probe.queue);
   });
@@ -170,7 +137,7 @@ void zeroCopy(const Probe& probe, int iterations, std::string& json) {
     check(clSetKernelArg(probe.stream_read, 0, sizeof(cl_mem), &source), "arg");
     check(clSetKernelArg(probe.stream_read, 1, sizeof(cl_mem), &sink), "arg");
     check(clSetKernelArg(probe.stream_read, 2, sizeof(int), &n4), "arg");
-    return medianMicroseconds(10, [&] {
+    return medianMicroseconds(10, 20, [&] {
       probe.launch(probe.stream_read, 65536);
       clFinish(probe.queue);
     });
@@ -222,16 +189,16 @@ void roundTrips(const Probe& probe, int iterations, std::string& json) {
                               nullptr, event),
           "read");
   };
-  const double finish = medianMicroseconds(iterations, [&] { chain(1, false, nullptr); clFinish(probe.queue); });
-  const double blocking = medianMicroseconds(iterations, [&] { chain(1, true, nullptr); });
-  const double wait_event = medianMicroseconds(iterations, [&] {
+  const double finish = medianMicroseconds(iterations, 20, [&] { chain(1, false, nullptr); clFinish(probe.queue); });
+  const double blocking = medianMicroseconds(iterations, 20, [&] { chain(1, true, nullptr); });
+  const double wait_event = medianMicroseconds(iterations, 20, [&] {
     cl_event done = nullptr;
     chain(1, false, &done);
     clFlush(probe.queue);
     clWaitForEvents(1, &done);
     clReleaseEvent(done);
   });
-  const double poll_event = medianMicroseconds(iterations, [&] {
+  const double poll_event = medianMicroseconds(iterations, 20, [&] {
     cl_event done = nullptr;
     chain(1, false, &done);
     clFlush(probe.queue);
@@ -242,9 +209,9 @@ void roundTrips(const Probe& probe, int iterations, std::string& json) {
     }
     clReleaseEvent(done);
   });
-  const double two = medianMicroseconds(iterations, [&] { chain(2, false, nullptr); clFinish(probe.queue); });
-  const double three = medianMicroseconds(iterations, [&] { chain(3, false, nullptr); clFinish(probe.queue); });
-  const double kernel_only = medianMicroseconds(iterations, [&] {
+  const double two = medianMicroseconds(iterations, 20, [&] { chain(2, false, nullptr); clFinish(probe.queue); });
+  const double three = medianMicroseconds(iterations, 20, [&] { chain(3, false, nullptr); clFinish(probe.queue); });
+  const double kernel_only = medianMicroseconds(iterations, 20, [&] {
     probe.launch(probe.sum_rows, rows);
     clFinish(probe.queue);
   });
@@ -292,7 +259,7 @@ void hostAddresses(const Probe& probe, int iterations, std::string& json) {
     }
     for (int i = 0; i < n; ++i) wrong += host_out[i] != 2.0f * host_in[i];
   }
-  const double round_trip = medianMicroseconds(iterations, [&] {
+  const double round_trip = medianMicroseconds(iterations, 20, [&] {
     probe.launch(probe.through_address, n);
     clFinish(probe.queue);
   });
@@ -307,14 +274,14 @@ void hostAddresses(const Probe& probe, int iterations, std::string& json) {
 int main(int argc, char** argv) {
   const std::size_t index = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 0;
   const int iterations = argc > 2 ? std::atoi(argv[2]) : 2000;
-  const std::vector<cl_device_id> devices = allDevices();
+  const std::vector<bench::PlatformDevice> devices = bench::allDevices();
   if (index >= devices.size()) {
     std::fprintf(stderr, "no device %zu (%zu found)\n", index, devices.size());
     return 1;
   }
   char name[256] = {0};
-  clGetDeviceInfo(devices[index], CL_DEVICE_NAME, sizeof(name), name, nullptr);
-  Probe probe(devices[index]);
+  clGetDeviceInfo(devices[index].device, CL_DEVICE_NAME, sizeof(name), name, nullptr);
+  Probe probe(devices[index].device);
   std::string json = std::string("{\"device\": \"") + name + "\", ";
   zeroCopy(probe, iterations, json);
   json += ", ";
