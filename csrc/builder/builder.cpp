@@ -299,141 +299,6 @@ ScratchTensor scratch(const std::shared_ptr<cl::Context>& context, cl::Stream& s
   return {buffer, {{buffer, 0}, shape, type}};
 }
 
-std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
-  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
-  std::ostringstream key;
-  key << "matmul type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type)
-      << " a=" << shapes[static_cast<std::size_t>(step.inputs[0])].toString()
-      << " op0=" << static_cast<int>(matmul.op0) << " b=" << shapes[static_cast<std::size_t>(step.inputs[1])].toString()
-      << " op1=" << static_cast<int>(matmul.op1) << " bias=" << (step.epilogue.bias >= 0)
-      << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
-  return key.str();
-}
-
-double timeTactic(cl::KernelCache& kernels, cl::Stream& stream, PlanStep& step, const runtime::StepOperands& operands) {
-  runtime::runStep(kernels, stream, step, operands);  // compiles and warms up
-  stream.synchronize();
-  constexpr int kRuns = 10;
-  const cl::Event start = stream.record();
-  for (int run = 0; run < kRuns; ++run) runtime::runStep(kernels, stream, step, operands);
-  const cl::Event end = stream.record();
-  end.wait();
-  return cl::Event::elapsedMilliseconds(start, end) / kRuns;
-}
-
-// The tactics that can run `step` at every shape its profiles allow: a tactic with alignment
-// rules qualifies only when N and K are fixed across the profiles' corners and fit at each.
-std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step,
-                                             const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
-                                             const cl::GemmPolicy& policy) {
-  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
-  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
-  const auto a = static_cast<std::size_t>(step.inputs.at(0));
-  const auto b = static_cast<std::size_t>(step.inputs.at(1));
-  const auto out = static_cast<std::size_t>(step.output);
-  const auto inner = [&](const std::vector<Dims>& shapes) {
-    const Dims& a_shape = shapes[a];
-    const std::size_t k_axis = a_shape.rank() - (matmul.op0 == MatrixOperation::kTRANSPOSE ? 2 : 1);
-    return std::make_pair(a_shape[k_axis], shapes[b]);
-  };
-  const bool fixed_inner = std::all_of(corners.begin(), corners.end(),
-                                       [&](const std::vector<Dims>& shapes) { return inner(shapes) == inner(corners.front()); });
-  std::vector<cl::GemmTactic> candidates;
-  for (const cl::GemmTactic& tactic : cl::gemmTactics(context, type, policy)) {
-    const bool fits = cl::gemmTacticIsGeneral(tactic) ||
-                      (fixed_inner && std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& shapes) {
-                         return cl::gemmTacticFits(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out]);
-                       }));
-    if (fits) candidates.push_back(tactic);
-  }
-  return candidates;
-}
-
-void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
-                  const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
-                  TimingCache* cache) {
-  const std::shared_ptr<cl::Context>& context = device.context;
-  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
-  const std::vector<cl::GemmTactic> tactics = candidateTactics(plan, step, corners, *context, policy);
-  if (tactics.empty()) {
-    throw InvalidArgument("step '" + step.name + "': no matrix multiplication kernel supports " + dataTypeName(type));
-  }
-  // Allowing TF32 widens the candidates, so it is part of the key.
-  const std::string key = context->device().fingerprint() + "|" + gemmSignature(plan, step, shapes) +
-                          (policy.allow_tf32 ? " tf32" : "");
-  TimingEntry cached;
-  if (cache && cache->lookup(key, cached)) {
-    const bool offered = std::any_of(tactics.begin(), tactics.end(),
-                                     [&](const cl::GemmTactic& tactic) { return tactic.name == cached.tactic; });
-    if (offered) {
-      step.tactic = cached.tactic;
-      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
-      return;
-    }
-  }
-  if (tactics.size() == 1) {
-    step.tactic = tactics.front().name;
-    return;
-  }
-  cl::Stream& stream = *device.stream;
-  std::vector<ScratchTensor> buffers;
-  runtime::StepOperands operands;
-  auto make = [&](TensorId id) {
-    const auto index = static_cast<std::size_t>(id);
-    buffers.push_back(scratch(context, stream, shapes[index], plan.tensors[index].type));
-    return buffers.back().view;
-  };
-  for (TensorId input : step.inputs) operands.inputs.push_back(make(input));
-  operands.has_bias = step.epilogue.bias >= 0;
-  if (operands.has_bias) operands.bias = make(step.epilogue.bias);
-  operands.output = make(step.output);
-
-  double best = -1.0;
-  std::string timings;
-  for (const cl::GemmTactic& tactic : tactics) {
-    step.tactic = tactic.name;
-    double milliseconds = 0.0;
-    try {
-      milliseconds = timeTactic(device.kernels, stream, step, operands);
-    } catch (const Error& e) {
-      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic.name + " cannot run: " + e.what());
-      continue;
-    }
-    timings += " " + tactic.name + "=" + std::to_string(milliseconds) + "ms";
-    if (best < 0.0 || milliseconds < best) {
-      best = milliseconds;
-      cached = {tactic.name, milliseconds};
-    }
-  }
-  if (best < 0.0) throw InvalidArgument("step '" + step.name + "': no matrix multiplication tactic could run it");
-  step.tactic = cached.tactic;
-  if (cache) cache->store(key, cached);
-  log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
-}
-
-void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
-  const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
-  std::vector<std::vector<Dims>> corners;
-  for (const engine::ProfileShapes& profile : plan.profiles) {
-    for (const auto* corner : {&profile.min, &profile.opt, &profile.max}) {
-      corners.push_back(runtime::inferPlanShapes(plan, *corner));
-    }
-  }
-  const auto timed = [](const PlanStep& step) { return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters); };
-  const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
-  long done = 0;
-  for (PlanStep& step : plan.steps) {
-    if (timed(step)) {
-      // Progress for tools (mlprt exec draws a bar from it): "timing tactics: step k of n 'name'".
-      log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
-                               step.name + "'");
-      chooseTactic(plan, step, shapes, corners, policy, device, cache);
-    }
-  }
-}
-
-// ---- Fused MLPs -------------------------------------------------------------------------------
-
 // Scratch operands for a run of `steps` at `shapes`: one buffer per tensor, except constants,
 // which share one buffer (the fused kernel reads all weights from one buffer, as in an engine).
 class ScratchRun {
@@ -502,6 +367,118 @@ class ScratchRun {
   std::map<TensorId, cl::DeviceTensor> views_;
   std::vector<std::pair<const PlanStep*, runtime::StepOperands>> runs_;
 };
+
+std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
+  std::ostringstream key;
+  key << "matmul type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type)
+      << " a=" << shapes[static_cast<std::size_t>(step.inputs[0])].toString()
+      << " op0=" << static_cast<int>(matmul.op0) << " b=" << shapes[static_cast<std::size_t>(step.inputs[1])].toString()
+      << " op1=" << static_cast<int>(matmul.op1) << " bias=" << (step.epilogue.bias >= 0)
+      << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
+  return key.str();
+}
+
+// The tactics that can run `step` at every shape its profiles allow: a tactic with alignment
+// rules qualifies only when N and K are fixed across the profiles' corners and fit at each.
+std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step,
+                                             const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
+                                             const cl::GemmPolicy& policy) {
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  const auto a = static_cast<std::size_t>(step.inputs.at(0));
+  const auto b = static_cast<std::size_t>(step.inputs.at(1));
+  const auto out = static_cast<std::size_t>(step.output);
+  const auto inner = [&](const std::vector<Dims>& shapes) {
+    const Dims& a_shape = shapes[a];
+    const std::size_t k_axis = a_shape.rank() - (matmul.op0 == MatrixOperation::kTRANSPOSE ? 2 : 1);
+    return std::make_pair(a_shape[k_axis], shapes[b]);
+  };
+  const bool fixed_inner = std::all_of(corners.begin(), corners.end(),
+                                       [&](const std::vector<Dims>& shapes) { return inner(shapes) == inner(corners.front()); });
+  std::vector<cl::GemmTactic> candidates;
+  for (const cl::GemmTactic& tactic : cl::gemmTactics(context, type, policy)) {
+    const bool fits = cl::gemmTacticIsGeneral(tactic) ||
+                      (fixed_inner && std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& shapes) {
+                         return cl::gemmTacticFits(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out]);
+                       }));
+    if (fits) candidates.push_back(tactic);
+  }
+  return candidates;
+}
+
+void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
+                  const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
+                  TimingCache* cache) {
+  const std::shared_ptr<cl::Context>& context = device.context;
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  const std::vector<cl::GemmTactic> tactics = candidateTactics(plan, step, corners, *context, policy);
+  if (tactics.empty()) {
+    throw InvalidArgument("step '" + step.name + "': no matrix multiplication kernel supports " + dataTypeName(type));
+  }
+  // Allowing TF32 widens the candidates, so it is part of the key.
+  const std::string key = context->device().fingerprint() + "|" + gemmSignature(plan, step, shapes) +
+                          (policy.allow_tf32 ? " tf32" : "");
+  TimingEntry cached;
+  if (cache && cache->lookup(key, cached)) {
+    const bool offered = std::any_of(tactics.begin(), tactics.end(),
+                                     [&](const cl::GemmTactic& tactic) { return tactic.name == cached.tactic; });
+    if (offered) {
+      step.tactic = cached.tactic;
+      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
+      return;
+    }
+  }
+  if (tactics.size() == 1) {
+    step.tactic = tactics.front().name;
+    return;
+  }
+  ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
+  double best = -1.0;
+  std::string timings;
+  for (const cl::GemmTactic& tactic : tactics) {
+    step.tactic = tactic.name;
+    double milliseconds = 0.0;
+    try {
+      milliseconds = run.time();
+    } catch (const Error& e) {
+      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic.name + " cannot run: " + e.what());
+      continue;
+    }
+    timings += " " + tactic.name + "=" + std::to_string(milliseconds) + "ms";
+    if (best < 0.0 || milliseconds < best) {
+      best = milliseconds;
+      cached = {tactic.name, milliseconds};
+    }
+  }
+  if (best < 0.0) throw InvalidArgument("step '" + step.name + "': no matrix multiplication tactic could run it");
+  step.tactic = cached.tactic;
+  if (cache) cache->store(key, cached);
+  log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
+}
+
+void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
+  const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  std::vector<std::vector<Dims>> corners;
+  for (const engine::ProfileShapes& profile : plan.profiles) {
+    for (const auto* corner : {&profile.min, &profile.opt, &profile.max}) {
+      corners.push_back(runtime::inferPlanShapes(plan, *corner));
+    }
+  }
+  const auto timed = [](const PlanStep& step) { return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters); };
+  const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
+  long done = 0;
+  for (PlanStep& step : plan.steps) {
+    if (timed(step)) {
+      // Progress for tools (mlprt exec draws a bar from it): "timing tactics: step k of n 'name'".
+      log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
+                               step.name + "'");
+      chooseTactic(plan, step, shapes, corners, policy, device, cache);
+    }
+  }
+}
+
+// ---- Fused MLPs -------------------------------------------------------------------------------
 
 std::vector<std::int64_t> mlpWidths(const network::FusedMlpLayer& mlp) {
   std::vector<std::int64_t> widths{mlp.stages.front().in_features};
