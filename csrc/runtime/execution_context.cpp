@@ -232,6 +232,10 @@ void ExecutionContext::prepareOperands() {
     if (operands.has_bias) operands.bias = tensorFor(step.epilogue.bias);
     operands.output = tensorFor(step.output);
   }
+  prepared_io_.clear();
+  for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
+    for (TensorId id : *io) prepared_io_.push_back(tensorFor(id).range.buffer);
+  }
   prepared_valid_ = true;
 }
 
@@ -243,28 +247,17 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
   // Every I/O binding is checked on every call, before the first launch, so a freed or too
   // small allocation enqueues nothing; a binding now resolving to another buffer (an address
   // reused after a free) makes the prepared operands stale.
+  std::size_t slot = 0;
   for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
     for (TensorId id : *io) {
       const cl::DeviceTensor bound = deviceTensor(id);
-      if (prepared_valid_ && bound.range.buffer != preparedBuffer(id)) prepared_valid_ = false;
+      if (prepared_valid_ && bound.range.buffer != prepared_io_[slot]) prepared_valid_ = false;
+      ++slot;
     }
   }
   if (!prepared_valid_) prepareOperands();
   for (std::size_t s = 0; s < plan.steps.size(); ++s) runStep(kernels_, stream, plan.steps[s], prepared_[s]);
   stream.trackUntracked();
-}
-
-// The buffer the prepared operands use for tensor `id` (null when no step touches it).
-std::shared_ptr<cl::DeviceBuffer> ExecutionContext::preparedBuffer(TensorId id) const {
-  const engine::EnginePlan& plan = engine_->plan();
-  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
-    const engine::PlanStep& step = plan.steps[s];
-    if (step.output == id) return prepared_[s].output.range.buffer;
-    for (std::size_t i = 0; i < step.inputs.size(); ++i) {
-      if (step.inputs[i] == id) return prepared_[s].inputs[i].range.buffer;
-    }
-  }
-  return nullptr;
 }
 
 }  // namespace mlprt::runtime

@@ -57,7 +57,6 @@ class ExecutionContext {
   std::size_t bytesOf(engine::TensorId id) const;
   void resetShapesForProfile();
   void prepareOperands();
-  std::shared_ptr<cl::DeviceBuffer> preparedBuffer(engine::TensorId id) const;
 
   std::shared_ptr<const Engine> engine_;
   cl::KernelCache kernels_;
@@ -71,6 +70,7 @@ class ExecutionContext {
   // Every step's operands at the current shapes and bindings, reused by enqueue until a shape,
   // an address or the profile changes (building them per call costs more than a launch).
   std::vector<StepOperands> prepared_;
+  std::vector<std::shared_ptr<cl::DeviceBuffer>> prepared_io_;  // inputs then outputs, as prepared
   bool prepared_valid_ = false;
   std::atomic<bool> in_use_{false};
 };
