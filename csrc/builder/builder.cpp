@@ -38,9 +38,7 @@ struct BuildDevice {
   std::shared_ptr<cl::Stream> stream;
 };
 
-constexpr std::uint64_t kAlignment = 256;  // bytes; a multiple of every device's base alignment we met
 
-std::uint64_t alignUp(std::uint64_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
 
 // ---- Optimization profiles ----------------------------------------------------------------
 
@@ -198,10 +196,8 @@ EnginePlan planFromGraph(const Graph& graph) {
       planned.role = TensorRole::kOutput;
     } else if (tensor.is_constant) {
       planned.role = TensorRole::kConstant;
-      planned.offset = alignUp(plan.weights.size());
+      planned.offset = appendAligned(plan.weights, tensor.value.data(), tensor.value.size());
       planned.capacity = tensor.value.size();
-      plan.weights.resize(static_cast<std::size_t>(planned.offset), 0);
-      plan.weights.insert(plan.weights.end(), tensor.value.begin(), tensor.value.end());
     } else {
       planned.role = TensorRole::kActivation;
     }
@@ -275,7 +271,7 @@ void planActivationMemory(EnginePlan& plan) {
     if (step.epilogue.bias >= 0) touch(step.epilogue.bias);
     touch(step.output);
   }
-  const MemoryPlan memory = planMemory(lifetimes, kAlignment);
+  const MemoryPlan memory = planMemory(lifetimes, kTensorAlignment);
   for (std::size_t k = 0; k < activation_ids.size(); ++k) {
     PlanTensor& tensor = plan.tensors[activation_ids[k]];
     tensor.offset = memory.offsets[k];
@@ -554,7 +550,7 @@ int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
     from = chain->first + 1;
     ++fused_count;
   }
-  if (fused_count > 0) removeUnusedTensors(plan, kAlignment);
+  if (fused_count > 0) removeUnusedTensors(plan);
   return fused_count;
 }
 

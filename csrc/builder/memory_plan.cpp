@@ -8,13 +8,16 @@
 namespace mlprt::builder {
 namespace {
 
-std::uint64_t alignUp(std::uint64_t value, std::uint64_t alignment) {
-  return (value + alignment - 1) & ~(alignment - 1);
-}
-
 bool livesOverlap(const Lifetime& a, const Lifetime& b) { return a.first <= b.last && b.first <= a.last; }
 
 }  // namespace
+
+std::uint64_t appendAligned(std::vector<std::uint8_t>& blob, const std::uint8_t* data, std::size_t size) {
+  const std::uint64_t offset = alignUp(blob.size());
+  blob.resize(static_cast<std::size_t>(offset), 0);
+  blob.insert(blob.end(), data, data + size);
+  return offset;
+}
 
 MemoryPlan planMemory(const std::vector<Lifetime>& lifetimes, std::uint64_t alignment) {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <variant>
 
+#include "builder/memory_plan.h"
 #include "core/error.h"
 #include "runtime/step_runner.h"
 
@@ -89,10 +90,6 @@ std::vector<std::uint8_t> transposedBytes(const std::vector<std::uint8_t>& weigh
   return result;
 }
 
-std::uint64_t alignUp(std::uint64_t value, std::uint64_t alignment) {
-  return (value + alignment - 1) / alignment * alignment;
-}
-
 TensorId addConstant(EnginePlan& plan, const std::string& name, DataType type, const Dims& shape,
                      const std::vector<std::uint8_t>& bytes) {
   PlanTensor tensor;
@@ -100,10 +97,8 @@ TensorId addConstant(EnginePlan& plan, const std::string& name, DataType type, c
   tensor.type = type;
   tensor.shape = shape;
   tensor.role = TensorRole::kConstant;
-  tensor.offset = alignUp(plan.weights.size(), 256);
+  tensor.offset = appendAligned(plan.weights, bytes.data(), bytes.size());
   tensor.capacity = bytes.size();
-  plan.weights.resize(static_cast<std::size_t>(tensor.offset), 0);
-  plan.weights.insert(plan.weights.end(), bytes.begin(), bytes.end());
   plan.tensors.push_back(tensor);
   return static_cast<TensorId>(plan.tensors.size() - 1);
 }
@@ -194,7 +189,7 @@ void replaceChain(EnginePlan& plan, const MlpChain& chain, PlanStep fused) {
   plan.steps.erase(first + 1, end);
 }
 
-void removeUnusedTensors(EnginePlan& plan, std::uint64_t alignment) {
+void removeUnusedTensors(EnginePlan& plan) {
   std::vector<bool> used(plan.tensors.size(), false);
   const auto mark = [&](TensorId id) { used[static_cast<std::size_t>(id)] = true; };
   for (const PlanStep& step : plan.steps) {
@@ -211,11 +206,7 @@ void removeUnusedTensors(EnginePlan& plan, std::uint64_t alignment) {
     if (!used[i]) continue;
     PlanTensor tensor = plan.tensors[i];
     if (tensor.role == TensorRole::kConstant) {
-      const std::uint64_t offset = alignUp(weights.size(), alignment);
-      weights.resize(static_cast<std::size_t>(offset), 0);
-      const auto begin = plan.weights.begin() + static_cast<std::ptrdiff_t>(tensor.offset);
-      weights.insert(weights.end(), begin, begin + static_cast<std::ptrdiff_t>(tensor.capacity));
-      tensor.offset = offset;
+      tensor.offset = appendAligned(weights, plan.weights.data() + tensor.offset, tensor.capacity);
     }
     renumbered[i] = static_cast<TensorId>(kept.size());
     kept.push_back(std::move(tensor));

@@ -34,6 +34,6 @@ void replaceChain(engine::EnginePlan& plan, const MlpChain& chain, engine::PlanS
 
 // Drops tensors no step, input or output refers to (renumbering the rest) and rebuilds the
 // weight bytes from the constants still in use.
-void removeUnusedTensors(engine::EnginePlan& plan, std::uint64_t alignment);
+void removeUnusedTensors(engine::EnginePlan& plan);
 
 }  // namespace mlprt::builder

@@ -303,7 +303,7 @@ TEST(MlpFusion, FusedStepTransposesLinearWeightsAndKeepsShapes) {
   EXPECT_FALSE(mlp.stages[1].has_bias);
   EXPECT_EQ(fused.name, "flatten + fc0 + fc1");
   builder::replaceChain(plan, *chain, fused);
-  builder::removeUnusedTensors(plan, 256);
+  builder::removeUnusedTensors(plan);
   ASSERT_EQ(plan.steps.size(), 1u);
   // w0 (4 x 6, used as b^T) is stored again as 6 x 4; the original, "unused", "flat" and
   // "hidden" are gone.
