@@ -1,10 +1,10 @@
 #include "builder/mlp_fusion.h"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <variant>
 
+#include "builder/graph.h"
 #include "builder/memory_plan.h"
 #include "core/error.h"
 #include "runtime/step_runner.h"
@@ -75,19 +75,6 @@ bool isViewOrCast(const EnginePlan& plan, const PlanStep& step) {
   };
   return identity(shuffle->first_transpose) && identity(shuffle->second_transpose) &&
          tensorOf(plan, step.inputs[0]).type == tensorOf(plan, step.output).type;
-}
-
-std::vector<std::uint8_t> transposedBytes(const std::vector<std::uint8_t>& weights, std::uint64_t offset,
-                                          std::int64_t rows, std::int64_t columns, std::size_t element) {
-  std::vector<std::uint8_t> result(static_cast<std::size_t>(rows * columns) * element);
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t c = 0; c < columns; ++c) {
-      std::memcpy(&result[static_cast<std::size_t>(c * rows + r) * element],
-                  &weights[static_cast<std::size_t>(offset) + static_cast<std::size_t>(r * columns + c) * element],
-                  element);
-    }
-  }
-  return result;
 }
 
 TensorId addConstant(EnginePlan& plan, const std::string& name, DataType type, const Dims& shape,
@@ -166,8 +153,8 @@ PlanStep makeFusedMlpStep(EnginePlan& plan, const MlpChain& chain) {
     if (transposed) {
       // The kernel reads K x N rows; a b^T operand (N x K, as Linear layers store it) is stored again.
       weights_id = addConstant(plan, weights.name + "_kxn", weights.type, Dims({stage.in_features, stage.out_features}),
-                               transposedBytes(plan.weights, weights.offset, weights.shape[0], weights.shape[1],
-                                               elementSize(weights.type)));
+                               transposedMatrix(plan.weights.data() + weights.offset, weights.shape[0],
+                                                weights.shape[1], elementSize(weights.type)));
     }
     fused.inputs.push_back(weights_id);
     stage.has_bias = step.epilogue.bias >= 0;

@@ -258,6 +258,18 @@ int fuseGemmEpilogues(Graph& graph) {
   return fused;
 }
 
+std::vector<std::uint8_t> transposedMatrix(const std::uint8_t* data, std::int64_t rows, std::int64_t columns,
+                                           std::size_t element) {
+  std::vector<std::uint8_t> result(static_cast<std::size_t>(rows * columns) * element);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < columns; ++c) {
+      std::memcpy(&result[static_cast<std::size_t>(c * rows + r) * element],
+                  data + static_cast<std::size_t>(r * columns + c) * element, element);
+    }
+  }
+  return result;
+}
+
 int storeWeightsKByN(Graph& graph) {
   int stored = 0;
   for (GraphNode& node : graph.nodes) {
@@ -266,14 +278,8 @@ int storeWeightsKByN(Graph& graph) {
     const GraphTensor& weights = graph.tensor(node.inputs.at(1));
     if (!isFloatConstant(weights) || weights.shape.rank() != 2) continue;
     const std::int64_t rows = weights.shape[0], columns = weights.shape[1];
-    const std::vector<float> values = floatsOf(weights);
-    std::vector<float> transposed(values.size());
-    for (std::int64_t r = 0; r < rows; ++r) {
-      for (std::int64_t c = 0; c < columns; ++c) {
-        transposed[static_cast<std::size_t>(c * rows + r)] = values[static_cast<std::size_t>(r * columns + c)];
-      }
-    }
-    node.inputs[1] = graph.addConstant(weights.name + ".kxn", DataType::kFLOAT, Dims({columns, rows}), bytesOf(transposed));
+    node.inputs[1] = graph.addConstant(weights.name + ".kxn", DataType::kFLOAT, Dims({columns, rows}),
+                                       transposedMatrix(weights.value.data(), rows, columns, sizeof(float)));
     matmul->op1 = MatrixOperation::kNONE;
     ++stored;
   }
