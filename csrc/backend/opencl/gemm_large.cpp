@@ -92,18 +92,11 @@ bool fitsDevice(const LargeTileConfig& config, const Context& context) {
 
 // ---- Launch ----------------------------------------------------------------------------------
 
-// Whether 4 consecutive elements along an operand's contiguous axis can be one aligned vector
-// access: its offset, the extent of that axis and its batch stride are multiples of 4 (buffers
-// themselves are aligned far beyond 16 bytes).
-bool vectorAligned(const DeviceTensor& tensor, std::int64_t contiguous_extent, std::int64_t batch_stride) {
-  return elementOffset(tensor) % 4 == 0 && contiguous_extent % 4 == 0 && batch_stride % 4 == 0;
-}
-
 std::string buildOptions(const LargeTileConfig& config, const GemmCall& call, const DeviceTensor& bias) {
   const GemmShape& shape = call.shape;
-  const bool vec_a = vectorAligned(call.a, shape.a_trans ? shape.m : shape.k, shape.a_batch_stride);
-  const bool vec_b = vectorAligned(call.b, shape.b_trans ? shape.k : shape.n, shape.b_batch_stride);
-  const bool vec_out = vectorAligned(call.out, shape.n, shape.m * shape.n);
+  const bool vec_a = vectorAccessible(call.a, shape.a_trans ? shape.m : shape.k, shape.a_batch_stride, 4);
+  const bool vec_b = vectorAccessible(call.b, shape.b_trans ? shape.k : shape.n, shape.b_batch_stride, 4);
+  const bool vec_out = vectorAccessible(call.out, shape.n, shape.m * shape.n, 4);
   const bool wide = needsWideIndex({call.a.shape.volume(), call.b.shape.volume(), call.out.shape.volume()});
   const std::string tiles = "-DBM=" + std::to_string(config.bm) + " -DBN=" + std::to_string(config.bn) +
                             " -DBK=" + std::to_string(config.bk) + " -DTM=" + std::to_string(config.tm) +

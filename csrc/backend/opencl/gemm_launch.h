@@ -43,6 +43,15 @@ struct GemmCall {
 // from `call`, in order; the returned setter continues with a kernel's own extra arguments.
 support::Arguments setGemmArguments(Kernel& kernel, const GemmCall& call);
 
+// Whether an operand can be read (or written) in vector loads of `elements` values: its element
+// offset, its rows' contiguous extent and its batch stride are all multiples of `elements`, so
+// every row start is aligned (buffers themselves are aligned far beyond 16 bytes).
+inline bool vectorAccessible(const DeviceTensor& tensor, std::int64_t contiguous_extent, std::int64_t batch_stride,
+                             std::int64_t elements) {
+  return support::elementOffset(tensor) % elements == 0 && contiguous_extent % elements == 0 &&
+         batch_stride % elements == 0;
+}
+
 // How many tiles of `tile` cover `extent` (work-groups along one axis).
 inline std::size_t tilesCovering(std::int64_t extent, std::int64_t tile) {
   return static_cast<std::size_t>((extent + tile - 1) / tile);

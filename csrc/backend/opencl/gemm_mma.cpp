@@ -197,16 +197,11 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
     throw InvalidArgument(std::string("matrixMultiply: tactic '") + tactic.name + "' runs " +
                           dataTypeName(storage) + " operands, not " + dataTypeName(call.a.type));
   }
-  // Elements per 16-byte load; a layout takes the vector loads when every row start of the
-  // operand (offset, batch stride, contiguous extent) is a multiple of it.
+  // Elements per 16-byte load; a layout takes the vector loads when every row start allows them.
   const std::int64_t chunk = tf32 ? 4 : 8;
-  const auto aligned = [chunk](std::int64_t offset, std::int64_t batch_stride, std::int64_t extent) {
-    return offset % chunk == 0 && batch_stride % chunk == 0 && extent % chunk == 0;
-  };
-  const std::int64_t a_offset = elementOffset(call.a), b_offset = elementOffset(call.b);
-  const bool a_vec = !shape.a_trans && aligned(a_offset, shape.a_batch_stride, shape.k);
-  const bool b_vect = shape.b_trans && aligned(b_offset, shape.b_batch_stride, shape.k);
-  const bool b_vecn = !shape.b_trans && aligned(b_offset, shape.b_batch_stride, shape.n);
+  const bool a_vec = !shape.a_trans && vectorAccessible(call.a, shape.k, shape.a_batch_stride, chunk);
+  const bool b_vect = shape.b_trans && vectorAccessible(call.b, shape.k, shape.b_batch_stride, chunk);
+  const bool b_vecn = !shape.b_trans && vectorAccessible(call.b, shape.n, shape.b_batch_stride, chunk);
   const std::string layout = std::string(a_vec ? "-DA_VEC" : "") +
                              (b_vect ? " -DB_VECT" : b_vecn ? " -DB_VECN" : "");
   const std::string options = joinOptions(
