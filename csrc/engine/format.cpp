@@ -66,6 +66,42 @@ std::string hex(std::uint64_t value) {
   return text;
 }
 
+// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
+// U+10FFFF). Names and other text the Python module hands out as str must be.
+bool isUtf8(const std::string& text) noexcept {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t size = text.size();
+  std::size_t i = 0;
+  while (i < size) {
+    const unsigned char lead = bytes[i];
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf;  // the allowed range of the second byte
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead == 0xe0) low = 0xa0;   // overlong
+      if (lead == 0xed) high = 0x9f;  // surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead == 0xf0) low = 0x90;   // overlong
+      if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (size - i < length || bytes[i + 1] < low || bytes[i + 1] > high) return false;
+    for (std::size_t k = 2; k < length; ++k) {
+      if (bytes[i + k] < 0x80 || bytes[i + k] > 0xbf) return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
 // A name from the file, safe to put in a message: quoted, printable ASCII only, bounded length.
 std::string quoted(const std::string& name) {
   constexpr std::size_t kMaxShown = 64;
@@ -114,6 +150,11 @@ class ByteWriter {
   void string(const std::string& text, const char* field) {
     count(text.size(), field);
     bytes_.insert(bytes_.end(), text.begin(), text.end());
+  }
+  // A string the reader requires to be UTF-8 (names, and what the Python module returns as str).
+  void text(const std::string& value, const char* field) {
+    if (!isUtf8(value)) failWrite(std::string(field) + " " + quoted(value) + " is not valid UTF-8");
+    string(value, field);
   }
   void byteArray(const std::vector<std::uint8_t>& data) {
     u64(data.size());
@@ -232,7 +273,7 @@ struct LayerBodyWriter {
 };
 
 void writeMeta(ByteWriter& out, const EnginePlan& plan) {
-  out.string(plan.mlprt_version, "mlprt_version");
+  out.text(plan.mlprt_version, "mlprt_version");
   out.string(plan.device.platform, "device.platform");
   out.string(plan.device.device, "device.device");
   out.string(plan.device.vendor, "device.vendor");
@@ -245,7 +286,7 @@ void writeTensors(ByteWriter& out, const EnginePlan& plan) {
   out.u64(plan.arena_bytes);
   out.count(plan.tensors.size(), "tensors");
   for (const PlanTensor& tensor : plan.tensors) {
-    out.string(tensor.name, "a tensor name");
+    out.text(tensor.name, "a tensor name");
     out.i32(static_cast<std::int32_t>(tensor.type));
     writeDims(out, tensor.shape);
     out.u8(enumByte(tensor.role, kLastTensorRole, "PlanTensor.role"));
@@ -262,7 +303,7 @@ void writeBindings(ByteWriter& out, const EnginePlan& plan) {
 void writeSteps(ByteWriter& out, const EnginePlan& plan) {
   out.count(plan.steps.size(), "steps");
   for (const PlanStep& step : plan.steps) {
-    out.string(step.name, "a step name");
+    out.text(step.name, "a step name");
     out.u8(static_cast<std::uint8_t>(step.parameters.index()));
     std::visit(LayerBodyWriter{out}, step.parameters);
     writeIntList(out, step.inputs, "a step's inputs");
@@ -270,7 +311,7 @@ void writeSteps(ByteWriter& out, const EnginePlan& plan) {
     out.i32(step.epilogue.bias);
     out.boolean(step.epilogue.has_activation);
     writeActivation(out, step.epilogue.activation);
-    out.string(step.tactic, "a step tactic");
+    out.text(step.tactic, "a step tactic");
   }
 }
 
@@ -288,9 +329,9 @@ void writeWeights(ByteWriter& out, const EnginePlan& plan) { out.byteArray(plan.
 void writePrograms(ByteWriter& out, const EnginePlan& plan) {
   out.count(plan.programs.size(), "programs");
   for (const ProgramBinary& program : plan.programs) {
-    out.string(program.family, "a program family");
-    out.string(program.options, "program options");
-    out.string(program.source_hash, "a program source hash");
+    out.text(program.family, "a program family");
+    out.text(program.options, "program options");
+    out.text(program.source_hash, "a program source hash");
     out.byteArray(program.binary);
   }
 }
@@ -389,6 +430,13 @@ class ByteReader {
     std::string text(reinterpret_cast<const char*>(data_ + position_), length);
     position_ += length;
     return text;
+  }
+  // A string that must be UTF-8: a name, or text the Python module hands out as str.
+  std::string text(const char* field) {
+    const std::size_t at = offset();
+    std::string value = string(field);
+    if (!isUtf8(value)) failAt(at, field, quoted(value) + " is not valid UTF-8");
+    return value;
   }
 
   std::vector<std::uint8_t> byteArray(const char* field) {
@@ -619,7 +667,7 @@ class PlanParser {
   }
 
   void parseMeta(ByteReader& in) {
-    plan_.mlprt_version = in.string("mlprt_version");
+    plan_.mlprt_version = in.text("mlprt_version");
     plan_.device.platform = in.string("device.platform");
     plan_.device.device = in.string("device.device");
     plan_.device.vendor = in.string("device.vendor");
@@ -642,7 +690,7 @@ class PlanParser {
 
   PlanTensor parseTensor(ByteReader& in, Location::Scope& scope, std::size_t index) {
     PlanTensor tensor;
-    tensor.name = in.string("name");
+    tensor.name = in.text("name");
     scope.relabel("tensor " + std::to_string(index) + " " + quoted(tensor.name));
     tensor.type = readDataType(in, "type");
     tensor.shape = readDims(in, "shape");
@@ -721,7 +769,7 @@ class PlanParser {
     for (std::size_t i = 0; i < count; ++i) {
       Location::Scope scope(location_, "step " + std::to_string(i));
       PlanStep step;
-      step.name = in.string("name");
+      step.name = in.text("name");
       scope.relabel("step " + std::to_string(i) + " " + quoted(step.name));
       step.parameters = readParameters(in);
       const std::size_t input_count = in.count("inputs", 4);
@@ -731,7 +779,7 @@ class PlanParser {
       step.epilogue.bias = readTensorId(in, "epilogue.bias", true);
       step.epilogue.has_activation = in.boolean("epilogue.has_activation");
       step.epilogue.activation = readActivation(in, "epilogue.activation.type");
-      step.tactic = in.string("tactic");
+      step.tactic = in.text("tactic");
       plan_.steps.push_back(std::move(step));
     }
   }
@@ -817,9 +865,9 @@ class PlanParser {
     for (std::size_t i = 0; i < count; ++i) {
       Location::Scope scope(location_, "program " + std::to_string(i));
       ProgramBinary program;
-      program.family = in.string("family");
-      program.options = in.string("options");
-      program.source_hash = in.string("source_hash");
+      program.family = in.text("family");
+      program.options = in.text("options");
+      program.source_hash = in.text("source_hash");
       program.binary = in.byteArray("binary");
       plan_.programs.push_back(std::move(program));
     }

@@ -688,6 +688,91 @@ TEST(EngineFormat, CraftedSectionFramingErrors) {
   EXPECT_TRUE(contains(readError(fileWithPayload(Bytes{})), "section META, tag"));
 }
 
+// `file` with the `width`-byte field at `offset` into section `tag`'s body set to `value`, and the
+// checksum made right again.
+Bytes patched(const Bytes& file, const char* tag, std::size_t offset, std::uint64_t value, std::size_t width) {
+  Bytes payload(file.begin() + kHeaderBytes, file.end());
+  std::size_t at = 0;
+  while (std::memcmp(payload.data() + at, tag, 4) != 0) {
+    std::uint64_t length = 0;
+    for (int i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(payload[at + 4 + i]) << (8 * i);
+    at += 12 + static_cast<std::size_t>(length);
+  }
+  for (std::size_t i = 0; i < width; ++i) payload[at + 12 + offset + i] = static_cast<std::uint8_t>(value >> (8 * i));
+  return fileWithPayload(payload);
+}
+
+// A count of 2^32-1 or a byte length of 2^40 anywhere is refused by comparing it with the bytes
+// that remain, before anything is reserved (the fuzzer, whose allocations are capped at 64 MiB,
+// holds the reader to that); each message names the section and the field.
+TEST(EngineFormat, CraftedHugeCountsInEverySectionFailBeforeAllocating) {
+  const Bytes file = encode(RawPlan{});
+  constexpr std::uint64_t kHugeCount = 0xffffffffu;
+  constexpr std::uint64_t kHugeLength = std::uint64_t{1} << 40;
+  const struct {
+    const char* tag;
+    std::size_t offset;
+    std::uint64_t value;
+    std::size_t width;
+    std::vector<std::string> parts;
+  } cases[] = {
+      {"BIND", 0, kHugeCount, 4, {"section BIND", "inputs", "count 4294967295"}},
+      {"BIND", 8, kHugeCount, 4, {"section BIND", "outputs", "count 4294967295"}},
+      {"STEP", 0, kHugeCount, 4, {"section STEP", "step count", "count 4294967295"}},
+      // step 0: count (4), name "relu" (4 + 4), kind (1), activation body (9), then its inputs
+      {"STEP", 22, kHugeCount, 4, {"section STEP", "step 0 \"relu\"", "inputs", "count 4294967295"}},
+      {"PROF", 0, kHugeCount, 4, {"section PROF", "profile count", "count 4294967295"}},
+      {"PROF", 4, kHugeCount, 4, {"section PROF", "profile 0", "min", "count 4294967295"}},
+      {"PROG", 0, kHugeCount, 4, {"section PROG", "program count", "count 4294967295"}},
+      // program 0: count (4), family "elementwise" (4 + 11), options "-DX" (4 + 3), hash "abc" (4 + 3)
+      {"PROG", 33, kHugeLength, 8, {"section PROG", "program 0", "binary", "length 1099511627776"}},
+      {"META", 0, kHugeCount, 4, {"section META", "mlprt_version", "count 4294967295"}},
+  };
+  for (const auto& c : cases) {
+    const std::string message = readError(patched(file, c.tag, c.offset, c.value, c.width));
+    for (const std::string& part : c.parts) EXPECT_TRUE(contains(message, part)) << part << " not in: " << message;
+  }
+  RawPlan stages;
+  stages.steps[0].kind = 11;
+  stages.steps[0].body = Encoder().u32(kHugeCount).bytes;
+  expectRejected(stages, {"section STEP", "step 0", "stages", "count 4294967295"});
+  RawPlan constant;
+  constant.steps[0].kind = 0;
+  constant.steps[0].body = Encoder().dims({4}).u32(0).u64(kHugeLength).bytes;
+  expectRejected(constant, {"section STEP", "step 0", "weights.bytes", "length 1099511627776"});
+}
+
+// Names and the other text strings reach Python as str: bytes that are not UTF-8 are refused by
+// the reader (naming the field) instead of failing later in a conversion.
+TEST(EngineFormat, CraftedTextThatIsNotUtf8) {
+  for (const std::string& bad : {std::string("\xff"), std::string("x\xc0\xaf"), std::string("\xed\xa0\x80"),
+                                 std::string("\xe2\x82"), std::string("\xf4\x90\x80\x80"), std::string("\x80")}) {
+    RawPlan tensor;
+    tensor.tensors[3].name = bad;
+    expectRejected(tensor, {"section TENS", "tensor 3", "name", "is not valid UTF-8"});
+    RawPlan step;
+    step.steps[1].name = bad;
+    expectRejected(step, {"section STEP", "step 1", "name", "is not valid UTF-8"});
+    RawPlan meta;
+    meta.meta_version = bad;
+    expectRejected(meta, {"section META", "mlprt_version", "is not valid UTF-8"});
+  }
+  RawPlan good;
+  good.tensors[3].name = "\xcf\x80 \xe2\x82\xac \xf0\x9d\x84\x9e";  // pi, euro, a 4-byte character
+  EXPECT_EQ(deserialize(encode(good)).tensors[3].name, good.tensors[3].name);
+}
+
+TEST(EngineFormat, WriterRefusesNamesThatAreNotUtf8) {
+  eng::EnginePlan plan = smallPlan();
+  plan.tensors[3].name = "h\xff";
+  try {
+    eng::serializePlan(plan);
+    FAIL() << "written";
+  } catch (const eng::EngineFormatError& error) {
+    EXPECT_TRUE(contains(error.what(), "a tensor name \"h?\" is not valid UTF-8")) << error.what();
+  }
+}
+
 TEST(EngineFormat, CraftedShuffleWithTooManyAxes) {
   RawPlan raw;
   raw.steps[0].kind = 5;
