@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 import numpy as np
 import onnx
 
+from onnx import numpy_helper
+
 from mlprt import _core
 from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, invalid, unsupported
 
@@ -23,7 +25,23 @@ ITensor = _core.ITensor
 DataType = _core.DataType
 
 __all__ = ["SymDim", "Unknown", "ShapeValue", "Condition", "Value", "Node", "ImporterContext",
-           "numpy_dtype", "network_dtype", "onnx_to_network_dtype"]
+           "numpy_dtype", "network_dtype", "onnx_to_network_dtype", "tensor_value"]
+
+
+def tensor_value(tensor: onnx.TensorProto, what: str) -> np.ndarray:
+    """The value of a stored tensor (an initializer, a Constant's ``value``) as a NumPy array.
+
+    Raises an ImportFailure (INVALID_VALUE) naming ``what`` when its dims are negative or do not
+    match its data; NumPy alone would read a negative dim as "infer this axis" and return a
+    wrong-shaped array instead of failing.
+    """
+    dims = list(tensor.dims)
+    if any(d < 0 for d in dims):
+        raise invalid(f"{what} has the negative dimension {min(dims)} in its dims {dims}", ErrorCode.INVALID_VALUE)
+    try:
+        return np.array(numpy_helper.to_array(tensor))
+    except Exception as e:
+        raise invalid(f"{what} (dims {dims}) cannot be read: {e}", ErrorCode.INVALID_VALUE) from e
 
 
 @dataclass(frozen=True)

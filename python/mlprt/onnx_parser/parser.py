@@ -7,10 +7,10 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 import onnx
-from onnx import external_data_helper, numpy_helper
+from onnx import external_data_helper
 
 from mlprt import _core
-from mlprt.onnx_parser.context import ImporterContext, Node, onnx_to_network_dtype
+from mlprt.onnx_parser.context import ImporterContext, Node, onnx_to_network_dtype, tensor_value
 from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, ParserError, unsupported
 from mlprt.onnx_parser.registry import MIN_OPSET, lookup
 
@@ -99,16 +99,20 @@ class OnnxParser:
         self._error(code, desc, None, index, proto.name, proto.op_type)
 
     def _parse(self, data: bytes, path: Optional[str]) -> bool:
+        # Errors about the model as a whole name where it came from: a file cut short or damaged
+        # is then found without guessing which of several models failed.
+        origin = f"'{path}' ({len(data)} bytes)" if path else f"the {len(data)} bytes given"
         model = onnx.ModelProto()
         try:
             model.ParseFromString(data)
         except Exception as e:
-            self._error(ErrorCode.MODEL_DESERIALIZE_FAILED, f"the bytes are not an ONNX model: {e}")
+            self._error(ErrorCode.MODEL_DESERIALIZE_FAILED,
+                        f"{origin}: not an ONNX model (truncated or corrupt?): {e}")
             return False
         if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
-            self._error(ErrorCode.MODEL_DESERIALIZE_FAILED, "the bytes are not an ONNX model (no graph)")
+            self._error(ErrorCode.MODEL_DESERIALIZE_FAILED, f"{origin}: not an ONNX model (no graph)")
             return False
-        opset = self._check_opset(model)
+        opset = self._check_opset(model, origin)
         if opset is None:
             return False
         graph = model.graph
@@ -120,10 +124,12 @@ class OnnxParser:
         return (self._import_initializers(graph, ctx) and self._import_inputs(graph, ctx)
                 and self._import_nodes(graph, ctx) and self._import_outputs(graph, ctx))
 
-    def _check_opset(self, model: onnx.ModelProto) -> Optional[int]:
+    def _check_opset(self, model: onnx.ModelProto, origin: str) -> Optional[int]:
         opsets = [o.version for o in model.opset_import if o.domain in _DEFAULT_DOMAINS]
         if not opsets:
-            self._error(ErrorCode.INVALID_GRAPH, "the model imports no opset of the default ONNX domain")
+            # Also what a file cut right after its graph looks like.
+            self._error(ErrorCode.INVALID_GRAPH,
+                        f"{origin}: the model imports no opset of the default ONNX domain (truncated?)")
             return None
         opset = int(opsets[0])
         newest = _max_opset()
@@ -212,9 +218,9 @@ class OnnxParser:
     def _import_initializers(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
         for tensor in graph.initializer:
             try:
-                ctx.set(tensor.name, np.array(numpy_helper.to_array(tensor)))
-            except Exception as e:
-                self._error(ErrorCode.INVALID_VALUE, f"initializer '{tensor.name}' cannot be read: {e}")
+                ctx.set(tensor.name, tensor_value(tensor, f"initializer '{tensor.name}'"))
+            except ImportFailure as e:
+                self._error(e.code, e.desc)
                 return False
         return True
 

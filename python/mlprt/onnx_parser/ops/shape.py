@@ -10,10 +10,9 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
-                                       Value, normalize_axis, onnx_to_network_dtype)
+                                       Value, normalize_axis, onnx_to_network_dtype, tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.registry import importer
 
@@ -101,7 +100,7 @@ def identity(ctx: ImporterContext, node: Node) -> List[Value]:
 def constant(ctx: ImporterContext, node: Node) -> List[Value]:
     attrs = node.attrs
     if "value" in attrs:
-        return [np.array(numpy_helper.to_array(attrs["value"]))]
+        return [tensor_value(attrs["value"], "the 'value' attribute")]
     if "value_float" in attrs:
         return [np.array(attrs["value_float"], dtype=np.float32)]
     if "value_floats" in attrs:
