@@ -228,25 +228,82 @@ std::string cornerName(std::size_t profile, const char* corner) {
   return "optimization profile " + std::to_string(profile) + " at its " + corner + " shapes";
 }
 
-// Sets every activation's capacity to its largest size over all profile extremes, then places
-// activations in the arena.
-void planActivationMemory(EnginePlan& plan) {
-  std::vector<std::uint64_t> largest(plan.tensors.size(), 0);
+// The shape of every plan tensor at one profile extreme.
+struct CornerShapes {
+  std::string name;  // cornerName(...)
+  std::vector<Dims> shapes;
+};
+
+// Every profile's min, opt and max, each with the shapes of all plan tensors there.
+std::vector<CornerShapes> profileCorners(const EnginePlan& plan) {
+  std::vector<CornerShapes> result;
   for (std::size_t p = 0; p < plan.profiles.size(); ++p) {
     const engine::ProfileShapes& profile = plan.profiles[p];
     const std::pair<const char*, const std::vector<Dims>*> corners[] = {
         {"min", &profile.min}, {"opt", &profile.opt}, {"max", &profile.max}};
     for (const auto& [corner, inputs] : corners) {
-      std::vector<Dims> shapes;
+      const std::string name = cornerName(p, corner);
       try {
-        shapes = runtime::inferPlanShapes(plan, *inputs);
+        result.push_back({name, runtime::inferPlanShapes(plan, *inputs)});
       } catch (const InvalidArgument& e) {
-        throw InvalidArgument(cornerName(p, corner) + ": " + e.what());
+        throw InvalidArgument(name + ": " + e.what());
       }
-      for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
-        if (plan.tensors[i].role != TensorRole::kActivation) continue;
-        largest[i] = std::max<std::uint64_t>(largest[i], runtime::tensorBytes(shapes[i], plan.tensors[i].type));
+    }
+  }
+  return result;
+}
+
+const char* roleName(TensorRole role) {
+  switch (role) {
+    case TensorRole::kInput: return "input";
+    case TensorRole::kOutput: return "output";
+    case TensorRole::kActivation: return "tensor";
+    case TensorRole::kConstant: return "constant";
+  }
+  return "tensor";
+}
+
+// Every input, output and activation must fit in one device allocation at every profile
+// extreme. Checked before any scratch memory is allocated, so a network too large for the
+// device is refused naming the tensor, not deep inside tactic timing.
+void requireTensorsFit(const EnginePlan& plan, const cl::DeviceInfo& device) {
+  for (const CornerShapes& corner : profileCorners(plan)) {
+    for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+      const PlanTensor& tensor = plan.tensors[i];
+      if (tensor.role == TensorRole::kConstant) continue;
+      const std::string what = std::string(roleName(tensor.role)) + " '" + tensor.name + "' at " + corner.name;
+      std::size_t bytes = 0;
+      try {
+        bytes = runtime::tensorBytes(corner.shapes[i], tensor.type);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument(what + ": " + e.what());
       }
+      if (bytes > device.max_allocation) {
+        throw OutOfMemory(what + " needs " + std::to_string(bytes) + " bytes (shape " + corner.shapes[i].toString() +
+                          "), more than device '" + device.name + "' allows in one allocation (" +
+                          std::to_string(device.max_allocation) + " bytes)");
+      }
+    }
+  }
+}
+
+// The arena holds all activations at once where their lifetimes overlap; it is one allocation.
+void requireArenaFits(const EnginePlan& plan, const cl::DeviceInfo& device) {
+  if (plan.arena_bytes <= device.max_allocation) return;
+  throw OutOfMemory("the engine's activation memory needs " + std::to_string(plan.arena_bytes) +
+                    " bytes at its largest profile shapes, more than device '" + device.name +
+                    "' allows in one allocation (" + std::to_string(device.max_allocation) +
+                    " bytes); narrow the optimization profiles");
+}
+
+// Sets every activation's capacity to its largest size over all profile extremes, then places
+// activations in the arena.
+void planActivationMemory(EnginePlan& plan) {
+  std::vector<std::uint64_t> largest(plan.tensors.size(), 0);
+  for (const CornerShapes& corner : profileCorners(plan)) {
+    for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+      if (plan.tensors[i].role != TensorRole::kActivation) continue;
+      largest[i] = std::max<std::uint64_t>(largest[i], runtime::tensorBytes(corner.shapes[i], plan.tensors[i].type));
     }
   }
   std::vector<Lifetime> lifetimes;
@@ -633,11 +690,13 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   plan.device = runtime::fingerprintOf(context->device());
   plan.fp16 = fp16;
   plan.profiles = std::move(profiles);
+  requireTensorsFit(plan, context->device());
   cl::GemmPolicy policy;
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
   chooseTactics(plan, policy, device, cache.get());
   const int mlps = fuseMlpChains(plan, device, cache.get());
   planActivationMemory(plan);
+  requireArenaFits(plan, context->device());
   compileAndVerify(plan, device);
 
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +

@@ -44,7 +44,12 @@ class ExecutionContext::UseGuard {
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
     : engine_(std::move(engine)), kernels_(engine_->context()) {
   const engine::EnginePlan& plan = engine_->plan();
-  arena_ = cl::DeviceBuffer::allocate(engine_->context(), plan.arena_bytes);
+  try {
+    arena_ = cl::DeviceBuffer::allocate(engine_->context(), plan.arena_bytes);
+  } catch (const OutOfMemory& e) {
+    throw OutOfMemory("an execution context needs " + std::to_string(plan.arena_bytes) +
+                      " bytes of activation memory (engine.device_memory_size): " + e.what());
+  }
   addresses_.assign(plan.tensors.size(), 0);
   shapes_.assign(plan.tensors.size(), Dims());
   resetShapesForProfile();
@@ -181,7 +186,7 @@ void ExecutionContext::setOptimizationProfile(int index) {
 
 std::size_t ExecutionContext::bytesOf(TensorId id) const {
   const auto i = static_cast<std::size_t>(id);
-  return static_cast<std::size_t>(shapes_[i].volume()) * elementSize(engine_->plan().tensors[i].type);
+  return tensorBytes(shapes_[i], engine_->plan().tensors[i].type);
 }
 
 cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {

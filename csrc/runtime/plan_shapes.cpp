@@ -1,12 +1,22 @@
 #include "runtime/plan_shapes.h"
 
+#include <cstdint>
+#include <limits>
+
 #include "core/error.h"
 #include "network/shape_inference.h"
 
 namespace mlprt::runtime {
 
 std::size_t tensorBytes(const Dims& shape, DataType type) {
-  return static_cast<std::size_t>(shape.volume()) * elementSize(type);
+  const auto elements = static_cast<std::uint64_t>(shape.volume());
+  const std::size_t element = elementSize(type);
+  // Checked: a size that wrapped around would allocate a small buffer for a huge tensor.
+  if (elements > std::numeric_limits<std::size_t>::max() / element) {
+    throw InvalidArgument("shape " + shape.toString() + " of " + dataTypeName(type) +
+                          " has more bytes than fit in 64 bits");
+  }
+  return static_cast<std::size_t>(elements) * element;
 }
 
 std::vector<Dims> inferPlanShapes(const engine::EnginePlan& plan, const std::vector<Dims>& input_shapes) {

@@ -14,7 +14,7 @@ namespace mlprt::runtime {
 // Throws InvalidArgument naming the step that cannot run at these shapes.
 std::vector<Dims> inferPlanShapes(const engine::EnginePlan& plan, const std::vector<Dims>& input_shapes);
 
-// Bytes of a tensor of `type` at `shape`.
+// Bytes of a tensor of `type` at `shape`; throws InvalidArgument when they exceed 64 bits.
 std::size_t tensorBytes(const Dims& shape, DataType type);
 
 }  // namespace mlprt::runtime
