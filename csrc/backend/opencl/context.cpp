@@ -29,6 +29,17 @@ Context::Context(const DeviceInfo& device) : device_(device) {
   check(status, "clCreateContext for " + device.name);
 }
 
+bool Context::reserveDeviceBytes(std::size_t bytes) noexcept {
+  std::uint64_t used = device_bytes_.load();
+  do {
+    if (device_.global_memory == 0) break;  // the driver reports no size: nothing to check against
+    if (bytes > device_.global_memory || used > device_.global_memory - bytes) return false;
+  } while (!device_bytes_.compare_exchange_weak(used, used + bytes));
+  return true;
+}
+
+void Context::releaseDeviceBytes(std::size_t bytes) noexcept { device_bytes_ -= bytes; }
+
 std::shared_ptr<Context> Context::forDevice(const DeviceInfo& device) {
   Registry& state = registry();
   std::lock_guard<std::mutex> lock(state.mutex);

@@ -2,6 +2,9 @@
 // memory, programs and streams made on a device can be used together.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,9 +31,18 @@ class Context {
   const DeviceInfo& device() const noexcept { return device_; }
   cl_context get() const noexcept { return context_.get(); }
 
+  // Device memory that mlprt holds on this device, in bytes. Drivers may accept buffers beyond
+  // the device's memory and fail (or, on CPU devices, exhaust host memory) only at first use, so
+  // every device allocation is reserved here first: a reservation that would take the total
+  // past the device's global memory is refused (false) and nothing is counted.
+  bool reserveDeviceBytes(std::size_t bytes) noexcept;
+  void releaseDeviceBytes(std::size_t bytes) noexcept;
+  std::uint64_t deviceBytesInUse() const noexcept { return device_bytes_.load(); }
+
  private:
   DeviceInfo device_;
   ContextHandle context_;
+  std::atomic<std::uint64_t> device_bytes_{0};
 };
 
 // Throws InvalidArgument unless `used` is `expected`: objects of two devices cannot be mixed.

@@ -58,6 +58,17 @@ void requireAllocatable(const Context& context, std::size_t bytes, const char* w
   }
 }
 
+// Drivers may accept more memory than the device has and fail only when it is first used (PoCL
+// then exhausts host memory), so the total is checked here, before the driver is asked.
+void reserveDeviceMemory(Context& context, std::size_t bytes) {
+  if (context.reserveDeviceBytes(bytes)) return;
+  const DeviceInfo& device = context.device();
+  throw OutOfMemory("cannot allocate " + std::to_string(bytes) + " bytes of device memory on '" + device.name +
+                    "': mlprt already holds " + std::to_string(context.deviceBytesInUse()) +
+                    " bytes there and the device has " + std::to_string(device.global_memory) +
+                    " bytes; free allocations (or engines, contexts) first");
+}
+
 template <typename T>
 void enroll(RangeRegistry<T>& registry, std::uint64_t start, const std::shared_ptr<T>& object) {
   std::lock_guard<std::mutex> lock(registry.mutex);
@@ -87,9 +98,11 @@ std::shared_ptr<DeviceBuffer> DeviceBuffer::allocate(std::shared_ptr<Context> co
 DeviceBuffer::DeviceBuffer(std::shared_ptr<Context> context, std::size_t bytes)
     : context_(std::move(context)), size_(bytes), address_(reserveAddressRange(bytes)) {
   requireAllocatable(*context_, bytes, "device memory");
+  reserveDeviceMemory(*context_, bytes);
   cl_int status = CL_SUCCESS;
   mem_ = MemHandle(clCreateBuffer(context_->get(), CL_MEM_READ_WRITE,
                                   bytes < kMinimumBytes ? kMinimumBytes : bytes, nullptr, &status));
+  if (status != CL_SUCCESS) context_->releaseDeviceBytes(bytes);
   check(status, "allocating " + std::to_string(bytes) + " bytes of device memory on " +
                     context_->device().name);
 }
@@ -110,6 +123,7 @@ void DeviceBuffer::free() {
     std::lock_guard<std::mutex> lock(registry.mutex);
     registry.by_start.erase(address_);
   }
+  if (mem_) context_->releaseDeviceBytes(size_);
   mem_.reset();
 }
 
