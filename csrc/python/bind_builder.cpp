@@ -13,6 +13,7 @@
 #include "core/logging.h"
 #include "network/network.h"
 #include "python/bindings.h"
+#include "python/contiguous_bytes.h"
 #include "python/host_memory.h"
 
 namespace py = pybind11;
@@ -78,7 +79,7 @@ void bindTimingCache(py::module_& m) {
 }
 
 std::shared_ptr<TimingCache> timingCacheFrom(const py::buffer& data) {
-  const py::buffer_info info = data.request();
+  const py::buffer_info info = contiguousBytes(data, "timing cache data");
   const auto* bytes = static_cast<const std::uint8_t*>(info.ptr);
   return std::make_shared<TimingCache>(
       TimingCache::fromBytes(bytes, static_cast<std::size_t>(info.size * info.itemsize)));

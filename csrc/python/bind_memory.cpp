@@ -9,6 +9,7 @@
 #include "backend/opencl/copy.h"
 #include "backend/opencl/memory.h"
 #include "backend/opencl/stream.h"
+#include "core/error.h"
 #include "python/bindings.h"
 
 namespace py = pybind11;
@@ -74,6 +75,27 @@ DeviceRange deviceRange(const py::handle& object, std::size_t bytes, const std::
   }
   throw py::type_error(role + " must be a DeviceAllocation or an integer device address, not " +
                        std::string(py::str(py::type::of(object).attr("__name__"))));
+}
+
+// What a host array is, for errors: "a float64 array of shape (4, 784), 25088 bytes".
+std::string describeHostArray(const py::handle& array, std::size_t bytes) {
+  std::string kind = "a " + std::string(py::str(py::type::of(array).attr("__name__")));
+  if (py::hasattr(array, "dtype") && py::hasattr(array, "shape")) {
+    kind = "a " + std::string(py::str(array.attr("dtype"))) + " array of shape " +
+           std::string(py::str(array.attr("shape")));
+  }
+  return kind + ", " + std::to_string(bytes) + " bytes";
+}
+
+// The device side of a copy sized by a host array: a wrong dtype or shape shows up as a wrong
+// byte count, so the error then also says what the host array is.
+DeviceRange deviceRangeFor(const py::handle& device, const py::handle& array, std::size_t bytes,
+                           const std::string& device_role, const char* array_role) {
+  try {
+    return deviceRange(device, bytes, device_role);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(std::string(e.what()) + " (the " + array_role + " is " + describeHostArray(array, bytes) + ")");
+  }
 }
 
 // The stream a copy runs on: by default, that of the device that owns `range`.
@@ -247,7 +269,7 @@ void bindCopies(py::module_& module) {
       [](const py::handle& destination, const py::handle& source, const py::handle& stream,
          bool asynchronous) {
         HostView host(source, false, "source");
-        const DeviceRange range = deviceRange(destination, host.size(), "destination");
+        const DeviceRange range = deviceRangeFor(destination, source, host.size(), "destination", "source");
         const std::shared_ptr<Stream> queue = streamFor(stream, range);
         py::gil_scoped_release release;
         cl::copyHostToDevice(*queue, range, host.data(), host.size(), modeOf(asynchronous));
@@ -258,7 +280,7 @@ void bindCopies(py::module_& module) {
       [](const py::handle& destination, const py::handle& source, const py::handle& stream,
          bool asynchronous) {
         HostView host(destination, true, "destination");
-        const DeviceRange range = deviceRange(source, host.size(), "source");
+        const DeviceRange range = deviceRangeFor(source, destination, host.size(), "source", "destination");
         const std::shared_ptr<Stream> queue = streamFor(stream, range);
         py::gil_scoped_release release;
         cl::copyDeviceToHost(*queue, host.data(), range, host.size(), modeOf(asynchronous));

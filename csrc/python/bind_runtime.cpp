@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "engine/format.h"
 #include "python/bindings.h"
+#include "python/contiguous_bytes.h"
 #include "python/host_memory.h"
 #include "runtime/engine.h"
 #include "runtime/execution_context.h"
@@ -32,7 +33,7 @@ struct Runtime {
 
 // Deserializes, or logs why not and returns None (TensorRT's behaviour).
 py::object deserialize(const py::buffer& data) {
-  const py::buffer_info info = data.request();
+  const py::buffer_info info = contiguousBytes(data, "serialized_engine");
   const auto* bytes = static_cast<const std::uint8_t*>(info.ptr);
   const auto size = static_cast<std::size_t>(info.size * info.itemsize);
   try {
