@@ -20,3 +20,4 @@ ctest --test-dir "$build" --output-on-failure -j1
 echo "== Python tests (pytest) =="
 cd "$repo"
 "$py" -m pytest tests/python "$@"
+bash "$repo/scripts/fuzz.sh"

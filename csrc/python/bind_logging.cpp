@@ -32,7 +32,7 @@ struct PythonSink {
   void operator()(Severity severity, const std::string& message) const {
     py::gil_scoped_acquire gil;
     try {
-      callable(severity, message);
+      callable(severity, textOf(message));
     } catch (py::error_already_set& error) {
       std::cerr << "[mlprt] the Python logger raised: " << error.what() << std::endl;
     }

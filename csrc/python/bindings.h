@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include <memory>
+#include <string>
 
 #include "backend/opencl/context.h"
 #include "backend/opencl/stream.h"
@@ -28,6 +29,9 @@ void bindInspector(pybind11::module_& module);
 // extents below -1 or too many axes), Dims to a tuple of ints.
 Dims dimsFrom(const pybind11::handle& shape);
 pybind11::tuple tupleOf(const Dims& dims);
+
+// A message as Python text: bytes that are not UTF-8 (a name quoted from a file) become U+FFFD.
+pybind11::str textOf(const std::string& message);
 
 // Hands the core's messages to a Python ILogger (the one a Builder or Runtime was given last,
 // as TensorRT keeps one logger per process).

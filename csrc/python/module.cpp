@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -28,6 +29,20 @@ py::tuple tupleOf(const Dims& dims) {
   return result;
 }
 
+py::str textOf(const std::string& message) {
+  PyObject* text = PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace");
+  if (text == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(text);
+}
+
+namespace {
+
+// Messages may quote bytes of a file (names in an engine, an ONNX model); bytes that are not
+// UTF-8 are replaced, so that the conversion cannot fail and replace the error itself.
+void setError(PyObject* type, const char* what) { PyErr_SetObject(type, textOf(what).ptr()); }
+
+}  // namespace
+
 void bindErrors(py::module_& module) {
   // Created once and kept for the life of the interpreter, as pybind11 recommends.
   static py::handle error = py::exception<mlprt::Error>(module, "Error", PyExc_RuntimeError).release();
@@ -37,18 +52,18 @@ void bindErrors(py::module_& module) {
     try {
       if (thrown) std::rethrow_exception(thrown);
     } catch (const mlprt::InvalidArgument& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
+      setError(PyExc_ValueError, e.what());
     } catch (const mlprt::OutOfMemory& e) {
-      PyErr_SetString(PyExc_MemoryError, e.what());
+      setError(PyExc_MemoryError, e.what());
     } catch (const mlprt::BuildError& e) {
-      PyErr_SetString(build_error.ptr(), e.what());
+      setError(build_error.ptr(), e.what());
     } catch (const mlprt::OpenCLError& e) {
       // The OpenCL status travels as the exception's `code` attribute.
-      py::object instance = py::reinterpret_borrow<py::object>(opencl_error)(e.what());
+      py::object instance = py::reinterpret_borrow<py::object>(opencl_error)(textOf(e.what()));
       instance.attr("code") = e.code();
       PyErr_SetObject(opencl_error.ptr(), instance.ptr());
     } catch (const mlprt::Error& e) {
-      PyErr_SetString(error.ptr(), e.what());
+      setError(error.ptr(), e.what());
     }
   });
 }

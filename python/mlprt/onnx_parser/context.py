@@ -203,6 +203,13 @@ class ImporterContext:
         raise unsupported(f"input {i} ({what}) of {node.op_type} must be a constant known at parse "
                           "time; it is computed at run time", ErrorCode.UNSUPPORTED_NODE_INPUT)
 
+    def required_constant(self, node: Node, i: int, what: str) -> np.ndarray:
+        """Input ``i`` as a NumPy array; raises when it is absent or computed at run time."""
+        self.require(node, i, what)
+        value = self.constant_input(node, i, what)
+        assert value is not None  # present, by require
+        return value
+
     def tensor_input(self, node: Node, i: int, dtype: Any = None) -> Any:
         """Input ``i`` as a network tensor (constants become constant layers)."""
         return self.tensor(self.require(node, i), dtype)

@@ -7,16 +7,21 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 import onnx
-from onnx import external_data_helper
+from onnx import external_data_helper, numpy_helper
 
 from mlprt import _core
-from mlprt.onnx_parser.context import ImporterContext, Node, onnx_to_network_dtype, tensor_value
+from mlprt.onnx_parser.context import Condition, ImporterContext, Node, onnx_to_network_dtype, tensor_value
 from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, ParserError, unsupported
 from mlprt.onnx_parser.registry import MIN_OPSET, lookup
 
 __all__ = ["OnnxParser"]
 
 _DEFAULT_DOMAINS = ("", "ai.onnx")
+
+#: The most bytes one constant computed at parse time may take, unless the model file is larger:
+#: a model cannot make the parser allocate far beyond its own size (a ConstantOfShape of 2^40
+#: elements, or a broadcast of two long vectors, is refused instead of attempted).
+FOLDED_BYTES_LIMIT = 1 << 28
 
 
 def _max_opset() -> int:
@@ -36,6 +41,7 @@ class OnnxParser:
         self.network = network
         self.logger = logger
         self._errors: List[ParserError] = []
+        self._folded_bytes_limit = FOLDED_BYTES_LIMIT
 
     # -- TensorRT's API -----------------------------------------------------------------------------
     @property
@@ -75,7 +81,9 @@ class OnnxParser:
         are looked up.
         """
         try:
-            return self._parse(bytes(model), path)
+            data = bytes(model)
+            self._folded_bytes_limit = max(FOLDED_BYTES_LIMIT, len(data))
+            return self._parse(data, path)
         except ImportFailure as e:
             self._error(e.code, e.desc)
         except Exception as e:  # never let a bug escape parse()
@@ -256,18 +264,20 @@ class OnnxParser:
             ctx.used.update(proto.input)
         ctx.used.update(o.name for o in graph.output)
         for index, proto in enumerate(graph.node):
-            node = Node(index, proto, ctx.opset)
-            ctx.node, ctx.node_layers = node, []
+            ctx.node_layers = []
             try:
+                _check_attribute_types(proto, ctx.opset)
+                node = Node(index, proto, ctx.opset)
+                ctx.node = node
                 self._import_node(ctx, node)
             except ImportFailure as e:
-                self._error(e.code, e.desc, node)
+                self._node_error(e.code, e.desc, index, proto)
                 return False
             except (ValueError, TypeError, IndexError) as e:
-                self._error(ErrorCode.INVALID_NODE, f"cannot add the layers of this node: {e}", node)
+                self._node_error(ErrorCode.INVALID_NODE, f"cannot add the layers of this node: {e}", index, proto)
                 return False
             except Exception as e:
-                self._error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(e).__name__}: {e}", node)
+                self._node_error(ErrorCode.INTERNAL_ERROR, f"internal error: {type(e).__name__}: {e}", index, proto)
                 return False
         ctx.node = None
         return True
@@ -276,9 +286,13 @@ class OnnxParser:
         info = lookup(node.op_type)
         assert info is not None  # the scan rejected unsupported operators
         inputs = [ctx.get(name) if name else None for name in node.inputs]
+        if node.op_type != "Where" and any(isinstance(v, Condition) for v in inputs):
+            raise unsupported(f"{node.op_type} takes the boolean result of a comparison of run-time tensors; "
+                              "such comparisons are supported only as the condition of a recognized Where "
+                              "pattern", ErrorCode.UNSUPPORTED_NODE_INPUT)
         if inputs and all(v is None or isinstance(v, np.ndarray) for v in inputs) and \
                 any(v is not None for v in inputs):
-            outputs: List[Any] = fold_constant_node(node, inputs)
+            outputs: List[Any] = fold_constant_node(node, inputs, self._folded_bytes_limit)
         else:
             outputs = list(info.function(ctx, node))
         for i, name in enumerate(node.outputs):
@@ -339,9 +353,61 @@ class OnnxParser:
         return True
 
 
-def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]]) -> List[np.ndarray]:
-    """Evaluates a node whose inputs are all constants with ONNX's reference implementation."""
+def _check_attribute_types(proto: onnx.NodeProto, opset: int) -> None:
+    """Every attribute the operator's schema declares has the declared type (the importers and
+    the constant folder rely on it); attributes the schema does not know are left alone."""
+    try:
+        schema = onnx.defs.get_schema(proto.op_type, opset, "")
+    except onnx.defs.SchemaError:
+        return  # not an operator of this opset: the importer says what is wrong
+    for attribute in proto.attribute:
+        declared = schema.attributes.get(attribute.name)
+        if declared is not None and attribute.type != int(declared.type):
+            given = onnx.AttributeProto.AttributeType.Name(attribute.type) \
+                if attribute.type in onnx.AttributeProto.AttributeType.values() else str(attribute.type)
+            raise ImportFailure(ErrorCode.INVALID_NODE,
+                                f"attribute '{attribute.name}' is {given}, but {proto.op_type} declares it "
+                                f"{onnx.AttributeProto.AttributeType.Name(int(declared.type))}")
+
+
+def _check_folded_sizes(node: Node, inputs: List[Optional[np.ndarray]], byte_limit: int) -> None:
+    """Refuses to fold a node whose outputs would exceed `byte_limit` bytes, or whose output
+    shapes ONNX's shape inference cannot tell from the inputs, before anything is computed."""
+    initializers = [numpy_helper.from_array(value, name) for name, value in zip(node.inputs, inputs)
+                    if value is not None]
+    unique = list({t.name: t for t in initializers}.values())
+    outputs = [onnx.helper.make_empty_tensor_value_info(o) for o in node.outputs if o]
+    graph = onnx.helper.make_graph([node.proto], "fold", [], outputs, unique)
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", node.opset)])
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+    except Exception as e:  # the inputs do not fit the operator
+        raise ImportFailure(ErrorCode.INVALID_NODE, f"constant folding failed: {type(e).__name__}: {e}") from e
+    for output in inferred.graph.output:
+        tensor_type = output.type.tensor_type
+        dims = tensor_type.shape.dim if tensor_type.HasField("shape") else None
+        if dims is None or any(not d.HasField("dim_value") or d.dim_value < 0 for d in dims) \
+                or tensor_type.elem_type == onnx.TensorProto.UNDEFINED:
+            raise unsupported(f"cannot fold {node.op_type} at parse time: the shape of its output "
+                              f"'{output.name}' cannot be inferred from its constant inputs",
+                              ErrorCode.UNSUPPORTED_NODE_SHAPE)
+        count = int(np.prod([d.dim_value for d in dims], dtype=object))
+        size = count * onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).itemsize
+        if size > byte_limit:
+            shape = tuple(d.dim_value for d in dims)
+            raise ImportFailure(ErrorCode.INVALID_NODE,
+                                f"folding {node.op_type} at parse time would make output '{output.name}' of "
+                                f"shape {shape} ({size} bytes), more than the limit of {byte_limit} bytes "
+                                "(the larger of 256 MiB and the model's size)")
+
+
+def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
+                       byte_limit: int = FOLDED_BYTES_LIMIT) -> List[np.ndarray]:
+    """Evaluates a node whose inputs are all constants with ONNX's reference implementation,
+    once its outputs are known to fit in `byte_limit` bytes each."""
     from onnx.reference import ReferenceEvaluator
+
+    _check_folded_sizes(node, inputs, byte_limit)
 
     graph_inputs = []
     feeds: Dict[str, np.ndarray] = {}

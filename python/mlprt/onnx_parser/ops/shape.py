@@ -140,8 +140,7 @@ def gather(ctx: ImporterContext, node: Node) -> List[Value]:
     if data is None:
         raise unsupported("Gather of a run-time tensor is not supported (only shape computations)",
                           ErrorCode.UNSUPPORTED_NODE_INPUT)
-    indices = ctx.constant_input(node, 1, "indices")
-    assert indices is not None
+    indices = ctx.required_constant(node, 1, "indices")
     if node.attr("axis", 0) not in (0, -1) or data.scalar or indices.ndim > 1:
         raise unsupported("Gather on a shape value needs axis 0 and indices of rank <= 1")
     n = len(data.elems)
@@ -159,8 +158,8 @@ def gather(ctx: ImporterContext, node: Node) -> List[Value]:
 def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
     data = ctx.require(node, 0)
     if node.has_input(1):
-        starts = ctx.constant_input(node, 1, "starts")
-        ends = ctx.constant_input(node, 2, "ends")
+        starts = ctx.required_constant(node, 1, "starts")
+        ends = ctx.required_constant(node, 2, "ends")
         axes = ctx.constant_input(node, 3, "axes")
         steps = ctx.constant_input(node, 4, "steps")
     else:  # opset < 10 attribute form
@@ -168,7 +167,6 @@ def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
         steps = None
         if axes.size == 0:
             axes = None
-    assert starts is not None and ends is not None
     starts_l = [int(v) for v in starts.reshape(-1)]
     ends_l = [int(v) for v in ends.reshape(-1)]
     rank = ctx.rank(data)

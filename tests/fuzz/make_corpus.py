@@ -1,0 +1,193 @@
+"""Remakes the fuzzing seed corpus: small ONNX models (tests/fuzz/corpus/onnx) and the engines
+mlprt builds from them (tests/fuzz/corpus/engine).
+
+    python tests/fuzz/make_corpus.py [--out tests/fuzz/corpus]
+
+The models are written with onnx.helper from fixed-seed weights, so the ONNX seeds come out the
+same every time; the engines hold the device they were built on and its compiled programs, so
+they differ between machines (the fuzzers do not depend on that: the C++ target never loads an
+engine onto a device, and fuzz_deserialize.py rewrites each seed's device record to the device it
+runs on). The program binaries are emptied (engine_file.without_binaries) to keep the seeds small:
+they are opaque bytes to the reader, and the runtime compiles such kernels from source. Files
+named finding-* are inputs the fuzzers once failed on, kept as seeds; this script leaves them be. Between them the networks use every layer kind the builder emits: matrix multiplies
+with bias/activation epilogues, fused MLPs, element-wise, activation, unary, shuffle, softmax,
+reduce, normalization, concatenation and identity layers; static and dynamic shapes; one and two
+optimization profiles; FP32 and FP16.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from engine_file import without_binaries
+
+Shape = Tuple[int, ...]
+ProfileSpec = Dict[str, Tuple[Shape, Shape, Shape]]
+OPSET = 17
+
+
+def _weights(rng: np.random.Generator, name: str, shape: Shape) -> onnx.TensorProto:
+    return numpy_helper.from_array((rng.standard_normal(shape) * 0.1).astype(np.float32), name)
+
+
+def _model(nodes: List[onnx.NodeProto], inputs: List[onnx.ValueInfoProto], outputs: List[onnx.ValueInfoProto],
+           initializers: List[onnx.TensorProto], name: str) -> onnx.ModelProto:
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="mlprt-fuzz")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def tutorial_mlp() -> onnx.ModelProto:
+    """The tutorial's SimpleMLP 784-32-10 as torch exports it: Gemm (transB) + Relu + Gemm, dynamic batch."""
+    rng = np.random.default_rng(1)
+    nodes = [
+        helper.make_node("Gemm", ["input", "fc1.weight", "fc1.bias"], ["h"], name="/fc1/Gemm", transB=1),
+        helper.make_node("Relu", ["h"], ["a"], name="/relu/Relu"),
+        helper.make_node("Gemm", ["a", "fc2.weight", "fc2.bias"], ["output"], name="/fc2/Gemm", transB=1),
+    ]
+    inits = [_weights(rng, "fc1.weight", (32, 784)), _weights(rng, "fc1.bias", (32,)),
+             _weights(rng, "fc2.weight", (10, 32)), _weights(rng, "fc2.bias", (10,))]
+    return _model(nodes, [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 784])],
+                  [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 10])], inits, "tutorial_mlp")
+
+
+def small_mlp() -> onnx.ModelProto:
+    """A static 16-12-8-4 MLP from MatMul + Add with three activations (the fused-MLP pattern)."""
+    rng = np.random.default_rng(2)
+    nodes, inits, x = [], [], "x"
+    widths = [16, 12, 8, 4]
+    for i, (k, n) in enumerate(zip(widths, widths[1:])):
+        inits += [_weights(rng, f"w{i}", (k, n)), _weights(rng, f"b{i}", (n,))]
+        nodes += [helper.make_node("MatMul", [x, f"w{i}"], [f"m{i}"], name=f"matmul{i}"),
+                  helper.make_node("Add", [f"m{i}", f"b{i}"], [f"z{i}"], name=f"bias{i}")]
+        act = ["Relu", "Tanh", "Sigmoid"][i]
+        x = "y" if i == len(widths) - 2 else f"a{i}"
+        nodes.append(helper.make_node(act, [f"z{i}"], [x], name=f"act{i}"))
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], inits, "small_mlp")
+
+
+def layer_mix() -> onnx.ModelProto:
+    """Two inputs, two outputs and one node of most supported kinds, on a dynamic batch."""
+    rng = np.random.default_rng(3)
+    inits = [_weights(rng, "scale", (8,)), _weights(rng, "ln_scale", (8,)), _weights(rng, "ln_bias", (8,)),
+             _weights(rng, "w", (16, 6)),
+             numpy_helper.from_array(np.array([-1, 2, 4], np.int64), "shape3"),
+             numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+             numpy_helper.from_array(np.array(-2.0, np.float32), "lo"),
+             numpy_helper.from_array(np.array(2.0, np.float32), "hi")]
+    n = helper.make_node
+    nodes = [
+        n("Mul", ["x", "scale"], ["scaled"], name="mul"),
+        n("Sigmoid", ["scaled"], ["sig"], name="sigmoid"),
+        n("LeakyRelu", ["z"], ["leaky"], name="leaky", alpha=0.1),
+        n("Add", ["sig", "leaky"], ["sum"], name="add"),
+        n("Abs", ["sum"], ["abs"], name="abs"),
+        n("Neg", ["abs"], ["neg"], name="neg"),
+        n("Exp", ["neg"], ["exp"], name="exp"),
+        n("Sqrt", ["exp"], ["sqrt"], name="sqrt"),
+        n("Softmax", ["sqrt"], ["soft"], name="softmax", axis=-1),
+        n("ReduceSum", ["soft", "axis1"], ["rsum"], name="reduce", keepdims=1),
+        n("Div", ["soft", "rsum"], ["norm"], name="div"),
+        n("LayerNormalization", ["norm", "ln_scale", "ln_bias"], ["ln"], name="layernorm", axis=-1, epsilon=1e-5),
+        n("Reshape", ["ln", "shape3"], ["r3"], name="reshape"),
+        n("Transpose", ["r3"], ["t3"], name="transpose", perm=[0, 2, 1]),
+        n("Flatten", ["t3"], ["flat"], name="flatten", axis=1),
+        n("Concat", ["flat", "z"], ["cat"], name="concat", axis=1),
+        n("MatMul", ["cat", "w"], ["mm"], name="matmul"),
+        n("Clip", ["mm", "lo", "hi"], ["y"], name="clip"),
+        n("Cast", ["leaky"], ["half"], name="to_half", to=TensorProto.FLOAT16),
+        n("Erf", ["half"], ["erf"], name="erf"),
+        n("Cast", ["erf"], ["y2"], name="to_float", to=TensorProto.FLOAT),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8]),
+              helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", 8])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 6]),
+               helper.make_tensor_value_info("y2", TensorProto.FLOAT, ["batch", 8])]
+    return _model(nodes, inputs, outputs, inits, "layer_mix")
+
+
+def shape_ops() -> onnx.ModelProto:
+    """Shape arithmetic folded at parse time: Shape -> Gather -> Concat -> Reshape, Unsqueeze/Squeeze."""
+    n = helper.make_node
+    inits = [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus1"),
+             numpy_helper.from_array(np.array([0], np.int64), "axes0")]
+    nodes = [
+        n("Shape", ["x"], ["shape"], name="shape"),
+        n("Gather", ["shape", "zero"], ["batch"], name="gather", axis=0),
+        n("Unsqueeze", ["batch", "axes0"], ["batch1"], name="unsqueeze"),
+        n("Concat", ["batch1", "minus1"], ["target"], name="concat", axis=0),
+        n("Reshape", ["x", "target"], ["flat"], name="reshape"),
+        n("Tanh", ["flat"], ["y"], name="tanh"),
+    ]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 4])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 12])], inits, "shape_ops")
+
+
+def build_engine(model: onnx.ModelProto, profiles: Sequence[ProfileSpec], fp16: bool = False) -> bytes:
+    """Parses and builds `model` with mlprt; the engine's bytes."""
+    import mlprt
+
+    logger = mlprt.Logger(mlprt.Logger.WARNING)
+    builder = mlprt.Builder(logger)
+    network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    parser = mlprt.OnnxParser(network, logger)
+    if not parser.parse(model.SerializeToString()):
+        raise SystemExit("\n".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
+    config = builder.create_builder_config()
+    if fp16:
+        config.set_flag(mlprt.BuilderFlag.FP16)
+    for spec in profiles:
+        profile = builder.create_optimization_profile()
+        for name, (lo, opt, hi) in spec.items():
+            profile.set_shape(name, lo, opt, hi)
+        config.add_optimization_profile(profile)
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise SystemExit(f"building {model.graph.name} failed")
+    return bytes(plan)
+
+
+def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
+    """The engine seeds: each model built once, some twice (FP16, two profiles)."""
+    batch = lambda *rest: (((1,) + rest), ((4,) + rest), ((8,) + rest))  # noqa: E731
+    small, large = ((1, 8), (2, 8), (4, 8)), ((4, 8), (8, 8), (16, 8))
+    two = [{"x": small, "z": small}, {"x": large, "z": large}]
+    return {
+        "tutorial_mlp.engine": build_engine(models["tutorial_mlp"], [{"input": batch(784)}]),
+        "small_mlp.engine": build_engine(models["small_mlp"], []),
+        "small_mlp_fp16.engine": build_engine(models["small_mlp"], [], fp16=True),
+        "layer_mix_two_profiles.engine": build_engine(models["layer_mix"], two),
+        "shape_ops.engine": build_engine(models["shape_ops"], [{"x": batch(3, 4)}]),
+    }
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "corpus",
+                        help="corpus directory (onnx/ and engine/ are written under it)")
+    args = parser.parse_args(argv)
+    models = {"tutorial_mlp": tutorial_mlp(), "small_mlp": small_mlp(), "layer_mix": layer_mix(),
+              "shape_ops": shape_ops()}
+    (args.out / "onnx").mkdir(parents=True, exist_ok=True)
+    (args.out / "engine").mkdir(parents=True, exist_ok=True)
+    for name, model in models.items():
+        path = args.out / "onnx" / f"{name}.onnx"
+        path.write_bytes(model.SerializeToString())
+        print(f"{path}: {path.stat().st_size} bytes")
+    for name, data in engines(models).items():
+        path = args.out / "engine" / name
+        path.write_bytes(without_binaries(data))
+        print(f"{path}: {path.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()

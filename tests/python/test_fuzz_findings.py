@@ -1,0 +1,132 @@
+"""Regression tests for what the fuzzers found (tests/fuzz, docs/reliability.md "Fuzzing"): each
+input once made the ONNX parser report an internal error, attempt a huge allocation, or lose a
+runtime error message; now each ends in a clear error naming the node or field, and the process
+goes on working."""
+from __future__ import annotations
+
+import struct
+import sys
+import time
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import mlprt
+from mlprt.onnx_parser import ErrorCode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+import engine_file  # noqa: E402
+
+FINDINGS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "onnx"
+
+
+def parse(model: bytes) -> Tuple[bool, List[mlprt.onnx_parser.ParserError]]:
+    parser = mlprt.OnnxParser(mlprt.INetworkDefinition())
+    ok = parser.parse(model)
+    return ok, [parser.get_error(i) for i in range(parser.num_errors)]
+
+
+def model_of(nodes: List[onnx.NodeProto], initializers: List[onnx.TensorProto], x_shape: Sequence = (2, 3)) -> bytes:
+    """x: float[x_shape] -> nodes -> y (element type and shape left to the parser)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))
+    graph = helper.make_graph(nodes, "finding", [x],
+                              [helper.make_empty_tensor_value_info("y")], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+def assert_parser_still_works() -> None:
+    ok, errors = parse(model_of([helper.make_node("Relu", ["x"], ["y"], name="relu")], []))
+    assert ok, errors
+
+
+@pytest.mark.parametrize("name, code, node, words", [
+    ("finding-gather-without-indices", ErrorCode.INVALID_NODE, "gather", "Gather needs input 1 (indices)"),
+    ("finding-constant-value-of-wrong-type", ErrorCode.INVALID_NODE, "fuzz6",
+     "attribute 'value' is INT, but Constant declares it TENSOR"),
+    ("finding-comparison-into-add", ErrorCode.UNSUPPORTED_NODE_INPUT, "bias1",
+     "Add takes the boolean result of a comparison"),
+    ("finding-comparison-into-add-dtype", ErrorCode.UNSUPPORTED_NODE_INPUT, "bias1",
+     "Add takes the boolean result of a comparison"),
+    ("finding-fold-shape-inference-error", ErrorCode.INVALID_NODE, "unsqueeze", "constant folding failed"),
+])
+def test_fuzzer_finding_is_a_clear_error(name: str, code: ErrorCode, node: str, words: str) -> None:
+    ok, errors = parse((FINDINGS / f"{name}.onnx").read_bytes())
+    assert not ok and len(errors) == 1
+    assert errors[0].code() == code, errors[0]
+    assert errors[0].node_name() == node and words in errors[0].desc(), errors[0]
+    assert_parser_still_works()
+
+
+def test_slice_without_ends_is_a_clear_error() -> None:
+    shape = helper.make_node("Shape", ["x"], ["s"], name="shape")  # a dynamic extent: not folded
+    sliced = helper.make_node("Slice", ["s", "b"], ["y"], name="slice")
+    ok, errors = parse(model_of([shape, sliced], [numpy_helper.from_array(np.array([1], np.int64), "b")], ("n", 3)))
+    assert not ok and "Slice needs input 2 (ends)" in errors[0].desc() and errors[0].node_name() == "slice"
+    assert_parser_still_works()
+
+
+@pytest.mark.parametrize("op, arrays", [
+    ("ConstantOfShape", [np.array([2**40], np.int64)]),
+    ("ConstantOfShape", [np.array([2**16, 2**16], np.int64)]),
+    ("Mul", [np.ones((10000, 1), np.float32), np.ones((1, 10000), np.float32)]),  # 80 KB in, 400 MB out
+])
+def test_folding_beyond_the_limit_is_refused_before_allocating(op: str, arrays: List[np.ndarray]) -> None:
+    names = [f"c{i}" for i in range(len(arrays))]
+    nodes = [helper.make_node(op, names, ["big"], name="big"), helper.make_node("Add", ["x", "big"], ["y"], name="add")]
+    start = time.perf_counter()
+    ok, errors = parse(model_of(nodes, [numpy_helper.from_array(a, n) for a, n in zip(arrays, names)]))
+    assert time.perf_counter() - start < 5  # refused, not computed
+    assert not ok and errors[0].code() == ErrorCode.INVALID_NODE and errors[0].node_name() == "big"
+    assert "more than the limit of 268435456 bytes" in errors[0].desc(), errors[0]
+    assert_parser_still_works()
+
+
+def test_folding_within_the_limit_still_folds() -> None:
+    nodes = [helper.make_node("ConstantOfShape", ["s"], ["z"], name="zeros"),
+             helper.make_node("Add", ["x", "z"], ["y"], name="add")]
+    ok, errors = parse(model_of(nodes, [numpy_helper.from_array(np.array([2, 3], np.int64), "s")]))
+    assert ok, errors
+
+
+class Recorder(mlprt.ILogger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: List[str] = []
+
+    def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
+        self.messages.append(msg)
+
+
+def small_engine() -> bytes:
+    return (Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "engine" / "small_mlp.engine").read_bytes()
+
+
+def test_runtime_error_quoting_bytes_that_are_not_utf8_reaches_the_logger() -> None:
+    """The device check quotes the engine's device record, which may hold any bytes: the logger
+    gets the message with those bytes replaced instead of losing it to a decode error."""
+    engine = engine_file.retarget(small_engine(), b"platform", b"device \xff\xfe", b"vendor", b"driver", b"OpenCL")
+    logger = Recorder()
+    assert mlprt.Runtime(logger).deserialize_cuda_engine(engine) is None
+    assert any("deserialize_cuda_engine" in m and "\ufffd" in m for m in logger.messages), logger.messages
+
+
+def test_engine_with_a_tensor_name_that_is_not_utf8_is_refused() -> None:
+    device = mlprt.current_device()
+    engine = engine_file.retarget(small_engine(), device.platform, device.name, device.vendor,
+                                  device.driver_version, device.opencl_version)
+    version, sections = engine_file.split(engine)
+    tag, body = sections[1]
+    assert tag == b"TENS"
+    # The first tensor's name follows arena_bytes (8) and the count (4): corrupt its first byte.
+    length = struct.unpack_from("<I", body, 12)[0]
+    assert length > 0
+    sections[1] = (tag, body[:16] + b"\xff" + body[17:])
+    logger = Recorder()
+    runtime = mlprt.Runtime(logger)
+    assert runtime.deserialize_cuda_engine(engine_file.join(version, sections)) is None
+    assert any("section TENS, tensor 0" in m and "is not valid UTF-8" in m for m in logger.messages), logger.messages
+    assert runtime.deserialize_cuda_engine(engine) is not None  # the runtime goes on working
