@@ -241,6 +241,11 @@ void bindBuffers(py::module_& module) {
       .def_property_readonly("ptr", [](const PinnedHostBuffer& b) {
         return reinterpret_cast<std::uintptr_t>(b.data());
       }, "Host address of the first byte.")
+      .def("get_device_pointer", [](const PinnedHostBuffer& b) {
+        return reinterpret_cast<std::uintptr_t>(b.data());
+      }, "The address to bind with set_tensor_address for zero-copy inputs and outputs (as "
+         "pycuda's HostAllocation.get_device_pointer): pinned memory is addressed by its host "
+         "address, as under CUDA's unified addressing.")
       .def("__repr__", [](const PinnedHostBuffer& b) {
         return "<mlprt PinnedHostBuffer " + hex(reinterpret_cast<std::uintptr_t>(b.data())) + " of " +
                std::to_string(b.size()) + " bytes>";
@@ -257,6 +262,9 @@ void bindBuffers(py::module_& module) {
   module.def("pagelocked_empty", &pagelockedEmpty, py::arg("shape"), py::arg("dtype"),
              py::arg("order") = "C",
              "A NumPy array whose memory is a new pinned host buffer (uninitialized).");
+  module.def("is_pinned_address", [](std::uint64_t address) {
+    return static_cast<bool>(cl::findPinned(reinterpret_cast<const void*>(static_cast<std::uintptr_t>(address)), 0));
+  }, py::arg("address"), "True when the host address lies in a live pinned host buffer.");
   module.def("is_pinned", [](const py::handle& array) {
     HostView view(array, false, "array");
     return static_cast<bool>(cl::findPinned(view.data(), view.size()));

@@ -123,11 +123,13 @@ void bindContext(ContextClass& context_class) {
       .def(
           "set_tensor_address",
           [](ExecutionContext& self, const std::string& name, std::uint64_t address) {
-            if (address != 0) cl::resolveDeviceAddress(address, 0, "address of '" + name + "'");
             self.setTensorAddress(name, address);
             return true;
           },
-          py::arg("name"), py::arg("memory"), "Binds device memory (an address from mlprt.driver) to an I/O tensor.")
+          py::arg("name"), py::arg("memory"),
+          "Binds memory to an I/O tensor: a device address (mlprt.driver.mem_alloc, cudaMalloc) or the address "
+          "of pinned host memory (pagelocked_empty(...).ctypes.data, cudaMallocHost), which the context reads "
+          "or writes without memcpy calls.")
       .def("get_tensor_address", &ExecutionContext::tensorAddress, py::arg("name"))
       .def(
           "execute_async_v3",

@@ -1,7 +1,10 @@
 #include "runtime/execution_context.h"
 
+#include <cstdio>
 #include <string>
 
+#include "backend/opencl/copy.h"
+#include "backend/opencl/host_access.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "runtime/plan_shapes.h"
@@ -12,6 +15,12 @@ namespace {
 using engine::PlanTensor;
 using engine::TensorId;
 using engine::TensorRole;
+
+std::string hexAddress(std::uint64_t address) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(address));
+  return text;
+}
 
 bool within(const Dims& shape, const Dims& low, const Dims& high) {
   for (std::size_t i = 0; i < shape.rank(); ++i) {
@@ -51,6 +60,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
                       " bytes of activation memory (engine.device_memory_size): " + e.what());
   }
   addresses_.assign(plan.tensors.size(), 0);
+  staging_.assign(plan.tensors.size(), nullptr);
   shapes_.assign(plan.tensors.size(), Dims());
   resetShapesForProfile();
 }
@@ -165,7 +175,15 @@ Dims ExecutionContext::tensorShape(const std::string& name) {
 }
 
 void ExecutionContext::setTensorAddress(const std::string& name, std::uint64_t address) {
-  addresses_[static_cast<std::size_t>(engine_->ioTensor(name))] = address;
+  UseGuard guard(in_use_, "set_tensor_address");
+  const TensorId id = engine_->ioTensor(name);
+  if (address != 0 && cl::isDeviceAddress(address)) {
+    cl::resolveDeviceAddress(address, 0, "address of '" + name + "'");
+  } else if (address != 0 && !cl::findPinned(reinterpret_cast<const void*>(static_cast<std::uintptr_t>(address)), 0)) {
+    throw InvalidArgument("address of '" + name + "': " + hexAddress(address) +
+                          " is neither in a live device allocation nor in pinned host memory (freed, or not from mlprt?)");
+  }
+  addresses_[static_cast<std::size_t>(id)] = address;
   prepared_valid_ = false;
 }
 
@@ -209,7 +227,11 @@ cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {
         throw InvalidArgument(std::string("no address is set for ") + role + " '" + tensor.name +
                               "'; call set_tensor_address first");
       }
-      result.range = cl::resolveDeviceAddress(addresses_[i], bytesOf(id), std::string(role) + " '" + tensor.name + "'");
+      if (cl::isDeviceAddress(addresses_[i])) {
+        result.range = cl::resolveDeviceAddress(addresses_[i], bytesOf(id), std::string(role) + " '" + tensor.name + "'");
+      } else {
+        result.host = pinnedBinding(id, role);
+      }
       break;
     }
   }
@@ -217,10 +239,90 @@ cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {
 }
 
 void ExecutionContext::prepareOperands() {
+// The pinned host memory an I/O tensor's address names, checked to hold the tensor.
+cl::HostRange ExecutionContext::pinnedBinding(TensorId id, const char* role) const {
+  const auto i = static_cast<std::size_t>(id);
+  const std::string what = std::string(role) + " '" + engine_->plan().tensors[i].name + "'";
+  const auto* data = reinterpret_cast<const void*>(static_cast<std::uintptr_t>(addresses_[i]));
+  std::shared_ptr<cl::PinnedHostBuffer> buffer = cl::findPinned(data, 0);
+  if (!buffer) {
+    throw InvalidArgument(what + ": address " + hexAddress(addresses_[i]) +
+                          " is neither in a live device allocation nor in pinned host memory (freed, or not from mlprt?)");
+  }
+  cl::HostRange range{buffer, static_cast<std::size_t>(addresses_[i] - reinterpret_cast<std::uintptr_t>(buffer->data()))};
+  const std::size_t bytes = bytesOf(id);
+  if (bytes > buffer->size() - range.offset) {
+    throw InvalidArgument(what + ": needs " + std::to_string(bytes) + " bytes at shape " + shapes_[i].toString() +
+                          ", but the pinned host buffer at " + hexAddress(addresses_[i]) + " has only " +
+                          std::to_string(buffer->size() - range.offset) + " bytes from there");
+  }
+  if (range.address() % elementSize(engine_->plan().tensors[i].type) != 0) {
+    throw InvalidArgument(what + ": pinned host address " + hexAddress(addresses_[i]) +
+                          " is not aligned to its element size");
+  }
+  return range;
+}
+
+// True when every kernel touching I/O tensor `id` reads or writes its pinned memory directly.
+bool ExecutionContext::kernelsTakePinned(TensorId id) const {
+  const engine::EnginePlan& plan = engine_->plan();
+  for (const engine::PlanStep& step : plan.steps) {
+    for (std::size_t j = 0; j < step.inputs.size(); ++j) {
+      if (step.inputs[j] == id && !stepTakesPinnedHostOperand(step, static_cast<int>(j))) return false;
+    }
+    if (step.epilogue.bias == id) return false;
+    if (step.output == id && !stepTakesPinnedHostOperand(step, -1)) return false;
+  }
+  // An output that later steps also read stays on the device.
+  if (plan.tensors[static_cast<std::size_t>(id)].role == TensorRole::kOutput) {
+    for (const engine::PlanStep& step : plan.steps) {
+      for (TensorId input : step.inputs) {
+        if (input == id) return false;
+      }
+    }
+  }
+  return cl::kernelsReadPinnedHostMemory(*engine_->context());
+}
+
+// Points `tensor` at a device buffer that enqueue fills from (inputs) or empties into (outputs)
+// the bound pinned memory.
+void ExecutionContext::stageThroughDevice(TensorId id, cl::DeviceTensor& tensor) {
+  const auto i = static_cast<std::size_t>(id);
+  const std::size_t bytes = bytesOf(id);
+  if (!staging_[i] || staging_[i]->size() < bytes) staging_[i] = cl::DeviceBuffer::allocate(engine_->context(), bytes);
+  tensor.range = {staging_[i], 0};
+  tensor.host = {};
+}
+
   const engine::EnginePlan& plan = engine_->plan();
   std::vector<cl::DeviceTensor> tensors(plan.tensors.size());
+  // The I/O tensors first: pinned memory that some kernel cannot take directly is replaced by a
+  // device buffer that enqueue copies through.
   std::vector<bool> resolved(plan.tensors.size(), false);
   auto tensorFor = [&](TensorId id) -> const cl::DeviceTensor& {
+  prepared_io_.clear();
+  for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
+    for (TensorId id : *io) {
+      const auto i = static_cast<std::size_t>(id);
+      tensors[i] = deviceTensor(id);
+      resolved[i] = true;
+      PreparedIo prepared;
+      prepared.id = id;
+      prepared.input = io == &plan.inputs;
+      prepared.device = tensors[i].range.buffer;
+      prepared.pinned = tensors[i].host;
+      if (prepared.pinned.buffer && !kernelsTakePinned(id)) {
+        stageThroughDevice(id, tensors[i]);
+        prepared.staged = tensors[i].range.buffer;
+      }
+      if (prepared.pinned.buffer) {
+        log(Severity::kVERBOSE, std::string(prepared.input ? "input '" : "output '") + plan.tensors[i].name +
+                                    (prepared.staged ? "': pinned host memory, copied through the device"
+                                                     : "': pinned host memory, read and written by the kernels directly"));
+      }
+      prepared_io_.push_back(std::move(prepared));
+    }
+  }
     const auto i = static_cast<std::size_t>(id);
     if (!resolved[i]) {
       tensors[i] = deviceTensor(id);
@@ -237,10 +339,6 @@ void ExecutionContext::prepareOperands() {
     if (operands.has_bias) operands.bias = tensorFor(step.epilogue.bias);
     operands.output = tensorFor(step.output);
   }
-  prepared_io_.clear();
-  for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
-    for (TensorId id : *io) prepared_io_.push_back(tensorFor(id).range.buffer);
-  }
   prepared_valid_ = true;
 }
 
@@ -256,13 +354,29 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
   for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
     for (TensorId id : *io) {
       const cl::DeviceTensor bound = deviceTensor(id);
-      if (prepared_valid_ && bound.range.buffer != prepared_io_[slot]) prepared_valid_ = false;
+      if (prepared_valid_ && (bound.range.buffer != prepared_io_[slot].device ||
+                              bound.host.buffer != prepared_io_[slot].pinned.buffer)) {
+        prepared_valid_ = false;
+      }
       ++slot;
     }
   }
   if (!prepared_valid_) prepareOperands();
   for (std::size_t s = 0; s < plan.steps.size(); ++s) runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+  for (const PreparedIo& io : prepared_io_) {
+    if (!io.pinned.buffer) continue;
+    if (!io.staged) {
+      stream.holdUntilQueuedWorkRan(io.pinned.buffer);  // kernels read it; the caller may drop it
+    } else if (io.input) {
+      cl::copyHostToDevice(stream, {io.staged, 0}, io.pinned.data(), bytesOf(io.id), cl::CopyMode::kAsync);
+    }
+  }
   stream.trackUntracked();
+  for (const PreparedIo& io : prepared_io_) {
+    if (io.staged && !io.input) {
+      cl::copyDeviceToHost(stream, io.pinned.data(), {io.staged, 0}, bytesOf(io.id), cl::CopyMode::kAsync);
+    }
+  }
 }
 
 }  // namespace mlprt::runtime

@@ -34,6 +34,10 @@ class ExecutionContext {
   // Names of inputs whose shape has not been set yet.
   std::vector<std::string> missingInputShapes() const;
 
+  // `address` is a device address (an mlprt allocation, any offset inside it) or the host
+  // address of pinned host memory (mlprt.driver.pagelocked_empty, cudaMallocHost). Kernels read
+  // and write pinned memory directly where the device allows it and the step's kernel can
+  // (host_access.h), else the context copies it in before and out after the inference.
   void setTensorAddress(const std::string& name, std::uint64_t address);
   std::uint64_t tensorAddress(const std::string& name) const;
 
@@ -54,6 +58,9 @@ class ExecutionContext {
   void resolveShapes();
   void requireResolvedShapes();
   cl::DeviceTensor deviceTensor(engine::TensorId id) const;
+  cl::HostRange pinnedBinding(engine::TensorId id, const char* role) const;
+  bool kernelsTakePinned(engine::TensorId id) const;
+  void stageThroughDevice(engine::TensorId id, cl::DeviceTensor& tensor);
   std::size_t bytesOf(engine::TensorId id) const;
   void resetShapesForProfile();
   void prepareOperands();
@@ -70,7 +77,17 @@ class ExecutionContext {
   // Every step's operands at the current shapes and bindings, reused by enqueue until a shape,
   // an address or the profile changes (building them per call costs more than a launch).
   std::vector<StepOperands> prepared_;
-  std::vector<std::shared_ptr<cl::DeviceBuffer>> prepared_io_;  // inputs then outputs, as prepared
+  // One engine input or output as prepared: its buffers (to notice a changed binding) and, for
+  // pinned host memory, whether kernels use it directly or the context copies through `staged`.
+  struct PreparedIo {
+    engine::TensorId id = 0;
+    bool input = true;
+    std::shared_ptr<cl::DeviceBuffer> device;  // bound device memory, else null
+    cl::HostRange pinned;                      // bound pinned host memory, else empty
+    std::shared_ptr<cl::DeviceBuffer> staged;  // the device copy of pinned memory, else null
+  };
+  std::vector<PreparedIo> prepared_io_;  // inputs then outputs
+  std::vector<std::shared_ptr<cl::DeviceBuffer>> staging_;  // per tensor id, reused across shapes
   bool prepared_valid_ = false;
   std::atomic<bool> in_use_{false};
 };

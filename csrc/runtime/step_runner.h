@@ -26,6 +26,11 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
 // FusedMLP steps' tactics are this prefix and the rows per work-group: "fused_mlp_r4".
 std::string fusedMlpTacticPrefix();
 
+// True when the step's kernel can read its input `input_index` (-1: write its output) in pinned
+// host memory through the memory's address (cl::DeviceTensor::host), so an execution context
+// need not copy that engine input or output.
+bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index);
+
 // True when a Shuffle step both transposes before and after a reshape; such steps need a
 // temporary and are split in two by the builder.
 bool shuffleNeedsTwoPasses(const network::ShuffleLayer& shuffle);

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -907,6 +907,10 @@ class PinnedHostBuffer:
     """
     def __repr__(self) -> str:
         ...
+    def get_device_pointer(self) -> int:
+        """
+        The address to bind with set_tensor_address for zero-copy inputs and outputs (as pycuda's HostAllocation.get_device_pointer): pinned memory is addressed by its host address, as under CUDA's unified addressing.
+        """
     @property
     def nbytes(self) -> int:
         ...
@@ -1331,7 +1335,7 @@ class IExecutionContext:
         ...
     def set_tensor_address(self, name: str, memory: typing.SupportsInt | typing.SupportsIndex) -> bool:
         """
-        Binds device memory (an address from mlprt.driver) to an I/O tensor.
+        Binds memory to an I/O tensor: a device address (mlprt.driver.mem_alloc, cudaMalloc) or the address of pinned host memory (pagelocked_empty(...).ctypes.data, cudaMallocHost), which the context reads or writes without memcpy calls.
         """
     @property
     def active_optimization_profile(self) -> int:
@@ -1445,6 +1449,10 @@ def devices() -> list[DeviceInfo]:
 def is_pinned(array: typing.Any) -> bool:
     """
     True when all of the array's memory lies in one pinned host buffer.
+    """
+def is_pinned_address(address: typing.SupportsInt | typing.SupportsIndex) -> bool:
+    """
+    True when the host address lies in a live pinned host buffer.
     """
 def log(severity: Severity, message: str) -> None:
     """

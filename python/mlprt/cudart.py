@@ -60,6 +60,12 @@ __all__ = [
     "cudaGetLastError",
     "cudaMalloc",
     "cudaMallocHost",
+    "cudaHostAlloc",
+    "cudaHostAllocDefault",
+    "cudaHostAllocPortable",
+    "cudaHostAllocMapped",
+    "cudaHostAllocWriteCombined",
+    "cudaHostGetDevicePointer",
     "cudaMemcpy",
     "cudaMemcpyAsync",
     "cudaMemset",
@@ -213,6 +219,43 @@ def cudaMallocHost(size: int) -> Tuple[cudaError_t, int]:
     """Allocates ``size`` bytes of pinned host memory; ``(err, address)``. The memory stays
     allocated until :func:`cudaFreeHost`. A size of 0 gives address 0."""
     return _call(_malloc_host, size, has_value=True)
+
+
+cudaHostAllocDefault = 0
+cudaHostAllocPortable = 1
+cudaHostAllocMapped = 2
+cudaHostAllocWriteCombined = 4
+_HOST_ALLOC_FLAGS = cudaHostAllocPortable | cudaHostAllocMapped | cudaHostAllocWriteCombined
+
+
+def _host_alloc(nbytes: Any, flags: Any) -> int:
+    if isinstance(flags, bool) or not hasattr(flags, "__index__") or int(flags) & ~_HOST_ALLOC_FLAGS:
+        raise _Failure(cudaError_t.cudaErrorInvalidValue, f"cudaHostAlloc: unknown flags {flags!r}")
+    return _malloc_host(nbytes)
+
+
+def cudaHostAlloc(size: int, flags: int) -> Tuple[cudaError_t, int]:
+    """Allocates pinned host memory like :func:`cudaMallocHost`; ``(err, address)``. Every mlprt
+    pinned allocation is portable and mapped, so the flags (``cudaHostAlloc*``) change nothing."""
+    return _call(_host_alloc, size, flags, has_value=True)
+
+
+def _host_device_pointer(pointer: Any, flags: Any) -> int:
+    if flags != 0:
+        raise _Failure(cudaError_t.cudaErrorInvalidValue, "cudaHostGetDevicePointer: flags must be 0")
+    address = _raw_host_address(pointer)
+    if not _core.is_pinned_address(address):
+        raise _Failure(cudaError_t.cudaErrorInvalidValue,
+                       f"{address:#x} is not in pinned host memory (cudaMallocHost, cudaHostAlloc, "
+                       f"mlprt.driver.pagelocked_empty)")
+    return address
+
+
+def cudaHostGetDevicePointer(pHost: Any, flags: int) -> Tuple[cudaError_t, int]:
+    """The address kernels use for pinned host memory; ``(err, device_ptr)``. As under CUDA's
+    unified addressing it equals the host address: bind it with ``set_tensor_address`` and the
+    execution context reads or writes the host memory itself (zero-copy)."""
+    return _call(_host_device_pointer, pHost, flags, has_value=True)
 
 
 def _free_host(pointer: Any) -> None:

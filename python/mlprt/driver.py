@@ -14,6 +14,11 @@ Device memory is addressed by integers, as in CUDA: ``int(allocation) + offset``
 inside an allocation and is accepted wherever an allocation is. Copies between device memory and
 pinned arrays (``pagelocked_*``) are asynchronous; copies from or to ordinary (pageable) NumPy
 arrays go through a staging copy and complete before the call returns, as with CUDA.
+
+Zero-copy inputs and outputs: pinned memory is also addressed by its host address (as under
+CUDA's unified addressing), so ``context.set_tensor_address(name, h_input.ctypes.data)`` (or
+``h_input.base.get_device_pointer()``) binds a pinned array itself; execute_async_v3 then needs
+no memcpy calls. See docs/driver.md.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ __all__ = [
     "from_device",
     "from_device_like",
     "init",
+    "host_alloc_flags",
     "is_pinned",
     "mem_alloc",
     "mem_alloc_like",
@@ -149,13 +155,34 @@ def mem_alloc_like(array: np.ndarray) -> DeviceAllocation:
     return _core.mem_alloc(int(array.nbytes))
 
 
+class host_alloc_flags:  # noqa: N801 (pycuda's name)
+    """``mem_flags`` for :func:`pagelocked_empty` (pycuda's names and values).
+
+    Every mlprt pinned allocation is already what these ask for: usable from any context
+    (``PORTABLE``) and addressable by kernels (``DEVICEMAP``: bind
+    ``array.base.get_device_pointer()``, or simply ``array.ctypes.data``, with
+    ``set_tensor_address`` and the execution context reads and writes the array directly where
+    the device allows it, else it copies). ``WRITECOMBINED`` is accepted and has no effect.
+    """
+
+    PORTABLE = 1
+    DEVICEMAP = 2
+    WRITECOMBINED = 4
+
+
+_KNOWN_HOST_ALLOC_FLAGS = host_alloc_flags.PORTABLE | host_alloc_flags.DEVICEMAP | host_alloc_flags.WRITECOMBINED
+
+
 def pagelocked_empty(shape: Shape, dtype: Any, order: str = "C", mem_flags: int = 0) -> np.ndarray:
     """An uninitialized NumPy array whose memory is pinned host memory, without a copy.
 
     The array's ``base`` is the :class:`PinnedHostBuffer` that owns the memory and keeps it
-    alive. ``mem_flags`` is accepted for pycuda compatibility and ignored.
+    alive. ``mem_flags`` takes :class:`host_alloc_flags` (pycuda compatibility); every pinned
+    array is portable and device-mapped, so they change nothing. Unknown bits raise ValueError.
     """
-    del mem_flags
+    if int(mem_flags) & ~_KNOWN_HOST_ALLOC_FLAGS:
+        raise ValueError(f"pagelocked_empty: unknown mem_flags bits {int(mem_flags):#x} "
+                         f"(host_alloc_flags has PORTABLE=1, DEVICEMAP=2, WRITECOMBINED=4)")
     return _core.pagelocked_empty(shape, np.dtype(dtype), order)
 
 

@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "backend/opencl/host_access.h"
 #include "backend/opencl/kernels.h"
 #include "builder/mlp_fusion.h"
 #include "core/error.h"
@@ -57,7 +59,19 @@ struct MlpCase {
   std::int64_t rows;
 };
 
-void checkFusedMlp(const MlpCase& c, DataType type, int rows_per_group, std::uint32_t seed) {
+// Where the kernel's input and output live.
+enum class Io { kDevice, kPinnedHost };
+
+// An input or output in pinned host memory, read and written by the kernel through its address.
+DeviceTensor pinnedTensor(std::size_t bytes, const Dims& shape, DataType type) {
+  DeviceTensor tensor;
+  tensor.host.buffer = cl::PinnedHostBuffer::allocate(context(), std::max<std::size_t>(bytes, 4));
+  tensor.shape = shape;
+  tensor.type = type;
+  return tensor;
+}
+
+void checkFusedMlp(const MlpCase& c, DataType type, int rows_per_group, std::uint32_t seed, Io io = Io::kDevice) {
   const std::shared_ptr<cl::Stream> owner = cl::Stream::create(context());
   cl::Stream& stream = *owner;
   const std::size_t stages = c.widths.size() - 1;
@@ -107,10 +121,20 @@ void checkFusedMlp(const MlpCase& c, DataType type, int rows_per_group, std::uin
     operands[i].beta = layers[i].beta;
   }
   const std::vector<float> x = randomFloats(static_cast<std::size_t>(c.rows * c.widths[0]), seed + 99);
-  DeviceTensor in = tensorAt(allocate(std::max<std::size_t>(x.size() * 4, 4)), 0, Dims({c.rows, c.widths[0]}), type);
-  if (!x.empty()) upload(stream, in.range, encodeAs(x, type));
-  DeviceTensor out = tensorAt(allocate(static_cast<std::size_t>(c.rows * c.widths.back()) * 4 + 4), 0,
-                              Dims({c.rows, c.widths.back()}), type);
+  const Dims in_shape({c.rows, c.widths[0]}), out_shape({c.rows, c.widths.back()});
+  const std::size_t out_bytes = static_cast<std::size_t>(out_shape.volume()) * elementSize(type);
+  DeviceTensor in, out;
+  if (io == Io::kPinnedHost) {
+    in = pinnedTensor(x.size() * elementSize(type), in_shape, type);
+    const auto bytes = encodeAs(x, type);
+    std::memcpy(in.host.data(), bytes.data(), bytes.size());
+    out = pinnedTensor(out_bytes, out_shape, type);
+    std::memset(out.host.data(), 0xff, out_bytes);  // NaNs until the kernel writes
+  } else {
+    in = tensorAt(allocate(std::max<std::size_t>(x.size() * 4, 4)), 0, in_shape, type);
+    if (!x.empty()) upload(stream, in.range, encodeAs(x, type));
+    out = tensorAt(allocate(out_bytes + 4), 0, out_shape, type);
+  }
   cl::KernelCache cache(context());
   cl::fusedMlp(cache, stream, rows_per_group, in, operands, out);
   stream.synchronize();
@@ -131,8 +155,13 @@ void checkFusedMlp(const MlpCase& c, DataType type, int rows_per_group, std::uin
     // HALF storage keeps float hidden activations in local memory: no rounding between stages.
     values = next;
   }
-  const std::vector<double> got = decodeAs<double>(
-      download<unsigned char>(stream, out.range, static_cast<std::size_t>(out.shape.volume()) * elementSize(type)), type);
+  std::vector<unsigned char> out_bytes_got(out_bytes);
+  if (io == Io::kPinnedHost) {
+    std::memcpy(out_bytes_got.data(), out.host.data(), out_bytes);
+  } else {
+    out_bytes_got = download<unsigned char>(stream, out.range, out_bytes);
+  }
+  const std::vector<double> got = decodeAs<double>(out_bytes_got, type);
   ASSERT_EQ(got.size(), values.size());
   const double tolerance = type == DataType::kHALF ? 1e-2 : 1e-5;
   double scale = 1e-6;
@@ -166,6 +195,38 @@ TEST(FusedMlp, SingleRowsSingleStagesAndWidthOne) {
   std::uint32_t seed = 900;
   for (const MlpCase& c : std::vector<MlpCase>{{{784, 32, 10}, 1}, {{16, 1, 16}, 5}, {{5, 7}, 17}}) {
     checkFusedMlp(c, DataType::kFLOAT, 8, seed += 7);
+  }
+}
+
+// The kernel variant that reads its input and writes its output in pinned host memory through
+// their addresses (PoCL's CPU device allows it, like NVIDIA's GPUs).
+TEST(FusedMlp, ReadsAndWritesPinnedHostMemoryDirectly) {
+  ASSERT_TRUE(cl::kernelsReadPinnedHostMemory(*context())) << cl::pinnedHostAccessReport(*context());
+  std::uint32_t seed = 1300;
+  for (const DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    checkFusedMlp({{784, 32, 10}, 1}, type, 1, seed += 7, Io::kPinnedHost);
+    checkFusedMlp({{37, 19, 5}, 29}, type, 8, seed += 7, Io::kPinnedHost);
+  }
+}
+
+TEST(FusedMlp, PinnedHostAccessCanBeSwitchedOff) {
+  cl::overridePinnedHostAccess(false);
+  EXPECT_FALSE(cl::kernelsReadPinnedHostMemory(*context()));
+  EXPECT_NE(cl::pinnedHostAccessReport(*context()).find("forced off"), std::string::npos);
+  cl::overridePinnedHostAccess(std::nullopt);
+  EXPECT_TRUE(cl::kernelsReadPinnedHostMemory(*context()));
+}
+
+TEST(FusedMlp, KernelsWithoutAddressOperandsRefusePinnedTensors) {
+  const std::shared_ptr<cl::Stream> stream = cl::Stream::create(context());
+  cl::KernelCache cache(context());
+  const DeviceTensor pinned = pinnedTensor(64, Dims({16}), DataType::kFLOAT);
+  const DeviceTensor device = tensorAt(allocate(64), 0, Dims({16}), DataType::kFLOAT);
+  try {
+    cl::activation(cache, *stream, ActivationType::kRELU, 0.0f, 0.0f, pinned, device);
+    FAIL() << "a pinned host tensor was taken by a kernel that reads device buffers";
+  } catch (const InvalidArgument& error) {
+    EXPECT_NE(std::string(error.what()).find("input is in pinned host memory"), std::string::npos) << error.what();
   }
 }
 

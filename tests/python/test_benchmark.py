@@ -17,8 +17,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "bench" / "benchmark.py"
-IMPLEMENTATIONS = ("mlprt_e2e", "mlprt_device", "torch_eager", "torch_graph_pinned",
-                   "torch_graph_replay", "ort_cpu")
+IMPLEMENTATIONS = ("mlprt_e2e", "mlprt_zero_copy", "mlprt_device", "torch_eager",
+                   "torch_graph_pinned", "torch_graph_replay", "ort_cpu")
 TORCH_CUDA = ("torch_eager", "torch_graph_pinned", "torch_graph_replay")
 TARGETS = (
     "MLP 784-32-10, batch 1, end to end",
@@ -91,7 +91,8 @@ def test_rows_have_positive_times(quick: Dict[str, Any]) -> None:
     rows: List[Dict[str, Any]] = quick["record"]["rows"]
     assert [(r["batch"], r["precision"]) for r in rows] == [(1, "fp32"), (3, "fp32"),
                                                             (1, "fp16"), (3, "fp16")]
-    measured = IMPLEMENTATIONS if cuda_available() else ("mlprt_e2e", "mlprt_device", "ort_cpu")
+    measured = IMPLEMENTATIONS if cuda_available() else ("mlprt_e2e", "mlprt_zero_copy", "mlprt_device",
+                                                         "ort_cpu")
     for row in rows:
         assert row["model"] == "mlp_784_32_10"
         assert row["flops"] == 2 * row["batch"] * (784 * 32 + 32 * 10)
@@ -113,7 +114,8 @@ def test_errors_within_tolerance(quick: Dict[str, Any]) -> None:
     for row in quick["record"]["rows"]:
         tolerance = 1e-5 if row["precision"] == "fp32" else 1e-2
         assert row["tolerance"] == tolerance
-        assert set(row["errors"]) >= {"vs_torch", "vs_ort"}
+        assert set(row["errors"]) >= {"vs_torch", "vs_ort", "zero_copy_vs_e2e"}
+        assert row["errors"]["zero_copy_vs_e2e"] == 0.0   # the same kernels, with or without copies
         for name, error in row["errors"].items():
             assert 0 <= error <= tolerance, (row["precision"], name, error)
         assert row["allclose"] == {"vs_torch": True, "vs_ort": True}
@@ -134,7 +136,8 @@ def test_cuda_columns_null_without_cuda(quick: Dict[str, Any]) -> None:
     assert record["environment"]["cuda_device"] is None
     for row in rows:
         assert all(row["measurements"][k] is None for k in TORCH_CUDA)
-        for key in ("e2e_over_eager", "e2e_over_graph", "device_over_replay"):
+        for key in ("e2e_over_eager", "e2e_over_graph", "zero_copy_over_eager", "zero_copy_over_graph",
+                    "device_over_replay"):
             assert row["ratios"][key] is None
         assert row["throughput"]["torch_graph_replay"] == {"samples_per_s": None, "tflops": None}
     status = {t["target"]: t["status"] for t in record["targets"]}

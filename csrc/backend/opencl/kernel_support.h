@@ -38,6 +38,9 @@ inline void requireFloating(const char* launcher, const std::string& operand, co
 inline std::int64_t checkPlacement(const KernelCache& cache, const char* launcher,
                             const std::string& operand, const DeviceTensor& tensor) {
   const std::string role = describe(launcher, operand);
+  if (tensor.inPinnedHostMemory()) {
+    throw InvalidArgument(role + " is in pinned host memory, which this kernel does not read directly");
+  }
   if (!tensor.range.buffer) throw InvalidArgument(role + " has no buffer");
   if (tensor.shape.isDynamic()) {
     throw InvalidArgument(role + " shape " + tensor.shape.toString() + " is not concrete");
@@ -51,6 +54,32 @@ inline std::int64_t checkPlacement(const KernelCache& cache, const char* launche
   const std::int64_t volume = tensor.shape.volume();
   requireInside(tensor.range, static_cast<std::size_t>(volume) * element, role);
   return volume;
+}
+
+// checkPlacement for operands that may also be in pinned host memory (launchers that read
+// such operands through their address, built with addressOption).
+inline std::int64_t checkPlacementOrHost(const KernelCache& cache, const char* launcher,
+                                         const std::string& operand, const DeviceTensor& tensor) {
+  if (!tensor.inPinnedHostMemory()) return checkPlacement(cache, launcher, operand, tensor);
+  const std::string role = describe(launcher, operand);
+  if (tensor.shape.isDynamic()) throw InvalidArgument(role + " shape " + tensor.shape.toString() + " is not concrete");
+  requireSameContext(*cache.context(), *tensor.host.buffer->context(), role);
+  const std::size_t element = elementSize(tensor.type);
+  const std::int64_t volume = tensor.shape.volume();
+  const std::size_t bytes = static_cast<std::size_t>(volume) * element;
+  const std::size_t size = tensor.host.buffer->size();
+  if (tensor.host.address() % element != 0 || tensor.host.offset > size || bytes > size - tensor.host.offset) {
+    throw InvalidArgument(role + ": " + std::to_string(bytes) + " bytes at offset " +
+                          std::to_string(tensor.host.offset) + " are not aligned or overrun the pinned host buffer of " +
+                          std::to_string(size) + " bytes");
+  }
+  return volume;
+}
+
+// "-D<operand>_BY_ADDRESS" for an operand in pinned host memory: the kernel takes its 64-bit
+// address instead of a buffer (Arguments::tensorOrAddress).
+inline std::string addressOption(const char* operand, const DeviceTensor& tensor) {
+  return tensor.inPinnedHostMemory() ? std::string("-D") + operand + "_BY_ADDRESS" : std::string();
 }
 
 inline void requireSameShape(const char* launcher, const std::string& operand, const DeviceTensor& tensor,
@@ -112,6 +141,12 @@ class Arguments {
   Arguments& tensor(const DeviceTensor& tensor) {
     kernel_.setBuffer(next_++, *tensor.range.buffer);
     return value<cl_long>(elementOffset(tensor));
+  }
+  // tensor(), or for an operand in pinned host memory its address and a zero offset.
+  Arguments& tensorOrAddress(const DeviceTensor& tensor) {
+    if (!tensor.inPinnedHostMemory()) return this->tensor(tensor);
+    value<cl_ulong>(tensor.host.address());
+    return value<cl_long>(0);
   }
   template <typename T>
   Arguments& value(const T& argument) {

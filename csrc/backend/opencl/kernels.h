@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "backend/opencl/context.h"
@@ -27,11 +28,20 @@
 namespace mlprt::cl {
 
 // A dense row-major tensor in device memory. range.offset is in bytes and a multiple of the
-// element size.
+// element size. An execution context's input or output bound to pinned host memory has `host`
+// set instead of `range`; only launchers that say so take such tensors (they read the memory
+// through its address, see host_access.h), the others refuse them.
 struct DeviceTensor {
+  DeviceTensor() = default;
+  DeviceTensor(DeviceRange range_in, Dims shape_in, DataType type_in)
+      : range(std::move(range_in)), shape(std::move(shape_in)), type(type_in) {}
+
   DeviceRange range;
   Dims shape;  // concrete (no -1)
   DataType type = DataType::kFLOAT;
+  HostRange host;
+
+  bool inPinnedHostMemory() const noexcept { return host.buffer != nullptr; }
 };
 
 // The text of a kernel family ("elementwise", "gemm", ...), embedded at build time from

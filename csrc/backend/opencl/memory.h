@@ -84,3 +84,17 @@ class PinnedHostBuffer {
 std::shared_ptr<PinnedHostBuffer> findPinned(const void* data, std::size_t bytes);
 
 }  // namespace mlprt::cl
+// A byte range inside a pinned host buffer.
+struct HostRange {
+  std::shared_ptr<PinnedHostBuffer> buffer;
+  std::size_t offset = 0;
+
+  void* data() const noexcept { return static_cast<unsigned char*>(buffer->data()) + offset; }
+  // The range's start as a 64-bit address: what kernels that read pinned memory directly take.
+  std::uint64_t address() const noexcept { return reinterpret_cast<std::uintptr_t>(data()); }
+};
+
+// True when `address` lies in the range mlprt gives device allocations (so it is not a host
+// pointer); the two never overlap.
+bool isDeviceAddress(std::uint64_t address) noexcept;
+

@@ -57,8 +57,8 @@ std::vector<std::int64_t> checkStages(const KernelCache& cache, const DeviceTens
   }
   requireFloating(kName, "input", in);
   requireFloating(kName, "output", out);
-  const std::int64_t volume = checkPlacement(cache, kName, "input", in);
-  checkPlacement(cache, kName, "output", out);
+  const std::int64_t volume = checkPlacementOrHost(cache, kName, "input", in);
+  checkPlacementOrHost(cache, kName, "output", out);
   std::vector<std::int64_t> widths;
   const DeviceTensor& first = *stages.front().weights;
   for (std::size_t i = 0; i < stages.size(); ++i) {
@@ -129,10 +129,11 @@ void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const Devi
                         " -DTHREADS=" + std::to_string(threads) + " -DMAXW=" + std::to_string(widestHidden(widths));
   for (std::size_t i = 0; i < stages.size(); ++i) options += " " + stageOptions(i, widths[i], widths[i + 1], stages[i]);
   options = joinOptions({options, halfOption("IN", in.type), halfOption("B", weights.type),
-                         halfOption("BIAS", weights.type), halfOption("OUT", out.type)});
+                         halfOption("BIAS", weights.type), halfOption("OUT", out.type),
+                         addressOption("IN", in), addressOption("OUT", out)});
   Kernel& kernel = cache.get("fused_mlp", options, "fused_mlp");
   Arguments arguments(kernel, true);
-  arguments.tensor(in).tensor(out);
+  arguments.tensorOrAddress(in).tensorOrAddress(out);
   kernel.setBuffer(4, *weights.range.buffer);  // weights and biases: one buffer, seen with two types
   kernel.setBuffer(5, *weights.range.buffer);
   for (std::size_t i = 0; i < kMaxMlpStages; ++i) {

@@ -14,6 +14,24 @@
 // Build options: -DSTAGES=s, -DROWS, -DTHREADS, -DMAXW (widest hidden layer), and per stage i < s:
 // -DK<i> -DN<i> -DBIAS<i> (0/1) -DACT<i> (activation code, -1 none) -DALPHA<i> -DBETA<i>;
 // storage: -DIN_HALF (x), -DB_HALF (weights), -DBIAS_HALF, -DOUT_HALF (y).
+// -DIN_BY_ADDRESS / -DOUT_BY_ADDRESS: x / y are in pinned host memory, passed as 64-bit addresses
+// (see host_access.h); each element of x is read once and each of y written once, so the kernel
+// reads and writes the host's memory over the bus without a separate copy.
+
+#ifdef IN_BY_ADDRESS
+#define IN_PARAMETER ulong x_address
+#define BIND_IN IN_PTR x = (IN_PTR)x_address;
+#else
+#define IN_PARAMETER IN_PTR x
+#define BIND_IN
+#endif
+#ifdef OUT_BY_ADDRESS
+#define OUT_PARAMETER ulong y_address
+#define BIND_OUT OUT_PTR y = (OUT_PTR)y_address;
+#else
+#define OUT_PARAMETER OUT_PTR y
+#define BIND_OUT
+#endif
 
 #ifndef THREADS
 #define THREADS 256
@@ -84,10 +102,12 @@ inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const f
             BIAS##i, ACT##i, ALPHA##i, BETA##i, (i) == STAGES - 1, y, y_offset, row0, rows)
 
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
-void fused_mlp(IN_PTR x, long x_offset, OUT_PTR y, long y_offset, B_PTR weights,
+void fused_mlp(IN_PARAMETER, long x_offset, OUT_PARAMETER, long y_offset, B_PTR weights,
                BIAS_PTR weights_bias, long w0, long b0, long w1, long b1, long w2, long b2, long w3,
                long b3, long w4, long b4, long w5, long b5, long w6, long b6, long w7, long b7,
                int total_rows) {
+  BIND_IN
+  BIND_OUT
   __local float hidden[2][ROWS * MAXW];
   __local float partial[ROWS * THREADS];
   const int row0 = get_group_id(0) * ROWS;
