@@ -80,6 +80,9 @@ std::vector<GemmVariant> tensorCoreGemmVariants();
 // What the tensor-core probe found on a device, as one line (also logged at VERBOSE when it
 // runs). With `fresh`, probes again instead of answering from the per-device cache. For tests.
 std::string tensorCoreProbeReport(const Context& context, bool fresh);
+// Whether the probe found exact f16 mma products on this device (cached per device): what the
+// HALF tensor-core kernels, GEMM and fused MLP alike, are offered on.
+bool tensorCoreHalfAvailable(const Context& context);
 // Runs tensor-core variant `tactic` without asking the probe; with `emulate`, builds the kernel
 // with the mma in software (-DMMA_EMULATE), so that its logic can be tested on any device.
 void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate);

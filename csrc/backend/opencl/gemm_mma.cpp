@@ -224,6 +224,8 @@ std::string tensorCoreProbeReport(const Context& context, bool fresh) {
   return fresh ? probe(context).report : cachedProbe(context).report;
 }
 
+bool tensorCoreHalfAvailable(const Context& context) { return cachedProbe(context).half; }
+
 void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate) {
   for (const MmaTactic& candidate : kMmaTactics) {
     if (tactic == candidate.name) return runMma(candidate, call, emulate);
