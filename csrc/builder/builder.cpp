@@ -7,6 +7,7 @@
 
 #include "backend/opencl/copy.h"
 #include "backend/opencl/kernels.h"
+#include "backend/opencl/mlp_mma.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
 #include "builder/mlp_fusion.h"
@@ -558,8 +559,9 @@ std::string mlpSignature(const EnginePlan& plan, const MlpChain& chain, const st
   return key.str();
 }
 
-// "fused_mlp_r<R>" for the fastest rows-per-group variant when it beats the chain's own steps,
-// else "unfused". Both are timed at the first profile's opt shapes.
+// The fastest FusedMLP variant ("fused_mlp_r<R>", or "fused_mlp_mma_r<R>" where the tensor-core
+// kernel is offered) when it beats the chain's own steps, else "unfused". All are timed at the
+// first profile's opt shapes.
 TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes, BuildDevice& device) {
   std::vector<const PlanStep*> unfused;
   for (std::size_t index = chain.first; index <= chain.last; ++index) unfused.push_back(&plan.steps[index]);
@@ -570,15 +572,31 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
   std::vector<Dims> trial_shapes = shapes;
   for (std::size_t i = shapes.size(); i < trial.tensors.size(); ++i) trial_shapes.push_back(trial.tensors[i].shape);
   const std::vector<std::int64_t> widths = mlpWidths(std::get<network::FusedMlpLayer>(fused.parameters));
+  const auto timeFused = [&](const EnginePlan& plan_with_weights, PlanStep& step, const std::vector<Dims>& step_shapes) {
+    try {
+      const double milliseconds = ScratchRun(plan_with_weights, {&step}, step_shapes, device).time();
+      timings += " " + step.tactic + "=" + std::to_string(milliseconds) + "ms";
+      if (milliseconds < best.milliseconds) best = {step.tactic, milliseconds};
+    } catch (const Error& e) {
+      log(Severity::kVERBOSE, "fused MLP " + step.tactic + " cannot run '" + step.name + "': " + e.what());
+    }
+  };
   for (int rows : cl::fusedMlpRowChoices()) {
     if (!cl::fusedMlpFits(*device.context, widths, rows)) continue;
     fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
-    try {
-      const double milliseconds = ScratchRun(trial, {&fused}, trial_shapes, device).time();
-      timings += " " + fused.tactic + "=" + std::to_string(milliseconds) + "ms";
-      if (milliseconds < best.milliseconds) best = {fused.tactic, milliseconds};
-    } catch (const Error& e) {
-      log(Severity::kVERBOSE, "fused MLP " + fused.tactic + " cannot run '" + fused.name + "': " + e.what());
+    timeFused(trial, fused, trial_shapes);
+  }
+  // The tensor-core variants: HALF weights, where the f16 mma probe passes; weights N x K.
+  if (cl::fusedMlpMmaOffered(*device.context)) {
+    EnginePlan mma_trial = plan;
+    PlanStep mma_fused = makeFusedMlpStep(mma_trial, chain, MlpWeightLayout::kNxK);
+    std::vector<Dims> mma_shapes = shapes;
+    for (std::size_t i = shapes.size(); i < mma_trial.tensors.size(); ++i) mma_shapes.push_back(mma_trial.tensors[i].shape);
+    const bool half = mma_trial.tensors[static_cast<std::size_t>(mma_fused.inputs[1])].type == DataType::kHALF;
+    for (int rows : cl::fusedMlpMmaRowChoices()) {
+      if (!half || !cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
+      mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
+      timeFused(mma_trial, mma_fused, mma_shapes);
     }
   }
   log(Severity::kVERBOSE, "'" + fused.name + "': " + best.tactic + " (timed" + timings + ")");
@@ -595,13 +613,15 @@ int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
     const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
     const std::string key = device.context->device().fingerprint() + "|" + mlpSignature(plan, *chain, shapes);
     TimingEntry choice;
-    const bool cached = cache && cache->lookup(key, choice);
+    // A cached tensor-core choice counts only where those kernels are still offered.
+    const bool cached = cache && cache->lookup(key, choice) &&
+                        (cl::fusedMlpMmaRows(choice.tactic) == 0 || cl::fusedMlpMmaOffered(*device.context));
     if (!cached) {
       choice = timeMlpChain(plan, *chain, shapes, device);
       if (cache) cache->store(key, choice);
     }
     if (choice.tactic == "unfused") continue;
-    PlanStep step = makeFusedMlpStep(plan, *chain);
+    PlanStep step = makeFusedMlpStep(plan, *chain, mlpWeightLayout(choice.tactic));
     step.tactic = choice.tactic;
     replaceChain(plan, *chain, std::move(step));
     from = chain->first + 1;

@@ -4,6 +4,7 @@
 #include <map>
 #include <variant>
 
+#include "backend/opencl/mlp_mma.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
 #include "core/error.h"
@@ -133,7 +134,11 @@ std::optional<MlpChain> findMlpChain(const EnginePlan& plan, std::size_t from) {
   return std::nullopt;
 }
 
-PlanStep makeFusedMlpStep(EnginePlan& plan, const MlpChain& chain) {
+MlpWeightLayout mlpWeightLayout(const std::string& tactic) {
+  return cl::fusedMlpMmaRows(tactic) > 0 ? MlpWeightLayout::kNxK : MlpWeightLayout::kKxN;
+}
+
+PlanStep makeFusedMlpStep(EnginePlan& plan, const MlpChain& chain, MlpWeightLayout layout) {
   network::FusedMlpLayer mlp;
   PlanStep fused;
   fused.inputs.push_back(chain.input);
@@ -150,9 +155,13 @@ PlanStep makeFusedMlpStep(EnginePlan& plan, const MlpChain& chain) {
     stage.in_features = transposed ? weights.shape[1] : weights.shape[0];
     stage.out_features = transposed ? weights.shape[0] : weights.shape[1];
     TensorId weights_id = step.inputs[1];
-    if (transposed) {
-      // The kernel reads K x N rows; a b^T operand (N x K, as Linear layers store it) is stored again.
-      weights_id = addConstant(plan, weights.name + "_kxn", weights.type, Dims({stage.in_features, stage.out_features}),
+    const bool want_nxk = layout == MlpWeightLayout::kNxK;
+    if (transposed != want_nxk) {
+      // Stored again the way the kernel reads it: a b^T operand (N x K, as Linear layers store
+      // it) as K x N for the CUDA-core kernel, a K x N one as N x K for the tensor-core kernel.
+      const Dims shape = want_nxk ? Dims({stage.out_features, stage.in_features})
+                                  : Dims({stage.in_features, stage.out_features});
+      weights_id = addConstant(plan, weights.name + (want_nxk ? "_nxk" : "_kxn"), weights.type, shape,
                                transposedMatrix(plan.weights.data() + weights.offset, weights.shape[0],
                                                 weights.shape[1], elementSize(weights.type)));
     }

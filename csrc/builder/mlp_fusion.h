@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/plan.h"
@@ -25,9 +26,16 @@ struct MlpChain {
 // The next chain starting at step `from` or later, if any.
 std::optional<MlpChain> findMlpChain(const engine::EnginePlan& plan, std::size_t from);
 
-// The FusedMLP step for `chain`: weights stored as needed (transposed copies appended to the
-// plan's constants when a product used b^T). Does not change the plan's steps.
-engine::PlanStep makeFusedMlpStep(engine::EnginePlan& plan, const MlpChain& chain);
+// How a FusedMLP step's weights are stored: K x N for the CUDA-core kernel ("fused_mlp_r<R>"),
+// N x K (PyTorch's Linear layout) for the tensor-core one ("fused_mlp_mma_r<R>").
+enum class MlpWeightLayout { kKxN, kNxK };
+// The layout a FusedMLP tactic reads.
+MlpWeightLayout mlpWeightLayout(const std::string& tactic);
+
+// The FusedMLP step for `chain`: weights stored in `layout` (transposed copies appended to the
+// plan's constants where a product's b is the other way round). Does not change the plan's steps.
+engine::PlanStep makeFusedMlpStep(engine::EnginePlan& plan, const MlpChain& chain,
+                                  MlpWeightLayout layout = MlpWeightLayout::kKxN);
 
 // Replaces the chain's steps with `fused`.
 void replaceChain(engine::EnginePlan& plan, const MlpChain& chain, engine::PlanStep fused);

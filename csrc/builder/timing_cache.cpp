@@ -171,6 +171,13 @@ std::size_t TimingCache::size() const {
   return entries_.size();
 }
 
+std::vector<std::string> TimingCache::keys() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& entry : entries_) names.push_back(entry.first);
+  return names;
+}
+
 std::uint64_t TimingCache::hits() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return hits_;

@@ -38,6 +38,8 @@ class TimingCache {
   bool lookup(const std::string& key, TimingEntry& entry) const;
   void store(const std::string& key, const TimingEntry& entry);
   std::size_t size() const;
+  // Every key, in order (tools and tests look entries up by what a key contains).
+  std::vector<std::string> keys() const;
   // Counters for tests and logs.
   std::uint64_t hits() const;
   std::uint64_t misses() const;

@@ -86,7 +86,8 @@ struct MlpStage {
 // A chain of dense layers run as one kernel, made by the builder (never by a network author)
 // so that a small MLP costs one launch. Inputs: x, whose volume is rows x stages[0].in_features
 // in any floating storage (a reshape before the chain is only a view), then per stage its
-// weights (K x N) and, when has_bias, its bias (N). Output: (rows, last out_features) stored as
+// weights (K x N; N x K for the tensor-core tactics "fused_mlp_mma_r<R>") and, when has_bias,
+// its bias (N). Output: (rows, last out_features) stored as
 // output_type.
 struct FusedMlpLayer {
   std::vector<MlpStage> stages;

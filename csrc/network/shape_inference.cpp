@@ -251,9 +251,13 @@ TensorType fusedMlp(const FusedMlpLayer& layer, const std::vector<TensorType>& i
     }
     const TensorType& weights = inputs[next++];
     requireFloating(weights, "FusedMLP weights");
-    if (weights.shape != Dims({stage.in_features, stage.out_features})) {
+    // K x N for the CUDA-core kernel, N x K for the tensor-core one: the step's tactic says
+    // which, and each kernel's launcher checks its own layout.
+    if (weights.shape != Dims({stage.in_features, stage.out_features}) &&
+        weights.shape != Dims({stage.out_features, stage.in_features})) {
       fail(where + " weights have shape " + weights.shape.toString() + ", expected (" +
-           std::to_string(stage.in_features) + ", " + std::to_string(stage.out_features) + ")");
+           std::to_string(stage.in_features) + ", " + std::to_string(stage.out_features) + ") or (" +
+           std::to_string(stage.out_features) + ", " + std::to_string(stage.in_features) + ")");
     }
     if (stage.has_bias) {
       const TensorType& bias = inputs[next++];

@@ -4,6 +4,7 @@
 #include <string>
 #include <variant>
 
+#include "backend/opencl/mlp_mma.h"
 #include "core/error.h"
 
 namespace mlprt::runtime {
@@ -78,6 +79,10 @@ void runFusedMlp(cl::KernelCache& kernels, cl::Stream& stream, const engine::Pla
     operand.alpha = stage.activation.alpha;
     operand.beta = stage.activation.beta;
     stages.push_back(operand);
+  }
+  if (const int mma_rows = cl::fusedMlpMmaRows(step.tactic)) {  // tensor cores, weights N x K
+    cl::fusedMlpMma(kernels, stream, mma_rows, operands.inputs.at(0), stages, operands.output);
+    return;
   }
   cl::fusedMlp(kernels, stream, fusedMlpRows(step.tactic), operands.inputs.at(0), stages, operands.output);
 }
