@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include <chrono>
+
 #include "backend/opencl/copy.h"
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/program.h"
@@ -66,10 +68,16 @@ void Engine::loadPrograms() const {
       continue;
     }
     const std::vector<unsigned char> binary(program.binary.begin(), program.binary.end());
+    const auto start = std::chrono::steady_clock::now();
     if (!cl::Program::install(context_, *source, program.options, binary)) {
       log(Severity::kWARNING, "the driver rejected the engine's binary of '" + program.family + "' (" +
                                   program.options + "); compiling it");
+      continue;
     }
+    // Drivers whose binaries are an intermediate form (NVIDIA's are PTX) compile them here.
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    log(Severity::kVERBOSE, "loaded the engine's program '" + program.family + "' (" + std::to_string(binary.size()) +
+                                " bytes) in " + std::to_string(took.count()) + " ms");
   }
 }
 

@@ -125,12 +125,16 @@ void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const Devi
   }
   const DeviceTensor& weights = *stages.front().weights;
   const std::size_t threads = threadsFor(rows_per_group);
+  // Rows of x in pinned host memory are copied to local memory first (one trip over the bus).
+  const std::size_t staged_x_bytes = static_cast<std::size_t>(rows_per_group * widths.front()) * sizeof(float);
+  const bool stage_x = in.inPinnedHostMemory() &&
+                       localBytes(widths, rows_per_group) + staged_x_bytes <= cache.context()->device().local_memory;
   std::string options = "-DSTAGES=" + std::to_string(stages.size()) + " -DROWS=" + std::to_string(rows_per_group) +
                         " -DTHREADS=" + std::to_string(threads) + " -DMAXW=" + std::to_string(widestHidden(widths));
   for (std::size_t i = 0; i < stages.size(); ++i) options += " " + stageOptions(i, widths[i], widths[i + 1], stages[i]);
   options = joinOptions({options, halfOption("IN", in.type), halfOption("B", weights.type),
                          halfOption("BIAS", weights.type), halfOption("OUT", out.type),
-                         addressOption("IN", in), addressOption("OUT", out)});
+                         addressOption("IN", in), addressOption("OUT", out), stage_x ? "-DSTAGE_X" : ""});
   Kernel& kernel = cache.get("fused_mlp", options, "fused_mlp");
   Arguments arguments(kernel, true);
   arguments.tensorOrAddress(in).tensorOrAddress(out);

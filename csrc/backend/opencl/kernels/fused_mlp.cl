@@ -17,6 +17,9 @@
 // -DIN_BY_ADDRESS / -DOUT_BY_ADDRESS: x / y are in pinned host memory, passed as 64-bit addresses
 // (see host_access.h); each element of x is read once and each of y written once, so the kernel
 // reads and writes the host's memory over the bus without a separate copy.
+// -DSTAGE_X: the group first copies its rows of x into local memory with independent loads, so
+// reading x costs one round trip of the bus instead of one per unrolled step of stage 0 (the
+// launcher sets it for inputs in pinned host memory when local memory allows).
 
 #ifdef IN_BY_ADDRESS
 #define IN_PARAMETER ulong x_address
@@ -42,7 +45,7 @@
 #define FROM_LOCAL 0
 
 inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const float* src,
-                      __local float* dst, __local float* partial, B_PTR weights, long w_offset,
+                      const int src_stride, __local float* dst, __local float* partial, B_PTR weights, long w_offset,
                       BIAS_PTR bias, long b_offset, const int K, const int N, const int has_bias,
                       const int act, const float alpha, const float beta, const int last, OUT_PTR y,
                       long y_offset, const int row0, const int rows) {
@@ -64,7 +67,7 @@ inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const f
         for (int r = 0; r < ROWS; ++r) {
           const float v = source == FROM_GLOBAL
                               ? (r < rows ? LOAD_IN(x, x_offset + (long)(row0 + r) * K + k) : 0.0f)
-                              : src[r * MAXW + k];
+                              : src[r * src_stride + k];
           sums[r] = fma(v, w, sums[r]);
         }
       }
@@ -97,9 +100,9 @@ inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const f
   barrier(CLK_LOCAL_MEM_FENCE);  // dst complete before the next stage reads it
 }
 
-#define STAGE(i, source, from, to)                                                               \
-  mlp_stage(source, x, x_offset, from, to, partial, weights, w##i, weights_bias, b##i, K##i, N##i, \
-            BIAS##i, ACT##i, ALPHA##i, BETA##i, (i) == STAGES - 1, y, y_offset, row0, rows)
+#define STAGE(i, source, from, to)                                                                \
+  mlp_stage(source, x, x_offset, from, MAXW, to, partial, weights, w##i, weights_bias, b##i, K##i, \
+            N##i, BIAS##i, ACT##i, ALPHA##i, BETA##i, (i) == STAGES - 1, y, y_offset, row0, rows)
 
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
 void fused_mlp(IN_PARAMETER, long x_offset, OUT_PARAMETER, long y_offset, B_PTR weights,
@@ -112,7 +115,20 @@ void fused_mlp(IN_PARAMETER, long x_offset, OUT_PARAMETER, long y_offset, B_PTR 
   __local float partial[ROWS * THREADS];
   const int row0 = get_group_id(0) * ROWS;
   const int rows = min(ROWS, total_rows - row0);
+#ifdef STAGE_X
+  __local float x_rows[ROWS * K0];
+  {
+    const long first = x_offset + (long)row0 * K0;
+    const int count = rows * K0;
+#pragma unroll 8
+    for (int i = get_local_id(0); i < count; i += THREADS) x_rows[i] = LOAD_IN(x, first + i);
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  mlp_stage(FROM_LOCAL, x, x_offset, x_rows, K0, hidden[0], partial, weights, w0, weights_bias, b0, K0, N0, BIAS0,
+            ACT0, ALPHA0, BETA0, 0 == STAGES - 1, y, y_offset, row0, rows);
+#else
   STAGE(0, FROM_GLOBAL, hidden[1], hidden[0]);
+#endif
 #if STAGES > 1
   STAGE(1, FROM_LOCAL, hidden[0], hidden[1]);
 #endif
