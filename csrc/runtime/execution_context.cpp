@@ -238,7 +238,6 @@ cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {
   return result;
 }
 
-void ExecutionContext::prepareOperands() {
 // The pinned host memory an I/O tensor's address names, checked to hold the tensor.
 cl::HostRange ExecutionContext::pinnedBinding(TensorId id, const char* role) const {
   const auto i = static_cast<std::size_t>(id);
@@ -294,12 +293,12 @@ void ExecutionContext::stageThroughDevice(TensorId id, cl::DeviceTensor& tensor)
   tensor.host = {};
 }
 
+void ExecutionContext::prepareOperands() {
   const engine::EnginePlan& plan = engine_->plan();
-  std::vector<cl::DeviceTensor> tensors(plan.tensors.size());
   // The I/O tensors first: pinned memory that some kernel cannot take directly is replaced by a
   // device buffer that enqueue copies through.
+  std::vector<cl::DeviceTensor> tensors(plan.tensors.size());
   std::vector<bool> resolved(plan.tensors.size(), false);
-  auto tensorFor = [&](TensorId id) -> const cl::DeviceTensor& {
   prepared_io_.clear();
   for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
     for (TensorId id : *io) {
@@ -323,6 +322,7 @@ void ExecutionContext::stageThroughDevice(TensorId id, cl::DeviceTensor& tensor)
       prepared_io_.push_back(std::move(prepared));
     }
   }
+  auto tensorFor = [&](TensorId id) -> const cl::DeviceTensor& {
     const auto i = static_cast<std::size_t>(id);
     if (!resolved[i]) {
       tensors[i] = deviceTensor(id);
@@ -362,7 +362,6 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
     }
   }
   if (!prepared_valid_) prepareOperands();
-  for (std::size_t s = 0; s < plan.steps.size(); ++s) runStep(kernels_, stream, plan.steps[s], prepared_[s]);
   for (const PreparedIo& io : prepared_io_) {
     if (!io.pinned.buffer) continue;
     if (!io.staged) {
@@ -371,12 +370,13 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
       cl::copyHostToDevice(stream, {io.staged, 0}, io.pinned.data(), bytesOf(io.id), cl::CopyMode::kAsync);
     }
   }
-  stream.trackUntracked();
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) runStep(kernels_, stream, plan.steps[s], prepared_[s]);
   for (const PreparedIo& io : prepared_io_) {
     if (io.staged && !io.input) {
       cl::copyDeviceToHost(stream, io.pinned.data(), {io.staged, 0}, bytesOf(io.id), cl::CopyMode::kAsync);
     }
   }
+  stream.trackUntracked();
 }
 
 }  // namespace mlprt::runtime

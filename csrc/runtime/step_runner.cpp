@@ -91,16 +91,16 @@ void runFusedMlp(cl::KernelCache& kernels, cl::Stream& stream, const engine::Pla
 
 std::string fusedMlpTacticPrefix() { return "fused_mlp_r"; }
 
-bool shuffleNeedsTwoPasses(const network::ShuffleLayer& shuffle) {
-  return !shuffle.first_transpose.empty() && !isIdentityPermutation(shuffle.first_transpose) &&
-         !shuffle.second_transpose.empty() && !isIdentityPermutation(shuffle.second_transpose);
-}
-
 bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index) {
   // The fused MLP reads its activations input (0) and writes its output through addresses.
   const std::string prefix = fusedMlpTacticPrefix();
   return std::holds_alternative<network::FusedMlpLayer>(step.parameters) &&
          step.tactic.compare(0, prefix.size(), prefix) == 0 && (input_index == 0 || input_index == -1);
+}
+
+bool shuffleNeedsTwoPasses(const network::ShuffleLayer& shuffle) {
+  return !shuffle.first_transpose.empty() && !isIdentityPermutation(shuffle.first_transpose) &&
+         !shuffle.second_transpose.empty() && !isIdentityPermutation(shuffle.second_transpose);
 }
 
 void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,

@@ -137,12 +137,19 @@ void requireInside(const DeviceRange& range, std::size_t bytes, const std::strin
   }
 }
 
+bool isDeviceAddress(std::uint64_t address) noexcept { return address >= kAddressBase; }
+
 DeviceRange resolveDeviceAddress(std::uint64_t address, std::size_t bytes, const std::string& role) {
   // An address may point one past the end of its allocation (for empty copies), not further.
   DeviceRange range;
   range.buffer = lookup(deviceRegistry(), address,
                         [](const DeviceBuffer& buffer) { return buffer.address(); });
   if (!range.buffer || range.buffer->freed()) {
+    if (!isDeviceAddress(address) && findPinned(reinterpret_cast<const void*>(address), 0)) {
+      throw InvalidArgument(role + ": address " + hex(address) +
+                            " is pinned host memory, not a device allocation; only execution "
+                            "contexts take pinned host addresses (set_tensor_address)");
+    }
     throw InvalidArgument(role + ": address " + hex(address) +
                           " is not inside a live device allocation (freed, or not from mlprt?)");
   }
@@ -164,19 +171,12 @@ PinnedHostBuffer::PinnedHostBuffer(std::shared_ptr<Context> context, std::size_t
   const std::size_t allocated = bytes < kMinimumBytes ? kMinimumBytes : bytes;
   cl_int status = CL_SUCCESS;
   mem_ = MemHandle(clCreateBuffer(context_->get(), CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR,
-bool isDeviceAddress(std::uint64_t address) noexcept { return address >= kAddressBase; }
-
                                   allocated, nullptr, &status));
   check(status, "allocating " + std::to_string(bytes) + " bytes of pinned host memory");
   map_queue_ = QueueHandle(clCreateCommandQueue(context_->get(), context_->device().id, 0, &status));
   check(status, "clCreateCommandQueue");
   data_ = clEnqueueMapBuffer(map_queue_.get(), mem_.get(), CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0,
                              allocated, 0, nullptr, nullptr, &status);
-    if (!isDeviceAddress(address) && findPinned(reinterpret_cast<const void*>(address), 0)) {
-      throw InvalidArgument(role + ": address " + hex(address) +
-                            " is pinned host memory, not a device allocation; only execution "
-                            "contexts take pinned host addresses (set_tensor_address)");
-    }
   check(status, "mapping pinned host memory");
 }
 

@@ -83,7 +83,6 @@ class PinnedHostBuffer {
 // The live pinned buffer that holds all of [data, data + bytes), or null for pageable memory.
 std::shared_ptr<PinnedHostBuffer> findPinned(const void* data, std::size_t bytes);
 
-}  // namespace mlprt::cl
 // A byte range inside a pinned host buffer.
 struct HostRange {
   std::shared_ptr<PinnedHostBuffer> buffer;
@@ -98,3 +97,4 @@ struct HostRange {
 // pointer); the two never overlap.
 bool isDeviceAddress(std::uint64_t address) noexcept;
 
+}  // namespace mlprt::cl
