@@ -10,12 +10,14 @@ timing cache file is shared by all builds of the run) and times, in one process:
   set_tensor_address itself -> execute_async_v3 -> stream.synchronize() -> a NumPy copy of the
   pinned output (kernels read and write the pinned arrays where the device allows, see
   docs/driver.md; else the context copies);
-- mlprt device-only: execute_async_v3 between two events recorded on the stream, no copies;
+- mlprt device-only: --device-repeats (10) back-to-back execute_async_v3 calls between two events
+  recorded on the stream, no copies, per inference (throughput, as the targets ask);
 - PyTorch eager on CUDA: model(torch.from_numpy(x).cuda()).cpu().numpy() under inference_mode;
 - PyTorch CUDA graph with pinned staging: one graph holds the H2D copy from a pinned tensor,
   the forward and the D2H copy into a pinned tensor; timed as np.copyto into the pinned input,
   replay(), torch.cuda.synchronize(), a NumPy copy of the pinned output;
-- the CUDA graph replay alone (a graph of the forward only), timed with CUDA events;
+- the CUDA graph replay alone (a graph of the forward only), as many back-to-back replays between
+  two CUDA events;
 - ONNX Runtime on the CPU (CPUExecutionProvider, FP32 model in every row).
 
 Each row checks mlprt's output against PyTorch's (same precision) and ONNX Runtime's. Extra rows
@@ -337,13 +339,15 @@ class MlprtRunner:
         self.stream.synchronize()
         return self.zero_copy_host[OUTPUT_NAME].copy()
 
-    def device_seconds(self) -> float:
-        """execute_async_v3 alone between two events on the stream: device seconds."""
+    def device_seconds(self, repeats: int = 1) -> float:
+        """``repeats`` back-to-back execute_async_v3 calls between two events on the stream:
+        device seconds per inference."""
         self.start_event.record(self.stream)
-        self.context.execute_async_v3(self.stream.handle)
+        for _ in range(repeats):
+            self.context.execute_async_v3(self.stream.handle)
         self.end_event.record(self.stream)
         self.end_event.synchronize()
-        return self.end_event.time_since(self.start_event) / 1e3
+        return self.end_event.time_since(self.start_event) / 1e3 / repeats
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,13 +411,15 @@ class TorchGraphs:
         self.replay_in.copy_(self.torch.from_numpy(x))
         self.torch.cuda.synchronize()
 
-    def replay_seconds(self) -> float:
-        """The forward-only graph's replay between two CUDA events: device seconds."""
+    def replay_seconds(self, repeats: int = 1) -> float:
+        """``repeats`` back-to-back replays of the forward-only graph between two CUDA events:
+        device seconds per inference."""
         self.start_event.record()
-        self.replay_graph.replay()
+        for _ in range(repeats):
+            self.replay_graph.replay()
         self.end_event.record()
         self.end_event.synchronize()
-        return self.start_event.elapsed_time(self.end_event) / 1e3
+        return self.start_event.elapsed_time(self.end_event) / 1e3 / repeats
 
     def replay_output(self) -> np.ndarray:
         """The forward-only graph's last output, on the host."""
@@ -646,7 +652,8 @@ class Bench:
         row.errors["zero_copy_vs_e2e"] = relative_error(runner.infer_zero_copy(x_engine), ours)
         row.measurements["mlprt_zero_copy"] = measure(
             wall_clock(lambda: runner.infer_zero_copy(x_engine)), self.timing)
-        row.measurements["mlprt_device"] = measure(runner.device_seconds, self.timing)
+        repeats = self.args.device_repeats
+        row.measurements["mlprt_device"] = measure(lambda: runner.device_seconds(repeats), self.timing)
         return ours
 
     def _measure_torch_cuda(self, row: Row, model: "torch.nn.Module", spec: ModelSpec,
@@ -669,7 +676,9 @@ class Bench:
         row.measurements["torch_graph_pinned"] = measure(
             wall_clock(lambda: runner.graph_pinned(x)), self.timing)
         runner.set_replay_input(x)
-        row.measurements["torch_graph_replay"] = measure(runner.replay_seconds, self.timing)
+        repeats = self.args.device_repeats
+        row.measurements["torch_graph_replay"] = measure(lambda: runner.replay_seconds(repeats),
+                                                         self.timing)
         row.errors["replay_vs_eager"] = relative_error(runner.replay_output(), reference)
         return reference
 
@@ -1005,8 +1014,9 @@ NOTES = (
     "Times are medians in microseconds per inference (p90 and iteration counts in the JSON). "
     "e2e: NumPy in to NumPy out, wall clock, with the tutorial's memcpy calls; zero-copy e2e: "
     "the same with the pinned arrays bound as the engine's inputs and outputs (no memcpy calls; "
-    "the targets take the faster of the two). device: mlprt's execute_async_v3 between two "
-    "OpenCL events, and the forward-only CUDA graph replay between two CUDA events. ONNX "
+    "the targets take the faster of the two). device: back-to-back runs of mlprt's execute_async_v3 "
+    "between two OpenCL events and of the forward-only CUDA graph's replay between two CUDA "
+    "events (--device-repeats, 10 unless said otherwise), per inference. ONNX "
     "Runtime runs the FP32 model on the CPU in every row, FP16 rows too. Ratios are mlprt / "
     "peer time (below 1: mlprt faster); target throughput ratios are PyTorch time / mlprt time. "
     "Errors: max|a - b| / max|b| against PyTorch (same precision) and ONNX Runtime (FP32); "
@@ -1076,6 +1086,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="comma-separated batches for every model (default: each model's)")
     parser.add_argument("--precisions", type=_csv(str), default=["fp32", "fp16"],
                         help="comma-separated, from fp32, fp16 (default: both)")
+    parser.add_argument("--device-repeats", type=int, default=10,
+                        help="device-only columns: back-to-back runs between the two events, "
+                             "time divided by their number (throughput; default 10, 1: one run)")
     parser.add_argument("--quick", action="store_true",
                         help="few iterations, one subprocess repeat, no all-caches-empty "
                              "build (for tests)")
@@ -1121,6 +1134,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         parser.error(f"--precisions: unknown {bad}; choose from fp32, fp16")
     if args.batches is not None and (not args.batches or min(args.batches) < 1):
         parser.error("--batches: give positive integers")
+    if args.device_repeats < 1:
+        parser.error("--device-repeats: give a positive integer")
     return args
 
 
