@@ -102,8 +102,12 @@ class Device:
         return self._info.global_memory
 
     def make_context(self) -> "Context":
-        """Makes this device current (later allocations, streams and programs use it)."""
+        """Makes this device current (later allocations, streams and programs use it) and brings
+        it up, as pycuda's ``make_context`` creates a CUDA context: the OpenCL context and the
+        device's default stream exist when this returns (NVIDIA's driver does most of its
+        per-process set-up on the first queue, about 0.1 s on an H200)."""
         _core.select_device(self._info.index)
+        Stream.from_handle(0)
         return Context(self)
 
     def __eq__(self, other: object) -> bool:
