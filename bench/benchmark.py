@@ -808,8 +808,8 @@ def child_build(argv: Sequence[str]) -> int:
         mlprt.set_device(args.device)
     device = mlprt.current_device()
     # The device brought up as `import pycuda.autoinit` / `mlprt.autoinit` does before a
-    # TensorRT tutorial loads its engine: the OpenCL context and its first queue. Once per
-    # process, timed apart from the engine.
+    # TensorRT tutorial loads its engine: the OpenCL context, its first queue and first memory
+    # use. Once per process, timed apart from the engine.
     cuda.Device(device.index).make_context()
     device_s = time.perf_counter() - start
     cache_read = args.timing_cache is not None and args.timing_cache.exists()
@@ -1014,8 +1014,8 @@ def build_rows_table(build_rows: Dict[str, Any]) -> str:
                      + ", ".join(f"{v:.3f}" for v in values) + " |")
     if samples["load"] and "device_init_s" in samples["load"][0]:
         values = [sample["device_init_s"] * 1e3 for sample in samples["load"]]
-        lines.append("| before it, once per process: the device up (`make_context`: OpenCL context and "
-                     f"first queue, as pycuda.autoinit), not counted | {float(np.median(values)):.3f} ms | "
+        lines.append("| before it, once per process: the device up (`make_context`: OpenCL context, "
+                     f"first queue and first memory use, as pycuda.autoinit), not counted | {float(np.median(values)):.3f} ms | "
                      + ", ".join(f"{v:.3f}" for v in values) + " |")
     return "\n".join(lines)
 
