@@ -69,6 +69,20 @@ def test_slice_without_ends_is_a_clear_error() -> None:
     assert_parser_still_works()
 
 
+@pytest.mark.parametrize("op, inputs, what", [
+    ("Gather", ["s", "c"], "input 1 (indices) of Gather must hold integers, not complex64"),
+    ("Unsqueeze", ["s", "c"], "input 1 (axes) of Unsqueeze must hold integers, not complex64"),
+    ("Slice", ["s", "c", "c"], "input 1 (starts) of Slice must hold integers, not complex64"),
+])
+def test_integer_inputs_of_other_types_are_refused_not_cast(op: str, inputs: List[str], what: str) -> None:
+    """The long fuzzing run found complex axes and indices accepted, their imaginary part dropped."""
+    shape = helper.make_node("Shape", ["x"], ["s"], name="shape")  # a dynamic extent: not folded
+    node = helper.make_node(op, inputs, ["y"], name="picky")
+    ok, errors = parse(model_of([shape, node], [numpy_helper.from_array(np.array([0j], np.complex64), "c")], ("n", 3)))
+    assert not ok and errors[0].node_name() == "picky" and what in errors[0].desc(), errors[0]
+    assert_parser_still_works()
+
+
 @pytest.mark.parametrize("op, arrays", [
     ("ConstantOfShape", [np.array([2**40], np.int64)]),
     ("ConstantOfShape", [np.array([2**16, 2**16], np.int64)]),

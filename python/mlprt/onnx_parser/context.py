@@ -210,6 +210,14 @@ class ImporterContext:
         assert value is not None  # present, by require
         return value
 
+    def integer_constant(self, node: Node, i: int, what: str, required: bool = True) -> Optional[np.ndarray]:
+        """Input ``i`` as a NumPy array of integers (axes, indices, starts, ...), None when it is
+        optional and absent. ONNX types these int32/int64: another element type is refused, not cast."""
+        value = self.required_constant(node, i, what) if required else self.constant_input(node, i, what)
+        if value is not None and value.dtype.kind not in "iu":
+            raise invalid(f"input {i} ({what}) of {node.op_type} must hold integers, not {value.dtype}")
+        return value
+
     def tensor_input(self, node: Node, i: int, dtype: Any = None) -> Any:
         """Input ``i`` as a network tensor (constants become constant layers)."""
         return self.tensor(self.require(node, i), dtype)

@@ -81,7 +81,7 @@ def shape_binary(op: str, a: ShapeValue, b: ShapeValue) -> ShapeValue:
 def axes_input(ctx: ImporterContext, node: Node, input_index: int) -> Optional[List[int]]:
     """Axes from input ``input_index`` (newer opsets) or the ``axes`` attribute; None if neither."""
     if node.has_input(input_index):
-        axes = ctx.constant_input(node, input_index, "axes")
+        axes = ctx.integer_constant(node, input_index, "axes")
         return [int(a) for a in np.asarray(axes).reshape(-1)]
     attr = node.attr("axes")
     return None if attr is None else [int(a) for a in attr]
@@ -140,7 +140,7 @@ def gather(ctx: ImporterContext, node: Node) -> List[Value]:
     if data is None:
         raise unsupported("Gather of a run-time tensor is not supported (only shape computations)",
                           ErrorCode.UNSUPPORTED_NODE_INPUT)
-    indices = ctx.required_constant(node, 1, "indices")
+    indices = ctx.integer_constant(node, 1, "indices")
     if node.attr("axis", 0) not in (0, -1) or data.scalar or indices.ndim > 1:
         raise unsupported("Gather on a shape value needs axis 0 and indices of rank <= 1")
     n = len(data.elems)
@@ -158,10 +158,10 @@ def gather(ctx: ImporterContext, node: Node) -> List[Value]:
 def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
     data = ctx.require(node, 0)
     if node.has_input(1):
-        starts = ctx.required_constant(node, 1, "starts")
-        ends = ctx.required_constant(node, 2, "ends")
-        axes = ctx.constant_input(node, 3, "axes")
-        steps = ctx.constant_input(node, 4, "steps")
+        starts = ctx.integer_constant(node, 1, "starts")
+        ends = ctx.integer_constant(node, 2, "ends")
+        axes = ctx.integer_constant(node, 3, "axes", required=False)
+        steps = ctx.integer_constant(node, 4, "steps", required=False)
     else:  # opset < 10 attribute form
         starts, ends, axes = (np.array(node.attr(k, []), np.int64) for k in ("starts", "ends", "axes"))
         steps = None
