@@ -162,6 +162,7 @@ void ExecutionContext::requireResolvedShapes() {
 }
 
 Dims ExecutionContext::tensorShape(const std::string& name) {
+  UseGuard guard(in_use_, "get_tensor_shape");  // may resolve (write) the shapes
   const TensorId id = engine_->ioTensor(name);
   const int index = engine_->inputIndex(id);
   const PlanTensor& tensor = engine_->plan().tensors[static_cast<std::size_t>(id)];
