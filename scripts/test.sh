@@ -16,6 +16,7 @@ cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -- -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j1
+bash "$repo/scripts/sanitize.sh"
 
 echo "== Python tests (pytest) =="
 cd "$repo"
