@@ -4,6 +4,8 @@
 
 #include "backend/opencl/context.h"
 #include "backend/opencl/device.h"
+#include "backend/opencl/memory.h"
+#include "backend/opencl/memory.h"
 #include "backend/opencl/program.h"
 #include "python/bindings.h"
 
@@ -65,6 +67,15 @@ void bindDevices(py::module_& module) {
     result["installed_from_engine"] = stats.installed_from_engine;
     return result;
   }, "How many programs this process compiled, loaded from the disk cache, or reused.");
+  module.def("live_allocations", [] {
+    const cl::LiveAllocations live = cl::liveAllocations();
+    py::dict result;
+    result["device_buffers"] = live.device_buffers;
+    result["device_bytes"] = live.device_bytes;
+    result["pinned_buffers"] = live.pinned_buffers;
+    result["pinned_bytes"] = live.pinned_bytes;
+    return result;
+  }, "Device and pinned host buffers this process has allocated and not freed, with their bytes.");
 }
 
 }  // namespace mlprt::python

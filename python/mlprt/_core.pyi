@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -1453,6 +1453,10 @@ def is_pinned(array: typing.Any) -> bool:
 def is_pinned_address(address: typing.SupportsInt | typing.SupportsIndex) -> bool:
     """
     True when the host address lies in a live pinned host buffer.
+    """
+def live_allocations() -> dict:
+    """
+    Device and pinned host buffers this process has allocated and not freed, with their bytes.
     """
 def log(severity: Severity, message: str) -> None:
     """

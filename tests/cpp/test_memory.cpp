@@ -182,5 +182,27 @@ TEST(PinnedHostBuffer, ZeroBytes) {
   EXPECT_EQ(cl::findPinned(pinned->data(), 1), nullptr);
 }
 
+TEST(LiveAllocations, CountEveryBufferUntilItIsFreedOrDestroyed) {
+  const cl::LiveAllocations before = cl::liveAllocations();
+  auto first = allocate(1000);
+  auto second = allocate(0);
+  auto pinned = cl::PinnedHostBuffer::allocate(context(), 300);
+  cl::LiveAllocations now = cl::liveAllocations();
+  EXPECT_EQ(now.device_buffers, before.device_buffers + 2);
+  EXPECT_EQ(now.device_bytes, before.device_bytes + 1000);
+  EXPECT_EQ(now.pinned_buffers, before.pinned_buffers + 1);
+  EXPECT_EQ(now.pinned_bytes, before.pinned_bytes + 300);
+  first->free();  // an explicit free counts once, not again when the object goes
+  EXPECT_EQ(cl::liveAllocations().device_bytes, before.device_bytes);
+  first.reset();
+  second.reset();
+  pinned.reset();
+  now = cl::liveAllocations();
+  EXPECT_EQ(now.device_buffers, before.device_buffers);
+  EXPECT_EQ(now.device_bytes, before.device_bytes);
+  EXPECT_EQ(now.pinned_buffers, before.pinned_buffers);
+  EXPECT_EQ(now.pinned_bytes, before.pinned_bytes);
+}
+
 }  // namespace
 }  // namespace mlprt::test

@@ -1,5 +1,6 @@
 #include "backend/opencl/memory.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -16,6 +17,30 @@ constexpr std::uint64_t kAddressBase = std::uint64_t{1} << 48;
 constexpr std::uint64_t kAddressAlignment = 4096;
 // OpenCL refuses zero-sized buffers; empty allocations get this many bytes behind the scenes.
 constexpr std::size_t kMinimumBytes = 4;
+
+// Counts one kind of live allocation (liveAllocations()).
+struct LiveCounter {
+  std::atomic<std::uint64_t> buffers{0};
+  std::atomic<std::uint64_t> bytes{0};
+  void add(std::size_t size) {
+    ++buffers;
+    bytes += size;
+  }
+  void remove(std::size_t size) {
+    --buffers;
+    bytes -= size;
+  }
+};
+
+LiveCounter& liveDevice() {
+  static LiveCounter instance;
+  return instance;
+}
+
+LiveCounter& livePinned() {
+  static LiveCounter instance;
+  return instance;
+}
 
 template <typename T>
 struct RangeRegistry {
@@ -105,6 +130,7 @@ DeviceBuffer::DeviceBuffer(std::shared_ptr<Context> context, std::size_t bytes)
   if (status != CL_SUCCESS) context_->releaseDeviceBytes(bytes);
   check(status, "allocating " + std::to_string(bytes) + " bytes of device memory on " +
                     context_->device().name);
+  liveDevice().add(size_);
 }
 
 DeviceBuffer::~DeviceBuffer() { free(); }
@@ -124,6 +150,7 @@ void DeviceBuffer::free() {
     registry.by_start.erase(address_);
   }
   if (mem_) context_->releaseDeviceBytes(size_);
+  if (mem_) liveDevice().remove(size_);
   mem_.reset();
 }
 
@@ -178,6 +205,7 @@ PinnedHostBuffer::PinnedHostBuffer(std::shared_ptr<Context> context, std::size_t
   data_ = clEnqueueMapBuffer(map_queue_.get(), mem_.get(), CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0,
                              allocated, 0, nullptr, nullptr, &status);
   check(status, "mapping pinned host memory");
+  livePinned().add(size_);
 }
 
 PinnedHostBuffer::~PinnedHostBuffer() {
@@ -194,6 +222,16 @@ PinnedHostBuffer::~PinnedHostBuffer() {
       clReleaseEvent(unmapped);
     }
   }
+  livePinned().remove(size_);
+}
+
+LiveAllocations liveAllocations() {
+  LiveAllocations live;
+  live.device_buffers = liveDevice().buffers.load();
+  live.device_bytes = liveDevice().bytes.load();
+  live.pinned_buffers = livePinned().buffers.load();
+  live.pinned_bytes = livePinned().bytes.load();
+  return live;
 }
 
 std::shared_ptr<PinnedHostBuffer> findPinned(const void* data, std::size_t bytes) {

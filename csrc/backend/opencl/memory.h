@@ -56,6 +56,16 @@ DeviceRange resolveDeviceAddress(std::uint64_t address, std::size_t bytes, const
 // Checks that [offset, offset + bytes) lies inside `range.buffer`; throws InvalidArgument if not.
 void requireInside(const DeviceRange& range, std::size_t bytes, const std::string& role);
 
+// Device buffers and pinned host buffers allocated through mlprt and not freed yet, in this
+// process (sizes as requested): what leak and soak tests watch.
+struct LiveAllocations {
+  std::uint64_t device_buffers = 0;
+  std::uint64_t device_bytes = 0;
+  std::uint64_t pinned_buffers = 0;
+  std::uint64_t pinned_bytes = 0;
+};
+LiveAllocations liveAllocations();
+
 // Host memory allocated by the OpenCL driver (CL_MEM_ALLOC_HOST_PTR) and mapped once for the
 // buffer's lifetime, so that transfers from and to it run at full DMA speed and asynchronously.
 class PinnedHostBuffer {
