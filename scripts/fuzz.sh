@@ -41,17 +41,17 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$artifacts"
 # Allocations are capped at 64 MiB for inputs of at most 128 KiB: a file cannot make the reader
 # allocate far beyond its own size.
-"$build/tests/fuzz/fuzz_engine_format" -seed=1 -runs=$((150000 * scale)) -max_len=131072 \
+"$build/tests/fuzz/fuzz_engine_format" -seed=1 -runs=$((400000 * scale)) -max_len=131072 \
   -malloc_limit_mb=64 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "$work" "$repo/tests/fuzz/corpus/engine" 2>&1 | quiet ||
   { echo "[fuzz] engine file reader: FINDING (see $artifacts)"; exit 1; }
 
 cd "$repo/tests/fuzz"
 echo "== Fuzzing: OnnxParser.parse (atheris) =="
-"$py" fuzz_onnx_parser.py --seed 1 --runs $((20000 * scale)) --artifacts "$artifacts/onnx" 2>&1 | quiet ||
+"$py" fuzz_onnx_parser.py --seed 1 --runs $((40000 * scale)) --artifacts "$artifacts/onnx" 2>&1 | quiet ||
   { echo "[fuzz] OnnxParser.parse: FINDING (see $artifacts/onnx)"; exit 1; }
 
 echo "== Fuzzing: Runtime.deserialize_cuda_engine (atheris) =="
-"$py" fuzz_deserialize.py --seed 1 --runs $((20000 * scale)) --artifacts "$artifacts/deserialize" 2>&1 | quiet ||
+"$py" fuzz_deserialize.py --seed 1 --runs $((40000 * scale)) --artifacts "$artifacts/deserialize" 2>&1 | quiet ||
   { echo "[fuzz] deserialize_cuda_engine: FINDING (see $artifacts/deserialize)"; exit 1; }
 echo "[fuzz] no findings"
