@@ -78,7 +78,8 @@ def test_selection_by_api() -> None:
         assert context.get_device() == cuda.Device(0)
         # The device is up, as after pycuda's make_context: its default stream exists and works.
         default_stream = cuda.Stream.from_handle(0)
-        assert default_stream.device.index == 0 and default_stream.is_done()
+        assert default_stream.device.index == 0
+        default_stream.synchronize()   # its first copy has run
         assert mlprt.current_device().index == 0
         mlprt.set_device(target.index)
         context.synchronize()  # waits on device 0 without making it current
