@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <limits>
 #include <string>
@@ -177,6 +178,42 @@ class Arguments {
   bool wide_;
   cl_uint next_ = 0;
 };
+
+// ---- The fused MLP kernels (fused_mlp.cl, fused_mlp_mma.cl) ---------------------------------
+
+// A float as an exact OpenCL C literal (hexadecimal), for -D options.
+inline std::string floatLiteral(float value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%af", static_cast<double>(value));
+  return text;
+}
+
+// The per-stage build options both fused MLP kernels read: -DK<i> -DN<i> -DBIAS<i> -DACT<i>
+// -DALPHA<i> -DBETA<i>.
+inline std::string mlpStageOptions(std::size_t i, std::int64_t k, std::int64_t n, const MlpStageOperands& stage) {
+  const std::string index = std::to_string(i);
+  return "-DK" + index + "=" + std::to_string(k) + " -DN" + index + "=" + std::to_string(n) + " -DBIAS" + index +
+         "=" + (stage.bias ? "1" : "0") + " -DACT" + index + "=" +
+         std::to_string(stage.has_activation ? static_cast<int>(stage.activation) : -1) + " -DALPHA" + index + "=" +
+         floatLiteral(stage.alpha) + " -DBETA" + index + "=" + floatLiteral(stage.beta);
+}
+
+// The fused MLP kernels' arguments after x and y (0-3): the weights buffer seen as weights and
+// as biases (4, 5), each stage's weight and bias offsets in elements, zero past the last stage
+// (6, 7, ...), and the row count.
+inline void setMlpStageArguments(Kernel& kernel, const std::vector<MlpStageOperands>& stages, std::int64_t rows) {
+  const DeviceTensor& weights = *stages.front().weights;
+  kernel.setBuffer(4, *weights.range.buffer);
+  kernel.setBuffer(5, *weights.range.buffer);
+  for (std::size_t i = 0; i < kMaxMlpStages; ++i) {
+    const bool present = i < stages.size();
+    const cl_long w = present ? elementOffset(*stages[i].weights) : 0;
+    const cl_long b = present && stages[i].bias ? elementOffset(*stages[i].bias) : 0;
+    kernel.setValue<cl_long>(static_cast<cl_uint>(6 + 2 * i), w);
+    kernel.setValue<cl_long>(static_cast<cl_uint>(7 + 2 * i), b);
+  }
+  kernel.setValue<cl_int>(static_cast<cl_uint>(6 + 2 * kMaxMlpStages), static_cast<cl_int>(rows));
+}
 
 inline constexpr std::size_t kElementwiseGroup = 256;
 

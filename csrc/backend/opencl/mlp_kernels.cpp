@@ -1,6 +1,5 @@
 // fusedMlp: a chain of dense layers in one launch (kernels/fused_mlp.cl).
 #include <algorithm>
-#include <cstdio>
 #include <string>
 
 #include "backend/opencl/kernel_support.h"
@@ -31,21 +30,6 @@ std::size_t localBytes(const std::vector<std::int64_t>& widths, int rows) {
   const auto hidden = static_cast<std::size_t>(widestHidden(widths));
   return (2 * static_cast<std::size_t>(rows) * hidden + static_cast<std::size_t>(rows) * threadsFor(rows)) *
          sizeof(float);
-}
-
-// A float as an exact OpenCL C literal.
-std::string floatLiteral(float value) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%af", static_cast<double>(value));
-  return text;
-}
-
-std::string stageOptions(std::size_t i, std::int64_t k, std::int64_t n, const MlpStageOperands& stage) {
-  const std::string index = std::to_string(i);
-  return "-DK" + index + "=" + std::to_string(k) + " -DN" + index + "=" + std::to_string(n) + " -DBIAS" + index +
-         "=" + (stage.bias ? "1" : "0") + " -DACT" + index + "=" +
-         std::to_string(stage.has_activation ? static_cast<int>(stage.activation) : -1) + " -DALPHA" + index + "=" +
-         floatLiteral(stage.alpha) + " -DBETA" + index + "=" + floatLiteral(stage.beta);
 }
 
 // Checks the stages against each other and against in / out; returns the widths (K0, N0, ...).
@@ -131,24 +115,15 @@ void fusedMlp(KernelCache& cache, Stream& stream, int rows_per_group, const Devi
                        localBytes(widths, rows_per_group) + staged_x_bytes <= cache.context()->device().local_memory;
   std::string options = "-DSTAGES=" + std::to_string(stages.size()) + " -DROWS=" + std::to_string(rows_per_group) +
                         " -DTHREADS=" + std::to_string(threads) + " -DMAXW=" + std::to_string(widestHidden(widths));
-  for (std::size_t i = 0; i < stages.size(); ++i) options += " " + stageOptions(i, widths[i], widths[i + 1], stages[i]);
+  for (std::size_t i = 0; i < stages.size(); ++i) options += " " + mlpStageOptions(i, widths[i], widths[i + 1], stages[i]);
   options = joinOptions({options, halfOption("IN", in.type), halfOption("B", weights.type),
                          halfOption("BIAS", weights.type), halfOption("OUT", out.type),
                          addressOption("IN", in), addressOption("OUT", out), stage_x ? "-DSTAGE_X" : ""});
   Kernel& kernel = cache.get("fused_mlp", options, "fused_mlp");
   Arguments arguments(kernel, true);
   arguments.tensorOrAddress(in).tensorOrAddress(out);
-  kernel.setBuffer(4, *weights.range.buffer);  // weights and biases: one buffer, seen with two types
-  kernel.setBuffer(5, *weights.range.buffer);
-  for (std::size_t i = 0; i < kMaxMlpStages; ++i) {
-    const bool present = i < stages.size();
-    const cl_long w = present ? elementOffset(*stages[i].weights) : 0;
-    const cl_long b = present && stages[i].bias ? elementOffset(*stages[i].bias) : 0;
-    kernel.setValue<cl_long>(static_cast<cl_uint>(6 + 2 * i), w);
-    kernel.setValue<cl_long>(static_cast<cl_uint>(7 + 2 * i), b);
-  }
   const std::int64_t rows = out.shape[0];
-  kernel.setValue<cl_int>(static_cast<cl_uint>(6 + 2 * kMaxMlpStages), static_cast<cl_int>(rows));
+  setMlpStageArguments(kernel, stages, rows);
   if (rows == 0) return;
   const auto groups = static_cast<std::size_t>((rows + rows_per_group - 1) / rows_per_group);
   kernel.launch(stream, {groups * threads}, {threads});

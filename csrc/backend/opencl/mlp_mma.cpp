@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <string>
 
 #include "backend/opencl/gemm_launch.h"
@@ -84,21 +83,10 @@ bool geometryFits(const Context& context, const std::vector<std::int64_t>& width
          g.localBytes() <= device.local_memory;
 }
 
-// A float as an exact OpenCL C literal.
-std::string floatLiteral(float value) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%af", static_cast<double>(value));
-  return text;
-}
-
+// mlpStageOptions plus -DWVEC<i>: whether the stage's weights allow 16-byte loads.
 std::string stageOptions(std::size_t i, std::int64_t k, std::int64_t n, const MlpStageOperands& stage) {
-  const std::string index = std::to_string(i);
   const bool vector_loads = k % 8 == 0 && elementOffset(*stage.weights) % 8 == 0;
-  return "-DK" + index + "=" + std::to_string(k) + " -DN" + index + "=" + std::to_string(n) + " -DBIAS" + index +
-         "=" + (stage.bias ? "1" : "0") + " -DACT" + index + "=" +
-         std::to_string(stage.has_activation ? static_cast<int>(stage.activation) : -1) + " -DALPHA" + index + "=" +
-         floatLiteral(stage.alpha) + " -DBETA" + index + "=" + floatLiteral(stage.beta) + " -DWVEC" + index + "=" +
-         (vector_loads ? "1" : "0");
+  return mlpStageOptions(i, k, n, stage) + " -DWVEC" + std::to_string(i) + "=" + (vector_loads ? "1" : "0");
 }
 
 // Checks the operands; returns the widths (K0, N0, N1, ...). Weights are N x K.
@@ -176,20 +164,10 @@ void launch(KernelCache& cache, Stream& stream, int rows_per_group, const FusedM
   options = joinOptions({options, halfOption("IN", in.type), "-DBIAS_HALF", halfOption("OUT", out.type),
                          g.emulate ? "-DMMA_EMULATE" : ""});
   Kernel& kernel = cache.get("fused_mlp_mma", options, "fused_mlp_mma");
-  const DeviceTensor& weights = *stages.front().weights;
   Arguments arguments(kernel, true);
   arguments.tensor(in).tensor(out);
-  kernel.setBuffer(4, *weights.range.buffer);  // weights and biases: one buffer, seen with two types
-  kernel.setBuffer(5, *weights.range.buffer);
-  for (std::size_t i = 0; i < kMaxMlpStages; ++i) {
-    const bool present = i < stages.size();
-    const cl_long w = present ? elementOffset(*stages[i].weights) : 0;
-    const cl_long b = present && stages[i].bias ? elementOffset(*stages[i].bias) : 0;
-    kernel.setValue<cl_long>(static_cast<cl_uint>(6 + 2 * i), w);
-    kernel.setValue<cl_long>(static_cast<cl_uint>(7 + 2 * i), b);
-  }
   const std::int64_t rows = out.shape[0];
-  kernel.setValue<cl_int>(static_cast<cl_uint>(6 + 2 * kMaxMlpStages), static_cast<cl_int>(rows));
+  setMlpStageArguments(kernel, stages, rows);
   if (rows == 0) return;
   const auto groups = static_cast<std::size_t>((rows + rows_per_group - 1) / rows_per_group);
   kernel.launch(stream, {groups * g.threads()}, {g.threads()});

@@ -100,9 +100,12 @@ inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const f
   barrier(CLK_LOCAL_MEM_FENCE);  // dst complete before the next stage reads it
 }
 
-#define STAGE(i, source, from, to)                                                                \
-  mlp_stage(source, x, x_offset, from, MAXW, to, partial, weights, w##i, weights_bias, b##i, K##i, \
-            N##i, BIAS##i, ACT##i, ALPHA##i, BETA##i, (i) == STAGES - 1, y, y_offset, row0, rows)
+// Stage i from `from` (rows `stride` floats apart) into `to`.
+#define STAGE_FROM(i, source, from, stride, to)                                                  \
+  mlp_stage(source, x, x_offset, from, stride, to, partial, weights, w##i, weights_bias, b##i,   \
+            K##i, N##i, BIAS##i, ACT##i, ALPHA##i, BETA##i, (i) == STAGES - 1, y, y_offset, row0, \
+            rows)
+#define STAGE(i, source, from, to) STAGE_FROM(i, source, from, MAXW, to)
 
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
 void fused_mlp(IN_PARAMETER, long x_offset, OUT_PARAMETER, long y_offset, B_PTR weights,
@@ -124,8 +127,7 @@ void fused_mlp(IN_PARAMETER, long x_offset, OUT_PARAMETER, long y_offset, B_PTR 
     for (int i = get_local_id(0); i < count; i += THREADS) x_rows[i] = LOAD_IN(x, first + i);
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  mlp_stage(FROM_LOCAL, x, x_offset, x_rows, K0, hidden[0], partial, weights, w0, weights_bias, b0, K0, N0, BIAS0,
-            ACT0, ALPHA0, BETA0, 0 == STAGES - 1, y, y_offset, row0, rows);
+  STAGE_FROM(0, FROM_LOCAL, x_rows, K0, hidden[0]);
 #else
   STAGE(0, FROM_GLOBAL, hidden[1], hidden[0]);
 #endif
