@@ -21,23 +21,6 @@ namespace {
 using network::Network;
 using network::TensorId;
 
-network::Weights floatWeights(const std::vector<float>& values) {
-  network::Weights weights;
-  weights.type = DataType::kFLOAT;
-  weights.bytes.resize(values.size() * sizeof(float));
-  std::memcpy(weights.bytes.data(), values.data(), weights.bytes.size());
-  return weights;
-}
-
-TensorId addConstant(Network& network, const Dims& shape, const std::vector<float>& values) {
-  const int layer = network.addLayer("", network::ConstantLayer{shape, floatWeights(values)}, {});
-  return network.layer(layer).outputs[0];
-}
-
-TensorId addLayer(Network& network, network::LayerParameters parameters, const std::vector<TensorId>& inputs) {
-  return network.layer(network.addLayer("", std::move(parameters), inputs)).outputs[0];
-}
-
 // x (-1, k) -> MatMul W (k, n) -> + bias -> * scale -> - shift -> ReLU
 struct LinearBatchNorm {
   std::size_t k = 7;

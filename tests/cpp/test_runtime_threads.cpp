@@ -32,23 +32,6 @@ constexpr std::int64_t kOutputs = 8;
 constexpr std::int64_t kMaxRows = 32;
 constexpr const char* kInUse = "in use by another thread";
 
-network::Weights floatWeights(const std::vector<float>& values) {
-  network::Weights weights;
-  weights.type = DataType::kFLOAT;
-  weights.bytes.resize(values.size() * sizeof(float));
-  std::memcpy(weights.bytes.data(), values.data(), weights.bytes.size());
-  return weights;
-}
-
-TensorId addConstant(Network& network, const Dims& shape, const std::vector<float>& values) {
-  const int layer = network.addLayer("", network::ConstantLayer{shape, floatWeights(values)}, {});
-  return network.layer(layer).outputs[0];
-}
-
-TensorId addLayer(Network& network, network::LayerParameters parameters, const std::vector<TensorId>& inputs) {
-  return network.layer(network.addLayer("", std::move(parameters), inputs)).outputs[0];
-}
-
 // x (rows, 16) -> Linear 24 -> ReLU -> Linear 8 = y, rows from 1 to 32.
 struct TwoLayerMlp {
   std::vector<float> w1 = randomFloats(kInputs * kHidden, 11);

@@ -23,6 +23,7 @@
 #include "backend/opencl/stream.h"
 #include "core/data_type.h"
 #include "core/half.h"
+#include "network/network.h"
 
 namespace mlprt::test {
 
@@ -227,5 +228,28 @@ class TemporaryDirectory {
  private:
   std::filesystem::path path_;
 };
+
+// ---- Networks built in C++ ---------------------------------------------------------------
+
+// FLOAT weights holding `values`.
+inline network::Weights floatWeights(const std::vector<float>& values) {
+  network::Weights weights;
+  weights.type = DataType::kFLOAT;
+  weights.bytes.resize(values.size() * sizeof(float));
+  std::memcpy(weights.bytes.data(), values.data(), weights.bytes.size());
+  return weights;
+}
+
+// A constant layer of `values`; returns its output.
+inline network::TensorId addConstant(network::Network& network, const Dims& shape, const std::vector<float>& values) {
+  const int layer = network.addLayer("", network::ConstantLayer{shape, floatWeights(values)}, {});
+  return network.layer(layer).outputs[0];
+}
+
+// A layer on `inputs`; returns its (first) output.
+inline network::TensorId addLayer(network::Network& network, network::LayerParameters parameters,
+                                  const std::vector<network::TensorId>& inputs) {
+  return network.layer(network.addLayer("", std::move(parameters), inputs)).outputs[0];
+}
 
 }  // namespace mlprt::test
