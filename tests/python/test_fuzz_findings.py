@@ -61,6 +61,31 @@ def test_fuzzer_finding_is_a_clear_error(name: str, code: ErrorCode, node: str, 
     assert_parser_still_works()
 
 
+def test_graph_input_of_an_unknown_data_type_is_named_by_its_number() -> None:
+    """The CI fuzzing run found a graph input whose elem_type ONNX does not define (286206): naming
+    it raised inside protobuf and came out as an internal error."""
+    ok, errors = parse((FINDINGS / "finding-graph-input-unknown-dtype.onnx").read_bytes())
+    assert not ok and len(errors) == 1 and errors[0].code() == ErrorCode.UNSUPPORTED_GRAPH, errors
+    assert "graph input 'x' has unsupported type <unknown data type 286206>" in errors[0].desc(), errors[0]
+    assert_parser_still_works()
+
+
+def test_cast_to_an_unknown_data_type_is_named_by_its_number() -> None:
+    ok, errors = parse(model_of([helper.make_node("Cast", ["x"], ["y"], name="cast", to=4242)], []))
+    assert not ok and errors[0].code() == ErrorCode.UNSUPPORTED_NODE_DATATYPE and errors[0].node_name() == "cast"
+    assert "Cast to <unknown data type 4242> is not supported" in errors[0].desc(), errors[0]
+    assert_parser_still_works()
+
+
+def test_inspect_names_an_unknown_data_type(tmp_path: Path) -> None:
+    from mlprt.tools.inspect_tool import onnx_report
+
+    path = tmp_path / "unknown-dtype.onnx"
+    path.write_bytes((FINDINGS / "finding-graph-input-unknown-dtype.onnx").read_bytes())
+    inputs = onnx_report(str(path))["inputs"]
+    assert inputs[0]["name"] == "x" and inputs[0]["dtype"] == "<unknown data type 286206>", inputs
+
+
 def test_slice_without_ends_is_a_clear_error() -> None:
     shape = helper.make_node("Shape", ["x"], ["s"], name="shape")  # a dynamic extent: not folded
     sliced = helper.make_node("Slice", ["s", "b"], ["y"], name="slice")

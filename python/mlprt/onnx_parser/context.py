@@ -127,6 +127,15 @@ def onnx_to_network_dtype(elem_type: int) -> Optional[Any]:
     return _ONNX_TO_DT.get(elem_type)
 
 
+def onnx_dtype_name(elem_type: int) -> str:
+    """The name of an ONNX TensorProto element type; a value ONNX does not define (a corrupt or
+    newer model) is named by its number instead of raising."""
+    try:
+        return onnx.TensorProto.DataType.Name(elem_type)
+    except ValueError:
+        return f"<unknown data type {elem_type}>"
+
+
 class Node:
     """An ONNX node being imported: its index, name, op type, attributes and value names."""
 

@@ -10,7 +10,8 @@ import onnx
 from onnx import external_data_helper, numpy_helper
 
 from mlprt import _core
-from mlprt.onnx_parser.context import Condition, ImporterContext, Node, onnx_to_network_dtype, tensor_value
+from mlprt.onnx_parser.context import (Condition, ImporterContext, Node, onnx_dtype_name, onnx_to_network_dtype,
+                                       tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, ParserError, unsupported
 from mlprt.onnx_parser.registry import MIN_OPSET, lookup
 
@@ -244,7 +245,7 @@ class OnnxParser:
             ttype = value.type.tensor_type
             dtype = onnx_to_network_dtype(ttype.elem_type)
             if dtype is None:
-                name = onnx.TensorProto.DataType.Name(ttype.elem_type)
+                name = onnx_dtype_name(ttype.elem_type)
                 self._error(ErrorCode.UNSUPPORTED_GRAPH, f"graph input '{value.name}' has unsupported type {name}")
                 return False
             if not ttype.HasField("shape"):
@@ -392,7 +393,13 @@ def _check_folded_sizes(node: Node, inputs: List[Optional[np.ndarray]], byte_lim
                               f"'{output.name}' cannot be inferred from its constant inputs",
                               ErrorCode.UNSUPPORTED_NODE_SHAPE)
         count = int(np.prod([d.dim_value for d in dims], dtype=object))
-        size = count * onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).itemsize
+        try:
+            itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).itemsize
+        except (KeyError, ValueError, TypeError):
+            raise unsupported(f"cannot fold {node.op_type} at parse time: its output '{output.name}' has element "
+                              f"type {onnx_dtype_name(tensor_type.elem_type)}",
+                              ErrorCode.UNSUPPORTED_NODE_DATATYPE) from None
+        size = count * itemsize
         if size > byte_limit:
             shape = tuple(d.dim_value for d in dims)
             raise ImportFailure(ErrorCode.INVALID_NODE,

@@ -84,6 +84,7 @@ def onnx_report(path: str) -> Dict[str, Any]:
     """Inputs, outputs, opsets, operator histogram and unsupported operators of an ONNX file."""
     import onnx
     from mlprt.onnx_parser import supported_operators
+    from mlprt.onnx_parser.context import onnx_dtype_name
 
     try:
         model = onnx.load(path, load_external_data=False)
@@ -94,7 +95,7 @@ def onnx_report(path: str) -> Dict[str, Any]:
 
     def tensor(value_info: Any) -> Dict[str, Any]:
         elem = value_info.type.tensor_type.elem_type
-        dtype = onnx.TensorProto.DataType.Name(elem) if elem else "UNDEFINED"
+        dtype = onnx_dtype_name(elem) if elem else "UNDEFINED"
         return {"name": value_info.name, "dtype": dtype, "shape": _dims_of(value_info)}
 
     histogram = collections.Counter(

@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 
 from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
-                                       Value, normalize_axis, onnx_to_network_dtype, tensor_value)
+                                       Value, normalize_axis, onnx_dtype_name, onnx_to_network_dtype, tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.registry import importer
 
@@ -268,7 +268,7 @@ def cast(ctx: ImporterContext, node: Node) -> List[Value]:
         raise unsupported("Cast of a shape value to a non-integer type is not supported")
     dtype = onnx_to_network_dtype(to)
     if dtype is None:
-        raise unsupported(f"Cast to {onnx.TensorProto.DataType.Name(to)} is not supported",
+        raise unsupported(f"Cast to {onnx_dtype_name(to)} is not supported",
                           ErrorCode.UNSUPPORTED_NODE_DATATYPE)
     if x.dtype == dtype:
         return [x]
