@@ -1,6 +1,7 @@
 #include "runtime/execution_context.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "backend/opencl/copy.h"
@@ -59,6 +60,8 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
     throw OutOfMemory("an execution context needs " + std::to_string(plan.arena_bytes) +
                       " bytes of activation memory (engine.device_memory_size): " + e.what());
   }
+  const char* capture = std::getenv("MLPRT_LAUNCH_CAPTURE");
+  capture_launches_ = !(capture && std::string(capture) == "0");
   addresses_.assign(plan.tensors.size(), 0);
   staging_.assign(plan.tensors.size(), nullptr);
   shapes_.assign(plan.tensors.size(), Dims());
@@ -340,7 +343,47 @@ void ExecutionContext::prepareOperands() {
     if (operands.has_bias) operands.bias = tensorFor(step.epilogue.bias);
     operands.output = tensorFor(step.output);
   }
+  captures_.clear();
+  captures_.resize(plan.steps.size());
   prepared_valid_ = true;
+}
+
+// The buffers that the prepared operands point into and that live as long as they do: the
+// arena, the weights, the staging buffers and the bound device allocations (whose binding
+// enqueue checks on every call before anything runs).
+std::vector<cl_mem> ExecutionContext::lastingBuffers() const {
+  std::vector<cl_mem> buffers{arena_->mem(), engine_->weights()->mem()};
+  for (const PreparedIo& io : prepared_io_) {
+    if (io.device) buffers.push_back(io.device->mem());
+    if (io.staged) buffers.push_back(io.staged->mem());
+  }
+  return buffers;
+}
+
+void ExecutionContext::runSteps(cl::Stream& stream) {
+  const engine::EnginePlan& plan = engine_->plan();
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    std::unique_ptr<cl::LaunchCapture>& capture = captures_[s];
+    if (capture && capture->replayable()) {
+      capture->replay(stream);
+    } else if (capture || !capture_launches_) {
+      runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+    } else {
+      auto fresh = std::make_unique<cl::LaunchCapture>(lastingBuffers());
+      {
+        cl::CaptureScope scope(*fresh);
+        runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+      }
+      if (fresh->replayable()) {
+        log(Severity::kVERBOSE, "step '" + plan.steps[s].name + "': " + std::to_string(fresh->launchCount()) +
+                                    " kernel launch(es) captured; calls with the same shapes and bindings replay them");
+      } else {
+        log(Severity::kVERBOSE, "step '" + plan.steps[s].name + "' runs its launcher on every call: " +
+                                    fresh->whyNotReplayable());
+      }
+      capture = std::move(fresh);
+    }
+  }
 }
 
 void ExecutionContext::enqueue(cl::Stream& stream) {
@@ -371,7 +414,7 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
       cl::copyHostToDevice(stream, {io.staged, 0}, io.pinned.data(), bytesOf(io.id), cl::CopyMode::kAsync);
     }
   }
-  for (std::size_t s = 0; s < plan.steps.size(); ++s) runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+  runSteps(stream);
   for (const PreparedIo& io : prepared_io_) {
     if (io.staged && !io.input) {
       cl::copyDeviceToHost(stream, io.pinned.data(), {io.staged, 0}, bytesOf(io.id), cl::CopyMode::kAsync);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/opencl/kernels.h"
+#include "backend/opencl/launch_capture.h"
 #include "backend/opencl/memory.h"
 #include "backend/opencl/stream.h"
 #include "runtime/engine.h"
@@ -64,6 +65,8 @@ class ExecutionContext {
   std::size_t bytesOf(engine::TensorId id) const;
   void resetShapesForProfile();
   void prepareOperands();
+  std::vector<cl_mem> lastingBuffers() const;
+  void runSteps(cl::Stream& stream);
 
   std::shared_ptr<const Engine> engine_;
   cl::KernelCache kernels_;
@@ -89,6 +92,11 @@ class ExecutionContext {
   std::vector<PreparedIo> prepared_io_;  // inputs then outputs
   std::vector<std::shared_ptr<cl::DeviceBuffer>> staging_;  // per tensor id, reused across shapes
   bool prepared_valid_ = false;
+  // Per step, its kernel launches captured at the first run with the prepared operands; later
+  // runs replay them instead of running the step's launcher (launch_capture.h). Reset with the
+  // prepared operands. MLPRT_LAUNCH_CAPTURE=0 turns this off (for diagnosis).
+  std::vector<std::unique_ptr<cl::LaunchCapture>> captures_;
+  bool capture_launches_ = true;
   std::atomic<bool> in_use_{false};
 };
 

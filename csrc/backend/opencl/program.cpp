@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "backend/opencl/launch_capture.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/logging.h"
@@ -277,27 +278,47 @@ Kernel::Kernel(std::shared_ptr<const Program> program, const std::string& name)
   check(clGetKernelInfo(kernel_.get(), CL_KERNEL_NUM_ARGS, sizeof(argument_count_), &argument_count_,
                         nullptr),
         "clGetKernelInfo");
+  arguments_.resize(argument_count_);
 }
 
+// The setters and launch run for every kernel of every inference: their error messages are
+// built only on failure.
 void Kernel::setArgument(cl_uint index, std::size_t size, const void* value) {
   if (index >= argument_count_) {
     throw InvalidArgument("kernel '" + name_ + "' takes " + std::to_string(argument_count_) +
                           " arguments; argument " + std::to_string(index) + " does not exist");
   }
-  check(clSetKernelArg(kernel_.get(), index, size, value),
-        "setting argument " + std::to_string(index) + " of kernel '" + name_ + "' (" +
-            std::to_string(size) + " bytes)");
+  const cl_int status = clSetKernelArg(kernel_.get(), index, size, value);
+  if (status != CL_SUCCESS) {
+    check(status, "setting argument " + std::to_string(index) + " of kernel '" + name_ + "' (" +
+                      std::to_string(size) + " bytes)");
+  }
+  ArgumentValue& argument = arguments_[index];
+  argument.set = true;
+  argument.size = size;
+  const auto* bytes = static_cast<const unsigned char*>(value);
+  if (bytes) {
+    argument.bytes.assign(bytes, bytes + size);
+  } else {
+    argument.bytes.clear();
+  }
+  argument.buffer = nullptr;
 }
 
 void Kernel::setBuffer(cl_uint index, const DeviceBuffer& buffer) {
-  requireSameContext(*program_->context(), *buffer.context(), "kernel argument buffer");
+  if (program_->context().get() != buffer.context().get()) {
+    requireSameContext(*program_->context(), *buffer.context(), "kernel argument buffer");
+  }
   const cl_mem mem = buffer.mem();
   setArgument(index, sizeof(mem), &mem);
+  arguments_[index].buffer = mem;
 }
 
 void Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
                      const std::vector<std::size_t>& local) {
-  requireSameContext(*stream.context(), *program_->context(), "kernel '" + name_ + "'");
+  if (stream.context().get() != program_->context().get()) {
+    requireSameContext(*stream.context(), *program_->context(), "kernel '" + name_ + "'");
+  }
   if (global.empty() || global.size() > 3) {
     throw InvalidArgument("kernel '" + name_ + "': launch needs 1 to 3 global sizes, got " +
                           std::to_string(global.size()));
@@ -313,11 +334,12 @@ void Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
                             std::to_string(local[axis]));
     }
   }
-  check(clEnqueueNDRangeKernel(stream.queue(), kernel_.get(), static_cast<cl_uint>(global.size()),
-                               nullptr, global.data(), local.empty() ? nullptr : local.data(), 0,
-                               nullptr, nullptr),
-        "launching kernel '" + name_ + "'");
+  const cl_int status = clEnqueueNDRangeKernel(stream.kernelQueue(), kernel_.get(), static_cast<cl_uint>(global.size()),
+                                               nullptr, global.data(), local.empty() ? nullptr : local.data(), 0,
+                                               nullptr, nullptr);
+  if (status != CL_SUCCESS) check(status, "launching kernel '" + name_ + "'");
   stream.trackUntracked();
+  if (LaunchCapture* capture = activeCapture()) capture->recordLaunch(*this, global, local);
 }
 
 }  // namespace mlprt::cl

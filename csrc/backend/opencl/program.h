@@ -78,15 +78,27 @@ class Kernel {
 
   // Enqueues the kernel over `global` work items in groups of `local` (empty: the driver
   // chooses). Each global size must be a multiple of its local size. No event is made (they are
-  // costly per launch); record one on the stream when needed.
+  // costly per launch); record one on the stream when needed. The calling thread's capture, if any,
+  // records the launch with the current arguments (launch_capture.h).
   void launch(Stream& stream, const std::vector<std::size_t>& global,
               const std::vector<std::size_t>& local = {});
+
+  // The value last set for each argument, which a LaunchCapture copies.
+  struct ArgumentValue {
+    bool set = false;
+    std::size_t size = 0;
+    std::vector<unsigned char> bytes;  // empty for a local-memory size (value nullptr)
+    cl_mem buffer = nullptr;           // the buffer, when set through setBuffer
+  };
+  const std::vector<ArgumentValue>& arguments() const noexcept { return arguments_; }
+  const std::shared_ptr<const Program>& program() const noexcept { return program_; }
 
  private:
   std::shared_ptr<const Program> program_;
   std::string name_;
   KernelHandle kernel_;
   cl_uint argument_count_ = 0;
+  std::vector<ArgumentValue> arguments_;
 };
 
 }  // namespace mlprt::cl

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 
+#include "backend/opencl/launch_capture.h"
 #include "core/error.h"
 
 namespace mlprt::cl {
@@ -112,6 +113,11 @@ Stream::~Stream() {
   if (found != registry.streams.end() && found->second.expired()) registry.streams.erase(found);
 }
 
+cl_command_queue Stream::queue() const noexcept {
+  if (LaunchCapture* capture = activeCapture()) capture->markForeignCommand();
+  return queue_.get();
+}
+
 void Stream::synchronize() {
   check(clFinish(queue_.get()), "synchronizing stream " + std::to_string(handle_));
   std::lock_guard<std::mutex> lock(held_mutex_);
@@ -149,6 +155,7 @@ void Stream::trackUntracked() {
 }
 
 Event Stream::record() {
+  if (LaunchCapture* capture = activeCapture()) capture->markForeignCommand();
   EventHandle event;
   check(clEnqueueMarkerWithWaitList(queue_.get(), 0, nullptr, event.replace()),
         "clEnqueueMarkerWithWaitList");
@@ -158,12 +165,14 @@ Event Stream::record() {
 }
 
 void Stream::holdUntilComplete(Event event, std::shared_ptr<const void> owner) {
+  if (LaunchCapture* capture = activeCapture()) capture->markForeignCommand();
   std::lock_guard<std::mutex> lock(held_mutex_);
   held_.emplace_back(std::move(event), std::move(owner));
   releaseCompleted();
 }
 
 void Stream::holdUntilQueuedWorkRan(std::shared_ptr<const void> owner) {
+  if (LaunchCapture* capture = activeCapture()) capture->markForeignCommand();
   bool mark = false;
   {
     std::lock_guard<std::mutex> lock(held_mutex_);

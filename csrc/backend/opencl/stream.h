@@ -48,7 +48,12 @@ class Stream {
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
-  cl_command_queue queue() const noexcept { return queue_.get(); }
+  // The queue, for commands other than kernel launches (copies, fills, library calls): the
+  // calling thread's launch capture, if any, stops being replayable, since it would not repeat
+  // them (launch_capture.h).
+  cl_command_queue queue() const noexcept;
+  // The queue for Kernel::launch, which reports its launches to the capture itself.
+  cl_command_queue kernelQueue() const noexcept { return queue_.get(); }
   const std::shared_ptr<Context>& context() const noexcept { return context_; }
   std::uint64_t handle() const noexcept { return handle_; }
 
