@@ -232,7 +232,10 @@ cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {
                               "'; call set_tensor_address first");
       }
       if (cl::isDeviceAddress(addresses_[i])) {
-        result.range = cl::resolveDeviceAddress(addresses_[i], bytesOf(id), std::string(role) + " '" + tensor.name + "'");
+        result.range = cl::findDeviceRange(addresses_[i], bytesOf(id));
+        if (!result.range.buffer) {  // throws, saying why
+          result.range = cl::resolveDeviceAddress(addresses_[i], bytesOf(id), std::string(role) + " '" + tensor.name + "'");
+        }
       } else {
         result.host = pinnedBinding(id, role);
       }
@@ -245,22 +248,22 @@ cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {
 // The pinned host memory an I/O tensor's address names, checked to hold the tensor.
 cl::HostRange ExecutionContext::pinnedBinding(TensorId id, const char* role) const {
   const auto i = static_cast<std::size_t>(id);
-  const std::string what = std::string(role) + " '" + engine_->plan().tensors[i].name + "'";
+  const auto what = [&] { return std::string(role) + " '" + engine_->plan().tensors[i].name + "'"; };
   const auto* data = reinterpret_cast<const void*>(static_cast<std::uintptr_t>(addresses_[i]));
   std::shared_ptr<cl::PinnedHostBuffer> buffer = cl::findPinned(data, 0);
   if (!buffer) {
-    throw InvalidArgument(what + ": address " + hexAddress(addresses_[i]) +
+    throw InvalidArgument(what() + ": address " + hexAddress(addresses_[i]) +
                           " is neither in a live device allocation nor in pinned host memory (freed, or not from mlprt?)");
   }
   cl::HostRange range{buffer, static_cast<std::size_t>(addresses_[i] - reinterpret_cast<std::uintptr_t>(buffer->data()))};
   const std::size_t bytes = bytesOf(id);
   if (bytes > buffer->size() - range.offset) {
-    throw InvalidArgument(what + ": needs " + std::to_string(bytes) + " bytes at shape " + shapes_[i].toString() +
+    throw InvalidArgument(what() + ": needs " + std::to_string(bytes) + " bytes at shape " + shapes_[i].toString() +
                           ", but the pinned host buffer at " + hexAddress(addresses_[i]) + " has only " +
                           std::to_string(buffer->size() - range.offset) + " bytes from there");
   }
   if (range.address() % elementSize(engine_->plan().tensors[i].type) != 0) {
-    throw InvalidArgument(what + ": pinned host address " + hexAddress(addresses_[i]) +
+    throw InvalidArgument(what() + ": pinned host address " + hexAddress(addresses_[i]) +
                           " is not aligned to its element size");
   }
   return range;
@@ -389,7 +392,7 @@ void ExecutionContext::runSteps(cl::Stream& stream) {
 void ExecutionContext::enqueue(cl::Stream& stream) {
   UseGuard guard(in_use_, "execute");
   requireResolvedShapes();
-  cl::requireSameContext(*engine_->context(), *stream.context(), "the stream");
+  if (engine_->context() != stream.context()) cl::requireSameContext(*engine_->context(), *stream.context(), "the stream");
   const engine::EnginePlan& plan = engine_->plan();
   // Every I/O binding is checked on every call, before the first launch, so a freed or too
   // small allocation enqueues nothing; a binding now resolving to another buffer (an address

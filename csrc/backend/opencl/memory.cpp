@@ -185,6 +185,15 @@ DeviceRange resolveDeviceAddress(std::uint64_t address, std::size_t bytes, const
   return range;
 }
 
+DeviceRange findDeviceRange(std::uint64_t address, std::size_t bytes) {
+  DeviceRange range;
+  range.buffer = lookup(deviceRegistry(), address, [](const DeviceBuffer& buffer) { return buffer.address(); });
+  if (!range.buffer || range.buffer->freed()) return {};
+  range.offset = static_cast<std::size_t>(address - range.buffer->address());
+  if (range.offset > range.buffer->size() || bytes > range.buffer->size() - range.offset) return {};
+  return range;
+}
+
 std::shared_ptr<PinnedHostBuffer> PinnedHostBuffer::allocate(std::shared_ptr<Context> context,
                                                              std::size_t bytes) {
   auto buffer = std::make_shared<PinnedHostBuffer>(std::move(context), bytes);

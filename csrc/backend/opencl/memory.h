@@ -52,6 +52,9 @@ struct DeviceRange {
 // The buffer and offset that a device address names, checked to hold `bytes` bytes from there.
 // `role` names the address in errors, e.g. "destination".
 DeviceRange resolveDeviceAddress(std::uint64_t address, std::size_t bytes, const std::string& role);
+// The same without an error message: an empty range when resolveDeviceAddress would throw (for
+// per-call checks, which build their message only on failure).
+DeviceRange findDeviceRange(std::uint64_t address, std::size_t bytes);
 
 // Checks that [offset, offset + bytes) lies inside `range.buffer`; throws InvalidArgument if not.
 void requireInside(const DeviceRange& range, std::size_t bytes, const std::string& role);
