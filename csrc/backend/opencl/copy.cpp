@@ -7,8 +7,21 @@
 namespace mlprt::cl {
 namespace {
 
-void requireOnStream(const Stream& stream, const DeviceRange& range, const std::string& role) {
-  requireSameContext(*stream.context(), *range.buffer->context(), role);
+// The checks and status messages of the copies run for every copy: their messages are built only
+// on failure.
+void requireOnStream(const Stream& stream, const DeviceRange& range, const char* role) {
+  if (stream.context() != range.buffer->context()) requireSameContext(*stream.context(), *range.buffer->context(), role);
+}
+
+void requireInsideRange(const DeviceRange& range, std::size_t bytes, const char* role) {
+  const DeviceBuffer& buffer = *range.buffer;
+  if (buffer.freed() || range.offset > buffer.size() || bytes > buffer.size() - range.offset) {
+    requireInside(range, bytes, role);  // throws, saying which
+  }
+}
+
+void checkCopy(cl_int status, const char* what, std::size_t bytes) {
+  if (status != CL_SUCCESS) check(status, std::string(what) + " of " + std::to_string(bytes) + " bytes");
 }
 
 // Decides how a host transfer runs and keeps what it touches alive while it is in flight.
@@ -46,32 +59,32 @@ void finishDeviceCommand(Stream& stream, CopyMode mode) {
 
 void copyHostToDevice(Stream& stream, const DeviceRange& destination, const void* source,
                       std::size_t bytes, CopyMode mode) {
-  requireInside(destination, bytes, "copy destination");
+  requireInsideRange(destination, bytes, "copy destination");
   requireOnStream(stream, destination, "copy destination");
   if (bytes == 0) return;
   HostTransfer transfer(source, bytes, mode);
-  check(clEnqueueWriteBuffer(stream.queue(), destination.buffer->mem(), transfer.blockingFlag(),
+  checkCopy(clEnqueueWriteBuffer(stream.queue(), destination.buffer->mem(), transfer.blockingFlag(),
                              destination.offset, bytes, source, 0, nullptr, nullptr),
-        "host-to-device copy of " + std::to_string(bytes) + " bytes");
+            "host-to-device copy", bytes);
   transfer.finish(stream);
 }
 
 void copyDeviceToHost(Stream& stream, void* destination, const DeviceRange& source,
                       std::size_t bytes, CopyMode mode) {
-  requireInside(source, bytes, "copy source");
+  requireInsideRange(source, bytes, "copy source");
   requireOnStream(stream, source, "copy source");
   if (bytes == 0) return;
   HostTransfer transfer(destination, bytes, mode);
-  check(clEnqueueReadBuffer(stream.queue(), source.buffer->mem(), transfer.blockingFlag(),
+  checkCopy(clEnqueueReadBuffer(stream.queue(), source.buffer->mem(), transfer.blockingFlag(),
                             source.offset, bytes, destination, 0, nullptr, nullptr),
-        "device-to-host copy of " + std::to_string(bytes) + " bytes");
+            "device-to-host copy", bytes);
   transfer.finish(stream);
 }
 
 void copyDeviceToDevice(Stream& stream, const DeviceRange& destination, const DeviceRange& source,
                         std::size_t bytes, CopyMode mode) {
-  requireInside(destination, bytes, "copy destination");
-  requireInside(source, bytes, "copy source");
+  requireInsideRange(destination, bytes, "copy destination");
+  requireInsideRange(source, bytes, "copy source");
   requireOnStream(stream, destination, "copy destination");
   requireOnStream(stream, source, "copy source");
   if (bytes == 0) return;
@@ -79,15 +92,15 @@ void copyDeviceToDevice(Stream& stream, const DeviceRange& destination, const De
       destination.offset < source.offset + bytes && source.offset < destination.offset + bytes) {
     throw InvalidArgument("device-to-device copy: source and destination ranges overlap");
   }
-  check(clEnqueueCopyBuffer(stream.queue(), source.buffer->mem(), destination.buffer->mem(),
+  checkCopy(clEnqueueCopyBuffer(stream.queue(), source.buffer->mem(), destination.buffer->mem(),
                             source.offset, destination.offset, bytes, 0, nullptr, nullptr),
-        "device-to-device copy of " + std::to_string(bytes) + " bytes");
+            "device-to-device copy", bytes);
   finishDeviceCommand(stream, mode);
 }
 
 void fillDevice(Stream& stream, const DeviceRange& destination, const void* pattern,
                 std::size_t pattern_size, std::size_t bytes, CopyMode mode) {
-  requireInside(destination, bytes, "fill destination");
+  requireInsideRange(destination, bytes, "fill destination");
   requireOnStream(stream, destination, "fill destination");
   if (pattern_size != 1 && pattern_size != 2 && pattern_size != 4) {
     throw InvalidArgument("fill pattern must be 1, 2 or 4 bytes, not " + std::to_string(pattern_size));
@@ -98,9 +111,9 @@ void fillDevice(Stream& stream, const DeviceRange& destination, const void* patt
                           std::to_string(pattern_size) + "-byte pattern");
   }
   if (bytes == 0) return;
-  check(clEnqueueFillBuffer(stream.queue(), destination.buffer->mem(), pattern, pattern_size,
+  checkCopy(clEnqueueFillBuffer(stream.queue(), destination.buffer->mem(), pattern, pattern_size,
                             destination.offset, bytes, 0, nullptr, nullptr),
-        "device fill of " + std::to_string(bytes) + " bytes");
+            "device fill", bytes);
   finishDeviceCommand(stream, mode);
 }
 
