@@ -1,0 +1,136 @@
+"""Host cost per call of execute_async_v3, with launch capture on and off (issue 5, batch 1).
+
+Builds the tutorial's 784-32-10 MLP (FP32, static batch) with random weights, binds pinned host
+arrays as its input and output (zero-copy) or device allocations (the tutorial's memcpy path), and
+times, for contexts created with MLPRT_LAUNCH_CAPTURE=1 and =0 in the same process:
+  enqueue: execute_async_v3 alone, the stream synchronized every 16 calls (host work per call,
+           as long as the device keeps up);
+  e2e:     execute_async_v3 + stream.synchronize(), one inference at a time.
+Medians over --repeats rounds of --calls calls. Prints a table and, with --json, writes it.
+
+    python3 bench/host_overhead.py [--batch 1] [--calls 2000] [--repeats 5] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from typing import Callable, Dict, List
+
+import numpy as np
+
+import mlprt
+import mlprt.autoinit  # noqa: F401  (brings the device up before any timing)
+import mlprt.driver as cuda
+
+WIDTHS = (784, 32, 10)
+
+
+def build_plan(batch: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    builder = mlprt.Builder(mlprt.Logger(mlprt.Logger.WARNING))
+    network = builder.create_network(0)
+    x = network.add_input("x", mlprt.DataType.FLOAT, (batch, WIDTHS[0]))
+    for i, (k, n) in enumerate(zip(WIDTHS, WIDTHS[1:])):
+        w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+        b = rng.standard_normal((1, n)).astype(np.float32)
+        none = mlprt.MatrixOperation.NONE
+        x = network.add_matrix_multiply(x, none, network.add_constant(w.shape, w).get_output(0), none).get_output(0)
+        x = network.add_elementwise(x, network.add_constant(b.shape, b).get_output(0),
+                                    mlprt.ElementWiseOperation.SUM).get_output(0)
+        if i + 2 < len(WIDTHS):
+            x = network.add_activation(x, mlprt.ActivationType.RELU).get_output(0)
+    x.name = "y"
+    network.mark_output(x)
+    plan = builder.build_serialized_network(network, builder.create_builder_config())
+    if plan is None:
+        raise SystemExit("the engine did not build")
+    return bytes(plan)
+
+
+class Bound:
+    """A context with its I/O bound once: pinned arrays (zero-copy) or device allocations."""
+
+    def __init__(self, engine: mlprt.ICudaEngine, batch: int, zero_copy: bool, capture: bool) -> None:
+        os.environ["MLPRT_LAUNCH_CAPTURE"] = "1" if capture else "0"
+        self.context = engine.create_execution_context()
+        self.stream = cuda.Stream()
+        self.zero_copy = zero_copy
+        self.h_in = cuda.pagelocked_empty((batch, WIDTHS[0]), np.float32)
+        self.h_out = cuda.pagelocked_empty((batch, WIDTHS[-1]), np.float32)
+        self.h_in[...] = np.random.default_rng(1).standard_normal(self.h_in.shape)
+        if zero_copy:
+            self.context.set_tensor_address("x", self.h_in.ctypes.data)
+            self.context.set_tensor_address("y", self.h_out.ctypes.data)
+        else:
+            self.d_in, self.d_out = cuda.mem_alloc(self.h_in.nbytes), cuda.mem_alloc(self.h_out.nbytes)
+            self.context.set_tensor_address("x", int(self.d_in))
+            self.context.set_tensor_address("y", int(self.d_out))
+
+    def enqueue(self) -> None:
+        if not self.zero_copy:
+            cuda.memcpy_htod_async(self.d_in, self.h_in, self.stream)
+        self.context.execute_async_v3(self.stream.handle)
+        if not self.zero_copy:
+            cuda.memcpy_dtoh_async(self.h_out, self.d_out, self.stream)
+
+    def infer(self) -> np.ndarray:
+        self.enqueue()
+        self.stream.synchronize()
+        return self.h_out
+
+
+def per_call_us(body: Callable[[int], None], calls: int, repeats: int) -> float:
+    samples: List[float] = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(calls):
+            body(i)
+        samples.append((time.perf_counter() - start) / calls * 1e6)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", help="write the figures to this file")
+    args = parser.parse_args()
+    engine = mlprt.Runtime(mlprt.Logger(mlprt.Logger.WARNING)).deserialize_cuda_engine(build_plan(args.batch, 0))
+    results: Dict[str, Dict[str, float]] = {}
+    outputs = {}
+    for zero_copy in (True, False):
+        for capture in (True, False):
+            bound = Bound(engine, args.batch, zero_copy, capture)
+            for _ in range(100):
+                bound.infer()
+            outputs[(zero_copy, capture)] = bound.infer().copy()
+
+            def enqueue(i: int, bound: Bound = bound) -> None:
+                bound.enqueue()
+                if i % 16 == 15:
+                    bound.stream.synchronize()
+
+            label = f"{'zero-copy' if zero_copy else 'memcpy'}, capture {'on' if capture else 'off'}"
+            results[label] = {"enqueue_us": per_call_us(enqueue, args.calls, args.repeats),
+                              "e2e_us": per_call_us(lambda i, b=bound: b.infer(), args.calls, args.repeats)}
+            bound.stream.synchronize()
+    same = all(np.array_equal(outputs[(True, True)], value) for value in outputs.values())
+    print(f"784-32-10 MLP, batch {args.batch}, device {mlprt.current_device().name}; outputs identical: {same}")
+    print("| binding, capture | execute_async_v3 alone us | execute + synchronize us |")
+    print("| --- | --- | --- |")
+    for label, figures in results.items():
+        print(f"| {label} | {figures['enqueue_us']:.2f} | {figures['e2e_us']:.2f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"batch": args.batch, "device": mlprt.current_device().name, "outputs_identical": same,
+                       "results": results}, f, indent=2)
+    if not same:
+        raise SystemExit("outputs differ between capture on and off")
+
+
+if __name__ == "__main__":
+    main()
