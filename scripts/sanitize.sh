@@ -75,8 +75,8 @@ configure_and_build "$tsan" "thread"
 echo "built in $(seconds "$start") s"
 export TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
 start=$(date +%s)
-# Races need two threads in mlprt code: RuntimeThreads runs them, and the stream, event, copy
+# Races need two threads in mlprt code: RuntimeThreads and LaunchCaptureTest run them, and the stream, event, copy
 # and memory tests cover the structures those threads share. The other tests run one thread.
 ctest --test-dir "$tsan" --output-on-failure -j1 \
-  -R '^(RuntimeThreads|Stream|Event|Copy|DeviceBuffer|PinnedHostBuffer|LiveAllocations)\.'
+  -R '^(RuntimeThreads|LaunchCaptureTest|Stream|Event|Copy|DeviceBuffer|PinnedHostBuffer|LiveAllocations)\.'
 echo "TSan CTest: $(seconds "$start") s"
