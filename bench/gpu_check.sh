@@ -2,8 +2,8 @@
 # A short, targeted call on the GPU machine (for sessions with little device time left; the full
 # suites are bench/gpu_run.sh and bench/gpu_bench.sh): builds the module and the C++ tests in
 # parallel, runs the C++ tests matching $GTEST_FILTER, times the tensor-core GEMM variants
-# (bench/mma_tune.cpp), runs the pytest files in $PYTEST_FILES, then bench/benchmark.py with the
-# given arguments. Each part has its own time limit, and every log is written to $OUT as it goes,
+# (bench/mma_tune.cpp), runs the pytest files in $PYTEST_FILES, bench/host_overhead.py when
+# HOST_OVERHEAD=1, then bench/benchmark.py with the given arguments. Each part has its own time limit, and every log is written to $OUT as it goes,
 # so a part that runs long costs that part only.
 # Usage (device tool, carrying .devkit and .gpukit):
 #   source .devkit/setup.sh .devkit; GTEST_FILTER='LaunchCapture*' PYTEST_FILES=tests/python/test_zero_copy.py \
@@ -37,6 +37,9 @@ if [ -n "${PYTEST_FILES:-}" ]; then
   # shellcheck disable=SC2086
   timeout "${PYTEST_TIMEOUT:-150}" python3 -m pytest $PYTEST_FILES -q -ra > "$out/pytest.txt" 2>&1 || status=1
   tail -5 "$out/pytest.txt"
+fi
+if [ "${HOST_OVERHEAD:-0}" = 1 ]; then
+  timeout 90 python3 bench/host_overhead.py --json "$out/host_overhead.json" 2>&1 | tee "$out/host_overhead.txt" || status=1
 fi
 if [ $# -gt 0 ]; then
   timeout "${BENCH_TIMEOUT:-200}" python3 bench/benchmark.py --json "$out/benchmark.json" \
