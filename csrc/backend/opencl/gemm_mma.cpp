@@ -1,22 +1,27 @@
 // Tensor-core GEMM kernels (kernels/gemm_mma.cl): inline PTX mma.sync, which only NVIDIA's
 // OpenCL compiler understands. They are offered where a probe kernel, using the very
 // instructions of each family, compiles and computes known products exactly: HALF operands on
-// f16 mma, and FLOAT operands on TF32 mma when the caller's GemmPolicy allows TF32.
+// f16 mma, and FLOAT operands on TF32 mma when the caller's GemmPolicy allows TF32. The
+// "mma_f16_async_*" variants (cp.async + ldmatrix, gemm_mma_async) need a second probe of
+// exactly those instructions to pass as well, and local memory for their ring of tiles.
 //
 // Every variant runs every product (no fits rule): products whose operands are laid out for
 // 16-byte loads (a not transposed, K a multiple of 8 halves / 4 floats, element offsets aligned
 // to match; b either way round with K or N aligned) take vector-load kernels, the others a
 // build of the same kernel that reads element by element. The builder aligns tensors to 256
-// bytes, so engines get the vector loads whenever the shape allows.
+// bytes, so engines get the vector loads whenever the shape allows. The async variants take
+// only products laid out for 16-byte loads and hand the others to a plain variant.
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,29 +38,79 @@ using namespace support;
 
 namespace {
 
-enum class Family { kHalf, kTf32 };
+enum class Family { kHalf, kTf32, kHalfAsync };
 
 struct MmaTactic {
   const char* name;
   Family family;
   int bm, bn, warps_m, warps_n;
+  int bk = 0, stages = 0;          // kHalfAsync only: K per tile, tiles in the ring,
+  const char* fallback = nullptr;  // and the plain variant that runs the products it cannot read
 };
 
 // Block tiles: 128 x 128 (8 warps of 64 x 32) for big products; 128 x 64 and 64 x 64 (4 warps)
 // for products with few columns or rows, where big tiles would leave multiprocessors idle.
-constexpr std::array<MmaTactic, 5> kMmaTactics{{
+// The async ones: warps of 64 x 64, as large as the registers allow (128 accumulators per
+// item), inside the 48 KiB of local memory NVIDIA's OpenCL gives a work-group: 128 x 256 with
+// 8 warps and 4 tiles of K = 16 in flight (48 KiB, one work-group per multiprocessor by
+// registers), 128 x 128 with 4 warps and 3 tiles of K = 32 (48 KiB, two work-groups per
+// multiprocessor), the latter for products with fewer columns.
+constexpr std::array<MmaTactic, 7> kMmaTactics{{
     {"mma_f16_128x128", Family::kHalf, 128, 128, 2, 4},
     {"mma_f16_128x64", Family::kHalf, 128, 64, 2, 2},
     {"mma_f16_64x64", Family::kHalf, 64, 64, 2, 2},
     {"mma_tf32_128x128", Family::kTf32, 128, 128, 2, 4},
     {"mma_tf32_64x64", Family::kTf32, 64, 64, 2, 2},
+    {"mma_f16_async_128x256", Family::kHalfAsync, 128, 256, 2, 4, 16, 4, "mma_f16_128x128"},
+    {"mma_f16_async_128x128", Family::kHalfAsync, 128, 128, 2, 2, 32, 3, "mma_f16_64x64"},
 }};
+
+// The plain variant an async one hands products to that its kernel cannot read. Those products
+// (a transposed, K or b's rows not multiples of 8 halves, misaligned offsets) are rare in
+// engines and the builder times the plain variants on them anyway, so any plain one serves.
+const MmaTactic& plainFallback(const MmaTactic& tactic) {
+  const std::string name = tactic.fallback ? tactic.fallback : kMmaTactics[0].name;
+  for (const MmaTactic& candidate : kMmaTactics) {
+    if (name == candidate.name && candidate.family == Family::kHalf) return candidate;
+  }
+  return kMmaTactics[0];
+}
+
+std::uint64_t asyncLocalBytes(const MmaTactic& tactic) {
+  return static_cast<std::uint64_t>(tactic.stages) * (tactic.bm + tactic.bn) * tactic.bk * 2;
+}
+
+// Why an async configuration cannot be built (empty: it can): the kernel's layout rules.
+std::string asyncConfigProblem(const MmaTactic& t) {
+  if (t.warps_m < 1 || t.warps_n < 1 || t.warps_m * t.warps_n > 32) return "1 to 32 warps";
+  if (t.bm <= 0 || t.bm % (16 * t.warps_m) != 0) return "BM a multiple of 16 x WARPS_M";
+  if (t.bn <= 0 || t.bn % 64 != 0 || t.bn % (16 * t.warps_n) != 0) return "BN a multiple of 64 and of 16 x WARPS_N";
+  if (t.bk != 16 && t.bk != 32) return "BK 16 or 32";
+  if (t.stages < 2 || t.stages > 8) return "2 to 8 stages";
+  return {};
+}
+
+// "mma_f16_async_<BM>x<BN>_w<WARPS_M>x<WARPS_N>_k<BK>_s<STAGES>": any async configuration, for
+// tuning (bench/mma_tune.cpp) through runTensorCoreGemm; never offered as a tactic.
+std::optional<MmaTactic> parseAsyncConfig(const std::string& name) {
+  MmaTactic tactic{"", Family::kHalfAsync, 0, 0, 0, 0, 0, 0};
+  int consumed = 0;
+  if (std::sscanf(name.c_str(), "mma_f16_async_%dx%d_w%dx%d_k%d_s%d%n", &tactic.bm, &tactic.bn, &tactic.warps_m,
+                  &tactic.warps_n, &tactic.bk, &tactic.stages, &consumed) != 6 ||
+      consumed != static_cast<int>(name.size())) {
+    return std::nullopt;
+  }
+  const std::string problem = asyncConfigProblem(tactic);
+  if (!problem.empty()) throw InvalidArgument("runTensorCoreGemm: '" + name + "' breaks the rule " + problem);
+  return tactic;
+}
 
 // ---- The probe ---------------------------------------------------------------------------------
 
 struct ProbeResult {
   bool half = false;
   bool tf32 = false;
+  bool async = false;  // cp.async + ldmatrix (+ f16 mma), as gemm_mma_async uses them
   std::string report;
 };
 
@@ -157,6 +212,93 @@ void runProbe(const Context& context, ProbeResult& result) {
                   "; tf32 mma " + (result.tf32 ? "passed" : "gave a wrong product (" + describeMismatch(got32, want32) + ")");
 }
 
+// Compiles and runs the probe of gemm_mma_async's instructions (-DPROBE_ASYNC; with `emulate`,
+// the same kernel with the instructions in software, which must pass on any device). Returns
+// whether every product and the zero fill came out exact; `report` says what happened.
+bool runAsyncProbe(const Context& context, bool emulate, std::string& report) {
+  const std::shared_ptr<Context> shared = Context::forDevice(context.device());
+  std::shared_ptr<const Program> program;
+  try {
+    program = Program::build(shared, kernelSource("gemm_mma"), emulate ? "-DPROBE_ASYNC -DMMA_EMULATE" : "-DPROBE_ASYNC");
+  } catch (const std::exception& error) {
+    std::string message = error.what();
+    if (message.size() > 300) message = message.substr(0, 300) + "...";
+    report = "the cp.async / ldmatrix probe does not compile: " + message;
+    return false;
+  }
+  // Small integers (products and sums exact), different in every matrix and position, so that
+  // a transposed or misplaced fragment changes the result.
+  constexpr int kSide = 16;
+  std::vector<float> af(kSide * kSide), btf(af.size()), bnf(af.size());
+  std::vector<std::uint16_t> a(af.size()), bt(af.size()), bn(af.size());
+  for (std::size_t i = 0; i < af.size(); ++i) {
+    af[i] = static_cast<float>(static_cast<int>((i * 7 + 3) % 11) - 5);
+    btf[i] = static_cast<float>(static_cast<int>((i * 5 + 1) % 9) - 4);
+    bnf[i] = static_cast<float>(static_cast<int>((i * 3 + 2) % 7) - 3);
+    a[i] = floatToHalf(af[i]);
+    bt[i] = floatToHalf(btf[i]);
+    bn[i] = floatToHalf(bnf[i]);
+  }
+  std::vector<float> want(2 * kSide * kSide);
+  for (int m = 0; m < kSide; ++m) {
+    for (int n = 0; n < kSide; ++n) {
+      float by_rows = 0.0f, by_columns = 0.0f;
+      for (int k = 0; k < kSide; ++k) {
+        by_rows += af[m * kSide + k] * btf[n * kSide + k];
+        by_columns += af[m * kSide + k] * bnf[k * kSide + n];
+      }
+      want[m * kSide + n] = by_rows;
+      want[kSide * kSide + m * kSide + n] = by_columns;
+    }
+  }
+
+  std::shared_ptr<Stream> stream = Stream::create(shared);
+  const auto upload = [&](const void* data, std::size_t bytes) {
+    auto buffer = DeviceBuffer::allocate(shared, bytes);
+    copyHostToDevice(*stream, DeviceRange{buffer, 0}, data, bytes, CopyMode::kBlocking);
+    return buffer;
+  };
+  const auto a_buffer = upload(a.data(), a.size() * 2);
+  const auto bt_buffer = upload(bt.data(), bt.size() * 2);
+  const auto bn_buffer = upload(bn.data(), bn.size() * 2);
+  std::vector<float> got(want.size(), -1.0f);
+  std::vector<std::uint32_t> info(2 + 32 * 4, 0xa5a5a5a5u);
+  const auto d_buffer = upload(got.data(), got.size() * 4);
+  const auto info_buffer = upload(info.data(), info.size() * 4);
+  Kernel kernel(program, "mma_async_probe");
+  kernel.setBuffer(0, *a_buffer);
+  kernel.setBuffer(1, *bt_buffer);
+  kernel.setBuffer(2, *bn_buffer);
+  kernel.setBuffer(3, *d_buffer);
+  kernel.setBuffer(4, *info_buffer);
+  kernel.launch(*stream, {32}, {32});
+  copyDeviceToHost(*stream, got.data(), DeviceRange{d_buffer, 0}, got.size() * 4, CopyMode::kBlocking);
+  copyDeviceToHost(*stream, info.data(), DeviceRange{info_buffer, 0}, info.size() * 4, CopyMode::kBlocking);
+  stream->synchronize();
+
+  const std::uint64_t address = info[0] | (static_cast<std::uint64_t>(info[1]) << 32);
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(address));
+  if (!emulate && (address >= 0x40000 || address % 16 != 0)) {
+    report = std::string("cp.async / ldmatrix not tried: a local pointer converts to ") + hex +
+             ", not a .shared window address";
+    return false;
+  }
+  if (got != want) {
+    const auto at = std::mismatch(got.begin(), got.end(), want.begin()).first - got.begin();
+    report = std::string("cp.async / ldmatrix gave a wrong product (") + (at < kSide * kSide ? "b N x K" : "b K x N") +
+             ", element " + std::to_string(at % (kSide * kSide)) + " is " + std::to_string(got[at]) +
+             ", expected " + std::to_string(want[at]) + ")";
+    return false;
+  }
+  if (std::any_of(info.begin() + 2, info.end(), [](std::uint32_t word) { return word != 0u; })) {
+    report = "cp.async with src-size 0 did not write zeros";
+    return false;
+  }
+  report = std::string("cp.async / ldmatrix passed (local addresses like ") + hex + ")";
+  return true;
+}
+
 ProbeResult probe(const Context& context) {
   ProbeResult result;
   const DeviceInfo& device = context.device();
@@ -170,6 +312,18 @@ ProbeResult probe(const Context& context) {
       result.half = result.tf32 = false;
       result.report = std::string("the probe failed: ") + error.what();
     }
+    // The async kernels also run f16 mma: tried only where that passed. Any failure here only
+    // withholds them.
+    std::string async_report = "cp.async / ldmatrix not tried (no f16 mma)";
+    if (result.half) {
+      try {
+        result.async = runAsyncProbe(context, false, async_report);
+      } catch (const std::exception& error) {
+        result.async = false;
+        async_report = std::string("the cp.async / ldmatrix probe failed: ") + error.what();
+      }
+    }
+    result.report += "; " + async_report;
   }
   result.report = "tensor-core GEMM probe on " + device.name + ": " + result.report;
   log(Severity::kVERBOSE, result.report);
@@ -188,9 +342,38 @@ const ProbeResult& cachedProbe(const Context& context) {
 
 // ---- Launch ----------------------------------------------------------------------------------
 
+// gemm_mma_async for a product whose a and b take 16-byte loads (b_vect: b is N x K).
+void runAsync(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool emulate) {
+  const GemmShape& shape = call.shape;
+  const std::string options = joinOptions(
+      {"-DASYNC -DBM=" + std::to_string(tactic.bm) + " -DBN=" + std::to_string(tactic.bn) +
+           " -DWARPS_M=" + std::to_string(tactic.warps_m) + " -DWARPS_N=" + std::to_string(tactic.warps_n) +
+           " -DBK=" + std::to_string(tactic.bk) + " -DSTAGES=" + std::to_string(tactic.stages),
+       b_vect ? "-DB_VECT" : "-DB_VECN", emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type),
+       halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type)});
+  Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma_async");
+  setGemmArguments(kernel, call);
+  const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n);
+  kernel.launch(call.stream,
+                {tilesCovering(shape.n, tactic.bn) * threads, tilesCovering(shape.m, tactic.bm),
+                 static_cast<std::size_t>(shape.batch)},
+                {threads, 1, 1});
+}
+
 void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
   const GemmShape& shape = call.shape;
   const DeviceTensor& bias = call.biasOrOut();
+  if (tactic.family == Family::kHalfAsync) {
+    if (call.a.type != DataType::kHALF) {
+      throw InvalidArgument(std::string("matrixMultiply: tactic '") + tactic.name + "' runs HALF operands, not " +
+                            dataTypeName(call.a.type));
+    }
+    const bool a_vec = !shape.a_trans && vectorAccessible(call.a, shape.k, shape.a_batch_stride, 8);
+    const bool b_vect = shape.b_trans && vectorAccessible(call.b, shape.k, shape.b_batch_stride, 8);
+    const bool b_vecn = !shape.b_trans && vectorAccessible(call.b, shape.n, shape.b_batch_stride, 8);
+    if (a_vec && (b_vect || b_vecn)) return runAsync(tactic, call, b_vect, emulate);
+    return runMma(plainFallback(tactic), call, emulate);
+  }
   const bool tf32 = tactic.family == Family::kTf32;
   const DataType storage = tf32 ? DataType::kFLOAT : DataType::kHALF;
   if (call.a.type != storage) {
@@ -230,17 +413,35 @@ void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emu
   for (const MmaTactic& candidate : kMmaTactics) {
     if (tactic == candidate.name) return runMma(candidate, call, emulate);
   }
+  if (std::optional<MmaTactic> config = parseAsyncConfig(tactic)) {
+    config->name = tactic.c_str();
+    return runMma(*config, call, emulate);
+  }
   throw InvalidArgument("runTensorCoreGemm: unknown tactic '" + tactic + "'");
+}
+
+// Declared where used (tests, bench/mma_tune.cpp): the async probe on any device, without the
+// vendor check and the cache; with `emulate`, its instructions in software. "passed" at the
+// start of the answer when it passed, else the reason.
+std::string tensorCoreAsyncProbe(const Context& context, bool emulate) {
+  std::string report;
+  const bool passed = runAsyncProbe(context, emulate, report);
+  return (passed ? "passed: " : "refused: ") + report;
 }
 
 std::vector<GemmVariant> tensorCoreGemmVariants() {
   std::vector<GemmVariant> variants;
   for (const MmaTactic& tactic : kMmaTactics) {
     const Family family = tactic.family;
+    const std::uint64_t local_bytes = family == Family::kHalfAsync ? asyncLocalBytes(tactic) : 0;
     variants.push_back(
         {tactic.name,
-         [family](const Context& context, DataType type, const GemmPolicy& policy) {
+         [family, local_bytes](const Context& context, DataType type, const GemmPolicy& policy) {
            if (family == Family::kHalf) return type == DataType::kHALF && cachedProbe(context).half;
+           if (family == Family::kHalfAsync) {
+             return type == DataType::kHALF && local_bytes <= context.device().local_memory &&
+                    cachedProbe(context).half && cachedProbe(context).async;
+           }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },
          {}, [&tactic](const GemmCall& call) { runMma(tactic, call, false); }});

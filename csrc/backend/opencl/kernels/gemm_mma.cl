@@ -19,6 +19,13 @@
 // (32 halves, or 16 TF32 values) along K, padded to 20 words so that the fragment reads
 // (8 rows x 4 words per warp) hit 32 distinct banks. a's tile is BM rows (M) and b's tile BN
 // rows (N), both K-contiguous, which is the mma "row" layout of A and "col" layout of B.
+//
+// -DASYNC builds a second product kernel, gemm_mma_async (tactics "mma_f16_async_*"), for half
+// operands laid out for 16-byte loads (a row-major, b N x K or K x N; the host sends every other
+// product to the kernel above): cp.async copies global -> local with no register staging into a
+// ring of STAGES tiles, ldmatrix reads the fragments from a swizzled layout, and warps own
+// 64 x 64 tiles. Its instructions have their own probe (-DPROBE_ASYNC): cp.async and ldmatrix
+// need sm_80 / sm_75 and a way to name a local address in PTX. Details at the kernel.
 
 #define GEMM_ARGUMENTS                                                                        \
   A_PTR a, long a_offset, long a_batch_stride, B_PTR b, long b_offset, long b_batch_stride,   \
@@ -53,6 +60,129 @@ inline uint to_tf32(float x) {
   return result;
 }
 #endif
+
+// The .shared window address of a local pointer, as the PTX below takes it. NVIDIA's OpenCL
+// compiles local pointers as addresses in that window, so the pointer's integer value is the
+// address; nothing documents this, so the async probe checks it before any PTX uses it.
+inline uint shared_address(__local const void* p) { return (uint)(size_t)p; }
+
+// cp.async: 16 bytes global -> local, not through registers. `bytes` is 16, or 0 to write 16
+// zero bytes (src must still be a valid, aligned address). The copy completes asynchronously:
+// this item sees it after a wait_group that retires its commit group, other items after a
+// barrier that follows that wait. "memory": the compiler must not move local-memory accesses
+// across these statements (the data arrives behind its back).
+#define CP_ASYNC_16(local_address, src, bytes)                                                 \
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(local_address),          \
+               "l"((ulong)(size_t)(src)), "r"(bytes)                                          \
+               : "memory")
+#define CP_ASYNC_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
+// Until at most n of this item's committed groups are still in flight. The count is part of the
+// instruction; spelled out per value rather than through an "n" operand constraint, which
+// nothing says NVIDIA's OpenCL compiler takes. n is a constant where used, so the switch folds
+// away; beyond 7 it waits for more than asked, which is safe. (Not in emulated builds, whose
+// compilers reject asm even in functions never called.)
+#ifndef MMA_EMULATE
+inline void cp_async_wait(int n) {
+  switch (n) {
+    case 0: asm volatile("cp.async.wait_group 0;" ::: "memory"); break;
+    case 1: asm volatile("cp.async.wait_group 1;" ::: "memory"); break;
+    case 2: asm volatile("cp.async.wait_group 2;" ::: "memory"); break;
+    case 3: asm volatile("cp.async.wait_group 3;" ::: "memory"); break;
+    case 4: asm volatile("cp.async.wait_group 4;" ::: "memory"); break;
+    case 5: asm volatile("cp.async.wait_group 5;" ::: "memory"); break;
+    case 6: asm volatile("cp.async.wait_group 6;" ::: "memory"); break;
+    default: asm volatile("cp.async.wait_group 7;" ::: "memory"); break;
+  }
+}
+#endif
+
+// ldmatrix .x4: four 8 x 8 matrices of 16-bit values. Lanes 8 q .. 8 q + 7 give the local
+// addresses (16-byte aligned) of the 8 rows of matrix q, and r[q] receives in lane l the
+// elements (row l / 4, columns 2 (l % 4) and 2 (l % 4) + 1), the first in the low half; with
+// .trans the elements (rows 2 (l % 4) and 2 (l % 4) + 1, column l / 4). That is the mma A
+// fragment of a row-major tile, and the B fragment of a tile stored N x K (plain) or K x N
+// (.trans).
+#define LDMATRIX_X4(r, local_address)                                                          \
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"                \
+               : "=r"((r)[0]), "=r"((r)[1]), "=r"((r)[2]), "=r"((r)[3])                       \
+               : "r"(local_address)                                                           \
+               : "memory")
+#define LDMATRIX_X4_TRANS(r, local_address)                                                    \
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"          \
+               : "=r"((r)[0]), "=r"((r)[1]), "=r"((r)[2]), "=r"((r)[3])                       \
+               : "r"(local_address)                                                           \
+               : "memory")
+
+#ifdef MMA_EMULATE
+// Tests only: the warp's mma computed in software through local memory, following the same
+// PTX fragment layouts, so that the kernels' tiling, loads and epilogue can be checked on
+// devices without tensor cores. Called by every item of the group at the same points.
+inline float fragment_value(__local const uint* words, int lane, int reg, int index) {
+#ifdef TF32
+  return as_float(words[lane * 4 + reg]);
+#else
+  return vload_half((lane * 4 + reg) * 2 + index, (__local const half*)words);
+#endif
+}
+
+#ifdef TF32
+#define MMA_K_OF_FAMILY 8
+#else
+#define MMA_K_OF_FAMILY 16
+#endif
+
+inline void mma_emulate(float* d, const uint* a, const uint* b, __local uint* a_words,
+                        __local uint* b_words, int lane) {
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int r = 0; r < 4; ++r) a_words[lane * 4 + r] = a[r];
+  for (int r = 0; r < 2; ++r) b_words[lane * 4 + r] = b[r];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  const int group = lane >> 2, member = lane & 3;
+  for (int r = 0; r < 4; ++r) {
+    const int row = group + (r >> 1) * 8, col = member * 2 + (r & 1);
+    float sum = d[r];
+    for (int k = 0; k < MMA_K_OF_FAMILY; ++k) {
+#ifdef TF32
+      const float x = fragment_value(a_words, (row % 8) * 4 + k % 4, row / 8 + 2 * (k / 4), 0);
+      const float y = fragment_value(b_words, col * 4 + k % 4, k / 4, 0);
+#else
+      const float x = fragment_value(a_words, (row % 8) * 4 + (k % 8) / 2, row / 8 + 2 * (k / 8), k % 2);
+      const float y = fragment_value(b_words, col * 4 + (k % 8) / 2, k / 8, k % 2);
+#endif
+      sum = fma(x, y, sum);
+    }
+    d[r] = sum;
+  }
+}
+
+// ldmatrix .x4 (optionally .trans) in software, by the layout at LDMATRIX_X4: `row` is the
+// element index in `base` of the row this lane addresses; the lanes exchange them through the
+// warp's 32 ints at `rows`. Called by every item of the group at the same points.
+inline void ldmatrix_emulate(uint* r, __local const ushort* base, int row, bool trans, __local int* rows,
+                             int lane) {
+  barrier(CLK_LOCAL_MEM_FENCE);
+  rows[lane] = row;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int q = 0; q < 4; ++q) {
+    uint low, high;
+    if (trans) {
+      low = base[rows[q * 8 + 2 * (lane & 3)] + (lane >> 2)];
+      high = base[rows[q * 8 + 2 * (lane & 3) + 1] + (lane >> 2)];
+    } else {
+      const int at = rows[q * 8 + (lane >> 2)] + 2 * (lane & 3);
+      low = base[at];
+      high = base[at + 1];
+    }
+    r[q] = low | (high << 16);
+  }
+}
+#endif
+
+inline float epilogue(float value, int n, BIAS_PTR bias, long bias_offset, int has_bias,
+                      int activation, float alpha, float beta) {
+  if (has_bias) value += LOAD_BIAS(bias, bias_offset + n);
+  return activation < 0 ? value : activate(activation, value, alpha, beta);
+}
 
 #if defined(PROBE)
 // One mma of each kind on known data, every fragment register read from and written to global
@@ -91,6 +221,361 @@ void mma_probe(__global const ushort* a16, __global const ushort* b16, __global 
   }
 }
 
+#elif defined(PROBE_ASYNC)
+// The instructions of gemm_mma_async on known data, addressed the way that kernel addresses
+// them: a 16 x 16 row-major (M x K), bt 16 x 16 stored N x K, bn 16 x 16 stored K x N, all
+// raw halves. Every lane copies chunk `lane` (row lane / 2, halves 8 (lane % 2) ..) of each with
+// cp.async, in two commit groups, plus one copy of src-size 0 over a chunk filled with ones.
+// Then ldmatrix .x4 (a, bt) and .x4.trans (bn) feed four mma: d receives a x bt^T and then
+// a x bn (16 x 16 floats each). info[0], info[1]: the converted local address (low, high word);
+// info[2 + 4 lane ..]: the zero-filled chunk. If the converted addresses cannot be .shared
+// window addresses (256 KiB or beyond, or misaligned), no PTX touches memory and d keeps what
+// the host put there. -DMMA_EMULATE runs the same kernel with the instructions in software.
+#ifdef MMA_EMULATE
+#define PROBE_COPY(dst, src, bytes) (*(dst) = (bytes) ? *(__global const uint4*)(src) : (uint4)(0u))
+#define PROBE_COMMIT()
+#define PROBE_WAIT(n)
+#define PROBE_LDSM(r, tile, chunk, trans) \
+  ldmatrix_emulate((r), (__local const ushort*)(tile), (chunk) * 8, (trans), emulate_rows, lane)
+#define PROBE_MMA(d, a, b) mma_emulate((d), (a), (b), emulate_a, emulate_b, lane)
+#else
+#define PROBE_COPY(dst, src, bytes) CP_ASYNC_16(shared_address(dst), (src), (bytes))
+#define PROBE_COMMIT() CP_ASYNC_COMMIT()
+#define PROBE_WAIT(n) cp_async_wait(n)
+#define PROBE_LDSM(r, tile, chunk, trans)                      \
+  if (trans) {                                                 \
+    LDMATRIX_X4_TRANS((r), shared_address((tile) + (chunk)));  \
+  } else {                                                     \
+    LDMATRIX_X4((r), shared_address((tile) + (chunk)));        \
+  }
+#define PROBE_MMA(d, a, b) MMA_F16(d, a, b)
+#endif
+
+__kernel __attribute__((reqd_work_group_size(32, 1, 1)))
+void mma_async_probe(__global const ushort* a, __global const ushort* bt, __global const ushort* bn,
+                     __global float* d, __global uint* info) {
+  __local uint4 sa[32], sbt[32], sbn[32], sz[32];
+#ifdef MMA_EMULATE
+  __local uint emulate_a[128], emulate_b[128];
+  __local int emulate_rows[32];
+#endif
+  const int lane = get_local_id(0);
+  const int group = lane >> 2, member = lane & 3;
+  const size_t where[4] = {(size_t)sa, (size_t)sbt, (size_t)sbn, (size_t)sz};
+  if (lane == 0) {
+    info[0] = (uint)where[0];
+    info[1] = (uint)((ulong)where[0] >> 32);
+  }
+#ifndef MMA_EMULATE
+  for (int i = 0; i < 4; ++i) {
+    if (where[i] >= 0x40000 || where[i] % 16 != 0) return;  // the same for every lane
+  }
+#endif
+  sz[lane] = (uint4)(0xffffffffu);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  PROBE_COPY(sa + lane, a + lane * 8, 16u);
+  PROBE_COPY(sbt + lane, bt + lane * 8, 16u);
+  PROBE_COMMIT();
+  PROBE_COPY(sbn + lane, bn + lane * 8, 16u);
+  PROBE_COPY(sz + lane, a, 0u);
+  PROBE_COMMIT();
+  PROBE_WAIT(1);
+  PROBE_WAIT(0);
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+  // Chunk c of row r is at r * 2 + c. Row addresses by lane as gemm_mma_async gives them.
+  uint fa[4], fbt[4], fbn[4];
+  PROBE_LDSM(fa, sa, (lane & 15) * 2 + (lane >> 4), false);
+  PROBE_LDSM(fbt, sbt, ((lane >> 4) * 8 + (lane & 7)) * 2 + ((lane >> 3) & 1), false);
+  PROBE_LDSM(fbn, sbn, (lane & 15) * 2 + (lane >> 4), true);
+  for (int j = 0; j < 2; ++j) {  // columns 8 j .. 8 j + 7
+    float dt[4] = {0.0f, 0.0f, 0.0f, 0.0f}, dn[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    const uint bt_j[2] = {fbt[2 * j], fbt[2 * j + 1]};
+    const uint bn_j[2] = {fbn[2 * j], fbn[2 * j + 1]};
+    PROBE_MMA(dt, fa, bt_j);
+    PROBE_MMA(dn, fa, bn_j);
+    for (int r = 0; r < 4; ++r) {
+      const int at = (group + (r >> 1) * 8) * 16 + j * 8 + member * 2 + (r & 1);
+      d[at] = dt[r];
+      d[256 + at] = dn[r];
+    }
+  }
+  const uint4 zeros = sz[lane];
+  info[2 + lane * 4] = zeros.x;
+  info[3 + lane * 4] = zeros.y;
+  info[4 + lane * 4] = zeros.z;
+  info[5 + lane * 4] = zeros.w;
+}
+
+#elif defined(ASYNC)
+// gemm_mma_async: c = epilogue(a x op(b)), half operands, a row-major with 16-byte aligned rows,
+// b stored N x K (-DB_VECT) or K x N (-DB_VECN) with 16-byte aligned rows. Build options: -DBM
+// -DBN (block tile; BN a multiple of 64), -DWARPS_M -DWARPS_N (warp grid; each warp owns a
+// (BM / WARPS_M) x (BN / WARPS_N) tile, multiples of 16), -DBK (K per tile: 16 or 32), -DSTAGES
+// (tiles in the ring, 2 or more), plus the storage options of common.cl.
+//
+// Local memory is one array of 16-byte chunks: STAGES tiles of a (BM rows of BK halves, K
+// contiguous), then STAGES tiles of b (BN rows of BK halves for N x K; BK rows of BN halves for
+// K x N). No padding: chunk positions are swizzled by XOR with bits of the row, so that the 8
+// row addresses of each ldmatrix phase (8 consecutive rows, one chunk column) and the 8 chunks
+// of each cp.async phase fall into distinct 16-byte bank groups of a 128-byte line. (A base
+// address that is only 16-byte aligned shifts every address alike, which keeps them distinct.)
+//
+// Pipeline, one barrier per tile. The fragments of each 16-wide K step are read one step ahead
+// (two register sets), and the barrier sits before the last K step of a tile, so that the
+// first fragments of tile t + 1 are read while the last mma of tile t run:
+//   prologue: tiles 0 .. STAGES - 1 issued to slots 0 .. STAGES - 1, one commit group each
+//     (empty groups past the last tile keep the count uniform); wait for tile 0; barrier;
+//     fragments of tile 0, step 0.
+//   tile t, step s < last: fragments of step s + 1; mma of step s.
+//   tile t, last step: wait until at most STAGES - 2 of the item's groups are in flight (its
+//     copies of tile t + 1 have landed: groups of tiles 0 .. t + STAGES - 1 were committed);
+//     barrier (every item's copies visible; every warp has read all of tile t, fragments being
+//     read one step ahead); tile t + STAGES issued to tile t's slot; commit; fragments of tile
+//     t + 1, step 0; mma of the last step of tile t.
+
+#define THREADS (32 * WARPS_M * WARPS_N)
+#define WM (BM / WARPS_M)  // warp tile
+#define WN (BN / WARPS_N)
+#define MT (WM / 16)  // mma tiles per warp
+#define NT (WN / 8)
+#define CPR (BK / 8)            // chunks per row of a K-contiguous tile
+#define N_CHUNKS (BN / 8)       // chunks per row of a K x N tile
+#define A_STAGE (BM * CPR)      // chunks per tile
+#define B_STAGE (BN * CPR)
+#define B_BASE (STAGES * A_STAGE)  // b's first tile
+#define A_LOADS ((A_STAGE + THREADS - 1) / THREADS)  // copies per item and tile
+#define B_LOADS ((B_STAGE + THREADS - 1) / THREADS)
+#define RAW_PTR __global const ushort*
+
+#ifdef MMA_EMULATE
+#define UNROLL
+#else
+#define UNROLL _Pragma("unroll")
+#endif
+
+// Slot of chunk c of row r of a K-contiguous tile. 8 / CPR rows share a 128-byte line; XOR
+// with (r / (8 / CPR)) % CPR spreads 8 consecutive rows over the line's 8 chunk positions. The
+// term repeats every 8 rows, so rows r and r + 16 i share it.
+inline int k_slot(int r, int c) { return r * CPR + (c ^ ((r / (8 / CPR)) % CPR)); }
+// Slot of chunk c of row k of a K x N tile: rows are whole lines; XOR with k % 8 within each
+// group of 8 chunks.
+inline int n_slot(int k, int c) { return k * N_CHUNKS + (c ^ (k & 7)); }
+
+#ifdef MMA_EMULATE
+// cp.async in software, with its delay kept: a copy is read when issued into the item's queue
+// of commit groups, and written to local memory only when a wait retires its group, so a tile
+// read before the wait that covers it is stale here as it could be on the device. (What the
+// emulation cannot show: a missing barrier, since the emulated ldmatrix and mma synchronize the
+// group themselves.) At most STAGES groups are committed and in flight, plus the open one.
+#define QUEUED_GROUPS (STAGES + 1)
+#define TILE_COPY(slot, src, inside)                                                       \
+  {                                                                                        \
+    const int g_ = open_group % QUEUED_GROUPS;                                             \
+    queued[g_][queued_count[g_]] = (inside) ? *(__global const uint4*)(src) : (uint4)(0u); \
+    queued_slot[g_][queued_count[g_]++] = (slot);                                          \
+  }
+#define TILE_COMMIT() queued_count[++open_group % QUEUED_GROUPS] = 0
+#define TILE_WAIT(n)                                                                          \
+  while (open_group - retired_group > (n)) {                                                  \
+    const int g_ = retired_group++ % QUEUED_GROUPS;                                           \
+    for (int x_ = 0; x_ < queued_count[g_]; ++x_) tiles[queued_slot[g_][x_]] = queued[g_][x_]; \
+  }
+#define LDSM(r, slot) \
+  ldmatrix_emulate((r), (__local const ushort*)tiles, (slot) * 8, false, emulate_rows + warp * 32, lane)
+#define LDSM_T(r, slot) \
+  ldmatrix_emulate((r), (__local const ushort*)tiles, (slot) * 8, true, emulate_rows + warp * 32, lane)
+#define MMA(d, a, b) mma_emulate((d), (a), (b), emulate_a + warp * 128, emulate_b + warp * 128, lane)
+#else
+#define TILE_COPY(slot, src, inside) CP_ASYNC_16(smem + (uint)(slot) * 16u, (src), (inside) ? 16u : 0u)
+#define TILE_COMMIT() CP_ASYNC_COMMIT()
+#define TILE_WAIT(n) cp_async_wait(n)
+#define LDSM(r, slot) LDMATRIX_X4(r, smem + (uint)(slot) * 16u)
+#define LDSM_T(r, slot) LDMATRIX_X4_TRANS(r, smem + (uint)(slot) * 16u)
+#define MMA(d, a, b) MMA_F16(d, a, b)
+#endif
+
+// Issues the copies of the tile at K = k0 into ring slot `stage`. Outside the matrix (rows
+// beyond M or N, K beyond K) the copy writes zeros and reads nothing; it is handed the
+// operand's first element as a valid address all the same.
+#define LOAD_A_TILE(k0, stage)                                                                  \
+  UNROLL for (int q = 0; q < A_LOADS; ++q) {                                                    \
+    const int e = tid + q * THREADS, r = e / CPR, k = (k0) + (e % CPR) * 8;                     \
+    const bool inside = m0 + r < M && k < K;                                                    \
+    if (A_STAGE % THREADS == 0 || e < A_STAGE) {                                                \
+      TILE_COPY((stage) * A_STAGE + k_slot(r, e % CPR), a_raw + (inside ? (long)(m0 + r) * K + k : 0), \
+                inside);                                                                        \
+    }                                                                                           \
+  }
+#ifdef B_VECT
+#define LOAD_B_TILE(k0, stage)                                                                  \
+  UNROLL for (int q = 0; q < B_LOADS; ++q) {                                                    \
+    const int e = tid + q * THREADS, r = e / CPR, k = (k0) + (e % CPR) * 8;                     \
+    const bool inside = n0 + r < N && k < K;                                                    \
+    if (B_STAGE % THREADS == 0 || e < B_STAGE) {                                                \
+      TILE_COPY(B_BASE + (stage) * B_STAGE + k_slot(r, e % CPR),                                \
+                b_raw + (inside ? (long)(n0 + r) * K + k : 0), inside);                         \
+    }                                                                                           \
+  }
+#else
+#define LOAD_B_TILE(k0, stage)                                                                  \
+  UNROLL for (int q = 0; q < B_LOADS; ++q) {                                                    \
+    const int e = tid + q * THREADS, r = e / N_CHUNKS, n = n0 + (e % N_CHUNKS) * 8;             \
+    const bool inside = (k0) + r < K && n < N;                                                  \
+    if (B_STAGE % THREADS == 0 || e < B_STAGE) {                                                \
+      TILE_COPY(B_BASE + (stage) * B_STAGE + n_slot(r, e % N_CHUNKS),                           \
+                b_raw + (inside ? (long)((k0) + r) * N + n : 0), inside);                       \
+    }                                                                                           \
+  }
+#endif
+
+__kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
+void gemm_mma_async(GEMM_ARGUMENTS) {
+  __local uint4 tiles[STAGES * (A_STAGE + B_STAGE)];
+  const int tid = get_local_id(0);
+  const int lane = tid & 31, warp = tid >> 5;
+  const int group = lane >> 2, member = lane & 3;
+  const int warp_m = (warp / WARPS_N) * WM;
+  const int warp_n = (warp % WARPS_N) * WN;
+  const int m0 = get_group_id(1) * BM;
+  const int n0 = get_group_id(0) * BN;
+  const long batch = get_group_id(2);
+  c_offset += batch * (long)M * N;
+  RAW_PTR a_raw = (RAW_PTR)a + a_offset + batch * a_batch_stride;
+  RAW_PTR b_raw = (RAW_PTR)b + b_offset + batch * b_batch_stride;
+#ifdef MMA_EMULATE
+  __local uint emulate_a[WARPS_M * WARPS_N * 128], emulate_b[WARPS_M * WARPS_N * 128];
+  __local int emulate_rows[WARPS_M * WARPS_N * 32];
+  uint4 queued[QUEUED_GROUPS][A_LOADS + B_LOADS];
+  int queued_slot[QUEUED_GROUPS][A_LOADS + B_LOADS], queued_count[QUEUED_GROUPS];
+  int open_group = 0, retired_group = 0;
+  queued_count[0] = 0;
+#else
+  const uint smem = shared_address(tiles);
+#endif
+
+  // This lane's ldmatrix rows (layouts at LDMATRIX_X4). a: the 16 x 16 block of rows
+  // warp_m + 16 i, K step s is matrices (rows 0-7 | 8-15) x (K 0-7 | 8-15) for lanes 0-7, 8-15,
+  // 16-23, 24-31: fragment registers 0 .. 3.
+  const int a_row = warp_m + (lane & 15), a_chunk = lane >> 4;
+  const int a_swizzle = (a_row / (8 / CPR)) % CPR;
+#ifdef B_VECT
+  // b N x K: columns warp_n + 16 jj (two mma tiles) are matrices (N 0-7, K 0-7), (N 0-7, K 8-15),
+  // (N 8-15, K 0-7), (N 8-15, K 8-15): registers 0, 1 of tile 2 jj, then of tile 2 jj + 1.
+  const int b_row = warp_n + (lane >> 4) * 8 + (lane & 7), b_chunk = (lane >> 3) & 1;
+  const int b_swizzle = (b_row / (8 / CPR)) % CPR;
+#else
+  // b K x N, transposed by ldmatrix: (K 0-7, N 0-7), (K 8-15, N 0-7), (K 0-7, N 8-15),
+  // (K 8-15, N 8-15), the same registers.
+  const int b_k = lane & 15, b_chunk = (warp_n >> 3) + (lane >> 4);
+#endif
+
+  float acc[MT][NT][4];
+  UNROLL for (int i = 0; i < MT; ++i)
+    UNROLL for (int j = 0; j < NT; ++j)
+      UNROLL for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
+
+  // Fragments of K step `step` of the tile in ring slot `slot` (see the lanes' rows above).
+#ifdef B_VECT
+#define LOAD_B_PAIR(r, slot, step, jj) \
+  LDSM(r, B_BASE + (slot) * B_STAGE + (b_row + 16 * (jj)) * CPR + ((2 * (step) + b_chunk) ^ b_swizzle))
+#else
+#define LOAD_B_PAIR(r, slot, step, jj) \
+  LDSM_T(r, B_BASE + (slot) * B_STAGE + n_slot(16 * (step) + b_k, b_chunk + 2 * (jj)))
+#endif
+#define LOAD_FRAGMENTS(fa, fb, slot, step)                                                       \
+  {                                                                                              \
+    UNROLL for (int i = 0; i < MT; ++i) {                                                        \
+      LDSM(fa[i], (slot) * A_STAGE + (a_row + 16 * i) * CPR + ((2 * (step) + a_chunk) ^ a_swizzle)); \
+    }                                                                                            \
+    UNROLL for (int jj = 0; jj < NT / 2; ++jj) {                                                 \
+      uint r_[4];                                                                                \
+      LOAD_B_PAIR(r_, slot, step, jj);                                                           \
+      fb[2 * jj][0] = r_[0];                                                                     \
+      fb[2 * jj][1] = r_[1];                                                                     \
+      fb[2 * jj + 1][0] = r_[2];                                                                 \
+      fb[2 * jj + 1][1] = r_[3];                                                                 \
+    }                                                                                            \
+  }
+
+  const int tiles_k = (K + BK - 1) / BK;
+  UNROLL for (int s = 0; s < STAGES; ++s) {
+    if (s < tiles_k) {
+      LOAD_A_TILE(s * BK, s)
+      LOAD_B_TILE(s * BK, s)
+    }
+    TILE_COMMIT();
+  }
+  uint fa[MT][4], fb[NT][2];  // fragments of the current step
+  uint fa_next[MT][4], fb_next[NT][2];
+  if (tiles_k > 0) {
+    TILE_WAIT(STAGES - 1);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    LOAD_FRAGMENTS(fa, fb, 0, 0)
+  }
+
+  int slot = 0;  // ring slot of tile t
+  for (int t = 0; t < tiles_k; ++t) {
+    UNROLL for (int step = 0; step < BK / 16; ++step) {
+      if (step + 1 < BK / 16) {
+        LOAD_FRAGMENTS(fa_next, fb_next, slot, step + 1)
+      } else if (t + 1 < tiles_k) {
+        TILE_WAIT(STAGES - 2);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (t + STAGES < tiles_k) {
+          LOAD_A_TILE((t + STAGES) * BK, slot)
+          LOAD_B_TILE((t + STAGES) * BK, slot)
+        }
+        TILE_COMMIT();
+        const int next_slot = slot + 1 == STAGES ? 0 : slot + 1;
+        LOAD_FRAGMENTS(fa_next, fb_next, next_slot, 0)
+      }
+      UNROLL for (int i = 0; i < MT; ++i)
+        UNROLL for (int j = 0; j < NT; ++j) MMA(acc[i][j], fa[i], fb[j]);
+      UNROLL for (int i = 0; i < MT; ++i)
+        UNROLL for (int r = 0; r < 4; ++r) fa[i][r] = fa_next[i][r];
+      UNROLL for (int j = 0; j < NT; ++j) {
+        fb[j][0] = fb_next[j][0];
+        fb[j][1] = fb_next[j][1];
+      }
+    }
+    slot = slot + 1 == STAGES ? 0 : slot + 1;
+  }
+  TILE_WAIT(0);  // only empty groups remain; retire them before the items exit
+
+  // Epilogue, as in gemm_mma: each item holds columns (2 member, 2 member + 1) of rows group and
+  // group + 8 of every mma tile, stored as pairs when the output's rows keep them aligned.
+  const bool pairs = (c_offset % 2 == 0) && (N % 2 == 0);
+  UNROLL for (int i = 0; i < MT; ++i) {
+    UNROLL for (int h = 0; h < 2; ++h) {
+      const int row = m0 + warp_m + i * 16 + group + h * 8;
+      if (row >= M) continue;
+      UNROLL for (int j = 0; j < NT; ++j) {
+        const int col = n0 + warp_n + j * 8 + member * 2;
+        if (col >= N) continue;
+        const long at = c_offset + (long)row * N + col;
+        const float v0 = epilogue(acc[i][j][2 * h], col, bias, bias_offset, has_bias, activation, alpha, beta);
+        if (col + 1 < N) {
+          const float v1 =
+              epilogue(acc[i][j][2 * h + 1], col + 1, bias, bias_offset, has_bias, activation, alpha, beta);
+          if (pairs) {
+#ifdef OUT_HALF
+            vstorea_half2((float2)(v0, v1), at >> 1, c);
+#else
+            *(__global float2*)(c + at) = (float2)(v0, v1);
+#endif
+          } else {
+            STORE_OUT(c, at, v0);
+            STORE_OUT(c, at + 1, v1);
+          }
+        } else {
+          STORE_OUT(c, at, v0);
+        }
+      }
+    }
+  }
+}
+
 #elif defined(BM)
 
 #define THREADS (32 * WARPS_M * WARPS_N)
@@ -109,60 +594,18 @@ void mma_probe(__global const ushort* a16, __global const ushort* b16, __global 
 #define CHUNK 4   // elements per 16-byte chunk
 #define RAW_T float
 #define MMA MMA_TF32
-#define MMA_K 8
 #else
 #define BK 32
 #define CHUNK 8
 #define RAW_T ushort
 #define MMA MMA_F16
-#define MMA_K 16
 #endif
 #define RAW_PTR __global const RAW_T*
 
 #ifdef MMA_EMULATE
-// Tests only: the warp's mma computed in software through local memory, following the same
-// PTX fragment layouts, so that the kernel's tiling, loads and epilogue can be checked on
-// devices without tensor cores. Called by every item of the group at the same points.
-inline float fragment_value(__local const uint* words, int lane, int reg, int index) {
-#ifdef TF32
-  return as_float(words[lane * 4 + reg]);
-#else
-  return vload_half((lane * 4 + reg) * 2 + index, (__local const half*)words);
-#endif
-}
-
-inline void mma_emulate(float* d, const uint* a, const uint* b, __local uint* a_words,
-                        __local uint* b_words, int lane) {
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int r = 0; r < 4; ++r) a_words[lane * 4 + r] = a[r];
-  for (int r = 0; r < 2; ++r) b_words[lane * 4 + r] = b[r];
-  barrier(CLK_LOCAL_MEM_FENCE);
-  const int group = lane >> 2, member = lane & 3;
-  for (int r = 0; r < 4; ++r) {
-    const int row = group + (r >> 1) * 8, col = member * 2 + (r & 1);
-    float sum = d[r];
-    for (int k = 0; k < MMA_K; ++k) {
-#ifdef TF32
-      const float x = fragment_value(a_words, (row % 8) * 4 + k % 4, row / 8 + 2 * (k / 4), 0);
-      const float y = fragment_value(b_words, col * 4 + k % 4, k / 4, 0);
-#else
-      const float x = fragment_value(a_words, (row % 8) * 4 + (k % 8) / 2, row / 8 + 2 * (k / 8), k % 2);
-      const float y = fragment_value(b_words, col * 4 + (k % 8) / 2, k / 8, k % 2);
-#endif
-      sum = fma(x, y, sum);
-    }
-    d[r] = sum;
-  }
-}
 #undef MMA
 #define MMA(d, a, b) mma_emulate((d), (a), (b), emulate_a + warp * 128, emulate_b + warp * 128, lane)
 #endif
-
-inline float epilogue(float value, int n, BIAS_PTR bias, long bias_offset, int has_bias,
-                      int activation, float alpha, float beta) {
-  if (has_bias) value += LOAD_BIAS(bias, bias_offset + n);
-  return activation < 0 ? value : activate(activation, value, alpha, beta);
-}
 
 // Element (r, k) of a matrix of `rows` x K stored row-major, or K x rows when `trans`; zero
 // outside. The raw value: a 16-bit pattern, or a TF32 pattern.
