@@ -3,7 +3,8 @@
 # suites are bench/gpu_run.sh and bench/gpu_bench.sh): builds the module and the C++ tests in
 # parallel, runs the C++ tests matching $GTEST_FILTER, times the tensor-core GEMM variants
 # (bench/mma_tune.cpp), runs the pytest files in $PYTEST_FILES, bench/host_overhead.py when
-# HOST_OVERHEAD=1, then bench/benchmark.py with the given arguments. Each part has its own time limit, and every log is written to $OUT as it goes,
+# HOST_OVERHEAD=1, then bench/benchmark.py with the given arguments (and again with
+# $BENCH_ARGS2 when set). Each part has its own time limit, and every log is written to $OUT as it goes,
 # so a part that runs long costs that part only.
 # Usage (device tool, carrying .devkit and .gpukit):
 #   source .devkit/setup.sh .devkit; GTEST_FILTER='LaunchCapture*' PYTEST_FILES=tests/python/test_zero_copy.py \
@@ -45,5 +46,11 @@ if [ $# -gt 0 ]; then
   timeout "${BENCH_TIMEOUT:-200}" python3 bench/benchmark.py --json "$out/benchmark.json" \
     --markdown "$out/benchmark.md" --build-timeout 120 "$@" > "$out/benchmark.txt" 2>&1 || status=1
   tail -40 "$out/benchmark.txt"
+fi
+if [ -n "${BENCH_ARGS2:-}" ]; then  # a second slice, e.g. another model at other batches
+  # shellcheck disable=SC2086
+  timeout "${BENCH_TIMEOUT:-200}" python3 bench/benchmark.py --json "$out/benchmark2.json" \
+    --markdown "$out/benchmark2.md" --build-timeout 120 $BENCH_ARGS2 > "$out/benchmark2.txt" 2>&1 || status=1
+  tail -30 "$out/benchmark2.txt"
 fi
 exit $status
