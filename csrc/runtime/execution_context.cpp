@@ -389,6 +389,10 @@ void ExecutionContext::runSteps(cl::Stream& stream) {
   }
 }
 
+bool ExecutionContext::preparedBindingLive(const PreparedIo& io) {
+  return io.pinned.buffer || (io.device && !io.device->freed());
+}
+
 void ExecutionContext::enqueue(cl::Stream& stream) {
   UseGuard guard(in_use_, "execute");
   requireResolvedShapes();
@@ -400,6 +404,13 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
   std::size_t slot = 0;
   for (const std::vector<TensorId>* io : {&plan.inputs, &plan.outputs}) {
     for (TensorId id : *io) {
+      // A prepared binding was checked when it was prepared and any new address or shape
+      // re-prepares; the context holds its buffers, so only a device allocation freed by its
+      // owner can go bad meanwhile. The rest skip the registry lookups.
+      if (prepared_valid_ && preparedBindingLive(prepared_io_[slot])) {
+        ++slot;
+        continue;
+      }
       const cl::DeviceTensor bound = deviceTensor(id);
       if (prepared_valid_ && (bound.range.buffer != prepared_io_[slot].device ||
                               bound.host.buffer != prepared_io_[slot].pinned.buffer)) {

@@ -90,6 +90,7 @@ class ExecutionContext {
     std::shared_ptr<cl::DeviceBuffer> staged;  // the device copy of pinned memory, else null
   };
   std::vector<PreparedIo> prepared_io_;  // inputs then outputs
+  static bool preparedBindingLive(const PreparedIo& io);
   std::vector<std::shared_ptr<cl::DeviceBuffer>> staging_;  // per tensor id, reused across shapes
   bool prepared_valid_ = false;
   // Per step, its kernel launches captured at the first run with the prepared operands; later
