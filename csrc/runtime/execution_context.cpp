@@ -396,7 +396,7 @@ bool ExecutionContext::preparedBindingLive(const PreparedIo& io) {
 void ExecutionContext::enqueue(cl::Stream& stream) {
   UseGuard guard(in_use_, "execute");
   requireResolvedShapes();
-  if (engine_->context() != stream.context()) cl::requireSameContext(*engine_->context(), *stream.context(), "the stream");
+  cl::requireSameContext(*engine_->context(), *stream.context(), "the stream");
   const engine::EnginePlan& plan = engine_->plan();
   // Every I/O binding is checked on every call, before the first launch, so a freed or too
   // small allocation enqueues nothing; a binding now resolving to another buffer (an address

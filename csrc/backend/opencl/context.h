@@ -47,5 +47,9 @@ class Context {
 
 // Throws InvalidArgument unless `used` is `expected`: objects of two devices cannot be mixed.
 void requireSameContext(const Context& expected, const Context& used, const std::string& what);
+// The same for a literal description, which hot paths pass: no string is built unless it throws.
+inline void requireSameContext(const Context& expected, const Context& used, const char* what) {
+  if (&expected != &used) requireSameContext(expected, used, std::string(what));
+}
 
 }  // namespace mlprt::cl

@@ -10,14 +10,11 @@ namespace {
 // The checks and status messages of the copies run for every copy: their messages are built only
 // on failure.
 void requireOnStream(const Stream& stream, const DeviceRange& range, const char* role) {
-  if (stream.context() != range.buffer->context()) requireSameContext(*stream.context(), *range.buffer->context(), role);
+  requireSameContext(*stream.context(), *range.buffer->context(), role);
 }
 
 void requireInsideRange(const DeviceRange& range, std::size_t bytes, const char* role) {
-  const DeviceBuffer& buffer = *range.buffer;
-  if (buffer.freed() || range.offset > buffer.size() || bytes > buffer.size() - range.offset) {
-    requireInside(range, bytes, role);  // throws, saying which
-  }
+  if (!holds(range, bytes)) requireInside(range, bytes, role);  // throws, saying which
 }
 
 void checkCopy(cl_int status, const char* what, std::size_t bytes) {

@@ -133,17 +133,54 @@ float floatOf(std::uint32_t bits) {
   return value;
 }
 
+// gemm_mma.cl built with a probe's options; null when it does not compile, with the compiler's
+// message (cut short) in `failure`.
+std::shared_ptr<const Program> buildProbe(const std::shared_ptr<Context>& context, const std::string& options,
+                                          std::string& failure) {
+  try {
+    return Program::build(context, kernelSource("gemm_mma"), options);
+  } catch (const std::exception& error) {
+    failure = error.what();
+    if (failure.size() > 300) failure = failure.substr(0, 300) + "...";
+    return nullptr;
+  }
+}
+
+// One argument of a probe kernel: host bytes uploaded before the launch, and read back after it
+// when `read_back`.
+struct ProbeArgument {
+  void* data;
+  std::size_t bytes;
+  bool read_back;
+};
+
+// Runs one warp of a probe kernel with its buffer arguments in order, waiting for the results.
+void runProbeWarp(const std::shared_ptr<Context>& context, const std::shared_ptr<const Program>& program,
+                  const char* name, const std::vector<ProbeArgument>& arguments) {
+  std::shared_ptr<Stream> stream = Stream::create(context);
+  std::vector<std::shared_ptr<DeviceBuffer>> buffers;
+  Kernel kernel(program, name);
+  for (const ProbeArgument& argument : arguments) {
+    buffers.push_back(DeviceBuffer::allocate(context, argument.bytes));
+    copyHostToDevice(*stream, DeviceRange{buffers.back(), 0}, argument.data, argument.bytes, CopyMode::kBlocking);
+    kernel.setBuffer(static_cast<cl_uint>(buffers.size() - 1), *buffers.back());
+  }
+  kernel.launch(*stream, {32}, {32});
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    if (!arguments[i].read_back) continue;
+    copyDeviceToHost(*stream, arguments[i].data, DeviceRange{buffers[i], 0}, arguments[i].bytes, CopyMode::kBlocking);
+  }
+  stream->synchronize();
+}
+
 // Compiles and runs the probe kernel; sets result.half / result.tf32 for the instructions that
 // gave exact products, and explains the others in result.report.
 void runProbe(const Context& context, ProbeResult& result) {
   const std::shared_ptr<Context> shared = Context::forDevice(context.device());
-  std::shared_ptr<const Program> program;
-  try {
-    program = Program::build(shared, kernelSource("gemm_mma"), "-DPROBE");
-  } catch (const std::exception& error) {
-    std::string message = error.what();
-    if (message.size() > 300) message = message.substr(0, 300) + "...";
-    result.report = "the probe kernel does not compile: " + message;
+  std::string failure;
+  const std::shared_ptr<const Program> program = buildProbe(shared, "-DPROBE", failure);
+  if (!program) {
+    result.report = "the probe kernel does not compile: " + failure;
     return;
   }
   // Small integers (products and sums exact in float), plus one TF32 tie to check the rounding.
@@ -176,30 +213,11 @@ void runProbe(const Context& context, ProbeResult& result) {
     }
   }
 
-  std::shared_ptr<Stream> stream = Stream::create(shared);
-  const auto upload = [&](const void* data, std::size_t bytes) {
-    auto buffer = DeviceBuffer::allocate(shared, bytes);
-    copyHostToDevice(*stream, DeviceRange{buffer, 0}, data, bytes, CopyMode::kBlocking);
-    return buffer;
-  };
-  const auto a16_buffer = upload(a16.data(), a16.size() * 2);
-  const auto b16_buffer = upload(b16.data(), b16.size() * 2);
-  const auto a32_buffer = upload(a32.data(), a32.size() * 4);
-  const auto b32_buffer = upload(b32.data(), b32.size() * 4);
   std::vector<float> got16(want16.size(), -1.0f), got32(want32.size(), -1.0f);
-  const auto d16_buffer = upload(got16.data(), got16.size() * 4);
-  const auto d32_buffer = upload(got32.data(), got32.size() * 4);
-  Kernel kernel(program, "mma_probe");
-  kernel.setBuffer(0, *a16_buffer);
-  kernel.setBuffer(1, *b16_buffer);
-  kernel.setBuffer(2, *d16_buffer);
-  kernel.setBuffer(3, *a32_buffer);
-  kernel.setBuffer(4, *b32_buffer);
-  kernel.setBuffer(5, *d32_buffer);
-  kernel.launch(*stream, {32}, {32});
-  copyDeviceToHost(*stream, got16.data(), DeviceRange{d16_buffer, 0}, got16.size() * 4, CopyMode::kBlocking);
-  copyDeviceToHost(*stream, got32.data(), DeviceRange{d32_buffer, 0}, got32.size() * 4, CopyMode::kBlocking);
-  stream->synchronize();
+  runProbeWarp(shared, program, "mma_probe",
+               {{a16.data(), a16.size() * 2, false}, {b16.data(), b16.size() * 2, false},
+                {got16.data(), got16.size() * 4, true}, {a32.data(), a32.size() * 4, false},
+                {b32.data(), b32.size() * 4, false}, {got32.data(), got32.size() * 4, true}});
 
   result.half = got16 == want16;
   result.tf32 = got32 == want32;
@@ -217,13 +235,11 @@ void runProbe(const Context& context, ProbeResult& result) {
 // whether every product and the zero fill came out exact; `report` says what happened.
 bool runAsyncProbe(const Context& context, bool emulate, std::string& report) {
   const std::shared_ptr<Context> shared = Context::forDevice(context.device());
-  std::shared_ptr<const Program> program;
-  try {
-    program = Program::build(shared, kernelSource("gemm_mma"), emulate ? "-DPROBE_ASYNC -DMMA_EMULATE" : "-DPROBE_ASYNC");
-  } catch (const std::exception& error) {
-    std::string message = error.what();
-    if (message.size() > 300) message = message.substr(0, 300) + "...";
-    report = "the cp.async / ldmatrix probe does not compile: " + message;
+  std::string failure;
+  const std::shared_ptr<const Program> program =
+      buildProbe(shared, emulate ? "-DPROBE_ASYNC -DMMA_EMULATE" : "-DPROBE_ASYNC", failure);
+  if (!program) {
+    report = "the cp.async / ldmatrix probe does not compile: " + failure;
     return false;
   }
   // Small integers (products and sums exact), different in every matrix and position, so that
@@ -252,29 +268,11 @@ bool runAsyncProbe(const Context& context, bool emulate, std::string& report) {
     }
   }
 
-  std::shared_ptr<Stream> stream = Stream::create(shared);
-  const auto upload = [&](const void* data, std::size_t bytes) {
-    auto buffer = DeviceBuffer::allocate(shared, bytes);
-    copyHostToDevice(*stream, DeviceRange{buffer, 0}, data, bytes, CopyMode::kBlocking);
-    return buffer;
-  };
-  const auto a_buffer = upload(a.data(), a.size() * 2);
-  const auto bt_buffer = upload(bt.data(), bt.size() * 2);
-  const auto bn_buffer = upload(bn.data(), bn.size() * 2);
   std::vector<float> got(want.size(), -1.0f);
   std::vector<std::uint32_t> info(2 + 32 * 4, 0xa5a5a5a5u);
-  const auto d_buffer = upload(got.data(), got.size() * 4);
-  const auto info_buffer = upload(info.data(), info.size() * 4);
-  Kernel kernel(program, "mma_async_probe");
-  kernel.setBuffer(0, *a_buffer);
-  kernel.setBuffer(1, *bt_buffer);
-  kernel.setBuffer(2, *bn_buffer);
-  kernel.setBuffer(3, *d_buffer);
-  kernel.setBuffer(4, *info_buffer);
-  kernel.launch(*stream, {32}, {32});
-  copyDeviceToHost(*stream, got.data(), DeviceRange{d_buffer, 0}, got.size() * 4, CopyMode::kBlocking);
-  copyDeviceToHost(*stream, info.data(), DeviceRange{info_buffer, 0}, info.size() * 4, CopyMode::kBlocking);
-  stream->synchronize();
+  runProbeWarp(shared, program, "mma_async_probe",
+               {{a.data(), a.size() * 2, false}, {bt.data(), bt.size() * 2, false}, {bn.data(), bn.size() * 2, false},
+                {got.data(), got.size() * 4, true}, {info.data(), info.size() * 4, true}});
 
   const std::uint64_t address = info[0] | (static_cast<std::uint64_t>(info[1]) << 32);
   char hex[32];

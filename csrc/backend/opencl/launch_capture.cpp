@@ -60,9 +60,7 @@ void LaunchCapture::recordLaunch(const Kernel& kernel, const std::vector<std::si
 void LaunchCapture::replay(Stream& stream) const {
   if (!replayable()) throw InvalidArgument("a capture that is not replayable was replayed: " + whyNotReplayable());
   for (const Launch& launch : launches_) {
-    if (stream.context().get() != launch.program->context().get()) {
-      requireSameContext(*launch.program->context(), *stream.context(), "the stream of a captured launch");
-    }
+    requireSameContext(*launch.program->context(), *stream.context(), "the stream of a captured launch");
     const cl_int status =
         clEnqueueNDRangeKernel(stream.kernelQueue(), launch.kernel.get(), launch.dimensions, nullptr,
                                launch.global.data(), launch.driver_chooses_local ? nullptr : launch.local.data(),

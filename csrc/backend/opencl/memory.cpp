@@ -154,6 +154,11 @@ void DeviceBuffer::free() {
   mem_.reset();
 }
 
+bool holds(const DeviceRange& range, std::size_t bytes) noexcept {
+  const DeviceBuffer& buffer = *range.buffer;
+  return !buffer.freed() && range.offset <= buffer.size() && bytes <= buffer.size() - range.offset;
+}
+
 void requireInside(const DeviceRange& range, std::size_t bytes, const std::string& role) {
   const DeviceBuffer& buffer = *range.buffer;
   buffer.mem();  // throws if freed
@@ -166,12 +171,23 @@ void requireInside(const DeviceRange& range, std::size_t bytes, const std::strin
 
 bool isDeviceAddress(std::uint64_t address) noexcept { return address >= kAddressBase; }
 
+namespace {
+
+// The live allocation holding `address` and the offset there; an empty range when there is none.
+DeviceRange liveRangeAt(std::uint64_t address) {
+  DeviceRange range;
+  range.buffer = lookup(deviceRegistry(), address, [](const DeviceBuffer& buffer) { return buffer.address(); });
+  if (!range.buffer || range.buffer->freed()) return {};
+  range.offset = static_cast<std::size_t>(address - range.buffer->address());
+  return range;
+}
+
+}  // namespace
+
 DeviceRange resolveDeviceAddress(std::uint64_t address, std::size_t bytes, const std::string& role) {
   // An address may point one past the end of its allocation (for empty copies), not further.
-  DeviceRange range;
-  range.buffer = lookup(deviceRegistry(), address,
-                        [](const DeviceBuffer& buffer) { return buffer.address(); });
-  if (!range.buffer || range.buffer->freed()) {
+  const DeviceRange range = liveRangeAt(address);
+  if (!range.buffer) {
     if (!isDeviceAddress(address) && findPinned(reinterpret_cast<const void*>(address), 0)) {
       throw InvalidArgument(role + ": address " + hex(address) +
                             " is pinned host memory, not a device allocation; only execution "
@@ -180,18 +196,13 @@ DeviceRange resolveDeviceAddress(std::uint64_t address, std::size_t bytes, const
     throw InvalidArgument(role + ": address " + hex(address) +
                           " is not inside a live device allocation (freed, or not from mlprt?)");
   }
-  range.offset = static_cast<std::size_t>(address - range.buffer->address());
   requireInside(range, bytes, role);
   return range;
 }
 
 DeviceRange findDeviceRange(std::uint64_t address, std::size_t bytes) {
-  DeviceRange range;
-  range.buffer = lookup(deviceRegistry(), address, [](const DeviceBuffer& buffer) { return buffer.address(); });
-  if (!range.buffer || range.buffer->freed()) return {};
-  range.offset = static_cast<std::size_t>(address - range.buffer->address());
-  if (range.offset > range.buffer->size() || bytes > range.buffer->size() - range.offset) return {};
-  return range;
+  DeviceRange range = liveRangeAt(address);
+  return range.buffer && holds(range, bytes) ? range : DeviceRange{};
 }
 
 std::shared_ptr<PinnedHostBuffer> PinnedHostBuffer::allocate(std::shared_ptr<Context> context,

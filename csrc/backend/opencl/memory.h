@@ -58,6 +58,9 @@ DeviceRange findDeviceRange(std::uint64_t address, std::size_t bytes);
 
 // Checks that [offset, offset + bytes) lies inside `range.buffer`; throws InvalidArgument if not.
 void requireInside(const DeviceRange& range, std::size_t bytes, const std::string& role);
+// Whether requireInside would pass: a live buffer holding those bytes (for hot paths, which
+// build requireInside's message only on failure).
+bool holds(const DeviceRange& range, std::size_t bytes) noexcept;
 
 // Device buffers and pinned host buffers allocated through mlprt and not freed yet, in this
 // process (sizes as requested): what leak and soak tests watch.

@@ -306,9 +306,7 @@ void Kernel::setArgument(cl_uint index, std::size_t size, const void* value) {
 }
 
 void Kernel::setBuffer(cl_uint index, const DeviceBuffer& buffer) {
-  if (program_->context().get() != buffer.context().get()) {
-    requireSameContext(*program_->context(), *buffer.context(), "kernel argument buffer");
-  }
+  requireSameContext(*program_->context(), *buffer.context(), "kernel argument buffer");
   const cl_mem mem = buffer.mem();
   setArgument(index, sizeof(mem), &mem);
   arguments_[index].buffer = mem;
