@@ -2,7 +2,8 @@
 # A short, targeted call on the GPU machine (for sessions with little device time left; the full
 # suites are bench/gpu_run.sh and bench/gpu_bench.sh): builds the module and the C++ tests in
 # parallel, runs the C++ tests matching $GTEST_FILTER, times the tensor-core GEMM variants
-# (bench/mma_tune.cpp), runs the pytest files in $PYTEST_FILES, bench/host_overhead.py when
+# (bench/mma_tune.cpp; MMA_TUNE=0 skips it), profiles them when MMA_PROFILE=1 (bench/mma_profile.cpp),
+# runs the pytest files in $PYTEST_FILES, bench/host_overhead.py when
 # HOST_OVERHEAD=1, then bench/benchmark.py with the given arguments (and again with
 # $BENCH_ARGS2 when set). Each part has its own time limit, and every log is written to $OUT as it goes,
 # so a part that runs long costs that part only.
@@ -21,7 +22,9 @@ pip_pid=$!
   cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON &&
   cmake --build build/gpu-tests -- -j10 &&
   g++ -O2 -std=c++17 -Icsrc bench/mma_tune.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
-    -o build/gpu-tests/mma_tune
+    -o build/gpu-tests/mma_tune &&
+  g++ -O2 -std=c++17 -Icsrc bench/mma_profile.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
+    -o build/gpu-tests/mma_profile
 } > "$out/build.log" 2>&1 || { status=1; tail -30 "$out/build.log"; }
 if [ -n "${GTEST_FILTER:-}" ] && [ -x build/gpu-tests/tests/cpp/mlprt_tests ]; then
   MLPRT_CACHE_DIR=/tmp/mlprt-test-cache timeout "${GTEST_TIMEOUT:-120}" build/gpu-tests/tests/cpp/mlprt_tests \
@@ -31,6 +34,11 @@ fi
 if [ -x build/gpu-tests/mma_tune ] && [ "${MMA_TUNE:-1}" != 0 ]; then
   timeout "${MMA_TUNE_TIMEOUT:-90}" build/gpu-tests/mma_tune "${MMA_TUNE_REPS:-20}" > "$out/mma_tune.txt" 2>&1 || status=1
   cat "$out/mma_tune.txt" | tail -40
+fi
+if [ "${MMA_PROFILE:-0}" = 1 ] && [ -x build/gpu-tests/mma_profile ]; then
+  MLPRT_CACHE_DIR=/tmp/mlprt-profile-cache timeout "${MMA_PROFILE_TIMEOUT:-120}" build/gpu-tests/mma_profile \
+    "${MMA_TUNE_REPS:-20}" > "$out/mma_profile.txt" 2>&1 || status=1
+  cat "$out/mma_profile.txt"
 fi
 wait $pip_pid
 tail -2 "$out/pip.log"

@@ -81,6 +81,15 @@ class Bound:
         self.stream.synchronize()
         return self.h_out
 
+    def infer_with_host_work(self, microseconds: float) -> np.ndarray:
+        """As infer, with `microseconds` of host work (a spin) between the enqueue and the wait."""
+        self.enqueue()
+        until = time.perf_counter() + microseconds * 1e-6
+        while time.perf_counter() < until:
+            pass
+        self.stream.synchronize()
+        return self.h_out
+
 
 def per_call_us(body: Callable[[int], None], calls: int, repeats: int) -> float:
     samples: List[float] = []
@@ -90,6 +99,36 @@ def per_call_us(body: Callable[[int], None], calls: int, repeats: int) -> float:
             body(i)
         samples.append((time.perf_counter() - start) / calls * 1e6)
     return statistics.median(samples)
+
+
+def python_pieces(engine: mlprt.ICudaEngine, batch: int, calls: int, repeats: int) -> Dict[str, float]:
+    """The parts of benchmark.py's zero-copy end-to-end call timed one by one (capture on), so
+    that the host time around the device's work can be told apart: the NumPy copies in and out,
+    reading the stream handle, a synchronize with nothing queued, and the whole call; also
+    execute + synchronize with 20 us of host work in between, which shows whether the driver
+    starts the work at enqueue (the device's time then hides under the host's)."""
+    bound = Bound(engine, batch, zero_copy=True, capture=True)
+    x = np.random.default_rng(2).standard_normal(bound.h_in.shape).astype(np.float32)
+    for _ in range(100):
+        bound.infer()
+    stream, context = bound.stream, bound.context
+
+    def whole(i: int) -> None:
+        np.copyto(bound.h_in, x)
+        context.execute_async_v3(stream.handle)
+        stream.synchronize()
+        bound.h_out.copy()
+
+    pieces = {"execute_async_v3, 20 us of host work, synchronize": per_call_us(
+        lambda i: bound.infer_with_host_work(20.0), calls, repeats)}
+    return pieces | {
+        "np.copyto of the input into the pinned array": per_call_us(lambda i: np.copyto(bound.h_in, x), calls, repeats),
+        "copy of the output out of the pinned array": per_call_us(lambda i: bound.h_out.copy(), calls, repeats),
+        "stream.handle": per_call_us(lambda i: stream.handle, calls, repeats),
+        "stream.synchronize() with nothing queued": per_call_us(lambda i: stream.synchronize(), calls, repeats),
+        "execute_async_v3 + synchronize": per_call_us(lambda i: bound.infer(), calls, repeats),
+        "the whole call (copy in, execute, synchronize, copy out)": per_call_us(whole, calls, repeats),
+    }
 
 
 def main() -> None:
@@ -118,16 +157,21 @@ def main() -> None:
             results[label] = {"enqueue_us": per_call_us(enqueue, args.calls, args.repeats),
                               "e2e_us": per_call_us(lambda i, b=bound: b.infer(), args.calls, args.repeats)}
             bound.stream.synchronize()
+    pieces = python_pieces(engine, args.batch, args.calls, args.repeats)
     same = all(np.array_equal(outputs[(True, True)], value) for value in outputs.values())
     print(f"784-32-10 MLP, batch {args.batch}, device {mlprt.current_device().name}; outputs identical: {same}")
     print("| binding, capture | execute_async_v3 alone us | execute + synchronize us |")
     print("| --- | --- | --- |")
     for label, figures in results.items():
         print(f"| {label} | {figures['enqueue_us']:.2f} | {figures['e2e_us']:.2f} |")
+    print("| piece of a zero-copy end-to-end call (benchmark.py's infer_zero_copy) | us |")
+    print("| --- | --- |")
+    for label, value in pieces.items():
+        print(f"| {label} | {value:.2f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"batch": args.batch, "device": mlprt.current_device().name, "outputs_identical": same,
-                       "results": results}, f, indent=2)
+                       "results": results, "pieces_us": pieces}, f, indent=2)
     if not same:
         raise SystemExit("outputs differ between capture on and off")
 

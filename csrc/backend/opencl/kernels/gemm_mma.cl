@@ -394,6 +394,17 @@ inline int n_slot(int k, int c) { return k * N_CHUNKS + (c ^ (k & 7)); }
 #define LDSM_T(r, slot) LDMATRIX_X4_TRANS(r, smem + (uint)(slot) * 16u)
 #define MMA(d, a, b) MMA_F16(d, a, b)
 #endif
+// bench/mma_profile.cpp only (the host code never sets these): the kernel without its global ->
+// local copies (the mma then reads whatever local memory holds), or without its mma (one add
+// keeps the fragments live), to see which part bounds it. Results are meaningless.
+#ifdef PROFILE_NO_COPY
+#undef TILE_COPY
+#define TILE_COPY(slot, src, inside) ((void)0)
+#endif
+#ifdef PROFILE_NO_MMA
+#undef MMA
+#define MMA(d, a, b) ((d)[0] += as_float((a)[0] ^ (b)[0]))
+#endif
 
 // Issues the copies of the tile at K = k0 into ring slot `stage`. Outside the matrix (rows
 // beyond M or N, K beyond K) the copy writes zeros and reads nothing; it is handed the
