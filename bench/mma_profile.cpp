@@ -9,10 +9,12 @@
 //   3. read bandwidth into the multiprocessors (plain loads and cp.async) from a region that fits
 //      in L2 and from one that does not, the ceiling of feeding the tiles; and whether wgmma (the
 //      Hopper instruction cuBLAS's FP16 kernels run on) compiles in NVIDIA's OpenCL;
-//   4. the production gemm_mma_async kernel at the offered configurations: registers and spills
-//      as ptxas reports them (-cl-nv-verbose), then its time on 4096 x 1024 x 4096 (b N x K, as
-//      the engine stores the wide MLP's FP16 weights) whole, without the global -> local copies
-//      (-DPROFILE_NO_COPY) and without the mma (-DPROFILE_NO_MMA).
+//   4. the production gemm_mma_async kernel at the offered configurations (and two needing more
+//      local memory than the device reports): registers and spills as ptxas reports them
+//      (-cl-nv-verbose), then its time on 4096 x 1024 x 4096 (b N x K, as the engine stores the
+//      wide MLP's FP16 weights) whole, without the global -> local copies (-DPROFILE_NO_COPY)
+//      and without the mma (-DPROFILE_NO_MMA); the plain gemm_mma kernel (register-staged
+//      copies) whole and without the mma.
 // Times are OpenCL events around `reps` launches; TFLOP/s count 2 M N K per product.
 //
 //   cmake -S . -B build/g -G Ninja -DMLPRT_BUILD_PYTHON=OFF && ninja -C build/g mlprt_core
@@ -332,15 +334,17 @@ void readCeilings(const std::shared_ptr<Context>& context, Stream& stream, int r
     const std::vector<unsigned char> fill(bytes, 0x5a);
     copyHostToDevice(stream, {data, 0}, fill.data(), bytes, CopyMode::kBlocking);
     const auto mask = static_cast<cl_uint>(bytes / 16 - 1);
-    for (const char* name : {"read_ldg", "read_cp_async"}) {
-      const bool async = std::string(name) == "read_cp_async";
+    // (unroll, stages): reads in flight per item; the last two rings need 64 KiB of local
+    // memory, more than the device reports, to see whether that limit is enforced.
+    const std::vector<std::pair<int, int>> shapes = {{4, 1}, {4, 3}, {2, 6}, {4, 4}, {8, 2}};
+    for (const auto& [unroll, stages] : shapes) {
+      const bool async = stages > 1;
       if (async && !nvidia) continue;
-      const int unroll = 4, stages = 4;
+      const char* name = async ? "read_cp_async" : "read_ldg";
       const std::string options = "-DUNROLL=" + std::to_string(unroll) + " -DSTAGES=" + std::to_string(stages) +
-                                  " -DWAIT_DEPTH=" + std::to_string(stages - 1) +
-                                  (nvidia ? "" : " -DNO_ASYNC");
+                                  " -DWAIT_DEPTH=" + std::to_string(stages - 1) + (nvidia ? "" : " -DNO_ASYNC");
       auto program = tryBuild(context, name, kReadSource, options);
-      if (!program) return;
+      if (!program) continue;
       Kernel kernel(program, name);
       // Each launch reads the region about four times over (at least 64 MiB).
       const std::size_t per_iteration = groups * threads * unroll * 16;
@@ -349,22 +353,30 @@ void readCeilings(const std::shared_ptr<Context>& context, Stream& stream, int r
       kernel.setValue(1, mask);
       kernel.setValue(2, iterations);
       kernel.setBuffer(3, *out);
+      std::size_t local_used = 0;
+      clGetKernelWorkGroupInfo(kernel.get(), context->device().id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof(local_used),
+                               &local_used, nullptr);
       const double ms = kernelMilliseconds(stream, reps, kernel, {groups * threads}, {threads});
       if (ms > 0) {
-        std::printf("read ceiling %-13s from a %5zu MiB region: %6.2f TB/s\n", name, bytes >> 20,
+        std::printf("read ceiling %-13s from a %5zu MiB region, %d x 16 B in flight per item x %d stages (local %zu B): "
+                    "%6.2f TB/s\n", name, bytes >> 20, unroll, stages, local_used,
                     static_cast<double>(per_iteration) * iterations / (ms * 1e-3) / 1e12);
       }
     }
   }
 }
 
+// A gemm_mma_async configuration; stages 0 names the plain gemm_mma kernel instead (register-
+// staged copies, K = 32 per tile, two tiles).
 struct AsyncConfig {
   int bm, bn, warps_m, warps_n, bk, stages;
 };
 
 std::string configName(const AsyncConfig& c) {
-  return std::to_string(c.bm) + "x" + std::to_string(c.bn) + "_w" + std::to_string(c.warps_m) + "x" +
-         std::to_string(c.warps_n) + "_k" + std::to_string(c.bk) + "_s" + std::to_string(c.stages);
+  const std::string tile = std::to_string(c.bm) + "x" + std::to_string(c.bn) + "_w" + std::to_string(c.warps_m) +
+                           "x" + std::to_string(c.warps_n);
+  if (c.stages == 0) return "plain " + tile;
+  return tile + "_k" + std::to_string(c.bk) + "_s" + std::to_string(c.stages);
 }
 
 // gemm_mma_async on relu(a x b^T + bias), half everywhere, b N x K; `variant` is "" (whole
@@ -382,28 +394,37 @@ void productionKernel(const std::shared_ptr<Context>& context, Stream& stream, i
   copyHostToDevice(stream, {a, 0}, values.data(), a->size(), CopyMode::kBlocking);
   copyHostToDevice(stream, {b, 0}, values.data(), b->size(), CopyMode::kBlocking);
   copyHostToDevice(stream, {bias, 0}, values.data(), bias->size(), CopyMode::kBlocking);
-  const std::vector<AsyncConfig> configs = {{128, 256, 2, 4, 16, 4}, {128, 128, 2, 2, 32, 3}, {128, 128, 2, 4, 16, 4}};
+  // The offered configurations, the best of mma_tune's sweep, and two that need more local memory
+  // than the device reports (64 and 72 KiB), to see whether the limit holds.
+  const std::vector<AsyncConfig> configs = {{128, 256, 2, 4, 16, 4}, {128, 128, 2, 2, 32, 3}, {128, 128, 2, 4, 16, 4},
+                                            {128, 128, 2, 4, 32, 4}, {128, 256, 2, 4, 16, 6}, {128, 128, 2, 4, 32, 0}};
   const double flops = 2.0 * m * n * k;
   for (const AsyncConfig& config : configs) {
     const std::uint64_t local_bytes = static_cast<std::uint64_t>(config.stages) * (config.bm + config.bn) * config.bk * 2;
+    const bool plain = config.stages == 0;
     if (local_bytes > context->device().local_memory) {
-      std::printf("%s: skipped, needs %llu bytes of local memory\n", configName(config).c_str(),
-                  static_cast<unsigned long long>(local_bytes));
-      continue;
+      std::printf("%s: needs %llu bytes of local memory, more than the device reports; tried all the same\n",
+                  configName(config).c_str(), static_cast<unsigned long long>(local_bytes));
     }
-    const std::string base = "-DASYNC -DBM=" + std::to_string(config.bm) + " -DBN=" + std::to_string(config.bn) +
+    const std::string tile = "-DBM=" + std::to_string(config.bm) + " -DBN=" + std::to_string(config.bn) +
                              " -DWARPS_M=" + std::to_string(config.warps_m) + " -DWARPS_N=" +
-                             std::to_string(config.warps_n) + " -DBK=" + std::to_string(config.bk) +
-                             " -DSTAGES=" + std::to_string(config.stages) +
-                             " -DB_VECT -DA_HALF -DB_HALF -DOUT_HALF -DBIAS_HALF" + (emulate ? " -DMMA_EMULATE" : "");
-    for (const std::string variant : {"", "-DPROFILE_NO_COPY", "-DPROFILE_NO_MMA"}) {
+                             std::to_string(config.warps_n);
+    const std::string base =
+        (plain ? tile + " -DA_VEC -DB_VECT"
+               : "-DASYNC " + tile + " -DBK=" + std::to_string(config.bk) + " -DSTAGES=" + std::to_string(config.stages) +
+                     " -DB_VECT") +
+        " -DA_HALF -DB_HALF -DOUT_HALF -DBIAS_HALF" + (emulate ? " -DMMA_EMULATE" : "");
+    const std::vector<std::string> variants =
+        plain ? std::vector<std::string>{"", "-DPROFILE_NO_MMA"}
+              : std::vector<std::string>{"", "-DPROFILE_NO_COPY", "-DPROFILE_NO_MMA"};
+    for (const std::string& variant : variants) {
       // -cl-nv-verbose makes NVIDIA's compiler log ptxas's resource use; it is part of the cache
       // key, so the program is compiled here rather than read from the disk cache.
       const std::string options = base + (variant.empty() ? std::string() : " " + variant) + (nvidia ? " -cl-nv-verbose" : "");
       const std::string label = configName(config) + (variant.empty() ? std::string(" whole") : " " + variant.substr(10));
       auto program = tryBuild(context, label, kernelSource("gemm_mma"), options);
       if (!program) continue;
-      Kernel kernel(program, "gemm_mma_async");
+      Kernel kernel(program, plain ? "gemm_mma" : "gemm_mma_async");
       const long zero = 0;
       int index = 0;
       kernel.setBuffer(index++, *a);

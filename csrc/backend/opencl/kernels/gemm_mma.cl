@@ -617,6 +617,10 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
 #undef MMA
 #define MMA(d, a, b) mma_emulate((d), (a), (b), emulate_a + warp * 128, emulate_b + warp * 128, lane)
 #endif
+#ifdef PROFILE_NO_MMA  // bench/mma_profile.cpp only, as for gemm_mma_async above
+#undef MMA
+#define MMA(d, a, b) ((d)[0] += as_float((a)[0] ^ (b)[0]))
+#endif
 
 // Element (r, k) of a matrix of `rows` x K stored row-major, or K x rows when `trans`; zero
 // outside. The raw value: a 16-bit pattern, or a TF32 pattern.
