@@ -627,7 +627,10 @@ def fill_device(leave: int) -> List[cuda.DeviceAllocation]:
     device = device_info()
     held: List[cuda.DeviceAllocation] = []
     chunk, total = device.max_allocation, 0
-    while chunk >= leave and total <= device.global_memory:  # the bound: should nothing refuse
+    # A chunk is halved only when refused, so what is left is below the last refused chunk:
+    # below `leave` once the chunks go under leave / 2 (stopping at `leave` itself could leave
+    # up to twice that, as it did on the H200).
+    while 2 * chunk >= leave and total <= device.global_memory:  # the bound: should nothing refuse
         try:
             held.append(cuda.mem_alloc(chunk))
             total += chunk
