@@ -4,6 +4,8 @@
 # workflow on the SimpleMLP), then bench/transfer.py. Logs and JSON go to $OUT.
 # Usage (device tool, carrying .devkit and .gpukit):
 #   source .devkit/setup.sh .devkit; bash bench/gpu_run.sh
+# The whole script took more than the tool's 600 s per command in run 15 (CTest alone 324 s):
+# SKIP_CTEST=1 or SKIP_PYTEST=1 leaves that suite out, so the two can go in separate calls.
 # .gpukit holds wheels the machine lacks (onnxscript for the dynamo exporter tests; nbclient,
 # ipykernel, matplotlib and their dependencies for the notebook test), for Python 3.12, fetched
 # here with `pip download --python-version 3.12 --only-binary=:all: ...`; installed offline.
@@ -21,14 +23,18 @@ if [ -d .gpukit ]; then
 fi
 python3 -m pip install --no-build-isolation --no-deps -q . > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 python3 -m mlprt devices
-{
-  cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON >/dev/null &&
-  cmake --build build/gpu-tests -- -j16 >/dev/null &&
-  ctest --test-dir build/gpu-tests --output-on-failure -j1
-} > "$out/ctest.log" 2>&1 || status=1
-tail -5 "$out/ctest.log"
-python3 -m pytest tests/python -q -ra --durations=15 > "$out/pytest.log" 2>&1 || status=1
-tail -8 "$out/pytest.log"
+if [ "${SKIP_CTEST:-0}" != 1 ]; then
+  {
+    cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON >/dev/null &&
+    cmake --build build/gpu-tests -- -j16 >/dev/null &&
+    ctest --test-dir build/gpu-tests --output-on-failure -j1
+  } > "$out/ctest.log" 2>&1 || status=1
+  tail -5 "$out/ctest.log"
+fi
+if [ "${SKIP_PYTEST:-0}" != 1 ]; then
+  python3 -m pytest tests/python -q -ra --durations=15 > "$out/pytest.log" 2>&1 || status=1
+  tail -8 "$out/pytest.log"
+fi
 python3 examples/simple_mlp_tutorial.py --workdir /tmp/mlprt-demo 2>&1 | tee "$out/demo.txt" || status=1
 # trtexec- and Polygraphy-style runs on the demo's SimpleMLP (issue 4 asks for their output here).
 model=/tmp/mlprt-demo/simple_mlp_dynamic.onnx
