@@ -23,6 +23,7 @@
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/mlp_mma.h"
 #include "core/half.h"
+#include "stream_timing.h"
 
 namespace {
 
@@ -82,17 +83,6 @@ double relativeError(const std::vector<float>& x, const std::vector<float>& y) {
     scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
   }
   return difference / std::max(scale, 1e-30);
-}
-
-double microseconds(Stream& stream, int reps, const std::function<void()>& launch) {
-  launch();
-  launch();
-  stream.synchronize();
-  const Event start = stream.record();
-  for (int i = 0; i < reps; ++i) launch();
-  const Event end = stream.record();
-  end.wait();
-  return Event::elapsedMilliseconds(start, end) * 1e3 / reps;
 }
 
 // A chain's weights (N x K) and biases in one HALF buffer, 256-byte aligned, as in an engine.
@@ -168,7 +158,7 @@ int main(int argc, char** argv) {
       }
     };
     try {
-      const double us = microseconds(*stream, reps, forward);
+      const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
       const std::vector<float> result = read(*stream, y_half);
       if (reference.empty()) reference = result;
       std::printf("per-layer %-16s 8 x (4096 x 256 x 256)  %8.1f us  %6.1f TFLOP/s  rel.err %.2e\n", tactic, us,
@@ -188,7 +178,7 @@ int main(int argc, char** argv) {
         options.depth = depth;
         const auto forward = [&] { runFusedMlpMma(cache, *stream, group_rows, options, x_half, chain.stages, y_half); };
         try {
-          const double us = microseconds(*stream, reps, forward);
+          const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
           const std::vector<float> result = read(*stream, y_half);
           std::printf("fused_mlp_mma rows %3d warps %d depth %d (half in/out)  %8.1f us  %6.1f TFLOP/s  rel.err vs "
                       "per-layer %.2e\n",
@@ -204,7 +194,7 @@ int main(int argc, char** argv) {
   for (int group_rows : fusedMlpMmaRowChoices()) {
     const auto forward = [&] { runFusedMlpMma(cache, *stream, group_rows, {}, x_float, chain.stages, y_float); };
     try {
-      const double us = microseconds(*stream, reps, forward);
+      const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
       std::printf("fused_mlp_mma rows %3d (float in/out)           %8.1f us  rel.err vs per-layer %.2e\n", group_rows,
                   us, relativeError(read(*stream, y_float), reference));
     } catch (const std::exception& error) {
@@ -221,7 +211,7 @@ int main(int argc, char** argv) {
     for (int group_rows : {16, 32, 64}) {
       const auto forward = [&] { runFusedMlpMma(cache, *stream, group_rows, {}, in, small.stages, out); };
       try {
-        const double us = microseconds(*stream, reps, forward);
+        const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
         // The emulated kernel on the same data as the check (same tiling, mma in software).
         const std::vector<float> fast = read(*stream, out);
         FusedMlpMmaOptions emulated;

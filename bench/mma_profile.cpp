@@ -37,6 +37,7 @@
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/program.h"
 #include "backend/opencl/stream.h"
+#include "stream_timing.h"
 
 namespace {
 
@@ -256,18 +257,6 @@ std::shared_ptr<const Program> tryBuild(const std::shared_ptr<Context>& context,
   }
 }
 
-// Milliseconds per launch over `reps` launches after two warm-up ones.
-double milliseconds(Stream& stream, int reps, const std::function<void()>& launch) {
-  launch();
-  launch();
-  stream.synchronize();
-  const Event start = stream.record();
-  for (int i = 0; i < reps; ++i) launch();
-  const Event end = stream.record();
-  end.wait();
-  return Event::elapsedMilliseconds(start, end) / reps;
-}
-
 // Launches `kernel`; false (with the status printed) where the driver refuses the launch, e.g.
 // CL_OUT_OF_RESOURCES (-5) for a work-group whose registers do not fit a multiprocessor.
 bool enqueue(Stream& stream, const Kernel& kernel, const std::vector<std::size_t>& global,
@@ -282,7 +271,7 @@ bool enqueue(Stream& stream, const Kernel& kernel, const std::vector<std::size_t
 double kernelMilliseconds(Stream& stream, int reps, const Kernel& kernel, const std::vector<std::size_t>& global,
                           const std::vector<std::size_t>& local) {
   if (!enqueue(stream, kernel, global, local)) return -1.0;
-  return milliseconds(stream, reps, [&] { enqueue(stream, kernel, global, local); });
+  return bench::streamMilliseconds(stream, reps, [&] { enqueue(stream, kernel, global, local); });
 }
 
 void ceilings(const std::shared_ptr<Context>& context, Stream& stream, int reps, double clock_ghz) {

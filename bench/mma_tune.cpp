@@ -32,6 +32,7 @@
 #include "backend/opencl/kernels.h"
 #include "core/half.h"
 #include "core/logging.h"
+#include "stream_timing.h"
 
 namespace mlprt::cl {
 std::string tensorCoreProbeReport(const Context& context, bool fresh);
@@ -139,18 +140,6 @@ double worstRatio(const std::vector<float>& result, const Reference& reference) 
   return worst;
 }
 
-// Milliseconds per call of `launch`, over `reps` back-to-back calls after two warm-up calls.
-double milliseconds(Stream& stream, int reps, const std::function<void()>& launch) {
-  launch();
-  launch();
-  stream.synchronize();
-  const Event start = stream.record();
-  for (int i = 0; i < reps; ++i) launch();
-  const Event end = stream.record();
-  end.wait();
-  return Event::elapsedMilliseconds(start, end) / reps;
-}
-
 // Async configurations tried besides the offered variants (names parsed by runTensorCoreGemm:
 // block, warp grid, K per tile, stages); those beyond the device's local memory are skipped.
 const std::vector<std::string> kAsyncSweep = {
@@ -238,7 +227,7 @@ int main(int argc, char** argv) {
       const auto measure = [&](const std::string& name, const std::function<void()>& launch) {
         double ms = 0;
         try {
-          ms = milliseconds(*stream, name.rfind("mma_", 0) == 0 ? reps : 5, launch);
+          ms = bench::streamMilliseconds(*stream, name.rfind("mma_", 0) == 0 ? reps : 5, launch);
         } catch (const std::exception& error) {
           std::printf("%s %-34s FAILED: %s\n", line, name.c_str(), error.what());
           return;
@@ -289,7 +278,7 @@ int main(int argc, char** argv) {
         }
       };
       try {
-        const double ms = milliseconds(*stream, 20, forward);
+        const double ms = bench::streamMilliseconds(*stream, 20, forward);
         std::printf("%-6s MLP 8 x (%lld x %lld x %lld) %-22s %9.1f us per forward\n", dataTypeName(type),
                     static_cast<long long>(rows), static_cast<long long>(width), static_cast<long long>(width),
                     name.c_str(), ms * 1e3);
