@@ -385,7 +385,7 @@ def test_unsupported_runtime_gather_and_where_are_clear_errors() -> None:
     assert error.node_name() == "w" and "Where" in error.desc()
 
 
-def test_external_data(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_external_data(tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
     w = _r(rng, 64, 32)
     model = make_model([N("MatMul", ["x", "w"], ["y"])], [("x", F, (3, 64))], ["y"], {"w": w})
     path = tmp_path / "model.onnx"
@@ -399,8 +399,12 @@ def test_external_data(tmp_path: Path, rng: np.random.Generator) -> None:
     np.testing.assert_allclose(evaluate(network, {"x": x})["y"], x.astype(np.float64) @ w, rtol=1e-6)
     data = path.read_bytes()
     assert OnnxParser(mlprt.INetworkDefinition(), None).parse(data, str(tmp_path))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # bytes without a path: looked up in the working directory
     (error,) = parse_errors(data)
-    assert error.code() == ErrorCode.INVALID_VALUE and "'w'" in error.desc()
+    assert error.code() == ErrorCode.INVALID_VALUE and "'w'" in error.desc() and "weights.bin" in error.desc()
+    monkeypatch.chdir(tmp_path)
+    assert OnnxParser(mlprt.INetworkDefinition(), None).parse(data)
     (tmp_path / "weights.bin").unlink()
     parser = OnnxParser(mlprt.INetworkDefinition(), None)
     assert not parser.parse_from_file(str(path))

@@ -203,25 +203,57 @@ class OnnxParser:
                     tensors.append(attr.t)
         return [t for t in tensors if external_data_helper.uses_external_data(t)]
 
+    def _log(self, severity: Any, message: str) -> None:
+        if self.logger is not None:
+            try:
+                self.logger.log(severity, f"ONNX parser: {message}")
+            except Exception:  # a faulty logger must not break parsing
+                pass
+
     def _load_external_data(self, model: onnx.ModelProto, path: Optional[str]) -> bool:
+        """Reads the tensors stored in external files. With ``path`` they are looked up beside the
+        model file (or in the directory ``path``); without one, in the working directory, where
+        tutorials open the model by a relative name (``parse(f.read())``)."""
         tensors = self._external_tensors(model)
         if not tensors:
             return True
         if path is None:
-            self._error(ErrorCode.INVALID_VALUE,
-                        f"tensor '{tensors[0].name}' keeps its data in an external file; pass the model's "
-                        "path to parse(model, path) or use parse_from_file()")
-            return False
-        base = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+            base = os.getcwd()
+            where = f"the working directory {base} (parse() got the model's bytes without its path)"
+        else:
+            base = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+            where = f"the model's directory {base}"
+        files: Dict[str, int] = {}
         for tensor in tensors:
+            location = _external_location(tensor)
+            problem = _unsafe_location(location)
+            if problem:
+                self._error(ErrorCode.INVALID_VALUE,
+                            f"tensor '{tensor.name}' keeps its data in external file '{location}', {problem}; "
+                            "only files inside the model's directory are read")
+                return False
+            file = os.path.join(base, location)
+            if not os.path.isfile(file):
+                hint = (": pass the model's path to parse(model, path) or use parse_from_file()"
+                        if path is None else "")
+                self._error(ErrorCode.INVALID_VALUE,
+                            f"tensor '{tensor.name}' keeps its data in external file '{location}', which is not "
+                            f"in {where}; looked for {file}{hint}")
+                return False
             try:
                 external_data_helper.load_external_data_for_tensor(tensor, base)
                 tensor.data_location = onnx.TensorProto.DEFAULT
                 del tensor.external_data[:]
             except Exception as e:
                 self._error(ErrorCode.INVALID_VALUE,
-                            f"cannot read the external data of tensor '{tensor.name}' (from {base}): {e}")
+                            f"cannot read the external data of tensor '{tensor.name}' from '{location}' "
+                            f"(in {base}): {e}")
                 return False
+            files[file] = files.get(file, 0) + 1
+        for file, count in files.items():
+            self._log(_core.Severity.INFO,
+                      f"read the external data of {count} tensor{'s' if count != 1 else ''} from {file} "
+                      f"(in {where})")
         return True
 
     def _import_initializers(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
@@ -352,6 +384,29 @@ class OnnxParser:
                 self._error(ErrorCode.INVALID_GRAPH, f"graph output '{out.name}': {e}")
                 return False
         return True
+
+
+def _external_location(tensor: onnx.TensorProto) -> str:
+    for entry in tensor.external_data:
+        if entry.key == "location":
+            return entry.value
+    return ""
+
+
+def _unsafe_location(location: str) -> str:
+    """Why an external-data location may not be read ("" when it may): ONNX's checker allows only
+    relative paths that stay inside the model's directory."""
+    if not location:
+        return "which is empty (no 'location' entry)"
+    if "\x00" in location:
+        return "which contains a NUL character"
+    if os.path.isabs(location) or location.startswith(("/", "\\")) or os.path.splitdrive(location)[0] \
+            or (len(location) > 1 and location[1] == ":" and location[0].isalpha()):
+        return "an absolute path"
+    parts = location.replace("\\", "/").split("/")
+    if ".." in parts:
+        return "which climbs out of the model's directory with '..'"
+    return ""
 
 
 def _check_attribute_types(proto: onnx.NodeProto, opset: int) -> None:
