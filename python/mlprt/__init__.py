@@ -22,6 +22,9 @@ from mlprt.logger import ILogger, Logger
 from mlprt.onnx_parser import ErrorCode, OnnxParser, ParserError
 from mlprt.types import nptype, volume
 from mlprt import compat as _compat  # noqa: F401
+# The TensorRT 7/8 names that need per-instance state or a Python method live on Python
+# subclasses (see mlprt.compat); they are mlprt.Builder and mlprt.Runtime.
+from mlprt.compat import Builder, Runtime, init_libnvinfer_plugins  # noqa: E402,F811
 
 __version__: str = _core.__version__
 
@@ -77,6 +80,7 @@ __all__ = [
     "default_device",
     "devices",
     "set_device",
+    "init_libnvinfer_plugins",
     "__version__",
 ]
 
