@@ -121,6 +121,14 @@ def softplus(ctx: ImporterContext, node: Node) -> List[Value]:
     return [out]
 
 
+@importer("Mish", since=18, notes="x * tanh(softplus(x)): SOFTPLUS and TANH activations and a PROD layer.")
+def mish(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    softplus_x = ctx.activation(x, Act.SOFTPLUS, 1.0, 1.0)
+    return [ctx.elementwise(x, ctx.activation(softplus_x, Act.TANH), EW.PROD)]
+
+
 @importer("HardSigmoid", notes="alpha (default 0.2), beta (default 0.5).")
 def hard_sigmoid(ctx: ImporterContext, node: Node) -> List[Value]:
     x = _require_tensor(ctx, node)
