@@ -5,7 +5,11 @@
 namespace mlprt {
 
 enum class MatrixOperation { kNONE, kTRANSPOSE };
-enum class ElementWiseOperation { kSUM, kPROD, kMAX, kMIN, kSUB, kDIV, kPOW };
+// kDIV truncates on integers (as ONNX and C do); kFLOOR_DIV rounds down. kAND, kOR and kXOR
+// take BOOL operands; kEQUAL, kGREATER and kLESS give BOOL results (TensorRT's numbering).
+enum class ElementWiseOperation {
+  kSUM, kPROD, kMAX, kMIN, kSUB, kDIV, kPOW, kFLOOR_DIV, kAND, kOR, kXOR, kEQUAL, kGREATER, kLESS,
+};
 // alpha and beta as TensorRT defines them: kLEAKY_RELU alpha = slope; kELU alpha; kSELU alpha,
 // beta = gamma; kSOFTPLUS alpha * log(1 + exp(beta * x)); kCLIP [alpha, beta];
 // kHARD_SIGMOID max(0, min(1, alpha * x + beta)); kHARD_SWISH x * hard_sigmoid(x) with
@@ -14,7 +18,8 @@ enum class ActivationType {
   kRELU, kSIGMOID, kTANH, kLEAKY_RELU, kELU, kSELU, kSOFTPLUS, kCLIP, kHARD_SIGMOID,
   kGELU_ERF, kGELU_TANH, kHARD_SWISH,
 };
-enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF };
+// kABS and kNEG also take integers; kNOT takes BOOL.
+enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF, kNOT };
 enum class ReduceOperation { kSUM, kPROD, kMAX, kMIN, kAVG };
 
 }  // namespace mlprt

@@ -47,9 +47,9 @@ constexpr std::size_t kTagBytes = 4;
 // against these, so an enumerator added without updating the format fails loudly on write.
 constexpr auto kLastTensorRole = TensorRole::kConstant;
 constexpr auto kLastMatrixOperation = MatrixOperation::kTRANSPOSE;
-constexpr auto kLastElementWiseOperation = ElementWiseOperation::kPOW;
+constexpr auto kLastElementWiseOperation = ElementWiseOperation::kLESS;
 constexpr auto kLastActivationType = ActivationType::kHARD_SWISH;
-constexpr auto kLastUnaryOperation = UnaryOperation::kERF;
+constexpr auto kLastUnaryOperation = UnaryOperation::kNOT;
 constexpr auto kLastReduceOperation = ReduceOperation::kAVG;
 constexpr std::size_t kLayerKinds = std::variant_size_v<LayerParameters>;
 
@@ -270,6 +270,7 @@ struct LayerBodyWriter {
     }
     out.i32(static_cast<std::int32_t>(layer.output_type));
   }
+  void operator()(const network::SelectLayer&) const {}  // no parameters
 };
 
 void writeMeta(ByteWriter& out, const EnginePlan& plan) {
@@ -562,8 +563,19 @@ LayerParameters layerOfKind(std::size_t index) {
 }
 
 // Fills the alternative that `parameters` holds from the file, fields in declaration order.
+// The last layer kind and operation codes each format version knows: a file may use only those of
+// its own version (a damaged version field is caught, not read as another layout).
+std::size_t lastLayerKind(std::uint32_t version) { return version >= 3 ? kLayerKinds - 1 : version == 2 ? 11 : 10; }
+ElementWiseOperation lastElementWiseOperation(std::uint32_t version) {
+  return version >= 3 ? kLastElementWiseOperation : ElementWiseOperation::kPOW;
+}
+UnaryOperation lastUnaryOperation(std::uint32_t version) {
+  return version >= 3 ? kLastUnaryOperation : UnaryOperation::kERF;
+}
+
 struct LayerBodyReader {
   ByteReader& in;
+  std::uint32_t version;
 
   void operator()(network::ConstantLayer& layer) const {
     layer.shape = readDims(in, "shape");
@@ -575,10 +587,10 @@ struct LayerBodyReader {
     layer.op1 = readEnum(in, kLastMatrixOperation, "op1");
   }
   void operator()(network::ElementWiseLayer& layer) const {
-    layer.op = readEnum(in, kLastElementWiseOperation, "op");
+    layer.op = readEnum(in, lastElementWiseOperation(version), "op");
   }
   void operator()(network::ActivationLayer& layer) const { layer = readActivation(in, "type"); }
-  void operator()(network::UnaryLayer& layer) const { layer.op = readEnum(in, kLastUnaryOperation, "op"); }
+  void operator()(network::UnaryLayer& layer) const { layer.op = readEnum(in, lastUnaryOperation(version), "op"); }
   void operator()(network::ShuffleLayer& layer) const {
     layer.first_transpose = readAxisList<int>(in, "first_transpose");
     layer.has_reshape = in.boolean("has_reshape");
@@ -613,6 +625,7 @@ struct LayerBodyReader {
     }
     layer.output_type = readDataType(in, "output_type");
   }
+  void operator()(network::SelectLayer&) const {}
 };
 
 // Smallest encodings, used to bound counts before allocating.
@@ -628,7 +641,8 @@ bool fitsWithin(std::uint64_t offset, std::uint64_t length, std::uint64_t limit)
 // Parses and validates a payload into an EnginePlan.
 class PlanParser {
  public:
-  PlanParser(const std::uint8_t* payload, std::size_t size) : payload_(payload, size, kHeaderBytes, location_) {}
+  PlanParser(const std::uint8_t* payload, std::size_t size, std::uint32_t version)
+      : payload_(payload, size, kHeaderBytes, location_), version_(version) {}
 
   EnginePlan parse() {
     section(kMetaTag, &PlanParser::parseMeta);
@@ -791,8 +805,13 @@ class PlanParser {
       in.failAt(at, "layer kind",
                 "value " + std::to_string(kind) + " is not a layer kind (0 to " + std::to_string(kLayerKinds - 1) + ")");
     }
+    if (kind > lastLayerKind(version_)) {
+      in.failAt(at, "layer kind",
+                "value " + std::to_string(kind) + " is not a layer kind of format version " + std::to_string(version_) +
+                    " (0 to " + std::to_string(lastLayerKind(version_)) + ")");
+    }
     LayerParameters parameters = layerOfKind(kind);
-    std::visit(LayerBodyReader{in}, parameters);
+    std::visit(LayerBodyReader{in, version_}, parameters);
     return parameters;
   }
 
@@ -876,6 +895,7 @@ class PlanParser {
   Location location_;
   ByteReader payload_;
   EnginePlan plan_;
+  std::uint32_t version_;
   std::vector<std::size_t> tensor_offsets_;  // where each tensor starts in the file
   std::set<std::string> bound_names_;  // of inputs and outputs: the runtime binds them by name
 };
@@ -959,7 +979,8 @@ EnginePlan deserializePlan(const std::uint8_t* data, std::size_t size) {
   checkVersion(data);
   const std::size_t payload_size = checkPayloadSize(data, size);
   checkChecksum(data, payload_size);
-  return PlanParser(data + kHeaderBytes, payload_size).parse();
+  const auto version = static_cast<std::uint32_t>(loadLittleEndian(data + kVersionOffset, 4));
+  return PlanParser(data + kHeaderBytes, payload_size, version).parse();
 }
 
 bool looksLikeEngine(const std::uint8_t* data, std::size_t size) noexcept {

@@ -16,7 +16,7 @@
 namespace mlprt::engine {
 
 // The format version this library writes; it reads versions 1 to this one.
-constexpr std::uint32_t kFormatVersion = 2;  // 2: FusedMlpLayer steps
+constexpr std::uint32_t kFormatVersion = 3;  // 2: FusedMlpLayer steps; 3: SelectLayer, comparison and logic ops
 
 class EngineFormatError : public InvalidArgument {
  public:

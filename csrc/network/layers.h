@@ -75,6 +75,10 @@ struct IdentityLayer {
   DataType output_type = DataType::kFLOAT;
 };
 
+// out = condition ? then : else, elementwise with NumPy broadcasting of all three inputs
+// (condition BOOL; then and else of one type, the output's). ONNX's Where.
+struct SelectLayer {};
+
 // One dense layer of a FusedMlpLayer: y = activation(x W + bias), W stored K x N row-major.
 struct MlpStage {
   std::int64_t in_features = 0;   // K
@@ -97,13 +101,13 @@ struct FusedMlpLayer {
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
-                 IdentityLayer, FusedMlpLayer>;
+                 IdentityLayer, FusedMlpLayer, SelectLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
-  kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP,
+  kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

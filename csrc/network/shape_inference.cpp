@@ -92,16 +92,60 @@ TensorType matrixMultiply(const MatrixMultiplyLayer& layer, const std::vector<Te
   return {Dims(result), inputs[0].type};
 }
 
-TensorType elementWise(const std::vector<TensorType>& inputs) {
+bool isLogicOperation(ElementWiseOperation op) {
+  return op == ElementWiseOperation::kAND || op == ElementWiseOperation::kOR || op == ElementWiseOperation::kXOR;
+}
+
+bool isComparison(ElementWiseOperation op) {
+  return op == ElementWiseOperation::kEQUAL || op == ElementWiseOperation::kGREATER ||
+         op == ElementWiseOperation::kLESS;
+}
+
+// Arithmetic and comparisons take numbers (floating or integer), logic takes BOOL; comparisons
+// and logic give BOOL, arithmetic the operands' type.
+TensorType elementWise(const ElementWiseLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 2);
   requireSameType(inputs);
-  return {broadcastShapes(inputs[0].shape, inputs[1].shape), inputs[0].type};
+  const DataType type = inputs[0].type;
+  if (isLogicOperation(layer.op)) {
+    if (type != DataType::kBOOL) fail(std::string("AND, OR and XOR need BOOL inputs, got ") + dataTypeName(type));
+  } else if (type == DataType::kBOOL && layer.op != ElementWiseOperation::kEQUAL) {
+    fail("arithmetic and ordering need numeric inputs, got BOOL");
+  }
+  const DataType result = isLogicOperation(layer.op) || isComparison(layer.op) ? DataType::kBOOL : type;
+  return {broadcastShapes(inputs[0].shape, inputs[1].shape), result};
 }
 
 TensorType sameAsInput(const std::vector<TensorType>& inputs, const char* what) {
   requireInputCount(inputs, 1);
   requireFloating(inputs[0], what);
   return inputs[0];
+}
+
+// ABS and NEG take any number, NOT takes BOOL, the others floating values.
+TensorType unary(const UnaryLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  const DataType type = inputs[0].type;
+  if (layer.op == UnaryOperation::kNOT) {
+    if (type != DataType::kBOOL) fail(std::string("NOT needs a BOOL input, got ") + dataTypeName(type));
+  } else if (layer.op == UnaryOperation::kABS || layer.op == UnaryOperation::kNEG) {
+    if (type == DataType::kBOOL) fail("ABS and NEG need a numeric input, got BOOL");
+  } else {
+    requireFloating(inputs[0], "Unary");
+  }
+  return inputs[0];
+}
+
+TensorType select(const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 3);
+  if (inputs[0].type != DataType::kBOOL) {
+    fail(std::string("the condition must be BOOL, got ") + dataTypeName(inputs[0].type));
+  }
+  if (inputs[1].type != inputs[2].type) {
+    fail(std::string("the two choices have different types: ") + dataTypeName(inputs[1].type) + " and " +
+         dataTypeName(inputs[2].type));
+  }
+  return {broadcastShapes(broadcastShapes(inputs[0].shape, inputs[1].shape), inputs[2].shape), inputs[1].type};
 }
 
 TensorType shuffle(const ShuffleLayer& layer, const std::vector<TensorType>& inputs) {
@@ -162,6 +206,7 @@ void checkAxesMask(std::uint32_t axes, std::size_t rank) {
 
 TensorType reduce(const ReduceLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
+  if (inputs[0].type == DataType::kBOOL) fail("Reduce needs a numeric input, got BOOL");
   const Dims& shape = inputs[0].shape;
   checkAxesMask(layer.axes, shape.rank());
   std::vector<std::int64_t> result;
@@ -286,9 +331,9 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     const std::vector<TensorType>& inputs;
     TensorType operator()(const ConstantLayer& l) const { return constant(l, inputs); }
     TensorType operator()(const MatrixMultiplyLayer& l) const { return matrixMultiply(l, inputs); }
-    TensorType operator()(const ElementWiseLayer&) const { return elementWise(inputs); }
+    TensorType operator()(const ElementWiseLayer& l) const { return elementWise(l, inputs); }
     TensorType operator()(const ActivationLayer&) const { return sameAsInput(inputs, "Activation"); }
-    TensorType operator()(const UnaryLayer&) const { return sameAsInput(inputs, "Unary"); }
+    TensorType operator()(const UnaryLayer& l) const { return unary(l, inputs); }
     TensorType operator()(const ShuffleLayer& l) const { return shuffle(l, inputs); }
     TensorType operator()(const SoftmaxLayer& l) const {
       const TensorType out = sameAsInput(inputs, "Softmax");
@@ -303,6 +348,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
       return {inputs[0].shape, l.output_type};
     }
     TensorType operator()(const FusedMlpLayer& l) const { return fusedMlp(l, inputs); }
+    TensorType operator()(const SelectLayer&) const { return select(inputs); }
   };
   return {std::visit(Visitor{inputs}, parameters)};
 }
@@ -310,7 +356,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
 const char* layerKindName(const LayerParameters& parameters) noexcept {
   static constexpr const char* kNames[] = {"Constant", "MatrixMultiply", "ElementWise", "Activation",
                                            "Unary", "Shuffle", "Softmax", "Reduce", "Normalization",
-                                           "Concatenation", "Identity", "FusedMLP"};
+                                           "Concatenation", "Identity", "FusedMLP", "Select"};
   return kNames[parameters.index()];
 }
 

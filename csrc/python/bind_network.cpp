@@ -137,7 +137,8 @@ void bindEnums(py::module_& m) {
       .value("REDUCE", network::LayerType::kREDUCE)
       .value("NORMALIZATION", network::LayerType::kNORMALIZATION)
       .value("CONCATENATION", network::LayerType::kCONCATENATION)
-      .value("IDENTITY", network::LayerType::kIDENTITY);
+      .value("IDENTITY", network::LayerType::kIDENTITY)
+      .value("SELECT", network::LayerType::kSELECT);
   py::enum_<network::MatrixOperation>(m, "MatrixOperation")
       .value("NONE", network::MatrixOperation::kNONE)
       .value("TRANSPOSE", network::MatrixOperation::kTRANSPOSE);
@@ -148,7 +149,14 @@ void bindEnums(py::module_& m) {
       .value("MIN", network::ElementWiseOperation::kMIN)
       .value("SUB", network::ElementWiseOperation::kSUB)
       .value("DIV", network::ElementWiseOperation::kDIV)
-      .value("POW", network::ElementWiseOperation::kPOW);
+      .value("POW", network::ElementWiseOperation::kPOW)
+      .value("FLOOR_DIV", network::ElementWiseOperation::kFLOOR_DIV)
+      .value("AND", network::ElementWiseOperation::kAND)
+      .value("OR", network::ElementWiseOperation::kOR)
+      .value("XOR", network::ElementWiseOperation::kXOR)
+      .value("EQUAL", network::ElementWiseOperation::kEQUAL)
+      .value("GREATER", network::ElementWiseOperation::kGREATER)
+      .value("LESS", network::ElementWiseOperation::kLESS);
   py::enum_<network::ActivationType>(m, "ActivationType")
       .value("RELU", network::ActivationType::kRELU)
       .value("SIGMOID", network::ActivationType::kSIGMOID)
@@ -169,7 +177,8 @@ void bindEnums(py::module_& m) {
       .value("RECIP", network::UnaryOperation::kRECIP)
       .value("ABS", network::UnaryOperation::kABS)
       .value("NEG", network::UnaryOperation::kNEG)
-      .value("ERF", network::UnaryOperation::kERF);
+      .value("ERF", network::UnaryOperation::kERF)
+      .value("NOT", network::UnaryOperation::kNOT);
   py::enum_<network::ReduceOperation>(m, "ReduceOperation")
       .value("SUM", network::ReduceOperation::kSUM)
       .value("PROD", network::ReduceOperation::kPROD)
@@ -262,6 +271,7 @@ void bindLayers(py::module_& m) {
     if (!p.weights.bytes.empty()) std::memcpy(result.mutable_data(), p.weights.bytes.data(), p.weights.bytes.size());
     return result;
   }, "A NumPy copy of the values, shaped like the constant.");
+  kindClass<network::SelectLayer>(m, "ISelectLayer");
   auto identity = kindClass<network::IdentityLayer>(m, "IIdentityLayer");
   parameterProperty(identity, "to_type", &network::IdentityLayer::output_type, "Output element type (a cast when it differs).");
 }
@@ -364,6 +374,13 @@ void bindNetwork(py::module_& m) {
       }, py::arg("inputs"), py::arg("axis") = 0,
       "Joins the inputs along `axis` (0 unless given; change with .axis). Shapes are checked at once, "
       "so inputs that differ on axis 0 need `axis` here.")
+      .def("add_select", [](const NetworkPtr& n, const TensorRef& condition, const TensorRef& then_input,
+                            const TensorRef& else_input) {
+        requireSameNetwork(n, condition, then_input);
+        requireSameNetwork(n, else_input);
+        return layerHandle(n, n->addLayer("", network::SelectLayer{}, {condition.id, then_input.id, else_input.id}));
+      }, py::arg("condition"), py::arg("then_input"), py::arg("else_input"),
+      "condition ? then_input : else_input elementwise, all three broadcast (ONNX's Where).")
       .def("add_identity", [](const NetworkPtr& n, const TensorRef& x) {
         requireSameNetwork(n, x);
         return layerHandle(n, n->addLayer("", network::IdentityLayer{x.get().type}, {x.id}));

@@ -152,6 +152,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       cl::copyTransposed(kernels, stream, reshaped(in.at(0), out.shape), {}, out);
     }
     void operator()(const network::FusedMlpLayer& l) const { runFusedMlp(kernels, stream, step, l, operands); }
+    void operator()(const network::SelectLayer&) const { cl::select(kernels, stream, in.at(0), in.at(1), in.at(2), out); }
   };
   try {
     std::visit(Visitor{kernels, stream, step, operands, in, out}, step.parameters);

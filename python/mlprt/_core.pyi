@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'ISelectLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -167,6 +167,7 @@ class LayerType:
     CONSTANT: typing.ClassVar[LayerType]
     ELEMENTWISE: typing.ClassVar[LayerType]
     IDENTITY: typing.ClassVar[LayerType]
+    SELECT: typing.ClassVar[LayerType]
     MATRIX_MULTIPLY: typing.ClassVar[LayerType]
     NORMALIZATION: typing.ClassVar[LayerType]
     REDUCE: typing.ClassVar[LayerType]
@@ -276,6 +277,13 @@ class ElementWiseOperation:
     MIN: typing.ClassVar[ElementWiseOperation]
     POW: typing.ClassVar[ElementWiseOperation]
     PROD: typing.ClassVar[ElementWiseOperation]
+    FLOOR_DIV: typing.ClassVar[ElementWiseOperation]
+    AND: typing.ClassVar[ElementWiseOperation]
+    OR: typing.ClassVar[ElementWiseOperation]
+    XOR: typing.ClassVar[ElementWiseOperation]
+    EQUAL: typing.ClassVar[ElementWiseOperation]
+    GREATER: typing.ClassVar[ElementWiseOperation]
+    LESS: typing.ClassVar[ElementWiseOperation]
     SUB: typing.ClassVar[ElementWiseOperation]
     SUM: typing.ClassVar[ElementWiseOperation]
     __members__: typing.ClassVar[dict[str, ElementWiseOperation]]
@@ -408,6 +416,7 @@ class UnaryOperation:
     """
     ABS: typing.ClassVar[UnaryOperation]
     ERF: typing.ClassVar[UnaryOperation]
+    NOT: typing.ClassVar[UnaryOperation]
     EXP: typing.ClassVar[UnaryOperation]
     LOG: typing.ClassVar[UnaryOperation]
     NEG: typing.ClassVar[UnaryOperation]
@@ -693,6 +702,9 @@ class IConstantLayer(ILayer):
         """
         A NumPy copy of the values, shaped like the constant.
         """
+class ISelectLayer(ILayer):
+    """condition ? then : else, elementwise (ONNX's Where); inputs condition (BOOL), then, else."""
+
 class IIdentityLayer(ILayer):
     @property
     def to_type(self) -> DataType:
@@ -726,6 +738,8 @@ class INetworkDefinition:
         ...
     def add_identity(self, input: ITensor) -> typing.Any:
         ...
+    def add_select(self, condition: ITensor, then_input: ITensor, else_input: ITensor) -> typing.Any:
+        """condition ? then_input : else_input elementwise, all three broadcast (ONNX's Where)."""
     def add_input(self, name: str, dtype: DataType, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> ITensor:
         ...
     def add_matrix_multiply(self, input0: ITensor, op0: MatrixOperation, input1: ITensor, op1: MatrixOperation) -> typing.Any:

@@ -48,6 +48,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::FusedMlpLayer{{net::MlpStage{784, 32, true, true, net::ActivationLayer{net::ActivationType::kLEAKY_RELU, 0.1f, 0}},
                           net::MlpStage{32, 10, false, false, net::ActivationLayer{}}},
                          DataType::kHALF},
+      net::SelectLayer{},
   };
 }
 
@@ -137,6 +138,8 @@ void expectSame(const net::FusedMlpLayer& a, const net::FusedMlpLayer& b) {
   }
   EXPECT_EQ(a.output_type, b.output_type);
 }
+
+void expectSame(const net::SelectLayer&, const net::SelectLayer&) {}
 
 void expectSame(const net::LayerParameters& a, const net::LayerParameters& b) {
   ASSERT_EQ(a.index(), b.index());
@@ -485,6 +488,21 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
   }
 }
 
+TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
+  Bytes file = eng::serializePlan(fullPlan());
+  file[8] = 2;  // version 2 knows layer kinds 0 to 11
+  EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 2 (0 to 11)")) << readError(file);
+  file[8] = 1;
+  EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 1 (0 to 10)")) << readError(file);
+  eng::EnginePlan plan = smallPlan();
+  plan.steps[1].parameters = net::ElementWiseLayer{net::ElementWiseOperation::kLESS};
+  Bytes comparison = eng::serializePlan(plan);
+  EXPECT_EQ(std::get<net::ElementWiseLayer>(deserialize(comparison).steps[1].parameters).op,
+            net::ElementWiseOperation::kLESS);
+  comparison[8] = 2;  // version 2 knows ElementWiseOperation 0 to 6
+  EXPECT_TRUE(contains(readError(comparison), "value 13 is not valid (0 to 6)")) << readError(comparison);
+}
+
 TEST(EngineFormat, TrailingBytesAreRejected) {
   Bytes file = eng::serializePlan(smallPlan());
   file.push_back(0);
@@ -587,8 +605,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 12;
-  expectRejected(kind, {"step 1", "layer kind", "value 12 is not a layer kind"});
+  kind.steps[1].kind = 13;
+  expectRejected(kind, {"step 1", "layer kind", "value 13 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

@@ -233,6 +233,13 @@ double referenceBinary(ElementWiseOperation op, double x, double y) {
     case ElementWiseOperation::kSUB: return x - y;
     case ElementWiseOperation::kDIV: return x / y;
     case ElementWiseOperation::kPOW: return std::pow(x, y);
+    case ElementWiseOperation::kFLOOR_DIV: return std::floor(x / y);
+    case ElementWiseOperation::kEQUAL: return x == y ? 1.0 : 0.0;
+    case ElementWiseOperation::kGREATER: return x > y ? 1.0 : 0.0;
+    case ElementWiseOperation::kLESS: return x < y ? 1.0 : 0.0;
+    case ElementWiseOperation::kAND:
+    case ElementWiseOperation::kOR:
+    case ElementWiseOperation::kXOR: break;  // BOOL only: tests/cpp/test_integer_kernels.cpp
   }
   return 0.0;
 }
@@ -427,6 +434,7 @@ double referenceUnary(UnaryOperation op, double x) {
     case UnaryOperation::kABS: return std::fabs(x);
     case UnaryOperation::kNEG: return -x;
     case UnaryOperation::kERF: return std::erf(x);
+    case UnaryOperation::kNOT: break;  // BOOL only: tests/cpp/test_integer_kernels.cpp
   }
   return 0.0;
 }

@@ -182,12 +182,64 @@ std::vector<ProgramKey> KernelCache::programs() const {
 
 // ---- Element-wise --------------------------------------------------------------------------
 
+namespace {
+
+bool isLogic(ElementWiseOperation op) {
+  return op == ElementWiseOperation::kAND || op == ElementWiseOperation::kOR || op == ElementWiseOperation::kXOR;
+}
+
+bool isComparison(ElementWiseOperation op) {
+  return op == ElementWiseOperation::kEQUAL || op == ElementWiseOperation::kGREATER ||
+         op == ElementWiseOperation::kLESS;
+}
+
+// The storage types element-wise operands may have, and the build options elementwise.cl reads
+// for them (FLOAT is its default; HALF is spelled as common.cl expects).
+std::string storageOption(const char* operand, DataType type) {
+  const std::string prefix = std::string("-D") + operand;
+  switch (type) {
+    case DataType::kFLOAT: return "";
+    case DataType::kHALF: return prefix + "_HALF";
+    case DataType::kINT8: return prefix + "_CTYPE=char";
+    case DataType::kUINT8: return prefix + "_CTYPE=uchar";
+    case DataType::kINT32: return prefix + "_CTYPE=int";
+    case DataType::kINT64: return prefix + "_CTYPE=long";
+    case DataType::kBOOL: return prefix + "_CTYPE=uchar " + prefix + "_BOOL";
+  }
+  throw InvalidArgument(std::string(operand) + " has an unknown type");
+}
+
+// Operand types the element-wise kernel accepts: floating operands in any mix of FLOAT and HALF;
+// integer and BOOL operands of one type; BOOL results for comparisons and logic.
+void checkElementWiseTypes(const char* launcher, ElementWiseOperation op, const DeviceTensor& a,
+                           const DeviceTensor& b, const DeviceTensor& out) {
+  const bool floating = isFloating(a.type);
+  if (floating != isFloating(b.type) || (!floating && a.type != b.type)) {
+    throw InvalidArgument(std::string(launcher) + ": operands a (" + dataTypeName(a.type) + ") and b (" +
+                          dataTypeName(b.type) + ") have different types");
+  }
+  if (isLogic(op) && a.type != DataType::kBOOL) {
+    throw InvalidArgument(describe(launcher, "operand a") + " has type " + dataTypeName(a.type) +
+                          "; AND, OR and XOR need BOOL");
+  }
+  if (!isLogic(op) && op != ElementWiseOperation::kEQUAL && a.type == DataType::kBOOL) {
+    throw InvalidArgument(describe(launcher, "operand a") + " has type BOOL; this operation needs numbers");
+  }
+  const bool boolean_result = isLogic(op) || isComparison(op);
+  const bool out_fits = boolean_result ? out.type == DataType::kBOOL
+                                       : (floating ? isFloating(out.type) : out.type == a.type);
+  if (!out_fits) {
+    throw InvalidArgument(describe(launcher, "output") + " has type " + dataTypeName(out.type) + "; expected " +
+                          (boolean_result ? "BOOL" : (floating ? "FLOAT or HALF" : dataTypeName(a.type))));
+  }
+}
+
+}  // namespace
+
 void elementWise(KernelCache& cache, Stream& stream, ElementWiseOperation op, const DeviceTensor& a,
                  const DeviceTensor& b, const DeviceTensor& out) {
   constexpr const char* kName = "elementWise";
-  requireFloating(kName, "operand a", a);
-  requireFloating(kName, "operand b", b);
-  requireFloating(kName, "output", out);
+  checkElementWiseTypes(kName, op, a, b, out);
   const std::int64_t a_volume = checkPlacement(cache, kName, "operand a", a);
   const std::int64_t b_volume = checkPlacement(cache, kName, "operand b", b);
   const std::int64_t volume = checkPlacement(cache, kName, "output", out);
@@ -198,8 +250,9 @@ void elementWise(KernelCache& cache, Stream& stream, ElementWiseOperation op, co
   layout.simplify();
 
   const bool wide = needsWideIndex({a_volume, b_volume, volume});
-  const std::string options = joinOptions({halfOption("A", a.type), halfOption("B", b.type),
-                                           halfOption("OUT", out.type), indexOption(wide)});
+  const std::string options =
+      joinOptions({storageOption("A", a.type), storageOption("B", b.type), storageOption("OUT", out.type),
+                   isFloating(a.type) ? "" : "-DINTEGER_MATH", indexOption(wide)});
   Kernel& kernel = cache.get("elementwise", options, "elementwise");
   Arguments(kernel, wide)
       .tensor(a).tensor(b).tensor(out)
@@ -207,6 +260,47 @@ void elementWise(KernelCache& cache, Stream& stream, ElementWiseOperation op, co
       .value<cl_int>(static_cast<cl_int>(layout.dims.size()))
       .vector(layout.dims).vector(layout.strides[0]).vector(layout.strides[1])
       .value<cl_int>(static_cast<cl_int>(op));
+  launchLinear(kernel, stream, volume);
+}
+
+void select(KernelCache& cache, Stream& stream, const DeviceTensor& condition, const DeviceTensor& a,
+            const DeviceTensor& b, const DeviceTensor& out) {
+  constexpr const char* kName = "select";
+  if (condition.type != DataType::kBOOL) {
+    throw InvalidArgument(describe(kName, "condition") + " has type " + dataTypeName(condition.type) +
+                          "; expected BOOL");
+  }
+  if (a.type != out.type || b.type != out.type) {
+    throw InvalidArgument(std::string(kName) + ": the choices (" + dataTypeName(a.type) + ", " +
+                          dataTypeName(b.type) + ") and the output (" + dataTypeName(out.type) +
+                          ") must have one type");
+  }
+  const std::int64_t c_volume = checkPlacement(cache, kName, "condition", condition);
+  const std::int64_t a_volume = checkPlacement(cache, kName, "operand a", a);
+  const std::int64_t b_volume = checkPlacement(cache, kName, "operand b", b);
+  const std::int64_t volume = checkPlacement(cache, kName, "output", out);
+  Layout layout{out.shape.extents(),
+                {broadcastStrides(kName, "condition", condition.shape, out.shape),
+                 broadcastStrides(kName, "operand a", a.shape, out.shape),
+                 broadcastStrides(kName, "operand b", b.shape, out.shape)}};
+  if (volume == 0) return;
+  layout.simplify();
+  // Elements are moved, never converted: each type travels as an integer of its size.
+  const char* bits = "uchar";
+  switch (elementSize(out.type)) {
+    case 2: bits = "ushort"; break;
+    case 4: bits = "uint"; break;
+    case 8: bits = "ulong"; break;
+    default: break;
+  }
+  const bool wide = needsWideIndex({c_volume, a_volume, b_volume, volume});
+  const std::string options = joinOptions({std::string("-DSELECT_CTYPE=") + bits, indexOption(wide)});
+  Kernel& kernel = cache.get("elementwise", options, "select3");
+  Arguments(kernel, wide)
+      .tensor(condition).tensor(a).tensor(b).tensor(out)
+      .index(volume)
+      .value<cl_int>(static_cast<cl_int>(layout.dims.size()))
+      .vector(layout.dims).vector(layout.strides[0]).vector(layout.strides[1]).vector(layout.strides[2]);
   launchLinear(kernel, stream, volume);
 }
 
@@ -244,8 +338,42 @@ void activation(KernelCache& cache, Stream& stream, ActivationType type, float a
   launchLinear(*kernel, stream, volume);
 }
 
+namespace {
+
+// ABS and NEG of integers, NOT of BOOL: elementwise.cl's integer unary kernel.
+void unaryInteger(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
+                  const DeviceTensor& out) {
+  constexpr const char* kName = "unary";
+  const bool is_not = op == UnaryOperation::kNOT;
+  if (is_not != (in.type == DataType::kBOOL) ||
+      (!is_not && op != UnaryOperation::kABS && op != UnaryOperation::kNEG)) {
+    throw InvalidArgument(describe(kName, "input") + " has type " + dataTypeName(in.type) +
+                          (is_not ? "; NOT needs BOOL" : "; this operation needs FLOAT or HALF"));
+  }
+  if (out.type != in.type) {
+    throw InvalidArgument(describe(kName, "output") + " has type " + dataTypeName(out.type) + "; expected " +
+                          dataTypeName(in.type));
+  }
+  requireSameShape(kName, "output", out, in, "input");
+  checkPlacement(cache, kName, "input", in);
+  const std::int64_t volume = checkPlacement(cache, kName, "output", out);
+  if (volume == 0) return;
+  const bool wide = needsWideIndex({volume});
+  const std::string options = joinOptions(
+      {storageOption("A", in.type), storageOption("OUT", out.type), "-DINTEGER_MATH", indexOption(wide)});
+  Kernel& kernel = cache.get("elementwise", options, "unary_integer");
+  Arguments(kernel, wide).tensor(in).tensor(out).index(volume).value<cl_int>(static_cast<cl_int>(op));
+  launchLinear(kernel, stream, volume);
+}
+
+}  // namespace
+
 void unary(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
            const DeviceTensor& out) {
+  if (!isFloating(in.type) || op == UnaryOperation::kNOT) {
+    unaryInteger(cache, stream, op, in, out);
+    return;
+  }
   std::int64_t volume = 0;
   bool wide = false;
   Kernel* kernel = prepareMap(cache, "unary", "unary", in, out, volume, wide);
@@ -434,8 +562,14 @@ void softmax(KernelCache& cache, Stream& stream, int axis, bool log, const Devic
 void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_t axes,
             const DeviceTensor& in, const DeviceTensor& out) {
   constexpr const char* kName = "reduce";
-  requireFloating(kName, "input", in);
-  requireFloating(kName, "output", out);
+  const bool integer = !isFloating(in.type);
+  if (in.type == DataType::kBOOL) {
+    throw InvalidArgument(describe(kName, "input") + " has type BOOL; expected a number");
+  }
+  if (integer ? out.type != in.type : !isFloating(out.type)) {
+    throw InvalidArgument(describe(kName, "output") + " has type " + dataTypeName(out.type) + "; expected " +
+                          (integer ? dataTypeName(in.type) : "FLOAT or HALF"));
+  }
   const std::int64_t in_volume = checkPlacement(cache, kName, "input", in);
   const std::int64_t out_volume = checkPlacement(cache, kName, "output", out);
   requireAxes(kName, axes, in.shape.rank());
@@ -454,11 +588,14 @@ void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_
   const SplitLayout split = splitAxes(shape, axes, {denseStrides(shape)});
   const bool wide = needsWideIndex({in_volume, out_volume});
   const std::string options =
-      joinOptions({halfOption("IN", in.type), halfOption("OUT", out.type), indexOption(wide)});
+      integer ? joinOptions({storageOption("IN", in.type), storageOption("OUT", out.type), "-DINTEGER_MATH",
+                             indexOption(wide)})
+              : joinOptions({halfOption("IN", in.type), halfOption("OUT", out.type), indexOption(wide)});
   // A work-group per output pays off for long reductions; many short ones, or ones whose kept
   // axes are innermost (neighbouring outputs read neighbouring inputs), get an item each.
+  // Integers always take an item per output (exact 64-bit sums, no float scratch).
   const bool kept_innermost = !shape.empty() && !((axes >> (shape.size() - 1)) & 1u);
-  const bool per_group = split.reduced_count >= 64 && (!kept_innermost || out_volume < 1024);
+  const bool per_group = !integer && split.reduced_count >= 64 && (!kept_innermost || out_volume < 1024);
   Kernel& kernel = cache.get("reduce", options, per_group ? "reduce_group" : "reduce_thread");
   Arguments arguments(kernel, wide);
   arguments.tensor(in).tensor(out);

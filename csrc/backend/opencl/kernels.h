@@ -76,13 +76,19 @@ class KernelCache {
   std::map<std::tuple<std::string, std::string, std::string>, std::unique_ptr<Kernel>> kernels_;
 };
 
-// out = a (op) b with NumPy broadcasting of a and b to out.shape. FLOAT or HALF; a, b and out
-// may differ in storage type.
+// out = a (op) b with NumPy broadcasting of a and b to out.shape. Floating operands (FLOAT or
+// HALF, any mix, computed in float) or integer / BOOL operands of one type (computed in 64-bit
+// integers; DIV truncates, division by zero gives 0). Comparisons and logic write BOOL.
 void elementWise(KernelCache& cache, Stream& stream, ElementWiseOperation op, const DeviceTensor& a,
                  const DeviceTensor& b, const DeviceTensor& out);
+// out = condition ? a : b with NumPy broadcasting of all three; condition BOOL, a, b and out of
+// one type (any).
+void select(KernelCache& cache, Stream& stream, const DeviceTensor& condition, const DeviceTensor& a,
+            const DeviceTensor& b, const DeviceTensor& out);
 // out = activation(in), alpha and beta as in core/operations.h. Shapes equal.
 void activation(KernelCache& cache, Stream& stream, ActivationType type, float alpha, float beta,
                 const DeviceTensor& in, const DeviceTensor& out);
+// Floating inputs for every operation; ABS and NEG also of integers, NOT of BOOL.
 void unary(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
            const DeviceTensor& out);
 // out = transpose(in, permutation) converted to out.type (any types among FLOAT, HALF, INT32,
