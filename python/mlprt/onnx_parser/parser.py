@@ -13,7 +13,7 @@ from mlprt import _core
 from mlprt.onnx_parser.context import (Condition, ImporterContext, Node, onnx_dtype_name, onnx_to_network_dtype,
                                        tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, ParserError, unsupported
-from mlprt.onnx_parser.registry import MIN_OPSET, lookup
+from mlprt.onnx_parser.registry import MIN_OPSET, OLDEST_OPSET, lookup
 
 __all__ = ["OnnxParser"]
 
@@ -124,11 +124,16 @@ class OnnxParser:
         opset = self._check_opset(model, origin)
         if opset is None:
             return False
-        graph = model.graph
-        if not self._scan(graph, opset):
+        if not self._scan(model.graph, opset):
             return False
         if not self._load_external_data(model, path):
             return False
+        if opset < MIN_OPSET:
+            converted = self._convert(model, opset)
+            if converted is None:
+                return False
+            model, opset = converted, MIN_OPSET
+        graph = model.graph
         ctx = ImporterContext(self.network, opset)
         return (self._import_initializers(graph, ctx) and self._import_inputs(graph, ctx)
                 and self._import_nodes(graph, ctx) and self._import_outputs(graph, ctx))
@@ -146,12 +151,44 @@ class OnnxParser:
             self._error(ErrorCode.UNSUPPORTED_GRAPH,
                         f"the model uses opset {opset}, newer than the newest this onnx package knows ({newest})")
             return None
-        if opset < MIN_OPSET:
+        if opset < OLDEST_OPSET:
             self._error(ErrorCode.UNSUPPORTED_GRAPH,
-                        f"the model uses opset {opset}; the parser supports opsets {MIN_OPSET} to {newest} "
-                        "(convert it with onnx.version_converter)")
+                        f"the model uses opset {opset}; the parser supports opsets {OLDEST_OPSET} to {newest} "
+                        f"(opsets {OLDEST_OPSET} to {MIN_OPSET - 1} are converted to {MIN_OPSET} with "
+                        "onnx.version_converter)")
             return None
         return opset
+
+    def _convert(self, model: onnx.ModelProto, opset: int) -> Optional[onnx.ModelProto]:
+        """The model converted from ``opset`` to MIN_OPSET with onnx.version_converter, or None
+        after recording an error that names the node the converter cannot handle."""
+        from onnx import version_converter
+
+        for index, proto in enumerate(model.graph.node):
+            problem = _unconvertible(proto, opset)
+            if problem:
+                self._node_error(ErrorCode.UNSUPPORTED_NODE, f"{problem}; cannot convert the model from opset "
+                                 f"{opset} to opset {MIN_OPSET}", index, proto)
+                return None
+        source = onnx.ModelProto()
+        source.CopyFrom(model)
+        # IR < 4 requires initializers to be graph inputs; the converter then refuses models
+        # whose initializers are not (exporters of that time did list them, hand-made ones may not).
+        source.ir_version = max(source.ir_version, 4)
+        try:
+            converted = version_converter.convert_version(source, MIN_OPSET)
+        except Exception as e:
+            index, proto, reason = _locate_conversion_failure(source, opset, e)
+            desc = (f"onnx.version_converter cannot convert the model from opset {opset} to opset "
+                    f"{MIN_OPSET}: {reason}")
+            if proto is not None:
+                self._node_error(ErrorCode.UNSUPPORTED_NODE, desc, index, proto)
+            else:
+                self._error(ErrorCode.UNSUPPORTED_GRAPH, desc)
+            return None
+        self._log(_core.Severity.INFO, f"converted the model from opset {opset} to opset {MIN_OPSET} with "
+                  f"onnx.version_converter (the parser's importers start at opset {MIN_OPSET})")
+        return converted
 
     def _scan(self, graph: onnx.GraphProto, opset: int) -> bool:
         """Reports every unsupported operator and every dangling or out-of-order input at once."""
@@ -168,7 +205,12 @@ class OnnxParser:
                 self._node_error(ErrorCode.UNSUPPORTED_NODE,
                                  f"operator {proto.op_type}{domain} is not supported", index, proto)
                 ok = False
-            elif opset < info.since:
+            elif opset < MIN_OPSET and not _defined_at(proto.op_type, opset):
+                self._node_error(ErrorCode.UNSUPPORTED_NODE,
+                                 f"operator {proto.op_type} does not exist at opset {opset}, the model's opset",
+                                 index, proto)
+                ok = False
+            elif opset >= MIN_OPSET and opset < info.since:
                 self._node_error(ErrorCode.UNSUPPORTED_NODE,
                                  f"operator {proto.op_type} exists from opset {info.since}; the model uses "
                                  f"opset {opset}", index, proto)
@@ -384,6 +426,56 @@ class OnnxParser:
                 self._error(ErrorCode.INVALID_GRAPH, f"graph output '{out.name}': {e}")
                 return False
         return True
+
+
+def _defined_at(op_type: str, opset: int) -> bool:
+    try:
+        onnx.defs.get_schema(op_type, opset, "")
+        return True
+    except onnx.defs.SchemaError:
+        return False
+
+
+def _unconvertible(proto: onnx.NodeProto, opset: int) -> str:
+    """Why a node of an old opset cannot be converted faithfully ("" when it can)."""
+    attrs = {a.name: a for a in proto.attribute}
+    if proto.op_type == "BatchNormalization" and opset < 9 and "spatial" in attrs \
+            and onnx.helper.get_attribute_value(attrs["spatial"]) != 1:
+        return ("BatchNormalization with spatial=0 (statistics per activation, not per channel) is not "
+                "supported: opset 9 removed it, and the converter only handles spatial=1")
+    return ""
+
+
+def _short_reason(error: Exception) -> str:
+    """The converter's message without its C++ source location and assertion text."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "failed: " in text:
+        text = text.split("failed: ", 1)[1]
+    elif text.startswith("/") and ": " in text:
+        text = text.split(": ", 1)[1]
+    return text
+
+
+def _locate_conversion_failure(model: onnx.ModelProto, opset: int,
+                               error: Exception) -> "tuple[int, Optional[onnx.NodeProto], str]":
+    """(index, node, reason) of the first node that the converter refuses on its own, found by
+    converting each node as a one-node model; (-1, None, reason) if none fails alone."""
+    from onnx import version_converter
+
+    initializers = {t.name: t for t in model.graph.initializer}
+    for index, proto in enumerate(model.graph.node):
+        inputs = [n for n in dict.fromkeys(proto.input) if n]
+        graph = onnx.helper.make_graph(
+            [proto], "node", [onnx.helper.make_empty_tensor_value_info(n) for n in inputs],
+            [onnx.helper.make_empty_tensor_value_info(n) for n in proto.output if n],
+            [initializers[n] for n in inputs if n in initializers])
+        single = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+        single.ir_version = model.ir_version
+        try:
+            version_converter.convert_version(single, MIN_OPSET)
+        except Exception as e:
+            return index, proto, _short_reason(e)
+    return -1, None, _short_reason(error)
 
 
 def _external_location(tensor: onnx.TensorProto) -> str:

@@ -9,8 +9,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ImporterFn = Callable[["ImporterContext", "Node"], Sequence["Value"]]
 
-#: The lowest opset the parser accepts.
+#: The lowest opset the importers handle; models of older opsets are converted to it.
 MIN_OPSET = 11
+
+#: The lowest opset the parser accepts: opsets OLDEST_OPSET to MIN_OPSET - 1 are converted to
+#: MIN_OPSET with onnx.version_converter before import (ONNX Runtime runs opsets 7 and up too).
+OLDEST_OPSET = 7
 
 
 @dataclass(frozen=True)
