@@ -249,7 +249,7 @@ class MlprtBackendRep(BackendRep):
                     raise ValueError(f"input '{name}' holds values that the engine's {want.name} storage "
                                      f"cannot represent (the model's type is {array.dtype.name})")
                 array = converted
-            feeds[name] = np.ascontiguousarray(array)
+            feeds[name] = np.array(array, order="C", copy=None)   # (ascontiguousarray makes 0-d 1-d)
         results = runner.run(feeds)
         outputs = []
         for name, dtype in zip(self.output_names, self._output_dtypes):
