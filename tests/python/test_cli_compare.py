@@ -88,7 +88,9 @@ def test_load_engine_and_save_engine(zoo_exports, tmp_path: Path) -> None:
 @pytest.mark.parametrize("args, message", [
     (("--loadEngine", "{tmp}/missing.engine"), "cannot read the engine"),
     (("--loadEngine", "{tmp}/garbage.engine"), "could not be loaded"),
-    (("--minShapes", "input:1xq"), "dimensions must be integers"),
+    (("--minShapes", "input:1xq"), "--minShapes 'input:1xq': dimension 'q' is not an integer"),
+    (("--input-shapes", "input:[4,q]"), "--input-shapes 'input:[4,q]': dimension 'q' is not an integer"),
+    (("--trt-max-shapes", "input:[4,784"), "--maxShapes 'input:[4,784': unbalanced brackets"),
     (("--minShapes", "input:8x784", "--maxShapes", "input:4x784"), "bad profile"),
 ])
 def test_errors_are_messages_without_traceback(zoo_exports, tmp_path: Path, args, message) -> None:

@@ -13,7 +13,8 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
-from mlprt.engine_tools import BuildFailed, parse_shapes, profile_from_shapes
+from mlprt.engine_tools import BuildFailed, profile_from_shapes
+from mlprt.tools.shapes import parse_shape_flag
 
 __all__ = ["register", "run"]
 
@@ -23,6 +24,10 @@ pass rule: every element of every output satisfies
 defaults: atol = rtol = 1e-5; with --fp16 1e-2 each.
 inputs: uniform in [-1, 1) (integers in [0, 10)), drawn with --seed; static inputs use their own
 shape, dynamic dimensions not given in --input-shapes the profile's opt.
+shapes: trtexec's name:7x784[,name2:...] or Polygraphy's name:[7,784] [name2:[...]] (several
+inputs separated by spaces or commas) in --input-shapes/--shapes and the profile flags
+(--minShapes/--optShapes/--maxShapes, or Polygraphy's --trt-min-shapes/--trt-opt-shapes/
+--trt-max-shapes).
 """
 
 
@@ -33,17 +38,23 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         description="Build (or load) an engine for an ONNX model, run it and ONNX Runtime (CPU) "
                     "on the same random inputs, and compare every output.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="the ONNX model (.onnx)")
+    # nargs="?": a model written after a shape flag's values is taken back from them in run().
+    parser.add_argument("model", nargs="?", help="the ONNX model (.onnx)")
     parser.add_argument("--fp16", action="store_true",
                         help="build with FP16 and use its looser default tolerances "
                              "(with --loadEngine: only the tolerances)")
-    parser.add_argument("--minShapes", default="", metavar="SHAPES", help="profile minimum, e.g. input:1x784")
-    parser.add_argument("--optShapes", default="", metavar="SHAPES", help="profile opt, e.g. input:32x784")
-    parser.add_argument("--maxShapes", default="", metavar="SHAPES", help="profile maximum, e.g. input:64x784")
+    shapes = dict(nargs="+", action="extend", default=[], metavar="SHAPE")
+    parser.add_argument("--minShapes", "--trt-min-shapes", dest="minShapes", **shapes,
+                        help="profile minimum, e.g. input:1x784 or input:[1,784]")
+    parser.add_argument("--optShapes", "--trt-opt-shapes", dest="optShapes", **shapes,
+                        help="profile opt, e.g. input:32x784 or input:[32,784]")
+    parser.add_argument("--maxShapes", "--trt-max-shapes", dest="maxShapes", **shapes,
+                        help="profile maximum, e.g. input:64x784 or input:[64,784]")
     parser.add_argument("--loadEngine", metavar="FILE", help="compare this engine instead of building one")
     parser.add_argument("--saveEngine", metavar="FILE", help="write the engine that was built")
-    parser.add_argument("--input-shapes", "--shapes", dest="input_shapes", default="", metavar="SHAPES",
-                        help="inference shapes, e.g. input:4x784 (comma-separated)")
+    parser.add_argument("--input-shapes", "--shapes", dest="input_shapes", **shapes,
+                        help="inference shapes, e.g. input:4x784 or input:[4,784]; several inputs "
+                             "separated by commas or spaces")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     parser.add_argument("--atol", type=float, default=None, help="absolute tolerance (default 1e-5, 1e-2 with --fp16)")
     parser.add_argument("--rtol", type=float, default=None, help="relative tolerance (default 1e-5, 1e-2 with --fp16)")
@@ -61,11 +72,17 @@ def run(args: argparse.Namespace) -> int:
     from mlprt import testing
     from mlprt.engine_tools import build_engine, default_profile, model_inputs
 
+    if args.model is None:
+        args.model = _model_after_shapes(args)
+    if args.model is None:
+        return _fail("the ONNX model is missing (mlprt compare MODEL.onnx [options])")
     if not os.path.isfile(args.model):
         return _fail(f"no such model file: {args.model}")
     try:
-        input_shapes = parse_shapes(args.input_shapes)
-        profile_parts = [parse_shapes(args.minShapes), parse_shapes(args.optShapes), parse_shapes(args.maxShapes)]
+        input_shapes = parse_shape_flag(args.input_shapes, "--input-shapes")
+        profile_parts = [parse_shape_flag(args.minShapes, "--minShapes"),
+                         parse_shape_flag(args.optShapes, "--optShapes"),
+                         parse_shape_flag(args.maxShapes, "--maxShapes")]
     except ValueError as error:
         return _fail(str(error))
 
@@ -112,6 +129,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"mlprt compare {args.model}: {origin}; onnxruntime CPUExecutionProvider; seed {args.seed}")
     print(report)
     return 0 if report.passed else 1
+
+
+def _model_after_shapes(args: argparse.Namespace) -> Optional[str]:
+    """A shape flag takes every argument up to the next flag (Polygraphy's space-separated
+    inputs), so a model written after one (``--input-shapes x:[1,2] model.onnx``) lands among
+    its values: the last value without a colon is taken back as the model."""
+    for attribute in ("input_shapes", "minShapes", "optShapes", "maxShapes"):
+        values: List[str] = getattr(args, attribute)
+        if values and ":" not in values[-1]:
+            return values.pop()
+    return None
 
 
 def _dims(shape: Any) -> str:

@@ -19,7 +19,8 @@ import numpy as np
 import mlprt
 import mlprt.driver as cuda
 from mlprt.engine_tools import (BuildFailed, EngineRunner, Shape, ShapeRange, build_engine,
-                                parse_shapes, profile_from_shapes)
+                                profile_from_shapes)
+from mlprt.tools.shapes import parse_shape_flag
 
 __all__ = ["ProgressLogger", "Statistics", "parse_memory_size", "register", "run"]
 
@@ -149,14 +150,16 @@ def _inference_shapes(engine: mlprt.ICudaEngine, runner: EngineRunner,
 def _build(args: argparse.Namespace, logger: ProgressLogger) -> bytes:
     if not os.path.isfile(args.onnx):
         raise ExecError(f"ONNX model '{args.onnx}' does not exist")
-    low, opt, high = (parse_shapes(text) if text else {}
-                      for text in (args.minShapes, args.optShapes, args.maxShapes))
+    low, opt, high = (parse_shape_flag(values, "--" + flag) for flag, values in
+                      (("minShapes", args.minShapes), ("optShapes", args.optShapes),
+                       ("maxShapes", args.maxShapes)))
     profile: Dict[str, ShapeRange] = {}
     if low or opt or high:
         profile = profile_from_shapes(low, opt, high)
     elif args.shapes:
         # As trtexec: --shapes alone builds a profile of exactly those shapes.
-        profile = {name: (shape, shape, shape) for name, shape in parse_shapes(args.shapes).items()}
+        profile = {name: (shape, shape, shape)
+                   for name, shape in parse_shape_flag(args.shapes, "--shapes").items()}
     pools = _parse_pools(args.memPoolSize) if args.memPoolSize else {}
     stats: Dict[str, int] = {}
     started = time.perf_counter()
@@ -246,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
     device = mlprt.current_device()
     print(f"Device: {device.name} ({device.platform})")
     logger = ProgressLogger(mlprt.Logger.VERBOSE if args.verbose else mlprt.Logger.WARNING)
-    requested = parse_shapes(args.shapes) if args.shapes else {}
+    requested = parse_shape_flag(args.shapes, "--shapes")
 
     if args.onnx:
         plan = _build(args, logger)
@@ -301,15 +304,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     src.add_argument("--saveEngine", metavar="FILE", help="where to write the built engine")
     build = p.add_argument_group("build")
     for flag, what in (("minShapes", "minimum"), ("optShapes", "optimal"), ("maxShapes", "maximum")):
-        build.add_argument(f"--{flag}", metavar="SPEC",
-                           help=f"{what} shapes of the profile: name:1x784[,name2:...]")
+        build.add_argument(f"--{flag}", metavar="SPEC", nargs="+", action="extend", default=[],
+                           help=f"{what} shapes of the profile: name:1x784[,name2:...] or "
+                                f"name:[1,784] [name2:[...]]")
     build.add_argument("--fp16", action="store_true", help="allow FP16 kernels")
     build.add_argument("--memPoolSize", metavar="POOLS",
                        help="pool limits, e.g. workspace:1024MiB (units B, KiB, MiB, GiB; bare = MiB)")
     build.add_argument("--timingCacheFile", metavar="FILE",
                        help="timing cache read before and written after the build")
     infer = p.add_argument_group("inference")
-    infer.add_argument("--shapes", metavar="SPEC", help="inference shapes: name:4x784[,...]")
+    infer.add_argument("--shapes", metavar="SPEC", nargs="+", action="extend", default=[],
+                       help="inference shapes: name:4x784[,...] or name:[4,784] [...]")
     infer.add_argument("--iterations", type=int, default=10, help="run at least N inferences (10)")
     infer.add_argument("--warmUp", type=float, default=200.0, help="warm-up time in ms (200)")
     infer.add_argument("--duration", type=float, default=3.0, help="run at least S seconds (3)")
