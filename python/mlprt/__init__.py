@@ -15,7 +15,7 @@ from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, IC
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
                          Error, IActivationLayer, IConcatenationLayer, IConstantLayer,
                          IElementWiseLayer, IIdentityLayer, ILayer, IMatrixMultiplyLayer,
-                         INetworkDefinition, INormalizationLayer, IReduceLayer, IShuffleLayer, LayerType,
+                         INetworkDefinition, INormalizationLayer, IReduceLayer, ISelectLayer, IShuffleLayer, LayerType,
                          ISoftMaxLayer, ITensor, IUnaryLayer, MatrixOperation, OpenCLError,
                          ReduceOperation, UnaryOperation)
 from mlprt.logger import ILogger, Logger
@@ -59,6 +59,7 @@ __all__ = [
     "INetworkDefinition",
     "INormalizationLayer",
     "IReduceLayer",
+    "ISelectLayer",
     "IShuffleLayer",
     "ISoftMaxLayer",
     "ITensor",

@@ -94,12 +94,17 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
     if isinstance(layer, mlprt.IElementWiseLayer):
         a, b = ins
         return {_EW.SUM: np.add, _EW.PROD: np.multiply, _EW.MAX: np.maximum, _EW.MIN: np.minimum,
-                _EW.SUB: np.subtract, _EW.DIV: np.divide, _EW.POW: np.power}[layer.op](a, b)
+                _EW.SUB: np.subtract, _EW.DIV: np.divide, _EW.POW: np.power, _EW.FLOOR_DIV: np.floor_divide,
+                _EW.AND: np.logical_and, _EW.OR: np.logical_or, _EW.XOR: np.logical_xor, _EW.EQUAL: np.equal,
+                _EW.GREATER: np.greater, _EW.LESS: np.less}[layer.op](a, b)
+    if isinstance(layer, mlprt.ISelectLayer):
+        condition, then, otherwise = ins
+        return np.where(condition.astype(bool), then, otherwise)
     if isinstance(layer, mlprt.IActivationLayer):
         return activation(layer.type, ins[0], layer.alpha, layer.beta)
     if isinstance(layer, mlprt.IUnaryLayer):
         fn = {_UN.EXP: np.exp, _UN.LOG: np.log, _UN.SQRT: np.sqrt, _UN.RECIP: np.reciprocal,
-              _UN.ABS: np.abs, _UN.NEG: np.negative, _UN.ERF: _erf}[layer.op]
+              _UN.ABS: np.abs, _UN.NEG: np.negative, _UN.ERF: _erf, _UN.NOT: np.logical_not}[layer.op]
         return fn(ins[0])
     if isinstance(layer, mlprt.IShuffleLayer):
         return _shuffle(layer, ins[0])

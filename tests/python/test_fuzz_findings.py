@@ -47,10 +47,11 @@ def assert_parser_still_works() -> None:
     ("finding-gather-without-indices", ErrorCode.INVALID_NODE, "gather", "Gather needs input 1 (indices)"),
     ("finding-constant-value-of-wrong-type", ErrorCode.INVALID_NODE, "fuzz6",
      "attribute 'value' is INT, but Constant declares it TENSOR"),
-    ("finding-comparison-into-add", ErrorCode.UNSUPPORTED_NODE_INPUT, "bias1",
-     "Add takes the boolean result of a comparison"),
-    ("finding-comparison-into-add-dtype", ErrorCode.UNSUPPORTED_NODE_INPUT, "bias1",
-     "Add takes the boolean result of a comparison"),
+    # Comparisons of run-time tensors are BOOL tensors now: these fail at the comparison itself.
+    ("finding-comparison-into-add", ErrorCode.INVALID_NODE, "matmul1",
+     "shapes (2, 12) and (12, 8) do not broadcast"),
+    ("finding-comparison-into-add-dtype", ErrorCode.INVALID_NODE, "matmul1",
+     "shapes (2, 12) and (12, 8) do not broadcast"),
     ("finding-fold-shape-inference-error", ErrorCode.INVALID_NODE, "unsqueeze", "constant folding failed"),
 ])
 def test_fuzzer_finding_is_a_clear_error(name: str, code: ErrorCode, node: str, words: str) -> None:

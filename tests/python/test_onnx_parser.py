@@ -290,7 +290,11 @@ def test_softplus_threshold_pattern_of_the_dynamo_exporter(rng: np.random.Genera
     model = make_model(nodes, [("x", F, (4, 50))], ["y"], {"t": np.array(20.0, np.float32)})
     x = (_r(rng, 4, 50) * 15).astype(np.float32)
     network = check_against_onnxruntime(model, {"x": x})
-    assert len(layers(network)) == 1
+    # The output is the Softplus itself: no select layer (the unused comparison is dead code that
+    # the builder drops).
+    softplus = layers(network)[0]
+    assert softplus.type == mlprt.ActivationType.SOFTPLUS and network.get_output(0) == softplus.get_output(0)
+    assert mlprt.LayerType.SELECT not in [layer.type for layer in layers(network)]
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -374,15 +378,19 @@ def test_used_dropout_mask_is_an_error() -> None:
     assert error.node_name() == "drop" and "mask" in error.desc()
 
 
-def test_unsupported_runtime_gather_and_where_are_clear_errors() -> None:
+def test_unsupported_runtime_gather_is_a_clear_error() -> None:
     model = make_model([N("Gather", ["x", "i"], ["y"], name="g")], [("x", F, (4, 3))], ["y"],
                        {"i": np.array([0, 2], np.int64)})
     (error,) = parse_errors(model)
     assert error.code() == ErrorCode.UNSUPPORTED_NODE_INPUT and "Gather" in error.desc()
+
+
+def test_where_of_a_runtime_comparison_is_a_select_layer(rng: np.random.Generator) -> None:
     model = make_model([N("Greater", ["x", "t"], ["c"]), N("Where", ["c", "x", "t"], ["y"], name="w")],
-                       [("x", F, (4,))], ["y"], {"t": np.array(0.0, np.float32)})
-    (error,) = parse_errors(model)
-    assert error.node_name() == "w" and "Where" in error.desc()
+                       [("x", F, (4, 5))], ["y"], {"t": np.array(0.0, np.float32)})
+    network = check_against_onnxruntime(model, {"x": _r(rng, 4, 5)})
+    kinds = [network.get_layer(i).type for i in range(network.num_layers)]
+    assert mlprt.LayerType.SELECT in kinds and mlprt.LayerType.ELEMENTWISE in kinds
 
 
 def test_external_data(tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:

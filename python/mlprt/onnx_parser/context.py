@@ -24,7 +24,7 @@ from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, invalid, unsuppor
 ITensor = _core.ITensor
 DataType = _core.DataType
 
-__all__ = ["SymDim", "Unknown", "ShapeValue", "Condition", "Value", "Node", "ImporterContext",
+__all__ = ["SymDim", "Unknown", "ShapeValue", "Value", "Node", "ImporterContext",
            "numpy_dtype", "network_dtype", "onnx_to_network_dtype", "tensor_value"]
 
 
@@ -84,17 +84,7 @@ class ShapeValue:
         return array.reshape(()) if self.scalar else array
 
 
-@dataclass
-class Condition:
-    """A comparison of run-time values (``Greater(a, b)``, ...), kept symbolic: there is no
-    boolean select layer, so only recognized patterns (see ops.math.where) consume it."""
-
-    op: str
-    a: Any
-    b: Any
-
-
-Value = Union[Any, np.ndarray, ShapeValue, Condition]  # Any: ITensor
+Value = Union[Any, np.ndarray, ShapeValue]  # Any: ITensor
 
 _NP_TO_DT = {np.dtype(np.float32): DataType.FLOAT, np.dtype(np.float16): DataType.HALF,
              np.dtype(np.int32): DataType.INT32, np.dtype(np.int64): DataType.INT64,
@@ -178,6 +168,8 @@ class ImporterContext:
         self.node_layers: List[Any] = []
         #: Outputs of Softplus layers -> their inputs (for the exporters' threshold pattern).
         self.softplus_of: Dict[Any, Any] = {}
+        #: BOOL outputs of comparisons -> (ONNX op, a, b), for patterns that consume them.
+        self.comparisons: Dict[Any, Tuple[str, Any, Any]] = {}
 
     # -- values ---------------------------------------------------------------------------------
     def set(self, name: str, value: Value) -> None:
@@ -242,10 +234,6 @@ class ImporterContext:
     def tensor(self, value: Value, dtype: Any = None) -> Any:
         """``value`` as a network tensor: constants become (cached) constant layers, cast to
         ``dtype`` (a network DataType) when given."""
-        if isinstance(value, Condition):
-            raise unsupported(f"the boolean result of {value.op} on run-time tensors is needed as a tensor; "
-                              "comparisons are supported only in recognized patterns",
-                              ErrorCode.UNSUPPORTED_NODE_INPUT)
         if isinstance(value, ShapeValue):
             raise unsupported(f"the shape-derived value {value.elems} is needed as a run-time tensor; "
                               "computing shapes at run time is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)

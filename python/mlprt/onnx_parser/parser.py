@@ -10,7 +10,7 @@ import onnx
 from onnx import external_data_helper, numpy_helper
 
 from mlprt import _core
-from mlprt.onnx_parser.context import (Condition, ImporterContext, Node, onnx_dtype_name, onnx_to_network_dtype,
+from mlprt.onnx_parser.context import (ImporterContext, Node, onnx_dtype_name, onnx_to_network_dtype,
                                        tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, ParserError, unsupported
 from mlprt.onnx_parser.registry import MIN_OPSET, OLDEST_OPSET, lookup
@@ -361,10 +361,6 @@ class OnnxParser:
         info = lookup(node.op_type)
         assert info is not None  # the scan rejected unsupported operators
         inputs = [ctx.get(name) if name else None for name in node.inputs]
-        if node.op_type != "Where" and any(isinstance(v, Condition) for v in inputs):
-            raise unsupported(f"{node.op_type} takes the boolean result of a comparison of run-time tensors; "
-                              "such comparisons are supported only as the condition of a recognized Where "
-                              "pattern", ErrorCode.UNSUPPORTED_NODE_INPUT)
         if inputs and all(v is None or isinstance(v, np.ndarray) for v in inputs) and \
                 any(v is not None for v in inputs):
             outputs: List[Any] = fold_constant_node(node, inputs, self._folded_bytes_limit)

@@ -6,7 +6,7 @@ from typing import Any, List, Optional
 import numpy as np
 
 from mlprt import _core
-from mlprt.onnx_parser.context import Condition, ImporterContext, Node, ShapeValue, Value
+from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, network_dtype, numpy_dtype
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.ops.shape import as_shape_value, shape_binary
 from mlprt.onnx_parser.registry import importer
@@ -32,7 +32,28 @@ def _require_float(node: Node, x: Any) -> None:
                           ErrorCode.UNSUPPORTED_NODE_DATATYPE)
 
 
+_FLOATING = (_core.DataType.FLOAT, _core.DataType.HALF)
+
+
+def _dtype_of(ctx: ImporterContext, value: Value) -> Any:
+    """The network DataType of a tensor, or of a constant array (None for other values)."""
+    if isinstance(value, np.ndarray):
+        return None if value.dtype.kind not in "biuf" else network_dtype(value.dtype)
+    if isinstance(value, ShapeValue):
+        return None
+    return value.dtype
+
+
+def _integer_base_pow(ctx: ImporterContext, base: Any, exponent: Value) -> Any:
+    """Pow of an integer base with a floating exponent: computed in float, truncated back to the
+    base's type (as ONNX Runtime does), since 4 ^ 0.5 is not 4 ^ 0."""
+    result = ctx.elementwise(ctx.tensor(base, _core.DataType.FLOAT), exponent, EW.POW)
+    return ctx.alias(ctx.track(ctx.network.add_cast(result, base.dtype)).get_output(0), result)
+
+
 @importer("Add", "Sub", "Mul", "Div", "Pow", notes="NumPy broadcasting (ranks equalized with shuffles); "
+          "FLOAT, FLOAT16, INT8, UINT8, INT32, INT64 (integers wrap; Div truncates toward zero, and an "
+          "integer division by zero gives 0 instead of trapping); Pow with an exponent of another type; "
           "on shape values folded at parse time.")
 def binary(ctx: ImporterContext, node: Node) -> List[Value]:
     a, b = ctx.require(node, 0), ctx.require(node, 1)
@@ -42,6 +63,12 @@ def binary(ctx: ImporterContext, node: Node) -> List[Value]:
             raise unsupported(f"{node.op_type} of a shape value with a run-time tensor is not supported",
                               ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
         return [shape_binary(node.op_type, sa, sb)]
+    for value in (a, b):
+        if _dtype_of(ctx, value) == _core.DataType.BOOL:
+            raise unsupported(f"{node.op_type} of BOOL tensors is not defined", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    if node.op_type == "Pow" and not isinstance(a, np.ndarray) and a.dtype not in _FLOATING \
+            and _dtype_of(ctx, b) in _FLOATING:
+        return [_integer_base_pow(ctx, a, b)]
     return [ctx.elementwise(a, b, _BINARY[node.op_type])]
 
 
@@ -82,9 +109,11 @@ def unary(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ctx.unary(x, _UNARY[node.op_type])]
 
 
-@importer("Relu", "Sigmoid", "Tanh", notes="Activation layer.")
+@importer("Relu", "Sigmoid", "Tanh", notes="Activation layer; Relu of integers as MAX(x, 0).")
 def simple_activation(ctx: ImporterContext, node: Node) -> List[Value]:
     x = _require_tensor(ctx, node)
+    if node.op_type == "Relu" and x.dtype not in _FLOATING and x.dtype != _core.DataType.BOOL:
+        return [ctx.elementwise(x, np.zeros((), numpy_dtype(x.dtype)), EW.MAX)]
     _require_float(node, x)
     kind = {"Relu": Act.RELU, "Sigmoid": Act.SIGMOID, "Tanh": Act.TANH}[node.op_type]
     return [ctx.activation(x, kind)]
@@ -192,32 +221,81 @@ def clip(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ctx.tensor(result)]
 
 
-_COMPARE = {"Greater": np.greater, "Less": np.less, "Equal": np.equal, "GreaterOrEqual": np.greater_equal,
-            "LessOrEqual": np.less_equal}
+_COMPARE = {"Greater": [EW.GREATER], "Less": [EW.LESS], "Equal": [EW.EQUAL],
+            "GreaterOrEqual": [EW.GREATER, EW.EQUAL], "LessOrEqual": [EW.LESS, EW.EQUAL]}
 
 
-@importer(*_COMPARE, notes="Constants and known shape values are folded; on run-time tensors only as the "
-          "condition of a recognized Where pattern.")
+@importer(*_COMPARE, notes="BOOL result; numbers of any supported type (Equal also BOOL). GreaterOrEqual "
+          "and LessOrEqual are OR of two comparisons, so NaN compares false as in ONNX. Constants and known "
+          "shape values are folded.")
 def compare(ctx: ImporterContext, node: Node) -> List[Value]:
     a, b = ctx.require(node, 0), ctx.require(node, 1)
     if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
         raise unsupported(f"{node.op_type} of shape values with run-time extents is not supported",
                           ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-    return [Condition(node.op_type, a, b)]
+    results = [ctx.elementwise(a, b, op) for op in _COMPARE[node.op_type]]
+    out = results[0] if len(results) == 1 else ctx.elementwise(results[0], results[1], EW.OR)
+    ctx.comparisons[out] = (node.op_type, a, b)
+    return [out]
+
+
+_LOGIC = {"And": EW.AND, "Or": EW.OR, "Xor": EW.XOR}
+
+
+def _require_bool(node: Node, x: Any) -> None:
+    if x.dtype != _core.DataType.BOOL:
+        raise unsupported(f"{node.op_type} needs BOOL inputs, got {x.dtype.name}", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+
+
+@importer(*_LOGIC, notes="BOOL inputs, NumPy broadcasting.")
+def logic(ctx: ImporterContext, node: Node) -> List[Value]:
+    a, b = ctx.require(node, 0), ctx.require(node, 1)
+    for value in (a, b):
+        if not isinstance(value, np.ndarray):
+            _require_bool(node, ctx.tensor(value))
+    return [ctx.elementwise(a, b, _LOGIC[node.op_type])]
+
+
+@importer("Not", notes="BOOL input (unary NOT).")
+def logical_not(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_bool(node, x)
+    return [ctx.unary(x, Un.NOT)]
 
 
 #: Softplus(x) - x < exp(-15) x for x > 15: below float32 resolution.
 _SOFTPLUS_THRESHOLD_MIN = 15.0
 
 
-@importer("Where", notes="Constants are folded; on run-time tensors only the softplus threshold pattern "
-          "Where(x > T, x, Softplus(x)) (T >= 15) of PyTorch's exporter, which is Softplus(x) in float32.")
+def _softplus_threshold(ctx: ImporterContext, cond: Value, then: Value, other: Value) -> bool:
+    """Whether Where(cond, then, other) is PyTorch's Where(x > T, x, Softplus(x)) with T >= 15,
+    which is Softplus(x) in float32."""
+    if isinstance(cond, (np.ndarray, ShapeValue)) or cond not in ctx.comparisons:
+        return False
+    op, a, b = ctx.comparisons[cond]
+    return (op == "Greater" and isinstance(b, np.ndarray) and b.size == 1
+            and float(b.reshape(-1)[0]) >= _SOFTPLUS_THRESHOLD_MIN
+            and not isinstance(then, (np.ndarray, ShapeValue)) and not isinstance(a, (np.ndarray, ShapeValue))
+            and then == a and not isinstance(other, (np.ndarray, ShapeValue)) and ctx.softplus_of.get(other) == then)
+
+
+@importer("Where", notes="Select layer: BOOL condition, any element type, NumPy broadcasting of all three "
+          "inputs. PyTorch's softplus threshold Where(x > T, x, Softplus(x)) (T >= 15) is Softplus(x) "
+          "in float32 and becomes just that.")
 def where(ctx: ImporterContext, node: Node) -> List[Value]:
     cond, then, other = ctx.require(node, 0), ctx.require(node, 1), ctx.require(node, 2)
-    if isinstance(cond, Condition) and cond.op == "Greater" and isinstance(cond.b, np.ndarray) \
-            and cond.b.size == 1 and float(cond.b.reshape(-1)[0]) >= _SOFTPLUS_THRESHOLD_MIN \
-            and not isinstance(then, (np.ndarray, ShapeValue)) and then == cond.a \
-            and not isinstance(other, (np.ndarray, ShapeValue, Condition)) and ctx.softplus_of.get(other) == then:
+    if _softplus_threshold(ctx, cond, then, other):
         return [other]
-    raise unsupported("Where on run-time values is not supported (there is no select layer); only the "
-                      "softplus threshold pattern is recognized", ErrorCode.UNSUPPORTED_NODE_INPUT)
+    for value in (cond, then, other):
+        if isinstance(value, ShapeValue):
+            raise unsupported("Where of shape values with run-time extents is not supported",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    condition = ctx.tensor(cond)
+    if condition.dtype != _core.DataType.BOOL:
+        raise invalid(f"Where needs a BOOL condition, got {condition.dtype.name}")
+    dtype = ctx.common_dtype(then, other)
+    rank = max(ctx.rank(cond), ctx.rank(then), ctx.rank(other))
+    inputs = [ctx.tensor(ctx.broadcast_rank(v, rank), t) for v, t in
+              ((condition, None), (then, dtype), (other, dtype))]
+    layer = ctx.track(ctx.network.add_select(*inputs))
+    return [layer.get_output(0)]

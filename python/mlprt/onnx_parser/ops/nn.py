@@ -70,11 +70,28 @@ def matmul(ctx: ImporterContext, node: Node) -> List[Value]:
     dtype = ctx.common_dtype(a, b)
     ta = ctx.tensor(ctx.broadcast_rank(a, rank), dtype)
     tb = ctx.tensor(ctx.broadcast_rank(b, rank), dtype)
+    ta, tb = _expand_batch(ctx, ta, tb), _expand_batch(ctx, tb, ta)
     out = ctx.track(ctx.network.add_matrix_multiply(ta, MO.NONE, tb, MO.NONE)).get_output(0)
     squeezed = ([rank - 2] if vector_a else []) + ([rank - 1] if vector_b else [])
     if squeezed:
         out = ctx.squeeze(out, squeezed)
     return [out]
+
+
+def _expand_batch(ctx: ImporterContext, x: Any, other: Any) -> Any:
+    """``x`` with its batch axes broadcast against ``other``'s where the product kernels cannot
+    broadcast them: they take a batch operand that has the output's whole batch or is a single
+    matrix, so (3, 1, M, K) x (1, 2, K, N) first makes (3, 2, M, K), multiplying by ones (exact)."""
+    batch, other_batch = list(x.shape[:-2]), list(other.shape[:-2])
+    out_batch = [o if d == 1 else d for d, o in zip(batch, other_batch)]
+    strip = lambda dims: dims[next((i for i, d in enumerate(dims) if d != 1), len(dims)):]  # noqa: E731
+    if all(d == 1 for d in batch) or strip(batch) == strip(out_batch):
+        return x
+    ones_shape = [o if d == 1 and o != 1 else 1 for d, o in zip(batch, other_batch)] + [1, 1]
+    if any(e < 0 for e in ones_shape):
+        raise unsupported(f"MatMul of {tuple(x.shape)} and {tuple(other.shape)}: broadcasting batch axes "
+                          "whose extents are known only at run time is not supported", ErrorCode.UNSUPPORTED_NODE_SHAPE)
+    return ctx.elementwise(x, np.ones(ones_shape, numpy_dtype(x.dtype)), EW.PROD)
 
 
 def _coerced_2d(ctx: ImporterContext, node: Node, x: Any, axis: int, build: Any) -> Any:
