@@ -2,7 +2,7 @@
 BatchNormalization, LayerNormalization, Dropout and reductions."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -203,21 +203,70 @@ def dropout(ctx: ImporterContext, node: Node) -> List[Value]:
 
 _REDUCE = {"ReduceMean": RO.AVG, "ReduceSum": RO.SUM, "ReduceMax": RO.MAX, "ReduceMin": RO.MIN,
            "ReduceProd": RO.PROD}
+#: Reductions made of a map before and after a SUM: ONNX's ReduceL1, ReduceL2, ... as the
+#: exporters' subgraphs would compute them.
+_COMPOSED = ("ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")
 
 
-@importer(*_REDUCE, notes="Axes as attribute or input (ReduceSum from opset 13, others from 18), keepdims, "
-          "noop_with_empty_axes.")
-def reduce(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = ctx.tensor(_tensor(ctx, node, 0))
+def _reduce_mask(ctx: ImporterContext, node: Node, x: Any) -> Optional[int]:
+    """The axes bit mask of a reduction node (axes attribute or input, noop_with_empty_axes);
+    None when the node reduces nothing and passes its input through."""
     rank = len(x.shape)
     axes = axes_input(ctx, node, 1)
     if not axes:
-        if node.attr("noop_with_empty_axes", 0):
-            return [x]
+        if node.attr("noop_with_empty_axes", 0) or rank == 0:
+            return None
         axes = list(range(rank))
-    axes = sorted({normalize_axis(a, rank) for a in axes})
-    if rank == 0:
+    return sum(1 << a for a in sorted({normalize_axis(a, rank) for a in axes}))
+
+
+def _add_reduce(ctx: ImporterContext, x: Any, op: Any, mask: int, keep: bool) -> Any:
+    return ctx.track(ctx.network.add_reduce(x, op, mask, keep)).get_output(0)
+
+
+@importer(*_REDUCE, notes="Axes as attribute or constant input (ReduceSum from opset 13, others from 18), "
+          "keepdims, noop_with_empty_axes; FLOAT, FLOAT16 and integers (exact 64-bit accumulation, wrapping; "
+          "ReduceMean of integers truncates). Axes given as a run-time input are not supported.")
+def reduce(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(_tensor(ctx, node, 0))
+    mask = _reduce_mask(ctx, node, x)
+    if mask is None:
         return [x]
+    return [_add_reduce(ctx, x, _REDUCE[node.op_type], mask, bool(node.attr("keepdims", 1)))]
+
+
+@importer(*_COMPOSED, notes="SUM of |x| (L1), sqrt of SUM of x^2 (L2), SUM of x^2, log of SUM, and the stable "
+          "log(SUM(exp(x - max))) + max (LogSumExp); axes as in ReduceSum. FLOAT and FLOAT16 (L1 and SumSquare "
+          "also integers).")
+def reduce_composed(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(_tensor(ctx, node, 0))
+    floating = x.dtype in (_core.DataType.FLOAT, _core.DataType.HALF)
+    if not floating and node.op_type not in ("ReduceL1", "ReduceSumSquare"):
+        raise unsupported(f"{node.op_type} needs a FLOAT or FLOAT16 input, got {x.dtype.name}",
+                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
     keep = bool(node.attr("keepdims", 1))
-    layer = ctx.track(ctx.network.add_reduce(x, _REDUCE[node.op_type], sum(1 << a for a in axes), keep))
-    return [layer.get_output(0)]
+    mask = _reduce_mask(ctx, node, x)
+    op = node.op_type
+    if op == "ReduceL1":
+        mapped = ctx.unary(x, Un.ABS)
+    elif op in ("ReduceL2", "ReduceSumSquare"):
+        mapped = ctx.elementwise(x, x, EW.PROD)
+    elif op == "ReduceLogSum":
+        mapped = x
+    else:  # ReduceLogSumExp: shifted by the maximum so that exp cannot overflow
+        if mask is None:
+            return [x]
+        peak = _add_reduce(ctx, x, RO.MAX, mask, True)
+        mapped = ctx.unary(ctx.elementwise(x, peak, EW.SUB), Un.EXP)
+    if mask is None:
+        total = mapped
+    else:
+        total = _add_reduce(ctx, mapped, RO.SUM, mask, keep)
+    if op == "ReduceL2":
+        return [ctx.unary(total, Un.SQRT)]
+    if op == "ReduceLogSum":
+        return [ctx.unary(total, Un.LOG)]
+    if op == "ReduceLogSumExp":
+        shift = peak if keep else _add_reduce(ctx, peak, RO.MAX, mask, False)
+        return [ctx.elementwise(ctx.unary(total, Un.LOG), shift, EW.SUM)]
+    return [total]

@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 import onnx
 
-from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
+from mlprt.onnx_parser.context import (DataType, ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
                                        Value, normalize_axis, onnx_dtype_name, onnx_to_network_dtype, tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.registry import importer
@@ -270,10 +270,33 @@ def cast(ctx: ImporterContext, node: Node) -> List[Value]:
     if dtype is None:
         raise unsupported(f"Cast to {onnx_dtype_name(to)} is not supported",
                           ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    return [_cast_to(ctx, x, dtype)]
+
+
+def _cast_to(ctx: ImporterContext, x: Value, dtype: Any) -> Any:
+    """``x`` (a tensor or a constant) as a tensor of network type ``dtype``."""
+    if isinstance(x, np.ndarray):
+        return ctx.tensor(x, dtype)
     if x.dtype == dtype:
-        return [x]
+        return x
     out = ctx.track(ctx.network.add_cast(x, dtype)).get_output(0)
-    return [ctx.alias(out, x)]
+    return ctx.alias(out, x)
+
+
+@importer("CastLike", since=15, notes="Cast to the element type of the second input (as Cast).")
+def cast_like(ctx: ImporterContext, node: Node) -> List[Value]:
+    x, like = ctx.require(node, 0), ctx.require(node, 1)
+    if isinstance(like, ShapeValue):
+        like = like.to_array() if like.is_known() else np.zeros(0, np.int64)
+    dtype = like.dtype if not isinstance(like, np.ndarray) else \
+        onnx_to_network_dtype(onnx.helper.np_dtype_to_tensor_dtype(like.dtype))
+    if dtype is None:
+        raise unsupported(f"CastLike to {like.dtype} is not supported", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    if isinstance(x, ShapeValue):
+        if dtype in (DataType.INT32, DataType.INT64):
+            return [x]
+        raise unsupported("CastLike of a shape value to a non-integer type is not supported")
+    return [_cast_to(ctx, x, dtype)]
 
 
 @importer("Reshape", notes="Shape from a constant or a shape computation; 0 copies (allowzero=1 "
