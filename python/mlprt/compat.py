@@ -82,7 +82,27 @@ def logger_of(obj: Any) -> Any:
     return found
 
 
+_process_logger: "Optional[weakref.ReferenceType[Any]]" = None
+
+
+def _set_process_logger(logger: Any) -> None:
+    """Records the logger last handed to a Builder or Runtime: the core sends its messages there
+    (mlprt.logger), and so do messages of objects whose own logger is not known."""
+    global _process_logger
+    try:
+        _process_logger = weakref.ref(logger)
+    except TypeError:
+        _process_logger = None
+
+
+def _resolve(logger: Any) -> Any:
+    if logger is None and _process_logger is not None:
+        return _process_logger()
+    return logger
+
+
 def _log(logger: Any, severity: Severity, message: str) -> None:
+    logger = _resolve(logger)
     if logger is None:
         _core.log(severity, message)
     else:
@@ -91,6 +111,7 @@ def _log(logger: Any, severity: Severity, message: str) -> None:
 
 def _first_time(logger: Any, key: str) -> bool:
     """True the first time ``key`` is announced to ``logger`` (None: the process's logger)."""
+    logger = _resolve(logger)
     target = _CORE if logger is None else logger
     with _lock:
         try:
@@ -105,7 +126,7 @@ def _first_time(logger: Any, key: str) -> bool:
 
 def log_once(obj: Any, key: str, severity: Severity, message: str) -> None:
     """Logs ``message`` through ``obj``'s logger the first time ``key`` comes up for it."""
-    logger = logger_of(obj)
+    logger = _resolve(logger_of(obj))
     if _first_time(logger, key):
         _log(logger, severity, message)
 
@@ -357,6 +378,10 @@ class Runtime(_core.Runtime):
     """Deserializes engines (TensorRT's ``trt.Runtime(logger)``); engines it makes remember its
     logger for their messages."""
 
+    def __init__(self, logger: Any) -> None:
+        super().__init__(logger)
+        _set_process_logger(logger)
+
     def deserialize_cuda_engine(self, serialized_engine: Any) -> Optional[ICudaEngine]:
         """The engine, or None with the reason sent to the logger."""
         return remember_logger(super().deserialize_cuda_engine(serialized_engine), self.logger)
@@ -384,6 +409,7 @@ class Builder(_core.Builder):
 
     def __init__(self, logger: Any) -> None:
         super().__init__(logger)
+        _set_process_logger(logger)
         self._max_batch_size: int = 1
         self._max_workspace_size: Optional[int] = None
         self._fp16_mode: bool = False
