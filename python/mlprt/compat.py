@@ -143,9 +143,16 @@ def deprecated(obj: Any, name: str, replacement: str, severity: Severity = Sever
 def _announcing(function: Callable[..., Any], name: str, replacement: str) -> Callable[..., Any]:
     """``function`` that first logs (once) that ``name`` has the TensorRT 10 ``replacement``."""
 
+    announced_for: "weakref.WeakSet[Any]" = weakref.WeakSet()  # objects past their first call
+
     @functools.wraps(function)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        deprecated(self, name, replacement)
+        if self not in announced_for:  # keeps the logger lookup off the per-call path
+            deprecated(self, name, replacement)
+            try:
+                announced_for.add(self)
+            except TypeError:
+                pass
         return function(self, *args, **kwargs)
 
     return wrapper
