@@ -1,6 +1,10 @@
 """The operator support matrix (docs/operators.md), generated from the importer registry."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Dict, List
+
 import onnx
 
 from mlprt.onnx_parser.registry import MIN_OPSET, OLDEST_OPSET, all_importers
@@ -48,7 +52,46 @@ def support_matrix_markdown() -> str:
             if info.family == family:
                 lines.append(f"| {info.op_type} | {_first_opset(info.op_type, info.since)}+ | {info.notes} |")
         lines.append("")
+    lines += conformance_markdown()
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+#: Written by ``python tests/conformance/run.py --update-expected`` (absent from installed wheels).
+CONFORMANCE_SUMMARY = Path(__file__).resolve().parents[3] / "tests" / "conformance" / "summary.json"
+
+
+def conformance_markdown(summary_file: Path = CONFORMANCE_SUMMARY) -> List[str]:
+    """The "ONNX conformance" section: the counts of tests/conformance/summary.json (nothing when
+    the file is absent)."""
+    if not summary_file.is_file():
+        return []
+    data = json.loads(summary_file.read_text())
+    reasons: Dict[str, int] = data["by_reason"]
+    missing = {r[len("operator "):-len(" is not supported")]: n for r, n in reasons.items()
+               if r.startswith("operator ") and r.endswith(" is not supported")}
+    others = {r: n for r, n in reasons.items() if r[len("operator "):-len(" is not supported")] not in missing}
+    lines = [
+        "## ONNX conformance",
+        "",
+        f"ONNX's own test suite as shipped in `onnx` {data['onnx']} (node cases, the pytorch-converted, "
+        "pytorch-operator and simple data folders, the light model zoo; `real` needs a download and is "
+        f"left out): {data['cases']} cases, of which ONNX Runtime {data['onnxruntime']} passes "
+        f"{data['counted']} ({data['ort_failing']} left out). Through `mlprt.backend`, "
+        f"**mlprt passes {data['passed']} of those {data['counted']}**; the other "
+        f"{data['expected_failures']} are expected failures (`tests/conformance/expected_failures.txt`), "
+        "none a wrong answer, crash or hang. `tests/python/test_onnx_conformance.py` runs them in CI; "
+        "`python tests/conformance/run.py --update-expected` rewrites the list and these counts.",
+        "",
+        "| expected failures | cases |",
+        "| --- | --- |",
+    ]
+    if missing:
+        listed = ", ".join(f"{op} {n}" for op, n in sorted(missing.items(), key=lambda kv: (-kv[1], kv[0])))
+        lines.append(f"| operator not supported ({len(missing)} operators: {listed}) | {sum(missing.values())} |")
+    for reason, count in sorted(others.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"| {reason.replace('|', '/')} | {count} |")
+    lines.append("")
+    return lines
 
 
 __all__ = ["support_matrix_markdown", "newest_opset"]
