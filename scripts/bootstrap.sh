@@ -5,7 +5,10 @@
 #   bash scripts/bootstrap.sh          # then use "$(bash scripts/bootstrap.sh --print-venv)"/bin/python
 #
 # Environment:
-#   MLPRT_VENV   where the Python virtual environment lives (default /opt/mlprt/venv)
+#   MLPRT_VENV          where the Python virtual environment lives (default /opt/mlprt/venv)
+#   MLPRT_TESTS_BUILD   a build directory: build the module there together with the C++ tests
+#                       (MLPRT_BUILD_TESTS=ON), so that scripts/test.sh compiles the core once for
+#                       both; CTest's program cache is MLPRT_CACHE_DIR when set
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,9 +20,11 @@ say() { printf '[bootstrap] %s\n' "$*"; }
 pip_install() { "$py" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 # --- System packages (Debian) ---------------------------------------------------------------
+# clang and its libFuzzer runtime are for scripts/fuzz.sh (Debian 12: clang 14); installed here so
+# that a fresh machine runs one apt-get for everything.
 debs=(build-essential cmake ninja-build git pkg-config
       ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-headers clinfo
-      libclblast-dev pocl-opencl-icd libgtest-dev)
+      libclblast-dev pocl-opencl-icd libgtest-dev clang libclang-rt-14-dev)
 # Python and venv support only where no usable python3 is on PATH already (e.g. pyenv).
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   debs+=(python3 python3-venv python3-pip python3-dev)
@@ -53,6 +58,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 # --- mlprt itself ---------------------------------------------------------------------------------
-say "building and installing mlprt"
-pip_install --no-build-isolation --no-deps "$repo"
+build_args=()
+if [ -n "${MLPRT_TESTS_BUILD:-}" ]; then
+  say "building and installing mlprt, with the C++ tests, in $MLPRT_TESTS_BUILD"
+  build_args=(-C "build-dir=$MLPRT_TESTS_BUILD" -C cmake.define.MLPRT_BUILD_TESTS=ON
+              -C "cmake.define.MLPRT_TEST_CACHE_DIR=${MLPRT_CACHE_DIR:-$MLPRT_TESTS_BUILD/tests/cpp/program-cache}")
+else
+  say "building and installing mlprt"
+fi
+pip_install --no-build-isolation --no-deps "${build_args[@]}" "$repo"
 say "ready: $py"

@@ -11,7 +11,8 @@ from typing import Dict, Optional
 import numpy as np
 import pytest
 
-# Tests must neither read nor fill the user's program cache; set before mlprt is imported.
+# Tests must neither read nor fill the user's program cache; set before mlprt is imported. Under
+# pytest-xdist the controller sets it before its workers start, so they all share one cache.
 os.environ.setdefault("MLPRT_CACHE_DIR", tempfile.mkdtemp(prefix="mlprt-test-cache-"))
 
 
