@@ -152,6 +152,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                   "not expected failures:\n" + "\n".join(bad))
             return 1
         entries = {n: report.results[n]["reason"] for n in report.names("fail")}
+        added = sorted(set(entries) - set(expected))
+        if added:   # a regression (or a new case of a new onnx): visible in the list's diff too
+            print(f"ADDED to the list ({len(added)}; a case that passed before is a regression):\n  " +
+                  "\n  ".join(f"{n}\t{entries[n]}" for n in added))
+        print(f"removed from the list: {len(set(expected) - set(entries))} case(s)")
         harness.write_list(harness.EXPECTED_FILE, EXPECTED_HEADER, entries)
         data = summary(report, len(everything), len(harness.read_list(harness.ORT_FAILING_FILE)))
         harness.SUMMARY_FILE.write_text(json.dumps(data, indent=1) + "\n")
