@@ -141,13 +141,28 @@ def test_opset_11_is_not_converted() -> None:
     assert not _conversion_infos(parser)
 
 
-def test_opset_below_7_is_refused() -> None:
-    """Gemm's broadcast attribute belongs to opset 6 and older: out of range, said with the opset."""
+def test_opset_6_gemm_with_broadcast_is_converted(rng: np.random.Generator) -> None:
+    """Gemm's broadcast attribute belongs to opset 6 and older (the first exporters' models): the
+    converter turns it into opset 11's broadcasting Gemm."""
+    b = rng.standard_normal((3, 4)).astype(np.float32)
+    c = rng.standard_normal(4).astype(np.float32)
     model = make_model([N("Gemm", ["a", "b", "c"], ["y"], broadcast=1)], [("a", F, (2, 3))], ["y"],
-                       {"b": np.ones((3, 4), np.float32), "c": np.ones(4, np.float32)}, opset=6)
+                       {"b": b, "c": c}, opset=6)
+    model.ir_version = 4
+    model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", F, [2, 4]))
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    import mlprt.backend  # ONNX Runtime has no Gemm(6) kernel: NumPy is the reference
+
+    (y,) = mlprt.backend.prepare(model).run({"a": a})
+    np.testing.assert_allclose(y, a @ b + c, rtol=1e-5, atol=1e-6)
+
+
+def test_opset_0_is_refused() -> None:
+    model = make_model([N("Relu", ["x"], ["y"])], [("x", F, (2, 3))], ["y"], opset=1)
+    model.opset_import[0].version = 0
     (error,) = parse_errors(model)
     assert error.code() == ErrorCode.UNSUPPORTED_GRAPH
-    assert "opset 6" in error.desc() and "opsets 7 to" in error.desc(), error.desc()
+    assert "opset 0" in error.desc() and "opsets 1 to" in error.desc(), error.desc()
 
 
 def test_batchnorm_spatial_0_names_the_node() -> None:

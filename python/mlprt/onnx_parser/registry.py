@@ -13,8 +13,10 @@ ImporterFn = Callable[["ImporterContext", "Node"], Sequence["Value"]]
 MIN_OPSET = 11
 
 #: The lowest opset the parser accepts: opsets OLDEST_OPSET to MIN_OPSET - 1 are converted to
-#: MIN_OPSET with onnx.version_converter before import (ONNX Runtime runs opsets 7 and up too).
-OLDEST_OPSET = 7
+#: MIN_OPSET with onnx.version_converter before import. Its adapters reach back to opset 1 (the
+#: old exporters' opset-6 models, Gemm's broadcast attribute included, convert), so every opset is
+#: accepted; what the converter cannot convert is reported by node.
+OLDEST_OPSET = 1
 
 
 @dataclass(frozen=True)
