@@ -1,5 +1,6 @@
 """ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum and ReduceLogSumExp (composed from a map, a SUM
-and a map), and CastLike, against ONNX Runtime at awkward shapes."""
+and a map), LayerNormalization's Mean / InvStdDev outputs, Size and CastLike, against ONNX Runtime at
+awkward shapes."""
 from __future__ import annotations
 
 from typing import Dict, List
@@ -69,3 +70,28 @@ def test_cast_like_takes_the_type_of_its_second_input(rng: np.random.Generator) 
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     _run_both(model, {"x": x, "like": like})
+
+
+def test_layer_normalization_mean_and_inv_std_dev_outputs(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((3, 5, 7)).astype(np.float32) * 4 + 1
+    scale = rng.standard_normal(7).astype(np.float32)
+    node = helper.make_node("LayerNormalization", ["x", "scale"], ["y", "mean", "inv_std"], axis=-1, epsilon=1e-3)
+    graph = helper.make_graph([node], "ln", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in
+                               (("y", (3, 5, 7)), ("mean", (3, 5, 1)), ("inv_std", (3, 5, 1)))],
+                              [onnx.numpy_helper.from_array(scale, "scale")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    _run_both(model, {"x": x})
+
+
+def test_size_folds_to_the_element_count(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((2, 3, 5)).astype(np.float32)
+    nodes = [helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["x", "nf"], ["y"])]
+    graph = helper.make_graph(nodes, "size", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, x.shape)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    (y,) = _run_both(model, {"x": x})
+    np.testing.assert_allclose(y, x * 30, rtol=1e-6)

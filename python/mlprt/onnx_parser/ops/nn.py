@@ -169,7 +169,7 @@ def batch_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
 
 
 @importer("LayerNormalization", since=17, notes="Normalization layer over axes axis..rank-1, epsilon, "
-          "scale and optional bias. Mean/InvStdDev outputs unsupported.")
+          "scale and optional bias; the Mean and InvStdDev outputs, where used, from reduce layers in float.")
 def layer_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.tensor(_tensor(ctx, node, 0))
     rank = len(x.shape)
@@ -177,15 +177,33 @@ def layer_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
     scale = _tensor(ctx, node, 1)
     bias = ctx.input(node, 2)
     if bias is None:
-        bias = np.zeros(ctx.shape_of(scale), numpy_dtype(x.dtype)) if isinstance(scale, np.ndarray) else None
-        if bias is None:
-            raise unsupported("LayerNormalization without bias needs a constant scale")
+        scale_shape = ctx.shape_of(scale)
+        if not all(isinstance(d, int) and d >= 0 for d in scale_shape):
+            raise unsupported("LayerNormalization without bias needs a scale of known shape")
+        bias = np.zeros(scale_shape, numpy_dtype(x.dtype))
     mask = sum(1 << a for a in range(axis, rank))
+    epsilon = float(node.attr("epsilon", 1e-5))
     scale_t = ctx.tensor(ctx.broadcast_rank(scale, rank), x.dtype)
     bias_t = ctx.tensor(ctx.broadcast_rank(bias, rank), x.dtype)
     layer = ctx.track(ctx.network.add_normalization(x, scale_t, bias_t, mask))
-    layer.epsilon = float(node.attr("epsilon", 1e-5))
-    return [ctx.alias(layer.get_output(0), x)]
+    layer.epsilon = epsilon
+    outputs: List[Value] = [ctx.alias(layer.get_output(0), x)]
+    used = [i for i in (1, 2) if i < len(node.outputs) and node.outputs[i] and node.outputs[i] in ctx.used]
+    if used:
+        outputs += _layer_norm_statistics(ctx, x, mask, epsilon)
+    return outputs
+
+
+def _layer_norm_statistics(ctx: ImporterContext, x: Any, mask: int, epsilon: float) -> List[Value]:
+    """LayerNormalization's Mean and InvStdDev outputs (stash type float): the mean over the
+    normalized axes and 1 / sqrt(biased variance + epsilon), both with those axes kept as 1."""
+    xf = ctx.tensor(x, _core.DataType.FLOAT)
+    mean = ctx.track(ctx.network.add_reduce(xf, RO.AVG, mask, True)).get_output(0)
+    centered = ctx.elementwise(xf, mean, EW.SUB)
+    variance = ctx.track(ctx.network.add_reduce(ctx.elementwise(centered, centered, EW.PROD), RO.AVG, mask,
+                                                True)).get_output(0)
+    shifted = ctx.elementwise(variance, np.array(epsilon, np.float32), EW.SUM)
+    return [mean, ctx.unary(ctx.unary(shifted, Un.SQRT), Un.RECIP)]
 
 
 @importer("Dropout", notes="Inference: pass-through; a used mask output or training_mode=true is an error.")

@@ -134,6 +134,12 @@ def shape(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ShapeValue(list(dims[start:stop]))]
 
 
+@importer("Size", notes="Folded at parse time (the element count, a scalar); tracked symbolically when one "
+          "extent is dynamic.")
+def size(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [ShapeValue([elem_product(ctx.shape_of(ctx.require(node, 0)))], scalar=True)]
+
+
 @importer("Gather", notes="On shape values and constants only (e.g. Shape -> Gather).")
 def gather(ctx: ImporterContext, node: Node) -> List[Value]:
     data = as_shape_value(ctx.require(node, 0))
