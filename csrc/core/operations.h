@@ -6,9 +6,12 @@ namespace mlprt {
 
 enum class MatrixOperation { kNONE, kTRANSPOSE };
 // kDIV truncates on integers (as ONNX and C do); kFLOOR_DIV rounds down. kAND, kOR and kXOR
-// take BOOL operands; kEQUAL, kGREATER and kLESS give BOOL results (TensorRT's numbering).
+// take BOOL operands; kEQUAL, kGREATER and kLESS give BOOL results (TensorRT's numbering up to
+// here). mlprt's own: kMOD, the remainder with the divisor's sign (Python's %; ONNX Mod fmod=0),
+// and kFMOD, the remainder with the dividend's sign (C's % and fmod; ONNX Mod fmod=1).
 enum class ElementWiseOperation {
   kSUM, kPROD, kMAX, kMIN, kSUB, kDIV, kPOW, kFLOOR_DIV, kAND, kOR, kXOR, kEQUAL, kGREATER, kLESS,
+  kMOD, kFMOD,
 };
 // alpha and beta as TensorRT defines them: kLEAKY_RELU alpha = slope; kELU alpha; kSELU alpha,
 // beta = gamma; kSOFTPLUS alpha * log(1 + exp(beta * x)); kCLIP [alpha, beta];

@@ -47,7 +47,7 @@ constexpr std::size_t kTagBytes = 4;
 // against these, so an enumerator added without updating the format fails loudly on write.
 constexpr auto kLastTensorRole = TensorRole::kConstant;
 constexpr auto kLastMatrixOperation = MatrixOperation::kTRANSPOSE;
-constexpr auto kLastElementWiseOperation = ElementWiseOperation::kLESS;
+constexpr auto kLastElementWiseOperation = ElementWiseOperation::kFMOD;
 constexpr auto kLastActivationType = ActivationType::kHARD_SWISH;
 constexpr auto kLastUnaryOperation = UnaryOperation::kNOT;
 constexpr auto kLastReduceOperation = ReduceOperation::kAVG;

@@ -156,7 +156,9 @@ void bindEnums(py::module_& m) {
       .value("XOR", network::ElementWiseOperation::kXOR)
       .value("EQUAL", network::ElementWiseOperation::kEQUAL)
       .value("GREATER", network::ElementWiseOperation::kGREATER)
-      .value("LESS", network::ElementWiseOperation::kLESS);
+      .value("LESS", network::ElementWiseOperation::kLESS)
+      .value("MOD", network::ElementWiseOperation::kMOD)
+      .value("FMOD", network::ElementWiseOperation::kFMOD);
   py::enum_<network::ActivationType>(m, "ActivationType")
       .value("RELU", network::ActivationType::kRELU)
       .value("SIGMOID", network::ActivationType::kSIGMOID)

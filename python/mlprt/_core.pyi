@@ -284,6 +284,8 @@ class ElementWiseOperation:
     EQUAL: typing.ClassVar[ElementWiseOperation]
     GREATER: typing.ClassVar[ElementWiseOperation]
     LESS: typing.ClassVar[ElementWiseOperation]
+    MOD: typing.ClassVar[ElementWiseOperation]
+    FMOD: typing.ClassVar[ElementWiseOperation]
     SUB: typing.ClassVar[ElementWiseOperation]
     SUM: typing.ClassVar[ElementWiseOperation]
     __members__: typing.ClassVar[dict[str, ElementWiseOperation]]

@@ -95,6 +95,8 @@ std::int64_t referenceBinary(ElementWiseOperation op, std::int64_t x, std::int64
     case ElementWiseOperation::kEQUAL: return x == y;
     case ElementWiseOperation::kGREATER: return x > y;
     case ElementWiseOperation::kLESS: return x < y;
+    case ElementWiseOperation::kMOD: return wrappingAdd(x, -wrappingMul(referenceBinary(ElementWiseOperation::kFLOOR_DIV, x, y), y));
+    case ElementWiseOperation::kFMOD: return wrappingAdd(x, -wrappingMul(referenceDiv(x, y), y));
   }
   return 0;
 }
@@ -144,7 +146,8 @@ TEST(IntegerKernels, ArithmeticWrapsAndTruncatesInEveryIntegerType) {
   const std::vector<ElementWiseOperation> ops = {
       ElementWiseOperation::kSUM, ElementWiseOperation::kPROD, ElementWiseOperation::kMAX,
       ElementWiseOperation::kMIN, ElementWiseOperation::kSUB,  ElementWiseOperation::kDIV,
-      ElementWiseOperation::kPOW, ElementWiseOperation::kFLOOR_DIV};
+      ElementWiseOperation::kPOW, ElementWiseOperation::kFLOOR_DIV, ElementWiseOperation::kMOD,
+      ElementWiseOperation::kFMOD};
   std::uint32_t seed = 10;
   for (DataType type : kIntegerTypes) {
     for (ElementWiseOperation op : ops) checkBinary(op, type, type, seed += 2);
@@ -179,6 +182,10 @@ TEST(IntegerKernels, DivisionEdgeCasesDoNotTrap) {
   EXPECT_EQ(read(out), (std::vector<std::int64_t>{3, -3, -3, 3, 0, min64, -3}));
   cl::elementWise(cache(), stream(), ElementWiseOperation::kFLOOR_DIV, a, b, out);
   EXPECT_EQ(read(out), (std::vector<std::int64_t>{3, -4, -4, 3, 0, min64, -3}));
+  cl::elementWise(cache(), stream(), ElementWiseOperation::kMOD, a, b, out);  // the divisor's sign
+  EXPECT_EQ(read(out), (std::vector<std::int64_t>{1, 1, -1, -1, 5, 0, 0}));
+  cl::elementWise(cache(), stream(), ElementWiseOperation::kFMOD, a, b, out);  // the dividend's sign
+  EXPECT_EQ(read(out), (std::vector<std::int64_t>{1, -1, 1, -1, 5, 0, 0}));
 }
 
 TEST(IntegerKernels, FloatingComparisonsWriteBoolAndNanComparesFalse) {

@@ -237,6 +237,11 @@ double referenceBinary(ElementWiseOperation op, double x, double y) {
     case ElementWiseOperation::kEQUAL: return x == y ? 1.0 : 0.0;
     case ElementWiseOperation::kGREATER: return x > y ? 1.0 : 0.0;
     case ElementWiseOperation::kLESS: return x < y ? 1.0 : 0.0;
+    case ElementWiseOperation::kFMOD: return std::fmod(x, y);
+    case ElementWiseOperation::kMOD: {
+      const double r = std::fmod(x, y);
+      return (r != 0.0 && ((r < 0.0) != (y < 0.0))) ? r + y : r;
+    }
     case ElementWiseOperation::kAND:
     case ElementWiseOperation::kOR:
     case ElementWiseOperation::kXOR: break;  // BOOL only: tests/cpp/test_integer_kernels.cpp
@@ -291,7 +296,8 @@ void checkElementWise(ElementWiseOperation op, const BroadcastCase& shapes, Data
 const std::vector<ElementWiseOperation> kElementWiseOps = {
     ElementWiseOperation::kSUM, ElementWiseOperation::kPROD, ElementWiseOperation::kMAX,
     ElementWiseOperation::kMIN, ElementWiseOperation::kSUB,  ElementWiseOperation::kDIV,
-    ElementWiseOperation::kPOW};
+    ElementWiseOperation::kPOW, ElementWiseOperation::kFLOOR_DIV, ElementWiseOperation::kMOD,
+    ElementWiseOperation::kFMOD};
 
 TEST(KernelsElementWise, EveryOperationWithBroadcastingInFloatAndHalf) {
   std::uint32_t seed = 100;
@@ -320,7 +326,7 @@ TEST(KernelsElementWise, RefusesBadOperands) {
   ints.type = DataType::kINT32;
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::elementWise(cache(), stream(), ElementWiseOperation::kSUM, ints, a, out); },
-      "elementWise: operand a has type INT32"));
+      "elementWise: operands a (INT32) and b (FLOAT) have different types"));
   DeviceTensor outside = out;
   outside.range.offset += 8 * sizeof(float);  // 20 floats from element 11 of a 26-element buffer
   EXPECT_TRUE(throwsWith<InvalidArgument>(

@@ -198,3 +198,25 @@ def test_matmul_broadcasts_batch_axes_of_both_operands(shapes: Tuple[Tuple[int, 
     b = rng.standard_normal(shapes[1]).astype(np.float32)
     _check(_model([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {"y": np.float32}),
            {"a": a, "b": b})
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.int8, np.float32], ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("fmod", [0, 1])
+def test_mod_takes_the_sign_onnx_says(dtype: type, fmod: int, rng: np.random.Generator) -> None:
+    if dtype == np.float32:
+        a = (rng.standard_normal((4, 9)) * 20).astype(np.float32)
+        b = (rng.standard_normal((9,)) * 5).astype(np.float32)
+    else:
+        a, b = _ints(rng, dtype, (4, 9)), _ints(rng, dtype, (9,), nonzero=True) % 13
+        b[b == 0] = -7
+    opset = 28 if dtype == np.float32 and fmod == 0 else 17  # floats take fmod=0 from opset 28
+    _check(_model([helper.make_node("Mod", ["a", "b"], ["y"], fmod=fmod)], {"a": a, "b": b}, {"y": dtype}, opset),
+           {"a": a, "b": b})
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_], ids=lambda t: np.dtype(t).name)
+def test_expand_to_a_constant_shape(dtype: type, rng: np.random.Generator) -> None:
+    x = (rng.standard_normal((3, 1)) * 5).astype(dtype)
+    model = _model([helper.make_node("Expand", ["x", "shape"], ["y"])], {"x": x}, {"y": dtype})
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.array([2, 1, 6], np.int64), "shape"))
+    _check(_with_output_shapes(model), {"x": x})

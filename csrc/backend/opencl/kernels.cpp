@@ -225,6 +225,7 @@ void checkElementWiseTypes(const char* launcher, ElementWiseOperation op, const 
   if (!isLogic(op) && op != ElementWiseOperation::kEQUAL && a.type == DataType::kBOOL) {
     throw InvalidArgument(describe(launcher, "operand a") + " has type BOOL; this operation needs numbers");
   }
+
   const bool boolean_result = isLogic(op) || isComparison(op);
   const bool out_fits = boolean_result ? out.type == DataType::kBOOL
                                        : (floating ? isFloating(out.type) : out.type == a.type);

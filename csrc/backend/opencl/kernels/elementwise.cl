@@ -54,6 +54,8 @@ typedef float value_t;
 #define EW_EQUAL 11
 #define EW_GREATER 12
 #define EW_LESS 13
+#define EW_MOD 14
+#define EW_FMOD 15
 
 #ifdef INTEGER_MATH
 // Division by zero gives 0 instead of trapping (a CPU device would kill the process), and
@@ -96,7 +98,9 @@ inline long binary_op(int op, long x, long y) {
     case EW_XOR: return (x != 0) != (y != 0);
     case EW_EQUAL: return x == y;
     case EW_GREATER: return x > y;
-    default: return x < y;
+    case EW_LESS: return x < y;
+    case EW_MOD: return (long)((ulong)x - (ulong)int_floor_div(x, y) * (ulong)y);
+    default: return (long)((ulong)x - (ulong)int_div(x, y) * (ulong)y);  // EW_FMOD
   }
 }
 #else
@@ -113,6 +117,11 @@ inline float binary_op(int op, float x, float y) {
     case EW_EQUAL: return x == y ? 1.0f : 0.0f;
     case EW_GREATER: return x > y ? 1.0f : 0.0f;
     case EW_LESS: return x < y ? 1.0f : 0.0f;
+    case EW_FMOD: return fmod(x, y);
+    case EW_MOD: {  // Python's %: the remainder takes the divisor's sign
+      const float r = fmod(x, y);
+      return (r != 0.0f && ((r < 0.0f) != (y < 0.0f))) ? r + y : r;
+    }
     default: return NAN;  // logic on floats: refused by the launcher
   }
 }

@@ -72,6 +72,21 @@ def binary(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ctx.elementwise(a, b, _BINARY[node.op_type])]
 
 
+@importer("Mod", since=10, notes="fmod=0: the remainder takes the divisor's sign (Python's %); fmod=1: the "
+          "dividend's sign (C's % and fmod). Integers, FLOAT and FLOAT16 (fmod=0 from opset 28); an integer "
+          "remainder by zero is the dividend instead of a trap.")
+def mod(ctx: ImporterContext, node: Node) -> List[Value]:
+    a, b = ctx.require(node, 0), ctx.require(node, 1)
+    if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
+        raise unsupported("Mod of shape values with run-time extents is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    fmod = int(node.attr("fmod", 0))
+    if ctx.common_dtype(a, b) in _FLOATING and not fmod and node.opset < 28:
+        raise invalid("Mod of floating tensors needs fmod=1 before opset 28")
+    if ctx.common_dtype(a, b) == _core.DataType.BOOL:
+        raise unsupported("Mod of BOOL tensors is not defined", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    return [ctx.elementwise(a, b, EW.FMOD if fmod else EW.MOD)]
+
+
 def _variadic(ctx: ImporterContext, node: Node, op: Any) -> Any:
     values = [ctx.require(node, i) for i in range(node.num_inputs) if node.has_input(i)]
     if not values:

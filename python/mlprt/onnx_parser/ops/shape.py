@@ -134,6 +134,36 @@ def shape(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ShapeValue(list(dims[start:stop]))]
 
 
+@importer("Expand", since=8, notes="Shape known at parse time (a constant or a folded shape computation): a "
+          "select layer broadcasts the input (any element type); dynamic extents are kept where the target "
+          "says 1.")
+def expand(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.require(node, 0)
+    target = as_shape_value(ctx.require(node, 1))
+    if target is None or target.scalar or not target.is_known():
+        raise unsupported("Expand needs a target shape known at parse time", ErrorCode.UNSUPPORTED_NODE_INPUT)
+    if isinstance(x, ShapeValue):
+        raise unsupported("Expand of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    wanted = [int(e) for e in target.elems]
+    rank = max(ctx.rank(x), len(wanted))
+    dims = ctx.shape_of(ctx.broadcast_rank(x, rank) if isinstance(x, np.ndarray) else x)
+    dims = [1] * (rank - len(dims)) + list(dims)
+    wanted = [1] * (rank - len(wanted)) + wanted
+    grow: List[int] = []
+    for d, w in zip(dims, wanted):
+        if w != 1 and d != 1 and isinstance(d, int) and d != w:
+            raise invalid(f"Expand of shape {tuple(dims)} to {tuple(wanted)}: extents {d} and {w} do not broadcast")
+        # A dynamic extent broadcasts at run time against the condition's w (1 becomes w).
+        grow.append(w if w != 1 and d != w else 1)
+    if all(g == 1 for g in grow):
+        return [ctx.broadcast_rank(x, rank)]
+    tensor = ctx.tensor(ctx.broadcast_rank(x, rank))
+    # select(true, x, x) with a condition of the added extents: a broadcast of any element type.
+    condition = ctx.tensor(np.ones(grow, np.bool_))
+    layer = ctx.track(ctx.network.add_select(condition, tensor, tensor))
+    return [layer.get_output(0)]
+
+
 @importer("Size", notes="Folded at parse time (the element count, a scalar); tracked symbolically when one "
           "extent is dynamic.")
 def size(ctx: ImporterContext, node: Node) -> List[Value]:
