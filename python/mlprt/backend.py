@@ -20,6 +20,12 @@ How things map:
   input given to the first ``run``; a later ``run`` with other shapes builds again for those
   (the last :data:`ENGINES_KEPT` engines are kept, keyed by the input shapes). Operators the
   parser does not know are refused by ``prepare`` even then.
+- Shape tensors: when the parser refuses a model only because a node's parameter (axes, a
+  shape, Slice's starts, ...) is not a constant and that parameter is an integer input of rank
+  <= 1, ``prepare`` keeps the model, and each ``run`` builds the engine with those inputs'
+  values as constants (``rep.baked_inputs`` names them), as TensorRT builds shape tensors into
+  a profile; other values build another engine (kept as above). ONNX's own reduction tests pass
+  their axes this way.
 - A model mlprt cannot parse or build raises :class:`BackendError` naming the node and operator
   (``node 0 'conv1' (Conv): operator Conv is not supported [UNSUPPORTED_NODE]``).
 - Inputs and outputs keep the model's ONNX element types: an input of another dtype is refused
@@ -37,7 +43,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import onnx
-from onnx import helper
+from onnx import helper, numpy_helper
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType, namedtupledict
 
 import mlprt
@@ -128,12 +134,20 @@ class MlprtBackendRep(BackendRep):
         self._input_dtypes = [_np_dtype(v.type.tensor_type.elem_type) for v in self._inputs]
         self._output_dtypes = [_np_dtype(v.type.tensor_type.elem_type) for v in graph.output]
         self._declared: List[Optional[Tuple[Optional[int], ...]]] = [self._dims(v) for v in self._inputs]
-        self._engines: "OrderedDict[Tuple[Tuple[int, ...], ...], Tuple[mlprt.ICudaEngine, EngineRunner]]" = OrderedDict()
+        # Keyed by the input shapes and the values of the baked inputs.
+        self._engines: "OrderedDict[Tuple[Any, ...], Tuple[mlprt.ICudaEngine, EngineRunner]]" = OrderedDict()
         self.engine: Optional[mlprt.ICudaEngine] = None
         self.builds = 0
+        #: Inputs whose values the engine is built for (shape tensors, see the module docstring).
+        self.baked_inputs: List[str] = []
         static = all(d is not None and all(x is not None for x in d) for d in self._declared)
         if static:
-            self.engine = self._engine_for(tuple(tuple(d) for d in self._declared))[0]  # type: ignore[arg-type]
+            try:
+                self.engine = self._engine_for(tuple(tuple(d) for d in self._declared))[0]  # type: ignore[arg-type]
+            except BackendError as error:
+                self.baked_inputs = self._shape_tensor_inputs(error)
+                if not self.baked_inputs:
+                    raise
         else:
             self._refuse_unknown_operators()
 
@@ -153,11 +167,28 @@ class MlprtBackendRep(BackendRep):
         if errors:
             raise BackendError("parse", errors)
 
+    def _baked_values(self, arrays: List[np.ndarray]) -> Dict[str, np.ndarray]:
+        return {name: np.array(array) for name, array in zip(self.input_names, arrays) if name in self.baked_inputs}
+
+    def _shape_tensor_inputs(self, error: "BackendError") -> List[str]:
+        """The integer inputs of rank <= 1 that nodes take as parameters (axes, shapes, starts,
+        ...), when the parser refused the model only because such a parameter is not a constant;
+        else []. Their values are then built into the engine at each run."""
+        if error.stage != "parse" or not error.errors or not all(
+                isinstance(e, mlprt.ParserError) and "known at parse time" in e.desc() for e in error.errors):
+            return []
+        integer = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+        parameters = {name for node in self.model.graph.node for name in node.input[1:]}
+        return [v.name for v, dims in zip(self._inputs, self._declared)
+                if v.type.tensor_type.elem_type in integer and v.name in parameters
+                and (dims is None or len(dims) <= 1)]
+
     # -- building ------------------------------------------------------------------------------
 
-    def _static_model(self, shapes: Tuple[Tuple[int, ...], ...]) -> bytes:
-        """The model's bytes with every input's dims set to ``shapes``."""
-        if all(d is not None and tuple(d) == s for d, s in zip(self._declared, shapes)):
+    def _static_model(self, shapes: Tuple[Tuple[int, ...], ...], baked: Dict[str, np.ndarray]) -> bytes:
+        """The model's bytes with every input's dims set to ``shapes`` and the ``baked`` inputs
+        turned into initializers holding their values."""
+        if not baked and all(d is not None and tuple(d) == s for d, s in zip(self._declared, shapes)):
             return self.model.SerializeToString()
         model = onnx.ModelProto()
         model.CopyFrom(self.model)
@@ -167,14 +198,22 @@ class MlprtBackendRep(BackendRep):
             tensor.shape.Clear()
             for extent in shape:
                 tensor.shape.dim.add().dim_value = int(extent)
+        if baked:
+            kept = [v for v in model.graph.input if v.name not in baked]
+            del model.graph.input[:]
+            model.graph.input.extend(kept)
+            model.graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in baked.items())
         return model.SerializeToString()
 
-    def _engine_for(self, shapes: Tuple[Tuple[int, ...], ...]) -> Tuple[mlprt.ICudaEngine, EngineRunner]:
-        cached = self._engines.get(shapes)
+    def _engine_for(self, shapes: Tuple[Tuple[int, ...], ...],
+                    baked: Optional[Dict[str, np.ndarray]] = None) -> Tuple[mlprt.ICudaEngine, EngineRunner]:
+        baked = baked or {}
+        key = (shapes, tuple((name, value.tobytes()) for name, value in baked.items()))
+        cached = self._engines.get(key)
         if cached is not None:
-            self._engines.move_to_end(shapes)
+            self._engines.move_to_end(key)
             return cached
-        data = self._static_model(shapes)
+        data = self._static_model(shapes, baked)
         detail = "" if all(d is not None and None not in d for d in self._declared) else \
             f" for input shapes {dict(zip(self.input_names, shapes))}"
         collector = _Collector(self._logger)
@@ -198,7 +237,7 @@ class MlprtBackendRep(BackendRep):
             raise BackendError("build", collector.errors + ["the engine just built could not be loaded"], detail)
         self.builds += 1
         entry = (engine, EngineRunner(engine))
-        self._engines[shapes] = entry
+        self._engines[key] = entry
         while len(self._engines) > ENGINES_KEPT:
             self._engines.popitem(last=False)
         return entry
@@ -236,11 +275,19 @@ class MlprtBackendRep(BackendRep):
         or one array) and returns the outputs in the graph's output order, as a
         ``namedtupledict`` (``outputs[0]`` or ``outputs["name"]``)."""
         arrays = self._arrays(inputs)
-        engine, runner = self._engine_for(tuple(tuple(int(s) for s in a.shape) for a in arrays))
+        shapes = tuple(tuple(int(s) for s in a.shape) for a in arrays)
+        try:
+            engine, runner = self._engine_for(shapes, self._baked_values(arrays))
+        except BackendError as error:             # a dynamic model's first build: shape tensors?
+            if self.baked_inputs or not self._shape_tensor_inputs(error):
+                raise
+            self.baked_inputs = self._shape_tensor_inputs(error)
+            engine, runner = self._engine_for(shapes, self._baked_values(arrays))
+        baked = self._baked_values(arrays)
         self.engine = engine
         feeds: Dict[str, np.ndarray] = {}
         for name, array in zip(self.input_names, arrays):
-            if name not in runner.input_names:
+            if name in baked or name not in runner.input_names:
                 continue                                  # an input no output depends on
             want = np.dtype(mlprt.nptype(engine.get_tensor_dtype(name)))
             if array.dtype != want:

@@ -76,8 +76,18 @@ def node_cases() -> List[Case]:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         cases = node.collect_testcases()
-    return [Case(f"node/{c.name}", "node", float(c.rtol), float(c.atol),
-                 model=c.model.SerializeToString(), data_sets=list(c.data_sets), ops=_ops(c.model)) for c in cases]
+    return [Case(f"node/{c.name}", "node", float(c.rtol), float(c.atol), model=c.model.SerializeToString(),
+                 data_sets=[(_values(i), _values(o)) for i, o in c.data_sets], ops=_ops(c.model)) for c in cases]
+
+
+def _values(values: Any) -> Any:
+    """A node case's inputs or outputs as arrays: some cases (Cast's, among others) store them as
+    TensorProto, which neither runtime takes."""
+    from onnx import TensorProto, numpy_helper
+
+    if isinstance(values, dict):
+        return {k: numpy_helper.to_array(v) if isinstance(v, TensorProto) else v for k, v in values.items()}
+    return [numpy_helper.to_array(v) if isinstance(v, TensorProto) else v for v in values]
 
 
 def folder_cases() -> List[Case]:

@@ -76,6 +76,23 @@ def test_unnamed_dynamic_dims_take_the_run_shape(rng):
     np.testing.assert_array_equal(backend.run_model(model, [x])[0], np.abs(x))
 
 
+def test_integer_parameter_inputs_are_built_into_the_engine_per_value(rng):
+    """Axes given as a graph input (as ONNX's reduction tests do) are shape tensors: each run builds
+    for their values, and other values build another engine."""
+    model = _model([helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)],
+                   [_vi("x", [3, 4, 5]), _vi("axes", [1], TensorProto.INT64)], [_vi("y", ["a", "b"])], opset=13)
+    rep = backend.prepare(model, "CPU")
+    assert rep.baked_inputs == ["axes"] and rep.builds == 0
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    for axis in (1, 2, 1):
+        (y,) = rep.run({"x": x, "axes": np.array([axis], np.int64)})
+        np.testing.assert_allclose(y, x.sum(axis=axis), rtol=1e-5, atol=1e-6)
+    assert rep.builds == 2                                       # axis 1 again reuses its engine
+    with pytest.raises(backend.BackendError, match="Gather of a run-time tensor"):  # data stays refused
+        backend.prepare(_model([helper.make_node("Gather", ["x", "i"], ["y"])],
+                               [_vi("x", [3, 4]), _vi("i", [2], TensorProto.INT64)], [_vi("y", [2, 4])]), "CPU")
+
+
 def test_unsupported_operator_names_node_and_op_at_prepare():
     model = _model([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Conv", ["r", "w"], ["y"], name="conv1")],
                    [_vi("x", [1, 1, 4, 4]), _vi("w", [1, 1, 1, 1])], [_vi("y", [1, 1, 4, 4])])

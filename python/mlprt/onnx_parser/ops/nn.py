@@ -244,13 +244,21 @@ def _add_reduce(ctx: ImporterContext, x: Any, op: Any, mask: int, keep: bool) ->
 
 @importer(*_REDUCE, notes="Axes as attribute or constant input (ReduceSum from opset 13, others from 18), "
           "keepdims, noop_with_empty_axes; FLOAT, FLOAT16 and integers (exact 64-bit accumulation, wrapping; "
-          "ReduceMean of integers truncates). Axes given as a run-time input are not supported.")
+          "ReduceMean of integers truncates); ReduceMax/ReduceMin of BOOL. Axes given as a run-time input are "
+          "not supported (mlprt.backend builds them into the engine).")
 def reduce(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.tensor(_tensor(ctx, node, 0))
     mask = _reduce_mask(ctx, node, x)
     if mask is None:
         return [x]
-    return [_add_reduce(ctx, x, _REDUCE[node.op_type], mask, bool(node.attr("keepdims", 1)))]
+    keep = bool(node.attr("keepdims", 1))
+    if x.dtype == _core.DataType.BOOL:  # ReduceMax is any, ReduceMin all (opset 20): on 0/1 bytes
+        if node.op_type not in ("ReduceMax", "ReduceMin"):
+            raise unsupported(f"{node.op_type} of BOOL is not defined", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+        as_bytes = ctx.track(ctx.network.add_cast(x, _core.DataType.UINT8)).get_output(0)
+        reduced = _add_reduce(ctx, as_bytes, _REDUCE[node.op_type], mask, keep)
+        return [ctx.track(ctx.network.add_cast(reduced, _core.DataType.BOOL)).get_output(0)]
+    return [_add_reduce(ctx, x, _REDUCE[node.op_type], mask, keep)]
 
 
 @importer(*_COMPOSED, notes="SUM of |x| (L1), sqrt of SUM of x^2 (L2), SUM of x^2, log of SUM, and the stable "
