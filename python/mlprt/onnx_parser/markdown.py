@@ -45,6 +45,14 @@ def support_matrix_markdown() -> str:
         "extent tracked as a reference to a tensor's axis, so that the shape subgraphs of "
         "dynamic-batch exports become Shuffle layers (reshape dims such as `[0, 784]` or `-1`).",
         "",
+        "Element types: FLOAT, FLOAT16, INT8, UINT8, INT32, INT64 and BOOL, at the engine's inputs and "
+        "outputs and inside (DOUBLE, INT16, UINT16, UINT32, UINT64, BFLOAT16 and the FLOAT8 / 4-bit types are "
+        "refused by name). INT64 is stored as INT64, never narrowed, so no value range is lost. Integer "
+        "arithmetic runs in 64 bits and is stored back with C's conversions: narrow types wrap on overflow "
+        "as ONNX Runtime's do, Div truncates toward zero, and an integer division or remainder by zero "
+        "gives 0 (the dividend for Mod) instead of trapping, where ONNX leaves the result undefined. "
+        "Comparisons and And / Or / Xor / Not give BOOL tensors, and Where becomes a select layer.",
+        "",
     ]
     for family, title in _FAMILIES.items():
         lines += [f"## {title}", "", "| operator | opsets | notes |", "| --- | --- | --- |"]
