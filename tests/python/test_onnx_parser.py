@@ -365,6 +365,15 @@ def test_unsupported_opsets(opset: int) -> None:
     assert error.code() == ErrorCode.UNSUPPORTED_GRAPH and str(opset) in error.desc()
 
 
+def test_model_of_another_domain_only_names_domain_and_operators() -> None:
+    model = make_model([N("Binarizer", ["x"], ["y"], domain="ai.onnx.ml")], [("x", F, (2,))], ["y"])
+    del model.opset_import[:]
+    model.opset_import.append(onnx.helper.make_opsetid("ai.onnx.ml", 3))
+    (error,) = parse_errors(model)
+    assert error.code() == ErrorCode.UNSUPPORTED_GRAPH
+    assert "imports only the domain(s) ai.onnx.ml" in error.desc() and "Binarizer (ai.onnx.ml)" in error.desc()
+
+
 def test_operator_newer_than_the_model_opset() -> None:
     model = make_model([N("Gelu", ["x"], ["y"], name="g")], [("x", F, (2,))], ["y"], opset=17)
     (error,) = parse_errors(model)

@@ -141,6 +141,13 @@ class OnnxParser:
     def _check_opset(self, model: onnx.ModelProto, origin: str) -> Optional[int]:
         opsets = [o.version for o in model.opset_import if o.domain in _DEFAULT_DOMAINS]
         if not opsets:
+            others = sorted({o.domain for o in model.opset_import})
+            if others and model.graph.node:  # e.g. an ai.onnx.ml model: say which operators
+                ops = sorted({f"{n.op_type} ({n.domain or 'ai.onnx'})" for n in model.graph.node})
+                self._error(ErrorCode.UNSUPPORTED_GRAPH,
+                            f"{origin}: the model imports only the domain(s) {', '.join(others)}, whose operators "
+                            f"({', '.join(ops[:5])}{', ...' if len(ops) > 5 else ''}) mlprt does not support")
+                return None
             # Also what a file cut right after its graph looks like.
             self._error(ErrorCode.INVALID_GRAPH,
                         f"{origin}: the model imports no opset of the default ONNX domain (truncated?)")
