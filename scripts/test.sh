@@ -26,22 +26,34 @@ mkdir -p "$MLPRT_CACHE_DIR"
 export POCL_WORK_GROUP_SPECIALIZATION=${POCL_WORK_GROUP_SPECIALIZATION:-0}
 build="$repo/build/cpp-tests"
 
+# Each phase's wall time, and the CPU time of the processes it ran (bash's `times`: children that
+# have exited), which says what a phase costs even on a machine that others share.
+times_file=$(mktemp)
+read_cpu() {  # cpu_now: `times` of this shell's children (in this shell: a subshell has none)
+  times >"$times_file"
+  cpu_now=$(awk 'NR == 2 { gsub(/[ms]/, " "); print int($1 * 60 + $2 + $3 * 60 + $4) }' "$times_file")
+}
 run_start=$(date +%s)
 phase_start=$run_start
+read_cpu
+phase_cpu=$cpu_now
 timings=()
 end_phase() {  # <name>: records how long the phase that ends now took
   local now
   now=$(date +%s)
-  timings+=("$(printf '%-34s %5d s' "$1" $((now - phase_start)))")
+  read_cpu
+  timings+=("$(printf '%-34s %6d s wall %6d s CPU' "$1" $((now - phase_start)) $((cpu_now - phase_cpu)))")
   phase_start=$now
+  phase_cpu=$cpu_now
 }
 summary() {
-  local status=$?
+  local status=$? line
+  read_cpu
   echo "== Time per phase =="
-  local line
   for line in "${timings[@]}"; do echo "$line"; done
-  printf '%-34s %5d s%s\n' "total" $(($(date +%s) - run_start)) \
+  printf '%-34s %6d s wall %6d s CPU%s\n' "total" $(($(date +%s) - run_start)) "$cpu_now" \
     "$([ "$status" -eq 0 ] || echo " (FAILED, exit status $status)")"
+  rm -f "$times_file"
 }
 trap summary EXIT
 
@@ -51,8 +63,17 @@ venv=$(bash "$repo/scripts/bootstrap.sh" --print-venv)
 py="$venv/bin/python"
 end_phase "bootstrap + build"
 
+# Every test phase runs even when an earlier one failed, so that one CI run shows every failure;
+# the run fails at the end if any did.
+failed=()
+check() {  # <phase> <exit status>
+  if [ "$2" -ne 0 ]; then failed+=("$1 (exit status $2)"); fi
+}
+
 echo "== C++ tests (CTest, $jobs at a time) =="
-ctest --test-dir "$build" --output-on-failure -j"$jobs"
+status=0
+ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=$?
+check "C++ tests (CTest)" "$status"
 end_phase "C++ tests (CTest)"
 
 # The fuzzers run one process at a time, as does the TSan suite: side by side they keep both
@@ -76,10 +97,10 @@ fuzz_status=0
 wait "$fuzz_pid" || fuzz_status=$?
 echo "== Fuzzing (scripts/fuzz.sh, run beside the sanitizers): its output =="
 cat "$fuzz_log"
-timings+=("$(printf '%-34s %5s s' "  fuzzing, beside the sanitizers" "$(cat "$fuzz_time" 2>/dev/null || echo '?')")")
+timings+=("$(printf '%-34s %6s s wall' "  fuzzing, beside the sanitizers" "$(cat "$fuzz_time" 2>/dev/null || echo '?')")")
 end_phase "then waiting for the fuzzers"
-if [ "$sanitize_status" -ne 0 ]; then echo "sanitizers: FAILED" >&2; exit "$sanitize_status"; fi
-if [ "$fuzz_status" -ne 0 ]; then echo "fuzzing: FAILED" >&2; exit "$fuzz_status"; fi
+check "sanitizers (scripts/sanitize.sh)" "$sanitize_status"
+check "fuzzing (scripts/fuzz.sh)" "$fuzz_status"
 
 echo "== Python tests (pytest, $jobs workers) =="
 cd "$repo"
@@ -87,5 +108,11 @@ cd "$repo"
 status=0
 "$py" -m pytest -n "$jobs" --durations=25 tests/python "$@" || status=$?
 if [ "$status" -eq 5 ]; then echo "pytest collected no tests" >&2; fi
-if [ "$status" -ne 0 ]; then exit "$status"; fi
+check "Python tests (pytest)" "$status"
 end_phase "Python tests (pytest)"
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "== FAILED ==" >&2
+  printf '  %s\n' "${failed[@]}" >&2
+  exit 1
+fi
