@@ -157,6 +157,11 @@ CASES: Dict[str, Case] = {
                             [("x", (2, 3))], {}, 17),
     "constant_of_shape": ([N("ConstantOfShape", ["s"], ["c"], value=helper.make_tensor("v", F, [1], [0.25])),
                            N("Add", ["x", "c"], ["y"])], [("x", (2, 3))], {"s": np.array([2, 3], np.int64)}, 17),
+    "batchnorm_runtime_parameters": ([N("BatchNormalization", ["x", "g", "b", "m", "v"], ["y"])],
+                                     [("x", (2, 3, 4, 5)), ("g", (3,)), ("b", (3,)), ("m", (3,)), ("v+", (3,))],
+                                     {}, 15),
+    "dropout_mask_is_all_true": ([N("Dropout", ["x"], ["d", "mask"]), N("Cast", ["mask"], ["y"], to=F)],
+                                 [("x", (3, 4))], {}, 13),
     "cast_roundtrip": ([N("Cast", ["x"], ["h"], to=TensorProto.FLOAT16), N("Cast", ["h"], ["y"], to=F)],
                        [("x", (2, 3))], {}, 17),
 }
@@ -380,9 +385,9 @@ def test_operator_newer_than_the_model_opset() -> None:
     assert error.node_operator() == "Gelu" and "20" in error.desc()
 
 
-def test_used_dropout_mask_is_an_error() -> None:
+def test_used_dropout_mask_of_a_dynamic_tensor_is_an_error() -> None:
     model = make_model([N("Dropout", ["x"], ["y", "mask"], name="drop"), N("Cast", ["mask"], ["z"], to=F)],
-                       [("x", F, (2, 3))], ["y", "z"])
+                       [("x", F, ("batch", 3))], ["y", "z"])
     (error,) = parse_errors(model)
     assert error.node_name() == "drop" and "mask" in error.desc()
 

@@ -142,16 +142,20 @@ def log_softmax(ctx: ImporterContext, node: Node) -> List[Value]:
 
 
 @importer("BatchNormalization", notes="Inference only (training_mode=0); constant parameters folded "
-          "to per-channel scale and shift (elementwise PROD and SUM). Extra outputs unsupported.")
+          "to per-channel scale and shift (elementwise PROD and SUM), run-time ones computed with elementwise "
+          "and unary layers. Extra outputs unsupported.")
 def batch_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.tensor(_tensor(ctx, node, 0))
     if node.attr("training_mode", 0):
         raise unsupported("BatchNormalization with training_mode=1 is not supported (inference only)",
                           ErrorCode.UNSUPPORTED_NODE_ATTR)
+    values = [ctx.input(node, i) for i in range(1, 5)]
+    if any(v is None for v in values):
+        raise invalid("BatchNormalization needs scale, B, mean and var")
+    if not all(isinstance(v, np.ndarray) for v in values):
+        return [_batch_normalization_at_run_time(ctx, node, x, values)]
     params = [ctx.constant_input(node, i, what) for i, what in
               ((1, "scale"), (2, "B"), (3, "input_mean"), (4, "input_var"))]
-    if any(p is None for p in params):
-        raise invalid("BatchNormalization needs scale, B, mean and var")
     scale, bias, mean, var = (np.asarray(p, np.float64).reshape(-1) for p in params)  # type: ignore[arg-type]
     rank = len(x.shape)
     if rank < 2:
@@ -166,6 +170,23 @@ def batch_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
     dtype = numpy_dtype(x.dtype)
     scaled = ctx.elementwise(x, multiplier.reshape(shape).astype(dtype), EW.PROD)
     return [ctx.elementwise(scaled, shift.reshape(shape).astype(dtype), EW.SUM)]
+
+
+def _batch_normalization_at_run_time(ctx: ImporterContext, node: Node, x: Any, values: List[Value]) -> Any:
+    """(x - mean) / sqrt(var + epsilon) * scale + B with parameters computed at run time, each a
+    per-channel vector broadcast over axis 1."""
+    rank = len(x.shape)
+    if rank < 2:
+        raise invalid("BatchNormalization needs an input of rank >= 2")
+    channel = lambda v: ctx.reshape(ctx.tensor(v, x.dtype), [-1] + [1] * (rank - 2))  # noqa: E731
+    scale, bias, mean, var = (channel(v) if not isinstance(v, np.ndarray)
+                              else np.asarray(v).reshape((-1,) + (1,) * (rank - 2)).astype(numpy_dtype(x.dtype))
+                              for v in values)
+    epsilon = np.array(float(node.attr("epsilon", 1e-5)), numpy_dtype(x.dtype))
+    deviation = ctx.unary(ctx.elementwise(var, epsilon, EW.SUM), Un.SQRT) if not isinstance(var, np.ndarray) \
+        else np.sqrt(var + epsilon)
+    normalized = ctx.elementwise(ctx.elementwise(x, mean, EW.SUB), deviation, EW.DIV)
+    return ctx.elementwise(ctx.elementwise(normalized, scale, EW.PROD), bias, EW.SUM)
 
 
 @importer("LayerNormalization", since=17, notes="Normalization layer over axes axis..rank-1, epsilon, "
@@ -206,7 +227,8 @@ def _layer_norm_statistics(ctx: ImporterContext, x: Any, mask: int, epsilon: flo
     return [mean, ctx.unary(ctx.unary(shifted, Un.SQRT), Un.RECIP)]
 
 
-@importer("Dropout", notes="Inference: pass-through; a used mask output or training_mode=true is an error.")
+@importer("Dropout", notes="Inference: pass-through, the mask output all true (static shapes); "
+          "training_mode=true is an error.")
 def dropout(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.require(node, 0)
     training = ctx.input(node, 2)
@@ -216,7 +238,15 @@ def dropout(ctx: ImporterContext, node: Node) -> List[Value]:
         if bool(np.asarray(training).reshape(-1)[0]):
             raise unsupported("Dropout with training_mode=true is not supported (inference only)",
                               ErrorCode.UNSUPPORTED_NODE_INPUT)
-    return [x]
+    outputs: List[Value] = [x]
+    if len(node.outputs) > 1 and node.outputs[1] and node.outputs[1] in ctx.used:
+        # In inference nothing is dropped: the mask is all true, of x's shape.
+        dims = ctx.shape_of(x)
+        if not all(isinstance(d, int) for d in dims):
+            raise unsupported("Dropout's mask output of a tensor with run-time extents is not supported",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        outputs.append(np.ones(dims, np.bool_))
+    return outputs
 
 
 _REDUCE = {"ReduceMean": RO.AVG, "ReduceSum": RO.SUM, "ReduceMax": RO.MAX, "ReduceMin": RO.MIN,
