@@ -17,17 +17,15 @@ import argparse
 import collections
 import fnmatch
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+# mlprt is the installed one (scripts/bootstrap.sh), or whatever PYTHONPATH names: never the source
+# tree behind the caller's back (it has no compiled _core), and nothing leaks into the environment
+# of processes that import this module (the pytest suite's subprocesses).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-_PYTHON = Path(__file__).resolve().parents[2] / "python"
-if str(_PYTHON) not in sys.path:
-    sys.path.insert(0, str(_PYTHON))
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PYTHON), os.environ.get("PYTHONPATH", "")]))
 
 import harness  # noqa: E402
 
