@@ -456,7 +456,8 @@ def test_error_codes_have_tensorrt_names_and_values() -> None:
 
 def test_operators_doc_matches_generator() -> None:
     committed = (REPO / "docs" / "operators.md").read_text()
-    assert committed == support_matrix_markdown(), \
+    summary = REPO / "tests" / "conformance" / "summary.json"  # the installed mlprt has no tests folder
+    assert committed == support_matrix_markdown(summary), \
         "regenerate: python -m mlprt.onnx_parser --markdown > docs/operators.md"
     for op in ["Gemm", "Gelu", "LayerNormalization", "BatchNormalization", "ReduceMean"]:
         assert f"| {op} |" in committed

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import onnx
 
@@ -27,8 +27,9 @@ def _first_opset(op_type: str, since: int) -> int:
         return max(min(versions), OLDEST_OPSET) if versions else since
 
 
-def support_matrix_markdown() -> str:
-    """The Markdown text of docs/operators.md."""
+def support_matrix_markdown(summary_file: Optional[Path] = None) -> str:
+    """The Markdown text of docs/operators.md; ``summary_file``: the conformance counts
+    (tests/conformance/summary.json of a checkout; default: :func:`conformance_summary_file`)."""
     newest = onnx.defs.onnx_opset_version()
     lines = [
         "# ONNX operators supported by mlprt's parser",
@@ -60,12 +61,22 @@ def support_matrix_markdown() -> str:
             if info.family == family:
                 lines.append(f"| {info.op_type} | {_first_opset(info.op_type, info.since)}+ | {info.notes} |")
         lines.append("")
-    lines += conformance_markdown()
+    lines += conformance_markdown(summary_file or conformance_summary_file())
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-#: Written by ``python tests/conformance/run.py --update-expected`` (absent from installed wheels).
-CONFORMANCE_SUMMARY = Path(__file__).resolve().parents[3] / "tests" / "conformance" / "summary.json"
+#: Written by ``python tests/conformance/run.py --update-expected``; relative to a checkout.
+SUMMARY_IN_CHECKOUT = Path("tests") / "conformance" / "summary.json"
+#: The checkout this file lies in, when it is run from the source tree.
+CONFORMANCE_SUMMARY = Path(__file__).resolve().parents[3] / SUMMARY_IN_CHECKOUT
+
+
+def conformance_summary_file() -> Path:
+    """The conformance counts of the checkout in the working directory (the way the command is
+    run: from the repository's root, where an installed mlprt has no tests folder), else of the
+    source tree this module lies in."""
+    in_working_directory = Path.cwd() / SUMMARY_IN_CHECKOUT
+    return in_working_directory if in_working_directory.is_file() else CONFORMANCE_SUMMARY
 
 
 def conformance_markdown(summary_file: Path = CONFORMANCE_SUMMARY) -> List[str]:
