@@ -47,7 +47,7 @@ from onnx import helper, numpy_helper
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType, namedtupledict
 
 import mlprt
-from mlprt.engine_tools import BuildFailed, EngineRunner
+from mlprt.engine_tools import BuildFailed, EngineRunner, _CollectingLogger
 
 __all__ = ["BackendError", "MlprtBackend", "MlprtBackendRep", "prepare", "run_model", "run_node",
            "supports_device", "is_compatible", "ENGINES_KEPT"]
@@ -69,21 +69,6 @@ class BackendError(BuildFailed):
         what = "parse the model" if stage == "parse" else "build an engine for the model"
         lines = [str(e) for e in self.errors] or ["no reason given"]
         super().__init__(f"mlprt cannot {what}{detail}:\n  " + "\n  ".join(lines))
-
-
-class _Collector(mlprt.ILogger):
-    """Keeps errors (for exceptions), forwards everything to ``forward`` when given."""
-
-    def __init__(self, forward: Optional[mlprt.ILogger] = None) -> None:
-        super().__init__()
-        self.forward = forward
-        self.errors: List[str] = []
-
-    def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
-        if severity in (mlprt.Logger.ERROR, mlprt.Logger.INTERNAL_ERROR):
-            self.errors.append(msg)
-        if self.forward is not None:
-            self.forward.log(severity, msg)
 
 
 def _np_dtype(elem_type: int) -> np.dtype:
@@ -216,7 +201,7 @@ class MlprtBackendRep(BackendRep):
         data = self._static_model(shapes, baked)
         detail = "" if all(d is not None and None not in d for d in self._declared) else \
             f" for input shapes {dict(zip(self.input_names, shapes))}"
-        collector = _Collector(self._logger)
+        collector = _CollectingLogger(self._logger)
         builder = mlprt.Builder(collector)
         network = builder.create_network(_EXPLICIT_BATCH)
         parser = mlprt.OnnxParser(network, collector)
