@@ -48,16 +48,6 @@ bool isNvidia() {
   return text.find("NVIDIA") != std::string::npos;
 }
 
-cl::Stream& stream() {
-  static std::shared_ptr<cl::Stream> instance = cl::Stream::create(context());
-  return *instance;
-}
-
-cl::KernelCache& cache() {
-  static cl::KernelCache instance(context());
-  return instance;
-}
-
 std::set<std::string> tacticNames(DataType type, bool allow_tf32) {
   cl::GemmPolicy policy;
   policy.allow_tf32 = allow_tf32;

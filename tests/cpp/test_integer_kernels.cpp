@@ -20,16 +20,6 @@ namespace {
 
 using cl::DeviceTensor;
 
-cl::Stream& stream() {
-  static std::shared_ptr<cl::Stream> instance = cl::Stream::create(context());
-  return *instance;
-}
-
-cl::KernelCache& cache() {
-  static cl::KernelCache instance(context());
-  return instance;
-}
-
 DeviceTensor makeTensor(const Dims& shape, DataType type, const std::vector<std::int64_t>& values) {
   auto buffer = allocate(std::max<std::size_t>(1, values.size()) * elementSize(type) + 8);
   upload(stream(), at(buffer, 8), encodeAs(values, type));

@@ -106,16 +106,6 @@ TEST(HalfConversion, MatchesNearestHalfForRandomFloats) {
 
 // ---- Device tensors ------------------------------------------------------------------------
 
-cl::Stream& stream() {
-  static std::shared_ptr<cl::Stream> instance = cl::Stream::create(context());
-  return *instance;
-}
-
-cl::KernelCache& cache() {
-  static cl::KernelCache instance(context());
-  return instance;
-}
-
 // Elements of padding before and after every tensor, so that offsets are exercised and writes
 // outside the tensor show up.
 constexpr std::size_t kPadding = 3;

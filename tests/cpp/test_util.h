@@ -19,6 +19,7 @@
 
 #include "backend/opencl/context.h"
 #include "backend/opencl/copy.h"
+#include "backend/opencl/kernels.h"
 #include "backend/opencl/memory.h"
 #include "backend/opencl/stream.h"
 #include "core/data_type.h"
@@ -29,6 +30,18 @@ namespace mlprt::test {
 
 // The context every test runs on: the current device (MLPRT_DEVICE, else the first GPU/CPU).
 inline std::shared_ptr<cl::Context> context() { return cl::Context::current(); }
+
+// One stream and one kernel cache for a test process's kernel launches (CTest runs each test in a
+// process of its own; the kernel cache is not for concurrent use).
+inline cl::Stream& stream() {
+  static std::shared_ptr<cl::Stream> instance = cl::Stream::create(context());
+  return *instance;
+}
+
+inline cl::KernelCache& cache() {
+  static cl::KernelCache instance(context());
+  return instance;
+}
 
 inline std::shared_ptr<cl::DeviceBuffer> allocate(std::size_t bytes) {
   return cl::DeviceBuffer::allocate(context(), bytes);
