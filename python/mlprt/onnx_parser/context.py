@@ -405,6 +405,12 @@ class ImporterContext:
                 break
         return out
 
+    def broadcast_to(self, x: Any, extents: Sequence[int]) -> Any:
+        """Tensor ``x`` broadcast against ``extents`` (same rank; 1 keeps an axis): a select layer,
+        select(true, x, x) with a condition of those extents, so any element type is copied exactly."""
+        condition = self.tensor(np.ones(list(extents), np.bool_))
+        return self.track(self.network.add_select(condition, x, x)).get_output(0)
+
     def activation(self, x: Any, kind: Any, alpha: float = 0.0, beta: float = 0.0) -> Any:
         layer = self.track(self.network.add_activation(x, kind))
         layer.alpha = float(alpha)

@@ -81,17 +81,17 @@ def matmul(ctx: ImporterContext, node: Node) -> List[Value]:
 def _expand_batch(ctx: ImporterContext, x: Any, other: Any) -> Any:
     """``x`` with its batch axes broadcast against ``other``'s where the product kernels cannot
     broadcast them: they take a batch operand that has the output's whole batch or is a single
-    matrix, so (3, 1, M, K) x (1, 2, K, N) first makes (3, 2, M, K), multiplying by ones (exact)."""
+    matrix, so (3, 1, M, K) x (1, 2, K, N) first makes (3, 2, M, K)."""
     batch, other_batch = list(x.shape[:-2]), list(other.shape[:-2])
     out_batch = [o if d == 1 else d for d, o in zip(batch, other_batch)]
     strip = lambda dims: dims[next((i for i, d in enumerate(dims) if d != 1), len(dims)):]  # noqa: E731
     if all(d == 1 for d in batch) or strip(batch) == strip(out_batch):
         return x
-    ones_shape = [o if d == 1 and o != 1 else 1 for d, o in zip(batch, other_batch)] + [1, 1]
-    if any(e < 0 for e in ones_shape):
+    extents = [o if d == 1 and o != 1 else 1 for d, o in zip(batch, other_batch)] + [1, 1]
+    if any(e < 0 for e in extents):
         raise unsupported(f"MatMul of {tuple(x.shape)} and {tuple(other.shape)}: broadcasting batch axes "
                           "whose extents are known only at run time is not supported", ErrorCode.UNSUPPORTED_NODE_SHAPE)
-    return ctx.elementwise(x, np.ones(ones_shape, numpy_dtype(x.dtype)), EW.PROD)
+    return ctx.broadcast_to(x, extents)
 
 
 def _coerced_2d(ctx: ImporterContext, node: Node, x: Any, axis: int, build: Any) -> Any:

@@ -157,11 +157,7 @@ def expand(ctx: ImporterContext, node: Node) -> List[Value]:
         grow.append(w if w != 1 and d != w else 1)
     if all(g == 1 for g in grow):
         return [ctx.broadcast_rank(x, rank)]
-    tensor = ctx.tensor(ctx.broadcast_rank(x, rank))
-    # select(true, x, x) with a condition of the added extents: a broadcast of any element type.
-    condition = ctx.tensor(np.ones(grow, np.bool_))
-    layer = ctx.track(ctx.network.add_select(condition, tensor, tensor))
-    return [layer.get_output(0)]
+    return [ctx.broadcast_to(ctx.tensor(ctx.broadcast_rank(x, rank)), grow)]
 
 
 @importer("Size", notes="Folded at parse time (the element count, a scalar); tracked symbolically when one "
