@@ -8,6 +8,7 @@
 #include "backend/opencl/copy.h"
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/mlp_mma.h"
+#include "backend/opencl/ops/convolution/convolution.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
 #include "builder/mlp_fusion.h"
@@ -461,22 +462,53 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
   return candidates;
 }
 
+// A convolution's timing-cache key: its parameters, operand shapes and types, and epilogue.
+std::string convolutionSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
+  std::ostringstream key;
+  key << "convolution type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type) << " "
+      << network::parametersText(step.parameters);
+  for (TensorId input : step.inputs) key << " " << shapes[static_cast<std::size_t>(input)].toString();
+  key << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
+  return key.str();
+}
+
+// The tactic names a timed step may run with and its timing-cache key (without the device).
+struct TimedChoice {
+  std::vector<std::string> tactics;
+  std::string signature;
+  const char* what;  // for errors: "matrix multiplication"
+};
+
+TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
+                        const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
+                        const cl::GemmPolicy& policy) {
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
+    return {cl::convolutionTactics(type), convolutionSignature(plan, step, shapes), "convolution"};
+  }
+  TimedChoice choice{{}, gemmSignature(plan, step, shapes) + (policy.allow_tf32 ? " tf32" : ""),
+                     "matrix multiplication"};
+  // Allowing TF32 widens the candidates, so it is part of the key.
+  for (const cl::GemmTactic& tactic : candidateTactics(plan, step, corners, context, policy)) {
+    choice.tactics.push_back(tactic.name);
+  }
+  return choice;
+}
+
 void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
                   const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
                   TimingCache* cache) {
   const std::shared_ptr<cl::Context>& context = device.context;
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
-  const std::vector<cl::GemmTactic> tactics = candidateTactics(plan, step, corners, *context, policy);
+  const TimedChoice choice = timedChoice(plan, step, shapes, corners, *context, policy);
+  const std::vector<std::string>& tactics = choice.tactics;
   if (tactics.empty()) {
-    throw InvalidArgument("step '" + step.name + "': no matrix multiplication kernel supports " + dataTypeName(type));
+    throw InvalidArgument("step '" + step.name + "': no " + choice.what + " kernel supports " + dataTypeName(type));
   }
-  // Allowing TF32 widens the candidates, so it is part of the key.
-  const std::string key = context->device().fingerprint() + "|" + gemmSignature(plan, step, shapes) +
-                          (policy.allow_tf32 ? " tf32" : "");
+  const std::string key = context->device().fingerprint() + "|" + choice.signature;
   TimingEntry cached;
   if (cache && cache->lookup(key, cached)) {
-    const bool offered = std::any_of(tactics.begin(), tactics.end(),
-                                     [&](const cl::GemmTactic& tactic) { return tactic.name == cached.tactic; });
+    const bool offered = std::find(tactics.begin(), tactics.end(), cached.tactic) != tactics.end();
     if (offered) {
       step.tactic = cached.tactic;
       log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
@@ -484,28 +516,28 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
     }
   }
   if (tactics.size() == 1) {
-    step.tactic = tactics.front().name;
+    step.tactic = tactics.front();
     return;
   }
   ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
   double best = -1.0;
   std::string timings;
-  for (const cl::GemmTactic& tactic : tactics) {
-    step.tactic = tactic.name;
+  for (const std::string& tactic : tactics) {
+    step.tactic = tactic;
     double milliseconds = 0.0;
     try {
       milliseconds = run.time();
     } catch (const Error& e) {
-      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic.name + " cannot run: " + e.what());
+      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic + " cannot run: " + e.what());
       continue;
     }
-    timings += " " + tactic.name + "=" + std::to_string(milliseconds) + "ms";
+    timings += " " + tactic + "=" + std::to_string(milliseconds) + "ms";
     if (best < 0.0 || milliseconds < best) {
       best = milliseconds;
-      cached = {tactic.name, milliseconds};
+      cached = {tactic, milliseconds};
     }
   }
-  if (best < 0.0) throw InvalidArgument("step '" + step.name + "': no matrix multiplication tactic could run it");
+  if (best < 0.0) throw InvalidArgument("step '" + step.name + "': no " + std::string(choice.what) + " tactic could run it");
   step.tactic = cached.tactic;
   if (cache) cache->store(key, cached);
   log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
@@ -519,7 +551,10 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
       corners.push_back(runtime::inferPlanShapes(plan, *corner));
     }
   }
-  const auto timed = [](const PlanStep& step) { return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters); };
+  const auto timed = [](const PlanStep& step) {
+    return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
+           std::holds_alternative<network::ConvolutionLayer>(step.parameters);
+  };
   const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
   long done = 0;
   for (PlanStep& step : plan.steps) {
@@ -694,7 +729,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   BuildDevice device(context);
   const int folded = foldConstants(graph, device);
   removeDeadNodes(graph);
-  const int fused = fuseGemmEpilogues(graph);
+  const int fused = fuseEpilogues(graph);
   removeDeadNodes(graph);
   splitShuffles(graph);
   const bool fp16 = config.flag(BuilderFlag::kFP16);

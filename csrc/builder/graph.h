@@ -57,8 +57,9 @@ void removeDeadNodes(Graph& graph);
 
 // Folds + bias, * scale, / scale, - shift (per output column or scalar constants) and one
 // activation into the epilogue of the matrix multiplication before them; scales multiply into
-// constant weights (BatchNormalization after Linear ends here). Returns the number of nodes fused.
-int fuseGemmEpilogues(Graph& graph);
+// constant weights (BatchNormalization after Linear ends here); folds one activation into the
+// convolution before it. Returns the number of nodes fused.
+int fuseEpilogues(Graph& graph);
 
 // Splits Shuffle nodes that transpose both before and after their reshape into two nodes.
 // The bytes of a rows x columns row-major matrix of `element`-byte values, transposed.

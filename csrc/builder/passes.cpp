@@ -234,20 +234,28 @@ void removeDeadNodes(Graph& graph) {
   }
 }
 
-int fuseGemmEpilogues(Graph& graph) {
+int fuseEpilogues(Graph& graph) {
   int fused = 0;
   for (bool changed = true; changed;) {
     changed = false;
     for (GraphNode& node : graph.nodes) {
-      if (node.removed || node.epilogue.has_activation ||
-          !std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters)) {
-        continue;
-      }
+      const bool product = std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters);
+      const bool convolution = std::holds_alternative<network::ConvolutionLayer>(node.parameters);
+      if (node.removed || node.epilogue.has_activation || !(product || convolution)) continue;
       if (graph.tensor(node.output).is_output) continue;
       const std::vector<int> readers = graph.consumers(node.output);
       if (readers.size() != 1) continue;
       GraphNode& next = graph.nodes[static_cast<std::size_t>(readers[0])];
-      if (!absorbIntoEpilogue(graph, node, next)) continue;
+      // A convolution's bias is its own input (per output map, not per column): it takes only
+      // the activation.
+      if (convolution) {
+        const auto* activation = std::get_if<network::ActivationLayer>(&next.parameters);
+        if (!activation) continue;
+        node.epilogue.has_activation = true;
+        node.epilogue.activation = *activation;
+      } else if (!absorbIntoEpilogue(graph, node, next)) {
+        continue;
+      }
       node.name += " + " + next.name;
       node.output = next.output;
       next.removed = true;

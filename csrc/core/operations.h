@@ -24,5 +24,29 @@ enum class ActivationType {
 // kABS and kNEG also take integers; kNOT takes BOOL.
 enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF, kNOT };
 enum class ReduceOperation { kSUM, kPROD, kMAX, kMIN, kAVG };
+// How a convolution or pooling layer pads (TensorRT's PaddingMode, numbered as TensorRT does):
+// the explicit modes use pre_padding and post_padding, rounding the output extent down (floor)
+// or up (ceil, ONNX's ceil_mode); the SAME modes pad so that out = ceil(in / stride), the odd
+// pixel at the end (UPPER) or the start (LOWER).
+enum class PaddingMode { kEXPLICIT_ROUND_DOWN, kEXPLICIT_ROUND_UP, kSAME_UPPER, kSAME_LOWER };
+enum class PoolingType { kMAX, kAVERAGE };
+
+// The last enumerator of each enum, which the engine format checks stored codes against.
+template <typename Enum>
+constexpr Enum lastEnumerator() noexcept;
+template <>
+constexpr MatrixOperation lastEnumerator<MatrixOperation>() noexcept { return MatrixOperation::kTRANSPOSE; }
+template <>
+constexpr ElementWiseOperation lastEnumerator<ElementWiseOperation>() noexcept { return ElementWiseOperation::kFMOD; }
+template <>
+constexpr ActivationType lastEnumerator<ActivationType>() noexcept { return ActivationType::kHARD_SWISH; }
+template <>
+constexpr UnaryOperation lastEnumerator<UnaryOperation>() noexcept { return UnaryOperation::kNOT; }
+template <>
+constexpr ReduceOperation lastEnumerator<ReduceOperation>() noexcept { return ReduceOperation::kAVG; }
+template <>
+constexpr PaddingMode lastEnumerator<PaddingMode>() noexcept { return PaddingMode::kSAME_LOWER; }
+template <>
+constexpr PoolingType lastEnumerator<PoolingType>() noexcept { return PoolingType::kAVERAGE; }
 
 }  // namespace mlprt

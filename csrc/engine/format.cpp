@@ -43,14 +43,9 @@ constexpr char kWeightsTag[] = "WGHT";
 constexpr char kProgramsTag[] = "PROG";
 constexpr std::size_t kTagBytes = 4;
 
-// The largest valid value of each enum stored as a u8; both the writer and the reader check
-// against these, so an enumerator added without updating the format fails loudly on write.
+// The largest valid role; the layer enums' limits are lastEnumerator() in core/operations.h (both
+// the writer and the reader check against them).
 constexpr auto kLastTensorRole = TensorRole::kConstant;
-constexpr auto kLastMatrixOperation = MatrixOperation::kTRANSPOSE;
-constexpr auto kLastElementWiseOperation = ElementWiseOperation::kFMOD;
-constexpr auto kLastActivationType = ActivationType::kHARD_SWISH;
-constexpr auto kLastUnaryOperation = UnaryOperation::kNOT;
-constexpr auto kLastReduceOperation = ReduceOperation::kAVG;
 constexpr std::size_t kLayerKinds = std::variant_size_v<LayerParameters>;
 
 std::uint64_t loadLittleEndian(const std::uint8_t* bytes, std::size_t width) noexcept {
@@ -210,67 +205,41 @@ void writeIntList(ByteWriter& out, const std::vector<Int>& values, const char* f
   }
 }
 
-void writeActivation(ByteWriter& out, const network::ActivationLayer& activation) {
-  out.u8(enumByte(activation.type, kLastActivationType, "ActivationLayer.type"));
-  out.f32(activation.alpha);
-  out.f32(activation.beta);
-}
-
-// The body of each LayerParameters alternative, fields in declaration order.
-struct LayerBodyWriter {
+// Writes each field of a layer as its type's encoding, in the order of the kind's description
+// (layers.h): that order is the file layout of the kind's body.
+struct FieldWriter {
   ByteWriter& out;
 
-  void operator()(const network::ConstantLayer& layer) const {
-    writeDims(out, layer.shape);
-    out.i32(static_cast<std::int32_t>(layer.weights.type));
-    out.byteArray(layer.weights.bytes);
-  }
-  void operator()(const network::MatrixMultiplyLayer& layer) const {
-    out.u8(enumByte(layer.op0, kLastMatrixOperation, "MatrixMultiplyLayer.op0"));
-    out.u8(enumByte(layer.op1, kLastMatrixOperation, "MatrixMultiplyLayer.op1"));
-  }
-  void operator()(const network::ElementWiseLayer& layer) const {
-    out.u8(enumByte(layer.op, kLastElementWiseOperation, "ElementWiseLayer.op"));
-  }
-  void operator()(const network::ActivationLayer& layer) const { writeActivation(out, layer); }
-  void operator()(const network::UnaryLayer& layer) const {
-    out.u8(enumByte(layer.op, kLastUnaryOperation, "UnaryLayer.op"));
-  }
-  void operator()(const network::ShuffleLayer& layer) const {
-    writeIntList(out, layer.first_transpose, "ShuffleLayer.first_transpose");
-    out.boolean(layer.has_reshape);
-    writeIntList(out, layer.reshape, "ShuffleLayer.reshape");
-    writeIntList(out, layer.second_transpose, "ShuffleLayer.second_transpose");
-  }
-  void operator()(const network::SoftmaxLayer& layer) const {
-    out.i32(layer.axis);
-    out.boolean(layer.log);
-  }
-  void operator()(const network::ReduceLayer& layer) const {
-    out.u8(enumByte(layer.op, kLastReduceOperation, "ReduceLayer.op"));
-    out.u32(layer.axes);
-    out.boolean(layer.keep_dimensions);
-  }
-  void operator()(const network::NormalizationLayer& layer) const {
-    out.u32(layer.axes);
-    out.f32(layer.epsilon);
-  }
-  void operator()(const network::ConcatenationLayer& layer) const { out.i32(layer.axis); }
-  void operator()(const network::IdentityLayer& layer) const {
-    out.i32(static_cast<std::int32_t>(layer.output_type));
-  }
-  void operator()(const network::FusedMlpLayer& layer) const {
-    out.count(layer.stages.size(), "FusedMlpLayer.stages");
-    for (const network::MlpStage& stage : layer.stages) {
-      out.i64(stage.in_features);
-      out.i64(stage.out_features);
-      out.boolean(stage.has_bias);
-      out.boolean(stage.has_activation);
-      writeActivation(out, stage.activation);
+  template <typename Value>
+  void operator()(const char* field, const Value& value) const {
+    if constexpr (std::is_same_v<Value, bool>) {
+      out.boolean(value);
+    } else if constexpr (std::is_same_v<Value, DataType>) {
+      out.i32(static_cast<std::int32_t>(value));
+    } else if constexpr (std::is_enum_v<Value>) {
+      out.u8(enumByte(value, lastEnumerator<Value>(), field));
+    } else if constexpr (std::is_same_v<Value, std::int32_t>) {
+      out.i32(value);
+    } else if constexpr (std::is_same_v<Value, std::uint32_t>) {
+      out.u32(value);
+    } else if constexpr (std::is_same_v<Value, std::int64_t>) {
+      out.i64(value);
+    } else if constexpr (std::is_same_v<Value, float>) {
+      out.f32(value);
+    } else if constexpr (std::is_same_v<Value, Dims>) {
+      writeDims(out, value);
+    } else if constexpr (std::is_same_v<Value, network::Weights>) {
+      out.i32(static_cast<std::int32_t>(value.type));
+      out.byteArray(value.bytes);
+    } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>>) {
+      writeIntList(out, value, field);
+    } else if constexpr (std::is_same_v<Value, std::vector<network::MlpStage>>) {
+      out.count(value.size(), field);
+      for (const auto& item : value) network::forEachField(item, *this);
+    } else {
+      network::forEachField(value, *this);  // a nested description
     }
-    out.i32(static_cast<std::int32_t>(layer.output_type));
   }
-  void operator()(const network::SelectLayer&) const {}  // no parameters
 };
 
 void writeMeta(ByteWriter& out, const EnginePlan& plan) {
@@ -306,12 +275,12 @@ void writeSteps(ByteWriter& out, const EnginePlan& plan) {
   for (const PlanStep& step : plan.steps) {
     out.text(step.name, "a step name");
     out.u8(static_cast<std::uint8_t>(step.parameters.index()));
-    std::visit(LayerBodyWriter{out}, step.parameters);
+    std::visit([&](const auto& layer) { network::forEachField(layer, FieldWriter{out}); }, step.parameters);
     writeIntList(out, step.inputs, "a step's inputs");
     out.i32(step.output);
     out.i32(step.epilogue.bias);
     out.boolean(step.epilogue.has_activation);
-    writeActivation(out, step.epilogue.activation);
+    network::forEachField(step.epilogue.activation, FieldWriter{out});
     out.text(step.tactic, "a step tactic");
   }
 }
@@ -544,13 +513,6 @@ std::vector<Int> readAxisList(ByteReader& in, const char* field) {
   return values;
 }
 
-network::ActivationLayer readActivation(ByteReader& in, const char* type_field) {
-  network::ActivationLayer activation;
-  activation.type = readEnum(in, kLastActivationType, type_field);
-  activation.alpha = in.f32("alpha");
-  activation.beta = in.f32("beta");
-  return activation;
-}
 
 // The LayerParameters alternative at `index`, default-constructed; std::variant has no
 // run-time emplace, so this walks the alternatives at compile time.
@@ -565,67 +527,60 @@ LayerParameters layerOfKind(std::size_t index) {
 // Fills the alternative that `parameters` holds from the file, fields in declaration order.
 // The last layer kind and operation codes each format version knows: a file may use only those of
 // its own version (a damaged version field is caught, not read as another layout).
-std::size_t lastLayerKind(std::uint32_t version) { return version >= 3 ? kLayerKinds - 1 : version == 2 ? 11 : 10; }
-ElementWiseOperation lastElementWiseOperation(std::uint32_t version) {
-  return version >= 3 ? kLastElementWiseOperation : ElementWiseOperation::kPOW;
+std::size_t lastLayerKind(std::uint32_t version) {
+  return version >= 4 ? kLayerKinds - 1 : version == 3 ? 12 : version == 2 ? 11 : 10;
 }
-UnaryOperation lastUnaryOperation(std::uint32_t version) {
-  return version >= 3 ? kLastUnaryOperation : UnaryOperation::kERF;
+template <typename Enum>
+Enum lastCode(std::uint32_t version) {
+  if constexpr (std::is_same_v<Enum, ElementWiseOperation>) {
+    if (version < 3) return ElementWiseOperation::kPOW;
+  } else if constexpr (std::is_same_v<Enum, UnaryOperation>) {
+    if (version < 3) return UnaryOperation::kERF;
+  }
+  return lastEnumerator<Enum>();
 }
 
-struct LayerBodyReader {
+// Reads each field of a layer in the order FieldWriter wrote it, validating as it goes.
+struct FieldReader {
   ByteReader& in;
   std::uint32_t version;
+  std::string prefix;  // "epilogue.activation.", "stages[1].": where a nested field sits
 
-  void operator()(network::ConstantLayer& layer) const {
-    layer.shape = readDims(in, "shape");
-    layer.weights.type = readDataType(in, "weights.type");
-    layer.weights.bytes = in.byteArray("weights.bytes");
-  }
-  void operator()(network::MatrixMultiplyLayer& layer) const {
-    layer.op0 = readEnum(in, kLastMatrixOperation, "op0");
-    layer.op1 = readEnum(in, kLastMatrixOperation, "op1");
-  }
-  void operator()(network::ElementWiseLayer& layer) const {
-    layer.op = readEnum(in, lastElementWiseOperation(version), "op");
-  }
-  void operator()(network::ActivationLayer& layer) const { layer = readActivation(in, "type"); }
-  void operator()(network::UnaryLayer& layer) const { layer.op = readEnum(in, lastUnaryOperation(version), "op"); }
-  void operator()(network::ShuffleLayer& layer) const {
-    layer.first_transpose = readAxisList<int>(in, "first_transpose");
-    layer.has_reshape = in.boolean("has_reshape");
-    layer.reshape = readAxisList<std::int64_t>(in, "reshape");
-    layer.second_transpose = readAxisList<int>(in, "second_transpose");
-  }
-  void operator()(network::SoftmaxLayer& layer) const {
-    layer.axis = in.i32("axis");
-    layer.log = in.boolean("log");
-  }
-  void operator()(network::ReduceLayer& layer) const {
-    layer.op = readEnum(in, kLastReduceOperation, "op");
-    layer.axes = in.u32("axes");
-    layer.keep_dimensions = in.boolean("keep_dimensions");
-  }
-  void operator()(network::NormalizationLayer& layer) const {
-    layer.axes = in.u32("axes");
-    layer.epsilon = in.f32("epsilon");
-  }
-  void operator()(network::ConcatenationLayer& layer) const { layer.axis = in.i32("axis"); }
-  void operator()(network::IdentityLayer& layer) const { layer.output_type = readDataType(in, "output_type"); }
-  void operator()(network::FusedMlpLayer& layer) const {
-    // Each stage takes at least 8 + 8 + 1 + 1 + 9 bytes: bound the count before allocating.
-    const std::size_t count = in.count("stages", 27);
-    layer.stages.resize(count);
-    for (network::MlpStage& stage : layer.stages) {
-      stage.in_features = in.i64("stage.in_features");
-      stage.out_features = in.i64("stage.out_features");
-      stage.has_bias = in.boolean("stage.has_bias");
-      stage.has_activation = in.boolean("stage.has_activation");
-      stage.activation = readActivation(in, "stage.activation");
+  template <typename Value>
+  void operator()(const char* name, Value& value) const {
+    const std::string full_name = prefix + name;
+    const char* field = full_name.c_str();
+    if constexpr (std::is_same_v<Value, bool>) {
+      value = in.boolean(field);
+    } else if constexpr (std::is_same_v<Value, DataType>) {
+      value = readDataType(in, field);
+    } else if constexpr (std::is_enum_v<Value>) {
+      value = readEnum(in, lastCode<Value>(version), field);
+    } else if constexpr (std::is_same_v<Value, std::int32_t>) {
+      value = in.i32(field);
+    } else if constexpr (std::is_same_v<Value, std::uint32_t>) {
+      value = in.u32(field);
+    } else if constexpr (std::is_same_v<Value, std::int64_t>) {
+      value = in.i64(field);
+    } else if constexpr (std::is_same_v<Value, float>) {
+      value = in.f32(field);
+    } else if constexpr (std::is_same_v<Value, Dims>) {
+      value = readDims(in, field);
+    } else if constexpr (std::is_same_v<Value, network::Weights>) {
+      value.type = readDataType(in, (full_name + ".type").c_str());
+      value.bytes = in.byteArray((full_name + ".bytes").c_str());
+    } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>>) {
+      value = readAxisList<typename Value::value_type>(in, field);
+    } else if constexpr (std::is_same_v<Value, std::vector<network::MlpStage>>) {
+      // Each item takes at least one byte: the count is bounded by what remains before allocating.
+      value.resize(in.count(field, 1));
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        network::forEachField(value[i], FieldReader{in, version, full_name + "[" + std::to_string(i) + "]."});
+      }
+    } else {
+      network::forEachField(value, FieldReader{in, version, full_name + "."});
     }
-    layer.output_type = readDataType(in, "output_type");
   }
-  void operator()(network::SelectLayer&) const {}
 };
 
 // Smallest encodings, used to bound counts before allocating.
@@ -792,7 +747,7 @@ class PlanParser {
       step.output = readStepOutput(in, written);
       step.epilogue.bias = readTensorId(in, "epilogue.bias", true);
       step.epilogue.has_activation = in.boolean("epilogue.has_activation");
-      step.epilogue.activation = readActivation(in, "epilogue.activation.type");
+      network::forEachField(step.epilogue.activation, FieldReader{in, version_, "epilogue.activation."});
       step.tactic = in.text("tactic");
       plan_.steps.push_back(std::move(step));
     }
@@ -811,7 +766,7 @@ class PlanParser {
                     " (0 to " + std::to_string(lastLayerKind(version_)) + ")");
     }
     LayerParameters parameters = layerOfKind(kind);
-    std::visit(LayerBodyReader{in, version_}, parameters);
+    std::visit([&](auto& layer) { network::forEachField(layer, FieldReader{in, version_, ""}); }, parameters);
     return parameters;
   }
 

@@ -1,9 +1,18 @@
 // The layers of a network definition: one parameter struct per kind, TensorRT's kinds and
 // names. Shape rules live in shape_inference.cpp, one function per kind.
+//
+// Each struct describes itself once, and every generic consumer reads that description (see
+// docs/architecture.md, "Adding a layer kind"):
+//   kName             the kind as TensorRT names layer types ("Convolution");
+//   fields(visit)     calls visit(name, &Struct::member, doc) for each parameter in a fixed
+//                     order: the engine writer and reader (that order is the file layout), the
+//                     inspector's and the timing cache's parameter text, and the Python
+//                     properties (the name is TensorRT's Python attribute name).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -24,60 +33,185 @@ struct Weights {
 using mlprt::ActivationType;
 using mlprt::ElementWiseOperation;
 using mlprt::MatrixOperation;
+using mlprt::PaddingMode;
+using mlprt::PoolingType;
 using mlprt::ReduceOperation;
 using mlprt::UnaryOperation;
 
 struct ConstantLayer {
+  static constexpr const char* kName = "Constant";
   Dims shape;
   Weights weights;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("shape", &ConstantLayer::shape, "The constant's shape.");
+    visit("weights", &ConstantLayer::weights, "The values.");
+  }
 };
 struct MatrixMultiplyLayer {
+  static constexpr const char* kName = "MatrixMultiply";
   MatrixOperation op0 = MatrixOperation::kNONE;
   MatrixOperation op1 = MatrixOperation::kNONE;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("op0", &MatrixMultiplyLayer::op0, "Whether the first operand is transposed.");
+    visit("op1", &MatrixMultiplyLayer::op1, "Whether the second operand is transposed.");
+  }
 };
 struct ElementWiseLayer {
+  static constexpr const char* kName = "ElementWise";
   ElementWiseOperation op = ElementWiseOperation::kSUM;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("op", &ElementWiseLayer::op, "The operation.");
+  }
 };
 struct ActivationLayer {
+  static constexpr const char* kName = "Activation";
   ActivationType type = ActivationType::kRELU;
   float alpha = 0.0f;  // the meaning depends on `type`, as in TensorRT
   float beta = 0.0f;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("type", &ActivationLayer::type, "The activation function.");
+    visit("alpha", &ActivationLayer::alpha, "First parameter (slope, limit, ...).");
+    visit("beta", &ActivationLayer::beta, "Second parameter.");
+  }
 };
 struct UnaryLayer {
+  static constexpr const char* kName = "Unary";
   UnaryOperation op = UnaryOperation::kEXP;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("op", &UnaryLayer::op, "The operation.");
+  }
 };
 // first_transpose, then reshape (0 copies the input extent, -1 is inferred), then second_transpose.
 struct ShuffleLayer {
+  static constexpr const char* kName = "Shuffle";
   std::vector<int> first_transpose;   // empty: identity
   bool has_reshape = false;
   std::vector<std::int64_t> reshape;
   std::vector<int> second_transpose;  // empty: identity
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("first_transpose", &ShuffleLayer::first_transpose, "Permutation before the reshape.");
+    visit("has_reshape", &ShuffleLayer::has_reshape, "Whether reshape_dims applies.");
+    visit("reshape", &ShuffleLayer::reshape, "The new shape (0 copies an extent, -1 is inferred).");
+    visit("second_transpose", &ShuffleLayer::second_transpose, "Permutation after the reshape.");
+  }
 };
 struct SoftmaxLayer {
+  static constexpr const char* kName = "Softmax";
   int axis = -1;  // non-negative after the layer is added
   bool log = false;  // LogSoftmax
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("axis", &SoftmaxLayer::axis, "The axis softmax runs over.");
+    visit("log", &SoftmaxLayer::log, "LogSoftmax instead.");
+  }
 };
 struct ReduceLayer {
+  static constexpr const char* kName = "Reduce";
   ReduceOperation op = ReduceOperation::kSUM;
   std::uint32_t axes = 0;  // bit i set: reduce axis i
   bool keep_dimensions = true;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("op", &ReduceLayer::op, "The reduction.");
+    visit("axes", &ReduceLayer::axes, "Bit mask of reduced axes.");
+    visit("keep_dims", &ReduceLayer::keep_dimensions, "Keep reduced axes as 1.");
+  }
 };
 // (x - mean) / sqrt(var + epsilon) * scale + bias over the axes in `axes`; inputs x, scale, bias.
 struct NormalizationLayer {
+  static constexpr const char* kName = "Normalization";
   std::uint32_t axes = 0;
   float epsilon = 1e-5f;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("axes", &NormalizationLayer::axes, "Bit mask of normalized axes.");
+    visit("epsilon", &NormalizationLayer::epsilon, "Added to the variance.");
+  }
 };
 struct ConcatenationLayer {
+  static constexpr const char* kName = "Concatenation";
   int axis = 0;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("axis", &ConcatenationLayer::axis, "The axis joined along.");
+  }
 };
 // Copies its input, converting to `output_type` (a Cast when the types differ).
 struct IdentityLayer {
+  static constexpr const char* kName = "Identity";
   DataType output_type = DataType::kFLOAT;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("to_type", &IdentityLayer::output_type, "Output element type (a cast when it differs).");
+  }
 };
 
 // out = condition ? then : else, elementwise with NumPy broadcasting of all three inputs
 // (condition BOOL; then and else of one type, the output's). ONNX's Where.
-struct SelectLayer {};
+struct SelectLayer {
+  static constexpr const char* kName = "Select";
+  template <typename Visit>
+  static void fields(Visit&&) {}
+};
+
+// N-D convolution over the axes after (batch, channels): inputs x (N, C, d1..dk), kernel
+// (num_output_maps, C / num_groups, k1..kk) and optionally bias (num_output_maps); output
+// (N, num_output_maps, o1..ok). The per-axis lists have one entry per spatial axis (1 or 2).
+struct ConvolutionLayer {
+  static constexpr const char* kName = "Convolution";
+  std::int64_t num_output_maps = 0;
+  std::vector<std::int64_t> kernel_size;
+  std::vector<std::int64_t> stride;
+  std::vector<std::int64_t> pre_padding;
+  std::vector<std::int64_t> post_padding;
+  PaddingMode padding_mode = PaddingMode::kEXPLICIT_ROUND_DOWN;
+  std::vector<std::int64_t> dilation;
+  std::int64_t num_groups = 1;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("num_output_maps", &ConvolutionLayer::num_output_maps, "Output channels.");
+    visit("kernel_size_nd", &ConvolutionLayer::kernel_size, "Kernel extent per spatial axis.");
+    visit("stride_nd", &ConvolutionLayer::stride, "Stride per spatial axis.");
+    visit("pre_padding", &ConvolutionLayer::pre_padding, "Zeros before each spatial axis.");
+    visit("post_padding", &ConvolutionLayer::post_padding, "Zeros after each spatial axis.");
+    visit("padding_mode", &ConvolutionLayer::padding_mode, "How padding and the output extent are found.");
+    visit("dilation_nd", &ConvolutionLayer::dilation, "Kernel dilation per spatial axis.");
+    visit("num_groups", &ConvolutionLayer::num_groups, "Channel groups (input channels = groups x kernel channels).");
+  }
+};
+
+// Max or average pooling over the axes after (batch, channels); one input, output
+// (N, C, o1..ok). Windows cover padding as TensorRT does: max ignores it; average counts it
+// unless average_count_excludes_padding. `dilation` is mlprt's own (ONNX MaxPool's dilations).
+struct PoolingLayer {
+  static constexpr const char* kName = "Pooling";
+  PoolingType type = PoolingType::kMAX;
+  std::vector<std::int64_t> window_size;
+  std::vector<std::int64_t> stride;
+  std::vector<std::int64_t> pre_padding;
+  std::vector<std::int64_t> post_padding;
+  PaddingMode padding_mode = PaddingMode::kEXPLICIT_ROUND_DOWN;
+  bool average_count_excludes_padding = true;
+  std::vector<std::int64_t> dilation;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("type", &PoolingLayer::type, "MAX or AVERAGE.");
+    visit("window_size_nd", &PoolingLayer::window_size, "Window extent per spatial axis.");
+    visit("stride_nd", &PoolingLayer::stride, "Stride per spatial axis.");
+    visit("pre_padding", &PoolingLayer::pre_padding, "Padding before each spatial axis.");
+    visit("post_padding", &PoolingLayer::post_padding, "Padding after each spatial axis.");
+    visit("padding_mode", &PoolingLayer::padding_mode, "How padding and the output extent are found.");
+    visit("average_count_excludes_padding", &PoolingLayer::average_count_excludes_padding,
+          "Average over the input elements of a window only.");
+    visit("dilation_nd", &PoolingLayer::dilation, "Window dilation per spatial axis.");
+  }
+};
 
 // One dense layer of a FusedMlpLayer: y = activation(x W + bias), W stored K x N row-major.
 struct MlpStage {
@@ -86,6 +220,14 @@ struct MlpStage {
   bool has_bias = false;
   bool has_activation = false;
   ActivationLayer activation;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("in_features", &MlpStage::in_features, "K");
+    visit("out_features", &MlpStage::out_features, "N");
+    visit("has_bias", &MlpStage::has_bias, "Whether a bias is added.");
+    visit("has_activation", &MlpStage::has_activation, "Whether the activation applies.");
+    visit("activation", &MlpStage::activation, "The activation.");
+  }
 };
 // A chain of dense layers run as one kernel, made by the builder (never by a network author)
 // so that a small MLP costs one launch. Inputs: x, whose volume is rows x stages[0].in_features
@@ -94,27 +236,43 @@ struct MlpStage {
 // its bias (N). Output: (rows, last out_features) stored as
 // output_type.
 struct FusedMlpLayer {
+  static constexpr const char* kName = "FusedMLP";
   std::vector<MlpStage> stages;
   DataType output_type = DataType::kFLOAT;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("stages", &FusedMlpLayer::stages, "The dense layers, first to last.");
+    visit("output_type", &FusedMlpLayer::output_type, "The output's storage type.");
+  }
 };
 
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
-                 IdentityLayer, FusedMlpLayer, SelectLayer>;
+                 IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
-  kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT,
+  kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());
 }
 
-// "MatrixMultiply", "ElementWise", ... as TensorRT names layer types.
+// "MatrixMultiply", "ElementWise", ... as TensorRT names layer types (each kind's kName).
 const char* layerKindName(const LayerParameters& parameters) noexcept;
+
+// Calls visit(name, value) for each parameter of the kind `parameters` holds, in file order.
+template <typename Parameters, typename Visit>
+void forEachField(Parameters& parameters, Visit&& visit) {
+  std::decay_t<Parameters>::fields([&](const char* name, auto member, const char*) { visit(name, parameters.*member); });
+}
+
+// "op0=kNONE op1=kTRANSPOSE": the parameters as text, for the inspector and the timing cache's
+// keys (layer_fields.cpp).
+std::string parametersText(const LayerParameters& parameters);
 
 struct Layer {
   std::string name;

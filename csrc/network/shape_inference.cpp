@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "network/spatial.h"
 
 namespace mlprt::network {
 namespace {
@@ -325,6 +326,67 @@ TensorType fusedMlp(const FusedMlpLayer& layer, const std::vector<TensorType>& i
   return {Dims({rows, width}), layer.output_type};
 }
 
+// (N, C, spatial...) with 1 or 2 spatial axes: the kernels' limit.
+std::vector<std::int64_t> spatialExtents(const TensorType& x, const char* what) {
+  const std::size_t rank = x.shape.rank();
+  if (rank < 3 || rank > 4) {
+    fail(std::string(what) + " needs an input of rank 3 or 4 (N, C, then 1 or 2 spatial axes), got " +
+         x.shape.toString());
+  }
+  return std::vector<std::int64_t>(x.shape.extents().begin() + 2, x.shape.extents().end());
+}
+
+Dims spatialOutput(std::int64_t batch, std::int64_t channels, const std::vector<SpatialAxis>& axes) {
+  std::vector<std::int64_t> extents{batch, channels};
+  for (const SpatialAxis& axis : axes) extents.push_back(axis.output);
+  return Dims(extents);
+}
+
+// Inputs x (N, C, ...), kernel (M, C / groups, k...), optional bias (M), all of x's type.
+TensorType convolution(const ConvolutionLayer& layer, const std::vector<TensorType>& inputs) {
+  if (inputs.size() != 2 && inputs.size() != 3) {
+    fail("expects 2 or 3 inputs (input, kernel, optional bias), got " + std::to_string(inputs.size()));
+  }
+  requireSameType(inputs);
+  requireFloating(inputs[0], "Convolution");
+  const std::vector<std::int64_t> spatial = spatialExtents(inputs[0], "Convolution");
+  if (layer.num_output_maps <= 0) fail("num_output_maps " + std::to_string(layer.num_output_maps) + " must be positive");
+  if (layer.num_groups <= 0) fail("num_groups " + std::to_string(layer.num_groups) + " must be positive");
+  if (layer.num_output_maps % layer.num_groups != 0) {
+    fail("num_output_maps " + std::to_string(layer.num_output_maps) + " is not divisible by num_groups " +
+         std::to_string(layer.num_groups));
+  }
+  const std::int64_t channels = inputs[0].shape[1];
+  if (channels != kDynamic && channels % layer.num_groups != 0) {
+    fail("input channels " + std::to_string(channels) + " are not divisible by num_groups " +
+         std::to_string(layer.num_groups));
+  }
+  const Dims& kernel = inputs[1].shape;
+  std::vector<std::int64_t> expected{layer.num_output_maps,
+                                     channels == kDynamic ? kDynamic : channels / layer.num_groups};
+  expected.insert(expected.end(), layer.kernel_size.begin(), layer.kernel_size.end());
+  bool matches = kernel.rank() == expected.size();
+  for (std::size_t axis = 0; matches && axis < expected.size(); ++axis) {
+    matches = expected[axis] == kDynamic || kernel[axis] == kDynamic || kernel[axis] == expected[axis];
+  }
+  if (!matches) {
+    fail("kernel weights have shape " + kernel.toString() + " but the attributes need " + Dims(expected).toString() +
+         " (num_output_maps, input channels / num_groups, kernel_size_nd)");
+  }
+  if (inputs.size() == 3 && inputs[2].shape != Dims{layer.num_output_maps}) {
+    fail("bias has shape " + inputs[2].shape.toString() + ", expected (" + std::to_string(layer.num_output_maps) + ")");
+  }
+  const auto axes = resolveSpatial(windowOf(layer), spatial);
+  return {spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes), inputs[0].type};
+}
+
+TensorType pooling(const PoolingLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  requireFloating(inputs[0], "Pooling");
+  const auto axes = resolveSpatial(windowOf(layer), spatialExtents(inputs[0], "Pooling"));
+  return {spatialOutput(inputs[0].shape[0], inputs[0].shape[1], axes), inputs[0].type};
+}
+
 std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
                                      const std::vector<TensorType>& inputs) {
   struct Visitor {
@@ -349,15 +411,14 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     }
     TensorType operator()(const FusedMlpLayer& l) const { return fusedMlp(l, inputs); }
     TensorType operator()(const SelectLayer&) const { return select(inputs); }
+    TensorType operator()(const ConvolutionLayer& l) const { return convolution(l, inputs); }
+    TensorType operator()(const PoolingLayer& l) const { return pooling(l, inputs); }
   };
   return {std::visit(Visitor{inputs}, parameters)};
 }
 
 const char* layerKindName(const LayerParameters& parameters) noexcept {
-  static constexpr const char* kNames[] = {"Constant", "MatrixMultiply", "ElementWise", "Activation",
-                                           "Unary", "Shuffle", "Softmax", "Reduce", "Normalization",
-                                           "Concatenation", "Identity", "FusedMLP", "Select"};
-  return kNames[parameters.index()];
+  return std::visit([](const auto& layer) { return std::decay_t<decltype(layer)>::kName; }, parameters);
 }
 
 }  // namespace mlprt::network

@@ -61,9 +61,43 @@ void parameterProperty(py::class_<KindRef<Parameters>, LayerRef>& cls, const cha
       doc);
 }
 
+// A per-axis list (kernel_size_nd, stride_nd, ...) as a tuple, as TensorRT hands out Dims.
 template <typename Parameters>
-py::class_<KindRef<Parameters>, LayerRef> kindClass(py::module_& m, const char* name) {
-  return py::class_<KindRef<Parameters>, LayerRef>(m, name);
+void axisListProperty(py::class_<KindRef<Parameters>, LayerRef>& cls, const char* name,
+                      std::vector<std::int64_t> Parameters::*field, const char* doc) {
+  cls.def_property(
+      name,
+      [field](const KindRef<Parameters>& self) {
+        return py::tuple(py::cast(std::get<Parameters>(self.get().parameters).*field));
+      },
+      [field](KindRef<Parameters>& self, const std::vector<std::int64_t>& value) {
+        Parameters updated = std::get<Parameters>(self.get().parameters);
+        updated.*field = value;
+        self.network->setParameters(self.index, updated);
+      },
+      doc);
+}
+
+// The Python class of a layer kind with a property for each field of its description
+// (layers.h), except those in `custom`, which the caller binds in TensorRT's own form.
+// Weights and nested descriptions have no generic Python form: kinds holding them bind them.
+template <typename Parameters>
+py::class_<KindRef<Parameters>, LayerRef> kindClass(py::module_& m, const char* name,
+                                                     std::initializer_list<const char*> custom = {}) {
+  py::class_<KindRef<Parameters>, LayerRef> cls(m, name);
+  Parameters::fields([&](const char* field_name, auto member, const char* doc) {
+    using Field = std::remove_reference_t<decltype(std::declval<Parameters&>().*member)>;
+    for (const char* skipped : custom) {
+      if (std::string(skipped) == field_name) return;
+    }
+    if constexpr (std::is_same_v<Field, std::vector<std::int64_t>>) {
+      axisListProperty(cls, field_name, member, doc);
+    } else if constexpr (std::is_arithmetic_v<Field> || std::is_enum_v<Field> ||
+                         std::is_same_v<Field, std::vector<int>>) {
+      parameterProperty(cls, field_name, member, doc);
+    }
+  });
+  return cls;
 }
 
 network::Weights weightsFrom(const py::array& array) {
@@ -138,7 +172,17 @@ void bindEnums(py::module_& m) {
       .value("NORMALIZATION", network::LayerType::kNORMALIZATION)
       .value("CONCATENATION", network::LayerType::kCONCATENATION)
       .value("IDENTITY", network::LayerType::kIDENTITY)
-      .value("SELECT", network::LayerType::kSELECT);
+      .value("SELECT", network::LayerType::kSELECT)
+      .value("CONVOLUTION", network::LayerType::kCONVOLUTION)
+      .value("POOLING", network::LayerType::kPOOLING);
+  py::enum_<PaddingMode>(m, "PaddingMode")
+      .value("EXPLICIT_ROUND_DOWN", PaddingMode::kEXPLICIT_ROUND_DOWN)
+      .value("EXPLICIT_ROUND_UP", PaddingMode::kEXPLICIT_ROUND_UP)
+      .value("SAME_UPPER", PaddingMode::kSAME_UPPER)
+      .value("SAME_LOWER", PaddingMode::kSAME_LOWER);
+  py::enum_<PoolingType>(m, "PoolingType")
+      .value("MAX", PoolingType::kMAX)
+      .value("AVERAGE", PoolingType::kAVERAGE);
   py::enum_<network::MatrixOperation>(m, "MatrixOperation")
       .value("NONE", network::MatrixOperation::kNONE)
       .value("TRANSPOSE", network::MatrixOperation::kTRANSPOSE);
@@ -189,6 +233,46 @@ void bindEnums(py::module_& m) {
       .value("AVG", network::ReduceOperation::kAVG);
 }
 
+// padding_nd: symmetric padding, read and written as pre_padding = post_padding.
+template <typename Parameters>
+void symmetricPaddingProperty(py::class_<KindRef<Parameters>, LayerRef>& cls) {
+  cls.def_property("padding_nd", [](const KindRef<Parameters>& self) {
+    const auto& p = std::get<Parameters>(self.get().parameters);
+    return py::tuple(py::cast(p.pre_padding));
+  }, [](KindRef<Parameters>& self, const std::vector<std::int64_t>& padding) {
+    Parameters updated = std::get<Parameters>(self.get().parameters);
+    updated.pre_padding = padding;
+    updated.post_padding = padding;
+    self.network->setParameters(self.index, updated);
+  }, "Padding on both sides of each spatial axis (sets pre_padding and post_padding).");
+}
+
+// The constant weights feeding input `index` of a layer, or None when another layer computes them.
+py::object constantInput(const LayerRef& layer, std::size_t index) {
+  const network::Layer& l = layer.get();
+  if (index >= l.inputs.size()) return py::none();
+  const int producer = layer.network->tensor(l.inputs[index]).producer;
+  if (producer < 0) return py::none();
+  const auto* constant = std::get_if<network::ConstantLayer>(&layer.network->layer(producer).parameters);
+  if (!constant) return py::none();
+  py::array result(dtypeOf(constant->weights.type), constant->shape.extents());
+  if (!constant->weights.bytes.empty()) {
+    std::memcpy(result.mutable_data(), constant->weights.bytes.data(), constant->weights.bytes.size());
+  }
+  return std::move(result);
+}
+
+void bindSpatialLayers(py::module_& m) {
+  auto convolution = kindClass<network::ConvolutionLayer>(m, "IConvolutionLayer");
+  symmetricPaddingProperty(convolution);
+  convolution.def_property_readonly("kernel", [](const LayerRef& l) { return constantInput(l, 1); },
+                                    "A NumPy copy of the kernel (output maps, input channels / groups, spatial...).");
+  convolution.def_property_readonly("bias", [](const LayerRef& l) { return constantInput(l, 2); },
+                                    "A NumPy copy of the bias, or None.");
+  auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
+  symmetricPaddingProperty(pooling);
+}
+
 void bindLayers(py::module_& m) {
   py::class_<LayerRef>(m, "ILayer", "A layer of a network definition.")
       .def_property("name", [](const LayerRef& l) { return l.get().name; },
@@ -211,7 +295,7 @@ void bindLayers(py::module_& m) {
       }, py::arg("index"), py::arg("tensor"))
       .def("__repr__", [](const LayerRef& l) { return "<" + l.network->describeLayer(l.index) + ">"; });
 
-  auto matmul = kindClass<network::MatrixMultiplyLayer>(m, "IMatrixMultiplyLayer");
+  auto matmul = kindClass<network::MatrixMultiplyLayer>(m, "IMatrixMultiplyLayer", {"op0", "op1"});
   matmul.def("get_operation", [](const LayerRef& l, int i) {
     const auto& p = std::get<network::MatrixMultiplyLayer>(l.get().parameters);
     if (i != 0 && i != 1) throw py::index_error("a matrix multiply has operands 0 and 1");
@@ -223,17 +307,10 @@ void bindLayers(py::module_& m) {
     (i == 0 ? p.op0 : p.op1) = op;
     l.network->setParameters(l.index, p);
   }, py::arg("index"), py::arg("op"));
-  auto elementwise = kindClass<network::ElementWiseLayer>(m, "IElementWiseLayer");
-  parameterProperty(elementwise, "op", &network::ElementWiseLayer::op, "The operation.");
-  auto activation = kindClass<network::ActivationLayer>(m, "IActivationLayer");
-  parameterProperty(activation, "type", &network::ActivationLayer::type, "The activation function.");
-  parameterProperty(activation, "alpha", &network::ActivationLayer::alpha, "First parameter (slope, limit, ...).");
-  parameterProperty(activation, "beta", &network::ActivationLayer::beta, "Second parameter.");
-  auto unary = kindClass<network::UnaryLayer>(m, "IUnaryLayer");
-  parameterProperty(unary, "op", &network::UnaryLayer::op, "The operation.");
-  auto shuffle = kindClass<network::ShuffleLayer>(m, "IShuffleLayer");
-  parameterProperty(shuffle, "first_transpose", &network::ShuffleLayer::first_transpose, "Permutation before the reshape.");
-  parameterProperty(shuffle, "second_transpose", &network::ShuffleLayer::second_transpose, "Permutation after the reshape.");
+  kindClass<network::ElementWiseLayer>(m, "IElementWiseLayer");
+  kindClass<network::ActivationLayer>(m, "IActivationLayer");
+  kindClass<network::UnaryLayer>(m, "IUnaryLayer");
+  auto shuffle = kindClass<network::ShuffleLayer>(m, "IShuffleLayer", {"has_reshape", "reshape"});
   shuffle.def_property("reshape_dims", [](const LayerRef& l) -> py::object {
     const auto& p = std::get<network::ShuffleLayer>(l.get().parameters);
     if (!p.has_reshape) return py::none();
@@ -244,7 +321,7 @@ void bindLayers(py::module_& m) {
     p.reshape = dims;
     l.network->setParameters(l.index, p);
   }, "New shape: 0 copies the input extent, -1 is inferred.");
-  auto softmax = kindClass<network::SoftmaxLayer>(m, "ISoftMaxLayer");
+  auto softmax = kindClass<network::SoftmaxLayer>(m, "ISoftMaxLayer", {"axis", "log"});
   softmax.def_property("axes", [](const LayerRef& l) {
     return axisBit(std::get<network::SoftmaxLayer>(l.get().parameters).axis);
   }, [](LayerRef& l, std::uint32_t axes) {
@@ -254,16 +331,10 @@ void bindLayers(py::module_& m) {
     while (!(axes & 1u)) { axes >>= 1; ++p.axis; }
     l.network->setParameters(l.index, p);
   }, "Bit mask with the one axis softmax runs over.");
-  auto reduce = kindClass<network::ReduceLayer>(m, "IReduceLayer");
-  parameterProperty(reduce, "op", &network::ReduceLayer::op, "The reduction.");
-  parameterProperty(reduce, "axes", &network::ReduceLayer::axes, "Bit mask of reduced axes.");
-  parameterProperty(reduce, "keep_dims", &network::ReduceLayer::keep_dimensions, "Keep reduced axes as 1.");
-  auto normalization = kindClass<network::NormalizationLayer>(m, "INormalizationLayer");
-  parameterProperty(normalization, "epsilon", &network::NormalizationLayer::epsilon, "Added to the variance.");
-  parameterProperty(normalization, "axes", &network::NormalizationLayer::axes, "Bit mask of normalized axes.");
-  auto concatenation = kindClass<network::ConcatenationLayer>(m, "IConcatenationLayer");
-  parameterProperty(concatenation, "axis", &network::ConcatenationLayer::axis, "The axis joined along.");
-  auto constant = kindClass<network::ConstantLayer>(m, "IConstantLayer");
+  kindClass<network::ReduceLayer>(m, "IReduceLayer");
+  kindClass<network::NormalizationLayer>(m, "INormalizationLayer");
+  kindClass<network::ConcatenationLayer>(m, "IConcatenationLayer");
+  auto constant = kindClass<network::ConstantLayer>(m, "IConstantLayer", {"shape"});
   constant.def_property_readonly("shape", [](const LayerRef& l) {
     return tupleOf(std::get<network::ConstantLayer>(l.get().parameters).shape);
   });
@@ -274,8 +345,8 @@ void bindLayers(py::module_& m) {
     return result;
   }, "A NumPy copy of the values, shaped like the constant.");
   kindClass<network::SelectLayer>(m, "ISelectLayer");
-  auto identity = kindClass<network::IdentityLayer>(m, "IIdentityLayer");
-  parameterProperty(identity, "to_type", &network::IdentityLayer::output_type, "Output element type (a cast when it differs).");
+  kindClass<network::IdentityLayer>(m, "IIdentityLayer");
+  bindSpatialLayers(m);
 }
 
 // The handle of the layer's own kind (IShuffleLayer, ...), so its parameters are reachable.
@@ -291,6 +362,46 @@ py::object layerHandle(const NetworkPtr& net, int index) {
 void requireSameNetwork(const NetworkPtr& net, const TensorRef& a, const TensorRef& b) {
   requireSameNetwork(net, a);
   requireSameNetwork(net, b);
+}
+
+// The kernel and bias become constant layers feeding inputs 1 and 2, as TensorRT's
+// set_input(1, tensor) would make them; stride 1, no padding and one group until set.
+int addConvolution(const NetworkPtr& n, const TensorRef& x, std::int64_t num_output_maps,
+                   const std::vector<std::int64_t>& kernel_shape, const py::array& kernel, const py::object& bias) {
+  if (num_output_maps <= 0) throw InvalidArgument("add_convolution_nd: num_output_maps must be positive");
+  std::int64_t window = 1;
+  for (std::int64_t extent : kernel_shape) {
+    if (extent <= 0) throw InvalidArgument("add_convolution_nd: kernel_shape " + Dims(kernel_shape).toString() + " has a non-positive extent");
+    window *= extent;
+  }
+  const auto count = static_cast<std::int64_t>(kernel.size());
+  if (count == 0 || count % (num_output_maps * window) != 0) {
+    throw InvalidArgument("add_convolution_nd: the kernel's " + std::to_string(count) + " values are not " +
+                          std::to_string(num_output_maps) + " output maps x channels x kernel_shape " +
+                          Dims(kernel_shape).toString());
+  }
+  std::vector<std::int64_t> shape{num_output_maps, count / (num_output_maps * window)};
+  shape.insert(shape.end(), kernel_shape.begin(), kernel_shape.end());
+  const int kernel_layer = n->addLayer("", network::ConstantLayer{Dims(shape), weightsFrom(kernel)}, {});
+  std::vector<network::TensorId> inputs{x.id, n->layer(kernel_layer).outputs.at(0)};
+  if (!bias.is_none()) {
+    const py::array bias_values = py::array::ensure(bias);
+    if (!bias_values || (bias_values.size() != 0 && bias_values.size() != num_output_maps)) {
+      throw InvalidArgument("add_convolution_nd: bias must hold " + std::to_string(num_output_maps) + " values");
+    }
+    if (bias_values.size() != 0) {
+      const int bias_layer = n->addLayer("", network::ConstantLayer{Dims{num_output_maps}, weightsFrom(bias_values)}, {});
+      inputs.push_back(n->layer(bias_layer).outputs.at(0));
+    }
+  }
+  network::ConvolutionLayer convolution;
+  convolution.num_output_maps = num_output_maps;
+  convolution.kernel_size = kernel_shape;
+  // TensorRT checks a layer when the network is built, so its scripts may set num_groups after
+  // adding the layer; mlprt checks at once, so the groups the kernel implies come first.
+  const std::int64_t channels = x.get().shape.rank() > 1 ? x.get().shape[1] : Dims::kDynamic;
+  if (channels > 0 && channels != shape[1] && channels % shape[1] == 0) convolution.num_groups = channels / shape[1];
+  return n->addLayer("", convolution, inputs);
 }
 
 void bindNetwork(py::module_& m) {
@@ -366,6 +477,23 @@ void bindNetwork(py::module_& m) {
         requireSameNetwork(n, bias);
         return layerHandle(n, n->addLayer("", network::NormalizationLayer{axes, 1e-5f}, {x.id, scale.id, bias.id}));
       }, py::arg("input"), py::arg("scale"), py::arg("bias"), py::arg("axesMask"))
+      .def("add_convolution_nd", [](const NetworkPtr& n, const TensorRef& x, std::int64_t num_output_maps,
+                                    const std::vector<std::int64_t>& kernel_shape, const py::array& kernel,
+                                    const py::object& bias) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, addConvolution(n, x, num_output_maps, kernel_shape, kernel, bias));
+      }, py::arg("input"), py::arg("num_output_maps"), py::arg("kernel_shape"), py::arg("kernel"),
+      py::arg("bias") = py::none(),
+      "Convolution over the spatial axes of `input` (N, C, ...): `kernel` holds num_output_maps x "
+      "(C / num_groups) x kernel_shape values, `bias` num_output_maps values or None.")
+      .def("add_pooling_nd", [](const NetworkPtr& n, const TensorRef& x, PoolingType type,
+                                const std::vector<std::int64_t>& window_size) {
+        requireSameNetwork(n, x);
+        network::PoolingLayer pooling;
+        pooling.type = type;
+        pooling.window_size = window_size;
+        return layerHandle(n, n->addLayer("", pooling, {x.id}));
+      }, py::arg("input"), py::arg("type"), py::arg("window_size"))
       .def("add_concatenation", [](const NetworkPtr& n, const std::vector<TensorRef>& inputs, int axis) {
         std::vector<network::TensorId> ids;
         for (const TensorRef& t : inputs) {

@@ -1,11 +1,15 @@
 #include "runtime/step_runner.h"
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 #include <variant>
 
 #include "backend/opencl/mlp_mma.h"
+#include "backend/opencl/ops/convolution/convolution.h"
+#include "backend/opencl/ops/pooling/pooling.h"
 #include "core/error.h"
+#include "network/spatial.h"
 
 namespace mlprt::runtime {
 namespace {
@@ -87,6 +91,51 @@ void runFusedMlp(cl::KernelCache& kernels, cl::Stream& stream, const engine::Pla
   cl::fusedMlp(kernels, stream, fusedMlpRows(step.tactic), operands.inputs.at(0), stages, operands.output);
 }
 
+std::vector<std::int64_t> spatialExtents(const Dims& shape) {
+  return std::vector<std::int64_t>(shape.extents().begin() + std::min<std::size_t>(2, shape.rank()),
+                                   shape.extents().end());
+}
+
+void runConvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+                    const network::ConvolutionLayer& layer, const StepOperands& operands) {
+  const auto& in = operands.inputs;
+  cl::ConvolutionWindow window;
+  window.groups = layer.num_groups;
+  for (const network::SpatialAxis& axis : network::resolveSpatial(network::windowOf(layer), spatialExtents(in.at(0).shape))) {
+    window.stride.push_back(axis.stride);
+    window.dilation.push_back(axis.dilation);
+    window.pad_before.push_back(axis.pad_before);
+  }
+  cl::GemmEpilogue epilogue;
+  if (in.size() > 2) epilogue.bias = &in[2];
+  epilogue.has_activation = step.epilogue.has_activation;
+  epilogue.activation = step.epilogue.activation.type;
+  epilogue.alpha = step.epilogue.activation.alpha;
+  epilogue.beta = step.epilogue.activation.beta;
+  const std::string tactic = step.tactic.empty() ? cl::convolutionTactics(in.at(0).type).at(0) : step.tactic;
+  cl::convolution(kernels, stream, tactic, in.at(0), in.at(1), window, epilogue, operands.output);
+}
+
+void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::PoolingLayer& layer,
+                const StepOperands& operands) {
+  const cl::DeviceTensor& in = operands.inputs.at(0);
+  cl::PoolingWindow window;
+  window.exclude_padding = layer.average_count_excludes_padding;
+  const bool same = layer.padding_mode == PaddingMode::kSAME_UPPER || layer.padding_mode == PaddingMode::kSAME_LOWER;
+  const auto axes = network::resolveSpatial(network::windowOf(layer), spatialExtents(in.shape));
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    const network::SpatialAxis& axis = axes[i];
+    window.window.push_back(axis.window);
+    window.stride.push_back(axis.stride);
+    window.dilation.push_back(axis.dilation);
+    window.pad_before.push_back(axis.pad_before);
+    const std::int64_t span = axis.dilation * (axis.window - 1) + 1;
+    const std::int64_t same_after = std::max<std::int64_t>(0, (axis.output - 1) * axis.stride + span - axis.input) - axis.pad_before;
+    window.pad_after.push_back(same ? same_after : layer.post_padding.empty() ? 0 : layer.post_padding[i]);
+  }
+  cl::pooling(kernels, stream, layer.type, in, window, operands.output);
+}
+
 }  // namespace
 
 std::string fusedMlpTacticPrefix() { return "fused_mlp_r"; }
@@ -153,6 +202,8 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     }
     void operator()(const network::FusedMlpLayer& l) const { runFusedMlp(kernels, stream, step, l, operands); }
     void operator()(const network::SelectLayer&) const { cl::select(kernels, stream, in.at(0), in.at(1), in.at(2), out); }
+    void operator()(const network::ConvolutionLayer& l) const { runConvolution(kernels, stream, step, l, operands); }
+    void operator()(const network::PoolingLayer& l) const { runPooling(kernels, stream, l, operands); }
   };
   try {
     std::visit(Visitor{kernels, stream, step, operands, in, out}, step.parameters);

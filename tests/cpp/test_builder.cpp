@@ -70,7 +70,7 @@ TEST(BuilderPasses, BiasScaleShiftAndActivationFuseIntoTheGemm) {
   const LinearBatchNorm model;
   builder::Graph graph = builder::graphFromNetwork(model.network());
   EXPECT_EQ(liveNodes(graph), 5u);
-  EXPECT_EQ(builder::fuseGemmEpilogues(graph), 4);
+  EXPECT_EQ(builder::fuseEpilogues(graph), 4);
   ASSERT_EQ(liveNodes(graph), 1u);
   const builder::GraphNode& gemm = graph.nodes[0];
   EXPECT_TRUE(gemm.epilogue.has_activation);
@@ -117,7 +117,7 @@ TEST(BuilderPasses, ProductsReadTwiceOrMarkedAsOutputsDoNotFuse) {
   net.markOutput(a);
   net.markOutput(y);
   builder::Graph graph = builder::graphFromNetwork(net);
-  EXPECT_EQ(builder::fuseGemmEpilogues(graph), 0);
+  EXPECT_EQ(builder::fuseEpilogues(graph), 0);
   EXPECT_EQ(liveNodes(graph), 2u);
 }
 
@@ -130,7 +130,7 @@ TEST(BuilderPasses, ScalesOfSharedOrNonConstantWeightsDoNotFold) {
                               {y, addConstant(net, Dims{3}, randomFloats(3, 2))});
   net.markOutput(s);
   builder::Graph graph = builder::graphFromNetwork(net);
-  EXPECT_EQ(builder::fuseGemmEpilogues(graph), 0);
+  EXPECT_EQ(builder::fuseEpilogues(graph), 0);
 }
 
 TEST(BuilderPasses, DeadLayersAreRemoved) {

@@ -49,6 +49,9 @@ std::vector<net::LayerParameters> everyLayerKind() {
                           net::MlpStage{32, 10, false, false, net::ActivationLayer{}}},
                          DataType::kHALF},
       net::SelectLayer{},
+      net::ConvolutionLayer{64, {3, 5}, {2, 1}, {1, 0}, {0, 2}, mlprt::PaddingMode::kSAME_LOWER, {1, 2}, 4},
+      net::PoolingLayer{mlprt::PoolingType::kAVERAGE, {2, 3}, {2, 2}, {1, 1}, {0, 1},
+                        mlprt::PaddingMode::kEXPLICIT_ROUND_UP, false, {1, 2}},
   };
 }
 
@@ -140,6 +143,26 @@ void expectSame(const net::FusedMlpLayer& a, const net::FusedMlpLayer& b) {
 }
 
 void expectSame(const net::SelectLayer&, const net::SelectLayer&) {}
+void expectSame(const net::ConvolutionLayer& a, const net::ConvolutionLayer& b) {
+  EXPECT_EQ(a.num_output_maps, b.num_output_maps);
+  EXPECT_EQ(a.kernel_size, b.kernel_size);
+  EXPECT_EQ(a.stride, b.stride);
+  EXPECT_EQ(a.pre_padding, b.pre_padding);
+  EXPECT_EQ(a.post_padding, b.post_padding);
+  EXPECT_EQ(a.padding_mode, b.padding_mode);
+  EXPECT_EQ(a.dilation, b.dilation);
+  EXPECT_EQ(a.num_groups, b.num_groups);
+}
+void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.window_size, b.window_size);
+  EXPECT_EQ(a.stride, b.stride);
+  EXPECT_EQ(a.pre_padding, b.pre_padding);
+  EXPECT_EQ(a.post_padding, b.post_padding);
+  EXPECT_EQ(a.padding_mode, b.padding_mode);
+  EXPECT_EQ(a.average_count_excludes_padding, b.average_count_excludes_padding);
+  EXPECT_EQ(a.dilation, b.dilation);
+}
 
 void expectSame(const net::LayerParameters& a, const net::LayerParameters& b) {
   ASSERT_EQ(a.index(), b.index());
@@ -490,6 +513,8 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   Bytes file = eng::serializePlan(fullPlan());
+  file[8] = 3;  // version 3 knows layer kinds 0 to 12
+  EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 3 (0 to 12)")) << readError(file);
   file[8] = 2;  // version 2 knows layer kinds 0 to 11
   EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 2 (0 to 11)")) << readError(file);
   file[8] = 1;
@@ -605,8 +630,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 13;
-  expectRejected(kind, {"step 1", "layer kind", "value 13 is not a layer kind"});
+  kind.steps[1].kind = 15;
+  expectRejected(kind, {"step 1", "layer kind", "value 15 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

@@ -80,6 +80,91 @@ def _cast(x: np.ndarray, to: Any) -> np.ndarray:
     return x.astype(mlprt.nptype(to))
 
 
+def _window_geometry(layer: Any, spatial: tuple, window: tuple) -> List[tuple]:
+    """Per spatial axis (output extent, padding before), from the layer's attributes as TensorRT
+    and ONNX define them: explicit padding rounded down or up (a last window that would start in
+    the end padding dropped), or SAME padding with out = ceil(in / stride)."""
+    axes = len(spatial)
+    stride = tuple(layer.stride_nd) or (1,) * axes
+    dilation = tuple(layer.dilation_nd) or (1,) * axes
+    pre = tuple(layer.pre_padding) or (0,) * axes
+    post = tuple(layer.post_padding) or (0,) * axes
+    mode = layer.padding_mode
+    result = []
+    for i in range(axes):
+        span = dilation[i] * (window[i] - 1) + 1
+        if mode in (mlprt.PaddingMode.SAME_UPPER, mlprt.PaddingMode.SAME_LOWER):
+            out = -(-spatial[i] // stride[i])
+            total = max(0, (out - 1) * stride[i] + span - spatial[i])
+            before = total // 2 if mode == mlprt.PaddingMode.SAME_UPPER else total - total // 2
+            result.append((out, before, total - before))
+            continue
+        room = spatial[i] + pre[i] + post[i] - span
+        if mode == mlprt.PaddingMode.EXPLICIT_ROUND_UP:
+            out = -(-room // stride[i]) + 1
+            if (out - 1) * stride[i] >= spatial[i] + pre[i]:
+                out -= 1
+        else:
+            out = room // stride[i] + 1
+        result.append((out, pre[i], post[i]))
+    return result
+
+
+def _windows(layer: Any, x: np.ndarray, window: tuple):
+    """Yields (output index, taps): taps lists (input index or None for padding, inside the
+    padded input?) for each window position, in row-major tap order."""
+    spatial = x.shape[2:]
+    geometry = _window_geometry(layer, spatial, window)
+    stride = tuple(layer.stride_nd) or (1,) * len(spatial)
+    dilation = tuple(layer.dilation_nd) or (1,) * len(spatial)
+    for out_index in np.ndindex(*[g[0] for g in geometry]):
+        taps = []
+        for tap in np.ndindex(*window):
+            position = tuple(o * s - g[1] + t * d for o, s, g, t, d in zip(out_index, stride, geometry, tap, dilation))
+            inside = all(0 <= p < n for p, n in zip(position, spatial))
+            in_padded = all(-g[1] <= p < n + g[2] for p, n, g in zip(position, spatial, geometry))
+            taps.append((tap, position if inside else None, in_padded))
+        yield out_index, taps
+
+
+def convolution(layer: Any, x: np.ndarray, kernel: np.ndarray, bias: Any) -> np.ndarray:
+    """IConvolutionLayer in float64: out[n, m] = sum over the group's channels and taps."""
+    groups = layer.num_groups
+    maps, group_channels = kernel.shape[:2]
+    geometry = _window_geometry(layer, x.shape[2:], tuple(kernel.shape[2:]))
+    out = np.zeros((x.shape[0], maps) + tuple(g[0] for g in geometry))
+    per_group = maps // groups
+    for out_index, taps in _windows(layer, x, tuple(kernel.shape[2:])):
+        for tap, position, _ in taps:
+            if position is None:
+                continue
+            values = x[(slice(None), slice(None)) + position]  # (N, C)
+            for g in range(groups):
+                w = kernel[(slice(g * per_group, (g + 1) * per_group), slice(None)) + tap]  # (Mg, Cg)
+                out[(slice(None), slice(g * per_group, (g + 1) * per_group)) + out_index] += \
+                    values[:, g * group_channels:(g + 1) * group_channels] @ w.T
+    if bias is not None:
+        out += bias.reshape((1, maps) + (1,) * (x.ndim - 2))
+    return out
+
+
+def pooling(layer: Any, x: np.ndarray) -> np.ndarray:
+    """IPoolingLayer in float64: max over input elements, or the average over the input elements
+    (average_count_excludes_padding) or over the window clipped to the padded input."""
+    window = tuple(layer.window_size_nd)
+    geometry = _window_geometry(layer, x.shape[2:], window)
+    out = np.zeros(x.shape[:2] + tuple(g[0] for g in geometry))
+    for out_index, taps in _windows(layer, x, window):
+        values = [x[(slice(None), slice(None)) + p] for _, p, _ in taps if p is not None]
+        target = (slice(None), slice(None)) + out_index
+        if layer.type == mlprt.PoolingType.MAX:
+            out[target] = np.max(values, axis=0) if values else -np.inf
+        else:
+            count = len(values) if layer.average_count_excludes_padding else sum(1 for t in taps if t[2])
+            out[target] = np.sum(values, axis=0) / count if count else 0.0
+    return out
+
+
 def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
     """The output of one layer on NumPy inputs."""
     if isinstance(layer, mlprt.IConstantLayer):
@@ -125,6 +210,10 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
         return np.concatenate(ins, axis=layer.axis)
     if isinstance(layer, mlprt.IIdentityLayer):
         return _cast(ins[0], layer.to_type)
+    if isinstance(layer, mlprt.IConvolutionLayer):
+        return convolution(layer, ins[0], ins[1], ins[2] if len(ins) > 2 else None)
+    if isinstance(layer, mlprt.IPoolingLayer):
+        return pooling(layer, ins[0])
     raise NotImplementedError(f"no reference for {layer!r}")
 
 

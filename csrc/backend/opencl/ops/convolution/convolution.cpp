@@ -1,0 +1,125 @@
+#include "backend/opencl/ops/convolution/convolution.h"
+
+#include "backend/opencl/gemm_launch.h"
+#include "backend/opencl/kernel_support.h"
+
+namespace mlprt::cl {
+namespace {
+
+using namespace support;
+
+constexpr const char* kLauncher = "convolution";
+constexpr const char* kDirectPrefix = "direct_m";
+constexpr std::size_t kPixelGroup = 64;
+const std::vector<int> kOutputMapTiles = {1, 4, 8};
+
+int outputMapTile(const std::string& tactic) {
+  const std::string prefix = kDirectPrefix;
+  if (tactic.compare(0, prefix.size(), prefix) == 0) {
+    const std::string digits = tactic.substr(prefix.size());
+    for (int tile : kOutputMapTiles) {
+      if (digits == std::to_string(tile)) return tile;
+    }
+  }
+  throw InvalidArgument(std::string(kLauncher) + ": unknown convolution tactic '" + tactic + "'");
+}
+
+// The 2-D view of 1 or 2 spatial axes: (H, W) = (1, d) for one axis.
+struct Plane {
+  std::int64_t h = 1, w = 1;
+};
+
+Plane planeOf(const Dims& shape) {
+  return shape.rank() == 3 ? Plane{1, shape[2]} : Plane{shape[2], shape[3]};
+}
+
+std::int64_t axisValue(const std::vector<std::int64_t>& values, std::size_t spatial_axes, bool height,
+                       std::int64_t fallback, const char* what) {
+  if (values.size() != spatial_axes) {
+    throw InvalidArgument(std::string(kLauncher) + ": " + what + " has " + std::to_string(values.size()) +
+                          " entries for " + std::to_string(spatial_axes) + " spatial axes");
+  }
+  if (spatial_axes == 1) return height ? fallback : values[0];
+  return height ? values[0] : values[1];
+}
+
+void checkShapes(const DeviceTensor& in, const DeviceTensor& kernel, const GemmEpilogue& epilogue,
+                 const ConvolutionWindow& window, const DeviceTensor& out) {
+  const std::size_t rank = in.shape.rank();
+  if (rank < 3 || rank > 4 || kernel.shape.rank() != rank || out.shape.rank() != rank) {
+    throw InvalidArgument(std::string(kLauncher) + ": input " + in.shape.toString() + ", kernel " +
+                          kernel.shape.toString() + " and output " + out.shape.toString() +
+                          " must all have rank 3 or 4");
+  }
+  const std::int64_t channels = in.shape[1], maps = kernel.shape[0];
+  if (window.groups <= 0 || channels % window.groups != 0 || maps % window.groups != 0 ||
+      kernel.shape[1] * window.groups != channels) {
+    throw InvalidArgument(std::string(kLauncher) + ": kernel " + kernel.shape.toString() + " in " +
+                          std::to_string(window.groups) + " groups does not fit input " + in.shape.toString());
+  }
+  if (out.shape[0] != in.shape[0] || out.shape[1] != maps) {
+    throw InvalidArgument(std::string(kLauncher) + ": output " + out.shape.toString() + " is not (" +
+                          std::to_string(in.shape[0]) + ", " + std::to_string(maps) + ", ...)");
+  }
+  if (epilogue.bias && epilogue.bias->shape.volume() != maps) {
+    throw InvalidArgument(std::string(kLauncher) + ": bias " + epilogue.bias->shape.toString() + " does not have " +
+                          std::to_string(maps) + " values");
+  }
+  for (const DeviceTensor* tensor : {&in, &kernel, &out}) requireFloating(kLauncher, "operand", *tensor);
+  if (kernel.type != in.type || out.type != in.type || (epilogue.bias && epilogue.bias->type != in.type)) {
+    throw InvalidArgument(std::string(kLauncher) + ": input, kernel, bias and output must share one type");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> convolutionTactics(DataType type) {
+  std::vector<std::string> tactics;
+  if (!isFloating(type)) return tactics;
+  for (int tile : kOutputMapTiles) tactics.push_back(kDirectPrefix + std::to_string(tile));
+  return tactics;
+}
+
+void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
+                 const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                 const DeviceTensor& out) {
+  const int tile = outputMapTile(tactic);
+  checkShapes(in, kernel, epilogue, window, out);
+  const std::int64_t in_volume = checkPlacement(cache, kLauncher, "input", in);
+  checkPlacement(cache, kLauncher, "kernel", kernel);
+  const std::int64_t out_volume = checkPlacement(cache, kLauncher, "output", out);
+  if (epilogue.bias) checkPlacement(cache, kLauncher, "bias", *epilogue.bias);
+  if (out_volume == 0) return;
+  if (in_volume > std::numeric_limits<std::int32_t>::max() || out_volume > std::numeric_limits<std::int32_t>::max()) {
+    throw InvalidArgument(std::string(kLauncher) + ": tensors of 2^31 elements or more are not supported");
+  }
+  const std::size_t axes = in.shape.rank() - 2;
+  const Plane input = planeOf(in.shape), output = planeOf(out.shape), taps = planeOf(kernel.shape);
+  const std::int64_t maps = kernel.shape[0];
+  const std::int64_t tiles = window.groups * ((maps / window.groups + tile - 1) / tile);
+  const std::string options = joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type),
+                                           halfOption("BIAS", in.type), halfOption("OUT", out.type),
+                                           "-DOC_TILE=" + std::to_string(tile)});
+  Kernel& k = cache.get("convolution", options, "convolution_direct");
+  const auto i32 = [](std::int64_t value) { return static_cast<cl_int>(value); };
+  Arguments(k, false)
+      .tensor(in).tensor(kernel).tensor(epilogue.bias ? *epilogue.bias : out).tensor(out)
+      .value<cl_int>(i32(in.shape[1])).value<cl_int>(i32(input.h)).value<cl_int>(i32(input.w))
+      .value<cl_int>(i32(maps)).value<cl_int>(i32(output.h)).value<cl_int>(i32(output.w))
+      .value<cl_int>(i32(taps.h)).value<cl_int>(i32(taps.w))
+      .value<cl_int>(i32(axisValue(window.stride, axes, true, 1, "stride")))
+      .value<cl_int>(i32(axisValue(window.stride, axes, false, 1, "stride")))
+      .value<cl_int>(i32(axisValue(window.dilation, axes, true, 1, "dilation")))
+      .value<cl_int>(i32(axisValue(window.dilation, axes, false, 1, "dilation")))
+      .value<cl_int>(i32(axisValue(window.pad_before, axes, true, 0, "pad_before")))
+      .value<cl_int>(i32(axisValue(window.pad_before, axes, false, 0, "pad_before")))
+      .value<cl_int>(i32(window.groups))
+      .value<cl_int>(epilogue.bias ? 1 : 0)
+      .value<cl_int>(activationCode(epilogue))
+      .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
+  k.launch(stream, {roundUp(output.h * output.w, kPixelGroup), static_cast<std::size_t>(tiles),
+                    static_cast<std::size_t>(in.shape[0])},
+           {kPixelGroup, 1, 1});
+}
+
+}  // namespace mlprt::cl

@@ -1,0 +1,31 @@
+// Convolution kernels (convolution.cl beside this file): NCHW tensors, 1 or 2 spatial axes,
+// groups, strides, dilations and padding, with bias and activation fused into the store.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "backend/opencl/kernels.h"
+
+namespace mlprt::cl {
+
+// Per spatial axis (1 or 2 entries, outermost first): what the tensors' shapes do not say.
+struct ConvolutionWindow {
+  std::vector<std::int64_t> stride;
+  std::vector<std::int64_t> dilation;
+  std::vector<std::int64_t> pad_before;
+  std::int64_t groups = 1;
+};
+
+// The tactics offered for convolutions stored as `type` (FLOAT or HALF): "direct_m<T>", a
+// direct convolution computing T output maps per work-item. Names are stored in engines.
+std::vector<std::string> convolutionTactics(DataType type);
+
+// out = activation(convolution(in, kernel) + bias). in (N, C, d...), kernel (M, C / groups, k...),
+// bias (M) or null, out (N, M, o...): the extents of `out` are the caller's (shape inference),
+// checked against the window only to lie within it. All of one floating type.
+void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
+                 const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                 const DeviceTensor& out);
+
+}  // namespace mlprt::cl

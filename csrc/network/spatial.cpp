@@ -1,0 +1,87 @@
+#include "network/spatial.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace mlprt::network {
+namespace {
+
+std::vector<std::int64_t> perAxis(const std::vector<std::int64_t>& list, std::size_t axes, std::int64_t fallback,
+                                  std::int64_t minimum, const char* attribute) {
+  if (list.empty()) return std::vector<std::int64_t>(axes, fallback);
+  if (list.size() != axes) {
+    throw InvalidArgument(std::string(attribute) + " has " + std::to_string(list.size()) + " entries for " +
+                          std::to_string(axes) + " spatial axes");
+  }
+  for (std::int64_t value : list) {
+    if (value < minimum) {
+      throw InvalidArgument(std::string(attribute) + " " + std::to_string(value) + " must be at least " +
+                            std::to_string(minimum));
+    }
+  }
+  return list;
+}
+
+std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+SpatialWindow windowOf(const ConvolutionLayer& layer) {
+  return {layer.kernel_size, layer.stride, layer.pre_padding, layer.post_padding, layer.dilation, layer.padding_mode};
+}
+
+SpatialWindow windowOf(const PoolingLayer& layer) {
+  return {layer.window_size, layer.stride, layer.pre_padding, layer.post_padding, layer.dilation, layer.padding_mode};
+}
+
+std::vector<SpatialAxis> resolveSpatial(const SpatialWindow& window, const std::vector<std::int64_t>& input_extents) {
+  const std::size_t axes = input_extents.size();
+  if (window.window.size() != axes) {
+    throw InvalidArgument("the window has " + std::to_string(window.window.size()) + " extents for " +
+                          std::to_string(axes) + " spatial axes");
+  }
+  const auto extent = perAxis(window.window, axes, 1, 1, "kernel (window) extent");
+  const auto stride = perAxis(window.stride, axes, 1, 1, "stride");
+  const auto dilation = perAxis(window.dilation, axes, 1, 1, "dilation");
+  const auto pre = perAxis(window.pre_padding, axes, 0, 0, "pre_padding");
+  const auto post = perAxis(window.post_padding, axes, 0, 0, "post_padding");
+  const bool same = window.padding_mode == PaddingMode::kSAME_UPPER || window.padding_mode == PaddingMode::kSAME_LOWER;
+  std::vector<SpatialAxis> result(axes);
+  for (std::size_t i = 0; i < axes; ++i) {
+    SpatialAxis& axis = result[i];
+    axis.input = input_extents[i];
+    axis.window = extent[i];
+    axis.stride = stride[i];
+    axis.dilation = dilation[i];
+    const std::int64_t span = axis.dilation * (axis.window - 1) + 1;
+    if (axis.input < 0) {
+      axis.output = -1;
+      axis.pad_before = same ? -1 : pre[i];
+      continue;
+    }
+    if (same) {
+      axis.output = ceilDiv(axis.input, axis.stride);
+      const std::int64_t total = std::max<std::int64_t>(0, (axis.output - 1) * axis.stride + span - axis.input);
+      axis.pad_before = window.padding_mode == PaddingMode::kSAME_UPPER ? total / 2 : total - total / 2;
+      continue;
+    }
+    axis.pad_before = pre[i];
+    const std::int64_t room = axis.input + pre[i] + post[i] - span;
+    if (room < 0) {
+      throw InvalidArgument("the window of " + std::to_string(span) + " (kernel " + std::to_string(axis.window) +
+                            ", dilation " + std::to_string(axis.dilation) + ") is larger than the padded input of " +
+                            std::to_string(axis.input + pre[i] + post[i]) + " on spatial axis " + std::to_string(i));
+    }
+    if (window.padding_mode == PaddingMode::kEXPLICIT_ROUND_UP) {
+      axis.output = ceilDiv(room, axis.stride) + 1;
+      // A last window that would start in the end padding is dropped (ONNX's ceil_mode, PyTorch).
+      if ((axis.output - 1) * axis.stride >= axis.input + pre[i]) --axis.output;
+    } else {
+      axis.output = room / axis.stride + 1;
+    }
+  }
+  return result;
+}
+
+}  // namespace mlprt::network

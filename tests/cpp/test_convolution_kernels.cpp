@@ -1,0 +1,189 @@
+// The convolution and pooling kernels (backend/opencl/ops/convolution, ops/pooling) against
+// float64 references on random data: every convolution tactic at 1x1, 3x3, 5x5 and 7x7 kernels,
+// stride 2, dilation 2, groups 1, 2 and depthwise, odd extents, channels that are no multiple of
+// any tile, batch 1 and a prime batch, FLOAT and HALF; padding as the launchers receive it
+// (resolved in front, as network/spatial.h does).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/ops/convolution/convolution.h"
+#include "backend/opencl/ops/pooling/pooling.h"
+#include "core/error.h"
+#include "test_util.h"
+
+namespace mlprt::test {
+namespace {
+
+using cl::DeviceTensor;
+
+DeviceTensor deviceTensor(const Dims& shape, DataType type, const std::vector<double>& values) {
+  auto buffer = allocate(std::max<std::size_t>(1, values.size()) * elementSize(type) + 16);
+  upload(stream(), at(buffer, 8), encodeAs(values, type));
+  return DeviceTensor{at(buffer, 8), shape, type};
+}
+
+std::vector<double> readBack(const DeviceTensor& tensor) {
+  const auto count = static_cast<std::size_t>(tensor.shape.volume());
+  return decodeAs<double>(download<unsigned char>(stream(), tensor.range, count * elementSize(tensor.type)), tensor.type);
+}
+
+std::vector<double> randomStored(std::size_t count, std::uint32_t seed, DataType type) {
+  const std::vector<float> floats = randomFloats(count, seed);
+  return storedAs(std::vector<double>(floats.begin(), floats.end()), type);
+}
+
+// One 2-D geometry (1-D cases have h = kh = 1); output extents from explicit padding, floor.
+struct ConvCase {
+  std::int64_t n, c, h, w, m, kh, kw, stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, pad_h_end, pad_w_end,
+      groups;
+  bool bias;
+  bool one_d;
+  std::int64_t oh() const { return (h + pad_h + pad_h_end - dilation_h * (kh - 1) - 1) / stride_h + 1; }
+  std::int64_t ow() const { return (w + pad_w + pad_w_end - dilation_w * (kw - 1) - 1) / stride_w + 1; }
+  Dims shape(std::int64_t first, std::int64_t second, std::int64_t height, std::int64_t width) const {
+    return one_d ? Dims{first, second, width} : Dims{first, second, height, width};
+  }
+};
+
+const std::vector<ConvCase> kConvCases = {
+    {1, 3, 7, 9, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false},       // 1x1
+    {1, 3, 11, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},     // 3x3, padded
+    {3, 4, 13, 11, 13, 5, 5, 1, 1, 1, 1, 2, 1, 0, 2, 1, false, false},   // 5x5, prime batch, uneven pads
+    {2, 3, 17, 15, 6, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, false},     // 7x7, stride 2
+    {1, 6, 12, 10, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, true, false},     // groups 2, dilation 2
+    {1, 9, 10, 10, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 9, true, false},     // depthwise
+    {1, 10, 5, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, true, false},     // 2 maps per group of 2 channels
+    {2, 3, 1, 23, 4, 1, 5, 1, 3, 1, 2, 0, 2, 0, 1, 1, true, true},       // 1-D
+};
+
+std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& k,
+                                         const std::vector<double>& bias, int activation) {
+  const std::int64_t oh = c.oh(), ow = c.ow(), cg = c.c / c.groups, mg = c.m / c.groups;
+  std::vector<double> out(static_cast<std::size_t>(c.n * c.m * oh * ow));
+  for (std::int64_t n = 0; n < c.n; ++n)
+    for (std::int64_t m = 0; m < c.m; ++m)
+      for (std::int64_t oy = 0; oy < oh; ++oy)
+        for (std::int64_t ox = 0; ox < ow; ++ox) {
+          double sum = c.bias ? bias[static_cast<std::size_t>(m)] : 0.0;
+          const std::int64_t g = m / mg;
+          for (std::int64_t ci = 0; ci < cg; ++ci)
+            for (std::int64_t ky = 0; ky < c.kh; ++ky)
+              for (std::int64_t kx = 0; kx < c.kw; ++kx) {
+                const std::int64_t iy = oy * c.stride_h - c.pad_h + ky * c.dilation_h;
+                const std::int64_t ix = ox * c.stride_w - c.pad_w + kx * c.dilation_w;
+                if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                sum += x[static_cast<std::size_t>(((n * c.c + g * cg + ci) * c.h + iy) * c.w + ix)] *
+                       k[static_cast<std::size_t>(((m * cg + ci) * c.kh + ky) * c.kw + kx)];
+              }
+          if (activation == 0) sum = std::max(sum, 0.0);
+          out[static_cast<std::size_t>(((n * c.m + m) * oh + oy) * ow + ox)] = sum;
+        }
+  return out;
+}
+
+void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed) {
+  SCOPED_TRACE(tactic + " " + dataTypeName(type) + " input " + c.shape(c.n, c.c, c.h, c.w).toString() + " kernel " +
+               c.shape(c.m, c.c / c.groups, c.kh, c.kw).toString());
+  const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
+  const auto k = randomStored(static_cast<std::size_t>(c.m * (c.c / c.groups) * c.kh * c.kw), seed + 1, type);
+  const auto b = randomStored(static_cast<std::size_t>(c.m), seed + 2, type);
+  const DeviceTensor in = deviceTensor(c.shape(c.n, c.c, c.h, c.w), type, x);
+  const DeviceTensor kernel = deviceTensor(c.shape(c.m, c.c / c.groups, c.kh, c.kw), type, k);
+  const DeviceTensor bias = deviceTensor(Dims{c.m}, type, b);
+  const DeviceTensor out = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
+                                        std::vector<double>(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), 7.0));
+  cl::ConvolutionWindow window;
+  window.groups = c.groups;
+  window.stride = c.one_d ? std::vector<std::int64_t>{c.stride_w} : std::vector<std::int64_t>{c.stride_h, c.stride_w};
+  window.dilation = c.one_d ? std::vector<std::int64_t>{c.dilation_w} : std::vector<std::int64_t>{c.dilation_h, c.dilation_w};
+  window.pad_before = c.one_d ? std::vector<std::int64_t>{c.pad_w} : std::vector<std::int64_t>{c.pad_h, c.pad_w};
+  cl::GemmEpilogue epilogue;
+  if (c.bias) epilogue.bias = &bias;
+  const int activation = seed % 2 == 0 ? 0 : -1;  // RELU on every other case
+  epilogue.has_activation = activation == 0;
+  epilogue.activation = ActivationType::kRELU;
+  cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out);
+  const auto expected = referenceConvolution(c, x, k, b, activation);
+  const auto actual = readBack(out);
+  double scale = 0.0;
+  for (double value : expected) scale = std::max(scale, std::fabs(value));
+  const double tolerance = (type == DataType::kHALF ? 1e-2 : 1e-5) * std::max(scale, 1.0);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
+  }
+}
+
+TEST(ConvolutionKernels, EveryTacticMatchesTheReferenceInFloatAndHalf) {
+  std::uint32_t seed = 500;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    const auto tactics = cl::convolutionTactics(type);
+    ASSERT_EQ(tactics.size(), 3u);
+    for (const std::string& tactic : tactics) {
+      for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
+    }
+  }
+}
+
+TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
+  const DeviceTensor in = deviceTensor(Dims{1, 4, 5, 5}, DataType::kFLOAT, std::vector<double>(100, 1.0));
+  const DeviceTensor kernel = deviceTensor(Dims{2, 3, 3, 3}, DataType::kFLOAT, std::vector<double>(54, 1.0));
+  const DeviceTensor out = deviceTensor(Dims{1, 2, 3, 3}, DataType::kFLOAT, std::vector<double>(18, 0.0));
+  cl::ConvolutionWindow window{{1, 1}, {1, 1}, {0, 0}, 1};
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), "direct_m4", in, kernel, window, {}, out); },
+      "convolution: kernel (2, 3, 3, 3) in 1 groups does not fit input (1, 4, 5, 5)"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), "winograd", in, kernel, window, {}, out); },
+      "unknown convolution tactic 'winograd'"));
+  EXPECT_TRUE(cl::convolutionTactics(DataType::kINT32).empty());
+}
+
+TEST(PoolingKernels, MaxAndAverageMatchTheReference) {
+  // (1, 2, 7, 8) pooled 3x3, stride 2, dilation 1 or 2, padded (1, 1) before and (1, 2) after.
+  const Dims in_shape{2, 3, 7, 8};
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (std::int64_t dilation : {1, 2}) {
+      for (int mode = 0; mode < 3; ++mode) {  // max, average excluding padding, including it
+        SCOPED_TRACE(std::string(dataTypeName(type)) + " dilation " + std::to_string(dilation) + " mode " +
+                     std::to_string(mode));
+        const auto x = randomStored(static_cast<std::size_t>(in_shape.volume()), 900 + mode, type);
+        const std::int64_t h = 7, w = 8, k = 3, s = 2, ph = 1, pw = 1, qh = 1, qw = 2;
+        const std::int64_t span = dilation * (k - 1) + 1;
+        const std::int64_t oh = (h + ph + qh - span) / s + 1, ow = (w + pw + qw - span) / s + 1;
+        const DeviceTensor in = deviceTensor(in_shape, type, x);
+        const DeviceTensor out = deviceTensor(Dims{2, 3, oh, ow}, type, std::vector<double>(static_cast<std::size_t>(6 * oh * ow), 5.0));
+        cl::PoolingWindow window{{k, k}, {s, s}, {dilation, dilation}, {ph, pw}, {qh, qw}, mode == 1};
+        cl::pooling(cache(), stream(), mode == 0 ? PoolingType::kMAX : PoolingType::kAVERAGE, in, window, out);
+        const auto actual = readBack(out);
+        for (std::int64_t plane = 0; plane < 6; ++plane)
+          for (std::int64_t oy = 0; oy < oh; ++oy)
+            for (std::int64_t ox = 0; ox < ow; ++ox) {
+              double best = -std::numeric_limits<double>::infinity(), sum = 0.0;
+              int inside = 0, counted = 0;
+              for (std::int64_t ky = 0; ky < k; ++ky)
+                for (std::int64_t kx = 0; kx < k; ++kx) {
+                  const std::int64_t iy = oy * s - ph + ky * dilation, ix = ox * s - pw + kx * dilation;
+                  if (iy < h + qh && ix < w + qw) ++counted;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  const double value = x[static_cast<std::size_t>((plane * h + iy) * w + ix)];
+                  best = std::max(best, value);
+                  sum += value;
+                  ++inside;
+                }
+              const double expected = mode == 0 ? best : sum / (mode == 1 ? inside : counted);
+              const double actual_value = actual[static_cast<std::size_t>((plane * oh + oy) * ow + ox)];
+              ASSERT_NEAR(actual_value, expected, type == DataType::kHALF ? 1e-2 : 1e-6)
+                  << "plane " << plane << " at (" << oy << ", " << ox << ")";
+            }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mlprt::test

@@ -1,0 +1,215 @@
+"""Convolution and pooling layers through TensorRT's network API (add_convolution_nd,
+add_pooling_nd): every case is built into an engine, run the tutorials' way, and compared with
+the float64 NumPy reference of network_reference.py, on random data at awkward shapes."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional, Sequence
+
+import numpy as np
+import pytest
+
+import mlprt
+from engine_helpers import RecordingLogger, build, infer, load, relative_error
+import network_reference
+
+PM = mlprt.PaddingMode
+PT = mlprt.PoolingType
+
+
+def _run(populate: Callable[[mlprt.INetworkDefinition], None], inputs: Dict[str, np.ndarray],
+         fp16: bool = False, profiles: Sequence = ()) -> Dict[str, np.ndarray]:
+    """Builds the network, runs it on `inputs`; also checks the reference on the same network."""
+    logger = RecordingLogger()
+    plan = build(populate, profiles=profiles, fp16=fp16, logger=logger)
+    assert plan is not None, logger.errors()
+    context = load(plan).create_execution_context()
+    return infer(context, inputs)
+
+
+def _reference(populate: Callable[[mlprt.INetworkDefinition], None], inputs: Dict[str, np.ndarray]):
+    builder = mlprt.Builder(RecordingLogger())
+    network = builder.create_network(0)
+    populate(network)
+    return network_reference.evaluate(network, inputs)
+
+
+def _conv_network(x_shape, maps, kernel_shape, *, seed, groups=1, stride=None, dilation=None, pre=None,
+                  post=None, mode=None, bias=True, relu=False, dynamic_batch=False):
+    rng = np.random.default_rng(seed)
+    channels = x_shape[1]
+    kernel = rng.standard_normal((maps, channels // groups) + tuple(kernel_shape)).astype(np.float32)
+    bias_values = rng.standard_normal(maps).astype(np.float32) if bias else None
+
+    def populate(network: mlprt.INetworkDefinition) -> None:
+        shape = (-1,) + tuple(x_shape[1:]) if dynamic_batch else tuple(x_shape)
+        x = network.add_input("x", mlprt.DataType.FLOAT, shape)
+        conv = network.add_convolution_nd(x, maps, kernel_shape, kernel, bias_values)
+        conv.num_groups = groups
+        if stride is not None:
+            conv.stride_nd = stride
+        if dilation is not None:
+            conv.dilation_nd = dilation
+        if pre is not None:
+            conv.pre_padding = pre
+        if post is not None:
+            conv.post_padding = post
+        if mode is not None:
+            conv.padding_mode = mode
+        out = conv.get_output(0)
+        if relu:
+            out = network.add_activation(out, mlprt.ActivationType.RELU).get_output(0)
+        out.name = "y"
+        network.mark_output(out)
+
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    return populate, {"x": x}
+
+
+CONV_CASES = [
+    # (input shape, maps, kernel, keyword arguments)
+    pytest.param((1, 3, 7, 9), 5, (1, 1), {}, id="1x1"),
+    pytest.param((1, 3, 11, 13), 7, (3, 3), {"pre": (1, 1), "post": (1, 1), "relu": True}, id="3x3-pad1-relu"),
+    pytest.param((3, 4, 13, 11), 13, (5, 5), {"pre": (2, 1), "post": (0, 2)}, id="5x5-asymmetric-pads-batch3"),
+    pytest.param((2, 3, 17, 15), 6, (7, 7), {"stride": (2, 2), "pre": (3, 3), "post": (3, 3), "bias": False},
+                 id="7x7-stride2-nobias"),
+    pytest.param((1, 6, 12, 10), 4, (3, 3), {"groups": 2, "dilation": (2, 2), "pre": (2, 2), "post": (2, 2)},
+                 id="groups2-dilation2"),
+    pytest.param((1, 9, 10, 10), 9, (3, 3), {"groups": 9, "stride": (2, 1), "pre": (1, 1), "post": (1, 1)},
+                 id="depthwise-stride2x1"),
+    pytest.param((2, 5, 9, 8), 11, (3, 2), {"mode": PM.SAME_UPPER, "stride": (2, 3)}, id="same-upper"),
+    pytest.param((1, 5, 9, 8), 3, (4, 4), {"mode": PM.SAME_LOWER}, id="same-lower-even-kernel"),
+    pytest.param((1, 2, 10, 9), 3, (3, 3), {"mode": PM.EXPLICIT_ROUND_UP, "stride": (2, 2), "post": (1, 0)},
+                 id="round-up"),
+    pytest.param((2, 3, 23), 4, (5,), {"stride": (3,), "pre": (2,), "post": (1,), "dilation": (2,)}, id="1d"),
+]
+
+
+@pytest.mark.parametrize("x_shape,maps,kernel_shape,kwargs", CONV_CASES)
+def test_convolution_matches_reference(x_shape, maps, kernel_shape, kwargs) -> None:
+    populate, inputs = _conv_network(x_shape, maps, kernel_shape, seed=len(x_shape) * 100 + maps, **kwargs)
+    expected = _reference(populate, inputs)["y"]
+    got = _run(populate, inputs)["y"]
+    assert got.shape == expected.shape
+    assert relative_error(got, expected) <= 1e-5
+
+
+@pytest.mark.parametrize("x_shape,maps,kernel_shape,kwargs", [CONV_CASES[1], CONV_CASES[5], CONV_CASES[9]])
+def test_convolution_in_fp16(x_shape, maps, kernel_shape, kwargs) -> None:
+    populate, inputs = _conv_network(x_shape, maps, kernel_shape, seed=7, **kwargs)
+    expected = _reference(populate, inputs)["y"]
+    got = _run(populate, inputs, fp16=True)["y"]
+    assert relative_error(got, expected) <= 1e-2
+
+
+def test_convolution_with_dynamic_batch() -> None:
+    populate, _ = _conv_network((1, 3, 9, 9), 5, (3, 3), seed=3, pre=(1, 1), post=(1, 1), dynamic_batch=True,
+                                relu=True)
+    profile = {"x": ((1, 3, 9, 9), (2, 3, 9, 9), (5, 3, 9, 9))}
+    plan = build(populate, profiles=[profile])
+    context = load(plan).create_execution_context()
+    rng = np.random.default_rng(5)
+    for batch in (1, 5, 3):
+        x = rng.standard_normal((batch, 3, 9, 9)).astype(np.float32)
+        expected = _reference(populate, {"x": x})["y"]
+        got = infer(context, {"x": x})["y"]
+        assert got.shape == (batch, 5, 9, 9)
+        assert relative_error(got, expected) <= 1e-5
+
+
+def _pool_network(x_shape, kind, window, **attributes):
+    def populate(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", mlprt.DataType.FLOAT, tuple(x_shape))
+        pool = network.add_pooling_nd(x, kind, window)
+        for name, value in attributes.items():
+            setattr(pool, name, value)
+        pool.get_output(0).name = "y"
+        network.mark_output(pool.get_output(0))
+
+    x = np.random.default_rng(sum(x_shape)).standard_normal(x_shape).astype(np.float32)
+    return populate, {"x": x}
+
+
+POOL_CASES = [
+    pytest.param((1, 3, 8, 8), PT.MAX, (2, 2), {"stride_nd": (2, 2)}, id="max-2x2"),
+    pytest.param((2, 5, 11, 9), PT.MAX, (3, 3), {"stride_nd": (2, 2), "padding_nd": (1, 1)}, id="max-3x3-pad"),
+    pytest.param((1, 2, 10, 7), PT.MAX, (3, 2), {"stride_nd": (2, 2), "padding_mode": PM.EXPLICIT_ROUND_UP},
+                 id="max-ceil"),
+    pytest.param((1, 2, 9, 9), PT.MAX, (2, 2), {"dilation_nd": (2, 2)}, id="max-dilated"),
+    pytest.param((3, 4, 7, 7), PT.AVERAGE, (3, 3), {"padding_nd": (1, 1)}, id="avg-excludes-padding"),
+    pytest.param((3, 4, 7, 7), PT.AVERAGE, (3, 3), {"padding_nd": (1, 1), "average_count_excludes_padding": False},
+                 id="avg-counts-padding"),
+    pytest.param((1, 3, 10, 7), PT.AVERAGE, (3, 3),
+                 {"stride_nd": (2, 2), "padding_nd": (1, 1), "padding_mode": PM.EXPLICIT_ROUND_UP,
+                  "average_count_excludes_padding": False}, id="avg-ceil-counts-padding"),
+    pytest.param((1, 2, 9, 8), PT.AVERAGE, (3, 3), {"stride_nd": (2, 2), "padding_mode": PM.SAME_UPPER},
+                 id="avg-same-upper"),
+    pytest.param((2, 3, 13), PT.MAX, (4,), {"stride_nd": (3,), "pre_padding": (1,), "post_padding": (2,)}, id="max-1d"),
+]
+
+
+@pytest.mark.parametrize("x_shape,kind,window,attributes", POOL_CASES)
+def test_pooling_matches_reference(x_shape, kind, window, attributes) -> None:
+    populate, inputs = _pool_network(x_shape, kind, window, **attributes)
+    expected = _reference(populate, inputs)["y"]
+    got = _run(populate, inputs)["y"]
+    assert got.shape == expected.shape
+    assert relative_error(got, expected) <= 1e-6
+
+
+def test_pooling_in_fp16() -> None:
+    populate, inputs = _pool_network((2, 3, 9, 9), PT.AVERAGE, (3, 3), stride_nd=(2, 2), padding_nd=(1, 1))
+    expected = _reference(populate, inputs)["y"]
+    assert relative_error(_run(populate, inputs, fp16=True)["y"], expected) <= 1e-2
+
+
+def test_layer_properties_read_back_as_tensorrt_names_them() -> None:
+    network = mlprt.Builder(RecordingLogger()).create_network(0)
+    x = network.add_input("x", mlprt.DataType.FLOAT, (1, 4, 8, 8))
+    kernel = np.ones((6, 2, 3, 3), np.float32)
+    conv = network.add_convolution_nd(x, 6, (3, 3), kernel, np.zeros(6, np.float32))
+    conv.num_groups = 2
+    conv.padding_nd = (1, 1)
+    conv.stride_nd = (2, 2)
+    assert conv.type == mlprt.LayerType.CONVOLUTION
+    assert isinstance(conv, mlprt.IConvolutionLayer)
+    assert (conv.num_output_maps, conv.kernel_size_nd, conv.stride_nd) == (6, (3, 3), (2, 2))
+    assert (conv.pre_padding, conv.post_padding, conv.padding_nd) == ((1, 1), (1, 1), (1, 1))
+    assert conv.padding_mode == PM.EXPLICIT_ROUND_DOWN and conv.num_groups == 2
+    assert conv.kernel.shape == (6, 2, 3, 3) and conv.bias.shape == (6,)
+    assert conv.get_output(0).shape == (1, 6, 4, 4)
+    pool = network.add_pooling_nd(conv.get_output(0), PT.AVERAGE, (2, 2))
+    # As in TensorRT, IPoolingLayer.type is the pooling type (IActivationLayer.type likewise).
+    assert pool.type == PT.AVERAGE and pool.average_count_excludes_padding
+    pool.stride_nd = (2, 2)
+    assert pool.get_output(0).shape == (1, 6, 2, 2)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda conv: setattr(conv, "num_groups", 3), "not divisible by num_groups"),
+    (lambda conv: setattr(conv, "stride_nd", (0, 1)), "stride 0 must be at least 1"),
+    (lambda conv: setattr(conv, "dilation_nd", (9, 9)), "is larger than the padded input"),
+    (lambda conv: setattr(conv, "pre_padding", (-1, 0)), "pre_padding -1 must be at least 0"),
+    (lambda conv: setattr(conv, "stride_nd", (1, 1, 1)), "stride has 3 entries for 2 spatial axes"),
+])
+def test_bad_convolution_attributes_name_the_layer(change, message) -> None:
+    network = mlprt.Builder(RecordingLogger()).create_network(0)
+    x = network.add_input("x", mlprt.DataType.FLOAT, (1, 4, 8, 8))
+    conv = network.add_convolution_nd(x, 4, (3, 3), np.ones((4, 4, 3, 3), np.float32))
+    conv.name = "conv7"
+    with pytest.raises(ValueError, match=message) as error:
+        change(conv)
+    assert "conv7" in str(error.value)
+    assert conv.get_output(0).shape == (1, 4, 6, 6)  # the layer kept its last good parameters
+
+
+def test_kernel_that_disagrees_with_the_input_is_refused() -> None:
+    network = mlprt.Builder(RecordingLogger()).create_network(0)
+    x = network.add_input("x", mlprt.DataType.FLOAT, (1, 4, 8, 8))
+    with pytest.raises(ValueError, match=r"kernel weights have shape \(2, 8, 3, 3\) but the attributes need "
+                                         r"\(2, 4, 3, 3\)"):
+        network.add_convolution_nd(x, 2, (3, 3), np.ones((2, 8, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="are not 5 output maps"):
+        network.add_convolution_nd(x, 5, (3, 3), np.ones(7, np.float32))
+    with pytest.raises(ValueError, match="needs an input of rank 3 or 4"):
+        y = network.add_input("y", mlprt.DataType.FLOAT, (1, 4, 4, 4, 4))
+        network.add_pooling_nd(y, PT.MAX, (2, 2, 2))
