@@ -462,10 +462,10 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
   return candidates;
 }
 
-// A convolution's timing-cache key: its parameters, operand shapes and types, and epilogue.
+// A (de)convolution's timing-cache key: its kind and parameters, operand shapes and types, and epilogue.
 std::string convolutionSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
   std::ostringstream key;
-  key << "convolution type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type) << " "
+  key << network::layerKindName(step.parameters) << " type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type) << " "
       << network::parametersText(step.parameters);
   for (TensorId input : step.inputs) key << " " << shapes[static_cast<std::size_t>(input)].toString();
   key << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
@@ -485,6 +485,9 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
   if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
     return {cl::convolutionTactics(type), convolutionSignature(plan, step, shapes), "convolution"};
+  }
+  if (std::holds_alternative<network::DeconvolutionLayer>(step.parameters)) {
+    return {cl::deconvolutionTactics(type), convolutionSignature(plan, step, shapes), "deconvolution"};
   }
   TimedChoice choice{{}, gemmSignature(plan, step, shapes) + (policy.allow_tf32 ? " tf32" : ""),
                      "matrix multiplication"};
@@ -553,7 +556,8 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
   }
   const auto timed = [](const PlanStep& step) {
     return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
-           std::holds_alternative<network::ConvolutionLayer>(step.parameters);
+           std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
+           std::holds_alternative<network::DeconvolutionLayer>(step.parameters);
   };
   const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
   long done = 0;

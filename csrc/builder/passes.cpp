@@ -240,7 +240,8 @@ int fuseEpilogues(Graph& graph) {
     changed = false;
     for (GraphNode& node : graph.nodes) {
       const bool product = std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters);
-      const bool convolution = std::holds_alternative<network::ConvolutionLayer>(node.parameters);
+      const bool convolution = std::holds_alternative<network::ConvolutionLayer>(node.parameters) ||
+                               std::holds_alternative<network::DeconvolutionLayer>(node.parameters);
       if (node.removed || node.epilogue.has_activation || !(product || convolution)) continue;
       if (graph.tensor(node.output).is_output) continue;
       const std::vector<int> readers = graph.consumers(node.output);

@@ -186,6 +186,36 @@ struct ConvolutionLayer {
   }
 };
 
+// N-D transposed convolution (ONNX's ConvTranspose): inputs x (N, C, d1..dk), kernel
+// (C, num_output_maps / num_groups, k1..kk) and optionally bias (num_output_maps); output
+// (N, num_output_maps, o) with o = stride * (d - 1) + dilation * (k - 1) + 1 + output_padding
+// - pre_padding - post_padding, or d * stride under the SAME modes. output_padding is mlprt's own
+// (TensorRT adds a padding layer for it).
+struct DeconvolutionLayer {
+  static constexpr const char* kName = "Deconvolution";
+  std::int64_t num_output_maps = 0;
+  std::vector<std::int64_t> kernel_size;
+  std::vector<std::int64_t> stride;
+  std::vector<std::int64_t> pre_padding;
+  std::vector<std::int64_t> post_padding;
+  PaddingMode padding_mode = PaddingMode::kEXPLICIT_ROUND_DOWN;
+  std::vector<std::int64_t> dilation;
+  std::int64_t num_groups = 1;
+  std::vector<std::int64_t> output_padding;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("num_output_maps", &DeconvolutionLayer::num_output_maps, "Output channels.");
+    visit("kernel_size_nd", &DeconvolutionLayer::kernel_size, "Kernel extent per spatial axis.");
+    visit("stride_nd", &DeconvolutionLayer::stride, "Stride per spatial axis.");
+    visit("pre_padding", &DeconvolutionLayer::pre_padding, "Output elements cropped before each spatial axis.");
+    visit("post_padding", &DeconvolutionLayer::post_padding, "Output elements cropped after each spatial axis.");
+    visit("padding_mode", &DeconvolutionLayer::padding_mode, "Explicit cropping, or SAME (output = input x stride).");
+    visit("dilation_nd", &DeconvolutionLayer::dilation, "Kernel dilation per spatial axis.");
+    visit("num_groups", &DeconvolutionLayer::num_groups, "Channel groups.");
+    visit("output_padding", &DeconvolutionLayer::output_padding, "Output elements added after each spatial axis.");
+  }
+};
+
 // Max or average pooling over the axes after (batch, channels); one input, output
 // (N, C, o1..ok). Windows cover padding as TensorRT does: max ignores it; average counts it
 // unless average_count_excludes_padding. `dilation` is mlprt's own (ONNX MaxPool's dilations).
@@ -249,13 +279,15 @@ struct FusedMlpLayer {
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
-                 IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer>;
+                 IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
+                 DeconvolutionLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
+  kDECONVOLUTION,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

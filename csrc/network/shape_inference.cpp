@@ -380,6 +380,42 @@ TensorType convolution(const ConvolutionLayer& layer, const std::vector<TensorTy
   return {spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes), inputs[0].type};
 }
 
+// Inputs x (N, C, ...), kernel (C, M / groups, k...), optional bias (M), all of x's type.
+TensorType deconvolution(const DeconvolutionLayer& layer, const std::vector<TensorType>& inputs) {
+  if (inputs.size() != 2 && inputs.size() != 3) {
+    fail("expects 2 or 3 inputs (input, kernel, optional bias), got " + std::to_string(inputs.size()));
+  }
+  requireSameType(inputs);
+  requireFloating(inputs[0], "Deconvolution");
+  const std::vector<std::int64_t> spatial = spatialExtents(inputs[0], "Deconvolution");
+  if (layer.num_output_maps <= 0) fail("num_output_maps " + std::to_string(layer.num_output_maps) + " must be positive");
+  if (layer.num_groups <= 0 || layer.num_output_maps % layer.num_groups != 0) {
+    fail("num_output_maps " + std::to_string(layer.num_output_maps) + " is not divisible by num_groups " +
+         std::to_string(layer.num_groups));
+  }
+  const std::int64_t channels = inputs[0].shape[1];
+  if (channels != kDynamic && channels % layer.num_groups != 0) {
+    fail("input channels " + std::to_string(channels) + " are not divisible by num_groups " +
+         std::to_string(layer.num_groups));
+  }
+  std::vector<std::int64_t> expected{channels, layer.num_output_maps / layer.num_groups};
+  expected.insert(expected.end(), layer.kernel_size.begin(), layer.kernel_size.end());
+  const Dims& kernel = inputs[1].shape;
+  bool matches = kernel.rank() == expected.size();
+  for (std::size_t axis = 0; matches && axis < expected.size(); ++axis) {
+    matches = expected[axis] == kDynamic || kernel[axis] == kDynamic || kernel[axis] == expected[axis];
+  }
+  if (!matches) {
+    fail("kernel weights have shape " + kernel.toString() + " but the attributes need " + Dims(expected).toString() +
+         " (input channels, num_output_maps / num_groups, kernel_size_nd)");
+  }
+  if (inputs.size() == 3 && inputs[2].shape != Dims{layer.num_output_maps}) {
+    fail("bias has shape " + inputs[2].shape.toString() + ", expected (" + std::to_string(layer.num_output_maps) + ")");
+  }
+  const auto axes = resolveTransposed(windowOf(layer), layer.output_padding, spatial);
+  return {spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes), inputs[0].type};
+}
+
 TensorType pooling(const PoolingLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
   requireFloating(inputs[0], "Pooling");
@@ -413,6 +449,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const SelectLayer&) const { return select(inputs); }
     TensorType operator()(const ConvolutionLayer& l) const { return convolution(l, inputs); }
     TensorType operator()(const PoolingLayer& l) const { return pooling(l, inputs); }
+    TensorType operator()(const DeconvolutionLayer& l) const { return deconvolution(l, inputs); }
   };
   return {std::visit(Visitor{inputs}, parameters)};
 }

@@ -31,6 +31,10 @@ SpatialWindow windowOf(const ConvolutionLayer& layer) {
   return {layer.kernel_size, layer.stride, layer.pre_padding, layer.post_padding, layer.dilation, layer.padding_mode};
 }
 
+SpatialWindow windowOf(const DeconvolutionLayer& layer) {
+  return {layer.kernel_size, layer.stride, layer.pre_padding, layer.post_padding, layer.dilation, layer.padding_mode};
+}
+
 SpatialWindow windowOf(const PoolingLayer& layer) {
   return {layer.window_size, layer.stride, layer.pre_padding, layer.post_padding, layer.dilation, layer.padding_mode};
 }
@@ -79,6 +83,59 @@ std::vector<SpatialAxis> resolveSpatial(const SpatialWindow& window, const std::
       if ((axis.output - 1) * axis.stride >= axis.input + pre[i]) --axis.output;
     } else {
       axis.output = room / axis.stride + 1;
+    }
+  }
+  return result;
+}
+
+std::vector<SpatialAxis> resolveTransposed(const SpatialWindow& window, const std::vector<std::int64_t>& output_padding,
+                                           const std::vector<std::int64_t>& input_extents) {
+  const std::size_t axes = input_extents.size();
+  if (window.window.size() != axes) {
+    throw InvalidArgument("the kernel has " + std::to_string(window.window.size()) + " extents for " +
+                          std::to_string(axes) + " spatial axes");
+  }
+  if (window.padding_mode == PaddingMode::kEXPLICIT_ROUND_UP) {
+    throw InvalidArgument("padding_mode EXPLICIT_ROUND_UP has no meaning for a deconvolution");
+  }
+  const auto extent = perAxis(window.window, axes, 1, 1, "kernel extent");
+  const auto stride = perAxis(window.stride, axes, 1, 1, "stride");
+  const auto dilation = perAxis(window.dilation, axes, 1, 1, "dilation");
+  const auto pre = perAxis(window.pre_padding, axes, 0, 0, "pre_padding");
+  const auto post = perAxis(window.post_padding, axes, 0, 0, "post_padding");
+  const auto extra = perAxis(output_padding, axes, 0, 0, "output_padding");
+  const bool same = window.padding_mode == PaddingMode::kSAME_UPPER || window.padding_mode == PaddingMode::kSAME_LOWER;
+  std::vector<SpatialAxis> result(axes);
+  for (std::size_t i = 0; i < axes; ++i) {
+    SpatialAxis& axis = result[i];
+    axis.input = input_extents[i];
+    axis.window = extent[i];
+    axis.stride = stride[i];
+    axis.dilation = dilation[i];
+    const std::int64_t span = axis.dilation * (axis.window - 1) + 1;
+    if (axis.input < 0) {
+      axis.output = -1;
+      axis.pad_before = same ? -1 : pre[i];
+      continue;
+    }
+    const std::int64_t full = axis.stride * (axis.input - 1) + span + extra[i];
+    if (same) {
+      axis.output = axis.input * axis.stride;
+      const std::int64_t total = full - axis.output;
+      if (total < 0) {
+        throw InvalidArgument("SAME padding needs a kernel span of at least the stride on spatial axis " +
+                              std::to_string(i) + " (span " + std::to_string(span) + ", stride " +
+                              std::to_string(axis.stride) + ")");
+      }
+      axis.pad_before = window.padding_mode == PaddingMode::kSAME_UPPER ? total / 2 : total - total / 2;
+      continue;
+    }
+    axis.pad_before = pre[i];
+    axis.output = full - pre[i] - post[i];
+    if (axis.output <= 0) {
+      throw InvalidArgument("pre_padding " + std::to_string(pre[i]) + " and post_padding " + std::to_string(post[i]) +
+                            " crop the whole output of " + std::to_string(full) + " on spatial axis " +
+                            std::to_string(i));
     }
   }
   return result;

@@ -32,11 +32,18 @@ struct SpatialAxis {
 
 SpatialWindow windowOf(const ConvolutionLayer& layer);
 SpatialWindow windowOf(const PoolingLayer& layer);
+SpatialWindow windowOf(const DeconvolutionLayer& layer);
 
 // Checks the window's lists against `spatial` axes (each list empty, meaning the default, or one
 // entry per axis; extents, strides and dilations positive; paddings not negative) and resolves
 // each axis against the input extents (-1 for dynamic ones). Throws InvalidArgument naming the
 // attribute at fault, or the window that does not fit the padded input.
 std::vector<SpatialAxis> resolveSpatial(const SpatialWindow& window, const std::vector<std::int64_t>& input_extents);
+
+// The same for a transposed convolution, where padding crops the output: output = stride *
+// (input - 1) + span + output_padding - pre - post (explicit), or input * stride (SAME, the
+// cropping split as ONNX's ConvTranspose splits it). pad_before is what is cropped in front.
+std::vector<SpatialAxis> resolveTransposed(const SpatialWindow& window, const std::vector<std::int64_t>& output_padding,
+                                           const std::vector<std::int64_t>& input_extents);
 
 }  // namespace mlprt::network

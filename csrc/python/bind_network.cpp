@@ -174,7 +174,8 @@ void bindEnums(py::module_& m) {
       .value("IDENTITY", network::LayerType::kIDENTITY)
       .value("SELECT", network::LayerType::kSELECT)
       .value("CONVOLUTION", network::LayerType::kCONVOLUTION)
-      .value("POOLING", network::LayerType::kPOOLING);
+      .value("POOLING", network::LayerType::kPOOLING)
+      .value("DECONVOLUTION", network::LayerType::kDECONVOLUTION);
   py::enum_<PaddingMode>(m, "PaddingMode")
       .value("EXPLICIT_ROUND_DOWN", PaddingMode::kEXPLICIT_ROUND_DOWN)
       .value("EXPLICIT_ROUND_UP", PaddingMode::kEXPLICIT_ROUND_UP)
@@ -233,6 +234,36 @@ void bindEnums(py::module_& m) {
       .value("AVG", network::ReduceOperation::kAVG);
 }
 
+// Sets the fields of `parameters` named in `fields` (Python names from the kind's description;
+// "padding_nd" sets pre_padding and post_padding), so that a layer can be added with every
+// attribute at once and checked once. An unknown name is a TypeError that names it.
+template <typename Parameters>
+void applyFields(Parameters& parameters, const py::kwargs& fields) {
+  for (const auto& item : fields) {
+    const std::string name = py::str(item.first);
+    bool found = false;
+    if constexpr (std::is_same_v<Parameters, network::ConvolutionLayer> ||
+                  std::is_same_v<Parameters, network::DeconvolutionLayer> ||
+                  std::is_same_v<Parameters, network::PoolingLayer>) {
+      if (name == "padding_nd") {
+        parameters.pre_padding = item.second.template cast<std::vector<std::int64_t>>();
+        parameters.post_padding = parameters.pre_padding;
+        found = true;
+      }
+    }
+    Parameters::fields([&](const char* field_name, auto member, const char*) {
+      using Field = std::remove_reference_t<decltype(parameters.*member)>;
+      if (found || name != field_name) return;
+      if constexpr (std::is_arithmetic_v<Field> || std::is_enum_v<Field> ||
+                    std::is_same_v<Field, std::vector<std::int64_t>> || std::is_same_v<Field, std::vector<int>>) {
+        parameters.*member = item.second.template cast<Field>();
+        found = true;
+      }
+    });
+    if (!found) throw py::type_error(std::string(Parameters::kName) + " layers have no attribute '" + name + "'");
+  }
+}
+
 // padding_nd: symmetric padding, read and written as pre_padding = post_padding.
 template <typename Parameters>
 void symmetricPaddingProperty(py::class_<KindRef<Parameters>, LayerRef>& cls) {
@@ -269,6 +300,12 @@ void bindSpatialLayers(py::module_& m) {
                                     "A NumPy copy of the kernel (output maps, input channels / groups, spatial...).");
   convolution.def_property_readonly("bias", [](const LayerRef& l) { return constantInput(l, 2); },
                                     "A NumPy copy of the bias, or None.");
+  auto deconvolution = kindClass<network::DeconvolutionLayer>(m, "IDeconvolutionLayer");
+  symmetricPaddingProperty(deconvolution);
+  deconvolution.def_property_readonly("kernel", [](const LayerRef& l) { return constantInput(l, 1); },
+                                      "A NumPy copy of the kernel (input channels, output maps / groups, spatial...).");
+  deconvolution.def_property_readonly("bias", [](const LayerRef& l) { return constantInput(l, 2); },
+                                      "A NumPy copy of the bias, or None.");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -365,43 +402,55 @@ void requireSameNetwork(const NetworkPtr& net, const TensorRef& a, const TensorR
 }
 
 // The kernel and bias become constant layers feeding inputs 1 and 2, as TensorRT's
-// set_input(1, tensor) would make them; stride 1, no padding and one group until set.
-int addConvolution(const NetworkPtr& n, const TensorRef& x, std::int64_t num_output_maps,
-                   const std::vector<std::int64_t>& kernel_shape, const py::array& kernel, const py::object& bias) {
-  if (num_output_maps <= 0) throw InvalidArgument("add_convolution_nd: num_output_maps must be positive");
+// set_input(1, tensor) would make them; stride 1, no padding and the groups the kernel implies
+// until set. A convolution's kernel is (maps, channels / groups, k...), a deconvolution's
+// (channels, maps / groups, k...): its channel count comes from the input.
+template <typename Parameters>
+int addWindowedLayer(const NetworkPtr& n, const TensorRef& x, std::int64_t num_output_maps,
+                     const std::vector<std::int64_t>& kernel_shape, const py::array& kernel, const py::object& bias,
+                     const py::kwargs& attributes) {
+  constexpr bool transposed = std::is_same_v<Parameters, network::DeconvolutionLayer>;
+  const std::string call = transposed ? "add_deconvolution_nd" : "add_convolution_nd";
+  if (num_output_maps <= 0) throw InvalidArgument(call + ": num_output_maps must be positive");
   std::int64_t window = 1;
   for (std::int64_t extent : kernel_shape) {
-    if (extent <= 0) throw InvalidArgument("add_convolution_nd: kernel_shape " + Dims(kernel_shape).toString() + " has a non-positive extent");
+    if (extent <= 0) throw InvalidArgument(call + ": kernel_shape " + Dims(kernel_shape).toString() + " has a non-positive extent");
     window *= extent;
   }
+  const std::int64_t channels = x.get().shape.rank() > 1 ? x.get().shape[1] : Dims::kDynamic;
+  if (transposed && channels <= 0) {
+    throw InvalidArgument(call + ": the input's channel axis must be known, got " + x.get().shape.toString());
+  }
+  const std::int64_t leading = transposed ? channels : num_output_maps;
   const auto count = static_cast<std::int64_t>(kernel.size());
-  if (count == 0 || count % (num_output_maps * window) != 0) {
-    throw InvalidArgument("add_convolution_nd: the kernel's " + std::to_string(count) + " values are not " +
-                          std::to_string(num_output_maps) + " output maps x channels x kernel_shape " +
+  if (count == 0 || count % (leading * window) != 0) {
+    throw InvalidArgument(call + ": the kernel's " + std::to_string(count) + " values are not " + std::to_string(leading) +
+                          (transposed ? " input channels" : " output maps") + " x channels x kernel_shape " +
                           Dims(kernel_shape).toString());
   }
-  std::vector<std::int64_t> shape{num_output_maps, count / (num_output_maps * window)};
+  std::vector<std::int64_t> shape{leading, count / (leading * window)};
   shape.insert(shape.end(), kernel_shape.begin(), kernel_shape.end());
   const int kernel_layer = n->addLayer("", network::ConstantLayer{Dims(shape), weightsFrom(kernel)}, {});
   std::vector<network::TensorId> inputs{x.id, n->layer(kernel_layer).outputs.at(0)};
   if (!bias.is_none()) {
     const py::array bias_values = py::array::ensure(bias);
     if (!bias_values || (bias_values.size() != 0 && bias_values.size() != num_output_maps)) {
-      throw InvalidArgument("add_convolution_nd: bias must hold " + std::to_string(num_output_maps) + " values");
+      throw InvalidArgument(call + ": bias must hold " + std::to_string(num_output_maps) + " values");
     }
     if (bias_values.size() != 0) {
       const int bias_layer = n->addLayer("", network::ConstantLayer{Dims{num_output_maps}, weightsFrom(bias_values)}, {});
       inputs.push_back(n->layer(bias_layer).outputs.at(0));
     }
   }
-  network::ConvolutionLayer convolution;
-  convolution.num_output_maps = num_output_maps;
-  convolution.kernel_size = kernel_shape;
+  Parameters layer;
+  layer.num_output_maps = num_output_maps;
+  layer.kernel_size = kernel_shape;
   // TensorRT checks a layer when the network is built, so its scripts may set num_groups after
   // adding the layer; mlprt checks at once, so the groups the kernel implies come first.
-  const std::int64_t channels = x.get().shape.rank() > 1 ? x.get().shape[1] : Dims::kDynamic;
-  if (channels > 0 && channels != shape[1] && channels % shape[1] == 0) convolution.num_groups = channels / shape[1];
-  return n->addLayer("", convolution, inputs);
+  const std::int64_t whole = transposed ? num_output_maps : channels;
+  if (whole > 0 && whole != shape[1] && whole % shape[1] == 0) layer.num_groups = whole / shape[1];
+  applyFields(layer, attributes);
+  return n->addLayer("", layer, inputs);
 }
 
 void bindNetwork(py::module_& m) {
@@ -479,21 +528,36 @@ void bindNetwork(py::module_& m) {
       }, py::arg("input"), py::arg("scale"), py::arg("bias"), py::arg("axesMask"))
       .def("add_convolution_nd", [](const NetworkPtr& n, const TensorRef& x, std::int64_t num_output_maps,
                                     const std::vector<std::int64_t>& kernel_shape, const py::array& kernel,
-                                    const py::object& bias) {
+                                    const py::object& bias, const py::kwargs& attributes) {
         requireSameNetwork(n, x);
-        return layerHandle(n, addConvolution(n, x, num_output_maps, kernel_shape, kernel, bias));
+        return layerHandle(n, addWindowedLayer<network::ConvolutionLayer>(n, x, num_output_maps, kernel_shape, kernel, bias, attributes));
       }, py::arg("input"), py::arg("num_output_maps"), py::arg("kernel_shape"), py::arg("kernel"),
       py::arg("bias") = py::none(),
       "Convolution over the spatial axes of `input` (N, C, ...): `kernel` holds num_output_maps x "
-      "(C / num_groups) x kernel_shape values, `bias` num_output_maps values or None.")
+      "(C / num_groups) x kernel_shape values, `bias` num_output_maps values or None. mlprt's own: "
+      "attributes (stride_nd=..., padding_nd=..., num_groups=..., ...) may be given here, checked once.")
+      .def("add_deconvolution_nd", [](const NetworkPtr& n, const TensorRef& x, std::int64_t num_output_maps,
+                                      const std::vector<std::int64_t>& kernel_shape, const py::array& kernel,
+                                      const py::object& bias, const py::kwargs& attributes) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, addWindowedLayer<network::DeconvolutionLayer>(n, x, num_output_maps, kernel_shape, kernel,
+                                                                             bias, attributes));
+      }, py::arg("input"), py::arg("num_output_maps"), py::arg("kernel_shape"), py::arg("kernel"),
+      py::arg("bias") = py::none(),
+      "Transposed convolution of `input` (N, C, ...): `kernel` holds C x (num_output_maps / num_groups) x "
+      "kernel_shape values, `bias` num_output_maps values or None. Attributes may be given here, as for "
+      "add_convolution_nd.")
       .def("add_pooling_nd", [](const NetworkPtr& n, const TensorRef& x, PoolingType type,
-                                const std::vector<std::int64_t>& window_size) {
+                                const std::vector<std::int64_t>& window_size, const py::kwargs& attributes) {
         requireSameNetwork(n, x);
         network::PoolingLayer pooling;
         pooling.type = type;
         pooling.window_size = window_size;
+        applyFields(pooling, attributes);
         return layerHandle(n, n->addLayer("", pooling, {x.id}));
-      }, py::arg("input"), py::arg("type"), py::arg("window_size"))
+      }, py::arg("input"), py::arg("type"), py::arg("window_size"),
+      "Max or average pooling of `input` (N, C, ...). mlprt's own: attributes (stride_nd=..., "
+      "padding_nd=..., ...) may be given here, checked once.")
       .def("add_concatenation", [](const NetworkPtr& n, const std::vector<TensorRef>& inputs, int axis) {
         std::vector<network::TensorId> ids;
         for (const TensorRef& t : inputs) {

@@ -116,6 +116,27 @@ void runConvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::
   cl::convolution(kernels, stream, tactic, in.at(0), in.at(1), window, epilogue, operands.output);
 }
 
+void runDeconvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+                      const network::DeconvolutionLayer& layer, const StepOperands& operands) {
+  const auto& in = operands.inputs;
+  cl::ConvolutionWindow window;
+  window.groups = layer.num_groups;
+  for (const network::SpatialAxis& axis :
+       network::resolveTransposed(network::windowOf(layer), layer.output_padding, spatialExtents(in.at(0).shape))) {
+    window.stride.push_back(axis.stride);
+    window.dilation.push_back(axis.dilation);
+    window.pad_before.push_back(axis.pad_before);
+  }
+  cl::GemmEpilogue epilogue;
+  if (in.size() > 2) epilogue.bias = &in[2];
+  epilogue.has_activation = step.epilogue.has_activation;
+  epilogue.activation = step.epilogue.activation.type;
+  epilogue.alpha = step.epilogue.activation.alpha;
+  epilogue.beta = step.epilogue.activation.beta;
+  const std::string tactic = step.tactic.empty() ? cl::deconvolutionTactics(in.at(0).type).at(0) : step.tactic;
+  cl::deconvolution(kernels, stream, tactic, in.at(0), in.at(1), window, epilogue, operands.output);
+}
+
 void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::PoolingLayer& layer,
                 const StepOperands& operands) {
   const cl::DeviceTensor& in = operands.inputs.at(0);
@@ -204,6 +225,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::SelectLayer&) const { cl::select(kernels, stream, in.at(0), in.at(1), in.at(2), out); }
     void operator()(const network::ConvolutionLayer& l) const { runConvolution(kernels, stream, step, l, operands); }
     void operator()(const network::PoolingLayer& l) const { runPooling(kernels, stream, l, operands); }
+    void operator()(const network::DeconvolutionLayer& l) const { runDeconvolution(kernels, stream, step, l, operands); }
   };
   try {
     std::visit(Visitor{kernels, stream, step, operands, in, out}, step.parameters);

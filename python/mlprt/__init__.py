@@ -13,7 +13,7 @@ from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, IC
                          IExecutionContext, IHostMemory, IOptimizationProfile, ITimingCache,
                          MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TensorIOMode)
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
-                         Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer,
+                         Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer, IDeconvolutionLayer,
                          IPoolingLayer, PaddingMode, PoolingType,
                          IElementWiseLayer, IIdentityLayer, ILayer, IMatrixMultiplyLayer,
                          INetworkDefinition, INormalizationLayer, IReduceLayer, ISelectLayer, IShuffleLayer, LayerType,
@@ -54,6 +54,7 @@ __all__ = [
     "IConcatenationLayer",
     "IConstantLayer",
     "IConvolutionLayer",
+    "IDeconvolutionLayer",
     "IPoolingLayer",
     "PaddingMode",
     "PoolingType",

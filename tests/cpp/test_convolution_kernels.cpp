@@ -143,6 +143,86 @@ TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
   EXPECT_TRUE(cl::convolutionTactics(DataType::kINT32).empty());
 }
 
+// A transposed convolution as the scatter it is: each input element adds kernel-weighted values
+// to the full output, cropped by `crop` in front; the kernel gathers instead.
+struct DeconvCase {
+  std::int64_t n, c, h, w, m, kh, kw, stride_h, stride_w, dilation_h, dilation_w, crop_h, crop_w, oh, ow, groups;
+};
+
+const std::vector<DeconvCase> kDeconvCases = {
+    {1, 3, 5, 4, 4, 3, 3, 1, 1, 1, 1, 0, 0, 7, 6, 1},     // full output, no cropping
+    {2, 4, 5, 7, 6, 4, 4, 2, 2, 1, 1, 1, 1, 10, 14, 1},   // stride 2, cropped 1 on each side
+    {1, 4, 6, 5, 6, 3, 3, 2, 3, 2, 1, 1, 0, 14, 15, 2},   // groups 2, dilation (2, 1), output padding
+    {3, 5, 4, 4, 5, 3, 3, 2, 2, 1, 1, 0, 0, 8, 8, 5},     // depthwise, prime batch
+    {2, 3, 1, 7, 2, 1, 5, 1, 2, 1, 1, 0, 2, 1, 14, 1},    // 1-D as height 1
+};
+
+std::vector<double> referenceDeconvolution(const DeconvCase& c, const std::vector<double>& x,
+                                           const std::vector<double>& k, const std::vector<double>& bias) {
+  const std::int64_t cg = c.c / c.groups, mg = c.m / c.groups;
+  std::vector<double> out(static_cast<std::size_t>(c.n * c.m * c.oh * c.ow), 0.0);
+  for (std::int64_t n = 0; n < c.n; ++n)
+    for (std::int64_t ci = 0; ci < c.c; ++ci)
+      for (std::int64_t iy = 0; iy < c.h; ++iy)
+        for (std::int64_t ix = 0; ix < c.w; ++ix)
+          for (std::int64_t ml = 0; ml < mg; ++ml)
+            for (std::int64_t ky = 0; ky < c.kh; ++ky)
+              for (std::int64_t kx = 0; kx < c.kw; ++kx) {
+                const std::int64_t oy = iy * c.stride_h + ky * c.dilation_h - c.crop_h;
+                const std::int64_t ox = ix * c.stride_w + kx * c.dilation_w - c.crop_w;
+                if (oy < 0 || oy >= c.oh || ox < 0 || ox >= c.ow) continue;
+                const std::int64_t m = (ci / cg) * mg + ml;
+                out[static_cast<std::size_t>(((n * c.m + m) * c.oh + oy) * c.ow + ox)] +=
+                    x[static_cast<std::size_t>(((n * c.c + ci) * c.h + iy) * c.w + ix)] *
+                    k[static_cast<std::size_t>(((ci * mg + ml) * c.kh + ky) * c.kw + kx)];
+              }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] += bias[static_cast<std::size_t>((static_cast<std::int64_t>(i) / (c.oh * c.ow)) % c.m)];
+  }
+  return out;
+}
+
+TEST(ConvolutionKernels, EveryDeconvolutionTacticMatchesTheScatterReference) {
+  std::uint32_t seed = 700;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const std::string& tactic : cl::deconvolutionTactics(type)) {
+      for (const DeconvCase& c : kDeconvCases) {
+        SCOPED_TRACE(tactic + " " + dataTypeName(type) + " case with input (" + std::to_string(c.n) + ", " +
+                     std::to_string(c.c) + ", " + std::to_string(c.h) + ", " + std::to_string(c.w) + ")");
+        const bool one_d = c.h == 1 && c.kh == 1 && c.oh == 1;
+        const auto dims = [one_d](std::int64_t a, std::int64_t b, std::int64_t h, std::int64_t w) {
+          return one_d ? Dims{a, b, w} : Dims{a, b, h, w};
+        };
+        seed += 3;
+        const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
+        const auto k = randomStored(static_cast<std::size_t>(c.c * (c.m / c.groups) * c.kh * c.kw), seed + 1, type);
+        const auto b = randomStored(static_cast<std::size_t>(c.m), seed + 2, type);
+        const DeviceTensor in = deviceTensor(dims(c.n, c.c, c.h, c.w), type, x);
+        const DeviceTensor kernel = deviceTensor(dims(c.c, c.m / c.groups, c.kh, c.kw), type, k);
+        const DeviceTensor bias = deviceTensor(Dims{c.m}, type, b);
+        const DeviceTensor out = deviceTensor(dims(c.n, c.m, c.oh, c.ow), type,
+                                              std::vector<double>(static_cast<std::size_t>(c.n * c.m * c.oh * c.ow), 3.0));
+        cl::ConvolutionWindow window;
+        window.groups = c.groups;
+        window.stride = one_d ? std::vector<std::int64_t>{c.stride_w} : std::vector<std::int64_t>{c.stride_h, c.stride_w};
+        window.dilation = one_d ? std::vector<std::int64_t>{c.dilation_w}
+                                : std::vector<std::int64_t>{c.dilation_h, c.dilation_w};
+        window.pad_before = one_d ? std::vector<std::int64_t>{c.crop_w} : std::vector<std::int64_t>{c.crop_h, c.crop_w};
+        cl::GemmEpilogue epilogue;
+        epilogue.bias = &bias;
+        cl::deconvolution(cache(), stream(), tactic, in, kernel, window, epilogue, out);
+        const auto expected = referenceDeconvolution(c, x, k, b);
+        const auto actual = readBack(out);
+        double scale = 1.0;
+        for (double value : expected) scale = std::max(scale, std::fabs(value));
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+          ASSERT_NEAR(actual[i], expected[i], (type == DataType::kHALF ? 1e-2 : 1e-5) * scale) << "element " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(PoolingKernels, MaxAndAverageMatchTheReference) {
   // (1, 2, 7, 8) pooled 3x3, stride 2, dilation 1 or 2, padded (1, 1) before and (1, 2) after.
   const Dims in_shape{2, 3, 7, 8};

@@ -52,6 +52,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::ConvolutionLayer{64, {3, 5}, {2, 1}, {1, 0}, {0, 2}, mlprt::PaddingMode::kSAME_LOWER, {1, 2}, 4},
       net::PoolingLayer{mlprt::PoolingType::kAVERAGE, {2, 3}, {2, 2}, {1, 1}, {0, 1},
                         mlprt::PaddingMode::kEXPLICIT_ROUND_UP, false, {1, 2}},
+      net::DeconvolutionLayer{32, {4, 4}, {2, 2}, {1, 2}, {2, 1}, mlprt::PaddingMode::kSAME_UPPER, {1, 3}, 2, {1, 0}},
   };
 }
 
@@ -152,6 +153,17 @@ void expectSame(const net::ConvolutionLayer& a, const net::ConvolutionLayer& b) 
   EXPECT_EQ(a.padding_mode, b.padding_mode);
   EXPECT_EQ(a.dilation, b.dilation);
   EXPECT_EQ(a.num_groups, b.num_groups);
+}
+void expectSame(const net::DeconvolutionLayer& a, const net::DeconvolutionLayer& b) {
+  EXPECT_EQ(a.num_output_maps, b.num_output_maps);
+  EXPECT_EQ(a.kernel_size, b.kernel_size);
+  EXPECT_EQ(a.stride, b.stride);
+  EXPECT_EQ(a.pre_padding, b.pre_padding);
+  EXPECT_EQ(a.post_padding, b.post_padding);
+  EXPECT_EQ(a.padding_mode, b.padding_mode);
+  EXPECT_EQ(a.dilation, b.dilation);
+  EXPECT_EQ(a.num_groups, b.num_groups);
+  EXPECT_EQ(a.output_padding, b.output_padding);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -630,8 +642,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 15;
-  expectRejected(kind, {"step 1", "layer kind", "value 15 is not a layer kind"});
+  kind.steps[1].kind = 16;
+  expectRejected(kind, {"step 1", "layer kind", "value 16 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

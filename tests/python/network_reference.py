@@ -148,6 +148,42 @@ def convolution(layer: Any, x: np.ndarray, kernel: np.ndarray, bias: Any) -> np.
     return out
 
 
+def deconvolution(layer: Any, x: np.ndarray, kernel: np.ndarray, bias: Any) -> np.ndarray:
+    """IDeconvolutionLayer in float64, scattered: every input element adds kernel-weighted values to
+    the full output, which is then cropped (pre/post padding, or SAME: output = input x stride)."""
+    groups = layer.num_groups
+    channels, per_group = kernel.shape[:2]
+    maps = per_group * groups
+    window = kernel.shape[2:]
+    spatial = x.shape[2:]
+    axes = len(spatial)
+    stride = tuple(layer.stride_nd) or (1,) * axes
+    dilation = tuple(layer.dilation_nd) or (1,) * axes
+    extra = tuple(layer.output_padding) or (0,) * axes
+    full = [stride[i] * (spatial[i] - 1) + dilation[i] * (window[i] - 1) + 1 + extra[i] for i in range(axes)]
+    if layer.padding_mode in (mlprt.PaddingMode.SAME_UPPER, mlprt.PaddingMode.SAME_LOWER):
+        extents = [spatial[i] * stride[i] for i in range(axes)]
+        totals = [full[i] - extents[i] for i in range(axes)]
+        before = [t // 2 if layer.padding_mode == mlprt.PaddingMode.SAME_UPPER else t - t // 2 for t in totals]
+    else:
+        before = list(tuple(layer.pre_padding) or (0,) * axes)
+        after = list(tuple(layer.post_padding) or (0,) * axes)
+        extents = [full[i] - before[i] - after[i] for i in range(axes)]
+    out = np.zeros((x.shape[0], maps) + tuple(full))
+    per_channel = channels // groups
+    for position in np.ndindex(*spatial):
+        for tap in np.ndindex(*window):
+            target = tuple(p * s + t * d for p, s, t, d in zip(position, stride, tap, dilation))
+            for g in range(groups):
+                values = x[(slice(None), slice(g * per_channel, (g + 1) * per_channel)) + position]  # (N, Cg)
+                w = kernel[(slice(g * per_channel, (g + 1) * per_channel), slice(None)) + tap]  # (Cg, Mg)
+                out[(slice(None), slice(g * per_group, (g + 1) * per_group)) + target] += values @ w
+    out = out[(slice(None), slice(None)) + tuple(slice(b, b + e) for b, e in zip(before, extents))]
+    if bias is not None:
+        out = out + bias.reshape((1, maps) + (1,) * axes)
+    return out
+
+
 def pooling(layer: Any, x: np.ndarray) -> np.ndarray:
     """IPoolingLayer in float64: max over input elements, or the average over the input elements
     (average_count_excludes_padding) or over the window clipped to the padded input."""
@@ -212,6 +248,8 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
         return _cast(ins[0], layer.to_type)
     if isinstance(layer, mlprt.IConvolutionLayer):
         return convolution(layer, ins[0], ins[1], ins[2] if len(ins) > 2 else None)
+    if isinstance(layer, mlprt.IDeconvolutionLayer):
+        return deconvolution(layer, ins[0], ins[1], ins[2] if len(ins) > 2 else None)
     if isinstance(layer, mlprt.IPoolingLayer):
         return pooling(layer, ins[0])
     raise NotImplementedError(f"no reference for {layer!r}")

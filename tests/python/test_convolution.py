@@ -116,6 +116,50 @@ def test_convolution_with_dynamic_batch() -> None:
         assert relative_error(got, expected) <= 1e-5
 
 
+def _deconv_network(x_shape, maps, kernel_shape, *, seed, groups=1, bias=True, **attributes):
+    rng = np.random.default_rng(seed)
+    kernel = rng.standard_normal((x_shape[1], maps // groups) + tuple(kernel_shape)).astype(np.float32)
+    bias_values = rng.standard_normal(maps).astype(np.float32) if bias else None
+
+    def populate(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", mlprt.DataType.FLOAT, tuple(x_shape))
+        layer = network.add_deconvolution_nd(x, maps, kernel_shape, kernel, bias_values, num_groups=groups,
+                                             **attributes)
+        layer.get_output(0).name = "y"
+        network.mark_output(layer.get_output(0))
+
+    return populate, {"x": rng.standard_normal(x_shape).astype(np.float32)}
+
+
+DECONV_CASES = [
+    pytest.param((1, 3, 5, 4), 4, (3, 3), {}, id="3x3"),
+    pytest.param((2, 4, 5, 7), 6, (4, 4), {"stride_nd": (2, 2), "padding_nd": (1, 1)}, id="4x4-stride2-pad1"),
+    pytest.param((1, 4, 6, 5), 6, (3, 3), {"groups": 2, "stride_nd": (2, 3), "dilation_nd": (2, 1),
+                                           "pre_padding": (1, 0), "post_padding": (0, 2), "output_padding": (1, 1)},
+                 id="groups2-dilated-output-padding"),
+    pytest.param((3, 5, 4, 4), 5, (3, 3), {"groups": 5, "stride_nd": (2, 2), "padding_mode": PM.SAME_UPPER},
+                 id="depthwise-same-upper"),
+    pytest.param((1, 2, 5, 5), 3, (2, 3), {"stride_nd": (2, 3), "padding_mode": PM.SAME_LOWER, "bias": False},
+                 id="same-lower-nobias"),
+    pytest.param((2, 3, 7), 2, (5,), {"stride_nd": (2,), "pre_padding": (2,), "post_padding": (1,)}, id="1d"),
+]
+
+
+@pytest.mark.parametrize("x_shape,maps,kernel_shape,kwargs", DECONV_CASES)
+def test_deconvolution_matches_reference(x_shape, maps, kernel_shape, kwargs) -> None:
+    populate, inputs = _deconv_network(x_shape, maps, kernel_shape, seed=maps * 7 + len(x_shape), **kwargs)
+    expected = _reference(populate, inputs)["y"]
+    got = _run(populate, inputs)["y"]
+    assert got.shape == expected.shape
+    assert relative_error(got, expected) <= 1e-5
+
+
+def test_deconvolution_in_fp16() -> None:
+    populate, inputs = _deconv_network((1, 4, 5, 7), 6, (4, 4), seed=11, stride_nd=(2, 2), padding_nd=(1, 1))
+    expected = _reference(populate, inputs)["y"]
+    assert relative_error(_run(populate, inputs, fp16=True)["y"], expected) <= 1e-2
+
+
 def _pool_network(x_shape, kind, window, **attributes):
     def populate(network: mlprt.INetworkDefinition) -> None:
         x = network.add_input("x", mlprt.DataType.FLOAT, tuple(x_shape))

@@ -43,31 +43,41 @@ std::int64_t axisValue(const std::vector<std::int64_t>& values, std::size_t spat
   return height ? values[0] : values[1];
 }
 
-void checkShapes(const DeviceTensor& in, const DeviceTensor& kernel, const GemmEpilogue& epilogue,
+// Which of the two families a launch is: the kernel's layout and name differ, nothing else.
+struct Family {
+  const char* name;         // program family and kernel prefix
+  bool transposed;          // kernel (C, M / groups, k...) instead of (M, C / groups, k...)
+};
+constexpr Family kConvolution{"convolution", false};
+constexpr Family kDeconvolution{"deconvolution", true};
+
+void checkShapes(const Family& family, const DeviceTensor& in, const DeviceTensor& kernel, const GemmEpilogue& epilogue,
                  const ConvolutionWindow& window, const DeviceTensor& out) {
   const std::size_t rank = in.shape.rank();
   if (rank < 3 || rank > 4 || kernel.shape.rank() != rank || out.shape.rank() != rank) {
-    throw InvalidArgument(std::string(kLauncher) + ": input " + in.shape.toString() + ", kernel " +
+    throw InvalidArgument(std::string(family.name) + ": input " + in.shape.toString() + ", kernel " +
                           kernel.shape.toString() + " and output " + out.shape.toString() +
                           " must all have rank 3 or 4");
   }
-  const std::int64_t channels = in.shape[1], maps = kernel.shape[0];
-  if (window.groups <= 0 || channels % window.groups != 0 || maps % window.groups != 0 ||
-      kernel.shape[1] * window.groups != channels) {
-    throw InvalidArgument(std::string(kLauncher) + ": kernel " + kernel.shape.toString() + " in " +
+  const std::int64_t channels = in.shape[1];
+  const std::int64_t maps = family.transposed ? kernel.shape[1] * window.groups : kernel.shape[0];
+  const bool fits = family.transposed ? kernel.shape[0] == channels
+                                      : kernel.shape[1] * window.groups == channels;
+  if (window.groups <= 0 || channels % window.groups != 0 || maps % window.groups != 0 || !fits) {
+    throw InvalidArgument(std::string(family.name) + ": kernel " + kernel.shape.toString() + " in " +
                           std::to_string(window.groups) + " groups does not fit input " + in.shape.toString());
   }
   if (out.shape[0] != in.shape[0] || out.shape[1] != maps) {
-    throw InvalidArgument(std::string(kLauncher) + ": output " + out.shape.toString() + " is not (" +
+    throw InvalidArgument(std::string(family.name) + ": output " + out.shape.toString() + " is not (" +
                           std::to_string(in.shape[0]) + ", " + std::to_string(maps) + ", ...)");
   }
   if (epilogue.bias && epilogue.bias->shape.volume() != maps) {
-    throw InvalidArgument(std::string(kLauncher) + ": bias " + epilogue.bias->shape.toString() + " does not have " +
+    throw InvalidArgument(std::string(family.name) + ": bias " + epilogue.bias->shape.toString() + " does not have " +
                           std::to_string(maps) + " values");
   }
-  for (const DeviceTensor* tensor : {&in, &kernel, &out}) requireFloating(kLauncher, "operand", *tensor);
+  for (const DeviceTensor* tensor : {&in, &kernel, &out}) requireFloating(family.name, "operand", *tensor);
   if (kernel.type != in.type || out.type != in.type || (epilogue.bias && epilogue.bias->type != in.type)) {
-    throw InvalidArgument(std::string(kLauncher) + ": input, kernel, bias and output must share one type");
+    throw InvalidArgument(std::string(family.name) + ": input, kernel, bias and output must share one type");
   }
 }
 
@@ -80,27 +90,31 @@ std::vector<std::string> convolutionTactics(DataType type) {
   return tactics;
 }
 
-void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
-                 const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
-                 const DeviceTensor& out) {
+std::vector<std::string> deconvolutionTactics(DataType type) { return convolutionTactics(type); }
+
+namespace {
+
+void launch(const Family& family, KernelCache& cache, Stream& stream, const std::string& tactic,
+            const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
+            const GemmEpilogue& epilogue, const DeviceTensor& out) {
   const int tile = outputMapTile(tactic);
-  checkShapes(in, kernel, epilogue, window, out);
-  const std::int64_t in_volume = checkPlacement(cache, kLauncher, "input", in);
-  checkPlacement(cache, kLauncher, "kernel", kernel);
-  const std::int64_t out_volume = checkPlacement(cache, kLauncher, "output", out);
-  if (epilogue.bias) checkPlacement(cache, kLauncher, "bias", *epilogue.bias);
+  checkShapes(family, in, kernel, epilogue, window, out);
+  const std::int64_t in_volume = checkPlacement(cache, family.name, "input", in);
+  checkPlacement(cache, family.name, "kernel", kernel);
+  const std::int64_t out_volume = checkPlacement(cache, family.name, "output", out);
+  if (epilogue.bias) checkPlacement(cache, family.name, "bias", *epilogue.bias);
   if (out_volume == 0) return;
   if (in_volume > std::numeric_limits<std::int32_t>::max() || out_volume > std::numeric_limits<std::int32_t>::max()) {
-    throw InvalidArgument(std::string(kLauncher) + ": tensors of 2^31 elements or more are not supported");
+    throw InvalidArgument(std::string(family.name) + ": tensors of 2^31 elements or more are not supported");
   }
   const std::size_t axes = in.shape.rank() - 2;
   const Plane input = planeOf(in.shape), output = planeOf(out.shape), taps = planeOf(kernel.shape);
-  const std::int64_t maps = kernel.shape[0];
+  const std::int64_t maps = out.shape[1];
   const std::int64_t tiles = window.groups * ((maps / window.groups + tile - 1) / tile);
   const std::string options = joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type),
                                            halfOption("BIAS", in.type), halfOption("OUT", out.type),
                                            "-DOC_TILE=" + std::to_string(tile)});
-  Kernel& k = cache.get("convolution", options, "convolution_direct");
+  Kernel& k = cache.get(family.name, options, std::string(family.name) + "_direct");
   const auto i32 = [](std::int64_t value) { return static_cast<cl_int>(value); };
   Arguments(k, false)
       .tensor(in).tensor(kernel).tensor(epilogue.bias ? *epilogue.bias : out).tensor(out)
@@ -120,6 +134,20 @@ void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, 
   k.launch(stream, {roundUp(output.h * output.w, kPixelGroup), static_cast<std::size_t>(tiles),
                     static_cast<std::size_t>(in.shape[0])},
            {kPixelGroup, 1, 1});
+}
+
+}  // namespace
+
+void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
+                 const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                 const DeviceTensor& out) {
+  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out);
+}
+
+void deconvolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
+                   const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                   const DeviceTensor& out) {
+  launch(kDeconvolution, cache, stream, tactic, in, kernel, window, epilogue, out);
 }
 
 }  // namespace mlprt::cl

@@ -1,5 +1,6 @@
-// Convolution kernels (convolution.cl beside this file): NCHW tensors, 1 or 2 spatial axes,
-// groups, strides, dilations and padding, with bias and activation fused into the store.
+// Convolution kernels (convolution.cl and deconvolution.cl beside this file): NCHW tensors, 1 or
+// 2 spatial axes, groups, strides, dilations and padding, with bias and activation fused into the
+// store; transposed convolutions gather what each output element receives.
 #pragma once
 
 #include <string>
@@ -27,5 +28,15 @@ std::vector<std::string> convolutionTactics(DataType type);
 void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                  const DeviceTensor& out);
+
+// The tactics offered for transposed convolutions stored as `type`: "direct_m<T>" as above.
+std::vector<std::string> deconvolutionTactics(DataType type);
+
+// out = activation(transposed convolution(in, kernel) + bias). in (N, C, d...), kernel
+// (C, M / groups, k...), bias (M) or null, out (N, M, o...); `window.pad_before` is what is
+// cropped in front of each output axis.
+void deconvolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
+                   const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                   const DeviceTensor& out);
 
 }  // namespace mlprt::cl

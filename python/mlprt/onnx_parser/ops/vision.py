@@ -1,0 +1,241 @@
+"""Importers of the convolutional-network operators: Conv, ConvTranspose, MaxPool, AveragePool,
+GlobalAveragePool and GlobalMaxPool (1-D and 2-D)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from mlprt import _core
+from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, numpy_dtype
+from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
+from mlprt.onnx_parser.registry import importer
+
+PM = _core.PaddingMode
+PT = _core.PoolingType
+RO = _core.ReduceOperation
+
+_AUTO_PAD = {"NOTSET": None, "VALID": None, "SAME_UPPER": PM.SAME_UPPER, "SAME_LOWER": PM.SAME_LOWER}
+
+
+def _spatial_input(ctx: ImporterContext, node: Node) -> Any:
+    """Input 0 as a tensor of rank 3 or 4: (N, C, then 1 or 2 spatial axes)."""
+    value = ctx.require(node, 0, "X")
+    if isinstance(value, ShapeValue):
+        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(value)
+    rank = len(x.shape)
+    if rank == 5:
+        raise unsupported(f"{node.op_type} over 3 spatial axes (a rank-5 input) is not supported; 1 and 2 are",
+                          ErrorCode.UNSUPPORTED_NODE_SHAPE)
+    if rank not in (3, 4):
+        raise invalid(f"{node.op_type} needs an input of rank 3 or 4 (N, C, spatial...), got {tuple(x.shape)}")
+    if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF):
+        raise unsupported(f"{node.op_type} of {x.dtype.name} tensors is not supported (FLOAT and HALF are)",
+                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    return x
+
+
+def _per_axis(node: Node, name: str, axes: int, default: int) -> Tuple[int, ...]:
+    values = tuple(int(v) for v in node.attr(name, [default] * axes))
+    if len(values) != axes:
+        raise invalid(f"{node.op_type} attribute {name} has {len(values)} entries for {axes} spatial axes")
+    return values
+
+
+def _window_attributes(node: Node, axes: int, window: Sequence[int]) -> Dict[str, Any]:
+    """strides, dilations, pads, auto_pad and ceil_mode as a convolution's or pooling layer's
+    attributes (given when the layer is added, so that they are checked together)."""
+    strides = _per_axis(node, "strides", axes, 1)
+    dilations = _per_axis(node, "dilations", axes, 1)
+    for name, values in (("strides", strides), ("dilations", dilations), ("kernel_shape", window)):
+        if any(v <= 0 for v in values):
+            raise invalid(f"{node.op_type} attribute {name} {list(values)} must be positive")
+    auto_pad = node.attr("auto_pad", "NOTSET")
+    if isinstance(auto_pad, bytes):
+        auto_pad = auto_pad.decode()
+    if auto_pad not in _AUTO_PAD:
+        raise invalid(f"{node.op_type} attribute auto_pad '{auto_pad}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER")
+    pads = tuple(int(v) for v in node.attr("pads", [0] * (2 * axes)))
+    if len(pads) != 2 * axes:
+        raise invalid(f"{node.op_type} attribute pads has {len(pads)} entries; {2 * axes} expected (begin and end "
+                      "of each spatial axis)")
+    if any(p < 0 for p in pads):
+        raise invalid(f"{node.op_type} attribute pads {list(pads)} must not be negative")
+    if auto_pad != "NOTSET":
+        pads = (0,) * (2 * axes)
+    mode = _AUTO_PAD[auto_pad]
+    if mode is None:
+        mode = PM.EXPLICIT_ROUND_UP if node.attr("ceil_mode", 0) else PM.EXPLICIT_ROUND_DOWN
+    return {"stride_nd": strides, "dilation_nd": dilations, "pre_padding": pads[:axes], "post_padding": pads[axes:],
+            "padding_mode": mode}
+
+
+def _placeholder(shape: Sequence[int], dtype: Any) -> np.ndarray:
+    return np.zeros(tuple(shape), numpy_dtype(dtype))
+
+
+@importer("Conv", notes="1-D and 2-D; group (depthwise included), dilations, strides, pads, auto_pad "
+          "(NOTSET, VALID, SAME_UPPER, SAME_LOWER), optional bias; weights and bias constant or computed. "
+          "FLOAT and FLOAT16. 3-D convolutions are refused.")
+def conv(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _spatial_input(ctx, node)
+    axes = len(x.shape) - 2
+    weights = ctx.require(node, 1, "W")
+    w_shape = tuple(int(d) for d in ctx.shape_of(weights))
+    if len(w_shape) != axes + 2 or any(d < 0 for d in w_shape):
+        raise invalid(f"Conv weights W have shape {w_shape}; a static shape of rank {axes + 2} is needed")
+    window = tuple(int(v) for v in node.attr("kernel_shape", w_shape[2:]))
+    if window != w_shape[2:]:
+        raise invalid(f"Conv attribute kernel_shape {list(window)} disagrees with the weights' shape {w_shape}")
+    maps = w_shape[0]
+    groups = int(node.attr("group", 1))
+    if groups <= 0:
+        raise invalid(f"Conv attribute group {groups} must be positive")
+    w_tensor = ctx.tensor(weights, x.dtype)
+    bias = ctx.input(node, 2)
+    b_tensor = None
+    if bias is not None:
+        if tuple(ctx.shape_of(bias)) != (maps,):
+            raise invalid(f"Conv bias B has shape {tuple(ctx.shape_of(bias))}; ({maps},) expected")
+        b_tensor = ctx.tensor(bias, x.dtype)
+    # The layer is made with placeholder weights of the right shape, then reads the real ones:
+    # constants and computed weights take the same path.
+    layer = ctx.track(ctx.network.add_convolution_nd(
+        x, maps, window, _placeholder(w_shape, x.dtype),
+        _placeholder((maps,), x.dtype) if b_tensor is not None else None,
+        num_groups=groups, **_window_attributes(node, axes, window)))
+    layer.set_input(1, w_tensor)
+    if b_tensor is not None:
+        layer.set_input(2, b_tensor)
+    return [layer.get_output(0)]
+
+
+@importer("ConvTranspose", notes="1-D and 2-D; group, dilations, strides, pads, output_padding, output_shape "
+          "(static input extents), auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER), optional bias; weights and "
+          "bias constant or computed. FLOAT and FLOAT16.")
+def conv_transpose(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _spatial_input(ctx, node)
+    axes = len(x.shape) - 2
+    weights = ctx.require(node, 1, "W")
+    w_shape = tuple(int(d) for d in ctx.shape_of(weights))
+    if len(w_shape) != axes + 2 or any(d < 0 for d in w_shape):
+        raise invalid(f"ConvTranspose weights W have shape {w_shape}; a static shape of rank {axes + 2} is needed")
+    window = tuple(int(v) for v in node.attr("kernel_shape", w_shape[2:]))
+    if window != w_shape[2:]:
+        raise invalid(f"ConvTranspose attribute kernel_shape {list(window)} disagrees with the weights' shape {w_shape}")
+    groups = int(node.attr("group", 1))
+    if groups <= 0:
+        raise invalid(f"ConvTranspose attribute group {groups} must be positive")
+    maps = w_shape[1] * groups
+    attributes = _window_attributes(node, axes, window)
+    if attributes["padding_mode"] == PM.EXPLICIT_ROUND_UP:
+        raise invalid("ConvTranspose has no ceil_mode")
+    extra = _per_axis(node, "output_padding", axes, 0)
+    if any(v < 0 for v in extra):
+        raise invalid(f"ConvTranspose attribute output_padding {list(extra)} must not be negative")
+    attributes["output_padding"] = extra
+    output_shape = node.attr("output_shape")
+    if output_shape is not None:
+        attributes.update(_cropping_for(node, x, list(output_shape)[-axes:], window, attributes))
+    w_tensor = ctx.tensor(weights, x.dtype)
+    bias = ctx.input(node, 2)
+    b_tensor = None
+    if bias is not None:
+        if tuple(ctx.shape_of(bias)) != (maps,):
+            raise invalid(f"ConvTranspose bias B has shape {tuple(ctx.shape_of(bias))}; ({maps},) expected")
+        b_tensor = ctx.tensor(bias, x.dtype)
+    layer = ctx.track(ctx.network.add_deconvolution_nd(
+        x, maps, window, _placeholder(w_shape, x.dtype),
+        _placeholder((maps,), x.dtype) if b_tensor is not None else None, num_groups=groups, **attributes))
+    layer.set_input(1, w_tensor)
+    if b_tensor is not None:
+        layer.set_input(2, b_tensor)
+    return [layer.get_output(0)]
+
+
+def _cropping_for(node: Node, x: Any, output_shape: Sequence[int], window: Sequence[int],
+                  attributes: Dict[str, Any]) -> Dict[str, Any]:
+    """Explicit cropping that yields ``output_shape``: what the full output has beyond it is cropped
+    in front as auto_pad says (SAME_UPPER: the smaller half; SAME_LOWER: the larger; NOTSET and
+    VALID: the pads in front) and the rest at the end; a shortfall becomes output padding."""
+    spatial = [int(d) for d in x.shape[2:]]
+    if any(d < 0 for d in spatial):
+        raise unsupported("ConvTranspose with output_shape needs static spatial input extents",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    if len(output_shape) != len(spatial):
+        raise invalid(f"ConvTranspose attribute output_shape {list(output_shape)} does not have one extent per "
+                      f"spatial axis ({len(spatial)})")
+    mode = attributes["padding_mode"]
+    pre, post, extra = [], [], []
+    for i, (extent, target) in enumerate(zip(spatial, output_shape)):
+        stride, dilation = attributes["stride_nd"][i], attributes["dilation_nd"][i]
+        full = stride * (extent - 1) + dilation * (window[i] - 1) + 1 + attributes["output_padding"][i]
+        total = full - int(target)
+        if mode == PM.SAME_UPPER:
+            front = total // 2
+        elif mode == PM.SAME_LOWER:
+            front = total - total // 2
+        else:
+            front = attributes["pre_padding"][i]
+        back = total - front
+        if front < 0 or int(target) <= 0:
+            raise invalid(f"ConvTranspose attribute output_shape {list(output_shape)} cannot be reached on spatial "
+                          f"axis {i} (full output {full})")
+        pre.append(front)
+        post.append(max(back, 0))
+        extra.append(attributes["output_padding"][i] + max(-back, 0))
+    return {"pre_padding": tuple(pre), "post_padding": tuple(post), "output_padding": tuple(extra),
+            "padding_mode": PM.EXPLICIT_ROUND_DOWN}
+
+
+def _pool(ctx: ImporterContext, node: Node, kind: Any) -> Any:
+    x = _spatial_input(ctx, node)
+    axes = len(x.shape) - 2
+    if node.attr("kernel_shape") is None:
+        raise invalid(f"{node.op_type} needs the kernel_shape attribute")
+    window = tuple(int(v) for v in node.attr("kernel_shape"))
+    if len(window) != axes:
+        raise invalid(f"{node.op_type} attribute kernel_shape has {len(window)} entries for {axes} spatial axes")
+    layer = ctx.track(ctx.network.add_pooling_nd(
+        x, kind, window, average_count_excludes_padding=not node.attr("count_include_pad", 0),
+        **_window_attributes(node, axes, window)))
+    return layer.get_output(0)
+
+
+@importer("MaxPool", notes="1-D and 2-D; kernel_shape, strides, pads, auto_pad, ceil_mode, dilations. The "
+          "Indices output and storage_order=1 are refused.")
+def max_pool(ctx: ImporterContext, node: Node) -> List[Value]:
+    if len(node.outputs) > 1 and node.outputs[1]:
+        raise unsupported("MaxPool's Indices output is not supported", ErrorCode.UNSUPPORTED_NODE)
+    if node.attr("storage_order", 0):
+        raise unsupported("MaxPool with storage_order=1 is not supported", ErrorCode.UNSUPPORTED_NODE_ATTR)
+    return [_pool(ctx, node, PT.MAX)]
+
+
+@importer("AveragePool", notes="1-D and 2-D; kernel_shape, strides, pads, auto_pad, ceil_mode, "
+          "count_include_pad, dilations.")
+def average_pool(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_pool(ctx, node, PT.AVERAGE)]
+
+
+def _global_pool(ctx: ImporterContext, node: Node, op: Any) -> Any:
+    value = ctx.require(node, 0, "X")
+    if isinstance(value, ShapeValue):
+        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(value)
+    rank = len(x.shape)
+    if rank < 3:
+        raise invalid(f"{node.op_type} needs an input of rank 3 or more (N, C, spatial...), got {tuple(x.shape)}")
+    mask = sum(1 << a for a in range(2, rank))
+    return ctx.track(ctx.network.add_reduce(x, op, mask, True)).get_output(0)
+
+
+@importer("GlobalAveragePool", notes="Mean over every spatial axis (a reduction), any rank >= 3.")
+def global_average_pool(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_global_pool(ctx, node, RO.AVG)]
+
+
+@importer("GlobalMaxPool", notes="Max over every spatial axis (a reduction), any rank >= 3.")
+def global_max_pool(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_global_pool(ctx, node, RO.MAX)]
