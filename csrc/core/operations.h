@@ -30,6 +30,9 @@ enum class ReduceOperation { kSUM, kPROD, kMAX, kMIN, kAVG };
 // pixel at the end (UPPER) or the start (LOWER).
 enum class PaddingMode { kEXPLICIT_ROUND_DOWN, kEXPLICIT_ROUND_UP, kSAME_UPPER, kSAME_LOWER };
 enum class PoolingType { kMAX, kAVERAGE };
+// What a slice reads outside its input (TensorRT's SampleMode): an error, the other end, the
+// nearest edge element, the fill value, or the element mirrored at the edge.
+enum class SampleMode { kSTRICT_BOUNDS, kWRAP, kCLAMP, kFILL, kREFLECT };
 
 // The last enumerator of each enum, which the engine format checks stored codes against.
 template <typename Enum>
@@ -48,5 +51,7 @@ template <>
 constexpr PaddingMode lastEnumerator<PaddingMode>() noexcept { return PaddingMode::kSAME_LOWER; }
 template <>
 constexpr PoolingType lastEnumerator<PoolingType>() noexcept { return PoolingType::kAVERAGE; }
+template <>
+constexpr SampleMode lastEnumerator<SampleMode>() noexcept { return SampleMode::kREFLECT; }
 
 }  // namespace mlprt

@@ -35,6 +35,7 @@ using mlprt::ElementWiseOperation;
 using mlprt::MatrixOperation;
 using mlprt::PaddingMode;
 using mlprt::PoolingType;
+using mlprt::SampleMode;
 using mlprt::ReduceOperation;
 using mlprt::UnaryOperation;
 
@@ -243,6 +244,27 @@ struct PoolingLayer {
   }
 };
 
+// A strided window of the input (TensorRT's ISliceLayer): output element i reads the input at
+// start + i * stride on every axis, coordinates outside the input resolved by `mode` (kFILL reads
+// fill_value, mlprt's own: TensorRT takes it as an input). A shape entry -1 keeps the input's
+// whole extent along that axis (start 0, stride 1), for axes known only at run time.
+struct SliceLayer {
+  static constexpr const char* kName = "Slice";
+  std::vector<std::int64_t> start;
+  std::vector<std::int64_t> shape;
+  std::vector<std::int64_t> stride;
+  SampleMode mode = SampleMode::kSTRICT_BOUNDS;
+  float fill_value = 0.0f;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("start", &SliceLayer::start, "First coordinate read on each axis.");
+    visit("shape", &SliceLayer::shape, "Output extent per axis (-1: the input's whole extent).");
+    visit("stride", &SliceLayer::stride, "Step between coordinates per axis (negative reads backwards).");
+    visit("mode", &SliceLayer::mode, "What coordinates outside the input read.");
+    visit("fill_value", &SliceLayer::fill_value, "The value SampleMode.FILL reads outside the input.");
+  }
+};
+
 // One dense layer of a FusedMlpLayer: y = activation(x W + bias), W stored K x N row-major.
 struct MlpStage {
   std::int64_t in_features = 0;   // K
@@ -280,14 +302,14 @@ using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
-                 DeconvolutionLayer>;
+                 DeconvolutionLayer, SliceLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION,
+  kDECONVOLUTION, kSLICE,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

@@ -416,6 +416,38 @@ TensorType deconvolution(const DeconvolutionLayer& layer, const std::vector<Tens
   return {spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes), inputs[0].type};
 }
 
+TensorType slice(const SliceLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  const Dims& in = inputs[0].shape;
+  const std::size_t rank = in.rank();
+  if (layer.start.size() != rank || layer.shape.size() != rank || layer.stride.size() != rank) {
+    fail("start, shape and stride need " + std::to_string(rank) + " entries (the input is " + in.toString() + "), got " +
+         std::to_string(layer.start.size()) + ", " + std::to_string(layer.shape.size()) + " and " +
+         std::to_string(layer.stride.size()));
+  }
+  std::vector<std::int64_t> extents(rank);
+  for (std::size_t axis = 0; axis < rank; ++axis) {
+    const std::int64_t extent = layer.shape[axis], start = layer.start[axis], stride = layer.stride[axis];
+    const std::string where = " on axis " + std::to_string(axis);
+    if (stride == 0) fail("stride 0" + where);
+    if (extent == -1) {
+      if (start != 0 || stride != 1) fail("a whole-extent (-1) shape needs start 0 and stride 1" + where);
+      extents[axis] = in[axis];
+      continue;
+    }
+    if (extent < 0) fail("shape " + std::to_string(extent) + where + " is negative");
+    extents[axis] = extent;
+    const std::int64_t last = start + (extent - 1) * stride;
+    if (layer.mode == SampleMode::kSTRICT_BOUNDS && extent > 0 && in[axis] != kDynamic &&
+        (start < 0 || start >= in[axis] || last < 0 || last >= in[axis])) {
+      fail("reads coordinates " + std::to_string(start) + " to " + std::to_string(last) + where +
+           ", outside the input's " + std::to_string(in[axis]) + " (mode STRICT_BOUNDS)");
+    }
+    if (layer.mode != SampleMode::kFILL && extent > 0 && in[axis] == 0) fail("reads from an empty input axis" + where);
+  }
+  return {Dims(extents), inputs[0].type};
+}
+
 TensorType pooling(const PoolingLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
   requireFloating(inputs[0], "Pooling");
@@ -450,6 +482,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const ConvolutionLayer& l) const { return convolution(l, inputs); }
     TensorType operator()(const PoolingLayer& l) const { return pooling(l, inputs); }
     TensorType operator()(const DeconvolutionLayer& l) const { return deconvolution(l, inputs); }
+    TensorType operator()(const SliceLayer& l) const { return slice(l, inputs); }
   };
   return {std::visit(Visitor{inputs}, parameters)};
 }

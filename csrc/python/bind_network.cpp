@@ -175,7 +175,14 @@ void bindEnums(py::module_& m) {
       .value("SELECT", network::LayerType::kSELECT)
       .value("CONVOLUTION", network::LayerType::kCONVOLUTION)
       .value("POOLING", network::LayerType::kPOOLING)
-      .value("DECONVOLUTION", network::LayerType::kDECONVOLUTION);
+      .value("DECONVOLUTION", network::LayerType::kDECONVOLUTION)
+      .value("SLICE", network::LayerType::kSLICE);
+  py::enum_<SampleMode>(m, "SampleMode")
+      .value("STRICT_BOUNDS", SampleMode::kSTRICT_BOUNDS)
+      .value("WRAP", SampleMode::kWRAP)
+      .value("CLAMP", SampleMode::kCLAMP)
+      .value("FILL", SampleMode::kFILL)
+      .value("REFLECT", SampleMode::kREFLECT);
   py::enum_<PaddingMode>(m, "PaddingMode")
       .value("EXPLICIT_ROUND_DOWN", PaddingMode::kEXPLICIT_ROUND_DOWN)
       .value("EXPLICIT_ROUND_UP", PaddingMode::kEXPLICIT_ROUND_UP)
@@ -306,6 +313,7 @@ void bindSpatialLayers(py::module_& m) {
                                       "A NumPy copy of the kernel (input channels, output maps / groups, spatial...).");
   deconvolution.def_property_readonly("bias", [](const LayerRef& l) { return constantInput(l, 2); },
                                       "A NumPy copy of the bias, or None.");
+  kindClass<network::SliceLayer>(m, "ISliceLayer");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -547,6 +555,16 @@ void bindNetwork(py::module_& m) {
       "Transposed convolution of `input` (N, C, ...): `kernel` holds C x (num_output_maps / num_groups) x "
       "kernel_shape values, `bias` num_output_maps values or None. Attributes may be given here, as for "
       "add_convolution_nd.")
+      .def("add_slice", [](const NetworkPtr& n, const TensorRef& x, const std::vector<std::int64_t>& start,
+                           const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& stride,
+                           const py::kwargs& attributes) {
+        requireSameNetwork(n, x);
+        network::SliceLayer slice{start, shape, stride, SampleMode::kSTRICT_BOUNDS, 0.0f};
+        applyFields(slice, attributes);
+        return layerHandle(n, n->addLayer("", slice, {x.id}));
+      }, py::arg("input"), py::arg("start"), py::arg("shape"), py::arg("stride"),
+      "out[i] = input[start + i * stride] per axis (TensorRT's ISliceLayer); mode=SampleMode... and "
+      "fill_value=... may be given here.")
       .def("add_pooling_nd", [](const NetworkPtr& n, const TensorRef& x, PoolingType type,
                                 const std::vector<std::int64_t>& window_size, const py::kwargs& attributes) {
         requireSameNetwork(n, x);

@@ -1,6 +1,7 @@
 #include "runtime/step_runner.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <string>
 #include <variant>
@@ -8,6 +9,8 @@
 #include "backend/opencl/mlp_mma.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/pooling/pooling.h"
+#include "backend/opencl/ops/slice/slice.h"
+#include "core/half.h"
 #include "core/error.h"
 #include "network/spatial.h"
 
@@ -137,6 +140,29 @@ void runDeconvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine
   cl::deconvolution(kernels, stream, tactic, in.at(0), in.at(1), window, epilogue, operands.output);
 }
 
+// The fill value as one element of `type`: the bits the kernel stores.
+std::vector<std::uint8_t> elementBytes(float value, DataType type) {
+  std::vector<std::uint8_t> bytes(elementSize(type));
+  const auto put = [&](auto element) { std::memcpy(bytes.data(), &element, sizeof element); };
+  switch (type) {
+    case DataType::kFLOAT: put(value); break;
+    case DataType::kHALF: put(floatToHalf(value)); break;
+    case DataType::kINT8: put(static_cast<std::int8_t>(value)); break;
+    case DataType::kUINT8: put(static_cast<std::uint8_t>(value)); break;
+    case DataType::kBOOL: put(static_cast<std::uint8_t>(value != 0.0f)); break;
+    case DataType::kINT32: put(static_cast<std::int32_t>(value)); break;
+    case DataType::kINT64: put(static_cast<std::int64_t>(value)); break;
+  }
+  return bytes;
+}
+
+void runSlice(cl::KernelCache& kernels, cl::Stream& stream, const network::SliceLayer& layer,
+              const StepOperands& operands) {
+  const cl::DeviceTensor& in = operands.inputs.at(0);
+  cl::slice(kernels, stream, in, layer.start, layer.stride, layer.mode, elementBytes(layer.fill_value, in.type),
+            operands.output);
+}
+
 void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::PoolingLayer& layer,
                 const StepOperands& operands) {
   const cl::DeviceTensor& in = operands.inputs.at(0);
@@ -226,6 +252,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::ConvolutionLayer& l) const { runConvolution(kernels, stream, step, l, operands); }
     void operator()(const network::PoolingLayer& l) const { runPooling(kernels, stream, l, operands); }
     void operator()(const network::DeconvolutionLayer& l) const { runDeconvolution(kernels, stream, step, l, operands); }
+    void operator()(const network::SliceLayer& l) const { runSlice(kernels, stream, l, operands); }
   };
   try {
     std::visit(Visitor{kernels, stream, step, operands, in, out}, step.parameters);

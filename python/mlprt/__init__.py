@@ -13,7 +13,7 @@ from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, IC
                          IExecutionContext, IHostMemory, IOptimizationProfile, ITimingCache,
                          MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TensorIOMode)
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
-                         Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer, IDeconvolutionLayer,
+                         Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer, IDeconvolutionLayer, ISliceLayer, SampleMode,
                          IPoolingLayer, PaddingMode, PoolingType,
                          IElementWiseLayer, IIdentityLayer, ILayer, IMatrixMultiplyLayer,
                          INetworkDefinition, INormalizationLayer, IReduceLayer, ISelectLayer, IShuffleLayer, LayerType,
@@ -55,6 +55,8 @@ __all__ = [
     "IConstantLayer",
     "IConvolutionLayer",
     "IDeconvolutionLayer",
+    "ISliceLayer",
+    "SampleMode",
     "IPoolingLayer",
     "PaddingMode",
     "PoolingType",

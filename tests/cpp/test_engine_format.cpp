@@ -53,6 +53,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::PoolingLayer{mlprt::PoolingType::kAVERAGE, {2, 3}, {2, 2}, {1, 1}, {0, 1},
                         mlprt::PaddingMode::kEXPLICIT_ROUND_UP, false, {1, 2}},
       net::DeconvolutionLayer{32, {4, 4}, {2, 2}, {1, 2}, {2, 1}, mlprt::PaddingMode::kSAME_UPPER, {1, 3}, 2, {1, 0}},
+      net::SliceLayer{{-1, 0, 2}, {4, -1, 3}, {1, 1, -2}, mlprt::SampleMode::kREFLECT, 2.5f},
   };
 }
 
@@ -164,6 +165,13 @@ void expectSame(const net::DeconvolutionLayer& a, const net::DeconvolutionLayer&
   EXPECT_EQ(a.dilation, b.dilation);
   EXPECT_EQ(a.num_groups, b.num_groups);
   EXPECT_EQ(a.output_padding, b.output_padding);
+}
+void expectSame(const net::SliceLayer& a, const net::SliceLayer& b) {
+  EXPECT_EQ(a.start, b.start);
+  EXPECT_EQ(a.shape, b.shape);
+  EXPECT_EQ(a.stride, b.stride);
+  EXPECT_EQ(a.mode, b.mode);
+  EXPECT_EQ(a.fill_value, b.fill_value);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -642,8 +650,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 16;
-  expectRejected(kind, {"step 1", "layer kind", "value 16 is not a layer kind"});
+  kind.steps[1].kind = 17;
+  expectRejected(kind, {"step 1", "layer kind", "value 17 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

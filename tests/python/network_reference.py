@@ -184,6 +184,39 @@ def deconvolution(layer: Any, x: np.ndarray, kernel: np.ndarray, bias: Any) -> n
     return out
 
 
+def slice_layer(layer: Any, x: np.ndarray) -> np.ndarray:
+    """ISliceLayer: index arrays per axis, out-of-range coordinates resolved by the sample mode."""
+    mode = layer.mode
+    indices = []
+    fill_mask = np.zeros((), bool)
+    for axis, (start, extent, stride) in enumerate(zip(layer.start, layer.shape, layer.stride)):
+        n = x.shape[axis]
+        if extent == -1:
+            extent = n
+        coords = start + stride * np.arange(extent)
+        outside = (coords < 0) | (coords >= n)
+        if mode == mlprt.SampleMode.STRICT_BOUNDS:
+            assert not outside.any(), f"slice reads outside axis {axis}"
+        elif mode == mlprt.SampleMode.WRAP:
+            coords = np.mod(coords, n)
+        elif mode == mlprt.SampleMode.CLAMP:
+            coords = np.clip(coords, 0, n - 1)
+        elif mode == mlprt.SampleMode.REFLECT:
+            period = max(2 * (n - 1), 1)
+            folded = np.mod(coords, period)
+            coords = np.where(folded < n, folded, period - folded)
+        shape = [1] * x.ndim
+        shape[axis] = extent
+        if mode == mlprt.SampleMode.FILL:
+            fill_mask = fill_mask | outside.reshape(shape)
+            coords = np.clip(coords, 0, max(n - 1, 0))
+        indices.append(coords.reshape(shape))
+    out = x[tuple(indices)] if x.size else np.zeros([len(i.reshape(-1)) for i in indices], x.dtype)
+    if mode == mlprt.SampleMode.FILL:
+        out = np.where(fill_mask, np.asarray(layer.fill_value).astype(x.dtype), out)
+    return out
+
+
 def pooling(layer: Any, x: np.ndarray) -> np.ndarray:
     """IPoolingLayer in float64: max over input elements, or the average over the input elements
     (average_count_excludes_padding) or over the window clipped to the padded input."""
@@ -250,6 +283,8 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
         return convolution(layer, ins[0], ins[1], ins[2] if len(ins) > 2 else None)
     if isinstance(layer, mlprt.IDeconvolutionLayer):
         return deconvolution(layer, ins[0], ins[1], ins[2] if len(ins) > 2 else None)
+    if isinstance(layer, mlprt.ISliceLayer):
+        return slice_layer(layer, ins[0])
     if isinstance(layer, mlprt.IPoolingLayer):
         return pooling(layer, ins[0])
     raise NotImplementedError(f"no reference for {layer!r}")

@@ -11,6 +11,8 @@ from typing import Any, List, Optional, Sequence
 import numpy as np
 import onnx
 
+from mlprt import _core
+
 from mlprt.onnx_parser.context import (DataType, ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
                                        Value, normalize_axis, onnx_dtype_name, onnx_to_network_dtype, tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
@@ -185,8 +187,9 @@ def gather(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ShapeValue(picked, scalar=indices.ndim == 0)]
 
 
-@importer("Slice", notes="On shape values and constants; on run-time tensors only when it selects "
-          "everything.")
+@importer("Slice", notes="Run-time tensors (a slice layer: negative axes, starts and ends clamped as ONNX "
+          "says, negative steps), constants and shape values; starts/ends/axes/steps constant. An axis whose "
+          "extent is known only at run time must be kept whole.")
 def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
     data = ctx.require(node, 0)
     if node.has_input(1):
@@ -204,22 +207,89 @@ def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
     rank = ctx.rank(data)
     axes_l = list(range(len(starts_l))) if axes is None else [normalize_axis(a, rank) for a in axes.reshape(-1)]
     steps_l = [1] * len(starts_l) if steps is None else [int(v) for v in steps.reshape(-1)]
+    if not len(starts_l) == len(ends_l) == len(axes_l) == len(steps_l):
+        raise invalid(f"Slice starts, ends, axes and steps differ in length ({len(starts_l)}, {len(ends_l)}, "
+                      f"{len(axes_l)}, {len(steps_l)})")
+    if len(set(axes_l)) != len(axes_l):
+        raise invalid(f"Slice axes {axes_l} repeat an axis")
+    if any(st == 0 for st in steps_l):
+        raise invalid("Slice step 0")
     sv = as_shape_value(data)
     if sv is not None and not sv.scalar:
         elems = list(sv.elems)
         for a, s, e, st in zip(axes_l, starts_l, ends_l, steps_l):
-            if st == 0:
-                raise invalid("Slice step 0")
             elems = [elems[i] for i in range(*slice(s, e, st).indices(len(elems)))]
         return [ShapeValue(elems)]
-    dims = ctx.shape_of(data)
+    if isinstance(data, np.ndarray):
+        index = [slice(None)] * data.ndim
+        for a, s, e, st in zip(axes_l, starts_l, ends_l, steps_l):
+            index[a] = slice(s, e, st)
+        return [np.ascontiguousarray(data[tuple(index)])]
+    x = ctx.tensor(data)
+    dims = ctx.shape_of(x)
+    start, shape, stride = [0] * rank, [-1] * rank, [1] * rank
+    for a, (d, full_axis) in enumerate(zip(dims, [True] * rank)):
+        if isinstance(d, int) and d >= 0:
+            shape[a] = d
     for a, s, e, st in zip(axes_l, starts_l, ends_l, steps_l):
         d = dims[a]
-        full = st == 1 and s in (0,) and (e >= 2**62 or (isinstance(d, int) and e >= d))
-        if not full:
-            raise unsupported("Slice of a run-time tensor is not supported (only shape computations, or "
-                              "slices that keep everything)", ErrorCode.UNSUPPORTED_NODE_INPUT)
-    return [data]
+        if not (isinstance(d, int) and d >= 0):
+            if st == 1 and s == 0 and e >= 2**31 - 1:
+                continue  # the whole axis, whatever its extent
+            raise unsupported(f"Slice of axis {a}, whose extent is known only at run time, must keep the whole "
+                              "axis", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        first, _, _ = slice(s, e, st).indices(d)
+        start[a], shape[a], stride[a] = first, len(range(*slice(s, e, st).indices(d))), st
+    if start == [0] * rank and stride == [1] * rank and all(
+            n == -1 or (isinstance(d, int) and n == d) for n, d in zip(shape, dims)):
+        return [x]  # selects everything
+    # Axes of unknown extent keep -1 (whole); the others have concrete windows.
+    shape = [n if isinstance(d, int) and d >= 0 else -1 for n, d in zip(shape, dims)]
+    return [ctx.track(ctx.network.add_slice(x, start, shape, stride)).get_output(0)]
+
+
+@importer("Split", notes="Run-time tensors and constants; split sizes as attribute (opset < 13) or constant "
+          "input, num_outputs (opset 18), or equal parts; the split axis must have a known extent.")
+def split(ctx: ImporterContext, node: Node) -> List[Value]:
+    data = ctx.require(node, 0)
+    if isinstance(data, ShapeValue):
+        raise unsupported("Split of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    rank = ctx.rank(data)
+    axis = normalize_axis(int(node.attr("axis", 0)), rank)
+    extent = ctx.shape_of(data)[axis]
+    if not (isinstance(extent, int) and extent >= 0):
+        raise unsupported(f"Split along axis {axis}, whose extent is known only at run time, is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    outputs = [name for name in node.outputs]
+    sizes = ctx.integer_constant(node, 1, "split", required=False) if node.num_inputs > 1 else None
+    if sizes is None and node.attr("split") is not None:
+        sizes = np.array(node.attr("split"), np.int64)
+    if sizes is not None:
+        parts = [int(v) for v in sizes.reshape(-1)]
+        if len(parts) != len(outputs) or any(p < 0 for p in parts) or sum(parts) != extent:
+            raise invalid(f"Split sizes {parts} do not divide the {extent} elements of axis {axis} into "
+                          f"{len(outputs)} outputs")
+    else:
+        count = int(node.attr("num_outputs", len(outputs)))
+        if count != len(outputs) or count <= 0:
+            raise invalid(f"Split has {len(outputs)} outputs but num_outputs {count}")
+        chunk = -(-extent // count)  # ceil: the last part may be smaller (opset 18)
+        parts = [min(chunk, max(extent - i * chunk, 0)) for i in range(count)]
+    results: List[Value] = []
+    offset = 0
+    for part in parts:
+        if isinstance(data, np.ndarray):
+            results.append(np.ascontiguousarray(np.take(data, range(offset, offset + part), axis=axis)))
+        else:
+            x = ctx.tensor(data)
+            dims = ctx.shape_of(x)
+            start = [0] * rank
+            start[axis] = offset
+            shape = [d if isinstance(d, int) and d >= 0 else -1 for d in dims]
+            shape[axis] = part
+            results.append(ctx.track(ctx.network.add_slice(x, start, shape, [1] * rank)).get_output(0))
+        offset += part
+    return results
 
 
 @importer("Concat", notes="Run-time tensors (concatenation layer), constants and shape values.")
@@ -390,3 +460,84 @@ def transpose(ctx: ImporterContext, node: Node) -> List[Value]:
 
 
 __all__ = ["as_shape_value", "elem_product", "shape_binary", "axes_input", "SymDim"]
+
+
+_PAD_MODES = {"constant": _core.SampleMode.FILL, "edge": _core.SampleMode.CLAMP,
+              "reflect": _core.SampleMode.REFLECT, "wrap": _core.SampleMode.WRAP}
+
+
+def _known_integers(ctx: ImporterContext, node: Node, i: int, what: str) -> Optional[np.ndarray]:
+    """Input ``i`` as integers known at parse time: a constant, or a shape computation whose
+    elements are all known (pads computed from shapes, say); None when absent."""
+    value = ctx.input(node, i)
+    if value is None:
+        return None
+    sv = as_shape_value(value)
+    if isinstance(value, ShapeValue) and sv is not None:
+        if not sv.is_known():
+            raise unsupported(f"input {i} ({what}) of {node.op_type} depends on extents known only at run time",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        return sv.to_array()
+    return ctx.integer_constant(node, i, what)
+
+
+@importer("Pad", notes="Modes constant, edge, reflect and wrap (a slice layer with a sample mode); pads as "
+          "attribute (opset < 11), constant input or a shape computation known at parse time; negative pads "
+          "crop; constant_value and axes (opset 18) inputs. An axis known only at run time takes no padding.")
+def pad(ctx: ImporterContext, node: Node) -> List[Value]:
+    data = ctx.require(node, 0)
+    if isinstance(data, ShapeValue):
+        raise unsupported("Pad of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    mode_name = node.attr("mode", "constant")
+    if isinstance(mode_name, bytes):
+        mode_name = mode_name.decode()
+    if mode_name not in _PAD_MODES:
+        raise unsupported(f"Pad mode '{mode_name}' is not supported (constant, edge, reflect, wrap are)",
+                          ErrorCode.UNSUPPORTED_NODE_ATTR)
+    rank = ctx.rank(data)
+    if node.has_input(1):
+        pads_value = _known_integers(ctx, node, 1, "pads")
+        pads = [int(v) for v in (pads_value if pads_value is not None else np.zeros(0)).reshape(-1)]
+        fill = 0.0
+        constant = ctx.constant_input(node, 2, "constant_value") if node.has_input(2) else None
+        if constant is not None:
+            if constant.size != 1:
+                raise invalid(f"Pad constant_value must be one value, got shape {constant.shape}")
+            fill = float(constant.reshape(-1)[0])
+        axes_value = _known_integers(ctx, node, 3, "axes") if node.has_input(3) else None
+    else:  # opset < 11: attributes
+        pads = [int(v) for v in node.attr("pads", [])]
+        fill = float(node.attr("value", 0.0))
+        axes_value = None
+    axes = list(range(rank)) if axes_value is None else [normalize_axis(int(a), rank) for a in axes_value.reshape(-1)]
+    if len(pads) != 2 * len(axes):
+        raise invalid(f"Pad has {len(pads)} pads for {len(axes)} axes; {2 * len(axes)} expected (begins, then ends)")
+    begins, ends = [0] * rank, [0] * rank
+    for k, a in enumerate(axes):
+        begins[a], ends[a] = pads[k], pads[k + len(axes)]
+    if isinstance(data, np.ndarray):
+        x: Any = ctx.tensor(data)
+    else:
+        x = ctx.tensor(data)
+    dims = ctx.shape_of(x)
+    start, shape = [], []
+    for a, d in enumerate(dims):
+        known = isinstance(d, int) and d >= 0
+        if not known:
+            if begins[a] or ends[a]:
+                raise unsupported(f"Pad of axis {a}, whose extent is known only at run time, is not supported",
+                                  ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+            start.append(0)
+            shape.append(-1)
+            continue
+        extent = d + begins[a] + ends[a]
+        if extent < 0:
+            raise invalid(f"Pad pads {pads} crop more than the {d} elements of axis {a}")
+        if mode_name in ("reflect", "edge", "wrap") and d == 0 and extent > 0:
+            raise invalid(f"Pad mode '{mode_name}' cannot pad the empty axis {a}")
+        start.append(-begins[a])
+        shape.append(extent)
+    if all(b == 0 and e == 0 for b, e in zip(begins, ends)):
+        return [x]
+    layer = ctx.network.add_slice(x, start, shape, [1] * rank, mode=_PAD_MODES[mode_name], fill_value=fill)
+    return [ctx.track(layer).get_output(0)]
