@@ -395,19 +395,29 @@ class ScratchRun {
   }
 
   // Milliseconds per run of all the steps, back to back, after a warm-up run.
-  double time() {
+  // Milliseconds per run of the steps. After an untimed warm-up (which compiles kernels), one
+  // timed run; a tactic that already takes more than twice `best_so_far` cannot win and is not
+  // timed further; the others get more runs, as many as fit in kBudgetMilliseconds (at most 10),
+  // so slow devices (PoCL) time large layers once instead of eleven times.
+  double time(double best_so_far = -1.0) {
     cl::Stream& stream = *device_.stream;
-    const auto once = [&] {
-      for (const auto& [step, operands] : runs_) runtime::runStep(device_.kernels, stream, *step, operands);
+    const auto timed = [&](int runs) {
+      const cl::Event start = stream.record();
+      for (int run = 0; run < runs; ++run) {
+        for (const auto& [step, operands] : runs_) runtime::runStep(device_.kernels, stream, *step, operands);
+      }
+      const cl::Event end = stream.record();
+      end.wait();
+      return cl::Event::elapsedMilliseconds(start, end) / runs;
     };
-    once();
-    stream.synchronize();
-    constexpr int kRuns = 10;
-    const cl::Event start = stream.record();
-    for (int run = 0; run < kRuns; ++run) once();
-    const cl::Event end = stream.record();
-    end.wait();
-    return cl::Event::elapsedMilliseconds(start, end) / kRuns;
+    timed(1);  // warm-up
+    const double first = timed(1);
+    if (best_so_far >= 0.0 && first > 2.0 * best_so_far) return first;
+    constexpr double kBudgetMilliseconds = 20.0;
+    constexpr int kMaxRuns = 10;
+    const int runs = first <= 0.0 ? kMaxRuns : static_cast<int>(std::clamp(kBudgetMilliseconds / first, 0.0, double{kMaxRuns}));
+    if (runs < 1) return first;
+    return (first + timed(runs) * runs) / (runs + 1);
   }
 
  private:
@@ -529,7 +539,7 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
     step.tactic = tactic;
     double milliseconds = 0.0;
     try {
-      milliseconds = run.time();
+      milliseconds = run.time(best);
     } catch (const Error& e) {
       log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic + " cannot run: " + e.what());
       continue;
