@@ -33,6 +33,14 @@ enum class PoolingType { kMAX, kAVERAGE };
 // What a slice reads outside its input (TensorRT's SampleMode): an error, the other end, the
 // nearest edge element, the fill value, or the element mirrored at the edge.
 enum class SampleMode { kSTRICT_BOUNDS, kWRAP, kCLAMP, kFILL, kREFLECT };
+// Resize, as TensorRT names it: the interpolation, how an output coordinate maps to the input
+// (ONNX's align_corners, asymmetric, half_pixel), whether a single output pixel takes input 0
+// (kUPPER: ONNX's pytorch_half_pixel) and how nearest rounds (kHALF_UP: round_prefer_ceil,
+// kHALF_DOWN: round_prefer_floor).
+enum class InterpolationMode { kNEAREST, kLINEAR, kCUBIC };
+enum class ResizeCoordinateTransformation { kALIGN_CORNERS, kASYMMETRIC, kHALF_PIXEL };
+enum class ResizeSelector { kFORMULA, kUPPER };
+enum class ResizeRoundMode { kHALF_UP, kHALF_DOWN, kFLOOR, kCEIL };
 
 // The last enumerator of each enum, which the engine format checks stored codes against.
 template <typename Enum>
@@ -53,5 +61,15 @@ template <>
 constexpr PoolingType lastEnumerator<PoolingType>() noexcept { return PoolingType::kAVERAGE; }
 template <>
 constexpr SampleMode lastEnumerator<SampleMode>() noexcept { return SampleMode::kREFLECT; }
+template <>
+constexpr InterpolationMode lastEnumerator<InterpolationMode>() noexcept { return InterpolationMode::kCUBIC; }
+template <>
+constexpr ResizeCoordinateTransformation lastEnumerator<ResizeCoordinateTransformation>() noexcept {
+  return ResizeCoordinateTransformation::kHALF_PIXEL;
+}
+template <>
+constexpr ResizeSelector lastEnumerator<ResizeSelector>() noexcept { return ResizeSelector::kUPPER; }
+template <>
+constexpr ResizeRoundMode lastEnumerator<ResizeRoundMode>() noexcept { return ResizeRoundMode::kCEIL; }
 
 }  // namespace mlprt

@@ -233,6 +233,9 @@ struct FieldWriter {
       out.byteArray(value.bytes);
     } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>>) {
       writeIntList(out, value, field);
+    } else if constexpr (std::is_same_v<Value, std::vector<float>>) {
+      out.count(value.size(), field);
+      for (float item : value) out.f32(item);
     } else if constexpr (std::is_same_v<Value, std::vector<network::MlpStage>>) {
       out.count(value.size(), field);
       for (const auto& item : value) network::forEachField(item, *this);
@@ -571,6 +574,15 @@ struct FieldReader {
       value.bytes = in.byteArray((full_name + ".bytes").c_str());
     } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>>) {
       value = readAxisList<typename Value::value_type>(in, field);
+    } else if constexpr (std::is_same_v<Value, std::vector<float>>) {
+      const std::size_t at = in.offset();
+      const std::size_t count = in.count(field, 4);
+      if (count > Dims::kMaxRank) {
+        in.failAt(at, field, "has " + std::to_string(count) + " entries; at most " + std::to_string(Dims::kMaxRank) +
+                                 " axes exist");
+      }
+      value.resize(count);
+      for (float& item : value) item = in.f32(field);
     } else if constexpr (std::is_same_v<Value, std::vector<network::MlpStage>>) {
       // Each item takes at least one byte: the count is bounded by what remains before allocating.
       value.resize(in.count(field, 1));

@@ -45,6 +45,7 @@ void appendValue(std::ostringstream& text, const Value& value) {
   } else if constexpr (std::is_same_v<Value, Weights>) {
     text << dataTypeName(value.type) << "[" << value.bytes.size() << " bytes]";
   } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>> ||
+                       std::is_same_v<Value, std::vector<float>> ||
                        std::is_same_v<Value, std::vector<MlpStage>>) {
     appendList(text, value);
   } else {

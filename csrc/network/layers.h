@@ -36,6 +36,10 @@ using mlprt::MatrixOperation;
 using mlprt::PaddingMode;
 using mlprt::PoolingType;
 using mlprt::SampleMode;
+using mlprt::InterpolationMode;
+using mlprt::ResizeCoordinateTransformation;
+using mlprt::ResizeRoundMode;
+using mlprt::ResizeSelector;
 using mlprt::ReduceOperation;
 using mlprt::UnaryOperation;
 
@@ -265,6 +269,35 @@ struct SliceLayer {
   }
 };
 
+// Resampling of up to 3 axes (TensorRT's IResizeLayer, ONNX's Resize). The output extent of an
+// axis is shape[axis] when shape is given (-1: floor(input x scale)), else floor(input x
+// scales[axis]); the coordinate formula divides by scales[axis] when scales are given, else by
+// output / input.
+struct ResizeLayer {
+  static constexpr const char* kName = "Resize";
+  std::vector<std::int64_t> shape;
+  std::vector<float> scales;
+  InterpolationMode resize_mode = InterpolationMode::kNEAREST;
+  ResizeCoordinateTransformation coordinate_transformation = ResizeCoordinateTransformation::kASYMMETRIC;
+  ResizeSelector selector_for_single_pixel = ResizeSelector::kFORMULA;
+  ResizeRoundMode nearest_rounding = ResizeRoundMode::kFLOOR;
+  float cubic_coeff = -0.75f;
+  bool exclude_outside = false;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("shape", &ResizeLayer::shape, "Output extents (-1: from the scale), or empty to use scales.");
+    visit("scales", &ResizeLayer::scales, "Scale per axis, or empty to use shape.");
+    visit("resize_mode", &ResizeLayer::resize_mode, "NEAREST, LINEAR or CUBIC.");
+    visit("coordinate_transformation", &ResizeLayer::coordinate_transformation,
+          "How output coordinates map to the input.");
+    visit("selector_for_single_pixel", &ResizeLayer::selector_for_single_pixel,
+          "UPPER: an output extent of 1 reads input 0.");
+    visit("nearest_rounding", &ResizeLayer::nearest_rounding, "How NEAREST rounds coordinates.");
+    visit("cubic_coeff", &ResizeLayer::cubic_coeff, "The cubic kernel's coefficient A.");
+    visit("exclude_outside", &ResizeLayer::exclude_outside, "CUBIC drops taps outside the input.");
+  }
+};
+
 // One dense layer of a FusedMlpLayer: y = activation(x W + bias), W stored K x N row-major.
 struct MlpStage {
   std::int64_t in_features = 0;   // K
@@ -302,14 +335,14 @@ using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
-                 DeconvolutionLayer, SliceLayer>;
+                 DeconvolutionLayer, SliceLayer, ResizeLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION, kSLICE,
+  kDECONVOLUTION, kSLICE, kRESIZE,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

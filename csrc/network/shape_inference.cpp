@@ -1,6 +1,7 @@
 #include "network/shape_inference.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <string>
 
@@ -448,6 +449,41 @@ TensorType slice(const SliceLayer& layer, const std::vector<TensorType>& inputs)
   return {Dims(extents), inputs[0].type};
 }
 
+TensorType resize(const ResizeLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  requireFloating(inputs[0], "Resize");
+  const Dims& in = inputs[0].shape;
+  const std::size_t rank = in.rank();
+  if (layer.shape.empty() && layer.scales.empty()) fail("needs an output shape or scales");
+  if (!layer.shape.empty() && layer.shape.size() != rank) {
+    fail("shape has " + std::to_string(layer.shape.size()) + " entries for the rank-" + std::to_string(rank) + " input");
+  }
+  if (!layer.scales.empty() && layer.scales.size() != rank) {
+    fail("scales have " + std::to_string(layer.scales.size()) + " entries for the rank-" + std::to_string(rank) +
+         " input");
+  }
+  std::vector<std::int64_t> extents(rank);
+  int resized = 0;
+  for (std::size_t axis = 0; axis < rank; ++axis) {
+    const std::string where = " on axis " + std::to_string(axis);
+    const float scale = layer.scales.empty() ? 1.0f : layer.scales[axis];
+    if (!layer.scales.empty() && !(scale > 0.0f)) fail("scale " + std::to_string(scale) + where + " must be positive");
+    const std::int64_t given = layer.shape.empty() ? -1 : layer.shape[axis];
+    if (given < -1) fail("shape " + std::to_string(given) + where + " is negative");
+    if (given >= 0) {
+      extents[axis] = given;
+    } else if (layer.scales.empty()) {
+      fail("shape -1" + where + " needs scales");
+    } else {
+      extents[axis] = in[axis] == kDynamic ? kDynamic
+                                           : static_cast<std::int64_t>(std::floor(static_cast<double>(in[axis]) * scale));
+    }
+    if (extents[axis] != in[axis] || scale != 1.0f) ++resized;
+  }
+  if (resized > 3) fail(std::to_string(resized) + " axes change; at most 3 can be resized at once");
+  return {Dims(extents), inputs[0].type};
+}
+
 TensorType pooling(const PoolingLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
   requireFloating(inputs[0], "Pooling");
@@ -483,6 +519,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const PoolingLayer& l) const { return pooling(l, inputs); }
     TensorType operator()(const DeconvolutionLayer& l) const { return deconvolution(l, inputs); }
     TensorType operator()(const SliceLayer& l) const { return slice(l, inputs); }
+    TensorType operator()(const ResizeLayer& l) const { return resize(l, inputs); }
   };
   return {std::visit(Visitor{inputs}, parameters)};
 }

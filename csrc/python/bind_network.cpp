@@ -93,7 +93,7 @@ py::class_<KindRef<Parameters>, LayerRef> kindClass(py::module_& m, const char* 
     if constexpr (std::is_same_v<Field, std::vector<std::int64_t>>) {
       axisListProperty(cls, field_name, member, doc);
     } else if constexpr (std::is_arithmetic_v<Field> || std::is_enum_v<Field> ||
-                         std::is_same_v<Field, std::vector<int>>) {
+                         std::is_same_v<Field, std::vector<int>> || std::is_same_v<Field, std::vector<float>>) {
       parameterProperty(cls, field_name, member, doc);
     }
   });
@@ -176,7 +176,24 @@ void bindEnums(py::module_& m) {
       .value("CONVOLUTION", network::LayerType::kCONVOLUTION)
       .value("POOLING", network::LayerType::kPOOLING)
       .value("DECONVOLUTION", network::LayerType::kDECONVOLUTION)
-      .value("SLICE", network::LayerType::kSLICE);
+      .value("SLICE", network::LayerType::kSLICE)
+      .value("RESIZE", network::LayerType::kRESIZE);
+  py::enum_<InterpolationMode>(m, "InterpolationMode")
+      .value("NEAREST", InterpolationMode::kNEAREST)
+      .value("LINEAR", InterpolationMode::kLINEAR)
+      .value("CUBIC", InterpolationMode::kCUBIC);
+  py::enum_<ResizeCoordinateTransformation>(m, "ResizeCoordinateTransformation")
+      .value("ALIGN_CORNERS", ResizeCoordinateTransformation::kALIGN_CORNERS)
+      .value("ASYMMETRIC", ResizeCoordinateTransformation::kASYMMETRIC)
+      .value("HALF_PIXEL", ResizeCoordinateTransformation::kHALF_PIXEL);
+  py::enum_<ResizeSelector>(m, "ResizeSelector")
+      .value("FORMULA", ResizeSelector::kFORMULA)
+      .value("UPPER", ResizeSelector::kUPPER);
+  py::enum_<ResizeRoundMode>(m, "ResizeRoundMode")
+      .value("HALF_UP", ResizeRoundMode::kHALF_UP)
+      .value("HALF_DOWN", ResizeRoundMode::kHALF_DOWN)
+      .value("FLOOR", ResizeRoundMode::kFLOOR)
+      .value("CEIL", ResizeRoundMode::kCEIL);
   py::enum_<SampleMode>(m, "SampleMode")
       .value("STRICT_BOUNDS", SampleMode::kSTRICT_BOUNDS)
       .value("WRAP", SampleMode::kWRAP)
@@ -262,7 +279,8 @@ void applyFields(Parameters& parameters, const py::kwargs& fields) {
       using Field = std::remove_reference_t<decltype(parameters.*member)>;
       if (found || name != field_name) return;
       if constexpr (std::is_arithmetic_v<Field> || std::is_enum_v<Field> ||
-                    std::is_same_v<Field, std::vector<std::int64_t>> || std::is_same_v<Field, std::vector<int>>) {
+                    std::is_same_v<Field, std::vector<std::int64_t>> || std::is_same_v<Field, std::vector<int>> ||
+                    std::is_same_v<Field, std::vector<float>>) {
         parameters.*member = item.second.template cast<Field>();
         found = true;
       }
@@ -314,6 +332,7 @@ void bindSpatialLayers(py::module_& m) {
   deconvolution.def_property_readonly("bias", [](const LayerRef& l) { return constantInput(l, 2); },
                                       "A NumPy copy of the bias, or None.");
   kindClass<network::SliceLayer>(m, "ISliceLayer");
+  kindClass<network::ResizeLayer>(m, "IResizeLayer");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -565,6 +584,16 @@ void bindNetwork(py::module_& m) {
       }, py::arg("input"), py::arg("start"), py::arg("shape"), py::arg("stride"),
       "out[i] = input[start + i * stride] per axis (TensorRT's ISliceLayer); mode=SampleMode... and "
       "fill_value=... may be given here.")
+      .def("add_resize", [](const NetworkPtr& n, const TensorRef& x, const py::kwargs& attributes) {
+        requireSameNetwork(n, x);
+        network::ResizeLayer resize;
+        resize.scales.assign(x.get().shape.rank(), 1.0f);  // the identity until shape or scales are set
+        applyFields(resize, attributes);
+        if (attributes.contains("shape") && !attributes.contains("scales")) resize.scales.clear();
+        return layerHandle(n, n->addLayer("", resize, {x.id}));
+      }, py::arg("input"),
+      "Resamples `input` (TensorRT's IResizeLayer: set shape or scales, resize_mode, ...; mlprt also takes "
+      "them here). Setting shape makes scales follow the extents, unless scales are given too.")
       .def("add_pooling_nd", [](const NetworkPtr& n, const TensorRef& x, PoolingType type,
                                 const std::vector<std::int64_t>& window_size, const py::kwargs& attributes) {
         requireSameNetwork(n, x);

@@ -9,6 +9,7 @@
 #include "backend/opencl/mlp_mma.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/pooling/pooling.h"
+#include "backend/opencl/ops/resize/resize.h"
 #include "backend/opencl/ops/slice/slice.h"
 #include "core/half.h"
 #include "core/error.h"
@@ -163,6 +164,23 @@ void runSlice(cl::KernelCache& kernels, cl::Stream& stream, const network::Slice
             operands.output);
 }
 
+// The scales the coordinate formula divides by: the layer's, or output / input per axis.
+void runResize(cl::KernelCache& kernels, cl::Stream& stream, const network::ResizeLayer& layer,
+               const StepOperands& operands) {
+  const cl::DeviceTensor& in = operands.inputs.at(0);
+  const cl::DeviceTensor& out = operands.output;
+  std::vector<float> scales = layer.scales;
+  if (scales.empty()) {
+    for (std::size_t axis = 0; axis < in.shape.rank(); ++axis) {
+      scales.push_back(in.shape[axis] == 0 ? 1.0f
+                                           : static_cast<float>(out.shape[axis]) / static_cast<float>(in.shape[axis]));
+    }
+  }
+  cl::ResizeSampling sampling{layer.resize_mode, layer.coordinate_transformation, layer.selector_for_single_pixel,
+                              layer.nearest_rounding, layer.cubic_coeff, layer.exclude_outside};
+  cl::resize(kernels, stream, in, scales, sampling, out);
+}
+
 void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::PoolingLayer& layer,
                 const StepOperands& operands) {
   const cl::DeviceTensor& in = operands.inputs.at(0);
@@ -253,6 +271,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::PoolingLayer& l) const { runPooling(kernels, stream, l, operands); }
     void operator()(const network::DeconvolutionLayer& l) const { runDeconvolution(kernels, stream, step, l, operands); }
     void operator()(const network::SliceLayer& l) const { runSlice(kernels, stream, l, operands); }
+    void operator()(const network::ResizeLayer& l) const { runResize(kernels, stream, l, operands); }
   };
   try {
     std::visit(Visitor{kernels, stream, step, operands, in, out}, step.parameters);

@@ -54,6 +54,9 @@ std::vector<net::LayerParameters> everyLayerKind() {
                         mlprt::PaddingMode::kEXPLICIT_ROUND_UP, false, {1, 2}},
       net::DeconvolutionLayer{32, {4, 4}, {2, 2}, {1, 2}, {2, 1}, mlprt::PaddingMode::kSAME_UPPER, {1, 3}, 2, {1, 0}},
       net::SliceLayer{{-1, 0, 2}, {4, -1, 3}, {1, 1, -2}, mlprt::SampleMode::kREFLECT, 2.5f},
+      net::ResizeLayer{{1, 3, -1, 64}, {1.0f, 1.0f, 2.5f, 0.5f}, mlprt::InterpolationMode::kCUBIC,
+                       mlprt::ResizeCoordinateTransformation::kALIGN_CORNERS, mlprt::ResizeSelector::kUPPER,
+                       mlprt::ResizeRoundMode::kCEIL, -0.5f, true},
   };
 }
 
@@ -62,7 +65,7 @@ eng::EnginePlan fullPlan() {
   plan.mlprt_version = "0.1.0-test";
   plan.device = {"Portable Computing Language", "cpu-haswell", "GenuineIntel", "5.0", "OpenCL 3.0 PoCL"};
   plan.fp16 = true;
-  plan.arena_bytes = 256;
+  plan.arena_bytes = 16 * everyLayerKind().size();  // a 16-byte activation per step
   plan.tensors.push_back(tensor("input", DataType::kFLOAT, Dims{-1, 4}, eng::TensorRole::kInput, 3, 128));
   plan.tensors.push_back(tensor("weight", DataType::kHALF, Dims{4, 4}, eng::TensorRole::kConstant, 8, 32));
   const std::vector<net::LayerParameters> kinds = everyLayerKind();
@@ -172,6 +175,16 @@ void expectSame(const net::SliceLayer& a, const net::SliceLayer& b) {
   EXPECT_EQ(a.stride, b.stride);
   EXPECT_EQ(a.mode, b.mode);
   EXPECT_EQ(a.fill_value, b.fill_value);
+}
+void expectSame(const net::ResizeLayer& a, const net::ResizeLayer& b) {
+  EXPECT_EQ(a.shape, b.shape);
+  EXPECT_EQ(a.scales, b.scales);
+  EXPECT_EQ(a.resize_mode, b.resize_mode);
+  EXPECT_EQ(a.coordinate_transformation, b.coordinate_transformation);
+  EXPECT_EQ(a.selector_for_single_pixel, b.selector_for_single_pixel);
+  EXPECT_EQ(a.nearest_rounding, b.nearest_rounding);
+  EXPECT_EQ(a.cubic_coeff, b.cubic_coeff);
+  EXPECT_EQ(a.exclude_outside, b.exclude_outside);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -650,8 +663,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 17;
-  expectRejected(kind, {"step 1", "layer kind", "value 17 is not a layer kind"});
+  kind.steps[1].kind = 18;
+  expectRejected(kind, {"step 1", "layer kind", "value 18 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

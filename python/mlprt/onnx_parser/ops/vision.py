@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 
 from mlprt import _core
-from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, numpy_dtype
+from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, normalize_axis, numpy_dtype
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.registry import importer
 
@@ -239,3 +239,146 @@ def global_average_pool(ctx: ImporterContext, node: Node) -> List[Value]:
 @importer("GlobalMaxPool", notes="Max over every spatial axis (a reduction), any rank >= 3.")
 def global_max_pool(ctx: ImporterContext, node: Node) -> List[Value]:
     return [_global_pool(ctx, node, RO.MAX)]
+
+
+_COORDINATES = {
+    "half_pixel": (_core.ResizeCoordinateTransformation.HALF_PIXEL, _core.ResizeSelector.FORMULA),
+    "pytorch_half_pixel": (_core.ResizeCoordinateTransformation.HALF_PIXEL, _core.ResizeSelector.UPPER),
+    "align_corners": (_core.ResizeCoordinateTransformation.ALIGN_CORNERS, _core.ResizeSelector.FORMULA),
+    "asymmetric": (_core.ResizeCoordinateTransformation.ASYMMETRIC, _core.ResizeSelector.FORMULA),
+}
+_NEAREST = {"round_prefer_floor": _core.ResizeRoundMode.HALF_DOWN, "round_prefer_ceil": _core.ResizeRoundMode.HALF_UP,
+            "floor": _core.ResizeRoundMode.FLOOR, "ceil": _core.ResizeRoundMode.CEIL}
+_MODES = {"nearest": _core.InterpolationMode.NEAREST, "linear": _core.InterpolationMode.LINEAR,
+          "cubic": _core.InterpolationMode.CUBIC}
+
+
+def _text(node: Node, name: str, default: str) -> str:
+    value = node.attr(name, default)
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@importer("Resize", since=10, notes="nearest (round_prefer_floor/ceil, floor, ceil), linear and cubic "
+          "(cubic_coeff_a, exclude_outside) over up to 3 axes; coordinate_transformation_mode half_pixel, "
+          "pytorch_half_pixel, align_corners, asymmetric; scales or sizes, constant or computed from shapes "
+          "(an axis of run-time extent must keep it); axes (opset 18). Refused: tf_crop_and_resize, "
+          "half_pixel_symmetric, tf_half_pixel_for_nn, antialias, keep_aspect_ratio_policy other than stretch.")
+def resize(ctx: ImporterContext, node: Node) -> List[Value]:
+    value = ctx.require(node, 0, "X")
+    if isinstance(value, ShapeValue):
+        raise unsupported("Resize of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(value)
+    if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF):
+        raise unsupported(f"Resize of {x.dtype.name} tensors is not supported (FLOAT and HALF are)",
+                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    rank = len(x.shape)
+    mode = _text(node, "mode", "nearest")
+    default_transform = "asymmetric" if node.opset < 11 else "half_pixel"
+    transform = _text(node, "coordinate_transformation_mode", default_transform)
+    nearest = _text(node, "nearest_mode", "round_prefer_floor")
+    if mode not in _MODES:
+        raise invalid(f"Resize mode '{mode}' is not nearest, linear or cubic")
+    if transform not in _COORDINATES:
+        raise unsupported(f"Resize coordinate_transformation_mode '{transform}' is not supported (half_pixel, "
+                          "pytorch_half_pixel, align_corners and asymmetric are)", ErrorCode.UNSUPPORTED_NODE_ATTR)
+    if nearest not in _NEAREST:
+        raise invalid(f"Resize nearest_mode '{nearest}' is not round_prefer_floor, round_prefer_ceil, floor or ceil")
+    if int(node.attr("antialias", 0)):
+        raise unsupported("Resize with antialias=1 is not supported", ErrorCode.UNSUPPORTED_NODE_ATTR)
+    if _text(node, "keep_aspect_ratio_policy", "stretch") != "stretch":
+        raise unsupported("Resize keep_aspect_ratio_policy other than stretch is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_ATTR)
+    axes = [normalize_axis(int(a), rank) for a in node.attr("axes", list(range(rank)))]
+    if node.opset < 11:
+        scales_in, sizes_in = ctx.input(node, 1), None
+    else:
+        scales_in = ctx.input(node, 2) if node.has_input(2) else None
+        sizes_in = ctx.input(node, 3) if node.has_input(3) else None
+    scales_array = _known_array(node, scales_in, "scales", float)
+    sizes_elems = _size_elements(node, sizes_in)
+    if scales_array is not None and scales_array.size == 0:
+        scales_array = None
+    if (scales_array is None) == (sizes_elems is None):
+        raise invalid("Resize needs exactly one of scales and sizes")
+    dims = ctx.shape_of(x)
+    shape: List[int] = [-1] * rank
+    scales: List[float] = [1.0] * rank
+    if scales_array is not None:
+        if scales_array.size != len(axes):
+            raise invalid(f"Resize scales have {scales_array.size} entries for {len(axes)} axes")
+        for a, s in zip(axes, scales_array.reshape(-1)):
+            scales[a] = float(s)
+        kwargs: Dict[str, Any] = {"scales": scales}
+    else:
+        assert sizes_elems is not None
+        if len(sizes_elems) != len(axes):
+            raise invalid(f"Resize sizes have {len(sizes_elems)} entries for {len(axes)} axes")
+        for a, d in enumerate(dims):
+            if isinstance(d, int) and d >= 0:
+                shape[a] = d
+        for a, size in zip(axes, sizes_elems):
+            d = dims[a]
+            if isinstance(size, int):
+                if not (isinstance(d, int) and d >= 0):
+                    raise unsupported(f"Resize to a fixed size on axis {a}, whose extent is known only at run time, "
+                                      "is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+                shape[a] = size
+                scales[a] = size / d if d > 0 else 1.0
+            elif size == d:
+                shape[a] = -1  # the same run-time extent (sizes computed from this tensor's shape)
+            else:
+                raise unsupported(f"Resize size of axis {a} is known only at run time", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        kwargs = {"shape": shape, "scales": scales}
+    coordinates, selector = _COORDINATES[transform]
+    layer = ctx.network.add_resize(
+        x, resize_mode=_MODES[mode], coordinate_transformation=coordinates, selector_for_single_pixel=selector,
+        nearest_rounding=_NEAREST[nearest], cubic_coeff=float(node.attr("cubic_coeff_a", -0.75)),
+        exclude_outside=bool(node.attr("exclude_outside", 0)), **kwargs)
+    return [ctx.track(layer).get_output(0)]
+
+
+def _known_array(node: Node, value: Any, what: str, kind: type) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, ShapeValue):
+        if not value.is_known():
+            raise unsupported(f"Resize {what} depend on extents known only at run time; they must be known at "
+                              "parse time", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        return value.to_array().astype(np.float64 if kind is float else np.int64)
+    if not isinstance(value, np.ndarray):
+        raise unsupported(f"Resize {what} must be known at parse time; they are computed at run time",
+                          ErrorCode.UNSUPPORTED_NODE_INPUT)
+    return value.astype(np.float64 if kind is float else np.int64)
+
+
+def _size_elements(node: Node, value: Any) -> Any:
+    """Sizes as a list of ints and symbolic extents (from a shape computation), or None."""
+    if value is None:
+        return None
+    if isinstance(value, ShapeValue):
+        return list(value.elems) if value.elems else None
+    array = _known_array(node, value, "sizes", int)
+    return [int(v) for v in array.reshape(-1)] if array.size else None
+
+
+@importer("Upsample", since=7, notes="Opsets 7 to 9 (deprecated since 10): nearest (floor) and linear, asymmetric "
+          "coordinates; scales as attribute or a constant input.")
+def upsample(ctx: ImporterContext, node: Node) -> List[Value]:
+    value = ctx.require(node, 0, "X")
+    if isinstance(value, ShapeValue):
+        raise unsupported("Upsample of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(value)
+    mode = _text(node, "mode", "nearest")
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise invalid(f"Upsample mode '{mode}' is not nearest or linear")
+    scales = node.attr("scales")
+    if scales is None:
+        scales = _known_array(node, ctx.input(node, 1), "scales", float)
+    scales = [float(s) for s in np.asarray(scales).reshape(-1)]
+    if len(scales) != len(x.shape):
+        raise invalid(f"Upsample has {len(scales)} scales for a rank-{len(x.shape)} input")
+    layer = ctx.network.add_resize(
+        x, scales=scales, resize_mode=_core.InterpolationMode.NEAREST if mode == "nearest" else _core.InterpolationMode.LINEAR,
+        coordinate_transformation=_core.ResizeCoordinateTransformation.ASYMMETRIC,
+        nearest_rounding=_core.ResizeRoundMode.FLOOR)
+    return [ctx.track(layer).get_output(0)]
