@@ -298,6 +298,23 @@ struct ResizeLayer {
   }
 };
 
+// Local response normalization across channels (TensorRT's ILRNLayer, ONNX's LRN): x divided by
+// (k + alpha / window_size * the sum of squares over window_size neighbouring channels)^beta.
+struct LrnLayer {
+  static constexpr const char* kName = "LRN";
+  std::int64_t window_size = 1;
+  float alpha = 1e-4f;
+  float beta = 0.75f;
+  float k = 1.0f;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("window_size", &LrnLayer::window_size, "Channels in the window.");
+    visit("alpha", &LrnLayer::alpha, "Scale of the sum of squares.");
+    visit("beta", &LrnLayer::beta, "Exponent.");
+    visit("k", &LrnLayer::k, "Bias.");
+  }
+};
+
 // One dense layer of a FusedMlpLayer: y = activation(x W + bias), W stored K x N row-major.
 struct MlpStage {
   std::int64_t in_features = 0;   // K
@@ -335,14 +352,14 @@ using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
-                 DeconvolutionLayer, SliceLayer, ResizeLayer>;
+                 DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION, kSLICE, kRESIZE,
+  kDECONVOLUTION, kSLICE, kRESIZE, kLRN,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

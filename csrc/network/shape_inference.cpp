@@ -520,6 +520,12 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const DeconvolutionLayer& l) const { return deconvolution(l, inputs); }
     TensorType operator()(const SliceLayer& l) const { return slice(l, inputs); }
     TensorType operator()(const ResizeLayer& l) const { return resize(l, inputs); }
+    TensorType operator()(const LrnLayer& l) const {
+      const TensorType out = sameAsInput(inputs, "LRN");
+      if (out.shape.rank() < 2) fail("needs an input with a channel axis (N, C, ...), got " + out.shape.toString());
+      if (l.window_size <= 0) fail("window_size " + std::to_string(l.window_size) + " must be positive");
+      return out;
+    }
   };
   return {std::visit(Visitor{inputs}, parameters)};
 }

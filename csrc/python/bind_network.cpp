@@ -177,7 +177,8 @@ void bindEnums(py::module_& m) {
       .value("POOLING", network::LayerType::kPOOLING)
       .value("DECONVOLUTION", network::LayerType::kDECONVOLUTION)
       .value("SLICE", network::LayerType::kSLICE)
-      .value("RESIZE", network::LayerType::kRESIZE);
+      .value("RESIZE", network::LayerType::kRESIZE)
+      .value("LRN", network::LayerType::kLRN);
   py::enum_<InterpolationMode>(m, "InterpolationMode")
       .value("NEAREST", InterpolationMode::kNEAREST)
       .value("LINEAR", InterpolationMode::kLINEAR)
@@ -333,6 +334,7 @@ void bindSpatialLayers(py::module_& m) {
                                       "A NumPy copy of the bias, or None.");
   kindClass<network::SliceLayer>(m, "ISliceLayer");
   kindClass<network::ResizeLayer>(m, "IResizeLayer");
+  kindClass<network::LrnLayer>(m, "ILRNLayer");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -594,6 +596,12 @@ void bindNetwork(py::module_& m) {
       }, py::arg("input"),
       "Resamples `input` (TensorRT's IResizeLayer: set shape or scales, resize_mode, ...; mlprt also takes "
       "them here). Setting shape makes scales follow the extents, unless scales are given too.")
+      .def("add_lrn", [](const NetworkPtr& n, const TensorRef& x, std::int64_t window, float alpha, float beta,
+                         float k) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::LrnLayer{window, alpha, beta, k}, {x.id}));
+      }, py::arg("input"), py::arg("window"), py::arg("alpha"), py::arg("beta"), py::arg("k"),
+      "Local response normalization across channels (N, C, ...).")
       .def("add_pooling_nd", [](const NetworkPtr& n, const TensorRef& x, PoolingType type,
                                 const std::vector<std::int64_t>& window_size, const py::kwargs& attributes) {
         requireSameNetwork(n, x);

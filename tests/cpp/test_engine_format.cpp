@@ -57,6 +57,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::ResizeLayer{{1, 3, -1, 64}, {1.0f, 1.0f, 2.5f, 0.5f}, mlprt::InterpolationMode::kCUBIC,
                        mlprt::ResizeCoordinateTransformation::kALIGN_CORNERS, mlprt::ResizeSelector::kUPPER,
                        mlprt::ResizeRoundMode::kCEIL, -0.5f, true},
+      net::LrnLayer{5, 2e-4f, 0.5f, 2.0f},
   };
 }
 
@@ -185,6 +186,12 @@ void expectSame(const net::ResizeLayer& a, const net::ResizeLayer& b) {
   EXPECT_EQ(a.nearest_rounding, b.nearest_rounding);
   EXPECT_EQ(a.cubic_coeff, b.cubic_coeff);
   EXPECT_EQ(a.exclude_outside, b.exclude_outside);
+}
+void expectSame(const net::LrnLayer& a, const net::LrnLayer& b) {
+  EXPECT_EQ(a.window_size, b.window_size);
+  EXPECT_EQ(a.alpha, b.alpha);
+  EXPECT_EQ(a.beta, b.beta);
+  EXPECT_EQ(a.k, b.k);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -663,8 +670,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 18;
-  expectRejected(kind, {"step 1", "layer kind", "value 18 is not a layer kind"});
+  kind.steps[1].kind = 19;
+  expectRejected(kind, {"step 1", "layer kind", "value 19 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

@@ -382,3 +382,155 @@ def upsample(ctx: ImporterContext, node: Node) -> List[Value]:
         coordinate_transformation=_core.ResizeCoordinateTransformation.ASYMMETRIC,
         nearest_rounding=_core.ResizeRoundMode.FLOOR)
     return [ctx.track(layer).get_output(0)]
+
+
+def _float_input(ctx: ImporterContext, node: Node, what: str) -> Any:
+    value = ctx.require(node, 0, what)
+    if isinstance(value, ShapeValue):
+        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(value)
+    if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF):
+        raise unsupported(f"{node.op_type} of {x.dtype.name} tensors is not supported (FLOAT and HALF are)",
+                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    return x
+
+
+@importer("LRN", notes="Across channels (an LRN layer): size, alpha, beta, bias; any rank >= 3.")
+def lrn(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _float_input(ctx, node, "X")
+    if len(x.shape) < 3:
+        raise invalid(f"LRN needs an input of rank 3 or more (N, C, ...), got {tuple(x.shape)}")
+    if node.attr("size") is None or int(node.attr("size")) <= 0:
+        raise invalid("LRN needs a positive size attribute")
+    layer = ctx.network.add_lrn(x, int(node.attr("size")), float(node.attr("alpha", 1e-4)),
+                                float(node.attr("beta", 0.75)), float(node.attr("bias", 1.0)))
+    return [ctx.track(layer).get_output(0)]
+
+
+def _channel_vector(ctx: ImporterContext, node: Node, i: int, what: str, rank: int, dtype: Any) -> Any:
+    """Input ``i`` (one value per channel) shaped (1, C, 1, ...) to broadcast over (N, C, ...)."""
+    value = ctx.require(node, i, what)
+    if isinstance(value, np.ndarray):
+        return np.asarray(value).reshape((1, -1) + (1,) * (rank - 2)).astype(numpy_dtype(dtype))
+    return ctx.reshape(ctx.tensor(value, dtype), [1, -1] + [1] * (rank - 2))
+
+
+@importer("InstanceNormalization", notes="A normalization layer over the spatial axes with per-channel scale and "
+          "B (constant or computed); epsilon.")
+def instance_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _float_input(ctx, node, "input")
+    rank = len(x.shape)
+    if rank < 3:
+        raise invalid(f"InstanceNormalization needs an input of rank 3 or more, got {tuple(x.shape)}")
+    scale = ctx.tensor(_channel_vector(ctx, node, 1, "scale", rank, x.dtype), x.dtype)
+    bias = ctx.tensor(_channel_vector(ctx, node, 2, "B", rank, x.dtype), x.dtype)
+    layer = ctx.network.add_normalization(x, scale, bias, sum(1 << a for a in range(2, rank)))
+    layer.epsilon = float(node.attr("epsilon", 1e-5))
+    return [ctx.track(layer).get_output(0)]
+
+
+@importer("GroupNormalization", since=18, notes="num_groups, epsilon; scale and bias per group (opset 18) or per "
+          "channel (opset 21); channels and spatial extents known at parse time.")
+def group_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _float_input(ctx, node, "X")
+    dims = ctx.shape_of(x)
+    rank = len(dims)
+    groups = int(node.attr("num_groups", 0))
+    if rank < 3 or groups <= 0:
+        raise invalid(f"GroupNormalization needs an input of rank 3 or more and a positive num_groups, got "
+                      f"{tuple(x.shape)} and {groups}")
+    if not all(isinstance(d, int) and d >= 0 for d in dims[1:]):
+        raise unsupported("GroupNormalization needs channel and spatial extents known at parse time",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    channels = int(dims[1])
+    if channels % groups:
+        raise invalid(f"GroupNormalization: {channels} channels are not divisible by num_groups {groups}")
+    grouped = ctx.reshape(x, [dims[0], groups, -1])
+    ones = np.ones((1, 1, 1), numpy_dtype(x.dtype))
+    layer = ctx.network.add_normalization(grouped, ctx.tensor(ones), ctx.tensor(np.zeros_like(ones)), 1 << 2)
+    layer.epsilon = float(node.attr("epsilon", 1e-5))
+    normalized = ctx.reshape(ctx.track(layer).get_output(0), list(dims))
+    values = []
+    for i, what in ((1, "scale"), (2, "bias")):
+        v = ctx.require(node, i, what)
+        size = int(np.prod(ctx.shape_of(v)))
+        if size == groups and groups != channels:  # opset 18: one value per group, repeated over its channels
+            if not isinstance(v, np.ndarray):
+                raise unsupported(f"GroupNormalization per-group {what} must be a constant",
+                                  ErrorCode.UNSUPPORTED_NODE_INPUT)
+            v = np.repeat(np.asarray(v).reshape(-1), channels // groups)
+        elif size != channels:
+            raise invalid(f"GroupNormalization {what} has {size} values for {channels} channels and {groups} groups")
+        values.append(v if not isinstance(v, np.ndarray) else np.asarray(v))
+    shape = [1, channels] + [1] * (rank - 2)
+    scale, bias = (np.asarray(v).reshape(shape).astype(numpy_dtype(x.dtype)) if isinstance(v, np.ndarray)
+                   else ctx.reshape(ctx.tensor(v, x.dtype), shape) for v in values)
+    return [ctx.elementwise(ctx.elementwise(normalized, scale, _core.ElementWiseOperation.PROD), bias,
+                            _core.ElementWiseOperation.SUM)]
+
+
+@importer("LpNormalization", notes="p = 1 (sum of |x|) or 2 (root of the sum of squares) along any axis: a reduction "
+          "and a division.")
+def lp_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _float_input(ctx, node, "input")
+    rank = len(x.shape)
+    axis = normalize_axis(int(node.attr("axis", -1)), rank)
+    p = int(node.attr("p", 2))
+    EW, Un = _core.ElementWiseOperation, _core.UnaryOperation
+    if p == 1:
+        magnitude = ctx.unary(x, Un.ABS)
+    elif p == 2:
+        magnitude = ctx.elementwise(x, x, EW.PROD)
+    else:
+        raise invalid(f"LpNormalization p must be 1 or 2, got {p}")
+    norm = ctx.track(ctx.network.add_reduce(magnitude, RO.SUM, 1 << axis, True)).get_output(0)
+    if p == 2:
+        norm = ctx.unary(norm, Un.SQRT)
+    return [ctx.elementwise(x, norm, EW.DIV)]
+
+
+def _block_rearrangement(ctx: ImporterContext, node: Node, to_depth: bool) -> Any:
+    value = ctx.require(node, 0, "input")
+    if isinstance(value, ShapeValue):
+        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(value)
+    dims = ctx.shape_of(x)
+    if len(dims) != 4:
+        raise invalid(f"{node.op_type} needs a rank-4 input (N, C, H, W), got {tuple(x.shape)}")
+    b = int(node.attr("blocksize", 0))
+    if b <= 0:
+        raise invalid(f"{node.op_type} needs a positive blocksize, got {b}")
+    n, c, h, w = dims
+    if not all(isinstance(d, int) and d >= 0 for d in (c, h, w)):
+        raise unsupported(f"{node.op_type} needs channel and spatial extents known at parse time",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    mode = _text(node, "mode", "DCR")
+    if mode not in ("DCR", "CRD"):
+        raise invalid(f"{node.op_type} mode '{mode}' is not DCR or CRD")
+    if to_depth:
+        if h % b or w % b:
+            raise invalid(f"SpaceToDepth: H {h} and W {w} must be multiples of blocksize {b}")
+        blocks = ctx.reshape(x, [n, c, h // b, b, w // b, b])
+        # Output channels (block row, block column, channel) in DCR order, (channel, row, column) in CRD.
+        moved = ctx.transpose(blocks, [0, 3, 5, 1, 2, 4] if mode == "DCR" else [0, 1, 3, 5, 2, 4])
+        return ctx.reshape(moved, [n, c * b * b, h // b, w // b])
+    if c % (b * b):
+        raise invalid(f"DepthToSpace: {c} channels are not a multiple of blocksize^2 = {b * b}")
+    if mode == "DCR":
+        blocks = ctx.reshape(x, [n, b, b, c // (b * b), h, w])
+        moved = ctx.transpose(blocks, [0, 3, 4, 1, 5, 2])
+    elif mode == "CRD":
+        blocks = ctx.reshape(x, [n, c // (b * b), b, b, h, w])
+        moved = ctx.transpose(blocks, [0, 1, 4, 2, 5, 3])
+    return ctx.reshape(moved, [n, c // (b * b), h * b, w * b])
+
+
+@importer("DepthToSpace", notes="DCR and CRD (reshape, transpose, reshape); channel and spatial extents known at "
+          "parse time.")
+def depth_to_space(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_block_rearrangement(ctx, node, to_depth=False)]
+
+
+@importer("SpaceToDepth", notes="DCR and CRD (reshape, transpose, reshape); channel and spatial extents known at parse time.")
+def space_to_depth(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_block_rearrangement(ctx, node, to_depth=True)]
