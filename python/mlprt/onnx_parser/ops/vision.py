@@ -470,7 +470,7 @@ def group_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
 
 
 @importer("LpNormalization", notes="p = 1 (sum of |x|) or 2 (root of the sum of squares) along any axis: a reduction "
-          "and a division.")
+          "and a division; a zero vector stays zero.")
 def lp_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
     x = _float_input(ctx, node, "input")
     rank = len(x.shape)
@@ -486,7 +486,12 @@ def lp_normalization(ctx: ImporterContext, node: Node) -> List[Value]:
     norm = ctx.track(ctx.network.add_reduce(magnitude, RO.SUM, 1 << axis, True)).get_output(0)
     if p == 2:
         norm = ctx.unary(norm, Un.SQRT)
-    return [ctx.elementwise(x, norm, EW.DIV)]
+    # A zero vector stays zero (as onnx's reference and ONNX Runtime give), not 0 / 0: its norm
+    # is replaced by 1.
+    zero = ctx.elementwise(norm, np.zeros((), numpy_dtype(x.dtype)), EW.EQUAL)
+    one = ctx.tensor(np.ones([1] * rank, numpy_dtype(x.dtype)))
+    safe = ctx.track(ctx.network.add_select(zero, one, norm)).get_output(0)
+    return [ctx.elementwise(x, safe, EW.DIV)]
 
 
 def _block_rearrangement(ctx: ImporterContext, node: Node, to_depth: bool) -> Any:
