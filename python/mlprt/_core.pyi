@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'ICudaEngine', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IReduceLayer', 'ISelectLayer', 'IShuffleLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PinnedHostBuffer', 'Program', 'ReduceOperation', 'Runtime', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -161,17 +161,37 @@ class LayerType:
       CONCATENATION
     
       IDENTITY
+    
+      SELECT
+    
+      CONVOLUTION
+    
+      POOLING
+    
+      DECONVOLUTION
+    
+      SLICE
+    
+      RESIZE
+    
+      LRN
     """
     ACTIVATION: typing.ClassVar[LayerType]
     CONCATENATION: typing.ClassVar[LayerType]
     CONSTANT: typing.ClassVar[LayerType]
+    CONVOLUTION: typing.ClassVar[LayerType]
+    DECONVOLUTION: typing.ClassVar[LayerType]
     ELEMENTWISE: typing.ClassVar[LayerType]
     IDENTITY: typing.ClassVar[LayerType]
-    SELECT: typing.ClassVar[LayerType]
+    LRN: typing.ClassVar[LayerType]
     MATRIX_MULTIPLY: typing.ClassVar[LayerType]
     NORMALIZATION: typing.ClassVar[LayerType]
+    POOLING: typing.ClassVar[LayerType]
     REDUCE: typing.ClassVar[LayerType]
+    RESIZE: typing.ClassVar[LayerType]
+    SELECT: typing.ClassVar[LayerType]
     SHUFFLE: typing.ClassVar[LayerType]
+    SLICE: typing.ClassVar[LayerType]
     SOFTMAX: typing.ClassVar[LayerType]
     UNARY: typing.ClassVar[LayerType]
     __members__: typing.ClassVar[dict[str, LayerType]]
@@ -193,6 +213,348 @@ class LayerType:
         ...
     @typing.overload
     def __ne__(self, other: LayerType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class InterpolationMode:
+    """
+    Members:
+    
+      NEAREST
+    
+      LINEAR
+    
+      CUBIC
+    """
+    CUBIC: typing.ClassVar[InterpolationMode]
+    LINEAR: typing.ClassVar[InterpolationMode]
+    NEAREST: typing.ClassVar[InterpolationMode]
+    __members__: typing.ClassVar[dict[str, InterpolationMode]]
+    @typing.overload
+    def __eq__(self, other: InterpolationMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: InterpolationMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ResizeCoordinateTransformation:
+    """
+    Members:
+    
+      ALIGN_CORNERS
+    
+      ASYMMETRIC
+    
+      HALF_PIXEL
+    """
+    ALIGN_CORNERS: typing.ClassVar[ResizeCoordinateTransformation]
+    ASYMMETRIC: typing.ClassVar[ResizeCoordinateTransformation]
+    HALF_PIXEL: typing.ClassVar[ResizeCoordinateTransformation]
+    __members__: typing.ClassVar[dict[str, ResizeCoordinateTransformation]]
+    @typing.overload
+    def __eq__(self, other: ResizeCoordinateTransformation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ResizeCoordinateTransformation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ResizeSelector:
+    """
+    Members:
+    
+      FORMULA
+    
+      UPPER
+    """
+    FORMULA: typing.ClassVar[ResizeSelector]
+    UPPER: typing.ClassVar[ResizeSelector]
+    __members__: typing.ClassVar[dict[str, ResizeSelector]]
+    @typing.overload
+    def __eq__(self, other: ResizeSelector) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ResizeSelector) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ResizeRoundMode:
+    """
+    Members:
+    
+      HALF_UP
+    
+      HALF_DOWN
+    
+      FLOOR
+    
+      CEIL
+    """
+    CEIL: typing.ClassVar[ResizeRoundMode]
+    FLOOR: typing.ClassVar[ResizeRoundMode]
+    HALF_DOWN: typing.ClassVar[ResizeRoundMode]
+    HALF_UP: typing.ClassVar[ResizeRoundMode]
+    __members__: typing.ClassVar[dict[str, ResizeRoundMode]]
+    @typing.overload
+    def __eq__(self, other: ResizeRoundMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ResizeRoundMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class SampleMode:
+    """
+    Members:
+    
+      STRICT_BOUNDS
+    
+      WRAP
+    
+      CLAMP
+    
+      FILL
+    
+      REFLECT
+    """
+    CLAMP: typing.ClassVar[SampleMode]
+    FILL: typing.ClassVar[SampleMode]
+    REFLECT: typing.ClassVar[SampleMode]
+    STRICT_BOUNDS: typing.ClassVar[SampleMode]
+    WRAP: typing.ClassVar[SampleMode]
+    __members__: typing.ClassVar[dict[str, SampleMode]]
+    @typing.overload
+    def __eq__(self, other: SampleMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: SampleMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class PaddingMode:
+    """
+    Members:
+    
+      EXPLICIT_ROUND_DOWN
+    
+      EXPLICIT_ROUND_UP
+    
+      SAME_UPPER
+    
+      SAME_LOWER
+    """
+    EXPLICIT_ROUND_DOWN: typing.ClassVar[PaddingMode]
+    EXPLICIT_ROUND_UP: typing.ClassVar[PaddingMode]
+    SAME_LOWER: typing.ClassVar[PaddingMode]
+    SAME_UPPER: typing.ClassVar[PaddingMode]
+    __members__: typing.ClassVar[dict[str, PaddingMode]]
+    @typing.overload
+    def __eq__(self, other: PaddingMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: PaddingMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class PoolingType:
+    """
+    Members:
+    
+      MAX
+    
+      AVERAGE
+    """
+    AVERAGE: typing.ClassVar[PoolingType]
+    MAX: typing.ClassVar[PoolingType]
+    __members__: typing.ClassVar[dict[str, PoolingType]]
+    @typing.overload
+    def __eq__(self, other: PoolingType) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: PoolingType) -> bool:
         ...
     @typing.overload
     def __ne__(self, other: typing.Any) -> bool:
@@ -271,23 +633,41 @@ class ElementWiseOperation:
       DIV
     
       POW
+    
+      FLOOR_DIV
+    
+      AND
+    
+      OR
+    
+      XOR
+    
+      EQUAL
+    
+      GREATER
+    
+      LESS
+    
+      MOD
+    
+      FMOD
     """
-    DIV: typing.ClassVar[ElementWiseOperation]
-    MAX: typing.ClassVar[ElementWiseOperation]
-    MIN: typing.ClassVar[ElementWiseOperation]
-    POW: typing.ClassVar[ElementWiseOperation]
-    PROD: typing.ClassVar[ElementWiseOperation]
-    FLOOR_DIV: typing.ClassVar[ElementWiseOperation]
     AND: typing.ClassVar[ElementWiseOperation]
-    OR: typing.ClassVar[ElementWiseOperation]
-    XOR: typing.ClassVar[ElementWiseOperation]
+    DIV: typing.ClassVar[ElementWiseOperation]
     EQUAL: typing.ClassVar[ElementWiseOperation]
+    FLOOR_DIV: typing.ClassVar[ElementWiseOperation]
+    FMOD: typing.ClassVar[ElementWiseOperation]
     GREATER: typing.ClassVar[ElementWiseOperation]
     LESS: typing.ClassVar[ElementWiseOperation]
+    MAX: typing.ClassVar[ElementWiseOperation]
+    MIN: typing.ClassVar[ElementWiseOperation]
     MOD: typing.ClassVar[ElementWiseOperation]
-    FMOD: typing.ClassVar[ElementWiseOperation]
+    OR: typing.ClassVar[ElementWiseOperation]
+    POW: typing.ClassVar[ElementWiseOperation]
+    PROD: typing.ClassVar[ElementWiseOperation]
     SUB: typing.ClassVar[ElementWiseOperation]
     SUM: typing.ClassVar[ElementWiseOperation]
+    XOR: typing.ClassVar[ElementWiseOperation]
     __members__: typing.ClassVar[dict[str, ElementWiseOperation]]
     @typing.overload
     def __eq__(self, other: ElementWiseOperation) -> bool:
@@ -415,13 +795,15 @@ class UnaryOperation:
       NEG
     
       ERF
+    
+      NOT
     """
     ABS: typing.ClassVar[UnaryOperation]
     ERF: typing.ClassVar[UnaryOperation]
-    NOT: typing.ClassVar[UnaryOperation]
     EXP: typing.ClassVar[UnaryOperation]
     LOG: typing.ClassVar[UnaryOperation]
     NEG: typing.ClassVar[UnaryOperation]
+    NOT: typing.ClassVar[UnaryOperation]
     RECIP: typing.ClassVar[UnaryOperation]
     SQRT: typing.ClassVar[UnaryOperation]
     __members__: typing.ClassVar[dict[str, UnaryOperation]]
@@ -705,8 +1087,7 @@ class IConstantLayer(ILayer):
         A NumPy copy of the values, shaped like the constant.
         """
 class ISelectLayer(ILayer):
-    """condition ? then : else, elementwise (ONNX's Where); inputs condition (BOOL), then, else."""
-
+    pass
 class IIdentityLayer(ILayer):
     @property
     def to_type(self) -> DataType:
@@ -716,10 +1097,406 @@ class IIdentityLayer(ILayer):
     @to_type.setter
     def to_type(self, arg1: DataType) -> None:
         ...
+class IConvolutionLayer(ILayer):
+    @property
+    def bias(self) -> typing.Any:
+        """
+        A NumPy copy of the bias, or None.
+        """
+    @property
+    def dilation_nd(self) -> tuple:
+        """
+        Kernel dilation per spatial axis.
+        """
+    @dilation_nd.setter
+    def dilation_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def kernel(self) -> typing.Any:
+        """
+        A NumPy copy of the kernel (output maps, input channels / groups, spatial...).
+        """
+    @property
+    def kernel_size_nd(self) -> tuple:
+        """
+        Kernel extent per spatial axis.
+        """
+    @kernel_size_nd.setter
+    def kernel_size_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def num_groups(self) -> int:
+        """
+        Channel groups (input channels = groups x kernel channels).
+        """
+    @num_groups.setter
+    def num_groups(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_output_maps(self) -> int:
+        """
+        Output channels.
+        """
+    @num_output_maps.setter
+    def num_output_maps(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def padding_mode(self) -> PaddingMode:
+        """
+        How padding and the output extent are found.
+        """
+    @padding_mode.setter
+    def padding_mode(self, arg1: PaddingMode) -> None:
+        ...
+    @property
+    def padding_nd(self) -> tuple:
+        """
+        Padding on both sides of each spatial axis (sets pre_padding and post_padding).
+        """
+    @padding_nd.setter
+    def padding_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def post_padding(self) -> tuple:
+        """
+        Zeros after each spatial axis.
+        """
+    @post_padding.setter
+    def post_padding(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def pre_padding(self) -> tuple:
+        """
+        Zeros before each spatial axis.
+        """
+    @pre_padding.setter
+    def pre_padding(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def stride_nd(self) -> tuple:
+        """
+        Stride per spatial axis.
+        """
+    @stride_nd.setter
+    def stride_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+class IDeconvolutionLayer(ILayer):
+    @property
+    def bias(self) -> typing.Any:
+        """
+        A NumPy copy of the bias, or None.
+        """
+    @property
+    def dilation_nd(self) -> tuple:
+        """
+        Kernel dilation per spatial axis.
+        """
+    @dilation_nd.setter
+    def dilation_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def kernel(self) -> typing.Any:
+        """
+        A NumPy copy of the kernel (input channels, output maps / groups, spatial...).
+        """
+    @property
+    def kernel_size_nd(self) -> tuple:
+        """
+        Kernel extent per spatial axis.
+        """
+    @kernel_size_nd.setter
+    def kernel_size_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def num_groups(self) -> int:
+        """
+        Channel groups.
+        """
+    @num_groups.setter
+    def num_groups(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_output_maps(self) -> int:
+        """
+        Output channels.
+        """
+    @num_output_maps.setter
+    def num_output_maps(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def output_padding(self) -> tuple:
+        """
+        Output elements added after each spatial axis.
+        """
+    @output_padding.setter
+    def output_padding(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def padding_mode(self) -> PaddingMode:
+        """
+        Explicit cropping, or SAME (output = input x stride).
+        """
+    @padding_mode.setter
+    def padding_mode(self, arg1: PaddingMode) -> None:
+        ...
+    @property
+    def padding_nd(self) -> tuple:
+        """
+        Padding on both sides of each spatial axis (sets pre_padding and post_padding).
+        """
+    @padding_nd.setter
+    def padding_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def post_padding(self) -> tuple:
+        """
+        Output elements cropped after each spatial axis.
+        """
+    @post_padding.setter
+    def post_padding(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def pre_padding(self) -> tuple:
+        """
+        Output elements cropped before each spatial axis.
+        """
+    @pre_padding.setter
+    def pre_padding(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def stride_nd(self) -> tuple:
+        """
+        Stride per spatial axis.
+        """
+    @stride_nd.setter
+    def stride_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+class ISliceLayer(ILayer):
+    @property
+    def fill_value(self) -> float:
+        """
+        The value SampleMode.FILL reads outside the input.
+        """
+    @fill_value.setter
+    def fill_value(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def mode(self) -> SampleMode:
+        """
+        What coordinates outside the input read.
+        """
+    @mode.setter
+    def mode(self, arg1: SampleMode) -> None:
+        ...
+    @property
+    def shape(self) -> tuple:
+        """
+        Output extent per axis (-1: the input's whole extent).
+        """
+    @shape.setter
+    def shape(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def start(self) -> tuple:
+        """
+        First coordinate read on each axis.
+        """
+    @start.setter
+    def start(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def stride(self) -> tuple:
+        """
+        Step between coordinates per axis (negative reads backwards).
+        """
+    @stride.setter
+    def stride(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+class IResizeLayer(ILayer):
+    @property
+    def coordinate_transformation(self) -> ResizeCoordinateTransformation:
+        """
+        How output coordinates map to the input.
+        """
+    @coordinate_transformation.setter
+    def coordinate_transformation(self, arg1: ResizeCoordinateTransformation) -> None:
+        ...
+    @property
+    def cubic_coeff(self) -> float:
+        """
+        The cubic kernel's coefficient A.
+        """
+    @cubic_coeff.setter
+    def cubic_coeff(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def exclude_outside(self) -> bool:
+        """
+        CUBIC drops taps outside the input.
+        """
+    @exclude_outside.setter
+    def exclude_outside(self, arg1: bool) -> None:
+        ...
+    @property
+    def nearest_rounding(self) -> ResizeRoundMode:
+        """
+        How NEAREST rounds coordinates.
+        """
+    @nearest_rounding.setter
+    def nearest_rounding(self, arg1: ResizeRoundMode) -> None:
+        ...
+    @property
+    def resize_mode(self) -> InterpolationMode:
+        """
+        NEAREST, LINEAR or CUBIC.
+        """
+    @resize_mode.setter
+    def resize_mode(self, arg1: InterpolationMode) -> None:
+        ...
+    @property
+    def scales(self) -> list[float]:
+        """
+        Scale per axis, or empty to use shape.
+        """
+    @scales.setter
+    def scales(self, arg1: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def selector_for_single_pixel(self) -> ResizeSelector:
+        """
+        UPPER: an output extent of 1 reads input 0.
+        """
+    @selector_for_single_pixel.setter
+    def selector_for_single_pixel(self, arg1: ResizeSelector) -> None:
+        ...
+    @property
+    def shape(self) -> tuple:
+        """
+        Output extents (-1: from the scale), or empty to use scales.
+        """
+    @shape.setter
+    def shape(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+class ILRNLayer(ILayer):
+    @property
+    def alpha(self) -> float:
+        """
+        Scale of the sum of squares.
+        """
+    @alpha.setter
+    def alpha(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta(self) -> float:
+        """
+        Exponent.
+        """
+    @beta.setter
+    def beta(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def k(self) -> float:
+        """
+        Bias.
+        """
+    @k.setter
+    def k(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def window_size(self) -> int:
+        """
+        Channels in the window.
+        """
+    @window_size.setter
+    def window_size(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class IPoolingLayer(ILayer):
+    @property
+    def average_count_excludes_padding(self) -> bool:
+        """
+        Average over the input elements of a window only.
+        """
+    @average_count_excludes_padding.setter
+    def average_count_excludes_padding(self, arg1: bool) -> None:
+        ...
+    @property
+    def dilation_nd(self) -> tuple:
+        """
+        Window dilation per spatial axis.
+        """
+    @dilation_nd.setter
+    def dilation_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def padding_mode(self) -> PaddingMode:
+        """
+        How padding and the output extent are found.
+        """
+    @padding_mode.setter
+    def padding_mode(self, arg1: PaddingMode) -> None:
+        ...
+    @property
+    def padding_nd(self) -> tuple:
+        """
+        Padding on both sides of each spatial axis (sets pre_padding and post_padding).
+        """
+    @padding_nd.setter
+    def padding_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def post_padding(self) -> tuple:
+        """
+        Padding after each spatial axis.
+        """
+    @post_padding.setter
+    def post_padding(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def pre_padding(self) -> tuple:
+        """
+        Padding before each spatial axis.
+        """
+    @pre_padding.setter
+    def pre_padding(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def stride_nd(self) -> tuple:
+        """
+        Stride per spatial axis.
+        """
+    @stride_nd.setter
+    def stride_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def type(self) -> PoolingType:
+        """
+        MAX or AVERAGE.
+        """
+    @type.setter
+    def type(self, arg1: PoolingType) -> None:
+        ...
+    @property
+    def window_size_nd(self) -> tuple:
+        """
+        Window extent per spatial axis.
+        """
+    @window_size_nd.setter
+    def window_size_nd(self, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
 class INetworkDefinition:
     """
     The layers and tensors of a model.
     """
+    def __enter__(self) -> typing.Any:
+        """
+        ``with`` support, kept for TensorRT 7 tutorials: returns the object itself. TensorRT 8
+            deprecated it and TensorRT 10 removed it; leaving the block frees nothing that the object
+            still needs (mlprt objects are freed when their last reference goes, as in TensorRT 10).
+        """
+    def __exit__(self, *exc_info: typing.Any) -> bool:
+        """
+        Leaves a ``with`` block; exceptions propagate.
+        """
     def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
         ...
     def __init__(self) -> None:
@@ -736,22 +1513,48 @@ class INetworkDefinition:
         """
     def add_constant(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], weights: numpy.ndarray) -> typing.Any:
         ...
+    def add_convolution_nd(self, input: ITensor, num_output_maps: typing.SupportsInt | typing.SupportsIndex, kernel_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], kernel: numpy.ndarray, bias: typing.Any = None, **kwargs) -> typing.Any:
+        """
+        Convolution over the spatial axes of `input` (N, C, ...): `kernel` holds num_output_maps x (C / num_groups) x kernel_shape values, `bias` num_output_maps values or None. mlprt's own: attributes (stride_nd=..., padding_nd=..., num_groups=..., ...) may be given here, checked once.
+        """
+    def add_deconvolution_nd(self, input: ITensor, num_output_maps: typing.SupportsInt | typing.SupportsIndex, kernel_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], kernel: numpy.ndarray, bias: typing.Any = None, **kwargs) -> typing.Any:
+        """
+        Transposed convolution of `input` (N, C, ...): `kernel` holds C x (num_output_maps / num_groups) x kernel_shape values, `bias` num_output_maps values or None. Attributes may be given here, as for add_convolution_nd.
+        """
     def add_elementwise(self, input1: ITensor, input2: ITensor, op: ElementWiseOperation) -> typing.Any:
         ...
     def add_identity(self, input: ITensor) -> typing.Any:
         ...
-    def add_select(self, condition: ITensor, then_input: ITensor, else_input: ITensor) -> typing.Any:
-        """condition ? then_input : else_input elementwise, all three broadcast (ONNX's Where)."""
     def add_input(self, name: str, dtype: DataType, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> ITensor:
         ...
+    def add_lrn(self, input: ITensor, window: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, k: typing.SupportsFloat | typing.SupportsIndex) -> typing.Any:
+        """
+        Local response normalization across channels (N, C, ...).
+        """
     def add_matrix_multiply(self, input0: ITensor, op0: MatrixOperation, input1: ITensor, op1: MatrixOperation) -> typing.Any:
         ...
     def add_normalization(self, input: ITensor, scale: ITensor, bias: ITensor, axesMask: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
         ...
+    def add_pooling_nd(self, input: ITensor, type: PoolingType, window_size: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], **kwargs) -> typing.Any:
+        """
+        Max or average pooling of `input` (N, C, ...). mlprt's own: attributes (stride_nd=..., padding_nd=..., ...) may be given here, checked once.
+        """
     def add_reduce(self, input: ITensor, op: ReduceOperation, axes: typing.SupportsInt | typing.SupportsIndex, keep_dims: bool) -> typing.Any:
         ...
+    def add_resize(self, input: ITensor, **kwargs) -> typing.Any:
+        """
+        Resamples `input` (TensorRT's IResizeLayer: set shape or scales, resize_mode, ...; mlprt also takes them here). Setting shape makes scales follow the extents, unless scales are given too.
+        """
+    def add_select(self, condition: ITensor, then_input: ITensor, else_input: ITensor) -> typing.Any:
+        """
+        condition ? then_input : else_input elementwise, all three broadcast (ONNX's Where).
+        """
     def add_shuffle(self, input: ITensor) -> typing.Any:
         ...
+    def add_slice(self, input: ITensor, start: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], stride: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], **kwargs) -> typing.Any:
+        """
+        out[i] = input[start + i * stride] per axis (TensorRT's ISliceLayer); mode=SampleMode... and fill_value=... may be given here.
+        """
     def add_softmax(self, input: ITensor) -> typing.Any:
         """
         Softmax over the last axis (change with .axes).
@@ -980,6 +1783,16 @@ class IHostMemory:
     """
     def __bytes__(self) -> bytes:
         ...
+    def __enter__(self) -> typing.Any:
+        """
+        ``with`` support, kept for TensorRT 7 tutorials: returns the object itself. TensorRT 8
+            deprecated it and TensorRT 10 removed it; leaving the block frees nothing that the object
+            still needs (mlprt objects are freed when their last reference goes, as in TensorRT 10).
+        """
+    def __exit__(self, *exc_info: typing.Any) -> bool:
+        """
+        Leaves a ``with`` block; exceptions propagate.
+        """
     def __len__(self) -> int:
         ...
     @property
@@ -1117,6 +1930,16 @@ class IBuilderConfig:
     """
     What a build may do.
     """
+    def __enter__(self) -> typing.Any:
+        """
+        ``with`` support, kept for TensorRT 7 tutorials: returns the object itself. TensorRT 8
+            deprecated it and TensorRT 10 removed it; leaving the block frees nothing that the object
+            still needs (mlprt objects are freed when their last reference goes, as in TensorRT 10).
+        """
+    def __exit__(self, *exc_info: typing.Any) -> bool:
+        """
+        Leaves a ``with`` block; exceptions propagate.
+        """
     def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
         """
         Adds a copy of the profile; returns its index.
@@ -1141,6 +1964,14 @@ class IBuilderConfig:
         """
         Uses the cache for the builds of this config; False when it belongs to another device.
         """
+    @property
+    def max_workspace_size(self) -> int:
+        """
+        TensorRT 7/8's workspace limit in bytes (get/set_memory_pool_limit of MemoryPoolType.WORKSPACE).
+        """
+    @max_workspace_size.setter
+    def max_workspace_size(self, size: int) -> None:
+        ...
     @property
     def num_optimization_profiles(self) -> int:
         ...
@@ -1278,18 +2109,57 @@ class ICudaEngine:
     """
     A built engine, ready to run on its device.
     """
+    def __enter__(self) -> typing.Any:
+        """
+        ``with`` support, kept for TensorRT 7 tutorials: returns the object itself. TensorRT 8
+            deprecated it and TensorRT 10 removed it; leaving the block frees nothing that the object
+            still needs (mlprt objects are freed when their last reference goes, as in TensorRT 10).
+        """
+    def __exit__(self, *exc_info: typing.Any) -> bool:
+        """
+        Leaves a ``with`` block; exceptions propagate.
+        """
     def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> str:
         ...
     def __iter__(self) -> collections.abc.Iterator:
         ...
     def __len__(self) -> int:
         ...
+    def binding_is_input(self, *args, **kwargs) -> bool:
+        """
+        TensorRT 8 name for ``get_tensor_mode(name) == TensorIOMode.INPUT``, kept for old
+            tutorials; ``binding`` is an index or a name.
+        """
     def create_engine_inspector(self) -> EngineInspector:
         """
         An IEngineInspector for this engine.
         """
     def create_execution_context(self) -> IExecutionContext:
         ...
+    def get_binding_dtype(self, *args, **kwargs) -> DataType:
+        """
+        TensorRT 8 name for ``get_tensor_dtype(name)``, kept for old tutorials; ``binding`` is
+            an index or a name.
+        """
+    def get_binding_index(self, *args, **kwargs) -> int:
+        """
+        TensorRT 8's index of the binding ``name`` (its position among the I/O tensors), kept for
+            old tutorials. Raises ``ValueError`` for an unknown name (TensorRT 8 returned -1).
+        """
+    def get_binding_name(self, *args, **kwargs) -> str:
+        """
+        TensorRT 8 name for ``get_tensor_name(index)``, kept for old tutorials.
+        """
+    def get_binding_shape(self, *args, **kwargs) -> tuple[int, ...]:
+        """
+        TensorRT 8 name for ``get_tensor_shape(name)`` (-1 where dynamic), kept for old
+            tutorials; ``binding`` is an index or a name.
+        """
+    def get_profile_shape(self, *args, **kwargs) -> list[typing.Any]:
+        """
+        TensorRT 8 name for ``get_tensor_profile_shape(name, profile_index)`` ([min, opt, max]),
+            kept for old tutorials; note the TensorRT 8 argument order (profile first).
+        """
     def get_tensor_dtype(self, name: str) -> DataType:
         ...
     def get_tensor_mode(self, name: str) -> TensorIOMode:
@@ -1315,6 +2185,16 @@ class ICudaEngine:
     def has_implicit_batch_dimension(self) -> bool:
         ...
     @property
+    def max_batch_size(self, *args, **kwargs) -> int:
+        """
+        TensorRT 8's implicit batch size, kept for old tutorials: always 1 (explicit batch).
+        """
+    @property
+    def num_bindings(self, *args, **kwargs) -> int:
+        """
+        TensorRT 8 name for ``num_io_tensors``, kept for old tutorials.
+        """
+    @property
     def num_io_tensors(self) -> int:
         ...
     @property
@@ -1327,6 +2207,42 @@ class IExecutionContext:
     """
     Inference state for one engine: shapes, addresses, activations.
     """
+    def __enter__(self) -> typing.Any:
+        """
+        ``with`` support, kept for TensorRT 7 tutorials: returns the object itself. TensorRT 8
+            deprecated it and TensorRT 10 removed it; leaving the block frees nothing that the object
+            still needs (mlprt objects are freed when their last reference goes, as in TensorRT 10).
+        """
+    def __exit__(self, *exc_info: typing.Any) -> bool:
+        """
+        Leaves a ``with`` block; exceptions propagate.
+        """
+    def execute(self, batch_size: int = 1, bindings: typing.Sequence[typing.Any] = tuple()) -> bool:
+        """
+        TensorRT 7's synchronous inference, kept for old tutorials: runs the engine on
+            ``bindings`` (one device address per binding, in binding order) and returns when the
+            outputs are written. The engine has explicit batch dimensions, so ``batch_size`` is ignored
+            as in TensorRT 7 and 8 (a warning says so once when it differs from the bound inputs' first
+            dimension). TensorRT 10: ``execute_v2(bindings)``, or ``set_tensor_address`` per tensor and
+            ``execute_async_v3`` plus a stream synchronize.
+        """
+    def execute_async(self, batch_size: int = 1, bindings: typing.Sequence[typing.Any] = tuple(), stream_handle: typing.Any = 0, input_consumed: typing.Any = None) -> bool:
+        """
+        TensorRT 7's enqueue, kept for old tutorials: binds ``bindings`` (one device address per
+            binding, in binding order) and queues the engine on ``stream_handle``; the outputs are
+            there after the stream is synchronized. ``batch_size`` is ignored as in TensorRT 7 and 8
+            for explicit-batch engines (a warning says so once when it differs from the bound inputs'
+            first dimension). ``input_consumed``, an :class:`mlprt.driver.Event`, is recorded on the
+            stream after the queued work. TensorRT 10: ``set_tensor_address`` per tensor and
+            ``execute_async_v3(stream_handle)``.
+        """
+    def execute_async_v2(self, *args, **kwargs) -> bool:
+        """
+        TensorRT 8's enqueue, kept for old tutorials: binds ``bindings`` (one device address per
+            binding, in binding order) with ``set_tensor_address`` and calls
+            ``execute_async_v3(stream_handle)``. Raises ``ValueError`` when the count of bindings is
+            wrong or something is missing, as ``execute_async_v3`` does.
+        """
     def execute_async_v3(self, stream_handle: typing.Any) -> bool:
         """
         Enqueues inference on the stream; raises ValueError naming what is missing.
@@ -1335,6 +2251,11 @@ class IExecutionContext:
         """
         Runs inference synchronously; bindings are device addresses in I/O tensor order.
         """
+    def get_binding_shape(self, *args, **kwargs) -> tuple[int, ...]:
+        """
+        TensorRT 8 name for the context's ``get_tensor_shape(name)`` (outputs resolved once all
+            inputs have shapes), kept for old tutorials; ``binding`` is an index or a name.
+        """
     def get_tensor_address(self, name: str) -> int:
         ...
     def get_tensor_shape(self, name: str) -> tuple:
@@ -1342,6 +2263,12 @@ class IExecutionContext:
     def infer_shapes(self) -> list[str]:
         """
         Names of inputs whose shape is still unset (empty when all outputs can be resolved).
+        """
+    def set_binding_shape(self, *args, **kwargs) -> bool:
+        """
+        TensorRT 8 name for ``set_input_shape(name, shape)``, kept for old tutorials: True when
+            the shape was accepted, False (with the reason logged) when it lies outside the active
+            profile. ``binding`` is an index or a name.
         """
     def set_input_shape(self, name: str, shape: typing.Any) -> bool:
         """

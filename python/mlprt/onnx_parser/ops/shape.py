@@ -136,16 +136,21 @@ def shape(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ShapeValue(list(dims[start:stop]))]
 
 
-@importer("Expand", since=8, notes="Shape known at parse time (a constant or a folded shape computation): a "
+@importer("Expand", since=8, notes="Shape known at parse time (a constant or a folded shape computation), or the "
+          "run-time shape of one tensor (expand_as, F.normalize): a "
           "select layer broadcasts the input (any element type); dynamic extents are kept where the target "
           "says 1.")
 def expand(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.require(node, 0)
     target = as_shape_value(ctx.require(node, 1))
-    if target is None or target.scalar or not target.is_known():
-        raise unsupported("Expand needs a target shape known at parse time", ErrorCode.UNSUPPORTED_NODE_INPUT)
     if isinstance(x, ShapeValue):
         raise unsupported("Expand of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    carrier = _shape_carrier(ctx, target) if target is not None and not target.scalar else None
+    if carrier is not None:
+        return [_expand_like(ctx, x, carrier)]
+    if target is None or target.scalar or not target.is_known():
+        raise unsupported("Expand needs a target shape known at parse time, or the shape of one tensor",
+                          ErrorCode.UNSUPPORTED_NODE_INPUT)
     wanted = [int(e) for e in target.elems]
     rank = max(ctx.rank(x), len(wanted))
     dims = ctx.shape_of(ctx.broadcast_rank(x, rank) if isinstance(x, np.ndarray) else x)
@@ -160,6 +165,34 @@ def expand(ctx: ImporterContext, node: Node) -> List[Value]:
     if all(g == 1 for g in grow):
         return [ctx.broadcast_rank(x, rank)]
     return [ctx.broadcast_to(ctx.tensor(ctx.broadcast_rank(x, rank)), grow)]
+
+
+def _shape_carrier(ctx: ImporterContext, target: ShapeValue) -> Any:
+    """The network tensor whose shape ``target`` is (Expand(x, Shape(t)), as F.normalize and
+    expand_as export), when some element is known only at run time; else None."""
+    roots = {e.root for e in target.elems if isinstance(e, SymDim)}
+    if len(roots) != 1:
+        return None
+    root = next(iter(roots))
+    dims = ctx.dims(root)
+    if len(dims) != len(target.elems):
+        return None
+    for i, (e, d) in enumerate(zip(target.elems, dims)):
+        same = (isinstance(e, SymDim) and e.axis == i) or (isinstance(e, int) and e == d)
+        if not same:
+            return None
+    return root
+
+
+def _expand_like(ctx: ImporterContext, x: Value, carrier: Any) -> Any:
+    """``x`` broadcast to the run-time shape of ``carrier``: select(true, x, carrier), whose output
+    takes the broadcast shape of all three and the values of x."""
+    rank = max(ctx.rank(x), len(carrier.shape))
+    tx = ctx.tensor(ctx.broadcast_rank(x, rank))
+    other = carrier if carrier.dtype == tx.dtype else ctx.tensor(carrier, tx.dtype)
+    other = ctx.broadcast_rank(other, rank)
+    condition = ctx.tensor(np.ones([1] * rank, np.bool_))
+    return ctx.alias(ctx.track(ctx.network.add_select(condition, tx, other)).get_output(0), carrier)
 
 
 @importer("Size", notes="Folded at parse time (the element count, a scalar); tracked symbolically when one "

@@ -1,0 +1,111 @@
+"""The tutorials' convolutional networks end to end (vision_zoo.py): exported from PyTorch with
+random weights by the TorchScript exporter, built into engines through TensorRT's API, `mlprt
+exec` and `mlprt.Session`, and compared with ONNX Runtime and PyTorch: FP32 within 1e-4 relative
+error, FP16 within 1e-2. Small spatial sizes keep PoCL's runs short; the architectures are whole."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+import onnxruntime
+import pytest
+
+import mlprt
+from engine_helpers import RecordingLogger, infer, load, relative_error
+from mlprt.engine_tools import build_engine
+from vision_zoo import MODELS, VisionModel
+
+
+def _onnxruntime(data: bytes, x: np.ndarray) -> Dict[str, np.ndarray]:
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    return {o.name: value for o, value in zip(session.get_outputs(), session.run(None, {"x": x}))}
+
+
+def _check(model: VisionModel, got: Dict[str, np.ndarray], x: np.ndarray, data: bytes, bound: float) -> None:
+    references = {"onnxruntime": _onnxruntime(data, x), "pytorch": model.torch_outputs(x)}
+    for reference, outputs in references.items():
+        for name in model.outputs:
+            assert got[name].shape == outputs[name].shape, (name, reference)
+            error = relative_error(got[name], outputs[name])
+            assert error <= bound, f"{model.name} output {name}: relative error {error:.3g} against {reference}"
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_matches_onnxruntime_and_pytorch(name: str, tmp_path: Path) -> None:
+    model = MODELS[name]
+    data = model.export(opset=17)
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(data)
+    engine = load(build_engine(str(path), logger=RecordingLogger()))
+    x = np.random.default_rng(1).standard_normal(model.input_shape).astype(np.float32)
+    _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-4)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "super_resolution", "unet"])
+def test_model_in_fp16(name: str, tmp_path: Path) -> None:
+    model = MODELS[name]
+    data = model.export(opset=17)
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(data)
+    engine = load(build_engine(str(path), fp16=True, logger=RecordingLogger()))
+    x = np.random.default_rng(2).standard_normal(model.input_shape).astype(np.float32)
+    _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-2)
+
+
+@pytest.mark.parametrize("opset", [10, 11, 13])
+def test_super_resolution_tutorial_opsets(opset: int, tmp_path: Path) -> None:
+    """The super-resolution tutorial exports at opset 10 (converted on import) and later ones."""
+    model = MODELS["super_resolution"]
+    data = model.export(opset=opset)
+    path = tmp_path / "super_resolution.onnx"
+    path.write_bytes(data)
+    engine = load(build_engine(str(path), logger=RecordingLogger()))
+    x = np.random.default_rng(opset).standard_normal(model.input_shape).astype(np.float32)
+    _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-4)
+
+
+def test_embedding_net_with_dynamic_batch(tmp_path: Path) -> None:
+    """The embedding network at a dynamic batch, one engine run at batch 1 and a prime batch."""
+    model = MODELS["embedding_resnet18"]
+    data = model.export(opset=17, dynamic_batch=True, batch=2)
+    path = tmp_path / "embedding.onnx"
+    path.write_bytes(data)
+    shape = model.input_shape[1:]
+    plan = build_engine(str(path), profiles=[{"x": ((1,) + shape, (2,) + shape, (5,) + shape)}],
+                        logger=RecordingLogger())
+    context = load(plan).create_execution_context()
+    for batch in (1, 5, 3):
+        x = np.random.default_rng(batch).standard_normal((batch,) + shape).astype(np.float32)
+        got = infer(context, {"x": x})
+        _check(model, got, x, data, 1e-4)
+        np.testing.assert_allclose(np.linalg.norm(got["y"], axis=1), 1.0, rtol=1e-5)
+
+
+def test_mlprt_exec_builds_a_dynamic_cnn_engine(tmp_path: Path) -> None:
+    """trtexec's flags on a CNN: --onnx, --saveEngine and --minShapes/--optShapes/--maxShapes."""
+    model = MODELS["mobilenet_v2"]
+    data = model.export(opset=17, dynamic_batch=True, batch=2)
+    onnx_path, engine_path = tmp_path / "mobilenet.onnx", tmp_path / "mobilenet.engine"
+    onnx_path.write_bytes(data)
+    result = subprocess.run([sys.executable, "-m", "mlprt", "exec", f"--onnx={onnx_path}",
+                             f"--saveEngine={engine_path}", "--minShapes=x:1x3x64x64", "--optShapes=x:2x3x64x64",
+                             "--maxShapes=x:4x3x64x64", "--iterations=2"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    engine = load(engine_path.read_bytes())
+    x = np.random.default_rng(4).standard_normal((3, 3, 64, 64)).astype(np.float32)
+    _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-4)
+
+
+def test_session_runs_a_cnn(tmp_path: Path) -> None:
+    model = MODELS["superpoint"]
+    path = tmp_path / "superpoint.onnx"
+    data = model.export(opset=17)
+    path.write_bytes(data)
+    session = mlprt.Session(str(path), use_cache=False)
+    x = np.random.default_rng(5).standard_normal(model.input_shape).astype(np.float32)
+    got = dict(zip(model.outputs, session.run(None, {"x": x})))
+    _check(model, got, x, data, 1e-4)
