@@ -57,8 +57,9 @@ void removeDeadNodes(Graph& graph);
 
 // Folds + bias, * scale, / scale, - shift (per output column or scalar constants) and one
 // activation into the epilogue of the matrix multiplication before them; scales multiply into
-// constant weights (BatchNormalization after Linear ends here); folds one activation into the
-// convolution before it. Returns the number of nodes fused.
+// constant weights (BatchNormalization after Linear ends here); folds per-output-map scales and
+// shifts into the constant kernel and bias of the convolution before them (BatchNormalization
+// after Conv), and one activation into its epilogue. Returns the number of nodes fused.
 int fuseEpilogues(Graph& graph);
 
 // Splits Shuffle nodes that transpose both before and after their reshape into two nodes.

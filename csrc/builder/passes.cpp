@@ -122,6 +122,76 @@ bool absorbIntoEpilogue(Graph& graph, GraphNode& node, const GraphNode& next) {
   }
 }
 
+// The M values of a constant that varies only along axis 1 of an (N, M, ...) result without
+// changing its shape: (1, M, 1, ..), (M, 1, ..) aligned to the right, or a single value.
+std::vector<float> perChannelValues(const GraphTensor& constant, const Dims& result, std::int64_t maps) {
+  if (!isFloatConstant(constant) || constant.shape.rank() > result.rank() || result.rank() < 2) return {};
+  const std::vector<float> values = floatsOf(constant);
+  if (values.size() == 1) return std::vector<float>(static_cast<std::size_t>(maps), values[0]);
+  const std::size_t offset = result.rank() - constant.shape.rank();  // right-aligned, as broadcasting is
+  for (std::size_t axis = 0; axis < constant.shape.rank(); ++axis) {
+    const bool channel_axis = axis + offset == 1;
+    if (constant.shape[axis] != (channel_axis ? maps : 1)) return {};
+  }
+  return static_cast<std::int64_t>(values.size()) == maps ? values : std::vector<float>{};
+}
+
+// Folds `next`, an element-wise layer applying per-output-map constants to the convolution's
+// result, into the convolution's constant kernel and bias: * and / scale both, + and - shift the
+// bias. False (nothing changed) when the kernel is not a private FLOAT constant or `next` is
+// anything else.
+bool foldIntoConvolution(Graph& graph, GraphNode& node, const GraphNode& next) {
+  const auto* elementwise = std::get_if<network::ElementWiseLayer>(&next.parameters);
+  if (!elementwise || next.inputs.size() != 2 || next.inputs[0] == next.inputs[1]) return false;
+  const bool conv_first = next.inputs[0] == node.output;
+  const Dims result = graph.tensor(node.output).shape;
+  const GraphTensor& kernel = graph.tensor(node.inputs.at(1));
+  const std::int64_t maps = kernel.shape.rank() ? kernel.shape[0] : -1;
+  const GraphTensor other = graph.tensor(next.inputs[conv_first ? 1 : 0]);
+  if (network::broadcastShapes(result, other.shape) != result) return false;
+  std::vector<float> values = perChannelValues(other, result, maps);
+  if (values.empty() || !isFloatConstant(kernel) || graph.consumers(node.inputs[1]).size() != 1) return false;
+  const bool has_bias = node.inputs.size() > 2;
+  if (has_bias && (!isFloatConstant(graph.tensor(node.inputs[2])) || graph.consumers(node.inputs[2]).size() != 1)) {
+    return false;
+  }
+  std::vector<float> bias = has_bias ? floatsOf(graph.tensor(node.inputs[2]))
+                                     : std::vector<float>(static_cast<std::size_t>(maps), 0.0f);
+  std::vector<float> weights = floatsOf(kernel);
+  const Dims kernel_shape = kernel.shape;  // copied: adding constants below moves tensors
+  const std::string name = node.name;
+  const std::size_t per_map = weights.size() / static_cast<std::size_t>(maps);
+  switch (elementwise->op) {
+    case ElementWiseOperation::kDIV:
+      if (!conv_first) return false;
+      for (float& value : values) value = 1.0f / value;
+      [[fallthrough]];
+    case ElementWiseOperation::kPROD:
+      for (std::size_t m = 0; m < values.size(); ++m) {
+        for (std::size_t i = 0; i < per_map; ++i) weights[m * per_map + i] *= values[m];
+        bias[m] *= values[m];
+      }
+      node.inputs[1] = graph.addConstant(name + ".kernel", DataType::kFLOAT, kernel_shape, bytesOf(weights));
+      break;
+    case ElementWiseOperation::kSUB:
+      if (!conv_first) return false;
+      for (std::size_t m = 0; m < values.size(); ++m) bias[m] -= values[m];
+      break;
+    case ElementWiseOperation::kSUM:
+      for (std::size_t m = 0; m < values.size(); ++m) bias[m] += values[m];
+      break;
+    default:
+      return false;
+  }
+  const TensorId bias_id = graph.addConstant(name + ".bias", DataType::kFLOAT, Dims{maps}, bytesOf(bias));
+  if (has_bias) {
+    node.inputs[2] = bias_id;
+  } else {
+    node.inputs.push_back(bias_id);
+  }
+  return true;
+}
+
 void replaceUses(Graph& graph, TensorId from, TensorId to, std::size_t first_node) {
   for (std::size_t i = first_node; i < graph.nodes.size(); ++i) {
     GraphNode& node = graph.nodes[i];
@@ -247,13 +317,18 @@ int fuseEpilogues(Graph& graph) {
       const std::vector<int> readers = graph.consumers(node.output);
       if (readers.size() != 1) continue;
       GraphNode& next = graph.nodes[static_cast<std::size_t>(readers[0])];
-      // A convolution's bias is its own input (per output map, not per column): it takes only
-      // the activation.
+      // A convolution's bias is its own input (per output map, not per column): per-map scales
+      // and shifts fold into its kernel and bias (BatchNormalization after Conv ends here), an
+      // activation into its epilogue.
       if (convolution) {
         const auto* activation = std::get_if<network::ActivationLayer>(&next.parameters);
-        if (!activation) continue;
-        node.epilogue.has_activation = true;
-        node.epilogue.activation = *activation;
+        if (activation) {
+          node.epilogue.has_activation = true;
+          node.epilogue.activation = *activation;
+        } else if (!std::holds_alternative<network::ConvolutionLayer>(node.parameters) ||
+                   !foldIntoConvolution(graph, node, next)) {
+          continue;
+        }
       } else if (!absorbIntoEpilogue(graph, node, next)) {
         continue;
       }

@@ -186,6 +186,7 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
       .raw("Inputs", tensorsJson(plan, step.inputs))
       .raw("Outputs", tensorsJson(plan, {step.output}))
       .str("TacticName", step.tactic)
+      .str("Parameters", network::parametersText(step.parameters))
       .str("Epilogue", epilogueText(step))
       .num("WeightBytes", weightBytes(plan, step))
       .text();

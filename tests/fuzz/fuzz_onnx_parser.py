@@ -36,7 +36,10 @@ OP_TYPES = supported_operators() + ["", "NoSuchOp", "Loop", "If", "Scan", "Conv"
                                     "Range", "ConstantOfShape"]
 ATTRIBUTE_NAMES = ("axis", "axes", "perm", "transA", "transB", "alpha", "beta", "gamma", "epsilon", "keepdims",
                    "to", "value", "value_int", "value_ints", "value_float", "approximate", "allowzero", "min", "max",
-                   "training_mode", "noop_with_empty_axes", "select_last_index")
+                   "training_mode", "noop_with_empty_axes", "select_last_index", "kernel_shape", "strides",
+                   "pads", "dilations", "group", "auto_pad", "ceil_mode", "count_include_pad", "mode",
+                   "coordinate_transformation_mode", "nearest_mode", "output_padding", "output_shape", "size",
+                   "blocksize", "storage_order", "cubic_coeff_a", "exclude_outside")
 FLOATS = (0.0, -0.0, 1.0, -1.0, 0.5, float("nan"), float("inf"), float("-inf"), 1e30, -1e-30, 3.4e38)
 ELEMENT_TYPES = tuple(range(0, 26))
 OPSETS = (0, 1, 6, 10, 11, 12, 13, 14, 17, 18, 20, 21, 22, 27, 28, 29, 1000, -1)
@@ -158,7 +161,8 @@ def _attribute(name: str, fdp: atheris.FuzzedDataProvider) -> onnx.AttributeProt
         values = [harness.interesting_int(fdp) for _ in range(fdp.ConsumeIntInRange(0, 9))]
         return helper.make_attribute(name, values, attr_type=onnx.AttributeProto.INTS)
     if kind == 3:
-        return helper.make_attribute(name, _pick(fdp, ("none", "tanh", "", "\xff")))
+        return helper.make_attribute(name, _pick(fdp, ("none", "tanh", "", "\xff", "SAME_UPPER", "VALID", "linear",
+                                                       "cubic", "reflect", "edge", "CRD", "tf_crop_and_resize")))
     values = [harness.interesting_int(fdp) for _ in range(fdp.ConsumeIntInRange(0, 4))]
     return helper.make_attribute(name, helper.make_tensor("t", TensorProto.INT64, [len(values)], values))
 

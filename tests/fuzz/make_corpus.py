@@ -11,7 +11,8 @@ runs on). The program binaries are emptied (engine_file.without_binaries) to kee
 they are opaque bytes to the reader, and the runtime compiles such kernels from source. Files
 named finding-* are inputs the fuzzers once failed on, kept as seeds; this script leaves them be. Between them the networks use every layer kind the builder emits: matrix multiplies
 with bias/activation epilogues, fused MLPs, element-wise, activation, unary, shuffle, softmax,
-reduce, normalization, concatenation and identity layers; static and dynamic shapes; one and two
+reduce, normalization, concatenation and identity layers; convolution, deconvolution, pooling,
+resize, slice (with a sample mode) and LRN layers; static and dynamic shapes; one and two
 optimization profiles; FP32 and FP16.
 """
 from __future__ import annotations
@@ -132,6 +133,36 @@ def shape_ops() -> onnx.ModelProto:
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 12])], inits, "shape_ops")
 
 
+def vision_mix() -> onnx.ModelProto:
+    """The convolutional layers: grouped strided Conv, ceil-mode MaxPool, ConvTranspose, linear
+    Resize, reflect Pad, LRN, AveragePool, Slice, Split, Concat and GlobalAveragePool."""
+    rng = np.random.default_rng(11)
+    n = helper.make_node
+    inits = [_weights(rng, "w1", (8, 2, 3, 3)), _weights(rng, "b1", (8,)), _weights(rng, "wt", (8, 4, 2, 2)),
+             numpy_helper.from_array(np.array([1, 1, 1.5, 1.5], np.float32), "scales"),
+             numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64), "pads"),
+             numpy_helper.from_array(np.array([0, 0], np.int64), "starts"),
+             numpy_helper.from_array(np.array([3, 5], np.int64), "ends"),
+             numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
+             numpy_helper.from_array(np.array([1, 2], np.int64), "split")]
+    nodes = [
+        n("Conv", ["x", "w1", "b1"], ["c1"], name="conv", group=2, strides=[2, 1], pads=[1, 1, 1, 1]),
+        n("Relu", ["c1"], ["r1"], name="relu"),
+        n("MaxPool", ["r1"], ["p1"], name="maxpool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+        n("ConvTranspose", ["p1", "wt"], ["t1"], name="deconv", strides=[2, 2]),
+        n("Resize", ["t1", "", "scales"], ["z1"], name="resize", mode="linear"),
+        n("Pad", ["z1", "pads"], ["q1"], name="pad", mode="reflect"),
+        n("LRN", ["q1"], ["l1"], name="lrn", size=3),
+        n("AveragePool", ["l1"], ["a1"], name="avgpool", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        n("Slice", ["a1", "starts", "ends", "axes"], ["s1"], name="slice"),
+        n("Split", ["s1", "split"], ["u1", "u2"], name="split", axis=1),
+        n("Concat", ["u2", "u1"], ["k1"], name="concat", axis=1),
+        n("GlobalAveragePool", ["k1"], ["y"], name="gap"),
+    ]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4, 9, 7])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 1, 1])], inits, "vision_mix")
+
+
 def build_engine(model: onnx.ModelProto, profiles: Sequence[ProfileSpec], fp16: bool = False) -> bytes:
     """Parses and builds `model` with mlprt; the engine's bytes."""
     import mlprt
@@ -167,6 +198,7 @@ def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
         "small_mlp_fp16.engine": build_engine(models["small_mlp"], [], fp16=True),
         "layer_mix_two_profiles.engine": build_engine(models["layer_mix"], two),
         "shape_ops.engine": build_engine(models["shape_ops"], [{"x": batch(3, 4)}]),
+        "vision_mix.engine": build_engine(models["vision_mix"], [{"x": batch(4, 9, 7)}]),
     }
 
 
@@ -176,7 +208,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="corpus directory (onnx/ and engine/ are written under it)")
     args = parser.parse_args(argv)
     models = {"tutorial_mlp": tutorial_mlp(), "small_mlp": small_mlp(), "layer_mix": layer_mix(),
-              "shape_ops": shape_ops()}
+              "shape_ops": shape_ops(), "vision_mix": vision_mix()}
     (args.out / "onnx").mkdir(parents=True, exist_ok=True)
     (args.out / "engine").mkdir(parents=True, exist_ok=True)
     for name, model in models.items():

@@ -3,6 +3,7 @@ add_pooling_nd): every case is built into an engine, run the tutorials' way, and
 the float64 NumPy reference of network_reference.py, on random data at awkward shapes."""
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
@@ -257,3 +258,36 @@ def test_kernel_that_disagrees_with_the_input_is_refused() -> None:
     with pytest.raises(ValueError, match="needs an input of rank 3 or 4"):
         y = network.add_input("y", mlprt.DataType.FLOAT, (1, 4, 4, 4, 4))
         network.add_pooling_nd(y, PT.MAX, (2, 2, 2))
+
+
+def test_scale_shift_and_activation_fold_into_the_convolution() -> None:
+    """BatchNormalization after a convolution (a per-map scale and shift) and the activation after
+    it leave one convolution step, with the same results."""
+    rng = np.random.default_rng(21)
+    kernel = rng.standard_normal((6, 3, 3, 3)).astype(np.float32)
+    bias = rng.standard_normal(6).astype(np.float32)
+    scale = rng.uniform(0.5, 2.0, (1, 6, 1, 1)).astype(np.float32)
+    shift = rng.standard_normal((6, 1, 1)).astype(np.float32)
+
+    def populate(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", mlprt.DataType.FLOAT, (2, 3, 9, 8))
+        conv = network.add_convolution_nd(x, 6, (3, 3), kernel, bias, padding_nd=(1, 1))
+        scaled = network.add_elementwise(conv.get_output(0), network.add_constant(scale.shape, scale).get_output(0),
+                                         mlprt.ElementWiseOperation.PROD)
+        shifted = network.add_elementwise(network.add_constant(shift.shape, shift).get_output(0),
+                                          scaled.get_output(0), mlprt.ElementWiseOperation.SUM)
+        relu = network.add_activation(shifted.get_output(0), mlprt.ActivationType.RELU)
+        relu.get_output(0).name = "y"
+        network.mark_output(relu.get_output(0))
+
+    x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
+    expected = _reference(populate, {"x": x})["y"]
+    engine = load(build(populate))
+    assert engine.num_layers == 1, engine.create_engine_inspector().get_engine_information(
+        mlprt.LayerInformationFormat.ONELINE)
+    got = infer(engine.create_execution_context(), {"x": x})["y"]
+    assert relative_error(got, expected) <= 1e-5
+    layer = json.loads(engine.create_engine_inspector().get_layer_information(0, mlprt.LayerInformationFormat.JSON))
+    assert layer["LayerType"] == "Convolution" and layer["Epilogue"] == "RELU"
+    assert layer["TacticName"].startswith("direct_m")
+    assert "num_output_maps=6 kernel_size_nd=(3, 3)" in layer["Parameters"]

@@ -94,14 +94,17 @@ def test_integer_parameter_inputs_are_built_into_the_engine_per_value(rng):
 
 
 def test_unsupported_operator_names_node_and_op_at_prepare():
-    model = _model([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Conv", ["r", "w"], ["y"], name="conv1")],
-                   [_vi("x", [1, 1, 4, 4]), _vi("w", [1, 1, 1, 1])], [_vi("y", [1, 1, 4, 4])])
-    with pytest.raises(backend.BackendError, match=r"node 1 'conv1' \(Conv\): operator Conv is not supported") as info:
+    model = _model([helper.make_node("Relu", ["x"], ["r"]),
+                    helper.make_node("MaxUnpool", ["r", "w"], ["y"], name="unpool1", kernel_shape=[1, 1])],
+                   [_vi("x", [1, 1, 4, 4]), _vi("w", [1, 1, 4, 4], TensorProto.INT64)], [_vi("y", [1, 1, 4, 4])])
+    with pytest.raises(backend.BackendError,
+                       match=r"node 1 'unpool1' \(MaxUnpool\): operator MaxUnpool is not supported") as info:
         backend.prepare(model)
-    assert info.value.stage == "parse" and info.value.errors[0].node_operator() == "Conv"
-    dynamic = _model([helper.make_node("Conv", ["x", "w"], ["y"], name="c")],
-                     [_vi("x", ["n", 1, 4, 4]), _vi("w", [1, 1, 1, 1])], [_vi("y", ["n", 1, 4, 4])])
-    with pytest.raises(backend.BackendError, match=r"'c' \(Conv\)"):
+    assert info.value.stage == "parse" and info.value.errors[0].node_operator() == "MaxUnpool"
+    dynamic = _model([helper.make_node("MaxUnpool", ["x", "w"], ["y"], name="c", kernel_shape=[1, 1])],
+                     [_vi("x", ["n", 1, 4, 4]), _vi("w", ["n", 1, 4, 4], TensorProto.INT64)],
+                     [_vi("y", ["n", 1, 4, 4])])
+    with pytest.raises(backend.BackendError, match=r"'c' \(MaxUnpool\)"):
         backend.prepare(dynamic)                                 # refused before any run
     assert isinstance(backend.BackendError("parse", []), RuntimeError)
 
@@ -197,18 +200,18 @@ def _worker_case(name, model, inputs, outputs, rtol=1e-3, atol=1e-7):
 def test_worker_pool_reports_pass_fail_wrong_crash_and_hang(tmp_path):
     relu = _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [4])], [_vi("y", [4])])
     x = np.array([-1, 0, 2, 3], np.float32)
-    conv = _model([helper.make_node("Conv", ["x", "w"], ["y"])], [_vi("x", [1, 1, 2, 2]), _vi("w", [1, 1, 1, 1])],
-                  [_vi("y", [1, 1, 2, 2])])
+    unpool = _model([helper.make_node("MaxUnpool", ["x", "w"], ["y"], kernel_shape=[1, 1])],
+                  [_vi("x", [1, 1, 2, 2]), _vi("w", [1, 1, 1, 1])], [_vi("y", [1, 1, 2, 2])])
     cases = [_worker_case("t/pass", relu, [x], [np.maximum(x, 0)]),
              _worker_case("t/wrong", relu, [x], [np.maximum(x, 0) + 1]),
-             _worker_case("t/fail", conv, [np.ones((1, 1, 2, 2), np.float32), np.ones((1, 1, 1, 1), np.float32)], []),
+             _worker_case("t/fail", unpool, [np.ones((1, 1, 2, 2), np.float32), np.ones((1, 1, 1, 1), np.float32)], []),
              harness.Case("t/crash", "crash-test"), harness.Case("t/hang", "hang-test"),
              _worker_case("t/after", relu, [x], [np.maximum(x, 0)])]
     report = harness.run_cases(cases, workers=2, timeout=10)
     outcomes = {n: r["outcome"] for n, r in report.results.items()}
     assert outcomes == {"t/pass": "pass", "t/wrong": "wrong", "t/fail": "fail", "t/crash": "crash",
                         "t/hang": "hang", "t/after": "pass"}
-    assert report.results["t/fail"]["reason"] == "operator Conv is not supported"
+    assert report.results["t/fail"]["reason"] == "operator MaxUnpool is not supported"
     assert "SIGSEGV" in report.results["t/crash"]["detail"]
 
 

@@ -13,6 +13,7 @@ import torch
 from onnx import TensorProto, helper
 
 import mlprt
+import mlprt.backend
 from engine_helpers import infer, load, relative_error
 from mlprt.engine_tools import build_engine
 from mlprt.onnx_parser import ErrorCode, OnnxParser
@@ -221,7 +222,16 @@ def test_onnx_backend_node_cases_at_old_opsets() -> None:
         parser = OnnxParser(network, None)
         ok = parser.parse(case.model.SerializeToString())
         if all(parser_probe.supports_operator(op) for op in ops):
-            assert ok, (case.name, [str(parser.get_error(i)) for i in range(parser.num_errors)])
+            errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+            if not ok and all("known at parse time" in e for e in errors):
+                # Parameters (Upsample's scales) given as graph inputs: mlprt.backend builds their
+                # values into the engine, as for ONNX's suite.
+                rep = mlprt.backend.prepare(case.model)
+                for inputs, outputs in case.data_sets:
+                    for got, ref in zip(rep.run(inputs), outputs):
+                        assert relative_error(np.asarray(got), np.asarray(ref)) <= 1e-5, case.name
+                continue
+            assert ok, (case.name, errors)
             for inputs, outputs in case.data_sets:
                 got = evaluate(network, {i.name: v for i, v in zip(case.model.graph.input, inputs)})
                 for out, ref in zip(case.model.graph.output, outputs):

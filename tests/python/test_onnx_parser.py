@@ -313,24 +313,24 @@ def test_malformed_bytes(data: bytes) -> None:
 
 
 def test_every_unsupported_operator_is_reported_at_once() -> None:
-    nodes = [N("Relu", ["x"], ["a"], name="r"), N("Conv", ["a", "w"], ["b"], name="conv1"),
+    nodes = [N("Relu", ["x"], ["a"], name="r"), N("MaxUnpool", ["a", "w"], ["b"], name="unpool1", kernel_shape=[1, 1]),
              N("Relu", ["b"], ["c"]), N("FancyOp", ["c"], ["y"], name="fancy", domain="com.example")]
     model = make_model(nodes, [("x", F, (1, 1, 4, 4))], ["y"], {"w": np.ones((1, 1, 3, 3), np.float32)})
     model.opset_import.append(helper.make_opsetid("com.example", 1))
     errors = parse_errors(model)
     assert [(e.node(), e.node_name(), e.node_operator(), e.code()) for e in errors] == [
-        (1, "conv1", "Conv", ErrorCode.UNSUPPORTED_NODE), (3, "fancy", "FancyOp", ErrorCode.UNSUPPORTED_NODE)]
-    assert str(errors[0]).startswith("node 1 'conv1' (Conv): ")
+        (1, "unpool1", "MaxUnpool", ErrorCode.UNSUPPORTED_NODE), (3, "fancy", "FancyOp", ErrorCode.UNSUPPORTED_NODE)]
+    assert str(errors[0]).startswith("node 1 'unpool1' (MaxUnpool): ")
     assert "com.example" in errors[1].desc()
 
 
 def test_errors_go_to_the_logger_and_clear_errors() -> None:
     logger = RecordingLogger()
     parser = OnnxParser(mlprt.INetworkDefinition(), logger)
-    model = make_model([N("Conv", ["x", "x"], ["y"], name="c")], [("x", F, (1, 1, 2, 2))], ["y"])
+    model = make_model([N("MaxUnpool", ["x", "x"], ["y"], name="c")], [("x", F, (1, 1, 2, 2))], ["y"])
     assert not parser.parse(model.SerializeToString())
     assert parser.num_errors == 1 and isinstance(parser.get_error(0), ParserError)
-    assert logger.messages and logger.messages[0][0] == mlprt.Logger.ERROR and "Conv" in logger.messages[0][1]
+    assert logger.messages and logger.messages[0][0] == mlprt.Logger.ERROR and "MaxUnpool" in logger.messages[0][1]
     with pytest.raises(IndexError):
         parser.get_error(1)
     parser.clear_errors()
@@ -441,9 +441,9 @@ def test_parse_from_missing_file(tmp_path: Path) -> None:
 
 def test_supports_operator() -> None:
     parser = OnnxParser(mlprt.INetworkDefinition(), None)
-    for op in ["Gemm", "MatMul", "Relu", "Gelu", "LayerNormalization", "Reshape", "Shape", "Clip", "Softmax"]:
+    for op in ["Gemm", "MatMul", "Relu", "Gelu", "LayerNormalization", "Reshape", "Shape", "Clip", "Softmax", "Conv"]:
         assert parser.supports_operator(op), op
-    for op in ["Conv", "LSTM", "NotAnOp", ""]:
+    for op in ["MaxUnpool", "LSTM", "NotAnOp", ""]:
         assert not parser.supports_operator(op), op
 
 
