@@ -38,6 +38,9 @@ enum class SampleMode { kSTRICT_BOUNDS, kWRAP, kCLAMP, kFILL, kREFLECT };
 // (kUPPER: ONNX's pytorch_half_pixel) and how nearest rounds (kHALF_UP: round_prefer_ceil,
 // kHALF_DOWN: round_prefer_floor).
 enum class InterpolationMode { kNEAREST, kLINEAR, kCUBIC };
+// TensorRT's GatherMode: kDEFAULT is ONNX's Gather, kELEMENT GatherElements (kND, GatherND, is
+// not there yet).
+enum class GatherMode { kDEFAULT, kELEMENT };
 enum class ResizeCoordinateTransformation { kALIGN_CORNERS, kASYMMETRIC, kHALF_PIXEL };
 enum class ResizeSelector { kFORMULA, kUPPER };
 enum class ResizeRoundMode { kHALF_UP, kHALF_DOWN, kFLOOR, kCEIL };
@@ -71,5 +74,7 @@ template <>
 constexpr ResizeSelector lastEnumerator<ResizeSelector>() noexcept { return ResizeSelector::kUPPER; }
 template <>
 constexpr ResizeRoundMode lastEnumerator<ResizeRoundMode>() noexcept { return ResizeRoundMode::kCEIL; }
+template <>
+constexpr GatherMode lastEnumerator<GatherMode>() noexcept { return GatherMode::kELEMENT; }
 
 }  // namespace mlprt

@@ -40,6 +40,7 @@ using mlprt::InterpolationMode;
 using mlprt::ResizeCoordinateTransformation;
 using mlprt::ResizeRoundMode;
 using mlprt::ResizeSelector;
+using mlprt::GatherMode;
 using mlprt::ReduceOperation;
 using mlprt::UnaryOperation;
 
@@ -315,6 +316,20 @@ struct LrnLayer {
   }
 };
 
+// Inputs data and indices (INT32 or INT64, possibly computed at run time): TensorRT's IGatherLayer
+// in DEFAULT mode (ONNX Gather: output = data's extents before gather_axis, the indices', data's
+// after it) or ELEMENT mode (ONNX GatherElements: output shaped like the indices).
+struct GatherLayer {
+  static constexpr const char* kName = "Gather";
+  int gather_axis = 0;
+  GatherMode mode = GatherMode::kDEFAULT;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("gather_axis", &GatherLayer::gather_axis, "The axis of data the indices select along.");
+    visit("mode", &GatherLayer::mode, "DEFAULT (Gather) or ELEMENT (GatherElements).");
+  }
+};
+
 // One dense layer of a FusedMlpLayer: y = activation(x W + bias), W stored K x N row-major.
 struct MlpStage {
   std::int64_t in_features = 0;   // K
@@ -352,14 +367,14 @@ using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
-                 DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer>;
+                 DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer, GatherLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION, kSLICE, kRESIZE, kLRN,
+  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

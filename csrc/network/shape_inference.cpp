@@ -484,6 +484,27 @@ TensorType resize(const ResizeLayer& layer, const std::vector<TensorType>& input
   return {Dims(extents), inputs[0].type};
 }
 
+TensorType gather(const GatherLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 2);
+  const Dims& data = inputs[0].shape;
+  const Dims& indices = inputs[1].shape;
+  if (inputs[1].type != DataType::kINT32 && inputs[1].type != DataType::kINT64) {
+    fail(std::string("indices must be INT32 or INT64, got ") + dataTypeName(inputs[1].type));
+  }
+  const std::size_t axis = checkedAxis(layer.gather_axis, data.rank());
+  if (layer.mode == GatherMode::kELEMENT) {
+    if (indices.rank() != data.rank()) {
+      fail("ELEMENT mode needs indices " + indices.toString() + " of data " + data.toString() + "'s rank");
+    }
+    return {indices, inputs[0].type};
+  }
+  std::vector<std::int64_t> extents(data.extents().begin(), data.extents().begin() + static_cast<std::ptrdiff_t>(axis));
+  extents.insert(extents.end(), indices.extents().begin(), indices.extents().end());
+  extents.insert(extents.end(), data.extents().begin() + static_cast<std::ptrdiff_t>(axis) + 1, data.extents().end());
+  if (extents.size() > Dims::kMaxRank) fail("the output would have rank " + std::to_string(extents.size()));
+  return {Dims(extents), inputs[0].type};
+}
+
 TensorType pooling(const PoolingLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
   requireFloating(inputs[0], "Pooling");
@@ -520,6 +541,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const DeconvolutionLayer& l) const { return deconvolution(l, inputs); }
     TensorType operator()(const SliceLayer& l) const { return slice(l, inputs); }
     TensorType operator()(const ResizeLayer& l) const { return resize(l, inputs); }
+    TensorType operator()(const GatherLayer& l) const { return gather(l, inputs); }
     TensorType operator()(const LrnLayer& l) const {
       const TensorType out = sameAsInput(inputs, "LRN");
       if (out.shape.rank() < 2) fail("needs an input with a channel axis (N, C, ...), got " + out.shape.toString());

@@ -178,7 +178,11 @@ void bindEnums(py::module_& m) {
       .value("DECONVOLUTION", network::LayerType::kDECONVOLUTION)
       .value("SLICE", network::LayerType::kSLICE)
       .value("RESIZE", network::LayerType::kRESIZE)
-      .value("LRN", network::LayerType::kLRN);
+      .value("LRN", network::LayerType::kLRN)
+      .value("GATHER", network::LayerType::kGATHER);
+  py::enum_<GatherMode>(m, "GatherMode")
+      .value("DEFAULT", GatherMode::kDEFAULT)
+      .value("ELEMENT", GatherMode::kELEMENT);
   py::enum_<InterpolationMode>(m, "InterpolationMode")
       .value("NEAREST", InterpolationMode::kNEAREST)
       .value("LINEAR", InterpolationMode::kLINEAR)
@@ -335,6 +339,7 @@ void bindSpatialLayers(py::module_& m) {
   kindClass<network::SliceLayer>(m, "ISliceLayer");
   kindClass<network::ResizeLayer>(m, "IResizeLayer");
   kindClass<network::LrnLayer>(m, "ILRNLayer");
+  kindClass<network::GatherLayer>(m, "IGatherLayer");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -596,6 +601,17 @@ void bindNetwork(py::module_& m) {
       }, py::arg("input"),
       "Resamples `input` (TensorRT's IResizeLayer: set shape or scales, resize_mode, ...; mlprt also takes "
       "them here). Setting shape makes scales follow the extents, unless scales are given too.")
+      .def("add_gather", [](const NetworkPtr& n, const TensorRef& data, const TensorRef& indices, int axis) {
+        requireSameNetwork(n, data, indices);
+        const int rank = static_cast<int>(data.get().shape.rank());
+        return layerHandle(n, n->addLayer("", network::GatherLayer{axis < 0 ? axis + rank : axis, GatherMode::kDEFAULT},
+                                          {data.id, indices.id}));
+      }, py::arg("input"), py::arg("indices"), py::arg("axis"),
+      "data gathered along `axis` by INT32/INT64 indices (set .mode = GatherMode.ELEMENT for GatherElements).")
+      .def("add_gather_v2", [](const NetworkPtr& n, const TensorRef& data, const TensorRef& indices, GatherMode mode) {
+        requireSameNetwork(n, data, indices);
+        return layerHandle(n, n->addLayer("", network::GatherLayer{0, mode}, {data.id, indices.id}));
+      }, py::arg("input"), py::arg("indices"), py::arg("mode"), "TensorRT 8.5's form: the mode first, axis 0.")
       .def("add_lrn", [](const NetworkPtr& n, const TensorRef& x, std::int64_t window, float alpha, float beta,
                          float k) {
         requireSameNetwork(n, x);

@@ -9,6 +9,7 @@
 #include "backend/opencl/mlp_mma.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/pooling/pooling.h"
+#include "backend/opencl/ops/gather/gather.h"
 #include "backend/opencl/ops/lrn/lrn.h"
 #include "backend/opencl/ops/resize/resize.h"
 #include "backend/opencl/ops/slice/slice.h"
@@ -273,6 +274,9 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::DeconvolutionLayer& l) const { runDeconvolution(kernels, stream, step, l, operands); }
     void operator()(const network::SliceLayer& l) const { runSlice(kernels, stream, l, operands); }
     void operator()(const network::ResizeLayer& l) const { runResize(kernels, stream, l, operands); }
+    void operator()(const network::GatherLayer& l) const {
+      cl::gather(kernels, stream, l.mode, l.gather_axis, in.at(0), in.at(1), out);
+    }
     void operator()(const network::LrnLayer& l) const {
       cl::localResponseNormalization(kernels, stream, l.window_size, l.alpha, l.beta, l.k, in.at(0), out);
     }

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -175,6 +175,8 @@ class LayerType:
       RESIZE
     
       LRN
+    
+      GATHER
     """
     ACTIVATION: typing.ClassVar[LayerType]
     CONCATENATION: typing.ClassVar[LayerType]
@@ -182,6 +184,7 @@ class LayerType:
     CONVOLUTION: typing.ClassVar[LayerType]
     DECONVOLUTION: typing.ClassVar[LayerType]
     ELEMENTWISE: typing.ClassVar[LayerType]
+    GATHER: typing.ClassVar[LayerType]
     IDENTITY: typing.ClassVar[LayerType]
     LRN: typing.ClassVar[LayerType]
     MATRIX_MULTIPLY: typing.ClassVar[LayerType]
@@ -213,6 +216,51 @@ class LayerType:
         ...
     @typing.overload
     def __ne__(self, other: LayerType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class GatherMode:
+    """
+    Members:
+    
+      DEFAULT
+    
+      ELEMENT
+    """
+    DEFAULT: typing.ClassVar[GatherMode]
+    ELEMENT: typing.ClassVar[GatherMode]
+    __members__: typing.ClassVar[dict[str, GatherMode]]
+    @typing.overload
+    def __eq__(self, other: GatherMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: GatherMode) -> bool:
         ...
     @typing.overload
     def __ne__(self, other: typing.Any) -> bool:
@@ -1410,6 +1458,23 @@ class ILRNLayer(ILayer):
     @window_size.setter
     def window_size(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+class IGatherLayer(ILayer):
+    @property
+    def gather_axis(self) -> int:
+        """
+        The axis of data the indices select along.
+        """
+    @gather_axis.setter
+    def gather_axis(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def mode(self) -> GatherMode:
+        """
+        DEFAULT (Gather) or ELEMENT (GatherElements).
+        """
+    @mode.setter
+    def mode(self, arg1: GatherMode) -> None:
+        ...
 class IPoolingLayer(ILayer):
     @property
     def average_count_excludes_padding(self) -> bool:
@@ -1523,6 +1588,14 @@ class INetworkDefinition:
         """
     def add_elementwise(self, input1: ITensor, input2: ITensor, op: ElementWiseOperation) -> typing.Any:
         ...
+    def add_gather(self, input: ITensor, indices: ITensor, axis: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+        """
+        data gathered along `axis` by INT32/INT64 indices (set .mode = GatherMode.ELEMENT for GatherElements).
+        """
+    def add_gather_v2(self, input: ITensor, indices: ITensor, mode: GatherMode) -> typing.Any:
+        """
+        TensorRT 8.5's form: the mode first, axis 0.
+        """
     def add_identity(self, input: ITensor) -> typing.Any:
         ...
     def add_input(self, name: str, dtype: DataType, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> ITensor:

@@ -58,6 +58,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
                        mlprt::ResizeCoordinateTransformation::kALIGN_CORNERS, mlprt::ResizeSelector::kUPPER,
                        mlprt::ResizeRoundMode::kCEIL, -0.5f, true},
       net::LrnLayer{5, 2e-4f, 0.5f, 2.0f},
+      net::GatherLayer{2, mlprt::GatherMode::kELEMENT},
   };
 }
 
@@ -192,6 +193,10 @@ void expectSame(const net::LrnLayer& a, const net::LrnLayer& b) {
   EXPECT_EQ(a.alpha, b.alpha);
   EXPECT_EQ(a.beta, b.beta);
   EXPECT_EQ(a.k, b.k);
+}
+void expectSame(const net::GatherLayer& a, const net::GatherLayer& b) {
+  EXPECT_EQ(a.gather_axis, b.gather_axis);
+  EXPECT_EQ(a.mode, b.mode);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -670,8 +675,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 19;
-  expectRejected(kind, {"step 1", "layer kind", "value 19 is not a layer kind"});
+  kind.steps[1].kind = 20;
+  expectRejected(kind, {"step 1", "layer kind", "value 20 is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

@@ -287,6 +287,21 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
         return slice_layer(layer, ins[0])
     if isinstance(layer, mlprt.IPoolingLayer):
         return pooling(layer, ins[0])
+    if isinstance(layer, mlprt.IGatherLayer):
+        data, indices = ins
+        axis = layer.gather_axis
+        indices = np.where(indices < 0, indices + data.shape[axis], indices).astype(np.int64)
+        if layer.mode == mlprt.GatherMode.ELEMENT:
+            return np.take_along_axis(data, indices, axis=axis)
+        return np.take(data, indices, axis=axis)
+    if isinstance(layer, mlprt.ILRNLayer):
+        x = ins[0]
+        size, channels = layer.window_size, x.shape[1]
+        squares = np.zeros_like(x)
+        for c in range(channels):
+            first, last = max(0, c - (size - 1) // 2), min(channels - 1, c + size // 2)
+            squares[:, c] = (x[:, first:last + 1] ** 2).sum(axis=1)
+        return x / (layer.k + layer.alpha / size * squares) ** layer.beta
     raise NotImplementedError(f"no reference for {layer!r}")
 
 

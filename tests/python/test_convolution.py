@@ -291,3 +291,17 @@ def test_scale_shift_and_activation_fold_into_the_convolution() -> None:
     assert layer["LayerType"] == "Convolution" and layer["Epilogue"] == "RELU"
     assert layer["TacticName"].startswith("direct_m")
     assert "num_output_maps=6 kernel_size_nd=(3, 3)" in layer["Parameters"]
+
+
+@pytest.mark.parametrize("window", [1, 3, 4])
+def test_lrn_matches_reference(window: int) -> None:
+    def populate(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", mlprt.DataType.FLOAT, (2, 7, 3, 5))
+        layer = network.add_lrn(x, window, 2e-2, 0.75, 1.5)
+        assert (layer.window_size, layer.beta) == (window, 0.75)
+        layer.get_output(0).name = "y"
+        network.mark_output(layer.get_output(0))
+
+    x = np.random.default_rng(window).standard_normal((2, 7, 3, 5)).astype(np.float32) * 3
+    expected = _reference(populate, {"x": x})["y"]
+    assert relative_error(_run(populate, {"x": x})["y"], expected) <= 1e-5

@@ -392,11 +392,15 @@ def test_used_dropout_mask_of_a_dynamic_tensor_is_an_error() -> None:
     assert error.node_name() == "drop" and "mask" in error.desc()
 
 
-def test_unsupported_runtime_gather_is_a_clear_error() -> None:
-    model = make_model([N("Gather", ["x", "i"], ["y"], name="g")], [("x", F, (4, 3))], ["y"],
-                       {"i": np.array([0, 2], np.int64)})
-    (error,) = parse_errors(model)
-    assert error.code() == ErrorCode.UNSUPPORTED_NODE_INPUT and "Gather" in error.desc()
+def test_runtime_gather_is_a_gather_layer(rng: np.random.Generator) -> None:
+    model = make_model([N("Gather", ["x", "i"], ["y"], name="g", axis=1)], [("x", F, (4, 3))], ["y"],
+                       {"i": np.array([[0, 2], [-1, 1]], np.int64)})
+    network = check_against_onnxruntime(model, {"x": _r(rng, 4, 3)})
+    assert mlprt.LayerType.GATHER in [network.get_layer(i).type for i in range(network.num_layers)]
+    nd = make_model([N("GatherND", ["x", "i"], ["y"], name="nd")], [("x", F, (4, 3))], ["y"],
+                    {"i": np.array([[0, 2]], np.int64)})
+    (error,) = parse_errors(nd)
+    assert error.code() == ErrorCode.UNSUPPORTED_NODE and error.node_name() == "nd" and "GatherND" in error.desc()
 
 
 def test_where_of_a_runtime_comparison_is_a_select_layer(rng: np.random.Generator) -> None:

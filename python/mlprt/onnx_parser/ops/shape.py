@@ -201,23 +201,63 @@ def size(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ShapeValue([elem_product(ctx.shape_of(ctx.require(node, 0)))], scalar=True)]
 
 
-@importer("Gather", notes="On shape values and constants only (e.g. Shape -> Gather).")
+@importer("Gather", notes="Shape values and constants (folded), and run-time data with constant or run-time "
+          "INT32/INT64 indices (a gather layer; negative indices count from the end; constant indices are "
+          "checked, a run-time index out of range gives 0).")
 def gather(ctx: ImporterContext, node: Node) -> List[Value]:
-    data = as_shape_value(ctx.require(node, 0))
-    if data is None:
-        raise unsupported("Gather of a run-time tensor is not supported (only shape computations)",
-                          ErrorCode.UNSUPPORTED_NODE_INPUT)
-    indices = ctx.integer_constant(node, 1, "indices")
-    if node.attr("axis", 0) not in (0, -1) or data.scalar or indices.ndim > 1:
-        raise unsupported("Gather on a shape value needs axis 0 and indices of rank <= 1")
-    n = len(data.elems)
-    picked: List[ShapeElem] = []
-    for i in indices.reshape(-1):
-        i = int(i)
-        if not -n <= i < n:
-            raise invalid(f"Gather index {i} is out of range for {n} elements")
-        picked.append(data.elems[i])
-    return [ShapeValue(picked, scalar=indices.ndim == 0)]
+    value = ctx.require(node, 0)
+    data = as_shape_value(value)
+    indices_value = ctx.require(node, 1, "indices")
+    if data is not None and isinstance(indices_value, np.ndarray):
+        indices = ctx.integer_constant(node, 1, "indices")
+        if node.attr("axis", 0) not in (0, -1) or data.scalar or indices.ndim > 1:
+            raise unsupported("Gather on a shape value needs axis 0 and indices of rank <= 1")
+        n = len(data.elems)
+        picked: List[ShapeElem] = []
+        for i in indices.reshape(-1):
+            i = int(i)
+            if not -n <= i < n:
+                raise invalid(f"Gather index {i} is out of range for {n} elements")
+            picked.append(data.elems[i])
+        return [ShapeValue(picked, scalar=indices.ndim == 0)]
+    if isinstance(value, np.ndarray) and isinstance(indices_value, np.ndarray):
+        axis = normalize_axis(int(node.attr("axis", 0)), value.ndim)
+        _check_indices(indices_value, value.shape[axis], node)
+        return [np.take(value, indices_value.astype(np.int64), axis=axis)]
+    return [_gather_layer(ctx, node, value, indices_value, _core.GatherMode.DEFAULT)]
+
+
+@importer("GatherElements", notes="Run-time or constant data and INT32/INT64 indices (a gather layer in ELEMENT "
+          "mode); negative indices count from the end.")
+def gather_elements(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_gather_layer(ctx, node, ctx.require(node, 0), ctx.require(node, 1, "indices"), _core.GatherMode.ELEMENT)]
+
+
+def _check_indices(indices: np.ndarray, extent: Any, node: Node) -> None:
+    if indices.dtype.kind not in "iu":
+        raise invalid(f"{node.op_type} indices must be integers, not {indices.dtype}")
+    if isinstance(extent, int) and extent >= 0 and indices.size and (
+            indices.min() < -extent or indices.max() >= extent):
+        raise invalid(f"{node.op_type} indices range from {int(indices.min())} to {int(indices.max())}, outside an axis "
+                      f"of {extent}")
+
+
+def _gather_layer(ctx: ImporterContext, node: Node, data: Value, indices: Value, mode: Any) -> Any:
+    if isinstance(data, ShapeValue) or isinstance(indices, ShapeValue):
+        raise unsupported(f"{node.op_type} mixing shape values with run-time tensors is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(data)
+    axis = normalize_axis(int(node.attr("axis", 0)), len(x.shape))
+    if isinstance(indices, np.ndarray):
+        _check_indices(indices, ctx.shape_of(x)[axis], node)
+        if indices.dtype not in (np.int32, np.int64):
+            indices = indices.astype(np.int64)
+    index_tensor = ctx.tensor(indices)
+    if index_tensor.dtype not in (_core.DataType.INT32, _core.DataType.INT64):
+        raise invalid(f"{node.op_type} indices must be INT32 or INT64, not {index_tensor.dtype.name}")
+    layer = ctx.track(ctx.network.add_gather(x, index_tensor, axis))
+    layer.mode = mode
+    return layer.get_output(0)
 
 
 @importer("Slice", notes="Run-time tensors (a slice layer: negative axes, starts and ends clamped as ONNX "
@@ -573,4 +613,37 @@ def pad(ctx: ImporterContext, node: Node) -> List[Value]:
     if all(b == 0 and e == 0 for b, e in zip(begins, ends)):
         return [x]
     layer = ctx.network.add_slice(x, start, shape, [1] * rank, mode=_PAD_MODES[mode_name], fill_value=fill)
+    return [ctx.track(layer).get_output(0)]
+
+
+@importer("Tile", since=6, notes="Repeats as a constant (or a shape computation known at parse time): a slice layer "
+          "that wraps around (SampleMode.WRAP); an axis known only at run time must repeat once.")
+def tile(ctx: ImporterContext, node: Node) -> List[Value]:
+    data = ctx.require(node, 0)
+    if isinstance(data, ShapeValue):
+        raise unsupported("Tile of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    repeats_value = _known_integers(ctx, node, 1, "repeats")
+    if repeats_value is None:
+        raise invalid("Tile needs the repeats input")
+    repeats = [int(r) for r in repeats_value.reshape(-1)]
+    rank = ctx.rank(data)
+    if len(repeats) != rank:
+        raise invalid(f"Tile has {len(repeats)} repeats for a rank-{rank} input")
+    if any(r < 0 for r in repeats):
+        raise invalid(f"Tile repeats {repeats} must not be negative")
+    if isinstance(data, np.ndarray):
+        return [np.tile(data, repeats)]
+    x = ctx.tensor(data)
+    if all(r == 1 for r in repeats):
+        return [x]
+    shape = []
+    for a, (d, r) in enumerate(zip(ctx.shape_of(x), repeats)):
+        if not (isinstance(d, int) and d >= 0):
+            if r != 1:
+                raise unsupported(f"Tile of axis {a}, whose extent is known only at run time, is not supported",
+                                  ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+            shape.append(-1)
+        else:
+            shape.append(d * r)
+    layer = ctx.network.add_slice(x, [0] * rank, shape, [1] * rank, mode=_core.SampleMode.WRAP)
     return [ctx.track(layer).get_output(0)]
