@@ -343,6 +343,26 @@ Dims spatialOutput(std::int64_t batch, std::int64_t channels, const std::vector<
   return Dims(extents);
 }
 
+// The kernel (inputs[1]) is `leading` then the kernel extents (-1 matches anything); the optional
+// bias (inputs[2]) has `maps` values. `layout` names the expected layout in the message.
+void checkKernelAndBias(const std::vector<TensorType>& inputs, std::vector<std::int64_t> leading,
+                        const std::vector<std::int64_t>& kernel_size, std::int64_t maps, const char* layout) {
+  const Dims& kernel = inputs[1].shape;
+  std::vector<std::int64_t>& expected = leading;
+  expected.insert(expected.end(), kernel_size.begin(), kernel_size.end());
+  bool matches = kernel.rank() == expected.size();
+  for (std::size_t axis = 0; matches && axis < expected.size(); ++axis) {
+    matches = expected[axis] == kDynamic || kernel[axis] == kDynamic || kernel[axis] == expected[axis];
+  }
+  if (!matches) {
+    fail("kernel weights have shape " + kernel.toString() + " but the attributes need " + Dims(expected).toString() +
+         " " + layout);
+  }
+  if (inputs.size() == 3 && inputs[2].shape != Dims{maps}) {
+    fail("bias has shape " + inputs[2].shape.toString() + ", expected (" + std::to_string(maps) + ")");
+  }
+}
+
 // Inputs x (N, C, ...), kernel (M, C / groups, k...), optional bias (M), all of x's type.
 TensorType convolution(const ConvolutionLayer& layer, const std::vector<TensorType>& inputs) {
   if (inputs.size() != 2 && inputs.size() != 3) {
@@ -362,21 +382,8 @@ TensorType convolution(const ConvolutionLayer& layer, const std::vector<TensorTy
     fail("input channels " + std::to_string(channels) + " are not divisible by num_groups " +
          std::to_string(layer.num_groups));
   }
-  const Dims& kernel = inputs[1].shape;
-  std::vector<std::int64_t> expected{layer.num_output_maps,
-                                     channels == kDynamic ? kDynamic : channels / layer.num_groups};
-  expected.insert(expected.end(), layer.kernel_size.begin(), layer.kernel_size.end());
-  bool matches = kernel.rank() == expected.size();
-  for (std::size_t axis = 0; matches && axis < expected.size(); ++axis) {
-    matches = expected[axis] == kDynamic || kernel[axis] == kDynamic || kernel[axis] == expected[axis];
-  }
-  if (!matches) {
-    fail("kernel weights have shape " + kernel.toString() + " but the attributes need " + Dims(expected).toString() +
-         " (num_output_maps, input channels / num_groups, kernel_size_nd)");
-  }
-  if (inputs.size() == 3 && inputs[2].shape != Dims{layer.num_output_maps}) {
-    fail("bias has shape " + inputs[2].shape.toString() + ", expected (" + std::to_string(layer.num_output_maps) + ")");
-  }
+  checkKernelAndBias(inputs, {layer.num_output_maps, channels == kDynamic ? kDynamic : channels / layer.num_groups},
+                     layer.kernel_size, layer.num_output_maps, "(num_output_maps, input channels / num_groups, kernel_size_nd)");
   const auto axes = resolveSpatial(windowOf(layer), spatial);
   return {spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes), inputs[0].type};
 }
@@ -399,20 +406,8 @@ TensorType deconvolution(const DeconvolutionLayer& layer, const std::vector<Tens
     fail("input channels " + std::to_string(channels) + " are not divisible by num_groups " +
          std::to_string(layer.num_groups));
   }
-  std::vector<std::int64_t> expected{channels, layer.num_output_maps / layer.num_groups};
-  expected.insert(expected.end(), layer.kernel_size.begin(), layer.kernel_size.end());
-  const Dims& kernel = inputs[1].shape;
-  bool matches = kernel.rank() == expected.size();
-  for (std::size_t axis = 0; matches && axis < expected.size(); ++axis) {
-    matches = expected[axis] == kDynamic || kernel[axis] == kDynamic || kernel[axis] == expected[axis];
-  }
-  if (!matches) {
-    fail("kernel weights have shape " + kernel.toString() + " but the attributes need " + Dims(expected).toString() +
-         " (input channels, num_output_maps / num_groups, kernel_size_nd)");
-  }
-  if (inputs.size() == 3 && inputs[2].shape != Dims{layer.num_output_maps}) {
-    fail("bias has shape " + inputs[2].shape.toString() + ", expected (" + std::to_string(layer.num_output_maps) + ")");
-  }
+  checkKernelAndBias(inputs, {channels, layer.num_output_maps / layer.num_groups}, layer.kernel_size,
+                     layer.num_output_maps, "(input channels, num_output_maps / num_groups, kernel_size_nd)");
   const auto axes = resolveTransposed(windowOf(layer), layer.output_padding, spatial);
   return {spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes), inputs[0].type};
 }

@@ -25,6 +25,35 @@ std::vector<std::int64_t> perAxis(const std::vector<std::int64_t>& list, std::si
 
 std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+// The window's lists checked against `axes` and filled with their defaults.
+struct CheckedWindow {
+  std::vector<std::int64_t> extent, stride, dilation, pre, post;
+  bool same = false;
+};
+
+CheckedWindow checkedWindow(const SpatialWindow& window, std::size_t axes) {
+  if (window.window.size() != axes) {
+    throw InvalidArgument("the window has " + std::to_string(window.window.size()) + " extents for " +
+                          std::to_string(axes) + " spatial axes");
+  }
+  return {perAxis(window.window, axes, 1, 1, "kernel (window) extent"), perAxis(window.stride, axes, 1, 1, "stride"),
+          perAxis(window.dilation, axes, 1, 1, "dilation"), perAxis(window.pre_padding, axes, 0, 0, "pre_padding"),
+          perAxis(window.post_padding, axes, 0, 0, "post_padding"),
+          window.padding_mode == PaddingMode::kSAME_UPPER || window.padding_mode == PaddingMode::kSAME_LOWER};
+}
+
+// Axis i's input, window, stride and dilation; output and pad_before -1 (unknown) for now.
+SpatialAxis axisOf(const CheckedWindow& window, std::int64_t input, std::size_t i) {
+  SpatialAxis axis;
+  axis.input = input;
+  axis.window = window.extent[i];
+  axis.stride = window.stride[i];
+  axis.dilation = window.dilation[i];
+  axis.output = -1;
+  axis.pad_before = window.same ? -1 : window.pre[i];
+  return axis;
+}
+
 }  // namespace
 
 SpatialWindow windowOf(const ConvolutionLayer& layer) {
@@ -41,29 +70,15 @@ SpatialWindow windowOf(const PoolingLayer& layer) {
 
 std::vector<SpatialAxis> resolveSpatial(const SpatialWindow& window, const std::vector<std::int64_t>& input_extents) {
   const std::size_t axes = input_extents.size();
-  if (window.window.size() != axes) {
-    throw InvalidArgument("the window has " + std::to_string(window.window.size()) + " extents for " +
-                          std::to_string(axes) + " spatial axes");
-  }
-  const auto extent = perAxis(window.window, axes, 1, 1, "kernel (window) extent");
-  const auto stride = perAxis(window.stride, axes, 1, 1, "stride");
-  const auto dilation = perAxis(window.dilation, axes, 1, 1, "dilation");
-  const auto pre = perAxis(window.pre_padding, axes, 0, 0, "pre_padding");
-  const auto post = perAxis(window.post_padding, axes, 0, 0, "post_padding");
-  const bool same = window.padding_mode == PaddingMode::kSAME_UPPER || window.padding_mode == PaddingMode::kSAME_LOWER;
+  const CheckedWindow checked = checkedWindow(window, axes);
+  const bool same = checked.same;
+  const auto& pre = checked.pre;
+  const auto& post = checked.post;
   std::vector<SpatialAxis> result(axes);
   for (std::size_t i = 0; i < axes; ++i) {
-    SpatialAxis& axis = result[i];
-    axis.input = input_extents[i];
-    axis.window = extent[i];
-    axis.stride = stride[i];
-    axis.dilation = dilation[i];
+    SpatialAxis& axis = result[i] = axisOf(checked, input_extents[i], i);
     const std::int64_t span = axis.dilation * (axis.window - 1) + 1;
-    if (axis.input < 0) {
-      axis.output = -1;
-      axis.pad_before = same ? -1 : pre[i];
-      continue;
-    }
+    if (axis.input < 0) continue;
     if (same) {
       axis.output = ceilDiv(axis.input, axis.stride);
       const std::int64_t total = std::max<std::int64_t>(0, (axis.output - 1) * axis.stride + span - axis.input);
@@ -91,33 +106,19 @@ std::vector<SpatialAxis> resolveSpatial(const SpatialWindow& window, const std::
 std::vector<SpatialAxis> resolveTransposed(const SpatialWindow& window, const std::vector<std::int64_t>& output_padding,
                                            const std::vector<std::int64_t>& input_extents) {
   const std::size_t axes = input_extents.size();
-  if (window.window.size() != axes) {
-    throw InvalidArgument("the kernel has " + std::to_string(window.window.size()) + " extents for " +
-                          std::to_string(axes) + " spatial axes");
-  }
   if (window.padding_mode == PaddingMode::kEXPLICIT_ROUND_UP) {
     throw InvalidArgument("padding_mode EXPLICIT_ROUND_UP has no meaning for a deconvolution");
   }
-  const auto extent = perAxis(window.window, axes, 1, 1, "kernel extent");
-  const auto stride = perAxis(window.stride, axes, 1, 1, "stride");
-  const auto dilation = perAxis(window.dilation, axes, 1, 1, "dilation");
-  const auto pre = perAxis(window.pre_padding, axes, 0, 0, "pre_padding");
-  const auto post = perAxis(window.post_padding, axes, 0, 0, "post_padding");
+  const CheckedWindow checked = checkedWindow(window, axes);
+  const bool same = checked.same;
+  const auto& pre = checked.pre;
+  const auto& post = checked.post;
   const auto extra = perAxis(output_padding, axes, 0, 0, "output_padding");
-  const bool same = window.padding_mode == PaddingMode::kSAME_UPPER || window.padding_mode == PaddingMode::kSAME_LOWER;
   std::vector<SpatialAxis> result(axes);
   for (std::size_t i = 0; i < axes; ++i) {
-    SpatialAxis& axis = result[i];
-    axis.input = input_extents[i];
-    axis.window = extent[i];
-    axis.stride = stride[i];
-    axis.dilation = dilation[i];
+    SpatialAxis& axis = result[i] = axisOf(checked, input_extents[i], i);
     const std::int64_t span = axis.dilation * (axis.window - 1) + 1;
-    if (axis.input < 0) {
-      axis.output = -1;
-      axis.pad_before = same ? -1 : pre[i];
-      continue;
-    }
+    if (axis.input < 0) continue;
     const std::int64_t full = axis.stride * (axis.input - 1) + span + extra[i];
     if (same) {
       axis.output = axis.input * axis.stride;

@@ -102,45 +102,46 @@ std::vector<std::int64_t> spatialExtents(const Dims& shape) {
                                    shape.extents().end());
 }
 
-void runConvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
-                    const network::ConvolutionLayer& layer, const StepOperands& operands) {
-  const auto& in = operands.inputs;
+// What a (de)convolution launcher needs of the resolved axes, and the step's epilogue with the
+// layer's bias (its input 2) when it has one.
+cl::ConvolutionWindow convolutionWindow(const std::vector<network::SpatialAxis>& axes, std::int64_t groups) {
   cl::ConvolutionWindow window;
-  window.groups = layer.num_groups;
-  for (const network::SpatialAxis& axis : network::resolveSpatial(network::windowOf(layer), spatialExtents(in.at(0).shape))) {
+  window.groups = groups;
+  for (const network::SpatialAxis& axis : axes) {
     window.stride.push_back(axis.stride);
     window.dilation.push_back(axis.dilation);
     window.pad_before.push_back(axis.pad_before);
   }
+  return window;
+}
+
+cl::GemmEpilogue convolutionEpilogue(const engine::PlanStep& step, const std::vector<cl::DeviceTensor>& inputs) {
   cl::GemmEpilogue epilogue;
-  if (in.size() > 2) epilogue.bias = &in[2];
+  if (inputs.size() > 2) epilogue.bias = &inputs[2];
   epilogue.has_activation = step.epilogue.has_activation;
   epilogue.activation = step.epilogue.activation.type;
   epilogue.alpha = step.epilogue.activation.alpha;
   epilogue.beta = step.epilogue.activation.beta;
+  return epilogue;
+}
+
+void runConvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+                    const network::ConvolutionLayer& layer, const StepOperands& operands) {
+  const auto& in = operands.inputs;
+  const auto axes = network::resolveSpatial(network::windowOf(layer), spatialExtents(in.at(0).shape));
   const std::string tactic = step.tactic.empty() ? cl::convolutionTactics(in.at(0).type).at(0) : step.tactic;
-  cl::convolution(kernels, stream, tactic, in.at(0), in.at(1), window, epilogue, operands.output);
+  cl::convolution(kernels, stream, tactic, in.at(0), in.at(1), convolutionWindow(axes, layer.num_groups),
+                  convolutionEpilogue(step, in), operands.output);
 }
 
 void runDeconvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
                       const network::DeconvolutionLayer& layer, const StepOperands& operands) {
   const auto& in = operands.inputs;
-  cl::ConvolutionWindow window;
-  window.groups = layer.num_groups;
-  for (const network::SpatialAxis& axis :
-       network::resolveTransposed(network::windowOf(layer), layer.output_padding, spatialExtents(in.at(0).shape))) {
-    window.stride.push_back(axis.stride);
-    window.dilation.push_back(axis.dilation);
-    window.pad_before.push_back(axis.pad_before);
-  }
-  cl::GemmEpilogue epilogue;
-  if (in.size() > 2) epilogue.bias = &in[2];
-  epilogue.has_activation = step.epilogue.has_activation;
-  epilogue.activation = step.epilogue.activation.type;
-  epilogue.alpha = step.epilogue.activation.alpha;
-  epilogue.beta = step.epilogue.activation.beta;
+  const auto axes =
+      network::resolveTransposed(network::windowOf(layer), layer.output_padding, spatialExtents(in.at(0).shape));
   const std::string tactic = step.tactic.empty() ? cl::deconvolutionTactics(in.at(0).type).at(0) : step.tactic;
-  cl::deconvolution(kernels, stream, tactic, in.at(0), in.at(1), window, epilogue, operands.output);
+  cl::deconvolution(kernels, stream, tactic, in.at(0), in.at(1), convolutionWindow(axes, layer.num_groups),
+                    convolutionEpilogue(step, in), operands.output);
 }
 
 // The fill value as one element of `type`: the bits the kernel stores.

@@ -130,6 +130,28 @@ inline std::string joinOptions(std::initializer_list<std::string> parts) {
   return options;
 }
 
+// "-DELEMENT=uchar|ushort|uint|ulong": kernels that move elements as bits (slices, gathers) build
+// one program per element size.
+inline std::string bitsElementOption(const char* launcher, std::size_t bytes) {
+  switch (bytes) {
+    case 1: return "-DELEMENT=uchar";
+    case 2: return "-DELEMENT=ushort";
+    case 4: return "-DELEMENT=uint";
+    case 8: return "-DELEMENT=ulong";
+    default: throw InvalidArgument(std::string(launcher) + ": no element of " + std::to_string(bytes) + " bytes");
+  }
+}
+
+// Row-major per-axis values as an OpenCL 8-vector (long8, float8), innermost axis first, the rest
+// `pad`: the form the UNPACK8 kernels take.
+template <typename Packed, typename Value>
+Packed innermostFirst(const std::vector<Value>& row_major, Value pad) {
+  Packed packed;
+  for (int i = 0; i < 8; ++i) packed.s[i] = pad;
+  for (std::size_t i = 0; i < row_major.size() && i < 8; ++i) packed.s[i] = row_major[row_major.size() - 1 - i];
+  return packed;
+}
+
 // ---- Kernel arguments ----------------------------------------------------------------------
 
 // Sets a kernel's arguments in order. Index values and index vectors are 32- or 64-bit to match

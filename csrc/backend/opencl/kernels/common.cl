@@ -118,6 +118,9 @@ inline float activate(int kind, float x, float alpha, float beta) {
   }
 }
 
+// An 8-vector argument (axes innermost first) as an array `name`, for loops over axes.
+#define UNPACK8(type, name, v) const type name[8] = {(v).s0, (v).s1, (v).s2, (v).s3, (v).s4, (v).s5, (v).s6, (v).s7}
+
 // ---- Index decomposition -----------------------------------------------------------------
 // Shapes and strides arrive as 8-vectors listing axes innermost first (s0 is the last axis), with
 // `rank` of them in use. The host first merges axes that are contiguous for every operand, so

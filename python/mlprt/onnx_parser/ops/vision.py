@@ -75,60 +75,62 @@ def _placeholder(shape: Sequence[int], dtype: Any) -> np.ndarray:
     return np.zeros(tuple(shape), numpy_dtype(dtype))
 
 
+class _Weighted:
+    """What Conv and ConvTranspose share: the input, the weights' static shape (checked against
+    kernel_shape), the groups, and how the layer is added with placeholder weights of the right
+    shape before it reads the real ones (so constants and computed weights take one path)."""
+
+    def __init__(self, ctx: ImporterContext, node: Node) -> None:
+        self.ctx, self.node = ctx, node
+        self.x = _spatial_input(ctx, node)
+        self.axes = len(self.x.shape) - 2
+        self.weights = ctx.require(node, 1, "W")
+        self.w_shape = tuple(int(d) for d in ctx.shape_of(self.weights))
+        if len(self.w_shape) != self.axes + 2 or any(d < 0 for d in self.w_shape):
+            raise invalid(f"{node.op_type} weights W have shape {self.w_shape}; a static shape of rank "
+                          f"{self.axes + 2} is needed")
+        self.window = tuple(int(v) for v in node.attr("kernel_shape", self.w_shape[2:]))
+        if self.window != self.w_shape[2:]:
+            raise invalid(f"{node.op_type} attribute kernel_shape {list(self.window)} disagrees with the weights' "
+                          f"shape {self.w_shape}")
+        self.groups = int(node.attr("group", 1))
+        if self.groups <= 0:
+            raise invalid(f"{node.op_type} attribute group {self.groups} must be positive")
+
+    def add(self, add_layer: Any, maps: int, attributes: Dict[str, Any]) -> Any:
+        ctx, x = self.ctx, self.x
+        w_tensor = ctx.tensor(self.weights, x.dtype)
+        bias = ctx.input(self.node, 2)
+        b_tensor = None
+        if bias is not None:
+            if tuple(ctx.shape_of(bias)) != (maps,):
+                raise invalid(f"{self.node.op_type} bias B has shape {tuple(ctx.shape_of(bias))}; ({maps},) expected")
+            b_tensor = ctx.tensor(bias, x.dtype)
+        layer = ctx.track(add_layer(x, maps, self.window, _placeholder(self.w_shape, x.dtype),
+                                    _placeholder((maps,), x.dtype) if b_tensor is not None else None,
+                                    num_groups=self.groups, **attributes))
+        layer.set_input(1, w_tensor)
+        if b_tensor is not None:
+            layer.set_input(2, b_tensor)
+        return layer.get_output(0)
+
+
 @importer("Conv", notes="1-D and 2-D; group (depthwise included), dilations, strides, pads, auto_pad "
           "(NOTSET, VALID, SAME_UPPER, SAME_LOWER), optional bias; weights and bias constant or computed. "
           "FLOAT and FLOAT16. 3-D convolutions are refused.")
 def conv(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _spatial_input(ctx, node)
-    axes = len(x.shape) - 2
-    weights = ctx.require(node, 1, "W")
-    w_shape = tuple(int(d) for d in ctx.shape_of(weights))
-    if len(w_shape) != axes + 2 or any(d < 0 for d in w_shape):
-        raise invalid(f"Conv weights W have shape {w_shape}; a static shape of rank {axes + 2} is needed")
-    window = tuple(int(v) for v in node.attr("kernel_shape", w_shape[2:]))
-    if window != w_shape[2:]:
-        raise invalid(f"Conv attribute kernel_shape {list(window)} disagrees with the weights' shape {w_shape}")
-    maps = w_shape[0]
-    groups = int(node.attr("group", 1))
-    if groups <= 0:
-        raise invalid(f"Conv attribute group {groups} must be positive")
-    w_tensor = ctx.tensor(weights, x.dtype)
-    bias = ctx.input(node, 2)
-    b_tensor = None
-    if bias is not None:
-        if tuple(ctx.shape_of(bias)) != (maps,):
-            raise invalid(f"Conv bias B has shape {tuple(ctx.shape_of(bias))}; ({maps},) expected")
-        b_tensor = ctx.tensor(bias, x.dtype)
-    # The layer is made with placeholder weights of the right shape, then reads the real ones:
-    # constants and computed weights take the same path.
-    layer = ctx.track(ctx.network.add_convolution_nd(
-        x, maps, window, _placeholder(w_shape, x.dtype),
-        _placeholder((maps,), x.dtype) if b_tensor is not None else None,
-        num_groups=groups, **_window_attributes(node, axes, window)))
-    layer.set_input(1, w_tensor)
-    if b_tensor is not None:
-        layer.set_input(2, b_tensor)
-    return [layer.get_output(0)]
+    weighted = _Weighted(ctx, node)
+    attributes = _window_attributes(node, weighted.axes, weighted.window)
+    return [weighted.add(ctx.network.add_convolution_nd, weighted.w_shape[0], attributes)]
 
 
 @importer("ConvTranspose", notes="1-D and 2-D; group, dilations, strides, pads, output_padding, output_shape "
           "(static input extents), auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER), optional bias; weights and "
           "bias constant or computed. FLOAT and FLOAT16.")
 def conv_transpose(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _spatial_input(ctx, node)
-    axes = len(x.shape) - 2
-    weights = ctx.require(node, 1, "W")
-    w_shape = tuple(int(d) for d in ctx.shape_of(weights))
-    if len(w_shape) != axes + 2 or any(d < 0 for d in w_shape):
-        raise invalid(f"ConvTranspose weights W have shape {w_shape}; a static shape of rank {axes + 2} is needed")
-    window = tuple(int(v) for v in node.attr("kernel_shape", w_shape[2:]))
-    if window != w_shape[2:]:
-        raise invalid(f"ConvTranspose attribute kernel_shape {list(window)} disagrees with the weights' shape {w_shape}")
-    groups = int(node.attr("group", 1))
-    if groups <= 0:
-        raise invalid(f"ConvTranspose attribute group {groups} must be positive")
-    maps = w_shape[1] * groups
-    attributes = _window_attributes(node, axes, window)
+    weighted = _Weighted(ctx, node)
+    axes = weighted.axes
+    attributes = _window_attributes(node, axes, weighted.window)
     if attributes["padding_mode"] == PM.EXPLICIT_ROUND_UP:
         raise invalid("ConvTranspose has no ceil_mode")
     extra = _per_axis(node, "output_padding", axes, 0)
@@ -137,21 +139,8 @@ def conv_transpose(ctx: ImporterContext, node: Node) -> List[Value]:
     attributes["output_padding"] = extra
     output_shape = node.attr("output_shape")
     if output_shape is not None:
-        attributes.update(_cropping_for(node, x, list(output_shape)[-axes:], window, attributes))
-    w_tensor = ctx.tensor(weights, x.dtype)
-    bias = ctx.input(node, 2)
-    b_tensor = None
-    if bias is not None:
-        if tuple(ctx.shape_of(bias)) != (maps,):
-            raise invalid(f"ConvTranspose bias B has shape {tuple(ctx.shape_of(bias))}; ({maps},) expected")
-        b_tensor = ctx.tensor(bias, x.dtype)
-    layer = ctx.track(ctx.network.add_deconvolution_nd(
-        x, maps, window, _placeholder(w_shape, x.dtype),
-        _placeholder((maps,), x.dtype) if b_tensor is not None else None, num_groups=groups, **attributes))
-    layer.set_input(1, w_tensor)
-    if b_tensor is not None:
-        layer.set_input(2, b_tensor)
-    return [layer.get_output(0)]
+        attributes.update(_cropping_for(node, weighted.x, list(output_shape)[-axes:], weighted.window, attributes))
+    return [weighted.add(ctx.network.add_deconvolution_nd, weighted.w_shape[1] * weighted.groups, attributes)]
 
 
 def _cropping_for(node: Node, x: Any, output_shape: Sequence[int], window: Sequence[int],

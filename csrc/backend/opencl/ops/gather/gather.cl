@@ -28,10 +28,8 @@ __kernel void gather_elements(__global const ELEMENT* data, long data_offset, __
                               int rank, int axis, long8 out_dims, long8 data_dims) {
   const long index = get_global_id(0);
   if (index >= total) return;
-  const long out_dim[8] = {out_dims.s0, out_dims.s1, out_dims.s2, out_dims.s3,
-                           out_dims.s4, out_dims.s5, out_dims.s6, out_dims.s7};
-  const long data_dim[8] = {data_dims.s0, data_dims.s1, data_dims.s2, data_dims.s3,
-                            data_dims.s4, data_dims.s5, data_dims.s6, data_dims.s7};
+  UNPACK8(long, out_dim, out_dims);
+  UNPACK8(long, data_dim, data_dims);
   long rest = index, source = 0, stride = 1;
   for (int k = 0; k < rank; ++k) {
     long coordinate = rest % out_dim[k];

@@ -9,23 +9,6 @@ using namespace support;
 
 constexpr const char* kLauncher = "gather";
 
-const char* elementType(std::size_t bytes) {
-  switch (bytes) {
-    case 1: return "uchar";
-    case 2: return "ushort";
-    case 4: return "uint";
-    case 8: return "ulong";
-    default: throw InvalidArgument(std::string(kLauncher) + ": no element of " + std::to_string(bytes) + " bytes");
-  }
-}
-
-cl_long8 innermostFirst(const std::vector<std::int64_t>& row_major) {
-  cl_long8 packed;
-  for (int i = 0; i < 8; ++i) packed.s[i] = 1;
-  for (std::size_t i = 0; i < row_major.size(); ++i) packed.s[i] = row_major[row_major.size() - 1 - i];
-  return packed;
-}
-
 }  // namespace
 
 void gather(KernelCache& cache, Stream& stream, GatherMode mode, int axis, const DeviceTensor& data,
@@ -43,7 +26,7 @@ void gather(KernelCache& cache, Stream& stream, GatherMode mode, int axis, const
   checkPlacement(cache, kLauncher, "data", data);
   checkPlacement(cache, kLauncher, "indices", indices);
   const std::int64_t total = checkPlacement(cache, kLauncher, "output", out);
-  const std::string options = joinOptions({std::string("-DELEMENT=") + elementType(elementSize(data.type)),
+  const std::string options = joinOptions({bitsElementOption(kLauncher, elementSize(data.type)),
                                            indices.type == DataType::kINT64 ? "-DINDEX=long" : "-DINDEX=int"});
   const auto a = static_cast<std::size_t>(axis);
   if (mode == GatherMode::kELEMENT) {
@@ -58,8 +41,8 @@ void gather(KernelCache& cache, Stream& stream, GatherMode mode, int axis, const
         .value<cl_long>(total)
         .value<cl_int>(static_cast<cl_int>(rank))
         .value<cl_int>(static_cast<cl_int>(rank - 1 - a))  // innermost-first numbering
-        .value(innermostFirst(out.shape.extents()))
-        .value(innermostFirst(data.shape.extents()));
+        .value(innermostFirst<cl_long8, std::int64_t>(out.shape.extents(), 1))
+        .value(innermostFirst<cl_long8, std::int64_t>(data.shape.extents(), 1));
     launchLinear(kernel, stream, total);
     return;
   }

@@ -80,12 +80,9 @@ __kernel void resize(IN_PTR in, long in_offset, OUT_PTR out, long out_offset, lo
                      int rounding, float cubic_a, int exclude_outside) {
   const long index = get_global_id(0);
   if (index >= count) return;
-  const long out_dim[8] = {out_dims.s0, out_dims.s1, out_dims.s2, out_dims.s3,
-                           out_dims.s4, out_dims.s5, out_dims.s6, out_dims.s7};
-  const long in_dim[8] = {in_dims.s0, in_dims.s1, in_dims.s2, in_dims.s3,
-                          in_dims.s4, in_dims.s5, in_dims.s6, in_dims.s7};
-  const float scale[8] = {scales.s0, scales.s1, scales.s2, scales.s3,
-                          scales.s4, scales.s5, scales.s6, scales.s7};
+  UNPACK8(long, out_dim, out_dims);
+  UNPACK8(long, in_dim, in_dims);
+  UNPACK8(float, scale, scales);
   long fixed = 0;  // the offset of the copied axes
   long stride = 1;
   int resized = 0;

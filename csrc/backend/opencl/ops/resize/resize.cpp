@@ -9,14 +9,6 @@ using namespace support;
 
 constexpr const char* kLauncher = "resize";
 
-template <typename Packed, typename Value>
-Packed innermostFirst(const std::vector<Value>& row_major, Value pad) {
-  Packed packed;
-  for (int i = 0; i < 8; ++i) packed.s[i] = pad;
-  for (std::size_t i = 0; i < row_major.size(); ++i) packed.s[i] = row_major[row_major.size() - 1 - i];
-  return packed;
-}
-
 const char* modeOption(InterpolationMode mode) {
   switch (mode) {
     case InterpolationMode::kNEAREST: return "-DMODE_NEAREST";

@@ -35,14 +35,11 @@ __kernel void slice(__global const ELEMENT* in, long in_offset, __global ELEMENT
                     long8 stride, int mode, ELEMENT fill) {
   const long index = get_global_id(0);
   if (index >= count) return;
-  const long out_dim[8] = {out_dims.s0, out_dims.s1, out_dims.s2, out_dims.s3,
-                           out_dims.s4, out_dims.s5, out_dims.s6, out_dims.s7};
-  const long in_dim[8] = {in_dims.s0, in_dims.s1, in_dims.s2, in_dims.s3,
-                          in_dims.s4, in_dims.s5, in_dims.s6, in_dims.s7};
-  const long in_stride[8] = {in_strides.s0, in_strides.s1, in_strides.s2, in_strides.s3,
-                             in_strides.s4, in_strides.s5, in_strides.s6, in_strides.s7};
-  const long first[8] = {start.s0, start.s1, start.s2, start.s3, start.s4, start.s5, start.s6, start.s7};
-  const long step[8] = {stride.s0, stride.s1, stride.s2, stride.s3, stride.s4, stride.s5, stride.s6, stride.s7};
+  UNPACK8(long, out_dim, out_dims);
+  UNPACK8(long, in_dim, in_dims);
+  UNPACK8(long, in_stride, in_strides);
+  UNPACK8(long, first, start);
+  UNPACK8(long, step, stride);
   long rest = index, source = 0;
   for (int axis = 0; axis < rank; ++axis) {
     const long coordinate = sample(first[axis] + (rest % out_dim[axis]) * step[axis], in_dim[axis], mode);

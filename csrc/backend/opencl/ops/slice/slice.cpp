@@ -12,24 +12,6 @@ using namespace support;
 
 constexpr const char* kLauncher = "slice";
 
-const char* elementOption(std::size_t bytes) {
-  switch (bytes) {
-    case 1: return "-DELEMENT=uchar";
-    case 2: return "-DELEMENT=ushort";
-    case 4: return "-DELEMENT=uint";
-    case 8: return "-DELEMENT=ulong";
-    default: throw InvalidArgument(std::string(kLauncher) + ": no element of " + std::to_string(bytes) + " bytes");
-  }
-}
-
-// Row-major values as the kernel's long8, innermost first, padded with `pad`.
-cl_long8 innermostFirst(const std::vector<std::int64_t>& row_major, std::int64_t pad) {
-  cl_long8 packed;
-  for (int i = 0; i < 8; ++i) packed.s[i] = pad;
-  for (std::size_t i = 0; i < row_major.size(); ++i) packed.s[i] = row_major[row_major.size() - 1 - i];
-  return packed;
-}
-
 }  // namespace
 
 void slice(KernelCache& cache, Stream& stream, const DeviceTensor& in, const std::vector<std::int64_t>& start,
@@ -64,16 +46,16 @@ void slice(KernelCache& cache, Stream& stream, const DeviceTensor& in, const std
   }
   std::vector<std::int64_t> in_strides(rank, 1);
   for (std::size_t axis = rank; axis-- > 1;) in_strides[axis - 1] = in_strides[axis] * in.shape[axis];
-  Kernel& kernel = cache.get("slice", elementOption(element), "slice");
+  Kernel& kernel = cache.get("slice", bitsElementOption(kLauncher, element), "slice");
   Arguments arguments(kernel, true);
   arguments.tensor(in).tensor(out)
       .value<cl_long>(volume)
       .value<cl_int>(static_cast<cl_int>(rank))
-      .value(innermostFirst(out.shape.extents(), 1))
-      .value(innermostFirst(in.shape.extents(), 1))
-      .value(innermostFirst(in_strides, 0))
-      .value(innermostFirst(start, 0))
-      .value(innermostFirst(stride, 1))
+      .value(innermostFirst<cl_long8, std::int64_t>(out.shape.extents(), 1))
+      .value(innermostFirst<cl_long8, std::int64_t>(in.shape.extents(), 1))
+      .value(innermostFirst<cl_long8, std::int64_t>(in_strides, 0))
+      .value(innermostFirst<cl_long8, std::int64_t>(start, 0))
+      .value(innermostFirst<cl_long8, std::int64_t>(stride, 1))
       .value<cl_int>(static_cast<cl_int>(mode));
   std::array<std::uint8_t, 8> fill_bits{};
   std::copy(fill.begin(), fill.end(), fill_bits.begin());
