@@ -64,7 +64,7 @@ def test_parsed_gathers_match_onnxruntime(op, tmp_path) -> None:
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("data", TensorProto.FLOAT, [3, 4]),
                                             helper.make_tensor_value_info("indices", TensorProto.INT64, index_shape)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
     data = np.arange(12, dtype=np.float32).reshape(3, 4)
     indices = np.array([[3, -1], [0, 2], [1, -4]][:index_shape[0]], np.int64)
     expected = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
@@ -82,7 +82,7 @@ def test_constant_indices_out_of_range_name_the_node() -> None:
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("data", TensorProto.FLOAT, [3, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
                               [helper.make_tensor("idx", TensorProto.INT64, [2], [0, 3])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
     parser = OnnxParser(mlprt.Builder(RecordingLogger()).create_network(0), RecordingLogger())
     assert not parser.parse(model.SerializeToString())
     error = parser.get_error(0)

@@ -1,0 +1,149 @@
+"""Convolutional networks of the tutorials (tests/python/vision_zoo.py) on mlprt, PyTorch and
+ONNX Runtime, numpy in and numpy out, in one run (issue 14's speed table).
+
+For each model, batch and precision: the ONNX export (TorchScript exporter, opset 17) is built by
+mlprt into a static engine and run as the TensorRT tutorials do (pinned host buffers,
+memcpy_htod_async, execute_async_v3, memcpy_dtoh_async, synchronize); PyTorch runs eagerly and
+as a CUDA graph replayed with pinned staging (FP16: the module in half); ONNX Runtime on the CPU.
+Medians of --iterations timed calls after warm-up. Also the engine's cold build time.
+
+    python3 bench/cnn_bench.py --models super_resolution:224x224 --batches 1,8 --precisions fp32,fp16
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import numpy as np
+import onnxruntime
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "python"))
+
+import mlprt  # noqa: E402
+import mlprt.autoinit  # noqa: E402,F401
+import mlprt.driver as cuda  # noqa: E402
+from mlprt.engine_tools import build_engine  # noqa: E402
+from vision_zoo import MODELS  # noqa: E402
+
+
+def median_ms(call: Callable[[], object], iterations: int) -> float:
+    for _ in range(3):
+        call()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def mlprt_runner(plan: bytes, x: np.ndarray) -> Callable[[], np.ndarray]:
+    engine = mlprt.Runtime(mlprt.Logger(mlprt.Logger.WARNING)).deserialize_cuda_engine(plan)
+    context = engine.create_execution_context()
+    stream = cuda.Stream()
+    host_in = cuda.pagelocked_empty(x.shape, np.float32)
+    out_name = engine.get_tensor_name(1)
+    host_out = cuda.pagelocked_empty(tuple(context.get_tensor_shape(out_name)), np.float32)
+    dev_in, dev_out = cuda.mem_alloc(host_in.nbytes), cuda.mem_alloc(host_out.nbytes)
+    context.set_tensor_address(engine.get_tensor_name(0), int(dev_in))
+    context.set_tensor_address(out_name, int(dev_out))
+
+    def run() -> np.ndarray:
+        np.copyto(host_in, x)
+        cuda.memcpy_htod_async(dev_in, host_in, stream)
+        context.execute_async_v3(stream.handle)
+        cuda.memcpy_dtoh_async(host_out, dev_out, stream)
+        stream.synchronize()
+        return np.array(host_out)
+    return run
+
+
+def torch_runners(name: str, x: np.ndarray, fp16: bool) -> Dict[str, Callable[[], np.ndarray]]:
+    import torch
+    module = MODELS[name].module().cuda()
+    dtype = torch.float16 if fp16 else torch.float32
+    module = module.to(dtype)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+
+    def eager() -> np.ndarray:
+        with torch.no_grad():
+            out = module(torch.from_numpy(x).cuda().to(dtype))
+        return (out[0] if isinstance(out, tuple) else out).float().cpu().numpy()
+
+    stage_in = torch.zeros(x.shape, dtype=dtype, pin_memory=True)
+    static_in = torch.zeros(x.shape, dtype=dtype, device="cuda")
+    with torch.no_grad():
+        for _ in range(3):
+            module(static_in)
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = module(static_in)
+    static_out = static_out[0] if isinstance(static_out, tuple) else static_out
+    stage_out = torch.zeros(static_out.shape, dtype=dtype, pin_memory=True)
+
+    def replay() -> np.ndarray:
+        stage_in.copy_(torch.from_numpy(x))
+        static_in.copy_(stage_in, non_blocking=True)
+        graph.replay()
+        stage_out.copy_(static_out, non_blocking=True)
+        torch.cuda.synchronize()
+        return stage_out.float().numpy()
+    return {"torch_eager": eager, "torch_graph": replay}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="super_resolution:224x224", help="name:HxW,... (vision_zoo names)")
+    parser.add_argument("--batches", default="1")
+    parser.add_argument("--precisions", default="fp32")
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows: List[Dict[str, object]] = []
+    workdir = Path(tempfile.mkdtemp())
+    for spec in args.models.split(","):
+        name, size = spec.split(":")
+        h, w = (int(v) for v in size.split("x"))
+        model = MODELS[name]
+        channels = model.input_shape[1]
+        for batch in (int(b) for b in args.batches.split(",")):
+            sized = dataclasses.replace(model, input_shape=(batch, channels, h, w))
+            data = sized.export(opset=17, batch=batch)
+            path = workdir / f"{name}_{batch}.onnx"
+            path.write_bytes(data)
+            x = np.random.default_rng(batch).standard_normal((batch, channels, h, w)).astype(np.float32)
+            for precision in args.precisions.split(","):
+                fp16 = precision == "fp16"
+                start = time.perf_counter()
+                plan = build_engine(str(path), fp16=fp16, logger=mlprt.Logger(mlprt.Logger.WARNING))
+                build_s = time.perf_counter() - start
+                runners = {"mlprt": mlprt_runner(bytes(plan), x), **torch_runners(name, x, fp16)}
+                times = {k: median_ms(run, args.iterations) for k, run in runners.items()}
+                session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+                times["onnxruntime_cpu"] = median_ms(lambda: session.run(None, {"x": x}), max(5, args.iterations // 10))
+                reference = session.run(None, {"x": x})[0]
+                error = float(np.abs(runners["mlprt"]() - reference).max() / max(np.abs(reference).max(), 1e-30))
+                row = {"model": f"{name} {h}x{w}", "batch": batch, "precision": precision, "build_s": round(build_s, 2),
+                       "rel_error_vs_ort": error, **{k: round(v, 3) for k, v in times.items()},
+                       "mlprt_over_graph": round(times["mlprt"] / times["torch_graph"], 2)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    print("\n| model | batch | precision | mlprt ms | torch graph ms | torch eager ms | ORT CPU ms | mlprt/graph | build s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['model']} | {r['batch']} | {r['precision']} | {r['mlprt']} | {r['torch_graph']} | {r['torch_eager']} | "
+              f"{r['onnxruntime_cpu']} | {r['mlprt_over_graph']} | {r['build_s']} |")
+
+
+if __name__ == "__main__":
+    main()
