@@ -326,3 +326,32 @@ def reduce_composed(ctx: ImporterContext, node: Node) -> List[Value]:
         shift = peak if keep else _add_reduce(ctx, peak, RO.MAX, mask, False)
         return [ctx.elementwise(ctx.unary(total, Un.LOG), shift, EW.SUM)]
     return [total]
+
+
+@importer("ArgMax", "ArgMin", notes="Any axis, keepdims, select_last_index; the axis's extent known at parse time. "
+          "Composed: the max (min) over the axis, an equality mask, and the smallest (largest) matching index "
+          "(INT64). A row holding NaN yields the first (last) NaN or extreme.")
+def arg_reduce(ctx: ImporterContext, node: Node) -> List[Value]:
+    value = _tensor(ctx, node, 0)
+    x = ctx.tensor(value)
+    rank = len(x.shape)
+    if rank == 0:
+        raise invalid(f"{node.op_type} needs an input of rank 1 or more")
+    axis = normalize_axis(int(node.attr("axis", 0)), rank)
+    extent = ctx.shape_of(x)[axis]
+    if not (isinstance(extent, int) and extent > 0):
+        raise unsupported(f"{node.op_type} along axis {axis}, whose extent is known only at run time (or 0), is not "
+                          "supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    last = bool(node.attr("select_last_index", 0))
+    mask = 1 << axis
+    best = ctx.track(ctx.network.add_reduce(x, RO.MAX if node.op_type == "ArgMax" else RO.MIN, mask, True)).get_output(0)
+    # A NaN is a hit too (x != x), so that a row holding one still yields an index in range.
+    not_nan = ctx.elementwise(x, x, EW.EQUAL)
+    nan = ctx.track(ctx.network.add_unary(not_nan, Un.NOT)).get_output(0)
+    hits = ctx.elementwise(ctx.elementwise(x, best, EW.EQUAL), nan, EW.OR)
+    positions = np.arange(extent, dtype=np.int64).reshape([extent if a == axis else 1 for a in range(rank)])
+    missing = np.full([1] * rank, -1 if last else extent, np.int64)
+    candidates = ctx.track(ctx.network.add_select(hits, ctx.tensor(positions), ctx.tensor(missing))).get_output(0)
+    keep = bool(node.attr("keepdims", 1))
+    index = ctx.track(ctx.network.add_reduce(candidates, RO.MAX if last else RO.MIN, mask, keep)).get_output(0)
+    return [index]
