@@ -51,6 +51,7 @@ SpatialAxis axisOf(const CheckedWindow& window, std::int64_t input, std::size_t 
   axis.dilation = window.dilation[i];
   axis.output = -1;
   axis.pad_before = window.same ? -1 : window.pre[i];
+  axis.pad_after = window.same ? -1 : window.post[i];
   return axis;
 }
 
@@ -83,9 +84,11 @@ std::vector<SpatialAxis> resolveSpatial(const SpatialWindow& window, const std::
       axis.output = ceilDiv(axis.input, axis.stride);
       const std::int64_t total = std::max<std::int64_t>(0, (axis.output - 1) * axis.stride + span - axis.input);
       axis.pad_before = window.padding_mode == PaddingMode::kSAME_UPPER ? total / 2 : total - total / 2;
+      axis.pad_after = total - axis.pad_before;
       continue;
     }
     axis.pad_before = pre[i];
+    axis.pad_after = post[i];
     const std::int64_t room = axis.input + pre[i] + post[i] - span;
     if (room < 0) {
       throw InvalidArgument("the window of " + std::to_string(span) + " (kernel " + std::to_string(axis.window) +

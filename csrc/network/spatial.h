@@ -28,6 +28,7 @@ struct SpatialAxis {
   std::int64_t output = 0;  // -1 when the input extent is dynamic
   std::int64_t window = 1, stride = 1, dilation = 1;
   std::int64_t pad_before = 0;  // -1 when a SAME mode meets a dynamic input extent
+  std::int64_t pad_after = 0;   // the padded input's end (an average's count); -1 likewise
 };
 
 SpatialWindow windowOf(const ConvolutionLayer& layer);

@@ -189,17 +189,12 @@ void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::Poo
   const cl::DeviceTensor& in = operands.inputs.at(0);
   cl::PoolingWindow window;
   window.exclude_padding = layer.average_count_excludes_padding;
-  const bool same = layer.padding_mode == PaddingMode::kSAME_UPPER || layer.padding_mode == PaddingMode::kSAME_LOWER;
-  const auto axes = network::resolveSpatial(network::windowOf(layer), spatialExtents(in.shape));
-  for (std::size_t i = 0; i < axes.size(); ++i) {
-    const network::SpatialAxis& axis = axes[i];
+  for (const network::SpatialAxis& axis : network::resolveSpatial(network::windowOf(layer), spatialExtents(in.shape))) {
     window.window.push_back(axis.window);
     window.stride.push_back(axis.stride);
     window.dilation.push_back(axis.dilation);
     window.pad_before.push_back(axis.pad_before);
-    const std::int64_t span = axis.dilation * (axis.window - 1) + 1;
-    const std::int64_t same_after = std::max<std::int64_t>(0, (axis.output - 1) * axis.stride + span - axis.input) - axis.pad_before;
-    window.pad_after.push_back(same ? same_after : layer.post_padding.empty() ? 0 : layer.post_padding[i]);
+    window.pad_after.push_back(axis.pad_after);
   }
   cl::pooling(kernels, stream, layer.type, in, window, operands.output);
 }
