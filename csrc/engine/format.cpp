@@ -194,10 +194,12 @@ void writeDimsList(ByteWriter& out, const std::vector<Dims>& list) {
 }
 
 template <typename Int>
-void writeIntList(ByteWriter& out, const std::vector<Int>& values, const char* field) {
+void writeList(ByteWriter& out, const std::vector<Int>& values, const char* field) {
   out.count(values.size(), field);
   for (Int value : values) {
-    if constexpr (sizeof(Int) == 8) {
+    if constexpr (std::is_same_v<Int, float>) {
+      out.f32(value);
+    } else if constexpr (sizeof(Int) == 8) {
       out.i64(value);
     } else {
       out.i32(value);
@@ -231,11 +233,9 @@ struct FieldWriter {
     } else if constexpr (std::is_same_v<Value, network::Weights>) {
       out.i32(static_cast<std::int32_t>(value.type));
       out.byteArray(value.bytes);
-    } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>>) {
-      writeIntList(out, value, field);
-    } else if constexpr (std::is_same_v<Value, std::vector<float>>) {
-      out.count(value.size(), field);
-      for (float item : value) out.f32(item);
+    } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>> ||
+                         std::is_same_v<Value, std::vector<float>>) {
+      writeList(out, value, field);
     } else if constexpr (std::is_same_v<Value, std::vector<network::MlpStage>>) {
       out.count(value.size(), field);
       for (const auto& item : value) network::forEachField(item, *this);
@@ -269,8 +269,8 @@ void writeTensors(ByteWriter& out, const EnginePlan& plan) {
 }
 
 void writeBindings(ByteWriter& out, const EnginePlan& plan) {
-  writeIntList(out, plan.inputs, "inputs");
-  writeIntList(out, plan.outputs, "outputs");
+  writeList(out, plan.inputs, "inputs");
+  writeList(out, plan.outputs, "outputs");
 }
 
 void writeSteps(ByteWriter& out, const EnginePlan& plan) {
@@ -279,7 +279,7 @@ void writeSteps(ByteWriter& out, const EnginePlan& plan) {
     out.text(step.name, "a step name");
     out.u8(static_cast<std::uint8_t>(step.parameters.index()));
     std::visit([&](const auto& layer) { network::forEachField(layer, FieldWriter{out}); }, step.parameters);
-    writeIntList(out, step.inputs, "a step's inputs");
+    writeList(out, step.inputs, "a step's inputs");
     out.i32(step.output);
     out.i32(step.epilogue.bias);
     out.boolean(step.epilogue.has_activation);
@@ -496,7 +496,7 @@ Dims readDims(ByteReader& in, const char* field) {
   return Dims(std::move(extents));
 }
 
-// A list of up to Dims::kMaxRank integers (per-axis data of a shuffle).
+// A list of up to Dims::kMaxRank values (per-axis data: a shuffle's, a resize's scales).
 template <typename Int>
 std::vector<Int> readAxisList(ByteReader& in, const char* field) {
   const std::size_t at = in.offset();
@@ -507,7 +507,9 @@ std::vector<Int> readAxisList(ByteReader& in, const char* field) {
   }
   std::vector<Int> values(length);
   for (Int& value : values) {
-    if constexpr (sizeof(Int) == 8) {
+    if constexpr (std::is_same_v<Int, float>) {
+      value = in.f32(field);
+    } else if constexpr (sizeof(Int) == 8) {
       value = in.i64(field);
     } else {
       value = in.i32(field);
@@ -572,17 +574,9 @@ struct FieldReader {
     } else if constexpr (std::is_same_v<Value, network::Weights>) {
       value.type = readDataType(in, (full_name + ".type").c_str());
       value.bytes = in.byteArray((full_name + ".bytes").c_str());
-    } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>>) {
+    } else if constexpr (std::is_same_v<Value, std::vector<int>> || std::is_same_v<Value, std::vector<std::int64_t>> ||
+                         std::is_same_v<Value, std::vector<float>>) {
       value = readAxisList<typename Value::value_type>(in, field);
-    } else if constexpr (std::is_same_v<Value, std::vector<float>>) {
-      const std::size_t at = in.offset();
-      const std::size_t count = in.count(field, 4);
-      if (count > Dims::kMaxRank) {
-        in.failAt(at, field, "has " + std::to_string(count) + " entries; at most " + std::to_string(Dims::kMaxRank) +
-                                 " axes exist");
-      }
-      value.resize(count);
-      for (float& item : value) item = in.f32(field);
     } else if constexpr (std::is_same_v<Value, std::vector<network::MlpStage>>) {
       // Each item takes at least one byte: the count is bounded by what remains before allocating.
       value.resize(in.count(field, 1));
