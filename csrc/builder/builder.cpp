@@ -446,7 +446,9 @@ std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const st
 
 // The tactics that can run `step` at every shape its profiles allow: a tactic with alignment
 // rules qualifies only when N and K are fixed across the profiles' corners and fit at each.
-std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step,
+// Tactics whose output block is far larger than the product at the timed `shapes` are left out
+// (gemmTacticWorthTiming), so their kernels are never compiled, unless nothing else remains.
+std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
                                              const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
                                              const cl::GemmPolicy& policy) {
   const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
@@ -469,7 +471,11 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
                        }));
     if (fits) candidates.push_back(tactic);
   }
-  return candidates;
+  std::vector<cl::GemmTactic> worth;
+  for (const cl::GemmTactic& tactic : candidates) {
+    if (cl::gemmTacticWorthTiming(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out])) worth.push_back(tactic);
+  }
+  return worth.empty() ? candidates : worth;
 }
 
 // A (de)convolution's timing-cache key: its kind and parameters, operand shapes and types, and epilogue.
@@ -502,7 +508,7 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
   TimedChoice choice{{}, gemmSignature(plan, step, shapes) + (policy.allow_tf32 ? " tf32" : ""),
                      "matrix multiplication"};
   // Allowing TF32 widens the candidates, so it is part of the key.
-  for (const cl::GemmTactic& tactic : candidateTactics(plan, step, corners, context, policy)) {
+  for (const cl::GemmTactic& tactic : candidateTactics(plan, step, shapes, corners, context, policy)) {
     choice.tactics.push_back(tactic.name);
   }
   return choice;
@@ -608,6 +614,16 @@ std::string mlpSignature(const EnginePlan& plan, const MlpChain& chain, const st
   return key.str();
 }
 
+// The rows-per-work-group choices (ascending) worth timing for `rows` rows: the smallest, and
+// any below twice `rows`; a larger group only adds rows of padding.
+std::vector<int> rowChoicesWorthTiming(const std::vector<int>& choices, std::int64_t rows) {
+  std::vector<int> worth;
+  for (int choice : choices) {
+    if (worth.empty() || choice < 2 * rows) worth.push_back(choice);
+  }
+  return worth;
+}
+
 // The fastest FusedMLP variant ("fused_mlp_r<R>", or "fused_mlp_mma_r<R>" where the tensor-core
 // kernel is offered) when it beats the chain's own steps, else "unfused". All are timed at the
 // first profile's opt shapes.
@@ -630,7 +646,10 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
       log(Severity::kVERBOSE, "fused MLP " + step.tactic + " cannot run '" + step.name + "': " + e.what());
     }
   };
-  for (int rows : cl::fusedMlpRowChoices()) {
+  // Rows of the chain's input at the timed shapes: a work-group of many more rows than that
+  // only computes padding, so its kernel is neither compiled nor timed.
+  const std::int64_t input_rows = shapes[static_cast<std::size_t>(plan.steps[chain.first].inputs.front())].volume() / widths.front();
+  for (int rows : rowChoicesWorthTiming(cl::fusedMlpRowChoices(), input_rows)) {
     if (!cl::fusedMlpFits(*device.context, widths, rows)) continue;
     fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
     timeFused(trial, fused, trial_shapes);
@@ -642,7 +661,7 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
     std::vector<Dims> mma_shapes = shapes;
     for (std::size_t i = shapes.size(); i < mma_trial.tensors.size(); ++i) mma_shapes.push_back(mma_trial.tensors[i].shape);
     const bool half = mma_trial.tensors[static_cast<std::size_t>(mma_fused.inputs[1])].type == DataType::kHALF;
-    for (int rows : cl::fusedMlpMmaRowChoices()) {
+    for (int rows : rowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows)) {
       if (!half || !cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
       mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
       timeFused(mma_trial, mma_fused, mma_shapes);

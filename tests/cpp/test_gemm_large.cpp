@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/opencl/kernels.h"
+#include "core/error.h"
 #include "core/half.h"
 #include "test_util.h"
 
@@ -166,6 +167,33 @@ TEST(GemmLarge, OfferedForFloatAndHalfAndGeneral) {
                                    MatrixOperation::kTRANSPOSE, Dims{13, 5}))
         << variant;
   }
+}
+
+// A block four times the product or more along M or N is not worth compiling; tactics without a
+// fixed block (CLBlast, the row kernels) always are.
+TEST(GemmLarge, BlocksFarLargerThanTheProductAreNotWorthTiming) {
+  const auto worth = [](const std::string& name, std::int64_t m, std::int64_t n) {
+    return cl::gemmTacticWorthTiming(cl::GemmTactic{name}, Dims{m, 40}, MatrixOperation::kNONE, Dims{n, 40},
+                                     MatrixOperation::kTRANSPOSE, Dims{m, n});
+  };
+  EXPECT_TRUE(worth("large_m64n64_k16_t8x8", 64, 32));    // 2x along N
+  EXPECT_TRUE(worth("large_m64n64_k16_t8x8", 17, 17));    // just under 4x
+  EXPECT_FALSE(worth("large_m64n64_k16_t8x8", 16, 64));   // 4x along M
+  EXPECT_FALSE(worth("large_m64n128_k16_t4x8", 64, 32));  // 4x along N
+  EXPECT_FALSE(worth("large_m128n128_k8_t8x8", 1, 4096));
+  EXPECT_TRUE(worth("large_m128n128_k8_t8x8", 4096, 4096));
+  EXPECT_FALSE(worth("tiled_m4n4_k16", 64, 10));
+  EXPECT_TRUE(worth("tiled_m2n2_k16", 64, 10));
+  for (const char* general : {"small_m1", "small_m8"}) EXPECT_TRUE(worth(general, 1, 1)) << general;
+  // A batch of a shared b is more rows: (3, 8, 40) x (40, 64) is a 24 x 64 product, which a
+  // 64 x 64 block covers with less than 4x padding (8 rows alone would not).
+  const auto batched = [](const std::string& name) {
+    return cl::gemmTacticWorthTiming(cl::GemmTactic{name}, Dims{3, 8, 40}, MatrixOperation::kNONE, Dims{40, 64},
+                                     MatrixOperation::kNONE, Dims{3, 8, 64});
+  };
+  EXPECT_TRUE(batched("tiled_m4n4_k16"));
+  EXPECT_FALSE(batched("tiled_m8n8_k8"));
+  EXPECT_THROW(worth("no_such_tactic", 4, 4), InvalidArgument);
 }
 
 TEST(GemmLarge, EveryVariantOnAwkwardCasesInFloat) {

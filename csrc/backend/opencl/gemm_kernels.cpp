@@ -272,8 +272,11 @@ std::vector<GemmVariant> portableGemmVariants() {
                       [](const Context&, DataType type, const GemmPolicy&) { return type == DataType::kFLOAT; },
                       {}, runClblast});
   for (const PortableTactic& tactic : kPortableTactics) {
+    const bool tiled = tactic.kernel == PortableKernel::kTiled;
     variants.push_back({tactic.name, [](const Context&, DataType type, const GemmPolicy&) { return isFloating(type); },
-                        {}, [&tactic](const GemmCall& call) { runPortable(tactic, call); }});
+                        {}, [&tactic](const GemmCall& call) { runPortable(tactic, call); },
+                        tiled ? static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_m : 0,
+                        tiled ? static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_n : 0});
   }
   return variants;
 }
@@ -294,6 +297,14 @@ bool gemmTacticFits(const GemmTactic& tactic, const Dims& a, MatrixOperation op0
 }
 
 bool gemmTacticIsGeneral(const GemmTactic& tactic) { return !findVariant(tactic.name).fits; }
+
+bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
+                           MatrixOperation op1, const Dims& out) {
+  const GemmVariant& variant = findVariant(tactic.name);
+  const GemmShape shape = shapeOf(a, op0, b, op1, out);
+  constexpr std::int64_t kWaste = 4;
+  return !(variant.block_m >= kWaste * shape.m || variant.block_n >= kWaste * shape.n);
+}
 
 void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic,
                     const DeviceTensor& a, MatrixOperation op0, const DeviceTensor& b,

@@ -126,7 +126,9 @@ GemmVariant variantOf(const LargeTileConfig& config) {
             return isFloating(type) && fitsDevice(config, context);
           },
           {},
-          [config](const GemmCall& call) { runLarge(config, call); }};
+          [config](const GemmCall& call) { runLarge(config, call); },
+          config.bm,
+          config.bn};
 }
 
 }  // namespace

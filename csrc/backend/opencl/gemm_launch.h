@@ -68,6 +68,10 @@ struct GemmVariant {
   // only when n and k are the same at all of them.
   std::function<bool(const GemmShape&)> fits;
   std::function<void(const GemmCall&)> run;
+  // The block of out one work-group computes (rows, columns); 0 for kernels without a fixed
+  // block (CLBlast, the row kernels). The builder skips a variant whose block is far larger
+  // than the product (gemmTacticWorthTiming).
+  std::int64_t block_m = 0, block_n = 0;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).

@@ -442,7 +442,7 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
            }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },
-         {}, [&tactic](const GemmCall& call) { runMma(tactic, call, false); }});
+         {}, [&tactic](const GemmCall& call) { runMma(tactic, call, false); }, tactic.bm, tactic.bn});
   }
   return variants;
 }

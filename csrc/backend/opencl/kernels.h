@@ -148,6 +148,13 @@ bool gemmTacticFits(const GemmTactic& tactic, const Dims& a, MatrixOperation op0
                     MatrixOperation op1, const Dims& out);
 bool gemmTacticIsGeneral(const GemmTactic& tactic);
 
+// False when the block of the output that one work-group of `tactic` computes is four times the
+// product or more along M or N: at least three quarters of that kernel's arithmetic is padding,
+// and a tactic with a smaller block (which every device is offered) does the same product with
+// less. The builder neither compiles nor times such tactics.
+bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
+                           MatrixOperation op1, const Dims& out);
+
 // out = epilogue(op0(a) x op1(b)) for rank >= 2 operands; the last two axes are the matrices and
 // the leading (batch) axes of a and b broadcast to out's (each operand's batch is either out's
 // or a single matrix). a, b and out share one storage type. Throws InvalidArgument for an

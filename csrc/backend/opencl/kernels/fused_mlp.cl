@@ -44,6 +44,11 @@
 #define FROM_GLOBAL 1
 #define FROM_LOCAL 0
 
+// Row r's input k of the current stage, 0 for rows past the end of the batch.
+#define MLP_INPUT(r, k)                                                                      \
+  (source == FROM_GLOBAL ? ((r) < rows ? LOAD_IN(x, x_offset + (long)(row0 + (r)) * K + (k)) : 0.0f) \
+                         : src[(r) * src_stride + (k)])
+
 inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const float* src,
                       const int src_stride, __local float* dst, __local float* partial, B_PTR weights, long w_offset,
                       BIAS_PTR bias, long b_offset, const int K, const int N, const int has_bias,
@@ -59,17 +64,20 @@ inline void mlp_stage(const int source, IN_PTR x, long x_offset, __local const f
     float sums[ROWS];
     for (int r = 0; r < ROWS; ++r) sums[r] = 0.0f;
     if (part < split && n < N) {
-      // Unrolled so that many weight loads are in flight at once: at batch 1 the kernel waits
-      // on memory latency, not arithmetic.
-#pragma unroll 8
-      for (int k = part; k < K; k += split) {
-        const float w = LOAD_B(weights, w_offset + (long)k * N + n);
-        for (int r = 0; r < ROWS; ++r) {
-          const float v = source == FROM_GLOBAL
-                              ? (r < rows ? LOAD_IN(x, x_offset + (long)(row0 + r) * K + k) : 0.0f)
-                              : src[r * src_stride + k];
-          sums[r] = fma(v, w, sums[r]);
+      // Eight weights loaded before they are used, so that many loads are in flight at once: at
+      // batch 1 the kernel waits on memory latency, not arithmetic. Unrolled by hand: PoCL's
+      // compiler cannot apply `#pragma unroll 8` to this loop and warns on every build.
+      int k = part;
+      for (; k + 7 * split < K; k += 8 * split) {
+        float w[8];
+        for (int u = 0; u < 8; ++u) w[u] = LOAD_B(weights, w_offset + (long)(k + u * split) * N + n);
+        for (int u = 0; u < 8; ++u) {
+          for (int r = 0; r < ROWS; ++r) sums[r] = fma(MLP_INPUT(r, k + u * split), w[u], sums[r]);
         }
+      }
+      for (; k < K; k += split) {
+        const float w = LOAD_B(weights, w_offset + (long)k * N + n);
+        for (int r = 0; r < ROWS; ++r) sums[r] = fma(MLP_INPUT(r, k), w, sums[r]);
       }
     }
     if (split > 1) {
@@ -123,8 +131,14 @@ void fused_mlp(IN_PARAMETER, long x_offset, OUT_PARAMETER, long y_offset, B_PTR 
   {
     const long first = x_offset + (long)row0 * K0;
     const int count = rows * K0;
-#pragma unroll 8
-    for (int i = get_local_id(0); i < count; i += THREADS) x_rows[i] = LOAD_IN(x, first + i);
+    // Eight loads in flight per item, unrolled by hand as in mlp_stage.
+    int i = get_local_id(0);
+    for (; i + 7 * THREADS < count; i += 8 * THREADS) {
+      float v[8];
+      for (int u = 0; u < 8; ++u) v[u] = LOAD_IN(x, first + i + u * THREADS);
+      for (int u = 0; u < 8; ++u) x_rows[i + u * THREADS] = v[u];
+    }
+    for (; i < count; i += THREADS) x_rows[i] = LOAD_IN(x, first + i);
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   STAGE_FROM(0, FROM_LOCAL, x_rows, K0, hidden[0]);

@@ -247,15 +247,15 @@ void gemm_large(A_PTR a, long a_offset, long a_batch_stride, B_PTR b, long b_off
       }
       const long row = c_base + (idx_t)m * N;
 #ifdef VEC_OUT
-      if (n < N) {  // N % 4 == 0: the run is wholly inside
-        VSTORE4_OUT(c, row + n, ((float4)(v[0], v[1], v[2], v[3])));
-        continue;
-      }
-#endif
+      // N % 4 == 0: the run is wholly inside or wholly outside. No scalar path: each store
+      // written out costs compile time (a half store is a long conversion, unrolled TM x TN times).
+      if (n < N) VSTORE4_OUT(c, row + n, ((float4)(v[0], v[1], v[2], v[3])));
+#else
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         if (n + j < N) STORE_OUT(c, row + n + j, v[j]);
       }
+#endif
     }
   }
 }

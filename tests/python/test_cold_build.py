@@ -1,0 +1,92 @@
+"""Cold builds: the builder compiles only kernels that can win at the shapes it times, and a build
+with empty kernel caches prints nothing that the user did not ask for."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import List
+
+import numpy as np
+
+import mlprt
+from engine_helpers import RecordingLogger
+
+
+def timed_messages(batch: int, widths: List[int], half: bool = False) -> List[str]:
+    """Builds a chain of dense layers (ReLU between them) at `batch` rows; the builder's
+    "(timed ...)" messages."""
+    rng = np.random.default_rng(7)
+    logger = RecordingLogger()
+    builder = mlprt.Builder(logger)
+    network = builder.create_network(0)
+    x = network.add_input("x", mlprt.DataType.FLOAT, (batch, widths[0]))
+    for index, (k, n) in enumerate(zip(widths, widths[1:])):
+        w = network.add_constant((k, n), rng.standard_normal((k, n)).astype(np.float32)).get_output(0)
+        x = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, w, mlprt.MatrixOperation.NONE).get_output(0)
+        if index + 2 < len(widths):
+            x = network.add_activation(x, mlprt.ActivationType.RELU).get_output(0)
+    x.name = "y"
+    network.mark_output(x)
+    config = builder.create_builder_config()
+    if half:
+        config.set_flag(mlprt.BuilderFlag.FP16)
+    assert builder.build_serialized_network(network, config) is not None, logger.errors()
+    return [message for _, message in logger.messages if "(timed" in message]
+
+
+def tactics_timed(message: str) -> List[str]:
+    """The tactic names of one "(timed a=1ms b=2ms)" message."""
+    timed = message[message.index("(timed") + len("(timed"):].rstrip(")")
+    return [entry.split("=")[0] for entry in timed.split()]
+
+
+def test_gemm_tactics_with_blocks_far_larger_than_the_product_are_not_timed() -> None:
+    # 64 x 10 products: every block of 64 columns or more is at least 4x the product.
+    messages = timed_messages(64, [37, 10])
+    gemm = [m for m in messages if m.startswith("step ")]
+    assert len(gemm) == 1, messages
+    tactics = tactics_timed(gemm[0])
+    assert "tiled_m2n2_k16" in tactics and "small_m8" in tactics, tactics
+    assert not [t for t in tactics if t.startswith("large_") or t in ("tiled_m4n4_k16", "tiled_m8n8_k8")], tactics
+
+
+def test_fused_mlp_rows_per_group_beyond_the_batch_are_not_timed() -> None:
+    for batch, expected in ((1, ["fused_mlp_r1"]), (3, ["fused_mlp_r1", "fused_mlp_r2", "fused_mlp_r4"])):
+        messages = timed_messages(batch, [24, 16, 5])
+        fused = [m for m in messages if "fused_mlp_r" in m]
+        assert len(fused) == 1, messages
+        rows = [t for t in tactics_timed(fused[0]) if t.startswith("fused_mlp_r")]
+        assert rows == expected, (batch, fused[0])
+
+
+def test_a_build_with_empty_kernel_caches_prints_nothing(tmp_path: Path) -> None:
+    """PoCL used to print "1 warning generated." for each fused MLP kernel it compiled (a loop
+    its compiler could not unroll as the source asked); the build must print nothing."""
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import mlprt
+        logger = mlprt.Logger(mlprt.Logger.WARNING)
+        builder = mlprt.Builder(logger)
+        network = builder.create_network(0)
+        x = network.add_input("x", mlprt.DataType.FLOAT, (1, 40))
+        rng = np.random.default_rng(3)
+        for k, n in ((40, 16), (16, 6)):
+            w = network.add_constant((k, n), rng.standard_normal((k, n)).astype(np.float32)).get_output(0)
+            x = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, w,
+                                            mlprt.MatrixOperation.NONE).get_output(0)
+        x.name = "y"
+        network.mark_output(x)
+        config = builder.create_builder_config()
+        config.set_flag(mlprt.BuilderFlag.FP16)
+        assert builder.build_serialized_network(network, config) is not None
+        """
+    )
+    env = dict(os.environ, MLPRT_CACHE_DIR=str(tmp_path / "mlprt-cache"), POCL_CACHE_DIR=str(tmp_path / "pocl-cache"))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+    assert any((tmp_path / "mlprt-cache").rglob("*")), "the build compiled nothing: the test proves nothing"
