@@ -456,18 +456,18 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
   const auto a = static_cast<std::size_t>(step.inputs.at(0));
   const auto b = static_cast<std::size_t>(step.inputs.at(1));
   const auto out = static_cast<std::size_t>(step.output);
-  const auto inner = [&](const std::vector<Dims>& shapes) {
-    const Dims& a_shape = shapes[a];
+  const auto inner = [&](const std::vector<Dims>& corner) {
+    const Dims& a_shape = corner[a];
     const std::size_t k_axis = a_shape.rank() - (matmul.op0 == MatrixOperation::kTRANSPOSE ? 2 : 1);
-    return std::make_pair(a_shape[k_axis], shapes[b]);
+    return std::make_pair(a_shape[k_axis], corner[b]);
   };
   const bool fixed_inner = std::all_of(corners.begin(), corners.end(),
-                                       [&](const std::vector<Dims>& shapes) { return inner(shapes) == inner(corners.front()); });
+                                       [&](const std::vector<Dims>& corner) { return inner(corner) == inner(corners.front()); });
   std::vector<cl::GemmTactic> candidates;
   for (const cl::GemmTactic& tactic : cl::gemmTactics(context, type, policy)) {
     const bool fits = cl::gemmTacticIsGeneral(tactic) ||
-                      (fixed_inner && std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& shapes) {
-                         return cl::gemmTacticFits(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out]);
+                      (fixed_inner && std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& corner) {
+                         return cl::gemmTacticFits(tactic, corner[a], matmul.op0, corner[b], matmul.op1, corner[out]);
                        }));
     if (fits) candidates.push_back(tactic);
   }
