@@ -136,7 +136,7 @@ bool foldNode(Graph& graph, GraphNode& node, cl::KernelCache& kernels, cl::Strea
     operand.type = tensor.type;
     operands.inputs.push_back(std::move(operand));
   }
-  const network::TensorType result = network::inferOutputs(node.parameters, types).at(0);
+  const network::TensorType result = network::stepOutput(node.parameters, types);
   const std::size_t bytes = runtime::tensorBytes(result.shape, result.type);
   operands.output.range.buffer = cl::DeviceBuffer::allocate(context, bytes);
   operands.output.shape = result.shape;

@@ -265,6 +265,15 @@ Graph graphFromNetwork(const network::Network& net) {
     node.parameters = layer.parameters;
     node.inputs = layer.inputs;
     node.output = layer.outputs.at(0);
+    if (const auto* top = std::get_if<network::TopKLayer>(&layer.parameters)) {
+      // The kernel finds the indices; the values are the input gathered through them.
+      node.output = layer.outputs.at(1);
+      graph.nodes.push_back(node);
+      node.name = layer.name + ".values";
+      node.parameters = network::GatherLayer{top->axis(), GatherMode::kELEMENT};
+      node.inputs = {layer.inputs.at(0), layer.outputs.at(1)};
+      node.output = layer.outputs.at(0);
+    }
     graph.nodes.push_back(std::move(node));
   }
   graph.inputs = net.inputs();

@@ -41,6 +41,8 @@ enum class InterpolationMode { kNEAREST, kLINEAR, kCUBIC };
 // TensorRT's GatherMode: kDEFAULT is ONNX's Gather, kELEMENT GatherElements (kND, GatherND, is
 // not there yet).
 enum class GatherMode { kDEFAULT, kELEMENT };
+// TensorRT's TopKOperation: the k largest (kMAX) or smallest (kMIN) values along one axis.
+enum class TopKOperation { kMAX, kMIN };
 enum class ResizeCoordinateTransformation { kALIGN_CORNERS, kASYMMETRIC, kHALF_PIXEL };
 enum class ResizeSelector { kFORMULA, kUPPER };
 enum class ResizeRoundMode { kHALF_UP, kHALF_DOWN, kFLOOR, kCEIL };
@@ -76,5 +78,7 @@ template <>
 constexpr ResizeRoundMode lastEnumerator<ResizeRoundMode>() noexcept { return ResizeRoundMode::kCEIL; }
 template <>
 constexpr GatherMode lastEnumerator<GatherMode>() noexcept { return GatherMode::kELEMENT; }
+template <>
+constexpr TopKOperation lastEnumerator<TopKOperation>() noexcept { return TopKOperation::kMIN; }
 
 }  // namespace mlprt

@@ -41,6 +41,7 @@ using mlprt::ResizeCoordinateTransformation;
 using mlprt::ResizeRoundMode;
 using mlprt::ResizeSelector;
 using mlprt::GatherMode;
+using mlprt::TopKOperation;
 using mlprt::ReduceOperation;
 using mlprt::UnaryOperation;
 
@@ -363,18 +364,42 @@ struct FusedMlpLayer {
   }
 };
 
+// TensorRT's ITopKLayer: the k largest (MAX) or smallest (MIN) elements along the one axis set in
+// `axes`, sorted (ties: the lower index first; NaN ranks above every number). Two outputs: the
+// values (the input's type) and their INT32 indices along the axis, each the input's shape with
+// k along the axis. In an engine plan a TopK step writes the indices only; a gather step reads
+// the values through them (stepOutput in shape_inference.h).
+struct TopKLayer {
+  static constexpr const char* kName = "TopK";
+  TopKOperation op = TopKOperation::kMAX;
+  std::int32_t k = 1;
+  std::uint32_t axes = 1;  // bit i set: along axis i (exactly one bit)
+  // The axis `axes` selects (its lowest set bit; shape inference refuses masks of several).
+  int axis() const noexcept {
+    int axis = 0;
+    while (axis < 31 && !(axes & (1u << axis))) ++axis;
+    return axis;
+  }
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("op", &TopKLayer::op, "MAX (largest first) or MIN (smallest first).");
+    visit("k", &TopKLayer::k, "How many elements to keep.");
+    visit("axes", &TopKLayer::axes, "Bit mask with the one axis to select along.");
+  }
+};
+
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
-                 DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer, GatherLayer>;
+                 DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer, GatherLayer, TopKLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER,
+  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER, kTOPK,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

@@ -500,6 +500,28 @@ TensorType gather(const GatherLayer& layer, const std::vector<TensorType>& input
   return {Dims(extents), inputs[0].type};
 }
 
+// Values (the input's type) and INT32 indices, both the input's shape with k along the axis.
+std::vector<TensorType> topK(const TopKLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  const DataType type = inputs[0].type;
+  if (type != DataType::kFLOAT && type != DataType::kHALF && type != DataType::kINT32 && type != DataType::kINT64) {
+    fail(std::string("TopK needs a FLOAT, HALF, INT32 or INT64 input, got ") + dataTypeName(type));
+  }
+  const Dims& shape = inputs[0].shape;
+  if (shape.rank() == 0) fail("TopK needs an input of rank 1 or more");
+  checkAxesMask(layer.axes, shape.rank());
+  if ((layer.axes & (layer.axes - 1)) != 0) fail("TopK selects along exactly one axis; the axes mask has several");
+  const auto axis = static_cast<std::size_t>(layer.axis());
+  if (layer.k < 1) fail("k " + std::to_string(layer.k) + " must be at least 1");
+  if (shape[axis] >= 0 && layer.k > shape[axis]) {
+    fail("k " + std::to_string(layer.k) + " exceeds the extent " + std::to_string(shape[axis]) + " of axis " +
+         std::to_string(axis) + " of " + shape.toString());
+  }
+  std::vector<std::int64_t> extents(shape.extents().begin(), shape.extents().end());
+  extents[axis] = layer.k;
+  return {{Dims(extents), type}, {Dims(extents), DataType::kINT32}};
+}
+
 TensorType pooling(const PoolingLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
   requireFloating(inputs[0], "Pooling");
@@ -537,6 +559,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const SliceLayer& l) const { return slice(l, inputs); }
     TensorType operator()(const ResizeLayer& l) const { return resize(l, inputs); }
     TensorType operator()(const GatherLayer& l) const { return gather(l, inputs); }
+    TensorType operator()(const TopKLayer&) const { return {}; }  // two outputs: inferOutputs
     TensorType operator()(const LrnLayer& l) const {
       const TensorType out = sameAsInput(inputs, "LRN");
       if (out.shape.rank() < 2) fail("needs an input with a channel axis (N, C, ...), got " + out.shape.toString());
@@ -544,7 +567,12 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
       return out;
     }
   };
+  if (const auto* top = std::get_if<TopKLayer>(&parameters)) return topK(*top, inputs);
   return {std::visit(Visitor{inputs}, parameters)};
+}
+
+TensorType stepOutput(const LayerParameters& parameters, const std::vector<TensorType>& inputs) {
+  return inferOutputs(parameters, inputs).at(std::holds_alternative<TopKLayer>(parameters) ? 1 : 0);
 }
 
 const char* layerKindName(const LayerParameters& parameters) noexcept {

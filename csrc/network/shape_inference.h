@@ -20,6 +20,10 @@ struct TensorType {
 std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
                                      const std::vector<TensorType>& inputs);
 
+// The one output an engine plan step of this kind writes: output 0, except for TopK, whose step
+// writes the indices (output 1; the builder reads the values through them with a gather step).
+TensorType stepOutput(const LayerParameters& parameters, const std::vector<TensorType>& inputs);
+
 // NumPy broadcasting of two shapes, with -1 for extents not known yet.
 Dims broadcastShapes(const Dims& a, const Dims& b);
 

@@ -179,7 +179,11 @@ void bindEnums(py::module_& m) {
       .value("SLICE", network::LayerType::kSLICE)
       .value("RESIZE", network::LayerType::kRESIZE)
       .value("LRN", network::LayerType::kLRN)
-      .value("GATHER", network::LayerType::kGATHER);
+      .value("GATHER", network::LayerType::kGATHER)
+      .value("TOPK", network::LayerType::kTOPK);
+  py::enum_<TopKOperation>(m, "TopKOperation")
+      .value("MAX", TopKOperation::kMAX)
+      .value("MIN", TopKOperation::kMIN);
   py::enum_<GatherMode>(m, "GatherMode")
       .value("DEFAULT", GatherMode::kDEFAULT)
       .value("ELEMENT", GatherMode::kELEMENT);
@@ -340,6 +344,7 @@ void bindSpatialLayers(py::module_& m) {
   kindClass<network::ResizeLayer>(m, "IResizeLayer");
   kindClass<network::LrnLayer>(m, "ILRNLayer");
   kindClass<network::GatherLayer>(m, "IGatherLayer");
+  kindClass<network::TopKLayer>(m, "ITopKLayer");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -612,6 +617,13 @@ void bindNetwork(py::module_& m) {
         requireSameNetwork(n, data, indices);
         return layerHandle(n, n->addLayer("", network::GatherLayer{0, mode}, {data.id, indices.id}));
       }, py::arg("input"), py::arg("indices"), py::arg("mode"), "TensorRT 8.5's form: the mode first, axis 0.")
+      .def("add_topk", [](const NetworkPtr& n, const TensorRef& x, TopKOperation op, std::int32_t k,
+                          std::uint32_t axes) {
+        requireSameNetwork(n, x);
+        return layerHandle(n, n->addLayer("", network::TopKLayer{op, k, axes}, {x.id}));
+      }, py::arg("input"), py::arg("op"), py::arg("k"), py::arg("axes"),
+      "The k largest (MAX) or smallest (MIN) elements along the one axis set in the `axes` bit mask: output 0 "
+      "the values, output 1 their INT32 indices along the axis (ties: the lower index first).")
       .def("add_lrn", [](const NetworkPtr& n, const TensorRef& x, std::int64_t window, float alpha, float beta,
                          float k) {
         requireSameNetwork(n, x);

@@ -35,7 +35,7 @@ std::vector<Dims> inferPlanShapes(const engine::EnginePlan& plan, const std::vec
       inputs.push_back({shapes[index], plan.tensors[index].type});
     }
     try {
-      shapes[static_cast<std::size_t>(step.output)] = network::inferOutputs(step.parameters, inputs).at(0).shape;
+      shapes[static_cast<std::size_t>(step.output)] = network::stepOutput(step.parameters, inputs).shape;
     } catch (const InvalidArgument& e) {
       throw InvalidArgument("step '" + step.name + "' cannot run at these input shapes: " + e.what());
     }

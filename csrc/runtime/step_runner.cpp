@@ -10,6 +10,7 @@
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/pooling/pooling.h"
 #include "backend/opencl/ops/gather/gather.h"
+#include "backend/opencl/ops/topk/topk.h"
 #include "backend/opencl/ops/lrn/lrn.h"
 #include "backend/opencl/ops/resize/resize.h"
 #include "backend/opencl/ops/slice/slice.h"
@@ -272,6 +273,9 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::ResizeLayer& l) const { runResize(kernels, stream, l, operands); }
     void operator()(const network::GatherLayer& l) const {
       cl::gather(kernels, stream, l.mode, l.gather_axis, in.at(0), in.at(1), out);
+    }
+    void operator()(const network::TopKLayer& l) const {
+      cl::topK(kernels, stream, l.op, l.axis(), in.at(0), out);
     }
     void operator()(const network::LrnLayer& l) const {
       cl::localResponseNormalization(kernels, stream, l.window_size, l.alpha, l.beta, l.k, in.at(0), out);

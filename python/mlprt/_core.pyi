@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'Severity', 'Stream', 'TensorIOMode', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'Severity', 'Stream', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -177,6 +177,8 @@ class LayerType:
       LRN
     
       GATHER
+    
+      TOPK
     """
     ACTIVATION: typing.ClassVar[LayerType]
     CONCATENATION: typing.ClassVar[LayerType]
@@ -196,6 +198,7 @@ class LayerType:
     SHUFFLE: typing.ClassVar[LayerType]
     SLICE: typing.ClassVar[LayerType]
     SOFTMAX: typing.ClassVar[LayerType]
+    TOPK: typing.ClassVar[LayerType]
     UNARY: typing.ClassVar[LayerType]
     __members__: typing.ClassVar[dict[str, LayerType]]
     @typing.overload
@@ -216,6 +219,51 @@ class LayerType:
         ...
     @typing.overload
     def __ne__(self, other: LayerType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class TopKOperation:
+    """
+    Members:
+    
+      MAX
+    
+      MIN
+    """
+    MAX: typing.ClassVar[TopKOperation]
+    MIN: typing.ClassVar[TopKOperation]
+    __members__: typing.ClassVar[dict[str, TopKOperation]]
+    @typing.overload
+    def __eq__(self, other: TopKOperation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TopKOperation) -> bool:
         ...
     @typing.overload
     def __ne__(self, other: typing.Any) -> bool:
@@ -1475,6 +1523,31 @@ class IGatherLayer(ILayer):
     @mode.setter
     def mode(self, arg1: GatherMode) -> None:
         ...
+class ITopKLayer(ILayer):
+    @property
+    def axes(self) -> int:
+        """
+        Bit mask with the one axis to select along.
+        """
+    @axes.setter
+    def axes(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def k(self) -> int:
+        """
+        How many elements to keep.
+        """
+    @k.setter
+    def k(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def op(self) -> TopKOperation:
+        """
+        MAX (largest first) or MIN (smallest first).
+        """
+    @op.setter
+    def op(self, arg1: TopKOperation) -> None:
+        ...
 class IPoolingLayer(ILayer):
     @property
     def average_count_excludes_padding(self) -> bool:
@@ -1631,6 +1704,10 @@ class INetworkDefinition:
     def add_softmax(self, input: ITensor) -> typing.Any:
         """
         Softmax over the last axis (change with .axes).
+        """
+    def add_topk(self, input: ITensor, op: TopKOperation, k: typing.SupportsInt | typing.SupportsIndex, axes: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+        """
+        The k largest (MAX) or smallest (MIN) elements along the one axis set in the `axes` bit mask: output 0 the values, output 1 their INT32 indices along the axis (ties: the lower index first).
         """
     def add_unary(self, input: ITensor, op: UnaryOperation) -> typing.Any:
         ...

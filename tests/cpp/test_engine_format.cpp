@@ -59,6 +59,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
                        mlprt::ResizeRoundMode::kCEIL, -0.5f, true},
       net::LrnLayer{5, 2e-4f, 0.5f, 2.0f},
       net::GatherLayer{2, mlprt::GatherMode::kELEMENT},
+      net::TopKLayer{mlprt::TopKOperation::kMIN, 7, 0b100u},
   };
 }
 
@@ -197,6 +198,11 @@ void expectSame(const net::LrnLayer& a, const net::LrnLayer& b) {
 void expectSame(const net::GatherLayer& a, const net::GatherLayer& b) {
   EXPECT_EQ(a.gather_axis, b.gather_axis);
   EXPECT_EQ(a.mode, b.mode);
+}
+void expectSame(const net::TopKLayer& a, const net::TopKLayer& b) {
+  EXPECT_EQ(a.op, b.op);
+  EXPECT_EQ(a.k, b.k);
+  EXPECT_EQ(a.axes, b.axes);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -558,6 +564,8 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   Bytes file = eng::serializePlan(fullPlan());
+  file[8] = 4;  // version 4 knows layer kinds 0 to 19
+  EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 4 (0 to 19)")) << readError(file);
   file[8] = 3;  // version 3 knows layer kinds 0 to 12
   EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 3 (0 to 12)")) << readError(file);
   file[8] = 2;  // version 2 knows layer kinds 0 to 11
@@ -675,8 +683,9 @@ TEST(EngineFormat, CraftedBadEnums) {
   type.tensors[0].type = 6;
   expectRejected(type, {"tensor 0 \"x\"", "type", "value 6 is not a DataType"});
   RawPlan kind;
-  kind.steps[1].kind = 20;
-  expectRejected(kind, {"step 1", "layer kind", "value 20 is not a layer kind"});
+  const std::size_t first_unknown_kind = std::variant_size_v<net::LayerParameters>;
+  kind.steps[1].kind = static_cast<std::uint8_t>(first_unknown_kind);
+  expectRejected(kind, {"step 1", "layer kind", "value " + std::to_string(first_unknown_kind) + " is not a layer kind"});
   RawPlan activation;
   activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
   expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});

@@ -135,7 +135,7 @@ def shape_ops() -> onnx.ModelProto:
 
 def vision_mix() -> onnx.ModelProto:
     """The convolutional layers: grouped strided Conv, ceil-mode MaxPool, ConvTranspose, linear
-    Resize, reflect Pad, LRN, AveragePool, Slice, Split, Concat and GlobalAveragePool."""
+    Resize, reflect Pad, LRN, AveragePool, Slice, Split, Concat, TopK and GlobalAveragePool."""
     rng = np.random.default_rng(11)
     n = helper.make_node
     inits = [_weights(rng, "w1", (8, 2, 3, 3)), _weights(rng, "b1", (8,)), _weights(rng, "wt", (8, 4, 2, 2)),
@@ -144,7 +144,8 @@ def vision_mix() -> onnx.ModelProto:
              numpy_helper.from_array(np.array([0, 0], np.int64), "starts"),
              numpy_helper.from_array(np.array([3, 5], np.int64), "ends"),
              numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
-             numpy_helper.from_array(np.array([1, 2], np.int64), "split")]
+             numpy_helper.from_array(np.array([1, 2], np.int64), "split"),
+             numpy_helper.from_array(np.array([2], np.int64), "k")]
     nodes = [
         n("Conv", ["x", "w1", "b1"], ["c1"], name="conv", group=2, strides=[2, 1], pads=[1, 1, 1, 1]),
         n("Relu", ["c1"], ["r1"], name="relu"),
@@ -157,10 +158,11 @@ def vision_mix() -> onnx.ModelProto:
         n("Slice", ["a1", "starts", "ends", "axes"], ["s1"], name="slice"),
         n("Split", ["s1", "split"], ["u1", "u2"], name="split", axis=1),
         n("Concat", ["u2", "u1"], ["k1"], name="concat", axis=1),
-        n("GlobalAveragePool", ["k1"], ["y"], name="gap"),
+        n("TopK", ["k1", "k"], ["v1", "i1"], name="topk", axis=1),
+        n("GlobalAveragePool", ["v1"], ["y"], name="gap"),
     ]
     return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4, 9, 7])],
-                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 1, 1])], inits, "vision_mix")
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2, 1, 1])], inits, "vision_mix")
 
 
 def build_engine(model: onnx.ModelProto, profiles: Sequence[ProfileSpec], fp16: bool = False) -> bytes:

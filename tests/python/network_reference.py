@@ -234,7 +234,19 @@ def pooling(layer: Any, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
+def top_k(x: np.ndarray, largest: bool, k: int, axis: int) -> tuple:
+    """(values, INT32 indices) of the k largest (smallest) along ``axis``: ties keep the lower
+    index first, NaN ranks above every number."""
+    lines = np.moveaxis(x, axis, -1)
+    nan = np.isnan(lines) if lines.dtype.kind == "f" else np.zeros(lines.shape, bool)
+    value = np.where(nan, 0, lines).astype(np.float64)
+    # np.lexsort is stable and sorts by its last key first: NaN first (largest) or last.
+    order = np.lexsort((-value, ~nan) if largest else (value, nan), axis=-1)[..., :k]
+    values = np.take_along_axis(lines, order, axis=-1)
+    return np.moveaxis(values, -1, axis), np.moveaxis(order, -1, axis).astype(np.int32)
+
+
+def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:
     """The output of one layer on NumPy inputs."""
     if isinstance(layer, mlprt.IConstantLayer):
         return _float(layer.weights)
@@ -294,6 +306,8 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> np.ndarray:
         if layer.mode == mlprt.GatherMode.ELEMENT:
             return np.take_along_axis(data, indices, axis=axis)
         return np.take(data, indices, axis=axis)
+    if isinstance(layer, mlprt.ITopKLayer):
+        return top_k(ins[0], layer.op == mlprt.TopKOperation.MAX, layer.k, _axes(layer.axes, ins[0].ndim)[0])
     if isinstance(layer, mlprt.ILRNLayer):
         x = ins[0]
         size, channels = layer.window_size, x.shape[1]
@@ -316,10 +330,12 @@ def evaluate(network: Any, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarra
     for i in range(network.num_layers):
         layer = network.get_layer(i)
         ins = [values[layer.get_input(j)] for j in range(layer.num_inputs)]
-        out = np.asarray(layer_output(layer, ins))
-        t = layer.get_output(0)
-        _check_shape(t, out, layer)
-        values[t] = out
+        result = layer_output(layer, ins)
+        for j, out in enumerate(result if isinstance(result, tuple) else (result,)):
+            t = layer.get_output(j)
+            out = np.asarray(out)
+            _check_shape(t, out, layer)
+            values[t] = out
     return {network.get_output(i).name: values[network.get_output(i)] for i in range(network.num_outputs)}
 
 

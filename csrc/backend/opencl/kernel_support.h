@@ -116,6 +116,22 @@ inline std::string halfOption(const char* operand, DataType type) {
   return type == DataType::kHALF ? std::string("-D") + operand + "_HALF" : std::string();
 }
 
+// The storage types typed kernels (elementwise.cl, reduce.cl, topk.cl) read, as the build options
+// they expect (FLOAT is its default; HALF is spelled as common.cl expects).
+inline std::string storageOption(const char* operand, DataType type) {
+  const std::string prefix = std::string("-D") + operand;
+  switch (type) {
+    case DataType::kFLOAT: return "";
+    case DataType::kHALF: return prefix + "_HALF";
+    case DataType::kINT8: return prefix + "_CTYPE=char";
+    case DataType::kUINT8: return prefix + "_CTYPE=uchar";
+    case DataType::kINT32: return prefix + "_CTYPE=int";
+    case DataType::kINT64: return prefix + "_CTYPE=long";
+    case DataType::kBOOL: return prefix + "_CTYPE=uchar " + prefix + "_BOOL";
+  }
+  throw InvalidArgument(std::string(operand) + " has an unknown type");
+}
+
 inline std::string indexOption(bool wide) { return wide ? "-DINDEX64" : ""; }
 
 // Build options joined by single spaces, empty parts skipped: the string is a cache key, so

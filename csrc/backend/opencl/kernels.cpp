@@ -193,22 +193,6 @@ bool isComparison(ElementWiseOperation op) {
          op == ElementWiseOperation::kLESS;
 }
 
-// The storage types element-wise operands may have, and the build options elementwise.cl reads
-// for them (FLOAT is its default; HALF is spelled as common.cl expects).
-std::string storageOption(const char* operand, DataType type) {
-  const std::string prefix = std::string("-D") + operand;
-  switch (type) {
-    case DataType::kFLOAT: return "";
-    case DataType::kHALF: return prefix + "_HALF";
-    case DataType::kINT8: return prefix + "_CTYPE=char";
-    case DataType::kUINT8: return prefix + "_CTYPE=uchar";
-    case DataType::kINT32: return prefix + "_CTYPE=int";
-    case DataType::kINT64: return prefix + "_CTYPE=long";
-    case DataType::kBOOL: return prefix + "_CTYPE=uchar " + prefix + "_BOOL";
-  }
-  throw InvalidArgument(std::string(operand) + " has an unknown type");
-}
-
 // Operand types the element-wise kernel accepts: floating operands in any mix of FLOAT and HALF;
 // integer and BOOL operands of one type; BOOL results for comparisons and logic.
 void checkElementWiseTypes(const char* launcher, ElementWiseOperation op, const DeviceTensor& a,

@@ -355,3 +355,35 @@ def arg_reduce(ctx: ImporterContext, node: Node) -> List[Value]:
     keep = bool(node.attr("keepdims", 1))
     index = ctx.track(ctx.network.add_reduce(candidates, RO.MAX if last else RO.MIN, mask, keep)).get_output(0)
     return [index]
+
+
+@importer("TopK", notes="K as attribute (opset < 10), or a constant input or a shape computation known at parse "
+          "time; any axis; largest and smallest; FLOAT, FLOAT16, INT32 and INT64 data (a TopK layer). Always "
+          "sorted (sorted=0 allows any order); equal values keep the lower index first; NaN ranks above every "
+          "number. Indices are INT64, computed as INT32 (axes of up to 2^31 - 1 elements).")
+def top_k(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = ctx.tensor(_tensor(ctx, node, 0))
+    rank = len(x.shape)
+    if rank == 0:
+        raise invalid("TopK needs an input of rank 1 or more")
+    axis = normalize_axis(int(node.attr("axis", -1)), rank)
+    if node.opset < 10:
+        if node.attr("k") is None:
+            raise invalid("TopK before opset 10 needs the attribute k")
+        k = int(node.attr("k"))
+    else:
+        k_value = ctx.integer_constant(node, 1, "K")
+        assert k_value is not None  # required
+        if k_value.size != 1:
+            raise invalid(f"TopK's K must hold one value, got shape {list(k_value.shape)}")
+        k = int(k_value.reshape(-1)[0])
+    extent = ctx.shape_of(x)[axis]
+    if k < 0 or (isinstance(extent, int) and extent >= 0 and k > extent):
+        raise invalid(f"TopK's K = {k} is outside 0..{extent}, the extent of axis {axis}")
+    if k == 0:
+        raise unsupported("TopK with K = 0 (empty outputs) is not supported")
+    largest = bool(node.attr("largest", 1))
+    op = _core.TopKOperation.MAX if largest else _core.TopKOperation.MIN
+    layer = ctx.track(ctx.network.add_topk(x, op, k, 1 << axis))
+    indices = ctx.track(ctx.network.add_cast(layer.get_output(1), _core.DataType.INT64)).get_output(0)
+    return [layer.get_output(0), indices]
