@@ -24,11 +24,31 @@ def _onnxruntime(data: bytes, x: np.ndarray) -> Dict[str, np.ndarray]:
     return {o.name: value for o, value in zip(session.get_outputs(), session.run(None, {"x": x}))}
 
 
+def _check_detections(got: np.ndarray, expected: np.ndarray, bound: float, reference: str) -> None:
+    """Rows (box x1, y1, x2, y2, score, class) as a set: each row of ``got`` must match a distinct
+    row of ``expected`` with the same class, a score within 1e-5 and a box within ``bound`` of the
+    boxes' scale. Rows of nearly equal score swap places with rounding (TopK orders them), so the
+    order is not compared; the sorted scores are."""
+    scores, expected_scores = np.sort(got[..., 4], axis=-1), np.sort(expected[..., 4], axis=-1)
+    assert relative_error(scores, expected_scores) <= bound, f"sorted scores against {reference}"
+    scale = max(float(np.abs(expected[..., :4]).max()), 1e-30)
+    for image, expected_rows in zip(got, expected):
+        unmatched = list(range(len(expected_rows)))
+        for row in image:
+            match = [j for j in unmatched if expected_rows[j, 5] == row[5] and abs(expected_rows[j, 4] - row[4]) <= 1e-5
+                     and np.abs(expected_rows[j, :4] - row[:4]).max() <= bound * scale]
+            assert match, f"detection {row} has no counterpart in {reference}'s output"
+            unmatched.remove(match[0])
+
+
 def _check(model: VisionModel, got: Dict[str, np.ndarray], x: np.ndarray, data: bytes, bound: float) -> None:
     references = {"onnxruntime": _onnxruntime(data, x), "pytorch": model.torch_outputs(x)}
     for reference, outputs in references.items():
         for name in model.outputs:
             assert got[name].shape == outputs[name].shape, (name, reference)
+            if model.detections:
+                _check_detections(got[name], outputs[name], bound, reference)
+                continue
             error = relative_error(got[name], outputs[name])
             assert error <= bound, f"{model.name} output {name}: relative error {error:.3g} against {reference}"
 
@@ -44,7 +64,7 @@ def test_model_matches_onnxruntime_and_pytorch(name: str, tmp_path: Path) -> Non
     _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-4)
 
 
-@pytest.mark.parametrize("name", ["resnet18", "super_resolution", "unet"])
+@pytest.mark.parametrize("name", ["resnet18", "super_resolution", "unet", "yolov8n"])
 def test_model_in_fp16(name: str, tmp_path: Path) -> None:
     model = MODELS[name]
     data = model.export(opset=17)
@@ -84,20 +104,23 @@ def test_embedding_net_with_dynamic_batch(tmp_path: Path) -> None:
         np.testing.assert_allclose(np.linalg.norm(got["y"], axis=1), 1.0, rtol=1e-5)
 
 
-def test_mlprt_exec_builds_a_dynamic_cnn_engine(tmp_path: Path) -> None:
-    """trtexec's flags on a CNN: --onnx, --saveEngine and --minShapes/--optShapes/--maxShapes."""
-    model = MODELS["mobilenet_v2"]
+@pytest.mark.parametrize("name", ["mobilenet_v2", "yolov8n"])
+def test_mlprt_exec_builds_a_dynamic_cnn_engine(name: str, tmp_path: Path) -> None:
+    """trtexec's flags on a CNN: --onnx, --saveEngine and --minShapes/--optShapes/--maxShapes (the
+    YOLO tutorials build their detectors this way)."""
+    model = MODELS[name]
     data = model.export(opset=17, dynamic_batch=True, batch=2)
-    onnx_path, engine_path = tmp_path / "mobilenet.onnx", tmp_path / "mobilenet.engine"
+    onnx_path, engine_path = tmp_path / f"{name}.onnx", tmp_path / f"{name}.engine"
     onnx_path.write_bytes(data)
     result = subprocess.run([sys.executable, "-m", "mlprt", "exec", f"--onnx={onnx_path}",
                              f"--saveEngine={engine_path}", "--minShapes=x:1x3x64x64", "--optShapes=x:2x3x64x64",
                              "--maxShapes=x:4x3x64x64", "--iterations=2"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    engine = load(engine_path.read_bytes())
-    x = np.random.default_rng(4).standard_normal((3, 3, 64, 64)).astype(np.float32)
-    _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-4)
+    context = load(engine_path.read_bytes()).create_execution_context()
+    for batch in (3, 1):
+        x = np.random.default_rng(batch).standard_normal((batch, 3, 64, 64)).astype(np.float32)
+        _check(model, infer(context, {"x": x}), x, data, 1e-4)
 
 
 def test_session_runs_a_cnn(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ Defining those two schemas first lets it import; model definitions need none of 
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
@@ -125,6 +126,9 @@ class VisionModel:
     build: Callable[[], nn.Module]
     input_shape: Tuple[int, ...]  # with batch 1
     outputs: Tuple[str, ...] = ("y",)
+    # True: the output is a list of detections (box, score, class) chosen by TopK, which the tests
+    # compare as a set (detections of nearly equal score may come in either order).
+    detections: bool = False
 
     def module(self) -> nn.Module:
         torch.manual_seed(SEED)
@@ -158,6 +162,39 @@ def _torchvision(name: str, **kwargs) -> Callable[[], nn.Module]:
     return lambda: getattr(torchvision_models(), name)(**kwargs)
 
 
+def _spread_class_scores(head: nn.Module) -> None:
+    """Random class biases for a head with random weights: its initial biases give every anchor and
+    class nearly the same score, so that which of them a TopK keeps is decided by rounding."""
+    with torch.no_grad():
+        for name, module in head.named_modules():
+            if "cv3" in name and isinstance(module, nn.Conv2d) and module.bias is not None and module.out_channels == head.nc:
+                module.weight.mul_(20.0)
+                module.bias.normal_(-2.0, 1.0)
+
+
+def _ultralytics(config: str, end2end: bool = False) -> Callable[[], nn.Module]:
+    """An ultralytics detector built from its yaml (no weights are downloaded), with its Detect head
+    set up as ultralytics' own ONNX export sets it: one (batch, 4 + classes, anchors) output of
+    decoded boxes (centre x, y, width, height in input pixels) and class scores; or, with
+    ``end2end`` (YOLO26's NMS-free head, which ultralytics exports by default), (batch, detections,
+    6): boxes (x1, y1, x2, y2), score and class of the top-scoring anchors, chosen with TopK."""
+    def build() -> nn.Module:
+        os.environ.setdefault("YOLO_OFFLINE", "1")  # no update or telemetry checks
+        os.environ.setdefault("YOLO_VERBOSE", "False")
+        torchvision_models()  # ultralytics imports torchvision: the shim first
+        from ultralytics.nn.modules.head import Detect
+        from ultralytics.nn.tasks import DetectionModel
+        model = DetectionModel(config, verbose=False)
+        for m in model.modules():
+            if isinstance(m, Detect):
+                m.export, m.format, m.dynamic = True, "onnx", False
+                m.end2end = end2end
+                if end2end:
+                    _spread_class_scores(m)
+        return model
+    return build
+
+
 MODELS: Dict[str, VisionModel] = {m.name: m for m in [
     VisionModel("resnet18", _torchvision("resnet18"), (1, 3, 64, 64)),
     VisionModel("resnet50", _torchvision("resnet50"), (1, 3, 32, 32)),
@@ -171,4 +208,7 @@ MODELS: Dict[str, VisionModel] = {m.name: m for m in [
     VisionModel("unet", UNet, (1, 3, 32, 40)),
     VisionModel("superpoint", SuperPointNet, (1, 1, 48, 64), ("heatmap", "descriptors")),
     VisionModel("embedding_resnet18", EmbeddingNet, (1, 3, 64, 36)),
+    VisionModel("yolov8n", _ultralytics("yolov8n.yaml"), (1, 3, 64, 64)),
+    VisionModel("yolo11n", _ultralytics("yolo11n.yaml"), (1, 3, 64, 64)),
+    VisionModel("yolo26n", _ultralytics("yolo26n.yaml", end2end=True), (1, 3, 64, 64), detections=True),
 ]}

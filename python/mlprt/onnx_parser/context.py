@@ -163,6 +163,10 @@ class ImporterContext:
         self.values: Dict[str, Value] = {}
         self.used: Set[str] = set()
         self._roots: Dict[Any, Any] = {}
+        # (tensor, axis) -> the SymDim that axis's run-time extent is known to equal, where that
+        # is another tensor's extent (a convolution keeps its input's batch; a reshape to
+        # [x.shape[0], ...] takes it from x).
+        self._axis_extents: Dict[Tuple[Any, int], SymDim] = {}
         self._constants: Dict[int, Tuple[np.ndarray, Any]] = {}
         self.node: Optional[Node] = None
         self.node_layers: List[Any] = []
@@ -266,10 +270,20 @@ class ImporterContext:
     def root(self, t: Any) -> Any:
         return self._roots.get(t, t)
 
+    def same_extent(self, out: Any, out_axis: int, inp: Any, in_axis: int) -> None:
+        """Records that axis ``out_axis`` of tensor ``out`` has the run-time extent of axis
+        ``in_axis`` of tensor ``inp`` (when both are dynamic), so that reshapes can copy it."""
+        if not (0 <= out_axis < len(out.shape) and 0 <= in_axis < len(inp.shape)):
+            return
+        if out.shape[out_axis] < 0 and inp.shape[in_axis] < 0:
+            extent = self.dims(inp)[in_axis]
+            if isinstance(extent, SymDim):
+                self._axis_extents[(self.root(out), out_axis)] = extent
+
     def dims(self, t: Any) -> List[ShapeElem]:
         """The shape of tensor ``t``: known extents as ints, dynamic ones as SymDim."""
         root = self.root(t)
-        return [d if d >= 0 else SymDim(root, i) for i, d in enumerate(t.shape)]
+        return [d if d >= 0 else self._axis_extents.get((root, i), SymDim(root, i)) for i, d in enumerate(t.shape)]
 
     def shape_of(self, value: Value) -> List[ShapeElem]:
         """Shape of any value (tensor, array, ShapeValue)."""
@@ -292,7 +306,7 @@ class ImporterContext:
                 if e == 0:
                     return None  # a zero extent, not expressible (0 means copy)
                 dims.append(e)
-            elif isinstance(e, SymDim) and e.root == root and e.axis == i:
+            elif isinstance(e, SymDim) and i < len(x.shape) and e == self.dims(x)[i]:
                 dims.append(0)
             else:
                 unknown += 1
@@ -319,7 +333,11 @@ class ImporterContext:
             return x
         layer = self.track(self.network.add_shuffle(x))
         layer.reshape_dims = dims
-        return layer.get_output(0)
+        out = layer.get_output(0)
+        for i, e in enumerate(target):
+            if isinstance(e, SymDim) and i < len(out.shape) and out.shape[i] < 0:
+                self._axis_extents[(out, i)] = e
+        return out
 
     def transpose(self, x: Any, perm: Sequence[int]) -> Any:
         perm = [int(p) for p in perm]
@@ -403,6 +421,11 @@ class ImporterContext:
             if list(t.shape) == list(out.shape) and all(d == 1 or d == o for d, o in zip(other.shape, out.shape)):
                 self.alias(out, t)
                 break
+        else:
+            for axis in range(len(out.shape)):
+                for t, other in ((ta, tb), (tb, ta)):
+                    if t.shape[axis] < 0 and other.shape[axis] == 1:
+                        self.same_extent(out, axis, t, axis)
         return out
 
     def broadcast_to(self, x: Any, extents: Sequence[int]) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import onnx
@@ -373,6 +373,7 @@ class OnnxParser:
             outputs: List[Any] = fold_constant_node(node, inputs, self._folded_bytes_limit)
         else:
             outputs = list(info.function(ctx, node))
+            _record_kept_extents(ctx, node, inputs, outputs)
         for i, name in enumerate(node.outputs):
             if not name:
                 continue
@@ -583,3 +584,58 @@ def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
         raise ImportFailure(ErrorCode.INVALID_NODE, f"constant folding failed: {type(e).__name__}: {e}") from e
     folded = iter(np.asarray(r) for r in results)
     return [next(folded) if o else None for o in node.outputs]  # type: ignore[misc]
+
+
+# Operators whose output always has its first input's batch (axis 0), however the other axes change.
+_KEEP_BATCH = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                         "LRN", "InstanceNormalization", "GroupNormalization", "BatchNormalization",
+                         "DepthToSpace", "SpaceToDepth"})
+
+
+def _record_kept_extents(ctx: ImporterContext, node: Node, inputs: List[Any], outputs: List[Any]) -> None:
+    """Tells the context which run-time extents a node's outputs share with its first input, so that
+    a later Reshape to, say, [x.shape[0], 64, -1] of another tensor with that batch is expressible:
+    the batch through convolutions and pooling, every axis but the joined or split one through
+    Concat and Split, the permuted axes through Transpose."""
+    source = inputs[0] if inputs else None
+    if not isinstance(source, _core.ITensor):
+        return
+    rank = len(source.shape)
+    pairs: List[Tuple[int, int]] = []
+    if node.op_type in _KEEP_BATCH:
+        pairs = [(0, 0)]
+    elif node.op_type in ("Concat", "Split") and rank:
+        axis = int(node.attr("axis", 0))
+        axis = axis + rank if axis < 0 else axis
+        pairs = [(i, i) for i in range(rank) if i != axis]
+    elif node.op_type == "Transpose":
+        perm = node.attr("perm") or list(reversed(range(rank)))
+        pairs = [(j, int(p)) for j, p in enumerate(perm)]
+    elif node.op_type == "Slice" and rank:
+        pairs = [(i, i) for i in range(rank) if i not in _sliced_axes(node, inputs, rank)]
+    for out in outputs:
+        if isinstance(out, _core.ITensor) and len(out.shape) == rank:
+            for out_axis, in_axis in pairs:
+                ctx.same_extent(out, out_axis, source, in_axis)
+
+
+def _sliced_axes(node: Node, inputs: List[Any], rank: int) -> set:
+    """The axes a Slice node may shorten: those it names, less those it takes whole (from 0 to the
+    end, step 1); every axis when its parameters are not constants."""
+    def constant(i: int, attribute: str) -> Optional[np.ndarray]:
+        if node.opset < 10:
+            value = node.attr(attribute)
+            return None if value is None else np.array(value, np.int64)
+        return inputs[i] if i < len(inputs) and isinstance(inputs[i], np.ndarray) else None
+    starts, ends = constant(1, "starts"), constant(2, "ends")
+    if starts is None or ends is None:
+        return set(range(rank))
+    axes = constant(3, "axes")
+    steps = constant(4, "steps") if node.opset >= 10 else None
+    if axes is None and (node.opset >= 10 and len(inputs) > 3 and inputs[3] is not None):
+        return set(range(rank))  # run-time axes
+    axes_list = [int(a) + rank if int(a) < 0 else int(a) for a in (axes if axes is not None else range(len(starts)))]
+    steps_list = [int(v) for v in steps] if steps is not None else [1] * len(axes_list)
+    whole = {a for a, b, e, st in zip(axes_list, starts, ends, steps_list)
+             if int(b) == 0 and int(e) >= np.iinfo(np.int32).max and st == 1}
+    return set(axes_list) - whole

@@ -124,6 +124,28 @@ def constant_of_shape(ctx: ImporterContext, node: Node) -> List[Value]:
                       ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
 
 
+@importer("Range", since=11, notes="Start, limit and delta known at parse time (constants, or shape computations "
+          "on static extents, as detectors build their anchor grids): folded to a constant.")
+def range_(ctx: ImporterContext, node: Node) -> List[Value]:
+    bounds = []
+    for i, what in enumerate(("start", "limit", "delta")):
+        value = ctx.require(node, i, what)
+        if isinstance(value, ShapeValue):
+            if not value.is_known():
+                raise unsupported(f"Range with a {what} known only at run time is not supported",
+                                  ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+            value = value.to_array()
+        value = ctx.constant_input(node, i, what) if not isinstance(value, np.ndarray) else value
+        if value.size != 1:
+            raise invalid(f"Range's {what} must be a scalar, got shape {list(value.shape)}")
+        bounds.append(value.reshape(()))
+    start, limit, delta = bounds
+    if delta == 0:
+        raise invalid("Range's delta is 0")
+    count = max(int(np.ceil((float(limit) - float(start)) / float(delta))), 0)
+    return [(start + np.arange(count, dtype=start.dtype) * delta).astype(start.dtype)]
+
+
 @importer("Shape", notes="Folded at parse time; dynamic extents are tracked symbolically (start/end).")
 def shape(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.require(node, 0)

@@ -323,7 +323,11 @@ def resize(ctx: ImporterContext, node: Node) -> List[Value]:
         x, resize_mode=_MODES[mode], coordinate_transformation=coordinates, selector_for_single_pixel=selector,
         nearest_rounding=_NEAREST[nearest], cubic_coeff=float(node.attr("cubic_coeff_a", -0.75)),
         exclude_outside=bool(node.attr("exclude_outside", 0)), **kwargs)
-    return [ctx.track(layer).get_output(0)]
+    out = ctx.track(layer).get_output(0)
+    for a in range(rank):
+        if scales[a] == 1.0 and (scales_array is not None or shape[a] < 0):
+            ctx.same_extent(out, a, x, a)  # a run-time extent (the batch) that the resize keeps
+    return [out]
 
 
 def _known_array(node: Node, value: Any, what: str, kind: type) -> Any:
