@@ -8,6 +8,11 @@ as a CUDA graph replayed with pinned staging (FP16: the module in half); ONNX Ru
 Medians of --iterations timed calls after warm-up. Also the engine's cold build time.
 
     python3 bench/cnn_bench.py --models super_resolution:224x224 --batches 1,8 --precisions fp32,fp16
+
+Models whose definitions need packages the GPU machine lacks (torchvision, ultralytics) are
+exported where they are installed and timed from the files: `--export-to DIR` writes each
+model's ONNX file and TorchScript trace (NAME_HxW_bB.onnx / .pt) and stops; `--from DIR` reads
+them instead of building the models.
 """
 from __future__ import annotations
 
@@ -65,9 +70,9 @@ def mlprt_runner(plan: bytes, x: np.ndarray) -> Callable[[], np.ndarray]:
     return run
 
 
-def torch_runners(name: str, x: np.ndarray, fp16: bool) -> Dict[str, Callable[[], np.ndarray]]:
+def torch_runners(module: "torch.nn.Module", x: np.ndarray, fp16: bool) -> Dict[str, Callable[[], np.ndarray]]:
     import torch
-    module = MODELS[name].module().cuda()
+    module = module.cuda()
     dtype = torch.float16 if fp16 else torch.float32
     module = module.to(dtype)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
@@ -99,6 +104,12 @@ def torch_runners(name: str, x: np.ndarray, fp16: bool) -> Dict[str, Callable[[]
     return {"torch_eager": eager, "torch_graph": replay}
 
 
+def onnx_input_channels(data: bytes) -> int:
+    """Axis 1 of the first input of an ONNX model."""
+    import onnx
+    return onnx.load_from_string(data).graph.input[0].type.tensor_type.shape.dim[1].dim_value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="super_resolution:224x224", help="name:HxW,... (vision_zoo names)")
@@ -106,26 +117,45 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32")
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--export-to", type=Path, help="write the ONNX files and TorchScript traces here, then stop")
+    parser.add_argument("--from", dest="source", type=Path, help="time the files --export-to wrote")
     args = parser.parse_args()
     rows: List[Dict[str, object]] = []
     workdir = Path(tempfile.mkdtemp())
     for spec in args.models.split(","):
         name, size = spec.split(":")
         h, w = (int(v) for v in size.split("x"))
-        model = MODELS[name]
-        channels = model.input_shape[1]
         for batch in (int(b) for b in args.batches.split(",")):
-            sized = dataclasses.replace(model, input_shape=(batch, channels, h, w))
-            data = sized.export(opset=17, batch=batch)
-            path = workdir / f"{name}_{batch}.onnx"
-            path.write_bytes(data)
+            stem = f"{name}_{h}x{w}_b{batch}"
+            if args.source:
+                path = args.source / f"{stem}.onnx"
+                data = path.read_bytes()
+                channels = int(onnx_input_channels(data))
+                load_module = lambda: __import__("torch").jit.load(str(args.source / f"{stem}.pt"), map_location="cuda")  # noqa: E731
+            else:
+                model = MODELS[name]
+                channels = model.input_shape[1]
+                sized = dataclasses.replace(model, input_shape=(batch, channels, h, w))
+                data = sized.export(opset=17, batch=batch)
+                path = (args.export_to or workdir) / f"{stem}.onnx"
+                path.write_bytes(data)
+                load_module = model.module
+                if args.export_to:
+                    import torch
+                    example = torch.zeros((batch, channels, h, w))
+                    module = model.module()
+                    with torch.no_grad():
+                        module(example)  # a detector caches its anchor grid: constants in the trace, not CPU ops
+                        torch.jit.trace(module, example, check_trace=False).save(str(args.export_to / f"{stem}.pt"))
+                    print(f"wrote {path} and {stem}.pt")
+                    continue
             x = np.random.default_rng(batch).standard_normal((batch, channels, h, w)).astype(np.float32)
             for precision in args.precisions.split(","):
                 fp16 = precision == "fp16"
                 start = time.perf_counter()
                 plan = build_engine(str(path), fp16=fp16, logger=mlprt.Logger(mlprt.Logger.WARNING))
                 build_s = time.perf_counter() - start
-                runners = {"mlprt": mlprt_runner(bytes(plan), x), **torch_runners(name, x, fp16)}
+                runners = {"mlprt": mlprt_runner(bytes(plan), x), **torch_runners(load_module(), x, fp16)}
                 times = {k: median_ms(run, args.iterations) for k, run in runners.items()}
                 session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
                 times["onnxruntime_cpu"] = median_ms(lambda: session.run(None, {"x": x}), max(5, args.iterations // 10))
@@ -136,6 +166,8 @@ def main() -> None:
                        "mlprt_over_graph": round(times["mlprt"] / times["torch_graph"], 2)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    if args.export_to:
+        return
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     print("\n| model | batch | precision | mlprt ms | torch graph ms | torch eager ms | ORT CPU ms | mlprt/graph | build s |")
