@@ -75,6 +75,18 @@ def test_model_in_fp16(name: str, tmp_path: Path) -> None:
     _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-2)
 
 
+@pytest.mark.parametrize("name", ["super_resolution", "mobilenet_v2", "yolov8n"])
+def test_dynamo_exports_match(name: str, tmp_path: Path) -> None:
+    """torch.onnx.export's default exporter since PyTorch 2.9 (torch.export, opset 18)."""
+    model = MODELS[name]
+    data = model.export(dynamo=True)
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(data)
+    engine = load(build_engine(str(path), logger=RecordingLogger()))
+    x = np.random.default_rng(6).standard_normal(model.input_shape).astype(np.float32)
+    _check(model, infer(engine.create_execution_context(), {"x": x}), x, data, 1e-4)
+
+
 @pytest.mark.parametrize("opset", [10, 11, 13])
 def test_super_resolution_tutorial_opsets(opset: int, tmp_path: Path) -> None:
     """The super-resolution tutorial exports at opset 10 (converted on import) and later ones."""

@@ -8,10 +8,13 @@ Defining those two schemas first lets it import; model definitions need none of 
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -140,16 +143,25 @@ class VisionModel:
                     m.running_var.uniform_(0.5, 1.5)
         return model.eval()
 
-    def export(self, opset: int = 17, dynamic_batch: bool = False, batch: int = 1) -> bytes:
-        """The TorchScript exporter's ONNX bytes."""
+    def export(self, opset: int = 17, dynamic_batch: bool = False, batch: int = 1, dynamo: bool = False) -> bytes:
+        """The ONNX bytes of the TorchScript exporter, or of the dynamo exporter (torch.export; it
+        picks its own opset, 18 or later)."""
         example = torch.randn((batch,) + self.input_shape[1:])
         axes = {name: {0: "batch"} for name in ("x",) + self.outputs} if dynamic_batch else None
-        buffer = io.BytesIO()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            torch.onnx.export(self.module(), example, buffer, opset_version=opset, dynamo=False,
-                              input_names=["x"], output_names=list(self.outputs), dynamic_axes=axes)
-        return buffer.getvalue()
+            if not dynamo:
+                buffer = io.BytesIO()
+                torch.onnx.export(self.module(), example, buffer, opset_version=opset, dynamo=False,
+                                  input_names=["x"], output_names=list(self.outputs), dynamic_axes=axes)
+                return buffer.getvalue()
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "model.onnx"
+                torch.onnx.export(self.module(), (example,), str(path), dynamo=True, input_names=["x"],
+                                  output_names=list(self.outputs), dynamic_axes=axes)
+                import onnx
+                # It writes the weights to a file beside the model: read back into one model.
+                return onnx.load(str(path)).SerializeToString()
 
     def torch_outputs(self, x: np.ndarray) -> Dict[str, np.ndarray]:
         with torch.no_grad():
