@@ -305,3 +305,22 @@ def test_lrn_matches_reference(window: int) -> None:
     x = np.random.default_rng(window).standard_normal((2, 7, 3, 5)).astype(np.float32) * 3
     expected = _reference(populate, {"x": x})["y"]
     assert relative_error(_run(populate, {"x": x})["y"], expected) <= 1e-5
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_lp_pool_matches_onnxruntime(p: int, tmp_path) -> None:
+    """LpPool, composed as an average pool of |x|^p (padding counted) times the window's size."""
+    import onnxruntime
+    from onnx import TensorProto, helper
+    from mlprt.engine_tools import build_engine
+    node = helper.make_node("LpPool", ["x"], ["y"], p=p, kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 7, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    x = np.random.default_rng(p).standard_normal((2, 3, 7, 5)).astype(np.float32)
+    expected = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    path = tmp_path / "lppool.onnx"
+    path.write_bytes(model.SerializeToString())
+    got = infer(load(build_engine(str(path), logger=RecordingLogger())).create_execution_context(), {"x": x})["y"]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -2,7 +2,7 @@
 GlobalAveragePool and GlobalMaxPool (1-D and 2-D)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -178,17 +178,18 @@ def _cropping_for(node: Node, x: Any, output_shape: Sequence[int], window: Seque
             "padding_mode": PM.EXPLICIT_ROUND_DOWN}
 
 
-def _pool(ctx: ImporterContext, node: Node, kind: Any) -> Any:
-    x = _spatial_input(ctx, node)
+def _pool(ctx: ImporterContext, node: Node, kind: Any, count_include_pad: Optional[bool] = None, x: Any = None) -> Any:
+    """The node's pooling layer on its input (or on ``x``); ``count_include_pad`` overrides the node's."""
+    x = _spatial_input(ctx, node) if x is None else x
     axes = len(x.shape) - 2
     if node.attr("kernel_shape") is None:
         raise invalid(f"{node.op_type} needs the kernel_shape attribute")
     window = tuple(int(v) for v in node.attr("kernel_shape"))
     if len(window) != axes:
         raise invalid(f"{node.op_type} attribute kernel_shape has {len(window)} entries for {axes} spatial axes")
+    include_pad = bool(node.attr("count_include_pad", 0)) if count_include_pad is None else count_include_pad
     layer = ctx.track(ctx.network.add_pooling_nd(
-        x, kind, window, average_count_excludes_padding=not node.attr("count_include_pad", 0),
-        **_window_attributes(node, axes, window)))
+        x, kind, window, average_count_excludes_padding=not include_pad, **_window_attributes(node, axes, window)))
     return layer.get_output(0)
 
 
@@ -206,6 +207,29 @@ def max_pool(ctx: ImporterContext, node: Node) -> List[Value]:
           "count_include_pad, dilations.")
 def average_pool(ctx: ImporterContext, node: Node) -> List[Value]:
     return [_pool(ctx, node, PT.AVERAGE)]
+
+
+@importer("LpPool", notes="1-D and 2-D; p, kernel_shape, strides, pads, auto_pad, ceil_mode, dilations. Composed: "
+          "|x|^p averaged over each window with the padding counted, times the window's size, to the power 1/p.")
+def lp_pool(ctx: ImporterContext, node: Node) -> List[Value]:
+    p = float(node.attr("p", 2))
+    if p <= 0:
+        raise invalid(f"LpPool attribute p = {p} must be positive")
+    x = _spatial_input(ctx, node)
+    EW, Un = _core.ElementWiseOperation, _core.UnaryOperation
+    if p == 2:
+        powered = ctx.elementwise(x, x, EW.PROD)
+    else:
+        magnitude = ctx.unary(x, Un.ABS)
+        powered = magnitude if p == 1 else ctx.elementwise(magnitude, np.array(p, np.float32), EW.POW)
+    average = _pool(ctx, node, PT.AVERAGE, count_include_pad=True, x=powered)
+    window = int(np.prod([int(v) for v in node.attr("kernel_shape")]))
+    total = ctx.elementwise(average, np.array(window, np.float32), EW.PROD)
+    if p == 1:
+        return [total]
+    if p == 2:
+        return [ctx.unary(total, Un.SQRT)]
+    return [ctx.elementwise(total, np.array(1.0 / p, np.float32), EW.POW)]
 
 
 def _global_pool(ctx: ImporterContext, node: Node, op: Any) -> Any:
