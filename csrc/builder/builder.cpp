@@ -499,8 +499,16 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
                         const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
                         const cl::GemmPolicy& policy) {
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
-  if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
-    return {cl::convolutionTactics(type), convolutionSignature(plan, step, shapes), "convolution"};
+  if (const auto* conv = std::get_if<network::ConvolutionLayer>(&step.parameters)) {
+    // Tactics whose blocks dwarf the layer (at the timed shapes) are neither compiled nor timed.
+    const Dims& out = shapes[static_cast<std::size_t>(step.output)];
+    const std::int64_t group_maps = out[1] / std::max<std::int64_t>(conv->num_groups, 1);
+    const std::int64_t pixels = out.volume() / std::max<std::int64_t>(out[1], 1);
+    TimedChoice choice{{}, convolutionSignature(plan, step, shapes), "convolution"};
+    for (const std::string& tactic : cl::convolutionTactics(type)) {
+      if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels)) choice.tactics.push_back(tactic);
+    }
+    return choice;
   }
   if (std::holds_alternative<network::DeconvolutionLayer>(step.parameters)) {
     return {cl::deconvolutionTactics(type), convolutionSignature(plan, step, shapes), "deconvolution"};

@@ -59,6 +59,10 @@ const std::vector<ConvCase> kConvCases = {
     {1, 9, 10, 10, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 9, true, false},     // depthwise
     {1, 10, 5, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, true, false},     // 2 maps per group of 2 channels
     {2, 3, 1, 23, 4, 1, 5, 1, 3, 1, 2, 0, 2, 0, 1, 1, true, true},       // 1-D
+    // Several implicit-GEMM blocks along every axis: K = 37 x 9 (not a multiple of 16), 70 maps
+    // (two 64-map blocks), 2 x 99 pixels; then 2 groups of 68 maps.
+    {2, 37, 9, 11, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},
+    {1, 40, 6, 7, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, false, false},
 };
 
 std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& k,
@@ -122,7 +126,7 @@ TEST(ConvolutionKernels, EveryTacticMatchesTheReferenceInFloatAndHalf) {
   std::uint32_t seed = 500;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
     const auto tactics = cl::convolutionTactics(type);
-    ASSERT_EQ(tactics.size(), 3u);
+    ASSERT_EQ(tactics, (std::vector<std::string>{"direct_m1", "direct_m4", "direct_m8", "igemm_t2x2", "igemm_t4x4"}));
     for (const std::string& tactic : tactics) {
       for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
     }
@@ -141,6 +145,24 @@ TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
       [&] { cl::convolution(cache(), stream(), "winograd", in, kernel, window, {}, out); },
       "unknown convolution tactic 'winograd'"));
   EXPECT_TRUE(cl::convolutionTactics(DataType::kINT32).empty());
+  const DeviceTensor deconv_kernel = deviceTensor(Dims{4, 2, 3, 3}, DataType::kFLOAT, std::vector<double>(72, 1.0));
+  const DeviceTensor deconv_out = deviceTensor(Dims{1, 2, 7, 7}, DataType::kFLOAT, std::vector<double>(98, 0.0));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::deconvolution(cache(), stream(), "igemm_t2x2", in, deconv_kernel, window, {}, deconv_out); },
+      "deconvolution: tactic 'igemm_t2x2' runs convolutions only"));
+}
+
+// Blocks of four times the maps of a group or the pixels or more are not worth timing; the
+// smallest direct tile always is (a depthwise convolution has one map per group).
+TEST(ConvolutionKernels, TacticsWhoseBlocksDwarfTheLayerAreNotWorthTiming) {
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("direct_m1", 1, 1));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("direct_m4", 1, 4096));
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("direct_m4", 2, 4096));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("igemm_t2x2", 8, 4096));   // 32 maps >= 4 x 8
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("igemm_t2x2", 9, 4096));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("igemm_t4x4", 64, 16));    // 64 pixels >= 4 x 16
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("igemm_t4x4", 64, 17));
+  EXPECT_THROW(cl::convolutionTacticWorthTiming("winograd", 64, 64), InvalidArgument);
 }
 
 // A transposed convolution as the scatter it is: each input element adds kernel-weighted values

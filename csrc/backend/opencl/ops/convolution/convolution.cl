@@ -1,10 +1,14 @@
-// Direct convolution, NCHW (a 1-D convolution is a 2-D one with H = KH = 1). Each work-item
+// Convolutions, NCHW (a 1-D convolution is a 2-D one with H = KH = 1): a direct kernel and an
+// implicit GEMM, each built for one element type and tile, every geometry a uniform argument.
+//
+// Direct convolution (-DOC_TILE). Each work-item
 // computes OC_TILE output maps of one output pixel: every input value it loads serves OC_TILE
 // kernel taps. A tile never crosses a group: dimension 1 of the range enumerates
 // (group, tile of the group's maps). Geometry, bias and activation are uniform arguments, so one
 // program per element type and tile serves every convolution.
 //   -DOC_TILE=<n>   output maps per work-item
 // in: IN macros; kernel: A macros (M x C/groups x KH x KW); bias: BIAS; out: OUT.
+#ifdef OC_TILE
 __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long weights_offset,
                                  BIAS_PTR bias, long bias_offset, OUT_PTR out, long out_offset,
                                  int C, int H, int W, int M, int OH, int OW, int KH, int KW,
@@ -52,3 +56,78 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
     STORE_OUT(out, out_base + (long)t * OH * OW, value);
   }
 }
+#endif
+
+// Implicit GEMM (-DTM, -DTN). Per group: out (maps x pixels) = weights (maps x K) x columns
+// (K x pixels), K = group channels x KH x KW, pixels = N x OH x OW. The column matrix is never
+// stored: each work-group gathers its BK x BN tile of it from the input (zero in the padding).
+// 16 x 16 items compute a BM x BN block (BM = 16 TM maps, BN = 16 TN pixels); item (ty, tx)
+// owns maps ty + 16 i and pixels tx + 16 j, so a warp's stores run along contiguous pixels.
+#ifdef TM
+#define IG_BM (16 * TM)
+#define IG_BN (16 * TN)
+#define IG_BK 16
+__kernel __attribute__((reqd_work_group_size(16, 16, 1)))
+void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
+                       long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M, int OH,
+                       int OW, int KH, int KW, int SH, int SW, int DH, int DW, int PH, int PW, int groups,
+                       int has_bias, int activation, float alpha, float beta, int N) {
+  __local float a_tile[IG_BK][IG_BM + 1];
+  __local float b_tile[IG_BK][IG_BN + 1];
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const int lid = ty * 16 + tx;
+  const int group = get_group_id(2);
+  const int group_maps = M / groups, group_channels = C / groups;
+  const int map0 = get_group_id(1) * IG_BM;  // within the group
+  const int pixel0 = get_group_id(0) * IG_BN;
+  const int taps = KH * KW, K = group_channels * taps;
+  const int plane = OH * OW, pixels = N * plane;
+  const long group_weights = weights_offset + (long)group * group_maps * K;
+  float acc[TM][TN];
+  for (int i = 0; i < TM; ++i)
+    for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+  for (int k0 = 0; k0 < K; k0 += IG_BK) {
+    for (int e = lid; e < IG_BM * IG_BK; e += 256) {
+      const int m = e / IG_BK, kk = e % IG_BK;  // consecutive items read consecutive taps
+      const int map = map0 + m, k = k0 + kk;
+      a_tile[kk][m] = map < group_maps && k < K ? LOAD_A(weights, group_weights + (long)map * K + k) : 0.0f;
+    }
+    for (int e = lid; e < IG_BK * IG_BN; e += 256) {
+      const int kk = e / IG_BN, p = e % IG_BN;  // consecutive items read consecutive pixels
+      const int k = k0 + kk, pixel = pixel0 + p;
+      float value = 0.0f;
+      if (k < K && pixel < pixels) {
+        const int c = k / taps, tap = k % taps;
+        const int n = pixel / plane, rest = pixel % plane;
+        const int iy = rest / OW * SH - PH + tap / KW * DH, ix = rest % OW * SW - PW + tap % KW * DW;
+        if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
+          value = LOAD_IN(in, in_offset + (((long)n * C + group * group_channels + c) * H + iy) * W + ix);
+        }
+      }
+      b_tile[kk][p] = value;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 0; kk < IG_BK; ++kk) {
+      float a[TM], b[TN];
+      for (int i = 0; i < TM; ++i) a[i] = a_tile[kk][ty + 16 * i];
+      for (int j = 0; j < TN; ++j) b[j] = b_tile[kk][tx + 16 * j];
+      for (int i = 0; i < TM; ++i)
+        for (int j = 0; j < TN; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  for (int i = 0; i < TM; ++i) {
+    const int map = map0 + ty + 16 * i;
+    if (map >= group_maps) continue;
+    const int global_map = group * group_maps + map;
+    const float shift = has_bias ? LOAD_BIAS(bias, bias_offset + global_map) : 0.0f;
+    for (int j = 0; j < TN; ++j) {
+      const int pixel = pixel0 + tx + 16 * j;
+      if (pixel >= pixels) continue;
+      float value = acc[i][j] + shift;
+      if (activation >= 0) value = activate(activation, value, alpha, beta);
+      STORE_OUT(out, out_offset + ((long)(pixel / plane) * M + global_map) * plane + pixel % plane, value);
+    }
+  }
+}
+#endif

@@ -13,13 +13,32 @@ constexpr const char* kDirectPrefix = "direct_m";
 constexpr std::size_t kPixelGroup = 64;
 const std::vector<int> kOutputMapTiles = {1, 4, 8};
 
-int outputMapTile(const std::string& tactic) {
+// Implicit-GEMM tiles: TM x TN outputs per item of a 16 x 16 work-group ("igemm_t<TM>x<TN>").
+struct GemmTile {
+  int tm, tn;
+  std::string name() const { return "igemm_t" + std::to_string(tm) + "x" + std::to_string(tn); }
+  std::int64_t maps() const { return 16 * tm; }
+  std::int64_t pixels() const { return 16 * tn; }
+};
+const std::vector<GemmTile> kGemmTiles = {{2, 2}, {4, 4}};
+constexpr std::size_t kGemmGroupSide = 16;
+
+// What a tactic name asks for: a direct kernel's output maps per item, or an implicit-GEMM tile.
+struct ParsedTactic {
+  int maps_per_item = 0;  // direct
+  const GemmTile* tile = nullptr;
+};
+
+ParsedTactic parseTactic(const std::string& tactic) {
   const std::string prefix = kDirectPrefix;
   if (tactic.compare(0, prefix.size(), prefix) == 0) {
     const std::string digits = tactic.substr(prefix.size());
     for (int tile : kOutputMapTiles) {
-      if (digits == std::to_string(tile)) return tile;
+      if (digits == std::to_string(tile)) return {tile, nullptr};
     }
+  }
+  for (const GemmTile& tile : kGemmTiles) {
+    if (tactic == tile.name()) return {0, &tile};
   }
   throw InvalidArgument(std::string(kLauncher) + ": unknown convolution tactic '" + tactic + "'");
 }
@@ -83,21 +102,37 @@ void checkShapes(const Family& family, const DeviceTensor& in, const DeviceTenso
 
 }  // namespace
 
-std::vector<std::string> convolutionTactics(DataType type) {
+std::vector<std::string> deconvolutionTactics(DataType type) {
   std::vector<std::string> tactics;
   if (!isFloating(type)) return tactics;
   for (int tile : kOutputMapTiles) tactics.push_back(kDirectPrefix + std::to_string(tile));
   return tactics;
 }
 
-std::vector<std::string> deconvolutionTactics(DataType type) { return convolutionTactics(type); }
+std::vector<std::string> convolutionTactics(DataType type) {
+  std::vector<std::string> tactics = deconvolutionTactics(type);
+  if (!tactics.empty()) {
+    for (const GemmTile& tile : kGemmTiles) tactics.push_back(tile.name());
+  }
+  return tactics;
+}
+
+bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels) {
+  const ParsedTactic parsed = parseTactic(tactic);
+  constexpr std::int64_t kWaste = 4;
+  if (parsed.tile) return parsed.tile->maps() < kWaste * group_maps && parsed.tile->pixels() < kWaste * pixels;
+  return parsed.maps_per_item == kOutputMapTiles.front() || parsed.maps_per_item < kWaste * group_maps;
+}
 
 namespace {
 
 void launch(const Family& family, KernelCache& cache, Stream& stream, const std::string& tactic,
             const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
             const GemmEpilogue& epilogue, const DeviceTensor& out) {
-  const int tile = outputMapTile(tactic);
+  const ParsedTactic parsed = parseTactic(tactic);
+  if (parsed.tile && family.transposed) {
+    throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
+  }
   checkShapes(family, in, kernel, epilogue, window, out);
   const std::int64_t in_volume = checkPlacement(cache, family.name, "input", in);
   checkPlacement(cache, family.name, "kernel", kernel);
@@ -110,13 +145,14 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::size_t axes = in.shape.rank() - 2;
   const Plane input = planeOf(in.shape), output = planeOf(out.shape), taps = planeOf(kernel.shape);
   const std::int64_t maps = out.shape[1];
-  const std::int64_t tiles = window.groups * ((maps / window.groups + tile - 1) / tile);
+  const std::string variant = parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn)
+                                          : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
   const std::string options = joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type),
-                                           halfOption("BIAS", in.type), halfOption("OUT", out.type),
-                                           "-DOC_TILE=" + std::to_string(tile)});
-  Kernel& k = cache.get(family.name, options, std::string(family.name) + "_direct");
+                                           halfOption("BIAS", in.type), halfOption("OUT", out.type), variant});
+  Kernel& k = cache.get(family.name, options, std::string(family.name) + (parsed.tile ? "_igemm" : "_direct"));
   const auto i32 = [](std::int64_t value) { return static_cast<cl_int>(value); };
-  Arguments(k, false)
+  Arguments arguments(k, false);
+  arguments
       .tensor(in).tensor(kernel).tensor(epilogue.bias ? *epilogue.bias : out).tensor(out)
       .value<cl_int>(i32(in.shape[1])).value<cl_int>(i32(input.h)).value<cl_int>(i32(input.w))
       .value<cl_int>(i32(maps)).value<cl_int>(i32(output.h)).value<cl_int>(i32(output.w))
@@ -131,6 +167,18 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       .value<cl_int>(epilogue.bias ? 1 : 0)
       .value<cl_int>(activationCode(epilogue))
       .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
+  if (parsed.tile) {
+    arguments.value<cl_int>(i32(in.shape[0]));
+    const std::int64_t pixels = in.shape[0] * output.h * output.w;
+    const std::int64_t group_maps = maps / window.groups;
+    k.launch(stream, {tilesCovering(pixels, parsed.tile->pixels()) * kGemmGroupSide,
+                      tilesCovering(group_maps, parsed.tile->maps()) * kGemmGroupSide,
+                      static_cast<std::size_t>(window.groups)},
+             {kGemmGroupSide, kGemmGroupSide, 1});
+    return;
+  }
+  const int tile = parsed.maps_per_item;
+  const std::int64_t tiles = window.groups * ((maps / window.groups + tile - 1) / tile);
   k.launch(stream, {roundUp(output.h * output.w, kPixelGroup), static_cast<std::size_t>(tiles),
                     static_cast<std::size_t>(in.shape[0])},
            {kPixelGroup, 1, 1});

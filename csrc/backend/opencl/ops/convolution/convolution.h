@@ -19,8 +19,17 @@ struct ConvolutionWindow {
 };
 
 // The tactics offered for convolutions stored as `type` (FLOAT or HALF): "direct_m<T>", a
-// direct convolution computing T output maps per work-item. Names are stored in engines.
+// direct convolution computing T output maps per work-item, and "igemm_t<TM>x<TN>", an implicit
+// GEMM whose 16 x 16 work-groups compute 16 TM output maps by 16 TN output pixels (pixels of
+// the whole batch), the input's column matrix gathered tile by tile into local memory. Names
+// are stored in engines.
 std::vector<std::string> convolutionTactics(DataType type);
+
+// False when `tactic` computes blocks four times larger than a convolution with `group_maps`
+// output maps per group and `pixels` output pixels (batch included) or more along either, or is
+// a direct kernel of that many more maps per item than the group has (the smallest always
+// qualifies): most of its work would be padding. The builder neither compiles nor times those.
+bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels);
 
 // out = activation(convolution(in, kernel) + bias). in (N, C, d...), kernel (M, C / groups, k...),
 // bias (M) or null, out (N, M, o...): the extents of `out` are the caller's (shape inference),
@@ -29,7 +38,7 @@ void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, 
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                  const DeviceTensor& out);
 
-// The tactics offered for transposed convolutions stored as `type`: "direct_m<T>" as above.
+// The tactics offered for transposed convolutions stored as `type`: the "direct_m<T>" ones.
 std::vector<std::string> deconvolutionTactics(DataType type);
 
 // out = activation(transposed convolution(in, kernel) + bias). in (N, C, d...), kernel
