@@ -144,3 +144,41 @@ def test_session_runs_a_cnn(tmp_path: Path) -> None:
     x = np.random.default_rng(5).standard_normal(model.input_shape).astype(np.float32)
     got = dict(zip(model.outputs, session.run(None, {"x": x})))
     _check(model, got, x, data, 1e-4)
+
+
+def test_reshape_copies_a_batch_taken_from_another_tensor(tmp_path: Path) -> None:
+    """Exporters build reshape targets from the shape of an earlier tensor ([x.shape[0], -1, 4]
+    after a convolution and a transpose, as detection heads do): the parser knows the batch
+    survives convolutions, transposes and slices, so the reshape is expressible at any batch."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(8)
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(np.array([0], np.int64), "zero"),
+             numpy_helper.from_array(np.array([-1, 4], np.int64), "rest"),
+             numpy_helper.from_array(np.array([1], np.int64), "one"),
+             numpy_helper.from_array(np.array([5], np.int64), "five"),
+             numpy_helper.from_array(np.array([2], np.int64), "axis2")]
+    n = helper.make_node
+    nodes = [n("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             n("Slice", ["c", "one", "five", "axis2"], ["s"]),  # rows 1..4: the batch stays
+             n("Transpose", ["s"], ["t"], perm=[0, 2, 3, 1]),
+             n("Shape", ["x"], ["shape"]),
+             n("Gather", ["shape", "zero"], ["batch"], axis=0),
+             n("Concat", ["batch", "rest"], ["target"], axis=0),
+             n("Reshape", ["t", "target"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    path = tmp_path / "reshape.onnx"
+    path.write_bytes(model.SerializeToString())
+    plan = build_engine(str(path), profiles=[{"x": ((1, 3, 6, 6), (2, 3, 6, 6), (4, 3, 6, 6))}], logger=RecordingLogger())
+    engine = load(plan)
+    assert tuple(engine.get_tensor_shape("y")) == (-1, 24, 4)
+    context = engine.create_execution_context()
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for batch in (3, 1):
+        x = rng.standard_normal((batch, 3, 6, 6)).astype(np.float32)
+        got = infer(context, {"x": x})["y"]
+        expected = session.run(None, {"x": x})[0]
+        assert got.shape == expected.shape == (batch, 24, 4)
+        assert relative_error(got, expected) <= 1e-5
