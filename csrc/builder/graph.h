@@ -59,7 +59,9 @@ void removeDeadNodes(Graph& graph);
 // activation into the epilogue of the matrix multiplication before them; scales multiply into
 // constant weights (BatchNormalization after Linear ends here); folds per-output-map scales and
 // shifts into the constant kernel and bias of the convolution before them (BatchNormalization
-// after Conv), and one activation into its epilogue. Returns the number of nodes fused.
+// after Conv), an Add of a tensor of its output's shape computed before it (a ResNet block's
+// residual, input 3 of the convolution), and one activation into its epilogue. Returns the
+// number of nodes fused.
 int fuseEpilogues(Graph& graph);
 
 // Splits Shuffle nodes that transpose both before and after their reshape into two nodes.

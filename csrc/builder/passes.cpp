@@ -143,6 +143,7 @@ std::vector<float> perChannelValues(const GraphTensor& constant, const Dims& res
 bool foldIntoConvolution(Graph& graph, GraphNode& node, const GraphNode& next) {
   const auto* elementwise = std::get_if<network::ElementWiseLayer>(&next.parameters);
   if (!elementwise || next.inputs.size() != 2 || next.inputs[0] == next.inputs[1]) return false;
+  if (node.inputs.size() > 3) return false;  // a residual is added already: scales would miss it
   const bool conv_first = next.inputs[0] == node.output;
   const Dims result = graph.tensor(node.output).shape;
   const GraphTensor& kernel = graph.tensor(node.inputs.at(1));
@@ -189,6 +190,42 @@ bool foldIntoConvolution(Graph& graph, GraphNode& node, const GraphNode& next) {
   } else {
     node.inputs.push_back(bias_id);
   }
+  return true;
+}
+
+// The index of the live node that writes `tensor`, or -1 (an input or a constant).
+int producerIndex(const Graph& graph, TensorId tensor) {
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (!graph.nodes[i].removed && graph.nodes[i].output == tensor) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// `next` adds a tensor of the output's own shape and type to the result of the convolution
+// `node` (the residual of a ResNet block): the convolution takes it as input 3 and adds it
+// before its activation (a zero bias stands in as input 2 when it has none). Only a residual
+// computed before the convolution runs qualifies; when the other operand of the Add is a later
+// convolution's output, that convolution absorbs this one's instead.
+bool absorbResidual(Graph& graph, GraphNode& node, int node_index, const GraphNode& next) {
+  const auto* add = std::get_if<network::ElementWiseLayer>(&next.parameters);
+  if (!add || add->op != ElementWiseOperation::kSUM || next.inputs.size() != 2 || next.inputs[0] == next.inputs[1] ||
+      node.inputs.size() > 3 || !std::holds_alternative<network::ConvolutionLayer>(node.parameters)) {
+    return false;
+  }
+  const TensorId residual = next.inputs[next.inputs[0] == node.output ? 1 : 0];
+  const GraphTensor& result = graph.tensor(node.output);
+  const GraphTensor& other = graph.tensor(residual);
+  if (other.shape != result.shape || other.type != result.type || graph.tensor(next.output).shape != result.shape ||
+      producerIndex(graph, residual) > node_index) {
+    return false;
+  }
+  if (node.inputs.size() == 2) {
+    const GraphTensor& kernel = graph.tensor(node.inputs[1]);
+    const std::int64_t maps = kernel.shape[0];
+    std::vector<std::uint8_t> zeros(static_cast<std::size_t>(maps) * elementSize(kernel.type), 0);
+    node.inputs.push_back(graph.addConstant(node.name + ".bias", kernel.type, Dims{maps}, std::move(zeros)));
+  }
+  node.inputs.push_back(residual);
   return true;
 }
 
@@ -317,7 +354,8 @@ int fuseEpilogues(Graph& graph) {
   int fused = 0;
   for (bool changed = true; changed;) {
     changed = false;
-    for (GraphNode& node : graph.nodes) {
+    for (std::size_t index = 0; index < graph.nodes.size(); ++index) {
+      GraphNode& node = graph.nodes[index];
       const bool product = std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters);
       const bool convolution = std::holds_alternative<network::ConvolutionLayer>(node.parameters) ||
                                std::holds_alternative<network::DeconvolutionLayer>(node.parameters);
@@ -335,7 +373,8 @@ int fuseEpilogues(Graph& graph) {
           node.epilogue.has_activation = true;
           node.epilogue.activation = *activation;
         } else if (!std::holds_alternative<network::ConvolutionLayer>(node.parameters) ||
-                   !foldIntoConvolution(graph, node, next)) {
+                   !(foldIntoConvolution(graph, node, next) ||
+                     absorbResidual(graph, node, static_cast<int>(index), next))) {
           continue;
         }
       } else if (!absorbIntoEpilogue(graph, node, next)) {

@@ -358,14 +358,15 @@ void checkKernelAndBias(const std::vector<TensorType>& inputs, std::vector<std::
     fail("kernel weights have shape " + kernel.toString() + " but the attributes need " + Dims(expected).toString() +
          " " + layout);
   }
-  if (inputs.size() == 3 && inputs[2].shape != Dims{maps}) {
+  if (inputs.size() >= 3 && inputs[2].shape != Dims{maps}) {
     fail("bias has shape " + inputs[2].shape.toString() + ", expected (" + std::to_string(maps) + ")");
   }
 }
 
-// Inputs x (N, C, ...), kernel (M, C / groups, k...), optional bias (M), all of x's type.
+// Inputs x (N, C, ...), kernel (M, C / groups, k...), optional bias (M), all of x's type; and a
+// fourth, the residual added before the activation, only where the builder fused an Add.
 TensorType convolution(const ConvolutionLayer& layer, const std::vector<TensorType>& inputs) {
-  if (inputs.size() != 2 && inputs.size() != 3) {
+  if (inputs.size() < 2 || inputs.size() > 4) {
     fail("expects 2 or 3 inputs (input, kernel, optional bias), got " + std::to_string(inputs.size()));
   }
   requireSameType(inputs);
@@ -385,7 +386,11 @@ TensorType convolution(const ConvolutionLayer& layer, const std::vector<TensorTy
   checkKernelAndBias(inputs, {layer.num_output_maps, channels == kDynamic ? kDynamic : channels / layer.num_groups},
                      layer.kernel_size, layer.num_output_maps, "(num_output_maps, input channels / num_groups, kernel_size_nd)");
   const auto axes = resolveSpatial(windowOf(layer), spatial);
-  return {spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes), inputs[0].type};
+  const Dims out = spatialOutput(inputs[0].shape[0], layer.num_output_maps, axes);
+  if (inputs.size() == 4 && inputs[3].shape != out) {
+    fail("residual has shape " + inputs[3].shape.toString() + ", expected the output's " + out.toString());
+  }
+  return {out, inputs[0].type};
 }
 
 // Inputs x (N, C, ...), kernel (C, M / groups, k...), optional bias (M), all of x's type.

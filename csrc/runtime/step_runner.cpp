@@ -131,8 +131,9 @@ void runConvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::
   const auto& in = operands.inputs;
   const auto axes = network::resolveSpatial(network::windowOf(layer), spatialExtents(in.at(0).shape));
   const std::string tactic = step.tactic.empty() ? cl::convolutionTactics(in.at(0).type).at(0) : step.tactic;
+  // Input 3, where the builder fused an Add after the convolution, is the residual it adds.
   cl::convolution(kernels, stream, tactic, in.at(0), in.at(1), convolutionWindow(axes, layer.num_groups),
-                  convolutionEpilogue(step, in), operands.output);
+                  convolutionEpilogue(step, in), operands.output, in.size() > 3 ? &in[3] : nullptr);
 }
 
 void runDeconvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,

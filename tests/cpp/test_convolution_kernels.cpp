@@ -66,7 +66,8 @@ const std::vector<ConvCase> kConvCases = {
 };
 
 std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& k,
-                                         const std::vector<double>& bias, int activation) {
+                                         const std::vector<double>& bias, int activation,
+                                         const std::vector<double>& residual = {}) {
   const std::int64_t oh = c.oh(), ow = c.ow(), cg = c.c / c.groups, mg = c.m / c.groups;
   std::vector<double> out(static_cast<std::size_t>(c.n * c.m * oh * ow));
   for (std::int64_t n = 0; n < c.n; ++n)
@@ -84,13 +85,16 @@ std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<do
                 sum += x[static_cast<std::size_t>(((n * c.c + g * cg + ci) * c.h + iy) * c.w + ix)] *
                        k[static_cast<std::size_t>(((m * cg + ci) * c.kh + ky) * c.kw + kx)];
               }
+          const auto index = static_cast<std::size_t>(((n * c.m + m) * oh + oy) * ow + ox);
+          if (!residual.empty()) sum += residual[index];
           if (activation == 0) sum = std::max(sum, 0.0);
-          out[static_cast<std::size_t>(((n * c.m + m) * oh + oy) * ow + ox)] = sum;
+          out[index] = sum;
         }
   return out;
 }
 
-void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed) {
+void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed,
+                      bool with_residual = false) {
   SCOPED_TRACE(tactic + " " + dataTypeName(type) + " input " + c.shape(c.n, c.c, c.h, c.w).toString() + " kernel " +
                c.shape(c.m, c.c / c.groups, c.kh, c.kw).toString());
   const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
@@ -111,8 +115,13 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   const int activation = seed % 2 == 0 ? 0 : -1;  // RELU on every other case
   epilogue.has_activation = activation == 0;
   epilogue.activation = ActivationType::kRELU;
-  cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out);
-  const auto expected = referenceConvolution(c, x, k, b, activation);
+  const std::vector<double> r =
+      with_residual ? randomStored(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), seed + 7, type)
+                    : std::vector<double>();
+  const DeviceTensor residual = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
+                                             with_residual ? r : std::vector<double>(out.shape.volume(), 0.0));
+  cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out, with_residual ? &residual : nullptr);
+  const auto expected = referenceConvolution(c, x, k, b, activation, r);
   const auto actual = readBack(out);
   double scale = 0.0;
   for (double value : expected) scale = std::max(scale, std::fabs(value));
@@ -133,6 +142,17 @@ TEST(ConvolutionKernels, EveryTacticMatchesTheReferenceInFloatAndHalf) {
   }
 }
 
+// A residual (the output's shape) added before the activation, as the builder fuses a ResNet
+// block's Add into its last convolution.
+TEST(ConvolutionKernels, EveryTacticAddsAResidualBeforeTheActivation) {
+  std::uint32_t seed = 900;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const std::string& tactic : cl::convolutionTactics(type)) {
+      for (std::size_t index : {1u, 2u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true);
+    }
+  }
+}
+
 TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
   const DeviceTensor in = deviceTensor(Dims{1, 4, 5, 5}, DataType::kFLOAT, std::vector<double>(100, 1.0));
   const DeviceTensor kernel = deviceTensor(Dims{2, 3, 3, 3}, DataType::kFLOAT, std::vector<double>(54, 1.0));
@@ -141,6 +161,11 @@ TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::convolution(cache(), stream(), "direct_m4", in, kernel, window, {}, out); },
       "convolution: kernel (2, 3, 3, 3) in 1 groups does not fit input (1, 4, 5, 5)"));
+  const DeviceTensor fitting_kernel = deviceTensor(Dims{2, 4, 3, 3}, DataType::kFLOAT, std::vector<double>(72, 1.0));
+  const DeviceTensor wrong_residual = deviceTensor(Dims{1, 2, 3, 4}, DataType::kFLOAT, std::vector<double>(24, 0.0));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), "direct_m1", in, fitting_kernel, window, {}, out, &wrong_residual); },
+      "convolution: residual (1, 2, 3, 4) FLOAT is not the output's (1, 2, 3, 3) FLOAT"));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::convolution(cache(), stream(), "winograd", in, kernel, window, {}, out); },
       "unknown convolution tactic 'winograd'"));

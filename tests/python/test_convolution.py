@@ -289,8 +289,46 @@ def test_scale_shift_and_activation_fold_into_the_convolution() -> None:
     assert relative_error(got, expected) <= 1e-5
     layer = json.loads(engine.create_engine_inspector().get_layer_information(0, mlprt.LayerInformationFormat.JSON))
     assert layer["LayerType"] == "Convolution" and layer["Epilogue"] == "RELU"
-    assert layer["TacticName"].startswith("direct_m")
+    assert layer["TacticName"].startswith(("direct_m", "igemm_t"))
     assert "num_output_maps=6 kernel_size_nd=(3, 3)" in layer["Parameters"]
+
+
+@pytest.mark.parametrize("data_type", [mlprt.DataType.FLOAT, mlprt.DataType.HALF])
+def test_residual_add_and_activation_fuse_into_a_convolution(data_type) -> None:
+    """A ResNet block's relu(conv(x) + x) is one step; and in relu(conv1(x) + conv2(x)) the Add
+    goes into conv2, the convolution that runs when both operands exist."""
+    rng = np.random.default_rng(33)
+    dtype = mlprt.nptype(data_type)
+    k1, k2 = ((rng.standard_normal((5, 5, 3, 3)) / 6).astype(dtype) for _ in range(2))
+    b1 = rng.standard_normal(5).astype(dtype)
+
+    def identity_block(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", data_type, (3, 5, 7, 6))
+        conv = network.add_convolution_nd(x, 5, (3, 3), k1, b1, padding_nd=(1, 1))
+        total = network.add_elementwise(x, conv.get_output(0), mlprt.ElementWiseOperation.SUM)
+        relu = network.add_activation(total.get_output(0), mlprt.ActivationType.RELU)
+        relu.get_output(0).name = "y"
+        network.mark_output(relu.get_output(0))
+
+    def two_branches(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", data_type, (3, 5, 7, 6))
+        first = network.add_convolution_nd(x, 5, (3, 3), k1, b1, padding_nd=(1, 1))
+        second = network.add_convolution_nd(x, 5, (3, 3), k2, padding_nd=(1, 1))
+        total = network.add_elementwise(first.get_output(0), second.get_output(0), mlprt.ElementWiseOperation.SUM)
+        relu = network.add_activation(total.get_output(0), mlprt.ActivationType.RELU)
+        relu.get_output(0).name = "y"
+        network.mark_output(relu.get_output(0))
+
+    x = rng.standard_normal((3, 5, 7, 6)).astype(dtype)
+    for populate, steps in ((identity_block, 1), (two_branches, 2)):
+        expected = _reference(populate, {"x": x})["y"]
+        engine = load(build(populate))
+        inspector = engine.create_engine_inspector()
+        names = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["Name"]
+                 for i in range(engine.num_layers)]
+        assert len(names) == steps and "ElementWise" in names[-1] and "Activation" in names[-1], names
+        got = infer(engine.create_execution_context(), {"x": x})["y"]
+        assert relative_error(got.astype(np.float32), expected) <= (1e-5 if data_type == mlprt.DataType.FLOAT else 1e-2)
 
 
 @pytest.mark.parametrize("window", [1, 3, 4])

@@ -7,13 +7,23 @@
 // (group, tile of the group's maps). Geometry, bias and activation are uniform arguments, so one
 // program per element type and tile serves every convolution.
 //   -DOC_TILE=<n>   output maps per work-item
-// in: IN macros; kernel: A macros (M x C/groups x KH x KW); bias: BIAS; out: OUT.
+// in: IN macros; kernel: A macros (M x C/groups x KH x KW); bias: BIAS; out: OUT; residual (the
+// output's shape and type, added before the activation where the builder fused an Add): RES.
+#ifdef OUT_HALF
+#define RES_PTR __global const half*
+#define LOAD_RES(p, i) vload_half((i), (p))
+#else
+#define RES_PTR __global const float*
+#define LOAD_RES(p, i) ((p)[(i)])
+#endif
+
 #ifdef OC_TILE
 __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long weights_offset,
                                  BIAS_PTR bias, long bias_offset, OUT_PTR out, long out_offset,
                                  int C, int H, int W, int M, int OH, int OW, int KH, int KW,
                                  int SH, int SW, int DH, int DW, int PH, int PW, int groups,
-                                 int has_bias, int activation, float alpha, float beta) {
+                                 int has_bias, int activation, float alpha, float beta, RES_PTR residual,
+                                 long residual_offset, int has_residual) {
   const int pixel = get_global_id(0);
   if (pixel >= OH * OW) return;
   const int group_maps = M / groups;
@@ -48,12 +58,13 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
       }
     }
   }
-  const long out_base = out_offset + ((long)n * M + first_map) * OH * OW + pixel;
+  const long out_index = ((long)n * M + first_map) * OH * OW + pixel;
   for (int t = 0; t < maps; ++t) {
     float value = sum[t];
     if (has_bias) value += LOAD_BIAS(bias, bias_offset + first_map + t);
+    if (has_residual) value += LOAD_RES(residual, residual_offset + out_index + (long)t * OH * OW);
     if (activation >= 0) value = activate(activation, value, alpha, beta);
-    STORE_OUT(out, out_base + (long)t * OH * OW, value);
+    STORE_OUT(out, out_offset + out_index + (long)t * OH * OW, value);
   }
 }
 #endif
@@ -71,7 +82,8 @@ __kernel __attribute__((reqd_work_group_size(16, 16, 1)))
 void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
                        long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M, int OH,
                        int OW, int KH, int KW, int SH, int SW, int DH, int DW, int PH, int PW, int groups,
-                       int has_bias, int activation, float alpha, float beta, int N) {
+                       int has_bias, int activation, float alpha, float beta, RES_PTR residual,
+                       long residual_offset, int has_residual, int N) {
   __local float a_tile[IG_BK][IG_BM + 1];
   __local float b_tile[IG_BK][IG_BN + 1];
   const int tx = get_local_id(0), ty = get_local_id(1);
@@ -124,9 +136,11 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
     for (int j = 0; j < TN; ++j) {
       const int pixel = pixel0 + tx + 16 * j;
       if (pixel >= pixels) continue;
+      const long index = ((long)(pixel / plane) * M + global_map) * plane + pixel % plane;
       float value = acc[i][j] + shift;
+      if (has_residual) value += LOAD_RES(residual, residual_offset + index);
       if (activation >= 0) value = activate(activation, value, alpha, beta);
-      STORE_OUT(out, out_offset + ((long)(pixel / plane) * M + global_map) * plane + pixel % plane, value);
+      STORE_OUT(out, out_offset + index, value);
     }
   }
 }

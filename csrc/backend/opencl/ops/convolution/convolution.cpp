@@ -128,7 +128,7 @@ namespace {
 
 void launch(const Family& family, KernelCache& cache, Stream& stream, const std::string& tactic,
             const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
-            const GemmEpilogue& epilogue, const DeviceTensor& out) {
+            const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual) {
   const ParsedTactic parsed = parseTactic(tactic);
   if (parsed.tile && family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
@@ -138,6 +138,14 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   checkPlacement(cache, family.name, "kernel", kernel);
   const std::int64_t out_volume = checkPlacement(cache, family.name, "output", out);
   if (epilogue.bias) checkPlacement(cache, family.name, "bias", *epilogue.bias);
+  if (residual) {
+    checkPlacement(cache, family.name, "residual", *residual);
+    if (residual->shape != out.shape || residual->type != out.type) {
+      throw InvalidArgument(std::string(family.name) + ": residual " + residual->shape.toString() + " " +
+                            dataTypeName(residual->type) + " is not the output's " + out.shape.toString() + " " +
+                            dataTypeName(out.type));
+    }
+  }
   if (out_volume == 0) return;
   if (in_volume > std::numeric_limits<std::int32_t>::max() || out_volume > std::numeric_limits<std::int32_t>::max()) {
     throw InvalidArgument(std::string(family.name) + ": tensors of 2^31 elements or more are not supported");
@@ -167,6 +175,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       .value<cl_int>(epilogue.bias ? 1 : 0)
       .value<cl_int>(activationCode(epilogue))
       .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
+  if (!family.transposed) arguments.tensor(residual ? *residual : out).value<cl_int>(residual ? 1 : 0);
   if (parsed.tile) {
     arguments.value<cl_int>(i32(in.shape[0]));
     const std::int64_t pixels = in.shape[0] * output.h * output.w;
@@ -188,14 +197,14 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
 
 void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
-                 const DeviceTensor& out) {
-  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out);
+                 const DeviceTensor& out, const DeviceTensor* residual) {
+  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual);
 }
 
 void deconvolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                    const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                    const DeviceTensor& out) {
-  launch(kDeconvolution, cache, stream, tactic, in, kernel, window, epilogue, out);
+  launch(kDeconvolution, cache, stream, tactic, in, kernel, window, epilogue, out, nullptr);
 }
 
 }  // namespace mlprt::cl

@@ -31,12 +31,13 @@ std::vector<std::string> convolutionTactics(DataType type);
 // qualifies): most of its work would be padding. The builder neither compiles nor times those.
 bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels);
 
-// out = activation(convolution(in, kernel) + bias). in (N, C, d...), kernel (M, C / groups, k...),
-// bias (M) or null, out (N, M, o...): the extents of `out` are the caller's (shape inference),
-// checked against the window only to lie within it. All of one floating type.
+// out = activation(convolution(in, kernel) + bias + residual). in (N, C, d...), kernel
+// (M, C / groups, k...), bias (M) or null, residual (out's shape) or null, out (N, M, o...):
+// the extents of `out` are the caller's (shape inference), checked against the window only to
+// lie within it. All of one floating type.
 void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
-                 const DeviceTensor& out);
+                 const DeviceTensor& out, const DeviceTensor* residual = nullptr);
 
 // The tactics offered for transposed convolutions stored as `type`: the "direct_m<T>" ones.
 std::vector<std::string> deconvolutionTactics(DataType type);
