@@ -135,6 +135,11 @@ def preprocess(image: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray, fl
     return np.ascontiguousarray(blob), scale, pad
 
 
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Areas of boxes (x1, y1, x2, y2) along the last axis."""
+    return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> List[int]:
     """Indices kept by greedy non-maximum suppression (boxes x1, y1, x2, y2)."""
     order = np.argsort(-scores, kind="stable")
@@ -147,8 +152,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> List[int
         x2 = np.minimum(boxes[i, 2], boxes[order[1:], 2])
         y2 = np.minimum(boxes[i, 3], boxes[order[1:], 3])
         inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-        area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-        iou = inter / (area(boxes[i]) + area(boxes[order[1:]]) - inter + 1e-9)
+        iou = inter / (box_area(boxes[i]) + box_area(boxes[order[1:]]) - inter + 1e-9)
         order = order[1:][iou <= iou_threshold]
     return keep
 

@@ -302,8 +302,7 @@ bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperat
                            MatrixOperation op1, const Dims& out) {
   const GemmVariant& variant = findVariant(tactic.name);
   const GemmShape shape = shapeOf(a, op0, b, op1, out);
-  constexpr std::int64_t kWaste = 4;
-  return !(variant.block_m >= kWaste * shape.m || variant.block_n >= kWaste * shape.n);
+  return !blockMostlyPadding(variant.block_m, shape.m) && !blockMostlyPadding(variant.block_n, shape.n);
 }
 
 void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic,

@@ -132,6 +132,11 @@ inline std::string storageOption(const char* operand, DataType type) {
   throw InvalidArgument(std::string(operand) + " has an unknown type");
 }
 
+// Whether a tactic's block of `block` outputs along an axis of `extent` is four times the
+// extent or more: at least three quarters of its work would be padding, so the builder neither
+// compiles nor times it (GEMM and convolution tactics alike).
+inline bool blockMostlyPadding(std::int64_t block, std::int64_t extent) { return block >= 4 * extent; }
+
 inline std::string indexOption(bool wide) { return wide ? "-DINDEX64" : ""; }
 
 // Build options joined by single spaces, empty parts skipped: the string is a cache key, so

@@ -119,9 +119,8 @@ std::vector<std::string> convolutionTactics(DataType type) {
 
 bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels) {
   const ParsedTactic parsed = parseTactic(tactic);
-  constexpr std::int64_t kWaste = 4;
-  if (parsed.tile) return parsed.tile->maps() < kWaste * group_maps && parsed.tile->pixels() < kWaste * pixels;
-  return parsed.maps_per_item == kOutputMapTiles.front() || parsed.maps_per_item < kWaste * group_maps;
+  if (parsed.tile) return !blockMostlyPadding(parsed.tile->maps(), group_maps) && !blockMostlyPadding(parsed.tile->pixels(), pixels);
+  return parsed.maps_per_item == kOutputMapTiles.front() || !blockMostlyPadding(parsed.maps_per_item, group_maps);
 }
 
 namespace {
