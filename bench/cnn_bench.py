@@ -70,6 +70,18 @@ def mlprt_runner(plan: bytes, x: np.ndarray) -> Callable[[], np.ndarray]:
     return run
 
 
+def tactic_tally(plan: bytes) -> Dict[str, int]:
+    """How many of the engine's layers run each tactic (from the engine inspector)."""
+    engine = mlprt.Runtime(mlprt.Logger(mlprt.Logger.WARNING)).deserialize_cuda_engine(plan)
+    tally: Dict[str, int] = {}
+    text = engine.create_engine_inspector().get_engine_information(mlprt.LayerInformationFormat.ONELINE)
+    for line in text.splitlines():
+        if " tactic=" in line:
+            tactic = line.split(" tactic=")[1].split()[0]
+            tally[tactic] = tally.get(tactic, 0) + 1
+    return tally
+
+
 def torch_runners(module: "torch.nn.Module", x: np.ndarray, fp16: bool) -> Dict[str, Callable[[], np.ndarray]]:
     import torch
     module = module.cuda()
@@ -163,7 +175,8 @@ def main() -> None:
                 error = float(np.abs(runners["mlprt"]() - reference).max() / max(np.abs(reference).max(), 1e-30))
                 row = {"model": f"{name} {h}x{w}", "batch": batch, "precision": precision, "build_s": round(build_s, 2),
                        "rel_error_vs_ort": error, **{k: round(v, 3) for k, v in times.items()},
-                       "mlprt_over_graph": round(times["mlprt"] / times["torch_graph"], 2)}
+                       "mlprt_over_graph": round(times["mlprt"] / times["torch_graph"], 2),
+                       "tactics": tactic_tally(bytes(plan))}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     if args.export_to:

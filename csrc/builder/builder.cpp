@@ -504,8 +504,10 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
     const Dims& out = shapes[static_cast<std::size_t>(step.output)];
     const std::int64_t group_maps = out[1] / std::max<std::int64_t>(conv->num_groups, 1);
     const std::int64_t pixels = out.volume() / std::max<std::int64_t>(out[1], 1);
-    TimedChoice choice{{}, convolutionSignature(plan, step, shapes), "convolution"};
-    for (const std::string& tactic : cl::convolutionTactics(type)) {
+    // Allowing TF32 widens a FLOAT convolution's candidates, so it is part of the key.
+    const bool tf32 = policy.allow_tf32 && type == DataType::kFLOAT;
+    TimedChoice choice{{}, convolutionSignature(plan, step, shapes) + (tf32 ? " tf32" : ""), "convolution"};
+    for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
       if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels)) choice.tactics.push_back(tactic);
     }
     return choice;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/opencl/ops/convolution/convolution.h"
+#include "backend/opencl/ops/convolution/convolution_mma.h"
 #include "backend/opencl/ops/pooling/pooling.h"
 #include "core/error.h"
 #include "test_util.h"
@@ -93,8 +94,12 @@ std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<do
   return out;
 }
 
+// How a check runs the kernel: on the device as engines do, or (tensor-core tactics) with the
+// mma in software.
+enum class Run { kDevice, kEmulatedMma };
+
 void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed,
-                      bool with_residual = false) {
+                      bool with_residual = false, Run run = Run::kDevice, std::int64_t splits = 0) {
   SCOPED_TRACE(tactic + " " + dataTypeName(type) + " input " + c.shape(c.n, c.c, c.h, c.w).toString() + " kernel " +
                c.shape(c.m, c.c / c.groups, c.kh, c.kw).toString());
   const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
@@ -120,12 +125,19 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
                     : std::vector<double>();
   const DeviceTensor residual = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
                                              with_residual ? r : std::vector<double>(out.shape.volume(), 0.0));
-  cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out, with_residual ? &residual : nullptr);
+  if (run == Run::kEmulatedMma) {
+    cl::convolutionEmulatingTensorCores(cache(), stream(), tactic, in, kernel, window, epilogue, out,
+                                        with_residual ? &residual : nullptr, splits);
+  } else {
+    cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out, with_residual ? &residual : nullptr);
+  }
   const auto expected = referenceConvolution(c, x, k, b, activation, r);
   const auto actual = readBack(out);
   double scale = 0.0;
   for (double value : expected) scale = std::max(scale, std::fabs(value));
-  const double tolerance = (type == DataType::kHALF ? 1e-2 : 1e-5) * std::max(scale, 1.0);
+  // TF32 tensor cores round FLOAT inputs to 10 mantissa bits, as HALF storage does.
+  const bool tf32 = tactic.rfind("mma_tf32", 0) == 0;
+  const double tolerance = (type == DataType::kHALF ? 1e-2 : tf32 ? 5e-3 : 1e-5) * std::max(scale, 1.0);
   for (std::size_t i = 0; i < expected.size(); ++i) {
     ASSERT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
   }
@@ -170,11 +182,67 @@ TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
       [&] { cl::convolution(cache(), stream(), "winograd", in, kernel, window, {}, out); },
       "unknown convolution tactic 'winograd'"));
   EXPECT_TRUE(cl::convolutionTactics(DataType::kINT32).empty());
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolutionEmulatingTensorCores(cache(), stream(), "mma_f16_64x64", in, fitting_kernel, window, {}, out); },
+      "convolution: tactic 'mma_f16_64x64' does not run FLOAT tensors"));
   const DeviceTensor deconv_kernel = deviceTensor(Dims{4, 2, 3, 3}, DataType::kFLOAT, std::vector<double>(72, 1.0));
   const DeviceTensor deconv_out = deviceTensor(Dims{1, 2, 7, 7}, DataType::kFLOAT, std::vector<double>(98, 0.0));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::deconvolution(cache(), stream(), "igemm_t2x2", in, deconv_kernel, window, {}, deconv_out); },
       "deconvolution: tactic 'igemm_t2x2' runs convolutions only"));
+}
+
+// The tensor-core implicit GEMM (f16, and TF32 for FLOAT) with its mma in software: every tile on
+// every case, with and without a residual, so that the gather, the tiling and the NCHW epilogue
+// are checked on any device. The split-K tiles run in 3 slices of K (some of them empty where K
+// is a single tile), added up atomically before the epilogue pass.
+TEST(ConvolutionKernels, EveryTensorCoreTacticMatchesTheReferenceEmulated) {
+  std::uint32_t seed = 1300;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    const auto tactics = cl::tensorCoreConvolutionTactics(type);
+    ASSERT_EQ(tactics.size(), 5u);
+    for (const std::string& tactic : tactics) {
+      const std::int64_t splits = tactic.find("_splitk") != std::string::npos ? 3 : 0;
+      for (const ConvCase& c : kConvCases) {
+        checkConvolution(tactic, c, type, seed += 3, false, Run::kEmulatedMma, splits);
+      }
+      for (std::size_t index : {1u, 8u}) {
+        checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true, Run::kEmulatedMma, splits);
+      }
+    }
+  }
+}
+
+// The same on the device's own tensor cores, where the probe offers them (NVIDIA GPUs).
+TEST(ConvolutionKernels, EveryOfferedTensorCoreTacticMatchesTheReference) {
+  cl::GemmPolicy policy;
+  policy.allow_tf32 = true;
+  std::uint32_t seed = 1700;
+  std::size_t offered = 0;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const std::string& tactic : cl::convolutionTactics(*cache().context(), type, policy)) {
+      if (tactic.rfind("mma_", 0) != 0) continue;
+      ++offered;
+      for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
+      checkConvolution(tactic, kConvCases.at(8), type, seed += 2, true);
+      // A late layer at batch 1 (few blocks, deep K): the split-K tiles split it on a GPU.
+      checkConvolution(tactic, {1, 128, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false}, type, seed += 2, true);
+    }
+  }
+  if (offered == 0) GTEST_SKIP() << "no tensor-core convolution tactic is offered on this device";
+}
+
+// Split K only where the blocks leave the device idle, in slices of at least four K tiles.
+TEST(ConvolutionKernels, SplitKSlicesOnlyLayersWithFewBlocks) {
+  const cl::MmaConvolutionTile* split = cl::findMmaConvolutionTile("mma_f16_32x32_splitk");
+  const cl::MmaConvolutionTile* plain = cl::findMmaConvolutionTile("mma_f16_32x32");
+  ASSERT_TRUE(split && plain);
+  EXPECT_EQ(split->tileK(), 64);
+  EXPECT_EQ(cl::mmaConvolutionSplits(*split, 32, 4608, 132), 9);   // 264 work-groups wanted
+  EXPECT_EQ(cl::mmaConvolutionSplits(*split, 1, 4608, 132), 18);   // 72 K tiles, 4 per slice
+  EXPECT_EQ(cl::mmaConvolutionSplits(*split, 264, 4608, 132), 1);  // fills the device already
+  EXPECT_EQ(cl::mmaConvolutionSplits(*split, 1, 200, 132), 1);     // 4 K tiles: one slice
+  EXPECT_EQ(cl::mmaConvolutionSplits(*plain, 1, 4608, 132), 1);
 }
 
 // Blocks of four times the maps of a group or the pixels or more are not worth timing; the
@@ -187,6 +255,9 @@ TEST(ConvolutionKernels, TacticsWhoseBlocksDwarfTheLayerAreNotWorthTiming) {
   EXPECT_TRUE(cl::convolutionTacticWorthTiming("igemm_t2x2", 9, 4096));
   EXPECT_FALSE(cl::convolutionTacticWorthTiming("igemm_t4x4", 64, 16));    // 64 pixels >= 4 x 16
   EXPECT_TRUE(cl::convolutionTacticWorthTiming("igemm_t4x4", 64, 17));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("mma_f16_128x128", 32, 4096));  // 128 maps >= 4 x 32
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("mma_f16_128x128", 33, 4096));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("mma_tf32_32x32", 1, 4096));    // depthwise
   EXPECT_THROW(cl::convolutionTacticWorthTiming("winograd", 64, 64), InvalidArgument);
 }
 

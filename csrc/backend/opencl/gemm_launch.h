@@ -87,6 +87,8 @@ std::string tensorCoreProbeReport(const Context& context, bool fresh);
 // Whether the probe found exact f16 mma products on this device (cached per device): what the
 // HALF tensor-core kernels, GEMM and fused MLP alike, are offered on.
 bool tensorCoreHalfAvailable(const Context& context);
+// Whether it found exact TF32 mma products (FLOAT tensor-core kernels, where TF32 is allowed).
+bool tensorCoreTf32Available(const Context& context);
 // Runs tensor-core variant `tactic` without asking the probe; with `emulate`, builds the kernel
 // with the mma in software (-DMMA_EMULATE), so that its logic can be tested on any device.
 void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate);

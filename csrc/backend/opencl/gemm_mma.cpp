@@ -407,6 +407,8 @@ std::string tensorCoreProbeReport(const Context& context, bool fresh) {
 
 bool tensorCoreHalfAvailable(const Context& context) { return cachedProbe(context).half; }
 
+bool tensorCoreTf32Available(const Context& context) { return cachedProbe(context).tf32; }
+
 void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate) {
   for (const MmaTactic& candidate : kMmaTactics) {
     if (tactic == candidate.name) return runMma(candidate, call, emulate);

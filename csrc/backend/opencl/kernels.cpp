@@ -21,18 +21,26 @@ using namespace support;
 
 namespace {
 
-// kernels/common.cl is not a family of its own: it is prepended to every family's text.
+// Preludes are not families of their own: kernels/common.cl is prepended to every family's
+// text, kernels/mma.cl (the tensor-core instructions) to the families that run mma.
 constexpr const char* kCommonFile = "common";
+constexpr const char* kMmaFile = "mma";
+const std::set<std::string> kMmaFamilies = {"gemm_mma", "convolution_mma"};
 
 const std::map<std::string, std::string>& familySources() {
   static const std::map<std::string, std::string> sources = [] {
     const auto& embedded = embeddedKernelSources();
-    const auto common = embedded.find(kCommonFile);
-    const std::string prelude = common == embedded.end() ? std::string() : common->second;
+    const auto text_of = [&embedded](const char* file) {
+      const auto found = embedded.find(file);
+      return found == embedded.end() ? std::string() : found->second + "\n";
+    };
+    const std::string common = text_of(kCommonFile), mma = text_of(kMmaFile);
     std::map<std::string, std::string> composed;
     for (const auto& [name, text] : embedded) {
+      if (name == kCommonFile || name == kMmaFile) continue;
+      const std::string prelude = common + (kMmaFamilies.count(name) ? mma : std::string());
       // "#line 1" keeps compiler messages pointing at lines of the family's own file.
-      if (name != kCommonFile) composed.emplace(name, prelude + "\n#line 1\n" + text);
+      composed.emplace(name, prelude + "#line 1\n" + text);
     }
     return composed;
   }();

@@ -2,6 +2,7 @@
 
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
+#include "backend/opencl/ops/convolution/convolution_mma.h"
 
 namespace mlprt::cl {
 namespace {
@@ -23,10 +24,12 @@ struct GemmTile {
 const std::vector<GemmTile> kGemmTiles = {{2, 2}, {4, 4}};
 constexpr std::size_t kGemmGroupSide = 16;
 
-// What a tactic name asks for: a direct kernel's output maps per item, or an implicit-GEMM tile.
+// What a tactic name asks for: a direct kernel's output maps per item, an implicit-GEMM tile, or
+// a tensor-core tile.
 struct ParsedTactic {
   int maps_per_item = 0;  // direct
   const GemmTile* tile = nullptr;
+  const MmaConvolutionTile* mma = nullptr;
 };
 
 ParsedTactic parseTactic(const std::string& tactic) {
@@ -40,6 +43,7 @@ ParsedTactic parseTactic(const std::string& tactic) {
   for (const GemmTile& tile : kGemmTiles) {
     if (tactic == tile.name()) return {0, &tile};
   }
+  if (const MmaConvolutionTile* mma = findMmaConvolutionTile(tactic)) return {0, nullptr, mma};
   throw InvalidArgument(std::string(kLauncher) + ": unknown convolution tactic '" + tactic + "'");
 }
 
@@ -117,8 +121,25 @@ std::vector<std::string> convolutionTactics(DataType type) {
   return tactics;
 }
 
+std::vector<std::string> convolutionTactics(const Context& context, DataType type, const GemmPolicy& policy) {
+  std::vector<std::string> tactics = convolutionTactics(type);
+  for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
+    if (mmaConvolutionTileOffered(tile, context, type, policy)) tactics.push_back(tile.name);
+  }
+  return tactics;
+}
+
+std::vector<std::string> tensorCoreConvolutionTactics(DataType type) {
+  std::vector<std::string> tactics;
+  for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
+    if ((type == DataType::kFLOAT && tile.tf32) || (type == DataType::kHALF && !tile.tf32)) tactics.push_back(tile.name);
+  }
+  return tactics;
+}
+
 bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels) {
   const ParsedTactic parsed = parseTactic(tactic);
+  if (parsed.mma) return !blockMostlyPadding(parsed.mma->bm, group_maps) && !blockMostlyPadding(parsed.mma->bn, pixels);
   if (parsed.tile) return !blockMostlyPadding(parsed.tile->maps(), group_maps) && !blockMostlyPadding(parsed.tile->pixels(), pixels);
   return parsed.maps_per_item == kOutputMapTiles.front() || !blockMostlyPadding(parsed.maps_per_item, group_maps);
 }
@@ -127,12 +148,17 @@ namespace {
 
 void launch(const Family& family, KernelCache& cache, Stream& stream, const std::string& tactic,
             const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
-            const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual) {
+            const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual,
+            bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
   const ParsedTactic parsed = parseTactic(tactic);
-  if (parsed.tile && family.transposed) {
+  if ((parsed.tile || parsed.mma) && family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
   }
   checkShapes(family, in, kernel, epilogue, window, out);
+  if (parsed.mma && in.type != (parsed.mma->tf32 ? DataType::kFLOAT : DataType::kHALF)) {
+    throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' does not run " +
+                          dataTypeName(in.type) + " tensors");
+  }
   const std::int64_t in_volume = checkPlacement(cache, family.name, "input", in);
   checkPlacement(cache, family.name, "kernel", kernel);
   const std::int64_t out_volume = checkPlacement(cache, family.name, "output", out);
@@ -152,11 +178,27 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::size_t axes = in.shape.rank() - 2;
   const Plane input = planeOf(in.shape), output = planeOf(out.shape), taps = planeOf(kernel.shape);
   const std::int64_t maps = out.shape[1];
-  const std::string variant = parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn)
-                                          : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
+  const std::int64_t group_k = kernel.shape.volume() / std::max<std::int64_t>(kernel.shape[0], 1);
+  const std::int64_t pixels = in.shape[0] * output.h * output.w;
+  const std::int64_t group_maps = maps / window.groups;
+  std::int64_t splits = 1;
+  if (parsed.mma) {
+    const std::int64_t blocks =
+        static_cast<std::int64_t>(tilesCovering(pixels, parsed.mma->bn) * tilesCovering(group_maps, parsed.mma->bm)) *
+        window.groups;
+    splits = forced_splits > 0 && parsed.mma->split_k
+                 ? forced_splits
+                 : mmaConvolutionSplits(*parsed.mma, blocks, group_k, cache.context()->device().compute_units);
+  }
+  const std::string variant =
+      parsed.mma    ? mmaConvolutionOptions(*parsed.mma, group_k, elementOffset(kernel), splits > 1, emulate_tensor_cores)
+      : parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn)
+                    : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
   const std::string options = joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type),
                                            halfOption("BIAS", in.type), halfOption("OUT", out.type), variant});
-  Kernel& k = cache.get(family.name, options, std::string(family.name) + (parsed.tile ? "_igemm" : "_direct"));
+  const std::string program = parsed.mma ? "convolution_mma" : family.name;
+  Kernel& k = cache.get(program, options,
+                        parsed.mma ? program : std::string(family.name) + (parsed.tile ? "_igemm" : "_direct"));
   const auto i32 = [](std::int64_t value) { return static_cast<cl_int>(value); };
   Arguments arguments(k, false);
   arguments
@@ -175,10 +217,30 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       .value<cl_int>(activationCode(epilogue))
       .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
   if (!family.transposed) arguments.tensor(residual ? *residual : out).value<cl_int>(residual ? 1 : 0);
+  if (parsed.mma) {
+    arguments.value<cl_int>(i32(in.shape[0]));
+    const std::size_t threads = parsed.mma->threads();
+    const std::vector<std::size_t> global = {tilesCovering(pixels, parsed.mma->bn) * threads,
+                                             tilesCovering(group_maps, parsed.mma->bm),
+                                             static_cast<std::size_t>(window.groups * splits)};
+    if (splits == 1) return k.launch(stream, global, {threads, 1, 1});
+    // The slices add into a cleared output; the epilogue runs after them.
+    arguments.value<cl_int>(i32(splits));
+    Kernel& zero = cache.get(program, options, "convolution_mma_zero");
+    Arguments(zero, false).tensor(out).value<cl_long>(out_volume);
+    zero.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
+    k.launch(stream, global, {threads, 1, 1});
+    Kernel& finish = cache.get(program, options, "convolution_mma_finish");
+    Arguments(finish, false)
+        .tensor(out).tensor(epilogue.bias ? *epilogue.bias : out).tensor(residual ? *residual : out)
+        .value<cl_int>(i32(maps)).value<cl_int>(i32(output.h * output.w)).value<cl_long>(out_volume)
+        .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
+        .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
+    finish.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
+    return;
+  }
   if (parsed.tile) {
     arguments.value<cl_int>(i32(in.shape[0]));
-    const std::int64_t pixels = in.shape[0] * output.h * output.w;
-    const std::int64_t group_maps = maps / window.groups;
     k.launch(stream, {tilesCovering(pixels, parsed.tile->pixels()) * kGemmGroupSide,
                       tilesCovering(group_maps, parsed.tile->maps()) * kGemmGroupSide,
                       static_cast<std::size_t>(window.groups)},
@@ -198,6 +260,16 @@ void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, 
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                  const DeviceTensor& out, const DeviceTensor* residual) {
   launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual);
+}
+
+void convolutionEmulatingTensorCores(KernelCache& cache, Stream& stream, const std::string& tactic,
+                                     const DeviceTensor& in, const DeviceTensor& kernel,
+                                     const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                                     const DeviceTensor& out, const DeviceTensor* residual, std::int64_t splits) {
+  if (!findMmaConvolutionTile(tactic)) {
+    throw InvalidArgument(std::string(kLauncher) + ": '" + tactic + "' is no tensor-core tactic");
+  }
+  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual, true, splits);
 }
 
 void deconvolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,

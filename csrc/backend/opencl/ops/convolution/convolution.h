@@ -25,6 +25,13 @@ struct ConvolutionWindow {
 // are stored in engines.
 std::vector<std::string> convolutionTactics(DataType type);
 
+// Those and, on this device, the tensor-core tactics "mma_f16_<BM>x<BN>" (HALF, where the
+// tensor-core probe passes) and "mma_tf32_<BM>x<BN>" (FLOAT, where TF32 is allowed and passes):
+// the implicit GEMM with BM x BN blocks multiplied by mma.sync. What the builder times.
+std::vector<std::string> convolutionTactics(const Context& context, DataType type, const GemmPolicy& policy);
+// The tensor-core tactic names for `type`, offered on this device or not (tests).
+std::vector<std::string> tensorCoreConvolutionTactics(DataType type);
+
 // False when `tactic` computes blocks four times larger than a convolution with `group_maps`
 // output maps per group and `pixels` output pixels (batch included) or more along either, or is
 // a direct kernel of that many more maps per item than the group has (the smallest always
@@ -38,6 +45,16 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
 void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                  const DeviceTensor& out, const DeviceTensor* residual = nullptr);
+
+// convolution() with a tensor-core tactic built with the mma in software (-DMMA_EMULATE), so
+// that its tiling, gather and epilogue can be tested on any device; a "_splitk" tactic runs in
+// `splits` slices of K when that is given (> 0), instead of as many as the device would get.
+// For tests.
+void convolutionEmulatingTensorCores(KernelCache& cache, Stream& stream, const std::string& tactic,
+                                     const DeviceTensor& in, const DeviceTensor& kernel,
+                                     const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                                     const DeviceTensor& out, const DeviceTensor* residual = nullptr,
+                                     std::int64_t splits = 0);
 
 // The tactics offered for transposed convolutions stored as `type`: the "direct_m<T>" ones.
 std::vector<std::string> deconvolutionTactics(DataType type);

@@ -1,0 +1,401 @@
+// Convolutions on tensor cores: the implicit GEMM of convolution.cl (per group, out (maps x
+// pixels) = weights (maps x K) x columns (K x pixels), K = group channels x KH x KW, pixels =
+// N x OH x OW, the column matrix gathered tile by tile from the NCHW input) with the tiles
+// multiplied by mma.sync (kernels/mma.cl, prepended): f16 operands with float accumulation, or
+// with -DTF32 float operands rounded to TF32. Offered where the tensor-core probe of
+// gemm_mma.cpp passes (TF32 only when the builder allows it).
+//
+// The tiling is gemm_mma's (kernels/gemm_mma.cl): a work-group of WARPS_M x WARPS_N warps
+// computes a BM x BN block, each warp (BM / WARPS_M) x (BN / WARPS_N) as m16 x n8 mma tiles;
+// both tiles sit in local memory K-contiguous (16 words of K per row, padded to 20 so that the
+// fragment reads hit distinct banks), double-buffered: the next tile's global loads are issued
+// before the current tile's mma and stored after them.
+//   weights: rows of K contiguous values; 16-byte loads with -DA_VEC (K and the offset aligned).
+//   columns: each item gathers CHUNK consecutive pixels of one K position, so that the items of
+//     a warp read runs of neighbouring input pixels (stride 1 convolutions read contiguous
+//     memory), and scatters them into the K-contiguous tile.
+// The epilogue adds the bias of the map, the residual (the output's shape, where the builder
+// fused an Add) and applies the activation, storing NCHW.
+//
+// Split K (-DSPLIT_K): where a layer has too few blocks to fill the device (late layers at batch
+// 1: 7 x 7 pixels, K up to 4608), the third range axis also splits K into `splits` slices, and
+// each work-group adds its partial block to the output with atomic adds (red.global.add: f32,
+// or f16 for HALF outputs, which sums the slices in half precision); convolution_mma_zero clears
+// the output before and convolution_mma_finish applies bias, residual and activation after.
+// Every device that passes the mma.m16n8k16 probe (sm_80 or later) has both red forms.
+//
+// Build options: -DBM -DBN -DWARPS_M -DWARPS_N, -DKWORDS (32-bit words of K per tile: 16 or 32),
+// -DTF32, -DA_VEC, -DSPLIT_K, -DMMA_EMULATE (tests), and the storage options of common.cl (IN, A
+// for the weights, BIAS, OUT).
+
+#define THREADS (32 * WARPS_M * WARPS_N)
+#define WM (BM / WARPS_M)  // warp sub-tile
+#define WN (BN / WARPS_N)
+#define MT (WM / 16)  // mma tiles per warp
+#define NT (WN / 8)
+#ifndef KWORDS
+#define KWORDS 16            // 32-bit words of K in a tile row
+#endif
+#define TS (KWORDS + 4)      // padded row stride in words
+#define CHUNKS_PER_ROW (KWORDS / 4)
+#define A_CHUNKS (BM * CHUNKS_PER_ROW / THREADS)  // 16-byte chunks each item moves per tile
+#define B_CHUNKS (BN * CHUNKS_PER_ROW / THREADS)
+
+#ifdef TF32
+#define BK KWORDS  // K per tile
+#define CHUNK 4    // elements per 16-byte chunk
+#define RAW_T float
+#define MMA MMA_TF32
+#else
+#define BK (2 * KWORDS)
+#define CHUNK 8
+#define RAW_T ushort
+#define MMA MMA_F16
+#endif
+#define B_CHUNKS_PER_K (BN / CHUNK)
+#define RAW_PTR __global const RAW_T*
+
+#ifdef MMA_EMULATE
+#undef MMA
+#define MMA(d, a, b) mma_emulate((d), (a), (b), emulate_a + warp * 128, emulate_b + warp * 128, lane)
+#endif
+
+#ifdef OUT_HALF
+#define RES_PTR __global const half*
+#define LOAD_RES(p, i) vload_half((i), (p))
+#else
+#define RES_PTR __global const float*
+#define LOAD_RES(p, i) ((p)[(i)])
+#endif
+
+// One stored value as the tiles hold it: a 16-bit pattern, or a TF32 pattern.
+inline uint raw_value(RAW_PTR p, long at) {
+#ifdef TF32
+  return to_tf32(p[at]);
+#else
+  return (uint)p[at];
+#endif
+}
+
+// Weights k .. k + CHUNK - 1 of map row r (rows of K values from `offset`), zero outside the
+// rows and from k_end (K, or the end of this work-group's slice of K) on.
+inline uint4 weight_chunk(RAW_PTR w, long offset, int rows, int K, int k_end, int r, int k) {
+#ifdef A_VEC
+  if (r >= rows || k >= k_end) return (uint4)(0u);
+#ifdef TF32
+  const float4 v = *(__global const float4*)(w + offset + (long)r * K + k);
+  return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
+#else
+  return *(__global const uint4*)(w + offset + (long)r * K + k);
+#endif
+#else
+  uint value[CHUNK];
+  for (int i = 0; i < CHUNK; ++i) value[i] = r < rows && k + i < k_end ? raw_value(w, offset + (long)r * K + k + i) : 0u;
+#ifdef TF32
+  return (uint4)(value[0], value[1], value[2], value[3]);
+#else
+  return (uint4)(value[0] | (value[1] << 16), value[2] | (value[3] << 16), value[4] | (value[5] << 16),
+                 value[6] | (value[7] << 16));
+#endif
+#endif
+}
+
+// The convolution's geometry, as the gather needs it.
+struct Geometry {
+  int C, H, W, OH, OW, KW, SH, SW, DH, DW, PH, PW, taps, K, pixels;
+};
+
+// Column-matrix values at K position k for pixels p .. p + CHUNK - 1 (batch included): the input
+// values their taps read, zero in the padding, past the last pixel and from k_end on. `base` is
+// the group's first channel of image 0.
+inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k_end, int k, int p) {
+  uint value[CHUNK];
+  for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
+  if (k < k_end) {
+    const int c = k / g->taps, tap = k - c * g->taps;
+    const int ky = tap / g->KW, kx = tap - ky * g->KW;
+    const int dy = ky * g->DH - g->PH, dx = kx * g->DW - g->PW;
+    const int plane = g->OH * g->OW;
+    int n = p / plane;
+    const int rest = p - n * plane;
+    int oy = rest / g->OW, ox = rest - oy * g->OW;
+    for (int i = 0; i < CHUNK; ++i) {
+      const int iy = oy * g->SH + dy, ix = ox * g->SW + dx;
+      if (p + i < g->pixels && iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) {
+        value[i] = raw_value(in, base + (((long)n * g->C + c) * g->H + iy) * g->W + ix);
+      }
+      if (++ox == g->OW) {  // the next pixel, across rows and images
+        ox = 0;
+        if (++oy == g->OH) {
+          oy = 0;
+          ++n;
+        }
+      }
+    }
+  }
+#ifdef TF32
+  return (uint4)(value[0], value[1], value[2], value[3]);
+#else
+  return (uint4)(value[0] | (value[1] << 16), value[2] | (value[3] << 16), value[4] | (value[5] << 16),
+                 value[6] | (value[7] << 16));
+#endif
+}
+
+#ifdef SPLIT_K
+// out[at] += v, atomically.
+#ifdef MMA_EMULATE
+inline void add_to_output(OUT_PTR out, long at, float v) {
+#ifdef OUT_HALF
+  // The 32-bit word holding the half (buffers are aligned far beyond 4 bytes).
+  volatile __global uint* word = (volatile __global uint*)((__global ushort*)out + (at & ~1L));
+  const int shift = (int)(at & 1) * 16;
+  uint seen = *word, expected;
+  do {
+    expected = seen;
+    ushort bits = (ushort)(expected >> shift);
+    const float sum = vload_half(0, (const __private half*)&bits) + v;
+    vstore_half(sum, 0, (__private half*)&bits);
+    const uint replaced = (expected & ~(0xffffu << shift)) | ((uint)bits << shift);
+    seen = atomic_cmpxchg(word, expected, replaced);
+  } while (seen != expected);
+#else
+  volatile __global uint* word = (volatile __global uint*)(out + at);
+  uint seen = *word, expected;
+  do {
+    expected = seen;
+    seen = atomic_cmpxchg(word, expected, as_uint(as_float(expected) + v));
+  } while (seen != expected);
+#endif
+}
+#else
+inline void add_to_output(OUT_PTR out, long at, float v) {
+#ifdef OUT_HALF
+  asm volatile("{ .reg .b16 h; cvt.rn.f16.f32 h, %1; red.global.add.noftz.f16 [%0], h; }"
+               ::"l"((ulong)(size_t)((__global ushort*)out + at)), "f"(v) : "memory");
+#else
+  asm volatile("red.global.add.f32 [%0], %1;" ::"l"((ulong)(size_t)(out + at)), "f"(v) : "memory");
+#endif
+}
+#endif
+
+// Clears `count` elements of the output before the slices add to it.
+__kernel void convolution_mma_zero(OUT_PTR out, long out_offset, long count) {
+  const long i = get_global_id(0);
+  if (i < count) STORE_OUT(out, out_offset + i, 0.0f);
+}
+
+// out = activation(out + bias[map] + residual) over `count` elements of planes of `plane` pixels
+// and M maps: the epilogue the slices left out.
+__kernel void convolution_mma_finish(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_offset, RES_PTR residual,
+                                     long residual_offset, int M, int plane, long count, int has_bias,
+                                     int has_residual, int activation, float alpha, float beta) {
+  const long i = get_global_id(0);
+  if (i >= count) return;
+  float v = LOAD_OUT(out, out_offset + i);
+  if (has_bias) v += LOAD_BIAS(bias, bias_offset + (i / plane) % M);
+  if (has_residual) v += LOAD_RES(residual, residual_offset + i);
+  STORE_OUT(out, out_offset + i, activation < 0 ? v : activate(activation, v, alpha, beta));
+}
+#endif
+
+__kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
+void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
+                     long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M, int OH,
+                     int OW, int KH, int KW, int SH, int SW, int DH, int DW, int PH, int PW, int groups,
+                     int has_bias, int activation, float alpha, float beta, RES_PTR residual,
+                     long residual_offset, int has_residual, int N
+#ifdef SPLIT_K
+                     , int splits
+#endif
+) {
+  __local uint a_tile[2][BM * TS] __attribute__((aligned(16)));
+  __local uint b_tile[2][BN * TS] __attribute__((aligned(16)));
+#ifdef MMA_EMULATE
+  __local uint emulate_a[WARPS_M * WARPS_N * 128], emulate_b[WARPS_M * WARPS_N * 128];
+#endif
+  const int tid = get_local_id(0);
+  const int lane = tid & 31, warp = tid >> 5;
+  const int group = lane >> 2, member = lane & 3;
+  const int warp_m = (warp / WARPS_N) * WM;
+  const int warp_n = (warp % WARPS_N) * WN;
+  const int map0 = get_group_id(1) * BM;  // within the convolution group
+  const int pixel0 = get_group_id(0) * BN;
+#ifdef SPLIT_K
+  const int conv_group = get_group_id(2) / splits, slice = get_group_id(2) % splits;
+#else
+  const int conv_group = get_group_id(2);
+#endif
+  const int group_maps = M / groups, group_channels = C / groups;
+  struct Geometry g;
+  g.C = C; g.H = H; g.W = W; g.OH = OH; g.OW = OW; g.KW = KW;
+  g.SH = SH; g.SW = SW; g.DH = DH; g.DW = DW; g.PH = PH; g.PW = PW;
+  g.taps = KH * KW;
+  g.K = group_channels * g.taps;
+  g.pixels = N * OH * OW;
+  const int K = g.K;
+  // This work-group's K range: all of it, or slice `slice` of whole tiles.
+#ifdef SPLIT_K
+  const int tiles_per_slice = ((K + BK - 1) / BK + splits - 1) / splits;
+  const int k_begin = min(K, slice * tiles_per_slice * BK), k_end = min(K, k_begin + tiles_per_slice * BK);
+#else
+  const int k_begin = 0, k_end = K;
+#endif
+  const long in_base = in_offset + (long)conv_group * group_channels * H * W;
+  const long weights_base = weights_offset + (long)conv_group * group_maps * K;
+  RAW_PTR in_raw = (RAW_PTR)in;
+  RAW_PTR weights_raw = (RAW_PTR)weights;
+
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
+
+  uint4 a_next[A_CHUNKS], b_next[B_CHUNKS];
+
+// Global -> registers for the tile starting at k0.
+#define LOAD_TILES(k0)                                                                          \
+  for (int q = 0; q < A_CHUNKS; ++q) {                                                          \
+    const int e = tid + q * THREADS;                                                            \
+    a_next[q] = weight_chunk(weights_raw, weights_base, group_maps, K, k_end, map0 + e / CHUNKS_PER_ROW, \
+                             (k0) + (e % CHUNKS_PER_ROW) * CHUNK);                              \
+  }                                                                                             \
+  for (int q = 0; q < B_CHUNKS; ++q) {                                                          \
+    const int e = tid + q * THREADS;                                                            \
+    b_next[q] = column_chunk(in_raw, in_base, &g, k_end, (k0) + e / B_CHUNKS_PER_K,             \
+                             pixel0 + (e % B_CHUNKS_PER_K) * CHUNK);                            \
+  }
+
+// Registers -> local tiles `buffer`. A column chunk is one K position of CHUNK consecutive rows
+// of the column tile.
+#ifdef TF32
+#define STORE_B_CHUNK(buffer, e, v)                                                       \
+  {                                                                                       \
+    __local uint* at = &b_tile[buffer][((e) % B_CHUNKS_PER_K) * CHUNK * TS + (e) / B_CHUNKS_PER_K]; \
+    at[0] = (v).x; at[TS] = (v).y; at[2 * TS] = (v).z; at[3 * TS] = (v).w;                \
+  }
+#else
+#define STORE_B_CHUNK(buffer, e, v)                                                       \
+  {                                                                                       \
+    __local ushort* at =                                                                  \
+        (__local ushort*)&b_tile[buffer][((e) % B_CHUNKS_PER_K) * CHUNK * TS] + (e) / B_CHUNKS_PER_K; \
+    at[0] = (ushort)(v).x; at[2 * TS] = (ushort)((v).x >> 16);                            \
+    at[4 * TS] = (ushort)(v).y; at[6 * TS] = (ushort)((v).y >> 16);                       \
+    at[8 * TS] = (ushort)(v).z; at[10 * TS] = (ushort)((v).z >> 16);                      \
+    at[12 * TS] = (ushort)(v).w; at[14 * TS] = (ushort)((v).w >> 16);                     \
+  }
+#endif
+#define STORE_TILES(buffer)                                                                     \
+  for (int q = 0; q < A_CHUNKS; ++q) {                                                          \
+    const int e = tid + q * THREADS;                                                            \
+    *(__local uint4*)(&a_tile[buffer][(e / CHUNKS_PER_ROW) * TS + (e % CHUNKS_PER_ROW) * 4]) = a_next[q]; \
+  }                                                                                             \
+  for (int q = 0; q < B_CHUNKS; ++q) {                                                          \
+    const int e = tid + q * THREADS;                                                            \
+    STORE_B_CHUNK(buffer, e, b_next[q])                                                         \
+  }
+
+  const int tiles = (k_end - k_begin + BK - 1) / BK;
+  LOAD_TILES(k_begin)
+  STORE_TILES(0)
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+  for (int t = 0; t < tiles; ++t) {
+    const int current = t & 1;
+    const bool more = t + 1 < tiles;
+    if (more) {
+      LOAD_TILES(k_begin + (t + 1) * BK)
+    }
+    __local const uint* as = a_tile[current];
+    __local const uint* bs = b_tile[current];
+#pragma unroll
+    for (int step = 0; step < KWORDS / 8; ++step) {  // mma K steps of 8 words (16 halves / 8 TF32)
+      uint fa[MT][4], fb[NT][2];
+#pragma unroll
+      for (int i = 0; i < MT; ++i) {
+        const int at = (warp_m + i * 16 + group) * TS + step * 8 + member;
+        fa[i][0] = as[at];
+        fa[i][1] = as[at + 8 * TS];
+        fa[i][2] = as[at + 4];
+        fa[i][3] = as[at + 8 * TS + 4];
+      }
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const int at = (warp_n + j * 8 + group) * TS + step * 8 + member;
+        fb[j][0] = bs[at];
+        fb[j][1] = bs[at + 4];
+      }
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j) MMA(acc[i][j], fa[i], fb[j]);
+    }
+    if (more) {
+      STORE_TILES(current ^ 1)
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  // Epilogue: each item holds pixels (2 member, 2 member + 1) of maps group and group + 8 of
+  // every mma tile. The two pixels are neighbours in one output plane when planes have an even
+  // size; then they are stored as one word where the output's offset keeps it aligned.
+  const int plane = OH * OW;
+#ifdef SPLIT_K
+#pragma unroll
+  for (int i = 0; i < MT; ++i) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int map = map0 + warp_m + i * 16 + group + h * 8;
+      if (map >= group_maps) continue;
+      const int global_map = conv_group * group_maps + map;
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        for (int x = 0; x < 2; ++x) {
+          const int p = pixel0 + warp_n + j * 8 + member * 2 + x;
+          if (p < g.pixels) {
+            add_to_output(out, out_offset + ((long)(p / plane) * M + global_map) * plane + p % plane, acc[i][j][2 * h + x]);
+          }
+        }
+      }
+    }
+  }
+#else
+  const bool pairs = plane % 2 == 0 && out_offset % 2 == 0;
+#pragma unroll
+  for (int i = 0; i < MT; ++i) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int map = map0 + warp_m + i * 16 + group + h * 8;
+      if (map >= group_maps) continue;
+      const int global_map = conv_group * group_maps + map;
+      const float shift = has_bias ? LOAD_BIAS(bias, bias_offset + global_map) : 0.0f;
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const int pixel = pixel0 + warp_n + j * 8 + member * 2;
+        if (pixel >= g.pixels) continue;
+        float value[2];
+        long index[2];
+        const int count = pixel + 1 < g.pixels ? 2 : 1;
+        for (int x = 0; x < count; ++x) {
+          const int p = pixel + x;
+          index[x] = ((long)(p / plane) * M + global_map) * plane + p % plane;
+          float v = acc[i][j][2 * h + x] + shift;
+          if (has_residual) v += LOAD_RES(residual, residual_offset + index[x]);
+          value[x] = activation < 0 ? v : activate(activation, v, alpha, beta);
+        }
+        if (count == 2 && pairs) {
+#ifdef OUT_HALF
+          vstorea_half2((float2)(value[0], value[1]), (out_offset + index[0]) >> 1, out);
+#else
+          *(__global float2*)(out + out_offset + index[0]) = (float2)(value[0], value[1]);
+#endif
+        } else {
+          for (int x = 0; x < count; ++x) STORE_OUT(out, out_offset + index[x], value[x]);
+        }
+      }
+    }
+  }
+#endif
+}

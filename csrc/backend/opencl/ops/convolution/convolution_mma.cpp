@@ -1,0 +1,67 @@
+#include "backend/opencl/ops/convolution/convolution_mma.h"
+
+#include "backend/opencl/gemm_launch.h"
+#include "backend/opencl/kernel_support.h"
+
+#include <algorithm>
+
+namespace mlprt::cl {
+
+// 128 x 128 (8 warps) for large layers; 64 x 64 (4 warps) and 32 x 32 (1 warp) for the small
+// planes of late layers at batch 1, where larger blocks would leave multiprocessors idle, with
+// K tiles twice as deep (fewer trips through the loop, whose global-load latency bounds a
+// lone work-group), and split K on top. Local memory: 2 buffers x (BM + BN) rows x (KWORDS + 4)
+// words, within the 48 KiB of a work-group. The kernel needs BM and BN multiples of 16 per warp,
+// and KWORDS / 4 x BM and x BN multiples of the threads.
+const std::vector<MmaConvolutionTile>& mmaConvolutionTiles() {
+  static const std::vector<MmaConvolutionTile> tiles = {
+      {"mma_f16_128x128", false, 128, 128, 2, 4, 16, false},
+      {"mma_f16_64x64", false, 64, 64, 2, 2, 32, false},
+      {"mma_f16_32x32", false, 32, 32, 1, 1, 32, false},
+      {"mma_f16_64x64_splitk", false, 64, 64, 2, 2, 32, true},
+      {"mma_f16_32x32_splitk", false, 32, 32, 1, 1, 32, true},
+      {"mma_tf32_128x128", true, 128, 128, 2, 4, 16, false},
+      {"mma_tf32_64x64", true, 64, 64, 2, 2, 32, false},
+      {"mma_tf32_32x32", true, 32, 32, 1, 1, 32, false},
+      {"mma_tf32_64x64_splitk", true, 64, 64, 2, 2, 32, true},
+      {"mma_tf32_32x32_splitk", true, 32, 32, 1, 1, 32, true},
+  };
+  return tiles;
+}
+
+const MmaConvolutionTile* findMmaConvolutionTile(const std::string& tactic) {
+  for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
+    if (tactic == tile.name) return &tile;
+  }
+  return nullptr;
+}
+
+bool mmaConvolutionTileOffered(const MmaConvolutionTile& tile, const Context& context, DataType type,
+                               const GemmPolicy& policy) {
+  if (tile.tf32) return type == DataType::kFLOAT && policy.allow_tf32 && tensorCoreTf32Available(context);
+  return type == DataType::kHALF && tensorCoreHalfAvailable(context);
+}
+
+std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, std::int64_t k, std::int64_t weights_offset,
+                                  bool split, bool emulate) {
+  const std::int64_t chunk = tile.tf32 ? 4 : 8;  // elements per 16-byte load
+  const bool a_vec = k % chunk == 0 && weights_offset % chunk == 0;
+  return support::joinOptions({"-DBM=" + std::to_string(tile.bm) + " -DBN=" + std::to_string(tile.bn) +
+                                   " -DWARPS_M=" + std::to_string(tile.warps_m) +
+                                   " -DWARPS_N=" + std::to_string(tile.warps_n) +
+                                   " -DKWORDS=" + std::to_string(tile.kwords),
+                               tile.tf32 ? "-DTF32" : "", a_vec ? "-DA_VEC" : "", split ? "-DSPLIT_K" : "",
+                               emulate ? "-DMMA_EMULATE" : ""});
+}
+
+std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
+                                  std::uint32_t compute_units) {
+  constexpr std::int64_t kMinTilesPerSlice = 4;
+  const std::int64_t wanted = 2 * static_cast<std::int64_t>(compute_units);
+  if (!tile.split_k || blocks <= 0 || blocks >= wanted) return 1;
+  const std::int64_t k_tiles = (k + tile.tileK() - 1) / tile.tileK();
+  const std::int64_t most = std::max<std::int64_t>(1, k_tiles / kMinTilesPerSlice);
+  return std::min((wanted + blocks - 1) / blocks, most);
+}
+
+}  // namespace mlprt::cl

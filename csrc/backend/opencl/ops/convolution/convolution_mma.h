@@ -1,0 +1,45 @@
+// The tensor-core convolution tactics (convolution_mma.cl beside this file): which exist, which
+// a device is offered, and how one is built and launched. Internal to ops/convolution; the
+// launcher in convolution.cpp sets the arguments, which the kernel shares with the implicit GEMM.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/kernels.h"
+
+namespace mlprt::cl {
+
+// "mma_<f16|tf32>_<BM>x<BN>[_splitk]": BM output maps by BN output pixels per work-group of
+// WARPS_M x WARPS_N warps, K in tiles of KWORDS 32-bit words; "_splitk" also splits K across
+// work-groups where the blocks alone would not fill the device.
+struct MmaConvolutionTile {
+  const char* name;
+  bool tf32;  // FLOAT operands on TF32 mma; else HALF operands on f16 mma
+  int bm, bn, warps_m, warps_n, kwords;
+  bool split_k;
+  std::size_t threads() const { return static_cast<std::size_t>(32 * warps_m * warps_n); }
+  std::int64_t tileK() const { return tf32 ? kwords : 2 * kwords; }
+};
+
+// Every tile, offered or not.
+const std::vector<MmaConvolutionTile>& mmaConvolutionTiles();
+// The tile named `tactic`, or null when it is no tensor-core tactic.
+const MmaConvolutionTile* findMmaConvolutionTile(const std::string& tactic);
+// Whether `tile` runs operands stored as `type` on this device under `policy` (the tensor-core
+// probe passed for its instruction; TF32 only where allowed).
+bool mmaConvolutionTileOffered(const MmaConvolutionTile& tile, const Context& context, DataType type,
+                               const GemmPolicy& policy);
+// Build options of the kernel for `tile`: -DA_VEC when the weights take 16-byte loads (K =
+// group channels x taps and their element offset multiples of a chunk); -DSPLIT_K when it runs
+// in more than one slice of K; -DMMA_EMULATE for tests.
+std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, std::int64_t k, std::int64_t weights_offset,
+                                  bool split, bool emulate);
+// Slices of K a split-K tile runs a convolution in: enough for two work-groups per compute
+// unit, each slice at least four tiles of K; 1 for other tiles and for layers whose blocks fill
+// the device already.
+std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
+                                  std::uint32_t compute_units);
+
+}  // namespace mlprt::cl
