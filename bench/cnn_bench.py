@@ -70,6 +70,32 @@ def mlprt_runner(plan: bytes, x: np.ndarray) -> Callable[[], np.ndarray]:
     return run
 
 
+class StepTimes(mlprt.ILogger):
+    """Keeps the builder's timing of each step's chosen tactic ("step 'name': chose T (timed ...
+    T=0.123ms ...)" at VERBOSE): the device time of every step alone, to set against the
+    engine's whole run."""
+
+    def __init__(self) -> None:
+        mlprt.ILogger.__init__(self)
+        self.steps: List[tuple] = []
+
+    def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
+        if ": chose " in msg and "(timed" in msg:
+            name = msg.split("'")[1]
+            tactic = msg.split(": chose ")[1].split()[0]
+            for part in msg.split("(timed")[1].rstrip(")").split():
+                if part.startswith(tactic + "="):
+                    self.steps.append((float(part.split("=")[1].rstrip("ms")), tactic, name))
+        elif int(severity) <= int(mlprt.Logger.WARNING):
+            print(msg, file=sys.stderr)
+
+    def summary(self, top: int = 8) -> str:
+        total = sum(t for t, _, _ in self.steps)
+        slowest = sorted(self.steps, reverse=True)[:top]
+        return (f"timed steps: {len(self.steps)}, sum of chosen tactics {total:.3f} ms; slowest: " +
+                "; ".join(f"{n} {tac} {t:.3f}" for t, tac, n in slowest))
+
+
 def tactic_tally(plan: bytes) -> Dict[str, int]:
     """How many of the engine's layers run each tactic (from the engine inspector)."""
     engine = mlprt.Runtime(mlprt.Logger(mlprt.Logger.WARNING)).deserialize_cuda_engine(plan)
@@ -131,6 +157,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--export-to", type=Path, help="write the ONNX files and TorchScript traces here, then stop")
     parser.add_argument("--from", dest="source", type=Path, help="time the files --export-to wrote")
+    parser.add_argument("--step-times", action="store_true",
+                        help="also print the builder's timing of each step's chosen tactic (empty timing cache)")
     args = parser.parse_args()
     rows: List[Dict[str, object]] = []
     workdir = Path(tempfile.mkdtemp())
@@ -165,7 +193,8 @@ def main() -> None:
             for precision in args.precisions.split(","):
                 fp16 = precision == "fp16"
                 start = time.perf_counter()
-                plan = build_engine(str(path), fp16=fp16, logger=mlprt.Logger(mlprt.Logger.WARNING))
+                step_times = StepTimes() if args.step_times else None
+                plan = build_engine(str(path), fp16=fp16, logger=step_times or mlprt.Logger(mlprt.Logger.WARNING))
                 build_s = time.perf_counter() - start
                 runners = {"mlprt": mlprt_runner(bytes(plan), x), **torch_runners(load_module(), x, fp16)}
                 times = {k: median_ms(run, args.iterations) for k, run in runners.items()}
@@ -179,6 +208,8 @@ def main() -> None:
                        "tactics": tactic_tally(bytes(plan))}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+                if step_times:
+                    print(step_times.summary(), flush=True)
     if args.export_to:
         return
     if args.json:

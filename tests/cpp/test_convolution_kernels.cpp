@@ -22,10 +22,13 @@ namespace {
 
 using cl::DeviceTensor;
 
-DeviceTensor deviceTensor(const Dims& shape, DataType type, const std::vector<double>& values) {
+// At `offset` bytes into a buffer of its own: 8 by default, so that no kernel may assume more
+// alignment than an element's; 16 where a test wants the 16-byte-load paths.
+DeviceTensor deviceTensor(const Dims& shape, DataType type, const std::vector<double>& values,
+                          std::size_t offset = 8) {
   auto buffer = allocate(std::max<std::size_t>(1, values.size()) * elementSize(type) + 16);
-  upload(stream(), at(buffer, 8), encodeAs(values, type));
-  return DeviceTensor{at(buffer, 8), shape, type};
+  upload(stream(), at(buffer, offset), encodeAs(values, type));
+  return DeviceTensor{at(buffer, offset), shape, type};
 }
 
 std::vector<double> readBack(const DeviceTensor& tensor) {
@@ -64,6 +67,8 @@ const std::vector<ConvCase> kConvCases = {
     // (two 64-map blocks), 2 x 99 pixels; then 2 groups of 68 maps.
     {2, 37, 9, 11, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},
     {1, 40, 6, 7, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, false, false},
+    // 1x1 on planes of 24 pixels, 16 channels: the 16-byte loads of pointwise tensor-core tiles.
+    {2, 16, 4, 6, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false},
 };
 
 std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& k,
@@ -99,14 +104,15 @@ std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<do
 enum class Run { kDevice, kEmulatedMma };
 
 void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed,
-                      bool with_residual = false, Run run = Run::kDevice, std::int64_t splits = 0) {
+                      bool with_residual = false, Run run = Run::kDevice, std::int64_t splits = 0,
+                      std::size_t offset = 8) {
   SCOPED_TRACE(tactic + " " + dataTypeName(type) + " input " + c.shape(c.n, c.c, c.h, c.w).toString() + " kernel " +
                c.shape(c.m, c.c / c.groups, c.kh, c.kw).toString());
   const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
   const auto k = randomStored(static_cast<std::size_t>(c.m * (c.c / c.groups) * c.kh * c.kw), seed + 1, type);
   const auto b = randomStored(static_cast<std::size_t>(c.m), seed + 2, type);
-  const DeviceTensor in = deviceTensor(c.shape(c.n, c.c, c.h, c.w), type, x);
-  const DeviceTensor kernel = deviceTensor(c.shape(c.m, c.c / c.groups, c.kh, c.kw), type, k);
+  const DeviceTensor in = deviceTensor(c.shape(c.n, c.c, c.h, c.w), type, x, offset);
+  const DeviceTensor kernel = deviceTensor(c.shape(c.m, c.c / c.groups, c.kh, c.kw), type, k, offset);
   const DeviceTensor bias = deviceTensor(Dims{c.m}, type, b);
   const DeviceTensor out = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
                                         std::vector<double>(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), 7.0));
@@ -209,6 +215,10 @@ TEST(ConvolutionKernels, EveryTensorCoreTacticMatchesTheReferenceEmulated) {
       for (std::size_t index : {1u, 8u}) {
         checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true, Run::kEmulatedMma, splits);
       }
+      // 16-byte aligned operands: the vector loads of weights (K = 16 x 9) and of 1x1 inputs.
+      for (std::size_t index : {9u, 10u}) {
+        checkConvolution(tactic, kConvCases.at(index), type, seed += 2, false, Run::kEmulatedMma, splits, 16);
+      }
     }
   }
 }
@@ -225,6 +235,7 @@ TEST(ConvolutionKernels, EveryOfferedTensorCoreTacticMatchesTheReference) {
       ++offered;
       for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
       checkConvolution(tactic, kConvCases.at(8), type, seed += 2, true);
+      checkConvolution(tactic, kConvCases.at(10), type, seed += 2, true, Run::kDevice, 0, 16);
       // A late layer at batch 1 (few blocks, deep K): the split-K tiles split it on a GPU.
       checkConvolution(tactic, {1, 128, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false}, type, seed += 2, true);
     }

@@ -1,5 +1,7 @@
 #include "backend/opencl/ops/convolution/convolution.h"
 
+#include <algorithm>
+
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
 #include "backend/opencl/ops/convolution/convolution_mma.h"
@@ -190,8 +192,20 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                  ? forced_splits
                  : mmaConvolutionSplits(*parsed.mma, blocks, group_k, cache.context()->device().compute_units);
   }
+  std::string mma_options;
+  if (parsed.mma) {
+    MmaConvolutionOperands operands;
+    operands.k = group_k;
+    operands.weights_offset = elementOffset(kernel);
+    operands.pointwise = taps.h == 1 && taps.w == 1 && output.h == input.h && output.w == input.w &&
+                         std::all_of(window.stride.begin(), window.stride.end(), [](std::int64_t v) { return v == 1; }) &&
+                         std::all_of(window.pad_before.begin(), window.pad_before.end(), [](std::int64_t v) { return v == 0; });
+    operands.plane = output.h * output.w;
+    operands.input_offset = elementOffset(in);
+    mma_options = mmaConvolutionOptions(*parsed.mma, operands, splits > 1, emulate_tensor_cores);
+  }
   const std::string variant =
-      parsed.mma    ? mmaConvolutionOptions(*parsed.mma, group_k, elementOffset(kernel), splits > 1, emulate_tensor_cores)
+      parsed.mma    ? mma_options
       : parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn)
                     : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
   const std::string options = joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type),

@@ -25,8 +25,9 @@
 // Every device that passes the mma.m16n8k16 probe (sm_80 or later) has both red forms.
 //
 // Build options: -DBM -DBN -DWARPS_M -DWARPS_N, -DKWORDS (32-bit words of K per tile: 16 or 32),
-// -DTF32, -DA_VEC, -DSPLIT_K, -DMMA_EMULATE (tests), and the storage options of common.cl (IN, A
-// for the weights, BIAS, OUT).
+// -DTF32, -DA_VEC, -DPOINTWISE and -DPOINTWISE_VEC (1x1 convolutions, at column_chunk),
+// -DSPLIT_K, -DMMA_EMULATE (tests), and the storage options of common.cl (IN, A for the weights,
+// BIAS, OUT).
 
 #define THREADS (32 * WARPS_M * WARPS_N)
 #define WM (BM / WARPS_M)  // warp sub-tile
@@ -105,34 +106,8 @@ struct Geometry {
   int C, H, W, OH, OW, KW, SH, SW, DH, DW, PH, PW, taps, K, pixels;
 };
 
-// Column-matrix values at K position k for pixels p .. p + CHUNK - 1 (batch included): the input
-// values their taps read, zero in the padding, past the last pixel and from k_end on. `base` is
-// the group's first channel of image 0.
-inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k_end, int k, int p) {
-  uint value[CHUNK];
-  for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
-  if (k < k_end) {
-    const int c = k / g->taps, tap = k - c * g->taps;
-    const int ky = tap / g->KW, kx = tap - ky * g->KW;
-    const int dy = ky * g->DH - g->PH, dx = kx * g->DW - g->PW;
-    const int plane = g->OH * g->OW;
-    int n = p / plane;
-    const int rest = p - n * plane;
-    int oy = rest / g->OW, ox = rest - oy * g->OW;
-    for (int i = 0; i < CHUNK; ++i) {
-      const int iy = oy * g->SH + dy, ix = ox * g->SW + dx;
-      if (p + i < g->pixels && iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) {
-        value[i] = raw_value(in, base + (((long)n * g->C + c) * g->H + iy) * g->W + ix);
-      }
-      if (++ox == g->OW) {  // the next pixel, across rows and images
-        ox = 0;
-        if (++oy == g->OH) {
-          oy = 0;
-          ++n;
-        }
-      }
-    }
-  }
+// Packs CHUNK raw values into a 16-byte chunk.
+inline uint4 packed(const uint* value) {
 #ifdef TF32
   return (uint4)(value[0], value[1], value[2], value[3]);
 #else
@@ -140,6 +115,85 @@ inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k
                  value[6] | (value[7] << 16));
 #endif
 }
+
+// Column-matrix values at K position k for pixels p .. p + CHUNK - 1 (batch included): the input
+// values their taps read, zero in the padding, past the last pixel and from k_end on. `base` is
+// the group's first channel of image 0. p is a multiple of CHUNK.
+#ifdef POINTWISE
+// A 1x1 convolution of stride 1 without padding: K is the channel, and the column matrix is the
+// input itself, each image's channels as rows of `plane` pixels. -DPOINTWISE_VEC: planes and
+// the input's offset are multiples of CHUNK, so a chunk never crosses an image and is aligned.
+inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k_end, int k, int p) {
+  const int plane = g->OH * g->OW;
+#ifdef POINTWISE_VEC
+  if (k >= k_end || p >= g->pixels) return (uint4)(0u);
+  const int n = p / plane;
+  const long at = base + ((long)n * g->C + k) * plane + (p - n * plane);
+#ifdef TF32
+  const float4 v = *(__global const float4*)(in + at);
+  return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
+#else
+  return *(__global const uint4*)(in + at);
+#endif
+#else
+  uint value[CHUNK];
+  for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
+  if (k < k_end) {
+    int n = p / plane, rest = p - n * plane;
+    for (int i = 0; i < CHUNK; ++i) {
+      if (p + i < g->pixels) value[i] = raw_value(in, base + ((long)n * g->C + k) * plane + rest);
+      if (++rest == plane) {
+        rest = 0;
+        ++n;
+      }
+    }
+  }
+  return packed(value);
+#endif
+}
+#else
+inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k_end, int k, int p) {
+  uint value[CHUNK];
+  for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
+  if (k >= k_end) return packed(value);
+  const int c = k / g->taps, tap = k - c * g->taps;
+  const int ky = tap / g->KW, kx = tap - ky * g->KW;
+  const int dy = ky * g->DH - g->PH, dx = kx * g->DW - g->PW;
+  const int plane = g->OH * g->OW;
+  int n = p / plane;
+  const int rest = p - n * plane;
+  int oy = rest / g->OW, ox = rest - oy * g->OW;
+  if (ox + CHUNK <= g->OW && p + CHUNK <= g->pixels) {
+    // The common case: the chunk is a run of one output row, one input row for this tap.
+    const int iy = oy * g->SH + dy, ix = ox * g->SW + dx;
+    if (iy < 0 || iy >= g->H) return packed(value);
+    const long row = base + (((long)n * g->C + c) * g->H + iy) * g->W;
+    if (ix >= 0 && ix + (CHUNK - 1) * g->SW < g->W) {
+      for (int i = 0; i < CHUNK; ++i) value[i] = raw_value(in, row + ix + i * g->SW);
+    } else {
+      for (int i = 0; i < CHUNK; ++i) {
+        const int x = ix + i * g->SW;
+        if (x >= 0 && x < g->W) value[i] = raw_value(in, row + x);
+      }
+    }
+    return packed(value);
+  }
+  for (int i = 0; i < CHUNK; ++i) {
+    const int iy = oy * g->SH + dy, ix = ox * g->SW + dx;
+    if (p + i < g->pixels && iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) {
+      value[i] = raw_value(in, base + (((long)n * g->C + c) * g->H + iy) * g->W + ix);
+    }
+    if (++ox == g->OW) {  // the next pixel, across rows and images
+      ox = 0;
+      if (++oy == g->OH) {
+        oy = 0;
+        ++n;
+      }
+    }
+  }
+  return packed(value);
+}
+#endif
 
 #ifdef SPLIT_K
 // out[at] += v, atomically.

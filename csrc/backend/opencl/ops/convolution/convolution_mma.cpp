@@ -42,16 +42,19 @@ bool mmaConvolutionTileOffered(const MmaConvolutionTile& tile, const Context& co
   return type == DataType::kHALF && tensorCoreHalfAvailable(context);
 }
 
-std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, std::int64_t k, std::int64_t weights_offset,
-                                  bool split, bool emulate) {
+std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvolutionOperands& operands, bool split,
+                                  bool emulate) {
   const std::int64_t chunk = tile.tf32 ? 4 : 8;  // elements per 16-byte load
-  const bool a_vec = k % chunk == 0 && weights_offset % chunk == 0;
+  const bool a_vec = operands.k % chunk == 0 && operands.weights_offset % chunk == 0;
+  const bool pointwise_vec =
+      operands.pointwise && operands.plane % chunk == 0 && operands.input_offset % chunk == 0;
   return support::joinOptions({"-DBM=" + std::to_string(tile.bm) + " -DBN=" + std::to_string(tile.bn) +
                                    " -DWARPS_M=" + std::to_string(tile.warps_m) +
                                    " -DWARPS_N=" + std::to_string(tile.warps_n) +
                                    " -DKWORDS=" + std::to_string(tile.kwords),
-                               tile.tf32 ? "-DTF32" : "", a_vec ? "-DA_VEC" : "", split ? "-DSPLIT_K" : "",
-                               emulate ? "-DMMA_EMULATE" : ""});
+                               tile.tf32 ? "-DTF32" : "", a_vec ? "-DA_VEC" : "",
+                               operands.pointwise ? "-DPOINTWISE" : "", pointwise_vec ? "-DPOINTWISE_VEC" : "",
+                               split ? "-DSPLIT_K" : "", emulate ? "-DMMA_EMULATE" : ""});
 }
 
 std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,

@@ -31,11 +31,21 @@ const MmaConvolutionTile* findMmaConvolutionTile(const std::string& tactic);
 // probe passed for its instruction; TF32 only where allowed).
 bool mmaConvolutionTileOffered(const MmaConvolutionTile& tile, const Context& context, DataType type,
                                const GemmPolicy& policy);
-// Build options of the kernel for `tile`: -DA_VEC when the weights take 16-byte loads (K =
-// group channels x taps and their element offset multiples of a chunk); -DSPLIT_K when it runs
-// in more than one slice of K; -DMMA_EMULATE for tests.
-std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, std::int64_t k, std::int64_t weights_offset,
-                                  bool split, bool emulate);
+// What of a convolution's operands decides how its kernel is built.
+struct MmaConvolutionOperands {
+  std::int64_t k = 0;               // group channels x taps
+  std::int64_t weights_offset = 0;  // in elements
+  bool pointwise = false;           // 1x1, stride 1, no padding: the input is the column matrix
+  std::int64_t plane = 0;           // output pixels per image
+  std::int64_t input_offset = 0;    // in elements
+};
+
+// Build options of the kernel for `tile`: -DA_VEC when the weights take 16-byte loads (K and
+// their offset multiples of a chunk); -DPOINTWISE, and -DPOINTWISE_VEC when the input's planes
+// and offset are multiples of a chunk too; -DSPLIT_K when it runs in more than one slice of K;
+// -DMMA_EMULATE for tests.
+std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvolutionOperands& operands, bool split,
+                                  bool emulate);
 // Slices of K a split-K tile runs a convolution in: enough for two work-groups per compute
 // unit, each slice at least four tiles of K; 1 for other tiles and for layers whose blocks fill
 // the device already.
