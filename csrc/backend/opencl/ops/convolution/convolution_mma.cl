@@ -323,18 +323,24 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   }
 
 // Registers -> local tiles `buffer`. A column chunk is one K position of CHUNK consecutive rows
-// of the column tile.
+// of the column tile. Word w of row r of that tile sits at column w ^ B_SWIZZLE(r): the items of
+// a warp store the same K position into rows CHUNK apart, which the padding alone puts in one
+// bank (8 rows x 20 words = 5 x 32); the XOR spreads them over 8 banks, and the fragment reads
+// (8 consecutive rows, one swizzle per 8 rows) stay conflict-free.
+#define B_SWIZZLE(r) (((r) >> 3) & 7)
 #ifdef TF32
 #define STORE_B_CHUNK(buffer, e, v)                                                       \
   {                                                                                       \
-    __local uint* at = &b_tile[buffer][((e) % B_CHUNKS_PER_K) * CHUNK * TS + (e) / B_CHUNKS_PER_K]; \
+    const int row_ = ((e) % B_CHUNKS_PER_K) * CHUNK, word_ = (e) / B_CHUNKS_PER_K;        \
+    __local uint* at = &b_tile[buffer][row_ * TS + (word_ ^ B_SWIZZLE(row_))];            \
     at[0] = (v).x; at[TS] = (v).y; at[2 * TS] = (v).z; at[3 * TS] = (v).w;                \
   }
 #else
 #define STORE_B_CHUNK(buffer, e, v)                                                       \
   {                                                                                       \
-    __local ushort* at =                                                                  \
-        (__local ushort*)&b_tile[buffer][((e) % B_CHUNKS_PER_K) * CHUNK * TS] + (e) / B_CHUNKS_PER_K; \
+    const int row_ = ((e) % B_CHUNKS_PER_K) * CHUNK, k_ = (e) / B_CHUNKS_PER_K;           \
+    __local ushort* at = (__local ushort*)&b_tile[buffer][row_ * TS] +                    \
+                         2 * ((k_ >> 1) ^ B_SWIZZLE(row_)) + (k_ & 1);                    \
     at[0] = (ushort)(v).x; at[2 * TS] = (ushort)((v).x >> 16);                            \
     at[4 * TS] = (ushort)(v).y; at[6 * TS] = (ushort)((v).y >> 16);                       \
     at[8 * TS] = (ushort)(v).z; at[10 * TS] = (ushort)((v).z >> 16);                      \
@@ -377,9 +383,9 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
       }
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
-        const int at = (warp_n + j * 8 + group) * TS + step * 8 + member;
-        fb[j][0] = bs[at];
-        fb[j][1] = bs[at + 4];
+        const int row = warp_n + j * 8 + group, swizzle = B_SWIZZLE(row);
+        fb[j][0] = bs[row * TS + ((step * 8 + member) ^ swizzle)];
+        fb[j][1] = bs[row * TS + ((step * 8 + member + 4) ^ swizzle)];
       }
 #pragma unroll
       for (int i = 0; i < MT; ++i)
