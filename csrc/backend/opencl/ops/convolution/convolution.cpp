@@ -184,14 +184,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::int64_t pixels = in.shape[0] * output.h * output.w;
   const std::int64_t group_maps = maps / window.groups;
   std::int64_t splits = 1;
-  if (parsed.mma) {
-    const std::int64_t blocks =
-        static_cast<std::int64_t>(tilesCovering(pixels, parsed.mma->bn) * tilesCovering(group_maps, parsed.mma->bm)) *
-        window.groups;
-    splits = forced_splits > 0 && parsed.mma->split_k
-                 ? forced_splits
-                 : mmaConvolutionSplits(*parsed.mma, blocks, group_k, cache.context()->device().compute_units);
-  }
+  std::int64_t mma_pixels = 0;  // the tensor-core kernel's pixel axis (padded rows)
   std::string mma_options;
   if (parsed.mma) {
     MmaConvolutionOperands operands;
@@ -202,6 +195,13 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                          std::all_of(window.pad_before.begin(), window.pad_before.end(), [](std::int64_t v) { return v == 0; });
     operands.plane = output.h * output.w;
     operands.input_offset = elementOffset(in);
+    mma_pixels = in.shape[0] * output.h * mmaConvolutionRowPitch(*parsed.mma, operands.pointwise, output.w);
+    const std::int64_t blocks = static_cast<std::int64_t>(tilesCovering(mma_pixels, parsed.mma->bn) *
+                                                          tilesCovering(group_maps, parsed.mma->bm)) *
+                                window.groups;
+    splits = forced_splits > 0 && parsed.mma->split_k
+                 ? forced_splits
+                 : mmaConvolutionSplits(*parsed.mma, blocks, group_k, cache.context()->device().compute_units);
     mma_options = mmaConvolutionOptions(*parsed.mma, operands, splits > 1, emulate_tensor_cores);
   }
   const std::string variant =
@@ -234,7 +234,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   if (parsed.mma) {
     arguments.value<cl_int>(i32(in.shape[0]));
     const std::size_t threads = parsed.mma->threads();
-    const std::vector<std::size_t> global = {tilesCovering(pixels, parsed.mma->bn) * threads,
+    const std::vector<std::size_t> global = {tilesCovering(mma_pixels, parsed.mma->bn) * threads,
                                              tilesCovering(group_maps, parsed.mma->bm),
                                              static_cast<std::size_t>(window.groups * splits)};
     if (splits == 1) return k.launch(stream, global, {threads, 1, 1});

@@ -103,8 +103,32 @@ inline uint4 weight_chunk(RAW_PTR w, long offset, int rows, int K, int k_end, in
 
 // The convolution's geometry, as the gather needs it.
 struct Geometry {
-  int C, H, W, OH, OW, KW, SH, SW, DH, DW, PH, PW, taps, K, pixels;
+  int C, H, W, OH, OW, KW, SH, SW, DH, DW, PH, PW, taps, K;
+  int OWP;     // the row pitch of the GEMM's pixel axis: OW, or OW rounded up to CHUNK (below)
+  int pixels;  // N x OH x OWP: the extent of the GEMM's pixel axis
 };
+
+// The GEMM's pixel axis. A 1x1 convolution of stride 1 enumerates the output pixels as they lie
+// (its chunks read contiguous input even across rows). Every other convolution gives each output
+// row OW rounded up to CHUNK slots (OWP), so that a chunk never straddles two rows: its values
+// come from one input row per tap, without per-pixel index arithmetic. The padding slots read
+// zeros and store nothing; they cost up to CHUNK - 1 columns of work per row (rows of 7: 8 slots).
+inline int row_pitch(int OW) {
+#ifdef POINTWISE
+  return OW;
+#else
+  return (OW + CHUNK - 1) / CHUNK * CHUNK;
+#endif
+}
+
+// Where pixel p of the GEMM's pixel axis lies in the NCHW output of M maps, for map `map`; -1
+// for a padding slot.
+inline long output_index(const struct Geometry* g, int M, int map, int p) {
+  const int n = p / (g->OH * g->OWP), rest = p - n * (g->OH * g->OWP);
+  const int oy = rest / g->OWP, ox = rest - oy * g->OWP;
+  if (ox >= g->OW || p >= g->pixels) return -1;
+  return (((long)n * M + map) * g->OH + oy) * g->OW + ox;
+}
 
 // Packs CHUNK raw values into a 16-byte chunk.
 inline uint4 packed(const uint* value) {
@@ -152,43 +176,25 @@ inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k
 #endif
 }
 #else
+// p is the first of a chunk of one output row (padded rows: see row_pitch).
 inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k_end, int k, int p) {
   uint value[CHUNK];
   for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
-  if (k >= k_end) return packed(value);
+  if (k >= k_end || p >= g->pixels) return packed(value);
   const int c = k / g->taps, tap = k - c * g->taps;
   const int ky = tap / g->KW, kx = tap - ky * g->KW;
-  const int dy = ky * g->DH - g->PH, dx = kx * g->DW - g->PW;
-  const int plane = g->OH * g->OW;
-  int n = p / plane;
-  const int rest = p - n * plane;
-  int oy = rest / g->OW, ox = rest - oy * g->OW;
-  if (ox + CHUNK <= g->OW && p + CHUNK <= g->pixels) {
-    // The common case: the chunk is a run of one output row, one input row for this tap.
-    const int iy = oy * g->SH + dy, ix = ox * g->SW + dx;
-    if (iy < 0 || iy >= g->H) return packed(value);
-    const long row = base + (((long)n * g->C + c) * g->H + iy) * g->W;
-    if (ix >= 0 && ix + (CHUNK - 1) * g->SW < g->W) {
-      for (int i = 0; i < CHUNK; ++i) value[i] = raw_value(in, row + ix + i * g->SW);
-    } else {
-      for (int i = 0; i < CHUNK; ++i) {
-        const int x = ix + i * g->SW;
-        if (x >= 0 && x < g->W) value[i] = raw_value(in, row + x);
-      }
-    }
-    return packed(value);
-  }
-  for (int i = 0; i < CHUNK; ++i) {
-    const int iy = oy * g->SH + dy, ix = ox * g->SW + dx;
-    if (p + i < g->pixels && iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) {
-      value[i] = raw_value(in, base + (((long)n * g->C + c) * g->H + iy) * g->W + ix);
-    }
-    if (++ox == g->OW) {  // the next pixel, across rows and images
-      ox = 0;
-      if (++oy == g->OH) {
-        oy = 0;
-        ++n;
-      }
+  const int row_pixels = g->OH * g->OWP;
+  const int n = p / row_pixels, rest = p - n * row_pixels;
+  const int oy = rest / g->OWP, ox = rest - oy * g->OWP;
+  const int iy = oy * g->SH + ky * g->DH - g->PH, ix = ox * g->SW + kx * g->DW - g->PW;
+  if (iy < 0 || iy >= g->H) return packed(value);
+  const long row = base + (((long)n * g->C + c) * g->H + iy) * g->W;
+  if (ix >= 0 && ix + (CHUNK - 1) * g->SW < g->W && ox + CHUNK <= g->OW) {
+    for (int i = 0; i < CHUNK; ++i) value[i] = raw_value(in, row + ix + i * g->SW);
+  } else {  // the row's ends: horizontal padding, or the slots past OW
+    for (int i = 0; i < CHUNK; ++i) {
+      const int x = ix + i * g->SW;
+      if (x >= 0 && x < g->W && ox + i < g->OW) value[i] = raw_value(in, row + x);
     }
   }
   return packed(value);
@@ -285,7 +291,8 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   g.SH = SH; g.SW = SW; g.DH = DH; g.DW = DW; g.PH = PH; g.PW = PW;
   g.taps = KH * KW;
   g.K = group_channels * g.taps;
-  g.pixels = N * OH * OW;
+  g.OWP = row_pitch(OW);
+  g.pixels = N * OH * g.OWP;
   const int K = g.K;
   // This work-group's K range: all of it, or slice `slice` of whole tiles.
 #ifdef SPLIT_K
@@ -399,10 +406,7 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   }
 
   // Epilogue: each item holds pixels (2 member, 2 member + 1) of maps group and group + 8 of
-  // every mma tile. The two pixels are neighbours in one output plane when planes have an even
-  // size; then they are stored as one word where the output's offset keeps it aligned.
-  const int plane = OH * OW;
-#ifdef SPLIT_K
+  // every mma tile.
 #pragma unroll
   for (int i = 0; i < MT; ++i) {
 #pragma unroll
@@ -410,52 +414,38 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
       const int map = map0 + warp_m + i * 16 + group + h * 8;
       if (map >= group_maps) continue;
       const int global_map = conv_group * group_maps + map;
-#pragma unroll
-      for (int j = 0; j < NT; ++j) {
-        for (int x = 0; x < 2; ++x) {
-          const int p = pixel0 + warp_n + j * 8 + member * 2 + x;
-          if (p < g.pixels) {
-            add_to_output(out, out_offset + ((long)(p / plane) * M + global_map) * plane + p % plane, acc[i][j][2 * h + x]);
-          }
-        }
-      }
-    }
-  }
-#else
-  const bool pairs = plane % 2 == 0 && out_offset % 2 == 0;
-#pragma unroll
-  for (int i = 0; i < MT; ++i) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int map = map0 + warp_m + i * 16 + group + h * 8;
-      if (map >= group_maps) continue;
-      const int global_map = conv_group * group_maps + map;
+#ifndef SPLIT_K
       const float shift = has_bias ? LOAD_BIAS(bias, bias_offset + global_map) : 0.0f;
+#endif
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
         const int pixel = pixel0 + warp_n + j * 8 + member * 2;
-        if (pixel >= g.pixels) continue;
+        const long index[2] = {output_index(&g, M, global_map, pixel), output_index(&g, M, global_map, pixel + 1)};
+#ifdef SPLIT_K
+        for (int x = 0; x < 2; ++x) {
+          if (index[x] >= 0) add_to_output(out, out_offset + index[x], acc[i][j][2 * h + x]);
+        }
+#else
         float value[2];
-        long index[2];
-        const int count = pixel + 1 < g.pixels ? 2 : 1;
-        for (int x = 0; x < count; ++x) {
-          const int p = pixel + x;
-          index[x] = ((long)(p / plane) * M + global_map) * plane + p % plane;
+        for (int x = 0; x < 2; ++x) {
           float v = acc[i][j][2 * h + x] + shift;
-          if (has_residual) v += LOAD_RES(residual, residual_offset + index[x]);
+          if (has_residual && index[x] >= 0) v += LOAD_RES(residual, residual_offset + index[x]);
           value[x] = activation < 0 ? v : activate(activation, v, alpha, beta);
         }
-        if (count == 2 && pairs) {
+        const long at = out_offset + index[0];
+        if (index[0] >= 0 && index[1] == index[0] + 1 && at % 2 == 0) {  // neighbours: one aligned store
 #ifdef OUT_HALF
-          vstorea_half2((float2)(value[0], value[1]), (out_offset + index[0]) >> 1, out);
+          vstorea_half2((float2)(value[0], value[1]), at >> 1, out);
 #else
-          *(__global float2*)(out + out_offset + index[0]) = (float2)(value[0], value[1]);
+          *(__global float2*)(out + at) = (float2)(value[0], value[1]);
 #endif
         } else {
-          for (int x = 0; x < count; ++x) STORE_OUT(out, out_offset + index[x], value[x]);
+          for (int x = 0; x < 2; ++x) {
+            if (index[x] >= 0) STORE_OUT(out, out_offset + index[x], value[x]);
+          }
         }
+#endif
       }
     }
   }
-#endif
 }

@@ -57,6 +57,11 @@ std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvo
                                split ? "-DSPLIT_K" : "", emulate ? "-DMMA_EMULATE" : ""});
 }
 
+std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool pointwise, std::int64_t ow) {
+  const std::int64_t chunk = tile.tf32 ? 4 : 8;
+  return pointwise ? ow : (ow + chunk - 1) / chunk * chunk;
+}
+
 std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
                                   std::uint32_t compute_units) {
   constexpr std::int64_t kMinTilesPerSlice = 4;

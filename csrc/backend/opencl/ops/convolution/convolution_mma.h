@@ -46,6 +46,11 @@ struct MmaConvolutionOperands {
 // -DMMA_EMULATE for tests.
 std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvolutionOperands& operands, bool split,
                                   bool emulate);
+// Pixels per output row on the kernel's pixel axis: OW for pointwise convolutions, else OW
+// rounded up to a chunk (8 halves or 4 floats), so that no chunk straddles two rows (row_pitch
+// in convolution_mma.cl).
+std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool pointwise, std::int64_t ow);
+
 // Slices of K a split-K tile runs a convolution in: enough for two work-groups per compute
 // unit, each slice at least four tiles of K; 1 for other tiles and for layers whose blocks fill
 // the device already.
