@@ -15,6 +15,7 @@
 #include "python/host_memory.h"
 #include "runtime/engine.h"
 #include "runtime/execution_context.h"
+#include "runtime/profiler.h"
 
 namespace py = pybind11;
 
@@ -30,6 +31,52 @@ using ContextPtr = std::shared_ptr<ExecutionContext>;
 struct Runtime {
   py::object logger;
 };
+
+// A Python profiler (mlprt.IProfiler or any object with report_layer_time(layer_name, ms)),
+// called with the GIL taken; its exceptions reach the caller of execute_async_v3 or
+// report_to_profiler. The last reference may be dropped without the GIL, or after the
+// interpreter has finalized: take the GIL, or leak.
+class PythonProfiler : public runtime::Profiler {
+ public:
+  explicit PythonProfiler(py::object target) : target_(std::move(target)) {}
+  PythonProfiler(const PythonProfiler&) = delete;
+  PythonProfiler& operator=(const PythonProfiler&) = delete;
+  ~PythonProfiler() override {
+    if (Py_IsInitialized()) {
+      py::gil_scoped_acquire gil;
+      target_ = py::object();
+    } else {
+      target_.release();
+    }
+  }
+
+  void reportLayerTime(const std::string& layer_name, float milliseconds) override {
+    py::gil_scoped_acquire gil;
+    target_.attr("report_layer_time")(layer_name, milliseconds);
+  }
+  const py::object& target() const noexcept { return target_; }
+
+ private:
+  py::object target_;
+};
+
+void setProfiler(ExecutionContext& context, const py::object& profiler) {
+  if (profiler.is_none()) {
+    context.setProfiler(nullptr);
+    return;
+  }
+  if (!py::hasattr(profiler, "report_layer_time") || !PyCallable_Check(profiler.attr("report_layer_time").ptr())) {
+    throw py::type_error("IExecutionContext.profiler needs an IProfiler (an object with a report_layer_time(" +
+                         std::string("layer_name, ms) method); got ") +
+                         py::str(py::type::of(profiler).attr("__name__")).cast<std::string>());
+  }
+  context.setProfiler(std::make_shared<PythonProfiler>(profiler));
+}
+
+py::object profilerOf(const ExecutionContext& context) {
+  const auto* python = dynamic_cast<const PythonProfiler*>(context.profiler().get());
+  return python ? python->target() : py::none();
+}
 
 // Deserializes, or logs why not and returns None (TensorRT's behaviour).
 py::object deserialize(const py::buffer& data) {
@@ -174,7 +221,21 @@ void bindContext(ContextClass& context_class) {
       .def_property_readonly("all_shape_inputs_specified", [](const ExecutionContext&) { return true; })
       .def("infer_shapes", &ExecutionContext::missingInputShapes,
            "Names of inputs whose shape is still unset (empty when all outputs can be resolved).")
-      .def_property_readonly("device_memory_size", &ExecutionContext::deviceMemorySize);
+      .def_property_readonly("device_memory_size", &ExecutionContext::deviceMemorySize)
+      .def_property("profiler", &profilerOf, &setProfiler,
+                    "Per-layer timing: an IProfiler whose report_layer_time(layer_name, ms) is called for every "
+                    "step after each inference (which makes execute_async_v3 wait for it); None turns it off.")
+      .def_property("enqueue_emits_profile", &ExecutionContext::enqueueEmitsProfile,
+                    &ExecutionContext::setEnqueueEmitsProfile,
+                    "True (default): execute_async_v3 reports to the profiler itself; False: call "
+                    "report_to_profiler() when wanted.")
+      .def(
+          "report_to_profiler",
+          [](ExecutionContext& self) {
+            py::gil_scoped_release release;
+            return self.reportToProfiler();
+          },
+          "Waits for the last profiled inference and reports its layers; False when there is nothing to report.");
 }
 
 void bindRuntimeClass(py::module_& m) {

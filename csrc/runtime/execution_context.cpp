@@ -365,27 +365,75 @@ std::vector<cl_mem> ExecutionContext::lastingBuffers() const {
 
 void ExecutionContext::runSteps(cl::Stream& stream) {
   const engine::EnginePlan& plan = engine_->plan();
+  pending_profile_.clear();
   for (std::size_t s = 0; s < plan.steps.size(); ++s) {
-    std::unique_ptr<cl::LaunchCapture>& capture = captures_[s];
-    if (capture && capture->replayable()) {
-      capture->replay(stream);
-    } else if (capture || !capture_launches_) {
-      runStep(kernels_, stream, plan.steps[s], prepared_[s]);
-    } else {
-      auto fresh = std::make_unique<cl::LaunchCapture>(lastingBuffers());
-      {
-        cl::CaptureScope scope(*fresh);
-        runStep(kernels_, stream, plan.steps[s], prepared_[s]);
-      }
-      if (fresh->replayable()) {
-        log(Severity::kVERBOSE, "step '" + plan.steps[s].name + "': " + std::to_string(fresh->launchCount()) +
-                                    " kernel launch(es) captured; calls with the same shapes and bindings replay them");
-      } else {
-        log(Severity::kVERBOSE, "step '" + plan.steps[s].name + "' runs its launcher on every call: " +
-                                    fresh->whyNotReplayable());
-      }
-      capture = std::move(fresh);
+    if (profiler_) {
+      runProfiledStep(stream, s);
+      continue;
     }
+    launchStep(stream, s);
+  }
+}
+
+// Runs step `s` between two markers with every kernel launch timed (kernel_timing.h).
+void ExecutionContext::runProfiledStep(cl::Stream& stream, std::size_t s) {
+  ProfiledStep profiled;
+  profiled.step = s;
+  profiled.before = stream.record();
+  {
+    cl::KernelTimingScope timing(profiled.kernels);
+    launchStep(stream, s);
+  }
+  profiled.after = stream.record();
+  pending_profile_.push_back(std::move(profiled));
+}
+
+bool ExecutionContext::reportToProfiler() {
+  UseGuard guard(in_use_, "report_to_profiler");
+  if (!profiler_ || pending_profile_.empty()) return false;
+  reportPendingProfile();
+  return true;
+}
+
+void ExecutionContext::reportPendingProfile() {
+  const engine::EnginePlan& plan = engine_->plan();
+  // Taken first: a profiler that throws leaves nothing half reported for the next call.
+  const std::vector<ProfiledStep> steps = std::move(pending_profile_);
+  pending_profile_.clear();
+  std::vector<double> milliseconds;
+  milliseconds.reserve(steps.size());
+  for (const ProfiledStep& profiled : steps) {
+    const bool by_kernels = profiled.kernels.complete() && profiled.kernels.kernelCount() > 0;
+    milliseconds.push_back(by_kernels ? profiled.kernels.kernelMilliseconds()
+                                      : cl::Event::elapsedMilliseconds(profiled.before, profiled.after));
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    profiler_->reportLayerTime(plan.steps[steps[i].step].name, static_cast<float>(milliseconds[i]));
+  }
+}
+
+// Queues step `s`: its captured launches, or its launcher (captured on the first run).
+void ExecutionContext::launchStep(cl::Stream& stream, std::size_t s) {
+  const engine::EnginePlan& plan = engine_->plan();
+  std::unique_ptr<cl::LaunchCapture>& capture = captures_[s];
+  if (capture && capture->replayable()) {
+    capture->replay(stream);
+  } else if (capture || !capture_launches_) {
+    runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+  } else {
+    auto fresh = std::make_unique<cl::LaunchCapture>(lastingBuffers());
+    {
+      cl::CaptureScope scope(*fresh);
+      runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+    }
+    if (fresh->replayable()) {
+      log(Severity::kVERBOSE, "step '" + plan.steps[s].name + "': " + std::to_string(fresh->launchCount()) +
+                                  " kernel launch(es) captured; calls with the same shapes and bindings replay them");
+    } else {
+      log(Severity::kVERBOSE, "step '" + plan.steps[s].name + "' runs its launcher on every call: " +
+                                  fresh->whyNotReplayable());
+    }
+    capture = std::move(fresh);
   }
 }
 
@@ -435,6 +483,7 @@ void ExecutionContext::enqueue(cl::Stream& stream) {
     }
   }
   stream.trackUntracked();
+  if (profiler_ && enqueue_emits_profile_) reportPendingProfile();
 }
 
 }  // namespace mlprt::runtime

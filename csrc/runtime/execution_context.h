@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/launch_capture.h"
 #include "backend/opencl/memory.h"
 #include "backend/opencl/stream.h"
 #include "runtime/engine.h"
+#include "runtime/profiler.h"
 #include "runtime/step_runner.h"
 
 namespace mlprt::runtime {
@@ -50,6 +52,19 @@ class ExecutionContext {
   // what is missing (a shape, an address) or wrong (an address whose allocation is too small).
   void enqueue(cl::Stream& stream);
 
+  // Per-layer profiling (TensorRT's setProfiler). While a profiler is set, enqueue times every
+  // step on the device (each kernel launch gets an event, which costs the host a few
+  // microseconds per kernel) and, when enqueueEmitsProfile() is true (the default), waits for
+  // the inference and reports each step before it returns: profiled enqueues are synchronous.
+  // Null turns profiling off.
+  void setProfiler(std::shared_ptr<Profiler> profiler) noexcept { profiler_ = std::move(profiler); }
+  const std::shared_ptr<Profiler>& profiler() const noexcept { return profiler_; }
+  void setEnqueueEmitsProfile(bool emits) noexcept { enqueue_emits_profile_ = emits; }
+  bool enqueueEmitsProfile() const noexcept { return enqueue_emits_profile_; }
+  // Waits for the last profiled inference and reports its steps to the profiler. False when
+  // there is nothing to report: no profiler, or no profiled inference since the last report.
+  bool reportToProfiler();
+
   std::size_t deviceMemorySize() const noexcept { return arena_ ? arena_->size() : 0; }
   // The kernels this context has used (the builder stores their programs in the engine).
   const cl::KernelCache& kernels() const noexcept { return kernels_; }
@@ -67,6 +82,7 @@ class ExecutionContext {
   void prepareOperands();
   std::vector<cl_mem> lastingBuffers() const;
   void runSteps(cl::Stream& stream);
+  void launchStep(cl::Stream& stream, std::size_t s);
 
   std::shared_ptr<const Engine> engine_;
   cl::KernelCache kernels_;
@@ -98,6 +114,17 @@ class ExecutionContext {
   // prepared operands. MLPRT_LAUNCH_CAPTURE=0 turns this off (for diagnosis).
   std::vector<std::unique_ptr<cl::LaunchCapture>> captures_;
   bool capture_launches_ = true;
+  // Profiling: the profiler, and each step of the last profiled inference with its timing.
+  struct ProfiledStep {
+    std::size_t step = 0;
+    cl::Event before, after;  // markers around the step
+    cl::KernelTimingLog kernels;
+  };
+  void runProfiledStep(cl::Stream& stream, std::size_t s);
+  void reportPendingProfile();
+  std::shared_ptr<Profiler> profiler_;
+  bool enqueue_emits_profile_ = true;
+  std::vector<ProfiledStep> pending_profile_;
   std::atomic<bool> in_use_{false};
 };
 

@@ -22,6 +22,7 @@ from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, Eleme
                          ISoftMaxLayer, ITensor, IUnaryLayer, MatrixOperation, OpenCLError,
                          ReduceOperation, UnaryOperation)
 from mlprt.logger import ILogger, Logger
+from mlprt.profiler import IProfiler, Profiler
 from mlprt.onnx_parser import ErrorCode, OnnxParser, ParserError
 from mlprt.types import nptype, volume
 from mlprt import compat as _compat  # noqa: F401
@@ -93,7 +94,9 @@ __all__ = [
     "DeviceInfo",
     "Error",
     "ILogger",
+    "IProfiler",
     "Logger",
+    "Profiler",
     "OpenCLError",
     "nptype",
     "volume",

@@ -2414,6 +2414,10 @@ class IExecutionContext:
         """
         Names of inputs whose shape is still unset (empty when all outputs can be resolved).
         """
+    def report_to_profiler(self) -> bool:
+        """
+        Waits for the last profiled inference and reports its layers; False when there is nothing to report.
+        """
     def set_binding_shape(self, *args, **kwargs) -> bool:
         """
         TensorRT 8 name for ``set_input_shape(name, shape)``, kept for old tutorials: True when
@@ -2447,6 +2451,22 @@ class IExecutionContext:
         ...
     @property
     def engine(self) -> ICudaEngine:
+        ...
+    @property
+    def enqueue_emits_profile(self) -> bool:
+        """
+        True (default): execute_async_v3 reports to the profiler itself; False: call report_to_profiler() when wanted.
+        """
+    @enqueue_emits_profile.setter
+    def enqueue_emits_profile(self, arg1: bool) -> None:
+        ...
+    @property
+    def profiler(self) -> typing.Any:
+        """
+        Per-layer timing: an IProfiler whose report_layer_time(layer_name, ms) is called for every step after each inference (which makes execute_async_v3 wait for it); None turns it off.
+        """
+    @profiler.setter
+    def profiler(self, arg1: typing.Any) -> None:
         ...
 class Runtime:
     """

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "builder/builder.h"
 #include "builder/graph.h"
@@ -280,6 +282,83 @@ TEST(EngineEndToEnd, AConcurrentCallOnOneContextIsRefused) {
   resetLogSink();
   EXPECT_TRUE(refused);
   EXPECT_TRUE(execution.setInputShape("x", Dims{2, 7}));
+}
+
+// Records what an execution context reports per step.
+class RecordingProfiler : public runtime::Profiler {
+ public:
+  void reportLayerTime(const std::string& layer_name, float milliseconds) override {
+    reports.emplace_back(layer_name, milliseconds);
+  }
+  std::vector<std::pair<std::string, float>> reports;
+};
+
+// y = x x^T for x (rows, 7): a product of two run-time operands, which stays one GEMM step (no
+// MLP fusion), with its tactic set to `tactic`.
+std::shared_ptr<const runtime::Engine> gramEngineWithTactic(const std::string& tactic) {
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, 7});
+  const TensorId y = addLayer(net, network::MatrixMultiplyLayer{MatrixOperation::kNONE, MatrixOperation::kTRANSPOSE}, {x, x});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 7}, Dims{4, 7}, Dims{13, 7});
+  config.addOptimizationProfile(profile);
+  const std::vector<std::uint8_t> bytes = builder::buildSerializedNetwork(net, config);
+  engine::EnginePlan plan = engine::deserializePlan(bytes.data(), bytes.size());
+  EXPECT_EQ(plan.steps.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<network::MatrixMultiplyLayer>(plan.steps.at(0).parameters));
+  plan.steps.at(0).tactic = tactic;
+  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
+  return runtime::Engine::deserialize(context(), edited.data(), edited.size());
+}
+
+TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillComputeTheSame) {
+  // "clblast" queues through the library (no kernel events: timed by markers around the step);
+  // "small_m1" is one of our kernels (timed by its kernel events, then replayed from a capture).
+  for (const std::string tactic : {"clblast", "small_m1"}) {
+    auto engine = gramEngineWithTactic(tactic);
+    runtime::ExecutionContext execution(engine);
+    auto profiler = std::make_shared<RecordingProfiler>();
+    execution.setProfiler(profiler);
+    auto stream = cl::Stream::create(context());
+    const std::size_t rows = 5;
+    const std::vector<float> x = randomFloats(rows * 7, 21);
+    ASSERT_TRUE(execution.setInputShape("x", Dims{static_cast<std::int64_t>(rows), 7}));
+    auto input = allocate(x.size() * sizeof(float));
+    auto output = allocate(rows * rows * sizeof(float));
+    upload(*stream, at(input), x);
+    execution.setTensorAddress("x", input->address());
+    execution.setTensorAddress("y", output->address());
+    std::vector<double> expected(rows * rows, 0.0);
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c < rows; ++c) {
+        for (std::size_t i = 0; i < 7; ++i) expected[r * rows + c] += double(x[r * 7 + i]) * x[c * 7 + i];
+      }
+    }
+    for (int call = 0; call < 3; ++call) {
+      profiler->reports.clear();
+      execution.enqueue(*stream);
+      ASSERT_EQ(profiler->reports.size(), engine->plan().steps.size()) << tactic << " call " << call;
+      for (std::size_t i = 0; i < profiler->reports.size(); ++i) {
+        EXPECT_EQ(profiler->reports[i].first, engine->plan().steps[i].name);
+        EXPECT_GE(profiler->reports[i].second, 0.0f);
+        EXPECT_LT(profiler->reports[i].second, 1000.0f);
+      }
+      EXPECT_FALSE(execution.reportToProfiler()) << "reported by enqueue already";
+      const std::vector<float> y = download<float>(*stream, at(output), rows * rows);
+      for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], expected[i], 1e-5 * (1 + std::abs(expected[i])));
+    }
+    execution.setEnqueueEmitsProfile(false);
+    profiler->reports.clear();
+    execution.enqueue(*stream);
+    EXPECT_TRUE(profiler->reports.empty());
+    EXPECT_TRUE(execution.reportToProfiler());
+    EXPECT_EQ(profiler->reports.size(), engine->plan().steps.size());
+    execution.setProfiler(nullptr);
+    EXPECT_FALSE(execution.reportToProfiler());
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Launch captures (backend/opencl/launch_capture.h): kernel launches recorded while a step ran,
 // replayed later with the arguments they had, and refused when replaying would not repeat the step.
+// Kernel-timing logs (kernel_timing.h), which the same launch paths feed, are tested here too.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "backend/opencl/copy.h"
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/launch_capture.h"
 #include "backend/opencl/program.h"
 #include "core/error.h"
@@ -167,6 +169,63 @@ TEST_F(LaunchCaptureTest, ScopesNestAndRestoreTheOuterCapture) {
     EXPECT_EQ(cl::activeCapture(), &outer);
   }
   EXPECT_EQ(cl::activeCapture(), nullptr);
+}
+
+TEST_F(LaunchCaptureTest, ATimingLogGetsAnEventPerLaunchAndPerReplayedLaunch) {
+  const int n = 4099;
+  const std::vector<float> x = randomFloats(n, 5);
+  const auto x_buffer = filled(x), y_buffer = filled(x);
+  cl::LaunchCapture capture({x_buffer->mem(), y_buffer->mem()});
+  cl::KernelTimingLog log;
+  {
+    cl::KernelTimingScope timing(log);
+    {
+      cl::CaptureScope scope(capture);
+      launchSaxpy(2.0f, *x_buffer, *y_buffer, n);
+    }
+    capture.replay(*stream_);
+  }
+  launchSaxpy(2.0f, *x_buffer, *y_buffer, n);  // outside the scope: not logged
+  EXPECT_TRUE(capture.replayable()) << capture.whyNotReplayable();
+  EXPECT_TRUE(log.complete());
+  EXPECT_EQ(log.kernelCount(), 2u);
+  const double milliseconds = log.kernelMilliseconds();
+  EXPECT_GT(milliseconds, 0.0);
+  EXPECT_LT(milliseconds, 1000.0);
+  // The logged launches still did their work: y = x + 3 * (2 x).
+  const std::vector<float> result = download<float>(*stream_, at(y_buffer), n);
+  for (int i = 0; i < n; i += 97) EXPECT_FLOAT_EQ(result[i], 7.0f * x[i]) << "element " << i;
+}
+
+TEST_F(LaunchCaptureTest, ACopyOrAMarkerUnderATimingLogMakesItIncomplete) {
+  const std::vector<float> x = randomFloats(8, 6);
+  const auto x_buffer = filled(x), y_buffer = filled(x);
+  cl::KernelTimingLog copied, marked, outer, inner;
+  {
+    cl::KernelTimingScope timing(copied);
+    launchSaxpy(1.0f, *x_buffer, *y_buffer, 8);
+    cl::copyDeviceToDevice(*stream_, at(y_buffer), at(x_buffer), 8 * sizeof(float), cl::CopyMode::kAsync);
+  }
+  {
+    cl::KernelTimingScope timing(marked);
+    stream_->record();
+  }
+  {
+    cl::KernelTimingScope outer_scope(outer);
+    {
+      cl::KernelTimingScope inner_scope(inner);
+      launchSaxpy(1.0f, *x_buffer, *y_buffer, 8);
+    }
+    launchSaxpy(1.0f, *x_buffer, *y_buffer, 8);
+  }
+  EXPECT_FALSE(copied.complete());
+  EXPECT_EQ(copied.kernelCount(), 1u);
+  EXPECT_FALSE(marked.complete());
+  EXPECT_TRUE(inner.complete());
+  EXPECT_EQ(inner.kernelCount(), 1u);
+  EXPECT_EQ(outer.kernelCount(), 1u);  // the outer scope is restored after the inner one
+  EXPECT_EQ(cl::activeKernelTimingLog(), nullptr);
+  stream_->synchronize();
 }
 
 }  // namespace

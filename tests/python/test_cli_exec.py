@@ -125,6 +125,31 @@ def test_no_data_transfers(saved_engine: Dict[str, object], tmp_path: Path) -> N
     assert all("h2dMs" not in r and "d2hMs" not in r for r in data["times"])
 
 
+def test_dump_and_export_profile(saved_engine: Dict[str, object], tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    result = run_exec("--loadEngine", str(saved_engine["engine"]), "--shapes", "input:3x784", "--dumpProfile",
+                      "--separateProfileRun", "--exportProfile", str(profile), *FAST)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # The table follows the performance summary (the profiled run is a run of its own).
+    assert out.index("=== Performance summary ===") < out.index("=== Profile (4 iterations) ===")
+    table = out[out.index("=== Profile"):].splitlines()
+    assert table[1].split() == ["Time(ms)", "Avg.(ms)", "Median(ms)", "Time(%)", "Layer"]
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(Path(saved_engine["engine"]).read_bytes())
+    inspector = engine.create_engine_inspector()
+    names = [json.loads(inspector.get_layer_information(i, LayerInformationFormat.JSON))["Name"]
+             for i in range(engine.num_layers)]
+    rows = table[2:2 + len(names)]
+    assert [row.split(None, 4)[4] for row in rows] == names
+    assert table[2 + len(names)].split()[-1] == "Total"
+    data = json.loads(profile.read_text())
+    assert data[0] == {"count": 4}
+    assert [row["name"] for row in data[1:]] == names
+    assert sum(row["percentage"] for row in data[1:]) == pytest.approx(100.0)
+    for row in data[1:]:
+        assert row["timeMs"] == pytest.approx(4 * row["averageMs"]) and row["medianMs"] >= 0
+
+
 def test_shape_outside_profile_fails_naming_the_input(saved_engine: Dict[str, object]) -> None:
     result = run_exec("--loadEngine", str(saved_engine["engine"]), "--shapes", "input:9x784", *FAST)
     assert_clean_failure(result, "'input'", "outside")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/program.h"
 #include "backend/opencl/stream.h"
 #include "core/error.h"
@@ -59,15 +60,22 @@ void LaunchCapture::recordLaunch(const Kernel& kernel, const std::vector<std::si
 
 void LaunchCapture::replay(Stream& stream) const {
   if (!replayable()) throw InvalidArgument("a capture that is not replayable was replayed: " + whyNotReplayable());
+  KernelTimingLog* timing = activeKernelTimingLog();
   for (const Launch& launch : launches_) {
     requireSameContext(*launch.program->context(), *stream.context(), "the stream of a captured launch");
+    EventHandle event;
     const cl_int status =
         clEnqueueNDRangeKernel(stream.kernelQueue(), launch.kernel.get(), launch.dimensions, nullptr,
                                launch.global.data(), launch.driver_chooses_local ? nullptr : launch.local.data(),
-                               0, nullptr, nullptr);
+                               0, nullptr, timing ? event.replace() : nullptr);
     if (status != CL_SUCCESS) check(status, "launching captured kernel '" + launch.name + "'");
+    if (timing) {
+      Event launched(std::move(event));
+      stream.track(launched);
+      timing->add(std::move(launched));
+    }
   }
-  if (!launches_.empty()) stream.trackUntracked();
+  if (!launches_.empty() && !timing) stream.trackUntracked();
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/launch_capture.h"
 #include "core/error.h"
 #include "core/hash.h"
@@ -332,11 +333,19 @@ void Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
                             std::to_string(local[axis]));
     }
   }
+  KernelTimingLog* timing = activeKernelTimingLog();
+  EventHandle event;
   const cl_int status = clEnqueueNDRangeKernel(stream.kernelQueue(), kernel_.get(), static_cast<cl_uint>(global.size()),
                                                nullptr, global.data(), local.empty() ? nullptr : local.data(), 0,
-                                               nullptr, nullptr);
+                                               nullptr, timing ? event.replace() : nullptr);
   if (status != CL_SUCCESS) check(status, "launching kernel '" + name_ + "'");
-  stream.trackUntracked();
+  if (timing) {
+    Event launched(std::move(event));
+    stream.track(launched);
+    timing->add(std::move(launched));
+  } else {
+    stream.trackUntracked();
+  }
   if (LaunchCapture* capture = activeCapture()) capture->recordLaunch(*this, global, local);
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/launch_capture.h"
 #include "core/error.h"
 
@@ -43,13 +44,28 @@ bool Event::complete() const {
   return status == CL_COMPLETE;
 }
 
-std::uint64_t Event::endNanoseconds() const {
-  if (!handle_) throw InvalidArgument("event was never recorded");
-  cl_ulong end = 0;
-  check(clGetEventProfilingInfo(handle_.get(), CL_PROFILING_COMMAND_END, sizeof(end), &end, nullptr),
+namespace {
+
+std::uint64_t profilingTime(const EventHandle& event, cl_profiling_info which) {
+  if (!event) throw InvalidArgument("event was never recorded");
+  cl_ulong nanoseconds = 0;
+  check(clGetEventProfilingInfo(event.get(), which, sizeof(nanoseconds), &nanoseconds, nullptr),
         "clGetEventProfilingInfo");
-  return end;
+  return nanoseconds;
 }
+
+// Commands queued without an event: the calling thread's capture cannot repeat them and its
+// kernel-timing log cannot time them.
+void noteCommandWithoutKernelEvent() noexcept {
+  if (LaunchCapture* capture = activeCapture()) capture->markForeignCommand();
+  if (KernelTimingLog* log = activeKernelTimingLog()) log->markUntimedCommand();
+}
+
+}  // namespace
+
+std::uint64_t Event::endNanoseconds() const { return profilingTime(handle_, CL_PROFILING_COMMAND_END); }
+
+std::uint64_t Event::startNanoseconds() const { return profilingTime(handle_, CL_PROFILING_COMMAND_START); }
 
 double Event::elapsedMilliseconds(const Event& start, const Event& end) {
   start.wait();
@@ -114,7 +130,7 @@ Stream::~Stream() {
 }
 
 cl_command_queue Stream::queue() const noexcept {
-  if (LaunchCapture* capture = activeCapture()) capture->markForeignCommand();
+  noteCommandWithoutKernelEvent();
   return queue_.get();
 }
 
@@ -155,7 +171,7 @@ void Stream::trackUntracked() {
 }
 
 Event Stream::record() {
-  if (LaunchCapture* capture = activeCapture()) capture->markForeignCommand();
+  noteCommandWithoutKernelEvent();
   EventHandle event;
   check(clEnqueueMarkerWithWaitList(queue_.get(), 0, nullptr, event.replace()),
         "clEnqueueMarkerWithWaitList");

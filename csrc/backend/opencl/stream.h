@@ -26,6 +26,8 @@ class Event {
   bool complete() const;
   // Device clock when the marked work finished, in nanoseconds.
   std::uint64_t endNanoseconds() const;
+  // Device clock when the command started (kernel events; a marker starts when it ends).
+  std::uint64_t startNanoseconds() const;
   // Milliseconds from `start` to `end`, both recorded and complete.
   static double elapsedMilliseconds(const Event& start, const Event& end);
 

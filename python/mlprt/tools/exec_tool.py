@@ -20,6 +20,7 @@ import mlprt
 import mlprt.driver as cuda
 from mlprt.engine_tools import (BuildFailed, EngineRunner, Shape, ShapeRange, build_engine,
                                 profile_from_shapes)
+from mlprt.profiler import LayerTimes
 from mlprt.tools.shapes import parse_shape_flag
 
 __all__ = ["ProgressLogger", "Statistics", "parse_memory_size", "register", "run"]
@@ -238,6 +239,26 @@ def _time_inference(args: argparse.Namespace, runner: EngineRunner) -> Dict[str,
             "summary": {label: stats.summary() for label, stats in parts}, "times": records}
 
 
+def _profile_layers(args: argparse.Namespace, runner: EngineRunner) -> None:
+    """A profiled run after the timed one (a profiled inference waits for its layers, so it is
+    never part of the performance summary): ``--iterations`` inferences with a profiler, printed
+    as trtexec's table and/or written as its JSON."""
+    times = LayerTimes()
+    runner.context.profiler = times
+    try:
+        for _ in range(args.iterations):
+            runner.execute()
+        runner.stream.synchronize()
+    finally:
+        runner.context.profiler = None
+    if args.dumpProfile:
+        print(times.table())
+    if args.exportProfile:
+        with open(args.exportProfile, "w") as f:
+            json.dump(times.as_json(), f, indent=2)
+        print(f"Profile exported to {args.exportProfile}")
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``mlprt exec`` command: returns the exit status."""
     if bool(args.onnx) == bool(args.loadEngine):
@@ -275,6 +296,8 @@ def run(args: argparse.Namespace) -> int:
     runner.set_inputs(feeds)
     print("Inference shapes: " + ", ".join(f"{n}:{_format_shape(s)}" for n, s in shapes.items()))
     result = _time_inference(args, runner)
+    if args.dumpProfile or args.exportProfile:
+        _profile_layers(args, runner)
     if args.exportTimes:
         result.update(device=device.name, shapes={n: list(s) for n, s in shapes.items()},
                       data_transfers=not args.noDataTransfers)
@@ -321,6 +344,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     infer.add_argument("--noDataTransfers", action="store_true", help="time compute only, no copies")
     infer.add_argument("--skipInference", action="store_true", help="build (and save) only")
     infer.add_argument("--exportTimes", metavar="FILE", help="write per-inference times as JSON")
+    infer.add_argument("--dumpProfile", action="store_true",
+                       help="after timing, profile --iterations inferences and print each layer's device time")
+    infer.add_argument("--exportProfile", metavar="FILE", help="write that per-layer profile as JSON")
+    infer.add_argument("--separateProfileRun", action="store_true",
+                       help="accepted for trtexec's command lines: the profile is always a run of its own")
     p.add_argument("--device", metavar="SELECTOR",
                    help="device: index, platform:device, or part of its name (see mlprt devices)")
     p.add_argument("--verbose", action="store_true", help="print the builder's and runtime's messages")

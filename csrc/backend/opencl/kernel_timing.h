@@ -1,0 +1,49 @@
+// Per-kernel device times for per-layer profiling (IProfiler).
+//
+// Kernels are normally launched without events: on a profiling queue NVIDIA's driver spends
+// about 7 us recording each one (stream.h). While a KernelTimingScope is attached to the calling
+// thread, Kernel::launch and captured launches ask OpenCL for an event and log it here, so a
+// profiled step is timed by what its kernels ran on the device, not by the gaps between
+// launches. A command that gets no event (a copy, a marker, a library call such as CLBlast's)
+// marks the log incomplete; the caller then times the step by markers around it instead.
+#pragma once
+
+#include <vector>
+
+#include "backend/opencl/stream.h"
+
+namespace mlprt::cl {
+
+class KernelTimingLog {
+ public:
+  void add(Event kernel_event) { events_.push_back(std::move(kernel_event)); }
+  void markUntimedCommand() noexcept { untimed_command_ = true; }
+
+  // True when every command queued under the scope was a kernel with its event.
+  bool complete() const noexcept { return !untimed_command_; }
+  std::size_t kernelCount() const noexcept { return events_.size(); }
+  // Sum over the logged kernels of their device time (start to end), in milliseconds; waits for
+  // them.
+  double kernelMilliseconds() const;
+
+ private:
+  std::vector<Event> events_;
+  bool untimed_command_ = false;
+};
+
+// The log attached to the calling thread, or null.
+KernelTimingLog* activeKernelTimingLog() noexcept;
+
+// Attaches a log to the calling thread for the scope's lifetime (detached on exceptions too).
+class KernelTimingScope {
+ public:
+  explicit KernelTimingScope(KernelTimingLog& log) noexcept;
+  ~KernelTimingScope();
+  KernelTimingScope(const KernelTimingScope&) = delete;
+  KernelTimingScope& operator=(const KernelTimingScope&) = delete;
+
+ private:
+  KernelTimingLog* previous_;
+};
+
+}  // namespace mlprt::cl
