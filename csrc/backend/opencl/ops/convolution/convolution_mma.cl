@@ -61,6 +61,14 @@
 #define MMA(d, a, b) mma_emulate((d), (a), (b), emulate_a + warp * 128, emulate_b + warp * 128, lane)
 #endif
 
+// Profiling variants (bench/conv_profile.cpp only; results are meaningless): -DPROFILE_NO_MMA
+// (one add keeps the fragments live), -DPROFILE_NO_GATHER (the column tile gets a pattern
+// instead of the input's values), -DPROFILE_NO_EPILOGUE (nothing stored unless a sum says so).
+#ifdef PROFILE_NO_MMA
+#undef MMA
+#define MMA(d, a, b) ((d)[0] += as_float((a)[0] ^ (b)[0]))
+#endif
+
 #ifdef OUT_HALF
 #define RES_PTR __global const half*
 #define LOAD_RES(p, i) vload_half((i), (p))
@@ -315,6 +323,11 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
 
   uint4 a_next[A_CHUNKS], b_next[B_CHUNKS];
+#ifdef PROFILE_NO_GATHER
+#define GATHER(in, base, g, k_end, k, p) ((uint4)((uint)(k), (uint)(p), (uint)(k) ^ (uint)(p), 0x3c00u))
+#else
+#define GATHER column_chunk
+#endif
 
 // Global -> registers for the tile starting at k0.
 #define LOAD_TILES(k0)                                                                          \
@@ -325,8 +338,8 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   }                                                                                             \
   for (int q = 0; q < B_CHUNKS; ++q) {                                                          \
     const int e = tid + q * THREADS;                                                            \
-    b_next[q] = column_chunk(in_raw, in_base, &g, k_end, (k0) + e / B_CHUNKS_PER_K,             \
-                             pixel0 + (e % B_CHUNKS_PER_K) * CHUNK);                            \
+    b_next[q] = GATHER(in_raw, in_base, &g, k_end, (k0) + e / B_CHUNKS_PER_K,                   \
+                       pixel0 + (e % B_CHUNKS_PER_K) * CHUNK);                                  \
   }
 
 // Registers -> local tiles `buffer`. A column chunk is one K position of CHUNK consecutive rows
@@ -405,6 +418,13 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
     barrier(CLK_LOCAL_MEM_FENCE);
   }
 
+#ifdef PROFILE_NO_EPILOGUE
+  float sum = 0.0f;
+  for (int i = 0; i < MT; ++i)
+    for (int j = 0; j < NT; ++j) sum += acc[i][j][0] + acc[i][j][1] + acc[i][j][2] + acc[i][j][3];
+  if (sum == 1234.5f) STORE_OUT(out, out_offset + tid, sum);
+  return;
+#endif
   // Epilogue: each item holds pixels (2 member, 2 member + 1) of maps group and group + 8 of
   // every mma tile.
 #pragma unroll
