@@ -138,6 +138,58 @@ inline long output_index(const struct Geometry* g, int M, int map, int p) {
   return (((long)n * M + map) * g->OH + oy) * g->OW + ox;
 }
 
+#ifndef SPLIT_K
+// The staged epilogue (end of convolution_mma): bands of EPI_ROWS maps x BN pixels of floats,
+// rows EPI_S apart (8 words of padding: the items of a warp store 8 rows x 8 words), within the
+// a_tile array; runs of EPI_VEC pixels (16 bytes of output) per item.
+#define EPI_S (BN + 8)
+#define EPI_ROWS_FIT ((2 * BM * TS) / EPI_S / 16 * 16)
+#define EPI_ROWS (EPI_ROWS_FIT < BM ? EPI_ROWS_FIT : BM)
+#ifdef OUT_HALF
+#define EPI_VEC 8
+#else
+#define EPI_VEC 4
+#endif
+
+// Finishes EPI_VEC pixels p .. of one map from `values` (local): + shift, + residual,
+// activation, stored. One vector load and store where the run is one contiguous, aligned piece of
+// the NCHW output (and of the residual); else pixel by pixel, skipping padding slots.
+inline void finish_run(OUT_PTR out, long out_offset, RES_PTR residual, long residual_offset, int has_residual,
+                       int activation, float alpha, float beta, const struct Geometry* g, int M, int map, int p,
+                       __local const float* values, float shift) {
+  const long first = output_index(g, M, map, p);
+  const long last = output_index(g, M, map, p + EPI_VEC - 1);
+  float v[EPI_VEC];
+  for (int x = 0; x < EPI_VEC; ++x) v[x] = values[x] + shift;
+  if (first >= 0 && last == first + EPI_VEC - 1 && (out_offset + first) % EPI_VEC == 0 &&
+      (!has_residual || (residual_offset + first) % EPI_VEC == 0)) {
+#ifdef OUT_HALF
+    if (has_residual) {
+      const float8 r = vloada_half8(0, residual + residual_offset + first);
+      v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
+    }
+    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
+    vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
+#else
+    if (has_residual) {
+      const float4 r = *(__global const float4*)(residual + residual_offset + first);
+      v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
+    }
+    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
+    *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
+#endif
+    return;
+  }
+  for (int x = 0; x < EPI_VEC; ++x) {
+    const long at = output_index(g, M, map, p + x);
+    if (at < 0) continue;
+    float value = v[x];
+    if (has_residual) value += LOAD_RES(residual, residual_offset + at);
+    STORE_OUT(out, out_offset + at, activation < 0 ? value : activate(activation, value, alpha, beta));
+  }
+}
+#endif
+
 // Packs CHUNK raw values into a 16-byte chunk.
 inline uint4 packed(const uint* value) {
 #ifdef TF32
@@ -245,6 +297,21 @@ inline void add_to_output(OUT_PTR out, long at, float v) {
 #endif
 }
 #endif
+
+// Adds a pair of accumulators to output elements index[0] and index[1] (-1: a padding slot):
+// one f16x2 atomic where they are neighbours in one aligned 32-bit word of a HALF output.
+inline void add_pair_to_output(OUT_PTR out, long out_offset, const long* index, float v0, float v1) {
+#if defined(OUT_HALF) && !defined(MMA_EMULATE)
+  const long at = out_offset + index[0];
+  if (index[0] >= 0 && index[1] == index[0] + 1 && at % 2 == 0) {
+    asm volatile("{ .reg .b32 h; cvt.rn.f16x2.f32 h, %2, %1; red.global.add.noftz.f16x2 [%0], h; }"
+                 ::"l"((ulong)(size_t)((__global ushort*)out + at)), "f"(v0), "f"(v1) : "memory");
+    return;
+  }
+#endif
+  if (index[0] >= 0) add_to_output(out, out_offset + index[0], v0);
+  if (index[1] >= 0) add_to_output(out, out_offset + index[1], v1);
+}
 
 // Clears `count` elements of the output before the slices add to it.
 __kernel void convolution_mma_zero(OUT_PTR out, long out_offset, long count) {
@@ -425,8 +492,13 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   if (sum == 1234.5f) STORE_OUT(out, out_offset + tid, sum);
   return;
 #endif
-  // Epilogue: each item holds pixels (2 member, 2 member + 1) of maps group and group + 8 of
-  // every mma tile.
+  // Epilogue. Split K: each item adds its accumulators to the output (pairs of neighbouring
+  // pixels as one f16x2 atomic where they are neighbours in memory too). Otherwise the block goes
+  // through local memory in bands of EPI_ROWS maps (the tiles' space, free after the last
+  // barrier), so that each item then finishes EPI_VEC consecutive pixels of one map: one 16-byte
+  // load of the residual and one 16-byte store where the run is contiguous and aligned in NCHW,
+  // instead of scattered 4-byte pieces of eight maps per warp.
+#ifdef SPLIT_K
 #pragma unroll
   for (int i = 0; i < MT; ++i) {
 #pragma unroll
@@ -434,38 +506,42 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
       const int map = map0 + warp_m + i * 16 + group + h * 8;
       if (map >= group_maps) continue;
       const int global_map = conv_group * group_maps + map;
-#ifndef SPLIT_K
-      const float shift = has_bias ? LOAD_BIAS(bias, bias_offset + global_map) : 0.0f;
-#endif
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
         const int pixel = pixel0 + warp_n + j * 8 + member * 2;
         const long index[2] = {output_index(&g, M, global_map, pixel), output_index(&g, M, global_map, pixel + 1)};
-#ifdef SPLIT_K
-        for (int x = 0; x < 2; ++x) {
-          if (index[x] >= 0) add_to_output(out, out_offset + index[x], acc[i][j][2 * h + x]);
-        }
-#else
-        float value[2];
-        for (int x = 0; x < 2; ++x) {
-          float v = acc[i][j][2 * h + x] + shift;
-          if (has_residual && index[x] >= 0) v += LOAD_RES(residual, residual_offset + index[x]);
-          value[x] = activation < 0 ? v : activate(activation, v, alpha, beta);
-        }
-        const long at = out_offset + index[0];
-        if (index[0] >= 0 && index[1] == index[0] + 1 && at % 2 == 0) {  // neighbours: one aligned store
-#ifdef OUT_HALF
-          vstorea_half2((float2)(value[0], value[1]), at >> 1, out);
-#else
-          *(__global float2*)(out + at) = (float2)(value[0], value[1]);
-#endif
-        } else {
-          for (int x = 0; x < 2; ++x) {
-            if (index[x] >= 0) STORE_OUT(out, out_offset + index[x], value[x]);
-          }
-        }
-#endif
+        add_pair_to_output(out, out_offset, index, acc[i][j][2 * h], acc[i][j][2 * h + 1]);
       }
     }
   }
+#else
+  __local float* band = (__local float*)&a_tile[0][0];
+  for (int r0 = 0; r0 < BM; r0 += EPI_ROWS) {
+#pragma unroll
+    for (int i = 0; i < MT; ++i) {
+      const int row = warp_m + i * 16 - r0;  // the mma tile's first row in the band
+      if (row < 0 || row >= EPI_ROWS) continue;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+          __local float* at = band + (row + group + h * 8) * EPI_S + warp_n + j * 8 + member * 2;
+          at[0] = acc[i][j][2 * h];
+          at[1] = acc[i][j][2 * h + 1];
+        }
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int run = tid; run < EPI_ROWS * (BN / EPI_VEC); run += THREADS) {
+      const int row = run / (BN / EPI_VEC), column = (run % (BN / EPI_VEC)) * EPI_VEC;
+      const int map = map0 + r0 + row;
+      if (map >= group_maps) continue;
+      const int global_map = conv_group * group_maps + map;
+      const float shift = has_bias ? LOAD_BIAS(bias, bias_offset + global_map) : 0.0f;
+      finish_run(out, out_offset, residual, residual_offset, has_residual, activation, alpha, beta, &g, M,
+                 global_map, pixel0 + column, band + row * EPI_S + column, shift);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+#endif
 }
