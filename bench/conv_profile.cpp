@@ -116,11 +116,19 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
     operands.plane = static_cast<std::int64_t>(oh) * ow;
     const std::int64_t pixels = static_cast<std::int64_t>(layer.n) * oh * mmaConvolutionRowPitch(tile, operands.pointwise, ow);
     const std::int64_t blocks = ((pixels + tile.bn - 1) / tile.bn) * ((layer.m + tile.bm - 1) / tile.bm);
-    const std::int64_t splits = mmaConvolutionSplits(tile, blocks, k, context->device().compute_units);
-    if (tile.split_k && splits == 1) continue;  // the same kernel as the plain tile
+    const std::int64_t chosen = mmaConvolutionSplits(tile, blocks, k, context->device().compute_units);
+    if (tile.split_k && chosen == 1) continue;  // the same kernel as the plain tile
+    // Split tiles: also fewer slices than the launcher's choice (whole only), to weigh the
+    // atomics against the work-groups' trips through K.
+    std::vector<std::int64_t> slice_counts = {chosen};
+    for (std::int64_t fewer : {2, 4, 6, 9}) {
+      if (tile.split_k && fewer < chosen) slice_counts.push_back(fewer);
+    }
+    for (const std::int64_t splits : slice_counts) {
     const std::string base = "-DIN_HALF -DA_HALF -DBIAS_HALF -DOUT_HALF " +
                              mmaConvolutionOptions(tile, operands, splits > 1, emulate);
     for (const char* variant : {"", "-DPROFILE_NO_GATHER", "-DPROFILE_NO_EPILOGUE", "-DPROFILE_NO_MMA"}) {
+      if (splits != chosen && *variant) continue;
       const std::string options = base + (*variant ? std::string(" ") + variant : std::string()) +
                                   (nvidia && !*variant ? " -cl-nv-verbose" : "");
       Call call;
@@ -176,7 +184,8 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
       std::printf("  %-22s %-22s splits %2lld, %5lld groups: %8.1f us, %6.1f TFLOP/s\n", tile.name,
                   *variant ? variant + 2 : "whole", static_cast<long long>(splits),
                   static_cast<long long>(blocks * splits), ms * 1e3, layer.flops() / (ms * 1e-3) / 1e12);
-      if (!*variant) std::printf("%s", buildLog(call.main->program()->get(), context->device().id).c_str());
+      if (!*variant && splits == chosen) std::printf("%s", buildLog(call.main->program()->get(), context->device().id).c_str());
+    }
     }
   }
 }
@@ -196,7 +205,9 @@ int main(int argc, char** argv) {
   // a 1x1 with the residual Add, and the 7x7 stem.
   std::vector<Layer> layers = {
       {"layer1 conv2 b1", 1, 64, 56, 56, 64, 3, 1, 1, false},
+      {"layer3 conv2 b1", 1, 256, 14, 14, 256, 3, 1, 1, false},
       {"layer4 conv2 b1", 1, 512, 7, 7, 512, 3, 1, 1, false},
+      {"layer4 conv3 b1", 1, 512, 7, 7, 2048, 1, 1, 0, true},
       {"layer1 conv3 b1", 1, 64, 56, 56, 256, 1, 1, 0, true},
       {"layer1 conv2 b32", 32, 64, 56, 56, 64, 3, 1, 1, false},
       {"layer1 conv3 b32", 32, 64, 56, 56, 256, 1, 1, 0, true},
