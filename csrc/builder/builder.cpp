@@ -772,7 +772,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   BuildDevice device(context);
   const int folded = foldConstants(graph, device);
   removeDeadNodes(graph);
-  const int fused = fuseEpilogues(graph);
+  const int silus = fuseSigmoidProducts(graph);
+  const int fused = fuseEpilogues(graph) + silus;
   removeDeadNodes(graph);
   splitShuffles(graph);
   const bool fp16 = config.flag(BuilderFlag::kFP16);

@@ -64,6 +64,12 @@ void removeDeadNodes(Graph& graph);
 // number of nodes fused.
 int fuseEpilogues(Graph& graph);
 
+// Replaces x * sigmoid(x) (SiLU as exporters write it: a Sigmoid and a Mul of its input, in
+// either order) by one SILU activation node, where the sigmoid feeds nothing else, so that
+// fuseEpilogues (run after) puts it into the epilogue of the convolution or product before it
+// (YOLO's Conv + SiLU blocks). Returns the number of pairs replaced.
+int fuseSigmoidProducts(Graph& graph);
+
 // Splits Shuffle nodes that transpose both before and after their reshape into two nodes.
 // The bytes of a rows x columns row-major matrix of `element`-byte values, transposed.
 std::vector<std::uint8_t> transposedMatrix(const std::uint8_t* data, std::int64_t rows, std::int64_t columns,

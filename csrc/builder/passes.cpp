@@ -390,6 +390,37 @@ int fuseEpilogues(Graph& graph) {
   return fused;
 }
 
+int fuseSigmoidProducts(Graph& graph) {
+  int fused = 0;
+  for (GraphNode& product : graph.nodes) {
+    const auto* elementwise = std::get_if<network::ElementWiseLayer>(&product.parameters);
+    if (product.removed || !elementwise || elementwise->op != ElementWiseOperation::kPROD ||
+        product.inputs.size() != 2) {
+      continue;
+    }
+    for (std::size_t side = 0; side < 2; ++side) {
+      const TensorId gate = product.inputs[side], x = product.inputs[1 - side];
+      const int producer = producerIndex(graph, gate);
+      if (producer < 0) continue;
+      GraphNode& sigmoid = graph.nodes[static_cast<std::size_t>(producer)];
+      const auto* activation = std::get_if<network::ActivationLayer>(&sigmoid.parameters);
+      if (!activation || activation->type != ActivationType::kSIGMOID || sigmoid.inputs.size() != 1 ||
+          sigmoid.inputs[0] != x || graph.tensor(gate).is_output || graph.consumers(gate).size() != 1) {
+        continue;
+      }
+      network::ActivationLayer silu;
+      silu.type = ActivationType::kSILU;
+      product.parameters = silu;
+      product.inputs = {x};
+      product.name = sigmoid.name + " + " + product.name;
+      sigmoid.removed = true;
+      ++fused;
+      break;
+    }
+  }
+  return fused;
+}
+
 std::vector<std::uint8_t> transposedMatrix(const std::uint8_t* data, std::int64_t rows, std::int64_t columns,
                                            std::size_t element) {
   std::vector<std::uint8_t> result(static_cast<std::size_t>(rows * columns) * element);

@@ -16,10 +16,11 @@ enum class ElementWiseOperation {
 // alpha and beta as TensorRT defines them: kLEAKY_RELU alpha = slope; kELU alpha; kSELU alpha,
 // beta = gamma; kSOFTPLUS alpha * log(1 + exp(beta * x)); kCLIP [alpha, beta];
 // kHARD_SIGMOID max(0, min(1, alpha * x + beta)); kHARD_SWISH x * hard_sigmoid(x) with
-// alpha = 1/6, beta = 0.5; kGELU_ERF / kGELU_TANH take none.
+// alpha = 1/6, beta = 0.5; kGELU_ERF / kGELU_TANH take none. mlprt's own: kSILU, x * sigmoid(x)
+// (SiLU or Swish: what exporters write as Sigmoid and Mul, fused by the builder; no parameters).
 enum class ActivationType {
   kRELU, kSIGMOID, kTANH, kLEAKY_RELU, kELU, kSELU, kSOFTPLUS, kCLIP, kHARD_SIGMOID,
-  kGELU_ERF, kGELU_TANH, kHARD_SWISH,
+  kGELU_ERF, kGELU_TANH, kHARD_SWISH, kSILU,
 };
 // kABS and kNEG also take integers; kNOT takes BOOL.
 enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF, kNOT };
@@ -55,7 +56,7 @@ constexpr MatrixOperation lastEnumerator<MatrixOperation>() noexcept { return Ma
 template <>
 constexpr ElementWiseOperation lastEnumerator<ElementWiseOperation>() noexcept { return ElementWiseOperation::kFMOD; }
 template <>
-constexpr ActivationType lastEnumerator<ActivationType>() noexcept { return ActivationType::kHARD_SWISH; }
+constexpr ActivationType lastEnumerator<ActivationType>() noexcept { return ActivationType::kSILU; }
 template <>
 constexpr UnaryOperation lastEnumerator<UnaryOperation>() noexcept { return UnaryOperation::kNOT; }
 template <>

@@ -249,7 +249,8 @@ void bindEnums(py::module_& m) {
       .value("HARD_SIGMOID", network::ActivationType::kHARD_SIGMOID)
       .value("GELU_ERF", network::ActivationType::kGELU_ERF)
       .value("GELU_TANH", network::ActivationType::kGELU_TANH)
-      .value("HARD_SWISH", network::ActivationType::kHARD_SWISH);
+      .value("HARD_SWISH", network::ActivationType::kHARD_SWISH)
+      .value("SILU", network::ActivationType::kSILU);
   py::enum_<network::UnaryOperation>(m, "UnaryOperation")
       .value("EXP", network::UnaryOperation::kEXP)
       .value("LOG", network::UnaryOperation::kLOG)

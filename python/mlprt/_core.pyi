@@ -826,6 +826,8 @@ class ActivationType:
       GELU_TANH
     
       HARD_SWISH
+    
+      SILU
     """
     CLIP: typing.ClassVar[ActivationType]
     ELU: typing.ClassVar[ActivationType]
@@ -837,6 +839,7 @@ class ActivationType:
     RELU: typing.ClassVar[ActivationType]
     SELU: typing.ClassVar[ActivationType]
     SIGMOID: typing.ClassVar[ActivationType]
+    SILU: typing.ClassVar[ActivationType]
     SOFTPLUS: typing.ClassVar[ActivationType]
     TANH: typing.ClassVar[ActivationType]
     __members__: typing.ClassVar[dict[str, ActivationType]]

@@ -687,8 +687,8 @@ TEST(EngineFormat, CraftedBadEnums) {
   kind.steps[1].kind = static_cast<std::uint8_t>(first_unknown_kind);
   expectRejected(kind, {"step 1", "layer kind", "value " + std::to_string(first_unknown_kind) + " is not a layer kind"});
   RawPlan activation;
-  activation.steps[0].body = Encoder().u8(12).f32(0).f32(0).bytes;
-  expectRejected(activation, {"step 0", "type", "value 12 is not valid (0 to 11)"});
+  activation.steps[0].body = Encoder().u8(13).f32(0).f32(0).bytes;
+  expectRejected(activation, {"step 0", "type", "value 13 is not valid (0 to 12)"});
   RawPlan epilogue;
   epilogue.steps[0].activation_type = 200;
   expectRejected(epilogue, {"epilogue.activation.type", "value 200"});

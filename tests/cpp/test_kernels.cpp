@@ -360,6 +360,7 @@ double referenceActivation(const ActivationCase& c, double x) {
     case ActivationType::kGELU_TANH:
       return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
     case ActivationType::kHARD_SWISH: return x * std::max(0.0, std::min(1.0, alpha * x + beta));
+    case ActivationType::kSILU: return x / (1.0 + std::exp(-x));
   }
   return 0.0;
 }
@@ -371,6 +372,7 @@ const std::vector<ActivationCase> kActivations = {
     {ActivationType::kSOFTPLUS, 1.5f, 2.0f}, {ActivationType::kCLIP, -0.5f, 0.25f},
     {ActivationType::kHARD_SIGMOID, 0.2f, 0.5f}, {ActivationType::kGELU_ERF, 0, 0},
     {ActivationType::kGELU_TANH, 0, 0},     {ActivationType::kHARD_SWISH, 1.0f / 6, 0.5f},
+    {ActivationType::kSILU, 0, 0},
 };
 
 TEST(KernelsActivation, EveryActivationInFloatAndHalf) {

@@ -53,6 +53,8 @@ def activation(kind: Any, x: np.ndarray, alpha: float, beta: float) -> np.ndarra
         return np.maximum(0.0, np.minimum(1.0, alpha * x + beta))
     if kind == _ACT.HARD_SWISH:
         return x * np.maximum(0.0, np.minimum(1.0, alpha * x + beta))
+    if kind == _ACT.SILU:
+        return x / (1.0 + np.exp(-x))
     if kind == _ACT.GELU_ERF:
         return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
     if kind == _ACT.GELU_TANH:

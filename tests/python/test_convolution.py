@@ -331,6 +331,63 @@ def test_residual_add_and_activation_fuse_into_a_convolution(data_type) -> None:
         assert relative_error(got.astype(np.float32), expected) <= (1e-5 if data_type == mlprt.DataType.FLOAT else 1e-2)
 
 
+@pytest.mark.parametrize("data_type", [mlprt.DataType.FLOAT, mlprt.DataType.HALF])
+def test_sigmoid_times_input_becomes_a_silu_in_the_convolution(data_type) -> None:
+    """YOLO's Conv + SiLU as exported (x * Sigmoid(x), in either operand order) is one step whose
+    epilogue is SILU; a sigmoid that is also read elsewhere stays a layer of its own; the matrix
+    multiplication takes the SiLU too. Results match the layer-by-layer reference."""
+    rng = np.random.default_rng(41)
+    dtype = mlprt.nptype(data_type)
+    kernel = (rng.standard_normal((7, 3, 3, 3)) / 4).astype(dtype)
+    bias = rng.standard_normal(7).astype(dtype)
+    weights = (rng.standard_normal((11, 5)) / 3).astype(dtype)
+
+    def conv_silu(gate_first: bool, sigmoid_is_output: bool):
+        def populate(network: mlprt.INetworkDefinition) -> None:
+            x = network.add_input("x", data_type, (2, 3, 9, 7))
+            conv = network.add_convolution_nd(x, 7, (3, 3), kernel, bias, padding_nd=(1, 1)).get_output(0)
+            gate = network.add_activation(conv, mlprt.ActivationType.SIGMOID).get_output(0)
+            operands = (gate, conv) if gate_first else (conv, gate)
+            y = network.add_elementwise(*operands, mlprt.ElementWiseOperation.PROD).get_output(0)
+            y.name = "y"
+            network.mark_output(y)
+            if sigmoid_is_output:
+                gate.name = "gate"
+                network.mark_output(gate)
+        return populate
+
+    def matmul_silu(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", data_type, (4, 11))
+        w = network.add_constant(weights.shape, weights).get_output(0)
+        h = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, w, mlprt.MatrixOperation.NONE).get_output(0)
+        gate = network.add_activation(h, mlprt.ActivationType.SIGMOID).get_output(0)
+        y = network.add_elementwise(h, gate, mlprt.ElementWiseOperation.PROD).get_output(0)
+        y.name = "y"
+        network.mark_output(y)
+
+    tolerance = 1e-5 if data_type == mlprt.DataType.FLOAT else 1e-2
+    x = rng.standard_normal((2, 3, 9, 7)).astype(dtype)
+    for populate, layers in ((conv_silu(True, False), 1), (conv_silu(False, False), 1), (conv_silu(False, True), 3)):
+        expected = _reference(populate, {"x": x})
+        engine = load(build(populate))
+        inspector = engine.create_engine_inspector()
+        info = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
+                for i in range(engine.num_layers)]
+        assert len(info) == layers, [layer["Name"] for layer in info]
+        if layers == 1:
+            assert info[0]["LayerType"] == "Convolution" and info[0]["Epilogue"] == "SILU", info[0]
+        got = infer(engine.create_execution_context(), {"x": x})
+        for name, value in expected.items():
+            assert relative_error(got[name].astype(np.float32), value) <= tolerance, name
+    x2 = rng.standard_normal((4, 11)).astype(dtype)
+    engine = load(build(matmul_silu))
+    assert engine.num_layers == 1
+    layer = json.loads(engine.create_engine_inspector().get_layer_information(0, mlprt.LayerInformationFormat.JSON))
+    assert "SILU" in layer["Epilogue"], layer
+    got = infer(engine.create_execution_context(), {"x": x2})["y"]
+    assert relative_error(got.astype(np.float32), _reference(matmul_silu, {"x": x2})["y"]) <= tolerance
+
+
 @pytest.mark.parametrize("window", [1, 3, 4])
 def test_lrn_matches_reference(window: int) -> None:
     def populate(network: mlprt.INetworkDefinition) -> None:

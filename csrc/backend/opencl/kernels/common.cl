@@ -94,6 +94,7 @@ inline idx_t component(idx8_t v, int axis) {
 #define ACT_GELU_ERF 9
 #define ACT_GELU_TANH 10
 #define ACT_HARD_SWISH 11
+#define ACT_SILU 12
 
 inline float activate(int kind, float x, float alpha, float beta) {
   switch (kind) {
@@ -114,6 +115,7 @@ inline float activate(int kind, float x, float alpha, float beta) {
     case ACT_GELU_TANH:
       return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
     case ACT_HARD_SWISH: return x * fmax(0.0f, fmin(1.0f, alpha * x + beta));
+    case ACT_SILU: return x / (1.0f + exp(-x));
     default: return x;
   }
 }
