@@ -62,20 +62,30 @@ echo "LeakSanitizer reports the deliberate leak (mlprt::cl::DeviceBuffer::alloca
 #   distinct kernels (the assertion `found->ref_count > 0` in pocl_release_dlhandle_cache, inside
 #   PoCL's own lock; seen once under TSan in RuntimeThreads.TwoBuildsAndLoadsOnTwoThreads, not
 #   reproduced in 12 reruns; other PoCL users report it with threads too).
-# When every failed test printed one of them, the failed tests run once more; any other failure
-# stands, and so does a second failure.
+# When every failed test printed one of them, the failed tests run again, up to three times
+# while each failure is still only such a fault; any other failure stands. (One rerun was not
+# always enough: on 2026-12-04 the tracer died twice in a row in one test whose own run passed.)
 known_fault='LeakSanitizer has encountered a fatal error|pocl_release_dlhandle_cache: Assertion'
+only_known_faults() {  # <build dir> <log>: every failed test of the last run printed a known fault
+  local failed faults
+  failed=$(wc -l < "$1/Testing/Temporary/LastTestsFailed.log")
+  faults=$(grep -cE "$known_fault" "$2" || true)
+  [ "$failed" -gt 0 ] && [ "$faults" -ge "$failed" ]
+}
 run_suite() {  # <build dir> <ctest arguments...>
-  local build=$1 log="$1/ctest-output.log" failed faults
+  local build=$1 log="$1/ctest-output.log" attempt
   shift
   if ctest --test-dir "$build" --output-on-failure "$@" 2>&1 | tee "$log"; then
     return 0
   fi
-  failed=$(wc -l < "$build/Testing/Temporary/LastTestsFailed.log")
-  faults=$(grep -cE "$known_fault" "$log" || true)
-  if [ "$failed" -eq 0 ] || [ "$faults" -lt "$failed" ]; then return 1; fi
-  echo "== $failed test(s) failed only by a known third-party fault: running them again =="
-  ctest --test-dir "$build" --output-on-failure --rerun-failed
+  for attempt in 1 2 3; do
+    only_known_faults "$build" "$log" || return 1
+    echo "== $(wc -l < "$build/Testing/Temporary/LastTestsFailed.log") test(s) failed only by a known third-party fault: running them again ($attempt of 3) =="
+    if ctest --test-dir "$build" --output-on-failure --rerun-failed 2>&1 | tee "$log"; then
+      return 0
+    fi
+  done
+  return 1
 }
 
 start=$(date +%s)
