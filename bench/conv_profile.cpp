@@ -3,9 +3,9 @@
 // the GPU machine, so this times the pieces: for ResNet-50 layers at batch 1 and 32, each
 // tensor-core tile whole, then without the column gather (-DPROFILE_NO_GATHER), without the
 // epilogue (-DPROFILE_NO_EPILOGUE) and without the mma (-DPROFILE_NO_MMA); registers and
-// spills as ptxas reports them (-cl-nv-verbose). Times are the kernels' own device times
-// (per-kernel events, kernel_timing.h), per call, the median of `reps` calls; split-K calls
-// count their clearing and finishing kernels too.
+// spills as ptxas reports them (-cl-nv-verbose, build_log.h). Times are the kernels' own device
+// times (per-kernel events, kernel_timing.h), per call, the median of `reps` calls; split-K
+// calls count their clearing and finishing kernels too.
 //
 //   cmake -S . -B build/g -G Ninja -DMLPRT_BUILD_PYTHON=OFF && ninja -C build/g mlprt_core
 //   g++ -O2 -std=c++17 -Icsrc bench/conv_profile.cpp build/g/libmlprt_core.a -lclblast -lOpenCL -o build/g/conv_profile
@@ -28,6 +28,7 @@
 #include "backend/opencl/ops/convolution/convolution_mma.h"
 #include "backend/opencl/program.h"
 #include "backend/opencl/stream.h"
+#include "build_log.h"
 
 using namespace mlprt;
 using namespace mlprt::cl;
@@ -42,23 +43,6 @@ struct Layer {
   int ow() const { return (w + 2 * pad - kernel) / stride + 1; }
   double flops() const { return 2.0 * n * m * oh() * ow() * static_cast<double>(c) * kernel * kernel; }
 };
-
-std::string buildLog(cl_program program, cl_device_id device) {
-  std::size_t size = 0;
-  clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, nullptr, &size);
-  std::string log(size, '\0');
-  if (size > 0) clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, &log[0], nullptr);
-  std::string lines;
-  std::size_t start = 0;
-  while (start < log.size()) {
-    std::size_t end = log.find('\n', start);
-    if (end == std::string::npos) end = log.size();
-    const std::string line = log.substr(start, end - start);
-    if (line.find("ptxas info") != std::string::npos && line.find("Used") != std::string::npos) lines += "    " + line + "\n";
-    start = end + 1;
-  }
-  return lines;
-}
 
 std::shared_ptr<DeviceBuffer> halves(const std::shared_ptr<Context>& context, Stream& stream, std::size_t count,
                                      unsigned seed) {
@@ -184,7 +168,10 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
       std::printf("  %-22s %-22s splits %2lld, %5lld groups: %8.1f us, %6.1f TFLOP/s\n", tile.name,
                   *variant ? variant + 2 : "whole", static_cast<long long>(splits),
                   static_cast<long long>(blocks * splits), ms * 1e3, layer.flops() / (ms * 1e-3) / 1e12);
-      if (!*variant && splits == chosen) std::printf("%s", buildLog(call.main->program()->get(), context->device().id).c_str());
+      if (!*variant && splits == chosen) {
+        const std::string log = bench::buildLog(call.main->program()->get(), context->device().id);
+        std::printf("%s", bench::resourceLines(log).c_str());
+      }
     }
     }
   }

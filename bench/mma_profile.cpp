@@ -37,6 +37,7 @@
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/program.h"
 #include "backend/opencl/stream.h"
+#include "build_log.h"
 #include "stream_timing.h"
 
 namespace {
@@ -219,30 +220,8 @@ __kernel void wgmma_fence(__global float* out) {
 }
 )CL";
 
-std::string buildLog(cl_program program, cl_device_id device) {
-  std::size_t size = 0;
-  clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, nullptr, &size);
-  std::string log(size, '\0');
-  if (size > 0) clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, &log[0], nullptr);
-  while (!log.empty() && (log.back() == '\0' || log.back() == '\n' || log.back() == ' ')) log.pop_back();
-  return log;
-}
-
-// The lines of a build log that say something about resources (ptxas info), or its first lines.
-std::string resourceLines(const std::string& log) {
-  std::string lines;
-  std::size_t start = 0;
-  while (start < log.size()) {
-    std::size_t end = log.find('\n', start);
-    if (end == std::string::npos) end = log.size();
-    const std::string line = log.substr(start, end - start);
-    if (line.find("ptxas") != std::string::npos || line.find("error") != std::string::npos) {
-      lines += "    " + line + "\n";
-    }
-    start = end + 1;
-  }
-  return lines;
-}
+using bench::buildLog;
+using bench::resourceLines;
 
 // Builds `source` with `options`; null (with the reason printed) where it does not compile.
 std::shared_ptr<const Program> tryBuild(const std::shared_ptr<Context>& context, const std::string& what,
