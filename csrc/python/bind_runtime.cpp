@@ -66,9 +66,9 @@ void setProfiler(ExecutionContext& context, const py::object& profiler) {
     return;
   }
   if (!py::hasattr(profiler, "report_layer_time") || !PyCallable_Check(profiler.attr("report_layer_time").ptr())) {
-    throw py::type_error("IExecutionContext.profiler needs an IProfiler (an object with a report_layer_time(" +
-                         std::string("layer_name, ms) method); got ") +
-                         py::str(py::type::of(profiler).attr("__name__")).cast<std::string>());
+    throw py::type_error(
+        "IExecutionContext.profiler needs an IProfiler (an object with a report_layer_time(layer_name, ms) "
+        "method); got " + py::str(py::type::of(profiler).attr("__name__")).cast<std::string>());
   }
   context.setProfiler(std::make_shared<PythonProfiler>(profiler));
 }

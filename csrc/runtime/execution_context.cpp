@@ -400,15 +400,11 @@ void ExecutionContext::reportPendingProfile() {
   // Taken first: a profiler that throws leaves nothing half reported for the next call.
   const std::vector<ProfiledStep> steps = std::move(pending_profile_);
   pending_profile_.clear();
-  std::vector<double> milliseconds;
-  milliseconds.reserve(steps.size());
   for (const ProfiledStep& profiled : steps) {
     const bool by_kernels = profiled.kernels.complete() && profiled.kernels.kernelCount() > 0;
-    milliseconds.push_back(by_kernels ? profiled.kernels.kernelMilliseconds()
-                                      : cl::Event::elapsedMilliseconds(profiled.before, profiled.after));
-  }
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    profiler_->reportLayerTime(plan.steps[steps[i].step].name, static_cast<float>(milliseconds[i]));
+    const double milliseconds = by_kernels ? profiled.kernels.kernelMilliseconds()
+                                           : cl::Event::elapsedMilliseconds(profiled.before, profiled.after);
+    profiler_->reportLayerTime(plan.steps[profiled.step].name, static_cast<float>(milliseconds));
   }
 }
 

@@ -2,6 +2,12 @@
 
 namespace mlprt::cl {
 
+void KernelTimingLog::add(Stream& stream, EventHandle launched) {
+  Event event(std::move(launched));
+  stream.track(event);
+  events_.push_back(std::move(event));
+}
+
 double KernelTimingLog::kernelMilliseconds() const {
   double total = 0.0;
   for (const Event& event : events_) {

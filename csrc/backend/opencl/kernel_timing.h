@@ -16,7 +16,8 @@ namespace mlprt::cl {
 
 class KernelTimingLog {
  public:
-  void add(Event kernel_event) { events_.push_back(std::move(kernel_event)); }
+  // Keeps the event of a kernel just launched on `stream` (which tracks it as its last command).
+  void add(Stream& stream, EventHandle launched);
   void markUntimedCommand() noexcept { untimed_command_ = true; }
 
   // True when every command queued under the scope was a kernel with its event.

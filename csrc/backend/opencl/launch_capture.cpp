@@ -69,11 +69,7 @@ void LaunchCapture::replay(Stream& stream) const {
                                launch.global.data(), launch.driver_chooses_local ? nullptr : launch.local.data(),
                                0, nullptr, timing ? event.replace() : nullptr);
     if (status != CL_SUCCESS) check(status, "launching captured kernel '" + launch.name + "'");
-    if (timing) {
-      Event launched(std::move(event));
-      stream.track(launched);
-      timing->add(std::move(launched));
-    }
+    if (timing) timing->add(stream, std::move(event));
   }
   if (!launches_.empty() && !timing) stream.trackUntracked();
 }

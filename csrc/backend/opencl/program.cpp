@@ -340,9 +340,7 @@ void Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
                                                nullptr, timing ? event.replace() : nullptr);
   if (status != CL_SUCCESS) check(status, "launching kernel '" + name_ + "'");
   if (timing) {
-    Event launched(std::move(event));
-    stream.track(launched);
-    timing->add(std::move(launched));
+    timing->add(stream, std::move(event));
   } else {
     stream.trackUntracked();
   }
