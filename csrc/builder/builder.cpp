@@ -6,12 +6,14 @@
 #include <sstream>
 
 #include "backend/opencl/copy.h"
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/mlp_mma.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
 #include "builder/mlp_fusion.h"
+#include "builder/tactic_timing.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/logging.h"
@@ -394,33 +396,48 @@ class ScratchRun {
     }
   }
 
-  // Milliseconds per run of all the steps, back to back, after a warm-up run.
-  // Milliseconds per run of the steps. After an untimed warm-up (which compiles kernels), one
-  // timed run; a tactic that already takes more than twice `best_so_far` cannot win and is not
-  // timed further; the others get more runs, as many as fit in kBudgetMilliseconds (at most 10),
-  // so slow devices (PoCL) time large layers once instead of eleven times.
+  // Milliseconds per run of the steps (tactic_timing.h says how runs are spent).
   double time(double best_so_far = -1.0) {
     cl::Stream& stream = *device_.stream;
+    const auto run_all = [&] {
+      for (const auto& [step, operands] : runs_) runtime::runStep(device_.kernels, stream, *step, operands);
+    };
     const auto timed = [&](int runs) {
       const cl::Event start = stream.record();
-      for (int run = 0; run < runs; ++run) {
-        for (const auto& [step, operands] : runs_) runtime::runStep(device_.kernels, stream, *step, operands);
-      }
+      for (int run = 0; run < runs; ++run) run_all();
       const cl::Event end = stream.record();
       end.wait();
       return cl::Event::elapsedMilliseconds(start, end) / runs;
     };
-    timed(1);  // warm-up
+    const double warm_up = warmUpKernelMilliseconds(run_all);
+    switch (judgeWarmUp(warm_up, best_so_far)) {
+      case WarmUpVerdict::kCannotWin:
+      case WarmUpVerdict::kLongEnough:
+        return warm_up;
+      case WarmUpVerdict::kMeasure:
+        break;
+    }
     const double first = timed(1);
     if (best_so_far >= 0.0 && first > 2.0 * best_so_far) return first;
-    constexpr double kBudgetMilliseconds = 20.0;
-    constexpr int kMaxRuns = 10;
-    const int runs = first <= 0.0 ? kMaxRuns : static_cast<int>(std::clamp(kBudgetMilliseconds / first, 0.0, double{kMaxRuns}));
+    const int runs = furtherRuns(first);
     if (runs < 1) return first;
     return (first + timed(runs) * runs) / (runs + 1);
   }
 
  private:
+  // Runs `run_all` once with its kernels' events logged: their device time, or -1 when the steps
+  // queue commands that are not kernels (library calls), which only markers can time.
+  template <typename RunAll>
+  static double warmUpKernelMilliseconds(const RunAll& run_all) {
+    cl::KernelTimingLog log;
+    {
+      cl::KernelTimingScope scope(log);
+      run_all();
+    }
+    if (!log.complete() || log.kernelCount() == 0) return -1.0;
+    return log.kernelMilliseconds();
+  }
+
   static std::vector<TensorId> idsOf(const PlanStep& step) {
     std::vector<TensorId> ids = step.inputs;
     if (step.epilogue.bias >= 0) ids.push_back(step.epilogue.bias);
@@ -761,8 +778,11 @@ std::size_t countLayers(const network::Network& network) {
 
 std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network, const BuilderConfig& config) {
   const std::shared_ptr<cl::Context> context = cl::Context::current();
-  const std::shared_ptr<TimingCache>& cache = config.timingCache();
-  if (cache && !cache->matchesOrAdopt(context->device().fingerprint())) {
+  // Without a cache from the caller the build keeps its own, as TensorRT's does: layers of equal
+  // shapes (VGG's repeated 3x3 blocks) are timed once.
+  const std::shared_ptr<TimingCache> cache =
+      config.timingCache() ? config.timingCache() : std::make_shared<TimingCache>();
+  if (!cache->matchesOrAdopt(context->device().fingerprint())) {
     log(Severity::kWARNING, "the timing cache was made on another device; its entries are not used for '" +
                                 context->device().name + "'");
   }

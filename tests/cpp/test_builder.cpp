@@ -10,6 +10,7 @@
 #include "builder/builder.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
+#include "builder/tactic_timing.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "engine/format.h"
@@ -359,6 +360,30 @@ TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillCompute
     execution.setProfiler(nullptr);
     EXPECT_FALSE(execution.reportToProfiler());
   }
+}
+
+TEST(TacticTiming, AWarmUpDecidesWhenItCannotWinOrSpentTheBudget) {
+  using builder::judgeWarmUp;
+  using builder::WarmUpVerdict;
+  // The first tactic has nothing to lose to: short ones are measured, long ones taken as they ran.
+  EXPECT_EQ(judgeWarmUp(0.05, -1.0), WarmUpVerdict::kMeasure);
+  EXPECT_EQ(judgeWarmUp(builder::kTimingBudgetMilliseconds, -1.0), WarmUpVerdict::kLongEnough);
+  // Over twice the best cannot win, however short; just under it is still timed.
+  EXPECT_EQ(judgeWarmUp(0.21, 0.1), WarmUpVerdict::kCannotWin);
+  EXPECT_EQ(judgeWarmUp(0.19, 0.1), WarmUpVerdict::kMeasure);
+  EXPECT_EQ(judgeWarmUp(900.0, 400.0), WarmUpVerdict::kCannotWin);
+  EXPECT_EQ(judgeWarmUp(700.0, 400.0), WarmUpVerdict::kLongEnough);
+  // A warm-up whose kernels could not be timed (a library call) is never judged.
+  EXPECT_EQ(judgeWarmUp(-1.0, 0.1), WarmUpVerdict::kMeasure);
+  EXPECT_EQ(judgeWarmUp(-1.0, -1.0), WarmUpVerdict::kMeasure);
+}
+
+TEST(TacticTiming, FurtherRunsFillTheBudgetUpToTheirLimit) {
+  EXPECT_EQ(builder::furtherRuns(0.0), builder::kMaxTimedRuns);
+  EXPECT_EQ(builder::furtherRuns(0.001), builder::kMaxTimedRuns);
+  EXPECT_EQ(builder::furtherRuns(4.0), 5);
+  EXPECT_EQ(builder::furtherRuns(15.0), 1);
+  EXPECT_EQ(builder::furtherRuns(25.0), 0);
 }
 
 }  // namespace

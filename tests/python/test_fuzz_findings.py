@@ -8,7 +8,7 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 import onnx
@@ -109,18 +109,54 @@ def test_integer_inputs_of_other_types_are_refused_not_cast(op: str, inputs: Lis
     assert_parser_still_works()
 
 
-@pytest.mark.parametrize("op, arrays", [
-    ("ConstantOfShape", [np.array([2**40], np.int64)]),
-    ("ConstantOfShape", [np.array([2**16, 2**16], np.int64)]),
-    ("Mul", [np.ones((10000, 1), np.float32), np.ones((1, 10000), np.float32)]),  # 80 KB in, 400 MB out
+@pytest.mark.parametrize("op, arrays, limit", [
+    # a fill stands for weights and takes no memory until used: its own, larger limit (2 GiB)
+    ("ConstantOfShape", [np.array([2**40], np.int64)], "more than the limit of 2147483648 bytes for a constant fill"),
+    ("ConstantOfShape", [np.array([2**16, 2**16], np.int64)], "limit of 2147483648 bytes for a constant fill"),
+    ("Mul", [np.ones((10000, 1), np.float32), np.ones((1, 10000), np.float32)],  # 80 KB in, 400 MB out
+     "more than the limit of 268435456 bytes"),
 ])
-def test_folding_beyond_the_limit_is_refused_before_allocating(op: str, arrays: List[np.ndarray]) -> None:
+def test_folding_beyond_the_limit_is_refused_before_allocating(op: str, arrays: List[np.ndarray], limit: str) -> None:
     names = [f"c{i}" for i in range(len(arrays))]
     nodes = [helper.make_node(op, names, ["big"], name="big"), helper.make_node("Add", ["x", "big"], ["y"], name="add")]
     start = time.perf_counter()
     ok, errors = parse(model_of(nodes, [numpy_helper.from_array(a, n) for a, n in zip(arrays, names)]))
     assert time.perf_counter() - start < 5  # refused, not computed
     assert not ok and errors[0].code() == ErrorCode.INVALID_NODE and errors[0].node_name() == "big"
+    assert limit in errors[0].desc(), errors[0]
+    assert_parser_still_works()
+
+
+def _fill_of_one_gib() -> List[Any]:
+    return [helper.make_node("ConstantOfShape", ["s"], ["fill"], name="fill",
+                             value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.5]))]
+
+
+def test_a_fill_beyond_the_folding_limit_is_a_view_until_used() -> None:
+    """The model zoo's light VGG-19 and ZFNet-512 give their 400 MB weights as ConstantOfShape
+    fills; the parser once refused them at the 256 MiB folding limit. A 1 GiB fill now folds
+    without memory: its shape is read without the fill being copied."""
+    nodes = _fill_of_one_gib() + [helper.make_node("Shape", ["fill"], ["shape"], name="shape"),
+                                  helper.make_node("ReduceMax", ["shape"], ["extent"], keepdims=0),
+                                  helper.make_node("Cast", ["extent"], ["scale"], to=TensorProto.FLOAT),
+                                  helper.make_node("Mul", ["x", "scale"], ["y"], name="scaled")]
+    start = time.perf_counter()
+    model = model_of(nodes, [numpy_helper.from_array(np.array([2**14, 2**14], np.int64), "s")])
+    ok, errors = parse(model)
+    assert ok, errors
+    assert time.perf_counter() - start < 5
+    x = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float32)
+    (y,) = mlprt.Session(model).run(None, {"x": x})
+    np.testing.assert_allclose(y, x * 2**14, rtol=1e-6)
+
+
+def test_computing_on_a_large_fill_is_refused_by_the_folding_limit() -> None:
+    nodes = _fill_of_one_gib() + [helper.make_node("Neg", ["fill"], ["big"], name="negated"),
+                                  helper.make_node("Add", ["x", "big"], ["y"], name="add")]
+    start = time.perf_counter()
+    ok, errors = parse(model_of(nodes, [numpy_helper.from_array(np.array([2**14, 2**14], np.int64), "s")]))
+    assert time.perf_counter() - start < 5  # refused from the shapes, the fill never copied
+    assert not ok and errors[0].node_name() == "negated"
     assert "more than the limit of 268435456 bytes" in errors[0].desc(), errors[0]
     assert_parser_still_works()
 

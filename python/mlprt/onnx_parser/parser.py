@@ -24,6 +24,12 @@ _DEFAULT_DOMAINS = ("", "ai.onnx")
 #: elements, or a broadcast of two long vectors, is refused instead of attempted).
 FOLDED_BYTES_LIMIT = 1 << 28
 
+#: The most bytes a ConstantOfShape may stand for. Its fill is kept as a broadcast view (no memory at
+#: parse time) and materializes only where a layer takes it as weights, so it may exceed the limit
+#: above: the model zoo's "light" networks (VGG-19, ZFNet-512) stand in for 400 MB weights this way.
+#: 2 GiB is what one tensor stored inline in an ONNX file can hold.
+FILL_BYTES_LIMIT = 1 << 31
+
 
 def _max_opset() -> int:
     return int(onnx.defs.onnx_opset_version())
@@ -522,14 +528,27 @@ def _check_attribute_types(proto: onnx.NodeProto, opset: int) -> None:
                                 f"{onnx.AttributeProto.AttributeType.Name(int(declared.type))}")
 
 
+_VALUES_FOR_SHAPE_INFERENCE_BYTES = 1 << 20
+
+
 def _check_folded_sizes(node: Node, inputs: List[Optional[np.ndarray]], byte_limit: int) -> None:
     """Refuses to fold a node whose outputs would exceed `byte_limit` bytes, or whose output
     shapes ONNX's shape inference cannot tell from the inputs, before anything is computed."""
-    initializers = [numpy_helper.from_array(value, name) for name, value in zip(node.inputs, inputs)
-                    if value is not None]
-    unique = list({t.name: t for t in initializers}.values())
+    # Large inputs (a ConstantOfShape fill) are given by type and shape only: values matter to
+    # shape inference only where they are shapes, which are small, and copying a fill into a
+    # TensorProto would allocate what the fill saved.
+    initializers, typed = {}, {}
+    for name, value in zip(node.inputs, inputs):
+        if value is None or name in initializers or name in typed:
+            continue
+        if value.nbytes <= _VALUES_FOR_SHAPE_INFERENCE_BYTES:
+            initializers[name] = numpy_helper.from_array(np.array(value, copy=not value.flags.c_contiguous), name)
+        else:
+            typed[name] = onnx.helper.make_tensor_value_info(
+                name, onnx.helper.np_dtype_to_tensor_dtype(value.dtype), value.shape)
     outputs = [onnx.helper.make_empty_tensor_value_info(o) for o in node.outputs if o]
-    graph = onnx.helper.make_graph([node.proto], "fold", [], outputs, unique)
+    graph = onnx.helper.make_graph([node.proto], "fold", list(typed.values()), outputs,
+                                   list(initializers.values()))
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", node.opset)])
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
@@ -565,6 +584,8 @@ def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
     once its outputs are known to fit in `byte_limit` bytes each."""
     from onnx.reference import ReferenceEvaluator
 
+    if node.op_type == "ConstantOfShape":
+        return [_fill_of_shape(node, inputs[0], max(byte_limit, FILL_BYTES_LIMIT))]
     _check_folded_sizes(node, inputs, byte_limit)
 
     graph_inputs = []
@@ -584,6 +605,28 @@ def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
         raise ImportFailure(ErrorCode.INVALID_NODE, f"constant folding failed: {type(e).__name__}: {e}") from e
     folded = iter(np.asarray(r) for r in results)
     return [next(folded) if o else None for o in node.outputs]  # type: ignore[misc]
+
+
+def _fill_of_shape(node: Node, shape: Optional[np.ndarray], byte_limit: int) -> np.ndarray:
+    """ConstantOfShape on a constant shape: its value broadcast to the shape, a read-only view that
+    takes no memory until a layer copies it."""
+    if shape is None or shape.ndim != 1 or not np.issubdtype(shape.dtype, np.integer):
+        raise ImportFailure(ErrorCode.INVALID_NODE, "input 0 (shape) of ConstantOfShape must be a 1-D integer "
+                            f"tensor, got {None if shape is None else (shape.dtype, shape.shape)}")
+    extents = tuple(int(d) for d in shape)
+    if any(d < 0 for d in extents):
+        raise ImportFailure(ErrorCode.INVALID_NODE, f"ConstantOfShape has a negative extent in its shape {extents}")
+    value = next((numpy_helper.to_array(a.t) for a in node.proto.attribute if a.name == "value"),
+                 np.zeros(1, np.float32))
+    if value.size != 1:
+        raise ImportFailure(ErrorCode.INVALID_NODE, f"the value of ConstantOfShape must hold one element, "
+                            f"it holds {value.size}")
+    size = int(np.prod(extents, dtype=object)) * value.itemsize
+    if size > byte_limit:
+        raise ImportFailure(ErrorCode.INVALID_NODE,
+                            f"ConstantOfShape would make output '{node.outputs[0]}' of shape {extents} ({size} "
+                            f"bytes), more than the limit of {byte_limit} bytes for a constant fill")
+    return np.broadcast_to(value.reshape(()), extents)
 
 
 # Operators whose output always has its first input's batch (axis 0), however the other axes change.

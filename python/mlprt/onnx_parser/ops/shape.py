@@ -117,7 +117,8 @@ def constant(ctx: ImporterContext, node: Node) -> List[Value]:
     raise invalid("Constant has no value attribute")
 
 
-@importer("ConstantOfShape", notes="Shape known at parse time (folded to a constant).")
+@importer("ConstantOfShape", notes="Shape known at parse time: folded to a constant fill of up to 2 GiB that "
+          "takes memory only where a layer uses it as weights.")
 def constant_of_shape(ctx: ImporterContext, node: Node) -> List[Value]:
     # A constant shape is folded before importers run; here the shape depends on run-time extents.
     raise unsupported("ConstantOfShape with a shape that depends on run-time extents is not supported",
