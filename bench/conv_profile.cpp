@@ -58,7 +58,6 @@ std::shared_ptr<DeviceBuffer> halves(const std::shared_ptr<Context>& context, St
 
 // One call of the layer with `tile` and extra build options, as ops/convolution launches it.
 struct Call {
-  Kernel* zero = nullptr;
   Kernel* main = nullptr;
   Kernel* finish = nullptr;
   std::vector<std::size_t> global, local, pointwise_global;
@@ -70,7 +69,6 @@ double medianCallMilliseconds(Stream& stream, int reps, const Call& call) {
     KernelTimingLog log;
     {
       KernelTimingScope scope(log);
-      if (call.zero) call.zero->launch(stream, call.pointwise_global, {256});
       call.main->launch(stream, call.global, call.local);
       if (call.finish) call.finish->launch(stream, call.pointwise_global, {256});
     }
@@ -90,6 +88,12 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
   auto bias = halves(context, stream, layer.m, 3);
   auto residual = halves(context, stream, out_count, 4);
   auto out = DeviceBuffer::allocate(context, out_count * 2);
+  // Split tiles' partial blocks: the most any slice count below may need.
+  std::size_t workspace_bytes = 4;
+  for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
+    workspace_bytes = std::max(workspace_bytes, mmaConvolutionWorkspaceBound(tile, context->device().compute_units));
+  }
+  auto workspace = DeviceBuffer::allocate(context, workspace_bytes);
   std::printf("%s: N %d, C %d, %dx%d -> M %d, %dx%d kernel, stride %d (%.3f GFLOP)\n", layer.name, layer.n, layer.c,
               layer.h, layer.w, layer.m, layer.kernel, layer.kernel, layer.stride, layer.flops() * 1e-9);
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
@@ -103,7 +107,7 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
     const std::int64_t chosen = mmaConvolutionSplits(tile, blocks, k, context->device().compute_units);
     if (tile.split_k && chosen == 1) continue;  // the same kernel as the plain tile
     // Split tiles: also fewer slices than the launcher's choice (whole only), to weigh the
-    // atomics against the work-groups' trips through K.
+    // slices' partial sums against the work-groups' trips through K.
     std::vector<std::int64_t> slice_counts = {chosen};
     for (std::int64_t fewer : {2, 4, 6, 9}) {
       if (tile.split_k && fewer < chosen) slice_counts.push_back(fewer);
@@ -118,10 +122,7 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
       Call call;
       try {
         call.main = &cache.get("convolution_mma", options, "convolution_mma");
-        if (splits > 1) {
-          call.zero = &cache.get("convolution_mma", options, "convolution_mma_zero");
-          call.finish = &cache.get("convolution_mma", options, "convolution_mma_finish");
-        }
+        if (splits > 1) call.finish = &cache.get("convolution_mma", options, "convolution_mma_finish");
       } catch (const std::exception& e) {
         std::printf("  %s %s: does not build: %.200s\n", tile.name, variant, e.what());
         continue;
@@ -143,22 +144,25 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
       kernel.setValue(index++, zero);
       kernel.setValue(index++, layer.residual ? 1 : 0);
       kernel.setValue(index++, layer.n);
-      if (splits > 1) kernel.setValue(index++, static_cast<int>(splits));
-      call.global = {static_cast<std::size_t>((pixels + tile.bn - 1) / tile.bn) * tile.threads(),
-                     static_cast<std::size_t>((layer.m + tile.bm - 1) / tile.bm), static_cast<std::size_t>(splits)};
+      const int groups_x = static_cast<int>((pixels + tile.bn - 1) / tile.bn);
+      const int groups_y = static_cast<int>((layer.m + tile.bm - 1) / tile.bm);
+      if (splits > 1) {
+        kernel.setValue(index++, static_cast<int>(splits));
+        kernel.setBuffer(index++, *workspace);
+        kernel.setValue(index++, zero);
+      }
+      call.global = {static_cast<std::size_t>(groups_x) * tile.threads(), static_cast<std::size_t>(groups_y),
+                     static_cast<std::size_t>(splits)};
       call.local = {tile.threads(), 1, 1};
       call.pointwise_global = {(out_count + 255) / 256 * 256};
-      if (call.zero) {
-        call.zero->setBuffer(0, *out);
-        call.zero->setValue(1, zero);
-        call.zero->setValue(2, static_cast<long>(out_count));
+      if (call.finish) {
         int f = 0;
         Kernel& finish = *call.finish;
-        for (const auto& buffer : {out, bias, layer.residual ? residual : out}) {
+        for (const auto& buffer : {out, workspace, bias, layer.residual ? residual : out}) {
           finish.setBuffer(f++, *buffer);
           finish.setValue(f++, zero);
         }
-        for (int value : {layer.m, oh * ow}) finish.setValue(f++, value);
+        for (int value : {layer.m, 1, oh, ow, groups_x, groups_y, static_cast<int>(splits)}) finish.setValue(f++, value);
         finish.setValue(f++, static_cast<long>(out_count));
         for (int value : {1, layer.residual ? 1 : 0, 0}) finish.setValue(f++, value);
         finish.setValue(f++, 0.0f);

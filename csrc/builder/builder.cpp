@@ -399,6 +399,7 @@ class ScratchRun {
   // Milliseconds per run of the steps (tactic_timing.h says how runs are spent).
   double time(double best_so_far = -1.0) {
     cl::Stream& stream = *device_.stream;
+    provideWorkspaces();
     const auto run_all = [&] {
       for (const auto& [step, operands] : runs_) runtime::runStep(device_.kernels, stream, *step, operands);
     };
@@ -425,6 +426,20 @@ class ScratchRun {
   }
 
  private:
+  // Gives each step the workspace its current tactic needs (tactics change between calls).
+  void provideWorkspaces() {
+    for (auto& [step, operands] : runs_) {
+      const std::size_t bytes = runtime::stepWorkspaceBytes(*step, *device_.context);
+      operands.has_workspace = bytes > 0;
+      if (bytes == 0 || (workspace_.buffer && workspace_.buffer->size() >= bytes)) continue;
+      workspace_ = scratch(device_.context, *device_.stream, Dims{static_cast<std::int64_t>(bytes / sizeof(float))},
+                           DataType::kFLOAT);
+    }
+    for (auto& [step, operands] : runs_) {
+      if (operands.has_workspace) operands.workspace = workspace_.view;
+    }
+  }
+
   // Runs `run_all` once with its kernels' events logged: their device time, or -1 when the steps
   // queue commands that are not kernels (library calls), which only markers can time.
   template <typename RunAll>
@@ -446,6 +461,7 @@ class ScratchRun {
 
   BuildDevice& device_;
   std::vector<ScratchTensor> buffers_;
+  ScratchTensor workspace_;  // shared by the steps, which run one after another
   std::map<TensorId, cl::DeviceTensor> views_;
   std::vector<std::pair<const PlanStep*, runtime::StepOperands>> runs_;
 };

@@ -134,8 +134,9 @@ void bindEngine(EngineClass& engine_class) {
       .def_property_readonly("num_optimization_profiles",
                              [](const Engine& self) { return self.plan().profiles.size(); })
       .def_property_readonly("num_layers", [](const Engine& self) { return self.plan().steps.size(); })
-      .def_property_readonly("device_memory_size", [](const Engine& self) { return self.plan().arena_bytes; },
-                             "Activation memory each execution context allocates, in bytes.")
+      .def_property_readonly("device_memory_size", &Engine::deviceMemoryBytes,
+                             "Device memory each execution context allocates (activations and the steps' "
+                             "workspace), in bytes.")
       .def_property_readonly("has_implicit_batch_dimension", [](const Engine&) { return false; })
       .def("serialize", [](const Engine& self) { return std::make_shared<HostMemory>(HostMemory{self.serialized()}); })
       .def("create_execution_context",

@@ -1,5 +1,6 @@
 #include "runtime/engine.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "backend/opencl/copy.h"
@@ -9,6 +10,7 @@
 #include "core/hash.h"
 #include "core/logging.h"
 #include "engine/format.h"
+#include "runtime/step_runner.h"
 
 namespace mlprt::runtime {
 
@@ -52,6 +54,12 @@ Engine::Engine(std::shared_ptr<cl::Context> context, engine::EnginePlan plan, st
                          cl::CopyMode::kBlocking);
   }
   if (binaries_usable) loadPrograms();
+  std::size_t workspace = 0;
+  for (const engine::PlanStep& step : plan_.steps) workspace = std::max(workspace, stepWorkspaceBytes(step, *context_));
+  constexpr std::size_t kWorkspaceAlignment = 256;
+  const auto activations = static_cast<std::size_t>(plan_.arena_bytes);
+  workspace_offset_ = (activations + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
+  device_memory_bytes_ = workspace > 0 ? workspace_offset_ + workspace : activations;
 }
 
 void Engine::loadPrograms() const {

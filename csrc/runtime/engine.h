@@ -28,6 +28,11 @@ class Engine {
   const std::shared_ptr<cl::Context>& context() const noexcept { return context_; }
   const std::shared_ptr<cl::DeviceBuffer>& weights() const noexcept { return weights_; }
   const std::vector<std::uint8_t>& serialized() const noexcept { return bytes_; }
+  // Device memory an execution context allocates (engine.device_memory_size): the plan's
+  // activations, then, from workspaceOffset(), the largest workspace a step needs on this device
+  // (steps run one after another on a context's stream, so one region serves them all).
+  std::size_t deviceMemoryBytes() const noexcept { return device_memory_bytes_; }
+  std::size_t workspaceOffset() const noexcept { return workspace_offset_; }
 
   // I/O tensors: network inputs then outputs.
   std::size_t ioTensorCount() const noexcept { return io_.size(); }
@@ -48,6 +53,8 @@ class Engine {
   std::vector<std::uint8_t> bytes_;
   std::shared_ptr<cl::DeviceBuffer> weights_;
   std::vector<engine::TensorId> io_;
+  std::size_t workspace_offset_ = 0;
+  std::size_t device_memory_bytes_ = 0;
 };
 
 // Compares the plan's device with `context`'s: throws InvalidArgument naming both when the device

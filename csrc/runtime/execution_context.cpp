@@ -54,11 +54,12 @@ class ExecutionContext::UseGuard {
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
     : engine_(std::move(engine)), kernels_(engine_->context()) {
   const engine::EnginePlan& plan = engine_->plan();
+  const std::size_t bytes = engine_->deviceMemoryBytes();
   try {
-    arena_ = cl::DeviceBuffer::allocate(engine_->context(), plan.arena_bytes);
+    arena_ = cl::DeviceBuffer::allocate(engine_->context(), bytes);
   } catch (const OutOfMemory& e) {
-    throw OutOfMemory("an execution context needs " + std::to_string(plan.arena_bytes) +
-                      " bytes of activation memory (engine.device_memory_size): " + e.what());
+    throw OutOfMemory("an execution context needs " + std::to_string(bytes) +
+                      " bytes of device memory (activations and the steps' workspace: engine.device_memory_size): " + e.what());
   }
   const char* capture = std::getenv("MLPRT_LAUNCH_CAPTURE");
   capture_launches_ = !(capture && std::string(capture) == "0");
@@ -345,6 +346,13 @@ void ExecutionContext::prepareOperands() {
     operands.has_bias = step.epilogue.bias >= 0;
     if (operands.has_bias) operands.bias = tensorFor(step.epilogue.bias);
     operands.output = tensorFor(step.output);
+    const std::size_t workspace = stepWorkspaceBytes(step, *engine_->context());
+    operands.has_workspace = workspace > 0;
+    if (operands.has_workspace) {
+      operands.workspace = {{arena_, engine_->workspaceOffset()},
+                            Dims{static_cast<std::int64_t>(workspace / sizeof(float))},
+                            DataType::kFLOAT};
+    }
   }
   captures_.clear();
   captures_.resize(plan.steps.size());

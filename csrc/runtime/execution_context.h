@@ -86,7 +86,7 @@ class ExecutionContext {
 
   std::shared_ptr<const Engine> engine_;
   cl::KernelCache kernels_;
-  std::shared_ptr<cl::DeviceBuffer> arena_;
+  std::shared_ptr<cl::DeviceBuffer> arena_;  // activations, then the steps' workspace (Engine::deviceMemoryBytes)
   int profile_ = 0;
   std::vector<Dims> input_shapes_;          // per network input; empty Dims until set
   std::vector<bool> input_shape_set_;

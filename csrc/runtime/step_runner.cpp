@@ -133,7 +133,8 @@ void runConvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::
   const std::string tactic = step.tactic.empty() ? cl::convolutionTactics(in.at(0).type).at(0) : step.tactic;
   // Input 3, where the builder fused an Add after the convolution, is the residual it adds.
   cl::convolution(kernels, stream, tactic, in.at(0), in.at(1), convolutionWindow(axes, layer.num_groups),
-                  convolutionEpilogue(step, in), operands.output, in.size() > 3 ? &in[3] : nullptr);
+                  convolutionEpilogue(step, in), operands.output, in.size() > 3 ? &in[3] : nullptr,
+                  operands.has_workspace ? &operands.workspace : nullptr);
 }
 
 void runDeconvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
@@ -204,6 +205,11 @@ void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::Poo
 }  // namespace
 
 std::string fusedMlpTacticPrefix() { return "fused_mlp_r"; }
+
+std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context) {
+  if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters)) return 0;
+  return cl::convolutionWorkspaceBytes(step.tactic, context);
+}
 
 bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index) {
   // The fused MLP reads its activations input (0) and writes its output through addresses.

@@ -18,7 +18,15 @@ struct StepOperands {
   cl::DeviceTensor bias;
   bool has_bias = false;
   cl::DeviceTensor output;
+  // Scratch memory of stepWorkspaceBytes() bytes (FLOAT elements) for steps that need it; free
+  // for reuse by other steps once the step's commands have run.
+  cl::DeviceTensor workspace;
+  bool has_workspace = false;
 };
+
+// The scratch memory `step` needs on `context`'s device, whatever its shapes (split-K
+// convolution tactics: their slices' partial sums); 0 for most steps.
+std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context);
 
 void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
              const StepOperands& operands);

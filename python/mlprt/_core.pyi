@@ -2332,7 +2332,7 @@ class ICudaEngine:
     @property
     def device_memory_size(self) -> int:
         """
-        Activation memory each execution context allocates, in bytes.
+        Device memory each execution context allocates (activations and the steps' workspace), in bytes.
         """
     @property
     def has_implicit_batch_dimension(self) -> bool:

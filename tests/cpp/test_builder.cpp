@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/opencl/ops/convolution/convolution.h"
 #include "builder/builder.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
@@ -359,6 +360,83 @@ TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillCompute
     EXPECT_EQ(profiler->reports.size(), engine->plan().steps.size());
     execution.setProfiler(nullptr);
     EXPECT_FALSE(execution.reportToProfiler());
+  }
+}
+
+// An FP16 engine whose 3x3 convolution (64 -> 32 maps on 3 x 7 pixels, bias and ReLU) runs a
+// split-K tensor-core tactic, its mma emulated: one block, K = 576 in two slices on any device,
+// so the slices' partial blocks go through the context's workspace.
+TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
+  struct Emulation {
+    Emulation() { cl::setConvolutionMmaEmulation(true); }
+    ~Emulation() { cl::setConvolutionMmaEmulation(false); }
+  } emulation;
+  const std::int64_t c = 64, m = 32, h = 3, w = 7;
+  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(m * c * 9), 31);
+  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(m), 32);
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, c, h, w});
+  network::ConvolutionLayer conv;
+  conv.num_output_maps = m;
+  conv.kernel_size = {3, 3};
+  conv.pre_padding = {1, 1};
+  conv.post_padding = {1, 1};
+  TensorId y = addLayer(net, conv, {x, addConstant(net, Dims{m, c, 3, 3}, weights), addConstant(net, Dims{m}, bias)});
+  y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  builder::BuilderConfig config;
+  config.setFlag(builder::BuilderFlag::kFP16);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+  engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  std::size_t convolutions = 0;
+  for (engine::PlanStep& step : plan.steps) {
+    if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters)) continue;
+    step.tactic = "mma_f16_32x32_splitk";
+    ++convolutions;
+  }
+  ASSERT_EQ(convolutions, 1u);
+  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
+  auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
+  const std::size_t workspace = cl::convolutionWorkspaceBytes("mma_f16_32x32_splitk", *context());
+  EXPECT_GT(workspace, 0u);
+  EXPECT_EQ(engine->deviceMemoryBytes(), engine->workspaceOffset() + workspace);
+  EXPECT_GE(engine->workspaceOffset(), static_cast<std::size_t>(plan.arena_bytes));
+
+  runtime::ExecutionContext execution(engine);
+  EXPECT_EQ(execution.deviceMemorySize(), engine->deviceMemoryBytes());
+  auto stream = cl::Stream::create(context());
+  const std::vector<float> input = randomFloats(static_cast<std::size_t>(c * h * w), 33);
+  auto in = allocate(input.size() * sizeof(float));
+  auto out = allocate(static_cast<std::size_t>(m * h * w) * sizeof(float));
+  upload(*stream, at(in), input);
+  execution.setTensorAddress("x", in->address());
+  execution.setTensorAddress("y", out->address());
+  for (int call = 0; call < 2; ++call) {  // the second call replays the captured launches
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(out), static_cast<std::size_t>(m * h * w));
+    double scale = 1.0, error = 0.0;
+    for (std::int64_t o = 0; o < m; ++o) {
+      for (std::int64_t oy = 0; oy < h; ++oy) {
+        for (std::int64_t ox = 0; ox < w; ++ox) {
+          double sum = bias[static_cast<std::size_t>(o)];
+          for (std::int64_t i = 0; i < c; ++i) {
+            for (std::int64_t ky = 0; ky < 3; ++ky) {
+              for (std::int64_t kx = 0; kx < 3; ++kx) {
+                const std::int64_t iy = oy + ky - 1, ix = ox + kx - 1;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                sum += double(input[static_cast<std::size_t>((i * h + iy) * w + ix)]) *
+                       weights[static_cast<std::size_t>(((o * c + i) * 3 + ky) * 3 + kx)];
+              }
+            }
+          }
+          const double expected = std::max(sum, 0.0);
+          scale = std::max(scale, std::abs(expected));
+          error = std::max(error, std::abs(expected - result[static_cast<std::size_t>((o * h + oy) * w + ox)]));
+        }
+      }
+    }
+    EXPECT_LE(error / scale, 1e-2) << "call " << call;
   }
 }
 

@@ -103,6 +103,20 @@ std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<do
 // mma in software.
 enum class Run { kDevice, kEmulatedMma };
 
+// A workspace for `tactic` on case `c`: what the device's slice choice may need, or `splits`
+// slices of the case's blocks where the test forces that count.
+DeviceTensor workspaceFor(const std::string& tactic, const ConvCase& c, std::int64_t splits) {
+  std::size_t bytes = cl::convolutionWorkspaceBytes(tactic, *cache().context());
+  if (const cl::MmaConvolutionTile* tile = cl::findMmaConvolutionTile(tactic); tile && splits > 1) {
+    const std::int64_t pixels = c.n * c.oh() * cl::mmaConvolutionRowPitch(*tile, true, c.ow()) + 8 * c.n * c.oh();
+    const std::int64_t blocks =
+        ((pixels + tile->bn - 1) / tile->bn) * ((c.m / c.groups + tile->bm - 1) / tile->bm) * c.groups;
+    bytes = std::max(bytes, cl::mmaConvolutionWorkspaceBytes(*tile, blocks, splits));
+  }
+  const auto floats = static_cast<std::int64_t>(std::max<std::size_t>(bytes, 4) / sizeof(float));
+  return deviceTensor(Dims{floats}, DataType::kFLOAT, std::vector<double>(static_cast<std::size_t>(floats), 12345.0));
+}
+
 void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed,
                       bool with_residual = false, Run run = Run::kDevice, std::int64_t splits = 0,
                       std::size_t offset = 8) {
@@ -131,11 +145,14 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
                     : std::vector<double>();
   const DeviceTensor residual = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
                                              with_residual ? r : std::vector<double>(out.shape.volume(), 0.0));
+  // Split-K tactics' workspace, filled with garbage: the kernels must not rely on its contents.
+  const DeviceTensor workspace = workspaceFor(tactic, c, splits);
   if (run == Run::kEmulatedMma) {
     cl::convolutionEmulatingTensorCores(cache(), stream(), tactic, in, kernel, window, epilogue, out,
-                                        with_residual ? &residual : nullptr, splits);
+                                        with_residual ? &residual : nullptr, splits, &workspace);
   } else {
-    cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out, with_residual ? &residual : nullptr);
+    cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out, with_residual ? &residual : nullptr,
+                    &workspace);
   }
   const auto expected = referenceConvolution(c, x, k, b, activation, r);
   const auto actual = readBack(out);
@@ -191,6 +208,23 @@ TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::convolutionEmulatingTensorCores(cache(), stream(), "mma_f16_64x64", in, fitting_kernel, window, {}, out); },
       "convolution: tactic 'mma_f16_64x64' does not run FLOAT tensors"));
+  const DeviceTensor half_in = deviceTensor(Dims{1, 4, 5, 5}, DataType::kHALF, std::vector<double>(100, 1.0));
+  const DeviceTensor half_kernel = deviceTensor(Dims{2, 4, 3, 3}, DataType::kHALF, std::vector<double>(72, 1.0));
+  const DeviceTensor half_out = deviceTensor(Dims{1, 2, 3, 3}, DataType::kHALF, std::vector<double>(18, 0.0));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] {
+        cl::convolutionEmulatingTensorCores(cache(), stream(), "mma_f16_32x32_splitk", half_in, half_kernel, window, {},
+                                            half_out, nullptr, 2);
+      },
+      "convolution: tactic 'mma_f16_32x32_splitk' runs this convolution in 2 slices of K and needs 8192 bytes of "
+      "workspace; none was given"));
+  const DeviceTensor small_workspace = deviceTensor(Dims{100}, DataType::kFLOAT, std::vector<double>(100, 0.0));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] {
+        cl::convolutionEmulatingTensorCores(cache(), stream(), "mma_f16_32x32_splitk", half_in, half_kernel, window, {},
+                                            half_out, nullptr, 2, &small_workspace);
+      },
+      "needs 8192 bytes of workspace; the workspace given is (100) FLOAT at element 2"));
   const DeviceTensor deconv_kernel = deviceTensor(Dims{4, 2, 3, 3}, DataType::kFLOAT, std::vector<double>(72, 1.0));
   const DeviceTensor deconv_out = deviceTensor(Dims{1, 2, 7, 7}, DataType::kFLOAT, std::vector<double>(98, 0.0));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
@@ -201,7 +235,7 @@ TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
 // The tensor-core implicit GEMM (f16, and TF32 for FLOAT) with its mma in software: every tile on
 // every case, with and without a residual, so that the gather, the tiling and the NCHW epilogue
 // are checked on any device. The split-K tiles run in 3 slices of K (some of them empty where K
-// is a single tile), added up atomically before the epilogue pass.
+// is a single tile), summed from the workspace by the epilogue pass.
 TEST(ConvolutionKernels, EveryTensorCoreTacticMatchesTheReferenceEmulated) {
   std::uint32_t seed = 1300;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {

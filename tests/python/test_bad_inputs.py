@@ -674,7 +674,7 @@ def test_execution_context_whose_activation_memory_cannot_be_allocated() -> None
         with pytest.raises(MemoryError) as error:
             engine.create_execution_context()
         message = str(error.value)
-        assert f"needs {engine.device_memory_size} bytes of activation memory" in message
+        assert f"needs {engine.device_memory_size} bytes of device memory" in message
         assert device_info().name in message
     finally:
         for allocation in held:

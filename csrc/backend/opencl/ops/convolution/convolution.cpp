@@ -1,6 +1,7 @@
 #include "backend/opencl/ops/convolution/convolution.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
@@ -148,10 +149,29 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
 
 namespace {
 
+std::atomic<bool> emulation{false};  // setConvolutionMmaEmulation
+
+// The workspace a split run needs, checked: FLOAT, at least `bytes`, 8-byte aligned (the slices
+// store pairs of floats).
+const DeviceTensor& checkWorkspace(const KernelCache& cache, const std::string& tactic, const DeviceTensor* workspace,
+                                   std::size_t bytes, std::int64_t splits) {
+  const std::string what = std::string(kLauncher) + ": tactic '" + tactic + "' runs this convolution in " +
+                           std::to_string(splits) + " slices of K and needs " + std::to_string(bytes) +
+                           " bytes of workspace";
+  if (!workspace) throw InvalidArgument(what + "; none was given");
+  const std::int64_t elements = checkPlacement(cache, kLauncher, "workspace", *workspace);
+  if (workspace->type != DataType::kFLOAT || static_cast<std::size_t>(elements) * sizeof(float) < bytes ||
+      elementOffset(*workspace) % 2 != 0) {
+    throw InvalidArgument(what + "; the workspace given is " + workspace->shape.toString() + " " +
+                          dataTypeName(workspace->type) + " at element " + std::to_string(elementOffset(*workspace)));
+  }
+  return *workspace;
+}
+
 void launch(const Family& family, KernelCache& cache, Stream& stream, const std::string& tactic,
             const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
             const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual,
-            bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
+            const DeviceTensor* workspace, bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
   const ParsedTactic parsed = parseTactic(tactic);
   if ((parsed.tile || parsed.mma) && family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
@@ -185,6 +205,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::int64_t group_maps = maps / window.groups;
   std::int64_t splits = 1;
   std::int64_t mma_pixels = 0;  // the tensor-core kernel's pixel axis (padded rows)
+  std::int64_t blocks = 0;
   std::string mma_options;
   if (parsed.mma) {
     MmaConvolutionOperands operands;
@@ -196,13 +217,13 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
     operands.plane = output.h * output.w;
     operands.input_offset = elementOffset(in);
     mma_pixels = in.shape[0] * output.h * mmaConvolutionRowPitch(*parsed.mma, operands.pointwise, output.w);
-    const std::int64_t blocks = static_cast<std::int64_t>(tilesCovering(mma_pixels, parsed.mma->bn) *
-                                                          tilesCovering(group_maps, parsed.mma->bm)) *
-                                window.groups;
+    blocks = static_cast<std::int64_t>(tilesCovering(mma_pixels, parsed.mma->bn) *
+                                       tilesCovering(group_maps, parsed.mma->bm)) *
+             window.groups;
     splits = forced_splits > 0 && parsed.mma->split_k
                  ? forced_splits
                  : mmaConvolutionSplits(*parsed.mma, blocks, group_k, cache.context()->device().compute_units);
-    mma_options = mmaConvolutionOptions(*parsed.mma, operands, splits > 1, emulate_tensor_cores);
+    mma_options = mmaConvolutionOptions(*parsed.mma, operands, splits > 1, emulate_tensor_cores || emulation.load());
   }
   const std::string variant =
       parsed.mma    ? mma_options
@@ -238,16 +259,18 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                                              tilesCovering(group_maps, parsed.mma->bm),
                                              static_cast<std::size_t>(window.groups * splits)};
     if (splits == 1) return k.launch(stream, global, {threads, 1, 1});
-    // The slices add into a cleared output; the epilogue runs after them.
-    arguments.value<cl_int>(i32(splits));
-    Kernel& zero = cache.get(program, options, "convolution_mma_zero");
-    Arguments(zero, false).tensor(out).value<cl_long>(out_volume);
-    zero.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
+    // The slices store their partial blocks in the workspace; the finishing pass sums them and
+    // applies the epilogue.
+    const DeviceTensor& partials = checkWorkspace(cache, tactic, workspace,
+                                                  mmaConvolutionWorkspaceBytes(*parsed.mma, blocks, splits), splits);
+    arguments.value<cl_int>(i32(splits)).tensor(partials);
     k.launch(stream, global, {threads, 1, 1});
     Kernel& finish = cache.get(program, options, "convolution_mma_finish");
     Arguments(finish, false)
-        .tensor(out).tensor(epilogue.bias ? *epilogue.bias : out).tensor(residual ? *residual : out)
-        .value<cl_int>(i32(maps)).value<cl_int>(i32(output.h * output.w)).value<cl_long>(out_volume)
+        .tensor(out).tensor(partials).tensor(epilogue.bias ? *epilogue.bias : out).tensor(residual ? *residual : out)
+        .value<cl_int>(i32(maps)).value<cl_int>(i32(window.groups)).value<cl_int>(i32(output.h))
+        .value<cl_int>(i32(output.w)).value<cl_int>(i32(global[0] / threads)).value<cl_int>(i32(global[1]))
+        .value<cl_int>(i32(splits)).value<cl_long>(out_volume)
         .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
         .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
     finish.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
@@ -272,24 +295,32 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
 
 void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
-                 const DeviceTensor& out, const DeviceTensor* residual) {
-  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual);
+                 const DeviceTensor& out, const DeviceTensor* residual, const DeviceTensor* workspace) {
+  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual, workspace);
+}
+
+void setConvolutionMmaEmulation(bool on) { emulation.store(on); }
+
+std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& context) {
+  const MmaConvolutionTile* tile = findMmaConvolutionTile(tactic);
+  return tile ? mmaConvolutionWorkspaceBound(*tile, context.device().compute_units) : 0;
 }
 
 void convolutionEmulatingTensorCores(KernelCache& cache, Stream& stream, const std::string& tactic,
                                      const DeviceTensor& in, const DeviceTensor& kernel,
                                      const ConvolutionWindow& window, const GemmEpilogue& epilogue,
-                                     const DeviceTensor& out, const DeviceTensor* residual, std::int64_t splits) {
+                                     const DeviceTensor& out, const DeviceTensor* residual, std::int64_t splits,
+                                     const DeviceTensor* workspace) {
   if (!findMmaConvolutionTile(tactic)) {
     throw InvalidArgument(std::string(kLauncher) + ": '" + tactic + "' is no tensor-core tactic");
   }
-  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual, true, splits);
+  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual, workspace, true, splits);
 }
 
 void deconvolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                    const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                    const DeviceTensor& out) {
-  launch(kDeconvolution, cache, stream, tactic, in, kernel, window, epilogue, out, nullptr);
+  launch(kDeconvolution, cache, stream, tactic, in, kernel, window, epilogue, out, nullptr, nullptr);
 }
 
 }  // namespace mlprt::cl

@@ -41,20 +41,30 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
 // out = activation(convolution(in, kernel) + bias + residual). in (N, C, d...), kernel
 // (M, C / groups, k...), bias (M) or null, residual (out's shape) or null, out (N, M, o...):
 // the extents of `out` are the caller's (shape inference), checked against the window only to
-// lie within it. All of one floating type.
+// lie within it. All of one floating type. `workspace`: FLOAT scratch of at least
+// convolutionWorkspaceBytes(tactic) bytes, which split-K tactics need (their slices' partial
+// blocks) and others ignore; its contents need no initial value and are left undefined.
 void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
                  const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
-                 const DeviceTensor& out, const DeviceTensor* residual = nullptr);
+                 const DeviceTensor& out, const DeviceTensor* residual = nullptr,
+                 const DeviceTensor* workspace = nullptr);
+
+// The workspace `tactic` needs on this device for a convolution of any shape (0 for most).
+std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& context);
 
 // convolution() with a tensor-core tactic built with the mma in software (-DMMA_EMULATE), so
 // that its tiling, gather and epilogue can be tested on any device; a "_splitk" tactic runs in
-// `splits` slices of K when that is given (> 0), instead of as many as the device would get.
-// For tests.
+// `splits` slices of K when that is given (> 0), instead of as many as the device would get
+// (the workspace must then hold a float per block element per slice). For tests.
 void convolutionEmulatingTensorCores(KernelCache& cache, Stream& stream, const std::string& tactic,
                                      const DeviceTensor& in, const DeviceTensor& kernel,
                                      const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                                      const DeviceTensor& out, const DeviceTensor* residual = nullptr,
-                                     std::int64_t splits = 0);
+                                     std::int64_t splits = 0, const DeviceTensor* workspace = nullptr);
+
+// While on, every tensor-core tactic launched (engines included) is built with the mma in
+// software, so that an engine holding one runs on any device. For tests; process-wide.
+void setConvolutionMmaEmulation(bool on);
 
 // The tactics offered for transposed convolutions stored as `type`: the "direct_m<T>" ones.
 std::vector<std::string> deconvolutionTactics(DataType type);

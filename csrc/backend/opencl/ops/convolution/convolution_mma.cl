@@ -18,11 +18,11 @@
 // fused an Add) and applies the activation, storing NCHW.
 //
 // Split K (-DSPLIT_K): where a layer has too few blocks to fill the device (late layers at batch
-// 1: 7 x 7 pixels, K up to 4608), the third range axis also splits K into `splits` slices, and
-// each work-group adds its partial block to the output with atomic adds (red.global.add: f32,
-// or f16 for HALF outputs, which sums the slices in half precision); convolution_mma_zero clears
-// the output before and convolution_mma_finish applies bias, residual and activation after.
-// Every device that passes the mma.m16n8k16 probe (sm_80 or later) has both red forms.
+// 1: 7 x 7 pixels, K up to 4608), the third range axis also splits K into `splits` slices. Each
+// work-group stores its partial block plainly, as floats, in its own BM x BN piece of a
+// workspace (`partials`); convolution_mma_finish then sums each output element's slices in
+// slice order and applies bias, residual and activation. No atomics, no clearing pass: the sum
+// is the same on every run, in float for HALF outputs too.
 //
 // Build options: -DBM -DBN -DWARPS_M -DWARPS_N, -DKWORDS (32-bit words of K per tile: 16 or 32),
 // -DTF32, -DA_VEC, -DPOINTWISE and -DPOINTWISE_VEC (1x1 convolutions, at column_chunk),
@@ -262,72 +262,34 @@ inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k
 #endif
 
 #ifdef SPLIT_K
-// out[at] += v, atomically.
-#ifdef MMA_EMULATE
-inline void add_to_output(OUT_PTR out, long at, float v) {
-#ifdef OUT_HALF
-  // The 32-bit word holding the half (buffers are aligned far beyond 4 bytes).
-  volatile __global uint* word = (volatile __global uint*)((__global ushort*)out + (at & ~1L));
-  const int shift = (int)(at & 1) * 16;
-  uint seen = *word, expected;
-  do {
-    expected = seen;
-    ushort bits = (ushort)(expected >> shift);
-    const float sum = vload_half(0, (const __private half*)&bits) + v;
-    vstore_half(sum, 0, (__private half*)&bits);
-    const uint replaced = (expected & ~(0xffffu << shift)) | ((uint)bits << shift);
-    seen = atomic_cmpxchg(word, expected, replaced);
-  } while (seen != expected);
-#else
-  volatile __global uint* word = (volatile __global uint*)(out + at);
-  uint seen = *word, expected;
-  do {
-    expected = seen;
-    seen = atomic_cmpxchg(word, expected, as_uint(as_float(expected) + v));
-  } while (seen != expected);
-#endif
-}
-#else
-inline void add_to_output(OUT_PTR out, long at, float v) {
-#ifdef OUT_HALF
-  asm volatile("{ .reg .b16 h; cvt.rn.f16.f32 h, %1; red.global.add.noftz.f16 [%0], h; }"
-               ::"l"((ulong)(size_t)((__global ushort*)out + at)), "f"(v) : "memory");
-#else
-  asm volatile("red.global.add.f32 [%0], %1;" ::"l"((ulong)(size_t)(out + at)), "f"(v) : "memory");
-#endif
-}
-#endif
-
-// Adds a pair of accumulators to output elements index[0] and index[1] (-1: a padding slot):
-// one f16x2 atomic where they are neighbours in one aligned 32-bit word of a HALF output.
-inline void add_pair_to_output(OUT_PTR out, long out_offset, const long* index, float v0, float v1) {
-#if defined(OUT_HALF) && !defined(MMA_EMULATE)
-  const long at = out_offset + index[0];
-  if (index[0] >= 0 && index[1] == index[0] + 1 && at % 2 == 0) {
-    asm volatile("{ .reg .b32 h; cvt.rn.f16x2.f32 h, %2, %1; red.global.add.noftz.f16x2 [%0], h; }"
-                 ::"l"((ulong)(size_t)((__global ushort*)out + at)), "f"(v0), "f"(v1) : "memory");
-    return;
-  }
-#endif
-  if (index[0] >= 0) add_to_output(out, out_offset + index[0], v0);
-  if (index[1] >= 0) add_to_output(out, out_offset + index[1], v1);
+// Where the partial block of work-group (x, y) of convolution group z and K slice `slice` lies in
+// the workspace: blocks in the order of the range, each block's slices together.
+inline long partial_block(int x, int y, int z, int slice, int groups_x, int groups_y, int splits) {
+  return ((((long)z * groups_y + y) * groups_x + x) * splits + slice) * (BM * BN);
 }
 
-// Clears `count` elements of the output before the slices add to it.
-__kernel void convolution_mma_zero(OUT_PTR out, long out_offset, long count) {
-  const long i = get_global_id(0);
-  if (i < count) STORE_OUT(out, out_offset + i, 0.0f);
-}
-
-// out = activation(out + bias[map] + residual) over `count` elements of planes of `plane` pixels
-// and M maps: the epilogue the slices left out.
-__kernel void convolution_mma_finish(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_offset, RES_PTR residual,
-                                     long residual_offset, int M, int plane, long count, int has_bias,
-                                     int has_residual, int activation, float alpha, float beta) {
+// out = activation(sum of the slices + bias[map] + residual), one item per element of the NCHW
+// output (`count` elements of N x M maps of OH x OW): the epilogue the slices left out. `groups_x`
+// and `groups_y`: the main kernel's work-groups along pixels and maps.
+__kernel void convolution_mma_finish(OUT_PTR out, long out_offset, __global const float* partials, long partials_offset,
+                                     BIAS_PTR bias, long bias_offset, RES_PTR residual, long residual_offset, int M,
+                                     int groups, int OH, int OW, int groups_x, int groups_y, int splits, long count,
+                                     int has_bias, int has_residual, int activation, float alpha, float beta) {
   const long i = get_global_id(0);
   if (i >= count) return;
-  float v = LOAD_OUT(out, out_offset + i);
-  if (has_bias) v += LOAD_BIAS(bias, bias_offset + (i / plane) % M);
+  const int ox = (int)(i % OW);
+  const long rows = i / OW;
+  const int oy = (int)(rows % OH);
+  const long planes = rows / OH;
+  const int map = (int)(planes % M), n = (int)(planes / M);
+  const int p = (n * OH + oy) * row_pitch(OW) + ox;  // on the GEMM's pixel axis
+  const int group_maps = M / groups, conv_group = map / group_maps, group_map = map - conv_group * group_maps;
+  __global const float* slice = partials + partials_offset +
+                                partial_block(p / BN, group_map / BM, conv_group, 0, groups_x, groups_y, splits) +
+                                (group_map % BM) * BN + p % BN;
+  float v = 0.0f;
+  for (int s = 0; s < splits; ++s) v += slice[(long)s * (BM * BN)];
+  if (has_bias) v += LOAD_BIAS(bias, bias_offset + map);
   if (has_residual) v += LOAD_RES(residual, residual_offset + i);
   STORE_OUT(out, out_offset + i, activation < 0 ? v : activate(activation, v, alpha, beta));
 }
@@ -340,7 +302,7 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
                      int has_bias, int activation, float alpha, float beta, RES_PTR residual,
                      long residual_offset, int has_residual, int N
 #ifdef SPLIT_K
-                     , int splits
+                     , int splits, __global float* partials, long partials_offset
 #endif
 ) {
   __local uint a_tile[2][BM * TS] __attribute__((aligned(16)));
@@ -492,25 +454,24 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   if (sum == 1234.5f) STORE_OUT(out, out_offset + tid, sum);
   return;
 #endif
-  // Epilogue. Split K: each item adds its accumulators to the output (pairs of neighbouring
-  // pixels as one f16x2 atomic where they are neighbours in memory too). Otherwise the block goes
-  // through local memory in bands of EPI_ROWS maps (the tiles' space, free after the last
-  // barrier), so that each item then finishes EPI_VEC consecutive pixels of one map: one 16-byte
-  // load of the residual and one 16-byte store where the run is contiguous and aligned in NCHW,
-  // instead of scattered 4-byte pieces of eight maps per warp.
+  // Epilogue. Split K: the partial block goes to the workspace as it lies in the accumulators
+  // (pairs of neighbouring pixels as one 8-byte store), for convolution_mma_finish. Otherwise the
+  // block goes through local memory in bands of EPI_ROWS maps (the tiles' space, free after the
+  // last barrier), so that each item then finishes EPI_VEC consecutive pixels of one map: one
+  // 16-byte load of the residual and one 16-byte store where the run is contiguous and aligned in
+  // NCHW, instead of scattered 4-byte pieces of eight maps per warp.
 #ifdef SPLIT_K
+  __global float* block = partials + partials_offset +
+                          partial_block(get_group_id(0), get_group_id(1), conv_group, slice, get_num_groups(0),
+                                        get_num_groups(1), splits);
 #pragma unroll
   for (int i = 0; i < MT; ++i) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const int map = map0 + warp_m + i * 16 + group + h * 8;
-      if (map >= group_maps) continue;
-      const int global_map = conv_group * group_maps + map;
+      const int row = warp_m + i * 16 + group + h * 8;
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
-        const int pixel = pixel0 + warp_n + j * 8 + member * 2;
-        const long index[2] = {output_index(&g, M, global_map, pixel), output_index(&g, M, global_map, pixel + 1)};
-        add_pair_to_output(out, out_offset, index, acc[i][j][2 * h], acc[i][j][2 * h + 1]);
+        vstore2((float2)(acc[i][j][2 * h], acc[i][j][2 * h + 1]), 0, block + row * BN + warp_n + j * 8 + member * 2);
       }
     }
   }

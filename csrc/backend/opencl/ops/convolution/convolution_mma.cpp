@@ -62,14 +62,30 @@ std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool pointwi
   return pointwise ? ow : (ow + chunk - 1) / chunk * chunk;
 }
 
+namespace {
+// Work-groups a split layer aims for: two per compute unit.
+std::int64_t wantedWorkGroups(std::uint32_t compute_units) { return 2 * static_cast<std::int64_t>(compute_units); }
+}  // namespace
+
 std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
                                   std::uint32_t compute_units) {
   constexpr std::int64_t kMinTilesPerSlice = 4;
-  const std::int64_t wanted = 2 * static_cast<std::int64_t>(compute_units);
+  const std::int64_t wanted = wantedWorkGroups(compute_units);
   if (!tile.split_k || blocks <= 0 || blocks >= wanted) return 1;
   const std::int64_t k_tiles = (k + tile.tileK() - 1) / tile.tileK();
   const std::int64_t most = std::max<std::int64_t>(1, k_tiles / kMinTilesPerSlice);
   return std::min((wanted + blocks - 1) / blocks, most);
+}
+
+std::size_t mmaConvolutionWorkspaceBytes(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t splits) {
+  if (splits <= 1) return 0;
+  return static_cast<std::size_t>(blocks * splits) * static_cast<std::size_t>(tile.bm * tile.bn) * sizeof(float);
+}
+
+std::size_t mmaConvolutionWorkspaceBound(const MmaConvolutionTile& tile, std::uint32_t compute_units) {
+  if (!tile.split_k) return 0;
+  // splits <= ceil(wanted / blocks) with blocks < wanted, so blocks x splits < 2 x wanted.
+  return mmaConvolutionWorkspaceBytes(tile, wantedWorkGroups(compute_units), 2);
 }
 
 }  // namespace mlprt::cl

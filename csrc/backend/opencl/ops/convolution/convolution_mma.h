@@ -56,5 +56,12 @@ std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool pointwi
 // the device already.
 std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
                                   std::uint32_t compute_units);
+// Bytes of workspace a run in `splits` slices of `blocks` blocks needs: a float partial block per
+// work-group. 0 for one slice.
+std::size_t mmaConvolutionWorkspaceBytes(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t splits);
+// The most workspace `tile` needs for any convolution on a device of `compute_units`: slices are
+// only added while blocks x slices stays under twice the work-groups wanted (see
+// mmaConvolutionSplits), so the bound does not depend on the layer's shape. 0 for unsplit tiles.
+std::size_t mmaConvolutionWorkspaceBound(const MmaConvolutionTile& tile, std::uint32_t compute_units);
 
 }  // namespace mlprt::cl
