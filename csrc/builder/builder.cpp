@@ -1,4 +1,5 @@
 #include "builder/builder.h"
+#include "builder/aliasing.h"
 
 #include <algorithm>
 #include <map>
@@ -301,8 +302,9 @@ void requireArenaFits(const EnginePlan& plan, const cl::DeviceInfo& device) {
 }
 
 // Sets every activation's capacity to its largest size over all profile extremes, then places
-// activations in the arena.
-void planActivationMemory(EnginePlan& plan) {
+// activations in the arena; a view (aliasing.h) lies inside the tensor it belongs to, which stays
+// alive while any of its views is used.
+void planActivationMemory(EnginePlan& plan, const Views& views) {
   std::vector<std::uint64_t> largest(plan.tensors.size(), 0);
   for (const CornerShapes& corner : profileCorners(plan)) {
     for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
@@ -314,7 +316,7 @@ void planActivationMemory(EnginePlan& plan) {
   std::vector<std::size_t> activation_ids;
   std::map<TensorId, std::size_t> slot;
   for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
-    if (plan.tensors[i].role != TensorRole::kActivation) continue;
+    if (plan.tensors[i].role != TensorRole::kActivation || views.of.count(static_cast<TensorId>(i))) continue;
     slot[static_cast<TensorId>(i)] = lifetimes.size();
     lifetimes.push_back({largest[i], -1, -1});
     activation_ids.push_back(i);
@@ -322,7 +324,7 @@ void planActivationMemory(EnginePlan& plan) {
   for (std::size_t s = 0; s < plan.steps.size(); ++s) {
     const PlanStep& step = plan.steps[s];
     auto touch = [&](TensorId id) {
-      auto found = slot.find(id);
+      auto found = slot.find(resolveView(views, id).base);
       if (found == slot.end()) return;
       Lifetime& lifetime = lifetimes[found->second];
       if (lifetime.first < 0) lifetime.first = static_cast<int>(s);
@@ -337,6 +339,12 @@ void planActivationMemory(EnginePlan& plan) {
     PlanTensor& tensor = plan.tensors[activation_ids[k]];
     tensor.offset = memory.offsets[k];
     tensor.capacity = lifetimes[k].bytes;
+  }
+  for (const auto& [id, view] : views.of) {
+    const TensorView at = resolveView(views, id);
+    PlanTensor& tensor = plan.tensors[static_cast<std::size_t>(id)];
+    tensor.offset = plan.tensors[static_cast<std::size_t>(at.base)].offset + at.offset;
+    tensor.capacity = largest[static_cast<std::size_t>(id)];
   }
   plan.arena_bytes = memory.arena_bytes;
 }
@@ -830,14 +838,16 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
   chooseTactics(plan, policy, device, cache.get());
   const int mlps = fuseMlpChains(plan, device, cache.get());
-  planActivationMemory(plan);
+  const Views views = viewDataMovement(plan);
+  planActivationMemory(plan, views);
   requireArenaFits(plan, context->device());
   compileAndVerify(plan, device);
 
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
                            " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(mlps) +
-                           " MLP chains in one kernel), " +
+                           " MLP chains in one kernel, " + std::to_string(views.concatenations) +
+                           " concatenations and " + std::to_string(views.slices) + " slices as views), " +
                            std::to_string(plan.weights.size()) + " bytes of weights, " +
                            std::to_string(plan.arena_bytes) + " bytes of activations, " +
                            std::to_string(plan.programs.size()) + " programs" + (fp16 ? ", FP16" : ""));

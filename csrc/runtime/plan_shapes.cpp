@@ -24,6 +24,15 @@ std::vector<Dims> inferPlanShapes(const engine::EnginePlan& plan, const std::vec
   for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
     if (plan.tensors[i].role == engine::TensorRole::kConstant) shapes[i] = plan.tensors[i].shape;
   }
+  // Static activations keep their built shape: those that no step writes are views of another
+  // tensor (builder/aliasing.h: the concatenation or slice that made them is gone).
+  for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+    const engine::PlanTensor& tensor = plan.tensors[i];
+    if (tensor.role != engine::TensorRole::kActivation) continue;
+    bool known = true;
+    for (std::size_t axis = 0; axis < tensor.shape.rank(); ++axis) known = known && tensor.shape[axis] >= 0;
+    if (known) shapes[i] = tensor.shape;
+  }
   for (std::size_t i = 0; i < plan.inputs.size() && i < input_shapes.size(); ++i) {
     shapes[static_cast<std::size_t>(plan.inputs[i])] = input_shapes[i];
   }
