@@ -160,14 +160,21 @@ std::string epilogueText(const engine::PlanStep& step) {
   return epilogueText(step.epilogue.bias >= 0, step.epilogue.has_activation, step.epilogue.activation.type);
 }
 
+// Every tensor is stored row-major (NCHW for images): TensorRT's TensorFormat.LINEAR. Activations
+// also show where they lie in the context's memory, so views (a concatenation's inputs, a slice
+// read in place) show as ranges inside the tensor they belong to.
+constexpr const char* kTensorFormat = "LINEAR";
+
 std::string tensorJson(const engine::PlanTensor& tensor) {
-  return JsonObject()
-      .str("Name", tensor.name)
+  JsonObject object;
+  object.str("Name", tensor.name)
       .str("Role", roleName(tensor.role))
       .str("DataType", dataTypeName(tensor.type))
+      .str("Format", kTensorFormat)
       .raw("Dimensions", jsonDims(tensor.shape))
-      .num("Bytes", tensor.capacity)
-      .text();
+      .num("Bytes", tensor.capacity);
+  if (tensor.role == engine::TensorRole::kActivation) object.num("ArenaOffset", tensor.offset);
+  return object.text();
 }
 
 std::string tensorsJson(const engine::EnginePlan& plan, const std::vector<engine::TensorId>& ids) {
@@ -198,7 +205,8 @@ std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& st
   const std::string epilogue = epilogueText(step);
   if (!epilogue.empty()) line += " epilogue=" + epilogue;
   line += " weights=" + std::to_string(weightBytes(plan, step)) + "B";
-  line += " -> " + tensorOf(plan, step.output).name + " " + tensorOf(plan, step.output).shape.toString();
+  line += " -> " + tensorOf(plan, step.output).name + " " + tensorOf(plan, step.output).shape.toString() + " " +
+          kTensorFormat;
   return line;
 }
 

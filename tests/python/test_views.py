@@ -5,6 +5,7 @@ reference of network_reference.py, with the builder's count of views, and where 
 happen (a dynamic batch, an input joined twice, engine outputs)."""
 from __future__ import annotations
 
+import json
 import re
 from typing import Callable, Dict, Tuple
 
@@ -143,5 +144,17 @@ def test_the_pieces_of_a_split_joined_in_order_place_the_split_tensor_itself(rng
         return populate
     x = rng.standard_normal((1, 6, 3, 5)).astype(np.float32)
     assert _check(c2f(("low", "high", "m")), {"x": x}) == (1, 2)
+    # The inspector shows the placement: relu writes the first 6 x 15 floats of what tanh reads,
+    # the sigmoid the 4 x 15 after them.
+    engine = load(build(c2f(("low", "high", "m"))))
+    inspector = engine.create_engine_inspector()
+    layers = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
+              for i in range(engine.num_layers)]
+    assert [layer["LayerType"] for layer in layers] == ["Activation"] * 3  # no slice, no concatenation
+    assert all(t["Format"] == "LINEAR" for layer in layers for t in layer["Inputs"] + layer["Outputs"])
+    relu, sigmoid, tanh = layers  # in execution order
+    joined = tanh["Inputs"][0]["ArenaOffset"]
+    assert relu["Outputs"][0]["ArenaOffset"] == joined
+    assert sigmoid["Outputs"][0]["ArenaOffset"] == joined + 6 * 15 * 4
     # Out of order the slices stay (they write their pieces into the concatenation).
     assert _check(c2f(("high", "low", "m")), {"x": x}) == (1, 0)
