@@ -33,7 +33,13 @@ seconds() { echo $(( $(date +%s) - $1 )); }
 
 # LeakSanitizer on at exit of every test process; UBSan stops at its first finding, with a stack.
 export ASAN_OPTIONS="detect_leaks=1"
-export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
+# use_tls=0: LeakSanitizer does not scan threads' TLS for pointers. GCC 12's LeakSanitizer misreads
+# the dynamic TLS block that libclang-cpp.so.15 (PoCL's compiler, dlopened) gets in a thread that
+# compiled a kernel ("DTLS 7 at 0x15d2-0x8000026d4" with verbosity=1, module 7 being libclang-cpp
+# by dl_iterate_phdr), and its tracer dies reading it (SIGSEGV) in every test that builds a kernel
+# on the main thread that way: EngineEndToEnd.* failed so on every run, 2026-12-04. Not scanning
+# TLS can only add leak reports (fewer roots), never hide one.
+export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0:use_tls=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer (build/asan) =="
@@ -56,8 +62,8 @@ fi
 echo "LeakSanitizer reports the deliberate leak (mlprt::cl::DeviceBuffer::allocate): on"
 
 # Two faults of third-party code fail a test now and then without any finding in mlprt:
-# - LeakSanitizer's exit-time checker itself dies (SIGSEGV in its tracer thread) while PoCL's
-#   worker threads are still running (google/sanitizers issue 1353);
+# - LeakSanitizer's exit-time checker itself dies (SIGSEGV in its tracer thread); the cause
+#   found on 2026-12-04 (dynamic TLS, see use_tls above) is avoided, the retry stays for others;
 # - PoCL's kernel-library cache miscounts a reference when several threads build and run many
 #   distinct kernels (the assertion `found->ref_count > 0` in pocl_release_dlhandle_cache, inside
 #   PoCL's own lock; seen once under TSan in RuntimeThreads.TwoBuildsAndLoadsOnTwoThreads, not
