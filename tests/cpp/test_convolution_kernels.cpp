@@ -101,7 +101,7 @@ std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<do
 
 // How a check runs the kernel: on the device as engines do, or (tensor-core tactics) with the
 // mma in software.
-enum class Run { kDevice, kEmulatedMma };
+enum class Run { kDevice, kEmulatedMma, kForcedSlices };
 
 // A workspace for `tactic` on case `c`: what the device's slice choice may need, or `splits`
 // slices of the case's blocks where the test forces that count.
@@ -112,6 +112,12 @@ DeviceTensor workspaceFor(const std::string& tactic, const ConvCase& c, std::int
     const std::int64_t blocks =
         ((pixels + tile->bn - 1) / tile->bn) * ((c.m / c.groups + tile->bm - 1) / tile->bm) * c.groups;
     bytes = std::max(bytes, cl::mmaConvolutionWorkspaceBytes(*tile, blocks, splits));
+  }
+  if (tactic.rfind("igemm_t", 0) == 0 && splits > 1) {  // "igemm_t<TM>x<TN>_splitk"
+    const std::int64_t maps = 16 * (tactic[7] - '0'), pixels = 16 * (tactic[9] - '0');
+    const std::int64_t blocks =
+        ((c.n * c.oh() * c.ow() + pixels - 1) / pixels) * ((c.m / c.groups + maps - 1) / maps) * c.groups;
+    bytes = std::max(bytes, static_cast<std::size_t>(blocks * splits * maps * pixels) * sizeof(float));
   }
   const auto floats = static_cast<std::int64_t>(std::max<std::size_t>(bytes, 4) / sizeof(float));
   return deviceTensor(Dims{floats}, DataType::kFLOAT, std::vector<double>(static_cast<std::size_t>(floats), 12345.0));
@@ -150,6 +156,9 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   if (run == Run::kEmulatedMma) {
     cl::convolutionEmulatingTensorCores(cache(), stream(), tactic, in, kernel, window, epilogue, out,
                                         with_residual ? &residual : nullptr, splits, &workspace);
+  } else if (run == Run::kForcedSlices) {
+    cl::convolutionInSlices(cache(), stream(), tactic, in, kernel, window, epilogue, out,
+                            with_residual ? &residual : nullptr, splits, &workspace);
   } else {
     cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out, with_residual ? &residual : nullptr,
                     &workspace);
@@ -170,7 +179,8 @@ TEST(ConvolutionKernels, EveryTacticMatchesTheReferenceInFloatAndHalf) {
   std::uint32_t seed = 500;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
     const auto tactics = cl::convolutionTactics(type);
-    ASSERT_EQ(tactics, (std::vector<std::string>{"direct_m1", "direct_m4", "direct_m8", "igemm_t2x2", "igemm_t4x4"}));
+    ASSERT_EQ(tactics, (std::vector<std::string>{"direct_m1", "direct_m4", "direct_m8", "igemm_t2x2", "igemm_t4x4",
+                                                 "igemm_t2x2_splitk", "igemm_t4x4_splitk"}));
     for (const std::string& tactic : tactics) {
       for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
     }
@@ -184,6 +194,20 @@ TEST(ConvolutionKernels, EveryTacticAddsAResidualBeforeTheActivation) {
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
     for (const std::string& tactic : cl::convolutionTactics(type)) {
       for (std::size_t index : {1u, 2u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true);
+    }
+  }
+}
+
+// The implicit GEMM's split-K tiles in 2, 3 and 5 slices of K on every case (some slices empty
+// where K is a tile or two), with and without a residual, whatever the device would choose.
+TEST(ConvolutionKernels, SplitKImplicitGemmMatchesTheReferenceInEverySliceCount) {
+  std::uint32_t seed = 2100;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const std::string tactic : {"igemm_t2x2_splitk", "igemm_t4x4_splitk"}) {
+      for (std::int64_t splits : {2, 3, 5}) {
+        for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3, false, Run::kForcedSlices, splits);
+        checkConvolution(tactic, kConvCases.at(8), type, seed += 2, true, Run::kForcedSlices, splits);
+      }
     }
   }
 }

@@ -74,41 +74,65 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
 // stored: each work-group gathers its BK x BN tile of it from the input (zero in the padding).
 // 16 x 16 items compute a BM x BN block (BM = 16 TM maps, BN = 16 TN pixels); item (ty, tx)
 // owns maps ty + 16 i and pixels tx + 16 j, so a warp's stores run along contiguous pixels.
+// -DSPLIT_K: the third range axis also splits K into `splits` slices of whole tiles; each
+// work-group stores its partial block as floats in its own IG_BM x IG_BN piece of `partials`, and
+// convolution_igemm_finish sums the slices and applies the epilogue.
 #ifdef TM
 #define IG_BM (16 * TM)
 #define IG_BN (16 * TN)
 #define IG_BK 16
+#ifdef SPLIT_K
+// Where the partial block of work-group (x, y) of convolution group z and K slice `slice` lies in
+// the workspace: blocks in the order of the range, each block's slices together.
+inline long partial_block(int x, int y, int z, int slice, int groups_x, int groups_y, int splits) {
+  return ((((long)z * groups_y + y) * groups_x + x) * splits + slice) * (IG_BM * IG_BN);
+}
+#endif
 __kernel __attribute__((reqd_work_group_size(16, 16, 1)))
 void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
                        long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M, int OH,
                        int OW, int KH, int KW, int SH, int SW, int DH, int DW, int PH, int PW, int groups,
                        int has_bias, int activation, float alpha, float beta, RES_PTR residual,
-                       long residual_offset, int has_residual, int N) {
+                       long residual_offset, int has_residual, int N
+#ifdef SPLIT_K
+                       , int splits, __global float* partials, long partials_offset
+#endif
+) {
   __local float a_tile[IG_BK][IG_BM + 1];
   __local float b_tile[IG_BK][IG_BN + 1];
   const int tx = get_local_id(0), ty = get_local_id(1);
   const int lid = ty * 16 + tx;
+#ifdef SPLIT_K
+  const int group = get_group_id(2) / splits, slice = get_group_id(2) % splits;
+#else
   const int group = get_group_id(2);
+#endif
   const int group_maps = M / groups, group_channels = C / groups;
   const int map0 = get_group_id(1) * IG_BM;  // within the group
   const int pixel0 = get_group_id(0) * IG_BN;
   const int taps = KH * KW, K = group_channels * taps;
+#ifdef SPLIT_K
+  const int tiles_per_slice = ((K + IG_BK - 1) / IG_BK + splits - 1) / splits;
+  const int k_begin = min(K, slice * tiles_per_slice * IG_BK), k_end = min(K, k_begin + tiles_per_slice * IG_BK);
+#else
+  const int k_begin = 0, k_end = K;
+#endif
   const int plane = OH * OW, pixels = N * plane;
   const long group_weights = weights_offset + (long)group * group_maps * K;
   float acc[TM][TN];
   for (int i = 0; i < TM; ++i)
     for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
-  for (int k0 = 0; k0 < K; k0 += IG_BK) {
+  for (int k0 = k_begin; k0 < k_end; k0 += IG_BK) {
     for (int e = lid; e < IG_BM * IG_BK; e += 256) {
       const int m = e / IG_BK, kk = e % IG_BK;  // consecutive items read consecutive taps
       const int map = map0 + m, k = k0 + kk;
-      a_tile[kk][m] = map < group_maps && k < K ? LOAD_A(weights, group_weights + (long)map * K + k) : 0.0f;
+      a_tile[kk][m] = map < group_maps && k < k_end ? LOAD_A(weights, group_weights + (long)map * K + k) : 0.0f;
     }
     for (int e = lid; e < IG_BK * IG_BN; e += 256) {
       const int kk = e / IG_BN, p = e % IG_BN;  // consecutive items read consecutive pixels
       const int k = k0 + kk, pixel = pixel0 + p;
       float value = 0.0f;
-      if (k < K && pixel < pixels) {
+      if (k < k_end && pixel < pixels) {
         const int c = k / taps, tap = k % taps;
         const int n = pixel / plane, rest = pixel % plane;
         const int iy = rest / OW * SH - PH + tap / KW * DH, ix = rest % OW * SW - PW + tap % KW * DW;
@@ -128,6 +152,13 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
+#ifdef SPLIT_K
+  __global float* block = partials + partials_offset +
+                          partial_block(get_group_id(0), get_group_id(1), group, slice, get_num_groups(0),
+                                        get_num_groups(1), splits);
+  for (int i = 0; i < TM; ++i)
+    for (int j = 0; j < TN; ++j) block[(ty + 16 * i) * IG_BN + tx + 16 * j] = acc[i][j];
+#else
   for (int i = 0; i < TM; ++i) {
     const int map = map0 + ty + 16 * i;
     if (map >= group_maps) continue;
@@ -143,5 +174,34 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
       STORE_OUT(out, out_offset + index, value);
     }
   }
+#endif
 }
+
+#ifdef SPLIT_K
+// out = activation(sum of the slices + bias[map] + residual), one item per element of the NCHW
+// output (`count` elements of N x M maps of OH x OW); `groups_x` and `groups_y`: the main
+// kernel's work-groups along pixels and maps.
+__kernel void convolution_igemm_finish(OUT_PTR out, long out_offset, __global const float* partials,
+                                       long partials_offset, BIAS_PTR bias, long bias_offset, RES_PTR residual,
+                                       long residual_offset, int M, int groups, int OH, int OW, int groups_x,
+                                       int groups_y, int splits, long count, int has_bias, int has_residual,
+                                       int activation, float alpha, float beta) {
+  const long i = get_global_id(0);
+  if (i >= count) return;
+  const long plane = (long)OH * OW;
+  const int rest = (int)(i % plane);
+  const long planes = i / plane;
+  const int map = (int)(planes % M), n = (int)(planes / M);
+  const int p = (int)(n * plane) + rest;  // on the GEMM's pixel axis
+  const int group_maps = M / groups, conv_group = map / group_maps, group_map = map - conv_group * group_maps;
+  __global const float* slice = partials + partials_offset +
+                                partial_block(p / IG_BN, group_map / IG_BM, conv_group, 0, groups_x, groups_y, splits) +
+                                (group_map % IG_BM) * IG_BN + p % IG_BN;
+  float v = 0.0f;
+  for (int s = 0; s < splits; ++s) v += slice[(long)s * (IG_BM * IG_BN)];
+  if (has_bias) v += LOAD_BIAS(bias, bias_offset + map);
+  if (has_residual) v += LOAD_RES(residual, residual_offset + i);
+  STORE_OUT(out, out_offset + i, activation < 0 ? v : activate(activation, v, alpha, beta));
+}
+#endif
 #endif

@@ -17,14 +17,21 @@ constexpr const char* kDirectPrefix = "direct_m";
 constexpr std::size_t kPixelGroup = 64;
 const std::vector<int> kOutputMapTiles = {1, 4, 8};
 
-// Implicit-GEMM tiles: TM x TN outputs per item of a 16 x 16 work-group ("igemm_t<TM>x<TN>").
+// Implicit-GEMM tiles: TM x TN outputs per item of a 16 x 16 work-group ("igemm_t<TM>x<TN>"), K
+// in tiles of 16; "_splitk" also splits K across work-groups where the blocks alone would not
+// fill the device (late layers at batch 1: a 1x1 layer of 7x7 pixels and K = 960 is 10 blocks,
+// each 60 trips through K), summed by a second pass from the workspace.
 struct GemmTile {
   int tm, tn;
-  std::string name() const { return "igemm_t" + std::to_string(tm) + "x" + std::to_string(tn); }
+  bool split_k;
+  std::string name() const {
+    return "igemm_t" + std::to_string(tm) + "x" + std::to_string(tn) + (split_k ? "_splitk" : "");
+  }
   std::int64_t maps() const { return 16 * tm; }
   std::int64_t pixels() const { return 16 * tn; }
 };
-const std::vector<GemmTile> kGemmTiles = {{2, 2}, {4, 4}};
+const std::vector<GemmTile> kGemmTiles = {{2, 2, false}, {4, 4, false}, {2, 2, true}, {4, 4, true}};
+constexpr std::int64_t kGemmTileK = 16;
 constexpr std::size_t kGemmGroupSide = 16;
 
 // What a tactic name asks for: a direct kernel's output maps per item, an implicit-GEMM tile, or
@@ -224,10 +231,20 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                  ? forced_splits
                  : mmaConvolutionSplits(*parsed.mma, blocks, group_k, cache.context()->device().compute_units);
     mma_options = mmaConvolutionOptions(*parsed.mma, operands, splits > 1, emulate_tensor_cores || emulation.load());
+  } else if (parsed.tile) {
+    blocks = static_cast<std::int64_t>(tilesCovering(pixels, parsed.tile->pixels()) *
+                                       tilesCovering(group_maps, parsed.tile->maps())) *
+             window.groups;
+    if (parsed.tile->split_k) {
+      splits = forced_splits > 0 ? forced_splits
+                                 : splitKSlices(blocks, (group_k + kGemmTileK - 1) / kGemmTileK,
+                                                cache.context()->device().compute_units);
+    }
   }
   const std::string variant =
       parsed.mma    ? mma_options
-      : parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn)
+      : parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
+                          (splits > 1 ? " -DSPLIT_K" : "")
                     : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
   const std::string options = joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type),
                                            halfOption("BIAS", in.type), halfOption("OUT", out.type), variant});
@@ -278,10 +295,25 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   }
   if (parsed.tile) {
     arguments.value<cl_int>(i32(in.shape[0]));
-    k.launch(stream, {tilesCovering(pixels, parsed.tile->pixels()) * kGemmGroupSide,
-                      tilesCovering(group_maps, parsed.tile->maps()) * kGemmGroupSide,
-                      static_cast<std::size_t>(window.groups)},
-             {kGemmGroupSide, kGemmGroupSide, 1});
+    const std::size_t groups_x = tilesCovering(pixels, parsed.tile->pixels());
+    const std::size_t groups_y = tilesCovering(group_maps, parsed.tile->maps());
+    const std::vector<std::size_t> global = {groups_x * kGemmGroupSide, groups_y * kGemmGroupSide,
+                                             static_cast<std::size_t>(window.groups * splits)};
+    if (splits == 1) return k.launch(stream, global, {kGemmGroupSide, kGemmGroupSide, 1});
+    const std::size_t bytes = static_cast<std::size_t>(blocks * splits) *
+                              static_cast<std::size_t>(parsed.tile->maps() * parsed.tile->pixels()) * sizeof(float);
+    const DeviceTensor& partials = checkWorkspace(cache, tactic, workspace, bytes, splits);
+    arguments.value<cl_int>(i32(splits)).tensor(partials);
+    k.launch(stream, global, {kGemmGroupSide, kGemmGroupSide, 1});
+    Kernel& finish = cache.get(program, options, "convolution_igemm_finish");
+    Arguments(finish, false)
+        .tensor(out).tensor(partials).tensor(epilogue.bias ? *epilogue.bias : out).tensor(residual ? *residual : out)
+        .value<cl_int>(i32(maps)).value<cl_int>(i32(window.groups)).value<cl_int>(i32(output.h))
+        .value<cl_int>(i32(output.w)).value<cl_int>(i32(groups_x)).value<cl_int>(i32(groups_y))
+        .value<cl_int>(i32(splits)).value<cl_long>(out_volume)
+        .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
+        .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
+    finish.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
     return;
   }
   const int tile = parsed.maps_per_item;
@@ -302,8 +334,24 @@ void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, 
 void setConvolutionMmaEmulation(bool on) { emulation.store(on); }
 
 std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& context) {
-  const MmaConvolutionTile* tile = findMmaConvolutionTile(tactic);
-  return tile ? mmaConvolutionWorkspaceBound(*tile, context.device().compute_units) : 0;
+  const ParsedTactic parsed = parseTactic(tactic);
+  const std::uint32_t units = context.device().compute_units;
+  if (parsed.mma) return mmaConvolutionWorkspaceBound(*parsed.mma, units);
+  if (parsed.tile && parsed.tile->split_k) {
+    return splitKWorkspaceBound(static_cast<std::size_t>(parsed.tile->maps() * parsed.tile->pixels()), units);
+  }
+  return 0;
+}
+
+void convolutionInSlices(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
+                         const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                         const DeviceTensor& out, const DeviceTensor* residual, std::int64_t splits,
+                         const DeviceTensor* workspace) {
+  const ParsedTactic parsed = parseTactic(tactic);
+  if (!parsed.tile || !parsed.tile->split_k) {
+    throw InvalidArgument(std::string(kLauncher) + ": '" + tactic + "' is no split-K implicit-GEMM tactic");
+  }
+  launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual, workspace, false, splits);
 }
 
 void convolutionEmulatingTensorCores(KernelCache& cache, Stream& stream, const std::string& tactic,

@@ -21,8 +21,9 @@ struct ConvolutionWindow {
 // The tactics offered for convolutions stored as `type` (FLOAT or HALF): "direct_m<T>", a
 // direct convolution computing T output maps per work-item, and "igemm_t<TM>x<TN>", an implicit
 // GEMM whose 16 x 16 work-groups compute 16 TM output maps by 16 TN output pixels (pixels of
-// the whole batch), the input's column matrix gathered tile by tile into local memory. Names
-// are stored in engines.
+// the whole batch), the input's column matrix gathered tile by tile into local memory;
+// "igemm_t<TM>x<TN>_splitk" also splits K across work-groups where the blocks alone would not fill
+// the device. Names are stored in engines.
 std::vector<std::string> convolutionTactics(DataType type);
 
 // Those and, on this device, the tensor-core tactics "mma_f16_<BM>x<BN>" (HALF, where the
@@ -61,6 +62,14 @@ void convolutionEmulatingTensorCores(KernelCache& cache, Stream& stream, const s
                                      const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                                      const DeviceTensor& out, const DeviceTensor* residual = nullptr,
                                      std::int64_t splits = 0, const DeviceTensor* workspace = nullptr);
+
+// convolution() with an "igemm_t<TM>x<TN>_splitk" tactic in `splits` slices of K, whatever the
+// device would choose (the workspace must then hold a float per block element per slice). For
+// tests.
+void convolutionInSlices(KernelCache& cache, Stream& stream, const std::string& tactic, const DeviceTensor& in,
+                         const DeviceTensor& kernel, const ConvolutionWindow& window, const GemmEpilogue& epilogue,
+                         const DeviceTensor& out, const DeviceTensor* residual, std::int64_t splits,
+                         const DeviceTensor* workspace);
 
 // While on, every tensor-core tactic launched (engines included) is built with the mma in
 // software, so that an engine holding one runs on any device. For tests; process-wide.

@@ -67,14 +67,23 @@ namespace {
 std::int64_t wantedWorkGroups(std::uint32_t compute_units) { return 2 * static_cast<std::int64_t>(compute_units); }
 }  // namespace
 
-std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
-                                  std::uint32_t compute_units) {
+std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32_t compute_units) {
   constexpr std::int64_t kMinTilesPerSlice = 4;
   const std::int64_t wanted = wantedWorkGroups(compute_units);
-  if (!tile.split_k || blocks <= 0 || blocks >= wanted) return 1;
-  const std::int64_t k_tiles = (k + tile.tileK() - 1) / tile.tileK();
+  if (blocks <= 0 || blocks >= wanted) return 1;
   const std::int64_t most = std::max<std::int64_t>(1, k_tiles / kMinTilesPerSlice);
   return std::min((wanted + blocks - 1) / blocks, most);
+}
+
+std::size_t splitKWorkspaceBound(std::size_t block_elements, std::uint32_t compute_units) {
+  // splits <= ceil(wanted / blocks) with blocks < wanted, so blocks x splits < 2 x wanted.
+  return static_cast<std::size_t>(2 * wantedWorkGroups(compute_units)) * block_elements * sizeof(float);
+}
+
+std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
+                                  std::uint32_t compute_units) {
+  if (!tile.split_k) return 1;
+  return splitKSlices(blocks, (k + tile.tileK() - 1) / tile.tileK(), compute_units);
 }
 
 std::size_t mmaConvolutionWorkspaceBytes(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t splits) {
@@ -84,8 +93,7 @@ std::size_t mmaConvolutionWorkspaceBytes(const MmaConvolutionTile& tile, std::in
 
 std::size_t mmaConvolutionWorkspaceBound(const MmaConvolutionTile& tile, std::uint32_t compute_units) {
   if (!tile.split_k) return 0;
-  // splits <= ceil(wanted / blocks) with blocks < wanted, so blocks x splits < 2 x wanted.
-  return mmaConvolutionWorkspaceBytes(tile, wantedWorkGroups(compute_units), 2);
+  return splitKWorkspaceBound(static_cast<std::size_t>(tile.bm * tile.bn), compute_units);
 }
 
 }  // namespace mlprt::cl
