@@ -119,28 +119,48 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
 #endif
   const int plane = OH * OW, pixels = N * plane;
   const long group_weights = weights_offset + (long)group * group_maps * K;
+  // The gather's index arithmetic is split in two, so that no division runs per element: the
+  // pixel a work-item gathers for is the same in every tile (256 items cover whole rows of
+  // IG_BN pixels), so its image and window corner are computed once; each K tile's channel and
+  // tap offsets are computed once per tile by IG_BK items into local memory. (Eight divisions per
+  // gathered element cost more than the tile's FMAs did.)
+#if 256 % IG_BN != 0
+#error "the gather assumes that 256 work-items cover whole rows of IG_BN pixels"
+#endif
+  __local long k_offset[IG_BK];  // channel and tap, as an offset from the window's corner
+  __local int k_dy[IG_BK], k_dx[IG_BK];
+  const int gather_p = lid % IG_BN, gather_pixel = pixel0 + gather_p;
+  int iy0 = 0, ix0 = 0;
+  long corner = 0;  // the element at (iy0, ix0) of channel 0 of the group in the pixel's image
+  if (gather_pixel < pixels) {
+    const int n = gather_pixel / plane, rest = gather_pixel % plane;
+    iy0 = rest / OW * SH - PH;
+    ix0 = rest % OW * SW - PW;
+    corner = in_offset + ((long)n * C + (long)group * group_channels) * H * W + (long)iy0 * W + ix0;
+  } else {
+    iy0 = -0x20000000;  // out of every row: a pixel past the end gathers zeros
+  }
   float acc[TM][TN];
   for (int i = 0; i < TM; ++i)
     for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
   for (int k0 = k_begin; k0 < k_end; k0 += IG_BK) {
+    if (lid < IG_BK) {
+      const int k = k0 + lid;
+      const int c = k / taps, tap = k % taps, ky = tap / KW, kx = tap % KW;
+      k_offset[lid] = ((long)c * H + (long)ky * DH) * W + (long)kx * DW;
+      k_dy[lid] = k < k_end ? ky * DH : -0x20000000;  // past the slice: zeros
+      k_dx[lid] = kx * DW;
+    }
     for (int e = lid; e < IG_BM * IG_BK; e += 256) {
       const int m = e / IG_BK, kk = e % IG_BK;  // consecutive items read consecutive taps
       const int map = map0 + m, k = k0 + kk;
       a_tile[kk][m] = map < group_maps && k < k_end ? LOAD_A(weights, group_weights + (long)map * K + k) : 0.0f;
     }
-    for (int e = lid; e < IG_BK * IG_BN; e += 256) {
-      const int kk = e / IG_BN, p = e % IG_BN;  // consecutive items read consecutive pixels
-      const int k = k0 + kk, pixel = pixel0 + p;
-      float value = 0.0f;
-      if (k < k_end && pixel < pixels) {
-        const int c = k / taps, tap = k % taps;
-        const int n = pixel / plane, rest = pixel % plane;
-        const int iy = rest / OW * SH - PH + tap / KW * DH, ix = rest % OW * SW - PW + tap % KW * DW;
-        if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
-          value = LOAD_IN(in, in_offset + (((long)n * C + group * group_channels + c) * H + iy) * W + ix);
-        }
-      }
-      b_tile[kk][p] = value;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = lid / IG_BN; kk < IG_BK; kk += 256 / IG_BN) {  // consecutive items, consecutive pixels
+      const int iy = iy0 + k_dy[kk], ix = ix0 + k_dx[kk];
+      b_tile[kk][gather_p] =
+          iy >= 0 && iy < H && ix >= 0 && ix < W ? LOAD_IN(in, corner + k_offset[kk]) : 0.0f;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int kk = 0; kk < IG_BK; ++kk) {
