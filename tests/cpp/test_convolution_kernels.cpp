@@ -69,6 +69,8 @@ const std::vector<ConvCase> kConvCases = {
     {1, 40, 6, 7, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, false, false},
     // 1x1 on planes of 24 pixels, 16 channels: the 16-byte loads of pointwise tensor-core tiles.
     {2, 16, 4, 6, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false},
+    // 150 maps and 153 pixels in one group: three 64-map blocks, two 128-pixel blocks.
+    {1, 8, 9, 17, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},
 };
 
 std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& k,

@@ -111,7 +111,7 @@ inline uint4 weight_chunk(RAW_PTR w, long offset, int rows, int K, int k_end, in
 
 // The convolution's geometry, as the gather needs it.
 struct Geometry {
-  int C, H, W, OH, OW, KW, SH, SW, DH, DW, PH, PW, taps, K;
+  int C, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, taps, K;
   int OWP;     // the row pitch of the GEMM's pixel axis: OW, or OW rounded up to CHUNK (below)
   int pixels;  // N x OH x OWP: the extent of the GEMM's pixel axis
 };
@@ -200,35 +200,103 @@ inline uint4 packed(const uint* value) {
 #endif
 }
 
-// Column-matrix values at K position k for pixels p .. p + CHUNK - 1 (batch included): the input
-// values their taps read, zero in the padding, past the last pixel and from k_end on. `base` is
-// the group's first channel of image 0. p is a multiple of CHUNK.
+// The gather's index arithmetic is split in two, so that no division runs per chunk: the chunk
+// of pixels a work-item gathers is the same in every K tile (THREADS is a multiple of
+// B_CHUNKS_PER_K), so where it lies (ChunkOrigin) is computed once; the K positions it gathers
+// advance by BK per tile, carried from tap to tap and channel to channel (KPosition,
+// k_advance) instead of divided out of k. (Four divisions per chunk of eight values cost as much
+// as the values' loads.)
+struct ChunkOrigin {
+  long image;    // the group's first channel in the chunk's image
+  int n, rest;   // POINTWISE: the first pixel's image and place in the plane
+  int iy0, ix0;  // the window's corner for the chunk's first pixel
+  int ox;        // the chunk's first output column (padded rows)
+  int valid;     // 0: the chunk is past the last pixel
+};
+struct KPosition {
+  int c, ky, kx;  // channel within the group and tap
+};
+
+inline struct ChunkOrigin chunk_origin(const struct Geometry* g, long base, int p) {
+  struct ChunkOrigin o;
+  o.valid = p < g->pixels;
+#ifdef POINTWISE
+  const int plane = g->OH * g->OW;
+  o.n = p / plane;
+  o.rest = p - o.n * plane;
+  o.image = base + (long)o.n * g->C * plane;
+  o.iy0 = o.ix0 = o.ox = 0;
+#else
+  const int row_pixels = g->OH * g->OWP;
+  const int n = p / row_pixels, rest = p - n * row_pixels;
+  const int oy = rest / g->OWP;
+  o.n = n;
+  o.rest = rest;
+  o.ox = rest - oy * g->OWP;
+  o.iy0 = oy * g->SH - g->PH;
+  o.ix0 = o.ox * g->SW - g->PW;
+  o.image = base + (long)n * g->C * g->H * g->W;
+#endif
+  return o;
+}
+
+inline struct KPosition k_position(const struct Geometry* g, int k) {
+  struct KPosition at;
+  at.c = k / g->taps;
+  const int tap = k - at.c * g->taps;
+  at.ky = tap / g->KW;
+  at.kx = tap - at.ky * g->KW;
+  return at;
+}
+
+// The K position `step` (k_position of BK) further on: each part carries at most once, since
+// both parts of a tap are below their extents.
+inline struct KPosition k_advance(const struct Geometry* g, struct KPosition at, struct KPosition step) {
+  at.c += step.c;
+  at.ky += step.ky;
+  at.kx += step.kx;
+  if (at.kx >= g->KW) {
+    at.kx -= g->KW;
+    ++at.ky;
+  }
+  if (at.ky >= g->KH) {
+    at.ky -= g->KH;
+    ++at.c;
+  }
+  return at;
+}
+
+// Column-matrix values at K position k (channel and tap `at`) for the CHUNK pixels from `o`
+// (batch included): the input values their taps read, zero in the padding, past the last pixel
+// and from k_end on.
 #ifdef POINTWISE
 // A 1x1 convolution of stride 1 without padding: K is the channel, and the column matrix is the
 // input itself, each image's channels as rows of `plane` pixels. -DPOINTWISE_VEC: planes and
 // the input's offset are multiples of CHUNK, so a chunk never crosses an image and is aligned.
-inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k_end, int k, int p) {
+inline uint4 column_chunk(RAW_PTR in, const struct Geometry* g, const struct ChunkOrigin* o, int k_end, int k,
+                          struct KPosition at) {
   const int plane = g->OH * g->OW;
 #ifdef POINTWISE_VEC
-  if (k >= k_end || p >= g->pixels) return (uint4)(0u);
-  const int n = p / plane;
-  const long at = base + ((long)n * g->C + k) * plane + (p - n * plane);
+  if (k >= k_end || !o->valid) return (uint4)(0u);
+  const long from = o->image + (long)k * plane + o->rest;
 #ifdef TF32
-  const float4 v = *(__global const float4*)(in + at);
+  const float4 v = *(__global const float4*)(in + from);
   return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
 #else
-  return *(__global const uint4*)(in + at);
+  return *(__global const uint4*)(in + from);
 #endif
 #else
   uint value[CHUNK];
   for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
   if (k < k_end) {
-    int n = p / plane, rest = p - n * plane;
+    const int first = o->n * plane + o->rest;  // the chunk's first pixel
+    long image = o->image;
+    int rest = o->rest;
     for (int i = 0; i < CHUNK; ++i) {
-      if (p + i < g->pixels) value[i] = raw_value(in, base + ((long)n * g->C + k) * plane + rest);
-      if (++rest == plane) {
+      if (first + i < g->pixels) value[i] = raw_value(in, image + (long)k * plane + rest);
+      if (++rest == plane) {  // the chunk crosses into the next image
         rest = 0;
-        ++n;
+        image += (long)g->C * plane;
       }
     }
   }
@@ -236,25 +304,21 @@ inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k
 #endif
 }
 #else
-// p is the first of a chunk of one output row (padded rows: see row_pitch).
-inline uint4 column_chunk(RAW_PTR in, long base, const struct Geometry* g, int k_end, int k, int p) {
+// The chunk is CHUNK slots of one output row (padded rows: see row_pitch).
+inline uint4 column_chunk(RAW_PTR in, const struct Geometry* g, const struct ChunkOrigin* o, int k_end, int k,
+                          struct KPosition at) {
   uint value[CHUNK];
   for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
-  if (k >= k_end || p >= g->pixels) return packed(value);
-  const int c = k / g->taps, tap = k - c * g->taps;
-  const int ky = tap / g->KW, kx = tap - ky * g->KW;
-  const int row_pixels = g->OH * g->OWP;
-  const int n = p / row_pixels, rest = p - n * row_pixels;
-  const int oy = rest / g->OWP, ox = rest - oy * g->OWP;
-  const int iy = oy * g->SH + ky * g->DH - g->PH, ix = ox * g->SW + kx * g->DW - g->PW;
+  if (k >= k_end || !o->valid) return packed(value);
+  const int iy = o->iy0 + at.ky * g->DH, ix = o->ix0 + at.kx * g->DW;
   if (iy < 0 || iy >= g->H) return packed(value);
-  const long row = base + (((long)n * g->C + c) * g->H + iy) * g->W;
-  if (ix >= 0 && ix + (CHUNK - 1) * g->SW < g->W && ox + CHUNK <= g->OW) {
+  const long row = o->image + ((long)at.c * g->H + iy) * g->W;
+  if (ix >= 0 && ix + (CHUNK - 1) * g->SW < g->W && o->ox + CHUNK <= g->OW) {
     for (int i = 0; i < CHUNK; ++i) value[i] = raw_value(in, row + ix + i * g->SW);
   } else {  // the row's ends: horizontal padding, or the slots past OW
     for (int i = 0; i < CHUNK; ++i) {
       const int x = ix + i * g->SW;
-      if (x >= 0 && x < g->W && ox + i < g->OW) value[i] = raw_value(in, row + x);
+      if (x >= 0 && x < g->W && o->ox + i < g->OW) value[i] = raw_value(in, row + x);
     }
   }
   return packed(value);
@@ -324,7 +388,7 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
 #endif
   const int group_maps = M / groups, group_channels = C / groups;
   struct Geometry g;
-  g.C = C; g.H = H; g.W = W; g.OH = OH; g.OW = OW; g.KW = KW;
+  g.C = C; g.H = H; g.W = W; g.OH = OH; g.OW = OW; g.KH = KH; g.KW = KW;
   g.SH = SH; g.SW = SW; g.DH = DH; g.DW = DW; g.PH = PH; g.PW = PW;
   g.taps = KH * KW;
   g.K = group_channels * g.taps;
@@ -352,8 +416,16 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
 
   uint4 a_next[A_CHUNKS], b_next[B_CHUNKS];
+  // This item's chunk of pixels and its K positions in the first tile (see ChunkOrigin).
+#if THREADS % B_CHUNKS_PER_K != 0
+#error "the gather assumes that an item's chunk of pixels is the same for every q"
+#endif
+  const struct ChunkOrigin origin = chunk_origin(&g, in_base, pixel0 + (tid % B_CHUNKS_PER_K) * CHUNK);
+  const struct KPosition k_step = k_position(&g, BK);
+  struct KPosition k_at[B_CHUNKS];
+  for (int q = 0; q < B_CHUNKS; ++q) k_at[q] = k_position(&g, k_begin + (tid + q * THREADS) / B_CHUNKS_PER_K);
 #ifdef PROFILE_NO_GATHER
-#define GATHER(in, base, g, k_end, k, p) ((uint4)((uint)(k), (uint)(p), (uint)(k) ^ (uint)(p), 0x3c00u))
+#define GATHER(in, g, o, k_end, k, at) ((uint4)((uint)(k), (uint)((o)->ox), (uint)(k) ^ (uint)((o)->rest), 0x3c00u))
 #else
 #define GATHER column_chunk
 #endif
@@ -367,8 +439,8 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   }                                                                                             \
   for (int q = 0; q < B_CHUNKS; ++q) {                                                          \
     const int e = tid + q * THREADS;                                                            \
-    b_next[q] = GATHER(in_raw, in_base, &g, k_end, (k0) + e / B_CHUNKS_PER_K,                   \
-                       pixel0 + (e % B_CHUNKS_PER_K) * CHUNK);                                  \
+    b_next[q] = GATHER(in_raw, &g, &origin, k_end, (k0) + e / B_CHUNKS_PER_K, k_at[q]);        \
+    k_at[q] = k_advance(&g, k_at[q], k_step);                                                   \
   }
 
 // Registers -> local tiles `buffer`. A column chunk is one K position of CHUNK consecutive rows
