@@ -22,8 +22,14 @@ enum class ActivationType {
   kRELU, kSIGMOID, kTANH, kLEAKY_RELU, kELU, kSELU, kSOFTPLUS, kCLIP, kHARD_SIGMOID,
   kGELU_ERF, kGELU_TANH, kHARD_SWISH, kSILU,
 };
-// kABS and kNEG also take integers; kNOT takes BOOL.
-enum class UnaryOperation { kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF, kNOT };
+// kABS, kNEG and kSIGN also take integers; kNOT takes BOOL; kISNAN and kISINF give BOOL (true for
+// either infinity); kROUND rounds halves to even, as ONNX and TensorRT do. The others take and give
+// floating values. Codes are stored in engines: append only.
+enum class UnaryOperation {
+  kEXP, kLOG, kSQRT, kRECIP, kABS, kNEG, kERF, kNOT,
+  kFLOOR, kCEIL, kROUND, kSIGN, kISNAN, kISINF,
+  kSIN, kCOS, kTAN, kASIN, kACOS, kATAN, kSINH, kCOSH, kASINH, kACOSH, kATANH,
+};
 enum class ReduceOperation { kSUM, kPROD, kMAX, kMIN, kAVG };
 // How a convolution or pooling layer pads (TensorRT's PaddingMode, numbered as TensorRT does):
 // the explicit modes use pre_padding and post_padding, rounding the output extent down (floor)
@@ -58,7 +64,7 @@ constexpr ElementWiseOperation lastEnumerator<ElementWiseOperation>() noexcept {
 template <>
 constexpr ActivationType lastEnumerator<ActivationType>() noexcept { return ActivationType::kSILU; }
 template <>
-constexpr UnaryOperation lastEnumerator<UnaryOperation>() noexcept { return UnaryOperation::kNOT; }
+constexpr UnaryOperation lastEnumerator<UnaryOperation>() noexcept { return UnaryOperation::kATANH; }
 template <>
 constexpr ReduceOperation lastEnumerator<ReduceOperation>() noexcept { return ReduceOperation::kAVG; }
 template <>

@@ -541,6 +541,7 @@ Enum lastCode(std::uint32_t version) {
     if (version < 3) return ElementWiseOperation::kPOW;
   } else if constexpr (std::is_same_v<Enum, UnaryOperation>) {
     if (version < 3) return UnaryOperation::kERF;
+    if (version < 6) return UnaryOperation::kNOT;
   }
   return lastEnumerator<Enum>();
 }

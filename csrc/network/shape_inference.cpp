@@ -124,16 +124,20 @@ TensorType sameAsInput(const std::vector<TensorType>& inputs, const char* what) 
   return inputs[0];
 }
 
-// ABS and NEG take any number, NOT takes BOOL, the others floating values.
+// ABS, NEG and SIGN take any number, NOT takes BOOL, the others floating values; ISNAN and ISINF
+// give BOOL.
 TensorType unary(const UnaryLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
   const DataType type = inputs[0].type;
   if (layer.op == UnaryOperation::kNOT) {
     if (type != DataType::kBOOL) fail(std::string("NOT needs a BOOL input, got ") + dataTypeName(type));
-  } else if (layer.op == UnaryOperation::kABS || layer.op == UnaryOperation::kNEG) {
-    if (type == DataType::kBOOL) fail("ABS and NEG need a numeric input, got BOOL");
+  } else if (layer.op == UnaryOperation::kABS || layer.op == UnaryOperation::kNEG || layer.op == UnaryOperation::kSIGN) {
+    if (type == DataType::kBOOL) fail("ABS, NEG and SIGN need a numeric input, got BOOL");
   } else {
     requireFloating(inputs[0], "Unary");
+  }
+  if (layer.op == UnaryOperation::kISNAN || layer.op == UnaryOperation::kISINF) {
+    return TensorType{inputs[0].shape, DataType::kBOOL};
   }
   return inputs[0];
 }

@@ -896,15 +896,66 @@ class UnaryOperation:
       ERF
     
       NOT
+    
+      FLOOR
+    
+      CEIL
+    
+      ROUND
+    
+      SIGN
+    
+      ISNAN
+    
+      ISINF
+    
+      SIN
+    
+      COS
+    
+      TAN
+    
+      ASIN
+    
+      ACOS
+    
+      ATAN
+    
+      SINH
+    
+      COSH
+    
+      ASINH
+    
+      ACOSH
+    
+      ATANH
     """
     ABS: typing.ClassVar[UnaryOperation]
+    ACOS: typing.ClassVar[UnaryOperation]
+    ACOSH: typing.ClassVar[UnaryOperation]
+    ASIN: typing.ClassVar[UnaryOperation]
+    ASINH: typing.ClassVar[UnaryOperation]
+    ATAN: typing.ClassVar[UnaryOperation]
+    ATANH: typing.ClassVar[UnaryOperation]
+    CEIL: typing.ClassVar[UnaryOperation]
+    COS: typing.ClassVar[UnaryOperation]
+    COSH: typing.ClassVar[UnaryOperation]
     ERF: typing.ClassVar[UnaryOperation]
     EXP: typing.ClassVar[UnaryOperation]
+    FLOOR: typing.ClassVar[UnaryOperation]
+    ISINF: typing.ClassVar[UnaryOperation]
+    ISNAN: typing.ClassVar[UnaryOperation]
     LOG: typing.ClassVar[UnaryOperation]
     NEG: typing.ClassVar[UnaryOperation]
     NOT: typing.ClassVar[UnaryOperation]
     RECIP: typing.ClassVar[UnaryOperation]
+    ROUND: typing.ClassVar[UnaryOperation]
+    SIGN: typing.ClassVar[UnaryOperation]
+    SIN: typing.ClassVar[UnaryOperation]
+    SINH: typing.ClassVar[UnaryOperation]
     SQRT: typing.ClassVar[UnaryOperation]
+    TAN: typing.ClassVar[UnaryOperation]
     __members__: typing.ClassVar[dict[str, UnaryOperation]]
     @typing.overload
     def __eq__(self, other: UnaryOperation) -> bool:

@@ -579,6 +579,11 @@ TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
             net::ElementWiseOperation::kLESS);
   comparison[8] = 2;  // version 2 knows ElementWiseOperation 0 to 6
   EXPECT_TRUE(contains(readError(comparison), "value 13 is not valid (0 to 6)")) << readError(comparison);
+  plan.steps[1].parameters = net::UnaryLayer{net::UnaryOperation::kATANH};
+  Bytes trigonometry = eng::serializePlan(plan);
+  EXPECT_EQ(std::get<net::UnaryLayer>(deserialize(trigonometry).steps[1].parameters).op, net::UnaryOperation::kATANH);
+  trigonometry[8] = 5;  // version 5 knows UnaryOperation 0 to 7
+  EXPECT_TRUE(contains(readError(trigonometry), "value 24 is not valid (0 to 7)")) << readError(trigonometry);
 }
 
 TEST(EngineFormat, TrailingBytesAreRejected) {

@@ -235,7 +235,7 @@ TEST(IntegerKernels, SelectBroadcastsEveryElementSize) {
   }
 }
 
-TEST(IntegerKernels, AbsNegAndNot) {
+TEST(IntegerKernels, AbsNegSignAndNot) {
   const std::vector<std::int64_t> values = {5, -3, 0, -128, 127, 1, -1};
   for (DataType type : {DataType::kINT8, DataType::kINT32, DataType::kINT64}) {
     const DeviceTensor in = makeTensor({7}, type, values), out = makeOutput({7}, type);
@@ -247,6 +247,10 @@ TEST(IntegerKernels, AbsNegAndNot) {
     expected.clear();
     for (auto v : values) expected.push_back(wrapTo(type, -v));
     EXPECT_EQ(read(out), expected) << "NEG " << dataTypeName(type);
+    cl::unary(cache(), stream(), UnaryOperation::kSIGN, in, out);
+    expected.clear();
+    for (auto v : values) expected.push_back(v > 0 ? 1 : v < 0 ? -1 : 0);
+    EXPECT_EQ(read(out), expected) << "SIGN " << dataTypeName(type);
   }
   const DeviceTensor flags = makeTensor({3}, DataType::kBOOL, {1, 0, 1}), out = makeOutput({3}, DataType::kBOOL);
   cl::unary(cache(), stream(), UnaryOperation::kNOT, flags, out);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -432,24 +433,53 @@ double referenceUnary(UnaryOperation op, double x) {
     case UnaryOperation::kABS: return std::fabs(x);
     case UnaryOperation::kNEG: return -x;
     case UnaryOperation::kERF: return std::erf(x);
+    case UnaryOperation::kFLOOR: return std::floor(x);
+    case UnaryOperation::kCEIL: return std::ceil(x);
+    case UnaryOperation::kROUND: return std::nearbyint(x);  // halves to even (the default mode)
+    case UnaryOperation::kSIGN: return x > 0 ? 1.0 : x < 0 ? -1.0 : x == 0 ? 0.0 : x;  // -0 -> +0, as ONNX Runtime
+    case UnaryOperation::kSIN: return std::sin(x);
+    case UnaryOperation::kCOS: return std::cos(x);
+    case UnaryOperation::kTAN: return std::tan(x);
+    case UnaryOperation::kASIN: return std::asin(x);
+    case UnaryOperation::kACOS: return std::acos(x);
+    case UnaryOperation::kATAN: return std::atan(x);
+    case UnaryOperation::kSINH: return std::sinh(x);
+    case UnaryOperation::kCOSH: return std::cosh(x);
+    case UnaryOperation::kASINH: return std::asinh(x);
+    case UnaryOperation::kACOSH: return std::acosh(x);
+    case UnaryOperation::kATANH: return std::atanh(x);
+    case UnaryOperation::kISNAN: return std::isnan(x) ? 1.0 : 0.0;
+    case UnaryOperation::kISINF: return std::isinf(x) ? 1.0 : 0.0;
     case UnaryOperation::kNOT: break;  // BOOL only: tests/cpp/test_integer_kernels.cpp
   }
   return 0.0;
 }
 
+// Random values (|x| < 2) moved into the operation's domain.
+void intoDomain(UnaryOperation op, std::vector<double>& values) {
+  for (double& x : values) {
+    switch (op) {
+      case UnaryOperation::kLOG: case UnaryOperation::kSQRT: x = std::fabs(x); break;
+      case UnaryOperation::kASIN: case UnaryOperation::kACOS: case UnaryOperation::kATANH: x *= 0.49; break;
+      case UnaryOperation::kACOSH: x = 1.0 + std::fabs(x); break;
+      case UnaryOperation::kTAN: x *= 0.7; break;  // away from the poles at +-pi/2
+      default: break;
+    }
+  }
+}
+
 TEST(KernelsUnary, EveryOperationInFloatAndHalf) {
-  const std::vector<UnaryOperation> ops = {UnaryOperation::kEXP,  UnaryOperation::kLOG,
-                                           UnaryOperation::kSQRT, UnaryOperation::kRECIP,
-                                           UnaryOperation::kABS,  UnaryOperation::kNEG,
-                                           UnaryOperation::kERF};
+  using U = UnaryOperation;
+  const std::vector<UnaryOperation> ops = {U::kEXP,  U::kLOG,   U::kSQRT, U::kRECIP, U::kABS,  U::kNEG,
+                                           U::kERF,  U::kFLOOR, U::kCEIL, U::kROUND, U::kSIGN, U::kSIN,
+                                           U::kCOS,  U::kTAN,   U::kASIN, U::kACOS,  U::kATAN, U::kSINH,
+                                           U::kCOSH, U::kASINH, U::kACOSH, U::kATANH};
   std::uint32_t seed = 300;
   for (UnaryOperation op : ops) {
     for (const Dims& shape : {Dims{1}, Dims{5, 37}}) {
       for (DataType type : kFloatingTypes) {
         auto values = randomValues(static_cast<std::size_t>(shape.volume()), seed++, 2.0);
-        if (op == UnaryOperation::kLOG || op == UnaryOperation::kSQRT) {
-          for (double& x : values) x = std::fabs(x);
-        }
+        intoDomain(op, values);
         const DeviceTensor in = makeTensor(shape, type, values);
         const DeviceTensor out = makeOutput(shape, type);
         cl::unary(cache(), stream(), op, in, out);
@@ -461,6 +491,42 @@ TEST(KernelsUnary, EveryOperationInFloatAndHalf) {
       }
     }
   }
+}
+
+// Where the random values never go: halves (ROUND to even), signed zeros, NaN and infinities.
+TEST(KernelsUnary, RoundingSignAndTestsOfSpecialValues) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> values = {-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, -0.0, 0.0, nan, inf, -inf, 7.25, -7.75};
+  const Dims shape{static_cast<std::int64_t>(values.size())};
+  for (DataType type : kFloatingTypes) {
+    const DeviceTensor in = makeTensor(shape, type, values);
+    for (UnaryOperation op : {UnaryOperation::kROUND, UnaryOperation::kFLOOR, UnaryOperation::kCEIL, UnaryOperation::kSIGN}) {
+      const DeviceTensor out = makeOutput(shape, type);
+      cl::unary(cache(), stream(), op, in, out);
+      const std::vector<double> actual = read(out);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const double expected = referenceUnary(op, values[i]);
+        if (std::isnan(expected)) {
+          EXPECT_TRUE(std::isnan(actual[i])) << "op " << static_cast<int>(op) << " element " << i;
+        } else {
+          EXPECT_EQ(actual[i], expected) << "op " << static_cast<int>(op) << " element " << i;
+          EXPECT_EQ(std::signbit(actual[i]), std::signbit(expected)) << "op " << static_cast<int>(op) << " element " << i;
+        }
+      }
+    }
+    for (UnaryOperation op : {UnaryOperation::kISNAN, UnaryOperation::kISINF}) {
+      const DeviceTensor out = makeOutput(shape, DataType::kBOOL);
+      cl::unary(cache(), stream(), op, in, out);
+      std::vector<double> expected;
+      for (double x : values) expected.push_back(referenceUnary(op, x));
+      EXPECT_EQ(read(out), expected) << "op " << static_cast<int>(op) << " " << dataTypeName(type);
+      expectPaddingIntact(out);
+    }
+  }
+  const DeviceTensor in = makeTensor(shape, DataType::kFLOAT, values);
+  const DeviceTensor not_bool = makeOutput(shape, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::unary(cache(), stream(), UnaryOperation::kISNAN, in, not_bool); },
+                                          "ISNAN and ISINF give BOOL"));
 }
 
 // ---- Copies, transposes, casts, concatenation ------------------------------------------------

@@ -272,7 +272,11 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:
         return activation(layer.type, ins[0], layer.alpha, layer.beta)
     if isinstance(layer, mlprt.IUnaryLayer):
         fn = {_UN.EXP: np.exp, _UN.LOG: np.log, _UN.SQRT: np.sqrt, _UN.RECIP: np.reciprocal,
-              _UN.ABS: np.abs, _UN.NEG: np.negative, _UN.ERF: _erf, _UN.NOT: np.logical_not}[layer.op]
+              _UN.ABS: np.abs, _UN.NEG: np.negative, _UN.ERF: _erf, _UN.NOT: np.logical_not,
+              _UN.FLOOR: np.floor, _UN.CEIL: np.ceil, _UN.ROUND: np.round, _UN.SIGN: np.sign,
+              _UN.ISNAN: np.isnan, _UN.ISINF: np.isinf, _UN.SIN: np.sin, _UN.COS: np.cos, _UN.TAN: np.tan,
+              _UN.ASIN: np.arcsin, _UN.ACOS: np.arccos, _UN.ATAN: np.arctan, _UN.SINH: np.sinh,
+              _UN.COSH: np.cosh, _UN.ASINH: np.arcsinh, _UN.ACOSH: np.arccosh, _UN.ATANH: np.arctanh}[layer.op]
         return fn(ins[0])
     if isinstance(layer, mlprt.IShuffleLayer):
         return _shuffle(layer, ins[0])

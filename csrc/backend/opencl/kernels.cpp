@@ -333,13 +333,13 @@ void activation(KernelCache& cache, Stream& stream, ActivationType type, float a
 
 namespace {
 
-// ABS and NEG of integers, NOT of BOOL: elementwise.cl's integer unary kernel.
+// ABS, NEG and SIGN of integers, NOT of BOOL: elementwise.cl's integer unary kernel.
 void unaryInteger(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
                   const DeviceTensor& out) {
   constexpr const char* kName = "unary";
   const bool is_not = op == UnaryOperation::kNOT;
   if (is_not != (in.type == DataType::kBOOL) ||
-      (!is_not && op != UnaryOperation::kABS && op != UnaryOperation::kNEG)) {
+      (!is_not && op != UnaryOperation::kABS && op != UnaryOperation::kNEG && op != UnaryOperation::kSIGN)) {
     throw InvalidArgument(describe(kName, "input") + " has type " + dataTypeName(in.type) +
                           (is_not ? "; NOT needs BOOL" : "; this operation needs FLOAT or HALF"));
   }
@@ -359,12 +359,37 @@ void unaryInteger(KernelCache& cache, Stream& stream, UnaryOperation op, const D
   launchLinear(kernel, stream, volume);
 }
 
+// ISNAN and ISINF of FLOAT or HALF values into BOOL: elementwise.cl's test kernel.
+void unaryTest(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
+               const DeviceTensor& out) {
+  constexpr const char* kName = "unary";
+  requireFloating(kName, "input", in);
+  if (out.type != DataType::kBOOL) {
+    throw InvalidArgument(describe(kName, "output") + " has type " + dataTypeName(out.type) +
+                          "; ISNAN and ISINF give BOOL");
+  }
+  requireSameShape(kName, "output", out, in, "input");
+  checkPlacement(cache, kName, "input", in);
+  const std::int64_t volume = checkPlacement(cache, kName, "output", out);
+  if (volume == 0) return;
+  const bool wide = needsWideIndex({volume});
+  const std::string options =
+      joinOptions({storageOption("A", in.type), storageOption("OUT", out.type), indexOption(wide)});
+  Kernel& kernel = cache.get("elementwise", options, "unary_test");
+  Arguments(kernel, wide).tensor(in).tensor(out).index(volume).value<cl_int>(static_cast<cl_int>(op));
+  launchLinear(kernel, stream, volume);
+}
+
 }  // namespace
 
 void unary(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
            const DeviceTensor& out) {
   if (!isFloating(in.type) || op == UnaryOperation::kNOT) {
     unaryInteger(cache, stream, op, in, out);
+    return;
+  }
+  if (op == UnaryOperation::kISNAN || op == UnaryOperation::kISINF) {
+    unaryTest(cache, stream, op, in, out);
     return;
   }
   std::int64_t volume = 0;

@@ -142,7 +142,7 @@ __kernel void elementwise(A_PTR a, long a_offset, B_PTR b, long b_offset, OUT_PT
 }
 
 #ifdef INTEGER_MATH
-// The numbering of mlprt::UnaryOperation: ABS 4, NEG 5, NOT 7 (the others take floats).
+// The numbering of mlprt::UnaryOperation: ABS 4, NEG 5, NOT 7, SIGN 11 (the others take floats).
 __kernel void unary_integer(A_PTR in, long in_offset, OUT_PTR out, long out_offset, idx_t count, int op) {
   const idx_t index = get_global_id(0);
   if (index >= count) return;
@@ -151,9 +151,19 @@ __kernel void unary_integer(A_PTR in, long in_offset, OUT_PTR out, long out_offs
   switch (op) {
     case 4: y = x < 0 ? (long)(0UL - (ulong)x) : x; break;
     case 5: y = (long)(0UL - (ulong)x); break;
+    case 11: y = (x > 0) - (x < 0); break;
     default: y = x == 0; break;
   }
   STORE_OUT(out, out_offset + index, y);
+}
+#elif defined(OUT_BOOL)
+// ISNAN (12) and ISINF (13, either infinity) of floating values, stored as BOOL (only programs
+// with a BOOL output have it: vstore_half takes no integer).
+__kernel void unary_test(A_PTR in, long in_offset, OUT_PTR out, long out_offset, idx_t count, int op) {
+  const idx_t index = get_global_id(0);
+  if (index >= count) return;
+  const float x = LOAD_A(in, in_offset + index);
+  STORE_OUT(out, out_offset + index, op == 12 ? isnan(x) != 0 : isinf(x) != 0);
 }
 #endif
 

@@ -113,15 +113,44 @@ def mean(ctx: ImporterContext, node: Node) -> List[Value]:
 
 
 _UNARY = {"Exp": Un.EXP, "Log": Un.LOG, "Sqrt": Un.SQRT, "Reciprocal": Un.RECIP, "Abs": Un.ABS,
-          "Neg": Un.NEG, "Erf": Un.ERF}
+          "Neg": Un.NEG, "Erf": Un.ERF, "Floor": Un.FLOOR, "Ceil": Un.CEIL, "Round": Un.ROUND, "Sign": Un.SIGN,
+          "Sin": Un.SIN, "Cos": Un.COS, "Tan": Un.TAN, "Asin": Un.ASIN, "Acos": Un.ACOS, "Atan": Un.ATAN,
+          "Sinh": Un.SINH, "Cosh": Un.COSH, "Asinh": Un.ASINH, "Acosh": Un.ACOSH, "Atanh": Un.ATANH}
+#: The unary operators that take integers too (the others take FLOAT or FLOAT16).
+_UNARY_ANY_NUMBER = ("Abs", "Neg", "Sign")
 
 
-@importer(*_UNARY, notes="Unary layer.")
+@importer(*_UNARY, notes="Unary layer; Abs, Neg and Sign take integers too. Round rounds halves to even.")
 def unary(ctx: ImporterContext, node: Node) -> List[Value]:
     x = _require_tensor(ctx, node)
-    if node.op_type not in ("Abs", "Neg"):
+    if node.op_type not in _UNARY_ANY_NUMBER:
         _require_float(node, x)
+    elif x.dtype == _core.DataType.BOOL:
+        raise unsupported(f"{node.op_type} needs a numeric input, got BOOL", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
     return [ctx.unary(x, _UNARY[node.op_type])]
+
+
+@importer("IsNaN", notes="FLOAT or FLOAT16 input, BOOL result (unary ISNAN).")
+def is_nan(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    return [ctx.unary(x, Un.ISNAN)]
+
+
+@importer("IsInf", notes="FLOAT or FLOAT16 input, BOOL result: unary ISINF, and with detect_negative = 0 or "
+          "detect_positive = 0 also a comparison with zero for the sign kept.")
+def is_inf(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_float(node, x)
+    negative, positive = bool(node.attr("detect_negative", 1)), bool(node.attr("detect_positive", 1))
+    infinite = ctx.unary(x, Un.ISINF)
+    if negative and positive:
+        return [infinite]
+    if not negative and not positive:
+        return [ctx.elementwise(infinite, np.array(False), EW.AND)]
+    zero = np.zeros((), numpy_dtype(x.dtype))
+    signed = ctx.elementwise(x, zero, EW.GREATER if positive else EW.LESS)
+    return [ctx.elementwise(infinite, signed, EW.AND)]
 
 
 @importer("Relu", "Sigmoid", "Tanh", notes="Activation layer; Relu of integers as MAX(x, 0).")
