@@ -578,6 +578,25 @@ def _check_folded_sizes(node: Node, inputs: List[Optional[np.ndarray]], byte_lim
                                 "(the larger of 256 MiB and the model's size)")
 
 
+#: Operators whose output extents only the input values decide: ONNX's shape inference cannot size
+#: them before they run, but their inputs bound them.
+_SIZED_BY_VALUES = ("NonZero", "Unique", "NonMaxSuppression", "Compress")
+
+
+def _check_bound_by_inputs(node: Node, inputs: List[Optional[np.ndarray]], byte_limit: int) -> None:
+    """Refuses to fold an operator of _SIZED_BY_VALUES whose outputs could exceed `byte_limit`: each
+    output holds at most max(rank, 3) 64-bit values per input element (NonZero: an index per axis of
+    each element; Unique: at most every element; NonMaxSuppression: 3 indices per box and class;
+    Compress: at most every element)."""
+    present = [v for v in inputs if v is not None]
+    elements = sum(int(v.size) for v in present)
+    bound = 8 * max([3] + [v.ndim for v in present]) * elements
+    if bound > byte_limit:
+        raise ImportFailure(ErrorCode.INVALID_NODE,
+                            f"folding {node.op_type} at parse time could make an output of up to {bound} bytes, more "
+                            f"than the limit of {byte_limit} bytes (the larger of 256 MiB and the model's size)")
+
+
 def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
                        byte_limit: int = FOLDED_BYTES_LIMIT) -> List[np.ndarray]:
     """Evaluates a node whose inputs are all constants with ONNX's reference implementation,
@@ -586,7 +605,10 @@ def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
 
     if node.op_type == "ConstantOfShape":
         return [_fill_of_shape(node, inputs[0], max(byte_limit, FILL_BYTES_LIMIT))]
-    _check_folded_sizes(node, inputs, byte_limit)
+    if node.op_type in _SIZED_BY_VALUES:
+        _check_bound_by_inputs(node, inputs, byte_limit)
+    else:
+        _check_folded_sizes(node, inputs, byte_limit)
 
     graph_inputs = []
     feeds: Dict[str, np.ndarray] = {}

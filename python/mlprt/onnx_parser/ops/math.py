@@ -323,6 +323,35 @@ def _softplus_threshold(ctx: ImporterContext, cond: Value, then: Value, other: V
             and then == a and not isinstance(other, (np.ndarray, ShapeValue)) and ctx.softplus_of.get(other) == then)
 
 
+@importer("Trilu", since=14, notes="Any element type; the last two extents known at parse time (leading axes may "
+          "be dynamic) and k constant: a select with the triangle as a constant mask (upper: column - row >= k; "
+          "lower: column - row <= k).")
+def trilu(ctx: ImporterContext, node: Node) -> List[Value]:
+    value = ctx.require(node, 0)
+    if isinstance(value, ShapeValue):
+        raise unsupported("Trilu of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    k = 0
+    if node.has_input(1):
+        given = ctx.integer_constant(node, 1, "k")
+        if given.size != 1:
+            raise invalid(f"Trilu's k must be a scalar, got shape {list(given.shape)}")
+        k = int(given.reshape(()))
+    x = ctx.tensor(value)
+    dims = ctx.shape_of(x)
+    if len(dims) < 2:
+        raise invalid(f"Trilu needs an input of rank 2 or more, got rank {len(dims)}")
+    rows, columns = dims[-2], dims[-1]
+    if not (isinstance(rows, int) and rows >= 0 and isinstance(columns, int) and columns >= 0):
+        raise unsupported("Trilu of a tensor whose last two extents are known only at run time is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    ones = np.ones((rows, columns), np.bool_)
+    mask = np.triu(ones, k) if node.attr("upper", 1) else np.tril(ones, k)
+    rank = len(dims)
+    inputs = [ctx.tensor(ctx.broadcast_rank(mask, rank)), x,
+              ctx.tensor(ctx.broadcast_rank(np.zeros((), numpy_dtype(x.dtype)), rank), x.dtype)]
+    return [ctx.alias(ctx.track(ctx.network.add_select(*inputs)).get_output(0), x)]
+
+
 @importer("Where", notes="Select layer: BOOL condition, any element type, NumPy broadcasting of all three "
           "inputs. PyTorch's softplus threshold Where(x > T, x, Softplus(x)) (T >= 15) is Softplus(x) "
           "in float32 and becomes just that.")

@@ -265,12 +265,14 @@ def _check_indices(indices: np.ndarray, extent: Any, node: Node) -> None:
                       f"of {extent}")
 
 
-def _gather_layer(ctx: ImporterContext, node: Node, data: Value, indices: Value, mode: Any) -> Any:
+def _gather_layer(ctx: ImporterContext, node: Node, data: Value, indices: Value, mode: Any,
+                  axis: Optional[int] = None) -> Any:
+    """A gather layer along ``axis`` (default: the node's attribute)."""
     if isinstance(data, ShapeValue) or isinstance(indices, ShapeValue):
         raise unsupported(f"{node.op_type} mixing shape values with run-time tensors is not supported",
                           ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
     x = ctx.tensor(data)
-    axis = normalize_axis(int(node.attr("axis", 0)), len(x.shape))
+    axis = normalize_axis(int(node.attr("axis", 0) if axis is None else axis), len(x.shape))
     if isinstance(indices, np.ndarray):
         _check_indices(indices, ctx.shape_of(x)[axis], node)
         if indices.dtype not in (np.int32, np.int64):
