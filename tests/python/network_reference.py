@@ -264,7 +264,7 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:
         return {_EW.SUM: np.add, _EW.PROD: np.multiply, _EW.MAX: np.maximum, _EW.MIN: np.minimum,
                 _EW.SUB: np.subtract, _EW.DIV: np.divide, _EW.POW: np.power, _EW.FLOOR_DIV: np.floor_divide,
                 _EW.AND: np.logical_and, _EW.OR: np.logical_or, _EW.XOR: np.logical_xor, _EW.EQUAL: np.equal,
-                _EW.GREATER: np.greater, _EW.LESS: np.less}[layer.op](a, b)
+                _EW.GREATER: np.greater, _EW.LESS: np.less, _EW.MOD: np.mod, _EW.FMOD: np.fmod}[layer.op](a, b)
     if isinstance(layer, mlprt.ISelectLayer):
         condition, then, otherwise = ins
         return np.where(condition.astype(bool), then, otherwise)

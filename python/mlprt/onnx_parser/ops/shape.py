@@ -14,9 +14,12 @@ import onnx
 from mlprt import _core
 
 from mlprt.onnx_parser.context import (DataType, ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
-                                       Value, normalize_axis, onnx_dtype_name, onnx_to_network_dtype, tensor_value)
+                                       Value, normalize_axis, numpy_dtype, onnx_dtype_name, onnx_to_network_dtype,
+                                       tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.registry import importer
+
+EW = _core.ElementWiseOperation
 
 # -- shape-value helpers (shared with ops.math) ----------------------------------------------------
 
@@ -254,6 +257,56 @@ def gather(ctx: ImporterContext, node: Node) -> List[Value]:
           "mode); negative indices count from the end.")
 def gather_elements(ctx: ImporterContext, node: Node) -> List[Value]:
     return [_gather_layer(ctx, node, ctx.require(node, 0), ctx.require(node, 1, "indices"), _core.GatherMode.ELEMENT)]
+
+
+@importer("GatherND", since=11, notes="batch_dims 0; constant or run-time INT32/INT64 indices (negative ones count "
+          "from the end); the indexed axes after the first, and the axes after them when more than one axis is "
+          "indexed, with extents known at parse time: a gather of the indexed axes flattened into one, at the "
+          "linear index (elementwise and reduce layers compute it for run-time indices).")
+def gather_nd(ctx: ImporterContext, node: Node) -> List[Value]:
+    data, indices = ctx.require(node, 0), ctx.require(node, 1, "indices")
+    if isinstance(data, ShapeValue) or isinstance(indices, ShapeValue):
+        raise unsupported("GatherND of shape values is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    if int(node.attr("batch_dims", 0)) != 0:
+        raise unsupported("GatherND with batch_dims other than 0 is not supported", ErrorCode.UNSUPPORTED_NODE_ATTR)
+    x = ctx.tensor(data)
+    dims, index_dims = ctx.shape_of(x), ctx.shape_of(indices)
+    depth = index_dims[-1] if index_dims else None
+    if not isinstance(depth, int) or not 1 <= depth <= len(dims):
+        raise invalid(f"GatherND's indices must end in an axis of 1 to {len(dims)} (the data's rank), got "
+                      f"{list(index_dims)}")
+    known = dims[1:depth] + (dims[depth:] if depth > 1 else [])
+    if not all(isinstance(e, int) and e >= 0 for e in known):
+        raise unsupported("GatherND of data whose indexed axes after the first (or, indexing several, the axes after "
+                          "them) have extents known only at run time is not supported", ErrorCode.UNSUPPORTED_NODE_SHAPE)
+    # Row-major strides of the indexed axes; an index of the first axis needs no normalization, since
+    # the gather counts a negative linear index from the end of the flattened axis, which is the same.
+    strides = [int(np.prod(dims[i + 1:depth], dtype=np.int64)) for i in range(depth)]
+    flat = x if depth == 1 else ctx.reshape(x, [-1] + list(dims[depth:]))
+    if isinstance(indices, np.ndarray):
+        if indices.dtype.kind not in "iu":
+            raise invalid(f"GatherND indices must be integers, not {indices.dtype}")
+        parts = indices.astype(np.int64)
+        for axis in range(1, depth):
+            _check_indices(parts[..., axis], dims[axis], node)
+            parts[..., axis] %= dims[axis]
+        linear = np.asarray((parts * np.array(strides, np.int64)).sum(axis=-1))
+    else:
+        index_tensor = ctx.tensor(indices)
+        if index_tensor.dtype not in (_core.DataType.INT32, _core.DataType.INT64):
+            raise invalid(f"GatherND indices must be INT32 or INT64, not {index_tensor.dtype.name}")
+        itype = numpy_dtype(index_tensor.dtype)
+        rank = len(index_dims)
+        weighted = index_tensor
+        if depth > 1:  # negative indices of the later axes made positive (Python's %), the first kept
+            extents = np.array([1] + [int(e) for e in dims[1:depth]], itype)
+            keep_first = ctx.tensor(ctx.broadcast_rank(np.arange(depth) == 0, rank))
+            wrapped = ctx.elementwise(index_tensor, extents, EW.MOD)
+            chosen = ctx.track(ctx.network.add_select(keep_first, index_tensor, wrapped)).get_output(0)
+            weighted = ctx.elementwise(chosen, np.array(strides, itype), EW.PROD)
+        linear = ctx.track(ctx.network.add_reduce(weighted, _core.ReduceOperation.SUM, 1 << (rank - 1),
+                                                  False)).get_output(0)
+    return [_gather_layer(ctx, node, flat, linear, _core.GatherMode.DEFAULT, 0)]
 
 
 def _check_indices(indices: np.ndarray, extent: Any, node: Node) -> None:
