@@ -333,6 +333,24 @@ void activation(KernelCache& cache, Stream& stream, ActivationType type, float a
 
 namespace {
 
+// Runs elementwise.cl's unary kernel `name` (operation code `op`) on `in` into `out` once their
+// types are checked: the shapes, the placement and the build options the integer and test kernels
+// share (`math` is -DINTEGER_MATH or nothing).
+void launchElementwiseUnary(KernelCache& cache, Stream& stream, const char* name, const char* math,
+                            UnaryOperation op, const DeviceTensor& in, const DeviceTensor& out) {
+  constexpr const char* kName = "unary";
+  requireSameShape(kName, "output", out, in, "input");
+  checkPlacement(cache, kName, "input", in);
+  const std::int64_t volume = checkPlacement(cache, kName, "output", out);
+  if (volume == 0) return;
+  const bool wide = needsWideIndex({volume});
+  const std::string options =
+      joinOptions({storageOption("A", in.type), storageOption("OUT", out.type), math, indexOption(wide)});
+  Kernel& kernel = cache.get("elementwise", options, name);
+  Arguments(kernel, wide).tensor(in).tensor(out).index(volume).value<cl_int>(static_cast<cl_int>(op));
+  launchLinear(kernel, stream, volume);
+}
+
 // ABS, NEG and SIGN of integers, NOT of BOOL: elementwise.cl's integer unary kernel.
 void unaryInteger(KernelCache& cache, Stream& stream, UnaryOperation op, const DeviceTensor& in,
                   const DeviceTensor& out) {
@@ -347,16 +365,7 @@ void unaryInteger(KernelCache& cache, Stream& stream, UnaryOperation op, const D
     throw InvalidArgument(describe(kName, "output") + " has type " + dataTypeName(out.type) + "; expected " +
                           dataTypeName(in.type));
   }
-  requireSameShape(kName, "output", out, in, "input");
-  checkPlacement(cache, kName, "input", in);
-  const std::int64_t volume = checkPlacement(cache, kName, "output", out);
-  if (volume == 0) return;
-  const bool wide = needsWideIndex({volume});
-  const std::string options = joinOptions(
-      {storageOption("A", in.type), storageOption("OUT", out.type), "-DINTEGER_MATH", indexOption(wide)});
-  Kernel& kernel = cache.get("elementwise", options, "unary_integer");
-  Arguments(kernel, wide).tensor(in).tensor(out).index(volume).value<cl_int>(static_cast<cl_int>(op));
-  launchLinear(kernel, stream, volume);
+  launchElementwiseUnary(cache, stream, "unary_integer", "-DINTEGER_MATH", op, in, out);
 }
 
 // ISNAN and ISINF of FLOAT or HALF values into BOOL: elementwise.cl's test kernel.
@@ -368,16 +377,7 @@ void unaryTest(KernelCache& cache, Stream& stream, UnaryOperation op, const Devi
     throw InvalidArgument(describe(kName, "output") + " has type " + dataTypeName(out.type) +
                           "; ISNAN and ISINF give BOOL");
   }
-  requireSameShape(kName, "output", out, in, "input");
-  checkPlacement(cache, kName, "input", in);
-  const std::int64_t volume = checkPlacement(cache, kName, "output", out);
-  if (volume == 0) return;
-  const bool wide = needsWideIndex({volume});
-  const std::string options =
-      joinOptions({storageOption("A", in.type), storageOption("OUT", out.type), indexOption(wide)});
-  Kernel& kernel = cache.get("elementwise", options, "unary_test");
-  Arguments(kernel, wide).tensor(in).tensor(out).index(volume).value<cl_int>(static_cast<cl_int>(op));
-  launchLinear(kernel, stream, volume);
+  launchElementwiseUnary(cache, stream, "unary_test", "", op, in, out);
 }
 
 }  // namespace
