@@ -8,6 +8,7 @@
 #include <numeric>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "backend/opencl/kernel_support.h"
 #include "core/error.h"
@@ -22,10 +23,18 @@ using namespace support;
 namespace {
 
 // Preludes are not families of their own: kernels/common.cl is prepended to every family's
-// text, kernels/mma.cl (the tensor-core instructions) to the families that run mma.
+// text, then each other prelude to the families it names, in this order: kernels/mma.cl (the
+// tensor-core instructions) to the families that run mma, ops/convolution/convolution_common.cl
+// (the residual's storage, split K's bookkeeping) to both convolution families.
 constexpr const char* kCommonFile = "common";
-constexpr const char* kMmaFile = "mma";
-const std::set<std::string> kMmaFamilies = {"gemm_mma", "convolution_mma"};
+struct Prelude {
+  const char* file;
+  std::set<std::string> families;
+};
+const std::vector<Prelude> kPreludes = {
+    {"mma", {"gemm_mma", "convolution_mma"}},
+    {"convolution_common", {"convolution", "convolution_mma"}},
+};
 
 const std::map<std::string, std::string>& familySources() {
   static const std::map<std::string, std::string> sources = [] {
@@ -34,11 +43,18 @@ const std::map<std::string, std::string>& familySources() {
       const auto found = embedded.find(file);
       return found == embedded.end() ? std::string() : found->second + "\n";
     };
-    const std::string common = text_of(kCommonFile), mma = text_of(kMmaFile);
+    const auto is_prelude = [](const std::string& name) {
+      return name == kCommonFile ||
+             std::any_of(kPreludes.begin(), kPreludes.end(), [&name](const Prelude& p) { return name == p.file; });
+    };
+    const std::string common = text_of(kCommonFile);
     std::map<std::string, std::string> composed;
     for (const auto& [name, text] : embedded) {
-      if (name == kCommonFile || name == kMmaFile) continue;
-      const std::string prelude = common + (kMmaFamilies.count(name) ? mma : std::string());
+      if (is_prelude(name)) continue;
+      std::string prelude = common;
+      for (const Prelude& extra : kPreludes) {
+        if (extra.families.count(name)) prelude += text_of(extra.file);
+      }
       // "#line 1" keeps compiler messages pointing at lines of the family's own file.
       composed.emplace(name, prelude + "#line 1\n" + text);
     }

@@ -7,15 +7,8 @@
 // (group, tile of the group's maps). Geometry, bias and activation are uniform arguments, so one
 // program per element type and tile serves every convolution.
 //   -DOC_TILE=<n>   output maps per work-item
-// in: IN macros; kernel: A macros (M x C/groups x KH x KW); bias: BIAS; out: OUT; residual (the
-// output's shape and type, added before the activation where the builder fused an Add): RES.
-#ifdef OUT_HALF
-#define RES_PTR __global const half*
-#define LOAD_RES(p, i) vload_half((i), (p))
-#else
-#define RES_PTR __global const float*
-#define LOAD_RES(p, i) ((p)[(i)])
-#endif
+// in: IN macros; kernel: A macros (M x C/groups x KH x KW); bias: BIAS; out: OUT; residual: RES
+// (convolution_common.cl, prepended, as split K's helpers are).
 
 #ifdef OC_TILE
 __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long weights_offset,
@@ -81,13 +74,6 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
 #define IG_BM (16 * TM)
 #define IG_BN (16 * TN)
 #define IG_BK 16
-#ifdef SPLIT_K
-// Where the partial block of work-group (x, y) of convolution group z and K slice `slice` lies in
-// the workspace: blocks in the order of the range, each block's slices together.
-inline long partial_block(int x, int y, int z, int slice, int groups_x, int groups_y, int splits) {
-  return ((((long)z * groups_y + y) * groups_x + x) * splits + slice) * (IG_BM * IG_BN);
-}
-#endif
 __kernel __attribute__((reqd_work_group_size(16, 16, 1)))
 void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
                        long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M, int OH,
@@ -175,7 +161,7 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
 #ifdef SPLIT_K
   __global float* block = partials + partials_offset +
                           partial_block(get_group_id(0), get_group_id(1), group, slice, get_num_groups(0),
-                                        get_num_groups(1), splits);
+                                        get_num_groups(1), splits, IG_BM * IG_BN);
   for (int i = 0; i < TM; ++i)
     for (int j = 0; j < TN; ++j) block[(ty + 16 * i) * IG_BN + tx + 16 * j] = acc[i][j];
 #else
@@ -209,19 +195,12 @@ __kernel void convolution_igemm_finish(OUT_PTR out, long out_offset, __global co
   const long i = get_global_id(0);
   if (i >= count) return;
   const long plane = (long)OH * OW;
-  const int rest = (int)(i % plane);
   const long planes = i / plane;
   const int map = (int)(planes % M), n = (int)(planes / M);
-  const int p = (int)(n * plane) + rest;  // on the GEMM's pixel axis
-  const int group_maps = M / groups, conv_group = map / group_maps, group_map = map - conv_group * group_maps;
-  __global const float* slice = partials + partials_offset +
-                                partial_block(p / IG_BN, group_map / IG_BM, conv_group, 0, groups_x, groups_y, splits) +
-                                (group_map % IG_BM) * IG_BN + p % IG_BN;
-  float v = 0.0f;
-  for (int s = 0; s < splits; ++s) v += slice[(long)s * (IG_BM * IG_BN)];
-  if (has_bias) v += LOAD_BIAS(bias, bias_offset + map);
-  if (has_residual) v += LOAD_RES(residual, residual_offset + i);
-  STORE_OUT(out, out_offset + i, activation < 0 ? v : activate(activation, v, alpha, beta));
+  const int p = (int)(n * plane + i % plane);  // on the GEMM's pixel axis
+  finish_sliced_element(out, out_offset, partials, partials_offset, bias, bias_offset, residual, residual_offset, i,
+                        map, p, M, groups, IG_BM, IG_BN, groups_x, groups_y, splits, has_bias, has_residual,
+                        activation, alpha, beta);
 }
 #endif
 #endif

@@ -69,14 +69,6 @@
 #define MMA(d, a, b) ((d)[0] += as_float((a)[0] ^ (b)[0]))
 #endif
 
-#ifdef OUT_HALF
-#define RES_PTR __global const half*
-#define LOAD_RES(p, i) vload_half((i), (p))
-#else
-#define RES_PTR __global const float*
-#define LOAD_RES(p, i) ((p)[(i)])
-#endif
-
 // One stored value as the tiles hold it: a 16-bit pattern, or a TF32 pattern.
 inline uint raw_value(RAW_PTR p, long at) {
 #ifdef TF32
@@ -326,12 +318,6 @@ inline uint4 column_chunk(RAW_PTR in, const struct Geometry* g, const struct Chu
 #endif
 
 #ifdef SPLIT_K
-// Where the partial block of work-group (x, y) of convolution group z and K slice `slice` lies in
-// the workspace: blocks in the order of the range, each block's slices together.
-inline long partial_block(int x, int y, int z, int slice, int groups_x, int groups_y, int splits) {
-  return ((((long)z * groups_y + y) * groups_x + x) * splits + slice) * (BM * BN);
-}
-
 // out = activation(sum of the slices + bias[map] + residual), one item per element of the NCHW
 // output (`count` elements of N x M maps of OH x OW): the epilogue the slices left out. `groups_x`
 // and `groups_y`: the main kernel's work-groups along pixels and maps.
@@ -347,15 +333,9 @@ __kernel void convolution_mma_finish(OUT_PTR out, long out_offset, __global cons
   const long planes = rows / OH;
   const int map = (int)(planes % M), n = (int)(planes / M);
   const int p = (n * OH + oy) * row_pitch(OW) + ox;  // on the GEMM's pixel axis
-  const int group_maps = M / groups, conv_group = map / group_maps, group_map = map - conv_group * group_maps;
-  __global const float* slice = partials + partials_offset +
-                                partial_block(p / BN, group_map / BM, conv_group, 0, groups_x, groups_y, splits) +
-                                (group_map % BM) * BN + p % BN;
-  float v = 0.0f;
-  for (int s = 0; s < splits; ++s) v += slice[(long)s * (BM * BN)];
-  if (has_bias) v += LOAD_BIAS(bias, bias_offset + map);
-  if (has_residual) v += LOAD_RES(residual, residual_offset + i);
-  STORE_OUT(out, out_offset + i, activation < 0 ? v : activate(activation, v, alpha, beta));
+  finish_sliced_element(out, out_offset, partials, partials_offset, bias, bias_offset, residual, residual_offset, i,
+                        map, p, M, groups, BM, BN, groups_x, groups_y, splits, has_bias, has_residual, activation,
+                        alpha, beta);
 }
 #endif
 
@@ -535,7 +515,7 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
 #ifdef SPLIT_K
   __global float* block = partials + partials_offset +
                           partial_block(get_group_id(0), get_group_id(1), conv_group, slice, get_num_groups(0),
-                                        get_num_groups(1), splits);
+                                        get_num_groups(1), splits, BM * BN);
 #pragma unroll
   for (int i = 0; i < MT; ++i) {
 #pragma unroll
