@@ -61,14 +61,14 @@ def _arrange(ctx: ImporterContext, x: Any, letters: str, order: Sequence[str]) -
     return ctx.unsqueeze(x, units) if units else x
 
 
-def _merge_contracted(ctx: ImporterContext, x: Any, letters: str, contracted: str, equation: str) -> Any:
-    """x (contracted letters last) with the contracted axes merged into one."""
+def _merge_last(ctx: ImporterContext, x: Any, count: int, equation: str, contracted: str) -> Any:
+    """x with its last `count` axes (the summed letters) merged into one."""
     dims = ctx.shape_of(x)
-    extents = dims[len(dims) - len(contracted):]
+    extents = dims[len(dims) - count:]
     if not all(isinstance(e, int) and e >= 0 for e in extents):
         raise unsupported(f"Einsum '{equation}': summing over several letters ({contracted}) whose extents are "
                           "known only at run time is not supported", ErrorCode.UNSUPPORTED_NODE_SHAPE)
-    return ctx.reshape(x, list(dims[:len(dims) - len(contracted)]) + [int(np.prod(extents))])
+    return ctx.reshape(x, list(dims[:len(dims) - count]) + [int(np.prod(extents))])
 
 
 def _contract(ctx: ImporterContext, a: Any, la: str, b: Any, lb: str, keep: str, equation: str) -> Tuple[Any, str]:
@@ -83,13 +83,13 @@ def _contract(ctx: ImporterContext, a: Any, la: str, b: Any, lb: str, keep: str,
     right_extra, n = right[:-1], right[-1:] or "1"
     k = contracted or "1"
     ta = _arrange(ctx, a, la, list(batch + left_extra) + ["1"] * len(right_extra) + [m] + list(k))
-    tb = _arrange(ctx, b, lb, list(batch) + ["1"] * len(left_extra) + list(right_extra + k) + [n])
-    if len(contracted) > 1:
-        ta = _merge_contracted(ctx, ta, la, contracted, equation)
-        tb = ctx.transpose(tb, list(range(ctx.rank(tb) - len(contracted) - 1)) +
-                           [ctx.rank(tb) - 1] + list(range(ctx.rank(tb) - len(contracted) - 1, ctx.rank(tb) - 1)))
-        tb = _merge_contracted(ctx, tb, lb, contracted, equation)
+    b_lead = list(batch) + ["1"] * len(left_extra) + list(right_extra)
+    if len(contracted) > 1:  # merged while they are B's last axes, then swapped with n
+        ta = _merge_last(ctx, ta, len(contracted), equation, contracted)
+        tb = _merge_last(ctx, _arrange(ctx, b, lb, b_lead + [n] + list(k)), len(contracted), equation, contracted)
         tb = ctx.transpose(tb, list(range(ctx.rank(tb) - 2)) + [ctx.rank(tb) - 1, ctx.rank(tb) - 2])
+    else:
+        tb = _arrange(ctx, b, lb, b_lead + list(k) + [n])
     dtype = ctx.common_dtype(ta, tb)
     ta, tb = ctx.tensor(ta, dtype), ctx.tensor(tb, dtype)
     ta, tb = _expand_batch(ctx, ta, tb), _expand_batch(ctx, tb, ta)
