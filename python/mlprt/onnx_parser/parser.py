@@ -578,13 +578,19 @@ def _check_folded_sizes(node: Node, inputs: List[Optional[np.ndarray]], byte_lim
                                 "(the larger of 256 MiB and the model's size)")
 
 
-#: Operators whose output extents only the input values decide: ONNX's shape inference cannot size
-#: them before they run, but their inputs bound them.
-_SIZED_BY_VALUES = ("NonZero", "Unique", "NonMaxSuppression", "Compress")
+#: Operators whose output extents only the input values decide, and what those extents count: ONNX's
+#: shape inference cannot size them before they run, but their inputs bound them (their importers,
+#: ops/data_dependent.py, give the count in their refusals).
+SIZED_BY_VALUES = {
+    "NonZero": "the number of non-zero elements",
+    "Compress": "the number of true conditions",
+    "Unique": "the number of distinct values",
+    "NonMaxSuppression": "the number of boxes kept",
+}
 
 
 def _check_bound_by_inputs(node: Node, inputs: List[Optional[np.ndarray]], byte_limit: int) -> None:
-    """Refuses to fold an operator of _SIZED_BY_VALUES whose outputs could exceed `byte_limit`: each
+    """Refuses to fold an operator of SIZED_BY_VALUES whose outputs could exceed `byte_limit`: each
     output holds at most max(rank, 3) 64-bit values per input element (NonZero: an index per axis of
     each element; Unique: at most every element; NonMaxSuppression: 3 indices per box and class;
     Compress: at most every element)."""
@@ -605,7 +611,7 @@ def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
 
     if node.op_type == "ConstantOfShape":
         return [_fill_of_shape(node, inputs[0], max(byte_limit, FILL_BYTES_LIMIT))]
-    if node.op_type in _SIZED_BY_VALUES:
+    if node.op_type in SIZED_BY_VALUES:
         _check_bound_by_inputs(node, inputs, byte_limit)
     else:
         _check_folded_sizes(node, inputs, byte_limit)

@@ -14,20 +14,13 @@ from mlprt import _core
 from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, normalize_axis
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.ops.shape import _gather_layer
+from mlprt.onnx_parser.parser import FOLDED_BYTES_LIMIT, SIZED_BY_VALUES, fold_constant_node
 from mlprt.onnx_parser.registry import importer
-
-#: What each operator's output extent counts.
-_COUNTS = {
-    "NonZero": "the number of non-zero elements",
-    "Compress": "the number of true conditions",
-    "Unique": "the number of distinct values",
-    "NonMaxSuppression": "the number of boxes kept",
-}
 
 
 def _refusal(node: Node, what: str) -> Exception:
     return unsupported(f"{node.op_type} of {what} computed at run time is not supported: its output's extent is "
-                       f"{_COUNTS[node.op_type]}, which only the data decide, and mlprt engines take every shape "
+                       f"{SIZED_BY_VALUES[node.op_type]}, which only the data decide, and mlprt engines take every shape "
                        f"from the input shapes (compute it at parse time from constants, or outside the engine)",
                        ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
 
@@ -45,8 +38,6 @@ def _known(ctx: ImporterContext, node: Node, i: int) -> Optional[np.ndarray]:
           "of known extents): folded. On run-time tensors refused with the reason: the output's extent depends "
           "on the data.")
 def data_dependent(ctx: ImporterContext, node: Node) -> List[Value]:
-    from mlprt.onnx_parser.parser import FOLDED_BYTES_LIMIT, fold_constant_node  # the parser imports the ops
-
     inputs: List[Optional[np.ndarray]] = []
     for i in range(node.num_inputs):
         if not node.has_input(i):
