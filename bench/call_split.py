@@ -12,8 +12,6 @@ times with medians over --calls calls:
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from typing import Callable, Dict
 
 import numpy as np
@@ -21,18 +19,7 @@ import numpy as np
 import mlprt
 import mlprt.driver as cuda
 from mlprt.engine_tools import build_engine
-
-
-def median_us(fn: Callable[[], object], calls: int) -> float:
-    """The median wall time of `fn` in microseconds, after five warm-up calls."""
-    for _ in range(5):
-        fn()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+from timing import median_seconds
 
 
 def main() -> None:
@@ -81,7 +68,7 @@ def main() -> None:
     }
     print(f"input {x.nbytes} bytes, output {host_out.nbytes} bytes")
     for name, fn in parts.items():
-        print(f"{name:32s} {median_us(fn, args.calls):9.1f} us")
+        print(f"{name:32s} {median_seconds(fn, args.calls, warmup=5) * 1e6:9.1f} us")
 
 
 if __name__ == "__main__":

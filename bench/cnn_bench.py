@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -37,17 +36,7 @@ import mlprt.driver as cuda  # noqa: E402
 from mlprt.engine_tools import build_engine  # noqa: E402
 from mlprt.profiler import LayerTimes  # noqa: E402
 from vision_zoo import MODELS  # noqa: E402
-
-
-def median_ms(call: Callable[[], object], iterations: int) -> float:
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+from timing import median_seconds  # noqa: E402
 
 
 def mlprt_runner(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler] = None) -> Callable[[], np.ndarray]:
@@ -226,9 +215,10 @@ def main() -> None:
                 plan = build_engine(str(path), fp16=fp16, logger=step_times or mlprt.Logger(mlprt.Logger.WARNING))
                 build_s = time.perf_counter() - start
                 runners = {"mlprt": mlprt_runner(bytes(plan), x), **torch_runners(load_module(), x, fp16)}
-                times = {k: median_ms(run, args.iterations) for k, run in runners.items()}
+                times = {k: median_seconds(run, args.iterations) * 1e3 for k, run in runners.items()}
                 session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-                times["onnxruntime_cpu"] = median_ms(lambda: session.run(None, {"x": x}), max(5, args.iterations // 10))
+                times["onnxruntime_cpu"] = median_seconds(lambda: session.run(None, {"x": x}),
+                                                          max(5, args.iterations // 10)) * 1e3
                 reference = session.run(None, {"x": x})[0]
                 error = float(np.abs(runners["mlprt"]() - reference).max() / max(np.abs(reference).max(), 1e-30))
                 row = {"model": f"{name} {h}x{w}", "batch": batch, "precision": precision, "build_s": round(build_s, 2),

@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -26,20 +24,15 @@ import numpy as np
 import mlprt
 import mlprt.driver as cuda
 from mlprt.compiler import SourceModule
+from timing import median_seconds
 
 SIZES = [3 << 10, 200 << 10, 1 << 20, 64 << 20]
 REPO = Path(__file__).resolve().parent.parent
 
 
 def median_us(iterations: int, body: Callable[[], None]) -> float:
-    for _ in range(3):
-        body()
-    times = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        body()
-        times.append((time.perf_counter() - start) * 1e6)
-    return statistics.median(times)
+    """The median of `iterations` timed calls of `body`, in microseconds."""
+    return median_seconds(body, iterations) * 1e6
 
 
 def measure_mlprt(iterations: int) -> List[Dict]:
