@@ -8,10 +8,13 @@ enum class MatrixOperation { kNONE, kTRANSPOSE };
 // kDIV truncates on integers (as ONNX and C do); kFLOOR_DIV rounds down. kAND, kOR and kXOR
 // take BOOL operands; kEQUAL, kGREATER and kLESS give BOOL results (TensorRT's numbering up to
 // here). mlprt's own: kMOD, the remainder with the divisor's sign (Python's %; ONNX Mod fmod=0),
-// and kFMOD, the remainder with the dividend's sign (C's % and fmod; ONNX Mod fmod=1).
+// and kFMOD, the remainder with the dividend's sign (C's % and fmod; ONNX Mod fmod=1); on
+// integers only, the bitwise kBITWISE_AND / _OR / _XOR and the shifts kSHIFT_LEFT / kSHIFT_RIGHT
+// (arithmetic on signed types), where a shift by a negative count or by the type's width or more
+// gives 0 (-1 for a negative value shifted right), as ONNX's reference does.
 enum class ElementWiseOperation {
   kSUM, kPROD, kMAX, kMIN, kSUB, kDIV, kPOW, kFLOOR_DIV, kAND, kOR, kXOR, kEQUAL, kGREATER, kLESS,
-  kMOD, kFMOD,
+  kMOD, kFMOD, kBITWISE_AND, kBITWISE_OR, kBITWISE_XOR, kSHIFT_LEFT, kSHIFT_RIGHT,
 };
 // alpha and beta as TensorRT defines them: kLEAKY_RELU alpha = slope; kELU alpha; kSELU alpha,
 // beta = gamma; kSOFTPLUS alpha * log(1 + exp(beta * x)); kCLIP [alpha, beta];
@@ -50,6 +53,14 @@ enum class InterpolationMode { kNEAREST, kLINEAR, kCUBIC };
 enum class GatherMode { kDEFAULT, kELEMENT };
 // TensorRT's TopKOperation: the k largest (kMAX) or smallest (kMIN) values along one axis.
 enum class TopKOperation { kMAX, kMIN };
+// TensorRT's ScatterMode: kELEMENT writes updates[p] at p with p[axis] = indices[p] (ONNX
+// ScatterElements); kND writes updates[i, ...] at the index tuple indices[i, :] (ONNX ScatterND).
+enum class ScatterMode { kELEMENT, kND };
+// How a scatter combines an update with what its target holds: kNONE replaces it; the others
+// combine in the updates' order (ONNX's reduction attribute: add, mul, max, min).
+enum class ScatterReduction { kNONE, kSUM, kPROD, kMAX, kMIN };
+// TensorRT's CumulativeOperation.
+enum class CumulativeOperation { kSUM };
 enum class ResizeCoordinateTransformation { kALIGN_CORNERS, kASYMMETRIC, kHALF_PIXEL };
 enum class ResizeSelector { kFORMULA, kUPPER };
 enum class ResizeRoundMode { kHALF_UP, kHALF_DOWN, kFLOOR, kCEIL };
@@ -60,7 +71,7 @@ constexpr Enum lastEnumerator() noexcept;
 template <>
 constexpr MatrixOperation lastEnumerator<MatrixOperation>() noexcept { return MatrixOperation::kTRANSPOSE; }
 template <>
-constexpr ElementWiseOperation lastEnumerator<ElementWiseOperation>() noexcept { return ElementWiseOperation::kFMOD; }
+constexpr ElementWiseOperation lastEnumerator<ElementWiseOperation>() noexcept { return ElementWiseOperation::kSHIFT_RIGHT; }
 template <>
 constexpr ActivationType lastEnumerator<ActivationType>() noexcept { return ActivationType::kSILU; }
 template <>
@@ -87,5 +98,11 @@ template <>
 constexpr GatherMode lastEnumerator<GatherMode>() noexcept { return GatherMode::kELEMENT; }
 template <>
 constexpr TopKOperation lastEnumerator<TopKOperation>() noexcept { return TopKOperation::kMIN; }
+template <>
+constexpr ScatterMode lastEnumerator<ScatterMode>() noexcept { return ScatterMode::kND; }
+template <>
+constexpr ScatterReduction lastEnumerator<ScatterReduction>() noexcept { return ScatterReduction::kMIN; }
+template <>
+constexpr CumulativeOperation lastEnumerator<CumulativeOperation>() noexcept { return CumulativeOperation::kSUM; }
 
 }  // namespace mlprt

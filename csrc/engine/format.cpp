@@ -533,12 +533,13 @@ LayerParameters layerOfKind(std::size_t index) {
 // The last layer kind and operation codes each format version knows: a file may use only those of
 // its own version (a damaged version field is caught, not read as another layout).
 std::size_t lastLayerKind(std::uint32_t version) {
-  return version >= 5 ? kLayerKinds - 1 : version == 4 ? 19 : version == 3 ? 12 : version == 2 ? 11 : 10;
+  return version >= 7 ? kLayerKinds - 1 : version >= 5 ? 20 : version == 4 ? 19 : version == 3 ? 12 : version == 2 ? 11 : 10;
 }
 template <typename Enum>
 Enum lastCode(std::uint32_t version) {
   if constexpr (std::is_same_v<Enum, ElementWiseOperation>) {
     if (version < 3) return ElementWiseOperation::kPOW;
+    if (version < 7) return ElementWiseOperation::kFMOD;
   } else if constexpr (std::is_same_v<Enum, UnaryOperation>) {
     if (version < 3) return UnaryOperation::kERF;
     if (version < 6) return UnaryOperation::kNOT;

@@ -388,18 +388,55 @@ struct TopKLayer {
   }
 };
 
+// TensorRT's IScatterLayer (with ONNX's reductions): inputs data, indices (INT32 or INT64,
+// possibly computed at run time) and updates; the output is data with the updates written at the
+// indices (see ScatterMode), combined by `reduction` in the updates' order, so duplicate indices
+// give what ONNX's reference gives. Negative indices count from the end; an index outside its
+// axis drops its update.
+struct ScatterLayer {
+  static constexpr const char* kName = "Scatter";
+  ScatterMode mode = ScatterMode::kELEMENT;
+  int axis = 0;  // kELEMENT only
+  ScatterReduction reduction = ScatterReduction::kNONE;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("mode", &ScatterLayer::mode, "ELEMENT (ScatterElements) or ND (ScatterND).");
+    visit("axis", &ScatterLayer::axis, "The axis the indices address (ELEMENT mode).");
+    visit("reduction", &ScatterLayer::reduction, "NONE (replace), SUM, PROD, MAX or MIN.");
+  }
+};
+
+// TensorRT's ICumulativeLayer (ONNX CumSum): running sums along `axis`; `exclusive` leaves each
+// element out of its own sum, `reverse` runs from the end. FLOAT and HALF (summed in float),
+// INT32 and INT64.
+struct CumulativeLayer {
+  static constexpr const char* kName = "Cumulative";
+  CumulativeOperation op = CumulativeOperation::kSUM;
+  int axis = 0;
+  bool exclusive = false;
+  bool reverse = false;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("op", &CumulativeLayer::op, "SUM.");
+    visit("axis", &CumulativeLayer::axis, "The axis summed along.");
+    visit("exclusive", &CumulativeLayer::exclusive, "Whether an element is left out of its own sum.");
+    visit("reverse", &CumulativeLayer::reverse, "Whether the sums run from the end of the axis.");
+  }
+};
+
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
-                 DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer, GatherLayer, TopKLayer>;
+                 DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer, GatherLayer, TopKLayer,
+                 ScatterLayer, CumulativeLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
 // (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER, kTOPK,
+  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER, kTOPK, kSCATTER, kCUMULATIVE,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

@@ -98,19 +98,27 @@ bool isLogicOperation(ElementWiseOperation op) {
   return op == ElementWiseOperation::kAND || op == ElementWiseOperation::kOR || op == ElementWiseOperation::kXOR;
 }
 
+bool isBitOperation(ElementWiseOperation op) {
+  return op == ElementWiseOperation::kBITWISE_AND || op == ElementWiseOperation::kBITWISE_OR ||
+         op == ElementWiseOperation::kBITWISE_XOR || op == ElementWiseOperation::kSHIFT_LEFT ||
+         op == ElementWiseOperation::kSHIFT_RIGHT;
+}
+
 bool isComparison(ElementWiseOperation op) {
   return op == ElementWiseOperation::kEQUAL || op == ElementWiseOperation::kGREATER ||
          op == ElementWiseOperation::kLESS;
 }
 
-// Arithmetic and comparisons take numbers (floating or integer), logic takes BOOL; comparisons
-// and logic give BOOL, arithmetic the operands' type.
+// Arithmetic and comparisons take numbers (floating or integer), logic takes BOOL, bitwise
+// operations and shifts integers; comparisons and logic give BOOL, the others the operands' type.
 TensorType elementWise(const ElementWiseLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 2);
   requireSameType(inputs);
   const DataType type = inputs[0].type;
   if (isLogicOperation(layer.op)) {
     if (type != DataType::kBOOL) fail(std::string("AND, OR and XOR need BOOL inputs, got ") + dataTypeName(type));
+  } else if (isBitOperation(layer.op)) {
+    if (type == DataType::kFLOAT || type == DataType::kHALF || type == DataType::kBOOL) fail(std::string("bitwise operations and shifts need integer inputs, got ") + dataTypeName(type));
   } else if (type == DataType::kBOOL && layer.op != ElementWiseOperation::kEQUAL) {
     fail("arithmetic and ordering need numeric inputs, got BOOL");
   }
@@ -509,6 +517,68 @@ TensorType gather(const GatherLayer& layer, const std::vector<TensorType>& input
   return {Dims(extents), inputs[0].type};
 }
 
+void requireIndexType(const TensorType& indices) {
+  if (indices.type != DataType::kINT32 && indices.type != DataType::kINT64) {
+    fail(std::string("indices must be INT32 or INT64, got ") + dataTypeName(indices.type));
+  }
+}
+
+// ELEMENT: indices and updates of one shape, of data's rank, no larger than data along any axis
+// but `axis`. ND: indices (..., k) with k <= data's rank, updates shaped indices' leading axes
+// followed by data's axes after the first k. The output is data's shape and type.
+TensorType scatter(const ScatterLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 3);
+  const TensorType& data = inputs[0];
+  const Dims& indices = inputs[1].shape;
+  const Dims& updates = inputs[2].shape;
+  requireIndexType(inputs[1]);
+  if (inputs[2].type != data.type) {
+    fail(std::string("updates must have data's type ") + dataTypeName(data.type) + ", got " + dataTypeName(inputs[2].type));
+  }
+  if (layer.reduction != ScatterReduction::kNONE && data.type == DataType::kBOOL) {
+    fail("a scatter that combines values needs numbers, got BOOL");
+  }
+  if (layer.mode == ScatterMode::kELEMENT) {
+    const std::size_t axis = checkedAxis(layer.axis, data.shape.rank());
+    if (indices.rank() != data.shape.rank()) {
+      fail("ELEMENT mode needs indices " + indices.toString() + " of data " + data.shape.toString() + "'s rank");
+    }
+    const std::string mismatch = "updates " + updates.toString() + " must have the shape of indices " + indices.toString();
+    if (updates.rank() != indices.rank()) fail(mismatch);
+    for (std::size_t i = 0; i < indices.rank(); ++i) {
+      mergeEqual(indices[i], updates[i], mismatch);
+      if (i != axis && indices[i] != kDynamic && data.shape[i] != kDynamic && indices[i] > data.shape[i]) {
+        fail("indices " + indices.toString() + " exceed data " + data.shape.toString() + " along axis " + std::to_string(i));
+      }
+    }
+    return data;
+  }
+  if (indices.rank() == 0) fail("ND mode needs indices of rank 1 or more");
+  const std::int64_t depth = indices[indices.rank() - 1];
+  if (depth == kDynamic || depth < 1 || depth > static_cast<std::int64_t>(data.shape.rank())) {
+    fail("the last extent of indices " + indices.toString() + " must be known and between 1 and data " +
+         data.shape.toString() + "'s rank");
+  }
+  std::vector<std::int64_t> expected(indices.extents().begin(), indices.extents().end() - 1);
+  expected.insert(expected.end(), data.shape.extents().begin() + depth, data.shape.extents().end());
+  const std::string mismatch = "updates " + updates.toString() + " must be indices' leading extents followed by data " +
+                               data.shape.toString() + "'s last " + std::to_string(data.shape.rank() - depth);
+  if (updates.rank() != expected.size()) fail(mismatch);
+  for (std::size_t i = 0; i < expected.size(); ++i) mergeEqual(expected[i], updates[i], mismatch);
+  return data;
+}
+
+TensorType cumulative(const CumulativeLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  const DataType type = inputs[0].type;
+  if (type != DataType::kFLOAT && type != DataType::kHALF && type != DataType::kINT32 && type != DataType::kINT64) {
+    fail(std::string("Cumulative needs a FLOAT, HALF, INT32 or INT64 input, got ") + dataTypeName(type));
+  }
+  if (inputs[0].shape.rank() == 0) fail("Cumulative needs an input of rank 1 or more");
+  checkedAxis(layer.axis, inputs[0].shape.rank());
+  return inputs[0];
+}
+
 // Values (the input's type) and INT32 indices, both the input's shape with k along the axis.
 std::vector<TensorType> topK(const TopKLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
@@ -569,6 +639,8 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const ResizeLayer& l) const { return resize(l, inputs); }
     TensorType operator()(const GatherLayer& l) const { return gather(l, inputs); }
     TensorType operator()(const TopKLayer&) const { return {}; }  // two outputs: inferOutputs
+    TensorType operator()(const ScatterLayer& l) const { return scatter(l, inputs); }
+    TensorType operator()(const CumulativeLayer& l) const { return cumulative(l, inputs); }
     TensorType operator()(const LrnLayer& l) const {
       const TensorType out = sameAsInput(inputs, "LRN");
       if (out.shape.rank() < 2) fail("needs an input with a channel axis (N, C, ...), got " + out.shape.toString());

@@ -180,7 +180,21 @@ void bindEnums(py::module_& m) {
       .value("RESIZE", network::LayerType::kRESIZE)
       .value("LRN", network::LayerType::kLRN)
       .value("GATHER", network::LayerType::kGATHER)
-      .value("TOPK", network::LayerType::kTOPK);
+      .value("TOPK", network::LayerType::kTOPK)
+      .value("SCATTER", network::LayerType::kSCATTER)
+      .value("CUMULATIVE", network::LayerType::kCUMULATIVE);
+  py::enum_<ScatterMode>(m, "ScatterMode")
+      .value("ELEMENT", ScatterMode::kELEMENT)
+      .value("ND", ScatterMode::kND);
+  py::enum_<ScatterReduction>(m, "ScatterReduction",
+                              "mlprt's own: how IScatterLayer combines an update with its target (ONNX's reduction).")
+      .value("NONE", ScatterReduction::kNONE)
+      .value("SUM", ScatterReduction::kSUM)
+      .value("PROD", ScatterReduction::kPROD)
+      .value("MAX", ScatterReduction::kMAX)
+      .value("MIN", ScatterReduction::kMIN);
+  py::enum_<CumulativeOperation>(m, "CumulativeOperation")
+      .value("SUM", CumulativeOperation::kSUM);
   py::enum_<TopKOperation>(m, "TopKOperation")
       .value("MAX", TopKOperation::kMAX)
       .value("MIN", TopKOperation::kMIN);
@@ -236,7 +250,12 @@ void bindEnums(py::module_& m) {
       .value("GREATER", network::ElementWiseOperation::kGREATER)
       .value("LESS", network::ElementWiseOperation::kLESS)
       .value("MOD", network::ElementWiseOperation::kMOD)
-      .value("FMOD", network::ElementWiseOperation::kFMOD);
+      .value("FMOD", network::ElementWiseOperation::kFMOD)
+      .value("BITWISE_AND", network::ElementWiseOperation::kBITWISE_AND)
+      .value("BITWISE_OR", network::ElementWiseOperation::kBITWISE_OR)
+      .value("BITWISE_XOR", network::ElementWiseOperation::kBITWISE_XOR)
+      .value("SHIFT_LEFT", network::ElementWiseOperation::kSHIFT_LEFT)
+      .value("SHIFT_RIGHT", network::ElementWiseOperation::kSHIFT_RIGHT);
   py::enum_<network::ActivationType>(m, "ActivationType")
       .value("RELU", network::ActivationType::kRELU)
       .value("SIGMOID", network::ActivationType::kSIGMOID)
@@ -345,6 +364,28 @@ py::object constantInput(const LayerRef& layer, std::size_t index) {
   return std::move(result);
 }
 
+// add_cumulative's axis: an int, or (TensorRT's form) a 0-D integer tensor that a constant layer makes.
+int cumulativeAxis(const NetworkPtr& n, const py::object& axis) {
+  if (py::isinstance<py::int_>(axis)) return axis.cast<int>();
+  const auto& tensor = axis.cast<const TensorRef&>();
+  requireSameNetwork(n, tensor);
+  const int producer = n->tensor(tensor.id).producer;
+  const auto* constant = producer < 0 ? nullptr : std::get_if<network::ConstantLayer>(&n->layer(producer).parameters);
+  if (!constant || constant->shape.volume() != 1 ||
+      (constant->weights.type != DataType::kINT32 && constant->weights.type != DataType::kINT64)) {
+    throw InvalidArgument("add_cumulative: axis must be an int or a one-element INT32/INT64 tensor made by add_constant");
+  }
+  std::int64_t value = 0;
+  if (constant->weights.type == DataType::kINT32) {
+    std::int32_t narrow = 0;
+    std::memcpy(&narrow, constant->weights.bytes.data(), sizeof narrow);
+    value = narrow;
+  } else {
+    std::memcpy(&value, constant->weights.bytes.data(), sizeof value);
+  }
+  return static_cast<int>(value);
+}
+
 void bindSpatialLayers(py::module_& m) {
   auto convolution = kindClass<network::ConvolutionLayer>(m, "IConvolutionLayer");
   symmetricPaddingProperty(convolution);
@@ -363,6 +404,8 @@ void bindSpatialLayers(py::module_& m) {
   kindClass<network::LrnLayer>(m, "ILRNLayer");
   kindClass<network::GatherLayer>(m, "IGatherLayer");
   kindClass<network::TopKLayer>(m, "ITopKLayer");
+  kindClass<network::ScatterLayer>(m, "IScatterLayer");
+  kindClass<network::CumulativeLayer>(m, "ICumulativeLayer");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -642,6 +685,24 @@ void bindNetwork(py::module_& m) {
       }, py::arg("input"), py::arg("op"), py::arg("k"), py::arg("axes"),
       "The k largest (MAX) or smallest (MIN) elements along the one axis set in the `axes` bit mask: output 0 "
       "the values, output 1 their INT32 indices along the axis (ties: the lower index first).")
+      .def("add_scatter", [](const NetworkPtr& n, const TensorRef& data, const TensorRef& indices,
+                             const TensorRef& updates, ScatterMode mode) {
+        requireSameNetwork(n, data, indices);
+        requireSameNetwork(n, data, updates);
+        return layerHandle(n, n->addLayer("", network::ScatterLayer{mode, 0, ScatterReduction::kNONE},
+                                          {data.id, indices.id, updates.id}));
+      }, py::arg("data"), py::arg("indices"), py::arg("updates"), py::arg("mode"),
+      "data with updates written at INT32/INT64 indices (ScatterMode.ELEMENT: along .axis, ONNX ScatterElements; "
+      "ND: at index tuples, ScatterND); .reduction (mlprt's own) combines them with what is there.")
+      .def("add_cumulative", [](const NetworkPtr& n, const TensorRef& x, const py::object& axis,
+                                CumulativeOperation op, bool exclusive, bool reverse) {
+        requireSameNetwork(n, x);
+        const int rank = static_cast<int>(x.get().shape.rank());
+        int a = cumulativeAxis(n, axis);
+        if (a < 0) a += rank;
+        return layerHandle(n, n->addLayer("", network::CumulativeLayer{op, a, exclusive, reverse}, {x.id}));
+      }, py::arg("input"), py::arg("axis"), py::arg("op"), py::arg("exclusive"), py::arg("reverse"),
+      "Running sums along `axis` (an int, or as in TensorRT a 0-D INT32/INT64 tensor made by add_constant).")
       .def("add_lrn", [](const NetworkPtr& n, const TensorRef& x, std::int64_t window, float alpha, float beta,
                          float k) {
         requireSameNetwork(n, x);

@@ -8,8 +8,10 @@
 
 #include "backend/opencl/mlp_mma.h"
 #include "backend/opencl/ops/convolution/convolution.h"
+#include "backend/opencl/ops/cumulative/cumulative.h"
 #include "backend/opencl/ops/pooling/pooling.h"
 #include "backend/opencl/ops/gather/gather.h"
+#include "backend/opencl/ops/scatter/scatter.h"
 #include "backend/opencl/ops/topk/topk.h"
 #include "backend/opencl/ops/lrn/lrn.h"
 #include "backend/opencl/ops/resize/resize.h"
@@ -283,6 +285,12 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     }
     void operator()(const network::TopKLayer& l) const {
       cl::topK(kernels, stream, l.op, l.axis(), in.at(0), out);
+    }
+    void operator()(const network::ScatterLayer& l) const {
+      cl::scatter(kernels, stream, l.mode, l.axis, l.reduction, in.at(0), in.at(1), in.at(2), out);
+    }
+    void operator()(const network::CumulativeLayer& l) const {
+      cl::cumulative(kernels, stream, l.op, l.axis, l.exclusive, l.reverse, in.at(0), out);
     }
     void operator()(const network::LrnLayer& l) const {
       cl::localResponseNormalization(kernels, stream, l.window_size, l.alpha, l.beta, l.k, in.at(0), out);

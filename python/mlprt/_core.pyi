@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'Severity', 'Stream', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -179,11 +179,16 @@ class LayerType:
       GATHER
     
       TOPK
+    
+      SCATTER
+    
+      CUMULATIVE
     """
     ACTIVATION: typing.ClassVar[LayerType]
     CONCATENATION: typing.ClassVar[LayerType]
     CONSTANT: typing.ClassVar[LayerType]
     CONVOLUTION: typing.ClassVar[LayerType]
+    CUMULATIVE: typing.ClassVar[LayerType]
     DECONVOLUTION: typing.ClassVar[LayerType]
     ELEMENTWISE: typing.ClassVar[LayerType]
     GATHER: typing.ClassVar[LayerType]
@@ -194,6 +199,7 @@ class LayerType:
     POOLING: typing.ClassVar[LayerType]
     REDUCE: typing.ClassVar[LayerType]
     RESIZE: typing.ClassVar[LayerType]
+    SCATTER: typing.ClassVar[LayerType]
     SELECT: typing.ClassVar[LayerType]
     SHUFFLE: typing.ClassVar[LayerType]
     SLICE: typing.ClassVar[LayerType]
@@ -219,6 +225,149 @@ class LayerType:
         ...
     @typing.overload
     def __ne__(self, other: LayerType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ScatterMode:
+    """
+    Members:
+    
+      ELEMENT
+    
+      ND
+    """
+    ELEMENT: typing.ClassVar[ScatterMode]
+    ND: typing.ClassVar[ScatterMode]
+    __members__: typing.ClassVar[dict[str, ScatterMode]]
+    @typing.overload
+    def __eq__(self, other: ScatterMode) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ScatterMode) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class ScatterReduction:
+    """
+    mlprt's own: how IScatterLayer combines an update with its target (ONNX's reduction).
+    
+    Members:
+    
+      NONE
+    
+      SUM
+    
+      PROD
+    
+      MAX
+    
+      MIN
+    """
+    MAX: typing.ClassVar[ScatterReduction]
+    MIN: typing.ClassVar[ScatterReduction]
+    NONE: typing.ClassVar[ScatterReduction]
+    PROD: typing.ClassVar[ScatterReduction]
+    SUM: typing.ClassVar[ScatterReduction]
+    __members__: typing.ClassVar[dict[str, ScatterReduction]]
+    @typing.overload
+    def __eq__(self, other: ScatterReduction) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ScatterReduction) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class CumulativeOperation:
+    """
+    Members:
+    
+      SUM
+    """
+    SUM: typing.ClassVar[CumulativeOperation]
+    __members__: typing.ClassVar[dict[str, CumulativeOperation]]
+    @typing.overload
+    def __eq__(self, other: CumulativeOperation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: CumulativeOperation) -> bool:
         ...
     @typing.overload
     def __ne__(self, other: typing.Any) -> bool:
@@ -747,8 +896,21 @@ class ElementWiseOperation:
       MOD
     
       FMOD
+    
+      BITWISE_AND
+    
+      BITWISE_OR
+    
+      BITWISE_XOR
+    
+      SHIFT_LEFT
+    
+      SHIFT_RIGHT
     """
     AND: typing.ClassVar[ElementWiseOperation]
+    BITWISE_AND: typing.ClassVar[ElementWiseOperation]
+    BITWISE_OR: typing.ClassVar[ElementWiseOperation]
+    BITWISE_XOR: typing.ClassVar[ElementWiseOperation]
     DIV: typing.ClassVar[ElementWiseOperation]
     EQUAL: typing.ClassVar[ElementWiseOperation]
     FLOOR_DIV: typing.ClassVar[ElementWiseOperation]
@@ -761,6 +923,8 @@ class ElementWiseOperation:
     OR: typing.ClassVar[ElementWiseOperation]
     POW: typing.ClassVar[ElementWiseOperation]
     PROD: typing.ClassVar[ElementWiseOperation]
+    SHIFT_LEFT: typing.ClassVar[ElementWiseOperation]
+    SHIFT_RIGHT: typing.ClassVar[ElementWiseOperation]
     SUB: typing.ClassVar[ElementWiseOperation]
     SUM: typing.ClassVar[ElementWiseOperation]
     XOR: typing.ClassVar[ElementWiseOperation]
@@ -1602,6 +1766,64 @@ class ITopKLayer(ILayer):
     @op.setter
     def op(self, arg1: TopKOperation) -> None:
         ...
+class IScatterLayer(ILayer):
+    @property
+    def axis(self) -> int:
+        """
+        The axis the indices address (ELEMENT mode).
+        """
+    @axis.setter
+    def axis(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def mode(self) -> ScatterMode:
+        """
+        ELEMENT (ScatterElements) or ND (ScatterND).
+        """
+    @mode.setter
+    def mode(self, arg1: ScatterMode) -> None:
+        ...
+    @property
+    def reduction(self) -> ScatterReduction:
+        """
+        NONE (replace), SUM, PROD, MAX or MIN.
+        """
+    @reduction.setter
+    def reduction(self, arg1: ScatterReduction) -> None:
+        ...
+class ICumulativeLayer(ILayer):
+    @property
+    def axis(self) -> int:
+        """
+        The axis summed along.
+        """
+    @axis.setter
+    def axis(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def exclusive(self) -> bool:
+        """
+        Whether an element is left out of its own sum.
+        """
+    @exclusive.setter
+    def exclusive(self, arg1: bool) -> None:
+        ...
+    @property
+    def op(self) -> CumulativeOperation:
+        """
+        SUM.
+        """
+    @op.setter
+    def op(self, arg1: CumulativeOperation) -> None:
+        ...
+    @property
+    def reverse(self) -> bool:
+        """
+        Whether the sums run from the end of the axis.
+        """
+    @reverse.setter
+    def reverse(self, arg1: bool) -> None:
+        ...
 class IPoolingLayer(ILayer):
     @property
     def average_count_excludes_padding(self) -> bool:
@@ -1709,6 +1931,10 @@ class INetworkDefinition:
         """
         Convolution over the spatial axes of `input` (N, C, ...): `kernel` holds num_output_maps x (C / num_groups) x kernel_shape values, `bias` num_output_maps values or None. mlprt's own: attributes (stride_nd=..., padding_nd=..., num_groups=..., ...) may be given here, checked once.
         """
+    def add_cumulative(self, input: ITensor, axis: typing.Any, op: CumulativeOperation, exclusive: bool, reverse: bool) -> typing.Any:
+        """
+        Running sums along `axis` (an int, or as in TensorRT a 0-D INT32/INT64 tensor made by add_constant).
+        """
     def add_deconvolution_nd(self, input: ITensor, num_output_maps: typing.SupportsInt | typing.SupportsIndex, kernel_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], kernel: numpy.ndarray, bias: typing.Any = None, **kwargs) -> typing.Any:
         """
         Transposed convolution of `input` (N, C, ...): `kernel` holds C x (num_output_maps / num_groups) x kernel_shape values, `bias` num_output_maps values or None. Attributes may be given here, as for add_convolution_nd.
@@ -1744,6 +1970,10 @@ class INetworkDefinition:
     def add_resize(self, input: ITensor, **kwargs) -> typing.Any:
         """
         Resamples `input` (TensorRT's IResizeLayer: set shape or scales, resize_mode, ...; mlprt also takes them here). Setting shape makes scales follow the extents, unless scales are given too.
+        """
+    def add_scatter(self, data: ITensor, indices: ITensor, updates: ITensor, mode: ScatterMode) -> typing.Any:
+        """
+        data with updates written at INT32/INT64 indices (ScatterMode.ELEMENT: along .axis, ONNX ScatterElements; ND: at index tuples, ScatterND); .reduction (mlprt's own) combines them with what is there.
         """
     def add_select(self, condition: ITensor, then_input: ITensor, else_input: ITensor) -> typing.Any:
         """

@@ -60,6 +60,8 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::LrnLayer{5, 2e-4f, 0.5f, 2.0f},
       net::GatherLayer{2, mlprt::GatherMode::kELEMENT},
       net::TopKLayer{mlprt::TopKOperation::kMIN, 7, 0b100u},
+      net::ScatterLayer{mlprt::ScatterMode::kND, 2, mlprt::ScatterReduction::kMAX},
+      net::CumulativeLayer{mlprt::CumulativeOperation::kSUM, 3, true, false},
   };
 }
 
@@ -203,6 +205,17 @@ void expectSame(const net::TopKLayer& a, const net::TopKLayer& b) {
   EXPECT_EQ(a.op, b.op);
   EXPECT_EQ(a.k, b.k);
   EXPECT_EQ(a.axes, b.axes);
+}
+void expectSame(const net::ScatterLayer& a, const net::ScatterLayer& b) {
+  EXPECT_EQ(a.mode, b.mode);
+  EXPECT_EQ(a.axis, b.axis);
+  EXPECT_EQ(a.reduction, b.reduction);
+}
+void expectSame(const net::CumulativeLayer& a, const net::CumulativeLayer& b) {
+  EXPECT_EQ(a.op, b.op);
+  EXPECT_EQ(a.axis, b.axis);
+  EXPECT_EQ(a.exclusive, b.exclusive);
+  EXPECT_EQ(a.reverse, b.reverse);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -564,6 +577,8 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   Bytes file = eng::serializePlan(fullPlan());
+  file[8] = 6;  // versions 5 and 6 know layer kinds 0 to 20
+  EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 6 (0 to 20)")) << readError(file);
   file[8] = 4;  // version 4 knows layer kinds 0 to 19
   EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 4 (0 to 19)")) << readError(file);
   file[8] = 3;  // version 3 knows layer kinds 0 to 12
@@ -584,6 +599,12 @@ TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   EXPECT_EQ(std::get<net::UnaryLayer>(deserialize(trigonometry).steps[1].parameters).op, net::UnaryOperation::kATANH);
   trigonometry[8] = 5;  // version 5 knows UnaryOperation 0 to 7
   EXPECT_TRUE(contains(readError(trigonometry), "value 24 is not valid (0 to 7)")) << readError(trigonometry);
+  plan.steps[1].parameters = net::ElementWiseLayer{net::ElementWiseOperation::kSHIFT_RIGHT};
+  Bytes shift = eng::serializePlan(plan);
+  EXPECT_EQ(std::get<net::ElementWiseLayer>(deserialize(shift).steps[1].parameters).op,
+            net::ElementWiseOperation::kSHIFT_RIGHT);
+  shift[8] = 6;  // version 6 knows ElementWiseOperation 0 to 15
+  EXPECT_TRUE(contains(readError(shift), "value 20 is not valid (0 to 15)")) << readError(shift);
 }
 
 TEST(EngineFormat, TrailingBytesAreRejected) {

@@ -87,8 +87,22 @@ std::int64_t referenceBinary(ElementWiseOperation op, std::int64_t x, std::int64
     case ElementWiseOperation::kLESS: return x < y;
     case ElementWiseOperation::kMOD: return wrappingAdd(x, -wrappingMul(referenceBinary(ElementWiseOperation::kFLOOR_DIV, x, y), y));
     case ElementWiseOperation::kFMOD: return wrappingAdd(x, -wrappingMul(referenceDiv(x, y), y));
+    case ElementWiseOperation::kBITWISE_AND: return x & y;
+    case ElementWiseOperation::kBITWISE_OR: return x | y;
+    case ElementWiseOperation::kBITWISE_XOR: return x ^ y;
+    case ElementWiseOperation::kSHIFT_LEFT:
+    case ElementWiseOperation::kSHIFT_RIGHT: break;  // depend on the type's width: referenceShift
   }
   return 0;
+}
+
+// A shift of a `type` value as ONNX's reference shifts: counts outside [0, width) shift every bit
+// out; right shifts of signed types are arithmetic.
+std::int64_t referenceShift(ElementWiseOperation op, DataType type, std::int64_t x, std::int64_t y) {
+  const auto width = static_cast<std::int64_t>(elementSize(type) * 8);
+  if (y < 0 || y >= width) return op == ElementWiseOperation::kSHIFT_LEFT ? 0 : (x < 0 ? -1 : 0);
+  if (op == ElementWiseOperation::kSHIFT_RIGHT) return x >> y;
+  return wrapTo(type, static_cast<std::int64_t>(static_cast<std::uint64_t>(x) << y));
 }
 
 // Random values of `type`, zeros and extremes included.
@@ -142,6 +156,50 @@ TEST(IntegerKernels, ArithmeticWrapsAndTruncatesInEveryIntegerType) {
   for (DataType type : kIntegerTypes) {
     for (ElementWiseOperation op : ops) checkBinary(op, type, type, seed += 2);
   }
+}
+
+TEST(IntegerKernels, BitwiseOperationsInEveryIntegerType) {
+  std::uint32_t seed = 300;
+  for (DataType type : kIntegerTypes) {
+    for (ElementWiseOperation op : {ElementWiseOperation::kBITWISE_AND, ElementWiseOperation::kBITWISE_OR,
+                                    ElementWiseOperation::kBITWISE_XOR}) {
+      checkBinary(op, type, type, seed += 2);
+    }
+  }
+}
+
+TEST(IntegerKernels, ShiftsByEveryCountIncludingNegativeAndTheWidthOrMore) {
+  std::uint32_t seed = 400;
+  for (DataType type : kIntegerTypes) {
+    const auto width = static_cast<std::int64_t>(elementSize(type) * 8);
+    std::vector<std::int64_t> x = randomIntegers(static_cast<std::size_t>(width + 5), type, seed += 2);
+    std::vector<std::int64_t> counts;
+    for (std::int64_t c = -2; c < width + 3; ++c) counts.push_back(type == DataType::kUINT8 && c < 0 ? 0 : c);
+    const DeviceTensor a = makeTensor({static_cast<std::int64_t>(x.size())}, type, x);
+    const DeviceTensor b = makeTensor({static_cast<std::int64_t>(counts.size())}, type, counts);
+    const DeviceTensor out = makeOutput({static_cast<std::int64_t>(x.size())}, type);
+    for (ElementWiseOperation op : {ElementWiseOperation::kSHIFT_LEFT, ElementWiseOperation::kSHIFT_RIGHT}) {
+      cl::elementWise(cache(), stream(), op, a, b, out);
+      const std::vector<std::int64_t> actual = read(out);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        ASSERT_EQ(actual[i], referenceShift(op, type, x[i], counts[i]))
+            << "op " << static_cast<int>(op) << " " << dataTypeName(type) << ": " << x[i] << ", " << counts[i];
+      }
+    }
+  }
+}
+
+TEST(IntegerKernels, BitwiseOperationsRefuseFloatsAndBool) {
+  const DeviceTensor flag = makeTensor({2}, DataType::kBOOL, {0, 1});
+  const DeviceTensor flags_out = makeOutput({2}, DataType::kBOOL);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] {
+    cl::elementWise(cache(), stream(), ElementWiseOperation::kBITWISE_AND, flag, flag, flags_out);
+  }, "bitwise operations and shifts need integers"));
+  auto buffer = allocate(16);
+  const DeviceTensor x{at(buffer), Dims{2}, DataType::kFLOAT};
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] {
+    cl::elementWise(cache(), stream(), ElementWiseOperation::kSHIFT_LEFT, x, x, x);
+  }, "bitwise operations and shifts need integers"));
 }
 
 TEST(IntegerKernels, ComparisonsOfIntegersWriteBool) {

@@ -235,7 +235,12 @@ double referenceBinary(ElementWiseOperation op, double x, double y) {
     }
     case ElementWiseOperation::kAND:
     case ElementWiseOperation::kOR:
-    case ElementWiseOperation::kXOR: break;  // BOOL only: tests/cpp/test_integer_kernels.cpp
+    case ElementWiseOperation::kXOR:
+    case ElementWiseOperation::kBITWISE_AND:
+    case ElementWiseOperation::kBITWISE_OR:
+    case ElementWiseOperation::kBITWISE_XOR:
+    case ElementWiseOperation::kSHIFT_LEFT:
+    case ElementWiseOperation::kSHIFT_RIGHT: break;  // BOOL or integers only: tests/cpp/test_integer_kernels.cpp
   }
   return 0.0;
 }

@@ -18,6 +18,7 @@ _ACT = mlprt.ActivationType
 _EW = mlprt.ElementWiseOperation
 _UN = mlprt.UnaryOperation
 _RO = mlprt.ReduceOperation
+_SR = mlprt.ScatterReduction
 _DT = mlprt.DataType
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -248,6 +249,48 @@ def top_k(x: np.ndarray, largest: bool, k: int, axis: int) -> tuple:
     return np.moveaxis(values, -1, axis), np.moveaxis(order, -1, axis).astype(np.int32)
 
 
+def shift(a: np.ndarray, b: np.ndarray, left: bool) -> np.ndarray:
+    """ONNX's BitShift as its reference computes it: counts outside [0, width) shift every bit out."""
+    a, b = np.broadcast_arrays(a, b)
+    width = a.dtype.itemsize * 8
+    counts = b.astype(np.int64)
+    inside = (counts >= 0) & (counts < width)
+    safe = np.where(inside, counts, 0).astype(a.dtype)
+    if left:
+        return np.where(inside, np.left_shift(a, safe), 0).astype(a.dtype)
+    return np.where(inside, np.right_shift(a, safe), np.where(a < 0, -1, 0)).astype(a.dtype)
+
+
+def scatter(layer: Any, data: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> np.ndarray:
+    """An IScatterLayer: updates applied in their order; an index outside its axis drops its update."""
+    out = data.copy()
+    combine = {_SR.NONE: lambda held, u: u, _SR.SUM: lambda held, u: held + u, _SR.PROD: lambda held, u: held * u,
+               _SR.MAX: np.maximum, _SR.MIN: np.minimum}[layer.reduction]
+    if layer.mode == mlprt.ScatterMode.ELEMENT:
+        axis = layer.axis
+        for position in np.ndindex(*indices.shape):
+            index = int(indices[position])
+            index += data.shape[axis] if index < 0 else 0
+            if 0 <= index < data.shape[axis]:
+                target = position[:axis] + (index,) + position[axis + 1:]
+                out[target] = combine(out[target], updates[position])
+        return out
+    for position in np.ndindex(*indices.shape[:-1]):
+        target = tuple(int(i) + (data.shape[d] if i < 0 else 0) for d, i in enumerate(indices[position]))
+        if all(0 <= t < data.shape[d] for d, t in enumerate(target)):
+            out[target] = combine(out[target], updates[position])
+    return out
+
+
+def cumulative(layer: Any, x: np.ndarray) -> np.ndarray:
+    """An ICumulativeLayer (running sums along its axis)."""
+    lines = np.flip(x, layer.axis) if layer.reverse else x
+    sums = np.cumsum(lines, axis=layer.axis, dtype=x.dtype)
+    if layer.exclusive:
+        sums = sums - lines
+    return np.flip(sums, layer.axis) if layer.reverse else sums
+
+
 def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:
     """The output of one layer on NumPy inputs."""
     if isinstance(layer, mlprt.IConstantLayer):
@@ -264,7 +307,10 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:
         return {_EW.SUM: np.add, _EW.PROD: np.multiply, _EW.MAX: np.maximum, _EW.MIN: np.minimum,
                 _EW.SUB: np.subtract, _EW.DIV: np.divide, _EW.POW: np.power, _EW.FLOOR_DIV: np.floor_divide,
                 _EW.AND: np.logical_and, _EW.OR: np.logical_or, _EW.XOR: np.logical_xor, _EW.EQUAL: np.equal,
-                _EW.GREATER: np.greater, _EW.LESS: np.less, _EW.MOD: np.mod, _EW.FMOD: np.fmod}[layer.op](a, b)
+                _EW.GREATER: np.greater, _EW.LESS: np.less, _EW.MOD: np.mod, _EW.FMOD: np.fmod,
+                _EW.BITWISE_AND: np.bitwise_and, _EW.BITWISE_OR: np.bitwise_or, _EW.BITWISE_XOR: np.bitwise_xor,
+                _EW.SHIFT_LEFT: lambda x, y: shift(x, y, True),
+                _EW.SHIFT_RIGHT: lambda x, y: shift(x, y, False)}[layer.op](a, b)
     if isinstance(layer, mlprt.ISelectLayer):
         condition, then, otherwise = ins
         return np.where(condition.astype(bool), then, otherwise)
@@ -314,6 +360,10 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:
         return np.take(data, indices, axis=axis)
     if isinstance(layer, mlprt.ITopKLayer):
         return top_k(ins[0], layer.op == mlprt.TopKOperation.MAX, layer.k, _axes(layer.axes, ins[0].ndim)[0])
+    if isinstance(layer, mlprt.IScatterLayer):
+        return scatter(layer, *ins)
+    if isinstance(layer, mlprt.ICumulativeLayer):
+        return cumulative(layer, ins[0])
     if isinstance(layer, mlprt.ILRNLayer):
         x = ins[0]
         size, channels = layer.window_size, x.shape[1]

@@ -217,6 +217,10 @@ bool isComparison(ElementWiseOperation op) {
          op == ElementWiseOperation::kLESS;
 }
 
+bool isBitwise(ElementWiseOperation op) {
+  return op >= ElementWiseOperation::kBITWISE_AND && op <= ElementWiseOperation::kSHIFT_RIGHT;
+}
+
 // Operand types the element-wise kernel accepts: floating operands in any mix of FLOAT and HALF;
 // integer and BOOL operands of one type; BOOL results for comparisons and logic.
 void checkElementWiseTypes(const char* launcher, ElementWiseOperation op, const DeviceTensor& a,
@@ -229,6 +233,10 @@ void checkElementWiseTypes(const char* launcher, ElementWiseOperation op, const 
   if (isLogic(op) && a.type != DataType::kBOOL) {
     throw InvalidArgument(describe(launcher, "operand a") + " has type " + dataTypeName(a.type) +
                           "; AND, OR and XOR need BOOL");
+  }
+  if (isBitwise(op) && (floating || a.type == DataType::kBOOL)) {
+    throw InvalidArgument(describe(launcher, "operand a") + " has type " + dataTypeName(a.type) +
+                          "; bitwise operations and shifts need integers");
   }
   if (!isLogic(op) && op != ElementWiseOperation::kEQUAL && a.type == DataType::kBOOL) {
     throw InvalidArgument(describe(launcher, "operand a") + " has type BOOL; this operation needs numbers");

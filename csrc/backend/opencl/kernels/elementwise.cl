@@ -56,6 +56,11 @@ typedef float value_t;
 #define EW_LESS 13
 #define EW_MOD 14
 #define EW_FMOD 15
+#define EW_BITWISE_AND 16
+#define EW_BITWISE_OR 17
+#define EW_BITWISE_XOR 18
+#define EW_SHIFT_LEFT 19
+#define EW_SHIFT_RIGHT 20
 
 #ifdef INTEGER_MATH
 // Division by zero gives 0 instead of trapping (a CPU device would kill the process), and
@@ -83,6 +88,13 @@ inline long int_pow(long x, long y) {
   return (long)result;
 }
 
+// Shifts by the operand type's width: a count outside [0, width) shifts every bit out (0, or -1
+// for a negative value shifted right, as ONNX's reference gives); x holds the value sign- or
+// zero-extended as its type is, so >> is arithmetic exactly on signed types.
+#define SHIFT_WIDTH ((long)sizeof(A_CTYPE) * 8)
+inline long shift_left(long x, long y) { return (y < 0 || y >= SHIFT_WIDTH) ? 0 : (long)((ulong)x << y); }
+inline long shift_right(long x, long y) { return (y < 0 || y >= SHIFT_WIDTH) ? (x < 0 ? -1 : 0) : x >> y; }
+
 inline long binary_op(int op, long x, long y) {
   switch (op) {
     case EW_SUM: return (long)((ulong)x + (ulong)y);
@@ -100,6 +112,11 @@ inline long binary_op(int op, long x, long y) {
     case EW_GREATER: return x > y;
     case EW_LESS: return x < y;
     case EW_MOD: return (long)((ulong)x - (ulong)int_floor_div(x, y) * (ulong)y);
+    case EW_BITWISE_AND: return x & y;
+    case EW_BITWISE_OR: return x | y;
+    case EW_BITWISE_XOR: return x ^ y;
+    case EW_SHIFT_LEFT: return shift_left(x, y);
+    case EW_SHIFT_RIGHT: return shift_right(x, y);
     default: return (long)((ulong)x - (ulong)int_div(x, y) * (ulong)y);  // EW_FMOD
   }
 }

@@ -6,7 +6,8 @@ from typing import Any, List, Optional
 import numpy as np
 
 from mlprt import _core
-from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, network_dtype, numpy_dtype
+from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeValue, Value, network_dtype, normalize_axis,
+                                       numpy_dtype)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.ops.shape import as_shape_value, shape_binary
 from mlprt.onnx_parser.registry import importer
@@ -372,3 +373,62 @@ def where(ctx: ImporterContext, node: Node) -> List[Value]:
               ((condition, None), (then, dtype), (other, dtype))]
     layer = ctx.track(ctx.network.add_select(*inputs))
     return [layer.get_output(0)]
+
+
+_BITWISE = {"BitwiseAnd": EW.BITWISE_AND, "BitwiseOr": EW.BITWISE_OR, "BitwiseXor": EW.BITWISE_XOR}
+_INTEGERS = (_core.DataType.INT8, _core.DataType.UINT8, _core.DataType.INT32, _core.DataType.INT64)
+
+
+def _require_integer(ctx: ImporterContext, node: Node, *values: Value) -> None:
+    for value in values:
+        dtype = _dtype_of(ctx, value)
+        if dtype is not None and dtype not in _INTEGERS:
+            raise unsupported(f"{node.op_type} needs integer inputs (INT8, UINT8, INT32 or INT64), got {dtype.name}",
+                              ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+
+
+@importer(*_BITWISE, since=18, notes="INT8, UINT8, INT32 and INT64 (the types mlprt runs), NumPy broadcasting.")
+def bitwise(ctx: ImporterContext, node: Node) -> List[Value]:
+    a, b = ctx.require(node, 0), ctx.require(node, 1)
+    _require_integer(ctx, node, a, b)
+    return [ctx.elementwise(a, b, _BITWISE[node.op_type])]
+
+
+@importer("BitwiseNot", since=18, notes="INT8, UINT8, INT32 and INT64: XOR with all bits set.")
+def bitwise_not(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    _require_integer(ctx, node, x)
+    ones = np.array(-1, np.int64).astype(numpy_dtype(x.dtype))  # all bits set in the type's width
+    return [ctx.elementwise(x, ones.reshape([1] * len(x.shape)), EW.BITWISE_XOR)]
+
+
+@importer("BitShift", notes="direction LEFT or RIGHT; INT8, UINT8, INT32 and INT64 (signed types as opset 28 "
+          "allows: right shifts are arithmetic); a count that is negative or at least the type's width "
+          "shifts every bit out (0, or -1 for a negative value shifted right), as ONNX's reference does.")
+def bit_shift(ctx: ImporterContext, node: Node) -> List[Value]:
+    a, b = ctx.require(node, 0), ctx.require(node, 1)
+    _require_integer(ctx, node, a, b)
+    direction = node.attr("direction", "")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction not in ("LEFT", "RIGHT"):
+        raise invalid(f"BitShift direction must be LEFT or RIGHT, got '{direction}'")
+    return [ctx.elementwise(a, b, EW.SHIFT_LEFT if direction == "LEFT" else EW.SHIFT_RIGHT)]
+
+
+@importer("CumSum", since=11, notes="FLOAT, FLOAT16, INT32 and INT64 (a cumulative layer, floating sums in float); "
+          "axis a constant known at parse time (negative counts from the end); exclusive and reverse.")
+def cum_sum(ctx: ImporterContext, node: Node) -> List[Value]:
+    x = _require_tensor(ctx, node)
+    if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF, _core.DataType.INT32, _core.DataType.INT64):
+        raise unsupported(f"CumSum of {x.dtype.name} is not supported (FLOAT, FLOAT16, INT32 and INT64 are)",
+                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+    rank = len(x.shape)
+    if rank == 0:
+        raise invalid("CumSum needs an input of rank 1 or more")
+    axis_value = ctx.integer_constant(node, 1, "axis")
+    if axis_value is None or axis_value.size != 1:
+        raise invalid(f"CumSum's axis must hold one value, got {axis_value}")
+    axis = normalize_axis(int(axis_value.reshape(-1)[0]), rank)
+    layer = ctx.track(ctx.network.add_cumulative(x, axis, _core.CumulativeOperation.SUM,
+                                                 bool(node.attr("exclusive", 0)), bool(node.attr("reverse", 0))))
+    return [ctx.alias(layer.get_output(0), x)]

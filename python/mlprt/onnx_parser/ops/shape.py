@@ -333,9 +333,63 @@ def _gather_layer(ctx: ImporterContext, node: Node, data: Value, indices: Value,
     index_tensor = ctx.tensor(indices)
     if index_tensor.dtype not in (_core.DataType.INT32, _core.DataType.INT64):
         raise invalid(f"{node.op_type} indices must be INT32 or INT64, not {index_tensor.dtype.name}")
-    layer = ctx.track(ctx.network.add_gather(x, index_tensor, axis))
-    layer.mode = mode
+    if mode == _core.GatherMode.ELEMENT:
+        # TensorRT 8.5's form takes the mode first, so the output (the indices' shape) is never
+        # inferred as a DEFAULT gather's, whose rank (data's + indices' - 1) may exceed the limit.
+        layer = ctx.track(ctx.network.add_gather_v2(x, index_tensor, mode))
+        layer.gather_axis = axis
+    else:
+        layer = ctx.track(ctx.network.add_gather(x, index_tensor, axis))
     return layer.get_output(0)
+
+
+_SCATTER_REDUCTIONS = {"none": "NONE", "add": "SUM", "mul": "PROD", "max": "MAX", "min": "MIN"}
+
+
+def _scatter_layer(ctx: ImporterContext, node: Node, mode: Any, axis: int = 0) -> Any:
+    """A scatter layer writing input 2 (updates) into input 0 (data) at input 1 (indices)."""
+    data, indices, updates = ctx.require(node, 0), ctx.require(node, 1, "indices"), ctx.require(node, 2, "updates")
+    if any(isinstance(v, ShapeValue) for v in (data, indices, updates)):
+        raise unsupported(f"{node.op_type} of shape values is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    reduction = node.attr("reduction", "none")
+    reduction = reduction.decode() if isinstance(reduction, bytes) else reduction
+    if reduction not in _SCATTER_REDUCTIONS:
+        raise invalid(f"{node.op_type} reduction must be one of {sorted(_SCATTER_REDUCTIONS)}, got '{reduction}'")
+    x = ctx.tensor(data)
+    if isinstance(indices, np.ndarray):
+        if indices.dtype.kind not in "iu":
+            raise invalid(f"{node.op_type} indices must be integers, not {indices.dtype}")
+        if mode == _core.ScatterMode.ELEMENT:
+            _check_indices(indices, ctx.shape_of(x)[axis], node)
+        indices = indices.astype(np.int64)
+    index_tensor = ctx.tensor(indices)
+    if index_tensor.dtype not in (_core.DataType.INT32, _core.DataType.INT64):
+        raise invalid(f"{node.op_type} indices must be INT32 or INT64, not {index_tensor.dtype.name}")
+    layer = ctx.track(ctx.network.add_scatter(x, index_tensor, ctx.tensor(updates, x.dtype), mode))
+    layer.axis = axis
+    layer.reduction = getattr(_core.ScatterReduction, _SCATTER_REDUCTIONS[reduction])
+    return ctx.alias(layer.get_output(0), x)
+
+
+@importer("ScatterElements", notes="Any element type (reductions add, mul, max, min on numbers); constant or "
+          "run-time INT32/INT64 indices, negative ones counting from the end (constant ones checked; a run-time "
+          "index outside its axis drops its update). Duplicate indices combine in the updates' order, as ONNX's "
+          "reference does.")
+def scatter_elements(ctx: ImporterContext, node: Node) -> List[Value]:
+    rank = len(ctx.shape_of(ctx.require(node, 0)))
+    return [_scatter_layer(ctx, node, _core.ScatterMode.ELEMENT, normalize_axis(int(node.attr("axis", 0)), rank))]
+
+
+@importer("Scatter", since=9, notes="Opsets 9-10: ScatterElements without a reduction.")
+def scatter_legacy(ctx: ImporterContext, node: Node) -> List[Value]:
+    return scatter_elements(ctx, node)
+
+
+@importer("ScatterND", notes="Any element type (reductions add, mul, max, min on numbers); constant or run-time "
+          "INT32/INT64 index tuples whose length is known at parse time; negative indices count from the end, a "
+          "tuple outside data drops its update; duplicate tuples combine in the updates' order.")
+def scatter_nd(ctx: ImporterContext, node: Node) -> List[Value]:
+    return [_scatter_layer(ctx, node, _core.ScatterMode.ND)]
 
 
 @importer("Slice", notes="Run-time tensors (a slice layer: negative axes, starts and ends clamped as ONNX "
