@@ -165,9 +165,10 @@ class MlprtBackendRep(BackendRep):
         integer = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
         parameters = {name for node in self.model.graph.node for name in node.input[1:]}
         # Floating parameters that TensorRT too needs at build time: the scales (and roi) of Resize
-        # and Upsample, Pad's constant_value.
+        # and Upsample, Pad's constant_value, OneHot's depth (it sizes the output).
         floating = {name for node in self.model.graph.node if node.op_type in ("Resize", "Upsample", "Pad")
                     for name in node.input[1:3]}
+        floating |= {node.input[1] for node in self.model.graph.node if node.op_type == "OneHot" and len(node.input) > 1}
         return [v.name for v, dims in zip(self._inputs, self._declared)
                 if (dims is None or len(dims) <= 1)
                 and ((v.type.tensor_type.elem_type in integer and v.name in parameters) or v.name in floating)]
