@@ -167,6 +167,8 @@ class ImporterContext:
         # is another tensor's extent (a convolution keeps its input's batch; a reshape to
         # [x.shape[0], ...] takes it from x).
         self._axis_extents: Dict[Tuple[Any, int], SymDim] = {}
+        self._extent_values: Dict[SymDim, Any] = {}  # run-time extents as [1] INT64 tensors (shape_tensor)
+        self._reshaped_from: Dict[Any, Any] = {}  # reshape outputs -> the tensors reshaped
         self._constants: Dict[int, Tuple[np.ndarray, Any]] = {}
         self.node: Optional[Node] = None
         self.node_layers: List[Any] = []
@@ -239,8 +241,7 @@ class ImporterContext:
         """``value`` as a network tensor: constants become (cached) constant layers, cast to
         ``dtype`` (a network DataType) when given."""
         if isinstance(value, ShapeValue):
-            raise unsupported(f"the shape-derived value {value.elems} is needed as a run-time tensor; "
-                              "computing shapes at run time is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+            return self.tensor(self.shape_tensor(value), dtype)
         if isinstance(value, np.ndarray):
             array = value
             if dtype is not None:
@@ -261,6 +262,44 @@ class ImporterContext:
             return self.track(self.network.add_cast(value, dtype)).get_output(0)
         return value
 
+    def extent_carrier(self, extent: SymDim) -> Any:
+        """A 1-D network tensor whose length is the run-time extent ``extent`` (its values are of
+        no use): that axis of its tensor, the others reduced away."""
+        root = extent.root
+        if len(root.shape) == 1:
+            return root
+        source = root if root.dtype != DataType.BOOL else self.tensor(root, DataType.INT32)
+        mask = sum(1 << a for a in range(len(root.shape)) if a != extent.axis)
+        carrier = self.track(self.network.add_reduce(source, _core.ReduceOperation.MAX, mask, False)).get_output(0)
+        self.same_extent(carrier, 0, root, extent.axis)
+        return carrier
+
+    def shape_tensor(self, value: ShapeValue) -> Any:
+        """A shape value as an INT64 network tensor computed at run time: each run-time extent is
+        the sum of ones over its axis (one reduction each, made once per extent)."""
+        parts = []
+        for e in value.elems:
+            if isinstance(e, int):
+                parts.append(self.tensor(np.array([e], np.int64)))
+            elif isinstance(e, SymDim):
+                if e not in self._extent_values:
+                    carrier = self.tensor(self.extent_carrier(e), DataType.INT64)
+                    zeros = self.elementwise(carrier, np.zeros([1], np.int64), _core.ElementWiseOperation.PROD)
+                    ones = self.elementwise(zeros, np.ones([1], np.int64), _core.ElementWiseOperation.SUM)
+                    self._extent_values[e] = self.track(
+                        self.network.add_reduce(ones, _core.ReduceOperation.SUM, 1, True)).get_output(0)
+                parts.append(self._extent_values[e])
+            else:
+                raise unsupported(f"the shape-derived value {value.elems} is needed as a run-time tensor, and "
+                                  f"its element {e} is a product of run-time extents, which is not supported",
+                                  ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        out = parts[0] if len(parts) == 1 else self.track(self.network.add_concatenation(parts)).get_output(0)
+        if value.scalar:
+            layer = self.track(self.network.add_shuffle(out))
+            layer.reshape_dims = []
+            out = layer.get_output(0)
+        return out
+
     # -- shapes ---------------------------------------------------------------------------------
     def alias(self, out: Any, inp: Any) -> Any:
         """Records that ``out`` has the shape of ``inp`` (so symbolic dims compare equal)."""
@@ -280,6 +319,17 @@ class ImporterContext:
             if isinstance(extent, SymDim):
                 self._axis_extents[(self.root(out), out_axis)] = extent
 
+    def carry_extents(self, out: Any, inputs: Sequence[Any]) -> Any:
+        """Records, for each dynamic axis of a broadcasting layer's output, the run-time extent of
+        an input of the output's rank that is dynamic on that axis; returns ``out``."""
+        for axis, extent in enumerate(out.shape):
+            if extent < 0:
+                for t in inputs:
+                    if len(t.shape) == len(out.shape) and t.shape[axis] < 0:
+                        self.same_extent(out, axis, t, axis)
+                        break
+        return out
+
     def dims(self, t: Any) -> List[ShapeElem]:
         """The shape of tensor ``t``: known extents as ints, dynamic ones as SymDim."""
         root = self.root(t)
@@ -295,47 +345,106 @@ class ImporterContext:
     def rank(value: Value) -> int:
         return len(value.shape)
 
+    def _quotient(self, x: Any, elems: Sequence[ShapeElem]) -> Optional[ShapeElem]:
+        """The volume of ``x`` divided by the product of ``elems`` (ints and extents of x), as an int
+        or a single run-time extent; None when the parser cannot tell."""
+        dims = self.dims(x)
+        symbolic = [d for d in dims if not isinstance(d, int)]
+        if any(isinstance(d, Unknown) for d in symbolic):
+            return None
+        numerator = int(np.prod([d for d in dims if isinstance(d, int)], dtype=np.int64))
+        denominator = 1
+        for e in elems:
+            if isinstance(e, int):
+                denominator *= e
+            elif e in symbolic:
+                symbolic.remove(e)
+            else:
+                return None
+        if denominator <= 0 or numerator % denominator:
+            return None
+        quotient = numerator // denominator
+        if not symbolic:
+            return quotient
+        return symbolic[0] if len(symbolic) == 1 and quotient == 1 else None
+
+    def _plan_reshape(self, x: Any, target: Sequence[ShapeElem]) -> Optional[Tuple[List[int], Dict[int, ShapeElem]]]:
+        """The shuffle's reshape dims (0 = copy, -1 = inferred) producing ``target`` from ``x``, and
+        the run-time extent of the inferred axis; None when more than one output extent would be
+        known only at run time without being copied from the same axis of x."""
+        x_dims = self.dims(x)
+        dims: List[int] = []
+        open_axes: List[int] = []
+        for i, e in enumerate(target):
+            if isinstance(e, int) and e >= 1:
+                dims.append(e)
+            elif isinstance(e, int) and e == 0:
+                return None  # a zero extent, not expressible (0 means copy)
+            elif isinstance(e, SymDim) and i < len(x_dims) and e == x_dims[i]:
+                dims.append(0)
+            else:
+                dims.append(-1)
+                open_axes.append(i)
+        if not open_axes:
+            return dims, {}
+        known = [e for i, e in enumerate(target) if i not in open_axes]
+        if len(open_axes) == 1:
+            i = open_axes[0]
+            extent = target[i] if isinstance(target[i], SymDim) else self._quotient(x, known)
+            if isinstance(extent, int) and extent > 0:
+                dims[i] = extent
+                return dims, {}
+            return dims, ({i: extent} if isinstance(extent, SymDim) else {})
+        if len(open_axes) == 2:
+            # An extent of x moved to another axis beside a -1: the -1 must then be a number.
+            inferred = [i for i in open_axes if isinstance(target[i], int)]
+            moved = [i for i in open_axes if isinstance(target[i], SymDim)]
+            if len(inferred) == 1 and len(moved) == 1:
+                quotient = self._quotient(x, known + [target[moved[0]]])
+                if isinstance(quotient, int) and quotient > 0:
+                    dims[inferred[0]] = quotient
+                    return dims, {moved[0]: target[moved[0]]}
+        return None
+
     def reshape_dims(self, x: Any, target: Sequence[ShapeElem]) -> Optional[List[int]]:
         """Reshape dims (0 = copy, -1 = inferred) producing ``target`` from ``x``, or None when
         more than one element is unknown."""
-        root = self.root(x)
-        dims: List[int] = []
-        unknown = 0
-        for i, e in enumerate(target):
-            if isinstance(e, int) and e >= 0:
-                if e == 0:
-                    return None  # a zero extent, not expressible (0 means copy)
-                dims.append(e)
-            elif isinstance(e, SymDim) and i < len(x.shape) and e == self.dims(x)[i]:
-                dims.append(0)
-            else:
-                unknown += 1
-                dims.append(-1)
-        if unknown != 1:
-            return dims if unknown == 0 else None
-        # Resolve the -1 when every dynamic extent of x is copied by a 0.
-        copied = {i for i, d in enumerate(dims) if d == 0}
-        shape = list(x.shape)
-        if all(d >= 0 or i in copied for i, d in enumerate(shape)):
-            rest_in = int(np.prod([d for i, d in enumerate(shape) if i not in copied], dtype=np.int64))
-            rest_out = int(np.prod([d for d in dims if d > 0], dtype=np.int64))
-            if rest_out > 0 and rest_in % rest_out == 0:
-                dims[dims.index(-1)] = rest_in // rest_out
-        return dims
+        plan = self._plan_reshape(x, target)
+        return None if plan is None else plan[0]
+
+    def reshape_sources(self, t: Any) -> List[Any]:
+        """The tensors that ``t`` is a reshape of, nearest first (a chain of reshapes)."""
+        sources = []
+        while t in self._reshaped_from:
+            t = self._reshaped_from[t]
+            sources.append(t)
+        return sources
 
     def reshape(self, x: Any, target: Sequence[ShapeElem]) -> Any:
         """A shuffle reshaping tensor ``x`` to ``target``; raises when it cannot be expressed."""
-        dims = self.reshape_dims(x, target)
-        if dims is None:
+        plan = self._plan_reshape(x, target)
+        source = x
+        # A reshape of a reshape reads the same row-major elements: when the intermediate shape
+        # lost run-time extents (a flatten to (-1,)), plan from the tensor before it.
+        while plan is None and source in self._reshaped_from:
+            source = self._reshaped_from[source]
+            plan = self._plan_reshape(source, target)
+        if plan is None:
             raise unsupported(f"cannot express a reshape of {tuple(x.shape)} to {list(target)}: more than "
                               "one output extent depends on run-time shapes", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        x = source
+        dims, extents = plan
         if list(x.shape) == dims:
             return x
         layer = self.track(self.network.add_shuffle(x))
         layer.reshape_dims = dims
         out = layer.get_output(0)
+        self._reshaped_from[out] = x
         for i, e in enumerate(target):
             if isinstance(e, SymDim) and i < len(out.shape) and out.shape[i] < 0:
+                self._axis_extents[(out, i)] = e
+        for i, e in extents.items():
+            if out.shape[i] < 0:
                 self._axis_extents[(out, i)] = e
         return out
 

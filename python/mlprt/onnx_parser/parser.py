@@ -322,6 +322,9 @@ class OnnxParser:
 
     def _import_inputs(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
         initializers = {t.name for t in graph.initializer}
+        # Dynamic axes that share a dim_param ("batch", "sequence") have one extent, as ONNX says:
+        # recorded, so that shape computations over input_ids and attention_mask agree.
+        named_axes: Dict[str, Tuple[Any, int]] = {}
         for value in graph.input:
             if value.name in initializers:
                 continue
@@ -345,6 +348,10 @@ class OnnxParser:
                 self._error(ErrorCode.INVALID_GRAPH, f"graph input '{value.name}': {e}")
                 return False
             ctx.set(value.name, tensor)
+            for axis, d in enumerate(ttype.shape.dim):
+                if not d.HasField("dim_value") and d.dim_param:
+                    first = named_axes.setdefault(d.dim_param, (tensor, axis))
+                    ctx.same_extent(tensor, axis, first[0], first[1])
         return True
 
     def _import_nodes(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
@@ -603,6 +610,24 @@ def _check_bound_by_inputs(node: Node, inputs: List[Optional[np.ndarray]], byte_
                             f"than the limit of {byte_limit} bytes (the larger of 256 MiB and the model's size)")
 
 
+def _fold_gather_elements(node: Node, inputs: List[Optional[np.ndarray]]) -> List[np.ndarray]:
+    data, indices = inputs[0], inputs[1]
+    assert data is not None and indices is not None
+    axis = int(node.attr("axis", 0))
+    axis = axis + data.ndim if axis < 0 else axis
+    extent = data.shape[axis]
+    if indices.size and (indices.min() < -extent or indices.max() >= extent):
+        raise ImportFailure(ErrorCode.INVALID_NODE, f"GatherElements indices range from {int(indices.min())} to "
+                            f"{int(indices.max())}, outside an axis of {extent}")
+    positions = np.where(indices < 0, indices + extent, indices).astype(np.int64)
+    return [np.take_along_axis(data, positions, axis=axis)]
+
+
+#: Folds computed with NumPy where ONNX's reference implementation fails: its GatherElements uses
+#: np.choose, which takes at most 32 choices (BERT's token-type buffer has 512).
+_NUMPY_FOLDS = {"GatherElements": _fold_gather_elements}
+
+
 def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
                        byte_limit: int = FOLDED_BYTES_LIMIT) -> List[np.ndarray]:
     """Evaluates a node whose inputs are all constants with ONNX's reference implementation,
@@ -616,6 +641,8 @@ def fold_constant_node(node: Node, inputs: List[Optional[np.ndarray]],
     else:
         _check_folded_sizes(node, inputs, byte_limit)
 
+    if node.op_type in _NUMPY_FOLDS:
+        return _NUMPY_FOLDS[node.op_type](node, inputs)
     graph_inputs = []
     feeds: Dict[str, np.ndarray] = {}
     for name, value in zip(node.inputs, inputs):

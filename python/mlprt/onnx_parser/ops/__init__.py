@@ -1,3 +1,3 @@
 """Importers, grouped by operator family; importing this package registers them all."""
-from mlprt.onnx_parser.ops import (activation, data_dependent, einsum, generator, loss, math, nn,  # noqa: F401
-                                   normalization, shape, vision)
+from mlprt.onnx_parser.ops import (activation, attention, data_dependent, einsum, generator, loss, math,  # noqa: F401
+                                   nn, normalization, shape, vision)

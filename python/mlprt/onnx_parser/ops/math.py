@@ -9,7 +9,7 @@ from mlprt import _core
 from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeValue, Value, network_dtype, normalize_axis,
                                        numpy_dtype)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
-from mlprt.onnx_parser.ops.shape import as_shape_value, shape_binary
+from mlprt.onnx_parser.ops.shape import as_shape_value, shape_binary, shape_compare, shape_where
 from mlprt.onnx_parser.registry import importer
 
 EW = _core.ElementWiseOperation
@@ -60,10 +60,12 @@ def binary(ctx: ImporterContext, node: Node) -> List[Value]:
     a, b = ctx.require(node, 0), ctx.require(node, 1)
     if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
         sa, sb = as_shape_value(a), as_shape_value(b)
-        if sa is None or sb is None:
-            raise unsupported(f"{node.op_type} of a shape value with a run-time tensor is not supported",
-                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-        return [shape_binary(node.op_type, sa, sb)]
+        if sa is not None and sb is not None:
+            return [shape_binary(node.op_type, sa, sb)]
+        # With a run-time tensor: the shape value is computed at run time too (INT64, then cast).
+        other = b if isinstance(a, ShapeValue) else a
+        dtype = _dtype_of(ctx, other) or _core.DataType.INT64
+        a, b = (ctx.tensor(v, dtype) if isinstance(v, ShapeValue) else v for v in (a, b))
     for value in (a, b):
         if _dtype_of(ctx, value) == _core.DataType.BOOL:
             raise unsupported(f"{node.op_type} of BOOL tensors is not defined", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
@@ -276,8 +278,16 @@ _COMPARE = {"Greater": [EW.GREATER], "Less": [EW.LESS], "Equal": [EW.EQUAL],
 def compare(ctx: ImporterContext, node: Node) -> List[Value]:
     a, b = ctx.require(node, 0), ctx.require(node, 1)
     if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
-        raise unsupported(f"{node.op_type} of shape values with run-time extents is not supported",
-                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        sa, sb = as_shape_value(a), as_shape_value(b)
+        decided = None
+        if sa is not None and sb is not None:
+            parts = [shape_compare(op.name.capitalize(), sa, sb) for op in _COMPARE[node.op_type]]
+            if all(p is not None for p in parts):
+                decided = parts[0] if len(parts) == 1 else np.logical_or(parts[0], parts[1])
+        if decided is None:
+            raise unsupported(f"{node.op_type} of shape values with run-time extents is not supported",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        return [decided]
     results = [ctx.elementwise(a, b, op) for op in _COMPARE[node.op_type]]
     out = results[0] if len(results) == 1 else ctx.elementwise(results[0], results[1], EW.OR)
     ctx.comparisons[out] = (node.op_type, a, b)
@@ -360,6 +370,10 @@ def where(ctx: ImporterContext, node: Node) -> List[Value]:
     cond, then, other = ctx.require(node, 0), ctx.require(node, 1), ctx.require(node, 2)
     if _softplus_threshold(ctx, cond, then, other):
         return [other]
+    if isinstance(then, ShapeValue) or isinstance(other, ShapeValue):
+        st, so = as_shape_value(then), as_shape_value(other)
+        if isinstance(cond, np.ndarray) and cond.ndim <= 1 and st is not None and so is not None:
+            return [shape_where(cond.astype(np.bool_), st, so)]
     for value in (cond, then, other):
         if isinstance(value, ShapeValue):
             raise unsupported("Where of shape values with run-time extents is not supported",
@@ -372,7 +386,7 @@ def where(ctx: ImporterContext, node: Node) -> List[Value]:
     inputs = [ctx.tensor(ctx.broadcast_rank(v, rank), t) for v, t in
               ((condition, None), (then, dtype), (other, dtype))]
     layer = ctx.track(ctx.network.add_select(*inputs))
-    return [layer.get_output(0)]
+    return [ctx.carry_extents(layer.get_output(0), inputs)]
 
 
 _BITWISE = {"BitwiseAnd": EW.BITWISE_AND, "BitwiseOr": EW.BITWISE_OR, "BitwiseXor": EW.BITWISE_XOR}

@@ -40,7 +40,17 @@ def gemm(ctx: ImporterContext, node: Node) -> List[Value]:
         b = np.asarray(b.astype(np.float64) * alpha).astype(b.dtype)
         scaled = True
     tb = ctx.tensor(b, a.dtype)
-    out: Value = ctx.track(ctx.network.add_matrix_multiply(a, op0, tb, op1)).get_output(0)
+    # Where A is rows flattened from a tensor of higher rank (GPT-2's Conv1D: (batch, seq, K) ->
+    # (-1, K) -> Gemm -> (batch, seq, N)), the product and the bias are taken on that tensor and
+    # flattened after them, so that a reshape back finds the run-time extents of batch and seq.
+    source = next((t for t in ctx.reshape_sources(a) if len(t.shape) > 2 and t.shape[-1] == a.shape[-1] >= 0), None)
+    unflattened = op0 == MO.NONE and source is not None
+    rows = source if unflattened else a
+    rank = len(rows.shape)
+    out: Value = ctx.track(ctx.network.add_matrix_multiply(rows, op0, ctx.broadcast_rank(tb, rank), op1)).get_output(0)
+    for axis in range(rank - 1):
+        ctx.same_extent(out, axis, rows, axis if op0 == MO.NONE else 1)
+    ctx.same_extent(out, rank - 1, tb, 0 if op1 == MO.TRANSPOSE else 1)
     if alpha != 1.0 and not scaled:
         out = ctx.elementwise(out, np.array(alpha, numpy_dtype(a.dtype)), EW.PROD)
     c = ctx.input(node, 2)
@@ -51,8 +61,11 @@ def gemm(ctx: ImporterContext, node: Node) -> List[Value]:
             c = np.asarray(c.astype(np.float64) * beta).astype(c.dtype) if beta != 1.0 else c
         elif beta != 1.0:
             c = ctx.elementwise(c, np.array(beta, numpy_dtype(c.dtype)), EW.PROD)
+        if unflattened and ctx.rank(c) == 2 and ctx.shape_of(c)[0] != 1:
+            out = ctx.reshape(out, [-1, out.shape[-1]])  # a bias per row: added to the 2-D product
+            unflattened = False
         out = ctx.elementwise(out, c, EW.SUM)
-    return [out]
+    return [ctx.reshape(out, [-1, out.shape[-1]]) if unflattened else out]
 
 
 @importer("MatMul", notes="2-D, batched, broadcast batch axes, 1-D operands (made 2-D then squeezed).")
@@ -72,6 +85,11 @@ def matmul(ctx: ImporterContext, node: Node) -> List[Value]:
     tb = ctx.tensor(ctx.broadcast_rank(b, rank), dtype)
     ta, tb = _expand_batch(ctx, ta, tb), _expand_batch(ctx, tb, ta)
     out = ctx.track(ctx.network.add_matrix_multiply(ta, MO.NONE, tb, MO.NONE)).get_output(0)
+    # Run-time extents carried over: the batch axes (from whichever operand has them) and the rows.
+    for axis in range(rank - 2):
+        ctx.same_extent(out, axis, ta if ta.shape[axis] != 1 else tb, axis)
+    ctx.same_extent(out, rank - 2, ta, rank - 2)
+    ctx.same_extent(out, rank - 1, tb, rank - 1)
     squeezed = ([rank - 2] if vector_a else []) + ([rank - 1] if vector_b else [])
     if squeezed:
         out = ctx.squeeze(out, squeezed)

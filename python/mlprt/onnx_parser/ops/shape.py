@@ -83,6 +83,57 @@ def shape_binary(op: str, a: ShapeValue, b: ShapeValue) -> ShapeValue:
     return ShapeValue(out, scalar=a.scalar and b.scalar)
 
 
+def _compare_elems(op: str, x: ShapeElem, y: ShapeElem) -> Optional[bool]:
+    """``x op y`` for shape elements, where it is decided at parse time: ints compare as ints; an
+    extent known only at run time is never negative and equals itself."""
+    if isinstance(x, int) and isinstance(y, int):
+        return {"Equal": x == y, "Greater": x > y, "Less": x < y}[op]
+    if isinstance(x, Unknown) or isinstance(y, Unknown):
+        return None
+    if op == "Equal":
+        if isinstance(x, SymDim) and isinstance(y, SymDim):
+            return True if x == y else None
+        other = y if isinstance(x, SymDim) else x
+        return False if isinstance(other, int) and other < 0 else None
+    if op == "Less":
+        x, y = y, x  # x < y is y > x
+    if x == y:
+        return False
+    if isinstance(x, SymDim) and isinstance(y, int) and y < 0:
+        return True          # an extent exceeds every negative number
+    if isinstance(y, SymDim) and isinstance(x, int) and x < 0:
+        return False
+    return None
+
+
+def shape_compare(op: str, a: ShapeValue, b: ShapeValue) -> Optional[np.ndarray]:
+    """Equal, Greater or Less of two shape values (broadcasting length 1), as a BOOL array when
+    every element is decided at parse time (HF exports guard Expand targets with Equal(shape, -1));
+    else None."""
+    n = max(len(a.elems), len(b.elems))
+    if len(a.elems) not in (1, n) or len(b.elems) not in (1, n):
+        raise invalid(f"shape values of lengths {len(a.elems)} and {len(b.elems)} do not broadcast")
+    results = [_compare_elems(op, a.elems[i if len(a.elems) > 1 else 0], b.elems[i if len(b.elems) > 1 else 0])
+               for i in range(n)]
+    if any(r is None for r in results):
+        return None
+    array = np.array(results, np.bool_)
+    return array.reshape(()) if a.scalar and b.scalar else array
+
+
+def shape_where(condition: np.ndarray, then: ShapeValue, other: ShapeValue) -> ShapeValue:
+    """Where with a condition known at parse time, picking elements of two shape values."""
+    flat = condition.reshape(-1)
+    n = max(flat.size, len(then.elems), len(other.elems))
+    for length in (flat.size, len(then.elems), len(other.elems)):
+        if length not in (1, n):
+            raise invalid(f"Where of shape values: lengths {flat.size}, {len(then.elems)} and {len(other.elems)} "
+                          "do not broadcast")
+    pick = [then.elems[i if len(then.elems) > 1 else 0] if flat[i if flat.size > 1 else 0]
+            else other.elems[i if len(other.elems) > 1 else 0] for i in range(n)]
+    return ShapeValue(pick, scalar=condition.ndim == 0 and then.scalar and other.scalar)
+
+
 def axes_input(ctx: ImporterContext, node: Node, input_index: int) -> Optional[List[int]]:
     """Axes from input ``input_index`` (newer opsets) or the ``axes`` attribute; None if neither."""
     if node.has_input(input_index):
@@ -121,33 +172,70 @@ def constant(ctx: ImporterContext, node: Node) -> List[Value]:
 
 
 @importer("ConstantOfShape", notes="Shape known at parse time: folded to a constant fill of up to 2 GiB that "
-          "takes memory only where a layer uses it as weights.")
+          "takes memory only where a layer uses it as weights. A shape of run-time extents (tensors' dynamic axes): "
+          "the value broadcast at run time.")
 def constant_of_shape(ctx: ImporterContext, node: Node) -> List[Value]:
     # A constant shape is folded before importers run; here the shape depends on run-time extents.
-    raise unsupported("ConstantOfShape with a shape that depends on run-time extents is not supported",
-                      ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    target = as_shape_value(ctx.require(node, 0, "input"))
+    carrier = shape_carrier(ctx, target) if target is not None and not target.scalar else None
+    if carrier is None:
+        raise unsupported("ConstantOfShape with a shape that depends on run-time extents other than tensors' "
+                          "dynamic axes is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    attribute = node.attr("value")
+    value = np.zeros(1, np.float32) if attribute is None else tensor_value(attribute, "the 'value' attribute")
+    return [_expand_like(ctx, value.reshape([1] * len(target.elems)), carrier)]
 
 
 @importer("Range", since=11, notes="Start, limit and delta known at parse time (constants, or shape computations "
-          "on static extents, as detectors build their anchor grids): folded to a constant.")
+          "on static extents, as detectors build their anchor grids): folded to a constant. A limit that is a "
+          "run-time extent (limit - start one tensor's dynamic axis, delta 1, as GPT-2's positions): computed at "
+          "run time as running sums of ones over that axis.")
 def range_(ctx: ImporterContext, node: Node) -> List[Value]:
-    bounds = []
+    bounds: List[Any] = []
     for i, what in enumerate(("start", "limit", "delta")):
         value = ctx.require(node, i, what)
         if isinstance(value, ShapeValue):
-            if not value.is_known():
-                raise unsupported(f"Range with a {what} known only at run time is not supported",
-                                  ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-            value = value.to_array()
+            if len(value.elems) != 1:
+                raise invalid(f"Range's {what} must be a scalar, got {len(value.elems)} elements")
+            bounds.append(value.elems[0] if not value.is_known() else value.to_array().reshape(()))
+            continue
         value = ctx.constant_input(node, i, what) if not isinstance(value, np.ndarray) else value
         if value.size != 1:
             raise invalid(f"Range's {what} must be a scalar, got shape {list(value.shape)}")
         bounds.append(value.reshape(()))
     start, limit, delta = bounds
+    if not isinstance(limit, np.ndarray) or not isinstance(start, np.ndarray) or not isinstance(delta, np.ndarray):
+        return [_run_time_range(ctx, start, limit, delta)]
     if delta == 0:
         raise invalid("Range's delta is 0")
     count = max(int(np.ceil((float(limit) - float(start)) / float(delta))), 0)
     return [(start + np.arange(count, dtype=start.dtype) * delta).astype(start.dtype)]
+
+
+def _run_time_range(ctx: ImporterContext, start: Any, limit: Any, delta: Any) -> Any:
+    """Range whose element count is a run-time extent: start + delta * (0, 1, ..., n - 1), the
+    count n = limit - start (delta 1) one tensor's dynamic axis."""
+    if not isinstance(start, np.ndarray) or not isinstance(delta, np.ndarray) or float(delta) != 1:
+        raise unsupported("Range with a start or delta known only at run time, or a run-time limit with a delta "
+                          "other than 1, is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    count = shape_binary("Sub", ShapeValue([limit], scalar=True), ShapeValue([int(start)], scalar=True)).elems[0] \
+        if start.dtype.kind in "iu" else (limit if float(start) == 0 else Unknown())
+    if not isinstance(count, SymDim):
+        raise unsupported(f"Range with a limit known only at run time is supported where limit - start is one "
+                          f"tensor's dynamic extent; here it is {limit} - {start}", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    positions = iota(ctx, count, start.dtype)
+    if float(start) == 0:
+        return positions
+    return ctx.alias(ctx.elementwise(positions, start.reshape(1), EW.SUM), positions)
+
+
+def iota(ctx: ImporterContext, extent: SymDim, dtype: np.dtype) -> Any:
+    """0, 1, ..., n - 1 of ``dtype`` (FLOAT, FLOAT16, INT32 or INT64) for a run-time extent n:
+    running sums of ones, each left out of its own sum."""
+    carrier = ctx.extent_carrier(extent)
+    ones = _expand_like(ctx, np.ones([1], dtype), carrier)
+    layer = ctx.track(ctx.network.add_cumulative(ones, 0, _core.CumulativeOperation.SUM, True, False))
+    return ctx.alias(layer.get_output(0), carrier)
 
 
 @importer("Shape", notes="Folded at parse time; dynamic extents are tracked symbolically (start/end).")
@@ -162,8 +250,8 @@ def shape(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ShapeValue(list(dims[start:stop]))]
 
 
-@importer("Expand", since=8, notes="Shape known at parse time (a constant or a folded shape computation), or the "
-          "run-time shape of one tensor (expand_as, F.normalize): a "
+@importer("Expand", since=8, notes="Shape known at parse time (a constant or a folded shape computation), or "
+          "run-time extents of tensors (expand_as, F.normalize, attention masks): a "
           "select layer broadcasts the input (any element type); dynamic extents are kept where the target "
           "says 1.")
 def expand(ctx: ImporterContext, node: Node) -> List[Value]:
@@ -171,7 +259,7 @@ def expand(ctx: ImporterContext, node: Node) -> List[Value]:
     target = as_shape_value(ctx.require(node, 1))
     if isinstance(x, ShapeValue):
         raise unsupported("Expand of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-    carrier = _shape_carrier(ctx, target) if target is not None and not target.scalar else None
+    carrier = shape_carrier(ctx, target) if target is not None and not target.scalar else None
     if carrier is not None:
         return [_expand_like(ctx, x, carrier)]
     if target is None or target.scalar or not target.is_known():
@@ -208,6 +296,24 @@ def _shape_carrier(ctx: ImporterContext, target: ShapeValue) -> Any:
         if not same:
             return None
     return root
+
+
+def shape_carrier(ctx: ImporterContext, target: ShapeValue) -> Any:
+    """A network tensor whose run-time shape is ``target`` (ints and run-time extents of any
+    tensors), its values of no use; None when every element is known or one cannot be expressed."""
+    if target.is_known() or any(isinstance(e, Unknown) for e in target.elems):
+        return None
+    same = _shape_carrier(ctx, target)
+    if same is not None:
+        return same
+    rank = len(target.elems)
+    carrier = ctx.tensor(np.zeros([e if isinstance(e, int) else 1 for e in target.elems], np.float32))
+    for axis, e in enumerate(target.elems):
+        if isinstance(e, SymDim):
+            line = ctx.tensor(ctx.extent_carrier(e), DataType.FLOAT)
+            placed = ctx.reshape(line, [1] * axis + [e] + [1] * (rank - axis - 1))
+            carrier = ctx.elementwise(carrier, placed, EW.SUM)
+    return carrier
 
 
 def _expand_like(ctx: ImporterContext, x: Value, carrier: Any) -> Any:
@@ -338,9 +444,15 @@ def _gather_layer(ctx: ImporterContext, node: Node, data: Value, indices: Value,
         # inferred as a DEFAULT gather's, whose rank (data's + indices' - 1) may exceed the limit.
         layer = ctx.track(ctx.network.add_gather_v2(x, index_tensor, mode))
         layer.gather_axis = axis
-    else:
-        layer = ctx.track(ctx.network.add_gather(x, index_tensor, axis))
-    return layer.get_output(0)
+        return ctx.alias(layer.get_output(0), index_tensor)
+    layer = ctx.track(ctx.network.add_gather(x, index_tensor, axis))
+    out = layer.get_output(0)
+    # The output's axes are data's before the axis, the indices', data's after it.
+    sources = [(x, a) for a in range(axis)] + [(index_tensor, a) for a in range(len(index_tensor.shape))] + \
+        [(x, a) for a in range(axis + 1, len(x.shape))]
+    for out_axis, (source, source_axis) in enumerate(sources):
+        ctx.same_extent(out, out_axis, source, source_axis)
+    return out
 
 
 _SCATTER_REDUCTIONS = {"none": "NONE", "add": "SUM", "mul": "PROD", "max": "MAX", "min": "MIN"}
@@ -397,6 +509,9 @@ def scatter_nd(ctx: ImporterContext, node: Node) -> List[Value]:
           "extent is known only at run time must be kept whole.")
 def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
     data = ctx.require(node, 0)
+    bounds = [ctx.input(node, i) for i in (1, 2)] if node.has_input(1) else []
+    if any(isinstance(b, ShapeValue) and not b.is_known() for b in bounds):
+        return [_run_time_slice(ctx, node, data, bounds[0], bounds[1])]
     if node.has_input(1):
         starts = ctx.integer_constant(node, 1, "starts")
         ends = ctx.integer_constant(node, 2, "ends")
@@ -451,6 +566,56 @@ def slice_(ctx: ImporterContext, node: Node) -> List[Value]:
     # Axes of unknown extent keep -1 (whole); the others have concrete windows.
     shape = [n if isinstance(d, int) and d >= 0 else -1 for n, d in zip(shape, dims)]
     return [ctx.track(ctx.network.add_slice(x, start, shape, stride)).get_output(0)]
+
+
+def _run_time_slice(ctx: ImporterContext, node: Node, data: Value, starts: Value, ends: Value) -> Any:
+    """Slice whose window on an axis is a run-time extent (BERT's position_ids[:, :seq]): for each
+    such axis, a gather of the positions start, start + 1, ..., end - 1, where end - start is one
+    tensor's dynamic extent; steps 1. Other axes take constant windows as a slice layer would."""
+    axes = ctx.integer_constant(node, 3, "axes", required=False)
+    steps = ctx.integer_constant(node, 4, "steps", required=False)
+    start_elems, end_elems = as_shape_value(starts), as_shape_value(ends)
+    if start_elems is None or end_elems is None or len(start_elems.elems) != len(end_elems.elems):
+        raise invalid("Slice starts and ends must be integer vectors of one length")
+    count = len(start_elems.elems)
+    rank = ctx.rank(data)
+    axes_l = list(range(count)) if axes is None else [normalize_axis(a, rank) for a in axes.reshape(-1)]
+    steps_l = [1] * count if steps is None else [int(v) for v in steps.reshape(-1)]
+    if len(axes_l) != count or len(steps_l) != count:
+        raise invalid("Slice starts, ends, axes and steps differ in length")
+    x = ctx.tensor(data)
+    for axis, first, last, step in zip(axes_l, start_elems.elems, end_elems.elems, steps_l):
+        if isinstance(first, int) and isinstance(last, int):
+            if isinstance(ctx.dims(x)[axis], int) or (first == 0 and last >= 2**31 - 1 and step == 1):
+                x = _constant_window(ctx, x, axis, first, last, step)
+                continue
+        length = shape_binary("Sub", ShapeValue([last]), ShapeValue([first])).elems[0]
+        if step != 1 or not isinstance(first, int) or not isinstance(length, SymDim):
+            raise unsupported(f"Slice of axis {axis} from {first} to {last} (step {step}): a window known only at "
+                              "run time is supported where end - start is one tensor's dynamic extent, step 1",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        if ctx.dims(x)[axis] == length and first == 0:
+            continue  # the whole axis
+        positions = iota(ctx, length, np.dtype(np.int64))
+        if first:
+            positions = ctx.alias(ctx.elementwise(positions, np.array([first], np.int64), EW.SUM), positions)
+        x = _gather_layer(ctx, node, x, positions, _core.GatherMode.DEFAULT, axis)
+    return x
+
+
+def _constant_window(ctx: ImporterContext, x: Any, axis: int, first: int, last: int, step: int) -> Any:
+    """x sliced on one axis with a window known at parse time (the axis's extent known, or the
+    whole axis)."""
+    extent = ctx.dims(x)[axis]
+    if not isinstance(extent, int):
+        return x
+    window = range(*slice(first, last, step).indices(extent))
+    start, shape, stride = [0] * len(x.shape), list(x.shape), [1] * len(x.shape)
+    start[axis], shape[axis], stride[axis] = window.start, len(window), step
+    if len(window) == extent and step == 1:
+        return x
+    out = ctx.track(ctx.network.add_slice(x, start, shape, stride)).get_output(0)
+    return ctx.carry_extents(out, [x])
 
 
 @importer("Split", notes="Run-time tensors and constants; split sizes as attribute (opset < 13) or constant "
@@ -565,14 +730,18 @@ _INT_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.I
 
 
 @importer("Cast", notes="Run-time tensors to FLOAT, FLOAT16, INT32, INT64, INT8, UINT8, BOOL; shape values "
-          "to integer types.")
+          "to integer types (kept symbolic) and to the others (computed at run time).")
 def cast(ctx: ImporterContext, node: Node) -> List[Value]:
     x = ctx.require(node, 0)
     to = int(node.attr("to", onnx.TensorProto.FLOAT))
     if isinstance(x, ShapeValue):
         if to in _INT_TYPES:
             return [x]
-        raise unsupported("Cast of a shape value to a non-integer type is not supported")
+        dtype = onnx_to_network_dtype(to)
+        if dtype is None:
+            raise unsupported(f"Cast of a shape value to {onnx_dtype_name(to)} is not supported",
+                              ErrorCode.UNSUPPORTED_NODE_DATATYPE)
+        return [ctx.tensor(x, dtype)]  # computed at run time (its run-time extents summed), then cast
     dtype = onnx_to_network_dtype(to)
     if dtype is None:
         raise unsupported(f"Cast to {onnx_dtype_name(to)} is not supported",
@@ -609,11 +778,14 @@ def cast_like(ctx: ImporterContext, node: Node) -> List[Value]:
 @importer("Reshape", notes="Shape from a constant or a shape computation; 0 copies (allowzero=1 "
           "with a literal 0 is not supported); at most one extent inferred at run time.")
 def reshape(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = ctx.tensor(ctx.require(node, 0))
+    data = ctx.require(node, 0)
     target = as_shape_value(ctx.require(node, 1))
     if target is None or target.scalar:
         raise unsupported("Reshape needs a shape known at parse time or computed from tensor shapes",
                           ErrorCode.UNSUPPORTED_NODE_INPUT)
+    if isinstance(data, ShapeValue):
+        return [_reshape_shape_value(data, target)]
+    x = ctx.tensor(data)
     allowzero = int(node.attr("allowzero", 0))
     dims = ctx.dims(x)
     elems: List[ShapeElem] = []
@@ -634,6 +806,22 @@ def reshape(ctx: ImporterContext, node: Node) -> List[Value]:
     # Resolve an explicit -1 when the rest and the input are known.
     out = ctx.reshape(x, elems)
     return [out]
+
+
+def _reshape_shape_value(value: ShapeValue, target: ShapeValue) -> ShapeValue:
+    """A shape value (rank 0 or 1) reshaped to rank 1 ([-1], [n]) or to a scalar ([]), as exporters
+    flatten the shapes they build."""
+    n = len(value.elems)
+    wanted = [e for e in target.elems]
+    if not all(isinstance(e, int) for e in wanted):
+        raise unsupported("Reshape of a shape value to a shape known only at run time is not supported",
+                          ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    if wanted == [] and n == 1:
+        return ShapeValue(list(value.elems), scalar=True)
+    if len(wanted) == 1 and wanted[0] in (-1, n) or (len(wanted) == 1 and wanted[0] == 0 and not value.scalar):
+        return ShapeValue(list(value.elems))
+    raise unsupported(f"Reshape of a shape value of {n} elements to {wanted} is not supported (rank 0 or 1 only)",
+                      ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
 
 
 @importer("Flatten", notes="Any axis; dynamic extents on at most one side of the axis (or only the "
@@ -688,7 +876,8 @@ def _known_integers(ctx: ImporterContext, node: Node, i: int, what: str) -> Opti
 
 @importer("Pad", notes="Modes constant, edge, reflect and wrap (a slice layer with a sample mode); pads as "
           "attribute (opset < 11), constant input or a shape computation known at parse time; negative pads "
-          "crop; constant_value and axes (opset 18) inputs. An axis known only at run time takes no padding.")
+          "crop; constant_value (a constant, or a run-time scalar: a select of the padded positions) and axes "
+          "(opset 18) inputs. An axis known only at run time takes no padding.")
 def pad(ctx: ImporterContext, node: Node) -> List[Value]:
     data = ctx.require(node, 0)
     if isinstance(data, ShapeValue):
@@ -704,7 +893,10 @@ def pad(ctx: ImporterContext, node: Node) -> List[Value]:
         pads_value = _known_integers(ctx, node, 1, "pads")
         pads = [int(v) for v in (pads_value if pads_value is not None else np.zeros(0)).reshape(-1)]
         fill = 0.0
-        constant = ctx.constant_input(node, 2, "constant_value") if node.has_input(2) else None
+        fill_value = ctx.input(node, 2) if node.has_input(2) else None
+        run_time_fill = fill_value is not None and not isinstance(fill_value, np.ndarray)
+        constant = None if run_time_fill else (ctx.constant_input(node, 2, "constant_value") if node.has_input(2)
+                                               else None)
         if constant is not None:
             if constant.size != 1:
                 raise invalid(f"Pad constant_value must be one value, got shape {constant.shape}")
@@ -714,6 +906,7 @@ def pad(ctx: ImporterContext, node: Node) -> List[Value]:
         pads = [int(v) for v in node.attr("pads", [])]
         fill = float(node.attr("value", 0.0))
         axes_value = None
+        fill_value, run_time_fill = None, False
     axes = list(range(rank)) if axes_value is None else [normalize_axis(int(a), rank) for a in axes_value.reshape(-1)]
     if len(pads) != 2 * len(axes):
         raise invalid(f"Pad has {len(pads)} pads for {len(axes)} axes; {2 * len(axes)} expected (begins, then ends)")
@@ -745,7 +938,27 @@ def pad(ctx: ImporterContext, node: Node) -> List[Value]:
     if all(b == 0 and e == 0 for b, e in zip(begins, ends)):
         return [x]
     layer = ctx.network.add_slice(x, start, shape, [1] * rank, mode=_PAD_MODES[mode_name], fill_value=fill)
-    return [ctx.track(layer).get_output(0)]
+    padded = ctx.carry_extents(ctx.track(layer).get_output(0), [x])
+    if run_time_fill and mode_name == "constant":
+        padded = _fill_padding(ctx, padded, ctx.tensor(fill_value), begins, ends)
+    return [padded]
+
+
+def _fill_padding(ctx: ImporterContext, padded: Any, value: Any, begins: List[int], ends: List[int]) -> Any:
+    """``padded`` with its padding set to the run-time scalar ``value``: a select with a constant
+    mask of the padded positions (extent 1 on the axes known only at run time, which take none)."""
+    if value.dtype != padded.dtype or int(np.prod(value.shape)) != 1:
+        raise invalid(f"Pad constant_value must be one value of the data's type {padded.dtype.name}, got "
+                      f"{value.dtype.name} {tuple(value.shape)}")
+    extents = [d if d >= 0 else 1 for d in padded.shape]
+    inside = np.zeros(extents, np.bool_)
+    window = tuple(slice(max(b, 0), e - max(a, 0)) if d >= 0 else slice(None)
+                   for b, a, e, d in zip(begins, ends, extents, padded.shape))
+    inside[window] = True
+    rank = len(padded.shape)
+    scalar = ctx.reshape(value, [1] * rank)
+    layer = ctx.track(ctx.network.add_select(ctx.tensor(~inside), scalar, padded))
+    return ctx.carry_extents(layer.get_output(0), [padded])
 
 
 @importer("Tile", since=6, notes="Repeats as a constant (or a shape computation known at parse time): a slice layer "
