@@ -1,5 +1,6 @@
 #include "builder/builder.h"
 #include "builder/aliasing.h"
+#include "builder/attention_fusion.h"
 
 #include <algorithm>
 #include <map>
@@ -816,8 +817,11 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   BuildDevice device(context);
   const int folded = foldConstants(graph, device);
   removeDeadNodes(graph);
+  // Before the epilogues, which would take the scores' scale into their product.
+  const int attentions = fuseAttention(graph);
+  removeDeadNodes(graph);
   const int silus = fuseSigmoidProducts(graph);
-  const int fused = fuseEpilogues(graph) + silus;
+  const int fused = fuseEpilogues(graph);
   removeDeadNodes(graph);
   splitShuffles(graph);
   const bool fp16 = config.flag(BuilderFlag::kFP16);
@@ -845,8 +849,9 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
 
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
-                           " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(mlps) +
-                           " MLP chains in one kernel, " + std::to_string(views.concatenations) +
+                           " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(silus) +
+                           " sigmoid products as SiLU, " + std::to_string(attentions) + " attention chains and " +
+                           std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(views.concatenations) +
                            " concatenations and " + std::to_string(views.slices) + " slices as views), " +
                            std::to_string(plan.weights.size()) + " bytes of weights, " +
                            std::to_string(plan.arena_bytes) + " bytes of activations, " +

@@ -424,19 +424,42 @@ struct CumulativeLayer {
   }
 };
 
+// Scaled dot-product attention in one step, made by the builder (never by a network author) from
+// the exporters' Q K^T / softmax / V chains: inputs q (B, H, Sq, D), k (B, Hk, Sk, D), or
+// (B, Hk, D, Sk) when keys_transposed, v (B, Hk, Sk, Dv) and, when has_mask, an additive mask of
+// rank 4 broadcast to (B, H, Sq, Sk); output (B, H, Sq, Dv) of q's type. H is a multiple of Hk.
+// Rows whose every score is -inf give 0 when zero_masked_rows (the exporters' NaN guard after the
+// softmax), NaN otherwise (as the softmax would).
+struct AttentionLayer {
+  static constexpr const char* kName = "Attention";
+  float scale = 1.0f;
+  bool causal = false;
+  bool has_mask = false;
+  bool keys_transposed = false;
+  bool zero_masked_rows = false;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("scale", &AttentionLayer::scale, "The scores are scale * (q . k).");
+    visit("causal", &AttentionLayer::causal, "Whether query i sees only keys j <= i + Sk - Sq.");
+    visit("has_mask", &AttentionLayer::has_mask, "Whether input 3 is an additive mask.");
+    visit("keys_transposed", &AttentionLayer::keys_transposed, "Whether k is given as (B, Hk, D, Sk).");
+    visit("zero_masked_rows", &AttentionLayer::zero_masked_rows, "Whether fully masked rows give 0 instead of NaN.");
+  }
+};
+
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
                  DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer, GatherLayer, TopKLayer,
-                 ScatterLayer, CumulativeLayer>;
+                 ScatterLayer, CumulativeLayer, AttentionLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
-// (kFUSED_MLP is mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
+// (kFUSED_MLP and kATTENTION are mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER, kTOPK, kSCATTER, kCUMULATIVE,
+  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER, kTOPK, kSCATTER, kCUMULATIVE, kATTENTION,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

@@ -579,6 +579,36 @@ TensorType cumulative(const CumulativeLayer& layer, const std::vector<TensorType
   return inputs[0];
 }
 
+// q (B, H, Sq, D), k (B, Hk, Sk, D) or (B, Hk, D, Sk), v (B, Hk, Sk, Dv), an optional mask
+// broadcast to (B, H, Sq, Sk): the output is (B, H, Sq, Dv) of q's type.
+TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, layer.has_mask ? 4 : 3);
+  for (const TensorType& input : inputs) {
+    requireFloating(input, "Attention");
+    if (input.shape.rank() != 4) fail("Attention needs rank-4 operands, got " + input.shape.toString());
+  }
+  const Dims& q = inputs[0].shape;
+  const Dims& k = inputs[1].shape;
+  const Dims& v = inputs[2].shape;
+  const std::int64_t key_depth = layer.keys_transposed ? k[2] : k[3];
+  const std::int64_t keys = layer.keys_transposed ? k[3] : k[2];
+  const std::string shapes = "q " + q.toString() + ", k " + k.toString() + ", v " + v.toString();
+  mergeEqual(q[0], k[0], "batch of " + shapes);
+  mergeEqual(k[0], v[0], "batch of " + shapes);
+  mergeEqual(q[3], key_depth, "head size of " + shapes);
+  mergeEqual(k[1], v[1], "key heads of " + shapes);
+  mergeEqual(keys, v[2], "keys of " + shapes);
+  if (q[1] > 0 && k[1] > 0 && q[1] % k[1] != 0) fail("query heads are not a multiple of key heads: " + shapes);
+  if (layer.has_mask) {
+    const Dims& mask = inputs[3].shape;
+    const std::int64_t full[4] = {q[0], q[1], q[2], keys};
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (mask[i] != 1) mergeEqual(mask[i], full[i], "mask " + mask.toString() + " of " + shapes);
+    }
+  }
+  return {Dims({q[0], q[1], q[2], v[3]}), inputs[0].type};
+}
+
 // Values (the input's type) and INT32 indices, both the input's shape with k along the axis.
 std::vector<TensorType> topK(const TopKLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
@@ -641,6 +671,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const TopKLayer&) const { return {}; }  // two outputs: inferOutputs
     TensorType operator()(const ScatterLayer& l) const { return scatter(l, inputs); }
     TensorType operator()(const CumulativeLayer& l) const { return cumulative(l, inputs); }
+    TensorType operator()(const AttentionLayer& l) const { return attention(l, inputs); }
     TensorType operator()(const LrnLayer& l) const {
       const TensorType out = sameAsInput(inputs, "LRN");
       if (out.shape.rank() < 2) fail("needs an input with a channel axis (N, C, ...), got " + out.shape.toString());

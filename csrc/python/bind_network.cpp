@@ -182,7 +182,8 @@ void bindEnums(py::module_& m) {
       .value("GATHER", network::LayerType::kGATHER)
       .value("TOPK", network::LayerType::kTOPK)
       .value("SCATTER", network::LayerType::kSCATTER)
-      .value("CUMULATIVE", network::LayerType::kCUMULATIVE);
+      .value("CUMULATIVE", network::LayerType::kCUMULATIVE)
+      .value("ATTENTION", network::LayerType::kATTENTION);
   py::enum_<ScatterMode>(m, "ScatterMode")
       .value("ELEMENT", ScatterMode::kELEMENT)
       .value("ND", ScatterMode::kND);

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "backend/opencl/mlp_mma.h"
+#include "backend/opencl/ops/attention/attention.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/cumulative/cumulative.h"
 #include "backend/opencl/ops/pooling/pooling.h"
@@ -288,6 +289,14 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     }
     void operator()(const network::ScatterLayer& l) const {
       cl::scatter(kernels, stream, l.mode, l.axis, l.reduction, in.at(0), in.at(1), in.at(2), out);
+    }
+    void operator()(const network::AttentionLayer& l) const {
+      cl::AttentionParameters parameters;
+      parameters.scale = l.scale;
+      parameters.causal = l.causal;
+      parameters.keys_transposed = l.keys_transposed;
+      parameters.zero_masked_rows = l.zero_masked_rows;
+      cl::attention(kernels, stream, parameters, in.at(0), in.at(1), in.at(2), l.has_mask ? &in.at(3) : nullptr, out);
     }
     void operator()(const network::CumulativeLayer& l) const {
       cl::cumulative(kernels, stream, l.op, l.axis, l.exclusive, l.reverse, in.at(0), out);

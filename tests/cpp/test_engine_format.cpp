@@ -62,6 +62,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::TopKLayer{mlprt::TopKOperation::kMIN, 7, 0b100u},
       net::ScatterLayer{mlprt::ScatterMode::kND, 2, mlprt::ScatterReduction::kMAX},
       net::CumulativeLayer{mlprt::CumulativeOperation::kSUM, 3, true, false},
+      net::AttentionLayer{0.125f, true, true, false, true},
   };
 }
 
@@ -216,6 +217,13 @@ void expectSame(const net::CumulativeLayer& a, const net::CumulativeLayer& b) {
   EXPECT_EQ(a.axis, b.axis);
   EXPECT_EQ(a.exclusive, b.exclusive);
   EXPECT_EQ(a.reverse, b.reverse);
+}
+void expectSame(const net::AttentionLayer& a, const net::AttentionLayer& b) {
+  EXPECT_EQ(a.scale, b.scale);
+  EXPECT_EQ(a.causal, b.causal);
+  EXPECT_EQ(a.has_mask, b.has_mask);
+  EXPECT_EQ(a.keys_transposed, b.keys_transposed);
+  EXPECT_EQ(a.zero_masked_rows, b.zero_masked_rows);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -577,6 +585,8 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   Bytes file = eng::serializePlan(fullPlan());
+  file[8] = 7;  // version 7 knows layer kinds 0 to 22
+  EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 7 (0 to 22)")) << readError(file);
   file[8] = 6;  // versions 5 and 6 know layer kinds 0 to 20
   EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 6 (0 to 20)")) << readError(file);
   file[8] = 4;  // version 4 knows layer kinds 0 to 19

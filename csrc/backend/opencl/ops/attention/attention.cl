@@ -1,0 +1,162 @@
+// Fused scaled dot-product attention (attention.h): out = softmax(scale * q k^T + mask) v for each
+// (batch, head), FlashAttention's scheme on plain OpenCL (no tensor cores).
+//
+// One work-group of TX x BQ items per (batch, head, block of BQ query rows): item (x, y) works
+// for query row y of the block. The block's q rows sit in local memory for the whole launch; the
+// keys and values stream through one shared local tile of BK rows (K first, then V in the same
+// memory). Per key tile, item (x, y) computes the score of row y against key x, the row's items
+// agree on the tile's maximum, and each row keeps a running maximum and a running sum of
+// exp(score - maximum); when the maximum grows, the sum and the accumulated output are rescaled
+// by exp(old - new) (the online softmax). Item (x, y) accumulates output columns x, x + TX, ...
+// of row y in registers. The Sq x Sk scores never leave local memory.
+//
+// Scores that are -inf (masked, causal) weigh 0; a row whose every score is -inf ends with a sum
+// of 0 and writes 0 / 0 = NaN, as softmax then a product would (0 with zero_masked_rows). A NaN
+// or +inf score makes the row NaN, also as softmax would. With keys_transposed, k is stored
+// (B, Hk, D, Sk).
+//
+//   -DHEAD=<16|32|64|128|256>            the tiles' width: max(D, Dv) rounded up to TX times a power
+//                                        of two (CHUNKS = HEAD / TX output columns per item)
+//   -DQ_HALF -DK_HALF -DV_HALF -DOUT_HALF half storage of that operand (float without)
+//   -DINDEX64                            64-bit index arithmetic (common.cl)
+// Local memory: (BQ + BK) x (HEAD + 1) + 2 x BQ x (BK + 1) floats: 35 KB at HEAD = 256.
+
+#define TX 16             // items per query row, and keys per tile
+#define BQ 16             // query rows per work-group
+#define BK TX             // keys per tile: item (x, y) scores key x, and loads key row y (BK == BQ)
+#define CHUNKS (HEAD / TX)
+#define PITCH (HEAD + 1)  // odd row pitch: the TX items of a row read TX different banks
+
+#ifdef Q_HALF
+#define Q_PTR __global const half*
+#define LOAD_Q(p, i) vload_half((i), (p))
+#else
+#define Q_PTR __global const float*
+#define LOAD_Q(p, i) ((p)[(i)])
+#endif
+
+#ifdef K_HALF
+#define K_PTR __global const half*
+#define LOAD_K(p, i) vload_half((i), (p))
+#else
+#define K_PTR __global const float*
+#define LOAD_K(p, i) ((p)[(i)])
+#endif
+
+#ifdef V_HALF
+#define V_PTR __global const half*
+#define LOAD_V(p, i) vload_half((i), (p))
+#else
+#define V_PTR __global const float*
+#define LOAD_V(p, i) ((p)[(i)])
+#endif
+
+// The mask's storage is an argument rather than a build option (one program serves attention with
+// and without a mask, of either type): mask_kind is one of these.
+#define MASK_NONE 0
+#define MASK_FLOAT 1
+#define MASK_HALF 2
+
+inline float load_mask(__global const half* mask, int mask_kind, long i) {
+  return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
+}
+
+// Operands are dense row-major: q (B, H, Sq, d), k (B, H / group, Sk, d) or, keys_transposed,
+// (B, H / group, d, Sk), v (B, H / group, Sk, dv), out (B, H, Sq, dv). mask_* are the mask's
+// strides in elements along (B, H, Sq, Sk), 0 along a broadcast axis (with MASK_NONE, `mask` is
+// any buffer and never read). Launched as {TX x row_blocks x B x H, BQ} in groups of {TX, BQ}.
+__kernel __attribute__((reqd_work_group_size(TX, BQ, 1)))
+void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_offset, __global const half* mask,
+               long mask_offset, int mask_kind, OUT_PTR out, long out_offset, int heads, int group,
+               int row_blocks, int sq, int sk, int d, int dv, float scale, int causal, int keys_transposed,
+               int zero_masked_rows, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key) {
+  __local float q_tile[BQ][PITCH];
+  __local float kv_tile[BK][PITCH];  // the tile's keys, then its values
+  __local float s_tile[BQ][BK + 1];  // scores
+  __local float p_tile[BQ][BK + 1];  // exp(score - running maximum)
+  const int x = get_local_id(0), y = get_local_id(1);
+  const int block = get_group_id(0);
+  const int bh = block / row_blocks;  // b * heads + h
+  const int b = bh / heads, h = bh % heads;
+  const int kv = b * (heads / group) + h / group;
+  const int row0 = (block % row_blocks) * BQ;
+  const int row = row0 + y;
+  const idx_t q_row = ((idx_t)bh * sq + row) * d;
+  const idx_t k_first = (idx_t)kv * sk * d;
+  const idx_t v_first = (idx_t)kv * sk * dv;
+  const idx_t mask_first = b * mask_batch + h * mask_head + row * mask_row;
+
+  for (int c = x; c < d; c += TX) q_tile[y][c] = row < sq ? LOAD_Q(q, q_offset + q_row + c) : 0.0f;
+
+  // Query i sees keys j <= i + shift; the block's last row bounds the keys any of its rows sees.
+  const int shift = sk - sq;
+  const int key_end = causal ? clamp(row0 + BQ + shift, 0, sk) : sk;
+  float running_max = -INFINITY, running_sum = 0.0f;
+  float acc[CHUNKS];
+  for (int c = 0; c < CHUNKS; ++c) acc[c] = 0.0f;
+
+  for (int first = 0; first < key_end; first += BK) {
+    const int loaded = first + y;  // the key (then value) row this item loads
+    const int key = first + x;     // the key this item scores
+    if (keys_transposed) {  // k (D, Sk) per head: neighbouring items read neighbouring keys
+      for (int c = y; c < d; c += BQ) {
+        kv_tile[x][c] = key < sk ? LOAD_K(k, k_offset + k_first + (idx_t)c * sk + key) : 0.0f;
+      }
+    } else {
+      for (int c = x; c < d; c += TX) {
+        kv_tile[y][c] = loaded < sk ? LOAD_K(k, k_offset + k_first + (idx_t)loaded * d + c) : 0.0f;
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    float score = -INFINITY;  // keys past the end weigh 0, as masked ones do
+    if (key < sk && row < sq) {
+      float dot = 0.0f;
+      for (int c = 0; c < d; ++c) dot = fma(q_tile[y][c], kv_tile[x][c], dot);
+      score = scale * dot;
+      if (mask_kind != MASK_NONE) score += load_mask(mask, mask_kind, mask_offset + mask_first + key * mask_key);
+      if (causal && key > row + shift) score = -INFINITY;
+    }
+    s_tile[y][x] = score;
+    barrier(CLK_LOCAL_MEM_FENCE);  // the tile's scores are written, and its keys no longer read
+
+    float tile_max = -INFINITY;
+    for (int j = 0; j < BK; ++j) tile_max = fmax(tile_max, s_tile[y][j]);
+    const float new_max = fmax(running_max, tile_max);
+    // While every score so far is -inf there is nothing to rescale and nothing to weigh (exp of
+    // -inf - -inf would be NaN).
+    const bool none = new_max == -INFINITY;
+    const float correction = none ? 1.0f : exp(running_max - new_max);
+    p_tile[y][x] = none ? 0.0f : exp(score - new_max);
+    for (int c = x; c < dv; c += TX) {
+      kv_tile[y][c] = loaded < sk ? LOAD_V(v, v_offset + v_first + (idx_t)loaded * dv + c) : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    float tile_sum = 0.0f;
+    for (int j = 0; j < BK; ++j) tile_sum += p_tile[y][j];
+    running_sum = running_sum * correction + tile_sum;
+    running_max = new_max;
+#pragma unroll
+    for (int c = 0; c < CHUNKS; ++c) acc[c] *= correction;
+    for (int j = 0; j < BK; ++j) {
+      const float p = p_tile[y][j];
+#pragma unroll
+      for (int c = 0; c < CHUNKS; ++c) {
+        const int column = x + c * TX;
+        if (column < dv) acc[c] = fma(p, kv_tile[j][column], acc[c]);
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);  // the tile is read before the next keys overwrite it
+  }
+
+  if (row >= sq) return;
+  const idx_t out_row = ((idx_t)bh * sq + row) * dv;
+  // A sum of 0 means every score was -inf (the maximum's own term is exp(0) = 1 otherwise).
+  const bool zero = zero_masked_rows && running_sum == 0.0f;
+#pragma unroll
+  for (int c = 0; c < CHUNKS; ++c) {
+    const int column = x + c * TX;
+    if (column < dv) STORE_OUT(out, out_offset + out_row + column, zero ? 0.0f : acc[c] / running_sum);
+  }
+}

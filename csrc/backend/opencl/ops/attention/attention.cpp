@@ -1,0 +1,149 @@
+#include "backend/opencl/ops/attention/attention.h"
+
+#include <limits>
+#include <string>
+
+#include "backend/opencl/kernel_support.h"
+
+namespace mlprt::cl {
+namespace {
+
+using namespace support;
+
+constexpr const char* kLauncher = "attention";
+
+// attention.cl's work-group: kItems items per query row (and keys per tile) times kRows rows.
+constexpr std::int64_t kItems = 16;
+constexpr std::int64_t kRows = 16;
+
+void requireRank4(const char* operand, const char* layout, const DeviceTensor& tensor) {
+  if (tensor.shape.rank() != 4) {
+    throw InvalidArgument(describe(kLauncher, operand) + " shape " + tensor.shape.toString() + " is not of rank 4 " +
+                          layout);
+  }
+}
+
+void requireHeadSize(const char* operand, const char* name, std::int64_t size) {
+  if (size > kMaxAttentionHeadSize) {
+    throw InvalidArgument(describe(kLauncher, operand) + " head size " + name + " = " + std::to_string(size) +
+                          " exceeds the kernel's bound of " + std::to_string(kMaxAttentionHeadSize));
+  }
+}
+
+// The tiles' width: max(D, Dv) rounded up to kItems times a power of two (at most the bound).
+std::int64_t tileWidth(std::int64_t d, std::int64_t dv) {
+  std::int64_t width = kItems;
+  while (width < d || width < dv) width *= 2;
+  return width;
+}
+
+}  // namespace
+
+void attention(KernelCache& cache, Stream& stream, const AttentionParameters& parameters, const DeviceTensor& q,
+               const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask, const DeviceTensor& out) {
+  requireFloating(kLauncher, "q", q);
+  requireFloating(kLauncher, "k", k);
+  requireFloating(kLauncher, "v", v);
+  requireFloating(kLauncher, "out", out);
+  if (mask) requireFloating(kLauncher, "mask", *mask);
+  requireRank4("q", "(B, H, Sq, D)", q);
+  const bool transposed = parameters.keys_transposed;
+  requireRank4("k", transposed ? "(B, Hk, D, Sk)" : "(B, Hk, Sk, D)", k);
+  requireRank4("v", "(B, Hk, Sk, Dv)", v);
+  requireRank4("out", "(B, H, Sq, Dv)", out);
+  const std::int64_t batch = q.shape[0], heads = q.shape[1], sq = q.shape[2], d = q.shape[3];
+  const std::int64_t kv_heads = k.shape[1], dv = v.shape[3];
+  const std::int64_t sk = transposed ? k.shape[3] : k.shape[2];
+  if (k.shape[0] != batch || (transposed ? k.shape[2] : k.shape[3]) != d) {
+    const std::string b = std::to_string(batch), head = std::to_string(d);
+    throw InvalidArgument(describe(kLauncher, "k") + " shape " + k.shape.toString() + " does not match q shape " +
+                          q.shape.toString() + ": expected (" + b + ", Hk, " +
+                          (transposed ? head + ", Sk)" : "Sk, " + head + ")"));
+  }
+  if (v.shape[0] != batch || v.shape[1] != kv_heads || v.shape[2] != sk) {
+    throw InvalidArgument(describe(kLauncher, "v") + " shape " + v.shape.toString() + " does not match k shape " +
+                          k.shape.toString() + ": expected (" + std::to_string(batch) + ", " +
+                          std::to_string(kv_heads) + ", " + std::to_string(sk) + ", Dv)");
+  }
+  const Dims expected_out{batch, heads, sq, dv};
+  if (out.shape != expected_out) {
+    throw InvalidArgument(describe(kLauncher, "out") + " shape " + out.shape.toString() + " is not (B, H, Sq, Dv) = " +
+                          expected_out.toString());
+  }
+  if (kv_heads == 0 ? heads != 0 : heads % kv_heads != 0) {
+    throw InvalidArgument(describe(kLauncher, "k") + " has " + std::to_string(kv_heads) +
+                          " heads, which do not divide q's " + std::to_string(heads) + " heads");
+  }
+  requireHeadSize("q", "D", d);
+  requireHeadSize("v", "Dv", dv);
+  const Dims scores{batch, heads, sq, sk};
+  if (mask) {
+    bool broadcasts = mask->shape.rank() == 4;
+    for (std::size_t axis = 0; broadcasts && axis < 4; ++axis) {
+      broadcasts = mask->shape[axis] == 1 || mask->shape[axis] == scores[axis];
+    }
+    if (!broadcasts) {
+      throw InvalidArgument(describe(kLauncher, "mask") + " shape " + mask->shape.toString() +
+                            " does not broadcast to the scores (B, H, Sq, Sk) = " + scores.toString() +
+                            ": it needs rank 4 and each extent 1 or the scores'");
+    }
+  }
+  const std::int64_t q_volume = checkPlacement(cache, kLauncher, "q", q);
+  const std::int64_t k_volume = checkPlacement(cache, kLauncher, "k", k);
+  const std::int64_t v_volume = checkPlacement(cache, kLauncher, "v", v);
+  const std::int64_t out_volume = checkPlacement(cache, kLauncher, "out", out);
+  const std::int64_t mask_volume = mask ? checkPlacement(cache, kLauncher, "mask", *mask) : 0;
+  if (out_volume == 0) return;
+  if (sk == 0) {
+    throw InvalidArgument(describe(kLauncher, "k") + " shape " + k.shape.toString() +
+                          " has no keys (Sk = 0): the softmax of an empty row is undefined");
+  }
+  const std::int64_t row_blocks = (sq + kRows - 1) / kRows;
+  const std::int64_t groups = batch * heads * row_blocks;
+  if (groups > std::numeric_limits<std::int32_t>::max() / kItems || sq > std::numeric_limits<std::int32_t>::max() ||
+      sk > std::numeric_limits<std::int32_t>::max() - kRows) {
+    throw InvalidArgument(std::string(kLauncher) + ": q " + q.shape.toString() + " and k " + k.shape.toString() +
+                          " make more work-groups or positions than the kernel counts in 32 bits");
+  }
+
+  // The mask's strides in elements along (B, H, Sq, Sk), 0 along a broadcast axis.
+  std::int64_t strides[4] = {0, 0, 0, 0};
+  if (mask) {
+    std::int64_t stride = 1;
+    for (int axis = 3; axis >= 0; --axis) {
+      const std::int64_t extent = mask->shape[static_cast<std::size_t>(axis)];
+      strides[axis] = extent == 1 ? 0 : stride;
+      stride *= extent;
+    }
+  }
+  const bool wide = needsWideIndex({q_volume, k_volume, v_volume, out_volume, mask_volume});
+  const std::string options = joinOptions({
+      "-DHEAD=" + std::to_string(tileWidth(d, dv)),
+      halfOption("Q", q.type),
+      halfOption("K", k.type),
+      halfOption("V", v.type),
+      halfOption("OUT", out.type),
+      indexOption(wide),
+  });
+  Kernel& kernel = cache.get("attention", options, "attention");
+  Arguments arguments(kernel, wide);
+  arguments.tensor(q).tensor(k).tensor(v).tensor(mask ? *mask : q);
+  // attention.cl's MASK_NONE, MASK_FLOAT, MASK_HALF: the mask's storage is an argument, not an option.
+  arguments.value<cl_int>(!mask ? 0 : mask->type == DataType::kHALF ? 2 : 1).tensor(out);
+  arguments.value<cl_int>(static_cast<cl_int>(heads))
+      .value<cl_int>(static_cast<cl_int>(heads / kv_heads))
+      .value<cl_int>(static_cast<cl_int>(row_blocks))
+      .value<cl_int>(static_cast<cl_int>(sq))
+      .value<cl_int>(static_cast<cl_int>(sk))
+      .value<cl_int>(static_cast<cl_int>(d))
+      .value<cl_int>(static_cast<cl_int>(dv))
+      .value<cl_float>(parameters.scale)
+      .value<cl_int>(parameters.causal ? 1 : 0)
+      .value<cl_int>(transposed ? 1 : 0)
+      .value<cl_int>(parameters.zero_masked_rows ? 1 : 0);
+  for (std::int64_t stride : strides) arguments.index(stride);
+  kernel.launch(stream, {static_cast<std::size_t>(groups * kItems), static_cast<std::size_t>(kRows)},
+                {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)});
+}
+
+}  // namespace mlprt::cl

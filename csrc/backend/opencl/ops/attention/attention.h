@@ -1,0 +1,36 @@
+// Fused attention (attention.cl beside this file): softmax(scale * q k^T + mask) v in one launch,
+// with an online softmax so that the Sq x Sk scores never reach device memory (FlashAttention's
+// scheme, without tensor cores in this version). Multi-head, multi-query and grouped-query
+// attention, causal (aligned at the end, as with a KV cache) and additive masks broadcast along
+// any axis.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/opencl/kernels.h"
+
+namespace mlprt::cl {
+
+// The largest head size D (q, k) and Dv (v, out) the kernel holds in its tiles.
+inline constexpr std::int64_t kMaxAttentionHeadSize = 256;
+
+struct AttentionParameters {
+  float scale = 1.0f;   // the scores are scale * (q . k)
+  bool causal = false;  // query i sees keys j <= i + (Sk - Sq) (aligned at the end, as with a KV cache)
+  bool keys_transposed = false;   // k is (B, Hk, D, Sk) instead of (B, Hk, Sk, D)
+  bool zero_masked_rows = false;  // a row whose every score is -inf gives 0 instead of NaN (softmax, its NaN
+                                  // set to 0, then the product); NaN and +inf scores still give NaN
+};
+
+// out[b, h, i, :] = sum_j softmax_j(scale * q[b, h, i, :] . k[b, h / g, j, :] + mask[b, h, i, j]) v[b, h / g, j, :]
+// q (B, H, Sq, D), k (B, Hk, Sk, D), v (B, Hk, Sk, Dv), out (B, H, Sq, Dv), g = H / Hk (H a multiple of Hk:
+// grouped-query attention); mask nullptr or an additive FLOAT/HALF tensor of rank 4 whose extents are 1 or
+// those of (B, H, Sq, Sk) (broadcast); causal positions add -inf. q, k, v, out FLOAT or HALF (any mix; computed
+// in float). A row whose every score is -inf gives NaN, exactly as softmax then a product would.
+// With keys_transposed, k is (B, Hk, D, Sk) (a product's k^T as exporters spell it).
+// D and Dv at most kMaxAttentionHeadSize (D may be 0: every score is then the mask's); Sk >= 1 unless out
+// is empty.
+void attention(KernelCache& cache, Stream& stream, const AttentionParameters& parameters, const DeviceTensor& q,
+               const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask, const DeviceTensor& out);
+
+}  // namespace mlprt::cl

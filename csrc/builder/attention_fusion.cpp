@@ -1,0 +1,181 @@
+#include "builder/attention_fusion.h"
+
+#include <cstring>
+#include <optional>
+#include <variant>
+
+#include "core/half.h"
+
+namespace mlprt::builder {
+namespace {
+
+// The node that writes `tensor`, or -1 (an input or a constant).
+int producerOf(const Graph& graph, TensorId tensor) {
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (!graph.nodes[i].removed && graph.nodes[i].output == tensor) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// A tensor the chain may swallow: read by `readers` nodes, none outside the chain, not an output.
+bool isPrivate(const Graph& graph, TensorId tensor, std::size_t readers = 1) {
+  return !graph.tensor(tensor).is_output && graph.consumers(tensor).size() == readers;
+}
+
+bool isFloating(DataType type) { return type == DataType::kFLOAT || type == DataType::kHALF; }
+
+// The value of a one-element FLOAT or HALF constant.
+std::optional<float> scalarOf(const GraphTensor& tensor) {
+  if (!tensor.is_constant || tensor.shape.volume() != 1) return std::nullopt;
+  if (tensor.type == DataType::kFLOAT && tensor.value.size() == sizeof(float)) {
+    float value = 0;
+    std::memcpy(&value, tensor.value.data(), sizeof value);
+    return value;
+  }
+  if (tensor.type == DataType::kHALF && tensor.value.size() == 2) {
+    std::uint16_t bits = 0;
+    std::memcpy(&bits, tensor.value.data(), 2);
+    return halfToFloat(bits);
+  }
+  return std::nullopt;
+}
+
+template <typename Layer>
+const Layer* producedBy(const Graph& graph, TensorId tensor, int* index) {
+  *index = producerOf(graph, tensor);
+  if (*index < 0) return nullptr;
+  return std::get_if<Layer>(&graph.nodes[static_cast<std::size_t>(*index)].parameters);
+}
+
+// `tensor` = x * constant or x / constant (either operand order for *): x, and the factor
+// folded into `scale`. Otherwise `tensor` itself. Swallowed nodes go to `chain`.
+TensorId peelScale(const Graph& graph, TensorId tensor, float& scale, std::vector<int>& chain) {
+  int index = -1;
+  const auto* elementwise = producedBy<network::ElementWiseLayer>(graph, tensor, &index);
+  if (!elementwise || !isPrivate(graph, tensor)) return tensor;
+  const GraphNode& node = graph.nodes[static_cast<std::size_t>(index)];
+  if (node.inputs.size() != 2) return tensor;
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::optional<float> factor = scalarOf(graph.tensor(node.inputs[side]));
+    if (!factor) continue;
+    if (elementwise->op == ElementWiseOperation::kPROD) {
+      scale *= *factor;
+    } else if (elementwise->op == ElementWiseOperation::kDIV && side == 1 && *factor != 0.0f) {
+      scale /= *factor;
+    } else {
+      return tensor;
+    }
+    chain.push_back(index);
+    return node.inputs[1 - side];
+  }
+  return tensor;
+}
+
+bool isRank4Floating(const Graph& graph, TensorId tensor) {
+  const GraphTensor& t = graph.tensor(tensor);
+  return t.shape.rank() == 4 && isFloating(t.type);
+}
+
+// softmax(x) guarded by where(isnan(softmax), 0, softmax): the softmax's output, or -1.
+TensorId unguardedProbabilities(const Graph& graph, TensorId probs, std::vector<int>& chain) {
+  int select_index = -1;
+  if (!producedBy<network::SelectLayer>(graph, probs, &select_index)) return -1;
+  const GraphNode& select = graph.nodes[static_cast<std::size_t>(select_index)];
+  if (select.inputs.size() != 3 || !isPrivate(graph, probs)) return -1;
+  const std::optional<float> zero = scalarOf(graph.tensor(select.inputs[1]));
+  const TensorId softmax_out = select.inputs[2];
+  int test_index = -1;
+  const auto* test = producedBy<network::UnaryLayer>(graph, select.inputs[0], &test_index);
+  if (!zero || *zero != 0.0f || !test || test->op != UnaryOperation::kISNAN ||
+      graph.nodes[static_cast<std::size_t>(test_index)].inputs.at(0) != softmax_out ||
+      !isPrivate(graph, select.inputs[0]) || !isPrivate(graph, softmax_out, 2)) {
+    return -1;
+  }
+  chain.push_back(select_index);
+  chain.push_back(test_index);
+  return softmax_out;
+}
+
+// Tries to replace the chain ending at node `index` (probs x v).
+bool fuseAt(Graph& graph, std::size_t index) {
+  GraphNode& product = graph.nodes[index];
+  const auto* values_product = std::get_if<network::MatrixMultiplyLayer>(&product.parameters);
+  if (product.removed || !values_product || values_product->op0 != MatrixOperation::kNONE ||
+      values_product->op1 != MatrixOperation::kNONE || product.inputs.size() != 2 ||
+      product.epilogue.bias >= 0 || product.epilogue.has_activation) {
+    return false;
+  }
+  std::vector<int> chain;
+  network::AttentionLayer attention;
+  TensorId probs = product.inputs[0];
+  const TensorId v = product.inputs[1];
+  TensorId softmax_out = unguardedProbabilities(graph, probs, chain);
+  attention.zero_masked_rows = softmax_out >= 0;
+  if (softmax_out < 0) {
+    if (!isPrivate(graph, probs)) return false;
+    softmax_out = probs;
+  }
+  int softmax_index = -1;
+  const auto* softmax = producedBy<network::SoftmaxLayer>(graph, softmax_out, &softmax_index);
+  if (!softmax || softmax->log || softmax->axis != 3 || !isRank4Floating(graph, softmax_out)) return false;
+  chain.push_back(softmax_index);
+  TensorId scores = graph.nodes[static_cast<std::size_t>(softmax_index)].inputs.at(0);
+  // An additive mask: scores + mask (either order), where `scores` comes from a product.
+  TensorId mask = -1;
+  int add_index = -1;
+  const auto* add = producedBy<network::ElementWiseLayer>(graph, scores, &add_index);
+  if (add && add->op == ElementWiseOperation::kSUM && isPrivate(graph, scores)) {
+    const GraphNode& sum = graph.nodes[static_cast<std::size_t>(add_index)];
+    for (std::size_t side = 0; side < 2 && mask < 0; ++side) {
+      int producer = -1;
+      TensorId candidate = sum.inputs[side];
+      float ignored = 1.0f;
+      std::vector<int> ignored_chain;
+      candidate = peelScale(graph, candidate, ignored, ignored_chain);
+      if (producedBy<network::MatrixMultiplyLayer>(graph, candidate, &producer) &&
+          isRank4Floating(graph, sum.inputs[1 - side])) {
+        mask = sum.inputs[1 - side];
+        scores = sum.inputs[side];
+      }
+    }
+    if (mask < 0) return false;
+    chain.push_back(add_index);
+  }
+  float scale = 1.0f;
+  scores = peelScale(graph, scores, scale, chain);
+  int scores_index = -1;
+  const auto* scores_product = producedBy<network::MatrixMultiplyLayer>(graph, scores, &scores_index);
+  if (!scores_product || !isPrivate(graph, scores) || scores_product->op0 != MatrixOperation::kNONE) return false;
+  const GraphNode& qk = graph.nodes[static_cast<std::size_t>(scores_index)];
+  if (qk.epilogue.bias >= 0 || qk.epilogue.has_activation || qk.inputs.size() != 2) return false;
+  chain.push_back(scores_index);
+  const TensorId q = peelScale(graph, qk.inputs[0], scale, chain);
+  const TensorId k = peelScale(graph, qk.inputs[1], scale, chain);
+  attention.keys_transposed = scores_product->op1 == MatrixOperation::kNONE;
+  attention.scale = scale;
+  attention.has_mask = mask >= 0;
+  for (TensorId operand : {q, k, v}) {
+    if (!isRank4Floating(graph, operand) || graph.tensor(operand).is_constant) return false;
+  }
+  GraphNode fused;
+  fused.name = "attention(" + product.name + ")";
+  fused.parameters = attention;
+  fused.inputs = {q, k, v};
+  if (mask >= 0) fused.inputs.push_back(mask);
+  fused.output = product.output;
+  for (int swallowed : chain) graph.nodes[static_cast<std::size_t>(swallowed)].removed = true;
+  product = fused;
+  return true;
+}
+
+}  // namespace
+
+int fuseAttention(Graph& graph) {
+  int fused = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (fuseAt(graph, i)) ++fused;
+  }
+  return fused;
+}
+
+}  // namespace mlprt::builder

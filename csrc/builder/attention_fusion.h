@@ -1,0 +1,17 @@
+// Fusing the exporters' attention chains into one Attention step (graph level), so that the
+// Sq x Sk scores never reach device memory.
+#pragma once
+
+#include "builder/graph.h"
+
+namespace mlprt::builder {
+
+// Replaces each chain
+//   scores = [c *] (q [* c1]) x (k [* c2])^T [* c3 | / c3]    (k transposed by the product or before it)
+//   probs  = softmax(scores [+ mask], last axis) [with NaN -> 0 where a row is fully masked]
+//   out    = probs x v
+// of rank-4 FLOAT/HALF operands, whose intermediates feed nothing else, by one Attention node
+// (scale = the product of the scalar constants). Returns the number of chains replaced.
+int fuseAttention(Graph& graph);
+
+}  // namespace mlprt::builder

@@ -1,0 +1,405 @@
+// The fused attention kernel (backend/opencl/ops/attention) against a float64 reference that
+// computes the whole softmax row then the product: awkward shapes (1s, primes, extents that are
+// no multiple of the 16-row and 16-key tiles, Dv != D, multi-query and grouped-query heads),
+// FLOAT, HALF and mixed storage, causal attention with Sq < Sk, Sq == Sk and Sq > Sk, masks
+// broadcast along each axis, k stored transposed, scores far beyond exp's range (the online
+// softmax's rescaling), rows that every score masks (NaN, or 0 when asked), and refusals that
+// name the operand.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/ops/attention/attention.h"
+#include "core/error.h"
+#include "test_util.h"
+
+namespace mlprt::test {
+namespace {
+
+using cl::DeviceTensor;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// At 8 bytes into a buffer of its own, so that the kernel may assume no more than an element's
+// alignment.
+DeviceTensor deviceTensor(const Dims& shape, DataType type, const std::vector<double>& values) {
+  auto buffer = allocate(std::max<std::size_t>(1, values.size()) * elementSize(type) + 16);
+  upload(stream(), at(buffer, 8), encodeAs(values, type));
+  return DeviceTensor{at(buffer, 8), shape, type};
+}
+
+std::vector<double> readBack(const DeviceTensor& tensor) {
+  const auto count = static_cast<std::size_t>(tensor.shape.volume());
+  return decodeAs<double>(download<unsigned char>(stream(), tensor.range, count * elementSize(tensor.type)),
+                          tensor.type);
+}
+
+std::size_t volume(const Dims& shape) { return static_cast<std::size_t>(shape.volume()); }
+
+// Random values in [-1, 1], |x| >= 1/64, as `type` stores them.
+std::vector<double> randomStored(std::size_t count, std::uint32_t seed, DataType type) {
+  const std::vector<float> floats = randomFloats(count, seed);
+  return storedAs(std::vector<double>(floats.begin(), floats.end()), type);
+}
+
+// Random nonzero integers in [-30, 30]: exact in HALF, and their dot products exact in float, so
+// that scores of thousands are computed exactly and only the softmax is under test.
+std::vector<double> randomIntegers(std::size_t count, std::uint32_t seed) {
+  std::mt19937 engine(seed);
+  std::uniform_int_distribution<int> value(1, 30);
+  std::bernoulli_distribution negative(0.5);
+  std::vector<double> data(count);
+  for (double& x : data) x = negative(engine) ? -value(engine) : value(engine);
+  return data;
+}
+
+// (B, H, Hk, Sq, Sk, D, Dv).
+struct Shape {
+  std::int64_t b, h, hk, sq, sk, d, dv;
+  Dims q() const { return Dims{b, h, sq, d}; }
+  Dims k() const { return Dims{b, hk, sk, d}; }
+  Dims v() const { return Dims{b, hk, sk, dv}; }
+  Dims out() const { return Dims{b, h, sq, dv}; }
+  Dims scores() const { return Dims{b, h, sq, sk}; }
+};
+
+struct Types {
+  DataType q, k, v, out, mask;
+};
+
+Types uniform(DataType type) { return Types{type, type, type, type, type}; }
+
+// A broadcast mask: random values in [-1, 1] with about one entry in five -inf (never at key 0,
+// so that no row is masked whole unless a test makes it so).
+std::vector<double> randomMask(const Dims& shape, std::uint32_t seed, DataType type) {
+  std::vector<double> mask = randomStored(volume(shape), seed, type);
+  std::mt19937 engine(seed + 1);
+  std::bernoulli_distribution masked(0.2);
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    const bool first_key = shape[3] > 1 && i % static_cast<std::size_t>(shape[3]) == 0;
+    if (masked(engine) && !first_key && shape[3] > 1) mask[i] = -kInf;
+  }
+  return mask;
+}
+
+// The reference: for each row, the full softmax of scale * q . k + mask (-inf where causal hides
+// the key), then its product with v, in double; with zero_masked_rows, a row whose every score is
+// -inf is 0 instead of NaN. Also each row's output scale, max over columns of sum_j p_j |v_j|,
+// which bounds the row's values and sets its tolerance, and the number of rows whose every score
+// is -inf.
+struct Reference {
+  std::vector<double> out;
+  std::vector<double> row_scale;
+  std::int64_t masked_rows = 0;
+};
+
+Reference referenceAttention(const Shape& s, const std::vector<double>& q, const std::vector<double>& k,
+                             const std::vector<double>& v, const std::vector<double>* mask, const Dims& mask_shape,
+                             const cl::AttentionParameters& parameters) {
+  const auto scale = static_cast<double>(parameters.scale);
+  Reference reference;
+  reference.out.resize(volume(s.out()));
+  reference.row_scale.resize(static_cast<std::size_t>(s.b * s.h * s.sq));
+  const std::int64_t g = s.h / s.hk;
+  std::vector<double> scores(static_cast<std::size_t>(s.sk));
+  for (std::int64_t b = 0; b < s.b; ++b)
+    for (std::int64_t h = 0; h < s.h; ++h)
+      for (std::int64_t i = 0; i < s.sq; ++i) {
+        const std::int64_t kv = b * s.hk + h / g;
+        double maximum = -kInf;
+        for (std::int64_t j = 0; j < s.sk; ++j) {
+          double dot = 0;
+          for (std::int64_t c = 0; c < s.d; ++c) {
+            dot += q[static_cast<std::size_t>(((b * s.h + h) * s.sq + i) * s.d + c)] *
+                   k[static_cast<std::size_t>((kv * s.sk + j) * s.d + c)];
+          }
+          double score = scale * dot;
+          if (mask) {
+            const std::int64_t at[4] = {b, h, i, j};
+            std::int64_t index = 0;
+            for (std::size_t axis = 0; axis < 4; ++axis) {
+              index = index * mask_shape[axis] + (mask_shape[axis] == 1 ? 0 : at[axis]);
+            }
+            score += (*mask)[static_cast<std::size_t>(index)];
+          }
+          if (parameters.causal && j > i + (s.sk - s.sq)) score = -kInf;
+          scores[static_cast<std::size_t>(j)] = score;
+          maximum = std::max(maximum, score);
+        }
+        const bool masked = maximum == -kInf;
+        reference.masked_rows += masked ? 1 : 0;
+        double sum = 0;
+        for (double& score : scores) sum += (score = std::exp(score - maximum));  // NaN when all are -inf
+        if (masked && parameters.zero_masked_rows) {
+          std::fill(scores.begin(), scores.end(), 0.0);
+          sum = 1.0;
+        }
+        double row_scale = 0;
+        for (std::int64_t c = 0; c < s.dv; ++c) {
+          double value = 0, magnitude = 0;
+          for (std::int64_t j = 0; j < s.sk; ++j) {
+            const double x = v[static_cast<std::size_t>((kv * s.sk + j) * s.dv + c)];
+            value += scores[static_cast<std::size_t>(j)] * x;
+            magnitude += scores[static_cast<std::size_t>(j)] * std::fabs(x);
+          }
+          reference.out[static_cast<std::size_t>(((b * s.h + h) * s.sq + i) * s.dv + c)] = value / sum;
+          row_scale = std::max(row_scale, magnitude / sum);
+        }
+        reference.row_scale[static_cast<std::size_t>((b * s.h + h) * s.sq + i)] = row_scale;
+      }
+  return reference;
+}
+
+struct Check {
+  Check(const Shape& shape_in, const Types& types_in) : shape(shape_in), types(types_in) {}
+  Shape shape;
+  Types types;
+  cl::AttentionParameters parameters;
+  std::optional<Dims> mask;  // its shape
+  bool large = false;        // integer inputs in [-30, 30] instead of [-1, 1]
+  std::vector<std::int64_t> masked_rows;  // (b * H + h) * Sq + i: rows the mask hides whole
+  std::int64_t masked_keys = 0;           // keys j < this the mask hides from every row (left padding)
+};
+
+std::string describe(const Check& check) {
+  const Shape& s = check.shape;
+  const Types& t = check.types;
+  const cl::AttentionParameters& p = check.parameters;
+  std::string text = "q " + s.q().toString() + " " + dataTypeName(t.q) + ", k " + s.k().toString() + " " +
+                     dataTypeName(t.k) + (p.keys_transposed ? " (stored transposed)" : "") + ", v " +
+                     s.v().toString() + " " + dataTypeName(t.v) + ", out " + dataTypeName(t.out);
+  if (check.mask) text += ", mask " + check.mask->toString() + " " + dataTypeName(t.mask);
+  if (p.causal) text += ", causal";
+  if (p.zero_masked_rows) text += ", masked rows zeroed";
+  return text + ", scale " + std::to_string(p.scale);
+}
+
+// Runs the kernel and compares every element with the reference: NaN exactly where the reference
+// has NaN, elsewhere within 1e-5 (FLOAT) or 1e-2 (HALF anywhere) of the row's output scale (so
+// exactly 0 in a zeroed row). Returns how many rows every score masks, -1 after a mismatch.
+std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
+  const Shape& s = check.shape;
+  const Types& t = check.types;
+  const Dims mask_shape = check.mask.value_or(Dims{1, 1, 1, 1});
+  SCOPED_TRACE(describe(check));
+  const auto values = [&](const Dims& shape, std::uint32_t salt, DataType type) {
+    return check.large ? randomIntegers(volume(shape), seed + salt) : randomStored(volume(shape), seed + salt, type);
+  };
+  const std::vector<double> q = values(s.q(), 0, t.q), k = values(s.k(), 1, t.k), v = values(s.v(), 2, t.v);
+  std::vector<double> mask = check.mask ? randomMask(mask_shape, seed + 3, t.mask) : std::vector<double>();
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    if (static_cast<std::int64_t>(i) % mask_shape[3] < check.masked_keys) mask[i] = -kInf;
+  }
+  for (std::int64_t row : check.masked_rows) {  // a mask of the scores' shape hides these rows whole
+    for (std::int64_t j = 0; j < s.sk; ++j) mask[static_cast<std::size_t>(row * s.sk + j)] = -kInf;
+  }
+  // k as stored: (B, Hk, D, Sk) when transposed.
+  std::vector<double> k_stored = k;
+  if (check.parameters.keys_transposed) {
+    for (std::int64_t head = 0; head < s.b * s.hk; ++head)
+      for (std::int64_t j = 0; j < s.sk; ++j)
+        for (std::int64_t c = 0; c < s.d; ++c) {
+          k_stored[static_cast<std::size_t>((head * s.d + c) * s.sk + j)] =
+              k[static_cast<std::size_t>((head * s.sk + j) * s.d + c)];
+        }
+  }
+  const Dims k_shape = check.parameters.keys_transposed ? Dims{s.b, s.hk, s.d, s.sk} : s.k();
+  const DeviceTensor dq = deviceTensor(s.q(), t.q, q), dk = deviceTensor(k_shape, t.k, k_stored);
+  const DeviceTensor dv = deviceTensor(s.v(), t.v, v);
+  const DeviceTensor dmask = deviceTensor(mask_shape, t.mask, check.mask ? mask : std::vector<double>{0.0});
+  const DeviceTensor out = deviceTensor(s.out(), t.out, std::vector<double>(volume(s.out()), 7.0));
+  cl::attention(cache(), stream(), check.parameters, dq, dk, dv, check.mask ? &dmask : nullptr, out);
+  const Reference reference =
+      referenceAttention(s, q, k, v, check.mask ? &mask : nullptr, mask_shape, check.parameters);
+  const std::vector<double> actual = readBack(out);
+  const bool half = t.q == DataType::kHALF || t.k == DataType::kHALF || t.v == DataType::kHALF ||
+                    t.out == DataType::kHALF || (check.mask && t.mask == DataType::kHALF);
+  const double tolerance = half ? 1e-2 : 1e-5;
+  for (std::size_t row = 0; row < reference.row_scale.size(); ++row) {
+    for (std::size_t c = 0; c < static_cast<std::size_t>(s.dv); ++c) {
+      const std::size_t i = row * static_cast<std::size_t>(s.dv) + c;
+      if (std::isnan(reference.out[i])) {
+        EXPECT_TRUE(std::isnan(actual[i])) << "row " << row << " column " << c << ": " << actual[i];
+        if (!std::isnan(actual[i])) return -1;
+      } else {
+        const double bound = tolerance * reference.row_scale[row];
+        EXPECT_NEAR(actual[i], reference.out[i], bound) << "row " << row << " column " << c;
+        if (!(std::fabs(actual[i] - reference.out[i]) <= bound)) return -1;
+      }
+    }
+  }
+  return reference.masked_rows;
+}
+
+const std::vector<Shape> kShapes = {
+    {1, 1, 1, 1, 1, 1, 1},       // one query, one key, D = Dv = 1
+    {3, 4, 1, 7, 13, 7, 5},      // B = 3, multi-query (Hk = 1), Sq != Sk, Dv != D
+    {2, 4, 2, 19, 37, 64, 64},   // grouped-query (Hk = 2), 2 row blocks x 3 key tiles, none full
+    {1, 4, 4, 1, 23, 64, 48},    // decoding: Sq = 1 against 23 keys, Hk = H
+    {1, 2, 2, 17, 1, 16, 48},    // a single key, Dv = 3 x D
+};
+
+TEST(AttentionKernels, MatchesTheReferenceOnAwkwardShapesInFloatAndHalf) {
+  std::uint32_t seed = 100;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const Shape& shape : kShapes) {
+      Check check{shape, uniform(type)};
+      check.parameters.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(shape.d)));
+      EXPECT_EQ(checkAttention(check, seed += 10), 0);
+    }
+  }
+}
+
+TEST(AttentionKernels, HeadSizeAtTheBoundAndMixedStorage) {
+  // D and Dv up to 256, the tiles' full width.
+  for (const Shape& shape : {Shape{1, 2, 1, 3, 18, 256, 256}, Shape{1, 1, 1, 20, 17, 256, 199}}) {
+    Check bound{shape, uniform(DataType::kFLOAT)};
+    bound.parameters.scale = 0.0625f;
+    EXPECT_EQ(checkAttention(bound, 300), 0);
+  }
+  // Every operand of its own storage type: HALF q, v and mask, FLOAT k and out.
+  Check mixed{{2, 2, 1, 9, 20, 7, 5}, Types{DataType::kHALF, DataType::kFLOAT, DataType::kHALF, DataType::kFLOAT,
+                                            DataType::kHALF}};
+  mixed.mask = Dims{2, 1, 1, 20};
+  mixed.parameters.scale = 0.5f;
+  EXPECT_EQ(checkAttention(mixed, 310), 0);
+}
+
+// Query i sees keys j <= i + Sk - Sq: with Sq < Sk (a KV cache) every row sees Sk - Sq keys or
+// more (with Sq > Sk the first Sq - Sk rows see none: RowsThatEveryScoreMasksAreNaNOrZero).
+TEST(AttentionKernels, CausalIsAlignedAtTheEnd) {
+  std::uint32_t seed = 400;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const Shape& shape :
+         {Shape{2, 3, 3, 5, 21, 7, 7}, Shape{1, 2, 1, 19, 41, 7, 5}, Shape{1, 4, 2, 23, 23, 7, 7}}) {
+      Check check{shape, uniform(type)};
+      check.parameters = {0.375f, true};
+      EXPECT_EQ(checkAttention(check, seed += 10), 0);
+    }
+  }
+}
+
+TEST(AttentionKernels, MasksBroadcastAlongEachAxis) {
+  const Shape shape{3, 4, 2, 17, 19, 7, 7};
+  const std::int64_t b = shape.b, h = shape.h, sq = shape.sq, sk = shape.sk;
+  std::uint32_t seed = 500;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const Dims& mask : {Dims{1, 1, 1, sk}, Dims{b, 1, 1, sk}, Dims{b, 1, sq, sk}, Dims{b, h, sq, sk},
+                             Dims{1, h, sq, 1}, Dims{1, 1, 1, 1}}) {
+      Check check{shape, uniform(type)};
+      check.mask = mask;
+      check.parameters.scale = 0.375f;
+      EXPECT_EQ(checkAttention(check, seed += 10), 0);
+    }
+    // Left padding: whole leading tiles of keys masked, so a row's running maximum stays -inf for
+    // two tiles before its first score.
+    Check left{Shape{b, h, shape.hk, sq, 37, 7, 7}, uniform(type)};
+    left.mask = Dims{b, 1, 1, 37};
+    left.masked_keys = 33;
+    EXPECT_EQ(checkAttention(left, seed += 10), 0);
+    // A padding mask and causal together.
+    Check both{shape, uniform(type)};
+    both.mask = Dims{b, 1, 1, sk};
+    both.parameters = {0.375f, true};
+    EXPECT_EQ(checkAttention(both, seed += 10), 0);
+  }
+}
+
+// Scores up to 30 x 30 x 7 = 6300 at scale 1: exp overflows float past 88, so only subtracting
+// the running maximum (and rescaling when it grows, tile after tile) gives finite results.
+TEST(AttentionKernels, LargeScoresStayStable) {
+  std::uint32_t seed = 600;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    Check check{{2, 2, 1, 17, 50, 7, 7}, uniform(type)};
+    check.large = true;
+    EXPECT_EQ(checkAttention(check, seed += 10), 0);
+  }
+}
+
+// k stored (B, Hk, D, Sk), as a product's k^T: grouped heads, two key tiles, D no multiple of 16.
+TEST(AttentionKernels, KeysStoredTransposed) {
+  std::uint32_t seed = 650;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    Check check{{2, 4, 2, 19, 29, 7, 5}, uniform(type)};
+    check.parameters.scale = 0.375f;
+    check.parameters.keys_transposed = true;
+    EXPECT_EQ(checkAttention(check, seed += 10), 0);
+  }
+}
+
+// NaN (as softmax then a product gives), or 0 with zero_masked_rows; the other rows are unchanged.
+TEST(AttentionKernels, RowsThatEveryScoreMasksAreNaNOrZero) {
+  const Shape shape{2, 2, 2, 5, 20, 7, 7};
+  for (bool zero : {false, true}) {
+    Check check{shape, uniform(DataType::kFLOAT)};
+    check.mask = shape.scores();
+    check.masked_rows = {0, 7, 19};
+    check.parameters.zero_masked_rows = zero;
+    EXPECT_EQ(checkAttention(check, 700), 3);
+    Check causal{{1, 2, 2, 20, 3, 7, 7}, uniform(DataType::kHALF)};
+    causal.parameters = {0.375f, true, false, zero};
+    EXPECT_EQ(checkAttention(causal, 710), 2 * 17);
+  }
+}
+
+TEST(AttentionKernels, RefusesOperandsThatDoNotFit) {
+  const auto tensor = [](const Dims& shape, DataType type = DataType::kFLOAT) {
+    return deviceTensor(shape, type, std::vector<double>(volume(shape), 0.5));
+  };
+  const DeviceTensor q = tensor({2, 4, 3, 8}), k = tensor({2, 2, 5, 8}), v = tensor({2, 2, 5, 6});
+  const DeviceTensor out = tensor({2, 4, 3, 6});
+  const cl::AttentionParameters p;
+  const auto refuses = [&](const DeviceTensor& q_in, const DeviceTensor& k_in, const DeviceTensor& v_in,
+                           const DeviceTensor* mask, const DeviceTensor& out_in, const std::string& message) {
+    return throwsWith<InvalidArgument>([&] { cl::attention(cache(), stream(), p, q_in, k_in, v_in, mask, out_in); },
+                                       message);
+  };
+  EXPECT_TRUE(refuses(tensor({2, 4, 3, 8}, DataType::kINT32), k, v, nullptr, out,
+                      "attention: q has type INT32; expected FLOAT or HALF"));
+  EXPECT_TRUE(refuses(q, k, v, nullptr, tensor({2, 4, 3, 6}, DataType::kINT64),
+                      "attention: out has type INT64; expected FLOAT or HALF"));
+  const DeviceTensor bool_mask = tensor({1, 1, 1, 5}, DataType::kBOOL);
+  EXPECT_TRUE(refuses(q, k, v, &bool_mask, out, "attention: mask has type BOOL; expected FLOAT or HALF"));
+  EXPECT_TRUE(refuses(tensor({4, 3, 8}), k, v, nullptr, out,
+                      "attention: q shape (4, 3, 8) is not of rank 4 (B, H, Sq, D)"));
+  EXPECT_TRUE(refuses(q, tensor({2, 2, 5, 7}), v, nullptr, out,
+                      "attention: k shape (2, 2, 5, 7) does not match q shape (2, 4, 3, 8): expected (2, Hk, Sk, 8)"));
+  cl::AttentionParameters transposed;
+  transposed.keys_transposed = true;
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::attention(cache(), stream(), transposed, q, k, v, nullptr, out); },
+      "attention: k shape (2, 2, 5, 8) does not match q shape (2, 4, 3, 8): expected (2, Hk, 8, Sk)"));
+  EXPECT_TRUE(refuses(q, k, tensor({2, 2, 4, 6}), nullptr, out,
+                      "attention: v shape (2, 2, 4, 6) does not match k shape (2, 2, 5, 8): expected (2, 2, 5, Dv)"));
+  EXPECT_TRUE(refuses(q, k, v, nullptr, tensor({2, 4, 3, 8}),
+                      "attention: out shape (2, 4, 3, 8) is not (B, H, Sq, Dv) = (2, 4, 3, 6)"));
+  EXPECT_TRUE(refuses(q, tensor({2, 3, 5, 8}), tensor({2, 3, 5, 6}), nullptr, out,
+                      "attention: k has 3 heads, which do not divide q's 4 heads"));
+  EXPECT_TRUE(refuses(tensor({1, 1, 2, 257}), tensor({1, 1, 3, 257}), tensor({1, 1, 3, 4}), nullptr,
+                      tensor({1, 1, 2, 4}), "attention: q head size D = 257 exceeds the kernel's bound of 256"));
+  EXPECT_TRUE(refuses(tensor({1, 1, 2, 4}), tensor({1, 1, 3, 4}), tensor({1, 1, 3, 300}), nullptr,
+                      tensor({1, 1, 2, 300}), "attention: v head size Dv = 300 exceeds the kernel's bound of 256"));
+  for (const Dims& shape : {Dims{2, 4, 3, 4}, Dims{1, 2, 1, 5}, Dims{3, 5}}) {
+    const DeviceTensor mask = tensor(shape);
+    EXPECT_TRUE(refuses(q, k, v, &mask, out,
+                        "attention: mask shape " + shape.toString() +
+                            " does not broadcast to the scores (B, H, Sq, Sk) = (2, 4, 3, 5)"));
+  }
+  EXPECT_TRUE(refuses(tensor({1, 1, 2, 4}), tensor({1, 1, 0, 4}), tensor({1, 1, 0, 3}), nullptr,
+                      tensor({1, 1, 2, 3}), "attention: k shape (1, 1, 0, 4) has no keys (Sk = 0)"));
+  // A q whose extents overrun its buffer is refused before anything is enqueued.
+  DeviceTensor short_q = q;
+  short_q.shape = Dims{2, 4, 3, 9};
+  EXPECT_TRUE(refuses(short_q, tensor({2, 2, 5, 9}), v, nullptr, out,
+                      "attention: q: 864 bytes at offset 8 overrun the device allocation"));
+}
+
+}  // namespace
+}  // namespace mlprt::test

@@ -1,0 +1,107 @@
+"""The builder's attention fusion: the exporters' Q K^T / softmax / V chains (PyTorch's
+scaled_dot_product_attention export with its NaN guard, the eager BERT form with a division by
+sqrt(d) and an additive mask, GPT-2's) become one Attention step, whose engine matches ONNX
+Runtime at two sequence lengths in FP32 and FP16; chains whose intermediates are used elsewhere
+stay unfused."""
+from __future__ import annotations
+
+import json
+from typing import Dict, List
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import mlprt
+from mlprt.engine_tools import build_engine
+from mlprt.testing import compare_with_onnxruntime
+
+N = helper.make_node
+F = TensorProto.FLOAT
+
+
+def _model(nodes: List[onnx.NodeProto], inputs: List[onnx.ValueInfoProto], outputs: List[str],
+           initializers: Dict[str, np.ndarray]) -> bytes:
+    graph = helper.make_graph(nodes, "attention", inputs, [helper.make_tensor_value_info(o, F, None) for o in outputs],
+                              [numpy_helper.from_array(v, k) for k, v in initializers.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    return model.SerializeToString()
+
+
+def _heads(x: str, out: str, perm: List[int]) -> List[onnx.NodeProto]:
+    """(batch, seq, 3 * 4) -> (batch, 3, seq, 4) (or perm's layout) as exporters write it."""
+    return [N("Reshape", [x, "split_heads"], [out + "_split"]), N("Transpose", [out + "_split"], [out], perm=perm)]
+
+
+def sdpa_model(guard: bool, eager: bool) -> bytes:
+    """q, k, v (batch, seq, 12) in 3 heads of 4; a padding mask (batch, seq) of 0/1."""
+    inits = {"split_heads": np.array([0, 0, 3, 4], np.int64), "root": np.array(4 ** -0.25, np.float32),
+             "sqrt_d": np.array(2.0, np.float32), "zero": np.array(0.0, np.float32),
+             "neg_inf": np.array(-np.inf, np.float32), "axes12": np.array([1, 2], np.int64),
+             "merge": np.array([0, 0, 12], np.int64)}
+    nodes = _heads("q", "qh", [0, 2, 1, 3]) + _heads("v", "vh", [0, 2, 1, 3])
+    if eager:  # BERT eager: (q k^T) / sqrt(d) + (1 - mask) * min
+        nodes += _heads("k", "kh", [0, 2, 1, 3]) + [
+            N("Transpose", ["kh"], ["kt"], perm=[0, 1, 3, 2]), N("MatMul", ["qh", "kt"], ["raw"]),
+            N("Div", ["raw", "sqrt_d"], ["scores"])]
+    else:  # scaled_dot_product_attention: q * d^-1/4 times (k^T * d^-1/4)
+        nodes += _heads("k", "kt", [0, 2, 3, 1]) + [
+            N("Mul", ["qh", "root"], ["qs"]), N("Mul", ["kt", "root"], ["ks"]), N("MatMul", ["qs", "ks"], ["scores"])]
+    nodes += [N("Unsqueeze", ["mask", "axes12"], ["mask4"]), N("Cast", ["mask4"], ["allowed"], to=TensorProto.BOOL),
+              N("Where", ["allowed", "zero", "neg_inf"], ["bias"]), N("Add", ["scores", "bias"], ["biased"]),
+              N("Softmax", ["biased"], ["probs"], axis=-1)]
+    if guard:  # transformers' guard: fully masked rows give 0, not NaN
+        nodes += [N("IsNaN", ["probs"], ["nan"]), N("Where", ["nan", "zero", "probs"], ["safe"])]
+    nodes += [N("MatMul", ["safe" if guard else "probs", "vh"], ["context"]),
+              N("Transpose", ["context"], ["merged_heads"], perm=[0, 2, 1, 3]),
+              N("Reshape", ["merged_heads", "merge"], ["y"])]
+    inputs = [helper.make_tensor_value_info(n, F, ["batch", "seq", 12]) for n in ("q", "k", "v")]
+    inputs.append(helper.make_tensor_value_info("mask", TensorProto.INT64, ["batch", "seq"]))
+    return _model(nodes, inputs, ["y"], inits)
+
+
+def _feeds(rng: np.random.Generator, batch: int, seq: int) -> Dict[str, np.ndarray]:
+    feeds = {n: rng.standard_normal((batch, seq, 12)).astype(np.float32) for n in ("q", "k", "v")}
+    mask = np.ones((batch, seq), np.int64)
+    mask[-1, (seq + 1) // 2:] = 0
+    feeds["mask"] = mask
+    return feeds
+
+
+def _layer_types(engine_bytes: bytes) -> List[str]:
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    inspector = engine.create_engine_inspector()
+    return [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["LayerType"]
+            for i in range(engine.num_layers)]
+
+
+PROFILE = {name: ((1, 1, 12), (2, 8, 12), (3, 16, 12)) for name in ("q", "k", "v")}
+PROFILE["mask"] = ((1, 1), (2, 8), (3, 16))
+
+
+@pytest.mark.parametrize("guard,eager,fp16", [(True, False, False), (False, True, False), (True, False, True)])
+def test_attention_chains_become_one_step_and_match_onnxruntime(rng, guard, eager, fp16):
+    model = sdpa_model(guard, eager)
+    engine_bytes = build_engine(model, fp16=fp16, profiles=[PROFILE])
+    types = _layer_types(engine_bytes)
+    assert types.count("Attention") == 1 and "Softmax" not in types, types
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    for batch, seq in ((3, 5), (2, 16), (1, 1)):
+        feeds = _feeds(rng, batch, seq)
+        report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1.0, atol=1e9)
+        got, expected = report.results["y"], report.reference["y"]
+        scale = float(np.abs(expected[np.isfinite(expected)]).max())
+        error = float(np.nanmax(np.abs(got - expected))) / scale
+        assert error <= (1e-2 if fp16 else 1e-5), f"{batch}x{seq}: relative error {error:.3g}"
+        assert np.array_equal(np.isnan(got), np.isnan(expected)), "NaN where ONNX Runtime has NaN, nowhere else"
+
+
+def test_scores_used_elsewhere_stay_unfused(rng):
+    """A chain whose probabilities are also an output must keep its softmax."""
+    model = onnx.load_from_string(sdpa_model(guard=False, eager=True))
+    model.graph.output.append(helper.make_tensor_value_info("probs", F, None))
+    engine_bytes = build_engine(model.SerializeToString(), profiles=[PROFILE])
+    types = _layer_types(engine_bytes)
+    assert "Attention" not in types and "Softmax" in types, types
