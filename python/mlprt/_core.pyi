@@ -183,8 +183,11 @@ class LayerType:
       SCATTER
     
       CUMULATIVE
+    
+      ATTENTION
     """
     ACTIVATION: typing.ClassVar[LayerType]
+    ATTENTION: typing.ClassVar[LayerType]
     CONCATENATION: typing.ClassVar[LayerType]
     CONSTANT: typing.ClassVar[LayerType]
     CONVOLUTION: typing.ClassVar[LayerType]
