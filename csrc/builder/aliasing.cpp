@@ -54,6 +54,9 @@ class Planner {
       if (!removed_[s] && viewSlice(plan_.steps[s])) {
         removed_[s] = true;
         ++views_.slices;
+      } else if (!removed_[s] && viewReshape(plan_.steps[s])) {
+        removed_[s] = true;
+        ++views_.reshapes;
       }
     }
     std::vector<PlanStep> kept;
@@ -163,6 +166,28 @@ class Planner {
     const auto piece = contiguousPiece(step);
     if (!piece) return false;
     views_.of[step.output] = {step.inputs[0], *piece};
+    return true;
+  }
+
+  // A shuffle that only reshapes (no transposes) reads its input's bytes in order: its output is
+  // the input itself, under another shape.
+  bool viewReshape(const PlanStep& step) {
+    const auto* shuffle = std::get_if<network::ShuffleLayer>(&step.parameters);
+    if (!shuffle || step.inputs.size() != 1 || !free(step.output)) return false;
+    auto identity = [](const std::vector<int>& order) {
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        if (order[i] != static_cast<int>(i)) return false;
+      }
+      return true;
+    };
+    if (!identity(shuffle->first_transpose) || !identity(shuffle->second_transpose)) return false;
+    const engine::PlanTensor& in = tensor(step.inputs[0]);
+    const engine::PlanTensor& out = tensor(step.output);
+    if (in.role != TensorRole::kActivation || !isStatic(in.shape) || in.type != out.type ||
+        bytes(step.inputs[0]) != bytes(step.output)) {
+      return false;
+    }
+    views_.of[step.output] = {step.inputs[0], 0};
     return true;
   }
 

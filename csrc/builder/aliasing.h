@@ -4,7 +4,8 @@
 //     each input is then one contiguous piece of the output, so the step that produces it writes
 //     there directly and the concatenation disappears;
 //   - a Slice that reads one contiguous piece of its input (unit strides, extent 1 before the
-//     sliced axis, whole extents after it): its output is that piece, read in place.
+//     sliced axis, whole extents after it): its output is that piece, read in place;
+//   - a Shuffle that only reshapes: its output is its input under another shape.
 // Only tensors with static shapes in the activation arena take part (never engine inputs,
 // outputs or constants), and a tensor joins at most one view. The memory plan then places each
 // view inside the tensor it belongs to (placeActivations in builder.cpp).
@@ -27,6 +28,7 @@ struct Views {
   std::map<engine::TensorId, TensorView> of;  // per viewed tensor
   int concatenations = 0;                     // steps removed
   int slices = 0;
+  int reshapes = 0;
 };
 
 // Removes the steps described above from `plan` and returns where their tensors lie.

@@ -1,4 +1,5 @@
 #include "builder/builder.h"
+#include "builder/activation_fusion.h"
 #include "builder/aliasing.h"
 #include "builder/attention_fusion.h"
 
@@ -820,7 +821,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   // Before the epilogues, which would take the scores' scale into their product.
   const int attentions = fuseAttention(graph);
   removeDeadNodes(graph);
-  const int silus = fuseSigmoidProducts(graph);
+  const int silus = fuseSigmoidProducts(graph) + fuseGelu(graph);
   const int fused = fuseEpilogues(graph);
   removeDeadNodes(graph);
   splitShuffles(graph);
@@ -850,9 +851,10 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
                            " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(silus) +
-                           " sigmoid products as SiLU, " + std::to_string(attentions) + " attention chains and " +
+                           " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains and " +
                            std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(views.concatenations) +
-                           " concatenations and " + std::to_string(views.slices) + " slices as views), " +
+                           " concatenations, " + std::to_string(views.slices) + " slices and " + std::to_string(views.reshapes) +
+                           " reshapes as views), " +
                            std::to_string(plan.weights.size()) + " bytes of weights, " +
                            std::to_string(plan.arena_bytes) + " bytes of activations, " +
                            std::to_string(plan.programs.size()) + " programs" + (fp16 ? ", FP16" : ""));

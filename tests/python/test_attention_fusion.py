@@ -1,4 +1,5 @@
-"""The builder's attention fusion: the exporters' Q K^T / softmax / V chains (PyTorch's
+"""The builder's transformer fusions: GELU as exporters write it becomes the activation of the
+product before it, and the exporters' Q K^T / softmax / V chains (PyTorch's
 scaled_dot_product_attention export with its NaN guard, the eager BERT form with a division by
 sqrt(d) and an additive mask, GPT-2's) become one Attention step, whose engine matches ONNX
 Runtime at two sequence lengths in FP32 and FP16; chains whose intermediates are used elsewhere
@@ -105,3 +106,27 @@ def test_scores_used_elsewhere_stay_unfused(rng):
     engine_bytes = build_engine(model.SerializeToString(), profiles=[PROFILE])
     types = _layer_types(engine_bytes)
     assert "Attention" not in types and "Softmax" in types, types
+
+
+@pytest.mark.parametrize("order", ["bert", "torch"])
+def test_gelu_as_exported_becomes_the_products_activation(rng, order):
+    """x * 0.5 * (1 + erf(x / sqrt(2))) (BERT's order) or (x * 0.5) * (1 + erf(x * 1/sqrt(2))) after
+    a Linear: one GELU_ERF activation in the product's epilogue, no elementwise steps left."""
+    w = rng.standard_normal((12, 7)).astype(np.float32)
+    b = rng.standard_normal((7,)).astype(np.float32)
+    inits = {"w": w, "b": b, "half": np.array(0.5, np.float32), "one": np.array(1.0, np.float32),
+             "root": np.array(np.sqrt(2.0), np.float32), "inverse_root": np.array(1 / np.sqrt(2.0), np.float32)}
+    nodes = [N("MatMul", ["x", "w"], ["xw"]), N("Add", ["xw", "b"], ["h"])]
+    if order == "bert":
+        nodes += [N("Div", ["h", "root"], ["s"]), N("Erf", ["s"], ["e"]), N("Add", ["e", "one"], ["t"]),
+                  N("Mul", ["h", "t"], ["ht"]), N("Mul", ["ht", "half"], ["y"])]
+    else:
+        nodes += [N("Mul", ["h", "half"], ["hh"]), N("Mul", ["h", "inverse_root"], ["s"]), N("Erf", ["s"], ["e"]),
+                  N("Add", ["one", "e"], ["t"]), N("Mul", ["hh", "t"], ["y"])]
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, ["batch", 12])], ["y"], inits)
+    engine_bytes = build_engine(model, profiles=[{"x": ((1, 12), (4, 12), (9, 12))}])
+    types = _layer_types(engine_bytes)
+    assert len(types) == 1 and types[0] in ("MatrixMultiply", "FusedMLP"), types  # one dense step
+    x = rng.standard_normal((5, 12)).astype(np.float32)
+    report = compare_with_onnxruntime(model, engine=engine_bytes, inputs={"x": x}, rtol=1e-5, atol=1e-6)
+    report.assert_passed()

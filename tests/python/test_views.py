@@ -20,13 +20,18 @@ ACT = mlprt.ActivationType
 EW = mlprt.ElementWiseOperation
 
 
-def _views(logger: RecordingLogger) -> Tuple[int, int]:
-    """(concatenations, slices) the builder turned into views, from its summary line."""
+def _all_views(logger: RecordingLogger) -> Tuple[int, int, int]:
+    """(concatenations, slices, reshapes) the builder turned into views, from its summary line."""
     for _, message in logger.messages:
-        found = re.search(r"(\d+) concatenations and (\d+) slices as views", message)
+        found = re.search(r"(\d+) concatenations, (\d+) slices and (\d+) reshapes as views", message)
         if found:
-            return int(found.group(1)), int(found.group(2))
+            return int(found.group(1)), int(found.group(2)), int(found.group(3))
     raise AssertionError("the builder did not say how many steps became views")
+
+
+def _views(logger: RecordingLogger) -> Tuple[int, int]:
+    """(concatenations, slices) the builder turned into views."""
+    return _all_views(logger)[:2]
 
 
 def _check(populate: Callable[[mlprt.INetworkDefinition], None], inputs: Dict[str, np.ndarray],
@@ -158,3 +163,36 @@ def test_the_pieces_of_a_split_joined_in_order_place_the_split_tensor_itself(rng
     assert sigmoid["Outputs"][0]["ArenaOffset"] == joined + 6 * 15 * 4
     # Out of order the slices stay (they write their pieces into the concatenation).
     assert _check(c2f(("high", "low", "m")), {"x": x}) == (1, 0)
+
+
+def test_a_reshape_is_a_view_of_its_input_unless_it_transposes(rng) -> None:
+    """(2, 3, 4) -> reshape (6, 4) -> +1: the reshape reads its input in place; a shuffle that also
+    transposes stays a copy; so does a reshape at a dynamic batch."""
+    def populate(batch: int):
+        def build_network(network: mlprt.INetworkDefinition) -> None:
+            x = network.add_input("x", mlprt.DataType.FLOAT, (batch, 3, 4))
+            a = network.add_activation(x, ACT.RELU).get_output(0)
+            flat = network.add_shuffle(a)
+            flat.reshape_dims = (-1, 4)
+            turned = network.add_shuffle(a)
+            turned.first_transpose = (0, 2, 1)
+            one = network.add_constant((1, 1), np.ones((1, 1), np.float32)).get_output(0)
+            y = network.add_elementwise(flat.get_output(0), one, EW.SUM).get_output(0)
+            z = network.add_unary(turned.get_output(0), mlprt.UnaryOperation.NEG).get_output(0)
+            for name, tensor in (("y", y), ("z", z)):
+                tensor.name = name
+                network.mark_output(tensor)
+        return build_network
+
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    network = mlprt.Builder(RecordingLogger()).create_network(0)
+    populate(2)(network)
+    expected = network_reference.evaluate(network, {"x": x})
+    for batch, profiles, reshapes in ((2, (), 1), (-1, [{"x": ((1, 3, 4), (2, 3, 4), (3, 3, 4))}], 0)):
+        logger = RecordingLogger()
+        plan = build(populate(batch), profiles=profiles, logger=logger)
+        assert plan is not None, logger.errors()
+        got = infer(load(plan).create_execution_context(), {"x": x})
+        for name, value in expected.items():
+            np.testing.assert_allclose(got[name], value, rtol=1e-6, err_msg=name)
+        assert _all_views(logger)[2] == reshapes
