@@ -34,9 +34,9 @@ import mlprt  # noqa: E402
 import mlprt.autoinit  # noqa: E402,F401
 import mlprt.driver as cuda  # noqa: E402
 from mlprt.engine_tools import build_engine  # noqa: E402
-from mlprt.profiler import LayerTimes  # noqa: E402
 from vision_zoo import MODELS  # noqa: E402
 from timing import median_seconds  # noqa: E402
+from layer_profile import layer_profile  # noqa: E402
 
 
 def mlprt_runner(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler] = None) -> Callable[[], np.ndarray]:
@@ -85,31 +85,6 @@ class StepTimes(mlprt.ILogger):
         slowest = sorted(self.steps, reverse=True)[:top]
         return (f"timed steps: {len(self.steps)}, sum of chosen tactics {total:.3f} ms; slowest: " +
                 "; ".join(f"{n} {tac} {t:.3f}" for t, tac, n in slowest))
-
-
-def layer_profile(plan: bytes, x: np.ndarray, wall_ms: float, iterations: int = 10, top: int = 10) -> str:
-    """Each layer's device time (IExecutionContext.profiler), median over `iterations` runs,
-    summed by layer kind and tactic, set against the engine's wall time (numpy in and out): the
-    gap is launch overhead, copies and idle device time."""
-    engine = mlprt.Runtime(mlprt.Logger(mlprt.Logger.WARNING)).deserialize_cuda_engine(plan)
-    inspector = engine.create_engine_inspector()
-    layers = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
-              for i in range(engine.num_layers)]
-    kind_of = {layer["Name"]: f"{layer['LayerType']}/{layer['TacticName'] or '-'}" for layer in layers}
-    run = mlprt_runner(plan, x, profiler := LayerTimes())
-    for _ in range(iterations):
-        run()
-    medians = {row["name"]: row["medianMs"] for row in profiler.rows()}
-    total = sum(medians.values())
-    by_kind: Dict[str, List[float]] = {}
-    for name, ms in medians.items():
-        by_kind.setdefault(kind_of.get(name, "?"), []).append(ms)
-    kinds = sorted(by_kind.items(), key=lambda kv: -sum(kv[1]))
-    slowest = sorted(medians.items(), key=lambda kv: -kv[1])[:top]
-    return (f"profile: {len(medians)} layers, device time {total:.3f} ms of {wall_ms:.3f} ms wall "
-            f"({100 * total / wall_ms:.0f}%); by kind: " +
-            "; ".join(f"{kind} x{len(v)} {sum(v):.3f}" for kind, v in kinds) +
-            "\nslowest layers: " + "; ".join(f"{name} ({kind_of.get(name, '?')}) {ms:.4f}" for name, ms in slowest))
 
 
 def tactic_tally(plan: bytes) -> Dict[str, int]:
@@ -230,7 +205,8 @@ def main() -> None:
                 if step_times:
                     print(step_times.summary(), flush=True)
                 if args.profile:
-                    print(layer_profile(bytes(plan), x, times["mlprt"]), flush=True)
+                    print(layer_profile(bytes(plan), lambda profiler: mlprt_runner(bytes(plan), x, profiler), times["mlprt"]),
+                          flush=True)
     if args.export_to:
         return
     if args.json:

@@ -1,0 +1,24 @@
+"""bench/transformer_bench.py on a tiny BERT: it exports, builds, runs the tutorials' memcpy call
+and writes its row (the PyTorch columns stay empty without CUDA), and its engine matches ONNX
+Runtime; the speed table itself is measured on the GPU machine (bench/RESULTS.md)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_transformer_bench_writes_a_row_that_matches_onnxruntime(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "transformer_bench.py"), "--models", "bert_tiny",
+                             "--batches", "2", "--sequence", "8", "--precisions", "fp32", "--iterations", "2",
+                             "--ort-iterations", "1", "--profile", "--json", str(tmp_path / "rows.json")],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (row,) = json.loads((tmp_path / "rows.json").read_text())
+    assert row["model"] == "bert_tiny seq 8" and row["batch"] == 2 and row["precision"] == "fp32"
+    assert row["rel_error_vs_ort"] <= 1e-4 and row["mlprt"] > 0 and row["onnxruntime_cpu"] > 0
+    assert row["steps"]["Attention"] == 2  # one fused attention per layer
+    assert "profile: " in result.stdout and "| bert_tiny seq 8 | 2 | fp32 |" in result.stdout
