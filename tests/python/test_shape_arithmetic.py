@@ -178,3 +178,20 @@ def test_pad_with_a_run_time_constant_value(rng, elem):
     session = mlprt.Session(model.SerializeToString(), profiles={"x": ((1, 5), (3, 5), (4, 5))}, use_cache=False)
     expected = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x, "value": value})[0]
     np.testing.assert_array_equal(session.run(None, {"x": x, "value": value})[0], expected)
+
+
+def test_shape_and_size_as_run_time_outputs():
+    """Shape's run-time extents and Size's product of them, computed by the engine (values of NaN
+    or any other float do not matter)."""
+    graph = helper.make_graph([N("Shape", ["x"], ["s"]), N("Size", ["x"], ["n"]),
+                               N("Shape", ["x"], ["tail"], start=-1)], "shapes",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 3, "c"])],
+                              [helper.make_tensor_value_info(o, I64, None) for o in ("s", "n", "tail")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    session = mlprt.Session(model.SerializeToString(), profiles={"x": ((1, 3, 1), (2, 3, 4), (5, 3, 7))},
+                            use_cache=False)
+    for shape in ((4, 3, 6), (1, 3, 1)):
+        x = np.full(shape, np.nan, np.float32)
+        s, n, tail = session.run(None, {"x": x})
+        assert s.tolist() == list(shape) and int(n) == x.size and tail.tolist() == [shape[-1]]

@@ -328,9 +328,16 @@ def _expand_like(ctx: ImporterContext, x: Value, carrier: Any) -> Any:
 
 
 @importer("Size", notes="Folded at parse time (the element count, a scalar); tracked symbolically when one "
-          "extent is dynamic.")
+          "extent is dynamic, counted at run time when several are.")
 def size(ctx: ImporterContext, node: Node) -> List[Value]:
-    return [ShapeValue([elem_product(ctx.shape_of(ctx.require(node, 0)))], scalar=True)]
+    x = ctx.require(node, 0)
+    count = elem_product(ctx.shape_of(x))
+    if not isinstance(count, Unknown):
+        return [ShapeValue([count], scalar=True)]
+    # A product of run-time extents: counted at run time, as the sum of ones over the tensor.
+    ones = _expand_like(ctx, np.ones([1] * ctx.rank(x), np.int64), ctx.tensor(x))
+    mask = (1 << ctx.rank(x)) - 1
+    return [ctx.track(ctx.network.add_reduce(ones, _core.ReduceOperation.SUM, mask, False)).get_output(0)]
 
 
 @importer("Gather", notes="Shape values and constants (folded), and run-time data with constant or run-time "
