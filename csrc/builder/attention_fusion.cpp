@@ -4,7 +4,9 @@
 #include <optional>
 #include <variant>
 
+#include "core/error.h"
 #include "core/half.h"
+#include "network/shape_inference.h"
 
 namespace mlprt::builder {
 namespace {
@@ -96,6 +98,22 @@ TensorId unguardedProbabilities(const Graph& graph, TensorId probs, std::vector<
   return softmax_out;
 }
 
+// Whether the step's shape rules take these operands (a product may broadcast batch or head axes
+// that the kernel does not) and give the chain's output shape.
+bool fitsTheKernel(const Graph& graph, const network::AttentionLayer& attention, TensorId q, TensorId k, TensorId v,
+                   TensorId mask, TensorId output) {
+  std::vector<network::TensorType> inputs;
+  for (TensorId operand : {q, k, v, mask}) {
+    if (operand >= 0) inputs.push_back({graph.tensor(operand).shape, graph.tensor(operand).type});
+  }
+  try {
+    const network::TensorType result = network::inferOutputs(attention, inputs).at(0);
+    return result.shape == graph.tensor(output).shape && result.type == graph.tensor(output).type;
+  } catch (const InvalidArgument&) {
+    return false;
+  }
+}
+
 // Tries to replace the chain ending at node `index` (probs x v).
 bool fuseAt(Graph& graph, std::size_t index) {
   GraphNode& product = graph.nodes[index];
@@ -157,6 +175,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
   for (TensorId operand : {q, k, v}) {
     if (!isRank4Floating(graph, operand) || graph.tensor(operand).is_constant) return false;
   }
+  if (!fitsTheKernel(graph, attention, q, k, v, mask, product.output)) return false;
   GraphNode fused;
   fused.name = "attention(" + product.name + ")";
   fused.parameters = attention;
