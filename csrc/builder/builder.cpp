@@ -726,6 +726,19 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
 
 // Replaces each chain of dense layers by one FusedMLP step where that is faster. Returns how
 // many chains were fused.
+// The network's shared input extents, by input index (the plan keeps the network's input order).
+std::vector<engine::SharedExtent> sharedExtents(const network::Network& network) {
+  const auto indexOf = [&network](network::TensorId tensor) {
+    const auto& inputs = network.inputs();
+    return static_cast<int>(std::find(inputs.begin(), inputs.end(), tensor) - inputs.begin());
+  };
+  std::vector<engine::SharedExtent> shared;
+  for (const network::SharedAxes& axes : network.sharedExtents()) {
+    shared.push_back({indexOf(axes.first), axes.first_axis, indexOf(axes.second), axes.second_axis, axes.label});
+  }
+  return shared;
+}
+
 int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
   int fused_count = 0;
   std::size_t from = 0;
@@ -838,6 +851,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   plan.device = runtime::fingerprintOf(context->device());
   plan.fp16 = fp16;
   plan.profiles = std::move(profiles);
+  plan.shared_extents = sharedExtents(network);
   requireTensorsFit(plan, context->device());
   cl::GemmPolicy policy;
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);

@@ -295,6 +295,14 @@ void writeProfiles(ByteWriter& out, const EnginePlan& plan) {
     writeDimsList(out, profile.opt);
     writeDimsList(out, profile.max);
   }
+  out.count(plan.shared_extents.size(), "shared extents");
+  for (const SharedExtent& shared : plan.shared_extents) {
+    out.i32(shared.first_input);
+    out.i32(shared.first_axis);
+    out.i32(shared.second_input);
+    out.i32(shared.second_axis);
+    out.text(shared.label, "a shared extent's label");
+  }
 }
 
 void writeWeights(ByteWriter& out, const EnginePlan& plan) { out.byteArray(plan.weights); }
@@ -802,6 +810,36 @@ class PlanParser {
       profile.max = readProfileShapes(in, "max");
       plan_.profiles.push_back(std::move(profile));
     }
+    if (version_ >= 9) parseSharedExtents(in);
+  }
+
+  // Pairs of input axes with one extent: each names an input and an axis of its rank.
+  void parseSharedExtents(ByteReader& in) {
+    const std::size_t count = in.count("shared extent count", 4 * 4 + 4);
+    for (std::size_t i = 0; i < count; ++i) {
+      Location::Scope scope(location_, "shared extent " + std::to_string(i));
+      SharedExtent shared;
+      shared.first_input = checkedInputAxis(in, "first_input", "first_axis", shared.first_axis);
+      shared.second_input = checkedInputAxis(in, "second_input", "second_axis", shared.second_axis);
+      shared.label = in.text("label");
+      plan_.shared_extents.push_back(std::move(shared));
+    }
+  }
+
+  int checkedInputAxis(ByteReader& in, const char* input_field, const char* axis_field, int& axis) {
+    const std::size_t at = in.offset();
+    const std::int32_t input = in.i32(input_field);
+    if (input < 0 || static_cast<std::size_t>(input) >= plan_.inputs.size()) {
+      in.failAt(at, input_field, std::to_string(input) + " is not one of the " + std::to_string(plan_.inputs.size()) +
+                                     " network inputs");
+    }
+    const std::size_t axis_at = in.offset();
+    axis = in.i32(axis_field);
+    const std::size_t rank = plan_.tensors[static_cast<std::size_t>(plan_.inputs[static_cast<std::size_t>(input)])].shape.rank();
+    if (axis < 0 || static_cast<std::size_t>(axis) >= rank) {
+      in.failAt(axis_at, axis_field, std::to_string(axis) + " is not an axis of a rank-" + std::to_string(rank) + " input");
+    }
+    return input;
   }
 
   // One of min/opt/max: a shape per network input, of that input's rank.

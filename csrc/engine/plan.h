@@ -56,6 +56,16 @@ struct ProfileShapes {
   std::vector<Dims> max;
 };
 
+// Two axes of network inputs that must have one extent at run time (ONNX inputs that share a
+// dim_param, "batch", "sequence"): the parser relies on it, the execution context checks it.
+struct SharedExtent {
+  int first_input = 0;   // index into the network inputs
+  int first_axis = 0;
+  int second_input = 0;
+  int second_axis = 0;
+  std::string label;     // what the model calls the extent
+};
+
 // A compiled OpenCL program of the engine: kernel family, build options and the device binary.
 struct ProgramBinary {
   std::string family;
@@ -88,6 +98,7 @@ struct EnginePlan {
   std::vector<TensorId> outputs;  // network outputs, in the network's order
   std::vector<PlanStep> steps;    // in execution order
   std::vector<ProfileShapes> profiles;
+  std::vector<SharedExtent> shared_extents;  // format 9 on, in the profiles section
   std::uint64_t arena_bytes = 0;  // activation memory an execution context needs
   std::vector<std::uint8_t> weights;
   std::vector<ProgramBinary> programs;

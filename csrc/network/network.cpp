@@ -114,6 +114,20 @@ void Network::markOutput(TensorId tensor) {
   if (std::find(outputs_.begin(), outputs_.end(), tensor) == outputs_.end()) outputs_.push_back(tensor);
 }
 
+void Network::shareExtent(TensorId first, int first_axis, TensorId second, int second_axis, const std::string& label) {
+  for (const auto& [tensor, axis] : {std::pair{first, first_axis}, std::pair{second, second_axis}}) {
+    requireTensor(tensor, "share_extent");
+    if (std::find(inputs_.begin(), inputs_.end(), tensor) == inputs_.end()) {
+      throw InvalidArgument("share_extent: tensor '" + tensors_[tensor].name + "' is not a network input");
+    }
+    if (axis < 0 || static_cast<std::size_t>(axis) >= tensors_[tensor].shape.rank()) {
+      throw InvalidArgument("share_extent: axis " + std::to_string(axis) + " is outside input '" +
+                            tensors_[tensor].name + "' of shape " + tensors_[tensor].shape.toString());
+    }
+  }
+  shared_extents_.push_back({first, first_axis, second, second_axis, label});
+}
+
 void Network::unmarkOutput(TensorId tensor) {
   requireTensor(tensor, "unmark_output");
   outputs_.erase(std::remove(outputs_.begin(), outputs_.end(), tensor), outputs_.end());

@@ -21,6 +21,15 @@ struct Tensor {
   int producer = -1;  // index of the layer that writes it; -1 for network inputs
 };
 
+// Two axes of network inputs with one extent at run time (ONNX's shared dim_params).
+struct SharedAxes {
+  TensorId first = -1;
+  int first_axis = 0;
+  TensorId second = -1;
+  int second_axis = 0;
+  std::string label;
+};
+
 class Network {
  public:
   // Throws InvalidArgument for a duplicate or empty name.
@@ -46,6 +55,11 @@ class Network {
   std::size_t layerCount() const noexcept { return layers_.size(); }
   const std::vector<TensorId>& inputs() const noexcept { return inputs_; }
   const std::vector<TensorId>& outputs() const noexcept { return outputs_; }
+  // Declares that axis `first_axis` of input `first` and axis `second_axis` of input `second`
+  // have one extent (`label`: what the model calls it); engines refuse input shapes that differ
+  // there. Throws InvalidArgument for a tensor that is not an input or an axis outside its rank.
+  void shareExtent(TensorId first, int first_axis, TensorId second, int second_axis, const std::string& label);
+  const std::vector<SharedAxes>& sharedExtents() const noexcept { return shared_extents_; }
   // The tensor called `name`, or -1.
   TensorId findTensor(const std::string& name) const;
   // "layer 3 'fc1' (MatrixMultiply)", the way errors name a layer.
@@ -62,6 +76,7 @@ class Network {
   std::vector<Layer> layers_;
   std::vector<TensorId> inputs_;
   std::vector<TensorId> outputs_;
+  std::vector<SharedAxes> shared_extents_;
   std::map<std::string, TensorId> by_name_;
 };
 

@@ -565,6 +565,13 @@ void bindNetwork(py::module_& m) {
         requireSameNetwork(n, t);
         n->markOutput(t.id);
       }, py::arg("tensor"))
+      .def("share_extent", [](const NetworkPtr& n, const TensorRef& first, int first_axis, const TensorRef& second,
+                              int second_axis, const std::string& label) {
+        requireSameNetwork(n, first, second);
+        n->shareExtent(first.id, first_axis, second.id, second_axis, label);
+      }, py::arg("first"), py::arg("first_axis"), py::arg("second"), py::arg("second_axis"), py::arg("label"),
+      "mlprt's own: axis first_axis of input `first` and axis second_axis of input `second` have one extent "
+      "(ONNX inputs sharing a dim_param, `label`); engines refuse input shapes that differ there.")
       .def("unmark_output", [](const NetworkPtr& n, const TensorRef& t) {
         requireSameNetwork(n, t);
         n->unmarkOutput(t.id);

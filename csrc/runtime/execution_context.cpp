@@ -142,6 +142,7 @@ std::vector<std::string> ExecutionContext::missingInputShapes() const {
 
 void ExecutionContext::resolveShapes() {
   const engine::EnginePlan& plan = engine_->plan();
+  checkSharedExtents();
   shapes_ = inferPlanShapes(plan, input_shapes_);
   for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
     const PlanTensor& tensor = plan.tensors[i];
@@ -153,6 +154,24 @@ void ExecutionContext::resolveShapes() {
   }
   shapes_valid_ = true;
   prepared_valid_ = false;
+}
+
+// Input axes the model gives one name ("batch") must agree: the engine was built on it.
+void ExecutionContext::checkSharedExtents() const {
+  const engine::EnginePlan& plan = engine_->plan();
+  for (const engine::SharedExtent& shared : plan.shared_extents) {
+    const auto first = static_cast<std::size_t>(shared.first_input);
+    const auto second = static_cast<std::size_t>(shared.second_input);
+    const std::int64_t a = input_shapes_[first][static_cast<std::size_t>(shared.first_axis)];
+    const std::int64_t b = input_shapes_[second][static_cast<std::size_t>(shared.second_axis)];
+    if (a != b) {
+      const auto name = [&plan](std::size_t input) { return plan.tensors[static_cast<std::size_t>(plan.inputs[input])].name; };
+      throw InvalidArgument("input '" + name(first) + "' axis " + std::to_string(shared.first_axis) + " is " +
+                            std::to_string(a) + " but input '" + name(second) + "' axis " +
+                            std::to_string(shared.second_axis) + " is " + std::to_string(b) +
+                            "; the model calls both '" + shared.label + "', so they must be equal");
+    }
+  }
 }
 
 void ExecutionContext::requireResolvedShapes() {

@@ -72,6 +72,7 @@ class ExecutionContext {
  private:
   class UseGuard;
   void resolveShapes();
+  void checkSharedExtents() const;
   void requireResolvedShapes();
   cl::DeviceTensor deviceTensor(engine::TensorId id) const;
   cl::HostRange pinnedBinding(engine::TensorId id, const char* role) const;

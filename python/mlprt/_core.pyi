@@ -2006,6 +2006,10 @@ class INetworkDefinition:
         ...
     def mark_output(self, tensor: ITensor) -> None:
         ...
+    def share_extent(self, first: ITensor, first_axis: typing.SupportsInt | typing.SupportsIndex, second: ITensor, second_axis: typing.SupportsInt | typing.SupportsIndex, label: str) -> None:
+        """
+        mlprt's own: axis first_axis of input `first` and axis second_axis of input `second` have one extent (ONNX inputs sharing a dim_param, `label`); engines refuse input shapes that differ there.
+        """
     def unmark_output(self, tensor: ITensor) -> None:
         ...
     @property

@@ -92,6 +92,7 @@ eng::EnginePlan fullPlan() {
   plan.outputs = {static_cast<eng::TensorId>(plan.tensors.size() - 1)};
   plan.profiles.push_back({{Dims{1, 4}}, {Dims{8, 4}}, {Dims{32, 4}}});
   plan.profiles.push_back({{Dims{33, 4}}, {Dims{64, 4}}, {Dims{128, 4}}});
+  plan.shared_extents.push_back({0, 0, 0, 1, "batch"});
   plan.weights = Bytes(64);
   for (std::size_t i = 0; i < plan.weights.size(); ++i) plan.weights[i] = static_cast<std::uint8_t>(i * 37 + 1);
   plan.programs.push_back({"elementwise", "-DFP16=1 -cl-fast-relaxed-math", "0123456789abcdef", Bytes{0, 1, 255, 128}});
@@ -269,6 +270,14 @@ void expectSame(const eng::EnginePlan& a, const eng::EnginePlan& b) {
     expectSame(a.steps[i].epilogue.activation, b.steps[i].epilogue.activation);
     EXPECT_EQ(a.steps[i].tactic, b.steps[i].tactic);
   }
+  ASSERT_EQ(a.shared_extents.size(), b.shared_extents.size());
+  for (std::size_t i = 0; i < a.shared_extents.size(); ++i) {
+    EXPECT_EQ(a.shared_extents[i].first_input, b.shared_extents[i].first_input);
+    EXPECT_EQ(a.shared_extents[i].first_axis, b.shared_extents[i].first_axis);
+    EXPECT_EQ(a.shared_extents[i].second_input, b.shared_extents[i].second_input);
+    EXPECT_EQ(a.shared_extents[i].second_axis, b.shared_extents[i].second_axis);
+    EXPECT_EQ(a.shared_extents[i].label, b.shared_extents[i].label);
+  }
   ASSERT_EQ(a.profiles.size(), b.profiles.size());
   for (std::size_t i = 0; i < a.profiles.size(); ++i) {
     EXPECT_EQ(a.profiles[i].min, b.profiles[i].min);
@@ -388,6 +397,7 @@ struct RawPlan {
   std::vector<RawStep> steps = {{"relu", 3, Encoder().u8(0).f32(0).f32(0).bytes, {0}, 3},
                                 {"add", 2, Encoder().u8(0).bytes, {3, 2}, 1}};
   std::vector<std::array<std::vector<std::int64_t>, 3>> profiles = {{{{1, 4}, {8, 4}, {32, 4}}}};
+  std::vector<std::array<std::int32_t, 4>> shared;  // input, axis, input, axis (label "n")
   std::uint64_t weights_size = 16;
   std::optional<std::uint64_t> weights_length;  // what the file claims, if not weights_size
   std::string meta_version = "0.1.0";
@@ -422,6 +432,11 @@ Bytes encode(const RawPlan& raw) {
   profiles.u32(raw.profiles.size());
   for (const auto& profile : raw.profiles) {
     for (const auto& shape : profile) profiles.u32(1).dims(shape);
+  }
+  profiles.u32(raw.shared.size());
+  for (const auto& axes : raw.shared) {
+    for (std::int32_t value : axes) profiles.u32(static_cast<std::uint32_t>(value));
+    profiles.str("n");
   }
   Encoder weights;
   weights.u64(raw.weights_length.value_or(raw.weights_size)).raw(Bytes(raw.weights_size, 0x5a));
@@ -585,6 +600,8 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   Bytes file = eng::serializePlan(fullPlan());
+  file[8] = 8;  // version 8 knows layer kinds 0 to 23, and no shared extents (the PROF section has bytes left)
+  EXPECT_TRUE(contains(readError(file), "section PROF")) << readError(file);
   file[8] = 7;  // version 7 knows layer kinds 0 to 22
   EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 7 (0 to 22)")) << readError(file);
   file[8] = 6;  // versions 5 and 6 know layer kinds 0 to 20
@@ -793,6 +810,12 @@ TEST(EngineFormat, CraftedProfileErrors) {
   RawPlan rank;
   rank.profiles[0][2] = {32, 4, 1};
   expectRejected(rank, {"profile 0", "max", "of rank 2"});
+  RawPlan shared_input;
+  shared_input.shared = {{0, 0, 1, 0}};
+  expectRejected(shared_input, {"section PROF", "shared extent 0", "second_input", "1 is not one of the 1 network inputs"});
+  RawPlan shared_axis;
+  shared_axis.shared = {{0, 0, 0, 2}};
+  expectRejected(shared_axis, {"shared extent 0", "second_axis", "2 is not an axis of a rank-2 input"});
 }
 
 TEST(EngineFormat, CraftedSectionFramingErrors) {

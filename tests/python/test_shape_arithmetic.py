@@ -195,3 +195,28 @@ def test_shape_and_size_as_run_time_outputs():
         x = np.full(shape, np.nan, np.float32)
         s, n, tail = session.run(None, {"x": x})
         assert s.tolist() == list(shape) and int(n) == x.size and tail.tolist() == [shape[-1]]
+
+
+def test_inputs_that_disagree_on_a_shared_dim_param_are_refused_by_name(rng):
+    """The parser treats axes named alike as one extent; an engine refuses inputs where they differ
+    instead of computing with one of them (ONNX Runtime refuses them too)."""
+    model = _transformer_patterns(rng)
+    profile = {name: ((1, 1), (2, 8), (4, 16)) for name in ("ids", "mask")}
+    session = mlprt.Session(model.SerializeToString(), profiles=profile, use_cache=False)
+    feeds = _feeds(rng, 2, 7)
+    for name, shape, axis, label in (("mask", (3, 7), 0, "batch"), ("mask", (2, 5), 1, "seq")):
+        wrong = dict(feeds, **{name: np.ones(shape, np.int64)})
+        with pytest.raises(ValueError, match=f"input 'ids' axis {axis} is .* but input 'mask' axis {axis} is .*"
+                                             f"the model calls both '{label}'"):
+            session.run(None, wrong)
+    assert session.run(None, feeds)[0].shape == (2, 7, 6)  # the context stays usable
+
+
+def test_share_extent_refuses_what_is_not_an_input_axis():
+    network = mlprt.INetworkDefinition()
+    x = network.add_input("x", mlprt.DataType.FLOAT, (-1, 3))
+    y = network.add_activation(x, mlprt.ActivationType.RELU).get_output(0)
+    with pytest.raises(ValueError, match="is not a network input"):
+        network.share_extent(x, 0, y, 0, "batch")
+    with pytest.raises(ValueError, match="axis 2 is outside input 'x'"):
+        network.share_extent(x, 2, x, 0, "batch")

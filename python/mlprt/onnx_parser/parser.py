@@ -351,7 +351,9 @@ class OnnxParser:
             for axis, d in enumerate(ttype.shape.dim):
                 if not d.HasField("dim_value") and d.dim_param:
                     first = named_axes.setdefault(d.dim_param, (tensor, axis))
-                    ctx.same_extent(tensor, axis, first[0], first[1])
+                    if first[0] is not tensor or first[1] != axis:
+                        ctx.same_extent(tensor, axis, first[0], first[1])
+                        self.network.share_extent(first[0], first[1], tensor, axis, d.dim_param)
         return True
 
     def _import_nodes(self, graph: onnx.GraphProto, ctx: ImporterContext) -> bool:
