@@ -1,42 +1,24 @@
 #include "builder/activation_fusion.h"
 
 #include <cmath>
-#include <cstring>
 #include <optional>
 #include <variant>
 
-#include "core/half.h"
 
 namespace mlprt::builder {
 namespace {
 
-int producerOf(const Graph& graph, TensorId tensor) {
-  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-    if (!graph.nodes[i].removed && graph.nodes[i].output == tensor) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-bool isPrivate(const Graph& graph, TensorId tensor) {
-  return !graph.tensor(tensor).is_output && graph.consumers(tensor).size() == 1;
-}
-
-std::optional<float> scalarOf(const GraphTensor& tensor) {
-  if (!tensor.is_constant || tensor.shape.volume() != 1 || tensor.type != DataType::kFLOAT ||
-      tensor.value.size() != sizeof(float)) {
-    return std::nullopt;
-  }
-  float value = 0;
-  std::memcpy(&value, tensor.value.data(), sizeof value);
-  return value;
+// The value of a one-element FLOAT constant (the graph is fused before FP16 conversion).
+std::optional<float> floatScalar(const GraphTensor& tensor) {
+  return tensor.type == DataType::kFLOAT ? scalarValue(tensor) : std::nullopt;
 }
 
 bool near(float value, float expected) { return std::fabs(value - expected) <= 1e-4f * std::fabs(expected); }
 
 // The node writing `tensor` when it is an elementwise `op` of two inputs with a private output.
 const GraphNode* elementwiseOf(const Graph& graph, TensorId tensor, ElementWiseOperation op, int* index) {
-  *index = producerOf(graph, tensor);
-  if (*index < 0 || !isPrivate(graph, tensor)) return nullptr;
+  *index = graph.producer(tensor);
+  if (*index < 0 || !graph.isPrivate(tensor)) return nullptr;
   const GraphNode& node = graph.nodes[static_cast<std::size_t>(*index)];
   const auto* layer = std::get_if<network::ElementWiseLayer>(&node.parameters);
   return layer && layer->op == op && node.inputs.size() == 2 ? &node : nullptr;
@@ -49,7 +31,7 @@ void productFactors(const Graph& graph, TensorId tensor, std::vector<TensorId>& 
   int index = -1;
   const GraphNode* node = top ? nullptr : elementwiseOf(graph, tensor, ElementWiseOperation::kPROD, &index);
   if (top) {
-    index = producerOf(graph, tensor);
+    index = graph.producer(tensor);
     const auto* layer = index < 0 ? nullptr : std::get_if<network::ElementWiseLayer>(&graph.nodes[index].parameters);
     if (layer && layer->op == ElementWiseOperation::kPROD && graph.nodes[index].inputs.size() == 2) {
       node = &graph.nodes[static_cast<std::size_t>(index)];
@@ -70,10 +52,10 @@ TensorId erfTermOf(const Graph& graph, TensorId tensor, std::vector<int>& nodes)
   const GraphNode* add = elementwiseOf(graph, tensor, ElementWiseOperation::kSUM, &add_index);
   if (!add) return -1;
   for (std::size_t side = 0; side < 2; ++side) {
-    const std::optional<float> one = scalarOf(graph.tensor(add->inputs[side]));
+    const std::optional<float> one = floatScalar(graph.tensor(add->inputs[side]));
     const TensorId erf_out = add->inputs[1 - side];
-    const int erf_index = producerOf(graph, erf_out);
-    if (!one || *one != 1.0f || erf_index < 0 || !isPrivate(graph, erf_out)) continue;
+    const int erf_index = graph.producer(erf_out);
+    if (!one || *one != 1.0f || erf_index < 0 || !graph.isPrivate(erf_out)) continue;
     const GraphNode& erf = graph.nodes[static_cast<std::size_t>(erf_index)];
     const auto* unary = std::get_if<network::UnaryLayer>(&erf.parameters);
     if (!unary || unary->op != UnaryOperation::kERF) continue;
@@ -82,11 +64,11 @@ TensorId erfTermOf(const Graph& graph, TensorId tensor, std::vector<int>& nodes)
     const GraphNode* division = elementwiseOf(graph, scaled, ElementWiseOperation::kDIV, &scale_index);
     TensorId x = -1;
     if (division) {
-      const std::optional<float> root = scalarOf(graph.tensor(division->inputs[1]));
+      const std::optional<float> root = floatScalar(graph.tensor(division->inputs[1]));
       if (root && near(*root, std::sqrt(2.0f))) x = division->inputs[0];
     } else if (const GraphNode* product = elementwiseOf(graph, scaled, ElementWiseOperation::kPROD, &scale_index)) {
       for (std::size_t s = 0; s < 2 && x < 0; ++s) {
-        const std::optional<float> inverse = scalarOf(graph.tensor(product->inputs[s]));
+        const std::optional<float> inverse = floatScalar(graph.tensor(product->inputs[s]));
         if (inverse && near(*inverse, 1.0f / std::sqrt(2.0f))) x = product->inputs[1 - s];
       }
     }
@@ -110,7 +92,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
     const TensorId x = erfTermOf(graph, leaves[term], erf_nodes);
     if (x < 0) continue;
     const TensorId a = leaves[(term + 1) % 3], b = leaves[(term + 2) % 3];
-    const std::optional<float> half_a = scalarOf(graph.tensor(a)), half_b = scalarOf(graph.tensor(b));
+    const std::optional<float> half_a = floatScalar(graph.tensor(a)), half_b = floatScalar(graph.tensor(b));
     const bool fits = (a == x && half_b && *half_b == 0.5f) || (b == x && half_a && *half_a == 0.5f);
     if (!fits) continue;
     for (int node : erf_nodes) graph.nodes[static_cast<std::size_t>(node)].removed = true;

@@ -1,50 +1,19 @@
 #include "builder/attention_fusion.h"
 
-#include <cstring>
 #include <optional>
 #include <variant>
 
 #include "core/error.h"
-#include "core/half.h"
 #include "network/shape_inference.h"
 
 namespace mlprt::builder {
 namespace {
 
-// The node that writes `tensor`, or -1 (an input or a constant).
-int producerOf(const Graph& graph, TensorId tensor) {
-  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-    if (!graph.nodes[i].removed && graph.nodes[i].output == tensor) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-// A tensor the chain may swallow: read by `readers` nodes, none outside the chain, not an output.
-bool isPrivate(const Graph& graph, TensorId tensor, std::size_t readers = 1) {
-  return !graph.tensor(tensor).is_output && graph.consumers(tensor).size() == readers;
-}
-
 bool isFloating(DataType type) { return type == DataType::kFLOAT || type == DataType::kHALF; }
-
-// The value of a one-element FLOAT or HALF constant.
-std::optional<float> scalarOf(const GraphTensor& tensor) {
-  if (!tensor.is_constant || tensor.shape.volume() != 1) return std::nullopt;
-  if (tensor.type == DataType::kFLOAT && tensor.value.size() == sizeof(float)) {
-    float value = 0;
-    std::memcpy(&value, tensor.value.data(), sizeof value);
-    return value;
-  }
-  if (tensor.type == DataType::kHALF && tensor.value.size() == 2) {
-    std::uint16_t bits = 0;
-    std::memcpy(&bits, tensor.value.data(), 2);
-    return halfToFloat(bits);
-  }
-  return std::nullopt;
-}
 
 template <typename Layer>
 const Layer* producedBy(const Graph& graph, TensorId tensor, int* index) {
-  *index = producerOf(graph, tensor);
+  *index = graph.producer(tensor);
   if (*index < 0) return nullptr;
   return std::get_if<Layer>(&graph.nodes[static_cast<std::size_t>(*index)].parameters);
 }
@@ -54,11 +23,11 @@ const Layer* producedBy(const Graph& graph, TensorId tensor, int* index) {
 TensorId peelScale(const Graph& graph, TensorId tensor, float& scale, std::vector<int>& chain) {
   int index = -1;
   const auto* elementwise = producedBy<network::ElementWiseLayer>(graph, tensor, &index);
-  if (!elementwise || !isPrivate(graph, tensor)) return tensor;
+  if (!elementwise || !graph.isPrivate(tensor)) return tensor;
   const GraphNode& node = graph.nodes[static_cast<std::size_t>(index)];
   if (node.inputs.size() != 2) return tensor;
   for (std::size_t side = 0; side < 2; ++side) {
-    const std::optional<float> factor = scalarOf(graph.tensor(node.inputs[side]));
+    const std::optional<float> factor = scalarValue(graph.tensor(node.inputs[side]));
     if (!factor) continue;
     if (elementwise->op == ElementWiseOperation::kPROD) {
       scale *= *factor;
@@ -83,14 +52,14 @@ TensorId unguardedProbabilities(const Graph& graph, TensorId probs, std::vector<
   int select_index = -1;
   if (!producedBy<network::SelectLayer>(graph, probs, &select_index)) return -1;
   const GraphNode& select = graph.nodes[static_cast<std::size_t>(select_index)];
-  if (select.inputs.size() != 3 || !isPrivate(graph, probs)) return -1;
-  const std::optional<float> zero = scalarOf(graph.tensor(select.inputs[1]));
+  if (select.inputs.size() != 3 || !graph.isPrivate(probs)) return -1;
+  const std::optional<float> zero = scalarValue(graph.tensor(select.inputs[1]));
   const TensorId softmax_out = select.inputs[2];
   int test_index = -1;
   const auto* test = producedBy<network::UnaryLayer>(graph, select.inputs[0], &test_index);
   if (!zero || *zero != 0.0f || !test || test->op != UnaryOperation::kISNAN ||
       graph.nodes[static_cast<std::size_t>(test_index)].inputs.at(0) != softmax_out ||
-      !isPrivate(graph, select.inputs[0]) || !isPrivate(graph, softmax_out, 2)) {
+      !graph.isPrivate(select.inputs[0]) || !graph.isPrivate(softmax_out, 2)) {
     return -1;
   }
   chain.push_back(select_index);
@@ -130,7 +99,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
   TensorId softmax_out = unguardedProbabilities(graph, probs, chain);
   attention.zero_masked_rows = softmax_out >= 0;
   if (softmax_out < 0) {
-    if (!isPrivate(graph, probs)) return false;
+    if (!graph.isPrivate(probs)) return false;
     softmax_out = probs;
   }
   int softmax_index = -1;
@@ -142,7 +111,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
   TensorId mask = -1;
   int add_index = -1;
   const auto* add = producedBy<network::ElementWiseLayer>(graph, scores, &add_index);
-  if (add && add->op == ElementWiseOperation::kSUM && isPrivate(graph, scores)) {
+  if (add && add->op == ElementWiseOperation::kSUM && graph.isPrivate(scores)) {
     const GraphNode& sum = graph.nodes[static_cast<std::size_t>(add_index)];
     for (std::size_t side = 0; side < 2 && mask < 0; ++side) {
       int producer = -1;
@@ -163,7 +132,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
   scores = peelScale(graph, scores, scale, chain);
   int scores_index = -1;
   const auto* scores_product = producedBy<network::MatrixMultiplyLayer>(graph, scores, &scores_index);
-  if (!scores_product || !isPrivate(graph, scores) || scores_product->op0 != MatrixOperation::kNONE) return false;
+  if (!scores_product || !graph.isPrivate(scores) || scores_product->op0 != MatrixOperation::kNONE) return false;
   const GraphNode& qk = graph.nodes[static_cast<std::size_t>(scores_index)];
   if (qk.epilogue.bias >= 0 || qk.epilogue.has_activation || qk.inputs.size() != 2) return false;
   chain.push_back(scores_index);

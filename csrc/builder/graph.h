@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,16 @@ struct Graph {
   TensorId addConstant(const std::string& name, DataType type, const Dims& shape, std::vector<std::uint8_t> value);
   // Live nodes that read `tensor` (as an input or an epilogue bias).
   std::vector<int> consumers(TensorId tensor) const;
+  // The live node that writes `tensor`, or -1 (an input or a constant).
+  int producer(TensorId tensor) const;
+  // Whether a fusion may swallow `tensor`: not a network output, read by exactly `readers` nodes.
+  bool isPrivate(TensorId tensor, std::size_t readers = 1) const;
   const GraphTensor& tensor(TensorId id) const { return tensors.at(static_cast<std::size_t>(id)); }
   GraphTensor& tensor(TensorId id) { return tensors.at(static_cast<std::size_t>(id)); }
 };
+
+// The value of a one-element FLOAT or HALF constant; nothing for anything else.
+std::optional<float> scalarValue(const GraphTensor& tensor);
 
 // Copies the network. Constant layers become constant tensors. Throws InvalidArgument for a
 // network without outputs or with an input that is also an output.

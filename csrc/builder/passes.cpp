@@ -194,12 +194,6 @@ bool foldIntoConvolution(Graph& graph, GraphNode& node, const GraphNode& next) {
 }
 
 // The index of the live node that writes `tensor`, or -1 (an input or a constant).
-int producerIndex(const Graph& graph, TensorId tensor) {
-  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-    if (!graph.nodes[i].removed && graph.nodes[i].output == tensor) return static_cast<int>(i);
-  }
-  return -1;
-}
 
 // `next` adds a tensor of the output's own shape and type to the result of the convolution
 // `node` (the residual of a ResNet block): the convolution takes it as input 3 and adds it
@@ -216,7 +210,7 @@ bool absorbResidual(Graph& graph, GraphNode& node, int node_index, const GraphNo
   const GraphTensor& result = graph.tensor(node.output);
   const GraphTensor& other = graph.tensor(residual);
   if (other.shape != result.shape || other.type != result.type || graph.tensor(next.output).shape != result.shape ||
-      producerIndex(graph, residual) > node_index) {
+      graph.producer(residual) > node_index) {
     return false;
   }
   if (node.inputs.size() == 2) {
@@ -275,6 +269,32 @@ std::vector<int> Graph::consumers(TensorId tensor_id) const {
     if (reads) result.push_back(static_cast<int>(i));
   }
   return result;
+}
+
+int Graph::producer(TensorId tensor) const {
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (!nodes[i].removed && nodes[i].output == tensor) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool Graph::isPrivate(TensorId tensor, std::size_t readers) const {
+  return !this->tensor(tensor).is_output && consumers(tensor).size() == readers;
+}
+
+std::optional<float> scalarValue(const GraphTensor& tensor) {
+  if (!tensor.is_constant || tensor.shape.volume() != 1) return std::nullopt;
+  if (tensor.type == DataType::kFLOAT && tensor.value.size() == sizeof(float)) {
+    float value = 0;
+    std::memcpy(&value, tensor.value.data(), sizeof value);
+    return value;
+  }
+  if (tensor.type == DataType::kHALF && tensor.value.size() == 2) {
+    std::uint16_t bits = 0;
+    std::memcpy(&bits, tensor.value.data(), 2);
+    return halfToFloat(bits);
+  }
+  return std::nullopt;
 }
 
 Graph graphFromNetwork(const network::Network& net) {
@@ -400,7 +420,7 @@ int fuseSigmoidProducts(Graph& graph) {
     }
     for (std::size_t side = 0; side < 2; ++side) {
       const TensorId gate = product.inputs[side], x = product.inputs[1 - side];
-      const int producer = producerIndex(graph, gate);
+      const int producer = graph.producer(gate);
       if (producer < 0) continue;
       GraphNode& sigmoid = graph.nodes[static_cast<std::size_t>(producer)];
       const auto* activation = std::get_if<network::ActivationLayer>(&sigmoid.parameters);
