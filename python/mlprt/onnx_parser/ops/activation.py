@@ -8,8 +8,10 @@ from typing import Any, List, Union
 import numpy as np
 
 from mlprt import _core
-from mlprt.onnx_parser.context import ImporterContext, Node, ShapeValue, Value, normalize_axis, numpy_dtype
+from mlprt.onnx_parser.context import ImporterContext, Node, Value, normalize_axis, numpy_dtype
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
+from mlprt.onnx_parser.ops.math import _FLOATING, _INTEGERS, _require_float
+from mlprt.onnx_parser.ops.math import _require_tensor as _input
 from mlprt.onnx_parser.ops.nn import _coerced_2d
 from mlprt.onnx_parser.registry import importer
 
@@ -18,25 +20,8 @@ Act = _core.ActivationType
 Un = _core.UnaryOperation
 DT = _core.DataType
 
-_FLOATING = (DT.FLOAT, DT.HALF)
-_INTEGERS = (DT.INT8, DT.UINT8, DT.INT32, DT.INT64)
-
 #: A condition known at parse time (a Python bool) or a BOOL tensor computed at run time.
 Condition = Union[bool, Any]
-
-
-def _input(ctx: ImporterContext, node: Node) -> Any:
-    """Input 0 as a network tensor (constants become constant layers); shape values are refused."""
-    value = ctx.require(node, 0)
-    if isinstance(value, ShapeValue):
-        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-    return ctx.tensor(value)
-
-
-def _require_float(node: Node, x: Any) -> None:
-    if x.dtype not in _FLOATING:
-        raise unsupported(f"{node.op_type} needs a FLOAT or FLOAT16 input, got {x.dtype.name}",
-                          ErrorCode.UNSUPPORTED_NODE_DATATYPE)
 
 
 def _scalar(x: Any, value: float) -> np.ndarray:
