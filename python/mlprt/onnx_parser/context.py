@@ -168,6 +168,7 @@ class ImporterContext:
         # [x.shape[0], ...] takes it from x).
         self._axis_extents: Dict[Tuple[Any, int], SymDim] = {}
         self._extent_values: Dict[SymDim, Any] = {}  # run-time extents as [1] INT64 tensors (shape_tensor)
+        self._extent_carriers: Dict[SymDim, Any] = {}  # 1-D tensors of each run-time extent (extent_carrier)
         self._reshaped_from: Dict[Any, Any] = {}  # reshape outputs -> the tensors reshaped
         self._constants: Dict[int, Tuple[np.ndarray, Any]] = {}
         self.node: Optional[Node] = None
@@ -268,11 +269,13 @@ class ImporterContext:
         root = extent.root
         if len(root.shape) == 1:
             return root
-        source = root if root.dtype != DataType.BOOL else self.tensor(root, DataType.INT32)
-        mask = sum(1 << a for a in range(len(root.shape)) if a != extent.axis)
-        carrier = self.track(self.network.add_reduce(source, _core.ReduceOperation.MAX, mask, False)).get_output(0)
-        self.same_extent(carrier, 0, root, extent.axis)
-        return carrier
+        if extent not in self._extent_carriers:  # one reduction per extent, however many uses
+            source = root if root.dtype != DataType.BOOL else self.tensor(root, DataType.INT32)
+            mask = sum(1 << a for a in range(len(root.shape)) if a != extent.axis)
+            carrier = self.track(self.network.add_reduce(source, _core.ReduceOperation.MAX, mask, False)).get_output(0)
+            self.same_extent(carrier, 0, root, extent.axis)
+            self._extent_carriers[extent] = carrier
+        return self._extent_carriers[extent]
 
     def shape_tensor(self, value: ShapeValue) -> Any:
         """A shape value as an INT64 network tensor computed at run time: each run-time extent is
