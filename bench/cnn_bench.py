@@ -35,7 +35,7 @@ import mlprt.autoinit  # noqa: E402,F401
 import mlprt.driver as cuda  # noqa: E402
 from mlprt.engine_tools import build_engine  # noqa: E402
 from vision_zoo import MODELS  # noqa: E402
-from timing import median_seconds  # noqa: E402
+from timing import median_seconds, speed_table  # noqa: E402
 from layer_profile import layer_profile  # noqa: E402
 
 
@@ -211,11 +211,7 @@ def main() -> None:
         return
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
-    print("\n| model | batch | precision | mlprt ms | torch graph ms | torch eager ms | ORT CPU ms | mlprt/graph | build s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        print(f"| {r['model']} | {r['batch']} | {r['precision']} | {r['mlprt']} | {r['torch_graph']} | {r['torch_eager']} | "
-              f"{r['onnxruntime_cpu']} | {r['mlprt_over_graph']} | {r['build_s']} |")
+    print("\n" + speed_table(rows))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The one wall-clock timing loop of the bench scripts that time Python calls (call_split.py,
-cnn_bench.py, transfer.py): imported from beside them (a script's own folder is on sys.path)."""
+cnn_bench.py, transfer.py, transformer_bench.py), and the speed table of the model benchmarks:
+imported from beside them (a script's own folder is on sys.path)."""
 from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from typing import Callable, Dict, Sequence
 
 
 def median_seconds(call: Callable[[], object], iterations: int, warmup: int = 3) -> float:
@@ -17,3 +18,13 @@ def median_seconds(call: Callable[[], object], iterations: int, warmup: int = 3)
         call()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def speed_table(rows: Sequence[Dict[str, object]]) -> str:
+    """The markdown table of cnn_bench.py's and transformer_bench.py's rows (bench/RESULTS.md)."""
+    lines = ["| model | batch | precision | mlprt ms | torch graph ms | torch eager ms | ORT CPU ms | mlprt/graph | build s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {r['mlprt']} | {r['torch_graph']} | "
+                     f"{r['torch_eager']} | {r['onnxruntime_cpu']} | {r['mlprt_over_graph']} | {r['build_s']} |")
+    return "\n".join(lines)
