@@ -83,6 +83,188 @@ bool fitsTheKernel(const Graph& graph, const network::AttentionLayer& attention,
   }
 }
 
+// -- Heads packed along the last axis -----------------------------------------------------------
+// The exporters split (B, S, H x D) projections into heads with a reshape to (B, S, H, D) and a
+// transpose to (B, H, S, D) (keys also to (B, H, D, S)), and merge the output back the other way.
+// The kernel reads and writes (B, S, H x D) in place, so those shuffles (copies) go away.
+
+const std::vector<int> kHeadsFirst = {0, 2, 1, 3};       // (B, S, H, D) -> (B, H, S, D), and back
+const std::vector<int> kHeadsFirstKeysT = {0, 2, 3, 1};  // (B, S, H, D) -> (B, H, D, S)
+
+// The shuffle node writing `tensor` when `tensor` is private to one reader.
+const network::ShuffleLayer* privateShuffle(const Graph& graph, TensorId tensor, int* index) {
+  const auto* shuffle = producedBy<network::ShuffleLayer>(graph, tensor, index);
+  if (!shuffle || !graph.isPrivate(tensor) || graph.nodes[static_cast<std::size_t>(*index)].inputs.size() != 1) {
+    return nullptr;
+  }
+  return shuffle;
+}
+
+// Whether `reshape` keeps the leading `kept` axes of `input` (0 placeholders or equal static extents).
+bool keepsLeadingAxes(const std::vector<std::int64_t>& reshape, const Dims& input, std::size_t kept) {
+  if (reshape.size() < kept || input.rank() < kept) return false;
+  for (std::size_t axis = 0; axis < kept; ++axis) {
+    if (reshape[axis] != 0 && (input[axis] < 0 || reshape[axis] != input[axis])) return false;
+  }
+  return true;
+}
+
+// A reshape of (B, S, H x D) to (B, S, H, D) with static H and D: H, or 0.
+std::int64_t splitHeads(const std::vector<std::int64_t>& reshape, const Dims& input) {
+  if (reshape.size() != 4 || input.rank() != 3 || !keepsLeadingAxes(reshape, input, 2)) return 0;
+  const bool fits = reshape[2] > 0 && reshape[3] > 0 && input[2] == reshape[2] * reshape[3];
+  return fits ? reshape[2] : 0;
+}
+
+// A reshape of (B, S, H, D) to (B, S, H x D) with static H and D.
+bool mergesHeads(const std::vector<std::int64_t>& reshape, const Dims& input) {
+  return reshape.size() == 3 && input.rank() == 4 && keepsLeadingAxes(reshape, input, 2) && input[2] > 0 &&
+         input[3] > 0 && reshape[2] == input[2] * input[3];
+}
+
+bool onlyTransposes(const network::ShuffleLayer& shuffle, const std::vector<int>& order) {
+  return !shuffle.has_reshape && shuffle.second_transpose.empty() && shuffle.first_transpose == order;
+}
+
+bool onlyReshapes(const network::ShuffleLayer& shuffle) {
+  return shuffle.has_reshape && shuffle.first_transpose.empty() && shuffle.second_transpose.empty();
+}
+
+// The permutation of applying `earlier` and then `later` (TensorRT's convention: output axis i is
+// input axis order[i]).
+std::vector<int> thenApply(const std::vector<int>& earlier, const std::vector<int>& later) {
+  std::vector<int> combined(later.size());
+  for (std::size_t i = 0; i < later.size(); ++i) combined[i] = earlier.at(static_cast<std::size_t>(later[i]));
+  return combined;
+}
+
+// An operand that is (B, S, H x D) reshaped to heads and then transposed, by one or more shuffles,
+// to `order`: the (B, S, H x D) tensor, with H; the shuffles go to `chain`. -1 when `operand` is
+// not made that way.
+TensorId packedSource(const Graph& graph, TensorId operand, const std::vector<int>& order, std::int64_t& heads,
+                      std::vector<int>& chain) {
+  std::vector<int> nodes;
+  std::vector<int> permutation = {0, 1, 2, 3};  // what the transposes seen so far do, together
+  TensorId current = operand;
+  int index = -1;
+  const network::ShuffleLayer* shuffle = privateShuffle(graph, current, &index);
+  while (shuffle && !shuffle->has_reshape && shuffle->second_transpose.empty() &&
+         shuffle->first_transpose.size() == 4) {
+    permutation = thenApply(shuffle->first_transpose, permutation);
+    nodes.push_back(index);
+    current = graph.nodes[static_cast<std::size_t>(index)].inputs[0];
+    shuffle = privateShuffle(graph, current, &index);
+  }
+  // The shuffle that splits the heads, maybe transposing after its reshape.
+  if (!shuffle || !shuffle->has_reshape || !shuffle->first_transpose.empty()) return -1;
+  if (shuffle->second_transpose.size() == 4) {
+    permutation = thenApply(shuffle->second_transpose, permutation);
+  } else if (!shuffle->second_transpose.empty()) {
+    return -1;
+  }
+  const TensorId source = graph.nodes[static_cast<std::size_t>(index)].inputs[0];
+  heads = splitHeads(shuffle->reshape, graph.tensor(source).shape);
+  if (heads == 0 || permutation != order) return -1;
+  nodes.push_back(index);
+  chain.insert(chain.end(), nodes.begin(), nodes.end());
+  return source;
+}
+
+// The single live reader of `tensor` when it is a shuffle and `tensor` is private.
+const network::ShuffleLayer* onlyShuffleReader(const Graph& graph, TensorId tensor, int* index) {
+  const std::vector<int> readers = graph.consumers(tensor);
+  if (readers.size() != 1 || !graph.isPrivate(tensor)) return nullptr;
+  *index = readers[0];
+  const GraphNode& node = graph.nodes[static_cast<std::size_t>(*index)];
+  if (node.inputs.size() != 1 || node.epilogue.bias >= 0) return nullptr;
+  return std::get_if<network::ShuffleLayer>(&node.parameters);
+}
+
+// The attention output (B, H, S, Dv) transposed to (B, S, H, Dv) and merged to (B, S, H x Dv), after
+// an optional reshape that changes nothing (exporters write one): the merged tensor, with the
+// shuffles in `chain`; -1 otherwise.
+TensorId packedDestination(const Graph& graph, TensorId output, std::vector<int>& chain) {
+  int index = -1;
+  const network::ShuffleLayer* shuffle = onlyShuffleReader(graph, output, &index);
+  TensorId current = output;
+  if (shuffle && onlyReshapes(*shuffle) && shuffle->reshape.size() == 4 &&
+      keepsLeadingAxes(shuffle->reshape, graph.tensor(output).shape, 4)) {
+    chain.push_back(index);
+    current = graph.nodes[static_cast<std::size_t>(index)].output;
+    shuffle = onlyShuffleReader(graph, current, &index);
+  }
+  if (!shuffle) return -1;
+  const GraphNode& transpose = graph.nodes[static_cast<std::size_t>(index)];
+  if (shuffle->first_transpose == kHeadsFirst && shuffle->has_reshape && shuffle->second_transpose.empty()) {
+    const Dims& in = graph.tensor(current).shape;
+    const Dims swapped = in.rank() == 4 ? Dims{in[0], in[2], in[1], in[3]} : in;
+    if (!mergesHeads(shuffle->reshape, swapped)) return -1;
+    chain.push_back(index);
+    return transpose.output;
+  }
+  if (!onlyTransposes(*shuffle, kHeadsFirst)) return -1;
+  int merge_index = -1;
+  const network::ShuffleLayer* merge = onlyShuffleReader(graph, transpose.output, &merge_index);
+  if (!merge || !onlyReshapes(*merge) || !mergesHeads(merge->reshape, graph.tensor(transpose.output).shape)) return -1;
+  chain.insert(chain.end(), {index, merge_index});
+  return graph.nodes[static_cast<std::size_t>(merge_index)].output;
+}
+
+// Reads q, k, v in place where each is a split projection, and writes the merged output directly:
+// sets the attention's packed bits and head counts, and swaps in the (B, S, heads x D) tensors. The
+// result is kept only where the step's shape rules accept it and give the chain's final shape.
+void packHeads(const Graph& graph, network::AttentionLayer& attention, std::vector<TensorId>& operands,
+               TensorId& output, std::vector<int>& chain) {
+  network::AttentionLayer packed = attention;
+  std::vector<TensorId> packed_operands = operands;
+  std::vector<int> packed_chain;
+  std::int64_t heads = 0;
+  if (TensorId q = packedSource(graph, operands[0], kHeadsFirst, heads, packed_chain); q >= 0) {
+    packed.packed |= 1U;
+    packed.heads = static_cast<std::int32_t>(heads);
+    packed_operands[0] = q;
+  }
+  const std::vector<int>& key_order = attention.keys_transposed ? kHeadsFirstKeysT : kHeadsFirst;
+  std::int64_t key_heads = 0, value_heads = 0;
+  std::vector<int> key_chain, value_chain;
+  const TensorId k = packedSource(graph, operands[1], key_order, key_heads, key_chain);
+  const TensorId v = packedSource(graph, operands[2], kHeadsFirst, value_heads, value_chain);
+  const bool pack_k = k >= 0;
+  const bool pack_v = v >= 0 && (!pack_k || value_heads == key_heads);  // k and v share one head count
+  if (pack_k) {
+    packed.packed |= 2U;
+    packed.keys_transposed = false;
+    packed.kv_heads = static_cast<std::int32_t>(key_heads);
+    packed_operands[1] = k;
+    packed_chain.insert(packed_chain.end(), key_chain.begin(), key_chain.end());
+  }
+  if (pack_v) {
+    packed.packed |= 4U;
+    packed.kv_heads = static_cast<std::int32_t>(value_heads);
+    packed_operands[2] = v;
+    packed_chain.insert(packed_chain.end(), value_chain.begin(), value_chain.end());
+  }
+  TensorId packed_output = output;
+  const Dims& out = graph.tensor(output).shape;
+  std::vector<int> output_chain;
+  if (const TensorId merged = packedDestination(graph, output, output_chain); merged >= 0 && out[1] > 0) {
+    if (!(packed.packed & 1U) || packed.heads == out[1]) {
+      packed.packed |= 8U;
+      packed.heads = static_cast<std::int32_t>(out[1]);
+      packed_output = merged;
+      packed_chain.insert(packed_chain.end(), output_chain.begin(), output_chain.end());
+    }
+  }
+  if (packed.packed == 0 || !fitsTheKernel(graph, packed, packed_operands[0], packed_operands[1],
+                                           packed_operands[2], operands.size() > 3 ? operands[3] : -1, packed_output)) {
+    return;
+  }
+  attention = packed;
+  operands = packed_operands;
+  output = packed_output;
+  chain.insert(chain.end(), packed_chain.begin(), packed_chain.end());
+}
+
 // Tries to replace the chain ending at node `index` (probs x v).
 bool fuseAt(Graph& graph, std::size_t index) {
   GraphNode& product = graph.nodes[index];
@@ -145,12 +327,15 @@ bool fuseAt(Graph& graph, std::size_t index) {
     if (!isRank4Floating(graph, operand) || graph.tensor(operand).is_constant) return false;
   }
   if (!fitsTheKernel(graph, attention, q, k, v, mask, product.output)) return false;
+  std::vector<TensorId> operands = {q, k, v};
+  if (mask >= 0) operands.push_back(mask);
+  TensorId output = product.output;
+  packHeads(graph, attention, operands, output, chain);
   GraphNode fused;
   fused.name = "attention(" + product.name + ")";
   fused.parameters = attention;
-  fused.inputs = {q, k, v};
-  if (mask >= 0) fused.inputs.push_back(mask);
-  fused.output = product.output;
+  fused.inputs = operands;
+  fused.output = output;
   for (int swallowed : chain) graph.nodes[static_cast<std::size_t>(swallowed)].removed = true;
   product = fused;
   return true;

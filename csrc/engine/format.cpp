@@ -555,14 +555,36 @@ Enum lastCode(std::uint32_t version) {
   return lastEnumerator<Enum>();
 }
 
+// Fields added to a layer kind after the kind itself: files older than `since` lack them, and
+// readers leave them at their defaults.
+struct LaterField {
+  const char* layer;  // the kind's kName
+  const char* field;
+  std::uint32_t since;
+};
+constexpr LaterField kLaterFields[] = {
+    {network::AttentionLayer::kName, "packed", 10},
+    {network::AttentionLayer::kName, "heads", 10},
+    {network::AttentionLayer::kName, "kv_heads", 10},
+};
+
+bool fieldInVersion(const char* layer, const char* field, std::uint32_t version) {
+  for (const LaterField& later : kLaterFields) {
+    if (std::strcmp(later.layer, layer) == 0 && std::strcmp(later.field, field) == 0) return version >= later.since;
+  }
+  return true;
+}
+
 // Reads each field of a layer in the order FieldWriter wrote it, validating as it goes.
 struct FieldReader {
   ByteReader& in;
   std::uint32_t version;
   std::string prefix;  // "epilogue.activation.", "stages[1].": where a nested field sits
+  const char* layer = "";  // the kind's kName for a layer's own fields ("" for nested ones)
 
   template <typename Value>
   void operator()(const char* name, Value& value) const {
+    if (!fieldInVersion(layer, name, version)) return;
     const std::string full_name = prefix + name;
     const char* field = full_name.c_str();
     if constexpr (std::is_same_v<Value, bool>) {
@@ -782,7 +804,11 @@ class PlanParser {
                     " (0 to " + std::to_string(lastLayerKind(version_)) + ")");
     }
     LayerParameters parameters = layerOfKind(kind);
-    std::visit([&](auto& layer) { network::forEachField(layer, FieldReader{in, version_, ""}); }, parameters);
+    std::visit(
+        [&](auto& layer) {
+          network::forEachField(layer, FieldReader{in, version_, "", std::decay_t<decltype(layer)>::kName});
+        },
+        parameters);
     return parameters;
   }
 

@@ -16,7 +16,7 @@
 namespace mlprt::engine {
 
 // The format version this library writes; it reads versions 1 to this one.
-constexpr std::uint32_t kFormatVersion = 9;  // 2: FusedMlpLayer steps; 3: SelectLayer, comparison and logic ops; 4: Convolution and Pooling; 5: TopK; 6: rounding, sign, NaN/Inf tests and trigonometry as UnaryOperations; 7: Scatter and Cumulative layers, bitwise operations and shifts; 8: fused Attention steps; 9: shared input extents
+constexpr std::uint32_t kFormatVersion = 10;  // 2: FusedMlpLayer steps; 3: SelectLayer, comparison and logic ops; 4: Convolution and Pooling; 5: TopK; 6: rounding, sign, NaN/Inf tests and trigonometry as UnaryOperations; 7: Scatter and Cumulative layers, bitwise operations and shifts; 8: fused Attention steps; 9: shared input extents; 10: attention operands with packed heads
 
 class EngineFormatError : public InvalidArgument {
  public:

@@ -437,6 +437,11 @@ struct AttentionLayer {
   bool has_mask = false;
   bool keys_transposed = false;
   bool zero_masked_rows = false;
+  // Bits 1 q, 2 k, 4 v, 8 output: operands with their heads packed along the last axis, (B, S, heads x D),
+  // as the projections write them, instead of (B, H, S, D) (read and written in place, no transposes).
+  std::uint32_t packed = 0;
+  std::int32_t heads = 0;     // H of a packed q or output
+  std::int32_t kv_heads = 0;  // Hk of a packed k or v
   template <typename Visit>
   static void fields(Visit&& visit) {
     visit("scale", &AttentionLayer::scale, "The scores are scale * (q . k).");
@@ -444,6 +449,9 @@ struct AttentionLayer {
     visit("has_mask", &AttentionLayer::has_mask, "Whether input 3 is an additive mask.");
     visit("keys_transposed", &AttentionLayer::keys_transposed, "Whether k is given as (B, Hk, D, Sk).");
     visit("zero_masked_rows", &AttentionLayer::zero_masked_rows, "Whether fully masked rows give 0 instead of NaN.");
+    visit("packed", &AttentionLayer::packed, "Operands given as (B, S, heads x D): bits 1 q, 2 k, 4 v, 8 output.");
+    visit("heads", &AttentionLayer::heads, "Query heads H of packed q or output.");
+    visit("kv_heads", &AttentionLayer::kv_heads, "Key heads Hk of packed k or v.");
   }
 };
 

@@ -579,34 +579,63 @@ TensorType cumulative(const CumulativeLayer& layer, const std::vector<TensorType
   return inputs[0];
 }
 
-// q (B, H, Sq, D), k (B, Hk, Sk, D) or (B, Hk, D, Sk), v (B, Hk, Sk, Dv), an optional mask
-// broadcast to (B, H, Sq, Sk): the output is (B, H, Sq, Dv) of q's type.
+// One attention operand's logical (batch, heads, rows, depth): dense (B, H, S, D) (keys maybe
+// (B, H, D, S)) or packed (B, S, heads x D).
+struct AttentionOperand {
+  std::int64_t batch, heads, rows, depth;
+};
+
+AttentionOperand attentionOperand(const AttentionLayer& layer, std::uint32_t bit, const Dims& shape, const char* name,
+                                  bool transposed = false) {
+  if (!(layer.packed & bit)) {
+    if (shape.rank() != 4) fail(std::string("Attention needs a rank-4 ") + name + ", got " + shape.toString());
+    return {shape[0], shape[1], transposed ? shape[3] : shape[2], transposed ? shape[2] : shape[3]};
+  }
+  const std::int64_t heads = (bit & 1U) ? layer.heads : layer.kv_heads;
+  if (shape.rank() != 3) fail(std::string("Attention needs a rank-3 packed ") + name + ", got " + shape.toString());
+  if (heads < 1) fail(std::string("Attention with a packed ") + name + " needs its head count, got " + std::to_string(heads));
+  if (shape[2] < 0 || shape[2] % heads != 0) {
+    fail(std::string("Attention's packed ") + name + " " + shape.toString() + " does not pack " + std::to_string(heads) +
+         " heads along a static last axis");
+  }
+  return {shape[0], heads, shape[1], shape[2] / heads};
+}
+
+// q (B, H, Sq, D), k (B, Hk, Sk, D) or (B, Hk, D, Sk), v (B, Hk, Sk, Dv) (or packed: (B, S, heads x D)),
+// an optional mask broadcast to (B, H, Sq, Sk): the output is (B, H, Sq, Dv) (packed: (B, Sq, H x Dv))
+// of q's type.
 TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, layer.has_mask ? 4 : 3);
-  for (const TensorType& input : inputs) {
-    requireFloating(input, "Attention");
-    if (input.shape.rank() != 4) fail("Attention needs rank-4 operands, got " + input.shape.toString());
-  }
-  const Dims& q = inputs[0].shape;
-  const Dims& k = inputs[1].shape;
-  const Dims& v = inputs[2].shape;
-  const std::int64_t key_depth = layer.keys_transposed ? k[2] : k[3];
-  const std::int64_t keys = layer.keys_transposed ? k[3] : k[2];
-  const std::string shapes = "q " + q.toString() + ", k " + k.toString() + ", v " + v.toString();
-  mergeEqual(q[0], k[0], "batch of " + shapes);
-  mergeEqual(k[0], v[0], "batch of " + shapes);
-  mergeEqual(q[3], key_depth, "head size of " + shapes);
-  mergeEqual(k[1], v[1], "key heads of " + shapes);
-  mergeEqual(keys, v[2], "keys of " + shapes);
-  if (q[1] > 0 && k[1] > 0 && q[1] % k[1] != 0) fail("query heads are not a multiple of key heads: " + shapes);
+  for (const TensorType& input : inputs) requireFloating(input, "Attention");
+  if (layer.keys_transposed && (layer.packed & 2U)) fail("Attention's packed keys cannot also be transposed");
+  const AttentionOperand q = attentionOperand(layer, 1U, inputs[0].shape, "q");
+  const AttentionOperand k = attentionOperand(layer, 2U, inputs[1].shape, "k", layer.keys_transposed);
+  const AttentionOperand v = attentionOperand(layer, 4U, inputs[2].shape, "v");
+  if (layer.has_mask && inputs[3].shape.rank() != 4) fail("Attention needs a rank-4 mask, got " + inputs[3].shape.toString());
+  std::int64_t batch = q.batch, key_heads = k.heads, keys = k.rows;
+  const std::string shapes =
+      "q " + inputs[0].shape.toString() + ", k " + inputs[1].shape.toString() + ", v " + inputs[2].shape.toString();
+  batch = mergeEqual(batch, k.batch, "batch of " + shapes);
+  batch = mergeEqual(batch, v.batch, "batch of " + shapes);
+  mergeEqual(q.depth, k.depth, "head size of " + shapes);
+  key_heads = mergeEqual(key_heads, v.heads, "key heads of " + shapes);
+  keys = mergeEqual(keys, v.rows, "keys of " + shapes);
+  if (q.heads > 0 && key_heads > 0 && q.heads % key_heads != 0) fail("query heads are not a multiple of key heads: " + shapes);
   if (layer.has_mask) {
     const Dims& mask = inputs[3].shape;
-    const std::int64_t full[4] = {q[0], q[1], q[2], keys};
+    const std::int64_t full[4] = {batch, q.heads, q.rows, keys};
     for (std::size_t i = 0; i < 4; ++i) {
       if (mask[i] != 1) mergeEqual(mask[i], full[i], "mask " + mask.toString() + " of " + shapes);
     }
   }
-  return {Dims({q[0], q[1], q[2], v[3]}), inputs[0].type};
+  if (layer.packed & 8U) {
+    if (layer.heads < 1) fail("Attention with a packed output needs its head count, got " + std::to_string(layer.heads));
+    if (q.heads >= 0 && q.heads != layer.heads) {
+      fail("Attention's packed output has " + std::to_string(layer.heads) + " heads and q " + std::to_string(q.heads));
+    }
+    return {Dims({batch, q.rows, v.depth < 0 ? -1 : layer.heads * v.depth}), inputs[0].type};
+  }
+  return {Dims({batch, q.heads, q.rows, v.depth}), inputs[0].type};
 }
 
 // Values (the input's type) and INT32 indices, both the input's shape with k along the axis.

@@ -296,6 +296,9 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       parameters.causal = l.causal;
       parameters.keys_transposed = l.keys_transposed;
       parameters.zero_masked_rows = l.zero_masked_rows;
+      parameters.packed = l.packed;
+      parameters.heads = l.heads;
+      parameters.kv_heads = l.kv_heads;
       cl::attention(kernels, stream, parameters, in.at(0), in.at(1), in.at(2), l.has_mask ? &in.at(3) : nullptr, out);
     }
     void operator()(const network::CumulativeLayer& l) const {

@@ -74,6 +74,27 @@ struct Types {
   DataType q, k, v, out, mask;
 };
 
+// (B, H, S, D) values as (B, S, H x D), the packed layout; `unpack` the other way.
+std::vector<double> packHeads(const std::vector<double>& dense, const Dims& shape, bool unpack = false) {
+  std::vector<double> result(dense.size());
+  const std::int64_t b = shape[0], h = shape[1], s = shape[2], d = shape[3];
+  for (std::int64_t n = 0; n < b; ++n)
+    for (std::int64_t head = 0; head < h; ++head)
+      for (std::int64_t i = 0; i < s; ++i)
+        for (std::int64_t c = 0; c < d; ++c) {
+          const auto at_dense = static_cast<std::size_t>(((n * h + head) * s + i) * d + c);
+          const auto at_packed = static_cast<std::size_t>(((n * s + i) * h + head) * d + c);
+          if (unpack) {
+            result[at_dense] = dense[at_packed];
+          } else {
+            result[at_packed] = dense[at_dense];
+          }
+        }
+  return result;
+}
+
+Dims packedShape(const Dims& shape) { return Dims{shape[0], shape[2], shape[1] * shape[3]}; }
+
 Types uniform(DataType type) { return Types{type, type, type, type, type}; }
 
 // A broadcast mask: random values in [-1, 1] with about one entry in five -inf (never at key 0,
@@ -176,6 +197,7 @@ std::string describe(const Check& check) {
                      dataTypeName(t.k) + (p.keys_transposed ? " (stored transposed)" : "") + ", v " +
                      s.v().toString() + " " + dataTypeName(t.v) + ", out " + dataTypeName(t.out);
   if (check.mask) text += ", mask " + check.mask->toString() + " " + dataTypeName(t.mask);
+  if (p.packed) text += ", packed bits " + std::to_string(p.packed);
   if (p.causal) text += ", causal";
   if (p.zero_masked_rows) text += ", masked rows zeroed";
   return text + ", scale " + std::to_string(p.scale);
@@ -211,14 +233,24 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
         }
   }
   const Dims k_shape = check.parameters.keys_transposed ? Dims{s.b, s.hk, s.d, s.sk} : s.k();
-  const DeviceTensor dq = deviceTensor(s.q(), t.q, q), dk = deviceTensor(k_shape, t.k, k_stored);
-  const DeviceTensor dv = deviceTensor(s.v(), t.v, v);
+  // An operand with its kPacked* bit set is stored (B, S, heads x D).
+  const std::uint32_t packed = check.parameters.packed;
+  const auto stored = [&](std::uint32_t bit, const Dims& shape, DataType type, const std::vector<double>& dense) {
+    return (packed & bit) ? deviceTensor(packedShape(shape), type, packHeads(dense, shape))
+                          : deviceTensor(shape, type, dense);
+  };
+  const DeviceTensor dq = stored(cl::kPackedQuery, s.q(), t.q, q);
+  const DeviceTensor dk = (packed & cl::kPackedKeys) ? stored(cl::kPackedKeys, s.k(), t.k, k)
+                                                      : deviceTensor(k_shape, t.k, k_stored);
+  const DeviceTensor dv = stored(cl::kPackedValues, s.v(), t.v, v);
   const DeviceTensor dmask = deviceTensor(mask_shape, t.mask, check.mask ? mask : std::vector<double>{0.0});
-  const DeviceTensor out = deviceTensor(s.out(), t.out, std::vector<double>(volume(s.out()), 7.0));
+  const bool packed_out = (packed & cl::kPackedOutput) != 0;
+  const DeviceTensor out = deviceTensor(packed_out ? packedShape(s.out()) : s.out(), t.out,
+                                        std::vector<double>(volume(s.out()), 7.0));
   cl::attention(cache(), stream(), check.parameters, dq, dk, dv, check.mask ? &dmask : nullptr, out);
   const Reference reference =
       referenceAttention(s, q, k, v, check.mask ? &mask : nullptr, mask_shape, check.parameters);
-  const std::vector<double> actual = readBack(out);
+  const std::vector<double> actual = packed_out ? packHeads(readBack(out), s.out(), true) : readBack(out);
   const bool half = t.q == DataType::kHALF || t.k == DataType::kHALF || t.v == DataType::kHALF ||
                     t.out == DataType::kHALF || (check.mask && t.mask == DataType::kHALF);
   const double tolerance = half ? 1e-2 : 1e-5;
@@ -334,6 +366,55 @@ TEST(AttentionKernels, KeysStoredTransposed) {
   }
 }
 
+// Heads packed along the last axis, (B, S, heads x D), as the projections write them: each operand
+// alone and all four together, with grouped heads, a mask and causality, in FLOAT and HALF.
+TEST(AttentionKernels, OperandsWithPackedHeadsAreReadAndWrittenInPlace) {
+  std::uint32_t seed = 900;
+  const Shape shape{2, 6, 3, 19, 23, 9, 7};
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (std::uint32_t bits : {cl::kPackedQuery, cl::kPackedKeys, cl::kPackedValues, cl::kPackedOutput, 15U}) {
+      Check check{shape, uniform(type)};
+      check.parameters.scale = 0.3f;
+      check.parameters.packed = bits;
+      check.parameters.heads = shape.h;
+      check.parameters.kv_heads = shape.hk;
+      check.mask = Dims{2, 1, 1, 23};
+      check.parameters.causal = bits == 15U;
+      EXPECT_EQ(checkAttention(check, seed += 10), 0);
+    }
+  }
+  // BERT's shape: one row block short, keys past one tile.
+  Check bert{{3, 4, 4, 37, 37, 64, 64}, uniform(DataType::kHALF)};
+  bert.parameters = {0.125f, false, false, false, 15U, 4, 4};
+  bert.mask = Dims{3, 1, 1, 37};
+  bert.masked_keys = 3;  // left padding
+  EXPECT_EQ(checkAttention(bert, 990), 0);
+}
+
+TEST(AttentionKernels, RefusesPackedOperandsThatDoNotFit) {
+  const auto tensor = [](const Dims& shape) {
+    return deviceTensor(shape, DataType::kFLOAT, std::vector<double>(volume(shape), 0.5));
+  };
+  const DeviceTensor q = tensor({2, 3, 32}), k = tensor({2, 5, 16}), v = tensor({2, 5, 12}), out = tensor({2, 3, 24});
+  cl::AttentionParameters p;
+  p.packed = 15U;
+  p.heads = 4;
+  p.kv_heads = 2;
+  const auto refuses = [&](const cl::AttentionParameters& parameters, const DeviceTensor& q_in,
+                           const DeviceTensor& out_in, const std::string& message) {
+    return throwsWith<InvalidArgument>(
+        [&] { cl::attention(cache(), stream(), parameters, q_in, k, v, nullptr, out_in); }, message);
+  };
+  EXPECT_TRUE(refuses(p, tensor({2, 4, 3, 8}), out, "attention: q shape (2, 4, 3, 8) is not of rank 3 (B, Sq, H x D)"));
+  cl::AttentionParameters odd = p;
+  odd.heads = 5;
+  EXPECT_TRUE(refuses(odd, q, out, "attention: q shape (2, 3, 32) does not pack 5 heads along its last axis"));
+  EXPECT_TRUE(refuses(p, q, tensor({2, 3, 20}), "attention: out shape (2, 3, 20) is not (B, Sq, H x Dv) = (2, 3, 24)"));
+  cl::AttentionParameters transposed = p;
+  transposed.keys_transposed = true;
+  EXPECT_TRUE(refuses(transposed, q, out, "attention: packed keys (B, Sk, Hk x D) cannot also be transposed"));
+}
+
 // NaN (as softmax then a product gives), or 0 with zero_masked_rows; the other rows are unchanged.
 TEST(AttentionKernels, RowsThatEveryScoreMasksAreNaNOrZero) {
   const Shape shape{2, 2, 2, 5, 20, 7, 7};
@@ -370,14 +451,14 @@ TEST(AttentionKernels, RefusesOperandsThatDoNotFit) {
   EXPECT_TRUE(refuses(tensor({4, 3, 8}), k, v, nullptr, out,
                       "attention: q shape (4, 3, 8) is not of rank 4 (B, H, Sq, D)"));
   EXPECT_TRUE(refuses(q, tensor({2, 2, 5, 7}), v, nullptr, out,
-                      "attention: k shape (2, 2, 5, 7) does not match q shape (2, 4, 3, 8): expected (2, Hk, Sk, 8)"));
+                      "attention: k shape (2, 2, 5, 7) does not match q shape (2, 4, 3, 8): expected batch 2 and head size 8"));
   cl::AttentionParameters transposed;
   transposed.keys_transposed = true;
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::attention(cache(), stream(), transposed, q, k, v, nullptr, out); },
-      "attention: k shape (2, 2, 5, 8) does not match q shape (2, 4, 3, 8): expected (2, Hk, 8, Sk)"));
+      "attention: k shape (2, 2, 5, 8) does not match q shape (2, 4, 3, 8): expected batch 2 and head size 8"));
   EXPECT_TRUE(refuses(q, k, tensor({2, 2, 4, 6}), nullptr, out,
-                      "attention: v shape (2, 2, 4, 6) does not match k shape (2, 2, 5, 8): expected (2, 2, 5, Dv)"));
+                      "attention: v shape (2, 2, 4, 6) does not match k shape (2, 2, 5, 8): expected batch 2, 2 heads and 5 keys"));
   EXPECT_TRUE(refuses(q, k, v, nullptr, tensor({2, 4, 3, 8}),
                       "attention: out shape (2, 4, 3, 8) is not (B, H, Sq, Dv) = (2, 4, 3, 6)"));
   EXPECT_TRUE(refuses(q, tensor({2, 3, 5, 8}), tensor({2, 3, 5, 6}), nullptr, out,

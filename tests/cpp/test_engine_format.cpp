@@ -62,7 +62,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::TopKLayer{mlprt::TopKOperation::kMIN, 7, 0b100u},
       net::ScatterLayer{mlprt::ScatterMode::kND, 2, mlprt::ScatterReduction::kMAX},
       net::CumulativeLayer{mlprt::CumulativeOperation::kSUM, 3, true, false},
-      net::AttentionLayer{0.125f, true, true, false, true},
+      net::AttentionLayer{0.125f, true, true, false, true, 0b1101u, 12, 4},
   };
 }
 
@@ -225,6 +225,9 @@ void expectSame(const net::AttentionLayer& a, const net::AttentionLayer& b) {
   EXPECT_EQ(a.has_mask, b.has_mask);
   EXPECT_EQ(a.keys_transposed, b.keys_transposed);
   EXPECT_EQ(a.zero_masked_rows, b.zero_masked_rows);
+  EXPECT_EQ(a.packed, b.packed);
+  EXPECT_EQ(a.heads, b.heads);
+  EXPECT_EQ(a.kv_heads, b.kv_heads);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -401,6 +404,7 @@ struct RawPlan {
   std::uint64_t weights_size = 16;
   std::optional<std::uint64_t> weights_length;  // what the file claims, if not weights_size
   std::string meta_version = "0.1.0";
+  std::uint32_t version = eng::kFormatVersion;
 };
 
 Bytes encodeSteps(const RawPlan& raw) {
@@ -446,7 +450,7 @@ Bytes encode(const RawPlan& raw) {
   payload.section("META", meta.bytes).section("TENS", tensors.bytes).section("BIND", bindings.bytes);
   payload.section("STEP", encodeSteps(raw)).section("PROF", profiles.bytes).section("WGHT", weights.bytes);
   payload.section("PROG", programs.bytes);
-  return fileWithPayload(payload.bytes);
+  return fileWithPayload(payload.bytes, raw.version);
 }
 
 // The plan that encode(RawPlan{}) describes, built through the library's types.
@@ -600,8 +604,15 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   Bytes file = eng::serializePlan(fullPlan());
-  file[8] = 8;  // version 8 knows layer kinds 0 to 23, and no shared extents (the PROF section has bytes left)
-  EXPECT_TRUE(contains(readError(file), "section PROF")) << readError(file);
+  file[8] = 9;  // version 9's attention steps end before `packed`: the bytes that follow misread
+  EXPECT_TRUE(contains(readError(file), "section STEP")) << readError(file);
+  eng::EnginePlan without_attention = fullPlan();
+  without_attention.steps.at(23).parameters = net::CumulativeLayer{};
+  Bytes older = eng::serializePlan(without_attention);
+  older[8] = 9;
+  EXPECT_NO_THROW(deserialize(older));
+  older[8] = 8;  // version 8 knows no shared extents (the PROF section has bytes left)
+  EXPECT_TRUE(contains(readError(older), "section PROF")) << readError(older);
   file[8] = 7;  // version 7 knows layer kinds 0 to 22
   EXPECT_TRUE(contains(readError(file), "is not a layer kind of format version 7 (0 to 22)")) << readError(file);
   file[8] = 6;  // versions 5 and 6 know layer kinds 0 to 20
@@ -632,6 +643,29 @@ TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
             net::ElementWiseOperation::kSHIFT_RIGHT);
   shift[8] = 6;  // version 6 knows ElementWiseOperation 0 to 15
   EXPECT_TRUE(contains(readError(shift), "value 20 is not valid (0 to 15)")) << readError(shift);
+}
+
+// Version 10 added AttentionLayer's packed, heads and kv_heads after its older fields: a version-9
+// step lacks them and reads with its operands dense; at version 10 the same bytes are too short.
+TEST(EngineFormat, Version9AttentionStepsReadWithDenseOperands) {
+  RawPlan raw;
+  raw.version = 9;
+  raw.steps[0] = {"attention", 23, Encoder().f32(0.5f).u8(1).u8(0).u8(1).u8(0).bytes, {0, 0, 0}, 3};
+  const eng::EnginePlan plan = deserialize(encode(raw));
+  const auto& attention = std::get<net::AttentionLayer>(plan.steps[0].parameters);
+  EXPECT_EQ(attention.scale, 0.5f);
+  EXPECT_TRUE(attention.causal);
+  EXPECT_FALSE(attention.has_mask);
+  EXPECT_TRUE(attention.keys_transposed);
+  EXPECT_EQ(attention.packed, 0u);
+  EXPECT_EQ(attention.heads, 0);
+  EXPECT_EQ(attention.kv_heads, 0);
+  raw.version = 10;
+  raw.steps[0].body = Encoder().f32(0.5f).u8(1).u8(0).u8(0).u8(0).u32(5).u32(4).u32(2).bytes;
+  const auto& packed = std::get<net::AttentionLayer>(deserialize(encode(raw)).steps[0].parameters);
+  EXPECT_EQ(packed.packed, 5u);
+  EXPECT_EQ(packed.heads, 4);
+  EXPECT_EQ(packed.kv_heads, 2);
 }
 
 TEST(EngineFormat, TrailingBytesAreRejected) {

@@ -88,6 +88,9 @@ def test_attention_chains_become_one_step_and_match_onnxruntime(rng, guard, eage
     engine_bytes = build_engine(model, fp16=fp16, profiles=[PROFILE])
     types = _layer_types(engine_bytes)
     assert types.count("Attention") == 1 and "Softmax" not in types, types
+    # The heads' reshapes and transposes are gone (the step reads q, k, v and writes y in place):
+    # the one shuffle left unsqueezes the mask.
+    assert types.count("Shuffle") == 1, types
     engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
     for batch, seq in ((3, 5), (2, 16), (1, 1)):
         feeds = _feeds(rng, batch, seq)
@@ -108,21 +111,31 @@ def test_scores_used_elsewhere_stay_unfused(rng):
     assert "Attention" not in types and "Softmax" in types, types
 
 
-@pytest.mark.parametrize("order", ["bert", "torch"])
+@pytest.mark.parametrize("order", ["bert", "torch", "gpt2", "cubed"])
 def test_gelu_as_exported_becomes_the_products_activation(rng, order):
     """x * 0.5 * (1 + erf(x / sqrt(2))) (BERT's order) or (x * 0.5) * (1 + erf(x * 1/sqrt(2))) after
-    a Linear: one GELU_ERF activation in the product's epilogue, no elementwise steps left."""
+    a Linear, or the tanh form (x * 0.5) * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) with x^3 as
+    GPT-2 writes it (Pow) or as x * x * x: one GELU activation in the product's epilogue, no
+    elementwise steps left."""
     w = rng.standard_normal((12, 7)).astype(np.float32)
     b = rng.standard_normal((7,)).astype(np.float32)
     inits = {"w": w, "b": b, "half": np.array(0.5, np.float32), "one": np.array(1.0, np.float32),
-             "root": np.array(np.sqrt(2.0), np.float32), "inverse_root": np.array(1 / np.sqrt(2.0), np.float32)}
+             "root": np.array(np.sqrt(2.0), np.float32), "inverse_root": np.array(1 / np.sqrt(2.0), np.float32),
+             "three": np.array(3.0, np.float32), "c": np.array(0.044715, np.float32),
+             "k": np.array(np.sqrt(2 / np.pi), np.float32)}
     nodes = [N("MatMul", ["x", "w"], ["xw"]), N("Add", ["xw", "b"], ["h"])]
     if order == "bert":
         nodes += [N("Div", ["h", "root"], ["s"]), N("Erf", ["s"], ["e"]), N("Add", ["e", "one"], ["t"]),
                   N("Mul", ["h", "t"], ["ht"]), N("Mul", ["ht", "half"], ["y"])]
-    else:
+    elif order == "torch":
         nodes += [N("Mul", ["h", "half"], ["hh"]), N("Mul", ["h", "inverse_root"], ["s"]), N("Erf", ["s"], ["e"]),
                   N("Add", ["one", "e"], ["t"]), N("Mul", ["hh", "t"], ["y"])]
+    else:
+        cube = ([N("Pow", ["h", "three"], ["h3"])] if order == "gpt2" else
+                [N("Mul", ["h", "h"], ["h2"]), N("Mul", ["h2", "h"], ["h3"])])
+        nodes += [N("Mul", ["h", "half"], ["hh"])] + cube + [
+            N("Mul", ["h3", "c"], ["ch3"]), N("Add", ["h", "ch3"], ["inner"]), N("Mul", ["inner", "k"], ["s"]),
+            N("Tanh", ["s"], ["e"]), N("Add", ["e", "one"], ["t"]), N("Mul", ["hh", "t"], ["y"])]
     model = _model(nodes, [helper.make_tensor_value_info("x", F, ["batch", 12])], ["y"], inits)
     engine_bytes = build_engine(model, profiles=[{"x": ((1, 12), (4, 12), (9, 12))}])
     types = _layer_types(engine_bytes)

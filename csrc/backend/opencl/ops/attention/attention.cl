@@ -61,15 +61,20 @@ inline float load_mask(__global const half* mask, int mask_kind, long i) {
   return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
 }
 
-// Operands are dense row-major: q (B, H, Sq, d), k (B, H / group, Sk, d) or, keys_transposed,
-// (B, H / group, d, Sk), v (B, H / group, Sk, dv), out (B, H, Sq, dv). mask_* are the mask's
-// strides in elements along (B, H, Sq, Sk), 0 along a broadcast axis (with MASK_NONE, `mask` is
-// any buffer and never read). Launched as {TX x row_blocks x B x H, BQ} in groups of {TX, BQ}.
+// Operand element (b, h, s, c) sits at b * X_batch + h * X_head + s * X_row + c (k: + c * k_column), so
+// dense (B, H, S, D) operands, k stored (B, Hk, D, Sk) and heads packed along the last axis of a
+// (B, S, H x D) tensor are all read in place. mask_* are the mask's strides in elements along
+// (B, H, Sq, Sk), 0 along a broadcast axis (with MASK_NONE, `mask` is any buffer and never read).
+// keys_transposed only picks the load order of k's tiles (neighbouring items read neighbouring
+// keys when k_row is 1). Launched as {TX x row_blocks x B x H, BQ} in groups of {TX, BQ}.
 __kernel __attribute__((reqd_work_group_size(TX, BQ, 1)))
 void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_offset, __global const half* mask,
                long mask_offset, int mask_kind, OUT_PTR out, long out_offset, int heads, int group,
                int row_blocks, int sq, int sk, int d, int dv, float scale, int causal, int keys_transposed,
-               int zero_masked_rows, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key) {
+               int zero_masked_rows, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key,
+               idx_t q_batch, idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row,
+               idx_t k_column, idx_t v_batch, idx_t v_head, idx_t v_row, idx_t out_batch, idx_t out_head,
+               idx_t out_row) {
   __local float q_tile[BQ][PITCH];
   __local float kv_tile[BK][PITCH];  // the tile's keys, then its values
   __local float s_tile[BQ][BK + 1];  // scores
@@ -78,15 +83,15 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
   const int block = get_group_id(0);
   const int bh = block / row_blocks;  // b * heads + h
   const int b = bh / heads, h = bh % heads;
-  const int kv = b * (heads / group) + h / group;
+  const int kv = h / group;
   const int row0 = (block % row_blocks) * BQ;
   const int row = row0 + y;
-  const idx_t q_row = ((idx_t)bh * sq + row) * d;
-  const idx_t k_first = (idx_t)kv * sk * d;
-  const idx_t v_first = (idx_t)kv * sk * dv;
+  const idx_t q_first = b * q_batch + h * q_head + row * q_row;
+  const idx_t k_first = b * k_batch + kv * k_head;
+  const idx_t v_first = b * v_batch + kv * v_head;
   const idx_t mask_first = b * mask_batch + h * mask_head + row * mask_row;
 
-  for (int c = x; c < d; c += TX) q_tile[y][c] = row < sq ? LOAD_Q(q, q_offset + q_row + c) : 0.0f;
+  for (int c = x; c < d; c += TX) q_tile[y][c] = row < sq ? LOAD_Q(q, q_offset + q_first + c) : 0.0f;
 
   // Query i sees keys j <= i + shift; the block's last row bounds the keys any of its rows sees.
   const int shift = sk - sq;
@@ -100,11 +105,11 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
     const int key = first + x;     // the key this item scores
     if (keys_transposed) {  // k (D, Sk) per head: neighbouring items read neighbouring keys
       for (int c = y; c < d; c += BQ) {
-        kv_tile[x][c] = key < sk ? LOAD_K(k, k_offset + k_first + (idx_t)c * sk + key) : 0.0f;
+        kv_tile[x][c] = key < sk ? LOAD_K(k, k_offset + k_first + c * k_column + key * k_row) : 0.0f;
       }
     } else {
       for (int c = x; c < d; c += TX) {
-        kv_tile[y][c] = loaded < sk ? LOAD_K(k, k_offset + k_first + (idx_t)loaded * d + c) : 0.0f;
+        kv_tile[y][c] = loaded < sk ? LOAD_K(k, k_offset + k_first + loaded * k_row + c * k_column) : 0.0f;
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -129,7 +134,7 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
     const float correction = none ? 1.0f : exp(running_max - new_max);
     p_tile[y][x] = none ? 0.0f : exp(score - new_max);
     for (int c = x; c < dv; c += TX) {
-      kv_tile[y][c] = loaded < sk ? LOAD_V(v, v_offset + v_first + (idx_t)loaded * dv + c) : 0.0f;
+      kv_tile[y][c] = loaded < sk ? LOAD_V(v, v_offset + v_first + loaded * v_row + c) : 0.0f;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 
@@ -151,12 +156,12 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
   }
 
   if (row >= sq) return;
-  const idx_t out_row = ((idx_t)bh * sq + row) * dv;
+  const idx_t out_first = b * out_batch + h * out_head + row * out_row;
   // A sum of 0 means every score was -inf (the maximum's own term is exp(0) = 1 otherwise).
   const bool zero = zero_masked_rows && running_sum == 0.0f;
 #pragma unroll
   for (int c = 0; c < CHUNKS; ++c) {
     const int column = x + c * TX;
-    if (column < dv) STORE_OUT(out, out_offset + out_row + column, zero ? 0.0f : acc[c] / running_sum);
+    if (column < dv) STORE_OUT(out, out_offset + out_first + column, zero ? 0.0f : acc[c] / running_sum);
   }
 }

@@ -16,10 +16,10 @@ constexpr const char* kLauncher = "attention";
 constexpr std::int64_t kItems = 16;
 constexpr std::int64_t kRows = 16;
 
-void requireRank4(const char* operand, const char* layout, const DeviceTensor& tensor) {
-  if (tensor.shape.rank() != 4) {
-    throw InvalidArgument(describe(kLauncher, operand) + " shape " + tensor.shape.toString() + " is not of rank 4 " +
-                          layout);
+void requireRank(const char* operand, std::size_t rank, const char* layout, const DeviceTensor& tensor) {
+  if (tensor.shape.rank() != rank) {
+    throw InvalidArgument(describe(kLauncher, operand) + " shape " + tensor.shape.toString() + " is not of rank " +
+                          std::to_string(rank) + " " + layout);
   }
 }
 
@@ -28,6 +28,47 @@ void requireHeadSize(const char* operand, const char* name, std::int64_t size) {
     throw InvalidArgument(describe(kLauncher, operand) + " head size " + name + " = " + std::to_string(size) +
                           " exceeds the kernel's bound of " + std::to_string(kMaxAttentionHeadSize));
   }
+}
+
+// An operand as the kernel reads it: logical (batch, heads, rows, depth) and the element strides of
+// those axes in its storage.
+struct OperandView {
+  std::int64_t batch = 0, heads = 0, rows = 0, depth = 0;
+  std::int64_t batch_stride = 0, head_stride = 0, row_stride = 0, depth_stride = 1;
+};
+
+// A dense (B, H, S, D) operand, or with `transposed` (B, H, D, S).
+OperandView denseView(const char* operand, const char* layout, const DeviceTensor& tensor, bool transposed = false) {
+  requireRank(operand, 4, layout, tensor);
+  const Dims& s = tensor.shape;
+  OperandView view{s[0], s[1], transposed ? s[3] : s[2], transposed ? s[2] : s[3]};
+  view.head_stride = s[2] * s[3];
+  view.batch_stride = s[1] * view.head_stride;
+  view.row_stride = transposed ? 1 : s[3];
+  view.depth_stride = transposed ? s[3] : 1;
+  return view;
+}
+
+// An operand with `heads` heads packed along its last axis: (B, S, heads x D).
+OperandView packedView(const char* operand, const char* layout, const DeviceTensor& tensor, std::int64_t heads) {
+  requireRank(operand, 3, layout, tensor);
+  const Dims& s = tensor.shape;
+  if (heads < 1 || s[2] % heads != 0) {
+    throw InvalidArgument(describe(kLauncher, operand) + " shape " + tensor.shape.toString() + " does not pack " +
+                          std::to_string(heads) + " heads along its last axis " + layout);
+  }
+  OperandView view{s[0], heads, s[1], s[2] / heads};
+  view.head_stride = view.depth;
+  view.row_stride = s[2];
+  view.batch_stride = s[1] * s[2];
+  return view;
+}
+
+OperandView viewOf(const AttentionParameters& parameters, std::uint32_t bit, const char* operand,
+                   const char* dense_layout, const char* packed_layout, const DeviceTensor& tensor,
+                   std::int64_t heads, bool transposed = false) {
+  if (parameters.packed & bit) return packedView(operand, packed_layout, tensor, heads);
+  return denseView(operand, dense_layout, tensor, transposed);
 }
 
 // The tiles' width: max(D, Dv) rounded up to kItems times a power of two (at most the bound).
@@ -46,30 +87,35 @@ void attention(KernelCache& cache, Stream& stream, const AttentionParameters& pa
   requireFloating(kLauncher, "v", v);
   requireFloating(kLauncher, "out", out);
   if (mask) requireFloating(kLauncher, "mask", *mask);
-  requireRank4("q", "(B, H, Sq, D)", q);
   const bool transposed = parameters.keys_transposed;
-  requireRank4("k", transposed ? "(B, Hk, D, Sk)" : "(B, Hk, Sk, D)", k);
-  requireRank4("v", "(B, Hk, Sk, Dv)", v);
-  requireRank4("out", "(B, H, Sq, Dv)", out);
-  const std::int64_t batch = q.shape[0], heads = q.shape[1], sq = q.shape[2], d = q.shape[3];
-  const std::int64_t kv_heads = k.shape[1], dv = v.shape[3];
-  const std::int64_t sk = transposed ? k.shape[3] : k.shape[2];
-  if (k.shape[0] != batch || (transposed ? k.shape[2] : k.shape[3]) != d) {
-    const std::string b = std::to_string(batch), head = std::to_string(d);
+  if (transposed && (parameters.packed & kPackedKeys)) {
+    throw InvalidArgument(std::string(kLauncher) + ": packed keys (B, Sk, Hk x D) cannot also be transposed");
+  }
+  const OperandView qv = viewOf(parameters, kPackedQuery, "q", "(B, H, Sq, D)", "(B, Sq, H x D)", q, parameters.heads);
+  const OperandView kv = viewOf(parameters, kPackedKeys, "k", transposed ? "(B, Hk, D, Sk)" : "(B, Hk, Sk, D)",
+                                "(B, Sk, Hk x D)", k, parameters.kv_heads, transposed);
+  const OperandView vv = viewOf(parameters, kPackedValues, "v", "(B, Hk, Sk, Dv)", "(B, Sk, Hk x Dv)", v,
+                                parameters.kv_heads);
+  const std::int64_t batch = qv.batch, heads = qv.heads, sq = qv.rows, d = qv.depth;
+  const std::int64_t kv_heads = kv.heads, sk = kv.rows, dv = vv.depth;
+  if (kv.batch != batch || kv.depth != d) {
     throw InvalidArgument(describe(kLauncher, "k") + " shape " + k.shape.toString() + " does not match q shape " +
-                          q.shape.toString() + ": expected (" + b + ", Hk, " +
-                          (transposed ? head + ", Sk)" : "Sk, " + head + ")"));
+                          q.shape.toString() + ": expected batch " + std::to_string(batch) + " and head size " +
+                          std::to_string(d));
   }
-  if (v.shape[0] != batch || v.shape[1] != kv_heads || v.shape[2] != sk) {
+  if (vv.batch != batch || vv.heads != kv_heads || vv.rows != sk) {
     throw InvalidArgument(describe(kLauncher, "v") + " shape " + v.shape.toString() + " does not match k shape " +
-                          k.shape.toString() + ": expected (" + std::to_string(batch) + ", " +
-                          std::to_string(kv_heads) + ", " + std::to_string(sk) + ", Dv)");
+                          k.shape.toString() + ": expected batch " + std::to_string(batch) + ", " +
+                          std::to_string(kv_heads) + " heads and " + std::to_string(sk) + " keys");
   }
-  const Dims expected_out{batch, heads, sq, dv};
+  const bool packed_out = (parameters.packed & kPackedOutput) != 0;
+  const Dims expected_out = packed_out ? Dims{batch, sq, heads * dv} : Dims{batch, heads, sq, dv};
   if (out.shape != expected_out) {
-    throw InvalidArgument(describe(kLauncher, "out") + " shape " + out.shape.toString() + " is not (B, H, Sq, Dv) = " +
-                          expected_out.toString());
+    throw InvalidArgument(describe(kLauncher, "out") + " shape " + out.shape.toString() + " is not " +
+                          (packed_out ? "(B, Sq, H x Dv) = " : "(B, H, Sq, Dv) = ") + expected_out.toString());
   }
+  const OperandView ov = packed_out ? packedView("out", "(B, Sq, H x Dv)", out, heads)
+                                    : denseView("out", "(B, H, Sq, Dv)", out);
   if (kv_heads == 0 ? heads != 0 : heads % kv_heads != 0) {
     throw InvalidArgument(describe(kLauncher, "k") + " has " + std::to_string(kv_heads) +
                           " heads, which do not divide q's " + std::to_string(heads) + " heads");
@@ -142,6 +188,10 @@ void attention(KernelCache& cache, Stream& stream, const AttentionParameters& pa
       .value<cl_int>(transposed ? 1 : 0)
       .value<cl_int>(parameters.zero_masked_rows ? 1 : 0);
   for (std::int64_t stride : strides) arguments.index(stride);
+  arguments.index(qv.batch_stride).index(qv.head_stride).index(qv.row_stride);
+  arguments.index(kv.batch_stride).index(kv.head_stride).index(kv.row_stride).index(kv.depth_stride);
+  arguments.index(vv.batch_stride).index(vv.head_stride).index(vv.row_stride);
+  arguments.index(ov.batch_stride).index(ov.head_stride).index(ov.row_stride);
   kernel.launch(stream, {static_cast<std::size_t>(groups * kItems), static_cast<std::size_t>(kRows)},
                 {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)});
 }

@@ -14,12 +14,22 @@ namespace mlprt::cl {
 // The largest head size D (q, k) and Dv (v, out) the kernel holds in its tiles.
 inline constexpr std::int64_t kMaxAttentionHeadSize = 256;
 
+// Bits of AttentionParameters::packed: which operands are given with their heads packed along the
+// last axis, (B, S, heads x D), as the projections write them, instead of (B, H, S, D).
+inline constexpr std::uint32_t kPackedQuery = 1;
+inline constexpr std::uint32_t kPackedKeys = 2;
+inline constexpr std::uint32_t kPackedValues = 4;
+inline constexpr std::uint32_t kPackedOutput = 8;
+
 struct AttentionParameters {
   float scale = 1.0f;   // the scores are scale * (q . k)
   bool causal = false;  // query i sees keys j <= i + (Sk - Sq) (aligned at the end, as with a KV cache)
   bool keys_transposed = false;   // k is (B, Hk, D, Sk) instead of (B, Hk, Sk, D)
   bool zero_masked_rows = false;  // a row whose every score is -inf gives 0 instead of NaN (softmax, its NaN
                                   // set to 0, then the product); NaN and +inf scores still give NaN
+  std::uint32_t packed = 0;       // kPacked* bits: operands in (B, S, heads x D) (the kernel reads them in place)
+  std::int64_t heads = 0;         // H of packed q or out (their last axis is H x D or H x Dv)
+  std::int64_t kv_heads = 0;      // Hk of packed k or v
 };
 
 // out[b, h, i, :] = sum_j softmax_j(scale * q[b, h, i, :] . k[b, h / g, j, :] + mask[b, h, i, j]) v[b, h / g, j, :]
@@ -27,7 +37,9 @@ struct AttentionParameters {
 // grouped-query attention); mask nullptr or an additive FLOAT/HALF tensor of rank 4 whose extents are 1 or
 // those of (B, H, Sq, Sk) (broadcast); causal positions add -inf. q, k, v, out FLOAT or HALF (any mix; computed
 // in float). A row whose every score is -inf gives NaN, exactly as softmax then a product would.
-// With keys_transposed, k is (B, Hk, D, Sk) (a product's k^T as exporters spell it).
+// With keys_transposed, k is (B, Hk, D, Sk) (a product's k^T as exporters spell it). An operand whose
+// kPacked* bit is set is instead (B, S, heads x D): q (B, Sq, H x D), k (B, Sk, Hk x D), v (B, Sk, Hk x Dv),
+// out (B, Sq, H x Dv), with H = parameters.heads and Hk = parameters.kv_heads (packed k is never transposed).
 // D and Dv at most kMaxAttentionHeadSize (D may be 0: every score is then the mask's); Sk >= 1 unless out
 // is empty.
 void attention(KernelCache& cache, Stream& stream, const AttentionParameters& parameters, const DeviceTensor& q,
