@@ -831,6 +831,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   BuildDevice device(context);
   const int folded = foldConstants(graph, device);
   removeDeadNodes(graph);
+  const int identities = removeIdentityShuffles(graph);
   // Before the epilogues, which would take the scores' scale into their product.
   const int attentions = fuseAttention(graph);
   removeDeadNodes(graph);
@@ -864,7 +865,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
 
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
-                           " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(silus) +
+                           " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(identities) +
+                           " shuffles that changed nothing dropped, " + std::to_string(silus) +
                            " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains and " +
                            std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(views.concatenations) +
                            " concatenations, " + std::to_string(views.slices) + " slices and " + std::to_string(views.reshapes) +

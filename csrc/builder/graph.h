@@ -63,6 +63,11 @@ Graph graphFromNetwork(const network::Network& network);
 // Deletes nodes whose results reach no network output.
 void removeDeadNodes(Graph& graph);
 
+// Drops shuffles that give back their input unchanged (exporters reshape to the shape a tensor
+// already has, e.g. (B, S, 96) to (0, 0, 96) after a product on unflattened rows): their readers
+// read the input. Shuffles writing a network output stay. Returns how many went.
+int removeIdentityShuffles(Graph& graph);
+
 // Folds + bias, * scale, / scale, - shift (per output column or scalar constants) and one
 // activation into the epilogue of the matrix multiplication before them; scales multiply into
 // constant weights (BatchNormalization after Linear ends here); folds per-output-map scales and

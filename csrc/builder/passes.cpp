@@ -357,6 +357,44 @@ Graph graphFromNetwork(const network::Network& net) {
   return graph;
 }
 
+namespace {
+
+bool isIdentityOrder(const std::vector<int>& order) {
+  for (std::size_t axis = 0; axis < order.size(); ++axis) {
+    if (order[axis] != static_cast<int>(axis)) return false;
+  }
+  return true;
+}
+
+// Whether the shuffle gives back its input unchanged: no transposes (or identity ones) and a
+// reshape that keeps every axis (a 0 placeholder or the axis's own static extent).
+bool leavesInputUnchanged(const network::ShuffleLayer& shuffle, const Dims& input) {
+  if (!isIdentityOrder(shuffle.first_transpose) || !isIdentityOrder(shuffle.second_transpose)) return false;
+  if (!shuffle.has_reshape) return true;
+  if (shuffle.reshape.size() != input.rank()) return false;
+  for (std::size_t axis = 0; axis < input.rank(); ++axis) {
+    const std::int64_t extent = shuffle.reshape[axis];
+    if (extent != 0 && (input[axis] < 0 || extent != input[axis])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int removeIdentityShuffles(Graph& graph) {
+  int removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    GraphNode& node = graph.nodes[i];
+    const auto* shuffle = std::get_if<network::ShuffleLayer>(&node.parameters);
+    if (node.removed || !shuffle || node.inputs.size() != 1 || graph.tensor(node.output).is_output) continue;
+    if (!leavesInputUnchanged(*shuffle, graph.tensor(node.inputs[0]).shape)) continue;
+    node.removed = true;
+    replaceUses(graph, node.output, node.inputs[0], i + 1);
+    ++removed;
+  }
+  return removed;
+}
+
 void removeDeadNodes(Graph& graph) {
   std::set<TensorId> needed(graph.outputs.begin(), graph.outputs.end());
   for (auto node = graph.nodes.rbegin(); node != graph.nodes.rend(); ++node) {
