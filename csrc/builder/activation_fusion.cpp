@@ -79,6 +79,82 @@ TensorId erfTermOf(const Graph& graph, TensorId tensor, std::vector<int>& nodes)
   return -1;
 }
 
+// `tensor` = x * x * x or pow(x, 3): x (nodes passed through added), or -1.
+TensorId cubed(const Graph& graph, TensorId tensor, std::vector<int>& nodes) {
+  int index = -1;
+  if (const GraphNode* power = elementwiseOf(graph, tensor, ElementWiseOperation::kPOW, &index)) {
+    const std::optional<float> three = floatScalar(graph.tensor(power->inputs[1]));
+    if (!three || *three != 3.0f) return -1;
+    nodes.push_back(index);
+    return power->inputs[0];
+  }
+  const GraphNode* outer = elementwiseOf(graph, tensor, ElementWiseOperation::kPROD, &index);
+  if (!outer) return -1;
+  for (std::size_t side = 0; side < 2; ++side) {
+    int square_index = -1;
+    const GraphNode* square = elementwiseOf(graph, outer->inputs[side], ElementWiseOperation::kPROD, &square_index);
+    const TensorId x = outer->inputs[1 - side];
+    if (square && square->inputs[0] == x && square->inputs[1] == x) {
+      nodes.insert(nodes.end(), {index, square_index});
+      return x;
+    }
+  }
+  return -1;
+}
+
+// The operand of a product with a scalar close to `factor` (either order): the other operand
+// (the node added to `nodes`), or -1.
+TensorId scaledBy(const Graph& graph, TensorId tensor, float factor, std::vector<int>& nodes) {
+  int index = -1;
+  const GraphNode* product = elementwiseOf(graph, tensor, ElementWiseOperation::kPROD, &index);
+  if (!product) return -1;
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::optional<float> value = floatScalar(graph.tensor(product->inputs[side]));
+    if (value && near(*value, factor)) {
+      nodes.push_back(index);
+      return product->inputs[1 - side];
+    }
+  }
+  return -1;
+}
+
+bool isTanh(const GraphNode& node) {
+  const auto* activation = std::get_if<network::ActivationLayer>(&node.parameters);
+  return activation && activation->type == ActivationType::kTANH;
+}
+
+// 1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)) (GPT-2's "new GELU", PyTorch's tanh approximation):
+// x, with the nodes passed through; -1 otherwise.
+TensorId tanhTermOf(const Graph& graph, TensorId tensor, std::vector<int>& nodes) {
+  int add_index = -1;
+  const GraphNode* add = elementwiseOf(graph, tensor, ElementWiseOperation::kSUM, &add_index);
+  if (!add) return -1;
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::optional<float> one = floatScalar(graph.tensor(add->inputs[side]));
+    const TensorId tanh_out = add->inputs[1 - side];
+    const int tanh_index = graph.producer(tanh_out);
+    if (!one || *one != 1.0f || tanh_index < 0 || !graph.isPrivate(tanh_out)) continue;
+    const GraphNode& tanh = graph.nodes[static_cast<std::size_t>(tanh_index)];
+    if (!isTanh(tanh)) continue;
+    std::vector<int> inner;
+    const TensorId sum = scaledBy(graph, tanh.inputs.at(0), std::sqrt(2.0f / 3.14159265358979f), inner);
+    int sum_index = -1;
+    const GraphNode* x_plus = sum < 0 ? nullptr : elementwiseOf(graph, sum, ElementWiseOperation::kSUM, &sum_index);
+    if (!x_plus) continue;
+    for (std::size_t x_side = 0; x_side < 2; ++x_side) {
+      const TensorId x = x_plus->inputs[x_side];
+      std::vector<int> cubic;
+      const TensorId cube = scaledBy(graph, x_plus->inputs[1 - x_side], 0.044715f, cubic);
+      if (cube < 0 || cubed(graph, cube, cubic) != x) continue;
+      nodes.insert(nodes.end(), {add_index, tanh_index, sum_index});
+      nodes.insert(nodes.end(), inner.begin(), inner.end());
+      nodes.insert(nodes.end(), cubic.begin(), cubic.end());
+      return x;
+    }
+  }
+  return -1;
+}
+
 bool fuseAt(Graph& graph, std::size_t index) {
   GraphNode& last = graph.nodes[index];
   if (last.removed) return false;
@@ -86,10 +162,16 @@ bool fuseAt(Graph& graph, std::size_t index) {
   std::vector<int> products;
   productFactors(graph, last.output, leaves, products, true);
   if (leaves.size() != 3) return false;
-  // The leaves: x, 0.5 and 1 + erf(x / sqrt(2)), in any order.
+  // The leaves: x, 0.5 and 1 + erf(x / sqrt(2)) (or the tanh form), in any order.
   for (std::size_t term = 0; term < 3; ++term) {
     std::vector<int> erf_nodes;
-    const TensorId x = erfTermOf(graph, leaves[term], erf_nodes);
+    ActivationType type = ActivationType::kGELU_ERF;
+    TensorId x = erfTermOf(graph, leaves[term], erf_nodes);
+    if (x < 0) {
+      erf_nodes.clear();
+      type = ActivationType::kGELU_TANH;
+      x = tanhTermOf(graph, leaves[term], erf_nodes);
+    }
     if (x < 0) continue;
     const TensorId a = leaves[(term + 1) % 3], b = leaves[(term + 2) % 3];
     const std::optional<float> half_a = floatScalar(graph.tensor(a)), half_b = floatScalar(graph.tensor(b));
@@ -100,7 +182,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
       if (static_cast<std::size_t>(node) != index) graph.nodes[static_cast<std::size_t>(node)].removed = true;
     }
     network::ActivationLayer gelu;
-    gelu.type = ActivationType::kGELU_ERF;
+    gelu.type = type;
     last.parameters = gelu;
     last.inputs = {x};
     last.name = "gelu(" + last.name + ")";
