@@ -196,3 +196,54 @@ def test_a_reshape_is_a_view_of_its_input_unless_it_transposes(rng) -> None:
         for name, value in expected.items():
             np.testing.assert_allclose(got[name], value, rtol=1e-6, err_msg=name)
         assert _all_views(logger)[2] == reshapes
+
+
+def _dropped(logger: RecordingLogger) -> int:
+    """How many shuffles that changed nothing the builder dropped, from its summary line."""
+    for _, message in logger.messages:
+        found = re.search(r"(\d+) shuffles that changed nothing dropped", message)
+        if found:
+            return int(found.group(1))
+    raise AssertionError("the builder did not say how many shuffles it dropped")
+
+
+def test_a_shuffle_that_changes_nothing_is_dropped(rng) -> None:
+    """At a dynamic batch and length, reshape (0, 0, 5) of a (B, S, 5) tensor and an identity
+    transpose give back their input: the readers read the input, no step is left for them. A
+    reshape to (0, -1, 5) (it could move elements between axes: not provably the same), one that
+    is an engine output, and a real transpose stay."""
+    def populate(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", mlprt.DataType.FLOAT, (-1, -1, 5))
+        a = network.add_activation(x, ACT.RELU).get_output(0)
+        same = network.add_shuffle(a)
+        same.reshape_dims = (0, 0, 5)
+        identity = network.add_shuffle(same.get_output(0))
+        identity.first_transpose = (0, 1, 2)
+        inferred = network.add_shuffle(a)
+        inferred.reshape_dims = (0, -1, 5)
+        as_output = network.add_shuffle(a)
+        as_output.reshape_dims = (0, 0, 5)
+        turned = network.add_shuffle(a)
+        turned.first_transpose = (1, 0, 2)
+        y = network.add_unary(identity.get_output(0), mlprt.UnaryOperation.NEG).get_output(0)
+        z = network.add_unary(inferred.get_output(0), mlprt.UnaryOperation.ABS).get_output(0)
+        for name, tensor in (("y", y), ("z", z), ("w", as_output.get_output(0)), ("t", turned.get_output(0))):
+            tensor.name = name
+            network.mark_output(tensor)
+
+    x = rng.standard_normal((2, 7, 5)).astype(np.float32)
+    network = mlprt.Builder(RecordingLogger()).create_network(0)
+    populate(network)
+    expected = network_reference.evaluate(network, {"x": x})
+    logger = RecordingLogger()
+    plan = build(populate, profiles=[{"x": ((1, 1, 5), (2, 7, 5), (3, 9, 5))}], logger=logger)
+    assert plan is not None, logger.errors()
+    got = infer(load(plan).create_execution_context(), {"x": x})
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-6, err_msg=name)
+    assert _dropped(logger) == 2
+    engine = load(plan)
+    inspector = engine.create_engine_inspector()
+    types = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["LayerType"]
+             for i in range(engine.num_layers)]
+    assert types.count("Shuffle") == 3, types  # (0, -1, 5), the engine output and the transpose
