@@ -2,6 +2,7 @@
 #include "builder/activation_fusion.h"
 #include "builder/aliasing.h"
 #include "builder/attention_fusion.h"
+#include "builder/common_subexpressions.h"
 
 #include <algorithm>
 #include <map>
@@ -838,6 +839,9 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   const int silus = fuseSigmoidProducts(graph) + fuseGelu(graph);
   const int fused = fuseEpilogues(graph);
   removeDeadNodes(graph);
+  // After the fusions, which need their intermediates private to one reader.
+  const int repeats = mergeCommonSubexpressions(graph);
+  removeDeadNodes(graph);
   splitShuffles(graph);
   const bool fp16 = config.flag(BuilderFlag::kFP16);
   // FP16 keeps N x K weights: the tensor-core kernels read b^T ("col" operands) directly.
@@ -866,7 +870,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
                            " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(identities) +
-                           " shuffles that changed nothing dropped, " + std::to_string(silus) +
+                           " shuffles that changed nothing dropped, " + std::to_string(repeats) +
+                           " repeated computations merged, " + std::to_string(silus) +
                            " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains and " +
                            std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(views.concatenations) +
                            " concatenations, " + std::to_string(views.slices) + " slices and " + std::to_string(views.reshapes) +
