@@ -340,6 +340,12 @@ const ProbeResult& cachedProbe(const Context& context) {
 
 // ---- Launch ----------------------------------------------------------------------------------
 
+// The epilogue's activation as a build option (gemm_mma.cl, epilogue()): one program per
+// activation kind an engine uses, each without the others' code.
+std::string fixedActivationOption(const GemmEpilogue& epilogue) {
+  return "-DFIXED_ACTIVATION=" + std::to_string(activationCode(epilogue));
+}
+
 // gemm_mma_async for a product whose a and b take 16-byte loads (b_vect: b is N x K).
 void runAsync(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool emulate) {
   const GemmShape& shape = call.shape;
@@ -348,7 +354,8 @@ void runAsync(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool e
            " -DWARPS_M=" + std::to_string(tactic.warps_m) + " -DWARPS_N=" + std::to_string(tactic.warps_n) +
            " -DBK=" + std::to_string(tactic.bk) + " -DSTAGES=" + std::to_string(tactic.stages),
        b_vect ? "-DB_VECT" : "-DB_VECN", emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type),
-       halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type)});
+       halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type),
+       fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma_async");
   setGemmArguments(kernel, call);
   const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n);
@@ -389,7 +396,7 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
       {"-DBM=" + std::to_string(tactic.bm) + " -DBN=" + std::to_string(tactic.bn) +
            " -DWARPS_M=" + std::to_string(tactic.warps_m) + " -DWARPS_N=" + std::to_string(tactic.warps_n),
        tf32 ? "-DTF32" : "", layout, emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type), halfOption("B", call.b.type),
-       halfOption("OUT", call.out.type), halfOption("BIAS", bias.type)});
+       halfOption("OUT", call.out.type), halfOption("BIAS", bias.type), fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma");
   setGemmArguments(kernel, call);
   const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n);
