@@ -541,7 +541,7 @@ LayerParameters layerOfKind(std::size_t index) {
 // The last layer kind and operation codes each format version knows: a file may use only those of
 // its own version (a damaged version field is caught, not read as another layout).
 std::size_t lastLayerKind(std::uint32_t version) {
-  return version >= 8 ? kLayerKinds - 1 : version == 7 ? 22 : version >= 5 ? 20 : version == 4 ? 19 : version == 3 ? 12 : version == 2 ? 11 : 10;
+  return version >= 10 ? kLayerKinds - 1 : version >= 8 ? 23 : version == 7 ? 22 : version >= 5 ? 20 : version == 4 ? 19 : version == 3 ? 12 : version == 2 ? 11 : 10;
 }
 template <typename Enum>
 Enum lastCode(std::uint32_t version) {

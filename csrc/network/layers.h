@@ -455,19 +455,34 @@ struct AttentionLayer {
   }
 };
 
+// mlprt's own: 0, 1, ..., n - 1 where n is axis `axis` of the input, whose values are never read
+// (only its shape). The ONNX parser's position indices and run-time extent carriers; a step that
+// reads no data, so an execution context runs it (and what depends on nothing else) once per set
+// of input shapes. FLOAT, HALF, INT32 or INT64.
+struct AxisRangeLayer {
+  static constexpr const char* kName = "AxisRange";
+  int axis = 0;
+  DataType output_type = DataType::kINT64;
+  template <typename Visit>
+  static void fields(Visit&& visit) {
+    visit("axis", &AxisRangeLayer::axis, "The axis whose extent n gives 0, 1, ..., n - 1.");
+    visit("output_type", &AxisRangeLayer::output_type, "FLOAT, HALF, INT32 or INT64.");
+  }
+};
+
 using LayerParameters =
     std::variant<ConstantLayer, MatrixMultiplyLayer, ElementWiseLayer, ActivationLayer, UnaryLayer,
                  ShuffleLayer, SoftmaxLayer, ReduceLayer, NormalizationLayer, ConcatenationLayer,
                  IdentityLayer, FusedMlpLayer, SelectLayer, ConvolutionLayer, PoolingLayer,
                  DeconvolutionLayer, SliceLayer, ResizeLayer, LrnLayer, GatherLayer, TopKLayer,
-                 ScatterLayer, CumulativeLayer, AttentionLayer>;
+                 ScatterLayer, CumulativeLayer, AttentionLayer, AxisRangeLayer>;
 
 // TensorRT's LayerType for each kind, in the order of LayerParameters' alternatives
-// (kFUSED_MLP and kATTENTION are mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
+// (kFUSED_MLP, kATTENTION and kAXIS_RANGE are mlprt's own: TensorRT also reports fused kernels as layers of their own kind).
 enum class LayerType {
   kCONSTANT, kMATRIX_MULTIPLY, kELEMENTWISE, kACTIVATION, kUNARY, kSHUFFLE, kSOFTMAX, kREDUCE,
   kNORMALIZATION, kCONCATENATION, kIDENTITY, kFUSED_MLP, kSELECT, kCONVOLUTION, kPOOLING,
-  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER, kTOPK, kSCATTER, kCUMULATIVE, kATTENTION,
+  kDECONVOLUTION, kSLICE, kRESIZE, kLRN, kGATHER, kTOPK, kSCATTER, kCUMULATIVE, kATTENTION, kAXIS_RANGE,
 };
 inline LayerType layerType(const LayerParameters& parameters) noexcept {
   return static_cast<LayerType>(parameters.index());

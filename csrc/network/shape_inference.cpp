@@ -638,6 +638,18 @@ TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>&
   return {Dims({batch, q.heads, q.rows, v.depth}), inputs[0].type};
 }
 
+// (n) of the output type, n the extent of the input's axis (the input's values are not read).
+TensorType axisRange(const AxisRangeLayer& layer, const std::vector<TensorType>& inputs) {
+  requireInputCount(inputs, 1);
+  const DataType type = layer.output_type;
+  if (type != DataType::kFLOAT && type != DataType::kHALF && type != DataType::kINT32 && type != DataType::kINT64) {
+    fail(std::string("AxisRange gives FLOAT, HALF, INT32 or INT64, not ") + dataTypeName(type));
+  }
+  if (inputs[0].shape.rank() == 0) fail("AxisRange needs an input of rank 1 or more");
+  const auto axis = static_cast<std::size_t>(checkedAxis(layer.axis, inputs[0].shape.rank()));
+  return {Dims({inputs[0].shape[axis]}), type};
+}
+
 // Values (the input's type) and INT32 indices, both the input's shape with k along the axis.
 std::vector<TensorType> topK(const TopKLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);
@@ -701,6 +713,7 @@ std::vector<TensorType> inferOutputs(const LayerParameters& parameters,
     TensorType operator()(const ScatterLayer& l) const { return scatter(l, inputs); }
     TensorType operator()(const CumulativeLayer& l) const { return cumulative(l, inputs); }
     TensorType operator()(const AttentionLayer& l) const { return attention(l, inputs); }
+    TensorType operator()(const AxisRangeLayer& l) const { return axisRange(l, inputs); }
     TensorType operator()(const LrnLayer& l) const {
       const TensorType out = sameAsInput(inputs, "LRN");
       if (out.shape.rank() < 2) fail("needs an input with a channel axis (N, C, ...), got " + out.shape.toString());

@@ -183,7 +183,8 @@ void bindEnums(py::module_& m) {
       .value("TOPK", network::LayerType::kTOPK)
       .value("SCATTER", network::LayerType::kSCATTER)
       .value("CUMULATIVE", network::LayerType::kCUMULATIVE)
-      .value("ATTENTION", network::LayerType::kATTENTION);
+      .value("ATTENTION", network::LayerType::kATTENTION)
+      .value("AXIS_RANGE", network::LayerType::kAXIS_RANGE);
   py::enum_<ScatterMode>(m, "ScatterMode")
       .value("ELEMENT", ScatterMode::kELEMENT)
       .value("ND", ScatterMode::kND);
@@ -407,6 +408,7 @@ void bindSpatialLayers(py::module_& m) {
   kindClass<network::TopKLayer>(m, "ITopKLayer");
   kindClass<network::ScatterLayer>(m, "IScatterLayer");
   kindClass<network::CumulativeLayer>(m, "ICumulativeLayer");
+  kindClass<network::AxisRangeLayer>(m, "IAxisRangeLayer");
   auto pooling = kindClass<network::PoolingLayer>(m, "IPoolingLayer");
   symmetricPaddingProperty(pooling);
 }
@@ -711,6 +713,15 @@ void bindNetwork(py::module_& m) {
         return layerHandle(n, n->addLayer("", network::CumulativeLayer{op, a, exclusive, reverse}, {x.id}));
       }, py::arg("input"), py::arg("axis"), py::arg("op"), py::arg("exclusive"), py::arg("reverse"),
       "Running sums along `axis` (an int, or as in TensorRT a 0-D INT32/INT64 tensor made by add_constant).")
+      .def("add_axis_range", [](const NetworkPtr& n, const TensorRef& x, int axis, DataType type) {
+        requireSameNetwork(n, x);
+        const int rank = static_cast<int>(x.get().shape.rank());
+        if (axis < 0) axis += rank;
+        return layerHandle(n, n->addLayer("", network::AxisRangeLayer{axis, type}, {x.id}));
+      }, py::arg("input"), py::arg("axis"), py::arg("type") = DataType::kINT64,
+      "mlprt's own: 0, 1, ..., n - 1 (of `type`: FLOAT, HALF, INT32 or INT64), n the run-time extent of "
+      "`axis` of `input`, whose values are not read. Such steps (and what depends on nothing else) run once "
+      "per set of input shapes.")
       .def("add_lrn", [](const NetworkPtr& n, const TensorRef& x, std::int64_t window, float alpha, float beta,
                          float k) {
         requireSameNetwork(n, x);

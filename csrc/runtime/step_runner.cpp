@@ -8,6 +8,7 @@
 
 #include "backend/opencl/mlp_mma.h"
 #include "backend/opencl/ops/attention/attention.h"
+#include "backend/opencl/ops/axis_range/axis_range.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/cumulative/cumulative.h"
 #include "backend/opencl/ops/pooling/pooling.h"
@@ -215,6 +216,8 @@ std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& 
 }
 
 bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index) {
+  // An axis range reads only its input's shape.
+  if (std::holds_alternative<network::AxisRangeLayer>(step.parameters) && input_index == 0) return true;
   // The fused MLP reads its activations input (0) and writes its output through addresses.
   const std::string prefix = fusedMlpTacticPrefix();
   return std::holds_alternative<network::FusedMlpLayer>(step.parameters) &&
@@ -301,6 +304,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       parameters.kv_heads = l.kv_heads;
       cl::attention(kernels, stream, parameters, in.at(0), in.at(1), in.at(2), l.has_mask ? &in.at(3) : nullptr, out);
     }
+    void operator()(const network::AxisRangeLayer& l) const { cl::axisRange(kernels, stream, in.at(0).shape, l.axis, out); }
     void operator()(const network::CumulativeLayer& l) const {
       cl::cumulative(kernels, stream, l.op, l.axis, l.exclusive, l.reverse, in.at(0), out);
     }

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -185,9 +185,12 @@ class LayerType:
       CUMULATIVE
     
       ATTENTION
+    
+      AXIS_RANGE
     """
     ACTIVATION: typing.ClassVar[LayerType]
     ATTENTION: typing.ClassVar[LayerType]
+    AXIS_RANGE: typing.ClassVar[LayerType]
     CONCATENATION: typing.ClassVar[LayerType]
     CONSTANT: typing.ClassVar[LayerType]
     CONVOLUTION: typing.ClassVar[LayerType]
@@ -1827,6 +1830,23 @@ class ICumulativeLayer(ILayer):
     @reverse.setter
     def reverse(self, arg1: bool) -> None:
         ...
+class IAxisRangeLayer(ILayer):
+    @property
+    def axis(self) -> int:
+        """
+        The axis whose extent n gives 0, 1, ..., n - 1.
+        """
+    @axis.setter
+    def axis(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def output_type(self) -> DataType:
+        """
+        FLOAT, HALF, INT32 or INT64.
+        """
+    @output_type.setter
+    def output_type(self, arg1: DataType) -> None:
+        ...
 class IPoolingLayer(ILayer):
     @property
     def average_count_excludes_padding(self) -> bool:
@@ -1922,6 +1942,10 @@ class INetworkDefinition:
         ...
     def add_activation(self, input: ITensor, type: ActivationType) -> typing.Any:
         ...
+    def add_axis_range(self, input: ITensor, axis: typing.SupportsInt | typing.SupportsIndex, type: DataType = ...) -> typing.Any:
+        """
+        mlprt's own: 0, 1, ..., n - 1 (of `type`: FLOAT, HALF, INT32 or INT64), n the run-time extent of `axis` of `input`, whose values are not read. Such steps (and what depends on nothing else) run once per set of input shapes.
+        """
     def add_cast(self, input: ITensor, to_type: DataType) -> typing.Any:
         ...
     def add_concatenation(self, inputs: collections.abc.Sequence[ITensor], axis: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:

@@ -63,6 +63,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::ScatterLayer{mlprt::ScatterMode::kND, 2, mlprt::ScatterReduction::kMAX},
       net::CumulativeLayer{mlprt::CumulativeOperation::kSUM, 3, true, false},
       net::AttentionLayer{0.125f, true, true, false, true, 0b1101u, 12, 4},
+      net::AxisRangeLayer{2, DataType::kHALF},
   };
 }
 
@@ -228,6 +229,10 @@ void expectSame(const net::AttentionLayer& a, const net::AttentionLayer& b) {
   EXPECT_EQ(a.packed, b.packed);
   EXPECT_EQ(a.heads, b.heads);
   EXPECT_EQ(a.kv_heads, b.kv_heads);
+}
+void expectSame(const net::AxisRangeLayer& a, const net::AxisRangeLayer& b) {
+  EXPECT_EQ(a.axis, b.axis);
+  EXPECT_EQ(a.output_type, b.output_type);
 }
 void expectSame(const net::PoolingLayer& a, const net::PoolingLayer& b) {
   EXPECT_EQ(a.type, b.type);
@@ -604,9 +609,17 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   Bytes file = eng::serializePlan(fullPlan());
-  file[8] = 9;  // version 9's attention steps end before `packed`: the bytes that follow misread
-  EXPECT_TRUE(contains(readError(file), "section STEP")) << readError(file);
-  eng::EnginePlan without_attention = fullPlan();
+  eng::EnginePlan dense_attention = fullPlan();
+  dense_attention.steps.at(23).parameters = net::CumulativeLayer{};
+  Bytes kinds = eng::serializePlan(dense_attention);
+  kinds[8] = 9;  // version 9 knows layer kinds 0 to 23
+  EXPECT_TRUE(contains(readError(kinds), "is not a layer kind of format version 9 (0 to 23)")) << readError(kinds);
+  eng::EnginePlan older_kinds = fullPlan();
+  older_kinds.steps.at(24).parameters = net::CumulativeLayer{};
+  Bytes packed = eng::serializePlan(older_kinds);
+  packed[8] = 9;  // version 9's attention steps end before `packed`: the bytes that follow misread
+  EXPECT_TRUE(contains(readError(packed), "section STEP")) << readError(packed);
+  eng::EnginePlan without_attention = older_kinds;
   without_attention.steps.at(23).parameters = net::CumulativeLayer{};
   Bytes older = eng::serializePlan(without_attention);
   older[8] = 9;

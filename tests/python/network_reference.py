@@ -364,6 +364,8 @@ def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:
         return scatter(layer, *ins)
     if isinstance(layer, mlprt.ICumulativeLayer):
         return cumulative(layer, ins[0])
+    if isinstance(layer, mlprt.IAxisRangeLayer):
+        return _cast(np.arange(ins[0].shape[layer.axis]), layer.output_type)
     if isinstance(layer, mlprt.ILRNLayer):
         x = ins[0]
         size, channels = layer.window_size, x.shape[1]
