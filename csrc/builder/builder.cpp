@@ -337,6 +337,17 @@ void planActivationMemory(EnginePlan& plan, const Views& views) {
     if (step.epilogue.bias >= 0) touch(step.epilogue.bias);
     touch(step.output);
   }
+  // Results that depend only on the input shapes stay for the whole run (and so between runs):
+  // an execution context computes them once per set of input shapes (runtime/plan_shapes.h).
+  std::vector<TensorId> bases(plan.tensors.size());
+  for (std::size_t i = 0; i < bases.size(); ++i) bases[i] = resolveView(views, static_cast<TensorId>(i)).base;
+  const std::vector<bool> shape_only = runtime::shapeOnlySteps(plan, bases);
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    auto found = shape_only[s] ? slot.find(resolveView(views, plan.steps[s].output).base) : slot.end();
+    if (found == slot.end()) continue;
+    lifetimes[found->second].first = 0;
+    lifetimes[found->second].last = static_cast<int>(plan.steps.size());
+  }
   const MemoryPlan memory = planMemory(lifetimes, kTensorAlignment);
   for (std::size_t k = 0; k < activation_ids.size(); ++k) {
     PlanTensor& tensor = plan.tensors[activation_ids[k]];

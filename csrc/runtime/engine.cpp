@@ -10,6 +10,7 @@
 #include "core/hash.h"
 #include "core/logging.h"
 #include "engine/format.h"
+#include "runtime/plan_shapes.h"
 #include "runtime/step_runner.h"
 
 namespace mlprt::runtime {
@@ -60,6 +61,11 @@ Engine::Engine(std::shared_ptr<cl::Context> context, engine::EnginePlan plan, st
   const auto activations = static_cast<std::size_t>(plan_.arena_bytes);
   workspace_offset_ = (activations + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
   device_memory_bytes_ = workspace > 0 ? workspace_offset_ + workspace : activations;
+  once_per_shapes_ = reusableShapeSteps(plan_, workspace_offset_);
+}
+
+std::size_t Engine::stepsOncePerShapes() const noexcept {
+  return static_cast<std::size_t>(std::count(once_per_shapes_.begin(), once_per_shapes_.end(), true));
 }
 
 void Engine::loadPrograms() const {

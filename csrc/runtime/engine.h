@@ -45,6 +45,11 @@ class Engine {
   // Position of an input among the network inputs, or -1.
   int inputIndex(engine::TensorId tensor) const noexcept;
 
+  // Whether step `s` depends only on the input shapes and its result stays in place between calls
+  // (plan_shapes.h, reusableShapeSteps): an execution context runs it once per set of input shapes.
+  bool runsOncePerShapes(std::size_t s) const noexcept { return s < once_per_shapes_.size() && once_per_shapes_[s]; }
+  std::size_t stepsOncePerShapes() const noexcept;
+
  private:
   void loadPrograms() const;
 
@@ -55,6 +60,7 @@ class Engine {
   std::vector<engine::TensorId> io_;
   std::size_t workspace_offset_ = 0;
   std::size_t device_memory_bytes_ = 0;
+  std::vector<bool> once_per_shapes_;
 };
 
 // Compares the plan's device with `context`'s: throws InvalidArgument naming both when the device

@@ -115,9 +115,16 @@ class ExecutionContext {
   // prepared operands. MLPRT_LAUNCH_CAPTURE=0 turns this off (for diagnosis).
   std::vector<std::unique_ptr<cl::LaunchCapture>> captures_;
   bool capture_launches_ = true;
+  // The results of the steps that depend only on input shapes (Engine::runsOncePerShapes) are in
+  // the arena for these input shapes, left by the last complete run: later runs at the same
+  // shapes skip those steps. MLPRT_SHAPE_STEPS_EVERY_RUN=1 runs them on every call (for diagnosis).
+  bool shape_results_valid_ = false;
+  std::vector<Dims> shape_results_inputs_;
+  bool reuse_shape_results_ = true;
   // Profiling: the profiler, and each step of the last profiled inference with its timing.
   struct ProfiledStep {
     std::size_t step = 0;
+    bool skipped = false;  // a shape-only step whose result was reused: reported as 0 ms
     cl::Event before, after;  // markers around the step
     cl::KernelTimingLog kernels;
   };

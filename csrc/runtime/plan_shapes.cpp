@@ -1,5 +1,6 @@
 #include "runtime/plan_shapes.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -50,6 +51,105 @@ std::vector<Dims> inferPlanShapes(const engine::EnginePlan& plan, const std::vec
     }
   }
   return shapes;
+}
+
+namespace {
+
+bool overlap(std::uint64_t a, std::uint64_t a_bytes, std::uint64_t b, std::uint64_t b_bytes) {
+  return a < b + b_bytes && b < a + a_bytes;
+}
+
+bool within(const engine::PlanTensor& inner, const engine::PlanTensor& outer) {
+  return inner.offset >= outer.offset && inner.offset + inner.capacity <= outer.offset + outer.capacity;
+}
+
+std::vector<bool> writtenTensors(const engine::EnginePlan& plan) {
+  std::vector<bool> written(plan.tensors.size(), false);
+  for (const engine::PlanStep& step : plan.steps) written.at(static_cast<std::size_t>(step.output)) = true;
+  return written;
+}
+
+// A Select whose condition is a constant that is all true (1) or all false (0): the input it
+// never picks (2 or 1), else -1.
+int unpickedSelectInput(const engine::EnginePlan& plan, const engine::PlanStep& step) {
+  if (!std::holds_alternative<network::SelectLayer>(step.parameters) || step.inputs.size() != 3) return -1;
+  const engine::PlanTensor& condition = plan.tensors.at(static_cast<std::size_t>(step.inputs[0]));
+  if (condition.role != engine::TensorRole::kConstant || condition.type != DataType::kBOOL) return -1;
+  const std::uint64_t count = static_cast<std::uint64_t>(condition.shape.volume());
+  if (count == 0 || condition.offset + count > plan.weights.size()) return -1;
+  const auto* values = plan.weights.data() + condition.offset;
+  const bool all_true = std::all_of(values, values + count, [](std::uint8_t v) { return v != 0; });
+  const bool all_false = std::all_of(values, values + count, [](std::uint8_t v) { return v == 0; });
+  return all_true ? 2 : all_false ? 1 : -1;
+}
+
+}  // namespace
+
+std::vector<engine::TensorId> viewBases(const engine::EnginePlan& plan) {
+  const std::vector<bool> written = writtenTensors(plan);
+  std::vector<engine::TensorId> bases(plan.tensors.size());
+  for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+    bases[i] = static_cast<engine::TensorId>(i);
+    const engine::PlanTensor& tensor = plan.tensors[i];
+    if (written[i] || tensor.role != engine::TensorRole::kActivation) continue;
+    std::uint64_t smallest = 0;
+    for (std::size_t j = 0; j < plan.tensors.size(); ++j) {
+      const engine::PlanTensor& holder = plan.tensors[j];
+      if (!written[j] || holder.role != engine::TensorRole::kActivation || !within(tensor, holder)) continue;
+      if (bases[i] == static_cast<engine::TensorId>(i) || holder.capacity < smallest) {
+        bases[i] = static_cast<engine::TensorId>(j);
+        smallest = holder.capacity;
+      }
+    }
+  }
+  return bases;
+}
+
+std::vector<bool> shapeOnlySteps(const engine::EnginePlan& plan, const std::vector<engine::TensorId>& bases) {
+  std::vector<bool> shape_only_tensor(plan.tensors.size(), false);
+  for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+    shape_only_tensor[i] = plan.tensors[i].role == engine::TensorRole::kConstant;
+  }
+  const auto known = [&](engine::TensorId id) {
+    const auto i = static_cast<std::size_t>(id);
+    return shape_only_tensor.at(i) || shape_only_tensor.at(static_cast<std::size_t>(bases.at(i)));
+  };
+  std::vector<bool> steps(plan.steps.size(), false);
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    const engine::PlanStep& step = plan.steps[s];
+    const engine::PlanTensor& output = plan.tensors.at(static_cast<std::size_t>(step.output));
+    if (output.role != engine::TensorRole::kActivation) continue;
+    bool only = std::holds_alternative<network::AxisRangeLayer>(step.parameters);
+    if (!only && !step.inputs.empty()) {
+      const int unpicked = unpickedSelectInput(plan, step);
+      only = step.epilogue.bias < 0 || known(step.epilogue.bias);
+      for (std::size_t i = 0; only && i < step.inputs.size(); ++i) {
+        only = static_cast<int>(i) == unpicked || known(step.inputs[i]);
+      }
+    }
+    steps[s] = only;
+    shape_only_tensor[static_cast<std::size_t>(step.output)] = only;
+  }
+  return steps;
+}
+
+std::vector<bool> reusableShapeSteps(const engine::EnginePlan& plan, std::size_t workspace_offset) {
+  const std::vector<engine::TensorId> bases = viewBases(plan);
+  std::vector<bool> steps = shapeOnlySteps(plan, bases);
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    if (!steps[s]) continue;
+    const auto id = static_cast<std::size_t>(plan.steps[s].output);
+    const engine::PlanTensor& mine = plan.tensors[id];
+    bool alone = mine.offset + mine.capacity <= workspace_offset;
+    for (std::size_t other = 0; alone && other < plan.tensors.size(); ++other) {
+      const engine::PlanTensor& tensor = plan.tensors[other];
+      const bool own_view = static_cast<std::size_t>(bases[other]) == id;
+      alone = other == id || own_view || tensor.role != engine::TensorRole::kActivation ||
+              !overlap(mine.offset, std::max<std::uint64_t>(mine.capacity, 1), tensor.offset, tensor.capacity);
+    }
+    steps[s] = alone;
+  }
+  return steps;
 }
 
 }  // namespace mlprt::runtime

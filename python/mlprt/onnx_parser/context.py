@@ -264,22 +264,24 @@ class ImporterContext:
         return value
 
     def extent_carrier(self, extent: SymDim) -> Any:
-        """A 1-D network tensor whose length is the run-time extent ``extent`` (its values are of
-        no use): that axis of its tensor, the others reduced away."""
-        root = extent.root
-        if len(root.shape) == 1:
-            return root
-        if extent not in self._extent_carriers:  # one reduction per extent, however many uses
-            source = root if root.dtype != DataType.BOOL else self.tensor(root, DataType.INT32)
-            mask = sum(1 << a for a in range(len(root.shape)) if a != extent.axis)
-            carrier = self.track(self.network.add_reduce(source, _core.ReduceOperation.MAX, mask, False)).get_output(0)
-            self.same_extent(carrier, 0, root, extent.axis)
-            self._extent_carriers[extent] = carrier
+        """A 1-D network tensor whose length is the run-time extent ``extent`` (its values, 0 to
+        n - 1, are of no use): an axis range of that axis, which reads nothing of its tensor, so
+        the engine computes it (and what depends on nothing else) once per set of input shapes."""
+        if extent not in self._extent_carriers:  # one per extent, however many uses
+            self._extent_carriers[extent] = self.axis_range(extent, DataType.INT32)
         return self._extent_carriers[extent]
+
+    def axis_range(self, extent: SymDim, dtype: Any) -> Any:
+        """0, 1, ..., n - 1 of network type ``dtype`` (FLOAT, HALF, INT32 or INT64) for the run-time
+        extent n (one step that reads no data)."""
+        root = extent.root
+        out = self.track(self.network.add_axis_range(root, extent.axis, dtype)).get_output(0)
+        self.same_extent(out, 0, root, extent.axis)
+        return out
 
     def shape_tensor(self, value: ShapeValue) -> Any:
         """A shape value as an INT64 network tensor computed at run time: each run-time extent is
-        the sum of ones over its axis (one reduction each, made once per extent)."""
+        the sum of ones over its axis range (made once per extent)."""
         parts = []
         for e in value.elems:
             if isinstance(e, int):

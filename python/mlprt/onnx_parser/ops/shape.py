@@ -14,8 +14,8 @@ import onnx
 from mlprt import _core
 
 from mlprt.onnx_parser.context import (DataType, ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown,
-                                       Value, normalize_axis, numpy_dtype, onnx_dtype_name, onnx_to_network_dtype,
-                                       tensor_value)
+                                       Value, network_dtype, normalize_axis, numpy_dtype, onnx_dtype_name,
+                                       onnx_to_network_dtype, tensor_value)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.registry import importer
 
@@ -189,7 +189,7 @@ def constant_of_shape(ctx: ImporterContext, node: Node) -> List[Value]:
 @importer("Range", since=11, notes="Start, limit and delta known at parse time (constants, or shape computations "
           "on static extents, as detectors build their anchor grids): folded to a constant. A limit that is a "
           "run-time extent (limit - start one tensor's dynamic axis, delta 1, as GPT-2's positions): computed at "
-          "run time as running sums of ones over that axis.")
+          "run time as an axis range of that axis (a step that reads no data, run once per set of input shapes).")
 def range_(ctx: ImporterContext, node: Node) -> List[Value]:
     bounds: List[Any] = []
     for i, what in enumerate(("start", "limit", "delta")):
@@ -230,12 +230,9 @@ def _run_time_range(ctx: ImporterContext, start: Any, limit: Any, delta: Any) ->
 
 
 def iota(ctx: ImporterContext, extent: SymDim, dtype: np.dtype) -> Any:
-    """0, 1, ..., n - 1 of ``dtype`` (FLOAT, FLOAT16, INT32 or INT64) for a run-time extent n:
-    running sums of ones, each left out of its own sum."""
-    carrier = ctx.extent_carrier(extent)
-    ones = _expand_like(ctx, np.ones([1], dtype), carrier)
-    layer = ctx.track(ctx.network.add_cumulative(ones, 0, _core.CumulativeOperation.SUM, True, False))
-    return ctx.alias(layer.get_output(0), carrier)
+    """0, 1, ..., n - 1 of ``dtype`` (FLOAT, FLOAT16, INT32 or INT64) for a run-time extent n: an
+    axis range (a step that reads no data, run once per set of input shapes)."""
+    return ctx.axis_range(extent, network_dtype(np.dtype(dtype)))
 
 
 @importer("Shape", notes="Folded at parse time; dynamic extents are tracked symbolically (start/end).")
