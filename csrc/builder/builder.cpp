@@ -3,6 +3,7 @@
 #include "builder/aliasing.h"
 #include "builder/attention_fusion.h"
 #include "builder/common_subexpressions.h"
+#include "builder/normalization_fusion.h"
 
 #include <algorithm>
 #include <map>
@@ -849,6 +850,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   removeDeadNodes(graph);
   const int silus = fuseSigmoidProducts(graph) + fuseGelu(graph);
   const int fused = fuseEpilogues(graph);
+  const int residuals = fuseResidualNormalization(graph);
   removeDeadNodes(graph);
   // After the fusions, which need their intermediates private to one reader.
   const int repeats = mergeCommonSubexpressions(graph);
@@ -881,7 +883,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   log(Severity::kINFO, "built an engine for '" + context->device().name + "': " + std::to_string(countLayers(network)) +
                            " layers -> " + std::to_string(plan.steps.size()) + " steps (" + std::to_string(folded) +
                            " folded into constants, " + std::to_string(fused) + " fused into GEMMs, " + std::to_string(identities) +
-                           " shuffles that changed nothing dropped, " + std::to_string(repeats) +
+                           " shuffles that changed nothing dropped, " + std::to_string(residuals) +
+                           " residual adds into normalizations, " + std::to_string(repeats) +
                            " repeated computations merged, " + std::to_string(silus) +
                            " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains and " +
                            std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(views.concatenations) +

@@ -234,8 +234,10 @@ TensorType reduce(const ReduceLayer& layer, const std::vector<TensorType>& input
   return {Dims(result), inputs[0].type};
 }
 
+// x, scale, bias and (the builder's residual fusion) an optional residual of x's shape added to x
+// before normalizing.
 TensorType normalization(const NormalizationLayer& layer, const std::vector<TensorType>& inputs) {
-  requireInputCount(inputs, 3);
+  if (inputs.size() != 4) requireInputCount(inputs, 3);
   requireSameType(inputs);
   requireFloating(inputs[0], "Normalization");
   checkAxesMask(layer.axes, inputs[0].shape.rank());
@@ -245,6 +247,15 @@ TensorType normalization(const NormalizationLayer& layer, const std::vector<Tens
       fail(std::string(i == 1 ? "scale " : "bias ") + inputs[i].shape.toString() +
            " has a higher rank than the input " + inputs[0].shape.toString());
     }
+  }
+  if (inputs.size() == 4) {
+    const Dims& x = inputs[0].shape;
+    const Dims& residual = inputs[3].shape;
+    bool same = residual.rank() == x.rank();
+    for (std::size_t axis = 0; same && axis < x.rank(); ++axis) {
+      same = x[axis] < 0 || residual[axis] < 0 || x[axis] == residual[axis];
+    }
+    if (!same) fail("residual " + residual.toString() + " does not have the input's shape " + x.toString());
   }
   return inputs[0];
 }

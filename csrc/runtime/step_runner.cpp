@@ -269,7 +269,8 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       cl::reduce(kernels, stream, l.op, l.axes, in.at(0), out);
     }
     void operator()(const network::NormalizationLayer& l) const {
-      cl::normalization(kernels, stream, l.axes, l.epsilon, in.at(0), in.at(1), in.at(2), out);
+      cl::normalization(kernels, stream, l.axes, l.epsilon, in.at(0), in.at(1), in.at(2), out,
+                        in.size() > 3 ? &in[3] : nullptr);
     }
     void operator()(const network::ConcatenationLayer& l) const {
       cl::concatenate(kernels, stream, in, l.axis, out);

@@ -143,3 +143,27 @@ def test_gelu_as_exported_becomes_the_products_activation(rng, order):
     x = rng.standard_normal((5, 12)).astype(np.float32)
     report = compare_with_onnxruntime(model, engine=engine_bytes, inputs={"x": x}, rtol=1e-5, atol=1e-6)
     report.assert_passed()
+
+
+@pytest.mark.parametrize("fp16,sum_is_output", [(False, False), (True, False), (False, True)])
+def test_layer_norm_takes_in_the_residual_add(rng, fp16, sum_is_output):
+    """LayerNormalization(x + Linear(x)) over the last axis (a BERT block's end): one normalization
+    step that adds the residual itself; where the sum is also an output (GPT-2's pre-norm blocks
+    read it again) the add stays."""
+    width = 37  # not a multiple of the work-group
+    inits = {"w": rng.standard_normal((width, width)).astype(np.float32) * 0.2,
+             "gamma": rng.standard_normal((width,)).astype(np.float32),
+             "beta": rng.standard_normal((width,)).astype(np.float32)}
+    nodes = [N("MatMul", ["x", "w"], ["h"]), N("Add", ["x", "h"], ["sum"]),
+             N("LayerNormalization", ["sum", "gamma", "beta"], ["y"], axis=-1, epsilon=1e-5)]
+    outputs = ["y", "sum"] if sum_is_output else ["y"]
+    model = _model(nodes, [helper.make_tensor_value_info("x", F, ["batch", "seq", width])], outputs, inits)
+    engine_bytes = build_engine(model, fp16=fp16, profiles=[{"x": ((1, 1, width), (2, 5, width), (3, 9, width))}])
+    types = _layer_types(engine_bytes)
+    assert types.count("Normalization") == 1, types
+    assert ("ElementWise" in types) == sum_is_output, types
+    for shape in ((2, 7, width), (3, 1, width)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        report = compare_with_onnxruntime(model, engine=engine_bytes, inputs={"x": x},
+                                          rtol=1e-2 if fp16 else 1e-5, atol=1e-2 if fp16 else 1e-5)
+        report.assert_passed()

@@ -659,13 +659,18 @@ void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_
 
 void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
                    const DeviceTensor& in, const DeviceTensor& scale, const DeviceTensor& bias,
-                   const DeviceTensor& out) {
+                   const DeviceTensor& out, const DeviceTensor* residual) {
   constexpr const char* kName = "normalization";
   requireFloating(kName, "input", in);
   requireFloating(kName, "scale", scale);
   requireFloating(kName, "bias", bias);
   requireFloating(kName, "output", out);
   requireSameShape(kName, "output", out, in, "input");
+  if (residual) {
+    requireFloating(kName, "residual", *residual);
+    requireSameShape(kName, "residual", *residual, in, "input");
+    checkPlacement(cache, kName, "residual", *residual);
+  }
   const std::int64_t volume = checkPlacement(cache, kName, "input", in);
   checkPlacement(cache, kName, "scale", scale);
   checkPlacement(cache, kName, "bias", bias);
@@ -680,12 +685,14 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
   const SplitLayout split = splitAxes(shape, axes, strides);
   const std::int64_t groups = volume / split.reduced_count;
   const bool wide = needsWideIndex({volume});
+  const DeviceTensor& added = residual ? *residual : in;  // read only with -DRESIDUAL
   const std::string options =
-      joinOptions({halfOption("IN", in.type), halfOption("SCALE", scale.type),
-                   halfOption("BIAS", bias.type), halfOption("OUT", out.type), indexOption(wide)});
+      joinOptions({halfOption("IN", in.type), halfOption("SCALE", scale.type), halfOption("BIAS", bias.type),
+                   halfOption("OUT", out.type), halfOption("RES", added.type), residual ? "-DRESIDUAL" : "",
+                   indexOption(wide)});
   Kernel& kernel = cache.get("normalization", options, "normalization");
   Arguments(kernel, wide)
-      .tensor(in).tensor(scale).tensor(bias).tensor(out)
+      .tensor(in).tensor(scale).tensor(bias).tensor(out).tensor(added)
       .value<cl_int>(static_cast<cl_int>(split.kept.dims.size()))
       .vector(split.kept.dims).vector(split.kept.strides[0]).vector(split.kept.strides[1])
       .vector(split.kept.strides[2])

@@ -106,11 +106,12 @@ void softmax(KernelCache& cache, Stream& stream, int axis, bool log, const Devic
 // (keep_dimensions) or removed: the kernel only relies on out's volume.
 void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_t axes,
             const DeviceTensor& in, const DeviceTensor& out);
-// (in - mean) / sqrt(var + epsilon) * scale + bias, mean and (biased) variance over the axes in
-// `axes`; scale and bias broadcast to in.shape.
+// (x - mean) / sqrt(var + epsilon) * scale + bias, mean and (biased) variance over the axes in
+// `axes`, x = in, or in + residual (of in's shape: a transformer's residual Add, summed in float);
+// scale and bias broadcast to in.shape.
 void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
                    const DeviceTensor& in, const DeviceTensor& scale, const DeviceTensor& bias,
-                   const DeviceTensor& out);
+                   const DeviceTensor& out, const DeviceTensor* residual = nullptr);
 
 // ---- Matrix multiplication --------------------------------------------------------------
 

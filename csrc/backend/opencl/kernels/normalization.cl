@@ -1,10 +1,27 @@
 // (x - mean) / sqrt(var + epsilon) * scale + bias with mean and biased variance over the reduced
 // axes. One work-group per kept index; the variance is taken around the mean in a second pass
 // (more accurate than E[x^2] - mean^2). scale and bias are broadcast: their strides are 0 along
-// the axes they do not have, split into kept and reduced parts like the input's.
+// the axes they do not have, split into kept and reduced parts like the input's. With -DRESIDUAL
+// the normalized value is in + res (res of in's shape and layout: a transformer's residual Add,
+// summed in float); -DRES_HALF: res stored half.
+
+#ifdef RES_HALF
+#define RES_PTR __global const half*
+#define LOAD_RES(p, i) vload_half((i), (p))
+#else
+#define RES_PTR __global const float*
+#define LOAD_RES(p, i) ((p)[(i)])
+#endif
+
+#ifdef RESIDUAL
+#define LOAD_X(i) (LOAD_IN(in, in_offset + (i)) + LOAD_RES(res, res_offset + (i)))
+#else
+#define LOAD_X(i) LOAD_IN(in, in_offset + (i))
+#endif
+
 __kernel __attribute__((reqd_work_group_size(GROUP, 1, 1)))
 void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
-                   long bias_offset, OUT_PTR out, long out_offset, int kept_rank,
+                   long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset, int kept_rank,
                    idx8_t kept_dims, idx8_t kept_in, idx8_t kept_scale, idx8_t kept_bias,
                    int reduced_rank, idx8_t reduced_dims, idx8_t reduced_in,
                    idx8_t reduced_scale, idx8_t reduced_bias, idx_t reduced_count,
@@ -17,14 +34,13 @@ void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset
 
   float sum = 0.0f;
   for (idx_t r = lid; r < reduced_count; r += GROUP) {
-    sum += LOAD_IN(in, in_offset + in_base + unravel1(r, reduced_rank, reduced_dims, reduced_in));
+    sum += LOAD_X(in_base + unravel1(r, reduced_rank, reduced_dims, reduced_in));
   }
   const float mean = group_reduce(RED_SUM, sum, scratch) / (float)reduced_count;
 
   float squares = 0.0f;
   for (idx_t r = lid; r < reduced_count; r += GROUP) {
-    const float deviation =
-        LOAD_IN(in, in_offset + in_base + unravel1(r, reduced_rank, reduced_dims, reduced_in)) - mean;
+    const float deviation = LOAD_X(in_base + unravel1(r, reduced_rank, reduced_dims, reduced_in)) - mean;
     squares += deviation * deviation;
   }
   const float variance = group_reduce(RED_SUM, squares, scratch) / (float)reduced_count;
@@ -34,7 +50,7 @@ void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset
     idx_t in_index, scale_index, bias_index;
     unravel3(r, reduced_rank, reduced_dims, reduced_in, reduced_scale, reduced_bias, &in_index,
              &scale_index, &bias_index);
-    const float x = LOAD_IN(in, in_offset + in_base + in_index);
+    const float x = LOAD_X(in_base + in_index);
     const float y = (x - mean) * inverse_deviation * LOAD_SCALE(scale, scale_offset + scale_base + scale_index) +
                     LOAD_BIAS(bias, bias_offset + bias_base + bias_index);
     STORE_OUT(out, out_offset + in_base + in_index, y);
