@@ -22,3 +22,15 @@ def test_transformer_bench_writes_a_row_that_matches_onnxruntime(tmp_path: Path)
     assert row["rel_error_vs_ort"] <= 1e-4 and row["mlprt"] > 0 and row["onnxruntime_cpu"] > 0
     assert row["steps"]["Attention"] == 2  # one fused attention per layer
     assert "profile: " in result.stdout and "| bert_tiny seq 8 | 2 | fp32 |" in result.stdout
+
+
+def test_epilogue_probe_prints_a_choice_per_activation(tmp_path: Path) -> None:
+    """bench/epilogue_probe.py at a tiny size: the builder's choice and timings for the product
+    without an activation and with each activation it tries."""
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "epilogue_probe.py"), "--m", "33", "--k", "16",
+                             "--n", "24"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("== ")] == [
+        "== None", "== ActivationType.GELU_ERF", "== ActivationType.GELU_TANH", "== ActivationType.RELU"]
+    assert sum("chose " in line and "(timed " in line for line in lines) == 4, result.stdout
