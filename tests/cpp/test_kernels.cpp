@@ -859,6 +859,9 @@ TEST(KernelsReduce, RefusesWrongOutput) {
 
 // ---- Normalization -------------------------------------------------------------------------
 
+// Layer norms over the last axis up to 1024 wide with per-column scale and bias take the kernel of
+// one row per 32 items (normalization_rows); the others, and 1025 wide, the general one. Each
+// case also with a residual added before normalizing.
 TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
   struct Case {
     Dims shape;
@@ -871,52 +874,68 @@ TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
       {{13, 3}, 0b01, {3}},                   // batch-norm style: over the batch
       {{2, 300}, 0b10, {1}},                  // long rows, scalar scale
       {{3, 2, 5}, 0b110, {2, 5}},             // over two axes, scale over both
+      {{9, 1}, 0b10, {1}},                    // rows of one value
+      {{3, 32}, 0b10, {32}},                  // one value per item
+      {{11, 33}, 0b10, {1, 33}},              // one past a warp
+      {{2, 9, 768}, 0b100, {768}},            // BERT-base rows, a partial group of 8 rows
+      {{2, 1024}, 0b10, {1024}},              // the rows kernel's widest
+      {{2, 1025}, 0b10, {1025}},              // the general kernel again
   };
   const float epsilon = 1e-3f;
   std::uint32_t seed = 900;
   for (const Case& c : cases) {
     for (DataType type : kFloatingTypes) {
-      const auto values = stored(randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 3.0), type);
-      const auto scale_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
-      const auto bias_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
-      const DeviceTensor in = makeTensor(c.shape, type, values);
-      const DeviceTensor scale = makeTensor(c.scale, type, scale_values);
-      const DeviceTensor bias = makeTensor(c.scale, type, bias_values);
-      const DeviceTensor out = makeOutput(c.shape, type);
-      cl::normalization(cache(), stream(), c.axes, epsilon, in, scale, bias, out);
-
-      // Group elements by their kept coordinates.
-      const auto group_of = [&](std::size_t i) {
-        auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
-        std::int64_t key = 0;
-        for (std::size_t axis = 0; axis < coordinates.size(); ++axis) {
-          key = key * c.shape[axis] + (((c.axes >> axis) & 1u) ? 0 : coordinates[axis]);
+      for (bool with_residual : {false, true}) {
+        const auto x_values = stored(randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 3.0), type);
+        const auto residual_values = stored(randomValues(x_values.size(), seed++, 2.0), type);
+        std::vector<double> values = x_values;
+        if (with_residual) {
+          for (std::size_t i = 0; i < values.size(); ++i) values[i] += residual_values[i];
         }
-        return key;
-      };
-      std::map<std::int64_t, std::vector<double>> groups;
-      for (std::size_t i = 0; i < values.size(); ++i) groups[group_of(i)].push_back(values[i]);
-      std::map<std::int64_t, std::pair<double, double>> moments;
-      for (const auto& [key, members] : groups) {
-        const double mean = std::accumulate(members.begin(), members.end(), 0.0) / members.size();
-        double variance = 0;
-        for (double v : members) variance += (v - mean) * (v - mean);
-        moments[key] = {mean, variance / members.size()};
+        const auto scale_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
+        const auto bias_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
+        const DeviceTensor in = makeTensor(c.shape, type, x_values);
+        const DeviceTensor residual = makeTensor(c.shape, type, residual_values);
+        const DeviceTensor scale = makeTensor(c.scale, type, scale_values);
+        const DeviceTensor bias = makeTensor(c.scale, type, bias_values);
+        const DeviceTensor out = makeOutput(c.shape, type);
+        cl::normalization(cache(), stream(), c.axes, epsilon, in, scale, bias, out,
+                          with_residual ? &residual : nullptr);
+
+        // Group elements by their kept coordinates.
+        const auto group_of = [&](std::size_t i) {
+          auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
+          std::int64_t key = 0;
+          for (std::size_t axis = 0; axis < coordinates.size(); ++axis) {
+            key = key * c.shape[axis] + (((c.axes >> axis) & 1u) ? 0 : coordinates[axis]);
+          }
+          return key;
+        };
+        std::map<std::int64_t, std::vector<double>> groups;
+        for (std::size_t i = 0; i < values.size(); ++i) groups[group_of(i)].push_back(values[i]);
+        std::map<std::int64_t, std::pair<double, double>> moments;
+        for (const auto& [key, members] : groups) {
+          const double mean = std::accumulate(members.begin(), members.end(), 0.0) / members.size();
+          double variance = 0;
+          for (double v : members) variance += (v - mean) * (v - mean);
+          moments[key] = {mean, variance / members.size()};
+        }
+        std::vector<double> expected(values.size()), magnitudes(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          const auto [mean, variance] = moments[group_of(i)];
+          const auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
+          const double s = scale_values[broadcastIndex(coordinates, c.scale)];
+          const double b = bias_values[broadcastIndex(coordinates, c.scale)];
+          const double normalized = (values[i] - mean) / std::sqrt(variance + epsilon);
+          expected[i] = normalized * s + b;
+          magnitudes[i] = std::fabs(normalized * s) + std::fabs(b) + 1.0;
+        }
+        expectClose(read(out), expected, type,
+                    "normalization " + shapeName(c.shape, type) + " axes " + std::to_string(c.axes) +
+                        (with_residual ? " with a residual" : ""),
+                    magnitudes);
+        expectPaddingIntact(out);
       }
-      std::vector<double> expected(values.size()), magnitudes(values.size());
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        const auto [mean, variance] = moments[group_of(i)];
-        const auto coordinates = unravel(static_cast<std::int64_t>(i), c.shape);
-        const double s = scale_values[broadcastIndex(coordinates, c.scale)];
-        const double b = bias_values[broadcastIndex(coordinates, c.scale)];
-        const double normalized = (values[i] - mean) / std::sqrt(variance + epsilon);
-        expected[i] = normalized * s + b;
-        magnitudes[i] = std::fabs(normalized * s) + std::fabs(b) + 1.0;
-      }
-      expectClose(read(out), expected, type,
-                  "normalization " + shapeName(c.shape, type) + " axes " + std::to_string(c.axes),
-                  magnitudes);
-      expectPaddingIntact(out);
     }
   }
 }
@@ -929,6 +948,11 @@ TEST(KernelsNormalization, RefusesScaleThatDoesNotBroadcast) {
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, scale, bias, out); },
       "normalization: scale shape (4) does not broadcast to output (4, 5)"));
+  const DeviceTensor short_residual = makeTensor({4, 4}, DataType::kFLOAT, randomValues(16, 4));
+  const DeviceTensor good_scale = makeTensor({5}, DataType::kFLOAT, randomValues(5, 5));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, good_scale, bias, out, &short_residual); },
+      "normalization: residual"));
 }
 
 // ---- Matrix multiplication -----------------------------------------------------------------

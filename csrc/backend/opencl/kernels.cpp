@@ -657,6 +657,48 @@ void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_
 
 // ---- Normalization -------------------------------------------------------------------------
 
+namespace {
+
+// Whether `tensor` holds one value per column of rows of `columns`: shape (columns) or
+// (1, ..., 1, columns).
+bool perColumn(const DeviceTensor& tensor, std::int64_t columns) {
+  const Dims& shape = tensor.shape;
+  return shape.rank() >= 1 && shape[shape.rank() - 1] == columns && shape.volume() == columns;
+}
+
+// The transformers' LayerNorm (the last axis only, at most 1024 wide, scale and bias per
+// column): normalization.cl's normalization_rows, a row per 32 items. False where it does not
+// apply (the general kernel runs).
+bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon, const DeviceTensor& in,
+                   const DeviceTensor& scale, const DeviceTensor& bias, const DeviceTensor& out,
+                   const DeviceTensor* residual) {
+  constexpr std::int64_t kMaxColumns = 1024;
+  constexpr std::size_t kRowsPerGroup = 8;
+  const std::size_t rank = in.shape.rank();
+  if (rank == 0 || axes != (1u << (rank - 1))) return false;
+  const std::int64_t columns = in.shape[rank - 1];
+  if (columns < 1 || columns > kMaxColumns || !perColumn(scale, columns) || !perColumn(bias, columns)) return false;
+  std::int64_t per_item = 1;
+  while (per_item * 32 < columns) per_item *= 2;
+  const std::int64_t rows = in.shape.volume() / columns;
+  const DeviceTensor& added = residual ? *residual : in;
+  const std::string options =
+      joinOptions({halfOption("IN", in.type), halfOption("SCALE", scale.type), halfOption("BIAS", bias.type),
+                   halfOption("OUT", out.type), halfOption("RES", added.type), residual ? "-DRESIDUAL" : "",
+                   "-DPER_ITEM=" + std::to_string(per_item), "-DROWS=" + std::to_string(kRowsPerGroup)});
+  Kernel& kernel = cache.get("normalization", options, "normalization_rows");
+  Arguments(kernel, true)
+      .tensor(in).tensor(scale).tensor(bias).tensor(out).tensor(added)
+      .value<cl_long>(rows)
+      .value<cl_int>(static_cast<cl_int>(columns))
+      .value<cl_float>(epsilon);
+  const std::size_t groups = (static_cast<std::size_t>(rows) + kRowsPerGroup - 1) / kRowsPerGroup;
+  kernel.launch(stream, {32, groups * kRowsPerGroup}, {32, kRowsPerGroup});
+  return true;
+}
+
+}  // namespace
+
 void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
                    const DeviceTensor& in, const DeviceTensor& scale, const DeviceTensor& bias,
                    const DeviceTensor& out, const DeviceTensor* residual) {
@@ -682,10 +724,11 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
                                         broadcastStrides(kName, "bias", bias.shape, in.shape)};
   if (volume == 0) return;
 
+  const DeviceTensor& added = residual ? *residual : in;  // read only with -DRESIDUAL
+  if (normalizeRows(cache, stream, axes, epsilon, in, scale, bias, out, residual)) return;
   const SplitLayout split = splitAxes(shape, axes, strides);
   const std::int64_t groups = volume / split.reduced_count;
   const bool wide = needsWideIndex({volume});
-  const DeviceTensor& added = residual ? *residual : in;  // read only with -DRESIDUAL
   const std::string options =
       joinOptions({halfOption("IN", in.type), halfOption("SCALE", scale.type), halfOption("BIAS", bias.type),
                    halfOption("OUT", out.type), halfOption("RES", added.type), residual ? "-DRESIDUAL" : "",

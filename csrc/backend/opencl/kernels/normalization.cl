@@ -56,3 +56,60 @@ void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset
     STORE_OUT(out, out_offset + in_base + in_index, y);
   }
 }
+
+// Normalization of rows: the last axis only, n <= 32 x PER_ITEM, scale and bias one value per
+// column (the transformers' LayerNorm). Each row is one warp-sized line of 32 items holding its
+// values in registers: read once, its mean and variance reduced in local memory, written once
+// (the kernel above reads each row three times through index arithmetic). ROWS rows per group.
+//   -DPER_ITEM=<values per item> -DROWS=<rows per group>
+#ifdef PER_ITEM
+__kernel __attribute__((reqd_work_group_size(32, ROWS, 1)))
+void normalization_rows(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
+                        long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset, long rows,
+                        int n, float epsilon) {
+  __local float partial[ROWS][33];
+  const int lane = get_local_id(0), line = get_local_id(1);
+  const long row = get_global_id(1);
+  const bool live = row < rows;
+  const long base = row * n;
+  float values[PER_ITEM];
+  float sum = 0.0f;
+#pragma unroll
+  for (int i = 0; i < PER_ITEM; ++i) {
+    const int column = lane + 32 * i;
+    values[i] = live && column < n ? LOAD_X(base + column) : 0.0f;
+    sum += values[i];
+  }
+  partial[line][lane] = sum;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int step = 16; step > 0; step >>= 1) {
+    if (lane < step) partial[line][lane] += partial[line][lane + step];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  const float mean = partial[line][0] / (float)n;
+  barrier(CLK_LOCAL_MEM_FENCE);  // every item has read the sum before the squares overwrite it
+  float squares = 0.0f;
+#pragma unroll
+  for (int i = 0; i < PER_ITEM; ++i) {
+    const float deviation = lane + 32 * i < n ? values[i] - mean : 0.0f;
+    squares += deviation * deviation;
+  }
+  partial[line][lane] = squares;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int step = 16; step > 0; step >>= 1) {
+    if (lane < step) partial[line][lane] += partial[line][lane + step];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  const float inverse_deviation = rsqrt(partial[line][0] / (float)n + epsilon);
+  if (!live) return;
+#pragma unroll
+  for (int i = 0; i < PER_ITEM; ++i) {
+    const int column = lane + 32 * i;
+    if (column < n) {
+      const float y = (values[i] - mean) * inverse_deviation * LOAD_SCALE(scale, scale_offset + column) +
+                      LOAD_BIAS(bias, bias_offset + column);
+      STORE_OUT(out, out_offset + base + column, y);
+    }
+  }
+}
+#endif
