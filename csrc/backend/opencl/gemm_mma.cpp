@@ -54,11 +54,15 @@ struct MmaTactic {
 // item), inside the 48 KiB of local memory NVIDIA's OpenCL gives a work-group: 128 x 256 with
 // 8 warps and 4 tiles of K = 16 in flight (48 KiB, one work-group per multiprocessor by
 // registers), 128 x 128 with 4 warps and 3 tiles of K = 32 (48 KiB, two work-groups per
-// multiprocessor), the latter for products with fewer columns.
-constexpr std::array<MmaTactic, 7> kMmaTactics{{
+// multiprocessor), the latter for products with fewer columns. 32 x 64 (2 warps) and 32 x 32 (one
+// warp) for small products (a transformer at batch 1: 128 x 256 x 256 is 8 tiles of 64 x 64 for
+// 132 multiprocessors), four times as many work-groups over the same K loop.
+constexpr std::array<MmaTactic, 9> kMmaTactics{{
     {"mma_f16_128x128", Family::kHalf, 128, 128, 2, 4},
     {"mma_f16_128x64", Family::kHalf, 128, 64, 2, 2},
     {"mma_f16_64x64", Family::kHalf, 64, 64, 2, 2},
+    {"mma_f16_32x64", Family::kHalf, 32, 64, 1, 2},
+    {"mma_f16_32x32", Family::kHalf, 32, 32, 1, 1},
     {"mma_tf32_128x128", Family::kTf32, 128, 128, 2, 4},
     {"mma_tf32_64x64", Family::kTf32, 64, 64, 2, 2},
     {"mma_f16_async_128x256", Family::kHalfAsync, 128, 256, 2, 4, 16, 4, "mma_f16_128x128"},
