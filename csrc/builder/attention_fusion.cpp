@@ -1,5 +1,7 @@
 #include "builder/attention_fusion.h"
 
+#include <cmath>
+#include <cstring>
 #include <optional>
 #include <variant>
 
@@ -47,17 +49,51 @@ bool isRank4Floating(const Graph& graph, TensorId tensor) {
   return t.shape.rank() == 4 && isFloating(t.type);
 }
 
-// softmax(x) guarded by where(isnan(softmax), 0, softmax): the softmax's output, or -1.
-TensorId unguardedProbabilities(const Graph& graph, TensorId probs, std::vector<int>& chain) {
+// `tensor` itself, or what a shuffle that only reshapes it (ONNX Unsqueeze) reads.
+TensorId beforeReshape(const Graph& graph, TensorId tensor) {
+  int index = -1;
+  const auto* shuffle = producedBy<network::ShuffleLayer>(graph, tensor, &index);
+  if (!shuffle || !shuffle->first_transpose.empty() || !shuffle->second_transpose.empty()) return tensor;
+  return graph.nodes[static_cast<std::size_t>(index)].inputs.at(0);
+}
+
+// `condition` = (reduce_max over the last axis of b, kept) == -inf, maybe reshaped: the rows of b
+// that are -inf everywhere (the ONNX parser's Attention guard). b, or -1.
+TensorId everywhereMinusInfinity(const Graph& graph, TensorId condition) {
+  int equal_index = -1;
+  const auto* equal = producedBy<network::ElementWiseLayer>(graph, beforeReshape(graph, condition), &equal_index);
+  if (!equal || equal->op != ElementWiseOperation::kEQUAL) return -1;
+  const GraphNode& comparison = graph.nodes[static_cast<std::size_t>(equal_index)];
+  const std::optional<float> bound = scalarValue(graph.tensor(comparison.inputs.at(1)));
+  int reduce_index = -1;
+  const auto* peak = producedBy<network::ReduceLayer>(graph, comparison.inputs.at(0), &reduce_index);
+  if (!bound || !(std::isinf(*bound) && *bound < 0) || !peak || peak->op != ReduceOperation::kMAX) return -1;
+  const TensorId b = graph.nodes[static_cast<std::size_t>(reduce_index)].inputs.at(0);
+  const std::size_t rank = graph.tensor(b).shape.rank();
+  return rank > 0 && peak->axes == (1u << (rank - 1)) && peak->keep_dimensions ? b : -1;
+}
+
+// softmax(x) guarded by where(isnan(softmax), 0, softmax) (PyTorch's exports), or by
+// where(rows of b that are -inf everywhere, 0, softmax) (the ONNX parser's Attention, b the
+// additive mask before any reshape: `guarded_mask`): the softmax's output, or -1.
+TensorId unguardedProbabilities(const Graph& graph, TensorId probs, std::vector<int>& chain, TensorId& guarded_mask) {
+  guarded_mask = -1;
   int select_index = -1;
   if (!producedBy<network::SelectLayer>(graph, probs, &select_index)) return -1;
   const GraphNode& select = graph.nodes[static_cast<std::size_t>(select_index)];
   if (select.inputs.size() != 3 || !graph.isPrivate(probs)) return -1;
   const std::optional<float> zero = scalarValue(graph.tensor(select.inputs[1]));
+  if (!zero || *zero != 0.0f) return -1;
   const TensorId softmax_out = select.inputs[2];
+  if (const TensorId mask = everywhereMinusInfinity(graph, select.inputs[0]); mask >= 0) {
+    if (!graph.isPrivate(softmax_out)) return -1;
+    guarded_mask = mask;
+    chain.push_back(select_index);
+    return softmax_out;
+  }
   int test_index = -1;
   const auto* test = producedBy<network::UnaryLayer>(graph, select.inputs[0], &test_index);
-  if (!zero || *zero != 0.0f || !test || test->op != UnaryOperation::kISNAN ||
+  if (!test || test->op != UnaryOperation::kISNAN ||
       graph.nodes[static_cast<std::size_t>(test_index)].inputs.at(0) != softmax_out ||
       !graph.isPrivate(select.inputs[0]) || !graph.isPrivate(softmax_out, 2)) {
     return -1;
@@ -210,6 +246,63 @@ TensorId packedDestination(const Graph& graph, TensorId output, std::vector<int>
   return graph.nodes[static_cast<std::size_t>(merge_index)].output;
 }
 
+// The values of a constant INT32 or INT64 vector; nothing for anything else.
+std::optional<std::vector<std::int64_t>> integerVector(const GraphTensor& tensor) {
+  if (!tensor.is_constant || tensor.shape.rank() != 1) return std::nullopt;
+  const auto count = static_cast<std::size_t>(tensor.shape[0]);
+  std::vector<std::int64_t> values(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (tensor.type == DataType::kINT64) {
+      std::memcpy(&values[i], tensor.value.data() + 8 * i, 8);
+    } else if (tensor.type == DataType::kINT32) {
+      std::int32_t value = 0;
+      std::memcpy(&value, tensor.value.data() + 4 * i, 4);
+      values[i] = value;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return values;
+}
+
+// k or v (B, Hk, S, D) with each head repeated g times along axis 1 by a gather of indices
+// 0, .., 0, 1, .., 1, ... (the ONNX parser's grouped-query attention): the unrepeated tensor, the
+// gather in `chain`; -1 otherwise. The kernel maps query head h to key head h / g itself.
+TensorId unrepeatedHeads(const Graph& graph, TensorId operand, std::vector<int>& chain) {
+  int index = -1;
+  const auto* gather = producedBy<network::GatherLayer>(graph, operand, &index);
+  if (!gather || gather->mode != GatherMode::kDEFAULT || gather->gather_axis != 1 || !graph.isPrivate(operand)) {
+    return -1;
+  }
+  const GraphNode& node = graph.nodes[static_cast<std::size_t>(index)];
+  const TensorId source = node.inputs.at(0);
+  const std::int64_t heads = graph.tensor(source).shape.rank() == 4 ? graph.tensor(source).shape[1] : -1;
+  const std::optional<std::vector<std::int64_t>> indices = integerVector(graph.tensor(node.inputs.at(1)));
+  if (heads < 1 || !indices || indices->empty() || indices->size() % static_cast<std::size_t>(heads) != 0) return -1;
+  const auto group = static_cast<std::int64_t>(indices->size()) / heads;
+  for (std::size_t h = 0; h < indices->size(); ++h) {
+    if ((*indices)[h] != static_cast<std::int64_t>(h) / group) return -1;
+  }
+  chain.push_back(index);
+  return source;
+}
+
+// Grouped-query attention without the repeats: k and v both unrepeated (or neither).
+void dropHeadRepeats(const Graph& graph, const network::AttentionLayer& attention, std::vector<TensorId>& operands,
+                     TensorId output, std::vector<int>& chain) {
+  if (attention.keys_transposed) return;
+  std::vector<int> repeats;
+  const TensorId k = unrepeatedHeads(graph, operands[1], repeats);
+  const TensorId v = unrepeatedHeads(graph, operands[2], repeats);
+  if (k < 0 || v < 0 ||
+      !fitsTheKernel(graph, attention, operands[0], k, v, operands.size() > 3 ? operands[3] : -1, output)) {
+    return;
+  }
+  operands[1] = k;
+  operands[2] = v;
+  chain.insert(chain.end(), repeats.begin(), repeats.end());
+}
+
 // Reads q, k, v in place where each is a split projection, and writes the merged output directly:
 // sets the attention's packed bits and head counts, and swaps in the (B, S, heads x D) tensors. The
 // result is kept only where the step's shape rules accept it and give the chain's final shape.
@@ -278,7 +371,8 @@ bool fuseAt(Graph& graph, std::size_t index) {
   network::AttentionLayer attention;
   TensorId probs = product.inputs[0];
   const TensorId v = product.inputs[1];
-  TensorId softmax_out = unguardedProbabilities(graph, probs, chain);
+  TensorId guarded_mask = -1;
+  TensorId softmax_out = unguardedProbabilities(graph, probs, chain, guarded_mask);
   attention.zero_masked_rows = softmax_out >= 0;
   if (softmax_out < 0) {
     if (!graph.isPrivate(probs)) return false;
@@ -310,6 +404,10 @@ bool fuseAt(Graph& graph, std::size_t index) {
     if (mask < 0) return false;
     chain.push_back(add_index);
   }
+  // The parser's guard zeroes the rows its mask hides whole: the same mask must be the one added.
+  if (guarded_mask >= 0 && (mask < 0 || (mask != guarded_mask && beforeReshape(graph, mask) != guarded_mask))) {
+    return false;
+  }
   float scale = 1.0f;
   scores = peelScale(graph, scores, scale, chain);
   int scores_index = -1;
@@ -330,6 +428,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
   std::vector<TensorId> operands = {q, k, v};
   if (mask >= 0) operands.push_back(mask);
   TensorId output = product.output;
+  dropHeadRepeats(graph, attention, operands, output, chain);
   packHeads(graph, attention, operands, output, chain);
   GraphNode fused;
   fused.name = "attention(" + product.name + ")";

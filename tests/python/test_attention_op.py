@@ -2,9 +2,11 @@
 compared with ONNX Runtime on random Q, K, V: 4-D and 3-D inputs, grouped-query attention,
 causal and sliding-window masks, BOOL and additive masks of ranks 1 to 4 (a short one padded),
 past/present caches, softcap, scale, the four qk_matmul_output modes, softmax_precision, fully
-masked rows, nonpad_kv_seqlen, FP16; a dynamic batch through an engine; refusals named by node."""
+masked rows, nonpad_kv_seqlen, FP16; a dynamic batch through an engine; the builder's fusion of
+the composition into one attention step; refusals named by node."""
 from __future__ import annotations
 
+import json
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -13,6 +15,8 @@ from onnx import TensorProto, helper
 
 from onnx.reference import ReferenceEvaluator
 
+import mlprt
+from mlprt.engine_tools import build_engine
 from mlprt.onnx_parser import ErrorCode
 from mlprt.testing import compare_with_onnxruntime
 from network_reference import evaluate
@@ -89,6 +93,44 @@ def test_attention_matches_onnxruntime(name: str, rng: np.random.Generator) -> N
     shapes, attrs, outputs, opset = CASES[name]
     model, _ = _model(shapes, attrs, outputs, opset)
     check_against_onnxruntime(model, _feeds(shapes, rng))
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if "softcap" not in n))
+def test_the_builder_makes_the_operator_one_attention_step(name: str, rng: np.random.Generator) -> None:
+    """The builder's attention fusion takes the operator's composition whole: the scale, the
+    additive or BOOL mask with the guard for rows it hides whole, the heads' reshapes, and the
+    repeats of grouped-query heads (the kernel maps query heads to key heads itself). Softcap
+    (tanh of the scores) stays unfused."""
+    shapes, attrs, outputs, opset = CASES[name]
+    model, _ = _model(shapes, attrs, outputs, opset)
+    plan = build_engine(model.SerializeToString())
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(plan)
+    inspector = engine.create_engine_inspector()
+    types = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["LayerType"]
+             for i in range(engine.num_layers)]
+    assert types.count("Attention") == 1, types
+    assert not {"Softmax", "MatrixMultiply", "Gather"} & set(types), types
+    report = compare_with_onnxruntime(model.SerializeToString(), engine=plan, inputs=_feeds(shapes, rng),
+                                      rtol=1e-4, atol=1e-5)
+    report.assert_passed()
+
+
+@pytest.mark.parametrize("causal", [0, 1])
+def test_the_fused_step_gives_zero_rows_where_the_mask_hides_every_key(causal: int, rng: np.random.Generator) -> None:
+    shapes = {"Q": (2, 2, 3, 5), "K": (2, 2, 3, 5), "V": (2, 2, 3, 5), "attn_mask": (2, 1, 3, 3)}
+    model, _ = _model(shapes, {"is_causal": causal}, mask_elem=B)
+    feeds = _feeds(shapes, rng, mask_dtype=np.bool_)
+    feeds["attn_mask"][0, 0, 1] = False     # a row without any key
+    feeds["attn_mask"][1, 0, 0] = [False, True, True]  # causal leaves query 0 without any key
+    plan = build_engine(model.SerializeToString())
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(plan)
+    inspector = engine.create_engine_inspector()
+    types = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["LayerType"]
+             for i in range(engine.num_layers)]
+    assert "Attention" in types and "Softmax" not in types, types
+    report = compare_with_onnxruntime(model.SerializeToString(), engine=plan, inputs=feeds, rtol=1e-4, atol=1e-5)
+    report.assert_passed()
+    assert np.all(report.results["Y"][0, :, 1] == 0)
 
 
 @pytest.mark.parametrize("mode", [0, 1, 2, 3])

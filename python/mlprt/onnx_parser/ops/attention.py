@@ -395,7 +395,8 @@ def _attention_bias(ctx: ImporterContext, node: Node, geometry: _Geometry, past_
           "masks; rows without any key give zeros; qk_matmul_output modes 0-3 (mode 0 before softcap, as ONNX "
           "Runtime); softmax_precision FLOAT, FLOAT16 and DOUBLE (computed in FLOAT). is_causal and the windows need "
           "the sequence lengths known at parse time, except is_causal with one new key (decoding). Refused: "
-          "softmax_precision BFLOAT16, mixed element types.")
+          "softmax_precision BFLOAT16, mixed element types. The builder makes the composition one fused attention "
+          "step (the heads' gathers dropped) unless softcap is set or qk_matmul_output is asked for.")
 def attention(ctx: ImporterContext, node: Node) -> List[Optional[Value]]:
     mode = int(node.attr("qk_matmul_output_mode", 0))
     if mode not in _QK_OUTPUT_MODES:
