@@ -12,8 +12,9 @@ they are opaque bytes to the reader, and the runtime compiles such kernels from 
 named finding-* are inputs the fuzzers once failed on, kept as seeds; this script leaves them be. Between them the networks use every layer kind the builder emits: matrix multiplies
 with bias/activation epilogues, fused MLPs, element-wise, activation, unary, shuffle, softmax,
 reduce, normalization, concatenation and identity layers; convolution, deconvolution, pooling,
-resize, slice (with a sample mode) and LRN layers; static and dynamic shapes; one and two
-optimization profiles; FP32 and FP16.
+resize, slice (with a sample mode) and LRN layers; attention (packed heads), axis ranges, a
+normalization with a residual, GELU (tanh) epilogues, cumulative and scatter layers; static and
+dynamic shapes; one and two optimization profiles; FP32 and FP16.
 """
 from __future__ import annotations
 
@@ -165,6 +166,76 @@ def vision_mix() -> onnx.ModelProto:
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2, 1, 1])], inits, "vision_mix")
 
 
+def transformer_mix() -> onnx.ModelProto:
+    """A transformer block at a dynamic batch and sequence: token and position embeddings (Range
+    over the run-time length: an axis range), q/k/v projections split into heads and a masked
+    softmax attention (one fused step reading packed heads), the residual Add into LayerNorm, an
+    MLP with GELU in its tanh form, CumSum and ScatterElements on the result."""
+    rng = np.random.default_rng(13)
+    n = helper.make_node
+    width, heads = 8, 2
+    inits = [_weights(rng, "tokens", (11, width)), _weights(rng, "positions", (16, width)),
+             _weights(rng, "wq", (width, width)), _weights(rng, "wk", (width, width)),
+             _weights(rng, "wv", (width, width)), _weights(rng, "w1", (width, 12)), _weights(rng, "w2", (12, width)),
+             numpy_helper.from_array(np.ones(width, np.float32), "gamma"),
+             numpy_helper.from_array(np.zeros(width, np.float32), "beta"),
+             numpy_helper.from_array(np.array([0, 0, heads, width // heads], np.int64), "split_heads"),
+             numpy_helper.from_array(np.array([0, 0, width], np.int64), "merge_heads"),
+             numpy_helper.from_array(np.array(0, np.int64), "zero_i"),
+             numpy_helper.from_array(np.array(1, np.int64), "one_i"),
+             numpy_helper.from_array(np.array(1, np.int64), "axis1"),
+             numpy_helper.from_array(np.array([1, 2], np.int64), "axes12"),
+             numpy_helper.from_array(np.array(np.sqrt(width // heads), np.float32), "root"),
+             numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+             numpy_helper.from_array(np.array(-1e9, np.float32), "minus_big"),
+             numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+             numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+             numpy_helper.from_array(np.array(3.0, np.float32), "three"),
+             numpy_helper.from_array(np.array(0.044715, np.float32), "c"),
+             numpy_helper.from_array(np.array(np.sqrt(2 / np.pi), np.float32), "gelu_scale"),
+             numpy_helper.from_array(np.zeros((1, 1, width), np.int64), "scatter_at"),
+             numpy_helper.from_array(np.ones((1, 1, width), np.float32), "scatter_values")]
+    nodes = [
+        n("Gather", ["tokens", "ids"], ["embedded"], name="embed"),
+        n("Shape", ["ids"], ["ids_shape"], name="shape"),
+        n("Gather", ["ids_shape", "one_i"], ["length"], name="length", axis=0),
+        n("Range", ["zero_i", "length", "one_i"], ["position_ids"], name="range"),
+        n("Gather", ["positions", "position_ids"], ["placed"], name="place"),
+        n("Add", ["embedded", "placed"], ["x"], name="add_positions"),
+    ]
+    for name, weights in (("q", "wq"), ("k", "wk"), ("v", "wv")):
+        nodes += [n("MatMul", ["x", weights], [name], name=f"{name}_proj"),
+                  n("Reshape", [name, "split_heads"], [f"{name}_split"], name=f"{name}_split"),
+                  n("Transpose", [f"{name}_split"], [f"{name}_heads"], name=f"{name}_heads",
+                    perm=[0, 2, 3, 1] if name == "k" else [0, 2, 1, 3])]
+    nodes += [
+        n("MatMul", ["q_heads", "k_heads"], ["raw"], name="scores"),
+        n("Div", ["raw", "root"], ["scaled"], name="scale"),
+        n("Unsqueeze", ["mask", "axes12"], ["mask4"], name="mask4"),
+        n("Cast", ["mask4"], ["allowed"], name="allowed", to=TensorProto.BOOL),
+        n("Where", ["allowed", "zero", "minus_big"], ["bias"], name="bias"),
+        n("Add", ["scaled", "bias"], ["biased"], name="biased"),
+        n("Softmax", ["biased"], ["probs"], name="softmax", axis=-1),
+        n("MatMul", ["probs", "v_heads"], ["context"], name="context"),
+        n("Transpose", ["context"], ["context_t"], name="context_t", perm=[0, 2, 1, 3]),
+        n("Reshape", ["context_t", "merge_heads"], ["attended"], name="merge"),
+        n("Add", ["x", "attended"], ["residual"], name="residual"),
+        n("LayerNormalization", ["residual", "gamma", "beta"], ["normed"], name="norm", axis=-1),
+        n("MatMul", ["normed", "w1"], ["h"], name="fc1"),
+        n("Mul", ["h", "half"], ["hh"], name="gelu_half"), n("Pow", ["h", "three"], ["h3"], name="gelu_cube"),
+        n("Mul", ["h3", "c"], ["ch3"], name="gelu_c"), n("Add", ["h", "ch3"], ["inner"], name="gelu_inner"),
+        n("Mul", ["inner", "gelu_scale"], ["ks"], name="gelu_k"), n("Tanh", ["ks"], ["t"], name="gelu_tanh"),
+        n("Add", ["t", "one"], ["t1"], name="gelu_one"), n("Mul", ["hh", "t1"], ["gelu"], name="gelu"),
+        n("MatMul", ["gelu", "w2"], ["mlp"], name="fc2"),
+        n("CumSum", ["mlp", "axis1"], ["running"], name="cumsum"),
+        n("ScatterElements", ["running", "scatter_at", "scatter_values"], ["y"], name="scatter", axis=1),
+    ]
+    inputs = [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "sequence"]),
+              helper.make_tensor_value_info("mask", TensorProto.INT64, ["batch", "sequence"])]
+    output = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "sequence", width])
+    return _model(nodes, inputs, [output], inits, "transformer_mix")
+
+
 def build_engine(model: onnx.ModelProto, profiles: Sequence[ProfileSpec], fp16: bool = False) -> bytes:
     """Parses and builds `model` with mlprt; the engine's bytes."""
     import mlprt
@@ -194,6 +265,7 @@ def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
     batch = lambda *rest: (((1,) + rest), ((4,) + rest), ((8,) + rest))  # noqa: E731
     small, large = ((1, 8), (2, 8), (4, 8)), ((4, 8), (8, 8), (16, 8))
     two = [{"x": small, "z": small}, {"x": large, "z": large}]
+    text = ((1, 1), (2, 8), (4, 16))
     return {
         "tutorial_mlp.engine": build_engine(models["tutorial_mlp"], [{"input": batch(784)}]),
         "small_mlp.engine": build_engine(models["small_mlp"], []),
@@ -201,6 +273,7 @@ def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
         "layer_mix_two_profiles.engine": build_engine(models["layer_mix"], two),
         "shape_ops.engine": build_engine(models["shape_ops"], [{"x": batch(3, 4)}]),
         "vision_mix.engine": build_engine(models["vision_mix"], [{"x": batch(4, 9, 7)}]),
+        "transformer_mix.engine": build_engine(models["transformer_mix"], [{"ids": text, "mask": text}]),
     }
 
 
@@ -210,7 +283,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="corpus directory (onnx/ and engine/ are written under it)")
     args = parser.parse_args(argv)
     models = {"tutorial_mlp": tutorial_mlp(), "small_mlp": small_mlp(), "layer_mix": layer_mix(),
-              "shape_ops": shape_ops(), "vision_mix": vision_mix()}
+              "shape_ops": shape_ops(), "vision_mix": vision_mix(), "transformer_mix": transformer_mix()}
     (args.out / "onnx").mkdir(parents=True, exist_ok=True)
     (args.out / "engine").mkdir(parents=True, exist_ok=True)
     for name, model in models.items():
