@@ -37,7 +37,8 @@ using cl::DeviceTensor;
 
 const std::vector<std::string> kAsyncVariants = {"mma_f16_async_128x256", "mma_f16_async_128x128"};
 const std::vector<std::string> kHalfVariants = {"mma_f16_128x128", "mma_f16_128x64", "mma_f16_64x64",
-                                                "mma_f16_32x64", "mma_f16_32x32", "mma_f16_async_128x256",
+                                                "mma_f16_32x64", "mma_f16_32x32", "mma_f16_64x64_k2",
+                                                "mma_f16_32x64_k2", "mma_f16_32x32_k4", "mma_f16_async_128x256",
                                                 "mma_f16_async_128x128"};
 const std::vector<std::string> kTf32Variants = {"mma_tf32_128x128", "mma_tf32_64x64"};
 

@@ -46,6 +46,7 @@ struct MmaTactic {
   int bm, bn, warps_m, warps_n;
   int bk = 0, stages = 0;          // kHalfAsync only: K per tile, tiles in the ring,
   const char* fallback = nullptr;  // and the plain variant that runs the products it cannot read
+  int k_slices = 1;                // plain only: warp groups sharing each K tile (gemm_mma.cl, KSPLIT)
 };
 
 // Block tiles: 128 x 128 (8 warps of 64 x 32) for big products; 128 x 64 and 64 x 64 (4 warps)
@@ -56,13 +57,19 @@ struct MmaTactic {
 // registers), 128 x 128 with 4 warps and 3 tiles of K = 32 (48 KiB, two work-groups per
 // multiprocessor), the latter for products with fewer columns. 32 x 64 (2 warps) and 32 x 32 (one
 // warp) for small products (a transformer at batch 1: 128 x 256 x 256 is 8 tiles of 64 x 64 for
-// 132 multiprocessors), four times as many work-groups over the same K loop.
-constexpr std::array<MmaTactic, 9> kMmaTactics{{
+// 132 multiprocessors), four times as many work-groups over the same K loop; and the "_k<s>"
+// ones, whose s groups of warps each take a part of every K tile, for the same products' long K
+// loops (a 128 x 768 x 768 product on one-warp tiles took 36 us, its 96 work-groups each running
+// all of K).
+constexpr std::array<MmaTactic, 12> kMmaTactics{{
     {"mma_f16_128x128", Family::kHalf, 128, 128, 2, 4},
     {"mma_f16_128x64", Family::kHalf, 128, 64, 2, 2},
     {"mma_f16_64x64", Family::kHalf, 64, 64, 2, 2},
     {"mma_f16_32x64", Family::kHalf, 32, 64, 1, 2},
     {"mma_f16_32x32", Family::kHalf, 32, 32, 1, 1},
+    {"mma_f16_64x64_k2", Family::kHalf, 64, 64, 2, 2, 0, 0, nullptr, 2},
+    {"mma_f16_32x64_k2", Family::kHalf, 32, 64, 1, 2, 0, 0, nullptr, 2},
+    {"mma_f16_32x32_k4", Family::kHalf, 32, 32, 1, 1, 0, 0, nullptr, 4},
     {"mma_tf32_128x128", Family::kTf32, 128, 128, 2, 4},
     {"mma_tf32_64x64", Family::kTf32, 64, 64, 2, 2},
     {"mma_f16_async_128x256", Family::kHalfAsync, 128, 256, 2, 4, 16, 4, "mma_f16_128x128"},
@@ -399,11 +406,12 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
   const std::string options = joinOptions(
       {"-DBM=" + std::to_string(tactic.bm) + " -DBN=" + std::to_string(tactic.bn) +
            " -DWARPS_M=" + std::to_string(tactic.warps_m) + " -DWARPS_N=" + std::to_string(tactic.warps_n),
+       tactic.k_slices > 1 ? "-DKSPLIT=" + std::to_string(tactic.k_slices) : "",
        tf32 ? "-DTF32" : "", layout, emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type), halfOption("B", call.b.type),
        halfOption("OUT", call.out.type), halfOption("BIAS", bias.type), fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma");
   setGemmArguments(kernel, call);
-  const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n);
+  const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n * tactic.k_slices);
   kernel.launch(call.stream,
                 {tilesCovering(shape.n, tactic.bn) * threads, tilesCovering(shape.m, tactic.bm),
                  static_cast<std::size_t>(shape.batch)},

@@ -532,24 +532,35 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
 
 #elif defined(BM)
 
-#define THREADS (32 * WARPS_M * WARPS_N)
+// -DKSPLIT=<s> (default 1): s groups of WARPS_M x WARPS_N warps share the work-group, each taking
+// one s-th of every K tile (a tile is s times as deep), and add up their accumulators in local
+// memory at the end: a product with few output tiles (a transformer's at batch 1) runs its K loop
+// s times shorter on the multiprocessors it has.
+#ifndef KSPLIT
+#define KSPLIT 1
+#endif
+#define SLICE_WARPS (WARPS_M * WARPS_N)
+#define THREADS (32 * SLICE_WARPS * KSPLIT)
 #define WM (BM / WARPS_M)  // warp sub-tile
 #define WN (BN / WARPS_N)
 #define MT (WM / 16)  // mma tiles per warp
 #define NT (WN / 8)
-#define KW 16         // 32-bit words of a tile row
-#define SW (KW + 4)   // padded row stride in words
+#define KW (16 * KSPLIT)  // 32-bit words of a tile row
+#define SW (KW + 4)       // padded row stride in words
 #define CHUNKS_PER_ROW (KW / 4)
 #define A_CHUNKS (BM * CHUNKS_PER_ROW / THREADS)  // 16-byte chunks each item moves per tile
 #define B_CHUNKS (BN * CHUNKS_PER_ROW / THREADS)
+#if KSPLIT > 1 && (KSPLIT - 1) * BN > 2 * SW
+#error "KSPLIT: the slices' accumulators do not fit in a's tiles"
+#endif
 
 #ifdef TF32
-#define BK 16     // K per tile
+#define BK (16 * KSPLIT)  // K per tile
 #define CHUNK 4   // elements per 16-byte chunk
 #define RAW_T float
 #define MMA MMA_TF32
 #else
-#define BK 32
+#define BK (32 * KSPLIT)
 #define CHUNK 8
 #define RAW_T ushort
 #define MMA MMA_F16
@@ -609,12 +620,13 @@ void gemm_mma(GEMM_ARGUMENTS) {
   __local uint a_tile[2][BM * SW] __attribute__((aligned(16)));
   __local uint b_tile[2][BN * SW] __attribute__((aligned(16)));
 #ifdef MMA_EMULATE
-  __local uint emulate_a[WARPS_M * WARPS_N * 128], emulate_b[WARPS_M * WARPS_N * 128];
+  __local uint emulate_a[SLICE_WARPS * KSPLIT * 128], emulate_b[SLICE_WARPS * KSPLIT * 128];
 #endif
   const int tid = get_local_id(0);
   const int lane = tid & 31, warp = tid >> 5;
   const int group = lane >> 2, member = lane & 3;
-  const int warp_m = (warp / WARPS_N) * WM;
+  const int slice = warp / SLICE_WARPS;  // which part of each K tile this warp multiplies
+  const int warp_m = ((warp % SLICE_WARPS) / WARPS_N) * WM;
   const int warp_n = (warp % WARPS_N) * WN;
   const int m0 = get_group_id(1) * BM;
   const int n0 = get_group_id(0) * BN;
@@ -732,7 +744,7 @@ void gemm_mma(GEMM_ARGUMENTS) {
     __local const uint* as = a_tile[current];
     __local const uint* bs = b_tile[current];
 #pragma unroll
-    for (int step = 0; step < 2; ++step) {  // two mma K steps per tile (16 halves / 8 TF32)
+    for (int step = 2 * slice; step < 2 * slice + 2; ++step) {  // two mma K steps per slice of a tile
       uint fa[MT][4], fb[NT][2];
 #pragma unroll
       for (int i = 0; i < MT; ++i) {
@@ -759,6 +771,32 @@ void gemm_mma(GEMM_ARGUMENTS) {
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
+
+#if KSPLIT > 1
+  // The other slices' accumulators through a's tiles (free after the loop's last barrier); the
+  // first slice's warps add them up and store.
+  __local float* partial = (__local float*)a_tile[0];
+  const int own = ((slice - 1) * SLICE_WARPS + warp % SLICE_WARPS) * (MT * NT * 4 * 32) + lane;
+  if (slice > 0) {
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) partial[own + ((i * NT + j) * 4 + r) * 32] = acc[i][j][r];
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+  if (slice > 0) return;
+  for (int other = 1; other < KSPLIT; ++other) {
+    const int at = ((other - 1) * SLICE_WARPS + warp) * (MT * NT * 4 * 32) + lane;
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[i][j][r] += partial[at + ((i * NT + j) * 4 + r) * 32];
+  }
+#endif
 
   // Epilogue: each item holds columns (2 * member, 2 * member + 1) of rows group and group + 8
   // of every mma tile; pairs are stored as one 32-bit (half) or 64-bit (float) word when the
