@@ -298,10 +298,25 @@ bool gemmTacticFits(const GemmTactic& tactic, const Dims& a, MatrixOperation op0
 
 bool gemmTacticIsGeneral(const GemmTactic& tactic) { return !findVariant(tactic.name).fits; }
 
+namespace {
+
+// Fewer 64 x 64 blocks of output than kSmallProductTiles: a product that big tiles leave most
+// multiprocessors idle on (4096 x 256 is 256 of them, where the 128 x 64 tiles win on an H200;
+// 128 x 768 at batch 1 is 24, where tiles of 32 x 32 with K split between 4 warps do).
+constexpr std::int64_t kSmallProductTiles = 256;
+
+bool fewTiles(const GemmShape& shape) {
+  const std::int64_t tiles = ((shape.m + 63) / 64) * ((shape.n + 63) / 64) * std::max<std::int64_t>(shape.batch, 1);
+  return tiles < kSmallProductTiles;
+}
+
+}  // namespace
+
 bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
                            MatrixOperation op1, const Dims& out) {
   const GemmVariant& variant = findVariant(tactic.name);
   const GemmShape shape = shapeOf(a, op0, b, op1, out);
+  if (variant.small_products_only && !fewTiles(shape)) return false;
   return !blockMostlyPadding(variant.block_m, shape.m) && !blockMostlyPadding(variant.block_n, shape.n);
 }
 

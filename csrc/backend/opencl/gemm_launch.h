@@ -72,6 +72,9 @@ struct GemmVariant {
   // block (CLBlast, the row kernels). The builder skips a variant whose block is far larger
   // than the product (gemmTacticWorthTiming).
   std::int64_t block_m = 0, block_n = 0;
+  // Tiles made for products too small to fill the device (one-warp tiles, K split between warps):
+  // the builder times them only on such products (gemmTacticWorthTiming).
+  bool small_products_only = false;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).

@@ -463,7 +463,8 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
            }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },
-         {}, [&tactic](const GemmCall& call) { runMma(tactic, call, false); }, tactic.bm, tactic.bn});
+         {}, [&tactic](const GemmCall& call) { runMma(tactic, call, false); }, tactic.bm, tactic.bn,
+         tactic.bm <= 32 || tactic.k_slices > 1});
   }
   return variants;
 }

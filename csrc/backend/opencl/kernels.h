@@ -152,7 +152,9 @@ bool gemmTacticIsGeneral(const GemmTactic& tactic);
 // False when the block of the output that one work-group of `tactic` computes is four times the
 // product or more along M or N: at least three quarters of that kernel's arithmetic is padding,
 // and a tactic with a smaller block (which every device is offered) does the same product with
-// less. The builder neither compiles nor times such tactics.
+// less. Also false for the tiles made for small products (one-warp tiles, K split between warps)
+// on a product of 256 or more 64 x 64 blocks, where bigger tiles win. The builder neither
+// compiles nor times such tactics.
 bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
                            MatrixOperation op1, const Dims& out);
 
