@@ -675,7 +675,8 @@ TEST(EngineFormat, Version9AttentionStepsReadWithDenseOperands) {
   EXPECT_EQ(attention.kv_heads, 0);
   raw.version = 10;
   raw.steps[0].body = Encoder().f32(0.5f).u8(1).u8(0).u8(0).u8(0).u32(5).u32(4).u32(2).bytes;
-  const auto& packed = std::get<net::AttentionLayer>(deserialize(encode(raw)).steps[0].parameters);
+  const eng::EnginePlan current = deserialize(encode(raw));
+  const auto& packed = std::get<net::AttentionLayer>(current.steps[0].parameters);
   EXPECT_EQ(packed.packed, 5u);
   EXPECT_EQ(packed.heads, 4);
   EXPECT_EQ(packed.kv_heads, 2);
