@@ -183,7 +183,9 @@ std::string tensorsJson(const engine::EnginePlan& plan, const std::vector<engine
   return jsonArray(items);
 }
 
-std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& step) {
+// `once_per_shapes`: the step depends only on the input shapes and runs once per set of them
+// (Engine::runsOncePerShapes).
+std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
   std::vector<std::string> fused;
   for (const std::string& name : fusedLayers(step.name)) fused.push_back(quoted(name));
   return JsonObject()
@@ -196,15 +198,17 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
       .str("Parameters", network::parametersText(step.parameters))
       .str("Epilogue", epilogueText(step))
       .num("WeightBytes", weightBytes(plan, step))
+      .raw("RunsOncePerShapes", once_per_shapes ? "true" : "false")
       .text();
 }
 
-std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& step) {
+std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
   std::string line = step.name + " [" + network::layerKindName(step.parameters) + "]";
   if (!step.tactic.empty()) line += " tactic=" + step.tactic;
   const std::string epilogue = epilogueText(step);
   if (!epilogue.empty()) line += " epilogue=" + epilogue;
   line += " weights=" + std::to_string(weightBytes(plan, step)) + "B";
+  if (once_per_shapes) line += " once-per-shapes";
   line += " -> " + tensorOf(plan, step.output).name + " " + tensorOf(plan, step.output).shape.toString() + " " +
           kTensorFormat;
   return line;
@@ -212,7 +216,9 @@ std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& st
 
 std::string layerInformation(const Engine& engine, std::int64_t index, LayerInformationFormat format) {
   const engine::PlanStep& step = stepOf(engine, index);
-  return format == LayerInformationFormat::kJSON ? layerJson(engine.plan(), step) : layerLine(engine.plan(), step);
+  const bool once = engine.runsOncePerShapes(static_cast<std::size_t>(index));
+  return format == LayerInformationFormat::kJSON ? layerJson(engine.plan(), step, once)
+                                                 : layerLine(engine.plan(), step, once);
 }
 
 std::string bindingsJson(const Engine& engine) {
@@ -248,7 +254,9 @@ std::string bindingsJson(const Engine& engine) {
 std::string engineJson(const Engine& engine) {
   const engine::EnginePlan& plan = engine.plan();
   std::vector<std::string> layers;
-  for (const engine::PlanStep& step : plan.steps) layers.push_back(layerJson(plan, step));
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    layers.push_back(layerJson(plan, plan.steps[s], engine.runsOncePerShapes(s)));
+  }
   const std::string device = JsonObject()
                                  .str("Platform", plan.device.platform)
                                  .str("Name", plan.device.device)
@@ -277,7 +285,9 @@ std::string engineLines(const Engine& engine) {
       << ", driver " << plan.device.driver << ")" << (plan.fp16 ? ", FP16" : "") << "\n";
   out << "weights " << plan.weights.size() << " B, activations " << plan.arena_bytes << " B, "
       << plan.profiles.size() << " profile(s), " << plan.steps.size() << " layers\n";
-  for (const engine::PlanStep& step : plan.steps) out << layerLine(plan, step) << "\n";
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    out << layerLine(plan, plan.steps[s], engine.runsOncePerShapes(s)) << "\n";
+  }
   return out.str();
 }
 

@@ -3,10 +3,12 @@ constants) run once per set of input shapes: an execution context skips them whi
 the same, reusing their results, which the builder keeps apart in the arena. Checked against NumPy
 over calls that keep the shapes with new data, change them and go back; with a profiler, which
 reports a reused step with 0 ms; and with an engine output that only depends on shapes, which is
-written on every call."""
+written on every call. The inspector and `mlprt inspect` mark the steps that run once per shapes."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -84,6 +86,14 @@ def test_shape_steps_run_once_per_set_of_input_shapes(rng) -> None:
     # axis ranges of floats, the product, the count and the sum: not the INT32 engine output).
     assert reused_counts[0] == 0 and reused_counts[3] == 0 and reused_counts[4] == 0
     assert reused_counts[1] == reused_counts[2] == reused_counts[5] == 7, reused_counts
+    # The inspector marks exactly those steps, in JSON and in its one-line form.
+    inspector = engine.create_engine_inspector()
+    marked = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["RunsOncePerShapes"]
+              for i in range(engine.num_layers)]
+    reused = [name for name, ms in profiler.reports if ms == 0.0]
+    assert [name for name, once in zip(names, marked) if once] == reused
+    lines = [inspector.get_layer_information(i, mlprt.LayerInformationFormat.ONELINE) for i in range(engine.num_layers)]
+    assert ["once-per-shapes" in line for line in lines] == marked
 
 
 def test_a_select_reads_only_the_shape_of_the_operand_it_never_picks(rng) -> None:
@@ -145,3 +155,14 @@ def test_a_step_reading_a_view_of_a_shape_result_is_reused(rng) -> None:
         x = rng.standard_normal((2, 6)).astype(np.float32)
         np.testing.assert_allclose(infer(context, {"x": x})["y"], x + 2 * np.arange(6), rtol=1e-6)
         assert sum(ms == 0.0 for _, ms in profiler.reports) == (0 if call == 0 else 2), profiler.reports
+
+
+def test_mlprt_inspect_says_which_steps_run_once_per_shapes(tmp_path) -> None:
+    plan = build(_populate, profiles=[PROFILE])
+    assert plan is not None
+    path = tmp_path / "shape_steps.engine"
+    path.write_bytes(bytes(plan))
+    result = subprocess.run([sys.executable, "-m", "mlprt", "inspect", str(path)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("runs once per set of input shapes") == 7, result.stdout

@@ -66,6 +66,8 @@ def _print_engine(path: str, report: Dict[str, Any]) -> None:
         if layer["Epilogue"]:
             extras.append(f"epilogue {layer['Epilogue']}")
         extras.append(f"weights {layer['WeightBytes']} B")
+        if layer.get("RunsOncePerShapes"):
+            extras.append("runs once per set of input shapes")
         outputs = ", ".join(f"{o['Name']} {o['DataType']} {_dims_text(o['Dimensions'])}"
                             for o in layer["Outputs"])
         print(f"  [{index}] {layer['LayerType']}: {layer['Name']}")
