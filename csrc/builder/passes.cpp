@@ -359,17 +359,11 @@ Graph graphFromNetwork(const network::Network& net) {
 
 namespace {
 
-bool isIdentityOrder(const std::vector<int>& order) {
-  for (std::size_t axis = 0; axis < order.size(); ++axis) {
-    if (order[axis] != static_cast<int>(axis)) return false;
-  }
-  return true;
-}
-
 // Whether the shuffle gives back its input unchanged: no transposes (or identity ones) and a
 // reshape that keeps every axis (a 0 placeholder or the axis's own static extent).
 bool leavesInputUnchanged(const network::ShuffleLayer& shuffle, const Dims& input) {
-  if (!isIdentityOrder(shuffle.first_transpose) || !isIdentityOrder(shuffle.second_transpose)) return false;
+  using network::isIdentityPermutation;
+  if (!isIdentityPermutation(shuffle.first_transpose) || !isIdentityPermutation(shuffle.second_transpose)) return false;
   if (!shuffle.has_reshape) return true;
   if (shuffle.reshape.size() != input.rank()) return false;
   for (std::size_t axis = 0; axis < input.rank(); ++axis) {

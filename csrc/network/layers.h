@@ -108,6 +108,13 @@ struct ShuffleLayer {
     visit("second_transpose", &ShuffleLayer::second_transpose, "Permutation after the reshape.");
   }
 };
+// Whether a shuffle's permutation moves no axis (an empty one is the identity too).
+inline bool isIdentityPermutation(const std::vector<int>& order) {
+  for (std::size_t axis = 0; axis < order.size(); ++axis) {
+    if (order[axis] != static_cast<int>(axis)) return false;
+  }
+  return true;
+}
 struct SoftmaxLayer {
   static constexpr const char* kName = "Softmax";
   int axis = -1;  // non-negative after the layer is added

@@ -25,13 +25,6 @@
 namespace mlprt::runtime {
 namespace {
 
-bool isIdentityPermutation(const std::vector<int>& order) {
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    if (order[i] != static_cast<int>(i)) return false;
-  }
-  return true;
-}
-
 Dims permuted(const Dims& shape, const std::vector<int>& order) {
   std::vector<std::int64_t> extents;
   for (int axis : order) extents.push_back(shape[static_cast<std::size_t>(axis)]);
@@ -50,9 +43,9 @@ void runShuffle(cl::KernelCache& kernels, cl::Stream& stream, const network::Shu
                 const StepOperands& operands) {
   const cl::DeviceTensor& in = operands.inputs.at(0);
   const cl::DeviceTensor& out = operands.output;
-  const bool first = !shuffle.first_transpose.empty() && !isIdentityPermutation(shuffle.first_transpose);
+  const bool first = !shuffle.first_transpose.empty() && !network::isIdentityPermutation(shuffle.first_transpose);
   const bool second =
-      !shuffle.second_transpose.empty() && !isIdentityPermutation(shuffle.second_transpose);
+      !shuffle.second_transpose.empty() && !network::isIdentityPermutation(shuffle.second_transpose);
   if (first && second) {
     throw InvalidArgument("a Shuffle with two transposes reached the runtime unsplit");
   }
@@ -225,8 +218,8 @@ bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index) {
 }
 
 bool shuffleNeedsTwoPasses(const network::ShuffleLayer& shuffle) {
-  return !shuffle.first_transpose.empty() && !isIdentityPermutation(shuffle.first_transpose) &&
-         !shuffle.second_transpose.empty() && !isIdentityPermutation(shuffle.second_transpose);
+  return !shuffle.first_transpose.empty() && !network::isIdentityPermutation(shuffle.first_transpose) &&
+         !shuffle.second_transpose.empty() && !network::isIdentityPermutation(shuffle.second_transpose);
 }
 
 void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
