@@ -50,16 +50,6 @@ bool sameEpilogue(const engine::GemmEpilogue& a, const engine::GemmEpilogue& b) 
          (!a.has_activation || sameFields(a.activation, b.activation));
 }
 
-void replaceReads(Graph& graph, TensorId from, TensorId to) {
-  for (GraphNode& node : graph.nodes) {
-    if (node.removed) continue;
-    for (TensorId& input : node.inputs) {
-      if (input == from) input = to;
-    }
-    if (node.epilogue.bias == from) node.epilogue.bias = to;
-  }
-}
-
 // Equal small constants become one: the readers of later copies read the first.
 void shareConstants(Graph& graph) {
   std::map<std::tuple<DataType, std::vector<std::int64_t>, std::vector<std::uint8_t>>, TensorId> first;
@@ -70,7 +60,7 @@ void shareConstants(Graph& graph) {
                                                                             tensor.shape.extents().end()),
                                      tensor.value);
     const auto [found, inserted] = first.emplace(key, static_cast<TensorId>(id));
-    if (!inserted) replaceReads(graph, static_cast<TensorId>(id), found->second);
+    if (!inserted) replaceUses(graph, static_cast<TensorId>(id), found->second);
   }
 }
 
@@ -97,7 +87,7 @@ int mergeCommonSubexpressions(Graph& graph) {
         const GraphTensor& b = graph.tensor(node.output);
         if (a.type != b.type || !(a.shape == b.shape)) continue;
         node.removed = true;
-        replaceReads(graph, node.output, earlier.output);
+        replaceUses(graph, node.output, earlier.output);
         repeated = true;
       }
     }

@@ -53,6 +53,9 @@ struct Graph {
   GraphTensor& tensor(TensorId id) { return tensors.at(static_cast<std::size_t>(id)); }
 };
 
+// Live nodes from `first_node` on read `to` wherever they read `from` (inputs and epilogue bias).
+void replaceUses(Graph& graph, TensorId from, TensorId to, std::size_t first_node = 0);
+
 // The value of a one-element FLOAT or HALF constant; nothing for anything else.
 std::optional<float> scalarValue(const GraphTensor& tensor);
 

@@ -223,15 +223,6 @@ bool absorbResidual(Graph& graph, GraphNode& node, int node_index, const GraphNo
   return true;
 }
 
-void replaceUses(Graph& graph, TensorId from, TensorId to, std::size_t first_node) {
-  for (std::size_t i = first_node; i < graph.nodes.size(); ++i) {
-    GraphNode& node = graph.nodes[i];
-    if (node.removed) continue;
-    std::replace(node.inputs.begin(), node.inputs.end(), from, to);
-    if (node.epilogue.bias == from) node.epilogue.bias = to;
-  }
-}
-
 GraphNode castNode(const std::string& name, TensorId input, TensorId output, DataType to) {
   GraphNode node;
   node.name = name;
@@ -242,6 +233,15 @@ GraphNode castNode(const std::string& name, TensorId input, TensorId output, Dat
 }
 
 }  // namespace
+
+void replaceUses(Graph& graph, TensorId from, TensorId to, std::size_t first_node) {
+  for (std::size_t i = first_node; i < graph.nodes.size(); ++i) {
+    GraphNode& node = graph.nodes[i];
+    if (node.removed) continue;
+    std::replace(node.inputs.begin(), node.inputs.end(), from, to);
+    if (node.epilogue.bias == from) node.epilogue.bias = to;
+  }
+}
 
 TensorId Graph::addTensor(GraphTensor tensor) {
   tensors.push_back(std::move(tensor));
