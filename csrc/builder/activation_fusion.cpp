@@ -46,37 +46,58 @@ void productFactors(const Graph& graph, TensorId tensor, std::vector<TensorId>& 
   productFactors(graph, node->inputs[1], leaves, nodes, false);
 }
 
-// 1 + erf(x / sqrt(2)) (or x * (1 / sqrt(2))): x, with the nodes passed through; -1 otherwise.
-TensorId erfTermOf(const Graph& graph, TensorId tensor, std::vector<int>& nodes) {
-  int add_index = -1;
-  const GraphNode* add = elementwiseOf(graph, tensor, ElementWiseOperation::kSUM, &add_index);
+// The operand of a product with a scalar close to `factor` (either order): the other operand
+// (the node added to `nodes`), or -1.
+TensorId scaledBy(const Graph& graph, TensorId tensor, float factor, std::vector<int>& nodes) {
+  int index = -1;
+  const GraphNode* product = elementwiseOf(graph, tensor, ElementWiseOperation::kPROD, &index);
+  if (!product) return -1;
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::optional<float> value = floatScalar(graph.tensor(product->inputs[side]));
+    if (value && near(*value, factor)) {
+      nodes.push_back(index);
+      return product->inputs[1 - side];
+    }
+  }
+  return -1;
+}
+
+// `tensor` = 1 + u (either order) where u feeds only the sum: the node writing u (the sum's index
+// in `add_index`), or -1. The GELU forms' 1 + erf(...) and 1 + tanh(...).
+int onePlusOperand(const Graph& graph, TensorId tensor, int* add_index) {
+  const GraphNode* add = elementwiseOf(graph, tensor, ElementWiseOperation::kSUM, add_index);
   if (!add) return -1;
   for (std::size_t side = 0; side < 2; ++side) {
     const std::optional<float> one = floatScalar(graph.tensor(add->inputs[side]));
-    const TensorId erf_out = add->inputs[1 - side];
-    const int erf_index = graph.producer(erf_out);
-    if (!one || *one != 1.0f || erf_index < 0 || !graph.isPrivate(erf_out)) continue;
-    const GraphNode& erf = graph.nodes[static_cast<std::size_t>(erf_index)];
-    const auto* unary = std::get_if<network::UnaryLayer>(&erf.parameters);
-    if (!unary || unary->op != UnaryOperation::kERF) continue;
-    int scale_index = -1;
-    const TensorId scaled = erf.inputs.at(0);
-    const GraphNode* division = elementwiseOf(graph, scaled, ElementWiseOperation::kDIV, &scale_index);
-    TensorId x = -1;
-    if (division) {
-      const std::optional<float> root = floatScalar(graph.tensor(division->inputs[1]));
-      if (root && near(*root, std::sqrt(2.0f))) x = division->inputs[0];
-    } else if (const GraphNode* product = elementwiseOf(graph, scaled, ElementWiseOperation::kPROD, &scale_index)) {
-      for (std::size_t s = 0; s < 2 && x < 0; ++s) {
-        const std::optional<float> inverse = floatScalar(graph.tensor(product->inputs[s]));
-        if (inverse && near(*inverse, 1.0f / std::sqrt(2.0f))) x = product->inputs[1 - s];
-      }
-    }
-    if (x < 0) continue;
-    nodes.insert(nodes.end(), {add_index, erf_index, scale_index});
-    return x;
+    const TensorId term = add->inputs[1 - side];
+    const int producer = graph.producer(term);
+    if (one && *one == 1.0f && producer >= 0 && graph.isPrivate(term)) return producer;
   }
   return -1;
+}
+
+// 1 + erf(x / sqrt(2)) (or x * (1 / sqrt(2))): x, with the nodes passed through; -1 otherwise.
+TensorId erfTermOf(const Graph& graph, TensorId tensor, std::vector<int>& nodes) {
+  int add_index = -1;
+  const int erf_index = onePlusOperand(graph, tensor, &add_index);
+  if (erf_index < 0) return -1;
+  const GraphNode& erf = graph.nodes[static_cast<std::size_t>(erf_index)];
+  const auto* unary = std::get_if<network::UnaryLayer>(&erf.parameters);
+  if (!unary || unary->op != UnaryOperation::kERF) return -1;
+  const TensorId scaled = erf.inputs.at(0);
+  std::vector<int> scale;
+  TensorId x = -1;
+  int division_index = -1;
+  if (const GraphNode* division = elementwiseOf(graph, scaled, ElementWiseOperation::kDIV, &division_index)) {
+    const std::optional<float> root = floatScalar(graph.tensor(division->inputs[1]));
+    if (root && near(*root, std::sqrt(2.0f))) x = division->inputs[0];
+    scale.push_back(division_index);
+  } else {
+    x = scaledBy(graph, scaled, 1.0f / std::sqrt(2.0f), scale);
+  }
+  if (x < 0) return -1;
+  nodes.insert(nodes.end(), {add_index, erf_index, scale.at(0)});
+  return x;
 }
 
 // `tensor` = x * x * x or pow(x, 3): x (nodes passed through added), or -1.
@@ -102,22 +123,6 @@ TensorId cubed(const Graph& graph, TensorId tensor, std::vector<int>& nodes) {
   return -1;
 }
 
-// The operand of a product with a scalar close to `factor` (either order): the other operand
-// (the node added to `nodes`), or -1.
-TensorId scaledBy(const Graph& graph, TensorId tensor, float factor, std::vector<int>& nodes) {
-  int index = -1;
-  const GraphNode* product = elementwiseOf(graph, tensor, ElementWiseOperation::kPROD, &index);
-  if (!product) return -1;
-  for (std::size_t side = 0; side < 2; ++side) {
-    const std::optional<float> value = floatScalar(graph.tensor(product->inputs[side]));
-    if (value && near(*value, factor)) {
-      nodes.push_back(index);
-      return product->inputs[1 - side];
-    }
-  }
-  return -1;
-}
-
 bool isTanh(const GraphNode& node) {
   const auto* activation = std::get_if<network::ActivationLayer>(&node.parameters);
   return activation && activation->type == ActivationType::kTANH;
@@ -127,30 +132,23 @@ bool isTanh(const GraphNode& node) {
 // x, with the nodes passed through; -1 otherwise.
 TensorId tanhTermOf(const Graph& graph, TensorId tensor, std::vector<int>& nodes) {
   int add_index = -1;
-  const GraphNode* add = elementwiseOf(graph, tensor, ElementWiseOperation::kSUM, &add_index);
-  if (!add) return -1;
-  for (std::size_t side = 0; side < 2; ++side) {
-    const std::optional<float> one = floatScalar(graph.tensor(add->inputs[side]));
-    const TensorId tanh_out = add->inputs[1 - side];
-    const int tanh_index = graph.producer(tanh_out);
-    if (!one || *one != 1.0f || tanh_index < 0 || !graph.isPrivate(tanh_out)) continue;
-    const GraphNode& tanh = graph.nodes[static_cast<std::size_t>(tanh_index)];
-    if (!isTanh(tanh)) continue;
-    std::vector<int> inner;
-    const TensorId sum = scaledBy(graph, tanh.inputs.at(0), std::sqrt(2.0f / 3.14159265358979f), inner);
-    int sum_index = -1;
-    const GraphNode* x_plus = sum < 0 ? nullptr : elementwiseOf(graph, sum, ElementWiseOperation::kSUM, &sum_index);
-    if (!x_plus) continue;
-    for (std::size_t x_side = 0; x_side < 2; ++x_side) {
-      const TensorId x = x_plus->inputs[x_side];
-      std::vector<int> cubic;
-      const TensorId cube = scaledBy(graph, x_plus->inputs[1 - x_side], 0.044715f, cubic);
-      if (cube < 0 || cubed(graph, cube, cubic) != x) continue;
-      nodes.insert(nodes.end(), {add_index, tanh_index, sum_index});
-      nodes.insert(nodes.end(), inner.begin(), inner.end());
-      nodes.insert(nodes.end(), cubic.begin(), cubic.end());
-      return x;
-    }
+  const int tanh_index = onePlusOperand(graph, tensor, &add_index);
+  if (tanh_index < 0 || !isTanh(graph.nodes[static_cast<std::size_t>(tanh_index)])) return -1;
+  const GraphNode& tanh = graph.nodes[static_cast<std::size_t>(tanh_index)];
+  std::vector<int> inner;
+  const TensorId sum = scaledBy(graph, tanh.inputs.at(0), std::sqrt(2.0f / 3.14159265358979f), inner);
+  int sum_index = -1;
+  const GraphNode* x_plus = sum < 0 ? nullptr : elementwiseOf(graph, sum, ElementWiseOperation::kSUM, &sum_index);
+  if (!x_plus) return -1;
+  for (std::size_t x_side = 0; x_side < 2; ++x_side) {
+    const TensorId x = x_plus->inputs[x_side];
+    std::vector<int> cubic;
+    const TensorId cube = scaledBy(graph, x_plus->inputs[1 - x_side], 0.044715f, cubic);
+    if (cube < 0 || cubed(graph, cube, cubic) != x) continue;
+    nodes.insert(nodes.end(), {add_index, tanh_index, sum_index});
+    nodes.insert(nodes.end(), inner.begin(), inner.end());
+    nodes.insert(nodes.end(), cubic.begin(), cubic.end());
+    return x;
   }
   return -1;
 }
