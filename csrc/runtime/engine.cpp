@@ -64,9 +64,6 @@ Engine::Engine(std::shared_ptr<cl::Context> context, engine::EnginePlan plan, st
   once_per_shapes_ = reusableShapeSteps(plan_, workspace_offset_);
 }
 
-std::size_t Engine::stepsOncePerShapes() const noexcept {
-  return static_cast<std::size_t>(std::count(once_per_shapes_.begin(), once_per_shapes_.end(), true));
-}
 
 void Engine::loadPrograms() const {
   for (const engine::ProgramBinary& program : plan_.programs) {

@@ -48,7 +48,6 @@ class Engine {
   // Whether step `s` depends only on the input shapes and its result stays in place between calls
   // (plan_shapes.h, reusableShapeSteps): an execution context runs it once per set of input shapes.
   bool runsOncePerShapes(std::size_t s) const noexcept { return s < once_per_shapes_.size() && once_per_shapes_[s]; }
-  std::size_t stepsOncePerShapes() const noexcept;
 
  private:
   void loadPrograms() const;
