@@ -113,7 +113,7 @@ void profileLayer(const std::shared_ptr<Context>& context, KernelCache& cache, S
       if (tile.split_k && fewer < chosen) slice_counts.push_back(fewer);
     }
     for (const std::int64_t splits : slice_counts) {
-    const std::string base = "-DIN_HALF -DA_HALF -DBIAS_HALF -DOUT_HALF " +
+    const std::string base = "-DIN_HALF -DA_HALF -DBIAS_HALF -DOUT_HALF -DRES_HALF " +
                              mmaConvolutionOptions(tile, operands, splits > 1, emulate);
     for (const char* variant : {"", "-DPROFILE_NO_GATHER", "-DPROFILE_NO_EPILOGUE", "-DPROFILE_NO_MMA"}) {
       if (splits != chosen && *variant) continue;

@@ -25,7 +25,7 @@ namespace {
 // Preludes are not families of their own: kernels/common.cl is prepended to every family's
 // text, then each other prelude to the families it names, in this order: kernels/mma.cl (the
 // tensor-core instructions) to the families that run mma, ops/convolution/convolution_common.cl
-// (the residual's storage, split K's bookkeeping) to both convolution families.
+// (split K's bookkeeping) to both convolution families.
 constexpr const char* kCommonFile = "common";
 struct Prelude {
   const char* file;

@@ -46,6 +46,15 @@
 #define LOAD_BIAS(p, i) ((p)[(i)])
 #endif
 
+// A residual added to a result (convolution.cl, normalization.cl).
+#ifdef RES_HALF
+#define RES_PTR __global const half*
+#define LOAD_RES(p, i) vload_half((i), (p))
+#else
+#define RES_PTR __global const float*
+#define LOAD_RES(p, i) ((p)[(i)])
+#endif
+
 #ifdef OUT_HALF
 #define OUT_PTR __global half*
 #define LOAD_OUT(p, i) vload_half((i), (p))

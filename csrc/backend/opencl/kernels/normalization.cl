@@ -3,15 +3,7 @@
 // (more accurate than E[x^2] - mean^2). scale and bias are broadcast: their strides are 0 along
 // the axes they do not have, split into kept and reduced parts like the input's. With -DRESIDUAL
 // the normalized value is in + res (res of in's shape and layout: a transformer's residual Add,
-// summed in float); -DRES_HALF: res stored half.
-
-#ifdef RES_HALF
-#define RES_PTR __global const half*
-#define LOAD_RES(p, i) vload_half((i), (p))
-#else
-#define RES_PTR __global const float*
-#define LOAD_RES(p, i) ((p)[(i)])
-#endif
+// summed in float; common.cl's RES operand, -DRES_HALF stored half).
 
 #ifdef RESIDUAL
 #define LOAD_X(i) (LOAD_IN(in, in_offset + (i)) + LOAD_RES(res, res_offset + (i)))

@@ -8,7 +8,7 @@
 // program per element type and tile serves every convolution.
 //   -DOC_TILE=<n>   output maps per work-item
 // in: IN macros; kernel: A macros (M x C/groups x KH x KW); bias: BIAS; out: OUT; residual: RES
-// (convolution_common.cl, prepended, as split K's helpers are).
+// (common.cl; the host sets RES_HALF with OUT_HALF).
 
 #ifdef OC_TILE
 __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long weights_offset,

@@ -246,8 +246,9 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       : parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
                           (splits > 1 ? " -DSPLIT_K" : "")
                     : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
-  const std::string options = joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type),
-                                           halfOption("BIAS", in.type), halfOption("OUT", out.type), variant});
+  const std::string options =
+      joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type), halfOption("BIAS", in.type),
+                   halfOption("OUT", out.type), halfOption("RES", out.type), variant});
   const std::string program = parsed.mma ? "convolution_mma" : family.name;
   Kernel& k = cache.get(program, options,
                         parsed.mma ? program : std::string(family.name) + (parsed.tile ? "_igemm" : "_direct"));

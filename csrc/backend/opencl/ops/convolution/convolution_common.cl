@@ -1,16 +1,7 @@
 // Prepended (after common.cl) to both convolution families, convolution.cl and convolution_mma.cl:
-// the residual operand's storage, and split K's bookkeeping, the same for the register tiles and
-// the tensor-core tiles.
-
-// The residual (the output's shape and type, added before the activation where the builder fused
-// an Add): RES macros.
-#ifdef OUT_HALF
-#define RES_PTR __global const half*
-#define LOAD_RES(p, i) vload_half((i), (p))
-#else
-#define RES_PTR __global const float*
-#define LOAD_RES(p, i) ((p)[(i)])
-#endif
+// split K's bookkeeping, the same for the register tiles and the tensor-core tiles. The residual
+// (the output's shape and type, added before the activation where the builder fused an Add) is
+// common.cl's RES operand, -DRES_HALF with a half output.
 
 // Split K: where the partial block (`block` floats) of work-group (x, y) of convolution group z and
 // K slice `slice` lies in the workspace: blocks in the order of the range, each block's slices
