@@ -1,6 +1,7 @@
 """Helpers for engine tests: build from a network, run with pinned buffers the tutorial way."""
 from __future__ import annotations
 
+import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -25,6 +26,15 @@ class RecordingLogger(mlprt.ILogger):
 
     def errors(self) -> str:
         return "\n".join(m for s, m in self.messages if s in (mlprt.Logger.ERROR, mlprt.Logger.INTERNAL_ERROR))
+
+    def summary_count(self, what: str) -> int:
+        """The count before ``what`` in the builder's summary line ("2 shuffles that changed nothing
+        dropped"); fails the test when no message says it."""
+        for _, message in self.messages:
+            found = re.search(r"(\d+) " + re.escape(what), message)
+            if found:
+                return int(found.group(1))
+        raise AssertionError(f"the builder did not say how many {what}")
 
 
 def build(populate: Callable[[mlprt.INetworkDefinition], None], profiles: Sequence[ProfileSpec] = (),

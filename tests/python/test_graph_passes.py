@@ -6,7 +6,6 @@ network_reference.py, with the builder's count and the engine's layers."""
 from __future__ import annotations
 
 import json
-import re
 from typing import List
 
 import numpy as np
@@ -17,14 +16,6 @@ from engine_helpers import RecordingLogger, build, infer, load
 
 ACT = mlprt.ActivationType
 EW = mlprt.ElementWiseOperation
-
-
-def _merged(logger: RecordingLogger) -> int:
-    for _, message in logger.messages:
-        found = re.search(r"(\d+) repeated computations merged", message)
-        if found:
-            return int(found.group(1))
-    raise AssertionError("the builder did not say how many repeated computations it merged")
 
 
 def _types(plan: bytes) -> List[str]:
@@ -68,7 +59,7 @@ def test_repeated_computations_run_once(rng) -> None:
     got = infer(load(plan).create_execution_context(), {"x": x})
     for name, value in expected.items():
         np.testing.assert_allclose(got[name], value, rtol=1e-6, err_msg=name)
-    assert _merged(logger) == 2  # the second x * 2 and its sigmoid
+    assert logger.summary_count("repeated computations merged") == 2  # the second x * 2 and its sigmoid
     types = _types(plan)
     assert types.count("Activation") == 3, types  # sigmoid of x * 2, of x * 3, and the output's own
     assert types.count("Softmax") == 2, types

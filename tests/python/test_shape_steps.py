@@ -15,6 +15,7 @@ import numpy as np
 
 import mlprt
 from engine_helpers import build, infer, load
+from test_profiler import Recording
 
 EW = mlprt.ElementWiseOperation
 PROFILE = {"x": ((1, 1), (2, 8), (4, 16))}
@@ -45,15 +46,6 @@ def _expected(x: np.ndarray) -> Dict[str, np.ndarray]:
     return {"y": x + 2 * np.arange(sequence, dtype=np.float32) + batch, "w": np.arange(batch, dtype=np.int32)}
 
 
-class _Recording(mlprt.IProfiler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reports: List[Tuple[str, float]] = []
-
-    def report_layer_time(self, layer_name: str, ms: float) -> None:
-        self.reports.append((layer_name, ms))
-
-
 def _layers(engine: mlprt.ICudaEngine) -> List[Tuple[str, str]]:
     inspector = engine.create_engine_inspector()
     info = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
@@ -66,7 +58,7 @@ def test_shape_steps_run_once_per_set_of_input_shapes(rng) -> None:
     assert plan is not None
     engine = load(bytes(plan))
     context = engine.create_execution_context()
-    profiler = _Recording()
+    profiler = Recording()
     context.profiler = profiler
     layers = _layers(engine)
     names = [name for name, _ in layers]
@@ -119,7 +111,7 @@ def test_a_select_reads_only_the_shape_of_the_operand_it_never_picks(rng) -> Non
         plan = build(populate(constant_condition), profiles=[PROFILE])
         assert plan is not None
         context = load(bytes(plan)).create_execution_context()
-        profiler = _Recording()
+        profiler = Recording()
         context.profiler = profiler
         for call in range(3):
             profiler.reports.clear()
@@ -148,7 +140,7 @@ def test_a_step_reading_a_view_of_a_shape_result_is_reused(rng) -> None:
     engine = load(bytes(plan))
     assert "Shuffle" not in [kind for _, kind in _layers(engine)]  # the reshape is a view
     context = engine.create_execution_context()
-    profiler = _Recording()
+    profiler = Recording()
     context.profiler = profiler
     for call in range(2):
         profiler.reports.clear()
