@@ -14,6 +14,7 @@
 #include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/mlp_mma.h"
+#include "backend/opencl/ops/attention/attention.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
@@ -534,14 +535,47 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
   return worth.empty() ? candidates : worth;
 }
 
-// A (de)convolution's timing-cache key: its kind and parameters, operand shapes and types, and epilogue.
-std::string convolutionSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
+// A (de)convolution's or attention's timing-cache key: its kind and parameters, operand shapes and
+// types, and epilogue.
+std::string layerSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
   std::ostringstream key;
   key << network::layerKindName(step.parameters) << " type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type) << " "
       << network::parametersText(step.parameters);
-  for (TensorId input : step.inputs) key << " " << shapes[static_cast<std::size_t>(input)].toString();
+  for (TensorId input : step.inputs) {
+    key << " " << shapes[static_cast<std::size_t>(input)].toString()
+        << dataTypeName(plan.tensors[static_cast<std::size_t>(input)].type);
+  }
   key << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
   return key.str();
+}
+
+// An attention step's head sizes (D of q, Dv of v) at `shapes`.
+std::pair<std::int64_t, std::int64_t> attentionHeadSizes(const network::AttentionLayer& layer, const PlanStep& step,
+                                                         const std::vector<Dims>& shapes) {
+  const Dims& q = shapes[static_cast<std::size_t>(step.inputs.at(0))];
+  const Dims& v = shapes[static_cast<std::size_t>(step.inputs.at(2))];
+  const auto last = [](const Dims& shape) { return shape.rank() == 0 ? 0 : shape[shape.rank() - 1]; };
+  const bool packed_q = (layer.packed & cl::kPackedQuery) != 0, packed_v = (layer.packed & cl::kPackedValues) != 0;
+  return {packed_q ? last(q) / std::max<std::int64_t>(layer.heads, 1) : last(q),
+          packed_v ? last(v) / std::max<std::int64_t>(layer.kv_heads, 1) : last(v)};
+}
+
+// The attention tactics that can run `step` at every corner of the profiles.
+std::vector<std::string> attentionCandidates(const EnginePlan& plan, const PlanStep& step,
+                                             const std::vector<std::vector<Dims>>& corners,
+                                             const std::shared_ptr<cl::Context>& context) {
+  const auto& layer = std::get<network::AttentionLayer>(step.parameters);
+  bool half = true;
+  for (std::size_t operand = 0; operand < 3; ++operand) {
+    half = half && plan.tensors[static_cast<std::size_t>(step.inputs.at(operand))].type == DataType::kHALF;
+  }
+  std::int64_t d = 0, dv = 0;
+  for (const std::vector<Dims>& corner : corners) {
+    const auto [corner_d, corner_dv] = attentionHeadSizes(layer, step, corner);
+    d = std::max(d, corner_d);
+    dv = std::max(dv, corner_dv);
+  }
+  return cl::attentionTactics(context, half, d, dv);
 }
 
 // The tactic names a timed step may run with and its timing-cache key (without the device).
@@ -552,8 +586,9 @@ struct TimedChoice {
 };
 
 TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
-                        const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
+                        const std::vector<std::vector<Dims>>& corners, const std::shared_ptr<cl::Context>& shared_context,
                         const cl::GemmPolicy& policy) {
+  const cl::Context& context = *shared_context;
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
   if (const auto* conv = std::get_if<network::ConvolutionLayer>(&step.parameters)) {
     // Tactics whose blocks dwarf the layer (at the timed shapes) are neither compiled nor timed.
@@ -562,14 +597,17 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
     const std::int64_t pixels = out.volume() / std::max<std::int64_t>(out[1], 1);
     // Allowing TF32 widens a FLOAT convolution's candidates, so it is part of the key.
     const bool tf32 = policy.allow_tf32 && type == DataType::kFLOAT;
-    TimedChoice choice{{}, convolutionSignature(plan, step, shapes) + (tf32 ? " tf32" : ""), "convolution"};
+    TimedChoice choice{{}, layerSignature(plan, step, shapes) + (tf32 ? " tf32" : ""), "convolution"};
     for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
       if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels)) choice.tactics.push_back(tactic);
     }
     return choice;
   }
   if (std::holds_alternative<network::DeconvolutionLayer>(step.parameters)) {
-    return {cl::deconvolutionTactics(type), convolutionSignature(plan, step, shapes), "deconvolution"};
+    return {cl::deconvolutionTactics(type), layerSignature(plan, step, shapes), "deconvolution"};
+  }
+  if (std::holds_alternative<network::AttentionLayer>(step.parameters)) {
+    return {attentionCandidates(plan, step, corners, shared_context), layerSignature(plan, step, shapes), "attention"};
   }
   TimedChoice choice{{}, gemmSignature(plan, step, shapes) + (policy.allow_tf32 ? " tf32" : ""),
                      "matrix multiplication"};
@@ -585,7 +623,7 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
                   TimingCache* cache) {
   const std::shared_ptr<cl::Context>& context = device.context;
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
-  const TimedChoice choice = timedChoice(plan, step, shapes, corners, *context, policy);
+  const TimedChoice choice = timedChoice(plan, step, shapes, corners, context, policy);
   const std::vector<std::string>& tactics = choice.tactics;
   if (tactics.empty()) {
     throw InvalidArgument("step '" + step.name + "': no " + choice.what + " kernel supports " + dataTypeName(type));
@@ -639,7 +677,8 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
   const auto timed = [](const PlanStep& step) {
     return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
            std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
-           std::holds_alternative<network::DeconvolutionLayer>(step.parameters);
+           std::holds_alternative<network::DeconvolutionLayer>(step.parameters) ||
+           std::holds_alternative<network::AttentionLayer>(step.parameters);
   };
   const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
   long done = 0;

@@ -296,7 +296,9 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       parameters.packed = l.packed;
       parameters.heads = l.heads;
       parameters.kv_heads = l.kv_heads;
-      cl::attention(kernels, stream, parameters, in.at(0), in.at(1), in.at(2), l.has_mask ? &in.at(3) : nullptr, out);
+      const std::string tactic = step.tactic.empty() ? cl::kAttentionTactic : step.tactic;
+      cl::attention(kernels, stream, tactic, parameters, in.at(0), in.at(1), in.at(2), l.has_mask ? &in.at(3) : nullptr,
+                    out);
     }
     void operator()(const network::AxisRangeLayer& l) const { cl::axisRange(kernels, stream, in.at(0).shape, l.axis, out); }
     void operator()(const network::CumulativeLayer& l) const {

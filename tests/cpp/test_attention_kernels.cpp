@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/ops/attention/attention.h"
 #include "core/error.h"
 #include "test_util.h"
@@ -187,6 +188,7 @@ struct Check {
   bool large = false;        // integer inputs in [-30, 30] instead of [-1, 1]
   std::vector<std::int64_t> masked_rows;  // (b * H + h) * Sq + i: rows the mask hides whole
   std::int64_t masked_keys = 0;           // keys j < this the mask hides from every row (left padding)
+  std::string tactic = cl::kAttentionTactic;
 };
 
 std::string describe(const Check& check) {
@@ -200,7 +202,7 @@ std::string describe(const Check& check) {
   if (p.packed) text += ", packed bits " + std::to_string(p.packed);
   if (p.causal) text += ", causal";
   if (p.zero_masked_rows) text += ", masked rows zeroed";
-  return text + ", scale " + std::to_string(p.scale);
+  return text + ", scale " + std::to_string(p.scale) + ", tactic " + check.tactic;
 }
 
 // Runs the kernel and compares every element with the reference: NaN exactly where the reference
@@ -247,7 +249,7 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
   const bool packed_out = (packed & cl::kPackedOutput) != 0;
   const DeviceTensor out = deviceTensor(packed_out ? packedShape(s.out()) : s.out(), t.out,
                                         std::vector<double>(volume(s.out()), 7.0));
-  cl::attention(cache(), stream(), check.parameters, dq, dk, dv, check.mask ? &dmask : nullptr, out);
+  cl::attention(cache(), stream(), check.tactic, check.parameters, dq, dk, dv, check.mask ? &dmask : nullptr, out);
   const Reference reference =
       referenceAttention(s, q, k, v, check.mask ? &mask : nullptr, mask_shape, check.parameters);
   const std::vector<double> actual = packed_out ? packHeads(readBack(out), s.out(), true) : readBack(out);
@@ -480,6 +482,149 @@ TEST(AttentionKernels, RefusesOperandsThatDoNotFit) {
   short_q.shape = Dims{2, 4, 3, 9};
   EXPECT_TRUE(refuses(short_q, tensor({2, 2, 5, 9}), v, nullptr, out,
                       "attention: q: 864 bytes at offset 8 overrun the device allocation"));
+}
+
+// ---- Tensor-core tactics (attention_mma.cl) -------------------------------------------------------
+
+// Where the f16 mma probe passes, the tactics run the real instructions; elsewhere their kernel is
+// built with the mma and the shuffles in software, by the PTX fragment layouts.
+class MmaAttention {
+ public:
+  MmaAttention() : emulated_(!cl::tensorCoreHalfAvailable(*context())) { cl::setAttentionMmaEmulation(emulated_); }
+  ~MmaAttention() { cl::setAttentionMmaEmulation(false); }
+  MmaAttention(const MmaAttention&) = delete;
+  MmaAttention& operator=(const MmaAttention&) = delete;
+  bool emulated() const { return emulated_; }
+
+ private:
+  bool emulated_;
+};
+
+std::string mmaTactic(int warps) { return cl::kMmaAttentionPrefix + std::to_string(warps); }
+
+// Half q, k and v against the double reference, on every feature the kernel has: key tiles of 64
+// (one partial, several, left padding across whole tiles), row blocks of 16 x warps with rows past
+// Sq, D and Dv below, at and between multiples of 16, grouped heads, both mask types broadcast or
+// full, causal with Sq < Sk, k stored transposed, packed heads, FLOAT and HALF output, scores far
+// beyond exp's range, rows every score masks. Emulated on CPUs, where every (warps, D, Dv, output
+// type) is a compile of minutes: there, only 16-wide heads, one warp count per output type.
+TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
+  const MmaAttention mode;
+  const bool full = !mode.emulated() || isNvidiaDevice();
+  std::vector<std::pair<std::string, DataType>> runs{{mmaTactic(1), DataType::kHALF}, {mmaTactic(4), DataType::kFLOAT}};
+  if (full) runs.insert(runs.end(), {{mmaTactic(2), DataType::kHALF}, {mmaTactic(4), DataType::kHALF}});
+  std::vector<Shape> shapes{{1, 1, 1, 1, 1, 1, 1}, {3, 4, 1, 7, 13, 7, 5}, {2, 3, 3, 70, 131, 16, 13}};
+  if (full) shapes.insert(shapes.end(), {{2, 4, 2, 19, 37, 64, 64}, {1, 2, 2, 33, 150, 128, 96}, {2, 4, 4, 128, 128, 64, 64}});
+  std::uint32_t seed = 2000;
+  for (const auto& [tactic, out_type] : runs) {
+    const Types types{DataType::kHALF, DataType::kHALF, DataType::kHALF, out_type, DataType::kFLOAT};
+    for (const Shape& shape : shapes) {
+      Check plain{shape, types};
+      plain.tactic = tactic;
+      plain.parameters.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(shape.d)));
+      EXPECT_EQ(checkAttention(plain, seed += 10), 0);
+      Check padded = plain;  // left padding past the first tile of keys where there are two
+      padded.mask = Dims{shape.b, 1, 1, shape.sk};
+      padded.masked_keys = shape.sk > 70 ? 66 : 0;
+      EXPECT_EQ(checkAttention(padded, seed += 10), 0);
+      Check causal = plain;
+      causal.mask = Dims{shape.b, 1, 1, shape.sk};
+      causal.parameters.causal = true;
+      EXPECT_EQ(checkAttention(causal, seed += 10), 0);
+    }
+    const Shape shape{2, 4, 2, 21, 77, 9, 16};
+    Check full_mask{shape, Types{DataType::kHALF, DataType::kHALF, DataType::kHALF, out_type, DataType::kHALF}};
+    full_mask.tactic = tactic;
+    full_mask.mask = shape.scores();
+    full_mask.parameters.scale = 0.3f;
+    EXPECT_EQ(checkAttention(full_mask, seed += 10), 0);
+    Check transposed{shape, types};
+    transposed.tactic = tactic;
+    transposed.parameters.keys_transposed = true;
+    transposed.mask = Dims{1, 4, 21, 1};
+    EXPECT_EQ(checkAttention(transposed, seed += 10), 0);
+    Check packed{shape, types};
+    packed.tactic = tactic;
+    packed.parameters = {0.25f, true, false, false, 15U, 4, 2};
+    EXPECT_EQ(checkAttention(packed, seed += 10), 0);
+    Check large{{2, 2, 1, 17, 70, 7, 7}, types};
+    large.tactic = tactic;
+    large.large = true;
+    EXPECT_EQ(checkAttention(large, seed += 10), 0);
+    for (bool zero : {false, true}) {
+      Check rows{shape, types};
+      rows.tactic = tactic;
+      rows.mask = shape.scores();
+      rows.masked_rows = {0, 30, 100};
+      rows.parameters.zero_masked_rows = zero;
+      EXPECT_EQ(checkAttention(rows, seed += 10), 3);
+    }
+  }
+}
+
+TEST(AttentionKernels, TacticsOfferTensorCoresOnlyWhereTheyApply) {
+  const std::string all = mmaTactic(1) + " " + mmaTactic(2) + " " + mmaTactic(4);
+  const auto names = [](bool half, std::int64_t d, std::int64_t dv) {
+    std::string text;
+    for (const std::string& tactic : cl::attentionTactics(context(), half, d, dv)) text += (text.empty() ? "" : " ") + tactic;
+    return text;
+  };
+  {
+    const MmaAttention emulated_or_real;
+    (void)emulated_or_real;
+    cl::setAttentionMmaEmulation(true);
+    EXPECT_EQ(names(true, 64, 64), std::string("attention ") + all);
+    EXPECT_EQ(names(true, 128, 1), std::string("attention ") + all);
+    EXPECT_EQ(names(true, 129, 64), "attention");
+    EXPECT_EQ(names(true, 64, 200), "attention");
+    EXPECT_EQ(names(false, 64, 64), "attention");
+  }
+  EXPECT_EQ(names(true, 64, 64), cl::tensorCoreHalfAvailable(*context()) ? std::string("attention ") + all : "attention");
+}
+
+// The check that the builder runs once per device before it offers the tensor-core tactics: with the
+// real instructions where the probe passes (and then it must pass), emulated elsewhere. Off tensor
+// cores and without emulation, the kernel refuses and the check reports it rather than throwing.
+TEST(AttentionKernels, SelfCheckPassesWhereTheKernelRuns) {
+  const bool real = cl::tensorCoreHalfAvailable(*context());
+  {
+    const MmaAttention mode;
+    const std::string report = cl::attentionMmaSelfCheck(context());
+    EXPECT_EQ(report.rfind("passed: largest error ", 0), 0u) << report;
+  }
+  EXPECT_EQ(cl::attentionMmaVerified(context()), real);
+  if (!real) {
+    const std::string report = cl::attentionMmaSelfCheck(context());
+    EXPECT_EQ(report.rfind("refused: the kernel failed: attention: tactic 'attention_mma_f16_w2' needs tensor cores", 0), 0u)
+        << report;
+  }
+}
+
+TEST(AttentionKernels, TensorCoreTacticsRefuseWhatTheyCannotRun) {
+  const auto tensor = [](const Dims& shape, DataType type) {
+    return deviceTensor(shape, type, std::vector<double>(volume(shape), 0.5));
+  };
+  const DeviceTensor q = tensor({1, 2, 3, 8}, DataType::kHALF), k = tensor({1, 2, 5, 8}, DataType::kHALF);
+  const DeviceTensor v = tensor({1, 2, 5, 8}, DataType::kHALF), out = tensor({1, 2, 3, 8}, DataType::kHALF);
+  const cl::AttentionParameters p;
+  const auto refuses = [&](const std::string& tactic, const DeviceTensor& q_in, const DeviceTensor& k_in,
+                           const DeviceTensor& v_in, const DeviceTensor& out_in, const std::string& message) {
+    return throwsWith<InvalidArgument>(
+        [&] { cl::attention(cache(), stream(), tactic, p, q_in, k_in, v_in, nullptr, out_in); }, message);
+  };
+  EXPECT_TRUE(refuses("attention_mma_f16_w3", q, k, v, out, "attention: unknown tactic 'attention_mma_f16_w3'"));
+  if (!cl::tensorCoreHalfAvailable(*context())) {
+    EXPECT_TRUE(refuses(mmaTactic(4), q, k, v, out,
+                        "attention: tactic 'attention_mma_f16_w4' needs tensor cores, and this device's f16 mma "
+                        "probe did not pass"));
+  }
+  const MmaAttention mode;
+  (void)mode;
+  cl::setAttentionMmaEmulation(true);  // past the probe, to the operands' checks
+  EXPECT_TRUE(refuses(mmaTactic(2), q, tensor({1, 2, 5, 8}, DataType::kFLOAT), v, out,
+                      "attention: tactic 'attention_mma_f16_w2' needs HALF q, k and v (given HALF, FLOAT, HALF)"));
+  EXPECT_TRUE(refuses(mmaTactic(1), tensor({1, 2, 3, 136}, DataType::kHALF), tensor({1, 2, 5, 136}, DataType::kHALF), v,
+                      out, "attention: tactic 'attention_mma_f16_w1' holds head sizes up to 128 (D = 136, Dv = 8)"));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "backend/opencl/gemm_launch.h"
+#include "backend/opencl/ops/attention/attention.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "builder/builder.h"
 #include "builder/graph.h"
@@ -437,6 +439,98 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
       }
     }
     EXPECT_LE(error / scale, 1e-2) << "call " << call;
+  }
+}
+
+// An FP16 engine's attention step (heads packed, a padding mask) is timed like a product: with the
+// tensor-core tactics offered (emulated on devices without them), the builder keeps one of the
+// offered tactics, and the engine gives the reference's answer with each of them.
+TEST(EngineTactics, AttentionStepsAreTimedAndRunEveryOfferedTactic) {
+  struct Emulation {
+    Emulation() { cl::setAttentionMmaEmulation(!cl::tensorCoreHalfAvailable(*context())); }
+    ~Emulation() { cl::setAttentionMmaEmulation(false); }
+  } emulation;
+  const std::int64_t b = 2, s = 37, h = 4, d = 16;
+  Network net;
+  const TensorId q = net.addInput("q", DataType::kFLOAT, Dims{b, s, h * d});
+  const TensorId k = net.addInput("k", DataType::kFLOAT, Dims{b, s, h * d});
+  const TensorId v = net.addInput("v", DataType::kFLOAT, Dims{b, s, h * d});
+  const TensorId mask = net.addInput("mask", DataType::kFLOAT, Dims{b, 1, 1, s});
+  network::AttentionLayer attention;
+  attention.scale = 0.25f;
+  attention.has_mask = true;
+  attention.packed = 15U;
+  attention.heads = static_cast<std::int32_t>(h);
+  attention.kv_heads = static_cast<std::int32_t>(h);
+  const TensorId y = addLayer(net, attention, {q, k, v, mask});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  builder::BuilderConfig config;
+  config.setFlag(builder::BuilderFlag::kFP16);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+  engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  const std::vector<std::string> offered = cl::attentionTactics(context(), true, d, d);
+  ASSERT_EQ(offered.size(), 4u);  // the kernel on CUDA cores and three tensor-core tiles
+  engine::PlanStep* step = nullptr;
+  for (engine::PlanStep& candidate : plan.steps) {
+    if (std::holds_alternative<network::AttentionLayer>(candidate.parameters)) step = &candidate;
+  }
+  ASSERT_NE(step, nullptr);
+  EXPECT_NE(std::find(offered.begin(), offered.end(), step->tactic), offered.end()) << step->tactic;
+
+  const auto values = [](std::size_t count, std::uint32_t seed) { return randomFloats(count, seed); };
+  const std::size_t operand = static_cast<std::size_t>(b * s * h * d);
+  const std::vector<float> qv = values(operand, 41), kv = values(operand, 42), vv = values(operand, 43);
+  std::vector<float> maskv(static_cast<std::size_t>(b * s), 0.0f);
+  for (std::size_t j = 0; j < maskv.size(); j += 5) maskv[j + 1 < maskv.size() ? j + 1 : j] = -1e4f;
+  // The reference in double, heads packed along the last axis.
+  std::vector<double> expected(operand);
+  double scale = 0.0;
+  for (std::int64_t n = 0; n < b; ++n)
+    for (std::int64_t head = 0; head < h; ++head)
+      for (std::int64_t i = 0; i < s; ++i) {
+        std::vector<double> p(static_cast<std::size_t>(s));
+        double maximum = -1e300, sum = 0.0;
+        for (std::int64_t j = 0; j < s; ++j) {
+          double dot = 0.0;
+          for (std::int64_t c = 0; c < d; ++c) {
+            dot += double(qv[static_cast<std::size_t>((n * s + i) * h * d + head * d + c)]) *
+                   kv[static_cast<std::size_t>((n * s + j) * h * d + head * d + c)];
+          }
+          p[static_cast<std::size_t>(j)] = 0.25 * dot + maskv[static_cast<std::size_t>(n * s + j)];
+          maximum = std::max(maximum, p[static_cast<std::size_t>(j)]);
+        }
+        for (double& x : p) sum += (x = std::exp(x - maximum));
+        for (std::int64_t c = 0; c < d; ++c) {
+          double out = 0.0;
+          for (std::int64_t j = 0; j < s; ++j) {
+            out += p[static_cast<std::size_t>(j)] * vv[static_cast<std::size_t>((n * s + j) * h * d + head * d + c)];
+          }
+          expected[static_cast<std::size_t>((n * s + i) * h * d + head * d + c)] = out / sum;
+          scale = std::max(scale, std::abs(out / sum));
+        }
+      }
+
+  for (const std::string& tactic : offered) {
+    step->tactic = tactic;
+    const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
+    auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
+    runtime::ExecutionContext execution(engine);
+    auto stream = cl::Stream::create(context());
+    std::vector<std::shared_ptr<cl::DeviceBuffer>> buffers;
+    for (const auto& [name, data] : {std::pair<const char*, const std::vector<float>*>{"q", &qv}, {"k", &kv}, {"v", &vv},
+                                     {"mask", &maskv}}) {
+      buffers.push_back(allocate(data->size() * sizeof(float)));
+      upload(*stream, at(buffers.back()), *data);
+      execution.setTensorAddress(name, buffers.back()->address());
+    }
+    auto out = allocate(operand * sizeof(float));
+    execution.setTensorAddress("y", out->address());
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(out), operand);
+    double error = 0.0;
+    for (std::size_t i = 0; i < operand; ++i) error = std::max(error, std::abs(result[i] - expected[i]));
+    EXPECT_LE(error / scale, 1e-2) << tactic;
   }
 }
 

@@ -30,13 +30,6 @@ namespace {
 
 using cl::DeviceTensor;
 
-bool isNvidia() {
-  const cl::DeviceInfo& device = context()->device();
-  std::string text = device.vendor + " " + device.platform_name;
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  return text.find("NVIDIA") != std::string::npos;
-}
-
 // setFusedMlpMmaEmulation for one scope.
 class ScopedEmulation {
  public:
@@ -226,7 +219,7 @@ TEST(FusedMlpMma, EmulatedKernelMatchesTheReference) {
 }
 
 TEST(FusedMlpMma, TensorCoresMatchTheReferenceOnNvidia) {
-  if (!isNvidia()) {
+  if (!isNvidiaDevice()) {
     // Off NVIDIA the kernel is refused before anything is enqueued (the probe failed).
     EXPECT_FALSE(cl::fusedMlpMmaOffered(*context()));
     auto stream = cl::Stream::create(context());
@@ -256,7 +249,7 @@ TEST(FusedMlpMma, OfferedExactlyWhereTheF16ProbePasses) {
   const std::string report = cl::tensorCoreProbeReport(*context(), false);
   const bool passed = report.find("f16 mma passed") != std::string::npos;
   EXPECT_EQ(cl::fusedMlpMmaOffered(*context()), passed) << report;
-  EXPECT_EQ(passed, isNvidia()) << report;
+  EXPECT_EQ(passed, isNvidiaDevice()) << report;
   {
     const ScopedEmulation emulation;
     EXPECT_TRUE(cl::fusedMlpMmaOffered(*context()));
@@ -471,7 +464,7 @@ TEST(FusedMlpMma, BuilderTimesItAndEnginesHoldingItRoundTrip) {
   engine::EnginePlan plan = engine::deserializePlan(bytes.data(), bytes.size());
   bool mma = false;
   for (const auto& step : plan.steps) mma = mma || cl::fusedMlpMmaRows(step.tactic) > 0;
-  EXPECT_EQ(mma, isNvidia());
+  EXPECT_EQ(mma, isNvidiaDevice());
   expectMatchesReference(bytes);
 }
 

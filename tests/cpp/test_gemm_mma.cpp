@@ -42,14 +42,6 @@ const std::vector<std::string> kHalfVariants = {"mma_f16_128x128", "mma_f16_128x
                                                 "mma_f16_async_128x128"};
 const std::vector<std::string> kTf32Variants = {"mma_tf32_128x128", "mma_tf32_64x64"};
 
-bool isNvidia() {
-  const cl::DeviceInfo& device = context()->device();
-  std::string text = device.vendor + " " + device.platform_name;
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  return text.find("NVIDIA") != std::string::npos;
-}
-
 std::set<std::string> tacticNames(DataType type, bool allow_tf32) {
   cl::GemmPolicy policy;
   policy.allow_tf32 = allow_tf32;
@@ -236,7 +228,7 @@ TEST(GemmMma, ProbeDecidesWhatIsOffered) {
   for (const auto& name : kHalfVariants) {
     EXPECT_FALSE(floats_tf32.count(name)) << name << " offered for FLOAT";
   }
-  if (isNvidia()) {
+  if (isNvidiaDevice()) {
     EXPECT_NE(report.find("f16 mma passed"), std::string::npos) << report;
     EXPECT_NE(report.find("tf32 mma passed"), std::string::npos) << report;
     // The async variants need cp.async (sm_80) and their probe; older NVIDIA devices refuse them.
@@ -258,7 +250,7 @@ TEST(GemmMma, ProbeKernelCompilesOnlyOnNvidia) {
   // The reason the probe exists: the PTX does not compile for other devices. Program::build must
   // report that as an exception (never crash), and must succeed on NVIDIA.
   const auto build = [] { return cl::Program::build(context(), cl::kernelSource("gemm_mma"), "-DPROBE"); };
-  if (isNvidia()) {
+  if (isNvidiaDevice()) {
     EXPECT_NO_THROW(build());
   } else {
     EXPECT_ANY_THROW(build());
@@ -266,7 +258,7 @@ TEST(GemmMma, ProbeKernelCompilesOnlyOnNvidia) {
 }
 
 TEST(GemmMma, EveryVariantMatchesDoubleReference) {
-  if (!isNvidia()) {
+  if (!isNvidiaDevice()) {
     // Not offered, so a named variant is refused before anything is enqueued.
     const Placed a = place({4, 8}, DataType::kHALF, std::vector<double>(32, 1.0), 0);
     const Placed b = place({8, 8}, DataType::kHALF, std::vector<double>(64, 1.0), 0);
@@ -297,7 +289,7 @@ TEST(GemmMma, EmulatedMmaKernelsMatchDoubleReference) {
   // CPU OpenCL compilers take minutes over the emulated kernels (barriers in unrolled loops),
   // so there: the 64 x 64 variants (same code as the others, smaller constants) on the cases
   // up to 2^17 multiply-adds, which still cover every load path, edge tiles, batches and K = 0.
-  const bool nvidia = isNvidia();
+  const bool nvidia = isNvidiaDevice();
   const std::int64_t limit = nvidia ? std::int64_t{1} << 24 : std::int64_t{1} << 17;
   const std::vector<std::string> halves = nvidia ? kHalfVariants : std::vector<std::string>{"mma_f16_64x64"};
   const std::vector<std::string> tf32s = nvidia ? kTf32Variants : std::vector<std::string>{"mma_tf32_64x64"};
@@ -342,7 +334,7 @@ TEST(GemmMma, AsyncProbeRefusesWhereThePtxDoesNotCompile) {
   // one that decides what is offered.
   const std::string report = cl::tensorCoreAsyncProbe(*context(), false);
   const auto halves = tacticNames(DataType::kHALF, false);
-  if (isNvidia()) {
+  if (isNvidiaDevice()) {
     const bool passed = report.rfind("passed: ", 0) == 0;
     const bool offered_by_probe =
         cl::tensorCoreProbeReport(*context(), false).find("cp.async / ldmatrix passed") != std::string::npos;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +31,15 @@ namespace mlprt::test {
 
 // The context every test runs on: the current device (MLPRT_DEVICE, else the first GPU/CPU).
 inline std::shared_ptr<cl::Context> context() { return cl::Context::current(); }
+
+// Whether the tests run on an NVIDIA device (where the tensor-core kernels run for real, and
+// emulated ones compile in seconds rather than CPU compilers' minutes).
+inline bool isNvidiaDevice() {
+  const cl::DeviceInfo& device = context()->device();
+  std::string text = device.vendor + " " + device.platform_name;
+  for (char& ch : text) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return text.find("NVIDIA") != std::string::npos;
+}
 
 // One stream and one kernel cache for a test process's kernel launches (CTest runs each test in a
 // process of its own; the kernel cache is not for concurrent use).

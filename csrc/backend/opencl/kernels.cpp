@@ -24,7 +24,7 @@ namespace {
 
 // Preludes are not families of their own: kernels/common.cl is prepended to every family's
 // text, then each other prelude to the families it names, in this order: kernels/mma.cl (the
-// tensor-core instructions) to the families that run mma, ops/convolution/convolution_common.cl
+// tensor-core instructions) to the families that run mma (GEMM, convolution, attention), ops/convolution/convolution_common.cl
 // (split K's bookkeeping) to both convolution families.
 constexpr const char* kCommonFile = "common";
 struct Prelude {
@@ -32,7 +32,7 @@ struct Prelude {
   std::set<std::string> families;
 };
 const std::vector<Prelude> kPreludes = {
-    {"mma", {"gemm_mma", "convolution_mma"}},
+    {"mma", {"gemm_mma", "convolution_mma", "attention_mma"}},
     {"convolution_common", {"convolution", "convolution_mma"}},
 };
 

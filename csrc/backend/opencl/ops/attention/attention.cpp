@@ -1,8 +1,10 @@
 #include "backend/opencl/ops/attention/attention.h"
 
+#include <atomic>
 #include <limits>
 #include <string>
 
+#include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
 
 namespace mlprt::cl {
@@ -78,10 +80,78 @@ std::int64_t tileWidth(std::int64_t d, std::int64_t dv) {
   return width;
 }
 
+std::atomic<bool> emulation{false};  // setAttentionMmaEmulation
+
+// A head size rounded up to the mma's K of 16 (at least 16).
+std::int64_t mmaHeadWidth(std::int64_t size) { return std::max<std::int64_t>(16, (size + 15) / 16 * 16); }
+
+// How one launch runs: the kernel's program, name and geometry.
+struct LaunchPlan {
+  std::string family, kernel, options;
+  std::int64_t rows_per_group = 0, items_per_group = 0;
+};
+
+// The warps of tensor-core tactic `tactic` (0 when it is not one).
+int mmaWarps(const std::string& tactic) {
+  const std::string prefix = kMmaAttentionPrefix;
+  if (tactic.size() != prefix.size() + 1 || tactic.compare(0, prefix.size(), prefix) != 0) return 0;
+  const char warps = tactic.back();
+  return warps == '1' || warps == '2' || warps == '4' ? warps - '0' : 0;
+}
+
+LaunchPlan launchPlan(const KernelCache& cache, const std::string& tactic, const DeviceTensor& q, const DeviceTensor& k,
+                      const DeviceTensor& v, const DeviceTensor& out, std::int64_t d, std::int64_t dv, bool wide) {
+  if (tactic == kAttentionTactic) {
+    return {"attention", "attention",
+            joinOptions({"-DHEAD=" + std::to_string(tileWidth(d, dv)), halfOption("Q", q.type), halfOption("K", k.type),
+                         halfOption("V", v.type), halfOption("OUT", out.type), indexOption(wide)}),
+            kRows, kItems * kRows};
+  }
+  const int warps = mmaWarps(tactic);
+  if (warps == 0) throw InvalidArgument(std::string(kLauncher) + ": unknown tactic '" + tactic + "'");
+  if (q.type != DataType::kHALF || k.type != DataType::kHALF || v.type != DataType::kHALF) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic + "' needs HALF q, k and v (given " +
+                          dataTypeName(q.type) + ", " + dataTypeName(k.type) + ", " + dataTypeName(v.type) + ")");
+  }
+  if (d > kMaxMmaAttentionHeadSize || dv > kMaxMmaAttentionHeadSize) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic + "' holds head sizes up to " +
+                          std::to_string(kMaxMmaAttentionHeadSize) + " (D = " + std::to_string(d) +
+                          ", Dv = " + std::to_string(dv) + ")");
+  }
+  const bool emulate = emulation.load();
+  if (!emulate && !tensorCoreHalfAvailable(*cache.context())) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic +
+                          "' needs tensor cores, and this device's f16 mma probe did not pass");
+  }
+  return {"attention_mma", "attention_mma",
+          joinOptions({"-DWARPS=" + std::to_string(warps), "-DHEAD_K=" + std::to_string(mmaHeadWidth(d)),
+                       "-DHEAD_V=" + std::to_string(mmaHeadWidth(dv)), halfOption("OUT", out.type), indexOption(wide),
+                       emulate ? "-DMMA_EMULATE" : ""}),
+          16 * warps, 32 * warps};
+}
+
 }  // namespace
+
+std::vector<std::string> attentionTactics(const std::shared_ptr<Context>& context, bool half_operands, std::int64_t d,
+                                          std::int64_t dv) {
+  std::vector<std::string> tactics{kAttentionTactic};
+  const bool fits = half_operands && d <= kMaxMmaAttentionHeadSize && dv <= kMaxMmaAttentionHeadSize;
+  if (fits && (emulation.load() || (tensorCoreHalfAvailable(*context) && attentionMmaVerified(context)))) {
+    for (int warps : {1, 2, 4}) tactics.push_back(kMmaAttentionPrefix + std::to_string(warps));
+  }
+  return tactics;
+}
+
+void setAttentionMmaEmulation(bool on) { emulation.store(on); }
 
 void attention(KernelCache& cache, Stream& stream, const AttentionParameters& parameters, const DeviceTensor& q,
                const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask, const DeviceTensor& out) {
+  attention(cache, stream, kAttentionTactic, parameters, q, k, v, mask, out);
+}
+
+void attention(KernelCache& cache, Stream& stream, const std::string& tactic, const AttentionParameters& parameters,
+               const DeviceTensor& q, const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask,
+               const DeviceTensor& out) {
   requireFloating(kLauncher, "q", q);
   requireFloating(kLauncher, "k", k);
   requireFloating(kLauncher, "v", v);
@@ -144,10 +214,13 @@ void attention(KernelCache& cache, Stream& stream, const AttentionParameters& pa
     throw InvalidArgument(describe(kLauncher, "k") + " shape " + k.shape.toString() +
                           " has no keys (Sk = 0): the softmax of an empty row is undefined");
   }
-  const std::int64_t row_blocks = (sq + kRows - 1) / kRows;
+  const bool wide = needsWideIndex({q_volume, k_volume, v_volume, out_volume, mask_volume});
+  const LaunchPlan plan = launchPlan(cache, tactic, q, k, v, out, d, dv, wide);
+  const std::int64_t row_blocks = (sq + plan.rows_per_group - 1) / plan.rows_per_group;
   const std::int64_t groups = batch * heads * row_blocks;
-  if (groups > std::numeric_limits<std::int32_t>::max() / kItems || sq > std::numeric_limits<std::int32_t>::max() ||
-      sk > std::numeric_limits<std::int32_t>::max() - kRows) {
+  if (groups > std::numeric_limits<std::int32_t>::max() / plan.items_per_group ||
+      sq > std::numeric_limits<std::int32_t>::max() - plan.rows_per_group ||
+      sk > std::numeric_limits<std::int32_t>::max() - 64) {
     throw InvalidArgument(std::string(kLauncher) + ": q " + q.shape.toString() + " and k " + k.shape.toString() +
                           " make more work-groups or positions than the kernel counts in 32 bits");
   }
@@ -162,16 +235,7 @@ void attention(KernelCache& cache, Stream& stream, const AttentionParameters& pa
       stride *= extent;
     }
   }
-  const bool wide = needsWideIndex({q_volume, k_volume, v_volume, out_volume, mask_volume});
-  const std::string options = joinOptions({
-      "-DHEAD=" + std::to_string(tileWidth(d, dv)),
-      halfOption("Q", q.type),
-      halfOption("K", k.type),
-      halfOption("V", v.type),
-      halfOption("OUT", out.type),
-      indexOption(wide),
-  });
-  Kernel& kernel = cache.get("attention", options, "attention");
+  Kernel& kernel = cache.get(plan.family, plan.options, plan.kernel);
   Arguments arguments(kernel, wide);
   arguments.tensor(q).tensor(k).tensor(v).tensor(mask ? *mask : q);
   // attention.cl's MASK_NONE, MASK_FLOAT, MASK_HALF: the mask's storage is an argument, not an option.
@@ -192,8 +256,13 @@ void attention(KernelCache& cache, Stream& stream, const AttentionParameters& pa
   arguments.index(kv.batch_stride).index(kv.head_stride).index(kv.row_stride).index(kv.depth_stride);
   arguments.index(vv.batch_stride).index(vv.head_stride).index(vv.row_stride);
   arguments.index(ov.batch_stride).index(ov.head_stride).index(ov.row_stride);
-  kernel.launch(stream, {static_cast<std::size_t>(groups * kItems), static_cast<std::size_t>(kRows)},
-                {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)});
+  if (plan.family == "attention") {
+    kernel.launch(stream, {static_cast<std::size_t>(groups * kItems), static_cast<std::size_t>(kRows)},
+                  {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)});
+  } else {
+    const auto items = static_cast<std::size_t>(plan.items_per_group);
+    kernel.launch(stream, {static_cast<std::size_t>(groups) * items}, {items});
+  }
 }
 
 }  // namespace mlprt::cl

@@ -1,11 +1,15 @@
-// Fused attention (attention.cl beside this file): softmax(scale * q k^T + mask) v in one launch,
-// with an online softmax so that the Sq x Sk scores never reach device memory (FlashAttention's
-// scheme, without tensor cores in this version). Multi-head, multi-query and grouped-query
-// attention, causal (aligned at the end, as with a KV cache) and additive masks broadcast along
-// any axis.
+// Fused attention: softmax(scale * q k^T + mask) v in one launch, with an online softmax so that
+// the Sq x Sk scores never reach device memory (FlashAttention's scheme). Multi-head, multi-query
+// and grouped-query attention, causal (aligned at the end, as with a KV cache) and additive masks
+// broadcast along any axis. Two kernels, chosen by tactic: attention.cl (kAttentionTactic, float
+// arithmetic, any device and storage) and attention_mma.cl (half q, k, v on tensor cores through
+// mma.sync, where the f16 probe passes; FlashAttention-2's layout).
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "backend/opencl/kernels.h"
 
@@ -13,6 +17,13 @@ namespace mlprt::cl {
 
 // The largest head size D (q, k) and Dv (v, out) the kernel holds in its tiles.
 inline constexpr std::int64_t kMaxAttentionHeadSize = 256;
+// The tensor-core kernel's bound (its q fragments and output live in registers).
+inline constexpr std::int64_t kMaxMmaAttentionHeadSize = 128;
+
+// The kernel on CUDA cores (any storage, any device); the default tactic.
+inline constexpr const char* kAttentionTactic = "attention";
+// Tensor-core tactics are this prefix and the warps per work-group (16 query rows each): 1, 2 or 4.
+inline constexpr const char* kMmaAttentionPrefix = "attention_mma_f16_w";
 
 // Bits of AttentionParameters::packed: which operands are given with their heads packed along the
 // last axis, (B, S, heads x D), as the projections write them, instead of (B, H, S, D).
@@ -42,7 +53,33 @@ struct AttentionParameters {
 // out (B, Sq, H x Dv), with H = parameters.heads and Hk = parameters.kv_heads (packed k is never transposed).
 // D and Dv at most kMaxAttentionHeadSize (D may be 0: every score is then the mask's); Sk >= 1 unless out
 // is empty.
+//
+// `tactic` picks the kernel: kAttentionTactic, or a tensor-core one (q, k and v HALF, D and Dv at most
+// kMaxMmaAttentionHeadSize; probabilities rounded to half before their product with v, as FlashAttention
+// does), which refuses to run where the device's f16 mma probe failed unless emulation is on.
+void attention(KernelCache& cache, Stream& stream, const std::string& tactic, const AttentionParameters& parameters,
+               const DeviceTensor& q, const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask,
+               const DeviceTensor& out);
+
+// The same with kAttentionTactic.
 void attention(KernelCache& cache, Stream& stream, const AttentionParameters& parameters, const DeviceTensor& q,
                const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask, const DeviceTensor& out);
+
+// The tactics that can run attention whose q, k and v are all HALF (`half_operands`) or not, with head
+// sizes d and dv, on `context`'s device: kAttentionTactic first, then the tensor-core ones where they
+// apply, the f16 mma probe passed and the kernel passed attentionMmaVerified (or emulation is on).
+std::vector<std::string> attentionTactics(const std::shared_ptr<Context>& context, bool half_operands, std::int64_t d,
+                                          std::int64_t dv);
+
+// Runs a tensor-core tactic once on a small attention (partial tiles, grouped heads, a half mask with
+// -inf) and compares with the host's answer: "passed: ..." or "refused: <why>". The f16 mma probe
+// vouches for the instruction only, not for the kernel's shuffles, conversions and layouts.
+std::string attentionMmaSelfCheck(const std::shared_ptr<Context>& context);
+// attentionMmaSelfCheck's verdict, run once per process and device (logged; a refusal as a warning).
+bool attentionMmaVerified(const std::shared_ptr<Context>& context);
+
+// Test hook: tensor-core tactics build their kernel with the mma and the warp shuffles in software
+// (-DMMA_EMULATE) and are offered on every device, so that their logic is tested without tensor cores.
+void setAttentionMmaEmulation(bool on);
 
 }  // namespace mlprt::cl
