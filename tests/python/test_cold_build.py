@@ -3,6 +3,7 @@ with empty kernel caches prints nothing that the user did not ask for."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -90,3 +91,50 @@ def test_a_build_with_empty_kernel_caches_prints_nothing(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     assert (done.stdout, done.stderr) == ("", "")
     assert any((tmp_path / "mlprt-cache").rglob("*")), "the build compiled nothing: the test proves nothing"
+
+
+def test_a_cold_build_reports_each_program_it_compiles_and_its_time(tmp_path: Path) -> None:
+    """At VERBOSE, each OpenCL program the build compiles (not those found in memory or on disk)
+    is named with its options and seconds: where a cold build's time goes."""
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import mlprt
+
+        class Recorder(mlprt.ILogger):
+            def __init__(self):
+                super().__init__()
+                self.lines = []
+            def log(self, severity, message):
+                if message.startswith("compiled program"):
+                    self.lines.append(message)
+
+        def build(logger):
+            builder = mlprt.Builder(logger)
+            network = builder.create_network(0)
+            x = network.add_input("x", mlprt.DataType.FLOAT, (3, 40))
+            w = network.add_constant((40, 6), np.random.default_rng(3).standard_normal((40, 6)).astype(np.float32))
+            y = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, w.get_output(0),
+                                            mlprt.MatrixOperation.NONE).get_output(0)
+            y.name = "y"
+            network.mark_output(y)
+            assert builder.build_serialized_network(network, builder.create_builder_config()) is not None
+
+        for attempt in range(2):
+            recorder = Recorder()
+            build(recorder)
+            print(len(recorder.lines))
+            for line in recorder.lines:
+                print(line)
+        """
+    )
+    env = dict(os.environ, MLPRT_CACHE_DIR=str(tmp_path / "mlprt-cache"))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    count = int(lines[0])
+    first = lines[1:1 + count]
+    assert count >= 2, done.stdout  # the product's tactics are several programs
+    assert all(re.fullmatch(r"compiled program '\w+' \(.*\) in \d+\.\d+ s", line) for line in first), first
+    assert any(line.startswith("compiled program 'gemm' (-DSMALL_ROWS=") for line in first), first
+    assert lines[1 + count:] == ["0"], "the second build in the process compiled again: " + done.stdout

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -12,6 +13,7 @@
 
 #include "backend/opencl/kernel_support.h"
 #include "core/error.h"
+#include "core/logging.h"
 
 namespace mlprt::cl {
 
@@ -190,7 +192,15 @@ Kernel& KernelCache::get(const std::string& family, const std::string& options,
   auto key = std::make_tuple(family, options, name);
   auto found = kernels_.find(key);
   if (found == kernels_.end()) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t compiled_before = programCacheStats().compiled;
     auto program = Program::build(context_, kernelSource(family), options);
+    if (programCacheStats().compiled != compiled_before) {
+      // Where a cold build's time goes (issue: builds compile only what can win).
+      const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+      log(Severity::kVERBOSE, "compiled program '" + family + "' (" + (options.empty() ? "no options" : options) +
+                                  ") in " + std::to_string(seconds.count()) + " s");
+    }
     found = kernels_.emplace(std::move(key), std::make_unique<Kernel>(std::move(program), name)).first;
   }
   return *found->second;
