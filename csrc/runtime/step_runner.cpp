@@ -204,8 +204,13 @@ void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::Poo
 std::string fusedMlpTacticPrefix() { return "fused_mlp_r"; }
 
 std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context) {
-  if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters)) return 0;
-  return cl::convolutionWorkspaceBytes(step.tactic, context);
+  if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
+    return cl::convolutionWorkspaceBytes(step.tactic, context);
+  }
+  if (std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) && !step.tactic.empty()) {
+    return cl::gemmWorkspaceBytes(cl::GemmTactic{step.tactic}, context);
+  }
+  return 0;
 }
 
 bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index) {
@@ -245,7 +250,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       epilogue.alpha = step.epilogue.activation.alpha;
       epilogue.beta = step.epilogue.activation.beta;
       cl::matrixMultiply(kernels, stream, cl::GemmTactic{step.tactic}, in.at(0), l.op0, in.at(1),
-                         l.op1, epilogue, out);
+                         l.op1, epilogue, out, operands.has_workspace ? &operands.workspace : nullptr);
     }
     void operator()(const network::ElementWiseLayer& l) const {
       cl::elementWise(kernels, stream, l.op, in.at(0), in.at(1), out);

@@ -442,6 +442,71 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
   }
 }
 
+// An FP16 engine whose product ((1, 40, 512) by 512 x 50, bias; rank 3, so no fused MLP takes it)
+// runs a split-K tensor-core tactic, its mma emulated: one 64 x 64 block, so on any device K is
+// split across work-groups and the slices' partial blocks go through the context's workspace, then
+// added up with the bias.
+TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
+  struct Emulation {
+    Emulation() { cl::setGemmMmaEmulation(true); }
+    ~Emulation() { cl::setGemmMmaEmulation(false); }
+  };
+  const std::int64_t m = 40, k = 512, n = 50;
+  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(k * n), 51);
+  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(n), 52);
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, m, k});
+  network::MatrixMultiplyLayer product;
+  TensorId y = addLayer(net, product, {x, addConstant(net, Dims{k, n}, weights)});
+  network::ElementWiseLayer add;
+  add.op = ElementWiseOperation::kSUM;
+  y = addLayer(net, add, {y, addConstant(net, Dims{1, 1, n}, bias)});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  builder::BuilderConfig config;
+  config.setFlag(builder::BuilderFlag::kFP16);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+  const Emulation emulation;
+  engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  std::size_t products = 0;
+  for (engine::PlanStep& step : plan.steps) {
+    if (!std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters)) continue;
+    step.tactic = "mma_f16_64x64_splitk";
+    ++products;
+  }
+  ASSERT_EQ(products, 1u);
+  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
+  auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
+  const std::size_t workspace = cl::gemmWorkspaceBytes(cl::GemmTactic{"mma_f16_64x64_splitk"}, *context());
+  EXPECT_GT(workspace, 0u);
+  EXPECT_EQ(engine->deviceMemoryBytes(), engine->workspaceOffset() + workspace);
+
+  runtime::ExecutionContext execution(engine);
+  auto stream = cl::Stream::create(context());
+  const std::vector<float> input = randomFloats(static_cast<std::size_t>(m * k), 53);
+  auto in = allocate(input.size() * sizeof(float));
+  auto out = allocate(static_cast<std::size_t>(m * n) * sizeof(float));
+  upload(*stream, at(in), input);
+  execution.setTensorAddress("x", in->address());
+  execution.setTensorAddress("y", out->address());
+  for (int call = 0; call < 2; ++call) {  // the second call replays the captured launches
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(out), static_cast<std::size_t>(m * n));
+    double scale = 1.0, error = 0.0;
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = bias[static_cast<std::size_t>(j)];
+        for (std::int64_t p = 0; p < k; ++p) {
+          sum += double(input[static_cast<std::size_t>(i * k + p)]) * weights[static_cast<std::size_t>(p * n + j)];
+        }
+        scale = std::max(scale, std::abs(sum));
+        error = std::max(error, std::abs(sum - result[static_cast<std::size_t>(i * n + j)]));
+      }
+    }
+    EXPECT_LE(error / scale, 1e-2) << "call " << call;
+  }
+}
+
 // An FP16 engine's attention step (heads packed, a padding mask) is timed like a product: with the
 // tensor-core tactics offered (emulated on devices without them), the builder keeps one of the
 // offered tactics, and the engine gives the reference's answer with each of them.

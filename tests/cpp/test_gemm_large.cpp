@@ -195,7 +195,8 @@ TEST(GemmLarge, BlocksFarLargerThanTheProductAreNotWorthTiming) {
   EXPECT_FALSE(batched("tiled_m8n8_k8"));
   EXPECT_THROW(worth("no_such_tactic", 4, 4), InvalidArgument);
   // The tiles for small products only where the product has fewer than 256 blocks of 64 x 64.
-  for (const char* small : {"mma_f16_32x32", "mma_f16_32x64", "mma_f16_32x32_k4", "mma_f16_64x64_k2"}) {
+  for (const char* small : {"mma_f16_32x32", "mma_f16_32x64", "mma_f16_32x32_k4", "mma_f16_64x64_k2",
+                            "mma_f16_64x64_splitk", "mma_f16_32x32_k4_splitk"}) {
     EXPECT_TRUE(worth(small, 128, 768)) << small;     // BERT-base at batch 1: 24 blocks
     EXPECT_TRUE(worth(small, 4032, 256)) << small;    // 63 x 4 = 252 blocks
     EXPECT_FALSE(worth(small, 4096, 256)) << small;   // 64 x 4 = 256 blocks

@@ -38,7 +38,8 @@ using cl::DeviceTensor;
 const std::vector<std::string> kAsyncVariants = {"mma_f16_async_128x256", "mma_f16_async_128x128"};
 const std::vector<std::string> kHalfVariants = {"mma_f16_128x128", "mma_f16_128x64", "mma_f16_64x64",
                                                 "mma_f16_32x64", "mma_f16_32x32", "mma_f16_64x64_k2",
-                                                "mma_f16_32x64_k2", "mma_f16_32x32_k4", "mma_f16_async_128x256",
+                                                "mma_f16_32x64_k2", "mma_f16_32x32_k4", "mma_f16_64x64_splitk",
+                                                "mma_f16_32x32_k4_splitk", "mma_f16_async_128x256",
                                                 "mma_f16_async_128x128"};
 const std::vector<std::string> kTf32Variants = {"mma_tf32_128x128", "mma_tf32_64x64"};
 
@@ -116,10 +117,22 @@ const std::vector<MmaCase> kCases = {
 // variant with the mma emulated in software (any device).
 enum class Mode { kDevice, kEmulated };
 
+// Workspace for the split-K tactics, as an execution context gives it: FLOAT, 8 MB, at an even
+// element past the buffer's start.
+const DeviceTensor& splitWorkspace() {
+  static const DeviceTensor workspace = [] {
+    constexpr std::int64_t kFloats = std::int64_t{1} << 21;
+    return DeviceTensor{at(allocate((kFloats + 2) * sizeof(float)), 2 * sizeof(float)), Dims{kFloats}, DataType::kFLOAT};
+  }();
+  return workspace;
+}
+
 // `out_type` (emulated runs only; matrixMultiply takes one storage type) is the output's and the
-// bias's storage, `type` by default.
+// bias's storage, `type` by default. `splits` (emulated runs only) forces a split-K tactic's
+// slices of K across work-groups (0: its own choice for the device).
 void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::uint32_t seed,
-               Mode mode = Mode::kDevice, std::optional<DataType> out_type = std::nullopt) {
+               Mode mode = Mode::kDevice, std::optional<DataType> out_type = std::nullopt,
+               std::int64_t splits = 0) {
   const DataType out_storage = out_type.value_or(type);
   const std::int64_t m = c.out[c.out.rank() - 2], n = c.out[c.out.rank() - 1];
   const std::int64_t k = c.a_trans ? c.a[c.a.rank() - 2] : c.a[c.a.rank() - 1];
@@ -139,7 +152,7 @@ void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::
     cl::matrixMultiply(cache(), stream(), cl::GemmTactic{tactic}, a.tensor,
                        c.a_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, b.tensor,
                        c.b_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue,
-                       out.tensor);
+                       out.tensor, &splitWorkspace());
   } else {
     cl::GemmShape shape;
     shape.m = m;
@@ -150,8 +163,9 @@ void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::
     shape.b_trans = c.b_trans;
     shape.a_batch_stride = c.a.volume() > m * k ? m * k : 0;
     shape.b_batch_stride = c.b.volume() > k * n ? k * n : 0;
-    cl::runTensorCoreGemm(tactic, cl::GemmCall{cache(), stream(), shape, a.tensor, b.tensor, epilogue, out.tensor},
-                          true);
+    cl::runTensorCoreGemm(
+        tactic, cl::GemmCall{cache(), stream(), shape, a.tensor, b.tensor, epilogue, out.tensor, &splitWorkspace(), splits},
+        true);
   }
 
   const std::size_t size = elementSize(out_storage);
@@ -189,7 +203,7 @@ void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::
         const double value = got[o];
         const double bound = 1e-2 * std::fabs(sum) + 1e-3 * (magnitude + 1.0);
         if (!(std::fabs(value - sum) <= bound) && failures++ < 5) {
-          ADD_FAILURE() << tactic << " a " << c.a.toString() << (c.a_trans ? "^T" : "") << " b "
+          ADD_FAILURE() << tactic << (splits > 0 ? " in " + std::to_string(splits) + " slices" : "") << " a " << c.a.toString() << (c.a_trans ? "^T" : "") << " b "
                         << c.b.toString() << (c.b_trans ? "^T" : "") << " lead " << c.lead
                         << ": element (" << p << ", " << i << ", " << j << ") is " << value
                         << ", expected " << sum << " (tolerance " << bound << ")";
@@ -303,6 +317,75 @@ TEST(GemmMma, EmulatedMmaKernelsMatchDoubleReference) {
     ++checked;
   }
   EXPECT_GE(checked, 10);
+}
+
+// K split across work-groups: each slice's partial block in the workspace, then the second pass
+// (slices added in order, bias, activation, output type). On NVIDIA every case in slices of 1 (the
+// tile it extends), 3 and 9 (more than the K tiles: empty slices), both tactics. Elsewhere, where
+// each emulated program takes CPU compilers many seconds: K of two tiles asked for 3 slices
+// (element loads, FLOAT output), a batch of three in 2 (K = 40, the second slice partial), and the
+// tactic's own count, which splits on every device when the blocks are few (1 block here: 64 x 64
+// over 40 x 50, K = 512).
+TEST(GemmMma, SplitKAcrossWorkGroupsMatchesTheReference) {
+  struct SplitRun {
+    MmaCase c;
+    std::int64_t splits;
+    DataType out;
+  };
+  std::vector<SplitRun> runs{
+      {{{7, 64}, {64, 24}, {7, 24}, false, false, true, true, 3}, 3, DataType::kFLOAT},
+      {{{3, 33, 40}, {24, 40}, {3, 33, 24}, false, true, true, true, 0}, 2, DataType::kHALF},
+      {{{40, 512}, {50, 512}, {40, 50}, false, true, true, true, 0}, 0, DataType::kHALF},
+  };
+  std::vector<std::string> tactics{"mma_f16_64x64_splitk"};
+  if (isNvidiaDevice()) {
+    tactics.push_back("mma_f16_32x32_k4_splitk");
+    for (const MmaCase& c : kCases) {
+      for (std::int64_t splits : {std::int64_t{1}, std::int64_t{3}, std::int64_t{9}}) {
+        runs.push_back({c, splits, splits == 3 ? DataType::kFLOAT : DataType::kHALF});
+      }
+    }
+  }
+  std::uint32_t seed = 1300;
+  for (const std::string& tactic : tactics) {
+    for (const SplitRun& run : runs) checkCase(tactic, run.c, DataType::kHALF, seed += 3, Mode::kEmulated, run.out, run.splits);
+  }
+}
+
+TEST(GemmMma, SplitKTacticsNeedTheirWorkspace) {
+  EXPECT_GT(cl::gemmWorkspaceBytes(cl::GemmTactic{"mma_f16_64x64_splitk"}, *context()), 0u);
+  EXPECT_EQ(cl::gemmWorkspaceBytes(cl::GemmTactic{"mma_f16_64x64"}, *context()), 0u);
+  EXPECT_EQ(cl::gemmWorkspaceBytes(cl::GemmTactic{"clblast"}, *context()), 0u);
+  // The bound holds the most any product can need on this device: 2 x 2 work-groups per compute unit.
+  EXPECT_EQ(cl::gemmWorkspaceBytes(cl::GemmTactic{"mma_f16_32x32_k4_splitk"}, *context()),
+            std::size_t{4} * context()->device().compute_units * 32 * 32 * sizeof(float));
+  const Dims a{40, 512}, b{50, 512}, out{40, 50};
+  const auto values = [](const Dims& shape) { return std::vector<double>(static_cast<std::size_t>(shape.volume()), 0.5); };
+  const Placed pa = place(a, DataType::kHALF, values(a), 0), pb = place(b, DataType::kHALF, values(b), 0);
+  const Placed po = place(out, DataType::kHALF, values(out), 0);
+  cl::GemmShape shape;
+  shape.m = 40;
+  shape.n = 50;
+  shape.k = 512;
+  shape.batch = 1;
+  shape.b_trans = true;
+  const cl::GemmEpilogue epilogue;
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] {
+        cl::runTensorCoreGemm("mma_f16_64x64_splitk",
+                              cl::GemmCall{cache(), stream(), shape, pa.tensor, pb.tensor, epilogue, po.tensor, nullptr, 4},
+                              true);
+      },
+      "matrixMultiply: tactic 'mma_f16_64x64_splitk' runs this product in 4 slices of K and needs 65536 bytes of "
+      "workspace; none was given"));
+  const DeviceTensor small{at(allocate(4096), 4), Dims{1000}, DataType::kFLOAT};
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] {
+        cl::runTensorCoreGemm("mma_f16_64x64_splitk",
+                              cl::GemmCall{cache(), stream(), shape, pa.tensor, pb.tensor, epilogue, po.tensor, &small, 4},
+                              true);
+      },
+      "needs 65536 bytes of workspace; the workspace given is (1000) FLOAT at element 1"));
 }
 
 TEST(GemmMma, VariantsRunEveryProduct) {

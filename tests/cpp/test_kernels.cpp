@@ -1001,9 +1001,15 @@ void checkGemm(const std::string& tactic, const GemmCase& c, DataType type, std:
   epilogue.activation = c.activation.type;
   epilogue.alpha = c.activation.alpha;
   epilogue.beta = c.activation.beta;
+  // The workspace a split-K tactic takes, as an execution context gives it.
+  const std::size_t workspace_bytes = cl::gemmWorkspaceBytes(cl::GemmTactic{tactic}, *context());
+  const DeviceTensor workspace{at(allocate(std::max<std::size_t>(workspace_bytes, 4))),
+                               Dims{static_cast<std::int64_t>(std::max<std::size_t>(workspace_bytes, 4) / 4)},
+                               DataType::kFLOAT};
   cl::matrixMultiply(cache(), stream(), cl::GemmTactic{tactic}, a,
                      c.a_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, b,
-                     c.b_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue, out);
+                     c.b_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue, out,
+                     workspace_bytes > 0 ? &workspace : nullptr);
 
   const std::int64_t batch = c.out.volume() / (m * n);
   const std::int64_t a_matrices = c.a.volume() / std::max<std::int64_t>(m * k, 1);

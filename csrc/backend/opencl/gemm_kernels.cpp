@@ -320,9 +320,15 @@ bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperat
   return !blockMostlyPadding(variant.block_m, shape.m) && !blockMostlyPadding(variant.block_n, shape.n);
 }
 
+std::size_t gemmWorkspaceBytes(const GemmTactic& tactic, const Context& context) {
+  const GemmVariant& variant = findVariant(tactic.name);
+  return variant.workspace_bytes ? variant.workspace_bytes(context) : 0;
+}
+
 void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic,
                     const DeviceTensor& a, MatrixOperation op0, const DeviceTensor& b,
-                    MatrixOperation op1, const GemmEpilogue& epilogue, const DeviceTensor& out) {
+                    MatrixOperation op1, const GemmEpilogue& epilogue, const DeviceTensor& out,
+                    const DeviceTensor* workspace) {
   const GemmVariant& variant = findVariant(tactic.name);
   const GemmShape shape = checkGemm(cache, a, op0, b, op1, epilogue, out);
   if (!variant.offered(*cache.context(), out.type, GemmPolicy{true})) {
@@ -334,7 +340,7 @@ void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic
                           a.shape.toString() + " and " + b.shape.toString());
   }
   if (shape.m == 0 || shape.n == 0 || shape.batch == 0) return;
-  variant.run(GemmCall{cache, stream, shape, a, b, epilogue, out});
+  variant.run(GemmCall{cache, stream, shape, a, b, epilogue, out, workspace});
 }
 
 }  // namespace mlprt::cl

@@ -33,6 +33,11 @@ struct GemmCall {
   const DeviceTensor& b;
   const GemmEpilogue& epilogue;
   const DeviceTensor& out;
+  // Scratch for the tactics that split K across work-groups (gemmWorkspaceBytes); may be null
+  // for the others.
+  const DeviceTensor* workspace = nullptr;
+  // Tests: the K slices a split tactic runs in (0: the tactic's own choice for the device).
+  std::int64_t forced_splits = 0;
 
   // What the kernels' bias argument gets: the bias, or out as a stand-in when there is none
   // (the kernel does not read it then, but the argument needs a buffer of some type).
@@ -75,6 +80,9 @@ struct GemmVariant {
   // Tiles made for products too small to fill the device (one-warp tiles, K split between warps):
   // the builder times them only on such products (gemmTacticWorthTiming).
   bool small_products_only = false;
+  // The most workspace the variant's launches need on a device (tiles that split K across
+  // work-groups); empty for variants that need none.
+  std::function<std::size_t(const Context&)> workspace_bytes = nullptr;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).
@@ -94,7 +102,11 @@ bool tensorCoreHalfAvailable(const Context& context);
 bool tensorCoreTf32Available(const Context& context);
 // Runs tensor-core variant `tactic` without asking the probe; with `emulate`, builds the kernel
 // with the mma in software (-DMMA_EMULATE), so that its logic can be tested on any device.
+// A split-K variant takes call.workspace (and call.forced_splits) as matrixMultiply would give them.
 void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate);
+// Test hook: the plain f16 tensor-core variants (not the async ones) are offered on every device and
+// run with the mma in software, so that engines using them (and their workspace) run anywhere.
+void setGemmMmaEmulation(bool on);
 
 // The value the kernels take for "no activation" or the activation's code.
 inline int activationCode(const GemmEpilogue& epilogue) {

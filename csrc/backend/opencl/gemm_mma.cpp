@@ -13,6 +13,7 @@
 // only products laid out for 16-byte loads and hand the others to a plain variant.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include "backend/opencl/copy.h"
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
+#include "backend/opencl/split_k.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/logging.h"
@@ -47,6 +49,7 @@ struct MmaTactic {
   int bk = 0, stages = 0;          // kHalfAsync only: K per tile, tiles in the ring,
   const char* fallback = nullptr;  // and the plain variant that runs the products it cannot read
   int k_slices = 1;                // plain only: warp groups sharing each K tile (gemm_mma.cl, KSPLIT)
+  bool split_k = false;            // plain only: K also split across work-groups (gemm_mma.cl, SPLIT_K)
 };
 
 // Block tiles: 128 x 128 (8 warps of 64 x 32) for big products; 128 x 64 and 64 x 64 (4 warps)
@@ -60,8 +63,11 @@ struct MmaTactic {
 // 132 multiprocessors), four times as many work-groups over the same K loop; and the "_k<s>"
 // ones, whose s groups of warps each take a part of every K tile, for the same products' long K
 // loops (a 128 x 768 x 768 product on one-warp tiles took 36 us, its 96 work-groups each running
-// all of K).
-constexpr std::array<MmaTactic, 12> kMmaTactics{{
+// all of K). The "_splitk" ones also split K across work-groups where the blocks alone would
+// leave the device idle (two work-groups per compute unit wanted; partial blocks in the execution
+// context's workspace, added up by a second kernel); where they would not, they run as the tile
+// they extend.
+constexpr std::array<MmaTactic, 14> kMmaTactics{{
     {"mma_f16_128x128", Family::kHalf, 128, 128, 2, 4},
     {"mma_f16_128x64", Family::kHalf, 128, 64, 2, 2},
     {"mma_f16_64x64", Family::kHalf, 64, 64, 2, 2},
@@ -70,6 +76,8 @@ constexpr std::array<MmaTactic, 12> kMmaTactics{{
     {"mma_f16_64x64_k2", Family::kHalf, 64, 64, 2, 2, 0, 0, nullptr, 2},
     {"mma_f16_32x64_k2", Family::kHalf, 32, 64, 1, 2, 0, 0, nullptr, 2},
     {"mma_f16_32x32_k4", Family::kHalf, 32, 32, 1, 1, 0, 0, nullptr, 4},
+    {"mma_f16_64x64_splitk", Family::kHalf, 64, 64, 2, 2, 0, 0, nullptr, 1, true},
+    {"mma_f16_32x32_k4_splitk", Family::kHalf, 32, 32, 1, 1, 0, 0, nullptr, 4, true},
     {"mma_tf32_128x128", Family::kTf32, 128, 128, 2, 4},
     {"mma_tf32_64x64", Family::kTf32, 64, 64, 2, 2},
     {"mma_f16_async_128x256", Family::kHalfAsync, 128, 256, 2, 4, 16, 4, "mma_f16_128x128"},
@@ -114,6 +122,12 @@ std::optional<MmaTactic> parseAsyncConfig(const std::string& name) {
   const std::string problem = asyncConfigProblem(tactic);
   if (!problem.empty()) throw InvalidArgument("runTensorCoreGemm: '" + name + "' breaks the rule " + problem);
   return tactic;
+}
+
+// setGemmMmaEmulation: the plain f16 variants offered everywhere and built with the mma in software.
+std::atomic<bool>& gemmEmulation() {
+  static std::atomic<bool> on{false};
+  return on;
 }
 
 // ---- The probe ---------------------------------------------------------------------------------
@@ -376,6 +390,45 @@ void runAsync(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool e
                 {threads, 1, 1});
 }
 
+// K per tile of a plain variant's kernel (gemm_mma.cl: BK).
+std::int64_t plainTileK(const MmaTactic& tactic) {
+  return static_cast<std::int64_t>(tactic.family == Family::kTf32 ? 16 : 32) * tactic.k_slices;
+}
+
+// The slices of K a split-K variant runs `call` in across work-groups (1: no split): enough for
+// the device (splitKSlices, counted in 32-deep K steps so that deep tiles split as often), at most
+// one per K tile; or the test's forced count.
+std::int64_t kSlicesAcrossGroups(const MmaTactic& tactic, const GemmCall& call) {
+  if (!tactic.split_k) return 1;
+  const GemmShape& shape = call.shape;
+  const std::int64_t k_tiles = std::max<std::int64_t>(1, (shape.k + plainTileK(tactic) - 1) / plainTileK(tactic));
+  if (call.forced_splits > 0) return std::min(call.forced_splits, k_tiles);
+  const std::int64_t blocks = static_cast<std::int64_t>(tilesCovering(shape.m, tactic.bm) *
+                                                        tilesCovering(shape.n, tactic.bn)) * shape.batch;
+  const std::int64_t steps = (shape.k + 31) / 32;
+  return std::min(splitKSlices(blocks, steps, call.cache.context()->device().compute_units), k_tiles);
+}
+
+// The workspace a split launch of `blocks` blocks per matrix in `splits` slices stores its partial
+// blocks in, checked: FLOAT, large enough, at an even element (the kernel stores pairs of floats).
+const DeviceTensor& splitWorkspace(const MmaTactic& tactic, const GemmCall& call, std::size_t blocks,
+                                   std::int64_t splits) {
+  const std::size_t bytes = blocks * static_cast<std::size_t>(call.shape.batch * splits) *
+                            static_cast<std::size_t>(tactic.bm * tactic.bn) * sizeof(float);
+  const std::string what = std::string("matrixMultiply: tactic '") + tactic.name + "' runs this product in " +
+                           std::to_string(splits) + " slices of K and needs " + std::to_string(bytes) +
+                           " bytes of workspace";
+  if (!call.workspace) throw InvalidArgument(what + "; none was given");
+  const DeviceTensor& workspace = *call.workspace;
+  const std::int64_t elements = checkPlacement(call.cache, "matrixMultiply", "workspace", workspace);
+  if (workspace.type != DataType::kFLOAT || static_cast<std::size_t>(elements) * sizeof(float) < bytes ||
+      elementOffset(workspace) % 2 != 0) {
+    throw InvalidArgument(what + "; the workspace given is " + workspace.shape.toString() + " " +
+                          dataTypeName(workspace.type) + " at element " + std::to_string(elementOffset(workspace)));
+  }
+  return workspace;
+}
+
 void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
   const GemmShape& shape = call.shape;
   const DeviceTensor& bias = call.biasOrOut();
@@ -403,19 +456,37 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
   const bool b_vecn = !shape.b_trans && vectorAccessible(call.b, shape.n, shape.b_batch_stride, chunk);
   const std::string layout = std::string(a_vec ? "-DA_VEC" : "") +
                              (b_vect ? " -DB_VECT" : b_vecn ? " -DB_VECN" : "");
+  const std::int64_t splits = kSlicesAcrossGroups(tactic, call);
   const std::string options = joinOptions(
       {"-DBM=" + std::to_string(tactic.bm) + " -DBN=" + std::to_string(tactic.bn) +
            " -DWARPS_M=" + std::to_string(tactic.warps_m) + " -DWARPS_N=" + std::to_string(tactic.warps_n),
-       tactic.k_slices > 1 ? "-DKSPLIT=" + std::to_string(tactic.k_slices) : "",
+       tactic.k_slices > 1 ? "-DKSPLIT=" + std::to_string(tactic.k_slices) : "", splits > 1 ? "-DSPLIT_K" : "",
        tf32 ? "-DTF32" : "", layout, emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type), halfOption("B", call.b.type),
        halfOption("OUT", call.out.type), halfOption("BIAS", bias.type), fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma");
-  setGemmArguments(kernel, call);
+  Arguments arguments = setGemmArguments(kernel, call);
   const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n * tactic.k_slices);
-  kernel.launch(call.stream,
-                {tilesCovering(shape.n, tactic.bn) * threads, tilesCovering(shape.m, tactic.bm),
-                 static_cast<std::size_t>(shape.batch)},
+  const std::size_t groups_x = tilesCovering(shape.n, tactic.bn), groups_y = tilesCovering(shape.m, tactic.bm);
+  if (splits == 1) {
+    kernel.launch(call.stream, {groups_x * threads, groups_y, static_cast<std::size_t>(shape.batch)}, {threads, 1, 1});
+    return;
+  }
+  const DeviceTensor& partials = splitWorkspace(tactic, call, groups_x * groups_y, splits);
+  arguments.value<cl_int>(static_cast<cl_int>(splits)).tensor(partials);
+  kernel.launch(call.stream, {groups_x * threads, groups_y, static_cast<std::size_t>(shape.batch * splits)},
                 {threads, 1, 1});
+  Kernel& finish = call.cache.get("gemm_mma", options, "gemm_mma_finish");
+  const std::int64_t count = shape.batch * shape.m * shape.n;
+  Arguments finishing(finish, true);
+  finishing.tensor(call.out).tensor(bias)
+      .value<cl_int>(static_cast<cl_int>(shape.m)).value<cl_int>(static_cast<cl_int>(shape.n))
+      .value<cl_int>(call.epilogue.bias ? 1 : 0).value<cl_int>(activationCode(call.epilogue))
+      .value<cl_float>(call.epilogue.alpha).value<cl_float>(call.epilogue.beta)
+      .value<cl_int>(static_cast<cl_int>(splits)).tensor(partials)
+      .value<cl_int>(static_cast<cl_int>(groups_x)).value<cl_int>(static_cast<cl_int>(groups_y))
+      .value<cl_long>(count);
+  constexpr std::size_t kFinishGroup = 256;
+  finish.launch(call.stream, {tilesCovering(count, kFinishGroup) * kFinishGroup}, {kFinishGroup});
 }
 
 }  // namespace
@@ -448,6 +519,8 @@ std::string tensorCoreAsyncProbe(const Context& context, bool emulate) {
   return (passed ? "passed: " : "refused: ") + report;
 }
 
+void setGemmMmaEmulation(bool on) { gemmEmulation().store(on); }
+
 std::vector<GemmVariant> tensorCoreGemmVariants() {
   std::vector<GemmVariant> variants;
   for (const MmaTactic& tactic : kMmaTactics) {
@@ -456,15 +529,23 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
     variants.push_back(
         {tactic.name,
          [family, local_bytes](const Context& context, DataType type, const GemmPolicy& policy) {
-           if (family == Family::kHalf) return type == DataType::kHALF && cachedProbe(context).half;
+           if (family == Family::kHalf) {
+             return type == DataType::kHALF && (gemmEmulation().load() || cachedProbe(context).half);
+           }
            if (family == Family::kHalfAsync) {
              return type == DataType::kHALF && local_bytes <= context.device().local_memory &&
                     cachedProbe(context).half && cachedProbe(context).async;
            }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },
-         {}, [&tactic](const GemmCall& call) { runMma(tactic, call, false); }, tactic.bm, tactic.bn,
-         tactic.bm <= 32 || tactic.k_slices > 1});
+         {}, [&tactic](const GemmCall& call) { runMma(tactic, call, gemmEmulation().load()); }, tactic.bm, tactic.bn,
+         tactic.bm <= 32 || tactic.k_slices > 1 || tactic.split_k});
+    if (tactic.split_k) {
+      const auto block = static_cast<std::size_t>(tactic.bm * tactic.bn);
+      variants.back().workspace_bytes = [block](const Context& context) {
+        return splitKWorkspaceBound(block, context.device().compute_units);
+      };
+    }
   }
   return variants;
 }

@@ -161,10 +161,17 @@ bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperat
 // out = epilogue(op0(a) x op1(b)) for rank >= 2 operands; the last two axes are the matrices and
 // the leading (batch) axes of a and b broadcast to out's (each operand's batch is either out's
 // or a single matrix). a, b and out share one storage type. Throws InvalidArgument for an
-// unknown tactic name or one that cannot run these operands (e.g. "clblast" on HALF).
+// unknown tactic name or one that cannot run these operands (e.g. "clblast" on HALF). Tactics that
+// split K across work-groups ("*_splitk") keep partial sums in `workspace` (FLOAT, at least
+// gemmWorkspaceBytes(tactic) bytes, at an even element) when they split; without one they refuse.
 void matrixMultiply(KernelCache& cache, Stream& stream, const GemmTactic& tactic,
                     const DeviceTensor& a, MatrixOperation op0, const DeviceTensor& b,
-                    MatrixOperation op1, const GemmEpilogue& epilogue, const DeviceTensor& out);
+                    MatrixOperation op1, const GemmEpilogue& epilogue, const DeviceTensor& out,
+                    const DeviceTensor* workspace = nullptr);
+
+// The most workspace `tactic` needs for any product on `context`'s device: 0 for tactics that
+// never split K across work-groups.
+std::size_t gemmWorkspaceBytes(const GemmTactic& tactic, const Context& context);
 
 // ---- Fused MLP --------------------------------------------------------------------------------
 

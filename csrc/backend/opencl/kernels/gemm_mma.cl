@@ -615,8 +615,23 @@ inline uint4 chunk_vec(RAW_PTR p, long at, bool inside) {
 #endif
 }
 
+// -DSPLIT_K: K is also split across work-groups, for products whose blocks alone leave most
+// multiprocessors idle (a transformer's at batch 1): the range's third axis is batch x splits, work-group
+// (x, y, z) multiplies K tiles slice x per .. of batch z / splits (slice = z % splits, per = the tiles
+// divided evenly), and stores its raw BM x BN block of float sums in `partials` (blocks in the order of
+// the range, each block's slices together: split_partial_block). gemm_mma_finish then adds the slices
+// of each element in slice order and applies the epilogue, so results do not depend on timing.
+#ifdef SPLIT_K
+inline long split_partial_block(int x, int y, int z, int slice, int groups_x, int groups_y, int splits) {
+  return ((((long)z * groups_y + y) * groups_x + x) * splits + slice) * (BM * BN);
+}
+#define SPLIT_ARGUMENTS , int splits, __global float* partials, long partials_offset
+#else
+#define SPLIT_ARGUMENTS
+#endif
+
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
-void gemm_mma(GEMM_ARGUMENTS) {
+void gemm_mma(GEMM_ARGUMENTS SPLIT_ARGUMENTS) {
   __local uint a_tile[2][BM * SW] __attribute__((aligned(16)));
   __local uint b_tile[2][BN * SW] __attribute__((aligned(16)));
 #ifdef MMA_EMULATE
@@ -630,7 +645,12 @@ void gemm_mma(GEMM_ARGUMENTS) {
   const int warp_n = (warp % WARPS_N) * WN;
   const int m0 = get_group_id(1) * BM;
   const int n0 = get_group_id(0) * BN;
+#ifdef SPLIT_K
+  const long batch = get_group_id(2) / splits;
+  const int k_slice = get_group_id(2) % splits;
+#else
   const long batch = get_group_id(2);
+#endif
   a_offset += batch * a_batch_stride;
   b_offset += batch * b_batch_stride;
   c_offset += batch * (long)M * N;
@@ -725,10 +745,18 @@ void gemm_mma(GEMM_ARGUMENTS) {
   }
 #endif
 
+#ifdef SPLIT_K
+  // This slice's K tiles: [k_first, k_first + tiles x BK).
+  const int all_tiles = (K + BK - 1) / BK, per_slice = (all_tiles + splits - 1) / splits;
+  const int k_first = k_slice * per_slice * BK;
+  const int tiles = max(0, min(per_slice, all_tiles - k_slice * per_slice));
+#else
+  const int k_first = 0;
   const int tiles = (K + BK - 1) / BK;
+#endif
   if (tiles > 0) {
-    LOAD_A_TILE(0)
-    LOAD_B_TILE(0)
+    LOAD_A_TILE(k_first)
+    LOAD_B_TILE(k_first)
     STORE_A_TILE(0)
     STORE_B_TILE(0)
   }
@@ -738,8 +766,8 @@ void gemm_mma(GEMM_ARGUMENTS) {
     const int current = t & 1;
     const bool more = t + 1 < tiles;
     if (more) {
-      LOAD_A_TILE((t + 1) * BK)
-      LOAD_B_TILE((t + 1) * BK)
+      LOAD_A_TILE(k_first + (t + 1) * BK)
+      LOAD_B_TILE(k_first + (t + 1) * BK)
     }
     __local const uint* as = a_tile[current];
     __local const uint* bs = b_tile[current];
@@ -798,6 +826,24 @@ void gemm_mma(GEMM_ARGUMENTS) {
   }
 #endif
 
+#ifdef SPLIT_K
+  // The raw sums, the whole block (rows and columns past M and N too: gemm_mma_finish skips them).
+  __global float* block = partials + partials_offset +
+                          split_partial_block(get_group_id(0), get_group_id(1), batch, k_slice, get_num_groups(0),
+                                              get_num_groups(1), splits);
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const int at = (warp_m + i * 16 + group + h * 8) * BN + warp_n + j * 8 + member * 2;
+        *(__global float2*)(block + at) = (float2)(acc[i][j][2 * h], acc[i][j][2 * h + 1]);
+      }
+  (void)c; (void)c_offset; (void)has_bias; (void)bias; (void)bias_offset; (void)activation; (void)alpha; (void)beta;
+  return;
+#endif
+
   // Epilogue: each item holds columns (2 * member, 2 * member + 1) of rows group and group + 8
   // of every mma tile; pairs are stored as one 32-bit (half) or 64-bit (float) word when the
   // output's rows keep them aligned.
@@ -834,5 +880,25 @@ void gemm_mma(GEMM_ARGUMENTS) {
     }
   }
 }
+
+#ifdef SPLIT_K
+// Split K's second pass: element i of out (batch-major, rows of N) is the sum of its slices in slice
+// order, through the epilogue. groups_x and groups_y are gemm_mma's work-groups along N and M.
+__kernel void gemm_mma_finish(OUT_PTR c, long c_offset, BIAS_PTR bias, long bias_offset, int M, int N,
+                              int has_bias, int activation, float alpha, float beta, int splits,
+                              __global const float* partials, long partials_offset, int groups_x, int groups_y,
+                              long count) {
+  const long i = get_global_id(0);
+  if (i >= count) return;
+  const long plane = (long)M * N;
+  const int z = (int)(i / plane), row = (int)(i % plane / N), col = (int)(i % N);
+  __global const float* slice = partials + partials_offset +
+                                split_partial_block(col / BN, row / BM, z, 0, groups_x, groups_y, splits) +
+                                (row % BM) * BN + col % BN;
+  float v = 0.0f;
+  for (int s = 0; s < splits; ++s) v += slice[(long)s * (BM * BN)];
+  STORE_OUT(c, c_offset + i, epilogue(v, col, bias, bias_offset, has_bias, activation, alpha, beta));
+}
+#endif
 
 #endif

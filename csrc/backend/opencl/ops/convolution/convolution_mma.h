@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/opencl/kernels.h"
+#include "backend/opencl/split_k.h"
 
 namespace mlprt::cl {
 
@@ -51,14 +52,6 @@ std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvo
 // in convolution_mma.cl).
 std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool pointwise, std::int64_t ow);
 
-// Split K, for the tensor-core and the implicit-GEMM tiles alike: the slices of K (`k_tiles`
-// tiles deep) a layer of `blocks` work-groups runs in, enough for two work-groups per compute
-// unit, each slice at least four tiles of K; 1 for layers whose blocks fill the device already.
-std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32_t compute_units);
-// The most workspace a split tile of `block_elements` outputs needs for any layer: slices are only
-// added while blocks x slices stays under twice the work-groups wanted, so the bound depends on
-// the device, not the shapes.
-std::size_t splitKWorkspaceBound(std::size_t block_elements, std::uint32_t compute_units);
 
 // Slices of K a split-K tile runs a convolution in: enough for two work-groups per compute
 // unit, each slice at least four tiles of K; 1 for other tiles and for layers whose blocks fill

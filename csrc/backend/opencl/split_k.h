@@ -1,0 +1,20 @@
+// Split K across work-groups, shared by the products (gemm_mma.cpp) and the convolutions (the
+// implicit-GEMM and tensor-core tiles): how many slices of K a launch of few blocks runs in, and
+// the most workspace their partial blocks can need.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mlprt::cl {
+
+// The slices of K (`k_tiles` tiles deep) a launch of `blocks` work-groups runs in, enough for two
+// work-groups per compute unit, each slice at least four tiles of K; 1 for launches whose blocks
+// fill the device already.
+std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32_t compute_units);
+// The most workspace a split tile of `block_elements` outputs needs for any launch: slices are only
+// added while blocks x slices stays under twice the work-groups wanted, so the bound depends on
+// the device, not the shapes.
+std::size_t splitKWorkspaceBound(std::size_t block_elements, std::uint32_t compute_units);
+
+}  // namespace mlprt::cl
