@@ -246,9 +246,14 @@ int main(int argc, char** argv) {
         if (std::get<2>(entry).empty() || ms * 1e3 < std::get<0>(entry)) entry = {ms * 1e3, tflops, name};
       };
       for (const std::string& name : names) {
+        // The split-K tiles' workspace, as an execution context gives it.
+        const std::size_t workspace_bytes = std::max<std::size_t>(4, gemmWorkspaceBytes(GemmTactic{name}, *context));
+        const DeviceTensor workspace{DeviceRange{DeviceBuffer::allocate(context, workspace_bytes), 0},
+                                     Dims{static_cast<std::int64_t>(workspace_bytes / 4)}, DataType::kFLOAT};
         measure(name, [&] {
           matrixMultiply(cache, *stream, GemmTactic{name}, a.tensor, MatrixOperation::kNONE, b.tensor,
-                         p.b_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue, out.tensor);
+                         p.b_trans ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue, out.tensor,
+                         &workspace);
         });
       }
       for (const std::string& name : sweep) {
