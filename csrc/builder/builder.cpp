@@ -6,6 +6,8 @@
 #include "builder/normalization_fusion.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -666,8 +668,96 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
   log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
 }
 
+// The input shapes a dynamic engine's tactics are timed at besides the first profile's opt: every
+// profile's min, opt and max and, per axis, the geometric means of min and opt and of opt and max
+// (batch 1, 8, 64, 181, 512 for a profile 1 / 64 / 512). Sets the network cannot take (a reshape
+// that needs a multiple) are left out.
+struct TimingPoint {
+  int profile = 0;
+  std::vector<Dims> inputs;  // per network input
+  std::vector<Dims> shapes;  // per tensor
+};
+
+std::vector<TimingPoint> timingPoints(const EnginePlan& plan) {
+  const auto between = [](const std::vector<Dims>& low, const std::vector<Dims>& high) {
+    std::vector<Dims> middle = low;
+    for (std::size_t i = 0; i < low.size(); ++i) {
+      std::vector<std::int64_t> extents = low[i].extents();
+      for (std::size_t axis = 0; axis < extents.size(); ++axis) {
+        const double mean = std::sqrt(static_cast<double>(low[i][axis]) * static_cast<double>(high[i][axis]));
+        extents[axis] = std::clamp(static_cast<std::int64_t>(std::llround(mean)), low[i][axis], high[i][axis]);
+      }
+      middle[i] = Dims(extents);
+    }
+    return middle;
+  };
+  std::vector<TimingPoint> points;
+  for (std::size_t p = 0; p < plan.profiles.size(); ++p) {
+    const engine::ProfileShapes& profile = plan.profiles[p];
+    for (const std::vector<Dims>& inputs : {profile.min, between(profile.min, profile.opt), profile.opt,
+                                            between(profile.opt, profile.max), profile.max}) {
+      const bool seen = std::any_of(points.begin(), points.end(),
+                                    [&inputs](const TimingPoint& point) { return point.inputs == inputs; });
+      if (seen) continue;
+      try {
+        points.push_back({static_cast<int>(p), inputs, runtime::inferPlanShapes(plan, inputs)});
+      } catch (const Error& e) {
+        log(Severity::kVERBOSE, std::string("tactics are not timed at one set of input shapes: ") + e.what());
+      }
+    }
+  }
+  return points;
+}
+
+// Ranges of output sizes from the best tactic at each size timed (ascending): neighbours with one
+// tactic merge, and a boundary lies at the geometric mean of the sizes it separates. Empty when
+// one tactic won everywhere.
+std::vector<engine::TacticRange> tacticRanges(const std::map<std::int64_t, std::string>& best_at) {
+  std::vector<engine::TacticRange> ranges;
+  for (auto it = best_at.begin(); it != best_at.end(); ++it) {
+    const auto next = std::next(it);
+    if (next != best_at.end() && next->second == it->second) continue;
+    const std::int64_t bound =
+        next == best_at.end()
+            ? std::numeric_limits<std::int64_t>::max()
+            : static_cast<std::int64_t>(std::sqrt(static_cast<double>(it->first) * static_cast<double>(next->first)));
+    ranges.push_back({std::max(bound, it->first), it->second});
+  }
+  if (ranges.size() == 1) ranges.clear();
+  return ranges;
+}
+
+// For a step whose output size changes across `points` (a dynamic profile), the best tactic at each
+// size, as ranges (engine::TacticRange); step.tactic, chosen at the first profile's `opt` shapes,
+// stays the default and stands for opt's size. Sizes of 0 are not timed.
+void chooseTacticRanges(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& opt,
+                        const std::vector<TimingPoint>& points, const std::vector<std::vector<Dims>>& corners,
+                        const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
+  if (points.size() < 2) return;  // a static engine: opt is the only shape
+  const std::string chosen = step.tactic;
+  std::map<std::int64_t, std::string> best_at{{opt[static_cast<std::size_t>(step.output)].volume(), chosen}};
+  for (const TimingPoint& point : points) {
+    const std::int64_t elements = point.shapes[static_cast<std::size_t>(step.output)].volume();
+    if (elements == 0 || best_at.count(elements) != 0) continue;
+    chooseTactic(plan, step, point.shapes, corners, policy, device, cache);
+    best_at.emplace(elements, step.tactic);
+  }
+  step.tactic = chosen;
+  step.tactic_ranges = tacticRanges(best_at);
+  if (step.tactic_ranges.empty()) return;
+  std::string text;
+  for (const engine::TacticRange& range : step.tactic_ranges) {
+    text += (text.empty() ? "" : ", ") + range.tactic +
+            (range.up_to_elements == std::numeric_limits<std::int64_t>::max()
+                 ? std::string(" beyond")
+                 : " up to " + std::to_string(range.up_to_elements) + " output elements");
+  }
+  log(Severity::kVERBOSE, "step '" + step.name + "': tactics by output size: " + text);
+}
+
 void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
   const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  const std::vector<TimingPoint> points = timingPoints(plan);
   std::vector<std::vector<Dims>> corners;
   for (const engine::ProfileShapes& profile : plan.profiles) {
     for (const auto* corner : {&profile.min, &profile.opt, &profile.max}) {
@@ -688,6 +778,7 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
       log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
                                step.name + "'");
       chooseTactic(plan, step, shapes, corners, policy, device, cache);
+      chooseTacticRanges(plan, step, shapes, points, corners, policy, device, cache);
     }
   }
 }
@@ -819,34 +910,65 @@ int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
 
 // ---- Verification run and program binaries -------------------------------------------------
 
-// Runs the engine once at every profile's opt shapes: every kernel compiles (errors surface
-// here, at build time) and the programs used are stored in the plan.
-void compileAndVerify(EnginePlan& plan, const BuildDevice& device) {
+// Runs the engine at `inputs` of profile `profile` (scratch inputs and outputs) and waits.
+void runAt(runtime::ExecutionContext& execution, const EnginePlan& plan, const BuildDevice& device, std::size_t profile,
+           const std::vector<Dims>& inputs, const std::string& where) {
   const std::shared_ptr<cl::Context>& context = device.context;
   const std::shared_ptr<cl::Stream>& stream = device.stream;
+  execution.setOptimizationProfile(static_cast<int>(profile));
+  std::vector<ScratchTensor> io;
+  for (std::size_t i = 0; i < plan.inputs.size(); ++i) {
+    const PlanTensor& input = plan.tensors[static_cast<std::size_t>(plan.inputs[i])];
+    if (!execution.setInputShape(input.name, inputs[i])) {
+      throw InvalidArgument(where + ": cannot set input '" + input.name + "' to " + inputs[i].toString());
+    }
+    io.push_back(scratch(context, *stream, inputs[i], input.type));
+    execution.setTensorAddress(input.name, io.back().buffer->address());
+  }
+  for (TensorId output : plan.outputs) {
+    const PlanTensor& tensor = plan.tensors[static_cast<std::size_t>(output)];
+    io.push_back(scratch(context, *stream, execution.tensorShape(tensor.name), tensor.type));
+    execution.setTensorAddress(tensor.name, io.back().buffer->address());
+  }
+  try {
+    execution.enqueue(*stream);
+    stream->synchronize();
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(where + ": " + e.what());
+  }
+}
+
+// Runs the engine once at every profile's opt shapes, and at the timing shapes where steps with
+// tactic ranges run tactics not run yet: every kernel compiles (errors surface here, at build
+// time) and the programs used are stored in the plan.
+void compileAndVerify(EnginePlan& plan, const BuildDevice& device) {
+  const std::shared_ptr<cl::Context>& context = device.context;
   auto built = std::make_shared<const runtime::Engine>(context, plan, std::vector<std::uint8_t>());
   runtime::ExecutionContext execution(built);
+  std::set<std::pair<std::size_t, std::string>> ran;  // (step, tactic) of the steps with ranges
+  const auto tacticsAt = [&plan](const std::vector<Dims>& shapes) {
+    std::set<std::pair<std::size_t, std::string>> tactics;
+    for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+      const PlanStep& step = plan.steps[s];
+      if (step.tactic_ranges.empty()) continue;
+      tactics.insert({s, engine::tacticAt(step, shapes[static_cast<std::size_t>(step.output)].volume())});
+    }
+    return tactics;
+  };
   for (std::size_t p = 0; p < plan.profiles.size(); ++p) {
-    execution.setOptimizationProfile(static_cast<int>(p));
-    std::vector<ScratchTensor> io;
-    for (std::size_t i = 0; i < plan.inputs.size(); ++i) {
-      const PlanTensor& input = plan.tensors[static_cast<std::size_t>(plan.inputs[i])];
-      if (!execution.setInputShape(input.name, plan.profiles[p].opt[i])) {
-        throw InvalidArgument("cannot set input '" + input.name + "' to its opt shape " + plan.profiles[p].opt[i].toString());
-      }
-      io.push_back(scratch(context, *stream, plan.profiles[p].opt[i], input.type));
-      execution.setTensorAddress(input.name, io.back().buffer->address());
-    }
-    for (TensorId output : plan.outputs) {
-      const PlanTensor& tensor = plan.tensors[static_cast<std::size_t>(output)];
-      io.push_back(scratch(context, *stream, execution.tensorShape(tensor.name), tensor.type));
-      execution.setTensorAddress(tensor.name, io.back().buffer->address());
-    }
-    try {
-      execution.enqueue(*stream);
-      stream->synchronize();
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument(cornerName(p, "opt") + ": " + e.what());
+    runAt(execution, plan, device, p, plan.profiles[p].opt, cornerName(p, "opt"));
+    const std::set<std::pair<std::size_t, std::string>> tactics = tacticsAt(runtime::inferPlanShapes(plan, plan.profiles[p].opt));
+    ran.insert(tactics.begin(), tactics.end());
+  }
+  const bool ranged = std::any_of(plan.steps.begin(), plan.steps.end(),
+                                  [](const PlanStep& step) { return !step.tactic_ranges.empty(); });
+  if (ranged) {
+    for (const TimingPoint& point : timingPoints(plan)) {
+      const std::set<std::pair<std::size_t, std::string>> tactics = tacticsAt(point.shapes);
+      if (std::includes(ran.begin(), ran.end(), tactics.begin(), tactics.end())) continue;
+      runAt(execution, plan, device, static_cast<std::size_t>(point.profile), point.inputs,
+            "profile " + std::to_string(point.profile) + " at " + point.inputs.front().toString());
+      ran.insert(tactics.begin(), tactics.end());
     }
   }
   for (const cl::ProgramKey& key : execution.kernels().programs()) {

@@ -286,6 +286,22 @@ void writeSteps(ByteWriter& out, const EnginePlan& plan) {
     network::forEachField(step.epilogue.activation, FieldWriter{out});
     out.text(step.tactic, "a step tactic");
   }
+  // Version 11: the steps that have tactic ranges, after the steps, only when some step has them
+  // (so an engine without them reads as it did before).
+  const auto ranged = static_cast<std::size_t>(std::count_if(
+      plan.steps.begin(), plan.steps.end(), [](const PlanStep& step) { return !step.tactic_ranges.empty(); }));
+  if (ranged == 0) return;
+  out.count(ranged, "steps with tactic ranges");
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    const PlanStep& step = plan.steps[i];
+    if (step.tactic_ranges.empty()) continue;
+    out.count(i, "a step index");
+    out.count(step.tactic_ranges.size(), "a step's tactic ranges");
+    for (const TacticRange& range : step.tactic_ranges) {
+      out.i64(range.up_to_elements);
+      out.text(range.tactic, "a range's tactic");
+    }
+  }
 }
 
 void writeProfiles(ByteWriter& out, const EnginePlan& plan) {
@@ -789,6 +805,46 @@ class PlanParser {
       step.tactic = in.text("tactic");
       plan_.steps.push_back(std::move(step));
     }
+    if (version_ >= 11 && in.remaining() > 0) parseTacticRanges(in);
+  }
+
+  // Version 11's optional trailer: the steps with tactic ranges, in ascending order.
+  void parseTacticRanges(ByteReader& in) {
+    Location::Scope scope(location_, "tactic ranges");
+    const std::size_t count = in.count("steps with tactic ranges", 8);
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t at = in.offset();
+      const std::size_t index = in.u32("step index");
+      if (index < next || index >= plan_.steps.size()) {
+        in.failAt(at, "step index",
+                  "value " + std::to_string(index) + " is not a later step than the previous one (" +
+                      std::to_string(plan_.steps.size()) + " steps)");
+      }
+      next = index + 1;
+      plan_.steps[index].tactic_ranges = readTacticRanges(in);
+    }
+  }
+
+  // Ascending bounds, the last unbounded, each with a tactic.
+  std::vector<TacticRange> readTacticRanges(ByteReader& in) {
+    const std::size_t count = in.count("tactic ranges", 12);
+    std::vector<TacticRange> ranges(count);
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t at = in.offset();
+      ranges[k].up_to_elements = in.i64("tactic range bound");
+      const bool last = k + 1 == count;
+      if ((k > 0 && ranges[k].up_to_elements <= ranges[k - 1].up_to_elements) || ranges[k].up_to_elements < 0 ||
+          (last && ranges[k].up_to_elements != std::numeric_limits<std::int64_t>::max())) {
+        in.failAt(at, "tactic range bound",
+                  "value " + std::to_string(ranges[k].up_to_elements) +
+                      (last ? " must be the largest 64-bit integer (the last range is unbounded)"
+                            : " does not exceed the previous range's bound"));
+      }
+      ranges[k].tactic = in.text("tactic range tactic");
+      if (ranges[k].tactic.empty()) in.failAt(at, "tactic range tactic", "a tactic range names no tactic");
+    }
+    return ranges;
   }
 
   LayerParameters readParameters(ByteReader& in) {

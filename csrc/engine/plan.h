@@ -40,14 +40,32 @@ struct GemmEpilogue {
 };
 
 // One kernel launch (or a short fixed sequence of them) of the engine.
+// The tactic a timed step runs while its output has at most `up_to_elements` elements (the
+// builder times the candidates at several shapes of a dynamic profile, not only at opt).
+struct TacticRange {
+  std::int64_t up_to_elements = 0;
+  std::string tactic;
+};
+
 struct PlanStep {
   std::string name;                     // the network layers it implements, joined by " + "
   network::LayerParameters parameters;  // never a ConstantLayer
   std::vector<TensorId> inputs;
   TensorId output = -1;
   GemmEpilogue epilogue;  // MatrixMultiply steps only
-  std::string tactic;     // MatrixMultiply: the GemmTactic chosen by timing; else empty
+  std::string tactic;     // timed steps: the tactic chosen at the first profile's opt shapes; else empty
+  // Timed steps of dynamic engines whose best tactic changes with the shapes: ascending ranges of
+  // output sizes, the last one unbounded (INT64_MAX). Empty: `tactic` at every shape.
+  std::vector<TacticRange> tactic_ranges;
 };
+
+// The tactic `step` runs when its output has `output_elements` elements.
+inline const std::string& tacticAt(const PlanStep& step, std::int64_t output_elements) {
+  for (const TacticRange& range : step.tactic_ranges) {
+    if (output_elements <= range.up_to_elements) return range.tactic;
+  }
+  return step.tactic;
+}
 
 // The min/opt/max shapes of one optimization profile, one entry per network input in input order.
 struct ProfileShapes {

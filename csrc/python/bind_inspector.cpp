@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <iomanip>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -185,6 +186,30 @@ std::string tensorsJson(const engine::EnginePlan& plan, const std::vector<engine
 
 // `once_per_shapes`: the step depends only on the input shapes and runs once per set of them
 // (Engine::runsOncePerShapes).
+// A step's tactic ranges as JSON: [{"UpToOutputElements": n or null (unbounded), "Tactic": t}, ...].
+std::string tacticRangesJson(const engine::PlanStep& step) {
+  std::vector<std::string> items;
+  for (const engine::TacticRange& range : step.tactic_ranges) {
+    const bool unbounded = range.up_to_elements == std::numeric_limits<std::int64_t>::max();
+    items.push_back(JsonObject()
+                        .raw("UpToOutputElements", unbounded ? "null" : std::to_string(range.up_to_elements))
+                        .str("Tactic", range.tactic)
+                        .text());
+  }
+  return jsonArray(items);
+}
+
+// "small_m1 up to 90, small_m8 up to 724, clblast beyond" (output elements).
+std::string tacticRangesText(const engine::PlanStep& step) {
+  std::string text;
+  for (const engine::TacticRange& range : step.tactic_ranges) {
+    const bool unbounded = range.up_to_elements == std::numeric_limits<std::int64_t>::max();
+    text += (text.empty() ? "" : ", ") + range.tactic +
+            (unbounded ? std::string(" beyond") : " up to " + std::to_string(range.up_to_elements));
+  }
+  return text;
+}
+
 std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
   std::vector<std::string> fused;
   for (const std::string& name : fusedLayers(step.name)) fused.push_back(quoted(name));
@@ -195,6 +220,7 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
       .raw("Inputs", tensorsJson(plan, step.inputs))
       .raw("Outputs", tensorsJson(plan, {step.output}))
       .str("TacticName", step.tactic)
+      .raw("TacticRanges", tacticRangesJson(step))
       .str("Parameters", network::parametersText(step.parameters))
       .str("Epilogue", epilogueText(step))
       .num("WeightBytes", weightBytes(plan, step))
@@ -205,6 +231,7 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
 std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
   std::string line = step.name + " [" + network::layerKindName(step.parameters) + "]";
   if (!step.tactic.empty()) line += " tactic=" + step.tactic;
+  if (!step.tactic_ranges.empty()) line += " tactics-by-output-elements=[" + tacticRangesText(step) + "]";
   const std::string epilogue = epilogueText(step);
   if (!epilogue.empty()) line += " epilogue=" + epilogue;
   line += " weights=" + std::to_string(weightBytes(plan, step)) + "B";

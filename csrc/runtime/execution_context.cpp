@@ -375,9 +375,44 @@ void ExecutionContext::prepareOperands() {
                             DataType::kFLOAT};
     }
   }
+  chooseRangedTactics();
   captures_.clear();
   captures_.resize(plan.steps.size());
   prepared_valid_ = true;
+}
+
+void ExecutionContext::chooseRangedTactics() {
+  const engine::EnginePlan& plan = engine_->plan();
+  ranged_steps_.assign(plan.steps.size(), engine::PlanStep());
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    const engine::PlanStep& step = plan.steps[s];
+    if (step.tactic_ranges.empty()) continue;
+    const std::int64_t elements = shapes_[static_cast<std::size_t>(step.output)].volume();
+    ranged_steps_[s] = step;
+    ranged_steps_[s].tactic = engine::tacticAt(step, elements);
+    log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + ranged_steps_[s].tactic + " for an output of " +
+                                std::to_string(elements) + " elements");
+  }
+}
+
+const engine::PlanStep& ExecutionContext::activeStep(std::size_t s) const {
+  const engine::PlanStep& planned = engine_->plan().steps[s];
+  return s < ranged_steps_.size() && !planned.tactic_ranges.empty() ? ranged_steps_[s] : planned;
+}
+
+const std::string& ExecutionContext::activeTactic(std::size_t step) {
+  UseGuard guard(in_use_, "active_tactic");
+  const engine::EnginePlan& plan = engine_->plan();
+  if (step >= plan.steps.size()) {
+    throw InvalidArgument("active_tactic: step " + std::to_string(step) + " does not exist (the engine has " +
+                          std::to_string(plan.steps.size()) + ")");
+  }
+  if (!plan.steps[step].tactic_ranges.empty() && allInputShapesSpecified()) {
+    if (!shapes_valid_) resolveShapes();
+    if (!prepared_valid_) chooseRangedTactics();
+    return ranged_steps_[step].tactic;
+  }
+  return plan.steps[step].tactic;
 }
 
 // The buffers that the prepared operands point into and that live as long as they do: the
@@ -458,12 +493,12 @@ void ExecutionContext::launchStep(cl::Stream& stream, std::size_t s) {
   if (capture && capture->replayable()) {
     capture->replay(stream);
   } else if (capture || !capture_launches_) {
-    runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+    runStep(kernels_, stream, activeStep(s), prepared_[s]);
   } else {
     auto fresh = std::make_unique<cl::LaunchCapture>(lastingBuffers());
     {
       cl::CaptureScope scope(*fresh);
-      runStep(kernels_, stream, plan.steps[s], prepared_[s]);
+      runStep(kernels_, stream, activeStep(s), prepared_[s]);
     }
     if (fresh->replayable()) {
       log(Severity::kVERBOSE, "step '" + plan.steps[s].name + "': " + std::to_string(fresh->launchCount()) +

@@ -65,6 +65,10 @@ class ExecutionContext {
   // there is nothing to report: no profiler, or no profiled inference since the last report.
   bool reportToProfiler();
 
+  // The tactic step `step` runs at the current input shapes (engine::tacticAt: the step's tactic
+  // ranges where the builder gave it some); the built tactic before every input shape is set.
+  const std::string& activeTactic(std::size_t step);
+
   std::size_t deviceMemorySize() const noexcept { return arena_ ? arena_->size() : 0; }
   // The kernels this context has used (the builder stores their programs in the engine).
   const cl::KernelCache& kernels() const noexcept { return kernels_; }
@@ -84,6 +88,8 @@ class ExecutionContext {
   std::vector<cl_mem> lastingBuffers() const;
   void runSteps(cl::Stream& stream);
   void launchStep(cl::Stream& stream, std::size_t s);
+  const engine::PlanStep& activeStep(std::size_t s) const;
+  void chooseRangedTactics();
 
   std::shared_ptr<const Engine> engine_;
   cl::KernelCache kernels_;
@@ -97,6 +103,9 @@ class ExecutionContext {
   // Every step's operands at the current shapes and bindings, reused by enqueue until a shape,
   // an address or the profile changes (building them per call costs more than a launch).
   std::vector<StepOperands> prepared_;
+  // Per step with tactic ranges, a copy holding the tactic for the current shapes (chosen with the
+  // prepared operands); empty entries for the other steps, which run as planned.
+  std::vector<engine::PlanStep> ranged_steps_;
   // One engine input or output as prepared: its buffers (to notice a changed binding) and, for
   // pinned host memory, whether kernels use it directly or the context copies through `staged`.
   struct PreparedIo {

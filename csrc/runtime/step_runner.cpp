@@ -203,14 +203,26 @@ void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::Poo
 
 std::string fusedMlpTacticPrefix() { return "fused_mlp_r"; }
 
-std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context) {
+namespace {
+
+std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string& tactic, const cl::Context& context) {
   if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
-    return cl::convolutionWorkspaceBytes(step.tactic, context);
+    return cl::convolutionWorkspaceBytes(tactic, context);
   }
-  if (std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) && !step.tactic.empty()) {
-    return cl::gemmWorkspaceBytes(cl::GemmTactic{step.tactic}, context);
+  if (std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) && !tactic.empty()) {
+    return cl::gemmWorkspaceBytes(cl::GemmTactic{tactic}, context);
   }
   return 0;
+}
+
+}  // namespace
+
+std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context) {
+  std::size_t bytes = tacticWorkspaceBytes(step, step.tactic, context);
+  for (const engine::TacticRange& range : step.tactic_ranges) {
+    bytes = std::max(bytes, tacticWorkspaceBytes(step, range.tactic, context));
+  }
+  return bytes;
 }
 
 bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index) {

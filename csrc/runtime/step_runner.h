@@ -24,8 +24,8 @@ struct StepOperands {
   bool has_workspace = false;
 };
 
-// The scratch memory `step` needs on `context`'s device, whatever its shapes (split-K
-// convolution tactics: their slices' partial sums); 0 for most steps.
+// The scratch memory `step` needs on `context`'s device, whatever its shapes and whichever of its
+// tactics runs (split-K tactics: their slices' partial sums); 0 for most steps.
 std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context);
 
 void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,

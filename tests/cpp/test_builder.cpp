@@ -2,8 +2,10 @@
 // and engines end to end in C++: build, serialize, load, run, and refuse other devices.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -505,6 +507,101 @@ TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
     }
     EXPECT_LE(error / scale, 1e-2) << "call " << call;
   }
+}
+
+// A product of a dynamic engine, x (-1, 3, 64) by 64 x 24 (rank 3, so no fused MLP takes it), built
+// with profile 1 / 16 / 64: its tactics are timed at batch 1, 4, 16, 32 and 64 (not only at opt),
+// and any ranges the timing gives are ascending, end unbounded and name offered tactics. A static
+// engine of the same product gets none.
+network::Network dynamicProduct(std::int64_t batch, const std::vector<float>& weights) {
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{batch, 3, 64});
+  const TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{64, 24}, weights)});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  return net;
+}
+
+TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
+  const std::vector<float> weights = randomFloats(64 * 24, 61);
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 3, 64}, Dims{16, 3, 64}, Dims{64, 3, 64});
+  config.addOptimizationProfile(profile);
+  std::vector<std::string> timed;
+  setLogSink(
+      [&](Severity, const std::string& message) {
+        if (message.find("': chose ") != std::string::npos) timed.push_back(message);
+      },
+      Severity::kVERBOSE);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(-1, weights), config);
+  resetLogSink();
+  EXPECT_EQ(timed.size(), 5u) << ::testing::PrintToString(timed);
+  const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  const std::vector<cl::GemmTactic> offered = cl::gemmTactics(*context(), DataType::kFLOAT);
+  const auto is_offered = [&](const std::string& name) {
+    return std::any_of(offered.begin(), offered.end(), [&](const cl::GemmTactic& t) { return t.name == name; });
+  };
+  for (const engine::PlanStep& step : plan.steps) {
+    if (step.tactic_ranges.empty()) continue;
+    EXPECT_EQ(step.tactic_ranges.back().up_to_elements, std::numeric_limits<std::int64_t>::max());
+    for (std::size_t r = 0; r < step.tactic_ranges.size(); ++r) {
+      EXPECT_TRUE(is_offered(step.tactic_ranges[r].tactic)) << step.tactic_ranges[r].tactic;
+      if (r > 0) {
+        EXPECT_GT(step.tactic_ranges[r].up_to_elements, step.tactic_ranges[r - 1].up_to_elements);
+        EXPECT_NE(step.tactic_ranges[r].tactic, step.tactic_ranges[r - 1].tactic);
+      }
+    }
+  }
+  const std::vector<std::uint8_t> fixed = builder::buildSerializedNetwork(dynamicProduct(16, weights), builder::BuilderConfig());
+  for (const engine::PlanStep& step : engine::deserializePlan(fixed.data(), fixed.size()).steps) {
+    EXPECT_TRUE(step.tactic_ranges.empty()) << step.name;
+  }
+}
+
+// Tactic ranges at run time: the execution context runs the range's tactic for the output size at
+// the shapes set (small_m1 for batch 1's 72 elements, tiled_m2n2_k16 beyond), with the right answer.
+TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
+  const std::vector<float> weights = randomFloats(64 * 24, 62);
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 3, 64}, Dims{4, 3, 64}, Dims{8, 3, 64});
+  config.addOptimizationProfile(profile);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(-1, weights), config);
+  engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  std::size_t product = plan.steps.size();
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    if (std::holds_alternative<network::MatrixMultiplyLayer>(plan.steps[s].parameters)) product = s;
+  }
+  ASSERT_LT(product, plan.steps.size());
+  plan.steps[product].tactic_ranges = {{72, "small_m1"}, {std::numeric_limits<std::int64_t>::max(), "tiled_m2n2_k16"}};
+  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
+  auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
+  runtime::ExecutionContext execution(engine);
+  auto stream = cl::Stream::create(context());
+  for (const auto& [batch, tactic] : {std::pair<std::int64_t, const char*>{1, "small_m1"}, {5, "tiled_m2n2_k16"},
+                                      {1, "small_m1"}}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    ASSERT_TRUE(execution.setInputShape("x", Dims{batch, 3, 64}));
+    EXPECT_EQ(execution.activeTactic(product), tactic);
+    const std::size_t rows = static_cast<std::size_t>(batch * 3);
+    const std::vector<float> input = randomFloats(rows * 64, 63 + static_cast<std::uint32_t>(batch));
+    auto in = allocate(input.size() * sizeof(float));
+    auto out = allocate(rows * 24 * sizeof(float));
+    upload(*stream, at(in), input);
+    execution.setTensorAddress("x", in->address());
+    execution.setTensorAddress("y", out->address());
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(out), rows * 24);
+    for (std::size_t i = 0; i < rows; ++i) {
+      for (std::size_t j = 0; j < 24; ++j) {
+        double sum = 0.0;
+        for (std::size_t p = 0; p < 64; ++p) sum += double(input[i * 64 + p]) * weights[p * 24 + j];
+        EXPECT_NEAR(result[i * 24 + j], sum, 1e-5 * 64) << i << ", " << j;
+      }
+    }
+  }
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { execution.activeTactic(plan.steps.size()); }, "does not exist"));
 }
 
 // An FP16 engine's attention step (heads packed, a padding mask) is timed like a product: with the

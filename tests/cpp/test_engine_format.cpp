@@ -277,6 +277,11 @@ void expectSame(const eng::EnginePlan& a, const eng::EnginePlan& b) {
     EXPECT_EQ(a.steps[i].epilogue.has_activation, b.steps[i].epilogue.has_activation);
     expectSame(a.steps[i].epilogue.activation, b.steps[i].epilogue.activation);
     EXPECT_EQ(a.steps[i].tactic, b.steps[i].tactic);
+    ASSERT_EQ(a.steps[i].tactic_ranges.size(), b.steps[i].tactic_ranges.size());
+    for (std::size_t r = 0; r < a.steps[i].tactic_ranges.size(); ++r) {
+      EXPECT_EQ(a.steps[i].tactic_ranges[r].up_to_elements, b.steps[i].tactic_ranges[r].up_to_elements);
+      EXPECT_EQ(a.steps[i].tactic_ranges[r].tactic, b.steps[i].tactic_ranges[r].tactic);
+    }
   }
   ASSERT_EQ(a.shared_extents.size(), b.shared_extents.size());
   for (std::size_t i = 0; i < a.shared_extents.size(); ++i) {
@@ -410,6 +415,8 @@ struct RawPlan {
   std::optional<std::uint64_t> weights_length;  // what the file claims, if not weights_size
   std::string meta_version = "0.1.0";
   std::uint32_t version = eng::kFormatVersion;
+  // Tactic ranges per step index (the STEP section's trailer, version 11 on).
+  std::vector<std::pair<std::uint32_t, std::vector<std::pair<std::int64_t, std::string>>>> ranges;
 };
 
 Bytes encodeSteps(const RawPlan& raw) {
@@ -420,6 +427,13 @@ Bytes encodeSteps(const RawPlan& raw) {
     for (std::int32_t input : step.inputs) steps.u32(static_cast<std::uint32_t>(input));
     steps.u32(static_cast<std::uint32_t>(step.output)).u32(static_cast<std::uint32_t>(step.bias));
     steps.u8(step.has_activation).u8(step.activation_type).f32(0).f32(0).str("");
+  }
+  if (!raw.ranges.empty()) {  // version 11's trailer: (step index, ranges) for the steps that have them
+    steps.u32(raw.ranges.size());
+    for (const auto& [index, ranges] : raw.ranges) {
+      steps.u32(index).u32(ranges.size());
+      for (const auto& [bound, tactic] : ranges) steps.u64(static_cast<std::uint64_t>(bound)).str(tactic);
+    }
   }
   return steps.bytes;
 }
@@ -587,6 +601,12 @@ TEST(EngineFormat, EveryBitFlipInThePayloadIsCaughtByTheChecksum) {
     for (int bit = 0; bit < 8; ++bit) {
       Bytes damaged = file;
       damaged[at] = static_cast<std::uint8_t>(damaged[at] ^ (1u << bit));
+      // Version 11 differs from 10 only by the STEP section's tactic-range trailer, which this
+      // plan lacks: flipped to 10, the same bytes read as the same plan.
+      if (at == 8 && damaged[at] == 10 && eng::kFormatVersion == 11) {
+        expectSame(deserialize(damaged), fullPlan());
+        continue;
+      }
       const std::string message = readError(damaged);
       ASSERT_TRUE(contains(message, "engine file is corrupted: checksum mismatch")) << at << ": " << message;
     }
@@ -599,6 +619,12 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
     for (int bit = 0; bit < 8; ++bit) {
       Bytes damaged = file;
       damaged[at] = static_cast<std::uint8_t>(damaged[at] ^ (1u << bit));
+      // Version 11 differs from 10 only by the STEP section's tactic-range trailer, which this
+      // plan lacks: flipped to 10, the same bytes read as the same plan.
+      if (at == 8 && damaged[at] == 10 && eng::kFormatVersion == 11) {
+        expectSame(deserialize(damaged), fullPlan());
+        continue;
+      }
       const std::string message = readError(damaged);
       if (at < 8) {
         EXPECT_TRUE(contains(message, "not an mlprt engine file")) << at << ": " << message;
@@ -680,6 +706,43 @@ TEST(EngineFormat, Version9AttentionStepsReadWithDenseOperands) {
   EXPECT_EQ(packed.packed, 5u);
   EXPECT_EQ(packed.heads, 4);
   EXPECT_EQ(packed.kv_heads, 2);
+}
+
+// Version 11 added the steps' tactic ranges, as a trailer of the STEP section present only when
+// some step has them: ascending bounds, the last unbounded, each naming a tactic. A plan with
+// ranges round-trips; without, its file is that of version 10 but for the version.
+TEST(EngineFormat, TacticRangesAreReadAndChecked) {
+  constexpr std::int64_t kUnbounded = std::numeric_limits<std::int64_t>::max();
+  eng::EnginePlan ranged = smallPlan();
+  ranged.steps[1].tactic_ranges = {{7, "small_m1"}, {700, "small_m8"}, {kUnbounded, "tiled_m4n4_k16"}};
+  expectSame(deserialize(eng::serializePlan(ranged)), ranged);
+  RawPlan raw;
+  raw.ranges = {{0, {{31, "small_m1"}, {kUnbounded, "tiled_m4n4_k16"}}}};
+  const eng::EnginePlan plan = deserialize(encode(raw));
+  ASSERT_EQ(plan.steps[0].tactic_ranges.size(), 2u);
+  EXPECT_EQ(plan.steps[0].tactic_ranges[0].up_to_elements, 31);
+  EXPECT_EQ(plan.steps[0].tactic_ranges[1].tactic, "tiled_m4n4_k16");
+  EXPECT_EQ(eng::tacticAt(plan.steps[0], 31), "small_m1");
+  EXPECT_EQ(eng::tacticAt(plan.steps[0], 32), "tiled_m4n4_k16");
+  EXPECT_EQ(eng::tacticAt(plan.steps[1], 32), "");  // no ranges: the step's tactic
+  const auto error = [&raw](std::vector<std::pair<std::uint32_t, std::vector<std::pair<std::int64_t, std::string>>>> ranges) {
+    RawPlan bad = raw;
+    bad.ranges = std::move(ranges);
+    return readError(encode(bad));
+  };
+  std::string message = error({{0, {{31, "small_m1"}, {31, "small_m8"}, {kUnbounded, "tiled_m4n4_k16"}}}});
+  EXPECT_TRUE(contains(message, "value 31 does not exceed the previous range's bound")) << message;
+  message = error({{0, {{31, "small_m1"}, {64, "small_m8"}}}});
+  EXPECT_TRUE(contains(message, "value 64 must be the largest 64-bit integer (the last range is unbounded)")) << message;
+  message = error({{0, {{31, ""}, {kUnbounded, "small_m8"}}}});
+  EXPECT_TRUE(contains(message, "a tactic range names no tactic")) << message;
+  message = error({{1, {{kUnbounded, "small_m8"}}}, {0, {{kUnbounded, "small_m8"}}}});
+  EXPECT_TRUE(contains(message, "value 0 is not a later step than the previous one (2 steps)")) << message;
+  message = error({{2, {{kUnbounded, "small_m8"}}}});
+  EXPECT_TRUE(contains(message, "value 2 is not a later step")) << message;
+  RawPlan older = raw;  // version 10 has no trailer: its bytes are left over
+  older.version = 10;
+  EXPECT_TRUE(contains(readError(encode(older)), "unread bytes")) << readError(encode(older));
 }
 
 TEST(EngineFormat, TrailingBytesAreRejected) {

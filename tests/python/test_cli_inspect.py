@@ -164,3 +164,48 @@ def test_inspect_errors(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "broken.onnx" in bad.stderr
     for result in (missing, bad):
         assert "Traceback" not in result.stderr
+
+
+def test_tactic_ranges_of_a_dynamic_product(tmp_path: Path) -> None:
+    """A product timed across a wide profile (batch 1 to 2048 rows of 128 x 64): the row kernels
+    win at batch 1 by far and lose by far at 2048, so the step keeps tactic ranges; the inspector
+    shows them (JSON, one line, ``mlprt inspect``) and the engine is right at both ends."""
+    import numpy as np
+    from engine_helpers import build, infer, load
+
+    rng = np.random.default_rng(5)
+    weights = rng.standard_normal((128, 64)).astype(np.float32)
+
+    def populate(network: mlprt.INetworkDefinition) -> None:
+        x = network.add_input("x", mlprt.DataType.FLOAT, (-1, 1, 128))  # rank 3: no fused MLP
+        w = network.add_constant((128, 64), weights).get_output(0)
+        y = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, w, mlprt.MatrixOperation.NONE).get_output(0)
+        y.name = "y"
+        network.mark_output(y)
+
+    plan = build(populate, [{"x": ((1, 1, 128), (256, 1, 128), (2048, 1, 128))}])
+    engine = load(plan)
+    inspector = engine.create_engine_inspector()
+    layers = [json.loads(inspector.get_layer_information(i, LayerInformationFormat.JSON)) for i in range(engine.num_layers)]
+    product = next(layer for layer in layers if layer["LayerType"] == "MatrixMultiply")
+    ranges = product["TacticRanges"]
+    assert len(ranges) >= 2, product
+    assert ranges[-1]["UpToOutputElements"] is None
+    bounds = [r["UpToOutputElements"] for r in ranges[:-1]]
+    assert bounds == sorted(bounds) and bounds[0] >= 64, ranges
+    assert all(r["Tactic"] for r in ranges)
+    assert all(layer["TacticRanges"] == [] for layer in layers if layer is not product)
+    index = layers.index(product)
+    line = inspector.get_layer_information(index, LayerInformationFormat.ONELINE)
+    assert f"tactics-by-output-elements=[{ranges[0]['Tactic']} up to {bounds[0]}" in line, line
+    path = tmp_path / "ranges.engine"
+    path.write_bytes(bytes(plan))
+    shown = run_mlprt("inspect", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert f"by output elements: {ranges[0]['Tactic']} up to {bounds[0]}" in shown.stdout, shown.stdout
+    context = engine.create_execution_context()
+    for batch in (1, 2048, 3):
+        x = rng.standard_normal((batch, 1, 128)).astype(np.float32)
+        out = infer(context, {"x": x})["y"]
+        expected = x.astype(np.float64) @ weights
+        assert np.max(np.abs(out - expected)) <= 1e-4 * np.max(np.abs(expected)), batch

@@ -63,6 +63,10 @@ def _print_engine(path: str, report: Dict[str, Any]) -> None:
         extras = []
         if layer["TacticName"]:
             extras.append(f"tactic {layer['TacticName']}")
+        if layer.get("TacticRanges"):
+            ranges = ", ".join(f"{r['Tactic']} up to {r['UpToOutputElements']}" if r["UpToOutputElements"] is not None
+                               else f"{r['Tactic']} beyond" for r in layer["TacticRanges"])
+            extras.append(f"by output elements: {ranges}")
         if layer["Epilogue"]:
             extras.append(f"epilogue {layer['Epilogue']}")
         extras.append(f"weights {layer['WeightBytes']} B")
