@@ -268,6 +268,9 @@ def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
     text = ((1, 1), (2, 8), (4, 16))
     return {
         "tutorial_mlp.engine": build_engine(models["tutorial_mlp"], [{"input": batch(784)}]),
+        # A wide profile: its products keep tactic ranges (format 11's STEP trailer).
+        "tutorial_mlp_ranges.engine": build_engine(models["tutorial_mlp"],
+                                                   [{"input": ((1, 784), (256, 784), (2048, 784))}]),
         "small_mlp.engine": build_engine(models["small_mlp"], []),
         "small_mlp_fp16.engine": build_engine(models["small_mlp"], [], fp16=True),
         "layer_mix_two_profiles.engine": build_engine(models["layer_mix"], two),
