@@ -198,9 +198,65 @@ def test_engine_with_a_dynamic_batch() -> None:
                                            "past_value": (3, 1, 2, 5)}).assert_passed()
 
 
+# Causal and sliding-window masks whose sequence lengths are known only at run time, built from the
+# sequence axes (axis ranges): one engine, run at two (or three) lengths against ONNX Runtime.
+# name -> (input shapes with symbolic axes, attributes, outputs, opset, profile, run shapes).
+RUNTIME_LENGTHS = {
+    "causal_4d": ({"Q": ("b", 2, "s", 8), "K": ("b", 2, "s", 8), "V": ("b", 2, "s", 5)}, {"is_causal": 1}, ("Y",),
+                  23, {"Q": ((1, 2, 1, 8), (2, 2, 8, 8), (3, 2, 16, 8)), "K": ((1, 2, 1, 8), (2, 2, 8, 8), (3, 2, 16, 8)),
+                       "V": ((1, 2, 1, 5), (2, 2, 8, 5), (3, 2, 16, 5))},
+                  [{"Q": (2, 2, 5, 8), "K": (2, 2, 5, 8), "V": (2, 2, 5, 5)},
+                   {"Q": (1, 2, 13, 8), "K": (1, 2, 13, 8), "V": (1, 2, 13, 5)}]),
+    "causal_past": ({"Q": (1, 2, "s", 4), "K": (1, 2, "s", 4), "V": (1, 2, "s", 4), "past_key": (1, 2, "p", 4),
+                     "past_value": (1, 2, "p", 4)}, {"is_causal": 1}, ("Y", "present_key", "present_value"), 23,
+                    {"Q": ((1, 2, 1, 4), (1, 2, 4, 4), (1, 2, 8, 4)), "K": ((1, 2, 1, 4), (1, 2, 4, 4), (1, 2, 8, 4)),
+                     "V": ((1, 2, 1, 4), (1, 2, 4, 4), (1, 2, 8, 4)),
+                     "past_key": ((1, 2, 1, 4), (1, 2, 5, 4), (1, 2, 9, 4)),
+                     "past_value": ((1, 2, 1, 4), (1, 2, 5, 4), (1, 2, 9, 4))},
+                    [{"Q": (1, 2, 3, 4), "K": (1, 2, 3, 4), "V": (1, 2, 3, 4), "past_key": (1, 2, 5, 4),
+                      "past_value": (1, 2, 5, 4)},
+                     {"Q": (1, 2, 7, 4), "K": (1, 2, 7, 4), "V": (1, 2, 7, 4), "past_key": (1, 2, 2, 4),
+                      "past_value": (1, 2, 2, 4)},
+                     {"Q": (1, 2, 1, 4), "K": (1, 2, 1, 4), "V": (1, 2, 1, 4), "past_key": (1, 2, 9, 4),
+                      "past_value": (1, 2, 9, 4)}]),
+    "window_3d_gqa": ({"Q": (2, "s", 12), "K": (2, "s", 6), "V": (2, "s", 6)},
+                      {"q_num_heads": 4, "kv_num_heads": 2, "is_causal": 1, "left_window_size": 2}, ("Y",), 25,
+                      {"Q": ((2, 1, 12), (2, 6, 12), (2, 11, 12)), "K": ((2, 1, 6), (2, 6, 6), (2, 11, 6)),
+                       "V": ((2, 1, 6), (2, 6, 6), (2, 11, 6))},
+                      [{"Q": (2, 4, 12), "K": (2, 4, 6), "V": (2, 4, 6)}, {"Q": (2, 11, 12), "K": (2, 11, 6), "V": (2, 11, 6)}]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNTIME_LENGTHS))
+def test_causal_and_window_masks_with_run_time_lengths(name: str) -> None:
+    shapes, attrs, outputs, opset, profile, runs = RUNTIME_LENGTHS[name]
+    model, _ = _model(shapes, attrs, outputs, opset)
+    data = model.SerializeToString()
+    engine = build_engine(data, profiles=[profile])
+    for seed, run in enumerate(runs):
+        compare_with_onnxruntime(data, engine=engine, input_shapes=run, seed=seed).assert_passed()
+
+
+def test_a_run_time_causal_mask_is_computed_once_per_set_of_shapes() -> None:
+    """The mask of a causal attention with run-time lengths depends only on the shapes: its steps
+    run once per set of input shapes, and the attention is still one fused step."""
+    shapes, attrs, outputs, opset, profile, _ = RUNTIME_LENGTHS["causal_4d"]
+    model, _ = _model(shapes, attrs, outputs, opset)
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(build_engine(model.SerializeToString(),
+                                                                                profiles=[profile]))
+    inspector = engine.create_engine_inspector()
+    layers = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
+              for i in range(engine.num_layers)]
+    assert [layer["LayerType"] for layer in layers].count("Attention") == 1, [l["LayerType"] for l in layers]
+    once = [layer for layer in layers if layer["RunsOncePerShapes"]]
+    assert any(layer["LayerType"] == "AxisRange" for layer in once), [l["LayerType"] for l in layers]
+    assert all(layer["RunsOncePerShapes"] for layer in layers if layer["LayerType"] in ("AxisRange", "Select")), layers
+
+
 @pytest.mark.parametrize("shapes, attrs, code, message", [
-    ({"Q": ("b", 2, "s", 3), "K": ("b", 2, "s", 3), "V": ("b", 2, "s", 3)}, {"is_causal": 1},
-     ErrorCode.UNSUPPORTED_NODE_DYNAMIC, "is_causal needs the query, key and past sequence lengths known at parse"),
+    ({"Q": ("b", 2, "s", 3), "K": ("b", 2, "s", 3), "V": ("b", 2, "s", 3), "nonpad_kv_seqlen": ("b",)},
+     {"is_causal": 1}, ErrorCode.UNSUPPORTED_NODE_DYNAMIC,
+     "is_causal and nonpad_kv_seqlen need the query, key and past sequence lengths known at parse"),
     ({"Q": (1, 2, 3, 4), "K": (1, 2, "s", 4), "V": (1, 2, "s", 4), "attn_mask": (3, 5)}, {},
      ErrorCode.UNSUPPORTED_NODE_DYNAMIC, "attn_mask covers 5 keys, but the count of keys is known only at run time"),
     ({"Q": (1, 2, 3, 4), "K": (1, 2, 3, 4), "V": (1, 2, 3, 4)}, {"softmax_precision": TensorProto.BFLOAT16},

@@ -136,8 +136,39 @@ def _logical(ctx: ImporterContext, a: Optional[Value], b: Optional[Value], op: A
     return ctx.elementwise(a, b, op)
 
 
+def _positions(ctx: ImporterContext, tensor: Any, axis: int, known: Optional[int]) -> Value:
+    """0, 1, ..., n - 1 (INT64) along axis ``axis`` of ``tensor``: a constant when n is ``known``, else an
+    axis range (computed once per set of input shapes)."""
+    if known is not None:
+        return np.arange(known, dtype=np.int64)
+    return ctx.axis_range(ctx.dims(tensor)[axis], DT.INT64)
+
+
+def _runtime_frontier(ctx: ImporterContext, queries: Any, keys: Any, q_length: Optional[int],
+                      total: Optional[int], past: Optional[Value], lower: Optional[int],
+                      upper: Optional[int]) -> Value:
+    """The BOOL (q, total) mask ``lower <= i + past - j <= upper`` (either bound may be absent) for
+    sequence lengths known only at run time: query positions from axis 2 of ``queries``, key
+    positions from axis 2 of ``keys`` (past and present), ``past`` the past length (an int, or a
+    [1] INT64 tensor)."""
+    i = ctx.unsqueeze(_positions(ctx, queries, 2, q_length), [1])
+    j = ctx.unsqueeze(_positions(ctx, keys, 2, total), [0])
+    diff = ctx.elementwise(ctx.elementwise(i, past, EW.SUM), j, EW.SUB)
+    bounds = []
+    if lower is not None:
+        bounds.append(ctx.elementwise(diff, np.array([lower - 1], np.int64), EW.GREATER))
+    if upper is not None:
+        bounds.append(ctx.elementwise(diff, np.array([upper + 1], np.int64), EW.LESS))
+    combined: Optional[Value] = None
+    for bound in bounds:
+        combined = _logical(ctx, combined, bound, EW.AND)
+    assert combined is not None
+    return combined
+
+
 def _frontier(ctx: ImporterContext, node: Node, q_length: Optional[int], kv_length: Optional[int],
-              past_length: Optional[int], nonpad: Optional[Value]) -> Optional[Value]:
+              past_length: Optional[int], nonpad: Optional[Value], queries: Any = None, keys: Any = None,
+              past_key: Any = None) -> Optional[Value]:
     """The BOOL (..., q, total) mask of the keys each query may see under is_causal and the
     sliding window (opset 25), and of the keys nonpad_kv_seqlen leaves unpadded; None when every
     key is allowed.
@@ -159,6 +190,12 @@ def _frontier(ctx: ImporterContext, node: Node, q_length: Optional[int], kv_leng
     if nonpad is None and upper is None and lower == 0 and kv_length == 1:
         return None  # one new key after any past: every query i >= 0 sees it and the whole past
     total = None if kv_length is None or past_length is None else past_length + kv_length
+    if (total is None or (bounded and q_length is None)) and nonpad is None and queries is not None:
+        # Lengths known only at run time: the same mask from axis ranges (run once per set of shapes).
+        past: Value = np.array([past_length or 0], np.int64)
+        if past_length is None:
+            past = ctx.shape_tensor(ShapeValue([ctx.dims(past_key)[2]]))
+        return _runtime_frontier(ctx, queries, keys, q_length, total, past, lower, upper)
     if total is None or (bounded and q_length is None):
         given = [name for name, used in (("is_causal", causal), ("left_window_size", left >= 0),
                                          ("right_window_size", right >= 0), ("nonpad_kv_seqlen", nonpad is not None))
@@ -364,23 +401,27 @@ def _kv_cache(ctx: ImporterContext, node: Node, k: Any, v: Any) -> Tuple[Any, An
 
 
 def _attention_bias(ctx: ImporterContext, node: Node, geometry: _Geometry, past_length: Optional[int],
-                    dtype: Any) -> Tuple[Optional[Value], Optional[Value]]:
+                    dtype: Any, queries: Any, keys: Any) -> Tuple[Optional[Value], Optional[Value]]:
     """The bias added to the scores (attn_mask, the causal / window frontier, the padding of
     nonpad_kv_seqlen; None when there is none) and the BOOL rows it masks entirely (None when
-    none can be)."""
+    none can be). ``queries`` and ``keys`` (past and present): Q and K by heads, whose sequence
+    axes give the frontier's positions when their lengths are known only at run time."""
     nonpad = _nonpad_lengths(ctx, node)
     if nonpad is not None and node.has_input(4):
         raise invalid("Attention's nonpad_kv_seqlen cannot be combined with past_key and past_value")
     kv_length = geometry.kv_length
     total = None if kv_length is None or past_length is None else past_length + kv_length
     allowed, additive = _mask_parts(ctx, ctx.input(node, 3), dtype, total) if node.has_input(3) else (None, None)
-    frontier = _frontier(ctx, node, geometry.q_length, kv_length, past_length, nonpad)
+    past_key = ctx.input(node, 4) if node.has_input(4) else None
+    frontier = _frontier(ctx, node, geometry.q_length, kv_length, past_length, nonpad, queries, keys, past_key)
     allowed = _logical(ctx, allowed, frontier, EW.AND)
     if allowed is not None and not isinstance(allowed, np.ndarray):
         _name(ctx, allowed, "allowed")
     bias = _bias(ctx, allowed, additive, dtype)
     if bias is not None and not isinstance(bias, np.ndarray):
-        _name(ctx, bias, "bias")
+        # Rank 4 before anything reads it: the scores add it and the guard below reduces it as one
+        # tensor, which is how the builder's fusion knows the guard is for this mask.
+        bias = _name(ctx, ctx.tensor(ctx.broadcast_rank(bias, 4)), "bias")
     masked_rows = _masked_rows(ctx, bias)
     if masked_rows is not None and not isinstance(masked_rows, np.ndarray):
         _name(ctx, masked_rows, "masked_rows")
@@ -392,9 +433,10 @@ def _attention_bias(ctx: ImporterContext, node: Node, geometry: _Geometry, past_
           "present outputs; grouped- and multi-query attention (KV heads gathered); scale; softcap; attn_mask BOOL or "
           "additive, rank 1-4, one narrower than past + present keys padded with -inf (its extents known at parse "
           "time); is_causal (bottom-right), left/right_window_size (opset 25) and nonpad_kv_seqlen (opset 24) as "
-          "masks; rows without any key give zeros; qk_matmul_output modes 0-3 (mode 0 before softcap, as ONNX "
-          "Runtime); softmax_precision FLOAT, FLOAT16 and DOUBLE (computed in FLOAT). is_causal and the windows need "
-          "the sequence lengths known at parse time, except is_causal with one new key (decoding). Refused: "
+          "masks (built from the sequence axes at run time where their lengths are known only then); rows without "
+          "any key give zeros; qk_matmul_output modes 0-3 (mode 0 before softcap, as ONNX Runtime); "
+          "softmax_precision FLOAT, FLOAT16 and DOUBLE (computed in FLOAT). nonpad_kv_seqlen needs the sequence "
+          "lengths known at parse time. Refused: "
           "softmax_precision BFLOAT16, mixed element types. The builder makes the composition one fused attention "
           "step (the heads' gathers dropped) unless softcap is set or qk_matmul_output is asked for.")
 def attention(ctx: ImporterContext, node: Node) -> List[Optional[Value]]:
@@ -412,7 +454,7 @@ def attention(ctx: ImporterContext, node: Node) -> List[Optional[Value]]:
         v = _name(ctx, _repeat_heads(ctx, present_value, groups), "v_repeated")
     else:
         k, v = present_key, present_value
-    bias, masked_rows = _attention_bias(ctx, node, geometry, past_length, dtype)
+    bias, masked_rows = _attention_bias(ctx, node, geometry, past_length, dtype, q, present_key)
 
     # scores -> softmax -> values
     scale = node.attr("scale")
