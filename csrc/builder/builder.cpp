@@ -600,8 +600,10 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
     // Allowing TF32 widens a FLOAT convolution's candidates, so it is part of the key.
     const bool tf32 = policy.allow_tf32 && type == DataType::kFLOAT;
     TimedChoice choice{{}, layerSignature(plan, step, shapes) + (tf32 ? " tf32" : ""), "convolution"};
+    const Dims& in = shapes[static_cast<std::size_t>(step.inputs.at(0))];
+    const std::int64_t group_channels = in[1] / std::max<std::int64_t>(conv->num_groups, 1);
     for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
-      if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels)) choice.tactics.push_back(tactic);
+      if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels)) choice.tactics.push_back(tactic);
     }
     return choice;
   }

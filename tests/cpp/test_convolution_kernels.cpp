@@ -214,6 +214,49 @@ TEST(ConvolutionKernels, SplitKImplicitGemmMatchesTheReferenceInEverySliceCount)
   }
 }
 
+// The depthwise kernel (one input channel per group) against the reference: 3x3, 5x5 and 7x7
+// kernels, stride 2, dilation 2, a channel multiplier of 2, uneven pads, a prime batch, planes not a
+// multiple of its 16 x 16 blocks (and larger than one), 1-D, with bias, ReLU and a residual, FLOAT
+// and HALF.
+const std::vector<ConvCase> kDepthwiseCases = {
+    {1, 9, 10, 10, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 9, true, false},      // stride 2 along H only
+    {3, 5, 37, 19, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, true, false},      // 3 x 2 blocks, prime batch
+    {1, 4, 23, 29, 8, 5, 5, 2, 2, 1, 1, 2, 1, 1, 2, 4, false, false},     // multiplier 2, uneven pads
+    {2, 3, 17, 33, 3, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 3, true, false},      // 7x7 stride 2: 37-wide patches
+    {1, 6, 20, 18, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 6, true, false},      // dilation 2
+    {2, 7, 1, 41, 7, 1, 5, 1, 2, 1, 1, 0, 2, 0, 2, 7, true, true},        // 1-D, stride 2
+};
+
+TEST(ConvolutionKernels, DepthwiseKernelMatchesTheReference) {
+  std::uint32_t seed = 3100;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const ConvCase& c : kDepthwiseCases) checkConvolution("depthwise", c, type, seed += 3);
+    checkConvolution("depthwise", kDepthwiseCases.at(1), type, seed += 3, true);
+  }
+}
+
+TEST(ConvolutionKernels, DepthwiseTacticIsOfferedForDepthwiseLayersOnly) {
+  const auto offered = cl::convolutionTactics(*cache().context(), DataType::kHALF, cl::GemmPolicy{});
+  EXPECT_NE(std::find(offered.begin(), offered.end(), "depthwise"), offered.end());
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("depthwise", 1, 4096, 1));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("depthwise", 1, 4096, 2));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("depthwise", 1, 4096));
+  const auto tensor = [](const Dims& shape) {
+    return deviceTensor(shape, DataType::kFLOAT, std::vector<double>(static_cast<std::size_t>(shape.volume()), 1.0));
+  };
+  const DeviceTensor in = tensor(Dims{1, 4, 60, 60}), out = tensor(Dims{1, 4, 18, 18});
+  cl::ConvolutionWindow grouped{{1, 1}, {1, 1}, {0, 0}, 2};
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), "depthwise", in, tensor(Dims{4, 2, 3, 3}), grouped, {}, tensor(Dims{1, 4, 58, 58})); },
+      "convolution: tactic 'depthwise' runs convolutions with one input channel per group; this one has 4 channels in 2 "
+      "groups"));
+  cl::ConvolutionWindow wide{{3, 3}, {1, 1}, {0, 0}, 4};  // 15 x 3 + 7 = 52 input rows per 16 outputs
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), "depthwise", in, tensor(Dims{4, 1, 7, 7}), wide, {}, out); },
+      "convolution: tactic 'depthwise' stages at most 48 x 48 input values per block; this stride, dilation and "
+      "kernel need 52 x 52"));
+}
+
 TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {
   const DeviceTensor in = deviceTensor(Dims{1, 4, 5, 5}, DataType::kFLOAT, std::vector<double>(100, 1.0));
   const DeviceTensor kernel = deviceTensor(Dims{2, 3, 3, 3}, DataType::kFLOAT, std::vector<double>(54, 1.0));

@@ -62,6 +62,52 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
 }
 #endif
 
+// Depthwise convolution (-DDEPTHWISE): every group has one input channel (MobileNet's and
+// EfficientNet's 3x3 and 5x5 layers; M / C output maps per channel). A work-group computes a
+// DW_TILE x DW_TILE block of output pixels of one (image, map): it copies the input patch those
+// pixels read, halo included (zeros in the padding), into local memory once, and each item then
+// computes its pixel's KH x KW taps from there instead of from global memory. The patch is at most
+// DW_PATCH x DW_PATCH (the host refuses geometries that need more: strides and dilations that
+// spread 16 outputs' taps over more than 48 input rows or columns).
+#ifdef DEPTHWISE
+#define DW_TILE 16
+#define DW_PATCH 48
+__kernel __attribute__((reqd_work_group_size(DW_TILE, DW_TILE, 1)))
+void convolution_depthwise(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
+                           long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M, int OH,
+                           int OW, int KH, int KW, int SH, int SW, int DH, int DW, int PH, int PW, int groups,
+                           int has_bias, int activation, float alpha, float beta, RES_PTR residual,
+                           long residual_offset, int has_residual) {
+  __local float patch[DW_PATCH * DW_PATCH];
+  (void)groups;  // == C: one channel per group
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const int ox0 = get_group_id(0) * DW_TILE, oy0 = get_group_id(1) * DW_TILE;
+  const int n = get_group_id(2) / M, map = get_group_id(2) % M;
+  const int channel = map / (M / C);
+  const int patch_h = (DW_TILE - 1) * SH + (KH - 1) * DH + 1, patch_w = (DW_TILE - 1) * SW + (KW - 1) * DW + 1;
+  const int iy0 = oy0 * SH - PH, ix0 = ox0 * SW - PW;
+  const long plane = in_offset + ((long)n * C + channel) * H * W;
+  for (int i = ty * DW_TILE + tx; i < patch_h * patch_w; i += DW_TILE * DW_TILE) {
+    const int iy = iy0 + i / patch_w, ix = ix0 + i % patch_w;
+    patch[i] = iy >= 0 && iy < H && ix >= 0 && ix < W ? LOAD_IN(in, plane + (long)iy * W + ix) : 0.0f;
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+  const int oy = oy0 + ty, ox = ox0 + tx;
+  if (oy >= OH || ox >= OW) return;
+  const long taps = weights_offset + (long)map * KH * KW;
+  float sum = 0.0f;
+  for (int ky = 0; ky < KH; ++ky) {
+    const int row = (ty * SH + ky * DH) * patch_w + tx * SW;
+    for (int kx = 0; kx < KW; ++kx) sum = fma(patch[row + kx * DW], LOAD_A(weights, taps + ky * KW + kx), sum);
+  }
+  const long out_index = ((long)n * M + map) * OH * OW + (long)oy * OW + ox;
+  if (has_bias) sum += LOAD_BIAS(bias, bias_offset + map);
+  if (has_residual) sum += LOAD_RES(residual, residual_offset + out_index);
+  if (activation >= 0) sum = activate(activation, sum, alpha, beta);
+  STORE_OUT(out, out_offset + out_index, sum);
+}
+#endif
+
 // Implicit GEMM (-DTM, -DTN). Per group: out (maps x pixels) = weights (maps x K) x columns
 // (K x pixels), K = group channels x KH x KW, pixels = N x OH x OW. The column matrix is never
 // stored: each work-group gathers its BK x BN tile of it from the input (zero in the padding).

@@ -34,15 +34,23 @@ const std::vector<GemmTile> kGemmTiles = {{2, 2, false}, {4, 4, false}, {2, 2, t
 constexpr std::int64_t kGemmTileK = 16;
 constexpr std::size_t kGemmGroupSide = 16;
 
-// What a tactic name asks for: a direct kernel's output maps per item, an implicit-GEMM tile, or
-// a tensor-core tile.
+// The depthwise kernel (convolution.cl, DEPTHWISE): tiles of 16 x 16 output pixels, input patches
+// of at most 48 x 48.
+constexpr const char* kDepthwiseTactic = "depthwise";
+constexpr std::int64_t kDepthwiseTile = 16;
+constexpr std::int64_t kDepthwisePatch = 48;
+
+// What a tactic name asks for: a direct kernel's output maps per item, an implicit-GEMM tile, a
+// tensor-core tile, or the depthwise kernel.
 struct ParsedTactic {
   int maps_per_item = 0;  // direct
   const GemmTile* tile = nullptr;
   const MmaConvolutionTile* mma = nullptr;
+  bool depthwise = false;
 };
 
 ParsedTactic parseTactic(const std::string& tactic) {
+  if (tactic == kDepthwiseTactic) return {0, nullptr, nullptr, true};
   const std::string prefix = kDirectPrefix;
   if (tactic.compare(0, prefix.size(), prefix) == 0) {
     const std::string digits = tactic.substr(prefix.size());
@@ -133,6 +141,7 @@ std::vector<std::string> convolutionTactics(DataType type) {
 
 std::vector<std::string> convolutionTactics(const Context& context, DataType type, const GemmPolicy& policy) {
   std::vector<std::string> tactics = convolutionTactics(type);
+  if (!tactics.empty()) tactics.push_back(kDepthwiseTactic);
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
     if (mmaConvolutionTileOffered(tile, context, type, policy)) tactics.push_back(tile.name);
   }
@@ -147,8 +156,10 @@ std::vector<std::string> tensorCoreConvolutionTactics(DataType type) {
   return tactics;
 }
 
-bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels) {
+bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels,
+                                  std::int64_t group_channels) {
   const ParsedTactic parsed = parseTactic(tactic);
+  if (parsed.depthwise) return group_channels == 1;
   if (parsed.mma) return !blockMostlyPadding(parsed.mma->bm, group_maps) && !blockMostlyPadding(parsed.mma->bn, pixels);
   if (parsed.tile) return !blockMostlyPadding(parsed.tile->maps(), group_maps) && !blockMostlyPadding(parsed.tile->pixels(), pixels);
   return parsed.maps_per_item == kOutputMapTiles.front() || !blockMostlyPadding(parsed.maps_per_item, group_maps);
@@ -175,12 +186,35 @@ const DeviceTensor& checkWorkspace(const KernelCache& cache, const std::string& 
   return *workspace;
 }
 
+// The depthwise kernel's limits: one input channel per group, and a 16 x 16 block of outputs
+// whose taps lie within 48 x 48 input values.
+void checkDepthwise(const DeviceTensor& in, const ConvolutionWindow& window, std::size_t axes, const Plane& taps) {
+  const std::int64_t channels = in.shape[1];
+  if (window.groups != channels) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic 'depthwise' runs convolutions with one input channel per "
+                          "group; this one has " + std::to_string(channels) + " channels in " +
+                          std::to_string(window.groups) + " groups");
+  }
+  const auto span = [&](bool height, std::int64_t kernel) {
+    const std::int64_t stride = axisValue(window.stride, axes, height, 1, "stride");
+    const std::int64_t dilation = axisValue(window.dilation, axes, height, 1, "dilation");
+    return (kDepthwiseTile - 1) * stride + (kernel - 1) * dilation + 1;
+  };
+  const std::int64_t rows = span(true, taps.h), columns = span(false, taps.w);
+  if (rows > kDepthwisePatch || columns > kDepthwisePatch) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic 'depthwise' stages at most " +
+                          std::to_string(kDepthwisePatch) + " x " + std::to_string(kDepthwisePatch) +
+                          " input values per block; this stride, dilation and kernel need " + std::to_string(rows) +
+                          " x " + std::to_string(columns));
+  }
+}
+
 void launch(const Family& family, KernelCache& cache, Stream& stream, const std::string& tactic,
             const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
             const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual,
             const DeviceTensor* workspace, bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
   const ParsedTactic parsed = parseTactic(tactic);
-  if ((parsed.tile || parsed.mma) && family.transposed) {
+  if ((parsed.tile || parsed.mma || parsed.depthwise) && family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
   }
   checkShapes(family, in, kernel, epilogue, window, out);
@@ -210,6 +244,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::int64_t group_k = kernel.shape.volume() / std::max<std::int64_t>(kernel.shape[0], 1);
   const std::int64_t pixels = in.shape[0] * output.h * output.w;
   const std::int64_t group_maps = maps / window.groups;
+  if (parsed.depthwise) checkDepthwise(in, window, axes, taps);
   std::int64_t splits = 1;
   std::int64_t mma_pixels = 0;  // the tensor-core kernel's pixel axis (padded rows)
   std::int64_t blocks = 0;
@@ -242,16 +277,19 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
     }
   }
   const std::string variant =
-      parsed.mma    ? mma_options
-      : parsed.tile ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
-                          (splits > 1 ? " -DSPLIT_K" : "")
-                    : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
+      parsed.mma         ? mma_options
+      : parsed.tile      ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
+                               (splits > 1 ? " -DSPLIT_K" : "")
+      : parsed.depthwise ? std::string("-DDEPTHWISE")
+                         : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
   const std::string options =
       joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type), halfOption("BIAS", in.type),
                    halfOption("OUT", out.type), halfOption("RES", out.type), variant});
   const std::string program = parsed.mma ? "convolution_mma" : family.name;
   Kernel& k = cache.get(program, options,
-                        parsed.mma ? program : std::string(family.name) + (parsed.tile ? "_igemm" : "_direct"));
+                        parsed.mma ? program
+                                   : std::string(family.name) +
+                                         (parsed.tile ? "_igemm" : parsed.depthwise ? "_depthwise" : "_direct"));
   const auto i32 = [](std::int64_t value) { return static_cast<cl_int>(value); };
   Arguments arguments(k, false);
   arguments
@@ -315,6 +353,13 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
         .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
         .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
     finish.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
+    return;
+  }
+  if (parsed.depthwise) {
+    const auto side = static_cast<std::size_t>(kDepthwiseTile);
+    k.launch(stream, {tilesCovering(output.w, kDepthwiseTile) * side, tilesCovering(output.h, kDepthwiseTile) * side,
+                      static_cast<std::size_t>(in.shape[0] * maps)},
+             {side, side, 1});
     return;
   }
   const int tile = parsed.maps_per_item;

@@ -26,9 +26,11 @@ struct ConvolutionWindow {
 // the device. Names are stored in engines.
 std::vector<std::string> convolutionTactics(DataType type);
 
-// Those and, on this device, the tensor-core tactics "mma_f16_<BM>x<BN>" (HALF, where the
-// tensor-core probe passes) and "mma_tf32_<BM>x<BN>" (FLOAT, where TF32 is allowed and passes):
-// the implicit GEMM with BM x BN blocks multiplied by mma.sync. What the builder times.
+// Those, "depthwise" (convolutions with one input channel per group only: 16 x 16 output pixels
+// per work-group from an input patch staged in local memory), and, on this device, the tensor-core
+// tactics "mma_f16_<BM>x<BN>" (HALF, where the tensor-core probe passes) and "mma_tf32_<BM>x<BN>"
+// (FLOAT, where TF32 is allowed and passes): the implicit GEMM with BM x BN blocks multiplied by
+// mma.sync. What the builder times.
 std::vector<std::string> convolutionTactics(const Context& context, DataType type, const GemmPolicy& policy);
 // The tensor-core tactic names for `type`, offered on this device or not (tests).
 std::vector<std::string> tensorCoreConvolutionTactics(DataType type);
@@ -36,8 +38,10 @@ std::vector<std::string> tensorCoreConvolutionTactics(DataType type);
 // False when `tactic` computes blocks four times larger than a convolution with `group_maps`
 // output maps per group and `pixels` output pixels (batch included) or more along either, or is
 // a direct kernel of that many more maps per item than the group has (the smallest always
-// qualifies): most of its work would be padding. The builder neither compiles nor times those.
-bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels);
+// qualifies): most of its work would be padding; and false for "depthwise" unless each group has
+// one input channel (`group_channels`). The builder neither compiles nor times those.
+bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels,
+                                  std::int64_t group_channels = 0);
 
 // out = activation(convolution(in, kernel) + bias + residual). in (N, C, d...), kernel
 // (M, C / groups, k...), bias (M) or null, residual (out's shape) or null, out (N, M, o...):
