@@ -44,6 +44,29 @@ TensorId peelScale(const Graph& graph, TensorId tensor, float& scale, std::vecto
   return tensor;
 }
 
+// cap x tanh(s / cap) (ONNX Attention's softcap, as the parser writes it: a division, a tanh and a
+// product, each feeding only the next): s, with `softcap` set to cap; else `tensor`.
+TensorId peelSoftcap(const Graph& graph, TensorId tensor, float& softcap, std::vector<int>& chain) {
+  int product_index = -1, tanh_index = -1, divide_index = -1;
+  const auto* product = producedBy<network::ElementWiseLayer>(graph, tensor, &product_index);
+  if (!product || product->op != ElementWiseOperation::kPROD || !graph.isPrivate(tensor)) return tensor;
+  const GraphNode& outer = graph.nodes[static_cast<std::size_t>(product_index)];
+  if (outer.inputs.size() != 2) return tensor;
+  const std::optional<float> cap = scalarValue(graph.tensor(outer.inputs[1]));
+  const TensorId capped = outer.inputs[0];
+  const auto* tanh = producedBy<network::ActivationLayer>(graph, capped, &tanh_index);
+  if (!cap || !(*cap > 0.0f) || !tanh || tanh->type != ActivationType::kTANH || !graph.isPrivate(capped)) return tensor;
+  const TensorId quotient = graph.nodes[static_cast<std::size_t>(tanh_index)].inputs.at(0);
+  const auto* divide = producedBy<network::ElementWiseLayer>(graph, quotient, &divide_index);
+  if (!divide || divide->op != ElementWiseOperation::kDIV || !graph.isPrivate(quotient)) return tensor;
+  const GraphNode& inner = graph.nodes[static_cast<std::size_t>(divide_index)];
+  const std::optional<float> divisor = scalarValue(graph.tensor(inner.inputs.at(1)));
+  if (!divisor || *divisor != *cap) return tensor;
+  softcap = *cap;
+  chain.insert(chain.end(), {product_index, tanh_index, divide_index});
+  return inner.inputs.at(0);
+}
+
 bool isRank4Floating(const Graph& graph, TensorId tensor) {
   const GraphTensor& t = graph.tensor(tensor);
   return t.shape.rank() == 4 && isFloating(t.type);
@@ -394,7 +417,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
       TensorId candidate = sum.inputs[side];
       float ignored = 1.0f;
       std::vector<int> ignored_chain;
-      candidate = peelScale(graph, candidate, ignored, ignored_chain);
+      candidate = peelScale(graph, peelSoftcap(graph, candidate, ignored, ignored_chain), ignored, ignored_chain);
       if (producedBy<network::MatrixMultiplyLayer>(graph, candidate, &producer) &&
           isRank4Floating(graph, sum.inputs[1 - side])) {
         mask = sum.inputs[1 - side];
@@ -409,7 +432,7 @@ bool fuseAt(Graph& graph, std::size_t index) {
     return false;
   }
   float scale = 1.0f;
-  scores = peelScale(graph, scores, scale, chain);
+  scores = peelScale(graph, peelSoftcap(graph, scores, attention.softcap, chain), scale, chain);
   int scores_index = -1;
   const auto* scores_product = producedBy<network::MatrixMultiplyLayer>(graph, scores, &scores_index);
   if (!scores_product || !graph.isPrivate(scores) || scores_product->op0 != MatrixOperation::kNONE) return false;

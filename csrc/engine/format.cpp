@@ -582,6 +582,7 @@ constexpr LaterField kLaterFields[] = {
     {network::AttentionLayer::kName, "packed", 10},
     {network::AttentionLayer::kName, "heads", 10},
     {network::AttentionLayer::kName, "kv_heads", 10},
+    {network::AttentionLayer::kName, "softcap", 11},
 };
 
 bool fieldInVersion(const char* layer, const char* field, std::uint32_t version) {

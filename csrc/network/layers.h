@@ -449,6 +449,7 @@ struct AttentionLayer {
   std::uint32_t packed = 0;
   std::int32_t heads = 0;     // H of a packed q or output
   std::int32_t kv_heads = 0;  // Hk of a packed k or v
+  float softcap = 0.0f;       // > 0: scores become softcap * tanh(scores / softcap) before the mask
   template <typename Visit>
   static void fields(Visit&& visit) {
     visit("scale", &AttentionLayer::scale, "The scores are scale * (q . k).");
@@ -459,6 +460,7 @@ struct AttentionLayer {
     visit("packed", &AttentionLayer::packed, "Operands given as (B, S, heads x D): bits 1 q, 2 k, 4 v, 8 output.");
     visit("heads", &AttentionLayer::heads, "Query heads H of packed q or output.");
     visit("kv_heads", &AttentionLayer::kv_heads, "Key heads Hk of packed k or v.");
+    visit("softcap", &AttentionLayer::softcap, "When > 0, scores become softcap * tanh(scores / softcap) before the mask.");
   }
 };
 

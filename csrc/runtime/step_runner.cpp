@@ -307,6 +307,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::AttentionLayer& l) const {
       cl::AttentionParameters parameters;
       parameters.scale = l.scale;
+      parameters.softcap = l.softcap;
       parameters.causal = l.causal;
       parameters.keys_transposed = l.keys_transposed;
       parameters.zero_masked_rows = l.zero_masked_rows;

@@ -143,6 +143,10 @@ Reference referenceAttention(const Shape& s, const std::vector<double>& q, const
                    k[static_cast<std::size_t>((kv * s.sk + j) * s.d + c)];
           }
           double score = scale * dot;
+          if (parameters.softcap > 0.0f) {
+            const auto cap = static_cast<double>(parameters.softcap);
+            score = cap * std::tanh(score / cap);
+          }
           if (mask) {
             const std::int64_t at[4] = {b, h, i, j};
             std::int64_t index = 0;
@@ -202,6 +206,7 @@ std::string describe(const Check& check) {
   if (p.packed) text += ", packed bits " + std::to_string(p.packed);
   if (p.causal) text += ", causal";
   if (p.zero_masked_rows) text += ", masked rows zeroed";
+  if (p.softcap > 0.0f) text += ", softcap " + std::to_string(p.softcap);
   return text + ", scale " + std::to_string(p.scale) + ", tactic " + check.tactic;
 }
 
@@ -358,6 +363,33 @@ TEST(AttentionKernels, LargeScoresStayStable) {
 }
 
 // k stored (B, Hk, D, Sk), as a product's k^T: grouped heads, two key tiles, D no multiple of 16.
+// softcap * tanh(score / softcap) before the mask (Gemma 2, ONNX Attention's softcap): scores of up
+// to 30 x 30 x 7 squashed into (-softcap, softcap), with a mask and causality, FLOAT and HALF; a
+// softcap that is not finite is refused.
+TEST(AttentionKernels, SoftcapSquashesTheScoresBeforeTheMask) {
+  std::uint32_t seed = 620;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    Check check{{2, 2, 1, 17, 50, 7, 7}, uniform(type)};
+    check.large = true;
+    check.parameters.softcap = 5.0f;
+    check.mask = Dims{2, 1, 1, 50};
+    check.parameters.causal = true;
+    EXPECT_EQ(checkAttention(check, seed += 10), 0);
+    Check small{{1, 3, 3, 9, 13, 16, 8}, uniform(type)};
+    small.parameters.scale = 0.25f;
+    small.parameters.softcap = 0.5f;
+    EXPECT_EQ(checkAttention(small, seed += 10), 0);
+  }
+  const auto tensor = [](const Dims& shape) {
+    return deviceTensor(shape, DataType::kFLOAT, std::vector<double>(volume(shape), 0.5));
+  };
+  const DeviceTensor q = tensor({1, 1, 2, 4}), k = tensor({1, 1, 3, 4}), out = tensor({1, 1, 2, 4});
+  cl::AttentionParameters infinite;
+  infinite.softcap = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::attention(cache(), stream(), infinite, q, k, k, nullptr, out); },
+                                          "attention: softcap inf is not finite"));
+}
+
 TEST(AttentionKernels, KeysStoredTransposed) {
   std::uint32_t seed = 650;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
@@ -550,6 +582,8 @@ TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
     Check large{{2, 2, 1, 17, 70, 7, 7}, types};
     large.tactic = tactic;
     large.large = true;
+    EXPECT_EQ(checkAttention(large, seed += 10), 0);
+    large.parameters.softcap = 5.0f;
     EXPECT_EQ(checkAttention(large, seed += 10), 0);
     for (bool zero : {false, true}) {
       Check rows{shape, types};

@@ -438,7 +438,7 @@ def _attention_bias(ctx: ImporterContext, node: Node, geometry: _Geometry, past_
           "softmax_precision FLOAT, FLOAT16 and DOUBLE (computed in FLOAT). nonpad_kv_seqlen needs the sequence "
           "lengths known at parse time. Refused: "
           "softmax_precision BFLOAT16, mixed element types. The builder makes the composition one fused attention "
-          "step (the heads' gathers dropped) unless softcap is set or qk_matmul_output is asked for.")
+          "step (the heads' gathers dropped, the softcap applied by its kernel) unless qk_matmul_output is asked for.")
 def attention(ctx: ImporterContext, node: Node) -> List[Optional[Value]]:
     mode = int(node.attr("qk_matmul_output_mode", 0))
     if mode not in _QK_OUTPUT_MODES:

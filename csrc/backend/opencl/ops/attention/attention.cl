@@ -1,5 +1,6 @@
-// Fused scaled dot-product attention (attention.h): out = softmax(scale * q k^T + mask) v for each
-// (batch, head), FlashAttention's scheme on plain OpenCL (no tensor cores).
+// Fused scaled dot-product attention (attention.h): out = softmax(cap(scale * q k^T) + mask) v for
+// each (batch, head), cap(s) = softcap * tanh(s / softcap) when softcap > 0 (else s), FlashAttention's
+// scheme on plain OpenCL (no tensor cores).
 //
 // One work-group of TX x BQ items per (batch, head, block of BQ query rows): item (x, y) works
 // for query row y of the block. The block's q rows sit in local memory for the whole launch; the
@@ -70,7 +71,7 @@ inline float load_mask(__global const half* mask, int mask_kind, long i) {
 __kernel __attribute__((reqd_work_group_size(TX, BQ, 1)))
 void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_offset, __global const half* mask,
                long mask_offset, int mask_kind, OUT_PTR out, long out_offset, int heads, int group,
-               int row_blocks, int sq, int sk, int d, int dv, float scale, int causal, int keys_transposed,
+               int row_blocks, int sq, int sk, int d, int dv, float scale, float softcap, int causal, int keys_transposed,
                int zero_masked_rows, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key,
                idx_t q_batch, idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row,
                idx_t k_column, idx_t v_batch, idx_t v_head, idx_t v_row, idx_t out_batch, idx_t out_head,
@@ -119,6 +120,7 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
       float dot = 0.0f;
       for (int c = 0; c < d; ++c) dot = fma(q_tile[y][c], kv_tile[x][c], dot);
       score = scale * dot;
+      if (softcap > 0.0f) score = softcap * tanh(score / softcap);
       if (mask_kind != MASK_NONE) score += load_mask(mask, mask_kind, mask_offset + mask_first + key * mask_key);
       if (causal && key > row + shift) score = -INFINITY;
     }

@@ -1,6 +1,7 @@
 #include "backend/opencl/ops/attention/attention.h"
 
 #include <atomic>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -157,6 +158,10 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   requireFloating(kLauncher, "v", v);
   requireFloating(kLauncher, "out", out);
   if (mask) requireFloating(kLauncher, "mask", *mask);
+  if (!std::isfinite(parameters.softcap)) {
+    throw InvalidArgument(std::string(kLauncher) + ": softcap " + std::to_string(parameters.softcap) +
+                          " is not finite (0 or less: no softcap)");
+  }
   const bool transposed = parameters.keys_transposed;
   if (transposed && (parameters.packed & kPackedKeys)) {
     throw InvalidArgument(std::string(kLauncher) + ": packed keys (B, Sk, Hk x D) cannot also be transposed");
@@ -248,6 +253,7 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
       .value<cl_int>(static_cast<cl_int>(d))
       .value<cl_int>(static_cast<cl_int>(dv))
       .value<cl_float>(parameters.scale)
+      .value<cl_float>(parameters.softcap)
       .value<cl_int>(parameters.causal ? 1 : 0)
       .value<cl_int>(transposed ? 1 : 0)
       .value<cl_int>(parameters.zero_masked_rows ? 1 : 0);

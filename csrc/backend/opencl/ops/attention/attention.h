@@ -41,9 +41,11 @@ struct AttentionParameters {
   std::uint32_t packed = 0;       // kPacked* bits: operands in (B, S, heads x D) (the kernel reads them in place)
   std::int64_t heads = 0;         // H of packed q or out (their last axis is H x D or H x Dv)
   std::int64_t kv_heads = 0;      // Hk of packed k or v
+  float softcap = 0.0f;           // > 0: scores become softcap * tanh(score / softcap), before the mask
 };
 
-// out[b, h, i, :] = sum_j softmax_j(scale * q[b, h, i, :] . k[b, h / g, j, :] + mask[b, h, i, j]) v[b, h / g, j, :]
+// out[b, h, i, :] = sum_j softmax_j(cap(scale * q[b, h, i, :] . k[b, h / g, j, :]) + mask[b, h, i, j]) v[b, h / g, j, :]
+// with cap(s) = softcap * tanh(s / softcap) where parameters.softcap > 0, else s;
 // q (B, H, Sq, D), k (B, Hk, Sk, D), v (B, Hk, Sk, Dv), out (B, H, Sq, Dv), g = H / Hk (H a multiple of Hk:
 // grouped-query attention); mask nullptr or an additive FLOAT/HALF tensor of rank 4 whose extents are 1 or
 // those of (B, H, Sq, Sk) (broadcast); causal positions add -inf. q, k, v, out FLOAT or HALF (any mix; computed

@@ -11,7 +11,7 @@
 // running output and sum by exp(old maximum - new), and turns the probabilities straight into
 // the A fragments of p v (the m16n8 accumulator layout of two neighbouring key octets is the
 // m16k16 A layout), rounded to half. Sums stay per lane until the end. Scores work in base 2
-// (scale and mask times log2(e)) so each probability is one exp2.
+// (times log2(e) after the scale and the softcap, the mask too) so each probability is one exp2.
 //
 // Same semantics as attention.cl: -inf scores weigh 0, a row whose every score is -inf gives NaN
 // (0 with zero_masked_rows), NaN scores give NaN rows.
@@ -110,7 +110,7 @@ __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
 void attention_mma(__global const ushort* q, long q_offset, __global const ushort* k, long k_offset,
                    __global const ushort* v, long v_offset, __global const half* mask, long mask_offset,
                    int mask_kind, OUT_PTR out, long out_offset, int heads, int group, int row_blocks, int sq,
-                   int sk, int d, int dv, float scale, int causal, int keys_transposed, int zero_masked_rows,
+                   int sk, int d, int dv, float scale, float softcap, int causal, int keys_transposed, int zero_masked_rows,
                    idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key, idx_t q_batch,
                    idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row, idx_t k_column,
                    idx_t v_batch, idx_t v_head, idx_t v_row, idx_t out_batch, idx_t out_head, idx_t out_row) {
@@ -145,7 +145,6 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
     }
   }
 
-  const float scale2 = scale * LOG2E;
   const int shift = sk - sq;  // query i sees keys j <= i + shift
   const int key_end = causal ? clamp(row0 + BQ + shift, 0, sk) : sk;
   float running_max[2] = {-INFINITY, -INFINITY};  // base 2
@@ -188,7 +187,9 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
         const int i = r >> 1, key = first + n * 8 + 2 * member + (r & 1);
         float x = -INFINITY;  // keys past the end weigh 0, as masked ones do
         if (key < sk && row[i] < sq) {
-          x = scale2 * s[n][r];
+          x = scale * s[n][r];
+          if (softcap > 0.0f) x = softcap * tanh(x / softcap);
+          x *= LOG2E;
           if (mask_kind != MASK_NONE) x += LOG2E * load_mask(mask, mask_kind, mask_first[i] + key * mask_key);
           if (causal && key > row[i] + shift) x = -INFINITY;
         }
