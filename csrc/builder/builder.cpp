@@ -741,7 +741,14 @@ void chooseTacticRanges(EnginePlan& plan, PlanStep& step, const std::vector<Dims
   for (const TimingPoint& point : points) {
     const std::int64_t elements = point.shapes[static_cast<std::size_t>(step.output)].volume();
     if (elements == 0 || best_at.count(elements) != 0) continue;
-    chooseTactic(plan, step, point.shapes, corners, policy, device, cache);
+    try {
+      chooseTactic(plan, step, point.shapes, corners, policy, device, cache);
+    } catch (const Error& e) {
+      // The opt shapes' choice stands there (as it did before tactics were timed per size).
+      log(Severity::kVERBOSE, "step '" + step.name + "': no tactic timed at an output of " + std::to_string(elements) +
+                                  " elements: " + e.what());
+      continue;
+    }
     best_at.emplace(elements, step.tactic);
   }
   step.tactic = chosen;
