@@ -410,23 +410,12 @@ std::int64_t kSlicesAcrossGroups(const MmaTactic& tactic, const GemmCall& call) 
 }
 
 // The workspace a split launch of `blocks` blocks per matrix in `splits` slices stores its partial
-// blocks in, checked: FLOAT, large enough, at an even element (the kernel stores pairs of floats).
+// blocks in, checked (checkSplitWorkspace).
 const DeviceTensor& splitWorkspace(const MmaTactic& tactic, const GemmCall& call, std::size_t blocks,
                                    std::int64_t splits) {
   const std::size_t bytes = blocks * static_cast<std::size_t>(call.shape.batch * splits) *
                             static_cast<std::size_t>(tactic.bm * tactic.bn) * sizeof(float);
-  const std::string what = std::string("matrixMultiply: tactic '") + tactic.name + "' runs this product in " +
-                           std::to_string(splits) + " slices of K and needs " + std::to_string(bytes) +
-                           " bytes of workspace";
-  if (!call.workspace) throw InvalidArgument(what + "; none was given");
-  const DeviceTensor& workspace = *call.workspace;
-  const std::int64_t elements = checkPlacement(call.cache, "matrixMultiply", "workspace", workspace);
-  if (workspace.type != DataType::kFLOAT || static_cast<std::size_t>(elements) * sizeof(float) < bytes ||
-      elementOffset(workspace) % 2 != 0) {
-    throw InvalidArgument(what + "; the workspace given is " + workspace.shape.toString() + " " +
-                          dataTypeName(workspace.type) + " at element " + std::to_string(elementOffset(workspace)));
-  }
-  return workspace;
+  return checkSplitWorkspace(call.cache, "matrixMultiply", tactic.name, "product", call.workspace, bytes, splits);
 }
 
 void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {

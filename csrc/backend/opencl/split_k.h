@@ -5,6 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+
+#include "backend/opencl/kernels.h"
 
 namespace mlprt::cl {
 
@@ -16,5 +19,13 @@ std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32
 // added while blocks x slices stays under twice the work-groups wanted, so the bound depends on
 // the device, not the shapes.
 std::size_t splitKWorkspaceBound(std::size_t block_elements, std::uint32_t compute_units);
+
+// The workspace a split launch of `tactic` stores its partial blocks in, checked: FLOAT, at least
+// `bytes`, at an even element (the kernels store pairs of floats). A refusal says "<launcher>:
+// tactic '<tactic>' runs this <operation> in <splits> slices of K and needs <bytes> bytes of
+// workspace" and what was given instead.
+const DeviceTensor& checkSplitWorkspace(const KernelCache& cache, const char* launcher, const std::string& tactic,
+                                        const char* operation, const DeviceTensor* workspace, std::size_t bytes,
+                                        std::int64_t splits);
 
 }  // namespace mlprt::cl

@@ -169,21 +169,10 @@ namespace {
 
 std::atomic<bool> emulation{false};  // setConvolutionMmaEmulation
 
-// The workspace a split run needs, checked: FLOAT, at least `bytes`, 8-byte aligned (the slices
-// store pairs of floats).
+// The workspace a split run needs (split_k.h).
 const DeviceTensor& checkWorkspace(const KernelCache& cache, const std::string& tactic, const DeviceTensor* workspace,
                                    std::size_t bytes, std::int64_t splits) {
-  const std::string what = std::string(kLauncher) + ": tactic '" + tactic + "' runs this convolution in " +
-                           std::to_string(splits) + " slices of K and needs " + std::to_string(bytes) +
-                           " bytes of workspace";
-  if (!workspace) throw InvalidArgument(what + "; none was given");
-  const std::int64_t elements = checkPlacement(cache, kLauncher, "workspace", *workspace);
-  if (workspace->type != DataType::kFLOAT || static_cast<std::size_t>(elements) * sizeof(float) < bytes ||
-      elementOffset(*workspace) % 2 != 0) {
-    throw InvalidArgument(what + "; the workspace given is " + workspace->shape.toString() + " " +
-                          dataTypeName(workspace->type) + " at element " + std::to_string(elementOffset(*workspace)));
-  }
-  return *workspace;
+  return checkSplitWorkspace(cache, kLauncher, tactic, "convolution", workspace, bytes, splits);
 }
 
 // The depthwise kernel's limits: one input channel per group, and a 16 x 16 block of outputs
