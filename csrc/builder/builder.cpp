@@ -754,14 +754,7 @@ void chooseTacticRanges(EnginePlan& plan, PlanStep& step, const std::vector<Dims
   step.tactic = chosen;
   step.tactic_ranges = tacticRanges(best_at);
   if (step.tactic_ranges.empty()) return;
-  std::string text;
-  for (const engine::TacticRange& range : step.tactic_ranges) {
-    text += (text.empty() ? "" : ", ") + range.tactic +
-            (range.up_to_elements == std::numeric_limits<std::int64_t>::max()
-                 ? std::string(" beyond")
-                 : " up to " + std::to_string(range.up_to_elements) + " output elements");
-  }
-  log(Severity::kVERBOSE, "step '" + step.name + "': tactics by output size: " + text);
+  log(Severity::kVERBOSE, "step '" + step.name + "': tactics by output elements: " + engine::tacticRangesText(step));
 }
 
 void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,17 @@ struct PlanStep {
   // output sizes, the last one unbounded (INT64_MAX). Empty: `tactic` at every shape.
   std::vector<TacticRange> tactic_ranges;
 };
+
+// "small_m1 up to 90, clblast beyond": a step's tactic ranges (bounds in output elements).
+inline std::string tacticRangesText(const PlanStep& step) {
+  std::string text;
+  for (const TacticRange& range : step.tactic_ranges) {
+    const bool unbounded = range.up_to_elements == std::numeric_limits<std::int64_t>::max();
+    text += (text.empty() ? "" : ", ") + range.tactic +
+            (unbounded ? std::string(" beyond") : " up to " + std::to_string(range.up_to_elements));
+  }
+  return text;
+}
 
 // The tactic `step` runs when its output has `output_elements` elements.
 inline const std::string& tacticAt(const PlanStep& step, std::int64_t output_elements) {

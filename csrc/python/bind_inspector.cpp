@@ -199,17 +199,6 @@ std::string tacticRangesJson(const engine::PlanStep& step) {
   return jsonArray(items);
 }
 
-// "small_m1 up to 90, small_m8 up to 724, clblast beyond" (output elements).
-std::string tacticRangesText(const engine::PlanStep& step) {
-  std::string text;
-  for (const engine::TacticRange& range : step.tactic_ranges) {
-    const bool unbounded = range.up_to_elements == std::numeric_limits<std::int64_t>::max();
-    text += (text.empty() ? "" : ", ") + range.tactic +
-            (unbounded ? std::string(" beyond") : " up to " + std::to_string(range.up_to_elements));
-  }
-  return text;
-}
-
 std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
   std::vector<std::string> fused;
   for (const std::string& name : fusedLayers(step.name)) fused.push_back(quoted(name));
@@ -231,7 +220,7 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
 std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
   std::string line = step.name + " [" + network::layerKindName(step.parameters) + "]";
   if (!step.tactic.empty()) line += " tactic=" + step.tactic;
-  if (!step.tactic_ranges.empty()) line += " tactics-by-output-elements=[" + tacticRangesText(step) + "]";
+  if (!step.tactic_ranges.empty()) line += " tactics-by-output-elements=[" + engine::tacticRangesText(step) + "]";
   const std::string epilogue = epilogueText(step);
   if (!epilogue.empty()) line += " epilogue=" + epilogue;
   line += " weights=" + std::to_string(weightBytes(plan, step)) + "B";
