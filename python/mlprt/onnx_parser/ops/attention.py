@@ -136,6 +136,14 @@ def _logical(ctx: ImporterContext, a: Optional[Value], b: Optional[Value], op: A
     return ctx.elementwise(a, b, op)
 
 
+def _all_of(ctx: ImporterContext, conditions: List[Value]) -> Optional[Value]:
+    """The AND of BOOL ``conditions`` (None when there are none)."""
+    combined: Optional[Value] = None
+    for condition in conditions:
+        combined = _logical(ctx, combined, condition, EW.AND)
+    return combined
+
+
 def _positions(ctx: ImporterContext, tensor: Any, axis: int, known: Optional[int]) -> Value:
     """0, 1, ..., n - 1 (INT64) along axis ``axis`` of ``tensor``: a constant when n is ``known``, else an
     axis range (computed once per set of input shapes)."""
@@ -159,9 +167,7 @@ def _runtime_frontier(ctx: ImporterContext, queries: Any, keys: Any, q_length: O
         bounds.append(ctx.elementwise(diff, np.array([lower - 1], np.int64), EW.GREATER))
     if upper is not None:
         bounds.append(ctx.elementwise(diff, np.array([upper + 1], np.int64), EW.LESS))
-    combined: Optional[Value] = None
-    for bound in bounds:
-        combined = _logical(ctx, combined, bound, EW.AND)
+    combined = _all_of(ctx, bounds)
     assert combined is not None
     return combined
 
@@ -223,10 +229,7 @@ def _frontier(ctx: ImporterContext, node: Node, q_length: Optional[int], kv_leng
         bounds.append(_logical(ctx, nonpad, upper + relative + 1, EW.LESS))
     if not causal:  # diff >= 0 with i < q already implies j < nonpad
         bounds.append(_logical(ctx, nonpad, j.reshape(1, 1, 1, total), EW.GREATER))
-    combined: Optional[Value] = None
-    for bound in bounds:
-        combined = _logical(ctx, combined, bound, EW.AND)
-    return combined
+    return _all_of(ctx, bounds)
 
 
 def _nonpad_lengths(ctx: ImporterContext, node: Node) -> Optional[Value]:
