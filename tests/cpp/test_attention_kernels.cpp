@@ -520,17 +520,7 @@ TEST(AttentionKernels, RefusesOperandsThatDoNotFit) {
 
 // Where the f16 mma probe passes, the tactics run the real instructions; elsewhere their kernel is
 // built with the mma and the shuffles in software, by the PTX fragment layouts.
-class MmaAttention {
- public:
-  MmaAttention() : emulated_(!cl::tensorCoreHalfAvailable(*context())) { cl::setAttentionMmaEmulation(emulated_); }
-  ~MmaAttention() { cl::setAttentionMmaEmulation(false); }
-  MmaAttention(const MmaAttention&) = delete;
-  MmaAttention& operator=(const MmaAttention&) = delete;
-  bool emulated() const { return emulated_; }
-
- private:
-  bool emulated_;
-};
+bool attentionEmulated() { return !cl::tensorCoreHalfAvailable(*context()); }
 
 std::string mmaTactic(int warps) { return cl::kMmaAttentionPrefix + std::to_string(warps); }
 
@@ -541,8 +531,9 @@ std::string mmaTactic(int warps) { return cl::kMmaAttentionPrefix + std::to_stri
 // beyond exp's range, rows every score masks. Emulated on CPUs, where every (warps, D, Dv, output
 // type) is a compile of minutes: there, only 16-wide heads, one warp count per output type.
 TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
-  const MmaAttention mode;
-  const bool full = !mode.emulated() || isNvidiaDevice();
+  const bool emulated = attentionEmulated();
+  const ScopedHook mode(cl::setAttentionMmaEmulation, emulated);
+  const bool full = !emulated || isNvidiaDevice();
   std::vector<std::pair<std::string, DataType>> runs{{mmaTactic(1), DataType::kHALF}, {mmaTactic(4), DataType::kFLOAT}};
   if (full) runs.insert(runs.end(), {{mmaTactic(2), DataType::kHALF}, {mmaTactic(4), DataType::kHALF}});
   std::vector<Shape> shapes{{1, 1, 1, 1, 1, 1, 1}, {3, 4, 1, 7, 13, 7, 5}, {2, 3, 3, 70, 131, 16, 13}};
@@ -604,9 +595,7 @@ TEST(AttentionKernels, TacticsOfferTensorCoresOnlyWhereTheyApply) {
     return text;
   };
   {
-    const MmaAttention emulated_or_real;
-    (void)emulated_or_real;
-    cl::setAttentionMmaEmulation(true);
+    const ScopedHook emulation(cl::setAttentionMmaEmulation);
     EXPECT_EQ(names(true, 64, 64), std::string("attention ") + all);
     EXPECT_EQ(names(true, 128, 1), std::string("attention ") + all);
     EXPECT_EQ(names(true, 129, 64), "attention");
@@ -622,7 +611,7 @@ TEST(AttentionKernels, TacticsOfferTensorCoresOnlyWhereTheyApply) {
 TEST(AttentionKernels, SelfCheckPassesWhereTheKernelRuns) {
   const bool real = cl::tensorCoreHalfAvailable(*context());
   {
-    const MmaAttention mode;
+    const ScopedHook mode(cl::setAttentionMmaEmulation, attentionEmulated());
     const std::string report = cl::attentionMmaSelfCheck(context());
     EXPECT_EQ(report.rfind("passed: largest error ", 0), 0u) << report;
   }
@@ -652,9 +641,7 @@ TEST(AttentionKernels, TensorCoreTacticsRefuseWhatTheyCannotRun) {
                         "attention: tactic 'attention_mma_f16_w4' needs tensor cores, and this device's f16 mma "
                         "probe did not pass"));
   }
-  const MmaAttention mode;
-  (void)mode;
-  cl::setAttentionMmaEmulation(true);  // past the probe, to the operands' checks
+  const ScopedHook emulation(cl::setAttentionMmaEmulation);  // past the probe, to the operands' checks
   EXPECT_TRUE(refuses(mmaTactic(2), q, tensor({1, 2, 5, 8}, DataType::kFLOAT), v, out,
                       "attention: tactic 'attention_mma_f16_w2' needs HALF q, k and v (given HALF, FLOAT, HALF)"));
   EXPECT_TRUE(refuses(mmaTactic(1), tensor({1, 2, 3, 136}, DataType::kHALF), tensor({1, 2, 5, 136}, DataType::kHALF), v,

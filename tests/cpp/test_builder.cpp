@@ -214,17 +214,44 @@ std::vector<std::uint8_t> buildLinearBatchNorm(bool fp16) {
   return builder::buildSerializedNetwork(LinearBatchNorm().network(), config);
 }
 
+// Device buffers bound to an engine's input "x" (holding `x`) and output "y" (`outputs` floats).
+struct BoundXY {
+  std::shared_ptr<cl::DeviceBuffer> x, y;
+};
+
+BoundXY bindXY(runtime::ExecutionContext& execution, cl::Stream& stream, const std::vector<float>& x, std::size_t outputs) {
+  BoundXY bound{allocate(x.size() * sizeof(float)), allocate(outputs * sizeof(float))};
+  upload(stream, at(bound.x), x);
+  execution.setTensorAddress("x", bound.x->address());
+  execution.setTensorAddress("y", bound.y->address());
+  return bound;
+}
+
+// The engine of a plan the test edited (through its bytes, as a file would carry it).
+std::shared_ptr<const runtime::Engine> engineOf(const engine::EnginePlan& plan) {
+  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
+  return runtime::Engine::deserialize(context(), edited.data(), edited.size());
+}
+
+// The index of the plan's one step of kind Layer; plan.steps.size() when there is none or several.
+template <typename Layer>
+std::size_t onlyStepOf(const engine::EnginePlan& plan) {
+  std::size_t found = plan.steps.size();
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    if (!std::holds_alternative<Layer>(plan.steps[s].parameters)) continue;
+    if (found != plan.steps.size()) return plan.steps.size();
+    found = s;
+  }
+  return found;
+}
+
 std::vector<float> run(const std::shared_ptr<const runtime::Engine>& engine, const std::vector<float>& x, std::size_t rows) {
   runtime::ExecutionContext execution(engine);
   auto stream = cl::Stream::create(context());
   EXPECT_TRUE(execution.setInputShape("x", Dims{static_cast<std::int64_t>(rows), 7}));
-  auto input = allocate(x.size() * sizeof(float));
-  auto output = allocate(rows * 5 * sizeof(float));
-  upload(*stream, at(input), x);
-  execution.setTensorAddress("x", input->address());
-  execution.setTensorAddress("y", output->address());
+  const BoundXY bound = bindXY(execution, *stream, x, rows * 5);
   execution.enqueue(*stream);
-  return download<float>(*stream, at(output), rows * 5);
+  return download<float>(*stream, at(bound.y), rows * 5);
 }
 
 TEST(EngineEndToEnd, BuildsLoadsAndMatchesTheReferenceInFp32AndFp16) {
@@ -316,8 +343,7 @@ std::shared_ptr<const runtime::Engine> gramEngineWithTactic(const std::string& t
   EXPECT_EQ(plan.steps.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<network::MatrixMultiplyLayer>(plan.steps.at(0).parameters));
   plan.steps.at(0).tactic = tactic;
-  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
-  return runtime::Engine::deserialize(context(), edited.data(), edited.size());
+  return engineOf(plan);
 }
 
 TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillComputeTheSame) {
@@ -332,11 +358,7 @@ TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillCompute
     const std::size_t rows = 5;
     const std::vector<float> x = randomFloats(rows * 7, 21);
     ASSERT_TRUE(execution.setInputShape("x", Dims{static_cast<std::int64_t>(rows), 7}));
-    auto input = allocate(x.size() * sizeof(float));
-    auto output = allocate(rows * rows * sizeof(float));
-    upload(*stream, at(input), x);
-    execution.setTensorAddress("x", input->address());
-    execution.setTensorAddress("y", output->address());
+    const BoundXY bound = bindXY(execution, *stream, x, rows * rows);
     std::vector<double> expected(rows * rows, 0.0);
     for (std::size_t r = 0; r < rows; ++r) {
       for (std::size_t c = 0; c < rows; ++c) {
@@ -353,7 +375,7 @@ TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillCompute
         EXPECT_LT(profiler->reports[i].second, 1000.0f);
       }
       EXPECT_FALSE(execution.reportToProfiler()) << "reported by enqueue already";
-      const std::vector<float> y = download<float>(*stream, at(output), rows * rows);
+      const std::vector<float> y = download<float>(*stream, at(bound.y), rows * rows);
       for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], expected[i], 1e-5 * (1 + std::abs(expected[i])));
     }
     execution.setEnqueueEmitsProfile(false);
@@ -371,10 +393,7 @@ TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillCompute
 // split-K tensor-core tactic, its mma emulated: one block, K = 576 in two slices on any device,
 // so the slices' partial blocks go through the context's workspace.
 TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
-  struct Emulation {
-    Emulation() { cl::setConvolutionMmaEmulation(true); }
-    ~Emulation() { cl::setConvolutionMmaEmulation(false); }
-  } emulation;
+  const ScopedHook emulation(cl::setConvolutionMmaEmulation);
   const std::int64_t c = 64, m = 32, h = 3, w = 7;
   const std::vector<float> weights = randomFloats(static_cast<std::size_t>(m * c * 9), 31);
   const std::vector<float> bias = randomFloats(static_cast<std::size_t>(m), 32);
@@ -393,15 +412,10 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
   config.setFlag(builder::BuilderFlag::kFP16);
   const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
   engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
-  std::size_t convolutions = 0;
-  for (engine::PlanStep& step : plan.steps) {
-    if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters)) continue;
-    step.tactic = "mma_f16_32x32_splitk";
-    ++convolutions;
-  }
-  ASSERT_EQ(convolutions, 1u);
-  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
-  auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
+  const std::size_t convolution = onlyStepOf<network::ConvolutionLayer>(plan);
+  ASSERT_LT(convolution, plan.steps.size());
+  plan.steps[convolution].tactic = "mma_f16_32x32_splitk";
+  auto engine = engineOf(plan);
   const std::size_t workspace = cl::convolutionWorkspaceBytes("mma_f16_32x32_splitk", *context());
   EXPECT_GT(workspace, 0u);
   EXPECT_EQ(engine->deviceMemoryBytes(), engine->workspaceOffset() + workspace);
@@ -411,14 +425,10 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
   EXPECT_EQ(execution.deviceMemorySize(), engine->deviceMemoryBytes());
   auto stream = cl::Stream::create(context());
   const std::vector<float> input = randomFloats(static_cast<std::size_t>(c * h * w), 33);
-  auto in = allocate(input.size() * sizeof(float));
-  auto out = allocate(static_cast<std::size_t>(m * h * w) * sizeof(float));
-  upload(*stream, at(in), input);
-  execution.setTensorAddress("x", in->address());
-  execution.setTensorAddress("y", out->address());
+  const BoundXY bound = bindXY(execution, *stream, input, static_cast<std::size_t>(m * h * w));
   for (int call = 0; call < 2; ++call) {  // the second call replays the captured launches
     execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(out), static_cast<std::size_t>(m * h * w));
+    const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(m * h * w));
     double scale = 1.0, error = 0.0;
     for (std::int64_t o = 0; o < m; ++o) {
       for (std::int64_t oy = 0; oy < h; ++oy) {
@@ -449,10 +459,6 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
 // split across work-groups and the slices' partial blocks go through the context's workspace, then
 // added up with the bias.
 TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
-  struct Emulation {
-    Emulation() { cl::setGemmMmaEmulation(true); }
-    ~Emulation() { cl::setGemmMmaEmulation(false); }
-  };
   const std::int64_t m = 40, k = 512, n = 50;
   const std::vector<float> weights = randomFloats(static_cast<std::size_t>(k * n), 51);
   const std::vector<float> bias = randomFloats(static_cast<std::size_t>(n), 52);
@@ -468,17 +474,12 @@ TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
   builder::BuilderConfig config;
   config.setFlag(builder::BuilderFlag::kFP16);
   const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
-  const Emulation emulation;
+  const ScopedHook emulation(cl::setGemmMmaEmulation);
   engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
-  std::size_t products = 0;
-  for (engine::PlanStep& step : plan.steps) {
-    if (!std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters)) continue;
-    step.tactic = "mma_f16_64x64_splitk";
-    ++products;
-  }
-  ASSERT_EQ(products, 1u);
-  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
-  auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
+  const std::size_t product_step = onlyStepOf<network::MatrixMultiplyLayer>(plan);
+  ASSERT_LT(product_step, plan.steps.size());
+  plan.steps[product_step].tactic = "mma_f16_64x64_splitk";
+  auto engine = engineOf(plan);
   const std::size_t workspace = cl::gemmWorkspaceBytes(cl::GemmTactic{"mma_f16_64x64_splitk"}, *context());
   EXPECT_GT(workspace, 0u);
   EXPECT_EQ(engine->deviceMemoryBytes(), engine->workspaceOffset() + workspace);
@@ -486,14 +487,10 @@ TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
   runtime::ExecutionContext execution(engine);
   auto stream = cl::Stream::create(context());
   const std::vector<float> input = randomFloats(static_cast<std::size_t>(m * k), 53);
-  auto in = allocate(input.size() * sizeof(float));
-  auto out = allocate(static_cast<std::size_t>(m * n) * sizeof(float));
-  upload(*stream, at(in), input);
-  execution.setTensorAddress("x", in->address());
-  execution.setTensorAddress("y", out->address());
+  const BoundXY bound = bindXY(execution, *stream, input, static_cast<std::size_t>(m * n));
   for (int call = 0; call < 2; ++call) {  // the second call replays the captured launches
     execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(out), static_cast<std::size_t>(m * n));
+    const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(m * n));
     double scale = 1.0, error = 0.0;
     for (std::int64_t i = 0; i < m; ++i) {
       for (std::int64_t j = 0; j < n; ++j) {
@@ -569,14 +566,10 @@ TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
   config.addOptimizationProfile(profile);
   const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(-1, weights), config);
   engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
-  std::size_t product = plan.steps.size();
-  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
-    if (std::holds_alternative<network::MatrixMultiplyLayer>(plan.steps[s].parameters)) product = s;
-  }
+  const std::size_t product = onlyStepOf<network::MatrixMultiplyLayer>(plan);
   ASSERT_LT(product, plan.steps.size());
   plan.steps[product].tactic_ranges = {{72, "small_m1"}, {std::numeric_limits<std::int64_t>::max(), "tiled_m2n2_k16"}};
-  const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
-  auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
+  auto engine = engineOf(plan);
   runtime::ExecutionContext execution(engine);
   auto stream = cl::Stream::create(context());
   for (const auto& [batch, tactic] : {std::pair<std::int64_t, const char*>{1, "small_m1"}, {5, "tiled_m2n2_k16"},
@@ -586,13 +579,9 @@ TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
     EXPECT_EQ(execution.activeTactic(product), tactic);
     const std::size_t rows = static_cast<std::size_t>(batch * 3);
     const std::vector<float> input = randomFloats(rows * 64, 63 + static_cast<std::uint32_t>(batch));
-    auto in = allocate(input.size() * sizeof(float));
-    auto out = allocate(rows * 24 * sizeof(float));
-    upload(*stream, at(in), input);
-    execution.setTensorAddress("x", in->address());
-    execution.setTensorAddress("y", out->address());
+    const BoundXY bound = bindXY(execution, *stream, input, rows * 24);
     execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(out), rows * 24);
+    const std::vector<float> result = download<float>(*stream, at(bound.y), rows * 24);
     for (std::size_t i = 0; i < rows; ++i) {
       for (std::size_t j = 0; j < 24; ++j) {
         double sum = 0.0;
@@ -608,10 +597,7 @@ TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
 // tensor-core tactics offered (emulated on devices without them), the builder keeps one of the
 // offered tactics, and the engine gives the reference's answer with each of them.
 TEST(EngineTactics, AttentionStepsAreTimedAndRunEveryOfferedTactic) {
-  struct Emulation {
-    Emulation() { cl::setAttentionMmaEmulation(!cl::tensorCoreHalfAvailable(*context())); }
-    ~Emulation() { cl::setAttentionMmaEmulation(false); }
-  } emulation;
+  const ScopedHook emulation(cl::setAttentionMmaEmulation, !cl::tensorCoreHalfAvailable(*context()));
   const std::int64_t b = 2, s = 37, h = 4, d = 16;
   Network net;
   const TensorId q = net.addInput("q", DataType::kFLOAT, Dims{b, s, h * d});
@@ -633,12 +619,10 @@ TEST(EngineTactics, AttentionStepsAreTimedAndRunEveryOfferedTactic) {
   engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
   const std::vector<std::string> offered = cl::attentionTactics(context(), true, d, d);
   ASSERT_EQ(offered.size(), 4u);  // the kernel on CUDA cores and three tensor-core tiles
-  engine::PlanStep* step = nullptr;
-  for (engine::PlanStep& candidate : plan.steps) {
-    if (std::holds_alternative<network::AttentionLayer>(candidate.parameters)) step = &candidate;
-  }
-  ASSERT_NE(step, nullptr);
-  EXPECT_NE(std::find(offered.begin(), offered.end(), step->tactic), offered.end()) << step->tactic;
+  const std::size_t attention_step = onlyStepOf<network::AttentionLayer>(plan);
+  ASSERT_LT(attention_step, plan.steps.size());
+  engine::PlanStep& step = plan.steps[attention_step];
+  EXPECT_NE(std::find(offered.begin(), offered.end(), step.tactic), offered.end()) << step.tactic;
 
   const auto values = [](std::size_t count, std::uint32_t seed) { return randomFloats(count, seed); };
   const std::size_t operand = static_cast<std::size_t>(b * s * h * d);
@@ -674,10 +658,8 @@ TEST(EngineTactics, AttentionStepsAreTimedAndRunEveryOfferedTactic) {
       }
 
   for (const std::string& tactic : offered) {
-    step->tactic = tactic;
-    const std::vector<std::uint8_t> edited = engine::serializePlan(plan);
-    auto engine = runtime::Engine::deserialize(context(), edited.data(), edited.size());
-    runtime::ExecutionContext execution(engine);
+    step.tactic = tactic;
+    runtime::ExecutionContext execution(engineOf(plan));
     auto stream = cl::Stream::create(context());
     std::vector<std::shared_ptr<cl::DeviceBuffer>> buffers;
     for (const auto& [name, data] : {std::pair<const char*, const std::vector<float>*>{"q", &qv}, {"k", &kv}, {"v", &vv},

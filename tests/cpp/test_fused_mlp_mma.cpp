@@ -30,15 +30,6 @@ namespace {
 
 using cl::DeviceTensor;
 
-// setFusedMlpMmaEmulation for one scope.
-class ScopedEmulation {
- public:
-  ScopedEmulation() { cl::setFusedMlpMmaEmulation(true); }
-  ~ScopedEmulation() { cl::setFusedMlpMmaEmulation(false); }
-  ScopedEmulation(const ScopedEmulation&) = delete;
-  ScopedEmulation& operator=(const ScopedEmulation&) = delete;
-};
-
 double halfRounded(double value) { return halfToFloat(floatToHalf(static_cast<float>(value))); }
 
 struct Layer {
@@ -251,7 +242,7 @@ TEST(FusedMlpMma, OfferedExactlyWhereTheF16ProbePasses) {
   EXPECT_EQ(cl::fusedMlpMmaOffered(*context()), passed) << report;
   EXPECT_EQ(passed, isNvidiaDevice()) << report;
   {
-    const ScopedEmulation emulation;
+    const ScopedHook emulation(cl::setFusedMlpMmaEmulation);
     EXPECT_TRUE(cl::fusedMlpMmaOffered(*context()));
   }
   EXPECT_EQ(cl::fusedMlpMmaOffered(*context()), passed);
@@ -304,7 +295,7 @@ TEST(FusedMlpMma, RefusesOperandsItCannotRun) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { run(bad_out); }, "output shape (2, 3) should be (2, 2)"));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::runFusedMlpMma(cache, *stream, 24, emulated, in, stages, out); }, "24 rows per work-group"));
-  const ScopedEmulation emulation;
+  const ScopedHook emulation(cl::setFusedMlpMmaEmulation);
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::fusedMlpMma(cache, *stream, 3, in, stages, out); },
                                           "3 rows per work-group is not offered"));
 }
@@ -419,7 +410,7 @@ TEST(FusedMlpMma, BuilderTimesItAndEnginesHoldingItRoundTrip) {
   auto cache = std::make_shared<builder::TimingCache>();
   std::string mlp_key;
   {
-    const ScopedEmulation emulation;
+    const ScopedHook emulation(cl::setFusedMlpMmaEmulation);
     std::mutex mutex;
     std::vector<std::string> messages;
     setLogSink(

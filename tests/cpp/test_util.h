@@ -32,6 +32,19 @@ namespace mlprt::test {
 // The context every test runs on: the current device (MLPRT_DEVICE, else the first GPU/CPU).
 inline std::shared_ptr<cl::Context> context() { return cl::Context::current(); }
 
+// A test hook (cl::setConvolutionMmaEmulation, cl::setAttentionMmaEmulation, ...) set to `on` for
+// one scope, and off after it.
+class ScopedHook {
+ public:
+  explicit ScopedHook(void (*set)(bool), bool on = true) : set_(set) { set_(on); }
+  ~ScopedHook() { set_(false); }
+  ScopedHook(const ScopedHook&) = delete;
+  ScopedHook& operator=(const ScopedHook&) = delete;
+
+ private:
+  void (*set_)(bool);
+};
+
 // Whether the tests run on an NVIDIA device (where the tensor-core kernels run for real, and
 // emulated ones compile in seconds rather than CPU compilers' minutes).
 inline bool isNvidiaDevice() {
