@@ -2,8 +2,11 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <numeric>
 #include <string>
+#include <vector>
 
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
@@ -86,10 +89,15 @@ std::atomic<bool> emulation{false};  // setAttentionMmaEmulation
 // A head size rounded up to the mma's K of 16 (at least 16).
 std::int64_t mmaHeadWidth(std::int64_t size) { return std::max<std::int64_t>(16, (size + 15) / 16 * 16); }
 
-// How one launch runs: the kernel's program, name and geometry.
+// The widest key tile of either kernel (attention_mma.cl's BK): positions must stay in 32 bits past it.
+constexpr std::int64_t kWidestKeyTile = 64;
+
+// How one launch runs: the kernel's program, name and options, the query rows a work-group takes
+// and its shape (the range is `local` with its first extent times the work-groups).
 struct LaunchPlan {
   std::string family, kernel, options;
-  std::int64_t rows_per_group = 0, items_per_group = 0;
+  std::int64_t rows_per_group = 0;
+  std::vector<std::size_t> local;
 };
 
 // The warps of tensor-core tactic `tactic` (0 when it is not one).
@@ -106,7 +114,7 @@ LaunchPlan launchPlan(const KernelCache& cache, const std::string& tactic, const
     return {"attention", "attention",
             joinOptions({"-DHEAD=" + std::to_string(tileWidth(d, dv)), halfOption("Q", q.type), halfOption("K", k.type),
                          halfOption("V", v.type), halfOption("OUT", out.type), indexOption(wide)}),
-            kRows, kItems * kRows};
+            kRows, {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)}};
   }
   const int warps = mmaWarps(tactic);
   if (warps == 0) throw InvalidArgument(std::string(kLauncher) + ": unknown tactic '" + tactic + "'");
@@ -128,7 +136,7 @@ LaunchPlan launchPlan(const KernelCache& cache, const std::string& tactic, const
           joinOptions({"-DWARPS=" + std::to_string(warps), "-DHEAD_K=" + std::to_string(mmaHeadWidth(d)),
                        "-DHEAD_V=" + std::to_string(mmaHeadWidth(dv)), halfOption("OUT", out.type), indexOption(wide),
                        emulate ? "-DMMA_EMULATE" : ""}),
-          16 * warps, 32 * warps};
+          16 * warps, {static_cast<std::size_t>(32 * warps)}};
 }
 
 }  // namespace
@@ -223,9 +231,11 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   const LaunchPlan plan = launchPlan(cache, tactic, q, k, v, out, d, dv, wide);
   const std::int64_t row_blocks = (sq + plan.rows_per_group - 1) / plan.rows_per_group;
   const std::int64_t groups = batch * heads * row_blocks;
-  if (groups > std::numeric_limits<std::int32_t>::max() / plan.items_per_group ||
+  const auto items = static_cast<std::int64_t>(
+      std::accumulate(plan.local.begin(), plan.local.end(), std::size_t{1}, std::multiplies<std::size_t>()));
+  if (groups > std::numeric_limits<std::int32_t>::max() / items ||
       sq > std::numeric_limits<std::int32_t>::max() - plan.rows_per_group ||
-      sk > std::numeric_limits<std::int32_t>::max() - 64) {
+      sk > std::numeric_limits<std::int32_t>::max() - kWidestKeyTile) {
     throw InvalidArgument(std::string(kLauncher) + ": q " + q.shape.toString() + " and k " + k.shape.toString() +
                           " make more work-groups or positions than the kernel counts in 32 bits");
   }
@@ -262,13 +272,9 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   arguments.index(kv.batch_stride).index(kv.head_stride).index(kv.row_stride).index(kv.depth_stride);
   arguments.index(vv.batch_stride).index(vv.head_stride).index(vv.row_stride);
   arguments.index(ov.batch_stride).index(ov.head_stride).index(ov.row_stride);
-  if (plan.family == "attention") {
-    kernel.launch(stream, {static_cast<std::size_t>(groups * kItems), static_cast<std::size_t>(kRows)},
-                  {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)});
-  } else {
-    const auto items = static_cast<std::size_t>(plan.items_per_group);
-    kernel.launch(stream, {static_cast<std::size_t>(groups) * items}, {items});
-  }
+  std::vector<std::size_t> global = plan.local;
+  global.front() *= static_cast<std::size_t>(groups);
+  kernel.launch(stream, global, plan.local);
 }
 
 }  // namespace mlprt::cl
