@@ -381,6 +381,108 @@ void packHeads(const Graph& graph, network::AttentionLayer& attention, std::vect
   chain.insert(chain.end(), packed_chain.begin(), packed_chain.end());
 }
 
+// -- Masks that repeat along the batch (Swin's shifted windows) ----------------------------------
+// torchvision's shifted-window attention adds its per-window mask in a 5-D view of the scores:
+// reshape (B x nW, H, N, N) -> (B, nW, H, N, N), add a constant (1, nW, 1, N, N), reshape back; the
+// relative position bias (1, H, N, N) is added before. The kernel reads one constant mask of
+// (nW, H, N, N), the two summed, with batch entry b taking mask entry b mod nW.
+
+// The element of a FLOAT constant of shape `shape` at `index` (one entry per axis), broadcasting
+// extents of 1.
+float broadcastValue(const std::vector<float>& values, const Dims& shape, const std::vector<std::int64_t>& index) {
+  std::int64_t offset = 0;
+  for (std::size_t axis = 0; axis < shape.rank(); ++axis) offset = offset * shape[axis] + (shape[axis] == 1 ? 0 : index[axis]);
+  return values[static_cast<std::size_t>(offset)];
+}
+
+// Whether `extent` broadcasts to `full` (1 or equal, both static).
+bool broadcastsTo(std::int64_t extent, std::int64_t full) { return extent == 1 || (extent > 0 && extent == full); }
+
+struct WindowedMask {
+  TensorId scores = -1;  // the scores before the bias and the windows' mask: a product's output, maybe scaled
+  TensorId mask = -1;    // the new constant (nW, H or 1, Sq or 1, Sk or 1)
+  std::int64_t windows = 0;
+};
+
+// `softmax_in` = reshape(reshape(s [+ bias], (B, nW, H, Sq, Sk)) + window_mask, (B x nW, H, Sq, Sk)) with
+// constant FLOAT bias (1, H or 1, Sq or 1, Sk or 1) and window_mask (1, nW, H or 1, Sq or 1, Sk or 1): s,
+// and a new constant holding bias + window_mask as (nW, ...); the nodes go to `chain`. Nothing otherwise.
+std::optional<WindowedMask> windowedMask(Graph& graph, TensorId softmax_in, std::vector<int>& chain) {
+  int back_index = -1, add_index = -1, split_index = -1;
+  const auto* back = producedBy<network::ShuffleLayer>(graph, softmax_in, &back_index);
+  if (!back || !onlyReshapes(*back) || !graph.isPrivate(softmax_in)) return std::nullopt;
+  const TensorId sum5 = graph.nodes[static_cast<std::size_t>(back_index)].inputs.at(0);
+  const auto* add = producedBy<network::ElementWiseLayer>(graph, sum5, &add_index);
+  if (!add || add->op != ElementWiseOperation::kSUM || !graph.isPrivate(sum5)) return std::nullopt;
+  const GraphNode& sum = graph.nodes[static_cast<std::size_t>(add_index)];
+  if (sum.inputs.size() != 2) return std::nullopt;
+  const std::size_t mask_side = isFloatConstant(graph.tensor(sum.inputs[1])) ? 1 : 0;
+  const GraphTensor& window_mask = graph.tensor(sum.inputs[mask_side]);
+  const TensorId scores5 = sum.inputs[1 - mask_side];
+  const auto* split = producedBy<network::ShuffleLayer>(graph, scores5, &split_index);
+  if (!isFloatConstant(window_mask) || !split || !onlyReshapes(*split) || !graph.isPrivate(scores5)) return std::nullopt;
+  TensorId scores = graph.nodes[static_cast<std::size_t>(split_index)].inputs.at(0);
+  const Dims& s4 = graph.tensor(scores).shape;
+  const Dims& s5 = graph.tensor(scores5).shape;
+  const Dims& m5 = window_mask.shape;
+  const Dims& out = graph.tensor(softmax_in).shape;
+  if (s4.rank() != 4 || s5.rank() != 5 || m5.rank() != 5 || out.rank() != 4 || !isFloating(graph.tensor(scores).type)) {
+    return std::nullopt;
+  }
+  const std::int64_t windows = s5[1];
+  for (std::size_t axis = 1; axis < 4; ++axis) {
+    if (s4[axis] <= 0 || s5[axis + 1] != s4[axis] || out[axis] != s4[axis]) return std::nullopt;
+  }
+  if (windows <= 0 || m5[0] != 1 || !broadcastsTo(m5[1], windows)) return std::nullopt;
+  for (std::size_t axis = 2; axis < 5; ++axis) {
+    if (!broadcastsTo(m5[axis], s5[axis])) return std::nullopt;
+  }
+  std::vector<int> nodes = {back_index, add_index, split_index};
+  // The bias added before the windows' view, when there is one.
+  std::optional<GraphTensor> bias;
+  int bias_index = -1;
+  if (const auto* bias_add = producedBy<network::ElementWiseLayer>(graph, scores, &bias_index);
+      bias_add && bias_add->op == ElementWiseOperation::kSUM && graph.isPrivate(scores)) {
+    const GraphNode& biased = graph.nodes[static_cast<std::size_t>(bias_index)];
+    for (std::size_t side = 0; side < 2 && !bias && biased.inputs.size() == 2; ++side) {
+      const GraphTensor& candidate = graph.tensor(biased.inputs[side]);
+      const Dims& b = candidate.shape;
+      if (isFloatConstant(candidate) && b.rank() == 4 && b[0] == 1 && broadcastsTo(b[1], s4[1]) &&
+          broadcastsTo(b[2], s4[2]) && broadcastsTo(b[3], s4[3])) {
+        bias = candidate;
+        scores = biased.inputs[1 - side];
+        nodes.push_back(bias_index);
+      }
+    }
+  }
+  // The summed mask (nW, H, Sq, Sk), each axis kept at 1 where both terms broadcast along it.
+  std::vector<std::int64_t> extents = {windows, 1, 1, 1};
+  for (std::size_t axis = 1; axis < 4; ++axis) {
+    extents[axis] = std::max(m5[axis + 1], bias ? bias->shape[axis] : 1);
+  }
+  const Dims shape(extents);
+  const std::vector<float> mask_values = floatsOf(window_mask);
+  const std::vector<float> bias_values = bias ? floatsOf(*bias) : std::vector<float>{};
+  std::vector<float> combined(static_cast<std::size_t>(shape.volume()));
+  std::vector<std::int64_t> index(4, 0);
+  for (std::size_t i = 0; i < combined.size(); ++i) {
+    std::int64_t rest = static_cast<std::int64_t>(i);
+    for (int axis = 3; axis >= 0; --axis) {
+      index[static_cast<std::size_t>(axis)] = rest % extents[static_cast<std::size_t>(axis)];
+      rest /= extents[static_cast<std::size_t>(axis)];
+    }
+    float value = broadcastValue(mask_values, m5, {0, index[0], index[1], index[2], index[3]});
+    if (bias) value += broadcastValue(bias_values, bias->shape, {0, index[1], index[2], index[3]});
+    combined[i] = value;
+  }
+  WindowedMask result;
+  result.scores = scores;
+  result.windows = windows;
+  result.mask = graph.addConstant(window_mask.name + " (per window)", DataType::kFLOAT, shape, bytesOf(combined));
+  chain.insert(chain.end(), nodes.begin(), nodes.end());
+  return result;
+}
+
 // Tries to replace the chain ending at node `index` (probs x v).
 bool fuseAt(Graph& graph, std::size_t index) {
   GraphNode& product = graph.nodes[index];
@@ -406,11 +508,19 @@ bool fuseAt(Graph& graph, std::size_t index) {
   if (!softmax || softmax->log || softmax->axis != 3 || !isRank4Floating(graph, softmax_out)) return false;
   chain.push_back(softmax_index);
   TensorId scores = graph.nodes[static_cast<std::size_t>(softmax_index)].inputs.at(0);
-  // An additive mask: scores + mask (either order), where `scores` comes from a product.
+  // An additive mask: scores + mask (either order), where `scores` comes from a product; or one
+  // that repeats along the batch.
   TensorId mask = -1;
   int add_index = -1;
   const auto* add = producedBy<network::ElementWiseLayer>(graph, scores, &add_index);
-  if (add && add->op == ElementWiseOperation::kSUM && graph.isPrivate(scores)) {
+  std::vector<int> window_chain;
+  const std::optional<WindowedMask> windowed = guarded_mask < 0 ? windowedMask(graph, scores, window_chain) : std::nullopt;
+  if (windowed) {
+    scores = windowed->scores;
+    mask = windowed->mask;
+    attention.mask_batch_period = static_cast<std::int32_t>(windowed->windows);
+    chain.insert(chain.end(), window_chain.begin(), window_chain.end());
+  } else if (add && add->op == ElementWiseOperation::kSUM && graph.isPrivate(scores)) {
     const GraphNode& sum = graph.nodes[static_cast<std::size_t>(add_index)];
     for (std::size_t side = 0; side < 2 && mask < 0; ++side) {
       int producer = -1;

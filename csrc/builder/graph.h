@@ -56,6 +56,11 @@ struct Graph {
 // Live nodes from `first_node` on read `to` wherever they read `from` (inputs and epilogue bias).
 void replaceUses(Graph& graph, TensorId from, TensorId to, std::size_t first_node = 0);
 
+bool isFloatConstant(const GraphTensor& tensor);
+// A FLOAT constant's values, and FLOAT values as a constant's bytes.
+std::vector<float> floatsOf(const GraphTensor& tensor);
+std::vector<std::uint8_t> bytesOf(const std::vector<float>& values);
+
 // The value of a one-element FLOAT or HALF constant; nothing for anything else.
 std::optional<float> scalarValue(const GraphTensor& tensor);
 

@@ -11,7 +11,6 @@
 #include "runtime/step_runner.h"
 
 namespace mlprt::builder {
-namespace {
 
 std::vector<float> floatsOf(const GraphTensor& tensor) {
   std::vector<float> values(tensor.value.size() / sizeof(float));
@@ -28,6 +27,8 @@ std::vector<std::uint8_t> bytesOf(const std::vector<float>& values) {
 bool isFloatConstant(const GraphTensor& tensor) {
   return tensor.is_constant && tensor.type == DataType::kFLOAT;
 }
+
+namespace {
 
 // The N values of a constant that broadcasts along the last axis of a (.., N) result without
 // changing its shape: shape (N), (1, N), (1, 1, N), ... or a single value. Empty otherwise.

@@ -450,6 +450,9 @@ struct AttentionLayer {
   std::int32_t heads = 0;     // H of a packed q or output
   std::int32_t kv_heads = 0;  // Hk of a packed k or v
   float softcap = 0.0f;       // > 0: scores become softcap * tanh(scores / softcap) before the mask
+  // > 0: the mask's batch extent P, repeating along the batch (entry b reads mask entry b mod P): Swin's
+  // shifted windows, whose batch is images x P windows, with one mask per window.
+  std::int32_t mask_batch_period = 0;
   template <typename Visit>
   static void fields(Visit&& visit) {
     visit("scale", &AttentionLayer::scale, "The scores are scale * (q . k).");
@@ -461,6 +464,8 @@ struct AttentionLayer {
     visit("heads", &AttentionLayer::heads, "Query heads H of packed q or output.");
     visit("kv_heads", &AttentionLayer::kv_heads, "Key heads Hk of packed k or v.");
     visit("softcap", &AttentionLayer::softcap, "When > 0, scores become softcap * tanh(scores / softcap) before the mask.");
+    visit("mask_batch_period", &AttentionLayer::mask_batch_period,
+          "When > 0, the mask's batch extent P: batch entry b reads mask entry b mod P (the batch a multiple of P).");
   }
 };
 

@@ -632,11 +632,20 @@ TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>&
   key_heads = mergeEqual(key_heads, v.heads, "key heads of " + shapes);
   keys = mergeEqual(keys, v.rows, "keys of " + shapes);
   if (q.heads > 0 && key_heads > 0 && q.heads % key_heads != 0) fail("query heads are not a multiple of key heads: " + shapes);
+  if (layer.mask_batch_period < 0 || (layer.mask_batch_period > 0 && !layer.has_mask)) {
+    fail("Attention's mask batch period " + std::to_string(layer.mask_batch_period) +
+         " must be positive and needs a mask (0: none)");
+  }
   if (layer.has_mask) {
     const Dims& mask = inputs[3].shape;
     const std::int64_t full[4] = {batch, q.heads, q.rows, keys};
-    for (std::size_t i = 0; i < 4; ++i) {
+    for (std::size_t i = layer.mask_batch_period > 0 ? 1 : 0; i < 4; ++i) {
       if (mask[i] != 1) mergeEqual(mask[i], full[i], "mask " + mask.toString() + " of " + shapes);
+    }
+    const std::int64_t period = layer.mask_batch_period;
+    if (period > 0 && (mask[0] != period || (batch >= 0 && batch % period != 0))) {
+      fail("Attention's mask " + mask.toString() + " repeats every " + std::to_string(period) +
+           " batch entries: its batch extent must be " + std::to_string(period) + " and divide the batch of " + shapes);
     }
   }
   if (layer.packed & 8U) {

@@ -148,7 +148,8 @@ Reference referenceAttention(const Shape& s, const std::vector<double>& q, const
             score = cap * std::tanh(score / cap);
           }
           if (mask) {
-            const std::int64_t at[4] = {b, h, i, j};
+            const std::int64_t period = parameters.mask_batch_period;
+            const std::int64_t at[4] = {period > 0 ? b % period : b, h, i, j};
             std::int64_t index = 0;
             for (std::size_t axis = 0; axis < 4; ++axis) {
               index = index * mask_shape[axis] + (mask_shape[axis] == 1 ? 0 : at[axis]);
@@ -207,6 +208,7 @@ std::string describe(const Check& check) {
   if (p.causal) text += ", causal";
   if (p.zero_masked_rows) text += ", masked rows zeroed";
   if (p.softcap > 0.0f) text += ", softcap " + std::to_string(p.softcap);
+  if (p.mask_batch_period > 0) text += ", mask batch period " + std::to_string(p.mask_batch_period);
   return text + ", scale " + std::to_string(p.scale) + ", tactic " + check.tactic;
 }
 
@@ -516,6 +518,45 @@ TEST(AttentionKernels, RefusesOperandsThatDoNotFit) {
                       "attention: q: 864 bytes at offset 8 overrun the device allocation"));
 }
 
+// Swin's shifted windows: a mask of P batch entries that repeats along a batch of images x P windows.
+TEST(AttentionKernels, MasksRepeatAlongTheBatch) {
+  std::uint32_t seed = 700;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const auto& [shape, mask] : {std::pair{Shape{6, 2, 2, 4, 4, 8, 8}, Dims{3, 2, 4, 4}},
+                                      std::pair{Shape{10, 3, 1, 17, 17, 5, 7}, Dims{5, 1, 17, 17}},
+                                      std::pair{Shape{4, 2, 2, 9, 9, 3, 3}, Dims{4, 2, 1, 9}},
+                                      std::pair{Shape{7, 1, 1, 3, 5, 4, 4}, Dims{1, 1, 3, 5}}}) {
+      Check check{shape, uniform(type)};
+      check.mask = mask;
+      check.parameters.scale = 0.5f;
+      check.parameters.mask_batch_period = mask[0];
+      EXPECT_EQ(checkAttention(check, seed += 10), 0);
+    }
+  }
+}
+
+TEST(AttentionKernels, RefusesMaskPeriodsThatDoNotFit) {
+  const auto tensor = [](const Dims& shape) {
+    return deviceTensor(shape, DataType::kFLOAT, std::vector<double>(volume(shape), 0.5));
+  };
+  const DeviceTensor q = tensor({6, 2, 4, 8}), k = tensor({6, 2, 4, 8}), v = tensor({6, 2, 4, 8});
+  const DeviceTensor out = tensor({6, 2, 4, 8});
+  const auto run = [&](std::int64_t period, const DeviceTensor* mask) {
+    return [&, period, mask] {
+      cl::AttentionParameters parameters;
+      parameters.mask_batch_period = period;
+      cl::attention(cache(), stream(), parameters, q, k, v, mask, out);
+    };
+  };
+  const DeviceTensor four = tensor({4, 2, 4, 4}), three = tensor({3, 2, 4, 4});
+  EXPECT_TRUE(throwsWith<InvalidArgument>(run(4, &four), "attention: mask shape (4, 2, 4, 4) repeats every 4 batch "
+                                                         "entries: its batch extent must be 4 and divide the scores' batch 6"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(run(2, &three), "its batch extent must be 2"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(run(3, nullptr), "a mask batch period of 3 needs a mask"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(run(-1, &three), "must be positive"));
+  EXPECT_NO_THROW(run(3, &three)());
+}
+
 // ---- Tensor-core tactics (attention_mma.cl) -------------------------------------------------------
 
 // Where the f16 mma probe passes, the tactics run the real instructions; elsewhere their kernel is
@@ -570,6 +611,11 @@ TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
     packed.tactic = tactic;
     packed.parameters = {0.25f, true, false, false, 15U, 4, 2};
     EXPECT_EQ(checkAttention(packed, seed += 10), 0);
+    Check windows{Shape{6, 4, 2, 21, 77, 9, 16}, types};  // a mask that repeats every 3 batch entries
+    windows.tactic = tactic;
+    windows.mask = Dims{3, 4, 21, 77};
+    windows.parameters.mask_batch_period = 3;
+    EXPECT_EQ(checkAttention(windows, seed += 10), 0);
     Check large{{2, 2, 1, 17, 70, 7, 7}, types};
     large.tactic = tactic;
     large.large = true;

@@ -106,6 +106,23 @@ TEST(ShapeInference, MatrixMultiply) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { net::inferOutputs(plain, ints); }, "FLOAT or HALF"));
 }
 
+// A mask that repeats along the batch (Swin's windows): its batch extent is the period, which
+// divides the batch where the batch is known.
+TEST(ShapeInference, AttentionMaskThatRepeatsAlongTheBatch) {
+  net::AttentionLayer windows;
+  windows.has_mask = true;
+  windows.mask_batch_period = 3;
+  const Dims q{6, 2, 4, 8};
+  EXPECT_EQ(infer(windows, {q, q, q, {3, 2, 4, 4}}), q);
+  EXPECT_EQ(infer(windows, {{-1, 2, 4, 8}, {-1, 2, 4, 8}, {-1, 2, 4, 8}, {3, 1, 4, 4}}), (Dims{-1, 2, 4, 8}));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(windows, {{5, 2, 4, 8}, {5, 2, 4, 8}, {5, 2, 4, 8}, {3, 2, 4, 4}}); },
+                                          "repeats every 3 batch entries: its batch extent must be 3 and divide"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(windows, {q, q, q, {6, 2, 4, 4}}); }, "its batch extent must be 3"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(windows, {q, q, q, {3, 2, 5, 4}}); }, "mask (3, 2, 5, 4)"));
+  windows.has_mask = false;
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(windows, {q, q, q}); }, "needs a mask"));
+}
+
 TEST(ShapeInference, Shuffle) {
   net::ShuffleLayer flatten;
   flatten.has_reshape = true;

@@ -167,3 +167,64 @@ def test_layer_norm_takes_in_the_residual_add(rng, fp16, sum_is_output):
         report = compare_with_onnxruntime(model, engine=engine_bytes, inputs={"x": x},
                                           rtol=1e-2 if fp16 else 1e-5, atol=1e-2 if fp16 else 1e-5)
         report.assert_passed()
+
+
+def windowed_model(bias: bool, constant_mask: bool = True, windows: int = 4, heads: int = 2, tokens: int = 9,
+                   depth: int = 8) -> bytes:
+    """torchvision's shifted-window attention: q, k, v (images x windows, heads, tokens, depth); the
+    scores get a relative position bias (1, heads, N, N), then, in a 5-D view (images, windows,
+    heads, N, N), a per-window mask (1, windows, 1, N, N) of 0 and -100, and go back to 4-D for the
+    softmax. ``constant_mask`` False: the window mask is an input instead."""
+    rng = np.random.default_rng(5)
+    window_mask = np.where(rng.random((1, windows, 1, tokens, tokens)) < 0.3, -100.0, 0.0).astype(np.float32)
+    inits = {"scale": np.array(depth ** -0.5, np.float32),
+             "rel_bias": rng.standard_normal((1, heads, tokens, tokens)).astype(np.float32),
+             "split": np.array([-1, windows, heads, tokens, tokens], np.int64),
+             "merge": np.array([-1, heads, tokens, tokens], np.int64)}
+    if constant_mask:
+        inits["window_mask"] = window_mask
+    nodes = [N("Mul", ["q", "scale"], ["qs"]), N("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+             N("MatMul", ["qs", "kt"], ["raw"])]
+    nodes += [N("Add", ["raw", "rel_bias"], ["scores"])] if bias else [N("Identity", ["raw"], ["scores"])]
+    nodes += [N("Reshape", ["scores", "split"], ["scores5"]), N("Add", ["scores5", "window_mask"], ["masked5"]),
+              N("Reshape", ["masked5", "merge"], ["masked"]), N("Softmax", ["masked"], ["probs"], axis=-1),
+              N("MatMul", ["probs", "v"], ["y"])]
+    inputs = [helper.make_tensor_value_info(n, F, ["bw", heads, tokens, depth]) for n in ("q", "k", "v")]
+    if not constant_mask:
+        inputs.append(helper.make_tensor_value_info("window_mask", F, [1, windows, 1, tokens, tokens]))
+    return _model(nodes, inputs, ["y"], inits)
+
+
+@pytest.mark.parametrize("bias,fp16", [(True, False), (False, False), (True, True)])
+def test_shifted_window_masks_fuse_into_one_step(rng, bias, fp16):
+    """The per-window mask, added in a 5-D view, and the relative position bias become one constant
+    mask (windows, heads, N, N) that the fused step reads at batch entry b mod windows: no softmax
+    and no reshape left (the one shuffle is k's transpose, which the step reads), and the answer of
+    ONNX Runtime at 1 and 3 images from one engine."""
+    model = windowed_model(bias)
+    profile = {name: ((4, 2, 9, 8), (8, 2, 9, 8), (12, 2, 9, 8)) for name in ("q", "k", "v")}
+    engine_bytes = build_engine(model, fp16=fp16, profiles=[profile])
+    types = _layer_types(engine_bytes)
+    assert [t for t in types if t != "Identity"] == ["Shuffle", "Attention"], types  # FP16: casts at the boundary
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    for images in (1, 3):
+        feeds = {n: rng.standard_normal((4 * images, 2, 9, 8)).astype(np.float32) for n in ("q", "k", "v")}
+        report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1.0, atol=1e9)
+        got, expected = report.results["y"], report.reference["y"]
+        error = float(np.abs(got - expected).max()) / float(np.abs(expected).max())
+        assert error <= (1e-2 if fp16 else 1e-5), f"{images} images: relative error {error:.3g}"
+
+
+def test_window_masks_computed_at_run_time_stay_unfused(rng):
+    """A window mask given as an input is no constant to combine with the bias: the chain keeps its
+    softmax and still gives ONNX Runtime's answer."""
+    model = windowed_model(bias=True, constant_mask=False)
+    profile = {name: ((4, 2, 9, 8), (4, 2, 9, 8), (8, 2, 9, 8)) for name in ("q", "k", "v")}
+    engine_bytes = build_engine(model, profiles=[profile])
+    types = _layer_types(engine_bytes)
+    assert "Attention" not in types and "Softmax" in types, types
+    feeds = {n: rng.standard_normal((8, 2, 9, 8)).astype(np.float32) for n in ("q", "k", "v")}
+    feeds["window_mask"] = np.where(rng.random((1, 4, 1, 9, 9)) < 0.3, -100.0, 0.0).astype(np.float32)
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1e-5, atol=1e-5)
+    assert report.passed, report

@@ -8,6 +8,7 @@ Runtime and PyTorch: FP32 within 1e-4 relative error, FP16 within 1e-2. Through 
 the architectures are whole."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,13 @@ def test_model_matches_onnxruntime_and_pytorch(name: str) -> None:
     """Parsed and built through TensorRT's API, one engine at both sample shapes."""
     model = export(name)
     plan = build_engine(model.onnx, profiles=[model.profile], logger=RecordingLogger())
-    _check_engine(model, load(plan), 1e-4)
+    engine = load(plan)
+    # Every attention chain is one fused step (Swin-T's shifted windows too): no softmax is left.
+    inspector = engine.create_engine_inspector()
+    layers = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["LayerType"]
+              for i in range(engine.num_layers)]
+    assert "Softmax" not in layers and "Attention" in layers, layers
+    _check_engine(model, engine, 1e-4)
 
 
 @pytest.mark.parametrize("name", ["bert"])

@@ -65,14 +65,16 @@ inline float load_mask(__global const half* mask, int mask_kind, long i) {
 // Operand element (b, h, s, c) sits at b * X_batch + h * X_head + s * X_row + c (k: + c * k_column), so
 // dense (B, H, S, D) operands, k stored (B, Hk, D, Sk) and heads packed along the last axis of a
 // (B, S, H x D) tensor are all read in place. mask_* are the mask's strides in elements along
-// (B, H, Sq, Sk), 0 along a broadcast axis (with MASK_NONE, `mask` is any buffer and never read).
+// (B, H, Sq, Sk), 0 along a broadcast axis (with MASK_NONE, `mask` is any buffer and never read);
+// batch entry b reads mask entry b % mask_batches (B, or the period of a mask that cycles along the
+// batch: Swin's windows).
 // keys_transposed only picks the load order of k's tiles (neighbouring items read neighbouring
 // keys when k_row is 1). Launched as {TX x row_blocks x B x H, BQ} in groups of {TX, BQ}.
 __kernel __attribute__((reqd_work_group_size(TX, BQ, 1)))
 void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_offset, __global const half* mask,
                long mask_offset, int mask_kind, OUT_PTR out, long out_offset, int heads, int group,
                int row_blocks, int sq, int sk, int d, int dv, float scale, float softcap, int causal, int keys_transposed,
-               int zero_masked_rows, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key,
+               int zero_masked_rows, int mask_batches, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key,
                idx_t q_batch, idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row,
                idx_t k_column, idx_t v_batch, idx_t v_head, idx_t v_row, idx_t out_batch, idx_t out_head,
                idx_t out_row) {
@@ -90,7 +92,7 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
   const idx_t q_first = b * q_batch + h * q_head + row * q_row;
   const idx_t k_first = b * k_batch + kv * k_head;
   const idx_t v_first = b * v_batch + kv * v_head;
-  const idx_t mask_first = b * mask_batch + h * mask_head + row * mask_row;
+  const idx_t mask_first = (b % mask_batches) * mask_batch + h * mask_head + row * mask_row;
 
   for (int c = x; c < d; c += TX) q_tile[y][c] = row < sq ? LOAD_Q(q, q_offset + q_first + c) : 0.0f;
 

@@ -1,5 +1,6 @@
 #include "backend/opencl/ops/attention/attention.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <functional>
@@ -206,15 +207,25 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   requireHeadSize("q", "D", d);
   requireHeadSize("v", "Dv", dv);
   const Dims scores{batch, heads, sq, sk};
+  const std::int64_t period = parameters.mask_batch_period;
+  if (period < 0 || (period > 0 && !mask)) {
+    throw InvalidArgument(std::string(kLauncher) + ": a mask batch period of " + std::to_string(period) +
+                          " needs a mask and must be positive (0: none)");
+  }
   if (mask) {
     bool broadcasts = mask->shape.rank() == 4;
     for (std::size_t axis = 0; broadcasts && axis < 4; ++axis) {
-      broadcasts = mask->shape[axis] == 1 || mask->shape[axis] == scores[axis];
+      broadcasts = mask->shape[axis] == 1 || mask->shape[axis] == scores[axis] || (axis == 0 && period > 0);
     }
     if (!broadcasts) {
       throw InvalidArgument(describe(kLauncher, "mask") + " shape " + mask->shape.toString() +
                             " does not broadcast to the scores (B, H, Sq, Sk) = " + scores.toString() +
                             ": it needs rank 4 and each extent 1 or the scores'");
+    }
+    if (period > 0 && (mask->shape[0] != period || batch % period != 0)) {
+      throw InvalidArgument(describe(kLauncher, "mask") + " shape " + mask->shape.toString() + " repeats every " +
+                            std::to_string(period) + " batch entries: its batch extent must be " +
+                            std::to_string(period) + " and divide the scores' batch " + std::to_string(batch));
     }
   }
   const std::int64_t q_volume = checkPlacement(cache, kLauncher, "q", q);
@@ -266,7 +277,8 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
       .value<cl_float>(parameters.softcap)
       .value<cl_int>(parameters.causal ? 1 : 0)
       .value<cl_int>(transposed ? 1 : 0)
-      .value<cl_int>(parameters.zero_masked_rows ? 1 : 0);
+      .value<cl_int>(parameters.zero_masked_rows ? 1 : 0)
+      .value<cl_int>(static_cast<cl_int>(std::max<std::int64_t>(mask ? mask->shape[0] : 1, 1)));
   for (std::int64_t stride : strides) arguments.index(stride);
   arguments.index(qv.batch_stride).index(qv.head_stride).index(qv.row_stride);
   arguments.index(kv.batch_stride).index(kv.head_stride).index(kv.row_stride).index(kv.depth_stride);

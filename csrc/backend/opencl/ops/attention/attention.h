@@ -42,13 +42,16 @@ struct AttentionParameters {
   std::int64_t heads = 0;         // H of packed q or out (their last axis is H x D or H x Dv)
   std::int64_t kv_heads = 0;      // Hk of packed k or v
   float softcap = 0.0f;           // > 0: scores become softcap * tanh(score / softcap), before the mask
+  std::int64_t mask_batch_period = 0;  // > 0: the mask's batch extent P (B a multiple of P); batch entry b
+                                       // reads mask entry b mod P (Swin's shifted windows: B = images x P)
 };
 
 // out[b, h, i, :] = sum_j softmax_j(cap(scale * q[b, h, i, :] . k[b, h / g, j, :]) + mask[b, h, i, j]) v[b, h / g, j, :]
 // with cap(s) = softcap * tanh(s / softcap) where parameters.softcap > 0, else s;
 // q (B, H, Sq, D), k (B, Hk, Sk, D), v (B, Hk, Sk, Dv), out (B, H, Sq, Dv), g = H / Hk (H a multiple of Hk:
 // grouped-query attention); mask nullptr or an additive FLOAT/HALF tensor of rank 4 whose extents are 1 or
-// those of (B, H, Sq, Sk) (broadcast); causal positions add -inf. q, k, v, out FLOAT or HALF (any mix; computed
+// those of (B, H, Sq, Sk) (broadcast), or with parameters.mask_batch_period = P > 0, a batch extent of P that
+// repeats along the batch (b reads entry b mod P; B a multiple of P); causal positions add -inf. q, k, v, out FLOAT or HALF (any mix; computed
 // in float). A row whose every score is -inf gives NaN, exactly as softmax then a product would.
 // With keys_transposed, k is (B, Hk, D, Sk) (a product's k^T as exporters spell it). An operand whose
 // kPacked* bit is set is instead (B, S, heads x D): q (B, Sq, H x D), k (B, Sk, Hk x D), v (B, Sk, Hk x Dv),

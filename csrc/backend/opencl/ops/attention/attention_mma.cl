@@ -111,7 +111,7 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
                    __global const ushort* v, long v_offset, __global const half* mask, long mask_offset,
                    int mask_kind, OUT_PTR out, long out_offset, int heads, int group, int row_blocks, int sq,
                    int sk, int d, int dv, float scale, float softcap, int causal, int keys_transposed, int zero_masked_rows,
-                   idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key, idx_t q_batch,
+                   int mask_batches, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key, idx_t q_batch,
                    idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row, idx_t k_column,
                    idx_t v_batch, idx_t v_head, idx_t v_row, idx_t out_batch, idx_t out_head, idx_t out_row) {
   __local uint k_tile[BK * K_PITCH];
@@ -133,7 +133,7 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
   const idx_t k_first = k_offset + b * k_batch + kv * k_head;
   const idx_t v_first = v_offset + b * v_batch + kv * v_head;
   idx_t mask_first[2];
-  for (int i = 0; i < 2; ++i) mask_first[i] = mask_offset + b * mask_batch + h * mask_head + row[i] * mask_row;
+  for (int i = 0; i < 2; ++i) mask_first[i] = mask_offset + (b % mask_batches) * mask_batch + h * mask_head + row[i] * mask_row;
 
   // q's A fragments: register r holds row[r & 1], columns 2 member (+ 8 for r >= 2), +1.
   uint q_fragment[HEAD_K / 16][4];
