@@ -884,6 +884,118 @@ std::vector<engine::SharedExtent> sharedExtents(const network::Network& network)
   return shared;
 }
 
+// ---- Fused MLPs per range of sizes ----
+// A dynamic profile's chain may be fastest fused at small batches and as its products at large ones:
+// the fused step then keeps ranges (engine::TacticRange) whose tactics are fused kernels or
+// "layers_*" tactics that run the chain's own GEMM tactics one product at a time.
+
+// The "layers_*" tactic running the chain's products with the tactics they have at `shapes`.
+std::string layersTactic(const EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes,
+                         MlpWeightLayout layout) {
+  std::vector<std::string> tactics;
+  for (std::size_t index : chain.gemms) {
+    const PlanStep& step = plan.steps[index];
+    tactics.push_back(engine::tacticAt(step, shapes[static_cast<std::size_t>(step.output)].volume()));
+  }
+  return runtime::fusedMlpLayersTactic(tactics, layout == MlpWeightLayout::kNxK);
+}
+
+// The fused kernel's tactics in `layout` worth timing at `rows` rows, with at most `max_rows_per_group`
+// rows per work-group (what was timed at opt, so that no other kernel is compiled).
+std::vector<std::string> fusedTacticsAt(const BuildDevice& device, const std::vector<std::int64_t>& widths,
+                                        MlpWeightLayout layout, bool half_weights, std::int64_t rows,
+                                        int max_rows_per_group) {
+  std::vector<std::string> tactics;
+  if (layout == MlpWeightLayout::kKxN) {
+    for (int r : rowChoicesWorthTiming(cl::fusedMlpRowChoices(), rows)) {
+      if (r <= max_rows_per_group && cl::fusedMlpFits(*device.context, widths, r)) {
+        tactics.push_back(runtime::fusedMlpTacticPrefix() + std::to_string(r));
+      }
+    }
+  } else if (half_weights && cl::fusedMlpMmaOffered(*device.context)) {
+    for (int r : rowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), rows)) {
+      if (r <= max_rows_per_group && cl::fusedMlpMmaFits(*device.context, widths, r)) tactics.push_back(cl::fusedMlpMmaTactic(r));
+    }
+  }
+  return tactics;
+}
+
+// For a dynamic profile: the fused step for `chain` with its tactic at each timing point (ranges of
+// output sizes), when the winner changes between points; nothing when one tactic wins everywhere or
+// the chain's products read their weights in mixed layouts. `opt_choice`: the choice at opt
+// ("unfused" or a fused tactic), which stays the step's tactic there.
+std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chain, const std::string& opt_choice,
+                                          BuildDevice& device, TimingCache* cache) {
+  const std::vector<TimingPoint> points = timingPoints(plan);
+  const std::optional<MlpWeightLayout> layout = productWeightLayout(plan, chain);
+  if (points.size() < 2 || !layout || (opt_choice != "unfused" && mlpWeightLayout(opt_choice) != *layout)) {
+    return std::nullopt;
+  }
+  EnginePlan trial = plan;  // the fused step may add transposed weights
+  PlanStep step = makeFusedMlpStep(trial, chain, *layout);
+  auto& mlp = std::get<network::FusedMlpLayer>(step.parameters);
+  const std::vector<std::int64_t> widths = mlpWidths(mlp);
+  const auto rowsAt = [&](const std::vector<Dims>& shapes) {
+    return shapes[static_cast<std::size_t>(chain.input)].volume() / std::max<std::int64_t>(widths.front(), 1);
+  };
+  for (const engine::ProfileShapes& profile : plan.profiles) {
+    mlp.layer_rows = std::max(mlp.layer_rows, rowsAt(runtime::inferPlanShapes(plan, profile.max)));
+  }
+  const bool half_weights = trial.tensors[static_cast<std::size_t>(step.inputs[1])].type == DataType::kHALF;
+  const std::vector<Dims> opt = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  const std::vector<int>& choices = *layout == MlpWeightLayout::kKxN ? cl::fusedMlpRowChoices() : cl::fusedMlpMmaRowChoices();
+  const int widest_group = rowChoicesWorthTiming(choices, std::max<std::int64_t>(rowsAt(opt), 1)).back();
+  std::map<std::int64_t, std::string> best_at;
+  best_at[opt[static_cast<std::size_t>(chain.output)].volume()] =
+      opt_choice == "unfused" ? layersTactic(plan, chain, opt, *layout) : opt_choice;
+  for (const TimingPoint& point : points) {
+    const std::int64_t elements = point.shapes[static_cast<std::size_t>(chain.output)].volume();
+    if (elements == 0 || best_at.count(elements) != 0) continue;
+    std::vector<std::string> candidates{layersTactic(plan, chain, point.shapes, *layout)};
+    for (const std::string& fused : fusedTacticsAt(device, widths, *layout, half_weights, rowsAt(point.shapes), widest_group)) {
+      candidates.push_back(fused);
+    }
+    std::string key = device.context->device().fingerprint() + "|" + mlpSignature(plan, chain, point.shapes) + " of";
+    for (const std::string& candidate : candidates) key += " " + candidate;
+    TimingEntry best;
+    if (!(cache && cache->lookup(key, best))) {
+      std::vector<Dims> shapes = point.shapes;
+      for (std::size_t i = shapes.size(); i < trial.tensors.size(); ++i) shapes.push_back(trial.tensors[i].shape);
+      best = {"", std::numeric_limits<double>::infinity()};
+      std::string timings;
+      for (const std::string& candidate : candidates) {
+        step.tactic = candidate;
+        try {
+          const double milliseconds = ScratchRun(trial, {&step}, shapes, device).time();
+          timings += " " + candidate + "=" + std::to_string(milliseconds) + "ms";
+          if (milliseconds < best.milliseconds) best = {candidate, milliseconds};
+        } catch (const Error& e) {
+          log(Severity::kVERBOSE, "fused MLP " + candidate + " cannot run '" + step.name + "': " + e.what());
+        }
+      }
+      if (best.tactic.empty()) continue;
+      log(Severity::kVERBOSE, "'" + step.name + "' at an output of " + std::to_string(elements) + " elements: " +
+                                  best.tactic + " (timed" + timings + ")");
+      if (cache) cache->store(key, best);
+    }
+    best_at[elements] = best.tactic;
+  }
+  const bool runs_fused = std::any_of(best_at.begin(), best_at.end(),
+                                      [](const auto& entry) { return !runtime::fusedMlpLayers(entry.second); });
+  const std::vector<engine::TacticRange> ranges = tacticRanges(best_at);
+  if (!runs_fused || ranges.empty()) return std::nullopt;
+  PlanStep fused = makeFusedMlpStep(plan, chain, *layout);
+  auto& kept = std::get<network::FusedMlpLayer>(fused.parameters);
+  const bool runs_layers = std::any_of(ranges.begin(), ranges.end(), [](const engine::TacticRange& range) {
+    return runtime::fusedMlpLayers(range.tactic).has_value();
+  });
+  kept.layer_rows = runs_layers ? mlp.layer_rows : 0;
+  fused.tactic = best_at[opt[static_cast<std::size_t>(chain.output)].volume()];
+  fused.tactic_ranges = ranges;
+  log(Severity::kVERBOSE, "'" + fused.name + "': tactics by output elements: " + engine::tacticRangesText(fused));
+  return fused;
+}
+
 int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
   int fused_count = 0;
   std::size_t from = 0;
@@ -898,6 +1010,12 @@ int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
     if (!cached) {
       choice = timeMlpChain(plan, *chain, shapes, device);
       if (cache) cache->store(key, choice);
+    }
+    if (std::optional<PlanStep> ranged = mlpStepWithRanges(plan, *chain, choice.tactic, device, cache)) {
+      replaceChain(plan, *chain, std::move(*ranged));
+      from = chain->first + 1;
+      ++fused_count;
+      continue;
     }
     if (choice.tactic == "unfused") continue;
     PlanStep step = makeFusedMlpStep(plan, *chain, mlpWeightLayout(choice.tactic));

@@ -135,7 +135,21 @@ std::optional<MlpChain> findMlpChain(const EnginePlan& plan, std::size_t from) {
 }
 
 MlpWeightLayout mlpWeightLayout(const std::string& tactic) {
+  if (const std::optional<runtime::FusedMlpLayers> layers = runtime::fusedMlpLayers(tactic)) {
+    return layers->weights_n_by_k ? MlpWeightLayout::kNxK : MlpWeightLayout::kKxN;
+  }
   return cl::fusedMlpMmaRows(tactic) > 0 ? MlpWeightLayout::kNxK : MlpWeightLayout::kKxN;
+}
+
+std::optional<MlpWeightLayout> productWeightLayout(const EnginePlan& plan, const MlpChain& chain) {
+  std::size_t transposed = 0;
+  for (std::size_t index : chain.gemms) {
+    const auto& matmul = std::get<network::MatrixMultiplyLayer>(plan.steps[index].parameters);
+    if (matmul.op1 == MatrixOperation::kTRANSPOSE) ++transposed;
+  }
+  if (transposed == 0) return MlpWeightLayout::kKxN;
+  if (transposed == chain.gemms.size()) return MlpWeightLayout::kNxK;
+  return std::nullopt;
 }
 
 PlanStep makeFusedMlpStep(EnginePlan& plan, const MlpChain& chain, MlpWeightLayout layout) {

@@ -29,8 +29,11 @@ std::optional<MlpChain> findMlpChain(const engine::EnginePlan& plan, std::size_t
 // How a FusedMLP step's weights are stored: K x N for the CUDA-core kernel ("fused_mlp_r<R>"),
 // N x K (PyTorch's Linear layout) for the tensor-core one ("fused_mlp_mma_r<R>").
 enum class MlpWeightLayout { kKxN, kNxK };
-// The layout a FusedMLP tactic reads.
+// The layout a FusedMLP tactic reads (the "layers_*" tactics name theirs).
 MlpWeightLayout mlpWeightLayout(const std::string& tactic);
+// The layout the chain's products read their weights in, when they all read one (a fused step in
+// that layout can run the chain's own GEMM tactics one product at a time); nothing when mixed.
+std::optional<MlpWeightLayout> productWeightLayout(const engine::EnginePlan& plan, const MlpChain& chain);
 
 // The FusedMLP step for `chain`: weights stored in `layout` (transposed copies appended to the
 // plan's constants where a product's b is the other way round). Does not change the plan's steps.

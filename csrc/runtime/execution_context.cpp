@@ -294,7 +294,8 @@ cl::HostRange ExecutionContext::pinnedBinding(TensorId id, const char* role) con
 // True when every kernel touching I/O tensor `id` reads or writes its pinned memory directly.
 bool ExecutionContext::kernelsTakePinned(TensorId id) const {
   const engine::EnginePlan& plan = engine_->plan();
-  for (const engine::PlanStep& step : plan.steps) {
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    const engine::PlanStep& step = activeStep(s);  // the tactic of the shapes set
     for (std::size_t j = 0; j < step.inputs.size(); ++j) {
       if (step.inputs[j] == id && !stepTakesPinnedHostOperand(step, static_cast<int>(j))) return false;
     }
@@ -324,6 +325,8 @@ void ExecutionContext::stageThroughDevice(TensorId id, cl::DeviceTensor& tensor)
 
 void ExecutionContext::prepareOperands() {
   const engine::EnginePlan& plan = engine_->plan();
+  // The tactics of the shapes set, which decide what can take pinned memory.
+  chooseRangedTactics();
   // The I/O tensors first: pinned memory that some kernel cannot take directly is replaced by a
   // device buffer that enqueue copies through.
   std::vector<cl::DeviceTensor> tensors(plan.tensors.size());
@@ -375,7 +378,6 @@ void ExecutionContext::prepareOperands() {
                             DataType::kFLOAT};
     }
   }
-  chooseRangedTactics();
   captures_.clear();
   captures_.resize(plan.steps.size());
   prepared_valid_ = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -74,8 +75,109 @@ int fusedMlpRows(const std::string& tactic) {
   return std::stoi(tactic.substr(prefix.size()));
 }
 
+// ---- A fused MLP step run layer by layer ("layers_kxn:" / "layers_nxk:" tactics) ----------------
+// Where the fused kernel loses (large batches), a FusedMLP step runs its stages as products with
+// the GEMM tactics its tactic names, the activations between them in the step's workspace.
+
+constexpr std::size_t kWorkspaceAlignment = 256;
+
+std::size_t alignedUp(std::size_t bytes) { return (bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment; }
+
+// The widest activation of the chain (its input, hidden layers and output).
+std::int64_t widestActivation(const network::FusedMlpLayer& mlp) {
+  std::int64_t widest = mlp.stages.empty() ? 0 : mlp.stages.front().in_features;
+  for (const network::MlpStage& stage : mlp.stages) widest = std::max(widest, stage.out_features);
+  return widest;
+}
+
+// The workspace a layers tactic uses: the GEMM tactics' own scratch (split K), then two buffers of
+// layer_rows x the widest activation in float (enough for any storage) that the stages alternate
+// between.
+struct LayersWorkspace {
+  std::size_t gemm_bytes = 0;
+  std::size_t buffer_bytes = 0;
+  std::size_t total() const { return alignedUp(gemm_bytes) + 2 * alignedUp(buffer_bytes); }
+};
+
+LayersWorkspace layersWorkspace(const network::FusedMlpLayer& mlp, const std::vector<std::string>& tactics,
+                                const cl::Context& context) {
+  LayersWorkspace workspace;
+  for (const std::string& tactic : tactics) {
+    workspace.gemm_bytes = std::max(workspace.gemm_bytes, cl::gemmWorkspaceBytes(cl::GemmTactic{tactic}, context));
+  }
+  workspace.buffer_bytes = static_cast<std::size_t>(std::max<std::int64_t>(mlp.layer_rows, 0) * widestActivation(mlp)) *
+                           sizeof(float);
+  return workspace;
+}
+
+cl::DeviceTensor workspacePart(const cl::DeviceTensor& workspace, std::size_t offset, const Dims& shape, DataType type) {
+  return cl::DeviceTensor{{workspace.range.buffer, workspace.range.offset + offset}, shape, type};
+}
+
+void runMlpLayers(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+                  const network::FusedMlpLayer& mlp, const StepOperands& operands, const FusedMlpLayers& layers) {
+  if (layers.gemm_tactics.size() != mlp.stages.size()) {
+    throw InvalidArgument("fused MLP tactic '" + step.tactic + "' names " + std::to_string(layers.gemm_tactics.size()) +
+                          " GEMM tactics for " + std::to_string(mlp.stages.size()) + " stages");
+  }
+  const cl::DeviceTensor& in = operands.inputs.at(0);
+  const std::int64_t k0 = mlp.stages.front().in_features;
+  const std::int64_t rows = k0 > 0 ? in.shape.volume() / k0 : 0;
+  if (rows > mlp.layer_rows) {
+    throw InvalidArgument("fused MLP tactic '" + step.tactic + "': its workspace holds " + std::to_string(mlp.layer_rows) +
+                          " rows between layers, and the input has " + std::to_string(rows));
+  }
+  if (rows == 0) return;
+  const LayersWorkspace sizes = layersWorkspace(mlp, layers.gemm_tactics, *kernels.context());
+  if (!operands.has_workspace || operands.workspace.range.buffer == nullptr) {
+    throw InvalidArgument("fused MLP tactic '" + step.tactic + "' needs a workspace of " + std::to_string(sizes.total()) +
+                          " bytes and was given none");
+  }
+  const DataType inner = operands.inputs.at(1).type;  // the weights' storage: the activations' between stages
+  const auto buffer = [&](std::size_t which, const Dims& shape) {
+    return workspacePart(operands.workspace, alignedUp(sizes.gemm_bytes) + which * alignedUp(sizes.buffer_bytes), shape,
+                         inner);
+  };
+  const cl::DeviceTensor gemm_workspace = workspacePart(
+      operands.workspace, 0, Dims{static_cast<std::int64_t>(sizes.gemm_bytes / sizeof(float))}, DataType::kFLOAT);
+  // The input in the weights' storage (a cast led the chain where it differs).
+  cl::DeviceTensor current = reshaped(in, Dims{rows, k0});
+  std::size_t next = 0;
+  if (in.type != inner) {
+    const cl::DeviceTensor cast = buffer(next, current.shape);
+    cl::copyTransposed(kernels, stream, current, {}, cast);
+    current = cast;
+    next = 1 - next;
+  }
+  std::size_t operand = 1;
+  for (std::size_t i = 0; i < mlp.stages.size(); ++i) {
+    const network::MlpStage& stage = mlp.stages[i];
+    const cl::DeviceTensor& weights = operands.inputs.at(operand++);
+    cl::GemmEpilogue epilogue;
+    if (stage.has_bias) epilogue.bias = &operands.inputs.at(operand++);
+    epilogue.has_activation = stage.has_activation;
+    epilogue.activation = stage.activation.type;
+    epilogue.alpha = stage.activation.alpha;
+    epilogue.beta = stage.activation.beta;
+    const Dims shape{rows, stage.out_features};
+    const bool last = i + 1 == mlp.stages.size();
+    const bool direct = last && operands.output.type == inner;  // the last product writes the output itself
+    const cl::DeviceTensor out = direct ? reshaped(operands.output, shape) : buffer(next, shape);
+    cl::matrixMultiply(kernels, stream, cl::GemmTactic{layers.gemm_tactics[i]}, current, MatrixOperation::kNONE,
+                       weights, layers.weights_n_by_k ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE, epilogue,
+                       out, sizes.gemm_bytes > 0 ? &gemm_workspace : nullptr);
+    current = out;
+    next = 1 - next;
+    if (last && !direct) cl::copyTransposed(kernels, stream, current, {}, reshaped(operands.output, shape));
+  }
+}
+
 void runFusedMlp(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
                  const network::FusedMlpLayer& mlp, const StepOperands& operands) {
+  if (const std::optional<FusedMlpLayers> layers = fusedMlpLayers(step.tactic)) {
+    runMlpLayers(kernels, stream, step, mlp, operands, *layers);
+    return;
+  }
   std::vector<cl::MlpStageOperands> stages;
   std::size_t next = 1;
   for (const network::MlpStage& stage : mlp.stages) {
@@ -204,8 +306,46 @@ void runPooling(cl::KernelCache& kernels, cl::Stream& stream, const network::Poo
 std::string fusedMlpTacticPrefix() { return "fused_mlp_r"; }
 
 namespace {
+constexpr const char* kLayersKxN = "layers_kxn:";
+constexpr const char* kLayersNxK = "layers_nxk:";
+}  // namespace
+
+std::string fusedMlpLayersTactic(const std::vector<std::string>& gemm_tactics, bool weights_n_by_k) {
+  std::string tactic = weights_n_by_k ? kLayersNxK : kLayersKxN;
+  for (std::size_t i = 0; i < gemm_tactics.size(); ++i) tactic += (i > 0 ? "|" : "") + gemm_tactics[i];
+  return tactic;
+}
+
+std::optional<FusedMlpLayers> fusedMlpLayers(const std::string& tactic) {
+  FusedMlpLayers layers;
+  std::string rest;
+  for (const char* prefix : {kLayersKxN, kLayersNxK}) {
+    if (tactic.rfind(prefix, 0) == 0) {
+      layers.weights_n_by_k = prefix == kLayersNxK;
+      rest = tactic.substr(std::strlen(prefix));
+      break;
+    }
+  }
+  if (rest.empty()) return std::nullopt;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t bar = rest.find('|', start);
+    const std::string name = rest.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+    if (name.empty()) throw InvalidArgument("fused MLP tactic '" + tactic + "' names an empty GEMM tactic");
+    layers.gemm_tactics.push_back(name);
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return layers;
+}
+
+namespace {
 
 std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string& tactic, const cl::Context& context) {
+  if (const auto* mlp = std::get_if<network::FusedMlpLayer>(&step.parameters)) {
+    const std::optional<FusedMlpLayers> layers = fusedMlpLayers(tactic);
+    return layers ? layersWorkspace(*mlp, layers->gemm_tactics, context).total() : 0;
+  }
   if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
     return cl::convolutionWorkspaceBytes(tactic, context);
   }
@@ -218,17 +358,22 @@ std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string
 }  // namespace
 
 std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context) {
-  std::size_t bytes = tacticWorkspaceBytes(step, step.tactic, context);
-  for (const engine::TacticRange& range : step.tactic_ranges) {
-    bytes = std::max(bytes, tacticWorkspaceBytes(step, range.tactic, context));
+  try {
+    std::size_t bytes = tacticWorkspaceBytes(step, step.tactic, context);
+    for (const engine::TacticRange& range : step.tactic_ranges) {
+      bytes = std::max(bytes, tacticWorkspaceBytes(step, range.tactic, context));
+    }
+    return bytes;
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument("step '" + step.name + "': " + e.what());
   }
-  return bytes;
 }
 
 bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index) {
   // An axis range reads only its input's shape.
   if (std::holds_alternative<network::AxisRangeLayer>(step.parameters) && input_index == 0) return true;
-  // The fused MLP reads its activations input (0) and writes its output through addresses.
+  // The CUDA-core fused MLP reads its activations input (0) and writes its output through
+  // addresses (not its "layers_*" tactics, whose products read device memory).
   const std::string prefix = fusedMlpTacticPrefix();
   return std::holds_alternative<network::FusedMlpLayer>(step.parameters) &&
          step.tactic.compare(0, prefix.size(), prefix) == 0 && (input_index == 0 || input_index == -1);

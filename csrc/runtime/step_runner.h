@@ -3,6 +3,7 @@
 // tactics, so the kernels that are timed are exactly the kernels that run.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,22 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
 // FusedMLP steps' tactics are this prefix and the rows per work-group: "fused_mlp_r4".
 std::string fusedMlpTacticPrefix();
 
-// True when the step's kernel can read its input `input_index` (-1: write its output) in pinned
-// host memory through the memory's address (cl::DeviceTensor::host), so an execution context
-// need not copy that engine input or output.
+// A FusedMLP step may also run its stages one product at a time, where the fused kernel loses
+// (large batches of a dynamic engine): tactic "layers_kxn:<t0>|<t1>|..." (weights K x N) or
+// "layers_nxk:..." (weights N x K), one GEMM tactic per stage, the activations between stages in the
+// step's workspace (FusedMlpLayer::layer_rows rows).
+struct FusedMlpLayers {
+  std::vector<std::string> gemm_tactics;
+  bool weights_n_by_k = false;
+};
+std::string fusedMlpLayersTactic(const std::vector<std::string>& gemm_tactics, bool weights_n_by_k);
+// The layers a tactic names; nothing for other tactics. Throws InvalidArgument for an empty name.
+std::optional<FusedMlpLayers> fusedMlpLayers(const std::string& tactic);
+
+// True when the step's kernel, for its tactic `step.tactic`, can read its input `input_index` (-1:
+// write its output) in pinned host memory through the memory's address (cl::DeviceTensor::host),
+// so an execution context need not copy that engine input or output. A step with tactic ranges
+// answers for the tactic of the range given in step.tactic.
 bool stepTakesPinnedHostOperand(const engine::PlanStep& step, int input_index);
 
 // True when a Shuffle step both transposes before and after a reshape; such steps need a

@@ -21,6 +21,7 @@
 #include "engine/format.h"
 #include "runtime/engine.h"
 #include "runtime/execution_context.h"
+#include "runtime/step_runner.h"
 #include "test_util.h"
 
 namespace mlprt::test {
@@ -591,6 +592,169 @@ TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
     }
   }
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { execution.activeTactic(plan.steps.size()); }, "does not exist"));
+}
+
+// x (-1, 16) -> 16x24 + bias, ReLU -> 24x24 + bias, ReLU -> 24x8 + bias: a dense chain the builder
+// can fuse, with its weights and the double-precision answer.
+struct DenseChain {
+  std::vector<std::vector<float>> weights, biases;
+  static constexpr std::int64_t kWidths[4] = {16, 24, 24, 8};
+  DenseChain() {
+    for (std::size_t i = 0; i < 3; ++i) {
+      weights.push_back(randomFloats(static_cast<std::size_t>(kWidths[i] * kWidths[i + 1]), 70 + 2 * i));
+      biases.push_back(randomFloats(static_cast<std::size_t>(kWidths[i + 1]), 71 + 2 * i));
+    }
+  }
+  Network network() const {
+    Network net;
+    TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, kWidths[0]});
+    for (std::size_t i = 0; i < 3; ++i) {
+      x = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{kWidths[i], kWidths[i + 1]}, weights[i])});
+      x = addLayer(net, network::ElementWiseLayer{ElementWiseOperation::kSUM},
+                   {x, addConstant(net, Dims{1, kWidths[i + 1]}, biases[i])});
+      if (i < 2) x = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {x});
+    }
+    net.setTensorName(x, "y");
+    net.markOutput(x);
+    return net;
+  }
+  std::vector<double> expected(const std::vector<float>& x, std::size_t rows) const {
+    std::vector<double> current(x.begin(), x.end());
+    for (std::size_t i = 0; i < 3; ++i) {
+      const auto k = static_cast<std::size_t>(kWidths[i]), n = static_cast<std::size_t>(kWidths[i + 1]);
+      std::vector<double> next(rows * n);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < n; ++j) {
+          double sum = biases[i][j];
+          for (std::size_t p = 0; p < k; ++p) sum += current[r * k + p] * weights[i][p * n + j];
+          next[r * n + j] = i < 2 ? std::max(sum, 0.0) : sum;
+        }
+      current = std::move(next);
+    }
+    return current;
+  }
+};
+
+// Runs `execution` at `batch` rows and compares with the chain's answer.
+void expectDenseChainAnswer(runtime::ExecutionContext& execution, const DenseChain& chain, std::int64_t batch) {
+  SCOPED_TRACE("batch " + std::to_string(batch));
+  auto stream = cl::Stream::create(context());
+  ASSERT_TRUE(execution.setInputShape("x", Dims{batch, 16}));
+  const auto rows = static_cast<std::size_t>(batch);
+  const std::vector<float> input = randomFloats(rows * 16, 90 + static_cast<std::uint32_t>(batch));
+  const BoundXY bound = bindXY(execution, *stream, input, rows * 8);
+  execution.enqueue(*stream);
+  const std::vector<float> result = download<float>(*stream, at(bound.y), rows * 8);
+  const std::vector<double> expected = chain.expected(input, rows);
+  double scale = 0.0, error = 0.0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    scale = std::max(scale, std::abs(expected[i]));
+    error = std::max(error, std::abs(result[i] - expected[i]));
+  }
+  EXPECT_LE(error, 1e-5 * scale);
+}
+
+// A dynamic profile's dense chain fused at small batches and run as its products at large ones: the
+// builder's choice at each timing point is forced through the timing cache (fused_mlp_r1 at 8 rows
+// or fewer, the products elsewhere, "unfused" at opt), so the fused step keeps both kinds of tactic
+// by range; the context runs each, the products with their activations in the step's workspace.
+TEST(EngineTactics, FusedMlpStepsRunTheirProductsWhereTheFusedKernelLoses) {
+  const DenseChain chain;
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 16}, Dims{64, 16}, Dims{512, 16});
+  config.addOptimizationProfile(profile);
+  auto cache = std::make_shared<builder::TimingCache>();
+  ASSERT_TRUE(config.setTimingCache(cache, false));
+  builder::buildSerializedNetwork(chain.network(), config);
+  int forced = 0;
+  for (const std::string& key : cache->keys()) {
+    if (key.find("|mlp [") == std::string::npos) continue;
+    const std::size_t of = key.find(" of layers_kxn:");
+    if (of == std::string::npos) {  // the choice at opt
+      cache->store(key, {"unfused", 1.0});
+      continue;
+    }
+    const std::string layers = key.substr(of + 4, key.find(' ', of + 4) - (of + 4));
+    const std::size_t shape = key.find("[MatrixMultiply (") + 17;  // the chain's input rows
+    const std::int64_t rows = std::stoll(key.substr(shape, key.find(',', shape) - shape));
+    cache->store(key, {rows <= 8 ? std::string("fused_mlp_r1") : layers, 1.0});
+    ++forced;
+  }
+  ASSERT_GE(forced, 2);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(chain.network(), config);
+  const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  const std::size_t fused = onlyStepOf<network::FusedMlpLayer>(plan);
+  ASSERT_LT(fused, plan.steps.size());
+  const engine::PlanStep& step = plan.steps[fused];
+  EXPECT_EQ(step.tactic.rfind("layers_kxn:", 0), 0u) << step.tactic;  // opt's choice: the products
+  // Ranges: fused_mlp_r1 up to a bound between the points of 8 and 64 rows, then the products (their GEMM tactics
+  // may change between ranges too).
+  ASSERT_GE(step.tactic_ranges.size(), 2u) << engine::tacticRangesText(step);
+  EXPECT_EQ(step.tactic_ranges[0].tactic, "fused_mlp_r1");
+  EXPECT_GE(step.tactic_ranges[0].up_to_elements, 8 * 8);
+  EXPECT_LT(step.tactic_ranges[0].up_to_elements, 64 * 8);
+  for (std::size_t r = 1; r < step.tactic_ranges.size(); ++r) {
+    EXPECT_EQ(step.tactic_ranges[r].tactic.rfind("layers_kxn:", 0), 0u) << step.tactic_ranges[r].tactic;
+  }
+  EXPECT_EQ(std::get<network::FusedMlpLayer>(step.parameters).layer_rows, 512);
+  // The products read device memory only; the fused kernel reads pinned memory directly.
+  EXPECT_FALSE(runtime::stepTakesPinnedHostOperand(step, 0));
+  engine::PlanStep at_batch_1 = step;
+  at_batch_1.tactic = engine::tacticAt(step, 8);
+  EXPECT_TRUE(runtime::stepTakesPinnedHostOperand(at_batch_1, 0));
+  runtime::ExecutionContext execution(engineOf(plan));
+  for (std::int64_t batch : {1, 7, 64, 512, 3}) {
+    expectDenseChainAnswer(execution, chain, batch);
+    EXPECT_EQ(execution.activeTactic(fused), engine::tacticAt(step, batch * 8));
+    EXPECT_EQ(execution.activeTactic(fused) == "fused_mlp_r1", batch <= 8);
+  }
+}
+
+// A fused step's "layers_*" tactic names one GEMM tactic per stage and runs within layer_rows rows.
+TEST(EngineTactics, FusedMlpLayersTacticsAreChecked) {
+  const DenseChain chain;
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 16}, Dims{4, 16}, Dims{8, 16});
+  config.addOptimizationProfile(profile);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(chain.network(), config);
+  engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  const std::size_t fused = onlyStepOf<network::FusedMlpLayer>(plan);
+  if (fused == plan.steps.size()) GTEST_SKIP() << "the builder kept the chain unfused on this device";
+  engine::PlanStep& step = plan.steps[fused];
+  step.tactic_ranges.clear();
+  auto& mlp = std::get<network::FusedMlpLayer>(step.parameters);
+  mlp.layer_rows = 8;
+  step.tactic = "layers_kxn:tiled_m2n2_k16|small_m1|tiled_m4n4_k16";
+  {
+    runtime::ExecutionContext execution(engineOf(plan));
+    for (std::int64_t batch : {8, 1, 5}) expectDenseChainAnswer(execution, chain, batch);
+  }
+  // Malformed names are refused when the engine loads (its workspace is sized from them), too
+  // few rows when the step runs.
+  const auto refusal = [&](const std::string& tactic, std::int64_t layer_rows) {
+    step.tactic = tactic;
+    mlp.layer_rows = layer_rows;
+    try {
+      runtime::ExecutionContext execution(engineOf(plan));
+      auto stream = cl::Stream::create(context());
+      EXPECT_TRUE(execution.setInputShape("x", Dims{8, 16}));
+      const BoundXY bound = bindXY(execution, *stream, randomFloats(8 * 16, 5), 8 * 8);
+      execution.enqueue(*stream);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(refusal("layers_kxn:small_m1|small_m1", 8).find("names 2 GEMM tactics for 3 stages"), std::string::npos);
+  EXPECT_NE(refusal("layers_kxn:small_m1||small_m1", 8).find("': fused MLP tactic 'layers_kxn:small_m1||small_m1' names "
+                                                             "an empty GEMM tactic"),
+            std::string::npos);
+  EXPECT_NE(refusal("layers_kxn:small_m1|small_m1|small_m1", 4).find("its workspace holds 4 rows between layers, and "
+                                                                     "the input has 8"),
+            std::string::npos);
+  EXPECT_EQ(refusal("layers_kxn:small_m1|small_m1|small_m1", 8), "no error");
 }
 
 // An FP16 engine's attention step (heads packed, a padding mask) is timed like a product: with the
