@@ -388,7 +388,7 @@ class ScratchRun {
  public:
   ScratchRun(const EnginePlan& plan, const std::vector<const PlanStep*>& steps, const std::vector<Dims>& shapes,
              BuildDevice& device)
-      : device_(device) {
+      : device_(device), shapes_(shapes) {
     std::map<TensorId, std::size_t> constant_offsets;
     std::size_t constant_bytes = 0;
     for (const PlanStep* step : steps) {
@@ -455,7 +455,7 @@ class ScratchRun {
   // Gives each step the workspace its current tactic needs (tactics change between calls).
   void provideWorkspaces() {
     for (auto& [step, operands] : runs_) {
-      const std::size_t bytes = runtime::stepWorkspaceBytes(*step, *device_.context);
+      const std::size_t bytes = runtime::stepWorkspaceBytes(*step, *device_.context, shapes_);
       operands.has_workspace = bytes > 0;
       if (bytes == 0 || (workspace_.buffer && workspace_.buffer->size() >= bytes)) continue;
       workspace_ = scratch(device_.context, *device_.stream, Dims{static_cast<std::int64_t>(bytes / sizeof(float))},
@@ -486,6 +486,7 @@ class ScratchRun {
   }
 
   BuildDevice& device_;
+  std::vector<Dims> shapes_;  // every tensor's, at this run
   std::vector<ScratchTensor> buffers_;
   ScratchTensor workspace_;  // shared by the steps, which run one after another
   std::map<TensorId, cl::DeviceTensor> views_;
@@ -933,14 +934,10 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
   }
   EnginePlan trial = plan;  // the fused step may add transposed weights
   PlanStep step = makeFusedMlpStep(trial, chain, *layout);
-  auto& mlp = std::get<network::FusedMlpLayer>(step.parameters);
-  const std::vector<std::int64_t> widths = mlpWidths(mlp);
+  const std::vector<std::int64_t> widths = mlpWidths(std::get<network::FusedMlpLayer>(step.parameters));
   const auto rowsAt = [&](const std::vector<Dims>& shapes) {
     return shapes[static_cast<std::size_t>(chain.input)].volume() / std::max<std::int64_t>(widths.front(), 1);
   };
-  for (const engine::ProfileShapes& profile : plan.profiles) {
-    mlp.layer_rows = std::max(mlp.layer_rows, rowsAt(runtime::inferPlanShapes(plan, profile.max)));
-  }
   const bool half_weights = trial.tensors[static_cast<std::size_t>(step.inputs[1])].type == DataType::kHALF;
   const std::vector<Dims> opt = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
   const std::vector<int>& choices = *layout == MlpWeightLayout::kKxN ? cl::fusedMlpRowChoices() : cl::fusedMlpMmaRowChoices();
@@ -985,11 +982,6 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
   const std::vector<engine::TacticRange> ranges = tacticRanges(best_at);
   if (!runs_fused || ranges.empty()) return std::nullopt;
   PlanStep fused = makeFusedMlpStep(plan, chain, *layout);
-  auto& kept = std::get<network::FusedMlpLayer>(fused.parameters);
-  const bool runs_layers = std::any_of(ranges.begin(), ranges.end(), [](const engine::TacticRange& range) {
-    return runtime::fusedMlpLayers(range.tactic).has_value();
-  });
-  kept.layer_rows = runs_layers ? mlp.layer_rows : 0;
   fused.tactic = best_at[opt[static_cast<std::size_t>(chain.output)].volume()];
   fused.tactic_ranges = ranges;
   log(Severity::kVERBOSE, "'" + fused.name + "': tactics by output elements: " + engine::tacticRangesText(fused));

@@ -360,18 +360,15 @@ struct MlpStage {
 // weights (K x N; N x K for the tensor-core tactics "fused_mlp_mma_r<R>") and, when has_bias,
 // its bias (N). Output: (rows, last out_features) stored as
 // output_type. Where the step runs its stages one product at a time (a "layers_*" tactic, at the
-// sizes where the fused kernel loses), its workspace holds layer_rows rows between stages.
+// sizes where the fused kernel loses), the activations between stages live in its workspace.
 struct FusedMlpLayer {
   static constexpr const char* kName = "FusedMLP";
   std::vector<MlpStage> stages;
   DataType output_type = DataType::kFLOAT;
-  std::int64_t layer_rows = 0;
   template <typename Visit>
   static void fields(Visit&& visit) {
     visit("stages", &FusedMlpLayer::stages, "The dense layers, first to last.");
     visit("output_type", &FusedMlpLayer::output_type, "The output's storage type.");
-    visit("layer_rows", &FusedMlpLayer::layer_rows,
-          "Rows the workspace holds between stages when the step runs them one product at a time (0: never).");
   }
 };
 

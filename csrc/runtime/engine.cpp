@@ -55,8 +55,17 @@ Engine::Engine(std::shared_ptr<cl::Context> context, engine::EnginePlan plan, st
                          cl::CopyMode::kBlocking);
   }
   if (binaries_usable) loadPrograms();
+  // The largest workspace a step needs: at each profile's max shapes, which bound every shape allowed.
   std::size_t workspace = 0;
-  for (const engine::PlanStep& step : plan_.steps) workspace = std::max(workspace, stepWorkspaceBytes(step, *context_));
+  for (std::size_t p = 0; p < plan_.profiles.size(); ++p) {
+    std::vector<Dims> shapes;
+    try {
+      shapes = inferPlanShapes(plan_, plan_.profiles[p].max);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("engine: the shapes of optimization profile " + std::to_string(p) + "'s max: " + e.what());
+    }
+    for (const engine::PlanStep& step : plan_.steps) workspace = std::max(workspace, stepWorkspaceBytes(step, *context_, shapes));
+  }
   constexpr std::size_t kWorkspaceAlignment = 256;
   const auto activations = static_cast<std::size_t>(plan_.arena_bytes);
   workspace_offset_ = (activations + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;

@@ -370,7 +370,7 @@ void ExecutionContext::prepareOperands() {
     operands.has_bias = step.epilogue.bias >= 0;
     if (operands.has_bias) operands.bias = tensorFor(step.epilogue.bias);
     operands.output = tensorFor(step.output);
-    const std::size_t workspace = stepWorkspaceBytes(step, *engine_->context());
+    const std::size_t workspace = stepWorkspaceBytes(activeStep(s), *engine_->context(), shapes_);
     operands.has_workspace = workspace > 0;
     if (operands.has_workspace) {
       operands.workspace = {{arena_, engine_->workspaceOffset()},

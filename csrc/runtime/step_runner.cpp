@@ -22,6 +22,7 @@
 #include "core/half.h"
 #include "core/error.h"
 #include "network/spatial.h"
+#include "runtime/plan_shapes.h"
 
 namespace mlprt::runtime {
 namespace {
@@ -90,9 +91,9 @@ std::int64_t widestActivation(const network::FusedMlpLayer& mlp) {
   return widest;
 }
 
-// The workspace a layers tactic uses: the GEMM tactics' own scratch (split K), then two buffers of
-// layer_rows x the widest activation in float (enough for any storage) that the stages alternate
-// between.
+// The workspace a layers tactic uses for `rows` rows: the GEMM tactics' own scratch (split K), then
+// two buffers of rows x the widest activation in float (enough for any storage) that the stages
+// alternate between.
 struct LayersWorkspace {
   std::size_t gemm_bytes = 0;
   std::size_t buffer_bytes = 0;
@@ -100,13 +101,12 @@ struct LayersWorkspace {
 };
 
 LayersWorkspace layersWorkspace(const network::FusedMlpLayer& mlp, const std::vector<std::string>& tactics,
-                                const cl::Context& context) {
+                                std::int64_t rows, const cl::Context& context) {
   LayersWorkspace workspace;
   for (const std::string& tactic : tactics) {
     workspace.gemm_bytes = std::max(workspace.gemm_bytes, cl::gemmWorkspaceBytes(cl::GemmTactic{tactic}, context));
   }
-  workspace.buffer_bytes = static_cast<std::size_t>(std::max<std::int64_t>(mlp.layer_rows, 0) * widestActivation(mlp)) *
-                           sizeof(float);
+  workspace.buffer_bytes = static_cast<std::size_t>(std::max<std::int64_t>(rows, 0) * widestActivation(mlp)) * sizeof(float);
   return workspace;
 }
 
@@ -123,15 +123,12 @@ void runMlpLayers(cl::KernelCache& kernels, cl::Stream& stream, const engine::Pl
   const cl::DeviceTensor& in = operands.inputs.at(0);
   const std::int64_t k0 = mlp.stages.front().in_features;
   const std::int64_t rows = k0 > 0 ? in.shape.volume() / k0 : 0;
-  if (rows > mlp.layer_rows) {
-    throw InvalidArgument("fused MLP tactic '" + step.tactic + "': its workspace holds " + std::to_string(mlp.layer_rows) +
-                          " rows between layers, and the input has " + std::to_string(rows));
-  }
   if (rows == 0) return;
-  const LayersWorkspace sizes = layersWorkspace(mlp, layers.gemm_tactics, *kernels.context());
-  if (!operands.has_workspace || operands.workspace.range.buffer == nullptr) {
+  const LayersWorkspace sizes = layersWorkspace(mlp, layers.gemm_tactics, rows, *kernels.context());
+  const std::size_t given = operands.has_workspace ? runtime::tensorBytes(operands.workspace.shape, DataType::kFLOAT) : 0;
+  if (given < sizes.total()) {
     throw InvalidArgument("fused MLP tactic '" + step.tactic + "' needs a workspace of " + std::to_string(sizes.total()) +
-                          " bytes and was given none");
+                          " bytes for " + std::to_string(rows) + " rows and was given " + std::to_string(given));
   }
   const DataType inner = operands.inputs.at(1).type;  // the weights' storage: the activations' between stages
   const auto buffer = [&](std::size_t which, const Dims& shape) {
@@ -341,10 +338,14 @@ std::optional<FusedMlpLayers> fusedMlpLayers(const std::string& tactic) {
 
 namespace {
 
-std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string& tactic, const cl::Context& context) {
+std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string& tactic, const cl::Context& context,
+                                 const std::vector<Dims>& shapes) {
   if (const auto* mlp = std::get_if<network::FusedMlpLayer>(&step.parameters)) {
     const std::optional<FusedMlpLayers> layers = fusedMlpLayers(tactic);
-    return layers ? layersWorkspace(*mlp, layers->gemm_tactics, context).total() : 0;
+    if (!layers || mlp->stages.empty()) return 0;
+    const std::int64_t k0 = std::max<std::int64_t>(mlp->stages.front().in_features, 1);
+    const std::int64_t rows = shapes.at(static_cast<std::size_t>(step.inputs.at(0))).volume() / k0;
+    return layersWorkspace(*mlp, layers->gemm_tactics, rows, context).total();
   }
   if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
     return cl::convolutionWorkspaceBytes(tactic, context);
@@ -357,11 +358,11 @@ std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string
 
 }  // namespace
 
-std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context) {
+std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context, const std::vector<Dims>& shapes) {
   try {
-    std::size_t bytes = tacticWorkspaceBytes(step, step.tactic, context);
+    std::size_t bytes = tacticWorkspaceBytes(step, step.tactic, context, shapes);
     for (const engine::TacticRange& range : step.tactic_ranges) {
-      bytes = std::max(bytes, tacticWorkspaceBytes(step, range.tactic, context));
+      bytes = std::max(bytes, tacticWorkspaceBytes(step, range.tactic, context, shapes));
     }
     return bytes;
   } catch (const InvalidArgument& e) {

@@ -25,9 +25,11 @@ struct StepOperands {
   bool has_workspace = false;
 };
 
-// The scratch memory `step` needs on `context`'s device, whatever its shapes and whichever of its
-// tactics runs (split-K tactics: their slices' partial sums); 0 for most steps.
-std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context);
+// The scratch memory `step` needs on `context`'s device at `shapes` (every tensor's, concrete),
+// whichever of its tactics runs (split-K tactics: their slices' partial sums; a fused MLP's
+// "layers_*" tactics: the activations between stages); 0 for most steps. Never smaller at larger
+// shapes, so a profile's max shapes bound it.
+std::size_t stepWorkspaceBytes(const engine::PlanStep& step, const cl::Context& context, const std::vector<Dims>& shapes);
 
 void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
              const StepOperands& operands);
@@ -38,7 +40,7 @@ std::string fusedMlpTacticPrefix();
 // A FusedMLP step may also run its stages one product at a time, where the fused kernel loses
 // (large batches of a dynamic engine): tactic "layers_kxn:<t0>|<t1>|..." (weights K x N) or
 // "layers_nxk:..." (weights N x K), one GEMM tactic per stage, the activations between stages in the
-// step's workspace (FusedMlpLayer::layer_rows rows).
+// step's workspace.
 struct FusedMlpLayers {
   std::vector<std::string> gemm_tactics;
   bool weights_n_by_k = false;

@@ -47,7 +47,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::IdentityLayer{DataType::kHALF},
       net::FusedMlpLayer{{net::MlpStage{784, 32, true, true, net::ActivationLayer{net::ActivationType::kLEAKY_RELU, 0.1f, 0}},
                           net::MlpStage{32, 10, false, false, net::ActivationLayer{}}},
-                         DataType::kHALF, 4096},
+                         DataType::kHALF},
       net::SelectLayer{},
       net::ConvolutionLayer{64, {3, 5}, {2, 1}, {1, 0}, {0, 2}, mlprt::PaddingMode::kSAME_LOWER, {1, 2}, 4},
       net::PoolingLayer{mlprt::PoolingType::kAVERAGE, {2, 3}, {2, 2}, {1, 1}, {0, 1},
@@ -153,7 +153,6 @@ void expectSame(const net::FusedMlpLayer& a, const net::FusedMlpLayer& b) {
     EXPECT_EQ(a.stages[i].activation.beta, b.stages[i].activation.beta);
   }
   EXPECT_EQ(a.output_type, b.output_type);
-  EXPECT_EQ(a.layer_rows, b.layer_rows);
 }
 
 void expectSame(const net::SelectLayer&, const net::SelectLayer&) {}
@@ -624,24 +623,14 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
   }
 }
 
-// fullPlan() without its fused MLP step, whose bytes hold a field of version 12 (layer_rows), so
-// that older versions read the steps before the kinds they refuse.
-eng::EnginePlan fullPlanForOlderVersions() {
-  eng::EnginePlan plan = fullPlan();
-  for (eng::PlanStep& step : plan.steps) {
-    if (std::holds_alternative<net::FusedMlpLayer>(step.parameters)) step.parameters = net::IdentityLayer{DataType::kHALF};
-  }
-  return plan;
-}
-
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
-  Bytes file = eng::serializePlan(fullPlanForOlderVersions());
-  eng::EnginePlan dense_attention = fullPlanForOlderVersions();
+  Bytes file = eng::serializePlan(fullPlan());
+  eng::EnginePlan dense_attention = fullPlan();
   dense_attention.steps.at(23).parameters = net::CumulativeLayer{};
   Bytes kinds = eng::serializePlan(dense_attention);
   kinds[8] = 9;  // version 9 knows layer kinds 0 to 23
   EXPECT_TRUE(contains(readError(kinds), "is not a layer kind of format version 9 (0 to 23)")) << readError(kinds);
-  eng::EnginePlan older_kinds = fullPlanForOlderVersions();
+  eng::EnginePlan older_kinds = fullPlan();
   older_kinds.steps.at(24).parameters = net::CumulativeLayer{};
   Bytes packed = eng::serializePlan(older_kinds);
   packed[8] = 9;  // version 9's attention steps end before `packed`: the bytes that follow misread
