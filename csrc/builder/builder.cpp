@@ -18,6 +18,7 @@
 #include "backend/opencl/mlp_mma.h"
 #include "backend/opencl/ops/attention/attention.h"
 #include "backend/opencl/ops/convolution/convolution.h"
+#include "backend/opencl/ops/convolution/winograd.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
 #include "builder/mlp_fusion.h"
@@ -603,7 +604,9 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
     TimedChoice choice{{}, layerSignature(plan, step, shapes) + (tf32 ? " tf32" : ""), "convolution"};
     const Dims& in = shapes[static_cast<std::size_t>(step.inputs.at(0))];
     const std::int64_t group_channels = in[1] / std::max<std::int64_t>(conv->num_groups, 1);
+    const bool winograd = cl::winogradRuns(conv->kernel_size, conv->stride, conv->dilation, conv->num_groups);
     for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
+      if (!winograd && !cl::winogradGemmTactic(tactic).empty()) continue;
       if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels)) choice.tactics.push_back(tactic);
     }
     return choice;

@@ -348,7 +348,10 @@ std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string
     return layersWorkspace(*mlp, layers->gemm_tactics, rows, context).total();
   }
   if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
-    return cl::convolutionWorkspaceBytes(tactic, context);
+    const auto at = [&shapes](engine::TensorId id) { return shapes.at(static_cast<std::size_t>(id)); };
+    // Sized for FLOAT storage, which bounds HALF's (the step does not say its storage).
+    return cl::convolutionWorkspaceBytes(tactic, context, at(step.inputs.at(0)), at(step.inputs.at(1)), at(step.output),
+                                         DataType::kFLOAT);
   }
   if (std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) && !tactic.empty()) {
     return cl::gemmWorkspaceBytes(cl::GemmTactic{tactic}, context);

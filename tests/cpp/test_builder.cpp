@@ -12,6 +12,7 @@
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/ops/attention/attention.h"
 #include "backend/opencl/ops/convolution/convolution.h"
+#include "backend/opencl/ops/convolution/winograd.h"
 #include "builder/builder.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
@@ -417,7 +418,8 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
   ASSERT_LT(convolution, plan.steps.size());
   plan.steps[convolution].tactic = "mma_f16_32x32_splitk";
   auto engine = engineOf(plan);
-  const std::size_t workspace = cl::convolutionWorkspaceBytes("mma_f16_32x32_splitk", *context());
+  const std::size_t workspace = cl::convolutionWorkspaceBytes("mma_f16_32x32_splitk", *context(), Dims{}, Dims{}, Dims{},
+                                                               DataType::kHALF);  // any shape: a bound for the device
   EXPECT_GT(workspace, 0u);
   EXPECT_EQ(engine->deviceMemoryBytes(), engine->workspaceOffset() + workspace);
   EXPECT_GE(engine->workspaceOffset(), static_cast<std::size_t>(plan.arena_bytes));
@@ -452,6 +454,71 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
       }
     }
     EXPECT_LE(error / scale, 1e-2) << "call " << call;
+  }
+}
+
+// A dynamic-batch FP32 engine whose 3x3 convolution (12 -> 10 maps on 5 x 7 pixels, bias, a
+// residual input, ReLU) runs Winograd: its transformed operands live in the context's workspace,
+// sized by the engine at the profile's max batch, and the answers match the reference at batch 3
+// and 1 (fewer tiles than the workspace holds).
+TEST(EngineWorkspace, AWinogradConvolutionGetsItsWorkspaceAtTheProfilesMax) {
+  const std::int64_t c = 12, m = 10, h = 5, w = 7;
+  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(m * c * 9), 34);
+  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(m), 35);
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, c, h, w});
+  network::ConvolutionLayer conv;
+  conv.num_output_maps = m;
+  conv.kernel_size = {3, 3};
+  conv.pre_padding = {1, 1};
+  conv.post_padding = {1, 1};
+  TensorId y = addLayer(net, conv, {x, addConstant(net, Dims{m, c, 3, 3}, weights), addConstant(net, Dims{m}, bias)});
+  y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, c, h, w}, Dims{2, c, h, w}, Dims{3, c, h, w});
+  config.addOptimizationProfile(profile);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+  engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  const std::size_t convolution = onlyStepOf<network::ConvolutionLayer>(plan);
+  ASSERT_LT(convolution, plan.steps.size());
+  const std::string tactic = "winograd_2x2:large_m64n64_k16_t8x8";
+  plan.steps[convolution].tactic = tactic;
+  plan.steps[convolution].tactic_ranges.clear();
+  auto engine = engineOf(plan);
+  const std::size_t at_max = cl::winogradWorkspaceBytes(Dims{3, c, h, w}, Dims{m, c, 3, 3}, Dims{3, m, h, w}, DataType::kFLOAT);
+  EXPECT_EQ(engine->deviceMemoryBytes(), engine->workspaceOffset() + at_max);
+  runtime::ExecutionContext execution(engine);
+  auto stream = cl::Stream::create(context());
+  for (std::int64_t batch : {3, 1}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    ASSERT_TRUE(execution.setInputShape("x", Dims{batch, c, h, w}));
+    const std::vector<float> input = randomFloats(static_cast<std::size_t>(batch * c * h * w), 36);
+    const std::size_t outputs = static_cast<std::size_t>(batch * m * h * w);
+    const BoundXY bound = bindXY(execution, *stream, input, outputs);
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(bound.y), outputs);
+    double scale = 1.0, error = 0.0;
+    for (std::int64_t n = 0; n < batch; ++n)
+      for (std::int64_t o = 0; o < m; ++o)
+        for (std::int64_t oy = 0; oy < h; ++oy)
+          for (std::int64_t ox = 0; ox < w; ++ox) {
+            double sum = bias[static_cast<std::size_t>(o)];
+            for (std::int64_t i = 0; i < c; ++i)
+              for (std::int64_t ky = 0; ky < 3; ++ky)
+                for (std::int64_t kx = 0; kx < 3; ++kx) {
+                  const std::int64_t iy = oy + ky - 1, ix = ox + kx - 1;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sum += double(input[static_cast<std::size_t>(((n * c + i) * h + iy) * w + ix)]) *
+                         weights[static_cast<std::size_t>(((o * c + i) * 3 + ky) * 3 + kx)];
+                }
+            const double expected = std::max(sum, 0.0);
+            scale = std::max(scale, std::abs(expected));
+            error = std::max(error, std::abs(expected - result[static_cast<std::size_t>(((n * m + o) * h + oy) * w + ox)]));
+          }
+    EXPECT_LE(error / scale, 1e-5);
   }
 }
 

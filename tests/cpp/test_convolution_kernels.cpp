@@ -13,6 +13,7 @@
 
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/convolution/convolution_mma.h"
+#include "backend/opencl/ops/convolution/winograd.h"
 #include "backend/opencl/ops/pooling/pooling.h"
 #include "core/error.h"
 #include "test_util.h"
@@ -108,7 +109,9 @@ enum class Run { kDevice, kEmulatedMma, kForcedSlices };
 // A workspace for `tactic` on case `c`: what the device's slice choice may need, or `splits`
 // slices of the case's blocks where the test forces that count.
 DeviceTensor workspaceFor(const std::string& tactic, const ConvCase& c, std::int64_t splits) {
-  std::size_t bytes = cl::convolutionWorkspaceBytes(tactic, *cache().context());
+  std::size_t bytes = cl::convolutionWorkspaceBytes(tactic, *cache().context(), c.shape(c.n, c.c, c.h, c.w),
+                                                    c.shape(c.m, c.c / c.groups, c.kh, c.kw),
+                                                    c.shape(c.n, c.m, c.oh(), c.ow()), DataType::kFLOAT);
   if (const cl::MmaConvolutionTile* tile = cl::findMmaConvolutionTile(tactic); tile && splits > 1) {
     const std::int64_t pixels = c.n * c.oh() * cl::mmaConvolutionRowPitch(*tile, true, c.ow()) + 8 * c.n * c.oh();
     const std::int64_t blocks =
@@ -255,6 +258,69 @@ TEST(ConvolutionKernels, DepthwiseTacticIsOfferedForDepthwiseLayersOnly) {
       [&] { cl::convolution(cache(), stream(), "depthwise", in, tensor(Dims{4, 1, 7, 7}), wide, {}, out); },
       "convolution: tactic 'depthwise' stages at most 48 x 48 input values per block; this stride, dilation and "
       "kernel need 52 x 52"));
+}
+
+// Winograd F(2x2, 3x3) against the reference: 3x3 at stride 1, padded and not, outputs of odd
+// extents (partial tiles), a prime batch, channel counts not a multiple of anything, bias, ReLU
+// and a residual, FLOAT and HALF, with each GEMM tactic it offers here.
+const std::vector<ConvCase> kWinogradCases = {
+    {1, 3, 11, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},     // padded, odd planes
+    {3, 17, 9, 6, 11, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, false},    // unpadded: 7 x 4 outputs, prime batch
+    {2, 37, 9, 11, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},    // several GEMM blocks
+    {1, 8, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1, 2, 1, 0, 1, true, false},       // a 1x1 plane, uneven pads
+};
+
+TEST(ConvolutionKernels, WinogradMatchesTheReference) {
+  std::uint32_t seed = 4100;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    const std::vector<std::string> tactics = cl::winogradTactics(*cache().context(), type, cl::GemmPolicy{});
+    ASSERT_FALSE(tactics.empty());
+    for (const std::string& tactic : tactics) {
+      if (tactic.find("mma_") != std::string::npos && !isNvidiaDevice()) continue;  // offered only where the probe passed
+      for (const ConvCase& c : kWinogradCases) checkConvolution(tactic, c, type, seed += 3);
+      checkConvolution(tactic, kWinogradCases.at(2), type, seed += 3, true);
+    }
+  }
+}
+
+TEST(ConvolutionKernels, WinogradRunsOnlyWhatItCan) {
+  const std::string tactic = "winograd_2x2:large_m64n64_k16_t8x8";
+  const auto offered = cl::convolutionTactics(*cache().context(), DataType::kFLOAT, cl::GemmPolicy{});
+  EXPECT_NE(std::find(offered.begin(), offered.end(), tactic), offered.end());
+  EXPECT_TRUE(cl::winogradRuns({3, 3}, {1, 1}, {1, 1}, 1));
+  EXPECT_TRUE(cl::winogradRuns({3, 3}, {}, {}, 1));
+  EXPECT_FALSE(cl::winogradRuns({3, 3}, {2, 2}, {1, 1}, 1));
+  EXPECT_FALSE(cl::winogradRuns({3, 3}, {1, 1}, {2, 2}, 1));
+  EXPECT_FALSE(cl::winogradRuns({3, 3}, {1, 1}, {1, 1}, 2));
+  EXPECT_FALSE(cl::winogradRuns({5, 5}, {1, 1}, {1, 1}, 1));
+  EXPECT_FALSE(cl::winogradRuns({3}, {1}, {1}, 1));
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming(tactic, 8, 4096, 8));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming(tactic, 8, 4096, 3));  // too few channels to pay for the transforms
+  const auto tensor = [](const Dims& shape) {
+    return deviceTensor(shape, DataType::kFLOAT, std::vector<double>(static_cast<std::size_t>(shape.volume()), 1.0));
+  };
+  const DeviceTensor in = tensor(Dims{1, 8, 10, 10});
+  const cl::ConvolutionWindow strided{{2, 2}, {1, 1}, {1, 1}, 1};
+  const std::size_t bytes = cl::convolutionWorkspaceBytes(tactic, *cache().context(), Dims{1, 8, 10, 10},
+                                                          Dims{4, 8, 3, 3}, Dims{1, 4, 10, 10}, DataType::kFLOAT);
+  // 16 x (4 x 8 kernels + 8 x 25 input tiles + 4 x 25 product tiles) floats, each part 256-byte aligned.
+  EXPECT_GE(bytes, 16u * (4 * 8 + 8 * 25 + 4 * 25) * sizeof(float));
+  const DeviceTensor workspace = tensor(Dims{static_cast<std::int64_t>(bytes / sizeof(float))});
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), tactic, in, tensor(Dims{4, 8, 3, 3}), strided, {}, tensor(Dims{1, 4, 5, 5}), nullptr, &workspace); },
+      "convolution: tactic 'winograd_2x2:large_m64n64_k16_t8x8' runs 2-D 3x3 convolutions at stride 1 without "
+      "dilation, of one group; kernel (4, 8, 3, 3) in 1 group(s) is not one"));
+  const cl::ConvolutionWindow plain{{1, 1}, {1, 1}, {1, 1}, 1};
+  const DeviceTensor short_workspace = tensor(Dims{16});
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), tactic, in, tensor(Dims{4, 8, 3, 3}), plain, {}, tensor(Dims{1, 4, 10, 10}), nullptr, &short_workspace); },
+      "winograd convolution: tactic 'winograd_2x2:large_m64n64_k16_t8x8' needs a workspace of"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), tactic, in, tensor(Dims{4, 8, 3, 3}), plain, {}, tensor(Dims{1, 4, 10, 10})); },
+      "given 0"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), "winograd_2x2:no_such_gemm", in, tensor(Dims{4, 8, 3, 3}), plain, {}, tensor(Dims{1, 4, 10, 10}), nullptr, &workspace); },
+      "no_such_gemm"));
 }
 
 TEST(ConvolutionKernels, RefusesWhatDoesNotFit) {

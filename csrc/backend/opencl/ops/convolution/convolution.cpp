@@ -6,6 +6,7 @@
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
 #include "backend/opencl/ops/convolution/convolution_mma.h"
+#include "backend/opencl/ops/convolution/winograd.h"
 
 namespace mlprt::cl {
 namespace {
@@ -47,10 +48,12 @@ struct ParsedTactic {
   const GemmTile* tile = nullptr;
   const MmaConvolutionTile* mma = nullptr;
   bool depthwise = false;
+  bool winograd = false;  // winograd.h
 };
 
 ParsedTactic parseTactic(const std::string& tactic) {
   if (tactic == kDepthwiseTactic) return {0, nullptr, nullptr, true};
+  if (!winogradGemmTactic(tactic).empty()) return {0, nullptr, nullptr, false, true};
   const std::string prefix = kDirectPrefix;
   if (tactic.compare(0, prefix.size(), prefix) == 0) {
     const std::string digits = tactic.substr(prefix.size());
@@ -142,6 +145,7 @@ std::vector<std::string> convolutionTactics(DataType type) {
 std::vector<std::string> convolutionTactics(const Context& context, DataType type, const GemmPolicy& policy) {
   std::vector<std::string> tactics = convolutionTactics(type);
   if (!tactics.empty()) tactics.push_back(kDepthwiseTactic);
+  for (const std::string& winograd : winogradTactics(context, type, policy)) tactics.push_back(winograd);
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
     if (mmaConvolutionTileOffered(tile, context, type, policy)) tactics.push_back(tile.name);
   }
@@ -160,6 +164,8 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
                                   std::int64_t group_channels) {
   const ParsedTactic parsed = parseTactic(tactic);
   if (parsed.depthwise) return group_channels == 1;
+  // Winograd pays for its transforms only where the products over the channels are long enough.
+  if (parsed.winograd) return group_channels >= kWinogradMinimumChannels && group_maps >= kWinogradMinimumChannels;
   if (parsed.mma) return !blockMostlyPadding(parsed.mma->bm, group_maps) && !blockMostlyPadding(parsed.mma->bn, pixels);
   if (parsed.tile) return !blockMostlyPadding(parsed.tile->maps(), group_maps) && !blockMostlyPadding(parsed.tile->pixels(), pixels);
   return parsed.maps_per_item == kOutputMapTiles.front() || !blockMostlyPadding(parsed.maps_per_item, group_maps);
@@ -203,7 +209,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
             const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual,
             const DeviceTensor* workspace, bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
   const ParsedTactic parsed = parseTactic(tactic);
-  if ((parsed.tile || parsed.mma || parsed.depthwise) && family.transposed) {
+  if ((parsed.tile || parsed.mma || parsed.depthwise || parsed.winograd) && family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
   }
   checkShapes(family, in, kernel, epilogue, window, out);
@@ -222,6 +228,15 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                             dataTypeName(residual->type) + " is not the output's " + out.shape.toString() + " " +
                             dataTypeName(out.type));
     }
+  }
+  if (parsed.winograd) {
+    const std::vector<std::int64_t> taps(kernel.shape.extents().begin() + 2, kernel.shape.extents().end());
+    if (!winogradRuns(taps, window.stride, window.dilation, window.groups)) {
+      throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic + "' runs 2-D 3x3 convolutions at stride 1 "
+                            "without dilation, of one group; kernel " + kernel.shape.toString() + " in " +
+                            std::to_string(window.groups) + " group(s) is not one");
+    }
+    return winogradConvolution(cache, stream, tactic, in, kernel, window.pad_before, epilogue, out, residual, workspace);
   }
   if (out_volume == 0) return;
   if (in_volume > std::numeric_limits<std::int32_t>::max() || out_volume > std::numeric_limits<std::int32_t>::max()) {
@@ -368,8 +383,10 @@ void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, 
 
 void setConvolutionMmaEmulation(bool on) { emulation.store(on); }
 
-std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& context) {
+std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& context, const Dims& in,
+                                      const Dims& kernel, const Dims& out, DataType type) {
   const ParsedTactic parsed = parseTactic(tactic);
+  if (parsed.winograd) return winogradWorkspaceBytes(in, kernel, out, type);
   const std::uint32_t units = context.device().compute_units;
   if (parsed.mma) return mmaConvolutionWorkspaceBound(*parsed.mma, units);
   if (parsed.tile && parsed.tile->split_k) {

@@ -27,7 +27,8 @@ struct ConvolutionWindow {
 std::vector<std::string> convolutionTactics(DataType type);
 
 // Those, "depthwise" (convolutions with one input channel per group only: 16 x 16 output pixels
-// per work-group from an input patch staged in local memory), and, on this device, the tensor-core
+// per work-group from an input patch staged in local memory), the Winograd tactics
+// "winograd_2x2:<GEMM tactic>" (winograd.h: 2-D 3x3 kernels at stride 1 only), and, on this device, the tensor-core
 // tactics "mma_f16_<BM>x<BN>" (HALF, where the tensor-core probe passes) and "mma_tf32_<BM>x<BN>"
 // (FLOAT, where TF32 is allowed and passes): the implicit GEMM with BM x BN blocks multiplied by
 // mma.sync. What the builder times.
@@ -35,11 +36,16 @@ std::vector<std::string> convolutionTactics(const Context& context, DataType typ
 // The tensor-core tactic names for `type`, offered on this device or not (tests).
 std::vector<std::string> tensorCoreConvolutionTactics(DataType type);
 
+// Below this many channels per group (in and out), Winograd's transforms cost more than they save.
+inline constexpr std::int64_t kWinogradMinimumChannels = 8;
+
 // False when `tactic` computes blocks four times larger than a convolution with `group_maps`
 // output maps per group and `pixels` output pixels (batch included) or more along either, or is
 // a direct kernel of that many more maps per item than the group has (the smallest always
-// qualifies): most of its work would be padding; and false for "depthwise" unless each group has
-// one input channel (`group_channels`). The builder neither compiles nor times those.
+// qualifies): most of its work would be padding; false for "depthwise" unless each group has
+// one input channel (`group_channels`), and for Winograd unless groups have kWinogradMinimumChannels
+// input channels and output maps or more (whether the window fits is winogradRuns). The builder
+// neither compiles nor times those.
 bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels,
                                   std::int64_t group_channels = 0);
 
@@ -54,8 +60,11 @@ void convolution(KernelCache& cache, Stream& stream, const std::string& tactic, 
                  const DeviceTensor& out, const DeviceTensor* residual = nullptr,
                  const DeviceTensor* workspace = nullptr);
 
-// The workspace `tactic` needs on this device for a convolution of any shape (0 for most).
-std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& context);
+// The workspace `tactic` needs on this device for a convolution of input `in`, kernel `kernel`
+// and output `out` stored as `type` (0 for most; split K: a bound for any shape; Winograd: its
+// transformed operands at these shapes).
+std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& context, const Dims& in,
+                                      const Dims& kernel, const Dims& out, DataType type);
 
 // convolution() with a tensor-core tactic built with the mma in software (-DMMA_EMULATE), so
 // that its tiling, gather and epilogue can be tested on any device; a "_splitk" tactic runs in
