@@ -6,11 +6,15 @@
 #include "builder/normalization_fusion.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "backend/opencl/copy.h"
 #include "backend/opencl/kernel_timing.h"
@@ -423,6 +427,13 @@ class ScratchRun {
     }
   }
 
+  // Runs the steps once and waits (their kernels compile on the way).
+  void runOnce() {
+    provideWorkspaces();
+    for (const auto& [step, operands] : runs_) runtime::runStep(device_.kernels, *device_.stream, *step, operands);
+    device_.stream->synchronize();
+  }
+
   // Milliseconds per run of the steps (tactic_timing.h says how runs are spent).
   double time(double best_so_far = -1.0) {
     cl::Stream& stream = *device_.stream;
@@ -626,6 +637,50 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
   return choice;
 }
 
+// ---- Candidates compiled in parallel ----
+// A cold build's time goes into compiling the candidates' programs (seconds each). Before a step's
+// candidates are timed one by one, each runs once in a thread of its own (its own kernel cache,
+// stream and scratch operands) so that their programs compile at the same time; the timing runs
+// then find them in the process's program cache. CLBlast tactics are left to the timing run (the
+// library compiles and caches its own programs). Off on CPU devices, whose compiler (PoCL's) builds
+// one program at a time whatever the threads (measured: bench/RESULTS.md, PoCL cold build 1);
+// MLPRT_PARALLEL_BUILD=1 turns it on anywhere, =0 off.
+bool parallelCompileOn(const cl::Context& context) {
+  if (const char* setting = std::getenv("MLPRT_PARALLEL_BUILD"); setting && *setting) return std::string(setting) != "0";
+  return context.device().type != cl::DeviceType::kCPU;
+}
+
+void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, const std::vector<std::string>& tactics,
+                                 const std::vector<Dims>& shapes, const std::shared_ptr<cl::Context>& context) {
+  std::vector<std::string> own;
+  for (const std::string& tactic : tactics) {
+    if (tactic != "clblast") own.push_back(tactic);
+  }
+  if (own.size() < 2 || !parallelCompileOn(*context)) return;
+  const std::size_t workers =
+      std::min<std::size_t>({own.size(), std::max(1u, std::thread::hardware_concurrency()), std::size_t{8}});
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    BuildDevice device(context);
+    for (std::size_t i = next++; i < own.size(); i = next++) {
+      PlanStep candidate = step;
+      candidate.tactic = own[i];
+      try {
+        ScratchRun(plan, {&candidate}, shapes, device).runOnce();
+      } catch (const std::exception& e) {  // the timing run meets the same error and reports it
+        log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + own[i] + " did not compile ahead: " + e.what());
+      }
+    }
+  };
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < workers; ++t) threads.emplace_back(work);
+  for (std::thread& thread : threads) thread.join();
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  log(Severity::kVERBOSE, "step '" + step.name + "': " + std::to_string(own.size()) + " candidates run ahead in " +
+                              std::to_string(workers) + " threads (" + std::to_string(seconds.count()) + " s)");
+}
+
 void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
                   const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
                   TimingCache* cache) {
@@ -650,6 +705,7 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
     step.tactic = tactics.front();
     return;
   }
+  compileCandidatesInParallel(plan, step, tactics, shapes, context);
   ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
   double best = -1.0;
   std::string timings;

@@ -624,6 +624,39 @@ TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
   }
 }
 
+// MLPRT_PARALLEL_BUILD=1: before a step's candidates are timed, each runs once in a thread of its own
+// (their programs compile at the same time); the engine is the same kind and gives the right answer.
+// =0 (and CPU devices by default): no threads.
+TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
+  const std::vector<float> weights = randomFloats(64 * 24, 64);
+  for (const char* setting : {"1", "0"}) {
+    SCOPED_TRACE(std::string("MLPRT_PARALLEL_BUILD=") + setting);
+    const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string(setting));
+    std::vector<std::string> ahead;
+    setLogSink(
+        [&](Severity, const std::string& message) {
+          if (message.find("candidates run ahead in") != std::string::npos) ahead.push_back(message);
+        },
+        Severity::kVERBOSE);
+    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(5, weights), builder::BuilderConfig());
+    resetLogSink();
+    EXPECT_EQ(ahead.size(), std::string(setting) == "1" ? 1u : 0u) << ::testing::PrintToString(ahead);
+    runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
+    auto stream = cl::Stream::create(context());
+    const std::vector<float> input = randomFloats(5 * 3 * 64, 65);
+    const BoundXY bound = bindXY(execution, *stream, input, 5 * 3 * 24);
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(bound.y), 5 * 3 * 24);
+    for (std::size_t i = 0; i < 15; ++i) {
+      for (std::size_t j = 0; j < 24; ++j) {
+        double sum = 0.0;
+        for (std::size_t p = 0; p < 64; ++p) sum += double(input[i * 64 + p]) * weights[p * 24 + j];
+        EXPECT_NEAR(result[i * 24 + j], sum, 1e-5 * 64) << i << ", " << j;
+      }
+    }
+  }
+}
+
 // Tactic ranges at run time: the execution context runs the range's tactic for the output size at
 // the shapes set (small_m1 for batch 1's 72 elements, tiled_m2n2_k16 beyond), with the right answer.
 TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
