@@ -1,5 +1,6 @@
 #include "builder/attention_fusion.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -573,7 +574,147 @@ bool fuseAt(Graph& graph, std::size_t index) {
   return true;
 }
 
+// -- Merged q, k and v projections -----------------------------------------------------------------
+
+// Whether `shape` is a matrix, maybe with leading extents of 1 (the parser's broadcast of a 2-D
+// MatMul operand against a 3-D input).
+bool isMatrix(const Dims& shape) {
+  if (shape.rank() < 2) return false;
+  for (std::size_t axis = 0; axis + 2 < shape.rank(); ++axis) {
+    if (shape[axis] != 1) return false;
+  }
+  return true;
+}
+
+// A matrix's rows and columns (its last two extents).
+std::int64_t rowsOf(const Dims& shape) { return shape[shape.rank() - 2]; }
+std::int64_t columnsOf(const Dims& shape) { return shape[shape.rank() - 1]; }
+
+// A product node that projects `input` by constant FLOAT weights (a matrix; op0 none), with a
+// constant bias or none and no activation, writing a tensor only the attention reads: a q, k or v
+// projection.
+const GraphNode* projection(const Graph& graph, TensorId operand, int* index) {
+  const auto* product = producedBy<network::MatrixMultiplyLayer>(graph, operand, index);
+  if (!product || product->op0 != MatrixOperation::kNONE || !graph.isPrivate(operand)) return nullptr;
+  const GraphNode& node = graph.nodes[static_cast<std::size_t>(*index)];
+  const GraphTensor& weights = graph.tensor(node.inputs.at(1));
+  if (node.inputs.size() != 2 || node.epilogue.has_activation || !isFloatConstant(weights) || !isMatrix(weights.shape)) {
+    return nullptr;
+  }
+  if (node.epilogue.bias >= 0 && !isFloatConstant(graph.tensor(node.epilogue.bias))) return nullptr;
+  return &node;
+}
+
+// The rows-by-columns matrix `values` (row-major) with `columns` columns.
+std::vector<float> concatenatedColumns(const std::vector<std::vector<float>>& parts, std::int64_t rows) {
+  std::vector<float> joined;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (const std::vector<float>& part : parts) {
+      const auto width = static_cast<std::int64_t>(part.size()) / rows;
+      joined.insert(joined.end(), part.begin() + r * width, part.begin() + (r + 1) * width);
+    }
+  }
+  return joined;
+}
+
+// Replaces attention node `index`'s three projections of one input by one product whose weights
+// and bias are theirs side by side, and has the attention read q, k and v from its output.
+bool mergeProjectionsAt(Graph& graph, std::size_t index) {
+  GraphNode& node = graph.nodes[index];
+  auto* attention = std::get_if<network::AttentionLayer>(&node.parameters);
+  if (node.removed || !attention || attention->merged_qkv || (attention->packed & 7U) != 7U || attention->keys_transposed) {
+    return false;
+  }
+  int indices[3] = {-1, -1, -1};
+  const GraphNode* projections[3];
+  for (std::size_t i = 0; i < 3; ++i) {
+    projections[i] = projection(graph, node.inputs[i], &indices[i]);
+    if (!projections[i]) return false;
+  }
+  const GraphNode& first = *projections[0];
+  const auto& first_product = std::get<network::MatrixMultiplyLayer>(first.parameters);
+  const bool by_rows = first_product.op1 == MatrixOperation::kTRANSPOSE;  // weights N x K
+  const Dims& in_shape = graph.tensor(first.inputs[0]).shape;
+  const Dims& q_shape = graph.tensor(node.inputs[0]).shape;
+  std::int64_t total = 0;
+  const Dims& first_weights = graph.tensor(first.inputs[1]).shape;
+  const std::int64_t k = by_rows ? columnsOf(first_weights) : rowsOf(first_weights);
+  for (const GraphNode* p : projections) {
+    const auto& product = std::get<network::MatrixMultiplyLayer>(p->parameters);
+    const Dims& weights = graph.tensor(p->inputs[1]).shape;
+    if (p->inputs[0] != first.inputs[0] || product.op1 != first_product.op1 || weights.rank() != first_weights.rank() ||
+        (p->epilogue.bias >= 0) != (first.epilogue.bias >= 0) ||
+        graph.tensor(p->output).type != graph.tensor(first.output).type || (by_rows ? columnsOf(weights) : rowsOf(weights)) != k) {
+      return false;
+    }
+    total += by_rows ? rowsOf(weights) : columnsOf(weights);
+  }
+  if (indices[0] == indices[1] || indices[1] == indices[2] || indices[0] == indices[2] || in_shape.rank() != 3 ||
+      q_shape.rank() != 3) {
+    return false;
+  }
+  // The merged attention: q, k, v (B, S, (H + 2 Hk) x D); k and v must share D with q.
+  network::AttentionLayer merged = *attention;
+  merged.merged_qkv = true;
+  const Dims out_shape{q_shape[0], q_shape[1], total};
+  const std::int64_t all_heads = static_cast<std::int64_t>(attention->heads) + 2 * attention->kv_heads;
+  if (attention->heads < 1 || attention->kv_heads < 1 || total % all_heads != 0 ||
+      q_shape[2] != attention->heads * (total / all_heads)) {
+    return false;
+  }
+  std::vector<network::TensorType> inputs(3, {out_shape, graph.tensor(node.inputs[0]).type});
+  if (node.inputs.size() > 3) inputs.push_back({graph.tensor(node.inputs[3]).shape, graph.tensor(node.inputs[3]).type});
+  try {
+    const network::TensorType result = network::inferOutputs(merged, inputs).at(0);
+    if (result.shape != graph.tensor(node.output).shape) return false;
+  } catch (const InvalidArgument&) {
+    return false;
+  }
+  // Weights side by side: K x (Nq + Nk + Nv) (rows after rows where they are N x K); biases joined.
+  std::vector<std::vector<float>> weight_parts, bias_parts;
+  for (const GraphNode* p : projections) {
+    weight_parts.push_back(floatsOf(graph.tensor(p->inputs[1])));
+    if (p->epilogue.bias >= 0) bias_parts.push_back(floatsOf(graph.tensor(p->epilogue.bias)));
+  }
+  std::vector<float> weights;
+  if (by_rows) {
+    for (const std::vector<float>& part : weight_parts) weights.insert(weights.end(), part.begin(), part.end());
+  } else {
+    weights = concatenatedColumns(weight_parts, k);
+  }
+  std::vector<float> bias;
+  for (const std::vector<float>& part : bias_parts) bias.insert(bias.end(), part.begin(), part.end());
+  if (!bias_parts.empty() && static_cast<std::int64_t>(bias.size()) != total) return false;
+  GraphNode product = first;
+  product.name = first.name + " + " + projections[1]->name + " + " + projections[2]->name;
+  std::vector<std::int64_t> extents(first_weights.extents().begin(), first_weights.extents().end());
+  extents[extents.size() - (by_rows ? 2 : 1)] = total;  // leading extents of 1 kept
+  product.inputs[1] = graph.addConstant(product.name + " weights", DataType::kFLOAT, Dims(extents), bytesOf(weights));
+  if (!bias.empty()) product.epilogue.bias = graph.addConstant(product.name + " bias", DataType::kFLOAT, Dims{total}, bytesOf(bias));
+  GraphTensor joined = graph.tensor(first.output);
+  joined.name = product.name;
+  joined.shape = Dims{in_shape[0], in_shape[1], total};
+  product.output = graph.addTensor(joined);
+  // The merged product takes the place of the earliest projection (all three read one input, so
+  // each sits after it and before the attention).
+  const int earliest = std::min({indices[0], indices[1], indices[2]});
+  for (int i : indices) graph.nodes[static_cast<std::size_t>(i)].removed = true;
+  GraphNode& attention_node = graph.nodes[index];
+  attention_node.parameters = merged;
+  attention_node.inputs[0] = attention_node.inputs[1] = attention_node.inputs[2] = product.output;
+  graph.nodes[static_cast<std::size_t>(earliest)] = product;
+  return true;
+}
+
 }  // namespace
+
+int mergeQkvProjections(Graph& graph) {
+  int merged = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (mergeProjectionsAt(graph, i)) ++merged;
+  }
+  return merged;
+}
 
 int fuseAttention(Graph& graph) {
   int fused = 0;

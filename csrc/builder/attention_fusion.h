@@ -14,4 +14,11 @@ namespace mlprt::builder {
 // (scale = the product of the scalar constants). Returns the number of chains replaced.
 int fuseAttention(Graph& graph);
 
+// Where an Attention node reads packed q, k and v that three products project from one input
+// (BERT's query, key and value Linear layers: constant weights, a bias or none, no activation),
+// replaces them by one product with their weights and biases side by side, whose output the node
+// reads as merged q, k and v (AttentionLayer::merged_qkv): one launch instead of three. Run after
+// the epilogues are fused (the biases are the products' then). Returns how many it merged.
+int mergeQkvProjections(Graph& graph);
+
 }  // namespace mlprt::builder

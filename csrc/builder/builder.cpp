@@ -1182,6 +1182,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   removeDeadNodes(graph);
   const int silus = fuseSigmoidProducts(graph) + fuseGelu(graph);
   const int fused = fuseEpilogues(graph);
+  const int merged_projections = mergeQkvProjections(graph);
   const int residuals = fuseResidualNormalization(graph);
   removeDeadNodes(graph);
   // After the fusions, which need their intermediates private to one reader.
@@ -1218,7 +1219,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
                            " shuffles that changed nothing dropped, " + std::to_string(residuals) +
                            " residual adds into normalizations, " + std::to_string(repeats) +
                            " repeated computations merged, " + std::to_string(silus) +
-                           " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains and " +
+                           " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains (" +
+                           std::to_string(merged_projections) + " with their q, k and v projections merged) and " +
                            std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(views.concatenations) +
                            " concatenations, " + std::to_string(views.slices) + " slices and " + std::to_string(views.reshapes) +
                            " reshapes as views), " +

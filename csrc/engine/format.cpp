@@ -584,6 +584,7 @@ constexpr LaterField kLaterFields[] = {
     {network::AttentionLayer::kName, "kv_heads", 10},
     {network::AttentionLayer::kName, "softcap", 11},
     {network::AttentionLayer::kName, "mask_batch_period", 12},
+    {network::AttentionLayer::kName, "merged_qkv", 12},
 };
 
 bool fieldInVersion(const char* layer, const char* field, std::uint32_t version) {

@@ -454,6 +454,9 @@ struct AttentionLayer {
   // > 0: the mask's batch extent P, repeating along the batch (entry b reads mask entry b mod P): Swin's
   // shifted windows, whose batch is images x P windows, with one mask per window.
   std::int32_t mask_batch_period = 0;
+  // q, k and v are one tensor (B, S, (H + 2 Hk) x D), given as each of inputs 0 to 2: a merged
+  // projection's output, q's H heads first, then k's Hk, then v's Hk (packed bits 1, 2, 4 set).
+  bool merged_qkv = false;
   template <typename Visit>
   static void fields(Visit&& visit) {
     visit("scale", &AttentionLayer::scale, "The scores are scale * (q . k).");
@@ -467,6 +470,8 @@ struct AttentionLayer {
     visit("softcap", &AttentionLayer::softcap, "When > 0, scores become softcap * tanh(scores / softcap) before the mask.");
     visit("mask_batch_period", &AttentionLayer::mask_batch_period,
           "When > 0, the mask's batch extent P: batch entry b reads mask entry b mod P (the batch a multiple of P).");
+    visit("merged_qkv", &AttentionLayer::merged_qkv,
+          "Whether q, k and v are one tensor (B, S, (H + 2 Hk) x D): q's heads, then k's, then v's.");
   }
 };
 

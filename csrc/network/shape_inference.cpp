@@ -598,6 +598,17 @@ struct AttentionOperand {
 
 AttentionOperand attentionOperand(const AttentionLayer& layer, std::uint32_t bit, const Dims& shape, const char* name,
                                   bool transposed = false) {
+  if (layer.merged_qkv) {  // (B, S, (H + 2 Hk) x D), q's heads first
+    const std::int64_t heads = (bit & 1U) ? layer.heads : layer.kv_heads;
+    const std::int64_t all = static_cast<std::int64_t>(layer.heads) + 2 * static_cast<std::int64_t>(layer.kv_heads);
+    if (shape.rank() != 3) fail(std::string("Attention needs a rank-3 merged q, k and v, got ") + shape.toString());
+    if (layer.heads < 1 || layer.kv_heads < 1) fail("Attention with merged q, k and v needs its head counts");
+    if (shape[2] < 0 || shape[2] % all != 0) {
+      fail("Attention's merged q, k and v " + shape.toString() + " do not hold " + std::to_string(all) +
+           " heads along a static last axis");
+    }
+    return {shape[0], heads, shape[1], shape[2] / all};
+  }
   if (!(layer.packed & bit)) {
     if (shape.rank() != 4) fail(std::string("Attention needs a rank-4 ") + name + ", got " + shape.toString());
     return {shape[0], shape[1], transposed ? shape[3] : shape[2], transposed ? shape[2] : shape[3]};
@@ -619,6 +630,11 @@ TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>&
   requireInputCount(inputs, layer.has_mask ? 4 : 3);
   for (const TensorType& input : inputs) requireFloating(input, "Attention");
   if (layer.keys_transposed && (layer.packed & 2U)) fail("Attention's packed keys cannot also be transposed");
+  if (layer.merged_qkv && ((layer.packed & 7U) != 7U || layer.keys_transposed || inputs[0].shape != inputs[1].shape ||
+                           inputs[0].shape != inputs[2].shape)) {
+    fail("Attention's merged q, k and v must be one packed tensor given three times, got q " + inputs[0].shape.toString() +
+         ", k " + inputs[1].shape.toString() + ", v " + inputs[2].shape.toString());
+  }
   const AttentionOperand q = attentionOperand(layer, 1U, inputs[0].shape, "q");
   const AttentionOperand k = attentionOperand(layer, 2U, inputs[1].shape, "k", layer.keys_transposed);
   const AttentionOperand v = attentionOperand(layer, 4U, inputs[2].shape, "v");

@@ -464,6 +464,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       parameters.heads = l.heads;
       parameters.kv_heads = l.kv_heads;
       parameters.mask_batch_period = l.mask_batch_period;
+      parameters.merged_qkv = l.merged_qkv;
       const std::string tactic = step.tactic.empty() ? cl::kAttentionTactic : step.tactic;
       cl::attention(kernels, stream, tactic, parameters, in.at(0), in.at(1), in.at(2), l.has_mask ? &in.at(3) : nullptr,
                     out);

@@ -209,6 +209,7 @@ std::string describe(const Check& check) {
   if (p.zero_masked_rows) text += ", masked rows zeroed";
   if (p.softcap > 0.0f) text += ", softcap " + std::to_string(p.softcap);
   if (p.mask_batch_period > 0) text += ", mask batch period " + std::to_string(p.mask_batch_period);
+  if (p.merged_qkv) text += ", q, k and v merged";
   return text + ", scale " + std::to_string(p.scale) + ", tactic " + check.tactic;
 }
 
@@ -248,10 +249,21 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
     return (packed & bit) ? deviceTensor(packedShape(shape), type, packHeads(dense, shape))
                           : deviceTensor(shape, type, dense);
   };
-  const DeviceTensor dq = stored(cl::kPackedQuery, s.q(), t.q, q);
-  const DeviceTensor dk = (packed & cl::kPackedKeys) ? stored(cl::kPackedKeys, s.k(), t.k, k)
-                                                      : deviceTensor(k_shape, t.k, k_stored);
-  const DeviceTensor dv = stored(cl::kPackedValues, s.v(), t.v, v);
+  DeviceTensor dq = stored(cl::kPackedQuery, s.q(), t.q, q);
+  DeviceTensor dk = (packed & cl::kPackedKeys) ? stored(cl::kPackedKeys, s.k(), t.k, k)
+                                                : deviceTensor(k_shape, t.k, k_stored);
+  DeviceTensor dv = stored(cl::kPackedValues, s.v(), t.v, v);
+  if (check.parameters.merged_qkv) {  // one (B, S, (H + 2 Hk) x D) tensor: q's heads, k's, v's (Sq = Sk, D = Dv)
+    const std::vector<double> pq = packHeads(q, s.q()), pk = packHeads(k, s.k()), pv = packHeads(v, s.v());
+    std::vector<double> merged;
+    for (std::int64_t row = 0; row < s.b * s.sq; ++row) {
+      for (const auto* part : {&pq, &pk, &pv}) {
+        const std::int64_t width = static_cast<std::int64_t>(part->size()) / (s.b * s.sq);
+        merged.insert(merged.end(), part->begin() + row * width, part->begin() + (row + 1) * width);
+      }
+    }
+    dq = dk = dv = deviceTensor(Dims{s.b, s.sq, (s.h + 2 * s.hk) * s.d}, t.q, merged);
+  }
   const DeviceTensor dmask = deviceTensor(mask_shape, t.mask, check.mask ? mask : std::vector<double>{0.0});
   const bool packed_out = (packed & cl::kPackedOutput) != 0;
   const DeviceTensor out = deviceTensor(packed_out ? packedShape(s.out()) : s.out(), t.out,
@@ -535,6 +547,29 @@ TEST(AttentionKernels, MasksRepeatAlongTheBatch) {
   }
 }
 
+// q, k and v read from one merged projection (B, S, (H + 2 Hk) x D), grouped heads included, with
+// the output packed or dense, a mask and causal.
+TEST(AttentionKernels, MergedQueriesKeysAndValuesAreReadInPlace) {
+  std::uint32_t seed = 800;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const Shape& shape : {Shape{2, 4, 2, 13, 13, 8, 8}, Shape{1, 3, 3, 1, 1, 5, 5}, Shape{3, 2, 1, 21, 21, 16, 16}}) {
+      for (std::uint32_t packed : {15U, 7U}) {
+        Check check{shape, uniform(type)};
+        check.parameters = {0.3f, packed == 7U, false, false, packed, shape.h, shape.hk};
+        check.parameters.merged_qkv = true;
+        check.mask = Dims{shape.b, 1, 1, shape.sk};
+        EXPECT_EQ(checkAttention(check, seed += 10), 0);
+      }
+    }
+  }
+  // Refused: merged operands need all three packed bits.
+  Check unpacked{Shape{1, 2, 2, 3, 3, 4, 4}, uniform(DataType::kFLOAT)};
+  unpacked.parameters = {0.5f, false, false, false, 13U, 2, 2};
+  unpacked.parameters.merged_qkv = true;
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { checkAttention(unpacked, 1); },
+                                          "attention: merged q, k and v need the packed bits of all three"));
+}
+
 TEST(AttentionKernels, RefusesMaskPeriodsThatDoNotFit) {
   const auto tensor = [](const Dims& shape) {
     return deviceTensor(shape, DataType::kFLOAT, std::vector<double>(volume(shape), 0.5));
@@ -611,6 +646,11 @@ TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
     packed.tactic = tactic;
     packed.parameters = {0.25f, true, false, false, 15U, 4, 2};
     EXPECT_EQ(checkAttention(packed, seed += 10), 0);
+    Check merged{Shape{2, 4, 2, 21, 21, 9, 9}, types};  // q, k and v from one merged projection
+    merged.tactic = tactic;
+    merged.parameters = {0.25f, false, false, false, 15U, 4, 2};
+    merged.parameters.merged_qkv = true;
+    EXPECT_EQ(checkAttention(merged, seed += 10), 0);
     Check windows{Shape{6, 4, 2, 21, 77, 9, 16}, types};  // a mask that repeats every 3 batch entries
     windows.tactic = tactic;
     windows.mask = Dims{3, 4, 21, 77};

@@ -62,7 +62,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::TopKLayer{mlprt::TopKOperation::kMIN, 7, 0b100u},
       net::ScatterLayer{mlprt::ScatterMode::kND, 2, mlprt::ScatterReduction::kMAX},
       net::CumulativeLayer{mlprt::CumulativeOperation::kSUM, 3, true, false},
-      net::AttentionLayer{0.125f, true, true, false, true, 0b1101u, 12, 4, 30.0f, 16},
+      net::AttentionLayer{0.125f, true, true, false, true, 0b1111u, 12, 4, 30.0f, 16, true},
       net::AxisRangeLayer{2, DataType::kHALF},
   };
 }
@@ -231,6 +231,7 @@ void expectSame(const net::AttentionLayer& a, const net::AttentionLayer& b) {
   EXPECT_EQ(a.kv_heads, b.kv_heads);
   EXPECT_EQ(a.softcap, b.softcap);
   EXPECT_EQ(a.mask_batch_period, b.mask_batch_period);
+  EXPECT_EQ(a.merged_qkv, b.merged_qkv);
 }
 void expectSame(const net::AxisRangeLayer& a, const net::AxisRangeLayer& b) {
   EXPECT_EQ(a.axis, b.axis);
@@ -703,9 +704,11 @@ TEST(EngineFormat, Version9AttentionStepsReadWithDenseOperands) {
   EXPECT_EQ(capped.softcap, 2.5f);
   EXPECT_EQ(capped.mask_batch_period, 0);  // version 12 added mask_batch_period after softcap
   raw.version = 12;
-  raw.steps[0].body = Encoder().f32(0.5f).u8(1).u8(1).u8(0).u8(0).u32(5).u32(4).u32(2).f32(0.0f).u32(64).bytes;
+  raw.steps[0].body = Encoder().f32(0.5f).u8(1).u8(1).u8(0).u8(0).u32(5).u32(4).u32(2).f32(0.0f).u32(64).u8(1).bytes;
   raw.steps[0].inputs = {0, 0, 0, 0};
-  EXPECT_EQ(std::get<net::AttentionLayer>(deserialize(encode(raw)).steps[0].parameters).mask_batch_period, 64);
+  const auto& latest = std::get<net::AttentionLayer>(deserialize(encode(raw)).steps[0].parameters);
+  EXPECT_EQ(latest.mask_batch_period, 64);  // version 12 added mask_batch_period and merged_qkv after softcap
+  EXPECT_TRUE(latest.merged_qkv);
 }
 
 // Version 11 added the steps' tactic ranges, as a trailer of the STEP section present only when

@@ -123,6 +123,24 @@ TEST(ShapeInference, AttentionMaskThatRepeatsAlongTheBatch) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(windows, {q, q, q}); }, "needs a mask"));
 }
 
+// q, k and v as one merged projection (B, S, (H + 2 Hk) x D), given three times.
+TEST(ShapeInference, AttentionOnMergedQueriesKeysAndValues) {
+  net::AttentionLayer merged;
+  merged.packed = 15U;
+  merged.heads = 4;
+  merged.kv_heads = 2;
+  merged.merged_qkv = true;
+  const Dims qkv{3, 7, 64};  // (4 + 2 x 2) heads of 8
+  EXPECT_EQ(infer(merged, {qkv, qkv, qkv}), (Dims{3, 7, 32}));
+  EXPECT_EQ(infer(merged, {{-1, -1, 64}, {-1, -1, 64}, {-1, -1, 64}}), (Dims{-1, -1, 32}));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(merged, {{3, 7, 60}, {3, 7, 60}, {3, 7, 60}}); },
+                                          "do not hold 8 heads along a static last axis"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(merged, {qkv, qkv, {3, 5, 64}}); },
+                                          "must be one packed tensor given three times"));
+  merged.packed = 13U;
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(merged, {qkv, qkv, qkv}); }, "must be one packed tensor"));
+}
+
 TEST(ShapeInference, Shuffle) {
   net::ShuffleLayer flatten;
   flatten.has_reshape = true;

@@ -228,3 +228,64 @@ def test_window_masks_computed_at_run_time_stay_unfused(rng):
     engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
     report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1e-5, atol=1e-5)
     assert report.passed, report
+
+
+def projected_model(bias: bool = True, shared_input: bool = True) -> bytes:
+    """BERT's self-attention: x (batch, seq, 12) projected to q, k and v by three MatMuls by
+    constant (12, 12) weights (and Adds of their biases), heads of 4 split and merged back.
+    ``shared_input`` False: v projects another input, so the three cannot become one product."""
+    rng = np.random.default_rng(11)
+    inits = {"split_heads": np.array([0, 0, 3, 4], np.int64), "merge": np.array([0, 0, 12], np.int64),
+             "sqrt_d": np.array(2.0, np.float32)}
+    nodes = []
+    for name in ("q", "k", "v"):
+        inits[f"w{name}"] = rng.standard_normal((12, 12)).astype(np.float32) / 3
+        source = "x" if shared_input or name != "v" else "x2"
+        nodes.append(N("MatMul", [source, f"w{name}"], [f"{name}_raw" if bias else name]))
+        if bias:
+            inits[f"b{name}"] = rng.standard_normal((12,)).astype(np.float32)
+            nodes.append(N("Add", [f"{name}_raw", f"b{name}"], [name]))
+    nodes += _heads("q", "qh", [0, 2, 1, 3]) + _heads("k", "kh", [0, 2, 1, 3]) + _heads("v", "vh", [0, 2, 1, 3])
+    nodes += [N("Transpose", ["kh"], ["kt"], perm=[0, 1, 3, 2]), N("MatMul", ["qh", "kt"], ["raw"]),
+              N("Div", ["raw", "sqrt_d"], ["scores"]), N("Softmax", ["scores"], ["probs"], axis=-1),
+              N("MatMul", ["probs", "vh"], ["context"]), N("Transpose", ["context"], ["merged_heads"], perm=[0, 2, 1, 3]),
+              N("Reshape", ["merged_heads", "merge"], ["y"])]
+    inputs = [helper.make_tensor_value_info("x", F, ["batch", "seq", 12])]
+    if not shared_input:
+        inputs.append(helper.make_tensor_value_info("x2", F, ["batch", "seq", 12]))
+    return _model(nodes, inputs, ["y"], inits)
+
+
+@pytest.mark.parametrize("bias,fp16", [(True, False), (False, False), (True, True)])
+def test_query_key_value_projections_become_one_product(rng, bias, fp16):
+    """The three projections of one input become one product (weights and biases side by side) whose
+    output the attention step reads as merged q, k and v: two steps in all, ONNX Runtime's answer
+    at two sequence lengths."""
+    model = projected_model(bias)
+    profile = {"x": ((1, 1, 12), (2, 8, 12), (3, 16, 12))}
+    engine_bytes = build_engine(model, fp16=fp16, profiles=[profile])
+    types = [t for t in _layer_types(engine_bytes) if t != "Identity"]  # FP16: casts at the boundary
+    assert types == ["MatrixMultiply", "Attention"], types
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    inspector = engine.create_engine_inspector()
+    attention = next(json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
+                     for i in range(engine.num_layers)
+                     if "Attention" in inspector.get_layer_information(i, mlprt.LayerInformationFormat.ONELINE))
+    assert "merged_qkv=true" in attention["Parameters"], attention["Parameters"]
+    for batch, seq in ((3, 5), (1, 16)):
+        feeds = {"x": rng.standard_normal((batch, seq, 12)).astype(np.float32)}
+        report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1.0, atol=1e9)
+        got, expected = report.results["y"], report.reference["y"]
+        error = float(np.abs(got - expected).max()) / float(np.abs(expected).max())
+        assert error <= (1e-2 if fp16 else 1e-5), f"{batch}x{seq}: relative error {error:.3g}"
+
+
+def test_projections_of_different_inputs_stay_apart(rng):
+    model = projected_model(shared_input=False)
+    profile = {name: ((1, 1, 12), (2, 8, 12), (3, 16, 12)) for name in ("x", "x2")}
+    engine_bytes = build_engine(model, profiles=[profile])
+    types = _layer_types(engine_bytes)
+    assert types.count("MatrixMultiply") == 3 and types.count("Attention") == 1, types
+    feeds = {n: rng.standard_normal((2, 7, 12)).astype(np.float32) for n in ("x", "x2")}
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    assert compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1e-5, atol=1e-5).passed

@@ -59,9 +59,12 @@ def test_model_matches_onnxruntime_and_pytorch(name: str) -> None:
     engine = load(plan)
     # Every attention chain is one fused step (Swin-T's shifted windows too): no softmax is left.
     inspector = engine.create_engine_inspector()
-    layers = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["LayerType"]
-              for i in range(engine.num_layers)]
+    infos = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
+             for i in range(engine.num_layers)]
+    layers = [info["LayerType"] for info in infos]
     assert "Softmax" not in layers and "Attention" in layers, layers
+    if name in ("bert", "distilbert", "roberta", "sentence_embedding"):  # separate query, key and value Linears
+        assert all("merged_qkv=true" in info["Parameters"] for info in infos if info["LayerType"] == "Attention")
     _check_engine(model, engine, 1e-4)
 
 

@@ -71,9 +71,34 @@ OperandView packedView(const char* operand, const char* layout, const DeviceTens
   return view;
 }
 
+// An operand inside merged q, k and v (B, S, (H + 2 Hk) x D): `heads` heads from head `first` on.
+OperandView mergedView(const char* operand, const DeviceTensor& tensor, std::int64_t heads, std::int64_t all_heads) {
+  requireRank(operand, 3, "(B, S, (H + 2 Hk) x D)", tensor);
+  const Dims& s = tensor.shape;
+  if (all_heads < 1 || s[2] % all_heads != 0) {
+    throw InvalidArgument(describe(kLauncher, operand) + " shape " + tensor.shape.toString() +
+                          " does not hold " + std::to_string(all_heads) + " merged heads along its last axis");
+  }
+  OperandView view{s[0], heads, s[1], s[2] / all_heads};
+  view.head_stride = view.depth;
+  view.row_stride = s[2];
+  view.batch_stride = s[1] * s[2];
+  return view;
+}
+
+// `tensor` from its element `elements` on (merged q, k and v: where k's and v's heads start).
+DeviceTensor advanced(DeviceTensor tensor, std::int64_t elements) {
+  tensor.range.offset += static_cast<std::size_t>(elements) * elementSize(tensor.type);
+  return tensor;
+}
+
 OperandView viewOf(const AttentionParameters& parameters, std::uint32_t bit, const char* operand,
                    const char* dense_layout, const char* packed_layout, const DeviceTensor& tensor,
                    std::int64_t heads, bool transposed = false) {
+  if (parameters.merged_qkv) {
+    return mergedView(operand, tensor, (bit & kPackedQuery) ? parameters.heads : parameters.kv_heads,
+                      parameters.heads + 2 * parameters.kv_heads);
+  }
   if (parameters.packed & bit) return packedView(operand, packed_layout, tensor, heads);
   return denseView(operand, dense_layout, tensor, transposed);
 }
@@ -175,6 +200,10 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   if (transposed && (parameters.packed & kPackedKeys)) {
     throw InvalidArgument(std::string(kLauncher) + ": packed keys (B, Sk, Hk x D) cannot also be transposed");
   }
+  if (parameters.merged_qkv && ((parameters.packed & 7U) != 7U || transposed)) {
+    throw InvalidArgument(std::string(kLauncher) + ": merged q, k and v need the packed bits of all three and keys "
+                          "that are not transposed");
+  }
   const OperandView qv = viewOf(parameters, kPackedQuery, "q", "(B, H, Sq, D)", "(B, Sq, H x D)", q, parameters.heads);
   const OperandView kv = viewOf(parameters, kPackedKeys, "k", transposed ? "(B, Hk, D, Sk)" : "(B, Hk, Sk, D)",
                                 "(B, Sk, Hk x D)", k, parameters.kv_heads, transposed);
@@ -263,7 +292,12 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   }
   Kernel& kernel = cache.get(plan.family, plan.options, plan.kernel);
   Arguments arguments(kernel, wide);
-  arguments.tensor(q).tensor(k).tensor(v).tensor(mask ? *mask : q);
+  if (parameters.merged_qkv) {  // k's heads follow q's along the last axis, v's follow k's
+    arguments.tensor(q).tensor(advanced(k, heads * d)).tensor(advanced(v, (heads + kv_heads) * d));
+  } else {
+    arguments.tensor(q).tensor(k).tensor(v);
+  }
+  arguments.tensor(mask ? *mask : q);
   // attention.cl's MASK_NONE, MASK_FLOAT, MASK_HALF: the mask's storage is an argument, not an option.
   arguments.value<cl_int>(!mask ? 0 : mask->type == DataType::kHALF ? 2 : 1).tensor(out);
   arguments.value<cl_int>(static_cast<cl_int>(heads))

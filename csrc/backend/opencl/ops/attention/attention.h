@@ -44,6 +44,8 @@ struct AttentionParameters {
   float softcap = 0.0f;           // > 0: scores become softcap * tanh(score / softcap), before the mask
   std::int64_t mask_batch_period = 0;  // > 0: the mask's batch extent P (B a multiple of P); batch entry b
                                        // reads mask entry b mod P (Swin's shifted windows: B = images x P)
+  bool merged_qkv = false;  // q, k and v each (B, S, (H + 2 Hk) x D), a merged projection's output: q's
+                            // heads read from q, then k's from k, then v's from v (packed bits 1, 2, 4)
 };
 
 // out[b, h, i, :] = sum_j softmax_j(cap(scale * q[b, h, i, :] . k[b, h / g, j, :]) + mask[b, h, i, j]) v[b, h / g, j, :]
