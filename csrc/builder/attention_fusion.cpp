@@ -706,12 +706,71 @@ bool mergeProjectionsAt(Graph& graph, std::size_t index) {
   return true;
 }
 
+// A window of the last axis of a rank-3 tensor (whole other axes, unit strides) that only the
+// attention reads: GPT-2's Split of its one q/k/v projection.
+struct LastAxisSlice {
+  TensorId source = -1;
+  std::int64_t start = 0, size = 0;
+  int node = -1;
+};
+
+std::optional<LastAxisSlice> lastAxisSlice(const Graph& graph, TensorId operand) {
+  int index = -1;
+  const auto* slice = producedBy<network::SliceLayer>(graph, operand, &index);
+  if (!slice || !graph.isPrivate(operand)) return std::nullopt;
+  const GraphNode& node = graph.nodes[static_cast<std::size_t>(index)];
+  const Dims& source = graph.tensor(node.inputs.at(0)).shape;
+  if (node.inputs.size() != 1 || source.rank() != 3 || slice->start.size() != 3 || slice->shape.size() != 3 ||
+      slice->stride != std::vector<std::int64_t>{1, 1, 1} || slice->start[0] != 0 || slice->start[1] != 0) {
+    return std::nullopt;
+  }
+  for (std::size_t axis = 0; axis < 2; ++axis) {
+    if (slice->shape[axis] != -1 && (source[axis] < 0 || slice->shape[axis] != source[axis])) return std::nullopt;
+  }
+  if (slice->shape[2] < 1 || slice->start[2] < 0) return std::nullopt;
+  return LastAxisSlice{node.inputs[0], slice->start[2], slice->shape[2], index};
+}
+
+// Where an Attention node reads packed q, k and v that are consecutive windows of the last axis of
+// one tensor whose width they fill (q's, then k's, then v's), the node reads that tensor as merged
+// q, k and v, and the copies go.
+bool readSlicesInPlaceAt(Graph& graph, std::size_t index) {
+  GraphNode& node = graph.nodes[index];
+  auto* attention = std::get_if<network::AttentionLayer>(&node.parameters);
+  if (node.removed || !attention || attention->merged_qkv || (attention->packed & 7U) != 7U || attention->keys_transposed) {
+    return false;
+  }
+  std::optional<LastAxisSlice> parts[3];
+  std::int64_t next = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    parts[i] = lastAxisSlice(graph, node.inputs[i]);
+    if (!parts[i] || parts[i]->source != parts[0]->source || parts[i]->start != next) return false;
+    next += parts[i]->size;
+  }
+  const GraphTensor& source = graph.tensor(parts[0]->source);
+  if (source.shape[2] != next || source.type != graph.tensor(node.inputs[0]).type) return false;
+  network::AttentionLayer merged = *attention;
+  merged.merged_qkv = true;
+  std::vector<network::TensorType> inputs(3, {source.shape, source.type});
+  if (node.inputs.size() > 3) inputs.push_back({graph.tensor(node.inputs[3]).shape, graph.tensor(node.inputs[3]).type});
+  try {
+    const network::TensorType result = network::inferOutputs(merged, inputs).at(0);
+    if (result.shape != graph.tensor(node.output).shape) return false;
+  } catch (const InvalidArgument&) {
+    return false;
+  }
+  for (const auto& part : parts) graph.nodes[static_cast<std::size_t>(part->node)].removed = true;
+  node.parameters = merged;
+  node.inputs[0] = node.inputs[1] = node.inputs[2] = parts[0]->source;
+  return true;
+}
+
 }  // namespace
 
 int mergeQkvProjections(Graph& graph) {
   int merged = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-    if (mergeProjectionsAt(graph, i)) ++merged;
+    if (mergeProjectionsAt(graph, i) || readSlicesInPlaceAt(graph, i)) ++merged;
   }
   return merged;
 }

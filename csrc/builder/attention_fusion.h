@@ -18,7 +18,9 @@ int fuseAttention(Graph& graph);
 // (BERT's query, key and value Linear layers: constant weights, a bias or none, no activation),
 // replaces them by one product with their weights and biases side by side, whose output the node
 // reads as merged q, k and v (AttentionLayer::merged_qkv): one launch instead of three. Run after
-// the epilogues are fused (the biases are the products' then). Returns how many it merged.
+// the epilogues are fused (the biases are the products' then). Where q, k and v already are
+// consecutive windows of one projection's last axis (GPT-2's Split), the node reads that
+// projection in place instead and the slices go. Returns how many nodes read merged q, k and v.
 int mergeQkvProjections(Graph& graph);
 
 }  // namespace mlprt::builder

@@ -289,3 +289,36 @@ def test_projections_of_different_inputs_stay_apart(rng):
     feeds = {n: rng.standard_normal((2, 7, 12)).astype(np.float32) for n in ("x", "x2")}
     engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
     assert compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1e-5, atol=1e-5).passed
+
+
+def split_projection_model(order=("q", "k", "v")) -> bytes:
+    """GPT-2's self-attention: one projection of x (batch, seq, 12) to 36 columns, Split along the
+    last axis into three parts of 12, taken as q, k and v in ``order``, heads of 4."""
+    rng = np.random.default_rng(12)
+    inits = {"split_heads": np.array([0, 0, 3, 4], np.int64), "merge": np.array([0, 0, 12], np.int64),
+             "sqrt_d": np.array(2.0, np.float32), "w": rng.standard_normal((12, 36)).astype(np.float32) / 3,
+             "b": rng.standard_normal((36,)).astype(np.float32), "sizes": np.array([12, 12, 12], np.int64)}
+    nodes = [N("MatMul", ["x", "w"], ["xw"]), N("Add", ["xw", "b"], ["qkv"]),
+             N("Split", ["qkv", "sizes"], list(order), axis=-1)]
+    nodes += _heads("q", "qh", [0, 2, 1, 3]) + _heads("k", "kh", [0, 2, 1, 3]) + _heads("v", "vh", [0, 2, 1, 3])
+    nodes += [N("Transpose", ["kh"], ["kt"], perm=[0, 1, 3, 2]), N("MatMul", ["qh", "kt"], ["raw"]),
+              N("Div", ["raw", "sqrt_d"], ["scores"]), N("Softmax", ["scores"], ["probs"], axis=-1),
+              N("MatMul", ["probs", "vh"], ["context"]), N("Transpose", ["context"], ["merged_heads"], perm=[0, 2, 1, 3]),
+              N("Reshape", ["merged_heads", "merge"], ["y"])]
+    return _model(nodes, [helper.make_tensor_value_info("x", F, ["batch", "seq", 12])], ["y"], inits)
+
+
+@pytest.mark.parametrize("order,merged", [(("q", "k", "v"), True), (("k", "q", "v"), False)])
+def test_split_projection_is_read_in_place(rng, order, merged):
+    """q, k and v as consecutive thirds of one projection (in that order) are read in place by the
+    attention step, the split's copies gone; another order keeps them. ONNX Runtime's answer."""
+    model = split_projection_model(order)
+    profile = {"x": ((1, 1, 12), (2, 8, 12), (3, 16, 12))}
+    engine_bytes = build_engine(model, profiles=[profile])
+    types = _layer_types(engine_bytes)
+    assert types.count("Slice") == (0 if merged else 3), types
+    assert types.count("Attention") == 1 and types.count("MatrixMultiply") == 1, types
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    for batch, seq in ((3, 5), (1, 16)):
+        feeds = {"x": rng.standard_normal((batch, seq, 12)).astype(np.float32)}
+        assert compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1e-5, atol=1e-5).passed, (batch, seq)

@@ -63,7 +63,7 @@ def test_model_matches_onnxruntime_and_pytorch(name: str) -> None:
              for i in range(engine.num_layers)]
     layers = [info["LayerType"] for info in infos]
     assert "Softmax" not in layers and "Attention" in layers, layers
-    if name in ("bert", "distilbert", "roberta", "sentence_embedding"):  # separate query, key and value Linears
+    if name in ("bert", "distilbert", "roberta", "sentence_embedding", "gpt2"):  # three Linears, or one split in three
         assert all("merged_qkv=true" in info["Parameters"] for info in infos if info["LayerType"] == "Attention")
     _check_engine(model, engine, 1e-4)
 
