@@ -276,6 +276,7 @@ def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
         "layer_mix_two_profiles.engine": build_engine(models["layer_mix"], two),
         "shape_ops.engine": build_engine(models["shape_ops"], [{"x": batch(3, 4)}]),
         "vision_mix.engine": build_engine(models["vision_mix"], [{"x": batch(4, 9, 7)}]),
+        # Its three projections become one product read as merged q, k and v (format 12).
         "transformer_mix.engine": build_engine(models["transformer_mix"], [{"ids": text, "mask": text}]),
     }
 
