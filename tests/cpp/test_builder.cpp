@@ -16,6 +16,7 @@
 #include "builder/builder.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
+#include "builder/mlp_fusion.h"
 #include "builder/tactic_timing.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -736,7 +737,8 @@ struct DenseChain {
 };
 
 // Runs `execution` at `batch` rows and compares with the chain's answer.
-void expectDenseChainAnswer(runtime::ExecutionContext& execution, const DenseChain& chain, std::int64_t batch) {
+void expectDenseChainAnswer(runtime::ExecutionContext& execution, const DenseChain& chain, std::int64_t batch,
+                            double tolerance = 1e-5) {
   SCOPED_TRACE("batch " + std::to_string(batch));
   auto stream = cl::Stream::create(context());
   ASSERT_TRUE(execution.setInputShape("x", Dims{batch, 16}));
@@ -751,7 +753,7 @@ void expectDenseChainAnswer(runtime::ExecutionContext& execution, const DenseCha
     scale = std::max(scale, std::abs(expected[i]));
     error = std::max(error, std::abs(result[i] - expected[i]));
   }
-  EXPECT_LE(error, 1e-5 * scale);
+  EXPECT_LE(error, tolerance * scale);
 }
 
 // A dynamic profile's dense chain fused at small batches and run as its products at large ones: the
@@ -850,6 +852,29 @@ TEST(EngineTactics, FusedMlpLayersTacticsAreChecked) {
             std::string::npos);
   EXPECT_NE(refusal("layers_kxn:small_m1|no_such_tactic|small_m1").find("no_such_tactic"), std::string::npos);
   EXPECT_EQ(refusal("layers_kxn:small_m1|small_m1|small_m1"), "no error");
+}
+
+// An FP16 engine's fused step run as its products: the FLOAT input is cast to half into the
+// workspace before the first product, and the last product's half result cast to the FLOAT output.
+TEST(EngineTactics, FusedMlpLayersCastAtAnFp16EnginesBoundary) {
+  const DenseChain chain;
+  builder::BuilderConfig config;
+  config.setFlag(builder::BuilderFlag::kFP16);
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 16}, Dims{4, 16}, Dims{8, 16});
+  config.addOptimizationProfile(profile);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(chain.network(), config);
+  engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  const std::size_t fused = onlyStepOf<network::FusedMlpLayer>(plan);
+  if (fused == plan.steps.size()) GTEST_SKIP() << "the builder kept the chain unfused on this device";
+  engine::PlanStep& step = plan.steps[fused];
+  ASSERT_EQ(plan.tensors[static_cast<std::size_t>(step.inputs[0])].type, DataType::kFLOAT);
+  ASSERT_EQ(plan.tensors[static_cast<std::size_t>(step.inputs[1])].type, DataType::kHALF);
+  step.tactic_ranges.clear();
+  const bool n_by_k = builder::mlpWeightLayout(step.tactic) == builder::MlpWeightLayout::kNxK;
+  step.tactic = runtime::fusedMlpLayersTactic({"small_m1", "tiled_m2n2_k16", "small_m8"}, n_by_k);
+  runtime::ExecutionContext execution(engineOf(plan));
+  for (std::int64_t batch : {8, 1, 5}) expectDenseChainAnswer(execution, chain, batch, 1e-2);
 }
 
 // An FP16 engine's attention step (heads packed, a padding mask) is timed like a product: with the
