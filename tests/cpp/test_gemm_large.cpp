@@ -170,7 +170,7 @@ TEST(GemmLarge, OfferedForFloatAndHalfAndGeneral) {
 }
 
 // A block four times the product or more along M or N is not worth compiling; tactics without a
-// fixed block (CLBlast, the row kernels) always are.
+// fixed block are (CLBlast always, the row kernels up to 32 passes of their rows).
 TEST(GemmLarge, BlocksFarLargerThanTheProductAreNotWorthTiming) {
   const auto worth = [](const std::string& name, std::int64_t m, std::int64_t n) {
     return cl::gemmTacticWorthTiming(cl::GemmTactic{name}, Dims{m, 40}, MatrixOperation::kNONE, Dims{n, 40},
@@ -185,6 +185,11 @@ TEST(GemmLarge, BlocksFarLargerThanTheProductAreNotWorthTiming) {
   EXPECT_FALSE(worth("tiled_m4n4_k16", 64, 10));
   EXPECT_TRUE(worth("tiled_m2n2_k16", 64, 10));
   for (const char* general : {"small_m1", "small_m8"}) EXPECT_TRUE(worth(general, 1, 1)) << general;
+  EXPECT_TRUE(worth("small_m1", 32, 4096));
+  EXPECT_FALSE(worth("small_m1", 33, 4096));  // 33 passes of 1 row: the tiles' product
+  EXPECT_TRUE(worth("small_m8", 256, 256));
+  EXPECT_FALSE(worth("small_m8", 257, 256));
+  EXPECT_TRUE(worth("clblast", 4096, 4096));
   // A batch of a shared b is more rows: (3, 8, 40) x (40, 64) is a 24 x 64 product, which a
   // 64 x 64 block covers with less than 4x padding (8 rows alone would not).
   const auto batched = [](const std::string& name) {

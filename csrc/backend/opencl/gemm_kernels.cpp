@@ -184,6 +184,8 @@ constexpr std::array<PortableTactic, 5> kPortableTactics{{
 }};
 constexpr std::size_t kTiledGroup = 16;     // GROUP_M = GROUP_N in gemm.cl
 constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl
+// The row kernels are timed on products of up to this many passes of their rows.
+constexpr std::int64_t kSmallKernelPasses = 32;
 
 void runPortable(const PortableTactic& tactic, const GemmCall& call) {
   const GemmShape& shape = call.shape;
@@ -273,10 +275,14 @@ std::vector<GemmVariant> portableGemmVariants() {
                       {}, runClblast});
   for (const PortableTactic& tactic : kPortableTactics) {
     const bool tiled = tactic.kernel == PortableKernel::kTiled;
-    variants.push_back({tactic.name, [](const Context&, DataType type, const GemmPolicy&) { return isFloating(type); },
+    GemmVariant variant{tactic.name, [](const Context&, DataType type, const GemmPolicy&) { return isFloating(type); },
                         {}, [&tactic](const GemmCall& call) { runPortable(tactic, call); },
                         tiled ? static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_m : 0,
-                        tiled ? static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_n : 0});
+                        tiled ? static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_n : 0};
+    // Each row kernel reads b once per pass of `rows` rows: far behind the tiles past a few passes
+    // (small_m1 took 194 ms where the 8x8 tile took 11 ms for 4096 rows of 256 x 256 on PoCL).
+    if (!tiled) variant.max_rows = kSmallKernelPasses * tactic.rows;
+    variants.push_back(std::move(variant));
   }
   return variants;
 }
@@ -317,6 +323,7 @@ bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperat
   const GemmVariant& variant = findVariant(tactic.name);
   const GemmShape shape = shapeOf(a, op0, b, op1, out);
   if (variant.small_products_only && !fewTiles(shape)) return false;
+  if (variant.max_rows > 0 && shape.m > variant.max_rows) return false;
   return !blockMostlyPadding(variant.block_m, shape.m) && !blockMostlyPadding(variant.block_n, shape.n);
 }
 

@@ -83,6 +83,9 @@ struct GemmVariant {
   // The most workspace the variant's launches need on a device (tiles that split K across
   // work-groups); empty for variants that need none.
   std::function<std::size_t(const Context&)> workspace_bytes = nullptr;
+  // Kernels made for a handful of rows (the row kernels): timed only on products of at most this
+  // many rows per batch entry (0: any), where they can win (gemmTacticWorthTiming).
+  std::int64_t max_rows = 0;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).
