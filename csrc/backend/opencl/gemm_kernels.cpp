@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "backend/opencl/split_k.h"
 #include "backend/opencl/gemm.h"
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
@@ -173,19 +174,32 @@ struct PortableTactic {
   PortableKernel kernel;
   int wpt_m, wpt_n, tile_k;  // tiled
   int rows;                  // small
+  bool split_groups = false;  // small: K also split across work-groups where they are few
 };
 
-constexpr std::array<PortableTactic, 5> kPortableTactics{{
+constexpr std::array<PortableTactic, 7> kPortableTactics{{
     {"tiled_m2n2_k16", PortableKernel::kTiled, 2, 2, 16, 0},
     {"tiled_m4n4_k16", PortableKernel::kTiled, 4, 4, 16, 0},
     {"tiled_m8n8_k8", PortableKernel::kTiled, 8, 8, 8, 0},
     {"small_m1", PortableKernel::kSmall, 0, 0, 0, 1},
     {"small_m8", PortableKernel::kSmall, 0, 0, 0, 8},
+    {"small_m1_splitk", PortableKernel::kSmall, 0, 0, 0, 1, true},
+    {"small_m8_splitk", PortableKernel::kSmall, 0, 0, 0, 8, true},
 }};
 constexpr std::size_t kTiledGroup = 16;     // GROUP_M = GROUP_N in gemm.cl
 constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl
 // The row kernels are timed on products of up to this many passes of their rows.
 constexpr std::int64_t kSmallKernelPasses = 32;
+// Their K-split variants aim for this many work-groups per compute unit (groups of 256 items that
+// stream weights: bound by memory, they want many in flight), each slice at least 4 x 64 of K.
+constexpr std::int64_t kSmallSplitGroupsPerUnit = 8;
+constexpr std::int64_t kSmallSplitKStep = 64;
+constexpr std::size_t kFinishGroup = 64;
+
+// The rows x columns of outputs one work-group of a row kernel covers.
+std::int64_t smallBlockElements(const PortableTactic& tactic) {
+  return tactic.rows * static_cast<std::int64_t>(kSmallThreads) / 8;  // split 8: the most columns a group covers
+}
 
 void runPortable(const PortableTactic& tactic, const GemmCall& call) {
   const GemmShape& shape = call.shape;
@@ -194,7 +208,7 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
   const std::string variant =
       tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
                   " -DTILE_K=" + std::to_string(tactic.tile_k)
-            : "-DSMALL_ROWS=" + std::to_string(tactic.rows);
+            : "-DSMALL_ROWS=" + std::to_string(tactic.rows) + (tactic.split_groups ? " -DSMALL_SPLIT" : "");
   const std::string options =
       joinOptions({variant, halfOption("A", call.a.type), halfOption("B", call.b.type),
                    halfOption("OUT", call.out.type), halfOption("BIAS", bias.type)});
@@ -224,9 +238,36 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
     const cl_int split = shape.b_trans ? 32 : 8;
     arguments.value(split);
     const std::int64_t columns = static_cast<std::int64_t>(kSmallThreads) / split;
-    kernel.launch(call.stream,
-                  {tilesCovering(shape.n, columns) * kSmallThreads, tilesCovering(shape.m, tactic.rows), batch},
+    const std::size_t groups_n = tilesCovering(shape.n, columns), groups_m = tilesCovering(shape.m, tactic.rows);
+    if (!tactic.split_groups) {
+      kernel.launch(call.stream, {groups_n * kSmallThreads, groups_m, batch}, {kSmallThreads, 1, 1});
+      return;
+    }
+    const auto blocks = static_cast<std::int64_t>(groups_n * groups_m * batch);
+    const std::int64_t slices =
+        call.forced_splits > 0 ? call.forced_splits
+                               : splitKSlices(blocks, (shape.k + kSmallSplitKStep - 1) / kSmallSplitKStep,
+                                              call.cache.context()->device().compute_units, kSmallSplitGroupsPerUnit);
+    const std::int64_t chunk = (shape.k + slices - 1) / slices;
+    const std::int64_t count = shape.batch * shape.m * shape.n;
+    const DeviceTensor* partials = nullptr;
+    if (slices > 1) {
+      partials = &checkSplitWorkspace(call.cache, "matrixMultiply", tactic.name, "product", call.workspace,
+                                      static_cast<std::size_t>(slices * count) * sizeof(float), slices);
+    }
+    // In one slice the kernel writes the output itself through its epilogue (`partials` unused).
+    arguments.value<cl_int>(static_cast<cl_int>(slices)).value<cl_int>(static_cast<cl_int>(chunk));
+    arguments.tensor(partials ? *partials : call.out);
+    kernel.launch(call.stream, {groups_n * kSmallThreads, groups_m, batch * static_cast<std::size_t>(slices)},
                   {kSmallThreads, 1, 1});
+    if (!partials) return;
+    Kernel& finish = call.cache.get("gemm", options, "gemm_small_finish");
+    Arguments(finish, true)
+        .tensor(call.out).tensor(*partials).tensor(bias)
+        .value<cl_long>(count).value<cl_int>(static_cast<cl_int>(shape.n)).value<cl_int>(static_cast<cl_int>(slices))
+        .value<cl_int>(call.epilogue.bias ? 1 : 0).value<cl_int>(activationCode(call.epilogue))
+        .value<cl_float>(call.epilogue.alpha).value<cl_float>(call.epilogue.beta);
+    finish.launch(call.stream, {roundUp(count, kFinishGroup)}, {kFinishGroup});
   }
 }
 
@@ -282,6 +323,15 @@ std::vector<GemmVariant> portableGemmVariants() {
     // Each row kernel reads b once per pass of `rows` rows: far behind the tiles past a few passes
     // (small_m1 took 194 ms where the 8x8 tile took 11 ms for 4096 rows of 256 x 256 on PoCL).
     if (!tiled) variant.max_rows = kSmallKernelPasses * tactic.rows;
+    if (tactic.split_groups) {
+      // Split only where the columns give few work-groups: products of few tiles.
+      variant.small_products_only = true;
+      const std::int64_t block = smallBlockElements(tactic);
+      variant.workspace_bytes = [block](const Context& context) {
+        return splitKWorkspaceBound(static_cast<std::size_t>(block), context.device().compute_units,
+                                    kSmallSplitGroupsPerUnit);
+      };
+    }
     variants.push_back(std::move(variant));
   }
   return variants;

@@ -11,14 +11,16 @@
 
 namespace mlprt::cl {
 
-// The slices of K (`k_tiles` tiles deep) a launch of `blocks` work-groups runs in, enough for two
-// work-groups per compute unit, each slice at least four tiles of K; 1 for launches whose blocks
-// fill the device already.
-std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32_t compute_units);
+// The slices of K (`k_tiles` tiles deep) a launch of `blocks` work-groups runs in, enough for
+// `groups_per_unit` work-groups per compute unit (two for the tiles; more for kernels bound by
+// memory), each slice at least four tiles of K; 1 for launches whose blocks fill the device already.
+std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32_t compute_units,
+                          std::int64_t groups_per_unit = 2);
 // The most workspace a split tile of `block_elements` outputs needs for any launch: slices are only
 // added while blocks x slices stays under twice the work-groups wanted, so the bound depends on
 // the device, not the shapes.
-std::size_t splitKWorkspaceBound(std::size_t block_elements, std::uint32_t compute_units);
+std::size_t splitKWorkspaceBound(std::size_t block_elements, std::uint32_t compute_units,
+                                 std::int64_t groups_per_unit = 2);
 
 // The workspace a split launch of `tactic` stores its partial blocks in, checked: FLOAT, at least
 // `bytes`, at an even element (the kernels store pairs of floats). A refusal says "<launcher>:

@@ -108,8 +108,16 @@ void gemm_tiled(GEMM_ARGUMENTS) {
 #define SMALL_THREADS 256
 #endif
 
+// -DSMALL_SPLIT: the third range axis also splits K into `slices` chunks of k_chunk across
+// work-groups (a batch-1 layer of few columns is too few work-groups to stream its weights at the
+// memory's speed); each stores its raw partial sums as floats, slice after slice, in `slice_partials`,
+// and gemm_small_finish adds them in slice order and applies the epilogue.
 __kernel __attribute__((reqd_work_group_size(SMALL_THREADS, 1, 1)))
-void gemm_small(GEMM_ARGUMENTS, int split) {
+void gemm_small(GEMM_ARGUMENTS, int split
+#ifdef SMALL_SPLIT
+                , int slices, int k_chunk, __global float* slice_partials, long partials_offset
+#endif
+) {
   __local float partials[SMALL_ROWS][SMALL_THREADS];
   const int lid = get_local_id(0);
   const int columns = SMALL_THREADS / split;
@@ -117,7 +125,14 @@ void gemm_small(GEMM_ARGUMENTS, int split) {
   const int part = b_trans ? lid % split : lid / columns;
   const int n = get_group_id(0) * columns + column;
   const int m0 = get_group_id(1) * SMALL_ROWS;
+#ifdef SMALL_SPLIT
+  const long batch = get_group_id(2) / slices;
+  const int slice = get_group_id(2) % slices;
+  const int k_begin = slice * k_chunk, k_end = min(K, k_begin + k_chunk);
+#else
   const long batch = get_group_id(2);
+  const int k_begin = 0, k_end = K;
+#endif
   a_offset += batch * a_batch_stride;
   b_offset += batch * b_batch_stride;
   c_offset += batch * (long)M * N;
@@ -126,7 +141,7 @@ void gemm_small(GEMM_ARGUMENTS, int split) {
   float accumulators[SMALL_ROWS];
   for (int i = 0; i < SMALL_ROWS; ++i) accumulators[i] = 0.0f;
   if (n < N) {
-    for (int k = part; k < K; k += split) {
+    for (int k = k_begin + part; k < k_end; k += split) {
       const float b_value = LOAD_B(b, b_offset + b_index(k, n, N, K, b_trans));
       for (int i = 0; i < SMALL_ROWS; ++i) {
         if (i < rows) {
@@ -142,10 +157,30 @@ void gemm_small(GEMM_ARGUMENTS, int split) {
   for (int i = 0; i < rows; ++i) {
     float sum = 0.0f;
     for (int p = 0; p < split; ++p) sum += partials[i][b_trans ? column * split + p : p * columns + column];
+#ifdef SMALL_SPLIT
+    if (slices > 1) {  // unsplit (one slice), the group writes its output itself
+      const long count = (long)(get_num_groups(2) / slices) * M * N;  // the outputs of every batch entry
+      slice_partials[partials_offset + slice * count + (batch * M + m0 + i) * N + n] = sum;
+      continue;
+    }
+#endif
     const float value = epilogue(sum, n, bias, bias_offset, has_bias, activation, alpha, beta);
     STORE_OUT(c, c_offset + (long)(m0 + i) * N + n, value);
   }
 }
+
+#ifdef SMALL_SPLIT
+// c[i] = epilogue(sum of the slices' partial sums of output i, in slice order), i < count.
+__kernel void gemm_small_finish(OUT_PTR c, long c_offset, __global const float* partials, long partials_offset,
+                                BIAS_PTR bias, long bias_offset, long count, int N, int slices, int has_bias,
+                                int activation, float alpha, float beta) {
+  const long i = get_global_id(0);
+  if (i >= count) return;
+  float sum = 0.0f;
+  for (int s = 0; s < slices; ++s) sum += partials[partials_offset + s * count + i];
+  STORE_OUT(c, c_offset + i, epilogue(sum, (int)(i % N), bias, bias_offset, has_bias, activation, alpha, beta));
+}
+#endif
 
 #elif defined(EPILOGUE_ONLY)
 // c = activation(c + bias[column]) in place, for products computed elsewhere (CLBlast).
