@@ -567,12 +567,8 @@ std::string layerSignature(const EnginePlan& plan, const PlanStep& step, const s
 // An attention step's head sizes (D of q, Dv of v) at `shapes`.
 std::pair<std::int64_t, std::int64_t> attentionHeadSizes(const network::AttentionLayer& layer, const PlanStep& step,
                                                          const std::vector<Dims>& shapes) {
-  const Dims& q = shapes[static_cast<std::size_t>(step.inputs.at(0))];
-  const Dims& v = shapes[static_cast<std::size_t>(step.inputs.at(2))];
-  const auto last = [](const Dims& shape) { return shape.rank() == 0 ? 0 : shape[shape.rank() - 1]; };
-  const bool packed_q = (layer.packed & cl::kPackedQuery) != 0, packed_v = (layer.packed & cl::kPackedValues) != 0;
-  return {packed_q ? last(q) / std::max<std::int64_t>(layer.heads, 1) : last(q),
-          packed_v ? last(v) / std::max<std::int64_t>(layer.kv_heads, 1) : last(v)};
+  return network::attentionHeadSizes(layer, shapes[static_cast<std::size_t>(step.inputs.at(0))],
+                                     shapes[static_cast<std::size_t>(step.inputs.at(2))]);
 }
 
 // The attention tactics that can run `step` at every corner of the profiles.

@@ -674,6 +674,10 @@ TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>&
   return {Dims({batch, q.heads, q.rows, v.depth}), inputs[0].type};
 }
 
+std::pair<std::int64_t, std::int64_t> attentionHeadSizes(const AttentionLayer& layer, const Dims& q, const Dims& v) {
+  return {attentionOperand(layer, 1U, q, "q").depth, attentionOperand(layer, 4U, v, "v").depth};
+}
+
 // (n) of the output type, n the extent of the input's axis (the input's values are not read).
 TensorType axisRange(const AxisRangeLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);

@@ -27,4 +27,9 @@ TensorType stepOutput(const LayerParameters& parameters, const std::vector<Tenso
 // NumPy broadcasting of two shapes, with -1 for extents not known yet.
 Dims broadcastShapes(const Dims& a, const Dims& b);
 
+// An Attention layer's head sizes D (q and k) and Dv (v) for q and v of these shapes, however
+// the layer lays them out (dense, packed heads, merged q, k and v). Throws InvalidArgument for
+// shapes the layer cannot take.
+std::pair<std::int64_t, std::int64_t> attentionHeadSizes(const AttentionLayer& layer, const Dims& q, const Dims& v);
+
 }  // namespace mlprt::network

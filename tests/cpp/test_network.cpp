@@ -141,6 +141,25 @@ TEST(ShapeInference, AttentionOnMergedQueriesKeysAndValues) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(merged, {qkv, qkv, qkv}); }, "must be one packed tensor"));
 }
 
+// The head sizes the builder offers tactics by, in every layout: dense, packed, merged (BERT-base's
+// merged q, k and v are 2304 wide in 12 + 2 x 12 heads of 64, not 192).
+TEST(ShapeInference, AttentionHeadSizesInEveryLayout) {
+  net::AttentionLayer dense;
+  EXPECT_EQ(net::attentionHeadSizes(dense, Dims{2, 4, 7, 16}, Dims{2, 4, 9, 24}), (std::pair<std::int64_t, std::int64_t>{16, 24}));
+  net::AttentionLayer packed;
+  packed.packed = 15U;
+  packed.heads = 4;
+  packed.kv_heads = 2;
+  EXPECT_EQ(net::attentionHeadSizes(packed, Dims{2, 7, 64}, Dims{2, 9, 48}), (std::pair<std::int64_t, std::int64_t>{16, 24}));
+  net::AttentionLayer merged = packed;
+  merged.heads = 12;
+  merged.kv_heads = 12;
+  merged.merged_qkv = true;
+  EXPECT_EQ(net::attentionHeadSizes(merged, Dims{1, 128, 2304}, Dims{1, 128, 2304}), (std::pair<std::int64_t, std::int64_t>{64, 64}));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { net::attentionHeadSizes(packed, Dims{2, 7, 63}, Dims{2, 9, 48}); },
+                                          "does not pack 4 heads"));
+}
+
 TEST(ShapeInference, Shuffle) {
   net::ShuffleLayer flatten;
   flatten.has_reshape = true;
