@@ -700,13 +700,15 @@ TEST(EngineFormat, Version9AttentionStepsReadWithDenseOperands) {
   EXPECT_EQ(packed.softcap, 0.0f);  // version 11 added softcap after kv_heads
   raw.version = 11;
   raw.steps[0].body = Encoder().f32(0.5f).u8(1).u8(0).u8(0).u8(0).u32(5).u32(4).u32(2).f32(2.5f).bytes;
-  const auto& capped = std::get<net::AttentionLayer>(deserialize(encode(raw)).steps[0].parameters);
+  const eng::EnginePlan version11 = deserialize(encode(raw));
+  const auto& capped = std::get<net::AttentionLayer>(version11.steps[0].parameters);
   EXPECT_EQ(capped.softcap, 2.5f);
   EXPECT_EQ(capped.mask_batch_period, 0);  // version 12 added mask_batch_period after softcap
   raw.version = 12;
   raw.steps[0].body = Encoder().f32(0.5f).u8(1).u8(1).u8(0).u8(0).u32(5).u32(4).u32(2).f32(0.0f).u32(64).u8(1).bytes;
   raw.steps[0].inputs = {0, 0, 0, 0};
-  const auto& latest = std::get<net::AttentionLayer>(deserialize(encode(raw)).steps[0].parameters);
+  const eng::EnginePlan version12 = deserialize(encode(raw));
+  const auto& latest = std::get<net::AttentionLayer>(version12.steps[0].parameters);
   EXPECT_EQ(latest.mask_batch_period, 64);  // version 12 added mask_batch_period and merged_qkv after softcap
   EXPECT_TRUE(latest.merged_qkv);
 }
