@@ -53,6 +53,9 @@ def assert_parser_still_works() -> None:
     ("finding-comparison-into-add-dtype", ErrorCode.INVALID_NODE, "matmul1",
      "shapes (2, 12) and (12, 8) do not broadcast"),
     ("finding-fold-shape-inference-error", ErrorCode.INVALID_NODE, "unsqueeze", "constant folding failed"),
+    # A mask input of extent 2^63 - 1: the product's batch broadcast would have allocated 8 EiB.
+    ("finding-matmul-broadcast-of-huge-extents", ErrorCode.UNSUPPORTED_NODE_SHAPE, "context",
+     "needs a condition of 9223372036854775807 elements, beyond the 268435456"),
 ])
 def test_fuzzer_finding_is_a_clear_error(name: str, code: ErrorCode, node: str, words: str) -> None:
     ok, errors = parse((FINDINGS / f"{name}.onnx").read_bytes())

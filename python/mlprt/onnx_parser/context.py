@@ -21,6 +21,10 @@ from onnx import numpy_helper
 from mlprt import _core
 from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, invalid, unsupported
 
+#: The most elements of the condition constant a broadcast_to makes (parser.FOLDED_BYTES_LIMIT's
+#: bytes of bool): a model's huge extents are refused instead of materialized.
+_BROADCAST_CONDITION_LIMIT = 1 << 28
+
 ITensor = _core.ITensor
 DataType = _core.DataType
 
@@ -544,7 +548,15 @@ class ImporterContext:
 
     def broadcast_to(self, x: Any, extents: Sequence[int]) -> Any:
         """Tensor ``x`` broadcast against ``extents`` (same rank; 1 keeps an axis): a select layer,
-        select(true, x, x) with a condition of those extents, so any element type is copied exactly."""
+        select(true, x, x) with a condition of those extents, so any element type is copied exactly.
+        Refuses extents whose condition would exceed the parser's limit on constants it makes."""
+        volume = 1
+        for extent in extents:
+            volume *= int(extent)
+        if volume > _BROADCAST_CONDITION_LIMIT:
+            raise unsupported(f"broadcasting {tuple(x.shape)} to {tuple(extents)} needs a condition of {volume} "
+                              f"elements, beyond the {_BROADCAST_CONDITION_LIMIT} a constant made while parsing may "
+                              "hold", ErrorCode.UNSUPPORTED_NODE_SHAPE)
         condition = self.tensor(np.ones(list(extents), np.bool_))
         return self.track(self.network.add_select(condition, x, x)).get_output(0)
 
