@@ -590,6 +590,29 @@ bool isMatrix(const Dims& shape) {
 std::int64_t rowsOf(const Dims& shape) { return shape[shape.rank() - 2]; }
 std::int64_t columnsOf(const Dims& shape) { return shape[shape.rank() - 1]; }
 
+// The attention of `node` when it could read merged q, k and v: a live Attention node reading all
+// three packed, keys not transposed, not merged yet; null otherwise.
+const network::AttentionLayer* mergeableAttention(const GraphNode& node) {
+  const auto* attention = std::get_if<network::AttentionLayer>(&node.parameters);
+  if (node.removed || !attention || attention->merged_qkv || (attention->packed & 7U) != 7U || attention->keys_transposed) {
+    return nullptr;
+  }
+  return attention;
+}
+
+// Whether attention node `node`, as `merged` (merged_qkv set), reading a tensor of `qkv`'s shape and
+// type as each of q, k and v (its mask unchanged), keeps the shape of its output.
+bool mergedReadFits(const Graph& graph, const GraphNode& node, const network::AttentionLayer& merged,
+                    const network::TensorType& qkv) {
+  std::vector<network::TensorType> inputs(3, qkv);
+  if (node.inputs.size() > 3) inputs.push_back({graph.tensor(node.inputs[3]).shape, graph.tensor(node.inputs[3]).type});
+  try {
+    return network::inferOutputs(merged, inputs).at(0).shape == graph.tensor(node.output).shape;
+  } catch (const InvalidArgument&) {
+    return false;
+  }
+}
+
 // A product node that projects `input` by constant FLOAT weights (a matrix; op0 none), with a
 // constant bias or none and no activation, writing a tensor only the attention reads: a q, k or v
 // projection.
@@ -621,10 +644,8 @@ std::vector<float> concatenatedColumns(const std::vector<std::vector<float>>& pa
 // and bias are theirs side by side, and has the attention read q, k and v from its output.
 bool mergeProjectionsAt(Graph& graph, std::size_t index) {
   GraphNode& node = graph.nodes[index];
-  auto* attention = std::get_if<network::AttentionLayer>(&node.parameters);
-  if (node.removed || !attention || attention->merged_qkv || (attention->packed & 7U) != 7U || attention->keys_transposed) {
-    return false;
-  }
+  const network::AttentionLayer* attention = mergeableAttention(node);
+  if (!attention) return false;
   int indices[3] = {-1, -1, -1};
   const GraphNode* projections[3];
   for (std::size_t i = 0; i < 3; ++i) {
@@ -662,14 +683,7 @@ bool mergeProjectionsAt(Graph& graph, std::size_t index) {
       q_shape[2] != attention->heads * (total / all_heads)) {
     return false;
   }
-  std::vector<network::TensorType> inputs(3, {out_shape, graph.tensor(node.inputs[0]).type});
-  if (node.inputs.size() > 3) inputs.push_back({graph.tensor(node.inputs[3]).shape, graph.tensor(node.inputs[3]).type});
-  try {
-    const network::TensorType result = network::inferOutputs(merged, inputs).at(0);
-    if (result.shape != graph.tensor(node.output).shape) return false;
-  } catch (const InvalidArgument&) {
-    return false;
-  }
+  if (!mergedReadFits(graph, node, merged, {out_shape, graph.tensor(node.inputs[0]).type})) return false;
   // Weights side by side: K x (Nq + Nk + Nv) (rows after rows where they are N x K); biases joined.
   std::vector<std::vector<float>> weight_parts, bias_parts;
   for (const GraphNode* p : projections) {
@@ -736,10 +750,8 @@ std::optional<LastAxisSlice> lastAxisSlice(const Graph& graph, TensorId operand)
 // q, k and v, and the copies go.
 bool readSlicesInPlaceAt(Graph& graph, std::size_t index) {
   GraphNode& node = graph.nodes[index];
-  auto* attention = std::get_if<network::AttentionLayer>(&node.parameters);
-  if (node.removed || !attention || attention->merged_qkv || (attention->packed & 7U) != 7U || attention->keys_transposed) {
-    return false;
-  }
+  const network::AttentionLayer* attention = mergeableAttention(node);
+  if (!attention) return false;
   std::optional<LastAxisSlice> parts[3];
   std::int64_t next = 0;
   for (std::size_t i = 0; i < 3; ++i) {
@@ -751,14 +763,7 @@ bool readSlicesInPlaceAt(Graph& graph, std::size_t index) {
   if (source.shape[2] != next || source.type != graph.tensor(node.inputs[0]).type) return false;
   network::AttentionLayer merged = *attention;
   merged.merged_qkv = true;
-  std::vector<network::TensorType> inputs(3, {source.shape, source.type});
-  if (node.inputs.size() > 3) inputs.push_back({graph.tensor(node.inputs[3]).shape, graph.tensor(node.inputs[3]).type});
-  try {
-    const network::TensorType result = network::inferOutputs(merged, inputs).at(0);
-    if (result.shape != graph.tensor(node.output).shape) return false;
-  } catch (const InvalidArgument&) {
-    return false;
-  }
+  if (!mergedReadFits(graph, node, merged, {source.shape, source.type})) return false;
   for (const auto& part : parts) graph.nodes[static_cast<std::size_t>(part->node)].removed = true;
   node.parameters = merged;
   node.inputs[0] = node.inputs[1] = node.inputs[2] = parts[0]->source;

@@ -878,6 +878,26 @@ std::vector<int> rowChoicesWorthTiming(const std::vector<int>& choices, std::int
   return worth;
 }
 
+// `shapes` (of `plan`'s tensors before a fused step was made in `trial`, a copy of it) with the
+// shapes of the tensors the step added to `trial` (transposed weights).
+std::vector<Dims> withAddedTensors(const EnginePlan& trial, std::vector<Dims> shapes) {
+  for (std::size_t i = shapes.size(); i < trial.tensors.size(); ++i) shapes.push_back(trial.tensors[i].shape);
+  return shapes;
+}
+
+// Times fused MLP step `step` of `plan` with its current tactic at `shapes`: a faster time than
+// `best` replaces it, and every time joins `timings`; a tactic that cannot run is logged and skipped.
+void timeFusedMlp(const EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes, BuildDevice& device,
+                  TimingEntry& best, std::string& timings) {
+  try {
+    const double milliseconds = ScratchRun(plan, {&step}, shapes, device).time();
+    timings += " " + step.tactic + "=" + std::to_string(milliseconds) + "ms";
+    if (milliseconds < best.milliseconds) best = {step.tactic, milliseconds};
+  } catch (const Error& e) {
+    log(Severity::kVERBOSE, "fused MLP " + step.tactic + " cannot run '" + step.name + "': " + e.what());
+  }
+}
+
 // The fastest FusedMLP variant ("fused_mlp_r<R>", or "fused_mlp_mma_r<R>" where the tensor-core
 // kernel is offered) when it beats the chain's own steps, else "unfused". All are timed at the
 // first profile's opt shapes.
@@ -888,37 +908,26 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
   std::string timings = " unfused=" + std::to_string(best.milliseconds) + "ms";
   EnginePlan trial = plan;  // the fused step may add transposed weights to the plan
   PlanStep fused = makeFusedMlpStep(trial, chain);
-  std::vector<Dims> trial_shapes = shapes;
-  for (std::size_t i = shapes.size(); i < trial.tensors.size(); ++i) trial_shapes.push_back(trial.tensors[i].shape);
+  const std::vector<Dims> trial_shapes = withAddedTensors(trial, shapes);
   const std::vector<std::int64_t> widths = mlpWidths(std::get<network::FusedMlpLayer>(fused.parameters));
-  const auto timeFused = [&](const EnginePlan& plan_with_weights, PlanStep& step, const std::vector<Dims>& step_shapes) {
-    try {
-      const double milliseconds = ScratchRun(plan_with_weights, {&step}, step_shapes, device).time();
-      timings += " " + step.tactic + "=" + std::to_string(milliseconds) + "ms";
-      if (milliseconds < best.milliseconds) best = {step.tactic, milliseconds};
-    } catch (const Error& e) {
-      log(Severity::kVERBOSE, "fused MLP " + step.tactic + " cannot run '" + step.name + "': " + e.what());
-    }
-  };
   // Rows of the chain's input at the timed shapes: a work-group of many more rows than that
   // only computes padding, so its kernel is neither compiled nor timed.
   const std::int64_t input_rows = shapes[static_cast<std::size_t>(plan.steps[chain.first].inputs.front())].volume() / widths.front();
   for (int rows : rowChoicesWorthTiming(cl::fusedMlpRowChoices(), input_rows)) {
     if (!cl::fusedMlpFits(*device.context, widths, rows)) continue;
     fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
-    timeFused(trial, fused, trial_shapes);
+    timeFusedMlp(trial, fused, trial_shapes, device, best, timings);
   }
   // The tensor-core variants: HALF weights, where the f16 mma probe passes; weights N x K.
   if (cl::fusedMlpMmaOffered(*device.context)) {
     EnginePlan mma_trial = plan;
     PlanStep mma_fused = makeFusedMlpStep(mma_trial, chain, MlpWeightLayout::kNxK);
-    std::vector<Dims> mma_shapes = shapes;
-    for (std::size_t i = shapes.size(); i < mma_trial.tensors.size(); ++i) mma_shapes.push_back(mma_trial.tensors[i].shape);
+    const std::vector<Dims> mma_shapes = withAddedTensors(mma_trial, shapes);
     const bool half = mma_trial.tensors[static_cast<std::size_t>(mma_fused.inputs[1])].type == DataType::kHALF;
     for (int rows : rowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows)) {
       if (!half || !cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
       mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
-      timeFused(mma_trial, mma_fused, mma_shapes);
+      timeFusedMlp(mma_trial, mma_fused, mma_shapes, device, best, timings);
     }
   }
   log(Severity::kVERBOSE, "'" + fused.name + "': " + best.tactic + " (timed" + timings + ")");
@@ -987,13 +996,16 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
   if (points.size() < 2 || !layout || (opt_choice != "unfused" && mlpWeightLayout(opt_choice) != *layout)) {
     return std::nullopt;
   }
-  EnginePlan trial = plan;  // the fused step may add transposed weights
-  PlanStep step = makeFusedMlpStep(trial, chain, *layout);
+  // In the products' own layout the fused step reads their weights as they are: it adds no tensor
+  // to the plan, so the plan's shapes serve it.
+  const std::size_t tensors = plan.tensors.size();
+  PlanStep step = makeFusedMlpStep(plan, chain, *layout);
+  if (plan.tensors.size() != tensors) throw Error("fused MLP '" + step.name + "': its products' layout added weights");
   const std::vector<std::int64_t> widths = mlpWidths(std::get<network::FusedMlpLayer>(step.parameters));
   const auto rowsAt = [&](const std::vector<Dims>& shapes) {
     return shapes[static_cast<std::size_t>(chain.input)].volume() / std::max<std::int64_t>(widths.front(), 1);
   };
-  const bool half_weights = trial.tensors[static_cast<std::size_t>(step.inputs[1])].type == DataType::kHALF;
+  const bool half_weights = plan.tensors[static_cast<std::size_t>(step.inputs[1])].type == DataType::kHALF;
   const std::vector<Dims> opt = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
   const std::vector<int>& choices = *layout == MlpWeightLayout::kKxN ? cl::fusedMlpRowChoices() : cl::fusedMlpMmaRowChoices();
   const int widest_group = rowChoicesWorthTiming(choices, std::max<std::int64_t>(rowsAt(opt), 1)).back();
@@ -1011,19 +1023,11 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
     for (const std::string& candidate : candidates) key += " " + candidate;
     TimingEntry best;
     if (!(cache && cache->lookup(key, best))) {
-      std::vector<Dims> shapes = point.shapes;
-      for (std::size_t i = shapes.size(); i < trial.tensors.size(); ++i) shapes.push_back(trial.tensors[i].shape);
       best = {"", std::numeric_limits<double>::infinity()};
       std::string timings;
       for (const std::string& candidate : candidates) {
         step.tactic = candidate;
-        try {
-          const double milliseconds = ScratchRun(trial, {&step}, shapes, device).time();
-          timings += " " + candidate + "=" + std::to_string(milliseconds) + "ms";
-          if (milliseconds < best.milliseconds) best = {candidate, milliseconds};
-        } catch (const Error& e) {
-          log(Severity::kVERBOSE, "fused MLP " + candidate + " cannot run '" + step.name + "': " + e.what());
-        }
+        timeFusedMlp(plan, step, point.shapes, device, best, timings);
       }
       if (best.tactic.empty()) continue;
       log(Severity::kVERBOSE, "'" + step.name + "' at an output of " + std::to_string(elements) + " elements: " +
@@ -1036,11 +1040,10 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
                                       [](const auto& entry) { return !runtime::fusedMlpLayers(entry.second); });
   const std::vector<engine::TacticRange> ranges = tacticRanges(best_at);
   if (!runs_fused || ranges.empty()) return std::nullopt;
-  PlanStep fused = makeFusedMlpStep(plan, chain, *layout);
-  fused.tactic = best_at[opt[static_cast<std::size_t>(chain.output)].volume()];
-  fused.tactic_ranges = ranges;
-  log(Severity::kVERBOSE, "'" + fused.name + "': tactics by output elements: " + engine::tacticRangesText(fused));
-  return fused;
+  step.tactic = best_at[opt[static_cast<std::size_t>(chain.output)].volume()];
+  step.tactic_ranges = ranges;
+  log(Severity::kVERBOSE, "'" + step.name + "': tactics by output elements: " + engine::tacticRangesText(step));
+  return step;
 }
 
 int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {

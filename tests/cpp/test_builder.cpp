@@ -392,28 +392,62 @@ TEST(EngineProfiling, EveryStepIsReportedWithItsDeviceTimeAndKernelsStillCompute
   }
 }
 
+// x (batch, c, h, w) -> 3x3 convolution to m maps (padding 1, bias) -> ReLU -> y, random weights;
+// and the largest error of an engine's answer relative to the double-precision one.
+struct PaddedConv3x3 {
+  std::int64_t c, m, h, w;
+  std::vector<float> weights, bias;
+  PaddedConv3x3(std::int64_t c_in, std::int64_t m_in, std::int64_t h_in, std::int64_t w_in, std::uint32_t seed)
+      : c(c_in), m(m_in), h(h_in), w(w_in), weights(randomFloats(static_cast<std::size_t>(m * c * 9), seed)),
+        bias(randomFloats(static_cast<std::size_t>(m), seed + 1)) {}
+  // `batch` -1: a dynamic batch.
+  Network network(std::int64_t batch) const {
+    Network net;
+    const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{batch, c, h, w});
+    network::ConvolutionLayer conv;
+    conv.num_output_maps = m;
+    conv.kernel_size = {3, 3};
+    conv.pre_padding = {1, 1};
+    conv.post_padding = {1, 1};
+    TensorId y = addLayer(net, conv, {x, addConstant(net, Dims{m, c, 3, 3}, weights), addConstant(net, Dims{m}, bias)});
+    y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
+    net.setTensorName(y, "y");
+    net.markOutput(y);
+    return net;
+  }
+  double relativeError(const std::vector<float>& input, const std::vector<float>& result, std::int64_t batch) const {
+    double scale = 1.0, error = 0.0;
+    for (std::int64_t n = 0; n < batch; ++n)
+      for (std::int64_t o = 0; o < m; ++o)
+        for (std::int64_t oy = 0; oy < h; ++oy)
+          for (std::int64_t ox = 0; ox < w; ++ox) {
+            double sum = bias[static_cast<std::size_t>(o)];
+            for (std::int64_t i = 0; i < c; ++i)
+              for (std::int64_t ky = 0; ky < 3; ++ky)
+                for (std::int64_t kx = 0; kx < 3; ++kx) {
+                  const std::int64_t iy = oy + ky - 1, ix = ox + kx - 1;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sum += double(input[static_cast<std::size_t>(((n * c + i) * h + iy) * w + ix)]) *
+                         weights[static_cast<std::size_t>(((o * c + i) * 3 + ky) * 3 + kx)];
+                }
+            const double expected = std::max(sum, 0.0);
+            scale = std::max(scale, std::abs(expected));
+            error = std::max(error, std::abs(expected - result[static_cast<std::size_t>(((n * m + o) * h + oy) * w + ox)]));
+          }
+    return error / scale;
+  }
+};
+
 // An FP16 engine whose 3x3 convolution (64 -> 32 maps on 3 x 7 pixels, bias and ReLU) runs a
 // split-K tensor-core tactic, its mma emulated: one block, K = 576 in two slices on any device,
 // so the slices' partial blocks go through the context's workspace.
 TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
   const ScopedHook emulation(cl::setConvolutionMmaEmulation);
-  const std::int64_t c = 64, m = 32, h = 3, w = 7;
-  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(m * c * 9), 31);
-  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(m), 32);
-  Network net;
-  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, c, h, w});
-  network::ConvolutionLayer conv;
-  conv.num_output_maps = m;
-  conv.kernel_size = {3, 3};
-  conv.pre_padding = {1, 1};
-  conv.post_padding = {1, 1};
-  TensorId y = addLayer(net, conv, {x, addConstant(net, Dims{m, c, 3, 3}, weights), addConstant(net, Dims{m}, bias)});
-  y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
-  net.setTensorName(y, "y");
-  net.markOutput(y);
+  const PaddedConv3x3 layer(64, 32, 3, 7, 31);
+  const std::int64_t c = layer.c, m = layer.m, h = layer.h, w = layer.w;
   builder::BuilderConfig config;
   config.setFlag(builder::BuilderFlag::kFP16);
-  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(layer.network(1), config);
   engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
   const std::size_t convolution = onlyStepOf<network::ConvolutionLayer>(plan);
   ASSERT_LT(convolution, plan.steps.size());
@@ -433,55 +467,22 @@ TEST(EngineWorkspace, ASplitKConvolutionGetsItsWorkspaceFromTheContext) {
   for (int call = 0; call < 2; ++call) {  // the second call replays the captured launches
     execution.enqueue(*stream);
     const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(m * h * w));
-    double scale = 1.0, error = 0.0;
-    for (std::int64_t o = 0; o < m; ++o) {
-      for (std::int64_t oy = 0; oy < h; ++oy) {
-        for (std::int64_t ox = 0; ox < w; ++ox) {
-          double sum = bias[static_cast<std::size_t>(o)];
-          for (std::int64_t i = 0; i < c; ++i) {
-            for (std::int64_t ky = 0; ky < 3; ++ky) {
-              for (std::int64_t kx = 0; kx < 3; ++kx) {
-                const std::int64_t iy = oy + ky - 1, ix = ox + kx - 1;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                sum += double(input[static_cast<std::size_t>((i * h + iy) * w + ix)]) *
-                       weights[static_cast<std::size_t>(((o * c + i) * 3 + ky) * 3 + kx)];
-              }
-            }
-          }
-          const double expected = std::max(sum, 0.0);
-          scale = std::max(scale, std::abs(expected));
-          error = std::max(error, std::abs(expected - result[static_cast<std::size_t>((o * h + oy) * w + ox)]));
-        }
-      }
-    }
-    EXPECT_LE(error / scale, 1e-2) << "call " << call;
+    EXPECT_LE(layer.relativeError(input, result, 1), 1e-2) << "call " << call;
   }
 }
 
-// A dynamic-batch FP32 engine whose 3x3 convolution (12 -> 10 maps on 5 x 7 pixels, bias, a
-// residual input, ReLU) runs Winograd: its transformed operands live in the context's workspace,
+// A dynamic-batch FP32 engine whose 3x3 convolution (12 -> 10 maps on 5 x 7 pixels, bias and
+// ReLU) runs Winograd: its transformed operands live in the context's workspace,
 // sized by the engine at the profile's max batch, and the answers match the reference at batch 3
 // and 1 (fewer tiles than the workspace holds).
 TEST(EngineWorkspace, AWinogradConvolutionGetsItsWorkspaceAtTheProfilesMax) {
-  const std::int64_t c = 12, m = 10, h = 5, w = 7;
-  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(m * c * 9), 34);
-  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(m), 35);
-  Network net;
-  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, c, h, w});
-  network::ConvolutionLayer conv;
-  conv.num_output_maps = m;
-  conv.kernel_size = {3, 3};
-  conv.pre_padding = {1, 1};
-  conv.post_padding = {1, 1};
-  TensorId y = addLayer(net, conv, {x, addConstant(net, Dims{m, c, 3, 3}, weights), addConstant(net, Dims{m}, bias)});
-  y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
-  net.setTensorName(y, "y");
-  net.markOutput(y);
+  const PaddedConv3x3 layer(12, 10, 5, 7, 34);
+  const std::int64_t c = layer.c, m = layer.m, h = layer.h, w = layer.w;
   builder::BuilderConfig config;
   builder::OptimizationProfile profile;
   profile.setShape("x", Dims{1, c, h, w}, Dims{2, c, h, w}, Dims{3, c, h, w});
   config.addOptimizationProfile(profile);
-  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(layer.network(-1), config);
   engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
   const std::size_t convolution = onlyStepOf<network::ConvolutionLayer>(plan);
   ASSERT_LT(convolution, plan.steps.size());
@@ -501,25 +502,7 @@ TEST(EngineWorkspace, AWinogradConvolutionGetsItsWorkspaceAtTheProfilesMax) {
     const BoundXY bound = bindXY(execution, *stream, input, outputs);
     execution.enqueue(*stream);
     const std::vector<float> result = download<float>(*stream, at(bound.y), outputs);
-    double scale = 1.0, error = 0.0;
-    for (std::int64_t n = 0; n < batch; ++n)
-      for (std::int64_t o = 0; o < m; ++o)
-        for (std::int64_t oy = 0; oy < h; ++oy)
-          for (std::int64_t ox = 0; ox < w; ++ox) {
-            double sum = bias[static_cast<std::size_t>(o)];
-            for (std::int64_t i = 0; i < c; ++i)
-              for (std::int64_t ky = 0; ky < 3; ++ky)
-                for (std::int64_t kx = 0; kx < 3; ++kx) {
-                  const std::int64_t iy = oy + ky - 1, ix = ox + kx - 1;
-                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                  sum += double(input[static_cast<std::size_t>(((n * c + i) * h + iy) * w + ix)]) *
-                         weights[static_cast<std::size_t>(((o * c + i) * 3 + ky) * 3 + kx)];
-                }
-            const double expected = std::max(sum, 0.0);
-            scale = std::max(scale, std::abs(expected));
-            error = std::max(error, std::abs(expected - result[static_cast<std::size_t>(((n * m + o) * h + oy) * w + ox)]));
-          }
-    EXPECT_LE(error / scale, 1e-5);
+    EXPECT_LE(layer.relativeError(input, result, batch), 1e-5);
   }
 }
 

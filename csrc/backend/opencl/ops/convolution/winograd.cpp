@@ -21,7 +21,7 @@ constexpr std::size_t kAlignment = 256;
 const std::vector<std::string> kGemmTactics = {"large_m64n64_k16_t8x8", "large_m128n128_k8_t8x8", "mma_f16_128x128",
                                                "mma_f16_64x64", "mma_tf32_128x128"};
 
-std::size_t alignedUp(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+std::size_t alignedUp(std::size_t bytes) { return roundUp(static_cast<std::int64_t>(bytes), kAlignment); }
 
 // The tiles of 2 x 2 output pixels: per image along each axis, and in all.
 struct Tiles {
