@@ -2,7 +2,8 @@
 
 For each model, batch and precision (FP32, FP16) the script builds an mlprt engine for exactly
 that batch (a static profile, min = opt = max, so tactics are timed at the measured shape; one
-timing cache file is shared by all builds of the run) and times, in one process:
+timing cache file is shared by all builds of the run; with --profile-max P, the profile (1, P, P)
+of issue 16's tutorial engines instead, run at the row's batch) and times, in one process:
 
 - mlprt end to end: NumPy input -> np.copyto into a pinned host array -> memcpy_htod_async ->
   execute_async_v3 -> memcpy_dtoh_async -> stream.synchronize() -> a NumPy copy of the output;
@@ -247,10 +248,12 @@ class _Logger(mlprt.ILogger):
 
 
 def build_engine(onnx_path: Path, batch: int, in_features: int, fp16: bool,
-                 timing_cache: Optional[Path]) -> Tuple[bytes, Dict[str, Any]]:
+                 timing_cache: Optional[Path],
+                 profile_max: Optional[int] = None) -> Tuple[bytes, Dict[str, Any]]:
     """Parses the ONNX model and builds an engine with one static profile (min = opt = max =
-    (batch, in_features)). ``timing_cache``: read when the file exists (else an empty cache is
-    used) and written back. Returns the plan and the build's figures (parse_s, build_s,
+    (batch, in_features)), or with ``profile_max`` the dynamic profile (1, profile_max,
+    profile_max) of issue 16's tutorial engines. ``timing_cache``: read when the file exists
+    (else an empty cache is used) and written back. Returns the plan and the build's figures (parse_s, build_s,
     seconds = both, timing cache hits and misses)."""
     logger = _Logger()
     start = time.perf_counter()
@@ -266,7 +269,12 @@ def build_engine(onnx_path: Path, batch: int, in_features: int, fp16: bool,
         config.set_flag(mlprt.BuilderFlag.FP16)
     profile = builder.create_optimization_profile()
     shape = (batch, in_features)
-    profile.set_shape(INPUT_NAME, shape, shape, shape)
+    shapes = [shape, shape, shape]
+    if profile_max is not None:
+        if batch > profile_max:
+            raise BenchmarkError(f"batch {batch} is above --profile-max {profile_max}")
+        shapes = [(1, in_features), (profile_max, in_features), (profile_max, in_features)]
+    profile.set_shape(INPUT_NAME, *shapes)
     config.add_optimization_profile(profile)
     cache_bytes = timing_cache.read_bytes() if timing_cache and timing_cache.exists() else b""
     cache = config.create_timing_cache(cache_bytes)
@@ -280,7 +288,7 @@ def build_engine(onnx_path: Path, batch: int, in_features: int, fp16: bool,
         timing_cache.write_bytes(bytes(cache.serialize()))
     figures = {"seconds": built - start, "parse_s": parsed - start, "build_s": built - parsed,
                "timing_cache_hits": int(cache.hits), "timing_cache_misses": int(cache.misses),
-               "engine_bytes": len(plan)}
+               "engine_bytes": len(plan), "profile": [list(s) for s in shapes]}
     return bytes(plan), figures
 
 
@@ -625,13 +633,16 @@ class Bench:
         """Builds the row's engine with the run's timing cache: here, or with --build-timeout
         in a fresh subprocess that is stopped after that many seconds (BenchmarkError)."""
         if self.args.build_timeout is None:
-            return build_engine(onnx_path, batch, spec.in_features, fp16, self.timing_cache)
+            return build_engine(onnx_path, batch, spec.in_features, fp16, self.timing_cache,
+                                self.args.profile_max)
         engine = self.workdir / "engine.plan"
         arguments = [CHILD_BUILD, "--onnx", str(onnx_path), "--batch", str(batch),
                      "--in-features", str(spec.in_features), "--timing-cache",
                      str(self.timing_cache), "--engine-out", str(engine)]
         arguments += ["--fp16"] if fp16 else []
         arguments += ["--device", self.args.device] if self.args.device is not None else []
+        if self.args.profile_max is not None:
+            arguments += ["--profile-max", str(self.args.profile_max)]
         figures = run_child(arguments, dict(os.environ), None, timeout=self.args.build_timeout)
         figures["in_subprocess"] = True
         plan = engine.read_bytes()
@@ -802,6 +813,7 @@ def child_build(argv: Sequence[str]) -> int:
                              "then written")
     parser.add_argument("--engine-out", type=Path)
     parser.add_argument("--device")
+    parser.add_argument("--profile-max", type=int)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.device is not None:
@@ -814,7 +826,7 @@ def child_build(argv: Sequence[str]) -> int:
     device_s = time.perf_counter() - start
     cache_read = args.timing_cache is not None and args.timing_cache.exists()
     plan, figures = build_engine(args.onnx, args.batch, args.in_features, args.fp16,
-                                 args.timing_cache)
+                                 args.timing_cache, args.profile_max)
     if args.engine_out is not None:
         args.engine_out.write_bytes(plan)
     figures.update(device=device.name, device_init_s=device_s, timing_cache_read=cache_read)
@@ -1130,6 +1142,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="mlprt device: index, platform:device or part of its name "
                              "(as `mlprt exec --device`; see `mlprt devices`)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (0)")
+    parser.add_argument("--profile-max", type=int, metavar="BATCH",
+                        help="build every row's engine with one dynamic profile (1, BATCH, "
+                             "BATCH), as issue 16's tutorial engines are, and run it at the "
+                             "row's batch; default: a static profile at the row's batch")
     parser.add_argument("--workdir", type=Path,
                         help="where ONNX files and caches go (default: a temporary directory)")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
@@ -1147,6 +1163,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         parser.error("--batches: give positive integers")
     if args.device_repeats < 1:
         parser.error("--device-repeats: give a positive integer")
+    if args.profile_max is not None:
+        largest = max(args.batches or [max(MODELS[m].batches) for m in args.models])
+        if args.profile_max < largest:
+            parser.error(f"--profile-max {args.profile_max} is below batch {largest}")
     return args
 
 

@@ -202,6 +202,24 @@ def test_no_build_rows_and_skip_ort(tmp_path: Path) -> None:
     assert status[TARGETS[5]] == status[TARGETS[6]] == "not measured"
 
 
+def test_profile_max_builds_the_tutorial_profile(tmp_path: Path) -> None:
+    """--profile-max P builds each row's engine with the profile (1, P, P), in this process and
+    in a build subprocess alike, and runs it at the row's batch; a P below a batch is refused."""
+    for extra in ((), ("--build-timeout", "300")):
+        out = tmp_path / "result.json"
+        result = run_benchmark("--quick", "--models", "mlp_784_32_10", "--batches", "1,3",
+                               "--precisions", "fp32", "--no-build-rows", "--profile-max", "17",
+                               "--json", str(out), *extra)
+        assert result.returncode == 0, result.stdout + result.stderr
+        rows = json.loads(out.read_text())["rows"]
+        assert [row["batch"] for row in rows] == [1, 3]
+        for row in rows:
+            assert row["build"]["profile"] == [[1, 784], [17, 784], [17, 784]]
+            assert row["ok"] is True and 0 <= row["errors"]["vs_ort"] <= 1e-5
+    result = run_benchmark("--models", "mlp_784_32_10", "--batches", "1,64", "--profile-max", "8")
+    assert result.returncode == 2 and "--profile-max 8 is below batch 64" in result.stderr
+
+
 def test_build_timeout_fails_the_row_and_the_run_goes_on(tmp_path: Path) -> None:
     """A build stopped by --build-timeout fails its row (exit 1); the other rows still run."""
     out = tmp_path / "result.json"
