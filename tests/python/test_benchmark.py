@@ -28,6 +28,9 @@ TARGETS = (
     "8x256 MLP, batch 4096, FP16 device-only",
     "build of the 784-32-10 engine, cold / with timing cache",
     "engine load + first inference",
+    "MLP 784-32-10, batch 1, FP32, the tutorials' memcpy calls, engine (1, max, max)",
+    "MLP 1024-4096-4096-1024, batch 4096, FP16 device-only",
+    "build of the 784-32-10 engine, every cache empty (mlprt's and the driver's)",
 )
 
 
@@ -61,7 +64,7 @@ def cuda_available() -> bool:
 def test_exit_status_and_tables(quick: Dict[str, Any]) -> None:
     """Exit 0, the three tables printed, every row ok, ONNX Runtime labelled FP32."""
     stdout = quick["result"].stdout
-    for heading in ("## Results", "## Build and load (fresh subprocesses)", "## Issue 5 targets"):
+    for heading in ("## Results", "## Build and load (fresh subprocesses)", "## Issue 5 and 16 targets"):
         assert heading in stdout
     rows = [line for line in stdout.splitlines() if line.startswith("| mlp_784_32_10 |")]
     assert len(rows) == 4, stdout
@@ -143,6 +146,8 @@ def test_cuda_columns_null_without_cuda(quick: Dict[str, Any]) -> None:
     status = {t["target"]: t["status"] for t in record["targets"]}
     assert status[TARGETS[0]] == "n/a (no CUDA)"          # batch 1 measured, PyTorch could not be
     assert status[TARGETS[1]] == "not measured"           # batch 64 was not asked for
+    assert status[TARGETS[7]] == "not measured"           # a static engine: issue 16's needs (1, max, max)
+    assert status[TARGETS[9]] == "not measured"           # --quick leaves the every-cache-empty build out
     assert "n/a (no CUDA)" in quick["result"].stdout
 
 
@@ -174,7 +179,7 @@ def test_markdown_and_plot(quick: Dict[str, Any]) -> None:
     text = quick["markdown"].read_text()
     assert text.startswith("### ")
     assert "- mlprt device: " in text and "- command: " in text and "- date: " in text
-    assert "#### Issue 5 targets" in text and "| mlp_784_32_10 | 1 | fp32 |" in text
+    assert "#### Issue 5 and 16 targets" in text and "| mlp_784_32_10 | 1 | fp32 |" in text
     if importlib.util.find_spec("matplotlib") is not None:
         assert quick["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert quick["record"]["plot_note"] is None
@@ -216,6 +221,9 @@ def test_profile_max_builds_the_tutorial_profile(tmp_path: Path) -> None:
         for row in rows:
             assert row["build"]["profile"] == [[1, 784], [17, 784], [17, 784]]
             assert row["ok"] is True and 0 <= row["errors"]["vs_ort"] <= 1e-5
+        memcpy = {t["target"]: t for t in json.loads(out.read_text())["targets"]}[TARGETS[7]]
+        assert memcpy["issue"] == 16 and memcpy["status"] == "n/a (no CUDA)"
+        assert memcpy["values"]["mlprt_e2e_us"] == rows[0]["measurements"]["mlprt_e2e"]["median_us"]
     result = run_benchmark("--models", "mlp_784_32_10", "--batches", "1,64", "--profile-max", "8")
     assert result.returncode == 2 and "--profile-max 8 is below batch 64" in result.stderr
 
