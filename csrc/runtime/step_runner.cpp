@@ -338,6 +338,21 @@ std::optional<FusedMlpLayers> fusedMlpLayers(const std::string& tactic) {
 
 namespace {
 
+cl::AttentionParameters attentionParameters(const network::AttentionLayer& layer) {
+  cl::AttentionParameters parameters;
+  parameters.scale = layer.scale;
+  parameters.softcap = layer.softcap;
+  parameters.causal = layer.causal;
+  parameters.keys_transposed = layer.keys_transposed;
+  parameters.zero_masked_rows = layer.zero_masked_rows;
+  parameters.packed = layer.packed;
+  parameters.heads = layer.heads;
+  parameters.kv_heads = layer.kv_heads;
+  parameters.mask_batch_period = layer.mask_batch_period;
+  parameters.merged_qkv = layer.merged_qkv;
+  return parameters;
+}
+
 std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string& tactic, const cl::Context& context,
                                  const std::vector<Dims>& shapes) {
   if (const auto* mlp = std::get_if<network::FusedMlpLayer>(&step.parameters)) {
@@ -355,6 +370,15 @@ std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string
   }
   if (std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) && !tactic.empty()) {
     return cl::gemmWorkspaceBytes(cl::GemmTactic{tactic}, context);
+  }
+  if (const auto* attention = std::get_if<network::AttentionLayer>(&step.parameters)) {
+    const Dims& k = shapes.at(static_cast<std::size_t>(step.inputs.at(1)));
+    // Keys along axis 1 of packed or merged k (B, Sk, ...), 3 of transposed k (B, Hk, D, Sk), else 2.
+    const bool packed_keys = attention->merged_qkv || (attention->packed & cl::kPackedKeys) != 0;
+    const std::size_t keys_axis = packed_keys ? 1 : attention->keys_transposed ? 3 : 2;
+    if (k.rank() <= keys_axis) return 0;  // shape inference refuses such a step before it runs
+    return cl::attentionWorkspaceBytes(tactic, context, attentionParameters(*attention),
+                                       shapes.at(static_cast<std::size_t>(step.output)), k[keys_axis]);
   }
   return 0;
 }
@@ -454,20 +478,9 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       cl::scatter(kernels, stream, l.mode, l.axis, l.reduction, in.at(0), in.at(1), in.at(2), out);
     }
     void operator()(const network::AttentionLayer& l) const {
-      cl::AttentionParameters parameters;
-      parameters.scale = l.scale;
-      parameters.softcap = l.softcap;
-      parameters.causal = l.causal;
-      parameters.keys_transposed = l.keys_transposed;
-      parameters.zero_masked_rows = l.zero_masked_rows;
-      parameters.packed = l.packed;
-      parameters.heads = l.heads;
-      parameters.kv_heads = l.kv_heads;
-      parameters.mask_batch_period = l.mask_batch_period;
-      parameters.merged_qkv = l.merged_qkv;
       const std::string tactic = step.tactic.empty() ? cl::kAttentionTactic : step.tactic;
-      cl::attention(kernels, stream, tactic, parameters, in.at(0), in.at(1), in.at(2), l.has_mask ? &in.at(3) : nullptr,
-                    out);
+      cl::attention(kernels, stream, tactic, attentionParameters(l), in.at(0), in.at(1), in.at(2),
+                    l.has_mask ? &in.at(3) : nullptr, out, operands.has_workspace ? &operands.workspace : nullptr);
     }
     void operator()(const network::AxisRangeLayer& l) const { cl::axisRange(kernels, stream, in.at(0).shape, l.axis, out); }
     void operator()(const network::CumulativeLayer& l) const {

@@ -268,7 +268,14 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
   const bool packed_out = (packed & cl::kPackedOutput) != 0;
   const DeviceTensor out = deviceTensor(packed_out ? packedShape(s.out()) : s.out(), t.out,
                                         std::vector<double>(volume(s.out()), 7.0));
-  cl::attention(cache(), stream(), check.tactic, check.parameters, dq, dk, dv, check.mask ? &dmask : nullptr, out);
+  // Scratch of non-zero values where the tactic needs it: its contents need no initial value.
+  const std::size_t workspace_bytes =
+      cl::attentionWorkspaceBytes(check.tactic, *context(), check.parameters, out.shape, s.sk);
+  const DeviceTensor workspace = deviceTensor(Dims{static_cast<std::int64_t>(workspace_bytes / sizeof(float)) + 1},
+                                              DataType::kFLOAT,
+                                              std::vector<double>(workspace_bytes / sizeof(float) + 1, -3.0));
+  cl::attention(cache(), stream(), check.tactic, check.parameters, dq, dk, dv, check.mask ? &dmask : nullptr, out,
+                workspace_bytes > 0 ? &workspace : nullptr);
   const Reference reference =
       referenceAttention(s, q, k, v, check.mask ? &mask : nullptr, mask_shape, check.parameters);
   const std::vector<double> actual = packed_out ? packHeads(readBack(out), s.out(), true) : readBack(out);
@@ -547,6 +554,126 @@ TEST(AttentionKernels, MasksRepeatAlongTheBatch) {
   }
 }
 
+// ---- The split-keys tactic (attention.cl with -DSPLIT_KEYS, then attention_combine) ---------------
+
+// Forces the split-keys tactic's slice count for a scope (0: the device's choice).
+class ScopedKeySlices {
+ public:
+  explicit ScopedKeySlices(std::int64_t slices) { cl::setAttentionKeySlices(slices); }
+  ~ScopedKeySlices() { cl::setAttentionKeySlices(0); }
+  ScopedKeySlices(const ScopedKeySlices&) = delete;
+  ScopedKeySlices& operator=(const ScopedKeySlices&) = delete;
+};
+
+// The keys in 2, 3 and 5 slices (of whole tiles of 16 keys; fewer where there are fewer tiles)
+// against the double reference, with everything the one-pass kernel has: partial tiles, grouped
+// heads, masks broadcast or full, left padding that hides whole slices, causal with Sq < Sk (slices
+// no row sees), transposed, packed and merged operands, a repeating mask, scores far beyond exp's
+// range, softcap, rows every score masks (NaN or zero), FLOAT and HALF.
+TEST(AttentionKernels, SplitKeysTacticMatchesTheReferenceInEverySliceCount) {
+  std::uint32_t seed = 3000;
+  for (std::int64_t slices : {2, 3, 5}) {
+    const ScopedKeySlices forced(slices);
+    for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+      const Types types = uniform(type);
+      for (const Shape& shape : {Shape{1, 1, 1, 1, 1, 1, 1}, Shape{3, 4, 1, 7, 13, 7, 5},
+                                 Shape{2, 4, 2, 19, 37, 64, 64}, Shape{1, 4, 4, 1, 23, 64, 48},
+                                 Shape{1, 2, 2, 33, 150, 16, 13}}) {
+        Check plain{shape, types};
+        plain.tactic = cl::kSplitKeysAttentionTactic;
+        plain.parameters.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(shape.d)));
+        EXPECT_EQ(checkAttention(plain, seed += 10), 0);
+        Check padded = plain;  // the first 66 keys hidden from every row: whole slices see nothing
+        padded.mask = Dims{shape.b, 1, 1, shape.sk};
+        padded.masked_keys = shape.sk > 70 ? 66 : 0;
+        EXPECT_EQ(checkAttention(padded, seed += 10), 0);
+        Check causal = plain;
+        causal.parameters.causal = true;
+        EXPECT_EQ(checkAttention(causal, seed += 10), 0);
+      }
+      const Shape shape{2, 4, 2, 21, 77, 9, 16};
+      Check full_mask{shape, types};
+      full_mask.tactic = cl::kSplitKeysAttentionTactic;
+      full_mask.mask = shape.scores();
+      full_mask.parameters.scale = 0.3f;
+      EXPECT_EQ(checkAttention(full_mask, seed += 10), 0);
+      Check transposed = full_mask;
+      transposed.mask = Dims{1, 4, 21, 1};
+      transposed.parameters.keys_transposed = true;
+      EXPECT_EQ(checkAttention(transposed, seed += 10), 0);
+      Check packed{shape, types};
+      packed.tactic = cl::kSplitKeysAttentionTactic;
+      packed.parameters = {0.25f, true, false, false, 15U, 4, 2};
+      EXPECT_EQ(checkAttention(packed, seed += 10), 0);
+      Check merged{Shape{2, 4, 2, 40, 40, 9, 9}, types};
+      merged.tactic = cl::kSplitKeysAttentionTactic;
+      merged.parameters = {0.25f, false, false, false, 15U, 4, 2};
+      merged.parameters.merged_qkv = true;
+      EXPECT_EQ(checkAttention(merged, seed += 10), 0);
+      Check windows{Shape{6, 4, 2, 21, 77, 9, 16}, types};
+      windows.tactic = cl::kSplitKeysAttentionTactic;
+      windows.mask = Dims{3, 4, 21, 77};
+      windows.parameters.mask_batch_period = 3;
+      EXPECT_EQ(checkAttention(windows, seed += 10), 0);
+      Check large{{2, 2, 1, 17, 70, 7, 7}, types};
+      large.tactic = cl::kSplitKeysAttentionTactic;
+      large.large = true;
+      EXPECT_EQ(checkAttention(large, seed += 10), 0);
+      large.parameters.softcap = 5.0f;
+      EXPECT_EQ(checkAttention(large, seed += 10), 0);
+      for (bool zero : {false, true}) {
+        Check rows{shape, types};
+        rows.tactic = cl::kSplitKeysAttentionTactic;
+        rows.mask = shape.scores();
+        rows.masked_rows = {0, 30, 100};
+        rows.parameters.zero_masked_rows = zero;
+        EXPECT_EQ(checkAttention(rows, seed += 10), 3);
+      }
+    }
+  }
+}
+
+// The slices the device's choice makes: none where the blocks of query rows fill it (no workspace),
+// else whole tiles of keys; a split launch refuses a missing or short workspace, naming both.
+TEST(AttentionKernels, SplitKeysTacticSplitsOnlyWhereBlocksLeaveTheDeviceIdle) {
+  cl::AttentionParameters parameters;
+  const std::uint32_t units = context()->device().compute_units;
+  // As many blocks of 16 query rows as two per compute unit: no slices.
+  const Dims full{1, static_cast<std::int64_t>(2 * units), 16, 8};
+  EXPECT_EQ(cl::attentionWorkspaceBytes(cl::kSplitKeysAttentionTactic, *context(), parameters, full, 4096), 0u);
+  EXPECT_EQ(cl::attentionWorkspaceBytes(cl::kAttentionTactic, *context(), parameters, Dims{1, 1, 1, 8}, 4096), 0u);
+  // One block: as many slices as two per compute unit, at most one per 16 keys.
+  const Dims one{1, 1, 5, 8};
+  const std::int64_t wanted = std::min<std::int64_t>(2 * units, 4096 / 16);
+  const std::size_t row = (8 + 2) * sizeof(float) * 16;
+  const std::size_t bytes = cl::attentionWorkspaceBytes(cl::kSplitKeysAttentionTactic, *context(), parameters, one, 4096);
+  if (wanted > 1) {
+    EXPECT_GE(bytes, row * 2);
+    EXPECT_LE(bytes, row * static_cast<std::size_t>(wanted));
+  } else {
+    EXPECT_EQ(bytes, 0u);
+  }
+  EXPECT_EQ(cl::attentionWorkspaceBytes(cl::kSplitKeysAttentionTactic, *context(), parameters, one, 16), 0u);
+  const ScopedKeySlices forced(4);
+  EXPECT_EQ(cl::attentionWorkspaceBytes(cl::kSplitKeysAttentionTactic, *context(), parameters, one, 64), row * 4);
+  EXPECT_EQ(cl::attentionWorkspaceBytes(cl::kSplitKeysAttentionTactic, *context(), parameters, one, 40), row * 3);
+  const DeviceTensor q = deviceTensor(Dims{1, 1, 5, 8}, DataType::kFLOAT, randomStored(40, 1, DataType::kFLOAT));
+  const DeviceTensor k = deviceTensor(Dims{1, 1, 64, 8}, DataType::kFLOAT, randomStored(512, 2, DataType::kFLOAT));
+  const DeviceTensor out = deviceTensor(one, DataType::kFLOAT, std::vector<double>(40, 0.0));
+  const DeviceTensor short_workspace = deviceTensor(Dims{10}, DataType::kFLOAT, std::vector<double>(10, 0.0));
+  const std::string what = "attention: tactic 'attention_split_keys' runs this attention in 4 slices of K and needs " +
+                           std::to_string(row * 4) + " bytes of workspace";
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::attention(cache(), stream(), cl::kSplitKeysAttentionTactic, parameters, q, k, k, nullptr, out); },
+      what + "; none was given"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] {
+        cl::attention(cache(), stream(), cl::kSplitKeysAttentionTactic, parameters, q, k, k, nullptr, out,
+                      &short_workspace);
+      },
+      what + "; the workspace given is (10) FLOAT"));
+}
+
 // q, k and v read from one merged projection (B, S, (H + 2 Hk) x D), grouped heads included, with
 // the output packed or dense, a mask and causal.
 TEST(AttentionKernels, MergedQueriesKeysAndValuesAreReadInPlace) {
@@ -682,13 +809,15 @@ TEST(AttentionKernels, TacticsOfferTensorCoresOnlyWhereTheyApply) {
   };
   {
     const ScopedHook emulation(cl::setAttentionMmaEmulation);
-    EXPECT_EQ(names(true, 64, 64), std::string("attention ") + all);
-    EXPECT_EQ(names(true, 128, 1), std::string("attention ") + all);
-    EXPECT_EQ(names(true, 129, 64), "attention");
-    EXPECT_EQ(names(true, 64, 200), "attention");
-    EXPECT_EQ(names(false, 64, 64), "attention");
+    EXPECT_EQ(names(true, 64, 64), std::string("attention attention_split_keys ") + all);
+    EXPECT_EQ(names(true, 128, 1), std::string("attention attention_split_keys ") + all);
+    EXPECT_EQ(names(true, 129, 64), "attention attention_split_keys");
+    EXPECT_EQ(names(true, 64, 200), "attention attention_split_keys");
+    EXPECT_EQ(names(false, 64, 64), "attention attention_split_keys");
   }
-  EXPECT_EQ(names(true, 64, 64), cl::tensorCoreHalfAvailable(*context()) ? std::string("attention ") + all : "attention");
+  EXPECT_EQ(names(true, 64, 64), cl::tensorCoreHalfAvailable(*context())
+                                     ? std::string("attention attention_split_keys ") + all
+                                     : "attention attention_split_keys");
 }
 
 // The check that the builder runs once per device before it offers the tensor-core tactics: with the

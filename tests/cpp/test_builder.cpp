@@ -885,7 +885,7 @@ TEST(EngineTactics, AttentionStepsAreTimedAndRunEveryOfferedTactic) {
   const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
   engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
   const std::vector<std::string> offered = cl::attentionTactics(context(), true, d, d);
-  ASSERT_EQ(offered.size(), 4u);  // the kernel on CUDA cores and three tensor-core tiles
+  ASSERT_EQ(offered.size(), 5u);  // the kernel on CUDA cores, with its keys in slices, three tensor-core tiles
   const std::size_t attention_step = onlyStepOf<network::AttentionLayer>(plan);
   ASSERT_LT(attention_step, plan.steps.size());
   engine::PlanStep& step = plan.steps[attention_step];
@@ -926,6 +926,8 @@ TEST(EngineTactics, AttentionStepsAreTimedAndRunEveryOfferedTactic) {
 
   for (const std::string& tactic : offered) {
     step.tactic = tactic;
+    // The split-keys tactic in 3 slices of its 37 keys, through the context's workspace, on any device.
+    cl::setAttentionKeySlices(tactic == cl::kSplitKeysAttentionTactic ? 3 : 0);
     runtime::ExecutionContext execution(engineOf(plan));
     auto stream = cl::Stream::create(context());
     std::vector<std::shared_ptr<cl::DeviceBuffer>> buffers;
@@ -942,7 +944,15 @@ TEST(EngineTactics, AttentionStepsAreTimedAndRunEveryOfferedTactic) {
     double error = 0.0;
     for (std::size_t i = 0; i < operand; ++i) error = std::max(error, std::abs(result[i] - expected[i]));
     EXPECT_LE(error / scale, 1e-2) << tactic;
+    if (tactic == cl::kSplitKeysAttentionTactic) {  // it did split: its slices needed a workspace
+      cl::AttentionParameters parameters;
+      parameters.packed = 15U;
+      parameters.heads = static_cast<std::int32_t>(h);
+      EXPECT_EQ(cl::attentionWorkspaceBytes(tactic, *context(), parameters, Dims{b, s, h * d}, s),
+                static_cast<std::size_t>(3 * b * h * 3 * 16 * (d + 2)) * sizeof(float));
+    }
   }
+  cl::setAttentionKeySlices(0);
 }
 
 TEST(TacticTiming, AWarmUpDecidesWhenItCannotWinOrSpentTheBudget) {

@@ -20,6 +20,10 @@
 //                                        of two (CHUNKS = HEAD / TX output columns per item)
 //   -DQ_HALF -DK_HALF -DV_HALF -DOUT_HALF half storage of that operand (float without)
 //   -DINDEX64                            64-bit index arithmetic (common.cl)
+//   -DSPLIT_KEYS                         the keys in slices of key_chunk across work-groups (the third
+//                                        range axis): each stores its rows' unnormalized output, running
+//                                        maximum and sum, and attention_combine weighs the slices (where
+//                                        batch x heads x row blocks alone would leave the device idle)
 // Local memory: (BQ + BK) x (HEAD + 1) + 2 x BQ x (BK + 1) floats: 35 KB at HEAD = 256.
 
 #define TX 16             // items per query row, and keys per tile
@@ -58,6 +62,12 @@
 #define MASK_FLOAT 1
 #define MASK_HALF 2
 
+#ifdef SPLIT_KEYS
+#define SPLIT_PARAMETERS , int key_chunk, __global float* partials, long partials_offset
+#else
+#define SPLIT_PARAMETERS
+#endif
+
 inline float load_mask(__global const half* mask, int mask_kind, long i) {
   return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
 }
@@ -77,7 +87,7 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
                int zero_masked_rows, int mask_batches, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key,
                idx_t q_batch, idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row,
                idx_t k_column, idx_t v_batch, idx_t v_head, idx_t v_row, idx_t out_batch, idx_t out_head,
-               idx_t out_row) {
+               idx_t out_row SPLIT_PARAMETERS) {
   __local float q_tile[BQ][PITCH];
   __local float kv_tile[BK][PITCH];  // the tile's keys, then its values
   __local float s_tile[BQ][BK + 1];  // scores
@@ -103,7 +113,13 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
   float acc[CHUNKS];
   for (int c = 0; c < CHUNKS; ++c) acc[c] = 0.0f;
 
-  for (int first = 0; first < key_end; first += BK) {
+#ifdef SPLIT_KEYS
+  const int key_begin = get_group_id(2) * key_chunk;  // key_chunk: a multiple of BK
+  const int key_stop = min(key_end, key_begin + key_chunk);
+#else
+  const int key_begin = 0, key_stop = key_end;
+#endif
+  for (int first = key_begin; first < key_stop; first += BK) {
     const int loaded = first + y;  // the key (then value) row this item loads
     const int key = first + x;     // the key this item scores
     if (keys_transposed) {  // k (D, Sk) per head: neighbouring items read neighbouring keys
@@ -136,7 +152,8 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
     // -inf - -inf would be NaN).
     const bool none = new_max == -INFINITY;
     const float correction = none ? 1.0f : exp(running_max - new_max);
-    p_tile[y][x] = none ? 0.0f : exp(score - new_max);
+    // A NaN score weighs NaN even then (fmax passes over it), so that it reaches the row.
+    p_tile[y][x] = none ? (isnan(score) ? score : 0.0f) : exp(score - new_max);
     for (int c = x; c < dv; c += TX) {
       kv_tile[y][c] = loaded < sk ? LOAD_V(v, v_offset + v_first + loaded * v_row + c) : 0.0f;
     }
@@ -160,6 +177,19 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
   }
 
   if (row >= sq) return;
+#ifdef SPLIT_KEYS
+  // This slice's part of the row: maximum, sum, then the unnormalized output (dv + 2 floats per row).
+  __global float* slot =
+      partials + partials_offset + (((long)get_group_id(2) * get_num_groups(0) + block) * BQ + y) * (dv + 2);
+  if (x == 0) {
+    slot[0] = running_max;
+    slot[1] = running_sum;
+  }
+  for (int c = 0; c < CHUNKS; ++c) {
+    const int column = x + c * TX;
+    if (column < dv) slot[2 + column] = acc[c];
+  }
+#else
   const idx_t out_first = b * out_batch + h * out_head + row * out_row;
   // A sum of 0 means every score was -inf (the maximum's own term is exp(0) = 1 otherwise).
   const bool zero = zero_masked_rows && running_sum == 0.0f;
@@ -168,4 +198,40 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
     const int column = x + c * TX;
     if (column < dv) STORE_OUT(out, out_offset + out_first + column, zero ? 0.0f : acc[c] / running_sum);
   }
+#endif
 }
+
+#ifdef SPLIT_KEYS
+// out = the slices' outputs weighed by exp(their maximum - the row's), over the weighed sums: the
+// online softmax's rescaling, across work-groups. Item (column, slot row): slot row = block x BQ + y
+// as the slices stored them. Launched as {dv rounded up, groups x BQ} in groups of {TX, BQ}.
+__kernel __attribute__((reqd_work_group_size(TX, BQ, 1)))
+void attention_combine(__global const float* partials, long partials_offset, OUT_PTR out, long out_offset, int heads,
+                       int row_blocks, int groups, int sq, int dv, int splits, int zero_masked_rows, idx_t out_batch,
+                       idx_t out_head, idx_t out_row) {
+  const int column = get_global_id(0), slot_row = get_global_id(1);
+  if (column >= dv || slot_row >= groups * BQ) return;
+  const int block = slot_row / BQ;
+  const int row = (block % row_blocks) * BQ + slot_row % BQ;
+  if (row >= sq) return;
+  const int bh = block / row_blocks;
+  const int b = bh / heads, h = bh % heads;
+  const long split_stride = (long)groups * BQ * (dv + 2);
+  __global const float* first = partials + partials_offset + (long)slot_row * (dv + 2);
+  float maximum = -INFINITY;
+  for (int s = 0; s < splits; ++s) maximum = fmax(maximum, first[s * split_stride]);
+  float sum = 0.0f, value = 0.0f;
+  for (int s = 0; s < splits; ++s) {
+    const float slice_max = first[s * split_stride];
+    // A slice whose every score was -inf (or none of its keys is seen) weighs 0; its sum may still
+    // be NaN, which then reaches the row, as in one pass.
+    const float weight = slice_max == -INFINITY ? 0.0f : exp(slice_max - maximum);
+    const float slice_sum = first[s * split_stride + 1];
+    sum += slice_max == -INFINITY ? (isnan(slice_sum) ? slice_sum : 0.0f) : slice_sum * weight;
+    value += slice_max == -INFINITY ? (isnan(slice_sum) ? slice_sum : 0.0f)
+                                    : first[s * split_stride + 2 + column] * weight;
+  }
+  const bool zero = zero_masked_rows && sum == 0.0f;
+  STORE_OUT(out, out_offset + b * out_batch + h * out_head + row * out_row + column, zero ? 0.0f : value / sum);
+}
+#endif

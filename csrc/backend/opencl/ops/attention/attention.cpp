@@ -11,6 +11,7 @@
 
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernel_support.h"
+#include "backend/opencl/split_k.h"
 
 namespace mlprt::cl {
 namespace {
@@ -111,6 +112,30 @@ std::int64_t tileWidth(std::int64_t d, std::int64_t dv) {
 }
 
 std::atomic<bool> emulation{false};  // setAttentionMmaEmulation
+std::atomic<std::int64_t> forced_key_slices{0};  // setAttentionKeySlices
+
+// The split-keys tactic's slices: enough for two work-groups per compute unit, each slice whole tiles
+// of keys (at least one), as few slices as that many tiles allow; 1 where the blocks fill the device.
+struct KeySlices {
+  std::int64_t slices = 1;
+  std::int64_t chunk = 0;  // keys per slice, a multiple of kItems
+};
+
+KeySlices keySlices(std::int64_t groups, std::int64_t keys, std::uint32_t compute_units) {
+  const std::int64_t tiles = std::max<std::int64_t>(1, (keys + kItems - 1) / kItems);
+  const std::int64_t wanted = 2 * static_cast<std::int64_t>(std::max<std::uint32_t>(compute_units, 1));
+  std::int64_t slices = forced_key_slices.load();
+  if (slices <= 0) slices = groups >= wanted ? 1 : (wanted + groups - 1) / std::max<std::int64_t>(groups, 1);
+  slices = std::clamp<std::int64_t>(slices, 1, tiles);
+  const std::int64_t chunk_tiles = (tiles + slices - 1) / slices;
+  return {(tiles + chunk_tiles - 1) / chunk_tiles, chunk_tiles * kItems};
+}
+
+// Bytes of the slices' rows: per slice and query row of every block, its maximum, sum and Dv outputs.
+std::size_t keySliceBytes(const KeySlices& split, std::int64_t groups, std::int64_t dv) {
+  if (split.slices <= 1) return 0;
+  return static_cast<std::size_t>(split.slices * groups * kRows * (dv + 2)) * sizeof(float);
+}
 
 // A head size rounded up to the mma's K of 16 (at least 16).
 std::int64_t mmaHeadWidth(std::int64_t size) { return std::max<std::int64_t>(16, (size + 15) / 16 * 16); }
@@ -135,11 +160,13 @@ int mmaWarps(const std::string& tactic) {
 }
 
 LaunchPlan launchPlan(const KernelCache& cache, const std::string& tactic, const DeviceTensor& q, const DeviceTensor& k,
-                      const DeviceTensor& v, const DeviceTensor& out, std::int64_t d, std::int64_t dv, bool wide) {
-  if (tactic == kAttentionTactic) {
+                      const DeviceTensor& v, const DeviceTensor& out, std::int64_t d, std::int64_t dv, bool wide,
+                      bool split_keys) {
+  if (tactic == kAttentionTactic || tactic == kSplitKeysAttentionTactic) {
     return {"attention", "attention",
             joinOptions({"-DHEAD=" + std::to_string(tileWidth(d, dv)), halfOption("Q", q.type), halfOption("K", k.type),
-                         halfOption("V", v.type), halfOption("OUT", out.type), indexOption(wide)}),
+                         halfOption("V", v.type), halfOption("OUT", out.type), indexOption(wide),
+                         split_keys ? "-DSPLIT_KEYS" : ""}),
             kRows, {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)}};
   }
   const int warps = mmaWarps(tactic);
@@ -169,7 +196,7 @@ LaunchPlan launchPlan(const KernelCache& cache, const std::string& tactic, const
 
 std::vector<std::string> attentionTactics(const std::shared_ptr<Context>& context, bool half_operands, std::int64_t d,
                                           std::int64_t dv) {
-  std::vector<std::string> tactics{kAttentionTactic};
+  std::vector<std::string> tactics{kAttentionTactic, kSplitKeysAttentionTactic};
   const bool fits = half_operands && d <= kMaxMmaAttentionHeadSize && dv <= kMaxMmaAttentionHeadSize;
   if (fits && (emulation.load() || (tensorCoreHalfAvailable(*context) && attentionMmaVerified(context)))) {
     for (int warps : {1, 2, 4}) tactics.push_back(kMmaAttentionPrefix + std::to_string(warps));
@@ -179,6 +206,23 @@ std::vector<std::string> attentionTactics(const std::shared_ptr<Context>& contex
 
 void setAttentionMmaEmulation(bool on) { emulation.store(on); }
 
+void setAttentionKeySlices(std::int64_t slices) { forced_key_slices.store(std::max<std::int64_t>(slices, 0)); }
+
+std::size_t attentionWorkspaceBytes(const std::string& tactic, const Context& context,
+                                    const AttentionParameters& parameters, const Dims& out, std::int64_t keys) {
+  if (tactic != kSplitKeysAttentionTactic) return 0;
+  const bool packed = (parameters.packed & kPackedOutput) != 0;
+  if (out.rank() != (packed ? 3U : 4U) || (packed && parameters.heads < 1)) {
+    throw InvalidArgument(std::string(kLauncher) + ": out shape " + out.toString() + " is not " +
+                          (packed ? "(B, Sq, H x Dv) with H given" : "(B, H, Sq, Dv)"));
+  }
+  const std::int64_t heads = packed ? parameters.heads : out[1];
+  const std::int64_t sq = packed ? out[1] : out[2];
+  const std::int64_t dv = packed ? out[2] / parameters.heads : out[3];
+  const std::int64_t groups = out[0] * heads * ((sq + kRows - 1) / kRows);
+  return keySliceBytes(keySlices(groups, keys, context.device().compute_units), groups, dv);
+}
+
 void attention(KernelCache& cache, Stream& stream, const AttentionParameters& parameters, const DeviceTensor& q,
                const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask, const DeviceTensor& out) {
   attention(cache, stream, kAttentionTactic, parameters, q, k, v, mask, out);
@@ -186,7 +230,7 @@ void attention(KernelCache& cache, Stream& stream, const AttentionParameters& pa
 
 void attention(KernelCache& cache, Stream& stream, const std::string& tactic, const AttentionParameters& parameters,
                const DeviceTensor& q, const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask,
-               const DeviceTensor& out) {
+               const DeviceTensor& out, const DeviceTensor* workspace) {
   requireFloating(kLauncher, "q", q);
   requireFloating(kLauncher, "k", k);
   requireFloating(kLauncher, "v", v);
@@ -268,9 +312,17 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
                           " has no keys (Sk = 0): the softmax of an empty row is undefined");
   }
   const bool wide = needsWideIndex({q_volume, k_volume, v_volume, out_volume, mask_volume});
-  const LaunchPlan plan = launchPlan(cache, tactic, q, k, v, out, d, dv, wide);
+  const std::int64_t cuda_core_groups = batch * heads * ((sq + kRows - 1) / kRows);
+  const KeySlices split = tactic == kSplitKeysAttentionTactic
+                              ? keySlices(cuda_core_groups, sk, cache.context()->device().compute_units)
+                              : KeySlices{};
+  const LaunchPlan plan = launchPlan(cache, tactic, q, k, v, out, d, dv, wide, split.slices > 1);
   const std::int64_t row_blocks = (sq + plan.rows_per_group - 1) / plan.rows_per_group;
   const std::int64_t groups = batch * heads * row_blocks;
+  const std::size_t slice_bytes = keySliceBytes(split, groups, dv);
+  const DeviceTensor* partials =
+      slice_bytes > 0 ? &checkSplitWorkspace(cache, kLauncher, tactic, "attention", workspace, slice_bytes, split.slices)
+                      : nullptr;
   const auto items = static_cast<std::int64_t>(
       std::accumulate(plan.local.begin(), plan.local.end(), std::size_t{1}, std::multiplies<std::size_t>()));
   if (groups > std::numeric_limits<std::int32_t>::max() / items ||
@@ -320,7 +372,29 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   arguments.index(ov.batch_stride).index(ov.head_stride).index(ov.row_stride);
   std::vector<std::size_t> global = plan.local;
   global.front() *= static_cast<std::size_t>(groups);
-  kernel.launch(stream, global, plan.local);
+  if (!partials) {
+    kernel.launch(stream, global, plan.local);
+    return;
+  }
+  arguments.value<cl_int>(static_cast<cl_int>(split.chunk)).tensor(*partials);
+  global.push_back(static_cast<std::size_t>(split.slices));
+  std::vector<std::size_t> local = plan.local;
+  local.push_back(1);
+  kernel.launch(stream, global, local);
+  Kernel& combine = cache.get(plan.family, plan.options, "attention_combine");
+  Arguments(combine, wide)
+      .tensor(*partials).tensor(out)
+      .value<cl_int>(static_cast<cl_int>(heads))
+      .value<cl_int>(static_cast<cl_int>(row_blocks))
+      .value<cl_int>(static_cast<cl_int>(groups))
+      .value<cl_int>(static_cast<cl_int>(sq))
+      .value<cl_int>(static_cast<cl_int>(dv))
+      .value<cl_int>(static_cast<cl_int>(split.slices))
+      .value<cl_int>(parameters.zero_masked_rows ? 1 : 0)
+      .index(ov.batch_stride).index(ov.head_stride).index(ov.row_stride);
+  combine.launch(stream, {roundUp(dv, static_cast<std::size_t>(kItems)),
+                          static_cast<std::size_t>(groups * kRows)},
+                 {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)});
 }
 
 }  // namespace mlprt::cl

@@ -22,6 +22,10 @@ inline constexpr std::int64_t kMaxMmaAttentionHeadSize = 128;
 
 // The kernel on CUDA cores (any storage, any device); the default tactic.
 inline constexpr const char* kAttentionTactic = "attention";
+// The same kernel with the keys in slices across work-groups where batch x heads x blocks of 16
+// query rows would leave compute units idle (a batch-1 encoder), the slices weighed by a second
+// pass (attention_combine); it needs attentionWorkspaceBytes of workspace.
+inline constexpr const char* kSplitKeysAttentionTactic = "attention_split_keys";
 // Tensor-core tactics are this prefix and the warps per work-group (16 query rows each): 1, 2 or 4.
 inline constexpr const char* kMmaAttentionPrefix = "attention_mma_f16_w";
 
@@ -64,10 +68,22 @@ struct AttentionParameters {
 // `tactic` picks the kernel: kAttentionTactic, or a tensor-core one (q, k and v HALF, D and Dv at most
 // kMaxMmaAttentionHeadSize; probabilities rounded to half before their product with v, as FlashAttention
 // does), which refuses to run where the device's f16 mma probe failed unless emulation is on.
+//
+// `workspace`: FLOAT scratch of at least attentionWorkspaceBytes(tactic, ...) bytes, which the split-keys
+// tactic needs for its slices' rows (other tactics ignore it); its contents need no initial value.
 void attention(KernelCache& cache, Stream& stream, const std::string& tactic, const AttentionParameters& parameters,
                const DeviceTensor& q, const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask,
-               const DeviceTensor& out);
+               const DeviceTensor& out, const DeviceTensor* workspace = nullptr);
 
+// The workspace `tactic` needs on `context`'s device for an attention whose output has shape `out`
+// ((B, H, Sq, Dv), or (B, Sq, H x Dv) with parameters' kPackedOutput bit) and `keys` keys: 0 but for
+// the split-keys tactic where it splits.
+std::size_t attentionWorkspaceBytes(const std::string& tactic, const Context& context,
+                                    const AttentionParameters& parameters, const Dims& out, std::int64_t keys);
+
+// Test hook: the split-keys tactic runs in this many slices (at most one per 16 keys) instead of as
+// many as the device would get; 0 restores the device's choice. Process-wide.
+void setAttentionKeySlices(std::int64_t slices);
 // The same with kAttentionTactic.
 void attention(KernelCache& cache, Stream& stream, const AttentionParameters& parameters, const DeviceTensor& q,
                const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask, const DeviceTensor& out);
