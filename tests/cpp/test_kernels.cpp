@@ -123,15 +123,16 @@ std::vector<double> randomValues(std::size_t count, std::uint32_t seed, double s
 }
 
 // A tensor in its own buffer, surrounded by random padding bytes.
-DeviceTensor makeTensor(const Dims& shape, DataType type, const std::vector<double>& values) {
+DeviceTensor makeTensor(const Dims& shape, DataType type, const std::vector<double>& values,
+                        std::size_t padding = kPadding) {
   const std::size_t size = elementSize(type);
   const std::size_t count = static_cast<std::size_t>(shape.volume());
-  auto buffer = allocate((count + 2 * kPadding) * size);
+  auto buffer = allocate((count + 2 * padding) * size);
   std::vector<unsigned char> bytes = randomBytes(buffer->size(), static_cast<std::uint32_t>(count));
   const std::vector<unsigned char> data = encodeAs(values, type);
-  std::copy(data.begin(), data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(kPadding * size));
+  std::copy(data.begin(), data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(padding * size));
   upload(stream(), at(buffer), bytes);
-  return DeviceTensor{at(buffer, kPadding * size), shape, type};
+  return DeviceTensor{at(buffer, padding * size), shape, type};
 }
 
 // An output tensor, filled with random bytes.
@@ -988,16 +989,22 @@ const std::vector<GemmCase> kGemmCases = {
     // of 8 columns, 2 slices).
     {{1, 1000}, {1000, 37}, {1, 37}, false, false, true, true, {ActivationType::kRELU, 0, 0}},
     {{3, 777}, {70, 777}, {3, 70}, false, true, true, false, {}},
+    // Columns in fours of a K x N b: the row kernels load 4 neighbouring columns at once (-DSMALL_VEC4),
+    // here split across work-groups too; and a batch of b matrices, 5 rows, bias and activation.
+    {{1, 1000}, {1000, 40}, {1, 40}, false, false, true, true, {ActivationType::kRELU, 0, 0}},
+    {{2, 5, 31}, {2, 31, 12}, {2, 5, 12}, false, false, true, true, {ActivationType::kSIGMOID, 0, 0}},
 };
 
-void checkGemm(const std::string& tactic, const GemmCase& c, DataType type, std::uint32_t seed) {
+// `b_padding`: elements before b in its buffer (kPadding: b unaligned; a multiple of 4: aligned loads).
+void checkGemm(const std::string& tactic, const GemmCase& c, DataType type, std::uint32_t seed,
+               std::size_t b_padding = kPadding) {
   const auto a_values = stored(randomValues(static_cast<std::size_t>(c.a.volume()), seed), type);
   const auto b_values = stored(randomValues(static_cast<std::size_t>(c.b.volume()), seed + 1), type);
   const std::int64_t m = c.out[c.out.rank() - 2], n = c.out[c.out.rank() - 1];
   const std::int64_t k = c.a_trans ? c.a[c.a.rank() - 2] : c.a[c.a.rank() - 1];
   const auto bias_values = stored(randomValues(static_cast<std::size_t>(n), seed + 2), type);
   const DeviceTensor a = makeTensor(c.a, type, a_values);
-  const DeviceTensor b = makeTensor(c.b, type, b_values);
+  const DeviceTensor b = makeTensor(c.b, type, b_values, b_padding);
   const DeviceTensor bias = makeTensor({n}, type, bias_values);
   const DeviceTensor out = makeOutput(c.out, type);
   cl::GemmEpilogue epilogue;
@@ -1032,6 +1039,19 @@ void checkGemm(const std::string& tactic, const GemmCase& c, DataType type, std:
                   c.b.toString() + (c.b_trans ? "^T" : ""),
               magnitudes);
   expectPaddingIntact(out);
+}
+
+// The row kernels' aligned path (-DSMALL_VEC4): b K x N with N, its offset and batch stride multiples
+// of 4 (weights as the builder stores them), in FLOAT and HALF; the cases above hold b unaligned.
+TEST(KernelsGemm, RowKernelsLoadFourColumnsOfAlignedWeights) {
+  std::uint32_t seed = 4000;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const char* tactic : {"small_m1", "small_m8", "small_m1_splitk", "small_m8_splitk"}) {
+      for (const GemmCase& c : {kGemmCases[kGemmCases.size() - 2], kGemmCases.back()}) {
+        checkGemm(tactic, c, type, seed += 10, 4);
+      }
+    }
+  }
 }
 
 TEST(KernelsGemm, TacticsListClblastForFloatOnly) {

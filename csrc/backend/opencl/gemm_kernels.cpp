@@ -196,19 +196,31 @@ constexpr std::int64_t kSmallSplitGroupsPerUnit = 8;
 constexpr std::int64_t kSmallSplitKStep = 64;
 constexpr std::size_t kFinishGroup = 64;
 
-// The rows x columns of outputs one work-group of a row kernel covers.
+// Columns each item of a row kernel covers: 4 (one 16-byte load of a K x N b's row, -DSMALL_VEC4)
+// where N and b's offset and batch stride allow aligned loads of 4, else 1.
+std::int64_t smallItemColumns(const GemmCall& call) {
+  const GemmShape& shape = call.shape;
+  const bool aligned = !shape.b_trans && shape.n % 4 == 0 && shape.b_batch_stride % 4 == 0 &&
+                       elementOffset(call.b) % 4 == 0;
+  return aligned ? 4 : 1;
+}
+
+// The rows x columns of outputs one work-group of a row kernel covers, at most.
 std::int64_t smallBlockElements(const PortableTactic& tactic) {
-  return tactic.rows * static_cast<std::int64_t>(kSmallThreads) / 8;  // split 8: the most columns a group covers
+  // split 8 along K, 4 columns per item: the most columns a group covers
+  return tactic.rows * static_cast<std::int64_t>(kSmallThreads) / 8 * 4;
 }
 
 void runPortable(const PortableTactic& tactic, const GemmCall& call) {
   const GemmShape& shape = call.shape;
   const DeviceTensor& bias = call.biasOrOut();
   const bool tiled = tactic.kernel == PortableKernel::kTiled;
+  const std::int64_t item_columns = tiled ? 1 : smallItemColumns(call);
   const std::string variant =
       tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
                   " -DTILE_K=" + std::to_string(tactic.tile_k)
-            : "-DSMALL_ROWS=" + std::to_string(tactic.rows) + (tactic.split_groups ? " -DSMALL_SPLIT" : "");
+            : "-DSMALL_ROWS=" + std::to_string(tactic.rows) + (tactic.split_groups ? " -DSMALL_SPLIT" : "") +
+                  (item_columns == 4 ? " -DSMALL_VEC4" : "");
   const std::string options =
       joinOptions({variant, halfOption("A", call.a.type), halfOption("B", call.b.type),
                    halfOption("OUT", call.out.type), halfOption("BIAS", bias.type)});
@@ -237,7 +249,7 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
     // side by side along contiguous N.
     const cl_int split = shape.b_trans ? 32 : 8;
     arguments.value(split);
-    const std::int64_t columns = static_cast<std::int64_t>(kSmallThreads) / split;
+    const std::int64_t columns = static_cast<std::int64_t>(kSmallThreads) / split * item_columns;
     const std::size_t groups_n = tilesCovering(shape.n, columns), groups_m = tilesCovering(shape.m, tactic.rows);
     if (!tactic.split_groups) {
       kernel.launch(call.stream, {groups_n * kSmallThreads, groups_m, batch}, {kSmallThreads, 1, 1});

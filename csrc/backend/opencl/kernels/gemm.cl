@@ -6,6 +6,7 @@
 // inner loop. The build options select the kernel and its tile sizes:
 //   -DWPT_M -DWPT_N -DTILE_K    gemm_tiled: register-tiled, local-memory blocked
 //   -DSMALL_ROWS                gemm_small: few rows (M <= SMALL_ROWS per pass), split K
+//   -DSMALL_VEC4                with SMALL_ROWS: 4 neighbouring columns of a K x N b per item
 //   -DEPILOGUE_ONLY             gemm_epilogue: bias + activation in place (after CLBlast)
 
 #define GEMM_ARGUMENTS                                                                        \
@@ -108,6 +109,25 @@ void gemm_tiled(GEMM_ARGUMENTS) {
 #define SMALL_THREADS 256
 #endif
 
+// -DSMALL_VEC4 (b K x N, not transposed; N, b's offset and batch stride multiples of 4, which the
+// host checks): each item reads 4 neighbouring columns of b's row in one load, so a warp streams 512
+// bytes of weights per step instead of 128 (a batch-1 layer is bound by those bytes in flight).
+#ifdef SMALL_VEC4
+#define SMALL_WIDTH 4
+typedef float4 small_t;
+#ifdef B_HALF
+#define LOAD_SMALL_B(k, n) vloada_half4((b_offset + (long)(k) * N + (n)) >> 2, b)
+#else
+#define LOAD_SMALL_B(k, n) (((__global const float4*)b)[(b_offset + (long)(k) * N + (n)) >> 2])
+#endif
+inline float small_lane(float4 v, int w) { return w == 0 ? v.s0 : w == 1 ? v.s1 : w == 2 ? v.s2 : v.s3; }
+#else
+#define SMALL_WIDTH 1
+typedef float small_t;
+#define LOAD_SMALL_B(k, n) LOAD_B(b, b_offset + b_index(k, n, N, K, b_trans))
+inline float small_lane(float v, int w) { return v; }
+#endif
+
 // -DSMALL_SPLIT: the third range axis also splits K into `slices` chunks of k_chunk across
 // work-groups (a batch-1 layer of few columns is too few work-groups to stream its weights at the
 // memory's speed); each stores its raw partial sums as floats, slice after slice, in `slice_partials`,
@@ -118,12 +138,12 @@ void gemm_small(GEMM_ARGUMENTS, int split
                 , int slices, int k_chunk, __global float* slice_partials, long partials_offset
 #endif
 ) {
-  __local float partials[SMALL_ROWS][SMALL_THREADS];
+  __local small_t partials[SMALL_ROWS][SMALL_THREADS];
   const int lid = get_local_id(0);
   const int columns = SMALL_THREADS / split;
   const int column = b_trans ? lid / split : lid % columns;
   const int part = b_trans ? lid % split : lid / columns;
-  const int n = get_group_id(0) * columns + column;
+  const int n = (get_group_id(0) * columns + column) * SMALL_WIDTH;
   const int m0 = get_group_id(1) * SMALL_ROWS;
 #ifdef SMALL_SPLIT
   const long batch = get_group_id(2) / slices;
@@ -138,14 +158,14 @@ void gemm_small(GEMM_ARGUMENTS, int split
   c_offset += batch * (long)M * N;
   const int rows = min(SMALL_ROWS, M - m0);
 
-  float accumulators[SMALL_ROWS];
-  for (int i = 0; i < SMALL_ROWS; ++i) accumulators[i] = 0.0f;
+  small_t accumulators[SMALL_ROWS];
+  for (int i = 0; i < SMALL_ROWS; ++i) accumulators[i] = (small_t)(0.0f);
   if (n < N) {
     for (int k = k_begin + part; k < k_end; k += split) {
-      const float b_value = LOAD_B(b, b_offset + b_index(k, n, N, K, b_trans));
+      const small_t b_value = LOAD_SMALL_B(k, n);
       for (int i = 0; i < SMALL_ROWS; ++i) {
         if (i < rows) {
-          accumulators[i] = fma(LOAD_A(a, a_offset + a_index(m0 + i, k, M, K, a_trans)), b_value,
+          accumulators[i] = fma((small_t)(LOAD_A(a, a_offset + a_index(m0 + i, k, M, K, a_trans))), b_value,
                                 accumulators[i]);
         }
       }
@@ -155,17 +175,19 @@ void gemm_small(GEMM_ARGUMENTS, int split
   barrier(CLK_LOCAL_MEM_FENCE);
   if (part != 0 || n >= N) return;
   for (int i = 0; i < rows; ++i) {
-    float sum = 0.0f;
+    small_t sum = (small_t)(0.0f);
     for (int p = 0; p < split; ++p) sum += partials[i][b_trans ? column * split + p : p * columns + column];
+    for (int w = 0; w < SMALL_WIDTH; ++w) {
 #ifdef SMALL_SPLIT
-    if (slices > 1) {  // unsplit (one slice), the group writes its output itself
-      const long count = (long)(get_num_groups(2) / slices) * M * N;  // the outputs of every batch entry
-      slice_partials[partials_offset + slice * count + (batch * M + m0 + i) * N + n] = sum;
-      continue;
-    }
+      if (slices > 1) {  // unsplit (one slice), the group writes its output itself
+        const long count = (long)(get_num_groups(2) / slices) * M * N;  // the outputs of every batch entry
+        slice_partials[partials_offset + slice * count + (batch * M + m0 + i) * N + n + w] = small_lane(sum, w);
+        continue;
+      }
 #endif
-    const float value = epilogue(sum, n, bias, bias_offset, has_bias, activation, alpha, beta);
-    STORE_OUT(c, c_offset + (long)(m0 + i) * N + n, value);
+      const float value = epilogue(small_lane(sum, w), n + w, bias, bias_offset, has_bias, activation, alpha, beta);
+      STORE_OUT(c, c_offset + (long)(m0 + i) * N + n + w, value);
+    }
   }
 }
 
