@@ -985,7 +985,7 @@ const std::vector<GemmCase> kGemmCases = {
     // K = 0: the product is zero and only the epilogue remains.
     {{2, 0}, {0, 3}, {2, 3}, false, false, true, true, {ActivationType::kTANH, 0, 0}},
     // Deep K on few columns: the row kernels' _splitk variants split K across work-groups here
-    // (1 row: 2 groups of 32 columns, K in 4 slices of 250 on a 2-unit CPU; 3 rows of b^T: 9 groups
+    // (1 row: 2 groups of 32 columns, K in 8 slices of 125 on a 2-unit CPU; 3 rows of b^T: 9 groups
     // of 8 columns, 2 slices).
     {{1, 1000}, {1000, 37}, {1, 37}, false, false, true, true, {ActivationType::kRELU, 0, 0}},
     {{3, 777}, {70, 777}, {3, 70}, false, true, true, false, {}},

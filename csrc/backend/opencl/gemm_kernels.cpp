@@ -191,9 +191,9 @@ constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl
 // The row kernels are timed on products of up to this many passes of their rows.
 constexpr std::int64_t kSmallKernelPasses = 32;
 // Their K-split variants aim for this many work-groups per compute unit (groups of 256 items that
-// stream weights: bound by memory, they want many in flight), each slice at least 4 x 64 of K.
+// stream weights: bound by memory, they want many in flight), each slice at least 4 x 16 of K.
 constexpr std::int64_t kSmallSplitGroupsPerUnit = 8;
-constexpr std::int64_t kSmallSplitKStep = 64;
+constexpr std::int64_t kSmallSplitKStep = 16;
 constexpr std::size_t kFinishGroup = 64;
 
 // Columns each item of a row kernel covers: 4 (one 16-byte load of a K x N b's row, -DSMALL_VEC4)

@@ -161,7 +161,23 @@ void gemm_small(GEMM_ARGUMENTS, int split
   small_t accumulators[SMALL_ROWS];
   for (int i = 0; i < SMALL_ROWS; ++i) accumulators[i] = (small_t)(0.0f);
   if (n < N) {
-    for (int k = k_begin + part; k < k_end; k += split) {
+    int k = k_begin + part;
+    // Four loads of b issued before their products: four times the bytes in flight per item, which
+    // is what bounds a batch-1 layer (its weights are read once). Then the remainder one by one.
+    for (; k + 3 * split < k_end; k += 4 * split) {
+      const small_t b0 = LOAD_SMALL_B(k, n), b1 = LOAD_SMALL_B(k + split, n);
+      const small_t b2 = LOAD_SMALL_B(k + 2 * split, n), b3 = LOAD_SMALL_B(k + 3 * split, n);
+      for (int i = 0; i < SMALL_ROWS; ++i) {
+        if (i < rows) {
+          small_t sum = accumulators[i];
+          sum = fma((small_t)(LOAD_A(a, a_offset + a_index(m0 + i, k, M, K, a_trans))), b0, sum);
+          sum = fma((small_t)(LOAD_A(a, a_offset + a_index(m0 + i, k + split, M, K, a_trans))), b1, sum);
+          sum = fma((small_t)(LOAD_A(a, a_offset + a_index(m0 + i, k + 2 * split, M, K, a_trans))), b2, sum);
+          accumulators[i] = fma((small_t)(LOAD_A(a, a_offset + a_index(m0 + i, k + 3 * split, M, K, a_trans))), b3, sum);
+        }
+      }
+    }
+    for (; k < k_end; k += split) {
       const small_t b_value = LOAD_SMALL_B(k, n);
       for (int i = 0; i < SMALL_ROWS; ++i) {
         if (i < rows) {
