@@ -59,8 +59,8 @@ enum class ScatterMode { kELEMENT, kND };
 // How a scatter combines an update with what its target holds: kNONE replaces it; the others
 // combine in the updates' order (ONNX's reduction attribute: add, mul, max, min).
 enum class ScatterReduction { kNONE, kSUM, kPROD, kMAX, kMIN };
-// TensorRT's CumulativeOperation.
-enum class CumulativeOperation { kSUM };
+// TensorRT's CumulativeOperation (kSUM), and kPROD for ONNX's CumProd.
+enum class CumulativeOperation { kSUM, kPROD };
 enum class ResizeCoordinateTransformation { kALIGN_CORNERS, kASYMMETRIC, kHALF_PIXEL };
 enum class ResizeSelector { kFORMULA, kUPPER };
 enum class ResizeRoundMode { kHALF_UP, kHALF_DOWN, kFLOOR, kCEIL };
@@ -103,6 +103,6 @@ constexpr ScatterMode lastEnumerator<ScatterMode>() noexcept { return ScatterMod
 template <>
 constexpr ScatterReduction lastEnumerator<ScatterReduction>() noexcept { return ScatterReduction::kMIN; }
 template <>
-constexpr CumulativeOperation lastEnumerator<CumulativeOperation>() noexcept { return CumulativeOperation::kSUM; }
+constexpr CumulativeOperation lastEnumerator<CumulativeOperation>() noexcept { return CumulativeOperation::kPROD; }
 
 }  // namespace mlprt

@@ -196,7 +196,8 @@ void bindEnums(py::module_& m) {
       .value("MAX", ScatterReduction::kMAX)
       .value("MIN", ScatterReduction::kMIN);
   py::enum_<CumulativeOperation>(m, "CumulativeOperation")
-      .value("SUM", CumulativeOperation::kSUM);
+      .value("SUM", CumulativeOperation::kSUM)
+      .value("PROD", CumulativeOperation::kPROD);
   py::enum_<TopKOperation>(m, "TopKOperation")
       .value("MAX", TopKOperation::kMAX)
       .value("MIN", TopKOperation::kMIN);

@@ -353,7 +353,10 @@ class CumulativeOperation:
     Members:
     
       SUM
+    
+      PROD
     """
+    PROD: typing.ClassVar[CumulativeOperation]
     SUM: typing.ClassVar[CumulativeOperation]
     __members__: typing.ClassVar[dict[str, CumulativeOperation]]
     @typing.overload

@@ -283,12 +283,18 @@ def scatter(layer: Any, data: np.ndarray, indices: np.ndarray, updates: np.ndarr
 
 
 def cumulative(layer: Any, x: np.ndarray) -> np.ndarray:
-    """An ICumulativeLayer (running sums along its axis)."""
+    """An ICumulativeLayer (running sums or products along its axis)."""
     lines = np.flip(x, layer.axis) if layer.reverse else x
-    sums = np.cumsum(lines, axis=layer.axis, dtype=x.dtype)
-    if layer.exclusive:
-        sums = sums - lines
-    return np.flip(sums, layer.axis) if layer.reverse else sums
+    if layer.exclusive:  # each element left out: the line shifted by one, the identity first
+        identity = 1 if layer.op == mlprt.CumulativeOperation.PROD else 0
+        first = np.full_like(np.take(lines, [0], axis=layer.axis), identity)
+        lines = np.concatenate([first, np.delete(lines, -1, axis=layer.axis)], axis=layer.axis)
+    if layer.op == mlprt.CumulativeOperation.PROD:
+        with np.errstate(over="ignore"):  # integers wrap, as the kernel's do
+            result = np.cumprod(lines, axis=layer.axis, dtype=x.dtype)
+    else:
+        result = np.cumsum(lines, axis=layer.axis, dtype=x.dtype)
+    return np.flip(result, layer.axis) if layer.reverse else result
 
 
 def layer_output(layer: Any, ins: List[np.ndarray]) -> Any:

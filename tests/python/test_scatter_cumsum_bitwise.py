@@ -1,4 +1,4 @@
-"""ScatterElements, ScatterND (every reduction), CumSum and the bitwise operators and shifts,
+"""ScatterElements, ScatterND (every reduction), CumSum, CumProd and the bitwise operators and shifts,
 through engines on random data at awkward shapes, compared with ONNX Runtime; the NumPy
 reference of the parsed network too; refusals named by node."""
 from __future__ import annotations
@@ -183,6 +183,56 @@ def test_cumsum_refusals_name_the_node():
                    [("y", TensorProto.FLOAT, [4])], {"axis": np.array(3, np.int64)})
     text = " | ".join(str(e) for e in parse_errors(model))
     assert "far_axis" in text and "out of range" in text
+
+
+# ---- CumProd ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_cumprod_every_axis_and_direction_through_an_engine(rng, fp16):
+    """Opset 26's CumProd: floats near 1 (so that 17 factors stay in range), every axis, exclusive
+    and reverse; integer lines long enough to wrap, as the types do."""
+    x = rng.uniform(0.6, 1.6, (3, 17, 2)).astype(np.float32) * rng.choice([-1.0, 1.0], (3, 17, 2)).astype(np.float32)
+    factors = np.array([-7, -5, -3, -2, -1, 1, 2, 3, 5, 7])  # no 0: the products stay alive
+    ints = rng.choice(factors, (41, 3)).astype(np.int64)
+    small = rng.choice(factors, (29,)).astype(np.int32)
+    nodes, outputs = [], []
+    for axis in (0, 1, -1):
+        for exclusive in (0, 1):
+            for reverse in (0, 1):
+                name = f"f_{axis}_{exclusive}_{reverse}".replace("-", "m")
+                nodes.append(N("CumProd", ["x", f"axis_{axis}".replace("-", "m")], [name], exclusive=exclusive,
+                               reverse=reverse))
+                outputs.append((name, TensorProto.FLOAT, [3, 17, 2]))
+    nodes += [N("CumProd", ["ints", "axis_0"], ["i64"], reverse=1),
+              N("CumProd", ["small", "axis_32"], ["i32"], exclusive=1)]
+    outputs += [("i64", TensorProto.INT64, [41, 3]), ("i32", TensorProto.INT32, [29])]
+    inits = {"axis_0": np.array(0, np.int64), "axis_1": np.array(1, np.int32), "axis_m1": np.array(-1, np.int64),
+             "axis_32": np.array(0, np.int32)}
+    model = _model(nodes, [("x", TensorProto.FLOAT, [3, 17, 2]), ("ints", TensorProto.INT64, [41, 3]),
+                           ("small", TensorProto.INT32, [29])], outputs, inits, opset=26)
+    feeds = {"x": x, "ints": ints, "small": small}
+    if not fp16:
+        check_against_onnxruntime(model, feeds)
+    report = compare_with_onnxruntime(model.SerializeToString(), inputs=feeds, fp16=fp16)
+    _exact(report, ["i64", "i32"])
+    assert np.abs(report.reference["i64"]).max() > 2**40  # the long lines did overflow and wrap
+    for name, _, _ in outputs[:-2]:
+        got, expected = report.results[name], report.reference[name]
+        scale = max(1e-3, float(np.abs(expected).max()))
+        error = float(np.abs(got.astype(np.float64) - expected).max()) / scale
+        assert error <= (1e-2 if fp16 else 1e-5), f"{name}: relative error {error:.3g}"
+
+
+def test_cumprod_refusals_name_the_node():
+    model = _model([N("CumProd", ["x", "axis"], ["y"], name="run_time_axis")],
+                   [("x", TensorProto.FLOAT, [4]), ("axis", TensorProto.INT64, [])], [("y", TensorProto.FLOAT, [4])],
+                   opset=26)
+    text = " | ".join(str(e) for e in parse_errors(model))
+    assert "run_time_axis" in text and "axis" in text
+    model = _model([N("CumProd", ["x", "axis"], ["y"], name="bool_line")], [("x", TensorProto.BOOL, [4])],
+                   [("y", TensorProto.BOOL, [4])], {"axis": np.array(0, np.int64)}, opset=26)
+    text = " | ".join(str(e) for e in parse_errors(model))
+    assert "bool_line" in text and "CumProd of BOOL is not supported" in text
 
 
 # ---- Bitwise operators and shifts ------------------------------------------------------------

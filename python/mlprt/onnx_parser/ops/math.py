@@ -429,20 +429,32 @@ def bit_shift(ctx: ImporterContext, node: Node) -> List[Value]:
     return [ctx.elementwise(a, b, EW.SHIFT_LEFT if direction == "LEFT" else EW.SHIFT_RIGHT)]
 
 
-@importer("CumSum", since=11, notes="FLOAT, FLOAT16, INT32 and INT64 (a cumulative layer, floating sums in float); "
-          "axis a constant known at parse time (negative counts from the end); exclusive and reverse.")
-def cum_sum(ctx: ImporterContext, node: Node) -> List[Value]:
+def _cumulative(ctx: ImporterContext, node: Node, op: "_core.CumulativeOperation") -> List[Value]:
+    """CumSum and CumProd: a cumulative layer along a constant axis."""
     x = _require_tensor(ctx, node)
     if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF, _core.DataType.INT32, _core.DataType.INT64):
-        raise unsupported(f"CumSum of {x.dtype.name} is not supported (FLOAT, FLOAT16, INT32 and INT64 are)",
+        raise unsupported(f"{node.op_type} of {x.dtype.name} is not supported (FLOAT, FLOAT16, INT32 and INT64 are)",
                           ErrorCode.UNSUPPORTED_NODE_DATATYPE)
     rank = len(x.shape)
     if rank == 0:
-        raise invalid("CumSum needs an input of rank 1 or more")
+        raise invalid(f"{node.op_type} needs an input of rank 1 or more")
     axis_value = ctx.integer_constant(node, 1, "axis")
     if axis_value is None or axis_value.size != 1:
-        raise invalid(f"CumSum's axis must hold one value, got {axis_value}")
+        raise invalid(f"{node.op_type}'s axis must hold one value, got {axis_value}")
     axis = normalize_axis(int(axis_value.reshape(-1)[0]), rank)
-    layer = ctx.track(ctx.network.add_cumulative(x, axis, _core.CumulativeOperation.SUM,
-                                                 bool(node.attr("exclusive", 0)), bool(node.attr("reverse", 0))))
+    layer = ctx.track(ctx.network.add_cumulative(x, axis, op, bool(node.attr("exclusive", 0)),
+                                                 bool(node.attr("reverse", 0))))
     return [ctx.alias(layer.get_output(0), x)]
+
+
+@importer("CumSum", since=11, notes="FLOAT, FLOAT16, INT32 and INT64 (a cumulative layer, floating sums in float); "
+          "axis a constant known at parse time (negative counts from the end); exclusive and reverse.")
+def cum_sum(ctx: ImporterContext, node: Node) -> List[Value]:
+    return _cumulative(ctx, node, _core.CumulativeOperation.SUM)
+
+
+@importer("CumProd", since=26, notes="FLOAT, FLOAT16, INT32 and INT64 (a cumulative layer, floating products "
+          "in float, integer products wrapping as the type does); axis a constant known at parse time (negative "
+          "counts from the end); exclusive (the first product is 1) and reverse.")
+def cum_prod(ctx: ImporterContext, node: Node) -> List[Value]:
+    return _cumulative(ctx, node, _core.CumulativeOperation.PROD)

@@ -13,7 +13,9 @@ constexpr const char* kLauncher = "cumulative";
 
 void cumulative(KernelCache& cache, Stream& stream, CumulativeOperation op, int axis, bool exclusive, bool reverse,
                 const DeviceTensor& in, const DeviceTensor& out) {
-  if (op != CumulativeOperation::kSUM) throw InvalidArgument(std::string(kLauncher) + ": unknown operation");
+  if (op != CumulativeOperation::kSUM && op != CumulativeOperation::kPROD) {
+    throw InvalidArgument(std::string(kLauncher) + ": unknown operation");
+  }
   const DataType type = in.type;
   if (type != DataType::kFLOAT && type != DataType::kHALF && type != DataType::kINT32 && type != DataType::kINT64) {
     throw InvalidArgument(describe(kLauncher, "input") + " has type " + dataTypeName(type) +
@@ -30,7 +32,9 @@ void cumulative(KernelCache& cache, Stream& stream, CumulativeOperation op, int 
   std::int64_t inner = 1;
   for (std::size_t k = a + 1; k < in.shape.rank(); ++k) inner *= in.shape[k];
   const std::int64_t lines = total / extent;
-  Kernel& kernel = cache.get("cumulative", joinOptions({storageOption("IN", type), storageOption("OUT", type)}),
+  Kernel& kernel = cache.get("cumulative",
+                             joinOptions({storageOption("IN", type), storageOption("OUT", type),
+                                          op == CumulativeOperation::kPROD ? "-DPRODUCT" : ""}),
                              "cumulative_sum");
   Arguments(kernel, true)
       .tensor(in).tensor(out)

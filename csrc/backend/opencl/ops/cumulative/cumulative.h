@@ -1,5 +1,5 @@
-// Cumulative kernels (cumulative.cl beside this file): ONNX's CumSum on FLOAT, HALF, INT32 and
-// INT64.
+// Cumulative kernels (cumulative.cl beside this file): ONNX's CumSum and CumProd on FLOAT, HALF,
+// INT32 and INT64.
 #pragma once
 
 #include "backend/opencl/kernels.h"
@@ -7,8 +7,9 @@
 
 namespace mlprt::cl {
 
-// out = the running sums of `in` along `axis` (out of in's shape and type); `exclusive` leaves
-// each element out of its own sum, `reverse` sums from the end of the axis.
+// out = the running sums (kSUM) or products (kPROD) of `in` along `axis` (out of in's shape and
+// type); `exclusive` leaves each element out of its own sum or product (the first is then 0 or 1),
+// `reverse` runs from the end of the axis.
 void cumulative(KernelCache& cache, Stream& stream, CumulativeOperation op, int axis, bool exclusive, bool reverse,
                 const DeviceTensor& in, const DeviceTensor& out);
 
