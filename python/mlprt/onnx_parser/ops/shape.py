@@ -948,6 +948,44 @@ def pad(ctx: ImporterContext, node: Node) -> List[Value]:
     return [padded]
 
 
+@importer("CenterCropPad", since=18, notes="One slice layer that reads zeros past the input: each axis named is "
+          "cropped around its centre or padded with zeros on both sides (the extra element after, as the "
+          "reference does) to the target extent; shape a constant or a shape computation known at parse time, "
+          "axes attribute (negative counts from the end); the axes it changes must have extents known at parse "
+          "time.")
+def center_crop_pad(ctx: ImporterContext, node: Node) -> List[Value]:
+    data = ctx.require(node, 0)
+    if isinstance(data, ShapeValue):
+        raise unsupported("CenterCropPad of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.tensor(data)
+    rank = ctx.rank(data)
+    target_value = _known_integers(ctx, node, 1, "shape")
+    if target_value is None:
+        raise invalid("CenterCropPad needs its input 1 (shape)")
+    target = [int(v) for v in target_value.reshape(-1)]
+    axes = [normalize_axis(int(a), rank) for a in node.attr("axes", list(range(rank)))]
+    if len(set(axes)) != len(axes):
+        raise invalid(f"CenterCropPad's axes {list(node.attr('axes', []))} name an axis twice")
+    if len(target) != len(axes):
+        raise invalid(f"CenterCropPad's shape {target} has {len(target)} extents for {len(axes)} axes")
+    dims = ctx.shape_of(x)
+    start, shape = [0] * rank, [d if isinstance(d, int) and d >= 0 else -1 for d in dims]
+    for a, extent in zip(axes, target):
+        if extent < 0:
+            raise invalid(f"CenterCropPad's target extent {extent} for axis {a} is negative")
+        d = dims[a]
+        if not (isinstance(d, int) and d >= 0):
+            raise unsupported(f"CenterCropPad of axis {a}, whose extent is known only at run time, is not supported",
+                              ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        # Crop: start (d - extent) // 2 in; pad: the input starts (extent - d) // 2 in (a negative start).
+        start[a] = (d - extent) // 2 if extent <= d else -((extent - d) // 2)
+        shape[a] = extent
+    if all(v == 0 for v in start) and all(shape[a] == dims[a] for a in axes):
+        return [x]
+    layer = ctx.network.add_slice(x, start, shape, [1] * rank, mode=_PAD_MODES["constant"], fill_value=0.0)
+    return [ctx.carry_extents(ctx.track(layer).get_output(0), [x])]
+
+
 def _fill_padding(ctx: ImporterContext, padded: Any, value: Any, begins: List[int], ends: List[int]) -> Any:
     """``padded`` with its padding set to the run-time scalar ``value``: a select with a constant
     mask of the padded positions (extent 1 on the axes known only at run time, which take none)."""
