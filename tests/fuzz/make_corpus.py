@@ -13,7 +13,8 @@ named finding-* are inputs the fuzzers once failed on, kept as seeds; this scrip
 with bias/activation epilogues, fused MLPs, element-wise, activation, unary, shuffle, softmax,
 reduce, normalization, concatenation and identity layers; convolution, deconvolution, pooling,
 resize, slice (with a sample mode) and LRN layers; attention (packed heads), axis ranges, a
-normalization with a residual, GELU (tanh) epilogues, cumulative and scatter layers; static and
+normalization with a residual, GELU (tanh) epilogues, cumulative (sums and products) and scatter
+layers; static and
 dynamic shapes; one and two optimization profiles; FP32 and FP16.
 """
 from __future__ import annotations
@@ -38,10 +39,10 @@ def _weights(rng: np.random.Generator, name: str, shape: Shape) -> onnx.TensorPr
 
 
 def _model(nodes: List[onnx.NodeProto], inputs: List[onnx.ValueInfoProto], outputs: List[onnx.ValueInfoProto],
-           initializers: List[onnx.TensorProto], name: str) -> onnx.ModelProto:
+           initializers: List[onnx.TensorProto], name: str, opset: int = OPSET) -> onnx.ModelProto:
     graph = helper.make_graph(nodes, name, inputs, outputs, initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="mlprt-fuzz")
-    model.ir_version = 8
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="mlprt-fuzz")
+    model.ir_version = 8 if opset == OPSET else 12
     onnx.checker.check_model(model)
     return model
 
@@ -132,6 +133,24 @@ def shape_ops() -> onnx.ModelProto:
     ]
     return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 4])],
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 12])], inits, "shape_ops")
+
+
+def recent_ops() -> onnx.ModelProto:
+    """Operators of recent opsets (26): CumProd (exclusive, reverse; float and int64 lines) and
+    CenterCropPad (a crop and a pad in one FILL-mode slice)."""
+    n = helper.make_node
+    inits = [numpy_helper.from_array(np.array(1, np.int64), "axis1"),
+             numpy_helper.from_array(np.array(0, np.int64), "axis0"),
+             numpy_helper.from_array(np.array([3, 9], np.int64), "target")]
+    nodes = [
+        n("CumProd", ["x", "axis1"], ["products"], name="cumprod", exclusive=1),
+        n("CenterCropPad", ["products", "target"], ["y"], name="center_crop_pad", axes=[1, 2]),
+        n("CumProd", ["counts", "axis0"], ["z"], name="cumprod_ints", reverse=1),
+    ]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 5, 6]),
+                          helper.make_tensor_value_info("counts", TensorProto.INT64, [7])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 9]),
+                   helper.make_tensor_value_info("z", TensorProto.INT64, [7])], inits, "recent_ops", opset=26)
 
 
 def vision_mix() -> onnx.ModelProto:
@@ -278,6 +297,7 @@ def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
         "vision_mix.engine": build_engine(models["vision_mix"], [{"x": batch(4, 9, 7)}]),
         # Its three projections become one product read as merged q, k and v (format 12).
         "transformer_mix.engine": build_engine(models["transformer_mix"], [{"ids": text, "mask": text}]),
+        "recent_ops.engine": build_engine(models["recent_ops"], [{"x": batch(5, 6)}]),
     }
 
 
@@ -287,7 +307,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         help="corpus directory (onnx/ and engine/ are written under it)")
     args = parser.parse_args(argv)
     models = {"tutorial_mlp": tutorial_mlp(), "small_mlp": small_mlp(), "layer_mix": layer_mix(),
-              "shape_ops": shape_ops(), "vision_mix": vision_mix(), "transformer_mix": transformer_mix()}
+              "shape_ops": shape_ops(), "vision_mix": vision_mix(), "transformer_mix": transformer_mix(),
+              "recent_ops": recent_ops()}
     (args.out / "onnx").mkdir(parents=True, exist_ok=True)
     (args.out / "engine").mkdir(parents=True, exist_ok=True)
     for name, model in models.items():
