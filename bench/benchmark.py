@@ -922,6 +922,20 @@ def _dynamic_profile(row: "Row") -> bool:
     return bool(profile) and profile[0][0] == 1 and profile[2][0] > row.batch
 
 
+def _both_measured(entry: Dict[str, Any], ours: Optional[float], theirs: Optional[float], what: str,
+                   cuda_available: bool) -> bool:
+    """True when mlprt's time ``ours`` and PyTorch's ``theirs`` were both measured; otherwise
+    ``entry`` says which was not (``what``: how mlprt's figure was taken) and gets its status."""
+    if ours is None:
+        entry["measured"], entry["status"] = "the row failed", "MISSED"
+        return False
+    if theirs is None:
+        entry["measured"] = f"{what} {ours:.1f} us; PyTorch not measured"
+        entry["status"] = "n/a (no CUDA)" if not cuda_available else "not measured"
+        return False
+    return True
+
+
 def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
                      cuda_available: bool) -> List[Dict[str, Any]]:
     """Each target with its measured figure (text and numbers) and status: met, MISSED,
@@ -946,24 +960,15 @@ def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
             way = "memcpy calls" if key == "mlprt_e2e" else "zero-copy"
             entry["values"] = {"mlprt_us": row.us(key), "way": key, "over_eager": eager,
                                "over_graph": graph}
-            if row.us(key) is None:
-                entry["measured"], entry["status"] = "the row failed", "MISSED"
-            elif eager is None or graph is None:
-                entry["measured"] = f"mlprt {way} {row.us(key):.1f} us; PyTorch not measured"
-                entry["status"] = "n/a (no CUDA)" if not cuda_available else "not measured"
-            else:
+            pytorch = None if eager is None or graph is None else graph
+            if _both_measured(entry, row.us(key), pytorch, f"mlprt {way}", cuda_available):
                 entry["measured"] = f"{way}: {eager:.2f}x eager, {graph:.2f}x graph"
                 met = eager <= target.limits[0] and graph <= target.limits[1]
                 entry["status"] = "met" if met else "MISSED"
         elif target.kind == "memcpy" and row is not None:
             ours, theirs = row.us("mlprt_e2e"), row.us("torch_graph_pinned")
             entry["values"] = {"mlprt_e2e_us": ours, "torch_graph_pinned_us": theirs}
-            if ours is None:
-                entry["measured"], entry["status"] = "the row failed", "MISSED"
-            elif theirs is None:
-                entry["measured"] = f"mlprt memcpy calls {ours:.1f} us; PyTorch not measured"
-                entry["status"] = "n/a (no CUDA)" if not cuda_available else "not measured"
-            else:
+            if _both_measured(entry, ours, theirs, "mlprt memcpy calls", cuda_available):
                 ratio = ours / theirs
                 entry["values"]["over_graph"] = ratio
                 entry["measured"] = f"{ratio:.2f}x graph ({ours:.1f} us vs {theirs:.1f} us)"
@@ -971,12 +976,7 @@ def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
         elif target.kind == "device" and row is not None:
             ours, theirs = row.us("mlprt_device"), row.us("torch_graph_replay")
             entry["values"] = {"mlprt_device_us": ours, "torch_graph_replay_us": theirs}
-            if ours is None:
-                entry["measured"], entry["status"] = "the row failed", "MISSED"
-            elif theirs is None:
-                entry["measured"] = f"mlprt device {ours:.1f} us; PyTorch not measured"
-                entry["status"] = "n/a (no CUDA)" if not cuda_available else "not measured"
-            else:
+            if _both_measured(entry, ours, theirs, "mlprt device", cuda_available):
                 ratio = theirs / ours
                 entry["values"]["throughput_ratio"] = ratio
                 entry["measured"] = f"{ratio:.2f}x ({ours:.1f} us vs {theirs:.1f} us)"
