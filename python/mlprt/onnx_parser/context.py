@@ -234,6 +234,14 @@ class ImporterContext:
         """Input ``i`` as a network tensor (constants become constant layers)."""
         return self.tensor(self.require(node, i), dtype)
 
+    def require_tensor(self, node: Node, i: int = 0) -> Any:
+        """Input ``i`` as a network tensor, for operators that take no shape values: a shape
+        computation there is refused as unsupported, naming the operator."""
+        value = self.require(node, i)
+        if isinstance(value, ShapeValue):
+            raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        return self.tensor(value)
+
     # -- layers ---------------------------------------------------------------------------------
     def track(self, layer: Any) -> Any:
         """Names ``layer`` after the current node and records it; returns it."""

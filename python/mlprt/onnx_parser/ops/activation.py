@@ -11,7 +11,6 @@ from mlprt import _core
 from mlprt.onnx_parser.context import ImporterContext, Node, Value, normalize_axis, numpy_dtype
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
 from mlprt.onnx_parser.ops.math import _FLOATING, _INTEGERS, _require_float
-from mlprt.onnx_parser.ops.math import _require_tensor as _input
 from mlprt.onnx_parser.ops.nn import _coerced_2d
 from mlprt.onnx_parser.registry import importer
 
@@ -106,7 +105,7 @@ def _compare(ctx: ImporterContext, x: Any, greater: bool, bound: float, limits: 
 @importer("ThresholdedRelu", since=10, notes="alpha (default 1): x where x > alpha, else 0 (NaN gives 0), as a "
           "comparison and a select; FLOAT and FLOAT16 (alpha compared exactly, not rounded to half).")
 def thresholded_relu(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _input(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     above = _compare(ctx, x, True, float(node.attr("alpha", 1.0)))
     return [_where(ctx, above, x, _scalar(x, 0.0))]
@@ -116,7 +115,7 @@ def thresholded_relu(ctx: ImporterContext, node: Node) -> List[Value]:
           "activation of x / alpha for alpha > 0, exp - 1 for alpha < 0), as ONNX's formula max(0, x) + "
           "min(0, alpha * (exp(x / alpha) - 1)); FLOAT and FLOAT16. One ELU activation for alpha = 1.")
 def celu(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _input(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     alpha = float(node.attr("alpha", 1.0))
     if alpha == 1.0:
@@ -136,7 +135,7 @@ def celu(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("Softsign", since=1, notes="x / (1 + abs(x)): unary ABS and elementwise SUM and DIV; FLOAT and FLOAT16.")
 def softsign(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _input(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     denominator = ctx.elementwise(ctx.unary(x, Un.ABS), _scalar(x, 1.0), EW.SUM)
     return [ctx.elementwise(x, denominator, EW.DIV)]
@@ -145,7 +144,7 @@ def softsign(ctx: ImporterContext, node: Node) -> List[Value]:
 @importer("Swish", since=24, notes="alpha (default 1): the SILU activation for alpha = 1, else x * sigmoid(alpha "
           "* x) (PROD, SIGMOID, PROD); FLOAT and FLOAT16.")
 def swish(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _input(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     alpha = float(node.attr("alpha", 1.0))
     if alpha == 1.0:
@@ -173,7 +172,7 @@ def _add_float_to_integers(ctx: ImporterContext, x: Any, addend: float) -> Any:
           "type (8-bit ones in INT32, cast back wrapping); a fractional bias truncates toward zero, as ONNX "
           "Runtime does.")
 def shrink(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _input(ctx, node)
+    x = ctx.require_tensor(node)
     lambd, bias = float(node.attr("lambd", 0.5)), float(node.attr("bias", 0.0))
     if x.dtype in _FLOATING:
         below = _compare(ctx, x, False, -lambd)
@@ -221,7 +220,7 @@ def _hardmax(ctx: ImporterContext, x: Any, axis: int) -> Any:
           "known at parse time. A TopK layer (K = 1: the first maximum; a NaN counts as the maximum, as NumPy's "
           "argmax and ONNX's reference) and an equality with a constant iota; FLOAT and FLOAT16.")
 def hardmax(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _input(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     rank = len(x.shape)
     if rank == 0:

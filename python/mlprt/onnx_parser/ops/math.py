@@ -20,13 +20,6 @@ _BINARY = {"Add": EW.SUM, "Sub": EW.SUB, "Mul": EW.PROD, "Div": EW.DIV, "Pow": E
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _require_tensor(ctx: ImporterContext, node: Node, i: int = 0) -> Any:
-    value = ctx.require(node, i)
-    if isinstance(value, ShapeValue):
-        raise unsupported(f"{node.op_type} of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-    return ctx.tensor(value)
-
-
 def _require_float(node: Node, x: Any) -> None:
     if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF):
         raise unsupported(f"{node.op_type} needs a FLOAT or FLOAT16 input, got {x.dtype.name}",
@@ -125,7 +118,7 @@ _UNARY_ANY_NUMBER = ("Abs", "Neg", "Sign")
 
 @importer(*_UNARY, notes="Unary layer; Abs, Neg and Sign take integers too. Round rounds halves to even.")
 def unary(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     if node.op_type not in _UNARY_ANY_NUMBER:
         _require_float(node, x)
     elif x.dtype == _core.DataType.BOOL:
@@ -135,7 +128,7 @@ def unary(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("IsNaN", notes="FLOAT or FLOAT16 input, BOOL result (unary ISNAN).")
 def is_nan(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     return [ctx.unary(x, Un.ISNAN)]
 
@@ -143,7 +136,7 @@ def is_nan(ctx: ImporterContext, node: Node) -> List[Value]:
 @importer("IsInf", notes="FLOAT or FLOAT16 input, BOOL result: unary ISINF, and with detect_negative = 0 or "
           "detect_positive = 0 also a comparison with zero for the sign kept.")
 def is_inf(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     negative, positive = bool(node.attr("detect_negative", 1)), bool(node.attr("detect_positive", 1))
     infinite = ctx.unary(x, Un.ISINF)
@@ -158,7 +151,7 @@ def is_inf(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("Relu", "Sigmoid", "Tanh", notes="Activation layer; Relu of integers as MAX(x, 0).")
 def simple_activation(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     if node.op_type == "Relu" and x.dtype not in _FLOATING and x.dtype != _core.DataType.BOOL:
         return [ctx.elementwise(x, np.zeros((), numpy_dtype(x.dtype)), EW.MAX)]
     _require_float(node, x)
@@ -168,21 +161,21 @@ def simple_activation(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("LeakyRelu", notes="alpha (default 0.01).")
 def leaky_relu(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     return [ctx.activation(x, Act.LEAKY_RELU, node.attr("alpha", 0.01))]
 
 
 @importer("Elu", notes="alpha (default 1).")
 def elu(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     return [ctx.activation(x, Act.ELU, node.attr("alpha", 1.0))]
 
 
 @importer("Selu", notes="alpha and gamma (SELU activation, beta = gamma).")
 def selu(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     return [ctx.activation(x, Act.SELU, node.attr("alpha", 1.67326319217681884765625),
                            node.attr("gamma", 1.05070102214813232421875))]
@@ -190,7 +183,7 @@ def selu(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("Softplus", notes="SOFTPLUS activation with alpha = beta = 1.")
 def softplus(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     out = ctx.activation(x, Act.SOFTPLUS, 1.0, 1.0)
     ctx.softplus_of[out] = x
@@ -199,7 +192,7 @@ def softplus(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("Mish", since=18, notes="x * tanh(softplus(x)): SOFTPLUS and TANH activations and a PROD layer.")
 def mish(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     softplus_x = ctx.activation(x, Act.SOFTPLUS, 1.0, 1.0)
     return [ctx.elementwise(x, ctx.activation(softplus_x, Act.TANH), EW.PROD)]
@@ -207,21 +200,21 @@ def mish(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("HardSigmoid", notes="alpha (default 0.2), beta (default 0.5).")
 def hard_sigmoid(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     return [ctx.activation(x, Act.HARD_SIGMOID, node.attr("alpha", 0.2), node.attr("beta", 0.5))]
 
 
 @importer("HardSwish", since=14, notes="HARD_SWISH activation (alpha = 1/6, beta = 0.5).")
 def hard_swish(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     return [ctx.activation(x, Act.HARD_SWISH, 1.0 / 6.0, 0.5)]
 
 
 @importer("Gelu", since=20, notes="approximate = none (GELU_ERF) or tanh (GELU_TANH).")
 def gelu(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     approximate = node.attr("approximate", "none")
     if approximate not in ("none", "tanh"):
@@ -231,7 +224,7 @@ def gelu(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("PRelu", notes="A single slope becomes LEAKY_RELU; otherwise relu(x) + slope * min(x, 0).")
 def prelu(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_float(node, x)
     slope = ctx.require(node, 1)
     if isinstance(slope, np.ndarray) and slope.size >= 1 and np.all(slope == slope.reshape(-1)[0]) \
@@ -253,7 +246,7 @@ def _bound(ctx: ImporterContext, node: Node, index: int, attr: str) -> Optional[
 @importer("Clip", notes="Bounds as inputs or attributes (opset < 11), either may be missing; constant "
           "bounds give a CLIP activation, run-time bounds MAX/MIN layers.")
 def clip(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     low, high = _bound(ctx, node, 1, "min"), _bound(ctx, node, 2, "max")
     constant_bounds = all(b is None or (isinstance(b, np.ndarray) and b.size == 1) for b in (low, high))
     if constant_bounds and x.dtype in (_core.DataType.FLOAT, _core.DataType.HALF):
@@ -313,7 +306,7 @@ def logic(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("Not", notes="BOOL input (unary NOT).")
 def logical_not(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_bool(node, x)
     return [ctx.unary(x, Un.NOT)]
 
@@ -410,7 +403,7 @@ def bitwise(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("BitwiseNot", since=18, notes="INT8, UINT8, INT32 and INT64: XOR with all bits set.")
 def bitwise_not(ctx: ImporterContext, node: Node) -> List[Value]:
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     _require_integer(ctx, node, x)
     ones = np.array(-1, np.int64).astype(numpy_dtype(x.dtype))  # all bits set in the type's width
     return [ctx.elementwise(x, ones.reshape([1] * len(x.shape)), EW.BITWISE_XOR)]
@@ -431,7 +424,7 @@ def bit_shift(ctx: ImporterContext, node: Node) -> List[Value]:
 
 def _cumulative(ctx: ImporterContext, node: Node, op: "_core.CumulativeOperation") -> List[Value]:
     """CumSum and CumProd: a cumulative layer along a constant axis."""
-    x = _require_tensor(ctx, node)
+    x = ctx.require_tensor(node)
     if x.dtype not in (_core.DataType.FLOAT, _core.DataType.HALF, _core.DataType.INT32, _core.DataType.INT64):
         raise unsupported(f"{node.op_type} of {x.dtype.name} is not supported (FLOAT, FLOAT16, INT32 and INT64 are)",
                           ErrorCode.UNSUPPORTED_NODE_DATATYPE)

@@ -883,16 +883,14 @@ def _known_integers(ctx: ImporterContext, node: Node, i: int, what: str) -> Opti
           "crop; constant_value (a constant, or a run-time scalar: a select of the padded positions) and axes "
           "(opset 18) inputs. An axis known only at run time takes no padding.")
 def pad(ctx: ImporterContext, node: Node) -> List[Value]:
-    data = ctx.require(node, 0)
-    if isinstance(data, ShapeValue):
-        raise unsupported("Pad of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    x = ctx.require_tensor(node)
     mode_name = node.attr("mode", "constant")
     if isinstance(mode_name, bytes):
         mode_name = mode_name.decode()
     if mode_name not in _PAD_MODES:
         raise unsupported(f"Pad mode '{mode_name}' is not supported (constant, edge, reflect, wrap are)",
                           ErrorCode.UNSUPPORTED_NODE_ATTR)
-    rank = ctx.rank(data)
+    rank = ctx.rank(x)
     if node.has_input(1):
         pads_value = _known_integers(ctx, node, 1, "pads")
         pads = [int(v) for v in (pads_value if pads_value is not None else np.zeros(0)).reshape(-1)]
@@ -917,10 +915,6 @@ def pad(ctx: ImporterContext, node: Node) -> List[Value]:
     begins, ends = [0] * rank, [0] * rank
     for k, a in enumerate(axes):
         begins[a], ends[a] = pads[k], pads[k + len(axes)]
-    if isinstance(data, np.ndarray):
-        x: Any = ctx.tensor(data)
-    else:
-        x = ctx.tensor(data)
     dims = ctx.shape_of(x)
     start, shape = [], []
     for a, d in enumerate(dims):
@@ -954,11 +948,8 @@ def pad(ctx: ImporterContext, node: Node) -> List[Value]:
           "axes attribute (negative counts from the end); the axes it changes must have extents known at parse "
           "time.")
 def center_crop_pad(ctx: ImporterContext, node: Node) -> List[Value]:
-    data = ctx.require(node, 0)
-    if isinstance(data, ShapeValue):
-        raise unsupported("CenterCropPad of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-    x = ctx.tensor(data)
-    rank = ctx.rank(data)
+    x = ctx.require_tensor(node)
+    rank = ctx.rank(x)
     target_value = _known_integers(ctx, node, 1, "shape")
     if target_value is None:
         raise invalid("CenterCropPad needs its input 1 (shape)")
