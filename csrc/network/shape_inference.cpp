@@ -678,6 +678,10 @@ std::pair<std::int64_t, std::int64_t> attentionHeadSizes(const AttentionLayer& l
   return {attentionOperand(layer, 1U, q, "q").depth, attentionOperand(layer, 4U, v, "v").depth};
 }
 
+std::int64_t attentionKeys(const AttentionLayer& layer, const Dims& k) {
+  return attentionOperand(layer, 2U, k, "k", layer.keys_transposed).rows;
+}
+
 // (n) of the output type, n the extent of the input's axis (the input's values are not read).
 TensorType axisRange(const AxisRangeLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, 1);

@@ -31,5 +31,7 @@ Dims broadcastShapes(const Dims& a, const Dims& b);
 // the layer lays them out (dense, packed heads, merged q, k and v). Throws InvalidArgument for
 // shapes the layer cannot take.
 std::pair<std::int64_t, std::int64_t> attentionHeadSizes(const AttentionLayer& layer, const Dims& q, const Dims& v);
+// Its number of keys Sk for k of this shape (dense, transposed, packed or merged). Throws as above.
+std::int64_t attentionKeys(const AttentionLayer& layer, const Dims& k);
 
 }  // namespace mlprt::network

@@ -21,6 +21,7 @@
 #include "backend/opencl/ops/slice/slice.h"
 #include "core/half.h"
 #include "core/error.h"
+#include "network/shape_inference.h"
 #include "network/spatial.h"
 #include "runtime/plan_shapes.h"
 
@@ -372,13 +373,9 @@ std::size_t tacticWorkspaceBytes(const engine::PlanStep& step, const std::string
     return cl::gemmWorkspaceBytes(cl::GemmTactic{tactic}, context);
   }
   if (const auto* attention = std::get_if<network::AttentionLayer>(&step.parameters)) {
-    const Dims& k = shapes.at(static_cast<std::size_t>(step.inputs.at(1)));
-    // Keys along axis 1 of packed or merged k (B, Sk, ...), 3 of transposed k (B, Hk, D, Sk), else 2.
-    const bool packed_keys = attention->merged_qkv || (attention->packed & cl::kPackedKeys) != 0;
-    const std::size_t keys_axis = packed_keys ? 1 : attention->keys_transposed ? 3 : 2;
-    if (k.rank() <= keys_axis) return 0;  // shape inference refuses such a step before it runs
+    const std::int64_t keys = network::attentionKeys(*attention, shapes.at(static_cast<std::size_t>(step.inputs.at(1))));
     return cl::attentionWorkspaceBytes(tactic, context, attentionParameters(*attention),
-                                       shapes.at(static_cast<std::size_t>(step.output)), k[keys_axis]);
+                                       shapes.at(static_cast<std::size_t>(step.output)), keys);
   }
   return 0;
 }

@@ -160,6 +160,24 @@ TEST(ShapeInference, AttentionHeadSizesInEveryLayout) {
                                           "does not pack 4 heads"));
 }
 
+// The number of keys in k, however the layer lays k out.
+TEST(ShapeInference, AttentionKeysInEveryLayout) {
+  net::AttentionLayer dense;
+  EXPECT_EQ(net::attentionKeys(dense, Dims{2, 4, 9, 16}), 9);
+  net::AttentionLayer transposed;
+  transposed.keys_transposed = true;
+  EXPECT_EQ(net::attentionKeys(transposed, Dims{2, 4, 16, 9}), 9);
+  net::AttentionLayer packed;
+  packed.packed = 15U;
+  packed.heads = 4;
+  packed.kv_heads = 2;
+  EXPECT_EQ(net::attentionKeys(packed, Dims{2, 9, 32}), 9);
+  net::AttentionLayer merged = packed;
+  merged.merged_qkv = true;
+  EXPECT_EQ(net::attentionKeys(merged, Dims{1, 128, 128}), 128);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { net::attentionKeys(dense, Dims{2, 9, 16}); }, "rank-4 k"));
+}
+
 TEST(ShapeInference, Shuffle) {
   net::ShuffleLayer flatten;
   flatten.has_reshape = true;

@@ -160,13 +160,11 @@ int mmaWarps(const std::string& tactic) {
 }
 
 LaunchPlan launchPlan(const KernelCache& cache, const std::string& tactic, const DeviceTensor& q, const DeviceTensor& k,
-                      const DeviceTensor& v, const DeviceTensor& out, std::int64_t d, std::int64_t dv, bool wide,
-                      bool split_keys) {
+                      const DeviceTensor& v, const DeviceTensor& out, std::int64_t d, std::int64_t dv, bool wide) {
   if (tactic == kAttentionTactic || tactic == kSplitKeysAttentionTactic) {
     return {"attention", "attention",
             joinOptions({"-DHEAD=" + std::to_string(tileWidth(d, dv)), halfOption("Q", q.type), halfOption("K", k.type),
-                         halfOption("V", v.type), halfOption("OUT", out.type), indexOption(wide),
-                         split_keys ? "-DSPLIT_KEYS" : ""}),
+                         halfOption("V", v.type), halfOption("OUT", out.type), indexOption(wide)}),
             kRows, {static_cast<std::size_t>(kItems), static_cast<std::size_t>(kRows)}};
   }
   const int warps = mmaWarps(tactic);
@@ -312,13 +310,13 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
                           " has no keys (Sk = 0): the softmax of an empty row is undefined");
   }
   const bool wide = needsWideIndex({q_volume, k_volume, v_volume, out_volume, mask_volume});
-  const std::int64_t cuda_core_groups = batch * heads * ((sq + kRows - 1) / kRows);
-  const KeySlices split = tactic == kSplitKeysAttentionTactic
-                              ? keySlices(cuda_core_groups, sk, cache.context()->device().compute_units)
-                              : KeySlices{};
-  const LaunchPlan plan = launchPlan(cache, tactic, q, k, v, out, d, dv, wide, split.slices > 1);
+  LaunchPlan plan = launchPlan(cache, tactic, q, k, v, out, d, dv, wide);
   const std::int64_t row_blocks = (sq + plan.rows_per_group - 1) / plan.rows_per_group;
   const std::int64_t groups = batch * heads * row_blocks;
+  const KeySlices split = tactic == kSplitKeysAttentionTactic
+                              ? keySlices(groups, sk, cache.context()->device().compute_units)
+                              : KeySlices{};
+  if (split.slices > 1) plan.options = joinOptions({plan.options, "-DSPLIT_KEYS"});
   const std::size_t slice_bytes = keySliceBytes(split, groups, dv);
   const DeviceTensor* partials =
       slice_bytes > 0 ? &checkSplitWorkspace(cache, kLauncher, tactic, "attention", workspace, slice_bytes, split.slices)
