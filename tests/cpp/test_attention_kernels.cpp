@@ -554,6 +554,54 @@ TEST(AttentionKernels, MasksRepeatAlongTheBatch) {
   }
 }
 
+// What every tactic is checked on beyond plain, padded and causal runs, on a (2, 4, 2, 21, 77, 9, 16)
+// attention and its relatives: a full mask stored as `full_mask_type`, keys stored transposed, packed
+// heads, q, k and v from one merged projection of `merged_sequence` rows, a mask that repeats every 3
+// batch entries, scores far beyond exp's range with and without softcap, rows every score masks (NaN
+// or zero). `seed` advances by 10 per run.
+void checkEveryFeature(const std::string& tactic, const Types& types, DataType full_mask_type,
+                       std::int64_t merged_sequence, std::uint32_t& seed) {
+  const Shape shape{2, 4, 2, 21, 77, 9, 16};
+  Check full_mask{shape, Types{types.q, types.k, types.v, types.out, full_mask_type}};
+  full_mask.tactic = tactic;
+  full_mask.mask = shape.scores();
+  full_mask.parameters.scale = 0.3f;
+  EXPECT_EQ(checkAttention(full_mask, seed += 10), 0);
+  Check transposed{shape, types};
+  transposed.tactic = tactic;
+  transposed.parameters.keys_transposed = true;
+  transposed.mask = Dims{1, 4, 21, 1};
+  EXPECT_EQ(checkAttention(transposed, seed += 10), 0);
+  Check packed{shape, types};
+  packed.tactic = tactic;
+  packed.parameters = {0.25f, true, false, false, 15U, 4, 2};
+  EXPECT_EQ(checkAttention(packed, seed += 10), 0);
+  Check merged{Shape{2, 4, 2, merged_sequence, merged_sequence, 9, 9}, types};
+  merged.tactic = tactic;
+  merged.parameters = {0.25f, false, false, false, 15U, 4, 2};
+  merged.parameters.merged_qkv = true;
+  EXPECT_EQ(checkAttention(merged, seed += 10), 0);
+  Check windows{Shape{6, 4, 2, 21, 77, 9, 16}, types};
+  windows.tactic = tactic;
+  windows.mask = Dims{3, 4, 21, 77};
+  windows.parameters.mask_batch_period = 3;
+  EXPECT_EQ(checkAttention(windows, seed += 10), 0);
+  Check large{{2, 2, 1, 17, 70, 7, 7}, types};
+  large.tactic = tactic;
+  large.large = true;
+  EXPECT_EQ(checkAttention(large, seed += 10), 0);
+  large.parameters.softcap = 5.0f;
+  EXPECT_EQ(checkAttention(large, seed += 10), 0);
+  for (bool zero : {false, true}) {
+    Check rows{shape, types};
+    rows.tactic = tactic;
+    rows.mask = shape.scores();
+    rows.masked_rows = {0, 30, 100};
+    rows.parameters.zero_masked_rows = zero;
+    EXPECT_EQ(checkAttention(rows, seed += 10), 3);
+  }
+}
+
 // ---- The split-keys tactic (attention.cl with -DSPLIT_KEYS, then attention_combine) ---------------
 
 // Forces the split-keys tactic's slice count for a scope (0: the device's choice).
@@ -591,44 +639,7 @@ TEST(AttentionKernels, SplitKeysTacticMatchesTheReferenceInEverySliceCount) {
         causal.parameters.causal = true;
         EXPECT_EQ(checkAttention(causal, seed += 10), 0);
       }
-      const Shape shape{2, 4, 2, 21, 77, 9, 16};
-      Check full_mask{shape, types};
-      full_mask.tactic = cl::kSplitKeysAttentionTactic;
-      full_mask.mask = shape.scores();
-      full_mask.parameters.scale = 0.3f;
-      EXPECT_EQ(checkAttention(full_mask, seed += 10), 0);
-      Check transposed = full_mask;
-      transposed.mask = Dims{1, 4, 21, 1};
-      transposed.parameters.keys_transposed = true;
-      EXPECT_EQ(checkAttention(transposed, seed += 10), 0);
-      Check packed{shape, types};
-      packed.tactic = cl::kSplitKeysAttentionTactic;
-      packed.parameters = {0.25f, true, false, false, 15U, 4, 2};
-      EXPECT_EQ(checkAttention(packed, seed += 10), 0);
-      Check merged{Shape{2, 4, 2, 40, 40, 9, 9}, types};
-      merged.tactic = cl::kSplitKeysAttentionTactic;
-      merged.parameters = {0.25f, false, false, false, 15U, 4, 2};
-      merged.parameters.merged_qkv = true;
-      EXPECT_EQ(checkAttention(merged, seed += 10), 0);
-      Check windows{Shape{6, 4, 2, 21, 77, 9, 16}, types};
-      windows.tactic = cl::kSplitKeysAttentionTactic;
-      windows.mask = Dims{3, 4, 21, 77};
-      windows.parameters.mask_batch_period = 3;
-      EXPECT_EQ(checkAttention(windows, seed += 10), 0);
-      Check large{{2, 2, 1, 17, 70, 7, 7}, types};
-      large.tactic = cl::kSplitKeysAttentionTactic;
-      large.large = true;
-      EXPECT_EQ(checkAttention(large, seed += 10), 0);
-      large.parameters.softcap = 5.0f;
-      EXPECT_EQ(checkAttention(large, seed += 10), 0);
-      for (bool zero : {false, true}) {
-        Check rows{shape, types};
-        rows.tactic = cl::kSplitKeysAttentionTactic;
-        rows.mask = shape.scores();
-        rows.masked_rows = {0, 30, 100};
-        rows.parameters.zero_masked_rows = zero;
-        EXPECT_EQ(checkAttention(rows, seed += 10), 3);
-      }
+      checkEveryFeature(cl::kSplitKeysAttentionTactic, types, type, 40, seed);  // 40 keys: 3 tiles to split
     }
   }
 }
@@ -758,45 +769,7 @@ TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
       causal.parameters.causal = true;
       EXPECT_EQ(checkAttention(causal, seed += 10), 0);
     }
-    const Shape shape{2, 4, 2, 21, 77, 9, 16};
-    Check full_mask{shape, Types{DataType::kHALF, DataType::kHALF, DataType::kHALF, out_type, DataType::kHALF}};
-    full_mask.tactic = tactic;
-    full_mask.mask = shape.scores();
-    full_mask.parameters.scale = 0.3f;
-    EXPECT_EQ(checkAttention(full_mask, seed += 10), 0);
-    Check transposed{shape, types};
-    transposed.tactic = tactic;
-    transposed.parameters.keys_transposed = true;
-    transposed.mask = Dims{1, 4, 21, 1};
-    EXPECT_EQ(checkAttention(transposed, seed += 10), 0);
-    Check packed{shape, types};
-    packed.tactic = tactic;
-    packed.parameters = {0.25f, true, false, false, 15U, 4, 2};
-    EXPECT_EQ(checkAttention(packed, seed += 10), 0);
-    Check merged{Shape{2, 4, 2, 21, 21, 9, 9}, types};  // q, k and v from one merged projection
-    merged.tactic = tactic;
-    merged.parameters = {0.25f, false, false, false, 15U, 4, 2};
-    merged.parameters.merged_qkv = true;
-    EXPECT_EQ(checkAttention(merged, seed += 10), 0);
-    Check windows{Shape{6, 4, 2, 21, 77, 9, 16}, types};  // a mask that repeats every 3 batch entries
-    windows.tactic = tactic;
-    windows.mask = Dims{3, 4, 21, 77};
-    windows.parameters.mask_batch_period = 3;
-    EXPECT_EQ(checkAttention(windows, seed += 10), 0);
-    Check large{{2, 2, 1, 17, 70, 7, 7}, types};
-    large.tactic = tactic;
-    large.large = true;
-    EXPECT_EQ(checkAttention(large, seed += 10), 0);
-    large.parameters.softcap = 5.0f;
-    EXPECT_EQ(checkAttention(large, seed += 10), 0);
-    for (bool zero : {false, true}) {
-      Check rows{shape, types};
-      rows.tactic = tactic;
-      rows.mask = shape.scores();
-      rows.masked_rows = {0, 30, 100};
-      rows.parameters.zero_masked_rows = zero;
-      EXPECT_EQ(checkAttention(rows, seed += 10), 3);
-    }
+    checkEveryFeature(tactic, types, DataType::kHALF, 21, seed);
   }
 }
 

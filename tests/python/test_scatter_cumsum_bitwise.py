@@ -140,38 +140,48 @@ def test_scatter_refusals_name_the_node():
     assert "deep_tuples" in text and "must be known and between 1 and data" in text
 
 
-# ---- CumSum ----------------------------------------------------------------------------------
+# ---- CumSum and CumProd ----------------------------------------------------------------------
+
+def _check_cumulative(op: str, x: np.ndarray, ints: np.ndarray, small: np.ndarray, fp16: bool, floor: float,
+                      opset: int = 18) -> object:
+    """``op`` (CumSum or CumProd) along every axis of float ``x``, exclusive and reverse in every
+    combination, and along int64 ``ints`` (reverse) and int32 ``small`` (exclusive), through an
+    engine against ONNX Runtime (and the NumPy reference of the network in FP32): integers exactly,
+    floats within 1e-5 (1e-2 in FP16) of each output's largest magnitude or ``floor``. The report."""
+    nodes, outputs = [], []
+    for axis in (0, 1, -1):
+        for exclusive in (0, 1):
+            for reverse in (0, 1):
+                name = f"f_{axis}_{exclusive}_{reverse}".replace("-", "m")
+                nodes.append(N(op, ["x", f"axis_{axis}".replace("-", "m")], [name], exclusive=exclusive,
+                               reverse=reverse))
+                outputs.append((name, TensorProto.FLOAT, list(x.shape)))
+    nodes += [N(op, ["ints", "axis_0"], ["i64"], reverse=1), N(op, ["small", "axis_32"], ["i32"], exclusive=1)]
+    inits = {"axis_0": np.array(0, np.int64), "axis_1": np.array(1, np.int32), "axis_m1": np.array(-1, np.int64),
+             "axis_32": np.array(0, np.int32)}
+    model = _model(nodes, [("x", TensorProto.FLOAT, list(x.shape)), ("ints", TensorProto.INT64, list(ints.shape)),
+                           ("small", TensorProto.INT32, list(small.shape))],
+                   outputs + [("i64", TensorProto.INT64, list(ints.shape)), ("i32", TensorProto.INT32, list(small.shape))],
+                   inits, opset=opset)
+    feeds = {"x": x, "ints": ints, "small": small}
+    if not fp16:
+        check_against_onnxruntime(model, feeds)
+    report = compare_with_onnxruntime(model.SerializeToString(), inputs=feeds, fp16=fp16)
+    _exact(report, ["i64", "i32"])
+    for name, _, _ in outputs:
+        got, expected = report.results[name], report.reference[name]
+        scale = max(floor, float(np.abs(expected).max()))
+        error = float(np.abs(got.astype(np.float64) - expected).max()) / scale
+        assert error <= (1e-2 if fp16 else 1e-5), f"{name}: relative error {error:.3g}"
+    return report
+
 
 @pytest.mark.parametrize("fp16", [False, True])
 def test_cumsum_every_axis_and_direction_through_an_engine(rng, fp16):
     x = rng.standard_normal((3, 17, 2)).astype(np.float32)
     ints = rng.integers(-2**40, 2**40, (5, 3)).astype(np.int64)
     small = rng.integers(-1000, 1000, (7,)).astype(np.int32)
-    nodes, outputs = [], []
-    for axis in (0, 1, -1):
-        for exclusive in (0, 1):
-            for reverse in (0, 1):
-                name = f"f_{axis}_{exclusive}_{reverse}".replace("-", "m")
-                nodes.append(N("CumSum", ["x", f"axis_{axis}".replace("-", "m")], [name], exclusive=exclusive,
-                               reverse=reverse))
-                outputs.append((name, TensorProto.FLOAT, [3, 17, 2]))
-    nodes += [N("CumSum", ["ints", "axis_0"], ["i64"], reverse=1),
-              N("CumSum", ["small", "axis_32"], ["i32"], exclusive=1)]
-    outputs += [("i64", TensorProto.INT64, [5, 3]), ("i32", TensorProto.INT32, [7])]
-    inits = {"axis_0": np.array(0, np.int64), "axis_1": np.array(1, np.int32), "axis_m1": np.array(-1, np.int64),
-             "axis_32": np.array(0, np.int32)}
-    model = _model(nodes, [("x", TensorProto.FLOAT, [3, 17, 2]), ("ints", TensorProto.INT64, [5, 3]),
-                           ("small", TensorProto.INT32, [7])], outputs, inits)
-    feeds = {"x": x, "ints": ints, "small": small}
-    if not fp16:
-        check_against_onnxruntime(model, feeds)
-    report = compare_with_onnxruntime(model.SerializeToString(), inputs=feeds, fp16=fp16)
-    _exact(report, ["i64", "i32"])
-    for name, _, _ in outputs[:-2]:
-        got, expected = report.results[name], report.reference[name]
-        scale = max(1.0, float(np.abs(expected).max()))
-        error = float(np.abs(got.astype(np.float64) - expected).max()) / scale
-        assert error <= (1e-2 if fp16 else 1e-5), f"{name}: relative error {error:.3g}"
+    _check_cumulative("CumSum", x, ints, small, fp16, floor=1.0)
 
 
 def test_cumsum_refusals_name_the_node():
@@ -185,8 +195,6 @@ def test_cumsum_refusals_name_the_node():
     assert "far_axis" in text and "out of range" in text
 
 
-# ---- CumProd ---------------------------------------------------------------------------------
-
 @pytest.mark.parametrize("fp16", [False, True])
 def test_cumprod_every_axis_and_direction_through_an_engine(rng, fp16):
     """Opset 26's CumProd: floats near 1 (so that 17 factors stay in range), every axis, exclusive
@@ -195,32 +203,8 @@ def test_cumprod_every_axis_and_direction_through_an_engine(rng, fp16):
     factors = np.array([-7, -5, -3, -2, -1, 1, 2, 3, 5, 7])  # no 0: the products stay alive
     ints = rng.choice(factors, (41, 3)).astype(np.int64)
     small = rng.choice(factors, (29,)).astype(np.int32)
-    nodes, outputs = [], []
-    for axis in (0, 1, -1):
-        for exclusive in (0, 1):
-            for reverse in (0, 1):
-                name = f"f_{axis}_{exclusive}_{reverse}".replace("-", "m")
-                nodes.append(N("CumProd", ["x", f"axis_{axis}".replace("-", "m")], [name], exclusive=exclusive,
-                               reverse=reverse))
-                outputs.append((name, TensorProto.FLOAT, [3, 17, 2]))
-    nodes += [N("CumProd", ["ints", "axis_0"], ["i64"], reverse=1),
-              N("CumProd", ["small", "axis_32"], ["i32"], exclusive=1)]
-    outputs += [("i64", TensorProto.INT64, [41, 3]), ("i32", TensorProto.INT32, [29])]
-    inits = {"axis_0": np.array(0, np.int64), "axis_1": np.array(1, np.int32), "axis_m1": np.array(-1, np.int64),
-             "axis_32": np.array(0, np.int32)}
-    model = _model(nodes, [("x", TensorProto.FLOAT, [3, 17, 2]), ("ints", TensorProto.INT64, [41, 3]),
-                           ("small", TensorProto.INT32, [29])], outputs, inits, opset=26)
-    feeds = {"x": x, "ints": ints, "small": small}
-    if not fp16:
-        check_against_onnxruntime(model, feeds)
-    report = compare_with_onnxruntime(model.SerializeToString(), inputs=feeds, fp16=fp16)
-    _exact(report, ["i64", "i32"])
+    report = _check_cumulative("CumProd", x, ints, small, fp16, floor=1e-3, opset=26)
     assert np.abs(report.reference["i64"]).max() > 2**40  # the long lines did overflow and wrap
-    for name, _, _ in outputs[:-2]:
-        got, expected = report.results[name], report.reference[name]
-        scale = max(1e-3, float(np.abs(expected).max()))
-        error = float(np.abs(got.astype(np.float64) - expected).max()) / scale
-        assert error <= (1e-2 if fp16 else 1e-5), f"{name}: relative error {error:.3g}"
 
 
 def test_cumprod_refusals_name_the_node():
