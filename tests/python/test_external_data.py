@@ -152,6 +152,23 @@ def test_hostile_locations_are_refused(tmp_path: Path, monkeypatch: pytest.Monke
         assert "tensor 'w'" in error.desc() and why in error.desc() and f"'{location}'" in error.desc(), error.desc()
 
 
+def test_location_that_is_not_utf8_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """protobuf hands an invalid UTF-8 string field to Python as bytes (a fuzzer's finding: it was an
+    internal error); the parser names the tensor and never uses the bytes as a path."""
+    w = np.arange(1, 11, dtype=np.float32).reshape(2, 5)
+    monkeypatch.chdir(tmp_path)
+    data = _external_model("w_ights.bin", w).SerializeToString()
+    assert data.count(b"w_ights.bin") == 1
+    data = data.replace(b"w_ights.bin", b"w\x80ights.bin")  # same length: the message stays well formed
+    for path in (None, str(tmp_path / "m.onnx")):
+        parser = OnnxParser(mlprt.INetworkDefinition(), RecordingLogger())
+        assert not parser.parse(data, path)
+        error = parser.get_error(0)
+        assert error.code() == ErrorCode.INVALID_VALUE, str(error)
+        assert "tensor 'w'" in error.desc() and "not valid UTF-8" in error.desc(), error.desc()
+        assert "'w\\x80ights.bin'" in error.desc(), error.desc()
+
+
 def test_truncated_external_file_names_the_tensor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     w = np.arange(1, 11, dtype=np.float32).reshape(2, 5)
     (tmp_path / "w.bin").write_bytes(w.tobytes()[:12])

@@ -280,8 +280,8 @@ class OnnxParser:
             where = f"the model's directory {base}"
         files: Dict[str, int] = {}
         for tensor in tensors:
-            location = _external_location(tensor)
-            problem = _unsafe_location(location)
+            location, valid_text = _external_location(tensor)
+            problem = _unsafe_location(location) if valid_text else "which is not valid UTF-8"
             if problem:
                 self._error(ErrorCode.INVALID_VALUE,
                             f"tensor '{tensor.name}' keeps its data in external file '{location}', {problem}; "
@@ -497,11 +497,15 @@ def _locate_conversion_failure(model: onnx.ModelProto, opset: int,
     return -1, None, _short_reason(error)
 
 
-def _external_location(tensor: onnx.TensorProto) -> str:
+def _external_location(tensor: onnx.TensorProto) -> Tuple[str, bool]:
+    """The tensor's external-data location and whether it is valid UTF-8 (protobuf hands a string
+    field that is not as bytes; it is shown with escapes and never used as a path)."""
     for entry in tensor.external_data:
         if entry.key == "location":
-            return entry.value
-    return ""
+            if isinstance(entry.value, bytes):
+                return entry.value.decode("utf-8", "backslashreplace"), False
+            return entry.value, True
+    return "", True
 
 
 def _unsafe_location(location: str) -> str:
