@@ -42,6 +42,28 @@ std::vector<double> randomStored(std::size_t count, std::uint32_t seed, DataType
   return storedAs(std::vector<double>(floats.begin(), floats.end()), type);
 }
 
+// Values of an (N, C, pixels...) tensor in channels-last order (N, pixels..., C), and back.
+std::vector<double> toChannelsLast(const std::vector<double>& values, std::int64_t n, std::int64_t c, std::int64_t pixels) {
+  std::vector<double> out(values.size());
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t ch = 0; ch < c; ++ch)
+      for (std::int64_t p = 0; p < pixels; ++p) {
+        out[static_cast<std::size_t>((i * pixels + p) * c + ch)] = values[static_cast<std::size_t>((i * c + ch) * pixels + p)];
+      }
+  return out;
+}
+
+std::vector<double> fromChannelsLast(const std::vector<double>& values, std::int64_t n, std::int64_t c,
+                                     std::int64_t pixels) {
+  std::vector<double> out(values.size());
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t ch = 0; ch < c; ++ch)
+      for (std::int64_t p = 0; p < pixels; ++p) {
+        out[static_cast<std::size_t>((i * c + ch) * pixels + p)] = values[static_cast<std::size_t>((i * pixels + p) * c + ch)];
+      }
+  return out;
+}
+
 // One 2-D geometry (1-D cases have h = kh = 1); output extents from explicit padding, floor.
 struct ConvCase {
   std::int64_t n, c, h, w, m, kh, kw, stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w, pad_h_end, pad_w_end,
@@ -118,8 +140,9 @@ DeviceTensor workspaceFor(const std::string& tactic, const ConvCase& c, std::int
         ((pixels + tile->bn - 1) / tile->bn) * ((c.m / c.groups + tile->bm - 1) / tile->bm) * c.groups;
     bytes = std::max(bytes, cl::mmaConvolutionWorkspaceBytes(*tile, blocks, splits));
   }
-  if (tactic.rfind("igemm_t", 0) == 0 && splits > 1) {  // "igemm_t<TM>x<TN>_splitk"
-    const std::int64_t maps = 16 * (tactic[7] - '0'), pixels = 16 * (tactic[9] - '0');
+  const std::string tile = tactic.rfind("hwc_", 0) == 0 ? tactic.substr(4) : tactic;
+  if (tile.rfind("igemm_t", 0) == 0 && splits > 1) {  // "[hwc_]igemm_t<TM>x<TN>_splitk"
+    const std::int64_t maps = 16 * (tile[7] - '0'), pixels = 16 * (tile[9] - '0');
     const std::int64_t blocks =
         ((c.n * c.oh() * c.ow() + pixels - 1) / pixels) * ((c.m / c.groups + maps - 1) / maps) * c.groups;
     bytes = std::max(bytes, static_cast<std::size_t>(blocks * splits * maps * pixels) * sizeof(float));
@@ -136,7 +159,11 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
   const auto k = randomStored(static_cast<std::size_t>(c.m * (c.c / c.groups) * c.kh * c.kw), seed + 1, type);
   const auto b = randomStored(static_cast<std::size_t>(c.m), seed + 2, type);
-  const DeviceTensor in = deviceTensor(c.shape(c.n, c.c, c.h, c.w), type, x, offset);
+  // Channels-last tactics read the input and residual and write the output as (N, H, W, C).
+  const bool channels_last = cl::convolutionTacticChannelsLast(tactic);
+  const std::int64_t in_pixels = c.h * c.w, out_pixels = c.oh() * c.ow();
+  const DeviceTensor in = deviceTensor(c.shape(c.n, c.c, c.h, c.w), type,
+                                       channels_last ? toChannelsLast(x, c.n, c.c, in_pixels) : x, offset);
   const DeviceTensor kernel = deviceTensor(c.shape(c.m, c.c / c.groups, c.kh, c.kw), type, k, offset);
   const DeviceTensor bias = deviceTensor(Dims{c.m}, type, b);
   const DeviceTensor out = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
@@ -154,8 +181,10 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   const std::vector<double> r =
       with_residual ? randomStored(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), seed + 7, type)
                     : std::vector<double>();
-  const DeviceTensor residual = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
-                                             with_residual ? r : std::vector<double>(out.shape.volume(), 0.0));
+  const DeviceTensor residual = deviceTensor(
+      c.shape(c.n, c.m, c.oh(), c.ow()), type,
+      with_residual ? (channels_last ? toChannelsLast(r, c.n, c.m, out_pixels) : r)
+                    : std::vector<double>(out.shape.volume(), 0.0));
   // Split-K tactics' workspace, filled with garbage: the kernels must not rely on its contents.
   const DeviceTensor workspace = workspaceFor(tactic, c, splits);
   if (run == Run::kEmulatedMma) {
@@ -169,7 +198,7 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
                     &workspace);
   }
   const auto expected = referenceConvolution(c, x, k, b, activation, r);
-  const auto actual = readBack(out);
+  const auto actual = channels_last ? fromChannelsLast(readBack(out), c.n, c.m, out_pixels) : readBack(out);
   double scale = 0.0;
   for (double value : expected) scale = std::max(scale, std::fabs(value));
   // TF32 tensor cores round FLOAT inputs to 10 mantissa bits, as HALF storage does.
@@ -214,6 +243,75 @@ TEST(ConvolutionKernels, SplitKImplicitGemmMatchesTheReferenceInEverySliceCount)
         checkConvolution(tactic, kConvCases.at(8), type, seed += 2, true, Run::kForcedSlices, splits);
       }
     }
+  }
+}
+
+// The channels-last implicit GEMM on every case (groups, depthwise, 1-D, several blocks along each
+// axis), with a residual on three, its split forms in 2, 3 and 5 slices too, FLOAT and HALF.
+TEST(ConvolutionKernels, ChannelsLastTacticsMatchTheReference) {
+  std::uint32_t seed = 4100;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    const auto tactics = cl::channelsLastConvolutionTactics(type);
+    ASSERT_EQ(tactics, (std::vector<std::string>{"hwc_igemm_t2x2", "hwc_igemm_t4x4", "hwc_igemm_t2x2_splitk",
+                                                 "hwc_igemm_t4x4_splitk"}));
+    for (const std::string& tactic : tactics) {
+      EXPECT_TRUE(cl::convolutionTacticChannelsLast(tactic));
+      for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
+      for (std::size_t index : {1u, 6u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true);
+    }
+    for (const std::string tactic : {"hwc_igemm_t2x2_splitk", "hwc_igemm_t4x4_splitk"}) {
+      for (std::int64_t splits : {2, 3, 5}) {
+        for (std::size_t index : {2u, 4u, 8u, 9u}) {
+          checkConvolution(tactic, kConvCases.at(index), type, seed += 3, index == 8, Run::kForcedSlices, splits);
+        }
+      }
+    }
+  }
+  for (const std::string& tactic : cl::convolutionTactics(DataType::kFLOAT)) {
+    EXPECT_FALSE(cl::convolutionTacticChannelsLast(tactic)) << tactic;
+  }
+  EXPECT_THROW(cl::convolutionTacticChannelsLast("hwc_direct_m4"), InvalidArgument);
+}
+
+// Pointwise convolutions on HWC tensors as one product ("hwc_gemm:<GEMM tactic>"), with every
+// GEMM tactic offered on this device, FLOAT and HALF: 1x1 on 7 x 9 and on 4 x 6 pixels, batch 1
+// and 2, 1-D; other geometries and residuals are refused by name.
+TEST(ConvolutionKernels, PointwiseGemmTacticsMatchTheReference) {
+  const std::vector<ConvCase> pointwise = {
+      kConvCases.at(0),
+      kConvCases.at(10),
+      {3, 5, 1, 17, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, true},  // 1-D, prime batch, no bias
+  };
+  std::uint32_t seed = 4700;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    const std::vector<std::string> all = cl::channelsLastConvolutionTactics(*context(), type, {}, true);
+    EXPECT_EQ(cl::channelsLastConvolutionTactics(*context(), type, {}, false), cl::channelsLastConvolutionTactics(type));
+    int gemms = 0;
+    for (const std::string& tactic : all) {
+      if (cl::channelsLastGemmTactic(tactic).empty()) continue;
+      ++gemms;
+      EXPECT_TRUE(cl::convolutionTacticChannelsLast(tactic)) << tactic;
+      for (const ConvCase& c : pointwise) checkConvolution(tactic, c, type, seed += 3);
+    }
+    EXPECT_GT(gemms, 0);
+  }
+  const std::string tactic = std::string(cl::kChannelsLastGemmPrefix) + cl::gemmTactics(*context(), DataType::kFLOAT).at(0).name;
+  EXPECT_TRUE(cl::pointwiseConvolution({1, 1}, {1, 1}, {0, 0}, {0, 0}, 1));
+  EXPECT_FALSE(cl::pointwiseConvolution({1, 1}, {2, 2}, {0, 0}, {0, 0}, 1));
+  EXPECT_FALSE(cl::pointwiseConvolution({1, 1}, {1, 1}, {0, 0}, {0, 1}, 1));
+  EXPECT_FALSE(cl::pointwiseConvolution({3, 3}, {1, 1}, {0, 0}, {0, 0}, 1));
+  EXPECT_FALSE(cl::pointwiseConvolution({1}, {1}, {0}, {0}, 2));
+  try {
+    checkConvolution(tactic, kConvCases.at(1), DataType::kFLOAT, 4800);  // 3x3
+    ADD_FAILURE() << "a 3x3 convolution ran as a product";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("runs 1x1 convolutions of one group"), std::string::npos) << e.what();
+  }
+  try {
+    checkConvolution(tactic, kConvCases.at(0), DataType::kFLOAT, 4801, true);
+    ADD_FAILURE() << "a residual was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("adds no residual"), std::string::npos) << e.what();
   }
 }
 

@@ -116,6 +116,10 @@ void convolution_depthwise(IN_PTR in, long in_offset, A_PTR weights, long weight
 // -DSPLIT_K: the third range axis also splits K into `splits` slices of whole tiles; each
 // work-group stores its partial block as floats in its own IG_BM x IG_BN piece of `partials`, and
 // convolution_igemm_finish sums the slices and applies the epilogue.
+// -DHWC: input, residual and output are stored channels-last (N, H, W, C; 1-D: N, W, C) though
+// the geometry is the same; K runs over (tap, channel) with channels fastest, so a K tile is
+// consecutive addresses of each input pixel, and the gather's consecutive items read consecutive
+// channels (the weights stay M x C/groups x KH x KW and are read at the permuted position).
 #ifdef TM
 #define IG_BM (16 * TM)
 #define IG_BN (16 * TN)
@@ -161,6 +165,25 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
 #endif
   __local long k_offset[IG_BK];  // channel and tap, as an offset from the window's corner
   __local int k_dy[IG_BK], k_dx[IG_BK];
+#ifdef HWC
+  // Item lid gathers K position lid % IG_BK of the pixels lid / IG_BK + 16 r (r < TN).
+  const int gather_kk = lid % IG_BK, gather_row = lid / IG_BK;
+  int iy0[TN], ix0[TN];
+  long corner[TN];  // the group's first channel at (iy0, ix0) in the pixel's image
+  for (int r = 0; r < TN; ++r) {
+    const int gather_pixel = pixel0 + gather_row + 16 * r;
+    if (gather_pixel < pixels) {
+      const int n = gather_pixel / plane, rest = gather_pixel % plane;
+      iy0[r] = rest / OW * SH - PH;
+      ix0[r] = rest % OW * SW - PW;
+      corner[r] = in_offset + (((long)n * H + iy0[r]) * W + ix0[r]) * C + (long)group * group_channels;
+    } else {
+      iy0[r] = -0x20000000;  // out of every row: a pixel past the end gathers zeros
+      ix0[r] = 0;
+      corner[r] = 0;
+    }
+  }
+#else
   const int gather_p = lid % IG_BN, gather_pixel = pixel0 + gather_p;
   int iy0 = 0, ix0 = 0;
   long corner = 0;  // the element at (iy0, ix0) of channel 0 of the group in the pixel's image
@@ -172,28 +195,47 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
   } else {
     iy0 = -0x20000000;  // out of every row: a pixel past the end gathers zeros
   }
+#endif
   float acc[TM][TN];
   for (int i = 0; i < TM; ++i)
     for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
   for (int k0 = k_begin; k0 < k_end; k0 += IG_BK) {
     if (lid < IG_BK) {
       const int k = k0 + lid;
+#ifdef HWC
+      const int tap = k / group_channels, c = k % group_channels, ky = tap / KW, kx = tap % KW;
+      k_offset[lid] = ((long)ky * DH * W + (long)kx * DW) * C + c;
+#else
       const int c = k / taps, tap = k % taps, ky = tap / KW, kx = tap % KW;
       k_offset[lid] = ((long)c * H + (long)ky * DH) * W + (long)kx * DW;
+#endif
       k_dy[lid] = k < k_end ? ky * DH : -0x20000000;  // past the slice: zeros
       k_dx[lid] = kx * DW;
     }
     for (int e = lid; e < IG_BM * IG_BK; e += 256) {
       const int m = e / IG_BK, kk = e % IG_BK;  // consecutive items read consecutive taps
       const int map = map0 + m, k = k0 + kk;
-      a_tile[kk][m] = map < group_maps && k < k_end ? LOAD_A(weights, group_weights + (long)map * K + k) : 0.0f;
+#ifdef HWC
+      const int tap = k / group_channels, weight_k = (k - tap * group_channels) * taps + tap;
+#else
+      const int weight_k = k;
+#endif
+      a_tile[kk][m] = map < group_maps && k < k_end ? LOAD_A(weights, group_weights + (long)map * K + weight_k) : 0.0f;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+#ifdef HWC
+    for (int r = 0; r < TN; ++r) {  // consecutive items, consecutive channels
+      const int iy = iy0[r] + k_dy[gather_kk], ix = ix0[r] + k_dx[gather_kk];
+      b_tile[gather_kk][gather_row + 16 * r] =
+          iy >= 0 && iy < H && ix >= 0 && ix < W ? LOAD_IN(in, corner[r] + k_offset[gather_kk]) : 0.0f;
+    }
+#else
     for (int kk = lid / IG_BN; kk < IG_BK; kk += 256 / IG_BN) {  // consecutive items, consecutive pixels
       const int iy = iy0 + k_dy[kk], ix = ix0 + k_dx[kk];
       b_tile[kk][gather_p] =
           iy >= 0 && iy < H && ix >= 0 && ix < W ? LOAD_IN(in, corner + k_offset[kk]) : 0.0f;
     }
+#endif
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int kk = 0; kk < IG_BK; ++kk) {
       float a[TM], b[TN];
@@ -219,7 +261,11 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
     for (int j = 0; j < TN; ++j) {
       const int pixel = pixel0 + tx + 16 * j;
       if (pixel >= pixels) continue;
+#ifdef HWC
+      const long index = (long)pixel * M + global_map;
+#else
       const long index = ((long)(pixel / plane) * M + global_map) * plane + pixel % plane;
+#endif
       float value = acc[i][j] + shift;
       if (has_residual) value += LOAD_RES(residual, residual_offset + index);
       if (activation >= 0) value = activate(activation, value, alpha, beta);
@@ -231,8 +277,8 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
 
 #ifdef SPLIT_K
 // out = activation(sum of the slices + bias[map] + residual), one item per element of the NCHW
-// output (`count` elements of N x M maps of OH x OW); `groups_x` and `groups_y`: the main
-// kernel's work-groups along pixels and maps.
+// output (`count` elements of N x M maps of OH x OW; -DHWC: of N x OH x OW pixels of M maps);
+// `groups_x` and `groups_y`: the main kernel's work-groups along pixels and maps.
 __kernel void convolution_igemm_finish(OUT_PTR out, long out_offset, __global const float* partials,
                                        long partials_offset, BIAS_PTR bias, long bias_offset, RES_PTR residual,
                                        long residual_offset, int M, int groups, int OH, int OW, int groups_x,
@@ -240,10 +286,16 @@ __kernel void convolution_igemm_finish(OUT_PTR out, long out_offset, __global co
                                        int activation, float alpha, float beta) {
   const long i = get_global_id(0);
   if (i >= count) return;
+#ifdef HWC
+  const int map = (int)(i % M), p = (int)(i / M);  // the pixel axis is the output's own order
+  (void)OH;
+  (void)OW;
+#else
   const long plane = (long)OH * OW;
   const long planes = i / plane;
   const int map = (int)(planes % M), n = (int)(planes / M);
   const int p = (int)(n * plane + i % plane);  // on the GEMM's pixel axis
+#endif
   finish_sliced_element(out, out_offset, partials, partials_offset, bias, bias_offset, residual, residual_offset, i,
                         map, p, M, groups, IG_BM, IG_BN, groups_x, groups_y, splits, has_bias, has_residual,
                         activation, alpha, beta);

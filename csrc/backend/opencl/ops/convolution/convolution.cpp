@@ -22,16 +22,21 @@ const std::vector<int> kOutputMapTiles = {1, 4, 8};
 // in tiles of 16; "_splitk" also splits K across work-groups where the blocks alone would not
 // fill the device (late layers at batch 1: a 1x1 layer of 7x7 pixels and K = 960 is 10 blocks,
 // each 60 trips through K), summed by a second pass from the workspace.
+// "hwc_igemm_*": the same tiles on channels-last tensors (convolution.cl, HWC).
 struct GemmTile {
   int tm, tn;
   bool split_k;
+  bool channels_last = false;
   std::string name() const {
-    return "igemm_t" + std::to_string(tm) + "x" + std::to_string(tn) + (split_k ? "_splitk" : "");
+    return std::string(channels_last ? "hwc_" : "") + "igemm_t" + std::to_string(tm) + "x" + std::to_string(tn) +
+           (split_k ? "_splitk" : "");
   }
   std::int64_t maps() const { return 16 * tm; }
   std::int64_t pixels() const { return 16 * tn; }
 };
 const std::vector<GemmTile> kGemmTiles = {{2, 2, false}, {4, 4, false}, {2, 2, true}, {4, 4, true}};
+const std::vector<GemmTile> kChannelsLastTiles = {
+    {2, 2, false, true}, {4, 4, false, true}, {2, 2, true, true}, {4, 4, true, true}};
 constexpr std::int64_t kGemmTileK = 16;
 constexpr std::size_t kGemmGroupSide = 16;
 
@@ -49,10 +54,16 @@ struct ParsedTactic {
   const MmaConvolutionTile* mma = nullptr;
   bool depthwise = false;
   bool winograd = false;  // winograd.h
+  std::string pointwise_gemm{};  // "hwc_gemm:<GEMM tactic>"
 };
 
 ParsedTactic parseTactic(const std::string& tactic) {
   if (tactic == kDepthwiseTactic) return {0, nullptr, nullptr, true};
+  if (const std::string gemm = channelsLastGemmTactic(tactic); !gemm.empty()) {
+    ParsedTactic parsed;
+    parsed.pointwise_gemm = gemm;
+    return parsed;
+  }
   if (!winogradGemmTactic(tactic).empty()) return {0, nullptr, nullptr, false, true};
   const std::string prefix = kDirectPrefix;
   if (tactic.compare(0, prefix.size(), prefix) == 0) {
@@ -61,8 +72,10 @@ ParsedTactic parseTactic(const std::string& tactic) {
       if (digits == std::to_string(tile)) return {tile, nullptr};
     }
   }
-  for (const GemmTile& tile : kGemmTiles) {
-    if (tactic == tile.name()) return {0, &tile};
+  for (const std::vector<GemmTile>* tiles : {&kGemmTiles, &kChannelsLastTiles}) {
+    for (const GemmTile& tile : *tiles) {
+      if (tactic == tile.name()) return {0, &tile};
+    }
   }
   if (const MmaConvolutionTile* mma = findMmaConvolutionTile(tactic)) return {0, nullptr, mma};
   throw InvalidArgument(std::string(kLauncher) + ": unknown convolution tactic '" + tactic + "'");
@@ -152,6 +165,40 @@ std::vector<std::string> convolutionTactics(const Context& context, DataType typ
   return tactics;
 }
 
+std::vector<std::string> channelsLastConvolutionTactics(DataType type) {
+  std::vector<std::string> tactics;
+  if (!isFloating(type)) return tactics;
+  for (const GemmTile& tile : kChannelsLastTiles) tactics.push_back(tile.name());
+  return tactics;
+}
+
+std::string channelsLastGemmTactic(const std::string& tactic) {
+  const std::string prefix = kChannelsLastGemmPrefix;
+  return tactic.compare(0, prefix.size(), prefix) == 0 ? tactic.substr(prefix.size()) : std::string();
+}
+
+bool convolutionTacticChannelsLast(const std::string& tactic) {
+  const ParsedTactic parsed = parseTactic(tactic);
+  return (parsed.tile && parsed.tile->channels_last) || !parsed.pointwise_gemm.empty();
+}
+
+bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& stride,
+                          const std::vector<std::int64_t>& pre_padding, const std::vector<std::int64_t>& post_padding,
+                          std::int64_t groups) {
+  const auto all = [](const std::vector<std::int64_t>& values, std::int64_t value) {
+    return std::all_of(values.begin(), values.end(), [value](std::int64_t v) { return v == value; });
+  };
+  return !kernel.empty() && all(kernel, 1) && all(stride, 1) && all(pre_padding, 0) && all(post_padding, 0) && groups == 1;
+}
+
+std::vector<std::string> channelsLastConvolutionTactics(const Context& context, DataType type, const GemmPolicy& policy,
+                                                        bool pointwise) {
+  std::vector<std::string> tactics = channelsLastConvolutionTactics(type);
+  if (!pointwise || tactics.empty()) return tactics;
+  for (const GemmTactic& gemm : gemmTactics(context, type, policy)) tactics.push_back(kChannelsLastGemmPrefix + gemm.name);
+  return tactics;
+}
+
 std::vector<std::string> tensorCoreConvolutionTactics(DataType type) {
   std::vector<std::string> tactics;
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
@@ -164,6 +211,7 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
                                   std::int64_t group_channels) {
   const ParsedTactic parsed = parseTactic(tactic);
   if (parsed.depthwise) return group_channels == 1;
+  if (!parsed.pointwise_gemm.empty()) return true;  // the builder asks the GEMM's own rules
   // Winograd pays for its transforms only where the products over the channels are long enough.
   if (parsed.winograd) return group_channels >= kWinogradMinimumChannels && group_maps >= kWinogradMinimumChannels;
   if (parsed.mma) return !blockMostlyPadding(parsed.mma->bm, group_maps) && !blockMostlyPadding(parsed.mma->bn, pixels);
@@ -204,12 +252,41 @@ void checkDepthwise(const DeviceTensor& in, const ConvolutionWindow& window, std
   }
 }
 
+// A 1x1 convolution at stride 1 without padding, of one group, on HWC tensors is one product:
+// out (N x pixels, M) = in (N x pixels, C) x kernel (M, C)^T, with the bias and activation in the
+// GEMM's epilogue. No residual (the GEMM epilogue has none; the HWC register tiles take those).
+void pointwiseGemmConvolution(KernelCache& cache, Stream& stream, const std::string& tactic, const std::string& gemm,
+                              const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
+                              const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual,
+                              const DeviceTensor* workspace) {
+  const std::vector<std::int64_t> taps(kernel.shape.extents().begin() + 2, kernel.shape.extents().end());
+  const std::vector<std::int64_t> in_extents(in.shape.extents().begin() + 2, in.shape.extents().end());
+  const std::vector<std::int64_t> out_extents(out.shape.extents().begin() + 2, out.shape.extents().end());
+  if (!pointwiseConvolution(taps, window.stride, window.pad_before, {}, window.groups) || in_extents != out_extents) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic + "' runs 1x1 convolutions of one group at "
+                          "stride 1 without padding; kernel " + kernel.shape.toString() + " from " +
+                          in.shape.toString() + " to " + out.shape.toString() + " in " + std::to_string(window.groups) +
+                          " group(s) is not one");
+  }
+  if (residual) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic + "' adds no residual");
+  }
+  const std::int64_t channels = in.shape[1], maps = out.shape[1];
+  const std::int64_t rows = in.shape.volume() / std::max<std::int64_t>(channels, 1);
+  const DeviceTensor a{in.range, Dims{rows, channels}, in.type};
+  const DeviceTensor b{kernel.range, Dims{maps, channels}, kernel.type};
+  const DeviceTensor c{out.range, Dims{rows, maps}, out.type};
+  matrixMultiply(cache, stream, GemmTactic{gemm}, a, MatrixOperation::kNONE, b, MatrixOperation::kTRANSPOSE, epilogue, c,
+                 workspace);
+}
+
 void launch(const Family& family, KernelCache& cache, Stream& stream, const std::string& tactic,
             const DeviceTensor& in, const DeviceTensor& kernel, const ConvolutionWindow& window,
             const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual,
             const DeviceTensor* workspace, bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
   const ParsedTactic parsed = parseTactic(tactic);
-  if ((parsed.tile || parsed.mma || parsed.depthwise || parsed.winograd) && family.transposed) {
+  if ((parsed.tile || parsed.mma || parsed.depthwise || parsed.winograd || !parsed.pointwise_gemm.empty()) &&
+      family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
   }
   checkShapes(family, in, kernel, epilogue, window, out);
@@ -237,6 +314,10 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                             std::to_string(window.groups) + " group(s) is not one");
     }
     return winogradConvolution(cache, stream, tactic, in, kernel, window.pad_before, epilogue, out, residual, workspace);
+  }
+  if (!parsed.pointwise_gemm.empty()) {
+    return pointwiseGemmConvolution(cache, stream, tactic, parsed.pointwise_gemm, in, kernel, window, epilogue, out,
+                                    residual, workspace);
   }
   if (out_volume == 0) return;
   if (in_volume > std::numeric_limits<std::int32_t>::max() || out_volume > std::numeric_limits<std::int32_t>::max()) {
@@ -283,7 +364,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::string variant =
       parsed.mma         ? mma_options
       : parsed.tile      ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
-                               (splits > 1 ? " -DSPLIT_K" : "")
+                               (splits > 1 ? " -DSPLIT_K" : "") + (parsed.tile->channels_last ? " -DHWC" : "")
       : parsed.depthwise ? std::string("-DDEPTHWISE")
                          : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
   const std::string options =
@@ -387,6 +468,7 @@ std::size_t convolutionWorkspaceBytes(const std::string& tactic, const Context& 
                                       const Dims& kernel, const Dims& out, DataType type) {
   const ParsedTactic parsed = parseTactic(tactic);
   if (parsed.winograd) return winogradWorkspaceBytes(in, kernel, out, type);
+  if (!parsed.pointwise_gemm.empty()) return gemmWorkspaceBytes(GemmTactic{parsed.pointwise_gemm}, context);
   const std::uint32_t units = context.device().compute_units;
   if (parsed.mma) return mmaConvolutionWorkspaceBound(*parsed.mma, units);
   if (parsed.tile && parsed.tile->split_k) {

@@ -33,6 +33,29 @@ std::vector<std::string> convolutionTactics(DataType type);
 // (FLOAT, where TF32 is allowed and passes): the implicit GEMM with BM x BN blocks multiplied by
 // mma.sync. What the builder times.
 std::vector<std::string> convolutionTactics(const Context& context, DataType type, const GemmPolicy& policy);
+// The channels-last tactics for `type` (TensorRT's TensorFormat.HWC): "hwc_igemm_t<TM>x<TN>" and
+// their "_splitk" forms, the implicit GEMM reading `in` and `residual` and writing `out` stored as
+// (N, H, W, C) (1-D: (N, W, C)) while their shapes are still given as (N, C, H, W); K runs over
+// taps and channels with channels fastest. The builder's layout pass (builder/layout.h) times
+// them where a chain of convolutions may keep its activations channels-last.
+std::vector<std::string> channelsLastConvolutionTactics(DataType type);
+// Those and, for pointwise convolutions (pointwiseConvolution), "hwc_gemm:<GEMM tactic>" for each
+// GEMM tactic offered on this device for `type` under `policy`: on HWC tensors such a convolution
+// is one product, (N x pixels, C) by the kernel (M, C) transposed, bias and activation in the
+// GEMM's epilogue (no residual: those run the register tiles). What the layout pass times.
+inline constexpr const char* kChannelsLastGemmPrefix = "hwc_gemm:";
+std::vector<std::string> channelsLastConvolutionTactics(const Context& context, DataType type, const GemmPolicy& policy,
+                                                        bool pointwise);
+// The GEMM tactic an "hwc_gemm:" tactic names, or "" for other tactics.
+std::string channelsLastGemmTactic(const std::string& tactic);
+// 1x1 kernels at stride 1 without padding, one group (per spatial axis; empty padding is none).
+bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& stride,
+                          const std::vector<std::int64_t>& pre_padding, const std::vector<std::int64_t>& post_padding,
+                          std::int64_t groups);
+// True for the channels-last tactics above; false for other convolution tactics. Throws
+// InvalidArgument for a name that is no convolution tactic.
+bool convolutionTacticChannelsLast(const std::string& tactic);
+
 // The tensor-core tactic names for `type`, offered on this device or not (tests).
 std::vector<std::string> tensorCoreConvolutionTactics(DataType type);
 
