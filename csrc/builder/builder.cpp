@@ -6,6 +6,7 @@
 #include "builder/normalization_fusion.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -24,6 +25,7 @@
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/convolution/winograd.h"
 #include "builder/graph.h"
+#include "builder/layout.h"
 #include "builder/memory_plan.h"
 #include "builder/mlp_fusion.h"
 #include "builder/tactic_timing.h"
@@ -34,6 +36,7 @@
 #include "network/shape_inference.h"
 #include "runtime/engine.h"
 #include "runtime/execution_context.h"
+#include "runtime/plan_formats.h"
 #include "runtime/plan_shapes.h"
 #include "runtime/step_runner.h"
 
@@ -589,6 +592,25 @@ std::vector<std::string> attentionCandidates(const EnginePlan& plan, const PlanS
   return cl::attentionTactics(context, half, d, dv);
 }
 
+// Whether GEMM tactic `gemm` fits a pointwise convolution's product on HWC tensors, (N x pixels, C)
+// by (M, C) transposed, at every corner of the profiles and is worth timing at `shapes`.
+bool pointwiseGemmWorthTiming(const cl::GemmTactic& gemm, const PlanStep& step, const std::vector<Dims>& shapes,
+                              const std::vector<std::vector<Dims>>& corners) {
+  const auto product = [&step](const std::vector<Dims>& at) {
+    const Dims& in = at[static_cast<std::size_t>(step.inputs.at(0))];
+    const Dims& out = at[static_cast<std::size_t>(step.output)];
+    const std::int64_t rows = in.volume() / std::max<std::int64_t>(in[1], 1);
+    return std::array<Dims, 3>{Dims{rows, in[1]}, Dims{out[1], in[1]}, Dims{rows, out[1]}};
+  };
+  const auto fits = [&](const std::vector<Dims>& at) {
+    const auto [a, b, c] = product(at);
+    return cl::gemmTacticFits(gemm, a, MatrixOperation::kNONE, b, MatrixOperation::kTRANSPOSE, c);
+  };
+  if (!std::all_of(corners.begin(), corners.end(), fits)) return false;
+  const auto [a, b, c] = product(shapes);
+  return cl::gemmTacticWorthTiming(gemm, a, MatrixOperation::kNONE, b, MatrixOperation::kTRANSPOSE, c);
+}
+
 // The tactic names a timed step may run with and its timing-cache key (without the device).
 struct TimedChoice {
   std::vector<std::string> tactics;
@@ -611,6 +633,22 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
     TimedChoice choice{{}, layerSignature(plan, step, shapes) + (tf32 ? " tf32" : ""), "convolution"};
     const Dims& in = shapes[static_cast<std::size_t>(step.inputs.at(0))];
     const std::int64_t group_channels = in[1] / std::max<std::int64_t>(conv->num_groups, 1);
+    // A step the layout pass made channels-last chooses among the channels-last tactics only.
+    if (!step.tactic.empty() && cl::convolutionTacticChannelsLast(step.tactic)) {
+      choice.signature += " hwc";
+      const bool pointwise =
+          cl::pointwiseConvolution(conv->kernel_size, conv->stride, conv->pre_padding, conv->post_padding, conv->num_groups);
+      const std::vector<std::string> tactics = cl::channelsLastConvolutionTactics(context, type, policy, pointwise);
+      for (const std::string& tactic : tactics) {
+        const std::string gemm = cl::channelsLastGemmTactic(tactic);
+        const bool worth = gemm.empty() ? cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels)
+                                        : pointwiseGemmWorthTiming(cl::GemmTactic{gemm}, step, shapes, corners);
+        if (worth) choice.tactics.push_back(tactic);
+      }
+      // The smallest tile runs any layer, however much of its block is padding.
+      if (choice.tactics.empty() && !tactics.empty()) choice.tactics.push_back(tactics.front());
+      return choice;
+    }
     const bool winograd = cl::winogradRuns(conv->kernel_size, conv->stride, conv->dilation, conv->num_groups);
     for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
       if (!winograd && !cl::winogradGemmTactic(tactic).empty()) continue;
@@ -677,9 +715,11 @@ void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, c
                               std::to_string(workers) + " threads (" + std::to_string(seconds.count()) + " s)");
 }
 
-void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
-                  const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
-                  TimingCache* cache) {
+// Sets step.tactic to the fastest candidate at `shapes` (or the timing cache's choice) and returns
+// it with its time (-1 where only one candidate was offered, so nothing was timed).
+TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
+                         const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
+                         TimingCache* cache) {
   const std::shared_ptr<cl::Context>& context = device.context;
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
   const TimedChoice choice = timedChoice(plan, step, shapes, corners, context, policy);
@@ -694,12 +734,12 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
     if (offered) {
       step.tactic = cached.tactic;
       log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
-      return;
+      return cached;
     }
   }
   if (tactics.size() == 1) {
     step.tactic = tactics.front();
-    return;
+    return {step.tactic, -1.0};
   }
   compileCandidatesInParallel(plan, step, tactics, shapes, context);
   ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
@@ -724,6 +764,7 @@ void chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& sha
   step.tactic = cached.tactic;
   if (cache) cache->store(key, cached);
   log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
+  return cached;
 }
 
 // The input shapes a dynamic engine's tactics are timed at besides the first profile's opt: every
@@ -839,6 +880,107 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
       chooseTacticRanges(plan, step, shapes, points, corners, policy, device, cache);
     }
   }
+}
+
+// ---- Layouts ----------------------------------------------------------------------------------
+
+// MLPRT_CHANNELS_LAST=1 makes every convolution group that can run channels-last do so, =0 none,
+// =timed lets the timings decide (layout.h) on any device; unset, they decide on GPUs. CPU devices keep LINEAR without timing: a
+// layout changes no coalescing there, and PoCL's HWC times lost throughout (ResNet-18 at 64 x 64:
+// its 19-convolution group 20.5 ms LINEAR, 125 ms HWC), while compiling the HWC kernels cost
+// every cold build seconds (bench/RESULTS.md, PoCL layouts).
+LayoutPreference layoutPreference(const cl::Context& context) {
+  const char* setting = std::getenv("MLPRT_CHANNELS_LAST");
+  if (setting && *setting) {
+    const std::string value = setting;
+    return value == "0" ? LayoutPreference::kNever : value == "timed" ? LayoutPreference::kTimed : LayoutPreference::kAlways;
+  }
+  return context.device().type == cl::DeviceType::kCPU ? LayoutPreference::kNever : LayoutPreference::kTimed;
+}
+
+// Milliseconds of `step` (with its tactic) at `shapes`.
+double stepMilliseconds(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
+                        BuildDevice& device) {
+  return ScratchRun(plan, {&step}, shapes, device).time();
+}
+
+// Milliseconds of one LINEAR -> HWC reformat of a tensor of `shape` and `type` (the way back costs
+// the same transpose), from the timing cache where it holds one.
+double reformatMilliseconds(const Dims& shape, DataType type, BuildDevice& device, TimingCache* cache) {
+  const std::string key = device.context->device().fingerprint() + "|reformat " + shape.toString() + " " +
+                          dataTypeName(type);
+  TimingEntry entry;
+  if (cache && cache->lookup(key, entry)) return entry.milliseconds;
+  EnginePlan trial;  // two tensors and the reformat between them
+  trial.tensors = {PlanTensor{"linear", type, shape}, PlanTensor{"hwc", type, shape}};
+  PlanStep step;
+  step.name = "reformat";
+  step.parameters = network::IdentityLayer{type};
+  step.inputs = {0};
+  step.output = 1;
+  step.tactic = runtime::kReformatToHwc;
+  entry = {step.tactic, stepMilliseconds(trial, step, {shape, shape}, device)};
+  if (cache) cache->store(key, entry);
+  return entry.milliseconds;
+}
+
+// The layout pass (layout.h) with costs timed on the build's device at the first profile's opt
+// shapes; the channels-last convolutions of a dynamic engine then get tactic ranges among the
+// channels-last tactics.
+LayoutChoice chooseConvolutionLayouts(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device,
+                                      TimingCache* cache) {
+  std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  const auto cornersOf = [&plan] {
+    std::vector<std::vector<Dims>> corners;
+    for (const engine::ProfileShapes& profile : plan.profiles) {
+      for (const auto* corner : {&profile.min, &profile.opt, &profile.max}) corners.push_back(runtime::inferPlanShapes(plan, *corner));
+    }
+    return corners;
+  };
+  std::vector<std::vector<Dims>> corners = cornersOf();
+  LayoutCosts costs;
+  // The opt shapes' tactic as chosen: its time from the timing cache (chooseTactic finds it there).
+  costs.linear = [&](const PlanStep& step) {
+    PlanStep linear = step;
+    linear.tactic_ranges.clear();
+    const TimingEntry as_chosen = chooseTactic(plan, linear, shapes, corners, policy, device, cache);
+    linear.tactic = step.tactic;
+    return as_chosen.milliseconds >= 0.0 && as_chosen.tactic == step.tactic ? as_chosen.milliseconds
+                                                                              : stepMilliseconds(plan, linear, shapes, device);
+  };
+  costs.channels_last = [&](const PlanStep& step) {
+    ChannelsLastCost cost;
+    const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+    const std::vector<std::string> hwc_tactics = cl::channelsLastConvolutionTactics(type);
+    if (hwc_tactics.empty()) return cost;
+    PlanStep hwc = step;
+    hwc.tactic_ranges.clear();
+    hwc.tactic = hwc_tactics.front();  // a channels-last step: chooseTactic offers those
+    try {
+      const TimingEntry best = chooseTactic(plan, hwc, shapes, corners, policy, device, cache);
+      cost.milliseconds = best.milliseconds >= 0.0 ? best.milliseconds : stepMilliseconds(plan, hwc, shapes, device);
+    } catch (const Error& e) {
+      log(Severity::kVERBOSE, "step '" + step.name + "': no channels-last tactic runs it: " + e.what());
+      return cost;
+    }
+    cost.tactic = hwc.tactic;
+    return cost;
+  };
+  costs.reformat = [&](engine::TensorId id) {
+    const auto index = static_cast<std::size_t>(id);
+    return reformatMilliseconds(shapes[index], plan.tensors[index].type, device, cache);
+  };
+  const LayoutChoice choice = chooseLayouts(plan, costs, layoutPreference(*device.context));
+  if (choice.hwc_convolutions == 0) return choice;
+  shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  corners = cornersOf();
+  const std::vector<TimingPoint> points = timingPoints(plan);
+  for (PlanStep& step : plan.steps) {
+    if (std::holds_alternative<network::ConvolutionLayer>(step.parameters) && cl::convolutionTacticChannelsLast(step.tactic)) {
+      chooseTacticRanges(plan, step, shapes, points, corners, policy, device, cache);
+    }
+  }
+  return choice;
 }
 
 // ---- Fused MLPs -------------------------------------------------------------------------------
@@ -1207,6 +1349,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
   chooseTactics(plan, policy, device, cache.get());
   const int mlps = fuseMlpChains(plan, device, cache.get());
+  // After the MLP chains, which would take a reformat for a cast of their input.
+  const LayoutChoice layouts = chooseConvolutionLayouts(plan, policy, device, cache.get());
   const Views views = viewDataMovement(plan);
   planActivationMemory(plan, views);
   requireArenaFits(plan, context->device());
@@ -1220,7 +1364,10 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
                            " repeated computations merged, " + std::to_string(silus) +
                            " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains (" +
                            std::to_string(merged_projections) + " with their q, k and v projections merged) and " +
-                           std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(views.concatenations) +
+                           std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(layouts.hwc_convolutions) +
+                           " convolutions channels-last in " + std::to_string(layouts.hwc_groups) + " of " +
+                           std::to_string(layouts.groups) + " groups with " + std::to_string(layouts.reformats) +
+                           " reformats, " + std::to_string(views.concatenations) +
                            " concatenations, " + std::to_string(views.slices) + " slices and " + std::to_string(views.reshapes) +
                            " reshapes as views), " +
                            std::to_string(plan.weights.size()) + " bytes of weights, " +

@@ -65,7 +65,8 @@ bool isViewOrCast(const EnginePlan& plan, const PlanStep& step) {
       !isFloatingType(tensorOf(plan, step.output).type)) {
     return false;
   }
-  if (std::holds_alternative<network::IdentityLayer>(step.parameters)) return true;
+  // A reformat (an Identity with a tactic: runtime/plan_formats.h) moves elements; a cast does not.
+  if (std::holds_alternative<network::IdentityLayer>(step.parameters)) return step.tactic.empty();
   const auto* shuffle = std::get_if<network::ShuffleLayer>(&step.parameters);
   if (!shuffle) return false;
   const auto identity = [](const std::vector<int>& order) {

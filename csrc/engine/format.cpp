@@ -805,7 +805,13 @@ class PlanParser {
       step.epilogue.bias = readTensorId(in, "epilogue.bias", true);
       step.epilogue.has_activation = in.boolean("epilogue.has_activation");
       network::forEachField(step.epilogue.activation, FieldReader{in, version_, "epilogue.activation."});
+      const std::size_t tactic_at = in.offset();
       step.tactic = in.text("tactic");
+      // Identity steps with a tactic (reformats between layouts) came with version 13; an older
+      // reader would run them as copies.
+      if (version_ < 13 && !step.tactic.empty() && std::holds_alternative<network::IdentityLayer>(step.parameters)) {
+        in.failAt(tactic_at, "tactic", "an Identity step's tactic ('" + step.tactic + "') needs format version 13");
+      }
       plan_.steps.push_back(std::move(step));
     }
     if (version_ >= 11 && in.remaining() > 0) parseTacticRanges(in);

@@ -161,26 +161,25 @@ std::string epilogueText(const engine::PlanStep& step) {
   return epilogueText(step.epilogue.bias >= 0, step.epilogue.has_activation, step.epilogue.activation.type);
 }
 
-// Every tensor is stored row-major (NCHW for images): TensorRT's TensorFormat.LINEAR. Activations
+// Each tensor's format: TensorRT's TensorFormat names, LINEAR (row-major, NCHW for images) or HWC
+// (channels last, where the builder's layout pass kept convolutions' activations so). Activations
 // also show where they lie in the context's memory, so views (a concatenation's inputs, a slice
 // read in place) show as ranges inside the tensor they belong to.
-constexpr const char* kTensorFormat = "LINEAR";
-
-std::string tensorJson(const engine::PlanTensor& tensor) {
+std::string tensorJson(const engine::PlanTensor& tensor, TensorFormat format) {
   JsonObject object;
   object.str("Name", tensor.name)
       .str("Role", roleName(tensor.role))
       .str("DataType", dataTypeName(tensor.type))
-      .str("Format", kTensorFormat)
+      .str("Format", tensorFormatName(format))
       .raw("Dimensions", jsonDims(tensor.shape))
       .num("Bytes", tensor.capacity);
   if (tensor.role == engine::TensorRole::kActivation) object.num("ArenaOffset", tensor.offset);
   return object.text();
 }
 
-std::string tensorsJson(const engine::EnginePlan& plan, const std::vector<engine::TensorId>& ids) {
+std::string tensorsJson(const Engine& engine, const std::vector<engine::TensorId>& ids) {
   std::vector<std::string> items;
-  for (const engine::TensorId id : ids) items.push_back(tensorJson(tensorOf(plan, id)));
+  for (const engine::TensorId id : ids) items.push_back(tensorJson(tensorOf(engine.plan(), id), engine.tensorFormat(id)));
   return jsonArray(items);
 }
 
@@ -199,15 +198,16 @@ std::string tacticRangesJson(const engine::PlanStep& step) {
   return jsonArray(items);
 }
 
-std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
+std::string layerJson(const Engine& engine, const engine::PlanStep& step, bool once_per_shapes) {
+  const engine::EnginePlan& plan = engine.plan();
   std::vector<std::string> fused;
   for (const std::string& name : fusedLayers(step.name)) fused.push_back(quoted(name));
   return JsonObject()
       .str("Name", step.name)
       .str("LayerType", network::layerKindName(step.parameters))
       .raw("FusedLayers", jsonArray(fused))
-      .raw("Inputs", tensorsJson(plan, step.inputs))
-      .raw("Outputs", tensorsJson(plan, {step.output}))
+      .raw("Inputs", tensorsJson(engine, step.inputs))
+      .raw("Outputs", tensorsJson(engine, {step.output}))
       .str("TacticName", step.tactic)
       .raw("TacticRanges", tacticRangesJson(step))
       .str("Parameters", network::parametersText(step.parameters))
@@ -217,7 +217,8 @@ std::string layerJson(const engine::EnginePlan& plan, const engine::PlanStep& st
       .text();
 }
 
-std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& step, bool once_per_shapes) {
+std::string layerLine(const Engine& engine, const engine::PlanStep& step, bool once_per_shapes) {
+  const engine::EnginePlan& plan = engine.plan();
   std::string line = step.name + " [" + network::layerKindName(step.parameters) + "]";
   if (!step.tactic.empty()) line += " tactic=" + step.tactic;
   if (!step.tactic_ranges.empty()) line += " tactics-by-output-elements=[" + engine::tacticRangesText(step) + "]";
@@ -226,15 +227,14 @@ std::string layerLine(const engine::EnginePlan& plan, const engine::PlanStep& st
   line += " weights=" + std::to_string(weightBytes(plan, step)) + "B";
   if (once_per_shapes) line += " once-per-shapes";
   line += " -> " + tensorOf(plan, step.output).name + " " + tensorOf(plan, step.output).shape.toString() + " " +
-          kTensorFormat;
+          tensorFormatName(engine.tensorFormat(step.output));
   return line;
 }
 
 std::string layerInformation(const Engine& engine, std::int64_t index, LayerInformationFormat format) {
   const engine::PlanStep& step = stepOf(engine, index);
   const bool once = engine.runsOncePerShapes(static_cast<std::size_t>(index));
-  return format == LayerInformationFormat::kJSON ? layerJson(engine.plan(), step, once)
-                                                 : layerLine(engine.plan(), step, once);
+  return format == LayerInformationFormat::kJSON ? layerJson(engine, step, once) : layerLine(engine, step, once);
 }
 
 std::string bindingsJson(const Engine& engine) {
@@ -271,7 +271,7 @@ std::string engineJson(const Engine& engine) {
   const engine::EnginePlan& plan = engine.plan();
   std::vector<std::string> layers;
   for (std::size_t s = 0; s < plan.steps.size(); ++s) {
-    layers.push_back(layerJson(plan, plan.steps[s], engine.runsOncePerShapes(s)));
+    layers.push_back(layerJson(engine, plan.steps[s], engine.runsOncePerShapes(s)));
   }
   const std::string device = JsonObject()
                                  .str("Platform", plan.device.platform)
@@ -302,7 +302,7 @@ std::string engineLines(const Engine& engine) {
   out << "weights " << plan.weights.size() << " B, activations " << plan.arena_bytes << " B, "
       << plan.profiles.size() << " profile(s), " << plan.steps.size() << " layers\n";
   for (std::size_t s = 0; s < plan.steps.size(); ++s) {
-    out << layerLine(plan, plan.steps[s], engine.runsOncePerShapes(s)) << "\n";
+    out << layerLine(engine, plan.steps[s], engine.runsOncePerShapes(s)) << "\n";
   }
   return out.str();
 }

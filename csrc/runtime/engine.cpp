@@ -10,6 +10,7 @@
 #include "core/hash.h"
 #include "core/logging.h"
 #include "engine/format.h"
+#include "runtime/plan_formats.h"
 #include "runtime/plan_shapes.h"
 #include "runtime/step_runner.h"
 
@@ -46,6 +47,11 @@ std::shared_ptr<const Engine> Engine::deserialize(const std::shared_ptr<cl::Cont
 Engine::Engine(std::shared_ptr<cl::Context> context, engine::EnginePlan plan, std::vector<std::uint8_t> bytes)
     : context_(std::move(context)), plan_(std::move(plan)), bytes_(std::move(bytes)) {
   const bool binaries_usable = checkDevice(plan_, *context_);
+  try {
+    formats_ = planTensorFormats(plan_);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(std::string("engine: ") + e.what());
+  }
   io_ = plan_.inputs;
   io_.insert(io_.end(), plan_.outputs.begin(), plan_.outputs.end());
   weights_ = cl::DeviceBuffer::allocate(context_, plan_.weights.size());

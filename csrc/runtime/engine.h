@@ -9,6 +9,7 @@
 
 #include "backend/opencl/context.h"
 #include "backend/opencl/memory.h"
+#include "core/tensor_format.h"
 #include "engine/plan.h"
 
 namespace mlprt::runtime {
@@ -48,6 +49,8 @@ class Engine {
   // Whether step `s` depends only on the input shapes and its result stays in place between calls
   // (plan_shapes.h, reusableShapeSteps): an execution context runs it once per set of input shapes.
   bool runsOncePerShapes(std::size_t s) const noexcept { return s < once_per_shapes_.size() && once_per_shapes_[s]; }
+  // Each plan tensor's format (plan_formats.h), checked when the engine was made.
+  TensorFormat tensorFormat(engine::TensorId id) const { return formats_.at(static_cast<std::size_t>(id)); }
 
  private:
   void loadPrograms() const;
@@ -60,6 +63,7 @@ class Engine {
   std::size_t workspace_offset_ = 0;
   std::size_t device_memory_bytes_ = 0;
   std::vector<bool> once_per_shapes_;
+  std::vector<TensorFormat> formats_;
 };
 
 // Compares the plan's device with `context`'s: throws InvalidArgument naming both when the device

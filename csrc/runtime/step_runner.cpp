@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "network/shape_inference.h"
 #include "network/spatial.h"
+#include "runtime/plan_formats.h"
 #include "runtime/plan_shapes.h"
 
 namespace mlprt::runtime {
@@ -232,6 +233,32 @@ void runConvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::
   cl::convolution(kernels, stream, tactic, in.at(0), in.at(1), convolutionWindow(axes, layer.num_groups),
                   convolutionEpilogue(step, in), operands.output, in.size() > 3 ? &in[3] : nullptr,
                   operands.has_workspace ? &operands.workspace : nullptr);
+}
+
+// A copy or cast; with a reformat tactic (plan_formats.h), a transpose between LINEAR (N, C, d...)
+// and HWC (N, d..., C) element orders of one logical shape.
+void runIdentity(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
+                 const StepOperands& operands) {
+  const cl::DeviceTensor& in = operands.inputs.at(0);
+  const cl::DeviceTensor& out = operands.output;
+  const TensorFormat written = stepOperandFormat(step, -1);
+  if (written == stepOperandFormat(step, 0)) {
+    cl::copyTransposed(kernels, stream, reshaped(in, out.shape), {}, out);
+    return;
+  }
+  const std::size_t rank = out.shape.rank();
+  if (in.shape != out.shape || rank < 3) {
+    throw InvalidArgument("step '" + step.name + "': a reformat takes one shape of rank 3 or more to itself, not " +
+                          in.shape.toString() + " to " + out.shape.toString());
+  }
+  std::vector<std::int64_t> channels_last = {out.shape[0]};
+  for (std::size_t axis = 2; axis < rank; ++axis) channels_last.push_back(out.shape[axis]);
+  channels_last.push_back(out.shape[1]);
+  if (written == TensorFormat::kHWC) {
+    cl::copyTransposed(kernels, stream, in, toChannelsLastPermutation(rank), reshaped(out, Dims(channels_last)));
+  } else {
+    cl::copyTransposed(kernels, stream, reshaped(in, Dims(channels_last)), fromChannelsLastPermutation(rank), out);
+  }
 }
 
 void runDeconvolution(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanStep& step,
@@ -455,9 +482,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::ConcatenationLayer& l) const {
       cl::concatenate(kernels, stream, in, l.axis, out);
     }
-    void operator()(const network::IdentityLayer&) const {
-      cl::copyTransposed(kernels, stream, reshaped(in.at(0), out.shape), {}, out);
-    }
+    void operator()(const network::IdentityLayer&) const { runIdentity(kernels, stream, step, operands); }
     void operator()(const network::FusedMlpLayer& l) const { runFusedMlp(kernels, stream, step, l, operands); }
     void operator()(const network::SelectLayer&) const { cl::select(kernels, stream, in.at(0), in.at(1), in.at(2), out); }
     void operator()(const network::ConvolutionLayer& l) const { runConvolution(kernels, stream, step, l, operands); }

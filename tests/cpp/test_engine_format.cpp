@@ -87,6 +87,8 @@ eng::EnginePlan fullPlan() {
     step.output = static_cast<eng::TensorId>(i + 2);
     step.epilogue = {1, true, net::ActivationLayer{net::ActivationType::kCLIP, 0.5f, 6.0f}};
     step.tactic = "gemm_tile_32x32_" + std::to_string(i);
+    // An Identity step's tactic is a reformat between layouts (version 13).
+    if (std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic = "reformat_to_hwc";
     plan.steps.push_back(std::move(step));
   }
   plan.inputs = {0};
@@ -624,14 +626,27 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
   }
 }
 
+// fullPlan() without version 13's reformat tactic, so that older versions meet their own limits.
+eng::EnginePlan planWithoutReformats() {
+  eng::EnginePlan plan = fullPlan();
+  for (eng::PlanStep& step : plan.steps) {
+    if (std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic.clear();
+  }
+  return plan;
+}
+
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
-  Bytes file = eng::serializePlan(fullPlan());
-  eng::EnginePlan dense_attention = fullPlan();
+  Bytes reformat = eng::serializePlan(fullPlan());
+  reformat[8] = 12;  // version 12 knows no reformat steps
+  EXPECT_TRUE(contains(readError(reformat), "an Identity step's tactic ('reformat_to_hwc') needs format version 13"))
+      << readError(reformat);
+  Bytes file = eng::serializePlan(planWithoutReformats());
+  eng::EnginePlan dense_attention = planWithoutReformats();
   dense_attention.steps.at(23).parameters = net::CumulativeLayer{};
   Bytes kinds = eng::serializePlan(dense_attention);
   kinds[8] = 9;  // version 9 knows layer kinds 0 to 23
   EXPECT_TRUE(contains(readError(kinds), "is not a layer kind of format version 9 (0 to 23)")) << readError(kinds);
-  eng::EnginePlan older_kinds = fullPlan();
+  eng::EnginePlan older_kinds = planWithoutReformats();
   older_kinds.steps.at(24).parameters = net::CumulativeLayer{};
   Bytes packed = eng::serializePlan(older_kinds);
   packed[8] = 9;  // version 9's attention steps end before `packed`: the bytes that follow misread

@@ -14,7 +14,7 @@ with bias/activation epilogues, fused MLPs, element-wise, activation, unary, shu
 reduce, normalization, concatenation and identity layers; convolution, deconvolution, pooling,
 resize, slice (with a sample mode) and LRN layers; attention (packed heads), axis ranges, a
 normalization with a residual, GELU (tanh) epilogues, cumulative (sums and products) and scatter
-layers; static and
+layers; channels-last convolutions and reformat steps; static and
 dynamic shapes; one and two optimization profiles; FP32 and FP16.
 """
 from __future__ import annotations
@@ -255,9 +255,16 @@ def transformer_mix() -> onnx.ModelProto:
     return _model(nodes, inputs, [output], inits, "transformer_mix")
 
 
-def build_engine(model: onnx.ModelProto, profiles: Sequence[ProfileSpec], fp16: bool = False) -> bytes:
-    """Parses and builds `model` with mlprt; the engine's bytes."""
+def build_engine(model: onnx.ModelProto, profiles: Sequence[ProfileSpec], fp16: bool = False,
+                 channels_last: Optional[bool] = None) -> bytes:
+    """Parses and builds `model` with mlprt; the engine's bytes. ``channels_last``: force the
+    convolutions' layout (MLPRT_CHANNELS_LAST) instead of timing it."""
+    import os
+
     import mlprt
+
+    if channels_last is not None:
+        os.environ["MLPRT_CHANNELS_LAST"] = "1" if channels_last else "0"
 
     logger = mlprt.Logger(mlprt.Logger.WARNING)
     builder = mlprt.Builder(logger)
@@ -274,6 +281,7 @@ def build_engine(model: onnx.ModelProto, profiles: Sequence[ProfileSpec], fp16: 
             profile.set_shape(name, lo, opt, hi)
         config.add_optimization_profile(profile)
     plan = builder.build_serialized_network(network, config)
+    os.environ.pop("MLPRT_CHANNELS_LAST", None)
     if plan is None:
         raise SystemExit(f"building {model.graph.name} failed")
     return bytes(plan)
@@ -294,7 +302,10 @@ def engines(models: Dict[str, onnx.ModelProto]) -> Dict[str, bytes]:
         "small_mlp_fp16.engine": build_engine(models["small_mlp"], [], fp16=True),
         "layer_mix_two_profiles.engine": build_engine(models["layer_mix"], two),
         "shape_ops.engine": build_engine(models["shape_ops"], [{"x": batch(3, 4)}]),
-        "vision_mix.engine": build_engine(models["vision_mix"], [{"x": batch(4, 9, 7)}]),
+        "vision_mix.engine": build_engine(models["vision_mix"], [{"x": batch(4, 9, 7)}], channels_last=False),
+        # Its convolutions channels-last, with the reformat steps between layouts (format 13).
+        "vision_mix_hwc.engine": build_engine(models["vision_mix"], [{"x": batch(4, 9, 7)}], fp16=True,
+                                              channels_last=True),
         # Its three projections become one product read as merged q, k and v (format 12).
         "transformer_mix.engine": build_engine(models["transformer_mix"], [{"ids": text, "mask": text}]),
         "recent_ops.engine": build_engine(models["recent_ops"], [{"x": batch(5, 6)}]),

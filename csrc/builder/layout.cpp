@@ -1,0 +1,246 @@
+#include "builder/layout.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "core/logging.h"
+#include "runtime/plan_formats.h"
+
+namespace mlprt::builder {
+namespace {
+
+using engine::EnginePlan;
+using engine::PlanStep;
+using engine::TensorId;
+
+bool isDataOperand(std::size_t input) { return input == 0 || input == 3; }  // a convolution's data or residual
+
+// LINEAR convolutions that may run HWC: 1 or 2 spatial axes of a floating type.
+bool mayRunChannelsLast(const EnginePlan& plan, const PlanStep& step) {
+  if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
+      runtime::stepOperandFormat(step, -1) != TensorFormat::kLINEAR) {
+    return false;
+  }
+  const engine::PlanTensor& out = plan.tensors.at(static_cast<std::size_t>(step.output));
+  const std::size_t rank = out.shape.rank();
+  return (rank == 3 || rank == 4) && (out.type == DataType::kFLOAT || out.type == DataType::kHALF);
+}
+
+struct Reader {
+  std::size_t step;
+  std::size_t input;
+};
+
+// Union-find over step indices.
+struct Groups {
+  std::vector<std::size_t> parent;
+  explicit Groups(std::size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), std::size_t{0}); }
+  std::size_t find(std::size_t i) { return parent[i] == i ? i : parent[i] = find(parent[i]); }
+  void join(std::size_t a, std::size_t b) { parent[find(a)] = find(b); }
+};
+
+// A cast or copy: an Identity step without a reformat tactic. Where one meets a group's boundary
+// it becomes the reformat itself (the transpose converts types too), so FP16 engines' boundary
+// casts cost no extra pass.
+bool isCast(const PlanStep& step) {
+  return std::holds_alternative<network::IdentityLayer>(step.parameters) && step.tactic.empty();
+}
+
+// One group's boundary: tensors it reads from outside, tensors it writes that outside reads; each
+// needs a reformat step, or turns a cast into one (the `cast_*` sets).
+struct Boundary {
+  std::set<TensorId> reads;    // need LINEAR -> HWC
+  std::set<TensorId> escapes;  // need HWC -> LINEAR
+  std::set<TensorId> cast_reads;    // written by a cast only the group reads: that cast reformats
+  std::set<TensorId> cast_escapes;  // read outside by casts only: those casts reformat
+};
+
+}  // namespace
+
+LayoutChoice chooseLayouts(EnginePlan& plan, const LayoutCosts& costs, LayoutPreference preference) {
+  LayoutChoice choice;
+  const std::size_t steps = plan.steps.size();
+  std::vector<bool> candidate(steps, false);
+  for (std::size_t s = 0; s < steps; ++s) candidate[s] = mayRunChannelsLast(plan, plan.steps[s]);
+  if (preference == LayoutPreference::kNever || std::none_of(candidate.begin(), candidate.end(), [](bool c) { return c; })) {
+    return choice;
+  }
+  std::vector<int> producer(plan.tensors.size(), -1);
+  std::vector<std::vector<Reader>> readers(plan.tensors.size());
+  for (std::size_t s = 0; s < steps; ++s) {
+    const PlanStep& step = plan.steps[s];
+    producer.at(static_cast<std::size_t>(step.output)) = static_cast<int>(s);
+    for (std::size_t i = 0; i < step.inputs.size(); ++i) readers.at(static_cast<std::size_t>(step.inputs[i])).push_back({s, i});
+  }
+  std::set<TensorId> outputs(plan.outputs.begin(), plan.outputs.end());
+  const auto insideRead = [&](const Reader& reader) { return candidate[reader.step] && isDataOperand(reader.input); };
+
+  Groups groups(steps);
+  for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
+    const int from = producer[t];
+    if (from < 0 || !candidate[static_cast<std::size_t>(from)]) continue;
+    for (const Reader& reader : readers[t]) {
+      if (insideRead(reader)) groups.join(reader.step, static_cast<std::size_t>(from));
+    }
+  }
+  std::map<std::size_t, std::vector<std::size_t>> members;
+  for (std::size_t s = 0; s < steps; ++s) {
+    if (candidate[s]) members[groups.find(s)].push_back(s);
+  }
+
+  std::map<std::size_t, std::string> hwc_tactic;  // step -> its channels-last tactic, for groups made HWC
+  std::vector<Boundary> chosen;
+  for (const auto& [root, group] : members) {
+    ++choice.groups;
+    Boundary boundary;
+    for (std::size_t s : group) {
+      const PlanStep& step = plan.steps[s];
+      for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+        if (!isDataOperand(i)) continue;
+        const int from = producer[static_cast<std::size_t>(step.inputs[i])];
+        if (from < 0 || groups.find(static_cast<std::size_t>(from)) != root || !candidate[static_cast<std::size_t>(from)]) {
+          boundary.reads.insert(step.inputs[i]);
+        }
+      }
+      const auto out = static_cast<std::size_t>(step.output);
+      const bool read_outside = std::any_of(readers[out].begin(), readers[out].end(),
+                                            [&](const Reader& r) { return !insideRead(r); });
+      if (read_outside || outputs.count(step.output)) boundary.escapes.insert(step.output);
+    }
+    for (TensorId id : boundary.reads) {
+      const int from = producer[static_cast<std::size_t>(id)];
+      const auto& all = readers[static_cast<std::size_t>(id)];
+      if (from >= 0 && isCast(plan.steps[static_cast<std::size_t>(from)]) && !outputs.count(id) &&
+          std::all_of(all.begin(), all.end(), insideRead)) {
+        boundary.cast_reads.insert(id);
+      }
+    }
+    for (TensorId id : boundary.escapes) {
+      const auto& all = readers[static_cast<std::size_t>(id)];
+      if (!outputs.count(id) && std::all_of(all.begin(), all.end(), [&](const Reader& r) {
+            return insideRead(r) || isCast(plan.steps[r.step]);
+          })) {
+        boundary.cast_escapes.insert(id);
+      }
+    }
+    // The group's LINEAR time; then its HWC time (the reformats, then the convolutions, dearest
+    // first) until it reaches the LINEAR time.
+    double linear_ms = 0.0, hwc_ms = 0.0;
+    std::vector<std::pair<double, std::size_t>> by_cost;
+    for (std::size_t s : group) {
+      by_cost.emplace_back(costs.linear(plan.steps[s]), s);
+      linear_ms += by_cost.back().first;
+    }
+    std::sort(by_cost.begin(), by_cost.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (TensorId id : boundary.reads) hwc_ms += boundary.cast_reads.count(id) ? 0.0 : costs.reformat(id);
+    for (TensorId id : boundary.escapes) hwc_ms += boundary.cast_escapes.count(id) ? 0.0 : costs.reformat(id);
+    bool runs = true, lost = false;
+    std::size_t timed = 0;
+    std::map<std::size_t, std::string> tactics;
+    for (const auto& [ms, s] : by_cost) {
+      if (preference == LayoutPreference::kTimed && hwc_ms >= linear_ms) {
+        lost = true;
+        break;
+      }
+      const ChannelsLastCost cost = costs.channels_last(plan.steps[s]);
+      ++timed;
+      if (cost.tactic.empty()) {
+        runs = false;
+        break;
+      }
+      tactics[s] = cost.tactic;
+      hwc_ms += cost.milliseconds;
+    }
+    const bool take = runs && !lost && (preference == LayoutPreference::kAlways || hwc_ms < linear_ms);
+    log(Severity::kVERBOSE, "layout: " + std::to_string(group.size()) + " convolution(s) from '" +
+                                plan.steps[group.front()].name + "': LINEAR " + std::to_string(linear_ms) + " ms, HWC " +
+                                (lost ? "at least " : "") + std::to_string(hwc_ms) + " ms (" + std::to_string(timed) +
+                                " convolution(s) timed, " +
+                                std::to_string(boundary.reads.size() + boundary.escapes.size()) + " reformat(s)): " +
+                                (!runs ? "no channels-last tactic runs one" : take ? "HWC" : "LINEAR"));
+    if (!take) continue;
+    ++choice.hwc_groups;
+    choice.hwc_convolutions += static_cast<int>(group.size());
+    hwc_tactic.insert(tactics.begin(), tactics.end());
+    chosen.push_back(std::move(boundary));
+  }
+  if (hwc_tactic.empty()) return choice;
+
+  // Rewrite: new HWC tensors where a LINEAR one stays needed, reformat steps beside their producer
+  // (to LINEAR) or before their first HWC reader (to HWC).
+  const auto addTensor = [&plan](TensorId like) {
+    engine::PlanTensor tensor = plan.tensors.at(static_cast<std::size_t>(like));
+    tensor.name += " (HWC)";
+    tensor.role = engine::TensorRole::kActivation;
+    tensor.offset = tensor.capacity = 0;
+    plan.tensors.push_back(std::move(tensor));
+    return static_cast<TensorId>(plan.tensors.size() - 1);
+  };
+  const auto reformatStep = [&plan](TensorId from, TensorId to, bool to_hwc) {
+    PlanStep step;
+    const TensorId linear = to_hwc ? from : to;  // named after the network's tensor
+    step.name = "Reformat " + plan.tensors.at(static_cast<std::size_t>(linear)).name + " to " + (to_hwc ? "HWC" : "LINEAR");
+    step.parameters = network::IdentityLayer{plan.tensors.at(static_cast<std::size_t>(to)).type};
+    step.inputs = {from};
+    step.output = to;
+    step.tactic = to_hwc ? runtime::kReformatToHwc : runtime::kReformatToLinear;
+    return step;
+  };
+  std::map<std::size_t, std::vector<PlanStep>> before, after;  // by step index
+  std::map<TensorId, TensorId> hwc_copy;                        // LINEAR tensor -> the HWC tensor HWC readers use
+  for (const Boundary& boundary : chosen) {
+    for (TensorId id : boundary.cast_reads) {
+      plan.steps[static_cast<std::size_t>(producer[static_cast<std::size_t>(id)])].tactic = runtime::kReformatToHwc;
+      ++choice.reformats;
+    }
+    for (TensorId id : boundary.cast_escapes) {
+      for (const Reader& reader : readers[static_cast<std::size_t>(id)]) {
+        if (insideRead(reader)) continue;
+        plan.steps[reader.step].tactic = runtime::kReformatToLinear;
+        ++choice.reformats;
+      }
+    }
+    for (TensorId id : boundary.escapes) {
+      if (boundary.cast_escapes.count(id)) continue;
+      const TensorId hwc = addTensor(id);
+      hwc_copy[id] = hwc;
+      const auto from = static_cast<std::size_t>(producer[static_cast<std::size_t>(id)]);
+      plan.steps[from].output = hwc;
+      after[from].push_back(reformatStep(hwc, id, false));
+    }
+    for (TensorId id : boundary.reads) {
+      if (boundary.cast_reads.count(id)) continue;
+      const TensorId hwc = addTensor(id);
+      hwc_copy[id] = hwc;
+      std::size_t first = steps;
+      for (const Reader& reader : readers[static_cast<std::size_t>(id)]) {
+        if (hwc_tactic.count(reader.step) && isDataOperand(reader.input)) first = std::min(first, reader.step);
+      }
+      before[first].push_back(reformatStep(id, hwc, true));
+    }
+  }
+  for (auto& [s, tactic] : hwc_tactic) {
+    PlanStep& step = plan.steps[s];
+    step.tactic = tactic;
+    step.tactic_ranges.clear();
+    for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+      const auto copy = hwc_copy.find(step.inputs[i]);
+      if (isDataOperand(i) && copy != hwc_copy.end()) step.inputs[i] = copy->second;
+    }
+  }
+  std::vector<PlanStep> rewritten;
+  for (std::size_t s = 0; s < steps; ++s) {
+    for (PlanStep& step : before[s]) rewritten.push_back(std::move(step));
+    rewritten.push_back(std::move(plan.steps[s]));
+    for (PlanStep& step : after[s]) rewritten.push_back(std::move(step));
+  }
+  choice.reformats += static_cast<int>(rewritten.size() - steps);
+  plan.steps = std::move(rewritten);
+  return choice;
+}
+
+}  // namespace mlprt::builder

@@ -1,0 +1,374 @@
+// The builder's layout choice (builder/layout.h): channels-last (HWC) convolution groups with
+// reformat steps where layouts meet, the formats the runtime derives and checks
+// (runtime/plan_formats.h), and the reformat steps' transposes.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/ops/convolution/convolution.h"
+#include "builder/builder.h"
+#include "builder/layout.h"
+#include "core/error.h"
+#include "engine/format.h"
+#include "runtime/engine.h"
+#include "runtime/execution_context.h"
+#include "runtime/plan_formats.h"
+#include "runtime/step_runner.h"
+#include "test_util.h"
+
+namespace mlprt::test {
+namespace {
+
+using network::Network;
+using network::TensorId;
+
+// MLPRT_CHANNELS_LAST set for one scope.
+class ScopedChannelsLast {
+ public:
+  explicit ScopedChannelsLast(const char* value) { setenv("MLPRT_CHANNELS_LAST", value, 1); }
+  ~ScopedChannelsLast() { unsetenv("MLPRT_CHANNELS_LAST"); }
+};
+
+// x (N, 5, 7, 9) -> conv1 3x3 + ReLU = a -> conv2 3x3 + a (residual) + ReLU = y (an output);
+// a -> MaxPool 2x2 = p (an output): the group {conv1, conv2} reads x from outside, and a (read by
+// the pooling) and y (an engine output) leave it.
+constexpr std::int64_t kC = 5, kM = 6, kH = 7, kW = 9;
+
+network::ConvolutionLayer padded3x3(std::int64_t maps) {
+  network::ConvolutionLayer conv;
+  conv.num_output_maps = maps;
+  conv.kernel_size = {3, 3};
+  conv.pre_padding = {1, 1};
+  conv.post_padding = {1, 1};
+  return conv;
+}
+
+Network convolutionChain() {
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, kC, kH, kW});
+  TensorId a = addLayer(net, padded3x3(kM),
+                        {x, addConstant(net, Dims{kM, kC, 3, 3}, randomFloats(kM * kC * 9, 71)),
+                         addConstant(net, Dims{kM}, randomFloats(kM, 72))});
+  a = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {a});
+  TensorId y = addLayer(net, padded3x3(kM),
+                        {a, addConstant(net, Dims{kM, kM, 3, 3}, randomFloats(kM * kM * 9, 73)),
+                         addConstant(net, Dims{kM}, randomFloats(kM, 74))});
+  y = addLayer(net, network::ElementWiseLayer{ElementWiseOperation::kSUM}, {y, a});
+  y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
+  network::PoolingLayer pool;
+  pool.type = PoolingType::kMAX;
+  pool.window_size = {2, 2};
+  pool.stride = {2, 2};
+  const TensorId p = addLayer(net, pool, {a});
+  net.setTensorName(y, "y");
+  net.setTensorName(p, "p");
+  net.markOutput(y);
+  net.markOutput(p);
+  return net;
+}
+
+std::vector<std::uint8_t> buildChain(const char* channels_last) {
+  const ScopedChannelsLast setting(channels_last);
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, kC, kH, kW}, Dims{2, kC, kH, kW}, Dims{3, kC, kH, kW});
+  config.addOptimizationProfile(profile);
+  return builder::buildSerializedNetwork(convolutionChain(), config);
+}
+
+engine::EnginePlan planOf(const std::vector<std::uint8_t>& bytes) { return engine::deserializePlan(bytes.data(), bytes.size()); }
+
+std::shared_ptr<const runtime::Engine> engineOf(const engine::EnginePlan& plan) {
+  const std::vector<std::uint8_t> bytes = engine::serializePlan(plan);
+  return runtime::Engine::deserialize(context(), bytes.data(), bytes.size());
+}
+
+// Outputs y and p of `bytes`'s engine at batch `batch` for the input of seed `seed`.
+std::vector<std::vector<float>> runChain(const std::vector<std::uint8_t>& bytes, std::int64_t batch, std::uint32_t seed) {
+  auto engine = runtime::Engine::deserialize(context(), bytes.data(), bytes.size());
+  runtime::ExecutionContext execution(engine);
+  auto stream = cl::Stream::create(context());
+  EXPECT_TRUE(execution.setInputShape("x", Dims{batch, kC, kH, kW}));
+  const std::vector<float> x = randomFloats(static_cast<std::size_t>(batch * kC * kH * kW), seed);
+  const auto y_count = static_cast<std::size_t>(batch * kM * kH * kW), p_count = static_cast<std::size_t>(batch * kM * 3 * 4);
+  auto x_buffer = allocate(x.size() * sizeof(float)), y_buffer = allocate(y_count * 4), p_buffer = allocate(p_count * 4);
+  upload(*stream, at(x_buffer), x);
+  execution.setTensorAddress("x", x_buffer->address());
+  execution.setTensorAddress("y", y_buffer->address());
+  execution.setTensorAddress("p", p_buffer->address());
+  execution.enqueue(*stream);
+  return {download<float>(*stream, at(y_buffer), y_count), download<float>(*stream, at(p_buffer), p_count)};
+}
+
+std::vector<std::string> stepNames(const engine::EnginePlan& plan) {
+  std::vector<std::string> names;
+  for (const engine::PlanStep& step : plan.steps) names.push_back(step.name);
+  return names;
+}
+
+std::string refusal(const engine::EnginePlan& plan) {
+  try {
+    engineOf(plan);
+  } catch (const InvalidArgument& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Layouts, ForcedChannelsLastMatchesTheLinearEngine) {
+  const std::vector<std::uint8_t> linear = buildChain("0"), hwc = buildChain("1");
+  const engine::EnginePlan linear_plan = planOf(linear), plan = planOf(hwc);
+  for (const engine::PlanStep& step : linear_plan.steps) EXPECT_TRUE(step.tactic.rfind("hwc_", 0) != 0) << step.name;
+  // The two convolutions HWC; x reformatted in front, a and y back to LINEAR after their writers.
+  int hwc_convolutions = 0, to_hwc = 0, to_linear = 0;
+  for (const engine::PlanStep& step : plan.steps) {
+    if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
+      EXPECT_TRUE(cl::convolutionTacticChannelsLast(step.tactic)) << step.name << " " << step.tactic;
+      for (const engine::TacticRange& range : step.tactic_ranges) EXPECT_TRUE(cl::convolutionTacticChannelsLast(range.tactic));
+      ++hwc_convolutions;
+    }
+    to_hwc += step.tactic == runtime::kReformatToHwc;
+    to_linear += step.tactic == runtime::kReformatToLinear;
+  }
+  EXPECT_EQ(hwc_convolutions, 2);
+  EXPECT_EQ(to_hwc, 1);
+  EXPECT_EQ(to_linear, 2) << ::testing::PrintToString(stepNames(plan));
+  EXPECT_EQ(plan.steps.front().name, "Reformat x to HWC");
+  const std::vector<TensorFormat> formats = runtime::planTensorFormats(plan);
+  int hwc_tensors = 0;
+  for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
+    if (formats[t] != TensorFormat::kHWC) continue;
+    ++hwc_tensors;
+    EXPECT_NE(plan.tensors[t].name.find("(HWC)"), std::string::npos) << plan.tensors[t].name;
+  }
+  EXPECT_EQ(hwc_tensors, 3);  // x (HWC), a (HWC), y (HWC)
+  for (std::int64_t batch : {3, 1, 2}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    const auto expected = runChain(linear, batch, 80 + static_cast<std::uint32_t>(batch));
+    const auto actual = runChain(hwc, batch, 80 + static_cast<std::uint32_t>(batch));
+    for (std::size_t output = 0; output < expected.size(); ++output) {
+      ASSERT_EQ(actual[output].size(), expected[output].size());
+      for (std::size_t i = 0; i < expected[output].size(); ++i) {
+        ASSERT_NEAR(actual[output][i], expected[output][i], 1e-5 * std::max(1.0f, std::abs(expected[output][i])))
+            << "output " << output << " element " << i;
+      }
+    }
+  }
+}
+
+// The timed choice follows the costs: HWC where the group's convolutions save more than its
+// reformats cost, LINEAR otherwise, and never under kNever.
+TEST(Layouts, TheChoiceWeighsTheConvolutionsAgainstTheReformats) {
+  const engine::EnginePlan linear = planOf(buildChain("0"));
+  const auto costsOf = [](double hwc_ms, double reformat_ms) {
+    builder::LayoutCosts costs;
+    costs.linear = [](const engine::PlanStep&) { return 1.0; };
+    costs.channels_last = [hwc_ms](const engine::PlanStep&) { return builder::ChannelsLastCost{"hwc_igemm_t2x2", hwc_ms}; };
+    costs.reformat = [reformat_ms](engine::TensorId) { return reformat_ms; };
+    return costs;
+  };
+  engine::EnginePlan plan = linear;
+  builder::LayoutChoice choice = builder::chooseLayouts(plan, costsOf(0.5, 0.4), builder::LayoutPreference::kTimed);
+  EXPECT_EQ(choice.groups, 1);
+  EXPECT_EQ(choice.hwc_groups, 0);  // 2 x 0.5 + 3 x 0.4 > 2 x 1.0
+  EXPECT_EQ(plan.steps.size(), linear.steps.size());
+
+  choice = builder::chooseLayouts(plan, costsOf(0.5, 0.4), builder::LayoutPreference::kNever);
+  EXPECT_EQ(choice.groups, 0);
+
+  choice = builder::chooseLayouts(plan, costsOf(0.5, 0.2), builder::LayoutPreference::kTimed);  // 1.6 < 2.0
+  EXPECT_EQ(choice.hwc_groups, 1);
+  EXPECT_EQ(choice.hwc_convolutions, 2);
+  EXPECT_EQ(choice.reformats, 3);
+  EXPECT_EQ(plan.steps.size(), linear.steps.size() + 3);
+  EXPECT_NO_THROW(runtime::planTensorFormats(plan));
+  for (const engine::PlanStep& step : plan.steps) {
+    if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
+      EXPECT_EQ(step.tactic, "hwc_igemm_t2x2");
+      EXPECT_TRUE(step.tactic_ranges.empty());
+    }
+  }
+  // Convolutions already HWC are left alone: a second pass changes nothing.
+  const std::size_t rewritten = plan.steps.size();
+  choice = builder::chooseLayouts(plan, costsOf(0.5, 0.2), builder::LayoutPreference::kAlways);
+  EXPECT_EQ(choice.groups, 0);
+  EXPECT_EQ(plan.steps.size(), rewritten);
+  // A convolution no channels-last tactic runs keeps its whole group LINEAR.
+  plan = linear;
+  builder::LayoutCosts none = costsOf(0.1, 0.0);
+  int asked = 0;
+  none.channels_last = [&asked](const engine::PlanStep&) {
+    return builder::ChannelsLastCost{asked++ == 0 ? "hwc_igemm_t2x2" : "", 0.1};
+  };
+  choice = builder::chooseLayouts(plan, none, builder::LayoutPreference::kAlways);
+  EXPECT_EQ(choice.hwc_groups, 0);
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(plan.steps.size(), linear.steps.size());
+  // Where the group's first channels-last times already reach its LINEAR time, the rest are not
+  // asked for: the dearest convolution first.
+  builder::LayoutCosts bounded = costsOf(0.0, 0.0);
+  std::vector<double> linear_times;
+  bounded.linear = [&linear_times](const engine::PlanStep&) {
+    linear_times.push_back(linear_times.empty() ? 1.0 : 3.0);
+    return linear_times.back();
+  };
+  std::vector<std::string> asked_for;
+  bounded.channels_last = [&asked_for](const engine::PlanStep& step) {
+    asked_for.push_back(step.name);
+    return builder::ChannelsLastCost{"hwc_igemm_t2x2", 5.0};
+  };
+  choice = builder::chooseLayouts(plan, bounded, builder::LayoutPreference::kTimed);
+  EXPECT_EQ(choice.hwc_groups, 0);
+  ASSERT_EQ(asked_for.size(), 1u);
+  EXPECT_EQ(asked_for.front(), plan.steps[1].name);  // the second convolution, 3 ms LINEAR
+  EXPECT_EQ(plan.steps.size(), linear.steps.size());
+}
+
+// Plans whose steps disagree about a tensor's format are refused when the engine is made, naming
+// the tensor and the steps.
+TEST(Layouts, FormatMismatchesAreRefusedNamingTheTensor) {
+  const engine::EnginePlan hwc = planOf(buildChain("1"));
+  ASSERT_EQ(hwc.steps.front().tactic, runtime::kReformatToHwc);
+  EXPECT_NO_THROW(engineOf(hwc));
+
+  engine::EnginePlan plan = hwc;
+  plan.steps.front().tactic.clear();  // x (HWC) now written LINEAR, read HWC by the first convolution
+  std::string error = refusal(plan);
+  EXPECT_NE(error.find("tensor 'x (HWC)' is written LINEAR by step 'Reformat x to HWC' but step '"), std::string::npos)
+      << error;
+  EXPECT_NE(error.find("reads it HWC"), std::string::npos) << error;
+
+  plan = hwc;
+  plan.steps.front().tactic = "reformat_to_chw4";
+  error = refusal(plan);
+  EXPECT_NE(error.find("Identity tactic 'reformat_to_chw4' is neither"), std::string::npos) << error;
+
+  plan = hwc;
+  std::size_t conv = 0;
+  while (!std::holds_alternative<network::ConvolutionLayer>(plan.steps[conv].parameters)) ++conv;
+  plan.steps[conv].tactic_ranges = {{10, "igemm_t2x2"}, {std::numeric_limits<std::int64_t>::max(), plan.steps[conv].tactic}};
+  error = refusal(plan);
+  EXPECT_NE(error.find("has channels-last (HWC) and LINEAR convolution tactics"), std::string::npos) << error;
+
+  // An engine output written HWC: the last reformat to LINEAR dropped, its convolution writing y.
+  plan = hwc;
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    const engine::PlanStep& step = plan.steps[s];
+    if (step.tactic != runtime::kReformatToLinear || plan.tensors[static_cast<std::size_t>(step.output)].name != "y") continue;
+    const TensorId hwc_y = step.inputs.front(), y = step.output;
+    for (engine::PlanStep& other : plan.steps) {
+      if (other.output == hwc_y) other.output = y;
+    }
+    plan.steps.erase(plan.steps.begin() + static_cast<std::ptrdiff_t>(s));
+    break;
+  }
+  error = refusal(plan);
+  EXPECT_NE(error.find("engine output tensor 'y' is written HWC"), std::string::npos) << error;
+}
+
+// x (N, 6, 5, 7) -> 1x1 convolution (6 -> 10) + bias + ReLU = y, with a dynamic batch.
+std::vector<std::uint8_t> buildPointwise(const char* channels_last) {
+  const ScopedChannelsLast setting(channels_last);
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, 6, 5, 7});
+  network::ConvolutionLayer conv;
+  conv.num_output_maps = 10;
+  conv.kernel_size = {1, 1};
+  TensorId y = addLayer(net, conv,
+                        {x, addConstant(net, Dims{10, 6, 1, 1}, randomFloats(60, 91)), addConstant(net, Dims{10}, randomFloats(10, 92))});
+  y = addLayer(net, network::ActivationLayer{ActivationType::kRELU}, {y});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 6, 5, 7}, Dims{2, 6, 5, 7}, Dims{3, 6, 5, 7});
+  config.addOptimizationProfile(profile);
+  return builder::buildSerializedNetwork(net, config);
+}
+
+std::vector<float> runPointwise(const engine::EnginePlan& plan, std::int64_t batch) {
+  auto engine = engineOf(plan);
+  runtime::ExecutionContext execution(engine);
+  auto stream = cl::Stream::create(context());
+  EXPECT_TRUE(execution.setInputShape("x", Dims{batch, 6, 5, 7}));
+  const std::vector<float> x = randomFloats(static_cast<std::size_t>(batch * 6 * 35), 93);
+  const auto count = static_cast<std::size_t>(batch * 10 * 35);
+  auto x_buffer = allocate(x.size() * sizeof(float)), y_buffer = allocate(count * sizeof(float));
+  upload(*stream, at(x_buffer), x);
+  execution.setTensorAddress("x", x_buffer->address());
+  execution.setTensorAddress("y", y_buffer->address());
+  execution.enqueue(*stream);
+  return download<float>(*stream, at(y_buffer), count);
+}
+
+// A pointwise convolution channels-last runs as one product: every "hwc_gemm:" tactic of the device
+// in an engine (between its reformats) gives the LINEAR engine's answers at batch 3 and 1.
+TEST(Layouts, PointwiseConvolutionsRunAsProductsInAnEngine) {
+  const engine::EnginePlan linear = planOf(buildPointwise("0")), hwc = planOf(buildPointwise("1"));
+  const std::size_t conv = [&hwc] {
+    for (std::size_t s = 0; s < hwc.steps.size(); ++s) {
+      if (std::holds_alternative<network::ConvolutionLayer>(hwc.steps[s].parameters)) return s;
+    }
+    return hwc.steps.size();
+  }();
+  ASSERT_LT(conv, hwc.steps.size());
+  int tactics = 0;
+  for (const std::string& tactic : cl::channelsLastConvolutionTactics(*context(), DataType::kFLOAT, {}, true)) {
+    if (cl::channelsLastGemmTactic(tactic).empty()) continue;
+    ++tactics;
+    SCOPED_TRACE(tactic);
+    engine::EnginePlan plan = hwc;
+    plan.steps[conv].tactic = tactic;
+    plan.steps[conv].tactic_ranges.clear();
+    for (std::int64_t batch : {3, 1}) {
+      const std::vector<float> expected = runPointwise(linear, batch), actual = runPointwise(plan, batch);
+      ASSERT_EQ(actual.size(), expected.size());
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        ASSERT_NEAR(actual[i], expected[i], 1e-5f * std::max(1.0f, std::abs(expected[i]))) << "batch " << batch << " element " << i;
+      }
+    }
+  }
+  EXPECT_GT(tactics, 1);
+}
+
+// The reformat steps transpose (N, C, d...) to (N, d..., C) and back, rank 3 and 4, FLOAT and HALF.
+TEST(Layouts, ReformatStepsTransposeToAndFromChannelsLast) {
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const Dims& shape : {Dims{2, 5, 3, 7}, Dims{3, 4, 11}, Dims{1, 1, 1, 1}}) {
+      SCOPED_TRACE(shape.toString() + " " + dataTypeName(type));
+      const std::size_t count = static_cast<std::size_t>(shape.volume());
+      const std::vector<float> floats = randomFloats(count, 90);
+      const std::vector<double> values = storedAs(std::vector<double>(floats.begin(), floats.end()), type);
+      const std::size_t bytes = count * elementSize(type);
+      auto linear = allocate(bytes), hwc = allocate(bytes), back = allocate(bytes);
+      upload(stream(), at(linear), encodeAs(values, type));
+      engine::PlanStep step;
+      step.name = "reformat";
+      step.parameters = network::IdentityLayer{type};
+      runtime::StepOperands operands;
+      operands.inputs = {cl::DeviceTensor{at(linear), shape, type}};
+      operands.output = cl::DeviceTensor{at(hwc), shape, type};
+      step.tactic = runtime::kReformatToHwc;
+      runtime::runStep(cache(), stream(), step, operands);
+      operands.inputs = {cl::DeviceTensor{at(hwc), shape, type}};
+      operands.output = cl::DeviceTensor{at(back), shape, type};
+      step.tactic = runtime::kReformatToLinear;
+      runtime::runStep(cache(), stream(), step, operands);
+      const std::vector<double> channels_last = decodeAs<double>(download<unsigned char>(stream(), at(hwc), bytes), type);
+      const std::vector<double> round_trip = decodeAs<double>(download<unsigned char>(stream(), at(back), bytes), type);
+      const std::int64_t n = shape[0], c = shape[1], pixels = shape.volume() / (n * c);
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t ch = 0; ch < c; ++ch)
+          for (std::int64_t p = 0; p < pixels; ++p) {
+            ASSERT_EQ(channels_last[static_cast<std::size_t>((i * pixels + p) * c + ch)],
+                      values[static_cast<std::size_t>((i * c + ch) * pixels + p)]);
+          }
+      EXPECT_EQ(round_trip, values);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mlprt::test
