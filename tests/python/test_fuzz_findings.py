@@ -74,6 +74,16 @@ def test_graph_input_of_an_unknown_data_type_is_named_by_its_number() -> None:
     assert_parser_still_works()
 
 
+def test_external_location_that_is_not_utf8_names_the_tensor() -> None:
+    """The CI fuzzing run (2026-12-05) made an initializer's external-data location invalid UTF-8:
+    protobuf hands such a field to Python as bytes, and the path check raised a TypeError that came
+    out as an internal error."""
+    ok, errors = parse((FINDINGS / "finding-external-location-not-utf8.onnx").read_bytes())
+    assert not ok and len(errors) == 1 and errors[0].code() == ErrorCode.INVALID_VALUE, errors
+    assert "tensor 'axis1'" in errors[0].desc() and "not valid UTF-8" in errors[0].desc(), errors[0]
+    assert_parser_still_works()
+
+
 def test_cast_to_an_unknown_data_type_is_named_by_its_number() -> None:
     ok, errors = parse(model_of([helper.make_node("Cast", ["x"], ["y"], name="cast", to=4242)], []))
     assert not ok and errors[0].code() == ErrorCode.UNSUPPORTED_NODE_DATATYPE and errors[0].node_name() == "cast"
