@@ -885,17 +885,20 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
 // ---- Layouts ----------------------------------------------------------------------------------
 
 // MLPRT_CHANNELS_LAST=1 makes every convolution group that can run channels-last do so, =0 none,
-// =timed lets the timings decide (layout.h) on any device; unset, they decide on GPUs. CPU devices keep LINEAR without timing: a
-// layout changes no coalescing there, and PoCL's HWC times lost throughout (ResNet-18 at 64 x 64:
-// its 19-convolution group 20.5 ms LINEAR, 125 ms HWC), while compiling the HWC kernels cost
-// every cold build seconds (bench/RESULTS.md, PoCL layouts).
+// =timed lets the timings decide (layout.h) on any device; unset, they decide on GPUs. CPU devices
+// keep LINEAR without timing: a layout changes no coalescing there, PoCL's HWC times lost
+// throughout (ResNet-18 at 64 x 64: its 19-convolution group 20.3 ms LINEAR, 125 ms HWC), and
+// compiling the HWC kernels cost every cold build seconds (bench/RESULTS.md, PoCL layouts 1).
 LayoutPreference layoutPreference(const cl::Context& context) {
   const char* setting = std::getenv("MLPRT_CHANNELS_LAST");
-  if (setting && *setting) {
-    const std::string value = setting;
-    return value == "0" ? LayoutPreference::kNever : value == "timed" ? LayoutPreference::kTimed : LayoutPreference::kAlways;
+  if (!setting || !*setting) {
+    return context.device().type == cl::DeviceType::kCPU ? LayoutPreference::kNever : LayoutPreference::kTimed;
   }
-  return context.device().type == cl::DeviceType::kCPU ? LayoutPreference::kNever : LayoutPreference::kTimed;
+  const std::string value = setting;
+  if (value == "0") return LayoutPreference::kNever;
+  if (value == "1") return LayoutPreference::kAlways;
+  if (value == "timed") return LayoutPreference::kTimed;
+  throw InvalidArgument("MLPRT_CHANNELS_LAST is '" + value + "'; it takes 0, 1 or timed");
 }
 
 // Milliseconds of `step` (with its tactic) at `shapes`.

@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import mlprt
 from engine_helpers import RecordingLogger, infer, load, relative_error
-from mlprt.engine_tools import build_engine
+from mlprt.engine_tools import BuildFailed, build_engine
 
 LayerInfo = mlprt.LayerInformationFormat
 
@@ -166,3 +166,10 @@ def test_timed_choice_is_consistent_and_matches(setting: str, monkeypatch: pytes
             source = by_output.get(layer["Inputs"][0]["Name"])
             assert source is None or source["LayerType"] == "Convolution" or layer["TacticName"] == "reformat_to_hwc"
     _check_outputs(engine, data, False)
+
+
+def test_an_unknown_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLPRT_CHANNELS_LAST", "yes")
+    make, shape = NETWORKS["1d"]
+    with pytest.raises(BuildFailed, match="MLPRT_CHANNELS_LAST is 'yes'; it takes 0, 1 or timed"):
+        build_engine(make(), profiles=[{"x": ((1,) + shape, (2,) + shape, (4,) + shape)}], logger=RecordingLogger())
