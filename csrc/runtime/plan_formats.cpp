@@ -92,9 +92,10 @@ std::vector<int> toChannelsLastPermutation(std::size_t rank) {
 }
 
 std::vector<int> fromChannelsLastPermutation(std::size_t rank) {
-  std::vector<int> permutation = {0, static_cast<int>(rank) - 1};
-  for (std::size_t axis = 1; axis + 1 < rank; ++axis) permutation.push_back(static_cast<int>(axis));
-  return permutation;
+  const std::vector<int> forward = toChannelsLastPermutation(rank);
+  std::vector<int> inverse(rank);
+  for (std::size_t axis = 0; axis < rank; ++axis) inverse[static_cast<std::size_t>(forward[axis])] = static_cast<int>(axis);
+  return inverse;
 }
 
 }  // namespace mlprt::runtime

@@ -251,9 +251,8 @@ void runIdentity(cl::KernelCache& kernels, cl::Stream& stream, const engine::Pla
     throw InvalidArgument("step '" + step.name + "': a reformat takes one shape of rank 3 or more to itself, not " +
                           in.shape.toString() + " to " + out.shape.toString());
   }
-  std::vector<std::int64_t> channels_last = {out.shape[0]};
-  for (std::size_t axis = 2; axis < rank; ++axis) channels_last.push_back(out.shape[axis]);
-  channels_last.push_back(out.shape[1]);
+  std::vector<std::int64_t> channels_last;  // the extents in HWC element order
+  for (int axis : toChannelsLastPermutation(rank)) channels_last.push_back(out.shape[static_cast<std::size_t>(axis)]);
   if (written == TensorFormat::kHWC) {
     cl::copyTransposed(kernels, stream, in, toChannelsLastPermutation(rank), reshaped(out, Dims(channels_last)));
   } else {
