@@ -273,6 +273,13 @@ std::vector<CornerShapes> profileCorners(const EnginePlan& plan) {
   return result;
 }
 
+// The shapes of all plan tensors at every profile's min, opt and max, in profileCorners' order.
+std::vector<std::vector<Dims>> cornerShapes(const EnginePlan& plan) {
+  std::vector<std::vector<Dims>> shapes;
+  for (CornerShapes& corner : profileCorners(plan)) shapes.push_back(std::move(corner.shapes));
+  return shapes;
+}
+
 const char* roleName(TensorRole role) {
   switch (role) {
     case TensorRole::kInput: return "input";
@@ -857,12 +864,7 @@ void chooseTacticRanges(EnginePlan& plan, PlanStep& step, const std::vector<Dims
 void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
   const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
   const std::vector<TimingPoint> points = timingPoints(plan);
-  std::vector<std::vector<Dims>> corners;
-  for (const engine::ProfileShapes& profile : plan.profiles) {
-    for (const auto* corner : {&profile.min, &profile.opt, &profile.max}) {
-      corners.push_back(runtime::inferPlanShapes(plan, *corner));
-    }
-  }
+  const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
   const auto timed = [](const PlanStep& step) {
     return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
            std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
@@ -932,15 +934,15 @@ double reformatMilliseconds(const Dims& shape, DataType type, BuildDevice& devic
 // channels-last tactics.
 LayoutChoice chooseConvolutionLayouts(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device,
                                       TimingCache* cache) {
+  // Nothing to infer or time where the pass cannot change anything (CPU devices, networks without
+  // convolutions).
+  const LayoutPreference preference = layoutPreference(*device.context);
+  const bool convolutions = std::any_of(plan.steps.begin(), plan.steps.end(), [](const PlanStep& step) {
+    return std::holds_alternative<network::ConvolutionLayer>(step.parameters);
+  });
+  if (preference == LayoutPreference::kNever || !convolutions) return {};
   std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
-  const auto cornersOf = [&plan] {
-    std::vector<std::vector<Dims>> corners;
-    for (const engine::ProfileShapes& profile : plan.profiles) {
-      for (const auto* corner : {&profile.min, &profile.opt, &profile.max}) corners.push_back(runtime::inferPlanShapes(plan, *corner));
-    }
-    return corners;
-  };
-  std::vector<std::vector<Dims>> corners = cornersOf();
+  std::vector<std::vector<Dims>> corners = cornerShapes(plan);
   LayoutCosts costs;
   // The opt shapes' tactic as chosen: its time from the timing cache (chooseTactic finds it there).
   costs.linear = [&](const PlanStep& step) {
@@ -973,10 +975,10 @@ LayoutChoice chooseConvolutionLayouts(EnginePlan& plan, const cl::GemmPolicy& po
     const auto index = static_cast<std::size_t>(id);
     return reformatMilliseconds(shapes[index], plan.tensors[index].type, device, cache);
   };
-  const LayoutChoice choice = chooseLayouts(plan, costs, layoutPreference(*device.context));
+  const LayoutChoice choice = chooseLayouts(plan, costs, preference);
   if (choice.hwc_convolutions == 0) return choice;
   shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
-  corners = cornersOf();
+  corners = cornerShapes(plan);
   const std::vector<TimingPoint> points = timingPoints(plan);
   for (PlanStep& step : plan.steps) {
     if (std::holds_alternative<network::ConvolutionLayer>(step.parameters) && cl::convolutionTacticChannelsLast(step.tactic)) {
