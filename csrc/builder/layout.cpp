@@ -59,119 +59,141 @@ struct Boundary {
   std::set<TensorId> cast_escapes;  // read outside by casts only: those casts reformat
 };
 
-}  // namespace
+// Who writes and reads each tensor, and which steps may run HWC.
+struct Dataflow {
+  std::vector<bool> candidate;               // by step: mayRunChannelsLast
+  std::vector<int> producer;                 // by tensor: the step writing it, -1 for none
+  std::vector<std::vector<Reader>> readers;  // by tensor
+  std::set<TensorId> outputs;                // the engine's
 
-LayoutChoice chooseLayouts(EnginePlan& plan, const LayoutCosts& costs, LayoutPreference preference) {
-  LayoutChoice choice;
-  const std::size_t steps = plan.steps.size();
-  std::vector<bool> candidate(steps, false);
-  for (std::size_t s = 0; s < steps; ++s) candidate[s] = mayRunChannelsLast(plan, plan.steps[s]);
-  if (preference == LayoutPreference::kNever || std::none_of(candidate.begin(), candidate.end(), [](bool c) { return c; })) {
-    return choice;
-  }
-  std::vector<int> producer(plan.tensors.size(), -1);
-  std::vector<std::vector<Reader>> readers(plan.tensors.size());
-  for (std::size_t s = 0; s < steps; ++s) {
+  // A read that stays inside its group when the group runs HWC: a candidate's data or residual.
+  // (A candidate reading a candidate's output that way is in that writer's group.)
+  bool insideRead(const Reader& reader) const { return candidate[reader.step] && isDataOperand(reader.input); }
+  const std::vector<Reader>& readersOf(TensorId id) const { return readers[static_cast<std::size_t>(id)]; }
+  int producerOf(TensorId id) const { return producer[static_cast<std::size_t>(id)]; }
+};
+
+Dataflow dataflowOf(const EnginePlan& plan) {
+  Dataflow flow;
+  flow.candidate.resize(plan.steps.size());
+  flow.producer.assign(plan.tensors.size(), -1);
+  flow.readers.resize(plan.tensors.size());
+  flow.outputs.insert(plan.outputs.begin(), plan.outputs.end());
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
     const PlanStep& step = plan.steps[s];
-    producer.at(static_cast<std::size_t>(step.output)) = static_cast<int>(s);
-    for (std::size_t i = 0; i < step.inputs.size(); ++i) readers.at(static_cast<std::size_t>(step.inputs[i])).push_back({s, i});
+    flow.candidate[s] = mayRunChannelsLast(plan, step);
+    flow.producer.at(static_cast<std::size_t>(step.output)) = static_cast<int>(s);
+    for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+      flow.readers.at(static_cast<std::size_t>(step.inputs[i])).push_back({s, i});
+    }
   }
-  std::set<TensorId> outputs(plan.outputs.begin(), plan.outputs.end());
-  const auto insideRead = [&](const Reader& reader) { return candidate[reader.step] && isDataOperand(reader.input); };
+  return flow;
+}
 
-  Groups groups(steps);
-  for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
-    const int from = producer[t];
-    if (from < 0 || !candidate[static_cast<std::size_t>(from)]) continue;
-    for (const Reader& reader : readers[t]) {
-      if (insideRead(reader)) groups.join(reader.step, static_cast<std::size_t>(from));
+// The candidates joined by the tensors they pass one another as data or residual: each group's
+// steps in plan order.
+std::vector<std::vector<std::size_t>> groupsOf(const Dataflow& flow) {
+  Groups groups(flow.candidate.size());
+  for (std::size_t t = 0; t < flow.producer.size(); ++t) {
+    const int from = flow.producer[t];
+    if (from < 0 || !flow.candidate[static_cast<std::size_t>(from)]) continue;
+    for (const Reader& reader : flow.readers[t]) {
+      if (flow.insideRead(reader)) groups.join(reader.step, static_cast<std::size_t>(from));
     }
   }
   std::map<std::size_t, std::vector<std::size_t>> members;
-  for (std::size_t s = 0; s < steps; ++s) {
-    if (candidate[s]) members[groups.find(s)].push_back(s);
+  for (std::size_t s = 0; s < flow.candidate.size(); ++s) {
+    if (flow.candidate[s]) members[groups.find(s)].push_back(s);
   }
+  std::vector<std::vector<std::size_t>> result;
+  for (auto& [root, group] : members) result.push_back(std::move(group));
+  return result;
+}
 
-  std::map<std::size_t, std::string> hwc_tactic;  // step -> its channels-last tactic, for groups made HWC
-  std::vector<Boundary> chosen;
-  for (const auto& [root, group] : members) {
-    ++choice.groups;
-    Boundary boundary;
-    for (std::size_t s : group) {
-      const PlanStep& step = plan.steps[s];
-      for (std::size_t i = 0; i < step.inputs.size(); ++i) {
-        if (!isDataOperand(i)) continue;
-        const int from = producer[static_cast<std::size_t>(step.inputs[i])];
-        if (from < 0 || groups.find(static_cast<std::size_t>(from)) != root || !candidate[static_cast<std::size_t>(from)]) {
-          boundary.reads.insert(step.inputs[i]);
-        }
-      }
-      const auto out = static_cast<std::size_t>(step.output);
-      const bool read_outside = std::any_of(readers[out].begin(), readers[out].end(),
-                                            [&](const Reader& r) { return !insideRead(r); });
-      if (read_outside || outputs.count(step.output)) boundary.escapes.insert(step.output);
-    }
-    for (TensorId id : boundary.reads) {
-      const int from = producer[static_cast<std::size_t>(id)];
-      const auto& all = readers[static_cast<std::size_t>(id)];
-      if (from >= 0 && isCast(plan.steps[static_cast<std::size_t>(from)]) && !outputs.count(id) &&
-          std::all_of(all.begin(), all.end(), insideRead)) {
-        boundary.cast_reads.insert(id);
+Boundary boundaryOf(const EnginePlan& plan, const Dataflow& flow, const std::vector<std::size_t>& group) {
+  Boundary boundary;
+  for (std::size_t s : group) {
+    const PlanStep& step = plan.steps[s];
+    for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+      const int from = flow.producerOf(step.inputs[i]);
+      if (isDataOperand(i) && (from < 0 || !flow.candidate[static_cast<std::size_t>(from)])) {
+        boundary.reads.insert(step.inputs[i]);
       }
     }
-    for (TensorId id : boundary.escapes) {
-      const auto& all = readers[static_cast<std::size_t>(id)];
-      if (!outputs.count(id) && std::all_of(all.begin(), all.end(), [&](const Reader& r) {
-            return insideRead(r) || isCast(plan.steps[r.step]);
-          })) {
-        boundary.cast_escapes.insert(id);
-      }
-    }
-    // The group's LINEAR time; then its HWC time (the reformats, then the convolutions, dearest
-    // first) until it reaches the LINEAR time.
-    double linear_ms = 0.0, hwc_ms = 0.0;
-    std::vector<std::pair<double, std::size_t>> by_cost;
-    for (std::size_t s : group) {
-      by_cost.emplace_back(costs.linear(plan.steps[s]), s);
-      linear_ms += by_cost.back().first;
-    }
-    std::sort(by_cost.begin(), by_cost.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (TensorId id : boundary.reads) hwc_ms += boundary.cast_reads.count(id) ? 0.0 : costs.reformat(id);
-    for (TensorId id : boundary.escapes) hwc_ms += boundary.cast_escapes.count(id) ? 0.0 : costs.reformat(id);
-    bool runs = true, lost = false;
-    std::size_t timed = 0;
-    std::map<std::size_t, std::string> tactics;
-    for (const auto& [ms, s] : by_cost) {
-      if (preference == LayoutPreference::kTimed && hwc_ms >= linear_ms) {
-        lost = true;
-        break;
-      }
-      const ChannelsLastCost cost = costs.channels_last(plan.steps[s]);
-      ++timed;
-      if (cost.tactic.empty()) {
-        runs = false;
-        break;
-      }
-      tactics[s] = cost.tactic;
-      hwc_ms += cost.milliseconds;
-    }
-    const bool take = runs && !lost && (preference == LayoutPreference::kAlways || hwc_ms < linear_ms);
-    log(Severity::kVERBOSE, "layout: " + std::to_string(group.size()) + " convolution(s) from '" +
-                                plan.steps[group.front()].name + "': LINEAR " + std::to_string(linear_ms) + " ms, HWC " +
-                                (lost ? "at least " : "") + std::to_string(hwc_ms) + " ms (" + std::to_string(timed) +
-                                " convolution(s) timed, " +
-                                std::to_string(boundary.reads.size() + boundary.escapes.size()) + " reformat(s)): " +
-                                (!runs ? "no channels-last tactic runs one" : take ? "HWC" : "LINEAR"));
-    if (!take) continue;
-    ++choice.hwc_groups;
-    choice.hwc_convolutions += static_cast<int>(group.size());
-    hwc_tactic.insert(tactics.begin(), tactics.end());
-    chosen.push_back(std::move(boundary));
+    const std::vector<Reader>& readers = flow.readersOf(step.output);
+    const bool read_outside =
+        std::any_of(readers.begin(), readers.end(), [&](const Reader& r) { return !flow.insideRead(r); });
+    if (read_outside || flow.outputs.count(step.output)) boundary.escapes.insert(step.output);
   }
-  if (hwc_tactic.empty()) return choice;
+  for (TensorId id : boundary.reads) {
+    const int from = flow.producerOf(id);
+    const std::vector<Reader>& readers = flow.readersOf(id);
+    if (from >= 0 && isCast(plan.steps[static_cast<std::size_t>(from)]) && !flow.outputs.count(id) &&
+        std::all_of(readers.begin(), readers.end(), [&](const Reader& r) { return flow.insideRead(r); })) {
+      boundary.cast_reads.insert(id);
+    }
+  }
+  for (TensorId id : boundary.escapes) {
+    const std::vector<Reader>& readers = flow.readersOf(id);
+    if (!flow.outputs.count(id) && std::all_of(readers.begin(), readers.end(), [&](const Reader& r) {
+          return flow.insideRead(r) || isCast(plan.steps[r.step]);
+        })) {
+      boundary.cast_escapes.insert(id);
+    }
+  }
+  return boundary;
+}
 
-  // Rewrite: new HWC tensors where a LINEAR one stays needed, reformat steps beside their producer
-  // (to LINEAR) or before their first HWC reader (to HWC).
+// The group's channels-last tactic per step where it goes HWC; nothing where it stays LINEAR. Its
+// LINEAR time first; then its HWC time (the reformats, then the convolutions, dearest first) until
+// it reaches the LINEAR time.
+std::map<std::size_t, std::string> chooseGroupLayout(const EnginePlan& plan, const std::vector<std::size_t>& group,
+                                                     const Boundary& boundary, const LayoutCosts& costs,
+                                                     LayoutPreference preference) {
+  double linear_ms = 0.0, hwc_ms = 0.0;
+  std::vector<std::pair<double, std::size_t>> by_cost;
+  for (std::size_t s : group) {
+    by_cost.emplace_back(costs.linear(plan.steps[s]), s);
+    linear_ms += by_cost.back().first;
+  }
+  std::sort(by_cost.begin(), by_cost.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (TensorId id : boundary.reads) hwc_ms += boundary.cast_reads.count(id) ? 0.0 : costs.reformat(id);
+  for (TensorId id : boundary.escapes) hwc_ms += boundary.cast_escapes.count(id) ? 0.0 : costs.reformat(id);
+  bool runs = true, lost = false;
+  std::size_t timed = 0;
+  std::map<std::size_t, std::string> tactics;
+  for (const auto& [ms, s] : by_cost) {
+    if (preference == LayoutPreference::kTimed && hwc_ms >= linear_ms) {
+      lost = true;
+      break;
+    }
+    const ChannelsLastCost cost = costs.channels_last(plan.steps[s]);
+    ++timed;
+    if (cost.tactic.empty()) {
+      runs = false;
+      break;
+    }
+    tactics[s] = cost.tactic;
+    hwc_ms += cost.milliseconds;
+  }
+  const bool take = runs && !lost && (preference == LayoutPreference::kAlways || hwc_ms < linear_ms);
+  log(Severity::kVERBOSE, "layout: " + std::to_string(group.size()) + " convolution(s) from '" +
+                              plan.steps[group.front()].name + "': LINEAR " + std::to_string(linear_ms) + " ms, HWC " +
+                              (lost ? "at least " : "") + std::to_string(hwc_ms) + " ms (" + std::to_string(timed) +
+                              " convolution(s) timed, " +
+                              std::to_string(boundary.reads.size() + boundary.escapes.size()) + " reformat(s)): " +
+                              (!runs ? "no channels-last tactic runs one" : take ? "HWC" : "LINEAR"));
+  return take ? tactics : std::map<std::size_t, std::string>();
+}
+
+// Rewrites the plan for the groups made HWC (`hwc_tactic`: their steps' tactics; `chosen`: their
+// boundaries): new HWC tensors where a LINEAR one stays needed, reformat steps beside their
+// producer (to LINEAR) or before their first HWC reader (to HWC), boundary casts made reformats.
+// Returns the reformats.
+int rewriteForChannelsLast(EnginePlan& plan, const Dataflow& flow, const std::map<std::size_t, std::string>& hwc_tactic,
+                           const std::vector<Boundary>& chosen) {
+  const std::size_t steps = plan.steps.size();
+  int reformats = 0;
   const auto addTensor = [&plan](TensorId like) {
     engine::PlanTensor tensor = plan.tensors.at(static_cast<std::size_t>(like));
     tensor.name += " (HWC)";
@@ -194,21 +216,21 @@ LayoutChoice chooseLayouts(EnginePlan& plan, const LayoutCosts& costs, LayoutPre
   std::map<TensorId, TensorId> hwc_copy;                        // LINEAR tensor -> the HWC tensor HWC readers use
   for (const Boundary& boundary : chosen) {
     for (TensorId id : boundary.cast_reads) {
-      plan.steps[static_cast<std::size_t>(producer[static_cast<std::size_t>(id)])].tactic = runtime::kReformatToHwc;
-      ++choice.reformats;
+      plan.steps[static_cast<std::size_t>(flow.producerOf(id))].tactic = runtime::kReformatToHwc;
+      ++reformats;
     }
     for (TensorId id : boundary.cast_escapes) {
-      for (const Reader& reader : readers[static_cast<std::size_t>(id)]) {
-        if (insideRead(reader)) continue;
+      for (const Reader& reader : flow.readersOf(id)) {
+        if (flow.insideRead(reader)) continue;
         plan.steps[reader.step].tactic = runtime::kReformatToLinear;
-        ++choice.reformats;
+        ++reformats;
       }
     }
     for (TensorId id : boundary.escapes) {
       if (boundary.cast_escapes.count(id)) continue;
       const TensorId hwc = addTensor(id);
       hwc_copy[id] = hwc;
-      const auto from = static_cast<std::size_t>(producer[static_cast<std::size_t>(id)]);
+      const auto from = static_cast<std::size_t>(flow.producerOf(id));
       plan.steps[from].output = hwc;
       after[from].push_back(reformatStep(hwc, id, false));
     }
@@ -217,13 +239,13 @@ LayoutChoice chooseLayouts(EnginePlan& plan, const LayoutCosts& costs, LayoutPre
       const TensorId hwc = addTensor(id);
       hwc_copy[id] = hwc;
       std::size_t first = steps;
-      for (const Reader& reader : readers[static_cast<std::size_t>(id)]) {
+      for (const Reader& reader : flow.readersOf(id)) {
         if (hwc_tactic.count(reader.step) && isDataOperand(reader.input)) first = std::min(first, reader.step);
       }
       before[first].push_back(reformatStep(id, hwc, true));
     }
   }
-  for (auto& [s, tactic] : hwc_tactic) {
+  for (const auto& [s, tactic] : hwc_tactic) {
     PlanStep& step = plan.steps[s];
     step.tactic = tactic;
     step.tactic_ranges.clear();
@@ -238,8 +260,30 @@ LayoutChoice chooseLayouts(EnginePlan& plan, const LayoutCosts& costs, LayoutPre
     rewritten.push_back(std::move(plan.steps[s]));
     for (PlanStep& step : after[s]) rewritten.push_back(std::move(step));
   }
-  choice.reformats += static_cast<int>(rewritten.size() - steps);
+  reformats += static_cast<int>(rewritten.size() - steps);
   plan.steps = std::move(rewritten);
+  return reformats;
+}
+
+}  // namespace
+
+LayoutChoice chooseLayouts(EnginePlan& plan, const LayoutCosts& costs, LayoutPreference preference) {
+  LayoutChoice choice;
+  if (preference == LayoutPreference::kNever) return choice;
+  const Dataflow flow = dataflowOf(plan);
+  std::map<std::size_t, std::string> hwc_tactic;  // step -> its channels-last tactic, for groups made HWC
+  std::vector<Boundary> chosen;
+  for (const std::vector<std::size_t>& group : groupsOf(flow)) {
+    ++choice.groups;
+    Boundary boundary = boundaryOf(plan, flow, group);
+    const std::map<std::size_t, std::string> tactics = chooseGroupLayout(plan, group, boundary, costs, preference);
+    if (tactics.empty()) continue;
+    ++choice.hwc_groups;
+    choice.hwc_convolutions += static_cast<int>(group.size());
+    hwc_tactic.insert(tactics.begin(), tactics.end());
+    chosen.push_back(std::move(boundary));
+  }
+  if (!hwc_tactic.empty()) choice.reformats = rewriteForChannelsLast(plan, flow, hwc_tactic, chosen);
   return choice;
 }
 
