@@ -43,24 +43,17 @@ std::vector<double> randomStored(std::size_t count, std::uint32_t seed, DataType
   return storedAs(std::vector<double>(floats.begin(), floats.end()), type);
 }
 
-// Values of an (N, C, pixels...) tensor in channels-last order (N, pixels..., C), and back.
-std::vector<double> toChannelsLast(const std::vector<double>& values, std::int64_t n, std::int64_t c, std::int64_t pixels) {
+// Values of an (N, C, pixels...) tensor in channels-last order (N, pixels..., C), or (`back`) the
+// other way round.
+std::vector<double> channelsLastOrder(const std::vector<double>& values, std::int64_t n, std::int64_t c,
+                                      std::int64_t pixels, bool back = false) {
   std::vector<double> out(values.size());
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t ch = 0; ch < c; ++ch)
       for (std::int64_t p = 0; p < pixels; ++p) {
-        out[static_cast<std::size_t>((i * pixels + p) * c + ch)] = values[static_cast<std::size_t>((i * c + ch) * pixels + p)];
-      }
-  return out;
-}
-
-std::vector<double> fromChannelsLast(const std::vector<double>& values, std::int64_t n, std::int64_t c,
-                                     std::int64_t pixels) {
-  std::vector<double> out(values.size());
-  for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t ch = 0; ch < c; ++ch)
-      for (std::int64_t p = 0; p < pixels; ++p) {
-        out[static_cast<std::size_t>((i * c + ch) * pixels + p)] = values[static_cast<std::size_t>((i * pixels + p) * c + ch)];
+        const auto linear = static_cast<std::size_t>((i * c + ch) * pixels + p);
+        const auto last = static_cast<std::size_t>((i * pixels + p) * c + ch);
+        (back ? out[linear] : out[last]) = back ? values[last] : values[linear];
       }
   return out;
 }
@@ -164,7 +157,7 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   const bool channels_last = cl::convolutionTacticChannelsLast(tactic);
   const std::int64_t in_pixels = c.h * c.w, out_pixels = c.oh() * c.ow();
   const DeviceTensor in = deviceTensor(c.shape(c.n, c.c, c.h, c.w), type,
-                                       channels_last ? toChannelsLast(x, c.n, c.c, in_pixels) : x, offset);
+                                       channels_last ? channelsLastOrder(x, c.n, c.c, in_pixels) : x, offset);
   const DeviceTensor kernel = deviceTensor(c.shape(c.m, c.c / c.groups, c.kh, c.kw), type, k, offset);
   const DeviceTensor bias = deviceTensor(Dims{c.m}, type, b);
   const DeviceTensor out = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
@@ -184,7 +177,7 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
                     : std::vector<double>();
   const DeviceTensor residual = deviceTensor(
       c.shape(c.n, c.m, c.oh(), c.ow()), type,
-      with_residual ? (channels_last ? toChannelsLast(r, c.n, c.m, out_pixels) : r)
+      with_residual ? (channels_last ? channelsLastOrder(r, c.n, c.m, out_pixels) : r)
                     : std::vector<double>(out.shape.volume(), 0.0));
   // Split-K tactics' workspace, filled with garbage: the kernels must not rely on its contents.
   const DeviceTensor workspace = workspaceFor(tactic, c, splits);
@@ -199,7 +192,7 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
                     &workspace);
   }
   const auto expected = referenceConvolution(c, x, k, b, activation, r);
-  const auto actual = channels_last ? fromChannelsLast(readBack(out), c.n, c.m, out_pixels) : readBack(out);
+  const auto actual = channels_last ? channelsLastOrder(readBack(out), c.n, c.m, out_pixels, true) : readBack(out);
   double scale = 0.0;
   for (double value : expected) scale = std::max(scale, std::fabs(value));
   // TF32 tensor cores round FLOAT inputs to 10 mantissa bits, as HALF storage does.

@@ -86,21 +86,39 @@ std::shared_ptr<const runtime::Engine> engineOf(const engine::EnginePlan& plan) 
   return runtime::Engine::deserialize(context(), bytes.data(), bytes.size());
 }
 
-// Outputs y and p of `bytes`'s engine at batch `batch` for the input of seed `seed`.
-std::vector<std::vector<float>> runChain(const std::vector<std::uint8_t>& bytes, std::int64_t batch, std::uint32_t seed) {
-  auto engine = runtime::Engine::deserialize(context(), bytes.data(), bytes.size());
-  runtime::ExecutionContext execution(engine);
+// The FLOAT outputs `outputs` of `plan`'s engine for input x of shape `x_shape`, random from `seed`.
+std::vector<std::vector<float>> runEngine(const engine::EnginePlan& plan, const Dims& x_shape, std::uint32_t seed,
+                                          const std::vector<std::string>& outputs) {
+  runtime::ExecutionContext execution(engineOf(plan));
   auto stream = cl::Stream::create(context());
-  EXPECT_TRUE(execution.setInputShape("x", Dims{batch, kC, kH, kW}));
-  const std::vector<float> x = randomFloats(static_cast<std::size_t>(batch * kC * kH * kW), seed);
-  const auto y_count = static_cast<std::size_t>(batch * kM * kH * kW), p_count = static_cast<std::size_t>(batch * kM * 3 * 4);
-  auto x_buffer = allocate(x.size() * sizeof(float)), y_buffer = allocate(y_count * 4), p_buffer = allocate(p_count * 4);
+  EXPECT_TRUE(execution.setInputShape("x", x_shape));
+  const std::vector<float> x = randomFloats(static_cast<std::size_t>(x_shape.volume()), seed);
+  auto x_buffer = allocate(x.size() * sizeof(float));
   upload(*stream, at(x_buffer), x);
   execution.setTensorAddress("x", x_buffer->address());
-  execution.setTensorAddress("y", y_buffer->address());
-  execution.setTensorAddress("p", p_buffer->address());
+  std::vector<std::shared_ptr<cl::DeviceBuffer>> buffers;
+  for (const std::string& name : outputs) {
+    buffers.push_back(allocate(static_cast<std::size_t>(execution.tensorShape(name).volume()) * sizeof(float)));
+    execution.setTensorAddress(name, buffers.back()->address());
+  }
   execution.enqueue(*stream);
-  return {download<float>(*stream, at(y_buffer), y_count), download<float>(*stream, at(p_buffer), p_count)};
+  std::vector<std::vector<float>> results;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    results.push_back(download<float>(*stream, at(buffers[i]), buffers[i]->size() / sizeof(float)));
+  }
+  return results;
+}
+
+// Each of `actual` within 1e-5 (relative, floor 1) of `expected`, output by output.
+void expectClose(const std::vector<std::vector<float>>& actual, const std::vector<std::vector<float>>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t output = 0; output < expected.size(); ++output) {
+    ASSERT_EQ(actual[output].size(), expected[output].size());
+    for (std::size_t i = 0; i < expected[output].size(); ++i) {
+      ASSERT_NEAR(actual[output][i], expected[output][i], 1e-5 * std::max(1.0f, std::abs(expected[output][i])))
+          << "output " << output << " element " << i;
+    }
+  }
 }
 
 std::vector<std::string> stepNames(const engine::EnginePlan& plan) {
@@ -147,15 +165,9 @@ TEST(Layouts, ForcedChannelsLastMatchesTheLinearEngine) {
   EXPECT_EQ(hwc_tensors, 3);  // x (HWC), a (HWC), y (HWC)
   for (std::int64_t batch : {3, 1, 2}) {
     SCOPED_TRACE("batch " + std::to_string(batch));
-    const auto expected = runChain(linear, batch, 80 + static_cast<std::uint32_t>(batch));
-    const auto actual = runChain(hwc, batch, 80 + static_cast<std::uint32_t>(batch));
-    for (std::size_t output = 0; output < expected.size(); ++output) {
-      ASSERT_EQ(actual[output].size(), expected[output].size());
-      for (std::size_t i = 0; i < expected[output].size(); ++i) {
-        ASSERT_NEAR(actual[output][i], expected[output][i], 1e-5 * std::max(1.0f, std::abs(expected[output][i])))
-            << "output " << output << " element " << i;
-      }
-    }
+    const Dims x{batch, kC, kH, kW};
+    const auto seed = 80 + static_cast<std::uint32_t>(batch);
+    expectClose(runEngine(plan, x, seed, {"y", "p"}), runEngine(linear_plan, x, seed, {"y", "p"}));
   }
 }
 
@@ -289,21 +301,6 @@ std::vector<std::uint8_t> buildPointwise(const char* channels_last) {
   return builder::buildSerializedNetwork(net, config);
 }
 
-std::vector<float> runPointwise(const engine::EnginePlan& plan, std::int64_t batch) {
-  auto engine = engineOf(plan);
-  runtime::ExecutionContext execution(engine);
-  auto stream = cl::Stream::create(context());
-  EXPECT_TRUE(execution.setInputShape("x", Dims{batch, 6, 5, 7}));
-  const std::vector<float> x = randomFloats(static_cast<std::size_t>(batch * 6 * 35), 93);
-  const auto count = static_cast<std::size_t>(batch * 10 * 35);
-  auto x_buffer = allocate(x.size() * sizeof(float)), y_buffer = allocate(count * sizeof(float));
-  upload(*stream, at(x_buffer), x);
-  execution.setTensorAddress("x", x_buffer->address());
-  execution.setTensorAddress("y", y_buffer->address());
-  execution.enqueue(*stream);
-  return download<float>(*stream, at(y_buffer), count);
-}
-
 // A pointwise convolution channels-last runs as one product: "hwc_gemm:" tactics in an engine
 // (between its reformats) give the LINEAR engine's answers at batch 3 and 1.
 TEST(Layouts, PointwiseConvolutionsRunAsProductsInAnEngine) {
@@ -322,11 +319,8 @@ TEST(Layouts, PointwiseConvolutionsRunAsProductsInAnEngine) {
     plan.steps[conv].tactic = tactic;
     plan.steps[conv].tactic_ranges.clear();
     for (std::int64_t batch : {3, 1}) {
-      const std::vector<float> expected = runPointwise(linear, batch), actual = runPointwise(plan, batch);
-      ASSERT_EQ(actual.size(), expected.size());
-      for (std::size_t i = 0; i < expected.size(); ++i) {
-        ASSERT_NEAR(actual[i], expected[i], 1e-5f * std::max(1.0f, std::abs(expected[i]))) << "batch " << batch << " element " << i;
-      }
+      SCOPED_TRACE("batch " + std::to_string(batch));
+      expectClose(runEngine(plan, Dims{batch, 6, 5, 7}, 93, {"y"}), runEngine(linear, Dims{batch, 6, 5, 7}, 93, {"y"}));
     }
   }
   EXPECT_FALSE(tactics.empty());

@@ -82,8 +82,9 @@ def _layers(engine: mlprt.ICudaEngine) -> List[Dict[str, object]]:
     return [json.loads(inspector.get_layer_information(i, LayerInfo.JSON)) for i in range(engine.num_layers)]
 
 
-def _check_outputs(engine: mlprt.ICudaEngine, data: bytes, fp16: bool, batches=(3, 1)) -> None:
-    shape = NETWORKS["2d" if "conv3" in str(onnx.load_from_string(data).graph.node) else "1d"][1]
+def _check_outputs(engine: mlprt.ICudaEngine, name: str, data: bytes, fp16: bool, batches=(3, 1)) -> None:
+    """Network `name`'s engine against ONNX Runtime on `data` (its model) at each batch."""
+    shape = NETWORKS[name][1]
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     context = engine.create_execution_context()
     for batch in batches:
@@ -125,7 +126,7 @@ def test_forced_channels_last_matches_onnxruntime(name: str, fp16: bool, monkeyp
     casts = [layer for layer in layers if layer["LayerType"] == "Identity" and not layer["TacticName"]]
     if fp16:
         assert not casts, [layer["Name"] for layer in casts]
-    _check_outputs(engine, data, fp16)
+    _check_outputs(engine, name, data, fp16)
 
 
 def test_never_keeps_every_tensor_linear(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,7 +135,7 @@ def test_never_keeps_every_tensor_linear(monkeypatch: pytest.MonkeyPatch) -> Non
     for layer in _layers(engine):
         assert not layer["TacticName"].startswith(("hwc_", "reformat_")), layer
         assert all(tensor["Format"] == "LINEAR" for tensor in layer["Inputs"] + layer["Outputs"]), layer
-    _check_outputs(engine, data, False)
+    _check_outputs(engine, "2d", data, False)
 
 
 def test_default_keeps_cpu_devices_linear(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,7 +146,7 @@ def test_default_keeps_cpu_devices_linear(monkeypatch: pytest.MonkeyPatch) -> No
     formats = {tensor["Format"] for layer in _layers(engine) for tensor in layer["Inputs"] + layer["Outputs"]}
     if mlprt.current_device().type == "CPU":
         assert formats == {"LINEAR"}
-    _check_outputs(engine, data, False)
+    _check_outputs(engine, "2d", data, False)
 
 
 @pytest.mark.parametrize("setting", ["timed", ""])
@@ -165,7 +166,7 @@ def test_timed_choice_is_consistent_and_matches(setting: str, monkeypatch: pytes
         if layer["TacticName"].startswith("reformat_"):
             source = by_output.get(layer["Inputs"][0]["Name"])
             assert source is None or source["LayerType"] == "Convolution" or layer["TacticName"] == "reformat_to_hwc"
-    _check_outputs(engine, data, False)
+    _check_outputs(engine, "2d", data, False)
 
 
 def test_an_unknown_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
