@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "builder/memory_plan.h"
 #include "core/logging.h"
 #include "runtime/plan_formats.h"
 
@@ -17,7 +18,9 @@ using engine::EnginePlan;
 using engine::PlanStep;
 using engine::TensorId;
 
-bool isDataOperand(std::size_t input) { return input == 0 || input == 3; }  // a convolution's data or residual
+// A convolution's operands that run in its layout: data (0), kernel (1) and residual (3); the bias
+// (2) is LINEAR either way.
+bool isLayoutOperand(std::size_t input) { return input == 0 || input == 1 || input == 3; }
 
 // LINEAR convolutions that may run HWC: 1 or 2 spatial axes of a floating type.
 bool mayRunChannelsLast(const EnginePlan& plan, const PlanStep& step) {
@@ -51,8 +54,10 @@ bool isCast(const PlanStep& step) {
 }
 
 // One group's boundary: tensors it reads from outside, tensors it writes that outside reads; each
-// needs a reformat step, or turns a cast into one (the `cast_*` sets).
+// needs a reformat step, or turns a cast into one (the `cast_*` sets). Constants it reads (the
+// kernels) need neither: their values are permuted once, here.
 struct Boundary {
+  std::set<TensorId> constants;  // read channels-last: stored permuted
   std::set<TensorId> reads;    // need LINEAR -> HWC
   std::set<TensorId> escapes;  // need HWC -> LINEAR
   std::set<TensorId> cast_reads;    // written by a cast only the group reads: that cast reformats
@@ -66,9 +71,9 @@ struct Dataflow {
   std::vector<std::vector<Reader>> readers;  // by tensor
   std::set<TensorId> outputs;                // the engine's
 
-  // A read that stays inside its group when the group runs HWC: a candidate's data or residual.
-  // (A candidate reading a candidate's output that way is in that writer's group.)
-  bool insideRead(const Reader& reader) const { return candidate[reader.step] && isDataOperand(reader.input); }
+  // A read that stays inside its group when the group runs HWC: a candidate's data, kernel or
+  // residual. (A candidate reading a candidate's output that way is in that writer's group.)
+  bool insideRead(const Reader& reader) const { return candidate[reader.step] && isLayoutOperand(reader.input); }
   const std::vector<Reader>& readersOf(TensorId id) const { return readers[static_cast<std::size_t>(id)]; }
   int producerOf(TensorId id) const { return producer[static_cast<std::size_t>(id)]; }
 };
@@ -116,9 +121,9 @@ Boundary boundaryOf(const EnginePlan& plan, const Dataflow& flow, const std::vec
     const PlanStep& step = plan.steps[s];
     for (std::size_t i = 0; i < step.inputs.size(); ++i) {
       const int from = flow.producerOf(step.inputs[i]);
-      if (isDataOperand(i) && (from < 0 || !flow.candidate[static_cast<std::size_t>(from)])) {
-        boundary.reads.insert(step.inputs[i]);
-      }
+      if (!isLayoutOperand(i) || (from >= 0 && flow.candidate[static_cast<std::size_t>(from)])) continue;
+      const bool constant = plan.tensors.at(static_cast<std::size_t>(step.inputs[i])).role == engine::TensorRole::kConstant;
+      (constant ? boundary.constants : boundary.reads).insert(step.inputs[i]);
     }
     const std::vector<Reader>& readers = flow.readersOf(step.output);
     const bool read_outside =
@@ -186,10 +191,50 @@ std::map<std::size_t, std::string> chooseGroupLayout(const EnginePlan& plan, con
   return take ? tactics : std::map<std::size_t, std::string>();
 }
 
+// The values of constant `id`, (d0, d1, d...) in memory, reordered to (d0, d..., d1): channels-last.
+std::vector<std::uint8_t> channelsLastBytes(const EnginePlan& plan, TensorId id) {
+  const engine::PlanTensor& tensor = plan.tensors.at(static_cast<std::size_t>(id));
+  const std::size_t size = elementSize(tensor.type);
+  const std::int64_t outer = tensor.shape[0], channels = tensor.shape[1];
+  const std::int64_t inner = tensor.shape.volume() / std::max<std::int64_t>(outer * channels, 1);
+  const std::uint8_t* from = plan.weights.data() + tensor.offset;
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(tensor.shape.volume()) * size);
+  for (std::int64_t o = 0; o < outer; ++o)
+    for (std::int64_t c = 0; c < channels; ++c)
+      for (std::int64_t p = 0; p < inner; ++p) {
+        const auto linear = static_cast<std::size_t>((o * channels + c) * inner + p);
+        const auto last = static_cast<std::size_t>((o * inner + p) * channels + c);
+        std::copy_n(from + linear * size, size, bytes.data() + last * size);
+      }
+  return bytes;
+}
+
+// Constant `id` stored channels-last for the HWC steps that read it: in place where they are all
+// its readers, else as a new constant (" (HWC)") beside the LINEAR one. Returns the tensor the
+// HWC steps read.
+TensorId permuteConstant(EnginePlan& plan, const Dataflow& flow, const std::map<std::size_t, std::string>& hwc_tactic,
+                         TensorId id) {
+  const std::vector<std::uint8_t> bytes = channelsLastBytes(plan, id);
+  const std::vector<Reader>& readers = flow.readersOf(id);
+  const bool only_hwc = std::all_of(readers.begin(), readers.end(), [&](const Reader& r) {
+    return hwc_tactic.count(r.step) && isLayoutOperand(r.input);
+  });
+  if (only_hwc) {
+    std::copy(bytes.begin(), bytes.end(), plan.weights.begin() + static_cast<std::ptrdiff_t>(plan.tensors[static_cast<std::size_t>(id)].offset));
+    return id;
+  }
+  engine::PlanTensor tensor = plan.tensors.at(static_cast<std::size_t>(id));
+  tensor.name += " (HWC)";
+  tensor.offset = appendAligned(plan.weights, bytes.data(), bytes.size());
+  tensor.capacity = bytes.size();
+  plan.tensors.push_back(std::move(tensor));
+  return static_cast<TensorId>(plan.tensors.size() - 1);
+}
+
 // Rewrites the plan for the groups made HWC (`hwc_tactic`: their steps' tactics; `chosen`: their
-// boundaries): new HWC tensors where a LINEAR one stays needed, reformat steps beside their
-// producer (to LINEAR) or before their first HWC reader (to HWC), boundary casts made reformats.
-// Returns the reformats.
+// boundaries): constants they read stored channels-last, new HWC tensors where a LINEAR one stays
+// needed, reformat steps beside their producer (to LINEAR) or before their first HWC reader (to
+// HWC), boundary casts made reformats. Returns the reformats.
 int rewriteForChannelsLast(EnginePlan& plan, const Dataflow& flow, const std::map<std::size_t, std::string>& hwc_tactic,
                            const std::vector<Boundary>& chosen) {
   const std::size_t steps = plan.steps.size();
@@ -215,6 +260,9 @@ int rewriteForChannelsLast(EnginePlan& plan, const Dataflow& flow, const std::ma
   std::map<std::size_t, std::vector<PlanStep>> before, after;  // by step index
   std::map<TensorId, TensorId> hwc_copy;                        // LINEAR tensor -> the HWC tensor HWC readers use
   for (const Boundary& boundary : chosen) {
+    for (TensorId id : boundary.constants) {
+      if (!hwc_copy.count(id)) hwc_copy[id] = permuteConstant(plan, flow, hwc_tactic, id);
+    }
     for (TensorId id : boundary.cast_reads) {
       plan.steps[static_cast<std::size_t>(flow.producerOf(id))].tactic = runtime::kReformatToHwc;
       ++reformats;
@@ -235,12 +283,13 @@ int rewriteForChannelsLast(EnginePlan& plan, const Dataflow& flow, const std::ma
       after[from].push_back(reformatStep(hwc, id, false));
     }
     for (TensorId id : boundary.reads) {
-      if (boundary.cast_reads.count(id)) continue;
+      // Read by two groups: one reformat before the first HWC reader serves both.
+      if (boundary.cast_reads.count(id) || hwc_copy.count(id)) continue;
       const TensorId hwc = addTensor(id);
       hwc_copy[id] = hwc;
       std::size_t first = steps;
       for (const Reader& reader : flow.readersOf(id)) {
-        if (hwc_tactic.count(reader.step) && isDataOperand(reader.input)) first = std::min(first, reader.step);
+        if (hwc_tactic.count(reader.step) && isLayoutOperand(reader.input)) first = std::min(first, reader.step);
       }
       before[first].push_back(reformatStep(id, hwc, true));
     }
@@ -251,7 +300,7 @@ int rewriteForChannelsLast(EnginePlan& plan, const Dataflow& flow, const std::ma
     step.tactic_ranges.clear();
     for (std::size_t i = 0; i < step.inputs.size(); ++i) {
       const auto copy = hwc_copy.find(step.inputs[i]);
-      if (isDataOperand(i) && copy != hwc_copy.end()) step.inputs[i] = copy->second;
+      if (isLayoutOperand(i) && copy != hwc_copy.end()) step.inputs[i] = copy->second;
     }
   }
   std::vector<PlanStep> rewritten;

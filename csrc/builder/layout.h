@@ -3,11 +3,12 @@
 // Engine inputs and outputs stay LINEAR (NCHW). builder.cpp supplies the timings; this file finds
 // where HWC can run, decides and rewrites the plan.
 //
-// Convolutions joined by a tensor that one writes and the other reads as its data or residual form
-// a group; each group runs either all LINEAR or all HWC. HWC pays where the group's convolutions
-// are faster channels-last by more than the reformats it needs cost: one LINEAR -> HWC per tensor
-// the group reads from outside, one HWC -> LINEAR per tensor it writes that anything else reads
-// (or that is an engine output). Where a cast (an FP16 engine's boundary) already stands there, it
+// Convolutions joined by a tensor that one writes and the other reads as its data, kernel or
+// residual form a group; each group runs either all LINEAR or all HWC. HWC pays where the group's
+// convolutions are faster channels-last by more than the reformats it needs cost: one LINEAR -> HWC
+// per tensor the group reads from outside, one HWC -> LINEAR per tensor it writes that anything
+// else reads (or that is an engine output). Constants it reads (the kernels: (M, C, k...) stored
+// as (M, k..., C)) are permuted once by the pass, at no cost to the engine. Where a cast (an FP16 engine's boundary) already stands there, it
 // becomes the reformat: one pass converts both type and layout, at no extra cost. The choice is
 // made at the first profile's opt shapes.
 #pragma once
@@ -51,9 +52,10 @@ struct LayoutChoice {
 
 // Rewrites `plan` (convolution tactics chosen, all LINEAR): each group chosen HWC gets its
 // convolutions' channels-last tactics (tactic ranges cleared: the caller times them again among
-// HWC tactics) and Identity reformat steps (runtime/plan_formats.h) where its tensors meet
-// LINEAR ones (or its boundary casts the reformat tactics); new HWC tensors are named after the
-// LINEAR ones with " (HWC)".
+// HWC tactics), its constants' values permuted (in place where only HWC steps read them, else in
+// a copy) and Identity reformat steps (runtime/plan_formats.h) where its tensors meet LINEAR
+// ones (or its boundary casts the reformat tactics); new HWC tensors are named after the LINEAR
+// ones with " (HWC)".
 LayoutChoice chooseLayouts(engine::EnginePlan& plan, const LayoutCosts& costs, LayoutPreference preference);
 
 }  // namespace mlprt::builder

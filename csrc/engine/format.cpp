@@ -812,6 +812,15 @@ class PlanParser {
       if (version_ < 13 && !step.tactic.empty() && std::holds_alternative<network::IdentityLayer>(step.parameters)) {
         in.failAt(tactic_at, "tactic", "an Identity step's tactic ('" + step.tactic + "') needs format version 13");
       }
+      // Channels-last convolution tactics ("hwc_...") read their kernel LINEAR in version 13 and
+      // channels-last from 14 on: a version-13 engine's kernels are stored the old way.
+      if (version_ < 14 && std::holds_alternative<network::ConvolutionLayer>(step.parameters) &&
+          step.tactic.rfind("hwc_", 0) == 0) {
+        in.failAt(tactic_at, "tactic",
+                  "channels-last convolution tactic '" + step.tactic + "' read its kernel LINEAR in format version " +
+                      std::to_string(version_) + "; this mlprt reads it channels-last (version " +
+                      std::to_string(kFormatVersion) + "): rebuild the engine");
+      }
       plan_.steps.push_back(std::move(step));
     }
     if (version_ >= 11 && in.remaining() > 0) parseTacticRanges(in);

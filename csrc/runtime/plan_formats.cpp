@@ -36,8 +36,9 @@ bool convolutionChannelsLast(const engine::PlanStep& step) {
 
 TensorFormat stepOperandFormat(const engine::PlanStep& step, int input) {
   if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) {
-    // The data (0), the residual (3) and the output share the layout; weights and bias are LINEAR.
-    const bool data = input == -1 || input == 0 || input == 3;
+    // The data (0), the kernel (1), the residual (3) and the output share the layout; the bias is
+    // LINEAR.
+    const bool data = input == -1 || input == 0 || input == 1 || input == 3;
     return data && convolutionChannelsLast(step) ? TensorFormat::kHWC : TensorFormat::kLINEAR;
   }
   if (std::holds_alternative<network::IdentityLayer>(step.parameters) && !step.tactic.empty()) {
@@ -55,14 +56,28 @@ std::vector<TensorFormat> planTensorFormats(const engine::EnginePlan& plan) {
   std::vector<TensorFormat> formats(plan.tensors.size(), TensorFormat::kLINEAR);
   std::vector<const engine::PlanStep*> producers(plan.tensors.size(), nullptr);
   const auto tensorName = [&plan](engine::TensorId id) { return "tensor '" + plan.tensors[static_cast<std::size_t>(id)].name + "'"; };
+  const auto requireRank = [&](engine::TensorId id, const engine::PlanStep& step, const char* how) {
+    const std::size_t rank = plan.tensors[static_cast<std::size_t>(id)].shape.rank();
+    if (rank < 3 || rank > 4) {
+      throw InvalidArgument(tensorName(id) + " of rank " + std::to_string(rank) + " is " + how + " HWC by step '" +
+                            step.name + "'; only tensors of rank 3 or 4 have that format");
+    }
+  };
   for (const engine::PlanStep& step : plan.steps) {
     const auto out = static_cast<std::size_t>(step.output);
     formats.at(out) = stepOperandFormat(step, -1);
     producers[out] = &step;
-    const std::size_t rank = plan.tensors[out].shape.rank();
-    if (formats[out] == TensorFormat::kHWC && (rank < 3 || rank > 4)) {
-      throw InvalidArgument(tensorName(step.output) + " of rank " + std::to_string(rank) + " is written HWC by step '" +
-                            step.name + "'; only tensors of rank 3 or 4 have that format");
+    if (formats[out] == TensorFormat::kHWC) requireRank(step.output, step, "written");
+  }
+  // Constants have no writer: each is stored as its first reader reads it.
+  std::vector<const engine::PlanStep*> first_readers(plan.tensors.size(), nullptr);
+  for (const engine::PlanStep& step : plan.steps) {
+    for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+      const auto id = static_cast<std::size_t>(step.inputs[i]);
+      if (plan.tensors.at(id).role != engine::TensorRole::kConstant || first_readers[id]) continue;
+      first_readers[id] = &step;
+      formats[id] = stepOperandFormat(step, static_cast<int>(i));
+      if (formats[id] == TensorFormat::kHWC) requireRank(step.inputs[i], step, "read");
     }
   }
   for (const engine::PlanStep& step : plan.steps) {
@@ -70,9 +85,13 @@ std::vector<TensorFormat> planTensorFormats(const engine::EnginePlan& plan) {
       const auto id = static_cast<std::size_t>(step.inputs[i]);
       const TensorFormat read = stepOperandFormat(step, static_cast<int>(i));
       if (read == formats.at(id)) continue;
-      const std::string writer = producers[id] ? "step '" + producers[id]->name + "'" : std::string("no step (LINEAR)");
-      throw InvalidArgument(tensorName(step.inputs[i]) + " is written " + tensorFormatName(formats[id]) + " by " +
-                            writer + " but step '" + step.name + "' reads it " + tensorFormatName(read));
+      const std::string how = producers[id]      ? "written " + std::string(tensorFormatName(formats[id])) + " by step '" +
+                                                       producers[id]->name + "'"
+                              : first_readers[id] ? "a constant stored " + std::string(tensorFormatName(formats[id])) +
+                                                       " for step '" + first_readers[id]->name + "'"
+                                                  : std::string("written LINEAR by no step");
+      throw InvalidArgument(tensorName(step.inputs[i]) + " is " + how + " but step '" + step.name + "' reads it " +
+                            tensorFormatName(read));
     }
   }
   for (engine::TensorId output : plan.outputs) {

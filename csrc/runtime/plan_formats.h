@@ -1,8 +1,10 @@
 // The format (core/tensor_format.h) of every plan tensor, derived from the steps: a plan stores no
 // format of its own, so that what a step reads and writes and what the tensor holds cannot
-// disagree. Channels-last convolution tactics (cl::convolutionTacticChannelsLast) read their input
-// and residual and write their output as HWC; Identity steps with a reformat tactic convert
-// between LINEAR and HWC; every other step, engine input and output, constant and view is LINEAR.
+// disagree. Channels-last convolution tactics (cl::convolutionTacticChannelsLast) read their
+// input, kernel and residual and write their output as HWC (the bias stays LINEAR); Identity steps
+// with a reformat tactic convert between LINEAR and HWC; every other step, engine input and
+// output and view is LINEAR. A constant is stored as its readers read it (the builder permutes
+// the values of those HWC steps read).
 #pragma once
 
 #include <cstddef>
@@ -23,10 +25,11 @@ inline constexpr const char* kReformatToLinear = "reformat_to_linear";
 // tactic among its ranges) or an Identity step's tactic is no reformat.
 TensorFormat stepOperandFormat(const engine::PlanStep& step, int input);
 
-// One format per plan tensor: what its producer writes (LINEAR for tensors no step writes).
-// Throws InvalidArgument naming the tensor and the steps where a step reads a tensor in another
-// format than it is written in, an engine output is not LINEAR, or an HWC tensor is not of rank 3
-// or 4: a plan the builder never makes (a damaged or hand-made engine file).
+// One format per plan tensor: what its producer writes; for a constant, what its first reader
+// reads; LINEAR for engine inputs. Throws InvalidArgument naming the tensor and the steps where a
+// step reads a tensor in another format than it is written or stored in, an engine output is not
+// LINEAR, or an HWC tensor is not of rank 3 or 4: a plan the builder never makes (a damaged or
+// hand-made engine file).
 std::vector<TensorFormat> planTensorFormats(const engine::EnginePlan& plan);
 
 // The permutation that takes a LINEAR (N, C, d...) tensor of `rank` to its HWC element order

@@ -153,12 +153,14 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
   const auto k = randomStored(static_cast<std::size_t>(c.m * (c.c / c.groups) * c.kh * c.kw), seed + 1, type);
   const auto b = randomStored(static_cast<std::size_t>(c.m), seed + 2, type);
-  // Channels-last tactics read the input and residual and write the output as (N, H, W, C).
+  // Channels-last tactics read the input, kernel and residual and write the output as (N, H, W, C).
   const bool channels_last = cl::convolutionTacticChannelsLast(tactic);
   const std::int64_t in_pixels = c.h * c.w, out_pixels = c.oh() * c.ow();
   const DeviceTensor in = deviceTensor(c.shape(c.n, c.c, c.h, c.w), type,
                                        channels_last ? channelsLastOrder(x, c.n, c.c, in_pixels) : x, offset);
-  const DeviceTensor kernel = deviceTensor(c.shape(c.m, c.c / c.groups, c.kh, c.kw), type, k, offset);
+  const DeviceTensor kernel = deviceTensor(c.shape(c.m, c.c / c.groups, c.kh, c.kw), type,
+                                           channels_last ? channelsLastOrder(k, c.m, c.c / c.groups, c.kh * c.kw) : k,
+                                           offset);
   const DeviceTensor bias = deviceTensor(Dims{c.m}, type, b);
   const DeviceTensor out = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
                                         std::vector<double>(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), 7.0));
@@ -196,7 +198,7 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   double scale = 0.0;
   for (double value : expected) scale = std::max(scale, std::fabs(value));
   // TF32 tensor cores round FLOAT inputs to 10 mantissa bits, as HALF storage does.
-  const bool tf32 = tactic.rfind("mma_tf32", 0) == 0;
+  const bool tf32 = tactic.find("mma_tf32") != std::string::npos;
   const double tolerance = (type == DataType::kHALF ? 1e-2 : tf32 ? 5e-3 : 1e-5) * std::max(scale, 1.0);
   for (std::size_t i = 0; i < expected.size(); ++i) {
     ASSERT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
@@ -279,7 +281,12 @@ TEST(ConvolutionKernels, PointwiseGemmTacticsMatchTheReference) {
   };
   std::uint32_t seed = 4700;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
-    EXPECT_EQ(cl::channelsLastConvolutionTactics(*context(), type, {}, false), cl::channelsLastConvolutionTactics(type));
+    // Not pointwise: the register tiles, and the tensor-core tiles where the probe offers them.
+    std::vector<std::string> expected = cl::channelsLastConvolutionTactics(type);
+    for (const std::string& tactic : cl::convolutionTactics(*context(), type, {})) {
+      if (tactic.rfind("mma_", 0) == 0) expected.push_back("hwc_" + tactic);
+    }
+    EXPECT_EQ(cl::channelsLastConvolutionTactics(*context(), type, {}, false), expected);
     const std::vector<std::string> tactics = pointwiseGemmTacticsToTest(type);
     EXPECT_FALSE(tactics.empty());
     for (const std::string& tactic : tactics) {
@@ -482,6 +489,37 @@ TEST(ConvolutionKernels, EveryTensorCoreTacticMatchesTheReferenceEmulated) {
   }
 }
 
+// The tensor-core tiles on channels-last tensors ("hwc_mma_*", kernels stored (M, KH, KW, C /
+// groups)) with the mma in software: every tile on every case, where the chunks of channels are
+// gathered value by value (channels per group no multiple of a chunk, or an unaligned input), and
+// on cases whose chunks are 16-byte loads (-DHWC_VEC: 8 to 24 channels per group, aligned
+// operands), with residuals, the split-K tiles in 3 slices.
+const std::vector<ConvCase> kChannelsLastVectorCases = {
+    kConvCases.at(10),                                                 // 1x1, 16 channels
+    kConvCases.at(11),                                                 // 3x3, 8 channels, 150 maps
+    {2, 24, 9, 11, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, false},  // stride 2, 24 channels
+    {1, 32, 7, 6, 48, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, true, false},   // 2 groups of 16, dilation 2
+};
+
+TEST(ConvolutionKernels, ChannelsLastTensorCoreTilesMatchTheReferenceEmulated) {
+  std::uint32_t seed = 5300;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    const auto tactics = cl::tensorCoreConvolutionTactics(type, true);
+    ASSERT_EQ(tactics.size(), 5u);
+    for (const std::string& tactic : tactics) {
+      EXPECT_EQ(tactic.rfind("hwc_mma_", 0), 0u) << tactic;
+      EXPECT_TRUE(cl::convolutionTacticChannelsLast(tactic)) << tactic;
+      const std::int64_t splits = tactic.find("_splitk") != std::string::npos ? 3 : 0;
+      for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3, false, Run::kEmulatedMma, splits);
+      checkConvolution(tactic, kConvCases.at(8), type, seed += 2, true, Run::kEmulatedMma, splits);
+      for (const ConvCase& c : kChannelsLastVectorCases) {
+        checkConvolution(tactic, c, type, seed += 3, false, Run::kEmulatedMma, splits, 16);
+      }
+      checkConvolution(tactic, kChannelsLastVectorCases.at(3), type, seed += 2, true, Run::kEmulatedMma, splits, 16);
+    }
+  }
+}
+
 // The same on the device's own tensor cores, where the probe offers them (NVIDIA GPUs).
 TEST(ConvolutionKernels, EveryOfferedTensorCoreTacticMatchesTheReference) {
   cl::GemmPolicy policy;
@@ -489,14 +527,20 @@ TEST(ConvolutionKernels, EveryOfferedTensorCoreTacticMatchesTheReference) {
   std::uint32_t seed = 1700;
   std::size_t offered = 0;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
-    for (const std::string& tactic : cl::convolutionTactics(*cache().context(), type, policy)) {
-      if (tactic.rfind("mma_", 0) != 0) continue;
+    std::vector<std::string> tactics = cl::convolutionTactics(*cache().context(), type, policy);
+    for (const std::string& tactic : cl::channelsLastConvolutionTactics(*cache().context(), type, policy, false)) {
+      tactics.push_back(tactic);
+    }
+    for (const std::string& tactic : tactics) {
+      if (tactic.rfind("mma_", 0) != 0 && tactic.rfind("hwc_mma_", 0) != 0) continue;
       ++offered;
       for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
       checkConvolution(tactic, kConvCases.at(8), type, seed += 2, true);
       checkConvolution(tactic, kConvCases.at(10), type, seed += 2, true, Run::kDevice, 0, 16);
+      for (const ConvCase& c : kChannelsLastVectorCases) checkConvolution(tactic, c, type, seed += 3, true, Run::kDevice, 0, 16);
       // A late layer at batch 1 (few blocks, deep K): the split-K tiles split it on a GPU.
-      checkConvolution(tactic, {1, 128, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false}, type, seed += 2, true);
+      checkConvolution(tactic, {1, 128, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false}, type, seed += 2, true,
+                       Run::kDevice, 0, 16);
     }
   }
   if (offered == 0) GTEST_SKIP() << "no tensor-core convolution tactic is offered on this device";

@@ -640,6 +640,18 @@ TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   reformat[8] = 12;  // version 12 knows no reformat steps
   EXPECT_TRUE(contains(readError(reformat), "an Identity step's tactic ('reformat_to_hwc') needs format version 13"))
       << readError(reformat);
+  // Version 13's channels-last convolutions read LINEAR kernels, which 14 stores channels-last.
+  eng::EnginePlan hwc_convolution = fullPlan();
+  for (eng::PlanStep& step : hwc_convolution.steps) {
+    if (std::holds_alternative<net::ConvolutionLayer>(step.parameters)) step.tactic = "hwc_igemm_t2x2";
+  }
+  Bytes version13 = eng::serializePlan(hwc_convolution);
+  EXPECT_NO_THROW(deserialize(version13));
+  version13[8] = 13;
+  EXPECT_TRUE(contains(readError(version13), "channels-last convolution tactic 'hwc_igemm_t2x2' read its kernel LINEAR "
+                                             "in format version 13; this mlprt reads it channels-last (version 14): "
+                                             "rebuild the engine"))
+      << readError(version13);
   Bytes file = eng::serializePlan(planWithoutReformats());
   eng::EnginePlan dense_attention = planWithoutReformats();
   dense_attention.steps.at(23).parameters = net::CumulativeLayer{};

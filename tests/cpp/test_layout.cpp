@@ -3,7 +3,9 @@
 // (runtime/plan_formats.h), and the reformat steps' transposes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -127,6 +129,43 @@ std::vector<std::string> stepNames(const engine::EnginePlan& plan) {
   return names;
 }
 
+// The values of constant `id` of `plan`, as floats.
+std::vector<float> constantValues(const engine::EnginePlan& plan, engine::TensorId id) {
+  const engine::PlanTensor& tensor = plan.tensors.at(static_cast<std::size_t>(id));
+  EXPECT_EQ(tensor.role, engine::TensorRole::kConstant) << tensor.name;
+  EXPECT_EQ(tensor.type, DataType::kFLOAT) << tensor.name;
+  std::vector<float> values(static_cast<std::size_t>(tensor.shape.volume()));
+  std::memcpy(values.data(), plan.weights.data() + tensor.offset, values.size() * sizeof(float));
+  return values;
+}
+
+// Each convolution's kernel in `hwc` holds the values of its kernel in `linear` (the same
+// convolutions in the same order) reordered from (M, C, k...) to (M, k..., C).
+void expectKernelsPermuted(const engine::EnginePlan& linear, const engine::EnginePlan& hwc) {
+  std::vector<const engine::PlanStep*> linear_steps, hwc_steps;
+  for (const engine::PlanStep& step : linear.steps) {
+    if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) linear_steps.push_back(&step);
+  }
+  for (const engine::PlanStep& step : hwc.steps) {
+    if (std::holds_alternative<network::ConvolutionLayer>(step.parameters)) hwc_steps.push_back(&step);
+  }
+  ASSERT_EQ(linear_steps.size(), hwc_steps.size());
+  for (std::size_t i = 0; i < linear_steps.size(); ++i) {
+    const std::vector<float> before = constantValues(linear, linear_steps[i]->inputs.at(1));
+    const std::vector<float> after = constantValues(hwc, hwc_steps[i]->inputs.at(1));
+    const Dims& shape = hwc.tensors.at(static_cast<std::size_t>(hwc_steps[i]->inputs.at(1))).shape;
+    const std::int64_t maps = shape[0], channels = shape[1], taps = shape.volume() / (maps * channels);
+    ASSERT_EQ(before.size(), after.size());
+    for (std::int64_t m = 0; m < maps; ++m)
+      for (std::int64_t c = 0; c < channels; ++c)
+        for (std::int64_t t = 0; t < taps; ++t) {
+          ASSERT_EQ(after[static_cast<std::size_t>((m * taps + t) * channels + c)],
+                    before[static_cast<std::size_t>((m * channels + c) * taps + t)])
+              << hwc_steps[i]->name;
+        }
+  }
+}
+
 std::string refusal(const engine::EnginePlan& plan) {
   try {
     engineOf(plan);
@@ -156,13 +195,19 @@ TEST(Layouts, ForcedChannelsLastMatchesTheLinearEngine) {
   EXPECT_EQ(to_linear, 2) << ::testing::PrintToString(stepNames(plan));
   EXPECT_EQ(plan.steps.front().name, "Reformat x to HWC");
   const std::vector<TensorFormat> formats = runtime::planTensorFormats(plan);
-  int hwc_tensors = 0;
+  int hwc_activations = 0, hwc_constants = 0;
   for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
     if (formats[t] != TensorFormat::kHWC) continue;
-    ++hwc_tensors;
+    if (plan.tensors[t].role == engine::TensorRole::kConstant) {
+      ++hwc_constants;
+      continue;
+    }
+    ++hwc_activations;
     EXPECT_NE(plan.tensors[t].name.find("(HWC)"), std::string::npos) << plan.tensors[t].name;
   }
-  EXPECT_EQ(hwc_tensors, 3);  // x (HWC), a (HWC), y (HWC)
+  EXPECT_EQ(hwc_activations, 3);  // x (HWC), a (HWC), y (HWC)
+  EXPECT_EQ(hwc_constants, 2);    // the kernels, permuted in place (only HWC steps read them)
+  expectKernelsPermuted(linear_plan, plan);
   for (std::int64_t batch : {3, 1, 2}) {
     SCOPED_TRACE("batch " + std::to_string(batch));
     const Dims x{batch, kC, kH, kW};
@@ -237,6 +282,97 @@ TEST(Layouts, TheChoiceWeighsTheConvolutionsAgainstTheReformats) {
   ASSERT_EQ(asked_for.size(), 1u);
   EXPECT_EQ(asked_for.front(), plan.steps[1].name);  // the second convolution, 3 ms LINEAR
   EXPECT_EQ(plan.steps.size(), linear.steps.size());
+}
+
+// A kernel that a LINEAR step reads too keeps its LINEAR values for that step: the HWC convolution
+// reads a permuted copy. A kernel that is no constant (here an engine input) is reformatted at run
+// time like the data, and costs a reformat in the choice.
+TEST(Layouts, KernelsAreStoredChannelsLastForHwcConvolutions) {
+  const engine::EnginePlan linear = planOf(buildChain("0"));
+  std::size_t first = 0;
+  while (!std::holds_alternative<network::ConvolutionLayer>(linear.steps[first].parameters)) ++first;
+  const TensorId kernel = linear.steps[first].inputs.at(1);
+  builder::LayoutCosts costs;
+  costs.linear = [](const engine::PlanStep&) { return 1.0; };
+  costs.channels_last = [](const engine::PlanStep&) { return builder::ChannelsLastCost{"hwc_igemm_t2x2", 0.1}; };
+  std::vector<TensorId> reformatted;
+  costs.reformat = [&reformatted](TensorId id) {
+    reformatted.push_back(id);
+    return 0.0;
+  };
+
+  // A copy step (an Identity without tactic) reads the first kernel too, into an engine output.
+  engine::EnginePlan shared = linear;
+  engine::PlanTensor copy = shared.tensors.at(static_cast<std::size_t>(kernel));
+  copy.name = "kernel copy";
+  copy.role = engine::TensorRole::kOutput;
+  copy.offset = copy.capacity = 0;
+  shared.tensors.push_back(copy);
+  engine::PlanStep copy_step;
+  copy_step.name = "copy the kernel";
+  copy_step.parameters = network::IdentityLayer{DataType::kFLOAT};
+  copy_step.inputs = {kernel};
+  copy_step.output = static_cast<TensorId>(shared.tensors.size() - 1);
+  shared.steps.push_back(copy_step);
+  shared.outputs.push_back(copy_step.output);
+  const std::size_t tensors_before = shared.tensors.size();
+  EXPECT_EQ(builder::chooseLayouts(shared, costs, builder::LayoutPreference::kTimed).hwc_groups, 1);
+  EXPECT_EQ(reformatted.size(), 3u);  // x in, a and y out: constants cost nothing
+  const engine::PlanStep* hwc_first = nullptr;
+  for (const engine::PlanStep& step : shared.steps) {
+    if (!hwc_first && std::holds_alternative<network::ConvolutionLayer>(step.parameters)) hwc_first = &step;
+  }
+  ASSERT_NE(hwc_first, nullptr);
+  const TensorId permuted = hwc_first->inputs.at(1);
+  EXPECT_NE(permuted, kernel);
+  EXPECT_GE(static_cast<std::size_t>(permuted), tensors_before);
+  EXPECT_EQ(shared.tensors.at(static_cast<std::size_t>(permuted)).name,
+            linear.tensors.at(static_cast<std::size_t>(kernel)).name + " (HWC)");
+  EXPECT_EQ(shared.steps.back().inputs.at(0), kernel);
+  EXPECT_EQ(constantValues(shared, kernel), constantValues(linear, kernel));  // the copy step's values unchanged
+  expectKernelsPermuted(linear, shared);
+  const std::vector<TensorFormat> formats = runtime::planTensorFormats(shared);
+  EXPECT_EQ(formats.at(static_cast<std::size_t>(kernel)), TensorFormat::kLINEAR);
+  EXPECT_EQ(formats.at(static_cast<std::size_t>(permuted)), TensorFormat::kHWC);
+
+  // The kernel an engine input: a reformat step before the convolution, counted in the choice.
+  engine::EnginePlan runtime_kernel = linear;
+  runtime_kernel.tensors.at(static_cast<std::size_t>(kernel)).role = engine::TensorRole::kInput;
+  runtime_kernel.inputs.push_back(kernel);
+  reformatted.clear();
+  const builder::LayoutChoice choice = builder::chooseLayouts(runtime_kernel, costs, builder::LayoutPreference::kTimed);
+  EXPECT_EQ(choice.hwc_groups, 1);
+  EXPECT_EQ(choice.reformats, 4);
+  EXPECT_EQ(reformatted.size(), 4u);
+  const std::string kernel_name = linear.tensors.at(static_cast<std::size_t>(kernel)).name;
+  const auto names = stepNames(runtime_kernel);
+  EXPECT_NE(std::find(names.begin(), names.end(), "Reformat " + kernel_name + " to HWC"), names.end())
+      << ::testing::PrintToString(names);
+  EXPECT_NO_THROW(runtime::planTensorFormats(runtime_kernel));
+
+  // A constant read LINEAR by one step and HWC by another, as no builder stores it: refused.
+  engine::EnginePlan mixed = planOf(buildChain("1"));
+  std::size_t conv = 0;
+  while (!std::holds_alternative<network::ConvolutionLayer>(mixed.steps[conv].parameters)) ++conv;
+  engine::PlanStep reader = copy_step;
+  reader.inputs = {mixed.steps[conv].inputs.at(1)};
+  engine::PlanTensor out = copy;
+  mixed.tensors.push_back(out);
+  reader.output = static_cast<TensorId>(mixed.tensors.size() - 1);
+  mixed.steps.push_back(reader);
+  mixed.outputs.push_back(reader.output);
+  const std::string error = [&] {
+    try {
+      runtime::planTensorFormats(mixed);
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  }();
+  EXPECT_NE(error.find("is a constant stored HWC for step '" + mixed.steps[conv].name +
+                       "' but step 'copy the kernel' reads it LINEAR"),
+            std::string::npos)
+      << error;
 }
 
 // Plans whose steps disagree about a tensor's format are refused when the engine is made, naming

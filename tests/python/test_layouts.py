@@ -105,7 +105,8 @@ def test_forced_channels_last_matches_onnxruntime(name: str, fp16: bool, monkeyp
     assert convolutions and all(layer["TacticName"].startswith("hwc_") for layer in convolutions), layers
     for layer in convolutions:
         assert layer["Outputs"][0]["Format"] == "HWC" and layer["Inputs"][0]["Format"] == "HWC", layer
-        assert all(tensor["Format"] == "LINEAR" for tensor in layer["Inputs"][1:3]), layer  # weights and bias
+        assert layer["Inputs"][1]["Format"] == "HWC", layer  # the kernel, stored permuted
+        assert all(tensor["Format"] == "LINEAR" for tensor in layer["Inputs"][2:3]), layer  # the bias
     reformats = [layer for layer in layers if layer["TacticName"].startswith("reformat_")]
     assert reformats and all(layer["LayerType"] == "Identity" for layer in reformats)
     for layer in reformats:

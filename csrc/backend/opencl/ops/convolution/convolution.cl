@@ -119,7 +119,7 @@ void convolution_depthwise(IN_PTR in, long in_offset, A_PTR weights, long weight
 // -DHWC: input, residual and output are stored channels-last (N, H, W, C; 1-D: N, W, C) though
 // the geometry is the same; K runs over (tap, channel) with channels fastest, so a K tile is
 // consecutive addresses of each input pixel, and the gather's consecutive items read consecutive
-// channels (the weights stay M x C/groups x KH x KW and are read at the permuted position).
+// channels. The weights are channels-last too, (M, KH, KW, C / groups): rows of K in that order.
 #ifdef TM
 #define IG_BM (16 * TM)
 #define IG_BN (16 * TN)
@@ -215,12 +215,7 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
     for (int e = lid; e < IG_BM * IG_BK; e += 256) {
       const int m = e / IG_BK, kk = e % IG_BK;  // consecutive items read consecutive taps
       const int map = map0 + m, k = k0 + kk;
-#ifdef HWC
-      const int tap = k / group_channels, weight_k = (k - tap * group_channels) * taps + tap;
-#else
-      const int weight_k = k;
-#endif
-      a_tile[kk][m] = map < group_maps && k < k_end ? LOAD_A(weights, group_weights + (long)map * K + weight_k) : 0.0f;
+      a_tile[kk][m] = map < group_maps && k < k_end ? LOAD_A(weights, group_weights + (long)map * K + k) : 0.0f;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
 #ifdef HWC

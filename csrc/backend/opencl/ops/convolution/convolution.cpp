@@ -55,6 +55,7 @@ struct ParsedTactic {
   bool depthwise = false;
   bool winograd = false;  // winograd.h
   std::string pointwise_gemm{};  // "hwc_gemm:<GEMM tactic>"
+  bool mma_channels_last = false;  // "hwc_mma_*"
 };
 
 ParsedTactic parseTactic(const std::string& tactic) {
@@ -77,7 +78,13 @@ ParsedTactic parseTactic(const std::string& tactic) {
       if (tactic == tile.name()) return {0, &tile};
     }
   }
-  if (const MmaConvolutionTile* mma = findMmaConvolutionTile(tactic)) return {0, nullptr, mma};
+  bool mma_channels_last = false;
+  if (const MmaConvolutionTile* mma = findMmaConvolutionTile(tactic, &mma_channels_last)) {
+    ParsedTactic parsed;
+    parsed.mma = mma;
+    parsed.mma_channels_last = mma_channels_last;
+    return parsed;
+  }
   throw InvalidArgument(std::string(kLauncher) + ": unknown convolution tactic '" + tactic + "'");
 }
 
@@ -179,7 +186,7 @@ std::string channelsLastGemmTactic(const std::string& tactic) {
 
 bool convolutionTacticChannelsLast(const std::string& tactic) {
   const ParsedTactic parsed = parseTactic(tactic);
-  return (parsed.tile && parsed.tile->channels_last) || !parsed.pointwise_gemm.empty();
+  return (parsed.tile && parsed.tile->channels_last) || !parsed.pointwise_gemm.empty() || parsed.mma_channels_last;
 }
 
 bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& stride,
@@ -194,15 +201,20 @@ bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::ve
 std::vector<std::string> channelsLastConvolutionTactics(const Context& context, DataType type, const GemmPolicy& policy,
                                                         bool pointwise) {
   std::vector<std::string> tactics = channelsLastConvolutionTactics(type);
+  for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
+    if (mmaConvolutionTileOffered(tile, context, type, policy)) tactics.push_back(kChannelsLastMmaPrefix + std::string(tile.name));
+  }
   if (!pointwise || tactics.empty()) return tactics;
   for (const GemmTactic& gemm : gemmTactics(context, type, policy)) tactics.push_back(kChannelsLastGemmPrefix + gemm.name);
   return tactics;
 }
 
-std::vector<std::string> tensorCoreConvolutionTactics(DataType type) {
+std::vector<std::string> tensorCoreConvolutionTactics(DataType type, bool channels_last) {
   std::vector<std::string> tactics;
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
-    if ((type == DataType::kFLOAT && tile.tf32) || (type == DataType::kHALF && !tile.tf32)) tactics.push_back(tile.name);
+    if ((type == DataType::kFLOAT && tile.tf32) || (type == DataType::kHALF && !tile.tf32)) {
+      tactics.push_back((channels_last ? kChannelsLastMmaPrefix : "") + std::string(tile.name));
+    }
   }
   return tactics;
 }
@@ -343,7 +355,11 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                          std::all_of(window.pad_before.begin(), window.pad_before.end(), [](std::int64_t v) { return v == 0; });
     operands.plane = output.h * output.w;
     operands.input_offset = elementOffset(in);
-    mma_pixels = in.shape[0] * output.h * mmaConvolutionRowPitch(*parsed.mma, operands.pointwise, output.w);
+    operands.channels_last = parsed.mma_channels_last;
+    operands.channels = in.shape[1];
+    operands.group_channels = in.shape[1] / window.groups;
+    mma_pixels = in.shape[0] * output.h *
+                 mmaConvolutionRowPitch(*parsed.mma, operands.pointwise || operands.channels_last, output.w);
     blocks = static_cast<std::int64_t>(tilesCovering(mma_pixels, parsed.mma->bn) *
                                        tilesCovering(group_maps, parsed.mma->bm)) *
              window.groups;

@@ -35,14 +35,18 @@ std::vector<std::string> convolutionTactics(DataType type);
 std::vector<std::string> convolutionTactics(const Context& context, DataType type, const GemmPolicy& policy);
 // The channels-last tactics for `type` (TensorRT's TensorFormat.HWC): "hwc_igemm_t<TM>x<TN>" and
 // their "_splitk" forms, the implicit GEMM reading `in` and `residual` and writing `out` stored as
-// (N, H, W, C) (1-D: (N, W, C)) while their shapes are still given as (N, C, H, W); K runs over
-// taps and channels with channels fastest. The builder's layout pass (builder/layout.h) times
+// (N, H, W, C) (1-D: (N, W, C)) while their shapes are still given as (N, C, H, W), and the kernel
+// as (M, KH, KW, C / groups); K runs over taps and channels with channels fastest. The builder's layout pass (builder/layout.h) times
 // them where a chain of convolutions may keep its activations channels-last.
 std::vector<std::string> channelsLastConvolutionTactics(DataType type);
-// Those and, for pointwise convolutions (pointwiseConvolution), "hwc_gemm:<GEMM tactic>" for each
-// GEMM tactic offered on this device for `type` under `policy`: on HWC tensors such a convolution
-// is one product, (N x pixels, C) by the kernel (M, C) transposed, bias and activation in the
-// GEMM's epilogue (no residual: those run the register tiles). What the layout pass times.
+// Those, "hwc_mma_<f16|tf32>_<BM>x<BN>[_splitk]" (the tensor-core tiles on channels-last tensors,
+// where offered as the LINEAR ones are: K chunks of one pixel's consecutive channels, one 16-byte
+// load each), and, for pointwise convolutions (pointwiseConvolution), "hwc_gemm:<GEMM tactic>"
+// for each GEMM tactic offered on this device for `type` under `policy`: on HWC tensors such a
+// convolution is one product, (N x pixels, C) by the kernel (M, C) transposed, bias and
+// activation in the GEMM's epilogue (no residual: those run the other tactics). What the layout
+// pass times. Every channels-last tactic reads its kernel channels-last too: (M, KH, KW, C /
+// groups) in memory, its shape still given as (M, C / groups, KH, KW).
 inline constexpr const char* kChannelsLastGemmPrefix = "hwc_gemm:";
 std::vector<std::string> channelsLastConvolutionTactics(const Context& context, DataType type, const GemmPolicy& policy,
                                                         bool pointwise);
@@ -56,8 +60,9 @@ bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::ve
 // InvalidArgument for a name that is no convolution tactic.
 bool convolutionTacticChannelsLast(const std::string& tactic);
 
-// The tensor-core tactic names for `type`, offered on this device or not (tests).
-std::vector<std::string> tensorCoreConvolutionTactics(DataType type);
+// The tensor-core tactic names for `type` (`channels_last`: their "hwc_" forms), offered on this
+// device or not (tests).
+std::vector<std::string> tensorCoreConvolutionTactics(DataType type, bool channels_last = false);
 
 // Below this many channels per group (in and out), Winograd's transforms cost more than they save.
 inline constexpr std::int64_t kWinogradMinimumChannels = 8;

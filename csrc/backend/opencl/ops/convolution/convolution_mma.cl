@@ -24,10 +24,19 @@
 // slice order and applies bias, residual and activation. No atomics, no clearing pass: the sum
 // is the same on every run, in float for HALF outputs too.
 //
+// Channels-last (-DHWC; TensorFormat.HWC): input, residual and output are stored (N, H, W, C) and
+// the weights (M, KH, KW, C / groups), shapes still given as NCHW. K runs over (tap, channel) with
+// channels fastest, so a column chunk is CHUNK consecutive channels of one input pixel at one tap:
+// one 16-byte load where a group's channels and C are multiples of a chunk and the input aligned
+// (-DHWC_VEC), else value by value. A column tile's row is then a pixel's run of K, stored as the
+// weight tile is (no swizzle); the pixel axis is the output pixels as they lie (no padded rows);
+// the epilogue stages the block transposed, so that each item finishes a run of consecutive maps
+// of one pixel (contiguous in HWC).
+//
 // Build options: -DBM -DBN -DWARPS_M -DWARPS_N, -DKWORDS (32-bit words of K per tile: 16 or 32),
-// -DTF32, -DA_VEC, -DPOINTWISE and -DPOINTWISE_VEC (1x1 convolutions, at column_chunk),
-// -DSPLIT_K, -DMMA_EMULATE (tests), and the storage options of common.cl (IN, A for the weights,
-// BIAS, OUT).
+// -DTF32, -DA_VEC, -DPOINTWISE and -DPOINTWISE_VEC (1x1 convolutions, at column_chunk), -DHWC and
+// -DHWC_VEC, -DSPLIT_K, -DMMA_EMULATE (tests), and the storage options of common.cl (IN, A for the
+// weights, BIAS, OUT).
 
 #define THREADS (32 * WARPS_M * WARPS_N)
 #define WM (BM / WARPS_M)  // warp sub-tile
@@ -104,6 +113,7 @@ inline uint4 weight_chunk(RAW_PTR w, long offset, int rows, int K, int k_end, in
 // The convolution's geometry, as the gather needs it.
 struct Geometry {
   int C, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, taps, K;
+  int CG;      // channels per group
   int OWP;     // the row pitch of the GEMM's pixel axis: OW, or OW rounded up to CHUNK (below)
   int pixels;  // N x OH x OWP: the extent of the GEMM's pixel axis
 };
@@ -114,7 +124,7 @@ struct Geometry {
 // come from one input row per tap, without per-pixel index arithmetic. The padding slots read
 // zeros and store nothing; they cost up to CHUNK - 1 columns of work per row (rows of 7: 8 slots).
 inline int row_pitch(int OW) {
-#ifdef POINTWISE
+#if defined(POINTWISE) || defined(HWC)
   return OW;
 #else
   return (OW + CHUNK - 1) / CHUNK * CHUNK;
@@ -130,7 +140,7 @@ inline long output_index(const struct Geometry* g, int M, int map, int p) {
   return (((long)n * M + map) * g->OH + oy) * g->OW + ox;
 }
 
-#ifndef SPLIT_K
+#if !defined(SPLIT_K) && !defined(HWC)
 // The staged epilogue (end of convolution_mma): bands of EPI_ROWS maps x BN pixels of floats,
 // rows EPI_S apart (8 words of padding: the items of a warp store 8 rows x 8 words), within the
 // a_tile array; runs of EPI_VEC pixels (16 bytes of output) per item.
@@ -178,6 +188,60 @@ inline void finish_run(OUT_PTR out, long out_offset, RES_PTR residual, long resi
     float value = v[x];
     if (has_residual) value += LOAD_RES(residual, residual_offset + at);
     STORE_OUT(out, out_offset + at, activation < 0 ? value : activate(activation, value, alpha, beta));
+  }
+}
+#endif
+
+#if !defined(SPLIT_K) && defined(HWC)
+// The staged epilogue, channels-last (end of convolution_mma): bands of EPI_COLS pixels x BM maps
+// of floats, each pixel's maps EPI_T apart (4 words of padding put the pixel pairs a warp stores 8
+// banks apart), within the a_tile array; runs of EPI_VEC maps (16 bytes of output) per item.
+#define EPI_T (BM + 4)
+#define EPI_COLS_FIT ((2 * BM * TS) / EPI_T / 8 * 8)
+#define EPI_COLS (EPI_COLS_FIT < BN ? EPI_COLS_FIT : BN)
+#ifdef OUT_HALF
+#define EPI_VEC 8
+#else
+#define EPI_VEC 4
+#endif
+
+// Finishes the EPI_VEC maps from `global_map` of output pixel p (`maps_left` of them exist in the
+// group) from `values` (local): + bias, + residual, activation, stored at p x M + map of the HWC
+// output. One vector load and store where the run is whole and aligned; else map by map.
+inline void finish_maps(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_offset, int has_bias, RES_PTR residual,
+                        long residual_offset, int has_residual, int activation, float alpha, float beta, int M, long p,
+                        int global_map, int maps_left, __local const float* values) {
+  const long first = p * M + global_map;
+  float v[EPI_VEC];
+#pragma unroll
+  for (int x = 0; x < EPI_VEC; ++x) {
+    v[x] = values[x] + (has_bias && x < maps_left ? LOAD_BIAS(bias, bias_offset + global_map + x) : 0.0f);
+  }
+  if (maps_left >= EPI_VEC && (out_offset + first) % EPI_VEC == 0 &&
+      (!has_residual || (residual_offset + first) % EPI_VEC == 0)) {
+#ifdef OUT_HALF
+    if (has_residual) {
+      const float8 r = vloada_half8(0, residual + residual_offset + first);
+      v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
+    }
+    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
+    vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
+#else
+    if (has_residual) {
+      const float4 r = *(__global const float4*)(residual + residual_offset + first);
+      v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
+    }
+    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
+    *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
+#endif
+    return;
+  }
+#pragma unroll
+  for (int x = 0; x < EPI_VEC; ++x) {
+    if (x >= maps_left) break;
+    float value = v[x];
+    if (has_residual) value += LOAD_RES(residual, residual_offset + first + x);
+    STORE_OUT(out, out_offset + first + x, activation < 0 ? value : activate(activation, value, alpha, beta));
   }
 }
 #endif
@@ -317,22 +381,118 @@ inline uint4 column_chunk(RAW_PTR in, const struct Geometry* g, const struct Chu
 }
 #endif
 
+#ifdef HWC
+// The channels-last gather (see the top). Each item gathers the same K chunk of each tile for
+// B_CHUNKS pixels: where each pixel's window lies is computed once (PixelOrigin), and the chunk's
+// channel and tap are carried from tile to tile (TapChannel, tap_channel_advance) instead of
+// divided out of k.
+struct PixelOrigin {
+  long image;    // the group's first channel in the pixel's image
+  int iy0, ix0;  // the window's corner
+  int valid;     // 0: past the last pixel
+};
+struct TapChannel {
+  int c, ky, kx;  // K = (ky x KW + kx) x channels per group + c
+};
+
+inline struct PixelOrigin pixel_origin(const struct Geometry* g, long base, int p) {
+  struct PixelOrigin o;
+  const int plane = g->OH * g->OW;
+  const int n = p / plane, rest = p - n * plane, oy = rest / g->OW, ox = rest - oy * g->OW;
+  o.valid = p < g->pixels;
+  o.iy0 = oy * g->SH - g->PH;
+  o.ix0 = ox * g->SW - g->PW;
+  o.image = base + (long)n * g->H * g->W * g->C;
+  return o;
+}
+
+inline struct TapChannel tap_channel(const struct Geometry* g, int k) {
+  struct TapChannel at;
+  const int tap = k / g->CG;
+  at.c = k - tap * g->CG;
+  at.ky = tap / g->KW;
+  at.kx = tap - at.ky * g->KW;
+  return at;
+}
+
+// The K position `step` (tap_channel of BK) further on: each part carries at most once. Past the
+// last tap, ky grows beyond KH; k_end stops those reads.
+inline struct TapChannel tap_channel_advance(const struct Geometry* g, struct TapChannel at, struct TapChannel step) {
+  at.c += step.c;
+  at.kx += step.kx;
+  at.ky += step.ky;
+  if (at.c >= g->CG) {
+    at.c -= g->CG;
+    ++at.kx;
+  }
+  if (at.kx >= g->KW) {
+    at.kx -= g->KW;
+    ++at.ky;
+  }
+  return at;
+}
+
+// Column-matrix values k .. k + CHUNK - 1 (from channel and tap `at`) of one pixel: the input's
+// channels at that tap, zero in the padding, past the last pixel and from k_end on.
+inline uint4 hwc_column_chunk(RAW_PTR in, const struct Geometry* g, const struct PixelOrigin* o, int k_end, int k,
+                              struct TapChannel at) {
+#ifdef HWC_VEC
+  // The chunk's channels lie in one tap (channels per group are a multiple of CHUNK), aligned.
+  if (k >= k_end || !o->valid) return (uint4)(0u);
+  const int iy = o->iy0 + at.ky * g->DH, ix = o->ix0 + at.kx * g->DW;
+  if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) return (uint4)(0u);
+  const long from = o->image + ((long)iy * g->W + ix) * g->C + at.c;
+#ifdef TF32
+  const float4 v = *(__global const float4*)(in + from);
+  return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
+#else
+  return *(__global const uint4*)(in + from);
+#endif
+#else
+  uint value[CHUNK];
+#pragma unroll
+  for (int i = 0; i < CHUNK; ++i) {
+    value[i] = 0u;
+    const int iy = o->iy0 + at.ky * g->DH, ix = o->ix0 + at.kx * g->DW;
+    if (o->valid && k + i < k_end && iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) {
+      value[i] = raw_value(in, o->image + ((long)iy * g->W + ix) * g->C + at.c);
+    }
+    if (++at.c == g->CG) {  // the chunk crosses into the next tap
+      at.c = 0;
+      if (++at.kx == g->KW) {
+        at.kx = 0;
+        ++at.ky;
+      }
+    }
+  }
+  return packed(value);
+#endif
+}
+#endif
+
 #ifdef SPLIT_K
-// out = activation(sum of the slices + bias[map] + residual), one item per element of the NCHW
-// output (`count` elements of N x M maps of OH x OW): the epilogue the slices left out. `groups_x`
-// and `groups_y`: the main kernel's work-groups along pixels and maps.
+// out = activation(sum of the slices + bias[map] + residual), one item per element of the output
+// (`count` elements of N x M maps of OH x OW; -DHWC: of N x OH x OW pixels of M maps): the
+// epilogue the slices left out. `groups_x` and `groups_y`: the main kernel's work-groups along
+// pixels and maps.
 __kernel void convolution_mma_finish(OUT_PTR out, long out_offset, __global const float* partials, long partials_offset,
                                      BIAS_PTR bias, long bias_offset, RES_PTR residual, long residual_offset, int M,
                                      int groups, int OH, int OW, int groups_x, int groups_y, int splits, long count,
                                      int has_bias, int has_residual, int activation, float alpha, float beta) {
   const long i = get_global_id(0);
   if (i >= count) return;
+#ifdef HWC
+  const int map = (int)(i % M), p = (int)(i / M);  // the pixel axis is the output's own order
+  (void)OH;
+  (void)OW;
+#else
   const int ox = (int)(i % OW);
   const long rows = i / OW;
   const int oy = (int)(rows % OH);
   const long planes = rows / OH;
   const int map = (int)(planes % M), n = (int)(planes / M);
   const int p = (n * OH + oy) * row_pitch(OW) + ox;  // on the GEMM's pixel axis
+#endif
   finish_sliced_element(out, out_offset, partials, partials_offset, bias, bias_offset, residual, residual_offset, i,
                         map, p, M, groups, BM, BN, groups_x, groups_y, splits, has_bias, has_residual, activation,
                         alpha, beta);
@@ -371,6 +531,7 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
   g.C = C; g.H = H; g.W = W; g.OH = OH; g.OW = OW; g.KH = KH; g.KW = KW;
   g.SH = SH; g.SW = SW; g.DH = DH; g.DW = DW; g.PH = PH; g.PW = PW;
   g.taps = KH * KW;
+  g.CG = group_channels;
   g.K = group_channels * g.taps;
   g.OWP = row_pitch(OW);
   g.pixels = N * OH * g.OWP;
@@ -382,7 +543,11 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
 #else
   const int k_begin = 0, k_end = K;
 #endif
+#ifdef HWC
+  const long in_base = in_offset + (long)conv_group * group_channels;
+#else
   const long in_base = in_offset + (long)conv_group * group_channels * H * W;
+#endif
   const long weights_base = weights_offset + (long)conv_group * group_maps * K;
   RAW_PTR in_raw = (RAW_PTR)in;
   RAW_PTR weights_raw = (RAW_PTR)weights;
@@ -396,6 +561,17 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
 
   uint4 a_next[A_CHUNKS], b_next[B_CHUNKS];
+#ifdef HWC
+  // This item's pixels, and its chunk's K position in the first tile (see PixelOrigin).
+  struct PixelOrigin origin[B_CHUNKS];
+  for (int q = 0; q < B_CHUNKS; ++q) origin[q] = pixel_origin(&g, in_base, pixel0 + (tid + q * THREADS) / CHUNKS_PER_ROW);
+  const int k_item = (tid % CHUNKS_PER_ROW) * CHUNK;  // the same in every q: THREADS is a multiple of CHUNKS_PER_ROW
+  const struct TapChannel k_step = tap_channel(&g, BK);
+  struct TapChannel k_at = tap_channel(&g, k_begin + k_item);
+#define LOAD_B_TILE(k0)                                                                         \
+  for (int q = 0; q < B_CHUNKS; ++q) b_next[q] = hwc_column_chunk(in_raw, &g, &origin[q], k_end, (k0) + k_item, k_at); \
+  k_at = tap_channel_advance(&g, k_at, k_step);
+#else
   // This item's chunk of pixels and its K positions in the first tile (see ChunkOrigin).
 #if THREADS % B_CHUNKS_PER_K != 0
 #error "the gather assumes that an item's chunk of pixels is the same for every q"
@@ -409,6 +585,13 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
 #else
 #define GATHER column_chunk
 #endif
+#define LOAD_B_TILE(k0)                                                                         \
+  for (int q = 0; q < B_CHUNKS; ++q) {                                                          \
+    const int e = tid + q * THREADS;                                                            \
+    b_next[q] = GATHER(in_raw, &g, &origin, k_end, (k0) + e / B_CHUNKS_PER_K, k_at[q]);        \
+    k_at[q] = k_advance(&g, k_at[q], k_step);                                                   \
+  }
+#endif
 
 // Global -> registers for the tile starting at k0.
 #define LOAD_TILES(k0)                                                                          \
@@ -417,19 +600,23 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
     a_next[q] = weight_chunk(weights_raw, weights_base, group_maps, K, k_end, map0 + e / CHUNKS_PER_ROW, \
                              (k0) + (e % CHUNKS_PER_ROW) * CHUNK);                              \
   }                                                                                             \
-  for (int q = 0; q < B_CHUNKS; ++q) {                                                          \
-    const int e = tid + q * THREADS;                                                            \
-    b_next[q] = GATHER(in_raw, &g, &origin, k_end, (k0) + e / B_CHUNKS_PER_K, k_at[q]);        \
-    k_at[q] = k_advance(&g, k_at[q], k_step);                                                   \
-  }
+  LOAD_B_TILE(k0)
 
 // Registers -> local tiles `buffer`. A column chunk is one K position of CHUNK consecutive rows
 // of the column tile. Word w of row r of that tile sits at column w ^ B_SWIZZLE(r): the items of
 // a warp store the same K position into rows CHUNK apart, which the padding alone puts in one
 // bank (8 rows x 20 words = 5 x 32); the XOR spreads them over 8 banks, and the fragment reads
 // (8 consecutive rows, one swizzle per 8 rows) stay conflict-free.
+// -DHWC: a column chunk is CHUNK consecutive K of one row, stored as the weight chunks are.
+#ifdef HWC
+#define B_SWIZZLE(r) 0
+#define STORE_B_CHUNK(buffer, e, v) \
+  *(__local uint4*)(&b_tile[buffer][((e) / CHUNKS_PER_ROW) * TS + ((e) % CHUNKS_PER_ROW) * 4]) = (v);
+#else
 #define B_SWIZZLE(r) (((r) >> 3) & 7)
-#ifdef TF32
+#endif
+#if defined(HWC)
+#elif defined(TF32)
 #define STORE_B_CHUNK(buffer, e, v)                                                       \
   {                                                                                       \
     const int row_ = ((e) % B_CHUNKS_PER_K) * CHUNK, word_ = (e) / B_CHUNKS_PER_K;        \
@@ -526,6 +713,33 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
         vstore2((float2)(acc[i][j][2 * h], acc[i][j][2 * h + 1]), 0, block + row * BN + warp_n + j * 8 + member * 2);
       }
     }
+  }
+#elif defined(HWC)
+  __local float* band = (__local float*)&a_tile[0][0];
+  for (int c0 = 0; c0 < BN; c0 += EPI_COLS) {
+#pragma unroll
+    for (int j = 0; j < NT; ++j) {
+      const int column = warp_n + j * 8 + member * 2 - c0;  // the pair's first pixel in the band
+      if (column < 0 || column >= EPI_COLS) continue;
+#pragma unroll
+      for (int i = 0; i < MT; ++i) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int row = warp_m + i * 16 + group + h * 8;
+          band[column * EPI_T + row] = acc[i][j][2 * h];
+          band[(column + 1) * EPI_T + row] = acc[i][j][2 * h + 1];
+        }
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int run = tid; run < EPI_COLS * (BM / EPI_VEC); run += THREADS) {
+      const int column = run / (BM / EPI_VEC), row = (run % (BM / EPI_VEC)) * EPI_VEC;
+      const int p = pixel0 + c0 + column, map = map0 + row;
+      if (p >= g.pixels || map >= group_maps) continue;
+      finish_maps(out, out_offset, bias, bias_offset, has_bias, residual, residual_offset, has_residual, activation,
+                  alpha, beta, M, p, conv_group * group_maps + map, group_maps - map, band + column * EPI_T + row);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
   }
 #else
   __local float* band = (__local float*)&a_tile[0][0];

@@ -29,9 +29,14 @@ const std::vector<MmaConvolutionTile>& mmaConvolutionTiles() {
   return tiles;
 }
 
-const MmaConvolutionTile* findMmaConvolutionTile(const std::string& tactic) {
+const MmaConvolutionTile* findMmaConvolutionTile(const std::string& tactic, bool* channels_last) {
+  const std::string prefix = kChannelsLastMmaPrefix;
+  const bool hwc = tactic.compare(0, prefix.size(), prefix) == 0;
+  const std::string name = hwc ? tactic.substr(prefix.size()) : tactic;
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
-    if (tactic == tile.name) return &tile;
+    if (name != tile.name) continue;
+    if (channels_last) *channels_last = hwc;
+    return &tile;
   }
   return nullptr;
 }
@@ -46,20 +51,23 @@ std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvo
                                   bool emulate) {
   const std::int64_t chunk = tile.tf32 ? 4 : 8;  // elements per 16-byte load
   const bool a_vec = operands.k % chunk == 0 && operands.weights_offset % chunk == 0;
-  const bool pointwise_vec =
-      operands.pointwise && operands.plane % chunk == 0 && operands.input_offset % chunk == 0;
+  const bool pointwise = operands.pointwise && !operands.channels_last;
+  const bool pointwise_vec = pointwise && operands.plane % chunk == 0 && operands.input_offset % chunk == 0;
+  const bool hwc_vec = operands.channels_last && operands.channels % chunk == 0 &&
+                       operands.group_channels % chunk == 0 && operands.input_offset % chunk == 0;
   return support::joinOptions({"-DBM=" + std::to_string(tile.bm) + " -DBN=" + std::to_string(tile.bn) +
                                    " -DWARPS_M=" + std::to_string(tile.warps_m) +
                                    " -DWARPS_N=" + std::to_string(tile.warps_n) +
                                    " -DKWORDS=" + std::to_string(tile.kwords),
                                tile.tf32 ? "-DTF32" : "", a_vec ? "-DA_VEC" : "",
-                               operands.pointwise ? "-DPOINTWISE" : "", pointwise_vec ? "-DPOINTWISE_VEC" : "",
+                               pointwise ? "-DPOINTWISE" : "", pointwise_vec ? "-DPOINTWISE_VEC" : "",
+                               operands.channels_last ? "-DHWC" : "", hwc_vec ? "-DHWC_VEC" : "",
                                split ? "-DSPLIT_K" : "", emulate ? "-DMMA_EMULATE" : ""});
 }
 
-std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool pointwise, std::int64_t ow) {
+std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool unpadded, std::int64_t ow) {
   const std::int64_t chunk = tile.tf32 ? 4 : 8;
-  return pointwise ? ow : (ow + chunk - 1) / chunk * chunk;
+  return unpadded ? ow : (ow + chunk - 1) / chunk * chunk;
 }
 
 std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,

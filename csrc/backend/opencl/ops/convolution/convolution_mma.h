@@ -14,7 +14,8 @@ namespace mlprt::cl {
 
 // "mma_<f16|tf32>_<BM>x<BN>[_splitk]": BM output maps by BN output pixels per work-group of
 // WARPS_M x WARPS_N warps, K in tiles of KWORDS 32-bit words; "_splitk" also splits K across
-// work-groups where the blocks alone would not fill the device.
+// work-groups where the blocks alone would not fill the device. "hwc_" + a tile's name: the same
+// tile on channels-last tensors (kChannelsLastMmaPrefix).
 struct MmaConvolutionTile {
   const char* name;
   bool tf32;  // FLOAT operands on TF32 mma; else HALF operands on f16 mma
@@ -24,10 +25,13 @@ struct MmaConvolutionTile {
   std::int64_t tileK() const { return tf32 ? kwords : 2 * kwords; }
 };
 
+inline constexpr const char* kChannelsLastMmaPrefix = "hwc_";
+
 // Every tile, offered or not.
 const std::vector<MmaConvolutionTile>& mmaConvolutionTiles();
-// The tile named `tactic`, or null when it is no tensor-core tactic.
-const MmaConvolutionTile* findMmaConvolutionTile(const std::string& tactic);
+// The tile named `tactic` ("hwc_" + the name too: `channels_last`, when given, says which), or
+// null when it is no tensor-core tactic.
+const MmaConvolutionTile* findMmaConvolutionTile(const std::string& tactic, bool* channels_last = nullptr);
 // Whether `tile` runs operands stored as `type` on this device under `policy` (the tensor-core
 // probe passed for its instruction; TF32 only where allowed).
 bool mmaConvolutionTileOffered(const MmaConvolutionTile& tile, const Context& context, DataType type,
@@ -39,18 +43,22 @@ struct MmaConvolutionOperands {
   bool pointwise = false;           // 1x1, stride 1, no padding: the input is the column matrix
   std::int64_t plane = 0;           // output pixels per image
   std::int64_t input_offset = 0;    // in elements
+  bool channels_last = false;       // HWC tensors, (M, KH, KW, C / groups) weights
+  std::int64_t channels = 0;        // C: channels-last pixels are C apart
+  std::int64_t group_channels = 0;  // C / groups
 };
 
 // Build options of the kernel for `tile`: -DA_VEC when the weights take 16-byte loads (K and
 // their offset multiples of a chunk); -DPOINTWISE, and -DPOINTWISE_VEC when the input's planes
-// and offset are multiples of a chunk too; -DSPLIT_K when it runs in more than one slice of K;
-// -DMMA_EMULATE for tests.
+// and offset are multiples of a chunk too (LINEAR only); -DHWC, and -DHWC_VEC when channels,
+// channels per group and the input's offset are multiples of a chunk; -DSPLIT_K when it runs in
+// more than one slice of K; -DMMA_EMULATE for tests.
 std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvolutionOperands& operands, bool split,
                                   bool emulate);
-// Pixels per output row on the kernel's pixel axis: OW for pointwise convolutions, else OW
-// rounded up to a chunk (8 halves or 4 floats), so that no chunk straddles two rows (row_pitch
-// in convolution_mma.cl).
-std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool pointwise, std::int64_t ow);
+// Pixels per output row on the kernel's pixel axis: OW for pointwise and channels-last
+// convolutions, else OW rounded up to a chunk (8 halves or 4 floats), so that no chunk straddles
+// two rows (row_pitch in convolution_mma.cl). `unpadded`: pointwise or channels-last.
+std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool unpadded, std::int64_t ow);
 
 
 // Slices of K a split-K tile runs a convolution in: enough for two work-groups per compute
