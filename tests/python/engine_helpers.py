@@ -104,3 +104,21 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     """max |actual - expected| / max |expected|: the error measure of the quality bar."""
     scale = max(float(np.abs(expected).max()), 1e-30)
     return float(np.abs(actual.astype(np.float64) - expected).max()) / scale
+
+
+def check_detections(got: np.ndarray, expected: np.ndarray, bound: float, reference: str,
+                     score_tolerance: float = 1e-5) -> None:
+    """Rows (box x1, y1, x2, y2, score, class) as a set: each row of ``got`` must match a distinct
+    row of ``expected`` with the same class, a score within ``score_tolerance`` and a box within
+    ``bound`` of the boxes' scale. Rows of nearly equal score swap places with rounding (TopK orders them), so the
+    order is not compared; the sorted scores are."""
+    scores, expected_scores = np.sort(got[..., 4], axis=-1), np.sort(expected[..., 4], axis=-1)
+    assert relative_error(scores, expected_scores) <= bound, f"sorted scores against {reference}"
+    scale = max(float(np.abs(expected[..., :4]).max()), 1e-30)
+    for image, expected_rows in zip(got, expected):
+        unmatched = list(range(len(expected_rows)))
+        for row in image:
+            match = [j for j in unmatched if expected_rows[j, 5] == row[5] and abs(expected_rows[j, 4] - row[4]) <= score_tolerance
+                     and np.abs(expected_rows[j, :4] - row[:4]).max() <= bound * scale]
+            assert match, f"detection {row} has no counterpart in {reference}'s output"
+            unmatched.remove(match[0])

@@ -14,7 +14,7 @@ import onnxruntime
 import pytest
 
 import mlprt
-from engine_helpers import RecordingLogger, infer, load, relative_error
+from engine_helpers import RecordingLogger, check_detections, infer, load, relative_error
 from mlprt.engine_tools import build_engine
 from vision_zoo import MODELS, VisionModel
 
@@ -24,30 +24,13 @@ def _onnxruntime(data: bytes, x: np.ndarray) -> Dict[str, np.ndarray]:
     return {o.name: value for o, value in zip(session.get_outputs(), session.run(None, {"x": x}))}
 
 
-def _check_detections(got: np.ndarray, expected: np.ndarray, bound: float, reference: str) -> None:
-    """Rows (box x1, y1, x2, y2, score, class) as a set: each row of ``got`` must match a distinct
-    row of ``expected`` with the same class, a score within 1e-5 and a box within ``bound`` of the
-    boxes' scale. Rows of nearly equal score swap places with rounding (TopK orders them), so the
-    order is not compared; the sorted scores are."""
-    scores, expected_scores = np.sort(got[..., 4], axis=-1), np.sort(expected[..., 4], axis=-1)
-    assert relative_error(scores, expected_scores) <= bound, f"sorted scores against {reference}"
-    scale = max(float(np.abs(expected[..., :4]).max()), 1e-30)
-    for image, expected_rows in zip(got, expected):
-        unmatched = list(range(len(expected_rows)))
-        for row in image:
-            match = [j for j in unmatched if expected_rows[j, 5] == row[5] and abs(expected_rows[j, 4] - row[4]) <= 1e-5
-                     and np.abs(expected_rows[j, :4] - row[:4]).max() <= bound * scale]
-            assert match, f"detection {row} has no counterpart in {reference}'s output"
-            unmatched.remove(match[0])
-
-
 def _check(model: VisionModel, got: Dict[str, np.ndarray], x: np.ndarray, data: bytes, bound: float) -> None:
     references = {"onnxruntime": _onnxruntime(data, x), "pytorch": model.torch_outputs(x)}
     for reference, outputs in references.items():
         for name in model.outputs:
             assert got[name].shape == outputs[name].shape, (name, reference)
             if model.detections:
-                _check_detections(got[name], outputs[name], bound, reference)
+                check_detections(got[name], outputs[name], bound, reference)
                 continue
             error = relative_error(got[name], outputs[name])
             assert error <= bound, f"{model.name} output {name}: relative error {error:.3g} against {reference}"
