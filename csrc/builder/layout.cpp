@@ -130,11 +130,15 @@ Boundary boundaryOf(const EnginePlan& plan, const Dataflow& flow, const std::vec
         std::any_of(readers.begin(), readers.end(), [&](const Reader& r) { return !flow.insideRead(r); });
     if (read_outside || flow.outputs.count(step.output)) boundary.escapes.insert(step.output);
   }
+  // A cast may reformat only what this group alone reads: a second group reading the same tensor
+  // (two convolutions of an FP16 engine's input) may stay LINEAR.
+  const std::set<std::size_t> members(group.begin(), group.end());
   for (TensorId id : boundary.reads) {
     const int from = flow.producerOf(id);
     const std::vector<Reader>& readers = flow.readersOf(id);
     if (from >= 0 && isCast(plan.steps[static_cast<std::size_t>(from)]) && !flow.outputs.count(id) &&
-        std::all_of(readers.begin(), readers.end(), [&](const Reader& r) { return flow.insideRead(r); })) {
+        std::all_of(readers.begin(), readers.end(),
+                    [&](const Reader& r) { return flow.insideRead(r) && members.count(r.step); })) {
       boundary.cast_reads.insert(id);
     }
   }

@@ -375,6 +375,46 @@ TEST(Layouts, KernelsAreStoredChannelsLastForHwcConvolutions) {
       << error;
 }
 
+// An FP16 engine's input cast read by two convolutions of different groups: where one group goes
+// HWC and the other stays LINEAR, the cast stays a cast and the HWC group gets a reformat of its
+// own (the cast cannot reformat for one of its readers only).
+TEST(Layouts, ACastReadByTwoGroupsReformatsForNeither) {
+  const ScopedChannelsLast setting("0");
+  Network net;
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, kC, kH, kW});
+  for (const char* name : {"a", "b"}) {
+    TensorId out = addLayer(net, padded3x3(kM),
+                            {x, addConstant(net, Dims{kM, kC, 3, 3}, randomFloats(kM * kC * 9, name[0] == 'a' ? 75 : 76)),
+                             addConstant(net, Dims{kM}, randomFloats(kM, 77))});
+    net.setTensorName(out, name);
+    net.markOutput(out);
+  }
+  builder::BuilderConfig config;
+  config.setFlag(builder::BuilderFlag::kFP16);
+  engine::EnginePlan plan = planOf(builder::buildSerializedNetwork(net, config));
+  std::size_t casts = 0;
+  for (const engine::PlanStep& step : plan.steps) casts += std::holds_alternative<network::IdentityLayer>(step.parameters);
+  ASSERT_EQ(casts, 3u) << ::testing::PrintToString(stepNames(plan));  // x in, a and b out
+  builder::LayoutCosts costs;
+  costs.linear = [](const engine::PlanStep&) { return 1.0; };
+  costs.channels_last = [&plan](const engine::PlanStep& step) {  // the convolution writing a (HWC) wins
+    const bool writes_a = plan.tensors.at(static_cast<std::size_t>(step.output)).name.find('a') == 0;
+    return builder::ChannelsLastCost{"hwc_igemm_t2x2", writes_a ? 0.1 : 5.0};
+  };
+  costs.reformat = [](TensorId) { return 0.01; };
+  const builder::LayoutChoice choice = builder::chooseLayouts(plan, costs, builder::LayoutPreference::kTimed);
+  EXPECT_EQ(choice.groups, 2);
+  EXPECT_EQ(choice.hwc_groups, 1);
+  EXPECT_NO_THROW(runtime::planTensorFormats(plan)) << ::testing::PrintToString(stepNames(plan));
+  int to_hwc = 0;
+  for (const engine::PlanStep& step : plan.steps) {
+    if (step.tactic != runtime::kReformatToHwc) continue;
+    ++to_hwc;
+    EXPECT_EQ(step.name.rfind("Reformat ", 0), 0u) << step.name;  // a step of its own, not the cast
+  }
+  EXPECT_EQ(to_hwc, 1);
+}
+
 // Plans whose steps disagree about a tensor's format are refused when the engine is made, naming
 // the tensor and the steps.
 TEST(Layouts, FormatMismatchesAreRefusedNamingTheTensor) {
