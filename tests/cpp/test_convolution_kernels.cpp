@@ -249,9 +249,10 @@ TEST(ConvolutionKernels, ChannelsLastTacticsMatchTheReference) {
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
     const auto tactics = cl::channelsLastConvolutionTactics(type);
     ASSERT_EQ(tactics, (std::vector<std::string>{"hwc_igemm_t2x2", "hwc_igemm_t4x4", "hwc_igemm_t2x2_splitk",
-                                                 "hwc_igemm_t4x4_splitk"}));
+                                                 "hwc_igemm_t4x4_splitk", "hwc_depthwise"}));
     for (const std::string& tactic : tactics) {
       EXPECT_TRUE(cl::convolutionTacticChannelsLast(tactic));
+      if (tactic == "hwc_depthwise") continue;  // DepthwiseKernelMatchesTheReference
       for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
       for (std::size_t index : {1u, 6u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true);
     }
@@ -330,9 +331,15 @@ const std::vector<ConvCase> kDepthwiseCases = {
 TEST(ConvolutionKernels, DepthwiseKernelMatchesTheReference) {
   std::uint32_t seed = 3100;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
-    for (const ConvCase& c : kDepthwiseCases) checkConvolution("depthwise", c, type, seed += 3);
-    checkConvolution("depthwise", kDepthwiseCases.at(1), type, seed += 3, true);
+    for (const std::string tactic : {"depthwise", "hwc_depthwise"}) {
+      for (const ConvCase& c : kDepthwiseCases) checkConvolution(tactic, c, type, seed += 3);
+      checkConvolution(tactic, kDepthwiseCases.at(1), type, seed += 3, true);
+      checkConvolution(tactic, kConvCases.at(5), type, seed += 3);  // depthwise with stride 2 along H
+    }
   }
+  // Channels-last, no patch limits: a 7x7 kernel at stride 3 (52 input rows per 16 outputs).
+  checkConvolution("hwc_depthwise", {1, 4, 60, 60, 4, 7, 7, 3, 3, 1, 1, 0, 0, 0, 0, 4, true, false}, DataType::kFLOAT,
+                   seed += 3);
 }
 
 TEST(ConvolutionKernels, DepthwiseTacticIsOfferedForDepthwiseLayersOnly) {
@@ -350,6 +357,12 @@ TEST(ConvolutionKernels, DepthwiseTacticIsOfferedForDepthwiseLayersOnly) {
       [&] { cl::convolution(cache(), stream(), "depthwise", in, tensor(Dims{4, 2, 3, 3}), grouped, {}, tensor(Dims{1, 4, 58, 58})); },
       "convolution: tactic 'depthwise' runs convolutions with one input channel per group; this one has 4 channels in 2 "
       "groups"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::convolution(cache(), stream(), "hwc_depthwise", in, tensor(Dims{4, 2, 3, 3}), grouped, {}, tensor(Dims{1, 4, 58, 58})); },
+      "convolution: tactic 'hwc_depthwise' runs convolutions with one input channel per group; this one has 4 channels "
+      "in 2 groups"));
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("hwc_depthwise", 1, 4096, 1));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("hwc_depthwise", 1, 4096, 2));
   cl::ConvolutionWindow wide{{3, 3}, {1, 1}, {0, 0}, 4};  // 15 x 3 + 7 = 52 input rows per 16 outputs
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::convolution(cache(), stream(), "depthwise", in, tensor(Dims{4, 1, 7, 7}), wide, {}, out); },

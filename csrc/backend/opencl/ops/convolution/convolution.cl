@@ -108,6 +108,42 @@ void convolution_depthwise(IN_PTR in, long in_offset, A_PTR weights, long weight
 }
 #endif
 
+// Depthwise convolution on channels-last tensors (-DDEPTHWISE_HWC, tactic "hwc_depthwise"): one
+// item per output element, consecutive items along the maps, so that a warp reads and writes
+// consecutive channels of one pixel (contiguous in HWC) and the taps' weights, one row of KH x KW
+// per map (the same bytes in either layout: one channel per group), come from cache. Map m reads
+// channel m / (M / C) (a channel multiplier M / C).
+#ifdef DEPTHWISE_HWC
+__kernel void convolution_depthwise_hwc(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
+                                        long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M,
+                                        int OH, int OW, int KH, int KW, int SH, int SW, int DH, int DW, int PH, int PW,
+                                        int groups, int has_bias, int activation, float alpha, float beta,
+                                        RES_PTR residual, long residual_offset, int has_residual) {
+  (void)groups;  // == C: one channel per group
+  const int map = get_global_id(0), ox = get_global_id(1), row = get_global_id(2);  // row: n x OH + oy
+  if (map >= M || ox >= OW) return;
+  const int n = row / OH, oy = row - n * OH;
+  const int iy0 = oy * SH - PH, ix0 = ox * SW - PW;
+  const long image = in_offset + (long)n * H * W * C + map / (M / C);
+  const long taps = weights_offset + (long)map * KH * KW;
+  float sum = 0.0f;
+  for (int ky = 0; ky < KH; ++ky) {
+    const int iy = iy0 + ky * DH;
+    if (iy < 0 || iy >= H) continue;
+    for (int kx = 0; kx < KW; ++kx) {
+      const int ix = ix0 + kx * DW;
+      if (ix < 0 || ix >= W) continue;
+      sum = fma(LOAD_IN(in, image + ((long)iy * W + ix) * C), LOAD_A(weights, taps + ky * KW + kx), sum);
+    }
+  }
+  const long out_index = ((long)row * OW + ox) * M + map;
+  if (has_bias) sum += LOAD_BIAS(bias, bias_offset + map);
+  if (has_residual) sum += LOAD_RES(residual, residual_offset + out_index);
+  if (activation >= 0) sum = activate(activation, sum, alpha, beta);
+  STORE_OUT(out, out_offset + out_index, sum);
+}
+#endif
+
 // Implicit GEMM (-DTM, -DTN). Per group: out (maps x pixels) = weights (maps x K) x columns
 // (K x pixels), K = group channels x KH x KW, pixels = N x OH x OW. The column matrix is never
 // stored: each work-group gathers its BK x BN tile of it from the input (zero in the padding).

@@ -41,8 +41,11 @@ constexpr std::int64_t kGemmTileK = 16;
 constexpr std::size_t kGemmGroupSide = 16;
 
 // The depthwise kernel (convolution.cl, DEPTHWISE): tiles of 16 x 16 output pixels, input patches
-// of at most 48 x 48.
+// of at most 48 x 48. Its channels-last form (DEPTHWISE_HWC): one item per output element, 64
+// consecutive maps of one pixel per work-group.
 constexpr const char* kDepthwiseTactic = "depthwise";
+constexpr const char* kChannelsLastDepthwiseTactic = "hwc_depthwise";
+constexpr std::size_t kDepthwiseHwcGroup = 64;
 constexpr std::int64_t kDepthwiseTile = 16;
 constexpr std::int64_t kDepthwisePatch = 48;
 
@@ -56,10 +59,16 @@ struct ParsedTactic {
   bool winograd = false;  // winograd.h
   std::string pointwise_gemm{};  // "hwc_gemm:<GEMM tactic>"
   bool mma_channels_last = false;  // "hwc_mma_*"
+  bool depthwise_channels_last = false;  // "hwc_depthwise"
 };
 
 ParsedTactic parseTactic(const std::string& tactic) {
   if (tactic == kDepthwiseTactic) return {0, nullptr, nullptr, true};
+  if (tactic == kChannelsLastDepthwiseTactic) {
+    ParsedTactic parsed;
+    parsed.depthwise = parsed.depthwise_channels_last = true;
+    return parsed;
+  }
   if (const std::string gemm = channelsLastGemmTactic(tactic); !gemm.empty()) {
     ParsedTactic parsed;
     parsed.pointwise_gemm = gemm;
@@ -176,6 +185,7 @@ std::vector<std::string> channelsLastConvolutionTactics(DataType type) {
   std::vector<std::string> tactics;
   if (!isFloating(type)) return tactics;
   for (const GemmTile& tile : kChannelsLastTiles) tactics.push_back(tile.name());
+  tactics.push_back(kChannelsLastDepthwiseTactic);
   return tactics;
 }
 
@@ -186,7 +196,8 @@ std::string channelsLastGemmTactic(const std::string& tactic) {
 
 bool convolutionTacticChannelsLast(const std::string& tactic) {
   const ParsedTactic parsed = parseTactic(tactic);
-  return (parsed.tile && parsed.tile->channels_last) || !parsed.pointwise_gemm.empty() || parsed.mma_channels_last;
+  return (parsed.tile && parsed.tile->channels_last) || !parsed.pointwise_gemm.empty() || parsed.mma_channels_last ||
+         parsed.depthwise_channels_last;
 }
 
 bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& stride,
@@ -243,13 +254,16 @@ const DeviceTensor& checkWorkspace(const KernelCache& cache, const std::string& 
 
 // The depthwise kernel's limits: one input channel per group, and a 16 x 16 block of outputs
 // whose taps lie within 48 x 48 input values.
-void checkDepthwise(const DeviceTensor& in, const ConvolutionWindow& window, std::size_t axes, const Plane& taps) {
+void checkDepthwise(const DeviceTensor& in, const ConvolutionWindow& window, std::size_t axes, const Plane& taps,
+                    bool channels_last) {
   const std::int64_t channels = in.shape[1];
+  const std::string tactic = channels_last ? kChannelsLastDepthwiseTactic : kDepthwiseTactic;
   if (window.groups != channels) {
-    throw InvalidArgument(std::string(kLauncher) + ": tactic 'depthwise' runs convolutions with one input channel per "
-                          "group; this one has " + std::to_string(channels) + " channels in " +
+    throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic + "' runs convolutions with one input channel "
+                          "per group; this one has " + std::to_string(channels) + " channels in " +
                           std::to_string(window.groups) + " groups");
   }
+  if (channels_last) return;  // no patch in local memory
   const auto span = [&](bool height, std::int64_t kernel) {
     const std::int64_t stride = axisValue(window.stride, axes, height, 1, "stride");
     const std::int64_t dilation = axisValue(window.dilation, axes, height, 1, "dilation");
@@ -341,7 +355,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::int64_t group_k = kernel.shape.volume() / std::max<std::int64_t>(kernel.shape[0], 1);
   const std::int64_t pixels = in.shape[0] * output.h * output.w;
   const std::int64_t group_maps = maps / window.groups;
-  if (parsed.depthwise) checkDepthwise(in, window, axes, taps);
+  if (parsed.depthwise) checkDepthwise(in, window, axes, taps, parsed.depthwise_channels_last);
   std::int64_t splits = 1;
   std::int64_t mma_pixels = 0;  // the tensor-core kernel's pixel axis (padded rows)
   std::int64_t blocks = 0;
@@ -381,7 +395,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       parsed.mma         ? mma_options
       : parsed.tile      ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
                                (splits > 1 ? " -DSPLIT_K" : "") + (parsed.tile->channels_last ? " -DHWC" : "")
-      : parsed.depthwise ? std::string("-DDEPTHWISE")
+      : parsed.depthwise ? std::string(parsed.depthwise_channels_last ? "-DDEPTHWISE_HWC" : "-DDEPTHWISE")
                          : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
   const std::string options =
       joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type), halfOption("BIAS", in.type),
@@ -390,7 +404,10 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   Kernel& k = cache.get(program, options,
                         parsed.mma ? program
                                    : std::string(family.name) +
-                                         (parsed.tile ? "_igemm" : parsed.depthwise ? "_depthwise" : "_direct"));
+                                         (parsed.tile                        ? "_igemm"
+                                          : parsed.depthwise_channels_last ? "_depthwise_hwc"
+                                          : parsed.depthwise               ? "_depthwise"
+                                                                           : "_direct"));
   const auto i32 = [](std::int64_t value) { return static_cast<cl_int>(value); };
   Arguments arguments(k, false);
   arguments
@@ -454,6 +471,12 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
         .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
         .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
     finish.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
+    return;
+  }
+  if (parsed.depthwise_channels_last) {
+    k.launch(stream, {roundUp(maps, kDepthwiseHwcGroup), static_cast<std::size_t>(output.w),
+                      static_cast<std::size_t>(in.shape[0] * output.h)},
+             {kDepthwiseHwcGroup, 1, 1});
     return;
   }
   if (parsed.depthwise) {
