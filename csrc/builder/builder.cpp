@@ -1304,6 +1304,15 @@ std::size_t countLayers(const network::Network& network) {
   return count;
 }
 
+// The layout pass's part of the build summary: nothing where it had no group to weigh (no
+// convolutions, or a CPU device, which keeps LINEAR untimed).
+std::string layoutSummary(const LayoutChoice& layouts) {
+  if (layouts.groups == 0) return "";
+  return std::to_string(layouts.hwc_convolutions) + " convolutions channels-last in " +
+         std::to_string(layouts.hwc_groups) + " of " + std::to_string(layouts.groups) + " groups with " +
+         std::to_string(layouts.reformats) + " reformats, ";
+}
+
 }  // namespace
 
 std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network, const BuilderConfig& config) {
@@ -1369,10 +1378,8 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
                            " repeated computations merged, " + std::to_string(silus) +
                            " activations written as arithmetic (SiLU, GELU), " + std::to_string(attentions) + " attention chains (" +
                            std::to_string(merged_projections) + " with their q, k and v projections merged) and " +
-                           std::to_string(mlps) + " MLP chains in one kernel, " + std::to_string(layouts.hwc_convolutions) +
-                           " convolutions channels-last in " + std::to_string(layouts.hwc_groups) + " of " +
-                           std::to_string(layouts.groups) + " groups with " + std::to_string(layouts.reformats) +
-                           " reformats, " + std::to_string(views.concatenations) +
+                           std::to_string(mlps) + " MLP chains in one kernel, " + layoutSummary(layouts) +
+                           std::to_string(views.concatenations) +
                            " concatenations, " + std::to_string(views.slices) + " slices and " + std::to_string(views.reshapes) +
                            " reshapes as views), " +
                            std::to_string(plan.weights.size()) + " bytes of weights, " +
