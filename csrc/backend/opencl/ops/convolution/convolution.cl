@@ -328,7 +328,7 @@ __kernel void convolution_igemm_finish(OUT_PTR out, long out_offset, __global co
   const int p = (int)(n * plane + i % plane);  // on the GEMM's pixel axis
 #endif
   finish_sliced_element(out, out_offset, partials, partials_offset, bias, bias_offset, residual, residual_offset, i,
-                        map, p, M, groups, IG_BM, IG_BN, groups_x, groups_y, splits, has_bias, has_residual,
+                        map, p, M, groups, IG_BM, IG_BN, 0, groups_x, groups_y, splits, has_bias, has_residual,
                         activation, alpha, beta);
 }
 #endif

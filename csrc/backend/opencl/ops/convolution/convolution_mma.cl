@@ -381,6 +381,13 @@ inline uint4 column_chunk(RAW_PTR in, const struct Geometry* g, const struct Chu
 }
 #endif
 
+// Split K's partial blocks: pixel by pixel for channels-last outputs (finish_sliced_element).
+#ifdef HWC
+#define PIXEL_MAJOR 1
+#else
+#define PIXEL_MAJOR 0
+#endif
+
 #ifdef HWC
 // The channels-last gather (see the top). Each item gathers the same K chunk of each tile for
 // B_CHUNKS pixels: where each pixel's window lies is computed once (PixelOrigin), and the chunk's
@@ -494,8 +501,8 @@ __kernel void convolution_mma_finish(OUT_PTR out, long out_offset, __global cons
   const int p = (n * OH + oy) * row_pitch(OW) + ox;  // on the GEMM's pixel axis
 #endif
   finish_sliced_element(out, out_offset, partials, partials_offset, bias, bias_offset, residual, residual_offset, i,
-                        map, p, M, groups, BM, BN, groups_x, groups_y, splits, has_bias, has_residual, activation,
-                        alpha, beta);
+                        map, p, M, groups, BM, BN, PIXEL_MAJOR, groups_x, groups_y, splits, has_bias, has_residual,
+                        activation, alpha, beta);
 }
 #endif
 
@@ -710,7 +717,13 @@ void convolution_mma(IN_PTR in, long in_offset, A_PTR weights, long weights_offs
       const int row = warp_m + i * 16 + group + h * 8;
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
-        vstore2((float2)(acc[i][j][2 * h], acc[i][j][2 * h + 1]), 0, block + row * BN + warp_n + j * 8 + member * 2);
+        const int column = warp_n + j * 8 + member * 2;
+#if PIXEL_MAJOR
+        block[column * BM + row] = acc[i][j][2 * h];  // channels-last: the finishing pass reads maps in a row
+        block[(column + 1) * BM + row] = acc[i][j][2 * h + 1];
+#else
+        vstore2((float2)(acc[i][j][2 * h], acc[i][j][2 * h + 1]), 0, block + row * BN + column);
+#endif
       }
     }
   }
