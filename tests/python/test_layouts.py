@@ -34,7 +34,8 @@ def _conv(name: str, x: str, out: str, c: int, m: int, k: int, rng: np.random.Ge
 
 def _network_2d() -> bytes:
     """conv1 (3 -> 8, 3x3) + ReLU = a; conv2 (8 -> 8, 3x3 in 2 groups) + a + ReLU = b (an
-    output); MaxPool(a) -> conv3 (8 -> 11, 1x1, stride 1) = c (an output); odd planes."""
+    output); MaxPool(a) -> conv3 (8 -> 11, 1x1, stride 1) -> conv4 (3x3 depthwise) = c (an output);
+    odd planes."""
     rng = np.random.default_rng(7)
     inits: List[onnx.TensorProto] = []
     nodes = [
@@ -44,7 +45,8 @@ def _network_2d() -> bytes:
         helper.make_node("Add", ["b0", "a"], ["b1"]),
         helper.make_node("Relu", ["b1"], ["b"]),
         helper.make_node("MaxPool", ["a"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
-        _conv("conv3", "p", "c", 8, 11, 1, rng, inits),
+        _conv("conv3", "p", "c0", 8, 11, 1, rng, inits),
+        _conv("conv4", "c0", "c", 11, 11, 3, rng, inits, pads=[1, 1, 1, 1], group=11),
     ]
     graph = helper.make_graph(nodes, "layouts", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 9, 13])],
                               [helper.make_tensor_value_info("b", TensorProto.FLOAT, None),
@@ -103,6 +105,8 @@ def test_forced_channels_last_matches_onnxruntime(name: str, fp16: bool, monkeyp
     layers = _layers(engine)
     convolutions = [layer for layer in layers if layer["LayerType"] == "Convolution"]
     assert convolutions and all(layer["TacticName"].startswith("hwc_") for layer in convolutions), layers
+    if name == "2d":  # the depthwise layer on the channels-last depthwise kernel
+        assert any(layer["TacticName"] == "hwc_depthwise" for layer in convolutions), convolutions
     for layer in convolutions:
         assert layer["Outputs"][0]["Format"] == "HWC" and layer["Inputs"][0]["Format"] == "HWC", layer
         assert layer["Inputs"][1]["Format"] == "HWC", layer  # the kernel, stored permuted
