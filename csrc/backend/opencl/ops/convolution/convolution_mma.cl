@@ -87,17 +87,22 @@ inline uint raw_value(RAW_PTR p, long at) {
 #endif
 }
 
+// CHUNK stored values from p[at] on (16-byte aligned) as the tiles hold them: one 16-byte load.
+inline uint4 vector_chunk(RAW_PTR p, long at) {
+#ifdef TF32
+  const float4 v = *(__global const float4*)(p + at);
+  return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
+#else
+  return *(__global const uint4*)(p + at);
+#endif
+}
+
 // Weights k .. k + CHUNK - 1 of map row r (rows of K values from `offset`), zero outside the
 // rows and from k_end (K, or the end of this work-group's slice of K) on.
 inline uint4 weight_chunk(RAW_PTR w, long offset, int rows, int K, int k_end, int r, int k) {
 #ifdef A_VEC
   if (r >= rows || k >= k_end) return (uint4)(0u);
-#ifdef TF32
-  const float4 v = *(__global const float4*)(w + offset + (long)r * K + k);
-  return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
-#else
-  return *(__global const uint4*)(w + offset + (long)r * K + k);
-#endif
+  return vector_chunk(w, offset + (long)r * K + k);
 #else
   uint value[CHUNK];
   for (int i = 0; i < CHUNK; ++i) value[i] = r < rows && k + i < k_end ? raw_value(w, offset + (long)r * K + k + i) : 0u;
@@ -140,18 +145,43 @@ inline long output_index(const struct Geometry* g, int M, int map, int p) {
   return (((long)n * M + map) * g->OH + oy) * g->OW + ox;
 }
 
-#if !defined(SPLIT_K) && !defined(HWC)
-// The staged epilogue (end of convolution_mma): bands of EPI_ROWS maps x BN pixels of floats,
-// rows EPI_S apart (8 words of padding: the items of a warp store 8 rows x 8 words), within the
-// a_tile array; runs of EPI_VEC pixels (16 bytes of output) per item.
-#define EPI_S (BN + 8)
-#define EPI_ROWS_FIT ((2 * BM * TS) / EPI_S / 16 * 16)
-#define EPI_ROWS (EPI_ROWS_FIT < BM ? EPI_ROWS_FIT : BM)
+#ifndef SPLIT_K
+// The staged epilogues (end of convolution_mma) finish runs of EPI_VEC output values (16 bytes)
+// per item: consecutive pixels of one map (NCHW), or consecutive maps of one pixel (HWC).
 #ifdef OUT_HALF
 #define EPI_VEC 8
 #else
 #define EPI_VEC 4
 #endif
+
+// out[first ..] = activation(v + residual[first ..]) for one whole, aligned run: one vector load
+// of the residual and one vector store.
+inline void store_run(OUT_PTR out, long out_offset, RES_PTR residual, long residual_offset, int has_residual,
+                      int activation, float alpha, float beta, long first, float* v) {
+#ifdef OUT_HALF
+  if (has_residual) {
+    const float8 r = vloada_half8(0, residual + residual_offset + first);
+    v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
+  }
+  for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
+  vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
+#else
+  if (has_residual) {
+    const float4 r = *(__global const float4*)(residual + residual_offset + first);
+    v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
+  }
+  for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
+  *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
+#endif
+}
+#endif
+
+#if !defined(SPLIT_K) && !defined(HWC)
+// The NCHW staged epilogue: bands of EPI_ROWS maps x BN pixels of floats, rows EPI_S apart (8
+// words of padding: the items of a warp store 8 rows x 8 words), within the a_tile array.
+#define EPI_S (BN + 8)
+#define EPI_ROWS_FIT ((2 * BM * TS) / EPI_S / 16 * 16)
+#define EPI_ROWS (EPI_ROWS_FIT < BM ? EPI_ROWS_FIT : BM)
 
 // Finishes EPI_VEC pixels p .. of one map from `values` (local): + shift, + residual,
 // activation, stored. One vector load and store where the run is one contiguous, aligned piece of
@@ -165,21 +195,7 @@ inline void finish_run(OUT_PTR out, long out_offset, RES_PTR residual, long resi
   for (int x = 0; x < EPI_VEC; ++x) v[x] = values[x] + shift;
   if (first >= 0 && last == first + EPI_VEC - 1 && (out_offset + first) % EPI_VEC == 0 &&
       (!has_residual || (residual_offset + first) % EPI_VEC == 0)) {
-#ifdef OUT_HALF
-    if (has_residual) {
-      const float8 r = vloada_half8(0, residual + residual_offset + first);
-      v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
-    }
-    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
-    vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
-#else
-    if (has_residual) {
-      const float4 r = *(__global const float4*)(residual + residual_offset + first);
-      v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
-    }
-    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
-    *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
-#endif
+    store_run(out, out_offset, residual, residual_offset, has_residual, activation, alpha, beta, first, v);
     return;
   }
   for (int x = 0; x < EPI_VEC; ++x) {
@@ -193,17 +209,12 @@ inline void finish_run(OUT_PTR out, long out_offset, RES_PTR residual, long resi
 #endif
 
 #if !defined(SPLIT_K) && defined(HWC)
-// The staged epilogue, channels-last (end of convolution_mma): bands of EPI_COLS pixels x BM maps
-// of floats, each pixel's maps EPI_T apart (4 words of padding put the pixel pairs a warp stores 8
-// banks apart), within the a_tile array; runs of EPI_VEC maps (16 bytes of output) per item.
+// The channels-last staged epilogue: bands of EPI_COLS pixels x BM maps of floats, each pixel's
+// maps EPI_T apart (4 words of padding put the pixel pairs a warp stores 8 banks apart), within
+// the a_tile array.
 #define EPI_T (BM + 4)
 #define EPI_COLS_FIT ((2 * BM * TS) / EPI_T / 8 * 8)
 #define EPI_COLS (EPI_COLS_FIT < BN ? EPI_COLS_FIT : BN)
-#ifdef OUT_HALF
-#define EPI_VEC 8
-#else
-#define EPI_VEC 4
-#endif
 
 // Finishes the EPI_VEC maps from `global_map` of output pixel p (`maps_left` of them exist in the
 // group) from `values` (local): + bias, + residual, activation, stored at p x M + map of the HWC
@@ -219,21 +230,7 @@ inline void finish_maps(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_o
   }
   if (maps_left >= EPI_VEC && (out_offset + first) % EPI_VEC == 0 &&
       (!has_residual || (residual_offset + first) % EPI_VEC == 0)) {
-#ifdef OUT_HALF
-    if (has_residual) {
-      const float8 r = vloada_half8(0, residual + residual_offset + first);
-      v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
-    }
-    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
-    vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
-#else
-    if (has_residual) {
-      const float4 r = *(__global const float4*)(residual + residual_offset + first);
-      v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
-    }
-    for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
-    *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
-#endif
+    store_run(out, out_offset, residual, residual_offset, has_residual, activation, alpha, beta, first, v);
     return;
   }
 #pragma unroll
@@ -334,13 +331,7 @@ inline uint4 column_chunk(RAW_PTR in, const struct Geometry* g, const struct Chu
   const int plane = g->OH * g->OW;
 #ifdef POINTWISE_VEC
   if (k >= k_end || !o->valid) return (uint4)(0u);
-  const long from = o->image + (long)k * plane + o->rest;
-#ifdef TF32
-  const float4 v = *(__global const float4*)(in + from);
-  return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
-#else
-  return *(__global const uint4*)(in + from);
-#endif
+  return vector_chunk(in, o->image + (long)k * plane + o->rest);
 #else
   uint value[CHUNK];
   for (int i = 0; i < CHUNK; ++i) value[i] = 0u;
@@ -448,13 +439,7 @@ inline uint4 hwc_column_chunk(RAW_PTR in, const struct Geometry* g, const struct
   if (k >= k_end || !o->valid) return (uint4)(0u);
   const int iy = o->iy0 + at.ky * g->DH, ix = o->ix0 + at.kx * g->DW;
   if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) return (uint4)(0u);
-  const long from = o->image + ((long)iy * g->W + ix) * g->C + at.c;
-#ifdef TF32
-  const float4 v = *(__global const float4*)(in + from);
-  return (uint4)(to_tf32(v.x), to_tf32(v.y), to_tf32(v.z), to_tf32(v.w));
-#else
-  return *(__global const uint4*)(in + from);
-#endif
+  return vector_chunk(in, o->image + ((long)iy * g->W + ix) * g->C + at.c);
 #else
   uint value[CHUNK];
 #pragma unroll
