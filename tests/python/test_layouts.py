@@ -51,7 +51,7 @@ def _network_2d() -> bytes:
     graph = helper.make_graph(nodes, "layouts", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 9, 13])],
                               [helper.make_tensor_value_info("b", TensorProto.FLOAT, None),
                                helper.make_tensor_value_info("c", TensorProto.FLOAT, None)], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10).SerializeToString()
 
 
 def _network_1d() -> bytes:
@@ -65,7 +65,7 @@ def _network_1d() -> bytes:
     ]
     graph = helper.make_graph(nodes, "layouts_1d", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4, 23])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10).SerializeToString()
 
 
 NETWORKS = {"2d": (_network_2d, (3, 9, 13)), "1d": (_network_1d, (4, 23))}
