@@ -6,9 +6,11 @@
 
 namespace mlprt::builder {
 
-// Replaces Normalization(a + b) by Normalization(a, ..., residual b) where the sum's operands have
-// the sum's own shape and type (no broadcast) and the sum feeds only the normalization. Returns
-// how many it fused.
+// Replaces Normalization(a + b) by Normalization(a, ..., residual b) where a has the sum's shape,
+// b that shape or its trailing axes (repeated over the leading ones, as an Add broadcasts BERT's
+// position embeddings), both the sum's type, and the sum feeds only the normalization; again for
+// an Add producing a (two residuals at most: LayerNorm(words + types + positions)). Returns how
+// many normalizations it fused into.
 int fuseResidualNormalization(Graph& graph);
 
 }  // namespace mlprt::builder

@@ -821,6 +821,14 @@ class PlanParser {
                       std::to_string(version_) + "; this mlprt reads it channels-last (version " +
                       std::to_string(kFormatVersion) + "): rebuild the engine");
       }
+      // Two residuals, or one of x's trailing axes repeated, came with version 15; an older
+      // reader would leave the second out.
+      if (version_ < 15 && std::holds_alternative<network::NormalizationLayer>(step.parameters) &&
+          step.inputs.size() > 4) {
+        in.failAt(tactic_at, "inputs",
+                  "a Normalization step with " + std::to_string(step.inputs.size() - 3) +
+                      " residuals needs format version 15");
+      }
       plan_.steps.push_back(std::move(step));
     }
     if (version_ >= 11 && in.remaining() > 0) parseTacticRanges(in);

@@ -234,10 +234,10 @@ TensorType reduce(const ReduceLayer& layer, const std::vector<TensorType>& input
   return {Dims(result), inputs[0].type};
 }
 
-// x, scale, bias and (the builder's residual fusion) an optional residual of x's shape added to x
-// before normalizing.
+// x, scale, bias and (the builder's residual fusion) up to two residuals added to x before
+// normalizing, each of x's shape or of its trailing axes.
 TensorType normalization(const NormalizationLayer& layer, const std::vector<TensorType>& inputs) {
-  if (inputs.size() != 4) requireInputCount(inputs, 3);
+  if (inputs.size() < 3 || inputs.size() > 5) requireInputCount(inputs, 3);
   requireSameType(inputs);
   requireFloating(inputs[0], "Normalization");
   checkAxesMask(layer.axes, inputs[0].shape.rank());
@@ -248,14 +248,11 @@ TensorType normalization(const NormalizationLayer& layer, const std::vector<Tens
            " has a higher rank than the input " + inputs[0].shape.toString());
     }
   }
-  if (inputs.size() == 4) {
-    const Dims& x = inputs[0].shape;
-    const Dims& residual = inputs[3].shape;
-    bool same = residual.rank() == x.rank();
-    for (std::size_t axis = 0; same && axis < x.rank(); ++axis) {
-      same = x[axis] < 0 || residual[axis] < 0 || x[axis] == residual[axis];
+  for (std::size_t i = 3; i < inputs.size(); ++i) {
+    if (!addsToEachRow(inputs[i].shape, inputs[0].shape)) {
+      fail("residual " + inputs[i].shape.toString() + " neither has the input's shape " +
+           inputs[0].shape.toString() + " nor repeats over its leading axes");
     }
-    if (!same) fail("residual " + residual.toString() + " does not have the input's shape " + x.toString());
   }
   return inputs[0];
 }
@@ -283,6 +280,21 @@ TensorType concatenation(const ConcatenationLayer& layer, const std::vector<Tens
 }
 
 }  // namespace
+
+bool addsToEachRow(const Dims& residual, const Dims& x) {
+  if (residual.rank() > x.rank()) return false;
+  // A residual extent of 1 against an unknown one may be a broadcast: only the leading axes may be.
+  const auto matches = [](std::int64_t a, std::int64_t b) { return a == b || (a > 1 && b < 0); };
+  std::size_t trailing = 0;
+  while (trailing < residual.rank() &&
+         matches(residual[residual.rank() - 1 - trailing], x[x.rank() - 1 - trailing])) {
+    ++trailing;
+  }
+  for (std::size_t axis = 0; axis + trailing < residual.rank(); ++axis) {
+    if (residual[axis] != 1) return false;
+  }
+  return true;
+}
 
 Dims broadcastShapes(const Dims& a, const Dims& b) {
   const std::size_t rank = std::max(a.rank(), b.rank());

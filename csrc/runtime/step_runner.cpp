@@ -475,8 +475,9 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
       cl::reduce(kernels, stream, l.op, l.axes, in.at(0), out);
     }
     void operator()(const network::NormalizationLayer& l) const {
-      cl::normalization(kernels, stream, l.axes, l.epsilon, in.at(0), in.at(1), in.at(2), out,
-                        in.size() > 3 ? &in[3] : nullptr);
+      std::vector<const cl::DeviceTensor*> residuals;  // the builder's fused Adds
+      for (std::size_t i = 3; i < in.size(); ++i) residuals.push_back(&in[i]);
+      cl::normalization(kernels, stream, l.axes, l.epsilon, in.at(0), in.at(1), in.at(2), out, residuals);
     }
     void operator()(const network::ConcatenationLayer& l) const {
       cl::concatenate(kernels, stream, in, l.axis, out);

@@ -89,6 +89,8 @@ eng::EnginePlan fullPlan() {
     step.tactic = "gemm_tile_32x32_" + std::to_string(i);
     // An Identity step's tactic is a reformat between layouts (version 13).
     if (std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic = "reformat_to_hwc";
+    // A normalization adds two residuals (version 15).
+    if (std::holds_alternative<net::NormalizationLayer>(step.parameters)) step.inputs = {0, 1, 1, 0, 0};
     plan.steps.push_back(std::move(step));
   }
   plan.inputs = {0};
@@ -626,22 +628,24 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
   }
 }
 
-// fullPlan() without version 13's reformat tactic, so that older versions meet their own limits.
-eng::EnginePlan planWithoutReformats() {
+// fullPlan() without what came after `version`: version 15's second residual, version 13's
+// reformat tactic; so that older versions meet their own limits.
+eng::EnginePlan fullPlanOfVersion(std::uint32_t version) {
   eng::EnginePlan plan = fullPlan();
   for (eng::PlanStep& step : plan.steps) {
-    if (std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic.clear();
+    if (version < 13 && std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic.clear();
+    if (version < 15 && std::holds_alternative<net::NormalizationLayer>(step.parameters)) step.inputs.resize(3);
   }
   return plan;
 }
 
 TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
-  Bytes reformat = eng::serializePlan(fullPlan());
+  Bytes reformat = eng::serializePlan(fullPlanOfVersion(14));
   reformat[8] = 12;  // version 12 knows no reformat steps
   EXPECT_TRUE(contains(readError(reformat), "an Identity step's tactic ('reformat_to_hwc') needs format version 13"))
       << readError(reformat);
   // Version 13's channels-last convolutions read LINEAR kernels, which 14 stores channels-last.
-  eng::EnginePlan hwc_convolution = fullPlan();
+  eng::EnginePlan hwc_convolution = fullPlanOfVersion(14);
   for (eng::PlanStep& step : hwc_convolution.steps) {
     if (std::holds_alternative<net::ConvolutionLayer>(step.parameters)) step.tactic = "hwc_igemm_t2x2";
   }
@@ -649,16 +653,22 @@ TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   EXPECT_NO_THROW(deserialize(version13));
   version13[8] = 13;
   EXPECT_TRUE(contains(readError(version13), "channels-last convolution tactic 'hwc_igemm_t2x2' read its kernel LINEAR "
-                                             "in format version 13; this mlprt reads it channels-last (version 14): "
+                                             "in format version 13; this mlprt reads it channels-last (version 15): "
                                              "rebuild the engine"))
       << readError(version13);
-  Bytes file = eng::serializePlan(planWithoutReformats());
-  eng::EnginePlan dense_attention = planWithoutReformats();
+  // Version 15's normalizations add up to two residuals; 14's at most one.
+  Bytes version14 = eng::serializePlan(fullPlan());
+  EXPECT_NO_THROW(deserialize(version14));
+  version14[8] = 14;
+  EXPECT_TRUE(contains(readError(version14), "a Normalization step with 2 residuals needs format version 15"))
+      << readError(version14);
+  Bytes file = eng::serializePlan(fullPlanOfVersion(12));
+  eng::EnginePlan dense_attention = fullPlanOfVersion(12);
   dense_attention.steps.at(23).parameters = net::CumulativeLayer{};
   Bytes kinds = eng::serializePlan(dense_attention);
   kinds[8] = 9;  // version 9 knows layer kinds 0 to 23
   EXPECT_TRUE(contains(readError(kinds), "is not a layer kind of format version 9 (0 to 23)")) << readError(kinds);
-  eng::EnginePlan older_kinds = planWithoutReformats();
+  eng::EnginePlan older_kinds = fullPlanOfVersion(12);
   older_kinds.steps.at(24).parameters = net::CumulativeLayer{};
   Bytes packed = eng::serializePlan(older_kinds);
   packed[8] = 9;  // version 9's attention steps end before `packed`: the bytes that follow misread

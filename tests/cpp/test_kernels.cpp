@@ -862,7 +862,9 @@ TEST(KernelsReduce, RefusesWrongOutput) {
 
 // Layer norms over the last axis up to 1024 wide with per-column scale and bias take the kernel of
 // one row per 32 items (normalization_rows); the others, and 1025 wide, the general one. Each
-// case also with a residual added before normalizing.
+// case also with residuals added before normalizing: one of x's shape; two, the second repeated
+// over the leading axis (BERT's position embeddings); and those three operands passed in another
+// order (the kernel takes the one of the output's shape as x).
 TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
   struct Case {
     Dims shape;
@@ -882,26 +884,48 @@ TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
       {{2, 1024}, 0b10, {1024}},              // the rows kernel's widest
       {{2, 1025}, 0b10, {1025}},              // the general kernel again
   };
+  enum class Residuals { kNone, kOne, kTwo, kTwoReordered };
   const float epsilon = 1e-3f;
   std::uint32_t seed = 900;
   for (const Case& c : cases) {
     for (DataType type : kFloatingTypes) {
-      for (bool with_residual : {false, true}) {
+      for (Residuals mode : {Residuals::kNone, Residuals::kOne, Residuals::kTwo, Residuals::kTwoReordered}) {
+        std::vector<std::int64_t> repeated_extents = c.shape.extents();
+        repeated_extents[0] = 1;
+        const Dims repeated_shape(repeated_extents);  // x's shape with axis 0 broadcast
         const auto x_values = stored(randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 3.0), type);
         const auto residual_values = stored(randomValues(x_values.size(), seed++, 2.0), type);
+        const auto repeated_values =
+            stored(randomValues(static_cast<std::size_t>(repeated_shape.volume()), seed++, 2.0), type);
         std::vector<double> values = x_values;
-        if (with_residual) {
-          for (std::size_t i = 0; i < values.size(); ++i) values[i] += residual_values[i];
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          if (mode != Residuals::kNone) values[i] += residual_values[i];
+          if (mode == Residuals::kTwo || mode == Residuals::kTwoReordered) {
+            values[i] += repeated_values[i % repeated_values.size()];
+          }
         }
         const auto scale_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
         const auto bias_values = stored(randomValues(static_cast<std::size_t>(c.scale.volume()), seed++), type);
-        const DeviceTensor in = makeTensor(c.shape, type, x_values);
+        const DeviceTensor x = makeTensor(c.shape, type, x_values);
         const DeviceTensor residual = makeTensor(c.shape, type, residual_values);
+        const DeviceTensor repeated = makeTensor(repeated_shape, type, repeated_values);
         const DeviceTensor scale = makeTensor(c.scale, type, scale_values);
         const DeviceTensor bias = makeTensor(c.scale, type, bias_values);
         const DeviceTensor out = makeOutput(c.shape, type);
-        cl::normalization(cache(), stream(), c.axes, epsilon, in, scale, bias, out,
-                          with_residual ? &residual : nullptr);
+        switch (mode) {
+          case Residuals::kNone: cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out); break;
+          case Residuals::kOne:
+            cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out, {&residual});
+            break;
+          case Residuals::kTwo:
+            cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out, {&residual, &repeated});
+            break;
+          case Residuals::kTwoReordered:
+            cl::normalization(cache(), stream(), c.axes, epsilon, repeated, scale, bias, out, {&residual, &x});
+            break;
+        }
+        const std::string residual_names[] = {"", " with a residual", " with two residuals, one repeated",
+                                              " with two residuals, reordered"};
 
         // Group elements by their kept coordinates.
         const auto group_of = [&](std::size_t i) {
@@ -933,7 +957,7 @@ TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
         }
         expectClose(read(out), expected, type,
                     "normalization " + shapeName(c.shape, type) + " axes " + std::to_string(c.axes) +
-                        (with_residual ? " with a residual" : ""),
+                        residual_names[static_cast<int>(mode)],
                     magnitudes);
         expectPaddingIntact(out);
       }
@@ -952,8 +976,18 @@ TEST(KernelsNormalization, RefusesScaleThatDoesNotBroadcast) {
   const DeviceTensor short_residual = makeTensor({4, 4}, DataType::kFLOAT, randomValues(16, 4));
   const DeviceTensor good_scale = makeTensor({5}, DataType::kFLOAT, randomValues(5, 5));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
-      [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, good_scale, bias, out, &short_residual); },
+      [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, good_scale, bias, out, {&short_residual}); },
       "normalization: residual"));
+  // Broadcast along an axis after a whole one: not a repetition of rows.
+  const DeviceTensor column_residual = makeTensor({4, 1}, DataType::kFLOAT, randomValues(4, 6));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, good_scale, bias, out, {&column_residual}); },
+      "normalization: residual (4, 1) neither has the input's shape (4, 5) nor repeats over its leading axes"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] {
+        cl::normalization(cache(), stream(), 0b10, 1e-5f, in, good_scale, bias, out, {&good_scale, &bias, &in});
+      },
+      "normalization: 3 residuals, at most 2"));
 }
 
 // ---- Matrix multiplication -----------------------------------------------------------------

@@ -169,6 +169,40 @@ def test_layer_norm_takes_in_the_residual_add(rng, fp16, sum_is_output):
         report.assert_passed()
 
 
+@pytest.mark.parametrize("fp16,position_first", [(False, False), (True, False), (False, True)])
+def test_layer_norm_takes_in_the_embedding_adds(rng, fp16, position_first):
+    """BERT's embeddings: LayerNorm(words + token types + positions), the positions (1, seq, width)
+    repeated over the batch. One normalization step adds both (the Add that broadcasts too);
+    an Add broadcast along a middle axis (batch, 1, width) is no repetition of rows and stays."""
+    width = 37
+    inits = {"gamma": rng.standard_normal((width,)).astype(np.float32),
+             "beta": rng.standard_normal((width,)).astype(np.float32)}
+    positions = ["positions", "words_types"] if position_first else ["words_types", "positions"]
+    nodes = [N("Add", ["words", "types"], ["words_types"]), N("Add", positions, ["sum"]),
+             N("LayerNormalization", ["sum", "gamma", "beta"], ["y"], axis=-1, epsilon=1e-5),
+             N("Add", ["y", "per_sequence"], ["y_shifted"]),
+             N("LayerNormalization", ["y_shifted", "gamma", "beta"], ["z"], axis=-1, epsilon=1e-5)]
+    inputs = [helper.make_tensor_value_info("words", F, ["batch", "seq", width]),
+              helper.make_tensor_value_info("types", F, ["batch", "seq", width]),
+              helper.make_tensor_value_info("positions", F, [1, "seq", width]),
+              helper.make_tensor_value_info("per_sequence", F, ["batch", 1, width])]
+    model = _model(nodes, inputs, ["z"], inits)
+    profile = {name: ((1, 1, width), (2, 5, width), (3, 9, width)) for name in ("words", "types")}
+    profile["positions"] = ((1, 1, width), (1, 5, width), (1, 9, width))
+    profile["per_sequence"] = ((1, 1, width), (2, 1, width), (3, 1, width))
+    engine_bytes = build_engine(model, fp16=fp16, profiles=[profile])
+    types = _layer_types(engine_bytes)
+    assert types.count("Normalization") == 2 and types.count("ElementWise") == 1, types
+    for batch, seq in ((2, 7), (3, 1), (1, 9)):
+        feeds = {"words": rng.standard_normal((batch, seq, width)).astype(np.float32),
+                 "types": rng.standard_normal((batch, seq, width)).astype(np.float32),
+                 "positions": rng.standard_normal((1, seq, width)).astype(np.float32),
+                 "per_sequence": rng.standard_normal((batch, 1, width)).astype(np.float32)}
+        report = compare_with_onnxruntime(model, engine=engine_bytes, inputs=feeds,
+                                          rtol=1e-2 if fp16 else 1e-5, atol=1e-2 if fp16 else 1e-5)
+        report.assert_passed()
+
+
 def windowed_model(bias: bool, constant_mask: bool = True, windows: int = 4, heads: int = 2, tokens: int = 9,
                    depth: int = 8) -> bytes:
     """torchvision's shifted-window attention: q, k, v (images x windows, heads, tokens, depth); the

@@ -141,7 +141,8 @@ inline std::string indexOption(bool wide) { return wide ? "-DINDEX64" : ""; }
 
 // Build options joined by single spaces, empty parts skipped: the string is a cache key, so
 // equal option sets must spell the same.
-inline std::string joinOptions(std::initializer_list<std::string> parts) {
+template <typename Parts>
+std::string joinOptionList(const Parts& parts) {
   std::string options;
   for (const std::string& part : parts) {
     if (part.empty()) continue;
@@ -150,6 +151,8 @@ inline std::string joinOptions(std::initializer_list<std::string> parts) {
   }
   return options;
 }
+inline std::string joinOptions(std::initializer_list<std::string> parts) { return joinOptionList(parts); }
+inline std::string joinOptions(const std::vector<std::string>& parts) { return joinOptionList(parts); }
 
 // "-DELEMENT=uchar|ushort|uint|ulong": kernels that move elements as bits (slices, gathers) build
 // one program per element size.

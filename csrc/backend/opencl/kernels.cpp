@@ -676,12 +676,60 @@ bool perColumn(const DeviceTensor& tensor, std::int64_t columns) {
   return shape.rank() >= 1 && shape[shape.rank() - 1] == columns && shape.volume() == columns;
 }
 
+// The operands added to x before normalizing (normalization.cl's res and res2): each with the
+// elements of its period repeated over x (the period is its volume: x's shape, or x's trailing
+// axes only); absent ones are bound to x and never read.
+struct ResidualOperands {
+  const DeviceTensor* tensors[kMaxNormalizationResiduals] = {};
+  std::int64_t periods[kMaxNormalizationResiduals] = {};
+  std::size_t count = 0;
+
+  const DeviceTensor& bound(std::size_t i, const DeviceTensor& in) const { return i < count ? *tensors[i] : in; }
+
+  std::vector<std::string> options(const DeviceTensor& in) const {
+    std::vector<std::string> result;
+    for (std::size_t i = 0; i < kMaxNormalizationResiduals; ++i) {
+      const std::string prefix = i == 0 ? "RES" : "RES" + std::to_string(i + 1);
+      result.push_back(halfOption(prefix.c_str(), bound(i, in).type));
+      if (i < count) {
+        result.push_back(i == 0 ? "-DRESIDUAL" : "-DRESIDUAL" + std::to_string(i + 1));
+        if (periods[i] != in.shape.volume()) result.push_back("-D" + prefix + "_WRAP");
+      }
+    }
+    return result;
+  }
+
+  void bind(Arguments& arguments, const DeviceTensor& in) const {
+    for (std::size_t i = 0; i < kMaxNormalizationResiduals; ++i) {
+      arguments.tensor(bound(i, in)).value<cl_long>(i < count ? periods[i] : 1);
+    }
+  }
+};
+
+// The volume of `residual` where its elements repeat over x in x's order: x's shape, or x's
+// trailing axes with any axes before them 1 or absent.
+std::int64_t residualPeriod(const char* name, const DeviceTensor& residual, const Dims& x) {
+  const Dims& shape = residual.shape;
+  const std::size_t rank = x.rank();
+  bool leading = shape.rank() <= rank;
+  std::size_t trailing = 0;  // how many of x's last axes the residual has whole
+  while (leading && trailing < shape.rank() && shape[shape.rank() - 1 - trailing] == x[rank - 1 - trailing]) {
+    ++trailing;
+  }
+  for (std::size_t axis = 0; leading && axis + trailing < shape.rank(); ++axis) leading = shape[axis] == 1;
+  if (!leading) {
+    throw InvalidArgument(std::string(name) + ": residual " + shape.toString() + " neither has the input's shape " +
+                          x.toString() + " nor repeats over its leading axes");
+  }
+  return shape.volume();
+}
+
 // The transformers' LayerNorm (the last axis only, at most 1024 wide, scale and bias per
 // column): normalization.cl's normalization_rows, a row per 32 items. False where it does not
 // apply (the general kernel runs).
 bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon, const DeviceTensor& in,
                    const DeviceTensor& scale, const DeviceTensor& bias, const DeviceTensor& out,
-                   const DeviceTensor* residual) {
+                   const ResidualOperands& residuals) {
   constexpr std::int64_t kMaxColumns = 1024;
   constexpr std::size_t kRowsPerGroup = 8;
   const std::size_t rank = in.shape.rank();
@@ -691,17 +739,16 @@ bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float
   std::int64_t per_item = 1;
   while (per_item * 32 < columns) per_item *= 2;
   const std::int64_t rows = in.shape.volume() / columns;
-  const DeviceTensor& added = residual ? *residual : in;
-  const std::string options =
-      joinOptions({halfOption("IN", in.type), halfOption("SCALE", scale.type), halfOption("BIAS", bias.type),
-                   halfOption("OUT", out.type), halfOption("RES", added.type), residual ? "-DRESIDUAL" : "",
-                   "-DPER_ITEM=" + std::to_string(per_item), "-DROWS=" + std::to_string(kRowsPerGroup)});
-  Kernel& kernel = cache.get("normalization", options, "normalization_rows");
-  Arguments(kernel, true)
-      .tensor(in).tensor(scale).tensor(bias).tensor(out).tensor(added)
-      .value<cl_long>(rows)
-      .value<cl_int>(static_cast<cl_int>(columns))
-      .value<cl_float>(epsilon);
+  std::vector<std::string> options = {halfOption("IN", in.type), halfOption("SCALE", scale.type),
+                                      halfOption("BIAS", bias.type), halfOption("OUT", out.type),
+                                      "-DPER_ITEM=" + std::to_string(per_item),
+                                      "-DROWS=" + std::to_string(kRowsPerGroup)};
+  for (std::string& option : residuals.options(in)) options.push_back(std::move(option));
+  Kernel& kernel = cache.get("normalization", joinOptions(options), "normalization_rows");
+  Arguments arguments(kernel, true);
+  arguments.tensor(in).tensor(scale).tensor(bias).tensor(out);
+  residuals.bind(arguments, in);
+  arguments.value<cl_long>(rows).value<cl_int>(static_cast<cl_int>(columns)).value<cl_float>(epsilon);
   const std::size_t groups = (static_cast<std::size_t>(rows) + kRowsPerGroup - 1) / kRowsPerGroup;
   kernel.launch(stream, {32, groups * kRowsPerGroup}, {32, kRowsPerGroup});
   return true;
@@ -710,18 +757,32 @@ bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float
 }  // namespace
 
 void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
-                   const DeviceTensor& in, const DeviceTensor& scale, const DeviceTensor& bias,
-                   const DeviceTensor& out, const DeviceTensor* residual) {
+                   const DeviceTensor& x, const DeviceTensor& scale, const DeviceTensor& bias,
+                   const DeviceTensor& out, const std::vector<const DeviceTensor*>& added) {
   constexpr const char* kName = "normalization";
+  if (added.size() > kMaxNormalizationResiduals) {
+    throw InvalidArgument(std::string(kName) + ": " + std::to_string(added.size()) + " residuals, at most " +
+                          std::to_string(kMaxNormalizationResiduals));
+  }
+  // The sum's operands come in either order (a dimension unknown at build time may have been the
+  // broadcast one): the one of the output's shape is x, the others residuals.
+  std::vector<const DeviceTensor*> operands = {&x};
+  operands.insert(operands.end(), added.begin(), added.end());
+  for (std::size_t i = 1; i < operands.size() && !(operands[0]->shape == out.shape); ++i) {
+    if (operands[i]->shape == out.shape) std::swap(operands[0], operands[i]);
+  }
+  const DeviceTensor& in = *operands[0];
   requireFloating(kName, "input", in);
   requireFloating(kName, "scale", scale);
   requireFloating(kName, "bias", bias);
   requireFloating(kName, "output", out);
   requireSameShape(kName, "output", out, in, "input");
-  if (residual) {
-    requireFloating(kName, "residual", *residual);
-    requireSameShape(kName, "residual", *residual, in, "input");
-    checkPlacement(cache, kName, "residual", *residual);
+  ResidualOperands residuals;
+  for (std::size_t i = 1; i < operands.size(); ++i) {
+    requireFloating(kName, "residual", *operands[i]);
+    residuals.periods[residuals.count] = residualPeriod(kName, *operands[i], in.shape);
+    checkPlacement(cache, kName, "residual", *operands[i]);
+    residuals.tensors[residuals.count++] = operands[i];
   }
   const std::int64_t volume = checkPlacement(cache, kName, "input", in);
   checkPlacement(cache, kName, "scale", scale);
@@ -733,20 +794,26 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
                                         broadcastStrides(kName, "scale", scale.shape, in.shape),
                                         broadcastStrides(kName, "bias", bias.shape, in.shape)};
   if (volume == 0) return;
+  for (std::size_t i = 0; i < residuals.count; ++i) {
+    if (residuals.periods[i] == 0) {
+      throw InvalidArgument(std::string(kName) + ": residual " + residuals.tensors[i]->shape.toString() +
+                            " is empty but the input " + in.shape.toString() + " is not");
+    }
+  }
 
-  const DeviceTensor& added = residual ? *residual : in;  // read only with -DRESIDUAL
-  if (normalizeRows(cache, stream, axes, epsilon, in, scale, bias, out, residual)) return;
+  if (normalizeRows(cache, stream, axes, epsilon, in, scale, bias, out, residuals)) return;
   const SplitLayout split = splitAxes(shape, axes, strides);
   const std::int64_t groups = volume / split.reduced_count;
   const bool wide = needsWideIndex({volume});
-  const std::string options =
-      joinOptions({halfOption("IN", in.type), halfOption("SCALE", scale.type), halfOption("BIAS", bias.type),
-                   halfOption("OUT", out.type), halfOption("RES", added.type), residual ? "-DRESIDUAL" : "",
-                   indexOption(wide)});
-  Kernel& kernel = cache.get("normalization", options, "normalization");
-  Arguments(kernel, wide)
-      .tensor(in).tensor(scale).tensor(bias).tensor(out).tensor(added)
-      .value<cl_int>(static_cast<cl_int>(split.kept.dims.size()))
+  std::vector<std::string> options = {halfOption("IN", in.type), halfOption("SCALE", scale.type),
+                                      halfOption("BIAS", bias.type), halfOption("OUT", out.type),
+                                      indexOption(wide)};
+  for (std::string& option : residuals.options(in)) options.push_back(std::move(option));
+  Kernel& kernel = cache.get("normalization", joinOptions(options), "normalization");
+  Arguments arguments(kernel, wide);
+  arguments.tensor(in).tensor(scale).tensor(bias).tensor(out);
+  residuals.bind(arguments, in);
+  arguments.value<cl_int>(static_cast<cl_int>(split.kept.dims.size()))
       .vector(split.kept.dims).vector(split.kept.strides[0]).vector(split.kept.strides[1])
       .vector(split.kept.strides[2])
       .value<cl_int>(static_cast<cl_int>(split.reduced.dims.size()))

@@ -106,12 +106,15 @@ void softmax(KernelCache& cache, Stream& stream, int axis, bool log, const Devic
 // (keep_dimensions) or removed: the kernel only relies on out's volume.
 void reduce(KernelCache& cache, Stream& stream, ReduceOperation op, std::uint32_t axes,
             const DeviceTensor& in, const DeviceTensor& out);
+// At most this many residuals are added to x before a normalization.
+constexpr std::size_t kMaxNormalizationResiduals = 2;
 // (x - mean) / sqrt(var + epsilon) * scale + bias, mean and (biased) variance over the axes in
-// `axes`, x = in, or in + residual (of in's shape: a transformer's residual Add, summed in float);
-// scale and bias broadcast to in.shape.
+// `axes`; x = in, or in plus each of `residuals` (a transformer's residual Adds, summed in float;
+// each of in's shape, or of in's trailing axes, repeated over the leading ones); scale and bias
+// broadcast to in.shape. Operands of the sum come in any order: the one of out's shape is x.
 void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
                    const DeviceTensor& in, const DeviceTensor& scale, const DeviceTensor& bias,
-                   const DeviceTensor& out, const DeviceTensor* residual = nullptr);
+                   const DeviceTensor& out, const std::vector<const DeviceTensor*>& residuals = {});
 
 // ---- Matrix multiplication --------------------------------------------------------------
 

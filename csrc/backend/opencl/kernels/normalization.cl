@@ -2,18 +2,42 @@
 // axes. One work-group per kept index; the variance is taken around the mean in a second pass
 // (more accurate than E[x^2] - mean^2). scale and bias are broadcast: their strides are 0 along
 // the axes they do not have, split into kept and reduced parts like the input's. With -DRESIDUAL
-// the normalized value is in + res (res of in's shape and layout: a transformer's residual Add,
-// summed in float; common.cl's RES operand, -DRES_HALF stored half).
+// (and -DRESIDUAL2) x is in + res (+ res2): the Adds before a transformer's LayerNorm, summed in
+// float. A residual has in's shape, or in's trailing axes only (BERT's position embeddings,
+// (1, S, H) added to (B, S, H)): element i of in reads element i % period of it, the wrap taken
+// only with -DRES_WRAP (-DRES2_WRAP). common.cl's RES operand, -DRES_HALF (-DRES2_HALF) stored half.
 
-#ifdef RESIDUAL
-#define LOAD_X(i) (LOAD_IN(in, in_offset + (i)) + LOAD_RES(res, res_offset + (i)))
+#ifdef RES2_HALF
+#define RES2_PTR __global const half*
+#define LOAD_RES2(p, i) vload_half((i), (p))
+#else
+#define RES2_PTR __global const float*
+#define LOAD_RES2(p, i) ((p)[(i)])
+#endif
+#ifdef RES_WRAP
+#define RES_AT(i) ((i) % res_period)
+#else
+#define RES_AT(i) (i)
+#endif
+#ifdef RES2_WRAP
+#define RES2_AT(i) ((i) % res2_period)
+#else
+#define RES2_AT(i) (i)
+#endif
+
+#if defined(RESIDUAL2)
+#define LOAD_X(i) (LOAD_IN(in, in_offset + (i)) + LOAD_RES(res, res_offset + RES_AT(i)) + \
+                   LOAD_RES2(res2, res2_offset + RES2_AT(i)))
+#elif defined(RESIDUAL)
+#define LOAD_X(i) (LOAD_IN(in, in_offset + (i)) + LOAD_RES(res, res_offset + RES_AT(i)))
 #else
 #define LOAD_X(i) LOAD_IN(in, in_offset + (i))
 #endif
 
 __kernel __attribute__((reqd_work_group_size(GROUP, 1, 1)))
 void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
-                   long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset, int kept_rank,
+                   long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset, long res_period,
+                   RES2_PTR res2, long res2_offset, long res2_period, int kept_rank,
                    idx8_t kept_dims, idx8_t kept_in, idx8_t kept_scale, idx8_t kept_bias,
                    int reduced_rank, idx8_t reduced_dims, idx8_t reduced_in,
                    idx8_t reduced_scale, idx8_t reduced_bias, idx_t reduced_count,
@@ -57,7 +81,8 @@ void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset
 #ifdef PER_ITEM
 __kernel __attribute__((reqd_work_group_size(32, ROWS, 1)))
 void normalization_rows(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
-                        long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset, long rows,
+                        long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset,
+                        long res_period, RES2_PTR res2, long res2_offset, long res2_period, long rows,
                         int n, float epsilon) {
   __local float partial[ROWS][33];
   const int lane = get_local_id(0), line = get_local_id(1);
