@@ -163,7 +163,11 @@ bool foldNode(Graph& graph, GraphNode& node, cl::KernelCache& kernels, cl::Strea
   step.name = node.name;
   step.parameters = node.parameters;
   if (std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters)) {
-    const auto tactics = cl::gemmTactics(*context, result.type);
+    // One of mlprt's own kernels, which the build compiles anyway (CLBlast's would cost a compile
+    // of its own where the tactic sources leave it out).
+    cl::GemmPolicy own_kernels;
+    own_kernels.allow_clblast = false;
+    const auto tactics = cl::gemmTactics(*context, result.type, own_kernels);
     if (tactics.empty()) return false;
     step.tactic = tactics.front().name;
   }
@@ -625,6 +629,13 @@ struct TimedChoice {
   const char* what;  // for errors: "matrix multiplication"
 };
 
+// What of the policy changes a FLOAT product's or convolution's candidates, for the timing cache's
+// key: TF32 widens them, leaving CLBlast out narrows them.
+std::string policyKey(const cl::GemmPolicy& policy, DataType type) {
+  if (type != DataType::kFLOAT) return "";
+  return std::string(policy.allow_tf32 ? " tf32" : "") + (policy.allow_clblast ? "" : " no-clblast");
+}
+
 TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
                         const std::vector<std::vector<Dims>>& corners, const std::shared_ptr<cl::Context>& shared_context,
                         const cl::GemmPolicy& policy) {
@@ -635,9 +646,7 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
     const Dims& out = shapes[static_cast<std::size_t>(step.output)];
     const std::int64_t group_maps = out[1] / std::max<std::int64_t>(conv->num_groups, 1);
     const std::int64_t pixels = out.volume() / std::max<std::int64_t>(out[1], 1);
-    // Allowing TF32 widens a FLOAT convolution's candidates, so it is part of the key.
-    const bool tf32 = policy.allow_tf32 && type == DataType::kFLOAT;
-    TimedChoice choice{{}, layerSignature(plan, step, shapes) + (tf32 ? " tf32" : ""), "convolution"};
+    TimedChoice choice{{}, layerSignature(plan, step, shapes) + policyKey(policy, type), "convolution"};
     const Dims& in = shapes[static_cast<std::size_t>(step.inputs.at(0))];
     const std::int64_t group_channels = in[1] / std::max<std::int64_t>(conv->num_groups, 1);
     // A step the layout pass made channels-last chooses among the channels-last tactics only.
@@ -669,9 +678,7 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
   if (std::holds_alternative<network::AttentionLayer>(step.parameters)) {
     return {attentionCandidates(plan, step, corners, shared_context), layerSignature(plan, step, shapes), "attention"};
   }
-  TimedChoice choice{{}, gemmSignature(plan, step, shapes) + (policy.allow_tf32 ? " tf32" : ""),
-                     "matrix multiplication"};
-  // Allowing TF32 widens the candidates, so it is part of the key.
+  TimedChoice choice{{}, gemmSignature(plan, step, shapes) + policyKey(policy, type), "matrix multiplication"};
   for (const cl::GemmTactic& tactic : candidateTactics(plan, step, shapes, corners, context, policy)) {
     choice.tactics.push_back(tactic.name);
   }
@@ -1361,6 +1368,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   requireTensorsFit(plan, context->device());
   cl::GemmPolicy policy;
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
+  policy.allow_clblast = config.libraryTacticsAllowed();
   chooseTactics(plan, policy, device, cache.get());
   const int mlps = fuseMlpChains(plan, device, cache.get());
   // After the MLP chains, which would take a reformat for a cast of their input.

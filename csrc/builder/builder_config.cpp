@@ -4,9 +4,25 @@
 
 namespace mlprt::builder {
 
+namespace {
+
+std::uint32_t defaultTacticSources(const cl::DeviceInfo& device) {
+  const std::uint32_t library = tacticSourceBit(TacticSource::kCUBLAS) | tacticSourceBit(TacticSource::kCUBLAS_LT);
+  return device.type == cl::DeviceType::kCPU ? kAllTacticSources & ~library : kAllTacticSources;
+}
+
+}  // namespace
+
 BuilderConfig::BuilderConfig()
     // TensorRT's default: the device's global memory.
-    : workspace_limit_(cl::Context::currentDevice().global_memory) {}
+    : workspace_limit_(cl::Context::currentDevice().global_memory),
+      tactic_sources_(defaultTacticSources(cl::Context::currentDevice())) {}
+
+bool BuilderConfig::setTacticSources(std::uint32_t sources) {
+  if ((sources & ~kAllTacticSources) != 0) return false;
+  tactic_sources_ = sources;
+  return true;
+}
 
 void BuilderConfig::setMemoryPoolLimit(MemoryPoolType, std::uint64_t bytes) { workspace_limit_ = bytes; }
 

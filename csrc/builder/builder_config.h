@@ -12,6 +12,18 @@ namespace mlprt::builder {
 
 enum class BuilderFlag { kFP16 = 0, kTF32 = 1 };
 enum class MemoryPoolType { kWORKSPACE = 0 };
+// TensorRT's tactic sources, as bits of a mask. mlprt's own kernels are always candidates; CUBLAS
+// and CUBLAS_LT stand for the vendor library, CLBlast (its FLOAT products); the other sources name
+// TensorRT's kernel families, which mlprt's own kernels stand in for, and change nothing.
+enum class TacticSource {
+  kCUBLAS = 0,
+  kCUBLAS_LT = 1,
+  kCUDNN = 2,
+  kEDGE_MASK_CONVOLUTIONS = 3,
+  kJIT_CONVOLUTIONS = 4,
+};
+constexpr std::uint32_t kAllTacticSources = (1u << 5) - 1;
+constexpr std::uint32_t tacticSourceBit(TacticSource source) { return 1u << static_cast<unsigned>(source); }
 
 class BuilderConfig {
  public:
@@ -24,6 +36,17 @@ class BuilderConfig {
   // The scratch memory tactics may use; tactics that need more are not considered.
   void setMemoryPoolLimit(MemoryPoolType pool, std::uint64_t bytes);
   std::uint64_t memoryPoolLimit(MemoryPoolType pool) const noexcept;
+
+  // Which tactic sources the build may use (a mask of TacticSource bits). The default leaves CLBlast
+  // out on CPU devices, where compiling its kernels is most of a cold build (bench/RESULTS.md, PoCL
+  // cold build 3) and its products win by little, and in on the others. False (and no change) for
+  // bits that name no source.
+  bool setTacticSources(std::uint32_t sources);
+  std::uint32_t tacticSources() const noexcept { return tactic_sources_; }
+  // Whether CLBlast's products are candidates: CUBLAS or CUBLAS_LT is among the sources.
+  bool libraryTacticsAllowed() const noexcept {
+    return (tactic_sources_ & (tacticSourceBit(TacticSource::kCUBLAS) | tacticSourceBit(TacticSource::kCUBLAS_LT))) != 0;
+  }
 
   // Returns the new profile's index. The profile is copied: later changes to it do not count.
   int addOptimizationProfile(const OptimizationProfile& profile);
@@ -39,6 +62,7 @@ class BuilderConfig {
 
   std::uint32_t flags_ = 0;
   std::uint64_t workspace_limit_;
+  std::uint32_t tactic_sources_;
   std::vector<OptimizationProfile> profiles_;
   std::shared_ptr<TimingCache> timing_cache_;
 };

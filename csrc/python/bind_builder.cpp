@@ -90,12 +90,24 @@ void bindConfig(py::module_& m) {
       .value("FP16", builder::BuilderFlag::kFP16)
       .value("TF32", builder::BuilderFlag::kTF32);
   py::enum_<builder::MemoryPoolType>(m, "MemoryPoolType").value("WORKSPACE", builder::MemoryPoolType::kWORKSPACE);
+  py::enum_<builder::TacticSource>(m, "TacticSource")
+      .value("CUBLAS", builder::TacticSource::kCUBLAS)
+      .value("CUBLAS_LT", builder::TacticSource::kCUBLAS_LT)
+      .value("CUDNN", builder::TacticSource::kCUDNN)
+      .value("EDGE_MASK_CONVOLUTIONS", builder::TacticSource::kEDGE_MASK_CONVOLUTIONS)
+      .value("JIT_CONVOLUTIONS", builder::TacticSource::kJIT_CONVOLUTIONS);
   py::class_<BuilderConfig, std::shared_ptr<BuilderConfig>>(m, "IBuilderConfig", "What a build may do.")
       .def("set_memory_pool_limit", &BuilderConfig::setMemoryPoolLimit, py::arg("pool"), py::arg("pool_size"))
       .def("get_memory_pool_limit", &BuilderConfig::memoryPoolLimit, py::arg("pool"))
       .def("set_flag", &BuilderConfig::setFlag, py::arg("flag"))
       .def("clear_flag", &BuilderConfig::clearFlag, py::arg("flag"))
       .def("get_flag", &BuilderConfig::flag, py::arg("flag"))
+      .def("set_tactic_sources", &BuilderConfig::setTacticSources, py::arg("tactic_sources"),
+           "Which tactic sources the build may use: a mask of 1 << int(TacticSource.X). CUBLAS or "
+           "CUBLAS_LT lets CLBlast's FP32 products be timed; mlprt's own kernels are always candidates. "
+           "False, and no change, for bits that name no source.")
+      .def("get_tactic_sources", &BuilderConfig::tacticSources,
+           "The tactic-source mask: by default every source, without CUBLAS and CUBLAS_LT on CPU devices.")
       .def("add_optimization_profile", &BuilderConfig::addOptimizationProfile, py::arg("profile"),
            "Adds a copy of the profile; returns its index.")
       .def_property_readonly("num_optimization_profiles",

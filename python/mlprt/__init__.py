@@ -11,7 +11,7 @@ from mlprt import _core
 from mlprt._core import EngineInspector, LayerInformationFormat
 from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, ICudaEngine,
                          IExecutionContext, IHostMemory, IOptimizationProfile, ITimingCache,
-                         MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TensorIOMode)
+                         MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TacticSource, TensorIOMode)
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
                          Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer, IDeconvolutionLayer, ISliceLayer, SampleMode,
                          IResizeLayer, InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode,
@@ -42,6 +42,7 @@ __all__ = [
     "ParserError",
     "BuilderConfig",
     "BuilderFlag",
+    "TacticSource",
     "IBuilderConfig",
     "ICudaEngine",
     "IExecutionContext",

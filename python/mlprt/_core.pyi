@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TacticSource', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'current_device', 'default_device', 'devices', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_log_sink']
 class Error(RuntimeError):
     pass
 class OpenCLError(Error):
@@ -2394,6 +2394,60 @@ class MemoryPoolType:
     @property
     def value(self) -> int:
         ...
+class TacticSource:
+    """
+    Members:
+    
+      CUBLAS
+    
+      CUBLAS_LT
+    
+      CUDNN
+    
+      EDGE_MASK_CONVOLUTIONS
+    
+      JIT_CONVOLUTIONS
+    """
+    CUBLAS: typing.ClassVar[TacticSource]
+    CUBLAS_LT: typing.ClassVar[TacticSource]
+    CUDNN: typing.ClassVar[TacticSource]
+    EDGE_MASK_CONVOLUTIONS: typing.ClassVar[TacticSource]
+    JIT_CONVOLUTIONS: typing.ClassVar[TacticSource]
+    __members__: typing.ClassVar[dict[str, TacticSource]]
+    @typing.overload
+    def __eq__(self, other: TacticSource) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TacticSource) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class IBuilderConfig:
     """
     What a build may do.
@@ -2422,12 +2476,20 @@ class IBuilderConfig:
         ...
     def get_memory_pool_limit(self, pool: MemoryPoolType) -> int:
         ...
+    def get_tactic_sources(self) -> int:
+        """
+        The tactic-source mask: by default every source, without CUBLAS and CUBLAS_LT on CPU devices.
+        """
     def get_timing_cache(self) -> ITimingCache:
         ...
     def set_flag(self, flag: BuilderFlag) -> None:
         ...
     def set_memory_pool_limit(self, pool: MemoryPoolType, pool_size: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    def set_tactic_sources(self, tactic_sources: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        """
+        Which tactic sources the build may use: a mask of 1 << int(TacticSource.X). CUBLAS or CUBLAS_LT lets CLBlast's FP32 products be timed; mlprt's own kernels are always candidates. False, and no change, for bits that name no source.
+        """
     def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
         """
         Uses the cache for the builds of this config; False when it belongs to another device.

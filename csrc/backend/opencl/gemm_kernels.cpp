@@ -324,7 +324,9 @@ Arguments setGemmArguments(Kernel& kernel, const GemmCall& call) {
 std::vector<GemmVariant> portableGemmVariants() {
   std::vector<GemmVariant> variants;
   variants.push_back({kClblast,
-                      [](const Context&, DataType type, const GemmPolicy&) { return type == DataType::kFLOAT; },
+                      [](const Context&, DataType type, const GemmPolicy& policy) {
+                        return type == DataType::kFLOAT && policy.allow_clblast;
+                      },
                       {}, runClblast});
   for (const PortableTactic& tactic : kPortableTactics) {
     const bool tiled = tactic.kernel == PortableKernel::kTiled;

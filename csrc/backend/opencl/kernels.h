@@ -138,6 +138,8 @@ struct GemmTactic {
 struct GemmPolicy {
   // FLOAT products may run on TF32 tensor cores (10-bit mantissa inputs, float accumulation).
   bool allow_tf32 = false;
+  // FLOAT products may run through CLBlast (the builder's tactic sources CUBLAS / CUBLAS_LT).
+  bool allow_clblast = true;
 };
 
 // The tactics that can run a product of operands stored as `type` (FLOAT or HALF) on the device
