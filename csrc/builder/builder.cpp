@@ -530,10 +530,19 @@ std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const st
   return key.str();
 }
 
+// The kernels that stage tiles in local memory (`tiled_*`) on a CPU device: PoCL's local memory is
+// ordinary memory, so they add barriers where the register tiles (`large_*`) and row kernels
+// (`small_*`) do without; they won 2 of 72 timed choices there, each within 10% of the next, and
+// cost a cold build about 2 s of compiling (bench/RESULTS.md, PoCL cold build 3). Not timed there.
+bool localTilesOnCpu(const cl::GemmTactic& tactic, const cl::Context& context) {
+  return context.device().type == cl::DeviceType::kCPU && tactic.name.rfind("tiled_", 0) == 0;
+}
+
 // The tactics that can run `step` at every shape its profiles allow: a tactic with alignment
 // rules qualifies only when N and K are fixed across the profiles' corners and fit at each.
 // Tactics whose output block is far larger than the product at the timed `shapes` are left out
-// (gemmTacticWorthTiming), so their kernels are never compiled, unless nothing else remains.
+// (gemmTacticWorthTiming), and the local-memory tiles on CPUs, so their kernels are never
+// compiled, unless nothing else remains.
 std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
                                              const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
                                              const cl::GemmPolicy& policy) {
@@ -559,7 +568,10 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
   }
   std::vector<cl::GemmTactic> worth;
   for (const cl::GemmTactic& tactic : candidates) {
-    if (cl::gemmTacticWorthTiming(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out])) worth.push_back(tactic);
+    if (cl::gemmTacticWorthTiming(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out]) &&
+        !localTilesOnCpu(tactic, context)) {
+      worth.push_back(tactic);
+    }
   }
   return worth.empty() ? candidates : worth;
 }

@@ -50,7 +50,9 @@ def test_gemm_tactics_with_blocks_far_larger_than_the_product_are_not_timed() ->
     gemm = [m for m in messages if m.startswith("step ")]
     assert len(gemm) == 1, messages
     tactics = tactics_timed(gemm[0])
-    assert "tiled_m2n2_k16" in tactics and "small_m8" in tactics, tactics
+    # The local-memory tiles are not timed on CPU devices at all (PoCL cold build 3).
+    on_cpu = "cpu" in mlprt.current_device().type.lower()
+    assert "small_m8" in tactics and ("tiled_m2n2_k16" in tactics) != on_cpu, tactics
     assert not [t for t in tactics if t.startswith("large_") or t in ("tiled_m4n4_k16", "tiled_m8n8_k8")], tactics
 
 
