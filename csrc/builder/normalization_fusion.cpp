@@ -4,7 +4,7 @@
 #include <variant>
 
 #include "backend/opencl/kernels.h"
-#include "network/shape_inference.h"
+#include "core/dims.h"
 
 namespace mlprt::builder {
 namespace {
@@ -29,7 +29,7 @@ bool fuseOneAdd(Graph& graph, GraphNode& node) {
   const GraphTensor& x_tensor = graph.tensor(x);
   const GraphTensor& residual_tensor = graph.tensor(residual);
   if (!(x_tensor.shape == result.shape) || x_tensor.type != result.type || residual_tensor.type != result.type ||
-      !network::addsToEachRow(residual_tensor.shape, result.shape)) {
+      !repeatsOverLeadingAxes(residual_tensor.shape, result.shape)) {
     return false;
   }
   node.inputs[0] = x;

@@ -46,4 +46,17 @@ std::string Dims::toString() const {
   return text + ")";
 }
 
+bool repeatsOverLeadingAxes(const Dims& part, const Dims& whole) {
+  if (part.rank() > whole.rank()) return false;
+  const auto matches = [](std::int64_t a, std::int64_t b) { return a == b || (a > 1 && b < 0); };
+  std::size_t trailing = 0;  // how many of whole's last axes part has whole
+  while (trailing < part.rank() && matches(part[part.rank() - 1 - trailing], whole[whole.rank() - 1 - trailing])) {
+    ++trailing;
+  }
+  for (std::size_t axis = 0; axis + trailing < part.rank(); ++axis) {
+    if (part[axis] != 1) return false;
+  }
+  return true;
+}
+
 }  // namespace mlprt

@@ -35,4 +35,10 @@ class Dims {
   std::vector<std::int64_t> extents_;
 };
 
+// Whether `part`'s elements, repeated, cover `whole` in order: `part` is `whole`'s shape, or its
+// trailing axes with the axes before them 1 or absent (an Add broadcasting BERT's position
+// embeddings (1, S, H) over (B, S, H)). An unknown extent (-1) matches an unknown one or a known
+// one above 1 (a 1 may be a broadcast, which only the leading axes may be).
+bool repeatsOverLeadingAxes(const Dims& part, const Dims& whole);
+
 }  // namespace mlprt

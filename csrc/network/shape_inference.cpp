@@ -249,7 +249,7 @@ TensorType normalization(const NormalizationLayer& layer, const std::vector<Tens
     }
   }
   for (std::size_t i = 3; i < inputs.size(); ++i) {
-    if (!addsToEachRow(inputs[i].shape, inputs[0].shape)) {
+    if (!repeatsOverLeadingAxes(inputs[i].shape, inputs[0].shape)) {
       fail("residual " + inputs[i].shape.toString() + " neither has the input's shape " +
            inputs[0].shape.toString() + " nor repeats over its leading axes");
     }
@@ -280,21 +280,6 @@ TensorType concatenation(const ConcatenationLayer& layer, const std::vector<Tens
 }
 
 }  // namespace
-
-bool addsToEachRow(const Dims& residual, const Dims& x) {
-  if (residual.rank() > x.rank()) return false;
-  // A residual extent of 1 against an unknown one may be a broadcast: only the leading axes may be.
-  const auto matches = [](std::int64_t a, std::int64_t b) { return a == b || (a > 1 && b < 0); };
-  std::size_t trailing = 0;
-  while (trailing < residual.rank() &&
-         matches(residual[residual.rank() - 1 - trailing], x[x.rank() - 1 - trailing])) {
-    ++trailing;
-  }
-  for (std::size_t axis = 0; axis + trailing < residual.rank(); ++axis) {
-    if (residual[axis] != 1) return false;
-  }
-  return true;
-}
 
 Dims broadcastShapes(const Dims& a, const Dims& b) {
   const std::size_t rank = std::max(a.rank(), b.rank());

@@ -27,12 +27,6 @@ TensorType stepOutput(const LayerParameters& parameters, const std::vector<Tenso
 // NumPy broadcasting of two shapes, with -1 for extents not known yet.
 Dims broadcastShapes(const Dims& a, const Dims& b);
 
-// Whether a Normalization layer can add `residual` to its input x (the builder's fusion of the
-// Adds before it): x's shape, or x's trailing axes with the axes before them 1 or absent, as an
-// Add would broadcast it. An unknown extent (-1) matches an unknown one or a known one above 1 (a
-// 1 may be a broadcast); the kernel checks the real shapes.
-bool addsToEachRow(const Dims& residual, const Dims& x);
-
 // An Attention layer's head sizes D (q and k) and Dv (v) for q and v of these shapes, however
 // the layer lays them out (dense, packed heads, merged q, k and v). Throws InvalidArgument for
 // shapes the layer cannot take.

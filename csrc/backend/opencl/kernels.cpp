@@ -676,53 +676,32 @@ bool perColumn(const DeviceTensor& tensor, std::int64_t columns) {
   return shape.rank() >= 1 && shape[shape.rank() - 1] == columns && shape.volume() == columns;
 }
 
-// The operands added to x before normalizing (normalization.cl's res and res2): each with the
-// elements of its period repeated over x (the period is its volume: x's shape, or x's trailing
-// axes only); absent ones are bound to x and never read.
+// The operands added to x before normalizing (normalization.cl's res and res2), each repeated
+// over x with the period of its volume (x's shape, or x's trailing axes only); absent ones are
+// bound to x and never read.
 struct ResidualOperands {
   const DeviceTensor* tensors[kMaxNormalizationResiduals] = {};
-  std::int64_t periods[kMaxNormalizationResiduals] = {};
   std::size_t count = 0;
 
   const DeviceTensor& bound(std::size_t i, const DeviceTensor& in) const { return i < count ? *tensors[i] : in; }
 
-  std::vector<std::string> options(const DeviceTensor& in) const {
-    std::vector<std::string> result;
+  void addOptions(std::vector<std::string>& options, const DeviceTensor& in) const {
     for (std::size_t i = 0; i < kMaxNormalizationResiduals; ++i) {
       const std::string prefix = i == 0 ? "RES" : "RES" + std::to_string(i + 1);
-      result.push_back(halfOption(prefix.c_str(), bound(i, in).type));
+      options.push_back(halfOption(prefix.c_str(), bound(i, in).type));
       if (i < count) {
-        result.push_back(i == 0 ? "-DRESIDUAL" : "-DRESIDUAL" + std::to_string(i + 1));
-        if (periods[i] != in.shape.volume()) result.push_back("-D" + prefix + "_WRAP");
+        options.push_back(i == 0 ? "-DRESIDUAL" : "-DRESIDUAL" + std::to_string(i + 1));
+        if (tensors[i]->shape.volume() != in.shape.volume()) options.push_back("-D" + prefix + "_WRAP");
       }
     }
-    return result;
   }
 
   void bind(Arguments& arguments, const DeviceTensor& in) const {
     for (std::size_t i = 0; i < kMaxNormalizationResiduals; ++i) {
-      arguments.tensor(bound(i, in)).value<cl_long>(i < count ? periods[i] : 1);
+      arguments.tensor(bound(i, in)).value<cl_long>(i < count ? tensors[i]->shape.volume() : 1);
     }
   }
 };
-
-// The volume of `residual` where its elements repeat over x in x's order: x's shape, or x's
-// trailing axes with any axes before them 1 or absent.
-std::int64_t residualPeriod(const char* name, const DeviceTensor& residual, const Dims& x) {
-  const Dims& shape = residual.shape;
-  const std::size_t rank = x.rank();
-  bool leading = shape.rank() <= rank;
-  std::size_t trailing = 0;  // how many of x's last axes the residual has whole
-  while (leading && trailing < shape.rank() && shape[shape.rank() - 1 - trailing] == x[rank - 1 - trailing]) {
-    ++trailing;
-  }
-  for (std::size_t axis = 0; leading && axis + trailing < shape.rank(); ++axis) leading = shape[axis] == 1;
-  if (!leading) {
-    throw InvalidArgument(std::string(name) + ": residual " + shape.toString() + " neither has the input's shape " +
-                          x.toString() + " nor repeats over its leading axes");
-  }
-  return shape.volume();
-}
 
 // The transformers' LayerNorm (the last axis only, at most 1024 wide, scale and bias per
 // column): normalization.cl's normalization_rows, a row per 32 items. False where it does not
@@ -743,7 +722,7 @@ bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float
                                       halfOption("BIAS", bias.type), halfOption("OUT", out.type),
                                       "-DPER_ITEM=" + std::to_string(per_item),
                                       "-DROWS=" + std::to_string(kRowsPerGroup)};
-  for (std::string& option : residuals.options(in)) options.push_back(std::move(option));
+  residuals.addOptions(options, in);
   Kernel& kernel = cache.get("normalization", joinOptions(options), "normalization_rows");
   Arguments arguments(kernel, true);
   arguments.tensor(in).tensor(scale).tensor(bias).tensor(out);
@@ -780,7 +759,11 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
   ResidualOperands residuals;
   for (std::size_t i = 1; i < operands.size(); ++i) {
     requireFloating(kName, "residual", *operands[i]);
-    residuals.periods[residuals.count] = residualPeriod(kName, *operands[i], in.shape);
+    if (!repeatsOverLeadingAxes(operands[i]->shape, in.shape)) {
+      throw InvalidArgument(std::string(kName) + ": residual " + operands[i]->shape.toString() +
+                            " neither has the input's shape " + in.shape.toString() +
+                            " nor repeats over its leading axes");
+    }
     checkPlacement(cache, kName, "residual", *operands[i]);
     residuals.tensors[residuals.count++] = operands[i];
   }
@@ -795,7 +778,7 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
                                         broadcastStrides(kName, "bias", bias.shape, in.shape)};
   if (volume == 0) return;
   for (std::size_t i = 0; i < residuals.count; ++i) {
-    if (residuals.periods[i] == 0) {
+    if (residuals.tensors[i]->shape.volume() == 0) {
       throw InvalidArgument(std::string(kName) + ": residual " + residuals.tensors[i]->shape.toString() +
                             " is empty but the input " + in.shape.toString() + " is not");
     }
@@ -808,7 +791,7 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
   std::vector<std::string> options = {halfOption("IN", in.type), halfOption("SCALE", scale.type),
                                       halfOption("BIAS", bias.type), halfOption("OUT", out.type),
                                       indexOption(wide)};
-  for (std::string& option : residuals.options(in)) options.push_back(std::move(option));
+  residuals.addOptions(options, in);
   Kernel& kernel = cache.get("normalization", joinOptions(options), "normalization");
   Arguments arguments(kernel, wide);
   arguments.tensor(in).tensor(scale).tensor(bias).tensor(out);
