@@ -484,6 +484,41 @@ std::optional<WindowedMask> windowedMask(Graph& graph, TensorId softmax_in, std:
   return result;
 }
 
+// -- Masks read where they are made ---------------------------------------------------------------
+// The exporters make the additive mask as where(condition, 0, -inf) (or a float's lowest value),
+// often of the condition expanded to the scores' shape. The kernel reads a BOOL condition with the
+// two values, and broadcasts any rank-4 mask itself, so neither the select nor the expand runs.
+
+// `tensor` = select(all true, x, carrier) with rank-4 x of its type (the parser's Expand to a
+// run-time shape): x; else `tensor`.
+TensorId beforeExpand(const Graph& graph, TensorId tensor) {
+  int index = -1;
+  if (!producedBy<network::SelectLayer>(graph, tensor, &index)) return tensor;
+  const GraphNode& select = graph.nodes[static_cast<std::size_t>(index)];
+  const GraphTensor& condition = graph.tensor(select.inputs.at(0));
+  const bool all_true = condition.is_constant && condition.type == DataType::kBOOL && !condition.value.empty() &&
+                        std::all_of(condition.value.begin(), condition.value.end(), [](std::uint8_t b) { return b != 0; });
+  const GraphTensor& x = graph.tensor(select.inputs.at(1));
+  return all_true && x.shape.rank() == 4 && x.type == graph.tensor(tensor).type ? select.inputs[1] : tensor;
+}
+
+// What the kernel can read instead of additive `mask`: the BOOL condition of where(condition, a, b)
+// with scalar constants a and b (set as `attention`'s mask values), and either before an expand;
+// else `mask`.
+TensorId maskReadInPlace(const Graph& graph, TensorId mask, network::AttentionLayer& attention) {
+  mask = beforeExpand(graph, mask);
+  int index = -1;
+  if (!producedBy<network::SelectLayer>(graph, mask, &index)) return mask;
+  const GraphNode& select = graph.nodes[static_cast<std::size_t>(index)];
+  const GraphTensor& condition = graph.tensor(select.inputs.at(0));
+  const std::optional<float> if_true = scalarValue(graph.tensor(select.inputs.at(1)));
+  const std::optional<float> if_false = scalarValue(graph.tensor(select.inputs.at(2)));
+  if (condition.type != DataType::kBOOL || condition.shape.rank() != 4 || !if_true || !if_false) return mask;
+  attention.mask_if_true = *if_true;
+  attention.mask_if_false = *if_false;
+  return beforeExpand(graph, select.inputs[0]);
+}
+
 // Tries to replace the chain ending at node `index` (probs x v).
 bool fuseAt(Graph& graph, std::size_t index) {
   GraphNode& product = graph.nodes[index];
@@ -559,6 +594,14 @@ bool fuseAt(Graph& graph, std::size_t index) {
     if (!isRank4Floating(graph, operand) || graph.tensor(operand).is_constant) return false;
   }
   if (!fitsTheKernel(graph, attention, q, k, v, mask, product.output)) return false;
+  if (mask >= 0) {
+    network::AttentionLayer reading_in_place = attention;
+    const TensorId source = maskReadInPlace(graph, mask, reading_in_place);
+    if (source != mask && fitsTheKernel(graph, reading_in_place, q, k, v, source, product.output)) {
+      attention = reading_in_place;
+      mask = source;
+    }
+  }
   std::vector<TensorId> operands = {q, k, v};
   if (mask >= 0) operands.push_back(mask);
   TensorId output = product.output;

@@ -11,7 +11,9 @@ namespace mlprt::builder {
 //   probs  = softmax(scores [+ mask], last axis) [with NaN -> 0 where a row is fully masked]
 //   out    = probs x v
 // of rank-4 FLOAT/HALF operands, whose intermediates feed nothing else, by one Attention node
-// (scale = the product of the scalar constants). Returns the number of chains replaced.
+// (scale = the product of the scalar constants). A mask made as where(condition, a, b) of scalar
+// constants, or expanded to the scores' shape, is read as the condition with a and b, or before
+// the expand (neither runs unless something else reads it). Returns the number of chains replaced.
 int fuseAttention(Graph& graph);
 
 // Where an Attention node reads packed q, k and v that three products project from one input

@@ -585,6 +585,8 @@ constexpr LaterField kLaterFields[] = {
     {network::AttentionLayer::kName, "softcap", 11},
     {network::AttentionLayer::kName, "mask_batch_period", 12},
     {network::AttentionLayer::kName, "merged_qkv", 12},
+    {network::AttentionLayer::kName, "mask_if_true", 16},
+    {network::AttentionLayer::kName, "mask_if_false", 16},
 };
 
 bool fieldInVersion(const char* layer, const char* field, std::uint32_t version) {

@@ -16,7 +16,7 @@
 namespace mlprt::engine {
 
 // The format version this library writes; it reads versions 1 to this one.
-constexpr std::uint32_t kFormatVersion = 15;  // 2: FusedMlpLayer steps; 3: SelectLayer, comparison and logic ops; 4: Convolution and Pooling; 5: TopK; 6: rounding, sign, NaN/Inf tests and trigonometry as UnaryOperations; 7: Scatter and Cumulative layers, bitwise operations and shifts; 8: fused Attention steps; 9: shared input extents; 10: attention operands with packed heads; 11: tactics per range of output sizes; 12: attention masks that repeat along the batch; 13: channels-last tactics (HWC convolutions and the Identity steps that reformat between layouts); 14: channels-last convolutions read their kernels channels-last; 15: normalizations with two residuals, or one repeated over leading axes
+constexpr std::uint32_t kFormatVersion = 16;  // 2: FusedMlpLayer steps; 3: SelectLayer, comparison and logic ops; 4: Convolution and Pooling; 5: TopK; 6: rounding, sign, NaN/Inf tests and trigonometry as UnaryOperations; 7: Scatter and Cumulative layers, bitwise operations and shifts; 8: fused Attention steps; 9: shared input extents; 10: attention operands with packed heads; 11: tactics per range of output sizes; 12: attention masks that repeat along the batch; 13: channels-last tactics (HWC convolutions and the Identity steps that reformat between layouts); 14: channels-last convolutions read their kernels channels-last; 15: normalizations with two residuals, or one repeated over leading axes; 16: attention reading a BOOL mask (the values it adds where true and where false)
 
 class EngineFormatError : public InvalidArgument {
  public:

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -457,11 +458,15 @@ struct AttentionLayer {
   // q, k and v are one tensor (B, S, (H + 2 Hk) x D), given as each of inputs 0 to 2: a merged
   // projection's output, q's H heads first, then k's Hk, then v's Hk (packed bits 1, 2, 4 set).
   bool merged_qkv = false;
+  // A BOOL mask (input 3) adds these where it is true and where it is false (the exporters'
+  // Where(mask, 0, -inf) read in place; TensorRT's and ONNX's boolean masks: true attends).
+  float mask_if_true = 0.0f;
+  float mask_if_false = -std::numeric_limits<float>::infinity();
   template <typename Visit>
   static void fields(Visit&& visit) {
     visit("scale", &AttentionLayer::scale, "The scores are scale * (q . k).");
     visit("causal", &AttentionLayer::causal, "Whether query i sees only keys j <= i + Sk - Sq.");
-    visit("has_mask", &AttentionLayer::has_mask, "Whether input 3 is an additive mask.");
+    visit("has_mask", &AttentionLayer::has_mask, "Whether input 3 is a mask: additive (FLOAT, HALF) or BOOL.");
     visit("keys_transposed", &AttentionLayer::keys_transposed, "Whether k is given as (B, Hk, D, Sk).");
     visit("zero_masked_rows", &AttentionLayer::zero_masked_rows, "Whether fully masked rows give 0 instead of NaN.");
     visit("packed", &AttentionLayer::packed, "Operands given as (B, S, heads x D): bits 1 q, 2 k, 4 v, 8 output.");
@@ -472,6 +477,8 @@ struct AttentionLayer {
           "When > 0, the mask's batch extent P: batch entry b reads mask entry b mod P (the batch a multiple of P).");
     visit("merged_qkv", &AttentionLayer::merged_qkv,
           "Whether q, k and v are one tensor (B, S, (H + 2 Hk) x D): q's heads, then k's, then v's.");
+    visit("mask_if_true", &AttentionLayer::mask_if_true, "What a BOOL mask adds to the scores where it is true.");
+    visit("mask_if_false", &AttentionLayer::mask_if_false, "What a BOOL mask adds to the scores where it is false.");
   }
 };
 

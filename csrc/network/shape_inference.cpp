@@ -621,11 +621,15 @@ AttentionOperand attentionOperand(const AttentionLayer& layer, std::uint32_t bit
 }
 
 // q (B, H, Sq, D), k (B, Hk, Sk, D) or (B, Hk, D, Sk), v (B, Hk, Sk, Dv) (or packed: (B, S, heads x D)),
-// an optional mask broadcast to (B, H, Sq, Sk): the output is (B, H, Sq, Dv) (packed: (B, Sq, H x Dv))
-// of q's type.
+// an optional mask broadcast to (B, H, Sq, Sk) (additive, or BOOL): the output is (B, H, Sq, Dv) (packed:
+// (B, Sq, H x Dv)) of q's type.
 TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, layer.has_mask ? 4 : 3);
-  for (const TensorType& input : inputs) requireFloating(input, "Attention");
+  for (std::size_t i = 0; i < 3; ++i) requireFloating(inputs[i], "Attention");
+  if (layer.has_mask && inputs[3].type != DataType::kBOOL && inputs[3].type != DataType::kFLOAT &&
+      inputs[3].type != DataType::kHALF) {
+    fail(std::string("Attention's mask needs FLOAT or HALF (added) or BOOL input, got ") + dataTypeName(inputs[3].type));
+  }
   if (layer.keys_transposed && (layer.packed & 2U)) fail("Attention's packed keys cannot also be transposed");
   if (layer.merged_qkv && ((layer.packed & 7U) != 7U || layer.keys_transposed || inputs[0].shape != inputs[1].shape ||
                            inputs[0].shape != inputs[2].shape)) {

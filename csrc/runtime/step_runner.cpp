@@ -377,6 +377,8 @@ cl::AttentionParameters attentionParameters(const network::AttentionLayer& layer
   parameters.kv_heads = layer.kv_heads;
   parameters.mask_batch_period = layer.mask_batch_period;
   parameters.merged_qkv = layer.merged_qkv;
+  parameters.mask_if_true = layer.mask_if_true;
+  parameters.mask_if_false = layer.mask_if_false;
   return parameters;
 }
 

@@ -225,12 +225,24 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
     return check.large ? randomIntegers(volume(shape), seed + salt) : randomStored(volume(shape), seed + salt, type);
   };
   const std::vector<double> q = values(s.q(), 0, t.q), k = values(s.k(), 1, t.k), v = values(s.v(), 2, t.v);
-  std::vector<double> mask = check.mask ? randomMask(mask_shape, seed + 3, t.mask) : std::vector<double>();
+  const bool boolean_mask = check.mask && t.mask == DataType::kBOOL;
+  std::vector<double> mask = check.mask ? randomMask(mask_shape, seed + 3, boolean_mask ? DataType::kFLOAT : t.mask)
+                                        : std::vector<double>();
   for (std::size_t i = 0; i < mask.size(); ++i) {
     if (static_cast<std::int64_t>(i) % mask_shape[3] < check.masked_keys) mask[i] = -kInf;
   }
   for (std::int64_t row : check.masked_rows) {  // a mask of the scores' shape hides these rows whole
     for (std::int64_t j = 0; j < s.sk; ++j) mask[static_cast<std::size_t>(row * s.sk + j)] = -kInf;
+  }
+  // A BOOL mask stores whether each entry attends (false where the additive one has -inf); the
+  // kernel adds mask_if_true or mask_if_false, which the reference adds too.
+  std::vector<double> mask_stored = mask;
+  if (boolean_mask) {
+    for (std::size_t i = 0; i < mask.size(); ++i) {
+      const bool attends = mask[i] != -kInf;
+      mask_stored[i] = attends ? 1.0 : 0.0;
+      mask[i] = attends ? check.parameters.mask_if_true : check.parameters.mask_if_false;
+    }
   }
   // k as stored: (B, Hk, D, Sk) when transposed.
   std::vector<double> k_stored = k;
@@ -264,7 +276,7 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
     }
     dq = dk = dv = deviceTensor(Dims{s.b, s.sq, (s.h + 2 * s.hk) * s.d}, t.q, merged);
   }
-  const DeviceTensor dmask = deviceTensor(mask_shape, t.mask, check.mask ? mask : std::vector<double>{0.0});
+  const DeviceTensor dmask = deviceTensor(mask_shape, t.mask, check.mask ? mask_stored : std::vector<double>{0.0});
   const bool packed_out = (packed & cl::kPackedOutput) != 0;
   const DeviceTensor out = deviceTensor(packed_out ? packedShape(s.out()) : s.out(), t.out,
                                         std::vector<double>(volume(s.out()), 7.0));
@@ -374,6 +386,31 @@ TEST(AttentionKernels, MasksBroadcastAlongEachAxis) {
 
 // Scores up to 30 x 30 x 7 = 6300 at scale 1: exp overflows float past 88, so only subtracting
 // the running maximum (and rescaling when it grows, tile after tile) gives finite results.
+// A BOOL mask adds mask_if_true where it is true and mask_if_false where false (transformers'
+// where(mask, 0, lowest) read in place), broadcast along each axis like the additive ones; the
+// lowest float as the false value leaves rows it hides whole with uniform weights, as it would
+// added.
+TEST(AttentionKernels, BooleanMasksAddTheirTwoValues) {
+  const Shape shape{3, 4, 2, 17, 19, 7, 7};
+  std::uint32_t seed = 550;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    const Types types{type, type, type, type, DataType::kBOOL};
+    for (const Dims& mask : {Dims{1, 1, 1, shape.sk}, Dims{shape.b, 1, shape.sq, shape.sk}, Dims{1, 1, 1, 1}}) {
+      Check check{shape, types};
+      check.mask = mask;
+      check.parameters.scale = 0.375f;
+      check.parameters.mask_if_true = 0.25f;
+      check.parameters.mask_if_false = -3.0f;
+      EXPECT_EQ(checkAttention(check, seed += 10), 0);
+    }
+    Check lowest{shape, types};
+    lowest.mask = Dims{shape.b, 1, shape.sq, shape.sk};
+    lowest.masked_rows = {2, 40};  // rows of batch entry 0, (b x H + h) x Sq + i with h = 0
+    lowest.parameters.mask_if_false = std::numeric_limits<float>::lowest();
+    EXPECT_EQ(checkAttention(lowest, seed += 10), 0);
+  }
+}
+
 TEST(AttentionKernels, LargeScoresStayStable) {
   std::uint32_t seed = 600;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
@@ -501,8 +538,10 @@ TEST(AttentionKernels, RefusesOperandsThatDoNotFit) {
                       "attention: q has type INT32; expected FLOAT or HALF"));
   EXPECT_TRUE(refuses(q, k, v, nullptr, tensor({2, 4, 3, 6}, DataType::kINT64),
                       "attention: out has type INT64; expected FLOAT or HALF"));
-  const DeviceTensor bool_mask = tensor({1, 1, 1, 5}, DataType::kBOOL);
-  EXPECT_TRUE(refuses(q, k, v, &bool_mask, out, "attention: mask has type BOOL; expected FLOAT or HALF"));
+  const DeviceTensor int_mask = tensor({1, 1, 1, 5}, DataType::kINT32);
+  EXPECT_TRUE(refuses(q, k, v, &int_mask, out,
+                      "attention: mask has type INT32; expected FLOAT or HALF (added) or BOOL (selecting the two mask "
+                      "values)"));
   EXPECT_TRUE(refuses(tensor({4, 3, 8}), k, v, nullptr, out,
                       "attention: q shape (4, 3, 8) is not of rank 4 (B, H, Sq, D)"));
   EXPECT_TRUE(refuses(q, tensor({2, 2, 5, 7}), v, nullptr, out,
@@ -600,6 +639,21 @@ void checkEveryFeature(const std::string& tactic, const Types& types, DataType f
     rows.parameters.zero_masked_rows = zero;
     EXPECT_EQ(checkAttention(rows, seed += 10), 3);
   }
+  // BOOL masks: a padding mask past the first tile of keys, and one of the scores' shape hiding
+  // rows whole, each with values other than 0 and -inf where it attends.
+  Check padding{shape, Types{types.q, types.k, types.v, types.out, DataType::kBOOL}};
+  padding.tactic = tactic;
+  padding.mask = Dims{shape.b, 1, 1, shape.sk};
+  padding.masked_keys = 66;
+  padding.parameters.mask_if_true = 0.75f;
+  EXPECT_EQ(checkAttention(padding, seed += 10), 0);
+  Check hidden_rows = padding;
+  hidden_rows.mask = shape.scores();
+  hidden_rows.masked_keys = 0;
+  hidden_rows.masked_rows = {1, 50};
+  hidden_rows.parameters.mask_if_true = -0.5f;
+  hidden_rows.parameters.zero_masked_rows = true;
+  EXPECT_EQ(checkAttention(hidden_rows, seed += 10), 2);
 }
 
 // ---- The split-keys tactic (attention.cl with -DSPLIT_KEYS, then attention_combine) ---------------

@@ -62,7 +62,7 @@ std::vector<net::LayerParameters> everyLayerKind() {
       net::TopKLayer{mlprt::TopKOperation::kMIN, 7, 0b100u},
       net::ScatterLayer{mlprt::ScatterMode::kND, 2, mlprt::ScatterReduction::kMAX},
       net::CumulativeLayer{mlprt::CumulativeOperation::kSUM, 3, true, false},
-      net::AttentionLayer{0.125f, true, true, false, true, 0b1111u, 12, 4, 30.0f, 16, true},
+      net::AttentionLayer{0.125f, true, true, false, true, 0b1111u, 12, 4, 30.0f, 16, true, 0.5f, -1e30f},
       net::AxisRangeLayer{2, DataType::kHALF},
   };
 }
@@ -236,6 +236,8 @@ void expectSame(const net::AttentionLayer& a, const net::AttentionLayer& b) {
   EXPECT_EQ(a.softcap, b.softcap);
   EXPECT_EQ(a.mask_batch_period, b.mask_batch_period);
   EXPECT_EQ(a.merged_qkv, b.merged_qkv);
+  EXPECT_EQ(a.mask_if_true, b.mask_if_true);
+  EXPECT_EQ(a.mask_if_false, b.mask_if_false);
 }
 void expectSame(const net::AxisRangeLayer& a, const net::AxisRangeLayer& b) {
   EXPECT_EQ(a.axis, b.axis);
@@ -630,9 +632,15 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
 
 // fullPlan() without what came after `version`: version 15's second residual, version 13's
 // reformat tactic; so that older versions meet their own limits.
+// fullPlan() with only what format `version` holds. Its attention step has version 16's fields
+// (the BOOL mask's values), which no older reader expects: versions 13 to 15 get a cumulative
+// step in its place; the tests of versions before 13 replace it where they need to.
 eng::EnginePlan fullPlanOfVersion(std::uint32_t version) {
   eng::EnginePlan plan = fullPlan();
   for (eng::PlanStep& step : plan.steps) {
+    if (version >= 13 && version < 16 && std::holds_alternative<net::AttentionLayer>(step.parameters)) {
+      step.parameters = net::CumulativeLayer{};
+    }
     if (version < 13 && std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic.clear();
     if (version < 15 && std::holds_alternative<net::NormalizationLayer>(step.parameters)) step.inputs.resize(3);
   }
@@ -653,11 +661,11 @@ TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   EXPECT_NO_THROW(deserialize(version13));
   version13[8] = 13;
   EXPECT_TRUE(contains(readError(version13), "channels-last convolution tactic 'hwc_igemm_t2x2' read its kernel LINEAR "
-                                             "in format version 13; this mlprt reads it channels-last (version 15): "
+                                             "in format version 13; this mlprt reads it channels-last (version 16): "
                                              "rebuild the engine"))
       << readError(version13);
   // Version 15's normalizations add up to two residuals; 14's at most one.
-  Bytes version14 = eng::serializePlan(fullPlan());
+  Bytes version14 = eng::serializePlan(fullPlanOfVersion(15));
   EXPECT_NO_THROW(deserialize(version14));
   version14[8] = 14;
   EXPECT_TRUE(contains(readError(version14), "a Normalization step with 2 residuals needs format version 15"))
@@ -748,6 +756,17 @@ TEST(EngineFormat, Version9AttentionStepsReadWithDenseOperands) {
   const auto& latest = std::get<net::AttentionLayer>(version12.steps[0].parameters);
   EXPECT_EQ(latest.mask_batch_period, 64);  // version 12 added mask_batch_period and merged_qkv after softcap
   EXPECT_TRUE(latest.merged_qkv);
+  EXPECT_EQ(latest.mask_if_true, 0.0f);  // version 16 added the BOOL mask's values after merged_qkv
+  EXPECT_EQ(latest.mask_if_false, -std::numeric_limits<float>::infinity());
+  raw.version = 16;
+  const Bytes body12 = raw.steps[0].body;
+  raw.steps[0].body = Encoder().raw(body12).f32(0.25f).f32(std::numeric_limits<float>::lowest()).bytes;
+  const eng::EnginePlan version16 = deserialize(encode(raw));
+  const auto& boolean = std::get<net::AttentionLayer>(version16.steps[0].parameters);
+  EXPECT_EQ(boolean.mask_if_true, 0.25f);
+  EXPECT_EQ(boolean.mask_if_false, std::numeric_limits<float>::lowest());
+  raw.steps[0].body = body12;  // a version-16 step without them is short
+  EXPECT_FALSE(readError(encode(raw)).empty());
 }
 
 // Version 11 added the steps' tactic ranges, as a trailer of the STEP section present only when

@@ -123,6 +123,23 @@ TEST(ShapeInference, AttentionMaskThatRepeatsAlongTheBatch) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(windows, {q, q, q}); }, "needs a mask"));
 }
 
+// A mask is added (FLOAT, HALF) or selects the layer's two values (BOOL); q, k and v are floating.
+TEST(ShapeInference, AttentionMaskTypes) {
+  net::AttentionLayer masked;
+  masked.has_mask = true;
+  const Dims q{2, 3, 5, 8};
+  const auto typed = [&](DataType mask, DataType values) {
+    return net::inferOutputs(masked, {{q, values}, {q, values}, {q, values}, {{2, 1, 1, 5}, mask}}).at(0);
+  };
+  EXPECT_EQ(typed(DataType::kBOOL, DataType::kHALF).type, DataType::kHALF);
+  EXPECT_EQ(typed(DataType::kBOOL, DataType::kHALF).shape, q);
+  EXPECT_EQ(typed(DataType::kFLOAT, DataType::kFLOAT).type, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { typed(DataType::kINT32, DataType::kFLOAT); },
+                                          "Attention's mask needs FLOAT or HALF (added) or BOOL input, got INT32"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { typed(DataType::kBOOL, DataType::kBOOL); },
+                                          "Attention needs FLOAT or HALF input, got BOOL"));
+}
+
 // q, k and v as one merged projection (B, S, (H + 2 Hk) x D), given three times.
 TEST(ShapeInference, AttentionOnMergedQueriesKeysAndValues) {
   net::AttentionLayer merged;

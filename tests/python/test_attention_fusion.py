@@ -36,12 +36,16 @@ def _heads(x: str, out: str, perm: List[int]) -> List[onnx.NodeProto]:
     return [N("Reshape", [x, "split_heads"], [out + "_split"]), N("Transpose", [out + "_split"], [out], perm=perm)]
 
 
-def sdpa_model(guard: bool, eager: bool) -> bytes:
-    """q, k, v (batch, seq, 12) in 3 heads of 4; a padding mask (batch, seq) of 0/1."""
+def sdpa_model(guard: bool, eager: bool, expand: bool = False, lowest: float = -np.inf,
+               bias_output: bool = False) -> bytes:
+    """q, k, v (batch, seq, 12) in 3 heads of 4; a padding mask (batch, seq) of 0/1, made additive
+    as where(mask, 0, lowest), with `expand` of the mask to (batch, 1, seq, seq) first (as
+    transformers' sdpa masks are), with `bias_output` also an output of the model."""
     inits = {"split_heads": np.array([0, 0, 3, 4], np.int64), "root": np.array(4 ** -0.25, np.float32),
              "sqrt_d": np.array(2.0, np.float32), "zero": np.array(0.0, np.float32),
-             "neg_inf": np.array(-np.inf, np.float32), "axes12": np.array([1, 2], np.int64),
-             "merge": np.array([0, 0, 12], np.int64)}
+             "neg_inf": np.array(lowest, np.float32), "axes12": np.array([1, 2], np.int64),
+             "merge": np.array([0, 0, 12], np.int64), "one": np.array([1], np.int64),
+             "i0": np.array(0, np.int64), "i1": np.array(1, np.int64)}
     nodes = _heads("q", "qh", [0, 2, 1, 3]) + _heads("v", "vh", [0, 2, 1, 3])
     if eager:  # BERT eager: (q k^T) / sqrt(d) + (1 - mask) * min
         nodes += _heads("k", "kh", [0, 2, 1, 3]) + [
@@ -50,9 +54,14 @@ def sdpa_model(guard: bool, eager: bool) -> bytes:
     else:  # scaled_dot_product_attention: q * d^-1/4 times (k^T * d^-1/4)
         nodes += _heads("k", "kt", [0, 2, 3, 1]) + [
             N("Mul", ["qh", "root"], ["qs"]), N("Mul", ["kt", "root"], ["ks"]), N("MatMul", ["qs", "ks"], ["scores"])]
-    nodes += [N("Unsqueeze", ["mask", "axes12"], ["mask4"]), N("Cast", ["mask4"], ["allowed"], to=TensorProto.BOOL),
-              N("Where", ["allowed", "zero", "neg_inf"], ["bias"]), N("Add", ["scores", "bias"], ["biased"]),
-              N("Softmax", ["biased"], ["probs"], axis=-1)]
+    nodes += [N("Unsqueeze", ["mask", "axes12"], ["mask4"]), N("Cast", ["mask4"], ["allowed"], to=TensorProto.BOOL)]
+    if expand:  # (batch, 1, 1, seq) -> (batch, 1, seq, seq), the shape made from the mask's at run time
+        nodes += [N("Shape", ["mask"], ["mask_shape"]), N("Gather", ["mask_shape", "i0"], ["b"]),
+                  N("Gather", ["mask_shape", "i1"], ["s"]), N("Unsqueeze", ["b", "i0"], ["b1"]),
+                  N("Unsqueeze", ["s", "i0"], ["s1"]), N("Concat", ["b1", "one", "s1", "s1"], ["square"], axis=0),
+                  N("Expand", ["allowed", "square"], ["allowed_square"])]
+    nodes += [N("Where", ["allowed_square" if expand else "allowed", "zero", "neg_inf"], ["bias"]),
+              N("Add", ["scores", "bias"], ["biased"]), N("Softmax", ["biased"], ["probs"], axis=-1)]
     if guard:  # transformers' guard: fully masked rows give 0, not NaN
         nodes += [N("IsNaN", ["probs"], ["nan"]), N("Where", ["nan", "zero", "probs"], ["safe"])]
     nodes += [N("MatMul", ["safe" if guard else "probs", "vh"], ["context"]),
@@ -60,7 +69,7 @@ def sdpa_model(guard: bool, eager: bool) -> bytes:
               N("Reshape", ["merged_heads", "merge"], ["y"])]
     inputs = [helper.make_tensor_value_info(n, F, ["batch", "seq", 12]) for n in ("q", "k", "v")]
     inputs.append(helper.make_tensor_value_info("mask", TensorProto.INT64, ["batch", "seq"]))
-    return _model(nodes, inputs, ["y"], inits)
+    return _model(nodes, inputs, ["y", "bias"] if bias_output else ["y"], inits)
 
 
 def _feeds(rng: np.random.Generator, batch: int, seq: int) -> Dict[str, np.ndarray]:
@@ -89,8 +98,8 @@ def test_attention_chains_become_one_step_and_match_onnxruntime(rng, guard, eage
     types = _layer_types(engine_bytes)
     assert types.count("Attention") == 1 and "Softmax" not in types, types
     # The heads' reshapes and transposes are gone (the step reads q, k, v and writes y in place):
-    # the one shuffle left unsqueezes the mask.
-    assert types.count("Shuffle") == 1, types
+    # the one shuffle left unsqueezes the mask. The step reads the BOOL mask, not where's output.
+    assert types.count("Shuffle") == 1 and "Select" not in types, types
     engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
     for batch, seq in ((3, 5), (2, 16), (1, 1)):
         feeds = _feeds(rng, batch, seq)
@@ -100,6 +109,36 @@ def test_attention_chains_become_one_step_and_match_onnxruntime(rng, guard, eage
         error = float(np.nanmax(np.abs(got - expected))) / scale
         assert error <= (1e-2 if fp16 else 1e-5), f"{batch}x{seq}: relative error {error:.3g}"
         assert np.array_equal(np.isnan(got), np.isnan(expected)), "NaN where ONNX Runtime has NaN, nowhere else"
+
+
+@pytest.mark.parametrize("expand,lowest,bias_output,fp16", [
+    (True, -np.inf, False, False), (True, float(np.finfo(np.float32).min), False, True),
+    (False, float(np.finfo(np.float32).min), False, False), (True, -np.inf, True, False)])
+def test_boolean_masks_are_read_where_they_are_made(rng, expand, lowest, bias_output, fp16):
+    """where(mask, 0, lowest), maybe of the mask expanded to the scores' shape: the attention step
+    reads the BOOL mask (batch, 1, 1, seq) itself, so neither the select nor the expand runs (where's
+    output still does where the model returns it), and the engine matches ONNX Runtime, with a row
+    of the last batch entry that the mask hides whole (uniform weights with the float's lowest value,
+    NaN with -inf, as ONNX Runtime computes them)."""
+    model = sdpa_model(guard=False, eager=False, expand=expand, lowest=lowest, bias_output=bias_output)
+    engine_bytes = build_engine(model, fp16=fp16, profiles=[PROFILE])
+    types = _layer_types(engine_bytes)
+    assert types.count("Attention") == 1, types
+    # Where the model returns where's output, the select (and the expand, a select too) still run.
+    assert types.count("Select") == ((2 if expand else 1) if bias_output else 0), types
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
+    for batch, seq in ((3, 5), (2, 16), (1, 1)):
+        feeds = _feeds(rng, batch, seq)
+        if batch == 2 and not np.isinf(lowest):
+            feeds["mask"][0, :] = 0  # every key hidden from the first entry's rows
+        report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1.0, atol=1e9)
+        got, expected = report.results["y"], report.reference["y"]
+        scale = float(np.abs(expected[np.isfinite(expected)]).max())
+        error = float(np.nanmax(np.abs(got - expected))) / scale
+        assert error <= (1e-2 if fp16 else 1e-5), f"{batch}x{seq}: relative error {error:.3g}"
+        assert np.array_equal(np.isnan(got), np.isnan(expected)), "NaN where ONNX Runtime has NaN, nowhere else"
+        if bias_output:
+            np.testing.assert_array_equal(report.results["bias"], report.reference["bias"])
 
 
 def test_scores_used_elsewhere_stay_unfused(rng):

@@ -57,10 +57,12 @@
 #endif
 
 // The mask's storage is an argument rather than a build option (one program serves attention with
-// and without a mask, of either type): mask_kind is one of these.
+// and without a mask, of any type): mask_kind is one of these. A BOOL mask (a byte per entry) adds
+// mask_true where it is nonzero and mask_false where it is 0.
 #define MASK_NONE 0
 #define MASK_FLOAT 1
 #define MASK_HALF 2
+#define MASK_BOOL 3
 
 #ifdef SPLIT_KEYS
 #define SPLIT_PARAMETERS , int key_chunk, __global float* partials, long partials_offset
@@ -68,7 +70,8 @@
 #define SPLIT_PARAMETERS
 #endif
 
-inline float load_mask(__global const half* mask, int mask_kind, long i) {
+inline float load_mask(__global const half* mask, int mask_kind, float mask_true, float mask_false, long i) {
+  if (mask_kind == MASK_BOOL) return ((__global const uchar*)mask)[i] ? mask_true : mask_false;
   return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
 }
 
@@ -82,7 +85,8 @@ inline float load_mask(__global const half* mask, int mask_kind, long i) {
 // keys when k_row is 1). Launched as {TX x row_blocks x B x H, BQ} in groups of {TX, BQ}.
 __kernel __attribute__((reqd_work_group_size(TX, BQ, 1)))
 void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_offset, __global const half* mask,
-               long mask_offset, int mask_kind, OUT_PTR out, long out_offset, int heads, int group,
+               long mask_offset, int mask_kind, float mask_true, float mask_false, OUT_PTR out, long out_offset,
+               int heads, int group,
                int row_blocks, int sq, int sk, int d, int dv, float scale, float softcap, int causal, int keys_transposed,
                int zero_masked_rows, int mask_batches, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key,
                idx_t q_batch, idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row,
@@ -139,7 +143,9 @@ void attention(Q_PTR q, long q_offset, K_PTR k, long k_offset, V_PTR v, long v_o
       for (int c = 0; c < d; ++c) dot = fma(q_tile[y][c], kv_tile[x][c], dot);
       score = scale * dot;
       if (softcap > 0.0f) score = softcap * tanh(score / softcap);
-      if (mask_kind != MASK_NONE) score += load_mask(mask, mask_kind, mask_offset + mask_first + key * mask_key);
+      if (mask_kind != MASK_NONE) {
+        score += load_mask(mask, mask_kind, mask_true, mask_false, mask_offset + mask_first + key * mask_key);
+      }
       if (causal && key > row + shift) score = -INFINITY;
     }
     s_tile[y][x] = score;

@@ -233,7 +233,10 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   requireFloating(kLauncher, "k", k);
   requireFloating(kLauncher, "v", v);
   requireFloating(kLauncher, "out", out);
-  if (mask) requireFloating(kLauncher, "mask", *mask);
+  if (mask && mask->type != DataType::kBOOL && mask->type != DataType::kFLOAT && mask->type != DataType::kHALF) {
+    throw InvalidArgument(std::string(kLauncher) + ": mask has type " + dataTypeName(mask->type) +
+                          "; expected FLOAT or HALF (added) or BOOL (selecting the two mask values)");
+  }
   if (!std::isfinite(parameters.softcap)) {
     throw InvalidArgument(std::string(kLauncher) + ": softcap " + std::to_string(parameters.softcap) +
                           " is not finite (0 or less: no softcap)");
@@ -348,8 +351,12 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
     arguments.tensor(q).tensor(k).tensor(v);
   }
   arguments.tensor(mask ? *mask : q);
-  // attention.cl's MASK_NONE, MASK_FLOAT, MASK_HALF: the mask's storage is an argument, not an option.
-  arguments.value<cl_int>(!mask ? 0 : mask->type == DataType::kHALF ? 2 : 1).tensor(out);
+  // attention.cl's MASK_NONE, MASK_FLOAT, MASK_HALF, MASK_BOOL: the mask's storage is an argument, not an option.
+  const cl_int mask_kind = !mask ? 0 : mask->type == DataType::kHALF ? 2 : mask->type == DataType::kBOOL ? 3 : 1;
+  arguments.value<cl_int>(mask_kind)
+      .value<cl_float>(parameters.mask_if_true)
+      .value<cl_float>(parameters.mask_if_false)
+      .tensor(out);
   arguments.value<cl_int>(static_cast<cl_int>(heads))
       .value<cl_int>(static_cast<cl_int>(heads / kv_heads))
       .value<cl_int>(static_cast<cl_int>(row_blocks))

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,12 +51,15 @@ struct AttentionParameters {
                                        // reads mask entry b mod P (Swin's shifted windows: B = images x P)
   bool merged_qkv = false;  // q, k and v each (B, S, (H + 2 Hk) x D), a merged projection's output: q's
                             // heads read from q, then k's from k, then v's from v (packed bits 1, 2, 4)
+  float mask_if_true = 0.0f;  // what a BOOL mask adds where it is true, and where false
+  float mask_if_false = -std::numeric_limits<float>::infinity();
 };
 
 // out[b, h, i, :] = sum_j softmax_j(cap(scale * q[b, h, i, :] . k[b, h / g, j, :]) + mask[b, h, i, j]) v[b, h / g, j, :]
 // with cap(s) = softcap * tanh(s / softcap) where parameters.softcap > 0, else s;
 // q (B, H, Sq, D), k (B, Hk, Sk, D), v (B, Hk, Sk, Dv), out (B, H, Sq, Dv), g = H / Hk (H a multiple of Hk:
-// grouped-query attention); mask nullptr or an additive FLOAT/HALF tensor of rank 4 whose extents are 1 or
+// grouped-query attention); mask nullptr, an additive FLOAT/HALF tensor, or a BOOL one that adds
+// parameters.mask_if_true where true and mask_if_false where false, of rank 4 with extents 1 or
 // those of (B, H, Sq, Sk) (broadcast), or with parameters.mask_batch_period = P > 0, a batch extent of P that
 // repeats along the batch (b reads entry b mod P; B a multiple of P); causal positions add -inf. q, k, v, out FLOAT or HALF (any mix; computed
 // in float). A row whose every score is -inf gives NaN, exactly as softmax then a product would.

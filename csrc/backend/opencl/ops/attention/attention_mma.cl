@@ -37,8 +37,10 @@
 #define MASK_NONE 0
 #define MASK_FLOAT 1
 #define MASK_HALF 2
+#define MASK_BOOL 3  // a byte per entry: mask_true where nonzero, mask_false where 0
 
-inline float load_mask(__global const half* mask, int mask_kind, long i) {
+inline float load_mask(__global const half* mask, int mask_kind, float mask_true, float mask_false, long i) {
+  if (mask_kind == MASK_BOOL) return ((__global const uchar*)mask)[i] ? mask_true : mask_false;
   return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
 }
 
@@ -109,7 +111,8 @@ inline uint load_pair(__global const ushort* p, idx_t base, int c, int limit, id
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
 void attention_mma(__global const ushort* q, long q_offset, __global const ushort* k, long k_offset,
                    __global const ushort* v, long v_offset, __global const half* mask, long mask_offset,
-                   int mask_kind, OUT_PTR out, long out_offset, int heads, int group, int row_blocks, int sq,
+                   int mask_kind, float mask_true, float mask_false, OUT_PTR out, long out_offset, int heads,
+                   int group, int row_blocks, int sq,
                    int sk, int d, int dv, float scale, float softcap, int causal, int keys_transposed, int zero_masked_rows,
                    int mask_batches, idx_t mask_batch, idx_t mask_head, idx_t mask_row, idx_t mask_key, idx_t q_batch,
                    idx_t q_head, idx_t q_row, idx_t k_batch, idx_t k_head, idx_t k_row, idx_t k_column,
@@ -190,7 +193,9 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
           x = scale * s[n][r];
           if (softcap > 0.0f) x = softcap * tanh(x / softcap);
           x *= LOG2E;
-          if (mask_kind != MASK_NONE) x += LOG2E * load_mask(mask, mask_kind, mask_first[i] + key * mask_key);
+          if (mask_kind != MASK_NONE) {
+            x += LOG2E * load_mask(mask, mask_kind, mask_true, mask_false, mask_first[i] + key * mask_key);
+          }
           if (causal && key > row[i] + shift) x = -INFINITY;
         }
         s[n][r] = x;
