@@ -490,16 +490,20 @@ std::optional<WindowedMask> windowedMask(Graph& graph, TensorId softmax_in, std:
 // two values, and broadcasts any rank-4 mask itself, so neither the select nor the expand runs.
 
 // `tensor` = select(all true, x, carrier) with rank-4 x of its type (the parser's Expand to a
-// run-time shape): x; else `tensor`.
+// run-time shape, and its And with a tensor known to be true everywhere), maybe of such a select
+// again: the first x that is no such select; else `tensor`.
 TensorId beforeExpand(const Graph& graph, TensorId tensor) {
   int index = -1;
-  if (!producedBy<network::SelectLayer>(graph, tensor, &index)) return tensor;
-  const GraphNode& select = graph.nodes[static_cast<std::size_t>(index)];
-  const GraphTensor& condition = graph.tensor(select.inputs.at(0));
-  const bool all_true = condition.is_constant && condition.type == DataType::kBOOL && !condition.value.empty() &&
-                        std::all_of(condition.value.begin(), condition.value.end(), [](std::uint8_t b) { return b != 0; });
-  const GraphTensor& x = graph.tensor(select.inputs.at(1));
-  return all_true && x.shape.rank() == 4 && x.type == graph.tensor(tensor).type ? select.inputs[1] : tensor;
+  while (producedBy<network::SelectLayer>(graph, tensor, &index)) {
+    const GraphNode& select = graph.nodes[static_cast<std::size_t>(index)];
+    const GraphTensor& condition = graph.tensor(select.inputs.at(0));
+    const bool all_true = condition.is_constant && condition.type == DataType::kBOOL && !condition.value.empty() &&
+                          std::all_of(condition.value.begin(), condition.value.end(), [](std::uint8_t b) { return b != 0; });
+    const GraphTensor& x = graph.tensor(select.inputs.at(1));
+    if (!all_true || x.shape.rank() != 4 || x.type != graph.tensor(tensor).type) break;
+    tensor = select.inputs[1];
+  }
+  return tensor;
 }
 
 // What the kernel can read instead of additive `mask`: the BOOL condition of where(condition, a, b)

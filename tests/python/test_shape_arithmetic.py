@@ -220,3 +220,58 @@ def test_share_extent_refuses_what_is_not_an_input_axis():
         network.share_extent(x, 0, y, 0, "batch")
     with pytest.raises(ValueError, match="axis 2 is outside input 'x'"):
         network.share_extent(x, 2, x, 0, "batch")
+
+
+def _padding_mask_model(variant: str) -> onnx.ModelProto:
+    """Transformers' sdpa padding mask as their exports compute it: key positions 0..seq-1 from a
+    Range compared with 0 (true everywhere) and ANDed with true, the (batch, seq) mask flattened and
+    gathered at b x seq + j, the two ANDed, cast to FLOAT. Variants that must not simplify:
+    `strict` compares positions > 0 (false at 0), `transposed` gathers at b + j x batch."""
+    nodes = [
+        _const("zero", np.array(0, np.int64)), _const("one", np.array(1, np.int64)),
+        _const("axes012", np.array([0, 1, 2], np.int64)), _const("axes123", np.array([1, 2, 3], np.int64)),
+        _const("shape4", np.array([1, 1, 1, 1], np.int64)),
+        N("Cast", ["mask"], ["mask_bool"], to=TensorProto.BOOL),
+        N("Shape", ["mask_bool"], ["shape"]),
+        N("Gather", ["shape", "zero"], ["batch"], axis=0), N("Gather", ["shape", "one"], ["seq"], axis=0),
+        N("Range", ["zero", "seq", "one"], ["keys"]), N("Range", ["zero", "batch", "one"], ["rows"]),
+        N("Unsqueeze", ["keys", "axes012"], ["keys4"]), N("Unsqueeze", ["rows", "axes123"], ["rows4"]),
+        N("Greater" if variant == "strict" else "GreaterOrEqual", ["keys4", "zero"], ["key_ok"]),
+        N("ConstantOfShape", ["shape4"], ["all"], value=numpy_helper.from_array(np.array([True]))),
+        N("And", ["all", "key_ok"], ["allowed"]),
+        N("Flatten", ["mask_bool"], ["flat"], axis=2),
+    ]
+    if variant == "transposed":
+        nodes += [N("Mul", ["keys4", "batch"], ["scaled"]), N("Add", ["scaled", "rows4"], ["index"])]
+    else:
+        nodes += [N("Mul", ["rows4", "seq"], ["scaled"]), N("Add", ["keys4", "scaled"], ["index"])]
+    nodes += [N("Gather", ["flat", "index"], ["picked"], axis=0),
+              N("Squeeze", ["picked", "minus_one"], ["picked4"]),
+              N("And", ["allowed", "picked4"], ["keep"]),
+              N("Cast", ["keep"], ["out"], to=TensorProto.FLOAT)]
+    return _model(nodes, ["out"], {"minus_one": np.array([-1], np.int64)})
+
+
+@pytest.mark.parametrize("variant", ["bert", "strict", "transposed"])
+def test_padding_mask_arithmetic_is_known_at_parse_time(rng, variant):
+    """Key positions compared with 0 are known true, so the And with them is the other operand; a
+    gather at the flat index of every position in order is a reshape. BERT's form needs neither a
+    logic step nor a gather; the variants that differ keep theirs (the strict comparison its And,
+    the transposed index its gather). All match ONNX Runtime at three
+    shapes of one engine."""
+    model = _padding_mask_model(variant)
+    network = check_against_onnxruntime(model, _feeds(rng, 3, 7))
+    kinds = [network.get_layer(i).type for i in range(network.num_layers)]
+    logic = [i for i in range(network.num_layers) if kinds[i] == mlprt.LayerType.ELEMENTWISE
+             and network.get_layer(i).op == mlprt.ElementWiseOperation.AND]
+    assert (mlprt.LayerType.GATHER in kinds) == (variant == "transposed"), kinds
+    assert bool(logic) == (variant == "strict"), kinds
+    profile = {name: ((1, 1), (2, 8), (4, 16)) for name in ("ids", "mask")}
+    session = mlprt.Session(model.SerializeToString(), profiles=profile, use_cache=False)
+    reference = ort.InferenceSession(model.SerializeToString())
+    for batch, seq in ((3, 5), (2, 13), (1, 1)):
+        feeds = _feeds(rng, batch, seq)
+        feeds["mask"][0, 0] = 0  # a hidden first key, where the strict comparison would differ
+        got, = session.run(["out"], feeds)
+        expected, = reference.run(["out"], feeds)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{variant} at {batch}x{seq}")

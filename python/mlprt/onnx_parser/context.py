@@ -181,6 +181,17 @@ class ImporterContext:
         self.softplus_of: Dict[Any, Any] = {}
         #: BOOL outputs of comparisons -> (ONNX op, a, b), for patterns that consume them.
         self.comparisons: Dict[Any, Tuple[str, Any, Any]] = {}
+        #: Tensors whose every value is known to be at least this (axis ranges, and what keeps their
+        #: values: reshapes, casts), so that a comparison with a constant every element passes is
+        #: known true (transformers' masks compare key positions with 0).
+        self.lower_bounds: Dict[Any, float] = {}
+        #: BOOL tensors known to be true everywhere (such comparisons, their casts, And of them).
+        self.all_true: Set[Any] = set()
+        #: Integer tensors of positions: the value at (i_0, ..., i_r-1) is sum of coefficient x i_axis
+        #: over the (axis, coefficient) terms, every other axis of extent 1 (an axis range, its
+        #: unsqueezes, products with an extent, sums of such over other axes: the flat index
+        #: b x S + j that transformers' masks gather with).
+        self.index_forms: Dict[Any, Tuple[Tuple[int, ShapeElem], ...]] = {}
 
     # -- values ---------------------------------------------------------------------------------
     def set(self, name: str, value: Value) -> None:
@@ -289,6 +300,9 @@ class ImporterContext:
         root = extent.root
         out = self.track(self.network.add_axis_range(root, extent.axis, dtype)).get_output(0)
         self.same_extent(out, 0, root, extent.axis)
+        self.lower_bounds[out] = 0.0
+        if dtype in (DataType.INT32, DataType.INT64):
+            self.index_forms[out] = ((0, 1),)
         return out
 
     def shape_tensor(self, value: ShapeValue) -> Any:
@@ -318,6 +332,17 @@ class ImporterContext:
         return out
 
     # -- shapes ---------------------------------------------------------------------------------
+    def keeps_values(self, out: Any, inp: Any) -> Any:
+        """Records that tensor ``out`` holds the values of tensor ``inp`` (a reshape, or a cast that
+        keeps them), with what is known of them (lower_bounds, all_true)."""
+        if out is inp:
+            return out
+        if inp in self.lower_bounds:
+            self.lower_bounds[out] = self.lower_bounds[inp]
+        if inp in self.all_true:
+            self.all_true.add(out)
+        return out
+
     def alias(self, out: Any, inp: Any) -> Any:
         """Records that ``out`` has the shape of ``inp`` (so symbolic dims compare equal)."""
         self._roots[out] = self.root(inp)
@@ -455,7 +480,7 @@ class ImporterContext:
             return x
         layer = self.track(self.network.add_shuffle(x))
         layer.reshape_dims = dims
-        out = layer.get_output(0)
+        out = self.keeps_values(layer.get_output(0), x)
         self._reshaped_from[out] = x
         for i, e in enumerate(target):
             if isinstance(e, SymDim) and i < len(out.shape) and out.shape[i] < 0:
@@ -479,6 +504,13 @@ class ImporterContext:
         axes = sorted(a + out_rank if a < 0 else a for a in axes)
         if isinstance(x, np.ndarray):
             return np.expand_dims(x, tuple(axes))
+        out = self._unsqueezed(x, axes, out_rank)
+        if x in self.index_forms and out is not x:
+            kept = [i for i in range(out_rank) if i not in axes]  # input axis k is output axis kept[k]
+            self.index_forms[out] = tuple((kept[axis], coefficient) for axis, coefficient in self.index_forms[x])
+        return out
+
+    def _unsqueezed(self, x: Any, axes: List[int], out_rank: int) -> Any:
         src = iter(self.dims(x))
         target = [1 if i in axes else next(src) for i in range(out_rank)]
         if self.reshape_dims(x, target) is not None:
@@ -496,7 +528,7 @@ class ImporterContext:
                 perm.append(old)
                 old += 1
         layer.second_transpose = perm
-        return layer.get_output(0)
+        return self.keeps_values(layer.get_output(0), x)
 
     def squeeze(self, x: Value, axes: Sequence[int]) -> Value:
         """Removes the extent-1 axes ``axes`` (non-negative)."""
@@ -515,7 +547,7 @@ class ImporterContext:
         layer = self.track(self.network.add_shuffle(x))
         layer.first_transpose = keep + axes
         layer.reshape_dims = [0] * len(keep)
-        return layer.get_output(0)
+        return self.keeps_values(layer.get_output(0), x)
 
     def broadcast_rank(self, value: Value, rank: int) -> Value:
         """Prepends extent-1 axes so that ``value`` has rank ``rank``."""

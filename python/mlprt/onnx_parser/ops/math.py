@@ -1,15 +1,15 @@
 """Importers of elementwise arithmetic, unary functions and activations."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
 from mlprt import _core
-from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeValue, Value, network_dtype, normalize_axis,
-                                       numpy_dtype)
+from mlprt.onnx_parser.context import (ImporterContext, Node, ShapeElem, ShapeValue, SymDim, Unknown, Value,
+                                       network_dtype, normalize_axis, numpy_dtype)
 from mlprt.onnx_parser.errors import ErrorCode, invalid, unsupported
-from mlprt.onnx_parser.ops.shape import as_shape_value, shape_binary, shape_compare, shape_where
+from mlprt.onnx_parser.ops.shape import as_shape_value, expand_like, shape_binary, shape_compare, shape_where
 from mlprt.onnx_parser.registry import importer
 
 EW = _core.ElementWiseOperation
@@ -51,6 +51,7 @@ def _integer_base_pow(ctx: ImporterContext, base: Any, exponent: Value) -> Any:
           "on shape values folded at parse time.")
 def binary(ctx: ImporterContext, node: Node) -> List[Value]:
     a, b = ctx.require(node, 0), ctx.require(node, 1)
+    form = _index_form(ctx, node.op_type, a, b)
     if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
         sa, sb = as_shape_value(a), as_shape_value(b)
         if sa is not None and sb is not None:
@@ -65,7 +66,40 @@ def binary(ctx: ImporterContext, node: Node) -> List[Value]:
     if node.op_type == "Pow" and not isinstance(a, np.ndarray) and a.dtype not in _FLOATING \
             and _dtype_of(ctx, b) in _FLOATING:
         return [_integer_base_pow(ctx, a, b)]
-    return [ctx.elementwise(a, b, _BINARY[node.op_type])]
+    out = ctx.elementwise(a, b, _BINARY[node.op_type])
+    if form is not None:
+        ctx.index_forms[out] = form
+    return [out]
+
+
+def _scalar_extent(value: Value) -> Optional[ShapeElem]:
+    """An integer constant or shape value of one element (its rank at most 1): that element."""
+    if isinstance(value, ShapeValue):
+        return value.elems[0] if len(value.elems) == 1 and not isinstance(value.elems[0], Unknown) else None
+    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1 and value.dtype.kind in "iu":
+        return int(value.reshape(-1)[0])
+    return None
+
+
+def _index_form(ctx: ImporterContext, op: str, a: Value, b: Value) -> Optional[Tuple[Tuple[int, ShapeElem], ...]]:
+    """The index form (ImporterContext.index_forms) of a * b or a + b where the operands' forms
+    give one: positions times an integer or a run-time extent (coefficients 1), and sums of
+    positions along different axes. None otherwise."""
+    tensors = [v for v in (a, b) if not isinstance(v, (np.ndarray, ShapeValue))]
+    if op == "Mul" and len(tensors) == 1 and tensors[0] in ctx.index_forms and len(tensors[0].shape) >= 1:
+        factor = _scalar_extent(b if tensors[0] is a else a)
+        terms = ctx.index_forms[tensors[0]]
+        if isinstance(factor, int) and all(isinstance(c, int) for _, c in terms):
+            return tuple((axis, c * factor) for axis, c in terms)
+        if isinstance(factor, SymDim) and all(c == 1 for _, c in terms):
+            return tuple((axis, factor) for axis, _ in terms)
+        return None
+    if op != "Add" or len(tensors) != 2 or any(t not in ctx.index_forms for t in tensors):
+        return None
+    rank = max(len(t.shape) for t in tensors)
+    terms = [(axis + rank - len(t.shape), c) for t in tensors for axis, c in ctx.index_forms[t]]
+    axes = [axis for axis, _ in terms]
+    return tuple(sorted(terms, key=lambda term: term[0])) if len(set(axes)) == len(axes) else None
 
 
 @importer("Mod", since=10, notes="fmod=0: the remainder takes the divisor's sign (Python's %); fmod=1: the "
@@ -281,10 +315,59 @@ def compare(ctx: ImporterContext, node: Node) -> List[Value]:
             raise unsupported(f"{node.op_type} of shape values with run-time extents is not supported",
                               ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
         return [decided]
+    known = _known_true(ctx, node.op_type, a, b)
+    if known is not None:
+        return [known]
     results = [ctx.elementwise(a, b, op) for op in _COMPARE[node.op_type]]
     out = results[0] if len(results) == 1 else ctx.elementwise(results[0], results[1], EW.OR)
     ctx.comparisons[out] = (node.op_type, a, b)
     return [out]
+
+
+# x >= c, x > c, c <= x and c < x, each true everywhere when every x is at least a bound b with
+# b >= c (>= forms) or b > c (strict forms).
+_BOUND_DECIDES = {("GreaterOrEqual", 0): lambda bound, c: bound >= c, ("Greater", 0): lambda bound, c: bound > c,
+                  ("LessOrEqual", 1): lambda bound, c: c <= bound, ("Less", 1): lambda bound, c: c < bound}
+
+
+def _known_true(ctx: ImporterContext, op: str, a: Value, b: Value) -> Optional[Any]:
+    """A comparison of a tensor whose values have a known lower bound (positions from an axis
+    range) with a scalar constant that every element passes: true of the tensor's shape, computed
+    from the positions (once per set of shapes) and known to be true everywhere. None otherwise."""
+    for side, (x, c) in enumerate(((a, b), (b, a))):
+        decides = _BOUND_DECIDES.get((op, side))
+        if decides is None or isinstance(x, (np.ndarray, ShapeValue)) or not isinstance(c, np.ndarray):
+            continue
+        bound = ctx.lower_bounds.get(x)
+        if bound is None or c.size != 1 or c.ndim > len(x.shape) or not decides(bound, float(c.reshape(-1)[0])):
+            continue
+        out = ctx.elementwise(x, x, EW.EQUAL)  # positions are never NaN
+        ctx.all_true.add(out)
+        return out
+    return None
+
+
+def _true_everywhere(ctx: ImporterContext, value: Value) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype == np.bool_ and bool(value.all())
+    return not isinstance(value, ShapeValue) and value in ctx.all_true
+
+
+def _and_with_true(ctx: ImporterContext, a: Value, b: Value) -> Optional[Any]:
+    """a AND b where one operand is true everywhere: the other, broadcast to the result's shape
+    (as a select of it, where that shape is not its own), with no logic step. None otherwise."""
+    for true, x in ((a, b), (b, a)):
+        if not _true_everywhere(ctx, true) or isinstance(x, (np.ndarray, ShapeValue)):
+            continue
+        if isinstance(true, np.ndarray):
+            if any(e != 1 for e in true.shape):
+                continue  # a constant that may widen x: left to the logic step
+            return ctx.tensor(ctx.broadcast_rank(x, max(true.ndim, len(x.shape))))
+        result = x if ctx.dims(x) == ctx.dims(true) else expand_like(ctx, x, true)
+        if x in ctx.all_true:
+            ctx.all_true.add(result)
+        return result
+    return None
 
 
 _LOGIC = {"And": EW.AND, "Or": EW.OR, "Xor": EW.XOR}
@@ -301,6 +384,9 @@ def logic(ctx: ImporterContext, node: Node) -> List[Value]:
     for value in (a, b):
         if not isinstance(value, np.ndarray):
             _require_bool(node, ctx.tensor(value))
+    simplified = _and_with_true(ctx, a, b) if node.op_type == "And" else None
+    if simplified is not None:
+        return [simplified]
     return [ctx.elementwise(a, b, _LOGIC[node.op_type])]
 
 

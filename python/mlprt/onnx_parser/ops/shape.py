@@ -183,7 +183,7 @@ def constant_of_shape(ctx: ImporterContext, node: Node) -> List[Value]:
                           "dynamic axes is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
     attribute = node.attr("value")
     value = np.zeros(1, np.float32) if attribute is None else tensor_value(attribute, "the 'value' attribute")
-    return [_expand_like(ctx, value.reshape([1] * len(target.elems)), carrier)]
+    return [expand_like(ctx, value.reshape([1] * len(target.elems)), carrier)]
 
 
 @importer("Range", since=11, notes="Start, limit and delta known at parse time (constants, or shape computations "
@@ -226,7 +226,9 @@ def _run_time_range(ctx: ImporterContext, start: Any, limit: Any, delta: Any) ->
     positions = iota(ctx, count, start.dtype)
     if float(start) == 0:
         return positions
-    return ctx.alias(ctx.elementwise(positions, start.reshape(1), EW.SUM), positions)
+    shifted = ctx.alias(ctx.elementwise(positions, start.reshape(1), EW.SUM), positions)
+    ctx.lower_bounds[shifted] = float(start)
+    return shifted
 
 
 def iota(ctx: ImporterContext, extent: SymDim, dtype: np.dtype) -> Any:
@@ -258,7 +260,7 @@ def expand(ctx: ImporterContext, node: Node) -> List[Value]:
         raise unsupported("Expand of a shape value is not supported", ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
     carrier = shape_carrier(ctx, target) if target is not None and not target.scalar else None
     if carrier is not None:
-        return [_expand_like(ctx, x, carrier)]
+        return [expand_like(ctx, x, carrier)]
     if target is None or target.scalar or not target.is_known():
         raise unsupported("Expand needs a target shape known at parse time, or the shape of one tensor",
                           ErrorCode.UNSUPPORTED_NODE_INPUT)
@@ -313,7 +315,7 @@ def shape_carrier(ctx: ImporterContext, target: ShapeValue) -> Any:
     return carrier
 
 
-def _expand_like(ctx: ImporterContext, x: Value, carrier: Any) -> Any:
+def expand_like(ctx: ImporterContext, x: Value, carrier: Any) -> Any:
     """``x`` broadcast to the run-time shape of ``carrier``: select(true, x, carrier), whose output
     takes the broadcast shape of all three and the values of x."""
     rank = max(ctx.rank(x), len(carrier.shape))
@@ -332,7 +334,7 @@ def size(ctx: ImporterContext, node: Node) -> List[Value]:
     if not isinstance(count, Unknown):
         return [ShapeValue([count], scalar=True)]
     # A product of run-time extents: counted at run time, as the sum of ones over the tensor.
-    ones = _expand_like(ctx, np.ones([1] * ctx.rank(x), np.int64), ctx.tensor(x))
+    ones = expand_like(ctx, np.ones([1] * ctx.rank(x), np.int64), ctx.tensor(x))
     mask = (1 << ctx.rank(x)) - 1
     return [ctx.track(ctx.network.add_reduce(ones, _core.ReduceOperation.SUM, mask, False)).get_output(0)]
 
@@ -360,7 +362,37 @@ def gather(ctx: ImporterContext, node: Node) -> List[Value]:
         axis = normalize_axis(int(node.attr("axis", 0)), value.ndim)
         _check_indices(indices_value, value.shape[axis], node)
         return [np.take(value, indices_value.astype(np.int64), axis=axis)]
+    in_order = _gather_in_order(ctx, node, value, indices_value)
+    if in_order is not None:
+        return [in_order]
     return [_gather_layer(ctx, node, value, indices_value, _core.GatherMode.DEFAULT)]
+
+
+def _gather_in_order(ctx: ImporterContext, node: Node, value: Value, indices: Value) -> Optional[Any]:
+    """Gather along axis 0 of x flattened to (N, 1, ...) (or (N,)) at the flat index of every
+    position of x in order (x of rank 2: i x S + j with i over x's first axis and j over its
+    second, on increasing axes of the indices, as transformers' padding masks index): x
+    reshaped to the output's shape, no gather. None where that is not known at parse time."""
+    if int(node.attr("axis", 0)) != 0 or isinstance(value, (np.ndarray, ShapeValue)) \
+            or isinstance(indices, (np.ndarray, ShapeValue)) or indices not in ctx.index_forms:
+        return None
+    data_dims, index_dims = ctx.dims(value), ctx.dims(indices)
+    if any(d != 1 for d in data_dims[1:]):
+        return None
+    terms = ctx.index_forms[indices]
+    for x in ctx.reshape_sources(value):  # the tensors `value` flattens, nearest first
+        x_dims = ctx.dims(x)
+        # Row-major strides of x: its second extent and 1 (rank 2), or products of known extents.
+        if len(x_dims) == 2:
+            strides: List[ShapeElem] = [x_dims[1], 1]
+        elif all(isinstance(d, int) for d in x_dims):
+            strides = [int(np.prod(x_dims[k + 1:], dtype=np.int64)) for k in range(len(x_dims))]
+        else:
+            continue
+        if len(terms) == len(x_dims) and all(c == s for (_, c), s in zip(terms, strides)) \
+                and all(index_dims[axis] == d for (axis, _), d in zip(terms, x_dims)):
+            return ctx.reshape(x, list(index_dims) + list(data_dims[1:]))
+    return None
 
 
 @importer("GatherElements", notes="Run-time or constant data and INT32/INT64 indices (a gather layer in ELEMENT "
@@ -759,8 +791,14 @@ def _cast_to(ctx: ImporterContext, x: Value, dtype: Any) -> Any:
         return ctx.tensor(x, dtype)
     if x.dtype == dtype:
         return x
-    out = ctx.track(ctx.network.add_cast(x, dtype)).get_output(0)
-    return ctx.alias(out, x)
+    out = ctx.alias(ctx.track(ctx.network.add_cast(x, dtype)).get_output(0), x)
+    bound = ctx.lower_bounds.get(x)
+    if dtype == DataType.BOOL:
+        if x in ctx.all_true or (bound is not None and bound > 0):
+            ctx.all_true.add(out)
+    elif x.dtype != DataType.BOOL and bound is not None and float(bound).is_integer():
+        ctx.lower_bounds[out] = bound  # an integer bound is exact in every numeric type
+    return out
 
 
 @importer("CastLike", since=15, notes="Cast to the element type of the second input (as Cast).")
