@@ -55,7 +55,9 @@ class Planner {
         removed_[s] = true;
         ++views_.slices;
       } else if (!removed_[s] && viewReshape(plan_.steps[s])) {
-        removed_[s] = true;
+        // A step of dynamic shape stays, so that the runtime learns its output's shape; it
+        // launches nothing (its output is its input's memory).
+        removed_[s] = isStatic(tensor(plan_.steps[s].output).shape);
         ++views_.reshapes;
       }
     }
@@ -70,11 +72,12 @@ class Planner {
  private:
   const engine::PlanTensor& tensor(TensorId id) const { return plan_.tensors[static_cast<std::size_t>(id)]; }
 
-  // An arena tensor of static shape that no view claims yet.
-  bool free(TensorId id) const {
-    const engine::PlanTensor& t = tensor(id);
-    return t.role == TensorRole::kActivation && isStatic(t.shape) && views_.of.count(id) == 0;
+  // An arena tensor that no view claims yet.
+  bool unclaimed(TensorId id) const {
+    return tensor(id).role == TensorRole::kActivation && views_.of.count(id) == 0;
   }
+  // One of static shape (whose place in another tensor is one offset at every shape).
+  bool free(TensorId id) const { return unclaimed(id) && isStatic(tensor(id).shape); }
 
   bool viewConcatenation(const PlanStep& step) {
     const auto* concat = std::get_if<network::ConcatenationLayer>(&step.parameters);
@@ -170,10 +173,11 @@ class Planner {
   }
 
   // A shuffle that only reshapes (no transposes) reads its input's bytes in order: its output is
-  // the input itself, under another shape.
+  // the input itself, under another shape, at every shape (the same volume, offset 0), so
+  // dynamic shapes take part too.
   bool viewReshape(const PlanStep& step) {
     const auto* shuffle = std::get_if<network::ShuffleLayer>(&step.parameters);
-    if (!shuffle || step.inputs.size() != 1 || !free(step.output)) return false;
+    if (!shuffle || step.inputs.size() != 1 || !unclaimed(step.output)) return false;
     auto identity = [](const std::vector<int>& order) {
       for (std::size_t i = 0; i < order.size(); ++i) {
         if (order[i] != static_cast<int>(i)) return false;
@@ -183,8 +187,8 @@ class Planner {
     if (!identity(shuffle->first_transpose) || !identity(shuffle->second_transpose)) return false;
     const engine::PlanTensor& in = tensor(step.inputs[0]);
     const engine::PlanTensor& out = tensor(step.output);
-    if (in.role != TensorRole::kActivation || !isStatic(in.shape) || in.type != out.type ||
-        bytes(step.inputs[0]) != bytes(step.output)) {
+    if (in.role != TensorRole::kActivation || in.type != out.type ||
+        (isStatic(in.shape) && isStatic(out.shape) && bytes(step.inputs[0]) != bytes(step.output))) {
       return false;
     }
     views_.of[step.output] = {step.inputs[0], 0};

@@ -5,9 +5,10 @@
 //     there directly and the concatenation disappears;
 //   - a Slice that reads one contiguous piece of its input (unit strides, extent 1 before the
 //     sliced axis, whole extents after it): its output is that piece, read in place;
-//   - a Shuffle that only reshapes: its output is its input under another shape.
-// Only tensors with static shapes in the activation arena take part (never engine inputs,
-// outputs or constants), and a tensor joins at most one view. The memory plan then places each
+//   - a Shuffle that only reshapes: its output is its input under another shape. With dynamic
+//     shapes the step stays (the runtime infers its output's shape from it) but moves nothing.
+// Only tensors in the activation arena take part (never engine inputs, outputs or constants),
+// those of concatenations and slices with static shapes, and a tensor joins at most one view. The memory plan then places each
 // view inside the tensor it belongs to (placeActivations in builder.cpp).
 #pragma once
 

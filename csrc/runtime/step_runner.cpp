@@ -64,9 +64,9 @@ void runShuffle(cl::KernelCache& kernels, cl::Stream& stream, const network::Shu
       before[static_cast<std::size_t>(shuffle.second_transpose[i])] = out.shape[i];
     }
     cl::copyTransposed(kernels, stream, reshaped(in, Dims(before)), shuffle.second_transpose, out);
-  } else {
+  } else if (!in.range.buffer || in.range.buffer != out.range.buffer || in.range.offset != out.range.offset) {
     cl::copyTransposed(kernels, stream, reshaped(in, out.shape), {}, out);
-  }
+  }  // else a view (the builder placed the output on its input): nothing moves
 }
 
 // "fused_mlp_r4" -> 4 rows per work-group.
