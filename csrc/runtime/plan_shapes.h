@@ -15,8 +15,8 @@ namespace mlprt::runtime {
 std::vector<Dims> inferPlanShapes(const engine::EnginePlan& plan, const std::vector<Dims>& input_shapes);
 
 // For each tensor, the tensor whose memory it is: itself, or for a view (an activation no step
-// writes, placed by the builder inside another: builder/aliasing.h) the written activation whose
-// bytes hold it.
+// writes, placed by the builder inside another: builder/aliasing.h; or a reshape's output placed
+// on its input, whose step moves nothing) the written activation whose bytes hold it.
 std::vector<engine::TensorId> viewBases(const engine::EnginePlan& plan);
 
 // Steps whose results depend on the input shapes only, not on their values: axis ranges, and steps
