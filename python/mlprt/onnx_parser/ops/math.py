@@ -301,7 +301,8 @@ _COMPARE = {"Greater": [EW.GREATER], "Less": [EW.LESS], "Equal": [EW.EQUAL],
 
 @importer(*_COMPARE, notes="BOOL result; numbers of any supported type (Equal also BOOL). GreaterOrEqual "
           "and LessOrEqual are OR of two comparisons, so NaN compares false as in ONNX. Constants and known "
-          "shape values are folded.")
+          "shape values are folded; positions of a run-time Range compared with a constant they all pass "
+          "(transformers' masks: key positions >= 0) are known true.")
 def compare(ctx: ImporterContext, node: Node) -> List[Value]:
     a, b = ctx.require(node, 0), ctx.require(node, 1)
     if isinstance(a, ShapeValue) or isinstance(b, ShapeValue):
@@ -378,7 +379,8 @@ def _require_bool(node: Node, x: Any) -> None:
         raise unsupported(f"{node.op_type} needs BOOL inputs, got {x.dtype.name}", ErrorCode.UNSUPPORTED_NODE_DATATYPE)
 
 
-@importer(*_LOGIC, notes="BOOL inputs, NumPy broadcasting.")
+@importer(*_LOGIC, notes="BOOL inputs, NumPy broadcasting. And with an operand known true everywhere (a true "
+          "constant, a comparison known true) is the other operand, broadcast.")
 def logic(ctx: ImporterContext, node: Node) -> List[Value]:
     a, b = ctx.require(node, 0), ctx.require(node, 1)
     for value in (a, b):

@@ -341,7 +341,9 @@ def size(ctx: ImporterContext, node: Node) -> List[Value]:
 
 @importer("Gather", notes="Shape values and constants (folded), and run-time data with constant or run-time "
           "INT32/INT64 indices (a gather layer; negative indices count from the end; constant indices are "
-          "checked, a run-time index out of range gives 0).")
+          "checked, a run-time index out of range gives 0). A gather of a flattened tensor at the flat "
+          "index of each of its positions in order (i x S + j from run-time Ranges, as transformers' padding "
+          "masks index) is a reshape.")
 def gather(ctx: ImporterContext, node: Node) -> List[Value]:
     value = ctx.require(node, 0)
     data = as_shape_value(value)
