@@ -572,6 +572,11 @@ void convertToHalf(Graph& graph) {
     // A producer with a FLOAT result (a cast to FLOAT in the model) stays as it is.
     const auto* identity = std::get_if<network::IdentityLayer>(&producer->parameters);
     if (identity && identity->output_type == DataType::kFLOAT) continue;
+    // A normalization (BERT's last LayerNorm) computes in float and stores either type: it
+    // writes the FLOAT output itself, and no cast runs after it.
+    if (std::holds_alternative<network::NormalizationLayer>(producer->parameters) && graph.consumers(output).empty()) {
+      continue;
+    }
     GraphTensor half = graph.tensor(output);
     half.name += ".half";
     half.type = DataType::kHALF;
