@@ -178,13 +178,10 @@ class Planner {
   bool viewReshape(const PlanStep& step) {
     const auto* shuffle = std::get_if<network::ShuffleLayer>(&step.parameters);
     if (!shuffle || step.inputs.size() != 1 || !unclaimed(step.output)) return false;
-    auto identity = [](const std::vector<int>& order) {
-      for (std::size_t i = 0; i < order.size(); ++i) {
-        if (order[i] != static_cast<int>(i)) return false;
-      }
-      return true;
-    };
-    if (!identity(shuffle->first_transpose) || !identity(shuffle->second_transpose)) return false;
+    if (!network::isIdentityPermutation(shuffle->first_transpose) ||
+        !network::isIdentityPermutation(shuffle->second_transpose)) {
+      return false;
+    }
     const engine::PlanTensor& in = tensor(step.inputs[0]);
     const engine::PlanTensor& out = tensor(step.output);
     if (in.role != TensorRole::kActivation || in.type != out.type ||
