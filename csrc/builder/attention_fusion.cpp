@@ -523,6 +523,72 @@ TensorId maskReadInPlace(const Graph& graph, TensorId mask, network::AttentionLa
   return beforeExpand(graph, select.inputs[0]);
 }
 
+// Where a BOOL mask is reshapes (no transposes) and casts to BOOL of INT32, INT64 or BOOL data
+// (transformers' attention_mask (B, S), unsqueezed to (B, 1, 1, S) and cast): that data, which the
+// kernel reads in place (integers as nonzero, a rank-2 tensor as the key padding mask (B, Sk)),
+// when the reshapes keep its axes in order: rank 2 becoming (B, 1, 1, Sk), or rank 4 unchanged.
+// Else `mask`.
+constexpr int kUnitAxis = -1;  // an axis of extent 1, in the symbols below
+
+// The axes of a reshape's output as symbols of its input's (kUnitAxis for extent 1): 0 copies an
+// input extent, 1 is a unit axis, one -1 takes what is left (one symbol, or none); false where that
+// is not known (other extents, or more than one symbol left).
+bool reshapedAxes(const network::ShuffleLayer& shuffle, std::vector<int>& symbols) {
+  if (!shuffle.has_reshape) return true;
+  std::vector<int> left;
+  for (int symbol : symbols) {
+    if (symbol != kUnitAxis) left.push_back(symbol);
+  }
+  std::vector<int> out(shuffle.reshape.size(), kUnitAxis);
+  int inferred = -1;
+  for (std::size_t axis = 0; axis < shuffle.reshape.size(); ++axis) {
+    const std::int64_t extent = shuffle.reshape[axis];
+    if (extent == 0) {
+      if (axis >= symbols.size()) return false;
+      out[axis] = symbols[axis];
+      if (out[axis] != kUnitAxis) left.erase(std::find(left.begin(), left.end(), out[axis]));
+    } else if (extent == -1 && inferred < 0) {
+      inferred = static_cast<int>(axis);
+    } else if (extent != 1) {
+      return false;
+    }
+  }
+  if (left.size() > 1 || (!left.empty() && inferred < 0)) return false;
+  if (inferred >= 0) out[static_cast<std::size_t>(inferred)] = left.empty() ? kUnitAxis : left.front();
+  symbols = std::move(out);
+  return true;
+}
+
+TensorId maskSource(const Graph& graph, TensorId mask) {
+  if (graph.tensor(mask).type != DataType::kBOOL) return mask;
+  std::vector<const network::ShuffleLayer*> reshapes;  // from the mask back to the source
+  TensorId source = mask;
+  for (int index = graph.producer(source); index >= 0; index = graph.producer(source)) {
+    const GraphNode& node = graph.nodes[static_cast<std::size_t>(index)];
+    const auto* shuffle = std::get_if<network::ShuffleLayer>(&node.parameters);
+    const bool reshape = shuffle && node.inputs.size() == 1 && network::isIdentityPermutation(shuffle->first_transpose) &&
+                         network::isIdentityPermutation(shuffle->second_transpose);
+    const DataType from = node.inputs.empty() ? DataType::kFLOAT : graph.tensor(node.inputs[0]).type;
+    const bool cast = std::holds_alternative<network::IdentityLayer>(node.parameters) && node.inputs.size() == 1 &&
+                      graph.tensor(source).type == DataType::kBOOL &&
+                      (from == DataType::kBOOL || from == DataType::kINT32 || from == DataType::kINT64);
+    if (!reshape && !cast) break;
+    if (reshape) reshapes.push_back(shuffle);
+    source = node.inputs[0];
+  }
+  const Dims& shape = graph.tensor(source).shape;
+  if (source == mask || (shape.rank() != 2 && shape.rank() != 4)) return mask;
+  std::vector<int> symbols(shape.rank());
+  for (std::size_t axis = 0; axis < shape.rank(); ++axis) symbols[axis] = shape[axis] == 1 ? kUnitAxis : static_cast<int>(axis);
+  const std::vector<int> original = symbols;
+  for (auto shuffle = reshapes.rbegin(); shuffle != reshapes.rend(); ++shuffle) {
+    if (!reshapedAxes(**shuffle, symbols)) return mask;
+  }
+  const std::vector<int> wanted =
+      shape.rank() == 2 ? std::vector<int>{original[0], kUnitAxis, kUnitAxis, original[1]} : original;
+  return symbols == wanted ? source : mask;
+}
+
 // Tries to replace the chain ending at node `index` (probs x v).
 bool fuseAt(Graph& graph, std::size_t index) {
   GraphNode& product = graph.nodes[index];
@@ -605,6 +671,8 @@ bool fuseAt(Graph& graph, std::size_t index) {
       attention = reading_in_place;
       mask = source;
     }
+    const TensorId data = maskSource(graph, mask);
+    if (data != mask && fitsTheKernel(graph, attention, q, k, v, data, product.output)) mask = data;
   }
   std::vector<TensorId> operands = {q, k, v};
   if (mask >= 0) operands.push_back(mask);

@@ -626,9 +626,11 @@ AttentionOperand attentionOperand(const AttentionLayer& layer, std::uint32_t bit
 TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>& inputs) {
   requireInputCount(inputs, layer.has_mask ? 4 : 3);
   for (std::size_t i = 0; i < 3; ++i) requireFloating(inputs[i], "Attention");
-  if (layer.has_mask && inputs[3].type != DataType::kBOOL && inputs[3].type != DataType::kFLOAT &&
-      inputs[3].type != DataType::kHALF) {
-    fail(std::string("Attention's mask needs FLOAT or HALF (added) or BOOL input, got ") + dataTypeName(inputs[3].type));
+  const auto mask_type = layer.has_mask ? inputs[3].type : DataType::kFLOAT;
+  if (mask_type != DataType::kBOOL && mask_type != DataType::kINT32 && mask_type != DataType::kINT64 &&
+      mask_type != DataType::kFLOAT && mask_type != DataType::kHALF) {
+    fail(std::string("Attention's mask needs FLOAT or HALF (added) or BOOL, INT32 or INT64 input, got ") +
+         dataTypeName(mask_type));
   }
   if (layer.keys_transposed && (layer.packed & 2U)) fail("Attention's packed keys cannot also be transposed");
   if (layer.merged_qkv && ((layer.packed & 7U) != 7U || layer.keys_transposed || inputs[0].shape != inputs[1].shape ||
@@ -639,7 +641,9 @@ TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>&
   const AttentionOperand q = attentionOperand(layer, 1U, inputs[0].shape, "q");
   const AttentionOperand k = attentionOperand(layer, 2U, inputs[1].shape, "k", layer.keys_transposed);
   const AttentionOperand v = attentionOperand(layer, 4U, inputs[2].shape, "v");
-  if (layer.has_mask && inputs[3].shape.rank() != 4) fail("Attention needs a rank-4 mask, got " + inputs[3].shape.toString());
+  if (layer.has_mask && inputs[3].shape.rank() != 4 && inputs[3].shape.rank() != 2) {
+    fail("Attention needs a rank-4 mask (or a rank-2 key padding mask), got " + inputs[3].shape.toString());
+  }
   std::int64_t batch = q.batch, key_heads = k.heads, keys = k.rows;
   const std::string shapes =
       "q " + inputs[0].shape.toString() + ", k " + inputs[1].shape.toString() + ", v " + inputs[2].shape.toString();
@@ -654,7 +658,9 @@ TensorType attention(const AttentionLayer& layer, const std::vector<TensorType>&
          " must be positive and needs a mask (0: none)");
   }
   if (layer.has_mask) {
-    const Dims& mask = inputs[3].shape;
+    // A rank-2 mask (B, Sk) is a key padding mask, (B, 1, 1, Sk).
+    const Dims& given = inputs[3].shape;
+    const Dims mask = given.rank() == 2 ? Dims{given[0], 1, 1, given[1]} : given;
     const std::int64_t full[4] = {batch, q.heads, q.rows, keys};
     for (std::size_t i = layer.mask_batch_period > 0 ? 1 : 0; i < 4; ++i) {
       if (mask[i] != 1) mergeEqual(mask[i], full[i], "mask " + mask.toString() + " of " + shapes);

@@ -219,13 +219,16 @@ std::string describe(const Check& check) {
 std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
   const Shape& s = check.shape;
   const Types& t = check.types;
-  const Dims mask_shape = check.mask.value_or(Dims{1, 1, 1, 1});
+  // A rank-2 mask (B, Sk) is a key padding mask: (B, 1, 1, Sk) to the reference.
+  const Dims given_mask = check.mask.value_or(Dims{1, 1, 1, 1});
+  const Dims mask_shape = given_mask.rank() == 2 ? Dims{given_mask[0], 1, 1, given_mask[1]} : given_mask;
   SCOPED_TRACE(describe(check));
   const auto values = [&](const Dims& shape, std::uint32_t salt, DataType type) {
     return check.large ? randomIntegers(volume(shape), seed + salt) : randomStored(volume(shape), seed + salt, type);
   };
   const std::vector<double> q = values(s.q(), 0, t.q), k = values(s.k(), 1, t.k), v = values(s.v(), 2, t.v);
-  const bool boolean_mask = check.mask && t.mask == DataType::kBOOL;
+  const bool boolean_mask =
+      check.mask && (t.mask == DataType::kBOOL || t.mask == DataType::kINT32 || t.mask == DataType::kINT64);
   std::vector<double> mask = check.mask ? randomMask(mask_shape, seed + 3, boolean_mask ? DataType::kFLOAT : t.mask)
                                         : std::vector<double>();
   for (std::size_t i = 0; i < mask.size(); ++i) {
@@ -234,13 +237,15 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
   for (std::int64_t row : check.masked_rows) {  // a mask of the scores' shape hides these rows whole
     for (std::int64_t j = 0; j < s.sk; ++j) mask[static_cast<std::size_t>(row * s.sk + j)] = -kInf;
   }
-  // A BOOL mask stores whether each entry attends (false where the additive one has -inf); the
-  // kernel adds mask_if_true or mask_if_false, which the reference adds too.
+  // A BOOL mask stores whether each entry attends (false where the additive one has -inf; an
+  // integer one 0 there and other values elsewhere); the kernel adds mask_if_true or mask_if_false,
+  // which the reference adds too.
   std::vector<double> mask_stored = mask;
   if (boolean_mask) {
     for (std::size_t i = 0; i < mask.size(); ++i) {
       const bool attends = mask[i] != -kInf;
-      mask_stored[i] = attends ? 1.0 : 0.0;
+      const double nonzero = t.mask == DataType::kBOOL ? 1.0 : static_cast<double>(1 + i % 3) * (i % 2 ? -1.0 : 1.0);
+      mask_stored[i] = attends ? nonzero : 0.0;
       mask[i] = attends ? check.parameters.mask_if_true : check.parameters.mask_if_false;
     }
   }
@@ -276,7 +281,7 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
     }
     dq = dk = dv = deviceTensor(Dims{s.b, s.sq, (s.h + 2 * s.hk) * s.d}, t.q, merged);
   }
-  const DeviceTensor dmask = deviceTensor(mask_shape, t.mask, check.mask ? mask_stored : std::vector<double>{0.0});
+  const DeviceTensor dmask = deviceTensor(given_mask, t.mask, check.mask ? mask_stored : std::vector<double>{0.0});
   const bool packed_out = (packed & cl::kPackedOutput) != 0;
   const DeviceTensor out = deviceTensor(packed_out ? packedShape(s.out()) : s.out(), t.out,
                                         std::vector<double>(volume(s.out()), 7.0));
@@ -387,7 +392,8 @@ TEST(AttentionKernels, MasksBroadcastAlongEachAxis) {
 // Scores up to 30 x 30 x 7 = 6300 at scale 1: exp overflows float past 88, so only subtracting
 // the running maximum (and rescaling when it grows, tile after tile) gives finite results.
 // A BOOL mask adds mask_if_true where it is true and mask_if_false where false (transformers'
-// where(mask, 0, lowest) read in place), broadcast along each axis like the additive ones; the
+// where(mask, 0, lowest) read in place), INT32 and INT64 ones where nonzero and zero, of rank 4
+// broadcast along each axis like the additive ones or of rank 2 (B, Sk) as a key padding mask; the
 // lowest float as the false value leaves rows it hides whole with uniform weights, as it would
 // added.
 TEST(AttentionKernels, BooleanMasksAddTheirTwoValues) {
@@ -403,6 +409,20 @@ TEST(AttentionKernels, BooleanMasksAddTheirTwoValues) {
       check.parameters.mask_if_false = -3.0f;
       EXPECT_EQ(checkAttention(check, seed += 10), 0);
     }
+    // Integer masks (nonzero attends: -3 to 3 here) and a rank-2 key padding mask (B, Sk).
+    for (DataType integer : {DataType::kINT32, DataType::kINT64}) {
+      for (const Dims& mask : {Dims{shape.b, 1, shape.sq, shape.sk}, Dims{shape.b, shape.sk}, Dims{1, shape.sk}}) {
+        Check check{shape, Types{type, type, type, type, integer}};
+        check.mask = mask;
+        check.parameters.scale = 0.375f;
+        check.parameters.mask_if_true = 0.5f;
+        EXPECT_EQ(checkAttention(check, seed += 10), 0);
+      }
+    }
+    Check padding{shape, types};
+    padding.mask = Dims{shape.b, shape.sk};
+    padding.masked_keys = 3;
+    EXPECT_EQ(checkAttention(padding, seed += 10), 0);
     Check lowest{shape, types};
     lowest.mask = Dims{shape.b, 1, shape.sq, shape.sk};
     lowest.masked_rows = {2, 40};  // rows of batch entry 0, (b x H + h) x Sq + i with h = 0
@@ -538,10 +558,14 @@ TEST(AttentionKernels, RefusesOperandsThatDoNotFit) {
                       "attention: q has type INT32; expected FLOAT or HALF"));
   EXPECT_TRUE(refuses(q, k, v, nullptr, tensor({2, 4, 3, 6}, DataType::kINT64),
                       "attention: out has type INT64; expected FLOAT or HALF"));
-  const DeviceTensor int_mask = tensor({1, 1, 1, 5}, DataType::kINT32);
-  EXPECT_TRUE(refuses(q, k, v, &int_mask, out,
-                      "attention: mask has type INT32; expected FLOAT or HALF (added) or BOOL (selecting the two mask "
-                      "values)"));
+  const DeviceTensor byte_mask = tensor({1, 1, 1, 5}, DataType::kUINT8);
+  EXPECT_TRUE(refuses(q, k, v, &byte_mask, out,
+                      "attention: mask has type UINT8; expected FLOAT or HALF (added) or BOOL, INT32 or INT64 "
+                      "(selecting the two mask values)"));
+  const DeviceTensor three_axes = tensor({2, 1, 5});
+  EXPECT_TRUE(refuses(q, k, v, &three_axes, out, "(or rank 2: (B, Sk))"));
+  const DeviceTensor wrong_keys = tensor({2, 4});
+  EXPECT_TRUE(refuses(q, k, v, &wrong_keys, out, "attention: mask shape (2, 4) does not broadcast to the scores"));
   EXPECT_TRUE(refuses(tensor({4, 3, 8}), k, v, nullptr, out,
                       "attention: q shape (4, 3, 8) is not of rank 4 (B, H, Sq, D)"));
   EXPECT_TRUE(refuses(q, tensor({2, 2, 5, 7}), v, nullptr, out,
@@ -647,6 +671,10 @@ void checkEveryFeature(const std::string& tactic, const Types& types, DataType f
   padding.masked_keys = 66;
   padding.parameters.mask_if_true = 0.75f;
   EXPECT_EQ(checkAttention(padding, seed += 10), 0);
+  Check key_padding = padding;  // INT64, rank 2: transformers' attention_mask read in place
+  key_padding.types.mask = DataType::kINT64;
+  key_padding.mask = Dims{shape.b, shape.sk};
+  EXPECT_EQ(checkAttention(key_padding, seed += 10), 0);
   Check hidden_rows = padding;
   hidden_rows.mask = shape.scores();
   hidden_rows.masked_keys = 0;

@@ -123,7 +123,8 @@ TEST(ShapeInference, AttentionMaskThatRepeatsAlongTheBatch) {
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { infer(windows, {q, q, q}); }, "needs a mask"));
 }
 
-// A mask is added (FLOAT, HALF) or selects the layer's two values (BOOL); q, k and v are floating.
+// A mask is added (FLOAT, HALF) or selects the layer's two values (BOOL, INT32, INT64: nonzero is
+// true); rank 4, or rank 2 as a key padding mask (B, Sk); q, k and v are floating.
 TEST(ShapeInference, AttentionMaskTypes) {
   net::AttentionLayer masked;
   masked.has_mask = true;
@@ -134,10 +135,19 @@ TEST(ShapeInference, AttentionMaskTypes) {
   EXPECT_EQ(typed(DataType::kBOOL, DataType::kHALF).type, DataType::kHALF);
   EXPECT_EQ(typed(DataType::kBOOL, DataType::kHALF).shape, q);
   EXPECT_EQ(typed(DataType::kFLOAT, DataType::kFLOAT).type, DataType::kFLOAT);
-  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { typed(DataType::kINT32, DataType::kFLOAT); },
-                                          "Attention's mask needs FLOAT or HALF (added) or BOOL input, got INT32"));
+  EXPECT_EQ(typed(DataType::kINT64, DataType::kFLOAT).type, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { typed(DataType::kUINT8, DataType::kFLOAT); },
+                                          "Attention's mask needs FLOAT or HALF (added) or BOOL, INT32 or INT64 input, got UINT8"));
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { typed(DataType::kBOOL, DataType::kBOOL); },
                                           "Attention needs FLOAT or HALF input, got BOOL"));
+  const auto padding = [&](const Dims& mask) {
+    return net::inferOutputs(masked, {{q, DataType::kFLOAT}, {q, DataType::kFLOAT}, {q, DataType::kFLOAT},
+                                      {mask, DataType::kINT64}}).at(0).shape;
+  };
+  EXPECT_EQ(padding(Dims{2, 5}), q);
+  EXPECT_EQ(padding(Dims{1, 5}), q);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { padding(Dims{2, 3}); }, "mask (2, 1, 1, 3)"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { padding(Dims{2, 1, 5}); }, "rank-2 key padding mask"));
 }
 
 // q, k and v as one merged projection (B, S, (H + 2 Hk) x D), given three times.

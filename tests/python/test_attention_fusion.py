@@ -37,7 +37,7 @@ def _heads(x: str, out: str, perm: List[int]) -> List[onnx.NodeProto]:
 
 
 def sdpa_model(guard: bool, eager: bool, expand: bool = False, lowest: float = -np.inf,
-               bias_output: bool = False) -> bytes:
+               bias_output: bool = False, mask_type: int = TensorProto.INT64) -> bytes:
     """q, k, v (batch, seq, 12) in 3 heads of 4; a padding mask (batch, seq) of 0/1, made additive
     as where(mask, 0, lowest), with `expand` of the mask to (batch, 1, seq, seq) first (as
     transformers' sdpa masks are), with `bias_output` also an output of the model."""
@@ -68,7 +68,7 @@ def sdpa_model(guard: bool, eager: bool, expand: bool = False, lowest: float = -
               N("Transpose", ["context"], ["merged_heads"], perm=[0, 2, 1, 3]),
               N("Reshape", ["merged_heads", "merge"], ["y"])]
     inputs = [helper.make_tensor_value_info(n, F, ["batch", "seq", 12]) for n in ("q", "k", "v")]
-    inputs.append(helper.make_tensor_value_info("mask", TensorProto.INT64, ["batch", "seq"]))
+    inputs.append(helper.make_tensor_value_info("mask", mask_type, ["batch", "seq"]))
     return _model(nodes, inputs, ["y", "bias"] if bias_output else ["y"], inits)
 
 
@@ -97,9 +97,10 @@ def test_attention_chains_become_one_step_and_match_onnxruntime(rng, guard, eage
     engine_bytes = build_engine(model, fp16=fp16, profiles=[PROFILE])
     types = _layer_types(engine_bytes)
     assert types.count("Attention") == 1 and "Softmax" not in types, types
-    # The heads' reshapes and transposes are gone (the step reads q, k, v and writes y in place):
-    # the one shuffle left unsqueezes the mask. The step reads the BOOL mask, not where's output.
-    assert types.count("Shuffle") == 1 and "Select" not in types, types
+    # The heads' reshapes and transposes are gone (the step reads q, k, v and writes y in place),
+    # and so are the mask's unsqueeze, cast and select: the step reads the INT64 (batch, seq) mask.
+    assert "Shuffle" not in types and "Select" not in types, types
+    assert types.count("Identity") == (4 if fp16 else 0), types  # FP16: q, k, v to half, y to float
     engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
     for batch, seq in ((3, 5), (2, 16), (1, 1)):
         feeds = _feeds(rng, batch, seq)
@@ -139,6 +140,19 @@ def test_boolean_masks_are_read_where_they_are_made(rng, expand, lowest, bias_ou
         assert np.array_equal(np.isnan(got), np.isnan(expected)), "NaN where ONNX Runtime has NaN, nowhere else"
         if bias_output:
             np.testing.assert_array_equal(report.results["bias"], report.reference["bias"])
+
+
+def test_a_float_mask_cast_to_bool_keeps_its_cast(rng):
+    """The step reads BOOL, INT32 and INT64 masks as nonzero; a FLOAT mask cast to BOOL is not read
+    in place (its cast stays), and the engine matches ONNX Runtime."""
+    model = sdpa_model(guard=True, eager=False, mask_type=F)
+    types = _layer_types(build_engine(model, profiles=[PROFILE]))
+    assert types.count("Attention") == 1 and types.count("Identity") == 1, types
+    feeds = _feeds(rng, 3, 5)
+    feeds["mask"] = feeds["mask"].astype(np.float32) * 0.5  # nonzero values other than 1
+    report = compare_with_onnxruntime(model, engine=build_engine(model, profiles=[PROFILE]), inputs=feeds,
+                                      rtol=1e-5, atol=1e-5)
+    report.assert_passed()
 
 
 def test_scores_used_elsewhere_stay_unfused(rng):

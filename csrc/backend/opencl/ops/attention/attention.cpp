@@ -233,9 +233,9 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   requireFloating(kLauncher, "k", k);
   requireFloating(kLauncher, "v", v);
   requireFloating(kLauncher, "out", out);
-  if (mask && mask->type != DataType::kBOOL && mask->type != DataType::kFLOAT && mask->type != DataType::kHALF) {
+  if (mask && !isAttentionMaskType(mask->type)) {
     throw InvalidArgument(std::string(kLauncher) + ": mask has type " + dataTypeName(mask->type) +
-                          "; expected FLOAT or HALF (added) or BOOL (selecting the two mask values)");
+                          "; expected FLOAT or HALF (added) or BOOL, INT32 or INT64 (selecting the two mask values)");
   }
   if (!std::isfinite(parameters.softcap)) {
     throw InvalidArgument(std::string(kLauncher) + ": softcap " + std::to_string(parameters.softcap) +
@@ -286,15 +286,17 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
     throw InvalidArgument(std::string(kLauncher) + ": a mask batch period of " + std::to_string(period) +
                           " needs a mask and must be positive (0: none)");
   }
+  // A rank-2 mask (B, Sk) is a key padding mask: (B, 1, 1, Sk).
+  const Dims mask4 = !mask ? Dims{} : mask->shape.rank() == 2 ? Dims{mask->shape[0], 1, 1, mask->shape[1]} : mask->shape;
   if (mask) {
-    bool broadcasts = mask->shape.rank() == 4;
+    bool broadcasts = mask4.rank() == 4;
     for (std::size_t axis = 0; broadcasts && axis < 4; ++axis) {
-      broadcasts = mask->shape[axis] == 1 || mask->shape[axis] == scores[axis] || (axis == 0 && period > 0);
+      broadcasts = mask4[axis] == 1 || mask4[axis] == scores[axis] || (axis == 0 && period > 0);
     }
     if (!broadcasts) {
       throw InvalidArgument(describe(kLauncher, "mask") + " shape " + mask->shape.toString() +
                             " does not broadcast to the scores (B, H, Sq, Sk) = " + scores.toString() +
-                            ": it needs rank 4 and each extent 1 or the scores'");
+                            ": it needs rank 4 and each extent 1 or the scores' (or rank 2: (B, Sk))");
     }
     if (period > 0 && (mask->shape[0] != period || batch % period != 0)) {
       throw InvalidArgument(describe(kLauncher, "mask") + " shape " + mask->shape.toString() + " repeats every " +
@@ -338,7 +340,7 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
   if (mask) {
     std::int64_t stride = 1;
     for (int axis = 3; axis >= 0; --axis) {
-      const std::int64_t extent = mask->shape[static_cast<std::size_t>(axis)];
+      const std::int64_t extent = mask4[static_cast<std::size_t>(axis)];
       strides[axis] = extent == 1 ? 0 : stride;
       stride *= extent;
     }
@@ -351,8 +353,13 @@ void attention(KernelCache& cache, Stream& stream, const std::string& tactic, co
     arguments.tensor(q).tensor(k).tensor(v);
   }
   arguments.tensor(mask ? *mask : q);
-  // attention.cl's MASK_NONE, MASK_FLOAT, MASK_HALF, MASK_BOOL: the mask's storage is an argument, not an option.
-  const cl_int mask_kind = !mask ? 0 : mask->type == DataType::kHALF ? 2 : mask->type == DataType::kBOOL ? 3 : 1;
+  // attention.cl's MASK_* codes: the mask's storage is an argument, not an option.
+  const cl_int mask_kind = !mask                                 ? 0
+                           : mask->type == DataType::kHALF  ? 2
+                           : mask->type == DataType::kBOOL  ? 3
+                           : mask->type == DataType::kINT32 ? 4
+                           : mask->type == DataType::kINT64 ? 5
+                                                            : 1;
   arguments.value<cl_int>(mask_kind)
       .value<cl_float>(parameters.mask_if_true)
       .value<cl_float>(parameters.mask_if_false)

@@ -58,8 +58,9 @@ struct AttentionParameters {
 // out[b, h, i, :] = sum_j softmax_j(cap(scale * q[b, h, i, :] . k[b, h / g, j, :]) + mask[b, h, i, j]) v[b, h / g, j, :]
 // with cap(s) = softcap * tanh(s / softcap) where parameters.softcap > 0, else s;
 // q (B, H, Sq, D), k (B, Hk, Sk, D), v (B, Hk, Sk, Dv), out (B, H, Sq, Dv), g = H / Hk (H a multiple of Hk:
-// grouped-query attention); mask nullptr, an additive FLOAT/HALF tensor, or a BOOL one that adds
-// parameters.mask_if_true where true and mask_if_false where false, of rank 4 with extents 1 or
+// grouped-query attention); mask nullptr, an additive FLOAT/HALF tensor, or a BOOL, INT32 or INT64 one
+// that adds parameters.mask_if_true where nonzero and mask_if_false where 0, of rank 2 ((B or 1, Sk or 1),
+// a key padding mask read as (B, 1, 1, Sk)) or of rank 4 with extents 1 or
 // those of (B, H, Sq, Sk) (broadcast), or with parameters.mask_batch_period = P > 0, a batch extent of P that
 // repeats along the batch (b reads entry b mod P; B a multiple of P); causal positions add -inf. q, k, v, out FLOAT or HALF (any mix; computed
 // in float). A row whose every score is -inf gives NaN, exactly as softmax then a product would.
@@ -75,6 +76,13 @@ struct AttentionParameters {
 //
 // `workspace`: FLOAT scratch of at least attentionWorkspaceBytes(tactic, ...) bytes, which the split-keys
 // tactic needs for its slices' rows (other tactics ignore it); its contents need no initial value.
+// The mask types the kernel reads: FLOAT and HALF (added), BOOL, INT32 and INT64 (nonzero selects
+// mask_if_true).
+inline bool isAttentionMaskType(DataType type) {
+  return type == DataType::kFLOAT || type == DataType::kHALF || type == DataType::kBOOL || type == DataType::kINT32 ||
+         type == DataType::kINT64;
+}
+
 void attention(KernelCache& cache, Stream& stream, const std::string& tactic, const AttentionParameters& parameters,
                const DeviceTensor& q, const DeviceTensor& k, const DeviceTensor& v, const DeviceTensor* mask,
                const DeviceTensor& out, const DeviceTensor* workspace = nullptr);

@@ -37,10 +37,14 @@
 #define MASK_NONE 0
 #define MASK_FLOAT 1
 #define MASK_HALF 2
-#define MASK_BOOL 3  // a byte per entry: mask_true where nonzero, mask_false where 0
+#define MASK_BOOL 3  // BOOL, INT32, INT64: mask_true where nonzero, mask_false where 0
+#define MASK_INT32 4
+#define MASK_INT64 5
 
 inline float load_mask(__global const half* mask, int mask_kind, float mask_true, float mask_false, long i) {
   if (mask_kind == MASK_BOOL) return ((__global const uchar*)mask)[i] ? mask_true : mask_false;
+  if (mask_kind == MASK_INT32) return ((__global const int*)mask)[i] != 0 ? mask_true : mask_false;
+  if (mask_kind == MASK_INT64) return ((__global const long*)mask)[i] != 0 ? mask_true : mask_false;
   return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
 }
 
