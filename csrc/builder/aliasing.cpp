@@ -178,10 +178,7 @@ class Planner {
   bool viewReshape(const PlanStep& step) {
     const auto* shuffle = std::get_if<network::ShuffleLayer>(&step.parameters);
     if (!shuffle || step.inputs.size() != 1 || !unclaimed(step.output)) return false;
-    if (!network::isIdentityPermutation(shuffle->first_transpose) ||
-        !network::isIdentityPermutation(shuffle->second_transpose)) {
-      return false;
-    }
+    if (!network::movesNoAxis(*shuffle)) return false;
     const engine::PlanTensor& in = tensor(step.inputs[0]);
     const engine::PlanTensor& out = tensor(step.output);
     if (in.role != TensorRole::kActivation || in.type != out.type ||

@@ -566,8 +566,7 @@ TensorId maskSource(const Graph& graph, TensorId mask) {
   for (int index = graph.producer(source); index >= 0; index = graph.producer(source)) {
     const GraphNode& node = graph.nodes[static_cast<std::size_t>(index)];
     const auto* shuffle = std::get_if<network::ShuffleLayer>(&node.parameters);
-    const bool reshape = shuffle && node.inputs.size() == 1 && network::isIdentityPermutation(shuffle->first_transpose) &&
-                         network::isIdentityPermutation(shuffle->second_transpose);
+    const bool reshape = shuffle && node.inputs.size() == 1 && network::movesNoAxis(*shuffle);
     const DataType from = node.inputs.empty() ? DataType::kFLOAT : graph.tensor(node.inputs[0]).type;
     const bool cast = std::holds_alternative<network::IdentityLayer>(node.parameters) && node.inputs.size() == 1 &&
                       graph.tensor(source).type == DataType::kBOOL &&

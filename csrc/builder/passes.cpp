@@ -363,8 +363,7 @@ namespace {
 // Whether the shuffle gives back its input unchanged: no transposes (or identity ones) and a
 // reshape that keeps every axis (a 0 placeholder or the axis's own static extent).
 bool leavesInputUnchanged(const network::ShuffleLayer& shuffle, const Dims& input) {
-  using network::isIdentityPermutation;
-  if (!isIdentityPermutation(shuffle.first_transpose) || !isIdentityPermutation(shuffle.second_transpose)) return false;
+  if (!network::movesNoAxis(shuffle)) return false;
   if (!shuffle.has_reshape) return true;
   if (shuffle.reshape.size() != input.rank()) return false;
   for (std::size_t axis = 0; axis < input.rank(); ++axis) {

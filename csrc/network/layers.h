@@ -116,6 +116,11 @@ inline bool isIdentityPermutation(const std::vector<int>& order) {
   }
   return true;
 }
+// Whether a shuffle moves no axis (its transposes, if any, are identities): it reads its input's
+// elements in order, reshaped or not.
+inline bool movesNoAxis(const ShuffleLayer& shuffle) {
+  return isIdentityPermutation(shuffle.first_transpose) && isIdentityPermutation(shuffle.second_transpose);
+}
 struct SoftmaxLayer {
   static constexpr const char* kName = "Softmax";
   int axis = -1;  // non-negative after the layer is added

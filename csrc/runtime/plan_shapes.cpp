@@ -106,10 +106,7 @@ std::vector<engine::TensorId> viewBases(const engine::EnginePlan& plan) {
   // nothing, builder/aliasing.h): its output belongs to its input's base.
   for (const engine::PlanStep& step : plan.steps) {
     const auto* shuffle = std::get_if<network::ShuffleLayer>(&step.parameters);
-    if (!shuffle || step.inputs.size() != 1 || !network::isIdentityPermutation(shuffle->first_transpose) ||
-        !network::isIdentityPermutation(shuffle->second_transpose)) {
-      continue;
-    }
+    if (!shuffle || step.inputs.size() != 1 || !network::movesNoAxis(*shuffle)) continue;
     const engine::PlanTensor& in = plan.tensors.at(static_cast<std::size_t>(step.inputs[0]));
     const engine::PlanTensor& out = plan.tensors.at(static_cast<std::size_t>(step.output));
     if (in.role == engine::TensorRole::kActivation && out.role == engine::TensorRole::kActivation &&
