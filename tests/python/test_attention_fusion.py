@@ -87,6 +87,18 @@ def _layer_types(engine_bytes: bytes) -> List[str]:
             for i in range(engine.num_layers)]
 
 
+def _check_output(model: bytes, engine: object, feeds: Dict[str, np.ndarray], fp16: bool, label: str) -> object:
+    """Runs the engine and compares y with ONNX Runtime: relative error within FP32's or FP16's
+    bound, NaN exactly where ONNX Runtime has NaN. Returns the report."""
+    report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1.0, atol=1e9)
+    got, expected = report.results["y"], report.reference["y"]
+    scale = float(np.abs(expected[np.isfinite(expected)]).max())
+    error = float(np.nanmax(np.abs(got - expected))) / scale
+    assert error <= (1e-2 if fp16 else 1e-5), f"{label}: relative error {error:.3g}"
+    assert np.array_equal(np.isnan(got), np.isnan(expected)), "NaN where ONNX Runtime has NaN, nowhere else"
+    return report
+
+
 PROFILE = {name: ((1, 1, 12), (2, 8, 12), (3, 16, 12)) for name in ("q", "k", "v")}
 PROFILE["mask"] = ((1, 1), (2, 8), (3, 16))
 
@@ -103,13 +115,7 @@ def test_attention_chains_become_one_step_and_match_onnxruntime(rng, guard, eage
     assert types.count("Identity") == (4 if fp16 else 0), types  # FP16: q, k, v to half, y to float
     engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine_bytes)
     for batch, seq in ((3, 5), (2, 16), (1, 1)):
-        feeds = _feeds(rng, batch, seq)
-        report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1.0, atol=1e9)
-        got, expected = report.results["y"], report.reference["y"]
-        scale = float(np.abs(expected[np.isfinite(expected)]).max())
-        error = float(np.nanmax(np.abs(got - expected))) / scale
-        assert error <= (1e-2 if fp16 else 1e-5), f"{batch}x{seq}: relative error {error:.3g}"
-        assert np.array_equal(np.isnan(got), np.isnan(expected)), "NaN where ONNX Runtime has NaN, nowhere else"
+        _check_output(model, engine, _feeds(rng, batch, seq), fp16, f"{batch}x{seq}")
 
 
 @pytest.mark.parametrize("expand,lowest,bias_output,fp16", [
@@ -132,12 +138,7 @@ def test_boolean_masks_are_read_where_they_are_made(rng, expand, lowest, bias_ou
         feeds = _feeds(rng, batch, seq)
         if batch == 2 and not np.isinf(lowest):
             feeds["mask"][0, :] = 0  # every key hidden from the first entry's rows
-        report = compare_with_onnxruntime(model, engine=engine, inputs=feeds, rtol=1.0, atol=1e9)
-        got, expected = report.results["y"], report.reference["y"]
-        scale = float(np.abs(expected[np.isfinite(expected)]).max())
-        error = float(np.nanmax(np.abs(got - expected))) / scale
-        assert error <= (1e-2 if fp16 else 1e-5), f"{batch}x{seq}: relative error {error:.3g}"
-        assert np.array_equal(np.isnan(got), np.isnan(expected)), "NaN where ONNX Runtime has NaN, nowhere else"
+        report = _check_output(model, engine, feeds, fp16, f"{batch}x{seq}")
         if bias_output:
             np.testing.assert_array_equal(report.results["bias"], report.reference["bias"])
 
