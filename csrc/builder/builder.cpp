@@ -1307,10 +1307,13 @@ void compileAndVerify(EnginePlan& plan, const BuildDevice& device) {
       ran.insert(tactics.begin(), tactics.end());
     }
   }
+  // Where binaries are not kept (PoCL: Program::keepsBinaries), the engine names its programs
+  // with empty binaries, and loading it builds them from source (from the driver's own cache).
+  const bool keep = cl::Program::keepsBinaries(context->device());
   for (const cl::ProgramKey& key : execution.kernels().programs()) {
     const std::string& source = cl::kernelSource(key.family);
     const auto program = cl::Program::build(context, source, key.options);
-    const std::vector<unsigned char> binary = program->binary();
+    const std::vector<unsigned char> binary = keep ? program->binary() : std::vector<unsigned char>();
     plan.programs.push_back({key.family, key.options, hexHash(source), {binary.begin(), binary.end()}});
   }
 }

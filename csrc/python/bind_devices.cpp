@@ -5,7 +5,6 @@
 #include "backend/opencl/context.h"
 #include "backend/opencl/device.h"
 #include "backend/opencl/memory.h"
-#include "backend/opencl/memory.h"
 #include "backend/opencl/program.h"
 #include "python/bindings.h"
 
@@ -38,6 +37,8 @@ void bindDevices(py::module_& module) {
       .def_readonly("max_allocation", &DeviceInfo::max_allocation, "Largest single allocation in bytes.")
       .def_readonly("compute_units", &DeviceInfo::compute_units)
       .def_readonly("fp16", &DeviceInfo::fp16, "Whether cl_khr_fp16 (half arithmetic) is exposed.")
+      .def_readonly("binary_costs_a_compile", &DeviceInfo::binary_costs_a_compile,
+                    "Whether handing out a program's binary compiles its kernels again (PoCL).")
       .def_property_readonly("coordinates", &DeviceInfo::coordinates)
       .def_property_readonly("fingerprint", &DeviceInfo::fingerprint)
       .def("__repr__", [](const DeviceInfo& d) {
@@ -58,6 +59,10 @@ void bindDevices(py::module_& module) {
       "Makes a device current: an index, 'platform:device', or part of its name.");
 
   module.def("program_cache_directory", &cl::programCacheDirectory);
+  module.def(
+      "program_binaries_kept", [] { return cl::Program::keepsBinaries(cl::Context::currentDevice()); },
+      "Whether program binaries go to the disk cache and into engines on the current device (not on "
+      "PoCL unless MLPRT_PROGRAM_BINARIES=1; none anywhere with MLPRT_PROGRAM_BINARIES=0).");
   module.def("program_cache_stats", [] {
     const cl::ProgramCacheStats stats = cl::programCacheStats();
     py::dict result;

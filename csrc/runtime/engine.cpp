@@ -93,6 +93,11 @@ void Engine::loadPrograms() const {
       log(Severity::kINFO, "kernels '" + program.family + "' changed since the engine was built; compiling them");
       continue;
     }
+    if (program.binary.empty()) {  // built where binaries are not kept (Program::keepsBinaries)
+      log(Severity::kVERBOSE, "the engine carries no binary of '" + program.family + "' (" + program.options +
+                                  "); it is built from source when first used");
+      continue;
+    }
     const std::vector<unsigned char> binary(program.binary.begin(), program.binary.end());
     const auto start = std::chrono::steady_clock::now();
     if (!cl::Program::install(context_, *source, program.options, binary)) {

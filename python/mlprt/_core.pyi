@@ -2058,6 +2058,11 @@ class DeviceInfo:
     def compute_units(self) -> int:
         ...
     @property
+    def binary_costs_a_compile(self) -> bool:
+        """
+        Whether handing out a program's binary compiles its kernels again (PoCL).
+        """
+    @property
     def coordinates(self) -> str:
         ...
     @property
@@ -2970,6 +2975,10 @@ def memset(dest: typing.Any, value: typing.SupportsInt | typing.SupportsIndex, i
 def pagelocked_empty(shape: typing.Any, dtype: typing.Any, order: str = 'C') -> numpy.ndarray:
     """
     A NumPy array whose memory is a new pinned host buffer (uninitialized).
+    """
+def program_binaries_kept() -> bool:
+    """
+    Whether program binaries go to the disk cache and into engines on the current device (not on PoCL unless MLPRT_PROGRAM_BINARIES=1; none anywhere with MLPRT_PROGRAM_BINARIES=0).
     """
 def program_cache_directory() -> str:
     ...

@@ -111,6 +111,8 @@ class ProgramDiskCache : public ::testing::Test {
  protected:
   TemporaryDirectory root_;
   ScopedEnv cache_dir_{"MLPRT_CACHE_DIR", root_.path().string()};
+  // The disk cache itself, on every device (PoCL's binaries are kept only when asked for).
+  ScopedEnv keep_binaries_{"MLPRT_PROGRAM_BINARIES", std::string("1")};
   fs::path programs_ = root_.path() / "programs";
 
   // A context other than the shared one, so that Program::build misses the memory cache.
@@ -287,6 +289,41 @@ TEST_F(ProgramDiskCache, CompiledProgramIsStoredOnDisk) {
   std::size_t entries = 0;
   for (const auto& entry : fs::directory_iterator(programs_)) entries += entry.is_regular_file();
   EXPECT_EQ(entries, 1u);
+}
+
+TEST(ProgramBinaries, KeptUnlessHandingThemOutCostsACompile) {
+  const cl::DeviceInfo& device = context()->device();
+  {
+    const ScopedEnv unset("MLPRT_PROGRAM_BINARIES", std::nullopt);
+    EXPECT_EQ(cl::Program::keepsBinaries(device), !device.binary_costs_a_compile);
+    cl::DeviceInfo pocl = device;
+    pocl.binary_costs_a_compile = true;
+    EXPECT_FALSE(cl::Program::keepsBinaries(pocl));
+    pocl.binary_costs_a_compile = false;
+    EXPECT_TRUE(cl::Program::keepsBinaries(pocl));
+  }
+  {
+    const ScopedEnv keep("MLPRT_PROGRAM_BINARIES", std::string("1"));
+    cl::DeviceInfo pocl = device;
+    pocl.binary_costs_a_compile = true;
+    EXPECT_TRUE(cl::Program::keepsBinaries(pocl));
+  }
+  const ScopedEnv none("MLPRT_PROGRAM_BINARIES", std::string("0"));
+  EXPECT_FALSE(cl::Program::keepsBinaries(device));
+}
+
+TEST_F(ProgramDiskCache, NothingIsStoredWhereBinariesAreNotKept) {
+  const ScopedEnv none("MLPRT_PROGRAM_BINARIES", std::string("0"));
+  const std::string source = uniqueSaxpy();
+  const cl::ProgramCacheStats before = cl::programCacheStats();
+  expectSaxpyWorks(cl::Program::build(context(), source));
+  const auto again = cl::Program::build(freshContext(), source);  // compiled again: no disk cache
+  const cl::ProgramCacheStats after = cl::programCacheStats();
+  EXPECT_EQ(after.compiled, before.compiled + 2);
+  EXPECT_EQ(after.loaded_from_disk, before.loaded_from_disk);
+  EXPECT_EQ(again->origin(), cl::Program::Origin::kCompiled);
+  EXPECT_TRUE(cacheFiles(programs_).empty());
+  expectSaxpyWorks(again);
 }
 
 TEST_F(ProgramDiskCache, AnotherContextLoadsTheBinaryFromDisk) {

@@ -66,7 +66,7 @@ def test_second_process_loads_the_binary_instead_of_compiling(tmp_path: Path) ->
         f"from mlprt.compiler import SourceModule\n"
         f"m = SourceModule({source!r}, ['-DUNUSED=1'])\n"
         "print(json.dumps([m.program.origin, c.program_cache_stats()]))\n")
-    env = {"MLPRT_CACHE_DIR": str(tmp_path)}
+    env = {"MLPRT_CACHE_DIR": str(tmp_path), "MLPRT_PROGRAM_BINARIES": "1"}  # on PoCL too
     first = run_python(code, env)
     assert first.returncode == 0, first.stderr
     second = run_python(code, env)
@@ -89,6 +89,19 @@ def test_second_process_loads_the_binary_instead_of_compiling(tmp_path: Path) ->
     rebuilt = run_python(code, env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert json.loads(rebuilt.stdout)[0] == "compiled"
+
+
+def test_no_binaries_are_stored_where_they_are_not_kept(tmp_path: Path) -> None:
+    """MLPRT_PROGRAM_BINARIES=0 (PoCL's default): the driver's own kernel cache is the only one."""
+    source = SAXPY + f"// unique {uuid.uuid4()}\n"
+    code = ("import mlprt._core as c\nfrom mlprt.compiler import SourceModule\n"
+            f"m = SourceModule({source!r})\nprint(m.program.origin, c.program_binaries_kept())\n")
+    env = {"MLPRT_CACHE_DIR": str(tmp_path), "MLPRT_PROGRAM_BINARIES": "0"}
+    for _ in range(2):
+        result = run_python(code, env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["compiled", "False"]
+    assert not list(tmp_path.glob("programs/*.bin"))
 
 
 def test_same_source_in_one_process_is_built_once() -> None:

@@ -4,6 +4,7 @@ cache, and every error a user can provoke. ONNX models are in test_engine_zoo.py
 from __future__ import annotations
 
 import json
+import os
 import struct
 import threading
 from typing import Dict, Tuple
@@ -63,12 +64,15 @@ def weights() -> Dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def dynamic_plans(weights) -> Dict[bool, bytes]:
-    """FP32 and FP16 plans of the dynamic SimpleMLP, built once for the module."""
+    """FP32 and FP16 plans of the dynamic SimpleMLP, built once for the module, with their
+    programs' binaries on every device (PoCL's are kept only when asked for)."""
     plans = {}
-    for fp16 in (False, True):
-        plan = build(simple_mlp(weights), DYNAMIC, fp16=fp16)
-        assert plan is not None
-        plans[fp16] = bytes(plan)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLPRT_PROGRAM_BINARIES", "1")
+        for fp16 in (False, True):
+            plan = build(simple_mlp(weights), DYNAMIC, fp16=fp16)
+            assert plan is not None
+            plans[fp16] = bytes(plan)
     return plans
 
 
@@ -390,6 +394,53 @@ print(stats['compiled'], stats['installed_from_engine'])
         assert result.returncode == 0, result.stderr
         compiled, installed = map(int, result.stdout.split())
         assert compiled == 0 and installed >= 1, result.stdout
+
+
+_RUN_IN_FRESH_PROCESS = """
+import numpy as np, mlprt, mlprt.driver as cuda
+engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(open({path!r}, 'rb').read())
+context = engine.create_execution_context()
+context.set_input_shape('input', (3, 784))
+x = np.random.default_rng(3).standard_normal((3, 784)).astype(np.float32)
+y = np.empty((3, 10), np.float32)
+dx = cuda.to_device(x); dy = cuda.mem_alloc(y.nbytes)
+context.execute_v2([int(dx), int(dy)])
+cuda.memcpy_dtoh(y, dy)
+np.save({out!r}, y)
+stats = mlprt._core.program_cache_stats()
+print(stats['compiled'], stats['installed_from_engine'])
+"""
+
+
+def test_engines_without_binaries_build_their_programs_when_loaded(weights, tmp_path, monkeypatch):
+    """Where binaries are not kept (PoCL by default, any device with MLPRT_PROGRAM_BINARIES=0) the
+    engine names its programs without binaries: a fresh process builds them from source and
+    gives the same results as the engine that carries them."""
+    setting = os.environ.get("MLPRT_PROGRAM_BINARIES")
+    by_device = not mlprt._core.current_device().binary_costs_a_compile
+    assert mlprt._core.program_binaries_kept() == (setting == "1" or (setting != "0" and by_device))
+    plans = {}
+    for keep in ("0", "1"):
+        monkeypatch.setenv("MLPRT_PROGRAM_BINARIES", keep)
+        assert mlprt._core.program_binaries_kept() == (keep == "1")
+        plans[keep] = bytes(build(simple_mlp(weights), DYNAMIC))
+    assert len(plans["0"]) < len(plans["1"])  # the same engine less its binaries
+    outputs = {}
+    for keep, plan in plans.items():
+        path, out = tmp_path / f"mlp_{keep}.engine", tmp_path / f"y_{keep}.npy"
+        path.write_bytes(plan)
+        result = run_python(_RUN_IN_FRESH_PROCESS.format(path=str(path), out=str(out)),
+                            env={"MLPRT_CACHE_DIR": str(tmp_path / f"empty-cache-{keep}"), "MLPRT_PROGRAM_BINARIES": keep})
+        assert result.returncode == 0, result.stderr
+        compiled, installed = map(int, result.stdout.split())
+        if keep == "0":
+            assert compiled >= 1 and installed == 0, result.stdout
+        else:
+            assert compiled == 0 and installed >= 1, result.stdout
+        outputs[keep] = np.load(out)
+    x = np.random.default_rng(3).standard_normal((3, 784)).astype(np.float32)
+    assert relative_error(outputs["0"], mlp_reference(x, weights)) <= FP32_TOLERANCE
+    np.testing.assert_array_equal(outputs["0"], outputs["1"])
 
 
 def test_constants_are_folded_and_epilogues_fused(rng):

@@ -62,6 +62,7 @@ def test_core_warnings_reach_an_ilogger_subclass(tmp_path, monkeypatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("MLPRT_CACHE_DIR", str(blocker / "cache"))  # cannot be created
+    monkeypatch.setenv("MLPRT_PROGRAM_BINARIES", "1")  # the disk cache is used (on PoCL too)
     collector = Collecting()
     _route_core_messages(collector)
     try:

@@ -67,6 +67,8 @@ DeviceInfo describe(cl_platform_id platform, cl_device_id device) {
   info.max_work_group = deviceValue<std::size_t>(device, CL_DEVICE_MAX_WORK_GROUP_SIZE);
   const std::string extensions = deviceString(device, CL_DEVICE_EXTENSIONS);
   info.fp16 = extensions.find("cl_khr_fp16") != std::string::npos;
+  info.binary_costs_a_compile = info.platform_name.find("Portable Computing Language") != std::string::npos ||
+                                info.opencl_version.find("PoCL") != std::string::npos;
   return info;
 }
 

@@ -31,6 +31,10 @@ struct DeviceInfo {
   std::uint64_t local_memory = 0;    // bytes of __local memory per work-group
   std::size_t max_work_group = 0;    // work-items per work-group, at most
   bool fp16 = false;  // cl_khr_fp16: half arithmetic in kernels, not just vload_half/vstore_half
+  // Handing out a program's binary compiles its kernels again: PoCL's binaries hold machine code
+  // for any work-group size, built on request, while its launches compile each kernel for the
+  // size they use (and PoCL caches those compiles on disk itself).
+  bool binary_costs_a_compile = false;
 
   // Identifies the device and driver, e.g. for cache keys and engine files.
   std::string fingerprint() const;

@@ -213,6 +213,13 @@ std::vector<unsigned char> Program::binary() const {
   return binary;
 }
 
+bool Program::keepsBinaries(const DeviceInfo& device) {
+  const char* setting = std::getenv("MLPRT_PROGRAM_BINARIES");
+  if (setting && std::string(setting) == "1") return true;
+  if (setting && std::string(setting) == "0") return false;
+  return !device.binary_costs_a_compile;
+}
+
 std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& context,
                                               const std::string& source,
                                               const std::string& options) {
@@ -227,7 +234,7 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
     }
   }
 
-  const fs::path file = cacheFile(key);
+  const fs::path file = keepsBinaries(context->device()) ? cacheFile(key) : fs::path();
   std::shared_ptr<const Program> program;
   if (!file.empty()) {
     const std::vector<unsigned char> binary = readCachedBinary(file, key);

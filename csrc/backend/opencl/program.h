@@ -41,6 +41,12 @@ class Program {
   // The device binary, as OpenCL reports it (empty when the driver provides none).
   std::vector<unsigned char> binary() const;
 
+  // Whether mlprt keeps binaries of programs for `device` (its disk cache, engine files). Not
+  // where handing one out costs a compile of every kernel (DeviceInfo::binary_costs_a_compile:
+  // PoCL, about half of a cold build, whose own kernel cache serves the next process), unless
+  // MLPRT_PROGRAM_BINARIES=1; MLPRT_PROGRAM_BINARIES=0 keeps none on any device.
+  static bool keepsBinaries(const DeviceInfo& device);
+
  private:
   std::shared_ptr<Context> context_;
   ProgramHandle program_;
