@@ -6,13 +6,16 @@
 // `.target sm_90a` with the placeholder replaced by wgmma.fence / mma_async / commit / wait, and
 // loaded with clCreateProgramWithBinary (../shared/device/README.md). Each variant (instruction N,
 // warpgroups per work-group, K per tile, stages) is checked against a CPU reference at awkward
-// shapes and then timed with events at the BERT-base and 4096^3 products.
+// shapes and then timed with events at the BERT-base and 4096^3 products. The placeholders and
+// their expansion are mlprt's own (csrc/backend/opencl/ptx_patch.h), so this checks those too.
 //
-//   g++ -O2 -std=c++17 bench/wgmma_gemm.cpp -lOpenCL -o /tmp/wgmma_gemm && /tmp/wgmma_gemm [reps]
+//   g++ -O2 -std=c++17 -Icsrc bench/wgmma_gemm.cpp csrc/backend/opencl/ptx_patch.cpp -lOpenCL -o /tmp/wgmma_gemm
+//   /tmp/wgmma_gemm [reps]
 #define CL_TARGET_OPENCL_VERSION 300
 #include <CL/cl.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -22,6 +25,8 @@
 #include <regex>
 #include <string>
 #include <vector>
+
+#include "backend/opencl/ptx_patch.h"
 
 namespace {
 
@@ -60,9 +65,10 @@ struct Variant {
   int stages;   // local tiles in flight
   bool swap;    // descriptors with LBO and SBO exchanged (a check of which one the K step is)
   bool registers = false;  // register-staged loads (two tiles) instead of a cp.async ring
+  bool b_kn = false;       // b stored K x N (N-major tiles, wgmma's transposed b; registers only)
   std::string name() const {
     return "wgmma_m" + std::to_string(64 * groups) + "n" + std::to_string(n) + "_k" + std::to_string(bk) + "_s" +
-           std::to_string(stages) + (registers ? "_regs" : "") + (swap ? "_swapped" : "");
+           std::to_string(stages) + (registers ? "_regs" : "") + (b_kn ? "_bkn" : "") + (swap ? "_swapped" : "");
   }
   int localBytes() const { return (registers ? 2 : stages) * (64 * groups + n) * bk * 2; }
 };
@@ -74,6 +80,9 @@ struct Variant {
 // bytes apart (the leading-dimension offset), M- or N-adjacent ones 128 CH bytes apart (the stride
 // offset).
 const char* kSource = R"CL(
+#if B_KN && !REGISTER_STAGING
+#error "b stored K x N is read through registers only"
+#endif
 #define CH (BK / 8)
 #define BM (64 * GROUPS)
 #define THREADS (128 * GROUPS)
@@ -130,8 +139,15 @@ inline void fetch_tile(uint4* staged_a, uint4* staged_b, __global const uint4* a
 #pragma unroll
   for (int r = 0; r < STAGED_B; ++r) {
     const int i = tid + r * THREADS;
+#if B_KN
+    // b is K x N: slot i holds K row (i / BN) * 8 + i % 8 of the tile and N chunk (i / 8) % (BN / 8),
+    // so each 8 x 8 core matrix is 8 K rows of 8 N values (N-major), N-adjacent ones 128 bytes apart.
+    const int k = tile * BK + (i / BN) * 8 + i % 8, chunk = n0 / 8 + (i / 8) % (BN / 8);
+    staged_b[r] = i < B_TILE && k < kchunks * 8 && chunk < N / 8 ? b[(size_t)k * (N / 8) + chunk] : (uint4)(0);
+#else
     const int row = n0 + (i / (8 * CH)) * 8 + i % 8, chunk = tile * CH + (i / 8) % CH;
     staged_b[r] = i < B_TILE && row < N && chunk < kchunks ? b[(size_t)row * kchunks + chunk] : (uint4)(0);
+#endif
   }
 }
 
@@ -167,7 +183,7 @@ void wgmma_gemm(__global const uint4* a, __global const uint4* b, __global float
     const int s = t & 1;
     if (t + 1 < tiles) fetch_tile(staged_a, staged_b, a, b, m0, n0, M, N, kchunks, t + 1, tid);
     const ulong da = descriptor(shared_address(as[s] + group * 64 * CH), LEADING, STRIDE);
-    const ulong db = descriptor(shared_address(bs[s]), LEADING, STRIDE);
+    const ulong db = descriptor(shared_address(bs[s]), LEADING_B, STRIDE_B);
     asm volatile(WGMMA_PLACEHOLDER : WGMMA_OUTPUTS : "l"(da), "l"(db), "r"(one) : "memory");
     if (t + 1 < tiles) put_tile(as[s ^ 1], bs[s ^ 1], staged_a, staged_b, tid);
     asm volatile(WGWAIT_PLACEHOLDER : WGMMA_OUTPUTS :: "memory");
@@ -188,7 +204,7 @@ void wgmma_gemm(__global const uint4* a, __global const uint4* b, __global float
     else asm volatile("cp.async.commit_group;" ::: "memory");
     const int s = t % STAGES;
     const ulong da = descriptor(shared_address(as[s] + group * 64 * CH), LEADING, STRIDE);
-    const ulong db = descriptor(shared_address(bs[s]), LEADING, STRIDE);
+    const ulong db = descriptor(shared_address(bs[s]), LEADING_B, STRIDE_B);
     asm volatile(WGMMA_PLACEHOLDER : WGMMA_OUTPUTS : "l"(da), "l"(db), "r"(one) : "memory");
     asm volatile(WGWAIT_PLACEHOLDER : WGMMA_OUTPUTS :: "memory");
   }
@@ -213,80 +229,29 @@ void wgmma_gemm(__global const uint4* a, __global const uint4* b, __global float
 // source (build options would need quoting that not every driver parses).
 std::string sourceFor(const Variant& v) {
   const int leading = 128, stride = 128 * (v.bk / 8);
-  std::string placeholder = "\"// WGMMA";
+  // N-major b tiles: K-adjacent core matrices BN / 8 x 128 bytes apart, N-adjacent ones 128.
+  const int leading_b = v.b_kn ? 16 * v.n : leading, stride_b = v.b_kn ? 128 : stride;
+  const bool swap_a = v.swap && !v.b_kn;  // with b K x N, "swapped" is about b's descriptor only
+  // K steps of 16 start two core matrices (256 bytes, 16 descriptor units) further in both tiles.
+  std::string placeholder = "\"// MLPRT_WGMMA m64n" + std::to_string(v.n) + "k16 f32.f16.f16 " +
+                            std::to_string(v.bk / 16) + " 16 " + std::to_string(v.b_kn ? 2 * v.n : 16) + " 0 " +
+                            (v.b_kn ? "1" : "0");
+  std::string wait = "\"// MLPRT_WGWAIT 0";
   std::string outputs;
   for (int i = 0; i < v.n / 2; ++i) {
     placeholder += " %" + std::to_string(i);
+    wait += " %" + std::to_string(i);
     outputs += std::string(i ? "," : "") + "\"+f\"(acc[" + std::to_string(i) + "])";
   }
-  std::string wait = placeholder;
-  wait.replace(wait.find("WGMMA"), 5, "WGWAIT");
   wait += "\"";
   for (int i = 0; i < 3; ++i) placeholder += " %" + std::to_string(v.n / 2 + i);
   placeholder += "\"";
   return "#define BN " + std::to_string(v.n) + "\n#define GROUPS " + std::to_string(v.groups) + "\n#define BK " +
          std::to_string(v.bk) + "\n#define STAGES " + std::to_string(v.stages) + "\n#define LEADING " +
-         std::to_string(v.swap ? stride : leading) + "u\n#define STRIDE " + std::to_string(v.swap ? leading : stride) +
-         "u\n#define WGMMA_PLACEHOLDER " + placeholder + "\n#define WGWAIT_PLACEHOLDER " + wait + "\n#define WGMMA_OUTPUTS " + outputs +
+         std::to_string(swap_a ? stride : leading) + "u\n#define STRIDE " + std::to_string(swap_a ? leading : stride) +
+         "u\n#define LEADING_B " + std::to_string(v.swap ? stride_b : leading_b) + "u\n#define STRIDE_B " +
+         std::to_string(v.swap ? leading_b : stride_b) + "u\n#define B_KN " + (v.b_kn ? "1" : "0") + "\n#define WGMMA_PLACEHOLDER " + placeholder + "\n#define WGWAIT_PLACEHOLDER " + wait + "\n#define WGMMA_OUTPUTS " + outputs +
          "\n#define REGISTER_STAGING " + (v.registers ? "1" : "0") + "\n" + kSource;
-}
-
-// The PTX for one WGMMA placeholder: fence, BK / 16 asynchronous products (each K step of 16 starts
-// two core matrices, 256 bytes, further: 16 in the descriptor's address field), commit. The wait is
-// its own placeholder (WGWAIT), which names the accumulators too, so that the compiler moves no
-// read of them above it.
-std::string wgmmaText(const Variant& v, const std::vector<std::string>& operands) {
-  const int accumulators = v.n / 2;
-  std::string list = "{";
-  for (int i = 0; i < accumulators; ++i) list += (i ? "," : "") + operands[i];
-  list += "}";
-  const std::string& da = operands[accumulators];
-  const std::string& db = operands[accumulators + 1];
-  const std::string& one = operands[accumulators + 2];
-  const std::string mma = "wgmma.mma_async.sync.aligned.m64n" + std::to_string(v.n) + "k16.f32.f16.f16 " + list;
-  std::string text = "{\n\t.reg .pred wp;\n\t.reg .b64 wda, wdb;\n\tsetp.ne.b32 wp, " + one +
-                     ", 0;\n\twgmma.fence.sync.aligned;\n";
-  for (int k = 0; k < v.bk / 16; ++k) {
-    if (k == 0) {
-      text += "\t" + mma + ", " + da + ", " + db + ", wp, 1, 1, 0, 0;\n";
-    } else {
-      text += "\tadd.s64 wda, " + da + ", " + std::to_string(16 * k) + ";\n\tadd.s64 wdb, " + db + ", " +
-              std::to_string(16 * k) + ";\n\t" + mma + ", wda, wdb, wp, 1, 1, 0, 0;\n";
-    }
-  }
-  text += "\twgmma.commit_group.sync.aligned;\n\t}";
-  return text;
-}
-
-// The PTX with every placeholder replaced by wgmma and the target raised to sm_90a; empty, with
-// the reason in `why`, when the placeholder is missing or malformed.
-std::string patchPtx(const Variant& v, const std::string& ptx, std::string& why) {
-  const std::regex placeholder("// (WGMMA|WGWAIT)([^\\n]*)");
-  std::string patched;
-  std::size_t last = 0;
-  int found = 0;
-  for (auto it = std::sregex_iterator(ptx.begin(), ptx.end(), placeholder); it != std::sregex_iterator(); ++it) {
-    std::vector<std::string> operands;
-    const bool wait = (*it)[1].str() == "WGWAIT";
-    const std::string list = (*it)[2].str();
-    const std::regex token("\\S+");
-    for (auto t = std::sregex_iterator(list.begin(), list.end(), token); t != std::sregex_iterator(); ++t)
-      operands.push_back(t->str());
-    if (static_cast<int>(operands.size()) != v.n / 2 + (wait ? 0 : 3)) {
-      why = "placeholder with " + std::to_string(operands.size()) + " operands: " + it->str().substr(0, 200);
-      return "";
-    }
-    patched += ptx.substr(last, it->position() - last) +
-               (wait ? std::string("wgmma.wait_group.sync.aligned 0;") : wgmmaText(v, operands));
-    last = it->position() + it->length();
-    found += wait ? 0 : 1;
-  }
-  patched += ptx.substr(last);
-  if (found == 0) {
-    why = "no placeholder in the PTX";
-    return "";
-  }
-  return std::regex_replace(patched, std::regex("\\.target sm_90\\b"), ".target sm_90a");
 }
 
 // Compiles the source, patches its PTX, and returns the sm_90a program (nullptr with the reason).
@@ -301,7 +266,12 @@ cl_program buildVariant(const Variant& v, std::string& why) {
     clReleaseProgram(plain);
     return nullptr;
   }
-  std::string patched = patchPtx(v, binaryOf(plain), why);
+  std::string patched;
+  try {
+    patched = mlprt::cl::patchPtx(binaryOf(plain));
+  } catch (const std::exception& error) {
+    why = error.what();
+  }
   clReleaseProgram(plain);
   if (patched.empty()) return nullptr;
   const auto* bytes = reinterpret_cast<const unsigned char*>(patched.c_str());
@@ -343,9 +313,11 @@ float fromHalf(std::uint16_t h) {
 
 struct Problem {
   int m, n, k;
+  bool kn;  // b stored K x N (else N x K)
   std::vector<std::uint16_t> a, b;
   cl_mem da = nullptr, db = nullptr, dc = nullptr;
-  Problem(int m_, int n_, int k_, unsigned seed) : m(m_), n(n_), k(k_), a(std::size_t(m_) * k_), b(std::size_t(n_) * k_) {
+  Problem(int m_, int n_, int k_, unsigned seed, bool kn_ = false)
+      : m(m_), n(n_), k(k_), kn(kn_), a(std::size_t(m_) * k_), b(std::size_t(n_) * k_) {
     std::mt19937 engine(seed);
     std::uniform_real_distribution<float> value(-1.0f, 1.0f);
     for (auto& x : a) x = toHalf(value(engine));
@@ -363,9 +335,10 @@ struct Problem {
     clReleaseMemObject(db);
     clReleaseMemObject(dc);
   }
+  float bAt(int j, int p) const { return fromHalf(b[kn ? std::size_t(p) * n + j : std::size_t(j) * k + p]); }
   double reference(int i, int j) const {
     double sum = 0;
-    for (int p = 0; p < k; ++p) sum += double(fromHalf(a[std::size_t(i) * k + p])) * fromHalf(b[std::size_t(j) * k + p]);
+    for (int p = 0; p < k; ++p) sum += double(fromHalf(a[std::size_t(i) * k + p])) * bAt(j, p);
     return sum;
   }
 };
@@ -404,7 +377,7 @@ double verify(cl_kernel kernel, const Variant& v, Problem& p, std::string& first
     const int i = all ? s / p.n : int(engine() % p.m), j = all ? s % p.n : int(engine() % p.n);
     double scale = 0;
     for (int q = 0; q < p.k; ++q)
-      scale += std::fabs(double(fromHalf(p.a[std::size_t(i) * p.k + q])) * fromHalf(p.b[std::size_t(j) * p.k + q]));
+      scale += std::fabs(double(fromHalf(p.a[std::size_t(i) * p.k + q])) * p.bAt(j, q));
     const double error = std::fabs(c[std::size_t(i) * p.n + j] - p.reference(i, j)) / std::max(scale, 1e-30);
     if (error > worst) {
       worst = error;
@@ -438,13 +411,12 @@ double timeMs(cl_kernel kernel, const Variant& v, Problem& p, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 5 && std::string(argv[1]) == "--patch") {  // --patch FILE N BK: the patch alone, offline
+  if (argc == 3 && std::string(argv[1]) == "--patch") {  // --patch FILE: the patch alone, offline
     std::FILE* f = std::fopen(argv[2], "r");
-    std::string ptx, why;
+    std::string ptx;
     for (int ch; f && (ch = std::fgetc(f)) != EOF;) ptx += static_cast<char>(ch);
-    const std::string patched = patchPtx(Variant{std::atoi(argv[3]), 1, std::atoi(argv[4]), 2, false}, ptx, why);
-    std::puts(patched.empty() ? why.c_str() : patched.c_str());
-    return patched.empty();
+    std::puts(mlprt::cl::patchPtx(ptx).c_str());
+    return 0;
   }
   const int reps = argc > 1 ? std::atoi(argv[1]) : 20;
   cl_uint platforms = 0;
@@ -476,14 +448,24 @@ int main(int argc, char** argv) {
       {128, 2, 32, 3, false}, {256, 1, 32, 2, false}, {128, 2, 16, 4, false}, {256, 2, 16, 2, false},
       {128, 2, 32, 2, false, true}, {256, 2, 16, 2, false, true}, {256, 1, 32, 2, false, true},
       {128, 2, 64, 2, false, true}, {256, 2, 32, 2, false, true},
+      {128, 2, 32, 2, false, true, true}, {128, 2, 32, 2, true, true, true}, {256, 2, 32, 2, false, true, true},
   };
-  std::vector<Problem*> checks = {new Problem(131, 72, 48, 1), new Problem(200, 264, 200, 2), new Problem(1, 300, 776, 3)};
+  // Awkward shapes: rows and columns that fill no tile, K that fills no K tile; N a multiple of 8
+  // (b K x N is read in 16-byte chunks of N).
+  std::vector<Problem*> checks, checks_kn;
+  for (bool kn : {false, true}) {
+    for (const auto& [m, n, k] : std::vector<std::array<int, 3>>{{131, 72, 48}, {200, 264, 200}, {1, 296, 776}})
+      (kn ? checks_kn : checks).push_back(new Problem(m, n, k, 1 + m, kn));
+  }
   struct Shape { int m, n, k; const char* what; };
   const std::vector<Shape> shapes = {{4096, 2304, 768, "BERT-base b32 qkv"}, {4096, 768, 768, "BERT-base b32 out"},
                                      {4096, 3072, 768, "BERT-base b32 up"},  {4096, 768, 3072, "BERT-base b32 down"},
                                      {4096, 4096, 4096, "4096^3"}};
-  std::vector<Problem*> timed;
-  for (std::size_t i = 0; i < shapes.size(); ++i) timed.push_back(new Problem(shapes[i].m, shapes[i].n, shapes[i].k, 10 + i));
+  std::vector<Problem*> timed, timed_kn;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    timed.push_back(new Problem(shapes[i].m, shapes[i].n, shapes[i].k, 10 + i));
+    timed_kn.push_back(new Problem(shapes[i].m, shapes[i].n, shapes[i].k, 10 + i, true));
+  }
   for (const Variant& v : variants) {
     if (static_cast<cl_ulong>(v.localBytes()) > localBytes) {
       std::printf("%-28s skipped: %d bytes of local memory\n", v.name().c_str(), v.localBytes());
@@ -501,14 +483,15 @@ int main(int argc, char** argv) {
     check(status, "clCreateKernel");
     double worst = 0;
     std::string first;
-    for (Problem* p : checks) worst = std::max(worst, verify(kernel, v, *p, first));
+    for (Problem* p : v.b_kn ? checks_kn : checks) worst = std::max(worst, verify(kernel, v, *p, first));
     std::printf("%-28s built in %.0f ms; checks %s (worst %.2e)%s%s\n", v.name().c_str(), buildMs,
                 worst <= 1e-3 ? "ok" : "BAD", worst, first.empty() ? "" : ": ", first.c_str());
     if (worst <= 1e-3 && !v.swap) {
       for (std::size_t i = 0; i < shapes.size(); ++i) {
         std::string sampleFirst;
-        const double error = verify(kernel, v, *timed[i], sampleFirst);
-        const double ms = timeMs(kernel, v, *timed[i], reps);
+        Problem& problem = *(v.b_kn ? timed_kn : timed)[i];
+        const double error = verify(kernel, v, problem, sampleFirst);
+        const double ms = timeMs(kernel, v, problem, reps);
         const double flops = 2.0 * shapes[i].m * shapes[i].n * shapes[i].k;
         std::printf("    %-20s %5d x %5d x %5d: %8.3f ms  %6.1f TFLOP/s  %s\n", shapes[i].what, shapes[i].m, shapes[i].n,
                     shapes[i].k, ms, flops / ms * 1e-9, error <= 1e-3 ? "ok" : ("BAD " + sampleFirst).c_str());
@@ -517,7 +500,7 @@ int main(int argc, char** argv) {
     clReleaseKernel(kernel);
     clReleaseProgram(program);
   }
-  for (Problem* p : checks) delete p;
-  for (Problem* p : timed) delete p;
+  for (auto* list : {&checks, &checks_kn, &timed, &timed_kn})
+    for (Problem* p : *list) delete p;
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "backend/opencl/program.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/launch_capture.h"
+#include "backend/opencl/ptx_patch.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/logging.h"
@@ -176,6 +178,45 @@ ProgramHandle fromSource(const Context& context, const std::string& source, cons
   return program;
 }
 
+std::vector<unsigned char> binaryOf(cl_program program) {
+  size_t size = 0;
+  check(clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof(size), &size, nullptr),
+        "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
+  std::vector<unsigned char> binary(size);
+  if (size == 0) return binary;
+  unsigned char* data = binary.data();
+  check(clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof(data), &data, nullptr),
+        "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+  return binary;
+}
+
+// A compiled program whose source carries wgmma placeholders, rebuilt from its patched PTX
+// (ptx_patch.h). Throws BuildError with the reason when the driver's binary is not PTX or the
+// patched text does not build.
+ProgramHandle withPatchedPtx(const Context& context, const ProgramHandle& compiled, const std::string& options) {
+  const std::vector<unsigned char> binary = binaryOf(compiled.get());
+  const std::string ptx(binary.begin(), std::find(binary.begin(), binary.end(), '\0'));
+  if (ptx.find(".target") == std::string::npos) {
+    throw BuildError("wgmma kernels need a driver whose program binaries are PTX (NVIDIA's); '" +
+                     context.device().name + "' gave another kind");
+  }
+  const std::string patched = patchPtx(ptx);
+  const std::vector<unsigned char> text(patched.begin(), patched.end() + 1);  // with its terminating zero
+  cl_device_id device = context.device().id;
+  const unsigned char* data = text.data();
+  const size_t size = text.size();
+  cl_int binary_status = CL_SUCCESS;
+  cl_int status = CL_SUCCESS;
+  ProgramHandle program(clCreateProgramWithBinary(context.get(), 1, &device, &size, &data, &binary_status, &status));
+  if (status == CL_SUCCESS && binary_status == CL_SUCCESS) status = buildFor(context, program.get(), options);
+  if (status != CL_SUCCESS || binary_status != CL_SUCCESS) {
+    throw BuildError("the patched wgmma PTX failed to build for '" + context.device().name + "' (" +
+                     statusName(status != CL_SUCCESS ? status : binary_status) + "):\n" +
+                     (program ? buildLog(program.get(), device) : std::string("(no program)")));
+  }
+  return program;
+}
+
 }  // namespace
 
 std::string programCacheDirectory() {
@@ -201,17 +242,7 @@ ProgramCacheStats programCacheStats() {
 Program::Program(std::shared_ptr<Context> context, ProgramHandle program, Origin origin)
     : context_(std::move(context)), program_(std::move(program)), origin_(origin) {}
 
-std::vector<unsigned char> Program::binary() const {
-  size_t size = 0;
-  check(clGetProgramInfo(program_.get(), CL_PROGRAM_BINARY_SIZES, sizeof(size), &size, nullptr),
-        "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
-  std::vector<unsigned char> binary(size);
-  if (size == 0) return binary;
-  unsigned char* data = binary.data();
-  check(clGetProgramInfo(program_.get(), CL_PROGRAM_BINARIES, sizeof(data), &data, nullptr),
-        "clGetProgramInfo(CL_PROGRAM_BINARIES)");
-  return binary;
-}
+std::vector<unsigned char> Program::binary() const { return binaryOf(program_.get()); }
 
 bool Program::keepsBinaries(const DeviceInfo& device) {
   const char* setting = std::getenv("MLPRT_PROGRAM_BINARIES");
@@ -248,7 +279,9 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
     }
   }
   if (!program) {
-    program = std::make_shared<Program>(context, fromSource(*context, source, options), Origin::kCompiled);
+    ProgramHandle compiled = fromSource(*context, source, options);
+    if (hasPtxPlaceholders(source)) compiled = withPatchedPtx(*context, compiled, options);
+    program = std::make_shared<Program>(context, std::move(compiled), Origin::kCompiled);
     ++counters().compiled;
     if (!file.empty()) writeCachedBinary(file, key, program->binary());
   }
