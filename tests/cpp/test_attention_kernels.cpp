@@ -682,6 +682,13 @@ void checkEveryFeature(const std::string& tactic, const Types& types, DataType f
   hidden_rows.parameters.mask_if_true = -0.5f;
   hidden_rows.parameters.zero_masked_rows = true;
   EXPECT_EQ(checkAttention(hidden_rows, seed += 10), 2);
+  // where(mask, 0, lowest float): rows it hides whole weigh their keys uniformly, as ONNX Runtime
+  // computes them (the tensor-core kernel's log2(e) scaling once took lowest to -inf there: NaN).
+  Check lowest = hidden_rows;
+  lowest.parameters.mask_if_true = 0.0f;
+  lowest.parameters.mask_if_false = std::numeric_limits<float>::lowest();
+  lowest.parameters.zero_masked_rows = false;
+  EXPECT_EQ(checkAttention(lowest, seed += 10), 0);
 }
 
 // ---- The split-keys tactic (attention.cl with -DSPLIT_KEYS, then attention_combine) ---------------

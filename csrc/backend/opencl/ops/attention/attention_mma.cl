@@ -198,7 +198,10 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
           if (softcap > 0.0f) x = softcap * tanh(x / softcap);
           x *= LOG2E;
           if (mask_kind != MASK_NONE) {
-            x += LOG2E * load_mask(mask, mask_kind, mask_true, mask_false, mask_first[i] + key * mask_key);
+            // Clamped: log2(e) times a finite mask value beyond float's range (the lowest float, as
+            // where(mask, 0, lowest) adds) must stay finite, or a row it hides whole turns NaN.
+            const float m = load_mask(mask, mask_kind, mask_true, mask_false, mask_first[i] + key * mask_key);
+            x += isinf(m) ? m : clamp(LOG2E * m, -FLT_MAX, FLT_MAX);
           }
           if (causal && key > row[i] + shift) x = -INFINITY;
         }
