@@ -36,6 +36,33 @@ def _check(model: VisionModel, got: Dict[str, np.ndarray], x: np.ndarray, data: 
             assert error <= bound, f"{model.name} output {name}: relative error {error:.3g} against {reference}"
 
 
+def test_detections_match_as_sets_and_swap_only_at_topk_cut() -> None:
+    """check_detections: rows match in any order; a row without counterpart passes only where it and
+    an unmatched reference row are both at TopK's cut (the reference's lowest kept score)."""
+    expected = np.array([[[0, 0, 10, 10, 0.9, 1], [5, 5, 20, 20, 0.8, 2], [1, 1, 9, 9, 0.5, 3],
+                          [2, 2, 8, 8, 0.5, 3]]], np.float32)
+    check_detections(expected[:, ::-1].copy(), expected, 1e-4, "r")  # another order
+    swapped = expected.copy()
+    swapped[0, 3, :4] = [30, 30, 40, 40]  # another anchor of the cut's score
+    check_detections(swapped, expected, 1e-4, "r")
+    away = expected.copy()
+    away[0, 1, :4] = [30, 30, 40, 40]  # a row above the cut with another box
+    with pytest.raises(AssertionError, match="nor is it at TopK's cut, score 0.5"):
+        check_detections(away, expected, 1e-4, "r")
+    other_class = expected.copy()
+    other_class[0, 0, 5] = 7
+    with pytest.raises(AssertionError, match="no counterpart"):
+        check_detections(other_class, expected, 1e-4, "r")
+    twice = expected.copy()  # two rows at the cut but the reference has one spare only
+    twice[0, 2, :4] = [30, 30, 40, 40]
+    twice[0, 3, :4] = [50, 50, 60, 60]
+    check_detections(twice, expected, 1e-4, "r")  # both of the reference's cut rows are unmatched
+    twice[0, 1, :4] = [70, 70, 80, 80]
+    twice[0, 1, 4] = 0.5  # a third row claiming the cut; scores no longer sort alike
+    with pytest.raises(AssertionError):
+        check_detections(twice, expected, 1e-4, "r")
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_model_matches_onnxruntime_and_pytorch(name: str, tmp_path: Path) -> None:
     model = MODELS[name]
