@@ -259,6 +259,8 @@ void bindBuffers(py::module_& module) {
         return DeviceBuffer::allocate(cl::Context::current(), size);
       },
       py::arg("nbytes"), "Allocates device memory on the current device.");
+  module.def("finish_streams", &Stream::finishAll, py::call_guard<py::gil_scoped_release>(),
+             "Waits for every live stream's commands (mlprt registers it with Python's atexit).");
   module.def("pagelocked_empty", &pagelockedEmpty, py::arg("shape"), py::arg("dtype"),
              py::arg("order") = "C",
              "A NumPy array whose memory is a new pinned host buffer (uninitialized).");

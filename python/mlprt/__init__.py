@@ -5,6 +5,7 @@ memory API (streams, pinned host arrays, device allocations, copies).
 """
 from __future__ import annotations
 
+import atexit
 from typing import List, Union
 
 from mlprt import _core
@@ -32,6 +33,11 @@ from mlprt import compat as _compat  # noqa: F401
 from mlprt.compat import Builder, Runtime, init_libnvinfer_plugins  # noqa: E402,F811
 
 __version__: str = _core.__version__
+
+# Commands nobody waited for are finished before the interpreter exits: a driver may still be
+# working on them (PoCL compiles a kernel at its first launch, in a thread of its own) when the
+# process's exit handlers tear its compiler down.
+atexit.register(_core.finish_streams)
 
 __all__ = [
     "Builder",

@@ -2976,6 +2976,10 @@ def pagelocked_empty(shape: typing.Any, dtype: typing.Any, order: str = 'C') -> 
     """
     A NumPy array whose memory is a new pinned host buffer (uninitialized).
     """
+def finish_streams() -> None:
+    """
+    Waits for every live stream's commands (mlprt registers it with Python's atexit).
+    """
 def program_binaries_kept() -> bool:
     """
     Whether program binaries go to the disk cache and into engines on the current device (not on PoCL unless MLPRT_PROGRAM_BINARIES=1; none anywhere with MLPRT_PROGRAM_BINARIES=0).

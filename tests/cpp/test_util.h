@@ -54,6 +54,17 @@ inline bool isNvidiaDevice() {
   return text.find("NVIDIA") != std::string::npos;
 }
 
+// After the last test, before the process's exit handlers: every stream finished, so no launch a
+// test did not wait for is still compiling in PoCL's worker thread while exit tears PoCL's
+// compiler down (cl::Stream::finishAll says why). One registration per test binary (an inline
+// variable is initialized once, whichever files include this header).
+class FinishStreamsAtTheEnd : public ::testing::Environment {
+ public:
+  void TearDown() override { cl::Stream::finishAll(); }
+};
+inline ::testing::Environment* const kFinishStreamsAtTheEnd =
+    ::testing::AddGlobalTestEnvironment(new FinishStreamsAtTheEnd);  // gtest owns environments
+
 // One stream and one kernel cache for a test process's kernel launches (CTest runs each test in a
 // process of its own; the kernel cache is not for concurrent use).
 inline cl::Stream& stream() {

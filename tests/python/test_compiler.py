@@ -104,6 +104,20 @@ def test_no_binaries_are_stored_where_they_are_not_kept(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("programs/*.bin"))
 
 
+def test_a_launch_nobody_waits_for_finishes_before_exit(tmp_path: Path) -> None:
+    """A script that launches a kernel never compiled before (PoCL compiles it in its own thread at
+    the launch) and exits without synchronizing: mlprt finishes its streams from Python's atexit,
+    before the exit handlers that tear the driver's compiler down."""
+    source = SAXPY + f"// unique {uuid.uuid4()}\n"
+    code = ("import numpy as np, mlprt, mlprt.driver as cuda\nfrom mlprt.compiler import SourceModule\n"
+            f"saxpy = SourceModule({source!r}).get_function('saxpy')\n"
+            "x = cuda.to_device(np.ones(4096, np.float32))\n"
+            "saxpy(np.float32(2), x, x, np.int32(4096), block=(64, 1, 1), grid=(64, 1), stream=cuda.Stream())\n"
+            "import atexit\natexit.register(lambda: print('exiting'))\n")
+    result = run_python(code, {"MLPRT_CACHE_DIR": str(tmp_path), "POCL_CACHE_DIR": str(tmp_path / "pocl")})
+    assert (result.returncode, result.stdout.strip()) == (0, "exiting"), result.stderr[-2000:]
+
+
 def test_same_source_in_one_process_is_built_once() -> None:
     from mlprt import _core
     source = SAXPY + f"// unique {uuid.uuid4()}\n"

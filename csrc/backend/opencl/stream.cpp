@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
+#include <vector>
 
 #include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/launch_capture.h"
@@ -82,6 +84,20 @@ std::shared_ptr<Stream> Stream::create(std::shared_ptr<Context> context) {
   std::lock_guard<std::mutex> lock(registry.mutex);
   registry.streams[handle] = stream;
   return stream;
+}
+
+void Stream::finishAll() noexcept {
+  StreamRegistry& registry = streams();
+  std::vector<std::shared_ptr<Stream>> live;
+  {
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    for (const auto& entry : registry.streams) {
+      if (std::shared_ptr<Stream> stream = entry.second.lock()) live.push_back(std::move(stream));
+    }
+  }
+  for (const std::shared_ptr<Stream>& stream : live) {
+    if (stream->queue_) clFinish(stream->queue_.get());
+  }
 }
 
 std::shared_ptr<Stream> Stream::defaultFor(const std::shared_ptr<Context>& context) {

@@ -44,6 +44,14 @@ class Stream {
   static std::shared_ptr<Stream> fromHandle(std::uint64_t handle);
   // The per-device stream used when a call names none.
   static std::shared_ptr<Stream> defaultFor(const std::shared_ptr<Context>& context);
+  // Waits for every live stream's commands, ignoring errors: for the end of a program, before
+  // exit handlers run. A driver may still be working on commands nobody waited for (PoCL compiles
+  // a kernel in its worker thread at the kernel's first launch), and exit handlers destroy the
+  // compiler's statics under it (a crash seen under AddressSanitizer). An atexit handler of ours
+  // would come too late: handlers run in reverse order of registration, and the compiler's
+  // statics register on first use, after ours. The Python module calls this from Python's atexit,
+  // the C++ tests from their global tear-down.
+  static void finishAll() noexcept;
 
   Stream(std::shared_ptr<Context> context, std::uint64_t handle);
   ~Stream();
