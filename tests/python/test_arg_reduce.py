@@ -55,3 +55,24 @@ def test_a_row_with_nan_gives_an_index_in_range(tmp_path) -> None:
     x = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, 1.0]], np.float32)
     got, _ = _run(_model("ArgMax", [2, 3], axis=1, keepdims=0), x, tmp_path)
     assert got[1] == 1 and 0 <= got[0] < 3
+
+
+def test_long_axes_take_their_positions_at_run_time(tmp_path, monkeypatch) -> None:
+    """Beyond CONSTANT_POSITIONS_UP_TO the positions come from an AxisRange step, not a parse-time
+    constant: the same answers, and a declared axis of 2^31 - 1 elements parses without allocating
+    its 16 GiB of positions (a fuzzer's finding)."""
+    import mlprt
+    from mlprt.onnx_parser import OnnxParser
+    from mlprt.onnx_parser.ops import nn
+    monkeypatch.setattr(nn, "CONSTANT_POSITIONS_UP_TO", 4)
+    rng = np.random.default_rng(11)
+    for op, axis, last in (("ArgMax", 1, 0), ("ArgMin", -1, 1), ("ArgMax", 0, 1)):
+        x = rng.integers(-3, 4, (3, 5, 7)).astype(np.float32)
+        got, expected = _run(_model(op, [3, 5, 7], axis=axis, select_last_index=last), x, tmp_path)
+        np.testing.assert_array_equal(got, expected)
+    monkeypatch.undo()
+    network = mlprt.Builder(RecordingLogger()).create_network(0)
+    parser = OnnxParser(network, RecordingLogger())
+    assert parser.parse(_model("ArgMax", [2**31 - 1], axis=0).SerializeToString()), parser.get_error(0)
+    kinds = [type(network.get_layer(i)).__name__ for i in range(network.num_layers)]
+    assert any("AxisRange" in kind for kind in kinds), kinds
