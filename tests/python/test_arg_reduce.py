@@ -59,16 +59,20 @@ def test_a_row_with_nan_gives_an_index_in_range(tmp_path) -> None:
 
 def test_long_axes_take_their_positions_at_run_time(tmp_path, monkeypatch) -> None:
     """Beyond CONSTANT_POSITIONS_UP_TO the positions come from an AxisRange step, not a parse-time
-    constant: the same answers, and a declared axis of 2^31 - 1 elements parses without allocating
-    its 16 GiB of positions (a fuzzer's finding)."""
+    constant: the same answers (ArgMax, ArgMin, Hardmax), and a declared axis of 2^31 - 1 elements
+    parses without allocating its 16 GiB of positions (a fuzzer's finding)."""
     import mlprt
     from mlprt.onnx_parser import OnnxParser
-    from mlprt.onnx_parser.ops import nn
-    monkeypatch.setattr(nn, "CONSTANT_POSITIONS_UP_TO", 4)
+    from mlprt.onnx_parser import context
+    monkeypatch.setattr(context, "CONSTANT_POSITIONS_UP_TO", 4)
     rng = np.random.default_rng(11)
-    for op, axis, last in (("ArgMax", 1, 0), ("ArgMin", -1, 1), ("ArgMax", 0, 1)):
+    for op, attributes in (("ArgMax", dict(axis=1)), ("ArgMin", dict(axis=-1, select_last_index=1)),
+                           ("ArgMax", dict(axis=0, select_last_index=1)), ("Hardmax", dict(axis=1))):
         x = rng.integers(-3, 4, (3, 5, 7)).astype(np.float32)
-        got, expected = _run(_model(op, [3, 5, 7], axis=axis, select_last_index=last), x, tmp_path)
+        model = _model(op, [3, 5, 7], **attributes)
+        if op == "Hardmax":
+            model.graph.output[0].type.tensor_type.elem_type = TensorProto.FLOAT
+        got, expected = _run(model, x, tmp_path)
         np.testing.assert_array_equal(got, expected)
     monkeypatch.undo()
     network = mlprt.Builder(RecordingLogger()).create_network(0)
@@ -76,3 +80,30 @@ def test_long_axes_take_their_positions_at_run_time(tmp_path, monkeypatch) -> No
     assert parser.parse(_model("ArgMax", [2**31 - 1], axis=0).SerializeToString()), parser.get_error(0)
     kinds = [type(network.get_layer(i)).__name__ for i in range(network.num_layers)]
     assert any("AxisRange" in kind for kind in kinds), kinds
+
+
+@pytest.mark.parametrize("case", ["onehot", "trilu"])
+def test_constants_the_sizes_would_make_too_large_are_refused_by_name(case) -> None:
+    """OneHot's iota of depth elements and Trilu's rows x columns mask are made at parse time; sizes
+    beyond the parser's constant limit are refused naming the node, before anything is allocated."""
+    import mlprt
+    from mlprt.onnx_parser import OnnxParser
+    if case == "onehot":
+        depth = helper.make_tensor("depth", TensorProto.INT64, [], [2**40])
+        values = helper.make_tensor("values", TensorProto.FLOAT, [2], [0.0, 1.0])
+        node = helper.make_node("OneHot", ["i", "depth", "values"], ["y"], name="big_one_hot")
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("i", TensorProto.INT64, [3])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [depth, values])
+        words = "OneHot's depth 1099511627776 would need a constant of 1099511627776 elements"
+    else:
+        node = helper.make_node("Trilu", ["x"], ["y"], name="big_trilu")
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2**20, 2**20])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        words = "Trilu's mask of 1048576 x 1048576 would need a constant of 1099511627776 elements"
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
+    network = mlprt.Builder(RecordingLogger()).create_network(0)
+    parser = OnnxParser(network, RecordingLogger())
+    assert not parser.parse(model.SerializeToString())
+    error = parser.get_error(0)
+    assert words in error.desc() and error.code() == mlprt.ErrorCode.UNSUPPORTED_NODE_SHAPE, str(error)
+    assert ("big_one_hot" if case == "onehot" else "big_trilu") in str(error)

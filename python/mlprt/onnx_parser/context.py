@@ -25,6 +25,14 @@ from mlprt.onnx_parser.errors import ErrorCode, ImportFailure, invalid, unsuppor
 #: bytes of bool): a model's huge extents are refused instead of materialized.
 _BROADCAST_CONDITION_LIMIT = 1 << 28
 
+#: Positions along an axis (ArgMax's, Hardmax's) up to this many are a parse-time constant; along
+#: longer axes an AxisRange step computes them at run time: a parse must not allocate what only a
+#: declared shape asks for (a fuzzed model declared an axis of 2^31 - 1: 16 GiB of INT64).
+CONSTANT_POSITIONS_UP_TO = 1 << 16
+#: The most elements of a constant the parser makes from a model's sizes (an iota, a mask):
+#: beyond it the node is refused by name instead of allocated (parser.FOLDED_BYTES_LIMIT's count).
+MADE_CONSTANT_LIMIT = 1 << 28
+
 ITensor = _core.ITensor
 DataType = _core.DataType
 
@@ -293,6 +301,22 @@ class ImporterContext:
         if extent not in self._extent_carriers:  # one per extent, however many uses
             self._extent_carriers[extent] = self.axis_range(extent, DataType.INT32)
         return self._extent_carriers[extent]
+
+    def positions_along(self, x: Any, axis: int, extent: int, dtype: Any) -> Any:
+        """0, 1, ..., n - 1 along ``axis`` of tensor ``x`` (``extent`` = n, known at parse time),
+        of network type ``dtype``, shaped to broadcast against ``x``: a constant for short axes, an
+        AxisRange step of ``x``'s axis (once per set of shapes) beyond CONSTANT_POSITIONS_UP_TO."""
+        along = [extent if a == axis else 1 for a in range(len(x.shape))]
+        if extent <= CONSTANT_POSITIONS_UP_TO:
+            return self.tensor(np.arange(extent, dtype=numpy_dtype(dtype)).reshape(along), dtype)
+        return self.reshape(self.track(self.network.add_axis_range(x, axis, dtype)).get_output(0), along)
+
+    def check_made_constant(self, elements: int, what: str) -> None:
+        """Refuses (naming ``what``) a constant of ``elements`` elements that the model's sizes ask
+        the parser to make, beyond MADE_CONSTANT_LIMIT, before anything is allocated."""
+        if elements > MADE_CONSTANT_LIMIT:
+            raise unsupported(f"{what} would need a constant of {elements} elements, more than the parser makes "
+                              f"({MADE_CONSTANT_LIMIT})", ErrorCode.UNSUPPORTED_NODE_SHAPE)
 
     def axis_range(self, extent: SymDim, dtype: Any) -> Any:
         """0, 1, ..., n - 1 of network type ``dtype`` (FLOAT, HALF, INT32 or INT64) for the run-time

@@ -204,15 +204,13 @@ def shrink(ctx: ImporterContext, node: Node) -> List[Value]:
 
 def _hardmax(ctx: ImporterContext, x: Any, axis: int) -> Any:
     """1 at the first maximum along ``axis`` (a TopK layer with K = 1), 0 elsewhere: the index
-    compared with a constant iota along the axis, then a select."""
+    compared with the positions along the axis, then a select."""
     extent = ctx.dims(x)[axis]
     if not (isinstance(extent, int) and extent > 0):
         raise unsupported(f"Hardmax along axis {axis}, whose extent is known only at run time (or 0), is not supported",
                           ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
-    rank = len(x.shape)
     layer = ctx.track(ctx.network.add_topk(x, _core.TopKOperation.MAX, 1, 1 << axis))
-    iota = np.arange(extent, dtype=np.int32).reshape([extent if a == axis else 1 for a in range(rank)])
-    first = ctx.elementwise(layer.get_output(1), iota, EW.EQUAL)
+    first = ctx.elementwise(layer.get_output(1), ctx.positions_along(x, axis, extent, _core.DataType.INT32), EW.EQUAL)
     return ctx.alias(_select(ctx, first, _scalar(x, 1.0), _scalar(x, 0.0)), x)
 
 

@@ -125,6 +125,7 @@ def one_hot(ctx: ImporterContext, node: Node) -> List[Value]:
         negative = ctx.elementwise(indices, zero, EW.LESS)
         wrapped = ctx.elementwise(indices, np.array(depth, numpy_dtype(indices.dtype)), EW.SUM)
         indices = ctx.alias(ctx.track(ctx.network.add_select(negative, wrapped, indices)).get_output(0), indices)
+    ctx.check_made_constant(depth, f"OneHot's depth {depth}")
     iota = np.arange(depth, dtype=numpy_dtype(indices.dtype)).reshape([depth if a == axis else 1 for a in range(rank)])
     hits = ctx.elementwise(ctx.unsqueeze(indices, [axis]), iota, EW.EQUAL)
     dtype = ctx.common_dtype(off, on)

@@ -436,6 +436,7 @@ def trilu(ctx: ImporterContext, node: Node) -> List[Value]:
     if not (isinstance(rows, int) and rows >= 0 and isinstance(columns, int) and columns >= 0):
         raise unsupported("Trilu of a tensor whose last two extents are known only at run time is not supported",
                           ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+    ctx.check_made_constant(rows * columns, f"Trilu's mask of {rows} x {columns}")
     ones = np.ones((rows, columns), np.bool_)
     mask = np.triu(ones, k) if node.attr("upper", 1) else np.tril(ones, k)
     rank = len(dims)

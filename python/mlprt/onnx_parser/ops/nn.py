@@ -346,12 +346,6 @@ def reduce_composed(ctx: ImporterContext, node: Node) -> List[Value]:
     return [total]
 
 
-#: Axes up to this long take their positions as a constant; longer ones from an AxisRange step at
-#: run time (a parse must not allocate what only the input's declared shape asks for: a fuzzed
-#: model declared an axis of 2^31 - 1, a 16 GiB constant).
-CONSTANT_POSITIONS_UP_TO = 1 << 16
-
-
 @importer("ArgMax", "ArgMin", notes="Any axis, keepdims, select_last_index; the axis's extent known at parse time. "
           "Composed: the max (min) over the axis, an equality mask, and the smallest (largest) matching index "
           "(INT64). A row holding NaN yields the first (last) NaN or extreme.")
@@ -373,11 +367,7 @@ def arg_reduce(ctx: ImporterContext, node: Node) -> List[Value]:
     not_nan = ctx.elementwise(x, x, EW.EQUAL)
     nan = ctx.track(ctx.network.add_unary(not_nan, Un.NOT)).get_output(0)
     hits = ctx.elementwise(ctx.elementwise(x, best, EW.EQUAL), nan, EW.OR)
-    along_axis = [extent if a == axis else 1 for a in range(rank)]
-    if extent <= CONSTANT_POSITIONS_UP_TO:
-        positions = ctx.tensor(np.arange(extent, dtype=np.int64).reshape(along_axis))
-    else:
-        positions = ctx.reshape(ctx.track(ctx.network.add_axis_range(x, axis, _core.DataType.INT64)).get_output(0), along_axis)
+    positions = ctx.positions_along(x, axis, extent, _core.DataType.INT64)
     missing = np.full([1] * rank, -1 if last else extent, np.int64)
     candidates = ctx.track(ctx.network.add_select(hits, positions, ctx.tensor(missing))).get_output(0)
     keep = bool(node.attr("keepdims", 1))
