@@ -111,7 +111,7 @@ def _off_on(ctx: ImporterContext, node: Node, rank: int) -> Tuple[Value, Value]:
           "or constant, of any supported type (floats truncated), negative ones counting from the end of depth, "
           "out-of-range ones all off; values [off, on] constant or run-time, of any supported type; any axis. The "
           "indices (wrapped with LESS, SUM and a select) unsqueezed at axis, compared with a constant iota, then a "
-          "select of on and off.")
+          "select of on and off. Depths beyond 2^28 are refused.")
 def one_hot(ctx: ImporterContext, node: Node) -> List[Value]:
     depth = _depth(ctx, node)
     indices, signed = _indices(ctx, node)

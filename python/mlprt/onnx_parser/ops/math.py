@@ -417,7 +417,7 @@ def _softplus_threshold(ctx: ImporterContext, cond: Value, then: Value, other: V
 
 @importer("Trilu", since=14, notes="Any element type; the last two extents known at parse time (leading axes may "
           "be dynamic) and k constant: a select with the triangle as a constant mask (upper: column - row >= k; "
-          "lower: column - row <= k).")
+          "lower: column - row <= k; masks beyond 2^28 elements are refused).")
 def trilu(ctx: ImporterContext, node: Node) -> List[Value]:
     value = ctx.require(node, 0)
     if isinstance(value, ShapeValue):
