@@ -219,3 +219,44 @@ def test_engine_with_a_tensor_name_that_is_not_utf8_is_refused() -> None:
     assert runtime.deserialize_cuda_engine(engine_file.join(version, sections)) is None
     assert any("section TENS, tensor 0" in m and "is not valid UTF-8" in m for m in logger.messages), logger.messages
     assert runtime.deserialize_cuda_engine(engine) is not None  # the runtime goes on working
+
+
+def _huge_input_model(nodes: List[onnx.NodeProto], initializers: List[onnx.TensorProto], x_shape: Sequence,
+                      outputs: Sequence[str] = ("y",), extra_inputs: Sequence[onnx.ValueInfoProto] = ()) -> bytes:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))
+    graph = helper.make_graph(nodes, "sizes", [x, *extra_inputs],
+                              [helper.make_empty_tensor_value_info(name) for name in outputs], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+@pytest.mark.parametrize("case", ["pad", "dropout", "expand"])
+def test_constants_made_from_declared_sizes_are_refused_before_allocating(case: str) -> None:
+    """Constants the parser makes from a model's declared sizes (Pad's mask of the padded shape with a
+    run-time pad value, Dropout's all-true mask output, Expand's carrier of its target shape) are
+    refused by name beyond the parser's constant limit (2^28 elements) instead of allocated, as
+    ArgMax's positions once were (a fuzzer's finding)."""
+    big = [2**16, 2**15]  # 2^31 elements declared
+    if case == "pad":
+        value = helper.make_tensor_value_info("v", TensorProto.FLOAT, [])
+        pads = numpy_helper.from_array(np.array([1, 1, 1, 1], np.int64), "pads")
+        model = _huge_input_model([helper.make_node("Pad", ["x", "pads", "v"], ["y"], name="pad_it")], [pads], big,
+                                  extra_inputs=[value])
+        node, words = "pad_it", "Pad's mask of the padded shape [65538, 32770]"
+    elif case == "dropout":
+        model = _huge_input_model([helper.make_node("Dropout", ["x"], ["y", "mask"], name="drop")], [], big,
+                                  outputs=("y", "mask"))
+        node, words = "drop", "Dropout's mask of shape [65536, 32768]"
+    else:
+        shape = helper.make_tensor_value_info("n", TensorProto.FLOAT, ["batch"])
+        nodes = [helper.make_node("Shape", ["n"], ["n_shape"]),
+                 helper.make_node("Concat", ["big_dims", "n_shape"], ["target"], axis=0),
+                 helper.make_node("Expand", ["x", "target"], ["y"], name="expand_it")]
+        dims = numpy_helper.from_array(np.array(big, np.int64), "big_dims")
+        model = _huge_input_model(nodes, [dims], [1, 1, 1], extra_inputs=[shape])
+        node, words = "expand_it", "would need a constant of 2147483648 elements"
+    start = time.perf_counter()
+    ok, errors = parse(model)
+    assert time.perf_counter() - start < 5  # refused, not allocated
+    assert not ok and errors[0].code() == ErrorCode.UNSUPPORTED_NODE_SHAPE, errors
+    assert errors[0].node_name() == node and words in errors[0].desc(), errors[0]
+    assert_parser_still_works()

@@ -263,6 +263,7 @@ def dropout(ctx: ImporterContext, node: Node) -> List[Value]:
         if not all(isinstance(d, int) for d in dims):
             raise unsupported("Dropout's mask output of a tensor with run-time extents is not supported",
                               ErrorCode.UNSUPPORTED_NODE_DYNAMIC)
+        ctx.check_made_constant(int(np.prod(dims, dtype=np.float64)), f"Dropout's mask of shape {dims}")
         outputs.append(np.ones(dims, np.bool_))
     return outputs
 

@@ -306,7 +306,9 @@ def shape_carrier(ctx: ImporterContext, target: ShapeValue) -> Any:
     if same is not None:
         return same
     rank = len(target.elems)
-    carrier = ctx.tensor(np.zeros([e if isinstance(e, int) else 1 for e in target.elems], np.float32))
+    known = [e if isinstance(e, int) else 1 for e in target.elems]
+    ctx.check_made_constant(int(np.prod(known, dtype=np.float64)), f"a tensor of shape {list(target.elems)}")
+    carrier = ctx.tensor(np.zeros(known, np.float32))
     for axis, e in enumerate(target.elems):
         if isinstance(e, SymDim):
             line = ctx.tensor(ctx.extent_carrier(e), DataType.FLOAT)
@@ -1024,6 +1026,7 @@ def _fill_padding(ctx: ImporterContext, padded: Any, value: Any, begins: List[in
         raise invalid(f"Pad constant_value must be one value of the data's type {padded.dtype.name}, got "
                       f"{value.dtype.name} {tuple(value.shape)}")
     extents = [d if d >= 0 else 1 for d in padded.shape]
+    ctx.check_made_constant(int(np.prod(extents, dtype=np.float64)), f"Pad's mask of the padded shape {extents}")
     inside = np.zeros(extents, np.bool_)
     window = tuple(slice(max(b, 0), e - max(a, 0)) if d >= 0 else slice(None)
                    for b, a, e, d in zip(begins, ends, extents, padded.shape))
