@@ -1178,11 +1178,14 @@ TEST(KernelsCache, FamiliesSourcesAndPrograms) {
   for (const char* family : {"elementwise", "activation", "copy", "softmax", "reduce", "normalization", "gemm"}) {
     EXPECT_NE(std::find(families.begin(), families.end(), family), families.end()) << family;
   }
-  for (const char* prelude : {"common", "mma", "convolution_common"}) {  // prepended, not families
+  for (const char* prelude : {"common", "mma", "convolution_common", "attention_common"}) {  // prepended, not families
     EXPECT_EQ(std::find(families.begin(), families.end(), prelude), families.end()) << prelude;
   }
   EXPECT_NE(cl::kernelSource("convolution").find("finish_sliced_element"), std::string::npos);
   EXPECT_NE(cl::kernelSource("convolution_mma").find("finish_sliced_element"), std::string::npos);
+  for (const char* attention : {"attention", "attention_mma"}) {
+    EXPECT_NE(cl::kernelSource(attention).find("inline float load_mask"), std::string::npos) << attention;
+  }
   EXPECT_EQ(cl::kernelSource("gemm").find("finish_sliced_element"), std::string::npos);
   EXPECT_NE(cl::kernelSource("gemm").find("gemm_tiled"), std::string::npos);
   EXPECT_TRUE(throwsWith<InvalidArgument>([] { cl::kernelSource("nope"); }, "unknown kernel family 'nope'"));

@@ -27,7 +27,8 @@ namespace {
 // Preludes are not families of their own: kernels/common.cl is prepended to every family's
 // text, then each other prelude to the families it names, in this order: kernels/mma.cl (the
 // tensor-core instructions) to the families that run mma (GEMM, convolution, attention), ops/convolution/convolution_common.cl
-// (split K's bookkeeping) to both convolution families.
+// (split K's bookkeeping) to both convolution families, ops/attention/attention_common.cl (how
+// masks are read) to both attention families.
 constexpr const char* kCommonFile = "common";
 struct Prelude {
   const char* file;
@@ -36,6 +37,7 @@ struct Prelude {
 const std::vector<Prelude> kPreludes = {
     {"mma", {"gemm_mma", "convolution_mma", "attention_mma"}},
     {"convolution_common", {"convolution", "convolution_mma"}},
+    {"attention_common", {"attention", "attention_mma"}},
 };
 
 const std::map<std::string, std::string>& familySources() {

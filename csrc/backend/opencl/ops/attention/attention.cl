@@ -56,28 +56,12 @@
 #define LOAD_V(p, i) ((p)[(i)])
 #endif
 
-// The mask's storage is an argument rather than a build option (one program serves attention with
-// and without a mask, of any type): mask_kind is one of these. A BOOL, INT32 or INT64 mask adds
-// mask_true where it is nonzero and mask_false where it is 0.
-#define MASK_NONE 0
-#define MASK_FLOAT 1
-#define MASK_HALF 2
-#define MASK_BOOL 3
-#define MASK_INT32 4
-#define MASK_INT64 5
-
 #ifdef SPLIT_KEYS
 #define SPLIT_PARAMETERS , int key_chunk, __global float* partials, long partials_offset
 #else
 #define SPLIT_PARAMETERS
 #endif
 
-inline float load_mask(__global const half* mask, int mask_kind, float mask_true, float mask_false, long i) {
-  if (mask_kind == MASK_BOOL) return ((__global const uchar*)mask)[i] ? mask_true : mask_false;
-  if (mask_kind == MASK_INT32) return ((__global const int*)mask)[i] != 0 ? mask_true : mask_false;
-  if (mask_kind == MASK_INT64) return ((__global const long*)mask)[i] != 0 ? mask_true : mask_false;
-  return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
-}
 
 // Operand element (b, h, s, c) sits at b * X_batch + h * X_head + s * X_row + c (k: + c * k_column), so
 // dense (B, H, S, D) operands, k stored (B, Hk, D, Sk) and heads packed along the last axis of a

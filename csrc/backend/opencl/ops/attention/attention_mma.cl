@@ -34,19 +34,7 @@
 #define V_PITCH (BK / 2 + 4)
 #define LOG2E 1.4426950408889634f
 
-#define MASK_NONE 0
-#define MASK_FLOAT 1
-#define MASK_HALF 2
-#define MASK_BOOL 3  // BOOL, INT32, INT64: mask_true where nonzero, mask_false where 0
-#define MASK_INT32 4
-#define MASK_INT64 5
-
-inline float load_mask(__global const half* mask, int mask_kind, float mask_true, float mask_false, long i) {
-  if (mask_kind == MASK_BOOL) return ((__global const uchar*)mask)[i] ? mask_true : mask_false;
-  if (mask_kind == MASK_INT32) return ((__global const int*)mask)[i] != 0 ? mask_true : mask_false;
-  if (mask_kind == MASK_INT64) return ((__global const long*)mask)[i] != 0 ? mask_true : mask_false;
-  return mask_kind == MASK_HALF ? vload_half(i, mask) : ((__global const float*)mask)[i];
-}
+// MASK_* and load_mask: attention_common.cl, prepended.
 
 #ifdef MMA_EMULATE
 #define WARP_MMA(d, a, b) mma_emulate((d), (a), (b), emulate_a + warp * 128, emulate_b + warp * 128, lane)
