@@ -260,3 +260,17 @@ def test_constants_made_from_declared_sizes_are_refused_before_allocating(case: 
     assert not ok and errors[0].code() == ErrorCode.UNSUPPORTED_NODE_SHAPE, errors
     assert errors[0].node_name() == node and words in errors[0].desc(), errors[0]
     assert_parser_still_works()
+
+
+def test_a_run_time_kernel_of_a_huge_declared_shape_is_refused_before_allocating() -> None:
+    """A Conv whose kernel is a graph input declared (2^16, 1, 2^8, 2^8): the layer is made with a
+    placeholder of the kernel's shape, refused by name beyond the constant limit, not allocated."""
+    w = helper.make_tensor_value_info("w", TensorProto.FLOAT, [2**16, 1, 2**8, 2**8])
+    model = _huge_input_model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv_it")], [], [1, 1, 300, 300],
+                              extra_inputs=[w])
+    start = time.perf_counter()
+    ok, errors = parse(model)
+    assert time.perf_counter() - start < 5
+    assert not ok and errors[0].node_name() == "conv_it", errors
+    assert "Conv's kernel of shape [65536, 1, 256, 256] would need a constant of" in errors[0].desc(), errors[0]
+    assert_parser_still_works()

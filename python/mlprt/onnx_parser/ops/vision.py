@@ -106,6 +106,9 @@ class _Weighted:
             if tuple(ctx.shape_of(bias)) != (maps,):
                 raise invalid(f"{self.node.op_type} bias B has shape {tuple(ctx.shape_of(bias))}; ({maps},) expected")
             b_tensor = ctx.tensor(bias, x.dtype)
+        # The layer API takes weights of the kernel's shape, set to the real tensor just below.
+        ctx.check_made_constant(int(np.prod(self.w_shape, dtype=np.float64)),
+                                f"{self.node.op_type}'s kernel of shape {list(self.w_shape)}")
         layer = ctx.track(add_layer(x, maps, self.window, _placeholder(self.w_shape, x.dtype),
                                     _placeholder((maps,), x.dtype) if b_tensor is not None else None,
                                     num_groups=self.groups, **attributes))
