@@ -3,7 +3,9 @@
 # call of under 600 s (each part with its own time limit; every log written to $OUT as it goes):
 #   1. issue 14: the vision models not yet run at full size there (regnet_x_400mf) and the model
 #      zoo's light networks through the conformance harness; YOLO26n FP32 again (TopK's cut);
-#   2. issue 15: test_attention_fusion.py (the lowest-float mask fix, 2ef76ea) and the BERT rows;
+#   2. issue 15: test_attention_fusion.py (the lowest-float mask fix, 2ef76ea) and the BERT rows
+#      (their layer norms now timed against the 8-wide rows kernel, rows_vec8: batch 32's
+#      0.074 ms of layer norms, Transformer run 10, are what that choice is for);
 #   3. issue 16: bench/wgmma_gemm.cpp (the overlapped and beyond-48-KiB wgmma rings).
 # PARTS="1 2 3" picks parts. Usage (device tool, carrying .devkit, the torchvision wheel of
 # gpu_extra/ and gpu_match/, see ../shared/device/README.md):

@@ -615,6 +615,30 @@ std::vector<std::string> attentionCandidates(const EnginePlan& plan, const PlanS
   return cl::attentionTactics(context, half, d, dv);
 }
 
+// The normalization tactics that can run `step` at every corner of the profiles (none where the
+// rows kernels do not apply: the general kernel runs, untimed).
+std::vector<std::string> normalizationCandidates(const PlanStep& step, const std::vector<std::vector<Dims>>& corners) {
+  const auto& layer = std::get<network::NormalizationLayer>(step.parameters);
+  std::vector<std::string> common;
+  for (std::size_t c = 0; c < corners.size(); ++c) {
+    const std::vector<Dims>& at = corners[c];
+    std::vector<Dims> summed = {at[static_cast<std::size_t>(step.inputs.at(0))]};
+    for (std::size_t i = 3; i < step.inputs.size(); ++i) summed.push_back(at[static_cast<std::size_t>(step.inputs[i])]);
+    const std::vector<std::string> here =
+        cl::normalizationTactics(layer.axes, at[static_cast<std::size_t>(step.output)],
+                                 at[static_cast<std::size_t>(step.inputs.at(1))],
+                                 at[static_cast<std::size_t>(step.inputs.at(2))], summed);
+    if (c == 0) {
+      common = here;
+    } else {
+      common.erase(std::remove_if(common.begin(), common.end(),
+                                  [&here](const std::string& t) { return std::find(here.begin(), here.end(), t) == here.end(); }),
+                   common.end());
+    }
+  }
+  return common;
+}
+
 // Whether GEMM tactic `gemm` fits a pointwise convolution's product on HWC tensors, (N x pixels, C)
 // by (M, C) transposed, at every corner of the profiles and is worth timing at `shapes`.
 bool pointwiseGemmWorthTiming(const cl::GemmTactic& gemm, const PlanStep& step, const std::vector<Dims>& shapes,
@@ -689,6 +713,11 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
   }
   if (std::holds_alternative<network::AttentionLayer>(step.parameters)) {
     return {attentionCandidates(plan, step, corners, shared_context), layerSignature(plan, step, shapes), "attention"};
+  }
+  if (std::holds_alternative<network::NormalizationLayer>(step.parameters)) {
+    std::vector<std::string> tactics = normalizationCandidates(step, corners);
+    if (tactics.empty()) tactics.push_back("");  // the general kernel, which has no tactics
+    return {tactics, layerSignature(plan, step, shapes), "normalization"};
   }
   TimedChoice choice{{}, gemmSignature(plan, step, shapes) + policyKey(policy, type), "matrix multiplication"};
   for (const cl::GemmTactic& tactic : candidateTactics(plan, step, shapes, corners, context, policy)) {
@@ -888,7 +917,8 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
     return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
            std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
            std::holds_alternative<network::DeconvolutionLayer>(step.parameters) ||
-           std::holds_alternative<network::AttentionLayer>(step.parameters);
+           std::holds_alternative<network::AttentionLayer>(step.parameters) ||
+           std::holds_alternative<network::NormalizationLayer>(step.parameters);
   };
   const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
   long done = 0;

@@ -479,7 +479,7 @@ void runStep(cl::KernelCache& kernels, cl::Stream& stream, const engine::PlanSte
     void operator()(const network::NormalizationLayer& l) const {
       std::vector<const cl::DeviceTensor*> residuals;  // the builder's fused Adds
       for (std::size_t i = 3; i < in.size(); ++i) residuals.push_back(&in[i]);
-      cl::normalization(kernels, stream, l.axes, l.epsilon, in.at(0), in.at(1), in.at(2), out, residuals);
+      cl::normalization(kernels, stream, l.axes, l.epsilon, in.at(0), in.at(1), in.at(2), out, residuals, step.tactic);
     }
     void operator()(const network::ConcatenationLayer& l) const {
       cl::concatenate(kernels, stream, in, l.axis, out);

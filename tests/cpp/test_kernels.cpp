@@ -866,7 +866,8 @@ TEST(KernelsReduce, RefusesWrongOutput) {
 // also with two, the second repeated over the leading axis (BERT's position embeddings), and with
 // those three operands passed in another order (the kernel takes the one of the output's shape as
 // x). Every option set is a program PoCL compiles, so the two-residual forms run where they cover
-// a kernel and a layout, not everywhere.
+// a kernel and a layout, not everywhere. The row cases whose rows are multiples of 8 run again with
+// tactic rows_vec8 (8 consecutive values per load; 264 wide: a partial second chunk per item).
 TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
   struct Case {
     Dims shape;
@@ -886,11 +887,16 @@ TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
       {{2, 9, 768}, 0b100, {768}, true},      // BERT-base rows, a partial group of 8 rows
       {{2, 1024}, 0b10, {1024}},              // the rows kernel's widest
       {{2, 1025}, 0b10, {1025}, true},        // the general kernel again
+      {{7, 264}, 0b10, {264}, true},          // 8-wide chunks: 33 of them, two per item for some
+      {{1, 8}, 0b10, {8}},                    // one chunk
   };
   enum class Residuals { kNone, kOne, kTwo, kTwoReordered };
   const float epsilon = 1e-3f;
   std::uint32_t seed = 900;
-  for (const Case& c : cases) {
+  for (const std::string tactic : {"", cl::kNormalizationRowsVec8}) for (const Case& c : cases) {
+    const std::int64_t columns = c.shape[c.shape.rank() - 1];
+    const bool rows = c.axes == (1u << (c.shape.rank() - 1)) && c.scale.volume() == columns && columns <= 1024;
+    if (!tactic.empty() && !(rows && columns % 8 == 0)) continue;
     for (DataType type : kFloatingTypes) {
       for (Residuals mode : {Residuals::kNone, Residuals::kOne, Residuals::kTwo, Residuals::kTwoReordered}) {
         if (!c.two_residuals && (mode == Residuals::kTwo || mode == Residuals::kTwoReordered)) continue;
@@ -917,15 +923,15 @@ TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
         const DeviceTensor bias = makeTensor(c.scale, type, bias_values);
         const DeviceTensor out = makeOutput(c.shape, type);
         switch (mode) {
-          case Residuals::kNone: cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out); break;
+          case Residuals::kNone: cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out, {}, tactic); break;
           case Residuals::kOne:
-            cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out, {&residual});
+            cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out, {&residual}, tactic);
             break;
           case Residuals::kTwo:
-            cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out, {&residual, &repeated});
+            cl::normalization(cache(), stream(), c.axes, epsilon, x, scale, bias, out, {&residual, &repeated}, tactic);
             break;
           case Residuals::kTwoReordered:
-            cl::normalization(cache(), stream(), c.axes, epsilon, repeated, scale, bias, out, {&residual, &x});
+            cl::normalization(cache(), stream(), c.axes, epsilon, repeated, scale, bias, out, {&residual, &x}, tactic);
             break;
         }
         const std::string residual_names[] = {"", " with a residual", " with two residuals, one repeated",
@@ -961,12 +967,34 @@ TEST(KernelsNormalization, LayerInstanceAndBatchStyleInFloatAndHalf) {
         }
         expectClose(read(out), expected, type,
                     "normalization " + shapeName(c.shape, type) + " axes " + std::to_string(c.axes) +
-                        residual_names[static_cast<int>(mode)],
+                        residual_names[static_cast<int>(mode)] + (tactic.empty() ? "" : " tactic " + tactic),
                     magnitudes);
         expectPaddingIntact(out);
       }
     }
   }
+}
+
+// Which tactics a normalization can run with (the builder times the two where both apply), and the
+// rows_vec8 tactic refused by name where rows or a residual's period are not multiples of 8.
+TEST(KernelsNormalization, TacticsFollowTheShapes) {
+  using Tactics = std::vector<std::string>;
+  const Tactics both = {cl::kNormalizationRows, cl::kNormalizationRowsVec8};
+  EXPECT_EQ(cl::normalizationTactics(0b100, Dims{2, 9, 768}, Dims{768}, Dims{768}, {Dims{2, 9, 768}, Dims{1, 9, 768}}), both);
+  EXPECT_EQ(cl::normalizationTactics(0b10, Dims{4, 37}, Dims{37}, Dims{37}, {Dims{4, 37}}), Tactics{cl::kNormalizationRows});
+  EXPECT_EQ(cl::normalizationTactics(0b10, Dims{4, 16}, Dims{16}, Dims{16}, {Dims{4, 16}, Dims{1, 4}}),
+            Tactics{cl::kNormalizationRows});  // a residual repeating every 4 values
+  EXPECT_EQ(cl::normalizationTactics(0b10, Dims{2, 2048}, Dims{2048}, Dims{2048}, {Dims{2, 2048}}), Tactics{});
+  EXPECT_EQ(cl::normalizationTactics(0b11, Dims{4, 16}, Dims{16}, Dims{16}, {Dims{4, 16}}), Tactics{});
+  const DeviceTensor in = makeTensor({3, 12}, DataType::kFLOAT, randomValues(36, 1));
+  const DeviceTensor scale = makeTensor({12}, DataType::kFLOAT, randomValues(12, 2));
+  const DeviceTensor out = makeOutput({3, 12}, DataType::kFLOAT);
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, scale, scale, out, {}, cl::kNormalizationRowsVec8); },
+      "normalization: tactic rows_vec8 needs rows and residual periods that are multiples of 8, got input (3, 12)"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { cl::normalization(cache(), stream(), 0b10, 1e-5f, in, scale, scale, out, {}, "rows_vec16"); },
+      "normalization: unknown tactic 'rows_vec16'"));
 }
 
 TEST(KernelsNormalization, RefusesScaleThatDoesNotBroadcast) {

@@ -673,11 +673,6 @@ namespace {
 
 // Whether `tensor` holds one value per column of rows of `columns`: shape (columns) or
 // (1, ..., 1, columns).
-bool perColumn(const DeviceTensor& tensor, std::int64_t columns) {
-  const Dims& shape = tensor.shape;
-  return shape.rank() >= 1 && shape[shape.rank() - 1] == columns && shape.volume() == columns;
-}
-
 // The operands added to x before normalizing (normalization.cl's res and res2), each repeated
 // over x with the period of its volume (x's shape, or x's trailing axes only); absent ones are
 // bound to x and never read.
@@ -705,27 +700,53 @@ struct ResidualOperands {
   }
 };
 
-// The transformers' LayerNorm (the last axis only, at most 1024 wide, scale and bias per
-// column): normalization.cl's normalization_rows, a row per 32 items. False where it does not
-// apply (the general kernel runs).
+constexpr std::int64_t kMaxRowColumns = 1024;
+
+// Whether the rows kernels run a normalization of these shapes: the last axis only, at most 1024
+// wide, scale and bias one value per column.
+bool rowsApply(std::uint32_t axes, const Dims& in, const Dims& scale, const Dims& bias) {
+  const std::size_t rank = in.rank();
+  if (rank == 0 || axes != (1u << (rank - 1))) return false;
+  const std::int64_t columns = in[rank - 1];
+  const auto per_column = [columns](const Dims& shape) {
+    return shape.rank() >= 1 && shape[shape.rank() - 1] == columns && shape.volume() == columns;
+  };
+  return columns >= 1 && columns <= kMaxRowColumns && per_column(scale) && per_column(bias);
+}
+
+// Whether the 8-wide rows kernel also does: rows, and every residual's period, multiples of 8.
+bool rowsVecApply(std::uint32_t axes, const Dims& in, const Dims& scale, const Dims& bias,
+                  const std::vector<Dims>& residuals) {
+  if (!rowsApply(axes, in, scale, bias) || in[in.rank() - 1] % 8 != 0) return false;
+  return std::all_of(residuals.begin(), residuals.end(), [](const Dims& r) { return r.volume() % 8 == 0; });
+}
+
+// The transformers' LayerNorm (rowsApply): normalization.cl's normalization_rows, a row per 32
+// items, or with tactic kNormalizationRowsVec8 (where rowsVecApply) normalization_rows_vec. False
+// where the rows kernels do not apply (the general kernel runs).
 bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon, const DeviceTensor& in,
                    const DeviceTensor& scale, const DeviceTensor& bias, const DeviceTensor& out,
-                   const ResidualOperands& residuals) {
-  constexpr std::int64_t kMaxColumns = 1024;
+                   const ResidualOperands& residuals, const std::string& tactic) {
   constexpr std::size_t kRowsPerGroup = 8;
-  const std::size_t rank = in.shape.rank();
-  if (rank == 0 || axes != (1u << (rank - 1))) return false;
-  const std::int64_t columns = in.shape[rank - 1];
-  if (columns < 1 || columns > kMaxColumns || !perColumn(scale, columns) || !perColumn(bias, columns)) return false;
+  if (!rowsApply(axes, in.shape, scale.shape, bias.shape)) return false;
+  const std::int64_t columns = in.shape[in.shape.rank() - 1];
+  std::vector<Dims> residual_shapes;
+  for (std::size_t i = 0; i < residuals.count; ++i) residual_shapes.push_back(residuals.tensors[i]->shape);
+  const bool vec = tactic == kNormalizationRowsVec8;
+  if (vec && !rowsVecApply(axes, in.shape, scale.shape, bias.shape, residual_shapes)) {
+    throw InvalidArgument("normalization: tactic " + tactic + " needs rows and residual periods that are multiples "
+                          "of 8, got input " + in.shape.toString());
+  }
   std::int64_t per_item = 1;
   while (per_item * 32 < columns) per_item *= 2;
   const std::int64_t rows = in.shape.volume() / columns;
   std::vector<std::string> options = {halfOption("IN", in.type), halfOption("SCALE", scale.type),
                                       halfOption("BIAS", bias.type), halfOption("OUT", out.type),
-                                      "-DPER_ITEM=" + std::to_string(per_item),
+                                      vec ? "-DCHUNKS=" + std::to_string((columns / 8 + 31) / 32)
+                                          : "-DPER_ITEM=" + std::to_string(per_item),
                                       "-DROWS=" + std::to_string(kRowsPerGroup)};
   residuals.addOptions(options, in);
-  Kernel& kernel = cache.get("normalization", joinOptions(options), "normalization_rows");
+  Kernel& kernel = cache.get("normalization", joinOptions(options), vec ? "normalization_rows_vec" : "normalization_rows");
   Arguments arguments(kernel, true);
   arguments.tensor(in).tensor(scale).tensor(bias).tensor(out);
   residuals.bind(arguments, in);
@@ -737,10 +758,20 @@ bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float
 
 }  // namespace
 
+std::vector<std::string> normalizationTactics(std::uint32_t axes, const Dims& out, const Dims& scale, const Dims& bias,
+                                              const std::vector<Dims>& summed) {
+  if (!rowsApply(axes, out, scale, bias)) return {};
+  if (!rowsVecApply(axes, out, scale, bias, summed)) return {kNormalizationRows};
+  return {kNormalizationRows, kNormalizationRowsVec8};
+}
+
 void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
                    const DeviceTensor& x, const DeviceTensor& scale, const DeviceTensor& bias,
-                   const DeviceTensor& out, const std::vector<const DeviceTensor*>& added) {
+                   const DeviceTensor& out, const std::vector<const DeviceTensor*>& added, const std::string& tactic) {
   constexpr const char* kName = "normalization";
+  if (!tactic.empty() && tactic != kNormalizationRows && tactic != kNormalizationRowsVec8) {
+    throw InvalidArgument(std::string(kName) + ": unknown tactic '" + tactic + "'");
+  }
   if (added.size() > kMaxNormalizationResiduals) {
     throw InvalidArgument(std::string(kName) + ": " + std::to_string(added.size()) + " residuals, at most " +
                           std::to_string(kMaxNormalizationResiduals));
@@ -786,7 +817,7 @@ void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float
     }
   }
 
-  if (normalizeRows(cache, stream, axes, epsilon, in, scale, bias, out, residuals)) return;
+  if (normalizeRows(cache, stream, axes, epsilon, in, scale, bias, out, residuals, tactic)) return;
   const SplitLayout split = splitAxes(shape, axes, strides);
   const std::int64_t groups = volume / split.reduced_count;
   const bool wide = needsWideIndex({volume});

@@ -112,9 +112,19 @@ constexpr std::size_t kMaxNormalizationResiduals = 2;
 // `axes`; x = in, or in plus each of `residuals` (a transformer's residual Adds, summed in float;
 // each of in's shape, or of in's trailing axes, repeated over the leading ones); scale and bias
 // broadcast to in.shape. Operands of the sum come in any order: the one of out's shape is x.
+// Where the rows kernels apply (the last axis only, up to 1024 wide, scale and bias per column),
+// `tactic` picks one: kNormalizationRows (a value per item per load; the default, also for "") or
+// kNormalizationRowsVec8 (8 consecutive values per load: rows and residual periods multiples of 8).
 void normalization(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon,
                    const DeviceTensor& in, const DeviceTensor& scale, const DeviceTensor& bias,
-                   const DeviceTensor& out, const std::vector<const DeviceTensor*>& residuals = {});
+                   const DeviceTensor& out, const std::vector<const DeviceTensor*>& residuals = {},
+                   const std::string& tactic = "");
+inline constexpr const char* kNormalizationRows = "rows";
+inline constexpr const char* kNormalizationRowsVec8 = "rows_vec8";
+// The tactics a normalization with output shape `out` can run with (`summed`: x and the residuals,
+// in any order): both rows tactics, "rows" alone, or none (the general kernel; nothing to time).
+std::vector<std::string> normalizationTactics(std::uint32_t axes, const Dims& out, const Dims& scale, const Dims& bias,
+                                              const std::vector<Dims>& summed);
 
 // ---- Matrix multiplication --------------------------------------------------------------
 
