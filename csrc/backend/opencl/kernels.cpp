@@ -722,7 +722,7 @@ bool rowsVecApply(std::uint32_t axes, const Dims& in, const Dims& scale, const D
 }
 
 // The transformers' LayerNorm (rowsApply): normalization.cl's normalization_rows, a row per 32
-// items, or with tactic kNormalizationRowsVec8 (where rowsVecApply) normalization_rows_vec. False
+// items, 8 values per load with tactic kNormalizationRowsVec8 (-DWIDTH=8, where rowsVecApply). False
 // where the rows kernels do not apply (the general kernel runs).
 bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float epsilon, const DeviceTensor& in,
                    const DeviceTensor& scale, const DeviceTensor& bias, const DeviceTensor& out,
@@ -742,11 +742,11 @@ bool normalizeRows(KernelCache& cache, Stream& stream, std::uint32_t axes, float
   const std::int64_t rows = in.shape.volume() / columns;
   std::vector<std::string> options = {halfOption("IN", in.type), halfOption("SCALE", scale.type),
                                       halfOption("BIAS", bias.type), halfOption("OUT", out.type),
-                                      vec ? "-DCHUNKS=" + std::to_string((columns / 8 + 31) / 32)
-                                          : "-DPER_ITEM=" + std::to_string(per_item),
+                                      "-DPER_ITEM=" + std::to_string(vec ? (columns / 8 + 31) / 32 : per_item),
                                       "-DROWS=" + std::to_string(kRowsPerGroup)};
+  if (vec) options.push_back("-DWIDTH=8");
   residuals.addOptions(options, in);
-  Kernel& kernel = cache.get("normalization", joinOptions(options), vec ? "normalization_rows_vec" : "normalization_rows");
+  Kernel& kernel = cache.get("normalization", joinOptions(options), "normalization_rows");
   Arguments arguments(kernel, true);
   arguments.tensor(in).tensor(scale).tensor(bias).tensor(out);
   residuals.bind(arguments, in);

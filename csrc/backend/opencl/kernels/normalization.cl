@@ -73,7 +73,7 @@ void normalization(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset
   }
 }
 
-#if defined(PER_ITEM) || defined(CHUNKS)
+#ifdef PER_ITEM
 // The sum of x over the 32 items of one row's line (line_partial: that line's 33 floats of local
 // memory), for every item of the line. Every item of the group calls it at the same point.
 inline float line_sum(float x, __local float* line_partial, int lane) {
@@ -89,56 +89,21 @@ inline float line_sum(float x, __local float* line_partial, int lane) {
 }
 #endif
 
-// Normalization of rows: the last axis only, n <= 32 x PER_ITEM, scale and bias one value per
-// column (the transformers' LayerNorm). Each row is one warp-sized line of 32 items holding its
+// Normalization of rows: the last axis only, n <= 32 x WIDTH x PER_ITEM, scale and bias one value
+// per column (the transformers' LayerNorm). Each row is one warp-sized line of 32 items holding its
 // values in registers: read once, its mean and variance reduced in local memory, written once
 // (the kernel above reads each row three times through index arithmetic). ROWS rows per group.
-//   -DPER_ITEM=<values per item> -DROWS=<rows per group>
+// With -DWIDTH=8 each item reads 8 consecutive values per load (16 bytes of half, 32 of float: a
+// warp's load covers 256 consecutive values, where WIDTH 1 reads one value per item per load); n,
+// and each residual's period, must then be multiples of 8, so that no chunk straddles a row or a
+// repetition.
+//   -DPER_ITEM=<chunks of WIDTH values per item> -DROWS=<rows per group> [-DWIDTH=8]
 #ifdef PER_ITEM
-__kernel __attribute__((reqd_work_group_size(32, ROWS, 1)))
-void normalization_rows(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
-                        long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset,
-                        long res_period, RES2_PTR res2, long res2_offset, long res2_period, long rows,
-                        int n, float epsilon) {
-  __local float partial[ROWS][33];
-  const int lane = get_local_id(0), line = get_local_id(1);
-  const long row = get_global_id(1);
-  const bool live = row < rows;
-  const long base = row * n;
-  float values[PER_ITEM];
-  float sum = 0.0f;
-#pragma unroll
-  for (int i = 0; i < PER_ITEM; ++i) {
-    const int column = lane + 32 * i;
-    values[i] = live && column < n ? LOAD_X(base + column) : 0.0f;
-    sum += values[i];
-  }
-  const float mean = line_sum(sum, partial[line], lane) / (float)n;
-  float squares = 0.0f;
-#pragma unroll
-  for (int i = 0; i < PER_ITEM; ++i) {
-    const float deviation = lane + 32 * i < n ? values[i] - mean : 0.0f;
-    squares += deviation * deviation;
-  }
-  const float inverse_deviation = rsqrt(line_sum(squares, partial[line], lane) / (float)n + epsilon);
-  if (!live) return;
-#pragma unroll
-  for (int i = 0; i < PER_ITEM; ++i) {
-    const int column = lane + 32 * i;
-    if (column < n) {
-      const float y = (values[i] - mean) * inverse_deviation * LOAD_SCALE(scale, scale_offset + column) +
-                      LOAD_BIAS(bias, bias_offset + column);
-      STORE_OUT(out, out_offset + base + column, y);
-    }
-  }
-}
+#ifndef WIDTH
+#define WIDTH 1
 #endif
-
-// normalization_rows with each item reading 8 consecutive values at a time (16 bytes of half, 32
-// of float: a warp's load covers 256 consecutive values, where the kernel above reads one value per
-// item per load). Needs n, and each residual's period, a multiple of 8, so that no chunk of 8
-// straddles a row or a repetition. -DCHUNKS=<chunks of 8 per item> -DROWS=<rows per group>.
-#ifdef CHUNKS
+#if WIDTH == 8
+#define ROW_VALUE float8
 #ifdef IN_HALF
 #define LOAD_IN8(i) vload_half8(0, in + (i))
 #else
@@ -155,64 +120,71 @@ void normalization_rows(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_o
 #define LOAD_RES2_8(i) vload8(0, res2 + (i))
 #endif
 #ifdef SCALE_HALF
-#define LOAD_SCALE8(i) vload_half8(0, scale + (i))
+#define LOAD_ROW_SCALE(i) vload_half8(0, scale + (i))
 #else
-#define LOAD_SCALE8(i) vload8(0, scale + (i))
+#define LOAD_ROW_SCALE(i) vload8(0, scale + (i))
 #endif
 #ifdef BIAS_HALF
-#define LOAD_BIAS8(i) vload_half8(0, bias + (i))
+#define LOAD_ROW_BIAS(i) vload_half8(0, bias + (i))
 #else
-#define LOAD_BIAS8(i) vload8(0, bias + (i))
+#define LOAD_ROW_BIAS(i) vload8(0, bias + (i))
 #endif
 #ifdef OUT_HALF
-#define STORE_OUT8(i, v) vstore_half8((v), 0, out + (i))
+#define STORE_ROW_OUT(i, v) vstore_half8((v), 0, out + (i))
 #else
-#define STORE_OUT8(i, v) vstore8((v), 0, out + (i))
+#define STORE_ROW_OUT(i, v) vstore8((v), 0, out + (i))
 #endif
 #if defined(RESIDUAL2)
-#define LOAD_X8(i) (LOAD_IN8(in_offset + (i)) + LOAD_RES8(res_offset + RES_AT(i)) + LOAD_RES2_8(res2_offset + RES2_AT(i)))
+#define LOAD_ROW_X(i) (LOAD_IN8(in_offset + (i)) + LOAD_RES8(res_offset + RES_AT(i)) + LOAD_RES2_8(res2_offset + RES2_AT(i)))
 #elif defined(RESIDUAL)
-#define LOAD_X8(i) (LOAD_IN8(in_offset + (i)) + LOAD_RES8(res_offset + RES_AT(i)))
+#define LOAD_ROW_X(i) (LOAD_IN8(in_offset + (i)) + LOAD_RES8(res_offset + RES_AT(i)))
 #else
-#define LOAD_X8(i) LOAD_IN8(in_offset + (i))
+#define LOAD_ROW_X(i) LOAD_IN8(in_offset + (i))
+#endif
+inline float row_sum(float8 v) { return ((v.s0 + v.s1) + (v.s2 + v.s3)) + ((v.s4 + v.s5) + (v.s6 + v.s7)); }
+#else
+#define ROW_VALUE float
+#define LOAD_ROW_X(i) LOAD_X(i)
+#define LOAD_ROW_SCALE(i) LOAD_SCALE(scale, (i))
+#define LOAD_ROW_BIAS(i) LOAD_BIAS(bias, (i))
+#define STORE_ROW_OUT(i, v) STORE_OUT(out, (i), (v))
+inline float row_sum(float v) { return v; }
 #endif
 
-inline float sum8(float8 v) { return ((v.s0 + v.s1) + (v.s2 + v.s3)) + ((v.s4 + v.s5) + (v.s6 + v.s7)); }
-
 __kernel __attribute__((reqd_work_group_size(32, ROWS, 1)))
-void normalization_rows_vec(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
-                            long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset,
-                            long res_period, RES2_PTR res2, long res2_offset, long res2_period, long rows,
-                            int n, float epsilon) {
+void normalization_rows(IN_PTR in, long in_offset, SCALE_PTR scale, long scale_offset, BIAS_PTR bias,
+                        long bias_offset, OUT_PTR out, long out_offset, RES_PTR res, long res_offset,
+                        long res_period, RES2_PTR res2, long res2_offset, long res2_period, long rows,
+                        int n, float epsilon) {
   __local float partial[ROWS][33];
   const int lane = get_local_id(0), line = get_local_id(1);
   const long row = get_global_id(1);
   const bool live = row < rows;
   const long base = row * n;
-  float8 values[CHUNKS];
+  ROW_VALUE values[PER_ITEM];
   float sum = 0.0f;
 #pragma unroll
-  for (int c = 0; c < CHUNKS; ++c) {
-    const int column = 8 * (lane + 32 * c);
-    values[c] = live && column < n ? LOAD_X8(base + column) : (float8)(0.0f);
-    sum += sum8(values[c]);
+  for (int i = 0; i < PER_ITEM; ++i) {
+    const int column = WIDTH * (lane + 32 * i);
+    values[i] = live && column < n ? LOAD_ROW_X(base + column) : (ROW_VALUE)(0.0f);
+    sum += row_sum(values[i]);
   }
   const float mean = line_sum(sum, partial[line], lane) / (float)n;
   float squares = 0.0f;
 #pragma unroll
-  for (int c = 0; c < CHUNKS; ++c) {
-    const float8 deviation = 8 * (lane + 32 * c) < n ? values[c] - mean : (float8)(0.0f);
-    squares += sum8(deviation * deviation);
+  for (int i = 0; i < PER_ITEM; ++i) {
+    const ROW_VALUE deviation = WIDTH * (lane + 32 * i) < n ? values[i] - mean : (ROW_VALUE)(0.0f);
+    squares += row_sum(deviation * deviation);
   }
   const float inverse_deviation = rsqrt(line_sum(squares, partial[line], lane) / (float)n + epsilon);
   if (!live) return;
 #pragma unroll
-  for (int c = 0; c < CHUNKS; ++c) {
-    const int column = 8 * (lane + 32 * c);
+  for (int i = 0; i < PER_ITEM; ++i) {
+    const int column = WIDTH * (lane + 32 * i);
     if (column < n) {
-      const float8 y = (values[c] - mean) * inverse_deviation * LOAD_SCALE8(scale_offset + column) +
-                       LOAD_BIAS8(bias_offset + column);
-      STORE_OUT8(out_offset + base + column, y);
+      const ROW_VALUE y = (values[i] - mean) * inverse_deviation * LOAD_ROW_SCALE(scale_offset + column) +
+                          LOAD_ROW_BIAS(bias_offset + column);
+      STORE_ROW_OUT(out_offset + base + column, y);
     }
   }
 }
