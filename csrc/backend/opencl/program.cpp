@@ -149,18 +149,30 @@ cl_int buildFor(const Context& context, cl_program program, const std::string& o
   return clBuildProgram(program, 1, &device, options.c_str(), nullptr, nullptr);
 }
 
-ProgramHandle fromBinary(const Context& context, const std::vector<unsigned char>& binary,
-                         const std::string& options) {
+// A program made from `binary` and built with `options`, and the first status that failed
+// (CL_SUCCESS when none did); the program stays for its build log when the build failed.
+struct BinaryBuild {
+  ProgramHandle program;
+  cl_int status = CL_SUCCESS;
+};
+
+BinaryBuild buildBinary(const Context& context, const std::vector<unsigned char>& binary, const std::string& options) {
   cl_device_id device = context.device().id;
   const unsigned char* data = binary.data();
   const size_t size = binary.size();
   cl_int binary_status = CL_SUCCESS;
   cl_int status = CL_SUCCESS;
-  ProgramHandle program(
-      clCreateProgramWithBinary(context.get(), 1, &device, &size, &data, &binary_status, &status));
-  if (status != CL_SUCCESS || binary_status != CL_SUCCESS) return {};
-  if (buildFor(context, program.get(), options) != CL_SUCCESS) return {};
-  return program;
+  BinaryBuild built;
+  built.program = ProgramHandle(clCreateProgramWithBinary(context.get(), 1, &device, &size, &data, &binary_status, &status));
+  built.status = status != CL_SUCCESS ? status : binary_status;
+  if (built.status == CL_SUCCESS) built.status = buildFor(context, built.program.get(), options);
+  return built;
+}
+
+ProgramHandle fromBinary(const Context& context, const std::vector<unsigned char>& binary,
+                         const std::string& options) {
+  BinaryBuild built = buildBinary(context, binary, options);
+  return built.status == CL_SUCCESS ? std::move(built.program) : ProgramHandle();
 }
 
 ProgramHandle fromSource(const Context& context, const std::string& source, const std::string& options) {
@@ -202,19 +214,13 @@ ProgramHandle withPatchedPtx(const Context& context, const ProgramHandle& compil
   }
   const std::string patched = patchPtx(ptx);
   const std::vector<unsigned char> text(patched.begin(), patched.end() + 1);  // with its terminating zero
-  cl_device_id device = context.device().id;
-  const unsigned char* data = text.data();
-  const size_t size = text.size();
-  cl_int binary_status = CL_SUCCESS;
-  cl_int status = CL_SUCCESS;
-  ProgramHandle program(clCreateProgramWithBinary(context.get(), 1, &device, &size, &data, &binary_status, &status));
-  if (status == CL_SUCCESS && binary_status == CL_SUCCESS) status = buildFor(context, program.get(), options);
-  if (status != CL_SUCCESS || binary_status != CL_SUCCESS) {
+  BinaryBuild built = buildBinary(context, text, options);
+  if (built.status != CL_SUCCESS) {
     throw BuildError("the patched wgmma PTX failed to build for '" + context.device().name + "' (" +
-                     statusName(status != CL_SUCCESS ? status : binary_status) + "):\n" +
-                     (program ? buildLog(program.get(), device) : std::string("(no program)")));
+                     statusName(built.status) + "):\n" +
+                     (built.program ? buildLog(built.program.get(), context.device().id) : std::string("(no program)")));
   }
-  return program;
+  return std::move(built.program);
 }
 
 }  // namespace
