@@ -30,11 +30,13 @@ def parse(model: bytes) -> Tuple[bool, List[mlprt.onnx_parser.ParserError]]:
     return ok, [parser.get_error(i) for i in range(parser.num_errors)]
 
 
-def model_of(nodes: List[onnx.NodeProto], initializers: List[onnx.TensorProto], x_shape: Sequence = (2, 3)) -> bytes:
-    """x: float[x_shape] -> nodes -> y (element type and shape left to the parser)."""
+def model_of(nodes: List[onnx.NodeProto], initializers: List[onnx.TensorProto], x_shape: Sequence = (2, 3),
+             outputs: Sequence[str] = ("y",), extra_inputs: Sequence[onnx.ValueInfoProto] = ()) -> bytes:
+    """x: float[x_shape] (and `extra_inputs`) -> nodes -> `outputs` (element types and shapes left
+    to the parser)."""
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))
-    graph = helper.make_graph(nodes, "finding", [x],
-                              [helper.make_empty_tensor_value_info("y")], initializers)
+    graph = helper.make_graph(nodes, "finding", [x, *extra_inputs],
+                              [helper.make_empty_tensor_value_info(name) for name in outputs], initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 
 
@@ -221,14 +223,6 @@ def test_engine_with_a_tensor_name_that_is_not_utf8_is_refused() -> None:
     assert runtime.deserialize_cuda_engine(engine) is not None  # the runtime goes on working
 
 
-def _huge_input_model(nodes: List[onnx.NodeProto], initializers: List[onnx.TensorProto], x_shape: Sequence,
-                      outputs: Sequence[str] = ("y",), extra_inputs: Sequence[onnx.ValueInfoProto] = ()) -> bytes:
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))
-    graph = helper.make_graph(nodes, "sizes", [x, *extra_inputs],
-                              [helper.make_empty_tensor_value_info(name) for name in outputs], initializers)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
-
-
 @pytest.mark.parametrize("case", ["pad", "dropout", "expand"])
 def test_constants_made_from_declared_sizes_are_refused_before_allocating(case: str) -> None:
     """Constants the parser makes from a model's declared sizes (Pad's mask of the padded shape with a
@@ -239,11 +233,11 @@ def test_constants_made_from_declared_sizes_are_refused_before_allocating(case: 
     if case == "pad":
         value = helper.make_tensor_value_info("v", TensorProto.FLOAT, [])
         pads = numpy_helper.from_array(np.array([1, 1, 1, 1], np.int64), "pads")
-        model = _huge_input_model([helper.make_node("Pad", ["x", "pads", "v"], ["y"], name="pad_it")], [pads], big,
+        model = model_of([helper.make_node("Pad", ["x", "pads", "v"], ["y"], name="pad_it")], [pads], big,
                                   extra_inputs=[value])
         node, words = "pad_it", "Pad's mask of the padded shape [65538, 32770]"
     elif case == "dropout":
-        model = _huge_input_model([helper.make_node("Dropout", ["x"], ["y", "mask"], name="drop")], [], big,
+        model = model_of([helper.make_node("Dropout", ["x"], ["y", "mask"], name="drop")], [], big,
                                   outputs=("y", "mask"))
         node, words = "drop", "Dropout's mask of shape [65536, 32768]"
     else:
@@ -252,7 +246,7 @@ def test_constants_made_from_declared_sizes_are_refused_before_allocating(case: 
                  helper.make_node("Concat", ["big_dims", "n_shape"], ["target"], axis=0),
                  helper.make_node("Expand", ["x", "target"], ["y"], name="expand_it")]
         dims = numpy_helper.from_array(np.array(big, np.int64), "big_dims")
-        model = _huge_input_model(nodes, [dims], [1, 1, 1], extra_inputs=[shape])
+        model = model_of(nodes, [dims], [1, 1, 1], extra_inputs=[shape])
         node, words = "expand_it", "would need a constant of 2147483648 elements"
     start = time.perf_counter()
     ok, errors = parse(model)
@@ -266,7 +260,7 @@ def test_a_run_time_kernel_of_a_huge_declared_shape_is_refused_before_allocating
     """A Conv whose kernel is a graph input declared (2^16, 1, 2^8, 2^8): the layer is made with a
     placeholder of the kernel's shape, refused by name beyond the constant limit, not allocated."""
     w = helper.make_tensor_value_info("w", TensorProto.FLOAT, [2**16, 1, 2**8, 2**8])
-    model = _huge_input_model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv_it")], [], [1, 1, 300, 300],
+    model = model_of([helper.make_node("Conv", ["x", "w"], ["y"], name="conv_it")], [], [1, 1, 300, 300],
                               extra_inputs=[w])
     start = time.perf_counter()
     ok, errors = parse(model)
