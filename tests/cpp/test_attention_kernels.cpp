@@ -28,12 +28,13 @@ using cl::DeviceTensor;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// At 8 bytes into a buffer of its own, so that the kernel may assume no more than an element's
-// alignment.
-DeviceTensor deviceTensor(const Dims& shape, DataType type, const std::vector<double>& values) {
+// At `offset` bytes into a buffer of its own: 8 by default, so that the kernel may assume no more
+// than an element's alignment; 16 where a test wants the 16-byte loads that aligned rows allow.
+DeviceTensor deviceTensor(const Dims& shape, DataType type, const std::vector<double>& values,
+                          std::size_t offset = 8) {
   auto buffer = allocate(std::max<std::size_t>(1, values.size()) * elementSize(type) + 16);
-  upload(stream(), at(buffer, 8), encodeAs(values, type));
-  return DeviceTensor{at(buffer, 8), shape, type};
+  upload(stream(), at(buffer, offset), encodeAs(values, type));
+  return DeviceTensor{at(buffer, offset), shape, type};
 }
 
 std::vector<double> readBack(const DeviceTensor& tensor) {
@@ -194,6 +195,7 @@ struct Check {
   std::vector<std::int64_t> masked_rows;  // (b * H + h) * Sq + i: rows the mask hides whole
   std::int64_t masked_keys = 0;           // keys j < this the mask hides from every row (left padding)
   std::string tactic = cl::kAttentionTactic;
+  std::size_t offset = 8;  // bytes into their buffers of q, k and v (16: rows of 8 halves are 16-byte aligned)
 };
 
 std::string describe(const Check& check) {
@@ -210,6 +212,7 @@ std::string describe(const Check& check) {
   if (p.softcap > 0.0f) text += ", softcap " + std::to_string(p.softcap);
   if (p.mask_batch_period > 0) text += ", mask batch period " + std::to_string(p.mask_batch_period);
   if (p.merged_qkv) text += ", q, k and v merged";
+  if (check.offset != 8) text += ", operands at byte " + std::to_string(check.offset);
   return text + ", scale " + std::to_string(p.scale) + ", tactic " + check.tactic;
 }
 
@@ -263,12 +266,12 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
   // An operand with its kPacked* bit set is stored (B, S, heads x D).
   const std::uint32_t packed = check.parameters.packed;
   const auto stored = [&](std::uint32_t bit, const Dims& shape, DataType type, const std::vector<double>& dense) {
-    return (packed & bit) ? deviceTensor(packedShape(shape), type, packHeads(dense, shape))
-                          : deviceTensor(shape, type, dense);
+    return (packed & bit) ? deviceTensor(packedShape(shape), type, packHeads(dense, shape), check.offset)
+                          : deviceTensor(shape, type, dense, check.offset);
   };
   DeviceTensor dq = stored(cl::kPackedQuery, s.q(), t.q, q);
   DeviceTensor dk = (packed & cl::kPackedKeys) ? stored(cl::kPackedKeys, s.k(), t.k, k)
-                                                : deviceTensor(k_shape, t.k, k_stored);
+                                                : deviceTensor(k_shape, t.k, k_stored, check.offset);
   DeviceTensor dv = stored(cl::kPackedValues, s.v(), t.v, v);
   if (check.parameters.merged_qkv) {  // one (B, S, (H + 2 Hk) x D) tensor: q's heads, k's, v's (Sq = Sk, D = Dv)
     const std::vector<double> pq = packHeads(q, s.q()), pk = packHeads(k, s.k()), pv = packHeads(v, s.v());
@@ -279,7 +282,7 @@ std::int64_t checkAttention(const Check& check, std::uint32_t seed) {
         merged.insert(merged.end(), part->begin() + row * width, part->begin() + (row + 1) * width);
       }
     }
-    dq = dk = dv = deviceTensor(Dims{s.b, s.sq, (s.h + 2 * s.hk) * s.d}, t.q, merged);
+    dq = dk = dv = deviceTensor(Dims{s.b, s.sq, (s.h + 2 * s.hk) * s.d}, t.q, merged, check.offset);
   }
   const DeviceTensor dmask = deviceTensor(given_mask, t.mask, check.mask ? mask_stored : std::vector<double>{0.0});
   const bool packed_out = (packed & cl::kPackedOutput) != 0;
@@ -859,6 +862,45 @@ TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
       EXPECT_EQ(checkAttention(causal, seed += 10), 0);
     }
     checkEveryFeature(tactic, types, DataType::kHALF, 21, seed);
+  }
+}
+
+// Rows of a multiple of 8 halves at 16-byte aligned addresses take the 16-byte chunk loads (a
+// partial last tile of keys, D below the padded head width, packed and merged operands whose
+// head offsets keep the alignment); a row pitch that breaks it (D = 12) takes the pairwise path.
+TEST(AttentionKernels, TensorCoreTacticsLoadAlignedRowsInChunks) {
+  const bool emulated = attentionEmulated();
+  const ScopedHook mode(cl::setAttentionMmaEmulation, emulated);
+  const std::vector<std::string> tactics =
+      !emulated || isNvidiaDevice() ? std::vector<std::string>{mmaTactic(1), mmaTactic(2), mmaTactic(4)}
+                                    : std::vector<std::string>{mmaTactic(1)};
+  std::vector<Shape> shapes{{2, 3, 3, 70, 131, 16, 16}, {1, 2, 1, 9, 67, 8, 16}, {2, 2, 2, 5, 20, 12, 16}, {2, 4, 2, 24, 24, 16, 16}};
+  if (!emulated) shapes.insert(shapes.end(), {{2, 4, 2, 19, 37, 64, 64}, {1, 2, 2, 33, 150, 128, 96}, {2, 4, 4, 128, 128, 40, 64}});
+  std::uint32_t seed = 3000;
+  for (const std::string& tactic : tactics) {
+    const Types types{DataType::kHALF, DataType::kHALF, DataType::kHALF, DataType::kHALF, DataType::kFLOAT};
+    for (const Shape& shape : shapes) {
+      Check plain{shape, types};
+      plain.tactic = tactic;
+      plain.offset = 16;
+      plain.parameters.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(shape.d)));
+      plain.mask = Dims{shape.b, 1, 1, shape.sk};
+      plain.masked_keys = shape.sk > 70 ? 66 : 0;
+      EXPECT_EQ(checkAttention(plain, seed += 10), 0) << describe(plain);
+      Check packed = plain;  // (B, S, heads x D): head offsets of D halves
+      packed.parameters.packed = cl::kPackedQuery | cl::kPackedKeys | cl::kPackedValues;
+      packed.parameters.heads = shape.h;
+      packed.parameters.kv_heads = shape.hk;
+      EXPECT_EQ(checkAttention(packed, seed += 10), 0) << describe(packed);
+      if (shape.sq == shape.sk && shape.d == shape.dv) {
+        Check merged = plain;
+        merged.parameters.merged_qkv = true;
+        merged.parameters.packed = 15U;
+        merged.parameters.heads = shape.h;
+        merged.parameters.kv_heads = shape.hk;
+        EXPECT_EQ(checkAttention(merged, seed += 10), 0) << describe(merged);
+      }
+    }
   }
 }
 
