@@ -867,14 +867,16 @@ TEST(AttentionKernels, TensorCoreTacticsMatchTheReference) {
 
 // Rows of a multiple of 8 halves at 16-byte aligned addresses take the 16-byte chunk loads (a
 // partial last tile of keys, D below the padded head width, packed and merged operands whose
-// head offsets keep the alignment); a row pitch that breaks it (D = 12) takes the pairwise path.
+// head offsets keep the alignment; one round of chunks per tile, the next tile fetched ahead, at
+// heads of 16 on one warp, several rounds at 32); a row pitch that breaks it (D = 12) takes the
+// pairwise path.
 TEST(AttentionKernels, TensorCoreTacticsLoadAlignedRowsInChunks) {
   const bool emulated = attentionEmulated();
   const ScopedHook mode(cl::setAttentionMmaEmulation, emulated);
   const std::vector<std::string> tactics =
       !emulated || isNvidiaDevice() ? std::vector<std::string>{mmaTactic(1), mmaTactic(2), mmaTactic(4)}
                                     : std::vector<std::string>{mmaTactic(1)};
-  std::vector<Shape> shapes{{2, 3, 3, 70, 131, 16, 16}, {1, 2, 1, 9, 67, 8, 16}, {2, 2, 2, 5, 20, 12, 16}, {2, 4, 2, 24, 24, 16, 16}};
+  std::vector<Shape> shapes{{2, 3, 3, 70, 131, 16, 16}, {1, 2, 1, 9, 67, 24, 32}, {2, 2, 2, 5, 20, 12, 16}, {2, 4, 2, 24, 24, 16, 16}};
   if (!emulated) shapes.insert(shapes.end(), {{2, 4, 2, 19, 37, 64, 64}, {1, 2, 2, 33, 150, 128, 96}, {2, 4, 4, 128, 128, 40, 64}});
   std::uint32_t seed = 3000;
   for (const std::string& tactic : tactics) {

@@ -25,9 +25,10 @@
 //
 // Key tiles arrive in 16-byte chunks (8 halves) where k and v allow it (rows of a multiple of 8
 // halves, 16-byte aligned, k not transposed), PER_ROUND chunks of each in flight per item before
-// any is stored: with two or three work-groups per compute unit, loads one at a time left the
-// kernel waiting on memory latency (Transformer run 11: 48 us per BERT 4 x 256 layer at batch
-// 32). Other operands take the pairwise path.
+// any is stored, and where that is a whole tile, the next tile's loads overlap this tile's
+// products: with two or three work-groups per compute unit, loads one at a time left the kernel
+// waiting on memory latency (Transformer run 11: 48 us per BERT 4 x 256 layer at batch 32).
+// Other operands take the pairwise path.
 
 #define BK 64  // keys per tile
 #define BQ (16 * WARPS)
@@ -115,39 +116,41 @@ inline bool chunked(__global const ushort* p, idx_t first, idx_t row, int width)
 }
 
 // Keys first .. first + BK - 1 of k (rows of HEAD_K halves, zero past d and sk) into k_tile, and of
-// v into v_tile transposed, in 16-byte chunks (chunked() holds for both). k chunk i of an item is
+// v into v_tile transposed, in 16-byte chunks (chunked() holds for both), round by round: fetch
+// loads a round's chunks into registers, store puts them in local memory. k chunk i of an item is
 // key w / (HEAD_K / 8), halves 8 (w % (HEAD_K / 8)) .. of it, w = i x THREADS + tid: a key row's
 // chunks go to neighbouring lanes (whole rows read). v chunk i is key w % BK, so that a warp's
 // transposed 16-bit stores fall on distinct words of one output row.
-__attribute__((always_inline)) inline void load_tiles_chunked(__global const ushort* k, idx_t k_first, idx_t k_row, __global const ushort* v,
-                               idx_t v_first, idx_t v_row, int first, int sk, int d, int dv, int tid,
-                               __local uint* k_tile, __local ushort* v_halves) {
-  for (int round = 0; round < CHUNK_ROUNDS; ++round) {
-    uint4 k_chunk[PER_ROUND], v_chunk[PER_ROUND];
-    UNROLL for (int u = 0; u < PER_ROUND; ++u) {
-      const int i = round * PER_ROUND + u;
-      const int kw = i * THREADS + tid, kj = kw / (HEAD_K / 8), kc = 8 * (kw % (HEAD_K / 8));
-      k_chunk[u] = i < K_PER_ITEM && first + kj < sk && kc < d
-                       ? *(__global const uint4*)(k + k_first + (idx_t)(first + kj) * k_row + kc)
-                       : (uint4)(0u);
-      const int vw = i * THREADS + tid, vj = vw % BK, vc = 8 * (vw / BK);
-      v_chunk[u] = i < V_PER_ITEM && first + vj < sk && vc < dv
-                       ? *(__global const uint4*)(v + v_first + (idx_t)(first + vj) * v_row + vc)
-                       : (uint4)(0u);
+__attribute__((always_inline)) inline void fetch_chunks(int round, __global const ushort* k, idx_t k_first, idx_t k_row,
+                                                        __global const ushort* v, idx_t v_first, idx_t v_row, int first,
+                                                        int sk, int d, int dv, int tid, uint4* k_chunk, uint4* v_chunk) {
+  UNROLL for (int u = 0; u < PER_ROUND; ++u) {
+    const int i = round * PER_ROUND + u;
+    const int kw = i * THREADS + tid, kj = kw / (HEAD_K / 8), kc = 8 * (kw % (HEAD_K / 8));
+    k_chunk[u] = i < K_PER_ITEM && first + kj < sk && kc < d
+                     ? *(__global const uint4*)(k + k_first + (idx_t)(first + kj) * k_row + kc)
+                     : (uint4)(0u);
+    const int vw = i * THREADS + tid, vj = vw % BK, vc = 8 * (vw / BK);
+    v_chunk[u] = i < V_PER_ITEM && first + vj < sk && vc < dv
+                     ? *(__global const uint4*)(v + v_first + (idx_t)(first + vj) * v_row + vc)
+                     : (uint4)(0u);
+  }
+}
+
+__attribute__((always_inline)) inline void store_chunks(int round, int tid, const uint4* k_chunk, const uint4* v_chunk,
+                                                        __local uint* k_tile, __local ushort* v_halves) {
+  UNROLL for (int u = 0; u < PER_ROUND; ++u) {
+    const int i = round * PER_ROUND + u;
+    if (i < K_PER_ITEM) {
+      const int kw = i * THREADS + tid;
+      *(__local uint4*)(k_tile + (kw / (HEAD_K / 8)) * K_PITCH + 4 * (kw % (HEAD_K / 8))) = k_chunk[u];
     }
-    UNROLL for (int u = 0; u < PER_ROUND; ++u) {
-      const int i = round * PER_ROUND + u;
-      if (i < K_PER_ITEM) {
-        const int kw = i * THREADS + tid;
-        *(__local uint4*)(k_tile + (kw / (HEAD_K / 8)) * K_PITCH + 4 * (kw % (HEAD_K / 8))) = k_chunk[u];
-      }
-      if (i < V_PER_ITEM) {
-        const int vw = i * THREADS + tid, vj = vw % BK, vc = 8 * (vw / BK);
-        const uint words[4] = {v_chunk[u].x, v_chunk[u].y, v_chunk[u].z, v_chunk[u].w};
-        UNROLL for (int e = 0; e < 4; ++e) {
-          v_halves[(vc + 2 * e) * (2 * V_PITCH) + vj] = (ushort)(words[e] & 0xffffu);
-          v_halves[(vc + 2 * e + 1) * (2 * V_PITCH) + vj] = (ushort)(words[e] >> 16);
-        }
+    if (i < V_PER_ITEM) {
+      const int vw = i * THREADS + tid, vj = vw % BK, vc = 8 * (vw / BK);
+      const uint words[4] = {v_chunk[u].x, v_chunk[u].y, v_chunk[u].z, v_chunk[u].w};
+      UNROLL for (int e = 0; e < 4; ++e) {
+        v_halves[(vc + 2 * e) * (2 * V_PITCH) + vj] = (ushort)(words[e] & 0xffffu);
+        v_halves[(vc + 2 * e + 1) * (2 * V_PITCH) + vj] = (ushort)(words[e] >> 16);
       }
     }
   }
@@ -207,9 +210,19 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
   // The same for every item of the group (b and kv are the group's).
   const bool chunks = k_column == 1 && chunked(k, k_first, k_row, d) && chunked(v, v_first, v_row, dv);
   __local ushort* v_halves = (__local ushort*)v_tile;
+  // Where one round holds a whole tile, the next tile's chunks are fetched before this tile's
+  // products and wait in registers: their loads overlap the arithmetic.
+  uint4 k_next[PER_ROUND], v_next[PER_ROUND];
+  if (chunks && CHUNK_ROUNDS == 1) fetch_chunks(0, k, k_first, k_row, v, v_first, v_row, 0, sk, d, dv, tid, k_next, v_next);
   for (int first = 0; first < key_end; first += BK) {
-    if (chunks) {
-      load_tiles_chunked(k, k_first, k_row, v, v_first, v_row, first, sk, d, dv, tid, k_tile, v_halves);
+    if (chunks && CHUNK_ROUNDS == 1) {
+      store_chunks(0, tid, k_next, v_next, k_tile, v_halves);
+    } else if (chunks) {
+      for (int round = 0; round < CHUNK_ROUNDS; ++round) {
+        uint4 k_chunk[PER_ROUND], v_chunk[PER_ROUND];
+        fetch_chunks(round, k, k_first, k_row, v, v_first, v_row, first, sk, d, dv, tid, k_chunk, v_chunk);
+        store_chunks(round, tid, k_chunk, v_chunk, k_tile, v_halves);
+      }
     } else {
       for (int w = tid; w < BK * K_WORDS; w += THREADS) {
         const int j = w / K_WORDS, word = w % K_WORDS, key = first + j;
@@ -223,6 +236,9 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
+    if (chunks && CHUNK_ROUNDS == 1 && first + BK < key_end) {
+      fetch_chunks(0, k, k_first, k_row, v, v_first, v_row, first + BK, sk, d, dv, tid, k_next, v_next);
+    }
 
     // Scores: octet n of keys is accumulator tile n (registers: rows row[r >> 1], key 2 member + (r & 1)).
     float s[BK / 8][4];
