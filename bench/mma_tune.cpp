@@ -15,6 +15,10 @@
 //
 // `build/g/mma_tune 2 16 emulate` checks the bench itself on any device (PoCL): products 16
 // times smaller, and the async sweep run with the mma emulated (-DMMA_EMULATE).
+//
+// MMA_TUNE_PROBLEMS=MxNxK[t],... times those products instead (t: b given N x K, as b^T), FP16
+// only, and skips the MLP forward: e.g. BERT 4 x 256's at batch 32, sequence 128,
+// MMA_TUNE_PROBLEMS=4096x768x256,4096x256x256,4096x1024x256,4096x256x1024.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -103,6 +107,25 @@ struct Problem {
   bool b_trans;
 };
 
+// "MxNxK[t],...": the products MMA_TUNE_PROBLEMS names (t: b^T).
+std::vector<Problem> parseProblems(const std::string& text) {
+  std::vector<Problem> problems;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    long long m = 0, n = 0, k = 0;
+    int consumed = 0;
+    if (std::sscanf(item.c_str(), "%lldx%lldx%lld%n", &m, &n, &k, &consumed) != 3 || m <= 0 || n <= 0 || k <= 0) {
+      std::fprintf(stderr, "MMA_TUNE_PROBLEMS: '%s' is not MxNxK[t]\n", item.c_str());
+      std::exit(2);
+    }
+    problems.push_back({m, n, k, item.substr(static_cast<std::size_t>(consumed)) == "t"});
+    start = end + 1;
+  }
+  return problems;
+}
+
 // Sampled outputs of relu(a x op(b) + bias) in double: positions, values and error bounds.
 struct Reference {
   std::vector<std::size_t> at;
@@ -147,6 +170,10 @@ const std::vector<std::string> kAsyncSweep = {
     "mma_f16_async_256x128_w4x2_k32_s2", "mma_f16_async_128x128_w2x2_k32_s3", "mma_f16_async_128x128_w2x2_k16_s4",
     "mma_f16_async_128x128_w2x2_k16_s6", "mma_f16_async_128x128_w2x4_k32_s3", "mma_f16_async_128x128_w2x4_k16_s4",
     "mma_f16_async_64x256_w1x4_k16_s4",  "mma_f16_async_128x64_w2x1_k32_s4",
+    // Short K loops (transformer products of K = 256: 8 tiles of K 32), where a ring's prologue and
+    // the epilogue weigh more: smaller rings and blocks, more work-groups per multiprocessor.
+    "mma_f16_async_128x128_w2x2_k32_s2", "mma_f16_async_128x128_w4x2_k32_s2", "mma_f16_async_64x128_w2x2_k32_s3",
+    "mma_f16_async_128x64_w2x2_k32_s3",  "mma_f16_async_64x64_w2x2_k32_s4",   "mma_f16_async_128x128_w2x4_k16_s3",
 };
 
 std::uint64_t sweepLocalBytes(const std::string& name) {
@@ -181,6 +208,8 @@ int main(int argc, char** argv) {
 
   std::vector<Problem> problems = {{4096, 4096, 1024, true}, {4096, 1024, 4096, true}, {4096, 256, 256, true},
                                    {4096, 4096, 1024, false}, {4096, 1024, 4096, false}, {4096, 256, 256, false}};
+  const char* chosen = std::getenv("MMA_TUNE_PROBLEMS");
+  if (chosen != nullptr && *chosen != '\0') problems = parseProblems(chosen);
   for (Problem& p : problems) {
     p.m /= scale;
     p.n /= scale;
@@ -188,7 +217,10 @@ int main(int argc, char** argv) {
   }
   // best[problem line][family] = (microseconds, TFLOP/s, name)
   std::map<std::string, std::map<std::string, std::tuple<double, double, std::string>>> best;
-  for (const DataType type : {DataType::kHALF, DataType::kFLOAT}) {
+  const std::vector<DataType> types =
+      chosen != nullptr && *chosen != '\0' ? std::vector<DataType>{DataType::kHALF}
+                                            : std::vector<DataType>{DataType::kHALF, DataType::kFLOAT};
+  for (const DataType type : types) {
     std::vector<std::string> names;
     for (const auto& tactic : gemmTactics(*context, type, tf32)) {
       if (tactic.name.rfind("mma_", 0) == 0 || tactic.name == "clblast" || tactic.name == "tiled_m8n8_k8") {
@@ -262,6 +294,7 @@ int main(int argc, char** argv) {
         });
       }
     }
+    if (chosen != nullptr && *chosen != '\0') continue;
     // 8-layer 256-wide MLP forward, batch 4096: ping-pong between two activations.
     const std::int64_t rows = 4096 / scale, width = 256 / scale;
     const Operand x0 = make(context, *stream, {rows, width}, type, 5);
