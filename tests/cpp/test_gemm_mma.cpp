@@ -35,12 +35,13 @@ namespace {
 
 using cl::DeviceTensor;
 
-const std::vector<std::string> kAsyncVariants = {"mma_f16_async_128x256", "mma_f16_async_128x128"};
+const std::vector<std::string> kAsyncVariants = {"mma_f16_async_128x256", "mma_f16_async_128x128",
+                                                 "mma_f16_async_128x64"};
 const std::vector<std::string> kHalfVariants = {"mma_f16_128x128", "mma_f16_128x64", "mma_f16_64x64",
                                                 "mma_f16_32x64", "mma_f16_32x32", "mma_f16_64x64_k2",
                                                 "mma_f16_32x64_k2", "mma_f16_32x32_k4", "mma_f16_64x64_splitk",
                                                 "mma_f16_32x32_k4_splitk", "mma_f16_async_128x256",
-                                                "mma_f16_async_128x128"};
+                                                "mma_f16_async_128x128", "mma_f16_async_128x64"};
 const std::vector<std::string> kTf32Variants = {"mma_tf32_128x128", "mma_tf32_64x64"};
 
 std::set<std::string> tacticNames(DataType type, bool allow_tf32) {
@@ -446,11 +447,12 @@ const std::vector<MmaCase> kAsyncCases = {
 TEST(GemmMma, EmulatedAsyncKernelsMatchDoubleReference) {
   // gemm_mma_async's tiling, swizzled slots, ring of stages (cp.async emulated with its delay:
   // a copy lands only when a wait retires its group), ldmatrix fragments, edge tiles, batches
-  // and epilogue, on any device: both registered variants (K tiles of 16 and 32, 4 and 3
-  // stages) and a spelled-out configuration with 2 stages; FLOAT output on the first. Each
-  // variant, b layout and output type is a program that a CPU OpenCL compiles for seconds, so
-  // the set is kept to these.
-  const std::vector<std::string> names = {kAsyncVariants[0], kAsyncVariants[1], "mma_f16_async_64x64_w1x2_k32_s2"};
+  // and epilogue, on any device: the registered variants (K tiles of 16 and 32, 4 and 3
+  // stages, warps of 64 x 64 and 64 x 32) and a spelled-out configuration with 2 stages; FLOAT
+  // output on the first. Each variant, b layout and output type is a program that a CPU OpenCL
+  // compiles for seconds, so the set is kept to these.
+  const std::vector<std::string> names = {kAsyncVariants[0], kAsyncVariants[1], kAsyncVariants[2],
+                                          "mma_f16_async_64x64_w1x2_k32_s2"};
   std::uint32_t seed = 1300;
   for (const auto& name : names) {
     for (const MmaCase& c : kAsyncCases) {

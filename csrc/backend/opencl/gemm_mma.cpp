@@ -58,7 +58,10 @@ struct MmaTactic {
 // item), inside the 48 KiB of local memory NVIDIA's OpenCL gives a work-group: 128 x 256 with
 // 8 warps and 4 tiles of K = 16 in flight (48 KiB, one work-group per multiprocessor by
 // registers), 128 x 128 with 4 warps and 3 tiles of K = 32 (48 KiB, two work-groups per
-// multiprocessor), the latter for products with fewer columns. 32 x 64 (2 warps) and 32 x 32 (one
+// multiprocessor), the latter for products with fewer columns, and 128 x 64 with 4 warps of
+// 64 x 32 and 3 tiles of K = 32 (36 KiB) for products of 256 columns (BERT 4 x 256's: 12.1 us
+// against 13.6 on the plain 128 x 64 at 4096 x 256 x 256, 22.4 against 28.8 at K = 1024; H100,
+// bench/RESULTS.md, issue 16 run 6). 32 x 64 (2 warps) and 32 x 32 (one
 // warp) for small products (a transformer at batch 1: 128 x 256 x 256 is 8 tiles of 64 x 64 for
 // 132 multiprocessors), four times as many work-groups over the same K loop; and the "_k<s>"
 // ones, whose s groups of warps each take a part of every K tile, for the same products' long K
@@ -67,7 +70,7 @@ struct MmaTactic {
 // leave the device idle (two work-groups per compute unit wanted; partial blocks in the execution
 // context's workspace, added up by a second kernel); where they would not, they run as the tile
 // they extend.
-constexpr std::array<MmaTactic, 14> kMmaTactics{{
+constexpr std::array<MmaTactic, 15> kMmaTactics{{
     {"mma_f16_128x128", Family::kHalf, 128, 128, 2, 4},
     {"mma_f16_128x64", Family::kHalf, 128, 64, 2, 2},
     {"mma_f16_64x64", Family::kHalf, 64, 64, 2, 2},
@@ -82,6 +85,7 @@ constexpr std::array<MmaTactic, 14> kMmaTactics{{
     {"mma_tf32_64x64", Family::kTf32, 64, 64, 2, 2},
     {"mma_f16_async_128x256", Family::kHalfAsync, 128, 256, 2, 4, 16, 4, "mma_f16_128x128"},
     {"mma_f16_async_128x128", Family::kHalfAsync, 128, 128, 2, 2, 32, 3, "mma_f16_64x64"},
+    {"mma_f16_async_128x64", Family::kHalfAsync, 128, 64, 2, 2, 32, 3, "mma_f16_128x64"},
 }};
 
 // The plain variant an async one hands products to that its kernel cannot read. Those products
