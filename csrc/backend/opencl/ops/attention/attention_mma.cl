@@ -21,7 +21,7 @@
 //   -DHEAD_V=<16..128>      Dv rounded up to 16
 //   -DOUT_HALF -DINDEX64    as attention.cl
 //   -DMMA_EMULATE           tests: the mma and the shuffles in software (kernels/mma.cl)
-// Local memory: BK x (HEAD_K / 2 + 4) + HEAD_V x (BK / 2 + 4) words: 36 KB at HEAD_K = HEAD_V = 128.
+// Local memory: BK x (HEAD_K / 2 + 4) + HEAD_V x (BK / 2 + 4) + BK words: 36 KB at HEAD_K = HEAD_V = 128.
 //
 // Key tiles arrive in 16-byte chunks (8 halves) where k and v allow it (rows of a multiple of 8
 // halves, 16-byte aligned, k not transposed), PER_ROUND chunks of each in flight per item before
@@ -156,6 +156,32 @@ __attribute__((always_inline)) inline void store_chunks(int round, int tid, cons
   }
 }
 
+// A mask value as the scores take it, in base 2. Clamped: log2(e) times a finite mask value beyond
+// float's range (the lowest float, as where(mask, 0, lowest) adds) must stay finite, or a row it
+// hides whole turns NaN.
+inline float base2_mask(float m) { return isinf(m) ? m : clamp(LOG2E * m, -FLT_MAX, FLT_MAX); }
+
+// A mask that does not depend on the query row (mask_row == 0: key padding, as BERT's (B, S)
+// attention_mask) is read once per key tile, MASK_PER_ITEM keys per item, into local memory:
+// read per score, each lane's 32 dependent loads per tile kept the kernel waiting on memory.
+#define MASK_PER_ITEM ((BK + THREADS - 1) / THREADS)
+__attribute__((always_inline)) inline void fetch_key_mask(float* m, __global const half* mask, int mask_kind,
+                                                          float mask_true, float mask_false, idx_t mask_first,
+                                                          idx_t mask_key, int first, int sk, int tid) {
+  UNROLL for (int u = 0; u < MASK_PER_ITEM; ++u) {
+    const int j = u * THREADS + tid, key = first + j;
+    m[u] = j < BK && key < sk ? base2_mask(load_mask(mask, mask_kind, mask_true, mask_false, mask_first + key * mask_key))
+                              : 0.0f;
+  }
+}
+
+__attribute__((always_inline)) inline void store_key_mask(const float* m, __local float* mask_tile, int tid) {
+  UNROLL for (int u = 0; u < MASK_PER_ITEM; ++u) {
+    const int j = u * THREADS + tid;
+    if (j < BK) mask_tile[j] = m[u];
+  }
+}
+
 // Arguments as attention.cl's (q, k, v half, read as their 16-bit patterns). Launched as
 // {THREADS x row_blocks x B x H} in groups of THREADS, row_blocks = ceil(Sq / BQ).
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
@@ -169,6 +195,7 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
                    idx_t v_batch, idx_t v_head, idx_t v_row, idx_t out_batch, idx_t out_head, idx_t out_row) {
   __local uint k_tile[BK * K_PITCH] __attribute__((aligned(16)));  // 16-byte stores (K_PITCH % 4 == 0)
   __local uint v_tile[HEAD_V * V_PITCH];  // transposed: output column c's keys along row c
+  __local float mask_tile[BK];            // a key mask's values for the tile, in base 2
 #ifdef MMA_EMULATE
   __local uint emulate_a[WARPS * 128], emulate_b[WARPS * 128];
   __local float emulate_quad[THREADS];
@@ -212,9 +239,14 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
   __local ushort* v_halves = (__local ushort*)v_tile;
   // Where one round holds a whole tile, the next tile's chunks are fetched before this tile's
   // products and wait in registers: their loads overlap the arithmetic.
+  // A key mask's next values likewise.
+  const bool key_mask = mask_kind != MASK_NONE && mask_row == 0;
   uint4 k_next[PER_ROUND], v_next[PER_ROUND];
+  float mask_next[MASK_PER_ITEM];
   if (chunks && CHUNK_ROUNDS == 1) fetch_chunks(0, k, k_first, k_row, v, v_first, v_row, 0, sk, d, dv, tid, k_next, v_next);
+  if (key_mask) fetch_key_mask(mask_next, mask, mask_kind, mask_true, mask_false, mask_first[0], mask_key, 0, sk, tid);
   for (int first = 0; first < key_end; first += BK) {
+    if (key_mask) store_key_mask(mask_next, mask_tile, tid);
     if (chunks && CHUNK_ROUNDS == 1) {
       store_chunks(0, tid, k_next, v_next, k_tile, v_halves);
     } else if (chunks) {
@@ -239,6 +271,9 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
     if (chunks && CHUNK_ROUNDS == 1 && first + BK < key_end) {
       fetch_chunks(0, k, k_first, k_row, v, v_first, v_row, first + BK, sk, d, dv, tid, k_next, v_next);
     }
+    if (key_mask && first + BK < key_end) {
+      fetch_key_mask(mask_next, mask, mask_kind, mask_true, mask_false, mask_first[0], mask_key, first + BK, sk, tid);
+    }
 
     // Scores: octet n of keys is accumulator tile n (registers: rows row[r >> 1], key 2 member + (r & 1)).
     float s[BK / 8][4];
@@ -262,11 +297,10 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
           x = scale * s[n][r];
           if (softcap > 0.0f) x = softcap * tanh(x / softcap);
           x *= LOG2E;
-          if (mask_kind != MASK_NONE) {
-            // Clamped: log2(e) times a finite mask value beyond float's range (the lowest float, as
-            // where(mask, 0, lowest) adds) must stay finite, or a row it hides whole turns NaN.
-            const float m = load_mask(mask, mask_kind, mask_true, mask_false, mask_first[i] + key * mask_key);
-            x += isinf(m) ? m : clamp(LOG2E * m, -FLT_MAX, FLT_MAX);
+          if (key_mask) {
+            x += mask_tile[key - first];
+          } else if (mask_kind != MASK_NONE) {
+            x += base2_mask(load_mask(mask, mask_kind, mask_true, mask_false, mask_first[i] + key * mask_key));
           }
           if (causal && key > row[i] + shift) x = -INFINITY;
         }
