@@ -1120,6 +1120,21 @@ TEST(KernelsGemm, RowKernelsLoadFourColumnsOfAlignedWeights) {
   }
 }
 
+TEST(KernelsGemm, RowKernelsLoadEightColumnsOfAlignedHalfWeights) {
+  // Half b at a 16-byte aligned offset, N and the batch stride multiples of 8: the one-row kernels
+  // read 8 neighbouring columns at once (-DSMALL_VEC8), the 8-row ones 4 (their local partial sums
+  // would not fit with 8); N = 12 falls back to 4 columns.
+  const std::vector<GemmCase> cases = {
+      {{1, 1000}, {1000, 40}, {1, 40}, false, false, true, true, {ActivationType::kRELU, 0, 0}},
+      {{2, 5, 31}, {2, 31, 16}, {2, 5, 16}, false, false, true, true, {ActivationType::kSIGMOID, 0, 0}},
+      {{3, 77}, {77, 12}, {3, 12}, false, false, true, false, {}},
+  };
+  std::uint32_t seed = 4500;
+  for (const char* tactic : {"small_m1", "small_m8", "small_m1_splitk"}) {
+    for (const GemmCase& c : cases) checkGemm(tactic, c, DataType::kHALF, seed += 10, 8);
+  }
+}
+
 TEST(KernelsGemm, TacticsListClblastForFloatOnly) {
   const auto names = [](const std::vector<cl::GemmTactic>& tactics) {
     std::set<std::string> result;

@@ -196,31 +196,38 @@ constexpr std::int64_t kSmallSplitGroupsPerUnit = 8;
 constexpr std::int64_t kSmallSplitKStep = 16;
 constexpr std::size_t kFinishGroup = 64;
 
-// Columns each item of a row kernel covers: 4 (one 16-byte load of a K x N b's row, -DSMALL_VEC4)
-// where N and b's offset and batch stride allow aligned loads of 4, else 1.
-std::int64_t smallItemColumns(const GemmCall& call) {
+// Columns each item of a row kernel covers: 8 (one 16-byte load of a K x N half b's row,
+// -DSMALL_VEC8) where N and b's offset and batch stride allow aligned loads of 8 and the kernel
+// has at most kSmallVec8Rows rows (its local partial sums are 32 bytes per item and row); 4 (a
+// 16-byte load of float b, 8 bytes of half, -DSMALL_VEC4) where they allow aligned loads of 4;
+// else 1.
+constexpr std::int64_t kSmallVec8Rows = 4;
+std::int64_t smallItemColumns(const GemmCall& call, std::int64_t rows) {
   const GemmShape& shape = call.shape;
-  const bool aligned = !shape.b_trans && shape.n % 4 == 0 && shape.b_batch_stride % 4 == 0 &&
-                       elementOffset(call.b) % 4 == 0;
-  return aligned ? 4 : 1;
+  const auto aligned = [&](std::int64_t width) {
+    return !shape.b_trans && shape.n % width == 0 && shape.b_batch_stride % width == 0 &&
+           static_cast<std::int64_t>(elementOffset(call.b)) % width == 0;
+  };
+  if (call.b.type == DataType::kHALF && rows <= kSmallVec8Rows && aligned(8)) return 8;
+  return aligned(4) ? 4 : 1;
 }
 
 // The rows x columns of outputs one work-group of a row kernel covers, at most.
 std::int64_t smallBlockElements(const PortableTactic& tactic) {
-  // split 8 along K, 4 columns per item: the most columns a group covers
-  return tactic.rows * static_cast<std::int64_t>(kSmallThreads) / 8 * 4;
+  // split 8 along K, 8 columns per item: the most columns a group covers
+  return tactic.rows * static_cast<std::int64_t>(kSmallThreads) / 8 * 8;
 }
 
 void runPortable(const PortableTactic& tactic, const GemmCall& call) {
   const GemmShape& shape = call.shape;
   const DeviceTensor& bias = call.biasOrOut();
   const bool tiled = tactic.kernel == PortableKernel::kTiled;
-  const std::int64_t item_columns = tiled ? 1 : smallItemColumns(call);
+  const std::int64_t item_columns = tiled ? 1 : smallItemColumns(call, tactic.rows);
   const std::string variant =
       tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
                   " -DTILE_K=" + std::to_string(tactic.tile_k)
             : "-DSMALL_ROWS=" + std::to_string(tactic.rows) + (tactic.split_groups ? " -DSMALL_SPLIT" : "") +
-                  (item_columns == 4 ? " -DSMALL_VEC4" : "");
+                  (item_columns == 8 ? " -DSMALL_VEC8" : item_columns == 4 ? " -DSMALL_VEC4" : "");
   const std::string options =
       joinOptions({variant, halfOption("A", call.a.type), halfOption("B", call.b.type),
                    halfOption("OUT", call.out.type), halfOption("BIAS", bias.type)});

@@ -7,6 +7,7 @@
 //   -DWPT_M -DWPT_N -DTILE_K    gemm_tiled: register-tiled, local-memory blocked
 //   -DSMALL_ROWS                gemm_small: few rows (M <= SMALL_ROWS per pass), split K
 //   -DSMALL_VEC4                with SMALL_ROWS: 4 neighbouring columns of a K x N b per item
+//   -DSMALL_VEC8                with SMALL_ROWS and B_HALF: 8 of them (16 bytes of half weights)
 //   -DEPILOGUE_ONLY             gemm_epilogue: bias + activation in place (after CLBlast)
 
 #define GEMM_ARGUMENTS                                                                        \
@@ -112,7 +113,16 @@ void gemm_tiled(GEMM_ARGUMENTS) {
 // -DSMALL_VEC4 (b K x N, not transposed; N, b's offset and batch stride multiples of 4, which the
 // host checks): each item reads 4 neighbouring columns of b's row in one load, so a warp streams 512
 // bytes of weights per step instead of 128 (a batch-1 layer is bound by those bytes in flight).
-#ifdef SMALL_VEC4
+inline float lane_of4(float4 v, int w) { return w == 0 ? v.s0 : w == 1 ? v.s1 : w == 2 ? v.s2 : v.s3; }
+// -DSMALL_VEC8 (half b, as SMALL_VEC4 with multiples of 8): 16 bytes of weights per load, as
+// SMALL_VEC4 reads of float ones; with 4 half columns a batch-1 FP16 layer streamed its weights at
+// half the rate of an FP32 one (bench/RESULTS.md, issue 16 run 2).
+#if defined(SMALL_VEC8)
+#define SMALL_WIDTH 8
+typedef float8 small_t;
+#define LOAD_SMALL_B(k, n) vloada_half8((b_offset + (long)(k) * N + (n)) >> 3, b)
+inline float small_lane(float8 v, int w) { return w < 4 ? lane_of4(v.lo, w) : lane_of4(v.hi, w - 4); }
+#elif defined(SMALL_VEC4)
 #define SMALL_WIDTH 4
 typedef float4 small_t;
 #ifdef B_HALF
@@ -120,7 +130,7 @@ typedef float4 small_t;
 #else
 #define LOAD_SMALL_B(k, n) (((__global const float4*)b)[(b_offset + (long)(k) * N + (n)) >> 2])
 #endif
-inline float small_lane(float4 v, int w) { return w == 0 ? v.s0 : w == 1 ? v.s1 : w == 2 ? v.s2 : v.s3; }
+inline float small_lane(float4 v, int w) { return lane_of4(v, w); }
 #else
 #define SMALL_WIDTH 1
 typedef float small_t;
