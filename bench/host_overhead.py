@@ -6,6 +6,9 @@ times, for contexts created with MLPRT_LAUNCH_CAPTURE=1 and =0 in the same proce
   enqueue: execute_async_v3 alone, the stream synchronized every 16 calls (host work per call,
            as long as the device keeps up);
   e2e:     execute_async_v3 + stream.synchronize(), one inference at a time.
+(For the memcpy rows, each call also queues memcpy_htod_async before and memcpy_dtoh_async after.)
+Then the pieces of a zero-copy call and of the memcpy call (each copy alone, the copies without
+execute), which tell the copies' host cost from their device round trips.
 Medians over --repeats rounds of --calls calls. Prints a table and, with --json, writes it.
 
     python3 bench/host_overhead.py [--batch 1] [--calls 2000] [--repeats 5] [--json out.json]
@@ -131,6 +134,38 @@ def python_pieces(engine: mlprt.ICudaEngine, batch: int, calls: int, repeats: in
     }
 
 
+def memcpy_pieces(engine: mlprt.ICudaEngine, batch: int, calls: int, repeats: int) -> Dict[str, float]:
+    """The tutorials' memcpy call taken apart (capture on): each copy call alone (the stream
+    synchronized every 16 calls, so this is host time per call), the two copies with a
+    synchronize and no execute, and the whole call; with the zero-copy rows above they split the
+    memcpy call's time into the copies' host cost and their device round trips."""
+    bound = Bound(engine, batch, zero_copy=False, capture=True)
+    for _ in range(100):
+        bound.infer()
+    stream = bound.stream
+
+    def every_16(body: Callable[[], None]) -> Callable[[int], None]:
+        def call(i: int) -> None:
+            body()
+            if i % 16 == 15:
+                stream.synchronize()
+        return call
+
+    def copies(i: int) -> None:
+        cuda.memcpy_htod_async(bound.d_in, bound.h_in, stream)
+        cuda.memcpy_dtoh_async(bound.h_out, bound.d_out, stream)
+        stream.synchronize()
+
+    return {
+        "memcpy_htod_async alone": per_call_us(every_16(lambda: cuda.memcpy_htod_async(bound.d_in, bound.h_in, stream)),
+                                               calls, repeats),
+        "memcpy_dtoh_async alone": per_call_us(every_16(lambda: cuda.memcpy_dtoh_async(bound.h_out, bound.d_out, stream)),
+                                               calls, repeats),
+        "htod + dtoh + synchronize, no execute": per_call_us(copies, calls, repeats),
+        "htod + execute + dtoh + synchronize": per_call_us(lambda i: bound.infer(), calls, repeats),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=1)
@@ -158,9 +193,10 @@ def main() -> None:
                               "e2e_us": per_call_us(lambda i, b=bound: b.infer(), args.calls, args.repeats)}
             bound.stream.synchronize()
     pieces = python_pieces(engine, args.batch, args.calls, args.repeats)
+    copy_pieces = memcpy_pieces(engine, args.batch, args.calls, args.repeats)
     same = all(np.array_equal(outputs[(True, True)], value) for value in outputs.values())
     print(f"784-32-10 MLP, batch {args.batch}, device {mlprt.current_device().name}; outputs identical: {same}")
-    print("| binding, capture | execute_async_v3 alone us | execute + synchronize us |")
+    print("| binding, capture | enqueue alone us (memcpy: htod, execute, dtoh) | the call with synchronize us |")
     print("| --- | --- | --- |")
     for label, figures in results.items():
         print(f"| {label} | {figures['enqueue_us']:.2f} | {figures['e2e_us']:.2f} |")
@@ -168,10 +204,14 @@ def main() -> None:
     print("| --- | --- |")
     for label, value in pieces.items():
         print(f"| {label} | {value:.2f} |")
+    print("| piece of the memcpy call (the tutorials' do_inference) | us |")
+    print("| --- | --- |")
+    for label, value in copy_pieces.items():
+        print(f"| {label} | {value:.2f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"batch": args.batch, "device": mlprt.current_device().name, "outputs_identical": same,
-                       "results": results, "pieces_us": pieces}, f, indent=2)
+                       "results": results, "pieces_us": pieces, "memcpy_pieces_us": copy_pieces}, f, indent=2)
     if not same:
         raise SystemExit("outputs differ between capture on and off")
 
