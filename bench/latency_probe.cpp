@@ -5,6 +5,9 @@
 //  2. waits: the round trip "write 3 KB, one kernel, read 40 B" finished by clFinish, by a
 //     blocking read, by clWaitForEvents, or by polling the read's event status in a spin loop.
 //  3. launches: the same round trip with 1, 2 and 3 kernels, to price each extra launch.
+//  5. enqueue costs: the host time of one non-blocking clEnqueueWriteBuffer from a mapped pinned
+//     pointer (3 KB), one clEnqueueReadBuffer into one (40 B), and one kernel launch with its
+//     arguments set, each with the queue idle (finished between calls, outside the timing).
 //
 //   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o build/latency_probe
 //   build/latency_probe [device index in the order of `mlprt devices`] [iterations]
@@ -228,6 +231,54 @@ void roundTrips(const Probe& probe, int iterations, std::string& json) {
   for (cl_mem memory : {pinned_in, pinned_out, device_in, device_mid, device_out}) clReleaseMemObject(memory);
 }
 
+// 5. What one enqueue costs the host, the queue finished between calls (outside the timing).
+void enqueueCosts(const Probe& probe, int iterations, std::string& json) {
+  const int n = 784, rows = 10;
+  const std::size_t in_bytes = n * sizeof(float), out_bytes = rows * sizeof(float);
+  cl_mem pinned_in = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, in_bytes);
+  cl_mem pinned_out = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, out_bytes);
+  float* host_in = probe.map(pinned_in, in_bytes);
+  float* host_out = probe.map(pinned_out, out_bytes);
+  for (int i = 0; i < n; ++i) host_in[i] = 1.0f;
+  cl_mem device_in = probe.buffer(CL_MEM_READ_WRITE, in_bytes);
+  cl_mem device_out = probe.buffer(CL_MEM_READ_WRITE, out_bytes);
+  const auto enqueue_us = [&](const std::function<void()>& enqueue) {
+    std::vector<double> times;
+    for (int i = 0; i < iterations + 20; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      enqueue();
+      const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+      clFinish(probe.queue);
+      if (i >= 20) times.push_back(us);
+    }
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    return times[times.size() / 2];
+  };
+  const double write = enqueue_us([&] {
+    check(clEnqueueWriteBuffer(probe.queue, device_in, CL_FALSE, 0, in_bytes, host_in, 0, nullptr, nullptr), "write");
+  });
+  const double read = enqueue_us([&] {
+    check(clEnqueueReadBuffer(probe.queue, device_out, CL_FALSE, 0, out_bytes, host_out, 0, nullptr, nullptr), "read");
+  });
+  const double kernel = enqueue_us([&] {
+    clSetKernelArg(probe.sum_rows, 0, sizeof(cl_mem), &device_in);
+    clSetKernelArg(probe.sum_rows, 1, sizeof(cl_mem), &device_out);
+    clSetKernelArg(probe.sum_rows, 2, sizeof(int), &n);
+    clSetKernelArg(probe.sum_rows, 3, sizeof(int), &rows);
+    probe.launch(probe.sum_rows, rows);
+  });
+  char text[256];
+  std::snprintf(text, sizeof(text),
+                "\"enqueue_us\": {\"write_3KB_from_pinned\": %.2f, \"read_40B_into_pinned\": %.2f, "
+                "\"kernel_with_arguments\": %.2f}",
+                write, read, kernel);
+  json += text;
+  clEnqueueUnmapMemObject(probe.queue, pinned_in, host_in, 0, nullptr, nullptr);
+  clEnqueueUnmapMemObject(probe.queue, pinned_out, host_out, 0, nullptr, nullptr);
+  clFinish(probe.queue);
+  for (cl_mem memory : {pinned_in, pinned_out, device_in, device_out}) clReleaseMemObject(memory);
+}
+
 // 4. Host pointers as device addresses: the mapped pointer of an ALLOC_HOST_PTR buffer handed
 // to a kernel as a 64-bit address. Works only if the driver maps pinned memory into the GPU's
 // address space (UVA); a fault would kill the context, so main runs this last.
@@ -286,6 +337,8 @@ int main(int argc, char** argv) {
   zeroCopy(probe, iterations, json);
   json += ", ";
   roundTrips(probe, iterations, json);
+  json += ", ";
+  enqueueCosts(probe, iterations, json);
   json += ", ";
   std::printf("%s\n", json.c_str());  // in case the last probe faults
   std::fflush(stdout);
