@@ -7,7 +7,8 @@
 //  3. launches: the same round trip with 1, 2 and 3 kernels, to price each extra launch.
 //  5. enqueue costs: the host time of one non-blocking clEnqueueWriteBuffer from a mapped pinned
 //     pointer (3 KB), one clEnqueueReadBuffer into one (40 B), and one kernel launch with its
-//     arguments set, each with the queue idle (finished between calls, outside the timing).
+//     arguments set, each with the queue idle (finished between calls, outside the timing); 16
+//     writes in a row; on a plain queue and on a profiling one (as mlprt's streams are).
 //
 //   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o build/latency_probe
 //   build/latency_probe [device index in the order of `mlprt devices`] [iterations]
@@ -57,11 +58,11 @@ struct Probe {
   cl_program program = nullptr;
   cl_kernel scale = nullptr, sum_rows = nullptr, stream_read = nullptr, through_address = nullptr;
 
-  explicit Probe(cl_device_id device) {
+  explicit Probe(cl_device_id device, cl_command_queue_properties properties = 0) {
     cl_int status = CL_SUCCESS;
     context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &status);
     check(status, "clCreateContext");
-    queue = clCreateCommandQueue(context, device, 0, &status);
+    queue = clCreateCommandQueue(context, device, properties, &status);
     check(status, "clCreateCommandQueue");
     program = clCreateProgramWithSource(context, 1, &kSource, nullptr, &status);
     check(status, "clCreateProgramWithSource");
@@ -232,7 +233,7 @@ void roundTrips(const Probe& probe, int iterations, std::string& json) {
 }
 
 // 5. What one enqueue costs the host, the queue finished between calls (outside the timing).
-void enqueueCosts(const Probe& probe, int iterations, std::string& json) {
+void enqueueCosts(const Probe& probe, int iterations, const char* key, std::string& json) {
   const int n = 784, rows = 10;
   const std::size_t in_bytes = n * sizeof(float), out_bytes = rows * sizeof(float);
   cl_mem pinned_in = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, in_bytes);
@@ -267,11 +268,17 @@ void enqueueCosts(const Probe& probe, int iterations, std::string& json) {
     clSetKernelArg(probe.sum_rows, 3, sizeof(int), &rows);
     probe.launch(probe.sum_rows, rows);
   });
-  char text[256];
+  // 16 writes back to back (the queue busy), per write.
+  const double writes_in_a_row = enqueue_us([&] {
+    for (int i = 0; i < 16; ++i) {
+      check(clEnqueueWriteBuffer(probe.queue, device_in, CL_FALSE, 0, in_bytes, host_in, 0, nullptr, nullptr), "write");
+    }
+  }) / 16;
+  char text[384];
   std::snprintf(text, sizeof(text),
-                "\"enqueue_us\": {\"write_3KB_from_pinned\": %.2f, \"read_40B_into_pinned\": %.2f, "
-                "\"kernel_with_arguments\": %.2f}",
-                write, read, kernel);
+                "\"%s\": {\"write_3KB_from_pinned\": %.2f, \"read_40B_into_pinned\": %.2f, "
+                "\"kernel_with_arguments\": %.2f, \"write_3KB_16_in_a_row_each\": %.2f}",
+                key, write, read, kernel, writes_in_a_row);
   json += text;
   clEnqueueUnmapMemObject(probe.queue, pinned_in, host_in, 0, nullptr, nullptr);
   clEnqueueUnmapMemObject(probe.queue, pinned_out, host_out, 0, nullptr, nullptr);
@@ -338,8 +345,14 @@ int main(int argc, char** argv) {
   json += ", ";
   roundTrips(probe, iterations, json);
   json += ", ";
-  enqueueCosts(probe, iterations, json);
+  enqueueCosts(probe, iterations, "enqueue_us", json);
   json += ", ";
+  {
+    // mlprt's streams are profiling queues (events time kernels): the same enqueues there.
+    Probe profiling(devices[index].device, CL_QUEUE_PROFILING_ENABLE);
+    enqueueCosts(profiling, iterations, "enqueue_us_profiling_queue", json);
+    json += ", ";
+  }
   std::printf("%s\n", json.c_str());  // in case the last probe faults
   std::fflush(stdout);
   hostAddresses(probe, iterations, json);
