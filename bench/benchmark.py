@@ -23,10 +23,13 @@ of issue 16's tutorial engines instead, run at the row's batch) and times, in on
 
 Each row checks mlprt's output against PyTorch's (same precision) and ONNX Runtime's. Extra rows
 time, in fresh subprocesses, the cold and warm build of the 784-32-10 engine and an engine's load
-plus first inference. The results are printed as markdown tables, with issue 5's targets.
+plus first inference. With --cnn, --transformers or --second-level, convolutional networks and
+BERT encoders are measured too, each by bench/cnn_bench.py or bench/transformer_bench.py in a
+subprocess. The results are printed as markdown tables, with issues 5's and 16's targets.
 
     python bench/benchmark.py --json out.json --plot latency.png --markdown results.md
     python bench/benchmark.py --quick --models mlp_784_32_10 --batches 1,3
+    python bench/benchmark.py --models mlp_784_32_10 --batches 1 --second-level --cnn-from DIR
 """
 from __future__ import annotations
 
@@ -878,12 +881,14 @@ class Target:
 
     what: str
     required: str
-    kind: str                        # "e2e", "memcpy", "device", "build", "cold_all", "load"
+    kind: str                        # "e2e", "memcpy", "device", "build", "cold_all", "load",
+                                     # "network" (a cnn_bench.py / transformer_bench.py row)
     model: str = ""
     batch: int = 0
     precision: str = "fp32"
     limits: Tuple[float, ...] = ()   # e2e: (max vs eager, max vs graph); memcpy: (max vs graph,);
-                                     # device: (min ratio,); cold_all: (GPU s, CPU s)
+                                     # device: (min ratio,); cold_all: (GPU s, CPU s);
+                                     # network: (max vs graph,)
     issue: int = 5
     dynamic: bool = False            # measured on a (1, max, max) engine only (--profile-max)
 
@@ -912,7 +917,24 @@ TARGETS: Tuple[Target, ...] = (
            "(PyTorch FP16) throughput", "device", "mlp_wide", 4096, "fp16", (0.8,), issue=16),
     Target("build of the 784-32-10 engine, every cache empty (mlprt's and the driver's)",
            "<= 2 s on a GPU, <= 15 s on PoCL", "cold_all", limits=(2.0, 15.0), issue=16),
+    Target("ResNet-50 224x224, batch 32, FP16, the tutorials' memcpy calls",
+           "<= 1.0x PyTorch CUDA graph (with pinned staging)", "network", "resnet50 224x224", 32,
+           "fp16", (1.0,), issue=16),
+    Target("YOLOv8n 640x640, batch 1, FP16, the tutorials' memcpy calls",
+           "<= 1.0x PyTorch CUDA graph (with pinned staging)", "network", "yolov8n 640x640", 1,
+           "fp16", (1.0,), issue=16),
+    Target("BERT-base, sequence 128, batch 32, FP16, the tutorials' memcpy calls",
+           "<= 1.0x PyTorch CUDA graph (with pinned staging)", "network", "bert_base seq 128", 32,
+           "fp16", (1.0,), issue=16),
 )
+
+#: Issue 16's second-level rows, which --second-level adds: the CNN rows (bench/cnn_bench.py,
+#: NAME:HxW:BATCH:PRECISION) and the transformer row (bench/transformer_bench.py,
+#: NAME:BATCH:PRECISION[:SEQUENCE]).
+SECOND_LEVEL_CNN = ("resnet50:224x224:32:fp16", "yolov8n:640x640:1:fp16")
+SECOND_LEVEL_TRANSFORMERS = ("bert_base:32:fp16",)
+#: Largest error against ONNX Runtime a network row may have (issues 14 and 15's bars).
+NETWORK_TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
 
 
 def _dynamic_profile(row: "Row") -> bool:
@@ -937,10 +959,12 @@ def _both_measured(entry: Dict[str, Any], ours: Optional[float], theirs: Optiona
 
 
 def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
-                     cuda_available: bool) -> List[Dict[str, Any]]:
+                     cuda_available: bool,
+                     network_rows: Sequence[Dict[str, Any]] = ()) -> List[Dict[str, Any]]:
     """Each target with its measured figure (text and numbers) and status: met, MISSED,
     n/a (no CUDA), or not measured."""
     found = {(r.model, r.batch, r.precision): r for r in rows}
+    networks = {(r["model"], r["batch"], r["precision"]): r for r in network_rows}
     results: List[Dict[str, Any]] = []
     for target in TARGETS:
         entry: Dict[str, Any] = {"target": target.what, "required": target.required,
@@ -994,6 +1018,17 @@ def evaluate_targets(rows: Sequence[Row], build_rows: Optional[Dict[str, Any]],
             entry["values"] = {"seconds": seconds, "limit_s": limit}
             entry["measured"] = f"{seconds:.2f} s (limit here {limit:g} s)"
             entry["status"] = "met" if seconds <= limit else "MISSED"
+        elif target.kind == "network" and (target.model, target.batch, target.precision) in networks:
+            network = networks[(target.model, target.batch, target.precision)]
+            ours, theirs = network["mlprt"], network.get("torch_graph")
+            entry["values"] = {"mlprt_ms": ours, "torch_graph_ms": theirs}
+            if _both_measured(entry, None if ours is None else ours * 1e3,
+                              None if theirs is None else theirs * 1e3, "mlprt memcpy calls",
+                              cuda_available):
+                ratio = ours / theirs
+                entry["values"]["over_graph"] = ratio
+                entry["measured"] = f"{ratio:.2f}x graph ({ours:.3f} ms vs {theirs:.3f} ms)"
+                entry["status"] = "met" if ratio <= target.limits[0] else "MISSED"
         elif target.kind == "load" and build_rows is not None:
             seconds = build_rows["load_first_inference_s"]
             entry["values"] = {"seconds": seconds}
@@ -1035,6 +1070,21 @@ def rows_table(rows: Sequence[Row]) -> str:
                   _fmt(row.errors.get("vs_torch"), ".1e"), _fmt(row.errors.get("vs_ort"), ".1e"),
                   "ok" if row.ok else "FAIL"]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def network_rows_table(network_rows: Sequence[Dict[str, Any]]) -> str:
+    """The CNN and transformer rows (bench/cnn_bench.py, bench/transformer_bench.py), in markdown."""
+    lines = ["| model | batch | prec | build s | mlprt ms | torch graph+pinned ms | torch eager ms "
+             "| ORT CPU ms | mlprt / graph | err vs ORT | ok |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in network_rows:
+        ratio = r.get("mlprt_over_graph")
+        lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {_fmt(r.get('build_s'), '.2f')} "
+                     f"| {_fmt(r.get('mlprt'), '.3f')} | {_fmt(r.get('torch_graph'), '.3f')} "
+                     f"| {_fmt(r.get('torch_eager'), '.3f')} | {_fmt(r.get('onnxruntime_cpu'), '.3f')} "
+                     f"| {_fmt(ratio, '.2f', 'x')} | {_fmt(r.get('rel_error_vs_ort'), '.1e')} "
+                     f"| {'ok' if r.get('ok') else 'FAIL'} |")
     return "\n".join(lines)
 
 
@@ -1089,6 +1139,15 @@ NOTES = (
     "Errors: max|a - b| / max|b| against PyTorch (same precision) and ONNX Runtime (FP32); "
     "ok: both within 1e-5 (FP32) or 1e-2 (FP16), and mlprt.testing's allclose rule "
     "(|a - b| <= tol + tol * |b| per element) holds against both."
+)
+
+
+NETWORK_NOTES = (
+    "Network rows: medians in milliseconds per call, NumPy in to NumPy out; mlprt as the tutorials "
+    "call it (pinned host buffers, memcpy_htod_async, execute_async_v3, memcpy_dtoh_async, "
+    "synchronize) on an engine of the row's shape; PyTorch as a CUDA graph with pinned staging and "
+    "eagerly (FP16: the module in half); ONNX Runtime on the CPU. Error: max|a - b| / max|b| "
+    "against ONNX Runtime; ok: within 1e-4 (FP32) or 1e-2 (FP16)."
 )
 
 
@@ -1190,6 +1249,23 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="build every row's engine with one dynamic profile (1, BATCH, "
                              "BATCH), as issue 16's tutorial engines are, and run it at the "
                              "row's batch; default: a static profile at the row's batch")
+    parser.add_argument("--cnn", type=_network_spec("cnn"), metavar="NAME:HxW:BATCH:PRECISION,...",
+                        help="convolutional networks (tests/python/vision_zoo.py names) measured by "
+                             "bench/cnn_bench.py in a subprocess, e.g. resnet50:224x224:32:fp16")
+    parser.add_argument("--cnn-from", type=Path, metavar="DIR",
+                        help="cnn_bench.py --from: time the ONNX files and traces it exported there "
+                             "(models whose packages this machine lacks, as ultralytics' YOLO)")
+    parser.add_argument("--transformers", type=_network_spec("transformer"),
+                        metavar="NAME:BATCH:PRECISION[:SEQUENCE],...",
+                        help="BERT configurations of bench/transformer_bench.py (bert_tiny, "
+                             "bert_4x256, bert_base; sequence 128 unless given), in a subprocess")
+    parser.add_argument("--second-level", action="store_true",
+                        help="add issue 16's second-level rows: " + ", ".join(SECOND_LEVEL_CNN)
+                             + " (CNN) and " + ", ".join(SECOND_LEVEL_TRANSFORMERS) + " (BERT)")
+    parser.add_argument("--network-iterations", type=int, metavar="N",
+                        help="timed calls per network row (50; --quick 3)")
+    parser.add_argument("--network-timeout", type=float, default=900.0, metavar="SECONDS",
+                        help="a network row's subprocess is stopped after this long (900)")
     parser.add_argument("--workdir", type=Path,
                         help="where ONNX files and caches go (default: a temporary directory)")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
@@ -1212,6 +1288,83 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         if args.profile_max < largest:
             parser.error(f"--profile-max {args.profile_max} is below batch {largest}")
     return args
+
+
+def _network_spec(kind: str) -> Callable[[str], List[str]]:
+    """argparse type of --cnn (NAME:HxW:BATCH:PRECISION) and --transformers
+    (NAME:BATCH:PRECISION[:SEQUENCE]) lists: each spec checked, the bad one named."""
+    def parse(text: str) -> List[str]:
+        specs = [item.strip() for item in text.split(",") if item.strip()]
+        for spec in specs:
+            parts = spec.split(":")
+            if kind == "cnn":
+                size = parts[1].split("x") if len(parts) == 4 else []
+                good = (len(size) == 2 and all(v.isdigit() and int(v) > 0 for v in size)
+                        and parts[2].isdigit() and int(parts[2]) > 0)
+                form = "NAME:HxW:BATCH:PRECISION"
+            else:
+                good = (len(parts) in (3, 4) and parts[1].isdigit() and int(parts[1]) > 0
+                        and (len(parts) == 3 or (parts[3].isdigit() and int(parts[3]) > 0)))
+                form = "NAME:BATCH:PRECISION[:SEQUENCE]"
+            if not good or parts[-1 if kind == "cnn" else 2] not in TOLERANCE:
+                raise argparse.ArgumentTypeError(f"'{spec}' is not {form} (precision fp32 or fp16)")
+        return specs
+    return parse
+
+
+def network_commands(args: argparse.Namespace, folder: Path) -> List[Tuple[str, List[str], Path]]:
+    """(spec, command line, JSON file) of each network row the arguments ask for."""
+    iterations = str(args.network_iterations or (3 if args.quick else 50))
+    cnn = list(args.cnn or []) + (list(SECOND_LEVEL_CNN) if args.second_level else [])
+    transformers = list(args.transformers or []) + (list(SECOND_LEVEL_TRANSFORMERS) if args.second_level else [])
+    commands: List[Tuple[str, List[str], Path]] = []
+    for i, spec in enumerate(cnn):
+        name, size, batch, precision = spec.split(":")
+        out = folder / f"cnn_{i}.json"
+        command = [sys.executable, str(SCRIPT.parent / "cnn_bench.py"), "--models", f"{name}:{size}",
+                   "--batches", batch, "--precisions", precision, "--iterations", iterations, "--json", str(out)]
+        if args.cnn_from is not None:
+            command += ["--from", str(args.cnn_from)]
+        commands.append((f"cnn {spec}", command, out))
+    for i, spec in enumerate(transformers):
+        parts = spec.split(":")
+        out = folder / f"transformer_{i}.json"
+        command = [sys.executable, str(SCRIPT.parent / "transformer_bench.py"), "--models", parts[0],
+                   "--batches", parts[1], "--precisions", parts[2], "--iterations", iterations,
+                   "--ort-iterations", "1", "--json", str(out)]
+        if len(parts) == 4:
+            command += ["--sequence", parts[3]]
+        commands.append((f"transformer {spec}", command, out))
+    return commands
+
+
+def measure_networks(args: argparse.Namespace, folder: Path,
+                     failures: List[str]) -> List[Dict[str, Any]]:
+    """The CNN and transformer rows, each measured by its script in a subprocess (the tutorials'
+    memcpy calls against PyTorch's CUDA graph, ONNX Runtime on the CPU); a row whose script fails
+    or whose error against ONNX Runtime is above its bar is a failure, and the run goes on."""
+    rows: List[Dict[str, Any]] = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for spec, command, out in network_commands(args, folder):
+        print(f"measuring {spec} ...", file=sys.stderr, flush=True)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True,
+                                    timeout=args.network_timeout, cwd=folder)
+        except subprocess.TimeoutExpired:
+            failures.append(f"{spec}: stopped after {args.network_timeout:g} s")
+            continue
+        if result.returncode != 0 or not out.exists():
+            tail = " | ".join((result.stdout + result.stderr).strip().splitlines()[-3:])
+            failures.append(f"{spec}: exit status {result.returncode}: {tail}")
+            continue
+        for row in json.loads(out.read_text()):
+            bound = NETWORK_TOLERANCE[row["precision"]]
+            row["ok"] = row["rel_error_vs_ort"] <= bound
+            if not row["ok"]:
+                failures.append(f"{spec}: error {row['rel_error_vs_ort']:.2e} against ONNX Runtime, "
+                                f"above {bound:g}")
+            rows.append(row)
+    return rows
 
 
 def timing_settings(args: argparse.Namespace) -> TimingSettings:
@@ -1294,7 +1447,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     rows: List[Row] = []
 
     def write_record(complete: bool, targets: Sequence[Dict[str, Any]] = (),
-                     plot_note: Optional[str] = None) -> None:
+                     plot_note: Optional[str] = None,
+                     network_rows: Sequence[Dict[str, Any]] = ()) -> None:
         """The JSON record; also written after every row, so a run cut short leaves one."""
         if args.json is None:
             return
@@ -1302,7 +1456,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                   "arguments": {k: (str(v) if isinstance(v, Path) else v)
                                 for k, v in vars(args).items()},
                   "tolerance": TOLERANCE, "rows": [r.to_json() for r in rows],
-                  "build_rows": build_rows, "targets": list(targets), "plot_note": plot_note,
+                  "build_rows": build_rows, "network_rows": list(network_rows),
+                  "targets": list(targets), "plot_note": plot_note,
                   "failures": failures, "complete": complete, "ok": complete and not failures}
         args.json.write_text(json.dumps(record, indent=2))
 
@@ -1339,10 +1494,15 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                           f"{'ok' if row.ok else 'FAIL'}", file=sys.stderr, flush=True)
                 write_record(False)
 
-    targets = evaluate_targets(rows, build_rows, bench.cuda)
+    network_rows = measure_networks(args, workdir / "networks", failures)
+    write_record(False, network_rows=network_rows)
+    targets = evaluate_targets(rows, build_rows, bench.cuda, network_rows)
     tables = ["## Results", "", rows_table(rows), "", NOTES, ""]
     if build_rows is not None:
         tables += ["## Build and load (fresh subprocesses)", "", build_rows_table(build_rows), ""]
+    if network_rows:
+        tables += ["## Networks (bench/cnn_bench.py, bench/transformer_bench.py)", "",
+                   network_rows_table(network_rows), "", NETWORK_NOTES, ""]
     tables += ["## Issue 5 and 16 targets", "", targets_table(targets)]
     if not bench.cuda:
         tables += ["", "Without CUDA, the ratios to PyTorch cannot be measured; build and load "
@@ -1360,7 +1520,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                  f"{env['cuda_device'] or 'no CUDA device'}, {env['date'][:10]}")
         block = [title, "", *(f"- {line}" for line in header), "", text.replace("## ", "#### "), ""]
         args.markdown.write_text("\n".join(block))
-    write_record(True, targets, plot_note)
+    write_record(True, targets, plot_note, network_rows)
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr)
     return 1 if failures else 0

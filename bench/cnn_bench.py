@@ -4,7 +4,8 @@ ONNX Runtime, numpy in and numpy out, in one run (issue 14's speed table).
 For each model, batch and precision: the ONNX export (TorchScript exporter, opset 17) is built by
 mlprt into a static engine and run as the TensorRT tutorials do (pinned host buffers,
 memcpy_htod_async, execute_async_v3, memcpy_dtoh_async, synchronize); PyTorch runs eagerly and
-as a CUDA graph replayed with pinned staging (FP16: the module in half); ONNX Runtime on the CPU.
+as a CUDA graph replayed with pinned staging (FP16: the module in half; without CUDA its columns
+stay empty); ONNX Runtime on the CPU.
 Medians of --iterations timed calls after warm-up. Also the engine's cold build time.
 
     python3 bench/cnn_bench.py --models super_resolution:224x224 --batches 1,8 --precisions fp32,fp16
@@ -135,6 +136,12 @@ def torch_runners(module: "torch.nn.Module", x: np.ndarray, fp16: bool) -> Dict[
     return {"torch_eager": eager, "torch_graph": replay}
 
 
+def cuda_torch() -> bool:
+    """Whether PyTorch has a CUDA device (without one the PyTorch columns are left empty)."""
+    import torch
+    return torch.cuda.is_available()
+
+
 def onnx_input_channels(data: bytes) -> int:
     """Axis 1 of the first input of an ONNX model."""
     import onnx
@@ -191,16 +198,22 @@ def main() -> None:
                 step_times = StepTimes() if args.step_times else None
                 plan = build_engine(str(path), fp16=fp16, logger=step_times or mlprt.Logger(mlprt.Logger.WARNING))
                 build_s = time.perf_counter() - start
-                runners = {"mlprt": mlprt_runner(bytes(plan), x), **torch_runners(load_module(), x, fp16)}
-                times = {k: median_seconds(run, args.iterations) * 1e3 for k, run in runners.items()}
+                runners = {"mlprt": mlprt_runner(bytes(plan), x)}
+                if cuda_torch():  # without CUDA the PyTorch columns stay empty
+                    runners.update(torch_runners(load_module(), x, fp16))
+                times: Dict[str, Optional[float]] = {k: median_seconds(run, args.iterations) * 1e3
+                                                     for k, run in runners.items()}
+                times.setdefault("torch_eager", None)
+                times.setdefault("torch_graph", None)
                 session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
                 times["onnxruntime_cpu"] = median_seconds(lambda: session.run(None, {"x": x}),
                                                           max(5, args.iterations // 10)) * 1e3
                 reference = session.run(None, {"x": x})[0]
                 error = float(np.abs(runners["mlprt"]() - reference).max() / max(np.abs(reference).max(), 1e-30))
+                graph = times["torch_graph"]
                 row = {"model": f"{name} {h}x{w}", "batch": batch, "precision": precision, "build_s": round(build_s, 2),
-                       "rel_error_vs_ort": error, **{k: round(v, 3) for k, v in times.items()},
-                       "mlprt_over_graph": round(times["mlprt"] / times["torch_graph"], 2),
+                       "rel_error_vs_ort": error, **{k: None if v is None else round(v, 3) for k, v in times.items()},
+                       "mlprt_over_graph": round(times["mlprt"] / graph, 2) if graph else None,
                        "tactics": tactic_tally(bytes(plan))}
                 rows.append(row)
                 print(json.dumps(row), flush=True)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -300,3 +300,49 @@ def test_relative_error(benchmark_module: ModuleType) -> None:
     assert benchmark_module.relative_error(expected + 0.04, expected) == pytest.approx(0.01)
     assert benchmark_module.relative_error(expected[:, :1], expected) == float("inf")
     assert benchmark_module.MODELS["mlp_deep"].flops(2) == 2 * 2 * 8 * 256 * 256
+
+
+def test_network_rows_run_their_scripts_and_name_the_row_that_fails(tmp_path: Path) -> None:
+    """--cnn and --transformers: each row measured by bench/cnn_bench.py or
+    bench/transformer_bench.py in a subprocess, its error against ONNX Runtime checked, a table
+    and the JSON record written; a row whose script fails is named, the others still run."""
+    record_path = tmp_path / "result.json"
+    result = run_benchmark("--quick", "--models", "mlp_784_32_10", "--batches", "1", "--precisions", "fp32",
+                           "--no-build-rows", "--cnn", "super_resolution:16x16:1:fp32,no_such_net:16x16:1:fp32",
+                           "--transformers", "bert_tiny:2:fp32:8", "--workdir", str(tmp_path / "work"),
+                           "--json", str(record_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL: cnn no_such_net:16x16:1:fp32: exit status" in result.stderr
+    record = json.loads(record_path.read_text())
+    rows = {(r["model"], r["batch"], r["precision"]): r for r in record["network_rows"]}
+    assert set(rows) == {("super_resolution 16x16", 1, "fp32"), ("bert_tiny seq 8", 2, "fp32")}
+    for row in rows.values():
+        assert row["ok"] and row["rel_error_vs_ort"] <= 1e-4 and row["mlprt"] > 0
+    assert "## Networks" in result.stdout and "| bert_tiny seq 8 | 2 | fp32 |" in result.stdout
+    second_level = [t for t in record["targets"] if t["target"].startswith(("ResNet-50", "YOLOv8n", "BERT-base"))]
+    assert [t["status"] for t in second_level] == ["not measured"] * 3
+
+
+def test_network_specs_are_checked(tmp_path: Path) -> None:
+    for option, spec in (("--cnn", "resnet50:224:32:fp16"), ("--cnn", "resnet50:224x224:32:int8"),
+                         ("--transformers", "bert_base:0:fp16"), ("--transformers", "bert_base:32")):
+        result = run_benchmark("--quick", option, spec)
+        assert result.returncode == 2 and f"'{spec}' is not" in result.stderr, (spec, result.stderr)
+
+
+def test_second_level_targets_compare_with_the_graph(benchmark_module: ModuleType) -> None:
+    """A network row against PyTorch's graph: met at or below 1.0x, missed above, n/a without
+    PyTorch's figure on a machine without CUDA."""
+    def row(model: str, batch: int, ours: float, graph: Optional[float]) -> Dict[str, Any]:
+        return {"model": model, "batch": batch, "precision": "fp16", "mlprt": ours, "torch_graph": graph}
+
+    network_rows = [row("resnet50 224x224", 32, 5.0, 4.0), row("yolov8n 640x640", 1, 0.9, 1.0)]
+    targets = {t["target"].split(",")[0]: t
+               for t in benchmark_module.evaluate_targets([], None, True, network_rows)}
+    assert targets["ResNet-50 224x224"]["status"] == "MISSED"
+    assert targets["ResNet-50 224x224"]["values"]["over_graph"] == pytest.approx(1.25)
+    assert targets["YOLOv8n 640x640"]["status"] == "met"
+    assert targets["BERT-base"]["status"] == "not measured"
+    without_cuda = {t["target"].split(",")[0]: t for t in benchmark_module.evaluate_targets(
+        [], None, False, [row("bert_base seq 128", 32, 7.0, None)])}
+    assert without_cuda["BERT-base"]["status"] == "n/a (no CUDA)"
