@@ -1253,8 +1253,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="convolutional networks (tests/python/vision_zoo.py names) measured by "
                              "bench/cnn_bench.py in a subprocess, e.g. resnet50:224x224:32:fp16")
     parser.add_argument("--cnn-from", type=Path, metavar="DIR",
-                        help="cnn_bench.py --from: time the ONNX files and traces it exported there "
-                             "(models whose packages this machine lacks, as ultralytics' YOLO)")
+                        help="cnn_bench.py --from for the rows whose files its --export-to wrote "
+                             "there (NAME_HxW_bBATCH.onnx and .pt: models whose packages this machine "
+                             "lacks, as ultralytics' YOLO); the other rows export their models here")
     parser.add_argument("--transformers", type=_network_spec("transformer"),
                         metavar="NAME:BATCH:PRECISION[:SEQUENCE],...",
                         help="BERT configurations of bench/transformer_bench.py (bert_tiny, "
@@ -1323,7 +1324,7 @@ def network_commands(args: argparse.Namespace, folder: Path) -> List[Tuple[str, 
         out = folder / f"cnn_{i}.json"
         command = [sys.executable, str(SCRIPT.parent / "cnn_bench.py"), "--models", f"{name}:{size}",
                    "--batches", batch, "--precisions", precision, "--iterations", iterations, "--json", str(out)]
-        if args.cnn_from is not None:
+        if args.cnn_from is not None and (args.cnn_from / f"{name}_{size}_b{batch}.onnx").exists():
             command += ["--from", str(args.cnn_from)]
         commands.append((f"cnn {spec}", command, out))
     for i, spec in enumerate(transformers):
