@@ -164,6 +164,8 @@ def main() -> None:
     args = parser.parse_args()
     rows: List[Dict[str, object]] = []
     workdir = Path(tempfile.mkdtemp())
+    if args.export_to:
+        args.export_to.mkdir(parents=True, exist_ok=True)
     for spec in args.models.split(","):
         name, size = spec.split(":")
         h, w = (int(v) for v in size.split("x"))
