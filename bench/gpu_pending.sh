@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# What the open issues still wait for on the GPU machine, in the order of what it decides, in one
-# call of under 600 s (each part with its own time limit; every log written to $OUT as it goes):
-#   1. issue 14: the vision models not yet run at full size there (regnet_x_400mf) and the model
-#      zoo's light networks through the conformance harness; YOLO26n FP32 again (TopK's cut);
-#   2. issue 15: test_attention_fusion.py (the lowest-float mask fix, 2ef76ea) and the BERT rows
-#      (their layer norms now timed against the 8-wide rows kernel, rows_vec8: batch 32's
-#      0.074 ms of layer norms, Transformer run 10, are what that choice is for);
-#   3. issue 16: bench/wgmma_gemm.cpp (the overlapped and beyond-48-KiB wgmma rings).
-# PARTS="1 2 3" picks parts. Usage (device tool, carrying .devkit, the torchvision wheel of
-# gpu_extra/ and gpu_match/, see ../shared/device/README.md):
+# What the open issue (16) waits for on the GPU machine, in one call of under 600 s (each part
+# with its own time limit; every log written to $OUT as it goes):
+#   1. bench/latency_probe.cpp: a copy enqueue's host time on a plain and on a profiling queue
+#      (mlprt's streams are profiling queues; its memcpy_htod_async costs 11 us of host time per
+#      call on an H100 where a raw enqueue costs 4: issue 16 run 7);
+#   2. bench/benchmark.py, issue 16's targets in one run: the MLP rows on engines of one profile
+#      (1, 4096, 4096), the build rows, and --second-level (ResNet-50 FP16 batch 32, YOLOv8n
+#      640x640 FP16 batch 1 from gpu_cnn/, BERT-base FP16 batch 32).
+# PARTS="1 2" picks parts. Usage (device tool, carrying .devkit, the torchvision wheel of
+# gpu_extra/ and gpu_cnn/, see ../shared/device/README.md and bench/README.md):
 #   source .devkit/setup.sh .devkit >/dev/null 2>&1; bash bench/gpu_pending.sh
+# gpu_cnn/ is written where ultralytics is installed:
+#   python3 bench/cnn_bench.py --export-to gpu_cnn --models yolov8n:640x640 --batches 1
 set -uo pipefail
 out=${OUT:-/tmp/mlprt-out}
 mkdir -p "$out"
 export MLPRT_CACHE_DIR=/tmp/mlprt-cache PYTHONUNBUFFERED=1
-parts=" ${PARTS:-1 2 3} "
+parts=" ${PARTS:-1 2} "
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-git log --oneline -1 2>/dev/null | tee -a "$out/gpu.txt"
-python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
-python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
 
 part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its output in $OUT/NAME.log
   local name=$1 seconds=$2
@@ -29,15 +28,12 @@ part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its ou
 }
 
 if [[ $parts == *" 1 "* ]]; then
-  part regnet 60 python3 bench/cnn_match.py --models regnet_x_400mf
-  part light 120 python3 tests/conformance/run.py --only 'light/*' --workers 4
-  part yolo26n 70 python3 bench/cnn_match.py --from gpu_match --models yolo26n --precisions fp32
+  g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o /tmp/latency_probe && part latency 40 /tmp/latency_probe 0 2000
 fi
 if [[ $parts == *" 2 "* ]]; then
-  part attention 60 python3 -m pytest -q tests/python/test_attention_fusion.py
-  part bert 150 python3 bench/transformer_bench.py --models bert_4x256 --batches 1,32 --precisions fp16 --profile
-fi
-if [[ $parts == *" 3 "* ]]; then
-  g++ -O2 -std=c++17 -Icsrc bench/wgmma_gemm.cpp csrc/backend/opencl/ptx_patch.cpp -lOpenCL -o /tmp/wgmma_gemm &&
-    TAIL=60 part wgmma 100 /tmp/wgmma_gemm 10
+  python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
+  python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
+  TAIL=40 part benchmark 420 python3 bench/benchmark.py --models mlp_784_32_10,mlp_wide --batches 1,4096 \
+    --precisions fp32,fp16 --profile-max 4096 --max-seconds 1 --skip-ort-above 1 --second-level \
+    --cnn-from gpu_cnn --network-iterations 20 --json "$out/benchmark.json" --markdown "$out/benchmark.md"
 fi
