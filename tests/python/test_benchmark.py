@@ -33,6 +33,9 @@ TARGETS = (
     "MLP 784-32-10, batch 1, FP32, the tutorials' memcpy calls, engine (1, max, max)",
     "MLP 1024-4096-4096-1024, batch 4096, FP16 device-only",
     "build of the 784-32-10 engine, every cache empty (mlprt's and the driver's)",
+    "ResNet-50 224x224, batch 32, FP16, the tutorials' memcpy calls",
+    "YOLOv8n 640x640, batch 1, FP16, the tutorials' memcpy calls",
+    "BERT-base, sequence 128, batch 32, FP16, the tutorials' memcpy calls",
 )
 
 
