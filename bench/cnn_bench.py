@@ -36,7 +36,7 @@ import mlprt.autoinit  # noqa: E402,F401
 import mlprt.driver as cuda  # noqa: E402
 from mlprt.engine_tools import build_engine  # noqa: E402
 from vision_zoo import MODELS  # noqa: E402
-from timing import median_seconds, speed_table  # noqa: E402
+from timing import cuda_torch, median_seconds, speed_table  # noqa: E402
 from layer_profile import layer_profile  # noqa: E402
 
 
@@ -134,12 +134,6 @@ def torch_runners(module: "torch.nn.Module", x: np.ndarray, fp16: bool) -> Dict[
         torch.cuda.synchronize()
         return stage_out.float().numpy()
     return {"torch_eager": eager, "torch_graph": replay}
-
-
-def cuda_torch() -> bool:
-    """Whether PyTorch has a CUDA device (without one the PyTorch columns are left empty)."""
-    import torch
-    return torch.cuda.is_available()
 
 
 def onnx_input_channels(data: bytes) -> int:

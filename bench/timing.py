@@ -1,11 +1,19 @@
 """The one wall-clock timing loop of the bench scripts that time Python calls (call_split.py,
-cnn_bench.py, transfer.py, transformer_bench.py), and the speed table of the model benchmarks:
+cnn_bench.py, transfer.py, transformer_bench.py), and the speed table and CUDA check of the model
+benchmarks:
 imported from beside them (a script's own folder is on sys.path)."""
 from __future__ import annotations
 
 import statistics
 import time
 from typing import Callable, Dict, Sequence
+
+
+def cuda_torch() -> bool:
+    """Whether PyTorch has a CUDA device (without one the model benchmarks leave their PyTorch
+    columns empty)."""
+    import torch
+    return torch.cuda.is_available()
 
 
 def median_seconds(call: Callable[[], object], iterations: int, warmup: int = 3) -> float:
