@@ -104,6 +104,16 @@ def per_call_us(body: Callable[[int], None], calls: int, repeats: int) -> float:
     return statistics.median(samples)
 
 
+def every_16(body: Callable[[], None], stream: cuda.Stream) -> Callable[[int], None]:
+    """Call ``i`` of a timed loop: ``body``, and every 16th call a synchronize, so that the loop
+    times the host's work per call while the device keeps up."""
+    def call(i: int) -> None:
+        body()
+        if i % 16 == 15:
+            stream.synchronize()
+    return call
+
+
 def python_pieces(engine: mlprt.ICudaEngine, batch: int, calls: int, repeats: int) -> Dict[str, float]:
     """The parts of benchmark.py's zero-copy end-to-end call timed one by one (capture on), so
     that the host time around the device's work can be told apart: the NumPy copies in and out,
@@ -144,23 +154,16 @@ def memcpy_pieces(engine: mlprt.ICudaEngine, batch: int, calls: int, repeats: in
         bound.infer()
     stream = bound.stream
 
-    def every_16(body: Callable[[], None]) -> Callable[[int], None]:
-        def call(i: int) -> None:
-            body()
-            if i % 16 == 15:
-                stream.synchronize()
-        return call
-
     def copies(i: int) -> None:
         cuda.memcpy_htod_async(bound.d_in, bound.h_in, stream)
         cuda.memcpy_dtoh_async(bound.h_out, bound.d_out, stream)
         stream.synchronize()
 
     return {
-        "memcpy_htod_async alone": per_call_us(every_16(lambda: cuda.memcpy_htod_async(bound.d_in, bound.h_in, stream)),
-                                               calls, repeats),
-        "memcpy_dtoh_async alone": per_call_us(every_16(lambda: cuda.memcpy_dtoh_async(bound.h_out, bound.d_out, stream)),
-                                               calls, repeats),
+        "memcpy_htod_async alone": per_call_us(
+            every_16(lambda: cuda.memcpy_htod_async(bound.d_in, bound.h_in, stream), stream), calls, repeats),
+        "memcpy_dtoh_async alone": per_call_us(
+            every_16(lambda: cuda.memcpy_dtoh_async(bound.h_out, bound.d_out, stream), stream), calls, repeats),
         "htod + dtoh + synchronize, no execute": per_call_us(copies, calls, repeats),
         "htod + execute + dtoh + synchronize": per_call_us(lambda i: bound.infer(), calls, repeats),
     }
@@ -183,13 +186,9 @@ def main() -> None:
                 bound.infer()
             outputs[(zero_copy, capture)] = bound.infer().copy()
 
-            def enqueue(i: int, bound: Bound = bound) -> None:
-                bound.enqueue()
-                if i % 16 == 15:
-                    bound.stream.synchronize()
-
             label = f"{'zero-copy' if zero_copy else 'memcpy'}, capture {'on' if capture else 'off'}"
-            results[label] = {"enqueue_us": per_call_us(enqueue, args.calls, args.repeats),
+            results[label] = {"enqueue_us": per_call_us(every_16(bound.enqueue, bound.stream), args.calls,
+                                                          args.repeats),
                               "e2e_us": per_call_us(lambda i, b=bound: b.infer(), args.calls, args.repeats)}
             bound.stream.synchronize()
     pieces = python_pieces(engine, args.batch, args.calls, args.repeats)
