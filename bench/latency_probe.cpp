@@ -160,19 +160,42 @@ void zeroCopy(const Probe& probe, int iterations, std::string& json) {
   for (cl_mem memory : {host, device, big_host, big_device, sink}) clReleaseMemObject(memory);
 }
 
-// 2 and 3. The round trip with a pinned staging buffer, as mlprt's driver does it.
-void roundTrips(const Probe& probe, int iterations, std::string& json) {
-  const int n = 784;
-  const int rows = 10;
-  const std::size_t in_bytes = n * sizeof(float), out_bytes = rows * sizeof(float);
+// The tutorial MLP's input (784 floats) and output (10) in mapped pinned buffers, and device
+// buffers for them and for one intermediate: what probes 2, 3 and 5 copy between. Released
+// (unmapped first) when it goes.
+struct Staging {
+  static constexpr int n = 784, rows = 10;
+  static constexpr std::size_t in_bytes = n * sizeof(float), out_bytes = rows * sizeof(float);
+  const Probe& probe;
   cl_mem pinned_in = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, in_bytes);
   cl_mem pinned_out = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, out_bytes);
   float* host_in = probe.map(pinned_in, in_bytes);
   float* host_out = probe.map(pinned_out, out_bytes);
-  for (int i = 0; i < n; ++i) host_in[i] = 1.0f;
   cl_mem device_in = probe.buffer(CL_MEM_READ_WRITE, in_bytes);
   cl_mem device_mid = probe.buffer(CL_MEM_READ_WRITE, in_bytes);
   cl_mem device_out = probe.buffer(CL_MEM_READ_WRITE, out_bytes);
+
+  explicit Staging(const Probe& p) : probe(p) {
+    for (int i = 0; i < n; ++i) host_in[i] = 1.0f;
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+  ~Staging() {
+    clEnqueueUnmapMemObject(probe.queue, pinned_in, host_in, 0, nullptr, nullptr);
+    clEnqueueUnmapMemObject(probe.queue, pinned_out, host_out, 0, nullptr, nullptr);
+    clFinish(probe.queue);
+    for (cl_mem memory : {pinned_in, pinned_out, device_in, device_mid, device_out}) clReleaseMemObject(memory);
+  }
+};
+
+// 2 and 3. The round trip with a pinned staging buffer, as mlprt's driver does it.
+void roundTrips(const Probe& probe, int iterations, std::string& json) {
+  const Staging staging(probe);
+  const int n = Staging::n, rows = Staging::rows;
+  const std::size_t in_bytes = Staging::in_bytes, out_bytes = Staging::out_bytes;
+  float* host_in = staging.host_in;
+  float* host_out = staging.host_out;
+  cl_mem device_in = staging.device_in, device_mid = staging.device_mid, device_out = staging.device_out;
   const auto chain = [&](int kernels, bool blocking_read, cl_event* event) {
     check(clEnqueueWriteBuffer(probe.queue, device_in, CL_FALSE, 0, in_bytes, host_in, 0, nullptr, nullptr), "write");
     cl_mem source = device_in;
@@ -226,23 +249,16 @@ void roundTrips(const Probe& probe, int iterations, std::string& json) {
                 "\"one_kernel_alone_finish\": %.2f}",
                 finish, blocking, wait_event, poll_event, two, three, kernel_only);
   json += text;
-  clEnqueueUnmapMemObject(probe.queue, pinned_in, host_in, 0, nullptr, nullptr);
-  clEnqueueUnmapMemObject(probe.queue, pinned_out, host_out, 0, nullptr, nullptr);
-  clFinish(probe.queue);
-  for (cl_mem memory : {pinned_in, pinned_out, device_in, device_mid, device_out}) clReleaseMemObject(memory);
 }
 
 // 5. What one enqueue costs the host, the queue finished between calls (outside the timing).
 void enqueueCosts(const Probe& probe, int iterations, const char* key, std::string& json) {
-  const int n = 784, rows = 10;
-  const std::size_t in_bytes = n * sizeof(float), out_bytes = rows * sizeof(float);
-  cl_mem pinned_in = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, in_bytes);
-  cl_mem pinned_out = probe.buffer(CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, out_bytes);
-  float* host_in = probe.map(pinned_in, in_bytes);
-  float* host_out = probe.map(pinned_out, out_bytes);
-  for (int i = 0; i < n; ++i) host_in[i] = 1.0f;
-  cl_mem device_in = probe.buffer(CL_MEM_READ_WRITE, in_bytes);
-  cl_mem device_out = probe.buffer(CL_MEM_READ_WRITE, out_bytes);
+  const Staging staging(probe);
+  const int n = Staging::n, rows = Staging::rows;
+  const std::size_t in_bytes = Staging::in_bytes, out_bytes = Staging::out_bytes;
+  float* host_in = staging.host_in;
+  float* host_out = staging.host_out;
+  cl_mem device_in = staging.device_in, device_out = staging.device_out;
   const auto enqueue_us = [&](const std::function<void()>& enqueue) {
     std::vector<double> times;
     for (int i = 0; i < iterations + 20; ++i) {
@@ -280,10 +296,6 @@ void enqueueCosts(const Probe& probe, int iterations, const char* key, std::stri
                 "\"kernel_with_arguments\": %.2f, \"write_3KB_16_in_a_row_each\": %.2f}",
                 key, write, read, kernel, writes_in_a_row);
   json += text;
-  clEnqueueUnmapMemObject(probe.queue, pinned_in, host_in, 0, nullptr, nullptr);
-  clEnqueueUnmapMemObject(probe.queue, pinned_out, host_out, 0, nullptr, nullptr);
-  clFinish(probe.queue);
-  for (cl_mem memory : {pinned_in, pinned_out, device_in, device_out}) clReleaseMemObject(memory);
 }
 
 // 4. Host pointers as device addresses: the mapped pointer of an ALLOC_HOST_PTR buffer handed
