@@ -236,18 +236,19 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
 
   // The same for every item of the group (b and kv are the group's).
   const bool chunks = k_column == 1 && chunked(k, k_first, k_row, d) && chunked(v, v_first, v_row, dv);
-  __local ushort* v_halves = (__local ushort*)v_tile;
-  // Where one round holds a whole tile, the next tile's chunks are fetched before this tile's
-  // products and wait in registers: their loads overlap the arithmetic.
-  // A key mask's next values likewise.
   const bool key_mask = mask_kind != MASK_NONE && mask_row == 0;
+  // Where one round holds a whole tile, the next tile's chunks are fetched before this tile's
+  // products and wait in registers: their loads overlap the arithmetic. A key mask's next values
+  // likewise.
+  const bool prefetch = chunks && CHUNK_ROUNDS == 1;
+  __local ushort* v_halves = (__local ushort*)v_tile;
   uint4 k_next[PER_ROUND], v_next[PER_ROUND];
   float mask_next[MASK_PER_ITEM];
-  if (chunks && CHUNK_ROUNDS == 1) fetch_chunks(0, k, k_first, k_row, v, v_first, v_row, 0, sk, d, dv, tid, k_next, v_next);
+  if (prefetch) fetch_chunks(0, k, k_first, k_row, v, v_first, v_row, 0, sk, d, dv, tid, k_next, v_next);
   if (key_mask) fetch_key_mask(mask_next, mask, mask_kind, mask_true, mask_false, mask_first[0], mask_key, 0, sk, tid);
   for (int first = 0; first < key_end; first += BK) {
     if (key_mask) store_key_mask(mask_next, mask_tile, tid);
-    if (chunks && CHUNK_ROUNDS == 1) {
+    if (prefetch) {
       store_chunks(0, tid, k_next, v_next, k_tile, v_halves);
     } else if (chunks) {
       for (int round = 0; round < CHUNK_ROUNDS; ++round) {
@@ -268,7 +269,7 @@ void attention_mma(__global const ushort* q, long q_offset, __global const ushor
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (chunks && CHUNK_ROUNDS == 1 && first + BK < key_end) {
+    if (prefetch && first + BK < key_end) {
       fetch_chunks(0, k, k_first, k_row, v, v_first, v_row, first + BK, sk, d, dv, tid, k_next, v_next);
     }
     if (key_mask && first + BK < key_end) {
