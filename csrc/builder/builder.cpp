@@ -52,7 +52,7 @@ using engine::TensorRole;
 // queue and one set of kernel objects for the whole build.
 struct BuildDevice {
   explicit BuildDevice(std::shared_ptr<cl::Context> device_context)
-      : context(std::move(device_context)), kernels(context), stream(cl::Stream::create(context)) {}
+      : context(std::move(device_context)), kernels(context), stream(cl::Stream::create(context, /*timed=*/true)) {}
   std::shared_ptr<cl::Context> context;
   cl::KernelCache kernels;
   std::shared_ptr<cl::Stream> stream;

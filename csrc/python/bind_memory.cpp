@@ -161,7 +161,18 @@ py::array pagelockedEmpty(const py::handle& shape, const py::handle& dtype, cons
 
 struct PyEvent {
   cl::Event event;
+  bool timing = true;  // pycuda's event_flags.DISABLE_TIMING (2) turns it off
 };
+
+constexpr int kEventDisableTiming = 2;
+
+double elapsedMilliseconds(const PyEvent& start, const PyEvent& end) {
+  if (!start.timing || !end.timing) {
+    throw InvalidArgument("elapsed time between events: the " + std::string(start.timing ? "end" : "start") +
+                          " event was created with DISABLE_TIMING");
+  }
+  return cl::Event::elapsedMilliseconds(start.event, end.event);
+}
 
 std::string hex(std::uint64_t value) {
   std::ostringstream out;
@@ -180,18 +191,32 @@ void bindStreamAndEvent(py::module_& module) {
       .def("is_done", &Stream::idle, py::call_guard<py::gil_scoped_release>(),
            "True when all queued work has finished.")
       .def_property_readonly("device", [](const Stream& s) { return s.context()->device(); })
+      .def_property_readonly("timed", &Stream::timed,
+                             "True once a timing event or a profiler has moved the stream to a "
+                             "profiling queue (mlprt's own; copies cost more host time there).")
       .def_static("from_handle", &Stream::fromHandle, py::arg("handle"))
       .def("__repr__", [](const Stream& s) {
         return "<mlprt Stream " + std::to_string(s.handle()) + " on '" + s.context()->device().name + "'>";
       });
 
-  py::class_<PyEvent>(module, "Event", "A marker in a stream; two give elapsed device time.")
-      .def(py::init<>())
+  py::class_<PyEvent>(module, "Event",
+                      "A marker in a stream; two give elapsed device time. Recording a timing "
+                      "event moves its stream to a profiling queue (each later copy there costs "
+                      "a few microseconds more on NVIDIA); flags=2 (DISABLE_TIMING) does not.")
+      .def(py::init([](int flags) {
+             if (flags < 0 || (flags & ~7) != 0) {
+               throw InvalidArgument("Event flags " + std::to_string(flags) +
+                                     ": expected a combination of DEFAULT (0), BLOCKING_SYNC (1), "
+                                     "DISABLE_TIMING (2) and INTERPROCESS (4)");
+             }
+             return PyEvent{cl::Event(), (flags & kEventDisableTiming) == 0};
+           }),
+           py::arg("flags") = 0)
       .def(
           "record",
           [](PyEvent& self, const py::handle& stream) -> PyEvent& {
             const std::shared_ptr<Stream> target = streamArgument(stream, cl::Context::current());
-            self.event = target->record();
+            self.event = self.timing ? target->recordTimed() : target->record();
             target->flush();
             return self;
           },
@@ -201,13 +226,13 @@ void bindStreamAndEvent(py::module_& module) {
       .def("query", [](const PyEvent& self) { return self.event.complete(); })
       .def("time_since",
            [](const PyEvent& self, const PyEvent& start) {
-             return cl::Event::elapsedMilliseconds(start.event, self.event);
+             return elapsedMilliseconds(start, self);
            },
            py::arg("start"), py::call_guard<py::gil_scoped_release>(),
            "Milliseconds of device time from start to this event.")
       .def("time_till",
            [](const PyEvent& self, const PyEvent& end) {
-             return cl::Event::elapsedMilliseconds(self.event, end.event);
+             return elapsedMilliseconds(self, end);
            },
            py::arg("end"), py::call_guard<py::gil_scoped_release>(),
            "Milliseconds of device time from this event to end.");

@@ -455,7 +455,7 @@ void ExecutionContext::runSteps(cl::Stream& stream) {
 void ExecutionContext::runProfiledStep(cl::Stream& stream, std::size_t s) {
   ProfiledStep profiled;
   profiled.step = s;
-  profiled.before = stream.record();
+  profiled.before = stream.recordTimed();
   {
     cl::KernelTimingScope timing(profiled.kernels);
     launchStep(stream, s);

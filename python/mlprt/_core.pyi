@@ -2139,11 +2139,16 @@ class Stream:
         """
         Integer handle, accepted wherever a stream_handle is.
         """
+    @property
+    def timed(self) -> bool:
+        """
+        True once a timing event or a profiler has moved the stream to a profiling queue (mlprt's own; copies cost more host time there).
+        """
 class Event:
     """
-    A marker in a stream; two give elapsed device time.
+    A marker in a stream; two give elapsed device time. Recording a timing event moves its stream to a profiling queue (each later copy there costs a few microseconds more on NVIDIA); flags=2 (DISABLE_TIMING) does not.
     """
-    def __init__(self) -> None:
+    def __init__(self, flags: int = 0) -> None:
         ...
     def query(self) -> bool:
         ...

@@ -40,6 +40,7 @@ __all__ = [
     "from_device_like",
     "init",
     "host_alloc_flags",
+    "event_flags",
     "is_pinned",
     "mem_alloc",
     "mem_alloc_like",
@@ -176,6 +177,20 @@ class host_alloc_flags:  # noqa: N801 (pycuda's name)
     PORTABLE = 1
     DEVICEMAP = 2
     WRITECOMBINED = 4
+
+
+class event_flags:  # noqa: N801 (pycuda's name)
+    """``flags`` for :class:`Event` (pycuda's names and values).
+
+    ``DISABLE_TIMING`` makes an event for waiting only: recording it leaves its stream on a plain
+    queue, where copies cost less host time than on the profiling queue a timing event needs.
+    ``BLOCKING_SYNC`` and ``INTERPROCESS`` are accepted and have no effect.
+    """
+
+    DEFAULT = 0
+    BLOCKING_SYNC = 1
+    DISABLE_TIMING = 2
+    INTERPROCESS = 4
 
 
 _KNOWN_HOST_ALLOC_FLAGS = host_alloc_flags.PORTABLE | host_alloc_flags.DEVICEMAP | host_alloc_flags.WRITECOMBINED

@@ -109,14 +109,60 @@ __kernel void busy(__global float* data) {
   cl::Kernel kernel(program, "busy");
   kernel.setBuffer(0, *buffer);
 
-  const cl::Event start = stream->record();
+  const cl::Event start = stream->recordTimed();
   kernel.launch(*stream, {n});
-  const cl::Event end = stream->record();
+  const cl::Event end = stream->recordTimed();
   const double elapsed = cl::Event::elapsedMilliseconds(start, end);
   EXPECT_GE(elapsed, 0.0);
   EXPECT_LT(elapsed, 60'000.0);
   EXPECT_TRUE(end.complete());
   EXPECT_GE(end.endNanoseconds(), start.endNanoseconds());
+}
+
+TEST(Event, MarkersOfAnUntimedStreamHaveNoDeviceTime) {
+  const auto stream = cl::Stream::create(context());
+  EXPECT_FALSE(stream->timed());
+  const cl::Event start = stream->record();
+  const cl::Event end = stream->record();
+  stream->synchronize();
+  EXPECT_FALSE(stream->timed());  // markers alone leave it plain
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::Event::elapsedMilliseconds(start, end); },
+                                          "recorded on a stream without timing"));
+  EXPECT_TRUE(cl::Stream::create(context(), /*timed=*/true)->timed());
+}
+
+// Moving to a profiling queue keeps the stream in order: what was queued on the plain queue
+// (held here behind an unset user event) runs before anything queued after the move.
+TEST(Stream, EnableTimingKeepsCommandsInOrder) {
+  const auto stream = cl::Stream::create(context());
+  const std::size_t words = 1 << 16;
+  const auto buffer = allocate(words * sizeof(std::uint32_t));
+  const std::uint32_t first = 0x11111111, second = 0x22222222;
+  cl::fillDevice(*stream, at(buffer), &first, sizeof(first), words * sizeof(first), cl::CopyMode::kAsync);
+
+  UserEvent gate;
+  const cl_event gate_event = gate.event().get();
+  cl::check(clEnqueueBarrierWithWaitList(stream->queue(), 1, &gate_event, nullptr), "clEnqueueBarrierWithWaitList");
+  stream->trackUntracked();
+  cl::fillDevice(*stream, at(buffer), &second, sizeof(second), words * sizeof(second), cl::CopyMode::kAsync);
+  const cl_command_queue plain = stream->queue();
+
+  stream->enableTiming();
+  EXPECT_TRUE(stream->timed());
+  EXPECT_NE(stream->queue(), plain);
+  const cl::Event after_move = stream->recordTimed();  // a second call changes nothing
+  const auto copy = allocate(words * sizeof(std::uint32_t));
+  cl::copyDeviceToDevice(*stream, at(copy), at(buffer), words * sizeof(std::uint32_t), cl::CopyMode::kAsync);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(after_move.complete());  // still behind the plain queue's gate
+  EXPECT_FALSE(stream->idle());
+
+  gate.complete();
+  stream->synchronize();
+  EXPECT_EQ(download<std::uint32_t>(*stream, at(copy), words), std::vector<std::uint32_t>(words, second));
+  const cl::Event end = stream->recordTimed();
+  EXPECT_GE(cl::Event::elapsedMilliseconds(after_move, end), 0.0);
+  EXPECT_TRUE(stream->idle());
 }
 
 TEST(Stream, HoldUntilCompleteKeepsOwnerUntilSynchronize) {

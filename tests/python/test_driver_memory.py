@@ -210,6 +210,34 @@ def test_events_measure_device_time(rng) -> None:
     assert elapsed >= 0 and elapsed == pytest.approx(start.time_till(end))
 
 
+def test_streams_stay_untimed_until_an_event_times_them(rng) -> None:
+    """A stream starts on a plain queue (cheaper copies); waiting-only events leave it there, the
+    first timing event moves it to a profiling queue without reordering its work."""
+    stream = cuda.Stream()
+    host = cuda.pagelocked_empty(1 << 16, np.uint8)
+    host[:] = random_bytes(rng, 1 << 16)
+    device = cuda.mem_alloc(host.nbytes)
+    back = cuda.pagelocked_zeros_like(host)
+    cuda.memcpy_htod_async(device, host, stream)
+    waiting = cuda.Event(cuda.event_flags.DISABLE_TIMING).record(stream)
+    waiting.synchronize()
+    assert not stream.timed
+    other = cuda.Event(flags=cuda.event_flags.DISABLE_TIMING | cuda.event_flags.BLOCKING_SYNC).record(stream)
+    with pytest.raises(ValueError, match="created with DISABLE_TIMING"):
+        other.time_since(waiting)
+    start = cuda.Event().record(stream)
+    assert stream.timed
+    cuda.memcpy_dtoh_async(back, device, stream)
+    end = cuda.Event().record(stream)
+    end.synchronize()
+    np.testing.assert_array_equal(back, host)
+    assert end.time_since(start) >= 0
+    with pytest.raises(ValueError, match="the start event was created with DISABLE_TIMING"):
+        end.time_since(waiting)
+    with pytest.raises(ValueError, match="Event flags 8"):
+        cuda.Event(8)
+
+
 # --- errors ------------------------------------------------------------------------------------------
 
 def test_copies_that_do_not_fit_are_refused(rng) -> None:

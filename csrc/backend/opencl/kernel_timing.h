@@ -2,7 +2,8 @@
 //
 // Kernels are normally launched without events: on a profiling queue NVIDIA's driver spends
 // about 7 us recording each one (stream.h). While a KernelTimingScope is attached to the calling
-// thread, Kernel::launch and captured launches ask OpenCL for an event and log it here, so a
+// thread, Kernel::launch and captured launches move their stream to a profiling queue
+// (Stream::enableTiming), ask OpenCL for an event and log it here, so a
 // profiled step is timed by what its kernels ran on the device, not by the gaps between
 // launches. A command that gets no event (a copy, a marker, a library call such as CLBlast's)
 // marks the log incomplete; the caller then times the step by markers around it instead.

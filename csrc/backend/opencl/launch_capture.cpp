@@ -61,6 +61,7 @@ void LaunchCapture::recordLaunch(const Kernel& kernel, const std::vector<std::si
 void LaunchCapture::replay(Stream& stream) const {
   if (!replayable()) throw InvalidArgument("a capture that is not replayable was replayed: " + whyNotReplayable());
   KernelTimingLog* timing = activeKernelTimingLog();
+  if (timing) stream.enableTiming();  // the log reads its events' device times
   for (const Launch& launch : launches_) {
     requireSameContext(*launch.program->context(), *stream.context(), "the stream of a captured launch");
     EventHandle event;

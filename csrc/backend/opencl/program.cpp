@@ -380,6 +380,7 @@ void Kernel::launch(Stream& stream, const std::vector<std::size_t>& global,
     }
   }
   KernelTimingLog* timing = activeKernelTimingLog();
+  if (timing) stream.enableTiming();  // the log reads its events' device times
   EventHandle event;
   const cl_int status = clEnqueueNDRangeKernel(stream.kernelQueue(), kernel_.get(), static_cast<cl_uint>(global.size()),
                                                nullptr, global.data(), local.empty() ? nullptr : local.data(), 0,

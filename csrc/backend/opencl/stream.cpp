@@ -51,9 +51,21 @@ namespace {
 std::uint64_t profilingTime(const EventHandle& event, cl_profiling_info which) {
   if (!event) throw InvalidArgument("event was never recorded");
   cl_ulong nanoseconds = 0;
-  check(clGetEventProfilingInfo(event.get(), which, sizeof(nanoseconds), &nanoseconds, nullptr),
-        "clGetEventProfilingInfo");
+  const cl_int status = clGetEventProfilingInfo(event.get(), which, sizeof(nanoseconds), &nanoseconds, nullptr);
+  if (status == CL_PROFILING_INFO_NOT_AVAILABLE) {
+    throw InvalidArgument("event has no device time: it was recorded on a stream without timing "
+                          "(record it with Stream::recordTimed)");
+  }
+  check(status, "clGetEventProfilingInfo");
   return nanoseconds;
+}
+
+QueueHandle newQueue(const Context& context, bool timed) {
+  cl_int status = CL_SUCCESS;
+  const cl_command_queue_properties properties = timed ? CL_QUEUE_PROFILING_ENABLE : 0;
+  QueueHandle queue(clCreateCommandQueue(context.get(), context.device().id, properties, &status));
+  check(status, "clCreateCommandQueue on " + context.device().name);
+  return queue;
 }
 
 // Commands queued without an event: the calling thread's capture cannot repeat them and its
@@ -77,10 +89,10 @@ double Event::elapsedMilliseconds(const Event& start, const Event& end) {
   return (to - from) * 1e-6;
 }
 
-std::shared_ptr<Stream> Stream::create(std::shared_ptr<Context> context) {
+std::shared_ptr<Stream> Stream::create(std::shared_ptr<Context> context, bool timed) {
   StreamRegistry& registry = streams();
   const std::uint64_t handle = registry.next_handle++;
-  auto stream = std::make_shared<Stream>(std::move(context), handle);
+  auto stream = std::make_shared<Stream>(std::move(context), handle, timed);
   std::lock_guard<std::mutex> lock(registry.mutex);
   registry.streams[handle] = stream;
   return stream;
@@ -96,7 +108,7 @@ void Stream::finishAll() noexcept {
     }
   }
   for (const std::shared_ptr<Stream>& stream : live) {
-    if (stream->queue_) clFinish(stream->queue_.get());
+    clFinish(stream->current_.load());
   }
 }
 
@@ -127,18 +139,15 @@ std::shared_ptr<Stream> Stream::fromHandle(std::uint64_t handle) {
   return stream;
 }
 
-Stream::Stream(std::shared_ptr<Context> context, std::uint64_t handle)
-    : context_(std::move(context)), handle_(handle) {
-  cl_int status = CL_SUCCESS;
-  cl_device_id device = context_->device().id;
-  queue_ = QueueHandle(
-      clCreateCommandQueue(context_->get(), device, CL_QUEUE_PROFILING_ENABLE, &status));
-  check(status, "clCreateCommandQueue on " + context_->device().name);
+Stream::Stream(std::shared_ptr<Context> context, std::uint64_t handle, bool timed)
+    : context_(std::move(context)), handle_(handle), queue_(newQueue(*context_, timed)), timed_(timed) {
+  current_.store(queue_.get());
 }
 
 Stream::~Stream() {
-  // Commands may still read host memory that `held_` keeps alive: finish them first.
-  if (queue_) clFinish(queue_.get());
+  // Commands may still read host memory that `held_` keeps alive: finish them first (a timed
+  // queue's first command waits for the plain queue's last).
+  clFinish(current_.load());
   StreamRegistry& registry = streams();
   std::lock_guard<std::mutex> lock(registry.mutex);
   auto found = registry.streams.find(handle_);
@@ -147,11 +156,39 @@ Stream::~Stream() {
 
 cl_command_queue Stream::queue() const noexcept {
   noteCommandWithoutKernelEvent();
-  return queue_.get();
+  return current_.load();
+}
+
+bool Stream::timed() const {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return timed_;
+}
+
+void Stream::enableTiming() {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  if (timed_) return;
+  QueueHandle timed = newQueue(*context_, true);
+  // The timed queue's first command waits for the end of the plain one, so the stream stays in order.
+  EventHandle end_of_plain;
+  check(clEnqueueMarkerWithWaitList(queue_.get(), 0, nullptr, end_of_plain.replace()),
+        "clEnqueueMarkerWithWaitList");
+  check(clFlush(queue_.get()), "clFlush");
+  const cl_event wait_for = end_of_plain.get();
+  check(clEnqueueBarrierWithWaitList(timed.get(), 1, &wait_for, nullptr), "clEnqueueBarrierWithWaitList");
+  untimed_queue_ = std::move(queue_);
+  queue_ = std::move(timed);
+  current_.store(queue_.get());
+  timed_ = true;
+  trackUntracked();  // the barrier carries no event of ours
+}
+
+Event Stream::recordTimed() {
+  enableTiming();
+  return record();
 }
 
 void Stream::synchronize() {
-  check(clFinish(queue_.get()), "synchronizing stream " + std::to_string(handle_));
+  check(clFinish(current_.load()), "synchronizing stream " + std::to_string(handle_));
   std::lock_guard<std::mutex> lock(held_mutex_);
   held_.clear();
   holds_since_marker_ = 0;
@@ -159,7 +196,7 @@ void Stream::synchronize() {
   untracked_ = false;
 }
 
-void Stream::flush() { check(clFlush(queue_.get()), "clFlush"); }
+void Stream::flush() { check(clFlush(current_.load()), "clFlush"); }
 
 bool Stream::idle() {
   Event last;
@@ -189,7 +226,7 @@ void Stream::trackUntracked() {
 Event Stream::record() {
   noteCommandWithoutKernelEvent();
   EventHandle event;
-  check(clEnqueueMarkerWithWaitList(queue_.get(), 0, nullptr, event.replace()),
+  check(clEnqueueMarkerWithWaitList(current_.load(), 0, nullptr, event.replace()),
         "clEnqueueMarkerWithWaitList");
   Event marker(std::move(event));
   track(marker);
