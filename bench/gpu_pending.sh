@@ -2,12 +2,16 @@
 # What the open issue (16) waits for on the GPU machine, in one call of under 600 s (each part
 # with its own time limit; every log written to $OUT as it goes):
 #   1. bench/latency_probe.cpp: a copy enqueue's host time on a plain and on a profiling queue
-#      (mlprt's streams are profiling queues; its memcpy_htod_async costs 11 us of host time per
-#      call on an H100 where a raw enqueue costs 4: issue 16 run 7);
+#      (issue 16 run 8: 2.4 against 8.2 us for a 3 KB write on an H100; streams now start plain);
 #   2. bench/benchmark.py, issue 16's targets in one run: the MLP rows on engines of one profile
-#      (1, 4096, 4096), the build rows, and --second-level (ResNet-50 FP16 batch 32, YOLOv8n
-#      640x640 FP16 batch 1 from gpu_cnn/, BERT-base FP16 batch 32).
-# PARTS="1 2" picks parts. Usage (device tool, carrying .devkit, the torchvision wheel of
+#      (1, 4096, 4096), the build rows (with the cold build's driver compiles), and --second-level
+#      (ResNet-50 FP16 batch 32, YOLOv8n 640x640 FP16 batch 1 from gpu_cnn/, BERT-base FP16
+#      batch 32);
+#   3. bench/host_overhead.py: the memcpy call taken apart on the plain queues;
+#   4. which tactic each MLP layer runs at batch 1 on the (1, 4096, 4096) engines (`mlprt exec
+#      --dumpProfile`, `mlprt inspect`);
+#   5. the Python tests of streams, events and profilers on the device.
+# PARTS="1 2 3 4 5" picks parts. Usage (device tool, carrying .devkit, the torchvision wheel of
 # gpu_extra/ and gpu_cnn/, see ../shared/device/README.md and bench/README.md):
 #   source .devkit/setup.sh .devkit >/dev/null 2>&1; bash bench/gpu_pending.sh
 # gpu_cnn/ is written where ultralytics is installed:
@@ -30,10 +34,36 @@ part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its ou
 if [[ $parts == *" 1 "* ]]; then
   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o /tmp/latency_probe && part latency 40 /tmp/latency_probe 0 2000
 fi
-if [[ $parts == *" 2 "* ]]; then
+if [[ $parts == *" 2 "* || $parts == *" 3 "* || $parts == *" 4 "* || $parts == *" 5 "* ]]; then
   python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
   python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
-  TAIL=40 part benchmark 420 python3 bench/benchmark.py --models mlp_784_32_10,mlp_wide --batches 1,4096 \
+fi
+if [[ $parts == *" 2 "* ]]; then
+  TAIL=40 part benchmark 400 python3 bench/benchmark.py --models mlp_784_32_10,mlp_wide --batches 1,4096 \
     --precisions fp32,fp16 --profile-max 4096 --max-seconds 1 --skip-ort-above 1 --second-level \
-    --cnn-from gpu_cnn --network-iterations 20 --json "$out/benchmark.json" --markdown "$out/benchmark.md"
+    --cnn-from gpu_cnn --network-iterations 20 --workdir /tmp/bench-work --json "$out/benchmark.json" \
+    --markdown "$out/benchmark.md"
+fi
+if [[ $parts == *" 3 "* ]]; then
+  part host_overhead 60 python3 bench/host_overhead.py --json "$out/host_overhead.json"
+fi
+if [[ $parts == *" 4 "* ]]; then
+  tactics() {  # tactics MODEL.onnx IN_FEATURES [--fp16]: batch-1 profile of a (1, 4096, 4096) engine
+    local model=$1 features=$2
+    shift 2
+    python3 -m mlprt exec --onnx "$model" --minShapes "input:1x$features" --optShapes "input:4096x$features" \
+      --maxShapes "input:4096x$features" --shapes "input:1x$features" --dumpProfile --duration 1 \
+      --saveEngine /tmp/tactics.engine "$@" && python3 -m mlprt inspect /tmp/tactics.engine
+  }
+  work=/tmp/bench-work  # part 2 exported the models there
+  for spec in "mlp_784_32_10 784" "mlp_wide 1024"; do
+    set -- $spec
+    [[ -f "$work/$1.onnx" ]] || continue
+    part "tactics_$1_fp32" 60 tactics "$work/$1.onnx" "$2"
+    part "tactics_$1_fp16" 60 tactics "$work/$1.onnx" "$2" --fp16
+  done
+fi
+if [[ $parts == *" 5 "* ]]; then
+  part pytest 120 python3 -m pytest -q -p no:cacheprovider tests/python/test_driver_memory.py \
+    tests/python/test_profiler.py tests/python/test_legacy_api.py
 fi

@@ -291,6 +291,24 @@ TEST_F(ProgramDiskCache, CompiledProgramIsStoredOnDisk) {
   EXPECT_EQ(entries, 1u);
 }
 
+// Cold builds are mostly compiles: a verbose logger sees each, with its kernels, options and
+// time; a program served from memory or disk logs nothing.
+TEST_F(ProgramDiskCache, EachCompileIsLoggedAtVerboseSeverity) {
+  const std::string source = uniqueSaxpy();
+  {
+    LogCapture log;
+    cl::Program::build(context(), source, "-DSOMETHING=3");
+    EXPECT_TRUE(log.saw("program compiled in "));
+    EXPECT_TRUE(log.saw(" ms: saxpy [-DSOMETHING=3]"));
+  }
+  LogCapture quiet(Severity::kINFO);
+  cl::Program::build(freshContext(), uniqueSaxpy());
+  EXPECT_FALSE(quiet.saw("program compiled"));
+  LogCapture again;
+  cl::Program::build(context(), source, "-DSOMETHING=3");
+  EXPECT_FALSE(again.saw("program compiled"));
+}
+
 TEST(ProgramBinaries, KeptUnlessHandingThemOutCostsACompile) {
   const cl::DeviceInfo& device = context()->device();
   {

@@ -167,6 +167,11 @@ def test_build_and_load_rows(quick: Dict[str, Any]) -> None:
     cold, warm, load = (build["samples"][k][0] for k in ("cold", "warm", "load"))
     assert not cold["timing_cache_read"] and warm["timing_cache_read"]
     assert cold["timing_cache_misses"] > 0
+    # The driver's compiles, from the core's verbose log: kernels, options and time of each.
+    assert cold["programs_compiled"] == len(cold["compiles"]) > 0
+    assert cold["compile_s_sum"] == pytest.approx(sum(c["ms"] for c in cold["compiles"]) / 1e3)
+    assert all(c["ms"] > 0 and c["kernels"] for c in cold["compiles"])
+    assert [c["ms"] for c in cold["compiles"]] == sorted((c["ms"] for c in cold["compiles"]), reverse=True)
     # The cold build filled mlprt's program cache, where the device's binaries are kept (not PoCL's).
     assert (cold["cache_files"]["MLPRT_CACHE_DIR"] > 0) == mlprt._core.program_binaries_kept()
     assert load["read_s"] + load["load_and_setup_s"] + load["first_inference_s"] == \
@@ -349,3 +354,18 @@ def test_second_level_targets_compare_with_the_graph(benchmark_module: ModuleTyp
     without_cuda = {t["target"].split(",")[0]: t for t in benchmark_module.evaluate_targets(
         [], None, False, [row("bert_base seq 128", 32, 7.0, None)])}
     assert without_cuda["BERT-base"]["status"] == "n/a (no CUDA)"
+
+
+def test_network_commands_read_exported_models_from_an_absolute_folder(
+        benchmark_module: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--cnn-from DIR given relative to the caller still names the folder in the row's command,
+    which runs in another working directory (the GPU call's YOLO row failed on this)."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "yolov8n_640x640_b1.onnx").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    args = benchmark_module.parse_args(["--cnn", "yolov8n:640x640:1:fp16,resnet50:224x224:32:fp16",
+                                        "--cnn-from", "models"])
+    commands = benchmark_module.network_commands(args, tmp_path / "rows")
+    yolo, resnet = commands[0][1], commands[1][1]
+    assert yolo[yolo.index("--from") + 1] == str(tmp_path / "models")
+    assert "--from" not in resnet  # no exported file for it: cnn_bench.py exports it itself

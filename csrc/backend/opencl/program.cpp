@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -257,6 +258,31 @@ bool Program::keepsBinaries(const DeviceInfo& device) {
   return !device.binary_costs_a_compile;
 }
 
+namespace {
+
+// The kernels a program defines, comma-separated (empty if the driver does not say).
+std::string kernelNamesOf(cl_program program) {
+  std::size_t size = 0;
+  if (clGetProgramInfo(program, CL_PROGRAM_KERNEL_NAMES, 0, nullptr, &size) != CL_SUCCESS || size == 0) return {};
+  std::string names(size, '\0');
+  if (clGetProgramInfo(program, CL_PROGRAM_KERNEL_NAMES, size, names.data(), nullptr) != CL_SUCCESS) return {};
+  names.resize(names.find('\0') == std::string::npos ? names.size() : names.find('\0'));
+  return names;
+}
+
+// Cold builds are mostly the driver's compiles (issue 16): a verbose logger sees each one.
+void logCompile(cl_program program, const std::string& options, std::chrono::steady_clock::duration took) {
+  if (!logEnabled(Severity::kVERBOSE)) return;
+  const double milliseconds = std::chrono::duration<double, std::milli>(took).count();
+  std::ostringstream message;
+  message.precision(1);
+  message << std::fixed << "program compiled in " << milliseconds << " ms: " << kernelNamesOf(program)
+          << " [" << options << "]";
+  log(Severity::kVERBOSE, message.str());
+}
+
+}  // namespace
+
 std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& context,
                                               const std::string& source,
                                               const std::string& options) {
@@ -285,8 +311,10 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
     }
   }
   if (!program) {
+    const auto started = std::chrono::steady_clock::now();
     ProgramHandle compiled = fromSource(*context, source, options);
     if (hasPtxPlaceholders(source)) compiled = withPatchedPtx(*context, compiled, options);
+    logCompile(compiled.get(), options, std::chrono::steady_clock::now() - started);
     program = std::make_shared<Program>(context, std::move(compiled), Origin::kCompiled);
     ++counters().compiled;
     if (!file.empty()) writeCachedBinary(file, key, program->binary());
