@@ -240,13 +240,15 @@ COMPILE_MESSAGE = re.compile(r"program compiled in ([0-9.]+) ms: (.*) \[(.*)\]$"
 
 
 class _Logger(mlprt.ILogger):
-    """Prints warnings and errors to stderr, keeps the errors for exception messages and the
-    driver compiles the build logged (verbose: milliseconds, kernels, options)."""
+    """Prints warnings and errors to stderr, keeps the errors for exception messages, the
+    driver compiles the build logged (verbose: milliseconds, kernels, options) and its tactic
+    choices (verbose: every candidate's time)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.errors: List[str] = []
         self.compiles: List[Tuple[float, str, str]] = []
+        self.choices: List[str] = []
 
     def log(self, severity: "mlprt._core.Severity", msg: str) -> None:
         """Keeps errors and compiles; prints warnings and errors."""
@@ -255,6 +257,8 @@ class _Logger(mlprt.ILogger):
         compiled = COMPILE_MESSAGE.match(msg) if severity == mlprt.Logger.VERBOSE else None
         if compiled:
             self.compiles.append((float(compiled.group(1)), compiled.group(2), compiled.group(3)))
+        elif severity == mlprt.Logger.VERBOSE and "(timed" in msg:
+            self.choices.append(msg)  # the builder's choice of a step's tactic, every candidate's time
         if int(severity) <= int(mlprt.Logger.WARNING):
             print(f"[mlprt] {msg}", file=sys.stderr, flush=True)
 
@@ -305,7 +309,8 @@ def build_engine(onnx_path: Path, batch: int, in_features: int, fp16: bool,
                "programs_compiled": len(logger.compiles),
                "compile_s_sum": sum(ms for ms, _, _ in logger.compiles) / 1e3,
                "compiles": [{"ms": ms, "kernels": kernels, "options": options}
-                            for ms, kernels, options in sorted(logger.compiles, reverse=True)]}
+                            for ms, kernels, options in sorted(logger.compiles, reverse=True)],
+               "tactic_choices": logger.choices}
     return bytes(plan), figures
 
 

@@ -541,8 +541,9 @@ bool localTilesOnCpu(const cl::GemmTactic& tactic, const cl::Context& context) {
 // The tactics that can run `step` at every shape its profiles allow: a tactic with alignment
 // rules qualifies only when N and K are fixed across the profiles' corners and fit at each.
 // Tactics whose output block is far larger than the product at the timed `shapes` are left out
-// (gemmTacticWorthTiming), and the local-memory tiles on CPUs, so their kernels are never
-// compiled, unless nothing else remains.
+// (gemmTacticWorthTiming), the local-memory tiles on CPUs, and fixed blocks too few to fill a GPU
+// where a kernel made for small products remains (gemmTacticLeavesDeviceIdle), so their kernels
+// are never compiled, unless nothing else remains.
 std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
                                              const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
                                              const cl::GemmPolicy& policy) {
@@ -573,6 +574,10 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
       worth.push_back(tactic);
     }
   }
+  // Where a kernel made for small products can take the product, fixed blocks too few to fill
+  // the device are not worth their compile (gemmTacticLeavesDeviceIdle).
+  cl::dropTacticsLeavingDeviceIdle(worth, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out],
+                                   context.device().compute_units);
   return worth.empty() ? candidates : worth;
 }
 

@@ -210,6 +210,59 @@ TEST(GemmLarge, BlocksFarLargerThanTheProductAreNotWorthTiming) {
   EXPECT_TRUE(worth("mma_f16_64x64", 4096, 768));
 }
 
+// Fixed blocks that give a product fewer work-groups than one per 8 compute units leave a GPU
+// mostly idle; row kernels, CLBlast and split-K tiles never count as idle.
+TEST(GemmLarge, FixedBlocksTooFewForTheDeviceLeaveItIdle) {
+  const auto idle = [](const std::string& name, Dims a, Dims b, Dims out, std::uint32_t units) {
+    return cl::gemmTacticLeavesDeviceIdle(cl::GemmTactic{name}, a, MatrixOperation::kNONE, b, MatrixOperation::kNONE,
+                                          out, units);
+  };
+  // The tutorial MLP's first product at batch 64 on an H100 (132 units): one 64 x 64 block.
+  EXPECT_TRUE(idle("large_m64n64_k16_t8x8", Dims{64, 784}, Dims{784, 32}, Dims{64, 32}, 132));
+  EXPECT_TRUE(idle("tiled_m2n2_k16", Dims{64, 784}, Dims{784, 32}, Dims{64, 32}, 132));  // 2 blocks of 32 x 32
+  EXPECT_FALSE(idle("large_m64n64_k16_t8x8", Dims{64, 784}, Dims{784, 32}, Dims{64, 32}, 8));   // 1 x 8 is not < 8
+  EXPECT_TRUE(idle("large_m64n64_k16_t8x8", Dims{64, 784}, Dims{784, 32}, Dims{64, 32}, 9));
+  // 16 blocks x 8 = 128 < 132; 17 blocks (a batch of 17 shared-b products) fill it.
+  EXPECT_TRUE(idle("large_m64n64_k16_t8x8", Dims{64, 40}, Dims{40, 1024}, Dims{64, 1024}, 132));
+  EXPECT_FALSE(idle("large_m64n64_k16_t8x8", Dims{17, 64, 40}, Dims{40, 64}, Dims{17, 64, 64}, 132));
+  EXPECT_FALSE(idle("large_m128n128_k8_t8x8", Dims{4096, 64}, Dims{64, 4096}, Dims{4096, 4096}, 132));
+  for (const char* unfixed : {"clblast", "small_m1", "small_m8", "small_m1_splitk", "small_m8_splitk"}) {
+    EXPECT_FALSE(idle(unfixed, Dims{1, 784}, Dims{784, 10}, Dims{1, 10}, 132)) << unfixed;
+  }
+  for (const char* small : {"mma_f16_32x32", "mma_f16_32x32_k4_splitk", "mma_f16_64x64_splitk"}) {
+    EXPECT_FALSE(idle(small, Dims{64, 784}, Dims{784, 32}, Dims{64, 32}, 132)) << small;
+  }
+  EXPECT_TRUE(idle("mma_f16_64x64", Dims{64, 784}, Dims{784, 32}, Dims{64, 32}, 132));
+  for (const char* made : {"small_m1", "small_m8_splitk", "mma_f16_32x32"}) {
+    EXPECT_TRUE(cl::gemmTacticMadeForSmallProducts(cl::GemmTactic{made})) << made;
+  }
+  for (const char* general : {"clblast", "tiled_m4n4_k16", "large_m64n64_k16_t8x8", "mma_f16_64x64"}) {
+    EXPECT_FALSE(cl::gemmTacticMadeForSmallProducts(cl::GemmTactic{general})) << general;
+  }
+}
+
+// The builder's pruning: the idle blocks go where a kernel for small products stays, never all.
+TEST(GemmLarge, IdleBlocksAreDroppedOnlyBesideAKernelForSmallProducts) {
+  const auto names = [](const std::vector<cl::GemmTactic>& tactics) {
+    std::vector<std::string> out;
+    for (const cl::GemmTactic& tactic : tactics) out.push_back(tactic.name);
+    return out;
+  };
+  const std::vector<cl::GemmTactic> offered{{"clblast"}, {"tiled_m2n2_k16"}, {"large_m64n64_k16_t8x8"}, {"small_m8"}};
+  std::vector<cl::GemmTactic> tactics = offered;
+  cl::dropTacticsLeavingDeviceIdle(tactics, Dims{64, 784}, MatrixOperation::kNONE, Dims{784, 32},
+                                   MatrixOperation::kNONE, Dims{64, 32}, 132);
+  EXPECT_EQ(names(tactics), (std::vector<std::string>{"clblast", "small_m8"}));
+  tactics = offered;  // a device of few units: nothing is idle
+  cl::dropTacticsLeavingDeviceIdle(tactics, Dims{64, 784}, MatrixOperation::kNONE, Dims{784, 32},
+                                   MatrixOperation::kNONE, Dims{64, 32}, 2);
+  EXPECT_EQ(names(tactics), names(offered));
+  tactics = {{"clblast"}, {"tiled_m2n2_k16"}, {"large_m64n64_k16_t8x8"}};  // no kernel for small products
+  cl::dropTacticsLeavingDeviceIdle(tactics, Dims{64, 784}, MatrixOperation::kNONE, Dims{784, 32},
+                                   MatrixOperation::kNONE, Dims{64, 32}, 132);
+  EXPECT_EQ(tactics.size(), 3u);
+}
+
 TEST(GemmLarge, EveryVariantOnAwkwardCasesInFloat) {
   std::uint32_t seed = 100;
   for (const std::string& variant : kLargeVariants) {

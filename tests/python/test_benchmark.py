@@ -171,6 +171,7 @@ def test_build_and_load_rows(quick: Dict[str, Any]) -> None:
     assert cold["programs_compiled"] == len(cold["compiles"]) > 0
     assert cold["compile_s_sum"] == pytest.approx(sum(c["ms"] for c in cold["compiles"]) / 1e3)
     assert all(c["ms"] > 0 and c["kernels"] for c in cold["compiles"])
+    assert any("(timed" in choice for choice in cold["tactic_choices"])
     assert [c["ms"] for c in cold["compiles"]] == sorted((c["ms"] for c in cold["compiles"]), reverse=True)
     # The cold build filled mlprt's program cache, where the device's binaries are kept (not PoCL's).
     assert (cold["cache_files"]["MLPRT_CACHE_DIR"] > 0) == mlprt._core.program_binaries_kept()

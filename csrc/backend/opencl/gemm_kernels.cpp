@@ -381,6 +381,9 @@ namespace {
 // multiprocessors idle on (4096 x 256 is 256 of them, where the 128 x 64 tiles win on an H200;
 // 128 x 768 at batch 1 is 24, where tiles of 32 x 32 with K split between 4 warps do).
 constexpr std::int64_t kSmallProductTiles = 256;
+// A fixed-block kernel whose product has fewer blocks than one per this many compute units
+// (gemmTacticLeavesDeviceIdle).
+constexpr std::int64_t kUnitsPerBlockAtMost = 8;
 
 bool fewTiles(const GemmShape& shape) {
   const std::int64_t tiles = ((shape.m + 63) / 64) * ((shape.n + 63) / 64) * std::max<std::int64_t>(shape.batch, 1);
@@ -396,6 +399,33 @@ bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperat
   if (variant.small_products_only && !fewTiles(shape)) return false;
   if (variant.max_rows > 0 && shape.m > variant.max_rows) return false;
   return !blockMostlyPadding(variant.block_m, shape.m) && !blockMostlyPadding(variant.block_n, shape.n);
+}
+
+bool gemmTacticMadeForSmallProducts(const GemmTactic& tactic) {
+  const GemmVariant& variant = findVariant(tactic.name);
+  return variant.small_products_only || variant.max_rows > 0;
+}
+
+bool gemmTacticLeavesDeviceIdle(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
+                                MatrixOperation op1, const Dims& out, std::uint32_t compute_units) {
+  const GemmVariant& variant = findVariant(tactic.name);
+  if (variant.block_m == 0 || variant.block_n == 0 || variant.small_products_only || variant.workspace_bytes) {
+    return false;
+  }
+  const GemmShape shape = shapeOf(a, op0, b, op1, out);
+  const std::int64_t blocks = ((shape.m + variant.block_m - 1) / variant.block_m) *
+                              ((shape.n + variant.block_n - 1) / variant.block_n) * std::max<std::int64_t>(shape.batch, 1);
+  return blocks * kUnitsPerBlockAtMost < static_cast<std::int64_t>(compute_units);
+}
+
+void dropTacticsLeavingDeviceIdle(std::vector<GemmTactic>& tactics, const Dims& a, MatrixOperation op0, const Dims& b,
+                                  MatrixOperation op1, const Dims& out, std::uint32_t compute_units) {
+  if (std::none_of(tactics.begin(), tactics.end(), gemmTacticMadeForSmallProducts)) return;
+  tactics.erase(std::remove_if(tactics.begin(), tactics.end(),
+                               [&](const GemmTactic& tactic) {
+                                 return gemmTacticLeavesDeviceIdle(tactic, a, op0, b, op1, out, compute_units);
+                               }),
+                tactics.end());
 }
 
 std::size_t gemmWorkspaceBytes(const GemmTactic& tactic, const Context& context) {

@@ -173,6 +173,21 @@ bool gemmTacticIsGeneral(const GemmTactic& tactic);
 // compiles nor times such tactics (unless nothing else would be left).
 bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
                            MatrixOperation op1, const Dims& out);
+// True for the kernels made for small products: the row kernels and the tiles for products of few
+// blocks (one-warp tiles, K split between warps or work-groups).
+bool gemmTacticMadeForSmallProducts(const GemmTactic& tactic);
+// True when `tactic` computes fixed blocks of the output, one per work-group with K unsplit, and the
+// product has fewer blocks than one per 8 of the device's `compute_units`: most of a GPU stays idle
+// while each work-group walks all of K. The builder does not compile or time such a tactic where
+// a kernel made for small products is a candidate (dropTacticsLeavingDeviceIdle; the tutorial MLP at batch 64 on an H100: 1 or 2
+// blocks of 64 x 64 for 132 units; their compiles were 4.7 of the cold build's 8 s, issue 16).
+// Tactics without a fixed block (CLBlast, the row kernels) and split-K tiles are never idle here.
+bool gemmTacticLeavesDeviceIdle(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
+                                MatrixOperation op1, const Dims& out, std::uint32_t compute_units);
+// Removes from `tactics` those that leave the device idle on this product, when one made for
+// small products is among them (else none: something must be able to run it).
+void dropTacticsLeavingDeviceIdle(std::vector<GemmTactic>& tactics, const Dims& a, MatrixOperation op0, const Dims& b,
+                                  MatrixOperation op1, const Dims& out, std::uint32_t compute_units);
 
 // out = epilogue(op0(a) x op1(b)) for rank >= 2 operands; the last two axes are the matrices and
 // the leading (batch) axes of a and b broadcast to out's (each operand's batch is either out's
