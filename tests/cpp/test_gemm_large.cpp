@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/opencl/kernels.h"
+#include "backend/opencl/split_k.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "test_util.h"
@@ -190,6 +191,16 @@ TEST(GemmLarge, BlocksFarLargerThanTheProductAreNotWorthTiming) {
   EXPECT_TRUE(worth("small_m8", 256, 256));
   EXPECT_FALSE(worth("small_m8", 257, 256));
   EXPECT_TRUE(worth("clblast", 4096, 4096));
+  // The row kernels' K-split forms need K of 113 or more for two slices of 4 x 16 (here K = 40).
+  for (const char* split : {"small_m1_splitk", "small_m8_splitk"}) EXPECT_FALSE(worth(split, 1, 64)) << split;
+  const auto with_k = [](const std::string& name, std::int64_t k) {
+    return cl::gemmTacticWorthTiming(cl::GemmTactic{name}, Dims{1, k}, MatrixOperation::kNONE, Dims{k, 10},
+                                     MatrixOperation::kNONE, Dims{1, 10});
+  };
+  EXPECT_FALSE(with_k("small_m8_splitk", 112));
+  EXPECT_TRUE(with_k("small_m8_splitk", 113));
+  EXPECT_TRUE(with_k("small_m8", 32));
+  EXPECT_EQ(cl::smallestSplittableK(16), 113);
   // A batch of a shared b is more rows: (3, 8, 40) x (40, 64) is a 24 x 64 product, which a
   // 64 x 64 block covers with less than 4x padding (8 rows alone would not).
   const auto batched = [](const std::string& name) {

@@ -347,6 +347,7 @@ std::vector<GemmVariant> portableGemmVariants() {
     if (tactic.split_groups) {
       // Split only where the columns give few work-groups: products of few tiles.
       variant.small_products_only = true;
+      variant.min_k = smallestSplittableK(kSmallSplitKStep);
       const std::int64_t block = smallBlockElements(tactic);
       variant.workspace_bytes = [block](const Context& context) {
         return splitKWorkspaceBound(static_cast<std::size_t>(block), context.device().compute_units,
@@ -398,6 +399,7 @@ bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperat
   const GemmShape shape = shapeOf(a, op0, b, op1, out);
   if (variant.small_products_only && !fewTiles(shape)) return false;
   if (variant.max_rows > 0 && shape.m > variant.max_rows) return false;
+  if (shape.k < variant.min_k) return false;
   return !blockMostlyPadding(variant.block_m, shape.m) && !blockMostlyPadding(variant.block_n, shape.n);
 }
 

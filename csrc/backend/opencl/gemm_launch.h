@@ -86,6 +86,9 @@ struct GemmVariant {
   // Kernels made for a handful of rows (the row kernels): timed only on products of at most this
   // many rows per batch entry (0: any), where they can win (gemmTacticWorthTiming).
   std::int64_t max_rows = 0;
+  // Timed only on products with at least this K (0: any): the row kernels' K-split forms, which
+  // run one slice, the unsplit kernel's work, below smallestSplittableK (gemmTacticWorthTiming).
+  std::int64_t min_k = 0;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).

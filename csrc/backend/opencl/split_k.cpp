@@ -14,9 +14,14 @@ std::int64_t wantedWorkGroups(std::uint32_t compute_units, std::int64_t groups_p
 
 }  // namespace
 
+namespace {
+constexpr std::int64_t kMinTilesPerSlice = 4;
+}  // namespace
+
+std::int64_t smallestSplittableK(std::int64_t k_step) { return (2 * kMinTilesPerSlice - 1) * k_step + 1; }
+
 std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32_t compute_units,
                           std::int64_t groups_per_unit) {
-  constexpr std::int64_t kMinTilesPerSlice = 4;
   const std::int64_t wanted = wantedWorkGroups(compute_units, groups_per_unit);
   if (blocks <= 0 || blocks >= wanted) return 1;
   const std::int64_t most = std::max<std::int64_t>(1, k_tiles / kMinTilesPerSlice);

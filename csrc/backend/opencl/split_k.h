@@ -16,6 +16,9 @@ namespace mlprt::cl {
 // memory), each slice at least four tiles of K; 1 for launches whose blocks fill the device already.
 std::int64_t splitKSlices(std::int64_t blocks, std::int64_t k_tiles, std::uint32_t compute_units,
                           std::int64_t groups_per_unit = 2);
+// The smallest K that splitKSlices can cut in two slices, for tiles of `k_step` along K: below
+// it a split tile runs one slice, the unsplit kernel's work with a second program to compile.
+std::int64_t smallestSplittableK(std::int64_t k_step);
 // The most workspace a split tile of `block_elements` outputs needs for any launch: slices are only
 // added while blocks x slices stays under twice the work-groups wanted, so the bound depends on
 // the device, not the shapes.
