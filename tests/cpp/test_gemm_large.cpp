@@ -191,6 +191,9 @@ TEST(GemmLarge, BlocksFarLargerThanTheProductAreNotWorthTiming) {
   EXPECT_TRUE(worth("small_m8", 256, 256));
   EXPECT_FALSE(worth("small_m8", 257, 256));
   EXPECT_TRUE(worth("clblast", 4096, 4096));
+  EXPECT_FALSE(worth("clblast", 64, 32));  // 82K multiply-adds: its launches cost more
+  EXPECT_FALSE(worth("clblast", 512, 409));  // 8.37M, just under 8M = 8,388,608
+  EXPECT_TRUE(worth("clblast", 512, 410));   // 8.40M
   // The row kernels' K-split forms need K of 113 or more for two slices of 4 x 16 (here K = 40).
   for (const char* split : {"small_m1_splitk", "small_m8_splitk"}) EXPECT_FALSE(worth(split, 1, 64)) << split;
   const auto with_k = [](const std::string& name, std::int64_t k) {

@@ -39,7 +39,9 @@ def build_product(weights: np.ndarray, sources: int | None) -> tuple:
 @pytest.mark.parametrize("sources", [None, LIBRARY, 1 << int(mlprt.TacticSource.CUBLAS_LT), 0])
 def test_clblast_is_timed_only_when_a_library_source_is_set(sources: int | None) -> None:
     rng = np.random.default_rng(11)
-    weights = rng.uniform(-1, 1, (16, 12)).astype(np.float32)
+    # At the timed batch (5) 5 x 1031 x 2053 = 10.6M multiply-adds: CLBlast is timed only on
+    # products of 8M or more (its launches cost more than smaller products take).
+    weights = rng.uniform(-1, 1, (1031, 2053)).astype(np.float32)
     engine, timed, mask = build_product(weights, sources)
     device = mlprt.current_device()
     if sources is None:  # the default: every source, less CLBlast's on CPUs
@@ -49,7 +51,7 @@ def test_clblast_is_timed_only_when_a_library_source_is_set(sources: int | None)
     assert timed, "the product's tactics were not timed"
     assert ("clblast=" in timed) == library, timed
     assert "small_m8=" in timed or "tiled_m2n2_k16=" in timed, timed  # mlprt's own kernels always
-    x = rng.uniform(-1, 1, (6, 16)).astype(np.float32)
+    x = rng.uniform(-1, 1, (6, 1031)).astype(np.float32)
     context = engine.create_execution_context()
     context.set_input_shape("x", x.shape)
     y = infer(context, {"x": x})["y"]

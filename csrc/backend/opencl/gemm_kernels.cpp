@@ -19,6 +19,11 @@ using namespace support;
 namespace {
 
 constexpr const char* kClblast = "clblast";
+// CLBlast is timed on products of at least this many multiply-adds: on an H100 it took 42 and
+// 24 us where the row kernels took 19 and 9 (the tutorial MLP at batch 64: 1.6M and 20K), and
+// lost to them at 34M (the wide MLP at batch 8), while its own compile costs a cold build about
+// 1.5 s (issue 16 run 8); from 38M (batch 9) up it won.
+constexpr std::int64_t kClblastMinMultiplyAdds = std::int64_t{8} << 20;
 
 // ---- Shapes ----------------------------------------------------------------------------------
 
@@ -335,6 +340,7 @@ std::vector<GemmVariant> portableGemmVariants() {
                         return type == DataType::kFLOAT && policy.allow_clblast;
                       },
                       {}, runClblast});
+  variants.back().min_multiply_adds = kClblastMinMultiplyAdds;
   for (const PortableTactic& tactic : kPortableTactics) {
     const bool tiled = tactic.kernel == PortableKernel::kTiled;
     GemmVariant variant{tactic.name, [](const Context&, DataType type, const GemmPolicy&) { return isFloating(type); },
@@ -400,6 +406,7 @@ bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperat
   if (variant.small_products_only && !fewTiles(shape)) return false;
   if (variant.max_rows > 0 && shape.m > variant.max_rows) return false;
   if (shape.k < variant.min_k) return false;
+  if (shape.m * shape.n * shape.k * std::max<std::int64_t>(shape.batch, 1) < variant.min_multiply_adds) return false;
   return !blockMostlyPadding(variant.block_m, shape.m) && !blockMostlyPadding(variant.block_n, shape.n);
 }
 

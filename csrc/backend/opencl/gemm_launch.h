@@ -89,6 +89,9 @@ struct GemmVariant {
   // Timed only on products with at least this K (0: any): the row kernels' K-split forms, which
   // run one slice, the unsplit kernel's work, below smallestSplittableK (gemmTacticWorthTiming).
   std::int64_t min_k = 0;
+  // Timed only on products of at least this many multiply-adds (0: any): CLBlast, whose launches
+  // (padding and transposition helpers around its kernel) cost more than small products take.
+  std::int64_t min_multiply_adds = 0;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).

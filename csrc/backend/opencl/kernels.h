@@ -170,7 +170,8 @@ bool gemmTacticIsGeneral(const GemmTactic& tactic);
 // less. Also false for the tiles made for small products (one-warp tiles, K split between warps)
 // on a product of 256 or more 64 x 64 blocks, where bigger tiles win, and for the row kernels
 // (`small_m1`, `small_m8`) on products of more than 32 passes of their rows, and for their K-split
-// forms on products of K under 113, which they would run in one slice. The builder neither
+// forms on products of K under 113, which they would run in one slice, and for CLBlast on products
+// of fewer than 8M multiply-adds. The builder neither
 // compiles nor times such tactics (unless nothing else would be left).
 bool gemmTacticWorthTiming(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
                            MatrixOperation op1, const Dims& out);
