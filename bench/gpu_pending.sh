@@ -10,8 +10,10 @@
 #   3. bench/host_overhead.py: the memcpy call taken apart on the plain queues;
 #   4. which tactic each MLP layer runs at batch 1 on the (1, 4096, 4096) engines (`mlprt exec
 #      --dumpProfile`, `mlprt inspect`);
-#   5. the Python tests of streams, events and profilers on the device.
-# PARTS="1 2 3 4 5" picks parts. Usage (device tool, carrying .devkit, the torchvision wheel of
+#   5. the Python tests of streams, events and profilers on the device;
+#   6. the tutorial MLP's cold build with its compiles one at a time and in threads;
+#   7. the C++ tests in $GTEST_FILTER (attention kernels, streams, events, launch capture).
+# PARTS="1 2 3 4 5 6 7" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
 # gpu_extra/ and gpu_cnn/, see ../shared/device/README.md and bench/README.md):
 #   source .devkit/setup.sh .devkit >/dev/null 2>&1; bash bench/gpu_pending.sh
 # gpu_cnn/ is written where ultralytics is installed:
@@ -34,7 +36,7 @@ part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its ou
 if [[ $parts == *" 1 "* ]]; then
   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o /tmp/latency_probe && part latency 40 /tmp/latency_probe 0 2000
 fi
-if [[ $parts == *" 2 "* || $parts == *" 3 "* || $parts == *" 4 "* || $parts == *" 5 "* ]]; then
+if [[ $parts == *" "[2-6]" "* && -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
   python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
   python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
 fi
@@ -47,6 +49,21 @@ fi
 if [[ $parts == *" 3 "* ]]; then
   part host_overhead 60 python3 bench/host_overhead.py --json "$out/host_overhead.json"
 fi
+if [[ $parts == *" 4 "* || $parts == *" 6 "* ]]; then
+  work=/tmp/bench-work  # part 2 exports the models there; else they are exported here
+  mkdir -p "$work"
+  python3 - "$work" > "$out/export.log" 2>&1 <<'PY'
+import sys
+from pathlib import Path
+sys.path.insert(0, "bench")
+import benchmark
+for name in ("mlp_784_32_10", "mlp_wide"):
+    path = Path(sys.argv[1]) / f"{name}.onnx"
+    if not path.exists():
+        spec = benchmark.MODELS[name]
+        benchmark.export_onnx(benchmark.make_torch_model(spec, 0), spec, path)
+PY
+fi
 if [[ $parts == *" 4 "* ]]; then
   tactics() {  # tactics MODEL.onnx IN_FEATURES [--fp16]: batch-1 profile of a (1, 4096, 4096) engine
     local model=$1 features=$2
@@ -55,13 +72,27 @@ if [[ $parts == *" 4 "* ]]; then
       --maxShapes "input:4096x$features" --shapes "input:1x$features" --dumpProfile --duration 1 \
       --saveEngine /tmp/tactics.engine "$@" && python3 -m mlprt inspect /tmp/tactics.engine
   }
-  work=/tmp/bench-work  # part 2 exported the models there
+  export -f tactics
   for spec in "mlp_784_32_10 784" "mlp_wide 1024"; do
     set -- $spec
-    [[ -f "$work/$1.onnx" ]] || continue
-    part "tactics_$1_fp32" 60 tactics "$work/$1.onnx" "$2"
-    part "tactics_$1_fp16" 60 tactics "$work/$1.onnx" "$2" --fp16
+    part "tactics_$1_fp32" 60 bash -c 'tactics "$@"' _ "$work/$1.onnx" "$2"
+    part "tactics_$1_fp16" 60 bash -c 'tactics "$@"' _ "$work/$1.onnx" "$2" --fp16
   done
+fi
+if [[ $parts == *" 6 "* ]]; then
+  # The tutorial MLP's cold build (every cache empty), its compiles one at a time and in threads:
+  # each compile's own time, and what the threads overlap.
+  for parallel in 0 1; do
+    rm -rf /tmp/cold-$parallel
+    MLPRT_PARALLEL_BUILD=$parallel MLPRT_CACHE_DIR=/tmp/cold-$parallel/mlprt CUDA_CACHE_PATH=/tmp/cold-$parallel/nv \
+      part "cold_build_parallel_$parallel" 60 python3 bench/benchmark.py _child-build --onnx "$work/mlp_784_32_10.onnx" --batch 64
+  done
+fi
+if [[ $parts == *" 7 "* ]]; then
+  { cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON &&
+    cmake --build build/gpu-tests -- -j16; } > "$out/cpp_build.log" 2>&1 || tail -20 "$out/cpp_build.log"
+  MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part gtest 150 build/gpu-tests/tests/cpp/mlprt_tests \
+    --gtest_filter="${GTEST_FILTER:-AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
 fi
 if [[ $parts == *" 5 "* ]]; then
   part pytest 120 python3 -m pytest -q -p no:cacheprovider tests/python/test_driver_memory.py \
