@@ -1069,16 +1069,6 @@ std::string mlpSignature(const EnginePlan& plan, const MlpChain& chain, const st
   return key.str();
 }
 
-// The rows-per-work-group choices (ascending) worth timing for `rows` rows: the smallest, and
-// any below twice `rows`; a larger group only adds rows of padding.
-std::vector<int> rowChoicesWorthTiming(const std::vector<int>& choices, std::int64_t rows) {
-  std::vector<int> worth;
-  for (int choice : choices) {
-    if (worth.empty() || choice < 2 * rows) worth.push_back(choice);
-  }
-  return worth;
-}
-
 // `shapes` (of `plan`'s tensors before a fused step was made in `trial`, a copy of it) with the
 // shapes of the tensors the step added to `trial` (transposed weights).
 std::vector<Dims> withAddedTensors(const EnginePlan& trial, std::vector<Dims> shapes) {
@@ -1114,7 +1104,7 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
   // Rows of the chain's input at the timed shapes: a work-group of many more rows than that
   // only computes padding, so its kernel is neither compiled nor timed.
   const std::int64_t input_rows = shapes[static_cast<std::size_t>(plan.steps[chain.first].inputs.front())].volume() / widths.front();
-  for (int rows : rowChoicesWorthTiming(cl::fusedMlpRowChoices(), input_rows)) {
+  for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpRowChoices(), input_rows, device.context->device().compute_units)) {
     if (!cl::fusedMlpFits(*device.context, widths, rows)) continue;
     fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
     timeFusedMlp(trial, fused, trial_shapes, device, best, timings);
@@ -1125,7 +1115,7 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
     PlanStep mma_fused = makeFusedMlpStep(mma_trial, chain, MlpWeightLayout::kNxK);
     const std::vector<Dims> mma_shapes = withAddedTensors(mma_trial, shapes);
     const bool half = mma_trial.tensors[static_cast<std::size_t>(mma_fused.inputs[1])].type == DataType::kHALF;
-    for (int rows : rowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows)) {
+    for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows, device.context->device().compute_units)) {
       if (!half || !cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
       mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
       timeFusedMlp(mma_trial, mma_fused, mma_shapes, device, best, timings);
@@ -1173,13 +1163,13 @@ std::vector<std::string> fusedTacticsAt(const BuildDevice& device, const std::ve
                                         int max_rows_per_group) {
   std::vector<std::string> tactics;
   if (layout == MlpWeightLayout::kKxN) {
-    for (int r : rowChoicesWorthTiming(cl::fusedMlpRowChoices(), rows)) {
+    for (int r : fusedRowChoicesWorthTiming(cl::fusedMlpRowChoices(), rows, device.context->device().compute_units)) {
       if (r <= max_rows_per_group && cl::fusedMlpFits(*device.context, widths, r)) {
         tactics.push_back(runtime::fusedMlpTacticPrefix() + std::to_string(r));
       }
     }
   } else if (half_weights && cl::fusedMlpMmaOffered(*device.context)) {
-    for (int r : rowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), rows)) {
+    for (int r : fusedRowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), rows, device.context->device().compute_units)) {
       if (r <= max_rows_per_group && cl::fusedMlpMmaFits(*device.context, widths, r)) tactics.push_back(cl::fusedMlpMmaTactic(r));
     }
   }
@@ -1209,7 +1199,7 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
   const bool half_weights = plan.tensors[static_cast<std::size_t>(step.inputs[1])].type == DataType::kHALF;
   const std::vector<Dims> opt = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
   const std::vector<int>& choices = *layout == MlpWeightLayout::kKxN ? cl::fusedMlpRowChoices() : cl::fusedMlpMmaRowChoices();
-  const int widest_group = rowChoicesWorthTiming(choices, std::max<std::int64_t>(rowsAt(opt), 1)).back();
+  const int widest_group = fusedRowChoicesWorthTiming(choices, std::max<std::int64_t>(rowsAt(opt), 1), device.context->device().compute_units).back();
   std::map<std::int64_t, std::string> best_at;
   best_at[opt[static_cast<std::size_t>(chain.output)].volume()] =
       opt_choice == "unfused" ? layersTactic(plan, chain, opt, *layout) : opt_choice;

@@ -234,4 +234,16 @@ void removeUnusedTensors(EnginePlan& plan) {
   plan.weights = std::move(weights);
 }
 
+std::vector<int> fusedRowChoicesWorthTiming(const std::vector<int>& choices, std::int64_t rows,
+                                            std::uint32_t compute_units) {
+  std::vector<int> worth;
+  for (int choice : choices) {
+    const std::int64_t groups = (rows + choice - 1) / choice;
+    if (worth.empty() || (choice < 2 * rows && groups * 8 >= static_cast<std::int64_t>(compute_units))) {
+      worth.push_back(choice);
+    }
+  }
+  return worth;
+}
+
 }  // namespace mlprt::builder

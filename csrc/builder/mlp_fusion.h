@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,14 @@ struct MlpChain {
   engine::TensorId output = -1;  // what it writes
   std::vector<std::size_t> gemms;  // the matrix multiplication steps, in order
 };
+
+// The fused kernel's rows-per-work-group choices (ascending) worth timing for `rows` rows on a
+// device of `compute_units`: the smallest, and any below twice `rows` (a larger group only adds
+// rows of padding) that still gives at least one work-group per 8 units (fewer leave a GPU idle:
+// the tutorial MLP at batch 64 on an H100 took 22 us with 4 rows a group, 74 with 8, 12 with 1;
+// issue 16 run 8).
+std::vector<int> fusedRowChoicesWorthTiming(const std::vector<int>& choices, std::int64_t rows,
+                                            std::uint32_t compute_units);
 
 // The next chain starting at step `from` or later, if any.
 std::optional<MlpChain> findMlpChain(const engine::EnginePlan& plan, std::size_t from);

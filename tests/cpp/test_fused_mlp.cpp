@@ -386,5 +386,21 @@ TEST(MlpFusion, FusedStepTransposesLinearWeightsAndKeepsShapes) {
   EXPECT_EQ(shapes[static_cast<std::size_t>(plan.outputs[0])], Dims({5, 2}));
 }
 
+// Rows per work-group worth timing: the smallest always; others below twice the rows, and on a
+// device of many units only while they give one work-group per 8 units.
+TEST(FusedMlpChoices, GroupsTooWideOrTooFewForTheDeviceAreNotTimed) {
+  const std::vector<int> choices{1, 2, 4, 8, 16};
+  using V = std::vector<int>;
+  EXPECT_EQ(builder::fusedRowChoicesWorthTiming(choices, 64, 2), (V{1, 2, 4, 8, 16}));   // a CPU: padding only
+  EXPECT_EQ(builder::fusedRowChoicesWorthTiming(choices, 5, 2), (V{1, 2, 4, 8}));
+  EXPECT_EQ(builder::fusedRowChoicesWorthTiming(choices, 1, 2), (V{1}));
+  // An H100 (132 units) at batch 64: 16 groups of 4 rows (x 8 = 128 < 132) and 8 of 8 leave it idle.
+  EXPECT_EQ(builder::fusedRowChoicesWorthTiming(choices, 64, 132), (V{1, 2}));
+  EXPECT_EQ(builder::fusedRowChoicesWorthTiming(choices, 4096, 132), (V{1, 2, 4, 8, 16}));
+  EXPECT_EQ(builder::fusedRowChoicesWorthTiming(choices, 66, 132), (V{1, 2, 4}));  // 17 groups of 4
+  // The smallest choice stays even where it too is too wide (the tensor-core tiles' 16 rows).
+  EXPECT_EQ(builder::fusedRowChoicesWorthTiming(V{16, 32, 64}, 64, 132), (V{16}));
+}
+
 }  // namespace
 }  // namespace mlprt::test
