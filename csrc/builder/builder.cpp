@@ -787,6 +787,10 @@ TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dim
   if (tactics.empty()) {
     throw InvalidArgument("step '" + step.name + "': no " + choice.what + " kernel supports " + dataTypeName(type));
   }
+  if (tactics.size() == 1) {  // nothing to choose: neither timed nor looked up in the cache
+    step.tactic = tactics.front();
+    return {step.tactic, -1.0};
+  }
   const std::string key = context->device().fingerprint() + "|" + choice.signature;
   TimingEntry cached;
   if (cache && cache->lookup(key, cached)) {
@@ -796,10 +800,6 @@ TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dim
       log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
       return cached;
     }
-  }
-  if (tactics.size() == 1) {
-    step.tactic = tactics.front();
-    return {step.tactic, -1.0};
   }
   compileCandidatesInParallel(plan, step, tactics, shapes, context);
   ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds

@@ -45,8 +45,9 @@ def tactics_timed(message: str) -> List[str]:
 
 
 def test_gemm_tactics_with_blocks_far_larger_than_the_product_are_not_timed() -> None:
-    # 64 x 10 products: every block of 64 columns or more is at least 4x the product.
-    messages = timed_messages(64, [37, 10])
+    # 64 x 10 products: every block of 64 columns or more is at least 4x the product (K = 150:
+    # long enough for the split row kernels, so that more than one candidate remains to time).
+    messages = timed_messages(64, [150, 10])
     gemm = [m for m in messages if m.startswith("step ")]
     assert len(gemm) == 1, messages
     tactics = tactics_timed(gemm[0])

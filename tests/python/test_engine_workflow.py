@@ -193,10 +193,12 @@ def test_timing_cache_is_filled_then_reused(weights):
     assert len(cache) == 0
     assert build(simple_mlp(weights), DYNAMIC, cache=cache) is not None
     entries = len(cache)
-    # One per matrix multiplication at each of the 5 sizes a dynamic profile is timed at (min,
-    # between min and opt, opt, between opt and max, max), one for fusing the chain or not at opt
-    # and one per other size for the fused step's tactic there.
-    assert entries == 2 * 5 + 1 + 4
+    # The first product at each of the 5 sizes a dynamic profile is timed at (min, between min and
+    # opt, opt, between opt and max, max); the second (K = 32: too short for the split row kernels)
+    # at the 3 sizes of at most 32 rows, where small_m1 and small_m8 can both take it (above them
+    # small_m8 alone: nothing to time, nothing cached); one for fusing the chain or not at opt and
+    # one per other size for the fused step's tactic there.
+    assert entries == 5 + 3 + 1 + 4
     assert cache.misses == entries and cache.hits == 0
     assert build(simple_mlp(weights), DYNAMIC, cache=cache) is not None
     assert cache.hits == entries and len(cache) == entries
