@@ -1098,12 +1098,14 @@ def rows_table(rows: Sequence[Row]) -> str:
 
 def network_rows_table(network_rows: Sequence[Dict[str, Any]]) -> str:
     """The CNN and transformer rows (bench/cnn_bench.py, bench/transformer_bench.py), in markdown."""
-    lines = ["| model | batch | prec | build s | mlprt ms | torch graph+pinned ms | torch eager ms "
-             "| ORT CPU ms | mlprt / graph | err vs ORT | ok |",
-             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| model | batch | prec | build s | driver compiles (summed s) | mlprt ms | torch graph+pinned ms "
+             "| torch eager ms | ORT CPU ms | mlprt / graph | err vs ORT | ok |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in network_rows:
         ratio = r.get("mlprt_over_graph")
-        lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {_fmt(r.get('build_s'), '.2f')} "
+        compiles = (f"{r['programs_compiled']} ({r['compile_s_sum']:.1f})" if r.get("programs_compiled") is not None
+                    else "-")
+        lines.append(f"| {r['model']} | {r['batch']} | {r['precision']} | {_fmt(r.get('build_s'), '.2f')} | {compiles} "
                      f"| {_fmt(r.get('mlprt'), '.3f')} | {_fmt(r.get('torch_graph'), '.3f')} "
                      f"| {_fmt(r.get('torch_eager'), '.3f')} | {_fmt(r.get('onnxruntime_cpu'), '.3f')} "
                      f"| {_fmt(ratio, '.2f', 'x')} | {_fmt(r.get('rel_error_vs_ort'), '.1e')} "

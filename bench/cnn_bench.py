@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import onnxruntime
@@ -36,7 +36,7 @@ import mlprt.autoinit  # noqa: E402,F401
 import mlprt.driver as cuda  # noqa: E402
 from mlprt.engine_tools import build_engine  # noqa: E402
 from vision_zoo import MODELS  # noqa: E402
-from timing import cuda_torch, median_seconds, speed_table  # noqa: E402
+from timing import compile_summary, compiled_program, cuda_torch, median_seconds, speed_table  # noqa: E402
 from layer_profile import layer_profile  # noqa: E402
 
 
@@ -67,14 +67,18 @@ def mlprt_runner(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler]
 class StepTimes(mlprt.ILogger):
     """Keeps the builder's timing of each step's chosen tactic ("step 'name': chose T (timed ...
     T=0.123ms ...)" at VERBOSE): the device time of every step alone, to set against the
-    engine's whole run."""
+    engine's whole run; and the driver's compiles ("program compiled in ..." at VERBOSE)."""
 
     def __init__(self) -> None:
         mlprt.ILogger.__init__(self)
         self.steps: List[tuple] = []
+        self.compiles: List[Tuple[float, str, str]] = []
 
     def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
-        if ": chose " in msg and "(timed" in msg:
+        compiled = compiled_program(msg)
+        if compiled:
+            self.compiles.append(compiled)
+        elif ": chose " in msg and "(timed" in msg:
             name = msg.split("'")[1]
             tactic = msg.split(": chose ")[1].split()[0]
             for part in msg.split("(timed")[1].rstrip(")").split():
@@ -191,8 +195,8 @@ def main() -> None:
             for precision in args.precisions.split(","):
                 fp16 = precision == "fp16"
                 start = time.perf_counter()
-                step_times = StepTimes() if args.step_times else None
-                plan = build_engine(str(path), fp16=fp16, logger=step_times or mlprt.Logger(mlprt.Logger.WARNING))
+                build_log = StepTimes()
+                plan = build_engine(str(path), fp16=fp16, logger=build_log)
                 build_s = time.perf_counter() - start
                 runners = {"mlprt": mlprt_runner(bytes(plan), x)}
                 if cuda_torch():  # without CUDA the PyTorch columns stay empty
@@ -210,11 +214,11 @@ def main() -> None:
                 row = {"model": f"{name} {h}x{w}", "batch": batch, "precision": precision, "build_s": round(build_s, 2),
                        "rel_error_vs_ort": error, **{k: None if v is None else round(v, 3) for k, v in times.items()},
                        "mlprt_over_graph": round(times["mlprt"] / graph, 2) if graph else None,
-                       "tactics": tactic_tally(bytes(plan))}
+                       "tactics": tactic_tally(bytes(plan)), **compile_summary(build_log.compiles)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-                if step_times:
-                    print(step_times.summary(), flush=True)
+                if args.step_times:
+                    print(build_log.summary(), flush=True)
                 if args.profile:
                     print(layer_profile(bytes(plan), lambda profiler: mlprt_runner(bytes(plan), x, profiler), times["mlprt"]),
                           flush=True)

@@ -4,9 +4,27 @@ benchmarks:
 imported from beside them (a script's own folder is on sys.path)."""
 from __future__ import annotations
 
+import re
 import statistics
 import time
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+#: The core's verbose message for each driver compile (csrc/backend/opencl/program.cpp).
+_COMPILED = re.compile(r"program compiled in ([0-9.]+) ms: (.*) \[(.*)\]$")
+
+
+def compiled_program(message: str) -> Optional[Tuple[float, str, str]]:
+    """(milliseconds, kernels, options) of a "program compiled in ..." log message, else None."""
+    match = _COMPILED.match(message)
+    return (float(match.group(1)), match.group(2), match.group(3)) if match else None
+
+
+def compile_summary(compiles: List[Tuple[float, str, str]]) -> Dict[str, object]:
+    """A build's driver compiles for a row: how many, their times summed (threads overlap them),
+    the slowest three (kernels, seconds)."""
+    slowest = sorted(compiles, reverse=True)[:3]
+    return {"programs_compiled": len(compiles), "compile_s_sum": round(sum(ms for ms, _, _ in compiles) / 1e3, 3),
+            "slowest_compiles": [[kernels.split(";")[0], round(ms / 1e3, 3)] for ms, kernels, _ in slowest]}
 
 
 def cuda_torch() -> bool:

@@ -328,6 +328,11 @@ def test_network_rows_run_their_scripts_and_name_the_row_that_fails(tmp_path: Pa
     for row in rows.values():
         assert row["ok"] and row["rel_error_vs_ort"] <= 1e-4 and row["mlprt"] > 0
     assert "## Networks" in result.stdout and "| bert_tiny seq 8 | 2 | fp32 |" in result.stdout
+    # The CNN row carries its build's driver compiles (the core's verbose log, bench/timing.py).
+    cnn = rows[("super_resolution 16x16", 1, "fp32")]
+    assert cnn["programs_compiled"] > 0 and cnn["compile_s_sum"] > 0
+    assert 0 < len(cnn["slowest_compiles"]) <= 3 and all(seconds > 0 for _, seconds in cnn["slowest_compiles"])
+    assert f"| super_resolution 16x16 | 1 | fp32 | {cnn['build_s']:.2f} | {cnn['programs_compiled']} (" in result.stdout
     second_level = [t for t in record["targets"] if t["target"].startswith(("ResNet-50", "YOLOv8n", "BERT-base"))]
     assert [t["status"] for t in second_level] == ["not measured"] * 3
 
