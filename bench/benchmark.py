@@ -41,7 +41,6 @@ import io
 import json
 import os
 import platform
-import re
 import shlex
 import shutil
 import subprocess
@@ -58,6 +57,9 @@ import numpy as np
 
 import mlprt
 import mlprt.driver as cuda
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench scripts' shared helpers
+from timing import compiled_program  # noqa: E402
 
 if TYPE_CHECKING:  # heavy imports stay out of the subprocesses that time loading
     import onnxruntime
@@ -236,9 +238,6 @@ def wall_clock(body: Callable[[], Any]) -> Callable[[], float]:
 # mlprt
 
 
-COMPILE_MESSAGE = re.compile(r"program compiled in ([0-9.]+) ms: (.*) \[(.*)\]$")
-
-
 class _Logger(mlprt.ILogger):
     """Prints warnings and errors to stderr, keeps the errors for exception messages, the
     driver compiles the build logged (verbose: milliseconds, kernels, options) and its tactic
@@ -254,9 +253,9 @@ class _Logger(mlprt.ILogger):
         """Keeps errors and compiles; prints warnings and errors."""
         if severity in (mlprt.Logger.ERROR, mlprt.Logger.INTERNAL_ERROR):
             self.errors.append(msg)
-        compiled = COMPILE_MESSAGE.match(msg) if severity == mlprt.Logger.VERBOSE else None
+        compiled = compiled_program(msg) if severity == mlprt.Logger.VERBOSE else None
         if compiled:
-            self.compiles.append((float(compiled.group(1)), compiled.group(2), compiled.group(3)))
+            self.compiles.append(compiled)
         elif severity == mlprt.Logger.VERBOSE and "(timed" in msg:
             self.choices.append(msg)  # the builder's choice of a step's tactic, every candidate's time
         if int(severity) <= int(mlprt.Logger.WARNING):

@@ -1,6 +1,6 @@
 """The one wall-clock timing loop of the bench scripts that time Python calls (call_split.py,
-cnn_bench.py, transfer.py, transformer_bench.py), and the speed table and CUDA check of the model
-benchmarks:
+cnn_bench.py, transfer.py, transformer_bench.py), the speed table and CUDA check of the model
+benchmarks, and the reading of the core's compile log (cnn_bench.py, benchmark.py):
 imported from beside them (a script's own folder is on sys.path)."""
 from __future__ import annotations
 

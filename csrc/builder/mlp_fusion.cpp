@@ -4,6 +4,7 @@
 #include <map>
 #include <variant>
 
+#include "backend/opencl/kernel_support.h"
 #include "backend/opencl/mlp_mma.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
@@ -239,7 +240,7 @@ std::vector<int> fusedRowChoicesWorthTiming(const std::vector<int>& choices, std
   std::vector<int> worth;
   for (int choice : choices) {
     const std::int64_t groups = (rows + choice - 1) / choice;
-    if (worth.empty() || (choice < 2 * rows && groups * 8 >= static_cast<std::int64_t>(compute_units))) {
+    if (worth.empty() || (choice < 2 * rows && !cl::support::fewWorkGroupsForDevice(groups, compute_units))) {
       worth.push_back(choice);
     }
   }

@@ -388,9 +388,6 @@ namespace {
 // multiprocessors idle on (4096 x 256 is 256 of them, where the 128 x 64 tiles win on an H200;
 // 128 x 768 at batch 1 is 24, where tiles of 32 x 32 with K split between 4 warps do).
 constexpr std::int64_t kSmallProductTiles = 256;
-// A fixed-block kernel whose product has fewer blocks than one per this many compute units
-// (gemmTacticLeavesDeviceIdle).
-constexpr std::int64_t kUnitsPerBlockAtMost = 8;
 
 bool fewTiles(const GemmShape& shape) {
   const std::int64_t tiles = ((shape.m + 63) / 64) * ((shape.n + 63) / 64) * std::max<std::int64_t>(shape.batch, 1);
@@ -422,9 +419,10 @@ bool gemmTacticLeavesDeviceIdle(const GemmTactic& tactic, const Dims& a, MatrixO
     return false;
   }
   const GemmShape shape = shapeOf(a, op0, b, op1, out);
-  const std::int64_t blocks = ((shape.m + variant.block_m - 1) / variant.block_m) *
-                              ((shape.n + variant.block_n - 1) / variant.block_n) * std::max<std::int64_t>(shape.batch, 1);
-  return blocks * kUnitsPerBlockAtMost < static_cast<std::int64_t>(compute_units);
+  const auto blocks = static_cast<std::int64_t>(tilesCovering(shape.m, variant.block_m) *
+                                                tilesCovering(shape.n, variant.block_n)) *
+                      std::max<std::int64_t>(shape.batch, 1);
+  return fewWorkGroupsForDevice(blocks, compute_units);
 }
 
 void dropTacticsLeavingDeviceIdle(std::vector<GemmTactic>& tactics, const Dims& a, MatrixOperation op0, const Dims& b,

@@ -137,6 +137,14 @@ inline std::string storageOption(const char* operand, DataType type) {
 // compiles nor times it (GEMM and convolution tactics alike).
 inline bool blockMostlyPadding(std::int64_t block, std::int64_t extent) { return block >= 4 * extent; }
 
+// Whether `work_groups` leave most of a device of `compute_units` idle: fewer than one per 8 units.
+// The builder neither compiles nor times such a candidate where one that fills the device remains
+// (GEMM blocks beside the small-product kernels, fused-MLP row groups; bench/RESULTS.md, issue 16
+// runs 8-13: they lost every timing on an H100).
+inline bool fewWorkGroupsForDevice(std::int64_t work_groups, std::uint32_t compute_units) {
+  return work_groups * 8 < static_cast<std::int64_t>(compute_units);
+}
+
 inline std::string indexOption(bool wide) { return wide ? "-DINDEX64" : ""; }
 
 // Build options joined by single spaces, empty parts skipped: the string is a cache key, so

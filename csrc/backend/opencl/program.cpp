@@ -260,7 +260,7 @@ bool Program::keepsBinaries(const DeviceInfo& device) {
 
 namespace {
 
-// The kernels a program defines, comma-separated (empty if the driver does not say).
+// The kernels a program defines, separated by ';' (empty if the driver does not say).
 std::string kernelNamesOf(cl_program program) {
   std::size_t size = 0;
   if (clGetProgramInfo(program, CL_PROGRAM_KERNEL_NAMES, 0, nullptr, &size) != CL_SUCCESS || size == 0) return {};
