@@ -12,8 +12,10 @@
 #      --dumpProfile`, `mlprt inspect`);
 #   5. the Python tests of streams, events and profilers on the device;
 #   6. the tutorial MLP's cold build with its compiles one at a time and in threads;
-#   7. the C++ tests in $GTEST_FILTER (attention kernels, streams, events, launch capture).
-# PARTS="1 2 3 4 5 6 7" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
+#   7. the C++ tests in $GTEST_FILTER (attention kernels, streams, events, launch capture), within
+#      $GTEST_SECONDS (150);
+#   8. the driver's OpenCL extensions (clinfo): cl_khr_command_buffer and the like.
+# PARTS="1 2 3 4 5 6 7 8" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
 # gpu_extra/ and gpu_cnn/, see ../shared/device/README.md and bench/README.md):
 #   source .devkit/setup.sh .devkit >/dev/null 2>&1; bash bench/gpu_pending.sh
 # gpu_cnn/ is written where ultralytics is installed:
@@ -91,8 +93,11 @@ fi
 if [[ $parts == *" 7 "* ]]; then
   { cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON &&
     cmake --build build/gpu-tests -- -j16; } > "$out/cpp_build.log" 2>&1 || tail -20 "$out/cpp_build.log"
-  MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part gtest 150 build/gpu-tests/tests/cpp/mlprt_tests \
+  MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part gtest "${GTEST_SECONDS:-150}" build/gpu-tests/tests/cpp/mlprt_tests \
     --gtest_filter="${GTEST_FILTER:-AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
+fi
+if [[ $parts == *" 8 "* ]]; then
+  part extensions 30 bash -c 'clinfo; echo "command buffers:"; clinfo | grep -o "cl_[a-z]*_command_buffer[a-z_]*" | sort -u'
 fi
 if [[ $parts == *" 5 "* ]]; then
   part pytest 120 python3 -m pytest -q -p no:cacheprovider tests/python/test_driver_memory.py \

@@ -4,7 +4,8 @@
 // log, and no variant may be offered or run. The tests branch on the device and assert the
 // right thing in each case: nothing is skipped. The cp.async + ldmatrix variants
 // ("mma_f16_async_*") have their own probe and are checked the same ways, their instructions
-// emulated by the PTX ISA's layouts where there are no tensor cores.
+// emulated by the PTX ISA's layouts where there are no tensor cores; so are Hopper's wgmma ones
+// ("wgmma_f16_*"), which must be offered on an H100 or H200.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,8 +27,10 @@
 #include "test_util.h"
 
 namespace mlprt::cl {
-// gemm_mma.cpp: the cp.async / ldmatrix probe run directly (no vendor check, no cache).
+// gemm_mma.cpp: the cp.async / ldmatrix probe and the wgmma one, run directly (no vendor check,
+// no cache).
 std::string tensorCoreAsyncProbe(const Context& context, bool emulate);
+std::string tensorCoreWgmmaProbe(const Context& context, bool emulate);
 }  // namespace mlprt::cl
 
 namespace mlprt::test {
@@ -41,8 +44,21 @@ const std::vector<std::string> kHalfVariants = {"mma_f16_128x128", "mma_f16_128x
                                                 "mma_f16_32x64", "mma_f16_32x32", "mma_f16_64x64_k2",
                                                 "mma_f16_32x64_k2", "mma_f16_32x32_k4", "mma_f16_64x64_splitk",
                                                 "mma_f16_32x32_k4_splitk", "mma_f16_async_128x256",
-                                                "mma_f16_async_128x128", "mma_f16_async_128x64"};
+                                                "mma_f16_async_128x128", "mma_f16_async_128x64",
+                                                "wgmma_f16_128x256", "wgmma_f16_128x128"};
+const std::vector<std::string> kWgmmaVariants = {"wgmma_f16_128x256", "wgmma_f16_128x128"};
 const std::vector<std::string> kTf32Variants = {"mma_tf32_128x128", "mma_tf32_64x64"};
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Hopper: where the wgmma probe must pass.
+bool isHopperDevice() {
+  const std::string& name = context()->device().name;
+  return isNvidiaDevice() && (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos ||
+                              name.find("H800") != std::string::npos || name.find("GH200") != std::string::npos);
+}
 
 std::set<std::string> tacticNames(DataType type, bool allow_tf32) {
   cl::GemmPolicy policy;
@@ -248,9 +264,17 @@ TEST(GemmMma, ProbeDecidesWhatIsOffered) {
     EXPECT_NE(report.find("tf32 mma passed"), std::string::npos) << report;
     // The async variants need cp.async (sm_80) and their probe; older NVIDIA devices refuse them.
     const bool async = report.find("cp.async / ldmatrix passed") != std::string::npos;
+    // wgmma: Hopper only (its PTX target sm_90a), after cp.async.
+    const bool wgmma = report.find("wgmma passed") != std::string::npos;
+    if (isHopperDevice()) {
+      EXPECT_TRUE(wgmma) << report;
+    }
+    if (wgmma) {
+      EXPECT_TRUE(async) << report;
+    }
     for (const auto& name : kHalfVariants) {
-      const bool is_async = std::find(kAsyncVariants.begin(), kAsyncVariants.end(), name) != kAsyncVariants.end();
-      EXPECT_EQ(halves.count(name), !is_async || async ? 1u : 0u) << name << ": " << report;
+      const bool offered = contains(kWgmmaVariants, name) ? wgmma : contains(kAsyncVariants, name) ? async : true;
+      EXPECT_EQ(halves.count(name), offered ? 1u : 0u) << name << ": " << report;
     }
     for (const auto& name : kTf32Variants) EXPECT_TRUE(floats_tf32.count(name)) << name;
   } else {
@@ -289,7 +313,10 @@ TEST(GemmMma, EveryVariantMatchesDoubleReference) {
     return;
   }
   std::uint32_t seed = 500;
+  const auto offered = tacticNames(DataType::kHALF, false);
   for (const auto& name : kHalfVariants) {
+    // The wgmma ones where their probe passed (ProbeDecidesWhatIsOffered: on every Hopper device).
+    if (contains(kWgmmaVariants, name) && !offered.count(name)) continue;
     for (const MmaCase& c : kCases) checkCase(name, c, DataType::kHALF, seed += 3);
   }
   for (const auto& name : kTf32Variants) {
@@ -465,8 +492,9 @@ TEST(GemmMma, EmulatedAsyncKernelsMatchDoubleReference) {
 }
 
 TEST(GemmMma, EmulatedAsyncVariantsFallBackForOtherLayouts) {
-  // a transposed, odd K and N, or offsets that break 16-byte alignment: the async tactics hand
-  // the product to a plain variant (element loads here), and the result is still right. Through
+  // a transposed, odd K and N, or offsets that break 16-byte alignment: the async tactics (and the
+  // wgmma ones) hand the product to a plain variant (element loads here), and the result is still
+  // right. Through
   // mma_f16_async_128x128, whose fallback is mma_f16_64x64: the same program as the plain
   // emulated test builds for these layouts, so no further compile on CPU OpenCL.
   const std::vector<MmaCase> cases = {
@@ -476,6 +504,54 @@ TEST(GemmMma, EmulatedAsyncVariantsFallBackForOtherLayouts) {
   };
   std::uint32_t seed = 1700;
   for (const MmaCase& c : cases) checkCase(kAsyncVariants[1], c, DataType::kHALF, seed += 3, Mode::kEmulated);
+  // The wgmma tactics hand such products on the same way (wgmma_f16_128x128's fallback is the
+  // same mma_f16_64x64, so no further compile).
+  for (const MmaCase& c : cases) checkCase(kWgmmaVariants[1], c, DataType::kHALF, seed += 3, Mode::kEmulated);
+}
+
+TEST(GemmMma, WgmmaProbeEmulatedPasses) {
+  // The probe's product through gemm_wgmma with the warpgroup instructions in software (the
+  // tiles' core-matrix layouts read back as the descriptors describe them, the accumulators by
+  // the PTX ISA's layout) must give the host's exact sums on any device.
+  const std::string report = cl::tensorCoreWgmmaProbe(*context(), true);
+  EXPECT_EQ(report, "passed: wgmma passed");
+}
+
+TEST(GemmMma, WgmmaProbeRefusesWhereThePtxIsNotHoppers) {
+  // Off NVIDIA the kernel's PTX does not compile; on NVIDIA before Hopper its patched target
+  // (sm_90a) is refused. Either way the probe says so without throwing and nothing wgmma is
+  // offered. On NVIDIA, the probe run here agrees with the cached one.
+  const std::string report = cl::tensorCoreWgmmaProbe(*context(), false);
+  const auto halves = tacticNames(DataType::kHALF, false);
+  if (isNvidiaDevice()) {
+    const bool passed = report == "passed: wgmma passed";
+    const bool offered = cl::tensorCoreProbeReport(*context(), false).find("wgmma passed") != std::string::npos;
+    EXPECT_EQ(passed, offered) << report;
+    if (isHopperDevice()) {
+      EXPECT_TRUE(passed) << report;
+    }
+  } else {
+    EXPECT_EQ(report.rfind("refused: the wgmma probe failed: ", 0), 0u) << report;
+    for (const auto& name : kWgmmaVariants) EXPECT_FALSE(halves.count(name)) << name;
+  }
+}
+
+TEST(GemmMma, EmulatedWgmmaKernelsMatchDoubleReference) {
+  // gemm_wgmma's slots (K-major tiles for a and b N x K, N-major for b K x N), its ring of stages,
+  // descriptors' offsets, warpgroups, edge tiles past M, N and K, batches and epilogue, with the
+  // warpgroup product in software, on any device: both registered variants (BN 256 and 128, 3
+  // and 4 stages) on the async cases, FLOAT output on the first. (What the emulation cannot
+  // show: a missing wait or fence, since its copies and products are synchronous; the device run
+  // in EveryVariantMatchesDoubleReference covers those on Hopper.)
+  std::uint32_t seed = 1900;
+  for (const auto& name : kWgmmaVariants) {
+    for (const MmaCase& c : kAsyncCases) {
+      checkCase(name, c, DataType::kHALF, seed += 3, Mode::kEmulated);
+      if (name == kWgmmaVariants[0] && c.bias) {
+        checkCase(name, c, DataType::kHALF, seed += 3, Mode::kEmulated, DataType::kFLOAT);
+      }
+    }
+  }
 }
 
 TEST(GemmMma, AsyncConfigurationsAreChecked) {

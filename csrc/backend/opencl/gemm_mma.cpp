@@ -3,7 +3,9 @@
 // instructions of each family, compiles and computes known products exactly: HALF operands on
 // f16 mma, and FLOAT operands on TF32 mma when the caller's GemmPolicy allows TF32. The
 // "mma_f16_async_*" variants (cp.async + ldmatrix, gemm_mma_async) need a second probe of
-// exactly those instructions to pass as well, and local memory for their ring of tiles.
+// exactly those instructions to pass as well, and local memory for their ring of tiles; the
+// "wgmma_f16_*" ones (Hopper's warpgroup instructions, gemm_wgmma) a third, which runs their
+// kernel, after the second.
 //
 // Every variant runs every product (no fits rule): products whose operands are laid out for
 // 16-byte loads (a not transposed, K a multiple of 8 halves / 4 floats, element offsets aligned
@@ -40,13 +42,13 @@ using namespace support;
 
 namespace {
 
-enum class Family { kHalf, kTf32, kHalfAsync };
+enum class Family { kHalf, kTf32, kHalfAsync, kHalfWgmma };
 
 struct MmaTactic {
   const char* name;
   Family family;
   int bm, bn, warps_m, warps_n;
-  int bk = 0, stages = 0;          // kHalfAsync only: K per tile, tiles in the ring,
+  int bk = 0, stages = 0;          // kHalfAsync and kHalfWgmma only: K per tile, tiles in the ring,
   const char* fallback = nullptr;  // and the plain variant that runs the products it cannot read
   int k_slices = 1;                // plain only: warp groups sharing each K tile (gemm_mma.cl, KSPLIT)
   bool split_k = false;            // plain only: K also split across work-groups (gemm_mma.cl, SPLIT_K)
@@ -70,7 +72,12 @@ struct MmaTactic {
 // leave the device idle (two work-groups per compute unit wanted; partial blocks in the execution
 // context's workspace, added up by a second kernel); where they would not, they run as the tile
 // they extend.
-constexpr std::array<MmaTactic, 15> kMmaTactics{{
+// The "wgmma_f16_*" ones run Hopper's warpgroup instructions (gemm_wgmma; warps 4 per warpgroup
+// of 64 rows, stacked along M): 128 x 256 with 3 tiles of K = 16 in flight (36 KiB) and 128 x 128
+// with 4 (32 KiB), the fastest of the configurations measured from OpenCL (214 and 183 TFLOP/s at
+// 4096^3 on an H100; 0.119-0.135 ms on BERT-base's wide products against 0.166 for the async
+// 128 x 256: bench/RESULTS.md, issue 16 runs 4 and 5). Offered where their own probe passes.
+constexpr std::array<MmaTactic, 17> kMmaTactics{{
     {"mma_f16_128x128", Family::kHalf, 128, 128, 2, 4},
     {"mma_f16_128x64", Family::kHalf, 128, 64, 2, 2},
     {"mma_f16_64x64", Family::kHalf, 64, 64, 2, 2},
@@ -86,6 +93,8 @@ constexpr std::array<MmaTactic, 15> kMmaTactics{{
     {"mma_f16_async_128x256", Family::kHalfAsync, 128, 256, 2, 4, 16, 4, "mma_f16_128x128"},
     {"mma_f16_async_128x128", Family::kHalfAsync, 128, 128, 2, 2, 32, 3, "mma_f16_64x64"},
     {"mma_f16_async_128x64", Family::kHalfAsync, 128, 64, 2, 2, 32, 3, "mma_f16_128x64"},
+    {"wgmma_f16_128x256", Family::kHalfWgmma, 128, 256, 8, 1, 16, 3, "mma_f16_128x128"},
+    {"wgmma_f16_128x128", Family::kHalfWgmma, 128, 128, 8, 1, 16, 4, "mma_f16_64x64"},
 }};
 
 // The plain variant an async one hands products to that its kernel cannot read. Those products
@@ -97,6 +106,13 @@ const MmaTactic& plainFallback(const MmaTactic& tactic) {
     if (name == candidate.name && candidate.family == Family::kHalf) return candidate;
   }
   return kMmaTactics[0];
+}
+
+const MmaTactic& namedTactic(const std::string& name) {
+  for (const MmaTactic& candidate : kMmaTactics) {
+    if (name == candidate.name) return candidate;
+  }
+  throw InvalidArgument("no tensor-core tactic '" + name + "'");
 }
 
 std::uint64_t asyncLocalBytes(const MmaTactic& tactic) {
@@ -134,12 +150,15 @@ std::atomic<bool>& gemmEmulation() {
   return on;
 }
 
+void runWgmma(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool emulate);
+
 // ---- The probe ---------------------------------------------------------------------------------
 
 struct ProbeResult {
   bool half = false;
   bool tf32 = false;
   bool async = false;  // cp.async + ldmatrix (+ f16 mma), as gemm_mma_async uses them
+  bool wgmma = false;  // gemm_wgmma's warpgroup instructions, patched into its PTX
   std::string report;
 };
 
@@ -326,6 +345,68 @@ bool runAsyncProbe(const Context& context, bool emulate, std::string& report) {
   return true;
 }
 
+// Runs the 128 x 256 wgmma tactic's kernel (b N x K; with `emulate`, its instructions in
+// software, which must pass on any device) on a 130 x 264 x 40 product of small integers (every
+// sum exact in float): two blocks along M and N, the second ones partial, and a K tile past the
+// end. Returns whether every output came out exact; `report` says what happened. A device
+// whose PTX is not for Hopper fails here, when the patched program is built.
+bool runWgmmaProbe(const Context& context, bool emulate, std::string& report) {
+  constexpr std::int64_t kM = 130, kN = 264, kK = 40;
+  const std::shared_ptr<Context> shared = Context::forDevice(context.device());
+  std::vector<std::uint16_t> a(kM * kK), b(kN * kK);
+  std::vector<float> af(a.size()), bf(b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    af[i] = static_cast<float>(static_cast<int>((i * 7 + 3) % 11) - 5);
+    a[i] = floatToHalf(af[i]);
+  }
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    bf[i] = static_cast<float>(static_cast<int>((i * 5 + 1) % 9) - 4);
+    b[i] = floatToHalf(bf[i]);
+  }
+  std::vector<float> want(kM * kN), got(want.size(), -1.0f);
+  for (std::int64_t m = 0; m < kM; ++m) {
+    for (std::int64_t n = 0; n < kN; ++n) {
+      float sum = 0.0f;
+      for (std::int64_t k = 0; k < kK; ++k) sum += af[m * kK + k] * bf[n * kK + k];
+      want[m * kN + n] = sum;
+    }
+  }
+  KernelCache cache(shared);
+  std::shared_ptr<Stream> stream = Stream::create(shared);
+  const auto upload = [&](const void* data, std::size_t bytes) {
+    std::shared_ptr<DeviceBuffer> buffer = DeviceBuffer::allocate(shared, bytes);
+    copyHostToDevice(*stream, DeviceRange{buffer, 0}, data, bytes, CopyMode::kBlocking);
+    return buffer;
+  };
+  const DeviceTensor a_tensor{DeviceRange{upload(a.data(), a.size() * 2), 0}, Dims{kM, kK}, DataType::kHALF};
+  const DeviceTensor b_tensor{DeviceRange{upload(b.data(), b.size() * 2), 0}, Dims{kN, kK}, DataType::kHALF};
+  const DeviceTensor out{DeviceRange{upload(got.data(), got.size() * 4), 0}, Dims{kM, kN}, DataType::kFLOAT};
+  GemmShape shape;
+  shape.m = kM;
+  shape.n = kN;
+  shape.k = kK;
+  shape.b_trans = true;
+  const GemmEpilogue epilogue;
+  try {
+    runWgmma(namedTactic("wgmma_f16_128x256"), GemmCall{cache, *stream, shape, a_tensor, b_tensor, epilogue, out}, true, emulate);
+    copyDeviceToHost(*stream, got.data(), out.range, got.size() * 4, CopyMode::kBlocking);
+    stream->synchronize();
+  } catch (const std::exception& error) {
+    report = error.what();
+    if (report.size() > 300) report = report.substr(0, 300) + "...";
+    report = "the wgmma probe failed: " + report;
+    return false;
+  }
+  if (got != want) {
+    const auto at = std::mismatch(got.begin(), got.end(), want.begin()).first - got.begin();
+    report = "wgmma gave a wrong product (element " + std::to_string(at) + " is " + std::to_string(got[at]) +
+             ", expected " + std::to_string(want[at]) + ")";
+    return false;
+  }
+  report = "wgmma passed";
+  return true;
+}
+
 ProbeResult probe(const Context& context) {
   ProbeResult result;
   const DeviceInfo& device = context.device();
@@ -351,6 +432,17 @@ ProbeResult probe(const Context& context) {
       }
     }
     result.report += "; " + async_report;
+    // The wgmma kernels copy their tiles with cp.async: tried only where that passed.
+    std::string wgmma_report = "wgmma not tried (no cp.async)";
+    if (result.async) {
+      try {
+        result.wgmma = runWgmmaProbe(context, false, wgmma_report);
+      } catch (const std::exception& error) {
+        result.wgmma = false;
+        wgmma_report = std::string("the wgmma probe failed: ") + error.what();
+      }
+    }
+    result.report += "; " + wgmma_report;
   }
   result.report = "tensor-core GEMM probe on " + device.name + ": " + result.report;
   log(Severity::kVERBOSE, result.report);
@@ -394,6 +486,25 @@ void runAsync(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool e
                 {threads, 1, 1});
 }
 
+// gemm_wgmma for a product whose a and b take 16-byte loads (b_vect: b is N x K).
+void runWgmma(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool emulate) {
+  const GemmShape& shape = call.shape;
+  const int groups = tactic.bm / 64;
+  const std::string options = joinOptions(
+      {"-DWGMMA -DBN=" + std::to_string(tactic.bn) + " -DGROUPS=" + std::to_string(groups) +
+           " -DBK=" + std::to_string(tactic.bk) + " -DSTAGES=" + std::to_string(tactic.stages),
+       b_vect ? "-DB_VECT" : "-DB_VECN", emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type),
+       halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type),
+       fixedActivationOption(call.epilogue)});
+  Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_wgmma");
+  setGemmArguments(kernel, call);
+  const std::size_t threads = static_cast<std::size_t>(128 * groups);
+  kernel.launch(call.stream,
+                {tilesCovering(shape.n, tactic.bn) * threads, tilesCovering(shape.m, tactic.bm),
+                 static_cast<std::size_t>(shape.batch)},
+                {threads, 1, 1});
+}
+
 // K per tile of a plain variant's kernel (gemm_mma.cl: BK).
 std::int64_t plainTileK(const MmaTactic& tactic) {
   return static_cast<std::int64_t>(tactic.family == Family::kTf32 ? 16 : 32) * tactic.k_slices;
@@ -425,7 +536,7 @@ const DeviceTensor& splitWorkspace(const MmaTactic& tactic, const GemmCall& call
 void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
   const GemmShape& shape = call.shape;
   const DeviceTensor& bias = call.biasOrOut();
-  if (tactic.family == Family::kHalfAsync) {
+  if (tactic.family == Family::kHalfAsync || tactic.family == Family::kHalfWgmma) {
     if (call.a.type != DataType::kHALF) {
       throw InvalidArgument(std::string("matrixMultiply: tactic '") + tactic.name + "' runs HALF operands, not " +
                             dataTypeName(call.a.type));
@@ -433,7 +544,10 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
     const bool a_vec = !shape.a_trans && vectorAccessible(call.a, shape.k, shape.a_batch_stride, 8);
     const bool b_vect = shape.b_trans && vectorAccessible(call.b, shape.k, shape.b_batch_stride, 8);
     const bool b_vecn = !shape.b_trans && vectorAccessible(call.b, shape.n, shape.b_batch_stride, 8);
-    if (a_vec && (b_vect || b_vecn)) return runAsync(tactic, call, b_vect, emulate);
+    if (a_vec && (b_vect || b_vecn)) {
+      return tactic.family == Family::kHalfWgmma ? runWgmma(tactic, call, b_vect, emulate)
+                                                  : runAsync(tactic, call, b_vect, emulate);
+    }
     return runMma(plainFallback(tactic), call, emulate);
   }
   const bool tf32 = tactic.family == Family::kTf32;
@@ -512,13 +626,21 @@ std::string tensorCoreAsyncProbe(const Context& context, bool emulate) {
   return (passed ? "passed: " : "refused: ") + report;
 }
 
+// The same for the wgmma probe (runWgmmaProbe).
+std::string tensorCoreWgmmaProbe(const Context& context, bool emulate) {
+  std::string report;
+  const bool passed = runWgmmaProbe(context, emulate, report);
+  return (passed ? "passed: " : "refused: ") + report;
+}
+
 void setGemmMmaEmulation(bool on) { gemmEmulation().store(on); }
 
 std::vector<GemmVariant> tensorCoreGemmVariants() {
   std::vector<GemmVariant> variants;
   for (const MmaTactic& tactic : kMmaTactics) {
     const Family family = tactic.family;
-    const std::uint64_t local_bytes = family == Family::kHalfAsync ? asyncLocalBytes(tactic) : 0;
+    const std::uint64_t local_bytes =
+        family == Family::kHalfAsync || family == Family::kHalfWgmma ? asyncLocalBytes(tactic) : 0;
     variants.push_back(
         {tactic.name,
          [family, local_bytes](const Context& context, DataType type, const GemmPolicy& policy) {
@@ -528,6 +650,10 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
            if (family == Family::kHalfAsync) {
              return type == DataType::kHALF && local_bytes <= context.device().local_memory &&
                     cachedProbe(context).half && cachedProbe(context).async;
+           }
+           if (family == Family::kHalfWgmma) {
+             return type == DataType::kHALF && local_bytes <= context.device().local_memory &&
+                    cachedProbe(context).wgmma;
            }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },

@@ -204,11 +204,13 @@ std::vector<unsigned char> binaryOf(cl_program program) {
 }
 
 // A compiled program whose source carries wgmma placeholders, rebuilt from its patched PTX
-// (ptx_patch.h). Throws BuildError with the reason when the driver's binary is not PTX or the
-// patched text does not build.
-ProgramHandle withPatchedPtx(const Context& context, const ProgramHandle& compiled, const std::string& options) {
+// (ptx_patch.h) when the compiled text holds any: a family's other kernels and its emulated
+// builds (-DMMA_EMULATE) preprocess them away and are returned as they are. Throws BuildError
+// with the reason when the driver's binary is not PTX or the patched text does not build.
+ProgramHandle withPatchedPtx(const Context& context, ProgramHandle compiled, const std::string& options) {
   const std::vector<unsigned char> binary = binaryOf(compiled.get());
   const std::string ptx(binary.begin(), std::find(binary.begin(), binary.end(), '\0'));
+  if (!hasPtxPlaceholders(ptx)) return compiled;
   if (ptx.find(".target") == std::string::npos) {
     throw BuildError("wgmma kernels need a driver whose program binaries are PTX (NVIDIA's); '" +
                      context.device().name + "' gave another kind");
@@ -313,7 +315,7 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
   if (!program) {
     const auto started = std::chrono::steady_clock::now();
     ProgramHandle compiled = fromSource(*context, source, options);
-    if (hasPtxPlaceholders(source)) compiled = withPatchedPtx(*context, compiled, options);
+    if (hasPtxPlaceholders(source)) compiled = withPatchedPtx(*context, std::move(compiled), options);
     logCompile(compiled.get(), options, std::chrono::steady_clock::now() - started);
     program = std::make_shared<Program>(context, std::move(compiled), Origin::kCompiled);
     ++counters().compiled;

@@ -530,6 +530,258 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
   }
 }
 
+#elif defined(WGMMA)
+// gemm_wgmma (tactics "wgmma_f16_*"): c = epilogue(a x op(b)) on Hopper's warpgroup instructions,
+// half operands laid out as gemm_mma_async takes them (a row-major, b N x K with -DB_VECT or K x N
+// with -DB_VECN, 16-byte aligned rows). Build options: -DBN (128 or 256: the instruction's N),
+// -DGROUPS (warpgroups of 128 items, stacked along M: BM = 64 GROUPS), -DBK (16 or 32), -DSTAGES
+// (tiles in the ring, 2 to 4), plus the storage options of common.cl.
+//
+// wgmma reads both operands from local memory through descriptors (start address, leading and
+// stride byte offsets) in the no-swizzle layout: 8 x 8 "core matrices" of 128 contiguous bytes.
+// A 16-byte chunk goes to slot i of a tile as follows (consecutive items fill consecutive slots):
+//   K-major tiles (a, and b N x K): row (i / (8 CH)) 8 + i % 8 of the tile, K chunk (i / 8) % CH,
+//     CH = BK / 8; K-adjacent core matrices are 128 bytes apart (the leading offset), M- or
+//     N-adjacent ones 128 CH bytes (the stride offset); a K step of 16 moves 256 bytes.
+//   b K x N (N-major, wgmma's transposed b): K row (i / BN) 8 + i % 8, N chunk (i / 8) % (BN / 8);
+//     K-adjacent core matrices 16 BN bytes apart (leading), N-adjacent ones 128 (stride); a K step
+//     of 16 moves 32 BN bytes.
+// Measured on an H100 (bench/wgmma_gemm.cpp, bench/RESULTS.md issue 16 runs 4 and 5), where these
+// layouts and this pipeline come from.
+//
+// The instructions cannot be written in OpenCL C for NVIDIA's sm_90 target: each wgmma batch is a
+// placeholder comment in inline asm (backend/opencl/ptx_patch.h) that Program::build expands in
+// the PTX. With -DMMA_EMULATE the same kernel runs anywhere: copies are plain loads and stores,
+// and the warpgroup product is computed in software from the tiles by the layouts above and the
+// PTX ISA's accumulator layout, which is what the tests compare against a reference.
+//
+// Pipeline (one barrier per tile): tiles 0 .. STAGES - 2 issued, one commit group each; then for
+// tile t: wait until tile t's copies landed (at most STAGES - 2 groups of this item in flight),
+// make them visible to the async proxy that wgmma reads through, barrier; issue tile
+// t + STAGES - 1 into the slot tile t - 1 used (every warpgroup finished it before the barrier);
+// wgmma on tile t; wait for it.
+
+#if BN != 128 && BN != 256
+#error "WGMMA: BN is 128 or 256"
+#endif
+#if BK != 16 && BK != 32
+#error "WGMMA: BK is 16 or 32"
+#endif
+#define BM (64 * GROUPS)
+#define THREADS (128 * GROUPS)
+#define CH (BK / 8)
+#define A_TILE (BM * CH)  // 16-byte chunks per tile
+#define B_TILE (BN * CH)
+#define B_BASE (STAGES * A_TILE)
+#define ACCUMULATORS (BN / 2)
+#define RAW_PTR __global const ushort*
+#define A_LEADING 128u  // bytes between K-adjacent core matrices
+#define A_STRIDE (128u * CH)  // bytes between M-adjacent ones
+#ifdef B_VECT
+#define B_LEADING 128u
+#define B_STRIDE (128u * CH)
+#else
+#define B_LEADING (16u * BN)
+#define B_STRIDE 128u
+#endif
+
+#ifdef MMA_EMULATE
+#define UNROLL
+#else
+#define UNROLL _Pragma("unroll")
+#endif
+
+// The placeholders' text (ptx_patch.h): shape, types, K steps of 16 per batch, how far each step
+// moves a's and b's descriptors (16-byte units), trans_a, trans_b, the accumulators, the two
+// descriptors and the accumulate flag, as operand numbers the compiler replaces by registers.
+#define WG_STR_(x) #x
+#define WG_STR(x) WG_STR_(x)
+#define WG_OPS10(t) " %" #t "0 %" #t "1 %" #t "2 %" #t "3 %" #t "4 %" #t "5 %" #t "6 %" #t "7 %" #t "8 %" #t "9"
+#define WG_OUT10(t)                                                                                           \
+  "+f"(acc[t##0]), "+f"(acc[t##1]), "+f"(acc[t##2]), "+f"(acc[t##3]), "+f"(acc[t##4]), "+f"(acc[t##5]),      \
+      "+f"(acc[t##6]), "+f"(acc[t##7]), "+f"(acc[t##8]), "+f"(acc[t##9])
+#define WG_OPS_FIRST " %0 %1 %2 %3 %4 %5 %6 %7 %8 %9"
+#define WG_OUT_FIRST                                                                                         \
+  "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3]), "+f"(acc[4]), "+f"(acc[5]), "+f"(acc[6]),          \
+      "+f"(acc[7]), "+f"(acc[8]), "+f"(acc[9])
+#define WG_OUT60 WG_OUT_FIRST, WG_OUT10(1), WG_OUT10(2), WG_OUT10(3), WG_OUT10(4), WG_OUT10(5)
+#define WG_OPS60 WG_OPS_FIRST WG_OPS10(1) WG_OPS10(2) WG_OPS10(3) WG_OPS10(4) WG_OPS10(5)
+#if BN == 256
+#define WG_ACC_OPERANDS WG_OPS60 WG_OPS10(6) WG_OPS10(7) WG_OPS10(8) WG_OPS10(9) WG_OPS10(10) WG_OPS10(11) \
+  " %120 %121 %122 %123 %124 %125 %126 %127"
+#define WG_MORE_OPERANDS " %128 %129 %130"
+#define WG_OUTPUTS WG_OUT60, WG_OUT10(6), WG_OUT10(7), WG_OUT10(8), WG_OUT10(9), WG_OUT10(10), WG_OUT10(11), \
+  "+f"(acc[120]), "+f"(acc[121]), "+f"(acc[122]), "+f"(acc[123]), "+f"(acc[124]), "+f"(acc[125]),            \
+  "+f"(acc[126]), "+f"(acc[127])
+#define WG_B_VECN_STEP "512"
+#else
+#define WG_ACC_OPERANDS WG_OPS60 " %60 %61 %62 %63"
+#define WG_MORE_OPERANDS " %64 %65 %66"
+#define WG_OUTPUTS WG_OUT60, "+f"(acc[60]), "+f"(acc[61]), "+f"(acc[62]), "+f"(acc[63])
+#define WG_B_VECN_STEP "256"
+#endif
+#if BK == 16
+#define WG_K_STEPS "1"
+#else
+#define WG_K_STEPS "2"
+#endif
+#ifdef B_VECT
+#define WG_B_LAYOUT " 16 0 0"  // b's step, trans_a, trans_b
+#else
+#define WG_B_LAYOUT " " WG_B_VECN_STEP " 0 1"
+#endif
+#define WG_BATCH \
+  "// MLPRT_WGMMA m64n" WG_STR(BN) "k16 f32.f16.f16 " WG_K_STEPS " 16" WG_B_LAYOUT WG_ACC_OPERANDS WG_MORE_OPERANDS
+#define WG_WAIT "// MLPRT_WGWAIT 0" WG_ACC_OPERANDS
+
+inline ulong wgmma_descriptor(uint address, uint leading, uint stride) {
+  return (ulong)((address & 0x3FFFFu) >> 4) | ((ulong)(leading >> 4) << 16) | ((ulong)(stride >> 4) << 32);
+}
+
+#ifdef MMA_EMULATE
+// Element (mn, k) of a tile in local memory by the layouts above: core matrix (mn / 8, k / 8),
+// then its row and column (K-major: 8 rows of 8 K values; N-major: 8 K rows of 8 N values).
+inline float wgmma_element(__local const uchar* tile, int mn, int k, uint leading, uint stride, bool mn_major) {
+  const uint inner = mn_major ? (uint)(k % 8) * 16u + (uint)(mn % 8) * 2u : (uint)(mn % 8) * 16u + (uint)(k % 8) * 2u;
+  const uint at = (uint)(mn / 8) * stride + (uint)(k / 8) * leading + inner;
+  return vload_half(0, (__local const half*)(tile + at));
+}
+
+// One warpgroup's wgmma batch in software: BK / 16 steps of m64nBNk16 into this item's
+// accumulators, by the PTX ISA's layout of D (item = 32 warp + lane: accumulator 4 j + 2 h + e
+// is row 16 warp + lane / 4 + 8 h, column 8 j + 2 (lane % 4) + e).
+inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const uchar* b_tile, int item) {
+  const int warp = item / 32, lane = item % 32;
+  for (int i = 0; i < ACCUMULATORS; ++i) {
+    const int row = 16 * warp + lane / 4 + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * (lane % 4) + i % 2;
+    float sum = acc[i];
+    for (int k = 0; k < BK; ++k) {
+#ifdef B_VECT
+      const float b_value = wgmma_element(b_tile, col, k, B_LEADING, B_STRIDE, false);
+#else
+      const float b_value = wgmma_element(b_tile, col, k, B_LEADING, B_STRIDE, true);
+#endif
+      sum += wgmma_element(a_tile, row, k, A_LEADING, A_STRIDE, false) * b_value;
+    }
+    acc[i] = sum;
+  }
+}
+#define TILE_COPY(slot, src, inside) tiles[slot] = (inside) ? *(__global const uint4*)(src) : (uint4)(0u)
+#define TILE_COMMIT() ((void)0)
+#define TILE_WAIT_PENDING() ((void)0)
+#define ASYNC_PROXY_FENCE() ((void)0)
+#else
+#define TILE_COPY(slot, src, inside) CP_ASYNC_16(smem + (uint)(slot) * 16u, (src), (inside) ? 16u : 0u)
+#define TILE_COMMIT() CP_ASYNC_COMMIT()
+#define TILE_WAIT_PENDING() cp_async_wait(STAGES - 2)
+#define ASYNC_PROXY_FENCE() asm volatile("fence.proxy.async.shared::cta;" ::: "memory")
+#endif
+
+// The copies of tile `t` (K from t BK) into ring slot `stage`. Outside the matrix the copy writes
+// zeros and reads nothing (it is handed the operand's first element as a valid address).
+#define LOAD_A_TILE(t, stage)                                                                        \
+  UNROLL for (int e = tid; e < A_TILE; e += THREADS) {                                               \
+    const int row = m0 + (e / (8 * CH)) * 8 + e % 8, chunk = (t) * CH + (e / 8) % CH;                \
+    const bool inside = row < M && chunk < k_chunks;                                                 \
+    TILE_COPY((stage) * A_TILE + e, a_raw + (inside ? (long)row * K + chunk * 8 : 0), inside);       \
+  }
+#ifdef B_VECT
+#define LOAD_B_TILE(t, stage)                                                                        \
+  UNROLL for (int e = tid; e < B_TILE; e += THREADS) {                                               \
+    const int row = n0 + (e / (8 * CH)) * 8 + e % 8, chunk = (t) * CH + (e / 8) % CH;                \
+    const bool inside = row < N && chunk < k_chunks;                                                 \
+    TILE_COPY(B_BASE + (stage) * B_TILE + e, b_raw + (inside ? (long)row * K + chunk * 8 : 0), inside); \
+  }
+#else
+#define LOAD_B_TILE(t, stage)                                                                        \
+  UNROLL for (int e = tid; e < B_TILE; e += THREADS) {                                               \
+    const int k = (t) * BK + (e / BN) * 8 + e % 8, n = n0 + ((e / 8) % (BN / 8)) * 8;                \
+    const bool inside = k < K && n < N;                                                              \
+    TILE_COPY(B_BASE + (stage) * B_TILE + e, b_raw + (inside ? (long)k * N + n : 0), inside);        \
+  }
+#endif
+
+__kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
+void gemm_wgmma(GEMM_ARGUMENTS) {
+  __local uint4 tiles[STAGES * (A_TILE + B_TILE)] __attribute__((aligned(128)));
+  const int tid = get_local_id(0), group = tid / 128, item = tid % 128;
+  const int m0 = get_group_id(1) * BM, n0 = get_group_id(0) * BN;
+  const long batch = get_group_id(2);
+  c_offset += batch * (long)M * N;
+  RAW_PTR a_raw = (RAW_PTR)a + a_offset + batch * a_batch_stride;
+  RAW_PTR b_raw = (RAW_PTR)b + b_offset + batch * b_batch_stride;
+  const int k_chunks = K / 8, tiles_k = (K + BK - 1) / BK;
+#ifndef MMA_EMULATE
+  const uint smem = shared_address(tiles);
+  const int accumulate = 1;
+#endif
+  float acc[ACCUMULATORS];
+  UNROLL for (int i = 0; i < ACCUMULATORS; ++i) acc[i] = 0.0f;
+
+  UNROLL for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < tiles_k) {
+      LOAD_A_TILE(s, s)
+      LOAD_B_TILE(s, s)
+    }
+    TILE_COMMIT();
+  }
+  for (int t = 0; t < tiles_k; ++t) {
+    TILE_WAIT_PENDING();
+    ASYNC_PROXY_FENCE();
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int next = t + STAGES - 1;
+    if (next < tiles_k) {
+      LOAD_A_TILE(next, next % STAGES)
+      LOAD_B_TILE(next, next % STAGES)
+    }
+    TILE_COMMIT();
+    const int slot = t % STAGES;
+#ifdef MMA_EMULATE
+    wgmma_emulate(acc, (__local const uchar*)(tiles + slot * A_TILE + group * 64 * CH),
+                  (__local const uchar*)(tiles + B_BASE + slot * B_TILE), item);
+#else
+    const ulong a_descriptor =
+        wgmma_descriptor(smem + (uint)(slot * A_TILE + group * 64 * CH) * 16u, A_LEADING, A_STRIDE);
+    const ulong b_descriptor = wgmma_descriptor(smem + (uint)(B_BASE + slot * B_TILE) * 16u, B_LEADING, B_STRIDE);
+    asm volatile(WG_BATCH : WG_OUTPUTS : "l"(a_descriptor), "l"(b_descriptor), "r"(accumulate) : "memory");
+    asm volatile(WG_WAIT : WG_OUTPUTS : : "memory");
+#endif
+  }
+#ifndef MMA_EMULATE
+  cp_async_wait(0);  // only empty groups remain; retire them before the items exit
+#endif
+
+  // Epilogue: accumulator 4 j + 2 h + e is row 16 warp + lane / 4 + 8 h, column 8 j + 2 (lane % 4) + e
+  // of this warpgroup's 64 rows; pairs stored together where the output's rows keep them aligned.
+  const int warp = item / 32, lane = item % 32;
+  const bool pairs = (c_offset % 2 == 0) && (N % 2 == 0);
+  UNROLL for (int h = 0; h < 2; ++h) {
+    const int row = m0 + group * 64 + warp * 16 + lane / 4 + 8 * h;
+    if (row >= M) continue;
+    UNROLL for (int j = 0; j < BN / 8; ++j) {
+      const int col = n0 + 8 * j + 2 * (lane % 4);
+      if (col >= N) continue;
+      const long at = c_offset + (long)row * N + col;
+      const float v0 = epilogue(acc[4 * j + 2 * h], col, bias, bias_offset, has_bias, activation, alpha, beta);
+      if (col + 1 < N) {
+        const float v1 = epilogue(acc[4 * j + 2 * h + 1], col + 1, bias, bias_offset, has_bias, activation, alpha, beta);
+        if (pairs) {
+#ifdef OUT_HALF
+          vstorea_half2((float2)(v0, v1), at >> 1, c);
+#else
+          *(__global float2*)(c + at) = (float2)(v0, v1);
+#endif
+        } else {
+          STORE_OUT(c, at, v0);
+          STORE_OUT(c, at + 1, v1);
+        }
+      } else {
+        STORE_OUT(c, at, v0);
+      }
+    }
+  }
+}
+
 #elif defined(BM)
 
 // -DKSPLIT=<s> (default 1): s groups of WARPS_M x WARPS_N warps share the work-group, each taking
