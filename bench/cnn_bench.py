@@ -36,7 +36,8 @@ import mlprt.autoinit  # noqa: E402,F401
 import mlprt.driver as cuda  # noqa: E402
 from mlprt.engine_tools import build_engine  # noqa: E402
 from vision_zoo import MODELS  # noqa: E402
-from timing import compile_summary, compiled_program, cuda_torch, median_seconds, speed_table  # noqa: E402
+from timing import compile_summary, cuda_torch, median_seconds, speed_table  # noqa: E402
+from build_log import StepTimes, tactic_tally  # noqa: E402
 from layer_profile import layer_profile  # noqa: E402
 
 
@@ -62,48 +63,6 @@ def mlprt_runner(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler]
         # outputs] (and PyTorch's FP32 graph below its staging tensor's NumPy view): no copy.
         return host_out
     return run
-
-
-class StepTimes(mlprt.ILogger):
-    """Keeps the builder's timing of each step's chosen tactic ("step 'name': chose T (timed ...
-    T=0.123ms ...)" at VERBOSE): the device time of every step alone, to set against the
-    engine's whole run; and the driver's compiles ("program compiled in ..." at VERBOSE)."""
-
-    def __init__(self) -> None:
-        mlprt.ILogger.__init__(self)
-        self.steps: List[tuple] = []
-        self.compiles: List[Tuple[float, str, str]] = []
-
-    def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
-        compiled = compiled_program(msg)
-        if compiled:
-            self.compiles.append(compiled)
-        elif ": chose " in msg and "(timed" in msg:
-            name = msg.split("'")[1]
-            tactic = msg.split(": chose ")[1].split()[0]
-            for part in msg.split("(timed")[1].rstrip(")").split():
-                if part.startswith(tactic + "="):
-                    self.steps.append((float(part.split("=")[1].rstrip("ms")), tactic, name))
-        elif int(severity) <= int(mlprt.Logger.WARNING):
-            print(msg, file=sys.stderr)
-
-    def summary(self, top: int = 8) -> str:
-        total = sum(t for t, _, _ in self.steps)
-        slowest = sorted(self.steps, reverse=True)[:top]
-        return (f"timed steps: {len(self.steps)}, sum of chosen tactics {total:.3f} ms; slowest: " +
-                "; ".join(f"{n} {tac} {t:.3f}" for t, tac, n in slowest))
-
-
-def tactic_tally(plan: bytes) -> Dict[str, int]:
-    """How many of the engine's layers run each tactic (from the engine inspector)."""
-    engine = mlprt.Runtime(mlprt.Logger(mlprt.Logger.WARNING)).deserialize_cuda_engine(plan)
-    tally: Dict[str, int] = {}
-    text = engine.create_engine_inspector().get_engine_information(mlprt.LayerInformationFormat.ONELINE)
-    for line in text.splitlines():
-        if " tactic=" in line:
-            tactic = line.split(" tactic=")[1].split()[0]
-            tally[tactic] = tally.get(tactic, 0) + 1
-    return tally
 
 
 def torch_runners(module: "torch.nn.Module", x: np.ndarray, fp16: bool) -> Dict[str, Callable[[], np.ndarray]]:

@@ -36,7 +36,8 @@ import mlprt.autoinit  # noqa: E402,F401
 import mlprt.driver as cuda  # noqa: E402
 from mlprt.engine_tools import build_engine  # noqa: E402
 from layer_profile import layer_profile  # noqa: E402
-from timing import cuda_torch, median_seconds, speed_table  # noqa: E402
+from timing import compile_summary, cuda_torch, median_seconds, speed_table  # noqa: E402
+from build_log import StepTimes, tactic_tally  # noqa: E402
 
 #: name -> (layers, hidden, heads, intermediate): BERT's vocabulary and positions throughout.
 CONFIGS: Dict[str, Tuple[int, int, int, int]] = {
@@ -192,7 +193,8 @@ def main() -> None:
             for precision in args.precisions.split(","):
                 fp16 = precision == "fp16"
                 start = time.perf_counter()
-                plan = build_engine(str(path), fp16=fp16, profiles=[shapes], logger=mlprt.Logger(mlprt.Logger.WARNING))
+                build_log = StepTimes()
+                plan = build_engine(str(path), fp16=fp16, profiles=[shapes], logger=build_log)
                 build_s = time.perf_counter() - start
                 runners = {"mlprt": mlprt_runner(bytes(plan), feeds)}
                 if cuda_torch():
@@ -206,7 +208,8 @@ def main() -> None:
                        "build_s": round(build_s, 2), "rel_error_vs_ort": error, **times,
                        "onnxruntime_cpu": round(ort_ms, 3),
                        "mlprt_over_graph": round(times["mlprt"] / times["torch_graph"], 2) if times["torch_graph"]
-                       else None, "steps": steps_by_kind(bytes(plan))}
+                       else None, "steps": steps_by_kind(bytes(plan)), "tactics": tactic_tally(bytes(plan)),
+                       **compile_summary(build_log.compiles)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if args.profile:

@@ -1109,14 +1109,15 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
     fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
     timeFusedMlp(trial, fused, trial_shapes, device, best, timings);
   }
-  // The tensor-core variants: HALF weights, where the f16 mma probe passes; weights N x K.
-  if (cl::fusedMlpMmaOffered(*device.context)) {
+  // The tensor-core variants: HALF weights, where the f16 mma probe passes; weights N x K. (The
+  // weights' type first: FP32 builds do not run the probe, which compiles two programs.)
+  const bool half_weights = trial.tensors[static_cast<std::size_t>(fused.inputs[1])].type == DataType::kHALF;
+  if (half_weights && cl::fusedMlpMmaOffered(*device.context)) {
     EnginePlan mma_trial = plan;
     PlanStep mma_fused = makeFusedMlpStep(mma_trial, chain, MlpWeightLayout::kNxK);
     const std::vector<Dims> mma_shapes = withAddedTensors(mma_trial, shapes);
-    const bool half = mma_trial.tensors[static_cast<std::size_t>(mma_fused.inputs[1])].type == DataType::kHALF;
     for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows, device.context->device().compute_units)) {
-      if (!half || !cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
+      if (!cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
       mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
       timeFusedMlp(mma_trial, mma_fused, mma_shapes, device, best, timings);
     }

@@ -243,8 +243,15 @@ TEST(GemmMma, ProbeDecidesWhatIsOffered) {
       Severity::kVERBOSE);
   const std::string report = cl::tensorCoreProbeReport(*context(), true);
   resetLogSink();
-  EXPECT_NE(std::find(messages.begin(), messages.end(), report), messages.end())
-      << "the probe's report was not logged at VERBOSE: " << report;
+  // Two probes, each logged: the mma.sync / cp.async one, then the wgmma one.
+  const bool first_logged = std::any_of(messages.begin(), messages.end(), [&](const std::string& message) {
+    return report.rfind(message + "; wgmma probe on ", 0) == 0;
+  });
+  const bool second_logged = std::any_of(messages.begin(), messages.end(), [&](const std::string& message) {
+    return message.rfind("wgmma probe on " + context()->device().name + ": ", 0) == 0 &&
+           report.size() > message.size() && report.compare(report.size() - message.size(), message.size(), message) == 0;
+  });
+  EXPECT_TRUE(first_logged && second_logged) << "the probes' reports were not logged at VERBOSE: " << report;
   EXPECT_NE(report.find("tensor-core GEMM probe on " + context()->device().name), std::string::npos) << report;
   // The cached answer is the same.
   EXPECT_EQ(cl::tensorCoreProbeReport(*context(), false), report);

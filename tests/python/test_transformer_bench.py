@@ -21,6 +21,12 @@ def test_transformer_bench_writes_a_row_that_matches_onnxruntime(tmp_path: Path)
     assert row["model"] == "bert_tiny seq 8" and row["batch"] == 2 and row["precision"] == "fp32"
     assert row["rel_error_vs_ort"] <= 1e-4 and row["mlprt"] > 0 and row["onnxruntime_cpu"] > 0
     assert row["steps"]["Attention"] == 2  # one fused attention per layer
+    # The build as bench/build_log.py keeps it: the tactics of the layers that have a choice (the
+    # products and attention among them), and the driver's compiles by kernel adding up to their count.
+    assert 2 + 4 * 2 <= sum(row["tactics"].values()) <= sum(row["steps"].values())
+    by_kernel = row["compiles_by_kernel"]
+    assert sum(count for count, _ in by_kernel.values()) == row["programs_compiled"]
+    assert abs(sum(seconds for _, seconds in by_kernel.values()) - row["compile_s_sum"]) < 0.01
     assert "profile: " in result.stdout and "| bert_tiny seq 8 | 2 | fp32 |" in result.stdout
 
 

@@ -101,8 +101,10 @@ std::vector<GemmVariant> largeTileGemmVariants();
 // Tensor-core kernels through inline PTX mma, offered where a probe passes (gemm_mma.cpp).
 std::vector<GemmVariant> tensorCoreGemmVariants();
 
-// What the tensor-core probe found on a device, as one line (also logged at VERBOSE when it
-// runs). With `fresh`, probes again instead of answering from the per-device cache. For tests.
+// What the tensor-core probes found on a device, as one line: the mma.sync and cp.async probe's
+// report, then the wgmma probe's (each logged at VERBOSE when it runs; the wgmma one runs here
+// if no FP16 build has asked for it yet). With `fresh`, probes again instead of answering from
+// the per-device cache. For tests and error messages.
 std::string tensorCoreProbeReport(const Context& context, bool fresh);
 // Whether the probe found exact f16 mma products on this device (cached per device): what the
 // HALF tensor-core kernels, GEMM and fused MLP alike, are offered on.

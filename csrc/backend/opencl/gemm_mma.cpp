@@ -5,7 +5,7 @@
 // "mma_f16_async_*" variants (cp.async + ldmatrix, gemm_mma_async) need a second probe of
 // exactly those instructions to pass as well, and local memory for their ring of tiles; the
 // "wgmma_f16_*" ones (Hopper's warpgroup instructions, gemm_wgmma) a third, which runs their
-// kernel, after the second.
+// kernel, after the second and only when an FP16 build asks.
 //
 // Every variant runs every product (no fits rule): products whose operands are laid out for
 // 16-byte loads (a not transposed, K a multiple of 8 halves / 4 floats, element offsets aligned
@@ -158,7 +158,6 @@ struct ProbeResult {
   bool half = false;
   bool tf32 = false;
   bool async = false;  // cp.async + ldmatrix (+ f16 mma), as gemm_mma_async uses them
-  bool wgmma = false;  // gemm_wgmma's warpgroup instructions, patched into its PTX
   std::string report;
 };
 
@@ -432,17 +431,6 @@ ProbeResult probe(const Context& context) {
       }
     }
     result.report += "; " + async_report;
-    // The wgmma kernels copy their tiles with cp.async: tried only where that passed.
-    std::string wgmma_report = "wgmma not tried (no cp.async)";
-    if (result.async) {
-      try {
-        result.wgmma = runWgmmaProbe(context, false, wgmma_report);
-      } catch (const std::exception& error) {
-        result.wgmma = false;
-        wgmma_report = std::string("the wgmma probe failed: ") + error.what();
-      }
-    }
-    result.report += "; " + wgmma_report;
   }
   result.report = "tensor-core GEMM probe on " + device.name + ": " + result.report;
   log(Severity::kVERBOSE, result.report);
@@ -456,6 +444,42 @@ const ProbeResult& cachedProbe(const Context& context) {
   const std::string key = context.device().fingerprint();
   auto found = results.find(key);
   if (found == results.end()) found = results.emplace(key, probe(context)).first;
+  return found->second;
+}
+
+// The wgmma probe, apart from the others because it compiles a full GEMM kernel (0.8 s on an
+// H100): run only when a build asks whether a wgmma tactic is offered for HALF operands, never in
+// FP32 builds. Its kernel copies tiles with cp.async, so it is tried only where that passed.
+struct WgmmaProbeResult {
+  bool passed = false;
+  std::string report;
+};
+
+WgmmaProbeResult probeWgmma(const Context& context, bool async_passed) {
+  WgmmaProbeResult result;
+  if (!async_passed) {
+    result.report = "wgmma not tried (no cp.async)";
+  } else {
+    try {
+      result.passed = runWgmmaProbe(context, false, result.report);
+    } catch (const std::exception& error) {
+      result.passed = false;
+      result.report = std::string("the wgmma probe failed: ") + error.what();
+    }
+  }
+  result.report = "wgmma probe on " + context.device().name + ": " + result.report;
+  log(Severity::kVERBOSE, result.report);
+  return result;
+}
+
+const WgmmaProbeResult& cachedWgmmaProbe(const Context& context) {
+  const bool async_passed = cachedProbe(context).async;
+  static std::mutex mutex;
+  static std::map<std::string, WgmmaProbeResult> results;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const std::string key = context.device().fingerprint();
+  auto found = results.find(key);
+  if (found == results.end()) found = results.emplace(key, probeWgmma(context, async_passed)).first;
   return found->second;
 }
 
@@ -599,7 +623,9 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
 }  // namespace
 
 std::string tensorCoreProbeReport(const Context& context, bool fresh) {
-  return fresh ? probe(context).report : cachedProbe(context).report;
+  if (!fresh) return cachedProbe(context).report + "; " + cachedWgmmaProbe(context).report;
+  const ProbeResult result = probe(context);
+  return result.report + "; " + probeWgmma(context, result.async).report;
 }
 
 bool tensorCoreHalfAvailable(const Context& context) { return cachedProbe(context).half; }
@@ -653,7 +679,7 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
            }
            if (family == Family::kHalfWgmma) {
              return type == DataType::kHALF && local_bytes <= context.device().local_memory &&
-                    cachedProbe(context).wgmma;
+                    cachedWgmmaProbe(context).passed;
            }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },
