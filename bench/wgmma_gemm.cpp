@@ -68,10 +68,11 @@ struct Variant {
   bool b_kn = false;       // b stored K x N (N-major tiles, wgmma's transposed b; registers only)
   bool overlap = false;    // cp.async ring only: one tile's products in flight while the ring is refilled
   bool beyond = false;     // run even where the local memory exceeds what the device reports
+  bool swizzle = false;    // 128-byte swizzled K-major tiles (BK 64, b N x K, cp.async ring)
   std::string name() const {
     return "wgmma_m" + std::to_string(64 * groups) + "n" + std::to_string(n) + "_k" + std::to_string(bk) + "_s" +
            std::to_string(stages) + (registers ? "_regs" : "") + (b_kn ? "_bkn" : "") + (overlap ? "_overlap" : "") +
-           (swap ? "_swapped" : "");
+           (swizzle ? "_sw128" : "") + (swap ? "_swapped" : "");
   }
   int localBytes() const { return (registers ? 2 : stages) * (64 * groups + n) * bk * 2; }
 };
@@ -108,11 +109,28 @@ inline void cp_async_wait_pending(void) {
 }
 
 inline ulong descriptor(uint address, uint leading, uint stride) {
-  return (ulong)((address & 0x3FFFF) >> 4) | ((ulong)(leading >> 4) << 16) | ((ulong)(stride >> 4) << 32);
+  return (ulong)((address & 0x3FFFF) >> 4) | ((ulong)(leading >> 4) << 16) | ((ulong)(stride >> 4) << 32) |
+         ((ulong)LAYOUT << 62);
 }
 
 inline void load_tile(__local uint4* as, __local uint4* bs, __global const uint4* a, __global const uint4* b,
                       int m0, int n0, int M, int N, int kchunks, int tile, int tid) {
+#if SWIZZLE
+  // 128-byte swizzle (BK = 64: a row of the tile is one 128-byte line): chunk c of row r at slot
+  // 8 r + (c ^ r % 8); 8 consecutive items copy one row's 128 bytes.
+  for (int i = tid; i < A_TILE; i += THREADS) {
+    const int r = i / 8, c = i % 8, row = m0 + r, chunk = tile * 8 + c;
+    const bool inside = row < M && chunk < kchunks;
+    CP_ASYNC_16(shared_address(as + r * 8 + (c ^ (r % 8))), a + (inside ? (size_t)row * kchunks + chunk : 0), inside ? 16 : 0);
+  }
+  for (int i = tid; i < B_TILE; i += THREADS) {
+    const int r = i / 8, c = i % 8, row = n0 + r, chunk = tile * 8 + c;
+    const bool inside = row < N && chunk < kchunks;
+    CP_ASYNC_16(shared_address(bs + r * 8 + (c ^ (r % 8))), b + (inside ? (size_t)row * kchunks + chunk : 0), inside ? 16 : 0);
+  }
+  asm volatile("cp.async.commit_group;" ::: "memory");
+  return;
+#endif
   for (int i = tid; i < A_TILE; i += THREADS) {
     const int row = m0 + (i / (8 * CH)) * 8 + i % 8, chunk = tile * CH + (i / 8) % CH;
     const bool inside = row < M && chunk < kchunks;
@@ -165,8 +183,8 @@ inline void put_tile(__local uint4* as, __local uint4* bs, const uint4* staged_a
 
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
 void wgmma_gemm(__global const uint4* a, __global const uint4* b, __global float* c, int M, int N, int K) {
-  __local uint4 as[STAGES][A_TILE] __attribute__((aligned(128)));
-  __local uint4 bs[STAGES][B_TILE] __attribute__((aligned(128)));
+  __local uint4 as[STAGES][A_TILE] __attribute__((aligned(1024)));
+  __local uint4 bs[STAGES][B_TILE] __attribute__((aligned(1024)));
   const int tid = get_local_id(0), group = tid / 128, warp = (tid % 128) / 32, lane = tid % 32;
   const int m0 = get_group_id(1) * BM, n0 = get_group_id(0) * BN;
   const int kchunks = K / 8, tiles = (kchunks + CH - 1) / CH;
@@ -245,13 +263,17 @@ void wgmma_gemm(__global const uint4* a, __global const uint4* b, __global float
 // The variant's constants and the placeholder statement's operand lists, as #defines before the
 // source (build options would need quoting that not every driver parses).
 std::string sourceFor(const Variant& v) {
-  const int leading = 128, stride = 128 * (v.bk / 8);
+  // 128-byte swizzle: the stride offset is 8 rows of 128 bytes; the leading one is unused (K of one
+  // instruction lies inside a line), encoded as 1; a K step of 16 moves 32 bytes inside the line.
+  const int leading = v.swizzle ? 16 : 128, stride = v.swizzle ? 1024 : 128 * (v.bk / 8);
+  const int k_step = v.swizzle ? 2 : 16;
   // N-major b tiles: K-adjacent core matrices BN / 8 x 128 bytes apart, N-adjacent ones 128.
   const int leading_b = v.b_kn ? 16 * v.n : leading, stride_b = v.b_kn ? 128 : stride;
   const bool swap_a = v.swap && !v.b_kn;  // with b K x N, "swapped" is about b's descriptor only
   // K steps of 16 start two core matrices (256 bytes, 16 descriptor units) further in both tiles.
   std::string placeholder = "\"// MLPRT_WGMMA m64n" + std::to_string(v.n) + "k16 f32.f16.f16 " +
-                            std::to_string(v.bk / 16) + " 16 " + std::to_string(v.b_kn ? 2 * v.n : 16) + " 0 " +
+                            std::to_string(v.bk / 16) + " " + std::to_string(k_step) + " " +
+                            std::to_string(v.b_kn ? 2 * v.n : k_step) + " 0 " +
                             (v.b_kn ? "1" : "0");
   std::string wait = "\"// MLPRT_WGWAIT 0";
   std::string outputs;
@@ -272,7 +294,8 @@ std::string sourceFor(const Variant& v) {
          "u\n#define LEADING_B " + std::to_string(v.swap ? stride_b : leading_b) + "u\n#define STRIDE_B " +
          std::to_string(v.swap ? leading_b : stride_b) + "u\n#define B_KN " + (v.b_kn ? "1" : "0") + "\n#define WGMMA_PLACEHOLDER " + placeholder + "\n#define WGWAIT_PLACEHOLDER " + wait + "\n#define WGWAIT1_PLACEHOLDER " + wait1 +
          "\n#define OVERLAP " + (v.overlap ? "1" : "0") + "\n#define WGMMA_OUTPUTS " + outputs +
-         "\n#define REGISTER_STAGING " + (v.registers ? "1" : "0") + "\n" + kSource;
+         "\n#define REGISTER_STAGING " + (v.registers ? "1" : "0") + "\n#define SWIZZLE " + (v.swizzle ? "1" : "0") +
+         "\n#define LAYOUT " + (v.swizzle ? "1" : "0") + "\n" + kSource;
 }
 
 // Compiles the source, patches its PTX, and returns the sm_90a program (nullptr with the reason).
@@ -475,11 +498,18 @@ int main(int argc, char** argv) {
     v.beyond = beyond;
     return v;
   };
-  Variant transposed_b{128, 2, 32, 2, false, true, true};
+  // Run 5's best two (no swizzle: 8 x 8 core matrices of 128 contiguous bytes), then the same
+  // ring with 128-byte swizzled tiles of K = 64 (the layout CUTLASS's Hopper kernels use), in local
+  // memory beyond the 48 KiB reported.
+  const auto swizzled = [&ring](int n, int stages, bool overlap) {
+    Variant v = ring(n, 2, 64, stages, overlap, true);
+    v.swizzle = true;
+    return v;
+  };
   const std::vector<Variant> variants = {
-      ring(128, 2, 16, 4, false), ring(128, 2, 16, 4, true),  ring(128, 2, 32, 3, true),
-      ring(256, 2, 16, 3, false), ring(256, 2, 16, 3, true),  ring(128, 2, 64, 3, true, true),
-      ring(256, 2, 32, 3, true, true), ring(128, 2, 32, 6, true, true), transposed_b,
+      ring(128, 2, 16, 4, false), ring(256, 2, 16, 3, false), swizzled(128, 2, false), swizzled(128, 3, false),
+      swizzled(128, 4, false),    swizzled(256, 2, false),    swizzled(256, 3, false), swizzled(128, 3, true),
+      swizzled(256, 3, true),
   };
   // Awkward shapes: rows and columns that fill no tile, K that fills no K tile; N a multiple of 8
   // (b K x N is read in 16-byte chunks of N).
