@@ -544,10 +544,10 @@ TEST(GemmMma, WgmmaProbeRefusesWhereThePtxIsNotHoppers) {
 }
 
 TEST(GemmMma, EmulatedWgmmaKernelsMatchDoubleReference) {
-  // gemm_wgmma's slots (K-major tiles for a and b N x K, N-major for b K x N), its ring of stages,
-  // descriptors' offsets, warpgroups, edge tiles past M, N and K, batches and epilogue, with the
-  // warpgroup product in software, on any device: both registered variants (BN 256 and 128, 3
-  // and 4 stages) on the async cases, FLOAT output on the first. (What the emulation cannot
+  // gemm_wgmma's swizzled slots (K-major tiles for a and b N x K, N-major for b K x N), its ring
+  // of stages, descriptors' offsets, warpgroups, edge tiles past M, N and K, batches and epilogue,
+  // with the warpgroup product in software, on any device: both registered variants (BN 256 and
+  // 128) on the async cases (K of up to 5 tiles), FLOAT output on the first. (What the emulation cannot
   // show: a missing wait or fence, since its copies and products are synchronous; the device run
   // in EveryVariantMatchesDoubleReference covers those on Hopper.)
   std::uint32_t seed = 1900;

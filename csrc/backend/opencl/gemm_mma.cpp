@@ -73,10 +73,10 @@ struct MmaTactic {
 // context's workspace, added up by a second kernel); where they would not, they run as the tile
 // they extend.
 // The "wgmma_f16_*" ones run Hopper's warpgroup instructions (gemm_wgmma; warps 4 per warpgroup
-// of 64 rows, stacked along M): 128 x 256 with 3 tiles of K = 16 in flight (36 KiB) and 128 x 128
-// with 4 (32 KiB), the fastest of the configurations measured from OpenCL (214 and 183 TFLOP/s at
-// 4096^3 on an H100; 0.119-0.135 ms on BERT-base's wide products against 0.166 for the async
-// 128 x 256: bench/RESULTS.md, issue 16 runs 4 and 5). Offered where their own probe passes.
+// of 64 rows, stacked along M) on 128-byte swizzled tiles with 3 tiles of K = 64 in flight, 128 x
+// 256 (144 KiB of local memory) and 128 x 128 (96 KiB): the fastest configurations measured from
+// OpenCL (378 and 360 TFLOP/s at 4096^3 on an H100, 0.076-0.097 ms on BERT-base's wide products:
+// bench/RESULTS.md, issue 16 run 14). Offered where their own probe, which runs the larger, passes.
 constexpr std::array<MmaTactic, 17> kMmaTactics{{
     {"mma_f16_128x128", Family::kHalf, 128, 128, 2, 4},
     {"mma_f16_128x64", Family::kHalf, 128, 64, 2, 2},
@@ -93,8 +93,8 @@ constexpr std::array<MmaTactic, 17> kMmaTactics{{
     {"mma_f16_async_128x256", Family::kHalfAsync, 128, 256, 2, 4, 16, 4, "mma_f16_128x128"},
     {"mma_f16_async_128x128", Family::kHalfAsync, 128, 128, 2, 2, 32, 3, "mma_f16_64x64"},
     {"mma_f16_async_128x64", Family::kHalfAsync, 128, 64, 2, 2, 32, 3, "mma_f16_128x64"},
-    {"wgmma_f16_128x256", Family::kHalfWgmma, 128, 256, 8, 1, 16, 3, "mma_f16_128x128"},
-    {"wgmma_f16_128x128", Family::kHalfWgmma, 128, 128, 8, 1, 16, 4, "mma_f16_64x64"},
+    {"wgmma_f16_128x256", Family::kHalfWgmma, 128, 256, 8, 1, 64, 3, "mma_f16_128x128"},
+    {"wgmma_f16_128x128", Family::kHalfWgmma, 128, 128, 8, 1, 64, 3, "mma_f16_64x64"},
 }};
 
 // The plain variant an async one hands products to that its kernel cannot read. Those products
@@ -516,7 +516,7 @@ void runWgmma(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool e
   const int groups = tactic.bm / 64;
   const std::string options = joinOptions(
       {"-DWGMMA -DBN=" + std::to_string(tactic.bn) + " -DGROUPS=" + std::to_string(groups) +
-           " -DBK=" + std::to_string(tactic.bk) + " -DSTAGES=" + std::to_string(tactic.stages),
+           " -DSTAGES=" + std::to_string(tactic.stages),
        b_vect ? "-DB_VECT" : "-DB_VECN", emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type),
        halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type),
        fixedActivationOption(call.epilogue)});
@@ -665,8 +665,7 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
   std::vector<GemmVariant> variants;
   for (const MmaTactic& tactic : kMmaTactics) {
     const Family family = tactic.family;
-    const std::uint64_t local_bytes =
-        family == Family::kHalfAsync || family == Family::kHalfWgmma ? asyncLocalBytes(tactic) : 0;
+    const std::uint64_t local_bytes = family == Family::kHalfAsync ? asyncLocalBytes(tactic) : 0;
     variants.push_back(
         {tactic.name,
          [family, local_bytes](const Context& context, DataType type, const GemmPolicy& policy) {
@@ -678,8 +677,9 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
                     cachedProbe(context).half && cachedProbe(context).async;
            }
            if (family == Family::kHalfWgmma) {
-             return type == DataType::kHALF && local_bytes <= context.device().local_memory &&
-                    cachedWgmmaProbe(context).passed;
+             // Their local memory exceeds what NVIDIA's driver reports (and grants): the probe,
+             // which runs the larger tile, decides.
+             return type == DataType::kHALF && cachedWgmmaProbe(context).passed;
            }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },

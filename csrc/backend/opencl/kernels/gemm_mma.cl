@@ -534,56 +534,53 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
 // gemm_wgmma (tactics "wgmma_f16_*"): c = epilogue(a x op(b)) on Hopper's warpgroup instructions,
 // half operands laid out as gemm_mma_async takes them (a row-major, b N x K with -DB_VECT or K x N
 // with -DB_VECN, 16-byte aligned rows). Build options: -DBN (128 or 256: the instruction's N),
-// -DGROUPS (warpgroups of 128 items, stacked along M: BM = 64 GROUPS), -DBK (16 or 32), -DSTAGES
-// (tiles in the ring, 2 to 4), plus the storage options of common.cl.
+// -DGROUPS (warpgroups of 128 items, stacked along M: BM = 64 GROUPS), -DSTAGES (tiles of K = 64 in
+// the ring, 2 to 4), plus the storage options of common.cl.
 //
 // wgmma reads both operands from local memory through descriptors (start address, leading and
-// stride byte offsets) in the no-swizzle layout: 8 x 8 "core matrices" of 128 contiguous bytes.
-// A 16-byte chunk goes to slot i of a tile as follows (consecutive items fill consecutive slots):
-//   K-major tiles (a, and b N x K): row (i / (8 CH)) 8 + i % 8 of the tile, K chunk (i / 8) % CH,
-//     CH = BK / 8; K-adjacent core matrices are 128 bytes apart (the leading offset), M- or
-//     N-adjacent ones 128 CH bytes (the stride offset); a K step of 16 moves 256 bytes.
-//   b K x N (N-major, wgmma's transposed b): K row (i / BN) 8 + i % 8, N chunk (i / 8) % (BN / 8);
-//     K-adjacent core matrices 16 BN bytes apart (leading), N-adjacent ones 128 (stride); a K step
-//     of 16 moves 32 BN bytes.
-// Measured on an H100 (bench/wgmma_gemm.cpp, bench/RESULTS.md issue 16 runs 4 and 5), where these
-// layouts and this pipeline come from.
+// stride byte offsets, swizzle mode). The tiles use the 128-byte swizzle, which ran these tiles
+// 1.6-1.8x faster than the unswizzled layout on an H100 (bench/wgmma_gemm.cpp, bench/RESULTS.md
+// issue 16 run 14: 360-378 against 214 TFLOP/s at 4096^3): every 8 x 128-byte block ("atom",
+// 1024-byte aligned) holds 8 lines of 8 16-byte chunks, chunk c of line l stored at position
+// c ^ l. With K = 64 per tile:
+//   K-major tiles (a, and b N x K): line = a row's 64 halves of K; atoms of 8 rows 1024 bytes apart
+//     (the stride offset; the leading one is unused); a K step of 16 moves 32 bytes along the line.
+//   b K x N (MN-major, wgmma's transposed b): line = 64 halves of N of one K row; atoms of 8 K rows
+//     1024 bytes apart (the stride offset), atoms of the next 64 columns 8 KiB apart (the leading
+//     offset); a K step of 16 moves two atoms, 2048 bytes.
+// (Local memory: STAGES (BM + BN) 128 bytes, beyond the 48 KiB NVIDIA's driver reports; it
+// grants them to static arrays, and the probe runs the largest tile, so a driver that does not
+// keeps the tactics from being offered.)
 //
 // The instructions cannot be written in OpenCL C for NVIDIA's sm_90 target: each wgmma batch is a
 // placeholder comment in inline asm (backend/opencl/ptx_patch.h) that Program::build expands in
 // the PTX. With -DMMA_EMULATE the same kernel runs anywhere: copies are plain loads and stores,
-// and the warpgroup product is computed in software from the tiles by the layouts above and the
-// PTX ISA's accumulator layout, which is what the tests compare against a reference.
+// and the warpgroup product is computed in software from the tiles, read by the layouts above
+// (the addresses the descriptors describe, swizzled) and the PTX ISA's accumulator layout, which
+// is what the tests compare against a reference.
 //
-// Pipeline (one barrier per tile): tiles 0 .. STAGES - 2 issued, one commit group each; then for
-// tile t: wait until tile t's copies landed (at most STAGES - 2 groups of this item in flight),
-// make them visible to the async proxy that wgmma reads through, barrier; issue tile
-// t + STAGES - 1 into the slot tile t - 1 used (every warpgroup finished it before the barrier);
-// wgmma on tile t; wait for it.
+// Pipeline (bench/wgmma_gemm.cpp's fastest): tiles 0 .. STAGES - 2 issued, one commit group each;
+// then for tile t: wait until its copies landed (at most STAGES - 2 groups of this item in flight),
+// make them visible to the async proxy that wgmma reads through, barrier; issue tile t's products;
+// wait until only they are in flight (tile t - 1's are done), barrier (every warpgroup's are);
+// issue tile t + STAGES - 1 into the slot tile t - 1 used.
 
 #if BN != 128 && BN != 256
 #error "WGMMA: BN is 128 or 256"
 #endif
-#if BK != 16 && BK != 32
-#error "WGMMA: BK is 16 or 32"
-#endif
+#define BK 64
 #define BM (64 * GROUPS)
 #define THREADS (128 * GROUPS)
-#define CH (BK / 8)
-#define A_TILE (BM * CH)  // 16-byte chunks per tile
-#define B_TILE (BN * CH)
+#define A_TILE (BM * 8)  // 16-byte chunks per tile: 8 per line of 128 bytes
+#define B_TILE (BN * 8)
 #define B_BASE (STAGES * A_TILE)
 #define ACCUMULATORS (BN / 2)
 #define RAW_PTR __global const ushort*
-#define A_LEADING 128u  // bytes between K-adjacent core matrices
-#define A_STRIDE (128u * CH)  // bytes between M-adjacent ones
-#ifdef B_VECT
-#define B_LEADING 128u
-#define B_STRIDE (128u * CH)
-#else
-#define B_LEADING (16u * BN)
-#define B_STRIDE 128u
-#endif
+#define ATOM 1024u  // bytes
+#define K_MAJOR_LEADING 16u  // unused by the 128-byte swizzle; 1 in the descriptor's units
+#define K_MAJOR_STRIDE ATOM
+#define MN_MAJOR_LEADING (ATOM * (BK / 8))  // b K x N: the next 64 columns
+#define MN_MAJOR_STRIDE ATOM
 
 #ifdef MMA_EMULATE
 #define UNROLL
@@ -613,38 +610,39 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
 #define WG_OUTPUTS WG_OUT60, WG_OUT10(6), WG_OUT10(7), WG_OUT10(8), WG_OUT10(9), WG_OUT10(10), WG_OUT10(11), \
   "+f"(acc[120]), "+f"(acc[121]), "+f"(acc[122]), "+f"(acc[123]), "+f"(acc[124]), "+f"(acc[125]),            \
   "+f"(acc[126]), "+f"(acc[127])
-#define WG_B_VECN_STEP "512"
 #else
 #define WG_ACC_OPERANDS WG_OPS60 " %60 %61 %62 %63"
 #define WG_MORE_OPERANDS " %64 %65 %66"
 #define WG_OUTPUTS WG_OUT60, "+f"(acc[60]), "+f"(acc[61]), "+f"(acc[62]), "+f"(acc[63])
-#define WG_B_VECN_STEP "256"
-#endif
-#if BK == 16
-#define WG_K_STEPS "1"
-#else
-#define WG_K_STEPS "2"
 #endif
 #ifdef B_VECT
-#define WG_B_LAYOUT " 16 0 0"  // b's step, trans_a, trans_b
+#define WG_B_LAYOUT " 2 0 0"  // b's step (32 bytes), trans_a, trans_b
 #else
-#define WG_B_LAYOUT " " WG_B_VECN_STEP " 0 1"
+#define WG_B_LAYOUT " 128 0 1"  // b's step (two atoms), trans_a, trans_b
 #endif
 #define WG_BATCH \
-  "// MLPRT_WGMMA m64n" WG_STR(BN) "k16 f32.f16.f16 " WG_K_STEPS " 16" WG_B_LAYOUT WG_ACC_OPERANDS WG_MORE_OPERANDS
-#define WG_WAIT "// MLPRT_WGWAIT 0" WG_ACC_OPERANDS
+  "// MLPRT_WGMMA m64n" WG_STR(BN) "k16 f32.f16.f16 4 2" WG_B_LAYOUT WG_ACC_OPERANDS WG_MORE_OPERANDS
+#define WG_WAIT0 "// MLPRT_WGWAIT 0" WG_ACC_OPERANDS
+#define WG_WAIT1 "// MLPRT_WGWAIT 1" WG_ACC_OPERANDS
 
+// A descriptor with the 128-byte swizzle (layout type 1, bits 62-63).
 inline ulong wgmma_descriptor(uint address, uint leading, uint stride) {
-  return (ulong)((address & 0x3FFFFu) >> 4) | ((ulong)(leading >> 4) << 16) | ((ulong)(stride >> 4) << 32);
+  return (ulong)((address & 0x3FFFFu) >> 4) | ((ulong)(leading >> 4) << 16) | ((ulong)(stride >> 4) << 32) |
+         ((ulong)1 << 62);
 }
 
+// The 16-byte slot of chunk c of line l of the atom at slot `atom` (a multiple of 64).
+inline int swizzled_slot(int atom, int line, int c) { return atom + line * 8 + (c ^ line); }
+
 #ifdef MMA_EMULATE
-// Element (mn, k) of a tile in local memory by the layouts above: core matrix (mn / 8, k / 8),
-// then its row and column (K-major: 8 rows of 8 K values; N-major: 8 K rows of 8 N values).
-inline float wgmma_element(__local const uchar* tile, int mn, int k, uint leading, uint stride, bool mn_major) {
-  const uint inner = mn_major ? (uint)(k % 8) * 16u + (uint)(mn % 8) * 2u : (uint)(mn % 8) * 16u + (uint)(k % 8) * 2u;
-  const uint at = (uint)(mn / 8) * stride + (uint)(k / 8) * leading + inner;
-  return vload_half(0, (__local const half*)(tile + at));
+// Element (mn, k) of a tile whose descriptor starts at `tile` (1024-byte aligned), by the layouts
+// above: its address as the descriptor's offsets describe it, then the 128-byte swizzle (address
+// bits 4-6 exchanged by XOR with bits 7-9).
+inline float wgmma_element(__local const uchar* tile, int mn, int k, bool mn_major) {
+  const uint address = mn_major ? (uint)(mn / 64) * MN_MAJOR_LEADING + (uint)(k / 8) * MN_MAJOR_STRIDE +
+                                      (uint)(k % 8) * 128u + (uint)(mn % 64) * 2u
+                                : (uint)(mn / 8) * K_MAJOR_STRIDE + (uint)(mn % 8) * 128u + (uint)k * 2u;
+  return vload_half(0, (__local const half*)(tile + (address ^ (((address >> 7) & 7u) << 4))));
 }
 
 // One warpgroup's wgmma batch in software: BK / 16 steps of m64nBNk16 into this item's
@@ -657,11 +655,11 @@ inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const
     float sum = acc[i];
     for (int k = 0; k < BK; ++k) {
 #ifdef B_VECT
-      const float b_value = wgmma_element(b_tile, col, k, B_LEADING, B_STRIDE, false);
+      const float b_value = wgmma_element(b_tile, col, k, false);
 #else
-      const float b_value = wgmma_element(b_tile, col, k, B_LEADING, B_STRIDE, true);
+      const float b_value = wgmma_element(b_tile, col, k, true);
 #endif
-      sum += wgmma_element(a_tile, row, k, A_LEADING, A_STRIDE, false) * b_value;
+      sum += wgmma_element(a_tile, row, k, false) * b_value;
     }
     acc[i] = sum;
   }
@@ -677,33 +675,38 @@ inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const
 #define ASYNC_PROXY_FENCE() asm volatile("fence.proxy.async.shared::cta;" ::: "memory")
 #endif
 
-// The copies of tile `t` (K from t BK) into ring slot `stage`. Outside the matrix the copy writes
-// zeros and reads nothing (it is handed the operand's first element as a valid address).
+// The copies of tile `t` (K from t BK) into ring slot `stage`; 8 consecutive items copy one line
+// (coalesced 128 bytes) into its atom. Outside the matrix the copy writes zeros and reads nothing
+// (it is handed the operand's first element as a valid address).
 #define LOAD_A_TILE(t, stage)                                                                        \
   UNROLL for (int e = tid; e < A_TILE; e += THREADS) {                                               \
-    const int row = m0 + (e / (8 * CH)) * 8 + e % 8, chunk = (t) * CH + (e / 8) % CH;                \
+    const int r = e / 8, c = e % 8, row = m0 + r, chunk = (t) * 8 + c;                               \
     const bool inside = row < M && chunk < k_chunks;                                                 \
-    TILE_COPY((stage) * A_TILE + e, a_raw + (inside ? (long)row * K + chunk * 8 : 0), inside);       \
+    TILE_COPY((stage) * A_TILE + swizzled_slot(r / 8 * 64, r % 8, c),                                \
+              a_raw + (inside ? (long)row * K + chunk * 8 : 0), inside);                             \
   }
 #ifdef B_VECT
 #define LOAD_B_TILE(t, stage)                                                                        \
   UNROLL for (int e = tid; e < B_TILE; e += THREADS) {                                               \
-    const int row = n0 + (e / (8 * CH)) * 8 + e % 8, chunk = (t) * CH + (e / 8) % CH;                \
+    const int r = e / 8, c = e % 8, row = n0 + r, chunk = (t) * 8 + c;                               \
     const bool inside = row < N && chunk < k_chunks;                                                 \
-    TILE_COPY(B_BASE + (stage) * B_TILE + e, b_raw + (inside ? (long)row * K + chunk * 8 : 0), inside); \
+    TILE_COPY(B_BASE + (stage) * B_TILE + swizzled_slot(r / 8 * 64, r % 8, c),                       \
+              b_raw + (inside ? (long)row * K + chunk * 8 : 0), inside);                             \
   }
 #else
 #define LOAD_B_TILE(t, stage)                                                                        \
   UNROLL for (int e = tid; e < B_TILE; e += THREADS) {                                               \
-    const int k = (t) * BK + (e / BN) * 8 + e % 8, n = n0 + ((e / 8) % (BN / 8)) * 8;                \
-    const bool inside = k < K && n < N;                                                              \
-    TILE_COPY(B_BASE + (stage) * B_TILE + e, b_raw + (inside ? (long)k * N + n : 0), inside);        \
+    const int k = e / (BN / 8), column_chunk = e % (BN / 8), kg = (t) * BK + k, n = n0 + column_chunk * 8; \
+    const bool inside = kg < K && n < N;                                                             \
+    TILE_COPY(B_BASE + (stage) * B_TILE +                                                            \
+                  swizzled_slot((column_chunk / 8) * (BK / 8) * 64 + (k / 8) * 64, k % 8, column_chunk % 8), \
+              b_raw + (inside ? (long)kg * N + n : 0), inside);                                      \
   }
 #endif
 
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
 void gemm_wgmma(GEMM_ARGUMENTS) {
-  __local uint4 tiles[STAGES * (A_TILE + B_TILE)] __attribute__((aligned(128)));
+  __local uint4 tiles[STAGES * (A_TILE + B_TILE)] __attribute__((aligned(1024)));
   const int tid = get_local_id(0), group = tid / 128, item = tid % 128;
   const int m0 = get_group_id(1) * BM, n0 = get_group_id(0) * BN;
   const long batch = get_group_id(2);
@@ -729,25 +732,34 @@ void gemm_wgmma(GEMM_ARGUMENTS) {
     TILE_WAIT_PENDING();
     ASYNC_PROXY_FENCE();
     barrier(CLK_LOCAL_MEM_FENCE);
+    const int slot = t % STAGES;
+    // This warpgroup's 64 rows of a: 8 atoms further per group.
+#ifdef MMA_EMULATE
+    wgmma_emulate(acc, (__local const uchar*)(tiles + slot * A_TILE + group * 64 * 8),
+                  (__local const uchar*)(tiles + B_BASE + slot * B_TILE), item);
+#else
+    const ulong a_descriptor =
+        wgmma_descriptor(smem + (uint)(slot * A_TILE + group * 64 * 8) * 16u, K_MAJOR_LEADING, K_MAJOR_STRIDE);
+#ifdef B_VECT
+    const ulong b_descriptor =
+        wgmma_descriptor(smem + (uint)(B_BASE + slot * B_TILE) * 16u, K_MAJOR_LEADING, K_MAJOR_STRIDE);
+#else
+    const ulong b_descriptor =
+        wgmma_descriptor(smem + (uint)(B_BASE + slot * B_TILE) * 16u, MN_MAJOR_LEADING, MN_MAJOR_STRIDE);
+#endif
+    asm volatile(WG_BATCH : WG_OUTPUTS : "l"(a_descriptor), "l"(b_descriptor), "r"(accumulate) : "memory");
+    asm volatile(WG_WAIT1 : WG_OUTPUTS : : "memory");
+#endif
+    barrier(CLK_LOCAL_MEM_FENCE);
     const int next = t + STAGES - 1;
     if (next < tiles_k) {
       LOAD_A_TILE(next, next % STAGES)
       LOAD_B_TILE(next, next % STAGES)
     }
     TILE_COMMIT();
-    const int slot = t % STAGES;
-#ifdef MMA_EMULATE
-    wgmma_emulate(acc, (__local const uchar*)(tiles + slot * A_TILE + group * 64 * CH),
-                  (__local const uchar*)(tiles + B_BASE + slot * B_TILE), item);
-#else
-    const ulong a_descriptor =
-        wgmma_descriptor(smem + (uint)(slot * A_TILE + group * 64 * CH) * 16u, A_LEADING, A_STRIDE);
-    const ulong b_descriptor = wgmma_descriptor(smem + (uint)(B_BASE + slot * B_TILE) * 16u, B_LEADING, B_STRIDE);
-    asm volatile(WG_BATCH : WG_OUTPUTS : "l"(a_descriptor), "l"(b_descriptor), "r"(accumulate) : "memory");
-    asm volatile(WG_WAIT : WG_OUTPUTS : : "memory");
-#endif
   }
 #ifndef MMA_EMULATE
+  asm volatile(WG_WAIT0 : WG_OUTPUTS : : "memory");
   cp_async_wait(0);  // only empty groups remain; retire them before the items exit
 #endif
 
