@@ -1,8 +1,10 @@
 """The builder's own tactic timings for one FP16 product with bias, without and with each of a few
-activations in its epilogue (BERT-base's FFN-in: 4096 x 768 by 768 x 3072): which tile wins and
-what the epilogue costs. Prints the builder's verbose "chose ... (timed ...)" line per case.
+activations in its epilogue (BERT-base's FFN-in: 4096 x 768 by 768 x 3072), with the weights
+stored K x N (as ONNX MatMul keeps them) and N x K (as Gemm with transB, PyTorch's Linear): which
+tile wins and what the epilogue and the layout cost. Prints the builder's verbose "chose ...
+(timed ...)" line per case.
 
-    python3 bench/epilogue_probe.py [--m 4096 --k 768 --n 3072]
+    python3 bench/epilogue_probe.py [--m 4096 --k 768 --n 3072] [--layouts kxn,nxk]
 """
 from __future__ import annotations
 
@@ -29,17 +31,27 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=4096)
     parser.add_argument("--k", type=int, default=768)
     parser.add_argument("--n", type=int, default=3072)
+    parser.add_argument("--layouts", default="kxn", help="comma-separated: kxn, nxk (the weights' storage)")
     args = parser.parse_args()
+    for layout in args.layouts.split(","):
+        if layout not in ("kxn", "nxk"):
+            raise SystemExit(f"--layouts: '{layout}' is neither kxn nor nxk")
+        probe(args.m, args.k, args.n, layout == "nxk")
+
+
+def probe(m: int, k: int, n: int, nxk: bool) -> None:
+    """Builds the product with bias and each activation, weights N x K when `nxk`."""
     rng = np.random.default_rng(0)
     act = mlprt.ActivationType
     for activation in (None, act.GELU_ERF, act.GELU_TANH, act.RELU):
         builder = mlprt.Builder(_TacticLines())
         network = builder.create_network(0)
-        x = network.add_input("x", mlprt.DataType.FLOAT, (args.m, args.k))
-        w = network.add_constant((args.k, args.n), (rng.standard_normal((args.k, args.n)) * 0.03).astype(np.float32))
-        bias = network.add_constant((1, args.n), rng.standard_normal((1, args.n)).astype(np.float32))
-        y = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, w.get_output(0),
-                                        mlprt.MatrixOperation.NONE).get_output(0)
+        x = network.add_input("x", mlprt.DataType.FLOAT, (m, k))
+        shape = (n, k) if nxk else (k, n)
+        w = network.add_constant(shape, (rng.standard_normal(shape) * 0.03).astype(np.float32))
+        bias = network.add_constant((1, n), rng.standard_normal((1, n)).astype(np.float32))
+        b_operation = mlprt.MatrixOperation.TRANSPOSE if nxk else mlprt.MatrixOperation.NONE
+        y = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, w.get_output(0), b_operation).get_output(0)
         y = network.add_elementwise(y, bias.get_output(0), mlprt.ElementWiseOperation.SUM).get_output(0)
         if activation is not None:
             y = network.add_activation(y, activation).get_output(0)
@@ -47,7 +59,7 @@ def main() -> None:
         network.mark_output(y)
         config = builder.create_builder_config()
         config.set_flag(mlprt.BuilderFlag.FP16)
-        print(f"== {activation}", flush=True)
+        print(f"== weights {'N x K' if nxk else 'K x N'}, {activation}", flush=True)
         if builder.build_serialized_network(network, config) is None:
             raise SystemExit("the build failed")
 

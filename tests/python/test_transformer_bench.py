@@ -32,14 +32,20 @@ def test_transformer_bench_writes_a_row_that_matches_onnxruntime(tmp_path: Path)
 
 def test_epilogue_probe_prints_a_choice_per_activation(tmp_path: Path) -> None:
     """bench/epilogue_probe.py at a tiny size: the builder's choice and timings for the product
-    without an activation and with each activation it tries."""
+    without an activation and with each activation it tries, weights K x N then N x K; a layout
+    it does not know is refused by name."""
     result = subprocess.run([sys.executable, str(REPO / "bench" / "epilogue_probe.py"), "--m", "33", "--k", "16",
-                             "--n", "24"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                             "--n", "24", "--layouts", "kxn,nxk"], capture_output=True, text=True, timeout=600,
+                            cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
+    activations = ["None", "ActivationType.GELU_ERF", "ActivationType.GELU_TANH", "ActivationType.RELU"]
     assert [line for line in lines if line.startswith("== ")] == [
-        "== None", "== ActivationType.GELU_ERF", "== ActivationType.GELU_TANH", "== ActivationType.RELU"]
-    assert sum("chose " in line and "(timed " in line for line in lines) == 4, result.stdout
+        f"== weights {layout}, {activation}" for layout in ("K x N", "N x K") for activation in activations]
+    assert sum("chose " in line and "(timed " in line for line in lines) == 8, result.stdout
+    refused = subprocess.run([sys.executable, str(REPO / "bench" / "epilogue_probe.py"), "--layouts", "kn"],
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert refused.returncode != 0 and "--layouts: 'kn' is neither kxn nor nxk" in refused.stderr
 
 
 def test_launch_count_counts_the_per_run_launches_of_a_tiny_bert(tmp_path: Path) -> None:
