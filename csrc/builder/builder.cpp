@@ -731,6 +731,62 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
   return choice;
 }
 
+// ---- Weights for the wgmma tactics ----
+// An FP16 engine keeps each product's constant weights as the network stores them: K x N for
+// ONNX MatMul (BERT's), N x K for Gemm with transB (PyTorch's Linear). The wgmma tiles read b N x K
+// faster: BERT-base's FFN-in (4096 x 3072 x 768, bias, GELU) took 0.105 ms on N x K weights and
+// 0.132 on K x N, the best tactic of each (bench/RESULTS.md, issue 16 run 19). So on devices that
+// offer them, products that read a K x N constant and have at least one wgmma block of rows at
+// every corner of the profiles (row kernels, which small batches take, read K x N faster) get
+// their weights stored N x K (a transposed copy; the original goes when nothing else reads it).
+constexpr std::int64_t kWgmmaBlockRows = 128;
+
+std::atomic<bool>& weightsNByKForced() {
+  static std::atomic<bool> forced{false};
+  return forced;
+}
+
+bool wgmmaOffered(const cl::Context& context, const cl::GemmPolicy& policy) {
+  const std::vector<cl::GemmTactic> tactics = cl::gemmTactics(context, DataType::kHALF, policy);
+  return std::any_of(tactics.begin(), tactics.end(),
+                     [](const cl::GemmTactic& tactic) { return tactic.name.rfind("wgmma_", 0) == 0; });
+}
+
+// Whether `step` multiplies rows of a (not transposed) by a 2-D HALF constant stored K x N, K a
+// multiple of 8 (the tiles' 16-byte loads), with at least `min_rows` rows at every corner.
+bool readsKByNWeights(const EnginePlan& plan, const PlanStep& step, const std::vector<std::vector<Dims>>& corners,
+                      std::int64_t min_rows) {
+  const auto* matmul = std::get_if<network::MatrixMultiplyLayer>(&step.parameters);
+  if (!matmul || matmul->op0 != MatrixOperation::kNONE || matmul->op1 != MatrixOperation::kNONE) return false;
+  const PlanTensor& weights = plan.tensors[static_cast<std::size_t>(step.inputs.at(1))];
+  if (weights.role != TensorRole::kConstant || weights.type != DataType::kHALF || weights.shape.rank() != 2 ||
+      weights.shape[0] % 8 != 0) {
+    return false;
+  }
+  return std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& corner) {
+    const Dims& a = corner[static_cast<std::size_t>(step.inputs[0])];
+    return a.rank() >= 2 && a[a.rank() - 1] > 0 && a.volume() / a[a.rank() - 1] >= min_rows;
+  });
+}
+
+// Stores the weights of every product that readsKByNWeights N x K (op1 becomes TRANSPOSE).
+// Returns how many products changed.
+int storeWeightsNByKForWgmma(EnginePlan& plan, std::int64_t min_rows) {
+  const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
+  int stored = 0;
+  for (PlanStep& step : plan.steps) {
+    if (!readsKByNWeights(plan, step, corners, min_rows)) continue;
+    const PlanTensor weights = plan.tensors[static_cast<std::size_t>(step.inputs[1])];  // a copy: the plan grows
+    const std::int64_t k = weights.shape[0], n = weights.shape[1];
+    step.inputs[1] = addConstant(plan, weights.name + "_nxk", weights.type, Dims({n, k}),
+                                 transposedMatrix(plan.weights.data() + weights.offset, k, n, elementSize(weights.type)));
+    std::get<network::MatrixMultiplyLayer>(step.parameters).op1 = MatrixOperation::kTRANSPOSE;
+    ++stored;
+  }
+  if (stored > 0) removeUnusedTensors(plan);
+  return stored;
+}
+
 // ---- Candidates compiled in parallel ----
 // A cold build's time goes into compiling the candidates' programs (seconds each). Before a step's
 // candidates are timed one by one, each runs once in a thread of its own (its own kernel cache,
@@ -1410,6 +1466,13 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   cl::GemmPolicy policy;
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
   policy.allow_clblast = config.libraryTacticsAllowed();
+  if (fp16 && (weightsNByKForced().load() || wgmmaOffered(*context, policy))) {
+    const int stored = storeWeightsNByKForWgmma(plan, kWgmmaBlockRows);
+    if (stored > 0) {
+      log(Severity::kVERBOSE, "the weights of " + std::to_string(stored) +
+                                  (stored == 1 ? " product" : " products") + " stored N x K for the wgmma tactics");
+    }
+  }
   chooseTactics(plan, policy, device, cache.get());
   const int mlps = fuseMlpChains(plan, device, cache.get());
   // After the MLP chains, which would take a reformat for a cast of their input.
@@ -1436,5 +1499,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
                            std::to_string(plan.programs.size()) + " programs" + (fp16 ? ", FP16" : ""));
   return engine::serializePlan(plan);
 }
+
+void setWeightsNByKForced(bool on) { weightsNByKForced().store(on); }
 
 }  // namespace mlprt::builder

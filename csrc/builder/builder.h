@@ -20,4 +20,8 @@ namespace mlprt::builder {
 // or profile) or other mlprt errors (device failures).
 std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network, const BuilderConfig& config);
 
+// Tests: FP16 builds store the weights of large products N x K as on devices that offer the wgmma
+// tactics (builder.cpp, "Weights for the wgmma tactics"), on any device.
+void setWeightsNByKForced(bool on);
+
 }  // namespace mlprt::builder

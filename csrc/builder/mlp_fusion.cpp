@@ -80,6 +80,8 @@ bool isViewOrCast(const EnginePlan& plan, const PlanStep& step) {
          tensorOf(plan, step.inputs[0]).type == tensorOf(plan, step.output).type;
 }
 
+}  // namespace
+
 TensorId addConstant(EnginePlan& plan, const std::string& name, DataType type, const Dims& shape,
                      const std::vector<std::uint8_t>& bytes) {
   PlanTensor tensor;
@@ -92,8 +94,6 @@ TensorId addConstant(EnginePlan& plan, const std::string& name, DataType type, c
   plan.tensors.push_back(tensor);
   return static_cast<TensorId>(plan.tensors.size() - 1);
 }
-
-}  // namespace
 
 std::optional<MlpChain> findMlpChain(const EnginePlan& plan, std::size_t from) {
   const std::vector<int> readers = readerCounts(plan);

@@ -56,4 +56,8 @@ void replaceChain(engine::EnginePlan& plan, const MlpChain& chain, engine::PlanS
 // weight bytes from the constants still in use.
 void removeUnusedTensors(engine::EnginePlan& plan);
 
+// Appends a constant tensor holding `bytes` to the plan (its weights aligned); returns its id.
+engine::TensorId addConstant(engine::EnginePlan& plan, const std::string& name, DataType type, const Dims& shape,
+                             const std::vector<std::uint8_t>& bytes);
+
 }  // namespace mlprt::builder

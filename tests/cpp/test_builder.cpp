@@ -558,6 +558,71 @@ TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
   }
 }
 
+// FP16 products of at least one wgmma block of rows (128) that read a K x N constant store it N x K
+// where the wgmma tactics are offered (forced here, on any device): x (1, rows, 40) by 40 x 24 (rank
+// 3, so no fused MLP takes it), with a bias. The weights are transposed, the product reads them
+// as b^T, the original constant is gone, and the engine still computes x w + bias; below 128 rows
+// (a row kernel's batch, which reads K x N faster) nothing changes.
+TEST(EngineTactics, LargeFp16ProductsStoreTheirWeightsNByKForWgmma) {
+  const std::int64_t k = 40, n = 24;
+  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(k * n), 71);
+  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(n), 72);
+  const ScopedHook forced(builder::setWeightsNByKForced);
+  for (const std::int64_t rows : {std::int64_t{131}, std::int64_t{127}}) {
+    Network net;
+    const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, rows, k});
+    TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{k, n}, weights)});
+    network::ElementWiseLayer add;
+    add.op = ElementWiseOperation::kSUM;
+    y = addLayer(net, add, {y, addConstant(net, Dims{1, 1, n}, bias)});
+    net.setTensorName(y, "y");
+    net.markOutput(y);
+    builder::BuilderConfig config;
+    config.setFlag(builder::BuilderFlag::kFP16);
+    std::vector<std::string> stored;
+    setLogSink(
+        [&](Severity, const std::string& message) {
+          if (message.find("stored N x K for the wgmma tactics") != std::string::npos) stored.push_back(message);
+        },
+        Severity::kVERBOSE);
+    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+    resetLogSink();
+    const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+    const std::size_t product = onlyStepOf<network::MatrixMultiplyLayer>(plan);
+    ASSERT_LT(product, plan.steps.size()) << rows;
+    const bool nxk = rows >= 128;
+    const auto& matmul = std::get<network::MatrixMultiplyLayer>(plan.steps[product].parameters);
+    EXPECT_EQ(matmul.op1, nxk ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE) << rows;
+    EXPECT_EQ(plan.tensors[static_cast<std::size_t>(plan.steps[product].inputs[1])].shape, nxk ? Dims({n, k}) : Dims({k, n}));
+    EXPECT_EQ(std::count_if(plan.tensors.begin(), plan.tensors.end(),
+                            [&](const engine::PlanTensor& t) { return t.shape == Dims({k, n}); }),
+              nxk ? 0 : 1)
+        << rows;
+    EXPECT_EQ(stored, nxk ? std::vector<std::string>{"the weights of 1 product stored N x K for the wgmma tactics"}
+                          : std::vector<std::string>{})
+        << rows;
+
+    runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
+    auto stream = cl::Stream::create(context());
+    const std::vector<float> input = randomFloats(static_cast<std::size_t>(rows * k), 73);
+    const BoundXY bound = bindXY(execution, *stream, input, static_cast<std::size_t>(rows * n));
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(rows * n));
+    double scale = 1.0, error = 0.0;
+    for (std::int64_t i = 0; i < rows; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) {
+        double sum = bias[static_cast<std::size_t>(j)];
+        for (std::int64_t p = 0; p < k; ++p) {
+          sum += double(input[static_cast<std::size_t>(i * k + p)]) * weights[static_cast<std::size_t>(p * n + j)];
+        }
+        scale = std::max(scale, std::abs(sum));
+        error = std::max(error, std::abs(sum - result[static_cast<std::size_t>(i * n + j)]));
+      }
+    }
+    EXPECT_LE(error / scale, 1e-2) << rows;
+  }
+}
+
 // A product of a dynamic engine, x (-1, 3, 64) by 64 x 24 (rank 3, so no fused MLP takes it), built
 // with profile 1 / 16 / 64: its tactics are timed at batch 1, 4, 16, 32 and 64 (not only at opt),
 // and any ranges the timing gives are ascending, end unbounded and name offered tactics. A static
