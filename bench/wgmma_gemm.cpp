@@ -128,9 +128,7 @@ inline void load_tile(__local uint4* as, __local uint4* bs, __global const uint4
     const bool inside = row < N && chunk < kchunks;
     CP_ASYNC_16(shared_address(bs + r * 8 + (c ^ (r % 8))), b + (inside ? (size_t)row * kchunks + chunk : 0), inside ? 16 : 0);
   }
-  asm volatile("cp.async.commit_group;" ::: "memory");
-  return;
-#endif
+#else
   for (int i = tid; i < A_TILE; i += THREADS) {
     const int row = m0 + (i / (8 * CH)) * 8 + i % 8, chunk = tile * CH + (i / 8) % CH;
     const bool inside = row < M && chunk < kchunks;
@@ -141,6 +139,7 @@ inline void load_tile(__local uint4* as, __local uint4* bs, __global const uint4
     const bool inside = row < N && chunk < kchunks;
     CP_ASYNC_16(shared_address(bs + i), b + (inside ? (size_t)row * kchunks + chunk : 0), inside ? 16 : 0);
   }
+#endif
   asm volatile("cp.async.commit_group;" ::: "memory");
 }
 

@@ -510,6 +510,25 @@ TEST(EngineWorkspace, AWinogradConvolutionGetsItsWorkspaceAtTheProfilesMax) {
 // runs a split-K tensor-core tactic, its mma emulated: one 64 x 64 block, so on any device K is
 // split across work-groups and the slices' partial blocks go through the context's workspace, then
 // added up with the bias.
+// The largest |result - (input weights + bias)| relative to the largest |reference| (at least 1):
+// input m x k, weights k x n (row-major), bias n, result m x n.
+double affineRelativeError(const std::vector<float>& input, const std::vector<float>& weights,
+                           const std::vector<float>& bias, const std::vector<float>& result, std::int64_t m,
+                           std::int64_t k, std::int64_t n) {
+  double scale = 1.0, error = 0.0;
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      double sum = bias[static_cast<std::size_t>(j)];
+      for (std::int64_t p = 0; p < k; ++p) {
+        sum += double(input[static_cast<std::size_t>(i * k + p)]) * weights[static_cast<std::size_t>(p * n + j)];
+      }
+      scale = std::max(scale, std::abs(sum));
+      error = std::max(error, std::abs(sum - result[static_cast<std::size_t>(i * n + j)]));
+    }
+  }
+  return error / scale;
+}
+
 TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
   const std::int64_t m = 40, k = 512, n = 50;
   const std::vector<float> weights = randomFloats(static_cast<std::size_t>(k * n), 51);
@@ -543,18 +562,7 @@ TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
   for (int call = 0; call < 2; ++call) {  // the second call replays the captured launches
     execution.enqueue(*stream);
     const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(m * n));
-    double scale = 1.0, error = 0.0;
-    for (std::int64_t i = 0; i < m; ++i) {
-      for (std::int64_t j = 0; j < n; ++j) {
-        double sum = bias[static_cast<std::size_t>(j)];
-        for (std::int64_t p = 0; p < k; ++p) {
-          sum += double(input[static_cast<std::size_t>(i * k + p)]) * weights[static_cast<std::size_t>(p * n + j)];
-        }
-        scale = std::max(scale, std::abs(sum));
-        error = std::max(error, std::abs(sum - result[static_cast<std::size_t>(i * n + j)]));
-      }
-    }
-    EXPECT_LE(error / scale, 1e-2) << "call " << call;
+    EXPECT_LE(affineRelativeError(input, weights, bias, result, m, k, n), 1e-2) << "call " << call;
   }
 }
 
@@ -608,18 +616,7 @@ TEST(EngineTactics, LargeFp16ProductsStoreTheirWeightsNByKForWgmma) {
     const BoundXY bound = bindXY(execution, *stream, input, static_cast<std::size_t>(rows * n));
     execution.enqueue(*stream);
     const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(rows * n));
-    double scale = 1.0, error = 0.0;
-    for (std::int64_t i = 0; i < rows; ++i) {
-      for (std::int64_t j = 0; j < n; ++j) {
-        double sum = bias[static_cast<std::size_t>(j)];
-        for (std::int64_t p = 0; p < k; ++p) {
-          sum += double(input[static_cast<std::size_t>(i * k + p)]) * weights[static_cast<std::size_t>(p * n + j)];
-        }
-        scale = std::max(scale, std::abs(sum));
-        error = std::max(error, std::abs(sum - result[static_cast<std::size_t>(i * n + j)]));
-      }
-    }
-    EXPECT_LE(error / scale, 1e-2) << rows;
+    EXPECT_LE(affineRelativeError(input, weights, bias, result, rows, k, n), 1e-2) << rows;
   }
 }
 

@@ -478,16 +478,9 @@ const std::vector<MmaCase> kAsyncCases = {
     {{5, 0}, {8, 0}, {5, 8}, false, true, true, true, 0},
 };
 
-TEST(GemmMma, EmulatedAsyncKernelsMatchDoubleReference) {
-  // gemm_mma_async's tiling, swizzled slots, ring of stages (cp.async emulated with its delay:
-  // a copy lands only when a wait retires its group), ldmatrix fragments, edge tiles, batches
-  // and epilogue, on any device: the registered variants (K tiles of 16 and 32, 4 and 3
-  // stages, warps of 64 x 64 and 64 x 32) and a spelled-out configuration with 2 stages; FLOAT
-  // output on the first. Each variant, b layout and output type is a program that a CPU OpenCL
-  // compiles for seconds, so the set is kept to these.
-  const std::vector<std::string> names = {kAsyncVariants[0], kAsyncVariants[1], kAsyncVariants[2],
-                                          "mma_f16_async_64x64_w1x2_k32_s2"};
-  std::uint32_t seed = 1300;
+// Each of `names` on every async case in emulation, and again with FLOAT output (and bias) for the
+// first name on the cases with a bias.
+void checkEmulatedOnAsyncCases(const std::vector<std::string>& names, std::uint32_t seed) {
   for (const auto& name : names) {
     for (const MmaCase& c : kAsyncCases) {
       checkCase(name, c, DataType::kHALF, seed += 3, Mode::kEmulated);
@@ -496,6 +489,17 @@ TEST(GemmMma, EmulatedAsyncKernelsMatchDoubleReference) {
       }
     }
   }
+}
+
+TEST(GemmMma, EmulatedAsyncKernelsMatchDoubleReference) {
+  // gemm_mma_async's tiling, swizzled slots, ring of stages (cp.async emulated with its delay:
+  // a copy lands only when a wait retires its group), ldmatrix fragments, edge tiles, batches
+  // and epilogue, on any device: the registered variants (K tiles of 16 and 32, 4 and 3
+  // stages, warps of 64 x 64 and 64 x 32) and a spelled-out configuration with 2 stages; FLOAT
+  // output on the first. Each variant, b layout and output type is a program that a CPU OpenCL
+  // compiles for seconds, so the set is kept to these.
+  checkEmulatedOnAsyncCases({kAsyncVariants[0], kAsyncVariants[1], kAsyncVariants[2], "mma_f16_async_64x64_w1x2_k32_s2"},
+                            1300);
 }
 
 TEST(GemmMma, EmulatedAsyncVariantsFallBackForOtherLayouts) {
@@ -550,15 +554,7 @@ TEST(GemmMma, EmulatedWgmmaKernelsMatchDoubleReference) {
   // 128) on the async cases (K of up to 5 tiles), FLOAT output on the first. (What the emulation cannot
   // show: a missing wait or fence, since its copies and products are synchronous; the device run
   // in EveryVariantMatchesDoubleReference covers those on Hopper.)
-  std::uint32_t seed = 1900;
-  for (const auto& name : kWgmmaVariants) {
-    for (const MmaCase& c : kAsyncCases) {
-      checkCase(name, c, DataType::kHALF, seed += 3, Mode::kEmulated);
-      if (name == kWgmmaVariants[0] && c.bias) {
-        checkCase(name, c, DataType::kHALF, seed += 3, Mode::kEmulated, DataType::kFLOAT);
-      }
-    }
-  }
+  checkEmulatedOnAsyncCases(kWgmmaVariants, 1900);
 }
 
 TEST(GemmMma, AsyncConfigurationsAreChecked) {

@@ -180,6 +180,23 @@ float floatOf(std::uint32_t bits) {
   return value;
 }
 
+// `count` small integers that differ from position to position, (i step + offset) mod modulus
+// centred on zero: a probe's products and sums of them are exact in float, its operands in half,
+// and a transposed or misplaced fragment changes the result.
+std::vector<float> smallIntegers(std::size_t count, std::size_t step, std::size_t offset, std::size_t modulus) {
+  std::vector<float> values(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    values[i] = static_cast<float>(static_cast<int>((i * step + offset) % modulus) - static_cast<int>(modulus / 2));
+  }
+  return values;
+}
+
+std::vector<std::uint16_t> halvesOf(const std::vector<float>& values) {
+  std::vector<std::uint16_t> halves(values.size());
+  std::transform(values.begin(), values.end(), halves.begin(), floatToHalf);
+  return halves;
+}
+
 // gemm_mma.cl built with a probe's options; null when it does not compile, with the compiler's
 // message (cut short) in `failure`.
 std::shared_ptr<const Program> buildProbe(const std::shared_ptr<Context>& context, const std::string& options,
@@ -231,19 +248,9 @@ void runProbe(const Context& context, ProbeResult& result) {
     return;
   }
   // Small integers (products and sums exact in float), plus one TF32 tie to check the rounding.
-  std::vector<std::uint16_t> a16(16 * 16), b16(8 * 16);
-  std::vector<float> a16f(a16.size()), b16f(b16.size());
-  for (std::size_t i = 0; i < a16.size(); ++i) {
-    a16f[i] = static_cast<float>(static_cast<int>((i * 7 + 3) % 9) - 4);
-    a16[i] = floatToHalf(a16f[i]);
-  }
-  for (std::size_t i = 0; i < b16.size(); ++i) {
-    b16f[i] = static_cast<float>(static_cast<int>((i * 5 + 1) % 7) - 3);
-    b16[i] = floatToHalf(b16f[i]);
-  }
-  std::vector<float> a32(16 * 8), b32(8 * 8);
-  for (std::size_t i = 0; i < a32.size(); ++i) a32[i] = static_cast<float>(static_cast<int>((i * 5 + 2) % 11) - 5);
-  for (std::size_t i = 0; i < b32.size(); ++i) b32[i] = static_cast<float>(static_cast<int>((i * 3 + 1) % 5) - 2);
+  const std::vector<float> a16f = smallIntegers(16 * 16, 7, 3, 9), b16f = smallIntegers(8 * 16, 5, 1, 7);
+  std::vector<std::uint16_t> a16 = halvesOf(a16f), b16 = halvesOf(b16f);
+  std::vector<float> a32 = smallIntegers(16 * 8, 5, 2, 11), b32 = smallIntegers(8 * 8, 3, 1, 5);
   a32[0] = 1.0f + std::ldexp(1.0f, -11);  // a tie: rounds away to 1 + 2^-10
   b32[0] = 1.0f;
   std::vector<float> want16(16 * 8), want32(16 * 8);
@@ -292,16 +299,9 @@ bool runAsyncProbe(const Context& context, bool emulate, std::string& report) {
   // Small integers (products and sums exact), different in every matrix and position, so that
   // a transposed or misplaced fragment changes the result.
   constexpr int kSide = 16;
-  std::vector<float> af(kSide * kSide), btf(af.size()), bnf(af.size());
-  std::vector<std::uint16_t> a(af.size()), bt(af.size()), bn(af.size());
-  for (std::size_t i = 0; i < af.size(); ++i) {
-    af[i] = static_cast<float>(static_cast<int>((i * 7 + 3) % 11) - 5);
-    btf[i] = static_cast<float>(static_cast<int>((i * 5 + 1) % 9) - 4);
-    bnf[i] = static_cast<float>(static_cast<int>((i * 3 + 2) % 7) - 3);
-    a[i] = floatToHalf(af[i]);
-    bt[i] = floatToHalf(btf[i]);
-    bn[i] = floatToHalf(bnf[i]);
-  }
+  const std::vector<float> af = smallIntegers(kSide * kSide, 7, 3, 11), btf = smallIntegers(kSide * kSide, 5, 1, 9),
+                           bnf = smallIntegers(kSide * kSide, 3, 2, 7);
+  std::vector<std::uint16_t> a = halvesOf(af), bt = halvesOf(btf), bn = halvesOf(bnf);
   std::vector<float> want(2 * kSide * kSide);
   for (int m = 0; m < kSide; ++m) {
     for (int n = 0; n < kSide; ++n) {
@@ -352,16 +352,8 @@ bool runAsyncProbe(const Context& context, bool emulate, std::string& report) {
 bool runWgmmaProbe(const Context& context, bool emulate, std::string& report) {
   constexpr std::int64_t kM = 130, kN = 264, kK = 40;
   const std::shared_ptr<Context> shared = Context::forDevice(context.device());
-  std::vector<std::uint16_t> a(kM * kK), b(kN * kK);
-  std::vector<float> af(a.size()), bf(b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    af[i] = static_cast<float>(static_cast<int>((i * 7 + 3) % 11) - 5);
-    a[i] = floatToHalf(af[i]);
-  }
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    bf[i] = static_cast<float>(static_cast<int>((i * 5 + 1) % 9) - 4);
-    b[i] = floatToHalf(bf[i]);
-  }
+  const std::vector<float> af = smallIntegers(kM * kK, 7, 3, 11), bf = smallIntegers(kN * kK, 5, 1, 9);
+  const std::vector<std::uint16_t> a = halvesOf(af), b = halvesOf(bf);
   std::vector<float> want(kM * kN), got(want.size(), -1.0f);
   for (std::int64_t m = 0; m < kM; ++m) {
     for (std::int64_t n = 0; n < kN; ++n) {

@@ -127,6 +127,30 @@ inline float epilogue(float value, int n, BIAS_PTR bias, long bias_offset, int h
 #endif
 }
 
+// Stores accumulators x0 and x1 of one row's columns col and col + 1 through the epilogue
+// (element `at` of c is col's; col + 1 only where it lies inside N): as one 32-bit (half) or
+// 64-bit (float) word when `pairs`, i.e. the output's rows keep pairs aligned. The layout every
+// mma and wgmma accumulator fragment has: two neighbouring columns of a row per item.
+inline void store_pair(OUT_PTR c, long at, int col, int N, bool pairs, float x0, float x1, BIAS_PTR bias,
+                       long bias_offset, int has_bias, int activation, float alpha, float beta) {
+  const float v0 = epilogue(x0, col, bias, bias_offset, has_bias, activation, alpha, beta);
+  if (col + 1 >= N) {
+    STORE_OUT(c, at, v0);
+    return;
+  }
+  const float v1 = epilogue(x1, col + 1, bias, bias_offset, has_bias, activation, alpha, beta);
+  if (pairs) {
+#ifdef OUT_HALF
+    vstorea_half2((float2)(v0, v1), at >> 1, c);
+#else
+    *(__global float2*)(c + at) = (float2)(v0, v1);
+#endif
+  } else {
+    STORE_OUT(c, at, v0);
+    STORE_OUT(c, at + 1, v1);
+  }
+}
+
 #if defined(PROBE)
 // One mma of each kind on known data, every fragment register read from and written to global
 // memory by the documented layout, so that a wrong layout shows up as a wrong result too.
@@ -507,24 +531,8 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
       UNROLL for (int j = 0; j < NT; ++j) {
         const int col = n0 + warp_n + j * 8 + member * 2;
         if (col >= N) continue;
-        const long at = c_offset + (long)row * N + col;
-        const float v0 = epilogue(acc[i][j][2 * h], col, bias, bias_offset, has_bias, activation, alpha, beta);
-        if (col + 1 < N) {
-          const float v1 =
-              epilogue(acc[i][j][2 * h + 1], col + 1, bias, bias_offset, has_bias, activation, alpha, beta);
-          if (pairs) {
-#ifdef OUT_HALF
-            vstorea_half2((float2)(v0, v1), at >> 1, c);
-#else
-            *(__global float2*)(c + at) = (float2)(v0, v1);
-#endif
-          } else {
-            STORE_OUT(c, at, v0);
-            STORE_OUT(c, at + 1, v1);
-          }
-        } else {
-          STORE_OUT(c, at, v0);
-        }
+        store_pair(c, c_offset + (long)row * N + col, col, N, pairs, acc[i][j][2 * h], acc[i][j][2 * h + 1], bias,
+                   bias_offset, has_bias, activation, alpha, beta);
       }
     }
   }
@@ -773,23 +781,8 @@ void gemm_wgmma(GEMM_ARGUMENTS) {
     UNROLL for (int j = 0; j < BN / 8; ++j) {
       const int col = n0 + 8 * j + 2 * (lane % 4);
       if (col >= N) continue;
-      const long at = c_offset + (long)row * N + col;
-      const float v0 = epilogue(acc[4 * j + 2 * h], col, bias, bias_offset, has_bias, activation, alpha, beta);
-      if (col + 1 < N) {
-        const float v1 = epilogue(acc[4 * j + 2 * h + 1], col + 1, bias, bias_offset, has_bias, activation, alpha, beta);
-        if (pairs) {
-#ifdef OUT_HALF
-          vstorea_half2((float2)(v0, v1), at >> 1, c);
-#else
-          *(__global float2*)(c + at) = (float2)(v0, v1);
-#endif
-        } else {
-          STORE_OUT(c, at, v0);
-          STORE_OUT(c, at + 1, v1);
-        }
-      } else {
-        STORE_OUT(c, at, v0);
-      }
+      store_pair(c, c_offset + (long)row * N + col, col, N, pairs, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1], bias,
+                 bias_offset, has_bias, activation, alpha, beta);
     }
   }
 }
@@ -1122,24 +1115,8 @@ void gemm_mma(GEMM_ARGUMENTS SPLIT_ARGUMENTS) {
       for (int j = 0; j < NT; ++j) {
         const int col = n0 + warp_n + j * 8 + member * 2;
         if (col >= N) continue;
-        const long at = c_offset + (long)row * N + col;
-        const float v0 = epilogue(acc[i][j][2 * h], col, bias, bias_offset, has_bias, activation, alpha, beta);
-        if (col + 1 < N) {
-          const float v1 =
-              epilogue(acc[i][j][2 * h + 1], col + 1, bias, bias_offset, has_bias, activation, alpha, beta);
-          if (pairs) {
-#ifdef OUT_HALF
-            vstorea_half2((float2)(v0, v1), at >> 1, c);
-#else
-            *(__global float2*)(c + at) = (float2)(v0, v1);
-#endif
-          } else {
-            STORE_OUT(c, at, v0);
-            STORE_OUT(c, at + 1, v1);
-          }
-        } else {
-          STORE_OUT(c, at, v0);
-        }
+        store_pair(c, c_offset + (long)row * N + col, col, N, pairs, acc[i][j][2 * h], acc[i][j][2 * h + 1], bias,
+                   bias_offset, has_bias, activation, alpha, beta);
       }
     }
   }
