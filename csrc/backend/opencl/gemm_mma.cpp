@@ -108,13 +108,6 @@ const MmaTactic& plainFallback(const MmaTactic& tactic) {
   return kMmaTactics[0];
 }
 
-const MmaTactic& namedTactic(const std::string& name) {
-  for (const MmaTactic& candidate : kMmaTactics) {
-    if (name == candidate.name) return candidate;
-  }
-  throw InvalidArgument("no tensor-core tactic '" + name + "'");
-}
-
 std::uint64_t asyncLocalBytes(const MmaTactic& tactic) {
   return static_cast<std::uint64_t>(tactic.stages) * (tactic.bm + tactic.bn) * tactic.bk * 2;
 }
@@ -149,8 +142,6 @@ std::atomic<bool>& gemmEmulation() {
   static std::atomic<bool> on{false};
   return on;
 }
-
-void runWgmma(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool emulate);
 
 // ---- The probe ---------------------------------------------------------------------------------
 
@@ -379,7 +370,7 @@ bool runWgmmaProbe(const Context& context, bool emulate, std::string& report) {
   shape.b_trans = true;
   const GemmEpilogue epilogue;
   try {
-    runWgmma(namedTactic("wgmma_f16_128x256"), GemmCall{cache, *stream, shape, a_tensor, b_tensor, epilogue, out}, true, emulate);
+    runTensorCoreGemm("wgmma_f16_128x256", GemmCall{cache, *stream, shape, a_tensor, b_tensor, epilogue, out}, emulate);
     copyDeviceToHost(*stream, got.data(), out.range, got.size() * 4, CopyMode::kBlocking);
     stream->synchronize();
   } catch (const std::exception& error) {
@@ -429,14 +420,20 @@ ProbeResult probe(const Context& context) {
   return result;
 }
 
-const ProbeResult& cachedProbe(const Context& context) {
+// A probe's result for the context's device: `run` the first time a process asks, kept after.
+template <typename Result, typename Run>
+const Result& cachedPerDevice(const Context& context, Run run) {
   static std::mutex mutex;
-  static std::map<std::string, ProbeResult> results;
+  static std::map<std::string, Result> results;
   const std::lock_guard<std::mutex> lock(mutex);
   const std::string key = context.device().fingerprint();
   auto found = results.find(key);
-  if (found == results.end()) found = results.emplace(key, probe(context)).first;
+  if (found == results.end()) found = results.emplace(key, run()).first;
   return found->second;
+}
+
+const ProbeResult& cachedProbe(const Context& context) {
+  return cachedPerDevice<ProbeResult>(context, [&] { return probe(context); });
 }
 
 // The wgmma probe, apart from the others because it compiles a full GEMM kernel (0.8 s on an
@@ -466,13 +463,7 @@ WgmmaProbeResult probeWgmma(const Context& context, bool async_passed) {
 
 const WgmmaProbeResult& cachedWgmmaProbe(const Context& context) {
   const bool async_passed = cachedProbe(context).async;
-  static std::mutex mutex;
-  static std::map<std::string, WgmmaProbeResult> results;
-  const std::lock_guard<std::mutex> lock(mutex);
-  const std::string key = context.device().fingerprint();
-  auto found = results.find(key);
-  if (found == results.end()) found = results.emplace(key, probeWgmma(context, async_passed)).first;
-  return found->second;
+  return cachedPerDevice<WgmmaProbeResult>(context, [&] { return probeWgmma(context, async_passed); });
 }
 
 // ---- Launch ----------------------------------------------------------------------------------
