@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -769,22 +770,26 @@ bool readsKByNWeights(const EnginePlan& plan, const PlanStep& step, const std::v
   });
 }
 
-// Stores the weights of every product that readsKByNWeights N x K (op1 becomes TRANSPOSE).
-// Returns how many products changed.
-int storeWeightsNByKForWgmma(EnginePlan& plan, std::int64_t min_rows) {
+// Stores the weights of every product that readsKByNWeights N x K (op1 becomes TRANSPOSE), where
+// `offered()` says the device offers the wgmma tactics; asked only when some product qualifies,
+// since answering it may run the wgmma probe. Returns how many products changed.
+int storeWeightsNByKForWgmma(EnginePlan& plan, std::int64_t min_rows, const std::function<bool()>& offered) {
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
-  int stored = 0;
-  for (PlanStep& step : plan.steps) {
-    if (!readsKByNWeights(plan, step, corners, min_rows)) continue;
+  std::vector<std::size_t> products;
+  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+    if (readsKByNWeights(plan, plan.steps[s], corners, min_rows)) products.push_back(s);
+  }
+  if (products.empty() || !offered()) return 0;
+  for (std::size_t s : products) {
+    PlanStep& step = plan.steps[s];
     const PlanTensor weights = plan.tensors[static_cast<std::size_t>(step.inputs[1])];  // a copy: the plan grows
     const std::int64_t k = weights.shape[0], n = weights.shape[1];
     step.inputs[1] = addConstant(plan, weights.name + "_nxk", weights.type, Dims({n, k}),
                                  transposedMatrix(plan.weights.data() + weights.offset, k, n, elementSize(weights.type)));
     std::get<network::MatrixMultiplyLayer>(step.parameters).op1 = MatrixOperation::kTRANSPOSE;
-    ++stored;
   }
-  if (stored > 0) removeUnusedTensors(plan);
-  return stored;
+  removeUnusedTensors(plan);
+  return static_cast<int>(products.size());
 }
 
 // ---- Candidates compiled in parallel ----
@@ -1466,8 +1471,9 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   cl::GemmPolicy policy;
   policy.allow_tf32 = config.flag(BuilderFlag::kTF32);
   policy.allow_clblast = config.libraryTacticsAllowed();
-  if (fp16 && (weightsNByKForced().load() || wgmmaOffered(*context, policy))) {
-    const int stored = storeWeightsNByKForWgmma(plan, kWgmmaBlockRows);
+  if (fp16) {
+    const int stored = storeWeightsNByKForWgmma(
+        plan, kWgmmaBlockRows, [&] { return weightsNByKForced().load() || wgmmaOffered(*context, policy); });
     if (stored > 0) {
       log(Severity::kVERBOSE, "the weights of " + std::to_string(stored) +
                                   (stored == 1 ? " product" : " products") + " stored N x K for the wgmma tactics");
