@@ -753,15 +753,23 @@ bool wgmmaOffered(const cl::Context& context, const cl::GemmPolicy& policy) {
                      [](const cl::GemmTactic& tactic) { return tactic.name.rfind("wgmma_", 0) == 0; });
 }
 
-// Whether `step` multiplies rows of a (not transposed) by a 2-D HALF constant stored K x N, K a
+// Whether `shape` is one matrix: rank 2, or leading extents of 1 (an ONNX MatMul's 2-D weights
+// broadcast against 3-D activations arrive as 1 x K x N).
+bool isOneMatrix(const Dims& shape) {
+  if (shape.rank() < 2) return false;
+  const std::vector<std::int64_t>& extents = shape.extents();
+  return std::all_of(extents.begin(), extents.end() - 2, [](std::int64_t extent) { return extent == 1; });
+}
+
+// Whether `step` multiplies rows of a (not transposed) by one HALF constant matrix stored K x N, K a
 // multiple of 8 (the tiles' 16-byte loads), with at least `min_rows` rows at every corner.
 bool readsKByNWeights(const EnginePlan& plan, const PlanStep& step, const std::vector<std::vector<Dims>>& corners,
                       std::int64_t min_rows) {
   const auto* matmul = std::get_if<network::MatrixMultiplyLayer>(&step.parameters);
   if (!matmul || matmul->op0 != MatrixOperation::kNONE || matmul->op1 != MatrixOperation::kNONE) return false;
   const PlanTensor& weights = plan.tensors[static_cast<std::size_t>(step.inputs.at(1))];
-  if (weights.role != TensorRole::kConstant || weights.type != DataType::kHALF || weights.shape.rank() != 2 ||
-      weights.shape[0] % 8 != 0) {
+  if (weights.role != TensorRole::kConstant || weights.type != DataType::kHALF || !isOneMatrix(weights.shape) ||
+      weights.shape[weights.shape.rank() - 2] % 8 != 0) {
     return false;
   }
   return std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& corner) {
@@ -783,8 +791,11 @@ int storeWeightsNByKForWgmma(EnginePlan& plan, std::int64_t min_rows, const std:
   for (std::size_t s : products) {
     PlanStep& step = plan.steps[s];
     const PlanTensor weights = plan.tensors[static_cast<std::size_t>(step.inputs[1])];  // a copy: the plan grows
-    const std::int64_t k = weights.shape[0], n = weights.shape[1];
-    step.inputs[1] = addConstant(plan, weights.name + "_nxk", weights.type, Dims({n, k}),
+    std::vector<std::int64_t> extents = weights.shape.extents();  // leading 1s kept
+    const std::size_t rank = extents.size();
+    const std::int64_t k = extents[rank - 2], n = extents[rank - 1];
+    std::swap(extents[rank - 2], extents[rank - 1]);
+    step.inputs[1] = addConstant(plan, weights.name + "_nxk", weights.type, Dims(std::move(extents)),
                                  transposedMatrix(plan.weights.data() + weights.offset, k, n, elementSize(weights.type)));
     std::get<network::MatrixMultiplyLayer>(step.parameters).op1 = MatrixOperation::kTRANSPOSE;
   }

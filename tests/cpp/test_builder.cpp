@@ -576,47 +576,56 @@ TEST(EngineTactics, LargeFp16ProductsStoreTheirWeightsNByKForWgmma) {
   const std::vector<float> weights = randomFloats(static_cast<std::size_t>(k * n), 71);
   const std::vector<float> bias = randomFloats(static_cast<std::size_t>(n), 72);
   const ScopedHook forced(builder::setWeightsNByKForced);
-  for (const std::int64_t rows : {std::int64_t{131}, std::int64_t{127}}) {
-    Network net;
-    const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, rows, k});
-    TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{k, n}, weights)});
-    network::ElementWiseLayer add;
-    add.op = ElementWiseOperation::kSUM;
-    y = addLayer(net, add, {y, addConstant(net, Dims{1, 1, n}, bias)});
-    net.setTensorName(y, "y");
-    net.markOutput(y);
-    builder::BuilderConfig config;
-    config.setFlag(builder::BuilderFlag::kFP16);
-    std::vector<std::string> stored;
-    setLogSink(
-        [&](Severity, const std::string& message) {
-          if (message.find("stored N x K for the wgmma tactics") != std::string::npos) stored.push_back(message);
-        },
-        Severity::kVERBOSE);
-    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
-    resetLogSink();
-    const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
-    const std::size_t product = onlyStepOf<network::MatrixMultiplyLayer>(plan);
-    ASSERT_LT(product, plan.steps.size()) << rows;
-    const bool nxk = rows >= 128;
-    const auto& matmul = std::get<network::MatrixMultiplyLayer>(plan.steps[product].parameters);
-    EXPECT_EQ(matmul.op1, nxk ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE) << rows;
-    EXPECT_EQ(plan.tensors[static_cast<std::size_t>(plan.steps[product].inputs[1])].shape, nxk ? Dims({n, k}) : Dims({k, n}));
-    EXPECT_EQ(std::count_if(plan.tensors.begin(), plan.tensors.end(),
-                            [&](const engine::PlanTensor& t) { return t.shape == Dims({k, n}); }),
-              nxk ? 0 : 1)
-        << rows;
-    EXPECT_EQ(stored, nxk ? std::vector<std::string>{"the weights of 1 product stored N x K for the wgmma tactics"}
-                          : std::vector<std::string>{})
-        << rows;
+  // K x N as the network API takes it, and 1 x K x N as the ONNX parser gives a MatMul's 2-D
+  // weights against 3-D activations (BERT's).
+  for (const bool leading_one : {false, true}) {
+    const Dims kxn = leading_one ? Dims{1, k, n} : Dims{k, n};
+    const Dims nxk = leading_one ? Dims{1, n, k} : Dims{n, k};
+    for (const std::int64_t rows : {std::int64_t{131}, std::int64_t{127}}) {
+      const std::string where = std::to_string(rows) + " rows, weights " + kxn.toString();
+      Network net;
+      const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, rows, k});
+      TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, kxn, weights)});
+      network::ElementWiseLayer add;
+      add.op = ElementWiseOperation::kSUM;
+      y = addLayer(net, add, {y, addConstant(net, Dims{1, 1, n}, bias)});
+      net.setTensorName(y, "y");
+      net.markOutput(y);
+      builder::BuilderConfig config;
+      config.setFlag(builder::BuilderFlag::kFP16);
+      std::vector<std::string> stored;
+      setLogSink(
+          [&](Severity, const std::string& message) {
+            if (message.find("stored N x K for the wgmma tactics") != std::string::npos) stored.push_back(message);
+          },
+          Severity::kVERBOSE);
+      const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+      resetLogSink();
+      const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+      const std::size_t product = onlyStepOf<network::MatrixMultiplyLayer>(plan);
+      ASSERT_LT(product, plan.steps.size()) << where;
+      const bool transposed = rows >= 128;
+      const auto& matmul = std::get<network::MatrixMultiplyLayer>(plan.steps[product].parameters);
+      EXPECT_EQ(matmul.op1, transposed ? MatrixOperation::kTRANSPOSE : MatrixOperation::kNONE) << where;
+      EXPECT_EQ(plan.tensors[static_cast<std::size_t>(plan.steps[product].inputs[1])].shape, transposed ? nxk : kxn)
+          << where;
+      EXPECT_EQ(std::count_if(plan.tensors.begin(), plan.tensors.end(),
+                              [&](const engine::PlanTensor& t) { return t.shape == kxn; }),
+                transposed ? 0 : 1)
+          << where;
+      EXPECT_EQ(stored, transposed
+                            ? std::vector<std::string>{"the weights of 1 product stored N x K for the wgmma tactics"}
+                            : std::vector<std::string>{})
+          << where;
 
-    runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
-    auto stream = cl::Stream::create(context());
-    const std::vector<float> input = randomFloats(static_cast<std::size_t>(rows * k), 73);
-    const BoundXY bound = bindXY(execution, *stream, input, static_cast<std::size_t>(rows * n));
-    execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(rows * n));
-    EXPECT_LE(affineRelativeError(input, weights, bias, result, rows, k, n), 1e-2) << rows;
+      runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
+      auto stream = cl::Stream::create(context());
+      const std::vector<float> input = randomFloats(static_cast<std::size_t>(rows * k), 73);
+      const BoundXY bound = bindXY(execution, *stream, input, static_cast<std::size_t>(rows * n));
+      execution.enqueue(*stream);
+      const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(rows * n));
+      EXPECT_LE(affineRelativeError(input, weights, bias, result, rows, k, n), 1e-2) << where;
+    }
   }
 }
 
