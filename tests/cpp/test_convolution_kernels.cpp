@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/convolution/convolution_mma.h"
 #include "backend/opencl/ops/convolution/winograd.h"
@@ -531,6 +532,74 @@ TEST(ConvolutionKernels, ChannelsLastTensorCoreTilesMatchTheReferenceEmulated) {
       checkConvolution(tactic, kChannelsLastVectorCases.at(3), type, seed += 2, true, Run::kEmulatedMma, splits, 16);
     }
   }
+}
+
+// The wgmma tiles ("hwc_wgmma_f16_*") run HALF channels-last convolutions of one group with
+// channels a multiple of 8. Cases: several pixel blocks and K tiles (the ring wraps; the last tile
+// partial), 1x1, more maps than a block, stride 2, 1-D with stride 3, dilation 2 and uneven pads
+// and an odd count of maps (no paired stores), K of six tiles.
+const std::vector<ConvCase> kWgmmaCases = {
+    {2, 24, 9, 11, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false},   // 198 pixels, K 216
+    kChannelsLastVectorCases.at(0),                                     // 1x1, 16 channels
+    kChannelsLastVectorCases.at(1),                                     // 3x3, 8 channels, 150 maps
+    kChannelsLastVectorCases.at(2),                                     // stride 2, 24 channels
+    {3, 8, 1, 23, 37, 1, 5, 1, 3, 1, 2, 0, 2, 0, 1, 1, true, true},     // 1-D, 37 maps
+    {1, 40, 6, 7, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false, false},  // K 360, no bias
+};
+
+void checkWgmmaTile(const std::string& tactic, std::uint32_t& seed, Run run) {
+  for (const ConvCase& c : kWgmmaCases) checkConvolution(tactic, c, DataType::kHALF, seed += 3, false, run, 0, 16);
+  for (std::size_t index : {0u, 4u}) {
+    checkConvolution(tactic, kWgmmaCases.at(index), DataType::kHALF, seed += 2, true, run, 0, 16);
+  }
+}
+
+// With the warpgroup product in software: the pixel gather into swizzled lines, the zero chunks
+// of the padding, the ring, and the epilogue (bias, residual, ReLU, pairs of maps), on any device.
+// What they refuse is refused by name.
+TEST(ConvolutionKernels, WgmmaTilesMatchTheReferenceEmulated) {
+  std::uint32_t seed = 6100;
+  ASSERT_EQ(cl::wgmmaConvolutionTiles().size(), 3u);
+  for (const cl::WgmmaConvolutionTile& tile : cl::wgmmaConvolutionTiles()) {
+    EXPECT_TRUE(cl::convolutionTacticChannelsLast(tile.name)) << tile.name;
+    checkWgmmaTile(tile.name, seed, Run::kEmulatedMma);
+  }
+  const std::string tactic = cl::wgmmaConvolutionTiles().front().name;
+  const auto refused = [&](const ConvCase& c, DataType type, const std::string& why, std::size_t offset = 16) {
+    try {
+      checkConvolution(tactic, c, type, 6900, false, Run::kEmulatedMma, 0, offset);
+      ADD_FAILURE() << "ran: " << why;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("tactic '" + tactic + "' " + why), std::string::npos) << e.what();
+    }
+  };
+  refused(kChannelsLastVectorCases.at(3), DataType::kHALF, "runs convolutions of one group; this one has 2");
+  refused(kConvCases.at(1), DataType::kHALF, "runs inputs of a multiple of 8 channels");
+  refused(kWgmmaCases.at(0), DataType::kFLOAT, "does not run FLOAT tensors");
+  refused(kWgmmaCases.at(0), DataType::kHALF, "needs the input and the kernel at 16-byte aligned offsets (elements 4", 8);
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming(tactic, 64, 4096, 12));  // 12 channels
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming(tactic, 64, 4096, 16));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming("hwc_wgmma_f16_128x256", 64, 4096, 16));  // 256 maps >= 4 x 64
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming(tactic, 64, 32, 16));                     // 128 pixels >= 4 x 32
+}
+
+// The same on the device's own warpgroup products, where the wgmma probe passed (Hopper);
+// elsewhere they are not offered.
+TEST(ConvolutionKernels, OfferedWgmmaTilesMatchTheReference) {
+  const std::vector<std::string> tactics =
+      cl::channelsLastConvolutionTactics(*cache().context(), DataType::kHALF, {}, false);
+  std::uint32_t seed = 6500;
+  std::size_t offered = 0;
+  for (const std::string& tactic : tactics) {
+    if (!cl::findWgmmaConvolutionTile(tactic)) continue;
+    ++offered;
+    checkWgmmaTile(tactic, seed, Run::kDevice);
+    // A ResNet-50 3x3 layer of stage 3 at batch 2: 392 pixels (the last block partial), K 2304.
+    checkConvolution(tactic, {2, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false}, DataType::kHALF,
+                     seed += 2, true, Run::kDevice, 0, 16);
+  }
+  EXPECT_EQ(offered, cl::tensorCoreWgmmaAvailable(*cache().context()) ? cl::wgmmaConvolutionTiles().size() : 0u);
+  if (offered == 0) GTEST_SKIP() << "the wgmma tiles are not offered on this device";
 }
 
 // The same on the device's own tensor cores, where the probe offers them (NVIDIA GPUs).

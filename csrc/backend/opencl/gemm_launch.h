@@ -109,6 +109,9 @@ std::string tensorCoreProbeReport(const Context& context, bool fresh);
 // Whether the probe found exact f16 mma products on this device (cached per device): what the
 // HALF tensor-core kernels, GEMM and fused MLP alike, are offered on.
 bool tensorCoreHalfAvailable(const Context& context);
+// Whether the wgmma probe passed on this device (Hopper's warpgroup products; runs the probe on
+// first use, cached per device): what the "wgmma" tactics of GEMMs and convolutions need.
+bool tensorCoreWgmmaAvailable(const Context& context);
 // Whether it found exact TF32 mma products (FLOAT tensor-core kernels, where TF32 is allowed).
 bool tensorCoreTf32Available(const Context& context);
 // Runs tensor-core variant `tactic` without asking the probe; with `emulate`, builds the kernel

@@ -615,6 +615,8 @@ bool tensorCoreHalfAvailable(const Context& context) { return cachedProbe(contex
 
 bool tensorCoreTf32Available(const Context& context) { return cachedProbe(context).tf32; }
 
+bool tensorCoreWgmmaAvailable(const Context& context) { return cachedWgmmaProbe(context).passed; }
+
 void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emulate) {
   for (const MmaTactic& candidate : kMmaTactics) {
     if (tactic == candidate.name) return runMma(candidate, call, emulate);
@@ -662,7 +664,7 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
            if (family == Family::kHalfWgmma) {
              // Their local memory exceeds what NVIDIA's driver reports (and grants): the probe,
              // which runs the larger tile, decides.
-             return type == DataType::kHALF && cachedWgmmaProbe(context).passed;
+             return type == DataType::kHALF && tensorCoreWgmmaAvailable(context);
            }
            return type == DataType::kFLOAT && policy.allow_tf32 && cachedProbe(context).tf32;
          },

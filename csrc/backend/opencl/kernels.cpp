@@ -26,7 +26,8 @@ namespace {
 
 // Preludes are not families of their own: kernels/common.cl is prepended to every family's
 // text, then each other prelude to the families it names, in this order: kernels/mma.cl (the
-// tensor-core instructions) to the families that run mma (GEMM, convolution, attention), ops/convolution/convolution_common.cl
+// tensor-core instructions) to the families that run mma (GEMM, convolution, attention), kernels/wgmma.cl
+// (Hopper's warpgroup tiles, inside -DWGMMA) to those that run wgmma, ops/convolution/convolution_common.cl
 // (split K's bookkeeping) to both convolution families, ops/attention/attention_common.cl (how
 // masks are read) to both attention families.
 constexpr const char* kCommonFile = "common";
@@ -35,7 +36,8 @@ struct Prelude {
   std::set<std::string> families;
 };
 const std::vector<Prelude> kPreludes = {
-    {"mma", {"gemm_mma", "convolution_mma", "attention_mma"}},
+    {"mma", {"gemm_mma", "convolution_mma", "convolution_wgmma", "attention_mma"}},
+    {"wgmma", {"gemm_mma", "convolution_wgmma"}},
     {"convolution_common", {"convolution", "convolution_mma"}},
     {"attention_common", {"attention", "attention_mma"}},
 };

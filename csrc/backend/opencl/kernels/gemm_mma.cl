@@ -35,42 +35,8 @@
 
 // ---- The instructions ----------------------------------------------------------------------
 
-// MMA_F16, MMA_TF32, to_tf32 and the emulated mma_emulate come from kernels/mma.cl.
-
-// The .shared window address of a local pointer, as the PTX below takes it. NVIDIA's OpenCL
-// compiles local pointers as addresses in that window, so the pointer's integer value is the
-// address; nothing documents this, so the async probe checks it before any PTX uses it.
-inline uint shared_address(__local const void* p) { return (uint)(size_t)p; }
-
-// cp.async: 16 bytes global -> local, not through registers. `bytes` is 16, or 0 to write 16
-// zero bytes (src must still be a valid, aligned address). The copy completes asynchronously:
-// this item sees it after a wait_group that retires its commit group, other items after a
-// barrier that follows that wait. "memory": the compiler must not move local-memory accesses
-// across these statements (the data arrives behind its back).
-#define CP_ASYNC_16(local_address, src, bytes)                                                 \
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(local_address),          \
-               "l"((ulong)(size_t)(src)), "r"(bytes)                                          \
-               : "memory")
-#define CP_ASYNC_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
-// Until at most n of this item's committed groups are still in flight. The count is part of the
-// instruction; spelled out per value rather than through an "n" operand constraint, which
-// nothing says NVIDIA's OpenCL compiler takes. n is a constant where used, so the switch folds
-// away; beyond 7 it waits for more than asked, which is safe. (Not in emulated builds, whose
-// compilers reject asm even in functions never called.)
-#ifndef MMA_EMULATE
-inline void cp_async_wait(int n) {
-  switch (n) {
-    case 0: asm volatile("cp.async.wait_group 0;" ::: "memory"); break;
-    case 1: asm volatile("cp.async.wait_group 1;" ::: "memory"); break;
-    case 2: asm volatile("cp.async.wait_group 2;" ::: "memory"); break;
-    case 3: asm volatile("cp.async.wait_group 3;" ::: "memory"); break;
-    case 4: asm volatile("cp.async.wait_group 4;" ::: "memory"); break;
-    case 5: asm volatile("cp.async.wait_group 5;" ::: "memory"); break;
-    case 6: asm volatile("cp.async.wait_group 6;" ::: "memory"); break;
-    default: asm volatile("cp.async.wait_group 7;" ::: "memory"); break;
-  }
-}
-#endif
+// MMA_F16, MMA_TF32, to_tf32, the emulated mma_emulate, shared_address and the cp.async copies
+// (CP_ASYNC_16, CP_ASYNC_COMMIT, cp_async_wait) come from kernels/mma.cl.
 
 // ldmatrix .x4: four 8 x 8 matrices of 16-bit values. Lanes 8 q .. 8 q + 7 give the local
 // addresses (16-byte aligned) of the 8 rows of matrix q, and r[q] receives in lane l the
@@ -539,149 +505,11 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
 }
 
 #elif defined(WGMMA)
-// gemm_wgmma (tactics "wgmma_f16_*"): c = epilogue(a x op(b)) on Hopper's warpgroup instructions,
-// half operands laid out as gemm_mma_async takes them (a row-major, b N x K with -DB_VECT or K x N
-// with -DB_VECN, 16-byte aligned rows). Build options: -DBN (128 or 256: the instruction's N),
-// -DGROUPS (warpgroups of 128 items, stacked along M: BM = 64 GROUPS), -DSTAGES (tiles of K = 64 in
-// the ring, 2 to 4), plus the storage options of common.cl.
-//
-// wgmma reads both operands from local memory through descriptors (start address, leading and
-// stride byte offsets, swizzle mode). The tiles use the 128-byte swizzle, which ran these tiles
-// 1.6-1.8x faster than the unswizzled layout on an H100 (bench/wgmma_gemm.cpp, bench/RESULTS.md
-// issue 16 run 14: 360-378 against 214 TFLOP/s at 4096^3): every 8 x 128-byte block ("atom",
-// 1024-byte aligned) holds 8 lines of 8 16-byte chunks, chunk c of line l stored at position
-// c ^ l. With K = 64 per tile:
-//   K-major tiles (a, and b N x K): line = a row's 64 halves of K; atoms of 8 rows 1024 bytes apart
-//     (the stride offset; the leading one is unused); a K step of 16 moves 32 bytes along the line.
-//   b K x N (MN-major, wgmma's transposed b): line = 64 halves of N of one K row; atoms of 8 K rows
-//     1024 bytes apart (the stride offset), atoms of the next 64 columns 8 KiB apart (the leading
-//     offset); a K step of 16 moves two atoms, 2048 bytes.
-// (Local memory: STAGES (BM + BN) 128 bytes, beyond the 48 KiB NVIDIA's driver reports; it
-// grants them to static arrays, and the probe runs the largest tile, so a driver that does not
-// keeps the tactics from being offered.)
-//
-// The instructions cannot be written in OpenCL C for NVIDIA's sm_90 target: each wgmma batch is a
-// placeholder comment in inline asm (backend/opencl/ptx_patch.h) that Program::build expands in
-// the PTX. With -DMMA_EMULATE the same kernel runs anywhere: copies are plain loads and stores,
-// and the warpgroup product is computed in software from the tiles, read by the layouts above
-// (the addresses the descriptors describe, swizzled) and the PTX ISA's accumulator layout, which
-// is what the tests compare against a reference.
-//
-// Pipeline (bench/wgmma_gemm.cpp's fastest): tiles 0 .. STAGES - 2 issued, one commit group each;
-// then for tile t: wait until its copies landed (at most STAGES - 2 groups of this item in flight),
-// make them visible to the async proxy that wgmma reads through, barrier; issue tile t's products;
-// wait until only they are in flight (tile t - 1's are done), barrier (every warpgroup's are);
-// issue tile t + STAGES - 1 into the slot tile t - 1 used.
-
-#if BN != 128 && BN != 256
-#error "WGMMA: BN is 128 or 256"
-#endif
-#define BK 64
-#define BM (64 * GROUPS)
-#define THREADS (128 * GROUPS)
-#define A_TILE (BM * 8)  // 16-byte chunks per tile: 8 per line of 128 bytes
-#define B_TILE (BN * 8)
-#define B_BASE (STAGES * A_TILE)
-#define ACCUMULATORS (BN / 2)
+// gemm_wgmma (tactics "wgmma_f16_*"): c = epilogue(a x op(b)) on Hopper's warpgroup instructions
+// (kernels/wgmma.cl: the tiles, the ring, the instructions and their emulation), half operands
+// laid out as gemm_mma_async takes them (a row-major, b N x K with -DB_VECT or K x N with
+// -DB_VECN, 16-byte aligned rows).
 #define RAW_PTR __global const ushort*
-#define ATOM 1024u  // bytes
-#define K_MAJOR_LEADING 16u  // unused by the 128-byte swizzle; 1 in the descriptor's units
-#define K_MAJOR_STRIDE ATOM
-#define MN_MAJOR_LEADING (ATOM * (BK / 8))  // b K x N: the next 64 columns
-#define MN_MAJOR_STRIDE ATOM
-
-#ifdef MMA_EMULATE
-#define UNROLL
-#else
-#define UNROLL _Pragma("unroll")
-#endif
-
-// The placeholders' text (ptx_patch.h): shape, types, K steps of 16 per batch, how far each step
-// moves a's and b's descriptors (16-byte units), trans_a, trans_b, the accumulators, the two
-// descriptors and the accumulate flag, as operand numbers the compiler replaces by registers.
-#define WG_STR_(x) #x
-#define WG_STR(x) WG_STR_(x)
-#define WG_OPS10(t) " %" #t "0 %" #t "1 %" #t "2 %" #t "3 %" #t "4 %" #t "5 %" #t "6 %" #t "7 %" #t "8 %" #t "9"
-#define WG_OUT10(t)                                                                                           \
-  "+f"(acc[t##0]), "+f"(acc[t##1]), "+f"(acc[t##2]), "+f"(acc[t##3]), "+f"(acc[t##4]), "+f"(acc[t##5]),      \
-      "+f"(acc[t##6]), "+f"(acc[t##7]), "+f"(acc[t##8]), "+f"(acc[t##9])
-#define WG_OPS_FIRST " %0 %1 %2 %3 %4 %5 %6 %7 %8 %9"
-#define WG_OUT_FIRST                                                                                         \
-  "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3]), "+f"(acc[4]), "+f"(acc[5]), "+f"(acc[6]),          \
-      "+f"(acc[7]), "+f"(acc[8]), "+f"(acc[9])
-#define WG_OUT60 WG_OUT_FIRST, WG_OUT10(1), WG_OUT10(2), WG_OUT10(3), WG_OUT10(4), WG_OUT10(5)
-#define WG_OPS60 WG_OPS_FIRST WG_OPS10(1) WG_OPS10(2) WG_OPS10(3) WG_OPS10(4) WG_OPS10(5)
-#if BN == 256
-#define WG_ACC_OPERANDS WG_OPS60 WG_OPS10(6) WG_OPS10(7) WG_OPS10(8) WG_OPS10(9) WG_OPS10(10) WG_OPS10(11) \
-  " %120 %121 %122 %123 %124 %125 %126 %127"
-#define WG_MORE_OPERANDS " %128 %129 %130"
-#define WG_OUTPUTS WG_OUT60, WG_OUT10(6), WG_OUT10(7), WG_OUT10(8), WG_OUT10(9), WG_OUT10(10), WG_OUT10(11), \
-  "+f"(acc[120]), "+f"(acc[121]), "+f"(acc[122]), "+f"(acc[123]), "+f"(acc[124]), "+f"(acc[125]),            \
-  "+f"(acc[126]), "+f"(acc[127])
-#else
-#define WG_ACC_OPERANDS WG_OPS60 " %60 %61 %62 %63"
-#define WG_MORE_OPERANDS " %64 %65 %66"
-#define WG_OUTPUTS WG_OUT60, "+f"(acc[60]), "+f"(acc[61]), "+f"(acc[62]), "+f"(acc[63])
-#endif
-#ifdef B_VECT
-#define WG_B_LAYOUT " 2 0 0"  // b's step (32 bytes), trans_a, trans_b
-#else
-#define WG_B_LAYOUT " 128 0 1"  // b's step (two atoms), trans_a, trans_b
-#endif
-#define WG_BATCH \
-  "// MLPRT_WGMMA m64n" WG_STR(BN) "k16 f32.f16.f16 4 2" WG_B_LAYOUT WG_ACC_OPERANDS WG_MORE_OPERANDS
-#define WG_WAIT0 "// MLPRT_WGWAIT 0" WG_ACC_OPERANDS
-#define WG_WAIT1 "// MLPRT_WGWAIT 1" WG_ACC_OPERANDS
-
-// A descriptor with the 128-byte swizzle (layout type 1, bits 62-63).
-inline ulong wgmma_descriptor(uint address, uint leading, uint stride) {
-  return (ulong)((address & 0x3FFFFu) >> 4) | ((ulong)(leading >> 4) << 16) | ((ulong)(stride >> 4) << 32) |
-         ((ulong)1 << 62);
-}
-
-// The 16-byte slot of chunk c of line l of the atom at slot `atom` (a multiple of 64).
-inline int swizzled_slot(int atom, int line, int c) { return atom + line * 8 + (c ^ line); }
-
-#ifdef MMA_EMULATE
-// Element (mn, k) of a tile whose descriptor starts at `tile` (1024-byte aligned), by the layouts
-// above: its address as the descriptor's offsets describe it, then the 128-byte swizzle (address
-// bits 4-6 exchanged by XOR with bits 7-9).
-inline float wgmma_element(__local const uchar* tile, int mn, int k, bool mn_major) {
-  const uint address = mn_major ? (uint)(mn / 64) * MN_MAJOR_LEADING + (uint)(k / 8) * MN_MAJOR_STRIDE +
-                                      (uint)(k % 8) * 128u + (uint)(mn % 64) * 2u
-                                : (uint)(mn / 8) * K_MAJOR_STRIDE + (uint)(mn % 8) * 128u + (uint)k * 2u;
-  return vload_half(0, (__local const half*)(tile + (address ^ (((address >> 7) & 7u) << 4))));
-}
-
-// One warpgroup's wgmma batch in software: BK / 16 steps of m64nBNk16 into this item's
-// accumulators, by the PTX ISA's layout of D (item = 32 warp + lane: accumulator 4 j + 2 h + e
-// is row 16 warp + lane / 4 + 8 h, column 8 j + 2 (lane % 4) + e).
-inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const uchar* b_tile, int item) {
-  const int warp = item / 32, lane = item % 32;
-  for (int i = 0; i < ACCUMULATORS; ++i) {
-    const int row = 16 * warp + lane / 4 + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * (lane % 4) + i % 2;
-    float sum = acc[i];
-    for (int k = 0; k < BK; ++k) {
-#ifdef B_VECT
-      const float b_value = wgmma_element(b_tile, col, k, false);
-#else
-      const float b_value = wgmma_element(b_tile, col, k, true);
-#endif
-      sum += wgmma_element(a_tile, row, k, false) * b_value;
-    }
-    acc[i] = sum;
-  }
-}
-#define TILE_COPY(slot, src, inside) tiles[slot] = (inside) ? *(__global const uint4*)(src) : (uint4)(0u)
-#define TILE_COMMIT() ((void)0)
-#define TILE_WAIT_PENDING() ((void)0)
-#define ASYNC_PROXY_FENCE() ((void)0)
-#else
-#define TILE_COPY(slot, src, inside) CP_ASYNC_16(smem + (uint)(slot) * 16u, (src), (inside) ? 16u : 0u)
-#define TILE_COMMIT() CP_ASYNC_COMMIT()
-#define TILE_WAIT_PENDING() cp_async_wait(STAGES - 2)
-#define ASYNC_PROXY_FENCE() asm volatile("fence.proxy.async.shared::cta;" ::: "memory")
-#endif
 
 // The copies of tile `t` (K from t BK) into ring slot `stage`; 8 consecutive items copy one line
 // (coalesced 128 bytes) into its atom. Outside the matrix the copy writes zeros and reads nothing
@@ -690,16 +518,15 @@ inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const
   UNROLL for (int e = tid; e < A_TILE; e += THREADS) {                                               \
     const int r = e / 8, c = e % 8, row = m0 + r, chunk = (t) * 8 + c;                               \
     const bool inside = row < M && chunk < k_chunks;                                                 \
-    TILE_COPY((stage) * A_TILE + swizzled_slot(r / 8 * 64, r % 8, c),                                \
-              a_raw + (inside ? (long)row * K + chunk * 8 : 0), inside);                             \
+    TILE_COPY((stage) * A_TILE + k_major_slot(r, c), a_raw + (inside ? (long)row * K + chunk * 8 : 0), inside); \
   }
 #ifdef B_VECT
 #define LOAD_B_TILE(t, stage)                                                                        \
   UNROLL for (int e = tid; e < B_TILE; e += THREADS) {                                               \
     const int r = e / 8, c = e % 8, row = n0 + r, chunk = (t) * 8 + c;                               \
     const bool inside = row < N && chunk < k_chunks;                                                 \
-    TILE_COPY(B_BASE + (stage) * B_TILE + swizzled_slot(r / 8 * 64, r % 8, c),                       \
-              b_raw + (inside ? (long)row * K + chunk * 8 : 0), inside);                             \
+    TILE_COPY(B_BASE + (stage) * B_TILE + k_major_slot(r, c), b_raw + (inside ? (long)row * K + chunk * 8 : 0), \
+              inside);                                                                               \
   }
 #else
 #define LOAD_B_TILE(t, stage)                                                                        \
@@ -712,9 +539,14 @@ inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const
   }
 #endif
 
+// Pairs stored together where the output's rows keep them aligned.
+#define STORE_GEMM_PAIR(row, col, x0, x1)                                                               \
+  store_pair(c, c_offset + (long)(row) * N + (col), (col), N, pairs, (x0), (x1), bias, bias_offset, has_bias, \
+             activation, alpha, beta)
+
 __kernel __attribute__((reqd_work_group_size(THREADS, 1, 1)))
 void gemm_wgmma(GEMM_ARGUMENTS) {
-  __local uint4 tiles[STAGES * (A_TILE + B_TILE)] __attribute__((aligned(1024)));
+  WGMMA_RING
   const int tid = get_local_id(0), group = tid / 128, item = tid % 128;
   const int m0 = get_group_id(1) * BM, n0 = get_group_id(0) * BN;
   const long batch = get_group_id(2);
@@ -722,69 +554,13 @@ void gemm_wgmma(GEMM_ARGUMENTS) {
   RAW_PTR a_raw = (RAW_PTR)a + a_offset + batch * a_batch_stride;
   RAW_PTR b_raw = (RAW_PTR)b + b_offset + batch * b_batch_stride;
   const int k_chunks = K / 8, tiles_k = (K + BK - 1) / BK;
-#ifndef MMA_EMULATE
-  const uint smem = shared_address(tiles);
-  const int accumulate = 1;
-#endif
   float acc[ACCUMULATORS];
   UNROLL for (int i = 0; i < ACCUMULATORS; ++i) acc[i] = 0.0f;
 
-  UNROLL for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < tiles_k) {
-      LOAD_A_TILE(s, s)
-      LOAD_B_TILE(s, s)
-    }
-    TILE_COMMIT();
-  }
-  for (int t = 0; t < tiles_k; ++t) {
-    TILE_WAIT_PENDING();
-    ASYNC_PROXY_FENCE();
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const int slot = t % STAGES;
-    // This warpgroup's 64 rows of a: 8 atoms further per group.
-#ifdef MMA_EMULATE
-    wgmma_emulate(acc, (__local const uchar*)(tiles + slot * A_TILE + group * 64 * 8),
-                  (__local const uchar*)(tiles + B_BASE + slot * B_TILE), item);
-#else
-    const ulong a_descriptor =
-        wgmma_descriptor(smem + (uint)(slot * A_TILE + group * 64 * 8) * 16u, K_MAJOR_LEADING, K_MAJOR_STRIDE);
-#ifdef B_VECT
-    const ulong b_descriptor =
-        wgmma_descriptor(smem + (uint)(B_BASE + slot * B_TILE) * 16u, K_MAJOR_LEADING, K_MAJOR_STRIDE);
-#else
-    const ulong b_descriptor =
-        wgmma_descriptor(smem + (uint)(B_BASE + slot * B_TILE) * 16u, MN_MAJOR_LEADING, MN_MAJOR_STRIDE);
-#endif
-    asm volatile(WG_BATCH : WG_OUTPUTS : "l"(a_descriptor), "l"(b_descriptor), "r"(accumulate) : "memory");
-    asm volatile(WG_WAIT1 : WG_OUTPUTS : : "memory");
-#endif
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const int next = t + STAGES - 1;
-    if (next < tiles_k) {
-      LOAD_A_TILE(next, next % STAGES)
-      LOAD_B_TILE(next, next % STAGES)
-    }
-    TILE_COMMIT();
-  }
-#ifndef MMA_EMULATE
-  asm volatile(WG_WAIT0 : WG_OUTPUTS : : "memory");
-  cp_async_wait(0);  // only empty groups remain; retire them before the items exit
-#endif
+  WGMMA_K_LOOP(tiles_k)
 
-  // Epilogue: accumulator 4 j + 2 h + e is row 16 warp + lane / 4 + 8 h, column 8 j + 2 (lane % 4) + e
-  // of this warpgroup's 64 rows; pairs stored together where the output's rows keep them aligned.
-  const int warp = item / 32, lane = item % 32;
   const bool pairs = (c_offset % 2 == 0) && (N % 2 == 0);
-  UNROLL for (int h = 0; h < 2; ++h) {
-    const int row = m0 + group * 64 + warp * 16 + lane / 4 + 8 * h;
-    if (row >= M) continue;
-    UNROLL for (int j = 0; j < BN / 8; ++j) {
-      const int col = n0 + 8 * j + 2 * (lane % 4);
-      if (col >= N) continue;
-      store_pair(c, c_offset + (long)row * N + col, col, N, pairs, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1], bias,
-                 bias_offset, has_bias, activation, alpha, beta);
-    }
-  }
+  WGMMA_FOR_EACH_PAIR(m0, n0, M, N, STORE_GEMM_PAIR)
 }
 
 #elif defined(BM)

@@ -73,3 +73,40 @@ inline void mma_emulate(float* d, const uint* a, const uint* b, __local uint* a_
 }
 
 #endif  // MMA_EMULATE
+
+// ---- Asynchronous copies (sm_80), for the kernels that fill local memory without registers ----
+
+// The .shared window address of a local pointer, as the PTX below takes it. NVIDIA's OpenCL
+// compiles local pointers as addresses in that window, so the pointer's integer value is the
+// address; nothing documents this, so the async probe checks it before any PTX uses it.
+inline uint shared_address(__local const void* p) { return (uint)(size_t)p; }
+
+// cp.async: 16 bytes global -> local, not through registers. `bytes` is 16, or 0 to write 16
+// zero bytes (src must still be a valid, aligned address). The copy completes asynchronously:
+// this item sees it after a wait_group that retires its commit group, other items after a
+// barrier that follows that wait. "memory": the compiler must not move local-memory accesses
+// across these statements (the data arrives behind its back).
+#define CP_ASYNC_16(local_address, src, bytes)                                                 \
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(local_address),          \
+               "l"((ulong)(size_t)(src)), "r"(bytes)                                          \
+               : "memory")
+#define CP_ASYNC_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
+// Until at most n of this item's committed groups are still in flight. The count is part of the
+// instruction; spelled out per value rather than through an "n" operand constraint, which
+// nothing says NVIDIA's OpenCL compiler takes. n is a constant where used, so the switch folds
+// away; beyond 7 it waits for more than asked, which is safe. (Not in emulated builds, whose
+// compilers reject asm even in functions never called.)
+#ifndef MMA_EMULATE
+inline void cp_async_wait(int n) {
+  switch (n) {
+    case 0: asm volatile("cp.async.wait_group 0;" ::: "memory"); break;
+    case 1: asm volatile("cp.async.wait_group 1;" ::: "memory"); break;
+    case 2: asm volatile("cp.async.wait_group 2;" ::: "memory"); break;
+    case 3: asm volatile("cp.async.wait_group 3;" ::: "memory"); break;
+    case 4: asm volatile("cp.async.wait_group 4;" ::: "memory"); break;
+    case 5: asm volatile("cp.async.wait_group 5;" ::: "memory"); break;
+    case 6: asm volatile("cp.async.wait_group 6;" ::: "memory"); break;
+    default: asm volatile("cp.async.wait_group 7;" ::: "memory"); break;
+  }
+}
+#endif

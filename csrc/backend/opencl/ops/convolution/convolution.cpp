@@ -49,6 +49,9 @@ constexpr std::size_t kDepthwiseHwcGroup = 64;
 constexpr std::int64_t kDepthwiseTile = 16;
 constexpr std::int64_t kDepthwisePatch = 48;
 
+// The wgmma tiles copy 16-byte chunks of 8 channels of one tap.
+constexpr std::int64_t kWgmmaChannelStep = 8;
+
 // What a tactic name asks for: a direct kernel's output maps per item, an implicit-GEMM tile, a
 // tensor-core tile, or the depthwise kernel.
 struct ParsedTactic {
@@ -60,6 +63,7 @@ struct ParsedTactic {
   std::string pointwise_gemm{};  // "hwc_gemm:<GEMM tactic>"
   bool mma_channels_last = false;  // "hwc_mma_*"
   bool depthwise_channels_last = false;  // "hwc_depthwise"
+  const WgmmaConvolutionTile* wgmma = nullptr;  // "hwc_wgmma_*"
 };
 
 ParsedTactic parseTactic(const std::string& tactic) {
@@ -86,6 +90,11 @@ ParsedTactic parseTactic(const std::string& tactic) {
     for (const GemmTile& tile : *tiles) {
       if (tactic == tile.name()) return {0, &tile};
     }
+  }
+  if (const WgmmaConvolutionTile* wgmma = findWgmmaConvolutionTile(tactic)) {
+    ParsedTactic parsed;
+    parsed.wgmma = wgmma;
+    return parsed;
   }
   bool mma_channels_last = false;
   if (const MmaConvolutionTile* mma = findMmaConvolutionTile(tactic, &mma_channels_last)) {
@@ -197,7 +206,7 @@ std::string channelsLastGemmTactic(const std::string& tactic) {
 bool convolutionTacticChannelsLast(const std::string& tactic) {
   const ParsedTactic parsed = parseTactic(tactic);
   return (parsed.tile && parsed.tile->channels_last) || !parsed.pointwise_gemm.empty() || parsed.mma_channels_last ||
-         parsed.depthwise_channels_last;
+         parsed.depthwise_channels_last || parsed.wgmma;
 }
 
 bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& stride,
@@ -214,6 +223,9 @@ std::vector<std::string> channelsLastConvolutionTactics(const Context& context, 
   std::vector<std::string> tactics = channelsLastConvolutionTactics(type);
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {
     if (mmaConvolutionTileOffered(tile, context, type, policy)) tactics.push_back(kChannelsLastMmaPrefix + std::string(tile.name));
+  }
+  if (wgmmaConvolutionOffered(context, type)) {
+    for (const WgmmaConvolutionTile& tile : wgmmaConvolutionTiles()) tactics.push_back(tile.name);
   }
   if (!pointwise || tactics.empty()) return tactics;
   for (const GemmTactic& gemm : gemmTactics(context, type, policy)) tactics.push_back(kChannelsLastGemmPrefix + gemm.name);
@@ -238,6 +250,10 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
   // Winograd pays for its transforms only where the products over the channels are long enough.
   if (parsed.winograd) return group_channels >= kWinogradMinimumChannels && group_maps >= kWinogradMinimumChannels;
   if (parsed.mma) return !blockMostlyPadding(parsed.mma->bm, group_maps) && !blockMostlyPadding(parsed.mma->bn, pixels);
+  if (parsed.wgmma) {
+    return group_channels % kWgmmaChannelStep == 0 && !blockMostlyPadding(parsed.wgmma->bn, group_maps) &&
+           !blockMostlyPadding(WgmmaConvolutionTile::kPixels, pixels);
+  }
   if (parsed.tile) return !blockMostlyPadding(parsed.tile->maps(), group_maps) && !blockMostlyPadding(parsed.tile->pixels(), pixels);
   return parsed.maps_per_item == kOutputMapTiles.front() || !blockMostlyPadding(parsed.maps_per_item, group_maps);
 }
@@ -278,6 +294,25 @@ void checkDepthwise(const DeviceTensor& in, const ConvolutionWindow& window, std
   }
 }
 
+// What the wgmma tiles run: HALF channels-last convolutions of one group whose channels are a
+// multiple of 8, input and weights 16-byte aligned (their chunks are single cp.async copies).
+void checkWgmma(const std::string& tactic, const DeviceTensor& in, const DeviceTensor& kernel,
+                const ConvolutionWindow& window) {
+  const auto refuse = [&](const std::string& why) {
+    throw InvalidArgument(std::string(kLauncher) + ": tactic '" + tactic + "' " + why);
+  };
+  if (in.type != DataType::kHALF) refuse("does not run " + std::string(dataTypeName(in.type)) + " tensors");
+  if (window.groups != 1) refuse("runs convolutions of one group; this one has " + std::to_string(window.groups));
+  if (in.shape[1] % kWgmmaChannelStep != 0) {
+    refuse("runs inputs of a multiple of 8 channels; input " + in.shape.toString() + " has " +
+           std::to_string(in.shape[1]));
+  }
+  if (elementOffset(in) % kWgmmaChannelStep != 0 || elementOffset(kernel) % kWgmmaChannelStep != 0) {
+    refuse("needs the input and the kernel at 16-byte aligned offsets (elements " + std::to_string(elementOffset(in)) +
+           " and " + std::to_string(elementOffset(kernel)) + ")");
+  }
+}
+
 // A 1x1 convolution at stride 1 without padding, of one group, on HWC tensors is one product:
 // out (N x pixels, M) = in (N x pixels, C) x kernel (M, C)^T, with the bias and activation in the
 // GEMM's epilogue. No residual (the GEMM epilogue has none; the HWC register tiles take those).
@@ -311,7 +346,8 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
             const GemmEpilogue& epilogue, const DeviceTensor& out, const DeviceTensor* residual,
             const DeviceTensor* workspace, bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
   const ParsedTactic parsed = parseTactic(tactic);
-  if ((parsed.tile || parsed.mma || parsed.depthwise || parsed.winograd || !parsed.pointwise_gemm.empty()) &&
+  if ((parsed.tile || parsed.mma || parsed.wgmma || parsed.depthwise || parsed.winograd ||
+       !parsed.pointwise_gemm.empty()) &&
       family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
   }
@@ -356,6 +392,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::int64_t pixels = in.shape[0] * output.h * output.w;
   const std::int64_t group_maps = maps / window.groups;
   if (parsed.depthwise) checkDepthwise(in, window, axes, taps, parsed.depthwise_channels_last);
+  if (parsed.wgmma) checkWgmma(tactic, in, kernel, window);
   std::int64_t splits = 1;
   std::int64_t mma_pixels = 0;  // the tensor-core kernel's pixel axis (padded rows)
   std::int64_t blocks = 0;
@@ -392,7 +429,9 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
     }
   }
   const std::string variant =
-      parsed.mma         ? mma_options
+      parsed.wgmma       ? wgmmaConvolutionOptions(*parsed.wgmma, activationCode(epilogue),
+                                                   emulate_tensor_cores || emulation.load())
+      : parsed.mma       ? mma_options
       : parsed.tile      ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
                                (splits > 1 ? " -DSPLIT_K" : "") + (parsed.tile->channels_last ? " -DHWC" : "")
       : parsed.depthwise ? std::string(parsed.depthwise_channels_last ? "-DDEPTHWISE_HWC" : "-DDEPTHWISE")
@@ -400,9 +439,9 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
   const std::string options =
       joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type), halfOption("BIAS", in.type),
                    halfOption("OUT", out.type), halfOption("RES", out.type), variant});
-  const std::string program = parsed.mma ? "convolution_mma" : family.name;
+  const std::string program = parsed.wgmma ? "convolution_wgmma" : parsed.mma ? "convolution_mma" : family.name;
   Kernel& k = cache.get(program, options,
-                        parsed.mma ? program
+                        parsed.mma || parsed.wgmma ? program
                                    : std::string(family.name) +
                                          (parsed.tile                        ? "_igemm"
                                           : parsed.depthwise_channels_last ? "_depthwise_hwc"
@@ -426,6 +465,14 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       .value<cl_int>(activationCode(epilogue))
       .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
   if (!family.transposed) arguments.tensor(residual ? *residual : out).value<cl_int>(residual ? 1 : 0);
+  if (parsed.wgmma) {
+    arguments.value<cl_int>(i32(in.shape[0]));
+    const std::size_t threads = WgmmaConvolutionTile::kThreads;
+    return k.launch(stream,
+                    {tilesCovering(maps, parsed.wgmma->bn) * threads,
+                     tilesCovering(pixels, WgmmaConvolutionTile::kPixels), 1},
+                    {threads, 1, 1});
+  }
   if (parsed.mma) {
     arguments.value<cl_int>(i32(in.shape[0]));
     const std::size_t threads = parsed.mma->threads();
@@ -532,7 +579,7 @@ void convolutionEmulatingTensorCores(KernelCache& cache, Stream& stream, const s
                                      const ConvolutionWindow& window, const GemmEpilogue& epilogue,
                                      const DeviceTensor& out, const DeviceTensor* residual, std::int64_t splits,
                                      const DeviceTensor* workspace) {
-  if (!findMmaConvolutionTile(tactic)) {
+  if (!findMmaConvolutionTile(tactic) && !findWgmmaConvolutionTile(tactic)) {
     throw InvalidArgument(std::string(kLauncher) + ": '" + tactic + "' is no tensor-core tactic");
   }
   launch(kConvolution, cache, stream, tactic, in, kernel, window, epilogue, out, residual, workspace, true, splits);

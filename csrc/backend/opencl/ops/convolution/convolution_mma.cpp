@@ -70,6 +70,36 @@ std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool unpadde
   return unpadded ? ow : (ow + chunk - 1) / chunk * chunk;
 }
 
+// 128 pixels by 64, 128 or 256 maps: the GEMM's wgmma tiles (gemm_mma.cpp) with a narrower one
+// for layers of 64 maps (ResNet's first stage). Three tiles of K = 64 in the ring: 72, 96 and
+// 144 KiB of local memory (the probe runs 144).
+const std::vector<WgmmaConvolutionTile>& wgmmaConvolutionTiles() {
+  static const std::vector<WgmmaConvolutionTile> tiles = {
+      {"hwc_wgmma_f16_128x64", 64, 3},
+      {"hwc_wgmma_f16_128x128", 128, 3},
+      {"hwc_wgmma_f16_128x256", 256, 3},
+  };
+  return tiles;
+}
+
+const WgmmaConvolutionTile* findWgmmaConvolutionTile(const std::string& tactic) {
+  for (const WgmmaConvolutionTile& tile : wgmmaConvolutionTiles()) {
+    if (tactic == tile.name) return &tile;
+  }
+  return nullptr;
+}
+
+bool wgmmaConvolutionOffered(const Context& context, DataType type) {
+  return type == DataType::kHALF && tensorCoreWgmmaAvailable(context);
+}
+
+std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, int activation_code, bool emulate) {
+  return support::joinOptions({"-DWGMMA -DB_VECT -DGROUPS=2 -DBN=" + std::to_string(tile.bn) +
+                                   " -DSTAGES=" + std::to_string(tile.stages) +
+                                   " -DFIXED_ACTIVATION=" + std::to_string(activation_code),
+                               emulate ? "-DMMA_EMULATE" : ""});
+}
+
 std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,
                                   std::uint32_t compute_units) {
   if (!tile.split_k) return 1;

@@ -61,6 +61,25 @@ std::string mmaConvolutionOptions(const MmaConvolutionTile& tile, const MmaConvo
 std::int64_t mmaConvolutionRowPitch(const MmaConvolutionTile& tile, bool unpadded, std::int64_t ow);
 
 
+// "hwc_wgmma_f16_128x<BN>": channels-last HALF convolutions of one group on Hopper's warpgroup
+// products (convolution_wgmma.cl): 128 output pixels (two warpgroups) by BN maps per work-group,
+// K (taps x channels) in tiles of 64 through a ring of `stages`. Needs channels a multiple of 8 and
+// 16-byte aligned input and weights. Offered where the wgmma probe passes.
+struct WgmmaConvolutionTile {
+  const char* name;
+  int bn, stages;
+  static constexpr int kPixels = 128;  // BM: rows of the product, two warpgroups of 64
+  static constexpr std::size_t kThreads = 256;
+};
+// Every wgmma tile, offered or not.
+const std::vector<WgmmaConvolutionTile>& wgmmaConvolutionTiles();
+// The tile named `tactic` (with its "hwc_" prefix), or null.
+const WgmmaConvolutionTile* findWgmmaConvolutionTile(const std::string& tactic);
+// Whether the wgmma tiles run operands stored as `type` on this device (HALF, the probe passed).
+bool wgmmaConvolutionOffered(const Context& context, DataType type);
+// Build options of the kernel for `tile` (kernels/wgmma.cl's and -DFIXED_ACTIVATION).
+std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, int activation_code, bool emulate);
+
 // Slices of K a split-K tile runs a convolution in: enough for two work-groups per compute
 // unit, each slice at least four tiles of K; 1 for other tiles and for layers whose blocks fill
 // the device already.
