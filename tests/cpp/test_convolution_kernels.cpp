@@ -148,7 +148,7 @@ DeviceTensor workspaceFor(const std::string& tactic, const ConvCase& c, std::int
 
 void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed,
                       bool with_residual = false, Run run = Run::kDevice, std::int64_t splits = 0,
-                      std::size_t offset = 8) {
+                      std::size_t offset = 8, std::size_t out_offset = 8) {
   SCOPED_TRACE(tactic + " " + dataTypeName(type) + " input " + c.shape(c.n, c.c, c.h, c.w).toString() + " kernel " +
                c.shape(c.m, c.c / c.groups, c.kh, c.kw).toString());
   const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
@@ -163,8 +163,9 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
                                            channels_last ? channelsLastOrder(k, c.m, c.c / c.groups, c.kh * c.kw) : k,
                                            offset);
   const DeviceTensor bias = deviceTensor(Dims{c.m}, type, b);
-  const DeviceTensor out = deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
-                                        std::vector<double>(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), 7.0));
+  const DeviceTensor out =
+      deviceTensor(c.shape(c.n, c.m, c.oh(), c.ow()), type,
+                   std::vector<double>(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), 7.0), out_offset);
   cl::ConvolutionWindow window;
   window.groups = c.groups;
   window.stride = c.one_d ? std::vector<std::int64_t>{c.stride_w} : std::vector<std::int64_t>{c.stride_h, c.stride_w};
@@ -181,7 +182,8 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   const DeviceTensor residual = deviceTensor(
       c.shape(c.n, c.m, c.oh(), c.ow()), type,
       with_residual ? (channels_last ? channelsLastOrder(r, c.n, c.m, out_pixels) : r)
-                    : std::vector<double>(out.shape.volume(), 0.0));
+                    : std::vector<double>(out.shape.volume(), 0.0),
+      out_offset);
   // Split-K tactics' workspace, filled with garbage: the kernels must not rely on its contents.
   const DeviceTensor workspace = workspaceFor(tactic, c, splits);
   if (run == Run::kEmulatedMma) {
@@ -547,11 +549,14 @@ const std::vector<ConvCase> kWgmmaCases = {
     {1, 40, 6, 7, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false, false},  // K 360, no bias
 };
 
+// Outputs (and residuals) 16-byte aligned, where runs of 8 maps are one load and one store, and
+// not (8 bytes in: map by map).
 void checkWgmmaTile(const std::string& tactic, std::uint32_t& seed, Run run) {
-  for (const ConvCase& c : kWgmmaCases) checkConvolution(tactic, c, DataType::kHALF, seed += 3, false, run, 0, 16);
-  for (std::size_t index : {0u, 4u}) {
-    checkConvolution(tactic, kWgmmaCases.at(index), DataType::kHALF, seed += 2, true, run, 0, 16);
+  for (const ConvCase& c : kWgmmaCases) checkConvolution(tactic, c, DataType::kHALF, seed += 3, false, run, 0, 16, 16);
+  for (std::size_t index : {0u, 4u, 5u}) {
+    checkConvolution(tactic, kWgmmaCases.at(index), DataType::kHALF, seed += 2, true, run, 0, 16, 16);
   }
+  checkConvolution(tactic, kWgmmaCases.at(0), DataType::kHALF, seed += 2, true, run, 0, 16, 8);
 }
 
 // With the warpgroup product in software: the pixel gather into swizzled lines, the zero chunks
