@@ -588,8 +588,23 @@ TEST(ConvolutionKernels, WgmmaTilesMatchTheReferenceEmulated) {
   EXPECT_FALSE(cl::convolutionTacticWorthTiming(tactic, 64, 32, 16));                     // 128 pixels >= 4 x 32
 }
 
-// The same on the device's own warpgroup products, where the wgmma probe passed (Hopper);
-// elsewhere they are not offered.
+// The kernel's own check before the builder offers its tiles: it passes with the instructions in
+// software, and refuses (without throwing) where they do not compile.
+TEST(ConvolutionKernels, WgmmaSelfCheckPassesEmulatedAndRefusesOffHopper) {
+  const std::string emulated = cl::wgmmaConvolutionSelfCheck(cache().context(), true);
+  EXPECT_EQ(emulated.rfind("passed: hwc_wgmma_f16_128x64 matched the host", 0), 0u) << emulated;
+  const std::string real = cl::wgmmaConvolutionSelfCheck(cache().context(), false);
+  if (!cl::tensorCoreWgmmaAvailable(*cache().context())) {
+    EXPECT_EQ(real.rfind("refused: ", 0), 0u) << real;
+  }
+  EXPECT_EQ(cl::wgmmaConvolutionOffered(*cache().context(), DataType::kHALF),
+            cl::tensorCoreWgmmaAvailable(*cache().context()) && real.rfind("passed: ", 0) == 0)
+      << real;
+  EXPECT_FALSE(cl::wgmmaConvolutionOffered(*cache().context(), DataType::kFLOAT));
+}
+
+// The same on the device's own warpgroup products, where the wgmma probe and the self-check
+// passed (Hopper); elsewhere they are not offered.
 TEST(ConvolutionKernels, OfferedWgmmaTilesMatchTheReference) {
   const std::vector<std::string> tactics =
       cl::channelsLastConvolutionTactics(*cache().context(), DataType::kHALF, {}, false);
@@ -603,7 +618,11 @@ TEST(ConvolutionKernels, OfferedWgmmaTilesMatchTheReference) {
     checkConvolution(tactic, {2, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false}, DataType::kHALF,
                      seed += 2, true, Run::kDevice, 0, 16);
   }
-  EXPECT_EQ(offered, cl::tensorCoreWgmmaAvailable(*cache().context()) ? cl::wgmmaConvolutionTiles().size() : 0u);
+  EXPECT_EQ(offered, cl::wgmmaConvolutionOffered(*cache().context(), DataType::kHALF) ? cl::wgmmaConvolutionTiles().size()
+                                                                                      : 0u);
+  if (cl::tensorCoreWgmmaAvailable(*cache().context())) {
+    EXPECT_TRUE(cl::wgmmaConvolutionVerified(*cache().context()));  // Hopper: the self-check passes
+  }
   if (offered == 0) GTEST_SKIP() << "the wgmma tiles are not offered on this device";
 }
 

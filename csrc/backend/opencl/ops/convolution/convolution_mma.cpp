@@ -90,7 +90,7 @@ const WgmmaConvolutionTile* findWgmmaConvolutionTile(const std::string& tactic) 
 }
 
 bool wgmmaConvolutionOffered(const Context& context, DataType type) {
-  return type == DataType::kHALF && tensorCoreWgmmaAvailable(context);
+  return type == DataType::kHALF && tensorCoreWgmmaAvailable(context) && wgmmaConvolutionVerified(context);
 }
 
 std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, int activation_code, bool emulate) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,8 +76,18 @@ struct WgmmaConvolutionTile {
 const std::vector<WgmmaConvolutionTile>& wgmmaConvolutionTiles();
 // The tile named `tactic` (with its "hwc_" prefix), or null.
 const WgmmaConvolutionTile* findWgmmaConvolutionTile(const std::string& tactic);
-// Whether the wgmma tiles run operands stored as `type` on this device (HALF, the probe passed).
+// Whether the wgmma tiles run operands stored as `type` on this device: HALF, where the wgmma
+// probe passed and so did wgmmaConvolutionVerified.
 bool wgmmaConvolutionOffered(const Context& context, DataType type);
+// Runs hwc_wgmma_f16_128x64 once on a small convolution of small integers (two pixel blocks, a
+// partial K tile, padding, bias, residual, ReLU; every sum exact) and compares with the host:
+// "passed: ..." or "refused: <why>". With `emulate`, its instructions in software.
+// (convolution_wgmma_check.cpp)
+std::string wgmmaConvolutionSelfCheck(const std::shared_ptr<Context>& context, bool emulate);
+// wgmmaConvolutionSelfCheck's verdict on the device, run once per process and device (logged; a
+// refusal as a warning). The wgmma probe vouches for the instructions and the GEMM's tiles, not for
+// this kernel's gather and epilogue.
+bool wgmmaConvolutionVerified(const Context& context);
 // Build options of the kernel for `tile` (kernels/wgmma.cl's and -DFIXED_ACTIVATION).
 std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, int activation_code, bool emulate);
 
