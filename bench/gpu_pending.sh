@@ -14,8 +14,11 @@
 #   6. the tutorial MLP's cold build with its compiles one at a time and in threads;
 #   7. the C++ tests in $GTEST_FILTER (attention kernels, streams, events, launch capture), within
 #      $GTEST_SECONDS (150);
-#   8. the driver's OpenCL extensions (clinfo): cl_khr_command_buffer and the like.
-# PARTS="1 2 3 4 5 6 7 8" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
+#   8. the driver's OpenCL extensions (clinfo): cl_khr_command_buffer and the like;
+#   9. bench/attention_profile.cpp (BERT-base's attention, every tactic; needs part 7's build);
+#  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
+#      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
+# PARTS="1 2 3 4 5 6 7 8 9 10" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
 # gpu_extra/ and gpu_cnn/, see ../shared/device/README.md and bench/README.md):
 #   source .devkit/setup.sh .devkit >/dev/null 2>&1; bash bench/gpu_pending.sh
 # gpu_cnn/ is written where ultralytics is installed:
@@ -38,7 +41,7 @@ part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its ou
 if [[ $parts == *" 1 "* ]]; then
   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o /tmp/latency_probe && part latency 40 /tmp/latency_probe 0 2000
 fi
-if [[ $parts == *" "[2-6]" "* && -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
+if [[ $parts == *" "[2-6]" "* || $parts == *" 10 "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
   python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
   python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
 fi
@@ -94,7 +97,17 @@ if [[ $parts == *" 7 "* ]]; then
   { cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON &&
     cmake --build build/gpu-tests -- -j16; } > "$out/cpp_build.log" 2>&1 || tail -20 "$out/cpp_build.log"
   MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part gtest "${GTEST_SECONDS:-150}" build/gpu-tests/tests/cpp/mlprt_tests \
-    --gtest_filter="${GTEST_FILTER:-AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
+    --gtest_filter="${GTEST_FILTER:-ConvolutionKernels.*Wgmma*:GemmMma.Wgmma*:GemmMma.EveryVariant*:AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
+fi
+if [[ $parts == *" 9 "* ]]; then
+  g++ -O2 -std=c++17 -Icsrc bench/attention_profile.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
+    -o /tmp/attention_profile && MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part attention_profile 60 /tmp/attention_profile 20
+fi
+if [[ $parts == *" 10 "* ]]; then
+  TAIL=20 part resnet_profile 150 python3 bench/cnn_bench.py --models resnet50:224x224 --batches 32 --precisions fp16 \
+    --iterations 20 --profile --json "$out/resnet_profile.json"
+  TAIL=20 part bert_profile 150 python3 bench/transformer_bench.py --models bert_base --batches 32 --precisions fp16 \
+    --profile --json "$out/bert_profile.json"
 fi
 if [[ $parts == *" 8 "* ]]; then
   part extensions 30 bash -c 'clinfo; echo "command buffers:"; clinfo | grep -o "cl_[a-z]*_command_buffer[a-z_]*" | sort -u'
