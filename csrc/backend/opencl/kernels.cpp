@@ -28,7 +28,7 @@ namespace {
 // text, then each other prelude to the families it names, in this order: kernels/mma.cl (the
 // tensor-core instructions) to the families that run mma (GEMM, convolution, attention), kernels/wgmma.cl
 // (Hopper's warpgroup tiles, inside -DWGMMA) to those that run wgmma, ops/convolution/convolution_common.cl
-// (split K's bookkeeping) to both convolution families, ops/attention/attention_common.cl (how
+// (split K's bookkeeping, the staged epilogues' runs) to the convolution families, ops/attention/attention_common.cl (how
 // masks are read) to both attention families.
 constexpr const char* kCommonFile = "common";
 struct Prelude {
@@ -38,7 +38,7 @@ struct Prelude {
 const std::vector<Prelude> kPreludes = {
     {"mma", {"gemm_mma", "convolution_mma", "convolution_wgmma", "attention_mma"}},
     {"wgmma", {"gemm_mma", "convolution_wgmma"}},
-    {"convolution_common", {"convolution", "convolution_mma"}},
+    {"convolution_common", {"convolution", "convolution_mma", "convolution_wgmma"}},
     {"attention_common", {"attention", "attention_mma"}},
 };
 

@@ -79,18 +79,11 @@ inline void ldmatrix_emulate(uint* r, __local const ushort* base, int row, bool 
 }
 #endif
 
-// -DFIXED_ACTIVATION=<ACT_* code or -1> builds the epilogue for that one activation (the argument
-// is then ignored): with every activation behind a run-time switch, the erf of GELU made the
-// 128 x 128 async tiles twice as slow on an H200 (0.37 vs 0.185 ms at 4096 x 3072 x 768).
+// Bias of column n, then the activation (-DFIXED_ACTIVATION: common.cl's activated()).
 inline float epilogue(float value, int n, BIAS_PTR bias, long bias_offset, int has_bias,
                       int activation, float alpha, float beta) {
   if (has_bias) value += LOAD_BIAS(bias, bias_offset + n);
-#ifdef FIXED_ACTIVATION
-  (void)activation;
-  return FIXED_ACTIVATION < 0 ? value : activate(FIXED_ACTIVATION, value, alpha, beta);
-#else
-  return activation < 0 ? value : activate(activation, value, alpha, beta);
-#endif
+  return activated(value, activation, alpha, beta);
 }
 
 // Stores accumulators x0 and x1 of one row's columns col and col + 1 through the epilogue

@@ -1,5 +1,6 @@
-// Prepended (after common.cl) to both convolution families, convolution.cl and convolution_mma.cl:
-// split K's bookkeeping, the same for the register tiles and the tensor-core tiles. The residual
+// Prepended (after common.cl) to the convolution families, convolution.cl, convolution_mma.cl and
+// convolution_wgmma.cl: split K's bookkeeping, the same for the register tiles and the tensor-core
+// tiles, and the staged epilogues' runs (without split K). The residual
 // (the output's shape and type, added before the activation where the builder fused an Add) is
 // common.cl's RES operand, -DRES_HALF with a half output.
 
@@ -35,3 +36,60 @@ inline void finish_sliced_element(OUT_PTR out, long out_offset, __global const f
   if (has_residual) v += LOAD_RES(residual, residual_offset + i);
   STORE_OUT(out, out_offset + i, activation < 0 ? v : activate(activation, v, alpha, beta));
 }
+
+#ifndef SPLIT_K
+// The staged epilogues (convolution_mma's, convolution_wgmma's) finish runs of EPI_VEC output values
+// (16 bytes) per item: consecutive pixels of one map (NCHW), or consecutive maps of one pixel (HWC).
+#ifdef OUT_HALF
+#define EPI_VEC 8
+#else
+#define EPI_VEC 4
+#endif
+
+// out[first ..] = activation(v + residual[first ..]) for one whole, aligned run: one vector load
+// of the residual and one vector store.
+inline void store_run(OUT_PTR out, long out_offset, RES_PTR residual, long residual_offset, int has_residual,
+                      int activation, float alpha, float beta, long first, float* v) {
+#ifdef OUT_HALF
+  if (has_residual) {
+    const float8 r = vloada_half8(0, residual + residual_offset + first);
+    v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
+  }
+  for (int x = 0; x < EPI_VEC; ++x) v[x] = activated(v[x], activation, alpha, beta);
+  vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
+#else
+  if (has_residual) {
+    const float4 r = *(__global const float4*)(residual + residual_offset + first);
+    v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
+  }
+  for (int x = 0; x < EPI_VEC; ++x) v[x] = activated(v[x], activation, alpha, beta);
+  *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
+#endif
+}
+
+// Finishes the EPI_VEC maps from `global_map` of output pixel p (`maps_left` of them exist in the
+// group) from `values` (local): + bias, + residual, activation, stored at p x M + map of the HWC
+// output. One vector load and store where the run is whole and aligned; else map by map.
+inline void finish_maps(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_offset, int has_bias, RES_PTR residual,
+                        long residual_offset, int has_residual, int activation, float alpha, float beta, int M, long p,
+                        int global_map, int maps_left, __local const float* values) {
+  const long first = p * M + global_map;
+  float v[EPI_VEC];
+#pragma unroll
+  for (int x = 0; x < EPI_VEC; ++x) {
+    v[x] = values[x] + (has_bias && x < maps_left ? LOAD_BIAS(bias, bias_offset + global_map + x) : 0.0f);
+  }
+  if (maps_left >= EPI_VEC && (out_offset + first) % EPI_VEC == 0 &&
+      (!has_residual || (residual_offset + first) % EPI_VEC == 0)) {
+    store_run(out, out_offset, residual, residual_offset, has_residual, activation, alpha, beta, first, v);
+    return;
+  }
+#pragma unroll
+  for (int x = 0; x < EPI_VEC; ++x) {
+    if (x >= maps_left) break;
+    float value = v[x];
+    if (has_residual) value += LOAD_RES(residual, residual_offset + first + x);
+    STORE_OUT(out, out_offset + first + x, activated(value, activation, alpha, beta));
+  }
+}
+#endif

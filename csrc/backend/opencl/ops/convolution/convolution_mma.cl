@@ -145,37 +145,6 @@ inline long output_index(const struct Geometry* g, int M, int map, int p) {
   return (((long)n * M + map) * g->OH + oy) * g->OW + ox;
 }
 
-#ifndef SPLIT_K
-// The staged epilogues (end of convolution_mma) finish runs of EPI_VEC output values (16 bytes)
-// per item: consecutive pixels of one map (NCHW), or consecutive maps of one pixel (HWC).
-#ifdef OUT_HALF
-#define EPI_VEC 8
-#else
-#define EPI_VEC 4
-#endif
-
-// out[first ..] = activation(v + residual[first ..]) for one whole, aligned run: one vector load
-// of the residual and one vector store.
-inline void store_run(OUT_PTR out, long out_offset, RES_PTR residual, long residual_offset, int has_residual,
-                      int activation, float alpha, float beta, long first, float* v) {
-#ifdef OUT_HALF
-  if (has_residual) {
-    const float8 r = vloada_half8(0, residual + residual_offset + first);
-    v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
-  }
-  for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
-  vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
-#else
-  if (has_residual) {
-    const float4 r = *(__global const float4*)(residual + residual_offset + first);
-    v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
-  }
-  for (int x = 0; x < EPI_VEC; ++x) v[x] = activation < 0 ? v[x] : activate(activation, v[x], alpha, beta);
-  *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
-#endif
-}
-#endif
-
 #if !defined(SPLIT_K) && !defined(HWC)
 // The NCHW staged epilogue: bands of EPI_ROWS maps x BN pixels of floats, rows EPI_S apart (8
 // words of padding: the items of a warp store 8 rows x 8 words), within the a_tile array.
@@ -215,32 +184,6 @@ inline void finish_run(OUT_PTR out, long out_offset, RES_PTR residual, long resi
 #define EPI_T (BM + 4)
 #define EPI_COLS_FIT ((2 * BM * TS) / EPI_T / 8 * 8)
 #define EPI_COLS (EPI_COLS_FIT < BN ? EPI_COLS_FIT : BN)
-
-// Finishes the EPI_VEC maps from `global_map` of output pixel p (`maps_left` of them exist in the
-// group) from `values` (local): + bias, + residual, activation, stored at p x M + map of the HWC
-// output. One vector load and store where the run is whole and aligned; else map by map.
-inline void finish_maps(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_offset, int has_bias, RES_PTR residual,
-                        long residual_offset, int has_residual, int activation, float alpha, float beta, int M, long p,
-                        int global_map, int maps_left, __local const float* values) {
-  const long first = p * M + global_map;
-  float v[EPI_VEC];
-#pragma unroll
-  for (int x = 0; x < EPI_VEC; ++x) {
-    v[x] = values[x] + (has_bias && x < maps_left ? LOAD_BIAS(bias, bias_offset + global_map + x) : 0.0f);
-  }
-  if (maps_left >= EPI_VEC && (out_offset + first) % EPI_VEC == 0 &&
-      (!has_residual || (residual_offset + first) % EPI_VEC == 0)) {
-    store_run(out, out_offset, residual, residual_offset, has_residual, activation, alpha, beta, first, v);
-    return;
-  }
-#pragma unroll
-  for (int x = 0; x < EPI_VEC; ++x) {
-    if (x >= maps_left) break;
-    float value = v[x];
-    if (has_residual) value += LOAD_RES(residual, residual_offset + first + x);
-    STORE_OUT(out, out_offset + first + x, activation < 0 ? value : activate(activation, value, alpha, beta));
-  }
-}
 #endif
 
 // Packs CHUNK raw values into a 16-byte chunk.

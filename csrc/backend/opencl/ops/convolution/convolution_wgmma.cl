@@ -40,60 +40,16 @@ inline struct PixelOrigin pixel_origin(int p, int pixels, int OH, int OW, int H,
   return o;
 }
 
-// The epilogue's value of one output element.
-inline float finished(float sum, int map, long at, BIAS_PTR bias, long bias_offset, int has_bias, RES_PTR residual,
-                      long residual_offset, int has_residual, int activation, float alpha, float beta) {
-  if (has_bias) sum += LOAD_BIAS(bias, bias_offset + map);
-  if (has_residual) sum += LOAD_RES(residual, residual_offset + at);
-#ifdef FIXED_ACTIVATION
-  (void)activation;
-  return FIXED_ACTIVATION < 0 ? sum : activate(FIXED_ACTIVATION, sum, alpha, beta);
-#else
-  return activation < 0 ? sum : activate(activation, sum, alpha, beta);
-#endif
-}
-
 // The staged epilogue: the block's sums go through local memory (the ring, free after the K
 // loop) as BM rows of BN floats, STAGE_PITCH apart (8 floats of padding: the pairs a half-warp
-// stores fall on distinct banks), and each item then finishes runs of RUN consecutive maps of one
-// pixel: contiguous in the HWC output, so one 16-byte residual load and one 16-byte store where
-// the run is whole and aligned (convolution_mma's staged HWC epilogue measured 546 -> 161 us on a
-// ResNet-50 layer with a residual, bench/RESULTS.md CNN run 10).
+// stores fall on distinct banks), and each item then finishes runs of EPI_VEC consecutive maps of
+// one pixel with convolution_common.cl's finish_maps: contiguous in the HWC output, so one 16-byte
+// residual load and one 16-byte store where the run is whole and aligned (convolution_mma's staged
+// HWC epilogue measured 546 -> 161 us on a ResNet-50 layer with a residual, bench/RESULTS.md CNN
+// run 10).
 #define STAGE_PITCH (BN + 8)
-#define RUN 8
 #define STAGE_PAIR(row, col, x0, x1) \
   *(__local float2*)(stage + ((row) - m0) * STAGE_PITCH + (col) - n0) = (float2)((x0), (x1))
-
-// Finishes maps map .. map + RUN - 1 (those below M) of the output row at out[row_start] from
-// `values` (local).
-inline void finish_run(OUT_PTR out, long out_offset, long row_start, int map, int M, __local const float* values,
-                       BIAS_PTR bias, long bias_offset, int has_bias, RES_PTR residual, long residual_offset,
-                       int has_residual, int activation, float alpha, float beta) {
-  const long at = row_start + map;
-  float v[RUN];
-#pragma unroll
-  for (int x = 0; x < RUN; ++x) v[x] = values[x];
-#ifdef OUT_HALF
-  const bool whole = map + RUN <= M && (out_offset + at) % RUN == 0 && (!has_residual || (residual_offset + at) % RUN == 0);
-  if (whole) {
-    if (has_residual) {
-      const float8 r = vloada_half8(0, residual + residual_offset + at);
-      v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
-    }
-#pragma unroll
-    for (int x = 0; x < RUN; ++x) v[x] = finished(v[x], map + x, at + x, bias, bias_offset, has_bias, residual, 0, 0, activation, alpha, beta);
-    vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + at);
-    return;
-  }
-#endif
-#pragma unroll
-  for (int x = 0; x < RUN; ++x) {
-    if (map + x >= M) break;
-    STORE_OUT(out, out_offset + at + x,
-              finished(v[x], map + x, at + x, bias, bias_offset, has_bias, residual, residual_offset, has_residual,
-                       activation, alpha, beta));
-  }
-}
 
 // Tile t's column chunks: this item's chunk of the line (K from 8 (8 t + line_chunk)) for each of
 // its rows; the tap and channel are the same for all of them.
@@ -144,11 +100,11 @@ void convolution_wgmma(IN_PTR in, long in_offset, A_PTR weights, long weights_of
   __local float* stage = (__local float*)tiles;
   WGMMA_FOR_EACH_PAIR(m0, n0, m0 + BM, n0 + BN, STAGE_PAIR)
   barrier(CLK_LOCAL_MEM_FENCE);
-  for (int run = tid; run < BM * (BN / RUN); run += THREADS) {
-    const int row = run / (BN / RUN), column = (run % (BN / RUN)) * RUN;
+  for (int run = tid; run < BM * (BN / EPI_VEC); run += THREADS) {
+    const int row = run / (BN / EPI_VEC), column = (run % (BN / EPI_VEC)) * EPI_VEC;
     const int p = m0 + row, map = n0 + column;
     if (p >= pixels || map >= M) continue;
-    finish_run(out, out_offset, (long)p * M, map, M, stage + row * STAGE_PITCH + column, bias, bias_offset, has_bias,
-               residual, residual_offset, has_residual, activation, alpha, beta);
+    finish_maps(out, out_offset, bias, bias_offset, has_bias, residual, residual_offset, has_residual, activation,
+                alpha, beta, M, p, map, M - map, stage + row * STAGE_PITCH + column);
   }
 }
