@@ -506,10 +506,6 @@ TEST(EngineWorkspace, AWinogradConvolutionGetsItsWorkspaceAtTheProfilesMax) {
   }
 }
 
-// An FP16 engine whose product ((1, 40, 512) by 512 x 50, bias; rank 3, so no fused MLP takes it)
-// runs a split-K tensor-core tactic, its mma emulated: one 64 x 64 block, so on any device K is
-// split across work-groups and the slices' partial blocks go through the context's workspace, then
-// added up with the bias.
 // The largest |result - (input weights + bias)| relative to the largest |reference| (at least 1):
 // input m x k, weights k x n (row-major), bias n, result m x n.
 double affineRelativeError(const std::vector<float>& input, const std::vector<float>& weights,
@@ -529,19 +525,30 @@ double affineRelativeError(const std::vector<float>& input, const std::vector<fl
   return error / scale;
 }
 
-TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
-  const std::int64_t m = 40, k = 512, n = 50;
-  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(k * n), 51);
-  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(n), 52);
+// y = x (1, rows, k) times the constant `weights` of shape `weights_shape` (K x N, or 1 x K x N)
+// plus a (1, 1, n) bias: the network affineRelativeError checks (rank 3, so no fused MLP takes it).
+Network affineNetwork(std::int64_t rows, std::int64_t k, std::int64_t n, const Dims& weights_shape,
+                      const std::vector<float>& weights, const std::vector<float>& bias) {
   Network net;
-  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, m, k});
-  network::MatrixMultiplyLayer product;
-  TensorId y = addLayer(net, product, {x, addConstant(net, Dims{k, n}, weights)});
+  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, rows, k});
+  TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, weights_shape, weights)});
   network::ElementWiseLayer add;
   add.op = ElementWiseOperation::kSUM;
   y = addLayer(net, add, {y, addConstant(net, Dims{1, 1, n}, bias)});
   net.setTensorName(y, "y");
   net.markOutput(y);
+  return net;
+}
+
+// An FP16 engine whose product ((1, 40, 512) by 512 x 50, bias; rank 3, so no fused MLP takes it)
+// runs a split-K tensor-core tactic, its mma emulated: one 64 x 64 block, so on any device K is
+// split across work-groups and the slices' partial blocks go through the context's workspace, then
+// added up with the bias.
+TEST(EngineWorkspace, ASplitKProductGetsItsWorkspaceFromTheContext) {
+  const std::int64_t m = 40, k = 512, n = 50;
+  const std::vector<float> weights = randomFloats(static_cast<std::size_t>(k * n), 51);
+  const std::vector<float> bias = randomFloats(static_cast<std::size_t>(n), 52);
+  const Network net = affineNetwork(m, k, n, Dims{k, n}, weights, bias);
   builder::BuilderConfig config;
   config.setFlag(builder::BuilderFlag::kFP16);
   const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
@@ -583,14 +590,7 @@ TEST(EngineTactics, LargeFp16ProductsStoreTheirWeightsNByKForWgmma) {
     const Dims nxk = leading_one ? Dims{1, n, k} : Dims{n, k};
     for (const std::int64_t rows : {std::int64_t{131}, std::int64_t{127}}) {
       const std::string where = std::to_string(rows) + " rows, weights " + kxn.toString();
-      Network net;
-      const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{1, rows, k});
-      TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, kxn, weights)});
-      network::ElementWiseLayer add;
-      add.op = ElementWiseOperation::kSUM;
-      y = addLayer(net, add, {y, addConstant(net, Dims{1, 1, n}, bias)});
-      net.setTensorName(y, "y");
-      net.markOutput(y);
+      const Network net = affineNetwork(rows, k, n, kxn, weights, bias);
       builder::BuilderConfig config;
       config.setFlag(builder::BuilderFlag::kFP16);
       std::vector<std::string> stored;
