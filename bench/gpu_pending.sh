@@ -16,9 +16,12 @@
 #      $GTEST_SECONDS (150);
 #   8. the driver's OpenCL extensions (clinfo): cl_khr_command_buffer and the like;
 #   9. bench/attention_profile.cpp (BERT-base's attention, every tactic; needs part 7's build);
+#  11. bench/mma_tune.cpp on the wgmma configurations (with and without a producer warpgroup)
+#      and the offered wgmma and async tiles, at BERT-base's products (b N x K) and 4096^3 (needs
+#      part 7's build);
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
-# PARTS="1 2 3 4 5 6 7 8 9 10" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
+# PARTS="1 2 3 4 5 6 7 8 9 10 11" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
 # gpu_extra/ and gpu_cnn/, see ../shared/device/README.md and bench/README.md):
 #   source .devkit/setup.sh .devkit >/dev/null 2>&1; bash bench/gpu_pending.sh
 # gpu_cnn/ is written where ultralytics is installed:
@@ -97,11 +100,17 @@ if [[ $parts == *" 7 "* ]]; then
   { cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=ON &&
     cmake --build build/gpu-tests -- -j16; } > "$out/cpp_build.log" 2>&1 || tail -20 "$out/cpp_build.log"
   MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part gtest "${GTEST_SECONDS:-150}" build/gpu-tests/tests/cpp/mlprt_tests \
-    --gtest_filter="${GTEST_FILTER:-ConvolutionKernels.*Wgmma*:GemmMma.Wgmma*:GemmMma.EveryVariant*:AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
+    --gtest_filter="${GTEST_FILTER:-ConvolutionKernels.*Wgmma*:GemmMma.Wgmma*:GemmMma.EveryVariant*:GemmMma.EveryWgmmaConfiguration*:AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
 fi
 if [[ $parts == *" 9 "* ]]; then
   g++ -O2 -std=c++17 -Icsrc bench/attention_profile.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
     -o /tmp/attention_profile && MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part attention_profile 60 /tmp/attention_profile 20
+fi
+if [[ $parts == *" 11 "* ]]; then
+  g++ -O2 -std=c++17 -Icsrc bench/mma_tune.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL -o /tmp/mma_tune &&
+    MLPRT_CACHE_DIR=/tmp/mlprt-test-cache MMA_TUNE_NAMES=wgmma_,mma_f16_async_128x \
+      MMA_TUNE_PROBLEMS=4096x2304x768t,4096x768x768t,4096x3072x768t,4096x768x3072t,4096x4096x4096t \
+      TAIL=30 part wgmma_tune 150 /tmp/mma_tune 20
 fi
 if [[ $parts == *" 10 "* ]]; then
   TAIL=20 part resnet_profile 150 python3 bench/cnn_bench.py --models resnet50:224x224 --batches 32 --precisions fp16 \

@@ -4,7 +4,8 @@
 // ones, with CLBlast FP32 and the portable tiled kernel for scale. Also an 8-layer 256-wide MLP
 // forward (8 products 4096 x 256 x 256 back to back). Where the async probe passed, a sweep of
 // further async configurations (block, warp grid, K per tile, stages) runs next to the offered
-// variants through runTensorCoreGemm. Every result is checked against a double-precision CPU
+// variants through runTensorCoreGemm, and where the wgmma probe passed, wgmma configurations
+// (block, stages, with or without a producer warpgroup). Every result is checked against a double-precision CPU
 // reference on 1024 sampled outputs (error within 1e-2 relative, 1e-3 of the sum of absolute
 // terms: "ok"; else "BAD") and compared with the first variant's. TFLOP/s from OpenCL events
 // around `reps` launches. The last lines: the best time of each kernel family per product.
@@ -16,6 +17,8 @@
 // `build/g/mma_tune 2 16 emulate` checks the bench itself on any device (PoCL): products 16
 // times smaller, and the async sweep run with the mma emulated (-DMMA_EMULATE).
 //
+// MMA_TUNE_NAMES=prefix,... keeps only the variants whose names start with one of the prefixes
+// (e.g. MMA_TUNE_NAMES=wgmma_,mma_f16_async_128x256).
 // MMA_TUNE_PROBLEMS=MxNxK[t],... times those products instead (t: b given N x K, as b^T), FP16
 // only, and skips the MLP forward: e.g. BERT 4 x 256's at batch 32, sequence 128,
 // MMA_TUNE_PROBLEMS=4096x768x256,4096x256x256,4096x1024x256,4096x256x1024.
@@ -176,15 +179,38 @@ const std::vector<std::string> kAsyncSweep = {
     "mma_f16_async_128x64_w2x2_k32_s3",  "mma_f16_async_64x64_w2x2_k32_s4",   "mma_f16_async_128x128_w2x4_k16_s3",
 };
 
+// wgmma configurations (runTensorCoreGemm's "wgmma_[ws_]f16_<BM>x<BN>_s<STAGES>"), tried where the
+// wgmma probe passed: the offered tiles' shapes with deeper rings, and the same with a producer
+// warpgroup (-DWS) whose mbarriers let the copies run ahead of the products.
+const std::vector<std::string> kWgmmaSweep = {
+    "wgmma_f16_128x256_s4",    "wgmma_f16_64x256_s4",     "wgmma_ws_f16_128x256_s3", "wgmma_ws_f16_128x256_s4",
+    "wgmma_ws_f16_128x128_s4", "wgmma_ws_f16_128x128_s6", "wgmma_ws_f16_256x128_s4", "wgmma_ws_f16_64x256_s4",
+    "wgmma_ws_f16_128x64_s6",
+};
+
 std::uint64_t sweepLocalBytes(const std::string& name) {
   int bm = 0, bn = 0, wm = 0, wn = 0, bk = 0, stages = 0;
   std::sscanf(name.c_str(), "mma_f16_async_%dx%d_w%dx%d_k%d_s%d", &bm, &bn, &wm, &wn, &bk, &stages);
   return static_cast<std::uint64_t>(stages) * (bm + bn) * bk * 2;
 }
 
+// Whether `name` starts with one of the comma-separated prefixes in `prefixes`.
+bool startsWithAny(const std::string& name, const std::string& prefixes) {
+  std::size_t start = 0;
+  while (start <= prefixes.size()) {
+    const std::size_t end = std::min(prefixes.find(',', start), prefixes.size());
+    const std::string prefix = prefixes.substr(start, end - start);
+    if (!prefix.empty() && name.rfind(prefix, 0) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 // Which family a name belongs to, for the summary.
 std::string familyOf(const std::string& name) {
   if (name.rfind("mma_f16_async_", 0) == 0) return "mma_f16_async";
+  if (name.rfind("wgmma_ws_", 0) == 0) return "wgmma_ws (producer warpgroup)";
+  if (name.rfind("wgmma_", 0) == 0) return "wgmma";
   if (name.rfind("mma_f16_", 0) == 0) return "mma_f16 (plain)";
   if (name.rfind("mma_tf32_", 0) == 0) return "mma_tf32";
   return name;
@@ -223,7 +249,8 @@ int main(int argc, char** argv) {
   for (const DataType type : types) {
     std::vector<std::string> names;
     for (const auto& tactic : gemmTactics(*context, type, tf32)) {
-      if (tactic.name.rfind("mma_", 0) == 0 || tactic.name == "clblast" || tactic.name == "tiled_m8n8_k8") {
+      if (tactic.name.rfind("mma_", 0) == 0 || tactic.name.rfind("wgmma_", 0) == 0 || tactic.name == "clblast" ||
+          tactic.name == "tiled_m8n8_k8") {
         names.push_back(tactic.name);
       }
     }
@@ -237,6 +264,14 @@ int main(int argc, char** argv) {
                       static_cast<unsigned long long>(sweepLocalBytes(name)));
         }
       }
+    }
+    if (type == DataType::kHALF && (emulate || probe.find("wgmma passed") != std::string::npos)) {
+      sweep.insert(sweep.end(), kWgmmaSweep.begin(), kWgmmaSweep.end());
+    }
+    if (const char* only = std::getenv("MMA_TUNE_NAMES"); only != nullptr && *only != '\0') {
+      const auto unwanted = [only](const std::string& name) { return !startsWithAny(name, only); };
+      names.erase(std::remove_if(names.begin(), names.end(), unwanted), names.end());
+      sweep.erase(std::remove_if(sweep.begin(), sweep.end(), unwanted), sweep.end());
     }
     for (const Problem& p : problems) {
       const Operand a = make(context, *stream, {p.m, p.k}, type, 1);
@@ -259,7 +294,8 @@ int main(int argc, char** argv) {
       const auto measure = [&](const std::string& name, const std::function<void()>& launch) {
         double ms = 0;
         try {
-          ms = bench::streamMilliseconds(*stream, name.rfind("mma_", 0) == 0 ? reps : 5, launch);
+          const bool tensor_cores = name.rfind("mma_", 0) == 0 || name.rfind("wgmma_", 0) == 0;
+          ms = bench::streamMilliseconds(*stream, tensor_cores ? reps : 5, launch);
         } catch (const std::exception& error) {
           std::printf("%s %-34s FAILED: %s\n", line, name.c_str(), error.what());
           return;

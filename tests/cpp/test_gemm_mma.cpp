@@ -130,9 +130,10 @@ const std::vector<MmaCase> kCases = {
     {{5, 0}, {8, 0}, {5, 8}, false, true, true, true, 0},
 };
 
-// How a case is run: through matrixMultiply (the real tensor cores), or straight into the
-// variant with the mma emulated in software (any device).
-enum class Mode { kDevice, kEmulated };
+// How a case is run: through matrixMultiply (the real tensor cores), straight into the variant
+// with the mma emulated in software (any device), or straight into it on the real tensor cores
+// (configurations that are not registered tactics).
+enum class Mode { kDevice, kEmulated, kDirect };
 
 // Workspace for the split-K tactics, as an execution context gives it: FLOAT, 8 MB, at an even
 // element past the buffer's start.
@@ -182,7 +183,7 @@ void checkCase(const std::string& tactic, const MmaCase& c, DataType type, std::
     shape.b_batch_stride = c.b.volume() > k * n ? k * n : 0;
     cl::runTensorCoreGemm(
         tactic, cl::GemmCall{cache(), stream(), shape, a.tensor, b.tensor, epilogue, out.tensor, &splitWorkspace(), splits},
-        true);
+        mode == Mode::kEmulated);
   }
 
   const std::size_t size = elementSize(out_storage);
@@ -557,6 +558,25 @@ TEST(GemmMma, EmulatedWgmmaKernelsMatchDoubleReference) {
   checkEmulatedOnAsyncCases(kWgmmaVariants, 1900);
 }
 
+TEST(GemmMma, EmulatedWarpSpecialisedWgmmaMatchesDoubleReference) {
+  // The producer-warpgroup form (-DWS): the last warpgroup copies every tile (its own copy
+  // indices), the two consumer warpgroups take the slots in turn, with the instruction's N of 64
+  // and a ring of 3 over K of up to 5 tiles; the mbarrier hand-over itself runs on the device only
+  // (EveryWgmmaConfigurationMatchesOnHopper).
+  checkEmulatedOnAsyncCases({"wgmma_ws_f16_128x64_s3"}, 2100);
+}
+
+TEST(GemmMma, EveryWgmmaConfigurationMatchesOnHopper) {
+  // The tuning configurations of bench/mma_tune.cpp, with and without a producer warpgroup, on
+  // the real instructions: every case, both b layouts.
+  if (!cl::tensorCoreWgmmaAvailable(*context())) GTEST_SKIP() << "wgmma is not offered on this device";
+  std::uint32_t seed = 2300;
+  for (const char* name : {"wgmma_ws_f16_128x256_s4", "wgmma_ws_f16_128x128_s4", "wgmma_ws_f16_128x128_s6",
+                           "wgmma_ws_f16_128x64_s3", "wgmma_f16_128x128_s4", "wgmma_f16_64x128_s3"}) {
+    for (const MmaCase& c : kCases) checkCase(name, c, DataType::kHALF, seed += 3, Mode::kDirect);
+  }
+}
+
 TEST(GemmMma, AsyncConfigurationsAreChecked) {
   const Placed a = place({8, 16}, DataType::kHALF, randomValues(128, 1, DataType::kHALF), 0);
   const Placed b = place({16, 16}, DataType::kHALF, randomValues(256, 2, DataType::kHALF), 0);
@@ -574,6 +594,13 @@ TEST(GemmMma, AsyncConfigurationsAreChecked) {
   }
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [&] { cl::runTensorCoreGemm("mma_f16_async_64x64_w2x2_k16_s2x", call, true); }, "unknown tactic"));
+  for (const char* name : {"wgmma_f16_128x96_s3", "wgmma_ws_f16_96x128_s3", "wgmma_f16_128x128_s1",
+                           "wgmma_ws_f16_256x256_s4"}) {
+    EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::runTensorCoreGemm(name, call, true); }, "breaks the rule"))
+        << name;
+  }
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { cl::runTensorCoreGemm("wgmma_ws_f16_128x128_s3_", call, true); },
+                                          "unknown tactic"));
 }
 
 }  // namespace

@@ -52,6 +52,7 @@ struct MmaTactic {
   const char* fallback = nullptr;  // and the plain variant that runs the products it cannot read
   int k_slices = 1;                // plain only: warp groups sharing each K tile (gemm_mma.cl, KSPLIT)
   bool split_k = false;            // plain only: K also split across work-groups (gemm_mma.cl, SPLIT_K)
+  bool producer = false;           // kHalfWgmma only: a producer warpgroup fills the ring (-DWS)
 };
 
 // Block tiles: 128 x 128 (8 warps of 64 x 32) for big products; 128 x 64 and 64 x 64 (4 warps)
@@ -135,6 +136,36 @@ std::optional<MmaTactic> parseAsyncConfig(const std::string& name) {
   const std::string problem = asyncConfigProblem(tactic);
   if (!problem.empty()) throw InvalidArgument("runTensorCoreGemm: '" + name + "' breaks the rule " + problem);
   return tactic;
+}
+
+// Why a wgmma configuration cannot be built (empty: it can): the instruction's N, warpgroups of
+// 64 rows, the ring's depth, and Hopper's 227 KiB of local memory per work-group.
+std::string wgmmaConfigProblem(const MmaTactic& t) {
+  if (t.bn != 64 && t.bn != 128 && t.bn != 256) return "BN 64, 128 or 256";
+  if (t.bm <= 0 || t.bm % 64 != 0 || t.bm > 256) return "BM 64, 128, 192 or 256";
+  if (t.stages < 2 || t.stages > 8) return "2 to 8 stages";
+  if (static_cast<std::int64_t>(t.stages) * (t.bm + t.bn) * 128 > 227 * 1024) return "at most 227 KiB of local memory";
+  return {};
+}
+
+// "wgmma_f16_<BM>x<BN>_s<STAGES>" and "wgmma_ws_f16_<BM>x<BN>_s<STAGES>" (with a producer
+// warpgroup): any wgmma configuration, for tuning (bench/mma_tune.cpp) through runTensorCoreGemm;
+// never offered as a tactic.
+std::optional<MmaTactic> parseWgmmaConfig(const std::string& name) {
+  MmaTactic tactic{"", Family::kHalfWgmma, 0, 0, 0, 1, 64, 0, "mma_f16_64x64"};
+  for (const bool producer : {false, true}) {
+    int consumed = 0;
+    const char* format = producer ? "wgmma_ws_f16_%dx%d_s%d%n" : "wgmma_f16_%dx%d_s%d%n";
+    if (std::sscanf(name.c_str(), format, &tactic.bm, &tactic.bn, &tactic.stages, &consumed) == 3 &&
+        consumed == static_cast<int>(name.size())) {
+      tactic.producer = producer;
+      tactic.warps_m = tactic.bm / 16;
+      const std::string problem = wgmmaConfigProblem(tactic);
+      if (!problem.empty()) throw InvalidArgument("runTensorCoreGemm: '" + name + "' breaks the rule " + problem);
+      return tactic;
+    }
+  }
+  return std::nullopt;
 }
 
 // setGemmMmaEmulation: the plain f16 variants offered everywhere and built with the mma in software.
@@ -499,13 +530,13 @@ void runWgmma(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool e
   const int groups = tactic.bm / 64;
   const std::string options = joinOptions(
       {"-DWGMMA -DBN=" + std::to_string(tactic.bn) + " -DGROUPS=" + std::to_string(groups) +
-           " -DSTAGES=" + std::to_string(tactic.stages),
+           " -DSTAGES=" + std::to_string(tactic.stages) + (tactic.producer ? " -DWS" : ""),
        b_vect ? "-DB_VECT" : "-DB_VECN", emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type),
        halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type),
        fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_wgmma");
   setGemmArguments(kernel, call);
-  const std::size_t threads = static_cast<std::size_t>(128 * groups);
+  const std::size_t threads = static_cast<std::size_t>(128 * (groups + (tactic.producer ? 1 : 0)));
   kernel.launch(call.stream,
                 {tilesCovering(shape.n, tactic.bn) * threads, tilesCovering(shape.m, tactic.bm),
                  static_cast<std::size_t>(shape.batch)},
@@ -621,7 +652,9 @@ void runTensorCoreGemm(const std::string& tactic, const GemmCall& call, bool emu
   for (const MmaTactic& candidate : kMmaTactics) {
     if (tactic == candidate.name) return runMma(candidate, call, emulate);
   }
-  if (std::optional<MmaTactic> config = parseAsyncConfig(tactic)) {
+  std::optional<MmaTactic> config = parseAsyncConfig(tactic);
+  if (!config) config = parseWgmmaConfig(tactic);
+  if (config) {
     config->name = tactic.c_str();
     return runMma(*config, call, emulate);
   }

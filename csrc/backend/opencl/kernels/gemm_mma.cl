@@ -508,14 +508,14 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
 // (coalesced 128 bytes) into its atom. Outside the matrix the copy writes zeros and reads nothing
 // (it is handed the operand's first element as a valid address).
 #define LOAD_A_TILE(t, stage)                                                                        \
-  UNROLL for (int e = tid; e < A_TILE; e += THREADS) {                                               \
+  UNROLL for (int e = tid - COPY_BASE; e < A_TILE; e += COPY_ITEMS) {                                \
     const int r = e / 8, c = e % 8, row = m0 + r, chunk = (t) * 8 + c;                               \
     const bool inside = row < M && chunk < k_chunks;                                                 \
     TILE_COPY((stage) * A_TILE + k_major_slot(r, c), a_raw + (inside ? (long)row * K + chunk * 8 : 0), inside); \
   }
 #ifdef B_VECT
 #define LOAD_B_TILE(t, stage)                                                                        \
-  UNROLL for (int e = tid; e < B_TILE; e += THREADS) {                                               \
+  UNROLL for (int e = tid - COPY_BASE; e < B_TILE; e += COPY_ITEMS) {                                \
     const int r = e / 8, c = e % 8, row = n0 + r, chunk = (t) * 8 + c;                               \
     const bool inside = row < N && chunk < k_chunks;                                                 \
     TILE_COPY(B_BASE + (stage) * B_TILE + k_major_slot(r, c), b_raw + (inside ? (long)row * K + chunk * 8 : 0), \
@@ -523,7 +523,7 @@ void gemm_mma_async(GEMM_ARGUMENTS) {
   }
 #else
 #define LOAD_B_TILE(t, stage)                                                                        \
-  UNROLL for (int e = tid; e < B_TILE; e += THREADS) {                                               \
+  UNROLL for (int e = tid - COPY_BASE; e < B_TILE; e += COPY_ITEMS) {                                \
     const int k = e / (BN / 8), column_chunk = e % (BN / 8), kg = (t) * BK + k, n = n0 + column_chunk * 8; \
     const bool inside = kg < K && n < N;                                                             \
     TILE_COPY(B_BASE + (stage) * B_TILE +                                                            \

@@ -38,7 +38,20 @@
 #endif
 #define BK 64
 #define BM (64 * GROUPS)
+// -DWS (warp-specialised): one more warpgroup, the producer, fills the ring while the GROUPS
+// consumer warpgroups run the products; full and empty barriers per ring slot (mbarriers) hand
+// the slots between them, so copies run as far ahead as the ring allows instead of one tile in
+// lockstep with a work-group barrier per tile. COPY_ITEMS items copy; a kernel's copy index is
+// tid - COPY_BASE.
+#ifdef WS
+#define THREADS (128 * (GROUPS + 1))
+#define COPY_BASE (128 * GROUPS)
+#define COPY_ITEMS 128
+#else
 #define THREADS (128 * GROUPS)
+#define COPY_BASE 0
+#define COPY_ITEMS THREADS
+#endif
 #define A_TILE (BM * 8)  // 16-byte chunks per tile: 8 per line of 128 bytes
 #define B_TILE (BN * 8)
 #define B_BASE (STAGES * A_TILE)
@@ -175,6 +188,37 @@ inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const
     cp_async_wait(0);                                    \
   } while (0)
 #define WGMMA_RING_ADDRESS() const uint smem = shared_address(tiles);
+
+#ifdef WS
+// mbarriers (sm_80; try_wait sm_90): 64-bit words in local memory that complete a phase when
+// their count of arrivals is in; waiters name the phase by its parity.
+inline void mbarrier_init(uint address, uint count) {
+  asm volatile("mbarrier.init.shared.b64 [%0], %1;" ::"r"(address), "r"(count) : "memory");
+}
+inline void mbarrier_arrive(uint address) {
+  asm volatile("{ .reg .b64 state; mbarrier.arrive.shared.b64 state, [%0]; }" ::"r"(address) : "memory");
+}
+// Until the phase of parity `parity` has completed (a fresh barrier is in phase 0, so waiting for
+// parity 1 returns at once).
+inline void mbarrier_wait(uint address, uint parity) {
+  uint done = 0u;
+  do {
+    asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+                 : "=r"(done)
+                 : "r"(address), "r"(parity)
+                 : "memory");
+  } while (done == 0u);
+}
+// One arrival on the barrier once every cp.async this item issued so far has landed (.noinc: the
+// arrival is one of the barrier's counted ones).
+#define CP_ASYNC_ARRIVE(address) \
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared.b64 [%0];" ::"r"(address) : "memory")
+#undef WGMMA_RING_ADDRESS
+#define WGMMA_RING_ADDRESS()                                                \
+  __local ulong ring_barriers[2 * STAGES] __attribute__((aligned(8)));     \
+  const uint smem = shared_address(tiles), full_barriers = shared_address(ring_barriers), \
+             empty_barriers = full_barriers + 8u * STAGES;
+#endif
 #endif
 
 // The ring of STAGES a and b tiles in local memory, `tiles` (and its .shared address `smem`).
@@ -210,6 +254,61 @@ inline void wgmma_emulate(float* acc, __local const uchar* a_tile, __local const
     TILE_COMMIT();                                              \
   }                                                             \
   WGMMA_DRAIN();
+
+#ifdef WS
+#undef WGMMA_K_LOOP
+#ifdef MMA_EMULATE
+// The same hand-over in lockstep (emulated copies and products are synchronous): the producer
+// fills slot t % STAGES, barrier, the consumers take it, barrier. What it shows is the producer's
+// copy indices and the consumers' slots; the mbarrier protocol runs on the device only.
+#define WGMMA_K_LOOP(tiles_k)                                 \
+  for (int t_ = 0; t_ < (tiles_k); ++t_) {                    \
+    if (group == GROUPS) {                                    \
+      LOAD_A_TILE(t_, t_ % STAGES)                            \
+      LOAD_B_TILE(t_, t_ % STAGES)                            \
+    }                                                         \
+    barrier(CLK_LOCAL_MEM_FENCE);                             \
+    if (group < GROUPS) WGMMA_ISSUE(t_ % STAGES);             \
+    barrier(CLK_LOCAL_MEM_FENCE);                             \
+  }                                                           \
+  if (group == GROUPS) return;
+#else
+// Slot s has a full barrier (the producer's 128 items arrive when their copies into it landed)
+// and an empty one (the consumers' items arrive when their products from it are done). The
+// producer takes slot t % STAGES once its empty barrier completed the phase of tile t - STAGES
+// and copies tile t into it; a consumer waits for the slot's full phase of tile t, makes the
+// copies visible to the async proxy, issues tile t's products, waits until only they are in
+// flight and frees tile t - 1's slot. The producer warpgroup returns from the kernel after its
+// last copies landed; only the consumers go on to the epilogue, which must not use barrier().
+#define WGMMA_K_LOOP(tiles_k)                                                                   \
+  if (tid == 0) {                                                                               \
+    for (int s_ = 0; s_ < STAGES; ++s_) {                                                       \
+      mbarrier_init(full_barriers + 8u * s_, 128u);                                             \
+      mbarrier_init(empty_barriers + 8u * s_, 128u * GROUPS);                                   \
+    }                                                                                           \
+  }                                                                                             \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                 \
+  if (group == GROUPS) {                                                                        \
+    for (int t_ = 0; t_ < (tiles_k); ++t_) {                                                    \
+      const int slot_ = t_ % STAGES;                                                            \
+      if (t_ >= STAGES) mbarrier_wait(empty_barriers + 8u * slot_, (uint)(t_ / STAGES - 1) & 1u); \
+      LOAD_A_TILE(t_, slot_)                                                                    \
+      LOAD_B_TILE(t_, slot_)                                                                    \
+      CP_ASYNC_ARRIVE(full_barriers + 8u * slot_);                                              \
+    }                                                                                           \
+    asm volatile("cp.async.wait_all;" ::: "memory");                                           \
+    return;                                                                                     \
+  }                                                                                             \
+  for (int t_ = 0; t_ < (tiles_k); ++t_) {                                                      \
+    const int slot_ = t_ % STAGES;                                                              \
+    mbarrier_wait(full_barriers + 8u * slot_, (uint)(t_ / STAGES) & 1u);                        \
+    ASYNC_PROXY_FENCE();                                                                        \
+    WGMMA_ISSUE(slot_);                                                                         \
+    if (t_ > 0) mbarrier_arrive(empty_barriers + 8u * ((t_ - 1) % STAGES));                      \
+  }                                                                                             \
+  WGMMA_DRAIN();
+#endif
+#endif
 
 // For each pair of neighbouring accumulators of this item, STORE(row, col, x0, x1): rows from m0,
 // columns from n0, those at or past `rows` or `columns` skipped (col + 1 may lie past `columns`).
