@@ -57,11 +57,12 @@ double relativeError(const std::vector<float>& x, const std::vector<float>& y) {
 
 // TFLOP/s of `launch` over `reps` back-to-back runs, after one warm-up run.
 double tflops(Stream& stream, const Problem& p, int reps, const std::function<void()>& launch) {
+  stream.enableTiming();  // streams start untimed
   launch();
   stream.synchronize();
-  const Event start = stream.record();
+  const Event start = stream.recordTimed();
   for (int r = 0; r < reps; ++r) launch();
-  const Event end = stream.record();
+  const Event end = stream.recordTimed();
   end.wait();
   const double seconds = Event::elapsedMilliseconds(start, end) / 1e3 / reps;
   return 2.0 * static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k) / seconds / 1e12;
