@@ -699,8 +699,9 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
       const std::vector<std::string> tactics = cl::channelsLastConvolutionTactics(context, type, policy, pointwise);
       for (const std::string& tactic : tactics) {
         const std::string gemm = cl::channelsLastGemmTactic(tactic);
-        const bool worth = gemm.empty() ? cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels)
-                                        : pointwiseGemmWorthTiming(cl::GemmTactic{gemm}, step, shapes, corners);
+        const bool worth =
+            gemm.empty() ? cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv->num_groups)
+                         : pointwiseGemmWorthTiming(cl::GemmTactic{gemm}, step, shapes, corners);
         if (worth) choice.tactics.push_back(tactic);
       }
       // The smallest tile runs any layer, however much of its block is padding.
@@ -710,7 +711,9 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
     const bool winograd = cl::winogradRuns(conv->kernel_size, conv->stride, conv->dilation, conv->num_groups);
     for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
       if (!winograd && !cl::winogradGemmTactic(tactic).empty()) continue;
-      if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels)) choice.tactics.push_back(tactic);
+      if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv->num_groups)) {
+        choice.tactics.push_back(tactic);
+      }
     }
     return choice;
   }

@@ -584,6 +584,7 @@ TEST(ConvolutionKernels, WgmmaTilesMatchTheReferenceEmulated) {
   refused(kWgmmaCases.at(0), DataType::kHALF, "needs the input and the kernel at 16-byte aligned offsets (elements 4", 8);
   EXPECT_FALSE(cl::convolutionTacticWorthTiming(tactic, 64, 4096, 12));  // 12 channels
   EXPECT_TRUE(cl::convolutionTacticWorthTiming(tactic, 64, 4096, 16));
+  EXPECT_FALSE(cl::convolutionTacticWorthTiming(tactic, 64, 4096, 16, 2));  // grouped: refused when run
   EXPECT_FALSE(cl::convolutionTacticWorthTiming("hwc_wgmma_f16_128x256", 64, 4096, 16));  // 256 maps >= 4 x 64
   EXPECT_FALSE(cl::convolutionTacticWorthTiming(tactic, 64, 32, 16));                     // 128 pixels >= 4 x 32
 }

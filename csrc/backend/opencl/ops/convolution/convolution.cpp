@@ -243,7 +243,7 @@ std::vector<std::string> tensorCoreConvolutionTactics(DataType type, bool channe
 }
 
 bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels,
-                                  std::int64_t group_channels) {
+                                  std::int64_t group_channels, std::int64_t groups) {
   const ParsedTactic parsed = parseTactic(tactic);
   if (parsed.depthwise) return group_channels == 1;
   if (!parsed.pointwise_gemm.empty()) return true;  // the builder asks the GEMM's own rules
@@ -251,8 +251,8 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
   if (parsed.winograd) return group_channels >= kWinogradMinimumChannels && group_maps >= kWinogradMinimumChannels;
   if (parsed.mma) return !blockMostlyPadding(parsed.mma->bm, group_maps) && !blockMostlyPadding(parsed.mma->bn, pixels);
   if (parsed.wgmma) {
-    return group_channels % kWgmmaChannelStep == 0 && !blockMostlyPadding(parsed.wgmma->bn, group_maps) &&
-           !blockMostlyPadding(WgmmaConvolutionTile::kPixels, pixels);
+    return groups == 1 && group_channels % kWgmmaChannelStep == 0 &&
+           !blockMostlyPadding(parsed.wgmma->bn, group_maps) && !blockMostlyPadding(WgmmaConvolutionTile::kPixels, pixels);
   }
   if (parsed.tile) return !blockMostlyPadding(parsed.tile->maps(), group_maps) && !blockMostlyPadding(parsed.tile->pixels(), pixels);
   return parsed.maps_per_item == kOutputMapTiles.front() || !blockMostlyPadding(parsed.maps_per_item, group_maps);

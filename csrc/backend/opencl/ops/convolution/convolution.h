@@ -72,11 +72,12 @@ inline constexpr std::int64_t kWinogradMinimumChannels = 8;
 // output maps per group and `pixels` output pixels (batch included) or more along either, or is
 // a direct kernel of that many more maps per item than the group has (the smallest always
 // qualifies): most of its work would be padding; false for "depthwise" unless each group has
-// one input channel (`group_channels`), and for Winograd unless groups have kWinogradMinimumChannels
-// input channels and output maps or more (whether the window fits is winogradRuns). The builder
-// neither compiles nor times those.
+// one input channel (`group_channels`), for Winograd unless groups have kWinogradMinimumChannels
+// input channels and output maps or more (whether the window fits is winogradRuns), and for the
+// wgmma tiles unless the convolution has one group (of `groups`) and channels they take. The
+// builder neither compiles nor times those.
 bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_maps, std::int64_t pixels,
-                                  std::int64_t group_channels = 0);
+                                  std::int64_t group_channels = 0, std::int64_t groups = 1);
 
 // out = activation(convolution(in, kernel) + bias + residual). in (N, C, d...), kernel
 // (M, C / groups, k...), bias (M) or null, residual (out's shape) or null, out (N, M, o...):
