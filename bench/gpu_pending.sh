@@ -19,9 +19,12 @@
 #  11. bench/mma_tune.cpp on the wgmma configurations (with and without a producer warpgroup)
 #      and the offered wgmma and async tiles, at BERT-base's products (b N x K) and 4096^3 (needs
 #      part 7's build);
+#  12. bench/wgmma_ptxas.cpp: ptxas's report on the wgmma kernels (registers, spills, advisories)
+#      and their PTX before and after the patch, into $OUT/ptx (builds the core library if part 7
+#      did not);
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
-# PARTS="1 2 3 4 5 6 7 8 9 10 11" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
+# PARTS="1 2 ... 12" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
 # gpu_extra/ and gpu_cnn/, see ../shared/device/README.md and bench/README.md):
 #   source .devkit/setup.sh .devkit >/dev/null 2>&1; bash bench/gpu_pending.sh
 # gpu_cnn/ is written where ultralytics is installed:
@@ -111,6 +114,14 @@ if [[ $parts == *" 11 "* ]]; then
     MLPRT_CACHE_DIR=/tmp/mlprt-test-cache MMA_TUNE_NAMES=wgmma_,mma_f16_async_128x \
       MMA_TUNE_PROBLEMS=4096x2304x768t,4096x768x768t,4096x3072x768t,4096x768x3072t,4096x4096x4096t \
       TAIL=30 part wgmma_tune 150 /tmp/mma_tune 20
+fi
+if [[ $parts == *" 12 "* ]]; then
+  [ -f build/gpu-tests/libmlprt_core.a ] || {
+    cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=OFF &&
+      cmake --build build/gpu-tests --target mlprt_core -- -j16; } > "$out/core_build.log" 2>&1
+  mkdir -p "$out/ptx"
+  g++ -O2 -std=c++17 -Icsrc bench/wgmma_ptxas.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
+    -o /tmp/wgmma_ptxas && TAIL=60 part wgmma_ptxas 60 /tmp/wgmma_ptxas "$out/ptx"
 fi
 if [[ $parts == *" 10 "* ]]; then
   TAIL=20 part resnet_profile 150 python3 bench/cnn_bench.py --models resnet50:224x224 --batches 32 --precisions fp16 \

@@ -21,7 +21,8 @@ def compiled_program(message: str) -> Optional[Tuple[float, str, str]]:
 
 def compile_summary(compiles: List[Tuple[float, str, str]]) -> Dict[str, object]:
     """A build's driver compiles for a row: how many, their times summed (threads overlap them),
-    the slowest three (kernels, seconds), and per kernel [programs, seconds summed]."""
+    the slowest three (kernels, seconds), per kernel [programs, seconds summed], and every
+    compile as [kernel, options, seconds] (which variants a build compiled, and why so many)."""
     slowest = sorted(compiles, reverse=True)[:3]
     by_kernel: Dict[str, List[float]] = {}
     for ms, kernels, _ in compiles:
@@ -30,7 +31,8 @@ def compile_summary(compiles: List[Tuple[float, str, str]]) -> Dict[str, object]
         entry[1] = round(entry[1] + ms / 1e3, 3)
     return {"programs_compiled": len(compiles), "compile_s_sum": round(sum(ms for ms, _, _ in compiles) / 1e3, 3),
             "slowest_compiles": [[kernels.split(";")[0], round(ms / 1e3, 3)] for ms, kernels, _ in slowest],
-            "compiles_by_kernel": by_kernel}
+            "compiles_by_kernel": by_kernel,
+            "compiles": [[kernels.split(";")[0], options, round(ms / 1e3, 3)] for ms, kernels, options in compiles]}
 
 
 def cuda_torch() -> bool:

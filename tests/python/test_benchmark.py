@@ -333,6 +333,8 @@ def test_network_rows_run_their_scripts_and_name_the_row_that_fails(tmp_path: Pa
     assert cnn["programs_compiled"] > 0 and cnn["compile_s_sum"] > 0
     assert 0 < len(cnn["slowest_compiles"]) <= 3 and all(seconds > 0 for _, seconds in cnn["slowest_compiles"])
     assert sum(count for count, _ in cnn["compiles_by_kernel"].values()) == cnn["programs_compiled"]
+    assert len(cnn["compiles"]) == cnn["programs_compiled"]
+    assert all(kernel in cnn["compiles_by_kernel"] and seconds >= 0 for kernel, _, seconds in cnn["compiles"])
     assert f"| super_resolution 16x16 | 1 | fp32 | {cnn['build_s']:.2f} | {cnn['programs_compiled']} (" in result.stdout
     second_level = [t for t in record["targets"] if t["target"].startswith(("ResNet-50", "YOLOv8n", "BERT-base"))]
     assert [t["status"] for t in second_level] == ["not measured"] * 3
