@@ -101,11 +101,12 @@ echo "ASan+UBSan CTest: $(seconds "$start") s"
 echo "== ThreadSanitizer (build/tsan) =="
 start=$(date +%s)
 tsan="$repo/build/tsan"
-# Races need two threads in mlprt code: the runtime-threads and launch-capture tests run them, and
-# the stream, event, copy and memory tests cover the structures those threads share. The other
-# tests run one thread, so they are not even built here.
+# Races need two threads in mlprt code: the runtime-threads, launch-capture and program-cache
+# tests run them (threads building one program at once), and the stream, event, copy and memory
+# tests cover the structures those threads share. The other tests run one thread, so they are not
+# even built here.
 configure_and_build "$tsan" "thread" \
-  "test_runtime_threads.cpp;test_launch_capture.cpp;test_stream.cpp;test_copy.cpp;test_memory.cpp"
+  "test_runtime_threads.cpp;test_launch_capture.cpp;test_program.cpp;test_stream.cpp;test_copy.cpp;test_memory.cpp"
 echo "built in $(seconds "$start") s"
 export TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
 start=$(date +%s)

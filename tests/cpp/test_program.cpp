@@ -2,14 +2,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/opencl/program.h"
@@ -307,6 +310,46 @@ TEST_F(ProgramDiskCache, EachCompileIsLoggedAtVerboseSeverity) {
   LogCapture again;
   cl::Program::build(context(), source, "-DSOMETHING=3");
   EXPECT_FALSE(again.saw("program compiled"));
+}
+
+// Runs `build` on `count` threads released together; returns what each got (nullptr where it threw:
+// `errors` counts those).
+std::vector<std::shared_ptr<const cl::Program>> buildAtOnce(int count, const std::function<std::shared_ptr<const cl::Program>()>& build,
+                                                            std::atomic<int>& errors) {
+  std::vector<std::shared_ptr<const cl::Program>> programs(static_cast<std::size_t>(count));
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      while (!go.load()) std::this_thread::yield();
+      try {
+        programs[static_cast<std::size_t>(i)] = build();
+      } catch (const BuildError&) {
+        ++errors;
+      }
+    });
+  }
+  go = true;
+  for (std::thread& thread : threads) thread.join();
+  return programs;
+}
+
+TEST(ProgramCache, ThreadsAskingForOneProgramAtOnceCompileItOnce) {
+  // A builder's threads ask for the same program at once: one compiles it, the others wait for it
+  // and share it. A build that fails fails for every thread that asked, and none hangs.
+  const std::string source = uniqueSaxpy();
+  const std::uint64_t before = cl::programCacheStats().compiled;
+  std::atomic<int> errors{0};
+  const auto programs = buildAtOnce(4, [&] { return cl::Program::build(context(), source, "-DAT_ONCE=1"); }, errors);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(cl::programCacheStats().compiled - before, 1u);
+  for (const auto& program : programs) EXPECT_EQ(program, programs.front());
+  expectSaxpyWorks(programs.front());
+
+  const std::string broken = uniqueSaxpy() + "__kernel void broken( { }\n";
+  const auto none = buildAtOnce(3, [&] { return cl::Program::build(context(), broken); }, errors);
+  EXPECT_EQ(errors.load(), 3);
+  for (const auto& program : none) EXPECT_EQ(program, nullptr);
 }
 
 TEST(ProgramBinaries, KeptUnlessHandingThemOutCostsACompile) {
