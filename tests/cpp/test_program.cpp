@@ -346,6 +346,13 @@ TEST(ProgramCache, ThreadsAskingForOneProgramAtOnceCompileItOnce) {
   for (const auto& program : programs) EXPECT_EQ(program, programs.front());
   expectSaxpyWorks(programs.front());
 
+  // Only the thread that compiled counts it as its own.
+  const std::uint64_t mine = cl::programsCompiledOnThisThread();
+  std::thread([] { cl::Program::build(context(), uniqueSaxpy()); }).join();
+  EXPECT_EQ(cl::programsCompiledOnThisThread(), mine);
+  cl::Program::build(context(), uniqueSaxpy());
+  EXPECT_EQ(cl::programsCompiledOnThisThread(), mine + 1);
+
   const std::string broken = uniqueSaxpy() + "__kernel void broken( { }\n";
   const auto none = buildAtOnce(3, [&] { return cl::Program::build(context(), broken); }, errors);
   EXPECT_EQ(errors.load(), 3);

@@ -197,9 +197,9 @@ Kernel& KernelCache::get(const std::string& family, const std::string& options,
   auto found = kernels_.find(key);
   if (found == kernels_.end()) {
     const auto start = std::chrono::steady_clock::now();
-    const std::uint64_t compiled_before = programCacheStats().compiled;
+    const std::uint64_t compiled_before = programsCompiledOnThisThread();
     auto program = Program::build(context_, kernelSource(family), options);
-    if (programCacheStats().compiled != compiled_before) {
+    if (programsCompiledOnThisThread() != compiled_before) {
       // Where a cold build's time goes (issue: builds compile only what can win).
       const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
       log(Severity::kVERBOSE, "compiled program '" + family + "' (" + (options.empty() ? "no options" : options) +

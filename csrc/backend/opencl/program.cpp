@@ -41,6 +41,8 @@ Counters& counters() {
   return instance;
 }
 
+thread_local std::uint64_t compiled_on_this_thread = 0;
+
 // Programs built in this process, per context and key; and the keys some thread is building now:
 // a builder's threads ask for the same program at once (ResNet-50's cold build compiled 16 of its
 // 46 programs twice, issue 16 run 23), so the others wait for that thread instead of compiling it
@@ -271,6 +273,8 @@ std::string programCacheDirectory() {
   return (base / "programs").string();
 }
 
+std::uint64_t programsCompiledOnThisThread() { return compiled_on_this_thread; }
+
 ProgramCacheStats programCacheStats() {
   const Counters& counts = counters();
   return {counts.compiled.load(), counts.loaded_from_disk.load(), counts.reused_in_memory.load(),
@@ -354,6 +358,7 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
     logCompile(compiled.get(), options, std::chrono::steady_clock::now() - started);
     program = std::make_shared<Program>(context, std::move(compiled), Origin::kCompiled);
     ++counters().compiled;
+    ++compiled_on_this_thread;
     if (!file.empty()) writeCachedBinary(file, key, program->binary());
   }
 

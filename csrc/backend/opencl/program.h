@@ -61,6 +61,10 @@ struct ProgramCacheStats {
 };
 
 ProgramCacheStats programCacheStats();
+// Programs compiled by the calling thread so far (programCacheStats().compiled counts every
+// thread's): what tells a caller whether its own Program::build compiled, while other threads
+// compile beside it.
+std::uint64_t programsCompiledOnThisThread();
 // Where binaries are stored: $MLPRT_CACHE_DIR, else $XDG_CACHE_HOME/mlprt, else ~/.cache/mlprt
 // (each with a `programs` subdirectory). Empty when none can be determined: no disk cache.
 std::string programCacheDirectory();
