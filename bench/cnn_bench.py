@@ -6,7 +6,9 @@ mlprt into a static engine and run as the TensorRT tutorials do (pinned host buf
 memcpy_htod_async, execute_async_v3, memcpy_dtoh_async, synchronize); PyTorch runs eagerly and
 as a CUDA graph replayed with pinned staging (FP16: the module in half; without CUDA its columns
 stay empty); ONNX Runtime on the CPU.
-Medians of --iterations timed calls after warm-up. Also the engine's cold build time.
+Medians of --iterations timed calls after warm-up. Also the engine's cold build time, and the
+device time alone of both (JSON `mlprt_device`, `torch_graph_replay`: back-to-back runs between two
+events, no copies), so that a row's wall time can be split into device work and host copies.
 
     python3 bench/cnn_bench.py --models super_resolution:224x224 --batches 1,8 --precisions fp32,fp16
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +44,9 @@ from build_log import StepTimes, tactic_tally  # noqa: E402
 from layer_profile import layer_profile  # noqa: E402
 
 
-def mlprt_runner(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler] = None) -> Callable[[], np.ndarray]:
+def bound_context(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler] = None) -> Tuple[object, ...]:
+    """An execution context of `plan` with its input and output bound to device buffers, and the
+    pinned host arrays and stream the tutorials use: (context, stream, host_in, host_out, dev_in, dev_out)."""
     engine = mlprt.Runtime(mlprt.Logger(mlprt.Logger.WARNING)).deserialize_cuda_engine(plan)
     context = engine.create_execution_context()
     context.profiler = profiler
@@ -52,6 +57,43 @@ def mlprt_runner(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler]
     dev_in, dev_out = cuda.mem_alloc(host_in.nbytes), cuda.mem_alloc(host_out.nbytes)
     context.set_tensor_address(engine.get_tensor_name(0), int(dev_in))
     context.set_tensor_address(out_name, int(dev_out))
+    return context, stream, host_in, host_out, dev_in, dev_out
+
+
+def events_ms(call: Callable[[], object], record_start: Callable[[], None], record_end: Callable[[], None],
+              elapsed: Callable[[], float], sync: Callable[[], None], repeats: int = 10, samples: int = 5) -> float:
+    """Device milliseconds per call of `call`: `repeats` back-to-back calls between two events
+    (record_start and record_end record them, elapsed waits for the end one and reads the time
+    between), the median of `samples`, after one call and `sync`."""
+    call()
+    sync()
+    times = []
+    for _ in range(samples):
+        record_start()
+        for _ in range(repeats):
+            call()
+        record_end()
+        times.append(elapsed() / repeats)
+    return statistics.median(times)
+
+
+def mlprt_device_ms(plan: bytes, x: np.ndarray) -> float:
+    """mlprt's device time per inference: back-to-back execute_async_v3 calls on one stream (the
+    input copied once before)."""
+    context, stream, host_in, _, dev_in, _ = bound_context(plan, x)
+    np.copyto(host_in, x)
+    cuda.memcpy_htod(dev_in, host_in)
+    first, last = cuda.Event(), cuda.Event()
+
+    def elapsed() -> float:
+        last.synchronize()
+        return last.time_since(first)
+    return events_ms(lambda: context.execute_async_v3(stream.handle), lambda: first.record(stream),
+                     lambda: last.record(stream), elapsed, stream.synchronize)
+
+
+def mlprt_runner(plan: bytes, x: np.ndarray, profiler: Optional[mlprt.IProfiler] = None) -> Callable[[], np.ndarray]:
+    context, stream, host_in, host_out, dev_in, dev_out = bound_context(plan, x, profiler)
 
     def run() -> np.ndarray:
         np.copyto(host_in, x)
@@ -96,7 +138,18 @@ def torch_runners(module: "torch.nn.Module", x: np.ndarray, fp16: bool) -> Dict[
         stage_out.copy_(static_out, non_blocking=True)
         torch.cuda.synchronize()
         return stage_out.float().numpy()
-    return {"torch_eager": eager, "torch_graph": replay}
+    return {"torch_eager": eager, "torch_graph": replay, "replay_only": graph.replay}
+
+
+def torch_replay_ms(replay: Callable[[], None]) -> float:
+    """The CUDA graph's replay alone per inference (no staging), between two CUDA events."""
+    import torch
+    first, last = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def elapsed() -> float:
+        last.synchronize()
+        return first.elapsed_time(last)
+    return events_ms(replay, first.record, last.record, elapsed, torch.cuda.synchronize)
 
 
 def onnx_input_channels(data: bytes) -> int:
@@ -158,12 +211,16 @@ def main() -> None:
                 plan = build_engine(str(path), fp16=fp16, logger=build_log)
                 build_s = time.perf_counter() - start
                 runners = {"mlprt": mlprt_runner(bytes(plan), x)}
+                replay_only = None
                 if cuda_torch():  # without CUDA the PyTorch columns stay empty
                     runners.update(torch_runners(load_module(), x, fp16))
+                    replay_only = runners.pop("replay_only")
                 times: Dict[str, Optional[float]] = {k: median_seconds(run, args.iterations) * 1e3
                                                      for k, run in runners.items()}
                 times.setdefault("torch_eager", None)
                 times.setdefault("torch_graph", None)
+                times["mlprt_device"] = mlprt_device_ms(bytes(plan), x)
+                times["torch_graph_replay"] = torch_replay_ms(replay_only) if replay_only else None
                 session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
                 times["onnxruntime_cpu"] = median_seconds(lambda: session.run(None, {"x": x}),
                                                           max(5, args.iterations // 10)) * 1e3
