@@ -338,6 +338,7 @@ def test_network_rows_run_their_scripts_and_name_the_row_that_fails(tmp_path: Pa
     assert 0 < cnn["mlprt_device"] <= 1.5 * cnn["mlprt"] and cnn["torch_graph_replay"] is None
     assert all(kernel in cnn["compiles_by_kernel"] and seconds >= 0 for kernel, _, seconds in cnn["compiles"])
     assert f"| super_resolution 16x16 | 1 | fp32 | {cnn['build_s']:.2f} | {cnn['programs_compiled']} (" in result.stdout
+    assert f"| {cnn['mlprt_device']:.3f} / n/a |" in result.stdout
     second_level = [t for t in record["targets"] if t["target"].startswith(("ResNet-50", "YOLOv8n", "BERT-base"))]
     assert [t["status"] for t in second_level] == ["not measured"] * 3
 
