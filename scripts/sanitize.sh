@@ -33,8 +33,8 @@ seconds() { echo $(( $(date +%s) - $1 )); }
 
 # LeakSanitizer on at exit of every test process; UBSan stops at its first finding, with a stack.
 # use_sigaltstack=0: ASan gives no thread an alternate signal stack of its own. A thread that
-# compiles a kernel through PoCL (its LLVM sets up the thread's signal handling) and then exits made
-# ASan's teardown of that thread abort ("unable to unmap" in AsanThread::Destroy, every run of
+# compiles a kernel through PoCL and then exits made ASan's teardown of that thread abort (probably
+# PoCL's LLVM replacing the thread's signal stack; not traced further) ("unable to unmap" in AsanThread::Destroy, every run of
 # ProgramCache.ThreadsAskingForOneProgramAtOnceCompileItOnce, 2026-12-06); without the option it
 # passes. What it costs: ASan's report of a stack overflow, which has no stack to run on.
 export ASAN_OPTIONS="detect_leaks=1:use_sigaltstack=0"
