@@ -1,7 +1,11 @@
-// Helpers shared by the raw OpenCL programs in bench/ (cl_baseline.cpp, latency_probe.cpp):
-// status checks, median wall-clock timing, devices in the order `mlprt devices` lists them.
+// Helpers shared by the raw OpenCL programs in bench/ (cl_baseline.cpp, latency_probe.cpp,
+// wgmma_gemm.cpp, wgmma_ptxas.cpp):
+// status checks, median wall-clock timing, devices in the order `mlprt devices` lists them, a
+// program binary as text.
 #pragma once
+#ifndef CL_TARGET_OPENCL_VERSION
 #define CL_TARGET_OPENCL_VERSION 120
+#endif
 #include <CL/cl.h>
 
 #include <algorithm>
@@ -9,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace bench {
@@ -53,6 +58,16 @@ inline std::vector<PlatformDevice> allDevices() {
     for (cl_device_id device : found) devices.push_back({platform, device});
   }
   return devices;
+}
+
+// A program's binary as text (NVIDIA's is PTX), up to its terminating zero.
+inline std::string programText(cl_program program) {
+  std::size_t size = 0;
+  clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr);
+  std::string text(size, '\0');
+  auto* bytes = reinterpret_cast<unsigned char*>(text.data());
+  clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bytes, &bytes, nullptr);
+  return text.c_str();
 }
 
 }  // namespace bench

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "backend/opencl/ptx_patch.h"
+#include "cl_bench_util.h"
 
 namespace {
 
@@ -47,15 +48,6 @@ std::string buildLog(cl_program program) {
   std::string log(size, '\0');
   clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, log.data(), nullptr);
   return log.substr(0, 1500);
-}
-
-std::string binaryOf(cl_program program) {
-  std::size_t size = 0;
-  clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr);
-  std::string text(size, '\0');
-  auto* bytes = reinterpret_cast<unsigned char*>(text.data());
-  clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bytes, &bytes, nullptr);
-  return text.c_str();
 }
 
 struct Variant {
@@ -311,7 +303,7 @@ cl_program buildVariant(const Variant& v, std::string& why) {
   }
   std::string patched;
   try {
-    patched = mlprt::cl::patchPtx(binaryOf(plain));
+    patched = mlprt::cl::patchPtx(bench::programText(plain));
   } catch (const std::exception& error) {
     why = error.what();
   }

@@ -20,6 +20,7 @@
 
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/ptx_patch.h"
+#include "cl_bench_util.h"
 
 namespace {
 
@@ -51,15 +52,6 @@ std::string buildLog(cl_program program, cl_device_id device) {
   std::string log(size, '\0');
   clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, log.data(), nullptr);
   return log.c_str();
-}
-
-std::string binaryOf(cl_program program) {
-  std::size_t size = 0;
-  clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr);
-  std::string text(size, '\0');
-  auto* bytes = reinterpret_cast<unsigned char*>(text.data());
-  clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof bytes, &bytes, nullptr);
-  return text.c_str();
 }
 
 int count(const std::string& text, const std::string& pattern) {
@@ -94,7 +86,7 @@ int main(int argc, char** argv) {
     status = clBuildProgram(program, 1, &device, options.c_str(), nullptr, nullptr);
     std::printf("== %s: source build %d\n%s\n", v.name, status, buildLog(program, device).c_str());
     if (status != CL_SUCCESS) continue;
-    const std::string ptx = binaryOf(program);
+    const std::string ptx = bench::programText(program);
     clReleaseProgram(program);
     const std::string patched = mlprt::cl::patchPtx(ptx);  // unchanged without placeholders
     write(out_dir + "/" + v.name + ".ptx", ptx);
