@@ -22,6 +22,9 @@
 #  12. bench/wgmma_ptxas.cpp: ptxas's report on the wgmma kernels (registers, spills, advisories)
 #      and their PTX before and after the patch, into $OUT/ptx (builds the core library if part 7
 #      did not);
+#  13. bench/cold_build.py: the second-level networks' FP16 builds with every cache empty, each in
+#      a fresh process (wall time, driver compiles) and every candidate's timing per step (their
+#      verbose logs into $OUT/cold; $COLD_MODELS picks the networks);
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
 # PARTS="1 2 ... 12" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
@@ -47,7 +50,7 @@ part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its ou
 if [[ $parts == *" 1 "* ]]; then
   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o /tmp/latency_probe && part latency 40 /tmp/latency_probe 0 2000
 fi
-if [[ $parts == *" "[2-6]" "* || $parts == *" 10 "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
+if [[ $parts == *" "[2-6]" "* || $parts == *" 10 "* || $parts == *" 13 "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
   python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
   python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
 fi
@@ -135,4 +138,9 @@ fi
 if [[ $parts == *" 5 "* ]]; then
   part pytest 120 python3 -m pytest -q -p no:cacheprovider tests/python/test_driver_memory.py \
     tests/python/test_profiler.py tests/python/test_legacy_api.py
+fi
+if [[ $parts == *" 13 "* ]]; then
+  TAIL=60 part cold_builds 420 python3 bench/cold_build.py \
+    --models "${COLD_MODELS:-resnet50:224x224:32,yolov8n:640x640:1,bert_base:32:128}" --cnn-from gpu_cnn \
+    --out "$out/cold" --workdir /tmp/cold-onnx --json "$out/cold_builds.json"
 fi

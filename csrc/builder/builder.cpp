@@ -57,6 +57,9 @@ struct BuildDevice {
   std::shared_ptr<cl::Context> context;
   cl::KernelCache kernels;
   std::shared_ptr<cl::Stream> stream;
+  // "signature|tactic" of the candidates the whole build ran ahead (compileBuildAhead): a step's
+  // own pass (compileCandidatesInParallel) skips them.
+  std::set<std::string> ran_ahead;
 };
 
 
@@ -819,34 +822,50 @@ bool parallelCompileOn(const cl::Context& context) {
   return context.device().type != cl::DeviceType::kCPU;
 }
 
-void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, const std::vector<std::string>& tactics,
-                                 const std::vector<Dims>& shapes, const std::shared_ptr<cl::Context>& context) {
-  std::vector<std::string> own;
-  for (const std::string& tactic : tactics) {
-    if (tactic != "clblast") own.push_back(tactic);
-  }
-  if (own.size() < 2 || !parallelCompileOn(*context)) return;
-  const std::size_t workers =
-      std::min<std::size_t>({own.size(), std::max(1u, std::thread::hardware_concurrency()), std::size_t{8}});
+// One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
+// shapes to run it at.
+struct AheadRun {
+  PlanStep step;
+  const std::vector<Dims>* shapes;
+};
+
+// Runs each of `runs` once, spread over up to `max_threads` threads (each with its own kernel
+// cache, stream and scratch operands), and returns the threads used. Errors are logged: the timing
+// run meets the same error and reports it.
+std::size_t runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
+                     std::size_t max_threads) {
+  const std::size_t workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
   std::atomic<std::size_t> next{0};
   const auto work = [&] {
     BuildDevice device(context);
-    for (std::size_t i = next++; i < own.size(); i = next++) {
-      PlanStep candidate = step;
-      candidate.tactic = own[i];
+    for (std::size_t i = next++; i < runs.size(); i = next++) {
       try {
-        ScratchRun(plan, {&candidate}, shapes, device).runOnce();
-      } catch (const std::exception& e) {  // the timing run meets the same error and reports it
-        log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + own[i] + " did not compile ahead: " + e.what());
+        ScratchRun(plan, {&runs[i].step}, *runs[i].shapes, device).runOnce();
+      } catch (const std::exception& e) {
+        log(Severity::kVERBOSE, "step '" + runs[i].step.name + "': tactic " + runs[i].step.tactic +
+                                    " did not compile ahead: " + e.what());
       }
     }
   };
-  const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (std::size_t t = 0; t < workers; ++t) threads.emplace_back(work);
   for (std::thread& thread : threads) thread.join();
+  return workers;
+}
+
+void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, const std::vector<std::string>& tactics,
+                                 const std::string& signature, const std::vector<Dims>& shapes, BuildDevice& device) {
+  std::vector<AheadRun> runs;
+  for (const std::string& tactic : tactics) {
+    if (tactic == "clblast" || device.ran_ahead.count(signature + "|" + tactic)) continue;
+    runs.push_back({step, &shapes});
+    runs.back().step.tactic = tactic;
+  }
+  if (runs.size() < 2 || !parallelCompileOn(*device.context)) return;
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t workers = runAhead(plan, runs, device.context, 8);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
-  log(Severity::kVERBOSE, "step '" + step.name + "': " + std::to_string(own.size()) + " candidates run ahead in " +
+  log(Severity::kVERBOSE, "step '" + step.name + "': " + std::to_string(runs.size()) + " candidates run ahead in " +
                               std::to_string(workers) + " threads (" + std::to_string(seconds.count()) + " s)");
 }
 
@@ -876,7 +895,7 @@ TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dim
       return cached;
     }
   }
-  compileCandidatesInParallel(plan, step, tactics, shapes, context);
+  compileCandidatesInParallel(plan, step, tactics, choice.signature, shapes, device);
   ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
   double best = -1.0;
   std::string timings;
@@ -989,21 +1008,23 @@ void chooseTacticRanges(EnginePlan& plan, PlanStep& step, const std::vector<Dims
   log(Severity::kVERBOSE, "step '" + step.name + "': tactics by output elements: " + engine::tacticRangesText(step));
 }
 
+// Whether the builder times `step`'s tactics.
+bool tacticIsTimed(const PlanStep& step) {
+  return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
+         std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
+         std::holds_alternative<network::DeconvolutionLayer>(step.parameters) ||
+         std::holds_alternative<network::AttentionLayer>(step.parameters) ||
+         std::holds_alternative<network::NormalizationLayer>(step.parameters);
+}
+
 void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
   const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
   const std::vector<TimingPoint> points = timingPoints(plan);
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
-  const auto timed = [](const PlanStep& step) {
-    return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
-           std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
-           std::holds_alternative<network::DeconvolutionLayer>(step.parameters) ||
-           std::holds_alternative<network::AttentionLayer>(step.parameters) ||
-           std::holds_alternative<network::NormalizationLayer>(step.parameters);
-  };
-  const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), timed);
+  const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), tacticIsTimed);
   long done = 0;
   for (PlanStep& step : plan.steps) {
-    if (timed(step)) {
+    if (tacticIsTimed(step)) {
       // Progress for tools (mlprt exec draws a bar from it): "timing tactics: step k of n 'name'".
       log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
                                step.name + "'");
@@ -1030,6 +1051,74 @@ LayoutPreference layoutPreference(const cl::Context& context) {
   if (value == "1") return LayoutPreference::kAlways;
   if (value == "timed") return LayoutPreference::kTimed;
   throw InvalidArgument("MLPRT_CHANNELS_LAST is '" + value + "'; it takes 0, 1 or timed");
+}
+
+// ---- The whole build's candidates compiled ahead ----
+// A step's own pass overlaps the compiles of its few candidates only: ResNet-50's FP16 build with
+// every cache empty compiled 91 programs, 236 s of compiling in 65.5 s on a 16-core H100 host
+// (bench/RESULTS.md, issue 16 run 24). So where parallelCompileOn, before any step is timed, the
+// candidates of every timed step, at every timing point, and a convolution's channels-last ones
+// (which the layout pass times) run once across one pool of threads, one per signature and tactic
+// (layers of equal signature share them); tactics the timing cache already chose stand alone. A
+// run asked for a program that another thread is compiling waits for it (Program::build), so the
+// first run of each tactic goes first.
+// MLPRT_PARALLEL_BUILD=steps keeps the steps' own passes only (to measure what the pool saves).
+void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
+  const char* setting = std::getenv("MLPRT_PARALLEL_BUILD");
+  if (!parallelCompileOn(*device.context) || (setting && std::string(setting) == "steps")) return;
+  const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
+  std::vector<std::vector<Dims>> point_shapes{runtime::inferPlanShapes(plan, plan.profiles.front().opt)};
+  for (const TimingPoint& point : timingPoints(plan)) {
+    if (point.shapes != point_shapes.front()) point_shapes.push_back(point.shapes);
+  }
+  const bool channels_last = layoutPreference(*device.context) != LayoutPreference::kNever;
+  const std::string fingerprint = device.context->device().fingerprint() + "|";
+  std::vector<AheadRun> runs;
+  std::map<std::string, int> runs_of_tactic;  // for the order: the first of each tactic first
+  std::vector<int> rank;
+  std::set<std::string> steps;
+  const auto add = [&](const PlanStep& step, const std::vector<Dims>& shapes) {
+    const TimedChoice choice = timedChoice(plan, step, shapes, corners, device.context, policy);
+    std::vector<std::string> tactics = choice.tactics;
+    TimingEntry cached;
+    if (cache && cache->lookup(fingerprint + choice.signature, cached) &&
+        std::find(tactics.begin(), tactics.end(), cached.tactic) != tactics.end()) {
+      tactics = {cached.tactic};
+    }
+    for (const std::string& tactic : tactics) {
+      if (tactic == "clblast" || !device.ran_ahead.insert(choice.signature + "|" + tactic).second) continue;
+      runs.push_back({step, &shapes});
+      runs.back().step.tactic = tactic;
+      rank.push_back(runs_of_tactic[tactic]++);
+      steps.insert(step.name);
+    }
+  };
+  for (const PlanStep& step : plan.steps) {
+    if (!tacticIsTimed(step)) continue;
+    for (const std::vector<Dims>& shapes : point_shapes) {
+      add(step, shapes);
+      const auto* conv = std::get_if<network::ConvolutionLayer>(&step.parameters);
+      const std::vector<std::string> hwc =
+          conv && channels_last ? cl::channelsLastConvolutionTactics(plan.tensors[static_cast<std::size_t>(step.output)].type)
+                                : std::vector<std::string>();
+      if (hwc.empty()) continue;
+      PlanStep hwc_step = step;
+      hwc_step.tactic = hwc.front();  // a channels-last step: timedChoice offers those
+      add(hwc_step, shapes);
+    }
+  }
+  std::vector<std::size_t> order(runs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&rank](std::size_t x, std::size_t y) { return rank[x] < rank[y]; });
+  std::vector<AheadRun> ordered;
+  for (std::size_t i : order) ordered.push_back(runs[i]);
+  if (ordered.empty()) return;
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t workers = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max());
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
+                              std::to_string(steps.size()) + " steps in " + std::to_string(workers) + " threads (" +
+                              std::to_string(seconds.count()) + " s)");
 }
 
 // Milliseconds of `step` (with its tactic) at `shapes`.
@@ -1493,6 +1582,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
                                   (stored == 1 ? " product" : " products") + " stored N x K for the wgmma tactics");
     }
   }
+  compileBuildAhead(plan, policy, device, cache.get());
   chooseTactics(plan, policy, device, cache.get());
   const int mlps = fuseMlpChains(plan, device, cache.get());
   // After the MLP chains, which would take a reformat for a cast of their input.

@@ -679,23 +679,25 @@ TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
   }
 }
 
-// MLPRT_PARALLEL_BUILD=1: before a step's candidates are timed, each runs once in a thread of its own
-// (their programs compile at the same time); the engine is the same kind and gives the right answer.
-// =0 (and CPU devices by default): no threads.
+// MLPRT_PARALLEL_BUILD=1: before any step is timed, every candidate runs once in a pool of threads
+// (their programs compile at the same time), so the step's own pass finds none left; the engine
+// gives the right answer. =0 (and CPU devices by default): no threads.
 TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
   const std::vector<float> weights = randomFloats(64 * 24, 64);
   for (const char* setting : {"1", "0"}) {
     SCOPED_TRACE(std::string("MLPRT_PARALLEL_BUILD=") + setting);
     const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string(setting));
-    std::vector<std::string> ahead;
+    std::vector<std::string> ahead, per_step;
     setLogSink(
         [&](Severity, const std::string& message) {
-          if (message.find("candidates run ahead in") != std::string::npos) ahead.push_back(message);
+          if (message.rfind("compiled ahead: ", 0) == 0) ahead.push_back(message);
+          if (message.find("candidates run ahead in") != std::string::npos) per_step.push_back(message);
         },
         Severity::kVERBOSE);
     const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(5, weights), builder::BuilderConfig());
     resetLogSink();
     EXPECT_EQ(ahead.size(), std::string(setting) == "1" ? 1u : 0u) << ::testing::PrintToString(ahead);
+    EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);
     runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
     auto stream = cl::Stream::create(context());
     const std::vector<float> input = randomFloats(5 * 3 * 64, 65);

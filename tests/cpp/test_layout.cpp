@@ -13,6 +13,7 @@
 #include "builder/builder.h"
 #include "builder/layout.h"
 #include "core/error.h"
+#include "core/logging.h"
 #include "engine/format.h"
 #include "pointwise_tactics.h"
 #include "runtime/engine.h"
@@ -213,6 +214,37 @@ TEST(Layouts, ForcedChannelsLastMatchesTheLinearEngine) {
     const Dims x{batch, kC, kH, kW};
     const auto seed = 80 + static_cast<std::uint32_t>(batch);
     expectClose(runEngine(plan, x, seed, {"y", "p"}), runEngine(linear_plan, x, seed, {"y", "p"}));
+  }
+}
+
+// MLPRT_PARALLEL_BUILD=1: before any step is timed, the candidates of every timed step, at every
+// timing point of the dynamic profile and in both layouts, run once across one pool of threads,
+// so no step's own pass has any left; the engine gives the serial build's answers.
+TEST(Layouts, TheBuildRunsEveryCandidateAheadInOnePool) {
+  const engine::EnginePlan serial = [] {
+    const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("0"));
+    return planOf(buildChain("0"));
+  }();
+  std::vector<std::string> whole_build, per_step;
+  setLogSink(
+      [&](Severity, const std::string& message) {
+        if (message.rfind("compiled ahead: ", 0) == 0) whole_build.push_back(message);
+        if (message.find("candidates run ahead in") != std::string::npos) per_step.push_back(message);
+      },
+      Severity::kVERBOSE);
+  const engine::EnginePlan plan = [] {
+    const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("1"));
+    return planOf(buildChain("timed"));
+  }();
+  resetLogSink();
+  ASSERT_EQ(whole_build.size(), 1u) << ::testing::PrintToString(whole_build);
+  EXPECT_NE(whole_build.front().find(" of 2 steps in "), std::string::npos) << whole_build.front();
+  EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);
+  for (std::int64_t batch : {1, 3}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    const Dims x{batch, kC, kH, kW};
+    const auto seed = 90 + static_cast<std::uint32_t>(batch);
+    expectClose(runEngine(plan, x, seed, {"y", "p"}), runEngine(serial, x, seed, {"y", "p"}));
   }
 }
 
