@@ -174,6 +174,16 @@ __kernel void broken(__global float* out) {
   EXPECT_EQ(cl::programCacheStats().reused_in_memory, before.reused_in_memory);
 }
 
+// A compiler warning reaches stderr from the driver itself (PoCL: "1 warning generated."); the
+// build log that names the line is logged at VERBOSE, so the kernel source can be fixed.
+TEST(Program, CompilerWarningsAreLoggedWithTheBuildLog) {
+  const LogCapture log;
+  const auto program = cl::Program::build(context(), uniqueSaxpy() + "\n#warning mlprt_test_warning\n");
+  expectSaxpyWorks(program);
+  EXPECT_TRUE(log.saw("program built with warnings"));
+  EXPECT_TRUE(log.saw("mlprt_test_warning"));
+}
+
 TEST(Program, InvalidBuildOptionThrowsBuildError) {
   EXPECT_TRUE(throwsWith<BuildError>(
       [] { cl::Program::build(context(), uniqueSaxpy(), "-mlprt-no-such-option"); },

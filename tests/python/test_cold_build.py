@@ -97,6 +97,42 @@ def test_a_build_with_empty_kernel_caches_prints_nothing(tmp_path: Path) -> None
     assert compiled, "the build compiled nothing: the test proves nothing"
 
 
+def test_a_convolution_build_with_empty_kernel_caches_prints_nothing(tmp_path: Path) -> None:
+    """PoCL printed "1 warning generated." for every convolution program, FP32 and FP16, linear
+    and channels-last (a loop of the staged epilogue that left early, which its optimizer could
+    not unroll as the source asked); the build must print nothing. Channels-last is forced so
+    that the HWC programs compile too (CPU devices keep LINEAR by default)."""
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import mlprt
+        logger = mlprt.Logger(mlprt.Logger.WARNING)
+        for half in (False, True):
+            builder = mlprt.Builder(logger)
+            network = builder.create_network(0)
+            x = network.add_input("x", mlprt.DataType.FLOAT, (1, 5, 9, 7))
+            rng = np.random.default_rng(5)
+            kernel = rng.standard_normal((6, 5, 3, 3)).astype(np.float32)
+            conv = network.add_convolution_nd(x, 6, (3, 3), kernel, rng.standard_normal(6).astype(np.float32))
+            conv.pre_padding = conv.post_padding = (1, 1)
+            y = network.add_activation(conv.get_output(0), mlprt.ActivationType.RELU).get_output(0)
+            y.name = "y"
+            network.mark_output(y)
+            config = builder.create_builder_config()
+            if half:
+                config.set_flag(mlprt.BuilderFlag.FP16)
+            assert builder.build_serialized_network(network, config) is not None
+        """
+    )
+    env = dict(os.environ, MLPRT_CACHE_DIR=str(tmp_path / "mlprt-cache"), POCL_CACHE_DIR=str(tmp_path / "pocl-cache"),
+               MLPRT_CHANNELS_LAST="1")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+    compiled = any((tmp_path / cache).rglob("*") for cache in ("mlprt-cache", "pocl-cache"))
+    assert compiled, "the build compiled nothing: the test proves nothing"
+
+
 def test_a_cold_build_reports_each_program_it_compiles_and_its_time(tmp_path: Path) -> None:
     """At VERBOSE, each OpenCL program the build compiles (not those found in memory or on disk)
     is named with its options and seconds: where a cold build's time goes."""

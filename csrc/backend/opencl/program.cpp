@@ -219,6 +219,12 @@ ProgramHandle fromSource(const Context& context, const std::string& source, cons
                      statusName(status) + ", options '" + options + "'):\n" +
                      buildLog(program.get(), context.device().id));
   }
+  // A compiler that warns prints it on stderr too (PoCL: "1 warning generated."); the log names
+  // the line, so the kernel source can be fixed.
+  const std::string warnings = buildLog(program.get(), context.device().id);
+  if (warnings.find("warning") != std::string::npos) {
+    log(Severity::kVERBOSE, "program built with warnings (options '" + options + "'):\n" + warnings);
+  }
   return program;
 }
 

@@ -84,12 +84,15 @@ inline void finish_maps(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_o
     store_run(out, out_offset, residual, residual_offset, has_residual, activation, alpha, beta, first, v);
     return;
   }
+  // A guard, not a break: PoCL's optimizer cannot unroll a loop that leaves early, and says so
+  // on stderr ("loop not unrolled") for every convolution program.
 #pragma unroll
   for (int x = 0; x < EPI_VEC; ++x) {
-    if (x >= maps_left) break;
-    float value = v[x];
-    if (has_residual) value += LOAD_RES(residual, residual_offset + first + x);
-    STORE_OUT(out, out_offset + first + x, activated(value, activation, alpha, beta));
+    if (x < maps_left) {
+      float value = v[x];
+      if (has_residual) value += LOAD_RES(residual, residual_offset + first + x);
+      STORE_OUT(out, out_offset + first + x, activated(value, activation, alpha, beta));
+    }
   }
 }
 #endif
