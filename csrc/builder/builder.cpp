@@ -895,6 +895,8 @@ TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dim
       return cached;
     }
   }
+  log(Severity::kVERBOSE, "step '" + step.name + "': timing " + std::to_string(tactics.size()) + " candidates for " +
+                              choice.signature);
   compileCandidatesInParallel(plan, step, tactics, choice.signature, shapes, device);
   ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
   double best = -1.0;
