@@ -1,0 +1,553 @@
+// Tactic choice (tactic_choice.h): each timed step's candidates and their timing, tactic ranges for
+// dynamic profiles, and the whole build's candidates compiled ahead in one pool of threads.
+
+#include "builder/tactic_choice.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <exception>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "backend/opencl/ops/attention/attention.h"
+#include "backend/opencl/ops/convolution/convolution.h"
+#include "backend/opencl/ops/convolution/winograd.h"
+#include "builder/profile_corners.h"
+#include "core/data_type.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "network/layers.h"
+#include "network/shape_inference.h"
+#include "runtime/plan_shapes.h"
+
+namespace mlprt::builder {
+namespace {
+
+using engine::EnginePlan;
+using engine::PlanStep;
+using engine::TensorId;
+
+std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
+  std::ostringstream key;
+  key << "matmul type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type)
+      << " a=" << shapes[static_cast<std::size_t>(step.inputs[0])].toString()
+      << " op0=" << static_cast<int>(matmul.op0) << " b=" << shapes[static_cast<std::size_t>(step.inputs[1])].toString()
+      << " op1=" << static_cast<int>(matmul.op1) << " bias=" << (step.epilogue.bias >= 0)
+      << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
+  return key.str();
+}
+
+// The kernels that stage tiles in local memory (`tiled_*`) on a CPU device: PoCL's local memory is
+// ordinary memory, so they add barriers where the register tiles (`large_*`) and row kernels
+// (`small_*`) do without; they won 2 of 72 timed choices there, each within 10% of the next, and
+// cost a cold build about 2 s of compiling (bench/RESULTS.md, PoCL cold build 3). Not timed there.
+bool localTilesOnCpu(const cl::GemmTactic& tactic, const cl::Context& context) {
+  return context.device().type == cl::DeviceType::kCPU && tactic.name.rfind("tiled_", 0) == 0;
+}
+
+// The tactics that can run `step` at every shape its profiles allow: a tactic with alignment
+// rules qualifies only when N and K are fixed across the profiles' corners and fit at each.
+// Tactics whose output block is far larger than the product at the timed `shapes` are left out
+// (gemmTacticWorthTiming), the local-memory tiles on CPUs, and fixed blocks too few to fill a GPU
+// where a kernel made for small products remains (gemmTacticLeavesDeviceIdle), so their kernels
+// are never compiled, unless nothing else remains.
+std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
+                                             const std::vector<std::vector<Dims>>& corners, const cl::Context& context,
+                                             const cl::GemmPolicy& policy) {
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  const auto a = static_cast<std::size_t>(step.inputs.at(0));
+  const auto b = static_cast<std::size_t>(step.inputs.at(1));
+  const auto out = static_cast<std::size_t>(step.output);
+  const auto inner = [&](const std::vector<Dims>& corner) {
+    const Dims& a_shape = corner[a];
+    const std::size_t k_axis = a_shape.rank() - (matmul.op0 == MatrixOperation::kTRANSPOSE ? 2 : 1);
+    return std::make_pair(a_shape[k_axis], corner[b]);
+  };
+  const bool fixed_inner = std::all_of(corners.begin(), corners.end(),
+                                       [&](const std::vector<Dims>& corner) { return inner(corner) == inner(corners.front()); });
+  std::vector<cl::GemmTactic> candidates;
+  for (const cl::GemmTactic& tactic : cl::gemmTactics(context, type, policy)) {
+    const bool fits = cl::gemmTacticIsGeneral(tactic) ||
+                      (fixed_inner && std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& corner) {
+                         return cl::gemmTacticFits(tactic, corner[a], matmul.op0, corner[b], matmul.op1, corner[out]);
+                       }));
+    if (fits) candidates.push_back(tactic);
+  }
+  std::vector<cl::GemmTactic> worth;
+  for (const cl::GemmTactic& tactic : candidates) {
+    if (cl::gemmTacticWorthTiming(tactic, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out]) &&
+        !localTilesOnCpu(tactic, context)) {
+      worth.push_back(tactic);
+    }
+  }
+  // Where a kernel made for small products can take the product, fixed blocks too few to fill
+  // the device are not worth their compile (gemmTacticLeavesDeviceIdle).
+  cl::dropTacticsLeavingDeviceIdle(worth, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out],
+                                   context.device().compute_units);
+  return worth.empty() ? candidates : worth;
+}
+
+// A (de)convolution's or attention's timing-cache key: its kind and parameters, operand shapes and
+// types, and epilogue.
+std::string layerSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
+  std::ostringstream key;
+  key << network::layerKindName(step.parameters) << " type=" << dataTypeName(plan.tensors[static_cast<std::size_t>(step.output)].type) << " "
+      << network::parametersText(step.parameters);
+  for (TensorId input : step.inputs) {
+    key << " " << shapes[static_cast<std::size_t>(input)].toString()
+        << dataTypeName(plan.tensors[static_cast<std::size_t>(input)].type);
+  }
+  key << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
+  return key.str();
+}
+
+// An attention step's head sizes (D of q, Dv of v) at `shapes`.
+std::pair<std::int64_t, std::int64_t> attentionHeadSizes(const network::AttentionLayer& layer, const PlanStep& step,
+                                                         const std::vector<Dims>& shapes) {
+  return network::attentionHeadSizes(layer, shapes[static_cast<std::size_t>(step.inputs.at(0))],
+                                     shapes[static_cast<std::size_t>(step.inputs.at(2))]);
+}
+
+// The attention tactics that can run `step` at every corner of the profiles.
+std::vector<std::string> attentionCandidates(const EnginePlan& plan, const PlanStep& step,
+                                             const std::vector<std::vector<Dims>>& corners,
+                                             const std::shared_ptr<cl::Context>& context) {
+  const auto& layer = std::get<network::AttentionLayer>(step.parameters);
+  bool half = true;
+  for (std::size_t operand = 0; operand < 3; ++operand) {
+    half = half && plan.tensors[static_cast<std::size_t>(step.inputs.at(operand))].type == DataType::kHALF;
+  }
+  std::int64_t d = 0, dv = 0;
+  for (const std::vector<Dims>& corner : corners) {
+    const auto [corner_d, corner_dv] = attentionHeadSizes(layer, step, corner);
+    d = std::max(d, corner_d);
+    dv = std::max(dv, corner_dv);
+  }
+  return cl::attentionTactics(context, half, d, dv);
+}
+
+// The normalization tactics that can run `step` at every corner of the profiles (none where the
+// rows kernels do not apply: the general kernel runs, untimed).
+std::vector<std::string> normalizationCandidates(const PlanStep& step, const std::vector<std::vector<Dims>>& corners) {
+  const auto& layer = std::get<network::NormalizationLayer>(step.parameters);
+  std::vector<std::string> common;
+  for (std::size_t c = 0; c < corners.size(); ++c) {
+    const std::vector<Dims>& at = corners[c];
+    std::vector<Dims> summed = {at[static_cast<std::size_t>(step.inputs.at(0))]};
+    for (std::size_t i = 3; i < step.inputs.size(); ++i) summed.push_back(at[static_cast<std::size_t>(step.inputs[i])]);
+    const std::vector<std::string> here =
+        cl::normalizationTactics(layer.axes, at[static_cast<std::size_t>(step.output)],
+                                 at[static_cast<std::size_t>(step.inputs.at(1))],
+                                 at[static_cast<std::size_t>(step.inputs.at(2))], summed);
+    if (c == 0) {
+      common = here;
+    } else {
+      common.erase(std::remove_if(common.begin(), common.end(),
+                                  [&here](const std::string& t) { return std::find(here.begin(), here.end(), t) == here.end(); }),
+                   common.end());
+    }
+  }
+  return common;
+}
+
+// Whether GEMM tactic `gemm` fits a pointwise convolution's product on HWC tensors, (N x pixels, C)
+// by (M, C) transposed, at every corner of the profiles and is worth timing at `shapes`.
+bool pointwiseGemmWorthTiming(const cl::GemmTactic& gemm, const PlanStep& step, const std::vector<Dims>& shapes,
+                              const std::vector<std::vector<Dims>>& corners) {
+  const auto product = [&step](const std::vector<Dims>& at) {
+    const Dims& in = at[static_cast<std::size_t>(step.inputs.at(0))];
+    const Dims& out = at[static_cast<std::size_t>(step.output)];
+    const std::int64_t rows = in.volume() / std::max<std::int64_t>(in[1], 1);
+    return std::array<Dims, 3>{Dims{rows, in[1]}, Dims{out[1], in[1]}, Dims{rows, out[1]}};
+  };
+  const auto fits = [&](const std::vector<Dims>& at) {
+    const auto [a, b, c] = product(at);
+    return cl::gemmTacticFits(gemm, a, MatrixOperation::kNONE, b, MatrixOperation::kTRANSPOSE, c);
+  };
+  if (!std::all_of(corners.begin(), corners.end(), fits)) return false;
+  const auto [a, b, c] = product(shapes);
+  return cl::gemmTacticWorthTiming(gemm, a, MatrixOperation::kNONE, b, MatrixOperation::kTRANSPOSE, c);
+}
+
+// The tactic names a timed step may run with and its timing-cache key (without the device).
+struct TimedChoice {
+  std::vector<std::string> tactics;
+  std::string signature;
+  const char* what;  // for errors: "matrix multiplication"
+};
+
+// What of the policy changes a FLOAT product's or convolution's candidates, for the timing cache's
+// key: TF32 widens them, leaving CLBlast out narrows them.
+std::string policyKey(const cl::GemmPolicy& policy, DataType type) {
+  if (type != DataType::kFLOAT) return "";
+  return std::string(policy.allow_tf32 ? " tf32" : "") + (policy.allow_clblast ? "" : " no-clblast");
+}
+
+TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
+                        const std::vector<std::vector<Dims>>& corners, const std::shared_ptr<cl::Context>& shared_context,
+                        const cl::GemmPolicy& policy) {
+  const cl::Context& context = *shared_context;
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  if (const auto* conv = std::get_if<network::ConvolutionLayer>(&step.parameters)) {
+    // Tactics whose blocks dwarf the layer (at the timed shapes) are neither compiled nor timed.
+    const Dims& out = shapes[static_cast<std::size_t>(step.output)];
+    const std::int64_t group_maps = out[1] / std::max<std::int64_t>(conv->num_groups, 1);
+    const std::int64_t pixels = out.volume() / std::max<std::int64_t>(out[1], 1);
+    TimedChoice choice{{}, layerSignature(plan, step, shapes) + policyKey(policy, type), "convolution"};
+    const Dims& in = shapes[static_cast<std::size_t>(step.inputs.at(0))];
+    const std::int64_t group_channels = in[1] / std::max<std::int64_t>(conv->num_groups, 1);
+    // A step the layout pass made channels-last chooses among the channels-last tactics only.
+    if (!step.tactic.empty() && cl::convolutionTacticChannelsLast(step.tactic)) {
+      choice.signature += " hwc";
+      const bool pointwise =
+          cl::pointwiseConvolution(conv->kernel_size, conv->stride, conv->pre_padding, conv->post_padding, conv->num_groups);
+      const std::vector<std::string> tactics = cl::channelsLastConvolutionTactics(context, type, policy, pointwise);
+      for (const std::string& tactic : tactics) {
+        const std::string gemm = cl::channelsLastGemmTactic(tactic);
+        const bool worth =
+            gemm.empty() ? cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv->num_groups)
+                         : pointwiseGemmWorthTiming(cl::GemmTactic{gemm}, step, shapes, corners);
+        if (worth) choice.tactics.push_back(tactic);
+      }
+      // The smallest tile runs any layer, however much of its block is padding.
+      if (choice.tactics.empty() && !tactics.empty()) choice.tactics.push_back(tactics.front());
+      return choice;
+    }
+    const bool winograd = cl::winogradRuns(conv->kernel_size, conv->stride, conv->dilation, conv->num_groups);
+    for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
+      if (!winograd && !cl::winogradGemmTactic(tactic).empty()) continue;
+      if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv->num_groups)) {
+        choice.tactics.push_back(tactic);
+      }
+    }
+    return choice;
+  }
+  if (std::holds_alternative<network::DeconvolutionLayer>(step.parameters)) {
+    return {cl::deconvolutionTactics(type), layerSignature(plan, step, shapes), "deconvolution"};
+  }
+  if (std::holds_alternative<network::AttentionLayer>(step.parameters)) {
+    return {attentionCandidates(plan, step, corners, shared_context), layerSignature(plan, step, shapes), "attention"};
+  }
+  if (std::holds_alternative<network::NormalizationLayer>(step.parameters)) {
+    std::vector<std::string> tactics = normalizationCandidates(step, corners);
+    if (tactics.empty()) tactics.push_back("");  // the general kernel, which has no tactics
+    return {tactics, layerSignature(plan, step, shapes), "normalization"};
+  }
+  TimedChoice choice{{}, gemmSignature(plan, step, shapes) + policyKey(policy, type), "matrix multiplication"};
+  for (const cl::GemmTactic& tactic : candidateTactics(plan, step, shapes, corners, context, policy)) {
+    choice.tactics.push_back(tactic.name);
+  }
+  return choice;
+}
+
+// ---- Candidates compiled in parallel ----
+// A cold build's time goes into compiling the candidates' programs (seconds each). Before a step's
+// candidates are timed one by one, each runs once in a thread of its own (its own kernel cache,
+// stream and scratch operands) so that their programs compile at the same time; the timing runs
+// then find them in the process's program cache. CLBlast tactics are left to the timing run (the
+// library compiles and caches its own programs). Off on CPU devices, whose compiler (PoCL's) builds
+// one program at a time whatever the threads (measured: bench/RESULTS.md, PoCL cold build 1);
+// MLPRT_PARALLEL_BUILD=1 turns it on anywhere, =0 off.
+bool parallelCompileOn(const cl::Context& context) {
+  if (const char* setting = std::getenv("MLPRT_PARALLEL_BUILD"); setting && *setting) return std::string(setting) != "0";
+  return context.device().type != cl::DeviceType::kCPU;
+}
+
+// One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
+// shapes to run it at.
+struct AheadRun {
+  PlanStep step;
+  const std::vector<Dims>* shapes;
+};
+
+// Runs each of `runs` once, spread over up to `max_threads` threads (each with its own kernel
+// cache, stream and scratch operands), and returns the threads used. Errors are logged: the timing
+// run meets the same error and reports it.
+std::size_t runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
+                     std::size_t max_threads) {
+  const std::size_t workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    BuildDevice device(context);
+    for (std::size_t i = next++; i < runs.size(); i = next++) {
+      try {
+        ScratchRun(plan, {&runs[i].step}, *runs[i].shapes, device).runOnce();
+      } catch (const std::exception& e) {
+        log(Severity::kVERBOSE, "step '" + runs[i].step.name + "': tactic " + runs[i].step.tactic +
+                                    " did not compile ahead: " + e.what());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < workers; ++t) threads.emplace_back(work);
+  for (std::thread& thread : threads) thread.join();
+  return workers;
+}
+
+void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, const std::vector<std::string>& tactics,
+                                 const std::string& signature, const std::vector<Dims>& shapes, BuildDevice& device) {
+  std::vector<AheadRun> runs;
+  for (const std::string& tactic : tactics) {
+    if (tactic == "clblast" || device.ran_ahead.count(signature + "|" + tactic)) continue;
+    runs.push_back({step, &shapes});
+    runs.back().step.tactic = tactic;
+  }
+  if (runs.size() < 2 || !parallelCompileOn(*device.context)) return;
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t workers = runAhead(plan, runs, device.context, 8);
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  log(Severity::kVERBOSE, "step '" + step.name + "': " + std::to_string(runs.size()) + " candidates run ahead in " +
+                              std::to_string(workers) + " threads (" + std::to_string(seconds.count()) + " s)");
+}
+
+}  // namespace
+
+TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
+                         const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,
+                         TimingCache* cache) {
+  const std::shared_ptr<cl::Context>& context = device.context;
+  const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
+  const TimedChoice choice = timedChoice(plan, step, shapes, corners, context, policy);
+  const std::vector<std::string>& tactics = choice.tactics;
+  if (tactics.empty()) {
+    throw InvalidArgument("step '" + step.name + "': no " + choice.what + " kernel supports " + dataTypeName(type));
+  }
+  if (tactics.size() == 1) {  // nothing to choose: neither timed nor looked up in the cache
+    step.tactic = tactics.front();
+    return {step.tactic, -1.0};
+  }
+  const std::string key = context->device().fingerprint() + "|" + choice.signature;
+  TimingEntry cached;
+  if (cache && cache->lookup(key, cached)) {
+    const bool offered = std::find(tactics.begin(), tactics.end(), cached.tactic) != tactics.end();
+    if (offered) {
+      step.tactic = cached.tactic;
+      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
+      return cached;
+    }
+  }
+  log(Severity::kVERBOSE, "step '" + step.name + "': timing " + std::to_string(tactics.size()) + " candidates for " +
+                              choice.signature);
+  compileCandidatesInParallel(plan, step, tactics, choice.signature, shapes, device);
+  ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
+  double best = -1.0;
+  std::string timings;
+  for (const std::string& tactic : tactics) {
+    step.tactic = tactic;
+    double milliseconds = 0.0;
+    try {
+      milliseconds = run.time(best);
+    } catch (const Error& e) {
+      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + tactic + " cannot run: " + e.what());
+      continue;
+    }
+    timings += " " + tactic + "=" + std::to_string(milliseconds) + "ms";
+    if (best < 0.0 || milliseconds < best) {
+      best = milliseconds;
+      cached = {tactic, milliseconds};
+    }
+  }
+  if (best < 0.0) throw InvalidArgument("step '" + step.name + "': no " + std::string(choice.what) + " tactic could run it");
+  step.tactic = cached.tactic;
+  if (cache) cache->store(key, cached);
+  log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
+  return cached;
+}
+
+std::vector<TimingPoint> timingPoints(const EnginePlan& plan) {
+  const auto between = [](const std::vector<Dims>& low, const std::vector<Dims>& high) {
+    std::vector<Dims> middle = low;
+    for (std::size_t i = 0; i < low.size(); ++i) {
+      std::vector<std::int64_t> extents = low[i].extents();
+      for (std::size_t axis = 0; axis < extents.size(); ++axis) {
+        const double mean = std::sqrt(static_cast<double>(low[i][axis]) * static_cast<double>(high[i][axis]));
+        extents[axis] = std::clamp(static_cast<std::int64_t>(std::llround(mean)), low[i][axis], high[i][axis]);
+      }
+      middle[i] = Dims(extents);
+    }
+    return middle;
+  };
+  std::vector<TimingPoint> points;
+  for (std::size_t p = 0; p < plan.profiles.size(); ++p) {
+    const engine::ProfileShapes& profile = plan.profiles[p];
+    for (const std::vector<Dims>& inputs : {profile.min, between(profile.min, profile.opt), profile.opt,
+                                            between(profile.opt, profile.max), profile.max}) {
+      const bool seen = std::any_of(points.begin(), points.end(),
+                                    [&inputs](const TimingPoint& point) { return point.inputs == inputs; });
+      if (seen) continue;
+      try {
+        points.push_back({static_cast<int>(p), inputs, runtime::inferPlanShapes(plan, inputs)});
+      } catch (const Error& e) {
+        log(Severity::kVERBOSE, std::string("tactics are not timed at one set of input shapes: ") + e.what());
+      }
+    }
+  }
+  return points;
+}
+
+std::vector<engine::TacticRange> tacticRanges(const std::map<std::int64_t, std::string>& best_at) {
+  std::vector<engine::TacticRange> ranges;
+  for (auto it = best_at.begin(); it != best_at.end(); ++it) {
+    const auto next = std::next(it);
+    if (next != best_at.end() && next->second == it->second) continue;
+    const std::int64_t bound =
+        next == best_at.end()
+            ? std::numeric_limits<std::int64_t>::max()
+            : static_cast<std::int64_t>(std::sqrt(static_cast<double>(it->first) * static_cast<double>(next->first)));
+    ranges.push_back({std::max(bound, it->first), it->second});
+  }
+  if (ranges.size() == 1) ranges.clear();
+  return ranges;
+}
+
+void chooseTacticRanges(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& opt,
+                        const std::vector<TimingPoint>& points, const std::vector<std::vector<Dims>>& corners,
+                        const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
+  if (points.size() < 2) return;  // a static engine: opt is the only shape
+  const std::string chosen = step.tactic;
+  std::map<std::int64_t, std::string> best_at{{opt[static_cast<std::size_t>(step.output)].volume(), chosen}};
+  for (const TimingPoint& point : points) {
+    const std::int64_t elements = point.shapes[static_cast<std::size_t>(step.output)].volume();
+    if (elements == 0 || best_at.count(elements) != 0) continue;
+    try {
+      chooseTactic(plan, step, point.shapes, corners, policy, device, cache);
+    } catch (const Error& e) {
+      // The opt shapes' choice stands there (as it did before tactics were timed per size).
+      log(Severity::kVERBOSE, "step '" + step.name + "': no tactic timed at an output of " + std::to_string(elements) +
+                                  " elements: " + e.what());
+      continue;
+    }
+    best_at.emplace(elements, step.tactic);
+  }
+  step.tactic = chosen;
+  step.tactic_ranges = tacticRanges(best_at);
+  if (step.tactic_ranges.empty()) return;
+  log(Severity::kVERBOSE, "step '" + step.name + "': tactics by output elements: " + engine::tacticRangesText(step));
+}
+
+namespace {
+
+// Whether the builder times `step`'s tactics.
+bool tacticIsTimed(const PlanStep& step) {
+  return std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters) ||
+         std::holds_alternative<network::ConvolutionLayer>(step.parameters) ||
+         std::holds_alternative<network::DeconvolutionLayer>(step.parameters) ||
+         std::holds_alternative<network::AttentionLayer>(step.parameters) ||
+         std::holds_alternative<network::NormalizationLayer>(step.parameters);
+}
+
+}  // namespace
+
+void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
+  const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  const std::vector<TimingPoint> points = timingPoints(plan);
+  const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
+  const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), tacticIsTimed);
+  long done = 0;
+  for (PlanStep& step : plan.steps) {
+    if (tacticIsTimed(step)) {
+      // Progress for tools (mlprt exec draws a bar from it): "timing tactics: step k of n 'name'".
+      log(Severity::kINFO, "timing tactics: step " + std::to_string(++done) + " of " + std::to_string(total) + " '" +
+                               step.name + "'");
+      chooseTactic(plan, step, shapes, corners, policy, device, cache);
+      chooseTacticRanges(plan, step, shapes, points, corners, policy, device, cache);
+    }
+  }
+}
+
+// ---- Layouts ----------------------------------------------------------------------------------
+
+LayoutPreference layoutPreference(const cl::Context& context) {
+  const char* setting = std::getenv("MLPRT_CHANNELS_LAST");
+  if (!setting || !*setting) {
+    return context.device().type == cl::DeviceType::kCPU ? LayoutPreference::kNever : LayoutPreference::kTimed;
+  }
+  const std::string value = setting;
+  if (value == "0") return LayoutPreference::kNever;
+  if (value == "1") return LayoutPreference::kAlways;
+  if (value == "timed") return LayoutPreference::kTimed;
+  throw InvalidArgument("MLPRT_CHANNELS_LAST is '" + value + "'; it takes 0, 1 or timed");
+}
+
+// ---- The whole build's candidates compiled ahead ----
+// A step's own pass overlaps the compiles of its few candidates only: ResNet-50's FP16 build with
+// every cache empty compiled 91 programs, 236 s of compiling in 65.5 s on a 16-core H100 host
+// (bench/RESULTS.md, issue 16 run 24). So where parallelCompileOn, before any step is timed, the
+// candidates of every timed step, at every timing point, and a convolution's channels-last ones
+// (which the layout pass times) run once across one pool of threads, one per signature and tactic
+// (layers of equal signature share them); tactics the timing cache already chose stand alone. A
+// run asked for a program that another thread is compiling waits for it (Program::build), so the
+// first run of each tactic goes first.
+// MLPRT_PARALLEL_BUILD=steps keeps the steps' own passes only (to measure what the pool saves).
+void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
+  const char* setting = std::getenv("MLPRT_PARALLEL_BUILD");
+  if (!parallelCompileOn(*device.context) || (setting && std::string(setting) == "steps")) return;
+  const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
+  std::vector<std::vector<Dims>> point_shapes{runtime::inferPlanShapes(plan, plan.profiles.front().opt)};
+  for (const TimingPoint& point : timingPoints(plan)) {
+    if (point.shapes != point_shapes.front()) point_shapes.push_back(point.shapes);
+  }
+  const bool channels_last = layoutPreference(*device.context) != LayoutPreference::kNever;
+  const std::string fingerprint = device.context->device().fingerprint() + "|";
+  std::vector<AheadRun> runs;
+  std::map<std::string, int> runs_of_tactic;  // for the order: the first of each tactic first
+  std::vector<int> rank;
+  std::set<std::string> steps;
+  const auto add = [&](const PlanStep& step, const std::vector<Dims>& shapes) {
+    const TimedChoice choice = timedChoice(plan, step, shapes, corners, device.context, policy);
+    std::vector<std::string> tactics = choice.tactics;
+    TimingEntry cached;
+    if (cache && cache->lookup(fingerprint + choice.signature, cached) &&
+        std::find(tactics.begin(), tactics.end(), cached.tactic) != tactics.end()) {
+      tactics = {cached.tactic};
+    }
+    for (const std::string& tactic : tactics) {
+      if (tactic == "clblast" || !device.ran_ahead.insert(choice.signature + "|" + tactic).second) continue;
+      runs.push_back({step, &shapes});
+      runs.back().step.tactic = tactic;
+      rank.push_back(runs_of_tactic[tactic]++);
+      steps.insert(step.name);
+    }
+  };
+  for (const PlanStep& step : plan.steps) {
+    if (!tacticIsTimed(step)) continue;
+    for (const std::vector<Dims>& shapes : point_shapes) {
+      add(step, shapes);
+      const auto* conv = std::get_if<network::ConvolutionLayer>(&step.parameters);
+      const std::vector<std::string> hwc =
+          conv && channels_last ? cl::channelsLastConvolutionTactics(plan.tensors[static_cast<std::size_t>(step.output)].type)
+                                : std::vector<std::string>();
+      if (hwc.empty()) continue;
+      PlanStep hwc_step = step;
+      hwc_step.tactic = hwc.front();  // a channels-last step: timedChoice offers those
+      add(hwc_step, shapes);
+    }
+  }
+  std::vector<std::size_t> order(runs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&rank](std::size_t x, std::size_t y) { return rank[x] < rank[y]; });
+  std::vector<AheadRun> ordered;
+  for (std::size_t i : order) ordered.push_back(runs[i]);
+  if (ordered.empty()) return;
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t workers = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max());
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
+                              std::to_string(steps.size()) + " steps in " + std::to_string(workers) + " threads (" +
+                              std::to_string(seconds.count()) + " s)");
+}
+
+}  // namespace mlprt::builder

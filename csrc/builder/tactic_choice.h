@@ -1,0 +1,72 @@
+// The builder's tactic choice (plan level): for each step whose layer has tactics (matrix
+// products, convolutions, deconvolutions, attention, normalizations), the candidates that can run
+// it at every corner of the profiles and are worth timing, timed on the build's device (or taken
+// from the timing cache); for dynamic profiles, the best tactic per range of output sizes. Before
+// any step is timed, the whole build's candidates compile ahead in one pool of threads.
+// builder.cpp calls these in its build pipeline (and the layout pass's costs).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backend/opencl/context.h"
+#include "backend/opencl/kernels.h"
+#include "builder/layout.h"
+#include "builder/scratch_run.h"
+#include "builder/timing_cache.h"
+#include "core/dims.h"
+#include "engine/plan.h"
+
+namespace mlprt::builder {
+
+// Sets step.tactic to the fastest candidate at `shapes` (or the timing cache's choice) and returns
+// it with its time (-1 where only one candidate was offered, so nothing was timed).
+TimingEntry chooseTactic(engine::EnginePlan& plan, engine::PlanStep& step, const std::vector<Dims>& shapes,
+                         const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy,
+                         BuildDevice& device, TimingCache* cache);
+
+// The input shapes a dynamic engine's tactics are timed at besides the first profile's opt: every
+// profile's min, opt and max and, per axis, the geometric means of min and opt and of opt and max
+// (batch 1, 8, 64, 181, 512 for a profile 1 / 64 / 512). Sets the network cannot take (a reshape
+// that needs a multiple) are left out.
+struct TimingPoint {
+  int profile = 0;
+  std::vector<Dims> inputs;  // per network input
+  std::vector<Dims> shapes;  // per tensor
+};
+
+std::vector<TimingPoint> timingPoints(const engine::EnginePlan& plan);
+
+// Ranges of output sizes from the best tactic at each size timed (ascending): neighbours with one
+// tactic merge, and a boundary lies at the geometric mean of the sizes it separates. Empty when
+// one tactic won everywhere.
+std::vector<engine::TacticRange> tacticRanges(const std::map<std::int64_t, std::string>& best_at);
+
+// For a step whose output size changes across `points` (a dynamic profile), the best tactic at each
+// size, as ranges (engine::TacticRange); step.tactic, chosen at the first profile's `opt` shapes,
+// stays the default and stands for opt's size. Sizes of 0 are not timed.
+void chooseTacticRanges(engine::EnginePlan& plan, engine::PlanStep& step, const std::vector<Dims>& opt,
+                        const std::vector<TimingPoint>& points, const std::vector<std::vector<Dims>>& corners,
+                        const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache);
+
+// Chooses the tactic of every step whose tactics the builder times (chooseTactic at the first
+// profile's opt shapes, then chooseTacticRanges at the timing points).
+void chooseTactics(engine::EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache);
+
+// MLPRT_CHANNELS_LAST=1 makes every convolution group that can run channels-last do so, =0 none,
+// =timed lets the timings decide (layout.h) on any device; unset, they decide on GPUs. CPU devices
+// keep LINEAR without timing: a layout changes no coalescing there, PoCL's HWC times lost
+// throughout (ResNet-18 at 64 x 64: its 19-convolution group 20.3 ms LINEAR, 125 ms HWC), and
+// compiling the HWC kernels cost every cold build seconds (bench/RESULTS.md, PoCL layouts 1).
+LayoutPreference layoutPreference(const cl::Context& context);
+
+// Before any step is timed, runs the candidates of every timed step once (at every timing point,
+// and a convolution's channels-last ones) across one pool of threads, so that their programs
+// compile at the same time; tactic_choice.cpp ("The whole build's candidates compiled ahead") says
+// which and why.
+void compileBuildAhead(const engine::EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device,
+                       const TimingCache* cache);
+
+}  // namespace mlprt::builder
