@@ -12,6 +12,7 @@
 # Environment:
 #   MLPRT_CACHE_DIR   the program cache of every suite (default build/test-cache)
 #   MLPRT_TEST_JOBS   test processes run side by side by CTest and pytest (default: nproc)
+#   MLPRT_TIMING_ITERATIONS  timed runs per candidate tactic in the tests' builds (default 1)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export MLPRT_TEST_JOBS=${MLPRT_TEST_JOBS:-$(nproc)}
@@ -24,6 +25,10 @@ mkdir -p "$MLPRT_CACHE_DIR"
 # the local size, at its first launch. The generic function alone runs the same kernel code at
 # every local size: the specialized compile is skipped, unless the caller asks for it.
 export POCL_WORK_GROUP_SPECIALIZATION=${POCL_WORK_GROUP_SPECIALIZATION:-0}
+# The tests check answers, not speed: each candidate tactic is timed by one run after its warm-up
+# (IBuilderConfig.avg_timing_iterations' default, 0, runs as many as fit 20 ms, up to 11: a quarter
+# of the CNN and zoo tests' time on a 2-core PoCL machine, 123 s against 89 s, 2026-12-06).
+export MLPRT_TIMING_ITERATIONS=${MLPRT_TIMING_ITERATIONS:-1}
 build="$repo/build/cpp-tests"
 
 # Each phase's wall time, and the CPU time of the processes it ran (bash's `times`: children that

@@ -826,6 +826,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   Graph graph = graphFromNetwork(network);
   std::vector<engine::ProfileShapes> profiles = resolveProfiles(graph, config);
   BuildDevice device(context);
+  device.timing_iterations = config.timingIterations();
   const int folded = foldConstants(graph, device);
   removeDeadNodes(graph);
   const int identities = removeIdentityShuffles(graph);

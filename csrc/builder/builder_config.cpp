@@ -1,6 +1,10 @@
 #include "builder/builder_config.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "backend/opencl/context.h"
+#include "core/error.h"
 
 namespace mlprt::builder {
 
@@ -22,6 +26,32 @@ bool BuilderConfig::setTacticSources(std::uint32_t sources) {
   if ((sources & ~kAllTacticSources) != 0) return false;
   tactic_sources_ = sources;
   return true;
+}
+
+void BuilderConfig::setAvgTimingIterations(int iterations) {
+  if (iterations < 0) {
+    throw InvalidArgument("avg_timing_iterations is " + std::to_string(iterations) + "; it takes 0 (as many runs as "
+                          "fit the timing budget) or more");
+  }
+  avg_timing_iterations_ = iterations;
+}
+
+int BuilderConfig::timingIterations() const {
+  if (avg_timing_iterations_ > 0) return avg_timing_iterations_;
+  const char* setting = std::getenv("MLPRT_TIMING_ITERATIONS");
+  if (!setting || !*setting) return 0;
+  const std::string text = setting;
+  std::size_t used = 0;
+  int iterations = -1;
+  try {
+    iterations = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || iterations < 0) {
+    throw InvalidArgument("MLPRT_TIMING_ITERATIONS is '" + text + "'; it takes a whole number of timed runs, 0 or more");
+  }
+  return iterations;
 }
 
 void BuilderConfig::setMemoryPoolLimit(MemoryPoolType, std::uint64_t bytes) { workspace_limit_ = bytes; }

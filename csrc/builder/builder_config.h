@@ -48,6 +48,16 @@ class BuilderConfig {
     return (tactic_sources_ & (tacticSourceBit(TacticSource::kCUBLAS) | tacticSourceBit(TacticSource::kCUBLAS_LT))) != 0;
   }
 
+  // Timed runs averaged per candidate tactic (TensorRT's avg_timing_iterations); 0, the default:
+  // as many as fit the timing budget (tactic_timing.h), unless MLPRT_TIMING_ITERATIONS names a
+  // number (timingIterations). Throws InvalidArgument below 0.
+  void setAvgTimingIterations(int iterations);
+  int avgTimingIterations() const noexcept { return avg_timing_iterations_; }
+  // The runs a build of this config times: avgTimingIterations() when set, else
+  // MLPRT_TIMING_ITERATIONS (a whole number >= 0; anything else throws InvalidArgument naming it),
+  // else 0 (as many as fit the budget).
+  int timingIterations() const;
+
   // Returns the new profile's index. The profile is copied: later changes to it do not count.
   int addOptimizationProfile(const OptimizationProfile& profile);
   const std::vector<OptimizationProfile>& profiles() const noexcept { return profiles_; }
@@ -63,6 +73,7 @@ class BuilderConfig {
   std::uint32_t flags_ = 0;
   std::uint64_t workspace_limit_;
   std::uint32_t tactic_sources_;
+  int avg_timing_iterations_ = 0;
   std::vector<OptimizationProfile> profiles_;
   std::shared_ptr<TimingCache> timing_cache_;
 };

@@ -95,7 +95,7 @@ double ScratchRun::time(double best_so_far) {
   }
   const double first = timed(1);
   if (best_so_far >= 0.0 && first > 2.0 * best_so_far) return first;
-  const int runs = furtherRuns(first);
+  const int runs = furtherRuns(first, device_.timing_iterations);
   if (runs < 1) return first;
   return (first + timed(runs) * runs) / (runs + 1);
 }

@@ -29,6 +29,8 @@ struct BuildDevice {
   std::shared_ptr<cl::Context> context;
   cl::KernelCache kernels;
   std::shared_ptr<cl::Stream> stream;
+  // Timed runs per candidate that survives its warm-up (furtherRuns); 0: as many as fit the budget.
+  int timing_iterations = 0;
   // "signature|tactic" of the candidates the whole build ran ahead (compileBuildAhead): a step's
   // own pass (compileCandidatesInParallel) skips them.
   std::set<std::string> ran_ahead;

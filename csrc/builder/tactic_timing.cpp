@@ -11,7 +11,8 @@ WarmUpVerdict judgeWarmUp(double warm_up_ms, double best_so_far_ms) {
   return WarmUpVerdict::kMeasure;
 }
 
-int furtherRuns(double first_ms) {
+int furtherRuns(double first_ms, int iterations) {
+  if (iterations > 0) return iterations - 1;
   if (first_ms <= 0.0) return kMaxTimedRuns;
   return static_cast<int>(std::clamp(kTimingBudgetMilliseconds / first_ms, 0.0, double{kMaxTimedRuns}));
 }

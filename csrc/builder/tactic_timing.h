@@ -22,7 +22,9 @@ enum class WarmUpVerdict {
 // step that queues commands other than kernels). `best_so_far_ms`: negative before any tactic.
 WarmUpVerdict judgeWarmUp(double warm_up_ms, double best_so_far_ms);
 
-// How many runs after the first timed one fit the budget when the first took `first_ms`.
-int furtherRuns(double first_ms);
+// How many runs after the first timed one fit the budget when the first took `first_ms`; with
+// `iterations` > 0 (BuilderConfig::avgTimingIterations, TensorRT's avg_timing_iterations) exactly
+// iterations - 1, whatever the budget.
+int furtherRuns(double first_ms, int iterations = 0);
 
 }  // namespace mlprt::builder

@@ -108,6 +108,10 @@ void bindConfig(py::module_& m) {
            "False, and no change, for bits that name no source.")
       .def("get_tactic_sources", &BuilderConfig::tacticSources,
            "The tactic-source mask: by default every source, without CUBLAS and CUBLAS_LT on CPU devices.")
+      .def_property("avg_timing_iterations", &BuilderConfig::avgTimingIterations, &BuilderConfig::setAvgTimingIterations,
+                    "Timed runs averaged per candidate tactic. 0 (the default): as many as fit the builder's "
+                    "timing budget (20 ms, at most 11), or MLPRT_TIMING_ITERATIONS where that is set. "
+                    "ValueError below 0.")
       .def("add_optimization_profile", &BuilderConfig::addOptimizationProfile, py::arg("profile"),
            "Adds a copy of the profile; returns its index.")
       .def_property_readonly("num_optimization_profiles",

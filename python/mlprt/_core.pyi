@@ -2513,6 +2513,14 @@ class IBuilderConfig:
     def max_workspace_size(self, size: int) -> None:
         ...
     @property
+    def avg_timing_iterations(self) -> int:
+        """
+        Timed runs averaged per candidate tactic. 0 (the default): as many as fit the builder's timing budget (20 ms, at most 11), or MLPRT_TIMING_ITERATIONS where that is set. ValueError below 0.
+        """
+    @avg_timing_iterations.setter
+    def avg_timing_iterations(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
     def num_optimization_profiles(self) -> int:
         ...
 class NetworkDefinitionCreationFlag:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/opencl/gemm_launch.h"
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/ops/attention/attention.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/convolution/winograd.h"
@@ -17,12 +18,14 @@
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
 #include "builder/mlp_fusion.h"
+#include "builder/scratch_run.h"
 #include "builder/tactic_timing.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "engine/format.h"
 #include "runtime/engine.h"
 #include "runtime/execution_context.h"
+#include "runtime/plan_shapes.h"
 #include "runtime/step_runner.h"
 #include "test_util.h"
 
@@ -1050,6 +1053,72 @@ TEST(TacticTiming, FurtherRunsFillTheBudgetUpToTheirLimit) {
   EXPECT_EQ(builder::furtherRuns(4.0), 5);
   EXPECT_EQ(builder::furtherRuns(15.0), 1);
   EXPECT_EQ(builder::furtherRuns(25.0), 0);
+}
+
+TEST(TacticTiming, SetIterationsOverrideTheBudget) {
+  EXPECT_EQ(builder::furtherRuns(0.001, 1), 0);
+  EXPECT_EQ(builder::furtherRuns(0.001, 4), 3);
+  EXPECT_EQ(builder::furtherRuns(25.0, 4), 3);  // asked for, though past the budget
+  EXPECT_EQ(builder::furtherRuns(4.0, 0), 5);   // 0: the budget decides
+}
+
+// avg_timing_iterations: the config's value, else MLPRT_TIMING_ITERATIONS, else 0; bad values are
+// refused naming the setting.
+TEST(TacticTiming, TimingIterationsComeFromTheConfigOrTheEnvironment) {
+  const ScopedEnv unset("MLPRT_TIMING_ITERATIONS", std::nullopt);
+  builder::BuilderConfig config;
+  EXPECT_EQ(config.avgTimingIterations(), 0);
+  EXPECT_EQ(config.timingIterations(), 0);
+  {
+    const ScopedEnv set("MLPRT_TIMING_ITERATIONS", std::string("3"));
+    EXPECT_EQ(config.timingIterations(), 3);
+    config.setAvgTimingIterations(2);
+    EXPECT_EQ(config.timingIterations(), 2);
+  }
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setAvgTimingIterations(-1); }, "avg_timing_iterations is -1"));
+  EXPECT_EQ(config.avgTimingIterations(), 2);
+  builder::BuilderConfig fresh;
+  for (const char* bad : {"x", "-2", "3 runs", "1.5"}) {
+    const ScopedEnv set("MLPRT_TIMING_ITERATIONS", std::string(bad));
+    EXPECT_TRUE(throwsWith<InvalidArgument>([&] { (void)fresh.timingIterations(); },
+                                            "MLPRT_TIMING_ITERATIONS is '" + std::string(bad) + "'"));
+  }
+}
+
+// A candidate that passes its warm-up is timed over exactly the runs asked for (its kernels counted
+// by a timing log around the timing, which the warm-up's own log hides its runs from); 0 lets the
+// budget decide (at most 1 + kMaxTimedRuns runs).
+TEST(TacticTiming, ACandidateRunsAsManyTimesAsAsked) {
+  const std::vector<float> weights = randomFloats(64 * 24, 66);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(5, weights), builder::BuilderConfig());
+  const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  const std::size_t product = onlyStepOf<network::MatrixMultiplyLayer>(plan);
+  ASSERT_LT(product, plan.steps.size());
+  const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+  builder::BuildDevice device(context());
+  builder::ScratchRun run(plan, {&plan.steps[product]}, shapes, device);
+  cl::KernelTimingLog once;
+  {
+    cl::KernelTimingScope scope(once);
+    run.runOnce();
+  }
+  const std::size_t per_run = once.kernelCount();
+  ASSERT_GE(per_run, 1u);
+  for (int iterations : {1, 3, 0}) {
+    SCOPED_TRACE("iterations " + std::to_string(iterations));
+    device.timing_iterations = iterations;
+    cl::KernelTimingLog timed;
+    {
+      cl::KernelTimingScope scope(timed);
+      EXPECT_GT(run.time(), 0.0);
+    }
+    if (iterations > 0) {
+      EXPECT_EQ(timed.kernelCount(), per_run * static_cast<std::size_t>(iterations));
+    } else {
+      EXPECT_GE(timed.kernelCount(), per_run);
+      EXPECT_LE(timed.kernelCount(), per_run * (1 + builder::kMaxTimedRuns));
+    }
+  }
 }
 
 }  // namespace
