@@ -162,7 +162,12 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = []
     for spec in args.models.split(","):
-        row = cold_build(spec, args.workdir, args.out, args.cnn_from)
+        try:
+            row = cold_build(spec, args.workdir, args.out, args.cnn_from)
+        except Exception as error:  # one network's export or build failing leaves the others' rows
+            print(f"{spec}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            rows.append({"model": spec, "error": str(error)})
+            continue
         rows.append(row)
         print(json.dumps(row), flush=True)
         print(candidate_table(Path(str(row["log"]))), flush=True)
