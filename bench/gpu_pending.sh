@@ -53,6 +53,9 @@ fi
 if [[ $parts == *" "[2-6]" "* || $parts == *" 10 "* || $parts == *" 13 "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
   python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
   python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
+  # BERT's export needs transformers: the image's where it has one, else a carried wheel (gpu_tx/wheels).
+  python3 -c "import transformers" 2>/dev/null || [ ! -d gpu_tx/wheels ] ||
+    python3 -m pip install -q --no-deps gpu_tx/wheels/transformers-*.whl >> "$out/pip.log" 2>&1
 fi
 if [[ $parts == *" 2 "* ]]; then
   TAIL=40 part benchmark 400 python3 bench/benchmark.py --models mlp_784_32_10,mlp_wide --batches 1,4096 \
