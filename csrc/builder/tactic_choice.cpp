@@ -14,6 +14,7 @@
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -260,10 +261,18 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
 // then find them in the process's program cache. CLBlast tactics are left to the timing run (the
 // library compiles and caches its own programs). Off on CPU devices, whose compiler (PoCL's) builds
 // one program at a time whatever the threads (measured: bench/RESULTS.md, PoCL cold build 1);
-// MLPRT_PARALLEL_BUILD=1 turns it on anywhere, =0 off.
-bool parallelCompileOn(const cl::Context& context) {
-  if (const char* setting = std::getenv("MLPRT_PARALLEL_BUILD"); setting && *setting) return std::string(setting) != "0";
-  return context.device().type != cl::DeviceType::kCPU;
+// MLPRT_PARALLEL_BUILD=1 turns it on anywhere, =0 off; =steps keeps the steps' own passes without
+// the whole build's pool (compileBuildAhead), to measure what the pool saves.
+enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild };
+
+ParallelCompile parallelCompile(const cl::Context& context) {
+  const char* setting = std::getenv("MLPRT_PARALLEL_BUILD");
+  if (!setting || !*setting) {
+    return context.device().type == cl::DeviceType::kCPU ? ParallelCompile::kOff : ParallelCompile::kWholeBuild;
+  }
+  const std::string value = setting;
+  if (value == "0") return ParallelCompile::kOff;
+  return value == "steps" ? ParallelCompile::kStepsOnly : ParallelCompile::kWholeBuild;
 }
 
 // One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
@@ -305,12 +314,26 @@ void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, c
     runs.push_back({step, &shapes});
     runs.back().step.tactic = tactic;
   }
-  if (runs.size() < 2 || !parallelCompileOn(*device.context)) return;
+  if (runs.size() < 2 || parallelCompile(*device.context) == ParallelCompile::kOff) return;
   const auto start = std::chrono::steady_clock::now();
   const std::size_t workers = runAhead(plan, runs, device.context, 8);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "step '" + step.name + "': " + std::to_string(runs.size()) + " candidates run ahead in " +
                               std::to_string(workers) + " threads (" + std::to_string(seconds.count()) + " s)");
+}
+
+// A timed choice's timing-cache key: the device's fingerprint and the choice's signature.
+std::string timingKey(const cl::Context& context, const TimedChoice& choice) {
+  return context.device().fingerprint() + "|" + choice.signature;
+}
+
+// The timing cache's entry for `choice`, where it holds one whose tactic is still a candidate.
+std::optional<TimingEntry> cachedChoice(const TimingCache* cache, const cl::Context& context, const TimedChoice& choice) {
+  TimingEntry entry;
+  if (!cache || !cache->lookup(timingKey(context, choice), entry)) return std::nullopt;
+  const std::vector<std::string>& tactics = choice.tactics;
+  if (std::find(tactics.begin(), tactics.end(), entry.tactic) == tactics.end()) return std::nullopt;
+  return entry;
 }
 
 }  // namespace
@@ -329,21 +352,17 @@ TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dim
     step.tactic = tactics.front();
     return {step.tactic, -1.0};
   }
-  const std::string key = context->device().fingerprint() + "|" + choice.signature;
-  TimingEntry cached;
-  if (cache && cache->lookup(key, cached)) {
-    const bool offered = std::find(tactics.begin(), tactics.end(), cached.tactic) != tactics.end();
-    if (offered) {
-      step.tactic = cached.tactic;
-      log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
-      return cached;
-    }
+  if (const std::optional<TimingEntry> cached = cachedChoice(cache, *context, choice)) {
+    step.tactic = cached->tactic;
+    log(Severity::kVERBOSE, "step '" + step.name + "': tactic " + step.tactic + " from the timing cache");
+    return *cached;
   }
   log(Severity::kVERBOSE, "step '" + step.name + "': timing " + std::to_string(tactics.size()) + " candidates for " +
                               choice.signature);
   compileCandidatesInParallel(plan, step, tactics, choice.signature, shapes, device);
   ScratchRun run(plan, {&step}, shapes, device);  // runs `step` with whatever tactic it holds
   double best = -1.0;
+  TimingEntry fastest;
   std::string timings;
   for (const std::string& tactic : tactics) {
     step.tactic = tactic;
@@ -357,14 +376,14 @@ TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dim
     timings += " " + tactic + "=" + std::to_string(milliseconds) + "ms";
     if (best < 0.0 || milliseconds < best) {
       best = milliseconds;
-      cached = {tactic, milliseconds};
+      fastest = {tactic, milliseconds};
     }
   }
   if (best < 0.0) throw InvalidArgument("step '" + step.name + "': no " + std::string(choice.what) + " tactic could run it");
-  step.tactic = cached.tactic;
-  if (cache) cache->store(key, cached);
+  step.tactic = fastest.tactic;
+  if (cache) cache->store(timingKey(*context, choice), fastest);
   log(Severity::kVERBOSE, "step '" + step.name + "': chose " + step.tactic + " (timed" + timings + ")");
-  return cached;
+  return fastest;
 }
 
 std::vector<TimingPoint> timingPoints(const EnginePlan& plan) {
@@ -485,62 +504,52 @@ LayoutPreference layoutPreference(const cl::Context& context) {
 // ---- The whole build's candidates compiled ahead ----
 // A step's own pass overlaps the compiles of its few candidates only: ResNet-50's FP16 build with
 // every cache empty compiled 91 programs, 236 s of compiling in 65.5 s on a 16-core H100 host
-// (bench/RESULTS.md, issue 16 run 24). So where parallelCompileOn, before any step is timed, the
+// (bench/RESULTS.md, issue 16 run 24). So where parallelCompile says kWholeBuild, before any step is timed, the
 // candidates of every timed step, at every timing point, and a convolution's channels-last ones
 // (which the layout pass times) run once across one pool of threads, one per signature and tactic
 // (layers of equal signature share them); tactics the timing cache already chose stand alone. A
 // run asked for a program that another thread is compiling waits for it (Program::build), so the
 // first run of each tactic goes first.
-// MLPRT_PARALLEL_BUILD=steps keeps the steps' own passes only (to measure what the pool saves).
 void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
-  const char* setting = std::getenv("MLPRT_PARALLEL_BUILD");
-  if (!parallelCompileOn(*device.context) || (setting && std::string(setting) == "steps")) return;
+  if (parallelCompile(*device.context) != ParallelCompile::kWholeBuild) return;
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
   std::vector<std::vector<Dims>> point_shapes{runtime::inferPlanShapes(plan, plan.profiles.front().opt)};
   for (const TimingPoint& point : timingPoints(plan)) {
     if (point.shapes != point_shapes.front()) point_shapes.push_back(point.shapes);
   }
   const bool channels_last = layoutPreference(*device.context) != LayoutPreference::kNever;
-  const std::string fingerprint = device.context->device().fingerprint() + "|";
-  std::vector<AheadRun> runs;
-  std::map<std::string, int> runs_of_tactic;  // for the order: the first of each tactic first
-  std::vector<int> rank;
+  // waves[r]: the (r+1)-th run of each tactic, so that the first of every tactic goes first.
+  std::vector<std::vector<AheadRun>> waves;
+  std::map<std::string, std::size_t> runs_of_tactic;
   std::set<std::string> steps;
   const auto add = [&](const PlanStep& step, const std::vector<Dims>& shapes) {
     const TimedChoice choice = timedChoice(plan, step, shapes, corners, device.context, policy);
-    std::vector<std::string> tactics = choice.tactics;
-    TimingEntry cached;
-    if (cache && cache->lookup(fingerprint + choice.signature, cached) &&
-        std::find(tactics.begin(), tactics.end(), cached.tactic) != tactics.end()) {
-      tactics = {cached.tactic};
-    }
-    for (const std::string& tactic : tactics) {
+    const std::optional<TimingEntry> cached = cachedChoice(cache, *device.context, choice);
+    for (const std::string& tactic : cached ? std::vector<std::string>{cached->tactic} : choice.tactics) {
       if (tactic == "clblast" || !device.ran_ahead.insert(choice.signature + "|" + tactic).second) continue;
-      runs.push_back({step, &shapes});
-      runs.back().step.tactic = tactic;
-      rank.push_back(runs_of_tactic[tactic]++);
+      const std::size_t wave = runs_of_tactic[tactic]++;
+      if (wave == waves.size()) waves.emplace_back();
+      waves[wave].push_back({step, &shapes});
+      waves[wave].back().step.tactic = tactic;
       steps.insert(step.name);
     }
   };
   for (const PlanStep& step : plan.steps) {
     if (!tacticIsTimed(step)) continue;
+    const bool convolution = std::holds_alternative<network::ConvolutionLayer>(step.parameters);
+    const std::vector<std::string> hwc =
+        convolution && channels_last
+            ? cl::channelsLastConvolutionTactics(plan.tensors[static_cast<std::size_t>(step.output)].type)
+            : std::vector<std::string>();
+    PlanStep hwc_step = step;
+    if (!hwc.empty()) hwc_step.tactic = hwc.front();  // a channels-last step: timedChoice offers those
     for (const std::vector<Dims>& shapes : point_shapes) {
       add(step, shapes);
-      const auto* conv = std::get_if<network::ConvolutionLayer>(&step.parameters);
-      const std::vector<std::string> hwc =
-          conv && channels_last ? cl::channelsLastConvolutionTactics(plan.tensors[static_cast<std::size_t>(step.output)].type)
-                                : std::vector<std::string>();
-      if (hwc.empty()) continue;
-      PlanStep hwc_step = step;
-      hwc_step.tactic = hwc.front();  // a channels-last step: timedChoice offers those
-      add(hwc_step, shapes);
+      if (!hwc.empty()) add(hwc_step, shapes);
     }
   }
-  std::vector<std::size_t> order(runs.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&rank](std::size_t x, std::size_t y) { return rank[x] < rank[y]; });
   std::vector<AheadRun> ordered;
-  for (std::size_t i : order) ordered.push_back(runs[i]);
+  for (std::vector<AheadRun>& wave : waves) std::move(wave.begin(), wave.end(), std::back_inserter(ordered));
   if (ordered.empty()) return;
   const auto start = std::chrono::steady_clock::now();
   const std::size_t workers = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max());
