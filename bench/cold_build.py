@@ -55,25 +55,24 @@ def export(spec: str, out: Path, cnn_from: Optional[Path]) -> Tuple[Path, Dict[s
 def child(path: Path, profile_json: str, log_path: Path) -> None:
     """In a fresh process: one FP16 build of `path`, its whole log at VERBOSE into `log_path`;
     prints the figures as JSON."""
-    import mlprt
     from mlprt.engine_tools import build_engine
-    from build_log import tactic_tally
-    from timing import compile_summary, compiled_program
+    from build_log import StepTimes, tactic_tally
+    from timing import compile_summary
 
-    class Keep(mlprt.ILogger):
+    class Keep(StepTimes):
+        """StepTimes (the driver's compiles) that also writes every message to `file` and keeps the
+        compile pool's line."""
+
         def __init__(self, file) -> None:
-            mlprt.ILogger.__init__(self)
+            super().__init__()
             self.file = file
-            self.compiles: List[Tuple[float, str, str]] = []
             self.ahead: List[str] = []
 
-        def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
+        def log(self, severity, msg: str) -> None:
             self.file.write(msg + "\n")
-            compiled = compiled_program(msg)
-            if compiled:
-                self.compiles.append(compiled)
             if msg.startswith("compiled ahead: "):
                 self.ahead.append(msg)
+            super().log(severity, msg)
 
     profile = {name: tuple(tuple(s) for s in shapes) for name, shapes in json.loads(profile_json).items()}
     with open(log_path, "w") as file:

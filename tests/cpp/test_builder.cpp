@@ -691,14 +691,13 @@ TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
     SCOPED_TRACE(std::string("MLPRT_PARALLEL_BUILD=") + setting);
     const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string(setting));
     std::vector<std::string> ahead, per_step;
-    setLogSink(
-        [&](Severity, const std::string& message) {
-          if (message.rfind("compiled ahead: ", 0) == 0) ahead.push_back(message);
-          if (message.find("candidates run ahead in") != std::string::npos) per_step.push_back(message);
-        },
-        Severity::kVERBOSE);
-    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(5, weights), builder::BuilderConfig());
-    resetLogSink();
+    const std::vector<std::uint8_t> built = [&] {
+      const LogCapture log;
+      std::vector<std::uint8_t> bytes = builder::buildSerializedNetwork(dynamicProduct(5, weights), builder::BuilderConfig());
+      ahead = log.matching("compiled ahead: ");
+      per_step = log.matching("candidates run ahead in");
+      return bytes;
+    }();
     EXPECT_EQ(ahead.size(), std::string(setting) == "1" ? 1u : 0u) << ::testing::PrintToString(ahead);
     EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);
     runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));

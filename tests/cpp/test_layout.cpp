@@ -13,7 +13,6 @@
 #include "builder/builder.h"
 #include "builder/layout.h"
 #include "core/error.h"
-#include "core/logging.h"
 #include "engine/format.h"
 #include "pointwise_tactics.h"
 #include "runtime/engine.h"
@@ -226,17 +225,14 @@ TEST(Layouts, TheBuildRunsEveryCandidateAheadInOnePool) {
     return planOf(buildChain("0"));
   }();
   std::vector<std::string> whole_build, per_step;
-  setLogSink(
-      [&](Severity, const std::string& message) {
-        if (message.rfind("compiled ahead: ", 0) == 0) whole_build.push_back(message);
-        if (message.find("candidates run ahead in") != std::string::npos) per_step.push_back(message);
-      },
-      Severity::kVERBOSE);
-  const engine::EnginePlan plan = [] {
+  const engine::EnginePlan plan = [&] {
     const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("1"));
-    return planOf(buildChain("timed"));
+    const LogCapture log;
+    engine::EnginePlan built = planOf(buildChain("timed"));
+    whole_build = log.matching("compiled ahead: ");
+    per_step = log.matching("candidates run ahead in");
+    return built;
   }();
-  resetLogSink();
   ASSERT_EQ(whole_build.size(), 1u) << ::testing::PrintToString(whole_build);
   EXPECT_NE(whole_build.front().find(" of 2 steps in "), std::string::npos) << whole_build.front();
   EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);

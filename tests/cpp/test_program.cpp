@@ -84,30 +84,6 @@ void writeFile(const fs::path& file, const std::string& contents) {
   out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
 }
 
-// Collects log messages for the life of the object.
-class LogCapture {
- public:
-  explicit LogCapture(Severity min_severity = Severity::kVERBOSE) {
-    setLogSink([this](Severity, const std::string& message) { messages_.push_back(message); },
-               min_severity);
-  }
-  ~LogCapture() { resetLogSink(); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  ::testing::AssertionResult saw(const std::string& needle) const {
-    std::string all;
-    for (const std::string& message : messages_) {
-      if (message.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-      all += "\n  " + message;
-    }
-    return ::testing::AssertionFailure() << "no log message contains '" << needle << "'; got:" << all;
-  }
-
- private:
-  std::vector<std::string> messages_;
-};
-
 // A fresh disk cache: MLPRT_CACHE_DIR points to a new directory for the life of the fixture.
 // Tests that build unique sources use it, so that nothing accumulates in the shared cache.
 class ProgramDiskCache : public ::testing::Test {

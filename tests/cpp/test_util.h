@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -25,6 +26,7 @@
 #include "backend/opencl/stream.h"
 #include "core/data_type.h"
 #include "core/half.h"
+#include "core/logging.h"
 #include "network/network.h"
 
 namespace mlprt::test {
@@ -226,6 +228,45 @@ template <typename Exception, typename Action>
   }
   return ::testing::AssertionFailure() << "nothing was thrown (expected '" << needle << "')";
 }
+
+// Collects log messages for the life of the object (the sink runs outside the logger's lock, on
+// whichever thread logs: a build's compile threads too, so the messages are kept under a lock).
+class LogCapture {
+ public:
+  explicit LogCapture(Severity min_severity = Severity::kVERBOSE) {
+    setLogSink(
+        [this](Severity, const std::string& message) {
+          const std::lock_guard<std::mutex> lock(mutex_);
+          messages_.push_back(message);
+        },
+        min_severity);
+  }
+  ~LogCapture() { resetLogSink(); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  // The messages so far that contain `needle`.
+  std::vector<std::string> matching(const std::string& needle) const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> found;
+    for (const std::string& message : messages_) {
+      if (message.find(needle) != std::string::npos) found.push_back(message);
+    }
+    return found;
+  }
+
+  ::testing::AssertionResult saw(const std::string& needle) const {
+    if (!matching(needle).empty()) return ::testing::AssertionSuccess();
+    const std::lock_guard<std::mutex> lock(mutex_);
+    std::string all;
+    for (const std::string& message : messages_) all += "\n  " + message;
+    return ::testing::AssertionFailure() << "no log message contains '" << needle << "'; got:" << all;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> messages_;
+};
 
 // Sets (or, with nullopt, unsets) an environment variable for the life of the object.
 class ScopedEnv {
