@@ -183,6 +183,23 @@ bool pointwiseGemmWorthTiming(const cl::GemmTactic& gemm, const PlanStep& step, 
   return cl::gemmTacticWorthTiming(gemm, a, MatrixOperation::kNONE, b, MatrixOperation::kTRANSPOSE, c);
 }
 
+// A product's multiply-adds at `shapes`: out's elements times K.
+std::int64_t gemmMultiplyAdds(const PlanStep& step, const std::vector<Dims>& shapes) {
+  const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
+  const Dims& a = shapes[static_cast<std::size_t>(step.inputs.at(0))];
+  const std::int64_t k = a[a.rank() - (matmul.op0 == MatrixOperation::kTRANSPOSE ? 2 : 1)];
+  return shapes[static_cast<std::size_t>(step.output)].volume() * k;
+}
+
+// A convolution's multiply-adds at `shapes`: out's elements times a kernel's taps per map (its
+// group's channels times its window).
+std::int64_t convolutionMultiplyAdds(const PlanStep& step, const std::vector<Dims>& shapes) {
+  const Dims& kernel = shapes[static_cast<std::size_t>(step.inputs.at(1))];
+  return shapes[static_cast<std::size_t>(step.output)].volume() * (kernel.volume() / std::max<std::int64_t>(kernel[0], 1));
+}
+
+bool gemmNameUsesTensorCores(const std::string& tactic) { return cl::gemmTacticUsesTensorCores(cl::GemmTactic{tactic}); }
+
 // The tactic names a timed step may run with and its timing-cache key (without the device).
 struct TimedChoice {
   std::vector<std::string> tactics;
@@ -225,6 +242,10 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
       }
       // The smallest tile runs any layer, however much of its block is padding.
       if (choice.tactics.empty() && !tactics.empty()) choice.tactics.push_back(tactics.front());
+      if (conv->num_groups == 1) {
+        keepTensorCoreTacticsOnLargeProducts(choice.tactics, type, convolutionMultiplyAdds(step, shapes),
+                                             cl::convolutionTacticUsesTensorCores);
+      }
       return choice;
     }
     const bool winograd = cl::winogradRuns(conv->kernel_size, conv->stride, conv->dilation, conv->num_groups);
@@ -233,6 +254,10 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
       if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv->num_groups)) {
         choice.tactics.push_back(tactic);
       }
+    }
+    if (conv->num_groups == 1) {
+      keepTensorCoreTacticsOnLargeProducts(choice.tactics, type, convolutionMultiplyAdds(step, shapes),
+                                           cl::convolutionTacticUsesTensorCores);
     }
     return choice;
   }
@@ -251,6 +276,7 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
   for (const cl::GemmTactic& tactic : candidateTactics(plan, step, shapes, corners, context, policy)) {
     choice.tactics.push_back(tactic.name);
   }
+  keepTensorCoreTacticsOnLargeProducts(choice.tactics, type, gemmMultiplyAdds(step, shapes), gemmNameUsesTensorCores);
   return choice;
 }
 
@@ -337,6 +363,21 @@ std::optional<TimingEntry> cachedChoice(const TimingCache* cache, const cl::Cont
 }
 
 }  // namespace
+
+void keepTensorCoreTacticsOnLargeProducts(std::vector<std::string>& tactics, DataType type, std::int64_t multiply_adds,
+                                          const std::function<bool(const std::string&)>& uses_tensor_cores) {
+  if (type != DataType::kHALF || multiply_adds < kTensorCoreOnlyMultiplyAdds) return;
+  if (std::none_of(tactics.begin(), tactics.end(), uses_tensor_cores)) return;
+  tactics.erase(std::remove_if(tactics.begin(), tactics.end(),
+                               [&uses_tensor_cores](const std::string& tactic) { return !uses_tensor_cores(tactic); }),
+                tactics.end());
+}
+
+std::vector<std::string> candidateTacticNames(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
+                                              const std::vector<std::vector<Dims>>& corners,
+                                              const std::shared_ptr<cl::Context>& context, const cl::GemmPolicy& policy) {
+  return timedChoice(plan, step, shapes, corners, context, policy).tactics;
+}
 
 TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dims>& shapes,
                          const std::vector<std::vector<Dims>>& corners, const cl::GemmPolicy& policy, BuildDevice& device,

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,10 +18,33 @@
 #include "builder/layout.h"
 #include "builder/scratch_run.h"
 #include "builder/timing_cache.h"
+#include "core/data_type.h"
 #include "core/dims.h"
 #include "engine/plan.h"
 
 namespace mlprt::builder {
+
+// FP16 products of this many multiply-adds or more (about 1 GFLOP) are compute-bound enough that
+// the kernels on CUDA cores (portable tiles, row kernels, direct and implicit-GEMM convolutions)
+// cannot win where a tensor-core tactic can run them: with tensor cores 8-16 times the FP16
+// throughput, no portable candidate won a product or convolution this large on the GPU (issue
+// 16: ResNet-50 batch 32's 53 convolutions, 1.6-3.8 G multiply-adds each, and BERT-base batch
+// 32's 48 products), while at YOLOv8n's batch-1 sizes (0.25 G and less) portable tiles did win
+// some. Compiling them cost ResNet-50's cold build 24 of its 91 programs (66 of 236 s compiling).
+inline constexpr std::int64_t kTensorCoreOnlyMultiplyAdds = std::int64_t{1} << 29;
+
+// Removes the tactics that do not use tensor cores (by `uses_tensor_cores`) from `tactics` when
+// the step's operands are HALF, it takes `multiply_adds` >= kTensorCoreOnlyMultiplyAdds and one
+// tensor-core tactic remains; else leaves `tactics` as they are.
+void keepTensorCoreTacticsOnLargeProducts(std::vector<std::string>& tactics, DataType type, std::int64_t multiply_adds,
+                                          const std::function<bool(const std::string&)>& uses_tensor_cores);
+
+// The tactics chooseTactic times for `step` at `shapes` (per tensor; those the profiles' `corners`
+// allow and worth timing there), in order. Nothing is compiled or run.
+std::vector<std::string> candidateTacticNames(const engine::EnginePlan& plan, const engine::PlanStep& step,
+                                              const std::vector<Dims>& shapes,
+                                              const std::vector<std::vector<Dims>>& corners,
+                                              const std::shared_ptr<cl::Context>& context, const cl::GemmPolicy& policy);
 
 // Sets step.tactic to the fastest candidate at `shapes` (or the timing cache's choice) and returns
 // it with its time (-1 where only one candidate was offered, so nothing was timed).

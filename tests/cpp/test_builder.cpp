@@ -19,6 +19,7 @@
 #include "builder/memory_plan.h"
 #include "builder/mlp_fusion.h"
 #include "builder/scratch_run.h"
+#include "builder/tactic_choice.h"
 #include "builder/tactic_timing.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -628,6 +629,86 @@ TEST(EngineTactics, LargeFp16ProductsStoreTheirWeightsNByKForWgmma) {
       execution.enqueue(*stream);
       const std::vector<float> result = download<float>(*stream, at(bound.y), static_cast<std::size_t>(rows * n));
       EXPECT_LE(affineRelativeError(input, weights, bias, result, rows, k, n), 1e-2) << where;
+    }
+  }
+}
+
+// The tensor-core rule (tactic_choice.h): FP16 steps of kTensorCoreOnlyMultiplyAdds (2^29) or more
+// time only tensor-core candidates where one can run them; below, and for FLOAT, nothing changes;
+// without a tensor-core candidate, nothing is dropped.
+TEST(TacticChoice, LargeFp16StepsKeepOnlyTheirTensorCoreCandidates) {
+  const auto tensor_cores = [](const std::string& tactic) { return tactic.rfind("mma_", 0) == 0; };
+  const std::vector<std::string> offered = {"small_m1", "mma_f16_64x64", "large_m64n64_k16_t8x8", "mma_f16_128x128"};
+  const std::int64_t large = builder::kTensorCoreOnlyMultiplyAdds;
+  const auto kept = [&](DataType type, std::int64_t multiply_adds, std::vector<std::string> tactics) {
+    builder::keepTensorCoreTacticsOnLargeProducts(tactics, type, multiply_adds, tensor_cores);
+    return tactics;
+  };
+  EXPECT_EQ(kept(DataType::kHALF, large, offered), (std::vector<std::string>{"mma_f16_64x64", "mma_f16_128x128"}));
+  EXPECT_EQ(kept(DataType::kHALF, large - 1, offered), offered);
+  EXPECT_EQ(kept(DataType::kFLOAT, 4 * large, offered), offered);
+  const std::vector<std::string> portable = {"small_m1", "large_m64n64_k16_t8x8"};
+  EXPECT_EQ(kept(DataType::kHALF, 4 * large, portable), portable);
+
+  EXPECT_TRUE(cl::gemmTacticUsesTensorCores(cl::GemmTactic{"mma_f16_64x64"}));
+  EXPECT_FALSE(cl::gemmTacticUsesTensorCores(cl::GemmTactic{"large_m64n64_k16_t8x8"}));
+  EXPECT_TRUE(cl::convolutionTacticUsesTensorCores("winograd_2x2:mma_f16_64x64"));
+  EXPECT_FALSE(cl::convolutionTacticUsesTensorCores("winograd_2x2:large_m64n64_k16_t8x8"));
+  EXPECT_TRUE(cl::convolutionTacticUsesTensorCores("hwc_gemm:mma_f16_128x128"));
+  EXPECT_FALSE(cl::convolutionTacticUsesTensorCores("hwc_gemm:large_m64n64_k16_t8x8"));
+  EXPECT_TRUE(cl::convolutionTacticUsesTensorCores(cl::tensorCoreConvolutionTactics(DataType::kHALF).front()));
+  EXPECT_FALSE(cl::convolutionTacticUsesTensorCores(cl::convolutionTactics(DataType::kHALF).front()));
+}
+
+// The rule where the builder lists a step's candidates: an FP16 product (1, rows, 512) by 512 x 512
+// and an FP16 3x3 convolution, their shapes scaled past the threshold and just below it (nothing
+// runs), with the mma products emulated so that tensor-core candidates are offered on any device.
+TEST(TacticChoice, TheBuilderTimesOnlyTensorCoreCandidatesOnLargeFp16Steps) {
+  const auto all_tensor_cores = [](const std::vector<std::string>& tactics, bool (*uses)(const std::string&)) {
+    return !tactics.empty() && std::all_of(tactics.begin(), tactics.end(), uses);
+  };
+  const auto gemm_uses = [](const std::string& t) { return cl::gemmTacticUsesTensorCores(cl::GemmTactic{t}); };
+  const auto conv_uses = [](const std::string& t) { return cl::convolutionTacticUsesTensorCores(t); };
+  builder::BuilderConfig config;
+  config.setFlag(builder::BuilderFlag::kFP16);
+  const cl::GemmPolicy policy;
+  {
+    const std::int64_t k = 512, n = 512;
+    const Network net = affineNetwork(16, k, n, Dims{k, n}, randomFloats(static_cast<std::size_t>(k * n), 81),
+                                      randomFloats(static_cast<std::size_t>(n), 82));
+    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, config);
+    const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+    const ScopedHook emulation(cl::setGemmMmaEmulation);  // after the build: only the listing offers them
+    const std::size_t index = onlyStepOf<network::MatrixMultiplyLayer>(plan);
+    ASSERT_LT(index, plan.steps.size());
+    const engine::PlanStep& step = plan.steps[index];
+    for (const std::int64_t rows : {std::int64_t{2048}, std::int64_t{2047}}) {  // 2048 x 512 x 512 = 2^29
+      std::vector<Dims> shapes;
+      for (const engine::PlanTensor& tensor : plan.tensors) shapes.push_back(tensor.shape);
+      shapes[static_cast<std::size_t>(step.inputs[0])] = Dims{1, rows, k};
+      shapes[static_cast<std::size_t>(step.output)] = Dims{1, rows, n};
+      const std::vector<std::string> tactics = builder::candidateTacticNames(plan, step, shapes, {shapes}, context(), policy);
+      EXPECT_TRUE(std::any_of(tactics.begin(), tactics.end(), gemm_uses)) << rows << " rows";
+      EXPECT_EQ(all_tensor_cores(tactics, gemm_uses), rows == 2048) << rows << " rows";
+    }
+  }
+  {
+    const PaddedConv3x3 layer(64, 32, 3, 7, 83);
+    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(layer.network(1), config);
+    const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+    const ScopedHook emulation(cl::setGemmMmaEmulation);
+    const std::size_t index = onlyStepOf<network::ConvolutionLayer>(plan);
+    ASSERT_LT(index, plan.steps.size());
+    const engine::PlanStep& step = plan.steps[index];
+    // 32 maps of 64 x 9 taps: 2^29 multiply-adds at 2^29 / 18432 = 29127.1 pixels; 128 x 228 is above.
+    for (const std::int64_t w : {std::int64_t{228}, std::int64_t{227}}) {
+      std::vector<Dims> shapes;
+      for (const engine::PlanTensor& tensor : plan.tensors) shapes.push_back(tensor.shape);
+      shapes[static_cast<std::size_t>(step.inputs[0])] = Dims{1, 64, 128, w};
+      shapes[static_cast<std::size_t>(step.output)] = Dims{1, 32, 128, w};
+      const std::vector<std::string> tactics = builder::candidateTacticNames(plan, step, shapes, {shapes}, context(), policy);
+      EXPECT_TRUE(std::any_of(tactics.begin(), tactics.end(), conv_uses)) << w << " columns";
+      EXPECT_EQ(all_tensor_cores(tactics, conv_uses), w == 228) << w << " columns";
     }
   }
 }

@@ -382,6 +382,8 @@ bool gemmTacticFits(const GemmTactic& tactic, const Dims& a, MatrixOperation op0
 
 bool gemmTacticIsGeneral(const GemmTactic& tactic) { return !findVariant(tactic.name).fits; }
 
+bool gemmTacticUsesTensorCores(const GemmTactic& tactic) { return findVariant(tactic.name).tensor_cores; }
+
 namespace {
 
 // Fewer 64 x 64 blocks of output than kSmallProductTiles: a product that big tiles leave most

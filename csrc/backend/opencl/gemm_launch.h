@@ -92,6 +92,8 @@ struct GemmVariant {
   // Timed only on products of at least this many multiply-adds (0: any): CLBlast, whose launches
   // (padding and transposition helpers around its kernel) cost more than small products take.
   std::int64_t min_multiply_adds = 0;
+  // Runs its products on tensor cores (mma.sync or wgmma, FP16 or TF32).
+  bool tensor_cores = false;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).

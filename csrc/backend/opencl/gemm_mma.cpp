@@ -703,6 +703,7 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
          },
          {}, [&tactic](const GemmCall& call) { runMma(tactic, call, gemmEmulation().load()); }, tactic.bm, tactic.bn,
          tactic.bm <= 32 || tactic.k_slices > 1 || tactic.split_k});
+    variants.back().tensor_cores = true;
     if (tactic.split_k) {
       const auto block = static_cast<std::size_t>(tactic.bm * tactic.bn);
       variants.back().workspace_bytes = [block](const Context& context) {

@@ -186,6 +186,8 @@ bool gemmTacticMadeForSmallProducts(const GemmTactic& tactic);
 // Tactics without a fixed block (CLBlast, the row kernels) and split-K tiles are never idle here.
 bool gemmTacticLeavesDeviceIdle(const GemmTactic& tactic, const Dims& a, MatrixOperation op0, const Dims& b,
                                 MatrixOperation op1, const Dims& out, std::uint32_t compute_units);
+// True for the tactics that run their products on tensor cores (mma.sync or wgmma tiles).
+bool gemmTacticUsesTensorCores(const GemmTactic& tactic);
 // Removes from `tactics` those that leave the device idle on this product, when one made for
 // small products is among them (else none: something must be able to run it).
 void dropTacticsLeavingDeviceIdle(std::vector<GemmTactic>& tactics, const Dims& a, MatrixOperation op0, const Dims& b,

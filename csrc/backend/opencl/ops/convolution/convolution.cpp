@@ -232,6 +232,14 @@ std::vector<std::string> channelsLastConvolutionTactics(const Context& context, 
   return tactics;
 }
 
+bool convolutionTacticUsesTensorCores(const std::string& tactic) {
+  const ParsedTactic parsed = parseTactic(tactic);
+  if (parsed.mma || parsed.wgmma) return true;
+  if (!parsed.pointwise_gemm.empty()) return gemmTacticUsesTensorCores(GemmTactic{parsed.pointwise_gemm});
+  if (parsed.winograd) return gemmTacticUsesTensorCores(GemmTactic{winogradGemmTactic(tactic)});
+  return false;
+}
+
 std::vector<std::string> tensorCoreConvolutionTactics(DataType type, bool channels_last) {
   std::vector<std::string> tactics;
   for (const MmaConvolutionTile& tile : mmaConvolutionTiles()) {

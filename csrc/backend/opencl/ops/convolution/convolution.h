@@ -61,6 +61,11 @@ bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::ve
 // InvalidArgument for a name that is no convolution tactic.
 bool convolutionTacticChannelsLast(const std::string& tactic);
 
+// True for the tactics whose products run on tensor cores: the mma.sync and wgmma tiles, and the
+// pointwise and Winograd forms whose GEMM tactic does. Throws InvalidArgument for a name that is no
+// convolution tactic.
+bool convolutionTacticUsesTensorCores(const std::string& tactic);
+
 // The tensor-core tactic names for `type` (`channels_last`: their "hwc_" forms), offered on this
 // device or not (tests).
 std::vector<std::string> tensorCoreConvolutionTactics(DataType type, bool channels_last = false);
