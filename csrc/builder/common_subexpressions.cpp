@@ -47,6 +47,7 @@ bool sameParameters(const network::LayerParameters& a, const network::LayerParam
 
 bool sameEpilogue(const engine::GemmEpilogue& a, const engine::GemmEpilogue& b) {
   return a.bias == b.bias && a.has_activation == b.has_activation &&
+         a.residual_after_activation == b.residual_after_activation &&
          (!a.has_activation || sameFields(a.activation, b.activation));
 }
 

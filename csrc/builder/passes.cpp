@@ -197,8 +197,8 @@ bool foldIntoConvolution(Graph& graph, GraphNode& node, const GraphNode& next) {
 // The index of the live node that writes `tensor`, or -1 (an input or a constant).
 
 // `next` adds a tensor of the output's own shape and type to the result of the convolution
-// `node` (the residual of a ResNet block): the convolution takes it as input 3 and adds it
-// before its activation (a zero bias stands in as input 2 when it has none). Only a residual
+// `node` (the residual of a ResNet block, or of YOLO's bottleneck after its activation): the
+// convolution takes it as input 3 and adds it (a zero bias stands in as input 2 when it has none). Only a residual
 // computed before the convolution runs qualifies; when the other operand of the Add is a later
 // convolution's output, that convolution absorbs this one's instead.
 bool absorbResidual(Graph& graph, GraphNode& node, int node_index, const GraphNode& next) {
@@ -411,15 +411,23 @@ int fuseEpilogues(Graph& graph) {
       const bool product = std::holds_alternative<network::MatrixMultiplyLayer>(node.parameters);
       const bool convolution = std::holds_alternative<network::ConvolutionLayer>(node.parameters) ||
                                std::holds_alternative<network::DeconvolutionLayer>(node.parameters);
-      if (node.removed || node.epilogue.has_activation || !(product || convolution)) continue;
+      if (node.removed || !(product || convolution)) continue;
       if (graph.tensor(node.output).is_output) continue;
       const std::vector<int> readers = graph.consumers(node.output);
       if (readers.size() != 1) continue;
       GraphNode& next = graph.nodes[static_cast<std::size_t>(readers[0])];
-      // A convolution's bias is its own input (per output map, not per column): per-map scales
-      // and shifts fold into its kernel and bias (BatchNormalization after Conv ends here), an
-      // activation into its epilogue.
-      if (convolution) {
+      if (node.epilogue.has_activation) {
+        // An activated convolution's Add (YOLO's bottleneck, x + silu(conv)): the residual goes
+        // after the activation.
+        if (!std::holds_alternative<network::ConvolutionLayer>(node.parameters) ||
+            !absorbResidual(graph, node, static_cast<int>(index), next)) {
+          continue;
+        }
+        node.epilogue.residual_after_activation = true;
+      } else if (convolution) {
+        // A convolution's bias is its own input (per output map, not per column): per-map scales
+        // and shifts fold into its kernel and bias (BatchNormalization after Conv ends here), an
+        // activation into its epilogue.
         const auto* activation = std::get_if<network::ActivationLayer>(&next.parameters);
         if (activation) {
           node.epilogue.has_activation = true;

@@ -112,6 +112,7 @@ std::string layerSignature(const EnginePlan& plan, const PlanStep& step, const s
         << dataTypeName(plan.tensors[static_cast<std::size_t>(input)].type);
   }
   key << " act=" << (step.epilogue.has_activation ? static_cast<int>(step.epilogue.activation.type) : -1);
+  if (step.epilogue.residual_after_activation) key << " residual-after";
   return key.str();
 }
 

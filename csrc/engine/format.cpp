@@ -273,6 +273,8 @@ void writeBindings(ByteWriter& out, const EnginePlan& plan) {
   writeList(out, plan.outputs, "outputs");
 }
 
+void writeTacticRanges(ByteWriter& out, const EnginePlan& plan, std::size_t ranged);
+
 void writeSteps(ByteWriter& out, const EnginePlan& plan) {
   out.count(plan.steps.size(), "steps");
   for (const PlanStep& step : plan.steps) {
@@ -287,10 +289,24 @@ void writeSteps(ByteWriter& out, const EnginePlan& plan) {
     out.text(step.tactic, "a step tactic");
   }
   // Version 11: the steps that have tactic ranges, after the steps, only when some step has them
-  // (so an engine without them reads as it did before).
+  // (so an engine without them reads as it did before). Version 17: then the convolutions that add
+  // their residual after the activation, only when some step does (the ranges' count, perhaps 0,
+  // is written before them).
   const auto ranged = static_cast<std::size_t>(std::count_if(
       plan.steps.begin(), plan.steps.end(), [](const PlanStep& step) { return !step.tactic_ranges.empty(); }));
-  if (ranged == 0) return;
+  const auto residuals_after = static_cast<std::size_t>(
+      std::count_if(plan.steps.begin(), plan.steps.end(),
+                    [](const PlanStep& step) { return step.epilogue.residual_after_activation; }));
+  if (ranged == 0 && residuals_after == 0) return;
+  writeTacticRanges(out, plan, ranged);
+  if (residuals_after == 0) return;
+  out.count(residuals_after, "steps adding their residual after the activation");
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    if (plan.steps[i].epilogue.residual_after_activation) out.count(i, "a step index");
+  }
+}
+
+void writeTacticRanges(ByteWriter& out, const EnginePlan& plan, std::size_t ranged) {
   out.count(ranged, "steps with tactic ranges");
   for (std::size_t i = 0; i < plan.steps.size(); ++i) {
     const PlanStep& step = plan.steps[i];
@@ -834,6 +850,7 @@ class PlanParser {
       plan_.steps.push_back(std::move(step));
     }
     if (version_ >= 11 && in.remaining() > 0) parseTacticRanges(in);
+    if (version_ >= 17 && in.remaining() > 0) parseResidualsAfterActivation(in);
   }
 
   // Version 11's optional trailer: the steps with tactic ranges, in ascending order.
@@ -851,6 +868,30 @@ class PlanParser {
       }
       next = index + 1;
       plan_.steps[index].tactic_ranges = readTacticRanges(in);
+    }
+  }
+
+  // Ascending indices of convolution steps that add a residual (input 3) after their activation.
+  void parseResidualsAfterActivation(ByteReader& in) {
+    Location::Scope scope(location_, "residuals after the activation");
+    const std::size_t count = in.count("steps adding their residual after the activation", 4);
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::size_t at = in.offset();
+      const std::size_t index = in.u32("step index");
+      if (index < next || index >= plan_.steps.size()) {
+        in.failAt(at, "step index",
+                  "value " + std::to_string(index) + " is not a later step than the previous one (" +
+                      std::to_string(plan_.steps.size()) + " steps)");
+      }
+      PlanStep& step = plan_.steps[index];
+      if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters) || step.inputs.size() != 4) {
+        in.failAt(at, "step index",
+                  "step " + std::to_string(index) + " " + quoted(step.name) +
+                      " is no convolution with a residual (input 3) to add after its activation");
+      }
+      next = index + 1;
+      step.epilogue.residual_after_activation = true;
     }
   }
 

@@ -33,11 +33,13 @@ struct PlanTensor {
 };
 
 // Work fused into a matrix multiplication: + bias (one value per output column), then an
-// activation.
+// activation; into a convolution: an activation, and where the builder fused an Add into it, its
+// residual (input 3), added before the activation or after it.
 struct GemmEpilogue {
   TensorId bias = -1;
   bool has_activation = false;
   network::ActivationLayer activation;
+  bool residual_after_activation = false;  // format version 17
 };
 
 // One kernel launch (or a short fixed sequence of them) of the engine.

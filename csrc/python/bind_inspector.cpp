@@ -146,7 +146,7 @@ std::string epilogueText(bool has_bias, bool has_activation, ActivationType acti
   return text;
 }
 
-// A GEMM's epilogue ("bias + RELU"), or each stage of a FusedMLP ("784x32 bias + RELU | 32x10 bias").
+// A GEMM's or convolution's epilogue ("bias + RELU"; a convolution's residual in its place), or each stage of a FusedMLP ("784x32 bias + RELU | 32x10 bias").
 std::string epilogueText(const engine::PlanStep& step) {
   if (const auto* mlp = std::get_if<network::FusedMlpLayer>(&step.parameters)) {
     std::string text;
@@ -158,7 +158,12 @@ std::string epilogueText(const engine::PlanStep& step) {
     }
     return text;
   }
-  return epilogueText(step.epilogue.bias >= 0, step.epilogue.has_activation, step.epilogue.activation.type);
+  const std::string text = epilogueText(step.epilogue.bias >= 0, step.epilogue.has_activation, step.epilogue.activation.type);
+  // A convolution's fused Add (input 3): before the activation ("residual + RELU") or after it
+  // ("SILU + residual").
+  if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters) || step.inputs.size() < 4) return text;
+  if (step.epilogue.residual_after_activation) return (text.empty() ? "" : text + " + ") + "residual";
+  return "residual" + (text.empty() ? std::string() : " + " + text);
 }
 
 // Each tensor's format: TensorRT's TensorFormat names, LINEAR (row-major, NCHW for images) or HWC

@@ -221,6 +221,7 @@ cl::GemmEpilogue convolutionEpilogue(const engine::PlanStep& step, const std::ve
   epilogue.activation = step.epilogue.activation.type;
   epilogue.alpha = step.epilogue.activation.alpha;
   epilogue.beta = step.epilogue.activation.beta;
+  epilogue.residual_after_activation = step.epilogue.residual_after_activation;
   return epilogue;
 }
 

@@ -93,7 +93,7 @@ const std::vector<ConvCase> kConvCases = {
 
 std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& k,
                                          const std::vector<double>& bias, int activation,
-                                         const std::vector<double>& residual = {}) {
+                                         const std::vector<double>& residual = {}, bool residual_after = false) {
   const std::int64_t oh = c.oh(), ow = c.ow(), cg = c.c / c.groups, mg = c.m / c.groups;
   std::vector<double> out(static_cast<std::size_t>(c.n * c.m * oh * ow));
   for (std::int64_t n = 0; n < c.n; ++n)
@@ -112,8 +112,9 @@ std::vector<double> referenceConvolution(const ConvCase& c, const std::vector<do
                        k[static_cast<std::size_t>(((m * cg + ci) * c.kh + ky) * c.kw + kx)];
               }
           const auto index = static_cast<std::size_t>(((n * c.m + m) * oh + oy) * ow + ox);
-          if (!residual.empty()) sum += residual[index];
+          if (!residual.empty() && !residual_after) sum += residual[index];
           if (activation == 0) sum = std::max(sum, 0.0);
+          if (!residual.empty() && residual_after) sum += residual[index];
           out[index] = sum;
         }
   return out;
@@ -146,11 +147,25 @@ DeviceTensor workspaceFor(const std::string& tactic, const ConvCase& c, std::int
   return deviceTensor(Dims{floats}, DataType::kFLOAT, std::vector<double>(static_cast<std::size_t>(floats), 12345.0));
 }
 
+// Where a check's residual goes: none (false), before the activation (true, ResNet's block), or
+// after it (YOLO's bottleneck).
+enum class ResidualAt { kNone, kBeforeActivation, kAfterActivation };
+struct Residual {
+  ResidualAt at;
+  Residual(bool on) : at(on ? ResidualAt::kBeforeActivation : ResidualAt::kNone) {}  // NOLINT: tests pass true
+  Residual(ResidualAt where) : at(where) {}  // NOLINT
+};
+
 void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed,
-                      bool with_residual = false, Run run = Run::kDevice, std::int64_t splits = 0,
+                      Residual residual_at = false, Run run = Run::kDevice, std::int64_t splits = 0,
                       std::size_t offset = 8, std::size_t out_offset = 8) {
+  const bool with_residual = residual_at.at != ResidualAt::kNone;
+  const bool residual_after = residual_at.at == ResidualAt::kAfterActivation;
   SCOPED_TRACE(tactic + " " + dataTypeName(type) + " input " + c.shape(c.n, c.c, c.h, c.w).toString() + " kernel " +
-               c.shape(c.m, c.c / c.groups, c.kh, c.kw).toString());
+               c.shape(c.m, c.c / c.groups, c.kh, c.kw).toString() +
+               (residual_at.at == ResidualAt::kNone ? "" : residual_at.at == ResidualAt::kAfterActivation
+                                                              ? " residual after the activation"
+                                                              : " residual before the activation"));
   const auto x = randomStored(static_cast<std::size_t>(c.n * c.c * c.h * c.w), seed, type);
   const auto k = randomStored(static_cast<std::size_t>(c.m * (c.c / c.groups) * c.kh * c.kw), seed + 1, type);
   const auto b = randomStored(static_cast<std::size_t>(c.m), seed + 2, type);
@@ -176,6 +191,7 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
   const int activation = seed % 2 == 0 ? 0 : -1;  // RELU on every other case
   epilogue.has_activation = activation == 0;
   epilogue.activation = ActivationType::kRELU;
+  epilogue.residual_after_activation = residual_after;
   const std::vector<double> r =
       with_residual ? randomStored(static_cast<std::size_t>(c.n * c.m * c.oh() * c.ow()), seed + 7, type)
                     : std::vector<double>();
@@ -196,7 +212,7 @@ void checkConvolution(const std::string& tactic, const ConvCase& c, DataType typ
     cl::convolution(cache(), stream(), tactic, in, kernel, window, epilogue, out, with_residual ? &residual : nullptr,
                     &workspace);
   }
-  const auto expected = referenceConvolution(c, x, k, b, activation, r);
+  const auto expected = referenceConvolution(c, x, k, b, activation, r, residual_after);
   const auto actual = channels_last ? channelsLastOrder(readBack(out), c.n, c.m, out_pixels, true) : readBack(out);
   double scale = 0.0;
   for (double value : expected) scale = std::max(scale, std::fabs(value));
@@ -805,4 +821,37 @@ TEST(PoolingKernels, MaxAndAverageMatchTheReference) {
 }
 
 }  // namespace
+// A residual added after the activation (x + relu(conv) here, YOLO's x + silu(conv)), as the
+// builder fuses an Add into an activated convolution: each family's epilogues (element by element,
+// runs of 16 bytes, split K's finishing pass, Winograd's output transform, the tensor-core tiles'
+// staged epilogues with their mma in software), on cases of partial blocks. Seeds stay even, so
+// ReLU is on and before and after differ.
+TEST(ConvolutionKernels, EveryFamilyAddsAResidualAfterTheActivation) {
+  const ResidualAt after = ResidualAt::kAfterActivation;
+  std::uint32_t seed = 7000;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const std::string& tactic : cl::convolutionTactics(type)) {
+      for (std::size_t index : {1u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, after);
+    }
+    checkConvolution("igemm_t4x4_splitk", kConvCases.at(8), type, seed += 2, after, Run::kForcedSlices, 3);
+    for (const std::string tactic : {"hwc_igemm_t2x2", "hwc_igemm_t4x4_splitk"}) {
+      checkConvolution(tactic, kConvCases.at(8), type, seed += 2, after);
+    }
+    for (const std::string& tactic : cl::winogradTactics(*cache().context(), type, cl::GemmPolicy{})) {
+      checkConvolution(tactic, kWinogradCases.at(2), type, seed += 2, after);
+    }
+    for (const bool channels_last : {false, true}) {
+      for (const std::string& tactic : cl::tensorCoreConvolutionTactics(type, channels_last)) {
+        if (tactic.find("32x32") == std::string::npos) continue;  // one tile and its split form
+        const std::int64_t splits = tactic.find("_splitk") != std::string::npos ? 3 : 0;
+        checkConvolution(tactic, kConvCases.at(8), type, seed += 2, after, Run::kEmulatedMma, splits);
+        checkConvolution(tactic, kConvCases.at(10), type, seed += 2, after, Run::kEmulatedMma, splits, 16);
+      }
+    }
+  }
+  const std::string wgmma = cl::wgmmaConvolutionTiles().front().name;
+  checkConvolution(wgmma, kWgmmaCases.at(0), DataType::kHALF, seed += 2, after, Run::kEmulatedMma, 0, 16, 16);
+  checkConvolution(wgmma, kWgmmaCases.at(4), DataType::kHALF, seed += 2, after, Run::kEmulatedMma, 0, 16, 8);
+}
+
 }  // namespace mlprt::test

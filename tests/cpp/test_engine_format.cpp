@@ -91,6 +91,11 @@ eng::EnginePlan fullPlan() {
     if (std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic = "reformat_to_hwc";
     // A normalization adds two residuals (version 15).
     if (std::holds_alternative<net::NormalizationLayer>(step.parameters)) step.inputs = {0, 1, 1, 0, 0};
+    // A convolution adds its residual after the activation (version 17).
+    if (std::holds_alternative<net::ConvolutionLayer>(step.parameters)) {
+      step.inputs.push_back(0);
+      step.epilogue.residual_after_activation = true;
+    }
     plan.steps.push_back(std::move(step));
   }
   plan.inputs = {0};
@@ -285,6 +290,7 @@ void expectSame(const eng::EnginePlan& a, const eng::EnginePlan& b) {
     EXPECT_EQ(a.steps[i].epilogue.bias, b.steps[i].epilogue.bias);
     EXPECT_EQ(a.steps[i].epilogue.has_activation, b.steps[i].epilogue.has_activation);
     expectSame(a.steps[i].epilogue.activation, b.steps[i].epilogue.activation);
+    EXPECT_EQ(a.steps[i].epilogue.residual_after_activation, b.steps[i].epilogue.residual_after_activation);
     EXPECT_EQ(a.steps[i].tactic, b.steps[i].tactic);
     ASSERT_EQ(a.steps[i].tactic_ranges.size(), b.steps[i].tactic_ranges.size());
     for (std::size_t r = 0; r < a.steps[i].tactic_ranges.size(); ++r) {
@@ -426,6 +432,8 @@ struct RawPlan {
   std::uint32_t version = eng::kFormatVersion;
   // Tactic ranges per step index (the STEP section's trailer, version 11 on).
   std::vector<std::pair<std::uint32_t, std::vector<std::pair<std::int64_t, std::string>>>> ranges;
+  // Steps adding their residual after the activation (after the ranges' trailer, version 17 on).
+  std::vector<std::uint32_t> residuals_after;
 };
 
 Bytes encodeSteps(const RawPlan& raw) {
@@ -437,12 +445,16 @@ Bytes encodeSteps(const RawPlan& raw) {
     steps.u32(static_cast<std::uint32_t>(step.output)).u32(static_cast<std::uint32_t>(step.bias));
     steps.u8(step.has_activation).u8(step.activation_type).f32(0).f32(0).str("");
   }
-  if (!raw.ranges.empty()) {  // version 11's trailer: (step index, ranges) for the steps that have them
+  if (!raw.ranges.empty() || !raw.residuals_after.empty()) {  // version 11's trailer: (step index, ranges)
     steps.u32(raw.ranges.size());
     for (const auto& [index, ranges] : raw.ranges) {
       steps.u32(index).u32(ranges.size());
       for (const auto& [bound, tactic] : ranges) steps.u64(static_cast<std::uint64_t>(bound)).str(tactic);
     }
+  }
+  if (!raw.residuals_after.empty()) {  // version 17's: step indices
+    steps.u32(raw.residuals_after.size());
+    for (std::uint32_t index : raw.residuals_after) steps.u32(index);
   }
   return steps.bytes;
 }
@@ -630,9 +642,8 @@ TEST(EngineFormat, EveryBitFlipInTheHeaderFailsCleanly) {
   }
 }
 
-// fullPlan() without what came after `version`: version 15's second residual, version 13's
-// reformat tactic; so that older versions meet their own limits.
-// fullPlan() with only what format `version` holds. Its attention step has version 16's fields
+// fullPlan() with only what format `version` holds (version 17's residual after the activation,
+// 15's second residual, 13's reformat tactic). Its attention step has version 16's fields
 // (the BOOL mask's values), which no older reader expects: versions 13 to 15 get a cumulative
 // step in its place; the tests of versions before 13 replace it where they need to.
 eng::EnginePlan fullPlanOfVersion(std::uint32_t version) {
@@ -643,6 +654,7 @@ eng::EnginePlan fullPlanOfVersion(std::uint32_t version) {
     }
     if (version < 13 && std::holds_alternative<net::IdentityLayer>(step.parameters)) step.tactic.clear();
     if (version < 15 && std::holds_alternative<net::NormalizationLayer>(step.parameters)) step.inputs.resize(3);
+    if (version < 17) step.epilogue.residual_after_activation = false;
   }
   return plan;
 }
@@ -661,8 +673,8 @@ TEST(EngineFormat, OlderVersionsRefuseLaterKindsAndCodes) {
   EXPECT_NO_THROW(deserialize(version13));
   version13[8] = 13;
   EXPECT_TRUE(contains(readError(version13), "channels-last convolution tactic 'hwc_igemm_t2x2' read its kernel LINEAR "
-                                             "in format version 13; this mlprt reads it channels-last (version 16): "
-                                             "rebuild the engine"))
+                                             "in format version 13; this mlprt reads it channels-last (version " +
+                                                 std::to_string(eng::kFormatVersion) + "): rebuild the engine"))
       << readError(version13);
   // Version 15's normalizations add up to two residuals; 14's at most one.
   Bytes version14 = eng::serializePlan(fullPlanOfVersion(15));
@@ -804,6 +816,29 @@ TEST(EngineFormat, TacticRangesAreReadAndChecked) {
   RawPlan older = raw;  // version 10 has no trailer: its bytes are left over
   older.version = 10;
   EXPECT_TRUE(contains(readError(encode(older)), "unread bytes")) << readError(encode(older));
+}
+
+// Version 17 added the convolutions that add their residual after the activation, as a trailer
+// after the tactic ranges' (whose count then comes, 0 or more). Indices ascend and name
+// convolutions with a residual; version 16 reads none.
+TEST(EngineFormat, ResidualsAfterTheActivationAreReadAndChecked) {
+  eng::EnginePlan plan = fullPlan();
+  const eng::EnginePlan read = deserialize(eng::serializePlan(plan));
+  expectSame(read, plan);
+  EXPECT_EQ(std::count_if(read.steps.begin(), read.steps.end(),
+                          [](const eng::PlanStep& step) { return step.epilogue.residual_after_activation; }),
+            1);
+  RawPlan raw;  // its steps: an activation and an elementwise sum
+  raw.residuals_after = {0};
+  std::string message = readError(encode(raw));
+  EXPECT_TRUE(contains(message, "residuals after the activation, step index: step 0 \"relu\" is no convolution with a "
+                                "residual (input 3) to add after its activation")) << message;
+  raw.residuals_after = {5};
+  message = readError(encode(raw));
+  EXPECT_TRUE(contains(message, "value 5 is not a later step than the previous one (2 steps)")) << message;
+  Bytes older = eng::serializePlan(plan);
+  older[8] = 16;  // version 16 has no such trailer: its bytes are left over
+  EXPECT_TRUE(contains(readError(older), "8 unread bytes")) << readError(older);
 }
 
 TEST(EngineFormat, TrailingBytesAreRejected) {

@@ -327,8 +327,52 @@ def test_residual_add_and_activation_fuse_into_a_convolution(data_type) -> None:
         names = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))["Name"]
                  for i in range(engine.num_layers)]
         assert len(names) == steps and "ElementWise" in names[-1] and "Activation" in names[-1], names
+        last = json.loads(inspector.get_layer_information(steps - 1, mlprt.LayerInformationFormat.JSON))
+        assert last["Epilogue"] == "residual + RELU", last
         got = infer(engine.create_execution_context(), {"x": x})["y"]
         assert relative_error(got.astype(np.float32), expected) <= (1e-5 if data_type == mlprt.DataType.FLOAT else 1e-2)
+
+
+@pytest.mark.parametrize("data_type", [mlprt.DataType.FLOAT, mlprt.DataType.HALF])
+def test_residual_add_after_an_activation_fuses_into_the_convolution(data_type) -> None:
+    """YOLO's bottleneck, x + silu(conv2(silu(conv1(x)))), is two steps: the Add goes into conv2,
+    after its activation; where the activated output has another reader, the Add stays a step."""
+    rng = np.random.default_rng(34)
+    dtype = mlprt.nptype(data_type)
+    k1, k2 = ((rng.standard_normal((6, 6, 3, 3)) / 6).astype(dtype) for _ in range(2))
+    b1, b2 = (rng.standard_normal(6).astype(dtype) for _ in range(2))
+
+    def bottleneck(second_reader: bool):
+        def populate(network: mlprt.INetworkDefinition) -> None:
+            x = network.add_input("x", data_type, (2, 6, 9, 5))
+            h = x
+            for kernel, bias in ((k1, b1), (k2, b2)):
+                conv = network.add_convolution_nd(h, 6, (3, 3), kernel, bias, padding_nd=(1, 1)).get_output(0)
+                gate = network.add_activation(conv, mlprt.ActivationType.SIGMOID).get_output(0)
+                h = network.add_elementwise(conv, gate, mlprt.ElementWiseOperation.PROD).get_output(0)
+            y = network.add_elementwise(x, h, mlprt.ElementWiseOperation.SUM).get_output(0)
+            y.name = "y"
+            network.mark_output(y)
+            if second_reader:
+                h.name = "h"
+                network.mark_output(h)
+        return populate
+
+    x = rng.standard_normal((2, 6, 9, 5)).astype(dtype)
+    for second_reader, steps in ((False, 2), (True, 3)):
+        populate = bottleneck(second_reader)
+        expected = _reference(populate, {"x": x})
+        engine = load(build(populate))
+        inspector = engine.create_engine_inspector()
+        info = [json.loads(inspector.get_layer_information(i, mlprt.LayerInformationFormat.JSON))
+                for i in range(engine.num_layers)]
+        assert len(info) == steps, [layer["Name"] for layer in info]
+        if not second_reader:
+            assert info[-1]["LayerType"] == "Convolution" and info[-1]["Epilogue"] == "SILU + residual", info[-1]
+        got = infer(engine.create_execution_context(), {"x": x})
+        for name, value in expected.items():
+            assert relative_error(got[name].astype(np.float32), value) <= (1e-5 if data_type == mlprt.DataType.FLOAT
+                                                                           else 1e-2), name
 
 
 @pytest.mark.parametrize("data_type", [mlprt.DataType.FLOAT, mlprt.DataType.HALF])

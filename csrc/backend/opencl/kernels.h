@@ -136,7 +136,16 @@ struct GemmEpilogue {
   ActivationType activation = ActivationType::kRELU;
   float alpha = 0.0f;
   float beta = 0.0f;
+  // Convolutions with a residual: added after the activation (x + silu(conv), YOLO's bottleneck)
+  // instead of before it (relu(conv + x), ResNet's block).
+  bool residual_after_activation = false;
 };
+
+// A convolution kernel's has_residual argument (common.cl's with_residual): 0 without a
+// residual, 1 added before the activation, 2 after it.
+inline int residualMode(const GemmEpilogue& epilogue, const DeviceTensor* residual) {
+  return residual == nullptr ? 0 : epilogue.residual_after_activation ? 2 : 1;
+}
 
 // One implementation of a matrix multiplication with its parameters. `name` identifies it in
 // engines and timing caches ("clblast", "tiled_m4n4_k16", ...).

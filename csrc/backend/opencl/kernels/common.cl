@@ -142,6 +142,18 @@ inline float activated(float x, int activation, float alpha, float beta) {
 #endif
 }
 
+// A convolution epilogue's residual `r` and activation, `has_residual` saying where r goes: 0
+// nowhere, 1 before the activation (ResNet's relu(conv + x)), 2 after it (YOLO's x + silu(conv)).
+#define RESIDUAL_BEFORE 1
+#define RESIDUAL_AFTER 2
+inline float with_residual(float v, float r, int has_residual, int activation, float alpha, float beta) {
+  if (has_residual == RESIDUAL_BEFORE) v += r;
+  v = activated(v, activation, alpha, beta);
+  return has_residual == RESIDUAL_AFTER ? v + r : v;
+}
+// The residual of element i, or 0 where there is none (the pointer is then not read).
+#define RESIDUAL_AT(has_residual, p, i) ((has_residual) ? LOAD_RES((p), (i)) : 0.0f)
+
 // An 8-vector argument (axes innermost first) as an array `name`, for loops over axes.
 #define UNPACK8(type, name, v) const type name[8] = {(v).s0, (v).s1, (v).s2, (v).s3, (v).s4, (v).s5, (v).s6, (v).s7}
 

@@ -55,8 +55,8 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
   for (int t = 0; t < maps; ++t) {
     float value = sum[t];
     if (has_bias) value += LOAD_BIAS(bias, bias_offset + first_map + t);
-    if (has_residual) value += LOAD_RES(residual, residual_offset + out_index + (long)t * OH * OW);
-    if (activation >= 0) value = activate(activation, value, alpha, beta);
+    value = with_residual(value, RESIDUAL_AT(has_residual, residual, residual_offset + out_index + (long)t * OH * OW),
+                          has_residual, activation, alpha, beta);
     STORE_OUT(out, out_offset + out_index + (long)t * OH * OW, value);
   }
 }
@@ -102,8 +102,8 @@ void convolution_depthwise(IN_PTR in, long in_offset, A_PTR weights, long weight
   }
   const long out_index = ((long)n * M + map) * OH * OW + (long)oy * OW + ox;
   if (has_bias) sum += LOAD_BIAS(bias, bias_offset + map);
-  if (has_residual) sum += LOAD_RES(residual, residual_offset + out_index);
-  if (activation >= 0) sum = activate(activation, sum, alpha, beta);
+  sum = with_residual(sum, RESIDUAL_AT(has_residual, residual, residual_offset + out_index), has_residual, activation,
+                      alpha, beta);
   STORE_OUT(out, out_offset + out_index, sum);
 }
 #endif
@@ -138,8 +138,8 @@ __kernel void convolution_depthwise_hwc(IN_PTR in, long in_offset, A_PTR weights
   }
   const long out_index = ((long)row * OW + ox) * M + map;
   if (has_bias) sum += LOAD_BIAS(bias, bias_offset + map);
-  if (has_residual) sum += LOAD_RES(residual, residual_offset + out_index);
-  if (activation >= 0) sum = activate(activation, sum, alpha, beta);
+  sum = with_residual(sum, RESIDUAL_AT(has_residual, residual, residual_offset + out_index), has_residual, activation,
+                      alpha, beta);
   STORE_OUT(out, out_offset + out_index, sum);
 }
 #endif
@@ -298,8 +298,8 @@ void convolution_igemm(IN_PTR in, long in_offset, A_PTR weights, long weights_of
       const long index = ((long)(pixel / plane) * M + global_map) * plane + pixel % plane;
 #endif
       float value = acc[i][j] + shift;
-      if (has_residual) value += LOAD_RES(residual, residual_offset + index);
-      if (activation >= 0) value = activate(activation, value, alpha, beta);
+      value = with_residual(value, RESIDUAL_AT(has_residual, residual, residual_offset + index), has_residual, activation,
+                           alpha, beta);
       STORE_OUT(out, out_offset + index, value);
     }
   }

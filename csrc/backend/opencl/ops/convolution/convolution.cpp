@@ -472,7 +472,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       .value<cl_int>(epilogue.bias ? 1 : 0)
       .value<cl_int>(activationCode(epilogue))
       .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
-  if (!family.transposed) arguments.tensor(residual ? *residual : out).value<cl_int>(residual ? 1 : 0);
+  if (!family.transposed) arguments.tensor(residual ? *residual : out).value<cl_int>(residualMode(epilogue, residual));
   if (parsed.wgmma) {
     arguments.value<cl_int>(i32(in.shape[0]));
     const std::size_t threads = WgmmaConvolutionTile::kThreads;
@@ -500,7 +500,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
         .value<cl_int>(i32(maps)).value<cl_int>(i32(window.groups)).value<cl_int>(i32(output.h))
         .value<cl_int>(i32(output.w)).value<cl_int>(i32(global[0] / threads)).value<cl_int>(i32(global[1]))
         .value<cl_int>(i32(splits)).value<cl_long>(out_volume)
-        .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
+        .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residualMode(epilogue, residual)).value<cl_int>(activationCode(epilogue))
         .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
     finish.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
     return;
@@ -523,7 +523,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
         .value<cl_int>(i32(maps)).value<cl_int>(i32(window.groups)).value<cl_int>(i32(output.h))
         .value<cl_int>(i32(output.w)).value<cl_int>(i32(groups_x)).value<cl_int>(i32(groups_y))
         .value<cl_int>(i32(splits)).value<cl_long>(out_volume)
-        .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
+        .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residualMode(epilogue, residual)).value<cl_int>(activationCode(epilogue))
         .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
     finish.launch(stream, {roundUp(out_volume, kPixelGroup)}, {kPixelGroup});
     return;

@@ -33,8 +33,8 @@ inline void finish_sliced_element(OUT_PTR out, long out_offset, __global const f
   float v = 0.0f;
   for (int s = 0; s < splits; ++s) v += slice[(long)s * block];
   if (has_bias) v += LOAD_BIAS(bias, bias_offset + map);
-  if (has_residual) v += LOAD_RES(residual, residual_offset + i);
-  STORE_OUT(out, out_offset + i, activation < 0 ? v : activate(activation, v, alpha, beta));
+  STORE_OUT(out, out_offset + i,
+            with_residual(v, RESIDUAL_AT(has_residual, residual, residual_offset + i), has_residual, activation, alpha, beta));
 }
 
 #ifndef SPLIT_K
@@ -46,23 +46,24 @@ inline void finish_sliced_element(OUT_PTR out, long out_offset, __global const f
 #define EPI_VEC 4
 #endif
 
-// out[first ..] = activation(v + residual[first ..]) for one whole, aligned run: one vector load
-// of the residual and one vector store.
+// out[first ..] = v with residual[first ..] and the activation (with_residual) for one whole,
+// aligned run: one vector load of the residual and one vector store.
 inline void store_run(OUT_PTR out, long out_offset, RES_PTR residual, long residual_offset, int has_residual,
                       int activation, float alpha, float beta, long first, float* v) {
+  float r[EPI_VEC] = {0.0f};
 #ifdef OUT_HALF
   if (has_residual) {
-    const float8 r = vloada_half8(0, residual + residual_offset + first);
-    v[0] += r.s0; v[1] += r.s1; v[2] += r.s2; v[3] += r.s3; v[4] += r.s4; v[5] += r.s5; v[6] += r.s6; v[7] += r.s7;
+    const float8 run = vloada_half8(0, residual + residual_offset + first);
+    r[0] = run.s0; r[1] = run.s1; r[2] = run.s2; r[3] = run.s3; r[4] = run.s4; r[5] = run.s5; r[6] = run.s6; r[7] = run.s7;
   }
-  for (int x = 0; x < EPI_VEC; ++x) v[x] = activated(v[x], activation, alpha, beta);
+  for (int x = 0; x < EPI_VEC; ++x) v[x] = with_residual(v[x], r[x], has_residual, activation, alpha, beta);
   vstorea_half8((float8)(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), 0, out + out_offset + first);
 #else
   if (has_residual) {
-    const float4 r = *(__global const float4*)(residual + residual_offset + first);
-    v[0] += r.x; v[1] += r.y; v[2] += r.z; v[3] += r.w;
+    const float4 run = *(__global const float4*)(residual + residual_offset + first);
+    r[0] = run.x; r[1] = run.y; r[2] = run.z; r[3] = run.w;
   }
-  for (int x = 0; x < EPI_VEC; ++x) v[x] = activated(v[x], activation, alpha, beta);
+  for (int x = 0; x < EPI_VEC; ++x) v[x] = with_residual(v[x], r[x], has_residual, activation, alpha, beta);
   *(__global float4*)(out + out_offset + first) = (float4)(v[0], v[1], v[2], v[3]);
 #endif
 }
@@ -89,9 +90,9 @@ inline void finish_maps(OUT_PTR out, long out_offset, BIAS_PTR bias, long bias_o
 #pragma unroll
   for (int x = 0; x < EPI_VEC; ++x) {
     if (x < maps_left) {
-      float value = v[x];
-      if (has_residual) value += LOAD_RES(residual, residual_offset + first + x);
-      STORE_OUT(out, out_offset + first + x, activated(value, activation, alpha, beta));
+      STORE_OUT(out, out_offset + first + x,
+                with_residual(v[x], RESIDUAL_AT(has_residual, residual, residual_offset + first + x), has_residual,
+                              activation, alpha, beta));
     }
   }
 }

@@ -170,9 +170,9 @@ inline void finish_run(OUT_PTR out, long out_offset, RES_PTR residual, long resi
   for (int x = 0; x < EPI_VEC; ++x) {
     const long at = output_index(g, M, map, p + x);
     if (at < 0) continue;
-    float value = v[x];
-    if (has_residual) value += LOAD_RES(residual, residual_offset + at);
-    STORE_OUT(out, out_offset + at, activation < 0 ? value : activate(activation, value, alpha, beta));
+    STORE_OUT(out, out_offset + at,
+              with_residual(v[x], RESIDUAL_AT(has_residual, residual, residual_offset + at), has_residual, activation,
+                            alpha, beta));
   }
 }
 #endif

@@ -96,10 +96,9 @@ __kernel void winograd_output(IN_PTR products, long products_offset, OUT_PTR out
       const int ox = ox0 + j;
       if (oy >= OH || ox >= OW) continue;
       const long index = plane + (long)oy * OW + ox;
-      float value = y[j] + shift;
-      if (has_residual) value += LOAD_RES(residual, residual_offset + index);
-      if (activation >= 0) value = activate(activation, value, alpha, beta);
-      STORE_OUT(out, out_offset + index, value);
+      STORE_OUT(out, out_offset + index,
+                with_residual(y[j] + shift, RESIDUAL_AT(has_residual, residual, residual_offset + index), has_residual,
+                              activation, alpha, beta));
     }
   }
 }

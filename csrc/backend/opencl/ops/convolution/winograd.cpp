@@ -131,7 +131,7 @@ void winogradConvolution(KernelCache& cache, Stream& stream, const std::string& 
       .tensor(products).tensor(out).tensor(epilogue.bias ? *epilogue.bias : out).tensor(residual ? *residual : out)
       .value<cl_int>(i32(maps)).value<cl_int>(i32(out.shape[2])).value<cl_int>(i32(out.shape[3]))
       .value<cl_int>(i32(tiles.th)).value<cl_int>(i32(tiles.tw)).value<cl_int>(i32(tiles.count))
-      .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residual ? 1 : 0).value<cl_int>(activationCode(epilogue))
+      .value<cl_int>(epilogue.bias ? 1 : 0).value<cl_int>(residualMode(epilogue, residual)).value<cl_int>(activationCode(epilogue))
       .value<cl_float>(epilogue.alpha).value<cl_float>(epilogue.beta);
   output.launch(stream, {roundUp(tiles.count, kItems), static_cast<std::size_t>(maps)}, {kItems, 1});
 }
