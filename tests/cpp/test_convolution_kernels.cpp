@@ -156,6 +156,13 @@ struct Residual {
   Residual(ResidualAt where) : at(where) {}  // NOLINT
 };
 
+// A residual added after the activation (x + relu(conv); YOLO's x + silu(conv)), as the builder
+// fuses an Add into an activated convolution: the tests below check it beside each family's
+// residual before the activation, on the same programs (the mode is an argument), at an even
+// seed so that ReLU is on and the two orders differ.
+constexpr ResidualAt kAfter = ResidualAt::kAfterActivation;
+std::uint32_t evenSeed(std::uint32_t& seed) { return (seed += 2) & ~1u; }
+
 void checkConvolution(const std::string& tactic, const ConvCase& c, DataType type, std::uint32_t seed,
                       Residual residual_at = false, Run run = Run::kDevice, std::int64_t splits = 0,
                       std::size_t offset = 8, std::size_t out_offset = 8) {
@@ -237,12 +244,13 @@ TEST(ConvolutionKernels, EveryTacticMatchesTheReferenceInFloatAndHalf) {
 }
 
 // A residual (the output's shape) added before the activation, as the builder fuses a ResNet
-// block's Add into its last convolution.
-TEST(ConvolutionKernels, EveryTacticAddsAResidualBeforeTheActivation) {
+// block's Add into its last convolution, and after it (kAfter).
+TEST(ConvolutionKernels, EveryTacticAddsAResidualBeforeOrAfterTheActivation) {
   std::uint32_t seed = 900;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
     for (const std::string& tactic : cl::convolutionTactics(type)) {
       for (std::size_t index : {1u, 2u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true);
+      for (std::size_t index : {1u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, evenSeed(seed), kAfter);
     }
   }
 }
@@ -256,6 +264,7 @@ TEST(ConvolutionKernels, SplitKImplicitGemmMatchesTheReferenceInEverySliceCount)
       for (std::int64_t splits : {2, 3, 5}) {
         for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3, false, Run::kForcedSlices, splits);
         checkConvolution(tactic, kConvCases.at(8), type, seed += 2, true, Run::kForcedSlices, splits);
+        checkConvolution(tactic, kConvCases.at(8), type, evenSeed(seed), kAfter, Run::kForcedSlices, splits);
       }
     }
   }
@@ -274,6 +283,7 @@ TEST(ConvolutionKernels, ChannelsLastTacticsMatchTheReference) {
       if (tactic == "hwc_depthwise") continue;  // DepthwiseKernelMatchesTheReference
       for (const ConvCase& c : kConvCases) checkConvolution(tactic, c, type, seed += 3);
       for (std::size_t index : {1u, 6u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true);
+      checkConvolution(tactic, kConvCases.at(8), type, evenSeed(seed), kAfter);
     }
     for (const std::string tactic : {"hwc_igemm_t2x2_splitk", "hwc_igemm_t4x4_splitk"}) {
       for (std::int64_t splits : {2, 3, 5}) {
@@ -408,6 +418,7 @@ TEST(ConvolutionKernels, WinogradMatchesTheReference) {
       if (tactic.find("mma_") != std::string::npos && !isNvidiaDevice()) continue;  // offered only where the probe passed
       for (const ConvCase& c : kWinogradCases) checkConvolution(tactic, c, type, seed += 3);
       checkConvolution(tactic, kWinogradCases.at(2), type, seed += 3, true);
+      checkConvolution(tactic, kWinogradCases.at(2), type, evenSeed(seed), kAfter);
     }
   }
 }
@@ -513,6 +524,7 @@ TEST(ConvolutionKernels, EveryTensorCoreTacticMatchesTheReferenceEmulated) {
       for (std::size_t index : {1u, 8u}) {
         checkConvolution(tactic, kConvCases.at(index), type, seed += 2, true, Run::kEmulatedMma, splits);
       }
+      checkConvolution(tactic, kConvCases.at(8), type, evenSeed(seed), kAfter, Run::kEmulatedMma, splits);
       // 16-byte aligned operands: the vector loads of weights (K = 16 x 9) and of 1x1 inputs.
       for (std::size_t index : {9u, 10u}) {
         checkConvolution(tactic, kConvCases.at(index), type, seed += 2, false, Run::kEmulatedMma, splits, 16);
@@ -548,6 +560,7 @@ TEST(ConvolutionKernels, ChannelsLastTensorCoreTilesMatchTheReferenceEmulated) {
         checkConvolution(tactic, c, type, seed += 3, false, Run::kEmulatedMma, splits, 16);
       }
       checkConvolution(tactic, kChannelsLastVectorCases.at(3), type, seed += 2, true, Run::kEmulatedMma, splits, 16);
+      checkConvolution(tactic, kChannelsLastVectorCases.at(3), type, evenSeed(seed), kAfter, Run::kEmulatedMma, splits, 16);
     }
   }
 }
@@ -573,6 +586,8 @@ void checkWgmmaTile(const std::string& tactic, std::uint32_t& seed, Run run) {
     checkConvolution(tactic, kWgmmaCases.at(index), DataType::kHALF, seed += 2, true, run, 0, 16, 16);
   }
   checkConvolution(tactic, kWgmmaCases.at(0), DataType::kHALF, seed += 2, true, run, 0, 16, 8);
+  checkConvolution(tactic, kWgmmaCases.at(0), DataType::kHALF, evenSeed(seed), kAfter, run, 0, 16, 16);
+  checkConvolution(tactic, kWgmmaCases.at(0), DataType::kHALF, evenSeed(seed), kAfter, run, 0, 16, 8);
 }
 
 // With the warpgroup product in software: the pixel gather into swizzled lines, the zero chunks
@@ -821,37 +836,4 @@ TEST(PoolingKernels, MaxAndAverageMatchTheReference) {
 }
 
 }  // namespace
-// A residual added after the activation (x + relu(conv) here, YOLO's x + silu(conv)), as the
-// builder fuses an Add into an activated convolution: each family's epilogues (element by element,
-// runs of 16 bytes, split K's finishing pass, Winograd's output transform, the tensor-core tiles'
-// staged epilogues with their mma in software), on cases of partial blocks. Seeds stay even, so
-// ReLU is on and before and after differ.
-TEST(ConvolutionKernels, EveryFamilyAddsAResidualAfterTheActivation) {
-  const ResidualAt after = ResidualAt::kAfterActivation;
-  std::uint32_t seed = 7000;
-  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
-    for (const std::string& tactic : cl::convolutionTactics(type)) {
-      for (std::size_t index : {1u, 8u}) checkConvolution(tactic, kConvCases.at(index), type, seed += 2, after);
-    }
-    checkConvolution("igemm_t4x4_splitk", kConvCases.at(8), type, seed += 2, after, Run::kForcedSlices, 3);
-    for (const std::string tactic : {"hwc_igemm_t2x2", "hwc_igemm_t4x4_splitk"}) {
-      checkConvolution(tactic, kConvCases.at(8), type, seed += 2, after);
-    }
-    for (const std::string& tactic : cl::winogradTactics(*cache().context(), type, cl::GemmPolicy{})) {
-      checkConvolution(tactic, kWinogradCases.at(2), type, seed += 2, after);
-    }
-    for (const bool channels_last : {false, true}) {
-      for (const std::string& tactic : cl::tensorCoreConvolutionTactics(type, channels_last)) {
-        if (tactic.find("32x32") == std::string::npos) continue;  // one tile and its split form
-        const std::int64_t splits = tactic.find("_splitk") != std::string::npos ? 3 : 0;
-        checkConvolution(tactic, kConvCases.at(8), type, seed += 2, after, Run::kEmulatedMma, splits);
-        checkConvolution(tactic, kConvCases.at(10), type, seed += 2, after, Run::kEmulatedMma, splits, 16);
-      }
-    }
-  }
-  const std::string wgmma = cl::wgmmaConvolutionTiles().front().name;
-  checkConvolution(wgmma, kWgmmaCases.at(0), DataType::kHALF, seed += 2, after, Run::kEmulatedMma, 0, 16, 16);
-  checkConvolution(wgmma, kWgmmaCases.at(4), DataType::kHALF, seed += 2, after, Run::kEmulatedMma, 0, 16, 8);
-}
-
 }  // namespace mlprt::test
