@@ -853,20 +853,27 @@ class PlanParser {
     if (version_ >= 17 && in.remaining() > 0) parseResidualsAfterActivation(in);
   }
 
+  // A trailer's step index: a step of the plan after `next` (the previous index + 1), which it
+  // moves past this one.
+  std::size_t readLaterStepIndex(ByteReader& in, std::size_t& next) {
+    const std::size_t at = in.offset();
+    const std::size_t index = in.u32("step index");
+    if (index < next || index >= plan_.steps.size()) {
+      in.failAt(at, "step index",
+                "value " + std::to_string(index) + " is not a later step than the previous one (" +
+                    std::to_string(plan_.steps.size()) + " steps)");
+    }
+    next = index + 1;
+    return index;
+  }
+
   // Version 11's optional trailer: the steps with tactic ranges, in ascending order.
   void parseTacticRanges(ByteReader& in) {
     Location::Scope scope(location_, "tactic ranges");
     const std::size_t count = in.count("steps with tactic ranges", 8);
     std::size_t next = 0;
     for (std::size_t k = 0; k < count; ++k) {
-      const std::size_t at = in.offset();
-      const std::size_t index = in.u32("step index");
-      if (index < next || index >= plan_.steps.size()) {
-        in.failAt(at, "step index",
-                  "value " + std::to_string(index) + " is not a later step than the previous one (" +
-                      std::to_string(plan_.steps.size()) + " steps)");
-      }
-      next = index + 1;
+      const std::size_t index = readLaterStepIndex(in, next);
       plan_.steps[index].tactic_ranges = readTacticRanges(in);
     }
   }
@@ -878,19 +885,13 @@ class PlanParser {
     std::size_t next = 0;
     for (std::size_t k = 0; k < count; ++k) {
       const std::size_t at = in.offset();
-      const std::size_t index = in.u32("step index");
-      if (index < next || index >= plan_.steps.size()) {
-        in.failAt(at, "step index",
-                  "value " + std::to_string(index) + " is not a later step than the previous one (" +
-                      std::to_string(plan_.steps.size()) + " steps)");
-      }
+      const std::size_t index = readLaterStepIndex(in, next);
       PlanStep& step = plan_.steps[index];
       if (!std::holds_alternative<network::ConvolutionLayer>(step.parameters) || step.inputs.size() != 4) {
         in.failAt(at, "step index",
                   "step " + std::to_string(index) + " " + quoted(step.name) +
                       " is no convolution with a residual (input 3) to add after its activation");
       }
-      next = index + 1;
       step.epilogue.residual_after_activation = true;
     }
   }
