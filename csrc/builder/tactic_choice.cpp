@@ -215,47 +215,52 @@ std::string policyKey(const cl::GemmPolicy& policy, DataType type) {
   return std::string(policy.allow_tf32 ? " tf32" : "") + (policy.allow_clblast ? "" : " no-clblast");
 }
 
+// A convolution's candidates at `shapes`, before the tensor-core rule: the channels-last tactics
+// for a step the layout pass made channels-last, else the LINEAR ones.
+TimedChoice convolutionChoice(const EnginePlan& plan, const PlanStep& step, const network::ConvolutionLayer& conv,
+                              const std::vector<Dims>& shapes, const std::vector<std::vector<Dims>>& corners,
+                              const cl::Context& context, const cl::GemmPolicy& policy, DataType type) {
+  // Tactics whose blocks dwarf the layer (at the timed shapes) are neither compiled nor timed.
+  const Dims& out = shapes[static_cast<std::size_t>(step.output)];
+  const std::int64_t group_maps = out[1] / std::max<std::int64_t>(conv.num_groups, 1);
+  const std::int64_t pixels = out.volume() / std::max<std::int64_t>(out[1], 1);
+  TimedChoice choice{{}, layerSignature(plan, step, shapes) + policyKey(policy, type), "convolution"};
+  const Dims& in = shapes[static_cast<std::size_t>(step.inputs.at(0))];
+  const std::int64_t group_channels = in[1] / std::max<std::int64_t>(conv.num_groups, 1);
+  // A step the layout pass made channels-last chooses among the channels-last tactics only.
+  if (!step.tactic.empty() && cl::convolutionTacticChannelsLast(step.tactic)) {
+    choice.signature += " hwc";
+    const bool pointwise =
+        cl::pointwiseConvolution(conv.kernel_size, conv.stride, conv.pre_padding, conv.post_padding, conv.num_groups);
+    const std::vector<std::string> tactics = cl::channelsLastConvolutionTactics(context, type, policy, pointwise);
+    for (const std::string& tactic : tactics) {
+      const std::string gemm = cl::channelsLastGemmTactic(tactic);
+      const bool worth =
+          gemm.empty() ? cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv.num_groups)
+                       : pointwiseGemmWorthTiming(cl::GemmTactic{gemm}, step, shapes, corners);
+      if (worth) choice.tactics.push_back(tactic);
+    }
+    // The smallest tile runs any layer, however much of its block is padding.
+    if (choice.tactics.empty() && !tactics.empty()) choice.tactics.push_back(tactics.front());
+    return choice;
+  }
+  const bool winograd = cl::winogradRuns(conv.kernel_size, conv.stride, conv.dilation, conv.num_groups);
+  for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
+    if (!winograd && !cl::winogradGemmTactic(tactic).empty()) continue;
+    if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv.num_groups)) {
+      choice.tactics.push_back(tactic);
+    }
+  }
+  return choice;
+}
+
 TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes,
                         const std::vector<std::vector<Dims>>& corners, const std::shared_ptr<cl::Context>& shared_context,
                         const cl::GemmPolicy& policy) {
   const cl::Context& context = *shared_context;
   const DataType type = plan.tensors[static_cast<std::size_t>(step.output)].type;
   if (const auto* conv = std::get_if<network::ConvolutionLayer>(&step.parameters)) {
-    // Tactics whose blocks dwarf the layer (at the timed shapes) are neither compiled nor timed.
-    const Dims& out = shapes[static_cast<std::size_t>(step.output)];
-    const std::int64_t group_maps = out[1] / std::max<std::int64_t>(conv->num_groups, 1);
-    const std::int64_t pixels = out.volume() / std::max<std::int64_t>(out[1], 1);
-    TimedChoice choice{{}, layerSignature(plan, step, shapes) + policyKey(policy, type), "convolution"};
-    const Dims& in = shapes[static_cast<std::size_t>(step.inputs.at(0))];
-    const std::int64_t group_channels = in[1] / std::max<std::int64_t>(conv->num_groups, 1);
-    // A step the layout pass made channels-last chooses among the channels-last tactics only.
-    if (!step.tactic.empty() && cl::convolutionTacticChannelsLast(step.tactic)) {
-      choice.signature += " hwc";
-      const bool pointwise =
-          cl::pointwiseConvolution(conv->kernel_size, conv->stride, conv->pre_padding, conv->post_padding, conv->num_groups);
-      const std::vector<std::string> tactics = cl::channelsLastConvolutionTactics(context, type, policy, pointwise);
-      for (const std::string& tactic : tactics) {
-        const std::string gemm = cl::channelsLastGemmTactic(tactic);
-        const bool worth =
-            gemm.empty() ? cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv->num_groups)
-                         : pointwiseGemmWorthTiming(cl::GemmTactic{gemm}, step, shapes, corners);
-        if (worth) choice.tactics.push_back(tactic);
-      }
-      // The smallest tile runs any layer, however much of its block is padding.
-      if (choice.tactics.empty() && !tactics.empty()) choice.tactics.push_back(tactics.front());
-      if (conv->num_groups == 1) {
-        keepTensorCoreTacticsOnLargeProducts(choice.tactics, type, convolutionMultiplyAdds(step, shapes),
-                                             cl::convolutionTacticUsesTensorCores);
-      }
-      return choice;
-    }
-    const bool winograd = cl::winogradRuns(conv->kernel_size, conv->stride, conv->dilation, conv->num_groups);
-    for (const std::string& tactic : cl::convolutionTactics(context, type, policy)) {
-      if (!winograd && !cl::winogradGemmTactic(tactic).empty()) continue;
-      if (cl::convolutionTacticWorthTiming(tactic, group_maps, pixels, group_channels, conv->num_groups)) {
-        choice.tactics.push_back(tactic);
-      }
-    }
+    TimedChoice choice = convolutionChoice(plan, step, *conv, shapes, corners, context, policy, type);
     if (conv->num_groups == 1) {
       keepTensorCoreTacticsOnLargeProducts(choice.tactics, type, convolutionMultiplyAdds(step, shapes),
                                            cl::convolutionTacticUsesTensorCores);
