@@ -294,7 +294,8 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
 // library compiles and caches its own programs). Off on CPU devices, whose compiler (PoCL's) builds
 // one program at a time whatever the threads (measured: bench/RESULTS.md, PoCL cold build 1);
 // MLPRT_PARALLEL_BUILD=1 turns it on anywhere, =0 off; =steps keeps the steps' own passes without
-// the whole build's pool (compileBuildAhead), to measure what the pool saves.
+// the whole build's pool (compileBuildAhead), to measure what the pool saves; anything else is
+// refused by name.
 enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild };
 
 ParallelCompile parallelCompile(const cl::Context& context) {
@@ -304,7 +305,9 @@ ParallelCompile parallelCompile(const cl::Context& context) {
   }
   const std::string value = setting;
   if (value == "0") return ParallelCompile::kOff;
-  return value == "steps" ? ParallelCompile::kStepsOnly : ParallelCompile::kWholeBuild;
+  if (value == "1") return ParallelCompile::kWholeBuild;
+  if (value == "steps") return ParallelCompile::kStepsOnly;
+  throw InvalidArgument("MLPRT_PARALLEL_BUILD is '" + value + "'; it takes 0, 1 or steps");
 }
 
 // One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the

@@ -797,6 +797,17 @@ TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
   }
 }
 
+// A setting it does not know is refused by name, as MLPRT_CHANNELS_LAST's are, not taken as "on".
+TEST(EngineTactics, AnUnknownParallelBuildSettingIsRefusedByName) {
+  const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("yes"));
+  try {
+    builder::buildSerializedNetwork(dynamicProduct(5, randomFloats(64 * 24, 64)), builder::BuilderConfig());
+    FAIL() << "the build ran with MLPRT_PARALLEL_BUILD=yes";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("MLPRT_PARALLEL_BUILD is 'yes'; it takes 0, 1 or steps"), std::string::npos) << e.what();
+  }
+}
+
 // Tactic ranges at run time: the execution context runs the range's tactic for the output size at
 // the shapes set (small_m1 for batch 1's 72 elements, tiled_m2n2_k16 beyond), with the right answer.
 TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
