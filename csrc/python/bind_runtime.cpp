@@ -8,6 +8,7 @@
 #include "backend/opencl/context.h"
 #include "backend/opencl/memory.h"
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/logging.h"
 #include "engine/format.h"
 #include "python/bindings.h"
@@ -268,6 +269,15 @@ void bindRuntime(py::module_& m) {
   bindEngine(engine_class);
   bindContext(context_class);
   bindRuntimeClass(m);
+  m.def(
+      "engine_checksum",
+      [](const py::buffer& payload) {
+        const py::buffer_info bytes = contiguousBytes(payload, "payload");
+        return fnv1a64(bytes.ptr, static_cast<std::size_t>(bytes.size * bytes.itemsize));
+      },
+      py::arg("payload"),
+      "The checksum an engine file's header records for its payload (the bytes after the 32-byte "
+      "header): 64-bit FNV-1a, docs/engine-format.md.");
 }
 
 }  // namespace mlprt::python

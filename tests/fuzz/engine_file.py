@@ -4,7 +4,7 @@ back with the right payload size and checksum."""
 from __future__ import annotations
 
 import struct
-from typing import List, Sequence, Tuple, Union
+from typing import Callable, List, Sequence, Tuple, Union
 
 MAGIC = b"MLPRTENG"
 HEADER_BYTES = 32
@@ -19,9 +19,10 @@ def fnv1a64(data: bytes) -> int:
     return value
 
 
-def with_header(payload: bytes, version: int = 2) -> bytes:
-    """`payload` behind a header that announces its size and checksum."""
-    return MAGIC + struct.pack("<IIQQ", version, 0, len(payload), fnv1a64(payload)) + payload
+def with_header(payload: bytes, version: int = 2, checksum: Callable[[bytes], int] = fnv1a64) -> bytes:
+    """`payload` behind a header that announces its size and checksum (`checksum`: this file's
+    FNV-1a, or the same function compiled, mlprt._core.engine_checksum, where speed matters)."""
+    return MAGIC + struct.pack("<IIQQ", version, 0, len(payload), checksum(payload)) + payload
 
 
 def split(engine: bytes) -> Tuple[int, List[Section]]:

@@ -268,3 +268,22 @@ def test_a_run_time_kernel_of_a_huge_declared_shape_is_refused_before_allocating
     assert not ok and errors[0].node_name() == "conv_it", errors
     assert "Conv's kernel of shape [65536, 1, 256, 256] would need a constant of" in errors[0].desc(), errors[0]
     assert_parser_still_works()
+
+
+def test_engine_checksum_is_the_header_checksum_and_the_reference_fnv1a() -> None:
+    """mlprt._core.engine_checksum (the fuzzers' fast header fix-up) agrees with the Python FNV-1a
+    of tests/fuzz/engine_file.py on awkward sizes and every buffer kind, gives the checksum a real
+    engine's header records, and refuses a strided view by name."""
+    rng = np.random.default_rng(91)
+    for size in (0, 1, 7, 4099):
+        data = rng.integers(0, 256, size, dtype=np.uint8)
+        expected = engine_file.fnv1a64(data.tobytes())
+        for view in (data.tobytes(), bytearray(data.tobytes()), memoryview(data.tobytes()), data):
+            assert mlprt._core.engine_checksum(view) == expected, (size, type(view))
+    engine = (FINDINGS.parent / "engine" / "small_mlp.engine").read_bytes()
+    header_checksum = struct.unpack_from("<Q", engine, 24)[0]
+    assert mlprt._core.engine_checksum(engine[engine_file.HEADER_BYTES:]) == header_checksum
+    assert engine_file.with_header(engine[engine_file.HEADER_BYTES:], struct.unpack_from("<I", engine, 8)[0],
+                                   checksum=mlprt._core.engine_checksum) == engine
+    with pytest.raises(ValueError, match="payload is not contiguous"):
+        mlprt._core.engine_checksum(np.arange(8, dtype=np.uint8)[::2])
