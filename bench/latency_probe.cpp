@@ -9,6 +9,8 @@
 //     pointer (3 KB), one clEnqueueReadBuffer into one (40 B), and one kernel launch with its
 //     arguments set, each with the queue idle (finished between calls, outside the timing); 16
 //     writes in a row; on a plain queue and on a profiling one (as mlprt's streams are).
+//  6. launch chains: 64 kernels back to back with their arguments set beforehand (as captured
+//     launches replay), the host time per enqueue and the wall time to clFinish per kernel.
 //
 //   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o build/latency_probe
 //   build/latency_probe [device index in the order of `mlprt devices`] [iterations]
@@ -298,6 +300,54 @@ void enqueueCosts(const Probe& probe, int iterations, const char* key, std::stri
   json += text;
 }
 
+// 6. A chain of launches as a captured engine replays them (YOLOv8n at batch 1: 182 per run):
+// `count` kernels back to back, each its own kernel object with its arguments set beforehand, each
+// reading the previous one's output. Per launch: the host time of the enqueues alone (queue idle
+// before the first), and the wall time from the first enqueue to clFinish (what the device adds
+// per tiny kernel when the host is not the bound); with the driver choosing the local size and
+// with 64 given.
+void launchChains(const Probe& probe, int iterations, std::string& json) {
+  const int n = 1024, count = 64;
+  cl_mem a = probe.buffer(CL_MEM_READ_WRITE, n * sizeof(float));
+  cl_mem b = probe.buffer(CL_MEM_READ_WRITE, n * sizeof(float));
+  std::vector<cl_kernel> kernels(count);
+  for (int i = 0; i < count; ++i) {
+    cl_int status = CL_SUCCESS;
+    kernels[i] = clCreateKernel(probe.program, "scale", &status);
+    check(status, "scale");
+    cl_mem from = i % 2 ? b : a, to = i % 2 ? a : b;
+    check(clSetKernelArg(kernels[i], 0, sizeof(cl_mem), &from), "arg");
+    check(clSetKernelArg(kernels[i], 1, sizeof(cl_mem), &to), "arg");
+    check(clSetKernelArg(kernels[i], 2, sizeof(int), &n), "arg");
+  }
+  const auto chain_us = [&](const std::size_t* local, bool include_finish) {
+    std::vector<double> times;
+    const std::size_t global = n;
+    for (int round = 0; round < iterations / 10 + 5; ++round) {
+      const auto start = std::chrono::steady_clock::now();
+      for (cl_kernel kernel : kernels) {
+        check(clEnqueueNDRangeKernel(probe.queue, kernel, 1, nullptr, &global, local, 0, nullptr, nullptr), "launch");
+      }
+      if (include_finish) clFinish(probe.queue);
+      const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+      clFinish(probe.queue);
+      if (round >= 5) times.push_back(us / count);
+    }
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    return times[times.size() / 2];
+  };
+  const std::size_t local = 64;
+  char text[384];
+  std::snprintf(text, sizeof(text),
+                "\"launch_chain_%d_per_launch_us\": {\"enqueue\": %.2f, \"to_finish\": %.2f, "
+                "\"enqueue_local_64\": %.2f, \"to_finish_local_64\": %.2f}",
+                count, chain_us(nullptr, false), chain_us(nullptr, true), chain_us(&local, false), chain_us(&local, true));
+  json += text;
+  for (cl_kernel kernel : kernels) clReleaseKernel(kernel);
+  clReleaseMemObject(a);
+  clReleaseMemObject(b);
+}
+
 // 4. Host pointers as device addresses: the mapped pointer of an ALLOC_HOST_PTR buffer handed
 // to a kernel as a 64-bit address. Works only if the driver maps pinned memory into the GPU's
 // address space (UVA); a fault would kill the context, so main runs this last.
@@ -358,6 +408,8 @@ int main(int argc, char** argv) {
   roundTrips(probe, iterations, json);
   json += ", ";
   enqueueCosts(probe, iterations, "enqueue_us", json);
+  json += ", ";
+  launchChains(probe, iterations, json);
   json += ", ";
   {
     // mlprt's streams are profiling queues (events time kernels): the same enqueues there.
