@@ -673,6 +673,11 @@ TEST(KernelsConcatenate, SeveralAxesAndTypes) {
       {{{2, 3, 4}, {2, 1, 4}, {2, 7, 4}}, 1, {2, 11, 4}},
       {{{3, 5}, {3, 13}, {3, 1}}, -1, {3, 19}},
       {{{1, 2, 2, 3}, {1, 2, 2, 0}, {1, 2, 2, 2}}, 3, {1, 2, 2, 5}},
+      // Four inputs per launch: seven (one empty) in two, nine in three, YOLO's head (three rows
+      // of pixels per channel) in one.
+      {{{2, 3}, {2, 0}, {2, 4}, {2, 1}, {2, 5}, {2, 2}, {2, 3}}, 1, {2, 18}},
+      {{{1, 3}, {2, 3}, {1, 3}, {3, 3}, {1, 3}, {1, 3}, {2, 3}, {1, 3}, {1, 3}}, 0, {13, 3}},
+      {{{1, 7, 61}, {1, 7, 17}, {1, 7, 5}}, 2, {1, 7, 83}},
   };
   std::uint32_t seed = 600;
   for (const Case& c : cases) {

@@ -63,3 +63,36 @@ __kernel void copy_strided(SRC_PTR src, long src_offset, DST_PTR dst, long dst_o
   unravel2(index, rank, dims, src_strides, dst_strides, &si, &di);
   STORE_DST(dst, dst_offset + di, LOAD_SRC(src, src_offset + si));
 }
+
+// Up to four inputs of a concatenation in one launch (one launch per four inputs instead of one
+// per input). Along the joined axis the output is seen as (outer, total, inner) and input i as
+// (outer, extent i, inner); this launch writes the output's slab [first, first + e0 + e1 + e2 + e3)
+// of that axis. An unused input has extent 0 (its pointer repeats input 0).
+__kernel void concatenate4(SRC_PTR s0, long o0, SRC_PTR s1, long o1, SRC_PTR s2, long o2, SRC_PTR s3,
+                           long o3, DST_PTR dst, long dst_offset, idx_t count, idx_t inner, idx_t total,
+                           idx_t first, idx_t e0, idx_t e1, idx_t e2, idx_t e3) {
+  const idx_t index = get_global_id(0);
+  if (index >= count) return;
+  const idx_t slab = (e0 + e1 + e2 + e3) * inner;
+  const idx_t outer = index / slab;
+  const idx_t within = index - outer * slab;
+  idx_t along = within / inner;
+  const idx_t position = within - along * inner;
+  const idx_t destination = (outer * total + first + along) * inner + position;
+  if (along < e0) {
+    STORE_DST(dst, dst_offset + destination, LOAD_SRC(s0, o0 + (outer * e0 + along) * inner + position));
+    return;
+  }
+  along -= e0;
+  if (along < e1) {
+    STORE_DST(dst, dst_offset + destination, LOAD_SRC(s1, o1 + (outer * e1 + along) * inner + position));
+    return;
+  }
+  along -= e1;
+  if (along < e2) {
+    STORE_DST(dst, dst_offset + destination, LOAD_SRC(s2, o2 + (outer * e2 + along) * inner + position));
+    return;
+  }
+  along -= e2;
+  STORE_DST(dst, dst_offset + destination, LOAD_SRC(s3, o3 + (outer * e3 + along) * inner + position));
+}
