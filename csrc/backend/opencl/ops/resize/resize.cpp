@@ -47,14 +47,16 @@ void resize(KernelCache& cache, Stream& stream, const DeviceTensor& in, const st
                           " axes change; at most 3 can be resized at once");
   }
   if (volume == 0) return;
-  const std::string options = joinOptions({halfOption("IN", in.type), halfOption("OUT", out.type), modeOption(sampling.mode)});
+  const bool wide = needsWideIndex({volume, in.shape.volume()});
+  const std::string options = joinOptions(
+      {halfOption("IN", in.type), halfOption("OUT", out.type), modeOption(sampling.mode), indexOption(wide)});
   Kernel& kernel = cache.get("resize", options, "resize");
-  Arguments(kernel, true)
+  Arguments(kernel, wide)
       .tensor(in).tensor(out)
-      .value<cl_long>(volume)
+      .index(volume)
       .value<cl_int>(static_cast<cl_int>(rank))
-      .value(innermostFirst<cl_long8, std::int64_t>(out.shape.extents(), 1))
-      .value(innermostFirst<cl_long8, std::int64_t>(in.shape.extents(), 1))
+      .vector(out.shape.extents())
+      .vector(in.shape.extents())
       .value(innermostFirst<cl_float8, float>(scales, 1.0f))
       .value<cl_int>(static_cast<cl_int>(sampling.transform))
       .value<cl_int>(sampling.single_pixel == ResizeSelector::kUPPER ? 1 : 0)
