@@ -39,6 +39,20 @@ using engine::EnginePlan;
 using engine::PlanStep;
 using engine::TensorId;
 
+// A setting of three values read from the environment (MLPRT_PARALLEL_BUILD, MLPRT_CHANNELS_LAST):
+// `unset` where the variable is unset or empty, else the value its text names; any other text is
+// refused by name.
+template <typename Value>
+Value environmentSetting(const char* variable, Value unset, const std::array<std::pair<std::string, Value>, 3>& values) {
+  const char* setting = std::getenv(variable);
+  if (!setting || !*setting) return unset;
+  for (const auto& [text, value] : values) {
+    if (text == setting) return value;
+  }
+  throw InvalidArgument(std::string(variable) + " is '" + setting + "'; it takes " + values[0].first + ", " +
+                        values[1].first + " or " + values[2].first);
+}
+
 std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
   const auto& matmul = std::get<network::MatrixMultiplyLayer>(step.parameters);
   std::ostringstream key;
@@ -299,15 +313,10 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
 enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild };
 
 ParallelCompile parallelCompile(const cl::Context& context) {
-  const char* setting = std::getenv("MLPRT_PARALLEL_BUILD");
-  if (!setting || !*setting) {
-    return context.device().type == cl::DeviceType::kCPU ? ParallelCompile::kOff : ParallelCompile::kWholeBuild;
-  }
-  const std::string value = setting;
-  if (value == "0") return ParallelCompile::kOff;
-  if (value == "1") return ParallelCompile::kWholeBuild;
-  if (value == "steps") return ParallelCompile::kStepsOnly;
-  throw InvalidArgument("MLPRT_PARALLEL_BUILD is '" + value + "'; it takes 0, 1 or steps");
+  return environmentSetting<ParallelCompile>(
+      "MLPRT_PARALLEL_BUILD",
+      context.device().type == cl::DeviceType::kCPU ? ParallelCompile::kOff : ParallelCompile::kWholeBuild,
+      {{{"0", ParallelCompile::kOff}, {"1", ParallelCompile::kWholeBuild}, {"steps", ParallelCompile::kStepsOnly}}});
 }
 
 // One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
@@ -540,15 +549,10 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
 // ---- Layouts ----------------------------------------------------------------------------------
 
 LayoutPreference layoutPreference(const cl::Context& context) {
-  const char* setting = std::getenv("MLPRT_CHANNELS_LAST");
-  if (!setting || !*setting) {
-    return context.device().type == cl::DeviceType::kCPU ? LayoutPreference::kNever : LayoutPreference::kTimed;
-  }
-  const std::string value = setting;
-  if (value == "0") return LayoutPreference::kNever;
-  if (value == "1") return LayoutPreference::kAlways;
-  if (value == "timed") return LayoutPreference::kTimed;
-  throw InvalidArgument("MLPRT_CHANNELS_LAST is '" + value + "'; it takes 0, 1 or timed");
+  return environmentSetting<LayoutPreference>(
+      "MLPRT_CHANNELS_LAST",
+      context.device().type == cl::DeviceType::kCPU ? LayoutPreference::kNever : LayoutPreference::kTimed,
+      {{{"0", LayoutPreference::kNever}, {"1", LayoutPreference::kAlways}, {"timed", LayoutPreference::kTimed}}});
 }
 
 // ---- The whole build's candidates compiled ahead ----

@@ -575,11 +575,9 @@ void concatenate(KernelCache& cache, Stream& stream, const std::vector<DeviceTen
   std::int64_t first = 0, position = 0;
   const auto launch = [&] {
     if (group.empty()) return;
-    std::int64_t extents = 0;
     Arguments arguments(kernel, wide);
     for (std::size_t i = 0; i < kPerLaunch; ++i) arguments.tensor(*group[i < group.size() ? i : 0]);
-    for (const DeviceTensor* input : group) extents += input->shape[concat_axis];
-    const std::int64_t count = volume / total * extents;
+    const std::int64_t count = volume / total * (position - first);  // the group's slab of the axis
     arguments.tensor(out).index(count).index(inner).index(total).index(first);
     for (std::size_t i = 0; i < kPerLaunch; ++i) arguments.index(i < group.size() ? group[i]->shape[concat_axis] : 0);
     launchLinear(kernel, stream, count);
