@@ -369,7 +369,9 @@ std::vector<GemmTactic> gemmTactics(const Context& context, DataType type, const
   std::vector<GemmTactic> tactics;
   if (!isFloating(type)) return tactics;
   for (const GemmVariant& variant : allVariants()) {
-    if (variant.offered(context, type, policy)) tactics.push_back({variant.name});
+    if (variant.offered(context, type, policy) && !(variant.superseded && variant.superseded(context))) {
+      tactics.push_back({variant.name});
+    }
   }
   return tactics;
 }

@@ -94,6 +94,10 @@ struct GemmVariant {
   std::int64_t min_multiply_adds = 0;
   // Runs its products on tensor cores (mma.sync or wgmma, FP16 or TF32).
   bool tensor_cores = false;
+  // True on a device where another offered family beat this one everywhere measured: there it
+  // runs when named (matrixMultiply) but is no candidate (gemmTactics), so builds neither compile
+  // nor time it. Empty: never.
+  std::function<bool(const Context&)> superseded = nullptr;
 };
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).

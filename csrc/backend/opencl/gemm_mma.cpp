@@ -704,6 +704,12 @@ std::vector<GemmVariant> tensorCoreGemmVariants() {
          {}, [&tactic](const GemmCall& call) { runMma(tactic, call, gemmEmulation().load()); }, tactic.bm, tactic.bn,
          tactic.bm <= 32 || tactic.k_slices > 1 || tactic.split_k});
     variants.back().tensor_cores = true;
+    if (family == Family::kHalfAsync) {
+      // Where wgmma runs, the cp.async tiles won no step of ResNet-50 b32, YOLOv8n b1 or BERT-base
+      // b32 (H100, bench/RESULTS.md, issue 16 runs 22 and 25) and cost ResNet-50's cold build six
+      // compiles (30 s of its 335 s): they remain the FP16 tiles of Ampere and Ada devices.
+      variants.back().superseded = [](const Context& context) { return tensorCoreWgmmaAvailable(context); };
+    }
     if (tactic.split_k) {
       const auto block = static_cast<std::size_t>(tactic.bm * tactic.bn);
       variants.back().workspace_bytes = [block](const Context& context) {

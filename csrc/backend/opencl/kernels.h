@@ -163,7 +163,8 @@ struct GemmPolicy {
 
 // The tactics that can run a product of operands stored as `type` (FLOAT or HALF) on the device
 // of `context` under `policy`: CLBlast only for FLOAT, the portable kernels for both, the
-// tensor-core kernels where the device passes their probe.
+// tensor-core kernels where the device passes their probe, less those another family supersedes
+// there (the cp.async tiles where wgmma runs); matrixMultiply still runs those when named.
 std::vector<GemmTactic> gemmTactics(const Context& context, DataType type, const GemmPolicy& policy = {});
 
 // Whether `tactic` can run a product of these shapes. Some kernels demand aligned N or K (never
