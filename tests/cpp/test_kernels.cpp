@@ -596,6 +596,41 @@ double referenceCast(double value, DataType to) {
   return 0.0;
 }
 
+// The channels-last reformats (NCHW <-> NHWC, with the FP16 boundary's cast) and plain matrix
+// transposes run copy_transpose's 32 x 32 tiles: shapes of one element, of primes, of exactly one
+// tile and of one past it, so that every edge of a tile and of the batch is crossed.
+TEST(KernelsCopy, TransposesMatricesThroughTilesAtTheirEdges) {
+  struct Case {
+    Dims shape;
+    std::vector<int> permutation;
+    DataType from, to;
+  };
+  const std::vector<Case> cases = {
+      {{1, 1}, {1, 0}, DataType::kFLOAT, DataType::kFLOAT},
+      {{32, 32}, {1, 0}, DataType::kHALF, DataType::kHALF},
+      {{33, 65}, {1, 0}, DataType::kFLOAT, DataType::kFLOAT},
+      {{2, 33, 5, 7}, {0, 2, 3, 1}, DataType::kHALF, DataType::kHALF},
+      {{2, 5, 7, 33}, {0, 3, 1, 2}, DataType::kHALF, DataType::kHALF},
+      {{1, 3, 41, 37}, {0, 2, 3, 1}, DataType::kFLOAT, DataType::kHALF},
+      {{3, 16, 9, 64}, {0, 2, 3, 1}, DataType::kHALF, DataType::kFLOAT},
+      {{3, 9, 64, 16}, {0, 3, 1, 2}, DataType::kFLOAT, DataType::kFLOAT},
+      {{2, 3, 31}, {0, 2, 1}, DataType::kHALF, DataType::kHALF},
+  };
+  std::uint32_t seed = 470;
+  for (const Case& c : cases) {
+    const auto values = stored(randomValues(static_cast<std::size_t>(c.shape.volume()), seed++, 100.0), c.from);
+    const DeviceTensor in = makeTensor(c.shape, c.from, values);
+    Dims out_shape;
+    std::vector<double> expected = referenceTranspose(values, c.shape, c.permutation, out_shape);
+    for (double& value : expected) value = referenceCast(value, c.to);
+    const DeviceTensor out = makeOutput(out_shape, c.to);
+    cl::copyTransposed(cache(), stream(), in, c.permutation, out);
+    EXPECT_EQ(read(out), expected) << shapeName(c.shape, c.from) << " to " << dataTypeName(c.to);
+    expectPaddingIntact(out);
+  }
+}
+
+
 TEST(KernelsCopy, CastsBetweenTypesAsC) {
   const std::vector<DataType> types = {DataType::kFLOAT, DataType::kHALF, DataType::kINT32,
                                        DataType::kINT64, DataType::kINT8, DataType::kUINT8,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -479,6 +480,41 @@ void launchCopy(KernelCache& cache, Stream& stream, const char* launcher, const 
   launchLinear(kernel, stream, count);
 }
 
+// A permutation that, simplified, swaps the two halves of each of `batch` dense row-major
+// matrices of `rows` x `cols` (NCHW -> NHWC is C x HW per image, NHWC -> NCHW HW x C).
+struct MatrixTranspose {
+  std::int64_t batch = 1, rows = 0, cols = 0;
+};
+
+// The matrices a simplified copy layout (destination dense, source strided) transposes, if that
+// is what it does: destination dims (.., R, C) whose source strides are (.., 1, R), any leading
+// axis dense in both.
+std::optional<MatrixTranspose> matrixTranspose(const Layout& layout) {
+  const std::size_t rank = layout.dims.size();
+  if (rank < 2 || rank > 3) return std::nullopt;
+  const Extents& source = layout.strides[0];
+  const std::int64_t r = layout.dims[rank - 2], c = layout.dims[rank - 1];
+  if (source[rank - 2] != 1 || source[rank - 1] != r) return std::nullopt;
+  if (rank == 3 && source[0] != r * c) return std::nullopt;
+  return MatrixTranspose{rank == 3 ? layout.dims[0] : 1, c, r};
+}
+
+// Must match TRANSPOSE_TILE and TRANSPOSE_ROWS in copy.cl.
+constexpr std::size_t kTransposeTile = 32, kTransposeRows = 8;
+
+void launchMatrixTranspose(KernelCache& cache, Stream& stream, const char* launcher, const DeviceTensor& in,
+                           const DeviceTensor& out, const MatrixTranspose& matrices, bool wide) {
+  const std::string options =
+      joinOptions({std::string("-DSRC_") + copyTypeName(launcher, "input", in.type),
+                   std::string("-DDST_") + copyTypeName(launcher, "output", out.type), indexOption(wide)});
+  Kernel& kernel = cache.get("copy", options, "copy_transpose");
+  Arguments(kernel, wide).tensor(in).tensor(out).index(matrices.rows).index(matrices.cols);
+  const std::size_t tile_columns = roundUp(matrices.cols, kTransposeTile) / kTransposeTile;
+  const std::size_t tile_rows = roundUp(matrices.rows, kTransposeTile) / kTransposeTile;
+  kernel.launch(stream, {tile_columns * kTransposeTile, tile_rows * kTransposeRows, static_cast<std::size_t>(matrices.batch)},
+                {kTransposeTile, kTransposeRows, 1});
+}
+
 }  // namespace
 
 void copyTransposed(KernelCache& cache, Stream& stream, const DeviceTensor& in,
@@ -523,9 +559,14 @@ void copyTransposed(KernelCache& cache, Stream& stream, const DeviceTensor& in,
                           " is not the permuted input shape " + Dims(expected).toString());
   }
   if (volume == 0) return;
-  launchCopy(cache, stream, kName, in, "input", out, 0,
-             Layout{out.shape.extents(), {source_strides, denseStrides(out.shape.extents())}},
-             volume, wide);
+  Layout layout{out.shape.extents(), {source_strides, denseStrides(out.shape.extents())}};
+  layout.simplify();
+  const std::optional<MatrixTranspose> matrices = matrixTranspose(layout);
+  if (matrices && isFloating(in.type) && isFloating(out.type)) {
+    launchMatrixTranspose(cache, stream, kName, in, out, *matrices, wide);
+    return;
+  }
+  launchCopy(cache, stream, kName, in, "input", out, 0, std::move(layout), volume, wide);
 }
 
 void concatenate(KernelCache& cache, Stream& stream, const std::vector<DeviceTensor>& inputs,

@@ -96,3 +96,31 @@ __kernel void concatenate4(SRC_PTR s0, long o0, SRC_PTR s1, long o1, SRC_PTR s2,
   along -= e2;
   STORE_DST(dst, dst_offset + destination, LOAD_SRC(s3, o3 + (outer * e3 + along) * inner + position));
 }
+
+// A batch of row-major matrices transposed (`rows` x `cols` each -> `cols` x `rows`), through a
+// TRANSPOSE_TILE-square tile of local memory so that both the reads and the writes of a warp are
+// consecutive (copy_strided reads a transpose's source TRANSPOSE_TILE elements apart: the
+// channels-last reformats NCHW <-> NHWC). Work-groups of TRANSPOSE_TILE x TRANSPOSE_ROWS items,
+// each item moving TRANSPOSE_TILE / TRANSPOSE_ROWS elements; dimension 2 is the matrix. The tile
+// holds floats: the launcher takes this path for floating types only.
+#define TRANSPOSE_TILE 32
+#define TRANSPOSE_ROWS 8
+__kernel __attribute__((reqd_work_group_size(TRANSPOSE_TILE, TRANSPOSE_ROWS, 1)))
+void copy_transpose(SRC_PTR src, long src_offset, DST_PTR dst, long dst_offset, idx_t rows, idx_t cols) {
+  __local float tile[TRANSPOSE_TILE][TRANSPOSE_TILE + 1];  // +1: columns fall in distinct banks
+  const long matrix = (long)get_group_id(2) * rows * cols;
+  const idx_t row0 = (idx_t)get_group_id(1) * TRANSPOSE_TILE;
+  const idx_t col0 = (idx_t)get_group_id(0) * TRANSPOSE_TILE;
+  const int x = get_local_id(0), y = get_local_id(1);
+  for (int r = y; r < TRANSPOSE_TILE; r += TRANSPOSE_ROWS) {
+    if (row0 + r < rows && col0 + x < cols) {
+      tile[r][x] = LOAD_SRC(src, src_offset + matrix + (long)(row0 + r) * cols + col0 + x);
+    }
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int c = y; c < TRANSPOSE_TILE; c += TRANSPOSE_ROWS) {
+    if (col0 + c < cols && row0 + x < rows) {
+      STORE_DST(dst, dst_offset + matrix + (long)(col0 + c) * rows + row0 + x, tile[x][c]);
+    }
+  }
+}
