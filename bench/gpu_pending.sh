@@ -25,6 +25,8 @@
 #  13. bench/cold_build.py: the second-level networks' FP16 builds with every cache empty, each in
 #      a fresh process (wall time, driver compiles) and every candidate's timing per step (their
 #      verbose logs into $OUT/cold; $COLD_MODELS picks the networks);
+#  14. YOLOv8n 640 b1 FP16 from gpu_cnn/ with --profile (device time by kind, slowest layers) and
+#      the Python tests of the kernels changed since the last GPU run ($PYTEST_FILES);
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
 # PARTS="1 2 ... 12" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
@@ -50,7 +52,7 @@ part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its ou
 if [[ $parts == *" 1 "* ]]; then
   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o /tmp/latency_probe && part latency 40 /tmp/latency_probe 0 2000
 fi
-if [[ $parts == *" "[2-6]" "* || $parts == *" 10 "* || $parts == *" 13 "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
+if [[ $parts == *" "[2-6]" "* || $parts == *" 1"[034]" "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
   python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
   python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
   # BERT's export needs transformers: the image's where it has one, else a carried wheel (gpu_tx/wheels).
@@ -146,4 +148,9 @@ if [[ $parts == *" 13 "* ]]; then
   TAIL=60 part cold_builds 420 python3 bench/cold_build.py \
     --models "${COLD_MODELS:-resnet50:224x224:32,yolov8n:640x640:1,bert_base:32:128}" --cnn-from gpu_cnn \
     --out "$out/cold" --workdir /tmp/cold-onnx --json "$out/cold_builds.json"
+fi
+if [[ $parts == *" 14 "* ]]; then
+  TAIL=16 part yolo_profile 150 python3 bench/cnn_bench.py --models yolov8n:640x640 --batches 1 --precisions fp16 \
+    --from gpu_cnn --profile --iterations 50 --json "$out/yolo_profile.json"
+  [ -z "${PYTEST_FILES:-}" ] || TAIL=4 part pytest_changed 120 python3 -m pytest -q -p no:cacheprovider $PYTEST_FILES
 fi
