@@ -8,6 +8,7 @@ family: how often each was timed, won, and its time over the winner's).
   python3 bench/cold_build.py --models resnet50:224x224:32,bert_base:32:128,yolov8n:640x640:1 \
       --cnn-from gpu_cnn --out /tmp/cold --json cold.json  # ONNX files in --workdir
   python3 bench/cold_build.py --candidates /tmp/cold/resnet50_224x224_b32.log
+  python3 bench/cold_build.py --steps /tmp/cold/resnet50_224x224_b32.log  # TC against the rest, per step
 """
 from __future__ import annotations
 
@@ -130,6 +131,42 @@ def candidate_table(log_path: Path) -> str:
     return "\n".join(lines)
 
 
+def uses_tensor_cores(tactic: str) -> bool:
+    """Whether a tactic's name is one of the tensor-core families (mma.sync or wgmma tiles, alone,
+    channels-last, as a pointwise GEMM or as Winograd's GEMM)."""
+    return "mma_" in tactic
+
+
+def step_table(log_path: Path) -> str:
+    """Per timed step of `log_path` that timed both tensor-core and other tactics: the winner, the
+    best of each kind over the winner's time, and the step's timing signature (its shapes), from
+    which a size below which the portable kernels can win is read."""
+    signatures: Dict[str, str] = {}
+    lines = []
+    for line in log_path.read_text().splitlines():
+        if ": timing " in line and " candidates for " in line:
+            step = line.split("step '", 1)[1].split("': timing", 1)[0]
+            signatures[step] = line.split(" candidates for ", 1)[1]
+            continue
+        if ": chose " not in line or "(timed" not in line:
+            continue
+        step = line.split("step '", 1)[1].split("': chose", 1)[0]
+        chosen = line.split(": chose ")[1].split()[0]
+        times = {}
+        for part in line.split("(timed")[1].rstrip(")").split():
+            tactic, _, ms = part.rpartition("=")
+            times[tactic] = float(ms.rstrip("ms"))
+        tensor = [ms for tactic, ms in times.items() if uses_tensor_cores(tactic)]
+        other = [ms for tactic, ms in times.items() if not uses_tensor_cores(tactic)]
+        if not tensor or not other:
+            continue
+        best = min(times.values())
+        lines.append(f"{step[:48]:48} {chosen:34} {min(tensor) / best:5.2f} {min(other) / best:5.2f}  "
+                     f"{signatures.get(step, '?')}")
+    header = f"{'step':48} {'chosen':34} {'tc':>5} {'other':>5}  signature"
+    return "\n".join([header] + lines)
+
+
 def family_of(tactic: str) -> str:
     """A tactic's family: its name up to its tile sizes (`large_m64n64_k16_t8x8` -> `large`,
     `hwc_gemm:wgmma_f16_128x128` -> `hwc_gemm:wgmma_f16`)."""
@@ -152,9 +189,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cold-onnx"), help="the ONNX files")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--candidates", type=Path, help="print a build log's candidates per family, then stop")
+    parser.add_argument("--steps", type=Path,
+                        help="print a build log's steps that timed tensor-core and other tactics, then stop")
     args = parser.parse_args()
     if args.candidates:
         print(candidate_table(args.candidates))
+        return
+    if args.steps:
+        print(step_table(args.steps))
         return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.out.mkdir(parents=True, exist_ok=True)
