@@ -28,26 +28,29 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
   const int oy = pixel / OW, ox = pixel % OW;
   const int iy0 = oy * SH - PH, ix0 = ox * SW - PW;
   const int group_channels = C / groups;
-  const long in_base = in_offset + ((long)n * C + (long)group * group_channels) * H * W;
-  const long taps = (long)group_channels * KH * KW;  // weights per output map
+  // Indices within one image's group of channels and within the kernel are 32-bit unless the host
+  // asks for -DINDEX64 (64-bit arithmetic per tap, as the Resize's per element was: issue 16 run 25).
+  IN_PTR image = in + in_offset + ((long)n * C + (long)group * group_channels) * H * W;
+  A_PTR tile_weights = weights + weights_offset + (long)first_map * group_channels * KH * KW;
+  const idx_t taps = (idx_t)group_channels * KH * KW;  // weights per output map
   // Past the group's last map, a tile re-reads that map (and discards the result): no branch.
-  long map_base[OC_TILE];
+  idx_t map_base[OC_TILE];
   float sum[OC_TILE];
   for (int t = 0; t < OC_TILE; ++t) {
-    map_base[t] = weights_offset + (long)(first_map + min(t, maps - 1)) * taps;
+    map_base[t] = (idx_t)min(t, maps - 1) * taps;
     sum[t] = 0.0f;
   }
   for (int c = 0; c < group_channels; ++c) {
     for (int ky = 0; ky < KH; ++ky) {
       const int iy = iy0 + ky * DH;
       if (iy < 0 || iy >= H) continue;
-      const long row = in_base + ((long)c * H + iy) * W;
-      const long tap_row = ((long)c * KH + ky) * KW;
+      const idx_t row = ((idx_t)c * H + iy) * W;
+      const idx_t tap_row = ((idx_t)c * KH + ky) * KW;
       for (int kx = 0; kx < KW; ++kx) {
         const int ix = ix0 + kx * DW;
         if (ix < 0 || ix >= W) continue;
-        const float x = LOAD_IN(in, row + ix);
-        for (int t = 0; t < OC_TILE; ++t) sum[t] += x * LOAD_A(weights, map_base[t] + tap_row + kx);
+        const float x = LOAD_IN(image, row + ix);
+        for (int t = 0; t < OC_TILE; ++t) sum[t] += x * LOAD_A(tile_weights, map_base[t] + tap_row + kx);
       }
     }
   }
