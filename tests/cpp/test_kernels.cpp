@@ -597,8 +597,9 @@ double referenceCast(double value, DataType to) {
 }
 
 // The channels-last reformats (NCHW <-> NHWC, with the FP16 boundary's cast) and plain matrix
-// transposes run copy_transpose's 32 x 32 tiles: shapes of one element, of primes, of exactly one
-// tile and of one past it, so that every edge of a tile and of the batch is crossed.
+// transposes run copy_transpose's 32 x 32 tiles where both sides reach half a tile: primes, exactly
+// one tile and one past it, so that every edge of a tile and of the batch is crossed; and the
+// strided copy below that (one element, 3 channels).
 TEST(KernelsCopy, TransposesMatricesThroughTilesAtTheirEdges) {
   struct Case {
     Dims shape;
@@ -615,6 +616,8 @@ TEST(KernelsCopy, TransposesMatricesThroughTilesAtTheirEdges) {
       {{3, 16, 9, 64}, {0, 2, 3, 1}, DataType::kHALF, DataType::kFLOAT},
       {{3, 9, 64, 16}, {0, 3, 1, 2}, DataType::kFLOAT, DataType::kFLOAT},
       {{2, 3, 31}, {0, 2, 1}, DataType::kHALF, DataType::kHALF},
+      {{1, 24, 17, 19}, {0, 2, 3, 1}, DataType::kFLOAT, DataType::kHALF},
+      {{5, 16, 16}, {0, 2, 1}, DataType::kHALF, DataType::kHALF},
   };
   std::uint32_t seed = 470;
   for (const Case& c : cases) {

@@ -501,6 +501,16 @@ std::optional<MatrixTranspose> matrixTranspose(const Layout& layout) {
 
 // Must match TRANSPOSE_TILE and TRANSPOSE_ROWS in copy.cl.
 constexpr std::size_t kTransposeTile = 32, kTransposeRows = 8;
+// NVIDIA runs an NDRange's third dimension as a grid's z, at most 65535 work-groups.
+constexpr std::int64_t kMostTransposedMatrices = 65535;
+
+// Whether copy_transpose's tiles pay: matrices of at least half a tile each way (an NCHW -> NHWC of
+// 3 channels would leave 29 of a tile's 32 rows idle; copy_strided's reads of 3 interleaved
+// streams coalesce there), few enough for the grid.
+bool tilesPay(const MatrixTranspose& matrices) {
+  const auto half_tile = static_cast<std::int64_t>(kTransposeTile / 2);
+  return matrices.rows >= half_tile && matrices.cols >= half_tile && matrices.batch <= kMostTransposedMatrices;
+}
 
 void launchMatrixTranspose(KernelCache& cache, Stream& stream, const char* launcher, const DeviceTensor& in,
                            const DeviceTensor& out, const MatrixTranspose& matrices, bool wide) {
@@ -562,7 +572,7 @@ void copyTransposed(KernelCache& cache, Stream& stream, const DeviceTensor& in,
   Layout layout{out.shape.extents(), {source_strides, denseStrides(out.shape.extents())}};
   layout.simplify();
   const std::optional<MatrixTranspose> matrices = matrixTranspose(layout);
-  if (matrices && isFloating(in.type) && isFloating(out.type)) {
+  if (matrices && tilesPay(*matrices) && isFloating(in.type) && isFloating(out.type)) {
     launchMatrixTranspose(cache, stream, kName, in, out, *matrices, wide);
     return;
   }
