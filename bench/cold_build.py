@@ -212,6 +212,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
         print(candidate_table(Path(str(row["log"]))), flush=True)
+        print(step_table(Path(str(row["log"]))), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
