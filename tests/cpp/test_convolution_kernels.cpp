@@ -711,13 +711,10 @@ TEST(ConvolutionKernels, TacticsWhoseBlocksDwarfTheLayerAreNotWorthTiming) {
   EXPECT_TRUE(cl::convolutionTacticWorthTiming("mma_f16_128x128", 33, 4096));
   EXPECT_FALSE(cl::convolutionTacticWorthTiming("mma_tf32_32x32", 1, 4096));    // depthwise
   EXPECT_THROW(cl::convolutionTacticWorthTiming("winograd", 64, 64), InvalidArgument);
-  // The channels-last direct kernel: on layers of one group of at most 4 channels (a stem's RGB);
-  // not on depthwise layers (hwc_depthwise's) nor other grouped ones.
+  // The channels-last direct kernel: on layers of at most 4 channels per group (a stem's RGB).
   EXPECT_TRUE(cl::convolutionTacticWorthTiming("hwc_direct", 16, 102400, 3));
-  EXPECT_TRUE(cl::convolutionTacticWorthTiming("hwc_direct", 16, 102400, 4, 1));
+  EXPECT_TRUE(cl::convolutionTacticWorthTiming("hwc_direct", 64, 4096, 4, 2));
   EXPECT_FALSE(cl::convolutionTacticWorthTiming("hwc_direct", 16, 102400, 5));
-  EXPECT_FALSE(cl::convolutionTacticWorthTiming("hwc_direct", 64, 4096, 1, 64));
-  EXPECT_FALSE(cl::convolutionTacticWorthTiming("hwc_direct", 64, 4096, 4, 2));
 }
 
 // A transposed convolution as the scatter it is: each input element adds kernel-weighted values

@@ -51,8 +51,8 @@ constexpr std::int64_t kDepthwisePatch = 48;
 
 // The channels-last direct kernel (convolution.cl, DIRECT_HWC): one item per output element,
 // consecutive items along the maps of one pixel, then along its row of pixels. Its items run every
-// channel of their group at every tap, one multiply-add per loaded weight: timed only on layers of
-// one group of at most kDirectHwcMostChannels channels (a stem's RGB), whose implicit-GEMM tiles gather
+// channel of their group at every tap, one multiply-add per loaded weight: timed only where a
+// group has at most kDirectHwcMostChannels channels (a stem's RGB), whose implicit-GEMM tiles gather
 // K tiles of 16 from 3 values per pixel (YOLOv8n's stem: 38 us on an H100, issue 16 run 25).
 constexpr const char* kChannelsLastDirectTactic = "hwc_direct";
 constexpr std::size_t kDirectHwcGroup = 64;
@@ -270,9 +270,7 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
                                   std::int64_t group_channels, std::int64_t groups) {
   const ParsedTactic parsed = parseTactic(tactic);
   if (parsed.depthwise) return group_channels == 1;
-  // One group only: hwc_depthwise runs a depthwise layer the same way, grouped layers of 2-4
-  // channels are not what it is for.
-  if (parsed.direct_channels_last) return groups == 1 && group_channels <= kDirectHwcMostChannels;
+  if (parsed.direct_channels_last) return group_channels <= kDirectHwcMostChannels;
   if (!parsed.pointwise_gemm.empty()) return true;  // the builder asks the GEMM's own rules
   // Winograd pays for its transforms only where the products over the channels are long enough.
   if (parsed.winograd) return group_channels >= kWinogradMinimumChannels && group_maps >= kWinogradMinimumChannels;

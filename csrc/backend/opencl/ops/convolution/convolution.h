@@ -39,7 +39,7 @@ std::vector<std::string> convolutionTactics(const Context& context, DataType typ
 // as (M, KH, KW, C / groups); K runs over taps and channels with channels fastest; and
 // "hwc_depthwise" (one input channel per group only: one item per output element, along the maps),
 // and "hwc_direct" (any layer, one item per output element along the maps, each running all the
-// group's channels and taps: timed only on layers of one group of few channels, a network's stem).
+// group's channels and taps: timed only on layers of few channels per group, a network's stem).
 // The builder's layout pass (builder/layout.h) times them where a chain of convolutions may keep
 // its activations channels-last.
 std::vector<std::string> channelsLastConvolutionTactics(DataType type);
