@@ -713,26 +713,6 @@ TEST(TacticChoice, TheBuilderTimesOnlyTensorCoreCandidatesOnLargeFp16Steps) {
   }
 }
 
-// A channels-last convolution's candidates include the direct kernel on a stem's 3 channels and
-// not on 16 (the implicit GEMM's K tiles take those).
-TEST(TacticChoice, TheChannelsLastDirectKernelIsTimedOnFewChannelsOnly) {
-  for (const std::int64_t channels : {std::int64_t{3}, std::int64_t{16}}) {
-    const PaddedConv3x3 layer(channels, 8, 9, 11, 91);
-    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(layer.network(1), builder::BuilderConfig{});
-    const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
-    const std::size_t index = onlyStepOf<network::ConvolutionLayer>(plan);
-    ASSERT_LT(index, plan.steps.size());
-    engine::PlanStep step = plan.steps[index];
-    step.tactic = "hwc_igemm_t2x2";  // as the layout pass hands a channels-last step over
-    std::vector<Dims> shapes;
-    for (const engine::PlanTensor& tensor : plan.tensors) shapes.push_back(tensor.shape);
-    const std::vector<std::string> tactics =
-        builder::candidateTacticNames(plan, step, shapes, {shapes}, context(), cl::GemmPolicy{});
-    EXPECT_EQ(std::count(tactics.begin(), tactics.end(), "hwc_direct"), channels <= 4 ? 1 : 0) << channels << " channels";
-    EXPECT_TRUE(std::all_of(tactics.begin(), tactics.end(), cl::convolutionTacticChannelsLast)) << channels;
-  }
-}
-
 // A product of a dynamic engine, x (-1, 3, 64) by 64 x 24 (rank 3, so no fused MLP takes it), built
 // with profile 1 / 16 / 64: its tactics are timed at batch 1, 4, 16, 32 and 64 (not only at opt),
 // and any ranges the timing gives are ascending, end unbounded and name offered tactics. A static

@@ -277,7 +277,7 @@ TEST(ConvolutionKernels, ChannelsLastTacticsMatchTheReference) {
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
     const auto tactics = cl::channelsLastConvolutionTactics(type);
     ASSERT_EQ(tactics, (std::vector<std::string>{"hwc_igemm_t2x2", "hwc_igemm_t4x4", "hwc_igemm_t2x2_splitk",
-                                                 "hwc_igemm_t4x4_splitk", "hwc_depthwise", "hwc_direct"}));
+                                                 "hwc_igemm_t4x4_splitk", "hwc_depthwise"}));
     for (const std::string& tactic : tactics) {
       EXPECT_TRUE(cl::convolutionTacticChannelsLast(tactic));
       if (tactic == "hwc_depthwise") continue;  // DepthwiseKernelMatchesTheReference
@@ -711,10 +711,6 @@ TEST(ConvolutionKernels, TacticsWhoseBlocksDwarfTheLayerAreNotWorthTiming) {
   EXPECT_TRUE(cl::convolutionTacticWorthTiming("mma_f16_128x128", 33, 4096));
   EXPECT_FALSE(cl::convolutionTacticWorthTiming("mma_tf32_32x32", 1, 4096));    // depthwise
   EXPECT_THROW(cl::convolutionTacticWorthTiming("winograd", 64, 64), InvalidArgument);
-  // The channels-last direct kernel: on layers of at most 4 channels per group (a stem's RGB).
-  EXPECT_TRUE(cl::convolutionTacticWorthTiming("hwc_direct", 16, 102400, 3));
-  EXPECT_TRUE(cl::convolutionTacticWorthTiming("hwc_direct", 64, 4096, 4, 2));
-  EXPECT_FALSE(cl::convolutionTacticWorthTiming("hwc_direct", 16, 102400, 5));
 }
 
 // A transposed convolution as the scatter it is: each input element adds kernel-weighted values

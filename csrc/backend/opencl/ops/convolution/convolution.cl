@@ -28,8 +28,8 @@ __kernel void convolution_direct(IN_PTR in, long in_offset, A_PTR weights, long 
   const int oy = pixel / OW, ox = pixel % OW;
   const int iy0 = oy * SH - PH, ix0 = ox * SW - PW;
   const int group_channels = C / groups;
-  // Indices within one image and within the kernel are 32-bit (idx_t: the launcher refuses tensors
-  // of 2^31 elements): 64-bit arithmetic per tap cost as the Resize's per element did (issue 16 run 25).
+  // Indices within one image's group of channels and within the kernel are 32-bit unless the host
+  // asks for -DINDEX64 (64-bit arithmetic per tap, as the Resize's per element was: issue 16 run 25).
   IN_PTR image = in + in_offset + ((long)n * C + (long)group * group_channels) * H * W;
   A_PTR tile_weights = weights + weights_offset + (long)first_map * group_channels * KH * KW;
   const idx_t taps = (idx_t)group_channels * KH * KW;  // weights per output map
@@ -137,45 +137,6 @@ __kernel void convolution_depthwise_hwc(IN_PTR in, long in_offset, A_PTR weights
       const int ix = ix0 + kx * DW;
       if (ix < 0 || ix >= W) continue;
       sum = fma(LOAD_IN(in, image + ((long)iy * W + ix) * C), LOAD_A(weights, taps + ky * KW + kx), sum);
-    }
-  }
-  const long out_index = ((long)row * OW + ox) * M + map;
-  if (has_bias) sum += LOAD_BIAS(bias, bias_offset + map);
-  sum = with_residual(sum, RESIDUAL_AT(has_residual, residual, residual_offset + out_index), has_residual, activation,
-                      alpha, beta);
-  STORE_OUT(out, out_offset + out_index, sum);
-}
-#endif
-
-// Direct convolution on channels-last tensors (-DDIRECT_HWC, tactic "hwc_direct"): one item per
-// output element, consecutive items along the maps of one pixel and then along its row, so that a
-// warp's stores are consecutive and its loads of a pixel's channels are shared; each item runs its
-// group's channels at every tap, the weights (M, KH, KW, C / groups) from cache. Made for layers of
-// few channels (a stem's 3), where the implicit GEMM's K tiles of 16 gather 3 values per pixel.
-#ifdef DIRECT_HWC
-__kernel void convolution_direct_hwc(IN_PTR in, long in_offset, A_PTR weights, long weights_offset, BIAS_PTR bias,
-                                     long bias_offset, OUT_PTR out, long out_offset, int C, int H, int W, int M,
-                                     int OH, int OW, int KH, int KW, int SH, int SW, int DH, int DW, int PH, int PW,
-                                     int groups, int has_bias, int activation, float alpha, float beta,
-                                     RES_PTR residual, long residual_offset, int has_residual) {
-  const int element = get_global_id(0), row = get_global_id(1);  // element: ox x M + map; row: n x OH + oy
-  if (element >= OW * M) return;
-  const int ox = element / M, map = element - ox * M;
-  const int n = row / OH, oy = row - n * OH;
-  const int iy0 = oy * SH - PH, ix0 = ox * SW - PW;
-  const int group_channels = C / groups;
-  IN_PTR image = in + in_offset + (long)n * H * W * C + (map / (M / groups)) * group_channels;
-  A_PTR map_weights = weights + weights_offset + (long)map * KH * KW * group_channels;
-  float sum = 0.0f;
-  for (int ky = 0; ky < KH; ++ky) {
-    const int iy = iy0 + ky * DH;
-    if (iy < 0 || iy >= H) continue;
-    for (int kx = 0; kx < KW; ++kx) {
-      const int ix = ix0 + kx * DW;
-      if (ix < 0 || ix >= W) continue;
-      const idx_t pixel = ((idx_t)iy * W + ix) * C;
-      const idx_t tap = ((idx_t)ky * KW + kx) * group_channels;
-      for (int c = 0; c < group_channels; ++c) sum = fma(LOAD_IN(image, pixel + c), LOAD_A(map_weights, tap + c), sum);
     }
   }
   const long out_index = ((long)row * OW + ox) * M + map;

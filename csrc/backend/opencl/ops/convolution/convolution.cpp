@@ -49,15 +49,6 @@ constexpr std::size_t kDepthwiseHwcGroup = 64;
 constexpr std::int64_t kDepthwiseTile = 16;
 constexpr std::int64_t kDepthwisePatch = 48;
 
-// The channels-last direct kernel (convolution.cl, DIRECT_HWC): one item per output element,
-// consecutive items along the maps of one pixel, then along its row of pixels. Its items run every
-// channel of their group at every tap, one multiply-add per loaded weight: timed only where a
-// group has at most kDirectHwcMostChannels channels (a stem's RGB), whose implicit-GEMM tiles gather
-// K tiles of 16 from 3 values per pixel (YOLOv8n's stem: 38 us on an H100, issue 16 run 25).
-constexpr const char* kChannelsLastDirectTactic = "hwc_direct";
-constexpr std::size_t kDirectHwcGroup = 64;
-constexpr std::int64_t kDirectHwcMostChannels = 4;
-
 // The wgmma tiles copy 16-byte chunks of 8 channels of one tap.
 constexpr std::int64_t kWgmmaChannelStep = 8;
 
@@ -72,7 +63,6 @@ struct ParsedTactic {
   std::string pointwise_gemm{};  // "hwc_gemm:<GEMM tactic>"
   bool mma_channels_last = false;  // "hwc_mma_*"
   bool depthwise_channels_last = false;  // "hwc_depthwise"
-  bool direct_channels_last = false;  // "hwc_direct"
   const WgmmaConvolutionTile* wgmma = nullptr;  // "hwc_wgmma_*"
 };
 
@@ -81,11 +71,6 @@ ParsedTactic parseTactic(const std::string& tactic) {
   if (tactic == kChannelsLastDepthwiseTactic) {
     ParsedTactic parsed;
     parsed.depthwise = parsed.depthwise_channels_last = true;
-    return parsed;
-  }
-  if (tactic == kChannelsLastDirectTactic) {
-    ParsedTactic parsed;
-    parsed.direct_channels_last = true;
     return parsed;
   }
   if (const std::string gemm = channelsLastGemmTactic(tactic); !gemm.empty()) {
@@ -210,7 +195,6 @@ std::vector<std::string> channelsLastConvolutionTactics(DataType type) {
   if (!isFloating(type)) return tactics;
   for (const GemmTile& tile : kChannelsLastTiles) tactics.push_back(tile.name());
   tactics.push_back(kChannelsLastDepthwiseTactic);
-  tactics.push_back(kChannelsLastDirectTactic);
   return tactics;
 }
 
@@ -222,7 +206,7 @@ std::string channelsLastGemmTactic(const std::string& tactic) {
 bool convolutionTacticChannelsLast(const std::string& tactic) {
   const ParsedTactic parsed = parseTactic(tactic);
   return (parsed.tile && parsed.tile->channels_last) || !parsed.pointwise_gemm.empty() || parsed.mma_channels_last ||
-         parsed.depthwise_channels_last || parsed.direct_channels_last || parsed.wgmma;
+         parsed.depthwise_channels_last || parsed.wgmma;
 }
 
 bool pointwiseConvolution(const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& stride,
@@ -270,7 +254,6 @@ bool convolutionTacticWorthTiming(const std::string& tactic, std::int64_t group_
                                   std::int64_t group_channels, std::int64_t groups) {
   const ParsedTactic parsed = parseTactic(tactic);
   if (parsed.depthwise) return group_channels == 1;
-  if (parsed.direct_channels_last) return group_channels <= kDirectHwcMostChannels;
   if (!parsed.pointwise_gemm.empty()) return true;  // the builder asks the GEMM's own rules
   // Winograd pays for its transforms only where the products over the channels are long enough.
   if (parsed.winograd) return group_channels >= kWinogradMinimumChannels && group_maps >= kWinogradMinimumChannels;
@@ -372,7 +355,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
             const DeviceTensor* workspace, bool emulate_tensor_cores = false, std::int64_t forced_splits = 0) {
   const ParsedTactic parsed = parseTactic(tactic);
   if ((parsed.tile || parsed.mma || parsed.wgmma || parsed.depthwise || parsed.winograd ||
-       parsed.direct_channels_last || !parsed.pointwise_gemm.empty()) &&
+       !parsed.pointwise_gemm.empty()) &&
       family.transposed) {
     throw InvalidArgument(std::string(family.name) + ": tactic '" + tactic + "' runs convolutions only");
   }
@@ -460,8 +443,9 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       : parsed.tile      ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
                                (splits > 1 ? " -DSPLIT_K" : "") + (parsed.tile->channels_last ? " -DHWC" : "")
       : parsed.depthwise ? std::string(parsed.depthwise_channels_last ? "-DDEPTHWISE_HWC" : "-DDEPTHWISE")
-      : parsed.direct_channels_last ? std::string("-DDIRECT_HWC")
-                         : "-DOC_TILE=" + std::to_string(parsed.maps_per_item);
+                         : joinOptions({"-DOC_TILE=" + std::to_string(parsed.maps_per_item),
+                                        indexOption(needsWideIndex({in.shape.volume() / std::max<std::int64_t>(in.shape[0], 1),
+                                                                    kernel.shape.volume()}))});
   const std::string options =
       joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type), halfOption("BIAS", in.type),
                    halfOption("OUT", out.type), halfOption("RES", out.type), variant});
@@ -471,7 +455,6 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
                                    : std::string(family.name) +
                                          (parsed.tile                        ? "_igemm"
                                           : parsed.depthwise_channels_last ? "_depthwise_hwc"
-                                          : parsed.direct_channels_last    ? "_direct_hwc"
                                           : parsed.depthwise               ? "_depthwise"
                                                                            : "_direct"));
   const auto i32 = [](std::int64_t value) { return static_cast<cl_int>(value); };
@@ -551,11 +534,6 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
     k.launch(stream, {roundUp(maps, kDepthwiseHwcGroup), static_cast<std::size_t>(output.w),
                       static_cast<std::size_t>(in.shape[0] * output.h)},
              {kDepthwiseHwcGroup, 1, 1});
-    return;
-  }
-  if (parsed.direct_channels_last) {
-    k.launch(stream, {roundUp(maps * output.w, kDirectHwcGroup), static_cast<std::size_t>(in.shape[0] * output.h)},
-             {kDirectHwcGroup, 1});
     return;
   }
   if (parsed.depthwise) {
