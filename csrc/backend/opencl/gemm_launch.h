@@ -133,23 +133,4 @@ inline int activationCode(const GemmEpilogue& epilogue) {
   return epilogue.has_activation ? static_cast<int>(epilogue.activation) : -1;
 }
 
-// The epilogue's activation as build options of the tensor-core kernels, whose epilogues must not
-// carry code they do not run (activated() in common.cl): no activation and the cheap kinds (ReLU,
-// SiLU, sigmoid, leaky ReLU, clip, hard sigmoid and swish) share one program that switches at run
-// time, halving the programs a network of convolutions with and without an activation compiles;
-// every other kind gets a program of its own with only its code.
-inline std::string activationOption(const GemmEpilogue& epilogue) {
-  if (!epilogue.has_activation) return "-DCHEAP_ACTIVATIONS";
-  switch (epilogue.activation) {
-    case ActivationType::kRELU:
-    case ActivationType::kSIGMOID:
-    case ActivationType::kLEAKY_RELU:
-    case ActivationType::kCLIP:
-    case ActivationType::kHARD_SIGMOID:
-    case ActivationType::kHARD_SWISH:
-    case ActivationType::kSILU: return "-DCHEAP_ACTIVATIONS";
-    default: return "-DFIXED_ACTIVATION=" + std::to_string(activationCode(epilogue));
-  }
-}
-
 }  // namespace mlprt::cl

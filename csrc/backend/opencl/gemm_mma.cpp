@@ -499,6 +499,12 @@ const WgmmaProbeResult& cachedWgmmaProbe(const Context& context) {
 
 // ---- Launch ----------------------------------------------------------------------------------
 
+// The epilogue's activation as a build option (gemm_mma.cl, epilogue()): one program per
+// activation kind an engine uses, each without the others' code.
+std::string fixedActivationOption(const GemmEpilogue& epilogue) {
+  return "-DFIXED_ACTIVATION=" + std::to_string(activationCode(epilogue));
+}
+
 // gemm_mma_async for a product whose a and b take 16-byte loads (b_vect: b is N x K).
 void runAsync(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool emulate) {
   const GemmShape& shape = call.shape;
@@ -508,7 +514,7 @@ void runAsync(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool e
            " -DBK=" + std::to_string(tactic.bk) + " -DSTAGES=" + std::to_string(tactic.stages),
        b_vect ? "-DB_VECT" : "-DB_VECN", emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type),
        halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type),
-       activationOption(call.epilogue)});
+       fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma_async");
   setGemmArguments(kernel, call);
   const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n);
@@ -527,7 +533,7 @@ void runWgmma(const MmaTactic& tactic, const GemmCall& call, bool b_vect, bool e
            " -DSTAGES=" + std::to_string(tactic.stages) + (tactic.producer ? " -DWS" : ""),
        b_vect ? "-DB_VECT" : "-DB_VECN", emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type),
        halfOption("B", call.b.type), halfOption("OUT", call.out.type), halfOption("BIAS", call.biasOrOut().type),
-       activationOption(call.epilogue)});
+       fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_wgmma");
   setGemmArguments(kernel, call);
   const std::size_t threads = static_cast<std::size_t>(128 * (groups + (tactic.producer ? 1 : 0)));
@@ -601,7 +607,7 @@ void runMma(const MmaTactic& tactic, const GemmCall& call, bool emulate) {
            " -DWARPS_M=" + std::to_string(tactic.warps_m) + " -DWARPS_N=" + std::to_string(tactic.warps_n),
        tactic.k_slices > 1 ? "-DKSPLIT=" + std::to_string(tactic.k_slices) : "", splits > 1 ? "-DSPLIT_K" : "",
        tf32 ? "-DTF32" : "", layout, emulate ? "-DMMA_EMULATE" : "", halfOption("A", call.a.type), halfOption("B", call.b.type),
-       halfOption("OUT", call.out.type), halfOption("BIAS", bias.type), activationOption(call.epilogue)});
+       halfOption("OUT", call.out.type), halfOption("BIAS", bias.type), fixedActivationOption(call.epilogue)});
   Kernel& kernel = call.cache.get("gemm_mma", options, "gemm_mma");
   Arguments arguments = setGemmArguments(kernel, call);
   const std::size_t threads = static_cast<std::size_t>(32 * tactic.warps_m * tactic.warps_n * tactic.k_slices);

@@ -105,24 +105,12 @@ inline idx_t component(idx8_t v, int axis) {
 #define ACT_HARD_SWISH 11
 #define ACT_SILU 12
 
-// The activations of a few instructions, chosen at run time in kernels built with
-// -DCHEAP_ACTIVATIONS (activationOption, kernel_support.h); x for any other kind.
-inline float activate_cheap(int kind, float x, float alpha, float beta) {
+inline float activate(int kind, float x, float alpha, float beta) {
   switch (kind) {
     case ACT_RELU: return x < 0.0f ? 0.0f : x;  // written so NaN propagates
     case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
-    case ACT_LEAKY_RELU: return x < 0.0f ? alpha * x : x;
-    case ACT_CLIP: return fmin(fmax(x, alpha), beta);
-    case ACT_HARD_SIGMOID: return fmax(0.0f, fmin(1.0f, alpha * x + beta));
-    case ACT_HARD_SWISH: return x * fmax(0.0f, fmin(1.0f, alpha * x + beta));
-    case ACT_SILU: return x / (1.0f + exp(-x));
-    default: return x;
-  }
-}
-
-inline float activate(int kind, float x, float alpha, float beta) {
-  switch (kind) {
     case ACT_TANH: return tanh(x);
+    case ACT_LEAKY_RELU: return x < 0.0f ? alpha * x : x;
     case ACT_ELU: return x < 0.0f ? alpha * expm1(x) : x;
     case ACT_SELU: return beta * (x > 0.0f ? x : alpha * expm1(x));
     case ACT_SOFTPLUS: {
@@ -130,24 +118,25 @@ inline float activate(int kind, float x, float alpha, float beta) {
       const float t = beta * x;
       return alpha * (fmax(t, 0.0f) + log1p(exp(-fabs(t))));
     }
+    case ACT_CLIP: return fmin(fmax(x, alpha), beta);
+    case ACT_HARD_SIGMOID: return fmax(0.0f, fmin(1.0f, alpha * x + beta));
     case ACT_GELU_ERF: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
     case ACT_GELU_TANH:
       return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    default: return activate_cheap(kind, x, alpha, beta);
+    case ACT_HARD_SWISH: return x * fmax(0.0f, fmin(1.0f, alpha * x + beta));
+    case ACT_SILU: return x / (1.0f + exp(-x));
+    default: return x;
   }
 }
 
 // An epilogue's activation: `activation` (an ACT_* code, or -1 for none), or with
 // -DFIXED_ACTIVATION=<code or -1> that one kind built in and the argument ignored: with every
 // activation behind a run-time switch, the erf of GELU made the 128 x 128 async GEMM tiles twice as
-// slow on an H200 (0.37 vs 0.185 ms at 4096 x 3072 x 768). -DCHEAP_ACTIVATIONS: none and the cheap
-// kinds behind a run-time switch, one program for all of them (activationOption).
+// slow on an H200 (0.37 vs 0.185 ms at 4096 x 3072 x 768).
 inline float activated(float x, int activation, float alpha, float beta) {
 #ifdef FIXED_ACTIVATION
   (void)activation;
   return FIXED_ACTIVATION < 0 ? x : activate(FIXED_ACTIVATION, x, alpha, beta);
-#elif defined(CHEAP_ACTIVATIONS)
-  return activate_cheap(activation, x, alpha, beta);
 #else
   return activation < 0 ? x : activate(activation, x, alpha, beta);
 #endif

@@ -14,8 +14,7 @@
 //   -DB_VECT  b stored N x K (b_trans), 16-byte chunks along K
 //   -DB_VECN  b stored K x N, 16-byte chunks along N, scattered into the K-contiguous tile
 //   neither   element by element with the transposes as arguments (any shape and alignment)
-// and -DCHEAP_ACTIVATIONS or -DFIXED_ACTIVATION (the epilogue's activation, activationOption in
-// gemm_launch.h; at epilogue() below).
+// and -DFIXED_ACTIVATION (the epilogue's activation, at epilogue() below).
 //
 // Both element types share one local-memory geometry: a tile row holds 16 32-bit words
 // (32 halves, or 16 TF32 values) along K, padded to 20 words so that the fragment reads
@@ -80,7 +79,7 @@ inline void ldmatrix_emulate(uint* r, __local const ushort* base, int row, bool 
 }
 #endif
 
-// Bias of column n, then the activation (common.cl's activated()).
+// Bias of column n, then the activation (-DFIXED_ACTIVATION: common.cl's activated()).
 inline float epilogue(float value, int n, BIAS_PTR bias, long bias_offset, int has_bias,
                       int activation, float alpha, float beta) {
   if (has_bias) value += LOAD_BIAS(bias, bias_offset + n);

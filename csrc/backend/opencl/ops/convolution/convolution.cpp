@@ -437,7 +437,7 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
     }
   }
   const std::string variant =
-      parsed.wgmma       ? wgmmaConvolutionOptions(*parsed.wgmma, activationOption(epilogue),
+      parsed.wgmma       ? wgmmaConvolutionOptions(*parsed.wgmma, activationCode(epilogue),
                                                    emulate_tensor_cores || emulation.load())
       : parsed.mma       ? mma_options
       : parsed.tile      ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +

@@ -93,11 +93,11 @@ bool wgmmaConvolutionOffered(const Context& context, DataType type) {
   return type == DataType::kHALF && tensorCoreWgmmaAvailable(context) && wgmmaConvolutionVerified(context);
 }
 
-std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, const std::string& activation_option,
-                                    bool emulate) {
+std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, int activation_code, bool emulate) {
   return support::joinOptions({"-DWGMMA -DB_VECT -DGROUPS=2 -DBN=" + std::to_string(tile.bn) +
-                                   " -DSTAGES=" + std::to_string(tile.stages),
-                               activation_option, emulate ? "-DMMA_EMULATE" : ""});
+                                   " -DSTAGES=" + std::to_string(tile.stages) +
+                                   " -DFIXED_ACTIVATION=" + std::to_string(activation_code),
+                               emulate ? "-DMMA_EMULATE" : ""});
 }
 
 std::int64_t mmaConvolutionSplits(const MmaConvolutionTile& tile, std::int64_t blocks, std::int64_t k,

@@ -88,9 +88,8 @@ std::string wgmmaConvolutionSelfCheck(const std::shared_ptr<Context>& context, b
 // refusal as a warning). The wgmma probe vouches for the instructions and the GEMM's tiles, not for
 // this kernel's gather and epilogue.
 bool wgmmaConvolutionVerified(const Context& context);
-// Build options of the kernel for `tile` (kernels/wgmma.cl's and the epilogue's activationOption).
-std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, const std::string& activation_option,
-                                    bool emulate);
+// Build options of the kernel for `tile` (kernels/wgmma.cl's and -DFIXED_ACTIVATION).
+std::string wgmmaConvolutionOptions(const WgmmaConvolutionTile& tile, int activation_code, bool emulate);
 
 // Slices of K a split-K tile runs a convolution in: enough for two work-groups per compute
 // unit, each slice at least four tiles of K; 1 for other tiles and for layers whose blocks fill

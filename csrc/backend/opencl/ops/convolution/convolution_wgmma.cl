@@ -13,7 +13,7 @@
 // an Add), applies the activation and stores runs of 8 maps of a pixel.
 //
 // Build options: those of kernels/wgmma.cl (-DBN, -DGROUPS, -DSTAGES, -DMMA_EMULATE),
-// -DCHEAP_ACTIVATIONS or -DFIXED_ACTIVATION (as gemm_mma.cl's), and the storage options of common.cl (IN, A for the
+// -DFIXED_ACTIVATION (as gemm_mma.cl's), and the storage options of common.cl (IN, A for the
 // weights, BIAS, OUT, RES).
 
 #define RAW_PTR __global const ushort*
