@@ -24,14 +24,18 @@
 
 namespace mlprt::builder {
 
-// FP16 products of this many multiply-adds or more (about 1 GFLOP) are compute-bound enough that
+// FP16 products of this many multiply-adds or more (about 0.27 GFLOP) are compute-bound enough that
 // the kernels on CUDA cores (portable tiles, row kernels, direct and implicit-GEMM convolutions)
 // cannot win where a tensor-core tactic can run them: with tensor cores 8-16 times the FP16
 // throughput, no portable candidate won a product or convolution this large on the GPU (issue
 // 16: ResNet-50 batch 32's 53 convolutions, 1.6-3.8 G multiply-adds each, and BERT-base batch
 // 32's 48 products), while at YOLOv8n's batch-1 sizes (0.25 G and less) portable tiles did win
 // some. Compiling them cost ResNet-50's cold build 24 of its 91 programs (66 of 236 s compiling).
-inline constexpr std::int64_t kTensorCoreOnlyMultiplyAdds = std::int64_t{1} << 29;
+// Lowered from 2^29 by issue 16 run 26's timings of every candidate (bench/cold_build.py --steps):
+// on YOLOv8n and ResNet-50 no step of 118 M multiply-adds or more was won by a CUDA-core kernel
+// (the best of them 1.07x the winner and more), while ResNet-50's first 1 x 1 layer (411 M, under
+// 2^29) still compiled 7 programs of direct and implicit-GEMM tiles that came 2-2.6x behind.
+inline constexpr std::int64_t kTensorCoreOnlyMultiplyAdds = std::int64_t{1} << 27;
 
 // Removes the tactics that do not use tensor cores (by `uses_tensor_cores`) from `tactics` when
 // the step's operands are HALF, it takes `multiply_adds` >= kTensorCoreOnlyMultiplyAdds and one

@@ -633,7 +633,7 @@ TEST(EngineTactics, LargeFp16ProductsStoreTheirWeightsNByKForWgmma) {
   }
 }
 
-// The tensor-core rule (tactic_choice.h): FP16 steps of kTensorCoreOnlyMultiplyAdds (2^29) or more
+// The tensor-core rule (tactic_choice.h): FP16 steps of kTensorCoreOnlyMultiplyAdds (2^27) or more
 // time only tensor-core candidates where one can run them; below, and for FLOAT, nothing changes;
 // without a tensor-core candidate, nothing is dropped.
 TEST(TacticChoice, LargeFp16StepsKeepOnlyTheirTensorCoreCandidates) {
@@ -682,14 +682,14 @@ TEST(TacticChoice, TheBuilderTimesOnlyTensorCoreCandidatesOnLargeFp16Steps) {
     const std::size_t index = onlyStepOf<network::MatrixMultiplyLayer>(plan);
     ASSERT_LT(index, plan.steps.size());
     const engine::PlanStep& step = plan.steps[index];
-    for (const std::int64_t rows : {std::int64_t{2048}, std::int64_t{2047}}) {  // 2048 x 512 x 512 = 2^29
+    for (const std::int64_t rows : {std::int64_t{512}, std::int64_t{511}}) {  // 512 x 512 x 512 = 2^27
       std::vector<Dims> shapes;
       for (const engine::PlanTensor& tensor : plan.tensors) shapes.push_back(tensor.shape);
       shapes[static_cast<std::size_t>(step.inputs[0])] = Dims{1, rows, k};
       shapes[static_cast<std::size_t>(step.output)] = Dims{1, rows, n};
       const std::vector<std::string> tactics = builder::candidateTacticNames(plan, step, shapes, {shapes}, context(), policy);
       EXPECT_TRUE(std::any_of(tactics.begin(), tactics.end(), gemm_uses)) << rows << " rows";
-      EXPECT_EQ(all_tensor_cores(tactics, gemm_uses), rows == 2048) << rows << " rows";
+      EXPECT_EQ(all_tensor_cores(tactics, gemm_uses), rows == 512) << rows << " rows";
     }
   }
   {
@@ -700,15 +700,15 @@ TEST(TacticChoice, TheBuilderTimesOnlyTensorCoreCandidatesOnLargeFp16Steps) {
     const std::size_t index = onlyStepOf<network::ConvolutionLayer>(plan);
     ASSERT_LT(index, plan.steps.size());
     const engine::PlanStep& step = plan.steps[index];
-    // 32 maps of 64 x 9 taps: 2^29 multiply-adds at 2^29 / 18432 = 29127.1 pixels; 128 x 228 is above.
-    for (const std::int64_t w : {std::int64_t{228}, std::int64_t{227}}) {
+    // 32 maps of 64 x 9 taps: 2^27 multiply-adds at 2^27 / 18432 = 7281.8 pixels; 128 x 57 is above.
+    for (const std::int64_t w : {std::int64_t{57}, std::int64_t{56}}) {
       std::vector<Dims> shapes;
       for (const engine::PlanTensor& tensor : plan.tensors) shapes.push_back(tensor.shape);
       shapes[static_cast<std::size_t>(step.inputs[0])] = Dims{1, 64, 128, w};
       shapes[static_cast<std::size_t>(step.output)] = Dims{1, 32, 128, w};
       const std::vector<std::string> tactics = builder::candidateTacticNames(plan, step, shapes, {shapes}, context(), policy);
       EXPECT_TRUE(std::any_of(tactics.begin(), tactics.end(), conv_uses)) << w << " columns";
-      EXPECT_EQ(all_tensor_cores(tactics, conv_uses), w == 228) << w << " columns";
+      EXPECT_EQ(all_tensor_cores(tactics, conv_uses), w == 57) << w << " columns";
     }
   }
 }
