@@ -633,7 +633,6 @@ TEST(KernelsCopy, TransposesMatricesThroughTilesAtTheirEdges) {
   }
 }
 
-
 TEST(KernelsCopy, CastsBetweenTypesAsC) {
   const std::vector<DataType> types = {DataType::kFLOAT, DataType::kHALF, DataType::kINT32,
                                        DataType::kINT64, DataType::kINT8, DataType::kUINT8,

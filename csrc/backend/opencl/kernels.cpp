@@ -459,17 +459,20 @@ const char* copyTypeName(const char* launcher, const std::string& operand, DataT
   throw InvalidArgument(describe(launcher, operand) + " has an unsupported type");
 }
 
+// The copy program's build options for `in` (named `in_name` in errors) copied into `out`.
+std::string copyOptions(const char* launcher, const std::string& in_name, const DeviceTensor& in,
+                        const DeviceTensor& out, bool wide) {
+  return joinOptions({std::string("-DSRC_") + copyTypeName(launcher, in_name, in.type),
+                      std::string("-DDST_") + copyTypeName(launcher, "output", out.type), indexOption(wide)});
+}
+
 // Copies `layout.dims` elements from `in` to `out` along the layout's two stride vectors
 // (source, destination), converting types.
 void launchCopy(KernelCache& cache, Stream& stream, const char* launcher, const DeviceTensor& in,
                 const std::string& in_name, const DeviceTensor& out, std::int64_t out_element_offset,
                 Layout layout, std::int64_t count, bool wide) {
   layout.simplify();
-  const std::string options =
-      joinOptions({std::string("-DSRC_") + copyTypeName(launcher, in_name, in.type),
-                   std::string("-DDST_") + copyTypeName(launcher, "output", out.type),
-                   indexOption(wide)});
-  Kernel& kernel = cache.get("copy", options, "copy_strided");
+  Kernel& kernel = cache.get("copy", copyOptions(launcher, in_name, in, out, wide), "copy_strided");
   DeviceTensor destination = out;
   destination.range.offset += static_cast<std::size_t>(out_element_offset) * elementSize(out.type);
   Arguments(kernel, wide)
@@ -514,10 +517,7 @@ bool tilesPay(const MatrixTranspose& matrices) {
 
 void launchMatrixTranspose(KernelCache& cache, Stream& stream, const char* launcher, const DeviceTensor& in,
                            const DeviceTensor& out, const MatrixTranspose& matrices, bool wide) {
-  const std::string options =
-      joinOptions({std::string("-DSRC_") + copyTypeName(launcher, "input", in.type),
-                   std::string("-DDST_") + copyTypeName(launcher, "output", out.type), indexOption(wide)});
-  Kernel& kernel = cache.get("copy", options, "copy_transpose");
+  Kernel& kernel = cache.get("copy", copyOptions(launcher, "input", in, out, wide), "copy_transpose");
   Arguments(kernel, wide).tensor(in).tensor(out).index(matrices.rows).index(matrices.cols);
   const std::size_t tile_columns = roundUp(matrices.cols, kTransposeTile) / kTransposeTile;
   const std::size_t tile_rows = roundUp(matrices.rows, kTransposeTile) / kTransposeTile;

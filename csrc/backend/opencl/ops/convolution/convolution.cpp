@@ -443,9 +443,9 @@ void launch(const Family& family, KernelCache& cache, Stream& stream, const std:
       : parsed.tile      ? "-DTM=" + std::to_string(parsed.tile->tm) + " -DTN=" + std::to_string(parsed.tile->tn) +
                                (splits > 1 ? " -DSPLIT_K" : "") + (parsed.tile->channels_last ? " -DHWC" : "")
       : parsed.depthwise ? std::string(parsed.depthwise_channels_last ? "-DDEPTHWISE_HWC" : "-DDEPTHWISE")
+                         // The input's indices fit 32 bits (refused above 2^31 elements); the kernel's may not.
                          : joinOptions({"-DOC_TILE=" + std::to_string(parsed.maps_per_item),
-                                        indexOption(needsWideIndex({in.shape.volume() / std::max<std::int64_t>(in.shape[0], 1),
-                                                                    kernel.shape.volume()}))});
+                                        indexOption(needsWideIndex({kernel.shape.volume()}))});
   const std::string options =
       joinOptions({halfOption("IN", in.type), halfOption("A", kernel.type), halfOption("BIAS", in.type),
                    halfOption("OUT", out.type), halfOption("RES", out.type), variant});
