@@ -9,6 +9,11 @@ family: how often each was timed, won, and its time over the winner's).
       --cnn-from gpu_cnn --out /tmp/cold --json cold.json  # ONNX files in --workdir
   python3 bench/cold_build.py --candidates /tmp/cold/resnet50_224x224_b32.log
   python3 bench/cold_build.py --steps /tmp/cold/resnet50_224x224_b32.log  # TC against the rest, per step
+  python3 bench/cold_build.py --timeline /tmp/cold/resnet50_224x224_b32.log  # compiles in flight over time
+
+Each log line starts with the seconds since the build began ("[  12.345] "), so the timeline of the
+driver's compiles (when each ended, its duration) shows whether the pool's wall time follows the
+compiles' sum over the threads or a tail of late, slow ones.
 """
 from __future__ import annotations
 
@@ -68,9 +73,10 @@ def child(path: Path, profile_json: str, log_path: Path) -> None:
             super().__init__()
             self.file = file
             self.ahead: List[str] = []
+            self.start = time.perf_counter()
 
         def log(self, severity, msg: str) -> None:
-            self.file.write(msg + "\n")
+            self.file.write(f"[{time.perf_counter() - self.start:9.3f}] {msg}\n")
             if msg.startswith("compiled ahead: "):
                 self.ahead.append(msg)
             super().log(severity, msg)
@@ -167,6 +173,35 @@ def step_table(log_path: Path) -> str:
     return "\n".join([header] + lines)
 
 
+def compile_timeline(log_path: Path, bucket_s: float = 2.0) -> str:
+    """The driver's compiles of `log_path` over time: per `bucket_s` seconds of the build, the
+    compiles in flight on average (their start is their end, the line's time, less their duration),
+    then the last five to end; lines without a time (logs of older builds) are skipped."""
+    spans = []
+    for line in log_path.read_text().splitlines():
+        if not line.startswith("[") or "] program compiled in " not in line:
+            continue
+        end = float(line[1:line.index("]")])
+        milliseconds = float(line.split("program compiled in ", 1)[1].split(" ms", 1)[0])
+        spans.append((end - milliseconds / 1000.0, end, line.split(" ms: ", 1)[1]))
+    if not spans:
+        return "no timed compiles in the log"
+    last = max(end for _, end, _ in spans)
+    lines = [f"{len(spans)} compiles, {sum(end - start for start, end, _ in spans):.1f} s summed, "
+             f"the last ending at {last:.1f} s; in flight per {bucket_s:g} s:"]
+    buckets = []
+    t = 0.0
+    while t < last:
+        overlap = sum(max(0.0, min(end, t + bucket_s) - max(start, t)) for start, end, _ in spans)
+        buckets.append(f"{t:.0f}s:{overlap / bucket_s:.1f}")
+        t += bucket_s
+    lines.append(" ".join(buckets))
+    lines.append("the last to end (start, end, program):")
+    for start, end, what in sorted(spans, key=lambda span: span[1])[-5:]:
+        lines.append(f"  {start:7.2f} {end:7.2f}  {what[:150]}")
+    return "\n".join(lines)
+
+
 def family_of(tactic: str) -> str:
     """A tactic's family: its name up to its tile sizes (`large_m64n64_k16_t8x8` -> `large`,
     `hwc_gemm:wgmma_f16_128x128` -> `hwc_gemm:wgmma_f16`)."""
@@ -191,7 +226,11 @@ def main() -> None:
     parser.add_argument("--candidates", type=Path, help="print a build log's candidates per family, then stop")
     parser.add_argument("--steps", type=Path,
                         help="print a build log's steps that timed tensor-core and other tactics, then stop")
+    parser.add_argument("--timeline", type=Path, help="print a build log's compiles over time, then stop")
     args = parser.parse_args()
+    if args.timeline:
+        print(compile_timeline(args.timeline))
+        return
     if args.candidates:
         print(candidate_table(args.candidates))
         return
@@ -213,6 +252,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
         print(candidate_table(Path(str(row["log"]))), flush=True)
         print(step_table(Path(str(row["log"]))), flush=True)
+        print(compile_timeline(Path(str(row["log"]))), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
