@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -22,6 +24,7 @@
 #include <variant>
 
 #include "backend/opencl/ops/attention/attention.h"
+#include "backend/opencl/program.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/convolution/winograd.h"
 #include "builder/profile_corners.h"
@@ -326,28 +329,56 @@ struct AheadRun {
   const std::vector<Dims>* shapes;
 };
 
+// What runAhead did: the threads it used, and the runs that first met a program another thread
+// was compiling and went behind the others.
+struct AheadOutcome {
+  std::size_t workers = 0;
+  std::size_t deferred = 0;
+};
+
 // Runs each of `runs` once, spread over up to `max_threads` threads (each with its own kernel
-// cache, stream and scratch operands), and returns the threads used. Errors are logged: the timing
-// run meets the same error and reports it.
-std::size_t runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
-                     std::size_t max_threads) {
-  const std::size_t workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
-  std::atomic<std::size_t> next{0};
+// cache, stream and scratch operands). A run that needs a program another thread is compiling
+// does not wait for it the first time: it goes to the back of the queue and the thread takes the
+// next run, so that as many distinct programs compile at once as there are threads (the second
+// time it waits). Errors are logged: the timing run meets the same error and reports it.
+AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
+                      std::size_t max_threads) {
+  AheadOutcome outcome;
+  outcome.workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
+  std::mutex mutex;
+  std::deque<std::pair<std::size_t, bool>> queue;  // (run, whether it may still go behind the others)
+  for (std::size_t i = 0; i < runs.size(); ++i) queue.emplace_back(i, true);
+  std::atomic<std::size_t> deferred{0};
   const auto work = [&] {
     BuildDevice device(context);
-    for (std::size_t i = next++; i < runs.size(); i = next++) {
+    for (;;) {
+      std::pair<std::size_t, bool> next;
+      {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (queue.empty()) return;
+        next = queue.front();
+        queue.pop_front();
+      }
+      const AheadRun& run = runs[next.first];
       try {
-        ScratchRun(plan, {&runs[i].step}, *runs[i].shapes, device).runOnce();
+        std::optional<cl::DeferWaitsForPrograms> defer;
+        if (next.second) defer.emplace();
+        ScratchRun(plan, {&run.step}, *run.shapes, device).runOnce();
+      } catch (const cl::ProgramBuildingElsewhere&) {
+        ++deferred;
+        const std::lock_guard<std::mutex> lock(mutex);
+        queue.emplace_back(next.first, false);
       } catch (const std::exception& e) {
-        log(Severity::kVERBOSE, "step '" + runs[i].step.name + "': tactic " + runs[i].step.tactic +
+        log(Severity::kVERBOSE, "step '" + run.step.name + "': tactic " + run.step.tactic +
                                     " did not compile ahead: " + e.what());
       }
     }
   };
   std::vector<std::thread> threads;
-  for (std::size_t t = 0; t < workers; ++t) threads.emplace_back(work);
+  for (std::size_t t = 0; t < outcome.workers; ++t) threads.emplace_back(work);
   for (std::thread& thread : threads) thread.join();
-  return workers;
+  outcome.deferred = deferred.load();
+  return outcome;
 }
 
 void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, const std::vector<std::string>& tactics,
@@ -360,10 +391,10 @@ void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, c
   }
   if (runs.size() < 2 || parallelCompile(*device.context) == ParallelCompile::kOff) return;
   const auto start = std::chrono::steady_clock::now();
-  const std::size_t workers = runAhead(plan, runs, device.context, 8);
+  const AheadOutcome outcome = runAhead(plan, runs, device.context, 8);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "step '" + step.name + "': " + std::to_string(runs.size()) + " candidates run ahead in " +
-                              std::to_string(workers) + " threads (" + std::to_string(seconds.count()) + " s)");
+                              std::to_string(outcome.workers) + " threads (" + std::to_string(seconds.count()) + " s)");
 }
 
 // A timed choice's timing-cache key: the device's fingerprint and the choice's signature.
@@ -606,11 +637,12 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   for (std::vector<AheadRun>& wave : waves) std::move(wave.begin(), wave.end(), std::back_inserter(ordered));
   if (ordered.empty()) return;
   const auto start = std::chrono::steady_clock::now();
-  const std::size_t workers = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max());
+  const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max());
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
-                              std::to_string(steps.size()) + " steps in " + std::to_string(workers) + " threads (" +
-                              std::to_string(seconds.count()) + " s)");
+                              std::to_string(steps.size()) + " steps in " + std::to_string(outcome.workers) +
+                              " threads (" + std::to_string(seconds.count()) + " s; " +
+                              std::to_string(outcome.deferred) + " deferred behind another thread's compile)");
 }
 
 }  // namespace mlprt::builder

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -343,6 +344,61 @@ TEST(ProgramCache, ThreadsAskingForOneProgramAtOnceCompileItOnce) {
   const auto none = buildAtOnce(3, [&] { return cl::Program::build(context(), broken); }, errors);
   EXPECT_EQ(errors.load(), 3);
   for (const auto& program : none) EXPECT_EQ(program, nullptr);
+}
+
+TEST(ProgramCache, ADeferringThreadIsToldOfAnotherThreadsCompileInsteadOfWaiting) {
+  // The builder's compile pool (DeferWaitsForPrograms) takes other work where a program it needs
+  // is compiling on another thread: Program::build throws ProgramBuildingElsewhere there instead
+  // of waiting; once the compile is done it hands out the program. A thread without the guard (or
+  // whose guard has ended) waits, as before.
+  const std::string source = uniqueSaxpy();
+  auto held = cl::holdProgramAsBuilding(context(), source);  // another thread's compile, in progress
+  std::atomic<int> told{0};
+  std::atomic<bool> done{false};
+  std::thread deferring([&] {
+    const cl::DeferWaitsForPrograms defer;
+    try {
+      cl::Program::build(context(), source);
+    } catch (const cl::ProgramBuildingElsewhere&) {
+      ++told;
+    }
+    {
+      const cl::DeferWaitsForPrograms nested;
+    }
+    try {
+      cl::Program::build(context(), source);  // the outer guard still holds after the nested one
+    } catch (const cl::ProgramBuildingElsewhere&) {
+      ++told;
+    }
+    done = true;
+  });
+  // Were it to wait instead, the hold ends after 10 s and the test fails rather than hangs.
+  for (int i = 0; i < 1000 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!done) held.reset();
+  deferring.join();
+  ASSERT_TRUE(held) << "a deferring thread waited for another thread's compile";
+  EXPECT_EQ(told.load(), 2);
+
+  std::atomic<bool> returned{false};
+  std::shared_ptr<const cl::Program> waited;
+  std::thread waiting([&] {
+    {
+      const cl::DeferWaitsForPrograms ended;
+    }
+    waited = cl::Program::build(context(), source);  // no guard now: waits for the compile
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(returned.load());
+  const std::uint64_t before = cl::programCacheStats().compiled;
+  held.reset();  // the compile "fails" without a program: the waiting thread builds it itself
+  waiting.join();
+  ASSERT_NE(waited, nullptr);
+  EXPECT_EQ(cl::programCacheStats().compiled - before, 1u);
+  expectSaxpyWorks(waited);
+
+  const cl::DeferWaitsForPrograms defer;  // built programs are handed out to a deferring thread
+  EXPECT_EQ(cl::Program::build(context(), source), waited);
 }
 
 TEST(ProgramBinaries, KeptUnlessHandingThemOutCostsACompile) {

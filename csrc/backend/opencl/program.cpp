@@ -42,6 +42,7 @@ Counters& counters() {
 }
 
 thread_local std::uint64_t compiled_on_this_thread = 0;
+thread_local bool defer_waits_for_programs = false;
 
 // Programs built in this process, per context and key; and the keys some thread is building now:
 // a builder's threads ask for the same program at once (ResNet-50's cold build compiled 16 of its
@@ -281,6 +282,22 @@ std::string programCacheDirectory() {
 
 std::uint64_t programsCompiledOnThisThread() { return compiled_on_this_thread; }
 
+std::shared_ptr<void> holdProgramAsBuilding(const std::shared_ptr<Context>& context, const std::string& source,
+                                            const std::string& options) {
+  MemoryCache& memory = memoryCache();
+  MemoryCache::Key key{context.get(), cacheKey(context->device(), source, options)};
+  std::unique_lock<std::mutex> lock(memory.mutex);
+  memory.built.wait(lock, [&] { return memory.building.count(key) == 0; });
+  memory.building.insert(key);
+  return std::make_shared<BuildingMark>(memory, std::move(key));
+}
+
+DeferWaitsForPrograms::DeferWaitsForPrograms() : previous_(defer_waits_for_programs) {
+  defer_waits_for_programs = true;
+}
+
+DeferWaitsForPrograms::~DeferWaitsForPrograms() { defer_waits_for_programs = previous_; }
+
 ProgramCacheStats programCacheStats() {
   const Counters& counts = counters();
   return {counts.compiled.load(), counts.loaded_from_disk.load(), counts.reused_in_memory.load(),
@@ -339,6 +356,7 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
         return found->second;
       }
       if (memory.building.insert(memory_key).second) break;  // this thread builds it
+      if (defer_waits_for_programs) throw ProgramBuildingElsewhere{};
       memory.built.wait(lock);
     }
   }
