@@ -42,18 +42,20 @@ using engine::EnginePlan;
 using engine::PlanStep;
 using engine::TensorId;
 
-// A setting of three values read from the environment (MLPRT_PARALLEL_BUILD, MLPRT_CHANNELS_LAST):
-// `unset` where the variable is unset or empty, else the value its text names; any other text is
-// refused by name.
-template <typename Value>
-Value environmentSetting(const char* variable, Value unset, const std::array<std::pair<std::string, Value>, 3>& values) {
+// A setting read from the environment (MLPRT_PARALLEL_BUILD, MLPRT_CHANNELS_LAST): `unset` where
+// the variable is unset or empty, else the value its text names; any other text is refused by
+// name, with the texts it takes.
+template <typename Value, std::size_t Count>
+Value environmentSetting(const char* variable, Value unset, const std::array<std::pair<std::string, Value>, Count>& values) {
+  static_assert(Count >= 2, "a setting offers two texts or more");
   const char* setting = std::getenv(variable);
   if (!setting || !*setting) return unset;
   for (const auto& [text, value] : values) {
     if (text == setting) return value;
   }
-  throw InvalidArgument(std::string(variable) + " is '" + setting + "'; it takes " + values[0].first + ", " +
-                        values[1].first + " or " + values[2].first);
+  std::string takes = values[0].first;
+  for (std::size_t i = 1; i < Count; ++i) takes += (i + 1 == Count ? " or " : ", ") + values[i].first;
+  throw InvalidArgument(std::string(variable) + " is '" + setting + "'; it takes " + takes);
 }
 
 std::string gemmSignature(const EnginePlan& plan, const PlanStep& step, const std::vector<Dims>& shapes) {
@@ -311,15 +313,19 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
 // library compiles and caches its own programs). Off on CPU devices, whose compiler (PoCL's) builds
 // one program at a time whatever the threads (measured: bench/RESULTS.md, PoCL cold build 1);
 // MLPRT_PARALLEL_BUILD=1 turns it on anywhere, =0 off; =steps keeps the steps' own passes without
-// the whole build's pool (compileBuildAhead), to measure what the pool saves; anything else is
-// refused by name.
-enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild };
+// the whole build's pool (compileBuildAhead), to measure what the pool saves; =waiting keeps the
+// pool with its runs waiting for each other's compiles (runAhead), to measure what taking other
+// work meanwhile saves; anything else is refused by name.
+enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild, kWholeBuildWaiting };
 
 ParallelCompile parallelCompile(const cl::Context& context) {
-  return environmentSetting<ParallelCompile>(
+  return environmentSetting<ParallelCompile, 4>(
       "MLPRT_PARALLEL_BUILD",
       context.device().type == cl::DeviceType::kCPU ? ParallelCompile::kOff : ParallelCompile::kWholeBuild,
-      {{{"0", ParallelCompile::kOff}, {"1", ParallelCompile::kWholeBuild}, {"steps", ParallelCompile::kStepsOnly}}});
+      {{{"0", ParallelCompile::kOff},
+        {"1", ParallelCompile::kWholeBuild},
+        {"steps", ParallelCompile::kStepsOnly},
+        {"waiting", ParallelCompile::kWholeBuildWaiting}}});
 }
 
 // One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
@@ -338,36 +344,45 @@ struct AheadOutcome {
 
 // Runs each of `runs` once, spread over up to `max_threads` threads (each with its own kernel
 // cache, stream and scratch operands). A run that needs a program another thread is compiling
-// does not wait for it the first time: it goes to the back of the queue and the thread takes the
-// next run, so that as many distinct programs compile at once as there are threads (the second
-// time it waits). Errors are logged: the timing run meets the same error and reports it.
+// does not wait for it: it goes to the back of the queue and the thread takes the next run, so
+// that as many distinct programs compile at once as there are threads; a thread that comes back
+// to a run put back since the last compile ended (every run left is waiting, then) waits for the
+// next compile to end. With `wait_for_others` runs wait for the program instead (as before issue
+// 16 run 28; MLPRT_PARALLEL_BUILD=waiting, to measure the difference). Errors are logged: the
+// timing run meets the same error and reports it.
 AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
-                      std::size_t max_threads) {
+                      std::size_t max_threads, bool wait_for_others = false) {
   AheadOutcome outcome;
   outcome.workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
+  struct Queued {
+    std::size_t run;
+    std::optional<std::uint64_t> put_back_after;  // programBuildsFinished() when it was put back
+  };
   std::mutex mutex;
-  std::deque<std::pair<std::size_t, bool>> queue;  // (run, whether it may still go behind the others)
-  for (std::size_t i = 0; i < runs.size(); ++i) queue.emplace_back(i, true);
+  std::deque<Queued> queue;
+  for (std::size_t i = 0; i < runs.size(); ++i) queue.push_back({i, std::nullopt});
   std::atomic<std::size_t> deferred{0};
   const auto work = [&] {
     BuildDevice device(context);
     for (;;) {
-      std::pair<std::size_t, bool> next;
+      Queued next;
       {
         const std::lock_guard<std::mutex> lock(mutex);
         if (queue.empty()) return;
         next = queue.front();
         queue.pop_front();
       }
-      const AheadRun& run = runs[next.first];
+      if (next.put_back_after) cl::waitForProgramBuildsAfter(*next.put_back_after);  // at once if one ended since
+      const AheadRun& run = runs[next.run];
+      const std::uint64_t finished = cl::programBuildsFinished();
       try {
         std::optional<cl::DeferWaitsForPrograms> defer;
-        if (next.second) defer.emplace();
+        if (!wait_for_others) defer.emplace();
         ScratchRun(plan, {&run.step}, *run.shapes, device).runOnce();
       } catch (const cl::ProgramBuildingElsewhere&) {
         ++deferred;
         const std::lock_guard<std::mutex> lock(mutex);
-        queue.emplace_back(next.first, false);
+        queue.push_back({next.run, finished});
       } catch (const std::exception& e) {
         log(Severity::kVERBOSE, "step '" + run.step.name + "': tactic " + run.step.tactic +
                                     " did not compile ahead: " + e.what());
@@ -580,7 +595,7 @@ void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& 
 // ---- Layouts ----------------------------------------------------------------------------------
 
 LayoutPreference layoutPreference(const cl::Context& context) {
-  return environmentSetting<LayoutPreference>(
+  return environmentSetting<LayoutPreference, 3>(
       "MLPRT_CHANNELS_LAST",
       context.device().type == cl::DeviceType::kCPU ? LayoutPreference::kNever : LayoutPreference::kTimed,
       {{{"0", LayoutPreference::kNever}, {"1", LayoutPreference::kAlways}, {"timed", LayoutPreference::kTimed}}});
@@ -592,11 +607,12 @@ LayoutPreference layoutPreference(const cl::Context& context) {
 // (bench/RESULTS.md, issue 16 run 24). So where parallelCompile says kWholeBuild, before any step is timed, the
 // candidates of every timed step, at every timing point, and a convolution's channels-last ones
 // (which the layout pass times) run once across one pool of threads, one per signature and tactic
-// (layers of equal signature share them); tactics the timing cache already chose stand alone. A
-// run asked for a program that another thread is compiling waits for it (Program::build), so the
-// first run of each tactic goes first.
+// (layers of equal signature share them); tactics the timing cache already chose stand alone. The
+// first run of each tactic goes first; a run whose program another thread is compiling goes
+// behind the others (runAhead).
 void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
-  if (parallelCompile(*device.context) != ParallelCompile::kWholeBuild) return;
+  const ParallelCompile parallel = parallelCompile(*device.context);
+  if (parallel != ParallelCompile::kWholeBuild && parallel != ParallelCompile::kWholeBuildWaiting) return;
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
   std::vector<std::vector<Dims>> point_shapes{runtime::inferPlanShapes(plan, plan.profiles.front().opt)};
   for (const TimingPoint& point : timingPoints(plan)) {
@@ -637,7 +653,8 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   for (std::vector<AheadRun>& wave : waves) std::move(wave.begin(), wave.end(), std::back_inserter(ordered));
   if (ordered.empty()) return;
   const auto start = std::chrono::steady_clock::now();
-  const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max());
+  const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max(),
+                                       parallel == ParallelCompile::kWholeBuildWaiting);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
                               std::to_string(steps.size()) + " steps in " + std::to_string(outcome.workers) +

@@ -765,10 +765,11 @@ TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
 
 // MLPRT_PARALLEL_BUILD=1: before any step is timed, every candidate runs once in a pool of threads
 // (their programs compile at the same time), so the step's own pass finds none left; the engine
-// gives the right answer. =0 (and CPU devices by default): no threads.
+// gives the right answer. =waiting: the same pool, no run put back behind the others. =0 (and CPU
+// devices by default): no threads.
 TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
   const std::vector<float> weights = randomFloats(64 * 24, 64);
-  for (const char* setting : {"1", "0"}) {
+  for (const char* setting : {"1", "waiting", "0"}) {
     SCOPED_TRACE(std::string("MLPRT_PARALLEL_BUILD=") + setting);
     const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string(setting));
     std::vector<std::string> ahead, per_step;
@@ -779,9 +780,10 @@ TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
       per_step = log.matching("candidates run ahead in");
       return bytes;
     }();
-    EXPECT_EQ(ahead.size(), std::string(setting) == "1" ? 1u : 0u) << ::testing::PrintToString(ahead);
+    EXPECT_EQ(ahead.size(), std::string(setting) == "0" ? 0u : 1u) << ::testing::PrintToString(ahead);
     for (const std::string& line : ahead) {  // runs that met another thread's compile are counted
       EXPECT_NE(line.find(" deferred behind another thread's compile)"), std::string::npos) << line;
+      if (std::string(setting) == "waiting") EXPECT_NE(line.find("; 0 deferred"), std::string::npos) << line;
     }
     EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);
     runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
@@ -805,7 +807,7 @@ TEST(EngineTactics, AnUnknownParallelBuildSettingIsRefusedByName) {
   const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("yes"));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [] { builder::buildSerializedNetwork(dynamicProduct(5, randomFloats(64 * 24, 64)), builder::BuilderConfig()); },
-      "MLPRT_PARALLEL_BUILD is 'yes'; it takes 0, 1 or steps"));
+      "MLPRT_PARALLEL_BUILD is 'yes'; it takes 0, 1, steps or waiting"));
 }
 
 // Tactic ranges at run time: the execution context runs the range's tactic for the output size at

@@ -53,6 +53,7 @@ struct MemoryCache {
   std::mutex mutex;
   std::map<Key, std::shared_ptr<const Program>> programs;
   std::set<Key> building;
+  std::uint64_t finished = 0;     // keys that left `building`
   std::condition_variable built;  // a key left `building`
 };
 
@@ -67,6 +68,7 @@ class BuildingMark {
     {
       std::lock_guard<std::mutex> lock(memory_.mutex);
       memory_.building.erase(key_);
+      ++memory_.finished;
     }
     memory_.built.notify_all();
   }
@@ -290,6 +292,18 @@ std::shared_ptr<void> holdProgramAsBuilding(const std::shared_ptr<Context>& cont
   memory.built.wait(lock, [&] { return memory.building.count(key) == 0; });
   memory.building.insert(key);
   return std::make_shared<BuildingMark>(memory, std::move(key));
+}
+
+std::uint64_t programBuildsFinished() {
+  MemoryCache& memory = memoryCache();
+  const std::lock_guard<std::mutex> lock(memory.mutex);
+  return memory.finished;
+}
+
+void waitForProgramBuildsAfter(std::uint64_t finished) {
+  MemoryCache& memory = memoryCache();
+  std::unique_lock<std::mutex> lock(memory.mutex);
+  memory.built.wait(lock, [&] { return memory.finished > finished; });
 }
 
 DeferWaitsForPrograms::DeferWaitsForPrograms() : previous_(defer_waits_for_programs) {

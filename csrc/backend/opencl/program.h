@@ -81,6 +81,12 @@ class DeferWaitsForPrograms {
 std::shared_ptr<void> holdProgramAsBuilding(const std::shared_ptr<Context>& context, const std::string& source,
                                             const std::string& options = "");
 
+// Builds of programs (compiles, disk loads; successful or not) this process has finished, and a
+// wait until more than `finished` have: what a compile pool whose every queued run met another
+// thread's compile waits on, rather than trying them again at once.
+std::uint64_t programBuildsFinished();
+void waitForProgramBuildsAfter(std::uint64_t finished);
+
 struct ProgramCacheStats {
   std::uint64_t compiled = 0;
   std::uint64_t loaded_from_disk = 0;
