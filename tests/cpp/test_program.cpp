@@ -401,6 +401,23 @@ TEST(ProgramCache, ADeferringThreadIsToldOfAnotherThreadsCompileInsteadOfWaiting
   EXPECT_EQ(cl::Program::build(context(), source), waited);
 }
 
+TEST(ProgramCache, AWaitForTheNextBuildEndsWhenABuildEnds) {
+  // What the compile pool waits on when every run it has left waits for a program: the count of
+  // finished builds, and a wait that ends when it grows.
+  const std::uint64_t finished = cl::programBuildsFinished();
+  std::atomic<bool> returned{false};
+  std::thread waiting([&] {
+    cl::waitForProgramBuildsAfter(finished);
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(returned.load());
+  cl::Program::build(context(), uniqueSaxpy());  // one build ends: the wait with it
+  waiting.join();
+  EXPECT_GT(cl::programBuildsFinished(), finished);
+  cl::waitForProgramBuildsAfter(finished);  // already more: returns at once
+}
+
 TEST(ProgramBinaries, KeptUnlessHandingThemOutCostsACompile) {
   const cl::DeviceInfo& device = context()->device();
   {
