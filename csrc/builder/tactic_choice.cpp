@@ -315,17 +315,19 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
 // MLPRT_PARALLEL_BUILD=1 turns it on anywhere, =0 off; =steps keeps the steps' own passes without
 // the whole build's pool (compileBuildAhead), to measure what the pool saves; =waiting keeps the
 // pool with its runs waiting for each other's compiles (runAhead), to measure what taking other
-// work meanwhile saves; anything else is refused by name.
-enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild, kWholeBuildWaiting };
+// work meanwhile saves; =shared keeps the pool's threads on the build's own context, to measure
+// what a context per thread saves; anything else is refused by name.
+enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild, kWholeBuildWaiting, kWholeBuildSharedContext };
 
 ParallelCompile parallelCompile(const cl::Context& context) {
-  return environmentSetting<ParallelCompile, 4>(
+  return environmentSetting<ParallelCompile, 5>(
       "MLPRT_PARALLEL_BUILD",
       context.device().type == cl::DeviceType::kCPU ? ParallelCompile::kOff : ParallelCompile::kWholeBuild,
       {{{"0", ParallelCompile::kOff},
         {"1", ParallelCompile::kWholeBuild},
         {"steps", ParallelCompile::kStepsOnly},
-        {"waiting", ParallelCompile::kWholeBuildWaiting}}});
+        {"waiting", ParallelCompile::kWholeBuildWaiting},
+        {"shared", ParallelCompile::kWholeBuildSharedContext}}});
 }
 
 // One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
@@ -335,25 +337,45 @@ struct AheadRun {
   const std::vector<Dims>* shapes;
 };
 
-// What runAhead did: the threads it used, and the runs that first met a program another thread
-// was compiling and went behind the others.
+// What runAhead did: the threads it used, whether each had a context of its own, and the runs
+// that met a program another thread was compiling and went behind the others.
 struct AheadOutcome {
   std::size_t workers = 0;
+  bool own_contexts = false;
   std::size_t deferred = 0;
 };
 
+// How runAhead's threads work: whether a run waits for a program another thread compiles (as
+// before issue 16 run 28) and whether each thread has a context of its own.
+struct AheadPolicy {
+  bool wait_for_others = false;
+  bool own_contexts = false;
+};
+
+// Whether the pool's threads can each compile in a context of their own: NVIDIA's driver compiles
+// the programs of one context nearly one at a time whatever the threads (issue 16 run 30,
+// bench/compile_lock_probe.cpp: 16 programs in 7.4 s on one thread, 7.9 s on 16 threads of one
+// context, 4.8 s on 16 threads of a context each). A program compiled in another context reaches
+// the build's through the disk cache (0.01 s for those 16), so only where binaries are kept and
+// there is a cache directory.
+bool contextsOfTheirOwn(const cl::Context& context, ParallelCompile parallel) {
+  return parallel == ParallelCompile::kWholeBuild && cl::Program::keepsBinaries(context.device()) &&
+         !cl::programCacheDirectory().empty();
+}
+
 // Runs each of `runs` once, spread over up to `max_threads` threads (each with its own kernel
-// cache, stream and scratch operands). A run that needs a program another thread is compiling
-// does not wait for it: it goes to the back of the queue and the thread takes the next run, so
-// that as many distinct programs compile at once as there are threads; a thread that comes back
-// to a run put back since the last compile ended (every run left is waiting, then) waits for the
-// next compile to end. With `wait_for_others` runs wait for the program instead (as before issue
-// 16 run 28; MLPRT_PARALLEL_BUILD=waiting, to measure the difference). Errors are logged: the
-// timing run meets the same error and reports it.
+// cache, stream and scratch operands; with `policy.own_contexts`, its own context, whose programs
+// it forgets when done). A run that needs a program another thread is compiling does not wait for
+// it: it goes to the back of the queue and the thread takes the next run, so that as many distinct
+// programs compile at once as there are threads; a thread that comes back to a run put back since
+// the last compile ended (every run left is waiting, then) waits for the next compile to end. With
+// `policy.wait_for_others` runs wait for the program instead. Errors are logged: the timing run
+// meets the same error and reports it.
 AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
-                      std::size_t max_threads, bool wait_for_others = false) {
+                      std::size_t max_threads, AheadPolicy policy = {}) {
   AheadOutcome outcome;
   outcome.workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
+  outcome.own_contexts = policy.own_contexts;
   struct Queued {
     std::size_t run;
     std::optional<std::uint64_t> put_back_after;  // programBuildsFinished() when it was put back
@@ -362,8 +384,7 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
   std::deque<Queued> queue;
   for (std::size_t i = 0; i < runs.size(); ++i) queue.push_back({i, std::nullopt});
   std::atomic<std::size_t> deferred{0};
-  const auto work = [&] {
-    BuildDevice device(context);
+  const auto drain = [&](BuildDevice& device) {
     for (;;) {
       Queued next;
       {
@@ -377,7 +398,7 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
       const std::uint64_t finished = cl::programBuildsFinished();
       try {
         std::optional<cl::DeferWaitsForPrograms> defer;
-        if (!wait_for_others) defer.emplace();
+        if (!policy.wait_for_others) defer.emplace();
         ScratchRun(plan, {&run.step}, *run.shapes, device).runOnce();
       } catch (const cl::ProgramBuildingElsewhere&) {
         ++deferred;
@@ -387,6 +408,19 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
         log(Severity::kVERBOSE, "step '" + run.step.name + "': tactic " + run.step.tactic +
                                     " did not compile ahead: " + e.what());
       }
+    }
+  };
+  const auto work = [&] {
+    try {
+      const std::shared_ptr<cl::Context> mine =
+          policy.own_contexts ? std::make_shared<cl::Context>(context->device()) : context;
+      {
+        BuildDevice device(mine);
+        drain(device);
+      }
+      if (policy.own_contexts) cl::forgetPrograms(*mine);
+    } catch (const std::exception& e) {  // e.g. no second context: the timing runs compile what is left
+      log(Severity::kVERBOSE, std::string("a compile-ahead thread stopped: ") + e.what());
     }
   };
   std::vector<std::thread> threads;
@@ -612,7 +646,7 @@ LayoutPreference layoutPreference(const cl::Context& context) {
 // behind the others (runAhead).
 void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
   const ParallelCompile parallel = parallelCompile(*device.context);
-  if (parallel != ParallelCompile::kWholeBuild && parallel != ParallelCompile::kWholeBuildWaiting) return;
+  if (parallel == ParallelCompile::kOff || parallel == ParallelCompile::kStepsOnly) return;
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
   std::vector<std::vector<Dims>> point_shapes{runtime::inferPlanShapes(plan, plan.profiles.front().opt)};
   for (const TimingPoint& point : timingPoints(plan)) {
@@ -653,12 +687,13 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   for (std::vector<AheadRun>& wave : waves) std::move(wave.begin(), wave.end(), std::back_inserter(ordered));
   if (ordered.empty()) return;
   const auto start = std::chrono::steady_clock::now();
-  const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max(),
-                                       parallel == ParallelCompile::kWholeBuildWaiting);
+  const AheadPolicy ahead{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwn(*device.context, parallel)};
+  const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max(), ahead);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
                               std::to_string(steps.size()) + " steps in " + std::to_string(outcome.workers) +
-                              " threads (" + std::to_string(seconds.count()) + " s; " +
+                              (outcome.own_contexts ? " threads, a context each (" : " threads (") +
+                              std::to_string(seconds.count()) + " s; " +
                               std::to_string(outcome.deferred) + " deferred behind another thread's compile)");
 }
 

@@ -765,13 +765,18 @@ TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
 
 // MLPRT_PARALLEL_BUILD=1: before any step is timed, every candidate runs once in a pool of threads
 // (their programs compile at the same time), so the step's own pass finds none left; the engine
-// gives the right answer. =waiting: the same pool, no run put back behind the others. =0 (and CPU
-// devices by default): no threads.
+// gives the right answer. Where binaries are kept (MLPRT_PROGRAM_BINARIES=1 here; NVIDIA's by
+// default) each thread has a context of its own, whose programs reach the build's through the disk
+// cache; =shared keeps the threads on the build's context. =waiting: the pool, no run put back
+// behind the others. =0 (and CPU devices by default): no threads.
 TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
   const std::vector<float> weights = randomFloats(64 * 24, 64);
-  for (const char* setting : {"1", "waiting", "0"}) {
+  const ScopedEnv binaries("MLPRT_PROGRAM_BINARIES", std::string("1"));
+  for (const char* setting : {"1", "shared", "waiting", "0"}) {
     SCOPED_TRACE(std::string("MLPRT_PARALLEL_BUILD=") + setting);
     const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string(setting));
+    const TemporaryDirectory directory;
+    const ScopedEnv cache("MLPRT_CACHE_DIR", directory.path().string());
     std::vector<std::string> ahead, per_step;
     const std::vector<std::uint8_t> built = [&] {
       const LogCapture log;
@@ -784,6 +789,7 @@ TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
     for (const std::string& line : ahead) {  // runs that met another thread's compile are counted
       EXPECT_NE(line.find(" deferred behind another thread's compile)"), std::string::npos) << line;
       if (std::string(setting) == "waiting") EXPECT_NE(line.find("; 0 deferred"), std::string::npos) << line;
+      EXPECT_EQ(line.find(" threads, a context each (") != std::string::npos, std::string(setting) == "1") << line;
     }
     EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);
     runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
@@ -807,7 +813,7 @@ TEST(EngineTactics, AnUnknownParallelBuildSettingIsRefusedByName) {
   const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("yes"));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [] { builder::buildSerializedNetwork(dynamicProduct(5, randomFloats(64 * 24, 64)), builder::BuilderConfig()); },
-      "MLPRT_PARALLEL_BUILD is 'yes'; it takes 0, 1, steps or waiting"));
+      "MLPRT_PARALLEL_BUILD is 'yes'; it takes 0, 1, steps, waiting or shared"));
 }
 
 // Tactic ranges at run time: the execution context runs the range's tactic for the output size at

@@ -401,6 +401,37 @@ TEST(ProgramCache, ADeferringThreadIsToldOfAnotherThreadsCompileInsteadOfWaiting
   EXPECT_EQ(cl::Program::build(context(), source), waited);
 }
 
+TEST(ProgramCache, AProgramBuildingInOneContextIsBuildingForAnother) {
+  // The compile pool's threads each have a context of their own: a program one of them compiles
+  // is not compiled again by another (it defers, or waits and then loads it from the disk cache),
+  // and a context's programs can be forgotten, so that the context is freed.
+  const std::string source = uniqueSaxpy();
+  auto other = std::make_shared<cl::Context>(context()->device());
+  auto held = cl::holdProgramAsBuilding(context(), source);
+  bool told = false;
+  std::thread([&] {
+    const cl::DeferWaitsForPrograms defer;
+    try {
+      cl::Program::build(other, source);
+    } catch (const cl::ProgramBuildingElsewhere&) {
+      told = true;
+    }
+  }).join();
+  EXPECT_TRUE(told);
+  held.reset();
+
+  std::shared_ptr<const cl::Program> program = cl::Program::build(other, source);
+  EXPECT_EQ(program->context(), other);
+  EXPECT_NO_THROW(cl::Kernel(program, "saxpy"));
+  EXPECT_EQ(cl::Program::build(other, source), program);  // kept in memory for its context
+  const std::weak_ptr<cl::Context> freed = other;
+  cl::forgetPrograms(*other);
+  other.reset();
+  EXPECT_FALSE(freed.expired());  // `program` holds it still
+  program.reset();
+  EXPECT_TRUE(freed.expired());
+}
+
 TEST(ProgramCache, AWaitForTheNextBuildEndsWhenABuildEnds) {
   // What the compile pool waits on when every run it has left waits for a program: the count of
   // finished builds, and a wait that ends when it grows.

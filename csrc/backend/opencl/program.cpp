@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -44,15 +45,16 @@ Counters& counters() {
 thread_local std::uint64_t compiled_on_this_thread = 0;
 thread_local bool defer_waits_for_programs = false;
 
-// Programs built in this process, per context and key; and the keys some thread is building now:
-// a builder's threads ask for the same program at once (ResNet-50's cold build compiled 16 of its
-// 46 programs twice, issue 16 run 23), so the others wait for that thread instead of compiling it
-// again.
+// Programs built in this process, per context and key; and the keys some thread is building now,
+// in any context: a builder's threads ask for the same program at once (ResNet-50's cold build
+// compiled 16 of its 46 programs twice, issue 16 run 23), so the others wait for that thread
+// instead of compiling it again; a thread of another context (the compile pool's, tactic_choice.cpp)
+// then loads it from the disk cache.
 struct MemoryCache {
   using Key = std::pair<const Context*, std::string>;
   std::mutex mutex;
   std::map<Key, std::shared_ptr<const Program>> programs;
-  std::set<Key> building;
+  std::set<std::string> building;
   std::uint64_t finished = 0;     // keys that left `building`
   std::condition_variable built;  // a key left `building`
 };
@@ -61,7 +63,7 @@ struct MemoryCache {
 // threw lets the next waiter try, and report its own error).
 class BuildingMark {
  public:
-  BuildingMark(MemoryCache& memory, MemoryCache::Key key) : memory_(memory), key_(std::move(key)) {}
+  BuildingMark(MemoryCache& memory, std::string key) : memory_(memory), key_(std::move(key)) {}
   BuildingMark(const BuildingMark&) = delete;
   BuildingMark& operator=(const BuildingMark&) = delete;
   ~BuildingMark() {
@@ -75,7 +77,7 @@ class BuildingMark {
 
  private:
   MemoryCache& memory_;
-  MemoryCache::Key key_;
+  std::string key_;
 };
 
 MemoryCache& memoryCache() {
@@ -287,11 +289,19 @@ std::uint64_t programsCompiledOnThisThread() { return compiled_on_this_thread; }
 std::shared_ptr<void> holdProgramAsBuilding(const std::shared_ptr<Context>& context, const std::string& source,
                                             const std::string& options) {
   MemoryCache& memory = memoryCache();
-  MemoryCache::Key key{context.get(), cacheKey(context->device(), source, options)};
+  std::string key = cacheKey(context->device(), source, options);
   std::unique_lock<std::mutex> lock(memory.mutex);
   memory.built.wait(lock, [&] { return memory.building.count(key) == 0; });
   memory.building.insert(key);
   return std::make_shared<BuildingMark>(memory, std::move(key));
+}
+
+void forgetPrograms(const Context& context) {
+  MemoryCache& memory = memoryCache();
+  const std::lock_guard<std::mutex> lock(memory.mutex);
+  for (auto it = memory.programs.begin(); it != memory.programs.end();) {
+    it = it->first.first == &context ? memory.programs.erase(it) : std::next(it);
+  }
 }
 
 std::uint64_t programBuildsFinished() {
@@ -369,12 +379,12 @@ std::shared_ptr<const Program> Program::build(const std::shared_ptr<Context>& co
         ++counters().reused_in_memory;
         return found->second;
       }
-      if (memory.building.insert(memory_key).second) break;  // this thread builds it
+      if (memory.building.insert(key).second) break;  // this thread builds it
       if (defer_waits_for_programs) throw ProgramBuildingElsewhere{};
       memory.built.wait(lock);
     }
   }
-  const BuildingMark mark(memory, memory_key);
+  const BuildingMark mark(memory, key);
 
   const fs::path file = keepsBinaries(context->device()) ? cacheFile(key) : fs::path();
   std::shared_ptr<const Program> program;

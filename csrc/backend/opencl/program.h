@@ -81,6 +81,10 @@ class DeferWaitsForPrograms {
 std::shared_ptr<void> holdProgramAsBuilding(const std::shared_ptr<Context>& context, const std::string& source,
                                             const std::string& options = "");
 
+// Drops the programs built for `context` from the in-memory cache (they hold the context): what a
+// compile pool's own contexts do when their work is done, so that they are freed.
+void forgetPrograms(const Context& context);
+
 // Builds of programs (compiles, disk loads; successful or not) this process has finished, and a
 // wait until more than `finished` have: what a compile pool whose every queued run met another
 // thread's compile waits on, rather than trying them again at once.
