@@ -249,7 +249,11 @@ TimedChoice convolutionChoice(const EnginePlan& plan, const PlanStep& step, cons
   // A step the layout pass made channels-last chooses among the channels-last tactics only.
   if (!step.tactic.empty() && cl::convolutionTacticChannelsLast(step.tactic)) {
     choice.signature += " hwc";
+    // A pointwise convolution runs as a GEMM ("hwc_gemm:") unless it adds a residual (input 3),
+    // which the GEMM epilogue has no room for: offered there, those candidates only failed.
+    const bool residual = step.inputs.size() > 3;
     const bool pointwise =
+        !residual &&
         cl::pointwiseConvolution(conv.kernel_size, conv.stride, conv.pre_padding, conv.post_padding, conv.num_groups);
     const std::vector<std::string> tactics = cl::channelsLastConvolutionTactics(context, type, policy, pointwise);
     for (const std::string& tactic : tactics) {

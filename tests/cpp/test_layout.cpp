@@ -12,12 +12,14 @@
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "builder/builder.h"
 #include "builder/layout.h"
+#include "builder/tactic_choice.h"
 #include "core/error.h"
 #include "engine/format.h"
 #include "pointwise_tactics.h"
 #include "runtime/engine.h"
 #include "runtime/execution_context.h"
 #include "runtime/plan_formats.h"
+#include "runtime/plan_shapes.h"
 #include "runtime/step_runner.h"
 #include "test_util.h"
 
@@ -528,6 +530,20 @@ TEST(Layouts, PointwiseConvolutionsRunAsProductsInAnEngine) {
     }
   }
   EXPECT_FALSE(tactics.empty());
+
+  // Offered as the step's candidates, but not to a step that adds a residual (the GEMM epilogue
+  // has none: those candidates could only fail).
+  const std::vector<Dims> shapes = runtime::inferPlanShapes(hwc, {Dims{2, 6, 5, 7}});
+  const auto gemm_offered = [&](const engine::PlanStep& step) {
+    const std::vector<std::string> names =
+        builder::candidateTacticNames(hwc, step, shapes, {shapes}, context(), cl::GemmPolicy{});
+    return std::any_of(names.begin(), names.end(), [](const std::string& name) { return name.rfind("hwc_gemm:", 0) == 0; });
+  };
+  EXPECT_TRUE(gemm_offered(hwc.steps[conv]));
+  engine::PlanStep with_residual = hwc.steps[conv];
+  ASSERT_EQ(with_residual.inputs.size(), 3u);            // input, kernel, bias
+  with_residual.inputs.push_back(with_residual.output);  // a tensor of the output's shape
+  EXPECT_FALSE(gemm_offered(with_residual));
 }
 
 // The reformat steps transpose (N, C, d...) to (N, d..., C) and back, rank 3 and 4, FLOAT and HALF.
