@@ -1,5 +1,5 @@
 // Whether NVIDIA's OpenCL driver compiles programs in parallel, and whether one context per thread
-// changes that (issue 16 run 29: in ResNet-50's cold build the compile pool's programs ended in
+// changes that (issue 16 run 30: in ResNet-50's cold build the compile pool's programs ended in
 // bursts at the same millisecond, as if a lock in the driver held them all). Compiles the same set
 // of distinct programs (mlprt's GEMM families, mma.sync and wgmma, as their launchers build them;
 // a salt kernel appended to each source makes its PTX unique, so that neither mlprt's caches nor

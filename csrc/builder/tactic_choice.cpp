@@ -24,9 +24,9 @@
 #include <variant>
 
 #include "backend/opencl/ops/attention/attention.h"
-#include "backend/opencl/program.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/convolution/winograd.h"
+#include "backend/opencl/program.h"
 #include "builder/profile_corners.h"
 #include "core/data_type.h"
 #include "core/error.h"
@@ -350,14 +350,14 @@ struct AheadOutcome {
 };
 
 // How runAhead's threads work: whether a run waits for a program another thread compiles (as
-// before issue 16 run 28) and whether each thread has a context of its own.
+// before issue 16 run 29) and whether each thread has a context of its own.
 struct AheadPolicy {
   bool wait_for_others = false;
   bool own_contexts = false;
 };
 
 // Whether the pool's threads can each compile in a context of their own: NVIDIA's driver compiles
-// the programs of one context nearly one at a time whatever the threads (issue 16 run 30,
+// the programs of one context nearly one at a time whatever the threads (issue 16 run 31,
 // bench/compile_lock_probe.cpp: 16 programs in 7.4 s on one thread, 7.9 s on 16 threads of one
 // context, 4.8 s on 16 threads of a context each). A program compiled in another context reaches
 // the build's through the disk cache (0.01 s for those 16), so only where binaries are kept and

@@ -599,7 +599,7 @@ double referenceCast(double value, DataType to) {
 // The channels-last reformats (NCHW <-> NHWC, with the FP16 boundary's cast) and plain matrix
 // transposes run copy_transpose's 32 x 32 tiles where both sides reach half a tile: primes, exactly
 // one tile and one past it, so that every edge of a tile and of the batch is crossed; and the
-// strided copy below that (one element, 3 channels).
+// strided copy below that (one element, 3 channels) and beyond the grid's 65535 matrices.
 TEST(KernelsCopy, TransposesMatricesThroughTilesAtTheirEdges) {
   struct Case {
     Dims shape;
@@ -618,6 +618,9 @@ TEST(KernelsCopy, TransposesMatricesThroughTilesAtTheirEdges) {
       {{2, 3, 31}, {0, 2, 1}, DataType::kHALF, DataType::kHALF},
       {{1, 24, 17, 19}, {0, 2, 3, 1}, DataType::kFLOAT, DataType::kHALF},
       {{5, 16, 16}, {0, 2, 1}, DataType::kHALF, DataType::kHALF},
+      // As many matrices as NVIDIA's grid takes in z (65535), and one more: the strided copy.
+      {{65535, 16, 16}, {0, 2, 1}, DataType::kHALF, DataType::kHALF},
+      {{65536, 16, 16}, {0, 2, 1}, DataType::kHALF, DataType::kHALF},
   };
   std::uint32_t seed = 470;
   for (const Case& c : cases) {

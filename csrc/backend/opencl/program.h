@@ -55,7 +55,7 @@ class Program {
 
 // Thrown by Program::build in place of waiting for a program that another thread is compiling,
 // on a thread where a DeferWaitsForPrograms lives: the builder's compile pool then runs other
-// candidates and comes back to this one, instead of leaving a thread idle (issue 16 run 27: on 16
+// candidates and comes back to this one, instead of leaving a thread idle (issue 16 run 28: on 16
 // threads ResNet-50's pool averaged 7 compiles in flight, the rest waiting on each other's).
 // Deliberately not a std::exception: no handler of errors on the way (a probe's, a launcher's
 // fallback) takes it for a failure; only the pool that asked for it catches it.
