@@ -30,6 +30,7 @@
 #include "runtime/execution_context.h"
 #include "runtime/plan_shapes.h"
 #include "runtime/step_runner.h"
+#include "product_network.h"
 #include "test_util.h"
 
 namespace mlprt::test {
@@ -221,19 +222,6 @@ std::vector<std::uint8_t> buildLinearBatchNorm(bool fp16) {
   config.addOptimizationProfile(profile);
   if (fp16) config.setFlag(builder::BuilderFlag::kFP16);
   return builder::buildSerializedNetwork(LinearBatchNorm().network(), config);
-}
-
-// Device buffers bound to an engine's input "x" (holding `x`) and output "y" (`outputs` floats).
-struct BoundXY {
-  std::shared_ptr<cl::DeviceBuffer> x, y;
-};
-
-BoundXY bindXY(runtime::ExecutionContext& execution, cl::Stream& stream, const std::vector<float>& x, std::size_t outputs) {
-  BoundXY bound{allocate(x.size() * sizeof(float)), allocate(outputs * sizeof(float))};
-  upload(stream, at(bound.x), x);
-  execution.setTensorAddress("x", bound.x->address());
-  execution.setTensorAddress("y", bound.y->address());
-  return bound;
 }
 
 // The engine of a plan the test edited (through its bytes, as a file would carry it).
@@ -719,15 +707,6 @@ TEST(TacticChoice, TheBuilderTimesOnlyTensorCoreCandidatesOnLargeFp16Steps) {
 // with profile 1 / 16 / 64: its tactics are timed at batch 1, 4, 16, 32 and 64 (not only at opt),
 // and any ranges the timing gives are ascending, end unbounded and name offered tactics. A static
 // engine of the same product gets none.
-network::Network dynamicProduct(std::int64_t batch, const std::vector<float>& weights) {
-  Network net;
-  const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{batch, 3, 64});
-  const TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{64, 24}, weights)});
-  net.setTensorName(y, "y");
-  net.markOutput(y);
-  return net;
-}
-
 TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
   const std::vector<float> weights = randomFloats(64 * 24, 61);
   builder::BuilderConfig config;
@@ -762,65 +741,6 @@ TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
   const std::vector<std::uint8_t> fixed = builder::buildSerializedNetwork(dynamicProduct(16, weights), builder::BuilderConfig());
   for (const engine::PlanStep& step : engine::deserializePlan(fixed.data(), fixed.size()).steps) {
     EXPECT_TRUE(step.tactic_ranges.empty()) << step.name;
-  }
-}
-
-// MLPRT_PARALLEL_BUILD=1: before any step is timed, every candidate runs once in a pool of threads
-// (their programs compile at the same time), so the step's own pass finds none left; the engine
-// gives the right answer. Where binaries are kept (MLPRT_PROGRAM_BINARIES=1 here; NVIDIA's by
-// default) and the pool has four runs or more per thread (this dynamic product's candidates at its
-// five timing points do on two cores), each thread has a context of its own, whose programs reach
-// the build's through the disk cache; =shared keeps the threads on the build's context. =waiting: the pool, no run put back
-// behind the others. =0 (and CPU devices by default): no threads.
-TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
-  const std::vector<float> weights = randomFloats(64 * 24, 64);
-  const ScopedEnv binaries("MLPRT_PROGRAM_BINARIES", std::string("1"));
-  builder::BuilderConfig config;
-  builder::OptimizationProfile profile;
-  profile.setShape("x", Dims{1, 3, 64}, Dims{16, 3, 64}, Dims{64, 3, 64});
-  config.addOptimizationProfile(profile);
-  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  for (const char* setting : {"1", "shared", "waiting", "0"}) {
-    SCOPED_TRACE(std::string("MLPRT_PARALLEL_BUILD=") + setting);
-    const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string(setting));
-    const TemporaryDirectory directory;
-    const ScopedEnv cache("MLPRT_CACHE_DIR", directory.path().string());
-    std::vector<std::string> ahead, per_step;
-    const std::vector<std::uint8_t> built = [&] {
-      const LogCapture log;
-      std::vector<std::uint8_t> bytes = builder::buildSerializedNetwork(dynamicProduct(-1, weights), config);
-      ahead = log.matching("compiled ahead: ");
-      per_step = log.matching("candidates run ahead in");
-      return bytes;
-    }();
-    EXPECT_EQ(ahead.size(), std::string(setting) == "0" ? 0u : 1u) << ::testing::PrintToString(ahead);
-    for (const std::string& line : ahead) {  // runs that met another thread's compile are counted
-      EXPECT_NE(line.find(" deferred behind another thread's compile)"), std::string::npos) << line;
-      if (std::string(setting) == "waiting") {
-        EXPECT_NE(line.find("; 0 deferred"), std::string::npos) << line;
-      }
-      const std::size_t runs = std::stoul(line.substr(std::string("compiled ahead: ").size()));
-      const bool own = std::string(setting) == "1" && runs >= 4 * threads;
-      EXPECT_EQ(line.find(" threads, a context each (") != std::string::npos, own) << line;
-      if (threads <= 2 && std::string(setting) == "1") {  // CI's case: the threads' own contexts run
-        EXPECT_TRUE(own) << line;
-      }
-    }
-    EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);
-    runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
-    execution.setInputShape("x", Dims{5, 3, 64});
-    auto stream = cl::Stream::create(context());
-    const std::vector<float> input = randomFloats(5 * 3 * 64, 65);
-    const BoundXY bound = bindXY(execution, *stream, input, 5 * 3 * 24);
-    execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(bound.y), 5 * 3 * 24);
-    for (std::size_t i = 0; i < 15; ++i) {
-      for (std::size_t j = 0; j < 24; ++j) {
-        double sum = 0.0;
-        for (std::size_t p = 0; p < 64; ++p) sum += double(input[i * 64 + p]) * weights[p * 24 + j];
-        EXPECT_NEAR(result[i * 24 + j], sum, 1e-5 * 64) << i << ", " << j;
-      }
-    }
   }
 }
 

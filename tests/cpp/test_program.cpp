@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -344,109 +343,6 @@ TEST(ProgramCache, ThreadsAskingForOneProgramAtOnceCompileItOnce) {
   const auto none = buildAtOnce(3, [&] { return cl::Program::build(context(), broken); }, errors);
   EXPECT_EQ(errors.load(), 3);
   for (const auto& program : none) EXPECT_EQ(program, nullptr);
-}
-
-TEST(ProgramCache, ADeferringThreadIsToldOfAnotherThreadsCompileInsteadOfWaiting) {
-  // The builder's compile pool (DeferWaitsForPrograms) takes other work where a program it needs
-  // is compiling on another thread: Program::build throws ProgramBuildingElsewhere there instead
-  // of waiting; once the compile is done it hands out the program. A thread without the guard (or
-  // whose guard has ended) waits, as before.
-  const std::string source = uniqueSaxpy();
-  auto held = cl::holdProgramAsBuilding(context(), source);  // another thread's compile, in progress
-  std::atomic<int> told{0};
-  std::atomic<bool> done{false};
-  std::thread deferring([&] {
-    const cl::DeferWaitsForPrograms defer;
-    try {
-      cl::Program::build(context(), source);
-    } catch (const cl::ProgramBuildingElsewhere&) {
-      ++told;
-    }
-    {
-      const cl::DeferWaitsForPrograms nested;
-    }
-    try {
-      cl::Program::build(context(), source);  // the outer guard still holds after the nested one
-    } catch (const cl::ProgramBuildingElsewhere&) {
-      ++told;
-    }
-    done = true;
-  });
-  // Were it to wait instead, the hold ends after 10 s and the test fails rather than hangs.
-  for (int i = 0; i < 1000 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (!done) held.reset();
-  deferring.join();
-  ASSERT_TRUE(held) << "a deferring thread waited for another thread's compile";
-  EXPECT_EQ(told.load(), 2);
-
-  std::atomic<bool> returned{false};
-  std::shared_ptr<const cl::Program> waited;
-  std::thread waiting([&] {
-    {
-      const cl::DeferWaitsForPrograms ended;
-    }
-    waited = cl::Program::build(context(), source);  // no guard now: waits for the compile
-    returned = true;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(returned.load());
-  const std::uint64_t before = cl::programCacheStats().compiled;
-  held.reset();  // the compile "fails" without a program: the waiting thread builds it itself
-  waiting.join();
-  ASSERT_NE(waited, nullptr);
-  EXPECT_EQ(cl::programCacheStats().compiled - before, 1u);
-  expectSaxpyWorks(waited);
-
-  const cl::DeferWaitsForPrograms defer;  // built programs are handed out to a deferring thread
-  EXPECT_EQ(cl::Program::build(context(), source), waited);
-}
-
-TEST(ProgramCache, AProgramBuildingInOneContextIsBuildingForAnother) {
-  // The compile pool's threads each have a context of their own: a program one of them compiles
-  // is not compiled again by another (it defers, or waits and then loads it from the disk cache),
-  // and a context's programs can be forgotten, so that the context is freed.
-  const std::string source = uniqueSaxpy();
-  auto other = std::make_shared<cl::Context>(context()->device());
-  auto held = cl::holdProgramAsBuilding(context(), source);
-  bool told = false;
-  std::thread([&] {
-    const cl::DeferWaitsForPrograms defer;
-    try {
-      cl::Program::build(other, source);
-    } catch (const cl::ProgramBuildingElsewhere&) {
-      told = true;
-    }
-  }).join();
-  EXPECT_TRUE(told);
-  held.reset();
-
-  std::shared_ptr<const cl::Program> program = cl::Program::build(other, source);
-  EXPECT_EQ(program->context(), other);
-  EXPECT_NO_THROW(cl::Kernel(program, "saxpy"));
-  EXPECT_EQ(cl::Program::build(other, source), program);  // kept in memory for its context
-  const std::weak_ptr<cl::Context> freed = other;
-  cl::forgetPrograms(*other);
-  other.reset();
-  EXPECT_FALSE(freed.expired());  // `program` holds it still
-  program.reset();
-  EXPECT_TRUE(freed.expired());
-}
-
-TEST(ProgramCache, AWaitForTheNextBuildEndsWhenABuildEnds) {
-  // What the compile pool waits on when every run it has left waits for a program: the count of
-  // finished builds, and a wait that ends when it grows.
-  const std::uint64_t finished = cl::programBuildsFinished();
-  std::atomic<bool> returned{false};
-  std::thread waiting([&] {
-    cl::waitForProgramBuildsAfter(finished);
-    returned = true;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(returned.load());
-  cl::Program::build(context(), uniqueSaxpy());  // one build ends: the wait with it
-  waiting.join();
-  EXPECT_GT(cl::programBuildsFinished(), finished);
-  cl::waitForProgramBuildsAfter(finished);  // already more: returns at once
 }
 
 TEST(ProgramBinaries, KeptUnlessHandingThemOutCostsACompile) {
