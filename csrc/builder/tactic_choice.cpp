@@ -350,10 +350,11 @@ struct AheadOutcome {
 };
 
 // How runAhead's threads work: whether a run waits for a program another thread compiles (as
-// before issue 16 run 29) and whether each thread has a context of its own.
+// before issue 16 run 29) and whether threads may have contexts of their own (where the pool is
+// large enough: kRunsPerOwnContext).
 struct AheadPolicy {
   bool wait_for_others = false;
-  bool own_contexts = false;
+  bool own_contexts_allowed = false;
 };
 
 // Whether the pool's threads can each compile in a context of their own: NVIDIA's driver compiles
@@ -362,19 +363,18 @@ struct AheadPolicy {
 // context, 4.8 s on 16 threads of a context each). A program compiled in another context reaches
 // the build's through the disk cache (0.01 s for those 16), so only where binaries are kept and
 // there is a cache directory. Creating a context costs time too (16 took about 2 s, runs 27-32's
-// timelines), so only for a pool of kRunsPerOwnContext runs or more per thread: ResNet-50's 450
-// candidates and YOLOv8n's 1375 on 16 threads, not the tutorial MLP's 17.
+// timelines), so runAhead takes them only for a pool of kRunsPerOwnContext runs or more per
+// thread: ResNet-50's 450 candidates and YOLOv8n's 1375 on 16 threads, not the tutorial MLP's 17.
 constexpr std::size_t kRunsPerOwnContext = 4;
 
-bool contextsOfTheirOwn(const cl::Context& context, ParallelCompile parallel, std::size_t runs) {
-  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  return parallel == ParallelCompile::kWholeBuild && runs >= kRunsPerOwnContext * threads &&
-         cl::Program::keepsBinaries(context.device()) && !cl::programCacheDirectory().empty();
+bool contextsOfTheirOwnAllowed(const cl::Context& context, ParallelCompile parallel) {
+  return parallel == ParallelCompile::kWholeBuild && cl::Program::keepsBinaries(context.device()) &&
+         !cl::programCacheDirectory().empty();
 }
 
 // Runs each of `runs` once, spread over up to `max_threads` threads (each with its own kernel
-// cache, stream and scratch operands; with `policy.own_contexts`, its own context, whose programs
-// it forgets when done). A run that needs a program another thread is compiling does not wait for
+// cache, stream and scratch operands; where `policy` allows it and there are kRunsPerOwnContext
+// runs per thread, its own context, whose programs it forgets when done). A run that needs a program another thread is compiling does not wait for
 // it: it goes to the back of the queue and the thread takes the next run, so that as many distinct
 // programs compile at once as there are threads; a thread that comes back to a run put back since
 // the last compile ended (every run left is waiting, then) waits for the next compile to end. With
@@ -384,7 +384,7 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
                       std::size_t max_threads, AheadPolicy policy = {}) {
   AheadOutcome outcome;
   outcome.workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
-  outcome.own_contexts = policy.own_contexts;
+  outcome.own_contexts = policy.own_contexts_allowed && runs.size() >= kRunsPerOwnContext * outcome.workers;
   struct Queued {
     std::size_t run;
     std::optional<std::uint64_t> put_back_after;  // programBuildsFinished() when it was put back
@@ -422,12 +422,12 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
   const auto work = [&] {
     try {
       const std::shared_ptr<cl::Context> mine =
-          policy.own_contexts ? std::make_shared<cl::Context>(context->device()) : context;
+          outcome.own_contexts ? std::make_shared<cl::Context>(context->device()) : context;
       {
         BuildDevice device(mine);
         drain(device);
       }
-      if (policy.own_contexts) cl::forgetPrograms(*mine);
+      if (outcome.own_contexts) cl::forgetPrograms(*mine);
     } catch (const std::exception& e) {  // e.g. no second context: the timing runs compile what is left
       log(Severity::kVERBOSE, std::string("a compile-ahead thread stopped: ") + e.what());
     }
@@ -696,8 +696,7 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   for (std::vector<AheadRun>& wave : waves) std::move(wave.begin(), wave.end(), std::back_inserter(ordered));
   if (ordered.empty()) return;
   const auto start = std::chrono::steady_clock::now();
-  const AheadPolicy ahead{parallel == ParallelCompile::kWholeBuildWaiting,
-                          contextsOfTheirOwn(*device.context, parallel, ordered.size())};
+  const AheadPolicy ahead{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwnAllowed(*device.context, parallel)};
   const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max(), ahead);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +

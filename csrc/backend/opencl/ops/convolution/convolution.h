@@ -37,8 +37,9 @@ std::vector<std::string> convolutionTactics(const Context& context, DataType typ
 // their "_splitk" forms, the implicit GEMM reading `in` and `residual` and writing `out` stored as
 // (N, H, W, C) (1-D: (N, W, C)) while their shapes are still given as (N, C, H, W), and the kernel
 // as (M, KH, KW, C / groups); K runs over taps and channels with channels fastest; and
-// "hwc_depthwise" (one input channel per group only: one item per output element, along the maps). The builder's layout pass (builder/layout.h) times
-// them where a chain of convolutions may keep its activations channels-last.
+// "hwc_depthwise" (one input channel per group only: one item per output element, along the maps).
+// The builder's layout pass (builder/layout.h) times them where a chain of convolutions may keep
+// its activations channels-last.
 std::vector<std::string> channelsLastConvolutionTactics(DataType type);
 // Those, "hwc_mma_<f16|tf32>_<BM>x<BN>[_splitk]" (the tensor-core tiles on channels-last tensors,
 // where offered as the LINEAR ones are: K chunks of one pixel's consecutive channels, one 16-byte
