@@ -27,6 +27,9 @@
 #      verbose logs into $OUT/cold; $COLD_MODELS picks the networks);
 #  14. YOLOv8n 640 b1 FP16 from gpu_cnn/ with --profile (device time by kind, slowest layers) and
 #      the Python tests of the kernels changed since the last GPU run ($PYTEST_FILES);
+#  15. bench/compile_lock_probe.cpp: 16 programs compiled in one context, a context per thread and
+#      a process each (whether the driver's compile lock is the process's; builds the core library
+#      if part 7 did not);
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
 # PARTS="1 2 ... 12" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
@@ -135,6 +138,14 @@ if [[ $parts == *" 12 "* ]]; then
   mkdir -p "$out/ptx"
   g++ -O2 -std=c++17 -Icsrc bench/wgmma_ptxas.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
     -o /tmp/wgmma_ptxas && TAIL=60 part wgmma_ptxas 60 /tmp/wgmma_ptxas "$out/ptx"
+fi
+if [[ $parts == *" 15 "* ]]; then
+  [ -f build/gpu-tests/libmlprt_core.a ] || {
+    cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=OFF &&
+      cmake --build build/gpu-tests --target mlprt_core -- -j16; } > "$out/core_build.log" 2>&1
+  g++ -O2 -std=c++17 -Icsrc bench/compile_lock_probe.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL -lpthread \
+    -o /tmp/compile_lock_probe && rm -rf /tmp/lock-probe && mkdir -p /tmp/lock-probe/mlprt /tmp/lock-probe/nv &&
+    MLPRT_CACHE_DIR=/tmp/lock-probe/mlprt CUDA_CACHE_PATH=/tmp/lock-probe/nv part compile_lock_probe 150 /tmp/compile_lock_probe 4
 fi
 if [[ $parts == *" 10 "* ]]; then
   TAIL=20 part resnet_profile 150 python3 bench/cnn_bench.py --models resnet50:224x224 --batches 32 --precisions fp16 \
