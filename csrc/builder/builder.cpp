@@ -653,9 +653,10 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
                                   (stored == 1 ? " product" : " products") + " stored N x K for the wgmma tactics");
     }
   }
+  const EarlyMlpChoice early_mlps = fuseMlpChainsBeforeTactics(plan, device, cache.get());
   compileBuildAhead(plan, policy, device, cache.get());
   chooseTactics(plan, policy, device, cache.get());
-  const int mlps = fuseMlpChains(plan, device, cache.get());
+  const int mlps = early_mlps.fused + fuseMlpChains(plan, device, cache.get(), early_mlps);
   // After the MLP chains, which would take a reformat for a cast of their input.
   const LayoutChoice layouts = chooseConvolutionLayouts(plan, policy, device, cache.get());
   const Views views = viewDataMovement(plan);

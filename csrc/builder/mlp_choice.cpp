@@ -1,6 +1,7 @@
 #include "builder/mlp_choice.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <map>
 #include <optional>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/opencl/kernel_timing.h"
 #include "backend/opencl/mlp_mma.h"
 #include "builder/mlp_fusion.h"
 #include "builder/tactic_choice.h"
@@ -69,13 +71,11 @@ void timeFusedMlp(const EnginePlan& plan, PlanStep& step, const std::vector<Dims
 }
 
 // The fastest FusedMLP variant ("fused_mlp_r<R>", or "fused_mlp_mma_r<R>" where the tensor-core
-// kernel is offered) when it beats the chain's own steps, else "unfused". All are timed at the
-// first profile's opt shapes.
-TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes, BuildDevice& device) {
-  std::vector<const PlanStep*> unfused;
-  for (std::size_t index = chain.first; index <= chain.last; ++index) unfused.push_back(&plan.steps[index]);
-  TimingEntry best{"unfused", ScratchRun(plan, unfused, shapes, device).time()};
-  std::string timings = " unfused=" + std::to_string(best.milliseconds) + "ms";
+// kernel is offered) at the first profile's opt shapes, and every variant's time as text; an
+// infinite time when none can run.
+FusedTimings timeFusedVariants(const EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes,
+                               BuildDevice& device) {
+  FusedTimings timed{{"", std::numeric_limits<double>::infinity()}, ""};
   EnginePlan trial = plan;  // the fused step may add transposed weights to the plan
   PlanStep fused = makeFusedMlpStep(trial, chain);
   const std::vector<Dims> trial_shapes = withAddedTensors(trial, shapes);
@@ -86,7 +86,7 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
   for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpRowChoices(), input_rows, device.context->device().compute_units)) {
     if (!cl::fusedMlpFits(*device.context, widths, rows)) continue;
     fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
-    timeFusedMlp(trial, fused, trial_shapes, device, best, timings);
+    timeFusedMlp(trial, fused, trial_shapes, device, timed.best, timed.text);
   }
   // The tensor-core variants: HALF weights, where the f16 mma probe passes; weights N x K. (The
   // weights' type first: FP32 builds do not run the probe, which compiles two programs.)
@@ -98,11 +98,57 @@ TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vec
     for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows, device.context->device().compute_units)) {
       if (!cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
       mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
-      timeFusedMlp(mma_trial, mma_fused, mma_shapes, device, best, timings);
+      timeFusedMlp(mma_trial, mma_fused, mma_shapes, device, timed.best, timed.text);
     }
   }
-  log(Severity::kVERBOSE, "'" + fused.name + "': " + best.tactic + " (timed" + timings + ")");
+  return timed;
+}
+
+// The fused variants' best (`early`'s, where the pass before tactic choice timed them) when it
+// beats the chain's own steps, else "unfused". All are timed at the first profile's opt shapes.
+TimingEntry timeMlpChain(EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes, BuildDevice& device,
+                         const EarlyMlpChoice& early) {
+  std::vector<const PlanStep*> unfused;
+  for (std::size_t index = chain.first; index <= chain.last; ++index) unfused.push_back(&plan.steps[index]);
+  const double unfused_ms = ScratchRun(plan, unfused, shapes, device).time();
+  TimingEntry best{"unfused", unfused_ms};
+  const std::string name = fusedStepName(plan, chain);
+  const auto timed_early = early.timed.find(name);
+  const FusedTimings fused =
+      timed_early != early.timed.end() ? timed_early->second : timeFusedVariants(plan, chain, shapes, device);
+  if (fused.best.milliseconds < best.milliseconds) best = fused.best;
+  log(Severity::kVERBOSE, "'" + name + "': " + best.tactic + " (timed unfused=" + std::to_string(unfused_ms) +
+                              "ms" + fused.text + ")");
   return best;
+}
+
+// ---- Fused before tactic choice ----
+
+std::atomic<double>& launchFloorForTesting() {
+  static std::atomic<double> floor{-1.0};
+  return floor;
+}
+
+// The kernels `chain`'s own steps launch at the least: one per product and one per cast (a change
+// of type); a reshape may be a view that launches nothing.
+std::size_t leastLaunchesOfSteps(const EnginePlan& plan, const MlpChain& chain) {
+  std::size_t launches = 0;
+  for (std::size_t index = chain.first; index <= chain.last; ++index) {
+    const PlanStep& step = plan.steps[index];
+    const bool product = std::holds_alternative<network::MatrixMultiplyLayer>(step.parameters);
+    const bool cast = plan.tensors[static_cast<std::size_t>(step.inputs.front())].type !=
+                      plan.tensors[static_cast<std::size_t>(step.output)].type;
+    if (product || cast) ++launches;
+  }
+  return launches;
+}
+
+// The launch floor of the build's queue (measured once per build, or the tests' value).
+double launchFloor(BuildDevice& device, std::optional<double>& measured) {
+  const double forced = launchFloorForTesting().load();
+  if (forced >= 0.0) return forced;
+  if (!measured) measured = cl::launchFloorMilliseconds(device.kernels, *device.stream);
+  return *measured;
 }
 
 // ---- Fused MLPs per range of sizes ----
@@ -204,7 +250,51 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
 
 }  // namespace
 
-int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
+EarlyMlpChoice fuseMlpChainsBeforeTactics(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
+  EarlyMlpChoice early;
+  if (timingPoints(plan).size() > 1) return early;
+  std::optional<double> floor_ms;
+  std::size_t from = 0;
+  while (const std::optional<MlpChain> chain = findMlpChain(plan, from)) {
+    from = chain->last + 1;
+    const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
+    // Its own key: the steps' tactics in mlpSignature are not chosen yet.
+    const std::string key =
+        device.context->device().fingerprint() + "|before tactics " + mlpSignature(plan, *chain, shapes);
+    TimingEntry choice;
+    const bool cached = cache && cache->lookup(key, choice) &&
+                        (cl::fusedMlpMmaRows(choice.tactic) == 0 || cl::fusedMlpMmaOffered(*device.context));
+    if (!cached) {
+      const FusedTimings fused = timeFusedVariants(plan, *chain, shapes, device);
+      const std::size_t launches = leastLaunchesOfSteps(plan, *chain);
+      const double bound = fused.best.tactic.empty() ? 0.0 : static_cast<double>(launches) * launchFloor(device, floor_ms);
+      const bool decided = fused.best.milliseconds < bound;
+      choice = decided ? fused.best : TimingEntry{"unfused", bound};
+      const std::string name = fusedStepName(plan, *chain);
+      log(Severity::kVERBOSE, "'" + name + "': " +
+                                  (decided ? fused.best.tactic + " before tactic choice, faster than its steps' " +
+                                                 std::to_string(launches) + " launches can be (" +
+                                                 std::to_string(bound) + " ms)"
+                                           : "its steps' " + std::to_string(launches) + " launches (at least " +
+                                                 std::to_string(bound) + " ms) may win: timed after tactic choice") +
+                                  " (timed" + fused.text + ")");
+      if (!decided) early.timed.emplace(name, fused);
+      if (cache) cache->store(key, choice);
+    }
+    if (choice.tactic == "unfused") continue;
+    PlanStep step = makeFusedMlpStep(plan, *chain, mlpWeightLayout(choice.tactic));
+    step.tactic = choice.tactic;
+    replaceChain(plan, *chain, std::move(step));
+    from = chain->first + 1;
+    ++early.fused;
+  }
+  if (early.fused > 0) removeUnusedTensors(plan);
+  return early;
+}
+
+void setLaunchFloorForTesting(double milliseconds) { launchFloorForTesting().store(milliseconds); }
+
+int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache, const EarlyMlpChoice& early) {
   int fused_count = 0;
   std::size_t from = 0;
   while (const std::optional<MlpChain> chain = findMlpChain(plan, from)) {
@@ -216,7 +306,7 @@ int fuseMlpChains(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
     const bool cached = cache && cache->lookup(key, choice) &&
                         (cl::fusedMlpMmaRows(choice.tactic) == 0 || cl::fusedMlpMmaOffered(*device.context));
     if (!cached) {
-      choice = timeMlpChain(plan, *chain, shapes, device);
+      choice = timeMlpChain(plan, *chain, shapes, device, early);
       if (cache) cache->store(key, choice);
     }
     if (std::optional<PlanStep> ranged = mlpStepWithRanges(plan, *chain, choice.tactic, device, cache)) {

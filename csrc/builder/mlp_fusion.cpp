@@ -154,13 +154,19 @@ std::optional<MlpWeightLayout> productWeightLayout(const EnginePlan& plan, const
   return std::nullopt;
 }
 
+std::string fusedStepName(const EnginePlan& plan, const MlpChain& chain) {
+  std::string name;
+  for (std::size_t index = chain.first; index <= chain.last; ++index) {
+    name += (name.empty() ? "" : " + ") + plan.steps[index].name;
+  }
+  return name;
+}
+
 PlanStep makeFusedMlpStep(EnginePlan& plan, const MlpChain& chain, MlpWeightLayout layout) {
   network::FusedMlpLayer mlp;
   PlanStep fused;
   fused.inputs.push_back(chain.input);
-  for (std::size_t index = chain.first; index <= chain.last; ++index) {
-    fused.name += (fused.name.empty() ? "" : " + ") + plan.steps[index].name;
-  }
+  fused.name = fusedStepName(plan, chain);
   for (std::size_t index : chain.gemms) {
     // Copies: addConstant below may grow plan.tensors.
     const PlanStep step = plan.steps[index];

@@ -44,6 +44,9 @@ MlpWeightLayout mlpWeightLayout(const std::string& tactic);
 // that layout can run the chain's own GEMM tactics one product at a time); nothing when mixed.
 std::optional<MlpWeightLayout> productWeightLayout(const engine::EnginePlan& plan, const MlpChain& chain);
 
+// The name of the FusedMLP step that replaces `chain`: its steps' names joined by " + ".
+std::string fusedStepName(const engine::EnginePlan& plan, const MlpChain& chain);
+
 // The FusedMLP step for `chain`: weights stored in `layout` (transposed copies appended to the
 // plan's constants where a product's b is the other way round). Does not change the plan's steps.
 engine::PlanStep makeFusedMlpStep(engine::EnginePlan& plan, const MlpChain& chain,

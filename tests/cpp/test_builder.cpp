@@ -19,6 +19,7 @@
 #include "builder/builder.h"
 #include "builder/graph.h"
 #include "builder/memory_plan.h"
+#include "builder/mlp_choice.h"
 #include "builder/mlp_fusion.h"
 #include "builder/scratch_run.h"
 #include "builder/tactic_choice.h"
@@ -905,6 +906,65 @@ TEST(EngineTactics, FusedMlpStepsRunTheirProductsWhereTheFusedKernelLoses) {
     expectDenseChainAnswer(execution, chain, batch);
     EXPECT_EQ(execution.activeTactic(fused), engine::tacticAt(step, batch * 8));
     EXPECT_EQ(execution.activeTactic(fused) == "fused_mlp_r1", batch <= 8);
+  }
+}
+
+// At static shapes a chain whose fused kernel beats the least its own steps could take (a launch
+// floor per product and cast) is fused before tactic choice: its products' candidates are neither
+// compiled nor timed, and the choice is cached. Forced through the floor, as the devices measure
+// theirs (PoCL's launches are cheap: about 2 us, against the fused kernel's 300 us at batch 64).
+TEST(EngineTactics, MlpChainsFuseBeforeTacticChoiceWhereTheirStepsCannotWin) {
+  const DenseChain chain;
+  struct FloorReset {
+    ~FloorReset() { builder::setLaunchFloorForTesting(-1.0); }
+  } reset;
+  const auto build = [&](double floor_ms, const std::shared_ptr<builder::TimingCache>& cache) {
+    builder::setLaunchFloorForTesting(floor_ms);
+    builder::BuilderConfig config;
+    builder::OptimizationProfile profile;
+    profile.setShape("x", Dims{5, 16}, Dims{5, 16}, Dims{5, 16});
+    config.addOptimizationProfile(profile);
+    EXPECT_TRUE(config.setTimingCache(cache, false));
+    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(chain.network(), config);
+    return engine::deserializePlan(built.data(), built.size());
+  };
+  const auto cache = std::make_shared<builder::TimingCache>();
+  {
+    const LogCapture log;
+    const engine::EnginePlan plan = build(1000.0, cache);  // no kernel is that fast
+    EXPECT_TRUE(log.saw("before tactic choice, faster than its steps' 3 launches can be (3000.0"));
+    EXPECT_TRUE(log.matching("timing tactics: step").empty()) << log.matching("timing tactics: step").front();
+    EXPECT_TRUE(log.matching("compiled ahead").empty());
+    const std::size_t fused = onlyStepOf<network::FusedMlpLayer>(plan);
+    ASSERT_LT(fused, plan.steps.size());
+    EXPECT_EQ(plan.steps.size(), 1u);
+    runtime::ExecutionContext execution(engineOf(plan));
+    expectDenseChainAnswer(execution, chain, 5);
+  }
+  {
+    const LogCapture log;  // the same cache: the choice is not timed again
+    const engine::EnginePlan plan = build(1000.0, cache);
+    EXPECT_TRUE(log.matching("before tactic choice").empty());
+    EXPECT_TRUE(log.matching("timing tactics: step").empty());
+    EXPECT_LT(onlyStepOf<network::FusedMlpLayer>(plan), plan.steps.size());
+  }
+  {
+    const LogCapture log;  // a floor of 0 proves nothing: the steps are timed, the fused variants once
+    const engine::EnginePlan plan = build(0.0, std::make_shared<builder::TimingCache>());
+    EXPECT_TRUE(log.saw("its steps' 3 launches (at least 0.0"));
+    EXPECT_TRUE(log.saw("may win: timed after tactic choice"));
+    EXPECT_TRUE(log.saw("timing tactics: step 1 of 3"));
+    const std::vector<std::string> unfused = log.matching("(timed unfused=");
+    ASSERT_EQ(unfused.size(), 1u);
+    runtime::ExecutionContext execution(engineOf(plan));
+    expectDenseChainAnswer(execution, chain, 5);
+    // What the bound rests on: the steps' run took at least their launches' floor, as measured.
+    cl::KernelCache kernels(context());
+    auto stream = cl::Stream::create(context(), /*timed=*/true);
+    const double floor_ms = cl::launchFloorMilliseconds(kernels, *stream);
+    const std::size_t at = unfused.front().find("(timed unfused=") + 15;
+    EXPECT_GT(floor_ms, 0.0);
+    EXPECT_LE(3 * floor_ms, std::stod(unfused.front().substr(at))) << unfused.front();
   }
 }
 

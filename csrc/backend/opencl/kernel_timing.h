@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "backend/opencl/kernels.h"
 #include "backend/opencl/stream.h"
 
 namespace mlprt::cl {
@@ -47,5 +48,11 @@ class KernelTimingScope {
  private:
   KernelTimingLog* previous_;
 };
+
+// The least device time a kernel launch takes on `stream` (a timed one), in milliseconds: launches
+// of a kernel that does nothing, back to back between two markers, the fastest of a few batches.
+// No run of k kernels on that stream takes less than k times it (the builder's fused-MLP choice
+// uses it as a bound, mlp_choice.cpp). Compiles one tiny program the first time.
+double launchFloorMilliseconds(KernelCache& kernels, Stream& stream);
 
 }  // namespace mlprt::cl
