@@ -99,7 +99,7 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
   const bool fixed_inner = std::all_of(corners.begin(), corners.end(),
                                        [&](const std::vector<Dims>& corner) { return inner(corner) == inner(corners.front()); });
   std::vector<cl::GemmTactic> candidates;
-  for (const cl::GemmTactic& tactic : cl::gemmTactics(context, type, policy)) {
+  for (const cl::GemmTactic& tactic : cl::gemmTacticsWithSuperseded(context, type, policy)) {
     const bool fits = cl::gemmTacticIsGeneral(tactic) ||
                       (fixed_inner && std::all_of(corners.begin(), corners.end(), [&](const std::vector<Dims>& corner) {
                          return cl::gemmTacticFits(tactic, corner[a], matmul.op0, corner[b], matmul.op1, corner[out]);
@@ -117,7 +117,12 @@ std::vector<cl::GemmTactic> candidateTactics(const EnginePlan& plan, const PlanS
   // the device are not worth their compile (gemmTacticLeavesDeviceIdle).
   cl::dropTacticsLeavingDeviceIdle(worth, shapes[a], matmul.op0, shapes[b], matmul.op1, shapes[out],
                                    context.device().compute_units);
-  return worth.empty() ? candidates : worth;
+  // Superseded tactics last, among the ones left (deciding may run a probe; gemmTacticsWithSuperseded).
+  const auto superseded = [&](const cl::GemmTactic& tactic) { return cl::gemmTacticSuperseded(tactic, context); };
+  worth.erase(std::remove_if(worth.begin(), worth.end(), superseded), worth.end());
+  if (!worth.empty()) return worth;
+  candidates.erase(std::remove_if(candidates.begin(), candidates.end(), superseded), candidates.end());
+  return candidates;
 }
 
 // A (de)convolution's or attention's timing-cache key: its kind and parameters, operand shapes and

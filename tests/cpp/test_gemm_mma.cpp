@@ -551,6 +551,21 @@ TEST(GemmMma, WgmmaProbeRefusesWhereThePtxIsNotHoppers) {
   }
 }
 
+TEST(GemmMma, GemmTacticsLeaveOutExactlyTheSupersededOnes) {
+  // The builder asks gemmTacticSuperseded late (its answer may run the wgmma probe): what it
+  // keeps must be what gemmTactics offers. On Hopper the cp.async tiles are the superseded ones.
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    std::set<std::string> kept;
+    for (const auto& tactic : cl::gemmTacticsWithSuperseded(*context(), type)) {
+      if (!cl::gemmTacticSuperseded(tactic, *context())) kept.insert(tactic.name);
+    }
+    EXPECT_EQ(kept, tacticNames(type, false)) << dataTypeName(type);
+  }
+  const bool async_superseded = cl::gemmTacticSuperseded({"mma_f16_async_128x64"}, *context());
+  EXPECT_EQ(async_superseded, cl::tensorCoreWgmmaAvailable(*context()));
+  EXPECT_FALSE(cl::gemmTacticSuperseded({"mma_f16_64x64"}, *context()));
+}
+
 TEST(GemmMma, EmulatedWgmmaKernelsMatchDoubleReference) {
   // gemm_wgmma's swizzled slots (K-major tiles for a and b N x K, N-major for b K x N), its ring
   // of stages, descriptors' offsets, warpgroups, edge tiles past M, N and K, batches and epilogue,

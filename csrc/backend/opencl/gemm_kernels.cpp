@@ -365,14 +365,25 @@ std::vector<GemmVariant> portableGemmVariants() {
   return variants;
 }
 
-std::vector<GemmTactic> gemmTactics(const Context& context, DataType type, const GemmPolicy& policy) {
+std::vector<GemmTactic> gemmTacticsWithSuperseded(const Context& context, DataType type, const GemmPolicy& policy) {
   std::vector<GemmTactic> tactics;
   if (!isFloating(type)) return tactics;
   for (const GemmVariant& variant : allVariants()) {
-    if (variant.offered(context, type, policy) && !(variant.superseded && variant.superseded(context))) {
-      tactics.push_back({variant.name});
-    }
+    if (variant.offered(context, type, policy)) tactics.push_back({variant.name});
   }
+  return tactics;
+}
+
+bool gemmTacticSuperseded(const GemmTactic& tactic, const Context& context) {
+  const GemmVariant& variant = findVariant(tactic.name);
+  return variant.superseded && variant.superseded(context);
+}
+
+std::vector<GemmTactic> gemmTactics(const Context& context, DataType type, const GemmPolicy& policy) {
+  std::vector<GemmTactic> tactics = gemmTacticsWithSuperseded(context, type, policy);
+  tactics.erase(std::remove_if(tactics.begin(), tactics.end(),
+                               [&](const GemmTactic& tactic) { return gemmTacticSuperseded(tactic, context); }),
+                tactics.end());
   return tactics;
 }
 

@@ -167,6 +167,13 @@ struct GemmPolicy {
 // there (the cp.async tiles where wgmma runs); matrixMultiply still runs those when named.
 std::vector<GemmTactic> gemmTactics(const Context& context, DataType type, const GemmPolicy& policy = {});
 
+// gemmTactics with the superseded tactics kept, and whether one is superseded: deciding that may
+// run a probe (wgmma's, which compiles its kernel: 1.0-1.4 s on an H100), so the builder asks only
+// for the candidates a product's shapes leave (the tutorial MLP's FP16 build ran it for async
+// tiles that its 64 rows then ruled out; issue 16 run 34).
+std::vector<GemmTactic> gemmTacticsWithSuperseded(const Context& context, DataType type, const GemmPolicy& policy = {});
+bool gemmTacticSuperseded(const GemmTactic& tactic, const Context& context);
+
 // Whether `tactic` can run a product of these shapes. Some kernels demand aligned N or K (never
 // a particular M, the batch axis); gemmTacticIsGeneral is true for those that run any product.
 // Throws InvalidArgument for an unknown tactic or shapes that do not make a product.
