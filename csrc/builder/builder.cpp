@@ -636,6 +636,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   }
 
   EnginePlan plan = planFromGraph(graph);
+  device.compile_helpers = startCompileHelpers(plan, context);
   plan.mlprt_version = MLPRT_VERSION;
   plan.device = runtime::fingerprintOf(context->device());
   plan.fp16 = fp16;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/opencl/compile_helper.h"
 #include "backend/opencl/context.h"
 #include "backend/opencl/kernels.h"
 #include "backend/opencl/memory.h"
@@ -34,6 +35,8 @@ struct BuildDevice {
   // "signature|tactic" of the candidates the whole build ran ahead (compileBuildAhead): a step's
   // own pass (compileCandidatesInParallel) skips them.
   std::set<std::string> ran_ahead;
+  // Helper processes for the whole build's compile pool (startCompileHelpers), until it has run.
+  std::unique_ptr<cl::CompileHelperPool> compile_helpers;
 };
 
 struct ScratchTensor {

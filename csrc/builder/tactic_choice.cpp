@@ -23,6 +23,7 @@
 #include <utility>
 #include <variant>
 
+#include "backend/opencl/compile_helper.h"
 #include "backend/opencl/ops/attention/attention.h"
 #include "backend/opencl/ops/convolution/convolution.h"
 #include "backend/opencl/ops/convolution/winograd.h"
@@ -325,18 +326,20 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
 // the whole build's pool (compileBuildAhead), to measure what the pool saves; =waiting keeps the
 // pool with its runs waiting for each other's compiles (runAhead), to measure what taking other
 // work meanwhile saves; =shared keeps the pool's threads on the build's own context, to measure
-// what a context per thread saves; anything else is refused by name.
-enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild, kWholeBuildWaiting, kWholeBuildSharedContext };
+// what a context per thread saves; =contexts gives them contexts of their own but no compile
+// helpers, to measure what the helper processes save; anything else is refused by name.
+enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild, kWholeBuildWaiting, kWholeBuildSharedContext, kWholeBuildOwnContexts };
 
 ParallelCompile parallelCompile(const cl::Context& context) {
-  return environmentSetting<ParallelCompile, 5>(
+  return environmentSetting<ParallelCompile, 6>(
       "MLPRT_PARALLEL_BUILD",
       context.device().type == cl::DeviceType::kCPU ? ParallelCompile::kOff : ParallelCompile::kWholeBuild,
       {{{"0", ParallelCompile::kOff},
         {"1", ParallelCompile::kWholeBuild},
         {"steps", ParallelCompile::kStepsOnly},
         {"waiting", ParallelCompile::kWholeBuildWaiting},
-        {"shared", ParallelCompile::kWholeBuildSharedContext}}});
+        {"shared", ParallelCompile::kWholeBuildSharedContext},
+        {"contexts", ParallelCompile::kWholeBuildOwnContexts}}});
 }
 
 // One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
@@ -351,6 +354,7 @@ struct AheadRun {
 struct AheadOutcome {
   std::size_t workers = 0;
   bool own_contexts = false;
+  std::size_t helpers = 0;  // threads that compiled through a helper process
   std::size_t deferred = 0;
 };
 
@@ -360,6 +364,7 @@ struct AheadOutcome {
 struct AheadPolicy {
   bool wait_for_others = false;
   bool own_contexts_allowed = false;
+  cl::CompileHelperPool* helpers = nullptr;  // where threads that would have own contexts take helpers
 };
 
 // Whether the pool's threads can each compile in a context of their own: NVIDIA's driver compiles
@@ -373,7 +378,8 @@ struct AheadPolicy {
 constexpr std::size_t kRunsPerOwnContext = 4;
 
 bool contextsOfTheirOwnAllowed(const cl::Context& context, ParallelCompile parallel) {
-  return parallel == ParallelCompile::kWholeBuild && cl::Program::keepsBinaries(context.device()) &&
+  return (parallel == ParallelCompile::kWholeBuild || parallel == ParallelCompile::kWholeBuildOwnContexts) &&
+         cl::Program::keepsBinaries(context.device()) &&
          !cl::programCacheDirectory().empty();
 }
 
@@ -398,6 +404,7 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
   std::deque<Queued> queue;
   for (std::size_t i = 0; i < runs.size(); ++i) queue.push_back({i, std::nullopt});
   std::atomic<std::size_t> deferred{0};
+  std::atomic<std::size_t> helpers{0};
   const auto drain = [&](BuildDevice& device) {
     for (;;) {
       Queued next;
@@ -426,13 +433,19 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
   };
   const auto work = [&] {
     try {
-      const std::shared_ptr<cl::Context> mine =
-          outcome.own_contexts ? std::make_shared<cl::Context>(context->device()) : context;
+      // A helper process compiles for this thread where one is left (the programs reach the
+      // build's context from the disk cache); else, where allowed, a context of its own.
+      const std::unique_ptr<cl::CompileHelper> helper =
+          outcome.own_contexts && policy.helpers ? policy.helpers->take() : nullptr;
+      if (helper) ++helpers;
+      const bool own_context = outcome.own_contexts && !helper;
+      const std::shared_ptr<cl::Context> mine = own_context ? std::make_shared<cl::Context>(context->device()) : context;
       {
+        const cl::CompileInHelper compile_in(helper.get());
         BuildDevice device(mine);
         drain(device);
       }
-      if (outcome.own_contexts) cl::forgetPrograms(*mine);
+      if (own_context) cl::forgetPrograms(*mine);
     } catch (const std::exception& e) {  // e.g. no second context: the timing runs compile what is left
       log(Severity::kVERBOSE, std::string("a compile-ahead thread stopped: ") + e.what());
     }
@@ -441,6 +454,7 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
   for (std::size_t t = 0; t < outcome.workers; ++t) threads.emplace_back(work);
   for (std::thread& thread : threads) thread.join();
   outcome.deferred = deferred.load();
+  outcome.helpers = helpers.load();
   return outcome;
 }
 
@@ -658,6 +672,19 @@ LayoutPreference layoutPreference(const cl::Context& context) {
 // (layers of equal signature share them); tactics the timing cache already chose stand alone. The
 // first run of each tactic goes first; a run whose program another thread is compiling goes
 // behind the others (runAhead).
+std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const EnginePlan& plan, const std::shared_ptr<cl::Context>& context) {
+  if (parallelCompile(*context) != ParallelCompile::kWholeBuild || !contextsOfTheirOwnAllowed(*context, ParallelCompile::kWholeBuild) ||
+      cl::compileHelperPath().empty()) {
+    return nullptr;
+  }
+  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  const auto timed_steps = static_cast<std::size_t>(std::count_if(plan.steps.begin(), plan.steps.end(), tacticIsTimed));
+  if (timed_steps < threads) return nullptr;
+  auto pool = std::make_unique<cl::CompileHelperPool>(context->device(), cl::programCacheDirectory(), threads);
+  if (pool->size() == 0) return nullptr;
+  return pool;
+}
+
 void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
   const ParallelCompile parallel = parallelCompile(*device.context);
   if (parallel == ParallelCompile::kOff || parallel == ParallelCompile::kStepsOnly) return;
@@ -701,12 +728,15 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   for (std::vector<AheadRun>& wave : waves) std::move(wave.begin(), wave.end(), std::back_inserter(ordered));
   if (ordered.empty()) return;
   const auto start = std::chrono::steady_clock::now();
-  const AheadPolicy ahead{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwnAllowed(*device.context, parallel)};
+  const AheadPolicy ahead{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwnAllowed(*device.context, parallel),
+                          device.compile_helpers.get()};
   const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max(), ahead);
+  device.compile_helpers.reset();  // the ones no thread took
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
                               std::to_string(steps.size()) + " steps in " + std::to_string(outcome.workers) +
-                              (outcome.own_contexts ? " threads, a context each (" : " threads (") +
+                              (outcome.helpers > 0   ? " threads, " + std::to_string(outcome.helpers) + " with a compile process (" :
+                               outcome.own_contexts ? std::string(" threads, a context each (") : std::string(" threads (")) +
                               std::to_string(seconds.count()) + " s; " +
                               std::to_string(outcome.deferred) + " deferred behind another thread's compile)");
 }

@@ -91,6 +91,14 @@ void chooseTactics(engine::EnginePlan& plan, const cl::GemmPolicy& policy, Build
 // compiling the HWC kernels cost every cold build seconds (bench/RESULTS.md, PoCL layouts 1).
 LayoutPreference layoutPreference(const cl::Context& context);
 
+// Compile helper processes for compileBuildAhead's pool (compile_helper.h), started at once so that
+// their drivers start while the build runs its passes and probes: one per hardware thread, where
+// the pool would give its threads contexts of their own (binaries kept, a cache directory,
+// MLPRT_PARALLEL_BUILD unset or 1), the helper executable is known, and the plan has at least as
+// many timed steps as threads (the tutorial MLP's 2 steps start none). Null otherwise.
+std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const engine::EnginePlan& plan,
+                                                           const std::shared_ptr<cl::Context>& context);
+
 // Before any step is timed, runs the candidates of every timed step once (at every timing point,
 // and a convolution's channels-last ones) across one pool of threads, so that their programs
 // compile at the same time; tactic_choice.cpp ("The whole build's candidates compiled ahead") says

@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "backend/opencl/compile_helper.h"
 #include "backend/opencl/context.h"
 #include "backend/opencl/device.h"
 #include "backend/opencl/memory.h"
@@ -70,8 +71,15 @@ void bindDevices(py::module_& module) {
     result["loaded_from_disk"] = stats.loaded_from_disk;
     result["reused_in_memory"] = stats.reused_in_memory;
     result["installed_from_engine"] = stats.installed_from_engine;
+    result["compiled_by_helpers"] = stats.compiled_by_helpers;
     return result;
-  }, "How many programs this process compiled, loaded from the disk cache, or reused.");
+  }, "How many programs this process compiled (compiled_by_helpers of them in compile helper "
+     "processes), loaded from the disk cache, or reused.");
+  module.def("set_compile_helper_path", &cl::setCompileHelperPath, py::arg("path"),
+             "The mlprt-compile-helper executable a build's compile pool starts (the package's own by "
+             "default; empty: none). MLPRT_COMPILE_HELPER overrides it.");
+  module.def("compile_helper_path", &cl::compileHelperPath,
+             "The compile helper executable builds start, or empty when they start none.");
   module.def("live_allocations", [] {
     const cl::LiveAllocations live = cl::liveAllocations();
     py::dict result;

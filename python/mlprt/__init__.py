@@ -6,6 +6,7 @@ memory API (streams, pinned host arrays, device allocations, copies).
 from __future__ import annotations
 
 import atexit
+import os
 from typing import List, Union
 
 from mlprt import _core
@@ -38,6 +39,12 @@ __version__: str = _core.__version__
 # working on them (PoCL compiles a kernel at its first launch, in a thread of its own) when the
 # process's exit handlers tear its compiler down.
 atexit.register(_core.finish_streams)
+
+# Builds compile in helper processes where the driver compiles one process's programs nearly one at
+# a time (NVIDIA's; csrc/backend/opencl/compile_helper.h): the executable installed beside _core.
+_COMPILE_HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mlprt-compile-helper")
+if os.access(_COMPILE_HELPER, os.X_OK):
+    _core.set_compile_helper_path(_COMPILE_HELPER)
 
 __all__ = [
     "Builder",

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend/opencl/compile_helper.h"
 #include "backend/opencl/program.h"
 #include "builder/builder.h"
 #include "engine/format.h"
@@ -193,6 +195,175 @@ TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
       }
     }
   }
+}
+
+// ---- Compile helper processes ----
+
+// The helper built beside these tests, set for the scope (restored to none after), with binaries
+// kept and a cache directory of the scope's own, as on NVIDIA's devices.
+struct HelperScope {
+  HelperScope() { cl::setCompileHelperPath(MLPRT_TEST_COMPILE_HELPER); }
+  ~HelperScope() { cl::setCompileHelperPath(""); }
+  const ScopedEnv binaries{"MLPRT_PROGRAM_BINARIES", std::string("1")};
+  const ScopedEnv no_override{"MLPRT_COMPILE_HELPER", std::nullopt};
+  const TemporaryDirectory directory;
+  const ScopedEnv cache{"MLPRT_CACHE_DIR", directory.path().string()};
+};
+
+std::size_t cachedBinaries() {
+  namespace fs = std::filesystem;
+  const fs::path directory = cl::programCacheDirectory();
+  if (!fs::exists(directory)) return 0;
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(directory), fs::directory_iterator()));
+}
+
+// The kernel `fill` of a program from uniqueSource(), run over 4 floats: every one is 1.
+void expectFillRuns(const std::shared_ptr<const cl::Program>& program) {
+  cl::Kernel fill(program, "fill");
+  auto stream = cl::Stream::create(context());
+  const auto buffer = allocate(4 * sizeof(float));
+  upload(*stream, at(buffer), std::vector<float>(4, 0.0f));
+  fill.setBuffer(0, *buffer);
+  fill.launch(*stream, {4}, {1});
+  EXPECT_EQ(download<float>(*stream, at(buffer), 4), std::vector<float>(4, 1.0f));
+}
+
+TEST(CompileHelper, CompilesIntoTheDiskCacheForTheCallerToLoad) {
+  const HelperScope scope;
+  const std::unique_ptr<cl::CompileHelper> helper = cl::CompileHelper::start(context()->device(), cl::programCacheDirectory());
+  ASSERT_TRUE(helper) << "the helper at " << MLPRT_TEST_COMPILE_HELPER << " did not start";
+  // Asked directly: the binary is on disk, and this process loads it instead of compiling.
+  const std::string first = uniqueSource();
+  const std::optional<double> seconds = helper->compile(first, "");
+  ASSERT_TRUE(seconds.has_value());
+  EXPECT_GE(*seconds, 0.0);
+  EXPECT_EQ(cachedBinaries(), 1u);
+  const std::shared_ptr<const cl::Program> loaded = cl::Program::build(context(), first);
+  EXPECT_EQ(loaded->origin(), cl::Program::Origin::kDiskCache);
+  expectFillRuns(loaded);
+  // Through Program::build on a thread that has the helper: counted as this thread's compile.
+  const cl::ProgramCacheStats before = cl::programCacheStats();
+  const std::uint64_t compiled_here = cl::programsCompiledOnThisThread();
+  std::shared_ptr<const cl::Program> built;
+  {
+    const LogCapture log;
+    const cl::CompileInHelper compile_in(helper.get());
+    built = cl::Program::build(context(), uniqueSource());
+    EXPECT_TRUE(log.saw("program compiled in "));
+  }
+  EXPECT_EQ(built->origin(), cl::Program::Origin::kCompiled);
+  EXPECT_EQ(cl::programsCompiledOnThisThread(), compiled_here + 1);
+  EXPECT_EQ(cl::programCacheStats().compiled_by_helpers, before.compiled_by_helpers + 1);
+  EXPECT_EQ(cachedBinaries(), 2u);
+  expectFillRuns(built);
+  EXPECT_EQ(cl::activeCompileHelper(), nullptr);
+}
+
+TEST(CompileHelper, ASourceThatDoesNotCompileIsReportedByTheCaller) {
+  // The helper answers that it could not; the caller compiles and throws the compiler's log; the
+  // helper serves the next program.
+  const HelperScope scope;
+  const std::unique_ptr<cl::CompileHelper> helper = cl::CompileHelper::start(context()->device(), cl::programCacheDirectory());
+  ASSERT_TRUE(helper);
+  const std::string broken = uniqueSource() + "\n__kernel void broken(__global float* x) { x[0] = undeclared_name; }\n";
+  EXPECT_FALSE(helper->compile(broken, "").has_value());
+  {
+    const cl::CompileInHelper compile_in(helper.get());
+    EXPECT_TRUE(throwsWith<BuildError>([&] { cl::Program::build(context(), broken); }, "undeclared_name"));
+  }
+  EXPECT_TRUE(helper->compile(uniqueSource(), "").has_value());
+}
+
+TEST(CompileHelper, NoHelperStartsWithoutAnExecutableAndOneThatStopsLeavesTheCompileToTheCaller) {
+  const HelperScope scope;
+  {
+    const ScopedEnv none("MLPRT_COMPILE_HELPER", std::string(""));
+    EXPECT_EQ(cl::compileHelperPath(), "");
+    EXPECT_FALSE(cl::CompileHelper::start(context()->device(), cl::programCacheDirectory()));
+  }
+  {
+    const ScopedEnv missing("MLPRT_COMPILE_HELPER", std::string("/nonexistent/mlprt-compile-helper"));
+    EXPECT_FALSE(cl::CompileHelper::start(context()->device(), cl::programCacheDirectory()));
+  }
+  // An executable that exits at once: no answer, no hang; Program::build compiles itself.
+  const ScopedEnv exits("MLPRT_COMPILE_HELPER", std::string("/bin/true"));
+  const std::unique_ptr<cl::CompileHelper> helper = cl::CompileHelper::start(context()->device(), cl::programCacheDirectory());
+  ASSERT_TRUE(helper);
+  const std::string source = uniqueSource();
+  EXPECT_FALSE(helper->compile(source, "").has_value());
+  const cl::ProgramCacheStats before = cl::programCacheStats();
+  const cl::CompileInHelper compile_in(helper.get());
+  const std::shared_ptr<const cl::Program> program = cl::Program::build(context(), source);
+  EXPECT_EQ(program->origin(), cl::Program::Origin::kCompiled);
+  EXPECT_EQ(cl::programCacheStats().compiled_by_helpers, before.compiled_by_helpers);
+  expectFillRuns(program);
+}
+
+// Products at a dynamic batch: as many timed steps as this machine's threads start the whole
+// build's helpers (startCompileHelpers), and the pool's threads compile through them.
+network::Network chainOfProducts(std::size_t count, const std::vector<float>& square, const std::vector<float>& last) {
+  network::Network net;
+  network::TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, 3, 64});
+  for (std::size_t i = 0; i + 1 < count; ++i) {
+    x = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{64, 64}, square)});
+  }
+  x = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{64, 24}, last)});
+  net.setTensorName(x, "y");
+  net.markOutput(x);
+  return net;
+}
+
+TEST(EngineTactics, CandidatesCompileAheadInHelperProcesses) {
+  const HelperScope scope;
+  const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("1"));
+  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<float> square = randomFloats(64 * 64, 66);
+  for (float& value : square) value *= 0.125f;  // values stay near 1 through the chain
+  const std::vector<float> last = randomFloats(64 * 24, 67);
+  builder::BuilderConfig config;
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 3, 64}, Dims{16, 3, 64}, Dims{64, 3, 64});
+  config.addOptimizationProfile(profile);
+  const cl::ProgramCacheStats before = cl::programCacheStats();
+  std::vector<std::string> ahead;
+  const std::vector<std::uint8_t> built = [&] {
+    const LogCapture log;
+    std::vector<std::uint8_t> bytes = builder::buildSerializedNetwork(chainOfProducts(threads, square, last), config);
+    ahead = log.matching("compiled ahead: ");
+    return bytes;
+  }();
+  ASSERT_EQ(ahead.size(), 1u);
+  const std::size_t runs = std::stoul(ahead.front().substr(std::string("compiled ahead: ").size()));
+  if (runs >= 4 * threads) {  // CI's 2 cores: the pool's threads compile through helpers
+    EXPECT_NE(ahead.front().find(" with a compile process ("), std::string::npos) << ahead.front();
+    EXPECT_GT(cl::programCacheStats().compiled_by_helpers, before.compiled_by_helpers);
+  }
+  if (threads <= 2) EXPECT_GE(runs, 4 * threads) << ahead.front();
+  runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
+  execution.setInputShape("x", Dims{5, 3, 64});
+  auto stream = cl::Stream::create(context());
+  const std::vector<float> input = randomFloats(5 * 3 * 64, 68);
+  const BoundXY bound = bindXY(execution, *stream, input, 5 * 3 * 24);
+  execution.enqueue(*stream);
+  const std::vector<float> result = download<float>(*stream, at(bound.y), 5 * 3 * 24);
+  std::vector<double> rows(input.begin(), input.end());
+  for (std::size_t i = 0; i + 1 < threads; ++i) {
+    std::vector<double> next(15 * 64, 0.0);
+    for (std::size_t r = 0; r < 15; ++r)
+      for (std::size_t j = 0; j < 64; ++j)
+        for (std::size_t p = 0; p < 64; ++p) next[r * 64 + j] += rows[r * 64 + p] * square[p * 64 + j];
+    rows = std::move(next);
+  }
+  double scale = 0.0, error = 0.0;
+  for (std::size_t r = 0; r < 15; ++r) {
+    for (std::size_t j = 0; j < 24; ++j) {
+      double sum = 0.0;
+      for (std::size_t p = 0; p < 64; ++p) sum += rows[r * 64 + p] * last[p * 24 + j];
+      scale = std::max(scale, std::abs(sum));
+      error = std::max(error, std::abs(result[r * 24 + j] - sum));
+    }
+  }
+  EXPECT_LE(error, 1e-4 * scale);
 }
 
 }  // namespace

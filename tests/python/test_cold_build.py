@@ -60,10 +60,12 @@ def test_gemm_tactics_with_blocks_far_larger_than_the_product_are_not_timed() ->
 def test_fused_mlp_rows_per_group_beyond_the_batch_are_not_timed() -> None:
     for batch, expected in ((1, ["fused_mlp_r1"]), (3, ["fused_mlp_r1", "fused_mlp_r2", "fused_mlp_r4"])):
         messages = timed_messages(batch, [24, 16, 5])
+        # The choice before tactic choice times them (and the one after it reuses those times).
         fused = [m for m in messages if "fused_mlp_r" in m]
-        assert len(fused) == 1, messages
-        rows = [t for t in tactics_timed(fused[0]) if t.startswith("fused_mlp_r")]
-        assert rows == expected, (batch, fused[0])
+        assert 1 <= len(fused) <= 2, messages
+        for message in fused:
+            rows = [t for t in tactics_timed(message) if t.startswith("fused_mlp_r")]
+            assert rows == expected, (batch, message)
 
 
 def test_a_build_with_empty_kernel_caches_prints_nothing(tmp_path: Path) -> None:

@@ -96,6 +96,7 @@ struct ProgramCacheStats {
   std::uint64_t loaded_from_disk = 0;
   std::uint64_t reused_in_memory = 0;
   std::uint64_t installed_from_engine = 0;
+  std::uint64_t compiled_by_helpers = 0;  // of `compiled`: in a helper process (compile_helper.h)
 };
 
 ProgramCacheStats programCacheStats();
