@@ -180,3 +180,60 @@ def test_a_cold_build_reports_each_program_it_compiles_and_its_time(tmp_path: Pa
     assert all(re.fullmatch(r"compiled program '\w+' \(.*\) in \d+\.\d+ s", line) for line in first), first
     assert any(line.startswith("compiled program 'gemm' (-DSMALL_ROWS=") for line in first), first
     assert lines[1 + count:] == ["0"], "the second build in the process compiled again: " + done.stdout
+
+
+def test_the_package_compiles_in_its_helper_processes_where_the_pool_takes_them(tmp_path: Path) -> None:
+    """The package points the core at the mlprt-compile-helper installed beside it; a build whose
+    compile pool runs a context per thread (binaries kept, MLPRT_PARALLEL_BUILD=1, as on NVIDIA's
+    devices) and has a timed step per hardware thread compiles through the helpers, prints
+    nothing, and its engine answers as the products do."""
+    helper = mlprt._core.compile_helper_path()
+    assert helper == str(Path(mlprt.__file__).resolve().with_name("mlprt-compile-helper")), helper
+    assert os.access(helper, os.X_OK), helper
+    script = textwrap.dedent(
+        """
+        import os
+        import numpy as np
+        import mlprt
+        import mlprt.driver as cuda
+        logger = mlprt.Logger(mlprt.Logger.WARNING)
+        builder = mlprt.Builder(logger)
+        network = builder.create_network(0)
+        x = network.add_input("x", mlprt.DataType.FLOAT, (-1, 3, 64))
+        rng = np.random.default_rng(11)
+        steps = max(2, os.cpu_count() or 1)
+        weights = [rng.standard_normal((64, 64)).astype(np.float32) / 8 for _ in range(steps)]
+        for w in weights:
+            constant = network.add_constant((64, 64), w).get_output(0)
+            x = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, constant,
+                                            mlprt.MatrixOperation.NONE).get_output(0)
+        x.name = "y"
+        network.mark_output(x)
+        config = builder.create_builder_config()
+        profile = builder.create_optimization_profile()
+        profile.set_shape("x", (1, 3, 64), (16, 3, 64), (64, 3, 64))
+        config.add_optimization_profile(profile)
+        plan = builder.build_serialized_network(network, config)
+        assert plan is not None
+        assert mlprt._core.program_cache_stats()["compiled_by_helpers"] > 0, mlprt._core.program_cache_stats()
+        engine = mlprt.Runtime(logger).deserialize_cuda_engine(plan)
+        context = engine.create_execution_context()
+        context.set_input_shape("x", (5, 3, 64))
+        data = rng.standard_normal((5, 3, 64)).astype(np.float32)
+        expected = data.astype(np.float64)
+        for w in weights:
+            expected = expected @ w
+        out = np.empty((5, 3, 64), np.float32)
+        d_in, d_out = cuda.mem_alloc(data.nbytes), cuda.mem_alloc(out.nbytes)
+        cuda.memcpy_htod(d_in, data)
+        assert context.execute_v2([int(d_in), int(d_out)])
+        cuda.memcpy_dtoh(out, d_out)
+        assert np.abs(out - expected).max() <= 1e-4 * np.abs(expected).max()
+        """
+    )
+    env = dict(os.environ, MLPRT_CACHE_DIR=str(tmp_path / "mlprt-cache"), MLPRT_PROGRAM_BINARIES="1",
+               MLPRT_PARALLEL_BUILD="1")
+    env.pop("MLPRT_COMPILE_HELPER", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
