@@ -686,6 +686,8 @@ std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const EnginePlan& pla
 }
 
 void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
+  // The helpers end with this pool, whatever it runs (their contexts hold device memory).
+  const std::unique_ptr<cl::CompileHelperPool> helpers = std::move(device.compile_helpers);
   const ParallelCompile parallel = parallelCompile(*device.context);
   if (parallel == ParallelCompile::kOff || parallel == ParallelCompile::kStepsOnly) return;
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
@@ -729,9 +731,8 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   if (ordered.empty()) return;
   const auto start = std::chrono::steady_clock::now();
   const AheadPolicy ahead{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwnAllowed(*device.context, parallel),
-                          device.compile_helpers.get()};
+                          helpers.get()};
   const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max(), ahead);
-  device.compile_helpers.reset();  // the ones no thread took
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
                               std::to_string(steps.size()) + " steps in " + std::to_string(outcome.workers) +
