@@ -76,7 +76,8 @@ def test_second_process_loads_the_binary_instead_of_compiling(tmp_path: Path) ->
     origin_2, stats_2 = json.loads(second.stdout)
     assert origin_1 == "compiled" and stats_1["compiled"] == 1
     assert origin_2 == "disk-cache" and stats_2 == {"compiled": 0, "loaded_from_disk": 1,
-                                                    "reused_in_memory": 0, "installed_from_engine": 0}
+                                                    "reused_in_memory": 0, "installed_from_engine": 0,
+                                                    "compiled_by_helpers": 0}
     files = list((tmp_path / "programs").glob("*.bin"))
     assert len(files) == 1 and files[0].read_bytes().startswith(b"MLPRT-CL-BINARY-1\n")
 
