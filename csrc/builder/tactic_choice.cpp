@@ -326,9 +326,10 @@ TimedChoice timedChoice(const EnginePlan& plan, const PlanStep& step, const std:
 // the whole build's pool (compileBuildAhead), to measure what the pool saves; =waiting keeps the
 // pool with its runs waiting for each other's compiles (runAhead), to measure what taking other
 // work meanwhile saves; =shared keeps the pool's threads on the build's own context, to measure
-// what a context per thread saves; =contexts gives them contexts of their own but no compile
-// helpers, to measure what the helper processes save; anything else is refused by name.
-enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild, kWholeBuildWaiting, kWholeBuildSharedContext, kWholeBuildOwnContexts };
+// what a context per thread saves; =processes gives the threads compile helper processes where the
+// plan is large enough (startCompileHelpers; not the default until measured on the GPU); anything
+// else is refused by name.
+enum class ParallelCompile { kOff, kStepsOnly, kWholeBuild, kWholeBuildWaiting, kWholeBuildSharedContext, kWholeBuildHelpers };
 
 ParallelCompile parallelCompile(const cl::Context& context) {
   return environmentSetting<ParallelCompile, 6>(
@@ -339,7 +340,7 @@ ParallelCompile parallelCompile(const cl::Context& context) {
         {"steps", ParallelCompile::kStepsOnly},
         {"waiting", ParallelCompile::kWholeBuildWaiting},
         {"shared", ParallelCompile::kWholeBuildSharedContext},
-        {"contexts", ParallelCompile::kWholeBuildOwnContexts}}});
+        {"processes", ParallelCompile::kWholeBuildHelpers}}});
 }
 
 // One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
@@ -378,7 +379,7 @@ struct AheadPolicy {
 constexpr std::size_t kRunsPerOwnContext = 4;
 
 bool contextsOfTheirOwnAllowed(const cl::Context& context, ParallelCompile parallel) {
-  return (parallel == ParallelCompile::kWholeBuild || parallel == ParallelCompile::kWholeBuildOwnContexts) &&
+  return (parallel == ParallelCompile::kWholeBuild || parallel == ParallelCompile::kWholeBuildHelpers) &&
          cl::Program::keepsBinaries(context.device()) &&
          !cl::programCacheDirectory().empty();
 }
@@ -673,7 +674,8 @@ LayoutPreference layoutPreference(const cl::Context& context) {
 // first run of each tactic goes first; a run whose program another thread is compiling goes
 // behind the others (runAhead).
 std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const EnginePlan& plan, const std::shared_ptr<cl::Context>& context) {
-  if (parallelCompile(*context) != ParallelCompile::kWholeBuild || !contextsOfTheirOwnAllowed(*context, ParallelCompile::kWholeBuild) ||
+  if (parallelCompile(*context) != ParallelCompile::kWholeBuildHelpers ||
+      !contextsOfTheirOwnAllowed(*context, ParallelCompile::kWholeBuildHelpers) ||
       cl::compileHelperPath().empty()) {
     return nullptr;
   }

@@ -299,8 +299,9 @@ TEST(CompileHelper, NoHelperStartsWithoutAnExecutableAndOneThatStopsLeavesTheCom
   expectFillRuns(program);
 }
 
-// Products at a dynamic batch: as many timed steps as this machine's threads start the whole
-// build's helpers (startCompileHelpers), and the pool's threads compile through them.
+// Products at a dynamic batch, MLPRT_PARALLEL_BUILD=processes: as many timed steps as this
+// machine's threads start the whole build's helpers (startCompileHelpers), and the pool's threads
+// compile through them.
 network::Network chainOfProducts(std::size_t count, const std::vector<float>& square, const std::vector<float>& last) {
   network::Network net;
   network::TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, 3, 64});
@@ -315,7 +316,7 @@ network::Network chainOfProducts(std::size_t count, const std::vector<float>& sq
 
 TEST(EngineTactics, CandidatesCompileAheadInHelperProcesses) {
   const HelperScope scope;
-  const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("1"));
+  const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("processes"));
   const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<float> square = randomFloats(64 * 64, 66);
   for (float& value : square) value *= 0.125f;  // values stay near 1 through the chain

@@ -183,10 +183,10 @@ def test_a_cold_build_reports_each_program_it_compiles_and_its_time(tmp_path: Pa
 
 
 def test_the_package_compiles_in_its_helper_processes_where_the_pool_takes_them(tmp_path: Path) -> None:
-    """The package points the core at the mlprt-compile-helper installed beside it; a build whose
-    compile pool runs a context per thread (binaries kept, MLPRT_PARALLEL_BUILD=1, as on NVIDIA's
-    devices) and has a timed step per hardware thread compiles through the helpers, prints
-    nothing, and its engine answers as the products do."""
+    """The package points the core at the mlprt-compile-helper installed beside it; a build that
+    asks for them (MLPRT_PARALLEL_BUILD=processes, binaries kept as on NVIDIA's devices) and has a
+    timed step per hardware thread compiles through the helpers, prints nothing, and its engine
+    answers as the products do."""
     helper = mlprt._core.compile_helper_path()
     assert helper == str(Path(mlprt.__file__).resolve().with_name("mlprt-compile-helper")), helper
     assert os.access(helper, os.X_OK), helper
@@ -232,7 +232,7 @@ def test_the_package_compiles_in_its_helper_processes_where_the_pool_takes_them(
         """
     )
     env = dict(os.environ, MLPRT_CACHE_DIR=str(tmp_path / "mlprt-cache"), MLPRT_PROGRAM_BINARIES="1",
-               MLPRT_PARALLEL_BUILD="1")
+               MLPRT_PARALLEL_BUILD="processes")
     env.pop("MLPRT_COMPILE_HELPER", None)
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

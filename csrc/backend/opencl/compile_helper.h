@@ -5,7 +5,7 @@
 // at about 0.5 s of compiling each). A helper is this library's small executable
 // (mlprt-compile-helper) with a context on the same device: it compiles the program it is sent
 // through Program::build, which leaves the binary in the disk cache, and the parent loads it from
-// there. The builder's compile pool gives each thread a helper (tactic_choice.cpp); anything that
+// there. The builder's compile pool can give each thread a helper (tactic_choice.cpp); anything that
 // goes wrong with one (no executable, a crash, a refusal) leaves the compile to the calling thread.
 // POSIX only; elsewhere no helper starts.
 #pragma once
