@@ -664,15 +664,6 @@ LayoutPreference layoutPreference(const cl::Context& context) {
       {{{"0", LayoutPreference::kNever}, {"1", LayoutPreference::kAlways}, {"timed", LayoutPreference::kTimed}}});
 }
 
-// ---- The whole build's candidates compiled ahead ----
-// A step's own pass overlaps the compiles of its few candidates only: ResNet-50's FP16 build with
-// every cache empty compiled 91 programs, 236 s of compiling in 65.5 s on a 16-core H100 host
-// (bench/RESULTS.md, issue 16 run 24). So where parallelCompile says kWholeBuild, before any step is timed, the
-// candidates of every timed step, at every timing point, and a convolution's channels-last ones
-// (which the layout pass times) run once across one pool of threads, one per signature and tactic
-// (layers of equal signature share them); tactics the timing cache already chose stand alone. The
-// first run of each tactic goes first; a run whose program another thread is compiling goes
-// behind the others (runAhead).
 std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const EnginePlan& plan, const std::shared_ptr<cl::Context>& context) {
   if (parallelCompile(*context) != ParallelCompile::kWholeBuildHelpers ||
       !contextsOfTheirOwnAllowed(*context, ParallelCompile::kWholeBuildHelpers) ||
@@ -687,6 +678,15 @@ std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const EnginePlan& pla
   return pool;
 }
 
+// ---- The whole build's candidates compiled ahead ----
+// A step's own pass overlaps the compiles of its few candidates only: ResNet-50's FP16 build with
+// every cache empty compiled 91 programs, 236 s of compiling in 65.5 s on a 16-core H100 host
+// (bench/RESULTS.md, issue 16 run 24). So where parallelCompile says kWholeBuild, before any step is timed, the
+// candidates of every timed step, at every timing point, and a convolution's channels-last ones
+// (which the layout pass times) run once across one pool of threads, one per signature and tactic
+// (layers of equal signature share them); tactics the timing cache already chose stand alone. The
+// first run of each tactic goes first; a run whose program another thread is compiling goes
+// behind the others (runAhead).
 void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, const TimingCache* cache) {
   // The helpers end with this pool, whatever it runs (their contexts hold device memory).
   const std::unique_ptr<cl::CompileHelperPool> helpers = std::move(device.compile_helpers);
