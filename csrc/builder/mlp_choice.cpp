@@ -257,6 +257,9 @@ EarlyMlpChoice fuseMlpChainsBeforeTactics(EnginePlan& plan, BuildDevice& device,
   std::size_t from = 0;
   while (const std::optional<MlpChain> chain = findMlpChain(plan, from)) {
     from = chain->last + 1;
+    // A chain whose steps launch one kernel saves no launch fused: the bound could only be met
+    // by noise (a fused kernel as fast as an empty one), so its choice waits for the steps' timing.
+    if (leastLaunchesOfSteps(plan, *chain) < 2) continue;
     const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
     // Its own key: the steps' tactics in mlpSignature are not chosen yet.
     const std::string key =

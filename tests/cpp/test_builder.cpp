@@ -966,6 +966,19 @@ TEST(EngineTactics, MlpChainsFuseBeforeTacticChoiceWhereTheirStepsCannotWin) {
     EXPECT_GT(floor_ms, 0.0);
     EXPECT_LE(3 * floor_ms, std::stod(unfused.front().substr(at))) << unfused.front();
   }
+  {
+    // One product launches one kernel either way: however large the floor, its step is timed.
+    Network net;
+    const TensorId x = net.addInput("x", DataType::kFLOAT, Dims{5, 16});
+    const TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{16, 24}, chain.weights[0])});
+    net.setTensorName(y, "y");
+    net.markOutput(y);
+    builder::setLaunchFloorForTesting(1000.0);
+    const LogCapture log;
+    builder::buildSerializedNetwork(net, builder::BuilderConfig());
+    EXPECT_TRUE(log.matching("before tactic choice").empty());
+    EXPECT_TRUE(log.saw("timing tactics: step 1 of 1"));
+  }
 }
 
 // A fused step's "layers_*" tactic names one GEMM tactic per stage and needs its workspace.
