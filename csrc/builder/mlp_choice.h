@@ -28,8 +28,8 @@ struct EarlyMlpChoice {
 };
 
 // Before tactic choice, at static shapes (one timing point): the tutorial MLP's FP16 build compiled
-// 16 programs of candidates for its chain's two products, whose steps the fused kernel then beat
-// 2.7 times (13 against 36 us; 19 programs, 5.8-6.5 s on an H100, issue 16 run 34). No run of k
+// 11 programs of candidates for its chain's two products, whose steps the fused kernel then beat
+// 2.8 times (13 against 36 us; 19 programs, 5.8-6.5 s on an H100, issue 16 run 34). No run of k
 // kernels takes less than k launches of a kernel that does nothing (launchFloorMilliseconds), and
 // the chain's own steps launch at least one kernel per product and per cast: where they launch two
 // or more and a fused variant is faster than that bound, the chain is fused now, and its
