@@ -259,7 +259,8 @@ EarlyMlpChoice fuseMlpChainsBeforeTactics(EnginePlan& plan, BuildDevice& device,
     from = chain->last + 1;
     // A chain whose steps launch one kernel saves no launch fused: the bound could only be met
     // by noise (a fused kernel as fast as an empty one), so its choice waits for the steps' timing.
-    if (leastLaunchesOfSteps(plan, *chain) < 2) continue;
+    const std::size_t launches = leastLaunchesOfSteps(plan, *chain);
+    if (launches < 2) continue;
     const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
     // Its own key: the steps' tactics in mlpSignature are not chosen yet.
     const std::string key =
@@ -269,7 +270,6 @@ EarlyMlpChoice fuseMlpChainsBeforeTactics(EnginePlan& plan, BuildDevice& device,
                         (cl::fusedMlpMmaRows(choice.tactic) == 0 || cl::fusedMlpMmaOffered(*device.context));
     if (!cached) {
       const FusedTimings fused = timeFusedVariants(plan, *chain, shapes, device);
-      const std::size_t launches = leastLaunchesOfSteps(plan, *chain);
       const double bound = fused.best.tactic.empty() ? 0.0 : static_cast<double>(launches) * launchFloor(device, floor_ms);
       const bool decided = fused.best.milliseconds < bound;
       choice = decided ? fused.best : TimingEntry{"unfused", bound};

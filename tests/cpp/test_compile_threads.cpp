@@ -34,6 +34,17 @@ std::string uniqueSource() {
          "\n__kernel void fill(__global float* x) { x[get_global_id(0)] = 1.0f; }\n";
 }
 
+// The engine `built` (input "x" of (batch, 3, 64), output "y" of (batch, 3, 24)) run at batch 5 on
+// `input`: its output.
+std::vector<float> runAtBatchFive(const std::vector<std::uint8_t>& built, const std::vector<float>& input) {
+  runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
+  execution.setInputShape("x", Dims{5, 3, 64});
+  auto stream = cl::Stream::create(context());
+  const BoundXY bound = bindXY(execution, *stream, input, 5 * 3 * 24);
+  execution.enqueue(*stream);
+  return download<float>(*stream, at(bound.y), 5 * 3 * 24);
+}
+
 TEST(ProgramCache, ADeferringThreadIsToldOfAnotherThreadsCompileInsteadOfWaiting) {
   // The builder's compile pool (DeferWaitsForPrograms) takes other work where a program it needs
   // is compiling on another thread: Program::build throws ProgramBuildingElsewhere there instead
@@ -180,13 +191,8 @@ TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
       }
     }
     EXPECT_TRUE(per_step.empty()) << ::testing::PrintToString(per_step);
-    runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
-    execution.setInputShape("x", Dims{5, 3, 64});
-    auto stream = cl::Stream::create(context());
     const std::vector<float> input = randomFloats(5 * 3 * 64, 65);
-    const BoundXY bound = bindXY(execution, *stream, input, 5 * 3 * 24);
-    execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(bound.y), 5 * 3 * 24);
+    const std::vector<float> result = runAtBatchFive(built, input);
     for (std::size_t i = 0; i < 15; ++i) {
       for (std::size_t j = 0; j < 24; ++j) {
         double sum = 0.0;
@@ -340,13 +346,8 @@ TEST(EngineTactics, CandidatesCompileAheadInHelperProcesses) {
     EXPECT_GT(cl::programCacheStats().compiled_by_helpers, before.compiled_by_helpers);
   }
   if (threads <= 2) EXPECT_GE(runs, 4 * threads) << ahead.front();
-  runtime::ExecutionContext execution(runtime::Engine::deserialize(context(), built.data(), built.size()));
-  execution.setInputShape("x", Dims{5, 3, 64});
-  auto stream = cl::Stream::create(context());
   const std::vector<float> input = randomFloats(5 * 3 * 64, 68);
-  const BoundXY bound = bindXY(execution, *stream, input, 5 * 3 * 24);
-  execution.enqueue(*stream);
-  const std::vector<float> result = download<float>(*stream, at(bound.y), 5 * 3 * 24);
+  const std::vector<float> result = runAtBatchFive(built, input);
   std::vector<double> rows(input.begin(), input.end());
   for (std::size_t i = 0; i + 1 < threads; ++i) {
     std::vector<double> next(15 * 64, 0.0);
