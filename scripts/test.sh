@@ -81,8 +81,9 @@ ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=$?
 check "C++ tests (CTest)" "$status"
 end_phase "C++ tests (CTest)"
 
-# The fuzzers run one process at a time, as does the TSan suite: side by side they keep both
-# cores of a CI machine busy. The fuzzers' output is shown when both are done.
+# The fuzzers run one process at a time, beside the sanitizers' builds and suites (they are done
+# before the ASan build is, 141 s against 173 s in a fresh CI run). Their output is shown when
+# both are done.
 fuzz_log="$repo/build/fuzz-output.log"
 mkdir -p "$repo/build"
 fuzz_time="$repo/build/fuzz-seconds"

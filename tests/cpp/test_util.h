@@ -31,6 +31,15 @@
 
 namespace mlprt::test {
 
+// Whether this suite is built with a sanitizer (scripts/sanitize.sh). A few kernel tests then run
+// fewer of their cases: their time goes into PoCL running kernels, which no sanitizer instruments,
+// while the host code they check takes the same paths on the cases left.
+#ifdef MLPRT_TESTS_SANITIZED
+inline constexpr bool kSanitizedBuild = true;
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+
 // The context every test runs on: the current device (MLPRT_DEVICE, else the first GPU/CPU).
 inline std::shared_ptr<cl::Context> context() { return cl::Context::current(); }
 
