@@ -92,11 +92,11 @@ void chooseTactics(engine::EnginePlan& plan, const cl::GemmPolicy& policy, Build
 LayoutPreference layoutPreference(const cl::Context& context);
 
 // Compile helper processes for compileBuildAhead's pool (compile_helper.h), started at once so that
-// their drivers start while the build runs its passes and probes: one per hardware thread, where
-// MLPRT_PARALLEL_BUILD=processes asks for them (the default keeps contexts of their own until the
-// helpers are measured on the GPU), binaries are kept, there is a cache directory, the helper
-// executable is known, and the plan has at least as many timed steps as threads (the tutorial
-// MLP's 2 steps start none). Null otherwise.
+// their drivers start while the build runs its passes and probes: one per hardware thread (at most
+// 16), on GPUs or where MLPRT_PARALLEL_BUILD=1 or =processes asks for them (not with =contexts),
+// where binaries are kept, there is a cache directory, the helper executable is known, and the
+// plan has at least as many timed steps as helpers (the tutorial MLP's 2 steps start none). Null
+// otherwise.
 std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const engine::EnginePlan& plan,
                                                            const std::shared_ptr<cl::Context>& context);
 

@@ -750,7 +750,7 @@ TEST(EngineTactics, AnUnknownParallelBuildSettingIsRefusedByName) {
   const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("yes"));
   EXPECT_TRUE(throwsWith<InvalidArgument>(
       [] { builder::buildSerializedNetwork(dynamicProduct(5, randomFloats(64 * 24, 64)), builder::BuilderConfig()); },
-      "MLPRT_PARALLEL_BUILD is 'yes'; it takes 0, 1, steps, waiting, shared or processes"));
+      "MLPRT_PARALLEL_BUILD is 'yes'; it takes 0, 1, steps, waiting, shared, contexts or processes"));
 }
 
 // Tactic ranges at run time: the execution context runs the range's tactic for the output size at
