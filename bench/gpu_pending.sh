@@ -24,9 +24,9 @@
 #      did not);
 #  13. bench/cold_build.py: the second-level networks' FP16 builds with every cache empty, each in
 #      a fresh process (wall time, driver compiles) and every candidate's timing per step (their
-#      verbose logs into $OUT/cold; $COLD_MODELS picks the networks; MLPRT_PARALLEL_BUILD=processes
-#      in the caller's environment compiles in helper processes, for the comparison that run 34's
-#      compile_lock_probe asks for);
+#      verbose logs into $OUT/cold; $COLD_MODELS picks the networks; the builds compile in helper
+#      processes, GPUs' default since run 35; MLPRT_PARALLEL_BUILD=contexts in the caller's
+#      environment compiles in a context per thread instead, for comparison);
 #  14. YOLOv8n 640 b1 FP16 from gpu_cnn/ with --profile (device time by kind, slowest layers) and
 #      the Python tests of the kernels changed since the last GPU run ($PYTEST_FILES);
 #  15. bench/compile_lock_probe.cpp: 16 programs compiled in one context, a context per thread and
