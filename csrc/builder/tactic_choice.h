@@ -95,8 +95,7 @@ LayoutPreference layoutPreference(const cl::Context& context);
 // their drivers start while the build runs its passes and probes: one per hardware thread (at most
 // 16), on GPUs or where MLPRT_PARALLEL_BUILD=1 or =processes asks for them (not with =contexts),
 // where binaries are kept, there is a cache directory, the helper executable is known, and the
-// plan has at least as many timed steps as helpers (the tutorial MLP's 2 steps start none). Null
-// otherwise.
+// plan has at least 8 timed steps (the tutorial MLP's 2 start none). Null otherwise.
 std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const engine::EnginePlan& plan,
                                                            const std::shared_ptr<cl::Context>& context);
 

@@ -5,10 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -307,9 +308,38 @@ TEST(CompileHelper, NoHelperStartsWithoutAnExecutableAndOneThatStopsLeavesTheCom
   expectFillRuns(program);
 }
 
+// A helper that never answers (a driver hanging while it makes the helper's context) is given up
+// at the readiness deadline (kReadySeconds; 1 s here) and stopped: the compile goes back to the
+// caller, not a wait of the helpers' 300 s per compile.
+TEST(CompileHelper, AHelperThatNeverGetsReadyIsStoppedAtItsDeadline) {
+  const HelperScope scope;
+  const TemporaryDirectory directory;
+  const std::filesystem::path script = directory.path() / "hangs.sh";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\nexec sleep 120\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const ScopedEnv hangs("MLPRT_COMPILE_HELPER", script.string());
+  struct OneSecondToGetReady {
+    OneSecondToGetReady() { cl::CompileHelper::setReadySecondsForTesting(1); }
+    ~OneSecondToGetReady() { cl::CompileHelper::setReadySecondsForTesting(0); }
+  } deadline;
+  std::unique_ptr<cl::CompileHelper> helper = cl::CompileHelper::start(context()->device(), cl::programCacheDirectory());
+  ASSERT_TRUE(helper);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string source = uniqueSource();
+  EXPECT_FALSE(helper->compile(source, "").has_value());
+  EXPECT_FALSE(helper->compile(source, "").has_value());  // not asked again
+  helper.reset();  // stopped already: no wait for the sleep
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(seconds.count(), 10.0);
+}
+
 // Products at a dynamic batch, MLPRT_PARALLEL_BUILD=1 (what GPUs do unasked; =processes, which the
-// Python tests use, is the same): as many timed steps as this machine's threads start the whole
-// build's helpers (startCompileHelpers), and the pool's threads compile through them.
+// Python tests use, is the same): eight timed steps start the whole build's helpers
+// (startCompileHelpers), and the pool's threads compile through them, however few its runs (two
+// signatures here). One timed step starts none (CandidatesCompileAheadInThreadsWhereAsked).
 network::Network chainOfProducts(std::size_t count, const std::vector<float>& square, const std::vector<float>& last) {
   network::Network net;
   network::TensorId x = net.addInput("x", DataType::kFLOAT, Dims{-1, 3, 64});
@@ -325,8 +355,7 @@ network::Network chainOfProducts(std::size_t count, const std::vector<float>& sq
 TEST(EngineTactics, CandidatesCompileAheadInHelperProcesses) {
   const HelperScope scope;
   const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("1"));
-  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t products = std::min<std::size_t>(threads, 16);  // helpers: one per thread, at most 16
+  const std::size_t products = 8;
   std::vector<float> square = randomFloats(64 * 64, 66);
   for (float& value : square) value *= 0.125f;  // values stay near 1 through the chain
   const std::vector<float> last = randomFloats(64 * 24, 67);
@@ -343,14 +372,8 @@ TEST(EngineTactics, CandidatesCompileAheadInHelperProcesses) {
     return bytes;
   }();
   ASSERT_EQ(ahead.size(), 1u);
-  const std::size_t runs = std::stoul(ahead.front().substr(std::string("compiled ahead: ").size()));
-  if (runs >= 4 * threads) {  // CI's 2 cores: the pool's threads compile through helpers
-    EXPECT_NE(ahead.front().find(" with a compile process ("), std::string::npos) << ahead.front();
-    EXPECT_GT(cl::programCacheStats().compiled_by_helpers, before.compiled_by_helpers);
-  }
-  if (threads <= 2) {
-    EXPECT_GE(runs, 4 * threads) << ahead.front();
-  }
+  EXPECT_NE(ahead.front().find(" with a compile process ("), std::string::npos) << ahead.front();
+  EXPECT_GT(cl::programCacheStats().compiled_by_helpers, before.compiled_by_helpers);
   const std::vector<float> input = randomFloats(5 * 3 * 64, 68);
   const std::vector<float> result = runAtBatchFive(built, input);
   std::vector<double> rows(input.begin(), input.end());

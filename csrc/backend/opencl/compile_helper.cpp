@@ -1,6 +1,7 @@
 #include "backend/opencl/compile_helper.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -40,6 +41,8 @@ std::string& configuredPath() {
 }
 
 thread_local CompileHelper* active_helper = nullptr;
+
+std::atomic<int> ready_seconds_for_testing{0};
 
 // Message kinds of the protocol: the helper's first word (ready or failed), then per compile the
 // parent's request and the helper's answer (compiled or not).
@@ -126,6 +129,8 @@ CompileHelper::CompileHelper(int pid, int socket, std::string fingerprint)
 
 CompileHelper::~CompileHelper() { stop(); }
 
+void CompileHelper::setReadySecondsForTesting(int seconds) noexcept { ready_seconds_for_testing = seconds; }
+
 #ifdef MLPRT_COMPILE_HELPERS
 
 std::unique_ptr<CompileHelper> CompileHelper::start(const DeviceInfo& device, const std::string& cache_directory) {
@@ -162,12 +167,16 @@ std::unique_ptr<CompileHelper> CompileHelper::start(const DeviceInfo& device, co
 bool CompileHelper::ready() {
   if (checked_ready_) return !failed_;
   checked_ready_ = true;
-  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(kAnswerSeconds);
+  const int seconds = ready_seconds_for_testing > 0 ? ready_seconds_for_testing.load() : kReadySeconds;
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(seconds);
   char kind = 0;
   std::string text;
   if (!receiveAll(socket_, &kind, 1, deadline) || !receiveText(socket_, text, deadline)) {
     failed_ = true;
-    log(Severity::kVERBOSE, "compile helper " + std::to_string(pid_) + " did not start");
+    log(Severity::kVERBOSE, "compile helper " + std::to_string(pid_) + " did not start within " +
+                                std::to_string(seconds) + " s");
+    if (pid_ > 0) ::kill(pid_, SIGKILL);  // it exited, or hangs making its context: no grace
+    stop();
   } else if (kind != kReady || text != fingerprint_) {
     failed_ = true;
     log(Severity::kVERBOSE, "compile helper " + std::to_string(pid_) + " refused: " +

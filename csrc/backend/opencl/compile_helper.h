@@ -46,6 +46,11 @@ class CompileHelper {
   // How long a compile may take before the helper is given up (NVIDIA's slowest programs took 15 s
   // with 16 compiles at once).
   static constexpr int kAnswerSeconds = 300;
+  // How long a helper may take to make its context before it is taken for hung and stopped (16
+  // helpers started and made theirs in 5.2 s on an H100 host, issue 16 run 34).
+  static constexpr int kReadySeconds = 60;
+  // Tests only: another readiness deadline in seconds (0: kReadySeconds again).
+  static void setReadySecondsForTesting(int seconds) noexcept;
 
  private:
   CompileHelper(int pid, int socket, std::string fingerprint);
