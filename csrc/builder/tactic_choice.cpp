@@ -672,11 +672,12 @@ LayoutPreference layoutPreference(const cl::Context& context) {
 // compile in contexts of their own.
 constexpr std::size_t kMaxCompileHelpers = 16;
 
-// Helpers start for plans of at least this many timed steps: their start (16 processes made their
-// contexts in 5.2 s, issue 16 run 34) then overlaps passes and probes and pays for itself.
-// BERT-base's FP16 build (12 layers of timed steps, 8 signatures, 28 programs) compiled for 16.7 s on the
-// build's one context in run 36, its 31 runs too few for contexts of their own; the tutorial MLP's
-// 2 steps start none.
+// Helpers start for plans of at least this many timed steps: fewer (the tutorial MLP's 2) compile a
+// handful of programs, which the helpers' start (16 processes made their contexts in 5.2 s, issue
+// 16 run 34) would not pay for. Between 2 and 85 timed steps (BERT-base's FP16 plan) the bound is
+// not measured. The threads take the helpers however few the pool's runs: in run 36 BERT-base's
+// 31 runs (8 signatures, 28 programs) were too few for contexts of their own, which then also kept
+// the started helpers idle, and compiled for 16.7 s on the build's one context.
 constexpr std::size_t kTimedStepsForHelpers = 8;
 
 std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const EnginePlan& plan, const std::shared_ptr<cl::Context>& context) {
