@@ -91,7 +91,6 @@ int fuseEpilogues(Graph& graph);
 // (YOLO's Conv + SiLU blocks). Returns the number of pairs replaced.
 int fuseSigmoidProducts(Graph& graph);
 
-// Splits Shuffle nodes that transpose both before and after their reshape into two nodes.
 // The bytes of a rows x columns row-major matrix of `element`-byte values, transposed.
 std::vector<std::uint8_t> transposedMatrix(const std::uint8_t* data, std::int64_t rows, std::int64_t columns,
                                            std::size_t element);
@@ -101,6 +100,7 @@ std::vector<std::uint8_t> transposedMatrix(const std::uint8_t* data, std::int64_
 // 46 vs 39 TFLOP/s for large_m128n128 at 4096 x 4096 x 1024). Returns how many it changed.
 int storeWeightsKByN(Graph& graph);
 
+// Splits Shuffle nodes that transpose both before and after their reshape into two nodes.
 void splitShuffles(Graph& graph);
 
 // FP16 mode: interior FLOAT tensors and constants become HALF; FLOAT network inputs and outputs

@@ -31,6 +31,19 @@ std::vector<std::int64_t> mlpWidths(const network::FusedMlpLayer& mlp) {
   return widths;
 }
 
+// The widths a fused step of `chain` would have (mlpWidths), from its products' weights alone.
+std::vector<std::int64_t> chainWidths(const EnginePlan& plan, const MlpChain& chain) {
+  std::vector<std::int64_t> widths;
+  for (std::size_t index : chain.gemms) {
+    const PlanStep& step = plan.steps[index];
+    const bool transposed = std::get<network::MatrixMultiplyLayer>(step.parameters).op1 == MatrixOperation::kTRANSPOSE;
+    const Dims& shape = plan.tensors[static_cast<std::size_t>(step.inputs[1])].shape;
+    if (widths.empty()) widths.push_back(transposed ? shape[1] : shape[0]);
+    widths.push_back(transposed ? shape[0] : shape[1]);
+  }
+  return widths;
+}
+
 std::string mlpSignature(const EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes) {
   std::ostringstream key;
   key << "mlp";
@@ -76,27 +89,41 @@ void timeFusedMlp(const EnginePlan& plan, PlanStep& step, const std::vector<Dims
 FusedTimings timeFusedVariants(const EnginePlan& plan, const MlpChain& chain, const std::vector<Dims>& shapes,
                                BuildDevice& device) {
   FusedTimings timed{{"", std::numeric_limits<double>::infinity()}, ""};
-  EnginePlan trial = plan;  // the fused step may add transposed weights to the plan
-  PlanStep fused = makeFusedMlpStep(trial, chain);
-  const std::vector<Dims> trial_shapes = withAddedTensors(trial, shapes);
-  const std::vector<std::int64_t> widths = mlpWidths(std::get<network::FusedMlpLayer>(fused.parameters));
+  const std::vector<std::int64_t> widths = chainWidths(plan, chain);
   // Rows of the chain's input at the timed shapes: a work-group of many more rows than that
   // only computes padding, so its kernel is neither compiled nor timed.
   const std::int64_t input_rows = shapes[static_cast<std::size_t>(plan.steps[chain.first].inputs.front())].volume() / widths.front();
-  for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpRowChoices(), input_rows, device.context->device().compute_units)) {
-    if (!cl::fusedMlpFits(*device.context, widths, rows)) continue;
-    fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
-    timeFusedMlp(trial, fused, trial_shapes, device, timed.best, timed.text);
+  const int units = device.context->device().compute_units;
+  std::vector<int> plain_rows, mma_rows;
+  for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpRowChoices(), input_rows, units)) {
+    if (cl::fusedMlpFits(*device.context, widths, rows)) plain_rows.push_back(rows);
   }
   // The tensor-core variants: HALF weights, where the f16 mma probe passes; weights N x K. (The
   // weights' type first: FP32 builds do not run the probe, which compiles two programs.)
-  const bool half_weights = trial.tensors[static_cast<std::size_t>(fused.inputs[1])].type == DataType::kHALF;
+  const TensorId first_weights = plan.steps[chain.gemms.front()].inputs[1];
+  const bool half_weights = plan.tensors[static_cast<std::size_t>(first_weights)].type == DataType::kHALF;
   if (half_weights && cl::fusedMlpMmaOffered(*device.context)) {
+    for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows, units)) {
+      if (cl::fusedMlpMmaFits(*device.context, widths, rows)) mma_rows.push_back(rows);
+    }
+  }
+  // A trial plan is a copy, weights and all (the fused step may add transposed weights), so it
+  // is made only for variants that fit: VGG-19's classifier (25088 wide) fits none, and copying
+  // its 548 MB of weights for nothing took seconds of its build.
+  if (!plain_rows.empty()) {
+    EnginePlan trial = plan;
+    PlanStep fused = makeFusedMlpStep(trial, chain);
+    const std::vector<Dims> trial_shapes = withAddedTensors(trial, shapes);
+    for (int rows : plain_rows) {
+      fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
+      timeFusedMlp(trial, fused, trial_shapes, device, timed.best, timed.text);
+    }
+  }
+  if (!mma_rows.empty()) {
     EnginePlan mma_trial = plan;
     PlanStep mma_fused = makeFusedMlpStep(mma_trial, chain, MlpWeightLayout::kNxK);
     const std::vector<Dims> mma_shapes = withAddedTensors(mma_trial, shapes);
-    for (int rows : fusedRowChoicesWorthTiming(cl::fusedMlpMmaRowChoices(), input_rows, device.context->device().compute_units)) {
-      if (!cl::fusedMlpMmaFits(*device.context, widths, rows)) continue;
+    for (int rows : mma_rows) {
       mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
       timeFusedMlp(mma_trial, mma_fused, mma_shapes, device, timed.best, timed.text);
     }

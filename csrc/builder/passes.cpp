@@ -481,14 +481,42 @@ int fuseSigmoidProducts(Graph& graph) {
   return fused;
 }
 
+namespace {
+
+// Transposes tile by tile, so that a tile's reads and writes stay in cache: element by element
+// across whole rows, every write went to another cache line, and VGG-19's 25088 x 4096 classifier
+// weights took 8 of its build's 40 s on a 2-core Xeon (2026-12-07). `Element` is the element's
+// size where it is known at compile time (the copy becomes one move), else 0 and `element` says.
+template <std::size_t Element>
+void transposeInTiles(const std::uint8_t* data, std::int64_t rows, std::int64_t columns, std::size_t element,
+                      std::uint8_t* result) {
+  constexpr std::int64_t kTile = 32;
+  const std::size_t size = Element != 0 ? Element : element;
+  for (std::int64_t r0 = 0; r0 < rows; r0 += kTile) {
+    const std::int64_t r1 = std::min(rows, r0 + kTile);
+    for (std::int64_t c0 = 0; c0 < columns; c0 += kTile) {
+      const std::int64_t c1 = std::min(columns, c0 + kTile);
+      for (std::int64_t c = c0; c < c1; ++c) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+          std::memcpy(result + static_cast<std::size_t>(c * rows + r) * size,
+                      data + static_cast<std::size_t>(r * columns + c) * size, Element != 0 ? Element : size);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<std::uint8_t> transposedMatrix(const std::uint8_t* data, std::int64_t rows, std::int64_t columns,
                                            std::size_t element) {
   std::vector<std::uint8_t> result(static_cast<std::size_t>(rows * columns) * element);
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t c = 0; c < columns; ++c) {
-      std::memcpy(&result[static_cast<std::size_t>(c * rows + r) * element],
-                  data + static_cast<std::size_t>(r * columns + c) * element, element);
-    }
+  switch (element) {
+    case 1: transposeInTiles<1>(data, rows, columns, element, result.data()); break;
+    case 2: transposeInTiles<2>(data, rows, columns, element, result.data()); break;
+    case 4: transposeInTiles<4>(data, rows, columns, element, result.data()); break;
+    case 8: transposeInTiles<8>(data, rows, columns, element, result.data()); break;
+    default: transposeInTiles<0>(data, rows, columns, element, result.data()); break;
   }
   return result;
 }

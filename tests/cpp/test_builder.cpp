@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -126,6 +127,30 @@ TEST(BuilderPasses, TransposedFloatWeightsAreStoredKByN) {
   std::memcpy(values.data(), stored.value.data(), sizeof(float) * 6);
   EXPECT_EQ(values, (std::vector<float>{1, 4, 2, 5, 3, 6}));
   EXPECT_EQ(builder::storeWeightsKByN(graph), 0);  // nothing left to change
+}
+
+// transposedMatrix goes tile by tile (32 x 32): shapes of one element, of primes across tile
+// edges and of whole tiles, for every element size it specializes (1, 2, 4, 8) and one it does
+// not (3), against the definition on random bytes.
+TEST(BuilderPasses, TransposedMatrixMatchesItsDefinitionAcrossTileEdges) {
+  std::mt19937 random(90);
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1, 1}, {1, 37}, {41, 1}, {33, 65}, {64, 32}, {97, 31}};
+  for (const std::size_t element : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4}, std::size_t{8}}) {
+    for (const auto& [rows, columns] : shapes) {
+      std::vector<std::uint8_t> data(static_cast<std::size_t>(rows * columns) * element);
+      for (std::uint8_t& byte : data) byte = static_cast<std::uint8_t>(random());
+      const std::vector<std::uint8_t> result = builder::transposedMatrix(data.data(), rows, columns, element);
+      ASSERT_EQ(result.size(), data.size());
+      bool same = true;
+      for (std::int64_t r = 0; r < rows && same; ++r) {
+        for (std::int64_t c = 0; c < columns && same; ++c) {
+          same = std::memcmp(&result[static_cast<std::size_t>(c * rows + r) * element],
+                             &data[static_cast<std::size_t>(r * columns + c) * element], element) == 0;
+        }
+      }
+      EXPECT_TRUE(same) << rows << " x " << columns << ", " << element << "-byte elements";
+    }
+  }
 }
 
 TEST(BuilderPasses, ProductsReadTwiceOrMarkedAsOutputsDoNotFuse) {
