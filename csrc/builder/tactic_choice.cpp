@@ -669,7 +669,7 @@ LayoutPreference layoutPreference(const cl::Context& context) {
 
 // At most this many helpers, whatever the cores: the count measured (16-core hosts, issue 16 run
 // 35), and each helper holds a context on the device while the pool runs; threads beyond them
-// compile in contexts of their own.
+// compile as they would without helpers (in contexts of their own where the runs allow).
 constexpr std::size_t kMaxCompileHelpers = 16;
 
 // Helpers start for plans of at least this many timed steps: fewer (the tutorial MLP's 2) compile a
