@@ -336,6 +336,28 @@ TEST(CompileHelper, AHelperThatNeverGetsReadyIsStoppedAtItsDeadline) {
   EXPECT_LT(seconds.count(), 10.0);
 }
 
+// A pool's helpers that nobody took and that are still making their contexts (here: never will)
+// are told to exit together when the pool ends, and killed together after kExitSeconds (2 s), not
+// one after another (3 helpers: 6 s so).
+TEST(CompileHelper, APoolsUnreadyHelpersAreStoppedTogether) {
+  const HelperScope scope;
+  const TemporaryDirectory directory;
+  const std::filesystem::path script = directory.path() / "hangs.sh";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\nexec sleep 120\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const ScopedEnv hangs("MLPRT_COMPILE_HELPER", script.string());
+  auto pool = std::make_unique<cl::CompileHelperPool>(context()->device(), cl::programCacheDirectory(), 3);
+  ASSERT_EQ(pool->size(), 3u);
+  const auto start = std::chrono::steady_clock::now();
+  pool.reset();
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(seconds.count(), 0.5 * cl::CompileHelper::kExitSeconds);  // they were waited for
+  EXPECT_LT(seconds.count(), 2.0 * cl::CompileHelper::kExitSeconds);
+}
+
 // Products at a dynamic batch, MLPRT_PARALLEL_BUILD=1 (what GPUs do unasked; =processes, which the
 // Python tests use, is the same): eight timed steps start the whole build's helpers
 // (startCompileHelpers), and the pool's threads compile through them, however few its runs (two

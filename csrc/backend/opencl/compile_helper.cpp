@@ -205,18 +205,23 @@ std::optional<double> CompileHelper::compile(const std::string& source, const st
   return static_cast<double>(microseconds) * 1e-6;
 }
 
+void CompileHelper::askToExit() noexcept {
+  if (socket_ < 0) return;
+  ::close(socket_);  // the helper reads its end and exits
+  socket_ = -1;
+  exit_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kExitSeconds));
+}
+
 void CompileHelper::stop() noexcept {
-  if (socket_ >= 0) {
-    ::close(socket_);  // the helper reads its end and exits
-    socket_ = -1;
-  }
+  askToExit();
   if (pid_ <= 0) return;
   int status = 0;
-  for (int wait = 0; wait < 200; ++wait) {  // an idle helper ends at once; a busy one is stopped
+  for (;;) {  // an idle helper ends at once; a busy one (or one still starting) is stopped
     if (::waitpid(pid_, &status, WNOHANG) != 0) {
       pid_ = -1;
       return;
     }
+    if (Clock::now() >= exit_deadline_) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ::kill(pid_, SIGKILL);
@@ -265,6 +270,7 @@ int runCompileHelper(int argc, char** argv) {
 std::unique_ptr<CompileHelper> CompileHelper::start(const DeviceInfo&, const std::string&) { return nullptr; }
 bool CompileHelper::ready() { return false; }
 std::optional<double> CompileHelper::compile(const std::string&, const std::string&) { return std::nullopt; }
+void CompileHelper::askToExit() noexcept {}
 void CompileHelper::stop() noexcept {}
 int runCompileHelper(int, char**) { return 2; }
 
@@ -276,6 +282,11 @@ CompileHelperPool::CompileHelperPool(const DeviceInfo& device, const std::string
     if (!helper) break;
     helpers_.push_back(std::move(helper));
   }
+}
+
+CompileHelperPool::~CompileHelperPool() {
+  for (const std::unique_ptr<CompileHelper>& helper : helpers_) helper->askToExit();
+  helpers_.clear();
 }
 
 std::unique_ptr<CompileHelper> CompileHelperPool::take() {

@@ -10,6 +10,7 @@
 // POSIX only; elsewhere no helper starts.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -52,6 +53,12 @@ class CompileHelper {
   // Tests only: another readiness deadline in seconds (0: kReadySeconds again).
   static void setReadySecondsForTesting(int seconds) noexcept;
 
+  // Tells the helper to exit (closes its socket) without waiting: destruction then waits for it,
+  // up to kExitSeconds from this call before it kills it, so that helpers told together end
+  // together.
+  void askToExit() noexcept;
+  static constexpr double kExitSeconds = 2.0;
+
  private:
   CompileHelper(int pid, int socket, std::string fingerprint);
   bool ready();
@@ -62,6 +69,7 @@ class CompileHelper {
   std::string fingerprint_;
   bool checked_ready_ = false;
   bool failed_ = false;
+  std::chrono::steady_clock::time_point exit_deadline_{};
 };
 
 // Helpers started ahead of need: the builder starts them before its passes and probes so that
@@ -69,6 +77,11 @@ class CompileHelper {
 class CompileHelperPool {
  public:
   CompileHelperPool(const DeviceInfo& device, const std::string& cache_directory, std::size_t count);
+  // Tells every helper left to exit at once, then waits for them: those still making their
+  // contexts are killed together after CompileHelper::kExitSeconds, not one after another.
+  ~CompileHelperPool();
+  CompileHelperPool(const CompileHelperPool&) = delete;
+  CompileHelperPool& operator=(const CompileHelperPool&) = delete;
   // A helper for the calling thread to keep, or null once all are taken.
   std::unique_ptr<CompileHelper> take();
   std::size_t size() const;
