@@ -697,7 +697,8 @@ std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const EnginePlan& pla
 // ---- The whole build's candidates compiled ahead ----
 // A step's own pass overlaps the compiles of its few candidates only: ResNet-50's FP16 build with
 // every cache empty compiled 91 programs, 236 s of compiling in 65.5 s on a 16-core H100 host
-// (bench/RESULTS.md, issue 16 run 24). So where parallelCompile says kWholeBuild, before any step is timed, the
+// (bench/RESULTS.md, issue 16 run 24). So where parallelCompile asks for the whole build's pool (GPUs'
+// default, =1, =processes, =contexts, =shared, =waiting), before any step is timed, the
 // candidates of every timed step, at every timing point, and a convolution's channels-last ones
 // (which the layout pass times) run once across one pool of threads, one per signature and tactic
 // (layers of equal signature share them); tactics the timing cache already chose stand alone. The

@@ -308,19 +308,24 @@ TEST(CompileHelper, NoHelperStartsWithoutAnExecutableAndOneThatStopsLeavesTheCom
   expectFillRuns(program);
 }
 
+// For its lifetime, the helper executable is a script that never answers (a driver hanging while
+// it makes the helper's context).
+struct HangingHelper {
+  HangingHelper() {
+    std::ofstream(script) << "#!/bin/sh\nexec sleep 120\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  }
+  const TemporaryDirectory directory;
+  const std::filesystem::path script = directory.path() / "hangs.sh";
+  const ScopedEnv executable{"MLPRT_COMPILE_HELPER", script.string()};
+};
+
 // A helper that never answers (a driver hanging while it makes the helper's context) is given up
 // at the readiness deadline (kReadySeconds; 1 s here) and stopped: the compile goes back to the
 // caller, not a wait of the helpers' 300 s per compile.
 TEST(CompileHelper, AHelperThatNeverGetsReadyIsStoppedAtItsDeadline) {
   const HelperScope scope;
-  const TemporaryDirectory directory;
-  const std::filesystem::path script = directory.path() / "hangs.sh";
-  {
-    std::ofstream out(script);
-    out << "#!/bin/sh\nexec sleep 120\n";
-  }
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
-  const ScopedEnv hangs("MLPRT_COMPILE_HELPER", script.string());
+  const HangingHelper hangs;
   struct OneSecondToGetReady {
     OneSecondToGetReady() { cl::CompileHelper::setReadySecondsForTesting(1); }
     ~OneSecondToGetReady() { cl::CompileHelper::setReadySecondsForTesting(0); }
@@ -341,14 +346,7 @@ TEST(CompileHelper, AHelperThatNeverGetsReadyIsStoppedAtItsDeadline) {
 // one after another (3 helpers: 6 s so).
 TEST(CompileHelper, APoolsUnreadyHelpersAreStoppedTogether) {
   const HelperScope scope;
-  const TemporaryDirectory directory;
-  const std::filesystem::path script = directory.path() / "hangs.sh";
-  {
-    std::ofstream out(script);
-    out << "#!/bin/sh\nexec sleep 120\n";
-  }
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
-  const ScopedEnv hangs("MLPRT_COMPILE_HELPER", script.string());
+  const HangingHelper hangs;
   auto pool = std::make_unique<cl::CompileHelperPool>(context()->device(), cl::programCacheDirectory(), 3);
   ASSERT_EQ(pool->size(), 3u);
   const auto start = std::chrono::steady_clock::now();
