@@ -2,7 +2,8 @@
 activations in its epilogue (BERT-base's FFN-in: 4096 x 768 by 768 x 3072), with the weights
 stored K x N (as ONNX MatMul keeps them) and N x K (as Gemm with transB, PyTorch's Linear): which
 tile wins and what the epilogue and the layout cost. Prints the builder's verbose "chose ...
-(timed ...)" line per case.
+(timed ...)" line per case, or its "before tactic choice" line where the product (with the input's
+cast) ran faster as a fused MLP kernel than its steps' launches can be (at tiny sizes).
 
     python3 bench/epilogue_probe.py [--m 4096 --k 768 --n 3072] [--layouts kxn,nxk]
 """
@@ -16,13 +17,13 @@ import mlprt
 
 
 class _TacticLines(mlprt.ILogger):
-    """Prints the builder's tactic choices."""
+    """Prints the builder's tactic choices, the fused-MLP ones included."""
 
     def __init__(self) -> None:
         super().__init__()
 
     def log(self, severity: "mlprt.Logger.Severity", msg: str) -> None:
-        if "chose" in msg or "cannot run" in msg:
+        if "chose" in msg or "cannot run" in msg or "before tactic choice" in msg:
             print(msg, flush=True)
 
 
