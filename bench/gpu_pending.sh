@@ -11,7 +11,8 @@
 #   4. which tactic each MLP layer runs at batch 1 on the (1, 4096, 4096) engines (`mlprt exec
 #      --dumpProfile`, `mlprt inspect`);
 #   5. the Python tests of streams, events and profilers on the device;
-#   6. the tutorial MLP's cold build, FP32 and FP16, with its compiles one at a time and in threads;
+#   6. the tutorial MLP's cold build, FP32 and FP16, with its compiles one at a time, in threads on
+#      one context and in threads on contexts of their own (the default);
 #   7. the C++ tests in $GTEST_FILTER (attention kernels, streams, events, launch capture), within
 #      $GTEST_SECONDS (150);
 #   8. the driver's OpenCL extensions (clinfo): cl_khr_command_buffer and the like;
@@ -104,15 +105,17 @@ if [[ $parts == *" 4 "* ]]; then
   done
 fi
 if [[ $parts == *" 6 "* ]]; then
-  # The tutorial MLP's cold build (every cache empty), its compiles one at a time and in threads:
-  # each compile's own time, and what the threads overlap.
-  # FP16 too (issue 16 run 33: 4.99 s, 19 programs; the JSON's tactic_choices show what each
-  # step timed).
+  # The tutorial MLP's cold build (every cache empty), its compiles one at a time (0), in threads
+  # on the build's one context (shared: small pools before issue 16 run 38) and as GPUs do by
+  # default (1: each thread but the first on a context of its own): each compile's own time, and
+  # what the threads overlap. FP16 too (issue 16 run 33: 4.99 s, 19 programs; the JSON's
+  # tactic_choices show what each step timed). The default twice (hosts vary).
   for precision in fp32 fp16; do
-    for parallel in 0 1; do
+    for run in 0 shared 1 1_again; do
+      parallel=${run%_again}
       rm -rf /tmp/cold-$parallel
       MLPRT_PARALLEL_BUILD=$parallel MLPRT_CACHE_DIR=/tmp/cold-$parallel/mlprt CUDA_CACHE_PATH=/tmp/cold-$parallel/nv \
-        part "cold_build_${precision}_parallel_$parallel" 60 python3 bench/benchmark.py _child-build \
+        part "cold_build_${precision}_parallel_$run" 60 python3 bench/benchmark.py _child-build \
         --onnx "$work/mlp_784_32_10.onnx" --batch 64 $([ $precision = fp16 ] && echo --fp16)
     done
   done

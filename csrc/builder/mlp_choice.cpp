@@ -83,6 +83,30 @@ void timeFusedMlp(const EnginePlan& plan, PlanStep& step, const std::vector<Dims
   }
 }
 
+// A trial plan for `chain`'s fused step in one weight layout: a copy of the plan with the step
+// (which may add transposed weights) and the shapes of its tensors.
+struct FusedTrial {
+  EnginePlan plan;
+  PlanStep step;
+  std::vector<Dims> shapes;
+
+  FusedTrial(const EnginePlan& original, const MlpChain& chain, MlpWeightLayout layout, const std::vector<Dims>& original_shapes)
+      : plan(original), step(makeFusedMlpStep(plan, chain, layout)), shapes(withAddedTensors(plan, original_shapes)) {}
+
+  // The step with `tactic`, to compile ahead.
+  StepToCompile variant(const std::string& tactic) const {
+    StepToCompile run{&plan, step, &shapes};
+    run.step.tactic = tactic;
+    return run;
+  }
+
+  // Times the step with `tactic` into `timed` (timeFusedMlp).
+  void time(const std::string& tactic, BuildDevice& device, FusedTimings& timed) {
+    step.tactic = tactic;
+    timeFusedMlp(plan, step, shapes, device, timed.best, timed.text);
+  }
+};
+
 // The fastest FusedMLP variant ("fused_mlp_r<R>", or "fused_mlp_mma_r<R>" where the tensor-core
 // kernel is offered) at the first profile's opt shapes, and every variant's time as text; an
 // infinite time when none can run.
@@ -110,24 +134,17 @@ FusedTimings timeFusedVariants(const EnginePlan& plan, const MlpChain& chain, co
   // A trial plan is a copy, weights and all (the fused step may add transposed weights), so it
   // is made only for variants that fit: VGG-19's classifier (25088 wide) fits none, and copying
   // its 548 MB of weights for nothing took seconds of its build.
-  if (!plain_rows.empty()) {
-    EnginePlan trial = plan;
-    PlanStep fused = makeFusedMlpStep(trial, chain);
-    const std::vector<Dims> trial_shapes = withAddedTensors(trial, shapes);
-    for (int rows : plain_rows) {
-      fused.tactic = runtime::fusedMlpTacticPrefix() + std::to_string(rows);
-      timeFusedMlp(trial, fused, trial_shapes, device, timed.best, timed.text);
-    }
-  }
-  if (!mma_rows.empty()) {
-    EnginePlan mma_trial = plan;
-    PlanStep mma_fused = makeFusedMlpStep(mma_trial, chain, MlpWeightLayout::kNxK);
-    const std::vector<Dims> mma_shapes = withAddedTensors(mma_trial, shapes);
-    for (int rows : mma_rows) {
-      mma_fused.tactic = cl::fusedMlpMmaTactic(rows);
-      timeFusedMlp(mma_trial, mma_fused, mma_shapes, device, timed.best, timed.text);
-    }
-  }
+  std::optional<FusedTrial> plain, mma;
+  if (!plain_rows.empty()) plain.emplace(plan, chain, MlpWeightLayout::kKxN, shapes);
+  if (!mma_rows.empty()) mma.emplace(plan, chain, MlpWeightLayout::kNxK, shapes);
+  const auto plainTactic = [](int rows) { return runtime::fusedMlpTacticPrefix() + std::to_string(rows); };
+  // Every variant's program compiles first, side by side (each is a program of its own).
+  std::vector<StepToCompile> variants;
+  for (int rows : plain_rows) variants.push_back(plain->variant(plainTactic(rows)));
+  for (int rows : mma_rows) variants.push_back(mma->variant(cl::fusedMlpMmaTactic(rows)));
+  compileStepsAhead(variants, device);
+  for (int rows : plain_rows) plain->time(plainTactic(rows), device, timed);
+  for (int rows : mma_rows) mma->time(cl::fusedMlpMmaTactic(rows), device, timed);
   return timed;
 }
 

@@ -346,18 +346,19 @@ ParallelCompile parallelCompile(const cl::Context& context) {
         {"processes", ParallelCompile::kWholeBuildHelpers}}});
 }
 
-// One candidate to run once ahead of its timing: a copy of its step holding the tactic, and the
-// shapes to run it at.
+// One candidate to run once ahead of its timing: the plan it belongs to (a fused MLP variant's is
+// a trial copy), a copy of its step holding the tactic, and the shapes to run it at.
 struct AheadRun {
+  const EnginePlan* plan;
   PlanStep step;
   const std::vector<Dims>* shapes;
 };
 
-// What runAhead did: the threads it used, whether each had a context of its own, and the runs
-// that met a program another thread was compiling and went behind the others.
+// What runAhead did: the threads it used, how many had a context of their own, and the runs that
+// met a program another thread was compiling and went behind the others.
 struct AheadOutcome {
   std::size_t workers = 0;
-  bool own_contexts = false;
+  std::size_t own_contexts = 0;
   std::size_t helpers = 0;  // threads that compiled through a helper process
   std::size_t deferred = 0;
 };
@@ -377,8 +378,11 @@ struct AheadPolicy {
 // context, 4.8 s on 16 threads of a context each). A program compiled in another context reaches
 // the build's through the disk cache (0.01 s for those 16), so only where binaries are kept and
 // there is a cache directory. Creating a context costs time too (16 took about 2 s, runs 27-32's
-// timelines), so runAhead takes them only for a pool of kRunsPerOwnContext runs or more per
-// thread: ResNet-50's 450 candidates and YOLOv8n's 1375 on 16 threads, not the tutorial MLP's 17.
+// timelines), so every thread takes one only in a pool of kRunsPerOwnContext runs or more per
+// thread (ResNet-50's 450 candidates and YOLOv8n's 1375 on 16 threads). In a smaller pool (the
+// tutorial MLP's: three gemm_small programs, 1.0-1.5 s each side by side on one context, 4.6 s
+// summed, in a 2.2 s FP32 build, issue 16 run 37) the first thread keeps the build's context, which
+// costs no start, and the others take contexts of their own.
 constexpr std::size_t kRunsPerOwnContext = 4;
 
 bool contextsOfTheirOwnAllowed(const cl::Context& context, ParallelCompile parallel) {
@@ -388,18 +392,19 @@ bool contextsOfTheirOwnAllowed(const cl::Context& context, ParallelCompile paral
 }
 
 // Runs each of `runs` once, spread over up to `max_threads` threads (each with its own kernel
-// cache, stream and scratch operands; where `policy` allows it and there are kRunsPerOwnContext
-// runs per thread, its own context, whose programs it forgets when done). A run that needs a program another thread is compiling does not wait for
+// cache, stream and scratch operands; where `policy` allows it, its own context, whose programs it
+// forgets when done: every thread's where there are kRunsPerOwnContext runs per thread, else every
+// thread's but the first). A run that needs a program another thread is compiling does not wait for
 // it: it goes to the back of the queue and the thread takes the next run, so that as many distinct
 // programs compile at once as there are threads; a thread that comes back to a run put back since
 // the last compile ended (every run left is waiting, then) waits for the next compile to end. With
 // `policy.wait_for_others` runs wait for the program instead. Errors are logged: the timing run
 // meets the same error and reports it.
-AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
+AheadOutcome runAhead(const std::vector<AheadRun>& runs, const std::shared_ptr<cl::Context>& context,
                       std::size_t max_threads, AheadPolicy policy = {}) {
   AheadOutcome outcome;
   outcome.workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
-  outcome.own_contexts = policy.own_contexts_allowed && runs.size() >= kRunsPerOwnContext * outcome.workers;
+  const bool first_thread_own = policy.own_contexts_allowed && runs.size() >= kRunsPerOwnContext * outcome.workers;
   struct Queued {
     std::size_t run;
     std::optional<std::uint64_t> put_back_after;  // programBuildsFinished() when it was put back
@@ -409,6 +414,7 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
   for (std::size_t i = 0; i < runs.size(); ++i) queue.push_back({i, std::nullopt});
   std::atomic<std::size_t> deferred{0};
   std::atomic<std::size_t> helpers{0};
+  std::atomic<std::size_t> own_contexts{0};
   const auto drain = [&](BuildDevice& device) {
     for (;;) {
       Queued next;
@@ -424,7 +430,7 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
       try {
         std::optional<cl::DeferWaitsForPrograms> defer;
         if (!policy.wait_for_others) defer.emplace();
-        ScratchRun(plan, {&run.step}, *run.shapes, device).runOnce();
+        ScratchRun(*run.plan, {&run.step}, *run.shapes, device).runOnce();
       } catch (const cl::ProgramBuildingElsewhere&) {
         ++deferred;
         const std::lock_guard<std::mutex> lock(mutex);
@@ -435,15 +441,16 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
       }
     }
   };
-  const auto work = [&] {
+  const auto work = [&](std::size_t thread_index) {
     try {
       // A helper process compiles for this thread where one is left (the programs reach the
       // build's context from the disk cache), however few the runs: the helpers were started
       // for this pool. Else, where allowed, a context of its own.
       const std::unique_ptr<cl::CompileHelper> helper = policy.helpers ? policy.helpers->take() : nullptr;
       if (helper) ++helpers;
-      const bool own_context = outcome.own_contexts && !helper;
+      const bool own_context = policy.own_contexts_allowed && !helper && (thread_index > 0 || first_thread_own);
       const std::shared_ptr<cl::Context> mine = own_context ? std::make_shared<cl::Context>(context->device()) : context;
+      if (own_context) ++own_contexts;
       {
         const cl::CompileInHelper compile_in(helper.get());
         BuildDevice device(mine);
@@ -455,11 +462,20 @@ AheadOutcome runAhead(const EnginePlan& plan, const std::vector<AheadRun>& runs,
     }
   };
   std::vector<std::thread> threads;
-  for (std::size_t t = 0; t < outcome.workers; ++t) threads.emplace_back(work);
+  for (std::size_t t = 0; t < outcome.workers; ++t) threads.emplace_back(work, t);
   for (std::thread& thread : threads) thread.join();
   outcome.deferred = deferred.load();
   outcome.helpers = helpers.load();
+  outcome.own_contexts = own_contexts.load();
   return outcome;
+}
+
+// " threads" and how they compiled: through helper processes, in contexts of their own.
+std::string threadsText(const AheadOutcome& outcome) {
+  if (outcome.helpers > 0) return " threads, " + std::to_string(outcome.helpers) + " with a compile process";
+  if (outcome.own_contexts == outcome.workers) return " threads, a context each";
+  if (outcome.own_contexts > 0) return " threads, " + std::to_string(outcome.own_contexts) + " with a context of its own";
+  return " threads";
 }
 
 void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, const std::vector<std::string>& tactics,
@@ -467,12 +483,12 @@ void compileCandidatesInParallel(const EnginePlan& plan, const PlanStep& step, c
   std::vector<AheadRun> runs;
   for (const std::string& tactic : tactics) {
     if (tactic == "clblast" || device.ran_ahead.count(signature + "|" + tactic)) continue;
-    runs.push_back({step, &shapes});
+    runs.push_back({&plan, step, &shapes});
     runs.back().step.tactic = tactic;
   }
   if (runs.size() < 2 || parallelCompile(*device.context) == ParallelCompile::kOff) return;
   const auto start = std::chrono::steady_clock::now();
-  const AheadOutcome outcome = runAhead(plan, runs, device.context, 8);
+  const AheadOutcome outcome = runAhead(runs, device.context, 8);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "step '" + step.name + "': " + std::to_string(runs.size()) + " candidates run ahead in " +
                               std::to_string(outcome.workers) + " threads (" + std::to_string(seconds.count()) + " s)");
@@ -726,7 +742,7 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
       if (tactic == "clblast" || !device.ran_ahead.insert(choice.signature + "|" + tactic).second) continue;
       const std::size_t wave = runs_of_tactic[tactic]++;
       if (wave == waves.size()) waves.emplace_back();
-      waves[wave].push_back({step, &shapes});
+      waves[wave].push_back({&plan, step, &shapes});
       waves[wave].back().step.tactic = tactic;
       steps.insert(step.name);
     }
@@ -751,14 +767,27 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   const auto start = std::chrono::steady_clock::now();
   const AheadPolicy ahead{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwnAllowed(*device.context, parallel),
                           helpers.get()};
-  const AheadOutcome outcome = runAhead(plan, ordered, device.context, std::numeric_limits<std::size_t>::max(), ahead);
+  const AheadOutcome outcome = runAhead(ordered, device.context, std::numeric_limits<std::size_t>::max(), ahead);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
                               std::to_string(steps.size()) + " steps in " + std::to_string(outcome.workers) +
-                              (outcome.helpers > 0   ? " threads, " + std::to_string(outcome.helpers) + " with a compile process (" :
-                               outcome.own_contexts ? std::string(" threads, a context each (") : std::string(" threads (")) +
+                              threadsText(outcome) + " (" +
                               std::to_string(seconds.count()) + " s; " +
                               std::to_string(outcome.deferred) + " deferred behind another thread's compile)");
+}
+
+void compileStepsAhead(const std::vector<StepToCompile>& steps, BuildDevice& device) {
+  const ParallelCompile parallel = parallelCompile(*device.context);
+  if (steps.size() < 2 || parallel == ParallelCompile::kOff || parallel == ParallelCompile::kStepsOnly) return;
+  std::vector<AheadRun> runs;
+  for (const StepToCompile& step : steps) runs.push_back({step.plan, step.step, step.shapes});
+  const auto start = std::chrono::steady_clock::now();
+  const AheadPolicy policy{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwnAllowed(*device.context, parallel)};
+  const AheadOutcome outcome = runAhead(runs, device.context, std::numeric_limits<std::size_t>::max(), policy);
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  log(Severity::kVERBOSE, "'" + steps.front().step.name + "': " + std::to_string(runs.size()) + " variants run ahead in " +
+                              std::to_string(outcome.workers) + threadsText(outcome) + " (" +
+                              std::to_string(seconds.count()) + " s)");
 }
 
 }  // namespace mlprt::builder

@@ -106,4 +106,19 @@ std::unique_ptr<cl::CompileHelperPool> startCompileHelpers(const engine::EngineP
 void compileBuildAhead(const engine::EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device,
                        const TimingCache* cache);
 
+// A step to run once ahead of its timing: the plan it belongs to (a trial copy may hold a step the
+// build's plan does not), the step holding its tactic, and the shapes to run it at.
+struct StepToCompile {
+  const engine::EnginePlan* plan;
+  engine::PlanStep step;
+  const std::vector<Dims>* shapes;
+};
+
+// Runs each of `steps` once across threads, so that their programs compile side by side before
+// they are timed one at a time (the fused MLP variants); with contexts of their own where
+// compileBuildAhead's pool would take them. Nothing for fewer than two, or where
+// MLPRT_PARALLEL_BUILD turns the pool off (CPU devices by default). Errors are left for the timing
+// runs, which meet them again.
+void compileStepsAhead(const std::vector<StepToCompile>& steps, BuildDevice& device);
+
 }  // namespace mlprt::builder

@@ -1006,6 +1006,49 @@ TEST(EngineTactics, MlpChainsFuseBeforeTacticChoiceWhereTheirStepsCannotWin) {
   }
 }
 
+// Where the compile pool runs (GPUs by default; MLPRT_PARALLEL_BUILD=1 here), a chain's fused
+// variants compile side by side before they are timed one at a time: with binaries kept and a
+// cache directory, the first thread on the build's context and the others on contexts of their own
+// (NVIDIA's driver compiles one context's programs nearly one at a time: the tutorial MLP's FP32
+// build, issue 16 run 37). The products' candidates after them too (a pool too small for a context
+// per thread). =0: nothing ahead; the engine is right either way.
+TEST(EngineTactics, MlpChainsFusedVariantsCompileSideBySide) {
+  const DenseChain chain;
+  const ScopedEnv binaries("MLPRT_PROGRAM_BINARIES", std::string("1"));
+  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  for (const std::string setting : {"1", "0"}) {
+    SCOPED_TRACE("MLPRT_PARALLEL_BUILD=" + setting);
+    const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", setting);
+    const TemporaryDirectory directory;
+    const ScopedEnv cache("MLPRT_CACHE_DIR", directory.path().string());
+    builder::BuilderConfig config;
+    builder::OptimizationProfile profile;
+    profile.setShape("x", Dims{64, 16}, Dims{64, 16}, Dims{64, 16});
+    config.addOptimizationProfile(profile);
+    const LogCapture log;
+    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(chain.network(), config);
+    const std::vector<std::string> variants = log.matching(" variants run ahead in ");
+    const std::vector<std::string> candidates = log.matching("compiled ahead: ");
+    if (setting == "0") {
+      EXPECT_TRUE(variants.empty()) << variants.front();
+      EXPECT_TRUE(candidates.empty()) << candidates.front();
+    } else {
+      ASSERT_EQ(variants.size(), 1u) << ::testing::PrintToString(log.matching(""));
+      const std::size_t runs = std::stoul(variants.front().substr(variants.front().find("': ") + 3));
+      EXPECT_GE(runs, 2u) << variants.front();  // fused_mlp_r1, _r2, ... at 64 rows
+      const std::size_t threads = std::min(runs, cores);
+      const std::string side_by_side = " " + std::to_string(threads) + " threads" +
+                                       (threads > 1 ? ", " + std::to_string(threads - 1) + " with a context of its own (" : " (");
+      EXPECT_NE(variants.front().find(side_by_side), std::string::npos) << variants.front();
+      ASSERT_EQ(candidates.size(), 1u);
+      if (cores > 1) EXPECT_NE(candidates.front().find(" with a context of its own ("), std::string::npos) << candidates.front();
+    }
+    const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+    runtime::ExecutionContext execution(engineOf(plan));
+    expectDenseChainAnswer(execution, chain, 64);
+  }
+}
+
 // A fused step's "layers_*" tactic names one GEMM tactic per stage and needs its workspace.
 TEST(EngineTactics, FusedMlpLayersTacticsAreChecked) {
   const DenseChain chain;

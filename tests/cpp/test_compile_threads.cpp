@@ -154,8 +154,8 @@ TEST(ProgramCache, AWaitForTheNextBuildEndsWhenABuildEnds) {
 // (their programs compile at the same time), so the step's own pass finds none left; the engine
 // gives the right answer. Where binaries are kept (MLPRT_PROGRAM_BINARIES=1 here; NVIDIA's by
 // default) and the pool has four runs or more per thread (this dynamic product's candidates at its
-// five timing points do on two cores), each thread has a context of its own, whose programs reach
-// the build's through the disk cache (one timed step starts no helper processes, so =1 and
+// five timing points do on two cores), each thread has a context of its own (in a smaller pool each
+// but the first), whose programs reach the build's through the disk cache (one timed step starts no helper processes, so =1 and
 // =contexts do the same here); =shared keeps the threads on the build's context. =waiting: the
 // pool, no run put back behind the others. =0 (and CPU devices by default): no threads.
 TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
@@ -189,6 +189,11 @@ TEST(EngineTactics, CandidatesCompileAheadInThreadsWhereAsked) {
       const bool contexts_asked = std::string(setting) == "1" || std::string(setting) == "contexts";
       const bool own = contexts_asked && runs >= 4 * threads;
       EXPECT_EQ(line.find(" threads, a context each (") != std::string::npos, own) << line;
+      // A smaller pool: the first thread on the build's context, the others on their own.
+      const std::size_t workers = std::min(runs, threads);
+      EXPECT_EQ(line.find(" threads, " + std::to_string(workers - 1) + " with a context of its own (") != std::string::npos,
+                contexts_asked && !own && workers > 1)
+          << line;
       if (threads <= 2 && contexts_asked) {  // CI's case: the threads' own contexts run
         EXPECT_TRUE(own) << line;
       }
