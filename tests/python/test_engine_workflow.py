@@ -220,11 +220,13 @@ def test_timing_cache_is_filled_then_reused(weights):
 
 def test_without_a_timing_cache_equal_layers_are_timed_once(rng):
     """As TensorRT's builder does, a build given no timing cache keeps one of its own: the second
-    of two equal matrix multiplications takes the first's tactic instead of being timed again."""
+    of two equal matrix multiplications takes the first's tactic instead of being timed again.
+    (Rank 3, so that no fused MLP takes the two: at rank 2 the pass before tactic choice may fuse
+    them where the launch floor it measures comes out high on a busy machine.)"""
     w = [rng.standard_normal((64, 64)).astype(np.float32) for _ in range(2)]
 
     def populate(network: mlprt.INetworkDefinition) -> None:
-        x = network.add_input("input", mlprt.DataType.FLOAT, (16, 64))
+        x = network.add_input("input", mlprt.DataType.FLOAT, (2, 8, 64))
         for weights in w:
             x = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE,
                                             network.add_constant((64, 64), weights).get_output(0),
@@ -237,7 +239,7 @@ def test_without_a_timing_cache_equal_layers_are_timed_once(rng):
     said = [m for _, m in logger.messages]
     assert sum("': chose " in m for m in said) == 1, said
     assert sum("from the timing cache" in m for m in said) == 1, said
-    x = rng.standard_normal((16, 64)).astype(np.float32)
+    x = rng.standard_normal((2, 8, 64)).astype(np.float32)
     out = infer(engine.create_execution_context(), {"input": x})["output"]
     assert relative_error(out, x.astype(np.float64) @ w[0] @ w[1]) <= FP32_TOLERANCE
 
