@@ -33,8 +33,8 @@ struct EarlyMlpChoice {
 // kernels takes less than k launches of a kernel that does nothing (launchFloorMilliseconds), and
 // the chain's own steps launch at least one kernel per product and per cast: where they launch two
 // or more and a fused variant is faster than that bound, the chain is fused now, and its
-// products' candidates are neither compiled nor timed. The choice goes into the timing cache. Dynamic profiles are left to
-// fuseMlpChains (their ranges may run the products at some sizes).
+// products' candidates are neither compiled nor timed. The choice goes into the timing cache.
+// Dynamic profiles are left to fuseMlpChains (their ranges may run the products at some sizes).
 EarlyMlpChoice fuseMlpChainsBeforeTactics(engine::EnginePlan& plan, BuildDevice& device, TimingCache* cache);
 
 // After tactic choice (the chain's steps have their tactics): replaces each chain of dense layers

@@ -79,22 +79,19 @@ __kernel void concatenate4(SRC_PTR s0, long o0, SRC_PTR s1, long o1, SRC_PTR s2,
   idx_t along = within / inner;
   const idx_t position = within - along * inner;
   const idx_t destination = (outer * total + first + along) * inner + position;
-  if (along < e0) {
-    STORE_DST(dst, dst_offset + destination, LOAD_SRC(s0, o0 + (outer * e0 + along) * inner + position));
-    return;
-  }
-  along -= e0;
-  if (along < e1) {
-    STORE_DST(dst, dst_offset + destination, LOAD_SRC(s1, o1 + (outer * e1 + along) * inner + position));
-    return;
-  }
-  along -= e1;
-  if (along < e2) {
-    STORE_DST(dst, dst_offset + destination, LOAD_SRC(s2, o2 + (outer * e2 + along) * inner + position));
-    return;
-  }
-  along -= e2;
-  STORE_DST(dst, dst_offset + destination, LOAD_SRC(s3, o3 + (outer * e3 + along) * inner + position));
+// Input s (offset o, extent e) holds the element where `along` falls within it; else `along` moves
+// past it to the next input.
+#define CONCATENATE_FROM(s, o, e)                                                                      \
+  if (along < (e)) {                                                                                   \
+    STORE_DST(dst, dst_offset + destination, LOAD_SRC(s, (o) + (outer * (e) + along) * inner + position)); \
+    return;                                                                                            \
+  }                                                                                                    \
+  along -= (e);
+  CONCATENATE_FROM(s0, o0, e0)
+  CONCATENATE_FROM(s1, o1, e1)
+  CONCATENATE_FROM(s2, o2, e2)
+  CONCATENATE_FROM(s3, o3, e3)
+#undef CONCATENATE_FROM
 }
 
 // A batch of row-major matrices transposed (`rows` x `cols` each -> `cols` x `rows`), through a
