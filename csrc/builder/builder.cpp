@@ -480,7 +480,7 @@ LayoutChoice chooseConvolutionLayouts(EnginePlan& plan, const cl::GemmPolicy& po
   if (choice.hwc_convolutions == 0) return choice;
   shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
   corners = cornerShapes(plan);
-  const std::vector<TimingPoint> points = timingPoints(plan);
+  const std::vector<TimingPoint> points = timingPoints(plan, device);
   for (PlanStep& step : plan.steps) {
     if (std::holds_alternative<network::ConvolutionLayer>(step.parameters) && cl::convolutionTacticChannelsLast(step.tactic)) {
       chooseTacticRanges(plan, step, shapes, points, corners, policy, device, cache);
@@ -559,7 +559,7 @@ void compileAndVerify(EnginePlan& plan, const BuildDevice& device) {
   const bool ranged = std::any_of(plan.steps.begin(), plan.steps.end(),
                                   [](const PlanStep& step) { return !step.tactic_ranges.empty(); });
   if (ranged) {
-    for (const TimingPoint& point : timingPoints(plan)) {
+    for (const TimingPoint& point : timingPoints(plan, device)) {
       const std::set<std::pair<std::size_t, std::string>> tactics = tacticsAt(point.shapes);
       if (std::includes(ran.begin(), ran.end(), tactics.begin(), tactics.end())) continue;
       runAt(execution, plan, device, static_cast<std::size_t>(point.profile), point.inputs,
@@ -612,6 +612,7 @@ std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network
   std::vector<engine::ProfileShapes> profiles = resolveProfiles(graph, config);
   BuildDevice device(context);
   device.timing_iterations = config.timingIterations();
+  device.time_across_profiles = config.timesAcrossProfiles();
   const int folded = foldConstants(graph, device);
   removeDeadNodes(graph);
   const int identities = removeIdentityShuffles(graph);

@@ -36,6 +36,14 @@ void BuilderConfig::setAvgTimingIterations(int iterations) {
   avg_timing_iterations_ = iterations;
 }
 
+void BuilderConfig::setBuilderOptimizationLevel(int level) {
+  if (level < 0) {
+    throw InvalidArgument("builder_optimization_level is " + std::to_string(level) + "; it takes 0 to 5 (0-2 time " +
+                          "tactics at the first profile's opt shapes only, 3-5 across the profiles)");
+  }
+  builder_optimization_level_ = level;
+}
+
 int BuilderConfig::timingIterations() const {
   if (avg_timing_iterations_ > 0) return avg_timing_iterations_;
   const char* setting = std::getenv("MLPRT_TIMING_ITERATIONS");

@@ -237,7 +237,7 @@ std::vector<std::string> fusedTacticsAt(const BuildDevice& device, const std::ve
 // ("unfused" or a fused tactic), which stays the step's tactic there.
 std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chain, const std::string& opt_choice,
                                           BuildDevice& device, TimingCache* cache) {
-  const std::vector<TimingPoint> points = timingPoints(plan);
+  const std::vector<TimingPoint> points = timingPoints(plan, device);
   const std::optional<MlpWeightLayout> layout = productWeightLayout(plan, chain);
   if (points.size() < 2 || !layout || (opt_choice != "unfused" && mlpWeightLayout(opt_choice) != *layout)) {
     return std::nullopt;
@@ -296,7 +296,7 @@ std::optional<PlanStep> mlpStepWithRanges(EnginePlan& plan, const MlpChain& chai
 
 EarlyMlpChoice fuseMlpChainsBeforeTactics(EnginePlan& plan, BuildDevice& device, TimingCache* cache) {
   EarlyMlpChoice early;
-  if (timingPoints(plan).size() > 1) return early;
+  if (timingPoints(plan, device).size() > 1) return early;
   std::optional<double> floor_ms;
   std::size_t from = 0;
   while (const std::optional<MlpChain> chain = findMlpChain(plan, from)) {

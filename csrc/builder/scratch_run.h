@@ -32,6 +32,9 @@ struct BuildDevice {
   std::shared_ptr<cl::Stream> stream;
   // Timed runs per candidate that survives its warm-up (furtherRuns); 0: as many as fit the budget.
   int timing_iterations = 0;
+  // Tactics timed at every timing point of the profiles (BuilderConfig::timesAcrossProfiles), or
+  // at the first profile's opt shapes only.
+  bool time_across_profiles = true;
   // "signature|tactic" of the candidates the whole build ran ahead (compileBuildAhead): a step's
   // own pass (compileCandidatesInParallel) skips them.
   std::set<std::string> ran_ahead;

@@ -573,7 +573,11 @@ TimingEntry chooseTactic(EnginePlan& plan, PlanStep& step, const std::vector<Dim
   return fastest;
 }
 
-std::vector<TimingPoint> timingPoints(const EnginePlan& plan) {
+std::vector<TimingPoint> timingPoints(const EnginePlan& plan, const BuildDevice& device) {
+  if (!device.time_across_profiles) {
+    const std::vector<Dims>& opt = plan.profiles.front().opt;
+    return {TimingPoint{0, opt, runtime::inferPlanShapes(plan, opt)}};
+  }
   const auto between = [](const std::vector<Dims>& low, const std::vector<Dims>& high) {
     std::vector<Dims> middle = low;
     for (std::size_t i = 0; i < low.size(); ++i) {
@@ -659,7 +663,7 @@ bool tacticIsTimed(const PlanStep& step) {
 
 void chooseTactics(EnginePlan& plan, const cl::GemmPolicy& policy, BuildDevice& device, TimingCache* cache) {
   const std::vector<Dims> shapes = runtime::inferPlanShapes(plan, plan.profiles.front().opt);
-  const std::vector<TimingPoint> points = timingPoints(plan);
+  const std::vector<TimingPoint> points = timingPoints(plan, device);
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
   const auto total = std::count_if(plan.steps.begin(), plan.steps.end(), tacticIsTimed);
   long done = 0;
@@ -727,7 +731,7 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   if (parallel == ParallelCompile::kOff || parallel == ParallelCompile::kStepsOnly) return;
   const std::vector<std::vector<Dims>> corners = cornerShapes(plan);
   std::vector<std::vector<Dims>> point_shapes{runtime::inferPlanShapes(plan, plan.profiles.front().opt)};
-  for (const TimingPoint& point : timingPoints(plan)) {
+  for (const TimingPoint& point : timingPoints(plan, device)) {
     if (point.shapes != point_shapes.front()) point_shapes.push_back(point.shapes);
   }
   const bool channels_last = layoutPreference(*device.context) != LayoutPreference::kNever;

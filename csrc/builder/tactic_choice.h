@@ -66,7 +66,9 @@ struct TimingPoint {
   std::vector<Dims> shapes;  // per tensor
 };
 
-std::vector<TimingPoint> timingPoints(const engine::EnginePlan& plan);
+// Below builder optimization level 3 (BuildDevice::time_across_profiles false): the first
+// profile's opt shapes only.
+std::vector<TimingPoint> timingPoints(const engine::EnginePlan& plan, const BuildDevice& device);
 
 // Ranges of output sizes from the best tactic at each size timed (ascending): neighbours with one
 // tactic merge, and a boundary lies at the geometric mean of the sizes it separates. Empty when

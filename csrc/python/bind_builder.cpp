@@ -112,6 +112,12 @@ void bindConfig(py::module_& m) {
                     "Timed runs averaged per candidate tactic. 0 (the default): as many as fit the builder's "
                     "timing budget (20 ms, at most 11), or MLPRT_TIMING_ITERATIONS where that is set. "
                     "ValueError below 0.")
+      .def_property("builder_optimization_level", &BuilderConfig::builderOptimizationLevel,
+                    &BuilderConfig::setBuilderOptimizationLevel,
+                    "TensorRT's builder optimization level, 0 to 5 (3 by default; above 5 acts as 5). From 3 "
+                    "up, tactics are timed at each profile's min, opt, max and between, so a dynamic engine "
+                    "may switch tactics by shape; below 3 at the first profile's opt shapes only (one tactic "
+                    "per layer, a faster build). ValueError below 0.")
       .def("add_optimization_profile", &BuilderConfig::addOptimizationProfile, py::arg("profile"),
            "Adds a copy of the profile; returns its index.")
       .def_property_readonly("num_optimization_profiles",

@@ -2521,6 +2521,14 @@ class IBuilderConfig:
     def avg_timing_iterations(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def builder_optimization_level(self) -> int:
+        """
+        TensorRT's builder optimization level, 0 to 5 (3 by default; above 5 acts as 5). From 3 up, tactics are timed at each profile's min, opt, max and between, so a dynamic engine may switch tactics by shape; below 3 at the first profile's opt shapes only (one tactic per layer, a faster build). ValueError below 0.
+        """
+    @builder_optimization_level.setter
+    def builder_optimization_level(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
     def num_optimization_profiles(self) -> int:
         ...
 class NetworkDefinitionCreationFlag:

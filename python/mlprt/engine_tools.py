@@ -143,10 +143,14 @@ def default_profile(inputs: Mapping[str, Sequence[Union[int, str, None]]],
 
 def create_config(builder: mlprt.Builder, *, fp16: bool = False,
                   profiles: Sequence[Mapping[str, ShapeRange]] = (),
-                  workspace: Optional[int] = None) -> mlprt.IBuilderConfig:
-    """A builder config with the FP16 flag, the workspace limit and one optimization profile per
-    mapping of ``profiles`` (input name -> (min, opt, max)) set."""
+                  workspace: Optional[int] = None,
+                  optimization_level: Optional[int] = None) -> mlprt.IBuilderConfig:
+    """A builder config with the FP16 flag, the workspace limit, the builder optimization level
+    (``builder_optimization_level``, 0-5; None keeps the default, 3) and one optimization profile
+    per mapping of ``profiles`` (input name -> (min, opt, max)) set."""
     config = builder.create_builder_config()
+    if optimization_level is not None:
+        config.builder_optimization_level = int(optimization_level)
     if workspace is not None:
         config.set_memory_pool_limit(mlprt.MemoryPoolType.WORKSPACE, int(workspace))
     if fp16:
@@ -163,15 +167,17 @@ def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
                  profiles: Sequence[Mapping[str, ShapeRange]] = (),
                  workspace: Optional[int] = None, timing_cache: Optional[Union[str, os.PathLike]] = None,
                  logger: Optional[mlprt.ILogger] = None,
-                 cache_stats: Optional[Dict[str, int]] = None) -> bytes:
+                 cache_stats: Optional[Dict[str, int]] = None,
+                 optimization_level: Optional[int] = None) -> bytes:
     """Parses an ONNX model (a path, or the model's bytes) and builds a serialized engine.
 
     ``profiles``: one mapping per optimization profile, input name -> (min, opt, max). A dynamic
     model without profiles gets one profile per dynamic input only if ``profiles`` names it:
     otherwise the builder's error says which input needs one. ``timing_cache``: a file read when
     it exists and written back after the build. ``cache_stats``: a dict that receives the timing
-    cache's ``hits`` and ``misses`` of this build (left untouched without a cache). Raises
-    BuildFailed with every reason."""
+    cache's ``hits`` and ``misses`` of this build (left untouched without a cache).
+    ``optimization_level``: the config's ``builder_optimization_level`` (None: the default, 3).
+    Raises BuildFailed with every reason."""
     collector = _CollectingLogger(logger)
     builder = mlprt.Builder(collector)
     network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
@@ -183,7 +189,8 @@ def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
     if not parsed:
         raise BuildFailed("the ONNX model could not be parsed:\n" +
                           "\n".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
-    config = create_config(builder, fp16=fp16, profiles=profiles, workspace=workspace)
+    config = create_config(builder, fp16=fp16, profiles=profiles, workspace=workspace,
+                           optimization_level=optimization_level)
     cache = None
     if timing_cache is not None:
         data = open(timing_cache, "rb").read() if os.path.exists(timing_cache) else b""

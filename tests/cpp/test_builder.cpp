@@ -770,6 +770,53 @@ TEST(EngineTactics, DynamicEnginesTimeTacticsAcrossTheirProfile) {
   }
 }
 
+// TensorRT's builder optimization level: 3 by default; below 3 the same dynamic product is timed
+// once, at the profile's opt shapes, and keeps one tactic for the whole profile (no ranges), with
+// the right answer at every batch of it; 0 to 5 and beyond are taken, a level below 0 is refused by
+// name and changes nothing.
+TEST(EngineTactics, BelowOptimizationLevelThreeTacticsAreTimedAtOptOnly) {
+  builder::BuilderConfig config;
+  EXPECT_EQ(config.builderOptimizationLevel(), 3);
+  EXPECT_TRUE(config.timesAcrossProfiles());
+  for (int level : {0, 5, 7, 2}) {
+    config.setBuilderOptimizationLevel(level);
+    EXPECT_EQ(config.builderOptimizationLevel(), level);
+    EXPECT_EQ(config.timesAcrossProfiles(), level >= 3);
+  }
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setBuilderOptimizationLevel(-1); },
+                                          "builder_optimization_level is -1; it takes 0 to 5"));
+  EXPECT_EQ(config.builderOptimizationLevel(), 2);
+  const std::vector<float> weights = randomFloats(64 * 24, 66);
+  builder::OptimizationProfile profile;
+  profile.setShape("x", Dims{1, 3, 64}, Dims{16, 3, 64}, Dims{64, 3, 64});
+  config.addOptimizationProfile(profile);
+  const LogCapture log;
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(dynamicProduct(-1, weights), config);
+  const std::vector<std::string> timed = log.matching("': chose ");
+  ASSERT_EQ(timed.size(), 1u) << ::testing::PrintToString(timed);  // 5 at level 3 (the test above)
+  EXPECT_NE(timed.front().find("(timed"), std::string::npos);
+  const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+  for (const engine::PlanStep& step : plan.steps) EXPECT_TRUE(step.tactic_ranges.empty()) << step.name;
+  runtime::ExecutionContext execution(engineOf(plan));
+  auto stream = cl::Stream::create(context());
+  for (std::int64_t batch : {1, 16, 64, 5}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    ASSERT_TRUE(execution.setInputShape("x", Dims{batch, 3, 64}));
+    const std::size_t rows = static_cast<std::size_t>(batch * 3);
+    const std::vector<float> input = randomFloats(rows * 64, 67 + static_cast<std::uint32_t>(batch));
+    const BoundXY bound = bindXY(execution, *stream, input, rows * 24);
+    execution.enqueue(*stream);
+    const std::vector<float> result = download<float>(*stream, at(bound.y), rows * 24);
+    for (std::size_t i = 0; i < rows; ++i) {
+      for (std::size_t j = 0; j < 24; ++j) {
+        double sum = 0.0;
+        for (std::size_t p = 0; p < 64; ++p) sum += double(input[i * 64 + p]) * weights[p * 24 + j];
+        EXPECT_NEAR(result[i * 24 + j], sum, 1e-5 * 64) << i << ", " << j;
+      }
+    }
+  }
+}
+
 // A setting it does not know is refused by name, as MLPRT_CHANNELS_LAST's are, not taken as "on".
 TEST(EngineTactics, AnUnknownParallelBuildSettingIsRefusedByName) {
   const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("yes"));
@@ -1003,6 +1050,35 @@ TEST(EngineTactics, MlpChainsFuseBeforeTacticChoiceWhereTheirStepsCannotWin) {
     builder::buildSerializedNetwork(net, builder::BuilderConfig());
     EXPECT_TRUE(log.matching("before tactic choice").empty());
     EXPECT_TRUE(log.saw("timing tactics: step 1 of 1"));
+  }
+}
+
+// Below optimization level 3 a dynamic engine is timed at opt only, so its chain is decided before
+// tactic choice too (at 3 and up it waits for ranges): fused there, with the right answer across
+// the profile (forced through the floor, as above).
+TEST(EngineTactics, BelowLevelThreeADynamicChainIsFusedBeforeTacticChoice) {
+  const DenseChain chain;
+  struct FloorReset {
+    ~FloorReset() { builder::setLaunchFloorForTesting(-1.0); }
+  } reset;
+  builder::setLaunchFloorForTesting(1000.0);
+  for (int level : {1, 3}) {
+    SCOPED_TRACE("level " + std::to_string(level));
+    builder::BuilderConfig config;
+    config.setBuilderOptimizationLevel(level);
+    builder::OptimizationProfile profile;
+    profile.setShape("x", Dims{1, 16}, Dims{5, 16}, Dims{64, 16});
+    config.addOptimizationProfile(profile);
+    const LogCapture log;
+    const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(chain.network(), config);
+    EXPECT_EQ(!log.matching("before tactic choice, faster than its steps' 3 launches can be").empty(), level < 3);
+    const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
+    if (level < 3) {
+      EXPECT_EQ(plan.steps.size(), 1u);
+      EXPECT_TRUE(plan.steps.front().tactic_ranges.empty());
+    }
+    runtime::ExecutionContext execution(engineOf(plan));
+    for (std::int64_t batch : {1, 5, 64, 3}) expectDenseChainAnswer(execution, chain, batch);
   }
 }
 

@@ -222,6 +222,24 @@ def test_timing_cache_file_is_reused(mlp_onnx: Path, tmp_path: Path) -> None:
     assert "timing tactics" not in second.stdout
 
 
+def test_builder_optimization_level(mlp_onnx: Path, tmp_path: Path) -> None:
+    # trtexec's flag: below 3 the profile's tactics are timed at its opt shapes only, so a fresh
+    # timing cache records fewer timings than at the default level; the engine runs either way.
+    misses = {}
+    for level in ("1", "3"):
+        cache = tmp_path / f"level{level}.cache"
+        engine = tmp_path / f"level{level}.engine"
+        result = run_exec("--onnx", str(mlp_onnx), *PROFILE, "--builderOptimizationLevel", level,
+                          "--timingCacheFile", str(cache), "--saveEngine", str(engine), "--skipInference")
+        assert result.returncode == 0, result.stderr
+        misses[level] = int(re.search(r"Timing cache: \d+ hits, (\d+) misses", result.stdout).group(1))
+        result = run_exec("--loadEngine", str(engine), "--shapes", "input:3x784", *FAST)
+        assert result.returncode == 0, result.stderr
+    assert 0 < misses["1"] < misses["3"], misses
+    result = run_exec("--onnx", str(mlp_onnx), *PROFILE, "--builderOptimizationLevel", "-1", "--skipInference")
+    assert_clean_failure(result, "builder_optimization_level is -1")
+
+
 def test_memory_sizes() -> None:
     assert parse_memory_size("1024MiB") == 1 << 30
     assert parse_memory_size("2GiB") == 2 << 30

@@ -167,7 +167,7 @@ def _build(args: argparse.Namespace, logger: ProgressLogger) -> bytes:
     try:
         plan = build_engine(args.onnx, fp16=args.fp16, profiles=[profile] if profile else [],
                             workspace=pools.get("workspace"), timing_cache=args.timingCacheFile,
-                            logger=logger, cache_stats=stats)
+                            logger=logger, cache_stats=stats, optimization_level=args.builderOptimizationLevel)
     finally:
         logger.finish()
     print(f"Engine built in {time.perf_counter() - started:.3f} s ({len(plan)} bytes)"
@@ -335,6 +335,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                        help="pool limits, e.g. workspace:1024MiB (units B, KiB, MiB, GiB; bare = MiB)")
     build.add_argument("--timingCacheFile", metavar="FILE",
                        help="timing cache read before and written after the build")
+    build.add_argument("--builderOptimizationLevel", metavar="N", type=int,
+                       help="0-5 (3 by default): below 3 tactics are timed at the opt shapes only, "
+                            "one per layer, for a faster build")
     infer = p.add_argument_group("inference")
     infer.add_argument("--shapes", metavar="SPEC", nargs="+", action="extend", default=[],
                        help="inference shapes: name:4x784[,...] or name:[4,784] [...]")
