@@ -90,7 +90,8 @@ struct FusedTrial {
   PlanStep step;
   std::vector<Dims> shapes;
 
-  FusedTrial(const EnginePlan& original, const MlpChain& chain, MlpWeightLayout layout, const std::vector<Dims>& original_shapes)
+  FusedTrial(const EnginePlan& original, const MlpChain& chain, MlpWeightLayout layout,
+             const std::vector<Dims>& original_shapes)
       : plan(original), step(makeFusedMlpStep(plan, chain, layout)), shapes(withAddedTensors(plan, original_shapes)) {}
 
   // The step with `tactic`, to compile ahead.

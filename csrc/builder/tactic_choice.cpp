@@ -474,7 +474,9 @@ AheadOutcome runAhead(const std::vector<AheadRun>& runs, const std::shared_ptr<c
 std::string threadsText(const AheadOutcome& outcome) {
   if (outcome.helpers > 0) return " threads, " + std::to_string(outcome.helpers) + " with a compile process";
   if (outcome.own_contexts == outcome.workers) return " threads, a context each";
-  if (outcome.own_contexts > 0) return " threads, " + std::to_string(outcome.own_contexts) + " with a context of its own";
+  if (outcome.own_contexts > 0) {
+    return " threads, " + std::to_string(outcome.own_contexts) + " with a context of its own";
+  }
   return " threads";
 }
 
@@ -775,8 +777,7 @@ void compileBuildAhead(const EnginePlan& plan, const cl::GemmPolicy& policy, Bui
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   log(Severity::kVERBOSE, "compiled ahead: " + std::to_string(ordered.size()) + " candidates of " +
                               std::to_string(steps.size()) + " steps in " + std::to_string(outcome.workers) +
-                              threadsText(outcome) + " (" +
-                              std::to_string(seconds.count()) + " s; " +
+                              threadsText(outcome) + " (" + std::to_string(seconds.count()) + " s; " +
                               std::to_string(outcome.deferred) + " deferred behind another thread's compile)");
 }
 
@@ -786,12 +787,13 @@ void compileStepsAhead(const std::vector<StepToCompile>& steps, BuildDevice& dev
   std::vector<AheadRun> runs;
   for (const StepToCompile& step : steps) runs.push_back({step.plan, step.step, step.shapes});
   const auto start = std::chrono::steady_clock::now();
-  const AheadPolicy policy{parallel == ParallelCompile::kWholeBuildWaiting, contextsOfTheirOwnAllowed(*device.context, parallel)};
+  const AheadPolicy policy{parallel == ParallelCompile::kWholeBuildWaiting,
+                           contextsOfTheirOwnAllowed(*device.context, parallel)};
   const AheadOutcome outcome = runAhead(runs, device.context, std::numeric_limits<std::size_t>::max(), policy);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
-  log(Severity::kVERBOSE, "'" + steps.front().step.name + "': " + std::to_string(runs.size()) + " variants run ahead in " +
-                              std::to_string(outcome.workers) + threadsText(outcome) + " (" +
-                              std::to_string(seconds.count()) + " s)");
+  log(Severity::kVERBOSE, "'" + steps.front().step.name + "': " + std::to_string(runs.size()) +
+                              " variants run ahead in " + std::to_string(outcome.workers) + threadsText(outcome) +
+                              " (" + std::to_string(seconds.count()) + " s)");
 }
 
 }  // namespace mlprt::builder
