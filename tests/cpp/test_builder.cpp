@@ -1087,9 +1087,14 @@ TEST(EngineTactics, BelowLevelThreeADynamicChainIsFusedBeforeTacticChoice) {
 // cache directory, the first thread on the build's context and the others on contexts of their own
 // (NVIDIA's driver compiles one context's programs nearly one at a time: the tutorial MLP's FP32
 // build, issue 16 run 37). The products' candidates after them too (a pool too small for a context
-// per thread). =0: nothing ahead; the engine is right either way.
+// per thread; a launch floor of 0, so that the chain is not fused before their timing, as a GPU's
+// floor could have it). =0: nothing ahead; the engine is right either way.
 TEST(EngineTactics, MlpChainsFusedVariantsCompileSideBySide) {
   const DenseChain chain;
+  struct FloorReset {
+    ~FloorReset() { builder::setLaunchFloorForTesting(-1.0); }
+  } reset;
+  builder::setLaunchFloorForTesting(0.0);
   const ScopedEnv binaries("MLPRT_PROGRAM_BINARIES", std::string("1"));
   const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   for (const std::string setting : {"1", "0"}) {

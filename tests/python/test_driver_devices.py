@@ -103,6 +103,11 @@ def test_blocking_waits_release_the_gil() -> None:
     out = cuda.mem_alloc(4)
     stream = cuda.Stream()
     iterations = 1 << 20
+    # One launch first, untimed: it compiles the kernel (PoCL compiles it at the first launch), and
+    # a compile counted in the first timed wait stopped the growth while the kernel itself still
+    # took a few milliseconds (a fresh CI run on a slow machine, 2026-12-07).
+    spin(out, np.int32(iterations), block=1, grid=1, stream=stream)
+    stream.synchronize()
     while True:  # grow the kernel until one launch takes a measurable time on this device
         spin(out, np.int32(iterations), block=1, grid=1, stream=stream)
         start = time.perf_counter()
