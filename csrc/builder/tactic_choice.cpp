@@ -404,7 +404,7 @@ AheadOutcome runAhead(const std::vector<AheadRun>& runs, const std::shared_ptr<c
                       std::size_t max_threads, AheadPolicy policy = {}) {
   AheadOutcome outcome;
   outcome.workers = std::min<std::size_t>({runs.size(), std::max(1u, std::thread::hardware_concurrency()), max_threads});
-  const bool first_thread_own = policy.own_contexts_allowed && runs.size() >= kRunsPerOwnContext * outcome.workers;
+  const bool every_thread_own = policy.own_contexts_allowed && runs.size() >= kRunsPerOwnContext * outcome.workers;
   struct Queued {
     std::size_t run;
     std::optional<std::uint64_t> put_back_after;  // programBuildsFinished() when it was put back
@@ -448,7 +448,7 @@ AheadOutcome runAhead(const std::vector<AheadRun>& runs, const std::shared_ptr<c
       // for this pool. Else, where allowed, a context of its own.
       const std::unique_ptr<cl::CompileHelper> helper = policy.helpers ? policy.helpers->take() : nullptr;
       if (helper) ++helpers;
-      const bool own_context = policy.own_contexts_allowed && !helper && (thread_index > 0 || first_thread_own);
+      const bool own_context = policy.own_contexts_allowed && !helper && (thread_index > 0 || every_thread_own);
       const std::shared_ptr<cl::Context> mine = own_context ? std::make_shared<cl::Context>(context->device()) : context;
       if (own_context) ++own_contexts;
       {

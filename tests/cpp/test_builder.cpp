@@ -802,18 +802,7 @@ TEST(EngineTactics, BelowOptimizationLevelThreeTacticsAreTimedAtOptOnly) {
   for (std::int64_t batch : {1, 16, 64, 5}) {
     SCOPED_TRACE("batch " + std::to_string(batch));
     ASSERT_TRUE(execution.setInputShape("x", Dims{batch, 3, 64}));
-    const std::size_t rows = static_cast<std::size_t>(batch * 3);
-    const std::vector<float> input = randomFloats(rows * 64, 67 + static_cast<std::uint32_t>(batch));
-    const BoundXY bound = bindXY(execution, *stream, input, rows * 24);
-    execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(bound.y), rows * 24);
-    for (std::size_t i = 0; i < rows; ++i) {
-      for (std::size_t j = 0; j < 24; ++j) {
-        double sum = 0.0;
-        for (std::size_t p = 0; p < 64; ++p) sum += double(input[i * 64 + p]) * weights[p * 24 + j];
-        EXPECT_NEAR(result[i * 24 + j], sum, 1e-5 * 64) << i << ", " << j;
-      }
-    }
+    expectProductAnswer(execution, *stream, weights, batch, 67 + static_cast<std::uint32_t>(batch));
   }
 }
 
@@ -846,18 +835,7 @@ TEST(EngineTactics, TheContextRunsTheTacticOfTheOutputSize) {
     SCOPED_TRACE("batch " + std::to_string(batch));
     ASSERT_TRUE(execution.setInputShape("x", Dims{batch, 3, 64}));
     EXPECT_EQ(execution.activeTactic(product), tactic);
-    const std::size_t rows = static_cast<std::size_t>(batch * 3);
-    const std::vector<float> input = randomFloats(rows * 64, 63 + static_cast<std::uint32_t>(batch));
-    const BoundXY bound = bindXY(execution, *stream, input, rows * 24);
-    execution.enqueue(*stream);
-    const std::vector<float> result = download<float>(*stream, at(bound.y), rows * 24);
-    for (std::size_t i = 0; i < rows; ++i) {
-      for (std::size_t j = 0; j < 24; ++j) {
-        double sum = 0.0;
-        for (std::size_t p = 0; p < 64; ++p) sum += double(input[i * 64 + p]) * weights[p * 24 + j];
-        EXPECT_NEAR(result[i * 24 + j], sum, 1e-5 * 64) << i << ", " << j;
-      }
-    }
+    expectProductAnswer(execution, *stream, weights, batch, 63 + static_cast<std::uint32_t>(batch));
   }
   EXPECT_TRUE(throwsWith<InvalidArgument>([&] { execution.activeTactic(plan.steps.size()); }, "does not exist"));
 }
@@ -1122,7 +1100,9 @@ TEST(EngineTactics, MlpChainsFusedVariantsCompileSideBySide) {
                                        (threads > 1 ? ", " + std::to_string(threads - 1) + " with a context of its own (" : " (");
       EXPECT_NE(variants.front().find(side_by_side), std::string::npos) << variants.front();
       ASSERT_EQ(candidates.size(), 1u);
-      if (cores > 1) EXPECT_NE(candidates.front().find(" with a context of its own ("), std::string::npos) << candidates.front();
+      if (cores > 1) {
+        EXPECT_NE(candidates.front().find(" with a context of its own ("), std::string::npos) << candidates.front();
+      }
     }
     const engine::EnginePlan plan = engine::deserializePlan(built.data(), built.size());
     runtime::ExecutionContext execution(engineOf(plan));
