@@ -516,23 +516,29 @@ int addWindowedLayer(const NetworkPtr& n, const TensorRef& x, std::int64_t num_o
   constexpr bool transposed = std::is_same_v<Parameters, network::DeconvolutionLayer>;
   const std::string call = transposed ? "add_deconvolution_nd" : "add_convolution_nd";
   if (num_output_maps <= 0) throw InvalidArgument(call + ": num_output_maps must be positive");
+  const auto count = static_cast<std::int64_t>(kernel.size());
+  // Products beyond the kernel's values stop at count + 1 (which the check below refuses): huge
+  // extents (a fuzzed model's) would otherwise overflow, to 0 at worst, a divisor below.
+  const auto beyondCount = [count](std::int64_t a, std::int64_t b) {
+    return a > count / b ? count + 1 : a * b;
+  };
   std::int64_t window = 1;
   for (std::int64_t extent : kernel_shape) {
     if (extent <= 0) throw InvalidArgument(call + ": kernel_shape " + Dims(kernel_shape).toString() + " has a non-positive extent");
-    window *= extent;
+    window = beyondCount(window, extent);
   }
   const std::int64_t channels = x.get().shape.rank() > 1 ? x.get().shape[1] : Dims::kDynamic;
   if (transposed && channels <= 0) {
     throw InvalidArgument(call + ": the input's channel axis must be known, got " + x.get().shape.toString());
   }
   const std::int64_t leading = transposed ? channels : num_output_maps;
-  const auto count = static_cast<std::int64_t>(kernel.size());
-  if (count == 0 || count % (leading * window) != 0) {
+  const std::int64_t per_kernel = beyondCount(leading, window);
+  if (count == 0 || count % per_kernel != 0) {
     throw InvalidArgument(call + ": the kernel's " + std::to_string(count) + " values are not " + std::to_string(leading) +
                           (transposed ? " input channels" : " output maps") + " x channels x kernel_shape " +
                           Dims(kernel_shape).toString());
   }
-  std::vector<std::int64_t> shape{leading, count / (leading * window)};
+  std::vector<std::int64_t> shape{leading, count / per_kernel};
   shape.insert(shape.end(), kernel_shape.begin(), kernel_shape.end());
   const int kernel_layer = n->addLayer("", network::ConstantLayer{Dims(shape), weightsFrom(kernel)}, {});
   std::vector<network::TensorId> inputs{x.id, n->layer(kernel_layer).outputs.at(0)};

@@ -255,6 +255,11 @@ def test_kernel_that_disagrees_with_the_input_is_refused() -> None:
         network.add_convolution_nd(x, 2, (3, 3), np.ones((2, 8, 3, 3), np.float32))
     with pytest.raises(ValueError, match="are not 5 output maps"):
         network.add_convolution_nd(x, 5, (3, 3), np.ones(7, np.float32))
+    # Extents whose product overflows 64 bits (to 0: a division by zero, a fuzzed ConvTranspose
+    # found it) are refused by name, the process usable after.
+    for add in (network.add_convolution_nd, network.add_deconvolution_nd):
+        with pytest.raises(ValueError, match=r"the kernel's 8 values are not \d+ (output maps|input channels)"):
+            add(x, 2, (1 << 32, 1 << 32), np.ones(8, np.float32))
     with pytest.raises(ValueError, match="needs an input of rank 3 or 4"):
         y = network.add_input("y", mlprt.DataType.FLOAT, (1, 4, 4, 4, 4))
         network.add_pooling_nd(y, PT.MAX, (2, 2, 2))
