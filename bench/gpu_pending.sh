@@ -33,6 +33,10 @@
 #  15. bench/compile_lock_probe.cpp: 16 programs compiled in one context, a context per thread and
 #      a process each (whether the driver's compile lock is the process's; builds the core library
 #      if part 7 did not);
+#  16. bench/gemv_probe.cpp: how a batch-1 product should read its weights to stream them at the
+#      memory's speed (the wide MLP's three layers, FP32 and FP16; K x N with a second kernel adding
+#      the K slices, K x N with the last group adding them, N x K read along K by a team per output;
+#      against a plain read of the same bytes);
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
 # PARTS="1 2 ... 12" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
@@ -125,6 +129,9 @@ if [[ $parts == *" 7 "* ]]; then
     cmake --build build/gpu-tests -- -j16; } > "$out/cpp_build.log" 2>&1 || tail -20 "$out/cpp_build.log"
   MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part gtest "${GTEST_SECONDS:-150}" build/gpu-tests/tests/cpp/mlprt_tests \
     --gtest_filter="${GTEST_FILTER:-ConvolutionKernels.*Wgmma*:GemmMma.Wgmma*:GemmMma.EveryVariant*:GemmMma.EveryWgmmaConfiguration*:AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
+fi
+if [[ $parts == *" 16 "* ]]; then
+  g++ -O2 -std=c++17 bench/gemv_probe.cpp -lOpenCL -o /tmp/gemv_probe && part gemv_probe 120 /tmp/gemv_probe 0 50
 fi
 if [[ $parts == *" 9 "* ]]; then
   g++ -O2 -std=c++17 -Icsrc bench/attention_profile.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
