@@ -1191,6 +1191,27 @@ TEST(KernelsGemm, RowKernelsLoadEightColumnsOfAlignedHalfWeights) {
   }
 }
 
+// b N x K (PyTorch's Linear weights, as FP16 engines keep them), K, b's offset and batch stride
+// multiples of the width: the row kernels read b's rows along K, 8 half or 4 float values per load
+// (-DSMALL_KVEC), a's rows as many; the split-K variants cut K in whole vectors. K = 1000 splits
+// across work-groups; K = 12 in half reads 4 values; a transposed a reads one value at a time.
+TEST(KernelsGemm, RowKernelsReadNByKWeightsAlongKInVectors) {
+  const std::vector<GemmCase> cases = {
+      {{1, 1000}, {37, 1000}, {1, 37}, false, true, true, true, {ActivationType::kRELU, 0, 0}},
+      {{3, 776}, {70, 776}, {3, 70}, false, true, true, false, {}},
+      {{2, 5, 32}, {2, 13, 32}, {2, 5, 13}, false, true, true, true, {ActivationType::kSIGMOID, 0, 0}},
+      {{1, 8}, {5, 8}, {1, 5}, false, true, false, false, {}},
+      {{7, 12}, {11, 12}, {7, 11}, false, true, true, false, {}},
+      {{24, 3}, {9, 24}, {3, 9}, true, true, true, false, {}},
+  };
+  std::uint32_t seed = 4700;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const char* tactic : {"small_m1", "small_m8", "small_m1_splitk", "small_m8_splitk"}) {
+      for (const GemmCase& c : cases) checkGemm(tactic, c, type, seed += 10, 8);
+    }
+  }
+}
+
 TEST(KernelsGemm, TacticsListClblastForFloatOnly) {
   const auto names = [](const std::vector<cl::GemmTactic>& tactics) {
     std::set<std::string> result;

@@ -217,6 +217,21 @@ std::int64_t smallItemColumns(const GemmCall& call, std::int64_t rows) {
   return aligned(4) ? 4 : 1;
 }
 
+// Values of K each item of a row kernel reads per load where b is N x K (FP16 engines keep
+// PyTorch's Linear weights so): 16 bytes of b's row (8 half values, -DSMALL_KVEC=8; 4 float), or 8
+// bytes of half where K allows only 4; 1 (one value per load) where a is transposed or K, b's offset
+// or batch stride are not multiples of the width.
+std::int64_t smallKVector(const GemmCall& call) {
+  const GemmShape& shape = call.shape;
+  if (!shape.b_trans || shape.a_trans) return 1;
+  const auto aligned = [&](std::int64_t width) {
+    return shape.k % width == 0 && shape.b_batch_stride % width == 0 &&
+           static_cast<std::int64_t>(elementOffset(call.b)) % width == 0;
+  };
+  if (call.b.type == DataType::kHALF && aligned(8)) return 8;
+  return aligned(4) ? 4 : 1;
+}
+
 // The rows x columns of outputs one work-group of a row kernel covers, at most.
 std::int64_t smallBlockElements(const PortableTactic& tactic) {
   // split 8 along K, 8 columns per item: the most columns a group covers
@@ -228,11 +243,13 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
   const DeviceTensor& bias = call.biasOrOut();
   const bool tiled = tactic.kernel == PortableKernel::kTiled;
   const std::int64_t item_columns = tiled ? 1 : smallItemColumns(call, tactic.rows);
+  const std::int64_t k_vector = tiled ? 1 : smallKVector(call);
   const std::string variant =
       tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
                   " -DTILE_K=" + std::to_string(tactic.tile_k)
             : "-DSMALL_ROWS=" + std::to_string(tactic.rows) + (tactic.split_groups ? " -DSMALL_SPLIT" : "") +
-                  (item_columns == 8 ? " -DSMALL_VEC8" : item_columns == 4 ? " -DSMALL_VEC4" : "");
+                  (item_columns == 8 ? " -DSMALL_VEC8" : item_columns == 4 ? " -DSMALL_VEC4" : "") +
+                  (k_vector > 1 ? " -DSMALL_KVEC=" + std::to_string(k_vector) : "");
   const std::string options =
       joinOptions({variant, halfOption("A", call.a.type), halfOption("B", call.b.type),
                    halfOption("OUT", call.out.type), halfOption("BIAS", bias.type)});
@@ -272,7 +289,9 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
         call.forced_splits > 0 ? call.forced_splits
                                : splitKSlices(blocks, (shape.k + kSmallSplitKStep - 1) / kSmallSplitKStep,
                                               call.cache.context()->device().compute_units, kSmallSplitGroupsPerUnit);
-    const std::int64_t chunk = (shape.k + slices - 1) / slices;
+    // Slices of whole K vectors where items read them (the last slice may be shorter or empty).
+    const auto chunk = static_cast<std::int64_t>(
+        roundUp((shape.k + slices - 1) / slices, static_cast<std::size_t>(k_vector)));
     const std::int64_t count = shape.batch * shape.m * shape.n;
     const DeviceTensor* partials = nullptr;
     if (slices > 1) {

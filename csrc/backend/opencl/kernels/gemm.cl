@@ -8,6 +8,8 @@
 //   -DSMALL_ROWS                gemm_small: few rows (M <= SMALL_ROWS per pass), split K
 //   -DSMALL_VEC4                with SMALL_ROWS: 4 neighbouring columns of a K x N b per item
 //   -DSMALL_VEC8                with SMALL_ROWS and B_HALF: 8 of them (16 bytes of half weights)
+//   -DSMALL_KVEC=4|8            with SMALL_ROWS, b N x K: 4 (float) or 8 (half) neighbouring values
+//                               of K of b's row (and of a's rows) per load
 //   -DEPILOGUE_ONLY             gemm_epilogue: bias + activation in place (after CLBlast)
 
 #define GEMM_ARGUMENTS                                                                        \
@@ -138,6 +140,37 @@ typedef float small_t;
 inline float small_lane(float v, int w) { return v; }
 #endif
 
+// -DSMALL_KVEC (b N x K, as PyTorch's Linear weights stay in FP16 engines; a not transposed; K, b's
+// offset and batch stride multiples of SMALL_KVEC, which the host checks): items read b's row along
+// K, SMALL_KVEC values (16 bytes) per load instead of one, and a's rows as many at once.
+#if SMALL_KVEC == 8
+typedef float8 kvec_t;
+#ifdef B_HALF
+#define LOAD_KVEC_B(i) vloada_half8((i) >> 3, b)
+#else
+#define LOAD_KVEC_B(i) vload8(0, b + (i))
+#endif
+#ifdef A_HALF
+#define LOAD_KVEC_A(i) vload_half8(0, a + (i))
+#else
+#define LOAD_KVEC_A(i) vload8(0, a + (i))
+#endif
+inline float kvec_dot(float8 x, float8 y) { return dot(x.lo, y.lo) + dot(x.hi, y.hi); }
+#elif SMALL_KVEC == 4
+typedef float4 kvec_t;
+#ifdef B_HALF
+#define LOAD_KVEC_B(i) vloada_half4((i) >> 2, b)
+#else
+#define LOAD_KVEC_B(i) (((__global const float4*)b)[(i) >> 2])
+#endif
+#ifdef A_HALF
+#define LOAD_KVEC_A(i) vload_half4(0, a + (i))
+#else
+#define LOAD_KVEC_A(i) vload4(0, a + (i))
+#endif
+inline float kvec_dot(float4 x, float4 y) { return dot(x, y); }
+#endif
+
 // -DSMALL_SPLIT: the third range axis also splits K into `slices` chunks of k_chunk across
 // work-groups (a batch-1 layer of few columns is too few work-groups to stream its weights at the
 // memory's speed); each stores its raw partial sums as floats, slice after slice, in `slice_partials`,
@@ -171,6 +204,30 @@ void gemm_small(GEMM_ARGUMENTS, int split
   small_t accumulators[SMALL_ROWS];
   for (int i = 0; i < SMALL_ROWS; ++i) accumulators[i] = (small_t)(0.0f);
   if (n < N) {
+#ifdef SMALL_KVEC
+    // The `split` items of column n read its row of b along K, SMALL_KVEC values each, side by side;
+    // k_begin and k_end are multiples of SMALL_KVEC, so every vector lies inside the range.
+    const int step = split * SMALL_KVEC;
+    const long b_row = b_offset + (long)n * K;
+    int k = k_begin + part * SMALL_KVEC;
+    for (; k + 3 * step < k_end; k += 4 * step) {
+      const kvec_t b0 = LOAD_KVEC_B(b_row + k), b1 = LOAD_KVEC_B(b_row + k + step);
+      const kvec_t b2 = LOAD_KVEC_B(b_row + k + 2 * step), b3 = LOAD_KVEC_B(b_row + k + 3 * step);
+      for (int i = 0; i < SMALL_ROWS; ++i) {
+        if (i < rows) {
+          const long a_row = a_offset + (long)(m0 + i) * K + k;
+          accumulators[i] += kvec_dot(LOAD_KVEC_A(a_row), b0) + kvec_dot(LOAD_KVEC_A(a_row + step), b1) +
+                             kvec_dot(LOAD_KVEC_A(a_row + 2 * step), b2) + kvec_dot(LOAD_KVEC_A(a_row + 3 * step), b3);
+        }
+      }
+    }
+    for (; k < k_end; k += step) {
+      const kvec_t b_value = LOAD_KVEC_B(b_row + k);
+      for (int i = 0; i < SMALL_ROWS; ++i) {
+        if (i < rows) accumulators[i] += kvec_dot(LOAD_KVEC_A(a_offset + (long)(m0 + i) * K + k), b_value);
+      }
+    }
+#else
     int k = k_begin + part;
     // Four loads of b issued before their products: four times the bytes in flight per item, which
     // is what bounds a batch-1 layer (its weights are read once). Then the remainder one by one.
@@ -196,6 +253,7 @@ void gemm_small(GEMM_ARGUMENTS, int split
         }
       }
     }
+#endif
   }
   for (int i = 0; i < SMALL_ROWS; ++i) partials[i][lid] = accumulators[i];
   barrier(CLK_LOCAL_MEM_FENCE);
