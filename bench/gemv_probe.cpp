@@ -365,7 +365,10 @@ int main(int argc, char** argv) {
     struct KnConfig {
       int cols, parts, u, slices;
     };
-    const std::vector<KnConfig> kn_configs = {{32, 8, 4, 0}, {32, 8, 8, 0}, {16, 16, 8, 0}, {8, 32, 8, 0},
+    // One slice with groups of 1024 items (4 or 8 column vectors by 256 or 128 along K): enough groups
+  // for N = 1024 without a second kernel?
+  const std::vector<KnConfig> kn_configs = {{32, 8, 4, 0}, {32, 8, 8, 0}, {16, 16, 8, 0}, {8, 32, 8, 0},
+                                            {4, 256, 8, 0}, {8, 128, 8, 0},
                                               {16, 16, 4, 1}, {32, 8, 4, 1}, {16, 64, 8, 1}, {4, 64, 8, 1},
                                               {32, 8, 4, 2}, {16, 16, 8, 2}, {16, 64, 8, 2}};
     for (const KnConfig& config : kn_configs) {
