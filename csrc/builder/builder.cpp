@@ -600,10 +600,12 @@ std::string layoutSummary(const LayoutChoice& layouts) {
 std::vector<std::uint8_t> buildSerializedNetwork(const network::Network& network, const BuilderConfig& config) {
   const std::shared_ptr<cl::Context> context = cl::Context::current();
   // Without a cache from the caller the build keeps its own, as TensorRT's does: layers of equal
-  // shapes (VGG's repeated 3x3 blocks) are timed once.
+  // shapes (VGG's repeated 3x3 blocks) are timed once. BuilderFlag.DISABLE_TIMING_CACHE: none at
+  // all, the caller's neither read nor extended; every layer is timed.
+  const bool no_cache = config.flag(BuilderFlag::kDISABLE_TIMING_CACHE);
   const std::shared_ptr<TimingCache> cache =
-      config.timingCache() ? config.timingCache() : std::make_shared<TimingCache>();
-  if (!cache->matchesOrAdopt(context->device().fingerprint())) {
+      no_cache ? nullptr : config.timingCache() ? config.timingCache() : std::make_shared<TimingCache>();
+  if (cache && !cache->matchesOrAdopt(context->device().fingerprint())) {
     log(Severity::kWARNING, "the timing cache was made on another device; its entries are not used for '" +
                                 context->device().name + "'");
   }

@@ -5,6 +5,7 @@
 
 #include "backend/opencl/context.h"
 #include "core/error.h"
+#include "core/logging.h"
 
 namespace mlprt::builder {
 
@@ -15,7 +16,107 @@ std::uint32_t defaultTacticSources(const cl::DeviceInfo& device) {
   return device.type == cl::DeviceType::kCPU ? kAllTacticSources & ~library : kAllTacticSources;
 }
 
+struct FlagInfo {
+  BuilderFlag flag;
+  const char* name;
+  const char* refusal;  // nullptr: taken
+};
+
+// Taken: FP16 and TF32 (what they say); DISABLE_TIMING_CACHE (the build neither reads nor extends
+// a timing cache, so no layer takes another's timing); the precision constraints and STRICT_TYPES
+// (mlprt's layers carry no precision of their own to obey); GPU_FALLBACK (no DLA: no layer falls
+// back), SPARSE_WEIGHTS (a permission; no tactic needs sparse weights), REJECT_EMPTY_ALGORITHMS
+// (no algorithm selector); INT8, FP8, BF16 and INT4 with a warning (permissions, no kernels).
+const FlagInfo kFlags[] = {
+    {BuilderFlag::kFP16, "FP16", nullptr},
+    {BuilderFlag::kINT8, "INT8", nullptr},
+    {BuilderFlag::kDEBUG, "DEBUG", "mlprt has no debug mode that synchronizes after every layer (IProfiler times each layer)"},
+    {BuilderFlag::kGPU_FALLBACK, "GPU_FALLBACK", nullptr},
+    {BuilderFlag::kREFIT, "REFIT", "mlprt engines cannot be refitted (there is no Refitter); rebuild instead"},
+    {BuilderFlag::kDISABLE_TIMING_CACHE, "DISABLE_TIMING_CACHE", nullptr},
+    {BuilderFlag::kTF32, "TF32", nullptr},
+    {BuilderFlag::kSPARSE_WEIGHTS, "SPARSE_WEIGHTS", nullptr},
+    {BuilderFlag::kSAFETY_SCOPE, "SAFETY_SCOPE", "mlprt has no safety-certified engine flow"},
+    {BuilderFlag::kOBEY_PRECISION_CONSTRAINTS, "OBEY_PRECISION_CONSTRAINTS", nullptr},
+    {BuilderFlag::kPREFER_PRECISION_CONSTRAINTS, "PREFER_PRECISION_CONSTRAINTS", nullptr},
+    {BuilderFlag::kDIRECT_IO, "DIRECT_IO",
+     "mlprt cannot promise no reformat at the network's inputs and outputs (FP16 engines cast FP32 I/O)"},
+    {BuilderFlag::kREJECT_EMPTY_ALGORITHMS, "REJECT_EMPTY_ALGORITHMS", nullptr},
+    {BuilderFlag::kVERSION_COMPATIBLE, "VERSION_COMPATIBLE",
+     "mlprt engines load only in the mlprt version that built them"},
+    {BuilderFlag::kEXCLUDE_LEAN_RUNTIME, "EXCLUDE_LEAN_RUNTIME", "mlprt has no lean runtime (nor VERSION_COMPATIBLE)"},
+    {BuilderFlag::kFP8, "FP8", nullptr},
+    {BuilderFlag::kERROR_ON_TIMING_CACHE_MISS, "ERROR_ON_TIMING_CACHE_MISS",
+     "mlprt's builder cannot fail on a timing-cache miss"},
+    {BuilderFlag::kBF16, "BF16", nullptr},
+    {BuilderFlag::kDISABLE_COMPILATION_CACHE, "DISABLE_COMPILATION_CACHE",
+     "mlprt's builds always use the program cache (MLPRT_CACHE_DIR names where)"},
+    {BuilderFlag::kSTRIP_PLAN, "STRIP_PLAN", "mlprt engines always hold their weights (there is no refit to put them back)"},
+    {BuilderFlag::kREFIT_IDENTICAL, "REFIT_IDENTICAL", "mlprt engines cannot be refitted (there is no Refitter)"},
+    {BuilderFlag::kWEIGHT_STREAMING, "WEIGHT_STREAMING", "mlprt keeps every weight in device memory"},
+    {BuilderFlag::kINT4, "INT4", nullptr},
+    {BuilderFlag::kSTRICT_TYPES, "STRICT_TYPES", nullptr},
+};
+
+const FlagInfo* flagInfo(BuilderFlag flag) noexcept {
+  for (const FlagInfo& info : kFlags) {
+    if (info.flag == flag) return &info;
+  }
+  return nullptr;
+}
+
+// Precisions a build may use (TensorRT: layer selection allowed) for which mlprt has no kernels.
+bool isPrecisionWithoutKernels(BuilderFlag flag) {
+  return flag == BuilderFlag::kINT8 || flag == BuilderFlag::kFP8 || flag == BuilderFlag::kBF16 ||
+         flag == BuilderFlag::kINT4;
+}
+
+void requireTaken(BuilderFlag flag) {
+  const std::string refusal = builderFlagRefusal(flag);
+  if (!refusal.empty()) throw InvalidArgument(std::string("BuilderFlag.") + builderFlagName(flag) + ": " + refusal);
+}
+
+void warnWithoutKernels(BuilderFlag flag) {
+  if (!isPrecisionWithoutKernels(flag)) return;
+  log(Severity::kWARNING, std::string("BuilderFlag.") + builderFlagName(flag) + " allows " + builderFlagName(flag) +
+                              " layers, for which mlprt has no kernels: the build uses FP32 (FP16 where "
+                              "BuilderFlag.FP16 is set)");
+}
+
 }  // namespace
+
+const char* builderFlagName(BuilderFlag flag) noexcept {
+  const FlagInfo* info = flagInfo(flag);
+  return info ? info->name : "";
+}
+
+std::string builderFlagRefusal(BuilderFlag flag) {
+  const FlagInfo* info = flagInfo(flag);
+  if (!info) return "no such builder flag (" + std::to_string(static_cast<int>(flag)) + ")";
+  return info->refusal ? info->refusal : "";
+}
+
+void BuilderConfig::setFlag(BuilderFlag flag) {
+  requireTaken(flag);
+  if (!this->flag(flag)) warnWithoutKernels(flag);
+  flags_ |= bit(flag);
+}
+
+void BuilderConfig::setFlags(std::uint32_t flags) {
+  for (unsigned position = 0; position < 32; ++position) {
+    if ((flags >> position & 1u) == 0) continue;
+    const auto flag = static_cast<BuilderFlag>(position);
+    if (!flagInfo(flag)) {
+      throw InvalidArgument("flags: bit " + std::to_string(position) + " (1 << " + std::to_string(position) +
+                            ") names no BuilderFlag");
+    }
+    requireTaken(flag);
+  }
+  for (const FlagInfo& info : kFlags) {
+    if ((flags & bit(info.flag)) != 0 && !flag(info.flag)) warnWithoutKernels(info.flag);
+  }
+  flags_ = flags;
+}
 
 BuilderConfig::BuilderConfig()
     // TensorRT's default: the device's global memory.

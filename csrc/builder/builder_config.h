@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "builder/optimization_profile.h"
@@ -10,7 +11,40 @@
 
 namespace mlprt::builder {
 
-enum class BuilderFlag { kFP16 = 0, kTF32 = 1 };
+// TensorRT 10's builder flags, numbered as TensorRT 10 numbers them (scripts write masks as
+// 1 << int(flag)), and TensorRT 7/8's STRICT_TYPES. What each does in mlprt: builderFlagRefusal and
+// BuilderConfig::setFlag.
+enum class BuilderFlag {
+  kFP16 = 0,
+  kINT8 = 1,
+  kDEBUG = 2,
+  kGPU_FALLBACK = 3,
+  kREFIT = 4,
+  kDISABLE_TIMING_CACHE = 5,
+  kTF32 = 6,
+  kSPARSE_WEIGHTS = 7,
+  kSAFETY_SCOPE = 8,
+  kOBEY_PRECISION_CONSTRAINTS = 9,
+  kPREFER_PRECISION_CONSTRAINTS = 10,
+  kDIRECT_IO = 11,
+  kREJECT_EMPTY_ALGORITHMS = 12,
+  kVERSION_COMPATIBLE = 13,
+  kEXCLUDE_LEAN_RUNTIME = 14,
+  kFP8 = 15,
+  kERROR_ON_TIMING_CACHE_MISS = 16,
+  kBF16 = 17,
+  kDISABLE_COMPILATION_CACHE = 18,
+  kSTRIP_PLAN = 19,
+  kREFIT_IDENTICAL = 20,
+  kWEIGHT_STREAMING = 21,
+  kINT4 = 22,
+  kSTRICT_TYPES = 30,  // TensorRT 7 and 8; removed in 10 (its bit is mlprt's own)
+};
+// The flag's name as Python spells it ("FP16"); "" for a value that names no flag.
+const char* builderFlagName(BuilderFlag flag) noexcept;
+// Why mlprt cannot build what `flag` asks for (REFIT: a refittable engine, ...); "" for the flags it
+// takes.
+std::string builderFlagRefusal(BuilderFlag flag);
 enum class MemoryPoolType { kWORKSPACE = 0 };
 // TensorRT's tactic sources, as bits of a mask. mlprt's own kernels are always candidates; CUBLAS
 // and CUBLAS_LT stand for the vendor library, CLBlast (its FLOAT products); the other sources name
@@ -29,9 +63,16 @@ class BuilderConfig {
  public:
   BuilderConfig();
 
-  void setFlag(BuilderFlag flag) { flags_ |= bit(flag); }
+  // Throws InvalidArgument, the config unchanged, for a flag mlprt cannot honour
+  // (builderFlagRefusal); warns for precisions it has no kernels for (INT8, FP8, BF16, INT4: like
+  // TensorRT's flags, they allow and do not require).
+  void setFlag(BuilderFlag flag);
   void clearFlag(BuilderFlag flag) { flags_ &= ~bit(flag); }
   bool flag(BuilderFlag flag) const noexcept { return (flags_ & bit(flag)) != 0; }
+  // Every flag at once, as a mask of 1 << flag (TensorRT's `flags`); the same refusals as setFlag,
+  // and for bits that name no flag, before anything changes.
+  void setFlags(std::uint32_t flags);
+  std::uint32_t flags() const noexcept { return flags_; }
 
   // The scratch memory tactics may use; tactics that need more are not considered.
   void setMemoryPoolLimit(MemoryPoolType pool, std::uint64_t bytes);

@@ -86,9 +86,13 @@ std::shared_ptr<TimingCache> timingCacheFrom(const py::buffer& data) {
 }
 
 void bindConfig(py::module_& m) {
-  py::enum_<builder::BuilderFlag>(m, "BuilderFlag")
-      .value("FP16", builder::BuilderFlag::kFP16)
-      .value("TF32", builder::BuilderFlag::kTF32);
+  // TensorRT 10's members and numbers (and TensorRT 8's STRICT_TYPES): scripts write masks as
+  // 1 << int(flag).
+  py::enum_<builder::BuilderFlag> flags(m, "BuilderFlag");
+  for (int value = 0; value < 32; ++value) {
+    const auto flag = static_cast<builder::BuilderFlag>(value);
+    if (*builder::builderFlagName(flag)) flags.value(builder::builderFlagName(flag), flag);
+  }
   py::enum_<builder::MemoryPoolType>(m, "MemoryPoolType").value("WORKSPACE", builder::MemoryPoolType::kWORKSPACE);
   py::enum_<builder::TacticSource>(m, "TacticSource")
       .value("CUBLAS", builder::TacticSource::kCUBLAS)
@@ -99,9 +103,15 @@ void bindConfig(py::module_& m) {
   py::class_<BuilderConfig, std::shared_ptr<BuilderConfig>>(m, "IBuilderConfig", "What a build may do.")
       .def("set_memory_pool_limit", &BuilderConfig::setMemoryPoolLimit, py::arg("pool"), py::arg("pool_size"))
       .def("get_memory_pool_limit", &BuilderConfig::memoryPoolLimit, py::arg("pool"))
-      .def("set_flag", &BuilderConfig::setFlag, py::arg("flag"))
+      .def("set_flag", &BuilderConfig::setFlag, py::arg("flag"),
+           "Sets one flag. ValueError, the config unchanged, for a flag mlprt cannot honour (REFIT, "
+           "DEBUG, DIRECT_IO, ...: the message says why); INT8, FP8, BF16 and INT4 are taken with a "
+           "warning (mlprt has no such kernels: the build uses FP32, or FP16 where allowed).")
       .def("clear_flag", &BuilderConfig::clearFlag, py::arg("flag"))
       .def("get_flag", &BuilderConfig::flag, py::arg("flag"))
+      .def_property("flags", &BuilderConfig::flags, &BuilderConfig::setFlags,
+                    "Every flag as one mask of 1 << int(BuilderFlag.X) (0 by default). Setting it refuses, "
+                    "before any change, bits that name no flag and flags set_flag refuses.")
       .def("set_tactic_sources", &BuilderConfig::setTacticSources, py::arg("tactic_sources"),
            "Which tactic sources the build may use: a mask of 1 << int(TacticSource.X). CUBLAS or "
            "CUBLAS_LT lets CLBlast's FP32 products be timed; mlprt's own kernels are always candidates. "

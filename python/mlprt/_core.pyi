@@ -2323,10 +2323,76 @@ class BuilderFlag:
     
       FP16
     
+      INT8
+    
+      DEBUG
+    
+      GPU_FALLBACK
+    
+      REFIT
+    
+      DISABLE_TIMING_CACHE
+    
       TF32
+    
+      SPARSE_WEIGHTS
+    
+      SAFETY_SCOPE
+    
+      OBEY_PRECISION_CONSTRAINTS
+    
+      PREFER_PRECISION_CONSTRAINTS
+    
+      DIRECT_IO
+    
+      REJECT_EMPTY_ALGORITHMS
+    
+      VERSION_COMPATIBLE
+    
+      EXCLUDE_LEAN_RUNTIME
+    
+      FP8
+    
+      ERROR_ON_TIMING_CACHE_MISS
+    
+      BF16
+    
+      DISABLE_COMPILATION_CACHE
+    
+      STRIP_PLAN
+    
+      REFIT_IDENTICAL
+    
+      WEIGHT_STREAMING
+    
+      INT4
+    
+      STRICT_TYPES
     """
+    BF16: typing.ClassVar[BuilderFlag]
+    DEBUG: typing.ClassVar[BuilderFlag]
+    DIRECT_IO: typing.ClassVar[BuilderFlag]
+    DISABLE_COMPILATION_CACHE: typing.ClassVar[BuilderFlag]
+    DISABLE_TIMING_CACHE: typing.ClassVar[BuilderFlag]
+    ERROR_ON_TIMING_CACHE_MISS: typing.ClassVar[BuilderFlag]
+    EXCLUDE_LEAN_RUNTIME: typing.ClassVar[BuilderFlag]
     FP16: typing.ClassVar[BuilderFlag]
+    FP8: typing.ClassVar[BuilderFlag]
+    GPU_FALLBACK: typing.ClassVar[BuilderFlag]
+    INT4: typing.ClassVar[BuilderFlag]
+    INT8: typing.ClassVar[BuilderFlag]
+    OBEY_PRECISION_CONSTRAINTS: typing.ClassVar[BuilderFlag]
+    PREFER_PRECISION_CONSTRAINTS: typing.ClassVar[BuilderFlag]
+    REFIT: typing.ClassVar[BuilderFlag]
+    REFIT_IDENTICAL: typing.ClassVar[BuilderFlag]
+    REJECT_EMPTY_ALGORITHMS: typing.ClassVar[BuilderFlag]
+    SAFETY_SCOPE: typing.ClassVar[BuilderFlag]
+    SPARSE_WEIGHTS: typing.ClassVar[BuilderFlag]
+    STRICT_TYPES: typing.ClassVar[BuilderFlag]
+    STRIP_PLAN: typing.ClassVar[BuilderFlag]
     TF32: typing.ClassVar[BuilderFlag]
+    VERSION_COMPATIBLE: typing.ClassVar[BuilderFlag]
+    WEIGHT_STREAMING: typing.ClassVar[BuilderFlag]
     __members__: typing.ClassVar[dict[str, BuilderFlag]]
     @typing.overload
     def __eq__(self, other: BuilderFlag) -> bool:
@@ -2493,7 +2559,9 @@ class IBuilderConfig:
     def get_timing_cache(self) -> ITimingCache:
         ...
     def set_flag(self, flag: BuilderFlag) -> None:
-        ...
+        """
+        Sets one flag. ValueError, the config unchanged, for a flag mlprt cannot honour (REFIT, DEBUG, DIRECT_IO, ...: the message says why); INT8, FP8, BF16 and INT4 are taken with a warning (mlprt has no such kernels: the build uses FP32, or FP16 where allowed).
+        """
     def set_memory_pool_limit(self, pool: MemoryPoolType, pool_size: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def set_tactic_sources(self, tactic_sources: typing.SupportsInt | typing.SupportsIndex) -> bool:
@@ -2504,14 +2572,6 @@ class IBuilderConfig:
         """
         Uses the cache for the builds of this config; False when it belongs to another device.
         """
-    @property
-    def max_workspace_size(self) -> int:
-        """
-        TensorRT 7/8's workspace limit in bytes (get/set_memory_pool_limit of MemoryPoolType.WORKSPACE).
-        """
-    @max_workspace_size.setter
-    def max_workspace_size(self, size: int) -> None:
-        ...
     @property
     def avg_timing_iterations(self) -> int:
         """
@@ -2527,6 +2587,22 @@ class IBuilderConfig:
         """
     @builder_optimization_level.setter
     def builder_optimization_level(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def flags(self) -> int:
+        """
+        Every flag as one mask of 1 << int(BuilderFlag.X) (0 by default). Setting it refuses, before any change, bits that name no flag and flags set_flag refuses.
+        """
+    @flags.setter
+    def flags(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_workspace_size(self) -> int:
+        """
+        TensorRT 7/8's workspace limit in bytes (get/set_memory_pool_limit of MemoryPoolType.WORKSPACE).
+        """
+    @max_workspace_size.setter
+    def max_workspace_size(self, size: int) -> None:
         ...
     @property
     def num_optimization_profiles(self) -> int:

@@ -1322,6 +1322,30 @@ TEST(TacticTiming, TimingIterationsComeFromTheConfigOrTheEnvironment) {
   }
 }
 
+// TensorRT's builder flags: the mask round-trips; a flag mlprt cannot honour and a bit that names no
+// flag are refused by name with the config unchanged; every flag has a name.
+TEST(BuilderFlags, MaskRoundTripsAndRefusalsChangeNothing) {
+  using builder::BuilderFlag;
+  builder::BuilderConfig config;
+  EXPECT_EQ(config.flags(), 0u);
+  const std::uint32_t fp16_obey = 1u << static_cast<unsigned>(BuilderFlag::kFP16) |
+                                  1u << static_cast<unsigned>(BuilderFlag::kOBEY_PRECISION_CONSTRAINTS);
+  config.setFlags(fp16_obey);
+  EXPECT_TRUE(config.flag(BuilderFlag::kFP16));
+  EXPECT_TRUE(config.flag(BuilderFlag::kOBEY_PRECISION_CONSTRAINTS));
+  EXPECT_FALSE(config.flag(BuilderFlag::kTF32));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setFlag(BuilderFlag::kREFIT); }, "BuilderFlag.REFIT: "));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setFlags(1u << 6 | 1u << 11); }, "BuilderFlag.DIRECT_IO: "));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setFlags(1u << 29); }, "bit 29 (1 << 29) names no BuilderFlag"));
+  EXPECT_EQ(config.flags(), fp16_obey);
+  config.setFlag(BuilderFlag::kDISABLE_TIMING_CACHE);
+  config.clearFlag(BuilderFlag::kFP16);
+  EXPECT_EQ(config.flags(), 1u << 5 | 1u << 9);
+  EXPECT_EQ(std::string(builder::builderFlagName(BuilderFlag::kSTRICT_TYPES)), "STRICT_TYPES");
+  EXPECT_EQ(std::string(builder::builderFlagName(static_cast<BuilderFlag>(29))), "");
+  EXPECT_EQ(builder::builderFlagRefusal(BuilderFlag::kTF32), "");
+}
+
 // A candidate that passes its warm-up is timed over exactly the runs asked for (its kernels counted
 // by a timing log around the timing, which the warm-up's own log hides its runs from); 0 lets the
 // budget decide (at most 1 + kMaxTimedRuns runs).
