@@ -163,6 +163,61 @@ int BuilderConfig::timingIterations() const {
   return iterations;
 }
 
+void BuilderConfig::setProfilingVerbosity(ProfilingVerbosity verbosity) {
+  if (verbosity == ProfilingVerbosity::kNONE) {
+    throw InvalidArgument("profiling_verbosity NONE: mlprt engines always keep every layer's name and details "
+                          "for the inspector (DETAILED)");
+  }
+  if (verbosity != ProfilingVerbosity::kLAYER_NAMES_ONLY && verbosity != ProfilingVerbosity::kDETAILED) {
+    throw InvalidArgument("profiling_verbosity " + std::to_string(static_cast<int>(verbosity)) +
+                          " names no ProfilingVerbosity");
+  }
+  profiling_verbosity_ = verbosity;
+}
+
+void BuilderConfig::setEngineCapability(EngineCapability capability) {
+  if (capability != EngineCapability::kSTANDARD) {
+    throw InvalidArgument(std::string("engine_capability ") +
+                          (capability == EngineCapability::kSAFETY           ? std::string("SAFETY")
+                           : capability == EngineCapability::kDLA_STANDALONE ? std::string("DLA_STANDALONE")
+                                                                             : std::to_string(static_cast<int>(capability))) + ": mlprt builds engines of the standard flow only (EngineCapability.STANDARD)");
+  }
+}
+
+void BuilderConfig::setHardwareCompatibilityLevel(HardwareCompatibilityLevel level) {
+  if (level != HardwareCompatibilityLevel::kNONE) {
+    throw InvalidArgument(std::string("hardware_compatibility_level ") +
+                          (level == HardwareCompatibilityLevel::kAMPERE_PLUS ? std::string("AMPERE_PLUS")
+                           : level == HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY
+                               ? std::string("SAME_COMPUTE_CAPABILITY")
+                               : std::to_string(static_cast<int>(level))) +
+                          ": mlprt engines run only on the device they were built for "
+                          "(HardwareCompatibilityLevel.NONE)");
+  }
+}
+
+void BuilderConfig::setDefaultDeviceType(DeviceType type) {
+  if (type != DeviceType::kGPU) {
+    throw InvalidArgument("default_device_type " +
+                          (type == DeviceType::kDLA ? std::string("DLA") : std::to_string(static_cast<int>(type))) +
+                          ": mlprt has no DLA; its layers run on the OpenCL device (DeviceType.GPU)");
+  }
+}
+
+void BuilderConfig::setDlaCore(int core) {
+  if (core != -1) {
+    throw InvalidArgument("DLA_core " + std::to_string(core) + ": mlprt has no DLA (the only value is -1)");
+  }
+}
+
+void BuilderConfig::setMaxAuxStreams(int streams) {
+  if (streams < -1) {
+    throw InvalidArgument("max_aux_streams is " + std::to_string(streams) +
+                          "; it takes -1 (the builder decides) or 0 and more");
+  }
+  max_aux_streams_ = streams;
+}
+
 void BuilderConfig::setMemoryPoolLimit(MemoryPoolType, std::uint64_t bytes) { workspace_limit_ = bytes; }
 
 std::uint64_t BuilderConfig::memoryPoolLimit(MemoryPoolType) const noexcept { return workspace_limit_; }

@@ -46,6 +46,14 @@ const char* builderFlagName(BuilderFlag flag) noexcept;
 // takes.
 std::string builderFlagRefusal(BuilderFlag flag);
 enum class MemoryPoolType { kWORKSPACE = 0 };
+// TensorRT's settings that mlprt takes only at the values its engines already meet (numbered as
+// TensorRT numbers them): every engine keeps each layer's details for the inspector (DETAILED;
+// LAYER_NAMES_ONLY is taken, the details stay; NONE, which would strip the names, is refused), runs
+// on the GPU (or CPU) it was built for, in the standard flow, on its context's one stream.
+enum class ProfilingVerbosity { kLAYER_NAMES_ONLY = 0, kNONE = 1, kDETAILED = 2 };
+enum class EngineCapability { kSTANDARD = 0, kSAFETY = 1, kDLA_STANDALONE = 2 };
+enum class HardwareCompatibilityLevel { kNONE = 0, kAMPERE_PLUS = 1, kSAME_COMPUTE_CAPABILITY = 2 };
+enum class DeviceType { kGPU = 0, kDLA = 1 };
 // TensorRT's tactic sources, as bits of a mask. mlprt's own kernels are always candidates; CUBLAS
 // and CUBLAS_LT stand for the vendor library, CLBlast (its FLOAT products); the other sources name
 // TensorRT's kernel families, which mlprt's own kernels stand in for, and change nothing.
@@ -111,6 +119,25 @@ class BuilderConfig {
   bool timesAcrossProfiles() const noexcept { return builder_optimization_level_ >= kFullTimingLevel; }
   static constexpr int kFullTimingLevel = 3;
 
+  // The TensorRT settings above: each setter throws InvalidArgument, naming the setting and why,
+  // for a value mlprt's engines cannot meet, and keeps the value it takes.
+  void setProfilingVerbosity(ProfilingVerbosity verbosity);
+  ProfilingVerbosity profilingVerbosity() const noexcept { return profiling_verbosity_; }
+  void setEngineCapability(EngineCapability capability);
+  EngineCapability engineCapability() const noexcept { return EngineCapability::kSTANDARD; }
+  void setHardwareCompatibilityLevel(HardwareCompatibilityLevel level);
+  HardwareCompatibilityLevel hardwareCompatibilityLevel() const noexcept { return HardwareCompatibilityLevel::kNONE; }
+  void setDefaultDeviceType(DeviceType type);
+  DeviceType defaultDeviceType() const noexcept { return DeviceType::kGPU; }
+  // -1 (no DLA core), the only value: mlprt has no DLA.
+  void setDlaCore(int core);
+  int dlaCore() const noexcept { return -1; }
+  // Auxiliary streams the engine may use beside the context's (-1: the builder decides, the
+  // default). mlprt's engines run every layer on the context's stream, within any limit; below -1
+  // throws InvalidArgument.
+  void setMaxAuxStreams(int streams);
+  int maxAuxStreams() const noexcept { return max_aux_streams_; }
+
   // Returns the new profile's index. The profile is copied: later changes to it do not count.
   int addOptimizationProfile(const OptimizationProfile& profile);
   const std::vector<OptimizationProfile>& profiles() const noexcept { return profiles_; }
@@ -128,6 +155,8 @@ class BuilderConfig {
   std::uint32_t tactic_sources_;
   int avg_timing_iterations_ = 0;
   int builder_optimization_level_ = kFullTimingLevel;
+  ProfilingVerbosity profiling_verbosity_ = ProfilingVerbosity::kDETAILED;
+  int max_aux_streams_ = -1;
   std::vector<OptimizationProfile> profiles_;
   std::shared_ptr<TimingCache> timing_cache_;
 };

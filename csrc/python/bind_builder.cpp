@@ -94,6 +94,25 @@ void bindConfig(py::module_& m) {
     if (*builder::builderFlagName(flag)) flags.value(builder::builderFlagName(flag), flag);
   }
   py::enum_<builder::MemoryPoolType>(m, "MemoryPoolType").value("WORKSPACE", builder::MemoryPoolType::kWORKSPACE);
+  // TensorRT 8.0's DEFAULT and VERBOSE are the later LAYER_NAMES_ONLY and DETAILED.
+  py::enum_<builder::ProfilingVerbosity>(m, "ProfilingVerbosity")
+      .value("LAYER_NAMES_ONLY", builder::ProfilingVerbosity::kLAYER_NAMES_ONLY)
+      .value("NONE", builder::ProfilingVerbosity::kNONE)
+      .value("DETAILED", builder::ProfilingVerbosity::kDETAILED)
+      .value("DEFAULT", builder::ProfilingVerbosity::kLAYER_NAMES_ONLY)
+      .value("VERBOSE", builder::ProfilingVerbosity::kDETAILED);
+  py::enum_<builder::EngineCapability>(m, "EngineCapability")
+      .value("STANDARD", builder::EngineCapability::kSTANDARD)
+      .value("SAFETY", builder::EngineCapability::kSAFETY)
+      .value("DLA_STANDALONE", builder::EngineCapability::kDLA_STANDALONE)
+      .value("DEFAULT", builder::EngineCapability::kSTANDARD);  // TensorRT 7's name
+  py::enum_<builder::HardwareCompatibilityLevel>(m, "HardwareCompatibilityLevel")
+      .value("NONE", builder::HardwareCompatibilityLevel::kNONE)
+      .value("AMPERE_PLUS", builder::HardwareCompatibilityLevel::kAMPERE_PLUS)
+      .value("SAME_COMPUTE_CAPABILITY", builder::HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY);
+  py::enum_<builder::DeviceType>(m, "DeviceType")
+      .value("GPU", builder::DeviceType::kGPU)
+      .value("DLA", builder::DeviceType::kDLA);
   py::enum_<builder::TacticSource>(m, "TacticSource")
       .value("CUBLAS", builder::TacticSource::kCUBLAS)
       .value("CUBLAS_LT", builder::TacticSource::kCUBLAS_LT)
@@ -128,6 +147,23 @@ void bindConfig(py::module_& m) {
                     "up, tactics are timed at each profile's min, opt, max and between, so a dynamic engine "
                     "may switch tactics by shape; below 3 at the first profile's opt shapes only (one tactic "
                     "per layer, a faster build). ValueError below 0.")
+      .def_property("profiling_verbosity", &BuilderConfig::profilingVerbosity, &BuilderConfig::setProfilingVerbosity,
+                    "How much the engine keeps for the inspector: DETAILED (mlprt's default; every engine keeps "
+                    "each layer's name, tactic and details); LAYER_NAMES_ONLY is taken and the details stay; "
+                    "ValueError for NONE.")
+      .def_property("max_aux_streams", &BuilderConfig::maxAuxStreams, &BuilderConfig::setMaxAuxStreams,
+                    "Auxiliary streams the engine may use (-1, the default: the builder decides). mlprt's engines "
+                    "run every layer on the context's stream, within any limit. ValueError below -1.")
+      .def_property("engine_capability", &BuilderConfig::engineCapability, &BuilderConfig::setEngineCapability,
+                    "EngineCapability.STANDARD, the only one (ValueError for SAFETY, DLA_STANDALONE).")
+      .def_property("hardware_compatibility_level", &BuilderConfig::hardwareCompatibilityLevel,
+                    &BuilderConfig::setHardwareCompatibilityLevel,
+                    "HardwareCompatibilityLevel.NONE, the only one: engines run on the device they were built for "
+                    "(ValueError for the others).")
+      .def_property("default_device_type", &BuilderConfig::defaultDeviceType, &BuilderConfig::setDefaultDeviceType,
+                    "DeviceType.GPU, the only one: layers run on the OpenCL device (ValueError for DLA).")
+      .def_property("DLA_core", &BuilderConfig::dlaCore, &BuilderConfig::setDlaCore,
+                    "-1, the only value: mlprt has no DLA (ValueError for any other).")
       .def("add_optimization_profile", &BuilderConfig::addOptimizationProfile, py::arg("profile"),
            "Adds a copy of the profile; returns its index.")
       .def_property_readonly("num_optimization_profiles",
@@ -195,6 +231,7 @@ void bindBuilderClass(py::module_& m) {
             return !buildSerialized(network, config).is_none();
           },
           py::arg("network"), py::arg("config"))
+      .def_property_readonly("num_DLA_cores", [](const Builder&) { return 0; }, "0: mlprt has no DLA.")
       .def_property_readonly("platform_has_fast_fp16",
                              [](const Builder&) { return cl::Context::currentDevice().fp16; },
                              "True when the device has native half arithmetic (cl_khr_fp16).")

@@ -14,6 +14,7 @@ from mlprt._core import EngineInspector, LayerInformationFormat
 from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, ICudaEngine,
                          IExecutionContext, IHostMemory, IOptimizationProfile, ITimingCache,
                          MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TacticSource, TensorIOMode)
+from mlprt._core import DeviceType, EngineCapability, HardwareCompatibilityLevel, ProfilingVerbosity
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
                          Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer, IDeconvolutionLayer, ISliceLayer, SampleMode,
                          IResizeLayer, InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode,
@@ -55,6 +56,10 @@ __all__ = [
     "ParserError",
     "BuilderConfig",
     "BuilderFlag",
+    "DeviceType",
+    "EngineCapability",
+    "HardwareCompatibilityLevel",
+    "ProfilingVerbosity",
     "TacticSource",
     "IBuilderConfig",
     "ICudaEngine",

@@ -6,13 +6,211 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'ElementWiseOperation', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TacticSource', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'compile_helper_path', 'current_device', 'default_device', 'devices', 'engine_checksum', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_compile_helper_path', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'DeviceType', 'ElementWiseOperation', 'EngineCapability', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'HardwareCompatibilityLevel', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'ProfilingVerbosity', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TacticSource', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'compile_helper_path', 'current_device', 'default_device', 'devices', 'engine_checksum', 'finish_streams', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_binaries_kept', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_compile_helper_path', 'set_log_sink']
+class DeviceType:
+    """
+    Members:
+    
+      GPU
+    
+      DLA
+    """
+    DLA: typing.ClassVar[DeviceType]
+    GPU: typing.ClassVar[DeviceType]
+    __members__: typing.ClassVar[dict[str, DeviceType]]
+    @typing.overload
+    def __eq__(self, other: DeviceType) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: DeviceType) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class EngineCapability:
+    """
+    Members:
+    
+      STANDARD
+    
+      SAFETY
+    
+      DLA_STANDALONE
+    
+      DEFAULT
+    """
+    DEFAULT: typing.ClassVar[EngineCapability]
+    DLA_STANDALONE: typing.ClassVar[EngineCapability]
+    SAFETY: typing.ClassVar[EngineCapability]
+    STANDARD: typing.ClassVar[EngineCapability]
+    __members__: typing.ClassVar[dict[str, EngineCapability]]
+    @typing.overload
+    def __eq__(self, other: EngineCapability) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: EngineCapability) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class Error(RuntimeError):
     pass
+class HardwareCompatibilityLevel:
+    """
+    Members:
+    
+      NONE
+    
+      AMPERE_PLUS
+    
+      SAME_COMPUTE_CAPABILITY
+    """
+    AMPERE_PLUS: typing.ClassVar[HardwareCompatibilityLevel]
+    NONE: typing.ClassVar[HardwareCompatibilityLevel]
+    SAME_COMPUTE_CAPABILITY: typing.ClassVar[HardwareCompatibilityLevel]
+    __members__: typing.ClassVar[dict[str, HardwareCompatibilityLevel]]
+    @typing.overload
+    def __eq__(self, other: HardwareCompatibilityLevel) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: HardwareCompatibilityLevel) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class OpenCLError(Error):
     pass
 class BuildError(Error):
     pass
+class ProfilingVerbosity:
+    """
+    Members:
+    
+      LAYER_NAMES_ONLY
+    
+      NONE
+    
+      DETAILED
+    
+      DEFAULT
+    
+      VERBOSE
+    """
+    DEFAULT: typing.ClassVar[ProfilingVerbosity]
+    DETAILED: typing.ClassVar[ProfilingVerbosity]
+    LAYER_NAMES_ONLY: typing.ClassVar[ProfilingVerbosity]
+    NONE: typing.ClassVar[ProfilingVerbosity]
+    VERBOSE: typing.ClassVar[ProfilingVerbosity]
+    __members__: typing.ClassVar[dict[str, ProfilingVerbosity]]
+    @typing.overload
+    def __eq__(self, other: ProfilingVerbosity) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ProfilingVerbosity) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class Severity:
     """
     Log message severity, most severe first.
@@ -2573,6 +2771,14 @@ class IBuilderConfig:
         Uses the cache for the builds of this config; False when it belongs to another device.
         """
     @property
+    def DLA_core(self) -> int:
+        """
+        -1, the only value: mlprt has no DLA (ValueError for any other).
+        """
+    @DLA_core.setter
+    def DLA_core(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
     def avg_timing_iterations(self) -> int:
         """
         Timed runs averaged per candidate tactic. 0 (the default): as many as fit the builder's timing budget (20 ms, at most 11), or MLPRT_TIMING_ITERATIONS where that is set. ValueError below 0.
@@ -2589,12 +2795,44 @@ class IBuilderConfig:
     def builder_optimization_level(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def default_device_type(self) -> DeviceType:
+        """
+        DeviceType.GPU, the only one: layers run on the OpenCL device (ValueError for DLA).
+        """
+    @default_device_type.setter
+    def default_device_type(self, arg1: DeviceType) -> None:
+        ...
+    @property
+    def engine_capability(self) -> EngineCapability:
+        """
+        EngineCapability.STANDARD, the only one (ValueError for SAFETY, DLA_STANDALONE).
+        """
+    @engine_capability.setter
+    def engine_capability(self, arg1: EngineCapability) -> None:
+        ...
+    @property
     def flags(self) -> int:
         """
         Every flag as one mask of 1 << int(BuilderFlag.X) (0 by default). Setting it refuses, before any change, bits that name no flag and flags set_flag refuses.
         """
     @flags.setter
     def flags(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hardware_compatibility_level(self) -> HardwareCompatibilityLevel:
+        """
+        HardwareCompatibilityLevel.NONE, the only one: engines run on the device they were built for (ValueError for the others).
+        """
+    @hardware_compatibility_level.setter
+    def hardware_compatibility_level(self, arg1: HardwareCompatibilityLevel) -> None:
+        ...
+    @property
+    def max_aux_streams(self) -> int:
+        """
+        Auxiliary streams the engine may use (-1, the default: the builder decides). mlprt's engines run every layer on the context's stream, within any limit. ValueError below -1.
+        """
+    @max_aux_streams.setter
+    def max_aux_streams(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def max_workspace_size(self) -> int:
@@ -2606,6 +2844,14 @@ class IBuilderConfig:
         ...
     @property
     def num_optimization_profiles(self) -> int:
+        ...
+    @property
+    def profiling_verbosity(self) -> ProfilingVerbosity:
+        """
+        How much the engine keeps for the inspector: DETAILED (mlprt's default; every engine keeps each layer's name, tactic and details); LAYER_NAMES_ONLY is taken and the details stay; ValueError for NONE.
+        """
+    @profiling_verbosity.setter
+    def profiling_verbosity(self, arg1: ProfilingVerbosity) -> None:
         ...
 class NetworkDefinitionCreationFlag:
     """
@@ -2679,6 +2925,11 @@ class Builder:
     @property
     def logger(self) -> typing.Any:
         ...
+    @property
+    def num_DLA_cores(self) -> int:
+        """
+        0: mlprt has no DLA.
+        """
     @property
     def platform_has_fast_fp16(self) -> bool:
         """

@@ -1346,6 +1346,33 @@ TEST(BuilderFlags, MaskRoundTripsAndRefusalsChangeNothing) {
   EXPECT_EQ(builder::builderFlagRefusal(BuilderFlag::kTF32), "");
 }
 
+// TensorRT's config settings that mlprt takes at the values its engines meet: those kept, the others
+// refused by name with the setting unchanged.
+TEST(BuilderFlags, SettingsTakeOnlyWhatEnginesMeet) {
+  builder::BuilderConfig config;
+  EXPECT_EQ(config.profilingVerbosity(), builder::ProfilingVerbosity::kDETAILED);
+  config.setProfilingVerbosity(builder::ProfilingVerbosity::kLAYER_NAMES_ONLY);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setProfilingVerbosity(builder::ProfilingVerbosity::kNONE); },
+                                          "profiling_verbosity NONE: "));
+  EXPECT_EQ(config.profilingVerbosity(), builder::ProfilingVerbosity::kLAYER_NAMES_ONLY);
+  config.setMaxAuxStreams(0);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setMaxAuxStreams(-2); }, "max_aux_streams is -2"));
+  EXPECT_EQ(config.maxAuxStreams(), 0);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setEngineCapability(builder::EngineCapability::kSAFETY); },
+                                          "engine_capability SAFETY: "));
+  EXPECT_TRUE(throwsWith<InvalidArgument>(
+      [&] { config.setHardwareCompatibilityLevel(builder::HardwareCompatibilityLevel::kAMPERE_PLUS); },
+      "hardware_compatibility_level AMPERE_PLUS: "));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setDefaultDeviceType(builder::DeviceType::kDLA); },
+                                          "default_device_type DLA: "));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setDlaCore(0); }, "DLA_core 0: "));
+  config.setEngineCapability(builder::EngineCapability::kSTANDARD);
+  config.setHardwareCompatibilityLevel(builder::HardwareCompatibilityLevel::kNONE);
+  config.setDefaultDeviceType(builder::DeviceType::kGPU);
+  config.setDlaCore(-1);
+  EXPECT_EQ(config.dlaCore(), -1);
+}
+
 // A candidate that passes its warm-up is timed over exactly the runs asked for (its kernels counted
 // by a timing log around the timing, which the warm-up's own log hides its runs from); 0 lets the
 // budget decide (at most 1 + kMaxTimedRuns runs).

@@ -129,3 +129,68 @@ def test_disable_timing_cache_times_every_layer_and_leaves_the_cache_alone(rng):
     assert bytes(cache.serialize()) == empty
     out = infer(engine.create_execution_context(), {"input": x})["output"]
     assert relative_error(out, expected) <= 1e-5
+
+
+# ---- The other TensorRT settings scripts set on a config ---------------------------------------
+
+def test_settings_take_the_values_mlprt_engines_meet():
+    """profiling_verbosity (DETAILED by default: mlprt engines keep every layer's details; TensorRT
+    8.0's VERBOSE and DEFAULT are DETAILED and LAYER_NAMES_ONLY), max_aux_streams (-1 by default,
+    any limit taken: every layer runs on the context's stream), and the one value each of
+    engine_capability, hardware_compatibility_level, default_device_type and DLA_core."""
+    builder = mlprt.Builder(RecordingLogger())
+    config = builder.create_builder_config()
+    assert config.profiling_verbosity == mlprt.ProfilingVerbosity.DETAILED
+    config.profiling_verbosity = mlprt.ProfilingVerbosity.LAYER_NAMES_ONLY
+    assert config.profiling_verbosity == mlprt.ProfilingVerbosity.DEFAULT
+    config.profiling_verbosity = mlprt.ProfilingVerbosity.VERBOSE
+    assert config.profiling_verbosity == mlprt.ProfilingVerbosity.DETAILED
+    assert config.max_aux_streams == -1
+    for streams in (0, 4, -1):
+        config.max_aux_streams = streams
+        assert config.max_aux_streams == streams
+    config.engine_capability = mlprt.EngineCapability.STANDARD
+    config.hardware_compatibility_level = mlprt.HardwareCompatibilityLevel.NONE
+    config.default_device_type = mlprt.DeviceType.GPU
+    config.DLA_core = -1
+    assert (config.engine_capability, config.hardware_compatibility_level, config.default_device_type,
+            config.DLA_core, builder.num_DLA_cores) == (mlprt.EngineCapability.STANDARD,
+                                                       mlprt.HardwareCompatibilityLevel.NONE,
+                                                       mlprt.DeviceType.GPU, -1, 0)
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("profiling_verbosity", lambda: mlprt.ProfilingVerbosity.NONE, "profiling_verbosity NONE: "),
+    ("max_aux_streams", lambda: -2, "max_aux_streams is -2"),
+    ("engine_capability", lambda: mlprt.EngineCapability.SAFETY, "engine_capability SAFETY: "),
+    ("hardware_compatibility_level", lambda: mlprt.HardwareCompatibilityLevel.AMPERE_PLUS,
+     "hardware_compatibility_level AMPERE_PLUS: "),
+    ("default_device_type", lambda: mlprt.DeviceType.DLA, "default_device_type DLA: "),
+    ("DLA_core", lambda: 0, "DLA_core 0: "),
+])
+def test_values_mlprt_engines_cannot_meet_are_refused_by_name(setting, value, message):
+    config = mlprt.Builder(RecordingLogger()).create_builder_config()
+    before = getattr(config, setting)
+    with pytest.raises(ValueError, match=message):
+        setattr(config, setting, value())
+    assert getattr(config, setting) == before
+
+
+def test_a_tutorial_config_with_these_settings_builds(rng):
+    """As YOLO export scripts write it: DETAILED, no aux streams, FP16 through the mask; the
+    inspector still describes every layer."""
+    logger = RecordingLogger()
+    builder = mlprt.Builder(logger)
+    network = builder.create_network(0)
+    weights = [rng.standard_normal((48, 48)).astype(np.float32) / 7 for _ in range(2)]
+    two_equal_products(network, weights)
+    config = builder.create_builder_config()
+    config.profiling_verbosity = mlprt.ProfilingVerbosity.DETAILED
+    config.max_aux_streams = 0
+    config.flags = 1 << int(Flag.FP16)
+    engine = load(builder.build_serialized_network(network, config))
+    text = engine.create_engine_inspector().get_engine_information(mlprt.LayerInformationFormat.ONELINE)
+    assert "FP16" in text and text.count("\n") >= 3, text
+    x = rng.standard_normal((2, 8, 48)).astype(np.float32)
+    out = infer(engine.create_execution_context(), {"input": x})["output"]
+    assert relative_error(out, x.astype(np.float64) @ weights[0] @ weights[1]) <= 1e-2
