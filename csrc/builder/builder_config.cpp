@@ -1,7 +1,9 @@
 #include "builder/builder_config.h"
 
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "backend/opencl/context.h"
 #include "core/error.h"
@@ -30,7 +32,8 @@ struct FlagInfo {
 const FlagInfo kFlags[] = {
     {BuilderFlag::kFP16, "FP16", nullptr},
     {BuilderFlag::kINT8, "INT8", nullptr},
-    {BuilderFlag::kDEBUG, "DEBUG", "mlprt has no debug mode that synchronizes after every layer (IProfiler times each layer)"},
+    {BuilderFlag::kDEBUG, "DEBUG",
+     "mlprt has no debug mode that synchronizes after every layer (IProfiler times each layer)"},
     {BuilderFlag::kGPU_FALLBACK, "GPU_FALLBACK", nullptr},
     {BuilderFlag::kREFIT, "REFIT", "mlprt engines cannot be refitted (there is no Refitter); rebuild instead"},
     {BuilderFlag::kDISABLE_TIMING_CACHE, "DISABLE_TIMING_CACHE", nullptr},
@@ -51,7 +54,8 @@ const FlagInfo kFlags[] = {
     {BuilderFlag::kBF16, "BF16", nullptr},
     {BuilderFlag::kDISABLE_COMPILATION_CACHE, "DISABLE_COMPILATION_CACHE",
      "mlprt's builds always use the program cache (MLPRT_CACHE_DIR names where)"},
-    {BuilderFlag::kSTRIP_PLAN, "STRIP_PLAN", "mlprt engines always hold their weights (there is no refit to put them back)"},
+    {BuilderFlag::kSTRIP_PLAN, "STRIP_PLAN",
+     "mlprt engines always hold their weights (there is no refit to put them back)"},
     {BuilderFlag::kREFIT_IDENTICAL, "REFIT_IDENTICAL", "mlprt engines cannot be refitted (there is no Refitter)"},
     {BuilderFlag::kWEIGHT_STREAMING, "WEIGHT_STREAMING", "mlprt keeps every weight in device memory"},
     {BuilderFlag::kINT4, "INT4", nullptr},
@@ -81,6 +85,15 @@ void warnWithoutKernels(BuilderFlag flag) {
   log(Severity::kWARNING, std::string("BuilderFlag.") + builderFlagName(flag) + " allows " + builderFlagName(flag) +
                               " layers, for which mlprt has no kernels: the build uses FP32 (FP16 where "
                               "BuilderFlag.FP16 is set)");
+}
+
+// An enumerator's name among `names`, else its number.
+template <typename Enum>
+std::string valueName(Enum value, std::initializer_list<std::pair<Enum, const char*>> names) {
+  for (const auto& [known, name] : names) {
+    if (known == value) return name;
+  }
+  return std::to_string(static_cast<int>(value));
 }
 
 }  // namespace
@@ -177,20 +190,19 @@ void BuilderConfig::setProfilingVerbosity(ProfilingVerbosity verbosity) {
 
 void BuilderConfig::setEngineCapability(EngineCapability capability) {
   if (capability != EngineCapability::kSTANDARD) {
-    throw InvalidArgument(std::string("engine_capability ") +
-                          (capability == EngineCapability::kSAFETY           ? std::string("SAFETY")
-                           : capability == EngineCapability::kDLA_STANDALONE ? std::string("DLA_STANDALONE")
-                                                                             : std::to_string(static_cast<int>(capability))) + ": mlprt builds engines of the standard flow only (EngineCapability.STANDARD)");
+    throw InvalidArgument("engine_capability " +
+                          valueName(capability, {{EngineCapability::kSAFETY, "SAFETY"},
+                                                 {EngineCapability::kDLA_STANDALONE, "DLA_STANDALONE"}}) +
+                          ": mlprt builds engines of the standard flow only (EngineCapability.STANDARD)");
   }
 }
 
 void BuilderConfig::setHardwareCompatibilityLevel(HardwareCompatibilityLevel level) {
   if (level != HardwareCompatibilityLevel::kNONE) {
-    throw InvalidArgument(std::string("hardware_compatibility_level ") +
-                          (level == HardwareCompatibilityLevel::kAMPERE_PLUS ? std::string("AMPERE_PLUS")
-                           : level == HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY
-                               ? std::string("SAME_COMPUTE_CAPABILITY")
-                               : std::to_string(static_cast<int>(level))) +
+    throw InvalidArgument("hardware_compatibility_level " +
+                          valueName(level, {{HardwareCompatibilityLevel::kAMPERE_PLUS, "AMPERE_PLUS"},
+                                            {HardwareCompatibilityLevel::kSAME_COMPUTE_CAPABILITY,
+                                             "SAME_COMPUTE_CAPABILITY"}}) +
                           ": mlprt engines run only on the device they were built for "
                           "(HardwareCompatibilityLevel.NONE)");
   }
@@ -198,8 +210,7 @@ void BuilderConfig::setHardwareCompatibilityLevel(HardwareCompatibilityLevel lev
 
 void BuilderConfig::setDefaultDeviceType(DeviceType type) {
   if (type != DeviceType::kGPU) {
-    throw InvalidArgument("default_device_type " +
-                          (type == DeviceType::kDLA ? std::string("DLA") : std::to_string(static_cast<int>(type))) +
+    throw InvalidArgument("default_device_type " + valueName(type, {{DeviceType::kDLA, "DLA"}}) +
                           ": mlprt has no DLA; its layers run on the OpenCL device (DeviceType.GPU)");
   }
 }

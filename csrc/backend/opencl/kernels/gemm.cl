@@ -143,13 +143,9 @@ inline float small_lane(float v, int w) { return v; }
 // -DSMALL_KVEC (b N x K, as PyTorch's Linear weights stay in FP16 engines; a not transposed; K, b's
 // offset and batch stride multiples of SMALL_KVEC, which the host checks): items read b's row along
 // K, SMALL_KVEC values (16 bytes) per load instead of one, and a's rows as many at once.
-#if SMALL_KVEC == 8
+#if SMALL_KVEC == 8  // half b only (16 bytes); float b reads 4
 typedef float8 kvec_t;
-#ifdef B_HALF
 #define LOAD_KVEC_B(i) vloada_half8((i) >> 3, b)
-#else
-#define LOAD_KVEC_B(i) vload8(0, b + (i))
-#endif
 #ifdef A_HALF
 #define LOAD_KVEC_A(i) vload_half8(0, a + (i))
 #else
@@ -217,7 +213,8 @@ void gemm_small(GEMM_ARGUMENTS, int split
         if (i < rows) {
           const long a_row = a_offset + (long)(m0 + i) * K + k;
           accumulators[i] += kvec_dot(LOAD_KVEC_A(a_row), b0) + kvec_dot(LOAD_KVEC_A(a_row + step), b1) +
-                             kvec_dot(LOAD_KVEC_A(a_row + 2 * step), b2) + kvec_dot(LOAD_KVEC_A(a_row + 3 * step), b3);
+                             kvec_dot(LOAD_KVEC_A(a_row + 2 * step), b2) +
+                             kvec_dot(LOAD_KVEC_A(a_row + 3 * step), b3);
         }
       }
     }
