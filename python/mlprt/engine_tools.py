@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -168,7 +168,8 @@ def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
                  workspace: Optional[int] = None, timing_cache: Optional[Union[str, os.PathLike]] = None,
                  logger: Optional[mlprt.ILogger] = None,
                  cache_stats: Optional[Dict[str, int]] = None,
-                 optimization_level: Optional[int] = None) -> bytes:
+                 optimization_level: Optional[int] = None,
+                 configure: Optional[Callable[[mlprt.IBuilderConfig], None]] = None) -> bytes:
     """Parses an ONNX model (a path, or the model's bytes) and builds a serialized engine.
 
     ``profiles``: one mapping per optimization profile, input name -> (min, opt, max). A dynamic
@@ -177,7 +178,8 @@ def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
     it exists and written back after the build. ``cache_stats``: a dict that receives the timing
     cache's ``hits`` and ``misses`` of this build (left untouched without a cache).
     ``optimization_level``: the config's ``builder_optimization_level`` (None: the default, 3).
-    Raises BuildFailed with every reason."""
+    ``configure``: called with the config before the build, for any other setting (flags,
+    ``profiling_verbosity``, ...). Raises BuildFailed with every reason."""
     collector = _CollectingLogger(logger)
     builder = mlprt.Builder(collector)
     network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
@@ -191,6 +193,8 @@ def build_engine(model: Union[str, os.PathLike, bytes], *, fp16: bool = False,
                           "\n".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
     config = create_config(builder, fp16=fp16, profiles=profiles, workspace=workspace,
                            optimization_level=optimization_level)
+    if configure is not None:
+        configure(config)
     cache = None
     if timing_cache is not None:
         data = open(timing_cache, "rb").read() if os.path.exists(timing_cache) else b""

@@ -240,6 +240,30 @@ def test_builder_optimization_level(mlp_onnx: Path, tmp_path: Path) -> None:
     assert_clean_failure(result, "builder_optimization_level is -1")
 
 
+def test_trtexec_inspector_and_config_flags(mlp_onnx: Path, saved_engine: Dict[str, object], tmp_path: Path) -> None:
+    # As tutorials call trtexec: --profilingVerbosity=detailed --dumpLayerInfo --exportLayerInfo, with
+    # --noBuilderCache and --maxAuxStreams; the layers printed and exported are the inspector's.
+    exported = tmp_path / "layers.json"
+    result = run_exec("--onnx", str(mlp_onnx), *PROFILE, "--profilingVerbosity=detailed", "--noBuilderCache",
+                      "--maxAuxStreams", "0", "--dumpLayerInfo", "--exportLayerInfo", str(exported), "--skipInference")
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout.split("Layer Information:\n", 1)[1].split("Layer information exported", 1)[0]
+    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(Path(saved_engine["engine"]).read_bytes())
+    layers = engine.num_layers
+    lines = [line for line in shown.splitlines() if line.strip()]
+    assert lines[0].startswith("mlprt engine ") and len(lines) == 2 + layers >= 3, result.stdout  # a header, a line each
+    described = json.loads(exported.read_text())
+    assert len(described["Layers"]) == layers, described
+    assert "Inference skipped" in result.stdout
+    # A saved engine too, before its timing.
+    result = run_exec("--loadEngine", str(saved_engine["engine"]), "--dumpLayerInfo", "--shapes", "input:3x784", *FAST)
+    assert result.returncode == 0 and "Layer Information:" in result.stdout, result.stderr
+    assert_clean_failure(run_exec("--onnx", str(mlp_onnx), *PROFILE, "--profilingVerbosity", "none", "--skipInference"),
+                         "profiling_verbosity NONE")
+    assert_clean_failure(run_exec("--onnx", str(mlp_onnx), *PROFILE, "--noBuilderCache", "--timingCacheFile",
+                                  str(tmp_path / "t.cache"), "--skipInference"), "--noBuilderCache", "--timingCacheFile")
+
+
 def test_memory_sizes() -> None:
     assert parse_memory_size("1024MiB") == 1 << 30
     assert parse_memory_size("2GiB") == 2 << 30

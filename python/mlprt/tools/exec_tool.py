@@ -148,6 +148,23 @@ def _inference_shapes(engine: mlprt.ICudaEngine, runner: EngineRunner,
     return shapes
 
 
+# trtexec's --profilingVerbosity values.
+_VERBOSITIES = {"layer_names_only": mlprt.ProfilingVerbosity.LAYER_NAMES_ONLY,
+                "detailed": mlprt.ProfilingVerbosity.DETAILED, "none": mlprt.ProfilingVerbosity.NONE}
+
+
+def _layer_information(args: argparse.Namespace, engine: mlprt.ICudaEngine) -> None:
+    """trtexec's --dumpLayerInfo (the inspector's lines on stdout) and --exportLayerInfo (its JSON)."""
+    inspector = engine.create_engine_inspector()
+    if args.dumpLayerInfo:
+        print("Layer Information:")
+        print(inspector.get_engine_information(mlprt.LayerInformationFormat.ONELINE).rstrip())
+    if args.exportLayerInfo:
+        with open(args.exportLayerInfo, "w") as f:
+            f.write(inspector.get_engine_information(mlprt.LayerInformationFormat.JSON))
+        print(f"Layer information exported to {args.exportLayerInfo}")
+
+
 def _build(args: argparse.Namespace, logger: ProgressLogger) -> bytes:
     if not os.path.isfile(args.onnx):
         raise ExecError(f"ONNX model '{args.onnx}' does not exist")
@@ -162,12 +179,24 @@ def _build(args: argparse.Namespace, logger: ProgressLogger) -> bytes:
         profile = {name: (shape, shape, shape)
                    for name, shape in parse_shape_flag(args.shapes, "--shapes").items()}
     pools = _parse_pools(args.memPoolSize) if args.memPoolSize else {}
+    if args.noBuilderCache and args.timingCacheFile:
+        raise ExecError("--noBuilderCache builds without a timing cache; --timingCacheFile names one: give one of them")
+
+    def configure(config: mlprt.IBuilderConfig) -> None:
+        if args.noBuilderCache:
+            config.set_flag(mlprt.BuilderFlag.DISABLE_TIMING_CACHE)
+        if args.profilingVerbosity is not None:
+            config.profiling_verbosity = _VERBOSITIES[args.profilingVerbosity]
+        if args.maxAuxStreams is not None:
+            config.max_aux_streams = args.maxAuxStreams
+
     stats: Dict[str, int] = {}
     started = time.perf_counter()
     try:
         plan = build_engine(args.onnx, fp16=args.fp16, profiles=[profile] if profile else [],
                             workspace=pools.get("workspace"), timing_cache=args.timingCacheFile,
-                            logger=logger, cache_stats=stats, optimization_level=args.builderOptimizationLevel)
+                            logger=logger, cache_stats=stats, optimization_level=args.builderOptimizationLevel,
+                            configure=configure)
     finally:
         logger.finish()
     print(f"Engine built in {time.perf_counter() - started:.3f} s ({len(plan)} bytes)"
@@ -280,7 +309,8 @@ def run(args: argparse.Namespace) -> int:
         with open(args.loadEngine, "rb") as f:
             plan = f.read()
         print(f"Engine loaded from {args.loadEngine} ({len(plan)} bytes)")
-    if args.skipInference:
+    layer_information = args.dumpLayerInfo or args.exportLayerInfo
+    if args.skipInference and not layer_information:
         print("Inference skipped (--skipInference)")
         return 0
 
@@ -288,6 +318,11 @@ def run(args: argparse.Namespace) -> int:
     engine = runtime.deserialize_cuda_engine(plan)
     if engine is None:
         raise ExecError("the engine could not be loaded (see the messages above)")
+    if layer_information:
+        _layer_information(args, engine)
+    if args.skipInference:
+        print("Inference skipped (--skipInference)")
+        return 0
     runner = EngineRunner(engine)
     shapes = _inference_shapes(engine, runner, requested)
     rng = np.random.default_rng(0)
@@ -338,6 +373,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     build.add_argument("--builderOptimizationLevel", metavar="N", type=int,
                        help="0-5 (3 by default): below 3 tactics are timed at the opt shapes only, "
                             "one per layer, for a faster build")
+    build.add_argument("--noBuilderCache", action="store_true",
+                       help="no timing cache: every layer is timed, none takes another's timing")
+    build.add_argument("--profilingVerbosity", choices=sorted(_VERBOSITIES),
+                       help="what the engine keeps for the inspector (detailed, mlprt's default; none is refused)")
+    build.add_argument("--maxAuxStreams", metavar="N", type=int,
+                       help="auxiliary streams the engine may use (mlprt's run every layer on one stream)")
     infer = p.add_argument_group("inference")
     infer.add_argument("--shapes", metavar="SPEC", nargs="+", action="extend", default=[],
                        help="inference shapes: name:4x784[,...] or name:[4,784] [...]")
@@ -350,6 +391,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     infer.add_argument("--dumpProfile", action="store_true",
                        help="after timing, profile --iterations inferences and print each layer's device time")
     infer.add_argument("--exportProfile", metavar="FILE", help="write that per-layer profile as JSON")
+    infer.add_argument("--dumpLayerInfo", action="store_true",
+                       help="print every layer of the engine (the engine inspector's lines)")
+    infer.add_argument("--exportLayerInfo", metavar="FILE", help="write the engine inspector's JSON")
     infer.add_argument("--separateProfileRun", action="store_true",
                        help="accepted for trtexec's command lines: the profile is always a run of its own")
     p.add_argument("--device", metavar="SELECTOR",
