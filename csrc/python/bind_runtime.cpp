@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -119,6 +120,99 @@ py::list profileShape(const Engine& engine, const std::string& name, int profile
 }
 
 using EngineClass = py::class_<Engine, EnginePtr>;
+
+// TensorRT's I/O tensor formats and locations, numbered as TensorRT 10 numbers them. Every mlprt
+// I/O tensor is row-major linear in device memory (FP16 engines cast FP32 I/O at the boundary; no
+// I/O is a shape tensor read on the host), which is what the engine's format queries answer.
+enum class TensorFormat {
+  kLINEAR = 0, kCHW2 = 1, kHWC8 = 2, kCHW4 = 3, kCHW16 = 4, kCHW32 = 5, kDHWC8 = 6, kCDHW32 = 7, kHWC = 8,
+  kDLA_LINEAR = 9, kDLA_HWC4 = 10, kHWC16 = 11, kDHWC = 12,
+};
+enum class TensorLocation { kDEVICE = 0, kHOST = 1 };
+
+// The name's I/O tensor, checking it and, where given (>= 0), the profile index.
+const engine::PlanTensor& ioTensorInProfile(const Engine& engine, const std::string& name, int profile) {
+  const engine::PlanTensor& tensor = ioTensor(engine, name);
+  const auto profiles = static_cast<int>(engine.plan().profiles.size());
+  if (profile >= 0 && profile >= std::max(profiles, 1)) {
+    throw InvalidArgument("optimization profile " + std::to_string(profile) + " does not exist (the engine has " +
+                          std::to_string(profiles) + ")");
+  }
+  return tensor;
+}
+
+// TensorRT's description of a linear format, e.g. "Row major linear FP32 format (kLINEAR)".
+std::string linearFormatDescription(DataType type) {
+  switch (type) {
+    case DataType::kFLOAT: return "Row major linear FP32 format (kLINEAR)";
+    case DataType::kHALF: return "Row major linear FP16 format (kLINEAR)";
+    default: return std::string("Row major linear ") + dataTypeName(type) + " format (kLINEAR)";
+  }
+}
+
+void bindTensorFormats(py::module_& m, EngineClass& engine_class) {
+  py::enum_<TensorFormat>(m, "TensorFormat")
+      .value("LINEAR", TensorFormat::kLINEAR).value("CHW2", TensorFormat::kCHW2).value("HWC8", TensorFormat::kHWC8)
+      .value("CHW4", TensorFormat::kCHW4).value("CHW16", TensorFormat::kCHW16).value("CHW32", TensorFormat::kCHW32)
+      .value("DHWC8", TensorFormat::kDHWC8).value("CDHW32", TensorFormat::kCDHW32).value("HWC", TensorFormat::kHWC)
+      .value("DLA_LINEAR", TensorFormat::kDLA_LINEAR).value("DLA_HWC4", TensorFormat::kDLA_HWC4)
+      .value("HWC16", TensorFormat::kHWC16).value("DHWC", TensorFormat::kDHWC);
+  py::enum_<TensorLocation>(m, "TensorLocation")
+      .value("DEVICE", TensorLocation::kDEVICE)
+      .value("HOST", TensorLocation::kHOST);
+  engine_class
+      .def(
+          "get_tensor_format",
+          [](const Engine& self, const std::string& name, int profile) {
+            ioTensorInProfile(self, name, profile);
+            return TensorFormat::kLINEAR;
+          },
+          py::arg("name"), py::arg("profile_index") = -1, "TensorFormat.LINEAR: every I/O tensor is row-major.")
+      .def(
+          "get_tensor_format_desc",
+          [](const Engine& self, const std::string& name, int profile) {
+            return linearFormatDescription(ioTensorInProfile(self, name, profile).type);
+          },
+          py::arg("name"), py::arg("profile_index") = -1)
+      .def(
+          "get_tensor_bytes_per_component",
+          [](const Engine& self, const std::string& name, int profile) {
+            return elementSize(ioTensorInProfile(self, name, profile).type);
+          },
+          py::arg("name"), py::arg("profile_index") = -1, "The size of one value of the tensor's type.")
+      .def(
+          "get_tensor_components_per_element",
+          [](const Engine& self, const std::string& name, int profile) {
+            ioTensorInProfile(self, name, profile);
+            return 1;
+          },
+          py::arg("name"), py::arg("profile_index") = -1, "1: linear formats are not vectorized.")
+      .def(
+          "get_tensor_vectorized_dim",
+          [](const Engine& self, const std::string& name, int profile) {
+            ioTensorInProfile(self, name, profile);
+            return -1;
+          },
+          py::arg("name"), py::arg("profile_index") = -1, "-1: linear formats are not vectorized.")
+      .def(
+          "get_tensor_location",
+          [](const Engine& self, const std::string& name) {
+            ioTensor(self, name);
+            return TensorLocation::kDEVICE;
+          },
+          py::arg("name"), "TensorLocation.DEVICE: no mlprt I/O tensor is a shape tensor read on the host.")
+      .def(
+          "is_shape_inference_io",
+          [](const Engine& self, const std::string& name) {
+            ioTensor(self, name);
+            return false;
+          },
+          py::arg("name"), "False: no mlprt I/O tensor is a shape tensor.")
+      .def_property_readonly("num_aux_streams", [](const Engine&) { return 0; },
+                             "0: every layer runs on the execution context's stream.");
+}
+
+
 using ContextClass = py::class_<ExecutionContext, ContextPtr>;
 
 void bindEngine(EngineClass& engine_class) {
@@ -180,6 +274,12 @@ void bindContext(ContextClass& context_class) {
           "of pinned host memory (pagelocked_empty(...).ctypes.data, cudaMallocHost), which the context reads "
           "or writes without memcpy calls.")
       .def("get_tensor_address", &ExecutionContext::tensorAddress, py::arg("name"))
+      .def(
+          "set_aux_streams",
+          [](ExecutionContext&, const py::sequence&) {},
+          py::arg("aux_streams"),
+          "Taken and unused: the engine has no auxiliary streams (num_aux_streams is 0), as TensorRT "
+          "ignores streams beyond an engine's count.")
       .def(
           "execute_async_v3",
           [](ExecutionContext& self, const py::object& stream_handle) {
@@ -267,6 +367,7 @@ void bindRuntime(py::module_& m) {
   EngineClass engine_class(m, "ICudaEngine", "A built engine, ready to run on its device.");
   ContextClass context_class(m, "IExecutionContext", "Inference state for one engine: shapes, addresses, activations.");
   bindEngine(engine_class);
+  bindTensorFormats(m, engine_class);
   bindContext(context_class);
   bindRuntimeClass(m);
   m.def(

@@ -15,6 +15,7 @@ from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, IC
                          IExecutionContext, IHostMemory, IOptimizationProfile, ITimingCache,
                          MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TacticSource, TensorIOMode)
 from mlprt._core import DeviceType, EngineCapability, HardwareCompatibilityLevel, ProfilingVerbosity
+from mlprt._core import TensorFormat, TensorLocation
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
                          Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer, IDeconvolutionLayer, ISliceLayer, SampleMode,
                          IResizeLayer, InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode,
@@ -71,6 +72,8 @@ __all__ = [
     "NetworkDefinitionCreationFlag",
     "Runtime",
     "TensorIOMode",
+    "TensorFormat",
+    "TensorLocation",
     "ActivationType",
     "ElementWiseOperation",
     "IActivationLayer",

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'DeviceType', 'ElementWiseOperation', 'EngineCapability', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'HardwareCompatibilityLevel', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'ProfilingVerbosity', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TacticSource', 'TensorIOMode', 'TopKOperation', 'UnaryOperation', 'compile_helper_path', 'current_device', 'default_device', 'devices', 'engine_checksum', 'finish_streams', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_binaries_kept', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_compile_helper_path', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'DeviceType', 'ElementWiseOperation', 'EngineCapability', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'HardwareCompatibilityLevel', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'ProfilingVerbosity', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TacticSource', 'TensorFormat', 'TensorIOMode', 'TensorLocation', 'TopKOperation', 'UnaryOperation', 'compile_helper_path', 'current_device', 'default_device', 'devices', 'engine_checksum', 'finish_streams', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_binaries_kept', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_compile_helper_path', 'set_log_sink']
 class DeviceType:
     """
     Members:
@@ -575,6 +575,129 @@ class CumulativeOperation:
         ...
     @typing.overload
     def __ne__(self, other: CumulativeOperation) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class TensorFormat:
+    """
+    Members:
+    
+      LINEAR
+    
+      CHW2
+    
+      HWC8
+    
+      CHW4
+    
+      CHW16
+    
+      CHW32
+    
+      DHWC8
+    
+      CDHW32
+    
+      HWC
+    
+      DLA_LINEAR
+    
+      DLA_HWC4
+    
+      HWC16
+    
+      DHWC
+    """
+    CDHW32: typing.ClassVar[TensorFormat]
+    CHW16: typing.ClassVar[TensorFormat]
+    CHW2: typing.ClassVar[TensorFormat]
+    CHW32: typing.ClassVar[TensorFormat]
+    CHW4: typing.ClassVar[TensorFormat]
+    DHWC: typing.ClassVar[TensorFormat]
+    DHWC8: typing.ClassVar[TensorFormat]
+    DLA_HWC4: typing.ClassVar[TensorFormat]
+    DLA_LINEAR: typing.ClassVar[TensorFormat]
+    HWC: typing.ClassVar[TensorFormat]
+    HWC16: typing.ClassVar[TensorFormat]
+    HWC8: typing.ClassVar[TensorFormat]
+    LINEAR: typing.ClassVar[TensorFormat]
+    __members__: typing.ClassVar[dict[str, TensorFormat]]
+    @typing.overload
+    def __eq__(self, other: TensorFormat) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TensorFormat) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class TensorLocation:
+    """
+    Members:
+    
+      DEVICE
+    
+      HOST
+    """
+    DEVICE: typing.ClassVar[TensorLocation]
+    HOST: typing.ClassVar[TensorLocation]
+    __members__: typing.ClassVar[dict[str, TensorLocation]]
+    @typing.overload
+    def __eq__(self, other: TensorLocation) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: TensorLocation) -> bool:
         ...
     @typing.overload
     def __ne__(self, other: typing.Any) -> bool:
@@ -3043,8 +3166,26 @@ class ICudaEngine:
         TensorRT 8 name for ``get_tensor_profile_shape(name, profile_index)`` ([min, opt, max]),
             kept for old tutorials; note the TensorRT 8 argument order (profile first).
         """
+    def get_tensor_bytes_per_component(self, name: str, profile_index: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
+        """
+        The size of one value of the tensor's type.
+        """
+    def get_tensor_components_per_element(self, name: str, profile_index: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
+        """
+        1: linear formats are not vectorized.
+        """
     def get_tensor_dtype(self, name: str) -> DataType:
         ...
+    def get_tensor_format(self, name: str, profile_index: typing.SupportsInt | typing.SupportsIndex = -1) -> TensorFormat:
+        """
+        TensorFormat.LINEAR: every I/O tensor is row-major.
+        """
+    def get_tensor_format_desc(self, name: str, profile_index: typing.SupportsInt | typing.SupportsIndex = -1) -> str:
+        ...
+    def get_tensor_location(self, name: str) -> TensorLocation:
+        """
+        TensorLocation.DEVICE: no mlprt I/O tensor is a shape tensor read on the host.
+        """
     def get_tensor_mode(self, name: str) -> TensorIOMode:
         ...
     def get_tensor_name(self, index: typing.SupportsInt | typing.SupportsIndex) -> str:
@@ -3056,6 +3197,14 @@ class ICudaEngine:
     def get_tensor_shape(self, name: str) -> tuple:
         """
         The built shape: -1 where the extent is dynamic.
+        """
+    def get_tensor_vectorized_dim(self, name: str, profile_index: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
+        """
+        -1: linear formats are not vectorized.
+        """
+    def is_shape_inference_io(self, name: str) -> bool:
+        """
+        False: no mlprt I/O tensor is a shape tensor.
         """
     def serialize(self) -> IHostMemory:
         ...
@@ -3071,6 +3220,11 @@ class ICudaEngine:
     def max_batch_size(self, *args, **kwargs) -> int:
         """
         TensorRT 8's implicit batch size, kept for old tutorials: always 1 (explicit batch).
+        """
+    @property
+    def num_aux_streams(self) -> int:
+        """
+        0: every layer runs on the execution context's stream.
         """
     @property
     def num_bindings(self, *args, **kwargs) -> int:
@@ -3150,6 +3304,10 @@ class IExecutionContext:
     def report_to_profiler(self) -> bool:
         """
         Waits for the last profiled inference and reports its layers; False when there is nothing to report.
+        """
+    def set_aux_streams(self, aux_streams: collections.abc.Sequence) -> None:
+        """
+        Taken and unused: the engine has no auxiliary streams (num_aux_streams is 0), as TensorRT ignores streams beyond an engine's count.
         """
     def set_binding_shape(self, *args, **kwargs) -> bool:
         """
