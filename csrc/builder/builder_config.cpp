@@ -77,7 +77,10 @@ bool isPrecisionWithoutKernels(BuilderFlag flag) {
 
 void requireTaken(BuilderFlag flag) {
   const std::string refusal = builderFlagRefusal(flag);
-  if (!refusal.empty()) throw InvalidArgument(std::string("BuilderFlag.") + builderFlagName(flag) + ": " + refusal);
+  if (refusal.empty()) return;
+  const std::string name = *builderFlagName(flag) ? std::string("BuilderFlag.") + builderFlagName(flag)
+                                                  : "BuilderFlag " + std::to_string(static_cast<int>(flag));
+  throw InvalidArgument(name + ": " + refusal);
 }
 
 void warnWithoutKernels(BuilderFlag flag) {
@@ -105,7 +108,7 @@ const char* builderFlagName(BuilderFlag flag) noexcept {
 
 std::string builderFlagRefusal(BuilderFlag flag) {
   const FlagInfo* info = flagInfo(flag);
-  if (!info) return "no such builder flag (" + std::to_string(static_cast<int>(flag)) + ")";
+  if (!info) return "it names no flag";
   return info->refusal ? info->refusal : "";
 }
 

@@ -148,7 +148,11 @@ class BuilderConfig {
   const std::shared_ptr<TimingCache>& timingCache() const noexcept { return timing_cache_; }
 
  private:
-  static std::uint32_t bit(BuilderFlag flag) { return 1u << static_cast<unsigned>(flag); }
+  // 0 for a value past the mask (BuilderFlag(40) from Python): no flag has it.
+  static std::uint32_t bit(BuilderFlag flag) {
+    const auto position = static_cast<unsigned>(flag);
+    return position < 32 ? 1u << position : 0u;
+  }
 
   std::uint32_t flags_ = 0;
   std::uint64_t workspace_limit_;

@@ -1344,6 +1344,15 @@ TEST(BuilderFlags, MaskRoundTripsAndRefusalsChangeNothing) {
   EXPECT_EQ(std::string(builder::builderFlagName(BuilderFlag::kSTRICT_TYPES)), "STRICT_TYPES");
   EXPECT_EQ(std::string(builder::builderFlagName(static_cast<BuilderFlag>(29))), "");
   EXPECT_EQ(builder::builderFlagRefusal(BuilderFlag::kTF32), "");
+  // Values that name no flag, inside the mask and past it: refused by number, never set.
+  for (const int value : {29, 40}) {
+    const auto unknown = static_cast<BuilderFlag>(value);
+    EXPECT_TRUE(throwsWith<InvalidArgument>([&] { config.setFlag(unknown); },
+                                            "BuilderFlag " + std::to_string(value) + ": it names no flag"));
+    EXPECT_FALSE(config.flag(unknown));
+    config.clearFlag(unknown);
+  }
+  EXPECT_EQ(config.flags(), 1u << 5 | 1u << 9);
 }
 
 // TensorRT's config settings that mlprt takes at the values its engines meet: those kept, the others

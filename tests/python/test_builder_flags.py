@@ -75,6 +75,11 @@ def test_a_bit_that_names_no_flag_is_refused():
     config = mlprt.Builder(RecordingLogger()).create_builder_config()
     with pytest.raises(ValueError, match=r"bit 29 \(1 << 29\) names no BuilderFlag"):
         config.flags = 1 << int(Flag.FP16) | 1 << 29
+    for value in (29, 40):                                   # Flag(value) exists in Python, names no flag
+        with pytest.raises(ValueError, match=f"BuilderFlag {value}: it names no flag"):
+            config.set_flag(Flag(value))
+        assert not config.get_flag(Flag(value))
+        config.clear_flag(Flag(value))
     assert config.flags == 0
 
 
