@@ -37,6 +37,9 @@
 #      memory's speed (the wide MLP's three layers, FP32 and FP16; K x N with a second kernel adding
 #      the K slices, K x N with the last group adding them, N x K read along K by a team per output;
 #      against a plain read of the same bytes);
+#  17. the wide MLP at batch 1, FP32 and FP16, on the (1, 4096, 4096) engines (the memcpy call, zero
+#      copy, device time against PyTorch's graph), without part 2's other rows: the row kernels'
+#      reads along K of N x K weights (3f827b0) in the FP16 row;
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
 # PARTS="1 2 ... 12" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
@@ -62,7 +65,7 @@ part() {  # part NAME SECONDS COMMAND...: runs COMMAND with a time limit, its ou
 if [[ $parts == *" 1 "* ]]; then
   g++ -O2 -std=c++17 bench/latency_probe.cpp -lOpenCL -o /tmp/latency_probe && part latency 40 /tmp/latency_probe 0 2000
 fi
-if [[ $parts == *" "[2-6]" "* || $parts == *" 1"[034]" "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
+if [[ $parts == *" "[2-6]" "* || $parts == *" 1"[0347]" "* ]] && [[ -z "${SKIP_INSTALL:-}" ]]; then  # SKIP_INSTALL=1: mlprt is importable already
   python3 -m pip install -q --no-deps gpu_extra/torchvision-*.whl > "$out/torchvision.log" 2>&1
   python3 -m pip install --no-build-isolation --no-deps -q . > "$out/pip.log" 2>&1 || { tail -30 "$out/pip.log"; exit 1; }
   # BERT's export needs transformers: the image's where it has one, else a carried wheel (gpu_tx/wheels).
@@ -129,6 +132,11 @@ if [[ $parts == *" 7 "* ]]; then
     cmake --build build/gpu-tests -- -j16; } > "$out/cpp_build.log" 2>&1 || tail -20 "$out/cpp_build.log"
   MLPRT_CACHE_DIR=/tmp/mlprt-test-cache part gtest "${GTEST_SECONDS:-150}" build/gpu-tests/tests/cpp/mlprt_tests \
     --gtest_filter="${GTEST_FILTER:-ConvolutionKernels.*Wgmma*:GemmMma.Wgmma*:GemmMma.EveryVariant*:GemmMma.EveryWgmmaConfiguration*:AttentionKernels.*:Stream.*:Event.*:LaunchCapture*}"
+fi
+if [[ $parts == *" 17 "* ]]; then
+  TAIL=20 part benchmark_wide_b1 200 python3 bench/benchmark.py --models mlp_wide --batches 1 --precisions fp32,fp16 \
+    --profile-max 4096 --no-build-rows --max-seconds 1 --skip-ort-above 1 --workdir /tmp/bench-work \
+    --json "$out/benchmark_wide_b1.json" --markdown "$out/benchmark_wide_b1.md"
 fi
 if [[ $parts == *" 16 "* ]]; then
   g++ -O2 -std=c++17 bench/gemv_probe.cpp -lOpenCL -o /tmp/gemv_probe && part gemv_probe 120 /tmp/gemv_probe 0 50
