@@ -248,12 +248,11 @@ def test_trtexec_inspector_and_config_flags(mlp_onnx: Path, saved_engine: Dict[s
                       "--maxAuxStreams", "0", "--dumpLayerInfo", "--exportLayerInfo", str(exported), "--skipInference")
     assert result.returncode == 0, result.stderr
     shown = result.stdout.split("Layer Information:\n", 1)[1].split("Layer information exported", 1)[0]
-    engine = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(Path(saved_engine["engine"]).read_bytes())
-    layers = engine.num_layers
     lines = [line for line in shown.splitlines() if line.strip()]
-    assert lines[0].startswith("mlprt engine ") and len(lines) == 2 + layers >= 3, result.stdout  # a header, a line each
-    described = json.loads(exported.read_text())
-    assert len(described["Layers"]) == layers, described
+    # The same build's JSON: its layers (builds differ: one may fuse the MLP into one step, one not).
+    layers = json.loads(exported.read_text())["Layers"]
+    assert lines[0].startswith("mlprt engine ") and len(lines) == 2 + len(layers) >= 3, result.stdout  # a header, a line each
+    assert all(layer["Name"] in shown for layer in layers), (layers, shown)
     assert "Inference skipped" in result.stdout
     # A saved engine too, before its timing.
     result = run_exec("--loadEngine", str(saved_engine["engine"]), "--dumpLayerInfo", "--shapes", "input:3x784", *FAST)
