@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -290,11 +291,37 @@ double maxRelativeError(const Runtime& rt, const Case& c) {
   return worst / scale;
 }
 
-struct Result {
-  std::string name;
-  double us[3];
-  double error;
-};
+// `name` from `program` with its arguments set in order, each checked.
+template <typename... Args>
+cl_kernel kernelWith(cl_program program, const char* name, const Args&... args) {
+  cl_int status = CL_SUCCESS;
+  cl_kernel kernel = clCreateKernel(program, name, &status);
+  check(status, name);
+  cl_uint index = 0;
+  (check(clSetKernelArg(kernel, index++, sizeof(Args), &args), "clSetKernelArg"), ...);
+  return kernel;
+}
+
+// One row of the table: each layer's launches (launches_for) timed alone, then the three layers'
+// back to back; with `checked`, the largest error of the layers' results against their references.
+void printRow(const Runtime& rt, const std::string& label, const std::vector<Case>& cases, int reps,
+              double total_bytes, bool checked, const std::function<std::vector<Launch>(const Case&)>& launches_for) {
+  double us[3] = {};
+  double error = 0.0;
+  std::vector<Launch> all;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::vector<Launch> launches = launches_for(cases[i]);
+    us[i] = microsecondsPerCall(rt, launches, reps);
+    if (checked) error = std::max(error, maxRelativeError(rt, cases[i]));
+    all.insert(all.end(), launches.begin(), launches.end());
+  }
+  const double three = microsecondsPerCall(rt, all, reps);
+  char error_text[32] = "-";
+  if (checked) std::snprintf(error_text, sizeof error_text, "%.1e", error);
+  std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.2f | %s |\n", label.c_str(), us[0], us[1], us[2], three,
+              total_bytes / three / 1e6, error_text);
+  std::fflush(stdout);
+}
 
 std::size_t roundUp(std::size_t value, std::size_t step) { return (value + step - 1) / step * step; }
 
@@ -336,56 +363,35 @@ int main(int argc, char** argv) {
                 layers[0].k, layers[0].n, layers[1].k, layers[1].n, layers[2].k, layers[2].n);
     std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     const std::string half_option = half ? " -DW_HALF" : "";
-    std::vector<Result> results;
+    const int vw = half ? 8 : 4;
     // The ceiling: a plain read of each layer's weight bytes.
-    {
-      cl_program program = build(rt, "-cl-std=CL1.2" + half_option);
-      cl_int s = CL_SUCCESS;
-      cl_kernel kernel = clCreateKernel(program, "stream", &s);
-      check(s, "stream kernel");
-      Result r{"stream (read the bytes)", {}, 0.0};
-      std::vector<Launch> all;
-      for (std::size_t i = 0; i < cases.size(); ++i) {
-        const long n4 = static_cast<long>(cases[i].w_kn.size()) * (half ? 2 : 4) / 16;
-        // A kernel per layer (arguments differ): copies share one cl_kernel, so set per timing.
-        cl_kernel own = clCreateKernel(program, "stream", &s);
-        clSetKernelArg(own, 0, sizeof(cl_mem), &cases[i].w_kn_mem);
-        clSetKernelArg(own, 1, sizeof(cl_mem), &cases[i].y_mem);
-        clSetKernelArg(own, 2, sizeof n4, &n4);
-        const Launch l{own, {static_cast<std::size_t>(rt.units) * 2048, 1}, {256, 1}, 1};
-        r.us[i] = microsecondsPerCall(rt, {l}, reps);
-        all.push_back(l);
-      }
-      const double three = microsecondsPerCall(rt, all, reps);
-      std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.2f | - |\n", r.name.c_str(), r.us[0], r.us[1], r.us[2], three,
-                  total_bytes / three / 1e6);
-      clReleaseKernel(kernel);
-    }
-    // K x N: COLS x PARTS groups, SLICES along K.
+    cl_program stream = build(rt, "-cl-std=CL1.2" + half_option);
+    printRow(rt, "stream (read the bytes)", cases, reps, total_bytes, false, [&](const Case& c) {
+      const long n4 = static_cast<long>(c.w_kn.size()) * (half ? 2 : 4) / 16;
+      return std::vector<Launch>{{kernelWith(stream, "stream", c.w_kn_mem, c.y_mem, n4),
+                                  {static_cast<std::size_t>(rt.units) * 2048, 1}, {256, 1}, 1}};
+    });
+    // K x N: COLS x PARTS groups; slices 0: one slice, 1: slices to 4 groups per unit added by a
+    // second kernel, 2: the same slices added by the last group. One slice with groups of 1024 items
+    // (4 or 8 column vectors by 256 or 128 along K): enough groups for N = 1024 without a second kernel?
     struct KnConfig {
       int cols, parts, u, slices;
     };
-    // One slice with groups of 1024 items (4 or 8 column vectors by 256 or 128 along K): enough groups
-  // for N = 1024 without a second kernel?
-  const std::vector<KnConfig> kn_configs = {{32, 8, 4, 0}, {32, 8, 8, 0}, {16, 16, 8, 0}, {8, 32, 8, 0},
-                                            {4, 256, 8, 0}, {8, 128, 8, 0},
-                                              {16, 16, 4, 1}, {32, 8, 4, 1}, {16, 64, 8, 1}, {4, 64, 8, 1},
-                                              {32, 8, 4, 2}, {16, 16, 8, 2}, {16, 64, 8, 2}};
+    const std::vector<KnConfig> kn_configs = {{32, 8, 4, 0},  {32, 8, 8, 0},  {16, 16, 8, 0}, {8, 32, 8, 0},
+                                              {4, 256, 8, 0}, {8, 128, 8, 0}, {16, 16, 4, 1}, {32, 8, 4, 1},
+                                              {16, 64, 8, 1}, {4, 64, 8, 1},  {32, 8, 4, 2},  {16, 16, 8, 2},
+                                              {16, 64, 8, 2}};
     for (const KnConfig& config : kn_configs) {
       const std::string options = "-cl-std=CL1.2 -DKN -DCOLS=" + std::to_string(config.cols) +
                                   " -DPARTS=" + std::to_string(config.parts) + " -DU=" + std::to_string(config.u) +
                                   (config.slices == 2 ? " -DLAST_FINISHES" : "") + half_option;
       cl_program program = build(rt, options);
-      std::vector<Launch> all;
       char label[128];
       std::snprintf(label, sizeof label, "kn cols %d parts %d U %d %s", config.cols, config.parts, config.u,
                     config.slices == 2 ? "slices, the last group adds them"
                     : config.slices ? "slices to 4 groups/unit, a second kernel adds them"
                                     : "one slice");
-      Result r{label, {}, 0.0};
-      for (std::size_t i = 0; i < cases.size(); ++i) {
-        Case& c = cases[i];
-        const int vw = half ? 8 : 4;
+      printRow(rt, label, cases, reps, total_bytes, true, [&](const Case& c) {
         const std::size_t group = static_cast<std::size_t>(config.cols * config.parts);
         const std::size_t groups_n = (static_cast<std::size_t>(c.layer.n / vw) + config.cols - 1) / config.cols;
         int slices = 1;
@@ -395,36 +401,16 @@ int main(int argc, char** argv) {
           slices = std::min(slices, std::max(1, c.layer.k / (config.parts * config.u)));
         }
         const int chunk = (c.layer.k + slices - 1) / slices;
-        cl_int s = CL_SUCCESS;
-        cl_kernel kernel = clCreateKernel(program, "kn", &s);
-        check(s, "kn kernel");
-        clSetKernelArg(kernel, 0, sizeof(cl_mem), &c.x_mem);
-        clSetKernelArg(kernel, 1, sizeof(cl_mem), &c.w_kn_mem);
-        clSetKernelArg(kernel, 2, sizeof(cl_mem), &c.y_mem);
-        clSetKernelArg(kernel, 3, sizeof(cl_mem), &c.partials_mem);
-        clSetKernelArg(kernel, 4, sizeof(int), &c.layer.n);
-        clSetKernelArg(kernel, 5, sizeof(int), &c.layer.k);
-        clSetKernelArg(kernel, 6, sizeof(int), &chunk);
-        clSetKernelArg(kernel, 7, sizeof(cl_mem), &c.counters_mem);
         std::vector<Launch> launches = {
-            {kernel, {groups_n * group, static_cast<std::size_t>(slices)}, {group, 1}, 2}};
+            {kernelWith(program, "kn", c.x_mem, c.w_kn_mem, c.y_mem, c.partials_mem, c.layer.n, c.layer.k, chunk,
+                        c.counters_mem),
+             {groups_n * group, static_cast<std::size_t>(slices)}, {group, 1}, 2}};
         if (slices > 1 && config.slices == 1) {
-          cl_kernel finish = clCreateKernel(program, "kn_finish", &s);
-          check(s, "kn_finish kernel");
-          clSetKernelArg(finish, 0, sizeof(cl_mem), &c.partials_mem);
-          clSetKernelArg(finish, 1, sizeof(cl_mem), &c.y_mem);
-          clSetKernelArg(finish, 2, sizeof(int), &c.layer.n);
-          clSetKernelArg(finish, 3, sizeof(int), &slices);
-          launches.push_back({finish, {roundUp(static_cast<std::size_t>(c.layer.n), 128), 1}, {128, 1}, 1});
+          launches.push_back({kernelWith(program, "kn_finish", c.partials_mem, c.y_mem, c.layer.n, slices),
+                              {roundUp(static_cast<std::size_t>(c.layer.n), 128), 1}, {128, 1}, 1});
         }
-        r.us[i] = microsecondsPerCall(rt, launches, reps);
-        r.error = std::max(r.error, maxRelativeError(rt, c));
-        all.insert(all.end(), launches.begin(), launches.end());
-      }
-      const double three = microsecondsPerCall(rt, all, reps);
-      std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.1e |\n", r.name.c_str(), r.us[0], r.us[1], r.us[2],
-                  three, total_bytes / three / 1e6, r.error);
-      std::fflush(stdout);
+        return launches;
+      });
     }
     // N x K: TEAM items per output.
     struct NkConfig {
@@ -437,31 +423,14 @@ int main(int argc, char** argv) {
                                   " -DTHREADS=" + std::to_string(config.threads) +
                                   " -DU=" + std::to_string(config.u) + half_option;
       cl_program program = build(rt, options);
-      std::vector<Launch> all;
       char label[128];
       std::snprintf(label, sizeof label, "nk team %d threads %d U %d", config.team, config.threads, config.u);
-      Result r{label, {}, 0.0};
-      for (std::size_t i = 0; i < cases.size(); ++i) {
-        Case& c = cases[i];
-        cl_int s = CL_SUCCESS;
-        cl_kernel kernel = clCreateKernel(program, "nk", &s);
-        check(s, "nk kernel");
-        clSetKernelArg(kernel, 0, sizeof(cl_mem), &c.x_mem);
-        clSetKernelArg(kernel, 1, sizeof(cl_mem), &c.w_nk_mem);
-        clSetKernelArg(kernel, 2, sizeof(cl_mem), &c.y_mem);
-        clSetKernelArg(kernel, 3, sizeof(int), &c.layer.n);
-        clSetKernelArg(kernel, 4, sizeof(int), &c.layer.k);
+      printRow(rt, label, cases, reps, total_bytes, true, [&](const Case& c) {
         const std::size_t per_group = static_cast<std::size_t>(config.threads / config.team);
         const std::size_t groups = (static_cast<std::size_t>(c.layer.n) + per_group - 1) / per_group;
-        const Launch l{kernel, {groups * config.threads, 1}, {static_cast<std::size_t>(config.threads), 1}, 1};
-        r.us[i] = microsecondsPerCall(rt, {l}, reps);
-        r.error = std::max(r.error, maxRelativeError(rt, c));
-        all.push_back(l);
-      }
-      const double three = microsecondsPerCall(rt, all, reps);
-      std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.1e |\n", r.name.c_str(), r.us[0], r.us[1], r.us[2],
-                  three, total_bytes / three / 1e6, r.error);
-      std::fflush(stdout);
+        return std::vector<Launch>{{kernelWith(program, "nk", c.x_mem, c.w_nk_mem, c.y_mem, c.layer.n, c.layer.k),
+                                    {groups * config.threads, 1}, {static_cast<std::size_t>(config.threads), 1}, 1}};
+      });
     }
   }
   return 0;
