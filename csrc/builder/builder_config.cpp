@@ -21,7 +21,8 @@ std::uint32_t defaultTacticSources(const cl::DeviceInfo& device) {
 struct FlagInfo {
   BuilderFlag flag;
   const char* name;
-  const char* refusal;  // nullptr: taken
+  const char* refusal;              // nullptr: taken
+  bool without_kernels = false;     // a precision mlprt has no kernels for: taken with a warning
 };
 
 // Taken: FP16 and TF32 (what they say); DISABLE_TIMING_CACHE (the build neither reads nor extends
@@ -31,7 +32,7 @@ struct FlagInfo {
 // (no algorithm selector); INT8, FP8, BF16 and INT4 with a warning (permissions, no kernels).
 const FlagInfo kFlags[] = {
     {BuilderFlag::kFP16, "FP16", nullptr},
-    {BuilderFlag::kINT8, "INT8", nullptr},
+    {BuilderFlag::kINT8, "INT8", nullptr, true},
     {BuilderFlag::kDEBUG, "DEBUG",
      "mlprt has no debug mode that synchronizes after every layer (IProfiler times each layer)"},
     {BuilderFlag::kGPU_FALLBACK, "GPU_FALLBACK", nullptr},
@@ -48,17 +49,17 @@ const FlagInfo kFlags[] = {
     {BuilderFlag::kVERSION_COMPATIBLE, "VERSION_COMPATIBLE",
      "mlprt engines load only in the mlprt version that built them"},
     {BuilderFlag::kEXCLUDE_LEAN_RUNTIME, "EXCLUDE_LEAN_RUNTIME", "mlprt has no lean runtime (nor VERSION_COMPATIBLE)"},
-    {BuilderFlag::kFP8, "FP8", nullptr},
+    {BuilderFlag::kFP8, "FP8", nullptr, true},
     {BuilderFlag::kERROR_ON_TIMING_CACHE_MISS, "ERROR_ON_TIMING_CACHE_MISS",
      "mlprt's builder cannot fail on a timing-cache miss"},
-    {BuilderFlag::kBF16, "BF16", nullptr},
+    {BuilderFlag::kBF16, "BF16", nullptr, true},
     {BuilderFlag::kDISABLE_COMPILATION_CACHE, "DISABLE_COMPILATION_CACHE",
      "mlprt's builds always use the program cache (MLPRT_CACHE_DIR names where)"},
     {BuilderFlag::kSTRIP_PLAN, "STRIP_PLAN",
      "mlprt engines always hold their weights (there is no refit to put them back)"},
     {BuilderFlag::kREFIT_IDENTICAL, "REFIT_IDENTICAL", "mlprt engines cannot be refitted (there is no Refitter)"},
     {BuilderFlag::kWEIGHT_STREAMING, "WEIGHT_STREAMING", "mlprt keeps every weight in device memory"},
-    {BuilderFlag::kINT4, "INT4", nullptr},
+    {BuilderFlag::kINT4, "INT4", nullptr, true},
     {BuilderFlag::kSTRICT_TYPES, "STRICT_TYPES", nullptr},
 };
 
@@ -67,12 +68,6 @@ const FlagInfo* flagInfo(BuilderFlag flag) noexcept {
     if (info.flag == flag) return &info;
   }
   return nullptr;
-}
-
-// Precisions a build may use (TensorRT: layer selection allowed) for which mlprt has no kernels.
-bool isPrecisionWithoutKernels(BuilderFlag flag) {
-  return flag == BuilderFlag::kINT8 || flag == BuilderFlag::kFP8 || flag == BuilderFlag::kBF16 ||
-         flag == BuilderFlag::kINT4;
 }
 
 void requireTaken(BuilderFlag flag) {
@@ -84,7 +79,8 @@ void requireTaken(BuilderFlag flag) {
 }
 
 void warnWithoutKernels(BuilderFlag flag) {
-  if (!isPrecisionWithoutKernels(flag)) return;
+  const FlagInfo* info = flagInfo(flag);
+  if (!info || !info->without_kernels) return;
   log(Severity::kWARNING, std::string("BuilderFlag.") + builderFlagName(flag) + " allows " + builderFlagName(flag) +
                               " layers, for which mlprt has no kernels: the build uses FP32 (FP16 where "
                               "BuilderFlag.FP16 is set)");

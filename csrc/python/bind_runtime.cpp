@@ -2,7 +2,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -102,14 +101,19 @@ const engine::PlanTensor& ioTensor(const Engine& engine, const std::string& name
   return engine.plan().tensors[static_cast<std::size_t>(engine.ioTensor(name))];
 }
 
+void requireProfile(const Engine& engine, int profile) {
+  const std::size_t profiles = engine.plan().profiles.size();
+  if (profile < 0 || profile >= static_cast<int>(profiles)) {
+    throw InvalidArgument("optimization profile " + std::to_string(profile) + " does not exist (the engine has " +
+                          std::to_string(profiles) + ")");
+  }
+}
+
 py::list profileShape(const Engine& engine, const std::string& name, int profile) {
   const engine::EnginePlan& plan = engine.plan();
   const int input = engine.inputIndex(engine.ioTensor(name));
   if (input < 0) throw InvalidArgument("'" + name + "' is an output; profiles hold input shapes");
-  if (profile < 0 || profile >= static_cast<int>(plan.profiles.size())) {
-    throw InvalidArgument("optimization profile " + std::to_string(profile) + " does not exist (the engine has " +
-                          std::to_string(plan.profiles.size()) + ")");
-  }
+  requireProfile(engine, profile);
   const engine::ProfileShapes& shapes = plan.profiles[static_cast<std::size_t>(profile)];
   const auto i = static_cast<std::size_t>(input);
   py::list result;
@@ -130,14 +134,10 @@ enum class TensorFormat {
 };
 enum class TensorLocation { kDEVICE = 0, kHOST = 1 };
 
-// The name's I/O tensor, checking it and, where given (>= 0), the profile index.
+// The name's I/O tensor, checking it and, where given (not -1), the profile index.
 const engine::PlanTensor& ioTensorInProfile(const Engine& engine, const std::string& name, int profile) {
   const engine::PlanTensor& tensor = ioTensor(engine, name);
-  const auto profiles = static_cast<int>(engine.plan().profiles.size());
-  if (profile >= 0 && profile >= std::max(profiles, 1)) {
-    throw InvalidArgument("optimization profile " + std::to_string(profile) + " does not exist (the engine has " +
-                          std::to_string(profiles) + ")");
-  }
+  if (profile != -1) requireProfile(engine, profile);
   return tensor;
 }
 

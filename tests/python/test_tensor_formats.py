@@ -36,6 +36,8 @@ def test_io_tensors_are_linear_device_memory(rng, fp16):
         engine.get_tensor_format("z")
     with pytest.raises(ValueError, match="optimization profile 1 does not exist"):
         engine.get_tensor_bytes_per_component("x", 1)
+    with pytest.raises(ValueError, match="optimization profile -5 does not exist"):   # -1 alone means none
+        engine.get_tensor_format("x", -5)
 
 
 def test_aux_streams_are_none_and_given_ones_change_nothing(rng):

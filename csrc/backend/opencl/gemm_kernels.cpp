@@ -207,12 +207,17 @@ constexpr std::size_t kFinishGroup = 64;
 // 16-byte load of float b, 8 bytes of half, -DSMALL_VEC4) where they allow aligned loads of 4;
 // else 1.
 constexpr std::int64_t kSmallVec8Rows = 4;
+
+// Whether vectors of `width` values along b's contiguous axis (of `extent` values) stay aligned:
+// the extent, b's offset and its batch stride are multiples of the width.
+bool bAlignedFor(const GemmCall& call, std::int64_t extent, std::int64_t width) {
+  return extent % width == 0 && call.shape.b_batch_stride % width == 0 &&
+         static_cast<std::int64_t>(elementOffset(call.b)) % width == 0;
+}
+
 std::int64_t smallItemColumns(const GemmCall& call, std::int64_t rows) {
   const GemmShape& shape = call.shape;
-  const auto aligned = [&](std::int64_t width) {
-    return !shape.b_trans && shape.n % width == 0 && shape.b_batch_stride % width == 0 &&
-           static_cast<std::int64_t>(elementOffset(call.b)) % width == 0;
-  };
+  const auto aligned = [&](std::int64_t width) { return !shape.b_trans && bAlignedFor(call, shape.n, width); };
   if (call.b.type == DataType::kHALF && rows <= kSmallVec8Rows && aligned(8)) return 8;
   return aligned(4) ? 4 : 1;
 }
@@ -224,12 +229,8 @@ std::int64_t smallItemColumns(const GemmCall& call, std::int64_t rows) {
 std::int64_t smallKVector(const GemmCall& call) {
   const GemmShape& shape = call.shape;
   if (!shape.b_trans || shape.a_trans) return 1;
-  const auto aligned = [&](std::int64_t width) {
-    return shape.k % width == 0 && shape.b_batch_stride % width == 0 &&
-           static_cast<std::int64_t>(elementOffset(call.b)) % width == 0;
-  };
-  if (call.b.type == DataType::kHALF && aligned(8)) return 8;
-  return aligned(4) ? 4 : 1;
+  if (call.b.type == DataType::kHALF && bAlignedFor(call, shape.k, 8)) return 8;
+  return bAlignedFor(call, shape.k, 4) ? 4 : 1;
 }
 
 // The rows x columns of outputs one work-group of a row kernel covers, at most.

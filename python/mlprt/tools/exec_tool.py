@@ -310,16 +310,13 @@ def run(args: argparse.Namespace) -> int:
             plan = f.read()
         print(f"Engine loaded from {args.loadEngine} ({len(plan)} bytes)")
     layer_information = args.dumpLayerInfo or args.exportLayerInfo
-    if args.skipInference and not layer_information:
-        print("Inference skipped (--skipInference)")
-        return 0
-
-    runtime = mlprt.Runtime(logger)
-    engine = runtime.deserialize_cuda_engine(plan)
-    if engine is None:
-        raise ExecError("the engine could not be loaded (see the messages above)")
-    if layer_information:
-        _layer_information(args, engine)
+    if layer_information or not args.skipInference:
+        runtime = mlprt.Runtime(logger)
+        engine = runtime.deserialize_cuda_engine(plan)
+        if engine is None:
+            raise ExecError("the engine could not be loaded (see the messages above)")
+        if layer_information:
+            _layer_information(args, engine)
     if args.skipInference:
         print("Inference skipped (--skipInference)")
         return 0
