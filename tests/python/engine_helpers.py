@@ -50,6 +50,19 @@ def build(populate: Callable[[mlprt.INetworkDefinition], None], profiles: Sequen
     return builder.build_serialized_network(network, config)
 
 
+def chained_products(network: mlprt.INetworkDefinition, weights: Sequence[np.ndarray]) -> None:
+    """input (2, 8, K) times each square K x K constant of ``weights`` in turn, marked "output" (rank 3,
+    so that no fused MLP takes the products: each is timed as a product)."""
+    width = weights[0].shape[0]
+    x = network.add_input("input", mlprt.DataType.FLOAT, (2, 8, width))
+    for w in weights:
+        constant = network.add_constant(w.shape, w).get_output(0)
+        product = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, constant, mlprt.MatrixOperation.NONE)
+        x = product.get_output(0)
+    x.name = "output"
+    network.mark_output(x)
+
+
 def load(plan: bytes, logger: Optional[mlprt.ILogger] = None) -> mlprt.ICudaEngine:
     engine = mlprt.Runtime(logger or RecordingLogger()).deserialize_cuda_engine(plan)
     assert engine is not None

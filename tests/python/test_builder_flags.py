@@ -9,27 +9,16 @@ import numpy as np
 import pytest
 
 import mlprt
-from engine_helpers import RecordingLogger, infer, load, relative_error
+from engine_helpers import RecordingLogger, chained_products, infer, load, relative_error
 
 Flag = mlprt.BuilderFlag
-
-
-def two_equal_products(network: mlprt.INetworkDefinition, weights: List[np.ndarray]) -> None:
-    """x (2, 8, 48) @ w0 @ w1, both 48 x 48 (rank 3: no fused MLP takes them, so each is timed as a
-    product)."""
-    x = network.add_input("input", mlprt.DataType.FLOAT, (2, 8, 48))
-    for w in weights:
-        constant = network.add_constant(w.shape, w).get_output(0)
-        x = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE, constant, mlprt.MatrixOperation.NONE).get_output(0)
-    x.name = "output"
-    network.mark_output(x)
 
 
 def build_with(flags: int, weights: List[np.ndarray], logger: RecordingLogger,
                cache: "mlprt.ITimingCache | None" = None) -> mlprt.ICudaEngine:
     builder = mlprt.Builder(logger)
     network = builder.create_network(1 << int(mlprt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
-    two_equal_products(network, weights)
+    chained_products(network, weights)
     config = builder.create_builder_config()
     config.flags = flags
     if cache is not None:
@@ -188,7 +177,7 @@ def test_a_tutorial_config_with_these_settings_builds(rng):
     builder = mlprt.Builder(logger)
     network = builder.create_network(0)
     weights = [rng.standard_normal((48, 48)).astype(np.float32) / 7 for _ in range(2)]
-    two_equal_products(network, weights)
+    chained_products(network, weights)
     config = builder.create_builder_config()
     config.profiling_verbosity = mlprt.ProfilingVerbosity.DETAILED
     config.max_aux_streams = 0

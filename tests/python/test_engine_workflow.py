@@ -15,7 +15,7 @@ import pytest
 import mlprt
 import mlprt.driver as cuda
 from conftest import run_python
-from engine_helpers import RecordingLogger, build, infer, load, relative_error
+from engine_helpers import RecordingLogger, build, chained_products, infer, load, relative_error
 
 FP32_TOLERANCE = 1e-5
 FP16_TOLERANCE = 1e-2
@@ -224,18 +224,8 @@ def test_without_a_timing_cache_equal_layers_are_timed_once(rng):
     (Rank 3, so that no fused MLP takes the two: at rank 2 the pass before tactic choice may fuse
     them where the launch floor it measures comes out high on a busy machine.)"""
     w = [rng.standard_normal((64, 64)).astype(np.float32) for _ in range(2)]
-
-    def populate(network: mlprt.INetworkDefinition) -> None:
-        x = network.add_input("input", mlprt.DataType.FLOAT, (2, 8, 64))
-        for weights in w:
-            x = network.add_matrix_multiply(x, mlprt.MatrixOperation.NONE,
-                                            network.add_constant((64, 64), weights).get_output(0),
-                                            mlprt.MatrixOperation.NONE).get_output(0)
-        x.name = "output"
-        network.mark_output(x)
-
     logger = RecordingLogger()
-    engine = load(build(populate, logger=logger))
+    engine = load(build(lambda network: chained_products(network, w), logger=logger))
     said = [m for _, m in logger.messages]
     assert sum("': chose " in m for m in said) == 1, said
     assert sum("from the timing cache" in m for m in said) == 1, said
