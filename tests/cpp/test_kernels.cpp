@@ -1168,7 +1168,7 @@ void checkGemm(const std::string& tactic, const GemmCase& c, DataType type, std:
 TEST(KernelsGemm, RowKernelsLoadFourColumnsOfAlignedWeights) {
   std::uint32_t seed = 4000;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
-    for (const char* tactic : {"small_m1", "small_m8", "small_m1_splitk", "small_m8_splitk"}) {
+    for (const char* tactic : {"small_m1", "small_m8", "small_m1_splitk", "small_m8_splitk", "small_m1_g1024"}) {
       for (const GemmCase& c : {kGemmCases[kGemmCases.size() - 2], kGemmCases.back()}) {
         checkGemm(tactic, c, type, seed += 10, 4);
       }
@@ -1206,10 +1206,35 @@ TEST(KernelsGemm, RowKernelsReadNByKWeightsAlongKInVectors) {
   };
   std::uint32_t seed = 4700;
   for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
-    // One row unsplit, eight rows split: each program is a compile (PoCL: about a second).
-    for (const char* tactic : {"small_m1", "small_m8_splitk"}) {
+    // One row unsplit, eight rows split, one row in groups of 1024: each program is a compile
+    // (PoCL: about a second).
+    for (const char* tactic : {"small_m1", "small_m8_splitk", "small_m1_g1024"}) {
       for (const GemmCase& c : cases) checkGemm(tactic, c, type, seed += 10, 8);
     }
+  }
+}
+
+// small_m1_g1024 (work-groups of 1024 items, 128 along K of a K x N b) is timed only where b is
+// big enough to stream and the rows few: the wide MLP's batch-1 layers, not the tutorial MLP's.
+// Its K x N path with 4 columns per item against the reference at a K of 128 parts' worth and
+// more (every part reads rows, the local tree adds 128 parts down to 8), and at K = 3 (most parts
+// read nothing).
+TEST(KernelsGemm, WideGroupRowKernelIsTimedOnLargeProductsOfFewRows) {
+  const cl::GemmTactic wide{"small_m1_g1024"};
+  const auto none = MatrixOperation::kNONE;
+  EXPECT_TRUE(cl::gemmTacticWorthTiming(wide, Dims{1, 1024}, none, Dims{1024, 4096}, none, Dims{1, 4096}));
+  EXPECT_TRUE(cl::gemmTacticWorthTiming(wide, Dims{4, 4096}, none, Dims{4096, 1024}, none, Dims{4, 1024}));
+  EXPECT_FALSE(cl::gemmTacticWorthTiming(wide, Dims{5, 4096}, none, Dims{4096, 1024}, none, Dims{5, 1024}));
+  EXPECT_FALSE(cl::gemmTacticWorthTiming(wide, Dims{64, 784}, none, Dims{784, 32}, none, Dims{64, 32}));
+  EXPECT_FALSE(cl::gemmTacticWorthTiming(wide, Dims{1, 512}, none, Dims{512, 512}, none, Dims{1, 512}));
+  const std::vector<GemmCase> cases = {
+      {{1, 1031}, {1031, 44}, {1, 44}, false, false, true, true, {ActivationType::kRELU, 0, 0}},
+      {{3, 3}, {3, 36}, {3, 36}, false, false, true, false, {}},
+      {{2, 2, 257}, {2, 257, 8}, {2, 2, 8}, false, false, false, true, {ActivationType::kSIGMOID, 0, 0}},
+  };
+  std::uint32_t seed = 4900;
+  for (DataType type : {DataType::kFLOAT, DataType::kHALF}) {
+    for (const GemmCase& c : cases) checkGemm(wide.name, c, type, seed += 10, 8);
   }
 }
 

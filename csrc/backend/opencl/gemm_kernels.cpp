@@ -180,9 +180,16 @@ struct PortableTactic {
   int wpt_m, wpt_n, tile_k;  // tiled
   int rows;                  // small
   bool split_groups = false;  // small: K also split across work-groups where they are few
+  // small: items per work-group (SMALL_THREADS) and how many of them share a column's K range
+  // where b is K x N (N x K: always 32, a warp along b's row).
+  int threads = 256, kxn_split = 8;
 };
 
-constexpr std::array<PortableTactic, 7> kPortableTactics{{
+// small_m1_g1024: one row, work-groups of 1024 items, 128 of them along K for each 8 column
+// vectors of a K x N b: the wide MLP's FP32 layers at batch 1 read their weights in 7.5, 26.1 and
+// 18.9 us against 14.7, 28.8 and 13.7 for groups of 256 with K split across groups and a second
+// kernel (bench/gemv_probe.cpp, issue 16 run 38, H100): no second kernel, no workspace.
+constexpr std::array<PortableTactic, 8> kPortableTactics{{
     {"tiled_m2n2_k16", PortableKernel::kTiled, 2, 2, 16, 0},
     {"tiled_m4n4_k16", PortableKernel::kTiled, 4, 4, 16, 0},
     {"tiled_m8n8_k8", PortableKernel::kTiled, 8, 8, 8, 0},
@@ -190,9 +197,15 @@ constexpr std::array<PortableTactic, 7> kPortableTactics{{
     {"small_m8", PortableKernel::kSmall, 0, 0, 0, 8},
     {"small_m1_splitk", PortableKernel::kSmall, 0, 0, 0, 1, true},
     {"small_m8_splitk", PortableKernel::kSmall, 0, 0, 0, 8, true},
+    {"small_m1_g1024", PortableKernel::kSmall, 0, 0, 0, 1, false, 1024, 128},
 }};
 constexpr std::size_t kTiledGroup = 16;     // GROUP_M = GROUP_N in gemm.cl
-constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl
+constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl unless a tactic sets it
+// Work-groups of 1024 items pay off only where b is large enough to stream: timed on products of
+// at least this many multiply-adds (the wide MLP's layers have 4M and 16M per row; the tutorial
+// MLP's 784 x 32 at batch 64 has 1.6M), of at most kWideGroupPasses rows.
+constexpr std::int64_t kWideGroupMinMultiplyAdds = std::int64_t{1} << 21;
+constexpr std::int64_t kWideGroupPasses = 4;
 // The row kernels are timed on products of up to this many passes of their rows.
 constexpr std::int64_t kSmallKernelPasses = 32;
 // Their K-split variants aim for this many work-groups per compute unit (groups of 256 items that
@@ -236,7 +249,7 @@ std::int64_t smallKVector(const GemmCall& call) {
 // The rows x columns of outputs one work-group of a row kernel covers, at most.
 std::int64_t smallBlockElements(const PortableTactic& tactic) {
   // split 8 along K, 8 columns per item: the most columns a group covers
-  return tactic.rows * static_cast<std::int64_t>(kSmallThreads) / 8 * 8;
+  return tactic.rows * static_cast<std::int64_t>(tactic.threads) / tactic.kxn_split * 8;
 }
 
 void runPortable(const PortableTactic& tactic, const GemmCall& call) {
@@ -249,6 +262,8 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
       tiled ? "-DWPT_M=" + std::to_string(tactic.wpt_m) + " -DWPT_N=" + std::to_string(tactic.wpt_n) +
                   " -DTILE_K=" + std::to_string(tactic.tile_k)
             : "-DSMALL_ROWS=" + std::to_string(tactic.rows) + (tactic.split_groups ? " -DSMALL_SPLIT" : "") +
+                  (tactic.threads != static_cast<int>(kSmallThreads)
+                       ? " -DSMALL_THREADS=" + std::to_string(tactic.threads) : "") +
                   (item_columns == 8 ? " -DSMALL_VEC8" : item_columns == 4 ? " -DSMALL_VEC4" : "") +
                   (k_vector > 1 ? " -DSMALL_KVEC=" + std::to_string(k_vector) : "");
   const std::string options =
@@ -275,14 +290,15 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
                   {tilesCovering(shape.n, tile_n) * kTiledGroup, tilesCovering(shape.m, tile_m) * kTiledGroup, batch},
                   {kTiledGroup, kTiledGroup, 1});
   } else {
-    // Items of a column split K: 32 along contiguous K when b is N x K, else 8 with 32 columns
-    // side by side along contiguous N.
-    const cl_int split = shape.b_trans ? 32 : 8;
+    // Items of a column split K: 32 along contiguous K when b is N x K, else kxn_split (8: 32
+    // columns side by side along contiguous N in a group of 256).
+    const cl_int split = shape.b_trans ? 32 : tactic.kxn_split;
     arguments.value(split);
-    const std::int64_t columns = static_cast<std::int64_t>(kSmallThreads) / split * item_columns;
+    const auto threads = static_cast<std::size_t>(tactic.threads);
+    const std::int64_t columns = static_cast<std::int64_t>(threads) / split * item_columns;
     const std::size_t groups_n = tilesCovering(shape.n, columns), groups_m = tilesCovering(shape.m, tactic.rows);
     if (!tactic.split_groups) {
-      kernel.launch(call.stream, {groups_n * kSmallThreads, groups_m, batch}, {kSmallThreads, 1, 1});
+      kernel.launch(call.stream, {groups_n * threads, groups_m, batch}, {threads, 1, 1});
       return;
     }
     const auto blocks = static_cast<std::int64_t>(groups_n * groups_m * batch);
@@ -302,8 +318,8 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
     // In one slice the kernel writes the output itself through its epilogue (`partials` unused).
     arguments.value<cl_int>(static_cast<cl_int>(slices)).value<cl_int>(static_cast<cl_int>(chunk));
     arguments.tensor(partials ? *partials : call.out);
-    kernel.launch(call.stream, {groups_n * kSmallThreads, groups_m, batch * static_cast<std::size_t>(slices)},
-                  {kSmallThreads, 1, 1});
+    kernel.launch(call.stream, {groups_n * threads, groups_m, batch * static_cast<std::size_t>(slices)},
+                  {threads, 1, 1});
     if (!partials) return;
     Kernel& finish = call.cache.get("gemm", options, "gemm_small_finish");
     Arguments(finish, true)
@@ -363,13 +379,21 @@ std::vector<GemmVariant> portableGemmVariants() {
   variants.back().min_multiply_adds = kClblastMinMultiplyAdds;
   for (const PortableTactic& tactic : kPortableTactics) {
     const bool tiled = tactic.kernel == PortableKernel::kTiled;
-    GemmVariant variant{tactic.name, [](const Context&, DataType type, const GemmPolicy&) { return isFloating(type); },
+    const auto threads = static_cast<std::size_t>(tactic.threads);
+    GemmVariant variant{tactic.name,
+                        [threads](const Context& context, DataType type, const GemmPolicy&) {
+                          return isFloating(type) && context.device().max_work_group >= threads;
+                        },
                         {}, [&tactic](const GemmCall& call) { runPortable(tactic, call); },
                         tiled ? static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_m : 0,
                         tiled ? static_cast<std::int64_t>(kTiledGroup) * tactic.wpt_n : 0};
     // Each row kernel reads b once per pass of `rows` rows: far behind the tiles past a few passes
     // (small_m1 took 194 ms where the 8x8 tile took 11 ms for 4096 rows of 256 x 256 on PoCL).
     if (!tiled) variant.max_rows = kSmallKernelPasses * tactic.rows;
+    if (threads != kSmallThreads) {
+      variant.max_rows = kWideGroupPasses * tactic.rows;
+      variant.min_multiply_adds = kWideGroupMinMultiplyAdds;
+    }
     if (tactic.split_groups) {
       // Split only where the columns give few work-groups: products of few tiles.
       variant.small_products_only = true;

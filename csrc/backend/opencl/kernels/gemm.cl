@@ -10,6 +10,7 @@
 //   -DSMALL_VEC8                with SMALL_ROWS and B_HALF: 8 of them (16 bytes of half weights)
 //   -DSMALL_KVEC=4|8            with SMALL_ROWS, b N x K: 4 (float) or 8 (half) neighbouring values
 //                               of K of b's row (and of a's rows) per load
+//   -DSMALL_THREADS=N           with SMALL_ROWS: items per work-group (256 unless set)
 //   -DEPILOGUE_ONLY             gemm_epilogue: bias + activation in place (after CLBlast)
 
 #define GEMM_ARGUMENTS                                                                        \
@@ -254,10 +255,21 @@ void gemm_small(GEMM_ARGUMENTS, int split
   }
   for (int i = 0; i < SMALL_ROWS; ++i) partials[i][lid] = accumulators[i];
   barrier(CLK_LOCAL_MEM_FENCE);
+  // Halve the parts in local memory down to 8 (split is a power of two, the same for every item),
+  // then part 0 adds those: 128 parts added one by one would be 128 dependent local loads.
+  int live = split;
+  const int part_stride = b_trans ? 1 : columns;  // between neighbouring parts of a column
+  for (; live > 8; live >>= 1) {
+    const int half_live = live >> 1;
+    if (part < half_live) {
+      for (int i = 0; i < rows; ++i) partials[i][lid] += partials[i][lid + half_live * part_stride];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
   if (part != 0 || n >= N) return;
   for (int i = 0; i < rows; ++i) {
     small_t sum = (small_t)(0.0f);
-    for (int p = 0; p < split; ++p) sum += partials[i][b_trans ? column * split + p : p * columns + column];
+    for (int p = 0; p < live; ++p) sum += partials[i][b_trans ? column * split + p : p * columns + column];
     for (int w = 0; w < SMALL_WIDTH; ++w) {
 #ifdef SMALL_SPLIT
       if (slices > 1) {  // unsplit (one slice), the group writes its output itself
