@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/kernels.h"
 #include "core/error.h"
 #include "core/half.h"
@@ -1227,6 +1228,13 @@ TEST(KernelsGemm, WideGroupRowKernelIsTimedOnLargeProductsOfFewRows) {
   EXPECT_FALSE(cl::gemmTacticWorthTiming(wide, Dims{5, 4096}, none, Dims{4096, 1024}, none, Dims{5, 1024}));
   EXPECT_FALSE(cl::gemmTacticWorthTiming(wide, Dims{64, 784}, none, Dims{784, 32}, none, Dims{64, 32}));
   EXPECT_FALSE(cl::gemmTacticWorthTiming(wide, Dims{1, 512}, none, Dims{512, 512}, none, Dims{1, 512}));
+  // 128 items along K for each 8 column vectors; 256 for each 4 where 8 give fewer groups than
+  // half the units (the H100's 132: a batch-1 layer of 1024 columns, not one of 4096).
+  EXPECT_EQ(cl::wideRowKernelKSplit(1024, 1, 132), 128);
+  EXPECT_EQ(cl::wideRowKernelKSplit(256, 1, 132), 256);
+  EXPECT_EQ(cl::wideRowKernelKSplit(256, 4, 132), 128);
+  EXPECT_EQ(cl::wideRowKernelKSplit(1, 1, 2), 128);
+  EXPECT_EQ(cl::wideRowKernelKSplit(1, 1, 3), 256);
   const std::vector<GemmCase> cases = {
       {{1, 1031}, {1031, 44}, {1, 44}, false, false, true, true, {ActivationType::kRELU, 0, 0}},
       {{3, 3}, {3, 36}, {3, 36}, false, false, true, false, {}},

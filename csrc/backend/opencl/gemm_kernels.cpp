@@ -180,15 +180,14 @@ struct PortableTactic {
   int wpt_m, wpt_n, tile_k;  // tiled
   int rows;                  // small
   bool split_groups = false;  // small: K also split across work-groups where they are few
-  // small: items per work-group (SMALL_THREADS) and how many of them share a column's K range
-  // where b is K x N (N x K: always 32, a warp along b's row).
-  int threads = 256, kxn_split = 8;
+  int threads = 256;  // small: items per work-group (SMALL_THREADS)
 };
 
-// small_m1_g1024: one row, work-groups of 1024 items, 128 of them along K for each 8 column
-// vectors of a K x N b: the wide MLP's FP32 layers at batch 1 read their weights in 7.5, 26.1 and
-// 18.9 us against 14.7, 28.8 and 13.7 for groups of 256 with K split across groups and a second
-// kernel (bench/gemv_probe.cpp, issue 16 run 38, H100): no second kernel, no workspace.
+// small_m1_g1024: one row, work-groups of 1024 items, 128 (or 256: wideRowKernelKSplit) of them
+// along K for each 8 (4) column vectors of a K x N b: the wide MLP's FP32 layers at batch 1 read
+// their weights in 7.5, 26.1 and 12.0 us against 14.7, 28.8 and 13.7 for groups of 256 with K
+// split across groups and a second kernel (bench/gemv_probe.cpp, issue 16 run 38, H100): no
+// second kernel, no workspace.
 constexpr std::array<PortableTactic, 8> kPortableTactics{{
     {"tiled_m2n2_k16", PortableKernel::kTiled, 2, 2, 16, 0},
     {"tiled_m4n4_k16", PortableKernel::kTiled, 4, 4, 16, 0},
@@ -197,7 +196,7 @@ constexpr std::array<PortableTactic, 8> kPortableTactics{{
     {"small_m8", PortableKernel::kSmall, 0, 0, 0, 8},
     {"small_m1_splitk", PortableKernel::kSmall, 0, 0, 0, 1, true},
     {"small_m8_splitk", PortableKernel::kSmall, 0, 0, 0, 8, true},
-    {"small_m1_g1024", PortableKernel::kSmall, 0, 0, 0, 1, false, 1024, 128},
+    {"small_m1_g1024", PortableKernel::kSmall, 0, 0, 0, 1, false, 1024},
 }};
 constexpr std::size_t kTiledGroup = 16;     // GROUP_M = GROUP_N in gemm.cl
 constexpr std::size_t kSmallThreads = 256;  // SMALL_THREADS in gemm.cl unless a tactic sets it
@@ -249,7 +248,7 @@ std::int64_t smallKVector(const GemmCall& call) {
 // The rows x columns of outputs one work-group of a row kernel covers, at most.
 std::int64_t smallBlockElements(const PortableTactic& tactic) {
   // split 8 along K, 8 columns per item: the most columns a group covers
-  return tactic.rows * static_cast<std::int64_t>(tactic.threads) / tactic.kxn_split * 8;
+  return tactic.rows * static_cast<std::int64_t>(tactic.threads) / 8 * 8;
 }
 
 void runPortable(const PortableTactic& tactic, const GemmCall& call) {
@@ -290,11 +289,16 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
                   {tilesCovering(shape.n, tile_n) * kTiledGroup, tilesCovering(shape.m, tile_m) * kTiledGroup, batch},
                   {kTiledGroup, kTiledGroup, 1});
   } else {
-    // Items of a column split K: 32 along contiguous K when b is N x K, else kxn_split (8: 32
-    // columns side by side along contiguous N in a group of 256).
-    const cl_int split = shape.b_trans ? 32 : tactic.kxn_split;
-    arguments.value(split);
+    // Items of a column split K: 32 along contiguous K when b is N x K, else 8 with 32 columns
+    // side by side along contiguous N in a group of 256 (wideRowKernelKSplit in one of 1024).
     const auto threads = static_cast<std::size_t>(tactic.threads);
+    const std::int64_t row_blocks = static_cast<std::int64_t>(tilesCovering(shape.m, tactic.rows)) * shape.batch;
+    const cl_int split = shape.b_trans ? 32
+                         : threads == kSmallThreads
+                             ? 8
+                             : wideRowKernelKSplit((shape.n + item_columns - 1) / item_columns, row_blocks,
+                                                   call.cache.context()->device().compute_units);
+    arguments.value(split);
     const std::int64_t columns = static_cast<std::int64_t>(threads) / split * item_columns;
     const std::size_t groups_n = tilesCovering(shape.n, columns), groups_m = tilesCovering(shape.m, tactic.rows);
     if (!tactic.split_groups) {
@@ -330,6 +334,16 @@ void runPortable(const PortableTactic& tactic, const GemmCall& call) {
     finish.launch(call.stream, {roundUp(count, kFinishGroup)}, {kFinishGroup});
   }
 }
+
+}  // namespace
+
+int wideRowKernelKSplit(std::int64_t column_vectors, std::int64_t row_blocks, std::uint32_t compute_units) {
+  constexpr std::int64_t kWideThreads = 1024;
+  const std::int64_t groups = (column_vectors + kWideThreads / 128 - 1) / (kWideThreads / 128) * row_blocks;
+  return 2 * groups < static_cast<std::int64_t>(compute_units) ? 256 : 128;
+}
+
+namespace {
 
 // Every variant of every family, in the order tactics are offered.
 const std::vector<GemmVariant>& allVariants() {

@@ -102,6 +102,12 @@ struct GemmVariant {
 
 // CLBlast and the portable kernels of gemm.cl (gemm_kernels.cpp).
 std::vector<GemmVariant> portableGemmVariants();
+// How many items of small_m1_g1024's groups of 1024 share a column's K range of a K x N b whose
+// `column_vectors` (N / columns per item) and `row_blocks` (rows x batch) give its work-groups:
+// 128 (8 column vectors per group), or 256 where that leaves fewer groups than half the compute
+// units (a batch-1 layer of 1024 columns: 32 groups, 18.9 us, against 64 groups, 12.0 us, on the
+// H100's 132 units; 4096 columns: 128 groups, 7.5 us, against 9.8; gemv_probe, issue 16 run 38).
+int wideRowKernelKSplit(std::int64_t column_vectors, std::int64_t row_blocks, std::uint32_t compute_units);
 // Large register-tiled kernels with vector loads for big products (gemm_large.cpp).
 std::vector<GemmVariant> largeTileGemmVariants();
 // Tensor-core kernels through inline PTX mma, offered where a probe passes (gemm_mma.cpp).
