@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Dict
 
+import numpy as np
+import onnxruntime as ort
 import pytest
 
 from mlprt.tools.exec_tool import ProgressLogger, Statistics, parse_memory_size
@@ -302,3 +304,48 @@ def test_statistics() -> None:
     assert (s["min"], s["max"], s["mean"], s["median"]) == (1.0, 4.0, 2.5, 2.5)
     assert s["p90"] <= s["p95"] <= s["p99"] <= 4.0
     assert stats.line().startswith("min = 1.00000 ms, max = 4.00000 ms")
+
+
+def test_trtexec_tutorial_flags_inputs_and_outputs(mlp_onnx: Path, saved_engine: Dict[str, object],
+                                                   tmp_path: Path) -> None:
+    # TensorRT 7/8 tutorials' trtexec line: --explicitBatch --workspace=N --best (or --int8), --noTF32.
+    engine = tmp_path / "best.engine"
+    result = run_exec("--onnx", str(mlp_onnx), *PROFILE, "--explicitBatch", "--workspace=64", "--best", "--noTF32",
+                      "--saveEngine", str(engine), "--skipInference")
+    assert result.returncode == 0, result.stderr
+    assert "FP16" in result.stdout and "Inference skipped" in result.stdout
+    assert "INT8" in result.stderr and "no kernels" in result.stderr  # the builder's warning, not an error
+    loaded = mlprt.Runtime(mlprt.Logger()).deserialize_cuda_engine(engine.read_bytes())
+    info = json.loads(loaded.create_engine_inspector().get_engine_information(LayerInformationFormat.JSON))
+    assert info["FP16"] is True
+
+    # --loadInputs feeds a file's values; --dumpOutput and --exportOutput show one inference's
+    # outputs, which match ONNX Runtime on the same input.
+    x = np.random.default_rng(41).standard_normal((3, 784)).astype(np.float32)
+    x.tofile(tmp_path / "x.bin")
+    exported = tmp_path / "out.json"
+    result = run_exec("--loadEngine", str(saved_engine["engine"]), "--shapes", "input:3x784",
+                      "--loadInputs", f"input:{tmp_path / 'x.bin'}", "--dumpOutput", "--exportOutput", str(exported), *FAST)
+    assert result.returncode == 0, result.stderr
+    (reference,) = ort.InferenceSession(str(mlp_onnx), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    outputs = json.loads(exported.read_text())
+    assert [o["name"] for o in outputs] == ["output"] and outputs[0]["dimensions"] == "3x10"
+    np.testing.assert_allclose(np.array(outputs[0]["values"]).reshape(3, 10), reference, rtol=1e-5, atol=1e-5)
+    dumped = result.stdout.split("Output Tensors:\n", 1)[1].splitlines()
+    assert dumped[0] == "output: (3x10)"
+    np.testing.assert_allclose(np.array(dumped[1].split(), dtype=np.float64).reshape(3, 10), reference,
+                               rtol=1e-5, atol=1e-5)
+
+    # Each bad input names what is at fault.
+    bad = [(("--workspace=64", "--memPoolSize=workspace:64MiB"), ("--workspace", "--memPoolSize")),
+           (("--workspace=-1",), ("--workspace -1",))]
+    for flags, culprits in bad:
+        assert_clean_failure(run_exec("--onnx", str(mlp_onnx), *PROFILE, *flags, "--skipInference"), *culprits)
+    (tmp_path / "short.bin").write_bytes(b"\0" * 12)
+    for spec, culprits in [(f"input:{tmp_path / 'missing.bin'}", ("missing.bin", "'input'")),
+                           (f"input:{tmp_path / 'short.bin'}", ("short.bin", "12 bytes", "3x784", "9408")),
+                           (f"other:{tmp_path / 'x.bin'}", ("'other'", "['input']")),
+                           ("nocolon", ("'nocolon'", "NAME:FILE"))]:
+        result = run_exec("--loadEngine", str(saved_engine["engine"]), "--shapes", "input:3x784",
+                          "--loadInputs", spec, *FAST)
+        assert_clean_failure(result, *culprits)

@@ -179,10 +179,21 @@ def _build(args: argparse.Namespace, logger: ProgressLogger) -> bytes:
         profile = {name: (shape, shape, shape)
                    for name, shape in parse_shape_flag(args.shapes, "--shapes").items()}
     pools = _parse_pools(args.memPoolSize) if args.memPoolSize else {}
+    if args.workspace is not None:
+        if "workspace" in pools:
+            raise ExecError("--workspace and --memPoolSize=workspace:... both set the workspace: give one of them")
+        if args.workspace < 0:
+            raise ExecError(f"--workspace {args.workspace:g} MiB is negative")
+        pools["workspace"] = int(args.workspace * (1 << 20))
+    fp16 = args.fp16 or args.best
     if args.noBuilderCache and args.timingCacheFile:
         raise ExecError("--noBuilderCache builds without a timing cache; --timingCacheFile names one: give one of them")
 
     def configure(config: mlprt.IBuilderConfig) -> None:
+        if args.int8 or args.best:
+            config.set_flag(mlprt.BuilderFlag.INT8)
+        if args.noTF32:
+            config.clear_flag(mlprt.BuilderFlag.TF32)
         if args.noBuilderCache:
             config.set_flag(mlprt.BuilderFlag.DISABLE_TIMING_CACHE)
         if args.profilingVerbosity is not None:
@@ -193,14 +204,14 @@ def _build(args: argparse.Namespace, logger: ProgressLogger) -> bytes:
     stats: Dict[str, int] = {}
     started = time.perf_counter()
     try:
-        plan = build_engine(args.onnx, fp16=args.fp16, profiles=[profile] if profile else [],
+        plan = build_engine(args.onnx, fp16=fp16, profiles=[profile] if profile else [],
                             workspace=pools.get("workspace"), timing_cache=args.timingCacheFile,
                             logger=logger, cache_stats=stats, optimization_level=args.builderOptimizationLevel,
                             configure=configure)
     finally:
         logger.finish()
     print(f"Engine built in {time.perf_counter() - started:.3f} s ({len(plan)} bytes)"
-          + (", FP16" if args.fp16 else ""))
+          + (", FP16" if fp16 else ""))
     if args.timingCacheFile:
         print(f"Timing cache: {stats.get('hits', 0)} hits, {stats.get('misses', 0)} misses "
               f"({args.timingCacheFile})")
@@ -268,6 +279,57 @@ def _time_inference(args: argparse.Namespace, runner: EngineRunner) -> Dict[str,
             "summary": {label: stats.summary() for label, stats in parts}, "times": records}
 
 
+def _load_inputs(specs: Sequence[str], engine: mlprt.ICudaEngine, shapes: Dict[str, Shape],
+                 rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """The inputs' values: trtexec's --loadInputs files (raw bytes in the input's type, exactly its
+    shape's size) where named, random values elsewhere."""
+    files: Dict[str, str] = {}
+    for part in filter(None, (p.strip() for spec in specs for p in spec.split(","))):
+        name, sep, path = part.rpartition(":")
+        if not sep or not name or not path:
+            raise ExecError(f"--loadInputs '{part}' is not NAME:FILE")
+        if name not in shapes:
+            raise ExecError(f"--loadInputs names unknown input '{name}'; the engine's inputs are {list(shapes)}")
+        files[name] = path
+    feeds: Dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        dtype = np.dtype(mlprt.nptype(engine.get_tensor_dtype(name)))
+        if name not in files:
+            feeds[name] = _random_input(shape, dtype, rng)
+            continue
+        path = files[name]
+        if not os.path.isfile(path):
+            raise ExecError(f"--loadInputs: file '{path}' for input '{name}' does not exist")
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        size = os.path.getsize(path)
+        if size != expected:
+            raise ExecError(f"--loadInputs: file '{path}' holds {size} bytes; input '{name}' of shape "
+                            f"{_format_shape(shape)} and type {dtype.name} takes {expected}")
+        feeds[name] = np.fromfile(path, dtype=dtype).reshape(shape)
+    return feeds
+
+
+def _outputs(args: argparse.Namespace, runner: EngineRunner) -> None:
+    """trtexec's --dumpOutput (each output's name, shape and values on stdout) and --exportOutput
+    (a JSON list of {name, dimensions, values}), from one more inference with its copies."""
+    runner.copy_inputs()
+    runner.execute()
+    runner.copy_outputs()
+    runner.stream.synchronize()
+    outputs = runner.outputs()
+    if args.dumpOutput:
+        print("Output Tensors:")
+        for name, value in outputs.items():
+            print(f"{name}: ({_format_shape(value.shape)})")
+            print(" ".join(str(v) for v in value.ravel().tolist()))
+    if args.exportOutput:
+        exported = [{"name": name, "dimensions": _format_shape(value.shape), "values": value.ravel().tolist()}
+                    for name, value in outputs.items()]
+        with open(args.exportOutput, "w") as f:
+            json.dump(exported, f, indent=2)
+        print(f"Output exported to {args.exportOutput}")
+
+
 def _profile_layers(args: argparse.Namespace, runner: EngineRunner) -> None:
     """A profiled run after the timed one (a profiled inference waits for its layers, so it is
     never part of the performance summary): ``--iterations`` inferences with a profiler, printed
@@ -322,12 +384,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     runner = EngineRunner(engine)
     shapes = _inference_shapes(engine, runner, requested)
-    rng = np.random.default_rng(0)
-    feeds = {name: _random_input(shape, mlprt.nptype(engine.get_tensor_dtype(name)), rng)
-             for name, shape in shapes.items()}
+    feeds = _load_inputs(args.loadInputs, engine, shapes, np.random.default_rng(0))
     runner.set_inputs(feeds)
     print("Inference shapes: " + ", ".join(f"{n}:{_format_shape(s)}" for n, s in shapes.items()))
     result = _time_inference(args, runner)
+    if args.dumpOutput or args.exportOutput:
+        _outputs(args, runner)
     if args.dumpProfile or args.exportProfile:
         _profile_layers(args, runner)
     if args.exportTimes:
@@ -363,6 +425,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                            help=f"{what} shapes of the profile: name:1x784[,name2:...] or "
                                 f"name:[1,784] [name2:[...]]")
     build.add_argument("--fp16", action="store_true", help="allow FP16 kernels")
+    build.add_argument("--int8", action="store_true",
+                       help="TensorRT's INT8 flag: taken with the builder's warning (mlprt has no INT8 kernels; "
+                            "the engine stays FP32, or FP16 with --fp16)")
+    build.add_argument("--best", action="store_true", help="every precision mlprt has: --fp16 (and --int8's warning)")
+    build.add_argument("--noTF32", action="store_true", help="no TF32 tensor-core products (mlprt's default)")
+    build.add_argument("--explicitBatch", action="store_true",
+                       help="TensorRT 7/8's flag: taken; every mlprt network has an explicit batch")
+    build.add_argument("--workspace", metavar="MIB", type=float,
+                       help="TensorRT 7/8's workspace size in MiB (--memPoolSize=workspace:SIZE since TensorRT 8.4)")
     build.add_argument("--memPoolSize", metavar="POOLS",
                        help="pool limits, e.g. workspace:1024MiB (units B, KiB, MiB, GiB; bare = MiB)")
     build.add_argument("--timingCacheFile", metavar="FILE",
@@ -383,6 +454,10 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     infer.add_argument("--warmUp", type=float, default=200.0, help="warm-up time in ms (200)")
     infer.add_argument("--duration", type=float, default=3.0, help="run at least S seconds (3)")
     infer.add_argument("--noDataTransfers", action="store_true", help="time compute only, no copies")
+    infer.add_argument("--loadInputs", metavar="SPEC", nargs="+", action="extend", default=[],
+                       help="input values from raw binary files: name:file[,name:file...] (random otherwise)")
+    infer.add_argument("--dumpOutput", action="store_true", help="print the outputs of one inference")
+    infer.add_argument("--exportOutput", metavar="FILE", help="write the outputs of one inference as JSON")
     infer.add_argument("--skipInference", action="store_true", help="build (and save) only")
     infer.add_argument("--exportTimes", metavar="FILE", help="write per-inference times as JSON")
     infer.add_argument("--dumpProfile", action="store_true",
