@@ -34,6 +34,7 @@ from mlprt import compat as _compat  # noqa: F401
 # The TensorRT 7/8 names that need per-instance state or a Python method live on Python
 # subclasses (see mlprt.compat); they are mlprt.Builder and mlprt.Runtime.
 from mlprt.compat import Builder, Runtime, init_libnvinfer_plugins  # noqa: E402,F811
+from mlprt.network_v1 import ScaleMode, Weights  # noqa: E402
 
 __version__: str = _core.__version__
 
@@ -50,6 +51,8 @@ if os.access(_COMPILE_HELPER, os.X_OK):
 
 __all__ = [
     "Builder",
+    "ScaleMode",
+    "Weights",
     "EngineInspector",
     "LayerInformationFormat",
     "ErrorCode",
@@ -170,3 +173,13 @@ from mlprt.session import Session  # noqa: E402
 from mlprt import testing  # noqa: E402
 
 __all__ += ["Session", "testing"]
+
+# TensorRT's type aliases (trt.float32 is trt.DataType.FLOAT: samples write dtype=trt.float32).
+float32 = DataType.FLOAT
+float16 = DataType.HALF
+int8 = DataType.INT8
+int32 = DataType.INT32
+int64 = DataType.INT64
+uint8 = DataType.UINT8
+globals()["bool"] = DataType.BOOL  # trt.bool; set last, as it shadows the builtin in this module
+__all__ += ["float32", "float16", "int8", "int32", "int64", "uint8", "bool"]
