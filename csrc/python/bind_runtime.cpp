@@ -234,8 +234,6 @@ void bindEngine(EngineClass& engine_class) {
                              "workspace), in bytes.")
       .def_property_readonly("has_implicit_batch_dimension", [](const Engine&) { return false; })
       .def("serialize", [](const Engine& self) { return std::make_shared<HostMemory>(HostMemory{self.serialized()}); })
-      .def("create_execution_context",
-           [](const EnginePtr& self) { return std::make_shared<ExecutionContext>(self); })
       .def("__len__", &Engine::ioTensorCount)
       .def("__getitem__",
            [](const Engine& self, py::ssize_t index) {
@@ -356,6 +354,53 @@ void bindRuntimeClass(py::module_& m) {
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
 }
 
+// TensorRT's contexts with memory the user manages (create_execution_context_without_device_memory
+// and context.device_memory in TensorRT 8; the USER_MANAGED strategy and set_device_memory in 10).
+enum class AllocationStrategy { kSTATIC, kON_PROFILE_CHANGE, kUSER_MANAGED };
+
+std::uint64_t addressOf(const py::object& memory) { return py::int_(memory).cast<std::uint64_t>(); }
+
+void bindDeviceMemory(py::module_& m, EngineClass& engine_class, ContextClass& context_class) {
+  py::enum_<AllocationStrategy>(m, "ExecutionContextAllocationStrategy")
+      .value("STATIC", AllocationStrategy::kSTATIC)
+      .value("ON_PROFILE_CHANGE", AllocationStrategy::kON_PROFILE_CHANGE)
+      .value("USER_MANAGED", AllocationStrategy::kUSER_MANAGED);
+  engine_class
+      .def(
+          "create_execution_context",
+          [](const EnginePtr& self, AllocationStrategy strategy) {
+            return std::make_shared<ExecutionContext>(self, strategy != AllocationStrategy::kUSER_MANAGED);
+          },
+          py::arg("strategy") = AllocationStrategy::kSTATIC,
+          "A new execution context. STATIC and ON_PROFILE_CHANGE allocate its device memory (the most any "
+          "profile needs); USER_MANAGED leaves it to set_device_memory.")
+      .def(
+          "create_execution_context_without_device_memory",
+          [](const EnginePtr& self) { return std::make_shared<ExecutionContext>(self, false); },
+          "TensorRT 8's context that runs once context.device_memory is set (device_memory_size bytes).")
+      .def_property_readonly("device_memory_size_v2", &Engine::deviceMemoryBytes,
+                             "The device memory a context needs, in bytes (as device_memory_size).");
+  context_class
+      .def_property(
+          "device_memory",
+          [](const ExecutionContext&) -> py::object {
+            throw py::attribute_error("device_memory is write-only, as in TensorRT: set it to a device address");
+          },
+          [](ExecutionContext& self, const py::object& memory) { self.setDeviceMemory(addressOf(memory)); },
+          "Write-only: device memory (an address of engine.device_memory_size bytes, 256-byte aligned) for a "
+          "context made without its own.")
+      .def(
+          "set_device_memory",
+          [](ExecutionContext& self, const py::object& memory, std::size_t size) {
+            self.setDeviceMemory(addressOf(memory), size);
+          },
+          py::arg("memory"), py::arg("size"),
+          "TensorRT 10's form of device_memory: `size` bytes at `memory`, at least engine.device_memory_size.")
+      .def("update_device_memory_size_for_shapes", &ExecutionContext::deviceMemorySize,
+           "The device memory this context needs at its shapes: engine.device_memory_size (mlprt plans the "
+           "largest shapes of every profile).");
+}
+
 }  // namespace
 
 void bindRuntime(py::module_& m) {
@@ -369,6 +414,7 @@ void bindRuntime(py::module_& m) {
   bindEngine(engine_class);
   bindTensorFormats(m, engine_class);
   bindContext(context_class);
+  bindDeviceMemory(m, engine_class, context_class);
   bindRuntimeClass(m);
   m.def(
       "engine_checksum",

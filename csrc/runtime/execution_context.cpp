@@ -1,5 +1,6 @@
 #include "runtime/execution_context.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -51,15 +52,18 @@ class ExecutionContext::UseGuard {
   std::atomic<bool>& flag_;
 };
 
-ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
+ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine, bool allocate_device_memory)
     : engine_(std::move(engine)), kernels_(engine_->context()) {
   const engine::EnginePlan& plan = engine_->plan();
   const std::size_t bytes = engine_->deviceMemoryBytes();
-  try {
-    arena_ = cl::DeviceBuffer::allocate(engine_->context(), bytes);
-  } catch (const OutOfMemory& e) {
-    throw OutOfMemory("an execution context needs " + std::to_string(bytes) +
-                      " bytes of device memory (activations and the steps' workspace: engine.device_memory_size): " + e.what());
+  if (allocate_device_memory) {
+    try {
+      arena_ = {cl::DeviceBuffer::allocate(engine_->context(), bytes), 0};
+    } catch (const OutOfMemory& e) {
+      throw OutOfMemory("an execution context needs " + std::to_string(bytes) +
+                        " bytes of device memory (activations and the steps' workspace: engine.device_memory_size): " +
+                        e.what());
+    }
   }
   const char* capture = std::getenv("MLPRT_LAUNCH_CAPTURE");
   capture_launches_ = !(capture && std::string(capture) == "0");
@@ -241,7 +245,7 @@ cl::DeviceTensor ExecutionContext::deviceTensor(TensorId id) const {
   result.type = tensor.type;
   switch (tensor.role) {
     case TensorRole::kActivation:
-      result.range = {arena_, static_cast<std::size_t>(tensor.offset)};
+      result.range = {arena_.buffer, arena_.offset + static_cast<std::size_t>(tensor.offset)};
       break;
     case TensorRole::kConstant:
       result.range = {engine_->weights(), static_cast<std::size_t>(tensor.offset)};
@@ -373,7 +377,7 @@ void ExecutionContext::prepareOperands() {
     const std::size_t workspace = stepWorkspaceBytes(activeStep(s), *engine_->context(), shapes_);
     operands.has_workspace = workspace > 0;
     if (operands.has_workspace) {
-      operands.workspace = {{arena_, engine_->workspaceOffset()},
+      operands.workspace = {{arena_.buffer, arena_.offset + engine_->workspaceOffset()},
                             Dims{static_cast<std::int64_t>(workspace / sizeof(float))},
                             DataType::kFLOAT};
     }
@@ -421,7 +425,7 @@ const std::string& ExecutionContext::activeTactic(std::size_t step) {
 // arena, the weights, the staging buffers and the bound device allocations (whose binding
 // enqueue checks on every call before anything runs).
 std::vector<cl_mem> ExecutionContext::lastingBuffers() const {
-  std::vector<cl_mem> buffers{arena_->mem(), engine_->weights()->mem()};
+  std::vector<cl_mem> buffers{arena_.buffer->mem(), engine_->weights()->mem()};
   for (const PreparedIo& io : prepared_io_) {
     if (io.device) buffers.push_back(io.device->mem());
     if (io.staged) buffers.push_back(io.staged->mem());
@@ -517,8 +521,46 @@ bool ExecutionContext::preparedBindingLive(const PreparedIo& io) {
   return io.pinned.buffer || (io.device && !io.device->freed());
 }
 
+// TensorRT requires 256-byte alignment of the memory a context is given; mlprt's kernels read
+// the arena's tensors in 16-byte vectors at offsets planned from an aligned base.
+constexpr std::size_t kDeviceMemoryAlignment = 256;
+
+void ExecutionContext::setDeviceMemory(std::uint64_t address, std::size_t bytes) {
+  UseGuard guard(in_use_, "set_device_memory");
+  const std::size_t needed = engine_->deviceMemoryBytes();
+  if (!cl::isDeviceAddress(address)) {
+    throw InvalidArgument("device_memory: " + std::to_string(address) +
+                          " is not an mlprt device address (allocate it with mlprt.driver.mem_alloc or cudaMalloc)");
+  }
+  if (bytes != 0 && bytes < needed) {
+    throw InvalidArgument("set_device_memory: " + std::to_string(bytes) + " bytes given; the context needs " +
+                          std::to_string(needed) + " (engine.device_memory_size)");
+  }
+  cl::DeviceRange range = cl::resolveDeviceAddress(address, std::max<std::size_t>(needed, 1), "device_memory");
+  if (range.offset % kDeviceMemoryAlignment != 0) {
+    throw InvalidArgument("device_memory: the address lies " + std::to_string(range.offset) +
+                          " bytes into its allocation; it must be a multiple of 256");
+  }
+  cl::requireSameContext(*engine_->context(), *range.buffer->context(), "device_memory");
+  arena_ = std::move(range);
+  // The operands point into the old memory, and the shape-only steps' results stayed there; and
+  // since other contexts may share this memory between runs, those steps run on every call.
+  prepared_valid_ = false;
+  shape_results_valid_ = false;
+  reuse_shape_results_ = false;
+}
+
 void ExecutionContext::enqueue(cl::Stream& stream) {
   UseGuard guard(in_use_, "execute");
+  if (!arena_.buffer) {
+    throw InvalidArgument("the execution context has no device memory (created without it): set "
+                          "context.device_memory (TensorRT 10: set_device_memory(address, size)) to " +
+                          std::to_string(engine_->deviceMemoryBytes()) + " bytes first");
+  }
+  if (arena_.buffer->freed()) {
+    throw InvalidArgument("the device memory given to the execution context was freed; give it live memory "
+                          "(context.device_memory) first");
+  }
   requireResolvedShapes();
   cl::requireSameContext(*engine_->context(), *stream.context(), "the stream");
   const engine::EnginePlan& plan = engine_->plan();

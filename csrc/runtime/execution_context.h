@@ -22,7 +22,9 @@ namespace mlprt::runtime {
 
 class ExecutionContext {
  public:
-  explicit ExecutionContext(std::shared_ptr<const Engine> engine);
+  // With `allocate_device_memory` false (TensorRT's create_execution_context_without_device_memory)
+  // the context runs only after setDeviceMemory gives it the engine's device_memory_size bytes.
+  explicit ExecutionContext(std::shared_ptr<const Engine> engine, bool allocate_device_memory = true);
 
   const Engine& engine() const noexcept { return *engine_; }
   const std::shared_ptr<const Engine>& sharedEngine() const noexcept { return engine_; }
@@ -69,7 +71,15 @@ class ExecutionContext {
   // ranges where the builder gave it some); the built tactic before every input shape is set.
   const std::string& activeTactic(std::size_t step);
 
-  std::size_t deviceMemorySize() const noexcept { return arena_ ? arena_->size() : 0; }
+  // The device memory the context needs (the engine's device_memory_size), held or given.
+  std::size_t deviceMemorySize() const noexcept { return engine_->deviceMemoryBytes(); }
+  // Device memory that the user manages for this context (TensorRT's context.device_memory,
+  // set_device_memory): `address` is an mlprt device address aligned to 256 bytes inside its
+  // allocation, which must hold deviceMemorySize() bytes from there (`bytes`, when not 0, says
+  // how many the caller gives). Replaces the memory the context held; the context keeps the
+  // allocation alive. Contexts sharing memory must not run at the same time.
+  void setDeviceMemory(std::uint64_t address, std::size_t bytes = 0);
+  bool hasDeviceMemory() const noexcept { return arena_.buffer != nullptr; }
   // The kernels this context has used (the builder stores their programs in the engine).
   const cl::KernelCache& kernels() const noexcept { return kernels_; }
 
@@ -93,7 +103,9 @@ class ExecutionContext {
 
   std::shared_ptr<const Engine> engine_;
   cl::KernelCache kernels_;
-  std::shared_ptr<cl::DeviceBuffer> arena_;  // activations, then the steps' workspace (Engine::deviceMemoryBytes)
+  // Activations, then the steps' workspace (Engine::deviceMemoryBytes): the context's own
+  // allocation, or memory the user gave (setDeviceMemory); no buffer until then.
+  cl::DeviceRange arena_;
   int profile_ = 0;
   std::vector<Dims> input_shapes_;          // per network input; empty Dims until set
   std::vector<bool> input_shape_set_;

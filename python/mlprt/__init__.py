@@ -16,6 +16,7 @@ from mlprt._core import (Builder, BuilderConfig, BuilderFlag, IBuilderConfig, IC
                          MemoryPoolType, NetworkDefinitionCreationFlag, Runtime, TacticSource, TensorIOMode)
 from mlprt._core import DeviceType, EngineCapability, HardwareCompatibilityLevel, ProfilingVerbosity
 from mlprt._core import TensorFormat, TensorLocation
+from mlprt._core import ExecutionContextAllocationStrategy
 from mlprt._core import (ActivationType, BuildError, DataType, DeviceInfo, ElementWiseOperation,
                          Error, IActivationLayer, IConcatenationLayer, IConstantLayer, IConvolutionLayer, IDeconvolutionLayer, ISliceLayer, SampleMode,
                          IResizeLayer, InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode,
@@ -77,6 +78,7 @@ __all__ = [
     "TensorIOMode",
     "TensorFormat",
     "TensorLocation",
+    "ExecutionContextAllocationStrategy",
     "ActivationType",
     "ElementWiseOperation",
     "IActivationLayer",

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'DeviceType', 'ElementWiseOperation', 'EngineCapability', 'EngineInspector', 'Error', 'Event', 'GatherMode', 'HardwareCompatibilityLevel', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'ProfilingVerbosity', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TacticSource', 'TensorFormat', 'TensorIOMode', 'TensorLocation', 'TopKOperation', 'UnaryOperation', 'compile_helper_path', 'current_device', 'default_device', 'devices', 'engine_checksum', 'finish_streams', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_binaries_kept', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_compile_helper_path', 'set_log_sink']
+__all__: list[str] = ['ActivationType', 'BuildError', 'Builder', 'BuilderConfig', 'BuilderFlag', 'CumulativeOperation', 'DataType', 'DeviceAllocation', 'DeviceInfo', 'DeviceType', 'ElementWiseOperation', 'EngineCapability', 'EngineInspector', 'Error', 'Event', 'ExecutionContextAllocationStrategy', 'GatherMode', 'HardwareCompatibilityLevel', 'IActivationLayer', 'IAxisRangeLayer', 'IBuilderConfig', 'IConcatenationLayer', 'IConstantLayer', 'IConvolutionLayer', 'ICudaEngine', 'ICumulativeLayer', 'IDeconvolutionLayer', 'IElementWiseLayer', 'IExecutionContext', 'IGatherLayer', 'IHostMemory', 'IIdentityLayer', 'ILRNLayer', 'ILayer', 'IMatrixMultiplyLayer', 'INetworkDefinition', 'INormalizationLayer', 'IOptimizationProfile', 'IPoolingLayer', 'IReduceLayer', 'IResizeLayer', 'IScatterLayer', 'ISelectLayer', 'IShuffleLayer', 'ISliceLayer', 'ISoftMaxLayer', 'ITensor', 'ITimingCache', 'ITopKLayer', 'IUnaryLayer', 'InterpolationMode', 'Kernel', 'LayerInformationFormat', 'LayerType', 'MatrixOperation', 'MemoryPoolType', 'NetworkDefinitionCreationFlag', 'OpenCLError', 'PaddingMode', 'PinnedHostBuffer', 'PoolingType', 'ProfilingVerbosity', 'Program', 'ReduceOperation', 'ResizeCoordinateTransformation', 'ResizeRoundMode', 'ResizeSelector', 'Runtime', 'SampleMode', 'ScatterMode', 'ScatterReduction', 'Severity', 'Stream', 'TacticSource', 'TensorFormat', 'TensorIOMode', 'TensorLocation', 'TopKOperation', 'UnaryOperation', 'compile_helper_path', 'current_device', 'default_device', 'devices', 'engine_checksum', 'finish_streams', 'is_pinned', 'is_pinned_address', 'live_allocations', 'log', 'mem_alloc', 'memcpy_dtod', 'memcpy_dtoh', 'memcpy_htod', 'memset', 'pagelocked_empty', 'program_binaries_kept', 'program_cache_directory', 'program_cache_stats', 'reset_log_sink', 'select_device', 'set_compile_helper_path', 'set_log_sink']
 class DeviceType:
     """
     Members:
@@ -3111,6 +3111,54 @@ class TensorIOMode:
     @property
     def value(self) -> int:
         ...
+class ExecutionContextAllocationStrategy:
+    """
+    Members:
+    
+      STATIC
+    
+      ON_PROFILE_CHANGE
+    
+      USER_MANAGED
+    """
+    ON_PROFILE_CHANGE: typing.ClassVar[ExecutionContextAllocationStrategy]
+    STATIC: typing.ClassVar[ExecutionContextAllocationStrategy]
+    USER_MANAGED: typing.ClassVar[ExecutionContextAllocationStrategy]
+    __members__: typing.ClassVar[dict[str, ExecutionContextAllocationStrategy]]
+    @typing.overload
+    def __eq__(self, other: ExecutionContextAllocationStrategy) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: ExecutionContextAllocationStrategy) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class ICudaEngine:
     """
     A built engine, ready to run on its device.
@@ -3140,8 +3188,14 @@ class ICudaEngine:
         """
         An IEngineInspector for this engine.
         """
-    def create_execution_context(self) -> IExecutionContext:
-        ...
+    def create_execution_context(self, strategy: ExecutionContextAllocationStrategy = ...) -> IExecutionContext:
+        """
+        A new execution context. STATIC and ON_PROFILE_CHANGE allocate its device memory (the most any profile needs); USER_MANAGED leaves it to set_device_memory.
+        """
+    def create_execution_context_without_device_memory(self) -> IExecutionContext:
+        """
+        TensorRT 8's context that runs once context.device_memory is set (device_memory_size bytes).
+        """
     def get_binding_dtype(self, *args, **kwargs) -> DataType:
         """
         TensorRT 8 name for ``get_tensor_dtype(name)``, kept for old tutorials; ``binding`` is
@@ -3212,6 +3266,11 @@ class ICudaEngine:
     def device_memory_size(self) -> int:
         """
         Device memory each execution context allocates (activations and the steps' workspace), in bytes.
+        """
+    @property
+    def device_memory_size_v2(self) -> int:
+        """
+        The device memory a context needs, in bytes (as device_memory_size).
         """
     @property
     def has_implicit_batch_dimension(self) -> bool:
@@ -3325,6 +3384,14 @@ class IExecutionContext:
         """
         Binds memory to an I/O tensor: a device address (mlprt.driver.mem_alloc, cudaMalloc) or the address of pinned host memory (pagelocked_empty(...).ctypes.data, cudaMallocHost), which the context reads or writes without memcpy calls.
         """
+    def set_device_memory(self, memory: typing.Any, size: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        TensorRT 10's form of device_memory: `size` bytes at `memory`, at least engine.device_memory_size.
+        """
+    def update_device_memory_size_for_shapes(self) -> int:
+        """
+        The device memory this context needs at its shapes: engine.device_memory_size (mlprt plans the largest shapes of every profile).
+        """
     @property
     def active_optimization_profile(self) -> int:
         ...
@@ -3336,6 +3403,14 @@ class IExecutionContext:
         ...
     @property
     def all_shape_inputs_specified(self) -> bool:
+        ...
+    @property
+    def device_memory(self) -> typing.Any:
+        """
+        Write-only: device memory (an address of engine.device_memory_size bytes, 256-byte aligned) for a context made without its own.
+        """
+    @device_memory.setter
+    def device_memory(self, arg1: typing.Any) -> None:
         ...
     @property
     def device_memory_size(self) -> int:
