@@ -834,6 +834,50 @@ TEST(EngineTactics, BelowOptimizationLevelThreeTacticsAreTimedAtOptOnly) {
   }
 }
 
+// A context made without device memory (TensorRT's create_execution_context_without_device_memory)
+// refuses to run until it is given some; it then runs on the memory given, at a 256-byte aligned
+// offset of any allocation of device_memory_size bytes, and refuses misaligned or small memory by
+// name, keeping what it had. x (2, 3, 64) times 64 x 64 then 64 x 24: one activation in the arena.
+TEST(ExecutionContextMemory, RunsOnTheMemoryItIsGiven) {
+  const std::vector<float> w1 = randomFloats(64 * 64, 71), w2 = randomFloats(64 * 24, 72);
+  network::Network net;
+  const network::TensorId x = net.addInput("x", DataType::kFLOAT, Dims{2, 3, 64});
+  const network::TensorId h = addLayer(net, network::MatrixMultiplyLayer{}, {x, addConstant(net, Dims{64, 64}, w1)});
+  const network::TensorId y = addLayer(net, network::MatrixMultiplyLayer{}, {h, addConstant(net, Dims{64, 24}, w2)});
+  net.setTensorName(y, "y");
+  net.markOutput(y);
+  const std::vector<std::uint8_t> built = builder::buildSerializedNetwork(net, builder::BuilderConfig());
+  const auto engine = runtime::Engine::deserialize(context(), built.data(), built.size());
+  const std::size_t bytes = engine->deviceMemoryBytes();
+  ASSERT_GT(bytes, 0u);
+  runtime::ExecutionContext execution(engine, false);
+  auto stream = cl::Stream::create(context());
+  const std::vector<float> input = randomFloats(6 * 64, 73);
+  const BoundXY bound = bindXY(execution, *stream, input, 6 * 24);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { execution.enqueue(*stream); }, "has no device memory"));
+  const auto memory = allocate(bytes + 512);
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { execution.setDeviceMemory(memory->address() + 4); }, "multiple of 256"));
+  EXPECT_TRUE(throwsWith<InvalidArgument>([&] { execution.setDeviceMemory(memory->address() + 256, bytes - 1); },
+                                          std::to_string(bytes - 1) + " bytes given; the context needs " +
+                                              std::to_string(bytes)));
+  EXPECT_FALSE(execution.hasDeviceMemory());
+  execution.setDeviceMemory(memory->address() + 256, bytes);
+  ASSERT_TRUE(execution.hasDeviceMemory());
+  execution.enqueue(*stream);
+  const std::vector<float> result = download<float>(*stream, at(bound.y), 6 * 24);
+  for (std::size_t i = 0; i < 6; ++i) {
+    for (std::size_t j = 0; j < 24; ++j) {
+      double sum = 0.0;
+      for (std::size_t p = 0; p < 64; ++p) {
+        double hidden = 0.0;
+        for (std::size_t q = 0; q < 64; ++q) hidden += double(input[i * 64 + q]) * w1[q * 64 + p];
+        sum += hidden * w2[p * 24 + j];
+      }
+      EXPECT_NEAR(result[i * 24 + j], sum, 1e-4 * (1.0 + std::abs(sum))) << i << ", " << j;
+    }
+  }
+}
+
 // A setting it does not know is refused by name, as MLPRT_CHANNELS_LAST's are, not taken as "on".
 TEST(EngineTactics, AnUnknownParallelBuildSettingIsRefusedByName) {
   const ScopedEnv parallel("MLPRT_PARALLEL_BUILD", std::string("yes"));
