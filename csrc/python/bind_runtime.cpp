@@ -7,6 +7,7 @@
 
 #include "backend/opencl/context.h"
 #include "backend/opencl/memory.h"
+#include "builder/builder_config.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/logging.h"
@@ -401,6 +402,45 @@ void bindDeviceMemory(py::module_& m, EngineClass& engine_class, ContextClass& c
            "largest shapes of every profile).");
 }
 
+// Row-major strides, in elements, of `shape` (TensorRT's get_tensor_strides); every extent known.
+py::tuple rowMajorStrides(const std::string& name, const Dims& shape) {
+  std::vector<std::int64_t> strides(shape.rank(), 1);
+  for (std::size_t axis = shape.rank(); axis-- > 0;) {
+    if (shape[axis] < 0) {
+      throw InvalidArgument("get_tensor_strides: '" + name + "' has shape " + shape.toString() +
+                            " with unknown extents; set the input shapes first");
+    }
+    if (axis + 1 < shape.rank()) strides[axis] = strides[axis + 1] * shape[axis + 1];
+  }
+  return tupleOf(Dims(strides));
+}
+
+// TensorRT 10's engine settings, at the values every mlprt engine has.
+void bindEngineSettings(EngineClass& engine_class, ContextClass& context_class) {
+  engine_class
+      .def_property_readonly("refittable", [](const Engine&) { return false; },
+                             "False: mlprt engines cannot be refit (BuilderFlag.REFIT is refused).")
+      .def_property_readonly("profiling_verbosity", [](const Engine&) { return builder::ProfilingVerbosity::kDETAILED; },
+                             "DETAILED: every engine keeps each layer's details for the inspector.")
+      .def_property_readonly("engine_capability", [](const Engine&) { return builder::EngineCapability::kSTANDARD; })
+      .def_property_readonly("hardware_compatibility_level",
+                             [](const Engine&) { return builder::HardwareCompatibilityLevel::kNONE; },
+                             "NONE: an engine runs on the device it was built for.")
+      .def(
+          "get_device_memory_size_for_profile",
+          [](const Engine& self, int profile) {
+            requireProfile(self, profile);
+            return self.deviceMemoryBytes();
+          },
+          py::arg("profile_index"),
+          "The device memory a context needs in that profile: device_memory_size (planned for every profile's "
+          "largest shapes).");
+  context_class.def(
+      "get_tensor_strides",
+      [](ExecutionContext& self, const std::string& name) { return rowMajorStrides(name, self.tensorShape(name)); },
+      py::arg("name"), "Strides in elements of an I/O tensor at the shapes set: row-major, as every mlprt I/O tensor.");
+}
+
 }  // namespace
 
 void bindRuntime(py::module_& m) {
@@ -415,6 +455,7 @@ void bindRuntime(py::module_& m) {
   bindTensorFormats(m, engine_class);
   bindContext(context_class);
   bindDeviceMemory(m, engine_class, context_class);
+  bindEngineSettings(engine_class, context_class);
   bindRuntimeClass(m);
   m.def(
       "engine_checksum",

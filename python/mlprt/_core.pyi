@@ -3262,6 +3262,10 @@ class ICudaEngine:
         """
     def serialize(self) -> IHostMemory:
         ...
+    def get_device_memory_size_for_profile(self, profile_index: typing.SupportsInt | typing.SupportsIndex) -> int:
+        """
+        The device memory a context needs in that profile: device_memory_size (planned for every profile's largest shapes).
+        """
     @property
     def device_memory_size(self) -> int:
         """
@@ -3299,6 +3303,24 @@ class ICudaEngine:
     @property
     def num_optimization_profiles(self) -> int:
         ...
+    @property
+    def engine_capability(self) -> EngineCapability:
+        ...
+    @property
+    def hardware_compatibility_level(self) -> HardwareCompatibilityLevel:
+        """
+        NONE: an engine runs on the device it was built for.
+        """
+    @property
+    def profiling_verbosity(self) -> ProfilingVerbosity:
+        """
+        DETAILED: every engine keeps each layer's details for the inspector.
+        """
+    @property
+    def refittable(self) -> bool:
+        """
+        False: mlprt engines cannot be refit (BuilderFlag.REFIT is refused).
+        """
 class IExecutionContext:
     """
     Inference state for one engine: shapes, addresses, activations.
@@ -3391,6 +3413,10 @@ class IExecutionContext:
     def update_device_memory_size_for_shapes(self) -> int:
         """
         The device memory this context needs at its shapes: engine.device_memory_size (mlprt plans the largest shapes of every profile).
+        """
+    def get_tensor_strides(self, name: str) -> tuple:
+        """
+        Strides in elements of an I/O tensor at the shapes set: row-major, as every mlprt I/O tensor.
         """
     @property
     def active_optimization_profile(self) -> int:

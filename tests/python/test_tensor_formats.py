@@ -79,3 +79,24 @@ def test_a_generic_buffer_allocator_runs_the_engine(rng):
     cuda.memcpy_dtoh_async(host["y"], device["y"], stream)
     stream.synchronize()
     assert relative_error(host["y"], x.astype(np.float64) @ w) <= 1e-5
+
+
+def test_strides_and_engine_settings(rng):
+    # get_tensor_strides: row-major strides in elements at the shapes set; the engine settings a
+    # TensorRT 10 script reads back (refit, verbosity, capability, compatibility, memory per profile).
+    w = rng.standard_normal((13, 7)).astype(np.float32)
+    engine = load(build(lambda n: _affine(n, w), profiles=[{"x": ((1, 13), (3, 13), (5, 13))}]))
+    context = engine.create_execution_context()
+    with pytest.raises(ValueError, match=r"'x' has shape \(-1, 13\) with unknown extents; set the input shapes"):
+        context.get_tensor_strides("x")
+    assert context.set_input_shape("x", (4, 13))
+    assert context.get_tensor_strides("x") == (13, 1) and context.get_tensor_strides("y") == (7, 1)
+    with pytest.raises(ValueError, match="'z'"):
+        context.get_tensor_strides("z")
+    assert engine.refittable is False
+    assert engine.profiling_verbosity == mlprt.ProfilingVerbosity.DETAILED
+    assert engine.engine_capability == mlprt.EngineCapability.STANDARD
+    assert engine.hardware_compatibility_level == mlprt.HardwareCompatibilityLevel.NONE
+    assert engine.get_device_memory_size_for_profile(0) == engine.device_memory_size
+    with pytest.raises(ValueError, match="optimization profile 1 does not exist"):
+        engine.get_device_memory_size_for_profile(1)
