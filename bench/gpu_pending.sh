@@ -40,6 +40,9 @@
 #  17. the wide MLP at batch 1, FP32 and FP16, on the (1, 4096, 4096) engines (the memcpy call, zero
 #      copy, device time against PyTorch's graph), without part 2's other rows: the row kernels'
 #      reads along K of N x K weights (3f827b0) in the FP16 row;
+#  18. bench/row_tune.cpp: mlprt's row-kernel tactics through the library's launcher and as a
+#      context replays them, on the layers of part 16 (the builder timed them 4-9 us per layer
+#      above gemv_probe's raw kernels of the same pattern in runs 38-39: kernels or launches?);
 #  10. where the second-level rows' device time goes: cnn_bench.py and transformer_bench.py with
 #      --profile for ResNet-50 FP16 batch 32 and BERT-base FP16 batch 32 (tactics per layer).
 # PARTS="1 2 ... 12" picks parts (default "1 2"). Usage (device tool, carrying .devkit, the torchvision wheel of
@@ -140,6 +143,13 @@ if [[ $parts == *" 17 "* ]]; then
 fi
 if [[ $parts == *" 16 "* ]]; then
   g++ -O2 -std=c++17 bench/gemv_probe.cpp -lOpenCL -o /tmp/gemv_probe && part gemv_probe 120 /tmp/gemv_probe 0 50
+fi
+if [[ $parts == *" 18 "* ]]; then
+  [ -f build/gpu-tests/libmlprt_core.a ] || {
+    cmake -S . -B build/gpu-tests -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=OFF &&
+      cmake --build build/gpu-tests --target mlprt_core -- -j16; } > "$out/core_build.log" 2>&1
+  g++ -O2 -std=c++17 -Icsrc bench/row_tune.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL -lpthread \
+    -o /tmp/row_tune && TAIL=30 part row_tune 120 /tmp/row_tune 50
 fi
 if [[ $parts == *" 9 "* ]]; then
   g++ -O2 -std=c++17 -Icsrc bench/attention_profile.cpp build/gpu-tests/libmlprt_core.a -lclblast -lOpenCL \
