@@ -137,7 +137,7 @@ def _shape(tensor: Any) -> Tuple[int, ...]:
 
 def _add_fully_connected(self: INetworkDefinition, input: Any, num_outputs: int, kernel: Any,
                          bias: Any = None) -> _ComposedLayer:
-    """TensorRT 7/8's fully connected layer: the last three axes of ``input`` (..., C, H, W) times
+    """TensorRT 7/8's fully connected layer: the last three axes of ``input`` ((..., C, H, W); (C, H, W) alone as one row) times
     ``kernel`` (num_outputs x C*H*W values, row by row), plus ``bias`` (num_outputs values, or
     None), giving (..., num_outputs, 1, 1). Built as a reshape, a product with the kernel
     constant, a bias add and a reshape back."""
@@ -164,14 +164,14 @@ def _add_fully_connected(self: INetworkDefinition, input: Any, num_outputs: int,
         raise ValueError(f"add_fully_connected: bias holds {biases.size} values; it takes {num_outputs}")
     leading = (0,) * (len(shape) - 3)  # 0: the input's extent, kept
     flat = self.add_shuffle(input)
-    flat.reshape_dims = leading + (features,)
+    flat.reshape_dims = (leading or (1,)) + (features,)  # (C, H, W) alone: one row
     matrix = self.add_constant((num_outputs, features), weights.reshape(num_outputs, features))
     product = self.add_matrix_multiply(flat.get_output(0), MatrixOperation.NONE, matrix.get_output(0),
                                        MatrixOperation.TRANSPOSE)
     layers = [flat, matrix, product]
     out = product.get_output(0)
     if biases is not None:
-        constant = self.add_constant((1,) * len(leading) + (num_outputs,), biases.reshape(-1))
+        constant = self.add_constant((1,) * max(len(leading), 1) + (num_outputs,), biases.reshape(-1))
         added = self.add_elementwise(out, constant.get_output(0), ElementWiseOperation.SUM)
         layers += [constant, added]
         out = added.get_output(0)

@@ -124,6 +124,10 @@ def test_fully_connected_and_scale_match_numpy() -> None:
         fc = network.add_fully_connected(x, 6, kernel, bias)
         fc.name = "fc"
         no_bias = network.add_fully_connected(x, 6, mlprt.Weights(kernel))
+        sample = network.add_input("sample", mlprt.float32, (2, 3, 4))  # (C, H, W): TensorRT 7's implicit batch
+        one = network.add_fully_connected(sample, 6, kernel, bias)
+        one.get_output(0).name = "fc_chw"
+        network.mark_output(one.get_output(0))
         channel = network.add_scale(x, mlprt.ScaleMode.CHANNEL, shift, scale)
         uniform = network.add_scale_nd(x, mlprt.ScaleMode.UNIFORM, None, None, power, 1)
         per_element = network.add_scale_nd(x, mlprt.ScaleMode.ELEMENTWISE, elementwise, None, None, 1)
@@ -137,7 +141,8 @@ def test_fully_connected_and_scale_match_numpy() -> None:
     assert layers["fc"].name == "fc" and layers["fc"].num_output_channels == 6
     assert layers["fc"].get_input(0).name == "x" and layers["channel"].mode == mlprt.ScaleMode.CHANNEL
     x = rng.standard_normal((5, 2, 3, 4)).astype(np.float32)
-    out = infer(load(plan).create_execution_context(), {"x": x})
+    out = infer(load(plan).create_execution_context(), {"x": x, "sample": x[1]})
+    np.testing.assert_allclose(out["fc_chw"], (kernel @ x[1].reshape(-1) + bias).reshape(6, 1, 1), rtol=1e-5, atol=1e-5)
     flat = x.reshape(5, -1)
     np.testing.assert_allclose(out["fc"], (flat @ kernel.T + bias).reshape(5, 6, 1, 1), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(out["fc_no_bias"], (flat @ kernel.T).reshape(5, 6, 1, 1), rtol=1e-5, atol=1e-5)
