@@ -137,9 +137,9 @@ def _shape(tensor: Any) -> Tuple[int, ...]:
 
 def _add_fully_connected(self: INetworkDefinition, input: Any, num_outputs: int, kernel: Any,
                          bias: Any = None) -> _ComposedLayer:
-    """TensorRT 7/8's fully connected layer: the last three axes of ``input`` ((..., C, H, W); (C, H, W) alone as one row) times
-    ``kernel`` (num_outputs x C*H*W values, row by row), plus ``bias`` (num_outputs values, or
-    None), giving (..., num_outputs, 1, 1). Built as a reshape, a product with the kernel
+    """TensorRT 7/8's fully connected layer: the last three axes of ``input`` ((..., C, H, W); a
+    (C, H, W) input is one row) times ``kernel`` (num_outputs x C*H*W values, row by row), plus
+    ``bias`` (num_outputs values, or None), giving (..., num_outputs, 1, 1). Built as a reshape, a product with the kernel
     constant, a bias add and a reshape back."""
     deprecated(self, "INetworkDefinition.add_fully_connected",
                "network.add_matrix_multiply with the kernel as an add_constant (and add_elementwise "
