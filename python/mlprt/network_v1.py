@@ -4,9 +4,10 @@ TensorRT's network-API samples (``network_api_pytorch_mnist`` and the many scrip
 it) call ``add_convolution``, ``add_pooling``, ``add_deconvolution`` with 2-D ``stride`` /
 ``padding`` / ``dilation`` fields, ``add_fully_connected``, ``add_scale`` and ``trt.Weights``:
 names TensorRT 10 removed for ``add_convolution_nd``, ``add_pooling_nd``, the ``_nd`` fields, and
-``add_matrix_multiply`` with constants (``add_scale`` and ``add_scale_nd`` it kept). This module adds them to :class:`INetworkDefinition` and
-the layer classes when ``mlprt`` is imported, each built from the TensorRT 10 layers, and says
-once through the network's logger which call replaces it.
+``add_matrix_multiply`` with constants (``add_scale`` and ``add_scale_nd`` it kept). This module
+adds them to :class:`INetworkDefinition` and the layer classes when ``mlprt`` is imported, each
+built from the TensorRT 10 layers, and says once through the network's logger which call
+replaces the removed ones.
 
 ``add_fully_connected`` and ``add_scale`` are made of several mlprt layers (a reshape, a product
 or elementwise layers, a reshape back), so ``network.num_layers`` counts those; the object they
