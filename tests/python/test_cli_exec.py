@@ -14,7 +14,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from mlprt.tools.exec_tool import ProgressLogger, Statistics, parse_memory_size
+from mlprt.tools.exec_tool import ProgressLogger, Statistics, _averaged_runs, parse_memory_size
 from zoo import zoo_exports  # noqa: F401  (fixture)
 
 import mlprt
@@ -349,3 +349,24 @@ def test_trtexec_tutorial_flags_inputs_and_outputs(mlp_onnx: Path, saved_engine:
         result = run_exec("--loadEngine", str(saved_engine["engine"]), "--shapes", "input:3x784",
                           "--loadInputs", spec, *FAST)
         assert_clean_failure(result, *culprits)
+
+
+def test_avg_runs_and_cuda_graph_flag(saved_engine: Dict[str, object], tmp_path: Path) -> None:
+    # --avgRuns N: the summary's statistics are over means of N consecutive inferences (the
+    # exported times stay per inference); --useCudaGraph is taken (launches are replayed anyway).
+    times = tmp_path / "t.json"
+    result = run_exec("--loadEngine", str(saved_engine["engine"]), "--avgRuns", "3", "--useCudaGraph",
+                      "--exportTimes", str(times), "--iterations", "9", "--warmUp", "0", "--duration", "0")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(times.read_text())
+    latencies = [r["latencyMs"] for r in data["times"]]
+    whole = len(latencies) // 3 * 3
+    means = [sum(latencies[i:i + 3]) / 3 for i in range(0, whole, 3)]
+    assert data["summary"]["Latency"]["min"] == pytest.approx(min(means))
+    assert data["summary"]["Latency"]["max"] == pytest.approx(max(means))
+    assert int(re.search(r"^Iterations: (\d+)$", result.stdout, re.M).group(1)) == len(latencies) >= 9
+    assert_clean_failure(run_exec("--loadEngine", str(saved_engine["engine"]), "--avgRuns", "0", *FAST),
+                         "--avgRuns must be at least 1")
+    # A last, shorter group is dropped unless it is the only one.
+    assert _averaged_runs([1.0, 2.0, 3.0, 4.0, 5.0], 2) == [1.5, 3.5]
+    assert _averaged_runs([1.0, 2.0], 3) == [1.5] and _averaged_runs([1.0, 2.0], 1) == [1.0, 2.0]

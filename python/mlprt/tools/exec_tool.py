@@ -222,6 +222,15 @@ def _build(args: argparse.Namespace, logger: ProgressLogger) -> bytes:
     return plan
 
 
+def _averaged_runs(values: List[float], runs: int) -> List[float]:
+    """trtexec's --avgRuns: the means of consecutive groups of ``runs`` values (a last, shorter
+    group dropped unless it is the only one)."""
+    if runs <= 1:
+        return list(values)
+    groups = [values[i:i + runs] for i in range(0, len(values) - runs + 1, runs)] or [values]
+    return [sum(group) / len(group) for group in groups]
+
+
 def _time_inference(args: argparse.Namespace, runner: EngineRunner) -> Dict[str, Any]:
     transfers = not args.noDataTransfers
     runner.copy_inputs()  # also with --noDataTransfers: the inputs hold the data once
@@ -256,13 +265,16 @@ def _time_inference(args: argparse.Namespace, runner: EngineRunner) -> Dict[str,
         records.append(record)
     wall = time.perf_counter() - begin
 
-    latency.values = [r["latencyMs"] for r in records]
-    compute.values = [r["computeMs"] for r in records]
-    enqueue.values = [r["enqueueMs"] for r in records]
+    def averaged(key: str) -> List[float]:
+        return _averaged_runs([r[key] for r in records], args.avgRuns)
+
+    latency.values = averaged("latencyMs")
+    compute.values = averaged("computeMs")
+    enqueue.values = averaged("enqueueMs")
     parts = [("Latency", latency), ("Enqueue Time", enqueue)]
     if transfers:
-        h2d.values = [r["h2dMs"] for r in records]
-        d2h.values = [r["d2hMs"] for r in records]
+        h2d.values = averaged("h2dMs")
+        d2h.values = averaged("d2hMs")
         parts += [("H2D Latency", h2d), ("GPU Compute Time", compute), ("D2H Latency", d2h)]
     else:
         parts.append(("GPU Compute Time", compute))
@@ -273,7 +285,7 @@ def _time_inference(args: argparse.Namespace, runner: EngineRunner) -> Dict[str,
     for label, stats in parts:
         print(f"{label}: {stats.line()}")
     print(f"Total Host Walltime: {wall:.5f} s")
-    print(f"Total GPU Compute Time: {sum(compute.values) / 1000.0:.5f} s")
+    print(f"Total GPU Compute Time: {sum(r['computeMs'] for r in records) / 1000.0:.5f} s")
     print(f"Iterations: {len(records)}")
     return {"throughput_qps": throughput, "iterations": len(records), "host_walltime_s": wall,
             "summary": {label: stats.summary() for label, stats in parts}, "times": records}
@@ -354,8 +366,8 @@ def run(args: argparse.Namespace) -> int:
     """The ``mlprt exec`` command: returns the exit status."""
     if bool(args.onnx) == bool(args.loadEngine):
         raise ExecError("give exactly one of --onnx MODEL.onnx and --loadEngine ENGINE")
-    if args.iterations < 1 or args.warmUp < 0 or args.duration < 0:
-        raise ExecError("--iterations must be at least 1; --warmUp and --duration cannot be negative")
+    if args.iterations < 1 or args.warmUp < 0 or args.duration < 0 or args.avgRuns < 1:
+        raise ExecError("--iterations and --avgRuns must be at least 1; --warmUp and --duration cannot be negative")
     if args.device is not None:
         mlprt.set_device(args.device)
     device = mlprt.current_device()
@@ -468,6 +480,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     infer.add_argument("--exportLayerInfo", metavar="FILE", help="write the engine inspector's JSON")
     infer.add_argument("--separateProfileRun", action="store_true",
                        help="accepted for trtexec's command lines: the profile is always a run of its own")
+    infer.add_argument("--avgRuns", metavar="N", type=int, default=1,
+                       help="report statistics of means over N consecutive inferences (1: each inference; "
+                            "trtexec's default is 10)")
+    infer.add_argument("--useCudaGraph", action="store_true",
+                       help="accepted for trtexec's command lines: after its first run a context replays each "
+                            "step's captured kernel launches, as a CUDA graph would (MLPRT_LAUNCH_CAPTURE=0 turns "
+                            "that off)")
     p.add_argument("--device", metavar="SELECTOR",
                    help="device: index, platform:device, or part of its name (see mlprt devices)")
     p.add_argument("--verbose", action="store_true", help="print the builder's and runtime's messages")
