@@ -19,6 +19,7 @@
 #include "backend/opencl/copy.h"
 #include "backend/opencl/gemm_launch.h"
 #include "backend/opencl/memory.h"
+#include "stream_timing.h"
 
 namespace mlprt::cl {
 // Defined in gemm_large.cpp: the offered configurations and the tuning-only ones.
@@ -37,22 +38,6 @@ struct Problem {
 
 DeviceTensor tensor(const std::shared_ptr<DeviceBuffer>& buffer, std::int64_t rows, std::int64_t columns) {
   return DeviceTensor{DeviceRange{buffer, 0}, Dims{rows, columns}, DataType::kFLOAT};
-}
-
-std::vector<float> download(Stream& stream, const DeviceTensor& t) {
-  std::vector<float> values(static_cast<std::size_t>(t.shape.volume()));
-  copyDeviceToHost(stream, values.data(), t.range, values.size() * sizeof(float), CopyMode::kBlocking);
-  return values;
-}
-
-// Largest |x - y| over the largest |y|.
-double relativeError(const std::vector<float>& x, const std::vector<float>& y) {
-  double difference = 0, scale = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    difference = std::max(difference, std::fabs(static_cast<double>(x[i]) - y[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
-  }
-  return difference / std::max(scale, 1e-30);
 }
 
 // TFLOP/s of `launch` over `reps` back-to-back runs, after one warm-up run.
@@ -126,7 +111,7 @@ int main(int argc, char** argv) {
     };
     std::snprintf(cell, sizeof(cell), "%.1f", tflops(*stream, p, reps, portable("clblast", reference)));
     rows[0].push_back(cell);
-    const std::vector<float> expected = download(*stream, reference);
+    const std::vector<float> expected = bench::readAsFloat(*stream, reference);
     std::snprintf(cell, sizeof(cell), "%.1f", tflops(*stream, p, reps, portable("tiled_m8n8_k8", out)));
     rows[1].push_back(cell);
     GemmShape shape;
@@ -139,7 +124,7 @@ int main(int argc, char** argv) {
       const GemmCall call{cache, *stream, shape, a, b, epilogue, out};
       try {
         const double rate = tflops(*stream, p, reps, [&] { variants[v].run(call); });
-        const double error = relativeError(download(*stream, out), expected);
+        const double error = bench::relativeError(bench::readAsFloat(*stream, out), expected);
         std::snprintf(cell, sizeof(cell), error < 1e-4 ? "%.1f" : "%.1f (err %.0e)", rate, error);
       } catch (const std::exception& failure) {
         std::fprintf(stderr, "%s: %s\n", variants[v].name.c_str(), failure.what());

@@ -59,32 +59,6 @@ DeviceTensor upload(const std::shared_ptr<Context>& context, Stream& stream, con
   return DeviceTensor{DeviceRange{buffer, 0}, shape, type};
 }
 
-std::vector<float> read(Stream& stream, const DeviceTensor& t) {
-  const auto count = static_cast<std::size_t>(t.shape.volume());
-  std::vector<unsigned char> bytes(count * elementSize(t.type));
-  copyDeviceToHost(stream, bytes.data(), t.range, bytes.size(), CopyMode::kBlocking);
-  std::vector<float> values(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (t.type == DataType::kHALF) {
-      std::uint16_t h;
-      std::memcpy(&h, bytes.data() + 2 * i, 2);
-      values[i] = halfToFloat(h);
-    } else {
-      std::memcpy(&values[i], bytes.data() + 4 * i, 4);
-    }
-  }
-  return values;
-}
-
-double relativeError(const std::vector<float>& x, const std::vector<float>& y) {
-  double difference = 0, scale = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    difference = std::max(difference, std::fabs(static_cast<double>(x[i]) - y[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
-  }
-  return difference / std::max(scale, 1e-30);
-}
-
 // A chain's weights (N x K) and biases in one HALF buffer, 256-byte aligned, as in an engine.
 struct Chain {
   std::vector<std::int64_t> widths;
@@ -159,10 +133,10 @@ int main(int argc, char** argv) {
     };
     try {
       const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
-      const std::vector<float> result = read(*stream, y_half);
+      const std::vector<float> result = bench::readAsFloat(*stream, y_half);
       if (reference.empty()) reference = result;
       std::printf("per-layer %-16s 8 x (4096 x 256 x 256)  %8.1f us  %6.1f TFLOP/s  rel.err %.2e\n", tactic, us,
-                  2.0 * rows * 256 * 256 * 8 / (us * 1e-6) / 1e12, relativeError(result, reference));
+                  2.0 * rows * 256 * 256 * 8 / (us * 1e-6) / 1e12, bench::relativeError(result, reference));
     } catch (const std::exception& error) {
       std::printf("per-layer %-16s FAILED: %s\n", tactic, error.what());
     }
@@ -179,11 +153,11 @@ int main(int argc, char** argv) {
         const auto forward = [&] { runFusedMlpMma(cache, *stream, group_rows, options, x_half, chain.stages, y_half); };
         try {
           const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
-          const std::vector<float> result = read(*stream, y_half);
+          const std::vector<float> result = bench::readAsFloat(*stream, y_half);
           std::printf("fused_mlp_mma rows %3d warps %d depth %d (half in/out)  %8.1f us  %6.1f TFLOP/s  rel.err vs "
                       "per-layer %.2e\n",
                       group_rows, warps, depth, us, 2.0 * rows * 256 * 256 * 8 / (us * 1e-6) / 1e12,
-                      relativeError(result, reference));
+                      bench::relativeError(result, reference));
         } catch (const std::exception& error) {
           std::printf("fused_mlp_mma rows %3d warps %d depth %d not run: %s\n", group_rows, warps, depth, error.what());
         }
@@ -196,7 +170,7 @@ int main(int argc, char** argv) {
     try {
       const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
       std::printf("fused_mlp_mma rows %3d (float in/out)           %8.1f us  rel.err vs per-layer %.2e\n", group_rows,
-                  us, relativeError(read(*stream, y_float), reference));
+                  us, bench::relativeError(bench::readAsFloat(*stream, y_float), reference));
     } catch (const std::exception& error) {
       std::printf("fused_mlp_mma rows %3d (float in/out) not run: %s\n", group_rows, error.what());
     }
@@ -213,12 +187,13 @@ int main(int argc, char** argv) {
       try {
         const double us = 1e3 * bench::streamMilliseconds(*stream, reps, forward);
         // The emulated kernel on the same data as the check (same tiling, mma in software).
-        const std::vector<float> fast = read(*stream, out);
+        const std::vector<float> fast = bench::readAsFloat(*stream, out);
         FusedMlpMmaOptions emulated;
         emulated.emulate = true;
         runFusedMlpMma(cache, *stream, group_rows, emulated, in, small.stages, out);
         std::printf("784-32-10 batch %5lld rows %3d  %8.1f us  rel.err vs emulated %.2e\n",
-                    static_cast<long long>(batch), group_rows, us, relativeError(fast, read(*stream, out)));
+                    static_cast<long long>(batch), group_rows, us,
+                    bench::relativeError(fast, bench::readAsFloat(*stream, out)));
       } catch (const std::exception& error) {
         std::printf("784-32-10 batch %5lld rows %3d not run: %s\n", static_cast<long long>(batch), group_rows,
                     error.what());

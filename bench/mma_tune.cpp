@@ -79,32 +79,6 @@ Operand make(const std::shared_ptr<Context>& context, Stream& stream, const Dims
   return Operand{DeviceTensor{DeviceRange{buffer, 0}, shape, type}, std::move(values)};
 }
 
-std::vector<float> read(Stream& stream, const DeviceTensor& t) {
-  const std::size_t count = static_cast<std::size_t>(t.shape.volume());
-  std::vector<unsigned char> bytes(count * elementSize(t.type));
-  copyDeviceToHost(stream, bytes.data(), t.range, bytes.size(), CopyMode::kBlocking);
-  std::vector<float> values(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (t.type == DataType::kHALF) {
-      std::uint16_t h;
-      std::memcpy(&h, bytes.data() + 2 * i, 2);
-      values[i] = halfToFloat(h);
-    } else {
-      std::memcpy(&values[i], bytes.data() + 4 * i, 4);
-    }
-  }
-  return values;
-}
-
-double relativeError(const std::vector<float>& x, const std::vector<float>& y) {
-  double difference = 0, scale = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    difference = std::max(difference, std::fabs(static_cast<double>(x[i]) - y[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
-  }
-  return difference / std::max(scale, 1e-30);
-}
-
 struct Problem {
   std::int64_t m, n, k;
   bool b_trans;
@@ -300,14 +274,14 @@ int main(int argc, char** argv) {
           std::printf("%s %-34s FAILED: %s\n", line, name.c_str(), error.what());
           return;
         }
-        const std::vector<float> result = read(*stream, out.tensor);
+        const std::vector<float> result = bench::readAsFloat(*stream, out.tensor);
         if (first.empty()) first = result;
         const double ratio = worstRatio(result, reference);
         const double flops = 2.0 * p.m * p.n * p.k;
         const double tflops = flops / (ms * 1e-3) / 1e12;
         std::printf("%s %-34s %9.1f us %7.1f TFLOP/s  check %s (worst %.2f of bound)  rel.err vs first %.2e\n", line,
                     name.c_str(), ms * 1e3, tflops, ratio <= 1.0 ? "ok " : "BAD", ratio,
-                    relativeError(result, first));
+                    bench::relativeError(result, first));
         std::fflush(stdout);
         if (ratio > 1.0) return;
         auto& entry = best[line][familyOf(name)];

@@ -3,9 +3,9 @@
 // (1024 x 4096, 4096 x 4096, 4096 x 1024), FP32 with K x N weights and FP16 with N x K weights
 // (as engines store them), each as the launcher queues it and as an execution context replays its
 // captured launches. Each figure: microseconds per launch over `reps` back-to-back launches
-// between two timed events, as bench/gemv_probe.cpp times its raw kernels on the same shapes: the
-// two tables side by side say whether a gap between them lies in the kernels or in how they are
-// launched. Each result is checked against tiled_m8n8_k8's.
+// between two timed events (after two warm-up launches), as bench/gemv_probe.cpp times its raw
+// kernels on the same shapes: the two tables side by side say whether a gap between them lies in
+// the kernels or in how they are launched. Each result is checked against tiled_m8n8_k8's.
 //
 //   cmake -S . -B build/tune -G Ninja -DMLPRT_BUILD_PYTHON=OFF -DMLPRT_BUILD_TESTS=OFF
 //   ninja -C build/tune mlprt_core
@@ -25,6 +25,7 @@
 #include "backend/opencl/launch_capture.h"
 #include "backend/opencl/memory.h"
 #include "core/half.h"
+#include "stream_timing.h"
 
 namespace {
 
@@ -51,40 +52,6 @@ std::shared_ptr<DeviceBuffer> randomBuffer(const std::shared_ptr<Context>& conte
     copyHostToDevice(stream, DeviceRange{buffer, 0}, values.data(), bytes, CopyMode::kBlocking);
   }
   return buffer;
-}
-
-std::vector<float> downloadAsFloat(Stream& stream, const DeviceTensor& t) {
-  const auto count = static_cast<std::size_t>(t.shape.volume());
-  std::vector<float> values(count);
-  if (t.type == DataType::kHALF) {
-    std::vector<std::uint16_t> halves(count);
-    copyDeviceToHost(stream, halves.data(), t.range, count * 2, CopyMode::kBlocking);
-    for (std::size_t i = 0; i < count; ++i) values[i] = halfToFloat(halves[i]);
-  } else {
-    copyDeviceToHost(stream, values.data(), t.range, count * 4, CopyMode::kBlocking);
-  }
-  return values;
-}
-
-double relativeError(const std::vector<float>& x, const std::vector<float>& y) {
-  double difference = 0, scale = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    difference = std::max(difference, std::fabs(static_cast<double>(x[i]) - y[i]));
-    scale = std::max(scale, std::fabs(static_cast<double>(y[i])));
-  }
-  return difference / std::max(scale, 1e-30);
-}
-
-// Microseconds per call of `launch` over `reps` back-to-back calls, after one warm-up call.
-double microseconds(Stream& stream, int reps, const std::function<void()>& launch) {
-  stream.enableTiming();
-  launch();
-  stream.synchronize();
-  const Event start = stream.recordTimed();
-  for (int r = 0; r < reps; ++r) launch();
-  const Event end = stream.recordTimed();
-  end.wait();
-  return Event::elapsedMilliseconds(start, end) * 1e3 / reps;
 }
 
 }  // namespace
@@ -151,10 +118,11 @@ int main(int argc, char** argv) {
                 run(tactic, i, outs[i]);
               }
             };
-            times.push_back(microseconds(*stream, reps, launch));
-            error = std::max(error, relativeError(downloadAsFloat(*stream, outs[i]), downloadAsFloat(*stream, references[i])));
+            times.push_back(1e3 * bench::streamMilliseconds(*stream, reps, launch));
+            error = std::max(error, bench::relativeError(bench::readAsFloat(*stream, outs[i]),
+                                                         bench::readAsFloat(*stream, references[i])));
           }
-          times.push_back(microseconds(*stream, reps, [&] {
+          times.push_back(1e3 * bench::streamMilliseconds(*stream, reps, [&] {
             for (std::size_t i = 0; i < layers.size(); ++i) {
               if (replayed) {
                 captures[i]->replay(*stream);
