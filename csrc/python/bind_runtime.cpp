@@ -231,8 +231,8 @@ void bindEngine(EngineClass& engine_class) {
                              [](const Engine& self) { return self.plan().profiles.size(); })
       .def_property_readonly("num_layers", [](const Engine& self) { return self.plan().steps.size(); })
       .def_property_readonly("device_memory_size", &Engine::deviceMemoryBytes,
-                             "Device memory each execution context allocates (activations and the steps' "
-                             "workspace), in bytes.")
+                             "Device memory each execution context needs (activations and the steps' "
+                             "workspace), in bytes: it allocates them unless made without device memory.")
       .def_property_readonly("has_implicit_batch_dimension", [](const Engine&) { return false; })
       .def("serialize", [](const Engine& self) { return std::make_shared<HostMemory>(HostMemory{self.serialized()}); })
       .def("__len__", &Engine::ioTensorCount)

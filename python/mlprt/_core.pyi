@@ -3269,7 +3269,7 @@ class ICudaEngine:
     @property
     def device_memory_size(self) -> int:
         """
-        Device memory each execution context allocates (activations and the steps' workspace), in bytes.
+        Device memory each execution context needs (activations and the steps' workspace), in bytes: it allocates them unless made without device memory.
         """
     @property
     def device_memory_size_v2(self) -> int:

@@ -5,7 +5,6 @@ with set_device_memory."""
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
 from onnx import TensorProto, helper
 

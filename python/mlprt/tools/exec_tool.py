@@ -12,7 +12,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Sequence, TextIO
 
 import numpy as np
 
@@ -321,14 +321,10 @@ def _load_inputs(specs: Sequence[str], engine: mlprt.ICudaEngine, shapes: Dict[s
     return feeds
 
 
-def _outputs(args: argparse.Namespace, runner: EngineRunner) -> None:
+def _outputs(args: argparse.Namespace, runner: EngineRunner, feeds: Dict[str, np.ndarray]) -> None:
     """trtexec's --dumpOutput (each output's name, shape and values on stdout) and --exportOutput
     (a JSON list of {name, dimensions, values}), from one more inference with its copies."""
-    runner.copy_inputs()
-    runner.execute()
-    runner.copy_outputs()
-    runner.stream.synchronize()
-    outputs = runner.outputs()
+    outputs = runner.run(feeds)
     if args.dumpOutput:
         print("Output Tensors:")
         for name, value in outputs.items():
@@ -401,7 +397,7 @@ def run(args: argparse.Namespace) -> int:
     print("Inference shapes: " + ", ".join(f"{n}:{_format_shape(s)}" for n, s in shapes.items()))
     result = _time_inference(args, runner)
     if args.dumpOutput or args.exportOutput:
-        _outputs(args, runner)
+        _outputs(args, runner, feeds)
     if args.dumpProfile or args.exportProfile:
         _profile_layers(args, runner)
     if args.exportTimes:
